@@ -1,0 +1,322 @@
+// The stack's configuration, parsed and validated in one place. Nothing else
+// reads `pulumi.Config`: components receive typed, already-checked settings.
+//
+// Every problem is collected and reported at once, each line naming its key
+// (`platform:masters.count: must be odd for etcd quorum, got 2`), and the
+// program throws before a single resource is registered.
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { overlaps, parseCidr, parseIp } from "./render/cidr";
+
+export const PROJECT = "platform";
+export const STACKS = ["host", "dev", "test", "pre", "prod1", "prod2"] as const;
+export type Env = (typeof STACKS)[number];
+
+/** Kubernetes minors with upstream support on the day this was written; 1.34 left support 2026-10-27. */
+export const SUPPORTED_KUBERNETES_MINORS = [35, 36, 37];
+
+export function isProd(env: Env): boolean {
+  return env === "prod1" || env === "prod2";
+}
+
+/** Apollo's environment names (DEV, FAT, UAT, PRO) for each stack; the host runs no apps. */
+export const APOLLO_ENV: Record<Env, string | undefined> = {
+  host: undefined,
+  dev: "DEV",
+  test: "FAT",
+  pre: "UAT",
+  prod1: "PRO",
+  prod2: "PRO",
+};
+
+// ---------------------------------------------------------------- schema pieces
+
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/, "must be a DNS label (lowercase letters, digits, '-', at most 32 characters)");
+
+const cidr = z.string().superRefine((v, ctx) => {
+  try {
+    parseCidr(v);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+  }
+});
+
+const ipv4 = z.string().superRefine((v, ctx) => {
+  try {
+    parseIp(v);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+  }
+});
+
+const count = z.number().int("must be a whole number").min(0, "must be >= 0");
+const instanceType = z.string().regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, "must be an ECS instance type such as ecs.g6.4xlarge");
+const quantity = z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti)?$/, "must be a Kubernetes quantity such as 500m, 2 or 4Gi");
+const pinnedVersion = z.string().regex(/^v?\d+\.\d+\.\d+$/, "must be a pinned version such as 4.12.1");
+
+const taint = z
+  .object({
+    key: z.string().min(1),
+    value: z.string().optional(),
+    effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+  })
+  .strict();
+
+const nodePool = z
+  .object({
+    name: dnsLabel,
+    count,
+    instanceType,
+    labels: z.record(z.string(), z.string()).optional(),
+    taints: z.array(taint).optional(),
+    systemDiskGb: z.number().int().min(40).max(2048).optional(),
+  })
+  .strict();
+
+const network = z
+  .object({
+    vpcCidr: cidr,
+    zones: z.array(z.string().regex(/^[a-z]{2}-[a-z0-9-]+-[a-z]$/, "must be a zone id such as cn-hangzhou-h")).min(1, "must list at least one zone"),
+    podCidr: cidr,
+    serviceCidr: cidr,
+    natBandwidthMbps: z.number().int().min(1).max(1000).optional(),
+  })
+  .strict()
+  .superRefine((n, ctx) => {
+    const ranges: [keyof typeof n & string, string][] = [
+      ["vpcCidr", n.vpcCidr],
+      ["podCidr", n.podCidr],
+      ["serviceCidr", n.serviceCidr],
+    ];
+    for (let i = 0; i < ranges.length; i++) {
+      for (let j = i + 1; j < ranges.length; j++) {
+        const [ka, a] = ranges[i];
+        const [kb, b] = ranges[j];
+        try {
+          if (overlaps(a, b)) {
+            ctx.addIssue({ code: "custom", path: [kb], message: `${b} overlaps ${ka} ${a}` });
+          }
+        } catch {
+          // malformed ranges are reported by their own field
+        }
+      }
+    }
+    if (new Set(n.zones).size !== n.zones.length) {
+      ctx.addIssue({ code: "custom", path: ["zones"], message: "zones must be distinct" });
+    }
+  });
+
+const kubernetes = z
+  .object({
+    version: z
+      .string()
+      .regex(/^1\.\d+\.\d+$/, "must be a full Kubernetes version such as 1.35.4")
+      .superRefine((v, ctx) => {
+        const minor = Number(v.split(".")[1]);
+        if (!SUPPORTED_KUBERNETES_MINORS.includes(minor)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `Kubernetes 1.${minor} is not a supported release (supported: ${SUPPORTED_KUBERNETES_MINORS.map((m) => `1.${m}`).join(", ")})`,
+          });
+        }
+      }),
+    imageRepository: z.string().min(1).optional(),
+    packageRepository: z.string().url().optional(),
+  })
+  .strict();
+
+const masters = z
+  .object({
+    count: z
+      .number()
+      .int("must be a whole number")
+      .min(1, "must be at least 1")
+      .refine((c) => c % 2 === 1, { error: (i) => `must be odd for etcd quorum, got ${String(i.input)}` }),
+    instanceType,
+    systemDiskGb: z.number().int().min(40).max(2048).optional(),
+  })
+  .strict();
+
+const apiServerFront = z
+  .object({
+    instanceType: instanceType.optional(),
+    /** Index inside the first vswitch where the SLB's fixed address sits (so kubeadm can pin it). */
+    slbAddressIndex: z.number().int().min(4).max(250).optional(),
+  })
+  .strict();
+
+export type NodePoolConfig = z.infer<typeof nodePool>;
+export type NetworkConfig = z.infer<typeof network>;
+
+/** The schema of every `platform:*` key, in reference order. */
+const keys = {
+  env: z.enum(STACKS),
+  role: z.enum(["host", "member"]),
+  network,
+  kubernetes,
+  masters,
+  nodePools: z.array(nodePool).superRefine((pools, ctx) => {
+    const seen = new Set<string>();
+    pools.forEach((p, i) => {
+      if (seen.has(p.name)) ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate pool name "${p.name}"` });
+      if (p.name === "master" || p.name === "haproxy") {
+        ctx.addIssue({ code: "custom", path: [i, "name"], message: `"${p.name}" is reserved` });
+      }
+      seen.add(p.name);
+    });
+  }),
+  osImageId: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be an ECS image id, pinned so nodes are not replaced when a newer image appears"),
+  apiServerFront: apiServerFront.optional(),
+};
+
+const optionalKeys = new Set<string>(["apiServerFront"]);
+
+type Keys = typeof keys;
+export type PlatformSettings = { [K in keyof Keys]: z.infer<Keys[K]> };
+
+/** Secret keys: always read as Pulumi secrets, and refused when set in plain text. */
+export interface SecretKey {
+  /** Key without the `platform:` prefix. */
+  key: string;
+  /** Whether the stack needs it, given the rest of its config. */
+  required: (s: PlatformSettings) => boolean;
+  description: string;
+  /** What the offline preview uses, since secrets are never committed to stack files. */
+  placeholder: string;
+}
+
+export const SECRET_KEYS: SecretKey[] = [];
+
+export interface StackConfig extends PlatformSettings {
+  stack: Env;
+  region: string;
+  isProd: boolean;
+  /** Secret config values by key (without the `platform:` prefix), as Pulumi secrets. */
+  secrets: Record<string, pulumi.Output<string>>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid stack configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+function formatPath(key: string, path: PropertyKey[]): string {
+  let out = `${PROJECT}:${key}`;
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : `.${String(p)}`;
+  return out;
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+  if (issue.code === "invalid_type") {
+    const got = (issue as { input?: unknown }).input;
+    return got === undefined ? "is required" : `must be ${issue.expected}, got ${JSON.stringify(got)}`;
+  }
+  if (issue.code === "invalid_value") return `${issue.message}`;
+  return issue.message;
+}
+
+/**
+ * Raw config as Pulumi hands it to a program: `project:key` -> string, objects
+ * JSON-encoded. `secretKeys` lists the keys that were set with `--secret`.
+ */
+export interface RawConfig {
+  values: Record<string, string>;
+  secretKeys: string[];
+}
+
+/** Parses and validates the stack's config; throws one ConfigError listing every problem. */
+export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
+  const problems: string[] = [];
+  if (!(STACKS as readonly string[]).includes(stack)) {
+    problems.push(`stack "${stack}" is not one of ${STACKS.join(", ")}`);
+  }
+  const parsed: Record<string, unknown> = {};
+  const known = new Set([...Object.keys(keys), ...SECRET_KEYS.map((s) => s.key)]);
+
+  for (const [fullKey, value] of Object.entries(raw.values)) {
+    const [ns, key] = splitKey(fullKey);
+    if (ns !== PROJECT) continue;
+    if (!known.has(key)) problems.push(`${PROJECT}:${key}: unknown key (check the spelling; see the README's config reference)`);
+  }
+
+  for (const [key, schema] of Object.entries(keys) as [keyof Keys, z.ZodType][]) {
+    const text = raw.values[`${PROJECT}:${key}`];
+    if (text === undefined) {
+      if (!optionalKeys.has(key)) problems.push(`${PROJECT}:${key}: is required`);
+      continue;
+    }
+    const value = decode(text, schema);
+    const result = schema.safeParse(value);
+    if (result.success) parsed[key] = result.data;
+    else for (const issue of result.error.issues) problems.push(`${formatPath(key, issue.path)}: ${describe(issue)}`);
+  }
+
+  const region = raw.values["alicloud:region"];
+  if (!region) problems.push("alicloud:region: is required");
+
+  const settings = parsed as PlatformSettings;
+  if (settings.env && settings.env !== stack) {
+    problems.push(`${PROJECT}:env: is "${settings.env}" but the stack is "${stack}"; a stack only deploys to its own environment`);
+  }
+  if (settings.env && settings.role) {
+    const expected = settings.env === "host" ? "host" : "member";
+    if (settings.role !== expected) problems.push(`${PROJECT}:role: must be "${expected}" for env ${settings.env}, got "${settings.role}"`);
+  }
+  if (settings.network && settings.nodePools) {
+    const workers = settings.nodePools.reduce((n, p) => n + p.count, 0);
+    if (settings.env !== "host" && workers === 0) {
+      problems.push(`${PROJECT}:nodePools: a member cluster needs at least one worker node`);
+    }
+  }
+
+  const secrets: Record<string, pulumi.Output<string>> = {};
+  for (const s of SECRET_KEYS) {
+    const full = `${PROJECT}:${s.key}`;
+    const text = raw.values[full];
+    if (text === undefined) {
+      if (problems.length === 0 && s.required(settings)) {
+        problems.push(`${full}: is required (${s.description}); set it with \`pulumi config set --secret ${full} <value>\``);
+      }
+      continue;
+    }
+    if (!raw.secretKeys.includes(full)) {
+      problems.push(`${full}: must be set as a secret (\`pulumi config set --secret ${full} ...\`), it is in plain text`);
+      continue;
+    }
+    secrets[s.key] = pulumi.secret(text);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { ...settings, stack: stack as Env, region: region!, isProd: isProd(stack as Env), secrets };
+}
+
+function splitKey(full: string): [string, string] {
+  const i = full.indexOf(":");
+  return i < 0 ? ["", full] : [full.slice(0, i), full.slice(i + 1)];
+}
+
+/** Pulumi hands objects over JSON-encoded and scalars as strings; decode by what the schema wants. */
+function decode(text: string, schema: z.ZodType): unknown {
+  if (schema instanceof z.ZodString || schema instanceof z.ZodEnum) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+// Which keys were set with --secret; the SDK's typings keep this helper internal.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(k: string): boolean };
+
+/** Reads the running program's config (real engine or the offline mock runtime). */
+export function loadStackConfig(): StackConfig {
+  const values = pulumi.runtime.allConfig();
+  const secretKeys = Object.keys(values).filter((k) => isConfigSecret(k));
+  return parseStackConfig(pulumi.getStack(), { values, secretKeys });
+}

@@ -1,0 +1,194 @@
+// Runs the real program (index.ts) under the Pulumi SDK's mock runtime and
+// records what it would register: every resource with its parent, inputs and
+// dependencies, the stack outputs, and the rendered artifacts. Used by the
+// offline preview and by the tests, so both see exactly the same plan.
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+// Internal SDK modules (the same ones `setMocks` uses); their typings hide these members.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const settings = require("@pulumi/pulumi/runtime/settings") as {
+  setMockOptions(monitor: unknown, project: string, stack: string, preview: boolean): void;
+  waitForRPCs(): Promise<void>;
+};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const state = require("@pulumi/pulumi/runtime/state") as { getStore(): Record<string, unknown> };
+import { collectArtifacts, resetArtifacts, type Artifact } from "../artifacts";
+import { MockOptions, PlatformMocks } from "./mocks";
+
+/** One planned resource, as the preview prints it and `--json` lists it. */
+export interface PlannedResource {
+  urn: string;
+  type: string;
+  name: string;
+  /** Parent URN; undefined only for the stack itself. */
+  parent?: string;
+  custom: boolean;
+  /** Inputs with secret values replaced by "[secret]". */
+  inputs: Record<string, unknown>;
+  /** URNs this resource waits for (explicit dependsOn and input dependencies). */
+  dependsOn: string[];
+  /** True when any input is a secret. */
+  secret: boolean;
+  /** The provider reference (`urn::id`) for resources that name one explicitly. */
+  provider?: string;
+  aliases: unknown[];
+  protect: boolean;
+  /** Paths of the inputs that are secrets, e.g. ["userData"]. */
+  secretInputs: string[];
+}
+
+export interface Plan {
+  stack: string;
+  resources: PlannedResource[];
+  /** Stack outputs, secrets masked. */
+  outputs: Record<string, unknown>;
+  /** Names of the outputs that are secrets. */
+  secretOutputs: string[];
+  artifacts: Artifact[];
+  /** Every secret value the mocks or config produced (to redact artifacts; never printed). */
+  secretValues: Set<string>;
+}
+
+export const SECRET_MASK = "[secret]";
+
+function isSecretValue(v: unknown): v is { value: unknown } {
+  return typeof v === "object" && v !== null && (v as Record<string, unknown>)[rpc.specialSigKey] === rpc.specialSecretSig;
+}
+
+/** Replaces secrets by the mask; records the paths that were secret. */
+export function maskSecrets(v: unknown, path: string, found: string[]): unknown {
+  if (isSecretValue(v)) {
+    found.push(path || "(value)");
+    return SECRET_MASK;
+  }
+  if (Array.isArray(v)) return v.map((x, i) => maskSecrets(x, `${path}[${i}]`, found));
+  if (typeof v === "object" && v !== null) {
+    if (rpc.specialSigKey in (v as object)) return `[${String((v as Record<string, unknown>)[rpc.specialSigKey]).slice(0, 8)}]`;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = maskSecrets(x, path ? `${path}.${k}` : k, found);
+    return out;
+  }
+  return v;
+}
+
+function wrapSecret(value: unknown): unknown {
+  return isSecretValue(value) ? value : { [rpc.specialSigKey]: rpc.specialSecretSig, value };
+}
+
+/**
+ * The SDK's MockMonitor, plus what it drops: parent, dependencies, aliases and
+ * additionalSecretOutputs (which the real engine applies, so random passwords
+ * and private keys come back as secrets here too).
+ */
+class RecordingMonitor extends MockMonitor {
+  readonly records: PlannedResource[] = [];
+  stackOutputs: Record<string, unknown> = {};
+  stackSecretOutputs: string[] = [];
+
+  constructor(private readonly platformMocks: PlatformMocks) {
+    super(platformMocks);
+  }
+
+  async registerResource(req: any, callback: (err: any, resp: any) => void): Promise<void> {
+    try {
+      const type: string = req.getType();
+      const name: string = req.getName();
+      const custom: boolean = req.getCustom();
+      const inputs = rpc.deserializeProperties(req.getObject());
+      const result = this.platformMocks.newResource({ type, name, inputs, provider: req.getProvider(), custom, id: req.getImportid() });
+      const resultState: Record<string, unknown> = { ...result.state };
+      for (const key of req.getAdditionalsecretoutputsList() as string[]) {
+        if (key in resultState) resultState[key] = wrapSecret(resultState[key]);
+      }
+      const urn = (this as unknown as { newUrn(p: string, t: string, n: string): string }).newUrn(req.getParent(), type, name);
+      const secretInputs: string[] = [];
+      const masked = maskSecrets(inputs, "", secretInputs) as Record<string, unknown>;
+      this.records.push({
+        urn,
+        type,
+        name,
+        parent: req.getParent() || undefined,
+        custom,
+        inputs: masked,
+        dependsOn: [...new Set<string>(req.getDependenciesList())],
+        secret: secretInputs.length > 0,
+        secretInputs,
+        provider: req.getProvider() || undefined,
+        aliases: (req.getAliasesList() as { toObject(): unknown }[]).map((a) => a.toObject()),
+        protect: Boolean(req.getProtect()),
+      });
+      const serializedState = await rpc.serializeProperties("", resultState);
+      this.resources.set(urn, { urn, id: result.id ?? null, state: serializedState });
+      const { RegisterResourceResponse } = require("@pulumi/pulumi/proto/resource_pb");
+      const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
+      const response = new RegisterResourceResponse();
+      response.setUrn(urn);
+      response.setId(result.id || "");
+      response.setObject(Struct.fromJavaScript(serializedState));
+      callback(null, response);
+    } catch (err) {
+      callback(err, undefined);
+    }
+  }
+
+  registerResourceOutputs(req: any, callback: (err: any, resp: any) => void): void {
+    if (req.getUrn().split("::")[2] === "pulumi:pulumi:Stack") {
+      const outputs = rpc.deserializeProperties(req.getOutputs());
+      this.stackSecretOutputs = Object.keys(outputs).filter((k) => isSecretValue(outputs[k]));
+      this.stackOutputs = maskSecrets(outputs, "", []) as Record<string, unknown>;
+    }
+    super.registerResourceOutputs(req, callback);
+  }
+}
+
+export interface RunOptions extends MockOptions {
+  stack: string;
+  /** Flat config as the engine passes it: `project:key` -> string (objects JSON-encoded). */
+  config: Record<string, string>;
+  /** Keys of `config` that are secrets. */
+  secretKeys?: string[];
+  /** The program: index.ts's default export. */
+  program: () => Promise<Record<string, unknown> | void>;
+}
+
+/** Runs the program once under mocks and returns the recorded plan. Runs must not overlap. */
+export async function runOffline(opts: RunOptions): Promise<Plan> {
+  const mocks = new PlatformMocks(opts);
+  const monitor = new RecordingMonitor(mocks);
+  pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ?? []);
+  settings.setMockOptions(monitor, "platform", opts.stack, true);
+  const store = state.getStore();
+  Object.assign(store, {
+    supportsSecrets: true,
+    supportsResourceReferences: true,
+    supportsOutputValues: false,
+    supportsDeletedWith: true,
+    supportsAliasSpecs: true,
+    supportsTransforms: false,
+  });
+  resetArtifacts();
+  for (const key of opts.secretKeys ?? []) mocks.secretValues.add(opts.config[key]);
+  await pulumi.runtime.runInPulumiStack(async () => (await opts.program()) ?? {});
+  await settings.waitForRPCs();
+  const artifacts = await collectArtifacts();
+  return {
+    stack: opts.stack,
+    resources: monitor.records,
+    outputs: monitor.stackOutputs,
+    secretOutputs: monitor.stackSecretOutputs,
+    artifacts,
+    secretValues: mocks.secretValues,
+  };
+}
+
+/** Replaces every known secret value (and its base64 form) in an artifact's text. */
+export function redact(text: string, secrets: Set<string>): string {
+  let out = text;
+  for (const s of [...secrets].filter((x) => x && x.length >= 6).sort((a, b) => b.length - a.length)) {
+    out = out.split(s).join("<secret>");
+    const b64 = Buffer.from(s).toString("base64");
+    out = out.split(b64).join("<secret>");
+  }
+  return out;
+}
