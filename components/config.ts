@@ -210,13 +210,20 @@ function formatPath(key: string, path: PropertyKey[]): string {
   return out;
 }
 
-function describe(issue: z.core.$ZodIssue): string {
+function valueAt(root: unknown, path: PropertyKey[]): unknown {
+  let cur = root;
+  for (const p of path) cur = typeof cur === "object" && cur !== null ? (cur as Record<PropertyKey, unknown>)[p] : undefined;
+  return cur;
+}
+
+function describe(issue: z.core.$ZodIssue, root: unknown): string {
   if (issue.code === "unrecognized_keys") return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
   if (issue.code === "invalid_type") {
-    const got = (issue as { input?: unknown }).input;
-    return got === undefined ? "is required" : `must be ${issue.expected}, got ${JSON.stringify(got)}`;
+    const got = valueAt(root, issue.path);
+    if (got === undefined) return "is required";
+    if (issue.expected === "int") return "must be a whole number";
+    return `must be ${issue.expected}, got ${JSON.stringify(got)}`;
   }
-  if (issue.code === "invalid_value") return `${issue.message}`;
   return issue.message;
 }
 
@@ -253,7 +260,7 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     const value = decode(text, schema);
     const result = schema.safeParse(value);
     if (result.success) parsed[key] = result.data;
-    else for (const issue of result.error.issues) problems.push(`${formatPath(key, issue.path)}: ${describe(issue)}`);
+    else for (const issue of result.error.issues) problems.push(`${formatPath(key, issue.path)}: ${describe(issue, value)}`);
   }
 
   const region = raw.values["alicloud:region"];
