@@ -2,7 +2,8 @@
 // validates the stack's config (throwing before any resource is registered),
 // composes the components and returns the stack outputs. The offline preview
 // calls the very same function under the SDK's mock runtime.
-import { loadStackConfig } from "./components/config";
+import { Cluster } from "./components/cluster";
+import { defaultPackageRepository, loadStackConfig } from "./components/config";
 import { Network } from "./components/network";
 
 export = async () => {
@@ -17,7 +18,27 @@ export = async () => {
     tags,
   });
 
+  const cluster = new Cluster(config.stack, {
+    clusterName: config.stack,
+    network,
+    kubernetesVersion: config.kubernetes.version,
+    imageRepository: config.kubernetes.imageRepository,
+    packageRepository: config.kubernetes.packageRepository ?? defaultPackageRepository(config.kubernetes.version),
+    podCidr: config.network.podCidr,
+    serviceCidr: config.network.serviceCidr,
+    masterCount: config.masters.count,
+    masterInstanceType: config.masters.instanceType,
+    masterSystemDiskGb: config.masters.systemDiskGb,
+    workerPools: config.nodePools,
+    imageId: config.osImageId,
+    frontInstanceType: config.apiServerFront?.instanceType,
+    deletionProtection: config.isProd,
+    tags,
+  });
+
   return {
+    apiServer: cluster.server,
+    kubeconfig: cluster.kubeconfig,
     vpcId: network.vpcId,
     vpcCidr: config.network.vpcCidr,
     egressIp: network.egressIp,

@@ -15,6 +15,11 @@ export type Env = (typeof STACKS)[number];
 /** Kubernetes minors with upstream support on the day this was written; 1.34 left support 2026-10-27. */
 export const SUPPORTED_KUBERNETES_MINORS = [35, 36, 37];
 
+/** The upstream apt repository for a version's minor (repositories are per minor). */
+export function defaultPackageRepository(version: string): string {
+  return `https://pkgs.k8s.io/core:/stable:/v${version.split(".").slice(0, 2).join(".")}/deb/`;
+}
+
 export function isProd(env: Env): boolean {
   return env === "prod1" || env === "prod2";
 }
@@ -142,8 +147,6 @@ const masters = z
 const apiServerFront = z
   .object({
     instanceType: instanceType.optional(),
-    /** Index inside the first vswitch where the SLB's fixed address sits (so kubeadm can pin it). */
-    slbAddressIndex: z.number().int().min(4).max(250).optional(),
   })
   .strict();
 

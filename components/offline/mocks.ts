@@ -5,6 +5,7 @@
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { containsIp, nthAddress, parseCidr, size } from "../render/cidr";
+import { RESERVED_ADDRESSES } from "../render/clusterAddresses";
 import { MOCK_CERT_PEM, MOCK_PRIVATE_KEY_PEM, MOCK_PUBLIC_KEY_PEM } from "./fixtures";
 
 type State = Record<string, unknown>;
@@ -28,6 +29,16 @@ function fakeSecret(seed: string, length: number, alphabet = "abcdefghijklmnopqr
     h = hash(h);
   }
   return out;
+}
+
+/** The character set the random provider draws from, honouring upper/lower/numeric/special. */
+function randomAlphabet(inputs: Record<string, unknown>): string {
+  let alphabet = "";
+  if (inputs.lower !== false) alphabet += "abcdefghijklmnopqrstuvwxyz";
+  if (inputs.upper !== false) alphabet += "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  if (inputs.numeric !== false && inputs.number !== false) alphabet += "0123456789";
+  if (inputs.special !== false) alphabet += typeof inputs.overrideSpecial === "string" ? inputs.overrideSpecial : "!#$%&*()-_=+[]{}<>:?";
+  return alphabet || "abcdefghijklmnopqrstuvwxyz";
 }
 
 function withId(prefix: string, extra?: (a: pulumi.runtime.MockResourceArgs, m: PlatformMocks) => State): Faker {
@@ -83,13 +94,11 @@ const FAKERS: Record<string, Faker> = {
   "alicloud:vpn/connection:Connection": withId("vco", () => ({ status: "ike_sa_not_established" })),
   // ---- random
   "random:index/randomPassword:RandomPassword": (a, m) => {
-    const result = m.secretValue(fakeSecret(`password:${a.name}`, Number(a.inputs.length ?? 32), "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"));
+    const result = m.secretValue(fakeSecret(`password:${a.name}`, Number(a.inputs.length ?? 32), randomAlphabet(a.inputs)));
     return { id: "none", state: { ...a.inputs, result, bcryptHash: m.secretValue(`$2a$10$${fakeSecret(`bcrypt:${a.name}`, 53)}`) } };
   },
   "random:index/randomString:RandomString": (a, m) => {
-    const upper = a.inputs.upper !== false;
-    const alphabet = `abcdefghijklmnopqrstuvwxyz${a.inputs.numeric === false ? "" : "0123456789"}${upper ? "ABCDEFGHIJKLMNOPQRSTUVWXYZ" : ""}`;
-    const result = m.secretValue(fakeSecret(`string:${a.name}`, Number(a.inputs.length ?? 16), alphabet));
+    const result = fakeSecret(`string:${a.name}`, Number(a.inputs.length ?? 16), randomAlphabet(a.inputs));
     return { id: result, state: { ...a.inputs, result } };
   },
   "random:index/randomBytes:RandomBytes": (a, m) => {
@@ -157,16 +166,16 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
   /**
    * A stable private IP for `name` inside the vswitch: hashed from the name so
    * adding a node does not move the others, probing past collisions. The first
-   * 50 addresses are left for the fixed ones (masters, HAProxy, SLB).
+   * RESERVED_ADDRESSES are left for the fixed ones (masters, HAProxy, SLB).
    */
   allocateIp(vswitchId: string, name: string): string {
     const range = this.vswitchCidrs.get(vswitchId);
     if (!range) throw new Error(`mock: no vswitch ${vswitchId} known when placing ${name}`);
     const c = parseCidr(range);
-    const usable = size(c) - 50 - 3;
+    const usable = size(c) - RESERVED_ADDRESSES - 3;
     let i = parseInt(hash("ip", name).slice(0, 8), 16) % usable;
     for (let tries = 0; tries < usable; tries++, i = (i + 1) % usable) {
-      const ip = nthAddress(c, 50 + i);
+      const ip = nthAddress(c, RESERVED_ADDRESSES + i);
       if (!this.usedIps.has(ip)) {
         this.usedIps.add(ip);
         return ip;
@@ -194,7 +203,7 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
       return { id: id ?? cloudId("res", args), state: state ?? args.inputs };
     }
     if (args.type.startsWith("kubernetes:")) return { id: kubernetesId(args), state: args.inputs };
-    if (args.type === "pulumi-nodejs:dynamic:Resource") return { id: hash("dyn", args.name).slice(0, 16), state: args.inputs };
+    if (args.type.startsWith("pulumi-nodejs:dynamic")) return { id: hash("dyn", args.name).slice(0, 16), state: args.inputs };
     throw new Error(`Mock not implemented: ${args.type} (resource ${args.name})`);
   }
 

@@ -104,6 +104,8 @@ class RecordingMonitor extends MockMonitor {
       const urn = (this as unknown as { newUrn(p: string, t: string, n: string): string }).newUrn(req.getParent(), type, name);
       const secretInputs: string[] = [];
       const masked = maskSecrets(inputs, "", secretInputs) as Record<string, unknown>;
+      // A dynamic resource carries its provider's serialized code: noise in a plan.
+      if (typeof masked.__provider === "string") masked.__provider = "[serialized dynamic provider]";
       this.records.push({
         urn,
         type,
@@ -182,13 +184,20 @@ export async function runOffline(opts: RunOptions): Promise<Plan> {
   };
 }
 
-/** Replaces every known secret value (and its base64 form) in an artifact's text. */
+/**
+ * Replaces every known secret value (and its base64 form) in an artifact's text.
+ * Multi-line secrets (PEM keys) are also redacted line by line, since YAML block
+ * scalars re-indent them.
+ */
 export function redact(text: string, secrets: Set<string>): string {
-  let out = text;
-  for (const s of [...secrets].filter((x) => x && x.length >= 6).sort((a, b) => b.length - a.length)) {
-    out = out.split(s).join("<secret>");
-    const b64 = Buffer.from(s).toString("base64");
-    out = out.split(b64).join("<secret>");
+  const needles = new Set<string>();
+  for (const s of secrets) {
+    if (!s || s.length < 6) continue;
+    needles.add(s);
+    needles.add(Buffer.from(s).toString("base64"));
+    if (s.includes("\n")) for (const line of s.split("\n")) if (line.length >= 16 && !line.startsWith("-----")) needles.add(line.trim());
   }
+  let out = text;
+  for (const n of [...needles].sort((a, b) => b.length - a.length)) out = out.split(n).join("<secret>");
   return out;
 }

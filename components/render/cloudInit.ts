@@ -273,3 +273,35 @@ export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap): string {
 function ensureNewline(s: string): string {
   return s.endsWith("\n") ? s : `${s}\n`;
 }
+
+/**
+ * User data of an api-server front VM: Debian/Ubuntu's haproxy package with the
+ * rendered haproxy.cfg. The config is checked (`haproxy -c`) before the service
+ * restarts, so a bad file never replaces a running front.
+ */
+export function renderHaproxyUserData(hostname: string, haproxyCfg: string): string {
+  const doc = {
+    hostname,
+    preserve_hostname: false,
+    manage_etc_hosts: true,
+    package_update: true,
+    packages: ["haproxy"],
+    write_files: [
+      // Holds the stats password. Deferred until after the package is installed, so
+      // dpkg never sees a foreign conffile and the package cannot overwrite it.
+      { ...file("/etc/haproxy/haproxy.cfg", ensureNewline(haproxyCfg), "0640"), defer: true },
+      // The package's unit runs as root and raises the fd limit itself; say so explicitly
+      // for the ~2 descriptors per connection that maxconn implies.
+      file("/etc/systemd/system/haproxy.service.d/limits.conf", "[Service]\nLimitNOFILE=100000\n", "0644"),
+    ],
+    runcmd: [
+      ["haproxy", "-c", "-f", "/etc/haproxy/haproxy.cfg"],
+      ["systemctl", "daemon-reload"],
+      ["systemctl", "enable", "--now", "haproxy"],
+      ["systemctl", "restart", "haproxy"],
+    ],
+  };
+  const text = `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}`;
+  if (Buffer.byteLength(text, "utf8") > USER_DATA_LIMIT_BYTES) throw new Error(`user data for ${hostname} is over the ${USER_DATA_LIMIT_BYTES}-byte budget`);
+  return text;
+}

@@ -1,0 +1,101 @@
+// N ECS instances from a count. Instance i is always named `<cluster>-<pool>-<i>`,
+// sits in zone i mod zones, and its inputs depend only on i and the pool's own
+// settings, never on the count: editing a count adds or removes only the highest
+// indexes and leaves every other instance untouched.
+import * as alicloud from "@pulumi/alicloud";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface PoolVswitch {
+  zone: string;
+  id: pulumi.Input<string>;
+}
+
+export interface NodePoolArgs {
+  /** Cluster (stack) name, the first part of every node name. */
+  clusterName: string;
+  /** Pool name, e.g. "general"; a DNS label. */
+  poolName: string;
+  /** How many instances. Note: lowering it removes the highest indexes (drain them first). */
+  count: number;
+  /** ECS instance type, e.g. ecs.g6.4xlarge (16 vCPU / 64 GiB). */
+  instanceType: string;
+  /** Pinned OS image id. */
+  imageId: string;
+  /** The cluster's vswitches; instance i goes to vswitches[i mod length]. */
+  vswitches: PoolVswitch[];
+  /** Security groups every instance joins. */
+  securityGroupIds: pulumi.Input<string>[];
+  /** Fixed private IPs by index (masters, HAProxy); omit for DHCP. */
+  fixedIps?: string[];
+  /** cloud-init user data for instance i with hostname `hostname`; stored as a secret. */
+  userData: (index: number, hostname: string) => pulumi.Input<string>;
+  /** ESSD system disk size in GiB. Default 120. */
+  systemDiskGb?: number;
+  /**
+   * ECS deletion protection (on in prod). Note: a protected instance cannot be
+   * deleted by `pulumi up`; scaling a prod pool in is a deliberate two-step (README).
+   */
+  deletionProtection: boolean;
+  /** Tags on every instance (the pool name is added). */
+  tags?: Record<string, string>;
+}
+
+export interface PoolNode {
+  index: number;
+  name: string;
+  zone: string;
+  instance: alicloud.ecs.Instance;
+}
+
+export class NodePool extends pulumi.ComponentResource {
+  public readonly nodes: PoolNode[];
+  public readonly instanceIds: pulumi.Output<string>[];
+  public readonly privateIps: pulumi.Output<string>[];
+
+  constructor(name: string, args: NodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:compute:NodePool", name, {}, opts);
+    if (!Number.isInteger(args.count) || args.count < 0) throw new Error(`NodePool ${name}: count must be a whole number >= 0, got ${args.count}`);
+    if (args.vswitches.length === 0) throw new Error(`NodePool ${name}: vswitches must not be empty`);
+    if (args.fixedIps && args.fixedIps.length < args.count) {
+      throw new Error(`NodePool ${name}: fixedIps has ${args.fixedIps.length} addresses for ${args.count} instances`);
+    }
+
+    this.nodes = Array.from({ length: args.count }, (_, index) => {
+      const nodeName = `${args.clusterName}-${args.poolName}-${index}`;
+      const vsw = args.vswitches[index % args.vswitches.length];
+      const instance = new alicloud.ecs.Instance(
+        nodeName,
+        {
+          instanceName: nodeName,
+          hostName: nodeName,
+          instanceType: args.instanceType,
+          imageId: args.imageId,
+          vswitchId: vsw.id,
+          availabilityZone: vsw.zone,
+          securityGroups: args.securityGroupIds,
+          privateIp: args.fixedIps?.[index],
+          // No public address: egress goes through the VPC's NAT gateway.
+          internetMaxBandwidthOut: 0,
+          instanceChargeType: "PostPaid",
+          systemDiskCategory: "cloud_essd",
+          systemDiskPerformanceLevel: "PL1",
+          systemDiskSize: args.systemDiskGb ?? 120,
+          deletionProtection: args.deletionProtection,
+          securityEnhancementStrategy: "Active",
+          userData: pulumi.secret(args.userData(index, nodeName)),
+          tags: { ...args.tags, "platform:pool": args.poolName, "platform:node": nodeName },
+        },
+        {
+          parent: this,
+          // User data only runs at first boot; a new bootstrap token or Kubernetes
+          // version must not replace running nodes (upgrades are a kubeadm procedure).
+          ignoreChanges: ["userData", "imageId"],
+        },
+      );
+      return { index, name: nodeName, zone: vsw.zone, instance };
+    });
+    this.instanceIds = this.nodes.map((n) => n.instance.id);
+    this.privateIps = this.nodes.map((n) => n.instance.privateIp);
+    this.registerOutputs({ instanceIds: this.instanceIds, privateIps: this.privateIps });
+  }
+}
