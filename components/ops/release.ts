@@ -1,0 +1,118 @@
+// CLI for the release scripts (npm run release | promote | rollback). It only
+// edits Pulumi.<stack>.yaml; deploying is the PR's job, where CI previews the
+// change and a reviewer sees the one-line tag diff.
+//
+//   release.ts release  <stack> <app> <tag>        [--dir DIR]
+//   release.ts promote  <fromStack> <toStack> [app...] [--dir DIR]
+//   release.ts rollback <stack> <app>              [--dir DIR]
+//
+// Exit codes: 0 done, 1 refused (message on stderr, nothing written), 2 usage.
+import * as fs from "fs";
+import * as path from "path";
+import { promote, release, rollback, stackFileName } from "./releaseOps";
+
+const USAGE = `usage:
+  npm run release  -- <stack> <app> <tag>            set an app's image tag (previous tag kept in history)
+  npm run promote  -- <fromStack> <toStack> [app...] copy tags, e.g. pre -> prod1 (all shared apps when none named)
+  npm run rollback -- <stack> <app>                  go back to the app's previous tag
+options:
+  --dir DIR   where the Pulumi.<stack>.yaml files are (default: the project root)`;
+
+class UsageError extends Error {}
+
+interface Parsed {
+  command: string;
+  args: string[];
+  dir: string;
+}
+
+function parse(argv: string[]): Parsed | "help" {
+  let dir = path.resolve(__dirname, "../..");
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "-h" || a === "--help") return "help";
+    if (a === "--dir" || a.startsWith("--dir=")) {
+      const v = a === "--dir" ? argv[++i] : a.slice("--dir=".length);
+      if (v === undefined || v === "") throw new UsageError("--dir needs a directory");
+      dir = path.resolve(v);
+    } else if (a.startsWith("-") && a !== "-") {
+      throw new UsageError(`unknown option ${a}`);
+    } else {
+      rest.push(a);
+    }
+  }
+  const [command, ...args] = rest;
+  if (command === undefined) throw new UsageError("no command given");
+  return { command, args, dir };
+}
+
+/** Runs one command; returns the exit code. Exported for tests that call it in-process. */
+export function main(argv: string[], out = console.log, err = console.error): number {
+  let p: Parsed | "help";
+  try {
+    p = parse(argv);
+  } catch (e) {
+    err(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (p === "help") {
+    out(USAGE);
+    return 0;
+  }
+  const { command, args, dir } = p;
+  let lines: string[];
+  let written: string;
+  try {
+    switch (command) {
+      case "release":
+        if (args.length !== 3) throw new UsageError(`release takes <stack> <app> <tag>, got ${args.length} argument(s)`);
+        written = args[0];
+        lines = watch(dir, written, () => [release(dir, args[0], args[1], args[2])]);
+        break;
+      case "promote":
+        if (args.length < 2) throw new UsageError(`promote takes <fromStack> <toStack> [app...], got ${args.length} argument(s)`);
+        written = args[1];
+        lines = watch(dir, written, () => promote(dir, args[0], args[1], args.slice(2)));
+        break;
+      case "rollback":
+        if (args.length !== 2) throw new UsageError(`rollback takes <stack> <app>, got ${args.length} argument(s)`);
+        written = args[0];
+        lines = watch(dir, written, () => [rollback(dir, args[0], args[1])]);
+        break;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`${e.message}\n${USAGE}`);
+      return 2;
+    }
+    err((e as Error).message);
+    return 1;
+  }
+  for (const l of lines) out(l);
+  return 0;
+}
+
+/** Runs an edit and appends what to do next, depending on whether the stack file changed. */
+function watch(dir: string, stack: string, run: () => string[]): string[] {
+  const file = path.join(dir, stackFileName(stack));
+  const before = readOrUndefined(file);
+  const lines = run();
+  const changed = readOrUndefined(file) !== before;
+  const name = stackFileName(stack);
+  return [...lines, changed ? `next: git commit ${name} && open a PR; CI runs the preview` : `${name} unchanged, nothing to commit`];
+}
+
+function readOrUndefined(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+if (require.main === module) {
+  process.exitCode = main(process.argv.slice(2));
+}
