@@ -94,6 +94,7 @@ export function planJson(plan: Plan, policies: unknown[] = []): Record<string, u
       dependsOn: r.dependsOn,
       secret: r.secret,
       secretInputs: r.secretInputs,
+      secretDigests: r.secretDigests,
       ...(r.provider ? { provider: r.provider } : {}),
       ...(r.aliases.length ? { aliases: r.aliases } : {}),
       ...(r.protect ? { protect: true } : {}),

@@ -2,6 +2,7 @@
 // records what it would register: every resource with its parent, inputs and
 // dependencies, the stack outputs, and the rendered artifacts. Used by the
 // offline preview and by the tests, so both see exactly the same plan.
+import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
@@ -36,6 +37,11 @@ export interface PlannedResource {
   protect: boolean;
   /** Paths of the inputs that are secrets, e.g. ["userData"]. */
   secretInputs: string[];
+  /**
+   * A short digest of each secret input, so a diff sees that a secret changed
+   * without showing it. Offline runs only ever hold mock values and placeholders.
+   */
+  secretDigests: Record<string, string>;
 }
 
 export interface Plan {
@@ -56,17 +62,18 @@ function isSecretValue(v: unknown): v is { value: unknown } {
   return typeof v === "object" && v !== null && (v as Record<string, unknown>)[rpc.specialSigKey] === rpc.specialSecretSig;
 }
 
-/** Replaces secrets by the mask; records the paths that were secret. */
-export function maskSecrets(v: unknown, path: string, found: string[]): unknown {
+/** Replaces secrets by the mask; records the paths that were secret (and their digests). */
+export function maskSecrets(v: unknown, path: string, found: string[], digests?: Record<string, string>): unknown {
   if (isSecretValue(v)) {
     found.push(path || "(value)");
+    if (digests) digests[path || "(value)"] = createHash("sha256").update(JSON.stringify(v.value) ?? "").digest("hex").slice(0, 16);
     return SECRET_MASK;
   }
-  if (Array.isArray(v)) return v.map((x, i) => maskSecrets(x, `${path}[${i}]`, found));
+  if (Array.isArray(v)) return v.map((x, i) => maskSecrets(x, `${path}[${i}]`, found, digests));
   if (typeof v === "object" && v !== null) {
     if (rpc.specialSigKey in (v as object)) return `[${String((v as Record<string, unknown>)[rpc.specialSigKey]).slice(0, 8)}]`;
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = maskSecrets(x, path ? `${path}.${k}` : k, found);
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = maskSecrets(x, path ? `${path}.${k}` : k, found, digests);
     return out;
   }
   return v;
@@ -103,7 +110,8 @@ class RecordingMonitor extends MockMonitor {
       }
       const urn = (this as unknown as { newUrn(p: string, t: string, n: string): string }).newUrn(req.getParent(), type, name);
       const secretInputs: string[] = [];
-      const masked = maskSecrets(inputs, "", secretInputs) as Record<string, unknown>;
+      const secretDigests: Record<string, string> = {};
+      const masked = maskSecrets(inputs, "", secretInputs, secretDigests) as Record<string, unknown>;
       // A dynamic resource carries its provider's serialized code: noise in a plan.
       if (typeof masked.__provider === "string") masked.__provider = "[serialized dynamic provider]";
       this.records.push({
@@ -116,6 +124,7 @@ class RecordingMonitor extends MockMonitor {
         dependsOn: [...new Set<string>(req.getDependenciesList())],
         secret: secretInputs.length > 0,
         secretInputs,
+        secretDigests,
         provider: req.getProvider() || undefined,
         aliases: (req.getAliasesList() as { toObject(): unknown }[]).map((a) => a.toObject()),
         protect: Boolean(req.getProtect()),
@@ -171,8 +180,17 @@ export async function runOffline(opts: RunOptions): Promise<Plan> {
   });
   resetArtifacts();
   for (const key of opts.secretKeys ?? []) mocks.secretValues.add(opts.config[key]);
-  await pulumi.runtime.runInPulumiStack(async () => (await opts.program()) ?? {});
-  await settings.waitForRPCs();
+  // The SDK formats a stack trace for every Output and promise it creates (and
+  // ts-node source-maps each one): most of a large plan's time. Error messages
+  // are untouched; PREVIEW_STACK_TRACES=1 brings the frames back for debugging.
+  const limit = Error.stackTraceLimit;
+  if (!process.env.PREVIEW_STACK_TRACES) Error.stackTraceLimit = 0;
+  try {
+    await pulumi.runtime.runInPulumiStack(async () => (await opts.program()) ?? {});
+    await settings.waitForRPCs();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
   const artifacts = await collectArtifacts();
   return {
     stack: opts.stack,
