@@ -6,6 +6,7 @@
 // program throws before a single resource is registered.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { imageTagProblem } from "./imageTags";
 import { overlaps, parseCidr, parseIp } from "./render/cidr";
 
 export const PROJECT = "platform";
@@ -150,6 +151,115 @@ const apiServerFront = z
   })
   .strict();
 
+const hostname = z
+  .string()
+  .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, "must be a DNS host name such as order.example.com");
+const url = z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http(s) URL");
+
+const ingress = z
+  .object({
+    /** Pinned ingress-nginx chart version. */
+    chartVersion: pinnedVersion.optional(),
+    controllerReplicas: z.number().int().min(1).max(50).optional(),
+    httpNodePort: z.number().int().min(30000).max(32767).optional(),
+    httpsNodePort: z.number().int().min(30000).max(32767).optional(),
+    slbSpec: z.string().optional(),
+  })
+  .strict();
+
+const logging = z.discriminatedUnion("output", [
+  z
+    .object({
+      output: z.literal("elasticsearch"),
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535).optional(),
+      index: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "must be a lowercase Elasticsearch index name"),
+      tls: z.boolean().optional(),
+      user: z.string().min(1).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      output: z.literal("kafka"),
+      brokers: z.array(z.string().regex(/^[^\s:]+:\d+$/, "must be host:port")).min(1, "must list at least one broker"),
+      topic: z.string().regex(/^[A-Za-z0-9._-]+$/, "must be a Kafka topic name"),
+      tls: z.boolean().optional(),
+      user: z.string().min(1).optional(),
+    })
+    .strict(),
+]);
+
+const monitoring = z
+  .object({
+    chartVersion: pinnedVersion.optional(),
+    retention: z.string().regex(/^\d+[dhw]$/, "must be a duration such as 15d").optional(),
+    storageSize: quantity.optional(),
+    /** StorageClass for Prometheus; omit to use an emptyDir (data lost on reschedule). */
+    storageClass: dnsLabel.optional(),
+    thresholds: z
+      .object({
+        ingress5xxRatio: z.number().gt(0).lt(1).optional(),
+        ingress4xxRatio: z.number().gt(0).lt(1).optional(),
+        restartsIn15m: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const resources = z
+  .object({ cpu: quantity, memory: quantity, cpuLimit: quantity.optional(), memoryLimit: quantity.optional() })
+  .strict();
+
+const app = z
+  .object({
+    /** Image repository without tag, in the company's Harbor. */
+    image: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/, "must be an image repository without a tag, e.g. harbor.example.com/commerce/order-service"),
+    tag: z.string(),
+    /** Previous tags, newest first (kept by `npm run release`, used by `npm run rollback`). */
+    history: z.array(z.string()).max(5, "keeps at most 5 previous tags").optional(),
+    replicas: z.number().int().min(1, "must be at least 1"),
+    port: z.number().int().min(1).max(65535),
+    healthPath: z.string().regex(/^\/[^\s]*$/, "must be an HTTP path such as /actuator/health"),
+    host: hostname.optional(),
+    namespace: dnsLabel.optional(),
+    javaOpts: z.string().optional(),
+    resources: resources.optional(),
+    logFiles: z.array(z.string().regex(/^\/[^\s]+$/, "must be an absolute file path")).optional(),
+    canary: z
+      .object({ tag: z.string(), weight: z.number().int().min(1).max(99).optional(), header: z.string().regex(/^[A-Za-z0-9-]+$/).optional() })
+      .strict()
+      .refine((c) => (c.weight === undefined) !== (c.header === undefined), { error: "set exactly one of weight or header" })
+      .optional(),
+    autoscale: z
+      .object({ min: z.number().int().min(1), max: z.number().int().min(1), cpuPercent: z.number().int().min(10).max(100) })
+      .strict()
+      .refine((a) => a.max >= a.min, { error: "max must be >= min" })
+      .optional(),
+  })
+  .strict();
+
+const apps = z.record(dnsLabel, app);
+
+const apollo = z.object({ /** The env's Apollo meta server. */ meta: url }).strict();
+const harbor = z
+  .object({
+    registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host such as harbor.example.com"),
+    username: z.string().min(1),
+  })
+  .strict();
+
+const datacenter = z
+  .object({
+    /** Public IP of the data centre's IPsec gateway. */
+    publicIp: ipv4,
+    /** On-prem ranges reached over the link. */
+    subnets: z.array(cidr).min(1, "must list at least one subnet"),
+  })
+  .strict();
+
+const kubesphere = z.object({ enabled: z.boolean(), version: pinnedVersion.optional() }).strict();
+
 export type NodePoolConfig = z.infer<typeof nodePool>;
 export type NetworkConfig = z.infer<typeof network>;
 
@@ -172,9 +282,19 @@ const keys = {
   }),
   osImageId: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be an ECS image id, pinned so nodes are not replaced when a newer image appears"),
   apiServerFront: apiServerFront.optional(),
+  ingress: ingress.optional(),
+  logging,
+  monitoring: monitoring.optional(),
+  apps: apps.optional(),
+  apollo: apollo.optional(),
+  harbor: harbor.optional(),
+  /** Members only: the host stack, `org/platform/host`. */
+  hostStack: z.string().regex(/^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/, "must be a stack name such as acme/platform/host").optional(),
+  datacenter: datacenter.optional(),
+  kubesphere: kubesphere.optional(),
 };
 
-const optionalKeys = new Set<string>(["apiServerFront"]);
+const optionalKeys = new Set<string>(["apiServerFront", "ingress", "monitoring", "apps", "apollo", "harbor", "hostStack", "datacenter", "kubesphere"]);
 
 type Keys = typeof keys;
 export type PlatformSettings = { [K in keyof Keys]: z.infer<Keys[K]> };
@@ -186,11 +306,41 @@ export interface SecretKey {
   /** Whether the stack needs it, given the rest of its config. */
   required: (s: PlatformSettings) => boolean;
   description: string;
-  /** What the offline preview uses, since secrets are never committed to stack files. */
-  placeholder: string;
+  /**
+   * What the offline preview uses, since secrets are never committed to stack
+   * files; computed from the stack file's other values.
+   */
+  placeholder: (values: Record<string, unknown>) => string;
 }
 
-export const SECRET_KEYS: SecretKey[] = [];
+const appNames = (values: Record<string, unknown>) => Object.keys((values[`${PROJECT}:apps`] as Record<string, unknown> | undefined) ?? {});
+
+export const SECRET_KEYS: SecretKey[] = [
+  {
+    key: "dingtalkWebhook",
+    required: () => true,
+    description: "the DingTalk robot webhook Alertmanager posts alerts to",
+    placeholder: () => "https://oapi.dingtalk.com/robot/send?access_token=offline-placeholder",
+  },
+  {
+    key: "loggingPassword",
+    required: (s) => s.logging?.user !== undefined,
+    description: "the password of platform:logging.user",
+    placeholder: () => "offline-placeholder-logging",
+  },
+  {
+    key: "harborPassword",
+    required: (s) => Object.keys(s.apps ?? {}).length > 0,
+    description: "the Harbor robot account's password, for the apps' imagePullSecret",
+    placeholder: () => "offline-placeholder-harbor",
+  },
+  {
+    key: "apolloAccessKeys",
+    required: () => false,
+    description: "a JSON map of app name to its Apollo access-key secret",
+    placeholder: (values) => JSON.stringify(Object.fromEntries(appNames(values).map((a) => [a, `offline-placeholder-apollo-${a}`]))),
+  },
+];
 
 export interface StackConfig extends PlatformSettings {
   stack: Env;
@@ -198,6 +348,8 @@ export interface StackConfig extends PlatformSettings {
   isProd: boolean;
   /** Secret config values by key (without the `platform:` prefix), as Pulumi secrets. */
   secrets: Record<string, pulumi.Output<string>>;
+  /** Apollo access-key secrets by app name (from platform:apolloAccessKeys), as Pulumi secrets. */
+  apolloAccessKeys: Record<string, pulumi.Output<string>>;
 }
 
 export class ConfigError extends Error {
@@ -284,6 +436,8 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     }
   }
 
+  problems.push(...crossChecks(settings));
+
   const secrets: Record<string, pulumi.Output<string>> = {};
   for (const s of SECRET_KEYS) {
     const full = `${PROJECT}:${s.key}`;
@@ -301,8 +455,77 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     secrets[s.key] = pulumi.secret(text);
   }
 
+  const apolloAccessKeys: Record<string, pulumi.Output<string>> = {};
+  const apolloText = raw.values[`${PROJECT}:apolloAccessKeys`];
+  if (apolloText !== undefined && raw.secretKeys.includes(`${PROJECT}:apolloAccessKeys`)) {
+    let map: unknown;
+    try {
+      map = JSON.parse(apolloText);
+    } catch {
+      map = undefined;
+    }
+    if (typeof map !== "object" || map === null || Array.isArray(map) || Object.values(map).some((v) => typeof v !== "string")) {
+      problems.push(`${PROJECT}:apolloAccessKeys: must be a map of app name to secret (set with \`pulumi config set --secret --path '${PROJECT}:apolloAccessKeys.<app>' <secret>\`)`);
+    } else {
+      for (const [appName, secret] of Object.entries(map as Record<string, string>)) {
+        if (!settings.apps?.[appName]) problems.push(`${PROJECT}:apolloAccessKeys.${appName}: no such app in ${PROJECT}:apps`);
+        else apolloAccessKeys[appName] = pulumi.secret(secret);
+      }
+    }
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
-  return { ...settings, stack: stack as Env, region: region!, isProd: isProd(stack as Env), secrets };
+  return { ...settings, stack: stack as Env, region: region!, isProd: isProd(stack as Env), secrets, apolloAccessKeys };
+}
+
+/** Rules that span keys: tags by env, what apps need, what members need. */
+function crossChecks(s: PlatformSettings): string[] {
+  const out: string[] = [];
+  const env = s.env;
+  const appEntries = Object.entries(s.apps ?? {});
+  if (env && appEntries.length > 0) {
+    if (env === "host") out.push(`${PROJECT}:apps: the host cluster runs no apps`);
+    if (!s.apollo) out.push(`${PROJECT}:apollo: is required when apps are configured (the apps read their settings from Apollo)`);
+    if (!s.harbor) out.push(`${PROJECT}:harbor: is required when apps are configured (images are pulled from Harbor)`);
+    for (const [name, a] of appEntries) {
+      if (env === "host") break;
+      const key = `${PROJECT}:apps.${name}`;
+      const tagProblem = imageTagProblem(env, a.tag, name);
+      if (tagProblem) out.push(`${key}.tag: ${tagProblem}`);
+      if (a.canary) {
+        const p = imageTagProblem(env, a.canary.tag, name);
+        if (p) out.push(`${key}.canary.tag: ${p}`);
+        if (a.canary.tag === a.tag) out.push(`${key}.canary.tag: equals the stable tag ${a.tag}; a canary must run a different build`);
+        if (!a.host) out.push(`${key}.canary: needs ${key}.host (the canary is an Ingress rule)`);
+      }
+      (a.history ?? []).forEach((t, i) => {
+        if (t.toLowerCase() === "latest") out.push(`${key}.history[${i}]: tag "latest" is refused`);
+      });
+      if (s.harbor && !a.image.startsWith(`${s.harbor.registry}/`)) {
+        out.push(`${key}.image: ${a.image} is not in the company registry ${s.harbor.registry}`);
+      }
+      if (a.autoscale && (a.replicas < a.autoscale.min || a.replicas > a.autoscale.max)) {
+        out.push(`${key}.replicas: ${a.replicas} is outside autoscale ${a.autoscale.min}-${a.autoscale.max}`);
+      }
+    }
+  }
+  if (env && env !== "host" && !s.hostStack) out.push(`${PROJECT}:hostStack: is required for a member cluster (the host stack it is managed from)`);
+  if (env === "host" && s.hostStack) out.push(`${PROJECT}:hostStack: the host does not reference itself; remove the key`);
+  if (s.datacenter && s.network) {
+    for (const [i, sub] of s.datacenter.subnets.entries()) {
+      for (const k of ["vpcCidr", "podCidr", "serviceCidr"] as const) {
+        try {
+          if (overlaps(sub, s.network[k])) out.push(`${PROJECT}:datacenter.subnets[${i}]: ${sub} overlaps ${PROJECT}:network.${k} ${s.network[k]}`);
+        } catch {
+          // malformed ranges are reported by their own field
+        }
+      }
+    }
+  }
+  if (s.ingress?.httpNodePort !== undefined && s.ingress.httpNodePort === s.ingress.httpsNodePort) {
+    out.push(`${PROJECT}:ingress.httpsNodePort: must differ from httpNodePort`);
+  }
+  return out;
 }
 
 function splitKey(full: string): [string, string] {

@@ -119,7 +119,7 @@ export function toEngineConfig(values: Record<string, unknown>, secureKeys: stri
       // set in plain text: left for the config check to refuse
       continue;
     }
-    out[full] = s.placeholder;
+    out[full] = s.placeholder(values);
     secretKeys.push(full);
     placeholders.push(full);
   }
