@@ -4,6 +4,7 @@
 // calls the very same function under the SDK's mock runtime.
 import { Cluster } from "./components/cluster";
 import { defaultPackageRepository, loadStackConfig } from "./components/config";
+import { Flannel } from "./components/flannel";
 import { Network } from "./components/network";
 
 export = async () => {
@@ -35,6 +36,14 @@ export = async () => {
     deletionProtection: config.isProd,
     tags,
   });
+
+  // Everything inside the cluster goes through its provider and waits for its readiness gate.
+  const access = { provider: cluster.provider, readiness: cluster.readiness };
+  new Flannel(`${config.stack}-flannel`, { cluster: access, podCidr: config.network.podCidr });
+  // [ingress]
+  // [logging]
+  // [monitoring]
+  // [apps]
 
   return {
     apiServer: cluster.server,

@@ -1,0 +1,50 @@
+// Typed Kubernetes resources from plain objects that pure renderers produce,
+// and the options every in-cluster object gets: the cluster's provider and a
+// dependency on its readiness gate.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+/** What an in-cluster component needs from the cluster. */
+export interface ClusterAccess {
+  /** The cluster's Kubernetes provider (admin kubeconfig). */
+  provider: k8s.Provider;
+  /** Opens once the api-server answers /readyz; every object waits for it. */
+  readiness: pulumi.Resource;
+}
+
+/** Options for a component's Kubernetes children. */
+export function inCluster(parent: pulumi.Resource, cluster: ClusterAccess, extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
+  const dependsOn = ([] as pulumi.Input<pulumi.Resource>[]).concat(cluster.readiness, (extra.dependsOn as pulumi.Input<pulumi.Resource>[] | undefined) ?? []);
+  return { ...extra, parent, provider: cluster.provider, dependsOn };
+}
+
+export interface PlainObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+type Ctor = new (name: string, args: any, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
+
+const KINDS: Record<string, Ctor> = {
+  "v1/Namespace": k8s.core.v1.Namespace,
+  "v1/ServiceAccount": k8s.core.v1.ServiceAccount,
+  "v1/ConfigMap": k8s.core.v1.ConfigMap,
+  "v1/Secret": k8s.core.v1.Secret,
+  "v1/Service": k8s.core.v1.Service,
+  "apps/v1/DaemonSet": k8s.apps.v1.DaemonSet,
+  "apps/v1/Deployment": k8s.apps.v1.Deployment,
+  "rbac.authorization.k8s.io/v1/ClusterRole": k8s.rbac.v1.ClusterRole,
+  "rbac.authorization.k8s.io/v1/ClusterRoleBinding": k8s.rbac.v1.ClusterRoleBinding,
+  "rbac.authorization.k8s.io/v1/Role": k8s.rbac.v1.Role,
+  "rbac.authorization.k8s.io/v1/RoleBinding": k8s.rbac.v1.RoleBinding,
+};
+
+/** Creates a typed resource for a plain object; the resource name is `<prefix>-<kind>-<name>`. */
+export function createObject(prefix: string, obj: PlainObject, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
+  const ctor = KINDS[`${obj.apiVersion}/${obj.kind}`];
+  if (!ctor) throw new Error(`createObject: no typed resource for ${obj.apiVersion} ${obj.kind} (${obj.metadata.name})`);
+  const { apiVersion: _a, kind: _k, ...args } = obj;
+  return new ctor(`${prefix}-${obj.kind.toLowerCase()}-${obj.metadata.name}`, args, opts);
+}
