@@ -5,6 +5,7 @@
 import { Cluster } from "./components/cluster";
 import { defaultPackageRepository, loadStackConfig } from "./components/config";
 import { Flannel } from "./components/flannel";
+import { GlobalIngress } from "./components/ingress";
 import { Network } from "./components/network";
 
 export = async () => {
@@ -40,7 +41,21 @@ export = async () => {
   // Everything inside the cluster goes through its provider and waits for its readiness gate.
   const access = { provider: cluster.provider, readiness: cluster.readiness };
   new Flannel(`${config.stack}-flannel`, { cluster: access, podCidr: config.network.podCidr });
-  // [ingress]
+  const ingress = new GlobalIngress(`${config.stack}-ingress`, {
+    cluster: access,
+    clusterName: config.stack,
+    workers: cluster.workerInstances(),
+    vswitchId: network.vswitches[0].id,
+    masterZone: network.vswitches[0].zone,
+    slaveZone: network.vswitches[Math.min(1, network.vswitches.length - 1)].zone,
+    vpcCidr: config.network.vpcCidr,
+    replicas: config.ingress?.controllerReplicas ?? (config.isProd ? 6 : 2),
+    httpNodePort: config.ingress?.httpNodePort,
+    httpsNodePort: config.ingress?.httpsNodePort,
+    slbSpec: config.ingress?.slbSpec,
+    deletionProtection: config.isProd,
+    tags,
+  });
   // [logging]
   // [monitoring]
   // [apps]
@@ -48,6 +63,7 @@ export = async () => {
   return {
     apiServer: cluster.server,
     kubeconfig: cluster.kubeconfig,
+    ingressAddress: ingress.slbAddress,
     vpcId: network.vpcId,
     vpcCidr: config.network.vpcCidr,
     egressIp: network.egressIp,

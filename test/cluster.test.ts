@@ -51,9 +51,9 @@ describe("prod1 cluster plan", () => {
 
   test("the api-server SLB is intranet, listens on 6443 and health-checks HAProxy's check port", async () => {
     const p = await plan("prod1");
-    const [slb] = ofType(p, "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer");
+    const slb = byName(p, "prod1-front-slb");
     expect(slb.inputs).toMatchObject({ addressType: "intranet", address: "10.40.0.40", deleteProtection: "on" });
-    const [listener] = ofType(p, "alicloud:slb/listener:Listener");
+    const listener = byName(p, "prod1-front-6443");
     expect(listener.inputs).toMatchObject({
       protocol: "tcp",
       frontendPort: 6443,
@@ -113,13 +113,15 @@ describe("prod1 cluster plan", () => {
 });
 
 describe("scaling a pool by editing its count", () => {
-  test("count + 1 adds exactly one instance and changes nothing else", async () => {
+  test("count + 1 adds exactly one instance (and its SLB attachments) and changes nothing else", async () => {
     const before = await plan("prod1");
     const after = await plan("prod1", ["platform:nodePools[0].count=21"]);
     const d = diffPlans(before.resources, after.resources);
     expect(d.removed).toEqual([]);
     expect(d.changed).toEqual([]);
-    expect(d.added.map((u) => u.split("::").pop())).toEqual(["prod1-general-20"]);
+    const added = d.added.map((u) => u.split("::").pop());
+    expect(added.filter((n) => !n!.startsWith("prod1-ingress-"))).toEqual(["prod1-general-20"]);
+    expect(added.filter((n) => n!.startsWith("prod1-ingress-")).sort()).toEqual(["prod1-ingress-443-prod1-general-20", "prod1-ingress-80-prod1-general-20"]);
     expect(byName(after, "prod1-general-20", INSTANCE).inputs.availabilityZone).toBe("cn-shanghai-g");
   });
 
@@ -129,7 +131,8 @@ describe("scaling a pool by editing its count", () => {
     const d = diffPlans(before.resources, after.resources);
     expect(d.added).toEqual([]);
     expect(d.changed).toEqual([]);
-    expect(d.removed.map((u) => u.split("::").pop())).toEqual(["prod1-order-7"]);
+    expect(d.removed.map((u) => u.split("::").pop()).filter((n) => !n!.startsWith("prod1-ingress-"))).toEqual(["prod1-order-7"]);
+    expect(d.removed).toHaveLength(3);
   });
 
   test("a diff does see a changed secret input (without showing it)", async () => {
