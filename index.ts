@@ -4,7 +4,9 @@
 // calls the very same function under the SDK's mock runtime.
 import { Cluster } from "./components/cluster";
 import { defaultPackageRepository, loadStackConfig } from "./components/config";
+import { FleetLinks, HostStack } from "./components/fleet";
 import { Flannel } from "./components/flannel";
+import { AppNamespaces, JavaApp } from "./components/javaApp";
 import { GlobalIngress } from "./components/ingress";
 import { Network } from "./components/network";
 
@@ -12,11 +14,16 @@ export = async () => {
   const config = loadStackConfig();
   const tags = { "platform:cluster": config.stack, "platform:env": config.env, "managed-by": "pulumi" };
 
+  // Members read the host stack's outputs; the host never reads a member's.
+  const host = config.hostStack ? new HostStack(config.hostStack) : undefined;
+  const datacenterRanges = (config.datacenter?.subnets ?? []).map((cidr, i) => ({ label: `dc-${i}`, cidr }));
+
   const network = new Network(config.stack, {
     clusterName: config.stack,
     vpcCidr: config.network.vpcCidr,
     zones: config.network.zones,
     natBandwidthMbps: config.network.natBandwidthMbps,
+    managementCidrs: [...(host ? [{ label: "host", cidr: host.output("vpcCidr") }] : []), ...datacenterRanges],
     tags,
   });
 
@@ -35,6 +42,15 @@ export = async () => {
     imageId: config.osImageId,
     frontInstanceType: config.apiServerFront?.instanceType,
     deletionProtection: config.isProd,
+    tags,
+  });
+
+  const fleet = new FleetLinks(`${config.stack}-fleet`, {
+    clusterName: config.stack,
+    network,
+    podCidr: config.network.podCidr,
+    host,
+    datacenter: config.datacenter,
     tags,
   });
 
@@ -58,14 +74,42 @@ export = async () => {
   });
   // [logging]
   // [monitoring]
-  // [apps]
+  // Apps: each namespace once (Harbor pull Secret, Apollo access keys), then one JavaApp per app.
+  if (config.apps && Object.keys(config.apps).length > 0 && config.apollo && config.harbor) {
+    const namespaces = new AppNamespaces(`${config.stack}-apps`, {
+      cluster: access,
+      env: config.stack,
+      apps: config.apps,
+      harbor: config.harbor,
+      harborPassword: config.secrets.harborPassword,
+      apolloAccessKeys: config.apolloAccessKeys,
+    });
+    for (const [app, appConfig] of Object.entries(config.apps)) {
+      new JavaApp(`${config.stack}-${app}`, {
+        cluster: access,
+        app,
+        config: appConfig,
+        env: config.stack,
+        clusterName: config.stack,
+        apolloMeta: config.apollo.meta,
+        namespaces,
+      });
+    }
+  }
 
   return {
+    // What members read through their StackReference (components/fleet.ts, HOST_OUTPUTS).
+    region: config.region,
+    vpcCidr: config.network.vpcCidr,
+    podCidr: config.network.podCidr,
+    vpnGatewayId: fleet.vpnGateway.id,
+    vpnPublicIp: fleet.vpnGateway.publicIp,
+    routeTableId: network.routeTableId,
+    datacenterPsk: fleet.datacenterPsk,
     apiServer: cluster.server,
     kubeconfig: cluster.kubeconfig,
     ingressAddress: ingress.slbAddress,
     vpcId: network.vpcId,
-    vpcCidr: config.network.vpcCidr,
     egressIp: network.egressIp,
   };
 };

@@ -21,9 +21,10 @@ export interface NetworkArgs {
   natBandwidthMbps?: number;
   /**
    * Extra ranges allowed to reach the api-server front on 6443: the host
-   * cluster's VPC (fleet management over IPsec) and the data centre.
+   * cluster's VPC (fleet management over IPsec) and the data centre. Labelled,
+   * because a range read from the host stack is not known when names are chosen.
    */
-  managementCidrs?: string[];
+  managementCidrs?: { label: string; cidr: pulumi.Input<string> }[];
   /** Tags on every resource. */
   tags?: Record<string, string>;
 }
@@ -45,14 +46,13 @@ export interface IngressRule {
 }
 
 /** The whole least-privilege rule set of one cluster. Nothing is open to 0.0.0.0/0. */
-export function clusterIngressRules(vpcCidr: string, managementCidrs: string[] = []): IngressRule[] {
+export function clusterIngressRules(vpcCidr: string): IngressRule[] {
   const rules: IngressRule[] = [
     // The front: nodes reach the api-server only through SLB -> HAProxy. A layer-4
     // SLB keeps the client's source address, so the HAProxies see VPC addresses.
     { group: "front", protocol: "tcp", portRange: "6443/6443", from: { cidr: vpcCidr }, why: "api-server via the internal SLB" },
     { group: "front", protocol: "tcp", portRange: `${HAPROXY_CHECK_PORT}/${HAPROXY_CHECK_PORT}`, from: { cidr: SLB_HEALTH_CHECK_CIDR }, why: "SLB health check of HAProxy" },
     { group: "front", protocol: "tcp", portRange: `${HAPROXY_STATS_PORT}/${HAPROXY_STATS_PORT}`, from: { cidr: vpcCidr }, why: "HAProxy stats page" },
-    ...managementCidrs.map((cidr): IngressRule => ({ group: "front", protocol: "tcp", portRange: "6443/6443", from: { cidr }, why: "fleet management over IPsec" })),
     // Masters: the api-server from the front and the nodes (in-cluster clients reach the
     // `kubernetes` service endpoints, i.e. the masters, directly).
     { group: "masters", protocol: "tcp", portRange: "6443/6443", from: { group: "front" }, why: "api-server from HAProxy" },
@@ -154,7 +154,24 @@ export class Network extends pulumi.ComponentResource {
     }
     this.securityGroupIds = { masters: groups.masters.id, workers: groups.workers.id, front: groups.front.id };
 
-    for (const rule of clusterIngressRules(args.vpcCidr, args.managementCidrs)) {
+    for (const m of args.managementCidrs ?? []) {
+      new alicloud.ecs.SecurityGroupRule(
+        `${name}-front-tcp-6443-from-${m.label}`,
+        {
+          type: "ingress",
+          ipProtocol: "tcp",
+          portRange: "6443/6443",
+          securityGroupId: groups.front.id,
+          nicType: "intranet",
+          policy: "accept",
+          priority: 1,
+          description: `fleet management from ${m.label} over IPsec`,
+          cidrIp: m.cidr,
+        },
+        parent,
+      );
+    }
+    for (const rule of clusterIngressRules(args.vpcCidr)) {
       new alicloud.ecs.SecurityGroupRule(
         `${name}-${ruleName(rule)}`,
         {

@@ -86,10 +86,12 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(`offline preview failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    process.exit(1);
-  },
-);
+/** Exits only once stdout and stderr are flushed: a large --json document goes to a pipe. */
+function exitAfterFlush(code: number): void {
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+}
+
+main().then(exitAfterFlush, (e) => {
+  console.error(`offline preview failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  exitAfterFlush(1);
+});

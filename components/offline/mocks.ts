@@ -146,7 +146,7 @@ function kubernetesId(a: pulumi.runtime.MockResourceArgs): string {
 
 export interface MockOptions {
   /** Outputs of stacks read through `pulumi.StackReference`, by stack name. */
-  stackOutputs?: Record<string, Record<string, unknown>>;
+  stackOutputs?: Record<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>;
 }
 
 export class PlatformMocks implements pulumi.runtime.Mocks {
@@ -193,9 +193,9 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
     if (!args.custom) return { id: undefined, state: args.inputs };
     if (args.type === "pulumi:pulumi:StackReference") {
       const name = String(args.inputs.name ?? args.name);
-      const outputs = this.options.stackOutputs?.[name];
-      if (!outputs) throw new Error(`mock: no outputs known for stack reference "${name}"`);
-      return { id: name, state: { name, outputs, secretOutputNames: [] } };
+      const known = this.options.stackOutputs?.[name];
+      if (!known) throw new Error(`mock: no outputs known for stack reference "${name}"`);
+      return { id: name, state: { name, outputs: known.outputs, secretOutputNames: known.secretOutputNames } };
     }
     const faker = FAKERS[args.type];
     if (faker) {

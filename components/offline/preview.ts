@@ -12,8 +12,12 @@ export interface PreviewOptions {
   stack: string;
   overrides?: string[];
   dir?: string;
-  /** Outputs of other stacks (StackReference answers), by fully qualified stack name. */
-  stackOutputs?: Record<string, Record<string, unknown>>;
+  /**
+   * Outputs of other stacks (StackReference answers), by the name the program
+   * references. Default: a member's host stack is planned offline first and its
+   * outputs answer the reference, so both sides agree on every value.
+   */
+  stackOutputs?: Record<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>;
 }
 
 export interface PreviewResult {
@@ -33,12 +37,18 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
   const project = readProjectName(dir);
   if (project !== "platform") throw new Error(`Pulumi.yaml names project "${project}", expected "platform"`);
   const config = loadEngineConfig(opts.stack, opts.overrides ?? [], dir);
-  parseStackConfig(opts.stack, { values: config.values, secretKeys: config.secretKeys });
+  const settings = parseStackConfig(opts.stack, { values: config.values, secretKeys: config.secretKeys });
+  let stackOutputs = opts.stackOutputs;
+  if (!stackOutputs && settings.hostStack) {
+    const hostName = settings.hostStack.split("/").pop()!;
+    const host = await previewStack({ stack: hostName, dir });
+    stackOutputs = { [settings.hostStack]: { outputs: host.plan.rawOutputs, secretOutputNames: host.plan.secretOutputs } };
+  }
   const plan = await runOffline({
     stack: opts.stack,
     config: config.values,
     secretKeys: config.secretKeys,
-    stackOutputs: opts.stackOutputs,
+    stackOutputs,
     program,
   });
   return { plan, config };

@@ -51,6 +51,8 @@ export interface Plan {
   outputs: Record<string, unknown>;
   /** Names of the outputs that are secrets. */
   secretOutputs: string[];
+  /** Outputs with secrets unwrapped: what a StackReference to this stack reads. Never printed. */
+  rawOutputs: Record<string, unknown>;
   artifacts: Artifact[];
   /** Every secret value the mocks or config produced (to redact artifacts; never printed). */
   secretValues: Set<string>;
@@ -91,6 +93,7 @@ function wrapSecret(value: unknown): unknown {
 class RecordingMonitor extends MockMonitor {
   readonly records: PlannedResource[] = [];
   stackOutputs: Record<string, unknown> = {};
+  stackRawOutputs: Record<string, unknown> = {};
   stackSecretOutputs: string[] = [];
 
   constructor(private readonly platformMocks: PlatformMocks) {
@@ -148,6 +151,7 @@ class RecordingMonitor extends MockMonitor {
       const outputs = rpc.deserializeProperties(req.getOutputs());
       this.stackSecretOutputs = Object.keys(outputs).filter((k) => isSecretValue(outputs[k]));
       this.stackOutputs = maskSecrets(outputs, "", []) as Record<string, unknown>;
+      this.stackRawOutputs = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, isSecretValue(v) ? v.value : v]));
     }
     super.registerResourceOutputs(req, callback);
   }
@@ -197,6 +201,7 @@ export async function runOffline(opts: RunOptions): Promise<Plan> {
     resources: monitor.records,
     outputs: monitor.stackOutputs,
     secretOutputs: monitor.stackSecretOutputs,
+    rawOutputs: monitor.stackRawOutputs,
     artifacts,
     secretValues: mocks.secretValues,
   };
