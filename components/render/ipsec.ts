@@ -347,7 +347,7 @@ export function renderSwanctlConf(s: SwanctlSettings): string {
     `    dpd_delay = ${s.dpdDelaySeconds ?? 30}s`,
     `    # Always UDP 4500: NAT-T must be on at both ends (Alibaba enableNatTraversal).`,
     `    encap = yes`,
-    `    # Fixed addresses at both ends; Alibaba does not do MOBIKE.`,
+    `    # Fixed addresses at both ends: nothing moves, so no MOBIKE.`,
     `    mobike = no`,
     `    local {`,
     `      auth = psk`,
