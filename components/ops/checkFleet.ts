@@ -1,0 +1,58 @@
+// `npm run check:fleet [-- --dir DIR]`: the fleet-wide address plan over every
+// stack file. Clusters linked together (each member to the host, and every
+// cluster linked to the data centre) must not share VPC, pod or service ranges,
+// and none may overlap the data centre's subnets.
+import * as fs from "fs";
+import * as path from "path";
+import { checkFleetAddressPlan, ClusterAddressPlan, FleetAddressPlan } from "../render/addressPlan";
+import { PROJECT, STACKS } from "../config";
+import { PROJECT_DIR, readStackFile } from "../offline/stackFiles";
+
+interface StackNetwork {
+  network?: { vpcCidr?: string; podCidr?: string; serviceCidr?: string };
+  hostStack?: string;
+  datacenter?: { subnets?: string[] };
+}
+
+/** The fleet's address plan, read from the committed stack files. */
+export function fleetPlanFromStackFiles(dir = PROJECT_DIR): FleetAddressPlan {
+  const clusters: ClusterAddressPlan[] = [];
+  const links: [string, string][] = [];
+  const dcStacks: string[] = [];
+  let dcSubnets: string[] = [];
+  for (const stack of STACKS) {
+    if (!fs.existsSync(path.join(dir, `Pulumi.${stack}.yaml`))) continue;
+    const values = readStackFile(stack, dir).values;
+    const s: StackNetwork = {
+      network: values[`${PROJECT}:network`] as StackNetwork["network"],
+      hostStack: values[`${PROJECT}:hostStack`] as string | undefined,
+      datacenter: values[`${PROJECT}:datacenter`] as StackNetwork["datacenter"],
+    };
+    clusters.push({ stack, vpcCidr: s.network?.vpcCidr ?? "", podCidr: s.network?.podCidr ?? "", serviceCidr: s.network?.serviceCidr ?? "" });
+    if (s.hostStack) links.push([stack, s.hostStack.split("/").pop()!]);
+    if (s.datacenter?.subnets) {
+      dcStacks.push(stack);
+      dcSubnets = [...new Set([...dcSubnets, ...s.datacenter.subnets])];
+    }
+  }
+  return { clusters, links, ...(dcStacks.length ? { datacenter: { subnets: dcSubnets, linkedStacks: dcStacks } } : {}) };
+}
+
+export function main(argv: string[]): number {
+  const i = argv.indexOf("--dir");
+  const dir = i >= 0 ? path.resolve(argv[i + 1]) : PROJECT_DIR;
+  const plan = fleetPlanFromStackFiles(dir);
+  const problems = checkFleetAddressPlan(plan);
+  if (problems.length) {
+    console.error(`fleet address plan: ${problems.length} problem${problems.length > 1 ? "s" : ""}`);
+    for (const p of problems) console.error(`  - ${p}`);
+    return 1;
+  }
+  console.log(
+    `fleet address plan: ${plan.clusters.length} clusters, ${plan.links.length} IPsec links` +
+      `${plan.datacenter ? `, data centre linked to ${plan.datacenter.linkedStacks.join(", ")}` : ""}: no overlaps`,
+  );
+  return 0;
+}
+
+if (require.main === module) process.exit(main(process.argv.slice(2)));
