@@ -8,6 +8,8 @@ import { FleetLinks, HostStack } from "./components/fleet";
 import { Flannel } from "./components/flannel";
 import { AppNamespaces, JavaApp } from "./components/javaApp";
 import { GlobalIngress } from "./components/ingress";
+import { Logging } from "./components/logging";
+import { Monitoring } from "./components/monitoring";
 import { Network } from "./components/network";
 
 export = async () => {
@@ -72,8 +74,22 @@ export = async () => {
     deletionProtection: config.isProd,
     tags,
   });
-  // [logging]
-  // [monitoring]
+  new Logging(`${config.stack}-logging`, {
+    cluster: access,
+    clusterName: config.stack,
+    output: config.logging,
+    password: config.secrets.loggingPassword,
+  });
+  new Monitoring(`${config.stack}-monitoring`, {
+    cluster: access,
+    clusterName: config.stack,
+    dingtalkWebhook: config.secrets.dingtalkWebhook,
+    chartVersion: config.monitoring?.chartVersion,
+    retention: config.monitoring?.retention,
+    storageSize: config.monitoring?.storageSize,
+    storageClass: config.monitoring?.storageClass,
+    thresholds: config.monitoring?.thresholds,
+  });
   // Apps: each namespace once (Harbor pull Secret, Apollo access keys), then one JavaApp per app.
   if (config.apps && Object.keys(config.apps).length > 0 && config.apollo && config.harbor) {
     const namespaces = new AppNamespaces(`${config.stack}-apps`, {
