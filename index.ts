@@ -6,6 +6,7 @@ import { Cluster } from "./components/cluster";
 import { defaultPackageRepository, loadStackConfig } from "./components/config";
 import { FleetLinks, HostStack } from "./components/fleet";
 import { Flannel } from "./components/flannel";
+import { Kubesphere } from "./components/kubesphere";
 import { AppNamespaces, JavaApp } from "./components/javaApp";
 import { GlobalIngress } from "./components/ingress";
 import { Logging } from "./components/logging";
@@ -58,9 +59,38 @@ export = async () => {
 
   // Everything inside the cluster goes through its provider and waits for its readiness gate.
   const access = { provider: cluster.provider, readiness: cluster.readiness };
+  const kubesphere = config.kubesphere?.enabled
+    ? new Kubesphere(`${config.stack}-kubesphere`, {
+        cluster: access,
+        clusterName: config.stack,
+        role: host ? "member" : "host",
+        version: config.kubesphere.version,
+        jwtSecret: host?.secret("kubesphereJwtSecret"),
+        registration: host
+          ? { hostKubeconfig: host.secret("kubeconfig"), memberKubeconfig: cluster.kubeconfig, memberServer: cluster.server }
+          : undefined,
+      })
+    : undefined;
   new Flannel(`${config.stack}-flannel`, { cluster: access, podCidr: config.network.podCidr });
-  const ingress = new GlobalIngress(`${config.stack}-ingress`, {
+  new Logging(`${config.stack}-logging`, {
     cluster: access,
+    clusterName: config.stack,
+    output: config.logging,
+    password: config.secrets.loggingPassword,
+  });
+  const monitoring = new Monitoring(`${config.stack}-monitoring`, {
+    cluster: access,
+    clusterName: config.stack,
+    dingtalkWebhook: config.secrets.dingtalkWebhook,
+    chartVersion: config.monitoring?.chartVersion,
+    retention: config.monitoring?.retention,
+    storageSize: config.monitoring?.storageSize,
+    storageClass: config.monitoring?.storageClass,
+    thresholds: config.monitoring?.thresholds,
+  });
+  const ingress = new GlobalIngress(`${config.stack}-ingress`, {
+    // The chart's ServiceMonitor needs the Prometheus operator's CRDs.
+    cluster: { ...access, after: [monitoring.release] },
     clusterName: config.stack,
     workers: cluster.workerInstances(),
     vswitchId: network.vswitches[0].id,
@@ -74,22 +104,6 @@ export = async () => {
     deletionProtection: config.isProd,
     tags,
   });
-  new Logging(`${config.stack}-logging`, {
-    cluster: access,
-    clusterName: config.stack,
-    output: config.logging,
-    password: config.secrets.loggingPassword,
-  });
-  new Monitoring(`${config.stack}-monitoring`, {
-    cluster: access,
-    clusterName: config.stack,
-    dingtalkWebhook: config.secrets.dingtalkWebhook,
-    chartVersion: config.monitoring?.chartVersion,
-    retention: config.monitoring?.retention,
-    storageSize: config.monitoring?.storageSize,
-    storageClass: config.monitoring?.storageClass,
-    thresholds: config.monitoring?.thresholds,
-  });
   // Apps: each namespace once (Harbor pull Secret, Apollo access keys), then one JavaApp per app.
   if (config.apps && Object.keys(config.apps).length > 0 && config.apollo && config.harbor) {
     const namespaces = new AppNamespaces(`${config.stack}-apps`, {
@@ -100,9 +114,11 @@ export = async () => {
       harborPassword: config.secrets.harborPassword,
       apolloAccessKeys: config.apolloAccessKeys,
     });
+    // Ingresses pass ingress-nginx's admission webhook: apps wait for the controller.
+    const appAccess = { ...access, after: [ingress.release] };
     for (const [app, appConfig] of Object.entries(config.apps)) {
       new JavaApp(`${config.stack}-${app}`, {
-        cluster: access,
+        cluster: appAccess,
         app,
         config: appConfig,
         env: config.stack,
@@ -121,7 +137,8 @@ export = async () => {
     vpnGatewayId: fleet.vpnGateway.id,
     vpnPublicIp: fleet.vpnGateway.publicIp,
     routeTableId: network.routeTableId,
-    datacenterPsk: fleet.datacenterPsk,
+    ...(fleet.datacenterPsk ? { datacenterPsk: fleet.datacenterPsk } : {}),
+    ...(kubesphere && !host ? { kubesphereJwtSecret: kubesphere.jwtSecret } : {}),
     apiServer: cluster.server,
     kubeconfig: cluster.kubeconfig,
     ingressAddress: ingress.slbAddress,

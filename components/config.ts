@@ -7,7 +7,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { imageTagProblem } from "./imageTags";
-import { overlaps, parseCidr, parseIp } from "./render/cidr";
+import { validateJavaApp } from "./render/javaApp";
+import { overlaps, parseCidr, parseIp, split } from "./render/cidr";
 
 export const PROJECT = "platform";
 export const STACKS = ["host", "dev", "test", "pre", "prod1", "prod2"] as const;
@@ -111,6 +112,15 @@ const network = z
     }
     if (new Set(n.zones).size !== n.zones.length) {
       ctx.addIssue({ code: "custom", path: ["zones"], message: "zones must be distinct" });
+    }
+    try {
+      // One vswitch per zone; each holds the fixed control-plane addresses and the nodes.
+      const vswitch = split(n.vpcCidr, Math.max(1, n.zones.length))[0];
+      if (Number(vswitch.split("/")[1]) > 25) {
+        ctx.addIssue({ code: "custom", path: ["vpcCidr"], message: `${n.vpcCidr} split over ${n.zones.length} zones gives ${vswitch.replace(/^.*\//, "/")} vswitches; each needs at least a /25` });
+      }
+    } catch {
+      // malformed ranges are reported by their own field
     }
   });
 
@@ -506,6 +516,24 @@ function crossChecks(s: PlatformSettings): string[] {
       }
       if (a.autoscale && (a.replicas < a.autoscale.min || a.replicas > a.autoscale.max)) {
         out.push(`${key}.replicas: ${a.replicas} is outside autoscale ${a.autoscale.min}-${a.autoscale.max}`);
+      }
+      // The app renderer's own rules (heap vs memory limit, namespaces, label limits),
+      // run here so they are reported with the rest, before anything is registered.
+      if (!out.some((p) => p.startsWith(`${key}.`)) && APOLLO_ENV[env]) {
+        try {
+          validateJavaApp({
+            ...a,
+            name,
+            namespace: a.namespace ?? name,
+            env,
+            apolloEnv: APOLLO_ENV[env]!,
+            apolloMeta: s.apollo?.meta ?? "http://apollo-meta",
+            idc: env,
+            imagePullSecret: "harbor-pull",
+          });
+        } catch (e) {
+          out.push((e as Error).message);
+        }
       }
     }
   }

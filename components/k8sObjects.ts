@@ -10,11 +10,17 @@ export interface ClusterAccess {
   provider: k8s.Provider;
   /** Opens once the api-server answers /readyz; every object waits for it. */
   readiness: pulumi.Resource;
+  /** What else must exist first (e.g. the CRDs or admission webhook another release installs). */
+  after?: pulumi.Resource[];
 }
 
 /** Options for a component's Kubernetes children. */
 export function inCluster(parent: pulumi.Resource, cluster: ClusterAccess, extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
-  const dependsOn = ([] as pulumi.Input<pulumi.Resource>[]).concat(cluster.readiness, (extra.dependsOn as pulumi.Input<pulumi.Resource>[] | undefined) ?? []);
+  const dependsOn = ([] as pulumi.Input<pulumi.Resource>[]).concat(
+    cluster.readiness,
+    cluster.after ?? [],
+    (extra.dependsOn as pulumi.Input<pulumi.Resource>[] | undefined) ?? [],
+  );
   return { ...extra, parent, provider: cluster.provider, dependsOn };
 }
 

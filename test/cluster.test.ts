@@ -88,7 +88,7 @@ describe("prod1 cluster plan", () => {
     for (const i of ofType(p, INSTANCE)) expect(i.secretInputs).toContain("userData");
     expect(p.secretOutputs).toContain("kubeconfig");
     expect(p.outputs.kubeconfig).toBe("[secret]");
-    const provider = ofType(p, "pulumi:providers:kubernetes")[0];
+    const provider = byName(p, "prod1-k8s", "pulumi:providers:kubernetes");
     expect(provider.secretInputs).toContain("kubeconfig");
     const json = JSON.stringify(planJson(p));
     expect(json).not.toMatch(/BEGIN (RSA |EC )?PRIVATE KEY/);
@@ -105,7 +105,7 @@ describe("prod1 cluster plan", () => {
     const p = await plan("prod1");
     const gate = ofType(p, "pulumi-nodejs:dynamic/cluster:ApiServerReadiness")[0];
     expect(gate.inputs).toMatchObject({ url: "https://10.40.0.40:6443/readyz", timeoutSeconds: 1800 });
-    const provider = ofType(p, "pulumi:providers:kubernetes")[0];
+    const provider = byName(p, "prod1-k8s", "pulumi:providers:kubernetes");
     expect(provider.dependsOn).toContain(gate.urn);
     // depending on a component means depending on everything inside it
     for (const m of ["prod1-master-0", "prod1-master-1", "prod1-master-2"]) expect(gate.dependsOn).toContain(byName(p, m, INSTANCE).urn);

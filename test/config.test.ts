@@ -109,3 +109,43 @@ describe("stack config validation", () => {
     );
   });
 });
+
+describe("cross-key checks", () => {
+  test("a VPC too small for its zones is refused before anything is planned", () => {
+    expect(problems("dev", "platform:network.vpcCidr=10.10.0.0/24", 'platform:network.zones=["cn-hangzhou-h","cn-hangzhou-i","cn-hangzhou-j"]')).toEqual([
+      "platform:network.vpcCidr: 10.10.0.0/24 split over 3 zones gives /26 vswitches; each needs at least a /25",
+    ]);
+  });
+
+  test("an app's heap that does not fit its memory limit is a config error naming the key", () => {
+    expect(problems("prod1", "platform:apps.order-service.javaOpts=-Xmx64g")[0]).toMatch(/^platform:apps.order-service.javaOpts: -Xmx 65536Mi leaves no room/);
+  });
+
+  test("a member needs its host stack; the host must not name one", () => {
+    const c = raw("dev");
+    delete c.values["platform:hostStack"];
+    expect(() => parseStackConfig("dev", c)).toThrow("platform:hostStack: is required for a member cluster");
+    expect(problems("host", "platform:hostStack=livemall/platform/host")).toEqual([
+      "platform:hostStack: the host does not reference itself; remove the key",
+    ]);
+  });
+
+  test("data-centre subnets must not overlap the cluster's ranges", () => {
+    expect(problems("prod1", 'platform:datacenter.subnets=["10.40.1.0/24"]')).toEqual([
+      "platform:datacenter.subnets[0]: 10.40.1.0/24 overlaps platform:network.vpcCidr 10.40.0.0/16",
+    ]);
+  });
+
+  test("secrets set in plain text are refused", () => {
+    const c = raw("prod1");
+    c.secretKeys = c.secretKeys.filter((k) => k !== "platform:harborPassword");
+    expect(() => parseStackConfig("prod1", c)).toThrow(
+      "platform:harborPassword: must be set as a secret (`pulumi config set --secret platform:harborPassword ...`), it is in plain text",
+    );
+  });
+
+  test("apps are not allowed on the host", () => {
+    const all = problems("host", 'platform:apps={"x":{"image":"harbor.livemall.internal/a/x","tag":"v1.0.0","replicas":2,"port":8080,"healthPath":"/h"}}');
+    expect(all).toContain("platform:apps: the host cluster runs no apps");
+  });
+});

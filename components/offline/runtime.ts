@@ -189,12 +189,24 @@ export async function runOffline(opts: RunOptions): Promise<Plan> {
   // are untouched; PREVIEW_STACK_TRACES=1 brings the frames back for debugging.
   const limit = Error.stackTraceLimit;
   if (!process.env.PREVIEW_STACK_TRACES) Error.stackTraceLimit = 0;
+  // A component that throws (or an apply that fails) rejects promises nobody awaits;
+  // collect them so the run fails with the program's own message instead of
+  // crashing the process.
+  const failures: unknown[] = [];
+  const onRejection = (e: unknown) => failures.push(e);
+  process.on("unhandledRejection", onRejection);
   try {
     await pulumi.runtime.runInPulumiStack(async () => (await opts.program()) ?? {});
     await settings.waitForRPCs();
+  } catch (e) {
+    failures.unshift(e);
   } finally {
     Error.stackTraceLimit = limit;
+    // Let stragglers of a failed run surface before the handler goes away.
+    await new Promise((r) => setImmediate(r));
+    process.off("unhandledRejection", onRejection);
   }
+  if (failures.length > 0) throw failures[0] instanceof Error ? failures[0] : new Error(String(failures[0]));
   const artifacts = await collectArtifacts();
   return {
     stack: opts.stack,
