@@ -5,16 +5,13 @@
 // in render/javaApp.ts; this file only wires them to the cluster.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { APOLLO_ENV, Env } from "./config";
+import { APOLLO_ENV, Env, PlatformSettings } from "./config";
 import { ClusterAccess, createObject, inCluster, PlainObject } from "./k8sObjects";
 import {
   APOLLO_ACCESS_KEY_KEY,
   apolloAccessKeySecret,
   apolloSecretName,
   appNamespace,
-  AutoscaleSettings,
-  AppResources,
-  CanarySettings,
   dockerConfigJson,
   HARBOR_PULL_SECRET,
   harborPullSecret,
@@ -22,33 +19,8 @@ import {
   JavaAppSettings,
 } from "./render/javaApp";
 
-/** One app as `platform:apps.<app>` configures it (structurally the config schema's app). */
-export interface AppConfig {
-  /** Image repository without tag, in Harbor. */
-  image: string;
-  /** The image tag this env runs. */
-  tag: string;
-  /** Replica count (the floor `pulumi up` sets; see render/javaApp.ts deployment()). */
-  replicas: number;
-  /** The port the JVM listens on. */
-  port: number;
-  /** HTTP health path for the probes. */
-  healthPath: string;
-  /** Public host; an Ingress only when set. */
-  host?: string;
-  /** Namespace; defaults to the app's name. */
-  namespace?: string;
-  /** JVM flags (JAVA_OPTS). */
-  javaOpts?: string;
-  /** Container resources. */
-  resources?: AppResources;
-  /** Log files tailed to stdout by sidecars. */
-  logFiles?: string[];
-  /** Canary release through ingress-nginx. */
-  canary?: CanarySettings;
-  /** CPU-based autoscaling. */
-  autoscale?: AutoscaleSettings;
-}
+/** One app as `platform:apps.<app>` configures it (the config schema's type). */
+export type AppConfig = NonNullable<PlatformSettings["apps"]>[string];
 
 /** The namespace an app runs in: its configured one, else one named after the app. */
 export function namespaceOf(app: string, cfg: Pick<AppConfig, "namespace">): string {
