@@ -72,7 +72,8 @@ export function formatTree(plan: Plan): string {
   const rows: [string, string, string][] = [];
   const walk = (r: PlannedResource, prefix: string, last: boolean, root: boolean) => {
     const branch = root ? "" : `${prefix}${last ? "└─ " : "├─ "}`;
-    rows.push([`${branch}${displayType(r.type)}`, r.name, r.secret ? "create (secret inputs)" : "create"]);
+    const op = r.operation ?? "create";
+    rows.push([`${branch}${displayType(r.type)}`, r.name, r.secret ? `${op} (secret inputs)` : op]);
     const kids = children.get(r.urn) ?? [];
     const nextPrefix = root ? "" : `${prefix}${last ? "   " : "│  "}`;
     kids.forEach((k, i) => walk(k, nextPrefix, i === kids.length - 1, false));
@@ -81,7 +82,7 @@ export function formatTree(plan: Plan): string {
   const w0 = Math.max(4, ...rows.map((r) => r[0].length));
   const w1 = Math.max(4, ...rows.map((r) => r[1].length));
   const lines = [`     ${"Type".padEnd(w0)}  ${"Name".padEnd(w1)}  Plan`];
-  for (const [t, n, p] of rows) lines.push(` +   ${t.padEnd(w0)}  ${n.padEnd(w1)}  ${p}`);
+  for (const [t, n, p] of rows) lines.push(` ${p.startsWith("read") ? ">" : "+"}   ${t.padEnd(w0)}  ${n.padEnd(w1)}  ${p}`);
   return lines.join("\n");
 }
 

@@ -37,6 +37,8 @@ export interface PlannedResource {
   protect: boolean;
   /** Paths of the inputs that are secrets, e.g. ["userData"]. */
   secretInputs: string[];
+  /** "read" for resources the program only reads (a StackReference); created otherwise. */
+  operation?: "read";
   /**
    * A short digest of each secret input, so a diff sees that a secret changed
    * without showing it. Offline runs only ever hold mock values and placeholders.
@@ -144,6 +146,31 @@ class RecordingMonitor extends MockMonitor {
     } catch (err) {
       callback(err, undefined);
     }
+  }
+
+  /** Reads (a StackReference) are part of the plan too: a reviewer sees which stack a member reads. */
+  async readResource(req: any, callback: (err: any, resp: any) => void): Promise<void> {
+    const type: string = req.getType();
+    const name: string = req.getName();
+    const secretInputs: string[] = [];
+    const secretDigests: Record<string, string> = {};
+    this.records.push({
+      urn: (this as unknown as { newUrn(p: string, t: string, n: string): string }).newUrn(req.getParent(), type, name),
+      type,
+      name,
+      parent: req.getParent() || undefined,
+      custom: true,
+      inputs: maskSecrets(rpc.deserializeProperties(req.getProperties()), "", secretInputs, secretDigests) as Record<string, unknown>,
+      dependsOn: [...new Set<string>(req.getDependenciesList())],
+      secret: secretInputs.length > 0,
+      secretInputs,
+      secretDigests,
+      provider: req.getProvider() || undefined,
+      aliases: [],
+      protect: false,
+      operation: "read",
+    });
+    return super.readResource(req, callback);
   }
 
   registerResourceOutputs(req: any, callback: (err: any, resp: any) => void): void {
