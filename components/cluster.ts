@@ -90,6 +90,9 @@ export class Cluster extends pulumi.ComponentResource {
       args.masterCount,
     );
     const masterNames = addresses.masters.map((_, i) => `${args.clusterName}-master-${i}`);
+    // The version the nodes were bootstrapped with, where a policy (kubernetes-baseline)
+    // and the console can read it: user data is a secret and is ignored after first boot.
+    const versionTag = { "platform:kubernetes-version": args.kubernetesVersion };
 
     this.front = new ApiServerFront(
       `${name}-front`,
@@ -157,7 +160,7 @@ export class Cluster extends pulumi.ComponentResource {
                 : { role: "control-plane", hostname, nodeIp: addresses.masters[i].ip },
             ),
           ),
-        tags: { ...args.tags, "platform:role": "master" },
+        tags: { ...args.tags, ...versionTag, "platform:role": "master" },
       },
       { parent: this, dependsOn: [this.front] },
     );
@@ -177,7 +180,7 @@ export class Cluster extends pulumi.ComponentResource {
           systemDiskGb: pool.systemDiskGb,
           deletionProtection: args.deletionProtection,
           userData: (_i, hostname) => recorded(hostname, userData({ role: "worker", hostname, labels: pool.labels, taints: pool.taints })),
-          tags: { ...args.tags, "platform:role": "worker" },
+          tags: { ...args.tags, ...versionTag, "platform:role": "worker" },
         },
         // After the masters and the front: their fixed addresses are taken before
         // DHCP hands out addresses to workers, and a worker's join finds an endpoint.

@@ -5,6 +5,8 @@ import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
 import { ConfigError, parseStackConfig } from "../config";
+import { PlanDiff } from "./planDiff";
+import { checkPlan, loadPolicyConfig, policyConfigFileFor, Violation } from "./policies";
 import { Plan, PlannedResource, redact, runOffline } from "./runtime";
 import { EngineConfig, loadEngineConfig, PROJECT_DIR, readProjectName } from "./stackFiles";
 
@@ -18,11 +20,20 @@ export interface PreviewOptions {
    * outputs answer the reference, so both sides agree on every value.
    */
   stackOutputs?: Record<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>;
+  /**
+   * The policy pack config the plan is checked with. Default: policies/config/prod.json
+   * for prod1/prod2, nonprod.json otherwise (what the workflows pass to `pulumi preview`).
+   */
+  policyConfig?: string;
 }
 
 export interface PreviewResult {
   plan: Plan;
   config: EngineConfig;
+  /** The policy pack's findings on this plan. */
+  violations: Violation[];
+  /** The policy config file they were checked with. */
+  policyConfig: string;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -38,6 +49,9 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
   if (project !== "platform") throw new Error(`Pulumi.yaml names project "${project}", expected "platform"`);
   const config = loadEngineConfig(opts.stack, opts.overrides ?? [], dir);
   const settings = parseStackConfig(opts.stack, { values: config.values, secretKeys: config.secretKeys });
+  // Read before planning: a broken policy config fails fast, naming its key.
+  const policyConfig = opts.policyConfig ?? policyConfigFileFor(opts.stack, dir);
+  const policies = loadPolicyConfig(policyConfig);
   let stackOutputs = opts.stackOutputs;
   if (!stackOutputs && settings.hostStack) {
     const hostName = settings.hostStack.split("/").pop()!;
@@ -51,7 +65,7 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
     stackOutputs,
     program,
   });
-  return { plan, config };
+  return { plan, config, violations: checkPlan(plan, policies), policyConfig };
 }
 
 /** `alicloud:ecs/instance:Instance` -> `alicloud:ecs:Instance`, as the CLI shows types. */
@@ -92,8 +106,8 @@ export function countByType(plan: Plan): [string, number][] {
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
 
-/** The `--json` document. */
-export function planJson(plan: Plan, policies: unknown[] = []): Record<string, unknown> {
+/** The `--json` document; `diff` only when the preview was asked to diff (`--diff-from`). */
+export function planJson(plan: Plan, policies: unknown[] = [], diff?: PlanDiff): Record<string, unknown> {
   return {
     stack: plan.stack,
     resources: plan.resources.map((r) => ({
@@ -112,6 +126,7 @@ export function planJson(plan: Plan, policies: unknown[] = []): Record<string, u
     })),
     outputs: plan.outputs,
     policies,
+    ...(diff ? { diff } : {}),
   };
 }
 
