@@ -3,7 +3,6 @@
 // namespace once (apps share them, e.g. `commerce`) with the Harbor pull Secret
 // and the apps' Apollo access-key Secrets. Objects come from the pure builders
 // in render/javaApp.ts; this file only wires them to the cluster.
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { APOLLO_ENV, Env, PlatformSettings } from "./config";
 import { ClusterAccess, createObject, inCluster, PlainObject } from "./k8sObjects";
@@ -25,23 +24,6 @@ export type AppConfig = NonNullable<PlatformSettings["apps"]>[string];
 /** The namespace an app runs in: its configured one, else one named after the app. */
 export function namespaceOf(app: string, cfg: Pick<AppConfig, "namespace">): string {
   return cfg.namespace ?? app;
-}
-
-/**
- * Kubernetes kinds the apps create that k8sObjects.createObject does not map;
- * created here under the same `<prefix>-<kind>-<name>` naming.
- */
-const EXTRA_KINDS: Record<string, new (name: string, args: any, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource> = {
-  "networking.k8s.io/v1/Ingress": k8s.networking.v1.Ingress,
-  "policy/v1/PodDisruptionBudget": k8s.policy.v1.PodDisruptionBudget,
-  "autoscaling/v2/HorizontalPodAutoscaler": k8s.autoscaling.v2.HorizontalPodAutoscaler,
-};
-
-function create(prefix: string, obj: PlainObject, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
-  const ctor = EXTRA_KINDS[`${obj.apiVersion}/${obj.kind}`];
-  if (!ctor) return createObject(prefix, obj, opts);
-  const { apiVersion: _a, kind: _k, ...args } = obj;
-  return new ctor(`${prefix}-${obj.kind.toLowerCase()}-${obj.metadata.name}`, args, opts);
 }
 
 export interface AppNamespacesArgs {
@@ -168,7 +150,7 @@ export class JavaApp extends pulumi.ComponentResource {
     for (const obj of objects) {
       const extra: pulumi.CustomResourceOptions = { dependsOn };
       if (obj.kind === "Deployment") extra.customTimeouts = { create: ROLLOUT_TIMEOUT, update: ROLLOUT_TIMEOUT };
-      create(name, obj as PlainObject, inCluster(this, args.cluster, extra));
+      createObject(name, obj as PlainObject, inCluster(this, args.cluster, extra));
     }
     this.serviceName = settings.name;
     this.namespace = settings.namespace;

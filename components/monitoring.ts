@@ -68,7 +68,7 @@ export class Monitoring extends pulumi.ComponentResource {
       },
       inNs,
     );
-    const [deployment, service] = dingtalkBridgeObjects({ namespace: this.namespace, image: args.bridgeImage ?? DINGTALK_BRIDGE.image });
+    const [deployment, service, pdb] = dingtalkBridgeObjects({ namespace: this.namespace, image: args.bridgeImage ?? DINGTALK_BRIDGE.image });
     // A digest of the config rolls the bridge when the robot URL changes. It is
     // declassified on purpose: a sha256 of a URL with a random 64-hex token
     // reveals nothing usable.
@@ -77,6 +77,7 @@ export class Monitoring extends pulumi.ComponentResource {
     };
     createObject(name, deployment as PlainObject, inCluster(this, args.cluster, { dependsOn: [ns, bridgeSecret] }));
     createObject(name, service as PlainObject, inNs);
+    createObject(name, pdb as PlainObject, inNs);
 
     // ---- Grafana admin: a generated password instead of the chart's published default.
     const grafanaPassword = new random.RandomPassword(`${name}-grafana-admin`, { length: 24, special: false }, { parent: this });

@@ -233,7 +233,7 @@ export interface DingtalkBridgeSettings {
 }
 
 /** The bridge's Deployment and Service (the Secret is made by the component, from the secret URL). */
-export function dingtalkBridgeObjects(s: DingtalkBridgeSettings): [Record<string, any>, Record<string, any>] {
+export function dingtalkBridgeObjects(s: DingtalkBridgeSettings): [Record<string, any>, Record<string, any>, Record<string, any>] {
   if (!DNS_LABEL.test(s.namespace ?? "")) fail("namespace", `must be a DNS label, got ${JSON.stringify(s.namespace)}`);
   const lastSegment = (s.image ?? "").split("/").pop() ?? "";
   const pinned = /@sha256:[0-9a-f]{64}$/.test(s.image ?? "") || /^[^\s:@]+:[A-Za-z0-9_.-]+$/.test(lastSegment);
@@ -280,7 +280,14 @@ export function dingtalkBridgeObjects(s: DingtalkBridgeSettings): [Record<string
       ports: [{ name: "http", port: DINGTALK_BRIDGE.port, targetPort: "http", protocol: "TCP" }],
     },
   };
-  return [deployment, service];
+  // A node drain keeps one bridge up, so alerts keep reaching DingTalk during maintenance.
+  const pdb = {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: { name: DINGTALK_BRIDGE.name, namespace: s.namespace, labels },
+    spec: { maxUnavailable: 1, selector: { matchLabels: labels } },
+  };
+  return [deployment, service, pdb];
 }
 
 /** The PrometheusRule object for the platform's rule groups, labelled for the chart's rule selector. */
