@@ -111,7 +111,10 @@ async function main(): Promise<number> {
     console.log("");
     console.log("Resources by type:");
     for (const [t, n] of countByType(plan)) console.log(`    ${String(n).padStart(5)}  ${t}`);
-    console.log(`Resources:\n    + ${plan.resources.length} to create (offline, ${((Date.now() - started) / 1000).toFixed(1)}s)`);
+    const reads = plan.resources.filter((r) => r.operation === "read").length;
+    console.log(
+      `Resources:\n    + ${plan.resources.length - reads} to create${reads ? `\n    > ${reads} to read` : ""} (offline, ${((Date.now() - started) / 1000).toFixed(1)}s)`,
+    );
   }
   if (args.out) {
     const written = writeArtifacts(args.out, plan, violations);
