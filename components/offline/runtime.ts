@@ -15,6 +15,7 @@ const settings = require("@pulumi/pulumi/runtime/settings") as {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const state = require("@pulumi/pulumi/runtime/state") as { getStore(): Record<string, unknown> };
 import { collectArtifacts, resetArtifacts, type Artifact } from "../artifacts";
+import { leanSdkDuringRun } from "./leanSdk";
 import { MockOptions, PlatformMocks } from "./mocks";
 
 /** One planned resource, as the preview prints it and `--json` lists it. */
@@ -215,6 +216,7 @@ export async function runOffline(opts: RunOptions): Promise<Plan> {
   // ts-node source-maps each one): most of a large plan's time. Error messages
   // are untouched; PREVIEW_STACK_TRACES=1 brings the frames back for debugging.
   const limit = Error.stackTraceLimit;
+  const restoreSdk = process.env.PREVIEW_STACK_TRACES ? () => undefined : leanSdkDuringRun();
   if (!process.env.PREVIEW_STACK_TRACES) Error.stackTraceLimit = 0;
   // A component that throws (or an apply that fails) rejects promises nobody awaits;
   // collect them so the run fails with the program's own message instead of
@@ -229,6 +231,7 @@ export async function runOffline(opts: RunOptions): Promise<Plan> {
     failures.unshift(e);
   } finally {
     Error.stackTraceLimit = limit;
+    restoreSdk();
     // Let stragglers of a failed run surface before the handler goes away.
     await new Promise((r) => setImmediate(r));
     process.off("unhandledRejection", onRejection);
