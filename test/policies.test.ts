@@ -2,11 +2,9 @@
 // stack and fails once one field of a deep copy is mutated, with the message a
 // reviewer reads. Then every stack under its own config file, and the offline
 // preview's CLI: policy summary, a mandatory violation's exit code, --diff-from.
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { promisify } from "util";
 import {
   apiServerSlbIntranet,
   approvedInstanceTypes,
@@ -30,9 +28,8 @@ import {
 } from "../policies/rules";
 import { checkPlan, formatViolations, loadPolicyConfig, planToPolicyStack, policyConfigFileFor } from "../components/offline/policies";
 import { writeArtifacts } from "../components/offline/preview";
-import { plan, STACK_NAMES } from "./support/offline";
+import { plan, previewCli, STACK_NAMES } from "./support/offline";
 
-const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..");
 const PROD = path.join(ROOT, "policies", "config", "prod.json");
 const NONPROD = path.join(ROOT, "policies", "config", "nonprod.json");
@@ -353,30 +350,20 @@ describe("every stack under its own config file", () => {
   });
 });
 
-/** Runs `npm run preview -- ...` as a user would; never throws. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run("npm", ["run", "--silent", "preview", "--", ...args], { cwd: ROOT, maxBuffer: 256 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describe("the offline preview runs the policies", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policies-cli-"));
   const base = path.join(dir, "plan.json");
   // Each CLI run is a fresh ts-node process: two at a time, started together.
-  let diffRun: ReturnType<typeof cli>;
-  let badType: ReturnType<typeof cli>;
-  let latest: ReturnType<typeof cli>;
+  let diffRun: ReturnType<typeof previewCli>;
+  let badType: ReturnType<typeof previewCli>;
+  let latest: ReturnType<typeof previewCli>;
   beforeAll(async () => {
     // The base plan, written as `--out` writes it (same planJson), from the in-process plan.
     writeArtifacts(dir, await plan("prod1"));
-    diffRun = cli("prod1", "-c", "platform:nodePools[0].count=21", "--diff-from", base);
-    badType = cli("prod1", "-c", "platform:nodePools[0].instanceType=ecs.t6-c1m1.large", "--json");
-    latest = diffRun.then(() => cli("prod1", "-c", "platform:apps.order-service.tag=latest"));
+    diffRun = previewCli("prod1", "-c", "platform:nodePools[0].count=21", "--diff-from", base);
+    badType = previewCli("prod1", "-c", "platform:nodePools[0].instanceType=ecs.t6-c1m1.large", "--json");
+    latest = diffRun.then(() => previewCli("prod1", "-c", "platform:apps.order-service.tag=latest"));
   });
   afterAll(async () => {
     await Promise.allSettled([diffRun, badType, latest]);

@@ -1,23 +1,9 @@
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { promisify } from "util";
-import { ofType, plan, STACK_NAMES } from "./support/offline";
+import { ofType, plan, previewCli, STACK_NAMES } from "./support/offline";
 
-const run = promisify(execFile);
-const ROOT = path.resolve(__dirname, "..");
 
-/** Runs `npm run preview -- ...` as a user would; never throws, returns code and output. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run("npm", ["run", "--silent", "preview", "--", ...args], { cwd: ROOT, maxBuffer: 256 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describe("offline preview", () => {
   test.each(STACK_NAMES)("%s plans cleanly under the mocks", async (stack) => {
@@ -52,14 +38,14 @@ describe("offline preview", () => {
   });
 
   test("an even master count exits non-zero naming the key, and prints no tree", async () => {
-    const r = await cli("prod1", "-c", "platform:masters.count=2");
+    const r = await previewCli("prod1", "-c", "platform:masters.count=2");
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("platform:masters.count: must be odd for etcd quorum, got 2");
     expect(r.stdout).not.toContain("pulumi:pulumi:Stack");
   });
 
   test("--json prints one document listing every resource with its parent", async () => {
-    const r = await cli("dev", "--json");
+    const r = await previewCli("dev", "--json");
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(Object.keys(doc)).toEqual(["stack", "resources", "outputs", "policies"]);
@@ -74,7 +60,7 @@ describe("offline preview", () => {
   });
 
   test("the tree says it is offline and mocked, and counts resources by type", async () => {
-    const r = await cli("dev");
+    const r = await previewCli("dev");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("This is NOT `pulumi preview`");
     expect(r.stdout).toMatch(/└─ alicloud:vpc:SnatEntry|├─ alicloud:vpc:SnatEntry/);
@@ -84,7 +70,7 @@ describe("offline preview", () => {
   test("--out writes plan.json and the artifact folders", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-out-"));
     try {
-      const r = await cli("dev", "--out", dir);
+      const r = await previewCli("dev", "--out", dir);
       expect(r.code).toBe(0);
       for (const d of ["haproxy", "cloud-init", "manifests", "ipsec"]) expect(fs.statSync(path.join(dir, d)).isDirectory()).toBe(true);
       expect(JSON.parse(fs.readFileSync(path.join(dir, "plan.json"), "utf8")).stack).toBe("dev");
@@ -94,7 +80,7 @@ describe("offline preview", () => {
   });
 
   test("usage errors exit 2", async () => {
-    expect((await cli()).code).toBe(2);
-    expect((await cli("dev", "--bogus")).code).toBe(2);
+    expect((await previewCli()).code).toBe(2);
+    expect((await previewCli("dev", "--bogus")).code).toBe(2);
   });
 });

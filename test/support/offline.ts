@@ -1,8 +1,13 @@
 // The offline runtime as a test helper: tests plan a stack exactly as
 // `npm run preview` does, then assert on the recorded resources.
+import { execFile } from "child_process";
+import * as path from "path";
+import { promisify } from "util";
 import { previewStack, PreviewOptions } from "../../components/offline/preview";
 import type { Plan, PlannedResource } from "../../components/offline/runtime";
 
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, "..", "..");
 const cache = new Map<string, Plan>();
 
 /** Plans a stack (cached per stack + overrides within one test file). */
@@ -26,3 +31,14 @@ export function byName(p: Plan, name: string, type?: string): PlannedResource {
 }
 
 export const STACK_NAMES = ["host", "dev", "test", "pre", "prod1", "prod2"] as const;
+
+/** Runs `npm run preview -- ...` as a user would; never throws, returns the exit code and output. */
+export async function previewCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run("npm", ["run", "--silent", "preview", "--", ...args], { cwd: ROOT, maxBuffer: 256 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
