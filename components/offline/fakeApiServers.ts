@@ -280,25 +280,20 @@ export interface HttpsResult {
  * self-signed certificate, as `kubectl --insecure-skip-tls-verify` would.
  */
 export function httpsGet(port: number, urlPath: string, timeoutMs = 5_000): Promise<HttpsResult> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(
-      { host: LOOPBACK, port, path: urlPath, rejectUnauthorized: false, agent: false, timeout: timeoutMs },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
-    req.on("error", reject);
-  });
+  return collect(timeoutMs, (onResponse) =>
+    https.get({ host: LOOPBACK, port, path: urlPath, rejectUnauthorized: false, agent: false, timeout: timeoutMs }, onResponse),
+  );
 }
 
 /** One plain-HTTP GET to 127.0.0.1:port (HAProxy's check port or stats page). */
 export function httpGet(port: number, urlPath: string, headers: Record<string, string> = {}, timeoutMs = 5_000): Promise<HttpsResult> {
+  return collect(timeoutMs, (onResponse) => http.get({ host: LOOPBACK, port, path: urlPath, headers, agent: false, timeout: timeoutMs }, onResponse));
+}
+
+/** Sends one request and reads the whole answer; a request that stalls past timeoutMs fails. */
+function collect(timeoutMs: number, send: (onResponse: (res: IncomingMessage) => void) => http.ClientRequest): Promise<HttpsResult> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: LOOPBACK, port, path: urlPath, headers, agent: false, timeout: timeoutMs }, (res) => {
+    const req = send((res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
