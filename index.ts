@@ -2,16 +2,16 @@
 // validates the stack's config (throwing before any resource is registered),
 // composes the components and returns the stack outputs. The offline preview
 // calls the very same function under the SDK's mock runtime.
-import { Cluster } from "./components/cluster";
-import { defaultPackageRepository, loadStackConfig } from "./components/config";
-import { FleetLinks, HostStack } from "./components/fleet";
-import { Flannel } from "./components/flannel";
-import { Kubesphere } from "./components/kubesphere";
-import { AppNamespaces, JavaApp } from "./components/javaApp";
-import { GlobalIngress } from "./components/ingress";
-import { Logging } from "./components/logging";
-import { Monitoring } from "./components/monitoring";
-import { Network } from "./components/network";
+import { Cluster } from "./components/cluster/cluster";
+import { defaultPackageRepository, loadStackConfig } from "./components/config/stackConfig";
+import { FleetLinks, HostStack } from "./components/fleet/fleet";
+import { Flannel } from "./components/k8s/flannel";
+import { Kubesphere } from "./components/fleet/kubesphere";
+import { AppNamespaces, JavaApp } from "./components/apps/javaApp";
+import { GlobalIngress } from "./components/k8s/ingress";
+import { Logging } from "./components/k8s/logging";
+import { Monitoring } from "./components/k8s/monitoring";
+import { Network } from "./components/network/network";
 
 export = async () => {
   const config = loadStackConfig();

@@ -1,6 +1,6 @@
 // The platform's policies as pure functions over a resource shape both runners
 // can build: the CrossGuard pack (policies/index.ts, under `pulumi preview
-// --policy-pack policies`) and the offline preview (components/offline/policies.ts,
+// --policy-pack policies`) and the offline preview (components/preview/policyCheck.ts,
 // over the mocked plan). No @pulumi/policy import here: the root project does not
 // install it, and a rule that only reads plain data is tested on real plans.
 //
@@ -8,7 +8,7 @@
 // of pulumi-policy-aws (`noPublicServices("mandatory")`). Which level a stack gets
 // comes from the pack config files (config/prod.json, config/nonprod.json), never
 // from code: `{"all": "mandatory", "<policy>": {...config}}`, as the Pulumi CLI reads them.
-import { Env, imageTagProblem, isEnv } from "../components/imageTags";
+import { Env, imageTagProblem, isEnv } from "./imageTags";
 
 /** CrossGuard's levels; ours never remediate, so "remediate" is refused in config. */
 export type EnforcementLevel = "advisory" | "mandatory" | "disabled";

@@ -4,9 +4,9 @@
 // and none may overlap the data centre's subnets.
 import * as fs from "fs";
 import * as path from "path";
-import { checkFleetAddressPlan, ClusterAddressPlan, FleetAddressPlan } from "../render/addressPlan";
-import { PROJECT, STACKS } from "../config";
-import { PROJECT_DIR, readStackFile } from "../offline/stackFiles";
+import { checkFleetAddressPlan, ClusterAddressPlan, FleetAddressPlan } from "../fleet/fleetAddressPlan";
+import { PROJECT, STACKS } from "../config/stackConfig";
+import { PROJECT_DIR, readStackFile } from "../config/stackFiles";
 
 interface StackNetwork {
   network?: { vpcCidr?: string; podCidr?: string; serviceCidr?: string };

@@ -16,7 +16,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import * as YAML from "yaml";
-import { ENVS, Env, MAX_HISTORY, imageTagProblem, isEnv, isProdEnv } from "../imageTags";
+import { ENVS, Env, MAX_HISTORY, imageTagProblem, isEnv, isProdEnv } from "../../policies/imageTags";
 
 /** The config key that holds the apps (project `platform`). */
 export const APPS_KEY = "platform:apps";

@@ -3,8 +3,8 @@
 import { execFile } from "child_process";
 import * as path from "path";
 import { promisify } from "util";
-import { previewStack, PreviewOptions } from "../../components/offline/preview";
-import type { Plan, PlannedResource } from "../../components/offline/runtime";
+import { previewStack, PreviewOptions } from "../../components/preview/preview";
+import type { Plan, PlannedResource } from "../../components/preview/runtime";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..", "..");

@@ -1,0 +1,159 @@
+// The company's Java apps: one JavaApp per app (Deployment, Service, PDB,
+// optional HPA, Ingress and canary), and AppNamespaces, which creates each app
+// namespace once (apps share them, e.g. `commerce`) with the Harbor pull Secret
+// and the apps' Apollo access-key Secrets. Objects come from the pure builders
+// in javaAppObjects.ts; this file only wires them to the cluster.
+import * as pulumi from "@pulumi/pulumi";
+import { APOLLO_ENV, Env, PlatformSettings } from "../config/stackConfig";
+import { ClusterAccess, createObject, inCluster, PlainObject } from "../k8s/k8sObjects";
+import {
+  APOLLO_ACCESS_KEY_KEY,
+  apolloAccessKeySecret,
+  apolloSecretName,
+  appNamespace,
+  dockerConfigJson,
+  HARBOR_PULL_SECRET,
+  harborPullSecret,
+  javaAppObjects,
+  JavaAppSettings,
+} from "./javaAppObjects";
+
+/** One app as `platform:apps.<app>` configures it (the config schema's type). */
+export type AppConfig = NonNullable<PlatformSettings["apps"]>[string];
+
+/** The namespace an app runs in: its configured one, else one named after the app. */
+export function namespaceOf(app: string, cfg: Pick<AppConfig, "namespace">): string {
+  return cfg.namespace ?? app;
+}
+
+export interface AppNamespacesArgs {
+  cluster: ClusterAccess;
+  /** The stack: the namespaces' `platform/env` label. */
+  env: Env;
+  /** Every app of the stack (`platform:apps`); each distinct namespace is created once. */
+  apps: Record<string, AppConfig>;
+  /** Harbor registry host and robot account (`platform:harbor`). */
+  harbor: { registry: string; username: string };
+  /** The robot account's password (`platform:harborPassword`), a secret. */
+  harborPassword: pulumi.Input<string>;
+  /** Apollo access-key secrets by app (`platform:apolloAccessKeys`); apps without one get no Secret. */
+  apolloAccessKeys?: Record<string, pulumi.Input<string>>;
+}
+
+/** What a JavaApp needs from its namespace. */
+export interface AppNamespace {
+  name: string;
+  /** Name of the Harbor pull Secret in it. */
+  imagePullSecret: string;
+  /** The namespace and its Secrets: the app's objects wait for them. */
+  resources: pulumi.Resource[];
+}
+
+export class AppNamespaces extends pulumi.ComponentResource {
+  private readonly byNamespace = new Map<string, AppNamespace>();
+  private readonly accessKeys = new Map<string, { secretName: string; key: string; secret: pulumi.Resource }>();
+
+  constructor(name: string, args: AppNamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:k8s:AppNamespaces", name, {}, opts);
+    for (const [app, cfg] of Object.entries(args.apps)) {
+      const ns = namespaceOf(app, cfg);
+      if (!this.byNamespace.has(ns)) {
+        const nsObj = createObject(name, appNamespace(ns, args.env) as PlainObject, inCluster(this, args.cluster));
+        // Built inside apply and wrapped whole as a secret: the password never
+        // appears in plain inputs, and the JSON holding it is itself secret.
+        const stringData = pulumi.secret(
+          pulumi.output(args.harborPassword).apply((p) => ({ ".dockerconfigjson": dockerConfigJson(args.harbor.registry, args.harbor.username, p) })),
+        );
+        const pull = createObject(`${name}-${ns}`, { ...(harborPullSecret(ns) as PlainObject), stringData }, inCluster(this, args.cluster, { dependsOn: [nsObj] }));
+        this.byNamespace.set(ns, { name: ns, imagePullSecret: HARBOR_PULL_SECRET, resources: [nsObj, pull] });
+      }
+      const key = args.apolloAccessKeys?.[app];
+      if (key !== undefined) {
+        const nsObj = this.byNamespace.get(ns)!.resources[0];
+        const stringData = pulumi.secret(pulumi.output(key).apply((k) => ({ [APOLLO_ACCESS_KEY_KEY]: k })));
+        const secret = createObject(`${name}-${ns}`, { ...(apolloAccessKeySecret(app, ns) as PlainObject), stringData }, inCluster(this, args.cluster, { dependsOn: [nsObj] }));
+        this.accessKeys.set(app, { secretName: apolloSecretName(app), key: APOLLO_ACCESS_KEY_KEY, secret });
+      }
+    }
+    this.registerOutputs({ namespaces: [...this.byNamespace.keys()] });
+  }
+
+  /** The namespace an app runs in; throws for an app this component was not given. */
+  forApp(app: string, cfg: AppConfig): AppNamespace {
+    const ns = this.byNamespace.get(namespaceOf(app, cfg));
+    if (!ns) throw new Error(`AppNamespaces: no namespace for app ${app} (was it in platform:apps?)`);
+    return ns;
+  }
+
+  /** The app's Apollo access-key Secret, if it has one. */
+  accessKeyFor(app: string): { secretName: string; key: string; secret: pulumi.Resource } | undefined {
+    return this.accessKeys.get(app);
+  }
+}
+
+export interface JavaAppArgs {
+  cluster: ClusterAccess;
+  /** The app's name (`platform:apps.<app>`): object names and Apollo's APP_ID. */
+  app: string;
+  /** The app's config. */
+  config: AppConfig;
+  /** The stack; gives Apollo's ENV (DEV/FAT/UAT/PRO) and the `platform/env` label. */
+  env: Env;
+  /** The cluster's name, injected as IDC (prod1 and prod2 share ENV=PRO). */
+  clusterName: string;
+  /** The env's Apollo meta server (`platform:apollo.meta`). */
+  apolloMeta: string;
+  /** The namespaces, with their pull Secrets and the Apollo access-key Secrets. */
+  namespaces: AppNamespaces;
+  /** IngressClass; default `nginx`. */
+  ingressClass?: string;
+}
+
+/** Deployments of big apps roll out in waves (24 JVMs, 6 at a time, up to 150 s start each): more than Pulumi's default 10-minute wait. */
+const ROLLOUT_TIMEOUT = "30m";
+
+export class JavaApp extends pulumi.ComponentResource {
+  /** The stable Deployment's and Service's name. */
+  readonly serviceName: string;
+  readonly namespace: string;
+
+  constructor(name: string, args: JavaAppArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:k8s:JavaApp", name, {}, opts);
+    const apolloEnv = APOLLO_ENV[args.env];
+    if (!apolloEnv) throw new Error(`platform:apps.${args.app}: the ${args.env} stack runs no apps (no Apollo environment)`);
+    const ns = args.namespaces.forApp(args.app, args.config);
+    const accessKey = args.namespaces.accessKeyFor(args.app);
+    const settings: JavaAppSettings = {
+      name: args.app,
+      namespace: ns.name,
+      image: args.config.image,
+      tag: args.config.tag,
+      replicas: args.config.replicas,
+      port: args.config.port,
+      healthPath: args.config.healthPath,
+      host: args.config.host,
+      javaOpts: args.config.javaOpts,
+      resources: args.config.resources,
+      logFiles: args.config.logFiles,
+      canary: args.config.canary,
+      autoscale: args.config.autoscale,
+      env: args.env,
+      apolloEnv,
+      apolloMeta: args.apolloMeta,
+      idc: args.clusterName,
+      imagePullSecret: ns.imagePullSecret,
+      apolloAccessKey: accessKey && { secretName: accessKey.secretName, key: accessKey.key },
+      ingressClass: args.ingressClass,
+    };
+    const objects = javaAppObjects(settings); // throws before any child is registered
+    const dependsOn = [...ns.resources, ...(accessKey ? [accessKey.secret] : [])];
+    for (const obj of objects) {
+      const extra: pulumi.CustomResourceOptions = { dependsOn };
+      if (obj.kind === "Deployment") extra.customTimeouts = { create: ROLLOUT_TIMEOUT, update: ROLLOUT_TIMEOUT };
+      createObject(name, obj as PlainObject, inCluster(this, args.cluster, extra));
+    }
+    this.serviceName = settings.name;
+    this.namespace = settings.namespace;
+    this.registerOutputs({ serviceName: this.serviceName, namespace: this.namespace, image: `${settings.image}:${settings.tag}` });
+  }
+}

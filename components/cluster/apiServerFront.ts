@@ -1,0 +1,153 @@
+// The api-server front: an internal SLB on 6443 whose backends are two HAProxy
+// VMs, whose backends are the masters.
+//
+// Why HAProxy at all: an Alibaba SLB backend cannot reach the SLB's own address
+// (no hairpin). Masters are nodes too, so if the masters were the SLB's backends,
+// a master's kubelet talking to the SLB could be balanced to itself and time out.
+// With HAProxy VMs as the only backends, every node (masters included) reaches
+// the api-servers through SLB -> HAProxy -> any healthy master.
+import * as alicloud from "@pulumi/alicloud";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { recordArtifact } from "../artifacts";
+import { HAPROXY_CHECK_PORT, HAPROXY_STATS_PORT } from "../network/network";
+import { NodePool, PoolVswitch } from "./nodePool";
+import { renderHaproxyUserData } from "./cloudInit";
+import { HAPROXY_MONITOR_URI, renderHaproxyCfg } from "./haproxy";
+
+export const API_SERVER_PORT = 6443;
+
+export interface ApiServerFrontArgs {
+  /** Cluster (stack) name. */
+  clusterName: string;
+  /** Every master, with its fixed private IP; HAProxy balances across all of them. */
+  masters: { name: string; ip: string }[];
+  /** The cluster's vswitches; HAProxy VM i goes to vswitches[i mod length]. */
+  vswitches: PoolVswitch[];
+  /** Fixed IPs of the two HAProxy VMs (different zones when there are two or more). */
+  haproxyIps: [string, string];
+  /** Fixed intranet address of the SLB, inside vswitches[0]; kubeadm's controlPlaneEndpoint. */
+  slbAddress: string;
+  /** The front's security group (6443 from the VPC, the check port from the SLB range). */
+  securityGroupId: pulumi.Input<string>;
+  /** Pinned OS image. */
+  imageId: string;
+  /** HAProxy VM size. Default ecs.c6.large (2 vCPU): TCP passthrough is cheap. */
+  instanceType?: string;
+  /** SLB spec. Default slb.s2.medium (50k connections). */
+  slbSpec?: string;
+  /** ECS and SLB deletion protection (prod). */
+  deletionProtection: boolean;
+  tags?: Record<string, string>;
+}
+
+export class ApiServerFront extends pulumi.ComponentResource {
+  /** `address:6443` of the internal SLB. */
+  public readonly endpoint: string;
+  public readonly slbId: pulumi.Output<string>;
+  public readonly haproxyInstanceIds: pulumi.Output<string>[];
+  /** Secret. */
+  public readonly statsPassword: pulumi.Output<string>;
+
+  constructor(name: string, args: ApiServerFrontArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:cluster:ApiServerFront", name, {}, opts);
+    if (args.masters.length === 0) throw new Error(`ApiServerFront ${name}: masters must not be empty`);
+    if (args.vswitches.length === 0) throw new Error(`ApiServerFront ${name}: vswitches must not be empty`);
+    const parent = { parent: this };
+
+    const stats = new random.RandomPassword(`${name}-haproxy-stats`, { length: 24, special: false }, parent);
+    this.statsPassword = stats.result;
+
+    const haproxyCfg = stats.result.apply((statsPassword) =>
+      renderHaproxyCfg({
+        masters: args.masters.map((m) => ({ name: m.name, address: m.ip })),
+        apiServerPort: API_SERVER_PORT,
+        checkPort: HAPROXY_CHECK_PORT,
+        statsPort: HAPROXY_STATS_PORT,
+        statsPassword,
+      }),
+    );
+
+    const pool = new NodePool(
+      `${name}-haproxy`,
+      {
+        clusterName: args.clusterName,
+        poolName: "haproxy",
+        count: 2,
+        instanceType: args.instanceType ?? "ecs.c6.large",
+        imageId: args.imageId,
+        vswitches: args.vswitches,
+        securityGroupIds: [args.securityGroupId],
+        fixedIps: args.haproxyIps,
+        systemDiskGb: 40,
+        deletionProtection: args.deletionProtection,
+        userData: (i, hostname) => {
+          const userData = haproxyCfg.apply((cfg) => renderHaproxyUserData(hostname, cfg));
+          recordArtifact("haproxy", `${hostname}.cfg`, haproxyCfg);
+          recordArtifact("cloud-init", `${hostname}.yaml`, userData);
+          return userData;
+        },
+        tags: args.tags,
+      },
+      parent,
+    );
+    this.haproxyInstanceIds = pool.instanceIds;
+
+    const slb = new alicloud.slb.ApplicationLoadBalancer(
+      `${name}-slb`,
+      {
+        loadBalancerName: `${args.clusterName}-apiserver`,
+        addressType: "intranet",
+        vswitchId: args.vswitches[0].id,
+        address: args.slbAddress,
+        loadBalancerSpec: args.slbSpec ?? "slb.s2.medium",
+        masterZoneId: args.vswitches[0].zone,
+        slaveZoneId: args.vswitches[args.vswitches.length > 1 ? 1 : 0].zone,
+        paymentType: "PayAsYouGo",
+        deleteProtection: args.deletionProtection ? "on" : "off",
+        tags: args.tags,
+      },
+      parent,
+    );
+    this.slbId = slb.id;
+
+    new alicloud.slb.Listener(
+      `${name}-6443`,
+      {
+        loadBalancerId: slb.id,
+        protocol: "tcp",
+        frontendPort: API_SERVER_PORT,
+        backendPort: API_SERVER_PORT,
+        bandwidth: -1,
+        scheduler: "wrr",
+        // Watches are long-lived; 900 s is the SLB's maximum idle time and the
+        // api-server's watch bookmarks keep connections busier than that.
+        establishedTimeout: 900,
+        healthCheck: "on",
+        // Check HAProxy's monitor port, which fails when that HAProxy sees no
+        // healthy master: the SLB then drains it.
+        healthCheckType: "http",
+        healthCheckConnectPort: HAPROXY_CHECK_PORT,
+        healthCheckUri: HAPROXY_MONITOR_URI,
+        healthCheckHttpCode: "http_2xx",
+        healthCheckInterval: 2,
+        healthCheckTimeout: 2,
+        healthyThreshold: 2,
+        unhealthyThreshold: 3,
+      },
+      parent,
+    );
+
+    new alicloud.slb.BackendServer(
+      `${name}-backends`,
+      {
+        loadBalancerId: slb.id,
+        backendServers: pool.instanceIds.map((serverId) => ({ serverId, weight: 100, type: "ecs" })),
+      },
+      parent,
+    );
+
+    this.endpoint = `${args.slbAddress}:${API_SERVER_PORT}`;
+    this.registerOutputs({ endpoint: this.endpoint, slbId: this.slbId });
+  }
+}

@@ -1,0 +1,416 @@
+// kubeadm configuration for nodes that bootstrap themselves from cloud-init.
+// Pure: typed settings in, YAML text out, so the documents are tested directly
+// and the same text lands in the user data and in the offline preview.
+//
+// API: kubeadm.k8s.io/v1beta4 (kubeadm >= 1.31), where kubeletExtraArgs are a
+// list of {name, value} instead of a map.
+
+import { createHash, createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
+import YAML from "yaml";
+import { containsIp, overlaps, parseCidr, parseIp } from "../network/cidr";
+
+export interface ClusterBootstrap {
+  /** Cluster name, e.g. "prod1"; a DNS label, it also names the kubeconfig context. */
+  clusterName: string;
+  /** Full Kubernetes version "1.33.5" (no "v"); kubeadm, kubelet and kubectl are pinned to it. */
+  kubernetesVersion: string;
+  /**
+   * "host:port" of the api-server front (the internal SLB), e.g. "10.20.0.250:6443".
+   * Note: every node, masters included, talks to the SLB; its backends are the
+   * HAProxy VMs, never the masters, because an SLB backend cannot reach its own SLB (no hairpin).
+   */
+  controlPlaneEndpoint: string;
+  /** Pod network CIDR; must match flannel's Network, must not overlap the service CIDR or node IPs. */
+  podSubnet: string;
+  /** Service CIDR (ClusterIPs); at most a /12, the api-server's limit for IPv4. */
+  serviceSubnet: string;
+  /**
+   * Optional registry mirror for control-plane images and the pause image,
+   * e.g. registry.cn-hangzhou.aliyuncs.com/google_containers. Needed in China
+   * regions, where registry.k8s.io is not reachable through the NAT gateway.
+   */
+  imageRepository?: string;
+  /**
+   * apt repository base for kubeadm/kubelet/kubectl, e.g. https://pkgs.k8s.io/core:/stable:/v1.33/deb/
+   * or https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.33/deb/. Must be https: the
+   * signing key is fetched from `<repo>/Release.key`, so plain http would let anyone on the path
+   * swap the key. Note: these repositories are per minor version, so the v1.NN in the URL
+   * must match kubernetesVersion.
+   */
+  packageRepository: string;
+  /** Bootstrap token `[a-z0-9]{6}.[a-z0-9]{16}` (from @pulumi/random); joins authenticate with it. */
+  bootstrapToken: string;
+  /** 64 hex chars: encrypts the control-plane certificates uploaded by `--upload-certs` for master joins. */
+  certificateKey: string;
+  /** "sha256:<64 hex>" of the CA's public key (DER SPKI); joins pin it instead of trusting the SLB. */
+  caCertHash: string;
+}
+
+export type TaintEffect = "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+
+export interface NodeTaint {
+  /** Taint key, a qualified name such as "dedicated" or "example.com/gpu". */
+  key: string;
+  /** Optional taint value (label-value syntax). */
+  value?: string;
+  /** What the scheduler does with pods that do not tolerate the taint. */
+  effect: TaintEffect;
+}
+
+export interface NodeBootstrap {
+  /** "init" for the first master, "control-plane" for the other masters, "worker" otherwise. */
+  role: "init" | "control-plane" | "worker";
+  /** Node and VM hostname, e.g. prod1-general-3; an RFC 1123 label so it is a valid Node name. */
+  hostname: string;
+  /**
+   * Fixed private IP of a master (its etcd peer and api-server advertiseAddress, which
+   * HAProxy targets). Required for masters; workers omit it and take their DHCP address.
+   */
+  nodeIp?: string;
+  /**
+   * Node labels, set by the kubelet at registration. Note: the NodeRestriction admission
+   * plugin forbids kubelets to self-set most kubernetes.io / k8s.io labels (such as
+   * node-role.kubernetes.io/worker); those are refused here rather than failing at boot.
+   */
+  labels?: Record<string, string>;
+  /**
+   * Node taints set at registration. Note: on masters, giving taints replaces kubeadm's
+   * default node-role.kubernetes.io/control-plane:NoSchedule; omit to keep it.
+   */
+  taints?: NodeTaint[];
+  /** Only for role "init": the Pulumi-minted cluster CA, which kubeadm adopts instead of minting its own. */
+  ca?: { certPem: string; keyPem: string };
+}
+
+/** Where the bootstrap script finds the kubeadm config on the node. */
+export const KUBEADM_CONFIG_PATH = "/etc/k8s-bootstrap/kubeadm.yaml";
+/** containerd's CRI socket; kubeadm is told explicitly so it never probes for Docker. */
+export const CRI_SOCKET = "unix:///run/containerd/containerd.sock";
+/** The api-server port on each master, where HAProxy sends traffic. */
+export const API_SERVER_BIND_PORT = 6443;
+
+const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
+/** v1beta4 first shipped with kubeadm 1.31; older kubeadm cannot read these documents. */
+const MIN_MINOR = 31;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+const VERSION = /^1\.(\d+)\.(\d+)$/;
+const TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
+const CERT_KEY = /^[0-9a-f]{64}$/;
+const CA_HASH = /^sha256:[0-9a-f]{64}$/;
+// Quoted into a shell script and apt sources; no quotes, spaces or shell metacharacters.
+const HTTPS_URL = /^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/[A-Za-z0-9._~:/%+-]*$/;
+const IMAGE_REPO = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?(\/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)*$/;
+
+/**
+ * Labels a kubelet may set on its own Node under the NodeRestriction admission plugin
+ * (k8s.io/kubelet/pkg/apis: kubeletLabels). Anything else under kubernetes.io or k8s.io
+ * makes the kubelet refuse to start, which on a cloud-init node means a silent dead VM.
+ */
+const KUBELET_SETTABLE_LABELS = new Set([
+  "kubernetes.io/hostname",
+  "kubernetes.io/os",
+  "kubernetes.io/arch",
+  "beta.kubernetes.io/os",
+  "beta.kubernetes.io/arch",
+  "beta.kubernetes.io/instance-type",
+  "node.kubernetes.io/instance-type",
+  "failure-domain.beta.kubernetes.io/region",
+  "failure-domain.beta.kubernetes.io/zone",
+  "topology.kubernetes.io/region",
+  "topology.kubernetes.io/zone",
+]);
+const KUBELET_LABEL_NAMESPACES = ["kubelet.kubernetes.io", "node.kubernetes.io"];
+
+function inDomain(namespace: string, domain: string): boolean {
+  return namespace === domain || namespace.endsWith(`.${domain}`);
+}
+
+/** True when NodeRestriction lets a kubelet set this label key on its own Node. */
+export function isKubeletSettableLabel(key: string): boolean {
+  const slash = key.indexOf("/");
+  const namespace = slash < 0 ? "" : key.slice(0, slash);
+  const reserved = inDomain(namespace, "kubernetes.io") || inDomain(namespace, "k8s.io");
+  if (!reserved) return true;
+  if (KUBELET_SETTABLE_LABELS.has(key)) return true;
+  return KUBELET_LABEL_NAMESPACES.some((d) => inDomain(namespace, d));
+}
+
+function fail(field: string, message: string): never {
+  throw new Error(`${field}: ${message}`);
+}
+
+/** Checks a Kubernetes qualified name (`[prefix/]name`), as used by label and taint keys. */
+function checkQualifiedName(field: string, key: string): void {
+  const parts = key.split("/");
+  if (parts.length > 2) fail(field, `${JSON.stringify(key)} has more than one "/"`);
+  const name = parts[parts.length - 1];
+  if (parts.length === 2) {
+    const prefix = parts[0];
+    if (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)) {
+      fail(field, `${JSON.stringify(key)} has an invalid prefix (must be a lowercase DNS subdomain)`);
+    }
+  }
+  if (!LABEL_NAME.test(name)) {
+    fail(field, `${JSON.stringify(key)} is not a valid name (<= 63 alphanumerics, "-", "_", ".")`);
+  }
+}
+
+/** Parses "host:port"; the host is an IPv4 address or a DNS name. */
+export function parseEndpoint(endpoint: string): { host: string; port: number } {
+  const m = /^([^:\s]+):(\d{1,5})$/.exec(endpoint);
+  const field = "controlPlaneEndpoint";
+  if (!m) fail(field, `${JSON.stringify(endpoint)} is not "host:port"`);
+  const [, host, portText] = m;
+  const port = Number(portText);
+  if (port < 1 || port > 65535) fail(field, `port ${port} is out of range`);
+  if (/^[\d.]+$/.test(host)) {
+    try {
+      parseIp(host);
+    } catch {
+      fail(field, `${JSON.stringify(host)} is not an IPv4 address`);
+    }
+  } else if (host.length > 253 || !DNS_SUBDOMAIN.test(host)) {
+    fail(field, `${JSON.stringify(host)} is not an IPv4 address or DNS name`);
+  }
+  return { host, port };
+}
+
+/** Minor version of a validated "1.NN.P" version. */
+export function kubernetesMinor(version: string): number {
+  const m = VERSION.exec(version);
+  if (!m) fail("kubernetesVersion", `${JSON.stringify(version)} is not a full version like "1.33.5"`);
+  return Number(m[1]);
+}
+
+/** Throws on the first invalid cluster setting, naming the field. */
+export function validateClusterBootstrap(c: ClusterBootstrap): void {
+  if (!DNS_LABEL.test(c.clusterName)) {
+    fail("clusterName", `${JSON.stringify(c.clusterName)} is not a lowercase DNS label`);
+  }
+  const minor = kubernetesMinor(c.kubernetesVersion);
+  if (minor < MIN_MINOR) {
+    fail(
+      "kubernetesVersion",
+      `${c.kubernetesVersion} is too old: kubeadm config ${KUBEADM_API} needs 1.${MIN_MINOR} or newer`,
+    );
+  }
+  const endpoint = parseEndpoint(c.controlPlaneEndpoint);
+  for (const field of ["podSubnet", "serviceSubnet"] as const) {
+    try {
+      parseCidr(c[field]);
+    } catch (e) {
+      fail(field, (e as Error).message);
+    }
+  }
+  if (overlaps(c.podSubnet, c.serviceSubnet)) {
+    fail("serviceSubnet", `${c.serviceSubnet} overlaps podSubnet ${c.podSubnet}`);
+  }
+  if (parseCidr(c.serviceSubnet).prefix < 12) {
+    fail("serviceSubnet", `${c.serviceSubnet} is larger than /12, the api-server's limit`);
+  }
+  if (/^[\d.]+$/.test(endpoint.host)) {
+    for (const field of ["podSubnet", "serviceSubnet"] as const) {
+      if (containsIp(c[field], endpoint.host)) {
+        fail("controlPlaneEndpoint", `${endpoint.host} lies inside ${field} ${c[field]}`);
+      }
+    }
+  }
+  if (c.imageRepository !== undefined && !IMAGE_REPO.test(c.imageRepository)) {
+    fail("imageRepository", `${JSON.stringify(c.imageRepository)} is not a registry path like registry.example.com/google_containers (no scheme)`);
+  }
+  if (!HTTPS_URL.test(c.packageRepository)) {
+    fail("packageRepository", `${JSON.stringify(c.packageRepository)} is not an https:// URL`);
+  }
+  const repoMinor = /\/v1\.(\d+)\//.exec(c.packageRepository.endsWith("/") ? c.packageRepository : `${c.packageRepository}/`);
+  if (repoMinor && Number(repoMinor[1]) !== minor) {
+    fail(
+      "packageRepository",
+      `serves v1.${repoMinor[1]} but kubernetesVersion is ${c.kubernetesVersion}; the apt repositories are per minor version`,
+    );
+  }
+  if (!TOKEN.test(c.bootstrapToken)) fail("bootstrapToken", "must match [a-z0-9]{6}.[a-z0-9]{16}");
+  if (!CERT_KEY.test(c.certificateKey)) fail("certificateKey", "must be 64 lowercase hex characters");
+  if (!CA_HASH.test(c.caCertHash)) fail("caCertHash", 'must be "sha256:" followed by 64 lowercase hex characters');
+}
+
+/** Throws on the first invalid node setting (and node/cluster mismatch), naming the field. */
+export function validateNodeBootstrap(c: ClusterBootstrap, n: NodeBootstrap): void {
+  if (!["init", "control-plane", "worker"].includes(n.role)) {
+    fail("role", `${JSON.stringify(n.role)} is not one of init, control-plane, worker`);
+  }
+  if (!DNS_LABEL.test(n.hostname)) fail("hostname", `${JSON.stringify(n.hostname)} is not a lowercase DNS label`);
+  const master = n.role !== "worker";
+  if (n.nodeIp === undefined) {
+    if (master) fail("nodeIp", `required for role ${n.role}: it is the advertiseAddress HAProxy sends traffic to`);
+  } else {
+    try {
+      parseIp(n.nodeIp);
+    } catch (e) {
+      fail("nodeIp", (e as Error).message);
+    }
+    for (const field of ["podSubnet", "serviceSubnet"] as const) {
+      if (containsIp(c[field], n.nodeIp)) fail("nodeIp", `${n.nodeIp} lies inside ${field} ${c[field]}`);
+    }
+  }
+  for (const [key, value] of Object.entries(n.labels ?? {})) {
+    checkQualifiedName(`labels[${JSON.stringify(key)}]`, key);
+    if (!LABEL_VALUE.test(value)) fail(`labels[${JSON.stringify(key)}]`, `value ${JSON.stringify(value)} is not a valid label value`);
+    if (!isKubeletSettableLabel(key)) {
+      fail(
+        `labels[${JSON.stringify(key)}]`,
+        "the NodeRestriction admission plugin forbids kubelets to set kubernetes.io/k8s.io labels " +
+          "outside node.kubernetes.io/ and kubelet.kubernetes.io/; set it from the cluster instead",
+      );
+    }
+  }
+  (n.taints ?? []).forEach((t, i) => {
+    checkQualifiedName(`taints[${i}].key`, t.key);
+    if (t.value !== undefined && !LABEL_VALUE.test(t.value)) {
+      fail(`taints[${i}].value`, `${JSON.stringify(t.value)} is not a valid taint value`);
+    }
+    if (!["NoSchedule", "PreferNoSchedule", "NoExecute"].includes(t.effect)) {
+      fail(`taints[${i}].effect`, `${JSON.stringify(t.effect)} is not NoSchedule, PreferNoSchedule or NoExecute`);
+    }
+  });
+  if (n.role !== "init") {
+    // Only the first master needs the CA key; anywhere else it is just one more copy to leak.
+    if (n.ca !== undefined) fail("ca", `only the "init" node carries the CA, not role ${n.role}`);
+    return;
+  }
+  if (n.ca === undefined) fail("ca", 'required for role "init": the Pulumi-minted CA kubeadm must adopt');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(n.ca.certPem);
+  } catch {
+    fail("ca.certPem", "is not a PEM X.509 certificate");
+  }
+  if (!cert.ca) fail("ca.certPem", "is not a CA certificate (basicConstraints CA:FALSE)");
+  let keyHash: string;
+  try {
+    keyHash = caCertHashFromPublicKeyPem(createPublicKey(createPrivateKey(n.ca.keyPem)).export({ type: "spki", format: "pem" }).toString());
+  } catch {
+    fail("ca.keyPem", "is not a PEM private key");
+  }
+  const certHash = caCertHashFromPublicKeyPem(n.ca.certPem);
+  if (keyHash !== certHash) fail("ca.keyPem", "does not belong to ca.certPem");
+  // Joins pin caCertHash; a mismatch would only show up as every join failing at boot.
+  if (certHash !== c.caCertHash) fail("caCertHash", `does not match ca.certPem (which hashes to ${certHash})`);
+}
+
+/**
+ * kubeadm's discovery hash: "sha256:" + hex SHA-256 of the DER SubjectPublicKeyInfo.
+ * Accepts a public key PEM or a certificate PEM (node:crypto takes either).
+ */
+export function caCertHashFromPublicKeyPem(pem: string): string {
+  const der = createPublicKey(pem).export({ type: "spki", format: "der" });
+  return `sha256:${createHash("sha256").update(der).digest("hex")}`;
+}
+
+function nodeRegistration(n: NodeBootstrap): Record<string, unknown> {
+  const kubeletExtraArgs: { name: string; value: string }[] = [];
+  // The VM may have several interfaces; pin the one HAProxy and etcd peers use.
+  if (n.nodeIp !== undefined) kubeletExtraArgs.push({ name: "node-ip", value: n.nodeIp });
+  const labels = Object.entries(n.labels ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  if (labels.length > 0) {
+    kubeletExtraArgs.push({ name: "node-labels", value: labels.map(([k, v]) => `${k}=${v}`).join(",") });
+  }
+  const reg: Record<string, unknown> = { name: n.hostname, criSocket: CRI_SOCKET };
+  if (kubeletExtraArgs.length > 0) reg.kubeletExtraArgs = kubeletExtraArgs;
+  if (n.taints !== undefined) {
+    reg.taints = n.taints.map((t) => (t.value === undefined ? { key: t.key, effect: t.effect } : { key: t.key, value: t.value, effect: t.effect }));
+  }
+  return reg;
+}
+
+function stringifyDocs(docs: object[]): string {
+  return docs.map((d) => YAML.stringify(d, { lineWidth: 0 })).join("---\n");
+}
+
+/** Multi-document YAML for the first master: InitConfiguration, ClusterConfiguration, KubeletConfiguration. */
+export function renderInitConfiguration(c: ClusterBootstrap, n: NodeBootstrap): string {
+  validateClusterBootstrap(c);
+  validateNodeBootstrap(c, n);
+  if (n.role !== "init") fail("role", `renderInitConfiguration needs role "init", got ${JSON.stringify(n.role)}`);
+  const init = {
+    apiVersion: KUBEADM_API,
+    kind: "InitConfiguration",
+    bootstrapTokens: [
+      {
+        token: c.bootstrapToken,
+        // ttl 0s = never expires. Nodes join whenever a pool is scaled out, possibly months
+        // later, and their user data is fixed at creation; an expiring token would make
+        // every later VM fail to join. The token only allows joining, is a Pulumi secret,
+        // and is rotated by replacing the random resource.
+        ttl: "0s",
+        description: "Pulumi-managed token used by cloud-init joins",
+        usages: ["signing", "authentication"],
+        groups: ["system:bootstrappers:kubeadm:default-node-token"],
+      },
+    ],
+    // Encrypts the certificates `--upload-certs` stores in the kubeadm-certs Secret.
+    // Note: kubeadm deletes that Secret after 2 hours; a master added later needs
+    // `kubeadm init phase upload-certs --upload-certs --certificate-key <key>` on a live master.
+    certificateKey: c.certificateKey,
+    localAPIEndpoint: { advertiseAddress: n.nodeIp, bindPort: API_SERVER_BIND_PORT },
+    nodeRegistration: nodeRegistration(n),
+  };
+  const { host } = parseEndpoint(c.controlPlaneEndpoint);
+  const cluster: Record<string, unknown> = {
+    apiVersion: KUBEADM_API,
+    kind: "ClusterConfiguration",
+    clusterName: c.clusterName,
+    kubernetesVersion: `v${c.kubernetesVersion}`,
+    // Everything, kubelets and admin kubeconfig included, goes through the SLB so losing
+    // one master or one HAProxy does not matter.
+    controlPlaneEndpoint: c.controlPlaneEndpoint,
+    networking: { podSubnet: c.podSubnet, serviceSubnet: c.serviceSubnet, dnsDomain: "cluster.local" },
+    // kubeadm adds the endpoint on its own; listing it keeps the SLB name visible to a reviewer.
+    apiServer: { certSANs: [host] },
+  };
+  if (c.imageRepository !== undefined) cluster.imageRepository = c.imageRepository;
+  const kubelet = {
+    apiVersion: "kubelet.config.k8s.io/v1beta1",
+    kind: "KubeletConfiguration",
+    // Must agree with containerd's SystemdCgroup = true; two cgroup managers on one node
+    // make the kubelet unstable under memory pressure. Joins read this from the cluster.
+    cgroupDriver: "systemd",
+    containerRuntimeEndpoint: CRI_SOCKET,
+  };
+  return stringifyDocs([init, cluster, kubelet]);
+}
+
+/** JoinConfiguration for a master ("control-plane", with controlPlane + certificateKey) or a worker. */
+export function renderJoinConfiguration(c: ClusterBootstrap, n: NodeBootstrap): string {
+  validateClusterBootstrap(c);
+  validateNodeBootstrap(c, n);
+  if (n.role === "init") fail("role", 'renderJoinConfiguration needs role "control-plane" or "worker", got "init"');
+  const join: Record<string, unknown> = {
+    apiVersion: KUBEADM_API,
+    kind: "JoinConfiguration",
+    discovery: {
+      bootstrapToken: {
+        apiServerEndpoint: c.controlPlaneEndpoint,
+        token: c.bootstrapToken,
+        // Pinning the CA means a rogue endpoint cannot hand the node a fake cluster.
+        caCertHashes: [c.caCertHash],
+      },
+    },
+    nodeRegistration: nodeRegistration(n),
+  };
+  if (n.role === "control-plane") {
+    join.controlPlane = {
+      localAPIEndpoint: { advertiseAddress: n.nodeIp, bindPort: API_SERVER_BIND_PORT },
+      certificateKey: c.certificateKey,
+    };
+  }
+  return stringifyDocs([join]);
+}
+
+/** The kubeadm config document(s) for a node, by role. */
+export function renderKubeadmConfig(c: ClusterBootstrap, n: NodeBootstrap): string {
+  return n.role === "init" ? renderInitConfiguration(c, n) : renderJoinConfiguration(c, n);
+}

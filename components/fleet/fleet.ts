@@ -1,0 +1,104 @@
+// The fleet: `host` manages, every other stack is a member. A member reads what
+// it needs from the host stack's outputs (never the other way round) and owns
+// its links: adding a member is a new stack file, not an edit of the host.
+import * as alicloud from "@pulumi/alicloud";
+import * as pulumi from "@pulumi/pulumi";
+import { IpsecLink, VpnGateway } from "./ipsecLink";
+import { Network } from "../network/network";
+
+/** What the host stack exports for its members (see index.ts's outputs). */
+export const HOST_OUTPUTS = ["region", "vpcCidr", "podCidr", "vpnGatewayId", "vpnPublicIp", "routeTableId"] as const;
+
+/** Typed access to the host stack's outputs. */
+export class HostStack {
+  readonly ref: pulumi.StackReference;
+  constructor(readonly stackName: string) {
+    this.ref = new pulumi.StackReference(stackName);
+  }
+  /** A required output; the engine fails with its name if the host does not export it. */
+  output(key: (typeof HOST_OUTPUTS)[number]): pulumi.Output<string> {
+    return this.ref.requireOutput(key) as pulumi.Output<string>;
+  }
+  /** A secret output (kubeconfig, shared secrets). */
+  secret(key: string): pulumi.Output<string> {
+    return pulumi.secret(this.ref.requireOutput(key) as pulumi.Output<string>);
+  }
+}
+
+export interface FleetLinksArgs {
+  clusterName: string;
+  network: Network;
+  /** This cluster's pod range, routed over the links with the VPC range. */
+  podCidr: string;
+  /** Members: the host stack. Absent on the host itself. */
+  host?: HostStack;
+  /** The on-prem data centre, when this cluster links to it. */
+  datacenter?: { publicIp: string; subnets: string[] };
+  tags?: Record<string, string>;
+}
+
+export class FleetLinks extends pulumi.ComponentResource {
+  public readonly vpnGateway: VpnGateway;
+  /** Secret: the data centre link's PSK, for the on-prem gateway's secrets file. */
+  public readonly datacenterPsk?: pulumi.Output<string>;
+
+  constructor(name: string, args: FleetLinksArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:fleet:FleetLinks", name, {}, opts);
+    const net = args.network;
+    this.vpnGateway = new VpnGateway(
+      `${name}-vpn`,
+      { clusterName: args.clusterName, vpcId: net.vpcId, vswitchId: net.vswitches[0].id, tags: args.tags },
+      { parent: this },
+    );
+    const local = {
+      name: args.clusterName,
+      vpnGatewayId: this.vpnGateway.id,
+      publicIp: this.vpnGateway.publicIp,
+      routeTableId: net.routeTableId,
+      cidrs: [
+        { label: "vpc", cidr: net.vpcCidr },
+        { label: "pod", cidr: args.podCidr },
+      ],
+    };
+
+    if (args.host) {
+      // The host's side of the link lives in the host's region.
+      const hostProvider = new alicloud.Provider(`${name}-host-region`, { region: args.host.output("region") }, { parent: this });
+      new IpsecLink(
+        `${name}-to-host`,
+        {
+          local,
+          peer: {
+            cloud: {
+              name: "host",
+              vpnGatewayId: args.host.output("vpnGatewayId"),
+              publicIp: args.host.output("vpnPublicIp"),
+              routeTableId: args.host.output("routeTableId"),
+              cidrs: [
+                { label: "vpc", cidr: args.host.output("vpcCidr") },
+                { label: "pod", cidr: args.host.output("podCidr") },
+              ],
+              provider: hostProvider,
+            },
+          },
+          tags: args.tags,
+        },
+        { parent: this },
+      );
+    }
+
+    if (args.datacenter) {
+      const dc = new IpsecLink(
+        `${name}-to-dc`,
+        {
+          local,
+          peer: { onPrem: { name: "dc", publicIp: args.datacenter.publicIp, cidrs: args.datacenter.subnets.map((cidr, i) => ({ label: `dc-${i}`, cidr })) } },
+          tags: args.tags,
+        },
+        { parent: this },
+      );
+      this.datacenterPsk = dc.psk;
+    }
+    this.registerOutputs({ vpnPublicIp: this.vpnGateway.publicIp });
+  }
+}

@@ -1,0 +1,34 @@
+// The pod network: kube-flannel in vxlan mode (UDP 8472, open between nodes in
+// the security groups), which works on any network, Alibaba's VPC included,
+// without route tables per node.
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterAccess, createObject, inCluster, PlainObject } from "./k8sObjects";
+import { FLANNEL_DEFAULT_IMAGES, flannelObjects } from "./flannelObjects";
+
+/** flanneld's healthz on the host network: 127.0.0.1 only, clear of kubelet (10248/10250), kube-proxy (10249/10256) and vxlan (8472/udp). */
+export const FLANNEL_HEALTHZ_PORT = 8471;
+
+export interface FlannelArgs {
+  cluster: ClusterAccess;
+  /** Must equal kubeadm's podSubnet. */
+  podCidr: string;
+  /** Pinned images; defaults to upstream's (mirror them for China regions). */
+  flannelImage?: string;
+  cniPluginImage?: string;
+}
+
+export class Flannel extends pulumi.ComponentResource {
+  constructor(name: string, args: FlannelArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:k8s:Flannel", name, {}, opts);
+    const objects = flannelObjects({
+      podCidr: args.podCidr,
+      flannelImage: args.flannelImage ?? FLANNEL_DEFAULT_IMAGES.flannel,
+      cniPluginImage: args.cniPluginImage ?? FLANNEL_DEFAULT_IMAGES.cniPlugin,
+      healthzPort: FLANNEL_HEALTHZ_PORT,
+    }) as PlainObject[];
+    // Namespace first, then everything in it.
+    const ns = createObject(name, objects[0], inCluster(this, args.cluster));
+    for (const obj of objects.slice(1)) createObject(name, obj, inCluster(this, args.cluster, { dependsOn: [ns] }));
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,191 @@
+// One global ingress controller per cluster, watching every namespace, instead
+// of one controller (and one SLB) per namespace. Its NodePorts sit behind an
+// intranet SLB whose backends are every worker of every pool, so scaling a pool
+// out adds the new nodes to the SLB in the same `pulumi up`.
+//
+// The controller choice lives here and only here (INGRESS_CONTROLLER and
+// ingressControllerValues): upstream ingress-nginx is retired since March 2026,
+// and swapping it for a Gateway API implementation should touch this file alone.
+import * as alicloud from "@pulumi/alicloud";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterAccess, inCluster } from "./k8sObjects";
+import { SLB_HEALTH_CHECK_CIDR } from "../network/network";
+
+export const INGRESS_CONTROLLER = {
+  name: "ingress-nginx",
+  chart: "ingress-nginx",
+  repo: "https://kubernetes.github.io/ingress-nginx",
+  /** Pinned: the last chart line before upstream's retirement. */
+  version: "4.12.1",
+  namespace: "ingress-nginx",
+  /** The IngressClass every app's Ingress names. */
+  ingressClass: "nginx",
+} as const;
+
+export const DEFAULT_HTTP_NODE_PORT = 30080;
+export const DEFAULT_HTTPS_NODE_PORT = 30443;
+
+export interface IngressControllerSettings {
+  clusterName: string;
+  replicas: number;
+  httpNodePort: number;
+  httpsNodePort: number;
+  /** Ranges whose X-Forwarded-For is trusted (the VPC: the WAF/edge and the SLB). */
+  trustedCidrs: string[];
+}
+
+/** Helm values of the global controller. Pure, so tests and policies read it directly. */
+export function ingressControllerValues(s: IngressControllerSettings): Record<string, unknown> {
+  return {
+    controller: {
+      replicaCount: s.replicas,
+      // One controller for the whole cluster: no namespace scoping.
+      scope: { enabled: false },
+      watchIngressWithoutClass: false,
+      ingressClass: INGRESS_CONTROLLER.ingressClass,
+      ingressClassResource: {
+        name: INGRESS_CONTROLLER.ingressClass,
+        enabled: true,
+        default: true,
+        controllerValue: "k8s.io/ingress-nginx",
+      },
+      electionID: "ingress-nginx-leader",
+      service: {
+        type: "NodePort",
+        nodePorts: { http: s.httpNodePort, https: s.httpsNodePort },
+        // Every worker forwards to the controller pods, so every SLB backend is
+        // healthy; the client address arrives in X-Forwarded-For from the edge.
+        externalTrafficPolicy: "Cluster",
+      },
+      config: {
+        "use-forwarded-headers": "true",
+        "proxy-real-ip-cidr": s.trustedCidrs.join(","),
+        "keep-alive-requests": "10000",
+        "upstream-keepalive-connections": "320",
+        "proxy-body-size": "20m",
+        "worker-shutdown-timeout": "60s",
+      },
+      metrics: { enabled: true, serviceMonitor: { enabled: true } },
+      podAnnotations: { "platform/cluster": s.clusterName },
+      resources: { requests: { cpu: "1", memory: "1Gi" } },
+      topologySpreadConstraints: [
+        {
+          maxSkew: 1,
+          topologyKey: "topology.kubernetes.io/zone",
+          whenUnsatisfiable: "ScheduleAnyway",
+          labelSelector: { matchLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" } },
+        },
+      ],
+      autoscaling: { enabled: false },
+      minAvailable: 1,
+      admissionWebhooks: { enabled: true },
+    },
+    defaultBackend: { enabled: false },
+  };
+}
+
+export interface GlobalIngressArgs {
+  cluster: ClusterAccess;
+  clusterName: string;
+  /** Every worker, from every pool: the SLB's backends. */
+  workers: { name: string; id: pulumi.Input<string> }[];
+  /** The vswitch (and its zone) the SLB sits in, and a second zone for its standby. */
+  vswitchId: pulumi.Input<string>;
+  masterZone: string;
+  slaveZone: string;
+  vpcCidr: string;
+  replicas?: number;
+  httpNodePort?: number;
+  httpsNodePort?: number;
+  slbSpec?: string;
+  deletionProtection: boolean;
+  tags?: Record<string, string>;
+}
+
+export class GlobalIngress extends pulumi.ComponentResource {
+  public readonly release: k8s.helm.v3.Release;
+  public readonly slbAddress: pulumi.Output<string>;
+
+  constructor(name: string, args: GlobalIngressArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:k8s:GlobalIngress", name, {}, opts);
+    const httpNodePort = args.httpNodePort ?? DEFAULT_HTTP_NODE_PORT;
+    const httpsNodePort = args.httpsNodePort ?? DEFAULT_HTTPS_NODE_PORT;
+    if (httpNodePort === httpsNodePort) throw new Error(`GlobalIngress ${name}: httpNodePort and httpsNodePort must differ`);
+
+    this.release = new k8s.helm.v3.Release(
+      `${name}-controller`,
+      {
+        name: INGRESS_CONTROLLER.name,
+        chart: INGRESS_CONTROLLER.chart,
+        version: INGRESS_CONTROLLER.version,
+        repositoryOpts: { repo: INGRESS_CONTROLLER.repo },
+        namespace: INGRESS_CONTROLLER.namespace,
+        createNamespace: true,
+        atomic: true,
+        timeout: 600,
+        values: ingressControllerValues({
+          clusterName: args.clusterName,
+          replicas: args.replicas ?? 3,
+          httpNodePort,
+          httpsNodePort,
+          trustedCidrs: [args.vpcCidr, SLB_HEALTH_CHECK_CIDR],
+        }),
+      },
+      inCluster(this, args.cluster),
+    );
+
+    // Intranet: public traffic arrives through the company's edge (WAF/CDN) into the
+    // VPC, so the NodePorts stay closed to the internet (security group: VPC only).
+    const slb = new alicloud.slb.ApplicationLoadBalancer(
+      `${name}-slb`,
+      {
+        loadBalancerName: `${args.clusterName}-ingress`,
+        addressType: "intranet",
+        vswitchId: args.vswitchId,
+        loadBalancerSpec: args.slbSpec ?? "slb.s3.medium",
+        masterZoneId: args.masterZone,
+        slaveZoneId: args.slaveZone,
+        paymentType: "PayAsYouGo",
+        deleteProtection: args.deletionProtection ? "on" : "off",
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    this.slbAddress = slb.address;
+
+    for (const [port, nodePort] of [
+      [80, httpNodePort],
+      [443, httpsNodePort],
+    ] as const) {
+      const group = new alicloud.slb.ServerGroup(`${name}-${port}`, { loadBalancerId: slb.id, name: `${args.clusterName}-ingress-${port}` }, { parent: this });
+      // One attachment per worker: adding a node adds one attachment, nothing else changes.
+      for (const w of args.workers) {
+        new alicloud.slb.ServerGroupServerAttachment(
+          `${name}-${port}-${w.name}`,
+          { serverGroupId: group.id, serverId: w.id, port: nodePort, weight: 100, type: "ecs" },
+          { parent: this },
+        );
+      }
+      new alicloud.slb.Listener(
+        `${name}-${port}`,
+        {
+          loadBalancerId: slb.id,
+          protocol: "tcp",
+          frontendPort: port,
+          serverGroupId: group.id,
+          bandwidth: -1,
+          scheduler: "wrr",
+          healthCheck: "on",
+          healthCheckType: "tcp",
+          healthCheckConnectPort: nodePort,
+          healthyThreshold: 2,
+          unhealthyThreshold: 3,
+          healthCheckInterval: 2,
+        },
+        { parent: this },
+      );
+    }
+    this.registerOutputs({ slbAddress: this.slbAddress });
+  }
+}

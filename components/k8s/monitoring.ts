@@ -1,0 +1,136 @@
+// Monitoring: kube-prometheus-stack (Prometheus Operator, Prometheus,
+// Alertmanager, Grafana, node-exporter, kube-state-metrics), the platform's
+// alert rules as a PrometheusRule, and Alertmanager -> DingTalk through the
+// prometheus-webhook-dingtalk bridge. The robot URL is a credential: it only
+// exists in the bridge's Secret, never in Helm values or plain inputs.
+import { createHash } from "crypto";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as YAML from "yaml";
+import { recordArtifact } from "../artifacts";
+import { ClusterAccess, createObject, inCluster, PlainObject } from "./k8sObjects";
+import { AlertThresholds, DEFAULT_THRESHOLDS, platformAlertRules, RuleGroup } from "./alertRules";
+import {
+  DINGTALK_BRIDGE,
+  dingtalkBridgeConfig,
+  dingtalkBridgeObjects,
+  KUBE_PROMETHEUS_STACK,
+  kubePrometheusStackValues,
+  prometheusRuleObject,
+} from "./monitoringValues";
+
+/** Grafana's admin credentials (keys admin-user, admin-password). */
+export const GRAFANA_ADMIN_SECRET = "grafana-admin";
+
+export interface MonitoringArgs {
+  cluster: ClusterAccess;
+  /** Stack (cluster) name: Prometheus's `cluster` external label and the rules' `cluster` label. */
+  clusterName: string;
+  /** The DingTalk robot's webhook URL (`platform:dingtalkWebhook`, a secret). */
+  dingtalkWebhook: pulumi.Input<string>;
+  /** Sample retention, default "15d". */
+  retention?: string;
+  /** Prometheus volume size; also caps the TSDB at 85% of it. */
+  storageSize?: string;
+  /** StorageClass for Prometheus; unset = emptyDir (data lost when the pod moves). */
+  storageClass?: string;
+  /** Overrides of the alert thresholds; the rest keep DEFAULT_THRESHOLDS. */
+  thresholds?: Partial<AlertThresholds>;
+  /** Chart version, default KUBE_PROMETHEUS_STACK.version. */
+  chartVersion?: string;
+  /** Scrape controller-manager/scheduler/etcd/kube-proxy; see MonitoringSettings.controlPlaneMetrics. Default false. */
+  controlPlaneMetrics?: boolean;
+  /** Bridge image, default DINGTALK_BRIDGE.image (mirror it for China regions). */
+  bridgeImage?: string;
+}
+
+export class Monitoring extends pulumi.ComponentResource {
+  public readonly release: k8s.helm.v3.Release;
+  /** The platform's alert rule groups, as deployed in the PrometheusRule. */
+  public readonly ruleGroups: RuleGroup[];
+  public readonly prometheusRule: k8s.apiextensions.CustomResource;
+  public readonly namespace: string = KUBE_PROMETHEUS_STACK.namespace;
+
+  constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:k8s:Monitoring", name, {}, opts);
+    const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: this.namespace } }, inCluster(this, args.cluster));
+    const inNs = inCluster(this, args.cluster, { dependsOn: [ns] });
+
+    // ---- DingTalk bridge: Secret (config.yml with the robot URL), Deployment, Service.
+    const bridgeConfig = pulumi.secret(args.dingtalkWebhook).apply(dingtalkBridgeConfig);
+    const bridgeSecret = new k8s.core.v1.Secret(
+      `${name}-dingtalk-config`,
+      {
+        metadata: { name: DINGTALK_BRIDGE.secretName, namespace: this.namespace },
+        type: "Opaque",
+        stringData: { [DINGTALK_BRIDGE.configFile]: bridgeConfig },
+      },
+      inNs,
+    );
+    const [deployment, service, pdb] = dingtalkBridgeObjects({ namespace: this.namespace, image: args.bridgeImage ?? DINGTALK_BRIDGE.image });
+    // A digest of the config rolls the bridge when the robot URL changes. It is
+    // declassified on purpose: a sha256 of a URL with a random 64-hex token
+    // reveals nothing usable.
+    deployment.spec.template.metadata.annotations = {
+      "checksum/config": pulumi.unsecret(bridgeConfig.apply((t) => createHash("sha256").update(t).digest("hex"))),
+    };
+    createObject(name, deployment as PlainObject, inCluster(this, args.cluster, { dependsOn: [ns, bridgeSecret] }));
+    createObject(name, service as PlainObject, inNs);
+    createObject(name, pdb as PlainObject, inNs);
+
+    // ---- Grafana admin: a generated password instead of the chart's published default.
+    const grafanaPassword = new random.RandomPassword(`${name}-grafana-admin`, { length: 24, special: false }, { parent: this });
+    const grafanaSecret = new k8s.core.v1.Secret(
+      `${name}-grafana-admin`,
+      {
+        metadata: { name: GRAFANA_ADMIN_SECRET, namespace: this.namespace },
+        type: "Opaque",
+        stringData: { "admin-user": "admin", "admin-password": grafanaPassword.result },
+      },
+      inNs,
+    );
+
+    this.release = new k8s.helm.v3.Release(
+      `${name}-kube-prometheus-stack`,
+      {
+        name: KUBE_PROMETHEUS_STACK.name,
+        chart: KUBE_PROMETHEUS_STACK.chart,
+        version: args.chartVersion ?? KUBE_PROMETHEUS_STACK.version,
+        repositoryOpts: { repo: KUBE_PROMETHEUS_STACK.repo },
+        namespace: this.namespace,
+        createNamespace: false,
+        atomic: true,
+        timeout: 900,
+        values: kubePrometheusStackValues({
+          clusterName: args.clusterName,
+          retention: args.retention ?? "15d",
+          storageSize: args.storageSize,
+          storageClass: args.storageClass,
+          controlPlaneMetrics: args.controlPlaneMetrics,
+          grafanaAdminSecret: GRAFANA_ADMIN_SECRET,
+        }),
+      },
+      inCluster(this, args.cluster, { dependsOn: [ns, grafanaSecret] }),
+    );
+
+    // ---- The platform's alert rules; the PrometheusRule CRD comes with the release.
+    this.ruleGroups = platformAlertRules(args.clusterName, { ...DEFAULT_THRESHOLDS, ...definedOnly(args.thresholds ?? {}) });
+    const rule = prometheusRuleObject(args.clusterName, this.ruleGroups, this.namespace);
+    const { apiVersion, kind, metadata, ...rest } = rule;
+    this.prometheusRule = new k8s.apiextensions.CustomResource(
+      `${name}-platform-alerts`,
+      { apiVersion, kind, metadata, ...rest },
+      inCluster(this, args.cluster, { dependsOn: [this.release] }),
+    );
+    // The same groups as a plain rules file, for reviewers and `promtool check rules`.
+    recordArtifact("manifests", `${args.clusterName}-prometheus-rules.yaml`, YAML.stringify({ groups: this.ruleGroups }));
+
+    this.registerOutputs({ ruleGroups: this.ruleGroups });
+  }
+}
+
+/** Drops undefined entries, so an unset config key keeps its default instead of erasing it. */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,194 @@
+// The cluster's network: a VPC, one vswitch per zone, egress through a NAT
+// gateway (nodes have no public IPs), and least-privilege security groups.
+import * as alicloud from "@pulumi/alicloud";
+import * as pulumi from "@pulumi/pulumi";
+import { split } from "./cidr";
+
+/** Alibaba SLB health checks (and layer-4 SLB traffic to backends) come from this range. */
+export const SLB_HEALTH_CHECK_CIDR = "100.64.0.0/10";
+export const VXLAN_PORT = 8472;
+export const HAPROXY_CHECK_PORT = 8081;
+export const HAPROXY_STATS_PORT = 9000;
+
+export interface NetworkArgs {
+  /** Stack name, used as the prefix of every cloud name (`prod1-vpc`). */
+  clusterName: string;
+  /** VPC range, e.g. 10.40.0.0/16; split evenly into one vswitch per zone. */
+  vpcCidr: string;
+  /** Zones to spread nodes over, e.g. ["cn-shanghai-e", "cn-shanghai-f"]. */
+  zones: string[];
+  /** Outbound bandwidth of the NAT gateway's EIP, in Mbps. Default 200. */
+  natBandwidthMbps?: number;
+  /**
+   * Extra ranges allowed to reach the api-server front on 6443: the host
+   * cluster's VPC (fleet management over IPsec) and the data centre. Labelled,
+   * because a range read from the host stack is not known when names are chosen.
+   */
+  managementCidrs?: { label: string; cidr: pulumi.Input<string> }[];
+  /** Tags on every resource. */
+  tags?: Record<string, string>;
+}
+
+/** The security groups the cluster's machines sit in. */
+export type SecurityGroupName = "masters" | "workers" | "front";
+
+/** One ingress rule, declared as data so tests and policies read the same table. */
+export interface IngressRule {
+  /** Group the rule belongs to. */
+  group: SecurityGroupName;
+  protocol: "tcp" | "udp";
+  /** "6443/6443" or "30000/32767", the form ECS uses. */
+  portRange: string;
+  /** Either a CIDR or another of our groups. */
+  from: { cidr: string } | { group: SecurityGroupName };
+  /** Why the port is open; becomes the rule's description. */
+  why: string;
+}
+
+/** The whole least-privilege rule set of one cluster. Nothing is open to 0.0.0.0/0. */
+export function clusterIngressRules(vpcCidr: string): IngressRule[] {
+  const rules: IngressRule[] = [
+    // The front: nodes reach the api-server only through SLB -> HAProxy. A layer-4
+    // SLB keeps the client's source address, so the HAProxies see VPC addresses.
+    { group: "front", protocol: "tcp", portRange: "6443/6443", from: { cidr: vpcCidr }, why: "api-server via the internal SLB" },
+    { group: "front", protocol: "tcp", portRange: `${HAPROXY_CHECK_PORT}/${HAPROXY_CHECK_PORT}`, from: { cidr: SLB_HEALTH_CHECK_CIDR }, why: "SLB health check of HAProxy" },
+    { group: "front", protocol: "tcp", portRange: `${HAPROXY_STATS_PORT}/${HAPROXY_STATS_PORT}`, from: { cidr: vpcCidr }, why: "HAProxy stats page" },
+    // Masters: the api-server from the front and the nodes (in-cluster clients reach the
+    // `kubernetes` service endpoints, i.e. the masters, directly).
+    { group: "masters", protocol: "tcp", portRange: "6443/6443", from: { group: "front" }, why: "api-server from HAProxy" },
+    { group: "masters", protocol: "tcp", portRange: "6443/6443", from: { group: "workers" }, why: "api-server from in-cluster clients" },
+    { group: "masters", protocol: "tcp", portRange: "6443/6443", from: { group: "masters" }, why: "api-server between masters" },
+    { group: "masters", protocol: "tcp", portRange: "2379/2380", from: { group: "masters" }, why: "etcd client and peer, masters only" },
+    // kubelet: the api-server calls it (logs, exec); Prometheus on the workers scrapes it.
+    { group: "masters", protocol: "tcp", portRange: "10250/10250", from: { group: "masters" }, why: "kubelet from the api-server" },
+    { group: "workers", protocol: "tcp", portRange: "10250/10250", from: { group: "masters" }, why: "kubelet from the api-server" },
+    { group: "masters", protocol: "tcp", portRange: "10250/10250", from: { group: "workers" }, why: "kubelet metrics for Prometheus" },
+    { group: "workers", protocol: "tcp", portRange: "10250/10250", from: { group: "workers" }, why: "kubelet metrics for Prometheus" },
+    // Ingress SLB -> NodePorts on the workers; never from outside the VPC.
+    { group: "workers", protocol: "tcp", portRange: "30000/32767", from: { cidr: vpcCidr }, why: "NodePorts from the VPC" },
+    { group: "workers", protocol: "tcp", portRange: "30000/32767", from: { cidr: SLB_HEALTH_CHECK_CIDR }, why: "ingress SLB to NodePorts and its health checks" },
+  ];
+  // flannel vxlan: every node talks to every node on UDP 8472.
+  for (const to of ["masters", "workers"] as const) {
+    for (const from of ["masters", "workers"] as const) {
+      rules.push({ group: to, protocol: "udp", portRange: `${VXLAN_PORT}/${VXLAN_PORT}`, from: { group: from }, why: "flannel vxlan overlay" });
+    }
+  }
+  return rules;
+}
+
+/** A stable, readable resource name for a rule: `masters-tcp-2379-2380-from-masters`. */
+export function ruleName(r: IngressRule): string {
+  const source = "cidr" in r.from ? r.from.cidr.replace(/[./]/g, "-") : r.from.group;
+  return `${r.group}-${r.protocol}-${r.portRange.replace("/", "-")}-from-${source}`;
+}
+
+export class Network extends pulumi.ComponentResource {
+  public readonly vpcId: pulumi.Output<string>;
+  public readonly vpcCidr: string;
+  /** One vswitch per zone, in the order of `zones`. */
+  public readonly vswitches: { zone: string; cidr: string; id: pulumi.Output<string> }[];
+  public readonly securityGroupIds: Record<SecurityGroupName, pulumi.Output<string>>;
+  public readonly natGatewayId: pulumi.Output<string>;
+  public readonly egressIp: pulumi.Output<string>;
+  /** The VPC's system route table, where IPsec routes go. */
+  public readonly routeTableId: pulumi.Output<string>;
+
+  constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:network:Network", name, {}, opts);
+    if (args.zones.length === 0) throw new Error("Network: zones must list at least one zone");
+    const parent = { parent: this };
+    const tags = args.tags ?? {};
+
+    const vpc = new alicloud.vpc.Network(`${name}-vpc`, { vpcName: `${args.clusterName}-vpc`, cidrBlock: args.vpcCidr, tags }, parent);
+    this.vpcId = vpc.id;
+    this.vpcCidr = args.vpcCidr;
+    this.routeTableId = vpc.routeTableId;
+
+    const cidrs = split(args.vpcCidr, args.zones.length);
+    this.vswitches = args.zones.map((zone, i) => {
+      const vsw = new alicloud.vpc.Switch(
+        `${name}-vsw-${zone}`,
+        { vpcId: vpc.id, zoneId: zone, cidrBlock: cidrs[i], vswitchName: `${args.clusterName}-${zone}`, tags },
+        parent,
+      );
+      return { zone, cidr: cidrs[i], id: vsw.id };
+    });
+
+    // Egress: an enhanced NAT gateway with one EIP; SNAT for every vswitch.
+    const nat = new alicloud.vpc.NatGateway(
+      `${name}-nat`,
+      {
+        vpcId: vpc.id,
+        vswitchId: this.vswitches[0].id,
+        natType: "Enhanced",
+        paymentType: "PayAsYouGo",
+        natGatewayName: `${args.clusterName}-nat`,
+        tags,
+      },
+      parent,
+    );
+    const eip = new alicloud.ecs.EipAddress(
+      `${name}-nat-eip`,
+      { addressName: `${args.clusterName}-nat`, bandwidth: String(args.natBandwidthMbps ?? 200), internetChargeType: "PayByTraffic", paymentType: "PayAsYouGo", tags },
+      parent,
+    );
+    const assoc = new alicloud.ecs.EipAssociation(`${name}-nat-eip`, { allocationId: eip.id, instanceId: nat.id, instanceType: "Nat" }, parent);
+    for (const vsw of this.vswitches) {
+      new alicloud.vpc.SnatEntry(
+        `${name}-snat-${vsw.zone}`,
+        { snatTableId: nat.snatTableIds, sourceVswitchId: vsw.id, snatIp: eip.ipAddress, snatEntryName: `${args.clusterName}-${vsw.zone}` },
+        { parent: this, dependsOn: [assoc] },
+      );
+    }
+    this.natGatewayId = nat.id;
+    this.egressIp = eip.ipAddress;
+
+    const groups = {} as Record<SecurityGroupName, alicloud.ecs.SecurityGroup>;
+    for (const g of ["masters", "workers", "front"] as const) {
+      groups[g] = new alicloud.ecs.SecurityGroup(
+        `${name}-sg-${g}`,
+        { vpcId: vpc.id, securityGroupName: `${args.clusterName}-${g}`, description: `${args.clusterName} ${g}`, innerAccessPolicy: "Drop", tags },
+        parent,
+      );
+    }
+    this.securityGroupIds = { masters: groups.masters.id, workers: groups.workers.id, front: groups.front.id };
+
+    for (const m of args.managementCidrs ?? []) {
+      new alicloud.ecs.SecurityGroupRule(
+        `${name}-front-tcp-6443-from-${m.label}`,
+        {
+          type: "ingress",
+          ipProtocol: "tcp",
+          portRange: "6443/6443",
+          securityGroupId: groups.front.id,
+          nicType: "intranet",
+          policy: "accept",
+          priority: 1,
+          description: `fleet management from ${m.label} over IPsec`,
+          cidrIp: m.cidr,
+        },
+        parent,
+      );
+    }
+    for (const rule of clusterIngressRules(args.vpcCidr)) {
+      new alicloud.ecs.SecurityGroupRule(
+        `${name}-${ruleName(rule)}`,
+        {
+          type: "ingress",
+          ipProtocol: rule.protocol,
+          portRange: rule.portRange,
+          securityGroupId: groups[rule.group].id,
+          nicType: "intranet",
+          policy: "accept",
+          priority: 1,
+          description: rule.why,
+          ...("cidr" in rule.from ? { cidrIp: rule.from.cidr } : { sourceSecurityGroupId: groups[rule.from.group].id }),
+        },
+        parent,
+      );
+    }
+
+    this.registerOutputs({ vpcId: this.vpcId, natGatewayId: this.natGatewayId, egressIp: this.egressIp });
+  }
+}

@@ -1,0 +1,142 @@
+// `npm run preview -- <stack> [-c KEY=VALUE]... [--json] [--out DIR] [--policy-config FILE] [--diff-from FILE]`
+// The offline, mocked preview of one stack. Exit codes: 0 planned cleanly,
+// 1 invalid config or a mandatory policy violation, 2 usage error.
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigError, STACKS } from "../config/stackConfig";
+import { DiffableResource, diffPlans, formatDiff, PlanDiff } from "./planDiff";
+import { countViolations, formatViolations, PolicyConfigError } from "./policyCheck";
+import { countByType, formatTree, planJson, previewStack, writeArtifacts } from "./preview";
+
+// The SDK captures a stack trace per Output; a short one keeps large plans fast.
+Error.stackTraceLimit = 8;
+
+const USAGE = `usage: npm run preview -- <stack> [-c project:key[.path]=value]... [--json] [--out DIR]
+                          [--policy-config FILE] [--diff-from FILE]
+  stacks: ${STACKS.join(", ")}
+  --policy-config FILE  policy pack config (default policies/config/prod.json for prod1/prod2, nonprod.json otherwise)
+  --diff-from FILE      compare with an earlier plan: a plan.json written by --out (or its folder), or a --json document`;
+
+interface Args {
+  stack: string;
+  overrides: string[];
+  json: boolean;
+  out?: string;
+  policyConfig?: string;
+  diffFrom?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { stack: "", overrides: [], json: false };
+  const value = (i: number, flag: string, what: string) => {
+    if (argv[i + 1] === undefined) throw new Error(`${flag} needs ${what}`);
+    return argv[i + 1];
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "-c" || a === "--config") args.overrides.push(value(i++, a, "KEY=VALUE"));
+    else if (a.startsWith("--config=")) args.overrides.push(a.slice("--config=".length));
+    else if (a === "--json") args.json = true;
+    else if (a === "--out") args.out = value(i++, a, "a directory");
+    else if (a === "--policy-config") args.policyConfig = path.resolve(value(i++, a, "a file"));
+    else if (a === "--diff-from") args.diffFrom = value(i++, a, "a plan.json");
+    else if (a === "-h" || a === "--help") {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (a.startsWith("-")) throw new Error(`unknown option ${a}`);
+    else if (!args.stack) args.stack = a;
+    else throw new Error(`unexpected argument ${a}`);
+  }
+  if (!args.stack) throw new Error("which stack?");
+  return args;
+}
+
+/** The earlier plan's resources: plan.json from --out (or its folder), or a --json document. */
+function readBasePlan(file: string): DiffableResource[] {
+  const target = fs.existsSync(file) && fs.statSync(file).isDirectory() ? path.join(file, "plan.json") : file;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(fs.readFileSync(target, "utf8"));
+  } catch (e) {
+    throw new Error(`--diff-from ${file}: ${(e as Error).message}`);
+  }
+  const resources = (doc as { resources?: unknown })?.resources;
+  if (!Array.isArray(resources) || !resources.every((r) => typeof r?.urn === "string")) {
+    throw new Error(`--diff-from ${file}: not a plan (expected {"resources": [{"urn": ...}]}, as --out or --json write)`);
+  }
+  return resources.map((r) => ({ urn: r.urn, inputs: r.inputs ?? {}, dependsOn: r.dependsOn, secretDigests: r.secretDigests }));
+}
+
+async function main(): Promise<number> {
+  let args: Args;
+  let base: DiffableResource[] | undefined;
+  try {
+    args = parseArgs(process.argv.slice(2));
+    if (args.diffFrom) base = readBasePlan(args.diffFrom);
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const started = Date.now();
+  let result;
+  try {
+    result = await previewStack({ stack: args.stack, overrides: args.overrides, policyConfig: args.policyConfig });
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof PolicyConfigError) {
+      console.error(`Offline preview of stack ${args.stack}: ${e.message}\nNo resources were planned.`);
+      return 1;
+    }
+    throw e;
+  }
+  const { plan, config, violations, policyConfig } = result;
+  const diff: PlanDiff | undefined = base ? diffPlans(base, plan.resources) : undefined;
+  if (args.json) {
+    console.log(JSON.stringify(planJson(plan, violations, diff), null, 2));
+  } else {
+    console.log(`Offline preview of stack ${plan.stack} (project platform)`);
+    console.log("This is NOT \`pulumi preview\`: providers are mocked, nothing was read from or sent to a cloud.");
+    if (config.placeholders.length) console.log(`Secrets are placeholders: ${config.placeholders.join(", ")}`);
+    console.log("");
+    console.log(formatTree(plan));
+    console.log("");
+    console.log(formatViolations(violations, policyConfig));
+    if (diff) {
+      console.log("");
+      console.log(`Changes against ${args.diffFrom}, by URN:`);
+      console.log(formatDiff(diff));
+    }
+    console.log("");
+    console.log("Outputs:");
+    for (const [k, v] of Object.entries(plan.outputs)) console.log(`    ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
+    console.log("");
+    console.log("Resources by type:");
+    for (const [t, n] of countByType(plan)) console.log(`    ${String(n).padStart(5)}  ${t}`);
+    const reads = plan.resources.filter((r) => r.operation === "read").length;
+    console.log(
+      `Resources:\n    + ${plan.resources.length - reads} to create${reads ? `\n    > ${reads} to read` : ""} (offline, ${((Date.now() - started) / 1000).toFixed(1)}s)`,
+    );
+  }
+  if (args.out) {
+    const written = writeArtifacts(args.out, plan, violations);
+    const msg = `Wrote ${written.length} files to ${args.out}`;
+    if (args.json) console.error(msg);
+    else console.log(msg);
+  }
+  const { mandatory } = countViolations(violations);
+  if (mandatory > 0) {
+    const names = [...new Set(violations.filter((v) => v.level === "mandatory").map((v) => v.policy))];
+    console.error(`Offline preview of stack ${plan.stack}: ${mandatory} mandatory policy violation(s) (${names.join(", ")}); \`pulumi up\` would be refused.`);
+    return 1;
+  }
+  return 0;
+}
+
+/** Exits only once stdout and stderr are flushed: a large --json document goes to a pipe. */
+function exitAfterFlush(code: number): void {
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+}
+
+main().then(exitAfterFlush, (e) => {
+  console.error(`offline preview failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  exitAfterFlush(1);
+});

@@ -1,0 +1,213 @@
+// Mocked providers for the offline preview and the tests. They answer like the
+// real providers would (deterministic ids, private IPs inside the right vswitch,
+// the outputs each type really has), and refuse what they do not know: an
+// unknown resource type or invoke is an error, never a silent `{}`.
+import { createHash } from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { containsIp, nthAddress, parseCidr, size } from "../network/cidr";
+import { RESERVED_ADDRESSES } from "../cluster/controlPlaneAddresses";
+import { MOCK_CERT_PEM, MOCK_PRIVATE_KEY_PEM, MOCK_PUBLIC_KEY_PEM } from "./fixtures";
+
+type State = Record<string, unknown>;
+type Faker = (args: pulumi.runtime.MockResourceArgs, m: PlatformMocks) => { id?: string; state?: State };
+
+function hash(...parts: string[]): string {
+  return createHash("sha256").update(parts.join("\0")).digest("hex");
+}
+
+/** `vpc-3f2a9c...`: the id shape Alibaba uses, stable for a given type and name. */
+function cloudId(prefix: string, args: pulumi.runtime.MockResourceArgs): string {
+  return `${prefix}-${hash(args.type, args.name).slice(0, 20)}`;
+}
+
+/** A deterministic secret-looking string drawn from `alphabet`. */
+function fakeSecret(seed: string, length: number, alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"): string {
+  let out = "";
+  let h = hash(seed);
+  while (out.length < length) {
+    for (let i = 0; i + 2 <= h.length && out.length < length; i += 2) out += alphabet[parseInt(h.slice(i, i + 2), 16) % alphabet.length];
+    h = hash(h);
+  }
+  return out;
+}
+
+/** The character set the random provider draws from, honouring upper/lower/numeric/special. */
+function randomAlphabet(inputs: Record<string, unknown>): string {
+  let alphabet = "";
+  if (inputs.lower !== false) alphabet += "abcdefghijklmnopqrstuvwxyz";
+  if (inputs.upper !== false) alphabet += "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  if (inputs.numeric !== false && inputs.number !== false) alphabet += "0123456789";
+  if (inputs.special !== false) alphabet += typeof inputs.overrideSpecial === "string" ? inputs.overrideSpecial : "!#$%&*()-_=+[]{}<>:?";
+  return alphabet || "abcdefghijklmnopqrstuvwxyz";
+}
+
+function withId(prefix: string, extra?: (a: pulumi.runtime.MockResourceArgs, m: PlatformMocks) => State): Faker {
+  return (a, m) => ({ id: cloudId(prefix, a), state: { ...a.inputs, ...(extra ? extra(a, m) : {}) } });
+}
+
+const FAKERS: Record<string, Faker> = {
+  // ---- alicloud: network
+  "alicloud:vpc/network:Network": withId("vpc", (a) => ({
+    routeTableId: cloudId("vtb", a),
+    routerId: cloudId("vrt", a),
+    status: "Available",
+  })),
+  "alicloud:vpc/switch:Switch": (a, m) => {
+    const id = cloudId("vsw", a);
+    m.vswitchCidrs.set(id, String(a.inputs.cidrBlock));
+    return { id, state: { ...a.inputs, status: "Available" } };
+  },
+  "alicloud:vpc/natGateway:NatGateway": withId("ngw", (a) => ({
+    snatTableIds: cloudId("stb", a),
+    forwardTableIds: cloudId("ftb", a),
+    status: "Available",
+  })),
+  "alicloud:vpc/snatEntry:SnatEntry": withId("snat"),
+  "alicloud:ecs/eipAddress:EipAddress": withId("eip", (a) => ({ ipAddress: publicIp(a.name), status: "InUse" })),
+  "alicloud:ecs/eipAssociation:EipAssociation": (a) => ({ id: `${a.inputs.allocationId}:${a.inputs.instanceId}`, state: a.inputs }),
+  "alicloud:ecs/securityGroup:SecurityGroup": withId("sg"),
+  "alicloud:ecs/securityGroupRule:SecurityGroupRule": withId("sgr"),
+  "alicloud:vpc/routeEntry:RouteEntry": withId("rte"),
+  // ---- alicloud: compute
+  "alicloud:ecs/instance:Instance": (a, m) => {
+    const privateIp = (a.inputs.privateIp as string | undefined) ?? m.allocateIp(String(a.inputs.vswitchId), a.name);
+    return {
+      id: cloudId("i", a),
+      state: { ...a.inputs, privateIp, publicIp: "", status: "Running", cpu: 16, memory: 65536 },
+    };
+  },
+  // ---- alicloud: load balancing
+  "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer": (a, m) => ({
+    id: cloudId("lb", a),
+    state: { ...a.inputs, address: (a.inputs.address as string | undefined) ?? m.allocateIp(String(a.inputs.vswitchId), a.name), status: "active" },
+  }),
+  "alicloud:slb/listener:Listener": (a) => ({ id: `${a.inputs.loadBalancerId}:${a.inputs.protocol}:${a.inputs.frontendPort}`, state: a.inputs }),
+  "alicloud:slb/serverGroup:ServerGroup": withId("rsp"),
+  "alicloud:slb/serverGroupServerAttachment:ServerGroupServerAttachment": (a) => ({
+    id: `${a.inputs.serverGroupId}:${a.inputs.serverId}:${a.inputs.port}`,
+    state: a.inputs,
+  }),
+  "alicloud:slb/backendServer:BackendServer": (a) => ({ id: String(a.inputs.loadBalancerId), state: a.inputs }),
+  // ---- alicloud: VPN
+  "alicloud:vpn/gateway:Gateway": withId("vpn", (a) => ({ internetIp: publicIp(a.name), status: "Active" })),
+  "alicloud:vpn/customerGateway:CustomerGateway": withId("cgw"),
+  "alicloud:vpn/connection:Connection": withId("vco", () => ({ status: "ike_sa_not_established" })),
+  // ---- random
+  "random:index/randomPassword:RandomPassword": (a, m) => {
+    const result = m.secretValue(fakeSecret(`password:${a.name}`, Number(a.inputs.length ?? 32), randomAlphabet(a.inputs)));
+    return { id: "none", state: { ...a.inputs, result, bcryptHash: m.secretValue(`$2a$10$${fakeSecret(`bcrypt:${a.name}`, 53)}`) } };
+  },
+  "random:index/randomString:RandomString": (a, m) => {
+    const result = fakeSecret(`string:${a.name}`, Number(a.inputs.length ?? 16), randomAlphabet(a.inputs));
+    return { id: result, state: { ...a.inputs, result } };
+  },
+  "random:index/randomBytes:RandomBytes": (a, m) => {
+    const bytes = Buffer.from(hash(`bytes:${a.name}`).repeat(8), "hex").subarray(0, Number(a.inputs.length ?? 32));
+    return { id: "none", state: { ...a.inputs, hex: m.secretValue(bytes.toString("hex")), base64: m.secretValue(bytes.toString("base64")) } };
+  },
+  // ---- tls: fixed key material so offline plans are stable
+  "tls:index/privateKey:PrivateKey": (a, m) => ({
+    id: hash("key", a.name).slice(0, 40),
+    state: {
+      ...a.inputs,
+      privateKeyPem: m.secretValue(MOCK_PRIVATE_KEY_PEM),
+      privateKeyPemPkcs8: m.secretValue(MOCK_PRIVATE_KEY_PEM),
+      publicKeyPem: MOCK_PUBLIC_KEY_PEM,
+      publicKeyFingerprintSha256: `SHA256:${hash("fp", a.name).slice(0, 43)}`,
+    },
+  }),
+  "tls:index/selfSignedCert:SelfSignedCert": (a) => ({ id: hash("cert", a.name).slice(0, 32), state: { ...a.inputs, certPem: MOCK_CERT_PEM } }),
+  "tls:index/certRequest:CertRequest": (a) => ({
+    id: hash("csr", a.name).slice(0, 32),
+    state: { ...a.inputs, certRequestPem: "-----BEGIN CERTIFICATE REQUEST-----\nMOCK\n-----END CERTIFICATE REQUEST-----\n" },
+  }),
+  "tls:index/locallySignedCert:LocallySignedCert": (a) => ({ id: hash("lsc", a.name).slice(0, 32), state: { ...a.inputs, certPem: MOCK_CERT_PEM } }),
+  // ---- providers
+  "pulumi:providers:kubernetes": (a) => ({ id: `${a.name}-provider`, state: a.inputs }),
+  "pulumi:providers:alicloud": (a) => ({ id: `${a.name}-provider`, state: a.inputs }),
+  // ---- Helm releases render nothing offline: their values are the plan.
+  "kubernetes:helm.sh/v3:Release": (a) => ({
+    id: `${a.inputs.namespace ?? "default"}/${a.inputs.name ?? a.name}`,
+    state: { ...a.inputs, status: { status: "deployed", version: a.inputs.version, namespace: a.inputs.namespace } },
+  }),
+};
+
+function publicIp(seed: string): string {
+  const h = hash("public", seed);
+  return `47.${parseInt(h.slice(0, 2), 16) % 120 + 90}.${parseInt(h.slice(2, 4), 16)}.${parseInt(h.slice(4, 6), 16) % 250 + 2}`;
+}
+
+/** How a Kubernetes object id looks: `namespace/name`, or `name` when cluster-scoped. */
+function kubernetesId(a: pulumi.runtime.MockResourceArgs): string {
+  const meta = (a.inputs.metadata ?? {}) as { name?: string; namespace?: string };
+  const name = meta.name ?? a.name;
+  return meta.namespace ? `${meta.namespace}/${name}` : name;
+}
+
+export interface MockOptions {
+  /** Outputs of stacks read through `pulumi.StackReference`, by stack name. */
+  stackOutputs?: Record<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>;
+}
+
+export class PlatformMocks implements pulumi.runtime.Mocks {
+  /** vswitch id -> CIDR, learnt as vswitches are created, to place instance IPs. */
+  readonly vswitchCidrs = new Map<string, string>();
+  /** Every secret value the mocks generated, so artifacts can be redacted. */
+  readonly secretValues = new Set<string>();
+  private readonly usedIps = new Set<string>();
+
+  constructor(private readonly options: MockOptions = {}) {}
+
+  secretValue(v: string): string {
+    this.secretValues.add(v);
+    return v;
+  }
+
+  /**
+   * A stable private IP for `name` inside the vswitch: hashed from the name so
+   * adding a node does not move the others, probing past collisions. The first
+   * RESERVED_ADDRESSES are left for the fixed ones (masters, HAProxy, SLB).
+   */
+  allocateIp(vswitchId: string, name: string): string {
+    const range = this.vswitchCidrs.get(vswitchId);
+    if (!range) throw new Error(`mock: no vswitch ${vswitchId} known when placing ${name}`);
+    const c = parseCidr(range);
+    const usable = size(c) - RESERVED_ADDRESSES - 3;
+    let i = parseInt(hash("ip", name).slice(0, 8), 16) % usable;
+    for (let tries = 0; tries < usable; tries++, i = (i + 1) % usable) {
+      const ip = nthAddress(c, RESERVED_ADDRESSES + i);
+      if (!this.usedIps.has(ip)) {
+        this.usedIps.add(ip);
+        return ip;
+      }
+    }
+    throw new Error(`mock: vswitch ${range} is full`);
+  }
+
+  /** True when `ip` lies in a vswitch the mocks have seen (used by tests). */
+  inAnyVswitch(ip: string): boolean {
+    return [...this.vswitchCidrs.values()].some((c) => containsIp(c, ip));
+  }
+
+  newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: State } {
+    if (!args.custom) return { id: undefined, state: args.inputs };
+    if (args.type === "pulumi:pulumi:StackReference") {
+      const name = String(args.inputs.name ?? args.name);
+      const known = this.options.stackOutputs?.[name];
+      if (!known) throw new Error(`mock: no outputs known for stack reference "${name}"`);
+      return { id: name, state: { name, outputs: known.outputs, secretOutputNames: known.secretOutputNames } };
+    }
+    const faker = FAKERS[args.type];
+    if (faker) {
+      const { id, state } = faker(args, this);
+      return { id: id ?? cloudId("res", args), state: state ?? args.inputs };
+    }
+    if (args.type.startsWith("kubernetes:")) return { id: kubernetesId(args), state: args.inputs };
+    if (args.type.startsWith("pulumi-nodejs:dynamic")) return { id: hash("dyn", args.name).slice(0, 16), state: args.inputs };
+    throw new Error(`Mock not implemented: ${args.type} (resource ${args.name})`);
+  }
+
+  call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+    throw new Error(`Mock not implemented: invoke ${args.token}`);
+  }
+}

@@ -1,0 +1,90 @@
+// The policy pack's pure rules (policies/rules.ts) over an offline plan: the same
+// checks `pulumi preview --policy-pack policies` runs, with the same config files,
+// on a machine with no Pulumi CLI. The plan also knows what CrossGuard cannot
+// (which inputs and outputs are secrets), so secrets-not-plain checks more here.
+import * as fs from "fs";
+import * as path from "path";
+import { isEnv, isProdEnv } from "../../policies/imageTags";
+import {
+  PlatformPolicy,
+  policiesFromConfig,
+  PolicyStack,
+  POLICY_NAMES,
+  ResolvedPolicyConfig,
+  resolvePackConfig,
+  runPolicies,
+  Violation,
+} from "../../policies/rules";
+import type { Plan } from "./runtime";
+import { PROJECT_DIR } from "../config/stackFiles";
+
+export type { Violation };
+
+/** A policy config file that cannot be read or names unknown policies or settings. */
+export class PolicyConfigError extends Error {}
+
+/**
+ * The config file a stack's policies run with, as the workflows pick it
+ * (.github/scripts/changed-stacks.sh --policy-config): mandatory for prod1/prod2,
+ * advisory elsewhere.
+ */
+export function policyConfigFileFor(stack: string, dir = PROJECT_DIR): string {
+  const tier = isEnv(stack) && isProdEnv(stack) ? "prod" : "nonprod";
+  return path.join(dir, "policies", "config", `${tier}.json`);
+}
+
+/** Reads and checks a pack config file; throws PolicyConfigError naming the file and the key. */
+export function loadPolicyConfig(file: string): Map<string, ResolvedPolicyConfig> {
+  const shown = path.relative(process.cwd(), file) || file;
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new PolicyConfigError(`policy config ${shown}: ${(e as Error).message}`);
+  }
+  try {
+    return resolvePackConfig(json, `policy config ${shown}`);
+  } catch (e) {
+    throw new PolicyConfigError((e as Error).message);
+  }
+}
+
+/** The plan as the rules see it: planned inputs as props, input dependencies, and the secret markers. */
+export function planToPolicyStack(plan: Plan): PolicyStack {
+  return {
+    stack: plan.stack,
+    resources: plan.resources.map((r) => ({
+      type: r.type,
+      urn: r.urn,
+      name: r.name,
+      props: r.inputs,
+      dependencies: r.dependsOn,
+      secretPaths: r.secretInputs,
+    })),
+    outputs: plan.outputs,
+    secretOutputs: plan.secretOutputs,
+  };
+}
+
+/** Runs the configured policies over a plan: mandatory first, then by policy and URN. */
+export function checkPlan(plan: Plan, config: Map<string, ResolvedPolicyConfig> | PlatformPolicy[]): Violation[] {
+  const policies = Array.isArray(config) ? config : policiesFromConfig(config);
+  const order = (v: Violation) => POLICY_NAMES.indexOf(v.policy);
+  return runPolicies(planToPolicyStack(plan), policies).sort(
+    (a, b) => (a.level === b.level ? 0 : a.level === "mandatory" ? -1 : 1) || order(a) - order(b) || a.urn.localeCompare(b.urn),
+  );
+}
+
+export function countViolations(violations: Violation[]): { mandatory: number; advisory: number } {
+  const mandatory = violations.filter((v) => v.level === "mandatory").length;
+  return { mandatory, advisory: violations.length - mandatory };
+}
+
+/** `policies: N mandatory, M advisory violations`, then one entry per violation with its resource. */
+export function formatViolations(violations: Violation[], configFile?: string): string {
+  const { mandatory, advisory } = countViolations(violations);
+  const from = configFile ? ` (${path.relative(process.cwd(), configFile) || configFile})` : "";
+  const lines = [`policies: ${mandatory} mandatory, ${advisory} advisory violations${from}`];
+  for (const v of violations) lines.push(`    [${v.level}] ${v.policy}: ${v.message}`, `        ${v.urn}`);
+  return lines.join("\n");
+}

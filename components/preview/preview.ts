@@ -1,0 +1,165 @@
+// The offline preview: the stack's config (plus `-c` overrides) through the
+// real program under mocks, printed like `pulumi preview`. It never pretends to
+// be one: its header says it is offline and mocked.
+import * as fs from "fs";
+import * as path from "path";
+import YAML from "yaml";
+import { ConfigError, parseStackConfig } from "../config/stackConfig";
+import { PlanDiff } from "./planDiff";
+import { checkPlan, loadPolicyConfig, policyConfigFileFor, Violation } from "./policyCheck";
+import { Plan, PlannedResource, redact, runOffline } from "./runtime";
+import { EngineConfig, loadEngineConfig, PROJECT_DIR, readProjectName } from "../config/stackFiles";
+
+export interface PreviewOptions {
+  stack: string;
+  overrides?: string[];
+  dir?: string;
+  /**
+   * Outputs of other stacks (StackReference answers), by the name the program
+   * references. Default: a member's host stack is planned offline first and its
+   * outputs answer the reference, so both sides agree on every value.
+   */
+  stackOutputs?: Record<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>;
+  /**
+   * The policy pack config the plan is checked with. Default: policies/config/prod.json
+   * for prod1/prod2, nonprod.json otherwise (what the workflows pass to `pulumi preview`).
+   */
+  policyConfig?: string;
+}
+
+export interface PreviewResult {
+  plan: Plan;
+  config: EngineConfig;
+  /** The policy pack's findings on this plan. */
+  violations: Violation[];
+  /** The policy config file they were checked with. */
+  policyConfig: string;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const program = (): Promise<Record<string, unknown>> => require("../../index")();
+
+/**
+ * Validates the config first (so invalid config registers nothing, not even the
+ * stack), then runs the program. Throws ConfigError on invalid config.
+ */
+export async function previewStack(opts: PreviewOptions): Promise<PreviewResult> {
+  const dir = opts.dir ?? PROJECT_DIR;
+  const project = readProjectName(dir);
+  if (project !== "platform") throw new Error(`Pulumi.yaml names project "${project}", expected "platform"`);
+  const config = loadEngineConfig(opts.stack, opts.overrides ?? [], dir);
+  const settings = parseStackConfig(opts.stack, { values: config.values, secretKeys: config.secretKeys });
+  // Read before planning: a broken policy config fails fast, naming its key.
+  const policyConfig = opts.policyConfig ?? policyConfigFileFor(opts.stack, dir);
+  const policies = loadPolicyConfig(policyConfig);
+  let stackOutputs = opts.stackOutputs;
+  if (!stackOutputs && settings.hostStack) {
+    const hostName = settings.hostStack.split("/").pop()!;
+    const host = await previewStack({ stack: hostName, dir });
+    stackOutputs = { [settings.hostStack]: { outputs: host.plan.rawOutputs, secretOutputNames: host.plan.secretOutputs } };
+  }
+  const plan = await runOffline({
+    stack: opts.stack,
+    config: config.values,
+    secretKeys: config.secretKeys,
+    stackOutputs,
+    program,
+  });
+  return { plan, config, violations: checkPlan(plan, policies), policyConfig };
+}
+
+/** `alicloud:ecs/instance:Instance` -> `alicloud:ecs:Instance`, as the CLI shows types. */
+export function displayType(type: string): string {
+  const parts = type.split(":");
+  if (parts.length === 3 && parts[1].includes("/")) return `${parts[0]}:${parts[1].split("/")[0]}:${parts[2]}`;
+  return type;
+}
+
+/** The plan as a `pulumi preview`-like tree, children under their parents in registration order. */
+export function formatTree(plan: Plan): string {
+  const children = new Map<string | undefined, PlannedResource[]>();
+  for (const r of plan.resources) {
+    const list = children.get(r.parent) ?? [];
+    list.push(r);
+    children.set(r.parent, list);
+  }
+  const rows: [string, string, string][] = [];
+  const walk = (r: PlannedResource, prefix: string, last: boolean, root: boolean) => {
+    const branch = root ? "" : `${prefix}${last ? "└─ " : "├─ "}`;
+    const op = r.operation ?? "create";
+    rows.push([`${branch}${displayType(r.type)}`, r.name, r.secret ? `${op} (secret inputs)` : op]);
+    const kids = children.get(r.urn) ?? [];
+    const nextPrefix = root ? "" : `${prefix}${last ? "   " : "│  "}`;
+    kids.forEach((k, i) => walk(k, nextPrefix, i === kids.length - 1, false));
+  };
+  for (const r of children.get(undefined) ?? []) walk(r, "", true, true);
+  const w0 = Math.max(4, ...rows.map((r) => r[0].length));
+  const w1 = Math.max(4, ...rows.map((r) => r[1].length));
+  const lines = [`     ${"Type".padEnd(w0)}  ${"Name".padEnd(w1)}  Plan`];
+  for (const [t, n, p] of rows) lines.push(` ${p.startsWith("read") ? ">" : "+"}   ${t.padEnd(w0)}  ${n.padEnd(w1)}  ${p}`);
+  return lines.join("\n");
+}
+
+export function countByType(plan: Plan): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const r of plan.resources) counts.set(displayType(r.type), (counts.get(displayType(r.type)) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+/** The `--json` document; `diff` only when the preview was asked to diff (`--diff-from`). */
+export function planJson(plan: Plan, policies: unknown[] = [], diff?: PlanDiff): Record<string, unknown> {
+  return {
+    stack: plan.stack,
+    resources: plan.resources.map((r) => ({
+      urn: r.urn,
+      type: r.type,
+      name: r.name,
+      parent: r.parent ?? null,
+      inputs: r.inputs,
+      dependsOn: r.dependsOn,
+      secret: r.secret,
+      secretInputs: r.secretInputs,
+      secretDigests: r.secretDigests,
+      ...(r.provider ? { provider: r.provider } : {}),
+      ...(r.aliases.length ? { aliases: r.aliases } : {}),
+      ...(r.protect ? { protect: true } : {}),
+    })),
+    outputs: plan.outputs,
+    policies,
+    ...(diff ? { diff } : {}),
+  };
+}
+
+export const ARTIFACT_DIRS = ["haproxy", "cloud-init", "manifests", "ipsec"] as const;
+
+/**
+ * Writes `plan.json` and the artifacts a reviewer reads: each Kubernetes object
+ * as YAML and each Helm release's values (from the planned inputs), plus every
+ * rendered document the components recorded. Every secret is redacted.
+ */
+export function writeArtifacts(dir: string, plan: Plan, policies: unknown[] = []): string[] {
+  const written: string[] = [];
+  const write = (rel: string, text: string) => {
+    const file = path.join(dir, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, redact(text, plan.secretValues));
+    written.push(rel);
+  };
+  for (const d of ARTIFACT_DIRS) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  write("plan.json", JSON.stringify(planJson(plan, policies), null, 2) + "\n");
+  for (const a of plan.artifacts) write(path.join(a.kind, a.file), a.text);
+  for (const r of plan.resources) {
+    if (!r.custom || !r.type.startsWith("kubernetes:")) continue;
+    const safe = r.name.replace(/[^A-Za-z0-9_.-]/g, "_");
+    if (r.type === "kubernetes:helm.sh/v3:Release") {
+      const { values, ...release } = r.inputs as { values?: unknown };
+      write(path.join("manifests", `helm-${safe}.values.yaml`), YAML.stringify(values ?? {}));
+      write(path.join("manifests", `helm-${safe}.release.yaml`), YAML.stringify(release));
+    } else {
+      write(path.join("manifests", `${safe}.yaml`), YAML.stringify(r.inputs));
+    }
+  }
+  return written;
+}
+
+export { ConfigError };

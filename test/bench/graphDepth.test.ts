@@ -1,0 +1,113 @@
+// The dependency graph's depth is the floor of a first `pulumi up`: it must not
+// grow with the fleet. Workers wait for the network, security groups and join
+// secrets, never for each other.
+import { dependencyGraph, graphDepth, providerUrn } from "./graphDepth";
+import type { PlannedResource } from "../../components/preview/runtime";
+import { plan } from "../support/offline";
+
+const STACK_URN = "urn:pulumi:t::platform::pulumi:pulumi:Stack::platform-t";
+
+function res(name: string, over: Partial<PlannedResource> = {}): PlannedResource {
+  return {
+    urn: `urn:pulumi:t::platform::test:index:Thing::${name}`,
+    type: "test:index:Thing",
+    name,
+    parent: STACK_URN,
+    custom: true,
+    inputs: {},
+    dependsOn: [],
+    secret: false,
+    aliases: [],
+    protect: false,
+    secretInputs: [],
+    secretDigests: {},
+    ...over,
+  };
+}
+const u = (name: string) => `urn:pulumi:t::platform::test:index:Thing::${name}`;
+
+describe("graphDepth on a hand-made plan", () => {
+  // vpc -> vsw -> (component pool: a, b) ; lb dependsOn the pool component ; provider p dependsOn lb ; app uses provider p.
+  const pool = res("pool", { custom: false, type: "test:index:Pool", urn: "urn:pulumi:t::platform::test:index:Pool::pool" });
+  const resources = [
+    res("stack", { custom: false, urn: STACK_URN, parent: undefined, type: "pulumi:pulumi:Stack" }),
+    res("vpc"),
+    res("vsw", { dependsOn: [u("vpc")] }),
+    pool,
+    res("a", { parent: pool.urn, dependsOn: [u("vsw")] }),
+    res("b", { parent: pool.urn, dependsOn: [u("vpc")] }),
+    res("lb", { dependsOn: [pool.urn] }),
+    res("p", { dependsOn: [u("lb")] }),
+    res("app", { provider: `${u("p")}::p-id-1234` }),
+    res("ref", { operation: "read", dependsOn: [u("app")] }),
+    res("lonely"),
+  ];
+
+  it("finds the longest chain through a component dependency and a provider reference", () => {
+    const g = graphDepth({ resources });
+    expect(g.depth).toBe(6);
+    expect(g.chain).toEqual(["vpc", "vsw", "a", "lb", "p", "app"].map(u));
+  });
+
+  it("expands a component dependency to its custom children and ignores reads", () => {
+    const graph = dependencyGraph({ resources });
+    expect(graph.get(u("lb"))!.sort()).toEqual([u("a"), u("b")].sort());
+    expect(graph.has(u("ref"))).toBe(false);
+    expect(graph.has(pool.urn)).toBe(false);
+    expect(graph.get(u("app"))).toEqual([u("p")]);
+  });
+
+  it("strips the id from a provider reference", () => {
+    expect(providerUrn("urn:pulumi:s::p::pulumi:providers:kubernetes::k8s::04da6b54-80e4-46f7-96ec-b56ff0331ba9")).toBe(
+      "urn:pulumi:s::p::pulumi:providers:kubernetes::k8s",
+    );
+  });
+
+  it("is 0 for a plan without custom resources, and 1 for a lone resource", () => {
+    expect(graphDepth({ resources: [] })).toEqual({ depth: 0, chain: [] });
+    expect(graphDepth({ resources: [res("x")] })).toEqual({ depth: 1, chain: [u("x")] });
+  });
+
+  it("throws on a cycle", () => {
+    expect(() => graphDepth({ resources: [res("x", { dependsOn: [u("y")] }), res("y", { dependsOn: [u("x")] })] })).toThrow(/dependency cycle/);
+  });
+});
+
+describe("prod1's graph as the worker pool grows", () => {
+  const scale = (n: number) => [`platform:nodePools[0].count=${n}`, "platform:nodePools[1].count=0"];
+  const isWorker = (r: PlannedResource) => r.type === "alicloud:ecs/instance:Instance" && /-general-\d+$/.test(r.name);
+
+  it("has the same depth and chain at 10 and at 1000 workers", async () => {
+    const small = graphDepth(await plan("prod1", scale(10)));
+    const big = graphDepth(await plan("prod1", scale(1000)));
+    expect(small.depth).toBeGreaterThan(3);
+    expect(big.depth).toBe(small.depth);
+    expect(big.chain).toEqual(small.chain);
+  });
+
+  it("has no worker instance waiting for another worker, directly or through others", async () => {
+    const p = await plan("prod1", scale(1000));
+    const workers = new Set(p.resources.filter(isWorker).map((r) => r.urn));
+    expect(workers.size).toBe(1000);
+    const graph = dependencyGraph(p);
+    // Everything each worker waits for, transitively.
+    const reach = new Map<string, Set<string>>();
+    const upstream = (urn: string): Set<string> => {
+      let hit = reach.get(urn);
+      if (hit) return hit;
+      hit = new Set<string>();
+      reach.set(urn, hit);
+      for (const d of graph.get(urn) ?? []) {
+        hit.add(d);
+        for (const x of upstream(d)) hit.add(x);
+      }
+      return hit;
+    };
+    const offenders = [...workers].filter((w) => [...upstream(w)].some((d) => workers.has(d)));
+    expect(offenders).toEqual([]);
+    // ...and they do wait for what a join needs: their vswitch and security group.
+    const w0 = [...workers][0];
+    expect([...upstream(w0)].some((d) => d.includes("alicloud:vpc/switch:Switch"))).toBe(true);
+    expect([...upstream(w0)].some((d) => d.includes("alicloud:ecs/securityGroup:SecurityGroup"))).toBe(true);
+  });
+});

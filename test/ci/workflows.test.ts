@@ -1,0 +1,808 @@
+// The CI/CD workflows (.github/workflows) and the script that decides which stacks a
+// change affects. The YAML is parsed and asserted on (triggers, job order, pinned
+// actions, policy packs per stack, protected prod environments, minimal permissions);
+// the shell in it is checked by shellcheck and, where it decides something, run by
+// bash: the stack script, the git ranges, the offline preview loop (with a fake npm),
+// the PR comment script (with a fake GitHub), and the DingTalk alarm (against a
+// loopback webhook). A missing tool fails the test; nothing is skipped.
+
+import { execFile, spawnSync, SpawnSyncReturns } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import fc from "fast-check";
+import YAML from "yaml";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const SCRIPT = path.join(ROOT, ".github/scripts/changed-stacks.sh");
+const ALL = ["host", "dev", "test", "pre", "prod1", "prod2"];
+const PROD = ["prod1", "prod2"];
+const SECRETS = ["PULUMI_ACCESS_TOKEN", "ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY"];
+
+interface Step {
+  name?: string;
+  id?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
+  "continue-on-error"?: boolean;
+  "working-directory"?: string;
+}
+interface Job {
+  needs?: string | string[];
+  if?: string;
+  "runs-on": string;
+  container?: string;
+  environment?: string;
+  permissions?: Record<string, string> | string;
+  concurrency?: { group: string; "cancel-in-progress"?: boolean };
+  strategy?: { matrix: Record<string, unknown>; "max-parallel"?: number; "fail-fast"?: boolean };
+  outputs?: Record<string, string>;
+  env?: Record<string, string>;
+  steps: Step[];
+}
+interface Workflow {
+  name: string;
+  on: Record<string, unknown>;
+  permissions?: Record<string, string> | string;
+  concurrency?: { group: string; "cancel-in-progress"?: boolean };
+  defaults?: { run?: { shell?: string } };
+  jobs: Record<string, Job>;
+}
+
+function workflow(file: string): Workflow {
+  return YAML.parse(fs.readFileSync(path.join(ROOT, ".github/workflows", file), "utf8")) as Workflow;
+}
+const WORKFLOWS = ["pull-request.yml", "deploy.yml", "drift.yml"];
+const pr = workflow("pull-request.yml");
+const deploy = workflow("deploy.yml");
+const drift = workflow("drift.yml");
+
+const needsOf = (j: Job): string[] => (j.needs === undefined ? [] : Array.isArray(j.needs) ? j.needs : [j.needs]);
+const pulumiSteps = (j: Job): Step[] => j.steps.filter((s) => s.uses?.startsWith("pulumi/actions@"));
+function step(j: Job, pred: (s: Step) => boolean, what: string): Step {
+  const found = j.steps.filter(pred);
+  if (found.length !== 1) throw new Error(`expected one step ${what}, found ${found.length}`);
+  return found[0];
+}
+const byId = (j: Job, id: string): Step => step(j, (s) => s.id === id, `with id ${id}`);
+
+let tmp: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "workflows-test-"));
+});
+afterAll(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Runs a tool; a missing binary is a test failure, not a skip. */
+function run(cmd: string, args: string[], opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 30_000, ...opts });
+  if (r.error) throw new Error(`${cmd} could not run (${r.error.message}); install it (CI does)`);
+  return r;
+}
+
+function stacksFor(files: string[], extra: string[] = []): SpawnSyncReturns<string> {
+  return run(SCRIPT, extra, { input: files.join("\n") + "\n" });
+}
+function parsedStacks(files: string[], extra: string[] = []): string[] {
+  const r = stacksFor(files, extra);
+  if (r.status !== 0) throw new Error(`changed-stacks.sh exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as string[];
+}
+
+let seq = 0;
+/**
+ * Runs a `run:` block the way the runner does with `shell: bash`
+ * (bash --noprofile --norc -eo pipefail FILE) and returns its GITHUB_OUTPUT.
+ */
+function runBlock(block: string, env: Record<string, string>, cwd = ROOT): { r: SpawnSyncReturns<string>; outputs: Record<string, string> } {
+  const dir = path.join(tmp, `step-${++seq}`);
+  fs.mkdirSync(dir);
+  const file = path.join(dir, "step.sh");
+  const out = path.join(dir, "github_output");
+  fs.writeFileSync(file, block);
+  fs.writeFileSync(out, "");
+  const r = run("bash", ["--noprofile", "--norc", "-eo", "pipefail", file], {
+    cwd,
+    env: { PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`, HOME: dir, RUNNER_TEMP: dir, GITHUB_OUTPUT: out, ...env },
+  });
+  const outputs: Record<string, string> = {};
+  for (const line of fs.readFileSync(out, "utf8").split("\n")) {
+    const i = line.indexOf("=");
+    if (i > 0) outputs[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return { r, outputs };
+}
+
+function git(cwd: string, ...args: string[]): string {
+  const r = run("git", ["-c", "user.name=ci", "-c", "user.email=ci@example.invalid", "-c", "init.defaultBranch=main", ...args], {
+    cwd,
+    // The machine's own git config (signing, hooks paths) must not change the outcome.
+    env: { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" },
+  });
+  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+function commit(repo: string, files: Record<string, string>, message: string): string {
+  for (const [f, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(repo, f)), { recursive: true });
+    fs.writeFileSync(path.join(repo, f), text);
+  }
+  git(repo, "add", "-A");
+  git(repo, "commit", "-q", "-m", message);
+  return git(repo, "rev-parse", "HEAD");
+}
+/** A git repository with the stack script and one commit of every stack file. */
+function repoWithScript(name: string): { repo: string; first: string } {
+  const repo = path.join(tmp, name);
+  fs.mkdirSync(path.join(repo, ".github/scripts"), { recursive: true });
+  fs.copyFileSync(SCRIPT, path.join(repo, ".github/scripts/changed-stacks.sh"));
+  fs.chmodSync(path.join(repo, ".github/scripts/changed-stacks.sh"), 0o755);
+  git(repo, "init", "-q");
+  const files: Record<string, string> = { "index.ts": "// program\n", "README.md": "# platform\n" };
+  for (const s of ALL) files[`Pulumi.${s}.yaml`] = `config: {}\n`;
+  return { repo, first: commit(repo, files, "initial") };
+}
+
+describe("changed-stacks.sh", () => {
+  it.each<[string, string[], string[]]>([
+    ["only a prod stack file", ["Pulumi.prod1.yaml"], ["prod1"]],
+    ["a component", ["components/x.ts"], ALL],
+    ["docs only", ["README.md"], []],
+    ["two stack files, printed in deploy order", ["Pulumi.pre.yaml", "docs/x.md", "Pulumi.host.yaml"], ["host", "pre"]],
+    ["the program entry point", ["index.ts"], ALL],
+    ["the project file", ["Pulumi.yaml"], ALL],
+    ["the lock file", ["package-lock.json"], ALL],
+    ["package.json", ["package.json"], ALL],
+    ["the policy pack", ["policies/config/prod.json"], ALL],
+    ["a nested component", ["components/cluster/haproxy.ts"], ALL],
+    ["tests and CI only", ["test/config.test.ts", ".github/workflows/deploy.yml", ".ci/run"], []],
+    ["a stack-looking file in a subfolder", ["docs/Pulumi.prod1.yaml"], []],
+    ["a package.json-looking path elsewhere", ["packages/app/package.json", "tools/package-lock.json"], []],
+    ["nothing", [], []],
+  ])("%s", (_what, files, expected) => {
+    expect(parsedStacks(files)).toEqual(expected);
+  });
+
+  it("takes the files as arguments too, and tolerates ./ and CRLF", () => {
+    const r = run(SCRIPT, ["./Pulumi.dev.yaml", "Pulumi.prod2.yaml\r"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('["dev","prod2"]\n');
+  });
+
+  it("splits by tier: non-prod for the first deploy job, prod for the second", () => {
+    expect(parsedStacks(["index.ts"], ["--tier", "nonprod"])).toEqual(["host", "dev", "test", "pre"]);
+    expect(parsedStacks(["index.ts"], ["--tier", "prod"])).toEqual(PROD);
+    expect(parsedStacks(["Pulumi.dev.yaml"], ["--tier", "prod"])).toEqual([]);
+    const bad = stacksFor(["index.ts"], ["--tier", "staging"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--tier must be nonprod, prod or all");
+  });
+
+  it("stops on a stack file it does not know, naming the file", () => {
+    const r = stacksFor(["Pulumi.prod3.yaml"]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("Pulumi.prod3.yaml: unknown stack 'prod3'");
+  });
+
+  it.each(ALL)("maps %s to its policy pack config", (stack) => {
+    const r = run(SCRIPT, ["--policy-config", stack]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`policies/config/${PROD.includes(stack) ? "prod" : "nonprod"}.json\n`);
+  });
+
+  it("refuses a policy config for an unknown stack", () => {
+    const r = run(SCRIPT, ["--policy-config", "staging"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown stack 'staging'");
+  });
+
+  it("prints exactly the touched stacks, in deploy order, for any mix of stack files and other files", () => {
+    const other = fc.constantFrom("README.md", "test/a.test.ts", ".github/workflows/pull-request.yml", "docs/runbook.md");
+    fc.assert(
+      fc.property(fc.subarray(ALL), fc.array(other, { maxLength: 3 }), fc.boolean(), (stacks, noise, reversed) => {
+        const files = [...stacks.map((s) => `Pulumi.${s}.yaml`), ...noise];
+        if (reversed) files.reverse();
+        expect(parsedStacks(files)).toEqual(ALL.filter((s) => stacks.includes(s)));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("is executable (the workflows call it directly) and passes shellcheck", () => {
+    expect(fs.statSync(SCRIPT).mode & 0o111).toBe(0o111);
+    const r = run("shellcheck", ["-s", "bash", SCRIPT]);
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+});
+
+describe("every workflow", () => {
+  const all = WORKFLOWS.map((f) => [f, workflow(f)] as const);
+
+  it.each(all)("%s pins every action to a major version or a commit sha", (_f, wf) => {
+    const uses = Object.values(wf.jobs).flatMap((j) => j.steps.filter((s) => s.uses).map((s) => s.uses as string));
+    expect(uses.length).toBeGreaterThan(0);
+    for (const u of uses) expect(u).toMatch(/^[\w.-]+\/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/);
+  });
+
+  it.each(all)("%s runs steps with bash -eo pipefail", (_f, wf) => {
+    expect(wf.defaults?.run?.shell).toBe("bash");
+    for (const j of Object.values(wf.jobs)) for (const s of j.steps) if (s.run) expect(s).not.toHaveProperty("shell");
+  });
+
+  const blocks = all.flatMap(([f, wf]) =>
+    Object.entries(wf.jobs).flatMap(([jn, j]) =>
+      j.steps.filter((s) => s.run?.includes("\n")).map((s) => [`${f} ${jn}: ${s.name ?? s.id ?? s.run!.split("\n")[0]}`, s.run!] as const),
+    ),
+  );
+  it("has multi-line run blocks to check", () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(8);
+  });
+  it.each(blocks)("shellcheck: %s", (_what, block) => {
+    // ${{ }} is expanded by the runner before bash sees the text: a placeholder stands in.
+    const text = "#!/usr/bin/env bash\n" + block.replace(/\$\{\{[^}]*\}\}/g, "GHA_EXPR");
+    const file = path.join(tmp, `block-${++seq}.sh`);
+    fs.writeFileSync(file, text);
+    const r = run("shellcheck", ["-s", "bash", file]);
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  it.each(all)("%s: every pulumi/actions step passes the policy pack, the credentials from secrets and org/platform/<stack>", (_f, wf) => {
+    const steps = Object.values(wf.jobs).flatMap(pulumiSteps);
+    expect(steps.length).toBeGreaterThan(0);
+    for (const s of steps) {
+      expect(s.uses).toBe("pulumi/actions@v6");
+      expect(s.with?.policyPacks).toBe("policies");
+      expect(String(s.with?.policyPackConfigs)).toMatch(/^(policies\/config\/(prod|nonprod)\.json|\$\{\{ steps\.pack\.outputs\.config \}\})$/);
+      expect(s.with?.["stack-name"]).toBe("${{ vars.PULUMI_ORG }}/platform/${{ matrix.stack }}");
+      for (const k of SECRETS) expect(s.env?.[k]).toBe(`\${{ secrets.${k} }}`);
+    }
+  });
+
+  it.each(all)("%s installs the policy pack's own dependencies before running Pulumi", (_f, wf) => {
+    for (const j of Object.values(wf.jobs)) {
+      const at = j.steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+      if (at < 0) continue;
+      const npm = j.steps.findIndex((s) => s["working-directory"] === "policies" && s.run?.startsWith("npm ci"));
+      const root = j.steps.findIndex((s) => !s["working-directory"] && s.run?.startsWith("npm ci"));
+      expect(npm).toBeGreaterThanOrEqual(0);
+      expect(root).toBeGreaterThanOrEqual(0);
+      expect(npm).toBeLessThan(at);
+      expect(root).toBeLessThan(at);
+    }
+  });
+
+  it.each(all)("%s sets up Node 20 with the npm cache wherever it installs packages", (_f, wf) => {
+    for (const j of Object.values(wf.jobs)) {
+      if (!j.steps.some((s) => s.run?.startsWith("npm ci"))) continue;
+      const node = step(j, (s) => !!s.uses?.startsWith("actions/setup-node@"), "setup-node");
+      expect(node.with).toMatchObject({ "node-version": 20, cache: "npm" });
+    }
+  });
+
+  // Effective permissions of a job: its own block replaces the workflow's entirely.
+  const allowed: Record<string, Record<string, string>> = {
+    "pull-request.yml": { contents: "read", "pull-requests": "write" },
+    "deploy.yml": { contents: "read" },
+    "drift.yml": { contents: "read" },
+  };
+  it.each(all)("%s asks for minimal permissions", (f, wf) => {
+    expect(wf.permissions).toEqual({ contents: "read" });
+    for (const [jn, j] of Object.entries(wf.jobs)) {
+      const perms = j.permissions ?? wf.permissions;
+      expect(typeof perms).toBe("object");
+      for (const [scope, level] of Object.entries(perms as Record<string, string>)) {
+        if (level === "none") continue;
+        // read is within an allowed write; write only where allowed.
+        const max = allowed[f][scope];
+        expect([jn, scope, level === "read" && max !== undefined ? "ok" : level === max ? "ok" : level]).toEqual([jn, scope, "ok"]);
+      }
+    }
+  });
+});
+
+describe("pull-request.yml", () => {
+  it("runs on pull requests to main only", () => {
+    expect(Object.keys(pr.on)).toEqual(["pull_request"]);
+    expect(pr.on.pull_request).toEqual({ branches: ["main"] });
+  });
+
+  it("has changes, then offline and preview, both after changes", () => {
+    expect(Object.keys(pr.jobs).sort()).toEqual(["changes", "offline", "preview"]);
+    expect(needsOf(pr.jobs.changes)).toEqual([]);
+    expect(needsOf(pr.jobs.offline)).toEqual(["changes"]);
+    expect(needsOf(pr.jobs.preview)).toEqual(["changes"]);
+    expect(pr.jobs.changes.outputs).toEqual({ stacks: "${{ steps.stacks.outputs.stacks }}" });
+  });
+
+  it("cancels the previous run of the same PR", () => {
+    expect(pr.concurrency).toEqual({ group: "pull-request-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
+  });
+
+  it("gives the PR write permission only to the jobs that comment", () => {
+    expect(pr.jobs.changes.permissions).toBeUndefined();
+    expect(pr.jobs.offline.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+    expect(pr.jobs.preview.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+  });
+
+  it("offline: no credentials; tests, then base and PR previews diffed, then one comment", () => {
+    const job = pr.jobs.offline;
+    expect(JSON.stringify(job)).not.toMatch(/secrets\./);
+    const runs = job.steps.map((s) => s.run ?? s.uses ?? "");
+    const at = (re: RegExp): number => runs.findIndex((r) => re.test(r));
+    expect(at(/^npm ci/)).toBeGreaterThanOrEqual(0);
+    expect(at(/^npm test$/)).toBeGreaterThan(at(/^npm ci/));
+    expect(at(/git worktree add/)).toBeGreaterThan(at(/^npm test$/));
+    expect(at(/--diff-from/)).toBeGreaterThan(at(/git worktree add/));
+    expect(at(/^actions\/github-script@/)).toBeGreaterThan(at(/--diff-from/));
+  });
+
+  it("preview: a matrix over the changed stacks, skipped when none changed and for forks", () => {
+    const job = pr.jobs.preview;
+    expect(job.strategy?.matrix).toEqual({ stack: "${{ fromJSON(needs.changes.outputs.stacks) }}" });
+    expect(job.strategy?.["fail-fast"]).toBe(false);
+    expect(job.if).toContain("needs.changes.outputs.stacks != '[]'");
+    expect(job.if).toContain("github.event.pull_request.head.repo.full_name == github.repository");
+    const [p] = pulumiSteps(job);
+    expect(p.with).toMatchObject({ command: "preview", "comment-on-pr": true, policyPacks: "policies", policyPackConfigs: "${{ steps.pack.outputs.config }}" });
+  });
+
+  it.each(ALL)("preview: %s gets its policy pack config from the pack step", (stack) => {
+    const pack = byId(pr.jobs.preview, "pack");
+    const { r, outputs } = runBlock(pack.run!, { STACK: stack, PULUMI_ORG: "shop" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(outputs.config).toBe(`policies/config/${PROD.includes(stack) ? "prod" : "nonprod"}.json`);
+  });
+
+  it("preview: stops early when the PULUMI_ORG variable is missing", () => {
+    const { r, outputs } = runBlock(byId(pr.jobs.preview, "pack").run!, { STACK: "dev", PULUMI_ORG: "" });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("PULUMI_ORG");
+    expect(outputs).toEqual({});
+  });
+
+  it("changes: counts what the PR changed since it left main, not what main gained since", () => {
+    const { repo, first } = repoWithScript("pr-range");
+    git(repo, "checkout", "-q", "-b", "feature");
+    commit(repo, { "Pulumi.dev.yaml": "config: {a: 1}\n" }, "dev");
+    const head = commit(repo, { "README.md": "# platform, docs\n" }, "docs");
+    git(repo, "checkout", "-q", "main");
+    const base = commit(repo, { "Pulumi.prod2.yaml": "config: {b: 2}\n" }, "prod2 on main");
+    expect(first).not.toBe(base);
+    const block = byId(pr.jobs.changes, "stacks").run!;
+    const { r, outputs } = runBlock(block, { BASE_SHA: base, HEAD_SHA: head }, repo);
+    expect(r.stderr).toBe("");
+    expect(outputs.stacks).toBe('["dev"]');
+  });
+
+  it("changes: fails when git cannot compute the range (pipefail, no silent empty list)", () => {
+    const { repo } = repoWithScript("pr-badrange");
+    const { r, outputs } = runBlock(byId(pr.jobs.changes, "stacks").run!, { BASE_SHA: "0".repeat(40), HEAD_SHA: "HEAD" }, repo);
+    expect(r.status).not.toBe(0);
+    expect(outputs.stacks).toBeUndefined();
+  });
+
+  describe("offline preview steps, with a fake npm", () => {
+    // npm stand-in: logs each call; `--out D` writes D/plan.json; `--diff-from F` prints
+    // a diff if F exists; FAIL_HEAD / FAIL_BASE make a stack's preview exit 1.
+    const FAKE_NPM = `#!/usr/bin/env bash
+echo "$PWD|$*" >>"$NPM_LOG"
+[ "$1" = ci ] && exit 0
+stack=$5; out=; from=
+shift 5
+while [ $# -gt 0 ]; do case $1 in --out) out=$2; shift 2;; --diff-from) from=$2; shift 2;; *) shift;; esac; done
+if [ "$PWD" = "$BASE_WT" ]; then [ "$stack" = "\${FAIL_BASE:-}" ] && { echo "base broke" >&2; exit 1; }
+else [ "$stack" = "\${FAIL_HEAD:-}" ] && { echo "Offline preview of stack $stack: platform:network.vpcCidr is invalid" >&2; exit 1; }; fi
+if [ -n "$out" ]; then mkdir -p "$out"; echo "{\\"resources\\": [], \\"from\\": \\"$PWD\\"}" >"$out/plan.json"; fi
+if [ -n "$from" ]; then [ -f "$from" ] || { echo "no $from" >&2; exit 1; }; echo "+ urn:pulumi:$stack::platform::x (from $(cat "$from"))"; fi
+exit 0
+`;
+    let ws: string;
+    let origin: string;
+    let baseSha: string;
+    let binDir: string;
+    let runnerTemp: string;
+    let log: string;
+    let env: Record<string, string>;
+
+    beforeAll(() => {
+      origin = path.join(tmp, "origin");
+      fs.mkdirSync(origin);
+      git(origin, "init", "-q");
+      baseSha = commit(origin, { "index.ts": "// base\n", "policies/package-lock.json": "{}\n" }, "base");
+      commit(origin, { "index.ts": "// head\n" }, "head");
+      ws = path.join(tmp, "ws");
+      git(tmp, "clone", "-q", "--depth", "1", `file://${origin}`, ws);
+      binDir = path.join(tmp, "fakebin");
+      fs.mkdirSync(binDir);
+      fs.writeFileSync(path.join(binDir, "npm"), FAKE_NPM, { mode: 0o755 });
+      runnerTemp = path.join(tmp, "runner-temp");
+      fs.mkdirSync(runnerTemp);
+      log = path.join(tmp, "npm.log");
+      env = {
+        PATH: `${binDir}:${path.dirname(process.execPath)}:${process.env.PATH}`,
+        RUNNER_TEMP: runnerTemp,
+        GITHUB_WORKSPACE: ws,
+        NPM_LOG: log,
+        BASE_WT: path.join(runnerTemp, "base"),
+        OUT: "offline-preview",
+        // The base step adds safe.directory globally: keep it off the machine's config.
+        GIT_CONFIG_GLOBAL: path.join(tmp, "gitconfig"),
+        GIT_CONFIG_NOSYSTEM: "1",
+      };
+    });
+
+    it("checks out the base commit as a worktree outside the workspace and installs it", () => {
+      const s = step(pr.jobs.offline, (x) => !!x.run?.includes("git worktree add"), "base checkout");
+      expect(s.if).toBe("needs.changes.outputs.stacks != '[]'");
+      const { r } = runBlock(s.run!, { ...env, BASE_SHA: baseSha }, ws);
+      expect(r.stderr).not.toMatch(/fatal/);
+      expect(r.status).toBe(0);
+      expect(fs.readFileSync(path.join(runnerTemp, "base/index.ts"), "utf8")).toBe("// base\n");
+      expect(fs.readFileSync(log, "utf8").trim().split("\n")).toEqual([`${runnerTemp}/base|ci --no-audit --no-fund`, `${runnerTemp}/base/policies|ci --no-audit --no-fund`]);
+    });
+
+    it("previews base and PR per stack, diffs from the base's plan, and records a failure without stopping", () => {
+      fs.writeFileSync(log, "");
+      const s = byId(pr.jobs.offline, "offline");
+      const { r, outputs } = runBlock(s.run!, { ...env, STACKS: '["dev","prod1","prod2"]', FAIL_HEAD: "prod1", FAIL_BASE: "prod2" }, ws);
+      expect(r.status).toBe(0);
+      expect(outputs.failed).toBe("prod1");
+      const out = path.join(ws, "offline-preview");
+      const calls = fs.readFileSync(log, "utf8").trim().split("\n");
+      expect(calls).toContain(`${runnerTemp}/base|run --silent preview -- dev --json --out ${out}/base/dev`);
+      expect(calls).toContain(`${ws}|run --silent preview -- dev --json --out ${out}/head/dev`);
+      expect(calls).toContain(`${ws}|run --silent preview -- dev --diff-from ${out}/base/dev/plan.json`);
+      expect(fs.readFileSync(`${out}/diff/dev.status`, "utf8")).toBe("ok\n");
+      expect(fs.readFileSync(`${out}/diff/dev.txt`, "utf8")).toContain(`"from": "${runnerTemp}/base"`);
+      // An invalid PR: its error message is what the comment shows.
+      expect(fs.readFileSync(`${out}/diff/prod1.status`, "utf8")).toBe("failed\n");
+      expect(fs.readFileSync(`${out}/diff/prod1.txt`, "utf8")).toContain("platform:network.vpcCidr is invalid");
+      // A base that cannot be previewed: compared with an empty plan, and said so.
+      expect(fs.readFileSync(`${out}/diff/prod2.status`, "utf8")).toBe("ok\n");
+      expect(JSON.parse(fs.readFileSync(`${out}/base/prod2/plan.json`, "utf8"))).toEqual({ resources: [] });
+      expect(fs.readFileSync(`${out}/diff/prod2.note`, "utf8")).toContain("empty plan");
+    });
+
+    it("fails the job after the comment when a stack failed", () => {
+      const steps = pr.jobs.offline.steps;
+      const comment = steps.findIndex((x) => x.uses?.startsWith("actions/github-script@"));
+      const fail = steps.findIndex((x) => x.if === "steps.offline.outputs.failed != ''");
+      expect(fail).toBeGreaterThan(comment);
+      const { r } = runBlock(steps[fail].run!, { FAILED: "prod1" });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain("offline preview failed for: prod1");
+    });
+  });
+
+  describe("the PR comment script", () => {
+    const s = step(pr.jobs.offline, (x) => !!x.uses?.startsWith("actions/github-script@"), "github-script");
+    const MARKER = "<!-- platform:offline-preview -->";
+    type Comment = { id: number; body: string; user: { login: string } };
+
+    // Runs the script as actions/github-script does: an async function body with these names.
+    async function comment(opts: { stacks: string[]; files?: Record<string, string>; existing?: Comment[]; fork?: boolean }) {
+      const out = fs.mkdtempSync(path.join(tmp, "comment-"));
+      fs.mkdirSync(path.join(out, "diff"));
+      for (const [f, text] of Object.entries(opts.files ?? {})) fs.writeFileSync(path.join(out, "diff", f), text);
+      const calls: { create: unknown[]; update: unknown[] } = { create: [], update: [] };
+      let summary = "";
+      const github = {
+        paginate: async (_m: unknown, params: { issue_number: number }) => {
+          expect(params.issue_number).toBe(42);
+          return opts.existing ?? [];
+        },
+        rest: {
+          issues: {
+            listComments: () => undefined,
+            createComment: async (p: unknown) => calls.create.push(p),
+            updateComment: async (p: unknown) => calls.update.push(p),
+          },
+        },
+      };
+      const core = {
+        summary: { addRaw(t: string) { summary += t; return this; }, write: async () => undefined },
+        notice: () => undefined,
+        info: () => undefined,
+      };
+      const context = {
+        repo: { owner: "shop", repo: "platform" },
+        payload: {
+          repository: { full_name: "shop/platform" },
+          pull_request: { number: 42, base: { ref: "main" }, head: { sha: "abcdef1234567", repo: { full_name: opts.fork ? "someone/platform" : "shop/platform" } } },
+        },
+      };
+      const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor;
+      const fn = new AsyncFunction("require", "github", "context", "core", "process", s.with!.script as string);
+      await fn(require, github, context, core, { env: { STACKS: JSON.stringify(opts.stacks), OUT: out } });
+      return { calls, summary };
+    }
+
+    it("creates one comment with each stack's diff, failures open", async () => {
+      const { calls, summary } = await comment({
+        stacks: ["dev", "prod1"],
+        files: { "dev.status": "ok\n", "dev.txt": "+ urn:pulumi:dev::platform::a\n", "prod1.status": "failed\n", "prod1.txt": "vpcCidr is invalid\n" },
+      });
+      expect(calls.update).toEqual([]);
+      expect(calls.create).toHaveLength(1);
+      const body = (calls.create[0] as { body: string }).body;
+      expect(calls.create[0]).toMatchObject({ owner: "shop", repo: "platform", issue_number: 42 });
+      expect(body.startsWith(MARKER)).toBe(true);
+      expect(body).toContain("+ urn:pulumi:dev::platform::a");
+      expect(body).toMatch(/<details open><summary>❌ <b>prod1<\/b>: preview failed/);
+      expect(body).toMatch(/<details><summary>✅ <b>dev<\/b>/);
+      expect(summary).toBe(body);
+    });
+
+    it("edits its own earlier comment instead of adding another, and leaves a human's alone", async () => {
+      const existing = [
+        { id: 7, body: `quoting ${MARKER}`, user: { login: "alice" } },
+        { id: 9, body: `${MARKER}\nold`, user: { login: "github-actions[bot]" } },
+      ];
+      const { calls } = await comment({ stacks: ["dev"], files: { "dev.status": "ok", "dev.txt": "x" }, existing });
+      expect(calls.create).toEqual([]);
+      expect(calls.update).toHaveLength(1);
+      expect(calls.update[0]).toMatchObject({ comment_id: 9 });
+    });
+
+    it("says 'no stack' in an earlier comment, but starts no new comment for a docs-only PR", async () => {
+      const none = await comment({ stacks: [] });
+      expect(none.calls.create).toEqual([]);
+      const existing = [{ id: 9, body: `${MARKER}\nold`, user: { login: "github-actions[bot]" } }];
+      const edited = await comment({ stacks: [], existing });
+      expect((edited.calls.update[0] as { body: string }).body).toContain("No stack is affected");
+    });
+
+    it("keeps under GitHub's 65536-character limit with six huge diffs", async () => {
+      const files: Record<string, string> = {};
+      for (const st of ALL) Object.assign(files, { [`${st}.status`]: "ok", [`${st}.txt`]: `${st}\n` + "~ urn:pulumi:x::platform::y [userData]\n".repeat(5000) });
+      const { calls } = await comment({ stacks: ALL, files });
+      const body = (calls.create[0] as { body: string }).body;
+      expect(body.length).toBeLessThan(65536);
+      for (const st of ALL) expect(body).toContain(`<b>${st}</b>`);
+      expect(body).toContain("truncated");
+    });
+
+    it("writes only the job summary for a fork (its token cannot comment)", async () => {
+      const { calls, summary } = await comment({ stacks: ["dev"], files: { "dev.status": "ok", "dev.txt": "x" }, fork: true });
+      expect(calls.create).toEqual([]);
+      expect(calls.update).toEqual([]);
+      expect(summary).toContain("<b>dev</b>");
+    });
+  });
+});
+
+describe("deploy.yml", () => {
+  it("runs on pushes to main (and by hand with a list of stacks)", () => {
+    expect(Object.keys(deploy.on).sort()).toEqual(["push", "workflow_dispatch"]);
+    expect(deploy.on.push).toEqual({ branches: ["main"] });
+  });
+
+  it("deploys non-prod, then prod", () => {
+    expect(Object.keys(deploy.jobs)).toEqual(["changes", "nonprod", "prod"]);
+    expect(needsOf(deploy.jobs.nonprod)).toEqual(["changes"]);
+    expect(needsOf(deploy.jobs.prod).sort()).toEqual(["changes", "nonprod"]);
+    expect(deploy.jobs.nonprod.strategy?.matrix).toEqual({ stack: "${{ fromJSON(needs.changes.outputs.nonprod) }}" });
+    expect(deploy.jobs.prod.strategy?.matrix).toEqual({ stack: "${{ fromJSON(needs.changes.outputs.prod) }}" });
+  });
+
+  it("runs prod when non-prod succeeded or had nothing to do, never after a non-prod failure", () => {
+    const cond = deploy.jobs.prod.if!;
+    expect(cond).toContain("!cancelled()");
+    expect(cond).toContain("needs.nonprod.result == 'success' || needs.nonprod.result == 'skipped'");
+    expect(cond).toContain("needs.changes.outputs.prod != '[]'");
+    expect(deploy.jobs.nonprod.if).toBe("needs.changes.outputs.nonprod != '[]'");
+  });
+
+  it.each([
+    ["nonprod", "nonprod"],
+    ["prod", "prod"],
+  ])("%s: pulumi up per stack in its environment, one at a time, with the %s policy config", (jn, tier) => {
+    const job = deploy.jobs[jn];
+    expect(job.environment).toBe("${{ matrix.stack }}");
+    expect(job.strategy?.["max-parallel"]).toBe(1);
+    expect(job.strategy?.["fail-fast"]).toBe(true);
+    expect(job.concurrency).toEqual({ group: "deploy-${{ matrix.stack }}", "cancel-in-progress": false });
+    const steps = pulumiSteps(job);
+    expect(steps).toHaveLength(1);
+    expect(steps[0].with).toMatchObject({ command: "up", policyPacks: "policies", policyPackConfigs: `policies/config/${tier}.json` });
+  });
+
+  describe("the changes step", () => {
+    const block = byId(deploy.jobs.changes, "stacks").run!;
+
+    it("splits every commit of the push into non-prod and prod", () => {
+      const { repo, first } = repoWithScript("push-range");
+      commit(repo, { "Pulumi.prod1.yaml": "config: {a: 1}\n" }, "prod1");
+      const after = commit(repo, { "Pulumi.host.yaml": "config: {b: 1}\n", "README.md": "docs\n" }, "host");
+      const { r, outputs } = runBlock(block, { EVENT: "push", BEFORE: first, AFTER: after, PULUMI_ORG: "shop" }, repo);
+      expect(r.stderr).toBe("");
+      expect(outputs).toEqual({ nonprod: '["host"]', prod: '["prod1"]' });
+    });
+
+    it("deploys everything when the push has no usable BEFORE (new branch, force push)", () => {
+      const { repo, first } = repoWithScript("push-new");
+      for (const before of ["0".repeat(40), "1234567890abcdef1234567890abcdef12345678"]) {
+        const { outputs } = runBlock(block, { EVENT: "push", BEFORE: before, AFTER: first, PULUMI_ORG: "shop" }, repo);
+        expect(outputs).toEqual({ nonprod: '["host","dev","test","pre"]', prod: '["prod1","prod2"]' });
+      }
+    });
+
+    it("takes a hand-written list on workflow_dispatch, validated by the script", () => {
+      const { repo } = repoWithScript("dispatch");
+      const ok = runBlock(block, { EVENT: "workflow_dispatch", REQUESTED: "prod2, dev", PULUMI_ORG: "shop" }, repo);
+      expect(ok.outputs).toEqual({ nonprod: '["dev"]', prod: '["prod2"]' });
+      const all = runBlock(block, { EVENT: "workflow_dispatch", REQUESTED: "all", PULUMI_ORG: "shop" }, repo);
+      expect(all.outputs).toEqual({ nonprod: '["host","dev","test","pre"]', prod: '["prod1","prod2"]' });
+      const bad = runBlock(block, { EVENT: "workflow_dispatch", REQUESTED: "prod3", PULUMI_ORG: "shop" }, repo);
+      expect(bad.r.status).not.toBe(0);
+      expect(bad.r.stderr).toContain("unknown stack 'prod3'");
+      expect(bad.outputs).toEqual({});
+    });
+
+    it("stops before any deploy when PULUMI_ORG is not set", () => {
+      const { repo } = repoWithScript("no-org");
+      const { r, outputs } = runBlock(block, { EVENT: "workflow_dispatch", REQUESTED: "dev", PULUMI_ORG: "" }, repo);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain("PULUMI_ORG");
+      expect(outputs).toEqual({});
+    });
+  });
+});
+
+describe("drift.yml", () => {
+  const job = drift.jobs.drift;
+  const notify = step(job, (s) => !!s.run?.includes("curl"), "that notifies");
+
+  it("runs nightly and by hand", () => {
+    expect(Object.keys(drift.on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+    const schedule = drift.on.schedule as { cron: string }[];
+    expect(schedule).toHaveLength(1);
+    const fields = schedule[0].cron.split(" ");
+    expect(fields).toHaveLength(5);
+    expect(fields.slice(2)).toEqual(["*", "*", "*"]);
+  });
+
+  it("checks exactly prod1 and prod2, each on its own", () => {
+    expect(job.strategy?.matrix).toEqual({ stack: PROD });
+    expect(job.strategy?.["fail-fast"]).toBe(false);
+    expect(job.environment).toBeUndefined();
+  });
+
+  it("previews with refresh, expecting no changes, against the prod policy config", () => {
+    const [p] = pulumiSteps(job);
+    expect(p.with).toMatchObject({ command: "preview", refresh: true, "expect-no-changes": true, policyPacks: "policies", policyPackConfigs: "policies/config/prod.json" });
+    expect(p.id).toBe("preview");
+    expect(p["continue-on-error"]).toBe(true);
+  });
+
+  it("notifies DingTalk on failure, from the DINGTALK_WEBHOOK secret", () => {
+    const steps = job.steps;
+    expect(steps.indexOf(notify)).toBe(steps.length - 1);
+    expect(notify.if).toBe("${{ failure() || steps.preview.outcome == 'failure' }}");
+    expect(notify.env?.DINGTALK_WEBHOOK).toBe("${{ secrets.DINGTALK_WEBHOOK }}");
+    expect(notify.env?.STACK).toBe("${{ matrix.stack }}");
+    expect(notify.env?.RUN_URL).toBe("${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}");
+  });
+
+  describe("the notification, against a loopback DingTalk robot", () => {
+    let server: http.Server;
+    let port: number;
+    let reply: { status: number; body: string };
+    let received: { url: string; type: string; body: string }[];
+
+    beforeAll(async () => {
+      server = http.createServer((req, res) => {
+        let body = "";
+        req.on("data", (c) => (body += c));
+        req.on("end", () => {
+          received.push({ url: req.url ?? "", type: req.headers["content-type"] ?? "", body });
+          res.writeHead(reply.status, { "content-type": "application/json" });
+          res.end(reply.body);
+        });
+      });
+      await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+      port = (server.address() as AddressInfo).port;
+    });
+    afterAll(async () => {
+      await new Promise((ok) => server.close(ok));
+    });
+    beforeEach(() => {
+      received = [];
+      reply = { status: 200, body: '{"errcode":0,"errmsg":"ok"}' };
+    });
+
+    // Async: the webhook lives in this process, so the step must not block the event loop.
+    function notifyStep(env: Record<string, string>): Promise<{ code: number; stdout: string }> {
+      const file = path.join(tmp, `notify-${++seq}.sh`);
+      fs.writeFileSync(file, notify.run!);
+      return new Promise((resolve, reject) => {
+        const child = execFile(
+          "bash",
+          ["--noprofile", "--norc", "-eo", "pipefail", file],
+          {
+            timeout: 20_000,
+            env: {
+              PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`,
+              STACK: "prod2",
+              PREVIEW_OUTCOME: "failure",
+              RUN_URL: "https://github.example/shop/platform/actions/runs/99",
+              DINGTALK_WEBHOOK: `http://127.0.0.1:${port}/robot/send?access_token=tok`,
+              DINGTALK_SECRET: "",
+              ...env,
+            },
+          },
+          (err, stdout) => {
+            if (err && typeof err.code !== "number") reject(err);
+            else resolve({ code: err ? (err.code as number) : 0, stdout });
+          },
+        );
+        child.stdin?.end();
+      });
+    }
+
+    it("posts a markdown message naming the stack and the run, then fails the job", async () => {
+      const { code, stdout } = await notifyStep({});
+      expect(code).toBe(1);
+      expect(stdout).toContain("DingTalk notified about prod2");
+      expect(received).toHaveLength(1);
+      expect(received[0].url).toBe("/robot/send?access_token=tok");
+      expect(received[0].type).toBe("application/json");
+      const msg = JSON.parse(received[0].body);
+      expect(msg.msgtype).toBe("markdown");
+      expect(msg.markdown.title).toBe("Pulumi drift: prod2");
+      expect(msg.markdown.text).toContain("**prod2**");
+      expect(msg.markdown.text).toContain("drift");
+      expect(msg.markdown.text).toContain("(https://github.example/shop/platform/actions/runs/99)");
+    });
+
+    it("says the check could not run when an earlier step failed", async () => {
+      await notifyStep({ PREVIEW_OUTCOME: "skipped" });
+      expect(JSON.parse(received[0].body).markdown.text).toContain("could not run");
+    });
+
+    it("signs the request when the robot has a signing secret", async () => {
+      const before = Date.now();
+      const { code } = await notifyStep({ DINGTALK_SECRET: "SECabc+/=" });
+      expect(code).toBe(1);
+      const url = new URL(received[0].url, "http://x");
+      const t = url.searchParams.get("timestamp")!;
+      expect(Number(t)).toBeGreaterThanOrEqual(before);
+      const want = crypto.createHmac("sha256", "SECabc+/=").update(`${t}\nSECabc+/=`).digest("base64");
+      expect(url.searchParams.get("sign")).toBe(want);
+      expect(url.searchParams.get("access_token")).toBe("tok");
+    });
+
+    it("reports a message DingTalk refused (HTTP 200, errcode != 0)", async () => {
+      reply = { status: 200, body: '{"errcode":310000,"errmsg":"keywords not in content"}' };
+      const { code, stdout } = await notifyStep({});
+      expect(code).toBe(1);
+      expect(stdout).toContain("DingTalk refused the message");
+      expect(stdout).not.toContain("DingTalk notified");
+    });
+
+    it("reports an HTTP error from the webhook", async () => {
+      reply = { status: 404, body: '{"errcode":404}' };
+      const { code, stdout } = await notifyStep({});
+      expect(code).toBe(1);
+      expect(stdout).toContain("DingTalk webhook failed");
+    });
+
+    it("fails loudly, sending nothing, when the webhook secret is missing", async () => {
+      const { code, stdout } = await notifyStep({ DINGTALK_WEBHOOK: "" });
+      expect(code).toBe(1);
+      expect(stdout).toContain("DINGTALK_WEBHOOK is empty");
+      expect(received).toEqual([]);
+    });
+  });
+});

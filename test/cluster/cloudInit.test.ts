@@ -1,0 +1,418 @@
+// The user data every node boots from, checked by the real tools: `cloud-init schema`
+// for the cloud-config, `shellcheck` for the embedded bash, openssl for the CA pin.
+// A missing tool fails the test (CI installs them); nothing is skipped.
+
+import { spawnSync, SpawnSyncReturns } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import fc from "fast-check";
+import YAML from "yaml";
+import {
+  BOOTSTRAP_SCRIPT_PATH,
+  bootstrapScript,
+  CA_STAGING_DIR,
+  renderUserData,
+  USER_DATA_LIMIT_BYTES,
+} from "../../components/cluster/cloudInit";
+import {
+  caCertHashFromPublicKeyPem,
+  ClusterBootstrap,
+  isKubeletSettableLabel,
+  KUBEADM_CONFIG_PATH,
+  NodeBootstrap,
+  renderInitConfiguration,
+  renderJoinConfiguration,
+} from "../../components/cluster/kubeadm";
+
+let tmp: string;
+let ca: { certPem: string; keyPem: string };
+let bigCa: { certPem: string; keyPem: string };
+let otherCa: { certPem: string; keyPem: string };
+
+/** Runs a tool; a missing binary is a test failure, not a skip. */
+function run(cmd: string, args: string[], input?: string): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, { encoding: "utf8", input, timeout: 30_000 });
+  if (r.error) throw new Error(`${cmd} could not run (${r.error.message}); install it (CI does)`);
+  return r;
+}
+
+function mintCa(name: string, keyArgs: string[]): { certPem: string; keyPem: string } {
+  const key = path.join(tmp, `${name}.key`);
+  const crt = path.join(tmp, `${name}.crt`);
+  const r = run("openssl", ["req", "-x509", ...keyArgs, "-nodes", "-keyout", key, "-out", crt, "-subj", "/CN=kubernetes", "-days", "1"]);
+  expect(r.status).toBe(0);
+  return { certPem: fs.readFileSync(crt, "utf8"), keyPem: fs.readFileSync(key, "utf8") };
+}
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cloudinit-test-"));
+  ca = mintCa("ca", ["-newkey", "rsa:2048"]);
+  otherCa = mintCa("other", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]);
+  // Worst case for the size budget: a 4096-bit RSA CA.
+  bigCa = mintCa("big", ["-newkey", "rsa:4096"]);
+});
+
+afterAll(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function cluster(over: Partial<ClusterBootstrap> = {}): ClusterBootstrap {
+  return {
+    clusterName: "prod1",
+    kubernetesVersion: "1.33.5",
+    controlPlaneEndpoint: "10.20.0.250:6443",
+    podSubnet: "10.244.0.0/16",
+    serviceSubnet: "10.96.0.0/12",
+    imageRepository: "registry.cn-hangzhou.aliyuncs.com/google_containers",
+    packageRepository: "https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.33/deb/",
+    bootstrapToken: "abcdef.0123456789abcdef",
+    certificateKey: "0f".repeat(32),
+    caCertHash: caCertHashFromPublicKeyPem(ca.certPem),
+    ...over,
+  };
+}
+
+const initNode = (): NodeBootstrap => ({ role: "init", hostname: "prod1-master-0", nodeIp: "10.20.0.10", ca });
+const cpNode = (): NodeBootstrap => ({ role: "control-plane", hostname: "prod1-master-1", nodeIp: "10.20.0.11" });
+const workerNode = (): NodeBootstrap => ({
+  role: "worker",
+  hostname: "prod1-general-3",
+  labels: { "node.kubernetes.io/pool": "general", "example.com/team": "order" },
+  taints: [{ key: "dedicated", value: "order", effect: "NoSchedule" }],
+});
+const nodeFor = { init: initNode, "control-plane": cpNode, worker: workerNode };
+/** Roles for test.each; the node is built inside the test, after beforeAll minted the CA. */
+const roles = Object.keys(nodeFor) as (keyof typeof nodeFor)[];
+const nodes = (): [string, NodeBootstrap][] => roles.map((r) => [r, nodeFor[r]()]);
+
+interface WriteFile {
+  path: string;
+  content: string;
+  permissions: string;
+  owner: string;
+}
+
+function parseUserData(text: string): { hostname: string; write_files: WriteFile[]; runcmd: unknown[] } {
+  expect(text.startsWith("#cloud-config\n")).toBe(true);
+  return YAML.parse(text);
+}
+
+function fileAt(text: string, p: string): WriteFile | undefined {
+  return parseUserData(text).write_files.find((f) => f.path === p);
+}
+
+function kubeadmDocs(text: string): Record<string, any>[] {
+  const f = fileAt(text, KUBEADM_CONFIG_PATH);
+  expect(f).toBeDefined();
+  expect(f!.permissions).toBe("0600");
+  const docs = YAML.parseAllDocuments(f!.content);
+  for (const d of docs) expect(d.errors).toEqual([]);
+  return docs.map((d) => d.toJS());
+}
+
+function cloudInitSchema(text: string, name: string): SpawnSyncReturns<string> {
+  const file = path.join(tmp, `${name}.yaml`);
+  fs.writeFileSync(file, text);
+  return run("cloud-init", ["schema", "-c", file]);
+}
+
+function shellcheck(script: string, name: string): SpawnSyncReturns<string> {
+  const file = path.join(tmp, `${name}.sh`);
+  fs.writeFileSync(file, script);
+  return run("shellcheck", ["-s", "bash", "-S", "style", "-f", "gcc", file]);
+}
+
+describe("cloud-init schema", () => {
+  test.each(roles)("accepts the %s user data without deprecations", (name) => {
+    const node = nodeFor[name]();
+    const r = cloudInitSchema(renderUserData(cluster(), node), name);
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/error|DEPRECATED/i);
+    expect(r.stdout).toContain("Valid cloud-config");
+    expect(r.status).toBe(0);
+  });
+
+  test("rejects a broken document (the check can fail)", () => {
+    const broken = renderUserData(cluster(), workerNode()).replace('permissions: "0600"', "permissions: 0600");
+    const r = cloudInitSchema(broken, "broken");
+    expect(r.status).not.toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/permissions/);
+  });
+});
+
+describe("embedded bash", () => {
+  test.each(roles)("the %s script passes shellcheck -S style and bash -n", (name) => {
+    const node = nodeFor[name]();
+    const userData = renderUserData(cluster(), node);
+    const scripts = parseUserData(userData).write_files.filter((f) => f.content.startsWith("#!"));
+    expect(scripts.map((s) => s.path)).toEqual([BOOTSTRAP_SCRIPT_PATH]);
+    expect(scripts[0].permissions).toBe("0700");
+    expect(scripts[0].content).toBe(bootstrapScript(cluster(), node));
+    for (const [i, s] of scripts.entries()) {
+      const r = shellcheck(s.content, `${name}-${i}`);
+      expect(r.stdout).toBe("");
+      expect(r.status).toBe(0);
+      expect(run("bash", ["-n", path.join(tmp, `${name}-${i}.sh`)]).status).toBe(0);
+    }
+    expect(parseUserData(userData).runcmd).toEqual([["bash", BOOTSTRAP_SCRIPT_PATH]]);
+  });
+
+  test("shellcheck flags a sloppy script (the check can fail)", () => {
+    const sloppy = bootstrapScript(cluster(), workerNode())
+      .replace('"kubelet=$pkg_version"', "kubelet=$pkg_version") // SC2086, info level
+      .replace('if "$@"; then', "if $@; then"); // SC2068, error level
+    const r = shellcheck(sloppy, "sloppy");
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).toContain("SC2086");
+    expect(r.stdout).toContain("SC2068");
+  });
+
+  test("the script is strict, logs, is idempotent and pins the packages", () => {
+    for (const [, node] of nodes()) {
+      const s = bootstrapScript(cluster(), node);
+      expect(s).toMatch(/^#!\/usr\/bin\/env bash\n/);
+      expect(s).toContain("set -euo pipefail");
+      expect(s).toContain("swapoff -a");
+      expect(s).toContain("/var/log/k8s-bootstrap.log");
+      expect(s).toMatch(/if \[ -f \/etc\/kubernetes\/kubelet\.conf \]; then[^\n]*\n[^\n]*\n\s*exit 0/);
+      // The idempotency guard comes before anything changes the machine.
+      expect(s.indexOf("kubelet.conf ]")).toBeLessThan(s.indexOf("swapoff"));
+      expect(s).toContain("\"${PACKAGE_REPO}Release.key\"");
+      expect(s).toContain("readonly PACKAGE_REPO='https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.33/deb/'");
+      expect(s).toContain("readonly K8S_VERSION='1.33.5'");
+      expect(s).toContain('"kubelet=$pkg_version" "kubeadm=$pkg_version" "kubectl=$pkg_version"');
+      expect(s).toContain("apt-mark hold kubelet kubeadm kubectl");
+      expect(s).not.toMatch(/docker/i);
+    }
+    const init = bootstrapScript(cluster(), initNode());
+    expect(init).toContain('kubeadm init --config "$KUBEADM_CONFIG" --upload-certs');
+    expect(init).not.toContain("kubeadm join");
+    expect(init).not.toContain("/readyz");
+    for (const node of [cpNode(), workerNode()]) {
+      const s = bootstrapScript(cluster(), node);
+      expect(s).not.toContain("kubeadm init --config");
+      expect(s).toContain("readonly API_ENDPOINT='10.20.0.250:6443'");
+      expect(s).toContain('curl -ksf --max-time 5 -o /dev/null "https://${API_ENDPOINT}/readyz"');
+      // Wait before join, and both bounded.
+      expect(s.indexOf("retry 180 10 api_ready")).toBeGreaterThan(0);
+      expect(s.indexOf("retry 10 30 join_cluster")).toBeGreaterThan(s.indexOf("retry 180 10 api_ready"));
+      expect(s).toContain('kubeadm join --config "$KUBEADM_CONFIG"');
+    }
+  });
+
+  test("retry() gives up after the given number of attempts (run by bash)", () => {
+    const s = bootstrapScript(cluster(), workerNode());
+    const start = s.indexOf("retry() {");
+    const fn = s.slice(start, s.indexOf("\n}\n", start) + 3);
+    const probe = `${fn}
+n=0
+count() { n=$((n + 1)); [ "$n" -ge "$1" ]; }
+retry 3 0 count 99 && echo ok || echo "gave-up:$n"
+n=0
+retry 5 0 count 2 && echo "ok:$n"
+`;
+    const r = run("bash", ["-c", probe]);
+    expect(r.stdout.split("\n").filter((l) => !l.startsWith("k8s-bootstrap"))).toEqual(["gave-up:3", "ok:2", ""]);
+  });
+});
+
+describe("kubeadm documents", () => {
+  test("init: InitConfiguration + ClusterConfiguration + KubeletConfiguration", () => {
+    const docs = kubeadmDocs(renderUserData(cluster(), initNode()));
+    expect(docs.map((d) => `${d.apiVersion}/${d.kind}`)).toEqual([
+      "kubeadm.k8s.io/v1beta4/InitConfiguration",
+      "kubeadm.k8s.io/v1beta4/ClusterConfiguration",
+      "kubelet.config.k8s.io/v1beta1/KubeletConfiguration",
+    ]);
+    const [init, clusterCfg, kubelet] = docs;
+    expect(init.bootstrapTokens).toEqual([
+      expect.objectContaining({ token: "abcdef.0123456789abcdef", ttl: "0s" }),
+    ]);
+    expect(init.certificateKey).toBe("0f".repeat(32));
+    expect(init.localAPIEndpoint).toEqual({ advertiseAddress: "10.20.0.10", bindPort: 6443 });
+    expect(init.nodeRegistration.name).toBe("prod1-master-0");
+    expect(init.nodeRegistration.criSocket).toBe("unix:///run/containerd/containerd.sock");
+    expect(init.nodeRegistration.kubeletExtraArgs).toEqual([{ name: "node-ip", value: "10.20.0.10" }]);
+    // No taints given: kubeadm keeps its default control-plane taint.
+    expect(init.nodeRegistration).not.toHaveProperty("taints");
+    expect(clusterCfg.controlPlaneEndpoint).toBe("10.20.0.250:6443");
+    expect(clusterCfg.kubernetesVersion).toBe("v1.33.5");
+    expect(clusterCfg.clusterName).toBe("prod1");
+    expect(clusterCfg.networking).toMatchObject({ podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12" });
+    expect(clusterCfg.imageRepository).toBe("registry.cn-hangzhou.aliyuncs.com/google_containers");
+    expect(kubelet.cgroupDriver).toBe("systemd");
+  });
+
+  test("imageRepository is omitted when unset, and the pause image falls back to registry.k8s.io", () => {
+    const c = cluster({ imageRepository: undefined });
+    const text = renderUserData(c, initNode());
+    expect(kubeadmDocs(text)[1]).not.toHaveProperty("imageRepository");
+    expect(fileAt(text, "/etc/containerd/config.toml")!.content).toContain('sandbox_image = "registry.k8s.io/pause:3.10"');
+    expect(bootstrapScript(c, initNode())).not.toContain("--image-repository");
+  });
+
+  test("control-plane join: pinned CA, certificateKey and advertiseAddress", () => {
+    const docs = kubeadmDocs(renderUserData(cluster(), cpNode()));
+    expect(docs.map((d) => d.kind)).toEqual(["JoinConfiguration"]);
+    const [join] = docs;
+    expect(join.apiVersion).toBe("kubeadm.k8s.io/v1beta4");
+    expect(join.discovery.bootstrapToken).toEqual({
+      apiServerEndpoint: "10.20.0.250:6443",
+      token: "abcdef.0123456789abcdef",
+      caCertHashes: [caCertHashFromPublicKeyPem(ca.certPem)],
+    });
+    expect(join.controlPlane).toEqual({
+      localAPIEndpoint: { advertiseAddress: "10.20.0.11", bindPort: 6443 },
+      certificateKey: "0f".repeat(32),
+    });
+  });
+
+  test("worker join: pinned CA, no controlPlane, no certificateKey, labels and taints", () => {
+    const text = renderUserData(cluster(), workerNode());
+    const [join] = kubeadmDocs(text);
+    expect(join.kind).toBe("JoinConfiguration");
+    expect(join.discovery.bootstrapToken.caCertHashes).toEqual([caCertHashFromPublicKeyPem(ca.certPem)]);
+    expect(join).not.toHaveProperty("controlPlane");
+    expect(fileAt(text, KUBEADM_CONFIG_PATH)!.content).not.toContain("certificateKey");
+    expect(text).not.toContain("0f".repeat(32));
+    expect(join.nodeRegistration.kubeletExtraArgs).toEqual([
+      { name: "node-labels", value: "example.com/team=order,node.kubernetes.io/pool=general" },
+    ]);
+    expect(join.nodeRegistration.taints).toEqual([{ key: "dedicated", value: "order", effect: "NoSchedule" }]);
+  });
+
+  test("renderInit/JoinConfiguration refuse the wrong role", () => {
+    expect(() => renderInitConfiguration(cluster(), cpNode())).toThrow('role: renderInitConfiguration needs role "init"');
+    expect(() => renderJoinConfiguration(cluster(), initNode())).toThrow("role: renderJoinConfiguration needs role");
+  });
+});
+
+describe("node files", () => {
+  test("the CA key is only in the init document, staged with 0600", () => {
+    const init = renderUserData(cluster(), initNode());
+    expect(fileAt(init, `${CA_STAGING_DIR}/ca.key`)).toMatchObject({ permissions: "0600", owner: "root:root" });
+    expect(fileAt(init, `${CA_STAGING_DIR}/ca.key`)!.content.trim()).toBe(ca.keyPem.trim());
+    expect(fileAt(init, `${CA_STAGING_DIR}/ca.crt`)!.content.trim()).toBe(ca.certPem.trim());
+    for (const node of [cpNode(), workerNode()]) {
+      const text = renderUserData(cluster(), node);
+      expect(text).not.toContain("PRIVATE KEY");
+      expect(fileAt(text, `${CA_STAGING_DIR}/ca.key`)).toBeUndefined();
+    }
+  });
+
+  test.each(roles)("%s: hostname, kernel settings and containerd with SystemdCgroup", (name) => {
+    const node = nodeFor[name]();
+    const text = renderUserData(cluster(), node);
+    expect(parseUserData(text).hostname).toBe(node.hostname);
+    expect(fileAt(text, "/etc/modules-load.d/k8s.conf")!.content.split("\n")).toEqual(["overlay", "br_netfilter", ""]);
+    const sysctl = fileAt(text, "/etc/sysctl.d/99-kubernetes.conf")!.content;
+    expect(sysctl).toMatch(/^net\.ipv4\.ip_forward = 1$/m);
+    expect(sysctl).toMatch(/^net\.bridge\.bridge-nf-call-iptables = 1$/m);
+    const containerd = fileAt(text, "/etc/containerd/config.toml")!.content;
+    expect(containerd).toMatch(/^\s*SystemdCgroup = true$/m);
+    expect(containerd).toContain('sandbox_image = "registry.cn-hangzhou.aliyuncs.com/google_containers/pause:3.10"');
+  });
+
+  test.each(roles)("%s user data stays under 16 KiB, even with a 4096-bit CA", (name) => {
+    const node = nodeFor[name]();
+    const big = node.role === "init" ? { ...node, ca: bigCa } : node;
+    const c = cluster({ caCertHash: caCertHashFromPublicKeyPem(bigCa.certPem) });
+    const bytes = Buffer.byteLength(renderUserData(c, big), "utf8");
+    expect(bytes).toBeLessThan(USER_DATA_LIMIT_BYTES);
+    expect(USER_DATA_LIMIT_BYTES).toBe(16 * 1024);
+    // Alibaba's limit is 32 KiB of base64.
+    expect(Math.ceil(bytes / 3) * 4).toBeLessThan(32 * 1024);
+  });
+
+  test("worker and control-plane user data are stable (snapshot)", () => {
+    const c = cluster({ caCertHash: `sha256:${"ab".repeat(32)}` });
+    expect(renderUserData(c, workerNode())).toMatchSnapshot("worker");
+    expect(renderUserData(c, cpNode())).toMatchSnapshot("control-plane");
+  });
+});
+
+describe("caCertHashFromPublicKeyPem", () => {
+  // kubeadm's documented recipe: openssl x509 -pubkey | openssl pkey -pubin -outform der | sha256
+  function opensslHash(certPem: string): string {
+    const pub = run("openssl", ["x509", "-pubkey", "-noout"], certPem);
+    expect(pub.status).toBe(0);
+    const der = spawnSync("openssl", ["pkey", "-pubin", "-outform", "der"], { input: pub.stdout });
+    expect(der.status).toBe(0);
+    const dgst = spawnSync("openssl", ["dgst", "-sha256", "-hex"], { input: der.stdout, encoding: "utf8" });
+    expect(dgst.status).toBe(0);
+    return `sha256:${dgst.stdout.trim().split(/\s+/).pop()}`;
+  }
+
+  test.each([["RSA", () => ca], ["ECDSA", () => otherCa]])("matches openssl for a %s CA", (_kind, get) => {
+    const { certPem } = get();
+    const pub = run("openssl", ["x509", "-pubkey", "-noout"], certPem).stdout;
+    expect(caCertHashFromPublicKeyPem(pub)).toBe(opensslHash(certPem));
+    expect(caCertHashFromPublicKeyPem(certPem)).toBe(opensslHash(certPem));
+    expect(caCertHashFromPublicKeyPem(pub)).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});
+
+describe("validation names the field", () => {
+  const cases: [string, () => void, string | RegExp][] = [
+    ["token", () => renderUserData(cluster({ bootstrapToken: "ABCDEF.0123456789abcdef" }), workerNode()), "bootstrapToken: must match"],
+    ["certificate key", () => renderUserData(cluster({ certificateKey: "xyz" }), cpNode()), "certificateKey: must be 64"],
+    ["hash", () => renderUserData(cluster({ caCertHash: "sha1:abc" }), workerNode()), "caCertHash: must be"],
+    ["version format", () => renderUserData(cluster({ kubernetesVersion: "v1.33" }), workerNode()), 'kubernetesVersion: "v1.33" is not a full version'],
+    ["old version", () => renderUserData(cluster({ kubernetesVersion: "1.18.20", packageRepository: "https://pkgs.k8s.io/core:/stable:/v1.18/deb/" }), workerNode()), "kubernetesVersion: 1.18.20 is too old"],
+    ["repo minor", () => renderUserData(cluster({ kubernetesVersion: "1.32.9" }), workerNode()), "packageRepository: serves v1.33 but kubernetesVersion is 1.32.9"],
+    ["http repo", () => renderUserData(cluster({ packageRepository: "http://mirrors.aliyun.com/kubernetes-new/core/stable/v1.33/deb/" }), workerNode()), "packageRepository:"],
+    ["pod CIDR", () => renderUserData(cluster({ podSubnet: "10.244.0.1/16" }), workerNode()), /^podSubnet: .*host bits/],
+    ["overlap", () => renderUserData(cluster({ podSubnet: "10.96.0.0/16" }), workerNode()), "serviceSubnet: 10.96.0.0/12 overlaps podSubnet"],
+    ["service size", () => renderUserData(cluster({ serviceSubnet: "10.0.0.0/8", podSubnet: "172.16.0.0/16" }), workerNode()), "serviceSubnet: 10.0.0.0/8 is larger than /12"],
+    ["endpoint", () => renderUserData(cluster({ controlPlaneEndpoint: "10.20.0.250" }), workerNode()), 'controlPlaneEndpoint: "10.20.0.250" is not "host:port"'],
+    ["image repo", () => renderUserData(cluster({ imageRepository: "https://registry.example.com/x" }), workerNode()), "imageRepository:"],
+    ["cluster name", () => renderUserData(cluster({ clusterName: "Prod_1" }), workerNode()), "clusterName:"],
+    ["hostname", () => renderUserData(cluster(), { ...workerNode(), hostname: "Prod1-general-3" }), "hostname:"],
+    ["master without IP", () => renderUserData(cluster(), { ...cpNode(), nodeIp: undefined }), "nodeIp: required for role control-plane"],
+    ["node IP in pods", () => renderUserData(cluster(), { ...cpNode(), nodeIp: "10.244.1.5" }), "nodeIp: 10.244.1.5 lies inside podSubnet"],
+    ["forbidden label", () => renderUserData(cluster(), { ...workerNode(), labels: { "node-role.kubernetes.io/worker": "" } }), 'labels["node-role.kubernetes.io/worker"]: the NodeRestriction admission plugin forbids'],
+    ["k8s.io label", () => renderUserData(cluster(), { ...workerNode(), labels: { "example.k8s.io/x": "y" } }), 'labels["example.k8s.io/x"]'],
+    ["label value", () => renderUserData(cluster(), { ...workerNode(), labels: { team: "a,b" } }), 'labels["team"]: value "a,b"'],
+    ["taint effect", () => renderUserData(cluster(), { ...workerNode(), taints: [{ key: "a", effect: "Never" as never }] }), "taints[0].effect:"],
+    ["CA on worker", () => renderUserData(cluster(), { ...workerNode(), ca }), 'ca: only the "init" node carries the CA'],
+    ["init without CA", () => renderUserData(cluster(), { ...initNode(), ca: undefined }), 'ca: required for role "init"'],
+    ["hash mismatch", () => renderUserData(cluster({ caCertHash: caCertHashFromPublicKeyPem(otherCa.certPem) }), initNode()), "caCertHash: does not match ca.certPem"],
+    ["key mismatch", () => renderUserData(cluster(), { ...initNode(), ca: { certPem: ca.certPem, keyPem: otherCa.keyPem } }), "ca.keyPem: does not belong to ca.certPem"],
+    ["not a cert", () => renderUserData(cluster(), { ...initNode(), ca: { certPem: "junk", keyPem: ca.keyPem } }), "ca.certPem: is not a PEM X.509 certificate"],
+  ];
+  test.each(cases)("%s", (_name, fn, message) => {
+    expect(fn).toThrow(message);
+  });
+
+  test("labels kubelets may self-set are accepted", () => {
+    const labels = {
+      "node.kubernetes.io/pool": "general",
+      "x.node.kubernetes.io/a": "b",
+      "kubelet.kubernetes.io/c": "d",
+      "topology.kubernetes.io/zone": "cn-hangzhou-h",
+      "example.com/team": "order",
+      plain: "",
+    };
+    expect(() => renderUserData(cluster(), { ...workerNode(), labels })).not.toThrow();
+  });
+
+  test("property: under kubernetes.io / k8s.io, only the node. and kubelet. namespaces pass", () => {
+    const dnsLabel = fc.stringMatching(/^[a-z][a-z0-9-]{0,6}[a-z0-9]$/);
+    fc.assert(
+      fc.property(
+        fc.array(dnsLabel, { maxLength: 3 }),
+        fc.constantFrom("kubernetes.io", "k8s.io", "example.com"),
+        dnsLabel,
+        (sub, domain, name) => {
+          const prefix = [...sub, domain].join(".");
+          // "x-" keeps the key off the short list of well-known labels (zone, os, ...).
+          const key = `${prefix}/x-${name}`;
+          const reserved = domain !== "example.com";
+          const kubeletNamespace = domain === "kubernetes.io" && ["node", "kubelet"].includes(sub[sub.length - 1] ?? "");
+          expect(isKubeletSettableLabel(key)).toBe(!reserved || kubeletNamespace);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,118 @@
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { fleetPlanFromStackFiles, main as checkFleet } from "../../components/ops/checkFleet";
+import { checkFleetAddressPlan } from "../../components/fleet/fleetAddressPlan";
+import { alicloudIpsecConfig, DEFAULT_PROPOSAL, strongswanEspProposal, strongswanIkeProposal } from "../../components/fleet/ipsec";
+import { byName, ofType, plan } from "../support/offline";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+/** A temporary copy of the stack files with one edit applied to one file's text. */
+function copyWith(stack: string, edit: (text: string) => string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-"));
+  for (const f of fs.readdirSync(ROOT).filter((f) => /^Pulumi(\..+)?\.yaml$/.test(f))) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+  const file = path.join(dir, `Pulumi.${stack}.yaml`);
+  fs.writeFileSync(file, edit(fs.readFileSync(file, "utf8")));
+  return dir;
+}
+
+describe("fleet address plan", () => {
+  test("the committed stack files pass: six clusters, five links to the host, the data centre", () => {
+    const p = fleetPlanFromStackFiles();
+    expect(p.clusters.map((c) => c.stack)).toEqual(["host", "dev", "test", "pre", "prod1", "prod2"]);
+    expect(p.links).toEqual([["dev", "host"], ["test", "host"], ["pre", "host"], ["prod1", "host"], ["prod2", "host"]]);
+    expect(p.datacenter?.linkedStacks).toEqual(["host", "prod1", "prod2"]);
+    expect(checkFleetAddressPlan(p)).toEqual([]);
+  });
+
+  test("npm run check:fleet passes on the committed files", () => {
+    const out = execFileSync("npm", ["run", "--silent", "check:fleet"], { cwd: ROOT, encoding: "utf8" });
+    expect(out).toContain("6 clusters, 5 IPsec links");
+  });
+
+  test("two members with the same pod range are caught, naming both stacks and ranges", () => {
+    const dir = copyWith("prod2", (t) => t.replace("podCidr: 10.150.0.0/16", "podCidr: 10.140.0.0/16"));
+    try {
+      const problems = checkFleetAddressPlan(fleetPlanFromStackFiles(dir));
+      expect(problems).toContain(
+        "prod1 platform:network.podCidr 10.140.0.0/16 overlaps prod2 platform:network.podCidr 10.140.0.0/16 (linked via host, datacenter)",
+      );
+      expect(checkFleet(["--dir", dir])).toBe(1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a cluster range overlapping the data centre is caught", () => {
+    const dir = copyWith("prod1", (t) => t.replace("vpcCidr: 10.40.0.0/16", "vpcCidr: 192.168.0.0/16").replace("10.40.", "192.168."));
+    try {
+      const problems = checkFleetAddressPlan(fleetPlanFromStackFiles(dir));
+      expect(problems).toEqual(
+        expect.arrayContaining(["prod1 platform:network.vpcCidr 192.168.0.0/16 overlaps datacenter subnet 192.168.10.0/24"]),
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a member's IPsec link to the host", () => {
+  test("prod2 creates both ends: VPN gateway, a customer gateway and a connection on each side, routes both ways", async () => {
+    const p = await plan("prod2");
+    expect(ofType(p, "alicloud:vpn/gateway:Gateway")).toHaveLength(1);
+    const member = byName(p, "prod2-fleet-to-host-prod2", "alicloud:vpn/connection:Connection");
+    const hostSide = byName(p, "prod2-fleet-to-host-host", "alicloud:vpn/connection:Connection");
+    // the StackReference was answered by the host's own offline plan
+    const host = await plan("host");
+    expect(hostSide.inputs.vpnGatewayId).toBe(host.outputs.vpnGatewayId);
+    expect(member.inputs.localSubnets).toEqual(["10.50.0.0/16", "10.150.0.0/16"]);
+    expect(member.inputs.remoteSubnets).toEqual(["10.0.0.0/16", "10.100.0.0/16"]);
+    expect(hostSide.inputs.localSubnets).toEqual(member.inputs.remoteSubnets);
+    expect(hostSide.inputs.remoteSubnets).toEqual(member.inputs.localSubnets);
+    for (const c of [member, hostSide]) {
+      expect(c.inputs).toMatchObject({ enableDpd: true, enableNatTraversal: true, ipsecConfig: alicloudIpsecConfig(DEFAULT_PROPOSAL) });
+      expect(c.secretInputs).toContain("ikeConfig");
+      expect(c.inputs.ikeConfig).toBe("[secret]");
+    }
+    // the host side is created in the host's region, through its own provider
+    expect(hostSide.provider).toMatch(/pulumi:providers:alicloud::prod2-fleet-host-region::/);
+    expect(member.provider).toBeUndefined();
+    const routes = ofType(p, "alicloud:vpc/routeEntry:RouteEntry").filter((r) => r.name.startsWith("prod2-fleet-to-host-"));
+    expect(routes.map((r) => r.inputs.destinationCidrblock).sort()).toEqual(["10.0.0.0/16", "10.100.0.0/16", "10.150.0.0/16", "10.50.0.0/16"]);
+    expect(byName(p, "prod2-fleet-to-host-host-route-pod").inputs.routeTableId).toBe(host.outputs.routeTableId);
+    // the host's api-server front accepts management traffic from the host's VPC only
+    expect(byName(p, "prod2-front-tcp-6443-from-host").inputs.cidrIp).toBe("10.0.0.0/16");
+  });
+
+  test("the data-centre link: connection, routes, and a strongSwan config with the same proposals and a PSK reference", async () => {
+    const p = await plan("prod2");
+    const conn = byName(p, "prod2-fleet-to-dc-prod2", "alicloud:vpn/connection:Connection");
+    expect(conn.inputs.remoteSubnets).toEqual(["192.168.10.0/24", "192.168.20.0/24"]);
+    expect(conn.secretInputs).toContain("ikeConfig");
+    const conf = p.artifacts.find((a) => a.kind === "ipsec" && a.file === "dc-prod2.swanctl.conf")!;
+    expect(conf.text).toContain(`proposals = ${strongswanIkeProposal(DEFAULT_PROPOSAL)}`);
+    expect(conf.text).toContain(`esp_proposals = ${strongswanEspProposal(DEFAULT_PROPOSAL)}`);
+    expect(conf.text).toContain("local_ts = 192.168.10.0/24,192.168.20.0/24");
+    expect(conf.text).toContain("remote_ts = 10.50.0.0/16,10.150.0.0/16");
+    expect(conf.text).toContain("include /etc/swanctl/private/dc-prod2.psk.conf");
+    // the PSK is a secret output for the data-centre team, and never in the artifact
+    expect(p.secretOutputs).toContain("datacenterPsk");
+    for (const s of p.secretValues) if (s.length >= 16) expect(conf.text).not.toContain(s);
+  });
+
+  test("KubeSphere: the member role with the host's JWT secret, and a registration on the host", async () => {
+    const p = await plan("prod1");
+    const release = byName(p, "prod1-kubesphere-core");
+    expect(release.secretInputs).toContain("values");
+    const reg = byName(p, "prod1-kubesphere-registration");
+    expect(reg.inputs).toMatchObject({ apiVersion: "cluster.kubesphere.io/v1alpha1", kind: "Cluster", metadata: { name: "prod1" } });
+    // secretness covers the whole top-level property that holds the kubeconfig
+    expect(reg.secretInputs).toContain("spec");
+    expect(reg.provider).toMatch(/::prod1-kubesphere-host::/);
+    const host = await plan("host");
+    expect(host.secretOutputs).toContain("kubesphereJwtSecret");
+    expect(ofType(host, "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster")).toHaveLength(0);
+  });
+});

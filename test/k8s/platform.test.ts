@@ -1,0 +1,82 @@
+// The in-cluster platform as planned for every stack: flannel, the global
+// ingress, and every Kubernetes object against the Kubernetes schema.
+import { diffPlans } from "../../components/preview/planDiff";
+import { INGRESS_CONTROLLER } from "../../components/k8s/ingress";
+import { byName, ofType, plan, STACK_NAMES } from "../support/offline";
+import { validateK8sObject } from "../support/k8sSchema";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+
+describe.each(STACK_NAMES)("%s in-cluster platform", (stack) => {
+  test("flannel's Network equals the stack's podCidr, vxlan backend", async () => {
+    const p = await plan(stack);
+    const cm = ofType(p, "kubernetes:core/v1:ConfigMap").find((c) => (c.inputs.metadata as { name: string }).name === "kube-flannel-cfg")!;
+    const netConf = JSON.parse((cm.inputs.data as Record<string, string>)["net-conf.json"]);
+    const { loadEngineConfig } = await import("../../components/config/stackFiles");
+    const podCidr = JSON.parse(loadEngineConfig(stack).values["platform:network"]).podCidr;
+    expect(netConf.Network).toBe(podCidr);
+    expect(netConf.Backend.Type).toBe("vxlan");
+  });
+
+  test("exactly one ingress controller, watching all namespaces, default IngressClass nginx", async () => {
+    const p = await plan(stack);
+    const controllers = ofType(p, RELEASE).filter((r) => r.inputs.chart === INGRESS_CONTROLLER.chart);
+    expect(controllers).toHaveLength(1);
+    const values = controllers[0].inputs.values as { controller: Record<string, any> };
+    expect(values.controller.scope.enabled).toBe(false);
+    expect(values.controller.ingressClassResource).toMatchObject({ name: "nginx", enabled: true, default: true });
+    expect(values.controller.metrics).toMatchObject({ enabled: true, serviceMonitor: { enabled: true } });
+    expect(controllers[0].inputs.version).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  test("every Kubernetes object validates against the Kubernetes schema", async () => {
+    const p = await plan(stack);
+    const objects = p.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:") && r.type !== RELEASE);
+    expect(objects.length).toBeGreaterThan(0);
+    // A whole secret property shows as "[secret]" in the plan: validate the shape with an empty map there.
+    const unmask = (inputs: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v === "[secret]" && (k === "stringData" || k === "data") ? {} : v]));
+    const problems = objects.flatMap((r) =>
+      validateK8sObject(unmask(r.inputs), {
+        allowUnknownKinds: ["monitoring.coreos.com/v1/PrometheusRule", "cluster.kubesphere.io/v1alpha1/Cluster"],
+      }).map((e) => `${r.name}: ${e}`),
+    );
+    expect(problems).toEqual([]);
+  });
+
+  test("every in-cluster resource uses the cluster's provider and waits for the readiness gate", async () => {
+    const p = await plan(stack);
+    const gate = ofType(p, "pulumi-nodejs:dynamic/cluster:ApiServerReadiness")[0];
+    const provider = byName(p, `${stack}-k8s`, "pulumi:providers:kubernetes");
+    // The KubeSphere registration is the one object created in the host cluster (through the host's provider).
+    for (const r of p.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:") && !x.name.endsWith("-kubesphere-registration"))) {
+      expect(r.provider).toMatch(new RegExp(`^${provider.urn.replace(/[$]/g, "\\$")}::`));
+      expect(r.dependsOn).toContain(gate.urn);
+    }
+  });
+});
+
+describe("the ingress SLB follows the worker pools", () => {
+  test("every worker is a backend of both listeners; the SLB is intranet", async () => {
+    const p = await plan("prod1");
+    const [slb] = ofType(p, "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer").filter((s) => s.name === "prod1-ingress-slb");
+    expect(slb.inputs.addressType).toBe("intranet");
+    const attachments = ofType(p, "alicloud:slb/serverGroupServerAttachment:ServerGroupServerAttachment");
+    expect(attachments).toHaveLength(2 * 28);
+    expect(attachments.filter((a) => a.inputs.port === 30080)).toHaveLength(28);
+    expect(attachments.filter((a) => a.inputs.port === 30443)).toHaveLength(28);
+    const listeners = ofType(p, "alicloud:slb/listener:Listener").filter((l) => l.name.startsWith("prod1-ingress-"));
+    expect(listeners.map((l) => l.inputs.frontendPort).sort()).toEqual([443, 80]);
+  });
+
+  test("scaling a pool out adds its new node to the SLB and nothing else changes", async () => {
+    const before = await plan("prod1");
+    const after = await plan("prod1", ["platform:nodePools[1].count=9"]);
+    const d = diffPlans(before.resources, after.resources);
+    expect(d.changed).toEqual([]);
+    expect(d.removed).toEqual([]);
+    expect(d.added.map((u) => u.split("::").pop()).sort()).toEqual(["prod1-ingress-443-prod1-order-8", "prod1-ingress-80-prod1-order-8", "prod1-order-8"]);
+    const att = byName(after, "prod1-ingress-80-prod1-order-8");
+    expect(att.dependsOn).toContain(byName(after, "prod1-order-8", "alicloud:ecs/instance:Instance").urn);
+  });
+});

@@ -1,0 +1,206 @@
+// The CrossGuard pack loads the way the Pulumi CLI loads it, and answers the
+// CLI's gRPC calls. The CLI's nodejs policy host runs
+// `node ./node_modules/@pulumi/pulumi/cmd/run-policy-pack <engine> <pack>` in the
+// pack's folder: ts-node type-checks and compiles index.ts, the PolicyPack
+// starts a gRPC server on 127.0.0.1 and prints its port. This test does the
+// same, then talks to that server as the engine would: GetAnalyzerInfo (the
+// registered policies), Configure (prod.json, as --policy-pack-config passes
+// it), Analyze and AnalyzeStack on resources of the real prod1 plan.
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import { createRequire } from "module";
+import * as path from "path";
+import { POLICY_NAMES, resolvePackConfig } from "../../policies/rules";
+import type { PlannedResource } from "../../components/preview/runtime";
+import { plan } from "../support/offline";
+
+const PACK = path.resolve(__dirname, "..", "..", "policies");
+const RUN_POLICY_PACK = path.join(PACK, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack");
+const START_TIMEOUT_MS = 60_000;
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+// The pack's own copies of the gRPC and protobuf modules, so messages match the server's.
+let grpc: any;
+let pb: any;
+let services: any;
+let structPb: any;
+let emptyPb: any;
+
+let child: ChildProcess | undefined;
+let client: any;
+let stderr = "";
+
+/** Starts the pack like the CLI and resolves with the port it prints; rejects on exit or timeout. */
+function startPack(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    child = spawn(process.execPath, [RUN_POLICY_PACK, "127.0.0.1:0", "."], { cwd: PACK, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    const timer = setTimeout(() => reject(new Error(`the pack printed no port within ${START_TIMEOUT_MS / 1000}s; stderr:\n${stderr}`)), START_TIMEOUT_MS);
+    child.stdout!.on("data", (d) => {
+      stdout += d;
+      const m = /^(\d+)\s*$/m.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.stderr!.on("data", (d) => (stderr += d));
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the pack exited with ${code} before printing its port; stdout:\n${stdout}\nstderr:\n${stderr}`));
+    });
+  });
+}
+
+function call<T>(method: string, request: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const deadline = new Date(Date.now() + 20_000);
+    client[method](request, { deadline }, (err: Error | null, res: T) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+const LEVEL_NAMES = ["advisory", "mandatory", "disabled", "remediate"];
+
+/** Configure as the CLI does with `--policy-pack-config FILE`: `all` expanded into each policy's level. */
+async function configure(file: string): Promise<void> {
+  const resolved = resolvePackConfig(JSON.parse(fs.readFileSync(path.join(PACK, "config", file), "utf8")));
+  const req = new pb.ConfigureAnalyzerRequest();
+  for (const [name, { level, config }] of resolved) {
+    const pc = new pb.PolicyConfig();
+    pc.setEnforcementlevel(LEVEL_NAMES.indexOf(level));
+    pc.setProperties(structPb.Struct.fromJavaScript(config));
+    req.getPolicyconfigMap().set(name, pc);
+  }
+  await call("configure", req);
+}
+
+const plain = (v: unknown) => JSON.parse(JSON.stringify(v));
+
+function analyzeRequest(r: PlannedResource): unknown {
+  const req = new pb.AnalyzeRequest();
+  req.setType(r.type);
+  req.setUrn(r.urn);
+  req.setName(r.name);
+  req.setProperties(structPb.Struct.fromJavaScript(plain(r.inputs)));
+  req.setOptions(new pb.AnalyzerResourceOptions());
+  return req;
+}
+
+function stackRequest(resources: PlannedResource[]): unknown {
+  const req = new pb.AnalyzeStackRequest();
+  req.setResourcesList(
+    resources.map((r) => {
+      const a = new pb.AnalyzerResource();
+      a.setType(r.type);
+      a.setUrn(r.urn);
+      a.setName(r.name);
+      a.setProperties(structPb.Struct.fromJavaScript(plain(r.inputs)));
+      a.setOptions(new pb.AnalyzerResourceOptions());
+      a.setDependenciesList(r.dependsOn);
+      if (r.parent) a.setParent(r.parent);
+      return a;
+    }),
+  );
+  return req;
+}
+
+interface Diagnostic {
+  policy: string;
+  level: string;
+  message: string;
+}
+
+function diagnostics(res: any): Diagnostic[] {
+  return res.getDiagnosticsList().map((d: any) => ({ policy: d.getPolicyname(), level: LEVEL_NAMES[d.getEnforcementlevel()], message: d.getMessage() }));
+}
+
+let resources: PlannedResource[];
+
+beforeAll(async () => {
+  if (!fs.existsSync(RUN_POLICY_PACK)) throw new Error(`${RUN_POLICY_PACK} is missing: run \`npm ci\` in policies/ (.ci/run does)`);
+  const packRequire = createRequire(path.join(PACK, "package.json"));
+  const protoRequire = createRequire(packRequire.resolve("@pulumi/pulumi/proto/analyzer_grpc_pb"));
+  grpc = protoRequire("@grpc/grpc-js");
+  pb = protoRequire("./analyzer_pb.js");
+  services = protoRequire("./analyzer_grpc_pb.js");
+  structPb = protoRequire("google-protobuf/google/protobuf/struct_pb.js");
+  emptyPb = protoRequire("google-protobuf/google/protobuf/empty_pb.js");
+  // The pack starts (ts-node type-checks it) while this process plans prod1.
+  const [port, p] = await Promise.all([startPack(), plan("prod1")]);
+  resources = p.resources;
+  client = new services.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+}, START_TIMEOUT_MS + 30_000);
+
+afterAll(async () => {
+  client?.close();
+  const c = child;
+  if (c && c.exitCode === null && c.signalCode === null) {
+    const exited = new Promise((r) => c.once("exit", r));
+    c.kill("SIGTERM");
+    const timer = setTimeout(() => c.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+});
+
+const byName = (name: string, type = "alicloud:ecs/instance:Instance") => {
+  const found = resources.filter((r) => r.name === name && r.type === type);
+  if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
+  return structuredClone(found[0]);
+};
+
+describe("the CrossGuard pack, loaded as the Pulumi CLI loads it", () => {
+  test("registers the platform pack with every policy of rules.ts and their config schemas", async () => {
+    const info: any = await call("getAnalyzerInfo", new emptyPb.Empty());
+    expect(info.getName()).toBe("platform");
+    expect(info.getVersion()).toBe("0.1.0");
+    expect(info.getSupportsconfig()).toBe(true);
+    const policies = info.getPoliciesList();
+    expect(policies.map((p: any) => p.getName())).toEqual(POLICY_NAMES);
+    const approved = policies.find((p: any) => p.getName() === "approved-instance-types");
+    expect(Object.keys(approved.getConfigschema().getProperties().toJavaScript())).toEqual(["approvedTypes"]);
+    // No level in code: the pack's default is advisory; prod.json makes it mandatory.
+    expect(new Set(policies.map((p: any) => LEVEL_NAMES[p.getEnforcementlevel()]))).toEqual(new Set(["advisory"]));
+  });
+
+  test("Analyze under prod.json: a clean worker passes; a public, burstable one gets two mandatory violations", async () => {
+    await configure("prod.json");
+    const worker = byName("prod1-general-0");
+    expect(diagnostics(await call("analyze", analyzeRequest(worker)))).toEqual([]);
+    worker.inputs.internetMaxBandwidthOut = 10;
+    worker.inputs.instanceType = "ecs.t6-c1m1.large";
+    expect(diagnostics(await call("analyze", analyzeRequest(worker)))).toEqual([
+      {
+        policy: "no-public-ip-on-nodes",
+        level: "mandatory",
+        message: expect.stringContaining("prod1-general-0: internetMaxBandwidthOut is 10; nodes get no public IP"),
+      },
+      { policy: "approved-instance-types", level: "mandatory", message: expect.stringContaining("instance type ecs.t6-c1m1.large is not approved") },
+    ]);
+  });
+
+  test("AnalyzeStack on the whole prod1 plan: clean; flannel on host-gw is a kubernetes-baseline violation", async () => {
+    await configure("prod.json");
+    expect(diagnostics(await call("analyzeStack", stackRequest(resources)))).toEqual([]);
+    const mutatedResources = resources.map((r) => {
+      if (r.name !== "prod1-flannel-configmap-kube-flannel-cfg") return r;
+      const c = structuredClone(r);
+      const data = c.inputs.data as Record<string, string>;
+      data["net-conf.json"] = data["net-conf.json"].replace('"vxlan"', '"host-gw"');
+      return c;
+    });
+    expect(diagnostics(await call("analyzeStack", stackRequest(mutatedResources)))).toEqual([
+      { policy: "kubernetes-baseline", level: "mandatory", message: expect.stringContaining('flannel Backend.Type is "host-gw"; the baseline is vxlan') },
+    ]);
+  });
+
+  test("nonprod.json: deletion protection is disabled, the rest advisory", async () => {
+    await configure("nonprod.json");
+    const master = byName("prod1-master-0");
+    master.inputs.deletionProtection = false;
+    master.inputs.instanceType = "ecs.t6-c1m1.large";
+    expect(diagnostics(await call("analyze", analyzeRequest(master)))).toEqual([
+      { policy: "approved-instance-types", level: "advisory", message: expect.stringContaining("instance type ecs.t6-c1m1.large is not approved") },
+    ]);
+  });
+});
