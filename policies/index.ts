@@ -1,4 +1,4 @@
-// The CrossGuard pack: each pure rule of rules.ts mapped onto @pulumi/policy's
+// The CrossGuard pack: each pure rule of pack.ts (rules/*.ts) mapped onto @pulumi/policy's
 // validateResource / validateStack. The Pulumi CLI runs this file
 // (`pulumi preview --policy-pack policies --policy-pack-config policies/config/prod.json`);
 // constructing the PolicyPack starts its gRPC server, so nothing imports it.
@@ -10,7 +10,8 @@
 // therefore checks only literal credentials here; the offline preview, which
 // records secret markers, checks the rest.
 import { PolicyConfigSchema, PolicyPack, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { PolicyDefinition, PolicyResource, POLICY_DEFINITIONS, ResourcePolicy, stackOfUrn, StackPolicy, TYPES } from "./rules";
+import { PolicyDefinition, POLICY_DEFINITIONS } from "./pack";
+import { PolicyResource, ResourcePolicy, stackOfUrn, StackPolicy, TYPES } from "./rules/policy";
 
 function configSchema(def: PolicyDefinition): PolicyConfigSchema | undefined {
   if (Object.keys(def.configSchema).length === 0) return undefined;

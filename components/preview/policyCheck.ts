@@ -1,4 +1,4 @@
-// The policy pack's pure rules (policies/rules.ts) over an offline plan: the same
+// The policy pack's pure rules (policies/pack.ts) over an offline plan: the same
 // checks `pulumi preview --policy-pack policies` runs, with the same config files,
 // on a machine with no Pulumi CLI. The plan also knows what CrossGuard cannot
 // (which inputs and outputs are secrets), so secrets-not-plain checks more here.
@@ -14,7 +14,7 @@ import {
   resolvePackConfig,
   runPolicies,
   Violation,
-} from "../../policies/rules";
+} from "../../policies/pack";
 import type { Plan } from "./runtime";
 import { PROJECT_DIR } from "../config/stackFiles";
 

@@ -5,27 +5,12 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-  apiServerSlbIntranet,
-  approvedInstanceTypes,
-  deletionProtection,
-  deploymentHygiene,
-  kubernetesBaseline,
-  noOpenAdminPorts,
-  noPublicIpOnNodes,
-  oddMasters,
-  parseImage,
-  parsePortRange,
-  PlatformPolicy,
-  policiesFromConfig,
-  PolicyResource,
-  PolicyStack,
-  POLICY_NAMES,
-  resolvePackConfig,
-  runPolicies,
-  secretsNotPlain,
-  singleGlobalIngress,
-} from "../../policies/rules";
+import { approvedInstanceTypes, deletionProtection, kubernetesBaseline, noPublicIpOnNodes, oddMasters } from "../../policies/rules/nodes";
+import { apiServerSlbIntranet, noOpenAdminPorts, parsePortRange } from "../../policies/rules/network";
+import { deploymentHygiene, parseImage, singleGlobalIngress } from "../../policies/rules/workloads";
+import { secretsNotPlain } from "../../policies/rules/secrets";
+import type { PolicyResource } from "../../policies/rules/policy";
+import { PlatformPolicy, policiesFromConfig, PolicyStack, POLICY_NAMES, resolvePackConfig, runPolicies } from "../../policies/pack";
 import { checkPlan, formatViolations, loadPolicyConfig, planToPolicyStack, policyConfigFileFor } from "../../components/preview/policyCheck";
 import { writeArtifacts } from "../../components/preview/preview";
 import { plan, previewCli, STACK_NAMES } from "../support/offline";

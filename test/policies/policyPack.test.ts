@@ -10,7 +10,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import { createRequire } from "module";
 import * as path from "path";
-import { POLICY_NAMES, resolvePackConfig } from "../../policies/rules";
+import { POLICY_NAMES, resolvePackConfig } from "../../policies/pack";
 import type { PlannedResource } from "../../components/preview/runtime";
 import { plan } from "../support/offline";
 
@@ -150,7 +150,7 @@ const byName = (name: string, type = "alicloud:ecs/instance:Instance") => {
 };
 
 describe("the CrossGuard pack, loaded as the Pulumi CLI loads it", () => {
-  test("registers the platform pack with every policy of rules.ts and their config schemas", async () => {
+  test("registers the platform pack with every policy of pack.ts and their config schemas", async () => {
     const info: any = await call("getAnalyzerInfo", new emptyPb.Empty());
     expect(info.getName()).toBe("platform");
     expect(info.getVersion()).toBe("0.1.0");
