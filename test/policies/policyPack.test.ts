@@ -1,63 +1,22 @@
-// The CrossGuard pack loads the way the Pulumi CLI loads it, and answers the
-// CLI's gRPC calls. The CLI's nodejs policy host runs
-// `node ./node_modules/@pulumi/pulumi/cmd/run-policy-pack <engine> <pack>` in the
-// pack's folder: ts-node type-checks and compiles index.ts, the PolicyPack
-// starts a gRPC server on 127.0.0.1 and prints its port. This test does the
-// same, then talks to that server as the engine would: GetAnalyzerInfo (the
+// The CrossGuard pack loads the way the Pulumi CLI loads it (packServer.ts:
+// run-policy-pack in the pack's folder, ts-node type-checking index.ts), and
+// answers the CLI's gRPC calls as the engine makes them: GetAnalyzerInfo (the
 // registered policies), Configure (prod.json, as --policy-pack-config passes
 // it), Analyze and AnalyzeStack on resources of the real prod1 plan.
-import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
-import { createRequire } from "module";
 import * as path from "path";
 import { POLICY_NAMES, resolvePackConfig } from "../../policies/pack";
 import type { PlannedResource } from "../../components/preview/runtime";
 import { plan } from "../support/offline";
+import { RunningPack, START_TIMEOUT_MS, startPack } from "./packServer";
 
 const PACK = path.resolve(__dirname, "..", "..", "policies");
-const RUN_POLICY_PACK = path.join(PACK, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack");
-const START_TIMEOUT_MS = 60_000;
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-// The pack's own copies of the gRPC and protobuf modules, so messages match the server's.
-let grpc: any;
+let pack: RunningPack;
 let pb: any;
-let services: any;
 let structPb: any;
-let emptyPb: any;
-
-let child: ChildProcess | undefined;
-let client: any;
-let stderr = "";
-
-/** Starts the pack like the CLI and resolves with the port it prints; rejects on exit or timeout. */
-function startPack(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    child = spawn(process.execPath, [RUN_POLICY_PACK, "127.0.0.1:0", "."], { cwd: PACK, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    const timer = setTimeout(() => reject(new Error(`the pack printed no port within ${START_TIMEOUT_MS / 1000}s; stderr:\n${stderr}`)), START_TIMEOUT_MS);
-    child.stdout!.on("data", (d) => {
-      stdout += d;
-      const m = /^(\d+)\s*$/m.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.stderr!.on("data", (d) => (stderr += d));
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the pack exited with ${code} before printing its port; stdout:\n${stdout}\nstderr:\n${stderr}`));
-    });
-  });
-}
-
-function call<T>(method: string, request: unknown): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const deadline = new Date(Date.now() + 20_000);
-    client[method](request, { deadline }, (err: Error | null, res: T) => (err ? reject(err) : resolve(res)));
-  });
-}
+const call = <T>(method: string, request: unknown) => pack.call<T>(method, request);
 
 const LEVEL_NAMES = ["advisory", "mandatory", "disabled", "remediate"];
 
@@ -117,30 +76,15 @@ function diagnostics(res: any): Diagnostic[] {
 let resources: PlannedResource[];
 
 beforeAll(async () => {
-  if (!fs.existsSync(RUN_POLICY_PACK)) throw new Error(`${RUN_POLICY_PACK} is missing: run \`npm ci\` in policies/ (.ci/run does)`);
-  const packRequire = createRequire(path.join(PACK, "package.json"));
-  const protoRequire = createRequire(packRequire.resolve("@pulumi/pulumi/proto/analyzer_grpc_pb"));
-  grpc = protoRequire("@grpc/grpc-js");
-  pb = protoRequire("./analyzer_pb.js");
-  services = protoRequire("./analyzer_grpc_pb.js");
-  structPb = protoRequire("google-protobuf/google/protobuf/struct_pb.js");
-  emptyPb = protoRequire("google-protobuf/google/protobuf/empty_pb.js");
   // The pack starts (ts-node type-checks it) while this process plans prod1.
-  const [port, p] = await Promise.all([startPack(), plan("prod1")]);
+  const [running, p] = await Promise.all([startPack(PACK), plan("prod1")]);
+  pack = running;
+  ({ pb, structPb } = pack.protos);
   resources = p.resources;
-  client = new services.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
 }, START_TIMEOUT_MS + 30_000);
 
 afterAll(async () => {
-  client?.close();
-  const c = child;
-  if (c && c.exitCode === null && c.signalCode === null) {
-    const exited = new Promise((r) => c.once("exit", r));
-    c.kill("SIGTERM");
-    const timer = setTimeout(() => c.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await pack?.stop();
 });
 
 const byName = (name: string, type = "alicloud:ecs/instance:Instance") => {
@@ -151,7 +95,7 @@ const byName = (name: string, type = "alicloud:ecs/instance:Instance") => {
 
 describe("the CrossGuard pack, loaded as the Pulumi CLI loads it", () => {
   test("registers the platform pack with every policy of pack.ts and their config schemas", async () => {
-    const info: any = await call("getAnalyzerInfo", new emptyPb.Empty());
+    const info: any = await call("getAnalyzerInfo", new pack.protos.emptyPb.Empty());
     expect(info.getName()).toBe("platform");
     expect(info.getVersion()).toBe("0.1.0");
     expect(info.getSupportsconfig()).toBe(true);
