@@ -7,13 +7,15 @@
 // The image is the same in every environment: only the env-injected settings
 // differ (APP_ID, ENV, APOLLO_META, IDC, JAVA_OPTS); the app pulls everything
 // else from Apollo at start.
-
 import { DEFAULT_RESOURCES, javaAppProblems, JavaAppSettings, logDir } from "./javaAppRules";
 
 /** A plain Kubernetes object, ready for YAML or a typed k8s resource. */
 export interface K8sObject {
+  /** Group/version, e.g. `apps/v1`. */
   apiVersion: string;
+  /** Kind, e.g. `Deployment`. */
   kind: string;
+  /** Name, namespace (none for cluster-scoped objects), labels and annotations. */
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   [k: string]: unknown;
 }

@@ -1,4 +1,5 @@
 import { ConfigError, parseStackConfig, RawConfig } from "../../components/config/stackConfig";
+import type { StackSecrets } from "../../components/config/secretKeys";
 import { loadEngineConfig } from "../../components/config/stackFiles";
 
 /** prod1's committed config, with overrides applied the way `-c` does. */
@@ -137,6 +138,14 @@ describe("cross-key checks", () => {
     expect(problems("prod1", 'platform:datacenter.subnets=["10.40.1.0/24"]')).toEqual([
       "platform:datacenter.subnets[0]: 10.40.1.0/24 overlaps platform:network.vpcCidr 10.40.0.0/16",
     ]);
+  });
+
+  test("secrets are a record typed by SECRET_KEYS: the webhook is always there, a misspelt key does not compile", () => {
+    const c = parseStackConfig("prod1", raw("prod1"));
+    const secrets: StackSecrets = c.secrets;
+    expect(Object.keys(secrets).sort()).toEqual(["dingtalkWebhook", "harborPassword", "loggingPassword"]); // apolloAccessKeys is parsed into its own map
+    // @ts-expect-error harborPasword is not a secret key (tsc --noEmit checks this line)
+    expect(secrets.harborPasword).toBeUndefined();
   });
 
   test("secrets set in plain text are refused", () => {
