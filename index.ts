@@ -105,7 +105,8 @@ export = async () => {
     tags,
   });
   // Apps: each namespace once (Harbor pull Secret, Apollo access keys), then one JavaApp per app.
-  if (config.apps && Object.keys(config.apps).length > 0 && config.apollo && config.harbor) {
+  // Config validation guarantees apollo, harbor and harborPassword whenever there are apps.
+  if (config.apps && Object.keys(config.apps).length > 0 && config.apollo && config.harbor && config.secrets.harborPassword) {
     const namespaces = new AppNamespaces(`${config.stack}-apps`, {
       cluster: access,
       env: config.stack,

@@ -2,21 +2,15 @@
 // optional HPA, Ingress and canary), and AppNamespaces, which creates each app
 // namespace once (apps share them, e.g. `commerce`) with the Harbor pull Secret
 // and the apps' Apollo access-key Secrets. Objects come from the pure builders
-// in javaAppObjects.ts; this file only wires them to the cluster.
+// in javaAppObjects.ts and namespaceObjects.ts, checked by javaAppRules.ts;
+// this file only wires them to the cluster.
 import * as pulumi from "@pulumi/pulumi";
-import { APOLLO_ENV, Env, PlatformSettings } from "../config/stackConfig";
+import type { PlatformSettings } from "../config/schema";
 import { ClusterAccess, createObject, inCluster, PlainObject } from "../k8s/k8sObjects";
-import {
-  APOLLO_ACCESS_KEY_KEY,
-  apolloAccessKeySecret,
-  apolloSecretName,
-  appNamespace,
-  dockerConfigJson,
-  HARBOR_PULL_SECRET,
-  harborPullSecret,
-  javaAppObjects,
-  JavaAppSettings,
-} from "./javaAppObjects";
+import { Env } from "../../policies/imageTags";
+import { javaAppObjects } from "./javaAppObjects";
+import { APOLLO_ENV, javaAppProblems, JavaAppSettings } from "./javaAppRules";
+import { APOLLO_ACCESS_KEY_KEY, apolloAccessKeySecret, apolloSecretName, appNamespace, dockerConfigJson, HARBOR_PULL_SECRET, harborPullSecret } from "./namespaceObjects";
 
 /** One app as `platform:apps.<app>` configures it (the config schema's type). */
 export type AppConfig = NonNullable<PlatformSettings["apps"]>[string];
@@ -27,6 +21,7 @@ export function namespaceOf(app: string, cfg: Pick<AppConfig, "namespace">): str
 }
 
 export interface AppNamespacesArgs {
+  /** The cluster's provider and readiness gate; every object goes through it. */
   cluster: ClusterAccess;
   /** The stack: the namespaces' `platform/env` label. */
   env: Env;
@@ -36,12 +31,13 @@ export interface AppNamespacesArgs {
   harbor: { registry: string; username: string };
   /** The robot account's password (`platform:harborPassword`), a secret. */
   harborPassword: pulumi.Input<string>;
-  /** Apollo access-key secrets by app (`platform:apolloAccessKeys`); apps without one get no Secret. */
+  /** Apollo access-key secrets by app (`platform:apolloAccessKeys`); default none, and apps without one get no Secret. */
   apolloAccessKeys?: Record<string, pulumi.Input<string>>;
 }
 
 /** What a JavaApp needs from its namespace. */
 export interface AppNamespace {
+  /** The namespace's name. */
   name: string;
   /** Name of the Harbor pull Secret in it. */
   imagePullSecret: string;
@@ -92,6 +88,7 @@ export class AppNamespaces extends pulumi.ComponentResource {
 }
 
 export interface JavaAppArgs {
+  /** The cluster's provider and readiness gate; every object goes through it. */
   cluster: ClusterAccess;
   /** The app's name (`platform:apps.<app>`): object names and Apollo's APP_ID. */
   app: string;
@@ -105,7 +102,7 @@ export interface JavaAppArgs {
   apolloMeta: string;
   /** The namespaces, with their pull Secrets and the Apollo access-key Secrets. */
   namespaces: AppNamespaces;
-  /** IngressClass; default `nginx`. */
+  /** IngressClass the app's Ingresses name; default `nginx` (the cluster's global ingress-nginx). */
   ingressClass?: string;
 }
 
@@ -120,7 +117,7 @@ export class JavaApp extends pulumi.ComponentResource {
   constructor(name: string, args: JavaAppArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:k8s:JavaApp", name, {}, opts);
     const apolloEnv = APOLLO_ENV[args.env];
-    if (!apolloEnv) throw new Error(`platform:apps.${args.app}: the ${args.env} stack runs no apps (no Apollo environment)`);
+    if (!apolloEnv) throw new pulumi.ResourceError(`platform:apps.${args.app}: the ${args.env} stack runs no apps (no Apollo environment)`, this);
     const ns = args.namespaces.forApp(args.app, args.config);
     const accessKey = args.namespaces.accessKeyFor(args.app);
     const settings: JavaAppSettings = {
@@ -145,7 +142,10 @@ export class JavaApp extends pulumi.ComponentResource {
       apolloAccessKey: accessKey && { secretName: accessKey.secretName, key: accessKey.key },
       ingressClass: args.ingressClass,
     };
-    const objects = javaAppObjects(settings); // throws before any child is registered
+    // Config validation ran these rules already; here they are an assertion, before any child is registered.
+    const problems = javaAppProblems(settings);
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
+    const objects = javaAppObjects(settings);
     const dependsOn = [...ns.resources, ...(accessKey ? [accessKey.secret] : [])];
     for (const obj of objects) {
       const extra: pulumi.CustomResourceOptions = { dependsOn };

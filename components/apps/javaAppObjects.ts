@@ -2,104 +2,26 @@
 // PodDisruptionBudget, optional HorizontalPodAutoscaler and Ingress, and an
 // optional canary (second Deployment + Service + canary Ingress). Pure: the
 // JavaApp component turns them into resources, the tests check them against the
-// Kubernetes schema.
+// Kubernetes schema. The rules the settings must follow are in javaAppRules.ts.
 //
 // The image is the same in every environment: only the env-injected settings
 // differ (APP_ID, ENV, APOLLO_META, IDC, JAVA_OPTS); the app pulls everything
 // else from Apollo at start.
+import { DEFAULT_RESOURCES, javaAppProblems, JavaAppSettings, logDir } from "./javaAppRules";
 
 /** A plain Kubernetes object, ready for YAML or a typed k8s resource. */
 export interface K8sObject {
+  /** Group/version, e.g. `apps/v1`. */
   apiVersion: string;
+  /** Kind, e.g. `Deployment`. */
   kind: string;
+  /** Name, namespace (none for cluster-scoped objects), labels and annotations. */
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   [k: string]: unknown;
 }
 
-/** Requests and limits of the app container. */
-export interface AppResources {
-  /** CPU request: what the scheduler reserves and what HPA's cpuPercent is relative to. */
-  cpu: string;
-  /** Memory request. */
-  memory: string;
-  /**
-   * CPU limit, normally unset. Note: a CPU limit throttles the JVM's GC and JIT
-   * threads under load, so latency degrades long before the node is busy.
-   */
-  cpuLimit?: string;
-  /** Memory limit; defaults to the memory request, so a leaking JVM is OOM-killed alone instead of pressuring the node. */
-  memoryLimit?: string;
-}
-
-/** A canary release through ingress-nginx's canary annotations. */
-export interface CanarySettings {
-  /** The candidate's image tag (a different build from the stable tag). */
-  tag: string;
-  /** Percent of requests routed to the canary (1-99); exclusive with `header`. */
-  weight?: number;
-  /** Requests carrying this header with value `always` reach the canary; exclusive with `weight`. */
-  header?: string;
-}
-
-/** CPU-based horizontal autoscaling. */
-export interface AutoscaleSettings {
-  /** Floor: what the app needs on a quiet promo day. */
-  min: number;
-  /** Ceiling: bounded by the order pool's capacity and the database's connection budget. */
-  max: number;
-  /** Target average CPU utilization, percent of the CPU request. */
-  cpuPercent: number;
-}
-
-/** Everything one app's objects are rendered from (the app's config plus the env's). */
-export interface JavaAppSettings {
-  /** The app's name: Deployment/Service/Ingress name and Apollo's APP_ID (Apollo keys config by it). */
-  name: string;
-  /** Namespace the app runs in; apps share namespaces (e.g. `commerce`). */
-  namespace: string;
-  /** Image repository without tag, in the company's Harbor. */
-  image: string;
-  /** Image tag; rolling back = setting the previous tag. Also the `app.kubernetes.io/version` label, so at most 63 characters. */
-  tag: string;
-  /** Replica count. With `autoscale`, the count `pulumi up` resets to when the Deployment changes (see deployment()). */
-  replicas: number;
-  /** The port the JVM listens on. */
-  port: number;
-  /** HTTP path of the health endpoint (readiness, liveness and startup probes). */
-  healthPath: string;
-  /** Public host name; an Ingress (class nginx) is created only when set. */
-  host?: string;
-  /** JVM flags, e.g. `-Xms4g -Xmx4g`; -Xmx must leave headroom under the memory limit. */
-  javaOpts?: string;
-  /** Container resources; defaults to DEFAULT_RESOURCES. */
-  resources?: AppResources;
-  /** Log files a legacy app writes; each gets a sidecar that tails it to stdout for fluent-bit. */
-  logFiles?: string[];
-  /** Canary release, only when configured. */
-  canary?: CanarySettings;
-  /** HorizontalPodAutoscaler, only when configured. */
-  autoscale?: AutoscaleSettings;
-  /** The stack (dev, test, pre, prod1, prod2): the `platform/env` label. */
-  env: string;
-  /** Apollo's environment name for the stack: DEV, FAT, UAT or PRO (the ENV variable). */
-  apolloEnv: string;
-  /** The env's Apollo meta server URL (APOLLO_META). */
-  apolloMeta: string;
-  /** Data-centre / cluster name (IDC): prod1 and prod2 share ENV=PRO, IDC tells Apollo which cluster's overrides to serve. */
-  idc: string;
-  /** Name of the kubernetes.io/dockerconfigjson Secret in the namespace, for pulls from Harbor. */
-  imagePullSecret: string;
-  /** The Secret holding the app's Apollo access key, when the app has one; read through secretKeyRef, never a plain value. */
-  apolloAccessKey?: { secretName: string; key: string };
-  /** IngressClass the Ingresses name; default `nginx` (the cluster's global ingress-nginx). */
-  ingressClass?: string;
-  /** Pinned image of the log-tail sidecars; default LOG_TAIL_IMAGE. */
-  logTailImage?: string;
-}
-
 /** Pinned busybox for the log-tail sidecars: a tag, never `latest`, so every node runs the same tail. */
 export const LOG_TAIL_IMAGE = "busybox:1.36.1";
-export const DEFAULT_RESOURCES: AppResources = { cpu: "500m", memory: "1Gi" };
 export const DEFAULT_INGRESS_CLASS = "nginx";
 /** ReplicaSets kept for rollback: the last 5 releases (the stack file keeps the same 5 previous tags). */
 export const REVISION_HISTORY_LIMIT = 5;
@@ -122,127 +44,6 @@ export const LABEL_ENV = "platform/env";
 export const LABEL_TRACK = "platform/track";
 export type Track = "stable" | "canary";
 
-/** Namespaces an app may not use: the platform's own. */
-export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", "kube-flannel", "ingress-nginx", "logging", "monitoring"];
-
-const DNS_LABEL = /^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-
-function key(s: { name: string }, field: string): string {
-  return `platform:apps.${s.name}.${field}`;
-}
-
-// ------------------------------------------------------------------ quantities
-
-const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
-const DECIMAL: Record<string, number> = { m: 1e-3, "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
-
-/** A Kubernetes quantity (`6Gi`, `500m`, `4`, `1.5G`) as a number (bytes or cores); undefined when malformed. */
-export function parseQuantity(q: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/.exec(String(q).trim());
-  if (!m) return undefined;
-  const unit = m[2] ?? "";
-  return Number(m[1]) * (BINARY[unit] ?? DECIMAL[unit]);
-}
-
-/** The JVM's maximum heap from `-Xmx` (last one wins, as in the JVM), in bytes; undefined when not set. */
-export function maxHeapBytes(javaOpts: string | undefined): number | undefined {
-  let found: number | undefined;
-  for (const m of (javaOpts ?? "").matchAll(/(?:^|\s)-Xmx(\d+)([kKmMgGtT]?)(?=\s|$)/g)) {
-    const unit = m[2].toLowerCase();
-    const mult = unit === "k" ? 2 ** 10 : unit === "m" ? 2 ** 20 : unit === "g" ? 2 ** 30 : unit === "t" ? 2 ** 40 : 1;
-    found = Number(m[1]) * mult;
-  }
-  return found;
-}
-
-/**
- * JVM memory outside the heap (metaspace, code cache, thread stacks, direct
- * buffers, GC structures): at least 512 MiB or a quarter of the heap. A heap
- * that does not leave this under the limit gets the pod OOM-killed under load.
- */
-export function nonHeapHeadroom(heapBytes: number): number {
-  return Math.max(512 * 2 ** 20, heapBytes / 4);
-}
-
-// ------------------------------------------------------------------ validation
-
-/** Throws on the first setting that cannot render, naming its config key. */
-export function validateJavaApp(s: JavaAppSettings): void {
-  if (!DNS_LABEL.test(s.name)) throw new Error(`platform:apps.${s.name}: the app name must be a DNS label (lowercase, digits, '-', at most 32 characters)`);
-  if (!DNS_LABEL.test(s.namespace)) throw new Error(`${key(s, "namespace")}: "${s.namespace}" must be a DNS label`);
-  if (RESERVED_NAMESPACES.includes(s.namespace)) {
-    throw new Error(`${key(s, "namespace")}: "${s.namespace}" belongs to the platform; put apps in their own namespace such as commerce`);
-  }
-  if (!s.image || /[:@\s]/.test(s.image.slice(s.image.lastIndexOf("/") + 1))) {
-    throw new Error(`${key(s, "image")}: must be a repository without tag or digest, got "${s.image}" (the tag goes in ${key(s, "tag")})`);
-  }
-  const tags: [string, string][] = [["tag", s.tag]];
-  if (s.canary) tags.push(["canary.tag", s.canary.tag]);
-  for (const [field, tag] of tags) {
-    if (!tag || tag.toLowerCase() === "latest") throw new Error(`${key(s, field)}: tag "${tag}" is refused; pin a build so a rollback can name it`);
-    // The tag is also the app.kubernetes.io/version label value.
-    if (tag.length > 63 || !LABEL_VALUE.test(tag)) throw new Error(`${key(s, field)}: tag "${tag}" must fit a label value (at most 63 letters, digits, '-', '_', '.')`);
-  }
-  if (!Number.isInteger(s.replicas) || s.replicas < 1) throw new Error(`${key(s, "replicas")}: must be a whole number >= 1, got ${s.replicas}`);
-  if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw new Error(`${key(s, "port")}: must be a TCP port, got ${s.port}`);
-  if (!/^\/\S*$/.test(s.healthPath)) throw new Error(`${key(s, "healthPath")}: must be an HTTP path such as /actuator/health, got "${s.healthPath}"`);
-
-  const r = s.resources ?? DEFAULT_RESOURCES;
-  const quantities: [string, string | undefined][] = [["cpu", r.cpu], ["memory", r.memory], ["cpuLimit", r.cpuLimit], ["memoryLimit", r.memoryLimit]];
-  for (const [field, q] of quantities) {
-    if (q !== undefined && parseQuantity(q) === undefined) throw new Error(`${key(s, `resources.${field}`)}: "${q}" is not a Kubernetes quantity`);
-  }
-  // The api-server refuses a limit below its request, but only at apply time, halfway through a rollout.
-  if (r.cpuLimit !== undefined && parseQuantity(r.cpuLimit)! < parseQuantity(r.cpu)!) {
-    throw new Error(`${key(s, "resources.cpuLimit")}: ${r.cpuLimit} is below the request ${r.cpu}`);
-  }
-  const memoryLimit = r.memoryLimit ?? r.memory;
-  if (parseQuantity(memoryLimit)! < parseQuantity(r.memory)!) {
-    throw new Error(`${key(s, "resources.memoryLimit")}: ${memoryLimit} is below the request ${r.memory}`);
-  }
-  const heap = maxHeapBytes(s.javaOpts);
-  if (heap !== undefined && heap + nonHeapHeadroom(heap) > parseQuantity(memoryLimit)!) {
-    throw new Error(
-      `${key(s, "javaOpts")}: -Xmx ${formatMi(heap)} leaves no room for the JVM's non-heap memory under the memory limit ${memoryLimit} ` +
-        `(needs ${formatMi(heap + nonHeapHeadroom(heap))}); raise ${key(s, "resources.memoryLimit")} or lower -Xmx, or the pod is OOM-killed under load`,
-    );
-  }
-
-  const files = s.logFiles ?? [];
-  files.forEach((f, i) => {
-    if (!/^\/(?:[^/\s]+\/)*[^/\s]+$/.test(f) || f.split("/").includes("..")) {
-      throw new Error(`${key(s, `logFiles[${i}]`)}: must be an absolute file path without '..', got "${f}"`);
-    }
-    if (logDir(f) === "/") throw new Error(`${key(s, `logFiles[${i}]`)}: ${f} is in /, and the log volume would hide the whole root filesystem`);
-  });
-  if (new Set(files).size !== files.length) throw new Error(`${key(s, "logFiles")}: lists a file twice`);
-
-  if (s.canary) {
-    const c = s.canary;
-    if ((c.weight === undefined) === (c.header === undefined)) throw new Error(`${key(s, "canary")}: set exactly one of weight or header`);
-    if (c.weight !== undefined && (!Number.isInteger(c.weight) || c.weight < 1 || c.weight > 99)) {
-      throw new Error(`${key(s, "canary.weight")}: must be a whole percent 1-99, got ${c.weight}`);
-    }
-    if (c.header !== undefined && !/^[A-Za-z0-9-]+$/.test(c.header)) throw new Error(`${key(s, "canary.header")}: "${c.header}" is not an HTTP header name`);
-    if (c.tag === s.tag) throw new Error(`${key(s, "canary.tag")}: equals the stable tag ${s.tag}; a canary must run a different build`);
-    if (!s.host) throw new Error(`${key(s, "canary")}: needs ${key(s, "host")} (the canary is an Ingress rule)`);
-  }
-  if (s.autoscale) {
-    const a = s.autoscale;
-    if (!Number.isInteger(a.min) || a.min < 1) throw new Error(`${key(s, "autoscale.min")}: must be a whole number >= 1`);
-    if (!Number.isInteger(a.max) || a.max < a.min) throw new Error(`${key(s, "autoscale.max")}: must be >= min (${a.min})`);
-    if (!Number.isInteger(a.cpuPercent) || a.cpuPercent < 10 || a.cpuPercent > 100) throw new Error(`${key(s, "autoscale.cpuPercent")}: must be 10-100`);
-    if (s.replicas < a.min || s.replicas > a.max) throw new Error(`${key(s, "replicas")}: ${s.replicas} is outside autoscale ${a.min}-${a.max}`);
-  }
-  if (!/^https?:\/\/\S+$/.test(s.apolloMeta)) throw new Error(`platform:apollo.meta: must be an http(s) URL, got "${s.apolloMeta}"`);
-  if (!s.apolloEnv) throw new Error(`platform:env: ${s.env} has no Apollo environment (the host runs no apps)`);
-}
-
-function formatMi(bytes: number): string {
-  return `${Math.round(bytes / 2 ** 20)}Mi`;
-}
-
 // ------------------------------------------------------------------ names and labels
 
 /** Object name of a track: `<app>` or `<app>-canary`. */
@@ -262,12 +63,6 @@ function labels(s: JavaAppSettings, track: Track): Record<string, string> {
     [LABEL_ENV]: s.env,
     "app.kubernetes.io/managed-by": "pulumi",
   };
-}
-
-/** Directory of a log file (where the shared emptyDir is mounted). */
-export function logDir(file: string): string {
-  const i = file.lastIndexOf("/");
-  return i <= 0 ? "/" : file.slice(0, i);
 }
 
 /** One emptyDir per distinct log directory, named logs-0, logs-1... in order of first appearance. */
@@ -521,54 +316,13 @@ export function ingress(s: JavaAppSettings, track: Track = "stable"): K8sObject 
 /**
  * Every object of one app, in apply order: the stable Deployment, Service, PDB,
  * HPA and Ingress, then (only when configured) the canary's Deployment, Service
- * and Ingress. Throws first if a setting cannot render.
+ * and Ingress. Throws first, listing every problem, if a setting cannot render.
  */
 export function javaAppObjects(s: JavaAppSettings): K8sObject[] {
-  validateJavaApp(s);
+  const problems = javaAppProblems(s);
+  if (problems.length > 0) throw new Error(problems.join("\n"));
   const out: (K8sObject | undefined)[] = [deployment(s), service(s), podDisruptionBudget(s), horizontalPodAutoscaler(s), ingress(s)];
   if (s.canary) out.push(deployment(s, "canary"), service(s, "canary"), ingress(s, "canary"));
   return out.filter((o): o is K8sObject => o !== undefined);
 }
 
-// ------------------------------------------------------------------ namespace-level objects
-
-/** Name of the Harbor pull Secret in every app namespace. */
-export const HARBOR_PULL_SECRET = "harbor-pull";
-/** Key of the Apollo access key inside the app's `<app>-apollo` Secret. */
-export const APOLLO_ACCESS_KEY_KEY = "access-key-secret";
-
-export function apolloSecretName(app: string): string {
-  return `${app}-apollo`;
-}
-
-/** An app namespace; Pod Security `baseline` refuses privileged and hostPath pods, which no Java app needs. */
-export function appNamespace(name: string, env: string): K8sObject {
-  if (!DNS_LABEL.test(name) || RESERVED_NAMESPACES.includes(name)) throw new Error(`app namespace "${name}" must be a DNS label outside ${RESERVED_NAMESPACES.join(", ")}`);
-  return {
-    apiVersion: "v1",
-    kind: "Namespace",
-    metadata: {
-      name,
-      labels: { [LABEL_ENV]: env, "pod-security.kubernetes.io/enforce": "baseline", "app.kubernetes.io/managed-by": "pulumi" },
-    },
-  };
-}
-
-/** The Harbor pull Secret without its data (the component adds the secret stringData). */
-export function harborPullSecret(namespace: string): K8sObject {
-  return { apiVersion: "v1", kind: "Secret", metadata: { name: HARBOR_PULL_SECRET, namespace }, type: "kubernetes.io/dockerconfigjson" };
-}
-
-/** An app's Apollo access-key Secret without its data. */
-export function apolloAccessKeySecret(app: string, namespace: string): K8sObject {
-  return { apiVersion: "v1", kind: "Secret", metadata: { name: apolloSecretName(app), namespace, labels: { [LABEL_NAME]: app } }, type: "Opaque" };
-}
-
-/** The `.dockerconfigjson` document kubelet reads for pulls from `registry`. */
-export function dockerConfigJson(registry: string, username: string, password: string): string {
-  if (!/^[a-z0-9.-]+(:\d+)?$/.test(registry)) throw new Error(`platform:harbor.registry: must be a registry host such as harbor.example.com, got "${registry}"`);
-  if (!username) throw new Error("platform:harbor.username: is required");
-  if (!password) throw new Error("platform:harborPassword: is empty");
-  const auth = Buffer.from(`${username}:${password}`).toString("base64");
-  return JSON.stringify({ auths: { [registry]: { username, password, auth } } });
-}

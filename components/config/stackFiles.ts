@@ -3,8 +3,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
-import { PROJECT, SECRET_KEYS } from "./stackConfig";
+import { PROJECT } from "./schema";
+import { SECRET_KEY_NAMES, SecretKeyName } from "./secretKeys";
 
+/** One stack file, as read. */
 export interface StackFile {
   /** Config values as written in the stack file (objects stay objects). */
   values: Record<string, unknown>;
@@ -93,12 +95,29 @@ export function applyOverride(values: Record<string, unknown>, o: { key: string;
   (cur as Record<string | number, unknown>)[last] = o.value;
 }
 
+/** Config in the engine's form, plus what the offline run made up. */
 export interface EngineConfig {
+  /** Every value by full key, scalars as strings and objects JSON-encoded. */
   values: Record<string, string>;
+  /** Full keys that are secrets (read from `secure:` or filled with placeholders). */
   secretKeys: string[];
   /** Secret keys the offline run filled with placeholders (not in the stack file). */
   placeholders: string[];
 }
+
+const appNames = (values: Record<string, unknown>) => Object.keys((values[`${PROJECT}:apps`] as Record<string, unknown> | undefined) ?? {});
+
+/**
+ * What the offline preview uses for each secret, since secrets are never
+ * committed to stack files; computed from the stack file's other values.
+ * Typed by SECRET_KEYS, so a new secret key without a placeholder does not compile.
+ */
+const OFFLINE_PLACEHOLDERS: Record<SecretKeyName, (values: Record<string, unknown>) => string> = {
+  dingtalkWebhook: () => "https://oapi.dingtalk.com/robot/send?access_token=offline-placeholder",
+  loggingPassword: () => "offline-placeholder-logging",
+  harborPassword: () => "offline-placeholder-harbor",
+  apolloAccessKeys: (values) => JSON.stringify(Object.fromEntries(appNames(values).map((a) => [a, `offline-placeholder-apollo-${a}`]))),
+};
 
 /**
  * The flat string map the engine hands a program: scalars as strings, objects
@@ -113,13 +132,13 @@ export function toEngineConfig(values: Record<string, unknown>, secureKeys: stri
     if (secureKeys.includes(key)) continue;
     out[key] = typeof v === "string" ? v : JSON.stringify(v);
   }
-  for (const s of SECRET_KEYS) {
-    const full = `${PROJECT}:${s.key}`;
+  for (const name of SECRET_KEY_NAMES) {
+    const full = `${PROJECT}:${name}`;
     if (full in out) {
       // set in plain text: left for the config check to refuse
       continue;
     }
-    out[full] = s.placeholder(values);
+    out[full] = OFFLINE_PLACEHOLDERS[name](values);
     secretKeys.push(full);
     placeholders.push(full);
   }

@@ -7,19 +7,11 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { APOLLO_ENV, Env } from "../../components/config/stackConfig";
+import { APOLLO_ENV, javaAppProblems, JavaAppSettings, maxHeapBytes, parseQuantity } from "../../components/apps/javaAppRules";
+import type { Env } from "../../policies/imageTags";
 import type { Plan, PlannedResource } from "../../components/preview/runtime";
-import {
-  canaryReplicas,
-  dockerConfigJson,
-  javaAppObjects,
-  JavaAppSettings,
-  LOG_TAIL_IMAGE,
-  logTailCommand,
-  logVolumes,
-  maxHeapBytes,
-  parseQuantity,
-} from "../../components/apps/javaAppObjects";
+import { canaryReplicas, javaAppObjects, LOG_TAIL_IMAGE, logTailCommand, logVolumes } from "../../components/apps/javaAppObjects";
+import { dockerConfigJson } from "../../components/apps/namespaceObjects";
 import { plan } from "../support/offline";
 import { validateK8sObject, validateK8sObjects } from "../support/k8sSchema";
 
@@ -474,6 +466,19 @@ describe("javaAppObjects (pure)", () => {
     ["an image with a tag", { image: "harbor.livemall.internal/commerce/order-service:v1" }, /platform:apps\.order-service\.image: must be a repository without tag/],
   ])("refuses %s, naming the key", (_label, over, message) => {
     expect(() => javaAppObjects(withBase(over))).toThrow(message);
+  });
+
+  it("reports every broken rule of an app at once", () => {
+    const problems = javaAppProblems(withBase({ tag: "latest", namespace: "kube-system", autoscale: { min: 10, max: 20, cpuPercent: 60 }, replicas: 5 }));
+    expect(problems).toEqual([
+      'platform:apps.order-service.namespace: "kube-system" belongs to the platform; put apps in their own namespace such as commerce',
+      'platform:apps.order-service.tag: tag "latest" is refused: it moves, so nobody can tell or roll back which build runs',
+      "platform:apps.order-service.replicas: 5 is outside autoscale 10-20",
+    ]);
+    expect(() => javaAppObjects(withBase({ tag: "latest", replicas: 5, autoscale: { min: 10, max: 20, cpuPercent: 60 } }))).toThrow(
+      /tag "latest" is refused[^]*\n.*replicas: 5 is outside autoscale 10-20/,
+    );
+    expect(javaAppProblems(base)).toEqual([]);
   });
 
   it("parses quantities and -Xmx as the JVM and Kubernetes do", () => {

@@ -1,4 +1,5 @@
 import { ConfigError, parseStackConfig, RawConfig } from "../../components/config/stackConfig";
+import type { StackSecrets } from "../../components/config/secretKeys";
 import { loadEngineConfig } from "../../components/config/stackFiles";
 
 /** prod1's committed config, with overrides applied the way `-c` does. */
@@ -36,8 +37,11 @@ describe("stack config validation", () => {
     expect(problems("dev", "platform:env=staging")[0]).toMatch(/^platform:env: /);
   });
 
-  test("role must match the env", () => {
-    expect(problems("dev", "platform:role=host")).toEqual(['platform:role: must be "member" for env dev, got "host"']);
+  test("platform:role is derived, not set: a stack file that still sets it gets one clear error", () => {
+    const message = "platform:role: is not a setting: the role is derived from platform:env (host for env host, member for every other env); delete the key";
+    // Even the value that would be right is refused, so the dead key leaves every stack file.
+    expect(problems("dev", "platform:role=member")).toEqual([message]);
+    expect(problems("host", "platform:role=hots")).toEqual([message]);
   });
 
   test("overlapping vpc, pod and service ranges are refused, naming both", () => {
@@ -136,12 +140,38 @@ describe("cross-key checks", () => {
     ]);
   });
 
+  test("secrets are a record typed by SECRET_KEYS: the webhook is always there, a misspelt key does not compile", () => {
+    const c = parseStackConfig("prod1", raw("prod1"));
+    const secrets: StackSecrets = c.secrets;
+    expect(Object.keys(secrets).sort()).toEqual(["dingtalkWebhook", "harborPassword", "loggingPassword"]); // apolloAccessKeys is parsed into its own map
+    // @ts-expect-error harborPasword is not a secret key (tsc --noEmit checks this line)
+    expect(secrets.harborPasword).toBeUndefined();
+  });
+
   test("secrets set in plain text are refused", () => {
     const c = raw("prod1");
     c.secretKeys = c.secretKeys.filter((k) => k !== "platform:harborPassword");
     expect(() => parseStackConfig("prod1", c)).toThrow(
       "platform:harborPassword: must be set as a secret (`pulumi config set --secret platform:harborPassword ...`), it is in plain text",
     );
+  });
+
+  test("every rule an app breaks is reported at once, not only the first", () => {
+    const all = problems("prod1", "platform:apps.order-service.tag=latest", "platform:apps.order-service.replicas=10", "platform:apps.order-service.javaOpts=-Xmx64g");
+    expect(all).toHaveLength(3);
+    expect(all[0]).toMatch(/^platform:apps\.order-service\.tag: tag "latest" is refused/);
+    expect(all[1]).toMatch(/^platform:apps\.order-service\.javaOpts: -Xmx 65536Mi leaves no room/);
+    expect(all[2]).toBe("platform:apps.order-service.replicas: 10 is outside autoscale 24-60");
+  });
+
+  test("the canary and autoscale rules are stated once and reach config validation", () => {
+    expect(problems("pre", "platform:apps.order-service.canary.weight=150")).toEqual([
+      "platform:apps.order-service.canary: set exactly one of weight or header",
+      "platform:apps.order-service.canary.weight: must be a whole percent 1-99, got 150",
+    ]);
+    expect(problems("prod1", "platform:apps.order-service.autoscale.max=12")).toEqual([
+      "platform:apps.order-service.autoscale.max: must be a whole number >= min (24), got 12",
+    ]);
   });
 
   test("apps are not allowed on the host", () => {

@@ -1,0 +1,46 @@
+// The namespace-level objects the apps share: each app namespace, its Harbor
+// pull Secret, and the apps' Apollo access-key Secrets (without their data,
+// which the AppNamespaces component adds as Pulumi secrets).
+import { K8sObject, LABEL_ENV, LABEL_NAME } from "./javaAppObjects";
+import { DNS_LABEL, RESERVED_NAMESPACES } from "./javaAppRules";
+
+/** Name of the Harbor pull Secret in every app namespace. */
+export const HARBOR_PULL_SECRET = "harbor-pull";
+/** Key of the Apollo access key inside the app's `<app>-apollo` Secret. */
+export const APOLLO_ACCESS_KEY_KEY = "access-key-secret";
+
+export function apolloSecretName(app: string): string {
+  return `${app}-apollo`;
+}
+
+/** An app namespace; Pod Security `baseline` refuses privileged and hostPath pods, which no Java app needs. */
+export function appNamespace(name: string, env: string): K8sObject {
+  if (!DNS_LABEL.test(name) || RESERVED_NAMESPACES.includes(name)) throw new Error(`app namespace "${name}" must be a DNS label outside ${RESERVED_NAMESPACES.join(", ")}`);
+  return {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: {
+      name,
+      labels: { [LABEL_ENV]: env, "pod-security.kubernetes.io/enforce": "baseline", "app.kubernetes.io/managed-by": "pulumi" },
+    },
+  };
+}
+
+/** The Harbor pull Secret without its data (the component adds the secret stringData). */
+export function harborPullSecret(namespace: string): K8sObject {
+  return { apiVersion: "v1", kind: "Secret", metadata: { name: HARBOR_PULL_SECRET, namespace }, type: "kubernetes.io/dockerconfigjson" };
+}
+
+/** An app's Apollo access-key Secret without its data. */
+export function apolloAccessKeySecret(app: string, namespace: string): K8sObject {
+  return { apiVersion: "v1", kind: "Secret", metadata: { name: apolloSecretName(app), namespace, labels: { [LABEL_NAME]: app } }, type: "Opaque" };
+}
+
+/** The `.dockerconfigjson` document kubelet reads for pulls from `registry`. */
+export function dockerConfigJson(registry: string, username: string, password: string): string {
+  if (!/^[a-z0-9.-]+(:\d+)?$/.test(registry)) throw new Error(`platform:harbor.registry: must be a registry host such as harbor.example.com, got "${registry}"`);
+  if (!username) throw new Error("platform:harbor.username: is required");
+  if (!password) throw new Error("platform:harborPassword: is empty");
+  const auth = Buffer.from(`${username}:${password}`).toString("base64");
+  return JSON.stringify({ auths: { [registry]: { username, password, auth } } });
+}

@@ -1,0 +1,294 @@
+// The schema of every `platform:*` key: one zod object, strict, so a typo in a
+// key is an error and optionality is stated once (`.optional()`), not in a
+// second list. Rules that span several keys are in crossChecks.ts; secrets in
+// secretKeys.ts (they never pass through this schema).
+import { z } from "zod";
+import { ENVS, Env, isProdEnv } from "../../policies/imageTags";
+import { overlaps, parseCidr, parseIp, split } from "../network/cidr";
+
+export const PROJECT = "platform";
+/** Every stack, one per cluster, in promotion order (owned by the policy pack's imageTags.ts, which the program may import). */
+export const STACKS = ENVS as readonly [Env, ...Env[]];
+export type { Env };
+/** True for the two production stacks. */
+export const isProd = isProdEnv;
+
+/** Kubernetes minors with upstream support on the day this was written; 1.34 left support 2026-10-27. */
+export const SUPPORTED_KUBERNETES_MINORS = [35, 36, 37];
+
+/** The upstream apt repository for a version's minor (repositories are per minor). */
+export function defaultPackageRepository(version: string): string {
+  return `https://pkgs.k8s.io/core:/stable:/v${version.split(".").slice(0, 2).join(".")}/deb/`;
+}
+
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/, "must be a DNS label (lowercase letters, digits, '-', at most 32 characters)");
+
+const cidr = z.string().superRefine((v, ctx) => {
+  try {
+    parseCidr(v);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+  }
+});
+
+const ipv4 = z.string().superRefine((v, ctx) => {
+  try {
+    parseIp(v);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+  }
+});
+
+const count = z.number().int("must be a whole number").min(0, "must be >= 0");
+const instanceType = z.string().regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, "must be an ECS instance type such as ecs.g6.4xlarge");
+const quantity = z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti)?$/, "must be a Kubernetes quantity such as 500m, 2 or 4Gi");
+const pinnedVersion = z.string().regex(/^v?\d+\.\d+\.\d+$/, "must be a pinned version such as 4.12.1");
+
+const taint = z
+  .object({
+    key: z.string().min(1),
+    value: z.string().optional(),
+    effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+  })
+  .strict();
+
+const nodePool = z
+  .object({
+    name: dnsLabel,
+    count,
+    instanceType,
+    labels: z.record(z.string(), z.string()).optional(),
+    taints: z.array(taint).optional(),
+    systemDiskGb: z.number().int().min(40).max(2048).optional(),
+  })
+  .strict();
+
+const network = z
+  .object({
+    vpcCidr: cidr,
+    zones: z.array(z.string().regex(/^[a-z]{2}-[a-z0-9-]+-[a-z]$/, "must be a zone id such as cn-hangzhou-h")).min(1, "must list at least one zone"),
+    podCidr: cidr,
+    serviceCidr: cidr,
+    natBandwidthMbps: z.number().int().min(1).max(1000).optional(),
+  })
+  .strict()
+  .superRefine((n, ctx) => {
+    const ranges: [keyof typeof n & string, string][] = [
+      ["vpcCidr", n.vpcCidr],
+      ["podCidr", n.podCidr],
+      ["serviceCidr", n.serviceCidr],
+    ];
+    for (let i = 0; i < ranges.length; i++) {
+      for (let j = i + 1; j < ranges.length; j++) {
+        const [ka, a] = ranges[i];
+        const [kb, b] = ranges[j];
+        try {
+          if (overlaps(a, b)) {
+            ctx.addIssue({ code: "custom", path: [kb], message: `${b} overlaps ${ka} ${a}` });
+          }
+        } catch {
+          // malformed ranges are reported by their own field
+        }
+      }
+    }
+    if (new Set(n.zones).size !== n.zones.length) {
+      ctx.addIssue({ code: "custom", path: ["zones"], message: "zones must be distinct" });
+    }
+    try {
+      // One vswitch per zone; each holds the fixed control-plane addresses and the nodes.
+      const vswitch = split(n.vpcCidr, Math.max(1, n.zones.length))[0];
+      if (Number(vswitch.split("/")[1]) > 25) {
+        ctx.addIssue({ code: "custom", path: ["vpcCidr"], message: `${n.vpcCidr} split over ${n.zones.length} zones gives ${vswitch.replace(/^.*\//, "/")} vswitches; each needs at least a /25` });
+      }
+    } catch {
+      // malformed ranges are reported by their own field
+    }
+  });
+
+const kubernetes = z
+  .object({
+    version: z
+      .string()
+      .regex(/^1\.\d+\.\d+$/, "must be a full Kubernetes version such as 1.35.4")
+      .superRefine((v, ctx) => {
+        const minor = Number(v.split(".")[1]);
+        if (!SUPPORTED_KUBERNETES_MINORS.includes(minor)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `Kubernetes 1.${minor} is not a supported release (supported: ${SUPPORTED_KUBERNETES_MINORS.map((m) => `1.${m}`).join(", ")})`,
+          });
+        }
+      }),
+    imageRepository: z.string().min(1).optional(),
+    packageRepository: z.string().url().optional(),
+  })
+  .strict();
+
+const masters = z
+  .object({
+    count: z
+      .number()
+      .int("must be a whole number")
+      .min(1, "must be at least 1")
+      .refine((c) => c % 2 === 1, { error: (i) => `must be odd for etcd quorum, got ${String(i.input)}` }),
+    instanceType,
+    systemDiskGb: z.number().int().min(40).max(2048).optional(),
+  })
+  .strict();
+
+const apiServerFront = z
+  .object({
+    instanceType: instanceType.optional(),
+  })
+  .strict();
+
+const hostname = z
+  .string()
+  .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, "must be a DNS host name such as order.example.com");
+const url = z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http(s) URL");
+
+const ingress = z
+  .object({
+    /** Pinned ingress-nginx chart version. */
+    chartVersion: pinnedVersion.optional(),
+    controllerReplicas: z.number().int().min(1).max(50).optional(),
+    httpNodePort: z.number().int().min(30000).max(32767).optional(),
+    httpsNodePort: z.number().int().min(30000).max(32767).optional(),
+    slbSpec: z.string().optional(),
+  })
+  .strict();
+
+const logging = z.discriminatedUnion("output", [
+  z
+    .object({
+      output: z.literal("elasticsearch"),
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535).optional(),
+      index: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "must be a lowercase Elasticsearch index name"),
+      tls: z.boolean().optional(),
+      user: z.string().min(1).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      output: z.literal("kafka"),
+      brokers: z.array(z.string().regex(/^[^\s:]+:\d+$/, "must be host:port")).min(1, "must list at least one broker"),
+      topic: z.string().regex(/^[A-Za-z0-9._-]+$/, "must be a Kafka topic name"),
+      tls: z.boolean().optional(),
+      user: z.string().min(1).optional(),
+    })
+    .strict(),
+]);
+
+const monitoring = z
+  .object({
+    chartVersion: pinnedVersion.optional(),
+    retention: z.string().regex(/^\d+[dhw]$/, "must be a duration such as 15d").optional(),
+    storageSize: quantity.optional(),
+    /** StorageClass for Prometheus; omit to use an emptyDir (data lost on reschedule). */
+    storageClass: dnsLabel.optional(),
+    thresholds: z
+      .object({
+        ingress5xxRatio: z.number().gt(0).lt(1).optional(),
+        ingress4xxRatio: z.number().gt(0).lt(1).optional(),
+        restartsIn15m: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const resources = z
+  .object({ cpu: quantity, memory: quantity, cpuLimit: quantity.optional(), memoryLimit: quantity.optional() })
+  .strict();
+
+const app = z
+  .object({
+    /** Image repository without tag, in the company's Harbor. */
+    image: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/, "must be an image repository without a tag, e.g. harbor.example.com/commerce/order-service"),
+    tag: z.string(),
+    /** Previous tags, newest first (kept by `npm run release`, used by `npm run rollback`). */
+    history: z.array(z.string()).max(5, "keeps at most 5 previous tags").optional(),
+    replicas: z.number().int().min(1, "must be at least 1"),
+    port: z.number().int().min(1).max(65535),
+    healthPath: z.string().regex(/^\/[^\s]*$/, "must be an HTTP path such as /actuator/health"),
+    host: hostname.optional(),
+    namespace: dnsLabel.optional(),
+    javaOpts: z.string().optional(),
+    resources: resources.optional(),
+    logFiles: z.array(z.string().regex(/^\/[^\s]+$/, "must be an absolute file path")).optional(),
+    // Structure only: the canary and autoscale rules (one of weight or header,
+    // ranges, replicas within min..max) live once, in apps/javaAppRules.ts.
+    canary: z.object({ tag: z.string(), weight: z.number().optional(), header: z.string().optional() }).strict().optional(),
+    autoscale: z.object({ min: z.number(), max: z.number(), cpuPercent: z.number() }).strict().optional(),
+  })
+  .strict();
+
+const apps = z.record(dnsLabel, app);
+
+const apollo = z.object({ /** The env's Apollo meta server. */ meta: url }).strict();
+const harbor = z
+  .object({
+    registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host such as harbor.example.com"),
+    username: z.string().min(1),
+  })
+  .strict();
+
+const datacenter = z
+  .object({
+    /** Public IP of the data centre's IPsec gateway. */
+    publicIp: ipv4,
+    /** On-prem ranges reached over the link. */
+    subnets: z.array(cidr).min(1, "must list at least one subnet"),
+  })
+  .strict();
+
+const kubesphere = z.object({ enabled: z.boolean(), version: pinnedVersion.optional() }).strict();
+
+export type NodePoolConfig = z.infer<typeof nodePool>;
+export type NetworkConfig = z.infer<typeof network>;
+
+/** The schema of every `platform:*` key, in reference order; `.optional()` marks the keys a stack may leave out. */
+export const KEYS = {
+  env: z.enum(STACKS),
+  network,
+  kubernetes,
+  masters,
+  nodePools: z.array(nodePool).superRefine((pools, ctx) => {
+    const seen = new Set<string>();
+    pools.forEach((p, i) => {
+      if (seen.has(p.name)) ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate pool name "${p.name}"` });
+      if (p.name === "master" || p.name === "haproxy") {
+        ctx.addIssue({ code: "custom", path: [i, "name"], message: `"${p.name}" is reserved` });
+      }
+      seen.add(p.name);
+    });
+  }),
+  osImageId: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be an ECS image id, pinned so nodes are not replaced when a newer image appears"),
+  apiServerFront: apiServerFront.optional(),
+  ingress: ingress.optional(),
+  logging,
+  monitoring: monitoring.optional(),
+  apps: apps.optional(),
+  apollo: apollo.optional(),
+  harbor: harbor.optional(),
+  /** Members only: the host stack, `org/platform/host`. */
+  hostStack: z.string().regex(/^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/, "must be a stack name such as acme/platform/host").optional(),
+  datacenter: datacenter.optional(),
+  kubesphere: kubesphere.optional(),
+};
+
+/** All keys at once; `.strict()` reports any other `platform:*` key. */
+export const platformSchema = z.object(KEYS).strict();
+
+export type PlatformSettings = z.infer<typeof platformSchema>;
+
+/**
+ * Keys that were settings once and are not any more, with why: a stack file
+ * that still sets one gets this message instead of "unknown key".
+ */
+export const REMOVED_KEYS: Record<string, string> = {
+  role: "is not a setting: the role is derived from platform:env (host for env host, member for every other env); delete the key",
+};

@@ -1,0 +1,64 @@
+// The secret `platform:*` keys: always read as Pulumi secrets, refused when set
+// in plain text, and never passed through the schema (their values are opaque).
+import type * as pulumi from "@pulumi/pulumi";
+import type { PlatformSettings } from "./schema";
+
+/** One secret key. */
+export interface SecretKey {
+  /**
+   * Whether the stack needs it, given the rest of its config. `"always"` (not a
+   * function) makes the key non-optional in StackSecrets.
+   */
+  required: "always" | ((s: PlatformSettings) => boolean);
+  /** What the value is, for the "is required" message. */
+  description: string;
+  /**
+   * `text`: one secret string, in StackConfig.secrets. `appMap`: a JSON map of
+   * app name to secret, parsed into its own StackConfig field.
+   */
+  form: "text" | "appMap";
+}
+
+/** Every secret key, by name without the `platform:` prefix. */
+export const SECRET_KEYS = {
+  dingtalkWebhook: {
+    required: "always",
+    description: "the DingTalk robot webhook Alertmanager posts alerts to",
+    form: "text",
+  },
+  loggingPassword: {
+    required: (s) => s.logging?.user !== undefined,
+    description: "the password of platform:logging.user",
+    form: "text",
+  },
+  harborPassword: {
+    required: (s) => Object.keys(s.apps ?? {}).length > 0,
+    description: "the Harbor robot account's password, for the apps' imagePullSecret",
+    form: "text",
+  },
+  apolloAccessKeys: {
+    required: () => false,
+    description: "a JSON map of app name to its Apollo access-key secret",
+    form: "appMap",
+  },
+} as const satisfies Record<string, SecretKey>;
+
+export type SecretKeyName = keyof typeof SECRET_KEYS;
+type Spec = typeof SECRET_KEYS;
+type TextKey = { [K in SecretKeyName]: Spec[K]["form"] extends "text" ? K : never }[SecretKeyName];
+type AlwaysKey = { [K in TextKey]: Spec[K]["required"] extends "always" ? K : never }[TextKey];
+
+/**
+ * The stack's secret strings, typed by SECRET_KEYS: a key every stack needs is
+ * present, the others optional, and a misspelt key does not compile.
+ */
+export type StackSecrets = { [K in AlwaysKey]: pulumi.Output<string> } & { [K in Exclude<TextKey, AlwaysKey>]?: pulumi.Output<string> };
+
+/** The secret keys in declaration order. */
+export const SECRET_KEY_NAMES = Object.keys(SECRET_KEYS) as SecretKeyName[];
+
+/** Whether the stack needs secret `name`, given the rest of its config. */
+export function secretRequired(name: SecretKeyName, s: PlatformSettings): boolean {
+  const r: SecretKey["required"] = SECRET_KEYS[name].required;
+  return r === "always" || r(s);
+}
