@@ -124,7 +124,7 @@ async function childMain(task: ChildTask): Promise<unknown> {
 /** Secrets become a same-length string; resource references and unknowns a string. */
 function plainInputs(v: unknown): unknown {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const rpc = require("@pulumi/pulumi/runtime/rpc") as { specialSigKey: string; specialSecretSig: string };
+  const { rpc } = require("../../components/preview/sdkInternals") as typeof import("../../components/preview/sdkInternals");
   const walk = (x: unknown): unknown => {
     if (Array.isArray(x)) return x.map(walk);
     if (typeof x !== "object" || x === null) return x;
@@ -155,7 +155,7 @@ export interface FlatRun {
  */
 export async function exportFlat(workers: number): Promise<FlatRun[]> {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const sdkResource = require("@pulumi/pulumi/runtime/resource") as { registerResource: (...a: unknown[]) => unknown };
+  const { sdkResource } = require("../../components/preview/sdkInternals") as typeof import("../../components/preview/sdkInternals");
   const { PlatformMocks } = require("../../components/preview/mocks") as typeof import("../../components/preview/mocks");
   const runtime = require("../../components/preview/runtime") as typeof import("../../components/preview/runtime");
   const { previewStack } = require("../../components/preview/preview") as typeof import("../../components/preview/preview");
