@@ -3,16 +3,7 @@
 // large plan (about 500k promises and 3k resources at 1000 workers) spends
 // seconds producing them. runOffline installs these equivalents for the run and
 // undoes them after; PREVIEW_STACK_TRACES=1 leaves the SDK as it is.
-import * as pulumi from "@pulumi/pulumi";
-/* eslint-disable @typescript-eslint/no-require-imports */
-// Internal SDK modules; their typings hide these members.
-const state = require("@pulumi/pulumi/runtime/state") as { getStore(): Record<string, unknown> };
-const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
-  debuggablePromise<T>(p: Promise<T>, ctx: unknown): Promise<T>;
-  debugPromiseLeaks?: boolean;
-};
-const closures = require("@pulumi/pulumi/runtime/closure/serializeClosure") as { serializeFunction(...args: unknown[]): Promise<unknown> };
-/* eslint-enable @typescript-eslint/no-require-imports */
+import { closures, debuggable, resourceClass, state, v8Session } from "./sdkInternals";
 
 /**
  * Call after the mock options are set and before the program runs. Three SDK
@@ -30,7 +21,7 @@ const closures = require("@pulumi/pulumi/runtime/closure/serializeClosure") as {
  */
 export function leanSdkDuringRun(): () => void {
   const original = debuggable.debuggablePromise;
-  const resource = pulumi.Resource as unknown as { callsites(): unknown[] };
+  const resource = resourceClass;
   const callsites = resource.callsites;
   original(Promise.resolve(), "offline preview"); // schedules the SDK's leak report, as its first call would
   // The debug fields are only read with PULUMI_DEBUG_PROMISE_LEAKS set; the SDK's own function stays then.
@@ -76,8 +67,6 @@ let debuggerOff = false;
 
 /** A command on the SDK's own inspector session (the one that maps script ids to files). */
 async function debuggerPost(method: string): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const hooks = require("@pulumi/pulumi/runtime/closure/v8Hooks") as { getSessionAsync(): Promise<import("inspector").Session> };
-  const session = await hooks.getSessionAsync();
+  const session = await v8Session();
   await new Promise<void>((resolve, reject) => session.post(method, (err) => (err ? reject(err) : resolve())));
 }

@@ -4,18 +4,9 @@
 // offline preview and by the tests, so both see exactly the same plan.
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import * as rpc from "@pulumi/pulumi/runtime/rpc";
-// Internal SDK modules (the same ones `setMocks` uses); their typings hide these members.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const settings = require("@pulumi/pulumi/runtime/settings") as {
-  setMockOptions(monitor: unknown, project: string, stack: string, preview: boolean): void;
-  waitForRPCs(): Promise<void>;
-};
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const state = require("@pulumi/pulumi/runtime/state") as { getStore(): Record<string, unknown> };
 import { collectArtifacts, resetArtifacts, type Artifact } from "../artifacts";
 import { leanSdkDuringRun } from "./leanSdk";
+import { MockMonitor, registerResponse, rpc, settings, state } from "./sdkInternals";
 import { MockOptions, PlatformMocks } from "./mocks";
 
 /** One planned resource, as the preview prints it and `--json` lists it. */
@@ -137,12 +128,7 @@ class RecordingMonitor extends MockMonitor {
       });
       const serializedState = await rpc.serializeProperties("", resultState);
       this.resources.set(urn, { urn, id: result.id ?? null, state: serializedState });
-      const { RegisterResourceResponse } = require("@pulumi/pulumi/proto/resource_pb");
-      const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
-      const response = new RegisterResourceResponse();
-      response.setUrn(urn);
-      response.setId(result.id || "");
-      response.setObject(Struct.fromJavaScript(serializedState));
+      const response = registerResponse(urn, result.id || "", serializedState);
       callback(null, response);
     } catch (err) {
       callback(err, undefined);

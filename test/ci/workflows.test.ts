@@ -36,7 +36,7 @@ interface Step {
 interface Job {
   needs?: string | string[];
   if?: string;
-  "runs-on": string;
+  "runs-on": string | string[];
   container?: string;
   environment?: string;
   permissions?: Record<string, string> | string;
@@ -58,6 +58,7 @@ interface Workflow {
 function workflow(file: string): Workflow {
   return YAML.parse(fs.readFileSync(path.join(ROOT, ".github/workflows", file), "utf8")) as Workflow;
 }
+const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { engines: { node: string }; scripts: Record<string, string> };
 const WORKFLOWS = ["pull-request.yml", "deploy.yml", "drift.yml"];
 const pr = workflow("pull-request.yml");
 const deploy = workflow("deploy.yml");
@@ -73,6 +74,7 @@ function step(j: Job, pred: (s: Step) => boolean, what: string): Step {
 const byId = (j: Job, id: string): Step => step(j, (s) => s.id === id, `with id ${id}`);
 
 let tmp: string;
+let seq = 0;
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "workflows-test-"));
 });
@@ -80,11 +82,33 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Runs a tool; a missing binary is a test failure, not a skip. */
+/**
+ * Runs a tool; a missing binary is a test failure, not a skip. Input goes in as a
+ * file on stdin, not through a pipe: a script that exits before reading it (an
+ * argument error) would otherwise race the write and fail it with EPIPE.
+ */
 function run(cmd: string, args: string[], opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
-  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 30_000, ...opts });
-  if (r.error) throw new Error(`${cmd} could not run (${r.error.message}); install it (CI does)`);
-  return r;
+  const { input, ...rest } = opts;
+  let stdin: number | "ignore" = "ignore";
+  if (input !== undefined) {
+    const file = path.join(tmp, `stdin-${++seq}`);
+    fs.writeFileSync(file, input);
+    stdin = fs.openSync(file, "r");
+  }
+  try {
+    const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 30_000, ...rest, stdio: [stdin, "pipe", "pipe"] });
+    if (r.error) {
+      const e = r.error as NodeJS.ErrnoException;
+      throw new Error(
+        e.code === "ENOENT"
+          ? `${cmd} is not installed: it comes with the Debian packages in .ci/tools.txt (npm run test:all installs them)`
+          : `${cmd} ${args.join(" ")} could not run: ${e.message}`,
+      );
+    }
+    return r;
+  } finally {
+    if (typeof stdin === "number") fs.closeSync(stdin);
+  }
 }
 
 function stacksFor(files: string[], extra: string[] = []): SpawnSyncReturns<string> {
@@ -96,7 +120,6 @@ function parsedStacks(files: string[], extra: string[] = []): string[] {
   return JSON.parse(r.stdout) as string[];
 }
 
-let seq = 0;
 /**
  * Runs a `run:` block the way the runner does with `shell: bash`
  * (bash --noprofile --norc -eo pipefail FILE) and returns its GITHUB_OUTPUT.
@@ -244,7 +267,7 @@ describe("every workflow", () => {
     ),
   );
   it("has multi-line run blocks to check", () => {
-    expect(blocks.length).toBeGreaterThanOrEqual(8);
+    expect(blocks.length).toBeGreaterThanOrEqual(7);
   });
   it.each(blocks)("shellcheck: %s", (_what, block) => {
     // ${{ }} is expanded by the runner before bash sees the text: a placeholder stands in.
@@ -281,12 +304,26 @@ describe("every workflow", () => {
     }
   });
 
-  it.each(all)("%s sets up Node 20 with the npm cache wherever it installs packages", (_f, wf) => {
+  it.each(all)("%s sets up the Node major of package.json's engines, with the npm cache, wherever it installs packages", (_f, wf) => {
+    const major = Number(/>=(\d+)/.exec(PKG.engines.node)![1]);
+    expect(major).toBe(24);
     for (const j of Object.values(wf.jobs)) {
-      if (!j.steps.some((s) => s.run?.startsWith("npm ci"))) continue;
+      if (!j.steps.some((s) => s.run?.startsWith("npm ci") || s.run === "npm run test:all")) continue;
       const node = step(j, (s) => !!s.uses?.startsWith("actions/setup-node@"), "setup-node");
-      expect(node.with).toMatchObject({ "node-version": 20, cache: "npm" });
+      expect(node.with).toMatchObject({ "node-version": major, cache: "npm" });
+      if (j.container) expect(j.container).toBe(`node:${major}-bookworm`);
     }
+  });
+
+  it.each(all)("%s runs the jobs that reach the VPCs (real preview, up, drift) on the data centre's self-hosted runners, the rest hosted", (_f, wf) => {
+    for (const [jn, j] of Object.entries(wf.jobs)) {
+      const reachesVpc = pulumiSteps(j).length > 0;
+      expect([jn, j["runs-on"]]).toEqual([jn, reachesVpc ? ["self-hosted", "linux", "dc"] : "ubuntu-latest"]);
+    }
+  });
+
+  it.each(all)("%s installs no system packages of its own (the one list is .ci/tools.txt)", (_f, wf) => {
+    for (const j of Object.values(wf.jobs)) for (const s of j.steps) expect(s.run ?? "").not.toMatch(/apt-get|apt install/);
   });
 
   // Effective permissions of a job: its own block replaces the workflow's entirely.
@@ -339,9 +376,9 @@ describe("pull-request.yml", () => {
     expect(JSON.stringify(job)).not.toMatch(/secrets\./);
     const runs = job.steps.map((s) => s.run ?? s.uses ?? "");
     const at = (re: RegExp): number => runs.findIndex((r) => re.test(r));
-    expect(at(/^npm ci/)).toBeGreaterThanOrEqual(0);
-    expect(at(/^npm test$/)).toBeGreaterThan(at(/^npm ci/));
-    expect(at(/git worktree add/)).toBeGreaterThan(at(/^npm test$/));
+    // The same command as .ci/run: tools, dependencies, type check, tests.
+    expect(at(/^npm run test:all$/)).toBeGreaterThanOrEqual(0);
+    expect(at(/git worktree add/)).toBeGreaterThan(at(/^npm run test:all$/));
     expect(at(/--diff-from/)).toBeGreaterThan(at(/git worktree add/));
     expect(at(/^actions\/github-script@/)).toBeGreaterThan(at(/--diff-from/));
   });
@@ -804,5 +841,95 @@ describe("drift.yml", () => {
       expect(stdout).toContain("DINGTALK_WEBHOOK is empty");
       expect(received).toEqual([]);
     });
+  });
+});
+
+describe("one list of system tools, one test command", () => {
+  const toolsFile = path.join(ROOT, ".ci/tools.txt");
+  const tools = fs
+    .readFileSync(toolsFile, "utf8")
+    .split("\n")
+    .map((l) => l.replace(/#.*/, "").trim())
+    .filter(Boolean);
+  const SETUP = path.join(ROOT, ".ci/setup");
+
+  it("lists every Debian package the tests run, once", () => {
+    const needed = ["haproxy", "shellcheck", "cloud-init", "prometheus", "prometheus-alertmanager", "luajit", "strongswan-swanctl", "strongswan-charon",
+      "charon-systemd", "openssl", "curl", "ca-certificates", "git", "iproute2", "util-linux", "iptables", "nftables", "etcd-server", "etcd-client", "systemd"];
+    expect([...tools].sort()).toEqual([...needed].sort());
+    expect(new Set(tools).size).toBe(tools.length);
+  });
+
+  it(".ci/run, the PR workflow and the README run the same command, which installs that list", () => {
+    expect(fs.readFileSync(path.join(ROOT, ".ci/run"), "utf8")).toMatch(/^npm run test:all$/m);
+    expect(pr.jobs.offline.steps.filter((s) => s.run === "npm run test:all")).toHaveLength(1);
+    expect(PKG.scripts["test:all"]).toBe("bash .ci/setup --tests && npm test");
+    expect(fs.readFileSync(SETUP, "utf8")).toContain(".ci/tools.txt");
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const quick = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("\n## ", readme.indexOf("## Quick start") + 3));
+    expect(quick.match(/^```(?:bash|sh)?\n([\s\S]*?)```/m)?.[1].trim().split("\n")).toEqual(["npm run setup && npm run preview -- dev", "npm run test:all"]);
+  });
+
+  it("the devcontainer bakes in the same list on Node 24", () => {
+    const dockerfile = fs.readFileSync(path.join(ROOT, ".devcontainer/Dockerfile"), "utf8");
+    expect(dockerfile).toMatch(/^FROM node:24-bookworm$/m);
+    expect(dockerfile).toContain("COPY .ci/tools.txt");
+    expect(dockerfile).toContain("--no-install-recommends");
+    const dc = JSON.parse(fs.readFileSync(path.join(ROOT, ".devcontainer/devcontainer.json"), "utf8"));
+    expect(dc.build).toEqual({ dockerfile: "Dockerfile", context: ".." });
+    expect(dc.postCreateCommand).toBe("npm run setup");
+  });
+
+  it("npm scripts and the bootstrap run on the same Node 24 from the registry", () => {
+    const boot = JSON.parse(fs.readFileSync(path.join(ROOT, ".ci/node/package.json"), "utf8"));
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+    expect(boot.devDependencies.node).toBe(pkg.devDependencies.node);
+    expect(pkg.devDependencies.node).toMatch(/^24\./);
+    // npm 11 runs a dependency's install script only when allowScripts names it: node's fetches the binary.
+    expect(boot.allowScripts).toEqual({ node: true });
+    expect(pkg.allowScripts.node).toBe(true);
+    expect(process.versions.node.split(".")[0]).toBe("24");
+  });
+
+  it("passes shellcheck", () => {
+    const r = run("shellcheck", ["-s", "bash", SETUP, path.join(ROOT, ".ci/run")]);
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  /** .ci/setup --tests on a PATH of stand-ins: dpkg-query says nothing is installed, `id -u` says `uid`. */
+  function setupWith(opts: { apt: boolean; uid: number }): { r: SpawnSyncReturns<string>; aptLog: string } {
+    const bin = path.join(tmp, `setup-bin-${++seq}`);
+    fs.mkdirSync(bin);
+    for (const t of ["sed", "grep", "dirname", "bash"]) fs.symlinkSync(spawnSync("bash", ["-c", `command -v ${t}`], { encoding: "utf8" }).stdout.trim(), path.join(bin, t));
+    const aptLog = path.join(bin, "apt.log");
+    fs.writeFileSync(path.join(bin, "id"), `#!/bin/bash\necho ${opts.uid}\n`, { mode: 0o755 });
+    if (opts.apt) {
+      fs.writeFileSync(path.join(bin, "dpkg-query"), "#!/bin/bash\nexit 1\n", { mode: 0o755 });
+      fs.writeFileSync(path.join(bin, "apt-get"), `#!/bin/bash\necho "$*" >>${aptLog}\n[ "$1" != install ]\n`, { mode: 0o755 });
+    }
+    const r = run(path.join(bin, "bash"), [SETUP, "--tests"], { env: { PATH: bin } });
+    return { r, aptLog: fs.existsSync(aptLog) ? fs.readFileSync(aptLog, "utf8") : "" };
+  }
+
+  it("not root: one message with the exact apt-get command, and installs nothing", () => {
+    const { r, aptLog } = setupWith({ apt: true, uid: 1000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`sudo apt-get update && sudo apt-get install -y --no-install-recommends ${tools.join(" ")}\n`);
+    expect(aptLog).toBe("");
+  });
+
+  it("root: apt-get update, then install of the missing packages without recommends", () => {
+    const { r, aptLog } = setupWith({ apt: true, uid: 0 });
+    expect(r.status).not.toBe(0); // the stand-in install fails, and setup stops there
+    expect(aptLog.trim().split("\n")).toEqual(["update -q", `install -y -q --no-install-recommends ${tools.join(" ")}`]);
+  });
+
+  it("no apt-get (macOS, another distribution): names the packages and the devcontainer", () => {
+    const { r } = setupWith({ apt: false, uid: 1000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("no apt-get");
+    expect(r.stderr).toContain(tools.join(" "));
+    expect(r.stderr).toContain(".devcontainer/");
   });
 });

@@ -1,0 +1,96 @@
+// Every internal module of the Pulumi SDK the offline preview (and its bench)
+// reaches into, in one place. None of these is public API: the SDK may change
+// them in any release, so this file names the SDK version it was checked
+// against, and test/preview/sdkInternals.test.ts fails when the installed SDK
+// differs, listing what to re-check. Only the preview loads this module:
+// `pulumi up` (index.ts and the components) never does.
+//
+// Checked against @pulumi/pulumi 3.276.0 (node_modules/@pulumi/pulumi/...):
+// - runtime/state.js          getStore() returns the run's LocalStore (leakCandidates,
+//                             settings, supportsSecrets and the other feature flags).
+// - runtime/settings.js       setMockOptions(monitor, project, stack, preview, organization)
+//                             and waitForRPCs(), the functions runtime.setMocks uses.
+// - runtime/debuggable.js     debuggablePromise(p, ctx) is looked up on the module's
+//                             exports at each call site (exports.debuggablePromise), adds
+//                             p to store.leakCandidates and deletes it when settled;
+//                             debugPromiseLeaks mirrors PULUMI_DEBUG_PROMISE_LEAKS.
+// - resource.js               static Resource.callsites(), called per resource for the
+//                             engine's source positions.
+// - runtime/closure/serializeClosure.js   exports.serializeFunction(func, args).
+// - runtime/closure/v8Hooks.js            getSessionAsync(): the inspector session
+//                             that maps script ids to files.
+// - runtime/mocks.js          class MockMonitor: resources (a Map by URN), newUrn(parent,
+//                             type, name), registerResource / readResource /
+//                             registerResourceOutputs(req, callback).
+// - runtime/rpc.js            specialSigKey, specialSecretSig, serializeProperties,
+//                             deserializeProperties.
+// - runtime/resource.js       registerResource(res, parent, type, name, custom, remote,
+//                             newDependency, props, opts, ...) (the bench wraps it).
+// - proto/resource_pb.js      RegisterResourceResponse (setUrn, setId, setObject).
+// - google-protobuf           Struct.fromJavaScript (a dependency of the SDK, declared
+//                             in package.json at the version the SDK asks for).
+/* eslint-disable @typescript-eslint/no-require-imports */
+import type { Session } from "inspector";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+
+/** The SDK version every use below was read against. */
+export const SDK_VERSION_CHECKED = "3.276.0";
+
+/** What to re-read in the new SDK's source when its version changes. */
+export const RECHECK = [
+  "runtime/state.js: getStore() and the LocalStore fields set in runOffline (supportsSecrets, ...) and leakCandidates",
+  "runtime/settings.js: setMockOptions(monitor, project, stack, preview) and waitForRPCs()",
+  "runtime/debuggable.js: debuggablePromise still called through exports, still only leak tracking besides the debug fields",
+  "resource.js: Resource.callsites() still a static called per resource, only for source positions",
+  "runtime/closure/serializeClosure.js and v8Hooks.js: serializeFunction and getSessionAsync, the debugger session",
+  "runtime/mocks.js: MockMonitor's resources map, newUrn and the request getters RecordingMonitor reads",
+  "runtime/resource.js: registerResource's argument order (the bench)",
+  "proto/resource_pb.js and google-protobuf's Struct: the register response",
+] as const;
+
+export const state = require("@pulumi/pulumi/runtime/state") as { getStore(): Record<string, unknown> };
+
+export const settings = require("@pulumi/pulumi/runtime/settings") as {
+  setMockOptions(monitor: unknown, project: string, stack: string, preview: boolean): void;
+  waitForRPCs(): Promise<void>;
+};
+
+export const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
+  debuggablePromise<T>(p: Promise<T>, ctx: unknown): Promise<T>;
+  debugPromiseLeaks?: boolean;
+};
+
+/** Resource's static callsites(), which the typings hide. */
+export const resourceClass = pulumi.Resource as unknown as { callsites(): unknown[] };
+
+export const closures = require("@pulumi/pulumi/runtime/closure/serializeClosure") as {
+  serializeFunction(...args: unknown[]): Promise<unknown>;
+};
+
+/** The SDK's own inspector session, loaded when first needed (as the SDK does). */
+export function v8Session(): Promise<Session> {
+  const hooks = require("@pulumi/pulumi/runtime/closure/v8Hooks") as { getSessionAsync(): Promise<Session> };
+  return hooks.getSessionAsync();
+}
+
+export const sdkResource = require("@pulumi/pulumi/runtime/resource") as { registerResource: (...a: unknown[]) => unknown };
+
+export { MockMonitor, rpc };
+
+/** A RegisterResourceResponse carrying `urn`, `id` and the serialized state. */
+export function registerResponse(urn: string, id: string, serializedState: Record<string, unknown>): unknown {
+  const { RegisterResourceResponse } = require("@pulumi/pulumi/proto/resource_pb");
+  const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
+  const response = new RegisterResourceResponse();
+  response.setUrn(urn);
+  response.setId(id);
+  response.setObject(Struct.fromJavaScript(serializedState));
+  return response;
+}
+
+/** The installed SDK's version (its package.json). */
+export function installedSdkVersion(): string {
+  return (require("@pulumi/pulumi/package.json") as { version: string }).version;
+}

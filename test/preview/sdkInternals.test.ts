@@ -1,0 +1,66 @@
+// The SDK internals the offline preview uses (components/preview/sdkInternals.ts)
+// were read against one SDK version. A different installed version fails here,
+// naming what to re-read, before a subtle change shows up as a wrong plan.
+import * as fs from "fs";
+import * as path from "path";
+import * as sdk from "../../components/preview/sdkInternals";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+describe("the SDK internals the preview uses", () => {
+  it("were checked against the installed @pulumi/pulumi", () => {
+    const installed = sdk.installedSdkVersion();
+    const declared = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies["@pulumi/pulumi"];
+    expect(declared).toBe(installed);
+    if (installed !== sdk.SDK_VERSION_CHECKED) {
+      throw new Error(
+        `@pulumi/pulumi is ${installed}, components/preview/sdkInternals.ts was checked against ${sdk.SDK_VERSION_CHECKED}. ` +
+          `Re-read in node_modules/@pulumi/pulumi:\n- ${sdk.RECHECK.join("\n- ")}\n` +
+          `then run the preview tests and the bench, and set SDK_VERSION_CHECKED to ${installed}.`,
+      );
+    }
+  });
+
+  it("the policy pack runs on the same SDK version", () => {
+    const pack = JSON.parse(fs.readFileSync(path.join(ROOT, "policies/package.json"), "utf8"));
+    expect(pack.dependencies["@pulumi/pulumi"]).toBe(sdk.SDK_VERSION_CHECKED);
+  });
+
+  it("has the shapes the preview relies on", () => {
+    expect(typeof sdk.state.getStore).toBe("function");
+    expect(sdk.state.getStore()).toHaveProperty("leakCandidates");
+    expect(typeof sdk.settings.setMockOptions).toBe("function");
+    expect(typeof sdk.settings.waitForRPCs).toBe("function");
+    expect(typeof sdk.debuggable.debuggablePromise).toBe("function");
+    expect(typeof sdk.debuggable.debugPromiseLeaks).toBe("boolean");
+    expect(typeof sdk.resourceClass.callsites).toBe("function");
+    expect(typeof sdk.closures.serializeFunction).toBe("function");
+    expect(typeof sdk.sdkResource.registerResource).toBe("function");
+    expect(typeof sdk.rpc.specialSigKey).toBe("string");
+    expect(typeof sdk.rpc.specialSecretSig).toBe("string");
+    expect(typeof (sdk.MockMonitor.prototype as unknown as { newUrn: unknown }).newUrn).toBe("function");
+    const response = sdk.registerResponse("urn:pulumi:s::p::t::n", "id-1", { a: "b" }) as {
+      getUrn(): string;
+      getId(): string;
+      getObject(): { toJavaScript(): unknown };
+    };
+    expect([response.getUrn(), response.getId(), response.getObject().toJavaScript()]).toEqual(["urn:pulumi:s::p::t::n", "id-1", { a: "b" }]);
+  });
+
+  it("the SDK still calls debuggablePromise through its exports (what the lean patch replaces)", () => {
+    // The patch swaps the module's export; a direct local call would bypass it silently.
+    const dir = path.join(ROOT, "node_modules/@pulumi/pulumi");
+    const registration = fs.readFileSync(path.join(dir, "runtime/resource.js"), "utf8");
+    expect(registration).toMatch(/debuggable_1\.debuggablePromise\(/);
+    expect(registration).not.toMatch(/[^.\w]debuggablePromise\(/);
+    const resource = fs.readFileSync(path.join(dir, "resource.js"), "utf8");
+    expect(resource).toMatch(/Resource\.callsites\(\)/);
+  });
+
+  it("is the only place the preview reaches into the SDK", () => {
+    const dir = path.join(ROOT, "components/preview");
+    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith(".ts") && x !== "sdkInternals.ts")) {
+      expect([f, fs.readFileSync(path.join(dir, f), "utf8").match(/@pulumi\/pulumi\/[\w/]+/g)]).toEqual([f, null]);
+    }
+  });
+});
