@@ -4,9 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterAccess, createObject, inCluster, PlainObject } from "./k8sObjects";
 import { FLANNEL_DEFAULT_IMAGES, flannelObjects } from "./flannelObjects";
-
-/** flanneld's healthz on the host network: 127.0.0.1 only, clear of kubelet (10248/10250), kube-proxy (10249/10256) and vxlan (8472/udp). */
-export const FLANNEL_HEALTHZ_PORT = 8471;
+import { FLANNEL_HEALTHZ_PORT } from "../network/ports";
 
 export interface FlannelArgs {
   cluster: ClusterAccess;

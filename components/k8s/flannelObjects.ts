@@ -4,6 +4,7 @@
 // component turns these into resources, the offline preview prints them and
 // the tests check them against the Kubernetes schema.
 import { parseCidr } from "../network/cidr";
+import { FLANNEL_VXLAN_PORT, NODE_HOST_PORTS } from "../network/ports";
 
 export interface FlannelSettings {
   /** The cluster's pod network (kubeadm `podSubnet`); flannel hands each node a /24 out of it. */
@@ -32,23 +33,6 @@ export const FLANNEL_DEFAULT_IMAGES = {
   cniPlugin: "ghcr.io/flannel-io/flannel-cni-plugin:v1.6.2-flannel1",
 } as const;
 
-/** Linux kernel default vxlan port (IANA's is 4789); what the security groups open. */
-export const DEFAULT_VXLAN_PORT = 8472;
-
-/** TCP ports already taken on every node's host network, so healthzPort must avoid them. */
-export const NODE_HOST_PORTS: Readonly<Record<number, string>> = {
-  22: "sshd",
-  2379: "etcd client",
-  2380: "etcd peer",
-  6443: "kube-apiserver",
-  9100: "node-exporter",
-  10248: "kubelet healthz",
-  10249: "kube-proxy metrics",
-  10250: "kubelet",
-  10256: "kube-proxy healthz",
-  10257: "kube-controller-manager",
-  10259: "kube-scheduler",
-};
 
 export const FLANNEL_NAMESPACE = "kube-flannel";
 
@@ -101,7 +85,7 @@ function validate(s: FlannelSettings): { vxlanPort: number; healthzPort: number 
   }
   assertPinned("flannelImage", s.flannelImage);
   assertPinned("cniPluginImage", s.cniPluginImage);
-  const vxlanPort = s.vxlanPort ?? DEFAULT_VXLAN_PORT;
+  const vxlanPort = s.vxlanPort ?? FLANNEL_VXLAN_PORT;
   assertPort("vxlanPort", vxlanPort, 1);
   const healthzPort = s.healthzPort ?? 0;
   if (healthzPort !== 0) {

@@ -10,7 +10,7 @@ import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterAccess, inCluster } from "./k8sObjects";
-import { SLB_HEALTH_CHECK_CIDR } from "../network/network";
+import { HTTP_PORT, HTTPS_PORT, INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, SLB_HEALTH_CHECK_CIDR } from "../network/ports";
 
 export const INGRESS_CONTROLLER = {
   name: "ingress-nginx",
@@ -22,9 +22,6 @@ export const INGRESS_CONTROLLER = {
   /** The IngressClass every app's Ingress names. */
   ingressClass: "nginx",
 } as const;
-
-export const DEFAULT_HTTP_NODE_PORT = 30080;
-export const DEFAULT_HTTPS_NODE_PORT = 30443;
 
 export interface IngressControllerSettings {
   clusterName: string;
@@ -109,8 +106,8 @@ export class GlobalIngress extends pulumi.ComponentResource {
 
   constructor(name: string, args: GlobalIngressArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:k8s:GlobalIngress", name, {}, opts);
-    const httpNodePort = args.httpNodePort ?? DEFAULT_HTTP_NODE_PORT;
-    const httpsNodePort = args.httpsNodePort ?? DEFAULT_HTTPS_NODE_PORT;
+    const httpNodePort = args.httpNodePort ?? INGRESS_HTTP_NODE_PORT;
+    const httpsNodePort = args.httpsNodePort ?? INGRESS_HTTPS_NODE_PORT;
     if (httpNodePort === httpsNodePort) throw new Error(`GlobalIngress ${name}: httpNodePort and httpsNodePort must differ`);
 
     this.release = new k8s.helm.v3.Release(
@@ -155,8 +152,8 @@ export class GlobalIngress extends pulumi.ComponentResource {
     this.slbAddress = slb.address;
 
     for (const [port, nodePort] of [
-      [80, httpNodePort],
-      [443, httpsNodePort],
+      [HTTP_PORT, httpNodePort],
+      [HTTPS_PORT, httpsNodePort],
     ] as const) {
       const group = new alicloud.slb.ServerGroup(`${name}-${port}`, { loadBalancerId: slb.id, name: `${args.clusterName}-ingress-${port}` }, { parent: this });
       // One attachment per worker: adding a node adds one attachment, nothing else changes.
