@@ -5,6 +5,7 @@
 // the tests check them against the Kubernetes schema.
 import { parseCidr } from "../network/cidr";
 import { FLANNEL_VXLAN_PORT, NODE_HOST_PORTS } from "../network/ports";
+import type { K8sObject } from "./k8sObjects";
 
 export interface FlannelSettings {
   /** The cluster's pod network (kubeadm `podSubnet`); flannel hands each node a /24 out of it. */
@@ -36,13 +37,6 @@ export const FLANNEL_DEFAULT_IMAGES = {
 
 export const FLANNEL_NAMESPACE = "kube-flannel";
 
-/** A plain Kubernetes object, ready for YAML or a k8s resource. */
-export interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  [k: string]: unknown;
-}
 
 /** flannel's net-conf.json: the pod network and the backend. */
 export interface FlannelNetConf {

@@ -8,17 +8,18 @@
 // URL, which is the robot's credential, lives only in the bridge's Secret.
 import * as YAML from "yaml";
 import type { RuleGroup } from "./alertRules";
+import type { HelmChart } from "./k8sObjects";
 import { CONTROLLER_MANAGER_PORT, ETCD_METRICS_PORT, KUBE_PROXY_METRICS_PORT, SCHEDULER_PORT } from "../network/ports";
 
 /** The chart, pinned: a new chart version is a reviewed change. */
-export const KUBE_PROMETHEUS_STACK = {
+export const KUBE_PROMETHEUS_STACK: HelmChart = {
   /** Helm release name; the chart labels its objects (and selects rules) with `release: <name>`. */
   name: "kube-prometheus-stack",
   chart: "kube-prometheus-stack",
   repo: "https://prometheus-community.github.io/helm-charts",
   version: "87.12.5",
   namespace: "monitoring",
-} as const;
+};
 
 /** The DingTalk bridge: one Deployment + Service in the monitoring namespace. */
 export const DINGTALK_BRIDGE = {

@@ -6,8 +6,8 @@ import {
   flannelNetConf,
   flannelObjects,
   FlannelSettings,
-  K8sObject,
 } from "../../components/k8s/flannelObjects";
+import type { K8sObject } from "../../components/k8s/k8sObjects";
 import { FLANNEL_VXLAN_PORT } from "../../components/network/ports";
 import { validateK8sObject, validateK8sObjects } from "../support/k8sSchema";
 
