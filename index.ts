@@ -3,7 +3,7 @@
 // composes the components and returns the stack outputs. The offline preview
 // calls the very same function under the SDK's mock runtime.
 import { Cluster } from "./components/cluster/cluster";
-import { defaultPackageRepository, loadStackConfig } from "./components/config/stackConfig";
+import { loadStackConfig } from "./components/config/stackConfig";
 import { FleetLinks, HostStack } from "./components/fleet/fleet";
 import { Flannel } from "./components/k8s/flannel";
 import { Kubesphere } from "./components/fleet/kubesphere";
@@ -33,17 +33,12 @@ export = async () => {
   const cluster = new Cluster(config.stack, {
     clusterName: config.stack,
     network,
-    kubernetesVersion: config.kubernetes.version,
-    imageRepository: config.kubernetes.imageRepository,
-    packageRepository: config.kubernetes.packageRepository ?? defaultPackageRepository(config.kubernetes.version),
-    podCidr: config.network.podCidr,
-    serviceCidr: config.network.serviceCidr,
-    masterCount: config.masters.count,
-    masterInstanceType: config.masters.instanceType,
-    masterSystemDiskGb: config.masters.systemDiskGb,
-    workerPools: config.nodePools,
-    imageId: config.osImageId,
-    frontInstanceType: config.apiServerFront?.instanceType,
+    kubernetes: config.kubernetes,
+    ranges: config.network,
+    masters: config.masters,
+    nodePools: config.nodePools,
+    osImageId: config.osImageId,
+    apiServerFront: config.apiServerFront,
     deletionProtection: config.isProd,
     tags,
   });

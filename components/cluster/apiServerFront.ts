@@ -10,12 +10,10 @@ import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { recordArtifact } from "../artifacts";
-import { HAPROXY_CHECK_PORT, HAPROXY_STATS_PORT } from "../network/network";
+import { API_SERVER_PORT, HAPROXY_CHECK_PORT, HAPROXY_STATS_PORT } from "../network/ports";
 import { NodePool, PoolVswitch } from "./nodePool";
 import { renderHaproxyUserData } from "./cloudInit";
 import { HAPROXY_MONITOR_URI, renderHaproxyCfg } from "./haproxy";
-
-export const API_SERVER_PORT = 6443;
 
 export interface ApiServerFrontArgs {
   /** Cluster (stack) name. */
@@ -112,7 +110,7 @@ export class ApiServerFront extends pulumi.ComponentResource {
     this.slbId = slb.id;
 
     new alicloud.slb.Listener(
-      `${name}-6443`,
+      `${name}-${API_SERVER_PORT}`,
       {
         loadBalancerId: slb.id,
         protocol: "tcp",

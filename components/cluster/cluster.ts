@@ -11,50 +11,48 @@ import { NodePool } from "./nodePool";
 import { adminKubeconfig, ClusterPki } from "./pki";
 import { ApiServerReadiness } from "./readiness";
 import { renderUserData } from "./cloudInit";
-import { controlPlaneAddresses } from "./controlPlaneAddresses";
-import type { ClusterBootstrap, NodeBootstrap, NodeTaint } from "./kubeadm";
-
-export interface WorkerPoolSpec {
-  /** Pool name, e.g. "general". */
-  name: string;
-  /** Instances; editing it adds or removes only the highest indexes. */
-  count: number;
-  instanceType: string;
-  /** Node labels set by the kubelet at registration (node.kubernetes.io/... and custom prefixes). */
-  labels?: Record<string, string>;
-  /** Node taints set at registration, e.g. dedicated=order:NoSchedule. */
-  taints?: NodeTaint[];
-  /** System disk in GiB. Default 120. */
-  systemDiskGb?: number;
-}
+import type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
+import { ControlPlaneAddresses, controlPlaneAddresses } from "./controlPlaneAddresses";
+import { defaultPackageRepository } from "../config/stackConfig";
+import type { NetworkConfig, NodePoolConfig, PlatformSettings } from "../config/stackConfig";
 
 export interface ClusterArgs {
-  /** Cluster (stack) name. */
+  /** Cluster (stack) name: the prefix of every node and cloud name. */
   clusterName: string;
-  /** The network the cluster lives in. */
+  /** The network the cluster lives in (vswitches and security groups). */
   network: Network;
-  /** Full Kubernetes version, e.g. 1.35.4. */
-  kubernetesVersion: string;
-  /** Control-plane image mirror (China regions), optional. */
-  imageRepository?: string;
-  /** apt repository of kubeadm/kubelet/kubectl for the version's minor. */
-  packageRepository: string;
-  podCidr: string;
-  serviceCidr: string;
-  /** Odd number of masters (etcd quorum). */
-  masterCount: number;
-  masterInstanceType: string;
-  masterSystemDiskGb?: number;
-  workerPools: WorkerPoolSpec[];
-  /** Pinned OS image for every VM. */
-  imageId: string;
-  /** HAProxy VM size, optional. */
-  frontInstanceType?: string;
+  /**
+   * `platform:kubernetes`: the full version (e.g. 1.35.4), the control-plane image
+   * mirror (default: kubeadm's registry.k8s.io) and the apt repository of
+   * kubeadm/kubelet/kubectl (default: pkgs.k8s.io for the version's minor).
+   */
+  kubernetes: PlatformSettings["kubernetes"];
+  /** The pod and service ranges of `platform:network`: kubeadm's podSubnet and serviceSubnet. */
+  ranges: Pick<NetworkConfig, "podCidr" | "serviceCidr">;
+  /** `platform:masters`: an odd count (etcd quorum), the instance type, system disk GiB (default 200). */
+  masters: PlatformSettings["masters"];
+  /** `platform:nodePools`: worker pools; editing a count adds or removes only the highest indexes. System disk default 120 GiB. */
+  nodePools: NodePoolConfig[];
+  /** `platform:osImageId`: the pinned OS image of every VM. */
+  osImageId: string;
+  /** `platform:apiServerFront`: the HAProxy VM size (default ApiServerFront's, ecs.c6.large). */
+  apiServerFront?: PlatformSettings["apiServerFront"];
   /** ECS and SLB deletion protection; on in prod. */
   deletionProtection: boolean;
-  /** How long the readiness gate waits for the api-server. Default 1800 s. */
+  /** How long the readiness gate waits for the api-server. Default 1800 s (ApiServerReadiness). */
   readinessTimeoutSeconds?: number;
+  /** Tags on every VM and SLB. Default none. */
   tags?: Record<string, string>;
+}
+
+/** Master system disk in GiB when `masters.systemDiskGb` is unset: etcd and images. */
+const MASTER_SYSTEM_DISK_GB = 200;
+
+/** The join credentials every node's kubeadm config carries: RandomPassword/RandomBytes keep them secret in state. */
+interface JoinCredentials {
+  tokenId: pulumi.Output<string>;
+  tokenSecret: pulumi.Output<string>;
+  certificateKey: pulumi.Output<string>;
 }
 
 export class Cluster extends pulumi.ComponentResource {
@@ -71,129 +69,42 @@ export class Cluster extends pulumi.ComponentResource {
   public readonly front: ApiServerFront;
   public readonly pki: ClusterPki;
 
-  constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:cluster:Cluster", name, {}, opts);
-    if (args.masterCount % 2 !== 1) throw new Error(`Cluster ${name}: masterCount must be odd for etcd quorum, got ${args.masterCount}`);
-    const parent = { parent: this };
-    const net = args.network;
-    const vswitches = net.vswitches.map((v) => ({ zone: v.zone, id: v.id }));
+  private readonly vswitches: { zone: string; id: pulumi.Output<string> }[];
+  /** The version the nodes were bootstrapped with, where a policy (kubernetes-baseline) and the console can read it: user data is a secret and is ignored after first boot. */
+  private readonly versionTag: Record<string, string>;
 
-    this.pki = new ClusterPki(`${name}-pki`, { clusterName: args.clusterName }, parent);
+  constructor(
+    private readonly resourceName: string,
+    private readonly args: ClusterArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super("platform:cluster:Cluster", resourceName, {}, opts);
+    const name = resourceName;
+    if (args.masters.count % 2 !== 1) {
+      throw new pulumi.ResourceError(`Cluster ${name}: masters.count must be odd for etcd quorum, got ${args.masters.count}`, this);
+    }
+    this.vswitches = args.network.vswitches.map((v) => ({ zone: v.zone, id: v.id }));
+    this.versionTag = { "platform:kubernetes-version": args.kubernetes.version };
 
-    // Join credentials: RandomPassword keeps them secret in state.
-    const tokenId = new random.RandomPassword(`${name}-token-id`, { length: 6, special: false, upper: false }, parent);
-    const tokenSecret = new random.RandomPassword(`${name}-token-secret`, { length: 16, special: false, upper: false }, parent);
-    const certificateKey = new random.RandomBytes(`${name}-certificate-key`, { length: 32 }, parent);
-
+    this.pki = new ClusterPki(`${name}-pki`, { clusterName: args.clusterName }, { parent: this });
+    const credentials = this.joinCredentials();
     const addresses = controlPlaneAddresses(
-      net.vswitches.map((v) => v.cidr),
-      args.masterCount,
+      args.network.vswitches.map((v) => v.cidr),
+      args.masters.count,
     );
-    const masterNames = addresses.masters.map((_, i) => `${args.clusterName}-master-${i}`);
-    // The version the nodes were bootstrapped with, where a policy (kubernetes-baseline)
-    // and the console can read it: user data is a secret and is ignored after first boot.
-    const versionTag = { "platform:kubernetes-version": args.kubernetesVersion };
-
-    this.front = new ApiServerFront(
-      `${name}-front`,
-      {
-        clusterName: args.clusterName,
-        masters: addresses.masters.map((m, i) => ({ name: masterNames[i], ip: m.ip })),
-        vswitches,
-        haproxyIps: [addresses.haproxies[0].ip, addresses.haproxies[1].ip],
-        slbAddress: addresses.apiServerSlb,
-        securityGroupId: net.securityGroupIds.front,
-        imageId: args.imageId,
-        instanceType: args.frontInstanceType,
-        deletionProtection: args.deletionProtection,
-        tags: args.tags,
-      },
-      parent,
-    );
+    this.front = this.apiServerFront(addresses);
     this.server = `https://${this.front.endpoint}`;
 
-    const bootstrap: pulumi.Output<ClusterBootstrap> = pulumi
-      .all([tokenId.result, tokenSecret.result, certificateKey.hex, this.pki.caCertHash])
-      .apply(([id, secret, key, hash]) => ({
-        clusterName: args.clusterName,
-        kubernetesVersion: args.kubernetesVersion,
-        controlPlaneEndpoint: this.front.endpoint,
-        podSubnet: args.podCidr,
-        serviceSubnet: args.serviceCidr,
-        imageRepository: args.imageRepository,
-        packageRepository: args.packageRepository,
-        bootstrapToken: `${id}.${secret}`,
-        certificateKey: key,
-        caCertHash: hash,
-      }));
-
-    const userData = (node: pulumi.Input<NodeBootstrap>) => {
-      const text = pulumi.all([bootstrap, node]).apply(([c, n]) => renderUserData(c, n));
-      return text;
-    };
-    const recorded = (hostname: string, text: pulumi.Output<string>) => {
-      recordArtifact("cloud-init", `${hostname}.yaml`, text);
-      return text;
-    };
-
-    this.masters = new NodePool(
-      `${name}-masters`,
-      {
-        clusterName: args.clusterName,
-        poolName: "master",
-        count: args.masterCount,
-        instanceType: args.masterInstanceType,
-        imageId: args.imageId,
-        vswitches,
-        securityGroupIds: [net.securityGroupIds.masters],
-        fixedIps: addresses.masters.map((m) => m.ip),
-        systemDiskGb: args.masterSystemDiskGb ?? 200,
-        deletionProtection: args.deletionProtection,
-        userData: (i, hostname) =>
-          recorded(
-            hostname,
-            userData(
-              i === 0
-                ? pulumi
-                    .all([this.pki.caCertPem, this.pki.caKeyPem])
-                    .apply(([certPem, keyPem]): NodeBootstrap => ({ role: "init", hostname, nodeIp: addresses.masters[i].ip, ca: { certPem, keyPem } }))
-                : { role: "control-plane", hostname, nodeIp: addresses.masters[i].ip },
-            ),
-          ),
-        tags: { ...args.tags, ...versionTag, "platform:role": "master" },
-      },
-      { parent: this, dependsOn: [this.front] },
-    );
-
+    const bootstrap = this.clusterBootstrap(credentials);
+    this.masters = this.masterPool(addresses, bootstrap);
     this.workerPools = {};
-    for (const pool of args.workerPools) {
-      this.workerPools[pool.name] = new NodePool(
-        `${name}-${pool.name}`,
-        {
-          clusterName: args.clusterName,
-          poolName: pool.name,
-          count: pool.count,
-          instanceType: pool.instanceType,
-          imageId: args.imageId,
-          vswitches,
-          securityGroupIds: [net.securityGroupIds.workers],
-          systemDiskGb: pool.systemDiskGb,
-          deletionProtection: args.deletionProtection,
-          userData: (_i, hostname) => recorded(hostname, userData({ role: "worker", hostname, labels: pool.labels, taints: pool.taints })),
-          tags: { ...args.tags, ...versionTag, "platform:role": "worker" },
-        },
-        // After the masters and the front: their fixed addresses are taken before
-        // DHCP hands out addresses to workers, and a worker's join finds an endpoint.
-        { parent: this, dependsOn: [this.masters, this.front] },
-      );
-    }
+    for (const pool of args.nodePools) this.workerPools[pool.name] = this.workerPool(pool, bootstrap);
 
     this.readiness = new ApiServerReadiness(
       `${name}-readiness`,
       { endpoint: this.front.endpoint, caCertPem: this.pki.caCertPem, timeoutSeconds: args.readinessTimeoutSeconds },
       { parent: this, dependsOn: [this.masters, this.front] },
     );
-
     this.kubeconfig = adminKubeconfig({
       clusterName: args.clusterName,
       server: this.server,
@@ -201,18 +112,129 @@ export class Cluster extends pulumi.ComponentResource {
       clientCertPem: this.pki.adminCertPem,
       clientKeyPem: this.pki.adminKeyPem,
     });
-
     this.provider = new k8s.Provider(
       `${name}-k8s`,
       { kubeconfig: this.kubeconfig, enableServerSideApply: true, deleteUnreachable: false },
       { parent: this, dependsOn: [this.readiness] },
     );
-
     this.registerOutputs({ server: this.server, kubeconfig: this.kubeconfig });
   }
 
   /** Every worker instance id, pool by pool (the ingress SLB's backends). */
   workerInstances(): { pool: string; name: string; id: pulumi.Output<string> }[] {
     return Object.entries(this.workerPools).flatMap(([pool, p]) => p.nodes.map((n) => ({ pool, name: n.name, id: n.instance.id })));
+  }
+
+  /** The bootstrap token (id.secret) and the key kubeadm encrypts the uploaded control-plane certificates with. */
+  private joinCredentials(): JoinCredentials {
+    const name = this.resourceName;
+    const parent = { parent: this };
+    const tokenId = new random.RandomPassword(`${name}-token-id`, { length: 6, special: false, upper: false }, parent);
+    const tokenSecret = new random.RandomPassword(`${name}-token-secret`, { length: 16, special: false, upper: false }, parent);
+    const certificateKey = new random.RandomBytes(`${name}-certificate-key`, { length: 32 }, parent);
+    return { tokenId: tokenId.result, tokenSecret: tokenSecret.result, certificateKey: certificateKey.hex };
+  }
+
+  /** The SLB -> HAProxy front on the fixed control-plane addresses. */
+  private apiServerFront(addresses: ControlPlaneAddresses): ApiServerFront {
+    const args = this.args;
+    return new ApiServerFront(
+      `${this.resourceName}-front`,
+      {
+        clusterName: args.clusterName,
+        masters: addresses.masters.map((m, i) => ({ name: this.masterName(i), ip: m.ip })),
+        vswitches: this.vswitches,
+        haproxyIps: [addresses.haproxies[0].ip, addresses.haproxies[1].ip],
+        slbAddress: addresses.apiServerSlb,
+        securityGroupId: args.network.securityGroupIds.front,
+        imageId: args.osImageId,
+        instanceType: args.apiServerFront?.instanceType,
+        deletionProtection: args.deletionProtection,
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+  }
+
+  /** What every node's kubeadm config shares: version, endpoint, ranges, repositories, join credentials, CA hash. */
+  private clusterBootstrap(c: JoinCredentials): pulumi.Output<ClusterBootstrap> {
+    const { clusterName, kubernetes, ranges } = this.args;
+    return pulumi.all([c.tokenId, c.tokenSecret, c.certificateKey, this.pki.caCertHash]).apply(([id, secret, key, hash]) => ({
+      clusterName,
+      kubernetesVersion: kubernetes.version,
+      controlPlaneEndpoint: this.front.endpoint,
+      podSubnet: ranges.podCidr,
+      serviceSubnet: ranges.serviceCidr,
+      imageRepository: kubernetes.imageRepository,
+      packageRepository: kubernetes.packageRepository ?? defaultPackageRepository(kubernetes.version),
+      bootstrapToken: `${id}.${secret}`,
+      certificateKey: key,
+      caCertHash: hash,
+    }));
+  }
+
+  /** cloud-init user data for one node, recorded as an artifact under its hostname. */
+  private userData(bootstrap: pulumi.Output<ClusterBootstrap>, hostname: string, node: pulumi.Input<NodeBootstrap>): pulumi.Output<string> {
+    const text = pulumi.all([bootstrap, node]).apply(([c, n]) => renderUserData(c, n));
+    recordArtifact("cloud-init", `${hostname}.yaml`, text);
+    return text;
+  }
+
+  /** Master 0 runs `kubeadm init` with the Pulumi-minted CA; the others join as control planes. */
+  private masterBootstrap(addresses: ControlPlaneAddresses, i: number, hostname: string): pulumi.Input<NodeBootstrap> {
+    const nodeIp = addresses.masters[i].ip;
+    if (i !== 0) return { role: "control-plane", hostname, nodeIp };
+    return pulumi
+      .all([this.pki.caCertPem, this.pki.caKeyPem])
+      .apply(([certPem, keyPem]): NodeBootstrap => ({ role: "init", hostname, nodeIp, ca: { certPem, keyPem } }));
+  }
+
+  private masterPool(addresses: ControlPlaneAddresses, bootstrap: pulumi.Output<ClusterBootstrap>): NodePool {
+    const args = this.args;
+    return new NodePool(
+      `${this.resourceName}-masters`,
+      {
+        clusterName: args.clusterName,
+        poolName: "master",
+        count: args.masters.count,
+        instanceType: args.masters.instanceType,
+        imageId: args.osImageId,
+        vswitches: this.vswitches,
+        securityGroupIds: [args.network.securityGroupIds.masters],
+        fixedIps: addresses.masters.map((m) => m.ip),
+        systemDiskGb: args.masters.systemDiskGb ?? MASTER_SYSTEM_DISK_GB,
+        deletionProtection: args.deletionProtection,
+        userData: (i, hostname) => this.userData(bootstrap, hostname, this.masterBootstrap(addresses, i, hostname)),
+        tags: { ...args.tags, ...this.versionTag, "platform:role": "master" },
+      },
+      { parent: this, dependsOn: [this.front] },
+    );
+  }
+
+  private workerPool(pool: NodePoolConfig, bootstrap: pulumi.Output<ClusterBootstrap>): NodePool {
+    const args = this.args;
+    return new NodePool(
+      `${this.resourceName}-${pool.name}`,
+      {
+        clusterName: args.clusterName,
+        poolName: pool.name,
+        count: pool.count,
+        instanceType: pool.instanceType,
+        imageId: args.osImageId,
+        vswitches: this.vswitches,
+        securityGroupIds: [args.network.securityGroupIds.workers],
+        systemDiskGb: pool.systemDiskGb,
+        deletionProtection: args.deletionProtection,
+        userData: (_i, hostname) => this.userData(bootstrap, hostname, { role: "worker", hostname, labels: pool.labels, taints: pool.taints }),
+        tags: { ...args.tags, ...this.versionTag, "platform:role": "worker" },
+      },
+      // After the masters and the front: their fixed addresses are taken before
+      // DHCP hands out addresses to workers, and a worker's join finds an endpoint.
+      { parent: this, dependsOn: [this.masters, this.front] },
+    );
+  }
+
+  private masterName(i: number): string {
+    return `${this.args.clusterName}-master-${i}`;
   }
 }

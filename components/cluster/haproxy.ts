@@ -7,6 +7,7 @@
 // kubelets. Pure: typed settings in, config text out, checked by `haproxy -c`.
 
 import { parseIp } from "../network/cidr";
+import { API_SERVER_PORT, HAPROXY_CHECK_PORT, HAPROXY_STATS_PORT } from "../network/ports";
 
 export interface HaproxyMaster {
   /** Node name, e.g. prod1-master-0; becomes the HAProxy server name seen in logs and stats. */
@@ -51,10 +52,10 @@ export interface HaproxySettings {
 
 export const HAPROXY_DEFAULTS = {
   bindAddress: "*",
-  apiServerPort: 6443,
-  masterPort: 6443,
-  checkPort: 8081,
-  statsPort: 9000,
+  apiServerPort: API_SERVER_PORT,
+  masterPort: API_SERVER_PORT,
+  checkPort: HAPROXY_CHECK_PORT,
+  statsPort: HAPROXY_STATS_PORT,
   statsUser: "admin",
   maxConn: 20000,
   checkIntervalMs: 2000,

@@ -8,6 +8,7 @@
 import { createHash, createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import YAML from "yaml";
 import { containsIp, overlaps, parseCidr, parseIp } from "../network/cidr";
+import { API_SERVER_PORT } from "../network/ports";
 
 export interface ClusterBootstrap {
   /** Cluster name, e.g. "prod1"; a DNS label, it also names the kubeconfig context. */
@@ -86,8 +87,6 @@ export interface NodeBootstrap {
 export const KUBEADM_CONFIG_PATH = "/etc/k8s-bootstrap/kubeadm.yaml";
 /** containerd's CRI socket; kubeadm is told explicitly so it never probes for Docker. */
 export const CRI_SOCKET = "unix:///run/containerd/containerd.sock";
-/** The api-server port on each master, where HAProxy sends traffic. */
-export const API_SERVER_BIND_PORT = 6443;
 
 const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
 /** v1beta4 first shipped with kubeadm 1.31; older kubeadm cannot read these documents. */
@@ -355,7 +354,7 @@ export function renderInitConfiguration(c: ClusterBootstrap, n: NodeBootstrap): 
     // Note: kubeadm deletes that Secret after 2 hours; a master added later needs
     // `kubeadm init phase upload-certs --upload-certs --certificate-key <key>` on a live master.
     certificateKey: c.certificateKey,
-    localAPIEndpoint: { advertiseAddress: n.nodeIp, bindPort: API_SERVER_BIND_PORT },
+    localAPIEndpoint: { advertiseAddress: n.nodeIp, bindPort: API_SERVER_PORT },
     nodeRegistration: nodeRegistration(n),
   };
   const { host } = parseEndpoint(c.controlPlaneEndpoint);
@@ -403,7 +402,7 @@ export function renderJoinConfiguration(c: ClusterBootstrap, n: NodeBootstrap): 
   };
   if (n.role === "control-plane") {
     join.controlPlane = {
-      localAPIEndpoint: { advertiseAddress: n.nodeIp, bindPort: API_SERVER_BIND_PORT },
+      localAPIEndpoint: { advertiseAddress: n.nodeIp, bindPort: API_SERVER_PORT },
       certificateKey: c.certificateKey,
     };
   }

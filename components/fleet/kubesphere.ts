@@ -6,13 +6,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ClusterAccess, inCluster } from "../k8s/k8sObjects";
+import { ClusterAccess, HelmChart, helmRelease, inCluster } from "../k8s/k8sObjects";
 
-export const KUBESPHERE_CHART = {
+export const KUBESPHERE_CHART: HelmChart = {
+  name: "ks-core",
   chart: "ks-core",
   repo: "https://charts.kubesphere.io/main",
   /** ks-core 1.1.x ships KubeSphere 4.1. */
-  defaultVersion: "1.1.4",
+  version: "1.1.4",
   namespace: "kubesphere-system",
 };
 
@@ -32,7 +33,7 @@ export interface KubesphereArgs {
   cluster: ClusterAccess;
   clusterName: string;
   role: "host" | "member";
-  /** Chart version; default KUBESPHERE_CHART.defaultVersion. */
+  /** Chart version (`platform:kubesphere.version`). Default KUBESPHERE_CHART.version. */
   version?: string;
   /** Members: the host's JWT secret (secret). The host mints its own. */
   jwtSecret?: pulumi.Input<string>;
@@ -58,14 +59,11 @@ export class Kubesphere extends pulumi.ComponentResource {
         ? new random.RandomPassword(`${name}-jwt`, { length: 32, special: false }, { parent: this }).result
         : pulumi.secret(pulumi.output(args.jwtSecret!));
 
-    const release = new k8s.helm.v3.Release(
+    const release = helmRelease(
       `${name}-core`,
       {
-        name: "ks-core",
-        chart: KUBESPHERE_CHART.chart,
-        version: args.version ?? KUBESPHERE_CHART.defaultVersion,
-        repositoryOpts: { repo: KUBESPHERE_CHART.repo },
-        namespace: KUBESPHERE_CHART.namespace,
+        chart: KUBESPHERE_CHART,
+        version: args.version,
         createNamespace: true,
         timeout: 900,
         values: pulumi.secret(

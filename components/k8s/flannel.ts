@@ -2,11 +2,9 @@
 // the security groups), which works on any network, Alibaba's VPC included,
 // without route tables per node.
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterAccess, createObject, inCluster, PlainObject } from "./k8sObjects";
+import { ClusterAccess, createObject, inCluster } from "./k8sObjects";
 import { FLANNEL_DEFAULT_IMAGES, flannelObjects } from "./flannelObjects";
-
-/** flanneld's healthz on the host network: 127.0.0.1 only, clear of kubelet (10248/10250), kube-proxy (10249/10256) and vxlan (8472/udp). */
-export const FLANNEL_HEALTHZ_PORT = 8471;
+import { FLANNEL_HEALTHZ_PORT } from "../network/ports";
 
 export interface FlannelArgs {
   cluster: ClusterAccess;
@@ -25,7 +23,7 @@ export class Flannel extends pulumi.ComponentResource {
       flannelImage: args.flannelImage ?? FLANNEL_DEFAULT_IMAGES.flannel,
       cniPluginImage: args.cniPluginImage ?? FLANNEL_DEFAULT_IMAGES.cniPlugin,
       healthzPort: FLANNEL_HEALTHZ_PORT,
-    }) as PlainObject[];
+    });
     // Namespace first, then everything in it.
     const ns = createObject(name, objects[0], inCluster(this, args.cluster));
     for (const obj of objects.slice(1)) createObject(name, obj, inCluster(this, args.cluster, { dependsOn: [ns] }));

@@ -4,6 +4,8 @@
 // component turns these into resources, the offline preview prints them and
 // the tests check them against the Kubernetes schema.
 import { parseCidr } from "../network/cidr";
+import { FLANNEL_VXLAN_PORT, NODE_HOST_PORTS } from "../network/ports";
+import type { K8sObject } from "./k8sObjects";
 
 export interface FlannelSettings {
   /** The cluster's pod network (kubeadm `podSubnet`); flannel hands each node a /24 out of it. */
@@ -32,33 +34,9 @@ export const FLANNEL_DEFAULT_IMAGES = {
   cniPlugin: "ghcr.io/flannel-io/flannel-cni-plugin:v1.6.2-flannel1",
 } as const;
 
-/** Linux kernel default vxlan port (IANA's is 4789); what the security groups open. */
-export const DEFAULT_VXLAN_PORT = 8472;
-
-/** TCP ports already taken on every node's host network, so healthzPort must avoid them. */
-export const NODE_HOST_PORTS: Readonly<Record<number, string>> = {
-  22: "sshd",
-  2379: "etcd client",
-  2380: "etcd peer",
-  6443: "kube-apiserver",
-  9100: "node-exporter",
-  10248: "kubelet healthz",
-  10249: "kube-proxy metrics",
-  10250: "kubelet",
-  10256: "kube-proxy healthz",
-  10257: "kube-controller-manager",
-  10259: "kube-scheduler",
-};
 
 export const FLANNEL_NAMESPACE = "kube-flannel";
 
-/** A plain Kubernetes object, ready for YAML or a k8s resource. */
-export interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  [k: string]: unknown;
-}
 
 /** flannel's net-conf.json: the pod network and the backend. */
 export interface FlannelNetConf {
@@ -101,7 +79,7 @@ function validate(s: FlannelSettings): { vxlanPort: number; healthzPort: number 
   }
   assertPinned("flannelImage", s.flannelImage);
   assertPinned("cniPluginImage", s.cniPluginImage);
-  const vxlanPort = s.vxlanPort ?? DEFAULT_VXLAN_PORT;
+  const vxlanPort = s.vxlanPort ?? FLANNEL_VXLAN_PORT;
   assertPort("vxlanPort", vxlanPort, 1);
   const healthzPort = s.healthzPort ?? 0;
   if (healthzPort !== 0) {

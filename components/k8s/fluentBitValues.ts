@@ -7,8 +7,10 @@
 // environment variable from a Kubernetes Secret, and the config refers to it
 // as ${FLUENT_OUTPUT_PASSWORD}, which fluent-bit expands at start.
 
+import type { HelmChart } from "./k8sObjects";
+
 /** The chart, pinned: a new chart version is a reviewed change, not a surprise on `pulumi up`. */
-export const FLUENT_BIT_CHART = {
+export const FLUENT_BIT_CHART: HelmChart = {
   /** Helm release name; also the prefix of the chart's object names. */
   name: "fluent-bit",
   chart: "fluent-bit",
@@ -16,7 +18,7 @@ export const FLUENT_BIT_CHART = {
   /** Chart 0.57.x ships fluent-bit 5.0 (kubernetes filter with namespace_labels, since 3.0). */
   version: "0.57.9",
   namespace: "logging",
-} as const;
+};
 
 /** The env var the output password arrives in (from the Secret, never from values). */
 export const OUTPUT_PASSWORD_ENV = "FLUENT_OUTPUT_PASSWORD";

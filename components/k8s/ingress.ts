@@ -9,22 +9,20 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterAccess, inCluster } from "./k8sObjects";
-import { SLB_HEALTH_CHECK_CIDR } from "../network/network";
+import { ClusterAccess, HelmChart, helmRelease, inCluster } from "./k8sObjects";
+import { HTTP_PORT, HTTPS_PORT, INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, SLB_HEALTH_CHECK_CIDR } from "../network/ports";
 
-export const INGRESS_CONTROLLER = {
+export const INGRESS_CONTROLLER: HelmChart = {
   name: "ingress-nginx",
   chart: "ingress-nginx",
   repo: "https://kubernetes.github.io/ingress-nginx",
   /** Pinned: the last chart line before upstream's retirement. */
   version: "4.12.1",
   namespace: "ingress-nginx",
-  /** The IngressClass every app's Ingress names. */
-  ingressClass: "nginx",
-} as const;
+};
 
-export const DEFAULT_HTTP_NODE_PORT = 30080;
-export const DEFAULT_HTTPS_NODE_PORT = 30443;
+/** The IngressClass every app's Ingress names. */
+export const INGRESS_CLASS = "nginx";
 
 export interface IngressControllerSettings {
   clusterName: string;
@@ -43,9 +41,9 @@ export function ingressControllerValues(s: IngressControllerSettings): Record<st
       // One controller for the whole cluster: no namespace scoping.
       scope: { enabled: false },
       watchIngressWithoutClass: false,
-      ingressClass: INGRESS_CONTROLLER.ingressClass,
+      ingressClass: INGRESS_CLASS,
       ingressClassResource: {
-        name: INGRESS_CONTROLLER.ingressClass,
+        name: INGRESS_CLASS,
         enabled: true,
         default: true,
         controllerValue: "k8s.io/ingress-nginx",
@@ -109,18 +107,14 @@ export class GlobalIngress extends pulumi.ComponentResource {
 
   constructor(name: string, args: GlobalIngressArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:k8s:GlobalIngress", name, {}, opts);
-    const httpNodePort = args.httpNodePort ?? DEFAULT_HTTP_NODE_PORT;
-    const httpsNodePort = args.httpsNodePort ?? DEFAULT_HTTPS_NODE_PORT;
+    const httpNodePort = args.httpNodePort ?? INGRESS_HTTP_NODE_PORT;
+    const httpsNodePort = args.httpsNodePort ?? INGRESS_HTTPS_NODE_PORT;
     if (httpNodePort === httpsNodePort) throw new Error(`GlobalIngress ${name}: httpNodePort and httpsNodePort must differ`);
 
-    this.release = new k8s.helm.v3.Release(
+    this.release = helmRelease(
       `${name}-controller`,
       {
-        name: INGRESS_CONTROLLER.name,
-        chart: INGRESS_CONTROLLER.chart,
-        version: INGRESS_CONTROLLER.version,
-        repositoryOpts: { repo: INGRESS_CONTROLLER.repo },
-        namespace: INGRESS_CONTROLLER.namespace,
+        chart: INGRESS_CONTROLLER,
         createNamespace: true,
         atomic: true,
         timeout: 600,
@@ -155,8 +149,8 @@ export class GlobalIngress extends pulumi.ComponentResource {
     this.slbAddress = slb.address;
 
     for (const [port, nodePort] of [
-      [80, httpNodePort],
-      [443, httpsNodePort],
+      [HTTP_PORT, httpNodePort],
+      [HTTPS_PORT, httpsNodePort],
     ] as const) {
       const group = new alicloud.slb.ServerGroup(`${name}-${port}`, { loadBalancerId: slb.id, name: `${args.clusterName}-ingress-${port}` }, { parent: this });
       // One attachment per worker: adding a node adds one attachment, nothing else changes.

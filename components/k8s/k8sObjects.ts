@@ -1,6 +1,7 @@
 // Typed Kubernetes resources from plain objects that pure renderers produce,
-// and the options every in-cluster object gets: the cluster's provider and a
-// dependency on its readiness gate.
+// the one Helm release helper every chart goes through, and the options every
+// in-cluster object gets: the cluster's provider and a dependency on its
+// readiness gate.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -24,11 +25,62 @@ export function inCluster(parent: pulumi.Resource, cluster: ClusterAccess, extra
   return { ...extra, parent, provider: cluster.provider, dependsOn };
 }
 
-export interface PlainObject {
+/** A plain Kubernetes object, as pure renderers produce it: ready for YAML or a typed resource. */
+export interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; [k: string]: unknown };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; [k: string]: unknown };
   [k: string]: unknown;
+}
+
+/** @deprecated The old name of K8sObject, kept until components/apps moves over. */
+export type PlainObject = K8sObject;
+
+/** Where a chart comes from: name, pinned version and repository URL. */
+export interface ChartRef {
+  chart: string;
+  /** Pinned chart version (never a range: a range re-plans on every new upstream release). */
+  version: string;
+  repo: string;
+}
+
+/** A chart the platform installs: its reference, the Helm release name and the namespace it goes to. */
+export interface HelmChart extends ChartRef {
+  /** Helm release name; charts prefix their object names with it. */
+  name: string;
+  namespace: string;
+}
+
+export interface HelmReleaseSpec {
+  chart: HelmChart;
+  /** A stack's pinned chart version. Default chart.version. */
+  version?: string;
+  /** Let Helm create the namespace (false when the component creates it, e.g. to put a Secret in first). */
+  createNamespace: boolean;
+  /** Roll back a failed install or upgrade. Unset: Helm's default (off). */
+  atomic?: boolean;
+  /** Seconds Helm waits for the release's resources. */
+  timeout: number;
+  values: pulumi.Input<{ [key: string]: any }>;
+}
+
+/** The Helm release of a chart; every chart of the platform goes through here. */
+export function helmRelease(name: string, spec: HelmReleaseSpec, opts: pulumi.CustomResourceOptions): k8s.helm.v3.Release {
+  return new k8s.helm.v3.Release(
+    name,
+    {
+      name: spec.chart.name,
+      chart: spec.chart.chart,
+      version: spec.version ?? spec.chart.version,
+      repositoryOpts: { repo: spec.chart.repo },
+      namespace: spec.chart.namespace,
+      createNamespace: spec.createNamespace,
+      ...(spec.atomic === undefined ? {} : { atomic: spec.atomic }),
+      timeout: spec.timeout,
+      values: spec.values,
+    },
+    opts,
+  );
 }
 
 type Ctor = new (name: string, args: any, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
@@ -51,7 +103,7 @@ const KINDS: Record<string, Ctor> = {
 };
 
 /** Creates a typed resource for a plain object; the resource name is `<prefix>-<kind>-<name>`. */
-export function createObject(prefix: string, obj: PlainObject, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
+export function createObject(prefix: string, obj: K8sObject, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
   const ctor = KINDS[`${obj.apiVersion}/${obj.kind}`];
   if (!ctor) throw new Error(`createObject: no typed resource for ${obj.apiVersion} ${obj.kind} (${obj.metadata.name})`);
   const { apiVersion: _a, kind: _k, ...args } = obj;

@@ -5,7 +5,7 @@
 // (which Helm stores in plain text in its release Secret).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterAccess, inCluster } from "./k8sObjects";
+import { ClusterAccess, helmRelease, inCluster } from "./k8sObjects";
 import { FLUENT_BIT_CHART, fluentBitValues, LogOutput, OUTPUT_PASSWORD_KEY } from "./fluentBitValues";
 
 /** The Secret holding the output password (key `password`). */
@@ -55,14 +55,11 @@ export class Logging extends pulumi.ComponentResource {
       );
     }
 
-    this.release = new k8s.helm.v3.Release(
+    this.release = helmRelease(
       `${name}-fluent-bit`,
       {
-        name: FLUENT_BIT_CHART.name,
-        chart: FLUENT_BIT_CHART.chart,
-        version: args.chartVersion ?? FLUENT_BIT_CHART.version,
-        repositoryOpts: { repo: FLUENT_BIT_CHART.repo },
-        namespace: this.namespace,
+        chart: FLUENT_BIT_CHART,
+        version: args.chartVersion,
         createNamespace: false,
         atomic: true,
         timeout: 600,

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as YAML from "yaml";
 import { recordArtifact } from "../artifacts";
-import { ClusterAccess, createObject, inCluster, PlainObject } from "./k8sObjects";
+import { ClusterAccess, createObject, helmRelease, inCluster, K8sObject } from "./k8sObjects";
 import { AlertThresholds, DEFAULT_THRESHOLDS, platformAlertRules, RuleGroup } from "./alertRules";
 import {
   DINGTALK_BRIDGE,
@@ -75,9 +75,9 @@ export class Monitoring extends pulumi.ComponentResource {
     deployment.spec.template.metadata.annotations = {
       "checksum/config": pulumi.unsecret(bridgeConfig.apply((t) => createHash("sha256").update(t).digest("hex"))),
     };
-    createObject(name, deployment as PlainObject, inCluster(this, args.cluster, { dependsOn: [ns, bridgeSecret] }));
-    createObject(name, service as PlainObject, inNs);
-    createObject(name, pdb as PlainObject, inNs);
+    createObject(name, deployment as K8sObject, inCluster(this, args.cluster, { dependsOn: [ns, bridgeSecret] }));
+    createObject(name, service as K8sObject, inNs);
+    createObject(name, pdb as K8sObject, inNs);
 
     // ---- Grafana admin: a generated password instead of the chart's published default.
     const grafanaPassword = new random.RandomPassword(`${name}-grafana-admin`, { length: 24, special: false }, { parent: this });
@@ -91,14 +91,11 @@ export class Monitoring extends pulumi.ComponentResource {
       inNs,
     );
 
-    this.release = new k8s.helm.v3.Release(
+    this.release = helmRelease(
       `${name}-kube-prometheus-stack`,
       {
-        name: KUBE_PROMETHEUS_STACK.name,
-        chart: KUBE_PROMETHEUS_STACK.chart,
-        version: args.chartVersion ?? KUBE_PROMETHEUS_STACK.version,
-        repositoryOpts: { repo: KUBE_PROMETHEUS_STACK.repo },
-        namespace: this.namespace,
+        chart: KUBE_PROMETHEUS_STACK,
+        version: args.chartVersion,
         createNamespace: false,
         atomic: true,
         timeout: 900,

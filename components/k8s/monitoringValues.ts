@@ -8,16 +8,18 @@
 // URL, which is the robot's credential, lives only in the bridge's Secret.
 import * as YAML from "yaml";
 import type { RuleGroup } from "./alertRules";
+import type { HelmChart } from "./k8sObjects";
+import { CONTROLLER_MANAGER_PORT, ETCD_METRICS_PORT, KUBE_PROXY_METRICS_PORT, SCHEDULER_PORT } from "../network/ports";
 
 /** The chart, pinned: a new chart version is a reviewed change. */
-export const KUBE_PROMETHEUS_STACK = {
+export const KUBE_PROMETHEUS_STACK: HelmChart = {
   /** Helm release name; the chart labels its objects (and selects rules) with `release: <name>`. */
   name: "kube-prometheus-stack",
   chart: "kube-prometheus-stack",
   repo: "https://prometheus-community.github.io/helm-charts",
   version: "87.12.5",
   namespace: "monitoring",
-} as const;
+};
 
 /** The DingTalk bridge: one Deployment + Service in the monitoring namespace. */
 export const DINGTALK_BRIDGE = {
@@ -170,17 +172,17 @@ export function kubePrometheusStackValues(s: MonitoringSettings): Record<string,
         // Serving certificates are self-signed by each component, hence no verification.
         kubeControllerManager: {
           enabled: true,
-          service: { port: 10257, targetPort: 10257 },
+          service: { port: CONTROLLER_MANAGER_PORT, targetPort: CONTROLLER_MANAGER_PORT },
           serviceMonitor: { https: true, insecureSkipVerify: true },
         },
         kubeScheduler: {
           enabled: true,
-          service: { port: 10259, targetPort: 10259 },
+          service: { port: SCHEDULER_PORT, targetPort: SCHEDULER_PORT },
           serviceMonitor: { https: true, insecureSkipVerify: true },
         },
         // etcd's plain-HTTP metrics listener (--listen-metrics-urls), not its client port.
-        kubeEtcd: { enabled: true, service: { port: 2381, targetPort: 2381 }, serviceMonitor: { scheme: "http" } },
-        kubeProxy: { enabled: true, service: { port: 10249, targetPort: 10249 } },
+        kubeEtcd: { enabled: true, service: { port: ETCD_METRICS_PORT, targetPort: ETCD_METRICS_PORT }, serviceMonitor: { scheme: "http" } },
+        kubeProxy: { enabled: true, service: { port: KUBE_PROXY_METRICS_PORT, targetPort: KUBE_PROXY_METRICS_PORT } },
       }
     : {
         kubeControllerManager: { enabled: false },

@@ -3,12 +3,18 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import { split } from "./cidr";
-
-/** Alibaba SLB health checks (and layer-4 SLB traffic to backends) come from this range. */
-export const SLB_HEALTH_CHECK_CIDR = "100.64.0.0/10";
-export const VXLAN_PORT = 8472;
-export const HAPROXY_CHECK_PORT = 8081;
-export const HAPROXY_STATS_PORT = 9000;
+import {
+  API_SERVER_PORT,
+  ETCD_CLIENT_PORT,
+  ETCD_PEER_PORT,
+  FLANNEL_VXLAN_PORT,
+  HAPROXY_CHECK_PORT,
+  HAPROXY_STATS_PORT,
+  KUBELET_PORT,
+  NODE_PORT_RANGE,
+  portRange,
+  SLB_HEALTH_CHECK_CIDR,
+} from "./ports";
 
 export interface NetworkArgs {
   /** Stack name, used as the prefix of every cloud name (`prod1-vpc`). */
@@ -47,31 +53,34 @@ export interface IngressRule {
 
 /** The whole least-privilege rule set of one cluster. Nothing is open to 0.0.0.0/0. */
 export function clusterIngressRules(vpcCidr: string): IngressRule[] {
+  const api = portRange(API_SERVER_PORT);
+  const kubelet = portRange(KUBELET_PORT);
+  const nodePorts = portRange(NODE_PORT_RANGE.from, NODE_PORT_RANGE.to);
   const rules: IngressRule[] = [
     // The front: nodes reach the api-server only through SLB -> HAProxy. A layer-4
     // SLB keeps the client's source address, so the HAProxies see VPC addresses.
-    { group: "front", protocol: "tcp", portRange: "6443/6443", from: { cidr: vpcCidr }, why: "api-server via the internal SLB" },
-    { group: "front", protocol: "tcp", portRange: `${HAPROXY_CHECK_PORT}/${HAPROXY_CHECK_PORT}`, from: { cidr: SLB_HEALTH_CHECK_CIDR }, why: "SLB health check of HAProxy" },
-    { group: "front", protocol: "tcp", portRange: `${HAPROXY_STATS_PORT}/${HAPROXY_STATS_PORT}`, from: { cidr: vpcCidr }, why: "HAProxy stats page" },
+    { group: "front", protocol: "tcp", portRange: api, from: { cidr: vpcCidr }, why: "api-server via the internal SLB" },
+    { group: "front", protocol: "tcp", portRange: portRange(HAPROXY_CHECK_PORT), from: { cidr: SLB_HEALTH_CHECK_CIDR }, why: "SLB health check of HAProxy" },
+    { group: "front", protocol: "tcp", portRange: portRange(HAPROXY_STATS_PORT), from: { cidr: vpcCidr }, why: "HAProxy stats page" },
     // Masters: the api-server from the front and the nodes (in-cluster clients reach the
     // `kubernetes` service endpoints, i.e. the masters, directly).
-    { group: "masters", protocol: "tcp", portRange: "6443/6443", from: { group: "front" }, why: "api-server from HAProxy" },
-    { group: "masters", protocol: "tcp", portRange: "6443/6443", from: { group: "workers" }, why: "api-server from in-cluster clients" },
-    { group: "masters", protocol: "tcp", portRange: "6443/6443", from: { group: "masters" }, why: "api-server between masters" },
-    { group: "masters", protocol: "tcp", portRange: "2379/2380", from: { group: "masters" }, why: "etcd client and peer, masters only" },
+    { group: "masters", protocol: "tcp", portRange: api, from: { group: "front" }, why: "api-server from HAProxy" },
+    { group: "masters", protocol: "tcp", portRange: api, from: { group: "workers" }, why: "api-server from in-cluster clients" },
+    { group: "masters", protocol: "tcp", portRange: api, from: { group: "masters" }, why: "api-server between masters" },
+    { group: "masters", protocol: "tcp", portRange: portRange(ETCD_CLIENT_PORT, ETCD_PEER_PORT), from: { group: "masters" }, why: "etcd client and peer, masters only" },
     // kubelet: the api-server calls it (logs, exec); Prometheus on the workers scrapes it.
-    { group: "masters", protocol: "tcp", portRange: "10250/10250", from: { group: "masters" }, why: "kubelet from the api-server" },
-    { group: "workers", protocol: "tcp", portRange: "10250/10250", from: { group: "masters" }, why: "kubelet from the api-server" },
-    { group: "masters", protocol: "tcp", portRange: "10250/10250", from: { group: "workers" }, why: "kubelet metrics for Prometheus" },
-    { group: "workers", protocol: "tcp", portRange: "10250/10250", from: { group: "workers" }, why: "kubelet metrics for Prometheus" },
+    { group: "masters", protocol: "tcp", portRange: kubelet, from: { group: "masters" }, why: "kubelet from the api-server" },
+    { group: "workers", protocol: "tcp", portRange: kubelet, from: { group: "masters" }, why: "kubelet from the api-server" },
+    { group: "masters", protocol: "tcp", portRange: kubelet, from: { group: "workers" }, why: "kubelet metrics for Prometheus" },
+    { group: "workers", protocol: "tcp", portRange: kubelet, from: { group: "workers" }, why: "kubelet metrics for Prometheus" },
     // Ingress SLB -> NodePorts on the workers; never from outside the VPC.
-    { group: "workers", protocol: "tcp", portRange: "30000/32767", from: { cidr: vpcCidr }, why: "NodePorts from the VPC" },
-    { group: "workers", protocol: "tcp", portRange: "30000/32767", from: { cidr: SLB_HEALTH_CHECK_CIDR }, why: "ingress SLB to NodePorts and its health checks" },
+    { group: "workers", protocol: "tcp", portRange: nodePorts, from: { cidr: vpcCidr }, why: "NodePorts from the VPC" },
+    { group: "workers", protocol: "tcp", portRange: nodePorts, from: { cidr: SLB_HEALTH_CHECK_CIDR }, why: "ingress SLB to NodePorts and its health checks" },
   ];
-  // flannel vxlan: every node talks to every node on UDP 8472.
+  // flannel vxlan: every node talks to every node on UDP FLANNEL_VXLAN_PORT.
   for (const to of ["masters", "workers"] as const) {
     for (const from of ["masters", "workers"] as const) {
-      rules.push({ group: to, protocol: "udp", portRange: `${VXLAN_PORT}/${VXLAN_PORT}`, from: { group: from }, why: "flannel vxlan overlay" });
+      rules.push({ group: to, protocol: "udp", portRange: portRange(FLANNEL_VXLAN_PORT), from: { group: from }, why: "flannel vxlan overlay" });
     }
   }
   return rules;
@@ -156,11 +165,11 @@ export class Network extends pulumi.ComponentResource {
 
     for (const m of args.managementCidrs ?? []) {
       new alicloud.ecs.SecurityGroupRule(
-        `${name}-front-tcp-6443-from-${m.label}`,
+        `${name}-front-tcp-${API_SERVER_PORT}-from-${m.label}`,
         {
           type: "ingress",
           ipProtocol: "tcp",
-          portRange: "6443/6443",
+          portRange: portRange(API_SERVER_PORT),
           securityGroupId: groups.front.id,
           nicType: "intranet",
           policy: "accept",

@@ -2,13 +2,13 @@
 // (kubernetes-models), plus the settings a cluster relies on: the pod CIDR,
 // vxlan on 8472, pinned images, a privileged namespace.
 import {
-  DEFAULT_VXLAN_PORT,
   FLANNEL_DEFAULT_IMAGES,
   flannelNetConf,
   flannelObjects,
   FlannelSettings,
-  K8sObject,
 } from "../../components/k8s/flannelObjects";
+import type { K8sObject } from "../../components/k8s/k8sObjects";
+import { FLANNEL_VXLAN_PORT } from "../../components/network/ports";
 import { validateK8sObject, validateK8sObjects } from "../support/k8sSchema";
 
 const settings: FlannelSettings = {
@@ -108,7 +108,7 @@ describe("flannelObjects", () => {
     const net = JSON.parse(cm.data["net-conf.json"]);
     expect(net.Network).toBe("10.244.0.0/16");
     expect(net.Backend).toEqual({ Type: "vxlan", Port: 8472 });
-    expect(DEFAULT_VXLAN_PORT).toBe(8472);
+    expect(FLANNEL_VXLAN_PORT).toBe(8472);
     expect(net).toEqual(flannelNetConf(settings));
 
     const other = find(flannelObjects({ ...settings, podCidr: "172.20.0.0/14", vxlanPort: 4789 }), "ConfigMap");

@@ -29,6 +29,19 @@ describe.each(STACK_NAMES)("%s in-cluster platform", (stack) => {
     expect(controllers[0].inputs.version).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
+  test("every Helm release pins a chart version from its repository, one release per chart", async () => {
+    const p = await plan(stack);
+    const releases = ofType(p, RELEASE);
+    expect(releases.length).toBeGreaterThanOrEqual(3);
+    for (const r of releases) {
+      expect(r.inputs.version).toMatch(/^\d+\.\d+\.\d+$/);
+      expect((r.inputs.repositoryOpts as { repo: string }).repo).toMatch(/^https:\/\//);
+      expect(typeof r.inputs.namespace).toBe("string");
+    }
+    const charts = releases.map((r) => r.inputs.chart);
+    expect(new Set(charts).size).toBe(charts.length);
+  });
+
   test("every Kubernetes object validates against the Kubernetes schema", async () => {
     const p = await plan(stack);
     const objects = p.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:") && r.type !== RELEASE);
