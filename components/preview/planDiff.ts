@@ -146,9 +146,10 @@ function oldUrns(r: DiffableResource, byUrn: Map<string, DiffableResource>, memo
 const MASK = "[secret]";
 
 /** The changes between two versions of one resource, before following replaced ids. */
-function compare(o: DiffableResource, r: DiffableResource): { counted: PathChange[]; ignored: string[] } {
+function compare(o: DiffableResource, r: DiffableResource, sameIds: Map<string, string>): { counted: PathChange[]; ignored: string[] } {
   const type = r.type ?? typeOfUrn(r.urn);
-  const leaves = changedLeaves(o.inputs, r.inputs).filter((c) => !(c.old === MASK && c.new === MASK));
+  // An aliased resource keeps its cloud id; the mock names ids after the new name.
+  const leaves = changedLeaves(o.inputs, r.inputs).filter((c) => !(c.old === MASK && c.new === MASK) && !(typeof c.new === "string" && sameIds.get(c.new) === c.old));
   for (const p of changedPaths(o.secretDigests ?? {}, r.secretDigests ?? {})) {
     if (!leaves.some((l) => l.path === p)) leaves.push({ path: p, secret: true });
     else leaves.find((l) => l.path === p)!.secret = true;
@@ -227,7 +228,9 @@ export function diffPlans(before: DiffableResource[], after: DiffableResource[])
   }
 
   const state = new Map<string, { o: DiffableResource; r: DiffableResource; counted: PathChange[]; ignored: string[] }>();
-  for (const [o, r] of pairs) state.set(r.urn, { o, r, ...compare(o, r) });
+  const sameIds = new Map<string, string>();
+  for (const [o, r] of pairs) if (o.urn !== r.urn && o.id && r.id && o.id !== r.id) sameIds.set(r.id, o.id);
+  for (const [o, r] of pairs) state.set(r.urn, { o, r, ...compare(o, r, sameIds) });
   // A replaced resource gets a new id: every input holding its old id changes too (and may replace in turn).
   const replacedIds = new Map<string, string>();
   const noteReplaced = (o: DiffableResource) => {
