@@ -7,7 +7,8 @@ import { ConfigError, STACKS } from "../config/stackConfig";
 import { formatDiff } from "./diffFormat";
 import { formatFindings } from "./findings";
 import { DiffableResource, diffPlans, PlanDiff } from "./planDiff";
-import { countViolations, PolicyConfigError } from "./policyCheck";
+import { checkChanges } from "./changeGuard";
+import { countViolations, loadPolicyConfig, PolicyConfigError } from "./policyCheck";
 import { countByType, formatTree, planJson, previewStack, writeArtifactsPruning } from "./preview";
 
 // The SDK captures a stack trace per Output; a short one keeps large plans fast.
@@ -118,6 +119,8 @@ async function main(): Promise<number> {
   }
   const { plan, config, violations, policyConfig } = result;
   const diff: PlanDiff | undefined = base ? diffPlans(base, plan.resources) : undefined;
+  // The change guard (safe-changes) needs the old plan: it runs only here, on --diff-from.
+  if (diff && base) violations.unshift(...checkChanges(diff, base, plan.resources, loadPolicyConfig(policyConfig)));
   if (args.json) {
     console.log(JSON.stringify(planJson(plan, violations, diff), null, 2));
   } else {
@@ -135,7 +138,7 @@ async function main(): Promise<number> {
       console.log(formatDiff(diff, { before: base, after: plan.resources }));
       console.log("");
     }
-    console.log(formatFindings(violations, policyConfig));
+    console.log(formatFindings(violations, policyConfig, args.overrides.map((o) => o.split("=")[0])));
     if (!diff || args.tree) {
       console.log("");
       console.log("Outputs:");

@@ -27,7 +27,7 @@ function shape(v: Violation): string {
 }
 
 /** `policies: N mandatory, M advisory violations (file)`, then one grouped entry per finding. */
-export function formatFindings(violations: Violation[], configFile?: string): string {
+export function formatFindings(violations: Violation[], configFile?: string, changedKeys: string[] = []): string {
   const { mandatory, advisory } = countViolations(violations);
   const from = configFile ? ` (${path.relative(process.cwd(), configFile) || configFile})` : "";
   const lines = [`policies: ${mandatory} mandatory, ${advisory} advisory violations${from}`];
@@ -38,7 +38,7 @@ export function formatFindings(violations: Violation[], configFile?: string): st
   }
   for (const g of groups.values()) {
     const v = g[0];
-    const key = POLICY_CONFIG_KEYS[v.policy];
+    const key = v.policy === "safe-changes" && changedKeys.length ? changedKeys.join(", ") : POLICY_CONFIG_KEYS[v.policy];
     lines.push(`    [${v.level}] ${v.policy}${g.length > 1 ? ` x ${g.length}` : ""}: ${v.message}`);
     if (g.length > 1) {
       const names = g.map((x) => nameOfUrn(x.urn)).sort(naturalCompare);
