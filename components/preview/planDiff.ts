@@ -170,12 +170,14 @@ function opOf(changes: PathChange[]): ChangeOp {
 
 /** Why a replacement must delete first: the option, or a fixed private address the new one takes too. */
 function deleteFirstReason(r: DiffableResource): string | undefined {
-  if (r.deleteBeforeReplace) return "deleteBeforeReplace";
   for (const p of semanticsFor(r.type ?? typeOfUrn(r.urn))?.fixedAddress ?? []) {
     const v = r.inputs[p];
-    if (typeof v === "string" && v) return `fixed address ${v}: a new one cannot take it while the old one exists`;
+    if (typeof v === "string" && v) {
+      const why = `fixed address ${v}: a new one cannot take it while the old one exists`;
+      return r.deleteBeforeReplace ? `deleteBeforeReplace, ${why}` : `${why}; the program does not set deleteBeforeReplace, so \`pulumi up\` would fail`;
+    }
   }
-  return undefined;
+  return r.deleteBeforeReplace ? "deleteBeforeReplace" : undefined;
 }
 
 /** Paths of `inputs` whose value is exactly one of `ids`. */

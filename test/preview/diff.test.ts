@@ -61,7 +61,7 @@ describe("replacements show as +- with the path that forces them", () => {
     expect(changeOf(d, "prod1-snat-cn-shanghai-e")).toMatchObject({ op: "replace" });
     expect(text).toMatch(/^ {2}\+- alicloud:vpc:Switch prod1-vsw-cn-shanghai-e {2}replace$/m);
     expect(text).toContain('cidrBlock: "10.40.0.0/18" -> "10.40.128.0/18"   [forces replacement]');
-    expect(text).toMatch(/\+- 3 x alicloud:ecs:Instance prod1-master-\[0\.\.2\] {2}replace, delete first \(fixed address/);
+    expect(text).toMatch(/\+- 3 x alicloud:ecs:Instance prod1-master-\[0\.\.2\] {2}replace, delete first \(deleteBeforeReplace, fixed address/);
     expect(text).toMatch(/REPLACES \d+ resource\(s\), 3 of them master\(s\)/);
     expect(text).toMatch(/^Plan: 0 to create, 1 to update, 0 to update with the instance stopped, \d+ to replace, 0 to delete; \d+ unchanged$/m);
   });
