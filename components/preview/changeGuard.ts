@@ -1,4 +1,4 @@
-// The pack's change policy (policies/changes.ts, `safe-changes`) over the
+// The pack's change policy (policies/rules/changes.ts, `safe-changes`) over the
 // offline diff: CrossGuard cannot see the old state, so this is where it runs.
 import { isChangePolicy, PlannedChange } from "../../policies/rules/changes";
 import { policiesFromConfig, ResolvedPolicyConfig, Violation } from "../../policies/pack";
