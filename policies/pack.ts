@@ -9,6 +9,7 @@
 // it with registerPolicy (pulumi-policy-aws src/compute.ts). Factories let one
 // rule set serve both runners with levels kept in files. The rules live by
 // domain under rules/, the way awsguard splits src/ by service.
+import { safeChanges } from "./rules/changes";
 import { approvedInstanceTypes, APPROVED_INSTANCE_TYPES_SCHEMA, deletionProtection, kubernetesBaseline, KUBERNETES_BASELINE_SCHEMA, noPublicIpOnNodes, oddMasters, ODD_MASTERS_SCHEMA } from "./rules/nodes";
 import { apiServerSlbIntranet, noOpenAdminPorts, NO_OPEN_ADMIN_PORTS_SCHEMA } from "./rules/network";
 import { ConfigProperty, EnforcementLevel, isObj, isResourcePolicy, PlatformPolicy, PolicyStack, schemaProblem, TYPES, Violation } from "./rules/policy";
@@ -48,6 +49,8 @@ export const POLICY_DEFINITIONS: PolicyDefinition[] = [
   define("stack", DEPLOYMENT_HYGIENE_SCHEMA, deploymentHygiene),
   define("stack", SINGLE_GLOBAL_INGRESS_SCHEMA, singleGlobalIngress),
   define("stack", SECRETS_NOT_PLAIN_SCHEMA, secretsNotPlain),
+  // Over the plan's changes (old vs new): offline on --diff-from only; see rules/changes.ts.
+  define("stack", {}, safeChanges),
 ];
 
 export const POLICY_NAMES = POLICY_DEFINITIONS.map((d) => d.name);

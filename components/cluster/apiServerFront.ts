@@ -105,7 +105,8 @@ export class ApiServerFront extends pulumi.ComponentResource {
         deleteProtection: args.deletionProtection ? "on" : "off",
         tags: args.tags,
       },
-      parent,
+      // A fixed address: a replacement cannot create the new SLB while the old one holds it.
+      { ...parent, deleteBeforeReplace: true },
     );
     this.slbId = slb.id;
 

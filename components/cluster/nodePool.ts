@@ -90,6 +90,8 @@ export class NodePool extends pulumi.ComponentResource {
           // User data only runs at first boot; a new bootstrap token or Kubernetes
           // version must not replace running nodes (upgrades are a kubeadm procedure).
           ignoreChanges: ["userData", "imageId"],
+          // A fixed private IP (masters, HAProxy): a replacement must free it first.
+          ...(args.fixedIps ? { deleteBeforeReplace: true } : {}),
         },
       );
       return { index, name: nodeName, zone: vsw.zone, instance };

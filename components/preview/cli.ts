@@ -4,18 +4,26 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, STACKS } from "../config/stackConfig";
-import { DiffableResource, diffPlans, formatDiff, PlanDiff } from "./planDiff";
-import { countViolations, formatViolations, PolicyConfigError } from "./policyCheck";
-import { countByType, formatTree, planJson, previewStack, writeArtifacts } from "./preview";
+import { formatDiff } from "./diffFormat";
+import { formatFindings } from "./findings";
+import { DiffableResource, diffPlans, PlanDiff } from "./planDiff";
+import { checkChanges } from "./changeGuard";
+import { countViolations, loadPolicyConfig, PolicyConfigError } from "./policyCheck";
+import { countByType, formatTree, planJson, previewStack, writeArtifactsPruning } from "./preview";
 
 // The SDK captures a stack trace per Output; a short one keeps large plans fast.
 Error.stackTraceLimit = 8;
 
 const USAGE = `usage: npm run preview -- <stack> [-c project:key[.path]=value]... [--json] [--out DIR]
-                          [--policy-config FILE] [--diff-from FILE]
+                          [--policy-config FILE] [--diff-from FILE] [--tree]
   stacks: ${STACKS.join(", ")}
   --policy-config FILE  policy pack config (default policies/config/prod.json for prod1/prod2, nonprod.json otherwise)
-  --diff-from FILE      compare with an earlier plan: a plan.json written by --out (or its folder), or a --json document`;
+  --diff-from FILE      compare with an earlier plan of the same stack: a plan.json written by --out (or its folder),
+                        or a --json document; prints only what changes (replace, update, delete, create)
+  --tree                with --diff-from, print the full resource tree too (always printed without it)
+  --out DIR             write plan.json and the rendered files; files an earlier --out wrote there and this
+                        plan no longer has are removed (listed in DIR/.preview-files; nothing else is touched)
+  -c is a throwaway override for this run only (unlike \`pulumi preview -c\`, which saves into the stack file)`;
 
 interface Args {
   stack: string;
@@ -24,10 +32,11 @@ interface Args {
   out?: string;
   policyConfig?: string;
   diffFrom?: string;
+  tree: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { stack: "", overrides: [], json: false };
+  const args: Args = { stack: "", overrides: [], json: false, tree: false };
   const value = (i: number, flag: string, what: string) => {
     if (argv[i + 1] === undefined) throw new Error(`${flag} needs ${what}`);
     return argv[i + 1];
@@ -37,6 +46,7 @@ function parseArgs(argv: string[]): Args {
     if (a === "-c" || a === "--config") args.overrides.push(value(i++, a, "KEY=VALUE"));
     else if (a.startsWith("--config=")) args.overrides.push(a.slice("--config=".length));
     else if (a === "--json") args.json = true;
+    else if (a === "--tree") args.tree = true;
     else if (a === "--out") args.out = value(i++, a, "a directory");
     else if (a === "--policy-config") args.policyConfig = path.resolve(value(i++, a, "a file"));
     else if (a === "--diff-from") args.diffFrom = value(i++, a, "a plan.json");
@@ -52,7 +62,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 /** The earlier plan's resources: plan.json from --out (or its folder), or a --json document. */
-function readBasePlan(file: string): DiffableResource[] {
+function readBasePlan(file: string, stack: string): DiffableResource[] {
   const target = fs.existsSync(file) && fs.statSync(file).isDirectory() ? path.join(file, "plan.json") : file;
   let doc: unknown;
   try {
@@ -64,7 +74,26 @@ function readBasePlan(file: string): DiffableResource[] {
   if (!Array.isArray(resources) || !resources.every((r) => typeof r?.urn === "string")) {
     throw new Error(`--diff-from ${file}: not a plan (expected {"resources": [{"urn": ...}]}, as --out or --json write)`);
   }
-  return resources.map((r) => ({ urn: r.urn, inputs: r.inputs ?? {}, dependsOn: r.dependsOn, secretDigests: r.secretDigests }));
+  // A plan of another stack would diff as "everything replaced": refuse it, naming both.
+  const stackOf = (urn: string) => urn.match(/^urn:pulumi:([^:]+)::/)?.[1];
+  const baseStack = (doc as { stack?: unknown }).stack ?? (resources.length ? stackOf(resources[0].urn) : undefined);
+  if (typeof baseStack === "string" && baseStack !== stack) {
+    throw new Error(`--diff-from ${file}: that is a plan of stack ${baseStack}, not of ${stack}; diff ${stack} against a plan of ${stack}`);
+  }
+  return resources.map((r) => ({
+    urn: r.urn,
+    type: r.type,
+    parent: r.parent,
+    inputs: r.inputs ?? {},
+    dependsOn: r.dependsOn,
+    secretDigests: r.secretDigests,
+    aliases: r.aliases,
+    ignoreChanges: r.ignoreChanges,
+    deleteBeforeReplace: r.deleteBeforeReplace,
+    replaceOnChanges: r.replaceOnChanges,
+    protect: r.protect,
+    id: r.id,
+  }));
 }
 
 async function main(): Promise<number> {
@@ -72,7 +101,7 @@ async function main(): Promise<number> {
   let base: DiffableResource[] | undefined;
   try {
     args = parseArgs(process.argv.slice(2));
-    if (args.diffFrom) base = readBasePlan(args.diffFrom);
+    if (args.diffFrom) base = readBasePlan(args.diffFrom, args.stack);
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -90,35 +119,42 @@ async function main(): Promise<number> {
   }
   const { plan, config, violations, policyConfig } = result;
   const diff: PlanDiff | undefined = base ? diffPlans(base, plan.resources) : undefined;
+  // The change guard (safe-changes) needs the old plan: it runs only here, on --diff-from.
+  if (diff && base) violations.unshift(...checkChanges(diff, base, plan.resources, loadPolicyConfig(policyConfig)));
   if (args.json) {
     console.log(JSON.stringify(planJson(plan, violations, diff), null, 2));
   } else {
     console.log(`Offline preview of stack ${plan.stack} (project platform)`);
     console.log("This is NOT \`pulumi preview\`: providers are mocked, nothing was read from or sent to a cloud.");
+    if (args.overrides.length) console.log(`Overrides for this run only (-c, not saved): ${args.overrides.join(" ")}`);
     if (config.placeholders.length) console.log(`Secrets are placeholders: ${config.placeholders.join(", ")}`);
     console.log("");
-    console.log(formatTree(plan));
-    console.log("");
-    console.log(formatViolations(violations, policyConfig));
-    if (diff) {
+    if (!diff || args.tree) {
+      console.log(formatTree(plan));
       console.log("");
-      console.log(`Changes against ${args.diffFrom}, by URN:`);
-      console.log(formatDiff(diff));
     }
-    console.log("");
-    console.log("Outputs:");
-    for (const [k, v] of Object.entries(plan.outputs)) console.log(`    ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
-    console.log("");
-    console.log("Resources by type:");
-    for (const [t, n] of countByType(plan)) console.log(`    ${String(n).padStart(5)}  ${t}`);
+    if (diff) {
+      console.log(`Changes against ${args.diffFrom} (stack ${plan.stack}):`);
+      console.log(formatDiff(diff, { before: base, after: plan.resources }));
+      console.log("");
+    }
+    console.log(formatFindings(violations, policyConfig, args.overrides.map((o) => o.split("=")[0])));
+    if (!diff || args.tree) {
+      console.log("");
+      console.log("Outputs:");
+      for (const [k, v] of Object.entries(plan.outputs)) console.log(`    ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
+      console.log("");
+      console.log("Resources by type:");
+      for (const [t, n] of countByType(plan)) console.log(`    ${String(n).padStart(5)}  ${t}`);
+    }
     const reads = plan.resources.filter((r) => r.operation === "read").length;
-    console.log(
-      `Resources:\n    + ${plan.resources.length - reads} to create${reads ? `\n    > ${reads} to read` : ""} (offline, ${((Date.now() - started) / 1000).toFixed(1)}s)`,
-    );
+    const took = `(offline, ${((Date.now() - started) / 1000).toFixed(1)}s)`;
+    if (diff) console.log(`${plan.resources.length} resources planned; the full tree: add --tree ${took}`);
+    else console.log(`Resources:\n    + ${plan.resources.length - reads} to create${reads ? `\n    > ${reads} to read` : ""} ${took}`);
   }
   if (args.out) {
-    const written = writeArtifacts(args.out, plan, violations);
-    const msg = `Wrote ${written.length} files to ${args.out}`;
+    const { written, removed } = writeArtifactsPruning(args.out, plan, violations);
+    const msg = `Wrote ${written.length} files to ${args.out}${removed.length ? `; removed ${removed.length} an earlier run wrote for resources that no longer exist` : ""}`;
     if (args.json) console.error(msg);
     else console.log(msg);
   }

@@ -123,6 +123,10 @@ export function planJson(plan: Plan, policies: unknown[] = [], diff?: PlanDiff):
       ...(r.provider ? { provider: r.provider } : {}),
       ...(r.aliases.length ? { aliases: r.aliases } : {}),
       ...(r.protect ? { protect: true } : {}),
+      ...(r.id ? { id: r.id } : {}),
+      ...(r.ignoreChanges ? { ignoreChanges: r.ignoreChanges } : {}),
+      ...(r.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
+      ...(r.replaceOnChanges ? { replaceOnChanges: r.replaceOnChanges } : {}),
     })),
     outputs: plan.outputs,
     policies,
@@ -138,6 +142,20 @@ export const ARTIFACT_DIRS = ["haproxy", "cloud-init", "manifests", "ipsec"] as 
  * rendered document the components recorded. Every secret is redacted.
  */
 export function writeArtifacts(dir: string, plan: Plan, policies: unknown[] = []): string[] {
+  return writeArtifactsPruning(dir, plan, policies).written;
+}
+
+/** The list of files a preview wrote into its --out folder: the only files a later run may remove. */
+export const MANIFEST = ".preview-files";
+
+/**
+ * writeArtifacts, then removes the files an earlier run listed in the folder's
+ * manifest that this plan no longer writes (a deleted node's cloud-init, say).
+ * Files the manifest does not list (a user's own) are never touched.
+ */
+export function writeArtifactsPruning(dir: string, plan: Plan, policies: unknown[] = []): { written: string[]; removed: string[] } {
+  const manifest = path.join(dir, MANIFEST);
+  const earlier = fs.existsSync(manifest) ? fs.readFileSync(manifest, "utf8").split("\n").filter(Boolean) : [];
   const written: string[] = [];
   const write = (rel: string, text: string) => {
     const file = path.join(dir, rel);
@@ -159,7 +177,18 @@ export function writeArtifacts(dir: string, plan: Plan, policies: unknown[] = []
       write(path.join("manifests", `${safe}.yaml`), YAML.stringify(r.inputs));
     }
   }
-  return written;
+  const now = new Set(written);
+  const root = path.resolve(dir);
+  const removed: string[] = [];
+  for (const rel of earlier) {
+    const file = path.resolve(dir, rel);
+    // Only plain files inside the folder: a tampered manifest cannot reach outside it.
+    if (now.has(rel) || !file.startsWith(root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) continue;
+    fs.rmSync(file);
+    removed.push(rel);
+  }
+  fs.writeFileSync(manifest, [...now].sort().join("\n") + "\n");
+  return { written, removed };
 }
 
 export { ConfigError };

@@ -27,6 +27,12 @@ export interface PlannedResource {
   provider?: string;
   aliases: unknown[];
   protect: boolean;
+  /** The mock's id for it: a diff follows a replaced resource's new id into its dependents. */
+  id?: string;
+  /** Resource options a diff honours: `ignoreChanges` paths, `deleteBeforeReplace`, `replaceOnChanges`. */
+  ignoreChanges?: string[];
+  deleteBeforeReplace?: boolean;
+  replaceOnChanges?: string[];
   /** Paths of the inputs that are secrets, e.g. ["userData"]. */
   secretInputs: string[];
   /** "read" for resources the program only reads (a StackReference); created otherwise. */
@@ -73,6 +79,17 @@ export function maskSecrets(v: unknown, path: string, found: string[], digests?:
     return out;
   }
   return v;
+}
+
+/** The options a diff needs, only when set (so plans without them keep their shape). */
+function options(req: any): Pick<PlannedResource, "ignoreChanges" | "deleteBeforeReplace" | "replaceOnChanges"> {
+  const ignore: string[] = req.getIgnorechangesList?.() ?? [];
+  const replaceOn: string[] = req.getReplaceonchangesList?.() ?? [];
+  return {
+    ...(ignore.length ? { ignoreChanges: ignore } : {}),
+    ...(req.getDeletebeforereplace?.() ? { deleteBeforeReplace: true } : {}),
+    ...(replaceOn.length ? { replaceOnChanges: replaceOn } : {}),
+  };
 }
 
 function wrapSecret(value: unknown): unknown {
@@ -125,6 +142,8 @@ class RecordingMonitor extends MockMonitor {
         provider: req.getProvider() || undefined,
         aliases: (req.getAliasesList() as { toObject(): unknown }[]).map((a) => a.toObject()),
         protect: Boolean(req.getProtect()),
+        id: result.id ?? undefined,
+        ...options(req),
       });
       const serializedState = await rpc.serializeProperties("", resultState);
       this.resources.set(urn, { urn, id: result.id ?? null, state: serializedState });

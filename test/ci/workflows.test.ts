@@ -499,7 +499,7 @@ exit 0
       const calls = fs.readFileSync(log, "utf8").trim().split("\n");
       expect(calls).toContain(`${runnerTemp}/base|run --silent preview -- dev --json --out ${out}/base/dev`);
       expect(calls).toContain(`${ws}|run --silent preview -- dev --json --out ${out}/head/dev`);
-      expect(calls).toContain(`${ws}|run --silent preview -- dev --diff-from ${out}/base/dev/plan.json`);
+      expect(calls).toContain(`${ws}|run --silent preview -- dev --diff-from ${out}/base/dev/plan.json --tree`);
       expect(fs.readFileSync(`${out}/diff/dev.status`, "utf8")).toBe("ok\n");
       expect(fs.readFileSync(`${out}/diff/dev.txt`, "utf8")).toContain(`"from": "${runnerTemp}/base"`);
       // An invalid PR: its error message is what the comment shows.

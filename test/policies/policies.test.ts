@@ -291,7 +291,7 @@ describe("policy config files", () => {
     const prod = loadPolicyConfig(PROD);
     const nonprod = loadPolicyConfig(NONPROD);
     expect([...prod.keys()]).toEqual(POLICY_NAMES);
-    expect(POLICY_NAMES).toHaveLength(10);
+    expect(POLICY_NAMES).toHaveLength(11);
     for (const name of POLICY_NAMES) expect(prod.get(name)!.level).toBe("mandatory");
     for (const name of POLICY_NAMES) expect(nonprod.get(name)!.level).toBe(name === "deletion-protection" ? "disabled" : "advisory");
     expect(policiesFromConfig(nonprod).map((p) => p.name)).not.toContain("deletion-protection");
@@ -355,19 +355,25 @@ describe("the offline preview runs the policies", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test("prod1 exits 0 with the policy summary after the tree; --diff-from lists the scaled-out node and changes nothing", async () => {
+  test("prod1 exits 0; --diff-from prints only the change (the scaled-out node), then the policy summary", async () => {
     const r = await diffRun;
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("\npolicies: 0 mandatory, 0 advisory violations (policies/config/prod.json)\n");
-    expect(r.stdout.indexOf("policies:")).toBeGreaterThan(r.stdout.indexOf("pulumi:pulumi:Stack"));
-    const section = r.stdout.slice(r.stdout.indexOf(`Changes against ${base}, by URN:`));
-    expect(section).toContain("+ urn:pulumi:prod1::platform::platform:compute:NodePool$alicloud:ecs/instance:Instance::prod1-general-20\n");
+    // Diff mode: no tree unless --tree; the diff comes before the policies.
+    expect(r.stdout).not.toContain("pulumi:pulumi:Stack");
+    expect(r.stdout).toContain("Overrides for this run only (-c, not saved): platform:nodePools[0].count=21\n");
+    expect(r.stdout.indexOf("policies:")).toBeGreaterThan(r.stdout.indexOf(`Changes against ${base} (stack prod1):`));
+    const section = r.stdout.slice(r.stdout.indexOf(`Changes against ${base} (stack prod1):`));
     // The node and its two ingress SLB backends, nothing else; nothing changed or removed.
-    const added = section.split("\n").filter((l) => l.startsWith("  + "));
-    expect(added).toHaveLength(3);
-    expect(added.every((l) => l.endsWith("prod1-general-20"))).toBe(true);
-    expect(section).toMatch(/^3 to add, 0 to change, 0 to remove$/m);
+    const rows = section.split("\n").filter((l) => /^ {2}(\+-|[+~!-]) /.test(l));
+    expect(rows).toEqual([
+      "  +  alicloud:ecs:Instance prod1-general-20  ecs.g6.4xlarge, zone g:1",
+      "  +  alicloud:slb:ServerGroupServerAttachment prod1-ingress-80-prod1-general-20",
+      "  +  alicloud:slb:ServerGroupServerAttachment prod1-ingress-443-prod1-general-20",
+    ]);
+    expect(section).toMatch(/^Plan: 3 to create, 0 to update, 0 to update with the instance stopped, 0 to replace, 0 to delete; 222 unchanged$/m);
+    expect(section).toContain("Instances by type: ecs.g6.4xlarge 28 -> 29 (+1)");
   });
 
   test("a node type outside the approved list is a mandatory violation: exit 1 naming the policy; --json lists it", async () => {

@@ -107,14 +107,14 @@ describe("policies/ copied alone to a temp dir", () => {
     const tsc = path.join(dir, "node_modules", "typescript", "bin", "tsc");
     const r = spawnSync(process.execPath, [tsc, "-p", "."], { cwd: dir, encoding: "utf8" });
     expect({ status: r.status, output: `${r.stdout}${r.stderr}` }).toEqual({ status: 0, output: "" });
-    for (const js of ["index.js", "pack.js", "imageTags.js", "rules/policy.js", "rules/nodes.js", "rules/network.js", "rules/workloads.js", "rules/secrets.js"]) {
+    for (const js of ["index.js", "pack.js", "imageTags.js", "rules/policy.js", "rules/nodes.js", "rules/network.js", "rules/workloads.js", "rules/secrets.js", "rules/changes.js"]) {
       expect(fs.existsSync(path.join(dir, "bin", js))).toBe(true);
     }
     fs.rmSync(path.join(dir, "bin"), { recursive: true });
   });
 
   test(
-    "starts as the Pulumi CLI starts it and lists the platform pack's ten policies",
+    "starts as the Pulumi CLI starts it and lists the platform pack's eleven policies",
     async () => {
       pack = await startPack(dir);
       /* eslint-disable-next-line @typescript-eslint/no-explicit-any */
@@ -123,7 +123,7 @@ describe("policies/ copied alone to a temp dir", () => {
       /* eslint-disable-next-line @typescript-eslint/no-explicit-any */
       const names = info.getPoliciesList().map((p: any) => p.getName());
       expect(names).toEqual(POLICY_NAMES);
-      expect(names).toHaveLength(10);
+      expect(names).toHaveLength(11);
     },
     START_TIMEOUT_MS + 30_000,
   );

@@ -1,0 +1,200 @@
+// The diff as a reviewer reads it: only what changes, most dangerous first
+// (`+-` replace, `!` update that stops a VM, `~` update, `-` delete, `+` create),
+// identical siblings on one line with a natural-sorted index range, values as
+// old -> new (secrets as changed, never their value), then one summary line and
+// the instance delta by type.
+import { ChangeOp, diffCounts, DiffableResource, nameOfUrn, naturalCompare, PathChange, PlanDiff, ResourceChange } from "./planDiff";
+import { displayType } from "./preview";
+import { semanticsFor } from "./providerSemantics";
+
+const INSTANCE = "alicloud:ecs/instance:Instance";
+type Op = ChangeOp | "create" | "delete";
+const MARK: Record<Op, string> = { replace: "+-", stop: "! ", update: "~ ", delete: "- ", create: "+ " };
+const ORDER: Op[] = ["replace", "stop", "update", "delete", "create"];
+
+/** `prod1-general-20` -> ["prod1-general-", 20]; names without a trailing number stand alone. */
+function stem(name: string): [string, number | undefined] {
+  const m = name.match(/^(.*?)(\d+)$/);
+  return m ? [m[1], Number(m[2])] : [name, undefined];
+}
+
+/** [20, 21, 22, 25] -> "20..22,25". */
+export function ranges(ns: number[]): string {
+  const s = [...new Set(ns)].sort((a, b) => a - b);
+  const out: string[] = [];
+  for (let i = 0; i < s.length; ) {
+    let j = i;
+    while (j + 1 < s.length && s[j + 1] === s[j] + 1) j++;
+    out.push(j > i ? `${s[i]}..${s[j]}` : `${s[i]}`);
+    i = j + 1;
+  }
+  return out.join(",");
+}
+
+/** Names as one label: `prod1-general-[20..29]`, or the name itself. */
+export function nameRange(names: string[]): string {
+  if (names.length === 1) return names[0];
+  const [prefix] = stem(names[0]);
+  return `${prefix}[${ranges(names.map((n) => stem(n)[1]!))}]`;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return "(none)";
+  const s = JSON.stringify(v) ?? String(v);
+  if (typeof v === "string" && v.includes("\n")) return `(${v.length} chars of text)`;
+  return s.length > 72 ? `${s.slice(0, 69)}…` : s;
+}
+
+function changeLine(c: PathChange, op: ChangeOp): string {
+  const value = c.secret ? "(secret, changed; value not shown)" : c.newIdOf ? `${show(c.old)} -> (new id of replaced ${c.newIdOf})` : `${show(c.old)} -> ${show(c.new)}`;
+  const why = c.replaces ? "   [forces replacement]" : c.stops && op === "stop" ? "   [stops the instance]" : "";
+  return `${c.path}: ${value}${why}`;
+}
+
+interface Row {
+  op: Op;
+  type: string;
+  names: string[];
+  urns: string[];
+  detail: string;
+  lines: string[];
+}
+
+/** Short zone label: `cn-shanghai-e` -> `e`. */
+const zoneLabel = (z: unknown) => String(z).split("-").pop();
+
+function zoneSpread(rs: DiffableResource[]): string {
+  const zones = new Map<string, number>();
+  for (const r of rs) zones.set(zoneLabel(r.inputs.availabilityZone)!, (zones.get(zoneLabel(r.inputs.availabilityZone)!) ?? 0) + 1);
+  return [...zones].sort((a, b) => naturalCompare(a[0], b[0])).map(([z, n]) => `${z}:${n}`).join(" ");
+}
+
+function groupBy<T>(items: T[], key: (t: T) => string): T[][] {
+  const m = new Map<string, T[]>();
+  for (const t of items) {
+    const k = key(t);
+    m.set(k, [...(m.get(k) ?? []), t]);
+  }
+  return [...m.values()];
+}
+
+/** A deleted or replaced ECS instance with deletion protection on cannot go until it is turned off. */
+function protectionNote(rs: (DiffableResource | undefined)[]): string {
+  return rs.some((r) => r?.inputs.deletionProtection === true) ? " (ECS deletion protection is on: the delete fails until it is turned off)" : "";
+}
+
+function createOrDeleteRows(op: "create" | "delete", urns: string[], index: Map<string, DiffableResource>): Row[] {
+  const items = urns.map((u) => ({ urn: u, r: index.get(u), name: nameOfUrn(u) }));
+  const groups = groupBy(items, (i) => `${i.r?.type ?? ""}|${i.r?.parent ?? ""}|${stem(i.name)[0]}|${stem(i.name)[1] === undefined ? i.name : ""}|${i.r?.type === INSTANCE ? i.r.inputs.instanceType : ""}`);
+  return groups.map((g) => {
+    const type = g[0].r?.type ?? urns[0].split("::")[2].split("$").pop()!;
+    const rs = g.map((i) => i.r).filter((r): r is DiffableResource => !!r);
+    let detail = type === INSTANCE && rs.length ? `${rs[0].inputs.instanceType}, zone${rs.length > 1 ? "s" : ""} ${zoneSpread(rs)}` : "";
+    if (op === "delete" && type === INSTANCE) detail += protectionNote(rs);
+    return { op, type, names: g.map((i) => i.name).sort(naturalCompare), urns: g.map((i) => i.urn), detail, lines: [] };
+  });
+}
+
+function changeRows(changed: ResourceChange[], index: Map<string, DiffableResource>): Row[] {
+  const groups = groupBy(changed, (c) => {
+    const name = nameOfUrn(c.urn);
+    return [c.op, c.type, index.get(c.urn)?.parent ?? "", stem(name)[1] === undefined ? name : stem(name)[0], c.paths.join(","), c.deleteFirst ? "df" : ""].join("|");
+  });
+  return groups.map((g) => {
+    const first = g[0];
+    const line = (c: PathChange) => changeLine(c, first.op);
+    const lines = first.changes.map(line);
+    const same = g.every((c) => c.changes.map(line).join("\n") === lines.join("\n"));
+    const shown = same ? lines : [...lines.map((l) => `${l}`), `(values differ per resource; shown: ${nameOfUrn(first.urn)})`];
+    const replace = first.op === "replace";
+    const source = replace ? semanticsFor(first.type)?.source : undefined;
+    const detail = [
+      replace ? `replace${first.deleteFirst ? `, delete first (${first.deleteFirst})` : ""}` : first.op === "stop" ? "update, stops the instance" : "update",
+      first.from ? `(renamed from ${nameOfUrn(first.from)} by its alias)` : "",
+      replace && first.type === INSTANCE ? protectionNote(g.map((c) => index.get(c.urn))).trim() : "",
+    ]
+      .filter(Boolean)
+      .join(" ");
+    if (source) shown.push(`forced by: ${source}`);
+    return { op: first.op, type: first.type, names: g.map((c) => nameOfUrn(c.urn)).sort(naturalCompare), urns: g.map((c) => c.urn), detail, lines: shown };
+  });
+}
+
+function renderRow(r: Row): string[] {
+  const count = r.names.length > 1 ? `${r.names.length} x ` : "";
+  const head = `  ${MARK[r.op]} ${count}${displayType(r.type)} ${nameRange(r.names)}${r.detail ? `  ${r.detail}` : ""}`;
+  return [head, ...r.lines.map((l) => `        ${l}`)];
+}
+
+export interface DiffContext {
+  before?: DiffableResource[];
+  after?: DiffableResource[];
+}
+
+/** Instance counts by type, old -> new: the cost driver. Empty when no instance is created, deleted or retyped. */
+export function instanceDelta(before: DiffableResource[], after: DiffableResource[]): string[] {
+  const count = (rs: DiffableResource[]) => {
+    const m = new Map<string, number>();
+    for (const r of rs) if (r.type === INSTANCE) m.set(String(r.inputs.instanceType), (m.get(String(r.inputs.instanceType)) ?? 0) + 1);
+    return m;
+  };
+  const a = count(before);
+  const b = count(after);
+  const out: string[] = [];
+  for (const t of [...new Set([...a.keys(), ...b.keys()])].sort(naturalCompare)) {
+    const d = (b.get(t) ?? 0) - (a.get(t) ?? 0);
+    if (d !== 0) out.push(`${t} ${a.get(t) ?? 0} -> ${b.get(t) ?? 0} (${d > 0 ? "+" : ""}${d})`);
+  }
+  return out;
+}
+
+/** `+10 to create, ~0 to update, ...; 251 unchanged`: the one summary line. */
+export function summaryLine(d: PlanDiff): string {
+  const n = diffCounts(d);
+  const parts = [`${n.create} to create`, `${n.update} to update`, `${n.stop} to update with the instance stopped`, `${n.replace} to replace`, `${n.delete} to delete`];
+  return `Plan: ${parts.join(", ")}; ${n.unchanged} unchanged${n.ignored ? ` (${n.ignored} with changes ignored by ignoreChanges)` : ""}`;
+}
+
+export function formatDiff(d: PlanDiff, ctx: DiffContext = {}): string {
+  const index = new Map<string, DiffableResource>();
+  for (const r of ctx.before ?? []) index.set(r.urn, r);
+  for (const r of ctx.after ?? []) index.set(r.urn, r);
+  const rows: Row[] = [
+    ...changeRows(d.changed, index),
+    ...createOrDeleteRows("delete", d.removed, index),
+    ...createOrDeleteRows("create", d.added, index),
+  ];
+  for (const u of d.unaliased) {
+    rows.push({
+      op: "replace",
+      type: u.type,
+      names: [nameOfUrn(u.to)],
+      urns: [u.to],
+      detail: `replace: renamed from ${nameOfUrn(u.from)} without an alias (delete + create)`,
+      lines: [`keep it: add \`aliases: [{ name: "${nameOfUrn(u.from)}" }]\` to its resource options`],
+    });
+  }
+  rows.sort((a, b) => ORDER.indexOf(a.op) - ORDER.indexOf(b.op) || naturalCompare(a.urns[0], b.urns[0]));
+  const lines = rows.flatMap(renderRow);
+  const replaced = d.changed.filter((c) => c.op === "replace");
+  const masters = replaced.filter((c) => /-master-\d+$/.test(c.urn)).length;
+  if (replaced.length) {
+    lines.unshift(`  REPLACES ${replaced.length} resource(s)${masters ? `, ${masters} of them master(s)` : ""}: each is deleted and created again, with a new id.`);
+  }
+  if (d.ignoredOnly.length) {
+    lines.push("  Ignored (ignoreChanges: `pulumi up` leaves these inputs as they are; not counted):");
+    for (const g of groupBy(d.ignoredOnly, (i) => `${i.type}|${i.paths.join(",")}`)) {
+      const names = g.map((i) => nameOfUrn(i.urn)).sort(naturalCompare);
+      const label = groupBy(names, (n) => stem(n)[0]).map((ns) => nameRange(ns)).join(", ");
+      lines.push(`     ${g.length} x ${displayType(g[0].type)} ${label}: ${g[0].paths.join(", ")}`);
+    }
+  }
+  if (d.renamed.length) lines.push(`  ${d.renamed.length} renamed by an alias (no change): ${d.renamed.map((r) => `${nameOfUrn(r.from)} -> ${nameOfUrn(r.to)}`).join(", ")}`);
+  if (!lines.length) lines.push("  no changes");
+  lines.push(summaryLine(d));
+  if (ctx.before && ctx.after) {
+    const delta = instanceDelta(ctx.before, ctx.after);
+    if (delta.length) lines.push(`Instances by type: ${delta.join(", ")}`);
+  }
+  return lines.join("\n");
+}
