@@ -1,0 +1,352 @@
+// The etcd backup and restore scripts, run for real: a three-member TLS etcd on loopback
+// (Debian's etcd, certificates from openssl), the program's backup script against a stub
+// of the metadata service and OSS that checks every request's V1 signature and records
+// where it writes, then the program's restore steps on every "master" from the uploaded
+// snapshot, and the keys read back. Also shellcheck and systemd-analyze on the output.
+import { spawn, spawnSync } from "node:child_process";
+import { createHash, createHmac } from "node:crypto";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  BACKUP_SUCCESS_METRIC,
+  etcdBackupProblems,
+  etcdBackupScript,
+  etcdBackupUnits,
+  EtcdMember,
+  etcdRestoreScript,
+  parseBackupSchedule,
+} from "../../components/cluster/etcdBackup";
+
+jest.setTimeout(180_000);
+
+const STACK = "prod1";
+const BUCKET = "livemall-prod1-etcd-backup";
+const ROLE = "prod1-masters";
+const CREDS = { AccessKeyId: "STS.test-id", AccessKeySecret: "test-secret-value", SecurityToken: "CAIS-test-token", Expiration: "2099-01-01T00:00:00Z", Code: "Success" };
+
+let tmp: string;
+const etcds = new Map<number, ReturnType<typeof spawn>>();
+
+function sync(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 60_000, env: opts.env ?? process.env, input: opts.input });
+  if (r.error) throw new Error(`${cmd} could not run (${r.error.message}); install it (CI does)`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}:\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+/** Runs a command without blocking the event loop (the stub server answers meanwhile). */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { env: { ...process.env, ...env } });
+    let out = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => (out += d));
+    p.on("error", reject);
+    p.on("close", (code) => resolve({ code: code ?? -1, out }));
+  });
+}
+
+// ---------------------------------------------------------------- PKI and etcd
+
+const port = 20000 + Math.floor(Math.random() * 20000);
+const peerPort = port + 1;
+const members: EtcdMember[] = [0, 1, 2].map((i) => ({ name: `${STACK}-master-${i}`, ip: `127.0.0.${11 + i}` }));
+const pki = () => path.join(tmp, "pki");
+const dataDir = (i: number) => path.join(tmp, `data-${i}`);
+const manifests = (i: number) => path.join(tmp, `manifests-${i}`);
+const parked = (i: number) => path.join(tmp, `parked-${i}`);
+const endpoints = members.map((m) => `https://${m.ip}:${port}`).join(",");
+
+function cert(name: string, cn: string, ext: string): void {
+  const d = pki();
+  sync("openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${d}/${name}.key`, "-out", `${d}/${name}.csr`, "-subj", `/CN=${cn}`]);
+  fs.writeFileSync(`${d}/${name}.ext`, ext);
+  sync("openssl", ["x509", "-req", "-in", `${d}/${name}.csr`, "-CA", `${d}/ca.crt`, "-CAkey", `${d}/ca.key`, "-CAcreateserial", "-days", "2", "-out", `${d}/${name}.crt`, "-extfile", `${d}/${name}.ext`]);
+}
+
+function startEtcd(i: number, fresh: boolean): void {
+  const m = members[i];
+  const d = pki();
+  const args = [
+    "--name", m.name, "--data-dir", dataDir(i),
+    "--listen-client-urls", `https://${m.ip}:${port}`, "--advertise-client-urls", `https://${m.ip}:${port}`,
+    "--listen-peer-urls", `https://${m.ip}:${peerPort}`, "--initial-advertise-peer-urls", `https://${m.ip}:${peerPort}`,
+    "--initial-cluster", members.map((x) => `${x.name}=https://${x.ip}:${peerPort}`).join(","),
+    "--initial-cluster-state", fresh ? "new" : "existing", "--initial-cluster-token", "test-original",
+    "--cert-file", `${d}/${m.name}.crt`, "--key-file", `${d}/${m.name}.key`, "--trusted-ca-file", `${d}/ca.crt`, "--client-cert-auth",
+    "--peer-cert-file", `${d}/${m.name}.crt`, "--peer-key-file", `${d}/${m.name}.key`, "--peer-trusted-ca-file", `${d}/ca.crt`, "--peer-client-cert-auth",
+    "--logger", "zap", "--log-outputs", path.join(tmp, `etcd-${i}.log`),
+  ];
+  etcds.set(i, spawn("etcd", args, { stdio: "ignore" }));
+}
+
+async function stopEtcd(i: number): Promise<void> {
+  const p = etcds.get(i);
+  if (!p || p.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    p.on("exit", () => resolve());
+    p.kill("SIGTERM");
+  });
+  etcds.delete(i);
+}
+
+function etcdctl(...args: string[]): Promise<{ code: number; out: string }> {
+  const d = pki();
+  return run("etcdctl", ["--endpoints", endpoints, "--cacert", `${d}/ca.crt`, "--cert", `${d}/healthcheck-client.crt`, "--key", `${d}/healthcheck-client.key`, ...args], { ETCDCTL_API: "3" });
+}
+
+async function waitHealthy(): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    if ((await etcdctl("endpoint", "health")).code === 0) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`etcd did not become healthy; logs in ${tmp}`);
+}
+
+// ---------------------------------------------------------------- stub metadata service + OSS
+
+interface Recorded {
+  method: string;
+  path: string;
+  signatureOk: boolean;
+  md5Ok: boolean;
+}
+const requests: Recorded[] = [];
+let stub: http.Server;
+let stubUrl: string;
+let ossDown = false;
+const ossDir = () => path.join(tmp, "oss");
+
+function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const chunks: Buffer[] = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const body = Buffer.concat(chunks);
+    const url = req.url ?? "";
+    if (req.method === "PUT" && url === "/latest/api/token") return void res.end("metadata-token");
+    if (req.method === "GET" && url === `/latest/meta-data/ram/security-credentials/${ROLE}`) {
+      if (req.headers["x-aliyun-ecs-metadata-token"] !== "metadata-token") return void res.writeHead(401).end();
+      return void res.end(JSON.stringify(CREDS));
+    }
+    // OSS PutObject, signature V1 recomputed from what arrived.
+    const h = req.headers as Record<string, string>;
+    const oss = Object.keys(h).filter((k) => k.startsWith("x-oss-")).sort();
+    const toSign = `${req.method}\n${h["content-md5"] ?? ""}\n${h["content-type"] ?? ""}\n${h.date}\n${oss.map((k) => `${k}:${h[k]}\n`).join("")}/${BUCKET}${url}`;
+    const expected = `OSS ${CREDS.AccessKeyId}:${createHmac("sha1", CREDS.AccessKeySecret).update(toSign).digest("base64")}`;
+    const rec: Recorded = {
+      method: req.method ?? "",
+      path: url,
+      signatureOk: h.authorization === expected && h["x-oss-security-token"] === CREDS.SecurityToken,
+      md5Ok: h["content-md5"] === createHash("md5").update(body).digest("base64"),
+    };
+    requests.push(rec);
+    if (ossDown) return void res.writeHead(503).end("SlowDown");
+    if (!rec.signatureOk) return void res.writeHead(403).end("SignatureDoesNotMatch");
+    const file = path.join(ossDir(), url);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, body);
+    res.end();
+  });
+}
+
+// ---------------------------------------------------------------- fixtures
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-backup-"));
+  fs.mkdirSync(pki());
+  sync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${pki()}/ca.key`, "-out", `${pki()}/ca.crt`, "-subj", "/CN=etcd-ca", "-days", "2"]);
+  for (const m of members) cert(m.name, m.name, `subjectAltName=IP:${m.ip},DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature\n`);
+  cert("healthcheck-client", "kube-etcd-healthcheck-client", "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n");
+  stub = http.createServer(handle);
+  await new Promise<void>((r) => stub.listen(0, "127.0.0.1", r));
+  stubUrl = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  members.forEach((_, i) => startEtcd(i, true));
+  await waitHealthy();
+});
+
+afterAll(async () => {
+  for (const i of [...etcds.keys()]) await stopEtcd(i);
+  await new Promise((r) => stub?.close(r));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const settings = { clusterName: STACK, bucket: BUCKET, ossEndpoint: "oss-cn-shanghai-internal.aliyuncs.com", ramRole: ROLE, schedule: "1h", localCopies: 2 };
+
+function writeScript(name: string, text: string): string {
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, text, { mode: 0o755 });
+  return file;
+}
+
+function backupEnv(): NodeJS.ProcessEnv {
+  return {
+    NODE_NAME: members[0].name,
+    ETCD_ENDPOINT: `https://${members[0].ip}:${port}`,
+    ETCD_PKI_DIR: pki(),
+    BACKUP_DIR: path.join(tmp, "backups"),
+    TEXTFILE_DIR: path.join(tmp, "textfile"),
+    OSS_URL: stubUrl,
+    METADATA_URL: stubUrl,
+  };
+}
+
+const KEYS = Array.from({ length: 25 }, (_, i) => `/registry/test/key-${String(i).padStart(2, "0")}`);
+
+// ---------------------------------------------------------------- tests
+
+describe("rendered text", () => {
+  test("both scripts pass shellcheck -S style", () => {
+    const backup = writeScript("check-backup.sh", etcdBackupScript(settings));
+    const restore = writeScript("check-restore.sh", etcdRestoreScript(STACK, members, 1));
+    const r = spawnSync("shellcheck", ["-s", "bash", "-S", "style", "-f", "gcc", backup, restore], { encoding: "utf8" });
+    expect(r.error).toBeUndefined();
+    expect(r.stdout).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  test("the units pass systemd-analyze verify, and the timer fires on the schedule", () => {
+    const dir = path.join(tmp, "units");
+    fs.mkdirSync(dir);
+    const script = writeScript("units/etcd-backup.sh", "#!/bin/sh\n");
+    const { service, timer } = etcdBackupUnits("1h", { scriptPath: script });
+    fs.writeFileSync(path.join(dir, "etcd-backup.service"), service);
+    fs.writeFileSync(path.join(dir, "etcd-backup.timer"), timer);
+    const r = spawnSync("systemd-analyze", ["verify", path.join(dir, "etcd-backup.service"), path.join(dir, "etcd-backup.timer")], { encoding: "utf8" });
+    expect(r.error).toBeUndefined();
+    expect(`${r.stdout}${r.stderr}`).toBe("");
+    expect(r.status).toBe(0);
+    expect(timer).toContain("OnCalendar=*-*-* 00/1:00:00");
+    // systemd's own reading of each schedule: consecutive elapses one period apart.
+    for (const schedule of ["15m", "1h", "6h", "24h"]) {
+      const cal = sync("systemd-analyze", ["calendar", "--iterations=3", parseBackupSchedule(schedule).onCalendar], { env: { ...process.env, TZ: "UTC" } });
+      const times = [...cal.matchAll(/(?:Next elapse|Iter\. #\d): \w+ (\S+ \S+) UTC/g)].map((m) => Date.parse(`${m[1]}Z`));
+      expect(times).toHaveLength(3);
+      expect((times[2] - times[1]) / 1000).toBe(parseBackupSchedule(schedule).seconds);
+    }
+  });
+
+  test("schedules that do not tile a day, and bad bounds, are one error naming the key", () => {
+    expect(() => parseBackupSchedule("7h")).toThrow('platform:etcdBackup.schedule: "7h" is not a period that divides a day');
+    expect(parseBackupSchedule("6h").seconds).toBe(21600);
+    expect(etcdBackupProblems({ schedule: "5m", retentionDays: 0, localCopies: 2.5 })).toEqual([
+      expect.stringContaining("platform:etcdBackup.schedule"),
+      "platform:etcdBackup.retentionDays: must be a whole number from 1 to 365, got 0",
+      "platform:etcdBackup.localCopies: must be a whole number from 1 to 48, got 2.5",
+    ]);
+    expect(etcdBackupProblems({})).toEqual([]);
+  });
+});
+
+describe("backup and restore against a real three-member TLS etcd", () => {
+  test("round trip: backup, upload under the stack's prefix only, wipe, restore on every master, keys back", async () => {
+    for (const k of KEYS) expect((await etcdctl("put", k, `value-of-${k}`)).code).toBe(0);
+    const script = writeScript("etcd-backup.sh", etcdBackupScript(settings));
+
+    // Three runs (a second apart, names carry seconds): two local copies stay, three uploads.
+    for (let i = 0; i < 3; i++) {
+      const r = await run("bash", [script], backupEnv());
+      expect(r.out).toMatch(/uploaded oss:\/\/livemall-prod1-etcd-backup\/prod1\/prod1-master-0\/etcd-prod1-master-0-\d{8}T\d{6}Z\.db/);
+      expect(r.code).toBe(0);
+      await new Promise((res) => setTimeout(res, 1100));
+    }
+    const local = fs.readdirSync(path.join(tmp, "backups"));
+    expect(local.filter((f) => f.endsWith(".db"))).toHaveLength(2);
+    expect(local.filter((f) => f.startsWith("."))).toEqual([]); // no part or headers file left behind
+
+    const puts = requests.filter((r) => r.method === "PUT" && !r.path.startsWith("/latest/"));
+    expect(puts).toHaveLength(3);
+    for (const p of puts) {
+      expect(p.path.startsWith(`/${STACK}/`)).toBe(true);
+      expect(p.signatureOk).toBe(true);
+      expect(p.md5Ok).toBe(true);
+    }
+    // Nothing written anywhere but under the prefix, and no other verb used.
+    expect(requests.filter((r) => !r.path.startsWith("/latest/")).every((r) => r.method === "PUT")).toBe(true);
+    expect(fs.readdirSync(ossDir())).toEqual([STACK]);
+
+    const metric = fs.readFileSync(path.join(tmp, "textfile", "etcd_backup.prom"), "utf8");
+    const ts = Number(new RegExp(`^${BACKUP_SUCCESS_METRIC} (\\d+)$`, "m").exec(metric)?.[1]);
+    expect(Math.abs(ts - Date.now() / 1000)).toBeLessThan(60);
+
+    // Written after the backup: must be gone after the restore.
+    expect((await etcdctl("put", "/registry/test/after-backup", "x")).code).toBe(0);
+
+    // The snapshot the masters restore is the one in OSS (as an operator downloads it).
+    const uploaded = path.join(ossDir(), puts[puts.length - 1].path);
+    const restoreScripts = members.map((_, i) => writeScript(`etcd-restore-${i}.sh`, etcdRestoreScript(STACK, members, i, { clientPort: port, peerPort })));
+    const envOf = (i: number): NodeJS.ProcessEnv => ({ ETCD_PKI_DIR: pki(), DATA_DIR: dataDir(i), MANIFESTS_DIR: manifests(i), PARKED_DIR: parked(i), WAIT_SECONDS: "60" });
+    // master-0 goes through the etcdutl branch (a wrapper that logs its flags), the others through etcdctl.
+    const etcdutl = writeScript("etcdutl", `#!/bin/sh\necho "$@" >>"${tmp}/etcdutl.log"\nETCDCTL_API=3 exec etcdctl "$@"\n`);
+    const step = async (i: number, ...args: string[]) => {
+      const r = await run("bash", [restoreScripts[i], ...args], { ...envOf(i), ...(i === 0 ? { ETCDUTL: etcdutl } : {}) });
+      if (r.code !== 0) throw new Error(`master-${i} ${args.join(" ")}: ${r.out}`);
+      return r;
+    };
+    const CONTROL_PLANE = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+    for (const i of [0, 1, 2]) {
+      fs.mkdirSync(manifests(i));
+      for (const c of [...CONTROL_PLANE, "etcd"]) fs.writeFileSync(path.join(manifests(i), `${c}.yaml`), `# ${c}\n`);
+    }
+
+    // A restore before `stop` is refused.
+    const early = await run("bash", [restoreScripts[1], "restore", uploaded], envOf(1));
+    expect(early.out).toContain("run '");
+    expect(early.code).toBe(1);
+
+    // 1. stop: every manifest parked on every master; the "kubelet" (this test) stops etcd.
+    for (const i of [0, 1, 2]) await step(i, "stop");
+    for (const i of [0, 1, 2]) {
+      expect(fs.readdirSync(manifests(i))).toEqual([]);
+      expect(fs.readdirSync(parked(i)).sort()).toEqual(["etcd.yaml", ...CONTROL_PLANE.map((c) => `${c}.yaml`)].sort());
+      await stopEtcd(i);
+    }
+    // Wipe two data dirs outright; master-0's is left for the script to move aside.
+    fs.rmSync(dataDir(1), { recursive: true });
+    fs.rmSync(dataDir(2), { recursive: true });
+
+    // 2. restore on every master, from the same snapshot.
+    for (const i of [0, 1, 2]) expect((await step(i, "restore", uploaded)).out).toContain(`as ${members[i].name}`);
+    expect(fs.readdirSync(tmp).filter((f) => f.startsWith("data-0.before-restore-"))).toHaveLength(1);
+    const flags = fs.readFileSync(path.join(tmp, "etcdutl.log"), "utf8");
+    expect(flags).toContain(`--name ${members[0].name} --initial-cluster ${members.map((m) => `${m.name}=https://${m.ip}:${peerPort}`).join(",")}`);
+    expect(flags).toContain(`--initial-advertise-peer-urls https://${members[0].ip}:${peerPort} --data-dir ${dataDir(0)}`);
+
+    // 3. start-etcd: etcd's manifest back, the api-server's still parked; the "kubelet" starts etcd.
+    for (const i of [0, 1, 2]) {
+      await step(i, "start-etcd");
+      expect(fs.readdirSync(manifests(i))).toEqual(["etcd.yaml"]);
+      startEtcd(i, false);
+    }
+    // 4. wait-etcd, 5. start.
+    await step(0, "wait-etcd");
+    for (const i of [0, 1, 2]) {
+      await step(i, "start");
+      expect(fs.readdirSync(manifests(i)).sort()).toEqual(["etcd.yaml", ...CONTROL_PLANE.map((c) => `${c}.yaml`)].sort());
+    }
+
+    const got = await etcdctl("get", "/registry/test/", "--prefix", "--keys-only");
+    expect(got.code).toBe(0);
+    expect(got.out.split("\n").filter(Boolean)).toEqual(KEYS);
+    expect((await etcdctl("get", "/registry/test/key-07", "--print-value-only")).out.trim()).toBe("value-of-/registry/test/key-07");
+    const list = await etcdctl("member", "list");
+    for (const m of members) expect(list.out).toContain(`${m.name}, https://${m.ip}:${peerPort}`);
+  });
+
+  test("a failed upload exits non-zero and leaves the success metric alone", async () => {
+    const script = path.join(tmp, "etcd-backup.sh");
+    const metricFile = path.join(tmp, "textfile", "etcd_backup.prom");
+    const before = fs.readFileSync(metricFile, "utf8");
+    ossDown = true;
+    try {
+      const r = await run("bash", [script], backupEnv());
+      expect(r.code).not.toBe(0);
+    } finally {
+      ossDown = false;
+    }
+    expect(fs.readFileSync(metricFile, "utf8")).toBe(before);
+    expect(fs.readdirSync(path.join(tmp, "backups")).filter((f) => f.startsWith("."))).toEqual([]);
+  });
+});
