@@ -1,0 +1,133 @@
+// The day-2 alerts judged by Prometheus: `promtool check rules` and `promtool test rules`
+// with backup and certificate series that must fire and series that must stay quiet.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { stringify } from "yaml";
+import { day2AlertRules, day2NodeExporterArgs } from "../../components/k8s/day2Alerts";
+
+function promtool(args: string[], cwd: string): { status: number; out: string } {
+  const r = spawnSync(process.env.PROMTOOL ?? "promtool", args, { cwd, encoding: "utf8", timeout: 20_000 });
+  if (r.error) throw new Error(`cannot run promtool (apt-get install prometheus): ${r.error.message}`);
+  return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+}
+
+let dir: string;
+beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "day2-alerts-"))));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const BACKUP = "platform_etcd_backup_last_success_timestamp_seconds";
+const CERT = "platform_kubeadm_certificate_expiry_timestamp_seconds";
+const common = { severity: "critical", cluster: "prod1" };
+
+function unitTests(rulesFile: string) {
+  return {
+    rule_files: [rulesFile],
+    evaluation_interval: "1m",
+    tests: [
+      {
+        // Every 10 minutes: master-0 backs up each hour, master-1's last success is at t=0.
+        interval: "10m",
+        input_series: [
+          { series: `${BACKUP}{instance="10.40.0.10:9100"}`, values: "0x5 3600x5 7200x5 10800x5" },
+          { series: `${BACKUP}{instance="10.40.0.11:9100"}`, values: "0x23" },
+        ],
+        alert_rule_test: [
+          { eval_time: "110m", alertname: "EtcdBackupStale", exp_alerts: [] },
+          {
+            eval_time: "130m",
+            alertname: "EtcdBackupStale",
+            exp_alerts: [
+              {
+                exp_labels: { ...common, instance: "10.40.0.11:9100" },
+                exp_annotations: {
+                  summary: "etcd backup on 10.40.0.11:9100 is stale in cluster prod1",
+                  description:
+                    "The last successful etcd snapshot upload from 10.40.0.11:9100 was 2h 10m 0s ago, more than twice the 1h schedule. " +
+                    "Check `journalctl -u etcd-backup` on that master.",
+                },
+              },
+            ],
+          },
+          { eval_time: "130m", alertname: "EtcdBackupNeverSucceeded", exp_alerts: [] },
+        ],
+      },
+      {
+        // No master reports any backup: pages once that has lasted two periods.
+        interval: "10m",
+        input_series: [{ series: `up{job="node-exporter"}`, values: "1x30" }],
+        alert_rule_test: [
+          { eval_time: "1h", alertname: "EtcdBackupNeverSucceeded", exp_alerts: [] },
+          {
+            eval_time: "2h10m",
+            alertname: "EtcdBackupNeverSucceeded",
+            exp_alerts: [
+              {
+                exp_labels: common,
+                exp_annotations: {
+                  summary: "No etcd backup reported in cluster prod1",
+                  description: "No master has reported a successful etcd backup for 2h; the cluster has no restorable snapshot.",
+                },
+              },
+            ],
+          },
+        ],
+      },
+      {
+        // apiserver expires at 40 days, etcd-server at a year: the first alerts under 30 days left.
+        interval: "1h",
+        input_series: [
+          { series: `${CERT}{instance="10.40.0.10:9100",cert="apiserver"}`, values: "3456000x300" },
+          { series: `${CERT}{instance="10.40.0.10:9100",cert="etcd-server"}`, values: "31536000x300" },
+        ],
+        alert_rule_test: [
+          { eval_time: "240h", alertname: "KubeadmCertificateExpiresSoon", exp_alerts: [] },
+          {
+            eval_time: "241h",
+            alertname: "KubeadmCertificateExpiresSoon",
+            exp_alerts: [
+              {
+                exp_labels: { ...common, instance: "10.40.0.10:9100", cert: "apiserver" },
+                exp_annotations: {
+                  summary: "Certificate apiserver on 10.40.0.10:9100 expires soon in cluster prod1",
+                  description:
+                    "apiserver on 10.40.0.10:9100 expires in 29d 23h 0m 0s; the renewal timer (kubeadm-cert-renew) should have " +
+                    "renewed it at 90 days. Run it by hand (README, Operations).",
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+test("promtool check rules accepts the groups", () => {
+  fs.writeFileSync(path.join(dir, "rules.yaml"), stringify({ groups: day2AlertRules("prod1", "1h") }));
+  const r = promtool(["check", "rules", "rules.yaml"], dir);
+  expect(r.out).toContain("SUCCESS: 3 rules found");
+  expect(r.status).toBe(0);
+});
+
+test("fires and stays quiet as expected under promtool test rules", () => {
+  fs.writeFileSync(path.join(dir, "rules.yaml"), stringify({ groups: day2AlertRules("prod1", "1h") }));
+  fs.writeFileSync(path.join(dir, "tests.yaml"), stringify(unitTests("rules.yaml")));
+  const r = promtool(["test", "rules", "tests.yaml"], dir);
+  expect(r.out).toContain("SUCCESS");
+  expect(r.status).toBe(0);
+});
+
+test("the same tests fail with a 6h schedule, whose staleness bound is 12h (the test can fail)", () => {
+  fs.writeFileSync(path.join(dir, "rules-6h.yaml"), stringify({ groups: day2AlertRules("prod1", "6h") }));
+  fs.writeFileSync(path.join(dir, "tests-6h.yaml"), stringify(unitTests("rules-6h.yaml")));
+  const r = promtool(["test", "rules", "tests-6h.yaml"], dir);
+  expect(r.status).not.toBe(0);
+  expect([...new Set([...r.out.matchAll(/alertname: (\w+), time/g)].map((m) => m[1]))].sort()).toEqual(["EtcdBackupNeverSucceeded", "EtcdBackupStale"]);
+});
+
+test("node-exporter reads the scripts' directory through its host-root mount", () => {
+  expect(day2NodeExporterArgs()).toContain("--collector.textfile.directory=/host/root/var/lib/node_exporter/textfile_collector");
+  expect(() => day2AlertRules("Prod 1", "1h")).toThrow("cluster must be a DNS-style name");
+});
