@@ -10,7 +10,7 @@
 // rule set serve both runners with levels kept in files. The rules live by
 // domain under rules/, the way awsguard splits src/ by service.
 import { safeChanges } from "./rules/changes";
-import { approvedInstanceTypes, APPROVED_INSTANCE_TYPES_SCHEMA, deletionProtection, kubernetesBaseline, KUBERNETES_BASELINE_SCHEMA, noPublicIpOnNodes, oddMasters, ODD_MASTERS_SCHEMA } from "./rules/nodes";
+import { approvedInstanceTypes, APPROVED_INSTANCE_TYPES_SCHEMA, deletionProtection, kubernetesBaseline, KUBERNETES_BASELINE_SCHEMA, kubernetesVersionSkew, KUBERNETES_VERSION_SKEW_SCHEMA, noPublicIpOnNodes, oddMasters, ODD_MASTERS_SCHEMA } from "./rules/nodes";
 import { apiServerSlbIntranet, noOpenAdminPorts, NO_OPEN_ADMIN_PORTS_SCHEMA } from "./rules/network";
 import { ConfigProperty, EnforcementLevel, isObj, isResourcePolicy, PlatformPolicy, PolicyStack, schemaProblem, TYPES, Violation } from "./rules/policy";
 import { secretsNotPlain, SECRETS_NOT_PLAIN_SCHEMA } from "./rules/secrets";
@@ -46,6 +46,7 @@ export const POLICY_DEFINITIONS: PolicyDefinition[] = [
   define("stack", ODD_MASTERS_SCHEMA, oddMasters),
   define("resource", APPROVED_INSTANCE_TYPES_SCHEMA, approvedInstanceTypes),
   define("stack", KUBERNETES_BASELINE_SCHEMA, kubernetesBaseline),
+  define("stack", KUBERNETES_VERSION_SKEW_SCHEMA, kubernetesVersionSkew),
   define("stack", DEPLOYMENT_HYGIENE_SCHEMA, deploymentHygiene),
   define("stack", SINGLE_GLOBAL_INGRESS_SCHEMA, singleGlobalIngress),
   define("stack", SECRETS_NOT_PLAIN_SCHEMA, secretsNotPlain),

@@ -92,6 +92,16 @@ const FAKERS: Record<string, Faker> = {
   "alicloud:vpn/gateway:Gateway": withId("vpn", (a) => ({ internetIp: publicIp(a.name), status: "Active" })),
   "alicloud:vpn/customerGateway:CustomerGateway": withId("cgw"),
   "alicloud:vpn/connection:Connection": withId("vco", () => ({ status: "ike_sa_not_established" })),
+  // ---- alicloud: storage and identity (etcd backups)
+  "alicloud:oss/bucket:Bucket": (a) => ({
+    id: String(a.inputs.bucket ?? a.name),
+    state: { ...a.inputs, extranetEndpoint: "oss-cn-shanghai.aliyuncs.com", intranetEndpoint: "oss-cn-shanghai-internal.aliyuncs.com", location: "oss-cn-shanghai" },
+  }),
+  "alicloud:oss/bucketPublicAccessBlock:BucketPublicAccessBlock": (a) => ({ id: String(a.inputs.bucket), state: a.inputs }),
+  "alicloud:ram/role:Role": (a) => ({ id: String(a.inputs.roleName ?? a.name), state: { ...a.inputs, arn: `acs:ram::1234567890123456:role/${a.inputs.roleName ?? a.name}` } }),
+  "alicloud:ram/policy:Policy": (a) => ({ id: String(a.inputs.policyName ?? a.name), state: a.inputs }),
+  "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment": (a) => ({ id: `role:${a.inputs.roleName}:${a.inputs.policyType}:${a.inputs.policyName}`, state: a.inputs }),
+  "alicloud:ecs/ramRoleAttachment:RamRoleAttachment": (a) => ({ id: `${a.inputs.ramRoleName}:${a.inputs.instanceId}`, state: a.inputs }),
   // ---- random
   "random:index/randomPassword:RandomPassword": (a, m) => {
     const result = m.secretValue(fakeSecret(`password:${a.name}`, Number(a.inputs.length ?? 32), randomAlphabet(a.inputs)));

@@ -156,3 +156,52 @@ export function kubernetesBaseline(enforcementLevel: EnforcementLevel, config: P
     },
   };
 }
+
+// ---------------------------------------------------------------------------
+// kubernetes-version-skew
+
+/** The component type that declares the stack's configured Kubernetes version (its `kubernetesVersion` input). */
+export const CLUSTER_COMPONENT_TYPE = "platform:cluster:Cluster";
+
+export interface KubernetesVersionSkewConfig {
+  /** Most minors the config version and a node's version tag may differ by. */
+  maxMinorSkew: number;
+}
+
+export const KUBERNETES_VERSION_SKEW_SCHEMA: Record<keyof KubernetesVersionSkewConfig, ConfigProperty> = {
+  maxMinorSkew: { type: "integer", minimum: 0, description: "Most minor versions between the config's Kubernetes version and a node's platform:kubernetes-version tag", default: 1 },
+};
+
+function minorOf(v: unknown): number | undefined {
+  const m = /^v?1\.(\d+)\.\d+$/.exec(String(v ?? ""));
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * kubeadm upgrades one minor at a time, so a config version more than one minor away
+ * from what the nodes run (their version tag) means a skipped upgrade: new nodes would
+ * install a kubelet the control plane does not support, or vice versa.
+ */
+export function kubernetesVersionSkew(enforcementLevel: EnforcementLevel, config: Partial<KubernetesVersionSkewConfig> = {}): StackPolicy {
+  const c = withDefaults(KUBERNETES_VERSION_SKEW_SCHEMA, config);
+  return {
+    name: "kubernetes-version-skew",
+    description: "The stack's configured Kubernetes version and every node's platform:kubernetes-version tag differ by at most one minor (kubeadm upgrades one minor at a time).",
+    enforcementLevel,
+    validateStack(s, report) {
+      for (const cluster of s.resources.filter((r) => r.type === CLUSTER_COMPONENT_TYPE)) {
+        const declared = str(cluster.props.kubernetesVersion);
+        const want = minorOf(declared);
+        if (declared === undefined || want === undefined) continue;
+        for (const n of s.resources.filter((r) => r.type === TYPES.instance)) {
+          const v = tags(n)[KUBERNETES_VERSION_TAG];
+          const have = minorOf(v);
+          if (have === undefined) continue; // kubernetes-baseline reports missing tags
+          if (Math.abs(want - have) > c.maxMinorSkew) {
+            report(`${n.name}: runs Kubernetes ${String(v)} (tag ${KUBERNETES_VERSION_TAG}) but the config says ${declared}; more than ${c.maxMinorSkew} minor apart, upgrade one minor at a time (npm run upgrade-plan)`, n.urn);
+          }
+        }
+      }
+    },
+  };
+}
