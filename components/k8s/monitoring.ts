@@ -11,6 +11,8 @@ import * as YAML from "yaml";
 import { recordArtifact } from "../artifacts";
 import { ClusterAccess, createObject, helmRelease, inCluster, K8sObject } from "./k8sObjects";
 import { AlertThresholds, DEFAULT_THRESHOLDS, platformAlertRules, RuleGroup } from "./alertRules";
+import { day2AlertRules, day2NodeExporterArgs } from "./day2Alerts";
+import { DEFAULT_ETCD_BACKUP } from "../cluster/etcdBackup";
 import {
   DINGTALK_BRIDGE,
   dingtalkBridgeConfig,
@@ -43,6 +45,8 @@ export interface MonitoringArgs {
   controlPlaneMetrics?: boolean;
   /** Bridge image, default DINGTALK_BRIDGE.image (mirror it for China regions). */
   bridgeImage?: string;
+  /** The masters' etcd backup schedule (platform:etcdBackup.schedule); the stale-backup alert fires at twice it. Default "1h". */
+  etcdBackupSchedule?: string;
 }
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -99,20 +103,27 @@ export class Monitoring extends pulumi.ComponentResource {
         createNamespace: false,
         atomic: true,
         timeout: 900,
-        values: kubePrometheusStackValues({
+        values: {
+          ...kubePrometheusStackValues({
           clusterName: args.clusterName,
           retention: args.retention ?? "15d",
           storageSize: args.storageSize,
           storageClass: args.storageClass,
           controlPlaneMetrics: args.controlPlaneMetrics,
           grafanaAdminSecret: GRAFANA_ADMIN_SECRET,
-        }),
+          }),
+          // The masters' backup and certificate scripts write textfile metrics (day2Alerts.ts).
+          "prometheus-node-exporter": { extraArgs: day2NodeExporterArgs() },
+        },
       },
       inCluster(this, args.cluster, { dependsOn: [ns, grafanaSecret] }),
     );
 
     // ---- The platform's alert rules; the PrometheusRule CRD comes with the release.
-    this.ruleGroups = platformAlertRules(args.clusterName, { ...DEFAULT_THRESHOLDS, ...definedOnly(args.thresholds ?? {}) });
+    this.ruleGroups = [
+      ...platformAlertRules(args.clusterName, { ...DEFAULT_THRESHOLDS, ...definedOnly(args.thresholds ?? {}) }),
+      ...day2AlertRules(args.clusterName, args.etcdBackupSchedule ?? DEFAULT_ETCD_BACKUP.schedule),
+    ];
     const rule = prometheusRuleObject(args.clusterName, this.ruleGroups, this.namespace);
     const { apiVersion, kind, metadata, ...rest } = rule;
     this.prometheusRule = new k8s.apiextensions.CustomResource(
