@@ -3,6 +3,7 @@
 //
 //   day2.ts scale-in     <stack> <pool> <newCount> [--state EXPORT.json] [--apply] [--dir DIR]
 //   day2.ts upgrade-plan <stack> <targetVersion> [--dir DIR]
+//   day2.ts etcd-restore-script <stack> <masterIndex> [--dir DIR]
 //
 // Exit codes: 0 done, 1 refused (message on stderr), 2 usage.
 import * as fs from "fs";
@@ -12,12 +13,15 @@ import { ConfigError, parseStackConfig } from "../config/stackConfig";
 import { idsFromStackExport, planScaleIn } from "./scaleIn";
 import { setScalar, writeStackFile } from "./stackFileEdit";
 import { upgradePlan } from "./upgrade";
+import { etcdRestoreScript } from "../cluster/etcdBackup";
 
 const USAGE = `usage:
   npm run scale-in     -- <stack> <pool> <newCount> [--state EXPORT.json] [--apply]
       drain commands, instance ids (from the offline plan, or from \`pulumi stack export\` JSON), the count edit
   npm run upgrade-plan -- <stack> <targetVersion>
       the kubeadm upgrade steps to the next minor (or a patch), node by node
+  npm run etcd-restore-script -- <stack> <masterIndex>
+      the restore script of one master (README, Operations: etcd restore)
 options:
   --dir DIR   where the Pulumi.<stack>.yaml files are (default: the project root)`;
 
@@ -102,6 +106,22 @@ export async function main(argv: string[], out = console.log, err = console.erro
         approvedVersions: prodPolicy["kubernetes-baseline"]?.kubernetesVersions ?? [],
       });
       out(lines.join("\n"));
+      return 0;
+    }
+    if (p.command === "etcd-restore-script") {
+      const [stack, index] = p.args;
+      if (p.args.length !== 2 || !/^\d+$/.test(index)) throw new UsageError("etcd-restore-script needs <stack> <masterIndex>");
+      const s = settingsOf(stack, p.dir);
+      const { previewStack } = await import("../preview/preview");
+      const { plan } = await previewStack({ stack, dir: p.dir });
+      // The masters' fixed addresses, as planned (they depend only on the network config).
+      const members = Array.from({ length: s.masters.count }, (_, i) => {
+        const name = `${stack}-master-${i}`;
+        const ip = plan.resources.find((r) => r.type === "alicloud:ecs/instance:Instance" && r.name === name)?.inputs.privateIp;
+        if (typeof ip !== "string") throw new Error(`etcd-restore-script: no fixed address for ${name} in the plan`);
+        return { name, ip };
+      });
+      out(etcdRestoreScript(stack, members, Number(index)).trimEnd());
       return 0;
     }
     throw new UsageError(p.command === undefined ? "no command given" : `unknown command ${p.command}`);
