@@ -3,6 +3,7 @@
 // second list. Rules that span several keys are in crossChecks.ts; secrets in
 // secretKeys.ts (they never pass through this schema).
 import { z } from "zod";
+import { parseBackupSchedule } from "../cluster/etcdBackup";
 import { ENVS, Env, isProdEnv } from "../../policies/imageTags";
 import { overlaps, parseCidr, parseIp, split } from "../network/cidr";
 
@@ -247,6 +248,26 @@ const datacenter = z
 
 const kubesphere = z.object({ enabled: z.boolean(), version: pinnedVersion.optional() }).strict();
 
+/** The masters' etcd snapshots (components/cluster/etcdBackup.ts); defaults every hour, 7 days, 5 local copies. */
+const etcdBackup = z
+  .object({
+    schedule: z
+      .string()
+      .superRefine((v, ctx) => {
+        try {
+          parseBackupSchedule(v, "schedule");
+        } catch (e) {
+          ctx.addIssue({ code: "custom", message: (e as Error).message.replace(/^schedule: /, "") });
+        }
+      })
+      .optional(),
+    retentionDays: z.number().int("must be a whole number").min(1, "must be >= 1").max(365, "must be <= 365").optional(),
+    localCopies: z.number().int("must be a whole number").min(1, "must be >= 1").max(48, "must be <= 48").optional(),
+    /** OSS bucket name; default livemall-<stack>-etcd-backup (bucket names are global). */
+    bucket: z.string().regex(/^[a-z0-9][-a-z0-9]{1,61}[a-z0-9]$/, "must be an OSS bucket name (3-63 lowercase letters, digits, hyphens)").optional(),
+  })
+  .strict();
+
 export type NodePoolConfig = z.infer<typeof nodePool>;
 export type NetworkConfig = z.infer<typeof network>;
 
@@ -278,6 +299,7 @@ export const KEYS = {
   hostStack: z.string().regex(/^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/, "must be a stack name such as acme/platform/host").optional(),
   datacenter: datacenter.optional(),
   kubesphere: kubesphere.optional(),
+  etcdBackup: etcdBackup.optional(),
 };
 
 /** All keys at once; `.strict()` reports any other `platform:*` key. */
