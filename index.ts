@@ -2,7 +2,10 @@
 // validates the stack's config (throwing before any resource is registered),
 // composes the components and returns the stack outputs. The offline preview
 // calls the very same function under the SDK's mock runtime.
+import { BackupBucket, backupBucketName } from "./components/cluster/backupBucket";
 import { Cluster } from "./components/cluster/cluster";
+import { DEFAULT_ETCD_BACKUP } from "./components/cluster/etcdBackup";
+import { backupStatements, MasterRole } from "./components/cluster/masterRole";
 import { loadStackConfig } from "./components/config/stackConfig";
 import { FleetLinks, HostStack } from "./components/fleet/fleet";
 import { Flannel } from "./components/k8s/flannel";
@@ -30,6 +33,18 @@ export = async () => {
     tags,
   });
 
+  // etcd snapshots: a bucket per stack, written by the masters through their instance role.
+  const backup = { ...DEFAULT_ETCD_BACKUP, ...config.etcdBackup };
+  const bucketName = config.etcdBackup?.bucket ?? backupBucketName("livemall", config.stack);
+  const backupBucket = new BackupBucket(`${config.stack}-etcd-backup`, {
+    clusterName: config.stack,
+    bucketName,
+    retentionDays: backup.retentionDays,
+    protect: config.isProd,
+    tags,
+  });
+  const masterRoleName = `${config.stack}-masters`;
+
   const cluster = new Cluster(config.stack, {
     clusterName: config.stack,
     network,
@@ -41,7 +56,25 @@ export = async () => {
     apiServerFront: config.apiServerFront,
     deletionProtection: config.isProd,
     tags,
+    etcdBackup: {
+      clusterName: config.stack,
+      bucket: bucketName,
+      // The internal endpoint: no NAT traffic, no public bandwidth fees.
+      ossEndpoint: `oss-${config.region}-internal.aliyuncs.com`,
+      ramRole: masterRoleName,
+      schedule: backup.schedule,
+      localCopies: backup.localCopies,
+    },
   });
+  new MasterRole(
+    `${config.stack}-master-role`,
+    {
+      clusterName: config.stack,
+      statements: { "etcd-backup": backupStatements(bucketName, backupBucket.prefix) },
+      instanceIds: cluster.masters.instanceIds,
+    },
+    { dependsOn: [backupBucket] },
+  );
 
   const fleet = new FleetLinks(`${config.stack}-fleet`, {
     clusterName: config.stack,
@@ -82,6 +115,7 @@ export = async () => {
     storageSize: config.monitoring?.storageSize,
     storageClass: config.monitoring?.storageClass,
     thresholds: config.monitoring?.thresholds,
+    etcdBackupSchedule: backup.schedule,
   });
   const ingress = new GlobalIngress(`${config.stack}-ingress`, {
     // The chart's ServiceMonitor needs the Prometheus operator's CRDs.

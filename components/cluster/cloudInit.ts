@@ -237,8 +237,14 @@ function file(path: string, content: string, permissions: string): WriteFile {
   return { path, content, owner: "root:root", permissions };
 }
 
+/** More files and commands for a node (a master's day-2 timers, components/cluster/masterDay2.ts); run after the bootstrap. */
+export interface UserDataExtras {
+  files: object[];
+  runcmd: string[][];
+}
+
 /** The node's complete user data: "#cloud-config" followed by YAML. */
-export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap): string {
+export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap, extras?: UserDataExtras): string {
   const kubeadmConfig = renderKubeadmConfig(c, n); // validates c and n
   const files: WriteFile[] = [
     file("/etc/modules-load.d/k8s.conf", `${MODULES.join("\n")}\n`, "0644"),
@@ -252,6 +258,7 @@ export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap): string {
     files.push(file(`${CA_STAGING_DIR}/ca.key`, ensureNewline(n.ca.keyPem), "0600"));
   }
   files.push(file(BOOTSTRAP_SCRIPT_PATH, bootstrapScript(c, n), "0700"));
+  const files_ = [...files, ...(extras?.files ?? [])];
 
   const doc = {
     hostname: n.hostname,
@@ -259,8 +266,8 @@ export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap): string {
     // name must be the stable pool name (prod1-general-3).
     preserve_hostname: false,
     manage_etc_hosts: true,
-    write_files: files,
-    runcmd: [["bash", BOOTSTRAP_SCRIPT_PATH]],
+    write_files: files_,
+    runcmd: [["bash", BOOTSTRAP_SCRIPT_PATH], ...(extras?.runcmd ?? [])],
   };
   const text = `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}`;
   const bytes = Buffer.byteLength(text, "utf8");

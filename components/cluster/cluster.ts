@@ -12,6 +12,8 @@ import { adminKubeconfig, ClusterPki } from "./pki";
 import { ApiServerReadiness } from "./readiness";
 import { renderUserData } from "./cloudInit";
 import type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
+import type { EtcdBackupSettings } from "./etcdBackup";
+import { masterDay2 } from "./masterDay2";
 import { ControlPlaneAddresses, controlPlaneAddresses } from "./controlPlaneAddresses";
 import { defaultPackageRepository } from "../config/stackConfig";
 import type { NetworkConfig, NodePoolConfig, PlatformSettings } from "../config/stackConfig";
@@ -43,6 +45,11 @@ export interface ClusterArgs {
   readinessTimeoutSeconds?: number;
   /** Tags on every VM and SLB. Default none. */
   tags?: Record<string, string>;
+  /**
+   * The masters' etcd backup (bucket, OSS endpoint, instance role, schedule, local copies).
+   * With it every master gets the backup and certificate-renewal timers. Default none.
+   */
+  etcdBackup?: EtcdBackupSettings;
 }
 
 /** Master system disk in GiB when `masters.systemDiskGb` is unset: etcd and images. */
@@ -78,7 +85,8 @@ export class Cluster extends pulumi.ComponentResource {
     private readonly args: ClusterArgs,
     opts?: pulumi.ComponentResourceOptions,
   ) {
-    super("platform:cluster:Cluster", resourceName, {}, opts);
+    // The configured version is an input so the kubernetes-version-skew policy can compare node tags with it.
+    super("platform:cluster:Cluster", resourceName, { kubernetesVersion: args.kubernetes.version }, opts);
     const name = resourceName;
     if (args.masters.count % 2 !== 1) {
       throw new pulumi.ResourceError(`Cluster ${name}: masters.count must be odd for etcd quorum, got ${args.masters.count}`, this);
@@ -174,8 +182,13 @@ export class Cluster extends pulumi.ComponentResource {
   }
 
   /** cloud-init user data for one node, recorded as an artifact under its hostname. */
-  private userData(bootstrap: pulumi.Output<ClusterBootstrap>, hostname: string, node: pulumi.Input<NodeBootstrap>): pulumi.Output<string> {
-    const text = pulumi.all([bootstrap, node]).apply(([c, n]) => renderUserData(c, n));
+  private userData(
+    bootstrap: pulumi.Output<ClusterBootstrap>,
+    hostname: string,
+    node: pulumi.Input<NodeBootstrap>,
+    extras?: Parameters<typeof renderUserData>[2],
+  ): pulumi.Output<string> {
+    const text = pulumi.all([bootstrap, node]).apply(([c, n]) => renderUserData(c, n, extras));
     recordArtifact("cloud-init", `${hostname}.yaml`, text);
     return text;
   }
@@ -187,6 +200,13 @@ export class Cluster extends pulumi.ComponentResource {
     return pulumi
       .all([this.pki.caCertPem, this.pki.caKeyPem])
       .apply(([certPem, keyPem]): NodeBootstrap => ({ role: "init", hostname, nodeIp, ca: { certPem, keyPem } }));
+  }
+
+  /** The backup and renewal timers of master i (none without etcdBackup). */
+  private masterDay2(addresses: ControlPlaneAddresses, i: number) {
+    const backup = this.args.etcdBackup;
+    if (backup === undefined) return undefined;
+    return masterDay2({ backup, index: i, peerIps: addresses.masters.filter((_, j) => j !== i).map((m) => m.ip) });
   }
 
   private masterPool(addresses: ControlPlaneAddresses, bootstrap: pulumi.Output<ClusterBootstrap>): NodePool {
@@ -204,7 +224,7 @@ export class Cluster extends pulumi.ComponentResource {
         fixedIps: addresses.masters.map((m) => m.ip),
         systemDiskGb: args.masters.systemDiskGb ?? MASTER_SYSTEM_DISK_GB,
         deletionProtection: args.deletionProtection,
-        userData: (i, hostname) => this.userData(bootstrap, hostname, this.masterBootstrap(addresses, i, hostname)),
+        userData: (i, hostname) => this.userData(bootstrap, hostname, this.masterBootstrap(addresses, i, hostname), this.masterDay2(addresses, i)),
         tags: { ...args.tags, ...this.versionTag, "platform:role": "master" },
       },
       { parent: this, dependsOn: [this.front] },

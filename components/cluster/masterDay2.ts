@@ -1,6 +1,6 @@
 // What a master's cloud-init adds for day-2 operations: the etcd backup and certificate
 // renewal scripts with their systemd units, gzip+base64 encoded (cloud-init write_files
-// `encoding: gz+b64`) because a master's user data must stay under the 16 KiB budget,
+// `encoding: gz+b64`, one installer holding them all) because a master's user data must stay under the 16 KiB budget,
 // and the commands that enable the timers. The restore script is not shipped: it is
 // needed once, in a disaster, and `npm run etcd-restore-script` renders it per master.
 import { gzipSync } from "zlib";
@@ -27,22 +27,62 @@ function gz(path: string, text: string, permissions: string): Day2WriteFile {
   return { path, content: gzipSync(Buffer.from(text), { level: 9 }).toString("base64"), encoding: "gz+b64", owner: "root:root", permissions };
 }
 
-/** write_files entries and runcmd lines for one master. */
-export function masterDay2(s: MasterDay2Settings): { files: Day2WriteFile[]; runcmd: string[][] } {
+/**
+ * A bash script without its comment lines (the shebang kept, heredoc bodies untouched):
+ * the commented source is in this repository, and the master's user data has a budget.
+ */
+export function withoutComments(script: string): string {
+  const out: string[] = [];
+  let heredocEnd: string | undefined;
+  for (const line of script.split("\n")) {
+    if (heredocEnd !== undefined) {
+      out.push(line);
+      if (line === heredocEnd) heredocEnd = undefined;
+      continue;
+    }
+    const opener = /<<-?'?([A-Za-z0-9_]+)'?/.exec(line);
+    if (opener) heredocEnd = opener[1];
+    if (/^\s*#/.test(line) && !line.startsWith("#!")) continue;
+    out.push(line);
+  }
+  return out.join("\n");
+}
+
+/** Where cloud-init writes the installer that lays the day-2 files out. */
+export const DAY2_INSTALLER_PATH = "/usr/local/sbin/k8s-day2-install.sh";
+
+/**
+ * One installer script holding every file as a quoted heredoc, compressed as a whole:
+ * the scripts share most of their text, so one gzip stream is a third smaller than six.
+ * DESTDIR puts the tree elsewhere (the tests unpack it into a temp dir).
+ */
+export function day2Installer(s: MasterDay2Settings): string {
   const backup = etcdBackupUnits(s.backup.schedule);
   const renew = certRenewalUnits(s.index);
   const unit = (name: string) => `/etc/systemd/system/${name}`;
+  const files: [string, string, string][] = [
+    [ETCD_BACKUP_SCRIPT_PATH, withoutComments(etcdBackupScript(s.backup)), "0700"],
+    [unit(`${ETCD_BACKUP_UNIT}.service`), backup.service, "0644"],
+    [unit(`${ETCD_BACKUP_UNIT}.timer`), backup.timer, "0644"],
+    [CERT_RENEW_SCRIPT_PATH, withoutComments(certRenewalScript({ index: s.index, peerIps: s.peerIps })), "0700"],
+    [unit(`${CERT_RENEW_UNIT}.service`), renew.service, "0644"],
+    [unit(`${CERT_RENEW_UNIT}.timer`), renew.timer, "0644"],
+  ];
+  const parts = files.map(([path, text, mode], i) => {
+    const eof = `DAY2_FILE_${i}_EOF`;
+    if (text.split("\n").includes(eof)) throw new Error(`day-2 installer: ${path} contains its own delimiter ${eof}`);
+    return `install -d -m 0755 "$DESTDIR${path.replace(/\/[^/]+$/, "")}"\ncat >"$DESTDIR${path}" <<'${eof}'\n${text}${eof}\nchmod ${mode} "$DESTDIR${path}"\n`;
+  });
+  return `#!/usr/bin/env bash\n# k8s-day2-install: the etcd backup and certificate renewal timers of this master. Rendered by Pulumi.\nset -euo pipefail\nDESTDIR=\${DESTDIR:-}\n${parts.join("")}`;
+}
+
+/** write_files entries and runcmd lines for one master. */
+export function masterDay2(s: MasterDay2Settings): { files: Day2WriteFile[]; runcmd: string[][] } {
   return {
-    files: [
-      gz(ETCD_BACKUP_SCRIPT_PATH, etcdBackupScript(s.backup), "0700"),
-      gz(unit(`${ETCD_BACKUP_UNIT}.service`), backup.service, "0644"),
-      gz(unit(`${ETCD_BACKUP_UNIT}.timer`), backup.timer, "0644"),
-      gz(CERT_RENEW_SCRIPT_PATH, certRenewalScript({ index: s.index, peerIps: s.peerIps }), "0700"),
-      gz(unit(`${CERT_RENEW_UNIT}.service`), renew.service, "0644"),
-      gz(unit(`${CERT_RENEW_UNIT}.timer`), renew.timer, "0644"),
-    ],
+    files: [gz(DAY2_INSTALLER_PATH, day2Installer(s), "0700")],
     // After the bootstrap (runcmd runs in order): the units' conditions need kubeadm's files.
     runcmd: [
+      ["bash", DAY2_INSTALLER_PATH],
       ["apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=600", "install", "etcd-client"],
       ["systemctl", "daemon-reload"],
       ["systemctl", "enable", "--now", `${ETCD_BACKUP_UNIT}.timer`, `${CERT_RENEW_UNIT}.timer`],

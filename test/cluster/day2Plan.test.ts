@@ -10,6 +10,8 @@ import { gunzipSync } from "node:zlib";
 import YAML from "yaml";
 import { USER_DATA_LIMIT_BYTES } from "../../components/cluster/cloudInit";
 import { ETCD_BACKUP_SCRIPT_PATH } from "../../components/cluster/etcdBackup";
+import { CERT_RENEW_SCRIPT_PATH } from "../../components/cluster/certRenewal";
+import { DAY2_INSTALLER_PATH } from "../../components/cluster/masterDay2";
 import { planToPolicyStack } from "../../components/preview/policyCheck";
 import { kubernetesVersionSkew } from "../../policies/rules/nodes";
 import { runPolicies } from "../../policies/pack";
@@ -52,25 +54,42 @@ test("the masters' role may only put objects under prod1/ of that bucket, and is
   expect(attached.sort()).toEqual(masterIds.sort());
 });
 
+/** Unpacks a master's day-2 installer (from its user data) into a temp dir, as cloud-init and the installer would. */
+function unpack(text: string): string {
+  const installer = writeFiles(text).find((f) => f.path === DAY2_INSTALLER_PATH)!;
+  expect(installer.encoding).toBe("gz+b64");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "day2-unpack-"));
+  fs.writeFileSync(path.join(dir, "install.sh"), gunzipSync(Buffer.from(installer.content, "base64")));
+  const r = spawnSync("bash", [path.join(dir, "install.sh")], { encoding: "utf8", env: { ...process.env, DESTDIR: path.join(dir, "root") } });
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  return path.join(dir, "root");
+}
+
 test("every master's user data carries the timers and stays under the budget; workers carry none", async () => {
-  const p = await plan("prod1");
   for (const i of [0, 1, 2]) {
     const text = await userData("prod1", `prod1-master-${i}`);
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(USER_DATA_LIMIT_BYTES);
-    const files = writeFiles(text);
-    const script = files.find((f) => f.path === ETCD_BACKUP_SCRIPT_PATH)!;
-    expect(script.encoding).toBe("gz+b64");
-    const body = gunzipSync(Buffer.from(script.content, "base64")).toString();
-    expect(body).toContain(': "${OSS_BUCKET:=livemall-prod1-etcd-backup}"');
-    expect(body).toContain(': "${OSS_URL:=https://livemall-prod1-etcd-backup.oss-cn-shanghai-internal.aliyuncs.com}"');
-    expect(body).toContain(': "${RAM_ROLE:=prod1-masters}"');
-    const timer = gunzipSync(Buffer.from(files.find((f) => f.path === "/etc/systemd/system/kubeadm-cert-renew.timer")!.content, "base64")).toString();
-    expect(timer).toContain(`OnCalendar=*-*-* 0${2 + i}:00:00 UTC`);
+    const root = unpack(text);
+    const read = (f: string) => fs.readFileSync(path.join(root, f), "utf8");
+    const script = read(ETCD_BACKUP_SCRIPT_PATH);
+    expect((fs.statSync(path.join(root, ETCD_BACKUP_SCRIPT_PATH)).mode & 0o777).toString(8)).toBe("700");
+    expect(script).toContain(': "${OSS_BUCKET:=livemall-prod1-etcd-backup}"');
+    expect(script).toContain(': "${OSS_URL:=https://livemall-prod1-etcd-backup.oss-cn-shanghai-internal.aliyuncs.com}"');
+    expect(script).toContain(': "${RAM_ROLE:=prod1-masters}"');
+    // Shipped without comments, otherwise the same script: it still parses and passes shellcheck.
+    for (const f of [ETCD_BACKUP_SCRIPT_PATH, CERT_RENEW_SCRIPT_PATH]) {
+      const sc = spawnSync("shellcheck", ["-s", "bash", "-e", "SC2064", "-f", "gcc", path.join(root, f)], { encoding: "utf8" });
+      expect(sc.stdout).toBe("");
+      expect(sc.status).toBe(0);
+    }
+    expect(read("/etc/systemd/system/kubeadm-cert-renew.timer")).toContain(`OnCalendar=*-*-* 0${2 + i}:00:00 UTC`);
+    expect(read("/etc/systemd/system/etcd-backup.timer")).toContain("OnCalendar=*-*-* 00/1:00:00");
     const doc = YAML.parse(text.replace(/^#cloud-config\n/, ""));
+    expect(doc.runcmd[0]).toEqual(["bash", "/usr/local/sbin/k8s-bootstrap.sh"]);
     expect(doc.runcmd.at(-1)).toEqual(["systemctl", "enable", "--now", "etcd-backup.timer", "kubeadm-cert-renew.timer"]);
   }
-  expect(writeFiles(await userData("prod1", "prod1-general-0")).map((f) => f.path)).not.toContain(ETCD_BACKUP_SCRIPT_PATH);
-  expect(p.artifacts.filter((a) => a.kind === "cloud-init")).not.toHaveLength(0);
+  expect(writeFiles(await userData("prod1", "prod1-general-0")).map((f) => f.path)).not.toContain(DAY2_INSTALLER_PATH);
 });
 
 test("a master's user data passes cloud-init schema", async () => {
