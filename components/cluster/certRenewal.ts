@@ -12,6 +12,7 @@
 // reboot (Persistent=true) never takes a second master down while one is restarting.
 // Pure: tests run the script against openssl-made certificates and a stub kubeadm.
 import { STATIC_POD_DIR, TEXTFILE_COLLECTOR_DIR } from "./etcdBackup";
+import { API_SERVER_PORT } from "../network/ports";
 
 export const CERT_RENEW_SCRIPT_PATH = "/usr/local/sbin/kubeadm-cert-renew.sh";
 export const CERT_RENEW_UNIT = "kubeadm-cert-renew";
@@ -38,7 +39,7 @@ export function renewalHour(index: number): number {
 export function certRenewalScript(s: CertRenewalSettings): string {
   renewalHour(s.index);
   for (const ip of s.peerIps) if (!IP.test(ip)) throw new Error(`cert renewal: peer ${JSON.stringify(ip)} is not an IPv4 address`);
-  const peers = s.peerIps.map((ip) => `https://${ip}:6443/readyz`).join(" ");
+  const peers = s.peerIps.map((ip) => `https://${ip}:${API_SERVER_PORT}/readyz`).join(" ");
   return `#!/usr/bin/env bash
 # kubeadm-cert-renew: exports the expiry of this master's kubeadm certificates and renews
 # them when one expires within RENEW_BELOW_DAYS days. Rendered by Pulumi.
@@ -54,7 +55,7 @@ set -euo pipefail
 : "\${RENEW_BELOW_DAYS:=${RENEW_BELOW_DAYS}}"
 # The kubelet rescans static pod manifests every 20 s (fileCheckFrequency).
 : "\${KUBELET_RESCAN_SECONDS:=25}"
-: "\${LOCAL_READY_URL:=https://127.0.0.1:6443/readyz}"
+: "\${LOCAL_READY_URL:=https://127.0.0.1:${API_SERVER_PORT}/readyz}"
 : "\${PEER_READY_URLS:=${peers}}"
 : "\${WAIT_SECONDS:=300}"
 

@@ -18,6 +18,7 @@
 // RAM roles"), after getting a metadata token (PUT /latest/api/token), which works in
 // both the normal and the hardened metadata mode. Secrets never appear on a command
 // line: the HMAC key goes through the environment, the headers through a 0600 file.
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../network/ports";
 
 /** Where the scripts and units land on a master. */
 export const ETCD_BACKUP_SCRIPT_PATH = "/usr/local/sbin/etcd-backup.sh";
@@ -137,7 +138,7 @@ umask 077
 
 : "\${CLUSTER:=${s.clusterName}}"
 : "\${NODE_NAME:=$(hostname)}"
-: "\${ETCD_ENDPOINT:=https://127.0.0.1:2379}"
+: "\${ETCD_ENDPOINT:=https://127.0.0.1:${ETCD_CLIENT_PORT}}"
 : "\${ETCD_PKI_DIR:=${ETCD_PKI_DIR}}"
 : "\${ETCDCTL:=etcdctl}"
 : "\${BACKUP_DIR:=${ETCD_BACKUP_DIR}}"
@@ -265,7 +266,7 @@ write_metric "$(stat -c %s "$BACKUP_DIR/$name")"
 }
 
 export interface RestoreOptions {
-  /** etcd client port (default 2379) and peer port (default 2380); the tests move them off the defaults. */
+  /** etcd client port (default ETCD_CLIENT_PORT) and peer port (default ETCD_PEER_PORT); the tests move them off the defaults. */
   clientPort?: number;
   peerPort?: number;
 }
@@ -282,8 +283,8 @@ export function etcdRestoreScript(clusterName: string, members: EtcdMember[], se
     if (!NAME.test(m.name) || !IP.test(m.ip)) throw new Error(`etcd restore: member ${JSON.stringify(m)} needs a DNS-label name and an IPv4 address`);
   }
   if (!Number.isInteger(self) || self < 0 || self >= members.length) throw new Error(`etcd restore: self ${self} is not a member index`);
-  const peer = opts.peerPort ?? 2380;
-  const client = opts.clientPort ?? 2379;
+  const peer = opts.peerPort ?? ETCD_PEER_PORT;
+  const client = opts.clientPort ?? ETCD_CLIENT_PORT;
   const me = members[self];
   const initialCluster = members.map((m) => `${m.name}=https://${m.ip}:${peer}`).join(",");
   const endpoints = members.map((m) => `https://${m.ip}:${client}`).join(",");
