@@ -181,6 +181,10 @@ function minorOf(v: unknown): number | undefined {
  * kubeadm upgrades one minor at a time, so a config version more than one minor away
  * from what the nodes run (their version tag) means a skipped upgrade: new nodes would
  * install a kubelet the control plane does not support, or vice versa.
+ * Note: the program stamps every node's tag from the config, so in its own plans the two
+ * only part when a node's tag is set elsewhere (or the code stops stamping it); letting
+ * the tag record what each node runs (ignoreChanges on it, re-tagged by the upgrade
+ * procedure) would make this the guard against a skipped upgrade.
  */
 export function kubernetesVersionSkew(enforcementLevel: EnforcementLevel, config: Partial<KubernetesVersionSkewConfig> = {}): StackPolicy {
   const c = withDefaults(KUBERNETES_VERSION_SKEW_SCHEMA, config);
