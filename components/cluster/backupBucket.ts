@@ -61,7 +61,11 @@ export class BackupBucket extends pulumi.ComponentResource {
       { parent: this, protect: args.protect },
     );
     this.bucketName = this.bucket.bucket.apply((b) => b ?? args.bucketName);
-    new alicloud.oss.BucketPublicAccessBlock(name, { bucket: this.bucket.bucket.apply((b) => b ?? args.bucketName), blockPublicAccess: true }, { parent: this });
+    new alicloud.oss.BucketPublicAccessBlock(
+      name,
+      { bucket: this.bucket.bucket.apply((b) => b ?? args.bucketName), blockPublicAccess: true },
+      { parent: this },
+    );
     this.registerOutputs({ bucketName: this.bucketName });
   }
 }

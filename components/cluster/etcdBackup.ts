@@ -105,7 +105,8 @@ export function etcdBackupProblems(c: EtcdBackupConfig, key = "platform:etcdBack
   }
   const int = (field: "retentionDays" | "localCopies", min: number, max: number) => {
     const v = c[field];
-    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) problems.push(`${key}.${field}: must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max))
+      problems.push(`${key}.${field}: must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
   };
   int("retentionDays", 1, 365);
   int("localCopies", 1, 48);

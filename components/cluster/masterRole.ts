@@ -16,7 +16,8 @@ export interface PolicyStatement {
 
 /** The only thing the backup needs: put objects under the stack's prefix. No read, no delete, no list. */
 export function backupStatements(bucket: string, prefix: string): PolicyStatement[] {
-  if (!prefix.endsWith("/") || prefix.includes("*")) throw new Error(`master role: backup prefix ${JSON.stringify(prefix)} must end in "/" and hold no wildcard`);
+  if (!prefix.endsWith("/") || prefix.includes("*"))
+    throw new Error(`master role: backup prefix ${JSON.stringify(prefix)} must end in "/" and hold no wildcard`);
   return [{ Effect: "Allow", Action: ["oss:PutObject"], Resource: [`acs:oss:*:*:${bucket}/${prefix}*`] }];
 }
 
@@ -43,7 +44,11 @@ export class MasterRole extends pulumi.ComponentResource {
     const parent = { parent: this };
     const role = new alicloud.ram.Role(
       name,
-      { roleName: `${args.clusterName}-masters`, assumeRolePolicyDocument: ECS_TRUST_POLICY, description: `Instance role of ${args.clusterName}'s masters (Pulumi)` },
+      {
+        roleName: `${args.clusterName}-masters`,
+        assumeRolePolicyDocument: ECS_TRUST_POLICY,
+        description: `Instance role of ${args.clusterName}'s masters (Pulumi)`,
+      },
       parent,
     );
     this.roleName = role.roleName;

@@ -86,7 +86,15 @@ export async function main(argv: string[], out = console.log, err = console.erro
       if (p.apply) {
         const file = path.join(p.dir, `Pulumi.${stack}.yaml`);
         const text = fs.readFileSync(file, "utf8");
-        writeStackFile(file, setScalar(text, ["config", "platform:nodePools", { name: pool }, "count"], Number(count), `Pulumi.${stack}.yaml: platform:nodePools[name=${pool}].count`));
+        writeStackFile(
+          file,
+          setScalar(
+            text,
+            ["config", "platform:nodePools", { name: pool }, "count"],
+            Number(count),
+            `Pulumi.${stack}.yaml: platform:nodePools[name=${pool}].count`,
+          ),
+        );
         out(`wrote ${file}: ${pool} count ${count}`);
       }
       return 0;

@@ -69,6 +69,7 @@ function quantity(q: unknown, field: string): number {
   return Number(m[1]) * f[m[2] ?? ""];
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- planned Kubernetes inputs, read defensively
 type Obj = Record<string, any>;
 
 function tolerates(tolerations: Obj[], taint: { key: string; value?: string; effect: string }): boolean {
@@ -109,7 +110,9 @@ function demandOf(req: ScaleInRequest, target: NodePoolConfig): { demand: Demand
     const spec = d.inputs.spec as Obj;
     const podSpec = spec.template?.spec ?? {};
     if (!canRunOn(podSpec, target)) continue;
-    const pdb = pdbs.find((p) => (p.inputs.metadata as Obj)?.namespace === meta.namespace && matches((p.inputs.spec as Obj)?.selector, spec.template?.metadata?.labels));
+    const pdb = pdbs.find(
+      (p) => (p.inputs.metadata as Obj)?.namespace === meta.namespace && matches((p.inputs.spec as Obj)?.selector, spec.template?.metadata?.labels),
+    );
     if (!pdb) continue;
     const keep = podsToKeep(Number(spec.replicas ?? 1), pdb.inputs.spec as Obj);
     const containers = [...(podSpec.containers ?? []), ...(podSpec.initContainers ?? []).filter((c: Obj) => c.restartPolicy === "Always")];
@@ -140,10 +143,16 @@ export function planScaleIn(req: ScaleInRequest): ScaleInPlan {
   const otherMem = sharedPools.reduce((n, p) => n + p.count * instanceCapacity(p.instanceType).memoryGi * ALLOCATABLE, 0);
   const needCpu = demand.reduce((n, d) => n + d.cpu, 0);
   const needMem = demand.reduce((n, d) => n + d.memoryGi, 0);
-  const minimumCount = Math.max(0, Math.ceil((needCpu - otherCpu) / (cap.cpu * ALLOCATABLE) - 1e-9), Math.ceil((needMem - otherMem) / (cap.memoryGi * ALLOCATABLE) - 1e-9));
+  const minimumCount = Math.max(
+    0,
+    Math.ceil((needCpu - otherCpu) / (cap.cpu * ALLOCATABLE) - 1e-9),
+    Math.ceil((needMem - otherMem) / (cap.memoryGi * ALLOCATABLE) - 1e-9),
+  );
   const needs = `${round(needCpu)} CPU / ${round(needMem)}Gi for ${demand.reduce((n, d) => n + d.keep, 0)} PDB-protected pods (${demand.map((d) => `${d.app} keeps ${d.keep}`).join(", ") || "none"})`;
   if (req.newCount < minimumCount) {
-    throw new Error(`${key}: refused: ${req.newCount} nodes cannot hold what the PDBs keep running: ${needs}; the pool needs at least ${minimumCount} ${target.instanceType} nodes`);
+    throw new Error(
+      `${key}: refused: ${req.newCount} nodes cannot hold what the PDBs keep running: ${needs}; the pool needs at least ${minimumCount} ${target.instanceType} nodes`,
+    );
   }
 
   const leaving = [];
@@ -162,21 +171,24 @@ export function planScaleIn(req: ScaleInRequest): ScaleInPlan {
   ];
   let n = 2;
   if (req.isProd) {
-    lines.push("", `${n++}. Lift ECS deletion protection (pulumi up cannot delete a protected instance):`);
-    lines.push(...leaving.map((l) => `   aliyun --region ${req.region} ecs ModifyInstanceAttribute --InstanceId ${l.id} --DeletionProtection false   # ${l.name}`));
+    lines.push("", `${n}. Lift ECS deletion protection (pulumi up cannot delete a protected instance):`);
+    n += 1;
+    lines.push(
+      ...leaving.map((l) => `   aliyun --region ${req.region} ecs ModifyInstanceAttribute --InstanceId ${l.id} --DeletionProtection false   # ${l.name}`),
+    );
   }
-  lines.push("", `${n++}. Edit the count (a PR; CI previews the deletion of exactly these instances):`, `   ${key}: ${target.count} -> ${req.newCount}`);
-  lines.push("", `${n++}. After pulumi up, remove the Node objects:`, `   kubectl delete node ${leaving.map((l) => l.name).join(" ")}`);
+  lines.push("", `${n}. Edit the count (a PR; CI previews the deletion of exactly these instances):`, `   ${key}: ${target.count} -> ${req.newCount}`);
+  lines.push("", `${n + 1}. After pulumi up, remove the Node objects:`, `   kubectl delete node ${leaving.map((l) => l.name).join(" ")}`);
   return { leaving, demand, minimumCount, lines };
 }
 
 /** node name -> instance id from `pulumi stack export` JSON. */
 export function idsFromStackExport(file: string): Map<string, string> {
-  let doc: any;
+  let doc: Obj;
   try {
     doc = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (e) {
-    throw new Error(`--state ${file}: ${(e as Error).message}`);
+    throw new Error(`--state ${file}: ${(e as Error).message}`, { cause: e });
   }
   const resources = doc?.deployment?.resources;
   if (!Array.isArray(resources)) throw new Error(`--state ${file}: not a \`pulumi stack export\` document (no deployment.resources)`);

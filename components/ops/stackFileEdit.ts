@@ -34,10 +34,12 @@ export function setScalar(text: string, p: EditPath, value: string | number, lab
   if (!YAML.isScalar(node) || !node.range) throw new Error(`${label}: ${at.join(".")} is not a plain value in the file`);
   const expected = doc.clone();
   expected.setIn(at, value);
-  const literal = typeof value === "number" ? String(value) : node.type === "QUOTE_DOUBLE" ? JSON.stringify(value) : node.type === "QUOTE_SINGLE" ? `'${value}'` : value;
+  const literal =
+    typeof value === "number" ? String(value) : node.type === "QUOTE_DOUBLE" ? JSON.stringify(value) : node.type === "QUOTE_SINGLE" ? `'${value}'` : value;
   const out = text.slice(0, node.range[0]) + literal + text.slice(node.range[1]);
   const check = YAML.parseDocument(out);
-  if (check.errors.length > 0 || !isDeepStrictEqual(check.toJS(), expected.toJS())) throw new Error(`${label}: this file's layout defeats an exact edit; edit it by hand`);
+  if (check.errors.length > 0 || !isDeepStrictEqual(check.toJS(), expected.toJS()))
+    throw new Error(`${label}: this file's layout defeats an exact edit; edit it by hand`);
   return out;
 }
 

@@ -57,7 +57,11 @@ export function upgradePlan(req: UpgradeRequest): string[] {
   const masters = Array.from({ length: req.masterCount }, (_, i) => `${req.stack}-master-${i}`);
   const workers = req.pools.flatMap((p) => Array.from({ length: p.count }, (_, i) => `${req.stack}-${p.name}-${i}`));
   const pkg = `pkg=$(apt-cache madison kubeadm | awk '$3 ~ /^${v.replace(/\./g, "\\.")}-/ { print $3; exit }')`;
-  const install = (what: string) => `apt-mark unhold ${what} && apt-get install -y ${what.split(" ").map((p) => `${p}="$pkg"`).join(" ")} && apt-mark hold ${what}`;
+  const install = (what: string) =>
+    `apt-mark unhold ${what} && apt-get install -y ${what
+      .split(" ")
+      .map((p) => `${p}="$pkg"`)
+      .join(" ")} && apt-mark hold ${what}`;
   const kubelet = [`      ${install("kubelet kubectl")}`, "      systemctl daemon-reload && systemctl restart kubelet"];
   const drained = (node: string, body: string[]) => [
     `   kubectl drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=20m`,
@@ -108,7 +112,8 @@ export function upgradePlan(req: UpgradeRequest): string[] {
     "6. The config version (a PR; CI previews only tag changes, no replacement):",
     `   Pulumi.${req.stack}.yaml: platform:kubernetes.version: ${req.currentVersion} -> ${v}`,
   );
-  if (req.packageRepository !== undefined && repo !== repoNow) lines.push(`   Pulumi.${req.stack}.yaml: platform:kubernetes.packageRepository: ${repoNow} -> ${repo}`);
+  if (req.packageRepository !== undefined && repo !== repoNow)
+    lines.push(`   Pulumi.${req.stack}.yaml: platform:kubernetes.packageRepository: ${repoNow} -> ${repo}`);
   lines.push("   kubectl get nodes -o wide   # every node reports the new version");
   return lines;
 }

@@ -21,7 +21,23 @@ function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { code: n
 
 function mint(file: string, days: number): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const r = sh("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${file}.key`, "-out", file, "-subj", "/CN=test", "-days", String(days)]);
+  const r = sh("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    `${file}.key`,
+    "-out",
+    file,
+    "-subj",
+    "/CN=test",
+    "-days",
+    String(days),
+  ]);
   expect(r.code).toBe(0);
 }
 

@@ -20,7 +20,8 @@ import { ofType, plan } from "../support/offline";
 jest.setTimeout(120_000);
 
 const userData = async (stack: string, host: string) => (await plan(stack)).artifacts.find((a) => a.kind === "cloud-init" && a.file === `${host}.yaml`)!.text;
-const writeFiles = (text: string) => (YAML.parse(text.replace(/^#cloud-config\n/, "")).write_files ?? []) as { path: string; content: string; encoding?: string }[];
+const writeFiles = (text: string) =>
+  (YAML.parse(text.replace(/^#cloud-config\n/, "")).write_files ?? []) as { path: string; content: string; encoding?: string }[];
 
 test("prod1 plans one backup bucket: versioned, AES256, snapshots expire after 7 days, public access blocked", async () => {
   const p = await plan("prod1");
@@ -42,14 +43,18 @@ test("prod1 plans one backup bucket: versioned, AES256, snapshots expire after 7
 test("the masters' role may only put objects under prod1/ of that bucket, and is attached to the 3 masters only", async () => {
   const p = await plan("prod1");
   const [role] = ofType(p, "alicloud:ram/role:Role");
-  expect(JSON.parse(String(role.inputs.assumeRolePolicyDocument)).Statement).toEqual([{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: ["ecs.aliyuncs.com"] } }]);
+  expect(JSON.parse(String(role.inputs.assumeRolePolicyDocument)).Statement).toEqual([
+    { Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: ["ecs.aliyuncs.com"] } },
+  ]);
   const policies = ofType(p, "alicloud:ram/policy:Policy");
   expect(policies).toHaveLength(1);
   expect(JSON.parse(String(policies[0].inputs.policyDocument)).Statement).toEqual([
     { Effect: "Allow", Action: ["oss:PutObject"], Resource: ["acs:oss:*:*:livemall-prod1-etcd-backup/prod1/*"] },
   ]);
   expect(ofType(p, "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment")[0].inputs).toMatchObject({ roleName: "prod1-masters", policyType: "Custom" });
-  const masterIds = ofType(p, "alicloud:ecs/instance:Instance").filter((r) => r.name.startsWith("prod1-master-")).map((r) => r.id);
+  const masterIds = ofType(p, "alicloud:ecs/instance:Instance")
+    .filter((r) => r.name.startsWith("prod1-master-"))
+    .map((r) => r.id);
   const attached = ofType(p, "alicloud:ecs/ramRoleAttachment:RamRoleAttachment").map((r) => r.inputs.instanceId);
   expect(attached.sort()).toEqual(masterIds.sort());
 });

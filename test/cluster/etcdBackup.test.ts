@@ -25,7 +25,13 @@ jest.setTimeout(180_000);
 const STACK = "prod1";
 const BUCKET = "livemall-prod1-etcd-backup";
 const ROLE = "prod1-masters";
-const CREDS = { AccessKeyId: "STS.test-id", AccessKeySecret: "test-secret-value", SecurityToken: "CAIS-test-token", Expiration: "2099-01-01T00:00:00Z", Code: "Success" };
+const CREDS = {
+  AccessKeyId: "STS.test-id",
+  AccessKeySecret: "test-secret-value",
+  SecurityToken: "CAIS-test-token",
+  Expiration: "2099-01-01T00:00:00Z",
+  Code: "Success",
+};
 
 let tmp: string;
 const etcds = new Map<number, ReturnType<typeof spawn>>();
@@ -62,23 +68,80 @@ const endpoints = members.map((m) => `https://${m.ip}:${port}`).join(",");
 
 function cert(name: string, cn: string, ext: string): void {
   const d = pki();
-  sync("openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${d}/${name}.key`, "-out", `${d}/${name}.csr`, "-subj", `/CN=${cn}`]);
+  sync("openssl", [
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    `${d}/${name}.key`,
+    "-out",
+    `${d}/${name}.csr`,
+    "-subj",
+    `/CN=${cn}`,
+  ]);
   fs.writeFileSync(`${d}/${name}.ext`, ext);
-  sync("openssl", ["x509", "-req", "-in", `${d}/${name}.csr`, "-CA", `${d}/ca.crt`, "-CAkey", `${d}/ca.key`, "-CAcreateserial", "-days", "2", "-out", `${d}/${name}.crt`, "-extfile", `${d}/${name}.ext`]);
+  sync("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    `${d}/${name}.csr`,
+    "-CA",
+    `${d}/ca.crt`,
+    "-CAkey",
+    `${d}/ca.key`,
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-out",
+    `${d}/${name}.crt`,
+    "-extfile",
+    `${d}/${name}.ext`,
+  ]);
 }
 
 function startEtcd(i: number, fresh: boolean): void {
   const m = members[i];
   const d = pki();
   const args = [
-    "--name", m.name, "--data-dir", dataDir(i),
-    "--listen-client-urls", `https://${m.ip}:${port}`, "--advertise-client-urls", `https://${m.ip}:${port}`,
-    "--listen-peer-urls", `https://${m.ip}:${peerPort}`, "--initial-advertise-peer-urls", `https://${m.ip}:${peerPort}`,
-    "--initial-cluster", members.map((x) => `${x.name}=https://${x.ip}:${peerPort}`).join(","),
-    "--initial-cluster-state", fresh ? "new" : "existing", "--initial-cluster-token", "test-original",
-    "--cert-file", `${d}/${m.name}.crt`, "--key-file", `${d}/${m.name}.key`, "--trusted-ca-file", `${d}/ca.crt`, "--client-cert-auth",
-    "--peer-cert-file", `${d}/${m.name}.crt`, "--peer-key-file", `${d}/${m.name}.key`, "--peer-trusted-ca-file", `${d}/ca.crt`, "--peer-client-cert-auth",
-    "--logger", "zap", "--log-outputs", path.join(tmp, `etcd-${i}.log`),
+    "--name",
+    m.name,
+    "--data-dir",
+    dataDir(i),
+    "--listen-client-urls",
+    `https://${m.ip}:${port}`,
+    "--advertise-client-urls",
+    `https://${m.ip}:${port}`,
+    "--listen-peer-urls",
+    `https://${m.ip}:${peerPort}`,
+    "--initial-advertise-peer-urls",
+    `https://${m.ip}:${peerPort}`,
+    "--initial-cluster",
+    members.map((x) => `${x.name}=https://${x.ip}:${peerPort}`).join(","),
+    "--initial-cluster-state",
+    fresh ? "new" : "existing",
+    "--initial-cluster-token",
+    "test-original",
+    "--cert-file",
+    `${d}/${m.name}.crt`,
+    "--key-file",
+    `${d}/${m.name}.key`,
+    "--trusted-ca-file",
+    `${d}/ca.crt`,
+    "--client-cert-auth",
+    "--peer-cert-file",
+    `${d}/${m.name}.crt`,
+    "--peer-key-file",
+    `${d}/${m.name}.key`,
+    "--peer-trusted-ca-file",
+    `${d}/ca.crt`,
+    "--peer-client-cert-auth",
+    "--logger",
+    "zap",
+    "--log-outputs",
+    path.join(tmp, `etcd-${i}.log`),
   ];
   etcds.set(i, spawn("etcd", args, { stdio: "ignore" }));
 }
@@ -95,7 +158,11 @@ async function stopEtcd(i: number): Promise<void> {
 
 function etcdctl(...args: string[]): Promise<{ code: number; out: string }> {
   const d = pki();
-  return run("etcdctl", ["--endpoints", endpoints, "--cacert", `${d}/ca.crt`, "--cert", `${d}/healthcheck-client.crt`, "--key", `${d}/healthcheck-client.key`, ...args], { ETCDCTL_API: "3" });
+  return run(
+    "etcdctl",
+    ["--endpoints", endpoints, "--cacert", `${d}/ca.crt`, "--cert", `${d}/healthcheck-client.crt`, "--key", `${d}/healthcheck-client.key`, ...args],
+    { ETCDCTL_API: "3" },
+  );
 }
 
 async function waitHealthy(): Promise<void> {
@@ -133,7 +200,9 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     }
     // OSS PutObject, signature V1 recomputed from what arrived.
     const h = req.headers as Record<string, string>;
-    const oss = Object.keys(h).filter((k) => k.startsWith("x-oss-")).sort();
+    const oss = Object.keys(h)
+      .filter((k) => k.startsWith("x-oss-"))
+      .sort();
     const toSign = `${req.method}\n${h["content-md5"] ?? ""}\n${h["content-type"] ?? ""}\n${h.date}\n${oss.map((k) => `${k}:${h[k]}\n`).join("")}/${BUCKET}${url}`;
     const expected = `OSS ${CREDS.AccessKeyId}:${createHmac("sha1", CREDS.AccessKeySecret).update(toSign).digest("base64")}`;
     const rec: Recorded = {
@@ -157,7 +226,23 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-backup-"));
   fs.mkdirSync(pki());
-  sync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${pki()}/ca.key`, "-out", `${pki()}/ca.crt`, "-subj", "/CN=etcd-ca", "-days", "2"]);
+  sync("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    `${pki()}/ca.key`,
+    "-out",
+    `${pki()}/ca.crt`,
+    "-subj",
+    "/CN=etcd-ca",
+    "-days",
+    "2",
+  ]);
   for (const m of members) cert(m.name, m.name, `subjectAltName=IP:${m.ip},DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature\n`);
   cert("healthcheck-client", "kube-etcd-healthcheck-client", "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n");
   stub = http.createServer(handle);
@@ -277,7 +362,13 @@ describe("backup and restore against a real three-member TLS etcd", () => {
     // The snapshot the masters restore is the one in OSS (as an operator downloads it).
     const uploaded = path.join(ossDir(), puts[puts.length - 1].path);
     const restoreScripts = members.map((_, i) => writeScript(`etcd-restore-${i}.sh`, etcdRestoreScript(STACK, members, i, { clientPort: port, peerPort })));
-    const envOf = (i: number): NodeJS.ProcessEnv => ({ ETCD_PKI_DIR: pki(), DATA_DIR: dataDir(i), MANIFESTS_DIR: manifests(i), PARKED_DIR: parked(i), WAIT_SECONDS: "60" });
+    const envOf = (i: number): NodeJS.ProcessEnv => ({
+      ETCD_PKI_DIR: pki(),
+      DATA_DIR: dataDir(i),
+      MANIFESTS_DIR: manifests(i),
+      PARKED_DIR: parked(i),
+      WAIT_SECONDS: "60",
+    });
     // master-0 goes through the etcdutl branch (a wrapper that logs its flags), the others through etcdctl.
     const etcdutl = writeScript("etcdutl", `#!/bin/sh\necho "$@" >>"${tmp}/etcdutl.log"\nETCDCTL_API=3 exec etcdctl "$@"\n`);
     const step = async (i: number, ...args: string[]) => {

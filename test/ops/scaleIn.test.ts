@@ -23,7 +23,11 @@ function prod1Settings() {
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
+  const code = await main(
+    argv,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
@@ -72,8 +76,19 @@ test("refuses to shrink general below what its apps' PDBs keep running", async (
 test("with --state, the ids come from `pulumi stack export` JSON", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "scale-in-"));
   const file = path.join(dir, "export.json");
-  const resource = (name: string, id: string) => ({ urn: `urn:pulumi:prod1::platform::x$alicloud:ecs/instance:Instance::${name}`, type: "alicloud:ecs/instance:Instance", id, outputs: { instanceName: name } });
-  fs.writeFileSync(file, JSON.stringify({ version: 3, deployment: { resources: [resource("prod1-order-7", "i-uf6real000000000007"), resource("prod1-order-6", "i-uf6real000000000006")] } }));
+  const resource = (name: string, id: string) => ({
+    urn: `urn:pulumi:prod1::platform::x$alicloud:ecs/instance:Instance::${name}`,
+    type: "alicloud:ecs/instance:Instance",
+    id,
+    outputs: { instanceName: name },
+  });
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      version: 3,
+      deployment: { resources: [resource("prod1-order-7", "i-uf6real000000000007"), resource("prod1-order-6", "i-uf6real000000000006")] },
+    }),
+  );
   const r = await run("scale-in", "prod1", "order", "7", "--state", file);
   expect(r.code).toBe(0);
   expect(r.out).toContain("--InstanceId i-uf6real000000000007 --DeletionProtection false   # prod1-order-7");

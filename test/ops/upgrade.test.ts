@@ -6,7 +6,11 @@ import { repositoryFor, upgradePlan } from "../../components/ops/upgrade";
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
+  const code = await main(
+    argv,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
@@ -51,7 +55,14 @@ test("refuses to skip a minor or go backwards", async () => {
 });
 
 test("a patch upgrade keeps the repository; the default repository follows the minor", () => {
-  const lines = upgradePlan({ stack: "dev", currentVersion: "1.35.4", targetVersion: "1.35.6", masterCount: 1, pools: [{ name: "general", count: 1 }], approvedVersions: ["1.35.4"] }).join("\n");
+  const lines = upgradePlan({
+    stack: "dev",
+    currentVersion: "1.35.4",
+    targetVersion: "1.35.6",
+    masterCount: 1,
+    pools: [{ name: "general", count: 1 }],
+    approvedVersions: ["1.35.4"],
+  }).join("\n");
   expect(lines).toContain("(patch)");
   expect(lines).toContain("unchanged: https://pkgs.k8s.io/core:/stable:/v1.35/deb/");
   expect(repositoryFor("1.36.1")).toBe("https://pkgs.k8s.io/core:/stable:/v1.36/deb/");
