@@ -86,6 +86,18 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
     source: TF("slb_server_group_server_attachment"),
   },
   "alicloud:slb/backendServer:BackendServer": { replaceOn: ["loadBalancerId"], source: TF("slb_backend_server") },
+  // The etcd backup bucket and the masters' role. bucket, redundancy_type, storage_class ForceNew.
+  "alicloud:oss/bucket:Bucket": { replaceOn: ["bucket", "redundancyType", "storageClass"], source: TF("oss_bucket") },
+  // bucket ForceNew; block_public_access updates in place.
+  "alicloud:oss/bucketPublicAccessBlock:BucketPublicAccessBlock": { replaceOn: ["bucket"], source: TF("oss_bucket_public_access_block") },
+  // role_name (and the deprecated name) ForceNew; the trust policy updates in place.
+  "alicloud:ram/role:Role": { replaceOn: ["roleName", "name"], source: TF("ram_role") },
+  // policy_name (and the deprecated name) ForceNew; the document gets a new version in place.
+  "alicloud:ram/policy:Policy": { replaceOn: ["policyName", "name"], source: TF("ram_policy") },
+  // role_name, policy_name, policy_type all ForceNew (no Update).
+  "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment": { replaceOn: ["roleName", "policyName", "policyType"], source: TF("ram_role_policy_attachment") },
+  // instance_id, ram_role_name ForceNew.
+  "alicloud:ecs/ramRoleAttachment:RamRoleAttachment": { replaceOn: ["instanceId", "ramRoleName"], source: TF("ecs_ram_role_attachment") },
   // bandwidth :41, network_type :73, payment_type :80, vswitch_id :111, vpc_id :117 ForceNew.
   "alicloud:vpn/gateway:Gateway": {
     replaceOn: ["bandwidth", "networkType", "paymentType", "instanceChargeType", "vswitchId", "vpcId", "vpnType", "sslConnections"],
