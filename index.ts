@@ -26,9 +26,7 @@ export = async () => {
 
   const network = new Network(config.stack, {
     clusterName: config.stack,
-    vpcCidr: config.network.vpcCidr,
-    zones: config.network.zones,
-    natBandwidthMbps: config.network.natBandwidthMbps,
+    network: config.network,
     managementCidrs: [...(host ? [{ label: "host", cidr: host.output("vpcCidr") }] : []), ...datacenterRanges],
     tags,
   });
@@ -121,16 +119,10 @@ export = async () => {
     // The chart's ServiceMonitor needs the Prometheus operator's CRDs.
     cluster: { ...access, after: [monitoring.release] },
     clusterName: config.stack,
+    ingress: config.ingress,
+    network,
     workers: cluster.workerInstances(),
-    vswitchId: network.vswitches[0].id,
-    masterZone: network.vswitches[0].zone,
-    slaveZone: network.vswitches[Math.min(1, network.vswitches.length - 1)].zone,
-    vpcCidr: config.network.vpcCidr,
-    replicas: config.ingress?.controllerReplicas ?? (config.isProd ? 6 : 2),
-    httpNodePort: config.ingress?.httpNodePort,
-    httpsNodePort: config.ingress?.httpsNodePort,
-    slbSpec: config.ingress?.slbSpec,
-    deletionProtection: config.isProd,
+    production: config.isProd,
     tags,
   });
   // Apps: each namespace once (Harbor pull Secret, Apollo access keys), then one JavaApp per app.

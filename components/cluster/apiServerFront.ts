@@ -16,11 +16,11 @@ import { renderHaproxyUserData } from "./cloudInit";
 import { HAPROXY_MONITOR_URI, renderHaproxyCfg } from "./haproxy";
 
 export interface ApiServerFrontArgs {
-  /** Cluster (stack) name. */
+  /** Cluster (stack) name: prefixes the HAProxy VMs' and the SLB's cloud names. */
   clusterName: string;
-  /** Every master, with its fixed private IP; HAProxy balances across all of them. */
+  /** Every master, with its fixed private IP; HAProxy balances across all of them. Must not be empty. */
   masters: { name: string; ip: string }[];
-  /** The cluster's vswitches; HAProxy VM i goes to vswitches[i mod length]. */
+  /** The cluster's vswitches; HAProxy VM i goes to vswitches[i mod length], the SLB to vswitches[0]. Must not be empty. */
   vswitches: PoolVswitch[];
   /** Fixed IPs of the two HAProxy VMs (different zones when there are two or more). */
   haproxyIps: [string, string];
@@ -28,14 +28,15 @@ export interface ApiServerFrontArgs {
   slbAddress: string;
   /** The front's security group (6443 from the VPC, the check port from the SLB range). */
   securityGroupId: pulumi.Input<string>;
-  /** Pinned OS image. */
+  /** Pinned OS image of the HAProxy VMs. */
   imageId: string;
   /** HAProxy VM size. Default ecs.c6.large (2 vCPU): TCP passthrough is cheap. */
   instanceType?: string;
   /** SLB spec. Default slb.s2.medium (50k connections). */
   slbSpec?: string;
-  /** ECS and SLB deletion protection (prod). */
+  /** ECS and SLB deletion protection (on in prod). */
   deletionProtection: boolean;
+  /** Tags on the VMs and the SLB. Default none. */
   tags?: Record<string, string>;
 }
 
@@ -47,27 +48,46 @@ export class ApiServerFront extends pulumi.ComponentResource {
   /** Secret. */
   public readonly statsPassword: pulumi.Output<string>;
 
-  constructor(name: string, args: ApiServerFrontArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:cluster:ApiServerFront", name, {}, opts);
-    if (args.masters.length === 0) throw new Error(`ApiServerFront ${name}: masters must not be empty`);
-    if (args.vswitches.length === 0) throw new Error(`ApiServerFront ${name}: vswitches must not be empty`);
-    const parent = { parent: this };
+  constructor(
+    private readonly resourceName: string,
+    private readonly args: ApiServerFrontArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super("platform:cluster:ApiServerFront", resourceName, {}, opts);
+    if (args.masters.length === 0) throw new pulumi.ResourceError(`ApiServerFront ${resourceName}: masters must not be empty`, this);
+    if (args.vswitches.length === 0) throw new pulumi.ResourceError(`ApiServerFront ${resourceName}: vswitches must not be empty`, this);
 
-    const stats = new random.RandomPassword(`${name}-haproxy-stats`, { length: 24, special: false }, parent);
+    const stats = new random.RandomPassword(`${resourceName}-haproxy-stats`, { length: 24, special: false }, { parent: this });
     this.statsPassword = stats.result;
+    const pool = this.haproxyPool(this.haproxyConfig(stats.result));
+    this.haproxyInstanceIds = pool.instanceIds;
+    const slb = this.loadBalancer();
+    this.slbId = slb.id;
+    this.listener(slb);
+    this.backends(slb, pool);
 
-    const haproxyCfg = stats.result.apply((statsPassword) =>
+    this.endpoint = `${args.slbAddress}:${API_SERVER_PORT}`;
+    this.registerOutputs({ endpoint: this.endpoint, slbId: this.slbId });
+  }
+
+  /** haproxy.cfg: every master behind 6443, the check port, the stats page. */
+  private haproxyConfig(statsPassword: pulumi.Output<string>): pulumi.Output<string> {
+    return statsPassword.apply((password) =>
       renderHaproxyCfg({
-        masters: args.masters.map((m) => ({ name: m.name, address: m.ip })),
+        masters: this.args.masters.map((m) => ({ name: m.name, address: m.ip })),
         apiServerPort: API_SERVER_PORT,
         checkPort: HAPROXY_CHECK_PORT,
         statsPort: HAPROXY_STATS_PORT,
-        statsPassword,
+        statsPassword: password,
       }),
     );
+  }
 
-    const pool = new NodePool(
-      `${name}-haproxy`,
+  /** The two HAProxy VMs on their fixed addresses. */
+  private haproxyPool(haproxyCfg: pulumi.Output<string>): NodePool {
+    const args = this.args;
+    return new NodePool(
+      `${this.resourceName}-haproxy`,
       {
         clusterName: args.clusterName,
         poolName: "haproxy",
@@ -87,12 +107,15 @@ export class ApiServerFront extends pulumi.ComponentResource {
         },
         tags: args.tags,
       },
-      parent,
+      { parent: this },
     );
-    this.haproxyInstanceIds = pool.instanceIds;
+  }
 
-    const slb = new alicloud.slb.ApplicationLoadBalancer(
-      `${name}-slb`,
+  /** The internal SLB on the fixed address kubeadm uses as controlPlaneEndpoint. */
+  private loadBalancer(): alicloud.slb.ApplicationLoadBalancer {
+    const args = this.args;
+    return new alicloud.slb.ApplicationLoadBalancer(
+      `${this.resourceName}-slb`,
       {
         loadBalancerName: `${args.clusterName}-apiserver`,
         addressType: "intranet",
@@ -106,12 +129,14 @@ export class ApiServerFront extends pulumi.ComponentResource {
         tags: args.tags,
       },
       // A fixed address: a replacement cannot create the new SLB while the old one holds it.
-      { ...parent, deleteBeforeReplace: true },
+      { parent: this, deleteBeforeReplace: true },
     );
-    this.slbId = slb.id;
+  }
 
-    new alicloud.slb.Listener(
-      `${name}-${API_SERVER_PORT}`,
+  /** TCP 6443, health-checked through each HAProxy's monitor port. */
+  private listener(slb: alicloud.slb.ApplicationLoadBalancer): alicloud.slb.Listener {
+    return new alicloud.slb.Listener(
+      `${this.resourceName}-${API_SERVER_PORT}`,
       {
         loadBalancerId: slb.id,
         protocol: "tcp",
@@ -134,19 +159,19 @@ export class ApiServerFront extends pulumi.ComponentResource {
         healthyThreshold: 2,
         unhealthyThreshold: 3,
       },
-      parent,
+      { parent: this },
     );
+  }
 
-    new alicloud.slb.BackendServer(
-      `${name}-backends`,
+  /** Both HAProxy VMs as the SLB's default backends. */
+  private backends(slb: alicloud.slb.ApplicationLoadBalancer, pool: NodePool): alicloud.slb.BackendServer {
+    return new alicloud.slb.BackendServer(
+      `${this.resourceName}-backends`,
       {
         loadBalancerId: slb.id,
         backendServers: pool.instanceIds.map((serverId) => ({ serverId, weight: 100, type: "ecs" })),
       },
-      parent,
+      { parent: this },
     );
-
-    this.endpoint = `${args.slbAddress}:${API_SERVER_PORT}`;
-    this.registerOutputs({ endpoint: this.endpoint, slbId: this.slbId });
   }
 }

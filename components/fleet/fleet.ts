@@ -12,6 +12,7 @@ export const HOST_OUTPUTS = ["region", "vpcCidr", "podCidr", "vpnGatewayId", "vp
 /** Typed access to the host stack's outputs. */
 export class HostStack {
   readonly ref: pulumi.StackReference;
+  /** @param stackName `platform:hostStack`, e.g. `acme/platform/host`. */
   constructor(readonly stackName: string) {
     this.ref = new pulumi.StackReference(stackName);
   }
@@ -26,14 +27,17 @@ export class HostStack {
 }
 
 export interface FleetLinksArgs {
+  /** Stack name: names the VPN gateway, customer gateways and connections (`prod1-to-host`). */
   clusterName: string;
+  /** The cluster's network: the VPN gateway sits in its VPC, its routes go into the VPC's route table. */
   network: Network;
   /** This cluster's pod range, routed over the links with the VPC range. */
   podCidr: string;
   /** Members: the host stack. Absent on the host itself. */
   host?: HostStack;
-  /** The on-prem data centre, when this cluster links to it. */
+  /** `platform:datacenter`: the on-prem data centre, when this cluster links to it. Default: no link. */
   datacenter?: { publicIp: string; subnets: string[] };
+  /** Tags on every cloud resource. Default none. */
   tags?: Record<string, string>;
 }
 

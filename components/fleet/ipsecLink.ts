@@ -11,11 +11,15 @@ import { recordArtifact } from "../artifacts";
 import { alicloudIkeConfig, alicloudIpsecConfig, DEFAULT_PROPOSAL, IpsecProposal, renderSwanctlConf } from "./ipsec";
 
 export interface VpnGatewayArgs {
+  /** Stack name: the gateway is `<clusterName>-vpn`. */
   clusterName: string;
+  /** The cluster's VPC. */
   vpcId: pulumi.Input<string>;
+  /** The vswitch the gateway takes its private address in. */
   vswitchId: pulumi.Input<string>;
   /** Mbps; management traffic only. Default 10. */
   bandwidth?: number;
+  /** Tags on the gateway. Default none. */
   tags?: Record<string, string>;
 }
 
@@ -57,7 +61,9 @@ export interface LabelledRange {
 export interface CloudEnd {
   /** Short name, e.g. the stack: "prod1", "host". */
   name: string;
+  /** This side's VPN gateway. */
   vpnGatewayId: pulumi.Input<string>;
+  /** The VPN gateway's public IP, which the other side's customer gateway points at. */
   publicIp: pulumi.Input<string>;
   /** VPC route table where the peer's ranges go through the VPN gateway. */
   routeTableId: pulumi.Input<string>;
@@ -69,8 +75,11 @@ export interface CloudEnd {
 
 /** The on-prem side of a link: a strongSwan gateway we render a config for. */
 export interface OnPremEnd {
+  /** Short name, e.g. "dc"; names the customer gateway and the rendered swanctl.conf. */
   name: string;
+  /** Public IP of the data centre's strongSwan gateway (`platform:datacenter.publicIp`). */
   publicIp: string;
+  /** On-prem ranges reached over the link (`platform:datacenter.subnets`). */
   cidrs: LabelledRange[];
 }
 
@@ -79,8 +88,9 @@ export interface IpsecLinkArgs {
   local: CloudEnd;
   /** The other side: another cluster (both ends created here) or the data centre. */
   peer: { cloud: CloudEnd } | { onPrem: OnPremEnd };
-  /** Proposals, identical on both ends. Default IKEv2, AES-256, SHA-256, DH group 14. */
+  /** Proposals, identical on both ends. Default DEFAULT_PROPOSAL: IKEv2, AES-256, SHA-256, DH group 14. */
   proposal?: IpsecProposal;
+  /** Tags on every cloud resource. Default none. */
   tags?: Record<string, string>;
 }
 
@@ -96,7 +106,7 @@ export class IpsecLink extends pulumi.ComponentResource {
     const peerName = "cloud" in args.peer ? args.peer.cloud.name : args.peer.onPrem.name;
     const peerIp = "cloud" in args.peer ? args.peer.cloud.publicIp : args.peer.onPrem.publicIp;
     const peerCidrs = "cloud" in args.peer ? args.peer.cloud.cidrs : args.peer.onPrem.cidrs;
-    if (local.cidrs.length === 0 || peerCidrs.length === 0) throw new Error(`IpsecLink ${name}: both ends must announce at least one range`);
+    if (local.cidrs.length === 0 || peerCidrs.length === 0) throw new pulumi.ResourceError(`IpsecLink ${name}: both ends must announce at least one range`, this);
 
     const psk = new random.RandomPassword(`${name}-psk`, { length: 32, special: false }, { parent: this });
     this.psk = psk.result;

@@ -9,6 +9,8 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { PlatformSettings } from "../config/schema";
+import type { Network } from "../network/network";
 import { ClusterAccess, HelmChart, helmRelease, inCluster } from "./k8sObjects";
 import { HTTP_PORT, HTTPS_PORT, INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, SLB_HEALTH_CHECK_CIDR } from "../network/ports";
 
@@ -84,20 +86,27 @@ export function ingressControllerValues(s: IngressControllerSettings): Record<st
 }
 
 export interface GlobalIngressArgs {
+  /** The cluster's provider and readiness gate (plus anything the release must wait for). */
   cluster: ClusterAccess;
+  /** Stack name: prefixes the SLB's and server groups' cloud names. */
   clusterName: string;
+  /**
+   * `platform:ingress`, as configured: `controllerReplicas` (default 6 in production, 2
+   * elsewhere), `httpNodePort`/`httpsNodePort` (defaults INGRESS_HTTP_NODE_PORT and
+   * INGRESS_HTTPS_NODE_PORT, 30080/30443), `slbSpec` (default slb.s3.medium).
+   */
+  ingress?: PlatformSettings["ingress"];
+  /**
+   * The cluster's network: the SLB sits in its first vswitch with its standby in the
+   * second zone (the first again when there is only one), and the VPC range is trusted
+   * for X-Forwarded-For.
+   */
+  network: Pick<Network, "vswitches" | "vpcCidr">;
   /** Every worker, from every pool: the SLB's backends. */
   workers: { name: string; id: pulumi.Input<string> }[];
-  /** The vswitch (and its zone) the SLB sits in, and a second zone for its standby. */
-  vswitchId: pulumi.Input<string>;
-  masterZone: string;
-  slaveZone: string;
-  vpcCidr: string;
-  replicas?: number;
-  httpNodePort?: number;
-  httpsNodePort?: number;
-  slbSpec?: string;
-  deletionProtection: boolean;
+  /** Production: SLB deletion protection on, and the larger replica default. */
+  production: boolean;
+  /** Tags on the SLB. Default none. */
   tags?: Record<string, string>;
 }
 
@@ -107,9 +116,11 @@ export class GlobalIngress extends pulumi.ComponentResource {
 
   constructor(name: string, args: GlobalIngressArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:k8s:GlobalIngress", name, {}, opts);
-    const httpNodePort = args.httpNodePort ?? INGRESS_HTTP_NODE_PORT;
-    const httpsNodePort = args.httpsNodePort ?? INGRESS_HTTPS_NODE_PORT;
-    if (httpNodePort === httpsNodePort) throw new Error(`GlobalIngress ${name}: httpNodePort and httpsNodePort must differ`);
+    const httpNodePort = args.ingress?.httpNodePort ?? INGRESS_HTTP_NODE_PORT;
+    const httpsNodePort = args.ingress?.httpsNodePort ?? INGRESS_HTTPS_NODE_PORT;
+    if (httpNodePort === httpsNodePort) throw new pulumi.ResourceError(`GlobalIngress ${name}: httpNodePort and httpsNodePort must differ`, this);
+    const vswitches = args.network.vswitches;
+    const vpcCidr = args.network.vpcCidr;
 
     this.release = helmRelease(
       `${name}-controller`,
@@ -120,10 +131,11 @@ export class GlobalIngress extends pulumi.ComponentResource {
         timeout: 600,
         values: ingressControllerValues({
           clusterName: args.clusterName,
-          replicas: args.replicas ?? 3,
+          // The one default for the replica count.
+          replicas: args.ingress?.controllerReplicas ?? (args.production ? 6 : 2),
           httpNodePort,
           httpsNodePort,
-          trustedCidrs: [args.vpcCidr, SLB_HEALTH_CHECK_CIDR],
+          trustedCidrs: [vpcCidr, SLB_HEALTH_CHECK_CIDR],
         }),
       },
       inCluster(this, args.cluster),
@@ -136,12 +148,12 @@ export class GlobalIngress extends pulumi.ComponentResource {
       {
         loadBalancerName: `${args.clusterName}-ingress`,
         addressType: "intranet",
-        vswitchId: args.vswitchId,
-        loadBalancerSpec: args.slbSpec ?? "slb.s3.medium",
-        masterZoneId: args.masterZone,
-        slaveZoneId: args.slaveZone,
+        vswitchId: vswitches[0].id,
+        loadBalancerSpec: args.ingress?.slbSpec ?? "slb.s3.medium",
+        masterZoneId: vswitches[0].zone,
+        slaveZoneId: vswitches[Math.min(1, vswitches.length - 1)].zone,
         paymentType: "PayAsYouGo",
-        deleteProtection: args.deletionProtection ? "on" : "off",
+        deleteProtection: args.production ? "on" : "off",
         tags: args.tags,
       },
       { parent: this },

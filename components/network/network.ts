@@ -2,6 +2,7 @@
 // gateway (nodes have no public IPs), and least-privilege security groups.
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
+import type { NetworkConfig } from "../config/schema";
 import { split } from "./cidr";
 import {
   API_SERVER_PORT,
@@ -19,19 +20,20 @@ import {
 export interface NetworkArgs {
   /** Stack name, used as the prefix of every cloud name (`prod1-vpc`). */
   clusterName: string;
-  /** VPC range, e.g. 10.40.0.0/16; split evenly into one vswitch per zone. */
-  vpcCidr: string;
-  /** Zones to spread nodes over, e.g. ["cn-shanghai-e", "cn-shanghai-f"]. */
-  zones: string[];
-  /** Outbound bandwidth of the NAT gateway's EIP, in Mbps. Default 200. */
-  natBandwidthMbps?: number;
+  /**
+   * `platform:network`, as configured: `vpcCidr` (split evenly into one vswitch per zone),
+   * `zones` (nodes spread over them in order) and `natBandwidthMbps` (the NAT EIP's
+   * outbound bandwidth, default 200).
+   */
+  network: Pick<NetworkConfig, "vpcCidr" | "zones" | "natBandwidthMbps">;
   /**
    * Extra ranges allowed to reach the api-server front on 6443: the host
    * cluster's VPC (fleet management over IPsec) and the data centre. Labelled,
    * because a range read from the host stack is not known when names are chosen.
+   * Default none.
    */
   managementCidrs?: { label: string; cidr: pulumi.Input<string> }[];
-  /** Tags on every resource. */
+  /** Tags on every resource. Default none. */
   tags?: Record<string, string>;
 }
 
@@ -105,17 +107,18 @@ export class Network extends pulumi.ComponentResource {
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:network:Network", name, {}, opts);
-    if (args.zones.length === 0) throw new Error("Network: zones must list at least one zone");
+    const { vpcCidr, zones } = args.network;
+    if (zones.length === 0) throw new pulumi.ResourceError("Network: zones must list at least one zone", this);
     const parent = { parent: this };
     const tags = args.tags ?? {};
 
-    const vpc = new alicloud.vpc.Network(`${name}-vpc`, { vpcName: `${args.clusterName}-vpc`, cidrBlock: args.vpcCidr, tags }, parent);
+    const vpc = new alicloud.vpc.Network(`${name}-vpc`, { vpcName: `${args.clusterName}-vpc`, cidrBlock: vpcCidr, tags }, parent);
     this.vpcId = vpc.id;
-    this.vpcCidr = args.vpcCidr;
+    this.vpcCidr = vpcCidr;
     this.routeTableId = vpc.routeTableId;
 
-    const cidrs = split(args.vpcCidr, args.zones.length);
-    this.vswitches = args.zones.map((zone, i) => {
+    const cidrs = split(vpcCidr, zones.length);
+    this.vswitches = zones.map((zone, i) => {
       const vsw = new alicloud.vpc.Switch(
         `${name}-vsw-${zone}`,
         { vpcId: vpc.id, zoneId: zone, cidrBlock: cidrs[i], vswitchName: `${args.clusterName}-${zone}`, tags },
@@ -139,7 +142,7 @@ export class Network extends pulumi.ComponentResource {
     );
     const eip = new alicloud.ecs.EipAddress(
       `${name}-nat-eip`,
-      { addressName: `${args.clusterName}-nat`, bandwidth: String(args.natBandwidthMbps ?? 200), internetChargeType: "PayByTraffic", paymentType: "PayAsYouGo", tags },
+      { addressName: `${args.clusterName}-nat`, bandwidth: String(args.network.natBandwidthMbps ?? 200), internetChargeType: "PayByTraffic", paymentType: "PayAsYouGo", tags },
       parent,
     );
     const assoc = new alicloud.ecs.EipAssociation(`${name}-nat-eip`, { allocationId: eip.id, instanceId: nat.id, instanceType: "Nat" }, parent);
@@ -180,7 +183,7 @@ export class Network extends pulumi.ComponentResource {
         parent,
       );
     }
-    for (const rule of clusterIngressRules(args.vpcCidr)) {
+    for (const rule of clusterIngressRules(vpcCidr)) {
       new alicloud.ecs.SecurityGroupRule(
         `${name}-${ruleName(rule)}`,
         {
