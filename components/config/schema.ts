@@ -66,16 +66,43 @@ const nodePool = z
   })
   .strict();
 
+/** The NAT EIP's metering when platform:network.natChargeType is not set. */
+export const DEFAULT_NAT_CHARGE_TYPE = "PayByTraffic";
+/**
+ * Most Mbps a pay-as-you-go EIP takes, per internet charge type. Source: the provider's
+ * website/docs/r/eip_address.html.markdown (`bandwidth`, lines 74-77 at 81c43b67) and
+ * @pulumi/alicloud 3.108 ecs/eipAddress.d.ts: PayAsYouGo + PayByBandwidth 1-500,
+ * PayAsYouGo + PayByTraffic 1-200 (Subscription would allow 1000; the platform does not buy it).
+ * The provider has no ValidateFunc on `bandwidth`: only AllocateEipAddress refuses it.
+ */
+export const EIP_BANDWIDTH_LIMITS = { PayByTraffic: 200, PayByBandwidth: 500 } as const;
+
 const network = z
   .object({
     vpcCidr: cidr,
     zones: z.array(z.string().regex(/^[a-z]{2}-[a-z0-9-]+-[a-z]$/, "must be a zone id such as cn-hangzhou-h")).min(1, "must list at least one zone"),
     podCidr: cidr,
     serviceCidr: cidr,
-    natBandwidthMbps: z.number().int().min(1).max(1000).optional(),
+    /**
+     * The NAT EIP's outbound bandwidth, Mbps. Default 200. The most it may be depends on
+     * natChargeType (EIP_BANDWIDTH_LIMITS, from the provider's eip_address doc).
+     */
+    natBandwidthMbps: z.number().int().min(1).optional(),
+    /** The NAT EIP's metering (pay-as-you-go): PayByTraffic (default, up to 200 Mbps) or PayByBandwidth (up to 500). */
+    natChargeType: z.enum(["PayByTraffic", "PayByBandwidth"]).optional(),
   })
   .strict()
   .superRefine((n, ctx) => {
+    const chargeType = n.natChargeType ?? DEFAULT_NAT_CHARGE_TYPE;
+    const limit = EIP_BANDWIDTH_LIMITS[chargeType];
+    if (n.natBandwidthMbps !== undefined && n.natBandwidthMbps > limit) {
+      const other = chargeType === "PayByTraffic" ? "; set platform:network.natChargeType: PayByBandwidth (up to 500 Mbps) or lower it" : "; lower it";
+      ctx.addIssue({
+        code: "custom",
+        path: ["natBandwidthMbps"],
+        message: `${n.natBandwidthMbps} Mbps is over ${limit}, the most a pay-as-you-go ${chargeType} EIP allows${other}`,
+      });
+    }
     const ranges: [keyof typeof n & string, string][] = [
       ["vpcCidr", n.vpcCidr],
       ["podCidr", n.podCidr],
@@ -157,7 +184,13 @@ const ingress = z
     controllerReplicas: z.number().int().min(1).max(50).optional(),
     httpNodePort: z.number().int().min(30000).max(32767).optional(),
     httpsNodePort: z.number().int().min(30000).max(32767).optional(),
-    slbSpec: z.string().optional(),
+    /** Removed: both CLBs are pay-by-LCU, which has no spec (components/k8s/ingress.ts). */
+    slbSpec: z
+      .custom<never>(() => false, {
+        message:
+          "is no longer a setting: Alibaba stopped selling new pay-by-specification CLBs on 2025-06-01 (doc-detail/127268), so the ingress SLB is pay-by-LCU (PayByCLCU), which has no spec and scales with load; delete the key",
+      })
+      .optional(),
   })
   .strict();
 

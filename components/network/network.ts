@@ -2,7 +2,7 @@
 // gateway (nodes have no public IPs), and least-privilege security groups.
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
-import type { NetworkConfig } from "../config/schema";
+import { DEFAULT_NAT_CHARGE_TYPE, type NetworkConfig } from "../config/schema";
 import { split } from "./cidr";
 import {
   API_SERVER_PORT,
@@ -22,10 +22,11 @@ export interface NetworkArgs {
   clusterName: string;
   /**
    * `platform:network`, as configured: `vpcCidr` (split evenly into one vswitch per zone),
-   * `zones` (nodes spread over them in order) and `natBandwidthMbps` (the NAT EIP's
-   * outbound bandwidth, default 200).
+   * `zones` (nodes spread over them in order), `natBandwidthMbps` (the NAT EIP's
+   * outbound bandwidth, default 200) and `natChargeType` (its metering, default
+   * PayByTraffic; config validation holds the pair to EIP_BANDWIDTH_LIMITS).
    */
-  network: Pick<NetworkConfig, "vpcCidr" | "zones" | "natBandwidthMbps">;
+  network: Pick<NetworkConfig, "vpcCidr" | "zones" | "natBandwidthMbps" | "natChargeType">;
   /**
    * Extra ranges allowed to reach the api-server front on 6443: the host
    * cluster's VPC (fleet management over IPsec) and the data centre. Labelled,
@@ -142,7 +143,15 @@ export class Network extends pulumi.ComponentResource {
     );
     const eip = new alicloud.ecs.EipAddress(
       `${name}-nat-eip`,
-      { addressName: `${args.clusterName}-nat`, bandwidth: String(args.network.natBandwidthMbps ?? 200), internetChargeType: "PayByTraffic", paymentType: "PayAsYouGo", tags },
+      {
+        addressName: `${args.clusterName}-nat`,
+        // Pay-as-you-go: PayByTraffic takes 1-200 Mbps, PayByBandwidth 1-500 (eip_address doc;
+        // EIP_BANDWIDTH_LIMITS in config/schema.ts, where config validation enforces it).
+        bandwidth: String(args.network.natBandwidthMbps ?? 200),
+        internetChargeType: args.network.natChargeType ?? DEFAULT_NAT_CHARGE_TYPE,
+        paymentType: "PayAsYouGo",
+        tags,
+      },
       parent,
     );
     const assoc = new alicloud.ecs.EipAssociation(`${name}-nat-eip`, { allocationId: eip.id, instanceId: nat.id, instanceType: "Nat" }, parent);
