@@ -10,7 +10,7 @@ import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { recordArtifact } from "../artifacts";
-import { API_SERVER_PORT, HAPROXY_CHECK_PORT, HAPROXY_STATS_PORT } from "../network/ports";
+import { API_SERVER_PORT, HAPROXY_CHECK_PORT, HAPROXY_STATS_PORT, SLB_INSTANCE_CHARGE_TYPE } from "../network/ports";
 import { NodePool, PoolVswitch } from "./nodePool";
 import { renderHaproxyUserData } from "./cloudInit";
 import { HAPROXY_MONITOR_URI, renderHaproxyCfg } from "./haproxy";
@@ -32,8 +32,6 @@ export interface ApiServerFrontArgs {
   imageId: string;
   /** HAProxy VM size. Default ecs.c6.large (2 vCPU): TCP passthrough is cheap. */
   instanceType?: string;
-  /** SLB spec. Default slb.s2.medium (50k connections). */
-  slbSpec?: string;
   /** ECS and SLB deletion protection (on in prod). */
   deletionProtection: boolean;
   /** Tags on the VMs and the SLB. Default none. */
@@ -121,7 +119,11 @@ export class ApiServerFront extends pulumi.ComponentResource {
         addressType: "intranet",
         vswitchId: args.vswitches[0].id,
         address: args.slbAddress,
-        loadBalancerSpec: args.slbSpec ?? "slb.s2.medium",
+        // Pay-by-LCU: no spec to choose, capacity follows the load. Alibaba stopped selling new
+        // pay-by-specification CLBs on 2025-06-01 (doc-detail/127268, "Modify the configurations
+        // of a pay-as-you-go instance"); the provider takes PayBySpec or PayByCLCU and ignores
+        // load_balancer_spec under PayByCLCU (resource_alicloud_slb_load_balancer.go at 81c43b67).
+        instanceChargeType: SLB_INSTANCE_CHARGE_TYPE,
         masterZoneId: args.vswitches[0].zone,
         slaveZoneId: args.vswitches[args.vswitches.length > 1 ? 1 : 0].zone,
         paymentType: "PayAsYouGo",

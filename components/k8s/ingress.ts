@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PlatformSettings } from "../config/schema";
 import type { Network } from "../network/network";
 import { ClusterAccess, HelmChart, helmRelease, inCluster } from "./k8sObjects";
-import { HTTP_PORT, HTTPS_PORT, INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, SLB_HEALTH_CHECK_CIDR } from "../network/ports";
+import { HTTP_PORT, HTTPS_PORT, INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, SLB_HEALTH_CHECK_CIDR, SLB_INSTANCE_CHARGE_TYPE } from "../network/ports";
 
 export const INGRESS_CONTROLLER: HelmChart = {
   name: "ingress-nginx",
@@ -93,7 +93,8 @@ export interface GlobalIngressArgs {
   /**
    * `platform:ingress`, as configured: `controllerReplicas` (default 6 in production, 2
    * elsewhere), `httpNodePort`/`httpsNodePort` (defaults INGRESS_HTTP_NODE_PORT and
-   * INGRESS_HTTPS_NODE_PORT, 30080/30443), `slbSpec` (default slb.s3.medium).
+   * INGRESS_HTTPS_NODE_PORT, 30080/30443). `slbSpec` is refused by config validation:
+   * the SLB is pay-by-LCU and has no spec.
    */
   ingress?: PlatformSettings["ingress"];
   /**
@@ -149,7 +150,8 @@ export class GlobalIngress extends pulumi.ComponentResource {
         loadBalancerName: `${args.clusterName}-ingress`,
         addressType: "intranet",
         vswitchId: vswitches[0].id,
-        loadBalancerSpec: args.ingress?.slbSpec ?? "slb.s3.medium",
+        // Pay-by-LCU, no spec: see SLB_INSTANCE_CHARGE_TYPE (new pay-by-spec CLBs are not sold since 2025-06-01).
+        instanceChargeType: SLB_INSTANCE_CHARGE_TYPE,
         masterZoneId: vswitches[0].zone,
         slaveZoneId: vswitches[Math.min(1, vswitches.length - 1)].zone,
         paymentType: "PayAsYouGo",
@@ -166,13 +168,14 @@ export class GlobalIngress extends pulumi.ComponentResource {
     ] as const) {
       const group = new alicloud.slb.ServerGroup(`${name}-${port}`, { loadBalancerId: slb.id, name: `${args.clusterName}-ingress-${port}` }, { parent: this });
       // One attachment per worker: adding a node adds one attachment, nothing else changes.
-      for (const w of args.workers) {
-        new alicloud.slb.ServerGroupServerAttachment(
-          `${name}-${port}-${w.name}`,
-          { serverGroupId: group.id, serverId: w.id, port: nodePort, weight: 100, type: "ecs" },
-          { parent: this },
-        );
-      }
+      const attachments = args.workers.map(
+        (w) =>
+          new alicloud.slb.ServerGroupServerAttachment(
+            `${name}-${port}-${w.name}`,
+            { serverGroupId: group.id, serverId: w.id, port: nodePort, weight: 100, type: "ecs" },
+            { parent: this },
+          ),
+      );
       new alicloud.slb.Listener(
         `${name}-${port}`,
         {
@@ -189,7 +192,10 @@ export class GlobalIngress extends pulumi.ComponentResource {
           unhealthyThreshold: 3,
           healthCheckInterval: 2,
         },
-        { parent: this },
+        // The provider's slb_server_group_server_attachment doc (website/docs/r/, line 17 at
+        // 81c43b67): applying an attachment may conflict with applying its listener, so the
+        // listener should depend on the attachments.
+        { parent: this, dependsOn: attachments },
       );
     }
     this.registerOutputs({ slbAddress: this.slbAddress });

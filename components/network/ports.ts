@@ -71,6 +71,14 @@ export const NODE_EXPORTER_PORT = 9100;
  */
 export const SLB_HEALTH_CHECK_CIDR = "100.64.0.0/10";
 
+/**
+ * How both CLBs (api-server front, ingress) are billed: pay-by-LCU, which has no spec.
+ * Alibaba stopped selling new pay-by-specification CLBs on 2025-06-01 (Alibaba Cloud
+ * doc-detail/127268); the provider's `instance_charge_type` takes PayBySpec or PayByCLCU
+ * (resource_alicloud_slb_load_balancer.go) and only with payment_type PayAsYouGo.
+ */
+export const SLB_INSTANCE_CHARGE_TYPE = "PayByCLCU";
+
 /** TCP ports already taken on every node's host network, so a new host port (e.g. flannel's healthz) must avoid them. */
 export const NODE_HOST_PORTS: Readonly<Record<number, string>> = {
   [SSH_PORT]: "sshd",
