@@ -35,8 +35,8 @@ describe("ports", () => {
     const rules = clusterIngressRules("10.40.0.0/16");
     const ranges = (group: string, protocol: string) => rules.filter((r) => r.group === group && r.protocol === protocol).map((r) => r.portRange);
     expect(ranges("front", "tcp")).toEqual(["6443/6443", "8081/8081", "9000/9000"]);
-    expect(new Set(ranges("masters", "tcp"))).toEqual(new Set(["6443/6443", "2379/2380", "10250/10250"]));
-    expect(new Set(ranges("workers", "tcp"))).toEqual(new Set(["10250/10250", "30000/32767"]));
+    expect(new Set(ranges("masters", "tcp"))).toEqual(new Set(["6443/6443", "2379/2380", "10250/10250", "9100/9100"]));
+    expect(new Set(ranges("workers", "tcp"))).toEqual(new Set(["10250/10250", "9100/9100", "30000/32767"]));
     expect(new Set(ranges("workers", "udp"))).toEqual(new Set(["8472/8472"]));
     expect(ports.portRange(ports.NODE_PORT_RANGE.from, ports.NODE_PORT_RANGE.to)).toBe("30000/32767");
   });
