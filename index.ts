@@ -158,6 +158,7 @@ export = async () => {
     podCidr: config.network.podCidr,
     vpnGatewayId: fleet.vpnGateway.id,
     vpnPublicIp: fleet.vpnGateway.publicIp,
+    vpnBackupPublicIp: fleet.vpnGateway.backupPublicIp,
     routeTableId: network.routeTableId,
     ...(fleet.datacenterPsk ? { datacenterPsk: fleet.datacenterPsk } : {}),
     ...(kubesphere && !host ? { kubesphereJwtSecret: kubesphere.jwtSecret } : {}),

@@ -80,7 +80,7 @@ export const EIP_BANDWIDTH_LIMITS = { PayByTraffic: 200, PayByBandwidth: 500 } a
 const network = z
   .object({
     vpcCidr: cidr,
-    zones: z.array(z.string().regex(/^[a-z]{2}-[a-z0-9-]+-[a-z]$/, "must be a zone id such as cn-hangzhou-h")).min(1, "must list at least one zone"),
+    zones: z.array(z.string().regex(/^[a-z]{2}-[a-z0-9-]+-[a-z]$/, "must be a zone id such as cn-hangzhou-h")).min(2, "must list at least two zones: the VPN gateway is dual-tunnel, its standby needs a vswitch in a second zone (disasterRecoveryVswitchId)"),
     podCidr: cidr,
     serviceCidr: cidr,
     /**

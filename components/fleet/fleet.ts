@@ -7,7 +7,7 @@ import { IpsecLink, VpnGateway } from "./ipsecLink";
 import { Network } from "../network/network";
 
 /** What the host stack exports for its members (see index.ts's outputs). */
-export const HOST_OUTPUTS = ["region", "vpcCidr", "podCidr", "vpnGatewayId", "vpnPublicIp", "routeTableId"] as const;
+export const HOST_OUTPUTS = ["region", "vpcCidr", "podCidr", "vpnGatewayId", "vpnPublicIp", "vpnBackupPublicIp", "routeTableId"] as const;
 
 /** Typed access to the host stack's outputs. */
 export class HostStack {
@@ -49,15 +49,19 @@ export class FleetLinks extends pulumi.ComponentResource {
   constructor(name: string, args: FleetLinksArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:fleet:FleetLinks", name, {}, opts);
     const net = args.network;
+    // Config validation asks for two zones; the dual-tunnel gateway's standby sits in the second.
+    if (net.vswitches.length < 2) {
+      throw new pulumi.ResourceError(`FleetLinks ${name}: the dual-tunnel VPN gateway needs vswitches in two zones, got ${net.vswitches.length}`, this);
+    }
     this.vpnGateway = new VpnGateway(
       `${name}-vpn`,
-      { clusterName: args.clusterName, vpcId: net.vpcId, vswitchId: net.vswitches[0].id, tags: args.tags },
+      { clusterName: args.clusterName, vpcId: net.vpcId, vswitchId: net.vswitches[0].id, disasterRecoveryVswitchId: net.vswitches[1].id, tags: args.tags },
       { parent: this },
     );
     const local = {
       name: args.clusterName,
       vpnGatewayId: this.vpnGateway.id,
-      publicIp: this.vpnGateway.publicIp,
+      publicIps: [this.vpnGateway.publicIp, this.vpnGateway.backupPublicIp] as [pulumi.Output<string>, pulumi.Output<string>],
       routeTableId: net.routeTableId,
       cidrs: [
         { label: "vpc", cidr: net.vpcCidr },
@@ -76,7 +80,7 @@ export class FleetLinks extends pulumi.ComponentResource {
             cloud: {
               name: "host",
               vpnGatewayId: args.host.output("vpnGatewayId"),
-              publicIp: args.host.output("vpnPublicIp"),
+              publicIps: [args.host.output("vpnPublicIp"), args.host.output("vpnBackupPublicIp")],
               routeTableId: args.host.output("routeTableId"),
               cidrs: [
                 { label: "vpc", cidr: args.host.output("vpcCidr") },
@@ -103,6 +107,6 @@ export class FleetLinks extends pulumi.ComponentResource {
       );
       this.datacenterPsk = dc.psk;
     }
-    this.registerOutputs({ vpnPublicIp: this.vpnGateway.publicIp });
+    this.registerOutputs({ vpnPublicIp: this.vpnGateway.publicIp, vpnBackupPublicIp: this.vpnGateway.backupPublicIp });
   }
 }

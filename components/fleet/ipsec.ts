@@ -226,7 +226,7 @@ export function strongswanEspProposal(p: IpsecProposal): string {
 }
 
 export interface SwanctlSettings {
-  /** Connection name, e.g. "dc-prod1"; also names the child SA and the secret (`ike-<name>`). */
+  /** Link name, e.g. "dc-prod1"; tunnel n's connection, child and secret are `<name>-tn` (`ike-<name>-tn`). */
   name: string;
   /** The data-centre gateway's public IP (local side in swanctl); also its IKE identity. */
   localAddress: string;
@@ -236,8 +236,13 @@ export interface SwanctlSettings {
    * which is what Alibaba's customer gateway expects.
    */
   localBindAddress?: string;
-  /** The Alibaba VPN gateway's public IP; also its IKE identity. */
-  remoteAddress: string;
+  /**
+   * The Alibaba VPN gateway's two public IPs, each also its tunnel's IKE identity:
+   * [internetIp (tunnel 1, role master), disasterRecoveryInternetIp (tunnel 2, role slave)].
+   * A dual-tunnel gateway terminates one tunnel on each (vpn_gateway doc,
+   * `disaster_recovery_internet_ip`); both must be up for the standby to take over.
+   */
+  remoteAddresses: [string, string];
   /** Data-centre subnets carried by the tunnel (swanctl `local_ts`, Alibaba `remoteSubnet`). */
   localSubnets: string[];
   /** Cluster ranges carried by the tunnel (swanctl `remote_ts`, Alibaba `localSubnet`). */
@@ -250,12 +255,12 @@ export interface SwanctlSettings {
   dpdDelaySeconds?: number;
 }
 
-/** swanctl section names: no dots (they are key paths), braces, spaces or `=`. */
-const SECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** swanctl section names: no dots (they are key paths), braces, spaces or `=`; at most 61 so `-t1`/`-t2` keep tunnel names within 64. */
+const SECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,60}$/;
 
 function checkName(name: unknown, field: string): string {
   if (typeof name !== "string" || !SECTION_NAME.test(name)) {
-    throw new Error(`${field} must be 1-64 letters, digits, "-" or "_" (it becomes a swanctl section name), got ${JSON.stringify(name)}`);
+    throw new Error(`${field} must be 1-61 letters, digits, "-" or "_" (it names the swanctl sections), got ${JSON.stringify(name)}`);
   }
   return name;
 }
@@ -283,7 +288,7 @@ function checkSubnets(list: unknown, field: string): string[] {
     try {
       parseCidr(String(c));
     } catch (e) {
-      throw new Error(`${field}[${i}]: ${(e as Error).message}`);
+      throw new Error(`${field}[${i}]: ${(e as Error).message}`, { cause: e });
     }
     return String(c);
   });
@@ -294,8 +299,14 @@ export function validateSwanctlSettings(s: SwanctlSettings): void {
   checkName(s.name, "name");
   checkIp(s.localAddress, "localAddress");
   if (s.localBindAddress !== undefined) checkIp(s.localBindAddress, "localBindAddress");
-  checkIp(s.remoteAddress, "remoteAddress");
-  if (s.localAddress === s.remoteAddress) throw new Error(`localAddress and remoteAddress are both ${s.localAddress}`);
+  if (!Array.isArray(s.remoteAddresses) || s.remoteAddresses.length !== 2) {
+    throw new Error(`remoteAddresses must list the VPN gateway's two tunnel addresses, got ${JSON.stringify(s.remoteAddresses)}`);
+  }
+  s.remoteAddresses.forEach((a, i) => checkIp(a, `remoteAddresses[${i}]`));
+  if (s.remoteAddresses[0] === s.remoteAddresses[1]) throw new Error(`remoteAddresses are both ${s.remoteAddresses[0]}; a dual-tunnel gateway has two`);
+  for (const a of s.remoteAddresses) {
+    if (s.localAddress === a) throw new Error(`localAddress and a remote address are both ${a}`);
+  }
   const local = checkSubnets(s.localSubnets, "localSubnets");
   const remote = checkSubnets(s.remoteSubnets, "remoteSubnets");
   // An overlap would make the tunnel's traffic selectors swallow local traffic.
@@ -323,24 +334,53 @@ function rekeyAt(lifetime: number): number {
   return Math.floor(lifetime * 0.9);
 }
 
+/** Tunnel n's connection, child and secret name: `<name>-t1`, `<name>-t2`. */
+export function tunnelName(name: string, tunnel: 1 | 2): string {
+  return `${name}-t${tunnel}`;
+}
+
 /**
- * The data-centre side's swanctl.conf for one link. The PSK is not in it: the file ends
- * with `include <secretsFile>` (render that with `renderSwanctlSecrets`, mode 0600).
+ * Policy priorities of the two tunnels' CHILD_SAs (lower wins). Both carry the same
+ * traffic selectors; charon keeps one kernel policy per selector and points it at the
+ * CHILD_SA with the best priority, moving it to the other one when that SA goes (DPD,
+ * delete). So tunnel 1 carries the traffic while it is up, like Alibaba's master tunnel.
+ */
+export const TUNNEL_POLICY_PRIORITY = { 1: 1000, 2: 2000 } as const;
+
+/**
+ * The data-centre side's swanctl.conf for one link: one connection per tunnel of the
+ * dual-tunnel VPN gateway. Two connections rather than one with two `remote_addrs`:
+ * charon initiates to one address only, so a single connection would leave the standby
+ * tunnel down, and Alibaba's failover needs both tunnels negotiated. The PSK is not in it:
+ * the file ends with `include <secretsFile>` (render that with `renderSwanctlSecrets`, mode 0600).
  */
 export function renderSwanctlConf(s: SwanctlSettings): string {
   validateSwanctlSettings(s);
-  const p = s.proposal;
-  const ikeRekey = rekeyAt(p.ikeLifetimeSeconds);
-  const childRekey = rekeyAt(p.ipsecLifetimeSeconds);
-  const lines = [
-    `# IPsec link ${s.name}: data centre ${s.localAddress} <-> Alibaba VPN gateway ${s.remoteAddress}.`,
+  const [master, standby] = s.remoteAddresses;
+  return [
+    `# IPsec link ${s.name}: data centre ${s.localAddress} <-> Alibaba VPN gateway ${master} (tunnel 1, master) and ${standby} (tunnel 2, standby).`,
     `# Rendered from the same proposal as the alicloud.vpn.Connection; edit that, not this file.`,
     `# The pre-shared key is only in ${s.secretsFile}, included at the end.`,
     `connections {`,
-    `  ${s.name} {`,
+    ...renderTunnel(s, 1, master),
+    ...renderTunnel(s, 2, standby),
+    `}`,
+    ``,
+    `include ${s.secretsFile}`,
+    ``,
+  ].join("\n");
+}
+
+function renderTunnel(s: SwanctlSettings, tunnel: 1 | 2, remoteAddress: string): string[] {
+  const p = s.proposal;
+  const name = tunnelName(s.name, tunnel);
+  const ikeRekey = rekeyAt(p.ikeLifetimeSeconds);
+  const childRekey = rekeyAt(p.ipsecLifetimeSeconds);
+  return [
+    `  ${name} {`,
     `    version = 2`,
     `    local_addrs = ${s.localBindAddress ?? s.localAddress}`,
-    `    remote_addrs = ${s.remoteAddress}`,
+    `    remote_addrs = ${remoteAddress}`,
     `    proposals = ${strongswanIkeProposal(p)}`,
     `    rekey_time = ${ikeRekey}s`,
     `    over_time = ${p.ikeLifetimeSeconds - ikeRekey}s`,
@@ -355,27 +395,24 @@ export function renderSwanctlConf(s: SwanctlSettings): string {
     `    }`,
     `    remote {`,
     `      auth = psk`,
-    `      id = ${s.remoteAddress}`,
+    `      id = ${remoteAddress}`,
     `    }`,
     `    children {`,
-    `      ${s.name} {`,
+    `      ${name} {`,
     `        local_ts = ${s.localSubnets.join(",")}`,
     `        remote_ts = ${s.remoteSubnets.join(",")}`,
     `        esp_proposals = ${strongswanEspProposal(p)}`,
     `        rekey_time = ${childRekey}s`,
     `        life_time = ${p.ipsecLifetimeSeconds}s`,
+    `        # Same selectors on both tunnels: tunnel ${tunnel === 1 ? "1 wins while it is up" : "2 takes over when tunnel 1 goes"}.`,
+    `        priority = ${TUNNEL_POLICY_PRIORITY[tunnel]}`,
     `        dpd_action = restart`,
-    `        # The data centre brings the link up at start, not on first packet.`,
+    `        # The data centre brings the tunnel up at start, not on first packet.`,
     `        start_action = start`,
     `      }`,
     `    }`,
     `  }`,
-    `}`,
-    ``,
-    `include ${s.secretsFile}`,
-    ``,
   ];
-  return lines.join("\n");
 }
 
 /**
@@ -390,22 +427,25 @@ const PSK = /^[A-Za-z0-9~!`@#$%^&*()_\-+={}[\]|;:',.<>/?]{16,100}$/;
  * character of it can break the swanctl syntax; charon decodes it to the same bytes
  * Alibaba receives as `psk`.
  */
-export function renderSwanctlSecrets(s: { name: string; localAddress: string; remoteAddress: string; psk: string }): string {
+export function renderSwanctlSecrets(s: { name: string; localAddress: string; remoteAddresses: [string, string]; psk: string }): string {
   checkName(s.name, "name");
   checkIp(s.localAddress, "localAddress");
-  checkIp(s.remoteAddress, "remoteAddress");
+  s.remoteAddresses.forEach((a, i) => checkIp(a, `remoteAddresses[${i}]`));
   // Never echo the PSK in an error: errors end up in logs.
   if (typeof s.psk !== "string" || !PSK.test(s.psk)) {
     throw new Error("psk must be 16-100 characters from Alibaba's set (letters, digits, ~!`@#$%^&*()_-+={}[]|;:',.<>/?)");
   }
+  const hex = `0x${Buffer.from(s.psk, "utf8").toString("hex")}`;
   return [
-    `# Secret for IPsec link ${s.name}. Keep this file mode 0600, out of version control.`,
+    `# Secret for IPsec link ${s.name}, both tunnels. Keep this file mode 0600, out of version control.`,
     `secrets {`,
-    `  ike-${s.name} {`,
-    `    id-1 = ${s.localAddress}`,
-    `    id-2 = ${s.remoteAddress}`,
-    `    secret = 0x${Buffer.from(s.psk, "utf8").toString("hex")}`,
-    `  }`,
+    ...([1, 2] as const).flatMap((t) => [
+      `  ike-${tunnelName(s.name, t)} {`,
+      `    id-1 = ${s.localAddress}`,
+      `    id-2 = ${s.remoteAddresses[t - 1]}`,
+      `    secret = ${hex}`,
+      `  }`,
+    ]),
     `}`,
     ``,
   ].join("\n");

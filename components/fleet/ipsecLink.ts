@@ -8,25 +8,36 @@ import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { recordArtifact } from "../artifacts";
-import { alicloudIkeConfig, alicloudIpsecConfig, DEFAULT_PROPOSAL, IpsecProposal, renderSwanctlConf } from "./ipsec";
+import { AlicloudIkeConfig, AlicloudIpsecConfig, alicloudIkeConfig, alicloudIpsecConfig, DEFAULT_PROPOSAL, IpsecProposal, renderSwanctlConf } from "./ipsec";
 
 export interface VpnGatewayArgs {
   /** Stack name: the gateway is `<clusterName>-vpn`. */
   clusterName: string;
   /** The cluster's VPC. */
   vpcId: pulumi.Input<string>;
-  /** The vswitch the gateway takes its private address in. */
+  /** The vswitch the gateway takes its private address in (zone 1). */
   vswitchId: pulumi.Input<string>;
+  /**
+   * A vswitch in a second zone, for the dual-tunnel gateway's standby (the provider's
+   * `disaster_recovery_vswitch_id`, vpn_gateway doc). Alibaba creates only dual-tunnel
+   * IPsec connections on new gateways in these zones ("[Upgrade notice] IPsec-VPN
+   * connections support the dual-tunnel mode"); without it the create fails
+   * (aliyun/terraform-provider-alicloud#6804, InvalidVSwitchId.NotFound).
+   */
+  disasterRecoveryVswitchId: pulumi.Input<string>;
   /** Mbps; management traffic only. Default 10. */
   bandwidth?: number;
   /** Tags on the gateway. Default none. */
   tags?: Record<string, string>;
 }
 
-/** The cluster's VPN gateway; every link of the cluster terminates on it. */
+/** The cluster's dual-tunnel VPN gateway; every link of the cluster terminates on it. */
 export class VpnGateway extends pulumi.ComponentResource {
   public readonly id: pulumi.Output<string>;
+  /** Tunnel 1's (master) public IP: the gateway's `internetIp`. */
   public readonly publicIp: pulumi.Output<string>;
+  /** Tunnel 2's (standby) public IP: `disasterRecoveryInternetIp`, returned for dual-tunnel gateways only. */
+  public readonly backupPublicIp: pulumi.Output<string>;
 
   constructor(name: string, args: VpnGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:fleet:VpnGateway", name, {}, opts);
@@ -36,6 +47,7 @@ export class VpnGateway extends pulumi.ComponentResource {
         vpnGatewayName: `${args.clusterName}-vpn`,
         vpcId: args.vpcId,
         vswitchId: args.vswitchId,
+        disasterRecoveryVswitchId: args.disasterRecoveryVswitchId,
         bandwidth: args.bandwidth ?? 10,
         enableIpsec: true,
         enableSsl: false,
@@ -47,8 +59,38 @@ export class VpnGateway extends pulumi.ComponentResource {
     );
     this.id = gw.id;
     this.publicIp = gw.internetIp;
-    this.registerOutputs({ id: this.id, publicIp: this.publicIp });
+    this.backupPublicIp = gw.disasterRecoveryInternetIp;
+    this.registerOutputs({ id: this.id, publicIp: this.publicIp, backupPublicIp: this.backupPublicIp });
   }
+}
+
+/** One tunnel of a dual-tunnel connection, as `alicloud.vpn.Connection` takes it (`tunnelOptionsSpecifications[]`). */
+export interface TunnelOptions {
+  role: "master" | "slave";
+  customerGatewayId: string;
+  enableDpd: true;
+  enableNatTraversal: true;
+  tunnelIkeConfig: AlicloudIkeConfig & { psk: string };
+  tunnelIpsecConfig: AlicloudIpsecConfig;
+}
+
+/**
+ * The two tunnels of a connection: tunnel 1 (role master, on the gateway's internetIp) to
+ * the first customer gateway, tunnel 2 (role slave, on disasterRecoveryInternetIp) to the
+ * second; same proposal and PSK on both, DPD and NAT-T on (the data-centre side forces
+ * UDP 4500). Field names: the provider's `tunnel_options_specification` block
+ * (website/docs/r/vpn_connection.html.markdown, resource_alicloud_vpn_connection.go at 81c43b67).
+ */
+export function dualTunnelOptions(customerGatewayIds: [string, string], proposal: IpsecProposal, psk: string): [TunnelOptions, TunnelOptions] {
+  const tunnel = (role: "master" | "slave", customerGatewayId: string): TunnelOptions => ({
+    role,
+    customerGatewayId,
+    enableDpd: true,
+    enableNatTraversal: true,
+    tunnelIkeConfig: { ...alicloudIkeConfig(proposal), psk },
+    tunnelIpsecConfig: alicloudIpsecConfig(proposal),
+  });
+  return [tunnel("master", customerGatewayIds[0]), tunnel("slave", customerGatewayIds[1])];
 }
 
 /** A range with a short label (`vpc`, `pod`, `dc-0`); the label names its route, so a range read from another stack can still name one. */
@@ -63,8 +105,8 @@ export interface CloudEnd {
   name: string;
   /** This side's VPN gateway. */
   vpnGatewayId: pulumi.Input<string>;
-  /** The VPN gateway's public IP, which the other side's customer gateway points at. */
-  publicIp: pulumi.Input<string>;
+  /** The VPN gateway's two tunnel IPs [master, standby], which the other side's customer gateways point at. */
+  publicIps: [pulumi.Input<string>, pulumi.Input<string>];
   /** VPC route table where the peer's ranges go through the VPN gateway. */
   routeTableId: pulumi.Input<string>;
   /** Ranges this side announces (VPC and pod CIDRs), labelled for stable resource names. */
@@ -104,71 +146,103 @@ export class IpsecLink extends pulumi.ComponentResource {
     const proposal = args.proposal ?? DEFAULT_PROPOSAL;
     const local = args.local;
     const peerName = "cloud" in args.peer ? args.peer.cloud.name : args.peer.onPrem.name;
-    const peerIp = "cloud" in args.peer ? args.peer.cloud.publicIp : args.peer.onPrem.publicIp;
+    // What the local side's two tunnels dial: the peer gateway's two IPs, or the one data-centre gateway twice.
+    const peerIps: [pulumi.Input<string>, pulumi.Input<string>] =
+      "cloud" in args.peer ? args.peer.cloud.publicIps : [args.peer.onPrem.publicIp, args.peer.onPrem.publicIp];
     const peerCidrs = "cloud" in args.peer ? args.peer.cloud.cidrs : args.peer.onPrem.cidrs;
     if (local.cidrs.length === 0 || peerCidrs.length === 0) throw new pulumi.ResourceError(`IpsecLink ${name}: both ends must announce at least one range`, this);
 
     const psk = new random.RandomPassword(`${name}-psk`, { length: 32, special: false }, { parent: this });
     this.psk = psk.result;
 
-    const end = (side: CloudEnd, otherName: string, otherIp: pulumi.Input<string>, remoteCidrs: LabelledRange[], suffix: string) => {
-      const opts = { parent: this, provider: side.provider };
-      const cgw = new alicloud.vpn.CustomerGateway(
-        `${name}-${suffix}-cgw`,
-        { customerGatewayName: `${side.name}-to-${otherName}`, ipAddress: otherIp, description: `${otherName} as seen from ${side.name}`, tags: args.tags },
-        opts,
-      );
-      const conn = new alicloud.vpn.Connection(
-        `${name}-${suffix}`,
-        {
-          vpnConnectionName: `${side.name}-to-${otherName}`,
-          vpnGatewayId: side.vpnGatewayId,
-          customerGatewayId: cgw.id,
-          localSubnets: side.cidrs.map((r) => r.cidr),
-          remoteSubnets: remoteCidrs.map((r) => r.cidr),
-          effectImmediately: true,
-          enableDpd: true,
-          enableNatTraversal: true,
-          ikeConfig: pulumi.secret(psk.result.apply((p) => ({ ...alicloudIkeConfig(proposal), psk: p }))),
-          ipsecConfig: alicloudIpsecConfig(proposal),
-          tags: args.tags,
-        },
-        { ...opts, additionalSecretOutputs: ["ikeConfig"] },
-      );
-      remoteCidrs.forEach((range) => {
-        new alicloud.vpc.RouteEntry(
-          `${name}-${suffix}-route-${range.label}`,
-          { routeTableId: side.routeTableId, destinationCidrblock: range.cidr, nexthopType: "VpnGateway", nexthopId: side.vpnGatewayId, name: `${side.name}-to-${otherName}-${range.label}` },
-          { ...opts, dependsOn: [conn] },
-        );
-      });
-      return conn;
-    };
-
-    const conns = [end(local, peerName, peerIp, peerCidrs, local.name)];
+    const conns = [this.end(name, args, local, peerName, peerIps, peerCidrs, local.name)];
     if ("cloud" in args.peer) {
-      conns.push(end(args.peer.cloud, local.name, local.publicIp, local.cidrs, args.peer.cloud.name));
+      conns.push(this.end(name, args, args.peer.cloud, local.name, local.publicIps, local.cidrs, args.peer.cloud.name));
     } else {
-      const dc = args.peer.onPrem;
-      // The data centre's strongSwan side, same proposals and subnets; the PSK is
-      // included from a separate file that never leaves the secret store.
-      recordArtifact(
-        "ipsec",
-        `${dc.name}-${local.name}.swanctl.conf`,
-        pulumi.all([local.publicIp, pulumi.all(dc.cidrs.map((r) => r.cidr)), pulumi.all(local.cidrs.map((r) => r.cidr))]).apply(([remoteAddress, dcCidrs, localCidrs]) =>
+      this.recordSwanctlConf(args.peer.onPrem, local, proposal);
+    }
+    this.connectionIds = conns.map((c) => c.id);
+    this.registerOutputs({ connectionIds: this.connectionIds });
+  }
+
+  /**
+   * One side's half of the link: a customer gateway per distinct peer IP, one dual-tunnel
+   * connection (tunnel 1 master, tunnel 2 slave, each with its customer gateway, IKE/IPsec
+   * settings, DPD and NAT-T: the provider's `tunnel_options_specification`, vpn_connection
+   * doc and resource_alicloud_vpn_connection.go; Alibaba's CreateVpnConnection takes only
+   * TunnelOptionsSpecification, not the single-tunnel IkeConfig/CustomerGatewayId, for a
+   * dual-tunnel gateway), and routes to the peer's ranges.
+   */
+  private end(
+    name: string,
+    args: IpsecLinkArgs,
+    side: CloudEnd,
+    otherName: string,
+    otherIps: [pulumi.Input<string>, pulumi.Input<string>],
+    remoteCidrs: LabelledRange[],
+    suffix: string,
+  ): alicloud.vpn.Connection {
+    const proposal = args.proposal ?? DEFAULT_PROPOSAL;
+    const opts = { parent: this, provider: side.provider };
+    const sameIp = otherIps[0] === otherIps[1];
+    const cgws = (sameIp ? [otherIps[0]] : otherIps).map(
+      (ip, i) =>
+        new alicloud.vpn.CustomerGateway(
+          sameIp ? `${name}-${suffix}-cgw` : `${name}-${suffix}-cgw-t${i + 1}`,
+          {
+            customerGatewayName: sameIp ? `${side.name}-to-${otherName}` : `${side.name}-to-${otherName}-t${i + 1}`,
+            ipAddress: ip,
+            description: `${otherName}${sameIp ? "" : ` tunnel ${i + 1}`} as seen from ${side.name}`,
+            tags: args.tags,
+          },
+          opts,
+        ),
+    );
+    // The PSK sits inside the tunnel options, so the whole list is a secret input and output.
+    const tunnels = pulumi.secret(
+      pulumi.all([cgws[0].id, cgws[cgws.length - 1].id, this.psk]).apply(([master, slave, psk]) => dualTunnelOptions([master, slave], proposal, psk)),
+    );
+    const conn = new alicloud.vpn.Connection(
+      `${name}-${suffix}`,
+      {
+        vpnConnectionName: `${side.name}-to-${otherName}`,
+        vpnGatewayId: side.vpnGatewayId,
+        localSubnets: side.cidrs.map((r) => r.cidr),
+        remoteSubnets: remoteCidrs.map((r) => r.cidr),
+        effectImmediately: true,
+        tunnelOptionsSpecifications: tunnels,
+        tags: args.tags,
+      },
+      { ...opts, additionalSecretOutputs: ["tunnelOptionsSpecifications"] },
+    );
+    remoteCidrs.forEach((range) => {
+      new alicloud.vpc.RouteEntry(
+        `${name}-${suffix}-route-${range.label}`,
+        { routeTableId: side.routeTableId, destinationCidrblock: range.cidr, nexthopType: "VpnGateway", nexthopId: side.vpnGatewayId, name: `${side.name}-to-${otherName}-${range.label}` },
+        { ...opts, dependsOn: [conn] },
+      );
+    });
+    return conn;
+  }
+
+  /** The data centre's strongSwan side: both tunnels, same proposals and subnets; the PSK stays in a separate secrets file. */
+  private recordSwanctlConf(dc: OnPremEnd, local: CloudEnd, proposal: IpsecProposal): void {
+    recordArtifact(
+      "ipsec",
+      `${dc.name}-${local.name}.swanctl.conf`,
+      pulumi
+        .all([pulumi.all(local.publicIps), pulumi.all(dc.cidrs.map((r) => r.cidr)), pulumi.all(local.cidrs.map((r) => r.cidr))])
+        .apply(([remoteAddresses, dcCidrs, localCidrs]) =>
           renderSwanctlConf({
             name: `${dc.name}-${local.name}`,
             localAddress: dc.publicIp,
-            remoteAddress,
+            remoteAddresses: [remoteAddresses[0], remoteAddresses[1]],
             localSubnets: dcCidrs,
             remoteSubnets: localCidrs,
             proposal,
             secretsFile: `/etc/swanctl/private/${dc.name}-${local.name}.psk.conf`,
           }),
         ),
-      );
-    }
-    this.connectionIds = conns.map((c) => c.id);
-    this.registerOutputs({ connectionIds: this.connectionIds });
+    );
   }
 }

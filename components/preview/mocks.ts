@@ -89,7 +89,12 @@ const FAKERS: Record<string, Faker> = {
   }),
   "alicloud:slb/backendServer:BackendServer": (a) => ({ id: String(a.inputs.loadBalancerId), state: a.inputs }),
   // ---- alicloud: VPN
-  "alicloud:vpn/gateway:Gateway": withId("vpn", (a) => ({ internetIp: publicIp(a.name), status: "Active" })),
+  // Dual-tunnel: a second public IP when a disaster-recovery vswitch is given (vpn_gateway doc).
+  "alicloud:vpn/gateway:Gateway": withId("vpn", (a) => ({
+    internetIp: publicIp(a.name),
+    ...(a.inputs.disasterRecoveryVswitchId ? { disasterRecoveryInternetIp: publicIp(`${a.name}#dr`) } : {}),
+    status: "Active",
+  })),
   "alicloud:vpn/customerGateway:CustomerGateway": withId("cgw"),
   "alicloud:vpn/connection:Connection": withId("vco", () => ({ status: "ike_sa_not_established" })),
   // ---- alicloud: storage and identity (etcd backups)
@@ -107,7 +112,7 @@ const FAKERS: Record<string, Faker> = {
     const result = m.secretValue(fakeSecret(`password:${a.name}`, Number(a.inputs.length ?? 32), randomAlphabet(a.inputs)));
     return { id: "none", state: { ...a.inputs, result, bcryptHash: m.secretValue(`$2a$10$${fakeSecret(`bcrypt:${a.name}`, 53)}`) } };
   },
-  "random:index/randomString:RandomString": (a, m) => {
+  "random:index/randomString:RandomString": (a) => {
     const result = fakeSecret(`string:${a.name}`, Number(a.inputs.length ?? 16), randomAlphabet(a.inputs));
     return { id: result, state: { ...a.inputs, result } };
   },

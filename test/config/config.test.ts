@@ -60,8 +60,11 @@ describe("stack config validation", () => {
     expect(problems("dev", "platform:network.podCidr=banana")).toEqual(['platform:network.podCidr: not an IPv4 CIDR: "banana"']);
   });
 
-  test("zones must not be empty", () => {
-    expect(problems("dev", "platform:network.zones=[]")).toEqual(["platform:network.zones: must list at least one zone"]);
+  test("zones must list two (the dual-tunnel VPN gateway's standby needs a second zone)", () => {
+    const message =
+      "platform:network.zones: must list at least two zones: the VPN gateway is dual-tunnel, its standby needs a vswitch in a second zone (disasterRecoveryVswitchId)";
+    expect(problems("dev", "platform:network.zones=[]")).toEqual([message]);
+    expect(problems("dev", 'platform:network.zones=["cn-hangzhou-h"]')).toEqual([message]);
   });
 
   test("counts must be >= 0 and whole", () => {

@@ -4,7 +4,8 @@ import * as os from "os";
 import * as path from "path";
 import { fleetPlanFromStackFiles, main as checkFleet } from "../../components/ops/checkFleet";
 import { checkFleetAddressPlan } from "../../components/fleet/fleetAddressPlan";
-import { alicloudIpsecConfig, DEFAULT_PROPOSAL, strongswanEspProposal, strongswanIkeProposal } from "../../components/fleet/ipsec";
+import { alicloudIkeConfig, alicloudIpsecConfig, DEFAULT_PROPOSAL, strongswanEspProposal, strongswanIkeProposal } from "../../components/fleet/ipsec";
+import { dualTunnelOptions } from "../../components/fleet/ipsecLink";
 import { byName, ofType, plan } from "../support/offline";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -58,6 +59,17 @@ describe("fleet address plan", () => {
   });
 });
 
+describe("dual-tunnel connection options", () => {
+  test("tunnel 1 master to the first customer gateway, tunnel 2 slave to the second, same proposal and PSK, DPD and NAT-T on", () => {
+    const [t1, t2] = dualTunnelOptions(["cgw-a", "cgw-b"], DEFAULT_PROPOSAL, "k".repeat(32));
+    expect([t1.role, t1.customerGatewayId, t2.role, t2.customerGatewayId]).toEqual(["master", "cgw-a", "slave", "cgw-b"]);
+    for (const t of [t1, t2]) {
+      expect(t).toMatchObject({ enableDpd: true, enableNatTraversal: true, tunnelIpsecConfig: alicloudIpsecConfig(DEFAULT_PROPOSAL) });
+      expect(t.tunnelIkeConfig).toEqual({ ...alicloudIkeConfig(DEFAULT_PROPOSAL), psk: "k".repeat(32) });
+    }
+  });
+});
+
 describe("a member's IPsec link to the host", () => {
   test("prod2 creates both ends: VPN gateway, a customer gateway and a connection on each side, routes both ways", async () => {
     const p = await plan("prod2");
@@ -71,10 +83,21 @@ describe("a member's IPsec link to the host", () => {
     expect(member.inputs.remoteSubnets).toEqual(["10.0.0.0/16", "10.100.0.0/16"]);
     expect(hostSide.inputs.localSubnets).toEqual(member.inputs.remoteSubnets);
     expect(hostSide.inputs.remoteSubnets).toEqual(member.inputs.localSubnets);
-    for (const c of [member, hostSide]) {
-      expect(c.inputs).toMatchObject({ enableDpd: true, enableNatTraversal: true, ipsecConfig: alicloudIpsecConfig(DEFAULT_PROPOSAL) });
-      expect(c.secretInputs).toContain("ikeConfig");
-      expect(c.inputs.ikeConfig).toBe("[secret]");
+    // Dual tunnel at both ends: each side has a customer gateway per tunnel address of the
+    // other side's gateway (internetIp, disasterRecoveryInternetIp), and no single-tunnel fields.
+    const memberGw = ofType(p, "alicloud:vpn/gateway:Gateway")[0];
+    expect(memberGw.inputs.disasterRecoveryVswitchId).toBeDefined();
+    expect(memberGw.inputs.disasterRecoveryVswitchId).not.toBe(memberGw.inputs.vswitchId);
+    const cgwIp = (n: string) => byName(p, n, "alicloud:vpn/customerGateway:CustomerGateway").inputs.ipAddress;
+    expect([cgwIp("prod2-fleet-to-host-prod2-cgw-t1"), cgwIp("prod2-fleet-to-host-prod2-cgw-t2")]).toEqual([host.outputs.vpnPublicIp, host.outputs.vpnBackupPublicIp]);
+    expect(host.outputs.vpnBackupPublicIp).not.toBe(host.outputs.vpnPublicIp);
+    const memberOut = p.outputs as Record<string, unknown>;
+    expect([cgwIp("prod2-fleet-to-host-host-cgw-t1"), cgwIp("prod2-fleet-to-host-host-cgw-t2")]).toEqual([memberOut.vpnPublicIp, memberOut.vpnBackupPublicIp]);
+    for (const [c, side] of [[member, "prod2"], [hostSide, "host"]] as const) {
+      for (const single of ["customerGatewayId", "ikeConfig", "ipsecConfig", "enableDpd", "enableNatTraversal"]) expect(c.inputs).not.toHaveProperty(single);
+      // The PSK is inside the tunnel options, so the whole list is a secret.
+      expect(c.secretInputs).toEqual(["tunnelOptionsSpecifications"]);
+      for (const t of [1, 2]) expect(c.dependsOn).toContain(byName(p, `prod2-fleet-to-host-${side}-cgw-t${t}`).urn);
     }
     // the host side is created in the host's region, through its own provider
     expect(hostSide.provider).toMatch(/pulumi:providers:alicloud::prod2-fleet-host-region::/);
@@ -90,8 +113,12 @@ describe("a member's IPsec link to the host", () => {
     const p = await plan("prod2");
     const conn = byName(p, "prod2-fleet-to-dc-prod2", "alicloud:vpn/connection:Connection");
     expect(conn.inputs.remoteSubnets).toEqual(["192.168.10.0/24", "192.168.20.0/24"]);
-    expect(conn.secretInputs).toContain("ikeConfig");
+    expect(conn.secretInputs).toEqual(["tunnelOptionsSpecifications"]);
+    // One data-centre gateway: both tunnels use its one customer gateway.
+    expect(conn.dependsOn).toContain(byName(p, "prod2-fleet-to-dc-prod2-cgw").urn);
     const conf = p.artifacts.find((a) => a.kind === "ipsec" && a.file === "dc-prod2.swanctl.conf")!;
+    // Both tunnels, one to each of the member gateway's addresses.
+    expect(conf.text.match(/remote_addrs = .*/g)).toEqual([`remote_addrs = ${p.outputs.vpnPublicIp}`, `remote_addrs = ${p.outputs.vpnBackupPublicIp}`]);
     expect(conf.text).toContain(`proposals = ${strongswanIkeProposal(DEFAULT_PROPOSAL)}`);
     expect(conf.text).toContain(`esp_proposals = ${strongswanEspProposal(DEFAULT_PROPOSAL)}`);
     expect(conf.text).toContain("local_ts = 192.168.10.0/24,192.168.20.0/24");

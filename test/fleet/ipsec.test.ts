@@ -26,13 +26,17 @@ import {
   strongswanEspProposal,
   strongswanIkeProposal,
   SwanctlSettings,
+  tunnelName,
+  TUNNEL_POLICY_PRIORITY,
   validateProposal,
 } from "../../components/fleet/ipsec";
 
 const CHARON = "/usr/lib/ipsec/charon";
 const PSK = "Thr0w-away_PSK#1{x}[y]|;:',.<>/?!~`@$%^&*()+=";
 const DC_IP = "127.0.0.1";
+/** The dual-tunnel VPN gateway's two addresses: tunnel 1 (master) and tunnel 2 (standby). */
 const ALI_IP = "127.0.0.2";
+const ALI_IP2 = "127.0.0.3";
 
 // ---------------------------------------------------------------- pure mapping
 
@@ -135,7 +139,7 @@ function settings(patch: Partial<SwanctlSettings> = {}): SwanctlSettings {
   return {
     name: "dc-prod1",
     localAddress: DC_IP,
-    remoteAddress: ALI_IP,
+    remoteAddresses: [ALI_IP, ALI_IP2],
     localSubnets: ["192.168.0.0/16"],
     remoteSubnets: ["10.40.0.0/16", "10.140.0.0/16", "10.240.0.0/20"],
     proposal: DEFAULT_PROPOSAL,
@@ -152,6 +156,16 @@ describe("swanctl renderers", () => {
     expect(conf.trimEnd().split("\n").pop()).toBe("include dc-prod1.secrets.conf");
   });
 
+  it("renders one connection per tunnel, each to its own gateway address, tunnel 1 preferred", () => {
+    const conf = renderSwanctlConf(settings());
+    expect(conf.match(/^ {2}\S+ \{$/gm)).toEqual(["  dc-prod1-t1 {", "  dc-prod1-t2 {"]);
+    expect(conf.match(/remote_addrs = .*/g)).toEqual([`remote_addrs = ${ALI_IP}`, `remote_addrs = ${ALI_IP2}`]);
+    expect(conf.match(/priority = \d+/g)).toEqual([`priority = ${TUNNEL_POLICY_PRIORITY[1]}`, `priority = ${TUNNEL_POLICY_PRIORITY[2]}`]);
+    expect(TUNNEL_POLICY_PRIORITY[1]).toBeLessThan(TUNNEL_POLICY_PRIORITY[2]);
+    const secrets = renderSwanctlSecrets({ name: "dc-prod1", localAddress: DC_IP, remoteAddresses: [ALI_IP, ALI_IP2], psk: PSK });
+    expect(secrets.match(/id-2 = .*/g)).toEqual([`id-2 = ${ALI_IP}`, `id-2 = ${ALI_IP2}`]);
+  });
+
   it("binds to the private address behind NAT but keeps the public IP as identity", () => {
     const conf = renderSwanctlConf(settings({ localAddress: "203.0.113.10", localBindAddress: "10.9.0.5" }));
     expect(conf).toContain("local_addrs = 10.9.0.5");
@@ -159,7 +173,7 @@ describe("swanctl renderers", () => {
   });
 
   it("writes the PSK as hex so no character can break the swanctl syntax", () => {
-    const secrets = renderSwanctlSecrets({ name: "dc-prod1", localAddress: DC_IP, remoteAddress: ALI_IP, psk: PSK });
+    const secrets = renderSwanctlSecrets({ name: "dc-prod1", localAddress: DC_IP, remoteAddresses: [ALI_IP, ALI_IP2], psk: PSK });
     expect(secrets).toContain(`secret = 0x${Buffer.from(PSK).toString("hex")}`);
     expect(secrets).not.toContain(PSK);
   });
@@ -168,19 +182,21 @@ describe("swanctl renderers", () => {
     const short = "hunter2hunter2";
     let msg = "";
     try {
-      renderSwanctlSecrets({ name: "x", localAddress: DC_IP, remoteAddress: ALI_IP, psk: short });
+      renderSwanctlSecrets({ name: "x", localAddress: DC_IP, remoteAddresses: [ALI_IP, ALI_IP2], psk: short });
     } catch (e) {
       msg = (e as Error).message;
     }
     expect(msg).toContain("psk must be 16-100 characters");
     expect(msg).not.toContain(short);
-    expect(() => renderSwanctlSecrets({ name: "x", localAddress: DC_IP, remoteAddress: ALI_IP, psk: 'has"quote-and-more-chars' })).toThrow("psk");
+    expect(() => renderSwanctlSecrets({ name: "x", localAddress: DC_IP, remoteAddresses: [ALI_IP, ALI_IP2], psk: 'has"quote-and-more-chars' })).toThrow("psk");
   });
 
   it.each<[Partial<SwanctlSettings>, string]>([
     [{ name: "dc.prod1" }, "name must be"],
     [{ localAddress: "203.0.113" }, "localAddress must be an IPv4 address"],
-    [{ remoteAddress: DC_IP }, "localAddress and remoteAddress are both"],
+    [{ remoteAddresses: [DC_IP, ALI_IP2] }, "localAddress and a remote address are both"],
+    [{ remoteAddresses: [ALI_IP, ALI_IP] }, "remoteAddresses are both 127.0.0.2; a dual-tunnel gateway has two"],
+    [{ remoteAddresses: [ALI_IP] as unknown as [string, string] }, "remoteAddresses must list the VPN gateway's two tunnel addresses"],
     [{ localSubnets: [] }, "localSubnets must list at least one CIDR"],
     [{ remoteSubnets: ["10.40.0.1/16"] }, "remoteSubnets[0]"],
     [{ localSubnets: ["10.0.0.0/8"] }, "localSubnets 10.0.0.0/8 overlaps remoteSubnets 10.40.0.0/16"],
@@ -253,6 +269,10 @@ function writeStrongswanConf(dir: string, name: string, port: number, natPort: n
   port = ${port}
   port_nat_t = ${natPort}
   threads = 8
+  # Fast retransmits so DPD gives up on a dark tunnel within seconds (default 5 tries, ~165 s).
+  retransmit_timeout = 1
+  retransmit_base = 1
+  retransmit_tries = 2
   install_routes = no
   routing_table = 0
   filelog {
@@ -373,6 +393,8 @@ describe("the real strongSwan (charon + swanctl)", () => {
   let dir: string;
   let dc: Charon | undefined;
   let ali: Charon | undefined;
+  /** Command prefix that runs a tool inside the test's network namespace. */
+  let netns: string[] = [];
 
   beforeAll(async () => {
     if (!fs.existsSync(CHARON)) throw new Error(`${CHARON} is missing: install strongswan-charon (CI installs it)`);
@@ -404,6 +426,7 @@ describe("the real strongSwan (charon + swanctl)", () => {
           "-c",
           `mount -t tmpfs tmpfs /var/run && exec ${CHARON}`,
         ]);
+        netns = ["nsenter", "-t", String(dc.proc.pid), ...enter, "-n"];
         return;
       } catch (e) {
         failures.push((e as Error).message);
@@ -418,7 +441,7 @@ describe("the real strongSwan (charon + swanctl)", () => {
   afterAll(async () => {
     await stopCharon(ali);
     await stopCharon(dc);
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (dir && !process.env.KEEP_IPSEC_DIR) fs.rmSync(dir, { recursive: true, force: true });
   }, 20000);
 
   it("parses every allowed combination into the algorithms we meant", async () => {
@@ -435,14 +458,15 @@ describe("the real strongSwan (charon + swanctl)", () => {
         ipsecLifetimeSeconds: 1800 + i,
       };
       const name = `combo-${i}`;
-      // The peer has no config for 127.0.0.3, so these never come up; only parsing is checked here.
+      // The peer has no config for 127.0.0.4/5, so these never come up; only parsing is checked here.
       const file = path.join(dir, `${name}.conf`);
-      fs.writeFileSync(file, renderSwanctlConf(settings({ name, remoteAddress: "127.0.0.3", proposal: p })));
+      fs.writeFileSync(file, renderSwanctlConf(settings({ name, remoteAddresses: ["127.0.0.4", "127.0.0.5"], proposal: p })));
       fs.writeFileSync(path.join(dir, "dc-prod1.secrets.conf"), "");
       const r = swanctl(dc!, ["--load-conns", "--file", file]);
-      expect(r.out).toContain(`loaded connection '${name}'`);
+      expect(r.out).toContain(`loaded connection '${tunnelName(name, 1)}'`);
+      expect(r.out).toContain(`loaded connection '${tunnelName(name, 2)}'`);
       expect(r.status).toBe(0);
-      const logged = await loadedConn(dc!, name);
+      const logged = await loadedConn(dc!, tunnelName(name, 1));
       expect(logged["proposals"]).toBe(charonIke(p));
       expect(logged["child.proposals"]).toBe(charonEsp(p));
       expect(logged["rekey_time"]).toBe("25920");
@@ -462,46 +486,64 @@ describe("the real strongSwan (charon + swanctl)", () => {
     expect(r.out).toMatch(/invalid value for: proposals|loading connection 'broken' failed/);
   });
 
-  it("loads 1 connection and 1 shared secret, and brings the link up against an Alibaba-shaped peer", async () => {
-    // The "Alibaba" side: built from the alicloud configs and given the PSK as the raw string.
+  /** The "Alibaba" dual-tunnel gateway: one connection per tunnel address, built from the alicloud configs, the PSK as the raw string. */
+  function alibabaPeer(s: SwanctlSettings): string {
     const ike = alicloudIkeConfig(DEFAULT_PROPOSAL, {});
     const esp = alicloudIpsecConfig(DEFAULT_PROPOSAL);
-    const s = settings();
-    const peer = `connections {
-  ali {
+    const tunnel = (n: 1 | 2, ip: string) => `  ali-t${n} {
     version = 2
-    local_addrs = ${ALI_IP}
+    local_addrs = ${ip}
     remote_addrs = ${DC_IP}
     proposals = ${PEER_ENC[ike.ikeEncAlg]}-${ike.ikeAuthAlg}-${PEER_DH[ike.ikePfs]}
+    dpd_delay = 2s
     local {
       auth = psk
-      id = ${ALI_IP}
+      id = ${ip}
     }
     remote {
       auth = psk
       id = ${DC_IP}
     }
     children {
-      ali {
+      ali-t${n} {
         local_ts = ${s.remoteSubnets.join(",")}
         remote_ts = ${s.localSubnets.join(",")}
         esp_proposals = ${PEER_ENC[esp.ipsecEncAlg]}-${esp.ipsecAuthAlg}-${PEER_DH[esp.ipsecPfs]}
       }
     }
-  }
-}
-secrets {
-  ike-ali {
-    id-1 = ${ALI_IP}
+  }`;
+    const secret = (n: 1 | 2, ip: string) => `  ike-ali-t${n} {
+    id-1 = ${ip}
     id-2 = ${DC_IP}
     secret = "${PSK}"
+  }`;
+    return `connections {\n${tunnel(1, ALI_IP)}\n${tunnel(2, ALI_IP2)}\n}\nsecrets {\n${secret(1, ALI_IP)}\n${secret(2, ALI_IP2)}\n}\n`;
   }
-}
-`;
+
+  /** Polls `swanctl --list-sas` on the data-centre charon until `done` holds; returns the last listing. */
+  async function sasUntil(done: (sas: string) => boolean, ms: number): Promise<string> {
+    let sas = "";
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      sas = swanctl(dc!, ["--list-sas", "--noblock"]).out;
+      if (done(sas)) break;
+      await sleep(200);
+    }
+    return sas;
+  }
+
+  const kernelRefusesSas = () => fs.readFileSync(ali!.log, "utf8").includes("unable to add SAD entry");
+  const established = (sas: string, tunnel: string) => new RegExp(`^${tunnel}: #\\d+, ESTABLISHED, IKEv2`, "m").test(sas);
+  /** The CHILD_SA line of a tunnel: `dc-prod1-t2: #2, reqid 2, INSTALLED, TUNNEL-in-UDP, ESP:...`. */
+  const childInstalled = (sas: string, tunnel: string) => new RegExp(`^\\s+${tunnel}: #\\d+, reqid \\d+, INSTALLED, TUNNEL-in-UDP`, "m").test(sas);
+
+  it("loads 2 connections and 2 secrets and brings both tunnels up against a dual-tunnel, Alibaba-shaped peer", async () => {
+    const s = settings({ dpdDelaySeconds: 5 });
     const peerFile = path.join(dir, "ali-swanctl.conf");
-    fs.writeFileSync(peerFile, peer);
+    fs.writeFileSync(peerFile, alibabaPeer(s));
     const pr = swanctl(ali!, ["--load-all", "--file", peerFile]);
-    expect(pr.out).toContain("loaded connection 'ali'");
+    expect(pr.out).toContain("loaded connection 'ali-t1'");
+    expect(pr.out).toContain("loaded connection 'ali-t2'");
 
     // The data-centre side: exactly what the renderers produce, secrets via a relative include.
     const confFile = path.join(dir, "swanctl.conf");
@@ -509,40 +551,74 @@ secrets {
     fs.writeFileSync(confFile, renderSwanctlConf(s));
     const r = swanctl(dc!, ["--load-all", "--file", confFile]);
     expect(r.status).toBe(0);
-    expect(r.out.match(/^loaded ike secret /gm)).toEqual(["loaded ike secret "]);
-    expect(r.out).toContain("loaded ike secret 'ike-dc-prod1'");
-    expect(r.out).toContain("successfully loaded 1 connections");
+    expect(r.out.match(/^loaded ike secret /gm)).toHaveLength(2);
+    expect(r.out).toContain("loaded ike secret 'ike-dc-prod1-t1'");
+    expect(r.out).toContain("loaded ike secret 'ike-dc-prod1-t2'");
+    expect(r.out).toContain("successfully loaded 2 connections");
 
-    const logged = await loadedConn(dc!, "dc-prod1");
-    expect(logged["proposals"]).toBe("IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048");
-    expect(logged["child.proposals"]).toBe("ESP:AES_CBC_256/HMAC_SHA2_256_128/MODP_2048/NO_EXT_SEQ");
-    expect(logged["proposals"]).toBe(charonIke(DEFAULT_PROPOSAL));
-
-    const conns = swanctl(dc!, ["--list-conns"]).out;
-    expect(conns).toContain("dc-prod1: IKEv2, no reauthentication, rekeying every 77760s, dpd delay 30s");
-    expect(conns).toMatch(/dc-prod1: TUNNEL, rekeying every 3240s/);
-    expect(conns).toContain("remote: 10.40.0.0/16 10.140.0.0/16 10.240.0.0/20");
-    expect(conns).not.toContain("combo-");
-
-    // start_action = start: charon dials the peer as soon as the conn is loaded.
-    let sas = "";
-    const deadline = Date.now() + 8000;
-    while (Date.now() < deadline) {
-      sas = swanctl(dc!, ["--list-sas", "--noblock"]).out;
-      if (sas.includes("ESTABLISHED")) break;
-      await sleep(100);
+    for (const t of ["dc-prod1-t1", "dc-prod1-t2"]) {
+      const logged = await loadedConn(dc!, t);
+      expect(logged["proposals"]).toBe("IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048");
+      expect(logged["child.proposals"]).toBe("ESP:AES_CBC_256/HMAC_SHA2_256_128/MODP_2048/NO_EXT_SEQ");
+      expect(logged["proposals"]).toBe(charonIke(DEFAULT_PROPOSAL));
     }
-    expect(sas).toMatch(/dc-prod1: #\d+, ESTABLISHED, IKEv2/);
+    const conns = swanctl(dc!, ["--list-conns"]).out;
+    expect(conns).toContain("dc-prod1-t1: IKEv2, no reauthentication, rekeying every 77760s, dpd delay 5s");
+    expect(conns).toContain("dc-prod1-t2: IKEv2, no reauthentication, rekeying every 77760s, dpd delay 5s");
+    expect(conns).toMatch(/dc-prod1-t1: TUNNEL, rekeying every 3240s/);
+    expect(conns.match(/remote: 10\.40\.0\.0\/16 10\.140\.0\.0\/16 10\.240\.0\.0\/20/g)).toHaveLength(2);
+
+    // start_action = start: charon dials both gateway addresses as soon as the conns are loaded.
+    const sas = await sasUntil((x) => established(x, "dc-prod1-t1") && established(x, "dc-prod1-t2"), 10000);
+    expect([established(sas, "dc-prod1-t1"), established(sas, "dc-prod1-t2")]).toEqual([true, true]);
     // Charon prints the negotiated IKE algorithms with a dash before the key size.
     expect(sas).toContain("AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048");
-    // NAT-T forced: the IKE SA moved to the peer's 4500.
+    // NAT-T forced: each IKE SA moved to its gateway address's 4500.
     expect(sas).toContain(`remote '${ALI_IP}' @ ${ALI_IP}[4500]`);
+    expect(sas).toContain(`remote '${ALI_IP2}' @ ${ALI_IP2}[4500]`);
     const dcLog = fs.readFileSync(dc!.log, "utf8");
-    // The hex PSK on our side equals the plain-string PSK on the peer's side.
+    // The hex PSK on our side equals the plain-string PSK on the peer's side, for both tunnels.
     expect(dcLog).toContain(`authentication of '${ALI_IP}' with pre-shared key successful`);
-    // The peer accepted our ESP proposal (the SA install itself needs kernel XFRM/ESP
-    // support, which a sandboxed kernel may lack, so it is not asserted).
+    expect(dcLog).toContain(`authentication of '${ALI_IP2}' with pre-shared key successful`);
+    // The peer accepted our ESP proposal on each tunnel's child config.
     const aliLog = fs.readFileSync(ali!.log, "utf8");
-    expect(aliLog).toContain("selected proposal: ESP:AES_CBC_256/HMAC_SHA2_256_128/NO_EXT_SEQ");
+    expect(aliLog).toContain('found matching child config "ali-t1"');
+    expect(aliLog).toContain('found matching child config "ali-t2"');
+    expect(aliLog.match(/selected proposal: ESP:AES_CBC_256\/HMAC_SHA2_256_128\/NO_EXT_SEQ/g)?.length).toBeGreaterThanOrEqual(2);
+    // Installing the SAs needs kernel XFRM, which a sandboxed kernel may refuse ("unable to
+    // add SAD entry"); where the kernel takes them, both CHILD_SAs must be INSTALLED.
+    if (!kernelRefusesSas()) expect([childInstalled(sas, "dc-prod1-t1"), childInstalled(sas, "dc-prod1-t2")]).toEqual([true, true]);
   }, 30000);
+
+  it("keeps the link through tunnel 2 when tunnel 1's gateway address goes dark", async () => {
+    // Drop everything to and from tunnel 1's address inside the test's own network namespace.
+    const nft = (...args: string[]) => {
+      const r = spawnSync(netns[0], [...netns.slice(1), "nft", ...args], { encoding: "utf8", timeout: 10000 });
+      if (r.status !== 0) throw new Error(`nft ${args.join(" ")}: ${r.stderr}${r.error ?? ""}`);
+    };
+    nft("add", "table", "inet", "tunnel1down");
+    nft("add", "chain", "inet", "tunnel1down", "out", "{ type filter hook output priority 0; policy accept; }");
+    nft("add", "rule", "inet", "tunnel1down", "out", "ip", "daddr", ALI_IP, "drop");
+    nft("add", "rule", "inet", "tunnel1down", "out", "ip", "saddr", ALI_IP, "drop");
+
+    // DPD (5 s, fast retransmits in this charon's strongswan.conf) declares tunnel 1 dead;
+    // dpd_action = restart keeps trying it, while tunnel 2 stays up the whole time.
+    const sas = await sasUntil((x) => !established(x, "dc-prod1-t1"), 30000);
+    expect(established(sas, "dc-prod1-t1")).toBe(false);
+    expect(established(sas, "dc-prod1-t2")).toBe(true);
+    if (!kernelRefusesSas()) expect(childInstalled(sas, "dc-prod1-t2")).toBe(true);
+    expect(fs.readFileSync(dc!.log, "utf8")).toMatch(/giving up after \d+ retransmits/);
+    // Tunnel 2 still carries IKE exchanges while tunnel 1 is dark: rekeying its IKE SA
+    // gives a new ESTABLISHED SA (a new unique id) with the gateway's second address.
+    const before = Number(/^dc-prod1-t2: #(\d+), ESTABLISHED/m.exec(sas)![1]);
+    const rekey = swanctl(dc!, ["--rekey", "--ike", "dc-prod1-t2"]);
+    expect(rekey.status).toBe(0);
+    const after = await sasUntil((x) => {
+      const m = /^dc-prod1-t2: #(\d+), ESTABLISHED/m.exec(x);
+      return m !== null && Number(m[1]) > before;
+    }, 10000);
+    expect(Number(/^dc-prod1-t2: #(\d+), ESTABLISHED/m.exec(after)?.[1] ?? before)).toBeGreaterThan(before);
+    expect(after).toContain(`remote '${ALI_IP2}' @ ${ALI_IP2}[4500]`);
+    expect(established(after, "dc-prod1-t1")).toBe(false);
+  }, 60000);
 });
