@@ -74,14 +74,22 @@ export = async () => {
     { dependsOn: [backupBucket] },
   );
 
-  const fleet = new FleetLinks(`${config.stack}-fleet`, {
-    clusterName: config.stack,
-    network,
-    podCidr: config.network.podCidr,
-    host,
-    datacenter: config.datacenter,
-    tags,
-  });
+  // The VPN gateway takes DHCP addresses in vswitches[0] and [1], where the masters, the
+  // HAProxies and the api-server SLB hold fixed ones (controlPlaneAddresses.ts): it waits
+  // until those are taken. Nothing needs the links to boot, so the wait costs nothing.
+  // (The NAT gateway cannot wait: every VM needs its egress while it boots.)
+  const fleet = new FleetLinks(
+    `${config.stack}-fleet`,
+    {
+      clusterName: config.stack,
+      network,
+      podCidr: config.network.podCidr,
+      host,
+      datacenter: config.datacenter,
+      fixedAddressHolders: [cluster.masters, cluster.front],
+      tags,
+    },
+  );
 
   // Everything inside the cluster goes through its provider and waits for its readiness gate.
   const access = { provider: cluster.provider, readiness: cluster.readiness };

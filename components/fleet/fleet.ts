@@ -37,6 +37,12 @@ export interface FleetLinksArgs {
   host?: HostStack;
   /** `platform:datacenter`: the on-prem data centre, when this cluster links to it. Default: no link. */
   datacenter?: { publicIp: string; subnets: string[] };
+  /**
+   * Resources holding fixed private addresses in the vswitches the VPN gateway uses (the
+   * masters, the api-server front): the gateway takes DHCP addresses there, so it is
+   * created after them. Default none.
+   */
+  fixedAddressHolders?: pulumi.Resource[];
   /** Tags on every cloud resource. Default none. */
   tags?: Record<string, string>;
 }
@@ -55,7 +61,7 @@ export class FleetLinks extends pulumi.ComponentResource {
     }
     this.vpnGateway = new VpnGateway(
       `${name}-vpn`,
-      { clusterName: args.clusterName, vpcId: net.vpcId, vswitchId: net.vswitches[0].id, disasterRecoveryVswitchId: net.vswitches[1].id, tags: args.tags },
+      { clusterName: args.clusterName, vpcId: net.vpcId, vswitchId: net.vswitches[0].id, disasterRecoveryVswitchId: net.vswitches[1].id, after: args.fixedAddressHolders, tags: args.tags },
       { parent: this },
     );
     const local = {

@@ -27,6 +27,8 @@ export interface VpnGatewayArgs {
   disasterRecoveryVswitchId: pulumi.Input<string>;
   /** Mbps; management traffic only. Default 10. */
   bandwidth?: number;
+  /** Resources the gateway is created after (the fixed-address holders in its vswitches). Default none. */
+  after?: pulumi.Resource[];
   /** Tags on the gateway. Default none. */
   tags?: Record<string, string>;
 }
@@ -55,7 +57,7 @@ export class VpnGateway extends pulumi.ComponentResource {
         networkType: "public",
         tags: args.tags,
       },
-      { parent: this },
+      { parent: this, dependsOn: args.after },
     );
     this.id = gw.id;
     this.publicIp = gw.internetIp;

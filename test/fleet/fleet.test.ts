@@ -143,3 +143,19 @@ describe("a member's IPsec link to the host", () => {
     expect(ofType(host, "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster")).toHaveLength(0);
   });
 });
+
+describe("fixed control-plane addresses", () => {
+  test.each(["host", "prod1"])("%s: the VPN gateway is created after every resource that holds a fixed address in its vswitches", async (stack) => {
+    const p = await plan(stack);
+    const gw = ofType(p, "alicloud:vpn/gateway:Gateway")[0];
+    const fixed = [...ofType(p, "alicloud:ecs/instance:Instance").filter((i) => i.inputs.privateIp !== undefined), ...ofType(p, "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer").filter((s) => s.inputs.address !== undefined)];
+    // 3 masters, 2 HAProxies, the api-server SLB.
+    expect(fixed.length).toBe(6);
+    const waitsFor = new Set(gw.dependsOn);
+    const ancestors = (urn: string): string[] => {
+      const r = p.resources.find((x) => x.urn === urn);
+      return r?.parent ? [urn, ...ancestors(r.parent)] : [urn];
+    };
+    for (const f of fixed) expect([f.name, ancestors(f.urn).some((u) => waitsFor.has(u))]).toEqual([f.name, true]);
+  });
+});
