@@ -29,6 +29,8 @@ export const SECRETS_NOT_PLAIN_SCHEMA: Record<keyof SecretsNotPlainConfig, Confi
 const SECRET_PROPS: [type: string, prop: string, what: string][] = [
   [TYPES.instance, "userData", "user data (bootstrap token, certificate key, CA key)"],
   [TYPES.vpnConnection, "ikeConfig", "IKE config (pre-shared key)"],
+  // Dual-tunnel connections carry each tunnel's PSK in tunnelOptionsSpecifications[].tunnelIkeConfig.
+  [TYPES.vpnConnection, "tunnelOptionsSpecifications", "tunnels' IKE config (pre-shared key)"],
   [TYPES.k8sProvider, "kubeconfig", "kubeconfig (admin client key)"],
 ];
 

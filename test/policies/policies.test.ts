@@ -250,7 +250,7 @@ describe("each policy passes on the planned prod1 stack and fails on one mutated
     const bad = mutated((s) => {
       unmark(one(s, "prod1-master-0"), "userData");
       unmark(one(s, "prod1-monitoring-grafana-admin", "kubernetes:core/v1:Secret"), "stringData");
-      unmark(one(s, "prod1-fleet-to-dc-prod1"), "ikeConfig");
+      unmark(one(s, "prod1-fleet-to-dc-prod1"), "tunnelOptionsSpecifications");
       s.secretOutputs = s.secretOutputs!.filter((o) => o !== "kubeconfig");
       obj(one(s, "prod1-order-service-deployment-order-service").props).spec.template.spec.containers[0].env.push({ name: "DB_PASSWORD", value: "hunter2" });
       obj(one(s, "prod1-flannel-configmap-kube-flannel-cfg").props.data)["registry-token"] = "abc";
@@ -259,7 +259,7 @@ describe("each policy passes on the planned prod1 stack and fails on one mutated
       [
         "prod1-master-0: userData holds the user data (bootstrap token, certificate key, CA key) and is plain; wrap it in pulumi.secret()",
         "prod1-monitoring-grafana-admin: Secret stringData is plain; wrap it in pulumi.secret()",
-        "prod1-fleet-to-dc-prod1: ikeConfig holds the IKE config (pre-shared key) and is plain; wrap it in pulumi.secret()",
+        "prod1-fleet-to-dc-prod1: tunnelOptionsSpecifications holds the tunnels' IKE config (pre-shared key) and is plain; wrap it in pulumi.secret()",
         "stack output kubeconfig is plain; export it with pulumi.secret()",
         "prod1-order-service-deployment-order-service: container app sets DB_PASSWORD as a literal env value; take it from a Secret (valueFrom.secretKeyRef)",
         "prod1-flannel-configmap-kube-flannel-cfg: ConfigMap key registry-token looks like a credential; ConfigMaps are plain, use a Secret",
@@ -372,7 +372,7 @@ describe("the offline preview runs the policies", () => {
       "  +  alicloud:slb:ServerGroupServerAttachment prod1-ingress-80-prod1-general-20",
       "  +  alicloud:slb:ServerGroupServerAttachment prod1-ingress-443-prod1-general-20",
     ]);
-    expect(section).toMatch(/^Plan: 3 to create, 0 to update, 0 to update with the instance stopped, 0 to replace, 0 to delete; 232 unchanged$/m);
+    expect(section).toMatch(/^Plan: 3 to create, 0 to update, 0 to update with the instance stopped, 0 to replace, 0 to delete; 236 unchanged$/m);
     expect(section).toContain("Instances by type: ecs.g6.4xlarge 28 -> 29 (+1)");
   });
 
