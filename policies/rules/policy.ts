@@ -115,6 +115,7 @@ export const TYPES = {
   vpnConnection: "alicloud:vpn/connection:Connection",
   deployment: "kubernetes:apps/v1:Deployment",
   pdb: "kubernetes:policy/v1:PodDisruptionBudget",
+  hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
   configMap: "kubernetes:core/v1:ConfigMap",
   secret: "kubernetes:core/v1:Secret",
   helmRelease: "kubernetes:helm.sh/v3:Release",
