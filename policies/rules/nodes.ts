@@ -147,7 +147,7 @@ export function kubernetesBaseline(enforcementLevel: EnforcementLevel, config: P
         else if (!c.kubernetesVersions.includes(v)) {
           report(
             `${n.name}: Kubernetes ${v} is not an approved version (${c.kubernetesVersions.join(", ")}); ` +
-              `to upgrade, add it to kubernetes-baseline.kubernetesVersions in ${packConfigFileOf(s.stack)} in the same PR`,
+              `to upgrade, add it to kubernetes-baseline.kubernetesVersions in ${packConfigFileOf(s.stack)} (the pack config ${s.stack} runs under) in the same PR`,
             n.urn,
           );
         }
