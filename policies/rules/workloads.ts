@@ -50,6 +50,7 @@ export function deploymentHygiene(enforcementLevel: EnforcementLevel, config: Pa
     name: "deployment-hygiene",
     description:
       "Deployments run pinned images (own builds with the env's tag: build tags in dev/test, release tags in pre/prod), enough replicas with a PodDisruptionBudget, " +
+      "HPAs whose minReplicas meets the same minimum, a canary's own PodDisruptionBudget, " +
       "readiness and liveness probes on app containers and resource requests on every container, sidecars included.",
     enforcementLevel,
     validateStack(s, report) {
