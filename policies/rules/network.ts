@@ -57,17 +57,25 @@ export function noOpenAdminPorts(enforcementLevel: EnforcementLevel, config: Par
     validateResource(r, report) {
       if (r.type !== TYPES.securityGroupRule || r.props.type !== "ingress") return;
       const source = str(r.props.cidrIp) ?? str(r.props.ipv6CidrIp);
-      if (source === undefined) return; // from a security group, not an address range
       const protocol = (str(r.props.ipProtocol) ?? "all").toLowerCase();
       if (protocol !== "tcp" && protocol !== "all") return;
       const rangeText = str(r.props.portRange) ?? "-1/-1";
       const range = parsePortRange(rangeText);
       if (!range) {
-        report(`${r.name}: ingress from ${source} with unreadable portRange "${rangeText}" (expected "from/to")`);
+        report(`${r.name}: ingress from ${source ?? "a security group"} with unreadable portRange "${rangeText}" (expected "from/to")`);
         return;
       }
       const open = c.ports.filter((p) => p >= range[0] && p <= range[1]);
       if (open.length === 0) return;
+      if (source === undefined) {
+        // A prefix list's ranges and another account's security group are not in the
+        // plan, so nothing shows they are private: admin ports take cidrIp or a group of ours.
+        const prefixList = str(r.props.prefixListId);
+        const foreign = str(r.props.sourceGroupOwnerAccount) ?? str(r.props.sourceGroupOwnerId);
+        if (prefixList !== undefined) report(`${r.name}: admin port(s) ${open.join(", ")} opened to prefix list ${prefixList}, whose ranges the plan does not show; use cidrIp with private ranges`);
+        else if (foreign !== undefined) report(`${r.name}: admin port(s) ${open.join(", ")} opened to a security group of account ${foreign}; only this account's groups or private ranges`);
+        return; // from one of our security groups: inside the VPC
+      }
       const block = parseCidr(source);
       if (!block) {
         report(`${r.name}: ingress on ${protocol} ${rangeText} (admin port(s) ${open.join(", ")}) from "${source}", which is not a CIDR block`);

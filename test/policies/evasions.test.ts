@@ -60,6 +60,8 @@ describe("no-open-admin-ports judges address space", () => {
     expect(verdict({ cidrIp: "172.0.0.0/11" })[0]).toContain("(e.g. 172.0.0.0)");
     expect(verdict({ cidrIp: undefined, ipv6CidrIp: "::/1" })).toHaveLength(1);
     expect(verdict({ cidrIp: "100.64.0.0/10", portRange: "22/22" })).toHaveLength(1);
+    expect(verdict({ cidrIp: undefined, prefixListId: "pl-public" })[0]).toContain("opened to prefix list pl-public, whose ranges the plan does not show");
+    expect(verdict({ cidrIp: undefined, sourceSecurityGroupId: "sg-x", sourceGroupOwnerAccount: "1234" })[0]).toContain("a security group of account 1234");
     expect(verdict({ cidrIp: "not-a-cidr" })[0]).toContain('from "not-a-cidr", which is not a CIDR block');
     for (const ok of ["10.0.0.0/8", "172.16.0.0/12", "192.168.77.0/24", "172.31.255.255/32"]) expect(verdict({ cidrIp: ok })).toEqual([]);
     // An allowlisted office range in the pack config passes; the same range without it does not.
