@@ -14,6 +14,7 @@ import { approvedInstanceTypes, APPROVED_INSTANCE_TYPES_SCHEMA, deletionProtecti
 import { apiServerSlbIntranet, noOpenAdminPorts, NO_OPEN_ADMIN_PORTS_SCHEMA } from "./rules/network";
 import { ConfigProperty, EnforcementLevel, isObj, isResourcePolicy, PlatformPolicy, PolicyStack, schemaProblem, TYPES, Violation } from "./rules/policy";
 import { secretsNotPlain, SECRETS_NOT_PLAIN_SCHEMA } from "./rules/secrets";
+import { trustedSources, TRUSTED_SOURCES_SCHEMA } from "./rules/sources";
 import { deploymentHygiene, DEPLOYMENT_HYGIENE_SCHEMA, singleGlobalIngress, SINGLE_GLOBAL_INGRESS_SCHEMA } from "./rules/workloads";
 
 export type { EnforcementLevel, PlatformPolicy, PolicyResource, PolicyStack, Violation } from "./rules/policy";
@@ -50,6 +51,7 @@ export const POLICY_DEFINITIONS: PolicyDefinition[] = [
   define("stack", DEPLOYMENT_HYGIENE_SCHEMA, deploymentHygiene),
   define("stack", SINGLE_GLOBAL_INGRESS_SCHEMA, singleGlobalIngress),
   define("stack", SECRETS_NOT_PLAIN_SCHEMA, secretsNotPlain),
+  define("stack", TRUSTED_SOURCES_SCHEMA, trustedSources),
   // Over the plan's changes (old vs new): offline on --diff-from only; see rules/changes.ts.
   define("stack", {}, safeChanges),
 ];

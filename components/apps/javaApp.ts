@@ -60,7 +60,7 @@ export class AppNamespaces extends pulumi.ComponentResource {
         const stringData = pulumi.secret(
           pulumi.output(args.harborPassword).apply((p) => ({ ".dockerconfigjson": dockerConfigJson(args.harbor.registry, args.harbor.username, p) })),
         );
-        const pull = createObject(`${name}-${ns}`, { ...(harborPullSecret(ns) as PlainObject), stringData }, inCluster(this, args.cluster, { dependsOn: [nsObj] }));
+        const pull = createObject(`${name}-${ns}`, { ...(harborPullSecret(ns, args.harbor.registry) as PlainObject), stringData }, inCluster(this, args.cluster, { dependsOn: [nsObj] }));
         this.byNamespace.set(ns, { name: ns, imagePullSecret: HARBOR_PULL_SECRET, resources: [nsObj, pull] });
       }
       const key = args.apolloAccessKeys?.[app];

@@ -1,6 +1,6 @@
 // A stateless Java app as plain Kubernetes objects: Deployment, Service,
 // PodDisruptionBudget, optional HorizontalPodAutoscaler and Ingress, and an
-// optional canary (second Deployment + Service + canary Ingress). Pure: the
+// optional canary (second Deployment + Service + PDB + canary Ingress). Pure: the
 // JavaApp component turns them into resources, the tests check them against the
 // Kubernetes schema. The rules the settings must follow are in javaAppRules.ts.
 //
@@ -224,22 +224,29 @@ export function service(s: JavaAppSettings, track: Track = "stable"): K8sObject 
 }
 
 /**
- * A drain evicts at most 10% of the stable pods at a time (rounded up, so at
- * least one), keeping ~90% of capacity through node maintenance.
+ * The disruption budget of a track: a drain evicts at most 10% of its pods at a
+ * time (rounded up, so at least one), keeping ~90% of capacity through node
+ * maintenance.
+ *
+ * Each track has its own budget. The canary's share of traffic is fixed by the
+ * canary Ingress's weight, not by pod counts: a budget shared with the stable
+ * track (24 + 3 pods, 10% = 3) would let one drain evict all three canary pods
+ * at once while 10% of requests are still routed to them. Its own budget
+ * evicts one canary pod at a time.
  *
  * Note: with 1 replica that still allows evicting the only pod. The alternative,
  * minAvailable 1, would make `kubectl drain` and every node upgrade hang forever
- * on that pod; a single-replica app (dev) is not highly available either way,
- * and gets a short gap instead of a stuck cluster.
+ * on that pod; a single-replica app (dev, a header canary) is not highly
+ * available either way, and gets a short gap instead of a stuck cluster.
  */
-export function podDisruptionBudget(s: JavaAppSettings): K8sObject {
+export function podDisruptionBudget(s: JavaAppSettings, track: Track = "stable"): K8sObject {
   return {
     apiVersion: "policy/v1",
     kind: "PodDisruptionBudget",
-    metadata: { name: s.name, namespace: s.namespace, labels: labels(s, "stable") },
+    metadata: { name: trackName(s, track), namespace: s.namespace, labels: labels(s, track) },
     spec: {
       maxUnavailable: "10%",
-      selector: { matchLabels: selectorLabels(s, "stable") },
+      selector: { matchLabels: selectorLabels(s, track) },
       // A crash-looping pod must not block node drains: it serves nothing anyway.
       unhealthyPodEvictionPolicy: "AlwaysAllow",
     },
@@ -315,14 +322,14 @@ export function ingress(s: JavaAppSettings, track: Track = "stable"): K8sObject 
 
 /**
  * Every object of one app, in apply order: the stable Deployment, Service, PDB,
- * HPA and Ingress, then (only when configured) the canary's Deployment, Service
+ * HPA and Ingress, then (only when configured) the canary's Deployment, Service, PDB
  * and Ingress. Throws first, listing every problem, if a setting cannot render.
  */
 export function javaAppObjects(s: JavaAppSettings): K8sObject[] {
   const problems = javaAppProblems(s);
   if (problems.length > 0) throw new Error(problems.join("\n"));
   const out: (K8sObject | undefined)[] = [deployment(s), service(s), podDisruptionBudget(s), horizontalPodAutoscaler(s), ingress(s)];
-  if (s.canary) out.push(deployment(s, "canary"), service(s, "canary"), ingress(s, "canary"));
+  if (s.canary) out.push(deployment(s, "canary"), service(s, "canary"), podDisruptionBudget(s, "canary"), ingress(s, "canary"));
   return out.filter((o): o is K8sObject => o !== undefined);
 }
 

@@ -26,9 +26,21 @@ export function appNamespace(name: string, env: string): K8sObject {
   };
 }
 
-/** The Harbor pull Secret without its data (the component adds the secret stringData). */
-export function harborPullSecret(namespace: string): K8sObject {
-  return { apiVersion: "v1", kind: "Secret", metadata: { name: HARBOR_PULL_SECRET, namespace }, type: "kubernetes.io/dockerconfigjson" };
+/**
+ * Annotation naming the registry the pull Secret holds credentials for. The data
+ * is a Pulumi secret, so without it the policy pack (trusted-sources) could not
+ * tell offline which host the kubelets send the robot's password to.
+ */
+export const PULL_SECRET_REGISTRY_ANNOTATION = "platform/registry";
+
+/** The Harbor pull Secret for `registry`, without its data (the component adds the secret stringData). */
+export function harborPullSecret(namespace: string, registry: string): K8sObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: HARBOR_PULL_SECRET, namespace, annotations: { [PULL_SECRET_REGISTRY_ANNOTATION]: registry } },
+    type: "kubernetes.io/dockerconfigjson",
+  };
 }
 
 /** An app's Apollo access-key Secret without its data. */

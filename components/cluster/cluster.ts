@@ -92,7 +92,15 @@ export class Cluster extends pulumi.ComponentResource {
       throw new pulumi.ResourceError(`Cluster ${name}: masters.count must be odd for etcd quorum, got ${args.masters.count}`, this);
     }
     this.vswitches = args.network.vswitches.map((v) => ({ zone: v.zone, id: v.id }));
-    this.versionTag = { "platform:kubernetes-version": args.kubernetes.version };
+    // Where the nodes fetch Kubernetes from, for trusted-sources: host/path without the
+    // scheme, since ECS tag values may not contain "http://" or "https://" (Alibaba
+    // Cloud ECS docs, "Tag overview": tag value limits). The package repository is
+    // https-only (kubeadm.ts), so nothing is lost.
+    this.versionTag = {
+      "platform:kubernetes-version": args.kubernetes.version,
+      "platform:package-repository": (args.kubernetes.packageRepository ?? defaultPackageRepository(args.kubernetes.version)).replace(/^https:\/\//, ""),
+      "platform:image-repository": args.kubernetes.imageRepository ?? "registry.k8s.io",
+    };
 
     this.pki = new ClusterPki(`${name}-pki`, { clusterName: args.clusterName }, { parent: this });
     const credentials = this.joinCredentials();

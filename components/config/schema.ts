@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { parseBackupSchedule } from "../cluster/etcdBackup";
 import { ENVS, Env, isProdEnv } from "../../policies/imageTags";
-import { overlaps, parseCidr, parseIp, split } from "../network/cidr";
+import { contains, overlaps, parseCidr, parseIp, split } from "../network/cidr";
 
 export const PROJECT = "platform";
 /** Every stack, one per cluster, in promotion order (owned by the policy pack's imageTags.ts, which the program may import). */
@@ -31,6 +31,21 @@ const cidr = z.string().superRefine((v, ctx) => {
     parseCidr(v);
   } catch (e) {
     ctx.addIssue({ code: "custom", message: (e as Error).message });
+  }
+});
+
+/** The RFC 1918 ranges. */
+export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+const privateCidr = z.string().superRefine((v, ctx) => {
+  try {
+    parseCidr(v);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+    return;
+  }
+  if (!PRIVATE_RANGES.some((r) => contains(r, v))) {
+    ctx.addIssue({ code: "custom", message: `${v} is not a private range; data-centre subnets must lie inside ${PRIVATE_RANGES.join(", ")}` });
   }
 });
 
@@ -274,8 +289,12 @@ const datacenter = z
   .object({
     /** Public IP of the data centre's IPsec gateway. */
     publicIp: ipv4,
-    /** On-prem ranges reached over the link. */
-    subnets: z.array(cidr).min(1, "must list at least one subnet"),
+    /**
+     * On-prem ranges reached over the link. Private (RFC 1918) only: they are routed
+     * over IPsec and admitted to the api-server's 6443, so a public range here would
+     * open the api-server to that part of the internet.
+     */
+    subnets: z.array(privateCidr).min(1, "must list at least one subnet"),
   })
   .strict();
 

@@ -1,12 +1,14 @@
 // `npm run check:fleet [-- --dir DIR]`: the fleet-wide address plan over every
 // stack file. Clusters linked together (each member to the host, and every
 // cluster linked to the data centre) must not share VPC, pod or service ranges,
-// and none may overlap the data centre's subnets.
+// and none may overlap the data centre's subnets. And prod runs only tags pre
+// validated (prodTags.ts).
 import * as fs from "fs";
 import * as path from "path";
 import { checkFleetAddressPlan, ClusterAddressPlan, FleetAddressPlan } from "../fleet/fleetAddressPlan";
 import { PROJECT, STACKS } from "../config/stackConfig";
 import { PROJECT_DIR, readStackFile } from "../config/stackFiles";
+import { prodTagsNotFromPre } from "./prodTags";
 
 interface StackNetwork {
   network?: { vpcCidr?: string; podCidr?: string; serviceCidr?: string };
@@ -43,14 +45,19 @@ export function main(argv: string[]): number {
   const dir = i >= 0 ? path.resolve(argv[i + 1]) : PROJECT_DIR;
   const plan = fleetPlanFromStackFiles(dir);
   const problems = checkFleetAddressPlan(plan);
+  const unvalidated = prodTagsNotFromPre(dir);
   if (problems.length) {
     console.error(`fleet address plan: ${problems.length} problem${problems.length > 1 ? "s" : ""}`);
     for (const p of problems) console.error(`  - ${p}`);
-    return 1;
   }
+  if (unvalidated.length) {
+    console.error(`prod tags not validated in pre: ${unvalidated.length}`);
+    for (const p of unvalidated) console.error(`  - ${p}`);
+  }
+  if (problems.length || unvalidated.length) return 1;
   console.log(
     `fleet address plan: ${plan.clusters.length} clusters, ${plan.links.length} IPsec links` +
-      `${plan.datacenter ? `, data centre linked to ${plan.datacenter.linkedStacks.join(", ")}` : ""}: no overlaps`,
+      `${plan.datacenter ? `, data centre linked to ${plan.datacenter.linkedStacks.join(", ")}` : ""}: no overlaps; every prod tag was validated in pre`,
   );
   return 0;
 }

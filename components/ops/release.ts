@@ -5,16 +5,19 @@
 //   release.ts release  <stack> <app> <tag>        [--dir DIR]
 //   release.ts promote  <fromStack> <toStack> [app...] [--dir DIR]
 //   release.ts rollback <stack> <app>              [--dir DIR]
+//   release.ts promote-canary <stack> <app>        [--dir DIR]
 //
 // Exit codes: 0 done, 1 refused (message on stderr, nothing written), 2 usage.
 import * as fs from "fs";
 import * as path from "path";
-import { promote, release, rollback, stackFileName } from "./releaseOps";
+import { promote, promoteCanary, release, rollback, stackFileName } from "./releaseOps";
 
 const USAGE = `usage:
-  npm run release  -- <stack> <app> <tag>            set an app's image tag (previous tag kept in history)
+  npm run release  -- <stack> <app> <tag>            set an app's image tag (previous tag kept in history); not prod1/prod2,
+                                                     which take only pre's validated tags through promote; the canary's tag promotes the canary
   npm run promote  -- <fromStack> <toStack> [app...] copy tags, e.g. pre -> prod1 (all shared apps when none named)
   npm run rollback -- <stack> <app>                  go back to the app's previous tag
+  npm run promote-canary -- <stack> <app>            make the canary's tag the stable tag and remove the canary block
 options:
   --dir DIR   where the Pulumi.<stack>.yaml files are (default: the project root)`;
 
@@ -79,6 +82,11 @@ export function main(argv: string[], out = console.log, err = console.error): nu
         if (args.length !== 2) throw new UsageError(`rollback takes <stack> <app>, got ${args.length} argument(s)`);
         written = args[0];
         lines = watch(dir, written, () => [rollback(dir, args[0], args[1])]);
+        break;
+      case "promote-canary":
+        if (args.length !== 2) throw new UsageError(`promote-canary takes <stack> <app>, got ${args.length} argument(s)`);
+        written = args[0];
+        lines = watch(dir, written, () => [promoteCanary(dir, args[0], args[1])]);
         break;
       default:
         throw new UsageError(`unknown command "${command}"`);

@@ -44,19 +44,61 @@ export function nextHistory(current: string | undefined, history: readonly strin
 
 /**
  * Sets `tag` of `app` in `stack`, pushing the previous tag onto its history.
- * Returns a one-line summary such as `prod1 order-service: v2.3.0 -> v2.3.1`.
- * Throws, writing nothing, when the tag is not allowed in the stack's env or
- * the app is unknown.
+ * Returns a one-line summary such as `pre order-service: v2.3.0 -> v2.3.1`.
+ * Releasing the tag of the app's canary promotes the canary (promoteCanary).
+ * Throws, writing nothing, when the tag is not allowed in the stack's env, the
+ * app is unknown, or the stack is prod: prod runs only what pre validated, so
+ * it takes tags through `npm run promote` (a hotfix too: release it into pre).
  */
 export function release(dir: string, stack: string, app: string, tag: string): string {
   const sf = loadStack(dir, stack);
   const a = readApp(sf, app);
+  if (isProdEnv(sf.env)) {
+    const canary = a.canary?.tag === tag ? `; to promote ${stack}'s canary ${tag} run \`npm run promote-canary -- ${stack} ${app}\`` : "";
+    throw new Error(
+      `${sf.name}: ${APPS_KEY}.${app}.tag: ${stack} runs only what pre validated, so it takes no releases: ` +
+        `\`npm run release -- pre ${app} ${tag}\`, let pre validate it, then \`npm run promote -- pre ${stack} ${app}\` (a hotfix goes through pre too)${canary}`,
+    );
+  }
   checkTag(sf, app, tag);
+  if (a.canary?.tag === tag) return promoteCanary(dir, stack, app);
   if (a.tag === tag) return `${stack} ${app}: already at ${tag}, nothing written`;
   const edit = new StackEdit(sf);
   edit.setApp(a, tag, nextHistory(a.tag, a.history, tag));
   edit.write();
   return `${stack} ${app}: ${a.tag ?? "(none)"} -> ${tag}`;
+}
+
+/**
+ * Ends a canary by making its build the stable one: in one edit the app's tag
+ * becomes the canary's tag (the old tag goes onto the history) and the canary
+ * block is removed, every other byte of the file kept. In prod1/prod2 the
+ * canary's tag must be one pre validated (pre's tag or in its history).
+ */
+export function promoteCanary(dir: string, stack: string, app: string): string {
+  const sf = loadStack(dir, stack);
+  const a = readApp(sf, app);
+  const tag = a.canary?.tag;
+  if (tag === undefined) throw new Error(`${sf.name}: ${APPS_KEY}.${app}.canary: ${app} runs no canary (or it has no tag) to promote`);
+  checkTag(sf, app, tag);
+  if (isProdEnv(sf.env)) {
+    const why = notValidatedInPre(dir, app, tag);
+    if (why) throw new Error(`${sf.name}: ${APPS_KEY}.${app}.canary.tag: ${why}`);
+  }
+  const edit = new StackEdit(sf);
+  edit.setApp(a, tag, nextHistory(a.tag, a.history, tag));
+  edit.removeKey(a, "canary");
+  edit.write();
+  return `${stack} ${app}: ${a.tag ?? "(none)"} -> ${tag} (canary promoted, canary block removed)`;
+}
+
+/** Why `tag` of `app` has not been validated in pre (neither pre's tag nor in its history), or undefined when it has. */
+export function notValidatedInPre(dir: string, app: string, tag: string): string | undefined {
+  const pre = loadStack(dir, "pre");
+  if (!appNames(pre).includes(app)) return `pre has no app ${app}, so it never validated ${tag}`;
+  const p = readApp(pre, app);
+  if (p.tag === tag || p.history.includes(tag)) return undefined;
+  return `${tag} was never run in pre (pre: ${p.tag ?? "(none)"}, history ${p.history.join(", ") || "empty"}); release it into pre first`;
 }
 
 /**
@@ -122,7 +164,10 @@ export function promote(dir: string, from: string, to: string, apps: readonly st
         continue;
       }
       edit.setApp(d, s.tag, nextHistory(d.tag, d.history, s.tag));
-      lines.push(`${to} ${app}: ${d.tag ?? "(none)"} -> ${s.tag} (from ${from})`);
+      // Promoting the build the canary runs ends the canary (a canary may not run the stable tag).
+      const endsCanary = d.canary?.tag === s.tag;
+      if (endsCanary) edit.removeKey(d, "canary");
+      lines.push(`${to} ${app}: ${d.tag ?? "(none)"} -> ${s.tag} (from ${from}${endsCanary ? "; its canary ran this build, canary block removed" : ""})`);
     } catch (e) {
       problems.push((e as Error).message);
     }
@@ -171,6 +216,8 @@ interface App {
   image?: string;
   tag?: string;
   history: string[];
+  /** The canary block, when the app runs one. */
+  canary?: { tag?: string };
 }
 
 function loadStack(dir: string, stack: string): StackFile {
@@ -228,7 +275,14 @@ function readApp(sf: StackFile, app: string): App {
       return v;
     });
   }
-  return { name: app, node, image: str("image"), tag: str("tag"), history };
+  const c = node.get("canary", true);
+  let canary: App["canary"];
+  if (YAML.isMap(c)) {
+    const t = c.get("tag");
+    if (t !== undefined && typeof t !== "string") throw new Error(`${key}.canary.tag: must be a string, got ${JSON.stringify(t)}`);
+    canary = { tag: t as string | undefined };
+  }
+  return { name: app, node, image: str("image"), tag: str("tag"), history, canary };
 }
 
 function checkTag(sf: StackFile, app: string, tag: string): void {
@@ -308,6 +362,23 @@ class StackEdit {
       this.splices.push({ start: at, end: at, text: `${nl === -1 ? this.eol : ""}${indent}history:${items}${this.eol}` });
     }
     target.set("history", history);
+  }
+
+  /** Removes `k` and its value (the lines it spans) from the app; comments on other lines stay. */
+  removeKey(app: App, k: string): void {
+    const key = `${this.sf.name}: ${APPS_KEY}.${app.name}.${k}`;
+    const p = this.pair(app.node, k);
+    if (!p) return;
+    const { keyEnd, valueEnd } = this.pairRange(p, key);
+    const keyStart = (p.key as YAML.Scalar).range![0];
+    this.indentOf(keyStart, key);
+    const start = this.sf.text.lastIndexOf("\n", keyStart - 1) + 1;
+    // Through the end of the value's last line (a block map's range already ends after its newline).
+    const last = Math.max(valueEnd, keyEnd);
+    const nl = this.sf.text[last - 1] === "\n" ? last - 1 : this.sf.text.indexOf("\n", last);
+    const end = nl === -1 ? this.sf.text.length : nl + 1;
+    this.splices.push({ start, end, text: "" });
+    (this.expected.getIn(["config", APPS_KEY, app.name], true) as YAML.YAMLMap).delete(k);
   }
 
   /** Applies the splices, checks the result against the Document API's edit, and replaces the file atomically. */

@@ -1,4 +1,5 @@
 // Node rules: how ECS instances are exposed, protected, counted, sized and versioned.
+import { isEnv, isProdEnv } from "../imageTags";
 import { ConfigProperty, EnforcementLevel, isSlb, PolicyResource, PolicyStack, ResourcePolicy, StackPolicy, str, tags, TYPES, obj, withDefaults } from "./policy";
 
 // ---------------------------------------------------------------------------
@@ -115,6 +116,11 @@ export function approvedInstanceTypes(enforcementLevel: EnforcementLevel, config
 
 export const KUBERNETES_VERSION_TAG = "platform:kubernetes-version";
 
+/** The pack config file a stack runs under (as the workflows and the offline preview pick it). */
+export function packConfigFileOf(stack: string): string {
+  return isEnv(stack) && isProdEnv(stack) ? "policies/config/prod.json" : "policies/config/nonprod.json";
+}
+
 export interface KubernetesBaselineConfig {
   /** Kubernetes versions a cluster may declare (tag platform:kubernetes-version on its nodes). */
   kubernetesVersions: string[];
@@ -138,7 +144,13 @@ export function kubernetesBaseline(enforcementLevel: EnforcementLevel, config: P
       for (const n of nodes) {
         const v = tags(n)[KUBERNETES_VERSION_TAG];
         if (typeof v !== "string") report(`${n.name}: no ${KUBERNETES_VERSION_TAG} tag, so nobody can tell which Kubernetes it runs`, n.urn);
-        else if (!c.kubernetesVersions.includes(v)) report(`${n.name}: Kubernetes ${v} is not an approved version (${c.kubernetesVersions.join(", ")})`, n.urn);
+        else if (!c.kubernetesVersions.includes(v)) {
+          report(
+            `${n.name}: Kubernetes ${v} is not an approved version (${c.kubernetesVersions.join(", ")}); ` +
+              `to upgrade, add it to kubernetes-baseline.kubernetesVersions in ${packConfigFileOf(s.stack)} (the pack config ${s.stack} runs under) in the same PR`,
+            n.urn,
+          );
+        }
       }
       const flannel = s.resources.filter((r) => r.type === TYPES.configMap && obj(r.props.metadata).name === "kube-flannel-cfg");
       if (nodes.length > 0 && flannel.length === 0) report(`${s.stack}: no kube-flannel-cfg ConfigMap; the cluster's pod network is not declared`);

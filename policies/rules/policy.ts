@@ -4,7 +4,7 @@
 // subset the pack's config schemas use. No @pulumi/policy import: the root
 // project does not install it, and a rule that only reads plain data is tested
 // on real plans. Each domain file under rules/ imports only this module (and
-// ../imageTags where a rule needs the tag grammar).
+// ../imageTags where a rule needs the tag grammar, ./cidr for address math).
 
 /** CrossGuard's levels; ours never remediate, so "remediate" is refused in config. */
 export type EnforcementLevel = "advisory" | "mandatory" | "disabled";
@@ -115,6 +115,7 @@ export const TYPES = {
   vpnConnection: "alicloud:vpn/connection:Connection",
   deployment: "kubernetes:apps/v1:Deployment",
   pdb: "kubernetes:policy/v1:PodDisruptionBudget",
+  hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
   configMap: "kubernetes:core/v1:ConfigMap",
   secret: "kubernetes:core/v1:Secret",
   helmRelease: "kubernetes:helm.sh/v3:Release",

@@ -41,7 +41,8 @@ export function secretsNotPlain(enforcementLevel: EnforcementLevel, config: Part
     name: "secrets-not-plain",
     description:
       "Credentials are never plain: Secret data, IKE pre-shared keys, user data, kubeconfigs and credential-named stack outputs are secrets; " +
-      "env vars and ConfigMap keys named like credentials come from Secrets.",
+      "env vars and ConfigMap keys named like credentials come from Secrets; no env value, command, arg or ConfigMap value holds a credential " +
+      "(JVM -D...password= options, URLs with userinfo, access key ids, PEM private keys, DingTalk tokens).",
     enforcementLevel,
     validateStack(s, report) {
       for (const r of s.resources) {
@@ -65,13 +66,26 @@ export function secretsNotPlain(enforcementLevel: EnforcementLevel, config: Part
               const name = str(e.name) ?? "";
               if (secretName.test(name) && e.value !== undefined && e.valueFrom === undefined) {
                 report(`${r.name}: container ${str(ctr.name)} sets ${name} as a literal env value; take it from a Secret (valueFrom.secretKeyRef)`, r.urn);
+              } else {
+                const shape = typeof e.value === "string" ? credentialShape(e.value) : undefined;
+                if (shape) report(`${r.name}: container ${str(ctr.name)} env ${name} holds ${shape}; take it from a Secret (valueFrom.secretKeyRef) and refer to it as $(VAR)`, r.urn);
               }
+            }
+            for (const field of ["command", "args"]) {
+              arr(ctr[field]).forEach((a, i) => {
+                const shape = typeof a === "string" ? credentialShape(a) : undefined;
+                if (shape) report(`${r.name}: container ${str(ctr.name)} ${field}[${i}] holds ${shape}; pass it from a Secret as $(VAR)`, r.urn);
+              });
             }
           }
         }
         if (r.type === TYPES.configMap) {
-          for (const key of Object.keys(obj(r.props.data))) {
+          for (const [key, value] of Object.entries(obj(r.props.data))) {
             if (secretName.test(key)) report(`${r.name}: ConfigMap key ${key} looks like a credential; ConfigMaps are plain, use a Secret`, r.urn);
+            else {
+              const shape = typeof value === "string" ? credentialShape(value) : undefined;
+              if (shape) report(`${r.name}: ConfigMap key ${key} holds ${shape}; ConfigMaps are plain, use a Secret`, r.urn);
+            }
           }
         }
       }
@@ -83,6 +97,26 @@ export function secretsNotPlain(enforcementLevel: EnforcementLevel, config: Part
       }
     },
   };
+}
+
+/**
+ * Credentials recognisable by their value, wherever they sit: a JVM system
+ * property whose name ends in password/secret/token/key, a URL with userinfo
+ * (`https://user:pw@host`), and known key shapes. A value that only refers to
+ * an env var (`$(DB_PASSWORD)`, `${DB_PASSWORD}`) is a reference, not a secret.
+ */
+const VALUE_SHAPES: [what: string, re: RegExp][] = [
+  ["a JVM -D option carrying a credential", /(?:^|\s)-D[\w.-]*(?:password|passwd|secret|token|key)=(?!\$\(|\$\{)(\S+)/i],
+  ["a URL with credentials in its userinfo", /\b[a-z][a-z0-9+.-]*:\/\/(?!\$\(|\$\{)[^\s/@]+@[^\s/]/i],
+  ["an AWS access key id (AKIA...)", /\bAKIA[0-9A-Z]{16}\b/],
+  ["an Alibaba Cloud AccessKey id (LTAI...)", /\bLTAI[0-9A-Za-z]{12,24}\b/],
+  ["a PEM private key", /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/],
+  ["a DingTalk robot access_token", /access_token=[0-9a-f]{32,}/i],
+];
+
+/** What credential shape `text` has, or undefined. */
+export function credentialShape(text: string): string | undefined {
+  return VALUE_SHAPES.find(([, re]) => re.test(text))?.[0];
 }
 
 function podSpecOf(r: PolicyResource): Obj {

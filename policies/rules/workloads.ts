@@ -50,6 +50,7 @@ export function deploymentHygiene(enforcementLevel: EnforcementLevel, config: Pa
     name: "deployment-hygiene",
     description:
       "Deployments run pinned images (own builds with the env's tag: build tags in dev/test, release tags in pre/prod), enough replicas with a PodDisruptionBudget, " +
+      "HPAs whose minReplicas meets the same minimum, a canary's own PodDisruptionBudget, " +
       "readiness and liveness probes on app containers and resource requests on every container, sidecars included.",
     enforcementLevel,
     validateStack(s, report) {
@@ -74,8 +75,14 @@ export function deploymentHygiene(enforcementLevel: EnforcementLevel, config: Pa
         const replicas = typeof spec.replicas === "number" ? spec.replicas : 1;
         if (!isCanary && replicas < c.minReplicas) problem("replicas", `${replicas} replica(s); at least ${c.minReplicas} (one pod is an outage during a node drain or rollout)`);
         if (replicas >= 2) {
-          const covered = pdbs.some((p) => (str(obj(p.props.metadata).namespace) ?? "default") === ns && selects(obj(obj(p.props.spec).selector), podLabels));
-          if (!covered) problem("pdb", `${replicas} replicas but no PodDisruptionBudget selects its pods: a node drain may evict them all at once`);
+          const covering = pdbs.filter((p) => (str(obj(p.props.metadata).namespace) ?? "default") === ns && selects(obj(obj(p.props.spec).selector), podLabels));
+          if (covering.length === 0) problem("pdb", `${replicas} replicas but no PodDisruptionBudget selects its pods: a node drain may evict them all at once`);
+          // A canary's budget is its own: its share of traffic is fixed by the Ingress
+          // weight, not by pod counts, so a budget shared with the stable track would let
+          // a drain take every canary pod at once while the weight still routes to them.
+          else if (isCanary && !covering.some((p) => obj(obj(obj(p.props.spec).selector).matchLabels)[canaryKey] === canaryValue)) {
+            problem("pdb", `canary with ${replicas} replicas shares its PodDisruptionBudget with the stable track; give the canary track its own (selecting ${c.canaryLabel})`);
+          }
         }
         // Probes on the app containers. Native sidecars (initContainers with
         // restartPolicy Always, e.g. the log tailers) get none: a failing probe
@@ -103,6 +110,20 @@ export function deploymentHygiene(enforcementLevel: EnforcementLevel, config: Pa
             const why = imageTagProblem(env, tag, app);
             if (why) problem("image", `container ${str(ctr.name)} runs ${image}: ${why}`);
           }
+        }
+      }
+      // An HPA may scale its Deployment down to minReplicas (default 1), whatever the
+      // Deployment's own replicas say; it is held to the same floor.
+      for (const h of s.resources.filter((r) => r.type === TYPES.hpa)) {
+        const meta = obj(h.props.metadata);
+        const ns = str(meta.namespace) ?? "default";
+        const spec = obj(h.props.spec);
+        const target = obj(spec.scaleTargetRef);
+        const id = `${ns}/${str(target.name) ?? "?"}`;
+        if (arr(obj(c.exemptions[id]).checks).map(String).includes("replicas")) continue;
+        const min = typeof spec.minReplicas === "number" ? spec.minReplicas : 1;
+        if (min < c.minReplicas) {
+          report(`HorizontalPodAutoscaler ${ns}/${str(meta.name) ?? h.name}: minReplicas ${min} lets it scale ${str(target.kind) ?? "its target"} ${id} to ${min} pod(s); at least ${c.minReplicas} (autoscale.min)`, h.urn);
         }
       }
     },

@@ -229,7 +229,7 @@ describe("prod1 order-service: capacity and rollout safety", () => {
 // ------------------------------------------------------------------ canary
 
 describe("canary objects only when configured", () => {
-  it("pre has a header canary: Deployment, Service and canary Ingress", async () => {
+  it("pre has a header canary: Deployment, Service, its own PDB and canary Ingress", async () => {
     const p = await plan("pre");
     const d = find(p, "Deployment", "order-service-canary", "commerce");
     expect(d.spec.replicas).toBe(1);
@@ -250,6 +250,7 @@ describe("canary objects only when configured", () => {
     expect(kinds(p).filter((k) => k.includes("-canary")).sort()).toEqual([
       "Deployment/order-service-canary",
       "Ingress/order-service-canary",
+      "PodDisruptionBudget/order-service-canary",
       "Service/order-service-canary",
     ]);
   });
@@ -407,6 +408,7 @@ describe("javaAppObjects (pure)", () => {
       "Ingress/order-service",
       "Deployment/order-service-canary",
       "Service/order-service-canary",
+      "PodDisruptionBudget/order-service-canary",
       "Ingress/order-service-canary",
     ]);
     expect(validateK8sObjects(all)).toEqual([]);

@@ -143,6 +143,20 @@ describe("cross-key checks", () => {
     ]);
   });
 
+  test("data-centre subnets must be private: eight /3s covering IPv4 outside 10/8 are refused, each naming its key", () => {
+    const slash3s = ["32.0.0.0/3", "64.0.0.0/3", "96.0.0.0/3", "128.0.0.0/3", "160.0.0.0/3", "192.0.0.0/3", "224.0.0.0/3", "0.0.0.0/5"];
+    const got = problems("prod1", `platform:datacenter.subnets=${JSON.stringify(slash3s)}`);
+    expect(got).toHaveLength(8);
+    expect(got[1]).toBe(
+      "platform:datacenter.subnets[1]: 64.0.0.0/3 is not a private range; data-centre subnets must lie inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16",
+    );
+    // A private range straddling the edge of 172.16/12 is refused too; one inside passes.
+    expect(problems("prod1", 'platform:datacenter.subnets=["172.0.0.0/11"]')).toEqual([
+      "platform:datacenter.subnets[0]: 172.0.0.0/11 is not a private range; data-centre subnets must lie inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16",
+    ]);
+    expect(problems("prod1", 'platform:datacenter.subnets=["172.20.0.0/16"]')).toEqual([]);
+  });
+
   test("secrets are a record typed by SECRET_KEYS: the webhook is always there, a misspelt key does not compile", () => {
     const c = parseStackConfig("prod1", raw("prod1"));
     const secrets: StackSecrets = c.secrets;

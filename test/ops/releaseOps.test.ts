@@ -134,21 +134,35 @@ describe("nextHistory", () => {
 });
 
 describe("release", () => {
+  // Releases go into pre (prod takes only promotions): a pre file in prod1's shape.
+  beforeEach(() => write("pre", stackText("pre", { orderTag: "v2.3.1", orderHistory: ["v2.3.0", "v2.2.4"], payTag: "payment-service-v1.1.0" })));
+
+  test("prod1 and prod2 take no releases: the refusal points at pre and npm run promote, and writes nothing", () => {
+    for (const stack of ["prod1", "prod2"]) {
+      const before = read(stack);
+      expect(() => release(dir, stack, "order-service", "v2.4.1")).toThrow(
+        `Pulumi.${stack}.yaml: platform:apps.order-service.tag: ${stack} runs only what pre validated, so it takes no releases: ` +
+          "`npm run release -- pre order-service v2.4.1`, let pre validate it, then `npm run promote -- pre " + stack + " order-service` (a hotfix goes through pre too)",
+      );
+      expect(read(stack)).toBe(before);
+    }
+  });
+
   test("sets the tag, pushes the old one onto history, and leaves every other byte alone", () => {
-    const before = read("prod1");
-    expect(release(dir, "prod1", "order-service", "v2.4.0")).toBe("prod1 order-service: v2.3.1 -> v2.4.0");
+    const before = read("pre");
+    expect(release(dir, "pre", "order-service", "v2.4.0")).toBe("pre order-service: v2.3.1 -> v2.4.0");
     const expected = before
       .replace("      tag: v2.3.1  # set by npm run release\n", "      tag: v2.4.0  # set by npm run release\n")
       .replace("      history:\n        - v2.3.0\n", "      history:\n        - v2.3.1\n        - v2.3.0\n");
     expect(expected).not.toBe(before);
-    expect(read("prod1")).toBe(expected);
-    expect(apps("prod1")["order-service"]).toMatchObject({ tag: "v2.4.0", history: ["v2.3.1", "v2.3.0", "v2.2.4"], replicas: 24 });
+    expect(read("pre")).toBe(expected);
+    expect(apps("pre")["order-service"]).toMatchObject({ tag: "v2.4.0", history: ["v2.3.1", "v2.3.0", "v2.2.4"], replicas: 24 });
   });
 
   test("untouched lines are byte-for-byte the same and in the same order", () => {
-    const before = read("prod1").split("\n");
-    release(dir, "prod1", "payment-service", "payment-service-v1.2.0");
-    const after = read("prod1").split("\n");
+    const before = read("pre").split("\n");
+    release(dir, "pre", "payment-service", "payment-service-v1.2.0");
+    const after = read("pre").split("\n");
     // Everything before and after the edited block is identical line by line.
     let head = 0;
     while (before[head] === after[head]) head++;
@@ -160,62 +174,62 @@ describe("release", () => {
   });
 
   test("history is capped at MAX_HISTORY and never holds the new tag", () => {
-    write("prod1", stackText("prod1", { orderTag: "v2.5.0", orderHistory: ["v2.4.0", "v2.3.1", "v2.3.0", "v2.2.4", "v2.2.3"], payTag: "v1.0.0" }));
-    release(dir, "prod1", "order-service", "v2.6.0");
-    expect(apps("prod1")["order-service"].history).toEqual(["v2.5.0", "v2.4.0", "v2.3.1", "v2.3.0", "v2.2.4"]);
+    write("pre", stackText("pre", { orderTag: "v2.5.0", orderHistory: ["v2.4.0", "v2.3.1", "v2.3.0", "v2.2.4", "v2.2.3"], payTag: "v1.0.0" }));
+    release(dir, "pre", "order-service", "v2.6.0");
+    expect(apps("pre")["order-service"].history).toEqual(["v2.5.0", "v2.4.0", "v2.3.1", "v2.3.0", "v2.2.4"]);
     expect(MAX_HISTORY).toBe(5);
     // Releasing a tag from the history again removes it from the history.
-    release(dir, "prod1", "order-service", "v2.3.1");
-    expect(apps("prod1")["order-service"]).toMatchObject({ tag: "v2.3.1", history: ["v2.6.0", "v2.5.0", "v2.4.0", "v2.3.0", "v2.2.4"] });
+    release(dir, "pre", "order-service", "v2.3.1");
+    expect(apps("pre")["order-service"]).toMatchObject({ tag: "v2.3.1", history: ["v2.6.0", "v2.5.0", "v2.4.0", "v2.3.0", "v2.2.4"] });
   });
 
   test("an app with no history key gets one on the line after its tag", () => {
-    write("prod1", `config:\n  platform:apps:\n    a:\n      image: r/a\n      tag: v1.0.0 # c\n      replicas: 2\n`);
-    release(dir, "prod1", "a", "v1.1.0");
-    expect(read("prod1")).toBe(`config:\n  platform:apps:\n    a:\n      image: r/a\n      tag: v1.1.0 # c\n      history:\n        - v1.0.0\n      replicas: 2\n`);
+    write("pre", `config:\n  platform:apps:\n    a:\n      image: r/a\n      tag: v1.0.0 # c\n      replicas: 2\n`);
+    release(dir, "pre", "a", "v1.1.0");
+    expect(read("pre")).toBe(`config:\n  platform:apps:\n    a:\n      image: r/a\n      tag: v1.1.0 # c\n      history:\n        - v1.0.0\n      replicas: 2\n`);
   });
 
   test("CRLF files stay CRLF", () => {
-    write("prod1", read("prod1").replace(/\n/g, "\r\n"));
-    release(dir, "prod1", "payment-service", "v1.3.0");
-    const text = read("prod1");
+    write("pre", read("pre").replace(/\n/g, "\r\n"));
+    release(dir, "pre", "payment-service", "v1.3.0");
+    const text = read("pre");
     expect(text.replace(/\r\n/g, "")).not.toContain("\n");
-    expect(apps("prod1")["payment-service"]).toMatchObject({ tag: "v1.3.0", history: ["payment-service-v1.1.0"] });
+    expect(apps("pre")["payment-service"]).toMatchObject({ tag: "v1.3.0", history: ["payment-service-v1.1.0"] });
   });
 
   test("refuses a tag the env does not take, naming file, app and key, and writes nothing", () => {
-    const before = read("prod1");
-    expect(() => release(dir, "prod1", "order-service", "20261127-142")).toThrow(
-      'Pulumi.prod1.yaml: platform:apps.order-service.tag: tag "20261127-142" is not a release tag (prod1 takes git tags such as v2.3.1 or order-service-v2.3.1)',
+    const before = read("pre");
+    expect(() => release(dir, "pre", "order-service", "20261127-142")).toThrow(
+      'Pulumi.pre.yaml: platform:apps.order-service.tag: tag "20261127-142" is not a release tag (pre takes git tags such as v2.3.1 or order-service-v2.3.1, or a candidate such as v2.3.1-rc.1)',
     );
     expect(() => release(dir, "dev", "order-service", "latest")).toThrow('Pulumi.dev.yaml: platform:apps.order-service.tag: tag "latest" is refused');
-    expect(read("prod1")).toBe(before);
+    expect(read("pre")).toBe(before);
   });
 
   test("refuses an unknown app, listing the known ones", () => {
-    expect(() => release(dir, "prod1", "cart-service", "v1.0.0")).toThrow(
-      "Pulumi.prod1.yaml: platform:apps.cart-service: no such app (known: order-service, payment-service)",
+    expect(() => release(dir, "pre", "cart-service", "v1.0.0")).toThrow(
+      "Pulumi.pre.yaml: platform:apps.cart-service: no such app (known: order-service, payment-service)",
     );
   });
 
   test("refuses an unknown stack, a missing file, and a file whose platform:env is another stack", () => {
     expect(() => release(dir, "staging", "order-service", "v1.0.0")).toThrow('Pulumi.staging.yaml: unknown stack "staging"');
     expect(() => release(dir, "host", "order-service", "v1.0.0")).toThrow("Pulumi.host.yaml: not found");
-    write("prod2", read("prod1"));
-    expect(() => release(dir, "prod2", "order-service", "v2.4.0")).toThrow('Pulumi.prod2.yaml: platform:env: is "prod1" but the file is stack prod2');
+    write("prod2", read("pre"));
+    expect(() => release(dir, "prod2", "order-service", "v2.4.0")).toThrow('Pulumi.prod2.yaml: platform:env: is "pre" but the file is stack prod2');
   });
 
   test("a layout it cannot edit exactly (a flow map) is refused untouched", () => {
     const text = `config:\n  platform:apps: {a: {image: r/a, tag: v1.0.0}}\n`;
-    write("prod1", text);
-    expect(() => release(dir, "prod1", "a", "v1.1.0")).toThrow("Pulumi.prod1.yaml: platform:apps.a: written as a flow map");
-    expect(read("prod1")).toBe(text);
+    write("pre", text);
+    expect(() => release(dir, "pre", "a", "v1.1.0")).toThrow("Pulumi.pre.yaml: platform:apps.a: written as a flow map");
+    expect(read("pre")).toBe(text);
   });
 
   test("the same tag again writes nothing", () => {
-    const before = read("prod1");
-    expect(release(dir, "prod1", "order-service", "v2.3.1")).toContain("already at v2.3.1");
-    expect(read("prod1")).toBe(before);
+    const before = read("pre");
+    expect(release(dir, "pre", "order-service", "v2.3.1")).toContain("already at v2.3.1");
+    expect(read("pre")).toBe(before);
   });
 });
 
@@ -296,10 +310,11 @@ describe("rollback", () => {
   });
 
   test("release then rollback gives back the original file", () => {
-    const before = read("prod1");
-    release(dir, "prod1", "payment-service", "payment-service-v1.2.0");
-    rollback(dir, "prod1", "payment-service");
-    expect(read("prod1")).toBe(before);
+    write("pre", stackText("pre", { orderTag: "v2.3.1", orderHistory: [], payTag: "payment-service-v1.1.0" }));
+    const before = read("pre");
+    release(dir, "pre", "payment-service", "payment-service-v1.2.0");
+    rollback(dir, "pre", "payment-service");
+    expect(read("pre")).toBe(before);
   });
 
   test("refuses on empty history with a clear message, writing nothing", () => {
@@ -321,11 +336,14 @@ describe("CLI (child process)", () => {
     });
 
   test("exit 0 with summary and reminder, 1 on a refusal, 2 on a usage error", () => {
-    const ok = cli("release", "prod1", "order-service", "v2.4.0", "--dir", dir);
+    const ok = cli("release", "pre", "order-service", "v2.4.1", "--dir", dir);
     expect(ok.stderr).toBe("");
     expect(ok.status).toBe(0);
-    expect(ok.stdout).toBe("prod1 order-service: v2.3.1 -> v2.4.0\nnext: git commit Pulumi.prod1.yaml && open a PR; CI runs the preview\n");
-    expect(apps("prod1")["order-service"].tag).toBe("v2.4.0");
+    expect(ok.stdout).toBe("pre order-service: v2.4.0 -> v2.4.1\nnext: git commit Pulumi.pre.yaml && open a PR; CI runs the preview\n");
+    expect(apps("pre")["order-service"].tag).toBe("v2.4.1");
+    const prod = cli("release", "prod1", "order-service", "v2.4.1", "--dir", dir);
+    expect(prod.status).toBe(1);
+    expect(prod.stderr).toContain("then `npm run promote -- pre prod1 order-service` (a hotfix goes through pre too)");
 
     const refused = cli("rollback", "prod1", "payment-service", "--dir", dir);
     expect(refused.status).toBe(1);

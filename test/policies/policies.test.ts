@@ -73,8 +73,8 @@ describe("each policy passes on the planned prod1 stack and fails on one mutated
       Object.assign(one(s, "prod1-workers-tcp-30000-32767-from-10-40-0-0-16").props, { cidrIp: "0.0.0.0/0", portRange: "-1/-1", ipProtocol: "all" });
     });
     expect(messages(bad, p)).toEqual([
-      "prod1-workers-tcp-30000-32767-from-10-40-0-0-16: ingress from 0.0.0.0/0 on all -1/-1 opens admin port(s) 22, 2379, 2380, 6443, 10250 to the internet",
-      "prod1-front-tcp-6443-6443-from-10-40-0-0-16: ingress from 0.0.0.0/0 on tcp 6443/6443 opens admin port(s) 6443 to the internet",
+      "prod1-workers-tcp-30000-32767-from-10-40-0-0-16: ingress from 0.0.0.0/0 on all -1/-1 opens admin port(s) 22, 2379, 2380, 6443, 10250 beyond the private ranges (e.g. 0.0.0.0); admit only 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or no-open-admin-ports.allowedCidrs of the pack config",
+      "prod1-front-tcp-6443-6443-from-10-40-0-0-16: ingress from 0.0.0.0/0 on tcp 6443/6443 opens admin port(s) 6443 beyond the private ranges (e.g. 0.0.0.0); admit only 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or no-open-admin-ports.allowedCidrs of the pack config",
     ]);
     // NodePorts open to the world are not admin ports (the ingress SLB is intranet anyway).
     const nodePorts = mutated((s) => (one(s, "prod1-workers-tcp-30000-32767-from-10-40-0-0-16").props.cidrIp = "0.0.0.0/0"));
@@ -151,7 +151,7 @@ describe("each policy passes on the planned prod1 stack and fails on one mutated
     });
     expect(messages(bad, p)).toEqual([
       "prod1-master-0: no platform:kubernetes-version tag, so nobody can tell which Kubernetes it runs",
-      "prod1-general-0: Kubernetes 1.34.2 is not an approved version (1.35.4)",
+      "prod1-general-0: Kubernetes 1.34.2 is not an approved version (1.35.4); to upgrade, add it to kubernetes-baseline.kubernetesVersions in policies/config/prod.json (the pack config prod1 runs under) in the same PR",
       'prod1-flannel-configmap-kube-flannel-cfg: flannel Backend.Type is "host-gw"; the baseline is vxlan',
     ]);
     const noFlannel = mutated((s) => (s.resources = s.resources.filter((r) => r.name !== "prod1-flannel-configmap-kube-flannel-cfg")));
@@ -291,7 +291,7 @@ describe("policy config files", () => {
     const prod = loadPolicyConfig(PROD);
     const nonprod = loadPolicyConfig(NONPROD);
     expect([...prod.keys()]).toEqual(POLICY_NAMES);
-    expect(POLICY_NAMES).toHaveLength(12);
+    expect(POLICY_NAMES).toHaveLength(13);
     for (const name of POLICY_NAMES) expect(prod.get(name)!.level).toBe("mandatory");
     for (const name of POLICY_NAMES) expect(nonprod.get(name)!.level).toBe(name === "deletion-protection" ? "disabled" : "advisory");
     expect(policiesFromConfig(nonprod).map((p) => p.name)).not.toContain("deletion-protection");
@@ -329,7 +329,7 @@ describe("every stack under its own config file", () => {
       expect.arrayContaining([
         "dev has 1 master(s); at least 3 are required",
         "Deployment commerce/distribution-center: 1 replica(s); at least 2 (one pod is an outage during a node drain or rollout)",
-        "dev-master-0: Kubernetes 1.36.2 is not an approved version (1.35.4)",
+        expect.stringMatching(/^dev-master-0: Kubernetes 1\.36\.2 is not an approved version \(1\.35\.4\); to upgrade, add it to kubernetes-baseline\.kubernetesVersions/),
       ]),
     );
   });

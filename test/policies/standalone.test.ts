@@ -114,7 +114,7 @@ describe("policies/ copied alone to a temp dir", () => {
   });
 
   test(
-    "starts as the Pulumi CLI starts it and lists the platform pack's twelve policies",
+    "starts as the Pulumi CLI starts it and lists the platform pack's thirteen policies",
     async () => {
       pack = await startPack(dir);
       /* eslint-disable-next-line @typescript-eslint/no-explicit-any */
@@ -123,7 +123,7 @@ describe("policies/ copied alone to a temp dir", () => {
       /* eslint-disable-next-line @typescript-eslint/no-explicit-any */
       const names = info.getPoliciesList().map((p: any) => p.getName());
       expect(names).toEqual(POLICY_NAMES);
-      expect(names).toHaveLength(12);
+      expect(names).toHaveLength(13);
     },
     START_TIMEOUT_MS + 30_000,
   );

@@ -1,0 +1,159 @@
+// Where the cluster fetches code from: container images, the registries the
+// pull Secrets hold credentials for, the nodes' package repository and
+// control-plane image mirror, and Helm chart repositories. The trusted list is
+// the pack config (policies/config/*.json), which a stack PR does not edit:
+// moving platform:harbor.registry, an image or platform:kubernetes.* to another
+// host in a stack file alone is a violation.
+import { arr, ConfigProperty, EnforcementLevel, isObj, MASK, obj, PolicyResource, StackPolicy, str, tags, TYPES, withDefaults } from "./policy";
+
+/** Tags the cluster component puts on every master and worker (components/cluster/cluster.ts). */
+export const PACKAGE_REPOSITORY_TAG = "platform:package-repository";
+export const IMAGE_REPOSITORY_TAG = "platform:image-repository";
+/** Non-secret annotation naming the registry a dockerconfigjson Secret holds credentials for (components/apps). */
+export const PULL_SECRET_REGISTRY_ANNOTATION = "platform/registry";
+
+export interface TrustedSourcesConfig {
+  /** Image repository prefixes containers may pull from: `host` or `host/path` (docker.io images as docker.io/library/x). */
+  imageRegistries: string[];
+  /** Registry hosts an imagePullSecret may hold credentials for. */
+  pullSecretRegistries: string[];
+  /** apt repository prefixes the nodes install kubeadm, kubelet and the signing key from (host/path, no scheme). */
+  packageRepositories: string[];
+  /** kubeadm imageRepository prefixes the control-plane images come from. */
+  imageRepositories: string[];
+  /** Helm chart repository URLs (prefixes). */
+  chartRepositories: string[];
+}
+
+export const TRUSTED_SOURCES_SCHEMA: Record<keyof TrustedSourcesConfig, ConfigProperty> = {
+  imageRegistries: { type: "array", items: { type: "string" }, description: "Image repository prefixes (host or host/path)", default: ["harbor.livemall.internal"] },
+  pullSecretRegistries: { type: "array", items: { type: "string" }, description: "Registry hosts pull Secrets may hold credentials for", default: ["harbor.livemall.internal"] },
+  packageRepositories: { type: "array", items: { type: "string" }, description: "Node apt repository prefixes (host/path, no scheme)", default: ["pkgs.k8s.io/core:/stable"] },
+  imageRepositories: { type: "array", items: { type: "string" }, description: "kubeadm imageRepository prefixes", default: ["registry.k8s.io"] },
+  chartRepositories: { type: "array", items: { type: "string" }, description: "Helm chart repository URL prefixes", default: [] },
+};
+
+const WORKLOADS = new Set(["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Pod"]);
+
+/**
+ * An image reference as `host/path` with Docker's defaults made explicit:
+ * `busybox:1` -> `docker.io/library/busybox`, `timonwong/x` -> `docker.io/timonwong/x`
+ * (the first component is a host only when it has a '.' or ':' or is localhost,
+ * as in distribution/reference's normalize.go). Host lowercased.
+ */
+export function imageRepositoryOf(image: string): string {
+  const nameTag = image.split("@", 1)[0];
+  const slash = nameTag.lastIndexOf("/");
+  const colon = nameTag.lastIndexOf(":");
+  const name = colon > slash ? nameTag.slice(0, colon) : nameTag;
+  const [first, ...rest] = name.split("/");
+  if (rest.length > 0 && (first.includes(".") || first.includes(":") || first === "localhost")) return [first.toLowerCase(), ...rest].join("/");
+  return rest.length === 0 ? `docker.io/library/${first}` : `docker.io/${name}`;
+}
+
+/** True when `value` is `entry` or lies under it at a '/' boundary (`harbor.x` trusts `harbor.x/a`, not `harbor.x.evil/a`). */
+export function underPrefix(value: string, entry: string): boolean {
+  const e = entry.replace(/\/+$/, "");
+  return value === e || value.startsWith(`${e}/`);
+}
+
+const trustedBy = (list: string[]) => (v: string) => list.some((e) => underPrefix(v, e));
+
+/** `https://host/path` -> `host/path` (the form of the node tags: ECS tag values may not contain `https://`). */
+export function withoutScheme(url: string): string {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/]*)(.*)$/i.exec(url);
+  return m ? m[1].toLowerCase() + m[2] : url;
+}
+
+/** The registries a dockerconfigjson document holds credentials for, or undefined when it is not readable (masked). */
+export function dockerConfigRegistries(secret: PolicyResource): string[] | undefined {
+  const read = (text: unknown): string[] | undefined => {
+    if (typeof text !== "string" || text === MASK) return undefined;
+    try {
+      return Object.keys(obj(obj(JSON.parse(text)).auths)).map((h) => withoutScheme(h).replace(/\/.*$/, ""));
+    } catch {
+      return undefined;
+    }
+  };
+  const stringData = secret.props.stringData;
+  if (isObj(stringData)) {
+    const found = read(stringData[".dockerconfigjson"]);
+    if (found) return found;
+  }
+  const data = secret.props.data;
+  if (isObj(data) && typeof data[".dockerconfigjson"] === "string" && data[".dockerconfigjson"] !== MASK) {
+    return read(Buffer.from(data[".dockerconfigjson"] as string, "base64").toString("utf8"));
+  }
+  return undefined;
+}
+
+function podSpecOf(r: PolicyResource) {
+  const spec = obj(r.props.spec);
+  if (r.type === "kubernetes:core/v1:Pod") return spec;
+  if (r.type === "kubernetes:batch/v1:CronJob") return obj(obj(obj(obj(spec.jobTemplate).spec).template).spec);
+  return obj(obj(spec.template).spec);
+}
+
+export function trustedSources(enforcementLevel: EnforcementLevel, config: Partial<TrustedSourcesConfig> = {}): StackPolicy {
+  const c = withDefaults(TRUSTED_SOURCES_SCHEMA, config);
+  const imageOk = trustedBy(c.imageRegistries);
+  const pullOk = (host: string) => c.pullSecretRegistries.some((e) => host === e.toLowerCase());
+  const pkgOk = trustedBy(c.packageRepositories);
+  const mirrorOk = trustedBy(c.imageRepositories);
+  const chartOk = trustedBy(c.chartRepositories);
+  const fix = "trusted sources live in the pack config (policies/config/prod.json or nonprod.json, trusted-sources), not in the stack file";
+  return {
+    name: "trusted-sources",
+    description:
+      "Images, pull-secret registries, the nodes' package repository and control-plane image mirror, and Helm chart repositories are on the pack config's trusted lists.",
+    enforcementLevel,
+    validateStack(s, report) {
+      const secrets = new Map<string, PolicyResource>();
+      for (const r of s.resources) {
+        if (r.type !== TYPES.secret) continue;
+        const meta = obj(r.props.metadata);
+        secrets.set(`${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`, r);
+        if (r.props.type !== "kubernetes.io/dockerconfigjson") continue;
+        const annotated = str(obj(meta.annotations)[PULL_SECRET_REGISTRY_ANNOTATION]);
+        const actual = dockerConfigRegistries(r);
+        const hosts = actual ?? (annotated === undefined ? [] : [annotated]);
+        if (actual === undefined && annotated === undefined) {
+          report(`${r.name}: pull Secret whose registry cannot be read (data is secret) and no ${PULL_SECRET_REGISTRY_ANNOTATION} annotation names it; ${fix}`, r.urn);
+        }
+        if (actual !== undefined && annotated !== undefined && !(actual.length === 1 && actual[0] === annotated.toLowerCase())) {
+          report(`${r.name}: ${PULL_SECRET_REGISTRY_ANNOTATION} says ${annotated} but the credentials are for ${actual.join(", ")}`, r.urn);
+        }
+        for (const h of hosts) if (!pullOk(h.toLowerCase())) report(`${r.name}: pull Secret holds credentials for ${h}, which is not a trusted registry (${c.pullSecretRegistries.join(", ")}); ${fix}`, r.urn);
+      }
+      for (const r of s.resources) {
+        if (WORKLOADS.has(r.type)) {
+          const pod = podSpecOf(r);
+          const ns = str(obj(r.props.metadata).namespace) ?? "default";
+          for (const ctr of [...arr(pod.initContainers), ...arr(pod.containers), ...arr(pod.ephemeralContainers)].map(obj)) {
+            const image = str(ctr.image);
+            if (image === undefined) continue;
+            const repo = imageRepositoryOf(image);
+            if (!imageOk(repo)) report(`${r.name}: container ${str(ctr.name)} pulls ${image} (${repo}), not from a trusted registry (${c.imageRegistries.join(", ")}); ${fix}`, r.urn);
+          }
+          for (const ref of arr(pod.imagePullSecrets).map(obj)) {
+            const name = str(ref.name) ?? "";
+            if (!secrets.has(`${ns}/${name}`)) report(`${r.name}: imagePullSecret ${ns}/${name} is not declared in the stack, so its registry cannot be checked`, r.urn);
+          }
+        } else if (r.type === TYPES.instance && ["master", "worker"].includes(String(tags(r)["platform:role"]))) {
+          const t = tags(r);
+          for (const [tag, ok, list] of [
+            [PACKAGE_REPOSITORY_TAG, pkgOk, c.packageRepositories],
+            [IMAGE_REPOSITORY_TAG, mirrorOk, c.imageRepositories],
+          ] as const) {
+            const v = str(t[tag]);
+            if (v === undefined) report(`${r.name}: no ${tag} tag, so nobody can tell where the node fetches Kubernetes from`, r.urn);
+            else if (!ok(withoutScheme(v))) report(`${r.name}: ${tag} ${v} is not trusted (${list.join(", ")}); ${fix}`, r.urn);
+          }
+        } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
+          const repo = str(obj(r.props.repositoryOpts).repo) ?? (/^(oci|https?):\/\//.test(str(r.props.chart) ?? "") ? str(r.props.chart) : undefined);
+          if (repo !== undefined && !chartOk(repo.replace(/\/+$/, ""))) report(`${r.name}: chart repository ${repo} is not trusted (${c.chartRepositories.join(", ") || "none listed"}); ${fix}`, r.urn);
+        }
+      }
+    },
+  };
+}
