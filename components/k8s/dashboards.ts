@@ -381,3 +381,43 @@ export function dashboardExpressions(d: Dashboard): { name: string; expr: string
     ...d.annotations.list.filter((a) => a.expr).map((a, i) => ({ name: `annotation:${safe(d.uid)}:${i}`, expr: a.expr! })),
   ];
 }
+
+/**
+ * How the Grafana sidecar finds the dashboards (kube-prometheus-stack 87.12.5
+ * values `grafana.sidecar.dashboards`: enabled, label grafana_dashboard,
+ * labelValue "1", searchNamespace ALL; grafana chart 12.7.2, the dependency it
+ * pins, values `sidecar.dashboards.folderAnnotation` and
+ * `provider.foldersFromFilesStructure`: templates/_pod.tpl passes the
+ * annotation as FOLDER_ANNOTATION, so the sidecar writes each dashboard into
+ * a subfolder named by it, and templates/_config.tpl makes the provider
+ * replicate those subfolders as Grafana folders).
+ */
+export const DASHBOARD_SIDECAR = { label: "grafana_dashboard", labelValue: "1", folderAnnotation: "grafana_folder" } as const;
+
+/** The `grafana.sidecar` values that turn the folder annotation on (the label and value are the chart's defaults, restated). */
+export function grafanaSidecarValues(): Record<string, unknown> {
+  return {
+    dashboards: {
+      enabled: true,
+      label: DASHBOARD_SIDECAR.label,
+      labelValue: DASHBOARD_SIDECAR.labelValue,
+      folderAnnotation: DASHBOARD_SIDECAR.folderAnnotation,
+      provider: { foldersFromFilesStructure: true },
+    },
+  };
+}
+
+/** A dashboard as the ConfigMap the sidecar picks up, in the cluster's folder. */
+export function dashboardConfigMap(cluster: string, d: Dashboard, namespace: string) {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: `dashboard-${d.uid}`,
+      namespace,
+      labels: { [DASHBOARD_SIDECAR.label]: DASHBOARD_SIDECAR.labelValue, "platform/cluster": cluster },
+      annotations: { [DASHBOARD_SIDECAR.folderAnnotation]: cluster },
+    },
+    data: { [`${d.uid}.json`]: JSON.stringify(d, null, 2) },
+  };
+}
