@@ -100,7 +100,13 @@ function layout(specs: PanelSpec[]): Panel[] {
     const thresholds =
       red === undefined
         ? undefined
-        : { mode: "absolute", steps: [{ color: "green", value: null }, { color: "red", value: red }] };
+        : {
+            mode: "absolute",
+            steps: [
+              { color: "green", value: null },
+              { color: "red", value: red },
+            ],
+          };
     return {
       ...rest,
       id: i + 1,
@@ -161,8 +167,7 @@ function dashboard(uid: string, title: string, tags: string[], panels: Panel[], 
 const REQ = "nginx_ingress_controller_requests";
 const DUR = "nginx_ingress_controller_request_duration_seconds_bucket";
 
-const ratio = (m: string, status: string) =>
-  `sum(rate(${REQ}{${m}${m ? "," : ""}status=~"${status}"}[5m])) / sum(rate(${REQ}{${m}}[5m]))`;
+const ratio = (m: string, status: string) => `sum(rate(${REQ}{${m}${m ? "," : ""}status=~"${status}"}[5m])) / sum(rate(${REQ}{${m}}[5m]))`;
 const quantile = (q: number, m: string) => `histogram_quantile(${q}, sum by (le) (rate(${DUR}{${m}}[5m])))`;
 
 /** The fleet overview of one cluster: traffic through ingress-nginx and the health of nodes and workloads. */
@@ -231,8 +236,7 @@ export function appDashboard(cluster: string, t: AppTarget): Dashboard {
   const app = `${pods},container="app"`;
   const deps = `${ns},deployment=~"${t.app}|${t.app}-canary"`;
   const budget = 1 - slo.availability;
-  const errorsOver = (w: string) =>
-    `(sum(rate(${REQ}{${m},status=~"5.."}[${w}])) / sum(rate(${REQ}{${m}}[${w}]))) / ${num(budget)}`;
+  const errorsOver = (w: string) => `(sum(rate(${REQ}{${m},status=~"5.."}[${w}])) / sum(rate(${REQ}{${m}}[${w}]))) / ${num(budget)}`;
   const specs: PanelSpec[] = [
     { type: "stat", title: "QPS (PV/s)", w: 4, unit: "reqps", targets: [[`sum(rate(${REQ}{${m}}[5m]))`]] },
     { type: "stat", title: "5xx ratio", w: 4, unit: "percentunit", red: budget, targets: [[ratio(m, "5..")]] },
@@ -311,7 +315,8 @@ export function appDashboard(cluster: string, t: AppTarget): Dashboard {
     {
       type: "timeseries",
       title: "JVM heap used",
-      description: "Micrometer's jvm_memory_used_bytes{area=\"heap\"}: shows data only if Prometheus scrapes the app (a ServiceMonitor or PodMonitor for its /actuator/prometheus); empty otherwise.",
+      description:
+        'Micrometer\'s jvm_memory_used_bytes{area="heap"}: shows data only if Prometheus scrapes the app (a ServiceMonitor or PodMonitor for its /actuator/prometheus); empty otherwise.',
       w: 12,
       unit: "bytes",
       targets: [[`sum by (pod) (jvm_memory_used_bytes{${pods},area="heap"})`, "{{pod}}"]],

@@ -74,8 +74,7 @@ export function resolveSlo(app: string, slo: Partial<SloSettings> = {}): SloSett
   }
   if (!LATENCY_BUCKETS_MS.includes(s.latencyP99Ms)) {
     throw new Error(
-      `${key("latencyP99Ms")} must be a bucket bound of ingress-nginx's latency histogram ` +
-        `(${LATENCY_BUCKETS_MS.join(", ")}), got ${s.latencyP99Ms}`,
+      `${key("latencyP99Ms")} must be a bucket bound of ingress-nginx's latency histogram ` + `(${LATENCY_BUCKETS_MS.join(", ")}), got ${s.latencyP99Ms}`,
     );
   }
   return s;
@@ -102,10 +101,7 @@ export function leMatcher(ms: number): string {
 }
 
 function errorRatio(m: string, w: string): string {
-  return (
-    `sum(rate(nginx_ingress_controller_requests{${m},status=~"5.."}[${w}]))\n` +
-    `  /\n  sum(rate(nginx_ingress_controller_requests{${m}}[${w}]))`
-  );
+  return `sum(rate(nginx_ingress_controller_requests{${m},status=~"5.."}[${w}]))\n` + `  /\n  sum(rate(nginx_ingress_controller_requests{${m}}[${w}]))`;
 }
 
 function slowRatio(m: string, w: string, ms: number): string {

@@ -84,12 +84,23 @@ describe("dashboards", () => {
       { series: `nginx_ingress_controller_requests{${lbl},status="200",canary=""}`, values: "0+540x20" },
       { series: `nginx_ingress_controller_requests{${lbl},status="500",canary=""}`, values: "0+30x20" },
       { series: `nginx_ingress_controller_requests{${lbl},status="200",canary="commerce-order-service-canary-80"}`, values: "0+30x20" },
-      ...[["0.1", 300], ["0.25", 588], ["0.5", 600], ["+Inf", 600]].map(([le, n]) => ({
+      ...[
+        ["0.1", 300],
+        ["0.25", 588],
+        ["0.5", 600],
+        ["+Inf", 600],
+      ].map(([le, n]) => ({
         series: `nginx_ingress_controller_request_duration_seconds_bucket{${lbl},le="${le}"}`,
         values: `0+${n}x20`,
       })),
-      { series: `kube_pod_container_info{namespace="commerce",pod="order-service-5d9f7c6b8-x2x7q",container="app",image="harbor/commerce/order-service:v2"}`, values: "1x20" },
-      { series: `kube_pod_container_info{namespace="commerce",pod="order-service-canary-7c8d9f-abcde",container="app",image="harbor/commerce/order-service:v3"}`, values: "1x20" },
+      {
+        series: `kube_pod_container_info{namespace="commerce",pod="order-service-5d9f7c6b8-x2x7q",container="app",image="harbor/commerce/order-service:v2"}`,
+        values: "1x20",
+      },
+      {
+        series: `kube_pod_container_info{namespace="commerce",pod="order-service-canary-7c8d9f-abcde",container="app",image="harbor/commerce/order-service:v3"}`,
+        values: "1x20",
+      },
       { series: `kube_pod_container_info{namespace="commerce",pod="order-service-api-7c8d9f-abcde",container="app",image="other"}`, values: "1x20" },
     ];
     const tests = {
@@ -129,20 +140,29 @@ describe("dashboards", () => {
     const apps = Object.keys(raw ? JSON.parse(raw) : {});
     if (stack !== "host") expect(apps.length).toBeGreaterThan(0);
     const p = await plan(stack);
-    const maps = ofType(p, "kubernetes:core/v1:ConfigMap").filter((r) => (r.inputs.metadata as { labels?: Record<string, string> }).labels?.[DASHBOARD_SIDECAR.label] === "1");
+    const maps = ofType(p, "kubernetes:core/v1:ConfigMap").filter(
+      (r) => (r.inputs.metadata as { labels?: Record<string, string> }).labels?.[DASHBOARD_SIDECAR.label] === "1",
+    );
     const uids = maps.map((r) => Object.keys(r.inputs.data as object)[0].replace(/\.json$/, ""));
     expect(uids.sort()).toEqual([`${stack}-fleet`, ...apps.map((a) => `${stack}-${a}`)].sort());
     for (const m of maps) {
       expect((m.inputs.metadata as { annotations: Record<string, string> }).annotations[DASHBOARD_SIDECAR.folderAnnotation]).toBe(stack);
       structural(JSON.parse(Object.values(m.inputs.data as Record<string, string>)[0]), stack);
     }
-    const rules = ofType(p, "kubernetes:monitoring.coreos.com/v1:PrometheusRule").filter((r) => (r.inputs.metadata as { name: string }).name === "platform-slo");
+    const rules = ofType(p, "kubernetes:monitoring.coreos.com/v1:PrometheusRule").filter(
+      (r) => (r.inputs.metadata as { name: string }).name === "platform-slo",
+    );
     expect(rules.length).toBe(apps.length > 0 ? 1 : 0);
     if (apps.length > 0) {
       expect((rules[0].inputs.metadata as { labels: Record<string, string> }).labels.release).toBe("kube-prometheus-stack");
       expect((rules[0].inputs.spec as { groups: unknown[] }).groups.length).toBe(apps.length);
     }
-    expect(p.artifacts.filter((a) => a.kind === "dashboards").map((a) => a.file).sort()).toEqual(uids.map((u) => `${u}.json`).sort());
+    expect(
+      p.artifacts
+        .filter((a) => a.kind === "dashboards")
+        .map((a) => a.file)
+        .sort(),
+    ).toEqual(uids.map((u) => `${u}.json`).sort());
   });
 
   it("a bad SLO threshold is one config error naming the key", async () => {

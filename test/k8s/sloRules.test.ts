@@ -34,7 +34,10 @@ const burst = (s: string, before: number, after: number, calm: number, burstMin:
   values: `0+${before}x${calm} ${before * calm + after}+${after}x${burstMin - 1}`,
 });
 const bucket = (le: string, perMinute: number) =>
-  series(`nginx_ingress_controller_request_duration_seconds_bucket{namespace="ingress-nginx",exported_namespace="commerce",ingress="order-service",le="${le}"}`, perMinute);
+  series(
+    `nginx_ingress_controller_request_duration_seconds_bucket{namespace="ingress-nginx",exported_namespace="commerce",ingress="order-service",le="${le}"}`,
+    perMinute,
+  );
 const count = (perMinute: number) =>
   series(`nginx_ingress_controller_request_duration_seconds_count{namespace="ingress-nginx",exported_namespace="commerce",ingress="order-service"}`, perMinute);
 
@@ -78,7 +81,7 @@ describe("SLO rules", () => {
           interval: "1m",
           input_series: [burst(req("200"), 600, 540, 400, 20), burst(req("500"), 0.3, 60, 400, 20), bucket("0.5", 600), count(600)],
           alert_rule_test: [
-            { eval_time: "418m", alertname: "AppErrorBudgetBurn", exp_alerts: [{ exp_labels: critical}] },
+            { eval_time: "418m", alertname: "AppErrorBudgetBurn", exp_alerts: [{ exp_labels: critical }] },
             { eval_time: "418m", alertname: "AppLatencyBudgetBurn", exp_alerts: [] },
           ],
         },
@@ -95,7 +98,7 @@ describe("SLO rules", () => {
           // A slow leak: 1% 5xx for 7h (10x the budget) does not page (under 14.4x) but warns (> 6x over 6h and 30m).
           interval: "1m",
           input_series: [series(req("200"), 594), series(req("500"), 6), bucket("0.5", 600), count(600)],
-          alert_rule_test: [{ eval_time: "418m", alertname: "AppErrorBudgetBurn", exp_alerts: [{ exp_labels: warning}] }],
+          alert_rule_test: [{ eval_time: "418m", alertname: "AppErrorBudgetBurn", exp_alerts: [{ exp_labels: warning }] }],
         },
         {
           // Latency: 20% of requests over 500ms for 7h burns 20x the 1% budget: pages and warns.
@@ -105,10 +108,7 @@ describe("SLO rules", () => {
             {
               eval_time: "418m",
               alertname: "AppLatencyBudgetBurn",
-              exp_alerts: [
-                { exp_labels: critical},
-                { exp_labels: warning},
-              ],
+              exp_alerts: [{ exp_labels: critical }, { exp_labels: warning }],
             },
           ],
         },
