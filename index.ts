@@ -14,6 +14,7 @@ import { AppNamespaces, JavaApp } from "./components/apps/javaApp";
 import { GlobalIngress } from "./components/k8s/ingress";
 import { Logging } from "./components/k8s/logging";
 import { Monitoring } from "./components/k8s/monitoring";
+import { AppObservability } from "./components/k8s/appObservability";
 import { Network } from "./components/network/network";
 
 export = async () => {
@@ -122,6 +123,14 @@ export = async () => {
     storageClass: config.monitoring?.storageClass,
     thresholds: config.monitoring?.thresholds,
     etcdBackupSchedule: backup.schedule,
+  });
+  // Dashboards (fleet + one per app) and the apps' SLO alerts.
+  new AppObservability(`${config.stack}-observability`, {
+    cluster: access,
+    clusterName: config.stack,
+    apps: config.apps ?? {},
+    grafanaUrl: config.monitoring?.grafanaUrl,
+    monitoringRelease: monitoring.release,
   });
   const ingress = new GlobalIngress(`${config.stack}-ingress`, {
     // The chart's ServiceMonitor needs the Prometheus operator's CRDs.

@@ -4,7 +4,7 @@
 // and it redacts every secret before writing them out.
 import * as pulumi from "@pulumi/pulumi";
 
-export type ArtifactKind = "haproxy" | "cloud-init" | "manifests" | "ipsec";
+export type ArtifactKind = "haproxy" | "cloud-init" | "manifests" | "ipsec" | "dashboards";
 
 export interface Artifact {
   kind: ArtifactKind;

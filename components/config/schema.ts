@@ -6,6 +6,7 @@ import { z } from "zod";
 import { parseBackupSchedule } from "../cluster/etcdBackup";
 import { ENVS, Env, isProdEnv } from "../../policies/imageTags";
 import { contains, overlaps, parseCidr, parseIp, split } from "../network/cidr";
+import { LATENCY_BUCKETS_MS } from "../k8s/sloRules";
 
 export const PROJECT = "platform";
 /** Every stack, one per cluster, in promotion order (owned by the policy pack's imageTags.ts, which the program may import). */
@@ -238,6 +239,8 @@ const monitoring = z
     storageSize: quantity.optional(),
     /** StorageClass for Prometheus; omit to use an emptyDir (data lost on reschedule). */
     storageClass: dnsLabel.optional(),
+    /** Grafana's URL as people open it, for the SLO alerts' dashboard links; omit for relative /d/<uid> links. */
+    grafanaUrl: url.optional(),
     thresholds: z
       .object({
         ingress5xxRatio: z.number().gt(0).lt(1).optional(),
@@ -272,6 +275,17 @@ const app = z
     // ranges, replicas within min..max) live once, in apps/javaAppRules.ts.
     canary: z.object({ tag: z.string(), weight: z.number().optional(), header: z.string().optional() }).strict().optional(),
     autoscale: z.object({ min: z.number(), max: z.number(), cpuPercent: z.number() }).strict().optional(),
+    /** SLO at the ingress; defaults in k8s/sloRules.ts DEFAULT_SLO (0.999, 500 ms). */
+    slo: z
+      .object({
+        availability: z.number().gt(0.9, "must be above 0.9, e.g. 0.999").lt(1, "must be below 1 (100% leaves no error budget)").optional(),
+        latencyP99Ms: z
+          .number()
+          .refine((v) => LATENCY_BUCKETS_MS.includes(v), `must be a bucket bound of ingress-nginx's latency histogram (${LATENCY_BUCKETS_MS.join(", ")})`)
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

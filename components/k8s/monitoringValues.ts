@@ -9,6 +9,7 @@
 import * as YAML from "yaml";
 import type { RuleGroup } from "./alertRules";
 import type { HelmChart } from "./k8sObjects";
+import { grafanaSidecarValues } from "./dashboards";
 import { CONTROLLER_MANAGER_PORT, ETCD_METRICS_PORT, KUBE_PROXY_METRICS_PORT, SCHEDULER_PORT } from "../network/ports";
 
 /** The chart, pinned: a new chart version is a reviewed change. */
@@ -209,6 +210,8 @@ export function kubePrometheusStackValues(s: MonitoringSettings): Record<string,
     },
     grafana: {
       admin: { existingSecret: s.grafanaAdminSecret, userKey: "admin-user", passwordKey: "admin-password" },
+      // Dashboards from ConfigMaps, one Grafana folder per cluster (dashboards.ts).
+      sidecar: grafanaSidecarValues(),
     },
     prometheus: { prometheusSpec },
     ...controlPlaneValues,

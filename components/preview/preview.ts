@@ -134,7 +134,7 @@ export function planJson(plan: Plan, policies: unknown[] = [], diff?: PlanDiff):
   };
 }
 
-export const ARTIFACT_DIRS = ["haproxy", "cloud-init", "manifests", "ipsec"] as const;
+export const ARTIFACT_DIRS = ["haproxy", "cloud-init", "manifests", "ipsec", "dashboards"] as const;
 
 /**
  * Writes `plan.json` and the artifacts a reviewer reads: each Kubernetes object

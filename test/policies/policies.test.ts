@@ -372,7 +372,7 @@ describe("the offline preview runs the policies", () => {
       "  +  alicloud:slb:ServerGroupServerAttachment prod1-ingress-80-prod1-general-20",
       "  +  alicloud:slb:ServerGroupServerAttachment prod1-ingress-443-prod1-general-20",
     ]);
-    expect(section).toMatch(/^Plan: 3 to create, 0 to update, 0 to update with the instance stopped, 0 to replace, 0 to delete; 236 unchanged$/m);
+    expect(section).toMatch(/^Plan: 3 to create, 0 to update, 0 to update with the instance stopped, 0 to replace, 0 to delete; 242 unchanged$/m); // 236 + AppObservability: its component, 4 dashboard ConfigMaps, the platform-slo rule
     expect(section).toContain("Instances by type: ecs.g6.4xlarge 28 -> 29 (+1)");
   });
 
