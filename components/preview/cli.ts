@@ -3,7 +3,8 @@
 // 1 invalid config or a mandatory policy violation, 2 usage error.
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, STACKS } from "../config/stackConfig";
+import { ConfigError, STACKS, UsageError } from "../config/stackConfig";
+import { parseOverride, stackExists } from "../config/stackFiles";
 import { formatDiff } from "./diffFormat";
 import { formatFindings } from "./findings";
 import { DiffableResource, diffPlans, PlanDiff } from "./planDiff";
@@ -58,6 +59,10 @@ function parseArgs(argv: string[]): Args {
     else throw new Error(`unexpected argument ${a}`);
   }
   if (!args.stack) throw new Error("which stack?");
+  if (!(STACKS as readonly string[]).includes(args.stack)) throw new Error(`unknown stack "${args.stack}" (stacks: ${STACKS.join(", ")})`);
+  if (!stackExists(args.stack)) throw new Error(`stack ${args.stack} has no stack file Pulumi.${args.stack}.yaml`);
+  // Every -c is checked here, so a malformed one is a usage error before anything runs.
+  for (const o of args.overrides) parseOverride(o);
   return args;
 }
 
@@ -114,6 +119,10 @@ async function main(): Promise<number> {
     if (e instanceof ConfigError || e instanceof PolicyConfigError) {
       console.error(`Offline preview of stack ${args.stack}: ${e.message}\nNo resources were planned.`);
       return 1;
+    }
+    if (e instanceof UsageError) {
+      console.error(`${e.message}\n${USAGE}`);
+      return 2;
     }
     throw e;
   }
