@@ -198,6 +198,11 @@ export interface RunOptions extends MockOptions {
   secretKeys?: string[];
   /** The program: index.ts's default export. */
   program: () => Promise<Record<string, unknown> | void>;
+  /**
+   * Receives what was registered when the run fails (tests assert that invalid
+   * config registers nothing); a successful run returns it in the plan.
+   */
+  onFailure?: (registered: PlannedResource[]) => void;
 }
 
 /** Runs the program once under mocks and returns the recorded plan. Runs must not overlap. */
@@ -241,6 +246,7 @@ export async function runOffline(opts: RunOptions): Promise<Plan> {
     await new Promise((r) => setImmediate(r));
     process.off("unhandledRejection", onRejection);
   }
+  if (failures.length > 0) opts.onFailure?.(monitor.records);
   if (failures.length > 0) throw failures[0] instanceof Error ? failures[0] : new Error(String(failures[0]));
   const artifacts = await collectArtifacts();
   return {
