@@ -34,12 +34,13 @@ export function readYamlFile(file: string): unknown {
   } catch (e) {
     throw new ConfigError([`${name}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
   }
-  const doc = YAML.parseDocument(text, { merge: true, uniqueKeys: true, prettyErrors: false });
+  const doc = YAML.parseDocument(text, { merge: true, uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((err) => {
         const pos = err.linePos?.[0];
-        return `${name}${pos ? `:${pos.line}:${pos.col}` : ""}: not valid YAML: ${err.message.split("\n")[0]}`;
+        const what = err.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+        return `${name}${pos ? `:${pos.line}:${pos.col}` : ""}: not valid YAML: ${what}`;
       }),
     );
   }
