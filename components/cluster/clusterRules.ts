@@ -52,7 +52,9 @@ export function nodePoolSizeProblems(pools: { count: number }[], network?: { vpc
     const room = size(parseCidr(vswitch)) - RESERVED_ADDRESSES - VSWITCH_RESERVED;
     const perZone = pools.reduce((n, p) => n + Math.ceil(p.count / zones), 0);
     if (perZone > room) {
-      out.push(`${key}: up to ${perZone} workers in a zone, but a ${vswitch.replace(/^.*\//, "/")} vswitch of ${PROJECT}:network.vpcCidr ${network.vpcCidr} has room for ${room}`);
+      out.push(
+        `${key}: up to ${perZone} workers in a zone, but a ${vswitch.replace(/^.*\//, "/")} vswitch of ${PROJECT}:network.vpcCidr ${network.vpcCidr} has room for ${room}`,
+      );
     }
   } catch {
     // malformed ranges are reported by their own field

@@ -38,7 +38,9 @@ export function qualifiedNameProblems(key: string, name: string): string[] {
 
 /** Problems with a label value (also the syntax of a taint value): empty, or <= 63 of [A-Za-z0-9-_.] with alphanumeric ends. */
 export function labelValueProblems(key: string, value: string): string[] {
-  return LABEL_VALUE.test(value) ? [] : [`${key}: ${JSON.stringify(value)} is not a valid label value (at most 63 letters, digits, "-", "_" or ".", no spaces)`];
+  return LABEL_VALUE.test(value)
+    ? []
+    : [`${key}: ${JSON.stringify(value)} is not a valid label value (at most 63 letters, digits, "-", "_" or ".", no spaces)`];
 }
 
 /**

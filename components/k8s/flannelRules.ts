@@ -22,7 +22,9 @@ export function podCidrProblems(podCidr: string, nodes: number): string[] {
     return [`${PROJECT}:network.podCidr: ${podCidr} is too small: flannel gives each node a /${FLANNEL_SUBNET_LEN}, use a /23 or larger`];
   }
   if (room < nodes) {
-    return [`${PROJECT}:network.podCidr: ${podCidr} holds ${room} node subnets (/${FLANNEL_SUBNET_LEN} each) but the cluster has ${nodes} nodes (masters and workers)`];
+    return [
+      `${PROJECT}:network.podCidr: ${podCidr} holds ${room} node subnets (/${FLANNEL_SUBNET_LEN} each) but the cluster has ${nodes} nodes (masters and workers)`,
+    ];
   }
   return [];
 }

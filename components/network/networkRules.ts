@@ -85,12 +85,19 @@ export function ingressNodePortProblems(i: { httpNodePort?: number; httpsNodePor
   const http = i.httpNodePort ?? INGRESS_HTTP_NODE_PORT;
   const https = i.httpsNodePort ?? INGRESS_HTTPS_NODE_PORT;
   const out: string[] = [];
-  for (const [k, v] of [["httpNodePort", http], ["httpsNodePort", https]] as const) {
-    if (!Number.isInteger(v) || v < NODE_PORT_RANGE.from || v > NODE_PORT_RANGE.to) out.push(`${key}.${k}: ${v} is outside the NodePort range ${NODE_PORT_RANGE.from}-${NODE_PORT_RANGE.to}`);
+  for (const [k, v] of [
+    ["httpNodePort", http],
+    ["httpsNodePort", https],
+  ] as const) {
+    if (!Number.isInteger(v) || v < NODE_PORT_RANGE.from || v > NODE_PORT_RANGE.to)
+      out.push(`${key}.${k}: ${v} is outside the NodePort range ${NODE_PORT_RANGE.from}-${NODE_PORT_RANGE.to}`);
   }
   if (http === https) {
     const which = i.httpsNodePort !== undefined ? "httpsNodePort" : "httpNodePort";
-    const other = which === "httpsNodePort" ? `httpNodePort${i.httpNodePort === undefined ? " (default)" : ""}` : `httpsNodePort${i.httpsNodePort === undefined ? " (default)" : ""}`;
+    const other =
+      which === "httpsNodePort"
+        ? `httpNodePort${i.httpNodePort === undefined ? " (default)" : ""}`
+        : `httpsNodePort${i.httpsNodePort === undefined ? " (default)" : ""}`;
     out.push(`${key}.${which}: ${which === "httpsNodePort" ? https : http} is also ${other}; the two NodePorts must differ`);
   }
   return out;

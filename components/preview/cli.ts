@@ -73,7 +73,7 @@ function readBasePlan(file: string, stack: string): DiffableResource[] {
   try {
     doc = JSON.parse(fs.readFileSync(target, "utf8"));
   } catch (e) {
-    throw new Error(`--diff-from ${file}: ${(e as Error).message}`);
+    throw new Error(`--diff-from ${file}: ${(e as Error).message}`, { cause: e });
   }
   const resources = (doc as { resources?: unknown })?.resources;
   if (!Array.isArray(resources) || !resources.every((r) => typeof r?.urn === "string")) {
@@ -134,7 +134,7 @@ async function main(): Promise<number> {
     console.log(JSON.stringify(planJson(plan, violations, diff), null, 2));
   } else {
     console.log(`Offline preview of stack ${plan.stack} (project platform)`);
-    console.log("This is NOT \`pulumi preview\`: providers are mocked, nothing was read from or sent to a cloud.");
+    console.log("This is NOT `pulumi preview`: providers are mocked, nothing was read from or sent to a cloud.");
     if (args.overrides.length) console.log(`Overrides for this run only (-c, not saved): ${args.overrides.join(" ")}`);
     if (config.placeholders.length) console.log(`Secrets are placeholders: ${config.placeholders.join(", ")}`);
     console.log("");

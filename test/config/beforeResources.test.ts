@@ -11,11 +11,15 @@ const ROOT = path.resolve(__dirname, "..", "..");
 
 /** Runs the program itself (index.ts, not the preview's pre-check) on each invalid config, in a child process; what did each register? */
 function registeredOnInvalid(stack: string, cases: string[][]): { error?: string; problems?: string[]; registered: string[] }[] {
-  const out = execFileSync(path.join(ROOT, "node_modules", ".bin", "node"), ["-r", "ts-node/register/transpile-only", "test/support/runInvalid.ts", stack, JSON.stringify(cases)], {
-    cwd: ROOT,
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const out = execFileSync(
+    path.join(ROOT, "node_modules", ".bin", "node"),
+    ["-r", "ts-node/register/transpile-only", "test/support/runInvalid.ts", stack, JSON.stringify(cases)],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   return JSON.parse(out);
 }
 
@@ -43,7 +47,10 @@ const INVALID: [string[], RegExp][] = [
 ];
 
 describe("invalid config registers nothing", () => {
-  const results = registeredOnInvalid("dev", INVALID.map(([o]) => o));
+  const results = registeredOnInvalid(
+    "dev",
+    INVALID.map(([o]) => o),
+  );
   test.each(INVALID.map(([o, key], i) => [o, key, i] as const))("%j", (_overrides, key, i) => {
     const { error, problems, registered } = results[i];
     expect(error).toBe("ConfigError");
@@ -62,7 +69,10 @@ describe("config that passes validation never makes the program throw", () => {
       name: fc.oneof({ weight: 9, arbitrary: fc.constantFrom("general", "batch", "ingress", "a-b") }, { weight: 1, arbitrary: fc.constant("Bad") }),
       count: fc.integer({ min: 0, max: 40 }),
       labels: fc.dictionary(
-        fc.oneof({ weight: 9, arbitrary: fc.constantFrom("node.kubernetes.io/pool", "example.com/tier", "team") }, { weight: 1, arbitrary: fc.constant("node-role.kubernetes.io/worker") }),
+        fc.oneof(
+          { weight: 9, arbitrary: fc.constantFrom("node.kubernetes.io/pool", "example.com/tier", "team") },
+          { weight: 1, arbitrary: fc.constant("node-role.kubernetes.io/worker") },
+        ),
         fc.oneof({ weight: 9, arbitrary: fc.constantFrom("general", "a.b", "") }, { weight: 1, arbitrary: fc.constant("b c") }),
         { maxKeys: 2 },
       ),

@@ -47,7 +47,9 @@ describe("kubeadm rules (cluster/kubeadmRules.ts)", () => {
     expect(serviceCidrProblems("10.192.0.0/11")).toEqual([
       "platform:network.serviceCidr: 10.192.0.0/11 is larger than /12, the largest service range kube-apiserver accepts",
     ]);
-    expect(problems("dev", "platform:network.serviceCidr=10.192.0.0/11")).toEqual([expect.stringMatching(/^platform:network.serviceCidr: .* larger than \/12/)]);
+    expect(problems("dev", "platform:network.serviceCidr=10.192.0.0/11")).toEqual([
+      expect.stringMatching(/^platform:network.serviceCidr: .* larger than \/12/),
+    ]);
   });
 
   test("node labels: Kubernetes syntax, and only labels the kubelet may set under NodeRestriction", () => {
@@ -128,14 +130,18 @@ describe("logging rules (k8s/fluentBitRules.ts)", () => {
     expect(loggingProblems({ output: "elasticsearch", host: "es\nx" })).toEqual([
       'platform:logging.host: "es\\nx" contains whitespace or a newline; give the host name alone',
     ]);
-    expect(loggingProblems({ output: "elasticsearch", host: "es:9200" })).toEqual(['platform:logging.host: "es:9200" must be a host name alone, without port or path']);
+    expect(loggingProblems({ output: "elasticsearch", host: "es:9200" })).toEqual([
+      'platform:logging.host: "es:9200" must be a host name alone, without port or path',
+    ]);
     expect(problems("dev", "platform:logging.host=http://es.dev")).toEqual([expect.stringMatching(/^platform:logging.host: "http:\/\/es.dev" has a scheme/)]);
   });
 
   test("Kafka brokers: a host and a port 1-65535", () => {
     expect(loggingProblems({ output: "kafka", brokers: ["kafka-1.internal:9093"] })).toEqual([]);
     expect(loggingProblems({ output: "kafka", brokers: ["k:99999"] })).toEqual(["platform:logging.brokers[0]: port 99999 is not 1-65535"]);
-    expect(problems("dev", 'platform:logging={"output":"kafka","brokers":["k:99999"],"topic":"t"}')).toEqual(["platform:logging.brokers[0]: port 99999 is not 1-65535"]);
+    expect(problems("dev", 'platform:logging={"output":"kafka","brokers":["k:99999"],"topic":"t"}')).toEqual([
+      "platform:logging.brokers[0]: port 99999 is not 1-65535",
+    ]);
   });
 });
 
@@ -149,7 +155,9 @@ describe("network rules (network/networkRules.ts)", () => {
       "platform:network.serviceCidr: 100.100.100.0/24 overlaps 100.100.100.200/32, the ECS metadata service address",
     ]);
     expect(reservedRangeProblems({}, ["169.254.0.0/24"])).toEqual(["platform:datacenter.subnets[0]: 169.254.0.0/24 overlaps 169.254.0.0/16, link-local"]);
-    expect(problems("dev", "platform:network.podCidr=100.64.0.0/16")).toEqual([expect.stringMatching(/^platform:network.podCidr: 100.64.0.0\/16 overlaps 100.64.0.0\/10/)]);
+    expect(problems("dev", "platform:network.podCidr=100.64.0.0/16")).toEqual([
+      expect.stringMatching(/^platform:network.podCidr: 100.64.0.0\/16 overlaps 100.64.0.0\/10/),
+    ]);
   });
 
   test("zones belong to alicloud:region", () => {
@@ -158,7 +166,9 @@ describe("network rules (network/networkRules.ts)", () => {
     expect(zoneProblems("cn-hangzhou", ["cn-shanghai-a"])).toEqual([
       "platform:network.zones[0]: cn-shanghai-a is not a zone of alicloud:region cn-hangzhou (zones are cn-hangzhou-<letter>, e.g. cn-hangzhou-a)",
     ]);
-    expect(problems("dev", 'platform:network.zones=["cn-shanghai-a","cn-hangzhou-h"]')).toEqual([expect.stringMatching(/^platform:network.zones\[0\]: cn-shanghai-a is not a zone/)]);
+    expect(problems("dev", 'platform:network.zones=["cn-shanghai-a","cn-hangzhou-h"]')).toEqual([
+      expect.stringMatching(/^platform:network.zones\[0\]: cn-shanghai-a is not a zone/),
+    ]);
   });
 
   test("the data centre's public IP is public", () => {
@@ -177,24 +187,46 @@ describe("network rules (network/networkRules.ts)", () => {
 
   test("the ingress NodePorts differ, the defaults included, and sit in the NodePort range", () => {
     expect(ingressNodePortProblems({})).toEqual([]);
-    expect(ingressNodePortProblems({ httpsNodePort: 30080 })).toEqual(["platform:ingress.httpsNodePort: 30080 is also httpNodePort (default); the two NodePorts must differ"]);
-    expect(ingressNodePortProblems({ httpNodePort: 30443 })).toEqual(["platform:ingress.httpNodePort: 30443 is also httpsNodePort (default); the two NodePorts must differ"]);
+    expect(ingressNodePortProblems({ httpsNodePort: 30080 })).toEqual([
+      "platform:ingress.httpsNodePort: 30080 is also httpNodePort (default); the two NodePorts must differ",
+    ]);
+    expect(ingressNodePortProblems({ httpNodePort: 30443 })).toEqual([
+      "platform:ingress.httpNodePort: 30443 is also httpsNodePort (default); the two NodePorts must differ",
+    ]);
     expect(ingressNodePortProblems({ httpNodePort: 80 })).toEqual(["platform:ingress.httpNodePort: 80 is outside the NodePort range 30000-32767"]);
-    expect(problems("dev", "platform:ingress.httpsNodePort=30080")).toEqual(["platform:ingress.httpsNodePort: 30080 is also httpNodePort (default); the two NodePorts must differ"]);
+    expect(problems("dev", "platform:ingress.httpsNodePort=30080")).toEqual([
+      "platform:ingress.httpsNodePort: 30080 is also httpNodePort (default); the two NodePorts must differ",
+    ]);
   });
 });
 
 describe("hostStack rule (fleet/hostStackRules.ts)", () => {
-  const known = [{ name: "host", env: "host" }, { name: "dev", env: "dev" }, { name: "test", env: "test" }];
+  const known = [
+    { name: "host", env: "host" },
+    { name: "dev", env: "dev" },
+    { name: "test", env: "test" },
+  ];
   test("names an existing stack of this project that is the host", () => {
     expect(hostStackProblems("dev", "livemall/platform/host", known)).toEqual([]);
     expect(hostStackProblems("dev", "host", known)).toEqual([]);
-    expect(hostStackProblems("dev", "livemall/platform/dev", known)).toEqual(["platform:hostStack: livemall/platform/dev is this stack itself; name the host stack (e.g. org/platform/host)"]);
-    expect(hostStackProblems("dev", "livemall/platform/test", known)).toEqual(["platform:hostStack: livemall/platform/test is a member (platform:env test), not the host; name the host stack"]);
-    expect(hostStackProblems("dev", "livemall/platform/hots", known)).toEqual(['platform:hostStack: livemall/platform/hots: no stack "hots" in this project (stacks: host, dev, test)']);
-    expect(hostStackProblems("dev", "livemall/other/host", known)).toEqual(['platform:hostStack: livemall/other/host names project "other"; the host is a stack of this project (platform)']);
-    expect(problems("dev", "platform:hostStack=livemall/platform/test")).toEqual([expect.stringMatching(/^platform:hostStack: livemall\/platform\/test is a member/)]);
-    expect(problems("dev", "platform:hostStack=livemall/platform/dev")).toEqual([expect.stringMatching(/^platform:hostStack: livemall\/platform\/dev is this stack itself/)]);
+    expect(hostStackProblems("dev", "livemall/platform/dev", known)).toEqual([
+      "platform:hostStack: livemall/platform/dev is this stack itself; name the host stack (e.g. org/platform/host)",
+    ]);
+    expect(hostStackProblems("dev", "livemall/platform/test", known)).toEqual([
+      "platform:hostStack: livemall/platform/test is a member (platform:env test), not the host; name the host stack",
+    ]);
+    expect(hostStackProblems("dev", "livemall/platform/hots", known)).toEqual([
+      'platform:hostStack: livemall/platform/hots: no stack "hots" in this project (stacks: host, dev, test)',
+    ]);
+    expect(hostStackProblems("dev", "livemall/other/host", known)).toEqual([
+      'platform:hostStack: livemall/other/host names project "other"; the host is a stack of this project (platform)',
+    ]);
+    expect(problems("dev", "platform:hostStack=livemall/platform/test")).toEqual([
+      expect.stringMatching(/^platform:hostStack: livemall\/platform\/test is a member/),
+    ]);
+    expect(problems("dev", "platform:hostStack=livemall/platform/dev")).toEqual([
+      expect.stringMatching(/^platform:hostStack: livemall\/platform\/dev is this stack itself/),
+    ]);
   });
 });
 

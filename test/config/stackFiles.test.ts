@@ -41,7 +41,9 @@ describe("stack files", () => {
 
   test("a duplicate key is refused as go-yaml v3 (the CLI's reader) refuses it", () => {
     const dir = project({ "Pulumi.dev.yaml": (t) => t.replace("  platform:env: dev\n", "  platform:env: dev\n  platform:env: test\n") });
-    expect(configError(() => loadEngineConfig("dev", [], dir)).problems).toEqual([expect.stringMatching(/^Pulumi\.dev\.yaml:6:3: not valid YAML: Map keys must be unique/)]);
+    expect(configError(() => loadEngineConfig("dev", [], dir)).problems).toEqual([
+      expect.stringMatching(/^Pulumi\.dev\.yaml:6:3: not valid YAML: Map keys must be unique/),
+    ]);
   });
 
   test("a key without a namespace is refused naming the file", () => {
@@ -53,7 +55,10 @@ describe("stack files", () => {
     const merged = project({
       "Pulumi.dev.yaml": (t) =>
         t
-          .replace("  platform:monitoring:\n    retention: 7d\n    storageSize: 50Gi\n", "  platform:monitoring: &mon\n    retention: 7d\n    storageSize: 50Gi\n")
+          .replace(
+            "  platform:monitoring:\n    retention: 7d\n    storageSize: 50Gi\n",
+            "  platform:monitoring: &mon\n    retention: 7d\n    storageSize: 50Gi\n",
+          )
           .replace("  platform:harbor:\n", "  platform:kubesphere:\n    <<: {enabled: false}\n  platform:harbor:\n"),
     });
     const values = readStackFile("dev", merged).values;
@@ -89,7 +94,9 @@ describe("stack files", () => {
       (err: unknown) => err,
     );
     expect(e).toBeInstanceOf(ConfigError);
-    expect((e as ConfigError).message).toMatch(/^invalid stack configuration in Pulumi\.host\.yaml, the host stack dev reads \(livemall\/platform\/host\):\n {2}- Pulumi\.host\.yaml:/);
+    expect((e as ConfigError).message).toMatch(
+      /^invalid stack configuration in Pulumi\.host\.yaml, the host stack dev reads \(livemall\/platform\/host\):\n {2}- Pulumi\.host\.yaml:/,
+    );
 
     const invalid = project({ "Pulumi.host.yaml": (t) => t.replace(/(platform:masters:\n\s+count:) \d+/, "$1 2") });
     const e2 = (await previewStack({ stack: "dev", dir: invalid }).catch((err: unknown) => err)) as ConfigError;
@@ -100,7 +107,12 @@ describe("stack files", () => {
 
 describe("-c overrides", () => {
   test("paths through __proto__, constructor or prototype are usage errors and pollute nothing", () => {
-    for (const spec of ["platform:network.__proto__.polluted=1", "platform:x.constructor.prototype.polluted=1", 'platform:a["__proto__"].polluted=1', "platform:__proto__=1"]) {
+    for (const spec of [
+      "platform:network.__proto__.polluted=1",
+      "platform:x.constructor.prototype.polluted=1",
+      'platform:a["__proto__"].polluted=1',
+      "platform:__proto__=1",
+    ]) {
       expect(() => parseOverride(spec)).toThrow(UsageError);
     }
     const values: Record<string, unknown> = { "platform:network": {} };
@@ -110,7 +122,9 @@ describe("-c overrides", () => {
   });
 
   test("a -c without = is a usage error", () => {
-    expect(() => parseOverride("platform:masters.count")).toThrow(new UsageError("-c platform:masters.count: expected KEY=VALUE (e.g. platform:masters.count=3)"));
+    expect(() => parseOverride("platform:masters.count")).toThrow(
+      new UsageError("-c platform:masters.count: expected KEY=VALUE (e.g. platform:masters.count=3)"),
+    );
   });
 });
 
