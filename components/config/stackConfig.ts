@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { crossChecks, RuleContext } from "./crossChecks";
+import { dingtalkWebhookProblems } from "../k8s/monitoringRules";
 import { ConfigError } from "./errors";
 import { namespaceProblems, nearest } from "./namespaces";
 import { listStacks, PROJECT_DIR } from "./stackFiles";
@@ -127,6 +128,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, ctx: Pick<RuleCo
       problems.push(`${full}: must be set as a secret (\`pulumi config set --secret ${full} ...\`), it is in plain text`);
       continue;
     }
+    if (name === "dingtalkWebhook") problems.push(...dingtalkWebhookProblems(text));
     if (s.form === "text") secrets[name] = pulumi.secret(text);
   }
 

@@ -254,3 +254,21 @@ describe("DNS names in the schema", () => {
     expect(problems("dev", "platform:apps.order-service.port=99999")).toEqual(["platform:apps.order-service.port: Too big: expected number to be <=65535"]);
   });
 });
+
+describe("secret formats", () => {
+  test("the DingTalk webhook is an https URL, refused without echoing it", () => {
+    const c = loadEngineConfig("dev");
+    const run = (url: string) => {
+      try {
+        parseStackConfig("dev", { values: { ...c.values, "platform:dingtalkWebhook": url }, secretKeys: c.secretKeys });
+        return [];
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+    };
+    expect(run("https://oapi.dingtalk.com/robot/send?access_token=abc")).toEqual([]);
+    const p = run("http://oapi.dingtalk.com/robot/send?access_token=s3cret");
+    expect(p).toEqual([expect.stringMatching(/^platform:dingtalkWebhook: must be an https URL/)]);
+    expect(p.join("")).not.toContain("s3cret");
+  });
+});
