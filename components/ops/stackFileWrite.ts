@@ -50,10 +50,11 @@ export function withStackFileLock<T>(file: string, name: string, fn: () => T, wa
       fs.writeFileSync(lock, token, { flag: "wx", mode: 0o644 });
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new Error(`${name}: cannot create the lock ${path.basename(lock)}: ${(e as Error).message}`, { cause: e });
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST")
+        throw new Error(`${name}: cannot create the lock ${path.basename(lock)}: ${(e as Error).message}`, { cause: e });
     }
-    let holder = "";
-    let age = 0;
+    let holder: string;
+    let age: number;
     try {
       holder = fs.readFileSync(lock, "utf8");
       age = Date.now() - fs.statSync(lock).mtimeMs;
