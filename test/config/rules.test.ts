@@ -86,13 +86,14 @@ describe("cluster size rules (cluster/clusterRules.ts)", () => {
   });
 
   test("pool and worker counts are bounded so a stack stays plannable", () => {
-    expect(nodePoolSizeProblems([{ count: 500 }, { count: 500 }])).toEqual([]);
+    expect(nodePoolSizeProblems([{ count: 1000 }, { count: 200 }])).toEqual([]);
+    expect(nodePoolSizeProblems([{ count: 1200 }])).toEqual([]);
     expect(nodePoolSizeProblems([{ count: 10000 }])).toEqual([
-      "platform:nodePools[0].count: 10000 is over 500 nodes per pool (a larger fleet is more clusters)",
-      "platform:nodePools: 10000 worker nodes in all, at most 1000 per stack (a larger fleet is more clusters)",
+      "platform:nodePools[0].count: 10000 is over 1200 nodes per pool (a larger fleet is more clusters)",
+      "platform:nodePools: 10000 worker nodes in all, at most 1200 per stack (a larger fleet is more clusters)",
     ]);
-    expect(nodePoolSizeProblems([{ count: 400 }, { count: 400 }, { count: 400 }])).toEqual([
-      "platform:nodePools: 1200 worker nodes in all, at most 1000 per stack (a larger fleet is more clusters)",
+    expect(nodePoolSizeProblems([{ count: 400 }, { count: 400 }, { count: 401 }])).toEqual([
+      "platform:nodePools: 1201 worker nodes in all, at most 1200 per stack (a larger fleet is more clusters)",
     ]);
     expect(nodePoolSizeProblems(Array.from({ length: 51 }, () => ({ count: 0 })))).toEqual(["platform:nodePools: 51 pools, at most 50 per stack"]);
   });
