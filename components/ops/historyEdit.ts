@@ -30,6 +30,17 @@ function itemLine(text: string, node: unknown): ItemLine | undefined {
   return { prefix, lineStart, lineEnd };
 }
 
+/** A new entry goes above the comment lines right over the entry it precedes: they belong to that entry. */
+function aboveComments(text: string, lineStart: number): number {
+  let pos = lineStart;
+  while (pos > 0) {
+    const prev = text.lastIndexOf("\n", pos - 2) + 1;
+    if (!/^[ \t]*#/.test(text.slice(prev, pos))) break;
+    pos = prev;
+  }
+  return pos;
+}
+
 /**
  * Splices that turn the block list `seq` (entries `old`, each on its own
  * line) into `next`. Entries of `old` that `next` keeps in order stay on
@@ -54,7 +65,7 @@ export function blockListSplices(
   let pending: string[] = [];
   const flush = (j: number) => {
     if (pending.length === 0) return;
-    const pos = j < at.length ? at[j].lineStart : at[at.length - 1].lineEnd;
+    const pos = j < at.length ? aboveComments(text, at[j].lineStart) : at[at.length - 1].lineEnd;
     const lead = pos === text.length && !text.endsWith("\n") ? eol : "";
     out.push({ start: pos, end: pos, text: lead + pending.map((t) => `${at[Math.min(j, at.length - 1)].prefix}${render(t)}${eol}`).join("") });
     pending = [];
