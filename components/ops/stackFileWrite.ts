@@ -96,12 +96,15 @@ export function withStackFileLock<T>(file: string, name: string, fn: () => T, wa
  */
 export function replaceStackFile(file: string, name: string, expected: string, text: string): void {
   const real = realFile(file);
+  const st = fs.statSync(real);
+  // No write bit for anyone means "do not edit", even for root (who could); an unwritable file likewise.
+  let writable = (st.mode & 0o222) !== 0;
   try {
     fs.accessSync(real, fs.constants.W_OK);
   } catch {
-    throw new Error(`${name}: is read-only (${real}); nothing written, make it writable to release into it`);
+    writable = false;
   }
-  const st = fs.statSync(real);
+  if (!writable) throw new Error(`${name}: is read-only (${real}); nothing written, make it writable to release into it`);
   if (fs.readFileSync(real, "utf8") !== expected) {
     throw new Error(`${name}: changed while this release was running; nothing written, run it again`);
   }
