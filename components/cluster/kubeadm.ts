@@ -9,6 +9,7 @@ import { createHash, createPrivateKey, createPublicKey, X509Certificate } from "
 import YAML from "yaml";
 import { containsIp, overlaps, parseCidr, parseIp } from "../network/cidr";
 import { API_SERVER_PORT } from "../network/ports";
+import { kubernetesProblems, nodeLabelProblems, serviceCidrProblems, taintProblems } from "./kubeadmRules";
 
 export interface ClusterBootstrap {
   /** Cluster name, e.g. "prod1"; a DNS label, it also names the kubeconfig context. */
@@ -94,15 +95,10 @@ const MIN_MINOR = 31;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 const VERSION = /^1\.(\d+)\.(\d+)$/;
 const TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
 const CERT_KEY = /^[0-9a-f]{64}$/;
 const CA_HASH = /^sha256:[0-9a-f]{64}$/;
-// Quoted into a shell script and apt sources; no quotes, spaces or shell metacharacters.
-const HTTPS_URL = /^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/[A-Za-z0-9._~:/%+-]*$/;
-const IMAGE_REPO = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?(\/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)*$/;
 
 /**
  * Labels a kubelet may set on its own Node under the NodeRestriction admission plugin
@@ -142,20 +138,9 @@ function fail(field: string, message: string): never {
   throw new Error(`${field}: ${message}`);
 }
 
-/** Checks a Kubernetes qualified name (`[prefix/]name`), as used by label and taint keys. */
-function checkQualifiedName(field: string, key: string): void {
-  const parts = key.split("/");
-  if (parts.length > 2) fail(field, `${JSON.stringify(key)} has more than one "/"`);
-  const name = parts[parts.length - 1];
-  if (parts.length === 2) {
-    const prefix = parts[0];
-    if (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)) {
-      fail(field, `${JSON.stringify(key)} has an invalid prefix (must be a lowercase DNS subdomain)`);
-    }
-  }
-  if (!LABEL_NAME.test(name)) {
-    fail(field, `${JSON.stringify(key)} is not a valid name (<= 63 alphanumerics, "-", "_", ".")`);
-  }
+/** Throws the first problem a rule function (kubeadmRules.ts) found. */
+function assertNone(problems: string[]): void {
+  if (problems.length > 0) throw new Error(problems[0]);
 }
 
 /** Parses "host:port"; the host is an IPv4 address or a DNS name. */
@@ -208,9 +193,8 @@ export function validateClusterBootstrap(c: ClusterBootstrap): void {
   if (overlaps(c.podSubnet, c.serviceSubnet)) {
     fail("serviceSubnet", `${c.serviceSubnet} overlaps podSubnet ${c.podSubnet}`);
   }
-  if (parseCidr(c.serviceSubnet).prefix < 12) {
-    fail("serviceSubnet", `${c.serviceSubnet} is larger than /12, the api-server's limit`);
-  }
+  // The rules users' config meets first, in kubeadmRules.ts; asserted here with the same functions.
+  assertNone(serviceCidrProblems(c.serviceSubnet));
   if (/^[\d.]+$/.test(endpoint.host)) {
     for (const field of ["podSubnet", "serviceSubnet"] as const) {
       if (containsIp(c[field], endpoint.host)) {
@@ -218,19 +202,7 @@ export function validateClusterBootstrap(c: ClusterBootstrap): void {
       }
     }
   }
-  if (c.imageRepository !== undefined && !IMAGE_REPO.test(c.imageRepository)) {
-    fail("imageRepository", `${JSON.stringify(c.imageRepository)} is not a registry path like registry.example.com/google_containers (no scheme)`);
-  }
-  if (!HTTPS_URL.test(c.packageRepository)) {
-    fail("packageRepository", `${JSON.stringify(c.packageRepository)} is not an https:// URL`);
-  }
-  const repoMinor = /\/v1\.(\d+)\//.exec(c.packageRepository.endsWith("/") ? c.packageRepository : `${c.packageRepository}/`);
-  if (repoMinor && Number(repoMinor[1]) !== minor) {
-    fail(
-      "packageRepository",
-      `serves v1.${repoMinor[1]} but kubernetesVersion is ${c.kubernetesVersion}; the apt repositories are per minor version`,
-    );
-  }
+  assertNone(kubernetesProblems({ version: c.kubernetesVersion, packageRepository: c.packageRepository, imageRepository: c.imageRepository }));
   if (!TOKEN.test(c.bootstrapToken)) fail("bootstrapToken", "must match [a-z0-9]{6}.[a-z0-9]{16}");
   if (!CERT_KEY.test(c.certificateKey)) fail("certificateKey", "must be 64 lowercase hex characters");
   if (!CA_HASH.test(c.caCertHash)) fail("caCertHash", 'must be "sha256:" followed by 64 lowercase hex characters');
@@ -255,22 +227,9 @@ export function validateNodeBootstrap(c: ClusterBootstrap, n: NodeBootstrap): vo
       if (containsIp(c[field], n.nodeIp)) fail("nodeIp", `${n.nodeIp} lies inside ${field} ${c[field]}`);
     }
   }
-  for (const [key, value] of Object.entries(n.labels ?? {})) {
-    checkQualifiedName(`labels[${JSON.stringify(key)}]`, key);
-    if (!LABEL_VALUE.test(value)) fail(`labels[${JSON.stringify(key)}]`, `value ${JSON.stringify(value)} is not a valid label value`);
-    if (!isKubeletSettableLabel(key)) {
-      fail(
-        `labels[${JSON.stringify(key)}]`,
-        "the NodeRestriction admission plugin forbids kubelets to set kubernetes.io/k8s.io labels " +
-          "outside node.kubernetes.io/ and kubelet.kubernetes.io/; set it from the cluster instead",
-      );
-    }
-  }
+  assertNone(nodeLabelProblems("labels", n.labels ?? {}));
+  assertNone(taintProblems("taints", n.taints ?? []));
   (n.taints ?? []).forEach((t, i) => {
-    checkQualifiedName(`taints[${i}].key`, t.key);
-    if (t.value !== undefined && !LABEL_VALUE.test(t.value)) {
-      fail(`taints[${i}].value`, `${JSON.stringify(t.value)} is not a valid taint value`);
-    }
     if (!["NoSchedule", "PreferNoSchedule", "NoExecute"].includes(t.effect)) {
       fail(`taints[${i}].effect`, `${JSON.stringify(t.effect)} is not NoSchedule, PreferNoSchedule or NoExecute`);
     }

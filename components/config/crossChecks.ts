@@ -1,12 +1,30 @@
 // Rules that span several keys, each a function returning its problems (lines
 // naming a key). parseStackConfig runs them all on whatever parsed, so a stack
 // with several mistakes gets every one of them at once.
+//
+// The rules themselves live beside what they protect (the app rules in
+// apps/javaAppRules.ts, kubeadm's in cluster/kubeadmRules.ts, ...); this file
+// only says which settings each one reads.
 import { APOLLO_ENV, javaAppProblems } from "../apps/javaAppRules";
+import { mastersProblems, nodePoolSizeProblems } from "../cluster/clusterRules";
+import { kubernetesProblems, nodeLabelProblems, serviceCidrProblems, taintProblems } from "../cluster/kubeadmRules";
+import { hostStackProblems, KnownStack } from "../fleet/hostStackRules";
+import { podCidrProblems } from "../k8s/flannelRules";
+import { loggingProblems } from "../k8s/fluentBitRules";
 import { overlaps } from "../network/cidr";
+import { datacenterIpProblems, ingressNodePortProblems, reservedRangeProblems, zoneProblems } from "../network/networkRules";
 import { PlatformSettings, PROJECT } from "./schema";
 
+/** What a rule may know besides the platform:* settings. */
+export interface RuleContext {
+  /** alicloud:region, when set. */
+  region?: string;
+  /** The project's stacks (its Pulumi.<stack>.yaml files), when the project folder is known. */
+  stacks?: KnownStack[];
+}
+
 /** One cross-key rule: the stack's name and its parsed settings (keys that failed to parse are absent). */
-export type CrossCheck = (stack: string, s: Partial<PlatformSettings>) => string[];
+export type CrossCheck = (stack: string, s: Partial<PlatformSettings>, ctx: RuleContext) => string[];
 
 /** platform:env names the stack's own environment. */
 export const envIsStack: CrossCheck = (stack, s) =>
@@ -82,13 +100,58 @@ export const datacenterApart: CrossCheck = (_stack, s) => {
   return out;
 };
 
-/** The ingress controller's two NodePorts are distinct ports on every worker. */
-export const ingressPortsDiffer: CrossCheck = (_stack, s) =>
-  s.ingress?.httpNodePort !== undefined && s.ingress.httpNodePort === s.ingress.httpsNodePort ? [`${PROJECT}:ingress.httpsNodePort: must differ from httpNodePort`] : [];
+/** The network's ranges, zones and the data centre's address (network/networkRules.ts). */
+export const networkRules: CrossCheck = (_stack, s, ctx) => [
+  ...(s.network || s.datacenter ? reservedRangeProblems(s.network ?? {}, s.datacenter?.subnets) : []),
+  ...(s.network && ctx.region ? zoneProblems(ctx.region, s.network.zones) : []),
+  ...(s.datacenter ? datacenterIpProblems(s.datacenter.publicIp, s.network ?? {}) : []),
+];
+
+/** The ingress controller's two NodePorts, defaults included, are distinct ports on every worker. */
+export const ingressRules: CrossCheck = (_stack, s) => ingressNodePortProblems(s.ingress);
+
+/** kubeadm's rules: version and repositories, the service range, node labels and taints (cluster/kubeadmRules.ts). */
+export const kubeadmRules: CrossCheck = (_stack, s) => [
+  ...(s.kubernetes ? kubernetesProblems(s.kubernetes) : []),
+  ...(s.network ? serviceCidrProblems(s.network.serviceCidr) : []),
+  ...(s.nodePools ?? []).flatMap((p, i) => [
+    ...nodeLabelProblems(`${PROJECT}:nodePools[${i}].labels`, p.labels ?? {}),
+    ...taintProblems(`${PROJECT}:nodePools[${i}].taints`, p.taints ?? []),
+  ]),
+];
+
+/** The cluster's size: masters per zone, node counts, pod range per node (cluster/clusterRules.ts, k8s/flannelRules.ts). */
+export const sizeRules: CrossCheck = (_stack, s) => {
+  const out: string[] = [];
+  if (s.masters && s.network) out.push(...mastersProblems(s.masters.count, s.network.zones.length));
+  if (s.nodePools) out.push(...nodePoolSizeProblems(s.nodePools, s.network));
+  if (s.network && s.nodePools && s.masters) {
+    out.push(...podCidrProblems(s.network.podCidr, s.masters.count + s.nodePools.reduce((n, p) => n + p.count, 0)));
+  }
+  return out;
+};
+
+/** platform:logging's hosts and ports (k8s/fluentBitRules.ts). */
+export const loggingRules: CrossCheck = (_stack, s) => (s.logging ? loggingProblems(s.logging) : []);
+
+/** platform:hostStack names the host stack of this project (fleet/hostStackRules.ts). */
+export const hostStackRules: CrossCheck = (stack, s, ctx) => (s.hostStack && s.env !== "host" ? hostStackProblems(stack, s.hostStack, ctx.stacks) : []);
 
 /** Every cross-key rule, in the order their problems are reported. */
-export const CROSS_CHECKS: CrossCheck[] = [envIsStack, memberHasWorkers, appsFitTheStack, hostStackMatchesRole, datacenterApart, ingressPortsDiffer];
+export const CROSS_CHECKS: CrossCheck[] = [
+  envIsStack,
+  memberHasWorkers,
+  appsFitTheStack,
+  hostStackMatchesRole,
+  hostStackRules,
+  networkRules,
+  datacenterApart,
+  kubeadmRules,
+  sizeRules,
+  ingressRules,
+  loggingRules,
+];
 
-export function crossChecks(stack: string, s: Partial<PlatformSettings>): string[] {
-  return CROSS_CHECKS.flatMap((check) => check(stack, s));
+export function crossChecks(stack: string, s: Partial<PlatformSettings>, ctx: RuleContext = {}): string[] {
+  return CROSS_CHECKS.flatMap((check) => check(stack, s, ctx));
 }

@@ -96,7 +96,10 @@ export const EIP_BANDWIDTH_LIMITS = { PayByTraffic: 200, PayByBandwidth: 500 } a
 const network = z
   .object({
     vpcCidr: cidr,
-    zones: z.array(z.string().regex(/^[a-z]{2}-[a-z0-9-]+-[a-z]$/, "must be a zone id such as cn-hangzhou-h")).min(2, "must list at least two zones: the VPN gateway is dual-tunnel, its standby needs a vswitch in a second zone (disasterRecoveryVswitchId)"),
+    // Alibaba zone ids: region id plus a letter, cn-hangzhou-h or ap-southeast-1a (the region is checked in network/networkRules.ts).
+    zones: z
+      .array(z.string().regex(/^[a-z]{2}-[a-z0-9-]+?-?[a-z]$/, "must be a zone id such as cn-hangzhou-h"))
+      .min(2, "must list at least two zones: the VPN gateway is dual-tunnel, its standby needs a vswitch in a second zone (disasterRecoveryVswitchId)"),
     podCidr: cidr,
     serviceCidr: cidr,
     /**
@@ -188,9 +191,11 @@ const apiServerFront = z
   })
   .strict();
 
+// RFC 1123: labels of at most 63 characters, at most 253 in all.
 const hostname = z
   .string()
-  .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, "must be a DNS host name such as order.example.com");
+  .regex(/^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a DNS host name such as order.example.com (labels of at most 63 characters)")
+  .max(253, "must be at most 253 characters (a DNS name)");
 const url = z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http(s) URL");
 
 const ingress = z

@@ -8,7 +8,11 @@
 // secretKeys.ts.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { crossChecks } from "./crossChecks";
+import { crossChecks, RuleContext } from "./crossChecks";
+import { dingtalkWebhookProblems } from "../k8s/monitoringRules";
+import { ConfigError } from "./errors";
+import { namespaceProblems, nearest } from "./namespaces";
+import { listStacks, PROJECT_DIR } from "./stackFiles";
 import { Env, isProd, KEYS, platformSchema, PlatformSettings, PROJECT, REMOVED_KEYS, STACKS } from "./schema";
 import { SECRET_KEY_NAMES, SECRET_KEYS, secretRequired, SecretKeyName, StackSecrets } from "./secretKeys";
 
@@ -28,12 +32,7 @@ export interface StackConfig extends PlatformSettings {
   apolloAccessKeys: Record<string, pulumi.Output<string>>;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid stack configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError, UsageError } from "./errors";
 
 function formatPath(path: PropertyKey[]): string {
   let out = `${PROJECT}:${String(path[0])}`;
@@ -69,12 +68,17 @@ export interface RawConfig {
   secretKeys: string[];
 }
 
-/** Parses and validates the stack's config; throws one ConfigError listing every problem. */
-export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
+/**
+ * Parses and validates the stack's config; throws one ConfigError listing every problem.
+ * `ctx.stacks`: the project's stacks, for the platform:hostStack rule.
+ */
+export function parseStackConfig(stack: string, raw: RawConfig, ctx: Pick<RuleContext, "stacks"> = {}): StackConfig {
   const problems: string[] = [];
   if (!(STACKS as readonly string[]).includes(stack)) {
     problems.push(`stack "${stack}" is not one of ${STACKS.join(", ")}`);
   }
+  // Namespaces first: a typo there explains a "required" key further down.
+  problems.push(...namespaceProblems(Object.keys(raw.values)));
 
   // Every non-secret platform:* key, decoded; the strict schema refuses the unknown ones.
   const input: Record<string, unknown> = {};
@@ -89,7 +93,10 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
   // Unknown keys first (a typo explains the "is required" that often follows), then by key in reference order.
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys" && issue.path.length === 0) {
-      for (const k of issue.keys) problems.push(`${PROJECT}:${k}: unknown key (check the spelling; see the README's config reference)`);
+      for (const k of issue.keys) {
+        const guess = nearest(k, Object.keys(KEYS));
+        problems.push(`${PROJECT}:${k}: unknown key${guess ? ` (did you mean ${PROJECT}:${guess}?)` : " (check the spelling; see the README's config reference)"}`);
+      }
     }
   }
   for (const issue of issues) {
@@ -104,7 +111,7 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
   const region = raw.values["alicloud:region"];
   if (!region) problems.push("alicloud:region: is required");
 
-  problems.push(...crossChecks(stack, settings));
+  problems.push(...crossChecks(stack, settings, { region, stacks: ctx.stacks }));
 
   const secrets: { [K in SecretKeyName]?: pulumi.Output<string> } = {};
   for (const name of SECRET_KEY_NAMES) {
@@ -121,6 +128,7 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
       problems.push(`${full}: must be set as a secret (\`pulumi config set --secret ${full} ...\`), it is in plain text`);
       continue;
     }
+    if (name === "dingtalkWebhook") problems.push(...dingtalkWebhookProblems(text));
     if (s.form === "text") secrets[name] = pulumi.secret(text);
   }
 
@@ -147,9 +155,12 @@ function parseApolloAccessKeys(raw: RawConfig, settings: Partial<PlatformSetting
     problems.push(`${full}: must be a map of app name to secret (set with \`pulumi config set --secret --path '${full}.<app>' <secret>\`)`);
     return out;
   }
+  // When platform:apps itself failed to parse, its problems are reported already; no app is "missing".
+  const appsKnown = settings.apps !== undefined || raw.values[`${PROJECT}:apps`] === undefined;
   for (const [appName, secret] of Object.entries(map as Record<string, string>)) {
-    if (!settings.apps?.[appName]) problems.push(`${full}.${appName}: no such app in ${PROJECT}:apps`);
-    else out[appName] = pulumi.secret(secret);
+    if (!settings.apps?.[appName]) {
+      if (appsKnown) problems.push(`${full}.${appName}: no such app in ${PROJECT}:apps`);
+    } else out[appName] = pulumi.secret(secret);
   }
   return out;
 }
@@ -177,5 +188,5 @@ const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfi
 export function loadStackConfig(): StackConfig {
   const values = pulumi.runtime.allConfig();
   const secretKeys = Object.keys(values).filter((k) => isConfigSecret(k));
-  return parseStackConfig(pulumi.getStack(), { values, secretKeys });
+  return parseStackConfig(pulumi.getStack(), { values, secretKeys }, { stacks: listStacks(PROJECT_DIR) });
 }

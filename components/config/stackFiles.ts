@@ -3,6 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
+import { ConfigError, UsageError } from "./errors";
 import { PROJECT } from "./schema";
 import { SECRET_KEY_NAMES, SecretKeyName } from "./secretKeys";
 
@@ -20,33 +21,108 @@ export function stackFilePath(stack: string, dir = PROJECT_DIR): string {
   return path.join(dir, `Pulumi.${stack}.yaml`);
 }
 
+/**
+ * Parses a YAML file as the Pulumi CLI's reader (go-yaml v3) does: YAML 1.2,
+ * `<<` merge keys applied, duplicate keys refused. Every syntax error becomes
+ * a ConfigError line `Pulumi.dev.yaml:LINE:COL: message`.
+ */
+export function readYamlFile(file: string): unknown {
+  const name = path.basename(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError([`${name}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
+  }
+  const doc = YAML.parseDocument(text, { merge: true, uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((err) => {
+        const pos = err.linePos?.[0];
+        const what = err.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+        return `${name}${pos ? `:${pos.line}:${pos.col}` : ""}: not valid YAML: ${what}`;
+      }),
+    );
+  }
+  return doc.toJS({ maxAliasCount: 1000 });
+}
+
 export function readProjectName(dir = PROJECT_DIR): string {
-  const doc = YAML.parse(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")) as { name?: string };
-  if (!doc?.name) throw new Error("Pulumi.yaml: missing `name`");
+  const doc = readYamlFile(path.join(dir, "Pulumi.yaml")) as { name?: string } | null;
+  if (!doc?.name) throw new ConfigError(["Pulumi.yaml: missing `name`"]);
   return doc.name;
+}
+
+/** True when `stack` has a stack file in `dir`. */
+export function stackExists(stack: string, dir = PROJECT_DIR): boolean {
+  return fs.existsSync(stackFilePath(stack, dir));
 }
 
 export function readStackFile(stack: string, dir = PROJECT_DIR): StackFile {
   const file = stackFilePath(stack, dir);
-  if (!fs.existsSync(file)) throw new Error(`no stack file ${path.basename(file)} (stacks are the Pulumi.<stack>.yaml files)`);
-  const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const name = path.basename(file);
+  if (!fs.existsSync(file)) throw new UsageError(`no stack file ${name} in ${dir} (stacks are the Pulumi.<stack>.yaml files)`);
+  const doc = (readYamlFile(file) ?? {}) as { config?: unknown };
+  if (typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError([`${name}: must be a map with a \`config:\` key`]);
+  const config = doc.config ?? {};
+  if (typeof config !== "object" || config === null || Array.isArray(config)) throw new ConfigError([`${name}: config: must be a map of <namespace>:<key> to value`]);
   const values: Record<string, unknown> = {};
   const secureKeys: string[] = [];
-  for (const [key, value] of Object.entries(doc.config ?? {})) {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    // The CLI refuses a config key without a namespace (config.ParseKey).
+    if (!/^[A-Za-z0-9_.-]+:[^:]+$/.test(key)) problems.push(`${name}: config: ${JSON.stringify(key)} is not a <namespace>:<key> config key`);
     if (isSecure(value)) secureKeys.push(key);
     values[key] = value;
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   return { values, secureKeys };
 }
 
-function isSecure(v: unknown): boolean {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in v;
+/** One `secure:` ciphertext, as `pulumi config set --secret` writes it. */
+function isSecureLeaf(v: unknown): boolean {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { secure?: unknown }).secure === "string";
 }
+
+/**
+ * A secret key: a `secure:` leaf, or (set with `--secret --path`) an object or
+ * list holding one anywhere. The engine then hands the whole key to the
+ * program as a secret, so it is one here too.
+ */
+function isSecure(v: unknown): boolean {
+  if (isSecureLeaf(v)) return true;
+  if (typeof v !== "object" || v === null) return false;
+  return Object.values(v).some(isSecure);
+}
+
+/** The stacks of the project: each Pulumi.<stack>.yaml with its platform:env (undefined when unreadable). */
+export function listStacks(dir = PROJECT_DIR): { name: string; env?: string }[] {
+  let files: string[];
+  try {
+    files = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return files
+    .map((f) => /^Pulumi\.([^.]+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .map((name) => {
+      try {
+        const env = readStackFile(name, dir).values[`${PROJECT}:env`];
+        return { name, env: typeof env === "string" ? env : undefined };
+      } catch {
+        return { name };
+      }
+    });
+}
+
+/** Path segments that would reach an object's prototype instead of a config value. */
+const FORBIDDEN_SEGMENTS = new Set(["__proto__", "constructor", "prototype"]);
 
 /** Splits `platform:nodePools[0].count` into the key `platform:nodePools` and the path [0, "count"]. */
 export function parseConfigPath(spec: string): { key: string; path: (string | number)[] } {
   const m = /^([A-Za-z0-9_-]+:[A-Za-z0-9_-]+)(.*)$/.exec(spec);
-  if (!m) throw new Error(`-c ${spec}: expected project:key[.path], e.g. platform:masters.count`);
+  if (!m) throw new UsageError(`-c ${spec}: expected project:key[.path], e.g. platform:masters.count`);
   const rest = m[2];
   const segments: (string | number)[] = [];
   const re = /\.([A-Za-z0-9_-]+)|\[(\d+)\]|\["([^"]+)"\]/y;
@@ -54,9 +130,12 @@ export function parseConfigPath(spec: string): { key: string; path: (string | nu
   while (pos < rest.length) {
     re.lastIndex = pos;
     const s = re.exec(rest);
-    if (!s) throw new Error(`-c ${spec}: cannot parse the path at "${rest.slice(pos)}"`);
+    if (!s) throw new UsageError(`-c ${spec}: cannot parse the path at "${rest.slice(pos)}"`);
     segments.push(s[1] ?? (s[2] !== undefined ? Number(s[2]) : s[3]));
     pos = re.lastIndex;
+  }
+  for (const seg of [m[1].slice(m[1].indexOf(":") + 1), ...segments]) {
+    if (typeof seg === "string" && FORBIDDEN_SEGMENTS.has(seg)) throw new UsageError(`-c ${spec}: "${seg}" is not allowed in a config path`);
   }
   return { key: m[1], path: segments };
 }
@@ -64,7 +143,7 @@ export function parseConfigPath(spec: string): { key: string; path: (string | nu
 /** Parses `KEY=VALUE`; VALUE is JSON when it parses as JSON, else a string. */
 export function parseOverride(arg: string): { key: string; path: (string | number)[]; value: unknown } {
   const eq = arg.indexOf("=");
-  if (eq < 0) throw new Error(`-c ${arg}: expected KEY=VALUE`);
+  if (eq < 0) throw new UsageError(`-c ${arg}: expected KEY=VALUE (e.g. platform:masters.count=3)`);
   const raw = arg.slice(eq + 1);
   let value: unknown = raw;
   try {
@@ -86,12 +165,13 @@ export function applyOverride(values: Record<string, unknown>, o: { key: string;
   for (let i = 0; i < o.path.length - 1; i++) {
     const seg = o.path[i];
     const obj = cur as Record<string | number, unknown>;
-    if (typeof obj !== "object" || obj === null) throw new Error(`-c ${o.key}: ${String(seg)} is inside a scalar`);
-    if (obj[seg] === undefined) obj[seg] = typeof o.path[i + 1] === "number" ? [] : {};
+    if (typeof obj !== "object" || obj === null) throw new UsageError(`-c ${o.key}: ${String(seg)} is inside a scalar`);
+    // Own properties only: an inherited one (toString, ...) is not a config value.
+    if (!Object.hasOwn(obj, seg) || obj[seg] === undefined) obj[seg] = typeof o.path[i + 1] === "number" ? [] : {};
     cur = obj[seg];
   }
   const last = o.path[o.path.length - 1];
-  if (typeof cur !== "object" || cur === null) throw new Error(`-c ${o.key}: ${String(last)} is inside a scalar`);
+  if (typeof cur !== "object" || cur === null) throw new UsageError(`-c ${o.key}: ${String(last)} is inside a scalar`);
   (cur as Record<string | number, unknown>)[last] = o.value;
 }
 
@@ -129,8 +209,14 @@ export function toEngineConfig(values: Record<string, unknown>, secureKeys: stri
   const secretKeys: string[] = [];
   const placeholders: string[] = [];
   for (const [key, v] of Object.entries(values)) {
-    if (secureKeys.includes(key)) continue;
-    out[key] = typeof v === "string" ? v : JSON.stringify(v);
+    if (!secureKeys.includes(key)) {
+      out[key] = typeof v === "string" ? v : JSON.stringify(v);
+    } else if (!isSecureLeaf(v)) {
+      // Set with --secret --path: the structure is in the file, each leaf ciphertext; keep the structure.
+      out[key] = JSON.stringify(placeholderLeaves(v, key));
+      secretKeys.push(key);
+      placeholders.push(key);
+    }
   }
   for (const name of SECRET_KEY_NAMES) {
     const full = `${PROJECT}:${name}`;
@@ -143,6 +229,14 @@ export function toEngineConfig(values: Record<string, unknown>, secureKeys: stri
     placeholders.push(full);
   }
   return { values: out, secretKeys, placeholders };
+}
+
+/** The value with every `secure:` leaf replaced by a labelled placeholder. */
+function placeholderLeaves(v: unknown, at: string): unknown {
+  if (isSecureLeaf(v)) return `offline-placeholder-${at.replace(/^[^:]*:/, "")}`;
+  if (Array.isArray(v)) return v.map((x, i) => placeholderLeaves(x, `${at}[${i}]`));
+  if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, placeholderLeaves(x, `${at}.${k}`)]));
+  return v;
 }
 
 /** Stack file plus overrides, as engine config. */

@@ -3,6 +3,7 @@
 // RBAC, kube-flannel-cfg, the kube-flannel-ds DaemonSet). Pure: the flannel
 // component turns these into resources, the offline preview prints them and
 // the tests check them against the Kubernetes schema.
+import { podCidrProblems } from "./flannelRules";
 import { parseCidr } from "../network/cidr";
 import { FLANNEL_VXLAN_PORT, NODE_HOST_PORTS } from "../network/ports";
 import type { K8sObject } from "./k8sObjects";
@@ -70,13 +71,11 @@ function validate(s: FlannelSettings): { vxlanPort: number; healthzPort: number 
   try {
     prefix = parseCidr(s.podCidr).prefix;
   } catch (e) {
-    throw new Error(`flannel: podCidr: ${(e as Error).message}`);
+    throw new Error(`flannel: podCidr: ${(e as Error).message}`, { cause: e });
   }
-  // flannel leases one /24 per node (SubnetLen 24); a /24 or smaller pod
-  // network would leave room for one node at most.
-  if (prefix > 23) {
-    throw new Error(`flannel: podCidr ${s.podCidr} is too small: flannel gives each node a /24, use /23 or larger`);
-  }
+  // flannel leases one /24 per node (SubnetLen 24): the rule config validation runs (flannelRules.ts), asserted here.
+  const small = podCidrProblems(s.podCidr, 0);
+  if (prefix > 23 || small.length > 0) throw new Error(`flannel: ${small[0]}`);
   assertPinned("flannelImage", s.flannelImage);
   assertPinned("cniPluginImage", s.cniPluginImage);
   const vxlanPort = s.vxlanPort ?? FLANNEL_VXLAN_PORT;

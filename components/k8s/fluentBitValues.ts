@@ -7,6 +7,7 @@
 // environment variable from a Kubernetes Secret, and the config refers to it
 // as ${FLUENT_OUTPUT_PASSWORD}, which fluent-bit expands at start.
 
+import { hostProblems } from "./fluentBitRules";
 import type { HelmChart } from "./k8sObjects";
 
 /** The chart, pinned: a new chart version is a reviewed change, not a surprise on `pulumi up`. */
@@ -78,7 +79,6 @@ export interface FluentBitSettings {
 }
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 const BROKER = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:\d{1,5}$/;
 const INDEX = /^[a-z0-9][a-z0-9_.-]*$/;
 const TOPIC = /^[A-Za-z0-9._-]+$/;
@@ -95,7 +95,9 @@ function validate(s: FluentBitSettings): void {
     fail("output.output", `must be "elasticsearch" or "kafka", got ${JSON.stringify((o as { output?: unknown } | undefined)?.output)}`);
   }
   if (o.output === "elasticsearch") {
-    if (!HOST.test(o.host ?? "")) fail("output.host", `must be a host name without scheme or port, got ${JSON.stringify(o.host)}`);
+    // The rule config validation runs (fluentBitRules.ts), asserted here.
+    const host = hostProblems("output.host", String(o.host ?? ""));
+    if (host.length > 0 || !o.host) throw new Error(`fluent-bit: ${host[0] ?? "output.host: is required"}`);
     if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)) fail("output.port", `must be a port 1-65535, got ${o.port}`);
     if (!INDEX.test(o.index ?? "")) fail("output.index", `must be a lowercase Elasticsearch index name, got ${JSON.stringify(o.index)}`);
   } else {

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { checkFleetAddressPlan, ClusterAddressPlan, FleetAddressPlan } from "../fleet/fleetAddressPlan";
-import { PROJECT, STACKS } from "../config/stackConfig";
+import { ConfigError, PROJECT, STACKS } from "../config/stackConfig";
 import { PROJECT_DIR, readStackFile } from "../config/stackFiles";
 import { prodTagsNotFromPre } from "./prodTags";
 
@@ -40,10 +40,32 @@ export function fleetPlanFromStackFiles(dir = PROJECT_DIR): FleetAddressPlan {
   return { clusters, links, ...(dcStacks.length ? { datacenter: { subnets: dcSubnets, linkedStacks: dcStacks } } : {}) };
 }
 
+const USAGE = "usage: npm run check:fleet [-- --dir DIR]   (DIR: where the Pulumi.<stack>.yaml files are; default the project root)";
+
 export function main(argv: string[]): number {
   const i = argv.indexOf("--dir");
+  if (i >= 0 && (argv[i + 1] === undefined || argv[i + 1].startsWith("-") || argv[i + 1] === "")) {
+    console.error(`--dir needs a directory\n${USAGE}`);
+    return 2;
+  }
   const dir = i >= 0 ? path.resolve(argv[i + 1]) : PROJECT_DIR;
-  const plan = fleetPlanFromStackFiles(dir);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    console.error(`fleet address plan: ${dir}: no such directory`);
+    return 1;
+  }
+  let plan: FleetAddressPlan;
+  try {
+    plan = fleetPlanFromStackFiles(dir);
+  } catch (e) {
+    // A stack file that is not YAML (or not a stack file) is named, with line and column; no stack trace.
+    const problems = e instanceof ConfigError ? e.problems : [(e as Error).message];
+    console.error(`fleet address plan: cannot read the stack files:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    return 1;
+  }
+  if (plan.clusters.length === 0) {
+    console.error(`fleet address plan: no stack files (Pulumi.<stack>.yaml) in ${dir}; nothing checked`);
+    return 1;
+  }
   const problems = checkFleetAddressPlan(plan);
   const unvalidated = prodTagsNotFromPre(dir);
   if (problems.length) {

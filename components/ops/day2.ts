@@ -11,7 +11,7 @@ import * as path from "path";
 import { loadEngineConfig } from "../config/stackFiles";
 import { ConfigError, parseStackConfig } from "../config/stackConfig";
 import { idsFromStackExport, planScaleIn } from "./scaleIn";
-import { setScalar, writeStackFile } from "./stackFileEdit";
+import { editStackFile, setScalar } from "./stackFileEdit";
 import { upgradePlan } from "./upgrade";
 import { etcdRestoreScript } from "../cluster/etcdBackup";
 
@@ -85,9 +85,7 @@ export async function main(argv: string[], out = console.log, err = console.erro
       out(p.state ? `(instance ids from ${p.state})` : "(instance ids from the offline plan: mock ids; pass --state <(pulumi stack export) for the real ones)");
       if (p.apply) {
         const file = path.join(p.dir, `Pulumi.${stack}.yaml`);
-        const text = fs.readFileSync(file, "utf8");
-        writeStackFile(
-          file,
+        editStackFile(file, (text) =>
           setScalar(
             text,
             ["config", "platform:nodePools", { name: pool }, "count"],

@@ -11,6 +11,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { promote, promoteCanary, release, rollback, stackFileName } from "./releaseOps";
+import { withStackFileLock } from "./stackFileWrite";
 
 const USAGE = `usage:
   npm run release  -- <stack> <app> <tag>            set an app's image tag (previous tag kept in history); not prod1/prod2,
@@ -103,14 +104,22 @@ export function main(argv: string[], out = console.log, err = console.error): nu
   return 0;
 }
 
-/** Runs an edit and appends what to do next, depending on whether the stack file changed. */
+/**
+ * Runs an edit holding the stack file's lock, so a concurrent release into the
+ * same file waits for this one and then edits the result (both land), and
+ * appends what to do next, depending on whether the stack file changed.
+ */
 function watch(dir: string, stack: string, run: () => string[]): string[] {
   const file = path.join(dir, stackFileName(stack));
-  const before = readOrUndefined(file);
-  const lines = run();
-  const changed = readOrUndefined(file) !== before;
   const name = stackFileName(stack);
-  return [...lines, changed ? `next: git commit ${name} && open a PR; CI runs the preview` : `${name} unchanged, nothing to commit`];
+  const edit = () => {
+    const before = readOrUndefined(file);
+    const lines = run();
+    const changed = readOrUndefined(file) !== before;
+    return [...lines, changed ? `next: git commit ${name} && open a PR; CI runs the preview` : `${name} unchanged, nothing to commit`];
+  };
+  // No file, nothing to lock: the edit refuses, naming what is missing.
+  return fs.existsSync(file) ? withStackFileLock(file, name, edit) : edit();
 }
 
 function readOrUndefined(file: string): string | undefined {

@@ -17,6 +17,8 @@ import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import * as YAML from "yaml";
 import { ENVS, Env, MAX_HISTORY, imageTagProblem, isEnv, isProdEnv } from "../../policies/imageTags";
+import { blockListSplices } from "./historyEdit";
+import { replaceStackFile } from "./stackFileWrite";
 
 /** The config key that holds the apps (project `platform`). */
 export const APPS_KEY = "platform:apps";
@@ -40,6 +42,21 @@ export function nextHistory(current: string | undefined, history: readonly strin
     if (t !== newTag && !out.includes(t)) out.push(t);
   }
   return out.slice(0, MAX_HISTORY);
+}
+
+/** The tags nextHistory cuts beyond MAX_HISTORY, oldest last: what a summary line reports as dropped. */
+export function droppedFromHistory(current: string | undefined, history: readonly string[], newTag: string): string[] {
+  const all: string[] = [];
+  for (const t of current === undefined ? history : [current, ...history]) {
+    if (t !== newTag && !all.includes(t)) all.push(t);
+  }
+  return all.slice(MAX_HISTORY);
+}
+
+/** "; history keeps 5 tags; dropped a, b" when the history was cut, else "". */
+export function droppedNote(current: string | undefined, history: readonly string[], newTag: string): string {
+  const dropped = droppedFromHistory(current, history, newTag);
+  return dropped.length ? `; history keeps ${MAX_HISTORY} tags; dropped ${dropped.join(", ")}` : "";
 }
 
 /**
@@ -66,7 +83,7 @@ export function release(dir: string, stack: string, app: string, tag: string): s
   const edit = new StackEdit(sf);
   edit.setApp(a, tag, nextHistory(a.tag, a.history, tag));
   edit.write();
-  return `${stack} ${app}: ${a.tag ?? "(none)"} -> ${tag}`;
+  return `${stack} ${app}: ${a.tag ?? "(none)"} -> ${tag}${droppedNote(a.tag, a.history, tag)}`;
 }
 
 /**
@@ -89,7 +106,7 @@ export function promoteCanary(dir: string, stack: string, app: string): string {
   edit.setApp(a, tag, nextHistory(a.tag, a.history, tag));
   edit.removeKey(a, "canary");
   edit.write();
-  return `${stack} ${app}: ${a.tag ?? "(none)"} -> ${tag} (canary promoted, canary block removed)`;
+  return `${stack} ${app}: ${a.tag ?? "(none)"} -> ${tag} (canary promoted, canary block removed${droppedNote(a.tag, a.history, tag)})`;
 }
 
 /** Why `tag` of `app` has not been validated in pre (neither pre's tag nor in its history), or undefined when it has. */
@@ -167,7 +184,9 @@ export function promote(dir: string, from: string, to: string, apps: readonly st
       // Promoting the build the canary runs ends the canary (a canary may not run the stable tag).
       const endsCanary = d.canary?.tag === s.tag;
       if (endsCanary) edit.removeKey(d, "canary");
-      lines.push(`${to} ${app}: ${d.tag ?? "(none)"} -> ${s.tag} (from ${from}${endsCanary ? "; its canary ran this build, canary block removed" : ""})`);
+      lines.push(
+        `${to} ${app}: ${d.tag ?? "(none)"} -> ${s.tag} (from ${from}${endsCanary ? "; its canary ran this build, canary block removed" : ""}${droppedNote(d.tag, d.history, s.tag)})`,
+      );
     } catch (e) {
       problems.push((e as Error).message);
     }
@@ -230,8 +249,13 @@ function loadStack(dir: string, stack: string): StackFile {
   } catch {
     throw new Error(`${name}: not found in ${dir}`);
   }
-  const doc = YAML.parseDocument(text);
-  if (doc.errors.length > 0) throw new Error(`${name}: not valid YAML: ${doc.errors[0].message}`);
+  const doc = YAML.parseDocument(text, { merge: true });
+  if (doc.errors.length > 0) {
+    const pos = doc.errors[0].linePos?.[0];
+    throw new Error(
+      `${name}${pos ? `:${pos.line}:${pos.col}` : ""}: not valid YAML: ${doc.errors[0].message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}`,
+    );
+  }
   const declared = doc.getIn(["config", "platform:env"]);
   if (declared !== undefined && declared !== stack) {
     throw new Error(`${name}: platform:env: is "${String(declared)}" but the file is stack ${stack}; fix the file before releasing into it`);
@@ -258,7 +282,12 @@ function readApp(sf: StackFile, app: string): App {
     throw new Error(`${sf.name}: ${APPS_KEY}.${app}: no such app (known: ${known.join(", ") || "none, this stack runs no apps"})`);
   }
   const key = `${sf.name}: ${APPS_KEY}.${app}`;
+  refuseSharedNode(node, key);
   if (!YAML.isMap(node)) throw new Error(`${key}: must be a map with image, tag and history`);
+  if (node.items.some((p) => YAML.isScalar(p.key) && p.key.value === "<<")) {
+    throw new Error(`${key}: takes keys from a merge (<<: *...); an edit here would change what the merge means, edit it by hand`);
+  }
+  for (const k of ["tag", "history"]) refuseSharedNode(node.get(k, true), `${key}.${k}`);
   const str = (k: string): string | undefined => {
     const v = node.get(k);
     if (v === undefined || v === null) return undefined;
@@ -283,6 +312,18 @@ function readApp(sf: StackFile, app: string): App {
     canary = { tag: t as string | undefined };
   }
   return { name: app, node, image: str("image"), tag: str("tag"), history, canary };
+}
+
+/**
+ * An anchored node (`&name`) is shared with every alias of it, and an alias
+ * (`*name`) is another node's value: splicing either would edit more (or
+ * other) than this key, so the script refuses, naming file and key.
+ */
+function refuseSharedNode(n: unknown, key: string): void {
+  if (YAML.isAlias(n)) throw new Error(`${key}: is an alias (*${n.source}) of another value; edit it by hand`);
+  const anchor = (n as { anchor?: string } | undefined)?.anchor;
+  if (anchor) throw new Error(`${key}: has an anchor (&${anchor}) other values may alias; edit it by hand`);
+  if (YAML.isSeq(n)) n.items.forEach((item, i) => refuseSharedNode(item, `${key}[${i}]`));
 }
 
 function checkTag(sf: StackFile, app: string, tag: string): void {
@@ -337,13 +378,19 @@ class StackEdit {
     target.set("tag", tag);
 
     if (isDeepStrictEqual(history, app.history)) return;
-    if (historyPair) {
+    const lineEdits =
+      historyPair && YAML.isSeq(historyPair.value)
+        ? blockListSplices(this.sf.text, historyPair.value, app.history, history, (t) => scalarText(t), this.eol)
+        : undefined;
+    if (lineEdits) {
+      // One entry per line: add and drop entries as lines, so comments and blank lines inside the list stay.
+      this.splices.push(...lineEdits);
+    } else if (historyPair) {
       const { keyEnd, valueEnd } = this.pairRange(historyPair, key + ".history");
       const value = historyPair.value;
       // Keep the list's style: a flow list with items stays flow, a block list
       // keeps its item indentation; `[]` (or no value) grows into a block list.
-      const blockIndent =
-        YAML.isSeq(value) && !value.flow && value.range ? this.indentOf(value.range[0], key + ".history") : `${indent}  `;
+      const blockIndent = YAML.isSeq(value) && !value.flow && value.range ? this.indentOf(value.range[0], key + ".history") : `${indent}  `;
       const flow = YAML.isSeq(value) && value.flow && value.items.length > 0;
       const tail = this.sf.text.slice(keyEnd, valueEnd).endsWith("\n") ? this.eol : "";
       const body =
@@ -381,7 +428,10 @@ class StackEdit {
     (this.expected.getIn(["config", APPS_KEY, app.name], true) as YAML.YAMLMap).delete(k);
   }
 
-  /** Applies the splices, checks the result against the Document API's edit, and replaces the file atomically. */
+  /**
+   * Applies the splices, checks the result against the Document API's edit, and
+   * replaces the file atomically if it still holds what was read (stackFileWrite.ts).
+   */
   write(): void {
     if (this.splices.length === 0) return;
     let text = this.sf.text;
@@ -395,9 +445,7 @@ class StackEdit {
     if (check.errors.length > 0 || !isDeepStrictEqual(check.toJS(), this.expected.toJS())) {
       throw new Error(`${this.sf.name}: ${APPS_KEY}: this file's layout defeats an exact edit, nothing written; edit the tag by hand`);
     }
-    const tmp = `${this.sf.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, this.sf.file);
+    replaceStackFile(this.sf.file, this.sf.name, this.sf.text, text);
   }
 
   private pair(map: YAML.YAMLMap, k: string): YAML.Pair | undefined {
@@ -417,7 +465,6 @@ class StackEdit {
     if (!/^ *$/.test(indent)) throw new Error(`${key}: not on a line of its own; edit the tag by hand`);
     return indent;
   }
-
 }
 
 /**

@@ -3,8 +3,10 @@
 // reports, and the result must parse to exactly the Document API's edit, or nothing is
 // written. The same approach as releaseOps.ts, for a single value.
 import * as fs from "fs";
+import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import * as YAML from "yaml";
+import { replaceStackFile, withStackFileLock } from "./stackFileWrite";
 
 /** A step into the document: a map key, or the item of a list whose `name` is this. */
 export type EditPath = (string | { name: string })[];
@@ -31,7 +33,9 @@ export function setScalar(text: string, p: EditPath, value: string | number, lab
   if (doc.errors.length > 0) throw new Error(`${label}: not valid YAML: ${doc.errors[0].message}`);
   const at = resolve(doc, p);
   const node = doc.getIn(at, true);
+  if (YAML.isAlias(node)) throw new Error(`${label}: is an alias (*${node.source}) of another value; edit it by hand`);
   if (!YAML.isScalar(node) || !node.range) throw new Error(`${label}: ${at.join(".")} is not a plain value in the file`);
+  if (node.anchor) throw new Error(`${label}: has an anchor (&${node.anchor}) other values may alias; edit it by hand`);
   const expected = doc.clone();
   expected.setIn(at, value);
   const literal =
@@ -49,9 +53,16 @@ export function getValue(text: string, p: EditPath): unknown {
   return doc.getIn(resolve(doc, p));
 }
 
-/** Writes atomically. */
-export function writeStackFile(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
+/**
+ * Read-modify-write of a stack file that never loses a concurrent edit: under
+ * the file's lock, `edit` gets the current text and returns the new one, which
+ * replaces the file only if it is still what was read (through symlinks, mode
+ * kept; see stackFileWrite.ts).
+ */
+export function editStackFile(file: string, edit: (text: string) => string): void {
+  const name = path.basename(file);
+  withStackFileLock(file, name, () => {
+    const text = fs.readFileSync(file, "utf8");
+    replaceStackFile(file, name, text, edit(text));
+  });
 }

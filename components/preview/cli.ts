@@ -3,7 +3,8 @@
 // 1 invalid config or a mandatory policy violation, 2 usage error.
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, STACKS } from "../config/stackConfig";
+import { ConfigError, STACKS, UsageError } from "../config/stackConfig";
+import { parseOverride, stackExists } from "../config/stackFiles";
 import { formatDiff } from "./diffFormat";
 import { formatFindings } from "./findings";
 import { DiffableResource, diffPlans, PlanDiff } from "./planDiff";
@@ -58,6 +59,10 @@ function parseArgs(argv: string[]): Args {
     else throw new Error(`unexpected argument ${a}`);
   }
   if (!args.stack) throw new Error("which stack?");
+  if (!(STACKS as readonly string[]).includes(args.stack)) throw new Error(`unknown stack "${args.stack}" (stacks: ${STACKS.join(", ")})`);
+  if (!stackExists(args.stack)) throw new Error(`stack ${args.stack} has no stack file Pulumi.${args.stack}.yaml`);
+  // Every -c is checked here, so a malformed one is a usage error before anything runs.
+  for (const o of args.overrides) parseOverride(o);
   return args;
 }
 
@@ -68,7 +73,7 @@ function readBasePlan(file: string, stack: string): DiffableResource[] {
   try {
     doc = JSON.parse(fs.readFileSync(target, "utf8"));
   } catch (e) {
-    throw new Error(`--diff-from ${file}: ${(e as Error).message}`);
+    throw new Error(`--diff-from ${file}: ${(e as Error).message}`, { cause: e });
   }
   const resources = (doc as { resources?: unknown })?.resources;
   if (!Array.isArray(resources) || !resources.every((r) => typeof r?.urn === "string")) {
@@ -115,6 +120,10 @@ async function main(): Promise<number> {
       console.error(`Offline preview of stack ${args.stack}: ${e.message}\nNo resources were planned.`);
       return 1;
     }
+    if (e instanceof UsageError) {
+      console.error(`${e.message}\n${USAGE}`);
+      return 2;
+    }
     throw e;
   }
   const { plan, config, violations, policyConfig } = result;
@@ -125,7 +134,7 @@ async function main(): Promise<number> {
     console.log(JSON.stringify(planJson(plan, violations, diff), null, 2));
   } else {
     console.log(`Offline preview of stack ${plan.stack} (project platform)`);
-    console.log("This is NOT \`pulumi preview\`: providers are mocked, nothing was read from or sent to a cloud.");
+    console.log("This is NOT `pulumi preview`: providers are mocked, nothing was read from or sent to a cloud.");
     if (args.overrides.length) console.log(`Overrides for this run only (-c, not saved): ${args.overrides.join(" ")}`);
     if (config.placeholders.length) console.log(`Secrets are placeholders: ${config.placeholders.join(", ")}`);
     console.log("");

@@ -8,7 +8,7 @@ import { ConfigError, parseStackConfig } from "../config/stackConfig";
 import { PlanDiff } from "./planDiff";
 import { checkPlan, loadPolicyConfig, policyConfigFileFor, Violation } from "./policyCheck";
 import { Plan, PlannedResource, redact, runOffline } from "./runtime";
-import { EngineConfig, loadEngineConfig, PROJECT_DIR, readProjectName } from "../config/stackFiles";
+import { EngineConfig, listStacks, loadEngineConfig, PROJECT_DIR, readProjectName, stackFilePath } from "../config/stackFiles";
 
 export interface PreviewOptions {
   stack: string;
@@ -48,14 +48,23 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
   const project = readProjectName(dir);
   if (project !== "platform") throw new Error(`Pulumi.yaml names project "${project}", expected "platform"`);
   const config = loadEngineConfig(opts.stack, opts.overrides ?? [], dir);
-  const settings = parseStackConfig(opts.stack, { values: config.values, secretKeys: config.secretKeys });
+  const settings = parseStackConfig(opts.stack, { values: config.values, secretKeys: config.secretKeys }, { stacks: listStacks(dir) });
   // Read before planning: a broken policy config fails fast, naming its key.
   const policyConfig = opts.policyConfig ?? policyConfigFileFor(opts.stack, dir);
   const policies = loadPolicyConfig(policyConfig);
   let stackOutputs = opts.stackOutputs;
   if (!stackOutputs && settings.hostStack) {
     const hostName = settings.hostStack.split("/").pop()!;
-    const host = await previewStack({ stack: hostName, dir });
+    let host: PreviewResult;
+    try {
+      host = await previewStack({ stack: hostName, dir });
+    } catch (e) {
+      // The host's own mistakes name the host's file, not this stack's.
+      if (e instanceof ConfigError && !e.source) {
+        throw new ConfigError(e.problems, `${path.basename(stackFilePath(hostName, dir))}, the host stack ${opts.stack} reads (${settings.hostStack})`);
+      }
+      throw e;
+    }
     stackOutputs = { [settings.hostStack]: { outputs: host.plan.rawOutputs, secretOutputNames: host.plan.secretOutputs } };
   }
   const plan = await runOffline({

@@ -82,6 +82,7 @@ export function maskSecrets(v: unknown, path: string, found: string[], digests?:
 }
 
 /** The options a diff needs, only when set (so plans without them keep their shape). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK's gRPC request objects are untyped
 function options(req: any): Pick<PlannedResource, "ignoreChanges" | "deleteBeforeReplace" | "replaceOnChanges"> {
   const ignore: string[] = req.getIgnorechangesList?.() ?? [];
   const replaceOn: string[] = req.getReplaceonchangesList?.() ?? [];
@@ -111,6 +112,7 @@ class RecordingMonitor extends MockMonitor {
     super(platformMocks);
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK's gRPC request objects are untyped
   async registerResource(req: any, callback: (err: any, resp: any) => void): Promise<void> {
     try {
       const type: string = req.getType();
@@ -155,6 +157,7 @@ class RecordingMonitor extends MockMonitor {
   }
 
   /** Reads (a StackReference) are part of the plan too: a reviewer sees which stack a member reads. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK's gRPC request objects are untyped
   async readResource(req: any, callback: (err: any, resp: any) => void): Promise<void> {
     const type: string = req.getType();
     const name: string = req.getName();
@@ -179,6 +182,7 @@ class RecordingMonitor extends MockMonitor {
     return super.readResource(req, callback);
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK's gRPC request objects are untyped
   registerResourceOutputs(req: any, callback: (err: any, resp: any) => void): void {
     if (req.getUrn().split("::")[2] === "pulumi:pulumi:Stack") {
       const outputs = rpc.deserializeProperties(req.getOutputs());
@@ -198,6 +202,11 @@ export interface RunOptions extends MockOptions {
   secretKeys?: string[];
   /** The program: index.ts's default export. */
   program: () => Promise<Record<string, unknown> | void>;
+  /**
+   * Receives what was registered when the run fails (tests assert that invalid
+   * config registers nothing); a successful run returns it in the plan.
+   */
+  onFailure?: (registered: PlannedResource[]) => void;
 }
 
 /** Runs the program once under mocks and returns the recorded plan. Runs must not overlap. */
@@ -241,6 +250,7 @@ export async function runOffline(opts: RunOptions): Promise<Plan> {
     await new Promise((r) => setImmediate(r));
     process.off("unhandledRejection", onRejection);
   }
+  if (failures.length > 0) opts.onFailure?.(monitor.records);
   if (failures.length > 0) throw failures[0] instanceof Error ? failures[0] : new Error(String(failures[0]));
   const artifacts = await collectArtifacts();
   return {

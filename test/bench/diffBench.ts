@@ -25,10 +25,12 @@ const preview = (...args: string[]) => {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "diffbench-"));
 try {
-  preview("-c", `platform:nodePools[0].count=${workers}`, "--out", dir);
+  // A /14 pod range: flannel's /24 per node leaves room for 1024 nodes (prod1's /16 holds 256).
+  const pods = ["-c", "platform:network.podCidr=10.140.0.0/14"];
+  preview("-c", `platform:nodePools[0].count=${workers}`, ...pods, "--out", dir);
   const runs: { seconds: number; lines: number }[] = [];
   for (let i = 0; i < repeat; i++) {
-    const r = preview("-c", `platform:nodePools[0].count=${workers + add}`, "--diff-from", dir);
+    const r = preview("-c", `platform:nodePools[0].count=${workers + add}`, ...pods, "--diff-from", dir);
     runs.push({ seconds: r.seconds, lines: r.out.trimEnd().split("\n").length });
     if (i === 0) process.stdout.write(r.out);
   }

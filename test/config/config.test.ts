@@ -81,7 +81,7 @@ describe("stack config validation", () => {
 
   test("a typo in a key is reported, not ignored", () => {
     expect(problems("dev", "platform:nodepools=[]")).toEqual([
-      "platform:nodepools: unknown key (check the spelling; see the README's config reference)",
+      "platform:nodepools: unknown key (did you mean platform:nodePools?)",
     ]);
     expect(problems("dev", "platform:masters.instancetype=ecs.g6.xlarge")).toEqual(['platform:masters: unknown key "instancetype"']);
   });

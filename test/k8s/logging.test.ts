@@ -206,7 +206,8 @@ describe("validation names the field", () => {
     [{ ...base, passwordSecretName: "creds" }, "passwordSecretName"],
     [{ ...base, clusterName: "Prod 1" }, "clusterName"],
   ])("%#: %s", (settings, field) => {
-    expect(() => fluentBitValues(settings as Parameters<typeof fluentBitValues>[0])).toThrow(`fluent-bit: ${field} `);
+    const escaped = field.replace(/[[\].]/g, "\\$&");
+    expect(() => fluentBitValues(settings as Parameters<typeof fluentBitValues>[0])).toThrow(new RegExp(`^fluent-bit: ${escaped}:? `));
   });
 
   test("a SASL user without TLS is SASL_PLAINTEXT; TLS without a user is SSL", () => {

@@ -136,7 +136,9 @@ describe("the program's own options", () => {
 
 describe("scale-out output is short and grouped", () => {
   test.each([200, 1000])("%i -> +10 workers: under 60 lines, one line per kind of new resource", async (n) => {
-    const { d, text } = await diffOf("prod1", [`platform:nodePools[0].count=${n + 10}`], [`platform:nodePools[0].count=${n}`]);
+    // A /14 pod range: flannel's /24 per node leaves room for 1024 nodes (prod1's /16 holds 256).
+    const pods = "platform:network.podCidr=10.140.0.0/14";
+    const { d, text } = await diffOf("prod1", [`platform:nodePools[0].count=${n + 10}`, pods], [`platform:nodePools[0].count=${n}`, pods]);
     expect(d.added).toHaveLength(30);
     const lines = text.split("\n");
     expect(lines.length).toBeLessThan(60);
