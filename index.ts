@@ -55,6 +55,13 @@ export = async () => {
     apiServerFront: config.apiServerFront,
     deletionProtection: config.isProd,
     tags,
+    secretStore: {
+      kmsUrl: config.secretStore?.endpoint ?? `https://kms-vpc.${config.region}.aliyuncs.com`,
+      kmsInstanceId: config.secretStore?.kmsInstanceId,
+      kmsKeyId: config.secretStore?.kmsKeyId,
+    },
+    masterRoleName,
+    containerdVersion: config.kubernetes.containerdVersion,
     etcdBackup: {
       clusterName: config.stack,
       bucket: bucketName,
@@ -69,7 +76,7 @@ export = async () => {
     `${config.stack}-master-role`,
     {
       clusterName: config.stack,
-      statements: { "etcd-backup": backupStatements(bucketName, backupBucket.prefix) },
+      statements: { "etcd-backup": backupStatements(bucketName, backupBucket.prefix), "secret-store": cluster.secretStoreStatements },
       instanceIds: cluster.masters.instanceIds,
     },
     { dependsOn: [backupBucket] },

@@ -4,34 +4,41 @@
 // on the first master or `kubeadm join` everywhere else. Pure, so the text is checked by
 // `cloud-init schema` and `shellcheck` in the tests.
 //
-// Note: ECS user data stays readable from the metadata service (100.100.100.200) for the
-// VM's lifetime, and it carries the bootstrap token (and, on the first master, the CA key).
-// Pods should not reach the metadata service except through a vetted path.
+// Note: ECS user data stays readable from the metadata service (100.100.100.200) and through
+// ecs:DescribeUserData for the VM's lifetime, so it holds no key that can mint credentials:
+// masters read those from KMS at boot (bootstrapScript.ts). A worker's user data holds its
+// join token, which expires 24 h after the node set last changed (joinToken.ts); pods cannot
+// reach the metadata service at all (bootstrapUnits.ts).
 
+import { gunzipSync, gzipSync } from "zlib";
 import YAML from "yaml";
 import type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
 import {
-  CRI_SOCKET,
+  AUDIT_POLICY_PATH,
   KUBEADM_CONFIG_PATH,
+  KUBEADM_INIT_CONFIG_PATH,
   kubernetesMinor,
-  renderKubeadmConfig,
+  renderInitConfiguration,
+  renderJoinConfiguration,
   validateClusterBootstrap,
   validateNodeBootstrap,
 } from "./kubeadm";
+import { BOOTSTRAP_SCRIPT_PATH, bootstrapScript } from "./bootstrapScript";
+import { auditPolicy } from "./auditPolicy";
+import { withoutComments } from "./masterDay2";
+import { BOOTSTRAP_UNIT, bootstrapUnit, METADATA_GUARD_PATH, METADATA_GUARD_UNIT, metadataGuardRules, metadataGuardUnit } from "./bootstrapUnits";
 
 export type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
 
 /** Alibaba accepts 32 KiB of base64 user data; 16 KiB of text leaves room for base64's 4/3 growth. */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
-/** The bootstrap script on the node. */
-export const BOOTSTRAP_SCRIPT_PATH = "/usr/local/sbin/k8s-bootstrap.sh";
-/** Everything the script does is appended here (and to cloud-init-output.log). */
-export const BOOTSTRAP_LOG_PATH = "/var/log/k8s-bootstrap.log";
+export { BOOTSTRAP_LOG_PATH, BOOTSTRAP_SCRIPT_PATH, bootstrapScript } from "./bootstrapScript";
 /**
- * The CA is staged outside /etc/kubernetes/pki because `kubeadm reset` (run between
- * init retries) empties that directory; the script copies it back before each attempt.
+ * containerd from the Ubuntu archive, pinned to this version prefix and held (apt-mark):
+ * Kubernetes 1.35 is the last release supporting containerd 1.x (EKS 1.35 notes, kubeadm#3229),
+ * so moving to 2.x is a decision made in config, never an unattended upgrade. jammy ships 1.7.
  */
-export const CA_STAGING_DIR = "/etc/k8s-bootstrap/pki";
+export const DEFAULT_CONTAINERD_VERSION = "1.7.";
 
 /**
  * pause image matching the release's kubeadm default; a mismatch only makes kubeadm
@@ -71,170 +78,27 @@ const SYSCTLS = [
   "net.ipv4.ip_forward = 1",
 ];
 
-/** Single-quotes a value for bash; validated inputs never contain quotes, this is belt and braces. */
-function sq(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The bash script cloud-init runs; exported so tests can feed it to shellcheck. */
-export function bootstrapScript(c: ClusterBootstrap, n: NodeBootstrap): string {
-  validateClusterBootstrap(c);
-  validateNodeBootstrap(c, n);
-  const repo = c.packageRepository.endsWith("/") ? c.packageRepository : `${c.packageRepository}/`;
-  const imagesPull = [
-    "kubeadm config images pull",
-    `--kubernetes-version "v\${K8S_VERSION}"`,
-    `--cri-socket ${CRI_SOCKET}`,
-    ...(c.imageRepository === undefined ? [] : [`--image-repository ${sq(c.imageRepository)}`]),
-  ].join(" ");
-
-  const head = `#!/usr/bin/env bash
-# k8s-bootstrap: ${n.role} node ${n.hostname} of cluster ${c.clusterName}. Rendered by Pulumi.
-set -euo pipefail
-
-readonly K8S_VERSION=${sq(c.kubernetesVersion)}
-readonly PACKAGE_REPO=${sq(repo)}
-${n.role === "init" ? "" : `readonly API_ENDPOINT=${sq(c.controlPlaneEndpoint)}\n`}readonly KUBEADM_CONFIG=${sq(KUBEADM_CONFIG_PATH)}
-readonly LOG=${sq(BOOTSTRAP_LOG_PATH)}
-readonly KEYRING=/etc/apt/keyrings/kubernetes-apt-keyring.asc
-
-exec > >(tee -a "$LOG") 2>&1
-echo "k8s-bootstrap: start $(date -Is)"
-
-# Idempotent: a rerun (cloud-init re-run, reboot during boot) must not touch a node
-# that has already joined.
-if [ -f /etc/kubernetes/kubelet.conf ]; then
-  echo "k8s-bootstrap: /etc/kubernetes/kubelet.conf exists, node already bootstrapped"
-  exit 0
-fi
-
-# retry <tries> <sleep seconds> <command...>: bounded, so a broken node fails visibly.
-retry() {
-  local tries=$1 pause=$2 i
-  shift 2
-  for ((i = 1; i <= tries; i++)); do
-    if "$@"; then
-      return 0
-    fi
-    echo "k8s-bootstrap: attempt $i/$tries failed: $*"
-    if ((i < tries)); then
-      sleep "$pause"
-    fi
-  done
-  return 1
-}
-
-# The kubelet refuses to run with swap on.
-swapoff -a
-sed -ri '/\\sswap\\s/s/^#?/#/' /etc/fstab
-
-modprobe overlay
-modprobe br_netfilter
-sysctl --system >/dev/null
-
-export DEBIAN_FRONTEND=noninteractive
-# unattended-upgrades often holds the dpkg lock on first boot; wait instead of failing.
-APT=(apt-get -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-retry 5 15 "\${APT[@]}" update
-# force-confold keeps the containerd config cloud-init already wrote.
-retry 5 15 "\${APT[@]}" install ca-certificates curl containerd conntrack socat
-systemctl restart containerd
-systemctl enable containerd
-
-install -d -m 0755 /etc/apt/keyrings
-retry 5 15 curl -fsSL --max-time 60 -o "$KEYRING" "\${PACKAGE_REPO}Release.key"
-echo "deb [signed-by=$KEYRING] $PACKAGE_REPO /" >/etc/apt/sources.list.d/kubernetes.list
-retry 5 15 "\${APT[@]}" update
-# Package versions look like 1.33.5-1.1; pick the revision the repository has.
-pkg_version=$(apt-cache madison kubeadm | awk -v v="$K8S_VERSION" '$3 ~ "^" v "-" { print $3; exit }')
-if [ -z "$pkg_version" ]; then
-  echo "k8s-bootstrap: kubeadm $K8S_VERSION not found in $PACKAGE_REPO" >&2
-  exit 1
-fi
-retry 5 15 "\${APT[@]}" install "kubelet=$pkg_version" "kubeadm=$pkg_version" "kubectl=$pkg_version"
-# Upgrades are a deliberate kubeadm procedure, never an apt side effect.
-apt-mark hold kubelet kubeadm kubectl
-systemctl enable kubelet
-`;
-
-  const prePull = `
-# Pull control-plane images up front, with retries: a slow mirror should not fail kubeadm.
-retry 5 20 ${imagesPull}
-`;
-
-  const waitForApi = `
-# Joins need the first master behind the SLB (SLB -> HAProxy -> master). /readyz is
-# readable anonymously; -k because trust comes from the pinned CA hash, not curl.
-api_ready() {
-  curl -ksf --max-time 5 -o /dev/null "https://\${API_ENDPOINT}/readyz"
-}
-echo "k8s-bootstrap: waiting for https://\${API_ENDPOINT}/readyz"
-retry 180 10 api_ready
-`;
-
-  let tail: string;
-  if (n.role === "init") {
-    tail = `${prePull}
-# Adopt the Pulumi-minted CA, so the admin kubeconfig Pulumi built is valid and joins
-# can pin its hash. kubeadm uses an existing ca.crt/ca.key instead of minting one.
-# Chained with && because errexit is off inside functions that run as an if condition,
-# and a missing CA here would make kubeadm mint its own one that no join trusts.
-stage_ca() {
-  install -d -m 0700 /etc/kubernetes/pki &&
-    install -m 0644 ${sq(`${CA_STAGING_DIR}/ca.crt`)} /etc/kubernetes/pki/ca.crt &&
-    install -m 0600 ${sq(`${CA_STAGING_DIR}/ca.key`)} /etc/kubernetes/pki/ca.key
-}
-
-# A failed init leaves half a control plane; reset wipes it (and pki/) before retrying.
-init_cluster() {
-  if ! stage_ca; then
-    return 1
-  fi
-  if kubeadm init --config "$KUBEADM_CONFIG" --upload-certs; then
-    return 0
-  fi
-  kubeadm reset -f --cri-socket ${CRI_SOCKET} || true
-  return 1
-}
-retry 3 30 init_cluster
-# kubeadm keeps its own copy; do not leave a second CA key lying around.
-rm -f ${sq(`${CA_STAGING_DIR}/ca.key`)}
-
-install -d -m 0700 /root/.kube
-install -m 0600 /etc/kubernetes/admin.conf /root/.kube/config
-`;
-  } else {
-    const master = n.role === "control-plane";
-    tail = `${master ? prePull : ""}${waitForApi}
-# The token or uploaded certificates may not exist yet while the first master is still
-# in kubeadm init; a failed join is reset and retried.
-join_cluster() {
-  if kubeadm join --config "$KUBEADM_CONFIG"; then
-    return 0
-  fi
-  kubeadm reset -f --cri-socket ${CRI_SOCKET} || true
-  return 1
-}
-retry 10 30 join_cluster
-${master ? `
-install -d -m 0700 /root/.kube
-install -m 0600 /etc/kubernetes/admin.conf /root/.kube/config
-` : ""}`;
-  }
-  return `${head}${tail}
-echo "k8s-bootstrap: done $(date -Is)"
-`;
-}
-
 interface WriteFile {
   path: string;
   content: string;
   owner: string;
   permissions: string;
+  encoding?: "gz+b64";
 }
 
 function file(path: string, content: string, permissions: string): WriteFile {
   return { path, content, owner: "root:root", permissions };
+}
+
+/** gzip+base64 (cloud-init write_files `encoding: gz+b64`): the bootstrap text would not fit the 16 KiB budget as is. */
+function gzFile(path: string, content: string, permissions: string): WriteFile {
+  // Fixed gzip header (no mtime): the same text always gives the same user data.
+  return { path, content: gzipSync(Buffer.from(content), { level: 9 }).toString("base64"), owner: "root:root", permissions, encoding: "gz+b64" };
+}
+
+/** A write_files entry's text, decoded when it is gz+b64 (tests and the preview read it). */
+export function writeFileText(entry: { content: string; encoding?: string }): string {
+  return entry.encoding === "gz+b64" ? gunzipSync(Buffer.from(entry.content, "base64")).toString("utf8") : entry.content;
 }
 
 /** More files and commands for a node (a master's day-2 timers, components/cluster/masterDay2.ts); run after the bootstrap. */
@@ -243,21 +107,34 @@ export interface UserDataExtras {
   runcmd: string[][];
 }
 
+/** Node settings outside kubeadm's: the containerd version prefix. */
+export interface NodeSettings {
+  containerdVersion?: string;
+}
+
 /** The node's complete user data: "#cloud-config" followed by YAML. */
-export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap, extras?: UserDataExtras): string {
-  const kubeadmConfig = renderKubeadmConfig(c, n); // validates c and n
+export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap, extras?: UserDataExtras, settings: NodeSettings = {}): string {
+  validateClusterBootstrap(c);
+  validateNodeBootstrap(c, n);
+  const master = n.role !== "worker";
+  const containerdVersion = settings.containerdVersion ?? DEFAULT_CONTAINERD_VERSION;
+  if (!/^\d+\.\d+(\.\d+)?[.-]?$/.test(containerdVersion)) throw new Error(`containerdVersion: ${JSON.stringify(containerdVersion)} is not a version prefix like "1.7." or "1.7.28"`);
   const files: WriteFile[] = [
     file("/etc/modules-load.d/k8s.conf", `${MODULES.join("\n")}\n`, "0644"),
     file("/etc/sysctl.d/99-kubernetes.conf", `${SYSCTLS.join("\n")}\n`, "0644"),
-    file("/etc/containerd/config.toml", containerdConfig(c), "0644"),
-    // Holds the bootstrap token and certificate key.
-    file(KUBEADM_CONFIG_PATH, kubeadmConfig, "0600"),
+    gzFile("/etc/containerd/config.toml", containerdConfig(c), "0644"),
+    // A worker's holds its 24 h token; a master's holds no token (minted at boot).
+    file(KUBEADM_CONFIG_PATH, renderJoinConfiguration(c, n), "0600"),
   ];
-  if (n.role === "init" && n.ca !== undefined) {
-    files.push(file(`${CA_STAGING_DIR}/ca.crt`, ensureNewline(n.ca.certPem), "0644"));
-    files.push(file(`${CA_STAGING_DIR}/ca.key`, ensureNewline(n.ca.keyPem), "0600"));
+  if (master) {
+    files.push(gzFile(KUBEADM_INIT_CONFIG_PATH, renderInitConfiguration(c, n), "0600"));
+    files.push(gzFile(AUDIT_POLICY_PATH, auditPolicy(), "0600"));
   }
-  files.push(file(BOOTSTRAP_SCRIPT_PATH, bootstrapScript(c, n), "0700"));
+  files.push(gzFile(METADATA_GUARD_PATH, metadataGuardRules(c.podSubnet), "0600"));
+  files.push(gzFile(`/etc/systemd/system/${METADATA_GUARD_UNIT}`, metadataGuardUnit(), "0644"));
+  files.push(gzFile(`/etc/systemd/system/${BOOTSTRAP_UNIT}`, bootstrapUnit(), "0644"));
+  // Without its comments: the commented source is bootstrapScript.ts, and the budget is tight.
+  files.push(gzFile(BOOTSTRAP_SCRIPT_PATH, withoutComments(bootstrapScript(c, n, { containerdVersion })), "0700"));
   const files_ = [...files, ...(extras?.files ?? [])];
 
   const doc = {
@@ -267,7 +144,13 @@ export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap, extras?: U
     preserve_hostname: false,
     manage_etc_hosts: true,
     write_files: files_,
-    runcmd: [["bash", BOOTSTRAP_SCRIPT_PATH], ...(extras?.runcmd ?? [])],
+    // The unit, not runcmd, runs the bootstrap: it reruns after a reboot until done.
+    runcmd: [
+      ["systemctl", "daemon-reload"],
+      ["systemctl", "enable", METADATA_GUARD_UNIT, BOOTSTRAP_UNIT],
+      ["systemctl", "start", "--no-block", BOOTSTRAP_UNIT],
+      ...(extras?.runcmd ?? []),
+    ],
   };
   const text = `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}`;
   const bytes = Buffer.byteLength(text, "utf8");

@@ -3,7 +3,6 @@
 // readiness gate, and the Kubernetes provider every in-cluster component uses.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { ApiServerFront } from "./apiServerFront";
 import { recordArtifact } from "../artifacts";
 import { Network } from "../network/network";
@@ -14,6 +13,10 @@ import { renderUserData } from "./cloudInit";
 import type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
 import type { EtcdBackupSettings } from "./etcdBackup";
 import { masterDay2 } from "./masterDay2";
+import { JoinToken } from "./joinToken";
+import { SecretStore, secretStoreStatements } from "./secretStore";
+import type { PolicyStatement } from "./masterRole";
+import { API_SERVER_PORT } from "../network/ports";
 import { ControlPlaneAddresses, controlPlaneAddresses } from "./controlPlaneAddresses";
 import { defaultPackageRepository } from "../config/stackConfig";
 import type { NetworkConfig, NodePoolConfig, PlatformSettings } from "../config/stackConfig";
@@ -50,17 +53,23 @@ export interface ClusterArgs {
    * With it every master gets the backup and certificate-renewal timers. Default none.
    */
   etcdBackup?: EtcdBackupSettings;
+  /**
+   * The masters' secret store (KMS Secrets Manager): the GetSecretValue endpoint, e.g.
+   * https://kms-vpc.cn-shanghai.aliyuncs.com, and for KMS 3.0 the instance and key ids.
+   */
+  secretStore: { kmsUrl: string; kmsInstanceId?: string; kmsKeyId?: string };
+  /** The masters' instance RAM role name (masterRole.ts); it must be granted `secretStoreStatements`. */
+  masterRoleName: string;
+  /** containerd version prefix pinned on every node (default cloudInit.ts DEFAULT_CONTAINERD_VERSION). */
+  containerdVersion?: string;
 }
+
+/** Masters never read the workers' token (they mint their own); a valid-format stand-in keeps one ClusterBootstrap type. */
+const JOIN_TOKEN_UNUSED = "000000.0000000000000000";
 
 /** Master system disk in GiB when `masters.systemDiskGb` is unset: etcd and images. */
 const MASTER_SYSTEM_DISK_GB = 200;
 
-/** The join credentials every node's kubeadm config carries: RandomPassword/RandomBytes keep them secret in state. */
-interface JoinCredentials {
-  tokenId: pulumi.Output<string>;
-  tokenSecret: pulumi.Output<string>;
-  certificateKey: pulumi.Output<string>;
-}
 
 export class Cluster extends pulumi.ComponentResource {
   /** `https://<slb>:6443`. */
@@ -75,6 +84,10 @@ export class Cluster extends pulumi.ComponentResource {
   public readonly workerPools: Record<string, NodePool>;
   public readonly front: ApiServerFront;
   public readonly pki: ClusterPki;
+  public readonly secretStore: SecretStore;
+  /** What the masters' role must allow to read the secret store (MasterRole statements["secret-store"]). */
+  public readonly secretStoreStatements: pulumi.Output<PolicyStatement[]>;
+  public readonly joinToken: JoinToken;
 
   private readonly vswitches: { zone: string; id: pulumi.Output<string> }[];
   /** The version the nodes were bootstrapped with, where a policy (kubernetes-baseline) and the console can read it: user data is a secret and is ignored after first boot. */
@@ -102,8 +115,23 @@ export class Cluster extends pulumi.ComponentResource {
       "platform:image-repository": args.kubernetes.imageRepository ?? "registry.k8s.io",
     };
 
-    this.pki = new ClusterPki(`${name}-pki`, { clusterName: args.clusterName }, { parent: this });
-    const credentials = this.joinCredentials();
+    this.pki = new ClusterPki(`${name}-pki`, { clusterName: args.clusterName, protect: args.deletionProtection }, { parent: this });
+    this.secretStore = new SecretStore(
+      `${name}-secret-store`,
+      {
+        clusterName: args.clusterName,
+        pki: this.pki.sharedControlPlane,
+        kmsInstanceId: args.secretStore.kmsInstanceId,
+        kmsKeyId: args.secretStore.kmsKeyId,
+        protect: args.deletionProtection,
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    this.secretStoreStatements = secretStoreStatements(
+      this.secretStore.secretArn,
+      args.secretStore.kmsKeyId === undefined ? undefined : `acs:kms:*:*:key/${args.secretStore.kmsKeyId}`,
+    );
     const addresses = controlPlaneAddresses(
       args.network.vswitches.map((v) => v.cidr),
       args.masters.count,
@@ -111,10 +139,9 @@ export class Cluster extends pulumi.ComponentResource {
     this.front = this.apiServerFront(addresses);
     this.server = `https://${this.front.endpoint}`;
 
-    const bootstrap = this.clusterBootstrap(credentials);
-    this.masters = this.masterPool(addresses, bootstrap);
-    this.workerPools = {};
-    for (const pool of args.nodePools) this.workerPools[pool.name] = this.workerPool(pool, bootstrap);
+    const workerNames = args.nodePools.flatMap((p) => Array.from({ length: p.count }, (_, i) => `${args.clusterName}-${p.name}-${i}`));
+    const bootstrapFor = (token: pulumi.Input<string>) => this.clusterBootstrap(token);
+    this.masters = this.masterPool(addresses, bootstrapFor(JOIN_TOKEN_UNUSED));
 
     this.readiness = new ApiServerReadiness(
       `${name}-readiness`,
@@ -133,22 +160,16 @@ export class Cluster extends pulumi.ComponentResource {
       { kubeconfig: this.kubeconfig, enableServerSideApply: true, deleteUnreachable: false },
       { parent: this, dependsOn: [this.readiness] },
     );
+    this.joinToken = new JoinToken(`${name}-join-token`, { nodeNames: workerNames, provider: this.provider }, { parent: this });
+    const workerBootstrap = bootstrapFor(this.joinToken.token);
+    this.workerPools = {};
+    for (const pool of args.nodePools) this.workerPools[pool.name] = this.workerPool(pool, workerBootstrap);
     this.registerOutputs({ server: this.server, kubeconfig: this.kubeconfig });
   }
 
   /** Every worker instance id, pool by pool (the ingress SLB's backends). */
   workerInstances(): { pool: string; name: string; id: pulumi.Output<string> }[] {
     return Object.entries(this.workerPools).flatMap(([pool, p]) => p.nodes.map((n) => ({ pool, name: n.name, id: n.instance.id })));
-  }
-
-  /** The bootstrap token (id.secret) and the key kubeadm encrypts the uploaded control-plane certificates with. */
-  private joinCredentials(): JoinCredentials {
-    const name = this.resourceName;
-    const parent = { parent: this };
-    const tokenId = new random.RandomPassword(`${name}-token-id`, { length: 6, special: false, upper: false }, parent);
-    const tokenSecret = new random.RandomPassword(`${name}-token-secret`, { length: 16, special: false, upper: false }, parent);
-    const certificateKey = new random.RandomBytes(`${name}-certificate-key`, { length: 32 }, parent);
-    return { tokenId: tokenId.result, tokenSecret: tokenSecret.result, certificateKey: certificateKey.hex };
   }
 
   /** The SLB -> HAProxy front on the fixed control-plane addresses. */
@@ -172,10 +193,10 @@ export class Cluster extends pulumi.ComponentResource {
     );
   }
 
-  /** What every node's kubeadm config shares: version, endpoint, ranges, repositories, join credentials, CA hash. */
-  private clusterBootstrap(c: JoinCredentials): pulumi.Output<ClusterBootstrap> {
+  /** What every node's kubeadm config shares: version, endpoint, ranges, repositories, the workers' token, the CA certificate and hash. */
+  private clusterBootstrap(token: pulumi.Input<string>): pulumi.Output<ClusterBootstrap> {
     const { clusterName, kubernetes, ranges } = this.args;
-    return pulumi.all([c.tokenId, c.tokenSecret, c.certificateKey, this.pki.caCertHash]).apply(([id, secret, key, hash]) => ({
+    return pulumi.all([token, this.pki.caCertHash, this.pki.caCertPem]).apply(([bootstrapToken, hash, caCertPem]) => ({
       clusterName,
       kubernetesVersion: kubernetes.version,
       controlPlaneEndpoint: this.front.endpoint,
@@ -183,9 +204,9 @@ export class Cluster extends pulumi.ComponentResource {
       serviceSubnet: ranges.serviceCidr,
       imageRepository: kubernetes.imageRepository,
       packageRepository: kubernetes.packageRepository ?? defaultPackageRepository(kubernetes.version),
-      bootstrapToken: `${id}.${secret}`,
-      certificateKey: key,
+      bootstrapToken,
       caCertHash: hash,
+      caCertPem,
     }));
   }
 
@@ -196,18 +217,17 @@ export class Cluster extends pulumi.ComponentResource {
     node: pulumi.Input<NodeBootstrap>,
     extras?: Parameters<typeof renderUserData>[2],
   ): pulumi.Output<string> {
-    const text = pulumi.all([bootstrap, node]).apply(([c, n]) => renderUserData(c, n, extras));
+    const text = pulumi.all([bootstrap, node]).apply(([c, n]) => renderUserData(c, n, extras, { containerdVersion: this.args.containerdVersion }));
     recordArtifact("cloud-init", `${hostname}.yaml`, text);
     return text;
   }
 
-  /** Master 0 runs `kubeadm init` with the Pulumi-minted CA; the others join as control planes. */
-  private masterBootstrap(addresses: ControlPlaneAddresses, i: number, hostname: string): pulumi.Input<NodeBootstrap> {
+  /** Master 0 may run `kubeadm init` (only when no cluster answers); the others join, one at a time. */
+  private masterBootstrap(addresses: ControlPlaneAddresses, i: number, hostname: string): NodeBootstrap {
     const nodeIp = addresses.masters[i].ip;
-    if (i !== 0) return { role: "control-plane", hostname, nodeIp };
-    return pulumi
-      .all([this.pki.caCertPem, this.pki.caKeyPem])
-      .apply(([certPem, keyPem]): NodeBootstrap => ({ role: "init", hostname, nodeIp, ca: { certPem, keyPem } }));
+    const peers = addresses.masters.filter((_, j) => j !== i).map((m) => `${m.ip}:${API_SERVER_PORT}`);
+    const secretStore = { kmsUrl: this.args.secretStore.kmsUrl, secretName: this.secretStore.secretName, ramRole: this.args.masterRoleName };
+    return { role: i === 0 ? "init" : "control-plane", hostname, nodeIp, controlPlane: { index: i, peers, secretStore } };
   }
 
   /** The backup and renewal timers of master i (none without etcdBackup). */

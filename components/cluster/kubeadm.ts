@@ -5,7 +5,7 @@
 // API: kubeadm.k8s.io/v1beta4 (kubeadm >= 1.31), where kubeletExtraArgs are a
 // list of {name, value} instead of a map.
 
-import { createHash, createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
+import { createHash, createPublicKey, X509Certificate } from "node:crypto";
 import YAML from "yaml";
 import { containsIp, overlaps, parseCidr, parseIp } from "../network/cidr";
 import { API_SERVER_PORT } from "../network/ports";
@@ -40,12 +40,17 @@ export interface ClusterBootstrap {
    * must match kubernetesVersion.
    */
   packageRepository: string;
-  /** Bootstrap token `[a-z0-9]{6}.[a-z0-9]{16}` (from @pulumi/random); joins authenticate with it. */
+  /**
+   * The workers' bootstrap token `[a-z0-9]{6}.[a-z0-9]{16}` (components/cluster/joinToken.ts): the
+   * program creates it as a `bootstrap-token-<id>` Secret that expires 24 h after the node set
+   * last changed. Masters never carry a token: they mint a 1 h one at boot from the CA they read
+   * from the secret store.
+   */
   bootstrapToken: string;
-  /** 64 hex chars: encrypts the control-plane certificates uploaded by `--upload-certs` for master joins. */
-  certificateKey: string;
   /** "sha256:<64 hex>" of the CA's public key (DER SPKI); joins pin it instead of trusting the SLB. */
   caCertHash: string;
+  /** The cluster CA certificate (public): masters verify the api-server with it before deciding init or join. */
+  caCertPem: string;
 }
 
 export type TaintEffect = "NoSchedule" | "PreferNoSchedule" | "NoExecute";
@@ -80,9 +85,21 @@ export interface NodeBootstrap {
    * default node-role.kubernetes.io/control-plane:NoSchedule; omit to keep it.
    */
   taints?: NodeTaint[];
-  /** Only for role "init": the Pulumi-minted cluster CA, which kubeadm adopts instead of minting its own. */
-  ca?: { certPem: string; keyPem: string };
+  /** Masters only: where the shared control-plane PKI is read and who the other masters are. */
+  controlPlane?: ControlPlaneBootstrap;
 }
+
+export interface ControlPlaneBootstrap {
+  /** The master's index: master-0 alone may run `kubeadm init`, master-i joins after master-(i-1) is Ready. */
+  index: number;
+  /** The other masters' "ip:port": probed directly, so a partitioned front does not look like "no cluster". */
+  peers: string[];
+  /** KMS Secrets Manager: the GetSecretValue endpoint (https URL), the secret's name, the instance RAM role. */
+  secretStore: { kmsUrl: string; secretName: string; ramRole: string };
+}
+
+/** Written into a master's join config at boot, replaced by the token the master mints itself. */
+export const JOIN_TOKEN_PLACEHOLDER = "placeholder.tokenmintedatboot"; // not [a-z0-9]{6}.[a-z0-9]{16}: never a valid token
 
 /** Where the bootstrap script finds the kubeadm config on the node. */
 export const KUBEADM_CONFIG_PATH = "/etc/k8s-bootstrap/kubeadm.yaml";
@@ -97,7 +114,6 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const VERSION = /^1\.(\d+)\.(\d+)$/;
 const TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
-const CERT_KEY = /^[0-9a-f]{64}$/;
 const CA_HASH = /^sha256:[0-9a-f]{64}$/;
 
 /**
@@ -204,8 +220,17 @@ export function validateClusterBootstrap(c: ClusterBootstrap): void {
   }
   assertNone(kubernetesProblems({ version: c.kubernetesVersion, packageRepository: c.packageRepository, imageRepository: c.imageRepository }));
   if (!TOKEN.test(c.bootstrapToken)) fail("bootstrapToken", "must match [a-z0-9]{6}.[a-z0-9]{16}");
-  if (!CERT_KEY.test(c.certificateKey)) fail("certificateKey", "must be 64 lowercase hex characters");
   if (!CA_HASH.test(c.caCertHash)) fail("caCertHash", 'must be "sha256:" followed by 64 lowercase hex characters');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(c.caCertPem);
+  } catch {
+    fail("caCertPem", "is not a PEM X.509 certificate");
+  }
+  if (!cert.ca) fail("caCertPem", "is not a CA certificate (basicConstraints CA:FALSE)");
+  const certHash = caCertHashFromPublicKeyPem(c.caCertPem);
+  // Joins pin caCertHash; a mismatch would only show up as every join failing at boot.
+  if (certHash !== c.caCertHash) fail("caCertHash", `does not match caCertPem (which hashes to ${certHash})`);
 }
 
 /** Throws on the first invalid node setting (and node/cluster mismatch), naming the field. */
@@ -234,29 +259,28 @@ export function validateNodeBootstrap(c: ClusterBootstrap, n: NodeBootstrap): vo
       fail(`taints[${i}].effect`, `${JSON.stringify(t.effect)} is not NoSchedule, PreferNoSchedule or NoExecute`);
     }
   });
-  if (n.role !== "init") {
-    // Only the first master needs the CA key; anywhere else it is just one more copy to leak.
-    if (n.ca !== undefined) fail("ca", `only the "init" node carries the CA, not role ${n.role}`);
+  if (!master) {
+    if (n.controlPlane !== undefined) fail("controlPlane", `only masters carry controlPlane, not role ${n.role}`);
     return;
   }
-  if (n.ca === undefined) fail("ca", 'required for role "init": the Pulumi-minted CA kubeadm must adopt');
-  let cert: X509Certificate;
-  try {
-    cert = new X509Certificate(n.ca.certPem);
-  } catch {
-    fail("ca.certPem", "is not a PEM X.509 certificate");
+  const cp = n.controlPlane;
+  if (cp === undefined) fail("controlPlane", `required for role ${n.role}: the secret store and the other masters`);
+  if (!Number.isInteger(cp.index) || cp.index < 0) fail("controlPlane.index", `must be a whole number >= 0, got ${cp.index}`);
+  if ((cp.index === 0) !== (n.role === "init")) fail("controlPlane.index", `role "init" is master 0 and only master 0, got index ${cp.index} with role ${n.role}`);
+  cp.peers.forEach((peer, i) => parseEndpointAs(`controlPlane.peers[${i}]`, peer));
+  if (!HTTPS_URL.test(cp.secretStore.kmsUrl.endsWith("/") ? cp.secretStore.kmsUrl : `${cp.secretStore.kmsUrl}/`)) {
+    fail("controlPlane.secretStore.kmsUrl", `${JSON.stringify(cp.secretStore.kmsUrl)} is not an https:// URL`);
   }
-  if (!cert.ca) fail("ca.certPem", "is not a CA certificate (basicConstraints CA:FALSE)");
-  let keyHash: string;
+  if (!/^[A-Za-z0-9_/+=.@-]{1,192}$/.test(cp.secretStore.secretName)) fail("controlPlane.secretStore.secretName", `${JSON.stringify(cp.secretStore.secretName)} is not a KMS secret name`);
+  if (!/^[A-Za-z0-9.-]{1,64}$/.test(cp.secretStore.ramRole)) fail("controlPlane.secretStore.ramRole", `${JSON.stringify(cp.secretStore.ramRole)} is not a RAM role name`);
+}
+
+function parseEndpointAs(field: string, endpoint: string): void {
   try {
-    keyHash = caCertHashFromPublicKeyPem(createPublicKey(createPrivateKey(n.ca.keyPem)).export({ type: "spki", format: "pem" }).toString());
-  } catch {
-    fail("ca.keyPem", "is not a PEM private key");
+    parseEndpoint(endpoint);
+  } catch (e) {
+    fail(field, (e as Error).message.replace(/^controlPlaneEndpoint: /, ""));
   }
-  const certHash = caCertHashFromPublicKeyPem(n.ca.certPem);
-  if (keyHash !== certHash) fail("ca.keyPem", "does not belong to ca.certPem");
-  // Joins pin caCertHash; a mismatch would only show up as every join failing at boot.
-  if (certHash !== c.caCertHash) fail("caCertHash", `does not match ca.certPem (which hashes to ${certHash})`);
 }
 
 /**
@@ -292,27 +316,23 @@ function stringifyDocs(docs: object[]): string {
 export function renderInitConfiguration(c: ClusterBootstrap, n: NodeBootstrap): string {
   validateClusterBootstrap(c);
   validateNodeBootstrap(c, n);
-  if (n.role !== "init") fail("role", `renderInitConfiguration needs role "init", got ${JSON.stringify(n.role)}`);
+  if (n.role === "worker") fail("role", `renderInitConfiguration needs a master, got ${JSON.stringify(n.role)}`);
   const init = {
     apiVersion: KUBEADM_API,
     kind: "InitConfiguration",
+    // No token given: kubeadm generates one (bootstraptoken/v1 types.go) and, with
+    // --skip-token-print, prints it nowhere. Nobody needs it: workers use the program's
+    // expiring bootstrap-token Secret (joinToken.ts), masters mint a 1 h token from the CA.
     bootstrapTokens: [
       {
-        token: c.bootstrapToken,
-        // ttl 0s = never expires. Nodes join whenever a pool is scaled out, possibly months
-        // later, and their user data is fixed at creation; an expiring token would make
-        // every later VM fail to join. The token only allows joining, is a Pulumi secret,
-        // and is rotated by replacing the random resource.
-        ttl: "0s",
-        description: "Pulumi-managed token used by cloud-init joins",
+        ttl: "1h",
+        description: "kubeadm init's own token, unused",
         usages: ["signing", "authentication"],
         groups: ["system:bootstrappers:kubeadm:default-node-token"],
       },
     ],
-    // Encrypts the certificates `--upload-certs` stores in the kubeadm-certs Secret.
-    // Note: kubeadm deletes that Secret after 2 hours; a master added later needs
-    // `kubeadm init phase upload-certs --upload-certs --certificate-key <key>` on a live master.
-    certificateKey: c.certificateKey,
+    // No certificateKey and no --upload-certs: every master stages the shared control-plane
+    // PKI from the secret store, so no kubeadm-certs Secret (2 h) and no key exist.
     localAPIEndpoint: { advertiseAddress: n.nodeIp, bindPort: API_SERVER_PORT },
     nodeRegistration: nodeRegistration(n),
   };
@@ -327,7 +347,22 @@ export function renderInitConfiguration(c: ClusterBootstrap, n: NodeBootstrap): 
     controlPlaneEndpoint: c.controlPlaneEndpoint,
     networking: { podSubnet: c.podSubnet, serviceSubnet: c.serviceSubnet, dnsDomain: "cluster.local" },
     // kubeadm adds the endpoint on its own; listing it keeps the SLB name visible to a reviewer.
-    apiServer: { certSANs: [host] },
+    apiServer: {
+      certSANs: [host],
+      extraArgs: [
+        // Secrets encrypted at rest; the file (with its key) is staged from the secret store into pki/, which kubeadm mounts into the api-server.
+        { name: "encryption-provider-config", value: ENCRYPTION_CONFIG_PATH },
+        { name: "audit-policy-file", value: AUDIT_POLICY_PATH },
+        { name: "audit-log-path", value: `${AUDIT_LOG_DIR}/audit.log` },
+        { name: "audit-log-maxage", value: "30" },
+        { name: "audit-log-maxbackup", value: "10" },
+        { name: "audit-log-maxsize", value: "100" },
+      ],
+      extraVolumes: [
+        { name: "audit-policy", hostPath: AUDIT_POLICY_DIR, mountPath: AUDIT_POLICY_DIR, readOnly: true, pathType: "DirectoryOrCreate" },
+        { name: "audit-log", hostPath: AUDIT_LOG_DIR, mountPath: AUDIT_LOG_DIR, readOnly: false, pathType: "DirectoryOrCreate" },
+      ],
+    },
   };
   if (c.imageRepository !== undefined) cluster.imageRepository = c.imageRepository;
   const kubelet = {
@@ -341,34 +376,34 @@ export function renderInitConfiguration(c: ClusterBootstrap, n: NodeBootstrap): 
   return stringifyDocs([init, cluster, kubelet]);
 }
 
-/** JoinConfiguration for a master ("control-plane", with controlPlane + certificateKey) or a worker. */
+/** JoinConfiguration for a master (with controlPlane; its token is minted at boot) or a worker. */
 export function renderJoinConfiguration(c: ClusterBootstrap, n: NodeBootstrap): string {
   validateClusterBootstrap(c);
   validateNodeBootstrap(c, n);
-  if (n.role === "init") fail("role", 'renderJoinConfiguration needs role "control-plane" or "worker", got "init"');
   const join: Record<string, unknown> = {
     apiVersion: KUBEADM_API,
     kind: "JoinConfiguration",
     discovery: {
       bootstrapToken: {
         apiServerEndpoint: c.controlPlaneEndpoint,
-        token: c.bootstrapToken,
+        token: n.role === "worker" ? c.bootstrapToken : JOIN_TOKEN_PLACEHOLDER,
         // Pinning the CA means a rogue endpoint cannot hand the node a fake cluster.
         caCertHashes: [c.caCertHash],
       },
     },
     nodeRegistration: nodeRegistration(n),
   };
-  if (n.role === "control-plane") {
-    join.controlPlane = {
-      localAPIEndpoint: { advertiseAddress: n.nodeIp, bindPort: API_SERVER_PORT },
-      certificateKey: c.certificateKey,
-    };
+  if (n.role !== "worker") {
+    // No certificateKey: the shared certificates are already in pki/ (staged from the secret store).
+    join.controlPlane = { localAPIEndpoint: { advertiseAddress: n.nodeIp, bindPort: API_SERVER_PORT } };
   }
   return stringifyDocs([join]);
 }
 
-/** The kubeadm config document(s) for a node, by role. */
-export function renderKubeadmConfig(c: ClusterBootstrap, n: NodeBootstrap): string {
-  return n.role === "init" ? renderInitConfiguration(c, n) : renderJoinConfiguration(c, n);
-}
+/** Where the encryption config is staged (inside pki/, mounted into the api-server by kubeadm). */
+export const ENCRYPTION_CONFIG_PATH = "/etc/kubernetes/pki/encryption-config.yaml";
+export const AUDIT_POLICY_DIR = "/etc/kubernetes/audit";
+export const AUDIT_POLICY_PATH = `${AUDIT_POLICY_DIR}/policy.yaml`;
+export const AUDIT_LOG_DIR = "/var/log/kubernetes/audit";
+/** A master's init config (master 0 only) and join config; a worker's join config. */
+export const KUBEADM_INIT_CONFIG_PATH = "/etc/k8s-bootstrap/kubeadm-init.yaml";

@@ -82,6 +82,10 @@ export class NodePool extends pulumi.ComponentResource {
           systemDiskSize: args.systemDiskGb ?? 120,
           deletionProtection: args.deletionProtection,
           securityEnhancementStrategy: "Active",
+          // Metadata only in the hardened mode (a PUT-issued token first); the pod-network guard
+          // (bootstrapUnits.ts) is what keeps pods out, since httpPutResponseHopLimit "is not
+          // available for use yet" (instance.d.ts).
+          httpTokens: "required",
           userData: pulumi.secret(args.userData(index, nodeName)),
           tags: { ...args.tags, "platform:pool": args.poolName, "platform:node": nodeName },
         },

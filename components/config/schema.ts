@@ -170,6 +170,8 @@ const kubernetes = z
       }),
     imageRepository: z.string().min(1).optional(),
     packageRepository: z.string().url().optional(),
+    /** containerd version prefix from the Ubuntu archive, pinned and held; default "1.7." (components/cluster/cloudInit.ts). */
+    containerdVersion: z.string().regex(/^\d+\.\d+(\.\d+)?[.-]?$/, 'must be a version prefix such as "1.7." or "1.7.28"').optional(),
   })
   .strict();
 
@@ -339,6 +341,21 @@ const etcdBackup = z
   })
   .strict();
 
+/** The masters' secret store (components/cluster/secretStore.ts): KMS 3.0 instance and key (both or neither), the API endpoint. */
+const secretStore = z
+  .object({
+    kmsInstanceId: z.string().regex(/^kst-[A-Za-z0-9]+$/, "must be a KMS instance id (kst-...)").optional(),
+    kmsKeyId: z.string().regex(/^key-[A-Za-z0-9]+$/, "must be a KMS key id (key-...)").optional(),
+    /** Default https://kms-vpc.<region>.aliyuncs.com (the VPC endpoint: no NAT traffic). */
+    endpoint: z.string().regex(/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "must be an https:// URL with no path").optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if ((v.kmsInstanceId === undefined) !== (v.kmsKeyId === undefined)) {
+      ctx.addIssue({ code: "custom", path: [v.kmsInstanceId === undefined ? "kmsInstanceId" : "kmsKeyId"], message: "kmsInstanceId and kmsKeyId go together (KMS 3.0 needs both)" });
+    }
+  });
+
 export type NodePoolConfig = z.infer<typeof nodePool>;
 export type NetworkConfig = z.infer<typeof network>;
 
@@ -371,6 +388,7 @@ export const KEYS = {
   datacenter: datacenter.optional(),
   kubesphere: kubesphere.optional(),
   etcdBackup: etcdBackup.optional(),
+  secretStore: secretStore.optional(),
 };
 
 /** All keys at once; `.strict()` reports any other `platform:*` key. */

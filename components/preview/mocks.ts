@@ -107,6 +107,10 @@ const FAKERS: Record<string, Faker> = {
   "alicloud:ram/policy:Policy": (a) => ({ id: String(a.inputs.policyName ?? a.name), state: a.inputs }),
   "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment": (a) => ({ id: `role:${a.inputs.roleName}:${a.inputs.policyType}:${a.inputs.policyName}`, state: a.inputs }),
   "alicloud:ecs/ramRoleAttachment:RamRoleAttachment": (a) => ({ id: `${a.inputs.ramRoleName}:${a.inputs.instanceId}`, state: a.inputs }),
+  "alicloud:kms/secret:Secret": (a) => ({
+    id: String(a.inputs.secretName ?? a.name),
+    state: { ...a.inputs, arn: `acs:kms:cn-shanghai:1234567890123456:secret/${a.inputs.secretName ?? a.name}` },
+  }),
   // ---- random
   "random:index/randomPassword:RandomPassword": (a, m) => {
     const result = m.secretValue(fakeSecret(`password:${a.name}`, Number(a.inputs.length ?? 32), randomAlphabet(a.inputs)));
@@ -218,7 +222,11 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
       return { id: id ?? cloudId("res", args), state: state ?? args.inputs };
     }
     if (args.type.startsWith("kubernetes:")) return { id: kubernetesId(args), state: args.inputs };
-    if (args.type.startsWith("pulumi-nodejs:dynamic")) return { id: hash("dyn", args.name).slice(0, 16), state: args.inputs };
+    if (args.type.startsWith("pulumi-nodejs:dynamic")) {
+      // The join token's expiry (components/cluster/joinToken.ts) is computed at create time; a fixed one keeps plans stable.
+      const state = typeof args.inputs.ttlHours === "number" ? { ...args.inputs, expiration: "2030-01-02T00:00:00Z" } : args.inputs;
+      return { id: hash("dyn", args.name).slice(0, 16), state };
+    }
     throw new Error(`Mock not implemented: ${args.type} (resource ${args.name})`);
   }
 

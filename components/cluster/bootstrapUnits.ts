@@ -1,0 +1,79 @@
+// The systemd units a node's bootstrap runs under, and the metadata guard.
+//
+// k8s-bootstrap.service: a oneshot that runs at every boot until its done-marker exists and
+// restarts after a failure, so a reboot mid-way resumes and a failed join retries forever
+// (visible as a failed/activating unit and in the 0600 log) instead of leaving a dead VM.
+//
+// k8s-metadata-guard.service: an nftables table, loaded before containerd and the kubelet,
+// that drops traffic from the pod network to the metadata service 100.100.100.200. It hooks
+// prerouting, which sees packets arriving on an interface (cni0, flannel.1) but never the
+// node's own: the node and hostNetwork pods (which Pod Security baseline keeps out of app
+// namespaces) still reach the metadata service, pods do not. A table of its own, so kube-proxy
+// and flannel rules cannot reorder it: a drop in any base chain at a hook is final (nft(8),
+// "base chains"). Priority -300 runs before conntrack (-200), so no established-flow accept
+// can come first.
+import { BOOTSTRAP_SCRIPT_PATH, BOOTSTRAP_STATE_DIR } from "./bootstrapScript";
+
+/** The Alibaba ECS metadata service. */
+export const METADATA_ADDRESS = "100.100.100.200";
+export const METADATA_GUARD_PATH = "/etc/k8s-bootstrap/metadata-guard.nft";
+export const METADATA_GUARD_UNIT = "k8s-metadata-guard.service";
+export const BOOTSTRAP_UNIT = "k8s-bootstrap.service";
+
+/** The nft script (idempotent: it recreates its own table). */
+export function metadataGuardRules(podCidr: string): string {
+  return [
+    "#!/usr/sbin/nft -f",
+    "# Pods may not reach the ECS metadata service (user data, RAM role credentials).",
+    "table inet k8s_metadata_guard",
+    "delete table inet k8s_metadata_guard",
+    "table inet k8s_metadata_guard {",
+    "  chain prerouting {",
+    "    type filter hook prerouting priority -300; policy accept;",
+    `    ip saddr ${podCidr} ip daddr ${METADATA_ADDRESS} counter drop`,
+    "  }",
+    "}",
+    "",
+  ].join("\n");
+}
+
+export function metadataGuardUnit(): string {
+  return `[Unit]
+Description=Drop pod traffic to the metadata service ${METADATA_ADDRESS}
+DefaultDependencies=no
+After=local-fs.target
+Before=network-pre.target containerd.service kubelet.service
+Wants=network-pre.target
+ConditionPathExists=/usr/sbin/nft
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/sbin/nft -f ${METADATA_GUARD_PATH}
+
+[Install]
+WantedBy=multi-user.target
+RequiredBy=kubelet.service containerd.service
+`;
+}
+
+export function bootstrapUnit(): string {
+  return `[Unit]
+Description=Kubernetes node bootstrap (kubeadm init/join), until done
+Wants=network-online.target
+After=network-online.target cloud-final.service ${METADATA_GUARD_UNIT}
+ConditionPathExists=!${BOOTSTRAP_STATE_DIR}/done
+StartLimitIntervalSec=0
+
+[Service]
+Type=oneshot
+ExecStart=${BOOTSTRAP_SCRIPT_PATH}
+Restart=on-failure
+RestartSec=60
+TimeoutStartSec=3h
+UMask=0077
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
