@@ -1,0 +1,356 @@
+// Bootstrap trust, with real tools: the metadata guard exactly as the user data installs it,
+// applied with nft in network namespaces; the bootstrap script run end to end in a temp root
+// with stub kubeadm/apt/systemctl, a real curl against a loopback api-server stub that
+// presents a certificate of the test CA, and a metadata + KMS stub that checks the request
+// signature; and the plans: no key material or long-lived token in any cloud-init artifact.
+import { execFile, spawnSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
+import type { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import YAML from "yaml";
+import { renderUserData, writeFileText } from "../../components/cluster/cloudInit";
+import { bootstrapScript } from "../../components/cluster/bootstrapScript";
+import { METADATA_GUARD_PATH } from "../../components/cluster/bootstrapUnits";
+import { caCertHashFromPublicKeyPem, ClusterBootstrap, NodeBootstrap, renderInitConfiguration, renderJoinConfiguration } from "../../components/cluster/kubeadm";
+import { ofType, plan, STACK_NAMES } from "../support/offline";
+
+const execFileP = promisify(execFile);
+let tmp: string;
+let ca: { cert: string; key: string };
+let server: { cert: string; key: string };
+
+function sh(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bootstrap-trust-"));
+  const f = (n: string) => path.join(tmp, n);
+  sh("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.crt"), "-subj", "/CN=kubernetes", "-days", "1"]);
+  sh("openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", f("srv.key"), "-out", f("srv.csr"), "-subj", "/CN=kube-apiserver"]);
+  fs.writeFileSync(f("ext"), "subjectAltName=IP:127.0.0.1\n");
+  sh("openssl", ["x509", "-req", "-in", f("srv.csr"), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f("srv.crt"), "-days", "1", "-extfile", f("ext")]);
+  ca = { cert: fs.readFileSync(f("ca.crt"), "utf8"), key: fs.readFileSync(f("ca.key"), "utf8") };
+  server = { cert: fs.readFileSync(f("srv.crt"), "utf8"), key: fs.readFileSync(f("srv.key"), "utf8") };
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const cluster = (): ClusterBootstrap => ({
+  clusterName: "prod1",
+  kubernetesVersion: "1.33.5",
+  controlPlaneEndpoint: "10.20.0.250:6443",
+  podSubnet: "10.244.0.0/16",
+  serviceSubnet: "10.96.0.0/12",
+  packageRepository: "https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.33/deb/",
+  bootstrapToken: "abcdef.0123456789abcdef",
+  caCertHash: caCertHashFromPublicKeyPem(ca.cert),
+  caCertPem: ca.cert,
+});
+const secretStore = { kmsUrl: "https://kms-vpc.cn-shanghai.aliyuncs.com", secretName: "prod1-control-plane", ramRole: "prod1-masters" };
+const master = (index: number): NodeBootstrap => ({
+  role: index === 0 ? "init" : "control-plane",
+  hostname: `prod1-master-${index}`,
+  nodeIp: `10.20.0.${10 + index}`,
+  controlPlane: { index, peers: ["10.20.0.11:6443", "10.20.0.12:6443"], secretStore },
+});
+const worker = (): NodeBootstrap => ({ role: "worker", hostname: "prod1-general-0" });
+
+describe("metadata guard in network namespaces (real nft)", () => {
+  const id = `${process.pid % 10000}`;
+  const ns = { pod: `i16pod${id}`, node: `i16node${id}`, cloud: `i16cloud${id}` };
+  let listener: ReturnType<typeof import("node:child_process").spawn> | undefined;
+  const ipn = (n: string, ...args: string[]) => sh("ip", ["-n", n, ...args]);
+
+  beforeAll(async () => {
+    for (const n of Object.values(ns)) sh("ip", ["netns", "add", n]);
+    ipn(ns.node, "link", "add", "cni0", "type", "bridge");
+    ipn(ns.node, "link", "add", "veth-pod", "type", "veth", "peer", "name", "eth0", "netns", ns.pod);
+    ipn(ns.node, "link", "set", "veth-pod", "master", "cni0", "up");
+    ipn(ns.node, "addr", "add", "10.244.1.1/24", "dev", "cni0");
+    ipn(ns.node, "link", "set", "cni0", "up");
+    ipn(ns.pod, "addr", "add", "10.244.1.2/24", "dev", "eth0");
+    ipn(ns.pod, "link", "set", "eth0", "up");
+    ipn(ns.pod, "link", "set", "lo", "up");
+    ipn(ns.pod, "route", "add", "default", "via", "10.244.1.1");
+    ipn(ns.node, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", ns.cloud);
+    ipn(ns.node, "addr", "add", "192.168.77.1/30", "dev", "eth0");
+    ipn(ns.node, "link", "set", "eth0", "up");
+    ipn(ns.node, "link", "set", "lo", "up");
+    ipn(ns.cloud, "addr", "add", "192.168.77.2/30", "dev", "eth0");
+    ipn(ns.cloud, "addr", "add", "100.100.100.200/32", "dev", "lo");
+    ipn(ns.cloud, "link", "set", "eth0", "up");
+    ipn(ns.cloud, "link", "set", "lo", "up");
+    ipn(ns.node, "route", "add", "100.100.100.200/32", "via", "192.168.77.2");
+    ipn(ns.cloud, "route", "add", "10.244.0.0/16", "via", "192.168.77.1");
+    sh("ip", ["netns", "exec", ns.node, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    const { spawn } = await import("node:child_process");
+    listener = spawn("ip", ["netns", "exec", ns.cloud, "python3", "-m", "http.server", "80", "--bind", "100.100.100.200", "--directory", tmp], { stdio: "ignore" });
+    for (let i = 0; i < 50 && spawnSync("ip", ["netns", "exec", ns.cloud, "curl", "-s", "-o", "/dev/null", "http://100.100.100.200/"]).status !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+  afterAll(() => {
+    listener?.kill();
+    for (const n of Object.values(ns)) spawnSync("ip", ["netns", "del", n]);
+  });
+
+  const reaches = (n: string) => spawnSync("ip", ["netns", "exec", n, "curl", "-s", "-m", "2", "-o", "/dev/null", "-w", "%{http_code}", "http://100.100.100.200/"], { encoding: "utf8" }).stdout;
+
+  test("before the rule the pod reaches the metadata service (the test can fail); after it, only the node does", () => {
+    expect(reaches(ns.pod)).toBe("200");
+    const doc = YAML.parse(renderUserData(cluster(), worker()).replace(/^#cloud-config\n/, ""));
+    const entry = doc.write_files.find((f: { path: string }) => f.path === METADATA_GUARD_PATH);
+    const rules = path.join(tmp, "guard.nft");
+    fs.writeFileSync(rules, writeFileText(entry));
+    sh("ip", ["netns", "exec", ns.node, "nft", "-f", rules]);
+    // Loading twice (a reboot, a rerun) keeps one table, one rule.
+    sh("ip", ["netns", "exec", ns.node, "nft", "-f", rules]);
+    expect(sh("ip", ["netns", "exec", ns.node, "nft", "list", "ruleset"]).match(/drop/g)).toHaveLength(1);
+    expect(reaches(ns.pod)).toBe("000");
+    expect(reaches(ns.node)).toBe("200");
+    expect(sh("ip", ["netns", "exec", ns.node, "nft", "list", "ruleset"])).toMatch(/packets [1-9]/);
+  });
+});
+
+/** The api-server stub (TLS with the test CA's certificate) and the metadata + KMS stub. */
+interface Stubs {
+  api: https.Server;
+  cloud: http.Server;
+  up: { value: boolean };
+  kmsCalls: number;
+}
+
+async function stubs(): Promise<Stubs> {
+  const up = { value: false };
+  const s: Stubs = { up, kmsCalls: 0 } as Stubs;
+  s.api = https.createServer({ cert: server.cert, key: server.key }, (req, res) => {
+    res.statusCode = req.url === "/readyz" && up.value ? 200 : 503;
+    res.end();
+  });
+  const creds = { AccessKeyId: "STS.test", AccessKeySecret: "stssecret", SecurityToken: "ststoken" };
+  s.cloud = http.createServer((req, res) => {
+    const url = new URL(req.url!, "http://x");
+    if (req.method === "PUT" && url.pathname === "/latest/api/token") return void res.end("mdtoken");
+    if (url.pathname === "/latest/meta-data/ram/security-credentials/prod1-masters") {
+      res.statusCode = req.headers["x-aliyun-ecs-metadata-token"] === "mdtoken" ? 200 : 401;
+      return void res.end(JSON.stringify(creds));
+    }
+    if (url.pathname === "/" && url.searchParams.get("Action") === "GetSecretValue") {
+      const params = [...url.searchParams.entries()].filter(([k]) => k !== "Signature").sort(([a], [b]) => (a < b ? -1 : 1));
+      const enc = (v: string) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+      const query = params.map(([k, v]) => `${enc(k)}=${enc(v)}`).join("&");
+      const want = createHmac("sha1", `${creds.AccessKeySecret}&`).update(`GET&%2F&${enc(query)}`).digest("base64");
+      if (url.searchParams.get("Signature") !== want || url.searchParams.get("SecurityToken") !== creds.SecurityToken) {
+        res.statusCode = 403;
+        return void res.end("{}");
+      }
+      s.kmsCalls++;
+      const files = { "ca.crt": ca.cert, "ca.key": ca.key, "sa.key": "SA-PRIVATE-KEY", "etcd/ca.key": "ETCD-CA-KEY" };
+      return void res.end(JSON.stringify({ SecretData: JSON.stringify({ files }) }));
+    }
+    res.statusCode = 404;
+    res.end();
+  });
+  await new Promise<void>((r) => s.api.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => s.cloud.listen(0, "127.0.0.1", r));
+  return s;
+}
+
+const STUBS: Record<string, string> = {
+  kubeadm: `#!/bin/bash
+echo "kubeadm $*" >>"$ROOT/calls"
+case "$1" in
+  config) exit 0 ;;
+  init)
+    [ -f "$ROOT/etc/kubernetes/pki/ca.key" ] || exit 3
+    [[ " $* " == *" --skip-token-print "* ]] || echo "kubeadm join x --token abcdef.0123456789abcdef"
+    [[ " $* " == *" --skip-certificate-key-print "* ]] || echo "--certificate-key 0f0f0f0f"
+    if [ -f "$ROOT/fail-init-once" ]; then rm "$ROOT/fail-init-once"; exit 1; fi
+    touch "$ROOT/etc/kubernetes/kubelet.conf"; echo admin >"$ROOT/etc/kubernetes/admin.conf" ;;
+  join)
+    grep -q mintme "$3" || exit 4
+    touch "$ROOT/etc/kubernetes/kubelet.conf"; echo admin >"$ROOT/etc/kubernetes/admin.conf" ;;
+  reset) rm -rf "$ROOT/etc/kubernetes/pki" ;;
+  kubeconfig) echo "apiVersion: v1" ;;
+  token) echo "mintme.0123456789abcdef" ;;
+esac
+`,
+  "apt-get": `#!/bin/bash\necho "apt-get $*" >>"$ROOT/calls"; [ ! -f "$ROOT/fail-apt" ]\n`,
+  "apt-cache": `#!/bin/bash\ncase "$2" in containerd) echo " containerd | 1.7.28-0ubuntu1~22.04.1 | http://archive Packages" ;; kubeadm) echo " kubeadm | 1.33.5-1.1 | https://repo Packages" ;; esac\n`,
+  "apt-mark": `#!/bin/bash\necho "apt-mark $*" >>"$ROOT/calls"\n`,
+  systemctl: `#!/bin/bash\necho "systemctl $*" >>"$ROOT/calls"\n`,
+  kubectl: `#!/bin/bash\necho "kubectl $*" >>"$ROOT/calls"; echo True\n`,
+  swapoff: "#!/bin/bash\n",
+  modprobe: "#!/bin/bash\n",
+  sysctl: "#!/bin/bash\n",
+  sleep: "#!/bin/bash\n",
+};
+
+describe("the bootstrap script end to end (stub kubeadm, real curl and python3)", () => {
+  let s: Stubs;
+  beforeAll(async () => {
+    s = await stubs();
+  });
+  afterAll(() => {
+    s.api.close();
+    s.cloud.close();
+  });
+
+  function root(node: NodeBootstrap): { dir: string; run: (env?: Record<string, string>) => Promise<number> } {
+    const dir = fs.mkdtempSync(path.join(tmp, "root-"));
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    for (const [name, text] of Object.entries(STUBS)) fs.writeFileSync(path.join(bin, name), text, { mode: 0o755 });
+    fs.mkdirSync(path.join(dir, "etc/k8s-bootstrap"), { recursive: true });
+    fs.mkdirSync(path.join(dir, "repo"));
+    fs.writeFileSync(path.join(dir, "repo/Release.key"), "KEY\n");
+    fs.writeFileSync(path.join(dir, "etc/fstab"), "/swap none swap sw 0 0\n");
+    fs.mkdirSync(path.join(dir, "etc/kubernetes"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "etc/k8s-bootstrap/kubeadm.yaml"), renderJoinConfiguration(cluster(), node));
+    if (node.role !== "worker") fs.writeFileSync(path.join(dir, "etc/k8s-bootstrap/kubeadm-init.yaml"), renderInitConfiguration(cluster(), node));
+    const script = path.join(dir, "bootstrap.sh");
+    fs.writeFileSync(script, bootstrapScript(cluster(), node, { containerdVersion: "1.7." }), { mode: 0o700 });
+    const api = `127.0.0.1:${(s.api.address() as AddressInfo).port}`;
+    const cloud = `http://127.0.0.1:${(s.cloud.address() as AddressInfo).port}`;
+    const run = async (env: Record<string, string> = {}) => {
+      try {
+        await execFileP("bash", [script], {
+          env: { PATH: `${bin}:${process.env.PATH}`, ROOT: dir, API_ENDPOINT: api, PEERS: "127.0.0.1:1", METADATA_URL: cloud, KMS_URL: cloud, PACKAGE_REPO: `file://${dir}/repo/`, JOIN_TRIES: "2", ...env },
+        });
+        return 0;
+      } catch (e) {
+        return (e as { code: number }).code;
+      }
+    };
+    return { dir, run };
+  }
+  const calls = (dir: string) => (fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8") : "");
+  const kubeadmCalls = (dir: string) => calls(dir).split("\n").filter((l) => /^kubeadm (init|join)/.test(l));
+
+  test("first bring-up: master-0 inits (nothing answers), the log is 0600 and holds no token or key; a rerun is a no-op", async () => {
+    s.up.value = false;
+    const r = root(master(0));
+    expect(await r.run()).toBe(0);
+    expect(kubeadmCalls(r.dir)).toEqual([expect.stringMatching(/^kubeadm init --config \S+ --skip-token-print --skip-certificate-key-print$/)]);
+    expect(calls(r.dir)).toContain("apt-get -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install containerd=1.7.28-0ubuntu1~22.04.1");
+    expect(calls(r.dir)).toContain("apt-mark hold containerd");
+    expect(calls(r.dir).indexOf("systemctl start k8s-metadata-guard.service")).toBeLessThan(calls(r.dir).indexOf("kubeadm init"));
+    const log = path.join(r.dir, "var/log/k8s-bootstrap.log");
+    expect(fs.statSync(log).mode & 0o777).toBe(0o600);
+    const text = fs.readFileSync(log, "utf8");
+    expect(text).toContain("initialising");
+    expect(text).not.toMatch(/PRIVATE KEY|SA-PRIVATE-KEY|ETCD-CA-KEY|abcdef\.0123456789abcdef|mintme|0f0f0f0f|stssecret|ststoken/);
+    expect(fs.statSync(path.join(r.dir, "etc/kubernetes/pki/ca.key")).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(r.dir, "etc/kubernetes/pki/ca.crt")).mode & 0o777).toBe(0o644);
+    expect(fs.existsSync(path.join(r.dir, "var/lib/k8s-bootstrap/done"))).toBe(true);
+    const before = calls(r.dir);
+    expect(await r.run()).toBe(0);
+    expect(calls(r.dir)).toBe(before);
+  });
+
+  test("a replaced master-0 joins the cluster that answers with this CA, with a token it minted", async () => {
+    s.up.value = true;
+    const r = root(master(0));
+    expect(await r.run()).toBe(0);
+    expect(kubeadmCalls(r.dir)).toEqual([expect.stringMatching(/^kubeadm join --config \S+\.run$/)]);
+    expect(calls(r.dir)).toContain("kubeadm token create");
+    expect(fs.existsSync(path.join(r.dir, "etc/k8s-bootstrap/kubeadm.yaml.run"))).toBe(false);
+    expect(fs.existsSync(path.join(r.dir, "var/lib/k8s-bootstrap/bootstrap-admin.conf"))).toBe(false);
+  });
+
+  test("a partitioned front: another master answers directly, so master-0 joins", async () => {
+    s.up.value = true;
+    const r = root(master(0));
+    const api = `127.0.0.1:${(s.api.address() as AddressInfo).port}`;
+    expect(await r.run({ API_ENDPOINT: "127.0.0.1:1", PEERS: `127.0.0.1:2 ${api}` })).toBe(0);
+    expect(kubeadmCalls(r.dir)).toEqual([expect.stringMatching(/^kubeadm join/)]);
+  });
+
+  test("a server with another CA is not 'this cluster': master-0 inits", async () => {
+    s.up.value = true;
+    const r = root(master(0));
+    // The api stub's certificate is of the test CA; pointing CA_CERT at another CA makes it a stranger.
+    const other = path.join(tmp, "other.crt");
+    sh("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(tmp, "other.key"), "-out", other, "-subj", "/CN=other", "-days", "1"]);
+    expect(await r.run({ CA_CERT: other })).toBe(0);
+    expect(kubeadmCalls(r.dir)).toEqual([expect.stringMatching(/^kubeadm init/)]);
+  });
+
+  test("master-1 never inits: with nothing answering it fails (the unit retries)", async () => {
+    s.up.value = false;
+    const r = root(master(1));
+    expect(await r.run()).not.toBe(0);
+    expect(kubeadmCalls(r.dir)).toEqual([]);
+    expect(fs.existsSync(path.join(r.dir, "var/lib/k8s-bootstrap/done"))).toBe(false);
+  });
+
+  test("master-1 waits for master-0's Node before joining", async () => {
+    s.up.value = true;
+    const r = root(master(1));
+    expect(await r.run()).toBe(0);
+    const c = calls(r.dir);
+    expect(c).toContain("get node prod1-master-0");
+    expect(c.indexOf("get node prod1-master-0")).toBeLessThan(c.indexOf("kubeadm join"));
+  });
+
+  test("a failure mid-way (apt) leaves no marker; the next boot resumes and finishes", async () => {
+    s.up.value = false;
+    const r = root(master(0));
+    fs.writeFileSync(path.join(r.dir, "fail-apt"), "");
+    expect(await r.run()).not.toBe(0);
+    expect(fs.existsSync(path.join(r.dir, "var/lib/k8s-bootstrap/done"))).toBe(false);
+    fs.rmSync(path.join(r.dir, "fail-apt"));
+    fs.writeFileSync(path.join(r.dir, "fail-init-once"), "");
+    expect(await r.run()).toBe(0);
+    // The failed init was reset and retried; one cluster, marker written.
+    expect(kubeadmCalls(r.dir)).toHaveLength(2);
+    expect(calls(r.dir)).toContain("kubeadm reset");
+    expect(fs.existsSync(path.join(r.dir, "var/lib/k8s-bootstrap/done"))).toBe(true);
+  });
+});
+
+describe("plans", () => {
+  test.each(STACK_NAMES)("%s: no cloud-init artifact holds a private key, a certificate key or a never-expiring token", async (stack) => {
+    const p = await plan(stack);
+    const docs = p.artifacts.filter((a) => a.kind === "cloud-init");
+    expect(docs.length).toBeGreaterThan(0);
+    for (const d of docs) {
+      const doc = YAML.parse(d.text.replace(/^#cloud-config\n/, ""));
+      for (const f of doc.write_files) {
+        const text = writeFileText(f);
+        expect(text).not.toMatch(/PRIVATE KEY/);
+        expect(text).not.toMatch(/certificateKey|--certificate-key[ =]|--upload-certs/);
+        for (const ttl of text.matchAll(/ttl: "?(\d+)h"?/g)) expect(Number(ttl[1])).toBeLessThanOrEqual(24);
+        expect(text).not.toMatch(/ttl: "?0s/);
+      }
+    }
+  });
+
+  test.each(STACK_NAMES)("%s: every ECS instance requires metadata tokens", async (stack) => {
+    for (const i of ofType(await plan(stack), "alicloud:ecs/instance:Instance")) expect(i.inputs.httpTokens).toBe("required");
+  });
+
+  test("prod1: the masters' role reads only the control-plane secret; the CA keys are protected", async () => {
+    const p = await plan("prod1");
+    const policy = ofType(p, "alicloud:ram/policy:Policy").find((r) => r.name.endsWith("-secret-store"))!;
+    expect(JSON.parse(String(policy.inputs.policyDocument)).Statement).toEqual([
+      { Effect: "Allow", Action: ["kms:GetSecretValue"], Resource: ["acs:kms:cn-shanghai:1234567890123456:secret/prod1-control-plane"] },
+    ]);
+    const secrets = ofType(p, "alicloud:kms/secret:Secret");
+    expect(secrets.map((s) => s.inputs.secretName)).toEqual(["prod1-control-plane"]);
+    expect(secrets[0].secretInputs).toContain("secretData");
+    const keys = ofType(p, "tls:index/privateKey:PrivateKey");
+    expect(keys.length).toBe(5);
+    for (const k of keys) expect(k.protect).toBe(true);
+    const token = ofType(p, "kubernetes:core/v1:Secret").filter((s) => String(s.name).includes("join-token"));
+    expect(token).toHaveLength(1);
+    expect(token[0].inputs.type).toBe("bootstrap.kubernetes.io/token");
+  });
+});
