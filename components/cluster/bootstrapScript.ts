@@ -111,7 +111,6 @@ set -euo pipefail
 umask 077
 
 ${settings.join("\n")}
-readonly PKI_DIR="$K8S_DIR/pki"
 
 mkdir -p "$STATE_DIR" "$(dirname "$LOG")"
 touch "$LOG"
@@ -140,16 +139,16 @@ retry() {
   return 1
 }
 
-finish() {
+mark_done() {
   touch "$STATE_DIR/done"
   echo "k8s-bootstrap: done $(date -Is)"
-  exit 0
 }
 
 # A node that joined before a reboot (the marker not yet written) has kubelet.conf.
 if [ -f "$K8S_DIR/kubelet.conf" ]; then
   echo "k8s-bootstrap: $K8S_DIR/kubelet.conf exists, node already bootstrapped"
-  finish
+  mark_done
+  exit 0
 fi
 
 # The kubelet refuses to run with swap on.
@@ -220,12 +219,14 @@ join_cluster() {
   return 1
 }
 retry "$JOIN_TRIES" 30 join_cluster
-finish
+mark_done
 `;
 
   const controlPlane = `
 # Pull control-plane images up front, with retries: a slow mirror should not fail kubeadm.
 retry 5 20 ${imagesPull}
+
+readonly PKI_DIR="$K8S_DIR/pki"
 
 # kms_fetch: the shared control-plane PKI from the secret store into pki/ (the keys 0600).
 kms_fetch() {
@@ -261,10 +262,7 @@ cluster_exists() {
 
 # A 1 h admin credential signed with the staged CA, for the token and the join order; never logged.
 ADMIN_KUBECONFIG="$STATE_DIR/bootstrap-admin.conf"
-cleanup() {
-  rm -f "$ADMIN_KUBECONFIG" "$JOIN_CONFIG.run"
-}
-trap cleanup EXIT
+trap 'rm -f "$ADMIN_KUBECONFIG" "$JOIN_CONFIG.run"' EXIT
 mint_admin() {
   kubeadm kubeconfig user --config "$INIT_CONFIG" --client-name "k8s-bootstrap:$NODE_NAME" --org kubeadm:cluster-admins --validity-period 1h >"$ADMIN_KUBECONFIG"
 }
@@ -313,7 +311,7 @@ else
 fi
 install -d -m 0700 "$ROOT/root/.kube"
 install -m 0600 "$K8S_DIR/admin.conf" "$ROOT/root/.kube/config"
-finish
+mark_done
 `;
   return `${head}${master ? controlPlane : worker}`;
 }

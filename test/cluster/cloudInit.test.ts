@@ -8,18 +8,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import YAML from "yaml";
-import {
-  BOOTSTRAP_SCRIPT_PATH,
-  bootstrapScript,
-  CA_STAGING_DIR,
-  renderUserData,
-  USER_DATA_LIMIT_BYTES,
-} from "../../components/cluster/cloudInit";
+import { BOOTSTRAP_SCRIPT_PATH, renderUserData, USER_DATA_LIMIT_BYTES, writeFileText } from "../../components/cluster/cloudInit";
+import { bootstrapScript as renderScript } from "../../components/cluster/bootstrapScript";
+import { withoutComments } from "../../components/cluster/masterDay2";
 import {
   caCertHashFromPublicKeyPem,
   ClusterBootstrap,
   isKubeletSettableLabel,
   KUBEADM_CONFIG_PATH,
+  KUBEADM_INIT_CONFIG_PATH,
   NodeBootstrap,
   renderInitConfiguration,
   renderJoinConfiguration,
@@ -36,6 +33,8 @@ function run(cmd: string, args: string[], input?: string): SpawnSyncReturns<stri
   if (r.error) throw new Error(`${cmd} could not run (${r.error.message}); install it (CI does)`);
   return r;
 }
+
+const bootstrapScript = (c: ClusterBootstrap, n: NodeBootstrap) => renderScript(c, n, { containerdVersion: "1.7." });
 
 function mintCa(name: string, keyArgs: string[]): { certPem: string; keyPem: string } {
   const key = path.join(tmp, `${name}.key`);
@@ -67,14 +66,25 @@ function cluster(over: Partial<ClusterBootstrap> = {}): ClusterBootstrap {
     imageRepository: "registry.cn-hangzhou.aliyuncs.com/google_containers",
     packageRepository: "https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.33/deb/",
     bootstrapToken: "abcdef.0123456789abcdef",
-    certificateKey: "0f".repeat(32),
     caCertHash: caCertHashFromPublicKeyPem(ca.certPem),
+    caCertPem: ca.certPem,
     ...over,
   };
 }
 
-const initNode = (): NodeBootstrap => ({ role: "init", hostname: "prod1-master-0", nodeIp: "10.20.0.10", ca });
-const cpNode = (): NodeBootstrap => ({ role: "control-plane", hostname: "prod1-master-1", nodeIp: "10.20.0.11" });
+const secretStore = { kmsUrl: "https://kms-vpc.cn-shanghai.aliyuncs.com", secretName: "prod1-control-plane", ramRole: "prod1-masters" };
+const initNode = (): NodeBootstrap => ({
+  role: "init",
+  hostname: "prod1-master-0",
+  nodeIp: "10.20.0.10",
+  controlPlane: { index: 0, peers: ["10.20.0.11:6443", "10.20.0.12:6443"], secretStore },
+});
+const cpNode = (): NodeBootstrap => ({
+  role: "control-plane",
+  hostname: "prod1-master-1",
+  nodeIp: "10.20.0.11",
+  controlPlane: { index: 1, peers: ["10.20.0.10:6443", "10.20.0.12:6443"], secretStore },
+});
 const workerNode = (): NodeBootstrap => ({
   role: "worker",
   hostname: "prod1-general-3",
@@ -91,6 +101,7 @@ interface WriteFile {
   content: string;
   permissions: string;
   owner: string;
+  encoding?: string;
 }
 
 function parseUserData(text: string): { hostname: string; write_files: WriteFile[]; runcmd: unknown[] } {
@@ -98,12 +109,14 @@ function parseUserData(text: string): { hostname: string; write_files: WriteFile
   return YAML.parse(text);
 }
 
+/** A write_files entry with its text decoded (gz+b64 entries). */
 function fileAt(text: string, p: string): WriteFile | undefined {
-  return parseUserData(text).write_files.find((f) => f.path === p);
+  const f = parseUserData(text).write_files.find((e) => e.path === p);
+  return f && { ...f, content: writeFileText(f) };
 }
 
-function kubeadmDocs(text: string): Record<string, any>[] {
-  const f = fileAt(text, KUBEADM_CONFIG_PATH);
+function kubeadmDocs(text: string, at = KUBEADM_CONFIG_PATH): Record<string, any>[] {
+  const f = fileAt(text, at);
   expect(f).toBeDefined();
   expect(f!.permissions).toBe("0600");
   const docs = YAML.parseAllDocuments(f!.content);
@@ -144,17 +157,25 @@ describe("embedded bash", () => {
   test.each(roles)("the %s script passes shellcheck -S style and bash -n", (name) => {
     const node = nodeFor[name]();
     const userData = renderUserData(cluster(), node);
-    const scripts = parseUserData(userData).write_files.filter((f) => f.content.startsWith("#!"));
+    const scripts = parseUserData(userData)
+      .write_files.map((f) => ({ ...f, content: writeFileText(f) }))
+      .filter((f) => f.content.startsWith("#!/usr/bin/env bash"));
     expect(scripts.map((s) => s.path)).toEqual([BOOTSTRAP_SCRIPT_PATH]);
     expect(scripts[0].permissions).toBe("0700");
-    expect(scripts[0].content).toBe(bootstrapScript(cluster(), node));
+    expect(scripts[0].content).toBe(withoutComments(bootstrapScript(cluster(), node)));
+    // The commented source passes too.
+    scripts.push({ ...scripts[0], content: bootstrapScript(cluster(), node) });
     for (const [i, s] of scripts.entries()) {
       const r = shellcheck(s.content, `${name}-${i}`);
       expect(r.stdout).toBe("");
       expect(r.status).toBe(0);
       expect(run("bash", ["-n", path.join(tmp, `${name}-${i}.sh`)]).status).toBe(0);
     }
-    expect(parseUserData(userData).runcmd).toEqual([["bash", BOOTSTRAP_SCRIPT_PATH]]);
+    expect(parseUserData(userData).runcmd).toEqual([
+      ["systemctl", "daemon-reload"],
+      ["systemctl", "enable", "k8s-metadata-guard.service", "k8s-bootstrap.service"],
+      ["systemctl", "start", "--no-block", "k8s-bootstrap.service"],
+    ]);
   });
 
   test("shellcheck flags a sloppy script (the check can fail)", () => {
@@ -167,37 +188,35 @@ describe("embedded bash", () => {
     expect(r.stdout).toContain("SC2068");
   });
 
-  test("the script is strict, logs, is idempotent and pins the packages", () => {
+  test("the script is strict, logs 0600, is idempotent and pins the packages", () => {
     for (const [, node] of nodes()) {
       const s = bootstrapScript(cluster(), node);
       expect(s).toMatch(/^#!\/usr\/bin\/env bash\n/);
-      expect(s).toContain("set -euo pipefail");
-      expect(s).toContain("swapoff -a");
-      expect(s).toContain("/var/log/k8s-bootstrap.log");
-      expect(s).toMatch(/if \[ -f \/etc\/kubernetes\/kubelet\.conf \]; then[^\n]*\n[^\n]*\n\s*exit 0/);
-      // The idempotency guard comes before anything changes the machine.
-      expect(s.indexOf("kubelet.conf ]")).toBeLessThan(s.indexOf("swapoff"));
-      expect(s).toContain("\"${PACKAGE_REPO}Release.key\"");
-      expect(s).toContain("readonly PACKAGE_REPO='https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.33/deb/'");
-      expect(s).toContain("readonly K8S_VERSION='1.33.5'");
+      expect(s).toContain("set -euo pipefail\numask 077");
+      expect(s).toContain('chmod 0600 "$LOG"');
+      expect(s).not.toContain("tee");
+      expect(s).toContain(': "${LOG:=${ROOT}/var/log/k8s-bootstrap.log}"');
+      // The done-marker and kubelet.conf checks come before anything changes the machine.
+      expect(s.indexOf('[ -f "$STATE_DIR/done" ]')).toBeLessThan(s.indexOf("swapoff"));
+      expect(s.indexOf('[ -f "$K8S_DIR/kubelet.conf" ]')).toBeLessThan(s.indexOf("swapoff"));
+      expect(s).toContain('": "${PACKAGE_REPO:=https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.33/deb/}"'.slice(1, -1));
+      expect(s).toContain(': "${K8S_VERSION:=1.33.5}"');
       expect(s).toContain('"kubelet=$pkg_version" "kubeadm=$pkg_version" "kubectl=$pkg_version"');
       expect(s).toContain("apt-mark hold kubelet kubeadm kubectl");
+      expect(s).toContain("apt-mark hold containerd");
       expect(s).not.toMatch(/docker/i);
+      expect(s).not.toContain("--upload-certs");
     }
-    const init = bootstrapScript(cluster(), initNode());
-    expect(init).toContain('kubeadm init --config "$KUBEADM_CONFIG" --upload-certs');
-    expect(init).not.toContain("kubeadm join");
-    expect(init).not.toContain("/readyz");
-    for (const node of [cpNode(), workerNode()]) {
+    for (const node of [initNode(), cpNode()]) {
       const s = bootstrapScript(cluster(), node);
-      expect(s).not.toContain("kubeadm init --config");
-      expect(s).toContain("readonly API_ENDPOINT='10.20.0.250:6443'");
-      expect(s).toContain('curl -ksf --max-time 5 -o /dev/null "https://${API_ENDPOINT}/readyz"');
-      // Wait before join, and both bounded.
-      expect(s.indexOf("retry 180 10 api_ready")).toBeGreaterThan(0);
-      expect(s.indexOf("retry 10 30 join_cluster")).toBeGreaterThan(s.indexOf("retry 180 10 api_ready"));
-      expect(s).toContain('kubeadm join --config "$KUBEADM_CONFIG"');
+      expect(s).toContain('kubeadm init --config "$INIT_CONFIG" --skip-token-print --skip-certificate-key-print');
+      expect(s).toContain('curl -sf --max-time 5 --cacert "$CA_CERT"');
     }
+    const w = bootstrapScript(cluster(), workerNode());
+    expect(w).not.toContain("kubeadm init");
+    expect(w).not.toContain("kms_fetch");
+    expect(w.indexOf("retry 180 10 api_ready")).toBeGreaterThan(0);
+    expect(w.indexOf('retry "$JOIN_TRIES" 30 join_cluster')).toBeGreaterThan(w.indexOf("retry 180 10 api_ready"));
   });
 
   test("retry() gives up after the given number of attempts (run by bash)", () => {
@@ -216,19 +235,22 @@ retry 5 0 count 2 && echo "ok:$n"
   });
 });
 
+const clusterCfgArgs = (c: Record<string, any>) => c.apiServer.extraArgs as { name: string; value: string }[];
+
 describe("kubeadm documents", () => {
   test("init: InitConfiguration + ClusterConfiguration + KubeletConfiguration", () => {
-    const docs = kubeadmDocs(renderUserData(cluster(), initNode()));
+    const docs = kubeadmDocs(renderUserData(cluster(), initNode()), KUBEADM_INIT_CONFIG_PATH);
     expect(docs.map((d) => `${d.apiVersion}/${d.kind}`)).toEqual([
       "kubeadm.k8s.io/v1beta4/InitConfiguration",
       "kubeadm.k8s.io/v1beta4/ClusterConfiguration",
       "kubelet.config.k8s.io/v1beta1/KubeletConfiguration",
     ]);
     const [init, clusterCfg, kubelet] = docs;
-    expect(init.bootstrapTokens).toEqual([
-      expect.objectContaining({ token: "abcdef.0123456789abcdef", ttl: "0s" }),
-    ]);
-    expect(init.certificateKey).toBe("0f".repeat(32));
+    // kubeadm generates its own token (1 h, printed nowhere); no certificate key at all.
+    expect(init.bootstrapTokens).toEqual([expect.objectContaining({ ttl: "1h" })]);
+    expect(init.bootstrapTokens[0]).not.toHaveProperty("token");
+    expect(init).not.toHaveProperty("certificateKey");
+    expect(clusterCfgArgs(docs[1])).toEqual(expect.arrayContaining([{ name: "encryption-provider-config", value: "/etc/kubernetes/pki/encryption-config.yaml" }, { name: "audit-policy-file", value: "/etc/kubernetes/audit/policy.yaml" }]));
     expect(init.localAPIEndpoint).toEqual({ advertiseAddress: "10.20.0.10", bindPort: 6443 });
     expect(init.nodeRegistration.name).toBe("prod1-master-0");
     expect(init.nodeRegistration.criSocket).toBe("unix:///run/containerd/containerd.sock");
@@ -246,25 +268,22 @@ describe("kubeadm documents", () => {
   test("imageRepository is omitted when unset, and the pause image falls back to registry.k8s.io", () => {
     const c = cluster({ imageRepository: undefined });
     const text = renderUserData(c, initNode());
-    expect(kubeadmDocs(text)[1]).not.toHaveProperty("imageRepository");
+    expect(kubeadmDocs(text, KUBEADM_INIT_CONFIG_PATH)[1]).not.toHaveProperty("imageRepository");
     expect(fileAt(text, "/etc/containerd/config.toml")!.content).toContain('sandbox_image = "registry.k8s.io/pause:3.10"');
     expect(bootstrapScript(c, initNode())).not.toContain("--image-repository");
   });
 
-  test("control-plane join: pinned CA, certificateKey and advertiseAddress", () => {
+  test("control-plane join: pinned CA, a token placeholder (minted at boot), no certificateKey", () => {
     const docs = kubeadmDocs(renderUserData(cluster(), cpNode()));
     expect(docs.map((d) => d.kind)).toEqual(["JoinConfiguration"]);
     const [join] = docs;
     expect(join.apiVersion).toBe("kubeadm.k8s.io/v1beta4");
     expect(join.discovery.bootstrapToken).toEqual({
       apiServerEndpoint: "10.20.0.250:6443",
-      token: "abcdef.0123456789abcdef",
+      token: "placeholder.tokenmintedatboot",
       caCertHashes: [caCertHashFromPublicKeyPem(ca.certPem)],
     });
-    expect(join.controlPlane).toEqual({
-      localAPIEndpoint: { advertiseAddress: "10.20.0.11", bindPort: 6443 },
-      certificateKey: "0f".repeat(32),
-    });
+    expect(join.controlPlane).toEqual({ localAPIEndpoint: { advertiseAddress: "10.20.0.11", bindPort: 6443 } });
   });
 
   test("worker join: pinned CA, no controlPlane, no certificateKey, labels and taints", () => {
@@ -274,7 +293,6 @@ describe("kubeadm documents", () => {
     expect(join.discovery.bootstrapToken.caCertHashes).toEqual([caCertHashFromPublicKeyPem(ca.certPem)]);
     expect(join).not.toHaveProperty("controlPlane");
     expect(fileAt(text, KUBEADM_CONFIG_PATH)!.content).not.toContain("certificateKey");
-    expect(text).not.toContain("0f".repeat(32));
     expect(join.nodeRegistration.kubeletExtraArgs).toEqual([
       { name: "node-labels", value: "example.com/team=order,node.kubernetes.io/pool=general" },
     ]);
@@ -282,21 +300,17 @@ describe("kubeadm documents", () => {
   });
 
   test("renderInit/JoinConfiguration refuse the wrong role", () => {
-    expect(() => renderInitConfiguration(cluster(), cpNode())).toThrow('role: renderInitConfiguration needs role "init"');
-    expect(() => renderJoinConfiguration(cluster(), initNode())).toThrow("role: renderJoinConfiguration needs role");
+    expect(() => renderInitConfiguration(cluster(), workerNode())).toThrow("role: renderInitConfiguration needs a master");
   });
 });
 
 describe("node files", () => {
-  test("the CA key is only in the init document, staged with 0600", () => {
-    const init = renderUserData(cluster(), initNode());
-    expect(fileAt(init, `${CA_STAGING_DIR}/ca.key`)).toMatchObject({ permissions: "0600", owner: "root:root" });
-    expect(fileAt(init, `${CA_STAGING_DIR}/ca.key`)!.content.trim()).toBe(ca.keyPem.trim());
-    expect(fileAt(init, `${CA_STAGING_DIR}/ca.crt`)!.content.trim()).toBe(ca.certPem.trim());
-    for (const node of [cpNode(), workerNode()]) {
+  test("no user data holds a private key or the workers' token on a master", () => {
+    for (const [, node] of nodes()) {
       const text = renderUserData(cluster(), node);
-      expect(text).not.toContain("PRIVATE KEY");
-      expect(fileAt(text, `${CA_STAGING_DIR}/ca.key`)).toBeUndefined();
+      const all = parseUserData(text).write_files.map(writeFileText).join("\n");
+      expect(all).not.toContain("PRIVATE KEY");
+      if (node.role !== "worker") expect(all).not.toContain("abcdef.0123456789abcdef");
     }
   });
 
@@ -315,9 +329,8 @@ describe("node files", () => {
 
   test.each(roles)("%s user data stays under 16 KiB, even with a 4096-bit CA", (name) => {
     const node = nodeFor[name]();
-    const big = node.role === "init" ? { ...node, ca: bigCa } : node;
-    const c = cluster({ caCertHash: caCertHashFromPublicKeyPem(bigCa.certPem) });
-    const bytes = Buffer.byteLength(renderUserData(c, big), "utf8");
+    const c = cluster({ caCertHash: caCertHashFromPublicKeyPem(bigCa.certPem), caCertPem: bigCa.certPem });
+    const bytes = Buffer.byteLength(renderUserData(c, node), "utf8");
     expect(bytes).toBeLessThan(USER_DATA_LIMIT_BYTES);
     expect(USER_DATA_LIMIT_BYTES).toBe(16 * 1024);
     // Alibaba's limit is 32 KiB of base64.
@@ -325,7 +338,7 @@ describe("node files", () => {
   });
 
   test("worker and control-plane user data are stable (snapshot)", () => {
-    const c = cluster({ caCertHash: `sha256:${"ab".repeat(32)}` });
+    const c = cluster();
     expect(renderUserData(c, workerNode())).toMatchSnapshot("worker");
     expect(renderUserData(c, cpNode())).toMatchSnapshot("control-plane");
   });
@@ -355,7 +368,6 @@ describe("caCertHashFromPublicKeyPem", () => {
 describe("validation names the field", () => {
   const cases: [string, () => void, string | RegExp][] = [
     ["token", () => renderUserData(cluster({ bootstrapToken: "ABCDEF.0123456789abcdef" }), workerNode()), "bootstrapToken: must match"],
-    ["certificate key", () => renderUserData(cluster({ certificateKey: "xyz" }), cpNode()), "certificateKey: must be 64"],
     ["hash", () => renderUserData(cluster({ caCertHash: "sha1:abc" }), workerNode()), "caCertHash: must be"],
     ["version format", () => renderUserData(cluster({ kubernetesVersion: "v1.33" }), workerNode()), 'kubernetesVersion: "v1.33" is not a full version'],
     ["old version", () => renderUserData(cluster({ kubernetesVersion: "1.18.20", packageRepository: "https://pkgs.k8s.io/core:/stable:/v1.18/deb/" }), workerNode()), "kubernetesVersion: 1.18.20 is too old"],
@@ -374,11 +386,13 @@ describe("validation names the field", () => {
     ["k8s.io label", () => renderUserData(cluster(), { ...workerNode(), labels: { "example.k8s.io/x": "y" } }), 'labels["example.k8s.io/x"]'],
     ["label value", () => renderUserData(cluster(), { ...workerNode(), labels: { team: "a,b" } }), 'labels["team"]: "a,b" is not a valid label value'],
     ["taint effect", () => renderUserData(cluster(), { ...workerNode(), taints: [{ key: "a", effect: "Never" as never }] }), "taints[0].effect:"],
-    ["CA on worker", () => renderUserData(cluster(), { ...workerNode(), ca }), 'ca: only the "init" node carries the CA'],
-    ["init without CA", () => renderUserData(cluster(), { ...initNode(), ca: undefined }), 'ca: required for role "init"'],
-    ["hash mismatch", () => renderUserData(cluster({ caCertHash: caCertHashFromPublicKeyPem(otherCa.certPem) }), initNode()), "caCertHash: does not match ca.certPem"],
-    ["key mismatch", () => renderUserData(cluster(), { ...initNode(), ca: { certPem: ca.certPem, keyPem: otherCa.keyPem } }), "ca.keyPem: does not belong to ca.certPem"],
-    ["not a cert", () => renderUserData(cluster(), { ...initNode(), ca: { certPem: "junk", keyPem: ca.keyPem } }), "ca.certPem: is not a PEM X.509 certificate"],
+    ["controlPlane on worker", () => renderUserData(cluster(), { ...workerNode(), controlPlane: initNode().controlPlane }), "controlPlane: only masters carry controlPlane"],
+    ["master without controlPlane", () => renderUserData(cluster(), { ...initNode(), controlPlane: undefined }), "controlPlane: required for role init"],
+    ["init not index 0", () => renderUserData(cluster(), { ...cpNode(), role: "init" }), 'controlPlane.index: role "init" is master 0 and only master 0'],
+    ["http KMS", () => renderUserData(cluster(), { ...cpNode(), controlPlane: { ...cpNode().controlPlane!, secretStore: { ...secretStore, kmsUrl: "http://kms" } } }), "controlPlane.secretStore.kmsUrl"],
+    ["hash mismatch", () => renderUserData(cluster({ caCertHash: caCertHashFromPublicKeyPem(otherCa.certPem) }), initNode()), "caCertHash: does not match caCertPem"],
+    ["not a cert", () => renderUserData(cluster({ caCertPem: "junk" }), initNode()), "caCertPem: is not a PEM X.509 certificate"],
+    ["containerd version", () => renderUserData(cluster(), workerNode(), undefined, { containerdVersion: "latest" }), "containerdVersion:"],
   ];
   test.each(cases)("%s", (_name, fn, message) => {
     expect(fn).toThrow(message);
