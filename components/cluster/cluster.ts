@@ -64,9 +64,6 @@ export interface ClusterArgs {
   containerdVersion?: string;
 }
 
-/** Masters never read the workers' token (they mint their own); a valid-format stand-in keeps one ClusterBootstrap type. */
-const JOIN_TOKEN_UNUSED = "000000.0000000000000000";
-
 /** Master system disk in GiB when `masters.systemDiskGb` is unset: etcd and images. */
 const MASTER_SYSTEM_DISK_GB = 200;
 
@@ -140,8 +137,9 @@ export class Cluster extends pulumi.ComponentResource {
     this.server = `https://${this.front.endpoint}`;
 
     const workerNames = args.nodePools.flatMap((p) => Array.from({ length: p.count }, (_, i) => `${args.clusterName}-${p.name}-${i}`));
-    const bootstrapFor = (token: pulumi.Input<string>) => this.clusterBootstrap(token);
-    this.masters = this.masterPool(addresses, bootstrapFor(JOIN_TOKEN_UNUSED));
+    // Masters never carry the workers' token: they mint their own.
+    const bootstrapFor = (token: pulumi.Input<string> | undefined) => this.clusterBootstrap(token);
+    this.masters = this.masterPool(addresses, bootstrapFor(undefined));
 
     this.readiness = new ApiServerReadiness(
       `${name}-readiness`,
@@ -194,7 +192,7 @@ export class Cluster extends pulumi.ComponentResource {
   }
 
   /** What every node's kubeadm config shares: version, endpoint, ranges, repositories, the workers' token, the CA certificate and hash. */
-  private clusterBootstrap(token: pulumi.Input<string>): pulumi.Output<ClusterBootstrap> {
+  private clusterBootstrap(token: pulumi.Input<string> | undefined): pulumi.Output<ClusterBootstrap> {
     const { clusterName, kubernetes, ranges } = this.args;
     return pulumi.all([token, this.pki.caCertHash, this.pki.caCertPem]).apply(([bootstrapToken, hash, caCertPem]) => ({
       clusterName,

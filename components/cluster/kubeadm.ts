@@ -46,7 +46,7 @@ export interface ClusterBootstrap {
    * last changed. Masters never carry a token: they mint a 1 h one at boot from the CA they read
    * from the secret store.
    */
-  bootstrapToken: string;
+  bootstrapToken?: string;
   /** "sha256:<64 hex>" of the CA's public key (DER SPKI); joins pin it instead of trusting the SLB. */
   caCertHash: string;
   /** The cluster CA certificate (public): masters verify the api-server with it before deciding init or join. */
@@ -99,7 +99,7 @@ export interface ControlPlaneBootstrap {
 }
 
 /** Written into a master's join config at boot, replaced by the token the master mints itself. */
-export const JOIN_TOKEN_PLACEHOLDER = "placeholder.tokenmintedatboot"; // not [a-z0-9]{6}.[a-z0-9]{16}: never a valid token
+export const JOIN_TOKEN_PLACEHOLDER = "JOIN-TOKEN-MINTED-AT-BOOT"; // never a valid token, never token-shaped
 
 /** Where the bootstrap script finds the kubeadm config on the node. */
 export const KUBEADM_CONFIG_PATH = "/etc/k8s-bootstrap/kubeadm.yaml";
@@ -219,7 +219,7 @@ export function validateClusterBootstrap(c: ClusterBootstrap): void {
     }
   }
   assertNone(kubernetesProblems({ version: c.kubernetesVersion, packageRepository: c.packageRepository, imageRepository: c.imageRepository }));
-  if (!TOKEN.test(c.bootstrapToken)) fail("bootstrapToken", "must match [a-z0-9]{6}.[a-z0-9]{16}");
+  if (c.bootstrapToken !== undefined && !TOKEN.test(c.bootstrapToken)) fail("bootstrapToken", "must match [a-z0-9]{6}.[a-z0-9]{16}");
   if (!CA_HASH.test(c.caCertHash)) fail("caCertHash", 'must be "sha256:" followed by 64 lowercase hex characters');
   let cert: X509Certificate;
   try {
@@ -260,6 +260,7 @@ export function validateNodeBootstrap(c: ClusterBootstrap, n: NodeBootstrap): vo
     }
   });
   if (!master) {
+    if (c.bootstrapToken === undefined) fail("bootstrapToken", "required for a worker's join");
     if (n.controlPlane !== undefined) fail("controlPlane", `only masters carry controlPlane, not role ${n.role}`);
     return;
   }
@@ -268,7 +269,7 @@ export function validateNodeBootstrap(c: ClusterBootstrap, n: NodeBootstrap): vo
   if (!Number.isInteger(cp.index) || cp.index < 0) fail("controlPlane.index", `must be a whole number >= 0, got ${cp.index}`);
   if ((cp.index === 0) !== (n.role === "init")) fail("controlPlane.index", `role "init" is master 0 and only master 0, got index ${cp.index} with role ${n.role}`);
   cp.peers.forEach((peer, i) => parseEndpointAs(`controlPlane.peers[${i}]`, peer));
-  if (!HTTPS_URL.test(cp.secretStore.kmsUrl.endsWith("/") ? cp.secretStore.kmsUrl : `${cp.secretStore.kmsUrl}/`)) {
+  if (!/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/.test(cp.secretStore.kmsUrl)) {
     fail("controlPlane.secretStore.kmsUrl", `${JSON.stringify(cp.secretStore.kmsUrl)} is not an https:// URL`);
   }
   if (!/^[A-Za-z0-9_/+=.@-]{1,192}$/.test(cp.secretStore.secretName)) fail("controlPlane.secretStore.secretName", `${JSON.stringify(cp.secretStore.secretName)} is not a KMS secret name`);
@@ -386,7 +387,7 @@ export function renderJoinConfiguration(c: ClusterBootstrap, n: NodeBootstrap): 
     discovery: {
       bootstrapToken: {
         apiServerEndpoint: c.controlPlaneEndpoint,
-        token: n.role === "worker" ? c.bootstrapToken : JOIN_TOKEN_PLACEHOLDER,
+        token: n.role === "worker" ? c.bootstrapToken! : JOIN_TOKEN_PLACEHOLDER,
         // Pinning the CA means a rogue endpoint cannot hand the node a fake cluster.
         caCertHashes: [c.caCertHash],
       },

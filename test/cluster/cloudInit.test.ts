@@ -280,7 +280,7 @@ describe("kubeadm documents", () => {
     expect(join.apiVersion).toBe("kubeadm.k8s.io/v1beta4");
     expect(join.discovery.bootstrapToken).toEqual({
       apiServerEndpoint: "10.20.0.250:6443",
-      token: "placeholder.tokenmintedatboot",
+      token: "JOIN-TOKEN-MINTED-AT-BOOT",
       caCertHashes: [caCertHashFromPublicKeyPem(ca.certPem)],
     });
     expect(join.controlPlane).toEqual({ localAPIEndpoint: { advertiseAddress: "10.20.0.11", bindPort: 6443 } });

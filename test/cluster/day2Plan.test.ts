@@ -46,7 +46,8 @@ test("the masters' role may only put objects under prod1/ of that bucket, and is
   expect(JSON.parse(String(role.inputs.assumeRolePolicyDocument)).Statement).toEqual([
     { Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: ["ecs.aliyuncs.com"] } },
   ]);
-  const policies = ofType(p, "alicloud:ram/policy:Policy");
+  // One policy per capability: the backup's here, the secret store's in bootstrapTrust.test.ts.
+  const policies = ofType(p, "alicloud:ram/policy:Policy").filter((r) => r.name.endsWith("-etcd-backup"));
   expect(policies).toHaveLength(1);
   expect(JSON.parse(String(policies[0].inputs.policyDocument)).Statement).toEqual([
     { Effect: "Allow", Action: ["oss:PutObject"], Resource: ["acs:oss:*:*:livemall-prod1-etcd-backup/prod1/*"] },
@@ -91,7 +92,11 @@ test("every master's user data carries the timers and stays under the budget; wo
     expect(read("/etc/systemd/system/kubeadm-cert-renew.timer")).toContain(`OnCalendar=*-*-* 0${2 + i}:00:00 UTC`);
     expect(read("/etc/systemd/system/etcd-backup.timer")).toContain("OnCalendar=*-*-* 00/1:00:00");
     const doc = YAML.parse(text.replace(/^#cloud-config\n/, ""));
-    expect(doc.runcmd[0]).toEqual(["bash", "/usr/local/sbin/k8s-bootstrap.sh"]);
+    expect(doc.runcmd.slice(0, 3)).toEqual([
+      ["systemctl", "daemon-reload"],
+      ["systemctl", "enable", "k8s-metadata-guard.service", "k8s-bootstrap.service"],
+      ["systemctl", "start", "--no-block", "k8s-bootstrap.service"],
+    ]);
     expect(doc.runcmd.at(-1)).toEqual(["systemctl", "enable", "--now", "etcd-backup.timer", "kubeadm-cert-renew.timer"]);
   }
   expect(writeFiles(await userData("prod1", "prod1-general-0")).map((f) => f.path)).not.toContain(DAY2_INSTALLER_PATH);
