@@ -13,6 +13,9 @@ export function apolloSecretName(app: string): string {
   return `${app}-apollo`;
 }
 
+/** The Pod Security standards version app namespaces enforce (baseline: no hostNetwork, hostPath, privileged). */
+export const POD_SECURITY_VERSION = "v1.35";
+
 /** An app namespace; Pod Security `baseline` refuses privileged and hostPath pods, which no Java app needs. */
 export function appNamespace(name: string, env: string): K8sObject {
   if (!DNS_LABEL.test(name) || RESERVED_NAMESPACES.includes(name)) throw new Error(`app namespace "${name}" must be a DNS label outside ${RESERVED_NAMESPACES.join(", ")}`);
@@ -21,7 +24,13 @@ export function appNamespace(name: string, env: string): K8sObject {
     kind: "Namespace",
     metadata: {
       name,
-      labels: { [LABEL_ENV]: env, "pod-security.kubernetes.io/enforce": "baseline", "app.kubernetes.io/managed-by": "pulumi" },
+      labels: {
+        [LABEL_ENV]: env,
+        // Pinned: a cluster upgrade must not change what the policy admits (Pod Security Admission, enforce-version).
+        "pod-security.kubernetes.io/enforce": "baseline",
+        "pod-security.kubernetes.io/enforce-version": POD_SECURITY_VERSION,
+        "app.kubernetes.io/managed-by": "pulumi",
+      },
     },
   };
 }

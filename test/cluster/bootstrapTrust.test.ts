@@ -354,3 +354,11 @@ describe("plans", () => {
     expect(token[0].inputs.type).toBe("bootstrap.kubernetes.io/token");
   });
 });
+
+test("app namespaces enforce Pod Security baseline at a pinned version (no hostNetwork pods beside the guard)", async () => {
+  const p = await plan("prod1");
+  const namespaces = ofType(p, "kubernetes:core/v1:Namespace").filter((n) => (n.inputs.metadata as { labels?: Record<string, string> }).labels?.["app.kubernetes.io/managed-by"] === "pulumi" && (n.inputs.metadata as { labels?: Record<string, string> }).labels?.["pod-security.kubernetes.io/enforce"] !== "privileged");
+  const apps = namespaces.filter((n) => (n.inputs.metadata as { labels: Record<string, string> }).labels["pod-security.kubernetes.io/enforce"] === "baseline");
+  expect(apps.length).toBeGreaterThan(0);
+  for (const n of apps) expect((n.inputs.metadata as { labels: Record<string, string> }).labels["pod-security.kubernetes.io/enforce-version"]).toBe("v1.35");
+});
