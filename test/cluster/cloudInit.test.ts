@@ -19,7 +19,6 @@ import {
   KUBEADM_INIT_CONFIG_PATH,
   NodeBootstrap,
   renderInitConfiguration,
-  renderJoinConfiguration,
 } from "../../components/cluster/kubeadm";
 
 let tmp: string;
