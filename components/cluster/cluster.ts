@@ -158,7 +158,7 @@ export class Cluster extends pulumi.ComponentResource {
       { kubeconfig: this.kubeconfig, enableServerSideApply: true, deleteUnreachable: false },
       { parent: this, dependsOn: [this.readiness] },
     );
-    this.joinToken = new JoinToken(`${name}-join-token`, { nodeNames: workerNames, provider: this.provider }, { parent: this });
+    this.joinToken = new JoinToken(`${name}-join-token`, { nodeNames: workerNames, provider: this.provider, readiness: this.readiness }, { parent: this });
     const workerBootstrap = bootstrapFor(this.joinToken.token);
     this.workerPools = {};
     for (const pool of args.nodePools) this.workerPools[pool.name] = this.workerPool(pool, workerBootstrap);

@@ -42,8 +42,9 @@ class TokenExpiry extends pulumi.dynamic.Resource {
 export interface JoinTokenArgs {
   /** Every worker's node name; the token changes with this set. */
   nodeNames: string[];
-  /** The cluster's provider (waits for the readiness gate). */
+  /** The cluster's provider and its readiness gate. */
   provider: k8s.Provider;
+  readiness: pulumi.Resource;
 }
 
 export class JoinToken extends pulumi.ComponentResource {
@@ -76,7 +77,7 @@ export class JoinToken extends pulumi.ComponentResource {
           "auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token",
         },
       },
-      { parent: this, provider: args.provider, deleteBeforeReplace: true },
+      { parent: this, provider: args.provider, dependsOn: [args.readiness], deleteBeforeReplace: true },
     );
     this.registerOutputs({ expiration: this.expiration });
   }

@@ -91,6 +91,8 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
   // bucket ForceNew; block_public_access updates in place.
   "alicloud:oss/bucketPublicAccessBlock:BucketPublicAccessBlock": { replaceOn: ["bucket"], source: TF("oss_bucket_public_access_block") },
   // role_name (and the deprecated name) ForceNew; the trust policy updates in place.
+  // The masters' secret store (81c43b67). secret_name, secret_type, encryption_key_id, dkms_instance_id, extended_config ForceNew; secret_data/version_id add a version in place.
+  "alicloud:kms/secret:Secret": { replaceOn: ["secretName", "dkmsInstanceId", "encryptionKeyId", "secretType", "extendedConfig"], source: TF("kms_secret") },
   "alicloud:ram/role:Role": { replaceOn: ["roleName", "name"], source: TF("ram_role") },
   // policy_name (and the deprecated name) ForceNew; the document gets a new version in place.
   "alicloud:ram/policy:Policy": { replaceOn: ["policyName", "name"], source: TF("ram_policy") },
@@ -128,6 +130,7 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
 
   // --- random / tls: every input (and keepers) replaces -----------------------
   "random:index/randomPassword:RandomPassword": { replaceOn: ["*"], source: "terraform-provider-random internal/provider/resource_password.go (every input RequiresReplace; keepers too)" },
+  "random:index/randomString:RandomString": { replaceOn: ["*"], source: "terraform-provider-random internal/provider/resource_string.go (every input RequiresReplace; keepers too)" },
   "random:index/randomBytes:RandomBytes": { replaceOn: ["*"], source: "terraform-provider-random internal/provider/resource_bytes.go (length, keepers RequiresReplace)" },
   "tls:index/privateKey:PrivateKey": { replaceOn: ["*"], source: "terraform-provider-tls internal/provider/resource_private_key.go (algorithm, rsaBits, ecdsaCurve RequiresReplace)" },
   "tls:index/certRequest:CertRequest": { replaceOn: ["*"], source: "terraform-provider-tls internal/provider/resource_cert_request.go (every input RequiresReplace)" },
@@ -141,6 +144,7 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
   },
 
   // --- the program's own ----------------------------------------------------
+  "pulumi-nodejs:dynamic/cluster:JoinTokenExpiry": { replaceOn: ["nodes", "ttlHours"], source: "components/cluster/joinToken.ts expiryProvider.diff (a new node set replaces)" },
   "pulumi-nodejs:dynamic/cluster:ApiServerReadiness": { replaceOn: ["url", "caPem"], source: "components/cluster/readiness.ts readinessProvider.diff (url or CA change replaces)" },
   "pulumi:pulumi:StackReference": { replaceOn: ["name"], source: "a read of another stack's outputs: a new name reads another stack" },
   // Provider config is not modelled: a changed kubeconfig updates the provider in place; a

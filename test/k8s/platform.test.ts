@@ -86,7 +86,8 @@ describe("the ingress SLB follows the worker pools", () => {
     const before = await plan("prod1");
     const after = await plan("prod1", ["platform:nodePools[1].count=9"]);
     const d = diffPlans(before.resources, after.resources);
-    expect(d.changed).toEqual([]);
+    // A new node set gets a new 24 h join token (components/cluster/joinToken.ts).
+    expect(d.changed.map((c) => c.urn.split("::").pop()).sort()).toEqual(["prod1-join-token-expiry", "prod1-join-token-id", "prod1-join-token-secret"]);
     expect(d.removed).toEqual([]);
     expect(d.added.map((u) => u.split("::").pop()).sort()).toEqual(["prod1-ingress-443-prod1-order-8", "prod1-ingress-80-prod1-order-8", "prod1-order-8"]);
     const att = byName(after, "prod1-ingress-80-prod1-order-8");

