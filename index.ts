@@ -117,11 +117,7 @@ export = async () => {
     cluster: access,
     clusterName: config.stack,
     dingtalkWebhook: config.secrets.dingtalkWebhook,
-    chartVersion: config.monitoring?.chartVersion,
-    retention: config.monitoring?.retention,
-    storageSize: config.monitoring?.storageSize,
-    storageClass: config.monitoring?.storageClass,
-    thresholds: config.monitoring?.thresholds,
+    settings: config.monitoring,
     etcdBackupSchedule: backup.schedule,
   });
   // Dashboards (fleet + one per app) and the apps' SLO alerts.

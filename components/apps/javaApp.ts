@@ -27,9 +27,9 @@ export interface AppNamespacesArgs {
   env: Env;
   /** Every app of the stack (`platform:apps`); each distinct namespace is created once. */
   apps: Record<string, AppConfig>;
-  /** Harbor registry host and robot account (`platform:harbor`). */
+  /** Harbor registry host and robot account (`platform:harbor`, passed whole); required, no default. */
   harbor: { registry: string; username: string };
-  /** The robot account's password (`platform:harborPassword`), a secret. */
+  /** The robot account's password (`platform:harborPassword`), a secret; required, no default. */
   harborPassword: pulumi.Input<string>;
   /** Apollo access-key secrets by app (`platform:apolloAccessKeys`); default none, and apps without one get no Secret. */
   apolloAccessKeys?: Record<string, pulumi.Input<string>>;
@@ -92,17 +92,17 @@ export interface JavaAppArgs {
   cluster: ClusterAccess;
   /** The app's name (`platform:apps.<app>`): object names and Apollo's APP_ID. */
   app: string;
-  /** The app's config. */
+  /** The app's config: `platform:apps.<app>`, passed whole (required; no default). */
   config: AppConfig;
   /** The stack; gives Apollo's ENV (DEV/FAT/UAT/PRO) and the `platform/env` label. */
   env: Env;
-  /** The cluster's name, injected as IDC (prod1 and prod2 share ENV=PRO). */
+  /** The cluster's name, injected as IDC (prod1 and prod2 share ENV=PRO); required, no default. */
   clusterName: string;
-  /** The env's Apollo meta server (`platform:apollo.meta`). */
+  /** The env's Apollo meta server (`platform:apollo.meta`); required, no default. */
   apolloMeta: string;
   /** The namespaces, with their pull Secrets and the Apollo access-key Secrets. */
   namespaces: AppNamespaces;
-  /** IngressClass the app's Ingresses name; default `nginx` (the cluster's global ingress-nginx). */
+  /** IngressClass the app's Ingresses name. Default `nginx` (INGRESS_CLASS, the cluster's global ingress-nginx). */
   ingressClass?: string;
 }
 

@@ -30,14 +30,17 @@ export function kubesphereValues(role: "host" | "member", clusterName: string): 
 }
 
 export interface KubesphereArgs {
+  /** The cluster's provider and readiness gate; every object goes through it. */
   cluster: ClusterAccess;
+  /** Stack (cluster) name: the `Cluster` object's name on the host. */
   clusterName: string;
+  /** "host" for the host stack, "member" for every stack with `platform:hostStack` (required; no default). */
   role: "host" | "member";
   /** Chart version (`platform:kubesphere.version`). Default KUBESPHERE_CHART.version. */
   version?: string;
-  /** Members: the host's JWT secret (secret). The host mints its own. */
+  /** Members: the host's JWT secret (secret). Required for members; default none (the host mints its own). */
   jwtSecret?: pulumi.Input<string>;
-  /** Members: how to reach the host cluster, and this member's own kubeconfig and endpoint to register. */
+  /** Members: how to reach the host cluster, and this member's own kubeconfig and endpoint to register. Required for members; default none (the host registers nothing). */
   registration?: {
     hostKubeconfig: pulumi.Input<string>;
     memberKubeconfig: pulumi.Input<string>;

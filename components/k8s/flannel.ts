@@ -7,11 +7,13 @@ import { FLANNEL_DEFAULT_IMAGES, flannelObjects } from "./flannelObjects";
 import { FLANNEL_HEALTHZ_PORT } from "../network/ports";
 
 export interface FlannelArgs {
+  /** The cluster's provider and readiness gate; every object goes through it. */
   cluster: ClusterAccess;
-  /** Must equal kubeadm's podSubnet. */
+  /** `platform:network.podCidr`; must equal kubeadm's podSubnet (required; no default). */
   podCidr: string;
-  /** Pinned images; defaults to upstream's (mirror them for China regions). */
+  /** Pinned flanneld image. Default FLANNEL_DEFAULT_IMAGES.flannel (upstream's). */
   flannelImage?: string;
+  /** Pinned flannel CNI plugin image. Default FLANNEL_DEFAULT_IMAGES.cniPlugin (upstream's). */
   cniPluginImage?: string;
 }
 
