@@ -26,6 +26,8 @@ export interface LoggingArgs {
   password?: pulumi.Input<string>;
   /** Chart version, default FLUENT_BIT_CHART.version. */
   chartVersion?: string;
+  /** `platform:images.registry`: images through the mirror. Default none (upstream registries). */
+  imageMirror?: string;
 }
 
 export class Logging extends pulumi.ComponentResource {
@@ -68,6 +70,7 @@ export class Logging extends pulumi.ComponentResource {
           clusterName: args.clusterName,
           output: args.output,
           passwordSecretName: withUser ? OUTPUT_CREDENTIALS_SECRET : undefined,
+          imageMirror: args.imageMirror,
         }),
       },
       inCluster(this, args.cluster, { dependsOn: deps }),

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as YAML from "yaml";
 import { recordArtifact } from "../artifacts";
+import { mirrored } from "./images";
 import type { PlatformSettings } from "../config/schema";
 import { ClusterAccess, createObject, helmRelease, inCluster, K8sObject } from "./k8sObjects";
 import { DEFAULT_THRESHOLDS, platformAlertRules, RuleGroup } from "./alertRules";
@@ -46,6 +47,8 @@ export interface MonitoringArgs {
   controlPlaneMetrics?: boolean;
   /** Bridge image. Default DINGTALK_BRIDGE.image (mirror it for China regions). */
   bridgeImage?: string;
+  /** `platform:images.registry`: the chart's images and the bridge through the mirror (images.ts). Default none (upstream). */
+  imageMirror?: string;
   /** The masters' etcd backup schedule (platform:etcdBackup.schedule); the stale-backup alert fires at twice it. Default "1h". */
   etcdBackupSchedule?: string;
 }
@@ -73,7 +76,7 @@ export class Monitoring extends pulumi.ComponentResource {
       },
       inNs,
     );
-    const [deployment, service, pdb] = dingtalkBridgeObjects({ namespace: this.namespace, image: args.bridgeImage ?? DINGTALK_BRIDGE.image });
+    const [deployment, service, pdb] = dingtalkBridgeObjects({ namespace: this.namespace, image: mirrored(args.bridgeImage ?? DINGTALK_BRIDGE.image, args.imageMirror) });
     // A digest of the config rolls the bridge when the robot URL changes. It is
     // declassified on purpose: a sha256 of a URL with a random 64-hex token
     // reveals nothing usable.
@@ -97,6 +100,15 @@ export class Monitoring extends pulumi.ComponentResource {
     );
 
     const settings = args.settings ?? {};
+    const values = kubePrometheusStackValues({
+      clusterName: args.clusterName,
+      retention: settings.retention ?? "15d",
+      storageSize: settings.storageSize,
+      storageClass: settings.storageClass,
+      controlPlaneMetrics: args.controlPlaneMetrics,
+      grafanaAdminSecret: GRAFANA_ADMIN_SECRET,
+      imageMirror: args.imageMirror,
+    });
     this.release = helmRelease(
       `${name}-kube-prometheus-stack`,
       {
@@ -106,16 +118,9 @@ export class Monitoring extends pulumi.ComponentResource {
         atomic: true,
         timeout: 900,
         values: {
-          ...kubePrometheusStackValues({
-          clusterName: args.clusterName,
-          retention: settings.retention ?? "15d",
-          storageSize: settings.storageSize,
-          storageClass: settings.storageClass,
-          controlPlaneMetrics: args.controlPlaneMetrics,
-          grafanaAdminSecret: GRAFANA_ADMIN_SECRET,
-          }),
+          ...values,
           // The masters' backup and certificate scripts write textfile metrics (day2Alerts.ts).
-          "prometheus-node-exporter": { extraArgs: day2NodeExporterArgs() },
+          "prometheus-node-exporter": { ...(values["prometheus-node-exporter"] as object), extraArgs: day2NodeExporterArgs() },
         },
       },
       inCluster(this, args.cluster, { dependsOn: [ns, grafanaSecret] }),
