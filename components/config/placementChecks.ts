@@ -17,7 +17,9 @@ const REPELLING = new Set(["NoSchedule", "NoExecute"]);
  */
 export function placementProblems(s: Settings): string[] {
   const out: string[] = [];
-  const pools = s.nodePools ?? [];
+  // A platform:nodePools that failed to parse is reported by its own key.
+  if (s.nodePools === undefined) return out;
+  const pools = s.nodePools;
   const apps = Object.entries(s.apps ?? {});
   for (const [app, a] of apps) {
     if (a.pool === undefined) continue;
@@ -56,7 +58,7 @@ export function storageProblems(s: Settings): string[] {
 
 /** Members' ks-core comes from the host's controller and the host's bundled chart: a member version would be ignored. */
 export function kubesphereVersionProblems(s: Settings): string[] {
-  return s.hostStack && s.kubesphere?.version !== undefined
+  return s.env !== undefined && s.env !== "host" && s.kubesphere?.version !== undefined
     ? [`${PROJECT}:kubesphere.version: only the host sets it; a member's ks-core is installed by the host's cluster controller from the host's chart`]
     : [];
 }

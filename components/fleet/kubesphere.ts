@@ -42,6 +42,11 @@ export function kubesphereValues(role: "host" | "member", imageMirror?: string):
   };
 }
 
+/** The `Cluster` object's spec.config: base64 YAML of the member's values (CRD cluster.kubesphere.io_clusters.yaml, `config`, format: byte). */
+export function memberClusterConfig(imageMirror?: string): string {
+  return Buffer.from(YAML.stringify(kubesphereValues("member", imageMirror))).toString("base64");
+}
+
 /** The Secret the chart's `telemetry.enabled` helper looks up (templates/_helpers.tpl:106-117). */
 export const TELEMETRY_SECRET = "io.kubesphere.config.platformconfig.telemetry";
 
@@ -121,8 +126,7 @@ export class Kubesphere extends pulumi.ComponentResource {
     if (args.registration) {
       const reg = args.registration;
       const hostProvider = new k8s.Provider(`${name}-host`, { kubeconfig: reg.hostKubeconfig, enableServerSideApply: true }, { parent: this });
-      // spec.config: base64 YAML of the member's values (CRD cluster.kubesphere.io_clusters.yaml, `config`, format: byte).
-      const config = Buffer.from(YAML.stringify(kubesphereValues("member", args.imageMirror))).toString("base64");
+      const config = memberClusterConfig(args.imageMirror);
       new k8s.apiextensions.CustomResource(
         `${name}-registration`,
         {
