@@ -23,7 +23,11 @@ export class WorkerRole extends pulumi.ComponentResource {
     const parent = { parent: this };
     const role = new alicloud.ram.Role(
       name,
-      { roleName: `${args.clusterName}-workers`, assumeRolePolicyDocument: ECS_TRUST_POLICY, description: `Instance role of ${args.clusterName}'s workers (Pulumi)` },
+      {
+        roleName: `${args.clusterName}-workers`,
+        assumeRolePolicyDocument: ECS_TRUST_POLICY,
+        description: `Instance role of ${args.clusterName}'s workers (Pulumi)`,
+      },
       parent,
     );
     this.roleName = role.roleName;

@@ -24,9 +24,12 @@ export function placementProblems(s: Settings): string[] {
   for (const [app, a] of apps) {
     if (a.pool === undefined) continue;
     const pool = pools.find((p) => p.name === a.pool);
-    if (!pool) out.push(`${PROJECT}:apps.${app}.pool: no node pool "${a.pool}" in ${PROJECT}:nodePools (pools: ${pools.map((p) => p.name).join(", ") || "none"})`);
+    if (!pool)
+      out.push(`${PROJECT}:apps.${app}.pool: no node pool "${a.pool}" in ${PROJECT}:nodePools (pools: ${pools.map((p) => p.name).join(", ") || "none"})`);
     else if (Object.keys(pool.labels ?? {}).length === 0) {
-      out.push(`${PROJECT}:apps.${app}.pool: pool "${a.pool}" has no labels to select it by; give ${PROJECT}:nodePools[${pools.indexOf(pool)}].labels one, e.g. node.kubernetes.io/pool: ${a.pool}`);
+      out.push(
+        `${PROJECT}:apps.${app}.pool: pool "${a.pool}" has no labels to select it by; give ${PROJECT}:nodePools[${pools.indexOf(pool)}].labels one, e.g. node.kubernetes.io/pool: ${a.pool}`,
+      );
     }
   }
   if (!s.env || s.env === "host") return out;
@@ -48,7 +51,8 @@ export function storageProblems(s: Settings): string[] {
   const m = s.monitoring;
   if (m?.storageClass !== ESSD_STORAGE_CLASS) return [];
   const out: string[] = [];
-  if (!s.diskCsi?.enabled) out.push(`${PROJECT}:monitoring.storageClass: "${ESSD_STORAGE_CLASS}" needs ${PROJECT}:diskCsi.enabled: true (the driver provisions it)`);
+  if (!s.diskCsi?.enabled)
+    out.push(`${PROJECT}:monitoring.storageClass: "${ESSD_STORAGE_CLASS}" needs ${PROJECT}:diskCsi.enabled: true (the driver provisions it)`);
   const gi = /^(\d+)Gi$/.exec(m.storageSize ?? "");
   if (!gi || Number(gi[1]) < ESSD_MIN_GIB) {
     out.push(`${PROJECT}:monitoring.storageSize: an ESSD volume is ${ESSD_MIN_GIB}Gi or more, in Gi (e.g. 100Gi); got ${JSON.stringify(m.storageSize)}`);

@@ -35,17 +35,47 @@ export const ESSD_MIN_GIB = 20;
 
 /** The controller's actions (docs/ram-policies/disk/controller.json at v1.37.1, deduplicated); the masters, where it runs. */
 export const DISK_CONTROLLER_ACTIONS = [
-  "ecs:AddTags", "ecs:AttachDisk", "ecs:CreateDisk", "ecs:CreateSnapshot", "ecs:CreateSnapshotGroup", "ecs:DeleteDisk",
-  "ecs:DeleteSnapshot", "ecs:DeleteSnapshotGroup", "ecs:DescribeDisks", "ecs:DescribeInstanceAttribute",
-  "ecs:DescribeInstanceHistoryEvents", "ecs:DescribeInstances", "ecs:DescribeSnapshotGroups", "ecs:DescribeSnapshots",
-  "ecs:DescribeTags", "ecs:DescribeTaskAttribute", "ecs:DescribeTasks", "ecs:DetachDisk", "ecs:ListTagResources",
-  "ecs:ModifyDiskAttribute", "ecs:ModifyDiskSpec", "ecs:RemoveTags", "ecs:ResizeDisk", "ecs:TagResources", "ecs:UntagResources",
+  "ecs:AddTags",
+  "ecs:AttachDisk",
+  "ecs:CreateDisk",
+  "ecs:CreateSnapshot",
+  "ecs:CreateSnapshotGroup",
+  "ecs:DeleteDisk",
+  "ecs:DeleteSnapshot",
+  "ecs:DeleteSnapshotGroup",
+  "ecs:DescribeDisks",
+  "ecs:DescribeInstanceAttribute",
+  "ecs:DescribeInstanceHistoryEvents",
+  "ecs:DescribeInstances",
+  "ecs:DescribeSnapshotGroups",
+  "ecs:DescribeSnapshots",
+  "ecs:DescribeTags",
+  "ecs:DescribeTaskAttribute",
+  "ecs:DescribeTasks",
+  "ecs:DetachDisk",
+  "ecs:ListTagResources",
+  "ecs:ModifyDiskAttribute",
+  "ecs:ModifyDiskSpec",
+  "ecs:RemoveTags",
+  "ecs:ResizeDisk",
+  "ecs:TagResources",
+  "ecs:UntagResources",
 ];
 /** The node plugin's actions (docs/ram-policies/disk/node.json at v1.37.1) without eflo:* (Lingjun nodes only); every node. */
 export const DISK_NODE_ACTIONS = [
-  "ecs:AddTags", "ecs:DeleteSnapshot", "ecs:DescribeDisks", "ecs:DescribeInstanceAttribute", "ecs:DescribeInstanceHistoryEvents",
-  "ecs:DescribeInstances", "ecs:DescribeSnapshots", "ecs:DescribeTags", "ecs:DescribeTaskAttribute", "ecs:ListTagResources",
-  "ecs:RemoveTags", "ecs:TagResources", "ecs:UntagResources",
+  "ecs:AddTags",
+  "ecs:DeleteSnapshot",
+  "ecs:DescribeDisks",
+  "ecs:DescribeInstanceAttribute",
+  "ecs:DescribeInstanceHistoryEvents",
+  "ecs:DescribeInstances",
+  "ecs:DescribeSnapshots",
+  "ecs:DescribeTags",
+  "ecs:DescribeTaskAttribute",
+  "ecs:ListTagResources",
+  "ecs:RemoveTags",
+  "ecs:TagResources",
+  "ecs:UntagResources",
 ];
 
 export function diskStatements(role: "controller" | "node"): PolicyStatement[] {
@@ -71,7 +101,12 @@ export function diskCsiValues(region: string, imageMirror?: string): Record<stri
     defaultVolumeSnapshotClass: { enabled: false },
     // templates/_utils.tpl "registry": with deploy.ecs the VPC registry is used, images.registryVPC first.
     ...(imageMirror
-      ? { images: { registryVPC: mirroredRegistry(`registry-${region}-vpc.ack.aliyuncs.com`, imageMirror), registry: mirroredRegistry(`registry-${region}.ack.aliyuncs.com`, imageMirror) } }
+      ? {
+          images: {
+            registryVPC: mirroredRegistry(`registry-${region}-vpc.ack.aliyuncs.com`, imageMirror),
+            registry: mirroredRegistry(`registry-${region}.ack.aliyuncs.com`, imageMirror),
+          },
+        }
       : {}),
   };
 }

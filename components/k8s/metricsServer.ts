@@ -84,7 +84,13 @@ export class MetricsServer extends pulumi.ComponentResource {
     super("platform:k8s:MetricsServer", name, {}, opts);
     const approver = helmRelease(
       `${name}-csr-approver`,
-      { chart: CSR_APPROVER_CHART, createNamespace: false, atomic: true, timeout: 300, values: csrApproverValues(args.clusterName, args.vpcCidr, args.imageMirror) },
+      {
+        chart: CSR_APPROVER_CHART,
+        createNamespace: false,
+        atomic: true,
+        timeout: 300,
+        values: csrApproverValues(args.clusterName, args.vpcCidr, args.imageMirror),
+      },
       inCluster(this, args.cluster),
     );
     // After the approver: metrics-server's readiness needs the kubelets' signed serving certificates.

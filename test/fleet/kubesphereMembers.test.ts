@@ -22,7 +22,12 @@ describe.each(MEMBERS)("member %s", (stack) => {
     expect(cluster.inputs.spec).toBe("[secret]");
     const mirror = JSON.parse(loadEngineConfig(stack).values["platform:images"]).registry;
     const config = YAML.parse(Buffer.from(memberClusterConfig(mirror), "base64").toString());
-    expect(config).toEqual({ multicluster: { role: "member", hostClusterName: "host" }, global: { imageRegistry: `${mirror}/docker.io` }, ha: { enabled: false }, redisHA: { enabled: false } });
+    expect(config).toEqual({
+      multicluster: { role: "member", hostClusterName: "host" },
+      global: { imageRegistry: `${mirror}/docker.io` },
+      ha: { enabled: false },
+      redisHA: { enabled: false },
+    });
     expect(JSON.stringify(config)).not.toContain("portal");
   });
 });
@@ -51,5 +56,7 @@ test("values: no telemetry value (read by no template), portal.hostname left at 
     expect(v).not.toHaveProperty("portal");
   }
   // The exact text platformconfig-telemetry.yaml renders, so Helm's re-render changes nothing.
-  expect((telemetrySecret("ns", "rel").stringData as Record<string, string>)["configuration.yaml"]).toBe('enabled: false\nendpoint: "https://kubesphere.cloud"\n');
+  expect((telemetrySecret("ns", "rel").stringData as Record<string, string>)["configuration.yaml"]).toBe(
+    'enabled: false\nendpoint: "https://kubesphere.cloud"\n',
+  );
 });

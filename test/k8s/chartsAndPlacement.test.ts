@@ -14,7 +14,18 @@ const WORKLOADS = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSe
 
 function cfg(stack: string): Record<string, any> {
   const v = loadEngineConfig(stack).values;
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/^platform:/, ""), (() => { try { return JSON.parse(x); } catch { return x; } })()]));
+  return Object.fromEntries(
+    Object.entries(v).map(([k, x]) => [
+      k.replace(/^platform:/, ""),
+      (() => {
+        try {
+          return JSON.parse(x);
+        } catch {
+          return x;
+        }
+      })(),
+    ]),
+  );
 }
 function problems(stack: string, ...overrides: string[]): string[] {
   const c = loadEngineConfig(stack, overrides);
@@ -63,7 +74,9 @@ describe.each(STACK_NAMES)("%s", (stack) => {
       const runs = deployments.filter(
         (s) =>
           Object.entries(pool.labels ?? {}).every(([k, v]) => s.nodeSelector?.[k] === v) &&
-          pool.taints.every((t: any) => (s.tolerations ?? []).some((tol: any) => tol.key === t.key && tol.effect === t.effect && (tol.operator === "Exists" || tol.value === t.value))),
+          pool.taints.every((t: any) =>
+            (s.tolerations ?? []).some((tol: any) => tol.key === t.key && tol.effect === t.effect && (tol.operator === "Exists" || tol.value === t.value)),
+          ),
       );
       expect({ pool: pool.name, deployments: runs.length }).toEqual({ pool: pool.name, deployments: expect.any(Number) });
       expect(runs.length).toBeGreaterThan(0);
@@ -109,7 +122,8 @@ describe.each(STACK_NAMES)("%s", (stack) => {
       for (const [path, want] of Object.entries(keys)) expect({ chart, path, value: get(values, path) }).toEqual({ chart, path, value: want });
     }
     const csi = release(p, "alibaba-cloud-csi-driver");
-    if (csi) expect(get(csi.inputs.values, "images.registryVPC")).toBe(`${mirror}/registry-${loadEngineConfig(stack).values["alicloud:region"]}-vpc.ack.aliyuncs.com`);
+    if (csi)
+      expect(get(csi.inputs.values, "images.registryVPC")).toBe(`${mirror}/registry-${loadEngineConfig(stack).values["alicloud:region"]}-vpc.ack.aliyuncs.com`);
   });
 
   test("the ingress chart version is platform:ingress.chartVersion, default 4.15.1 (the line tested on 1.35)", async () => {
@@ -134,13 +148,19 @@ describe.each(["prod1", "prod2"])("%s Prometheus storage", (stack) => {
     });
     expect(release(p, "alibaba-cloud-csi-driver")!.inputs.version).toBe("1.36.2");
     const spec = (release(p, "kube-prometheus-stack")!.inputs.values as any).prometheus.prometheusSpec;
-    expect(spec.storageSpec.volumeClaimTemplate.spec).toEqual({ storageClassName: "essd", accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "100Gi" } } });
+    expect(spec.storageSpec.volumeClaimTemplate.spec).toEqual({
+      storageClassName: "essd",
+      accessModes: ["ReadWriteOnce"],
+      resources: { requests: { storage: "100Gi" } },
+    });
     expect(spec.retentionSize).toBe("87040MB");
   });
 
   test("RAM: the driver's actions only, the controller's on the masters, the node plugin's on every node", async () => {
     const p = await plan(stack);
-    const policies = Object.fromEntries(ofType(p, "alicloud:ram/policy:Policy").map((r) => [r.inputs.policyName as string, JSON.parse(r.inputs.policyDocument as string)]));
+    const policies = Object.fromEntries(
+      ofType(p, "alicloud:ram/policy:Policy").map((r) => [r.inputs.policyName as string, JSON.parse(r.inputs.policyDocument as string)]),
+    );
     const actions = (name: string) => policies[name].Statement.flatMap((s: any) => s.Action);
     expect(actions(`${stack}-masters-csi-disk-controller`)).toEqual(DISK_CONTROLLER_ACTIONS);
     expect(actions(`${stack}-masters-csi-disk-node`)).toEqual(DISK_NODE_ACTIONS);
@@ -148,7 +168,17 @@ describe.each(["prod1", "prod2"])("%s Prometheus storage", (stack) => {
     for (const name of Object.keys(policies).filter((n) => n.includes("csi-disk"))) {
       for (const a of actions(name)) expect(a).toMatch(/^ecs:/);
     }
-    expect(DISK_CONTROLLER_ACTIONS).toEqual(expect.arrayContaining(["ecs:AttachDisk", "ecs:DetachDisk", "ecs:CreateDisk", "ecs:DeleteDisk", "ecs:DescribeDisks", "ecs:DescribeInstances", "ecs:ModifyDiskAttribute"]));
+    expect(DISK_CONTROLLER_ACTIONS).toEqual(
+      expect.arrayContaining([
+        "ecs:AttachDisk",
+        "ecs:DetachDisk",
+        "ecs:CreateDisk",
+        "ecs:DeleteDisk",
+        "ecs:DescribeDisks",
+        "ecs:DescribeInstances",
+        "ecs:ModifyDiskAttribute",
+      ]),
+    );
     const workers = (cfg(stack).nodePools as any[]).reduce((n, x) => n + x.count, 0);
     const attach = ofType(p, "alicloud:ecs/ramRoleAttachment:RamRoleAttachment").filter((r) => r.inputs.ramRoleName === `${stack}-workers`);
     expect(attach).toHaveLength(workers);
@@ -169,7 +199,9 @@ describe("config", () => {
     ]);
   });
   test("an app's pool must exist", () => {
-    expect(problems("prod1", "platform:apps.supply-chain.pool=gpu")).toEqual(['platform:apps.supply-chain.pool: no node pool "gpu" in platform:nodePools (pools: general, order)']);
+    expect(problems("prod1", "platform:apps.supply-chain.pool=gpu")).toEqual([
+      'platform:apps.supply-chain.pool: no node pool "gpu" in platform:nodePools (pools: general, order)',
+    ]);
   });
   test("the essd class needs the driver and an ESSD-sized volume", () => {
     expect(problems("prod1", "platform:diskCsi.enabled=false", "platform:monitoring.storageSize=10Gi")).toEqual([
