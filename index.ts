@@ -106,7 +106,7 @@ export = async () => {
     new WorkerRole(`${config.stack}-worker-role`, {
       clusterName: config.stack,
       statements: { "csi-disk-node": diskStatements("node") },
-      instanceIds: cluster.workerInstances().map((w) => w.id),
+      workers: cluster.workerInstances(),
     });
   }
 

@@ -11,8 +11,8 @@ export interface WorkerRoleArgs {
   clusterName: string;
   /** Statements by capability; one policy each. Required (at least one). */
   statements: Record<string, PolicyStatement[]>;
-  /** Every worker instance, of every pool. Required. */
-  instanceIds: pulumi.Input<string>[];
+  /** Every worker instance, of every pool, by node name (the attachment is named after it, so scaling one pool touches no other pool's). Required. */
+  workers: { name: string; id: pulumi.Input<string> }[];
 }
 
 export class WorkerRole extends pulumi.ComponentResource {
@@ -43,7 +43,7 @@ export class WorkerRole extends pulumi.ComponentResource {
       );
       new alicloud.ram.RolePolicyAttachment(`${name}-${capability}`, { roleName: role.roleName, policyName: policy.policyName, policyType: "Custom" }, parent);
     }
-    args.instanceIds.forEach((id, i) => new alicloud.ecs.RamRoleAttachment(`${name}-${i}`, { instanceId: id, ramRoleName: role.roleName }, parent));
+    for (const w of args.workers) new alicloud.ecs.RamRoleAttachment(`${name}-${w.name}`, { instanceId: w.id, ramRoleName: role.roleName }, parent);
     this.registerOutputs({ roleName: this.roleName });
   }
 }

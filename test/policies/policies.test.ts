@@ -184,8 +184,8 @@ describe("each policy passes on the planned prod1 stack and fails on one mutated
         sc.image = sc.image.replace(/:[^:]+$/, ":20261127-142");
       });
       expect(messages(bad, p())).toEqual([
-        'Deployment commerce/order-service: container app runs harbor.livemall.internal/commerce/order-service:latest: tag "latest" moves, so nobody can tell or roll back which build runs',
         "Deployment commerce/distribution-center: container app runs harbor.livemall.internal/commerce/distribution-center without a tag (it means :latest)",
+        'Deployment commerce/order-service: container app runs harbor.livemall.internal/commerce/order-service:latest: tag "latest" moves, so nobody can tell or roll back which build runs',
         'Deployment scm/supply-chain: container app runs harbor.livemall.internal/scm/supply-chain:20261127-142: tag "20261127-142" is not a release tag (prod1 takes git tags such as v2.3.1 or supply-chain-v2.3.1)',
       ]);
     });
@@ -365,14 +365,16 @@ describe("the offline preview runs the policies", () => {
     expect(r.stdout).toContain("Overrides for this run only (-c, not saved): platform:nodePools[0].count=21\n");
     expect(r.stdout.indexOf("policies:")).toBeGreaterThan(r.stdout.indexOf(`Changes against ${base} (stack prod1):`));
     const section = r.stdout.slice(r.stdout.indexOf(`Changes against ${base} (stack prod1):`));
-    // The node and its two ingress SLB backends, nothing else; nothing changed or removed.
+    // The node, its two ingress SLB backends and its workers' role attachment, nothing else; nothing changed or removed.
     const rows = section.split("\n").filter((l) => /^ {2}(\+-|[+~!-]) /.test(l));
     expect(rows).toEqual([
+      // The new worker's instance role (disk CSI node plugin credentials) comes with it.
+      "  +  alicloud:ecs:RamRoleAttachment prod1-worker-role-prod1-general-20",
       "  +  alicloud:ecs:Instance prod1-general-20  ecs.g6.4xlarge, zone g:1",
       "  +  alicloud:slb:ServerGroupServerAttachment prod1-ingress-80-prod1-general-20",
       "  +  alicloud:slb:ServerGroupServerAttachment prod1-ingress-443-prod1-general-20",
     ]);
-    expect(section).toMatch(/^Plan: 3 to create, 0 to update, 0 to update with the instance stopped, 0 to replace, 0 to delete; 242 unchanged$/m); // 236 + AppObservability: its component, 4 dashboard ConfigMaps, the platform-slo rule
+    expect(section).toMatch(/^Plan: 4 to create, 0 to update, 0 to update with the instance stopped, 0 to replace, 0 to delete; 283 unchanged$/m); // 236 + the workers' role attachment, metrics-server, CSI driver, roles (41) + AppObservability: its component, 4 dashboard ConfigMaps, the platform-slo rule
     expect(section).toContain("Instances by type: ecs.g6.4xlarge 28 -> 29 (+1)");
   });
 
