@@ -6,6 +6,9 @@ import { BackupBucket, backupBucketName } from "./components/cluster/backupBucke
 import { Cluster } from "./components/cluster/cluster";
 import { DEFAULT_ETCD_BACKUP } from "./components/cluster/etcdBackup";
 import { backupStatements, MasterRole } from "./components/cluster/masterRole";
+import { WorkerRole } from "./components/cluster/workerRole";
+import { DiskCsi, diskStatements } from "./components/k8s/diskCsi";
+import { MetricsServer } from "./components/k8s/metricsServer";
 import { loadStackConfig } from "./components/config/stackConfig";
 import { FleetLinks, HostStack } from "./components/fleet/fleet";
 import { Flannel } from "./components/k8s/flannel";
@@ -72,11 +75,19 @@ export = async () => {
       localCopies: backup.localCopies,
     },
   });
+  // ECS takes one role per instance: the disk CSI driver's statements join the masters' role as their own
+  // policies (the controller runs on the masters; the node plugin on every node), and the workers get a role
+  // with the node plugin's alone (components/k8s/diskCsi.ts).
+  const diskCsiOn = config.diskCsi?.enabled ?? false;
   new MasterRole(
     `${config.stack}-master-role`,
     {
       clusterName: config.stack,
-      statements: { "etcd-backup": backupStatements(bucketName, backupBucket.prefix), "secret-store": cluster.secretStoreStatements },
+      statements: {
+        "etcd-backup": backupStatements(bucketName, backupBucket.prefix),
+        "secret-store": cluster.secretStoreStatements,
+        ...(diskCsiOn ? { "csi-disk-controller": diskStatements("controller"), "csi-disk-node": diskStatements("node") } : {}),
+      },
       instanceIds: cluster.masters.instanceIds,
     },
     { dependsOn: [backupBucket] },
@@ -99,36 +110,47 @@ export = async () => {
     },
   );
 
+  if (diskCsiOn) {
+    new WorkerRole(`${config.stack}-worker-role`, {
+      clusterName: config.stack,
+      statements: { "csi-disk-node": diskStatements("node") },
+      workers: cluster.workerInstances(),
+    });
+  }
+
   // Everything inside the cluster goes through its provider and waits for its readiness gate.
   const access = { provider: cluster.provider, readiness: cluster.readiness };
+  // Every image the platform runs comes through this mirror (components/k8s/images.ts).
+  const imageMirror = config.images?.registry;
+  const diskCsi = diskCsiOn ? new DiskCsi(`${config.stack}-disk-csi`, { cluster: access, region: config.region, imageMirror }) : undefined;
+  new MetricsServer(`${config.stack}-metrics`, { cluster: access, clusterName: config.stack, vpcCidr: config.network.vpcCidr, imageMirror });
   const kubesphere = config.kubesphere?.enabled
     ? new Kubesphere(`${config.stack}-kubesphere`, {
         cluster: access,
         clusterName: config.stack,
         role: host ? "member" : "host",
         version: config.kubesphere.version,
-        jwtSecret: host?.secret("kubesphereJwtSecret"),
+        imageMirror,
         registration: host
           ? { hostKubeconfig: host.secret("kubeconfig"), memberKubeconfig: cluster.kubeconfig, memberServer: cluster.server }
           : undefined,
       })
     : undefined;
-  new Flannel(`${config.stack}-flannel`, { cluster: access, podCidr: config.network.podCidr });
+  new Flannel(`${config.stack}-flannel`, { cluster: access, podCidr: config.network.podCidr, imageMirror });
   new Logging(`${config.stack}-logging`, {
     cluster: access,
     clusterName: config.stack,
     output: config.logging,
     password: config.secrets.loggingPassword,
+    imageMirror,
   });
   const monitoring = new Monitoring(`${config.stack}-monitoring`, {
-    cluster: access,
+    // Prometheus' claim needs the StorageClass when it is the driver's.
+    cluster: diskCsi ? { ...access, after: [diskCsi.storageClass] } : access,
+    imageMirror,
     clusterName: config.stack,
     dingtalkWebhook: config.secrets.dingtalkWebhook,
-    chartVersion: config.monitoring?.chartVersion,
-    retention: config.monitoring?.retention,
-    storageSize: config.monitoring?.storageSize,
-    storageClass: config.monitoring?.storageClass,
-    thresholds: config.monitoring?.thresholds,
+    settings: config.monitoring,
     etcdBackupSchedule: backup.schedule,
   });
   // Dashboards (fleet + one per app) and the apps' SLO alerts.
@@ -147,6 +169,7 @@ export = async () => {
     network,
     workers: cluster.workerInstances(),
     production: config.isProd,
+    imageMirror,
     tags,
   });
   // Apps: each namespace once (Harbor pull Secret, Apollo access keys), then one JavaApp per app.
@@ -171,6 +194,8 @@ export = async () => {
         clusterName: config.stack,
         apolloMeta: config.apollo.meta,
         namespaces,
+        nodePools: config.nodePools,
+        imageMirror,
       });
     }
   }
@@ -185,7 +210,7 @@ export = async () => {
     vpnBackupPublicIp: fleet.vpnGateway.backupPublicIp,
     routeTableId: network.routeTableId,
     ...(fleet.datacenterPsk ? { datacenterPsk: fleet.datacenterPsk } : {}),
-    ...(kubesphere && !host ? { kubesphereJwtSecret: kubesphere.jwtSecret } : {}),
+    ...(kubesphere?.jwtSecret ? { kubesphereJwtSecret: kubesphere.jwtSecret } : {}),
     apiServer: cluster.server,
     kubeconfig: cluster.kubeconfig,
     ingressAddress: ingress.slbAddress,

@@ -5,11 +5,12 @@
 // in javaAppObjects.ts and namespaceObjects.ts, checked by javaAppRules.ts;
 // this file only wires them to the cluster.
 import * as pulumi from "@pulumi/pulumi";
-import type { PlatformSettings } from "../config/schema";
+import type { NodePoolConfig, PlatformSettings } from "../config/schema";
+import { mirrored } from "../k8s/images";
 import { ClusterAccess, createObject, inCluster, PlainObject } from "../k8s/k8sObjects";
 import { Env } from "../../policies/imageTags";
-import { javaAppObjects } from "./javaAppObjects";
-import { APOLLO_ENV, javaAppProblems, JavaAppSettings } from "./javaAppRules";
+import { javaAppObjects, LOG_TAIL_IMAGE } from "./javaAppObjects";
+import { APOLLO_ENV, javaAppProblems, JavaAppSettings, Placement } from "./javaAppRules";
 import { APOLLO_ACCESS_KEY_KEY, apolloAccessKeySecret, apolloSecretName, appNamespace, dockerConfigJson, HARBOR_PULL_SECRET, harborPullSecret } from "./namespaceObjects";
 
 /** One app as `platform:apps.<app>` configures it (the config schema's type). */
@@ -27,9 +28,9 @@ export interface AppNamespacesArgs {
   env: Env;
   /** Every app of the stack (`platform:apps`); each distinct namespace is created once. */
   apps: Record<string, AppConfig>;
-  /** Harbor registry host and robot account (`platform:harbor`). */
+  /** Harbor registry host and robot account (`platform:harbor`, passed whole); required, no default. */
   harbor: { registry: string; username: string };
-  /** The robot account's password (`platform:harborPassword`), a secret. */
+  /** The robot account's password (`platform:harborPassword`), a secret; required, no default. */
   harborPassword: pulumi.Input<string>;
   /** Apollo access-key secrets by app (`platform:apolloAccessKeys`); default none, and apps without one get no Secret. */
   apolloAccessKeys?: Record<string, pulumi.Input<string>>;
@@ -92,17 +93,21 @@ export interface JavaAppArgs {
   cluster: ClusterAccess;
   /** The app's name (`platform:apps.<app>`): object names and Apollo's APP_ID. */
   app: string;
-  /** The app's config. */
+  /** The app's config: `platform:apps.<app>`, passed whole (required; no default). */
   config: AppConfig;
   /** The stack; gives Apollo's ENV (DEV/FAT/UAT/PRO) and the `platform/env` label. */
   env: Env;
-  /** The cluster's name, injected as IDC (prod1 and prod2 share ENV=PRO). */
+  /** The cluster's name, injected as IDC (prod1 and prod2 share ENV=PRO); required, no default. */
   clusterName: string;
-  /** The env's Apollo meta server (`platform:apollo.meta`). */
+  /** The env's Apollo meta server (`platform:apollo.meta`); required, no default. */
   apolloMeta: string;
   /** The namespaces, with their pull Secrets and the Apollo access-key Secrets. */
   namespaces: AppNamespaces;
-  /** IngressClass the app's Ingresses name; default `nginx` (the cluster's global ingress-nginx). */
+  /** The cluster's node pools (`platform:nodePools`); the app's `pool` is looked up here. Default none (no placement). */
+  nodePools?: NodePoolConfig[];
+  /** `platform:images.registry`: the log-tail sidecar image through the mirror. Default none (upstream). */
+  imageMirror?: string;
+  /** IngressClass the app's Ingresses name. Default `nginx` (INGRESS_CLASS, the cluster's global ingress-nginx). */
   ingressClass?: string;
 }
 
@@ -141,6 +146,8 @@ export class JavaApp extends pulumi.ComponentResource {
       imagePullSecret: ns.imagePullSecret,
       apolloAccessKey: accessKey && { secretName: accessKey.secretName, key: accessKey.key },
       ingressClass: args.ingressClass,
+      logTailImage: mirrored(LOG_TAIL_IMAGE, args.imageMirror),
+      placement: placementFor(args.config.pool, args.nodePools ?? []),
     };
     // Config validation ran these rules already; here they are an assertion, before any child is registered.
     const problems = javaAppProblems(settings);
@@ -156,4 +163,12 @@ export class JavaApp extends pulumi.ComponentResource {
     this.namespace = settings.namespace;
     this.registerOutputs({ serviceName: this.serviceName, namespace: this.namespace, image: `${settings.image}:${settings.tag}` });
   }
+}
+
+/** The pool's labels and taints, for an app placed on it (config validation checked the pool exists). */
+export function placementFor(pool: string | undefined, pools: NodePoolConfig[]): Placement | undefined {
+  if (pool === undefined) return undefined;
+  const p = pools.find((x) => x.name === pool);
+  if (!p) throw new Error(`platform:apps: no node pool "${pool}" in platform:nodePools`);
+  return { nodeSelector: { ...(p.labels ?? {}) }, taints: p.taints ?? [] };
 }

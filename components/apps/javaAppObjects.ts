@@ -140,6 +140,15 @@ function podTemplate(s: JavaAppSettings, track: Track): Record<string, unknown> 
     metadata: { labels: labels(s, track) },
     spec: {
       imagePullSecrets: [{ name: s.imagePullSecret }],
+      // The app's pool: select its nodes, tolerate exactly its taints (nothing broader).
+      ...(s.placement
+        ? {
+            nodeSelector: s.placement.nodeSelector,
+            ...(s.placement.taints.length > 0
+              ? { tolerations: s.placement.taints.map((t) => ({ key: t.key, operator: t.value === undefined ? "Exists" : "Equal", ...(t.value === undefined ? {} : { value: t.value }), effect: t.effect })) }
+              : {}),
+          }
+        : {}),
       // Apps never call the api-server.
       automountServiceAccountToken: false,
       // Service links put <SERVICE>_PORT=tcp://... into the env, which Spring's

@@ -93,6 +93,14 @@ export interface JavaAppSettings {
   ingressClass?: string;
   /** Pinned image of the log-tail sidecars; default LOG_TAIL_IMAGE. */
   logTailImage?: string;
+  /** The node pool the pods go to (`platform:apps.<app>.pool`): its labels as nodeSelector, its taints tolerated. Default none. */
+  placement?: Placement;
+}
+
+/** A node pool as pods see it. */
+export interface Placement {
+  nodeSelector: Record<string, string>;
+  taints: { key: string; value?: string; effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute" }[];
 }
 
 export const DEFAULT_RESOURCES: AppResources = { cpu: "500m", memory: "1Gi" };

@@ -14,6 +14,7 @@ import { loggingProblems } from "../k8s/fluentBitRules";
 import { overlaps } from "../network/cidr";
 import { datacenterIpProblems, ingressNodePortProblems, reservedRangeProblems, zoneProblems } from "../network/networkRules";
 import { PlatformSettings, PROJECT } from "./schema";
+import { kubesphereVersionProblems, placementProblems, storageProblems } from "./placementChecks";
 
 /** What a rule may know besides the platform:* settings. */
 export interface RuleContext {
@@ -150,6 +151,9 @@ export const CROSS_CHECKS: CrossCheck[] = [
   sizeRules,
   ingressRules,
   loggingRules,
+  (_stack, s) => placementProblems(s),
+  (_stack, s) => storageProblems(s),
+  (_stack, s) => kubesphereVersionProblems(s),
 ];
 
 export function crossChecks(stack: string, s: Partial<PlatformSettings>, ctx: RuleContext = {}): string[] {

@@ -275,6 +275,8 @@ const app = z
     healthPath: z.string().regex(/^\/[^\s]*$/, "must be an HTTP path such as /actuator/health"),
     host: hostname.optional(),
     namespace: dnsLabel.optional(),
+    /** Node pool (`platform:nodePools[].name`) the app runs on: nodeSelector on the pool's labels, tolerations for its taints. Default none (any untainted node). */
+    pool: dnsLabel.optional(),
     javaOpts: z.string().optional(),
     resources: resources.optional(),
     logFiles: z.array(z.string().regex(/^\/[^\s]+$/, "must be an absolute file path")).optional(),
@@ -318,6 +320,14 @@ const datacenter = z
     subnets: z.array(privateCidr).min(1, "must list at least one subnet"),
   })
   .strict();
+
+/** Where the platform's images come from: `<registry>/<upstream host>/<path>` (components/k8s/images.ts). */
+const images = z
+  .object({ registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, "must be a registry host with an optional path, such as harbor.example.com/mirror") })
+  .strict();
+
+/** The Alibaba Cloud disk CSI driver and the `essd` StorageClass (components/k8s/diskCsi.ts). */
+const diskCsi = z.object({ enabled: z.boolean() }).strict();
 
 const kubesphere = z.object({ enabled: z.boolean(), version: pinnedVersion.optional() }).strict();
 
@@ -389,6 +399,8 @@ export const KEYS = {
   kubesphere: kubesphere.optional(),
   etcdBackup: etcdBackup.optional(),
   secretStore: secretStore.optional(),
+  images: images.optional(),
+  diskCsi: diskCsi.optional(),
 };
 
 /** All keys at once; `.strict()` reports any other `platform:*` key. */

@@ -5,14 +5,19 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterAccess, createObject, inCluster } from "./k8sObjects";
 import { FLANNEL_DEFAULT_IMAGES, flannelObjects } from "./flannelObjects";
 import { FLANNEL_HEALTHZ_PORT } from "../network/ports";
+import { mirrored } from "./images";
 
 export interface FlannelArgs {
+  /** The cluster's provider and readiness gate; every object goes through it. */
   cluster: ClusterAccess;
-  /** Must equal kubeadm's podSubnet. */
+  /** `platform:network.podCidr`; must equal kubeadm's podSubnet (required; no default). */
   podCidr: string;
-  /** Pinned images; defaults to upstream's (mirror them for China regions). */
+  /** Pinned flanneld image. Default FLANNEL_DEFAULT_IMAGES.flannel (upstream's). */
   flannelImage?: string;
+  /** Pinned flannel CNI plugin image. Default FLANNEL_DEFAULT_IMAGES.cniPlugin (upstream's). */
   cniPluginImage?: string;
+  /** `platform:images.registry`: both images through the mirror (images.ts). Default none (upstream). */
+  imageMirror?: string;
 }
 
 export class Flannel extends pulumi.ComponentResource {
@@ -20,8 +25,8 @@ export class Flannel extends pulumi.ComponentResource {
     super("platform:k8s:Flannel", name, {}, opts);
     const objects = flannelObjects({
       podCidr: args.podCidr,
-      flannelImage: args.flannelImage ?? FLANNEL_DEFAULT_IMAGES.flannel,
-      cniPluginImage: args.cniPluginImage ?? FLANNEL_DEFAULT_IMAGES.cniPlugin,
+      flannelImage: mirrored(args.flannelImage ?? FLANNEL_DEFAULT_IMAGES.flannel, args.imageMirror),
+      cniPluginImage: mirrored(args.cniPluginImage ?? FLANNEL_DEFAULT_IMAGES.cniPlugin, args.imageMirror),
       healthzPort: FLANNEL_HEALTHZ_PORT,
     });
     // Namespace first, then everything in it.

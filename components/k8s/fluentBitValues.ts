@@ -8,6 +8,7 @@
 // as ${FLUENT_OUTPUT_PASSWORD}, which fluent-bit expands at start.
 
 import { hostProblems } from "./fluentBitRules";
+import { mirrored } from "./images";
 import type { HelmChart } from "./k8sObjects";
 
 /** The chart, pinned: a new chart version is a reviewed change, not a surprise on `pulumi up`. */
@@ -64,6 +65,9 @@ export interface KafkaOutput {
 
 export type LogOutput = ElasticsearchOutput | KafkaOutput;
 
+/** fluent-bit 0.57.9 values.yaml `image.repository`. */
+export const FLUENT_BIT_IMAGE = "cr.fluentbit.io/fluent/fluent-bit";
+
 export interface FluentBitSettings {
   /** The stack (cluster) name, stamped on every record as `cluster`: six clusters feed one backend. */
   clusterName: string;
@@ -76,6 +80,8 @@ export interface FluentBitSettings {
   passwordSecretName?: string;
   /** SASL mechanism for Kafka with a user, default PLAIN (Alibaba Cloud Kafka's SASL_SSL endpoint). */
   kafkaSaslMechanism?: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
+  /** `platform:images.registry`: the chart's images through the mirror (images.ts). Default none (upstream). */
+  imageMirror?: string;
 }
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -291,6 +297,9 @@ export function fluentBitValues(s: FluentBitSettings): Record<string, unknown> {
     if (v.includes("{{")) throw new Error(`fluent-bit: ${k} must not contain "{{" (the chart templates it)`);
   }
   const values: Record<string, unknown> = {
+    // fluent-bit 0.57.9 values.yaml: `image.repository` is the full reference (cr.fluentbit.io/fluent/fluent-bit),
+    // the tag defaults to appVersion (templates/_pod.tpl:44).
+    image: { repository: mirrored(FLUENT_BIT_IMAGE, s.imageMirror) },
     kind: "DaemonSet",
     // Logs from every node: masters (control-plane taint), the dedicated=order
     // pool, and whatever taint comes next. An empty key with Exists matches all.

@@ -12,14 +12,21 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PlatformSettings } from "../config/schema";
 import type { Network } from "../network/network";
 import { ClusterAccess, HelmChart, helmRelease, inCluster } from "./k8sObjects";
+import { mirroredRegistry } from "./images";
 import { HTTP_PORT, HTTPS_PORT, INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, SLB_HEALTH_CHECK_CIDR, SLB_INSTANCE_CHARGE_TYPE } from "../network/ports";
 
 export const INGRESS_CONTROLLER: HelmChart = {
   name: "ingress-nginx",
   chart: "ingress-nginx",
   repo: "https://kubernetes.github.io/ingress-nginx",
-  /** Pinned: the last chart line before upstream's retirement. */
-  version: "4.12.1",
+  /**
+   * Pinned default (`platform:ingress.chartVersion` overrides it). kubernetes/ingress-nginx README at
+   * dbb11b92 (2026-03-20), "Supported Versions table": chart 4.15.1 / controller v1.15.1 is the newest
+   * release and the only line tested on Kubernetes 1.35 (1.35-1.31); 4.12.1 stopped at 1.32. No release
+   * lists 1.36 or 1.37: the project is retired (README: best-effort maintenance until March 2026), so
+   * clusters on 1.36+ run an untested controller until it is replaced by a Gateway API implementation.
+   */
+  version: "4.15.1",
   namespace: "ingress-nginx",
 };
 
@@ -33,11 +40,17 @@ export interface IngressControllerSettings {
   httpsNodePort: number;
   /** Ranges whose X-Forwarded-For is trusted (the VPC: the WAF/edge and the SLB). */
   trustedCidrs: string[];
+  /** `platform:images.registry`. Default none (registry.k8s.io). */
+  imageMirror?: string;
 }
 
 /** Helm values of the global controller. Pure, so tests and policies read it directly. */
 export function ingressControllerValues(s: IngressControllerSettings): Record<string, unknown> {
   return {
+    // ingress-nginx 4.15.1 values.yaml `global.image.registry` (registry.k8s.io): merged into the controller's
+    // and the admission patch Jobs' image (templates/controller-deployment.yaml:87, job-patch/job-*.yaml),
+    // which keep their digests.
+    global: { image: { registry: mirroredRegistry("registry.k8s.io", s.imageMirror) } },
     controller: {
       replicaCount: s.replicas,
       // One controller for the whole cluster: no namespace scoping.
@@ -91,7 +104,7 @@ export interface GlobalIngressArgs {
   /** Stack name: prefixes the SLB's and server groups' cloud names. */
   clusterName: string;
   /**
-   * `platform:ingress`, as configured: `controllerReplicas` (default 6 in production, 2
+   * `platform:ingress`, as configured: `chartVersion` (default INGRESS_CONTROLLER.version), `controllerReplicas` (default 6 in production, 2
    * elsewhere), `httpNodePort`/`httpsNodePort` (defaults INGRESS_HTTP_NODE_PORT and
    * INGRESS_HTTPS_NODE_PORT, 30080/30443). `slbSpec` is refused by config validation:
    * the SLB is pay-by-LCU and has no spec.
@@ -108,6 +121,8 @@ export interface GlobalIngressArgs {
   /** Production: SLB deletion protection on, and the larger replica default. */
   production: boolean;
   /** Tags on the SLB. Default none. */
+  /** `platform:images.registry`. Default none (upstream). */
+  imageMirror?: string;
   tags?: Record<string, string>;
 }
 
@@ -127,6 +142,7 @@ export class GlobalIngress extends pulumi.ComponentResource {
       `${name}-controller`,
       {
         chart: INGRESS_CONTROLLER,
+        version: args.ingress?.chartVersion,
         createNamespace: true,
         atomic: true,
         timeout: 600,
@@ -137,6 +153,7 @@ export class GlobalIngress extends pulumi.ComponentResource {
           httpNodePort,
           httpsNodePort,
           trustedCidrs: [vpcCidr, SLB_HEALTH_CHECK_CIDR],
+          imageMirror: args.imageMirror,
         }),
       },
       inCluster(this, args.cluster),

@@ -100,6 +100,7 @@ const KINDS: Record<string, Ctor> = {
   "rbac.authorization.k8s.io/v1/ClusterRoleBinding": k8s.rbac.v1.ClusterRoleBinding,
   "rbac.authorization.k8s.io/v1/Role": k8s.rbac.v1.Role,
   "rbac.authorization.k8s.io/v1/RoleBinding": k8s.rbac.v1.RoleBinding,
+  "storage.k8s.io/v1/StorageClass": k8s.storage.v1.StorageClass,
 };
 
 /** Creates a typed resource for a plain object; the resource name is `<prefix>-<kind>-<name>`. */

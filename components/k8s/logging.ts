@@ -12,19 +12,22 @@ import { FLUENT_BIT_CHART, fluentBitValues, LogOutput, OUTPUT_PASSWORD_KEY } fro
 export const OUTPUT_CREDENTIALS_SECRET = "fluent-bit-output-credentials";
 
 export interface LoggingArgs {
+  /** The cluster's provider and readiness gate; every object goes through it. */
   cluster: ClusterAccess;
   /** Stack (cluster) name, stamped on every record as `cluster`. */
   clusterName: string;
-  /** Where logs go: `platform:logging`. */
+  /** Where logs go: `platform:logging`, passed whole (required; no default). */
   output: LogOutput;
   /**
    * The password of `output.user` (`platform:loggingPassword`, a secret).
-   * Required when a user is set. Note: fluent-bit reads it at start; after a
+   * Required when `output.user` is set; default none (no credentials Secret). Note: fluent-bit reads it at start; after a
    * rotation, `kubectl -n logging rollout restart daemonset/fluent-bit`.
    */
   password?: pulumi.Input<string>;
   /** Chart version, default FLUENT_BIT_CHART.version. */
   chartVersion?: string;
+  /** `platform:images.registry`: images through the mirror. Default none (upstream registries). */
+  imageMirror?: string;
 }
 
 export class Logging extends pulumi.ComponentResource {
@@ -67,6 +70,7 @@ export class Logging extends pulumi.ComponentResource {
           clusterName: args.clusterName,
           output: args.output,
           passwordSecretName: withUser ? OUTPUT_CREDENTIALS_SECRET : undefined,
+          imageMirror: args.imageMirror,
         }),
       },
       inCluster(this, args.cluster, { dependsOn: deps }),

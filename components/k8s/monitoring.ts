@@ -9,8 +9,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as YAML from "yaml";
 import { recordArtifact } from "../artifacts";
+import { mirrored } from "./images";
+import type { PlatformSettings } from "../config/schema";
 import { ClusterAccess, createObject, helmRelease, inCluster, K8sObject } from "./k8sObjects";
-import { AlertThresholds, DEFAULT_THRESHOLDS, platformAlertRules, RuleGroup } from "./alertRules";
+import { DEFAULT_THRESHOLDS, platformAlertRules, RuleGroup } from "./alertRules";
 import { day2AlertRules, day2NodeExporterArgs } from "./day2Alerts";
 import { DEFAULT_ETCD_BACKUP } from "../cluster/etcdBackup";
 import {
@@ -25,26 +27,28 @@ import {
 /** Grafana's admin credentials (keys admin-user, admin-password). */
 export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 
+/** `platform:monitoring`, as the config schema types it. */
+export type MonitoringConfig = NonNullable<PlatformSettings["monitoring"]>;
+
 export interface MonitoringArgs {
+  /** The cluster's provider and readiness gate; every object goes through it. */
   cluster: ClusterAccess;
   /** Stack (cluster) name: Prometheus's `cluster` external label and the rules' `cluster` label. */
   clusterName: string;
   /** The DingTalk robot's webhook URL (`platform:dingtalkWebhook`, a secret). */
   dingtalkWebhook: pulumi.Input<string>;
-  /** Sample retention, default "15d". */
-  retention?: string;
-  /** Prometheus volume size; also caps the TSDB at 85% of it. */
-  storageSize?: string;
-  /** StorageClass for Prometheus; unset = emptyDir (data lost when the pod moves). */
-  storageClass?: string;
-  /** Overrides of the alert thresholds; the rest keep DEFAULT_THRESHOLDS. */
-  thresholds?: Partial<AlertThresholds>;
-  /** Chart version, default KUBE_PROMETHEUS_STACK.version. */
-  chartVersion?: string;
+  /**
+   * `platform:monitoring`, passed whole. Defaults: `chartVersion` KUBE_PROMETHEUS_STACK.version,
+   * `retention` "15d", `storageSize` unset (no TSDB size cap), `storageClass` unset (an emptyDir:
+   * data lost when the pod moves), `thresholds` DEFAULT_THRESHOLDS per unset field.
+   */
+  settings?: MonitoringConfig;
   /** Scrape controller-manager/scheduler/etcd/kube-proxy; see MonitoringSettings.controlPlaneMetrics. Default false. */
   controlPlaneMetrics?: boolean;
-  /** Bridge image, default DINGTALK_BRIDGE.image (mirror it for China regions). */
+  /** Bridge image. Default DINGTALK_BRIDGE.image (mirror it for China regions). */
   bridgeImage?: string;
+  /** `platform:images.registry`: the chart's images and the bridge through the mirror (images.ts). Default none (upstream). */
+  imageMirror?: string;
   /** The masters' etcd backup schedule (platform:etcdBackup.schedule); the stale-backup alert fires at twice it. Default "1h". */
   etcdBackupSchedule?: string;
 }
@@ -72,7 +76,7 @@ export class Monitoring extends pulumi.ComponentResource {
       },
       inNs,
     );
-    const [deployment, service, pdb] = dingtalkBridgeObjects({ namespace: this.namespace, image: args.bridgeImage ?? DINGTALK_BRIDGE.image });
+    const [deployment, service, pdb] = dingtalkBridgeObjects({ namespace: this.namespace, image: mirrored(args.bridgeImage ?? DINGTALK_BRIDGE.image, args.imageMirror) });
     // A digest of the config rolls the bridge when the robot URL changes. It is
     // declassified on purpose: a sha256 of a URL with a random 64-hex token
     // reveals nothing usable.
@@ -95,25 +99,28 @@ export class Monitoring extends pulumi.ComponentResource {
       inNs,
     );
 
+    const settings = args.settings ?? {};
+    const values = kubePrometheusStackValues({
+      clusterName: args.clusterName,
+      retention: settings.retention ?? "15d",
+      storageSize: settings.storageSize,
+      storageClass: settings.storageClass,
+      controlPlaneMetrics: args.controlPlaneMetrics,
+      grafanaAdminSecret: GRAFANA_ADMIN_SECRET,
+      imageMirror: args.imageMirror,
+    });
     this.release = helmRelease(
       `${name}-kube-prometheus-stack`,
       {
         chart: KUBE_PROMETHEUS_STACK,
-        version: args.chartVersion,
+        version: settings.chartVersion,
         createNamespace: false,
         atomic: true,
         timeout: 900,
         values: {
-          ...kubePrometheusStackValues({
-          clusterName: args.clusterName,
-          retention: args.retention ?? "15d",
-          storageSize: args.storageSize,
-          storageClass: args.storageClass,
-          controlPlaneMetrics: args.controlPlaneMetrics,
-          grafanaAdminSecret: GRAFANA_ADMIN_SECRET,
-          }),
+          ...values,
           // The masters' backup and certificate scripts write textfile metrics (day2Alerts.ts).
-          "prometheus-node-exporter": { extraArgs: day2NodeExporterArgs() },
+          "prometheus-node-exporter": { ...(values["prometheus-node-exporter"] as object), extraArgs: day2NodeExporterArgs() },
         },
       },
       inCluster(this, args.cluster, { dependsOn: [ns, grafanaSecret] }),
@@ -121,7 +128,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
     // ---- The platform's alert rules; the PrometheusRule CRD comes with the release.
     this.ruleGroups = [
-      ...platformAlertRules(args.clusterName, { ...DEFAULT_THRESHOLDS, ...definedOnly(args.thresholds ?? {}) }),
+      ...platformAlertRules(args.clusterName, { ...DEFAULT_THRESHOLDS, ...definedOnly(settings.thresholds ?? {}) }),
       ...day2AlertRules(args.clusterName, args.etcdBackupSchedule ?? DEFAULT_ETCD_BACKUP.schedule),
     ];
     const rule = prometheusRuleObject(args.clusterName, this.ruleGroups, this.namespace);

@@ -10,6 +10,7 @@ import * as YAML from "yaml";
 import type { RuleGroup } from "./alertRules";
 import type { HelmChart } from "./k8sObjects";
 import { grafanaSidecarValues } from "./dashboards";
+import { mirroredRegistry } from "./images";
 import { CONTROLLER_MANAGER_PORT, ETCD_METRICS_PORT, KUBE_PROXY_METRICS_PORT, SCHEDULER_PORT } from "../network/ports";
 
 /** The chart, pinned: a new chart version is a reviewed change. */
@@ -63,6 +64,39 @@ export interface MonitoringSettings {
   controlPlaneMetrics?: boolean;
   /** Secret (in the release namespace) with Grafana's admin-user/admin-password, instead of the chart's well-known default password. */
   grafanaAdminSecret: string;
+  /** `platform:images.registry`: every image of the chart and its subcharts through the mirror. Default none (upstream). */
+  imageMirror?: string;
+}
+
+/**
+ * The chart's image `registry` values, by upstream host. Paths and defaults: kube-prometheus-stack 87.12.5
+ * values.yaml (prometheus-community/helm-charts 240842e1) and its subcharts kube-state-metrics 7.5.3,
+ * prometheus-node-exporter 4.55.1 (same commit) and grafana 12.7.2 (grafana-community/helm-charts b836dd8e).
+ * Each is read by a template: alertmanager/alertmanager.yaml:19, prometheus/prometheus.yaml:53,
+ * prometheus-operator/deployment.yaml:50-51 (operator, config-reloader), admission-webhooks/job-patch/*.yaml
+ * (certgen Jobs, ghcr.io); kube-state-metrics and node-exporter `_helpers.tpl` image printf. The chart's
+ * `global.imageRegistry` would collapse every upstream host into one, so each image says its own.
+ */
+export function kubePrometheusStackImages(mirror?: string): Record<string, unknown> {
+  const reg = (host: string) => ({ image: { registry: mirroredRegistry(host, mirror) } });
+  return {
+    alertmanager: { alertmanagerSpec: reg("quay.io") },
+    prometheus: { prometheusSpec: reg("quay.io") },
+    prometheusOperator: {
+      ...reg("quay.io"),
+      prometheusConfigReloader: reg("quay.io"),
+      admissionWebhooks: { deployment: reg("quay.io"), patch: reg("ghcr.io") },
+    },
+    "kube-state-metrics": reg("registry.k8s.io"),
+    "prometheus-node-exporter": reg("quay.io"),
+    grafana: {
+      ...reg("docker.io"),
+      sidecar: reg("quay.io"),
+      initChownData: reg("docker.io"),
+      downloadDashboardsImage: { registry: mirroredRegistry("docker.io", mirror) },
+      testFramework: reg("docker.io"),
+    },
+  };
 }
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -192,7 +226,9 @@ export function kubePrometheusStackValues(s: MonitoringSettings): Record<string,
         kubeProxy: { enabled: false },
       };
 
+  const images = kubePrometheusStackImages(s.imageMirror) as Record<string, Record<string, unknown>>;
   return {
+    ...images,
     defaultRules: {
       create: true,
       // Without the scrapes these rules only say "target absent", forever.
@@ -206,14 +242,16 @@ export function kubePrometheusStackValues(s: MonitoringSettings): Record<string,
       },
     },
     alertmanager: {
+      ...images.alertmanager,
       config: alertmanagerConfig(dingtalkBridgeUrl(KUBE_PROMETHEUS_STACK.namespace)),
     },
     grafana: {
+      ...images.grafana,
       admin: { existingSecret: s.grafanaAdminSecret, userKey: "admin-user", passwordKey: "admin-password" },
       // Dashboards from ConfigMaps, one Grafana folder per cluster (dashboards.ts).
-      sidecar: grafanaSidecarValues(),
+      sidecar: { ...((images.grafana as Record<string, object>).sidecar ?? {}), ...grafanaSidecarValues() },
     },
-    prometheus: { prometheusSpec },
+    prometheus: { prometheusSpec: { ...(images.prometheus.prometheusSpec as object), ...prometheusSpec } },
     ...controlPlaneValues,
   };
 }

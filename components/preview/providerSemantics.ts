@@ -119,6 +119,10 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
   "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": { replaceOn: [...META, "roleRef"], source: `${K8S}: RoleBinding/ClusterRoleBinding .roleRef` },
   "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": { replaceOn: META, source: K8S },
   "kubernetes:core/v1:Namespace": { replaceOn: META, source: K8S },
+  "kubernetes:storage.k8s.io/v1:StorageClass": {
+    replaceOn: [...META, "provisioner", "parameters", "reclaimPolicy", "volumeBindingMode"],
+    source: `${K8S}: StorageClass .provisioner/.parameters/.reclaimPolicy/.volumeBindingMode (immutable in storage.k8s.io/v1)`,
+  },
   "kubernetes:core/v1:ServiceAccount": { replaceOn: META, source: K8S },
   // policy/v1 has no kind entry (only v1beta1 replaces on .spec).
   "kubernetes:policy/v1:PodDisruptionBudget": { replaceOn: META, source: `${K8S}: policy/v1 PodDisruptionBudget updates .spec in place` },

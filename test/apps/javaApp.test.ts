@@ -289,8 +289,9 @@ describe("supply-chain's log files", () => {
     const sidecars = spec.initContainers;
     expect(sidecars.map((c: any) => c.command)).toEqual(files.map((f) => ["tail", "-n", "+1", "-F", f]));
     for (const c of sidecars) {
-      expect(c.image).toBe(LOG_TAIL_IMAGE);
-      expect(c.image).toMatch(/^busybox:\d+\.\d+\.\d+$/);
+      // Through the stack's mirror (platform:images.registry), pinned.
+      expect(c.image).toBe(`mirror.livemall.internal/docker.io/library/${LOG_TAIL_IMAGE}`);
+      expect(c.image).toMatch(/\/busybox:\d+\.\d+\.\d+$/);
       expect(c.restartPolicy).toBe("Always"); // native sidecar: outlives the app's last log line
       expect(c.volumeMounts).toEqual([{ name: "logs-0", mountPath: "/opt/app/logs", readOnly: true }]);
       expect(c.resources.requests).toEqual({ cpu: "10m", memory: "16Mi" });

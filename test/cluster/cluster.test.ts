@@ -125,7 +125,8 @@ describe("scaling a pool by editing its count", () => {
     // A new node set gets a new 24 h join token (joinToken.ts); nothing else changes.
     expect(joinTokenOnly(d.changed)).toBe(true);
     const added = d.added.map((u) => u.split("::").pop());
-    expect(added.filter((n) => !n!.startsWith("prod1-ingress-"))).toEqual(["prod1-general-20"]);
+    // The new node, and its workers' role attachment (the disk CSI node plugin's credentials).
+    expect(added.filter((n) => !n!.startsWith("prod1-ingress-")).sort()).toEqual(["prod1-general-20", "prod1-worker-role-prod1-general-20"]);
     expect(added.filter((n) => n!.startsWith("prod1-ingress-")).sort()).toEqual(["prod1-ingress-443-prod1-general-20", "prod1-ingress-80-prod1-general-20"]);
     expect(byName(after, "prod1-general-20", INSTANCE).inputs.availabilityZone).toBe("cn-shanghai-g");
   });
@@ -136,8 +137,8 @@ describe("scaling a pool by editing its count", () => {
     const d = diffPlans(before.resources, after.resources);
     expect(d.added).toEqual([]);
     expect(joinTokenOnly(d.changed)).toBe(true);
-    expect(d.removed.map((u) => u.split("::").pop()).filter((n) => !n!.startsWith("prod1-ingress-"))).toEqual(["prod1-order-7"]);
-    expect(d.removed).toHaveLength(3);
+    expect(d.removed.map((u) => u.split("::").pop()).filter((n) => !n!.startsWith("prod1-ingress-")).sort()).toEqual(["prod1-order-7", "prod1-worker-role-prod1-order-7"]);
+    expect(d.removed).toHaveLength(4);
   });
 
   test("a diff does see a changed secret input (without showing it); user data is ignoreChanges, so not counted", async () => {

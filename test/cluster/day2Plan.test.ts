@@ -42,21 +42,27 @@ test("prod1 plans one backup bucket: versioned, AES256, snapshots expire after 7
 
 test("the masters' role may only put objects under prod1/ of that bucket, and is attached to the 3 masters only", async () => {
   const p = await plan("prod1");
-  const [role] = ofType(p, "alicloud:ram/role:Role");
+  const role = ofType(p, "alicloud:ram/role:Role").find((r) => r.inputs.roleName === "prod1-masters")!;
   expect(JSON.parse(String(role.inputs.assumeRolePolicyDocument)).Statement).toEqual([
     { Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: ["ecs.aliyuncs.com"] } },
   ]);
-  // One policy per capability: the backup's here, the secret store's in bootstrapTrust.test.ts.
-  const policies = ofType(p, "alicloud:ram/policy:Policy").filter((r) => r.name.endsWith("-etcd-backup"));
+  // One policy per capability: the backup's here, the secret store's in bootstrapTrust.test.ts, the disk CSI
+  // driver's in test/k8s/chartsAndPlacement.test.ts.
+  const mastersPolicies = ofType(p, "alicloud:ram/policy:Policy").filter((r) => String(r.inputs.policyName).startsWith("prod1-masters-"));
+  expect(mastersPolicies.map((r) => r.inputs.policyName).sort()).toEqual(["prod1-masters-csi-disk-controller", "prod1-masters-csi-disk-node", "prod1-masters-etcd-backup", "prod1-masters-secret-store"]);
+  const policies = mastersPolicies.filter((r) => r.inputs.policyName === "prod1-masters-etcd-backup");
   expect(policies).toHaveLength(1);
   expect(JSON.parse(String(policies[0].inputs.policyDocument)).Statement).toEqual([
     { Effect: "Allow", Action: ["oss:PutObject"], Resource: ["acs:oss:*:*:livemall-prod1-etcd-backup/prod1/*"] },
   ]);
-  expect(ofType(p, "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment")[0].inputs).toMatchObject({ roleName: "prod1-masters", policyType: "Custom" });
+  const backupAttachment = ofType(p, "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment").find((r) => r.inputs.policyName === "prod1-masters-etcd-backup")!;
+  expect(backupAttachment.inputs).toMatchObject({ roleName: "prod1-masters", policyType: "Custom" });
   const masterIds = ofType(p, "alicloud:ecs/instance:Instance")
     .filter((r) => r.name.startsWith("prod1-master-"))
     .map((r) => r.id);
-  const attached = ofType(p, "alicloud:ecs/ramRoleAttachment:RamRoleAttachment").map((r) => r.inputs.instanceId);
+  const attached = ofType(p, "alicloud:ecs/ramRoleAttachment:RamRoleAttachment")
+    .filter((r) => r.inputs.ramRoleName === "prod1-masters")
+    .map((r) => r.inputs.instanceId);
   expect(attached.sort()).toEqual(masterIds.sort());
 });
 

@@ -70,7 +70,8 @@ describe("kubeadm rules (cluster/kubeadmRules.ts)", () => {
       expect.stringMatching(/^t\[0\].key: "bad key" is not a valid name/),
       expect.stringMatching(/^t\[0\].value: "b c" is not a valid label value/),
     ]);
-    expect(problems("dev", 'platform:nodePools[0].taints=[{"key":"a","value":"b c","effect":"NoSchedule"}]')).toEqual([
+    // PreferNoSchedule: a repelling taint would also (rightly) ask for an app on the pool (config/placementChecks.ts).
+    expect(problems("dev", 'platform:nodePools[0].taints=[{"key":"a","value":"b c","effect":"PreferNoSchedule"}]')).toEqual([
       expect.stringMatching(/^platform:nodePools\[0\].taints\[0\].value: "b c" is not a valid label value/),
     ]);
   });

@@ -129,10 +129,10 @@ describe("a member's IPsec link to the host", () => {
     for (const s of p.secretValues) if (s.length >= 16) expect(conf.text).not.toContain(s);
   });
 
-  test("KubeSphere: the member role with the host's JWT secret, and a registration on the host", async () => {
+  test("KubeSphere: no ks-core release on the member (the host's controller installs it), a registration on the host", async () => {
     const p = await plan("prod1");
-    const release = byName(p, "prod1-kubesphere-core");
-    expect(release.secretInputs).toContain("values");
+    expect(p.resources.filter((r) => r.name === "prod1-kubesphere-core")).toEqual([]);
+    expect(byName(await plan("host"), "host-kubesphere-core").secretInputs).toContain("values");
     const reg = byName(p, "prod1-kubesphere-registration");
     expect(reg.inputs).toMatchObject({ apiVersion: "cluster.kubesphere.io/v1alpha1", kind: "Cluster", metadata: { name: "prod1" } });
     // secretness covers the whole top-level property that holds the kubeconfig

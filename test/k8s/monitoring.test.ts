@@ -86,10 +86,10 @@ describe.each(STACK_NAMES)("%s", (stack) => {
 });
 
 describe("prometheus settings from platform:monitoring", () => {
-  test("prod1: 30d retention, no storageClass so no storageSpec, TSDB capped below the 100Gi size", async () => {
+  test("prod1: 30d retention, a 100Gi claim on the essd class, TSDB capped below the 100Gi size", async () => {
     const spec = valuesOf(await plan("prod1")).prometheus.prometheusSpec;
     expect(spec.retention).toBe("30d");
-    expect(spec.storageSpec).toBeUndefined();
+    expect(spec.storageSpec.volumeClaimTemplate.spec).toMatchObject({ storageClassName: "essd", resources: { requests: { storage: "100Gi" } } });
     expect(spec.retentionSize).toBe(retentionSizeFor("100Gi"));
   });
 
@@ -209,7 +209,8 @@ describe("the DingTalk bridge", () => {
     expect(validateK8sObject(deployment.inputs)).toEqual([]);
     expect(validateK8sObject(service.inputs)).toEqual([]);
     const d = deployment.inputs as Record<string, any>;
-    expect(d.spec.template.spec.containers[0].image).toBe(DINGTALK_BRIDGE.image);
+    // Through the stack's mirror (platform:images.registry).
+    expect(d.spec.template.spec.containers[0].image).toBe(`mirror.livemall.internal/docker.io/${DINGTALK_BRIDGE.image}`);
     expect(d.spec.template.metadata.labels).toMatchObject((service.inputs.spec as { selector: Record<string, string> }).selector);
     // The config comes from the Secret, mounted where --config.file points.
     const container = d.spec.template.spec.containers[0];

@@ -55,21 +55,24 @@ test("prod1 general 20 -> 18: drains prod1-general-19 and -18 with the plan's in
   expect(r.out.indexOf("ModifyInstanceAttribute")).toBeLessThan(r.out.indexOf("count: 20 -> 18"));
 });
 
-test("refuses to shrink general below what its apps' PDBs keep running", async () => {
+test("refuses to shrink a pool below what its apps' PDBs keep running", async () => {
   const p = await plan("prod1");
   const s = prod1Settings();
-  const req = { stack: "prod1", region: s.region, pool: "general", pools: s.nodePools, plan: p.resources, isProd: true };
-  const ok = planScaleIn({ ...req, newCount: 18 });
+  const req = { stack: "prod1", region: s.region, pool: "order", pools: s.nodePools, plan: p.resources, isProd: true };
+  // order-service runs on the order pool only (platform:apps.order-service.pool).
+  const ok = planScaleIn({ ...req, newCount: 7 });
   // order-service: 24 replicas, maxUnavailable 10% -> 3 may go, 21 stay, 4 CPU each.
-  expect(ok.demand.find((d) => d.app === "commerce/order-service")).toEqual({ app: "commerce/order-service", keep: 21, cpu: 84, memoryGi: 126 });
-  expect(ok.minimumCount).toBe(7); // ~100 CPU over 14.4 allocatable CPU per ecs.g6.4xlarge
-  expect(() => planScaleIn({ ...req, newCount: 6 })).toThrow(
-    "Pulumi.prod1.yaml: platform:nodePools[name=general].count: refused: 6 nodes cannot hold what the PDBs keep running",
+  expect(ok.demand).toEqual([{ app: "commerce/order-service", keep: 21, cpu: 84, memoryGi: 126 }]);
+  expect(ok.minimumCount).toBe(6); // 84 CPU over 14.4 allocatable CPU per ecs.g6.4xlarge
+  expect(() => planScaleIn({ ...req, newCount: 5 })).toThrow(
+    "Pulumi.prod1.yaml: platform:nodePools[name=order].count: refused: 5 nodes cannot hold what the PDBs keep running",
   );
-  expect(planScaleIn({ ...req, newCount: 7 }).leaving).toHaveLength(13);
-  // The tainted order pool runs none of these apps, so it may go to zero.
-  expect(planScaleIn({ ...req, pool: "order", newCount: 0 }).minimumCount).toBe(0);
-  expect(() => planScaleIn({ ...req, newCount: 20 })).toThrow("20 is not a scale-in");
+  expect(planScaleIn({ ...req, newCount: 6 }).leaving).toHaveLength(2);
+  // general no longer carries order-service: the other apps need 2 of its nodes.
+  const general = planScaleIn({ ...req, pool: "general", newCount: 18 });
+  expect(general.demand.map((d) => d.app)).not.toContain("commerce/order-service");
+  expect(general.minimumCount).toBe(2);
+  expect(() => planScaleIn({ ...req, pool: "general", newCount: 20 })).toThrow("20 is not a scale-in");
   expect(() => planScaleIn({ ...req, pool: "gpu", newCount: 1 })).toThrow("has no pool gpu");
 });
 

@@ -184,8 +184,8 @@ describe("each policy passes on the planned prod1 stack and fails on one mutated
         sc.image = sc.image.replace(/:[^:]+$/, ":20261127-142");
       });
       expect(messages(bad, p())).toEqual([
-        'Deployment commerce/order-service: container app runs harbor.livemall.internal/commerce/order-service:latest: tag "latest" moves, so nobody can tell or roll back which build runs',
         "Deployment commerce/distribution-center: container app runs harbor.livemall.internal/commerce/distribution-center without a tag (it means :latest)",
+        'Deployment commerce/order-service: container app runs harbor.livemall.internal/commerce/order-service:latest: tag "latest" moves, so nobody can tell or roll back which build runs',
         'Deployment scm/supply-chain: container app runs harbor.livemall.internal/scm/supply-chain:20261127-142: tag "20261127-142" is not a release tag (prod1 takes git tags such as v2.3.1 or supply-chain-v2.3.1)',
       ]);
     });
@@ -365,18 +365,19 @@ describe("the offline preview runs the policies", () => {
     expect(r.stdout).toContain("Overrides for this run only (-c, not saved): platform:nodePools[0].count=21\n");
     expect(r.stdout.indexOf("policies:")).toBeGreaterThan(r.stdout.indexOf(`Changes against ${base} (stack prod1):`));
     const section = r.stdout.slice(r.stdout.indexOf(`Changes against ${base} (stack prod1):`));
-    // The node and its two ingress SLB backends, and the new node set's 24 h join token (joinToken.ts); nothing removed.
+    // The node, its two ingress SLB backends and its workers' role attachment (disk CSI node plugin
+    // credentials), and the new node set's 24 h join token (joinToken.ts); nothing removed.
     const rows = section.split("\n").filter((l) => /^ {2}(\+-|[+~!-]) /.test(l));
     expect(rows).toEqual([
       "  +- pulumi-nodejs:dynamic:JoinTokenExpiry prod1-join-token-expiry  replace",
       "  +- random:index:RandomPassword prod1-join-token-secret  replace",
       "  +- random:index:RandomString prod1-join-token-id  replace",
+      "  +  alicloud:ecs:RamRoleAttachment prod1-worker-role-prod1-general-20",
       "  +  alicloud:ecs:Instance prod1-general-20  ecs.g6.4xlarge, zone g:1",
       "  +  alicloud:slb:ServerGroupServerAttachment prod1-ingress-80-prod1-general-20",
       "  +  alicloud:slb:ServerGroupServerAttachment prod1-ingress-443-prod1-general-20",
     ]);
-    // Unchanged: main's 242 (with AppObservability) plus this branch's trust resources, counted by the plan itself.
-    expect(section).toMatch(/^Plan: 3 to create, 0 to update, 0 to update with the instance stopped, 3 to replace, 0 to delete; \d+ unchanged$/m);
+    expect(section).toMatch(/^Plan: 4 to create, 0 to update, 0 to update with the instance stopped, 3 to replace, 0 to delete; \d+ unchanged$/m);
     expect(section).toContain("Instances by type: ecs.g6.4xlarge 28 -> 29 (+1)");
   });
 

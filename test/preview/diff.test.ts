@@ -139,13 +139,15 @@ describe("scale-out output is short and grouped", () => {
     // A /14 pod range: flannel's /24 per node leaves room for 1024 nodes (prod1's /16 holds 256).
     const pods = "platform:network.podCidr=10.140.0.0/14";
     const { d, text } = await diffOf("prod1", [`platform:nodePools[0].count=${n + 10}`, pods], [`platform:nodePools[0].count=${n}`, pods]);
-    expect(d.added).toHaveLength(30);
+    // Each node: the instance, two SLB attachments, the workers' role attachment.
+    expect(d.added).toHaveLength(40);
     const lines = text.split("\n");
     expect(lines.length).toBeLessThan(60);
-    expect(lines.find((l) => l.includes("10 x alicloud:ecs:Instance"))).toBe(`  +  10 x alicloud:ecs:Instance prod1-general-[${n}..${n + 9}]  ecs.g6.4xlarge, zones e:${n % 3 === 0 ? 4 : 3} f:${n % 3 === 1 ? 4 : 3} g:${n % 3 === 2 ? 4 : 3}`);
+    expect(lines.find((l) => l.includes("alicloud:ecs:Instance"))).toBe(`  +  10 x alicloud:ecs:Instance prod1-general-[${n}..${n + 9}]  ecs.g6.4xlarge, zones e:${n % 3 === 0 ? 4 : 3} f:${n % 3 === 1 ? 4 : 3} g:${n % 3 === 2 ? 4 : 3}`);
     expect(text).toContain(`+  10 x alicloud:slb:ServerGroupServerAttachment prod1-ingress-80-prod1-general-[${n}..${n + 9}]`);
+    expect(text).toContain(`+  10 x alicloud:ecs:RamRoleAttachment prod1-worker-role-prod1-general-[${n}..${n + 9}]`);
     // The three replacements are the join token's (a new node set gets a new 24 h token, joinToken.ts).
-    expect(text).toMatch(/^Plan: 30 to create, 0 to update, 0 to update with the instance stopped, 3 to replace, 0 to delete; \d+ unchanged$/m);
+    expect(text).toMatch(/^Plan: 40 to create, 0 to update, 0 to update with the instance stopped, 3 to replace, 0 to delete; \d+ unchanged$/m);
     expect(text).toContain(`Instances by type: ecs.g6.4xlarge ${n + 8} -> ${n + 18} (+10)`);
   });
 

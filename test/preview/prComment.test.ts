@@ -44,7 +44,8 @@ test("splits a preview into summary, diff, findings and tree", () => {
   expect(scaleOut.length).toBeGreaterThan(100_000);
   expect(s.diff.startsWith("Changes against ")).toBe(true);
   expect(s.diff).toContain("+  30 x alicloud:ecs:Instance prod1-general-[200..229]");
-  expect(s.summary).toMatch(/^Plan: 90 to create, /);
+  // 30 nodes x (instance, 2 SLB attachments, the workers' role attachment)
+  expect(s.summary).toMatch(/^Plan: 120 to create, /);
   expect(s.findings).toMatch(/^policies: 0 mandatory/);
   expect(s.tree).toContain("pulumi:pulumi:Stack");
 });
