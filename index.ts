@@ -97,18 +97,15 @@ export = async () => {
   // HAProxies and the api-server SLB hold fixed ones (controlPlaneAddresses.ts): it waits
   // until those are taken. Nothing needs the links to boot, so the wait costs nothing.
   // (The NAT gateway cannot wait: every VM needs its egress while it boots.)
-  const fleet = new FleetLinks(
-    `${config.stack}-fleet`,
-    {
-      clusterName: config.stack,
-      network,
-      podCidr: config.network.podCidr,
-      host,
-      datacenter: config.datacenter,
-      fixedAddressHolders: [cluster.masters, cluster.front],
-      tags,
-    },
-  );
+  const fleet = new FleetLinks(`${config.stack}-fleet`, {
+    clusterName: config.stack,
+    network,
+    podCidr: config.network.podCidr,
+    host,
+    datacenter: config.datacenter,
+    fixedAddressHolders: [cluster.masters, cluster.front],
+    tags,
+  });
 
   if (diskCsiOn) {
     new WorkerRole(`${config.stack}-worker-role`, {
@@ -131,9 +128,7 @@ export = async () => {
         role: host ? "member" : "host",
         version: config.kubesphere.version,
         imageMirror,
-        registration: host
-          ? { hostKubeconfig: host.secret("kubeconfig"), memberKubeconfig: cluster.kubeconfig, memberServer: cluster.server }
-          : undefined,
+        registration: host ? { hostKubeconfig: host.secret("kubeconfig"), memberKubeconfig: cluster.kubeconfig, memberServer: cluster.server } : undefined,
       })
     : undefined;
   new Flannel(`${config.stack}-flannel`, { cluster: access, podCidr: config.network.podCidr, imageMirror });

@@ -27,9 +27,5 @@ export function recordArtifact(kind: ArtifactKind, file: string, text: pulumi.In
 export async function collectArtifacts(): Promise<Artifact[]> {
   const all = pending ?? [];
   pending = undefined;
-  return Promise.all(
-    all.map(
-      (a) => new Promise<Artifact>((resolve) => a.text.apply((text) => resolve({ kind: a.kind, file: a.file, text }))),
-    ),
-  );
+  return Promise.all(all.map((a) => new Promise<Artifact>((resolve) => a.text.apply((text) => resolve({ kind: a.kind, file: a.file, text })))));
 }

@@ -10,7 +10,18 @@
 // rule set serve both runners with levels kept in files. The rules live by
 // domain under rules/, the way awsguard splits src/ by service.
 import { safeChanges } from "./rules/changes";
-import { approvedInstanceTypes, APPROVED_INSTANCE_TYPES_SCHEMA, deletionProtection, kubernetesBaseline, KUBERNETES_BASELINE_SCHEMA, kubernetesVersionSkew, KUBERNETES_VERSION_SKEW_SCHEMA, noPublicIpOnNodes, oddMasters, ODD_MASTERS_SCHEMA } from "./rules/nodes";
+import {
+  approvedInstanceTypes,
+  APPROVED_INSTANCE_TYPES_SCHEMA,
+  deletionProtection,
+  kubernetesBaseline,
+  KUBERNETES_BASELINE_SCHEMA,
+  kubernetesVersionSkew,
+  KUBERNETES_VERSION_SKEW_SCHEMA,
+  noPublicIpOnNodes,
+  oddMasters,
+  ODD_MASTERS_SCHEMA,
+} from "./rules/nodes";
 import { apiServerSlbIntranet, noOpenAdminPorts, NO_OPEN_ADMIN_PORTS_SCHEMA } from "./rules/network";
 import { ConfigProperty, EnforcementLevel, isObj, isResourcePolicy, PlatformPolicy, PolicyStack, schemaProblem, TYPES, Violation } from "./rules/policy";
 import { secretsNotPlain, SECRETS_NOT_PLAIN_SCHEMA } from "./rules/secrets";
@@ -32,6 +43,8 @@ export interface PolicyDefinition {
 function define(
   scope: "resource" | "stack",
   configSchema: Record<string, ConfigProperty>,
+  // Each policy's config has its own shape, checked against its configSchema before the factory sees it.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   factory: (level: EnforcementLevel, config: any) => PlatformPolicy,
 ): PolicyDefinition {
   const sample = factory("advisory", {});
@@ -75,7 +88,8 @@ const LEVELS: EnforcementLevel[] = ["advisory", "mandatory", "disabled"];
 export function resolvePackConfig(file: unknown, source = "policy config"): Map<string, ResolvedPolicyConfig> {
   if (!isObj(file)) throw new Error(`${source}: must be a JSON object`);
   const levelOf = (v: unknown, where: string): EnforcementLevel => {
-    if (typeof v !== "string" || !(LEVELS as string[]).includes(v)) throw new Error(`${source}: ${where} must be one of ${LEVELS.join(", ")}, got ${JSON.stringify(v)}`);
+    if (typeof v !== "string" || !(LEVELS as string[]).includes(v))
+      throw new Error(`${source}: ${where} must be one of ${LEVELS.join(", ")}, got ${JSON.stringify(v)}`);
     return v as EnforcementLevel;
   };
   const all = file.all === undefined ? "advisory" : levelOf(file.all, "all");
@@ -95,7 +109,8 @@ export function resolvePackConfig(file: unknown, source = "policy config"): Map<
           continue;
         }
         const schema = def.configSchema[k];
-        if (!schema) throw new Error(`${source}: ${def.name}.${k} is not a setting of ${def.name} (${Object.keys(def.configSchema).join(", ") || "it takes none"})`);
+        if (!schema)
+          throw new Error(`${source}: ${def.name}.${k} is not a setting of ${def.name} (${Object.keys(def.configSchema).join(", ") || "it takes none"})`);
         const problem = schemaProblem(schema, v);
         if (problem) throw new Error(`${source}: ${def.name}.${k} ${problem}`);
         config[k] = v;

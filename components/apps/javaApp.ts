@@ -11,7 +11,15 @@ import { ClusterAccess, createObject, inCluster, PlainObject } from "../k8s/k8sO
 import { Env } from "../../policies/imageTags";
 import { javaAppObjects, LOG_TAIL_IMAGE } from "./javaAppObjects";
 import { APOLLO_ENV, javaAppProblems, JavaAppSettings, Placement } from "./javaAppRules";
-import { APOLLO_ACCESS_KEY_KEY, apolloAccessKeySecret, apolloSecretName, appNamespace, dockerConfigJson, HARBOR_PULL_SECRET, harborPullSecret } from "./namespaceObjects";
+import {
+  APOLLO_ACCESS_KEY_KEY,
+  apolloAccessKeySecret,
+  apolloSecretName,
+  appNamespace,
+  dockerConfigJson,
+  HARBOR_PULL_SECRET,
+  harborPullSecret,
+} from "./namespaceObjects";
 
 /** One app as `platform:apps.<app>` configures it (the config schema's type). */
 export type AppConfig = NonNullable<PlatformSettings["apps"]>[string];
@@ -61,14 +69,22 @@ export class AppNamespaces extends pulumi.ComponentResource {
         const stringData = pulumi.secret(
           pulumi.output(args.harborPassword).apply((p) => ({ ".dockerconfigjson": dockerConfigJson(args.harbor.registry, args.harbor.username, p) })),
         );
-        const pull = createObject(`${name}-${ns}`, { ...(harborPullSecret(ns, args.harbor.registry) as PlainObject), stringData }, inCluster(this, args.cluster, { dependsOn: [nsObj] }));
+        const pull = createObject(
+          `${name}-${ns}`,
+          { ...(harborPullSecret(ns, args.harbor.registry) as PlainObject), stringData },
+          inCluster(this, args.cluster, { dependsOn: [nsObj] }),
+        );
         this.byNamespace.set(ns, { name: ns, imagePullSecret: HARBOR_PULL_SECRET, resources: [nsObj, pull] });
       }
       const key = args.apolloAccessKeys?.[app];
       if (key !== undefined) {
         const nsObj = this.byNamespace.get(ns)!.resources[0];
         const stringData = pulumi.secret(pulumi.output(key).apply((k) => ({ [APOLLO_ACCESS_KEY_KEY]: k })));
-        const secret = createObject(`${name}-${ns}`, { ...(apolloAccessKeySecret(app, ns) as PlainObject), stringData }, inCluster(this, args.cluster, { dependsOn: [nsObj] }));
+        const secret = createObject(
+          `${name}-${ns}`,
+          { ...(apolloAccessKeySecret(app, ns) as PlainObject), stringData },
+          inCluster(this, args.cluster, { dependsOn: [nsObj] }),
+        );
         this.accessKeys.set(app, { secretName: apolloSecretName(app), key: APOLLO_ACCESS_KEY_KEY, secret });
       }
     }

@@ -145,7 +145,14 @@ function podTemplate(s: JavaAppSettings, track: Track): Record<string, unknown> 
         ? {
             nodeSelector: s.placement.nodeSelector,
             ...(s.placement.taints.length > 0
-              ? { tolerations: s.placement.taints.map((t) => ({ key: t.key, operator: t.value === undefined ? "Exists" : "Equal", ...(t.value === undefined ? {} : { value: t.value }), effect: t.effect })) }
+              ? {
+                  tolerations: s.placement.taints.map((t) => ({
+                    key: t.key,
+                    operator: t.value === undefined ? "Exists" : "Equal",
+                    ...(t.value === undefined ? {} : { value: t.value }),
+                    effect: t.effect,
+                  })),
+                }
               : {}),
           }
         : {}),
@@ -341,4 +348,3 @@ export function javaAppObjects(s: JavaAppSettings): K8sObject[] {
   if (s.canary) out.push(deployment(s, "canary"), service(s, "canary"), podDisruptionBudget(s, "canary"), ingress(s, "canary"));
   return out.filter((o): o is K8sObject => o !== undefined);
 }
-

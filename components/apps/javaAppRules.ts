@@ -190,7 +190,8 @@ function tagProblems(s: JavaAppSettings): string[] {
   for (const [field, tag] of tags) {
     const p = isEnv(s.env) ? imageTagProblem(s.env, tag, s.name) : `unknown env "${s.env}"`;
     if (p) out.push(`${key(s, field)}: ${p}`);
-    if (tag.length > 63 || !LABEL_VALUE.test(tag)) out.push(`${key(s, field)}: tag "${tag}" must fit a label value (at most 63 letters, digits, '-', '_', '.')`);
+    if (tag.length > 63 || !LABEL_VALUE.test(tag))
+      out.push(`${key(s, field)}: tag "${tag}" must fit a label value (at most 63 letters, digits, '-', '_', '.')`);
   }
   return out;
 }
@@ -206,7 +207,12 @@ function replicaAndPortProblems(s: JavaAppSettings): string[] {
 function resourceProblems(s: JavaAppSettings): string[] {
   const out: string[] = [];
   const r = s.resources ?? DEFAULT_RESOURCES;
-  const quantities: [string, string | undefined][] = [["cpu", r.cpu], ["memory", r.memory], ["cpuLimit", r.cpuLimit], ["memoryLimit", r.memoryLimit]];
+  const quantities: [string, string | undefined][] = [
+    ["cpu", r.cpu],
+    ["memory", r.memory],
+    ["cpuLimit", r.cpuLimit],
+    ["memoryLimit", r.memoryLimit],
+  ];
   for (const [field, q] of quantities) {
     if (q !== undefined && parseQuantity(q) === undefined) out.push(`${key(s, `resources.${field}`)}: "${q}" is not a Kubernetes quantity`);
   }
@@ -263,7 +269,8 @@ function autoscaleProblems(s: JavaAppSettings): string[] {
   const out: string[] = [];
   if (!Number.isInteger(a.min) || a.min < 1) out.push(`${key(s, "autoscale.min")}: must be a whole number >= 1, got ${a.min}`);
   if (!Number.isInteger(a.max) || a.max < a.min) out.push(`${key(s, "autoscale.max")}: must be a whole number >= min (${a.min}), got ${a.max}`);
-  if (!Number.isInteger(a.cpuPercent) || a.cpuPercent < 10 || a.cpuPercent > 100) out.push(`${key(s, "autoscale.cpuPercent")}: must be 10-100, got ${a.cpuPercent}`);
+  if (!Number.isInteger(a.cpuPercent) || a.cpuPercent < 10 || a.cpuPercent > 100)
+    out.push(`${key(s, "autoscale.cpuPercent")}: must be 10-100, got ${a.cpuPercent}`);
   if (out.length === 0 && (s.replicas < a.min || s.replicas > a.max)) out.push(`${key(s, "replicas")}: ${s.replicas} is outside autoscale ${a.min}-${a.max}`);
   return out;
 }

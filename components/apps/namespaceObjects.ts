@@ -18,7 +18,8 @@ export const POD_SECURITY_VERSION = "v1.35";
 
 /** An app namespace; Pod Security `baseline` refuses privileged and hostPath pods, which no Java app needs. */
 export function appNamespace(name: string, env: string): K8sObject {
-  if (!DNS_LABEL.test(name) || RESERVED_NAMESPACES.includes(name)) throw new Error(`app namespace "${name}" must be a DNS label outside ${RESERVED_NAMESPACES.join(", ")}`);
+  if (!DNS_LABEL.test(name) || RESERVED_NAMESPACES.includes(name))
+    throw new Error(`app namespace "${name}" must be a DNS label outside ${RESERVED_NAMESPACES.join(", ")}`);
   return {
     apiVersion: "v1",
     kind: "Namespace",
@@ -59,7 +60,8 @@ export function apolloAccessKeySecret(app: string, namespace: string): K8sObject
 
 /** The `.dockerconfigjson` document kubelet reads for pulls from `registry`. */
 export function dockerConfigJson(registry: string, username: string, password: string): string {
-  if (!/^[a-z0-9.-]+(:\d+)?$/.test(registry)) throw new Error(`platform:harbor.registry: must be a registry host such as harbor.example.com, got "${registry}"`);
+  if (!/^[a-z0-9.-]+(:\d+)?$/.test(registry))
+    throw new Error(`platform:harbor.registry: must be a registry host such as harbor.example.com, got "${registry}"`);
   if (!username) throw new Error("platform:harbor.username: is required");
   if (!password) throw new Error("platform:harborPassword: is empty");
   const auth = Buffer.from(`${username}:${password}`).toString("base64");

@@ -118,7 +118,8 @@ export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap, extras?: U
   validateNodeBootstrap(c, n);
   const master = n.role !== "worker";
   const containerdVersion = settings.containerdVersion ?? DEFAULT_CONTAINERD_VERSION;
-  if (!/^\d+\.\d+(\.\d+)?[.-]?$/.test(containerdVersion)) throw new Error(`containerdVersion: ${JSON.stringify(containerdVersion)} is not a version prefix like "1.7." or "1.7.28"`);
+  if (!/^\d+\.\d+(\.\d+)?[.-]?$/.test(containerdVersion))
+    throw new Error(`containerdVersion: ${JSON.stringify(containerdVersion)} is not a version prefix like "1.7." or "1.7.28"`);
   const files: WriteFile[] = [
     file("/etc/modules-load.d/k8s.conf", `${MODULES.join("\n")}\n`, "0644"),
     file("/etc/sysctl.d/99-kubernetes.conf", `${SYSCTLS.join("\n")}\n`, "0644"),
@@ -155,7 +156,9 @@ export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap, extras?: U
   const text = `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}`;
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > USER_DATA_LIMIT_BYTES) {
-    throw new Error(`user data for ${n.hostname} is ${bytes} bytes, over the ${USER_DATA_LIMIT_BYTES}-byte budget (Alibaba's 32 KiB limit applies after base64)`);
+    throw new Error(
+      `user data for ${n.hostname} is ${bytes} bytes, over the ${USER_DATA_LIMIT_BYTES}-byte budget (Alibaba's 32 KiB limit applies after base64)`,
+    );
   }
   return text;
 }

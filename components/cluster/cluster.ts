@@ -67,7 +67,6 @@ export interface ClusterArgs {
 /** Master system disk in GiB when `masters.systemDiskGb` is unset: etcd and images. */
 const MASTER_SYSTEM_DISK_GB = 200;
 
-
 export class Cluster extends pulumi.ComponentResource {
   /** `https://<slb>:6443`. */
   public readonly server: string;

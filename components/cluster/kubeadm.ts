@@ -193,10 +193,7 @@ export function validateClusterBootstrap(c: ClusterBootstrap): void {
   }
   const minor = kubernetesMinor(c.kubernetesVersion);
   if (minor < MIN_MINOR) {
-    fail(
-      "kubernetesVersion",
-      `${c.kubernetesVersion} is too old: kubeadm config ${KUBEADM_API} needs 1.${MIN_MINOR} or newer`,
-    );
+    fail("kubernetesVersion", `${c.kubernetesVersion} is too old: kubeadm config ${KUBEADM_API} needs 1.${MIN_MINOR} or newer`);
   }
   const endpoint = parseEndpoint(c.controlPlaneEndpoint);
   for (const field of ["podSubnet", "serviceSubnet"] as const) {
@@ -267,13 +264,16 @@ export function validateNodeBootstrap(c: ClusterBootstrap, n: NodeBootstrap): vo
   const cp = n.controlPlane;
   if (cp === undefined) fail("controlPlane", `required for role ${n.role}: the secret store and the other masters`);
   if (!Number.isInteger(cp.index) || cp.index < 0) fail("controlPlane.index", `must be a whole number >= 0, got ${cp.index}`);
-  if ((cp.index === 0) !== (n.role === "init")) fail("controlPlane.index", `role "init" is master 0 and only master 0, got index ${cp.index} with role ${n.role}`);
+  if ((cp.index === 0) !== (n.role === "init"))
+    fail("controlPlane.index", `role "init" is master 0 and only master 0, got index ${cp.index} with role ${n.role}`);
   cp.peers.forEach((peer, i) => parseEndpointAs(`controlPlane.peers[${i}]`, peer));
   if (!/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/.test(cp.secretStore.kmsUrl)) {
     fail("controlPlane.secretStore.kmsUrl", `${JSON.stringify(cp.secretStore.kmsUrl)} is not an https:// URL`);
   }
-  if (!/^[A-Za-z0-9_/+=.@-]{1,192}$/.test(cp.secretStore.secretName)) fail("controlPlane.secretStore.secretName", `${JSON.stringify(cp.secretStore.secretName)} is not a KMS secret name`);
-  if (!/^[A-Za-z0-9.-]{1,64}$/.test(cp.secretStore.ramRole)) fail("controlPlane.secretStore.ramRole", `${JSON.stringify(cp.secretStore.ramRole)} is not a RAM role name`);
+  if (!/^[A-Za-z0-9_/+=.@-]{1,192}$/.test(cp.secretStore.secretName))
+    fail("controlPlane.secretStore.secretName", `${JSON.stringify(cp.secretStore.secretName)} is not a KMS secret name`);
+  if (!/^[A-Za-z0-9.-]{1,64}$/.test(cp.secretStore.ramRole))
+    fail("controlPlane.secretStore.ramRole", `${JSON.stringify(cp.secretStore.ramRole)} is not a RAM role name`);
 }
 
 function parseEndpointAs(field: string, endpoint: string): void {

@@ -111,7 +111,16 @@ export class ClusterPki extends pulumi.ComponentResource {
     this.adminKeyPem = pulumi.secret(adminKey.privateKeyPem);
     this.sharedControlPlane = pulumi.secret(
       pulumi
-        .all([caCert.certPem, caKey.privateKeyPem, sa.privateKeyPem, sa.publicKeyPem, frontProxy.cert.certPem, frontProxy.key.privateKeyPem, etcd.cert.certPem, etcd.key.privateKeyPem])
+        .all([
+          caCert.certPem,
+          caKey.privateKeyPem,
+          sa.privateKeyPem,
+          sa.publicKeyPem,
+          frontProxy.cert.certPem,
+          frontProxy.key.privateKeyPem,
+          etcd.cert.certPem,
+          etcd.key.privateKeyPem,
+        ])
         .apply(([caCrt, caK, saK, saP, fpCrt, fpK, etcdCrt, etcdK]) => ({
           "ca.crt": caCrt,
           "ca.key": caK,

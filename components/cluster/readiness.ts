@@ -25,10 +25,9 @@ export async function waitForApiServer(args: WaitForApiServerArgs): Promise<{ at
   const https = require("https") as typeof import("https");
   const started = Date.now();
   let attempts = 0;
-  let last = "no attempt made";
   for (;;) {
     attempts++;
-    last = await new Promise<string>((resolve) => {
+    const last = await new Promise<string>((resolve) => {
       const req = https.get(args.url, { ca: args.caPem, timeout: Math.min(5000, args.timeoutMs), servername: "kubernetes" }, (res) => {
         res.resume();
         resolve(res.statusCode === 200 ? "ok" : `HTTP ${res.statusCode}`);

@@ -38,10 +38,12 @@ export function encryptionConfig(keyBase64: string): string {
 
 /** The masters' KMS statements: read this one secret, decrypt with its key. */
 export function secretStoreStatements(secretArn: pulumi.Input<string>, keyArn?: pulumi.Input<string>): pulumi.Output<PolicyStatement[]> {
-  return pulumi.all([secretArn, keyArn]).apply(([arn, key]) => [
-    { Effect: "Allow" as const, Action: ["kms:GetSecretValue"], Resource: [arn] },
-    ...(key ? [{ Effect: "Allow" as const, Action: ["kms:Decrypt"], Resource: [key] }] : []),
-  ]);
+  return pulumi
+    .all([secretArn, keyArn])
+    .apply(([arn, key]) => [
+      { Effect: "Allow" as const, Action: ["kms:GetSecretValue"], Resource: [arn] },
+      ...(key ? [{ Effect: "Allow" as const, Action: ["kms:Decrypt"], Resource: [key] }] : []),
+    ]);
 }
 
 export class SecretStore extends pulumi.ComponentResource {
@@ -58,9 +60,9 @@ export class SecretStore extends pulumi.ComponentResource {
     const encryptionKey = new random.RandomBytes(`${name}-encryption-key`, { length: 32 }, kept);
     this.secretName = `${args.clusterName}-control-plane`;
     const data = pulumi.secret(
-      pulumi.all([args.pki, encryptionKey.base64]).apply(([pki, key]) =>
-        JSON.stringify({ files: { ...pki, "encryption-config.yaml": encryptionConfig(key) } }),
-      ),
+      pulumi
+        .all([args.pki, encryptionKey.base64])
+        .apply(([pki, key]) => JSON.stringify({ files: { ...pki, "encryption-config.yaml": encryptionConfig(key) } })),
     );
     const secret = new alicloud.kms.Secret(
       name,

@@ -23,9 +23,7 @@ export function defaultPackageRepository(version: string): string {
   return `https://pkgs.k8s.io/core:/stable:/v${version.split(".").slice(0, 2).join(".")}/deb/`;
 }
 
-const dnsLabel = z
-  .string()
-  .regex(/^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/, "must be a DNS label (lowercase letters, digits, '-', at most 32 characters)");
+const dnsLabel = z.string().regex(/^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/, "must be a DNS label (lowercase letters, digits, '-', at most 32 characters)");
 
 const cidr = z.string().superRefine((v, ctx) => {
   try {
@@ -147,7 +145,11 @@ const network = z
       // One vswitch per zone; each holds the fixed control-plane addresses and the nodes.
       const vswitch = split(n.vpcCidr, Math.max(1, n.zones.length))[0];
       if (Number(vswitch.split("/")[1]) > 25) {
-        ctx.addIssue({ code: "custom", path: ["vpcCidr"], message: `${n.vpcCidr} split over ${n.zones.length} zones gives ${vswitch.replace(/^.*\//, "/")} vswitches; each needs at least a /25` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["vpcCidr"],
+          message: `${n.vpcCidr} split over ${n.zones.length} zones gives ${vswitch.replace(/^.*\//, "/")} vswitches; each needs at least a /25`,
+        });
       }
     } catch {
       // malformed ranges are reported by their own field
@@ -171,7 +173,10 @@ const kubernetes = z
     imageRepository: z.string().min(1).optional(),
     packageRepository: z.string().url().optional(),
     /** containerd version prefix from the Ubuntu archive, pinned and held; default "1.7." (components/cluster/cloudInit.ts). */
-    containerdVersion: z.string().regex(/^\d+\.\d+(\.\d+)?[.-]?$/, 'must be a version prefix such as "1.7." or "1.7.28"').optional(),
+    containerdVersion: z
+      .string()
+      .regex(/^\d+\.\d+(\.\d+)?[.-]?$/, 'must be a version prefix such as "1.7." or "1.7.28"')
+      .optional(),
   })
   .strict();
 
@@ -242,7 +247,10 @@ const logging = z.discriminatedUnion("output", [
 const monitoring = z
   .object({
     chartVersion: pinnedVersion.optional(),
-    retention: z.string().regex(/^\d+[dhw]$/, "must be a duration such as 15d").optional(),
+    retention: z
+      .string()
+      .regex(/^\d+[dhw]$/, "must be a duration such as 15d")
+      .optional(),
     storageSize: quantity.optional(),
     /** StorageClass for Prometheus; omit to use an emptyDir (data lost on reschedule). */
     storageClass: dnsLabel.optional(),
@@ -259,14 +267,14 @@ const monitoring = z
   })
   .strict();
 
-const resources = z
-  .object({ cpu: quantity, memory: quantity, cpuLimit: quantity.optional(), memoryLimit: quantity.optional() })
-  .strict();
+const resources = z.object({ cpu: quantity, memory: quantity, cpuLimit: quantity.optional(), memoryLimit: quantity.optional() }).strict();
 
 const app = z
   .object({
     /** Image repository without tag, in the company's Harbor. */
-    image: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/, "must be an image repository without a tag, e.g. harbor.example.com/commerce/order-service"),
+    image: z
+      .string()
+      .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/, "must be an image repository without a tag, e.g. harbor.example.com/commerce/order-service"),
     tag: z.string(),
     /** Previous tags, newest first (kept by `npm run release`, used by `npm run rollback`). */
     history: z.array(z.string()).max(5, "keeps at most 5 previous tags").optional(),
@@ -323,7 +331,9 @@ const datacenter = z
 
 /** Where the platform's images come from: `<registry>/<upstream host>/<path>` (components/k8s/images.ts). */
 const images = z
-  .object({ registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, "must be a registry host with an optional path, such as harbor.example.com/mirror") })
+  .object({
+    registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, "must be a registry host with an optional path, such as harbor.example.com/mirror"),
+  })
   .strict();
 
 /** The Alibaba Cloud disk CSI driver and the `essd` StorageClass (components/k8s/diskCsi.ts). */
@@ -347,22 +357,38 @@ const etcdBackup = z
     retentionDays: z.number().int("must be a whole number").min(1, "must be >= 1").max(365, "must be <= 365").optional(),
     localCopies: z.number().int("must be a whole number").min(1, "must be >= 1").max(48, "must be <= 48").optional(),
     /** OSS bucket name; default livemall-<stack>-etcd-backup (bucket names are global). */
-    bucket: z.string().regex(/^[a-z0-9][-a-z0-9]{1,61}[a-z0-9]$/, "must be an OSS bucket name (3-63 lowercase letters, digits, hyphens)").optional(),
+    bucket: z
+      .string()
+      .regex(/^[a-z0-9][-a-z0-9]{1,61}[a-z0-9]$/, "must be an OSS bucket name (3-63 lowercase letters, digits, hyphens)")
+      .optional(),
   })
   .strict();
 
 /** The masters' secret store (components/cluster/secretStore.ts): KMS 3.0 instance and key (both or neither), the API endpoint. */
 const secretStore = z
   .object({
-    kmsInstanceId: z.string().regex(/^kst-[A-Za-z0-9]+$/, "must be a KMS instance id (kst-...)").optional(),
-    kmsKeyId: z.string().regex(/^key-[A-Za-z0-9]+$/, "must be a KMS key id (key-...)").optional(),
+    kmsInstanceId: z
+      .string()
+      .regex(/^kst-[A-Za-z0-9]+$/, "must be a KMS instance id (kst-...)")
+      .optional(),
+    kmsKeyId: z
+      .string()
+      .regex(/^key-[A-Za-z0-9]+$/, "must be a KMS key id (key-...)")
+      .optional(),
     /** Default https://kms-vpc.<region>.aliyuncs.com (the VPC endpoint: no NAT traffic). */
-    endpoint: z.string().regex(/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "must be an https:// URL with no path").optional(),
+    endpoint: z
+      .string()
+      .regex(/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "must be an https:// URL with no path")
+      .optional(),
   })
   .strict()
   .superRefine((v, ctx) => {
     if ((v.kmsInstanceId === undefined) !== (v.kmsKeyId === undefined)) {
-      ctx.addIssue({ code: "custom", path: [v.kmsInstanceId === undefined ? "kmsInstanceId" : "kmsKeyId"], message: "kmsInstanceId and kmsKeyId go together (KMS 3.0 needs both)" });
+      ctx.addIssue({
+        code: "custom",
+        path: [v.kmsInstanceId === undefined ? "kmsInstanceId" : "kmsKeyId"],
+        message: "kmsInstanceId and kmsKeyId go together (KMS 3.0 needs both)",
+      });
     }
   });
 
@@ -394,7 +420,10 @@ export const KEYS = {
   apollo: apollo.optional(),
   harbor: harbor.optional(),
   /** Members only: the host stack, `org/platform/host`. */
-  hostStack: z.string().regex(/^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/, "must be a stack name such as acme/platform/host").optional(),
+  hostStack: z
+    .string()
+    .regex(/^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/, "must be a stack name such as acme/platform/host")
+    .optional(),
   datacenter: datacenter.optional(),
   kubesphere: kubesphere.optional(),
   etcdBackup: etcdBackup.optional(),

@@ -95,7 +95,9 @@ export function parseStackConfig(stack: string, raw: RawConfig, ctx: Pick<RuleCo
     if (issue.code === "unrecognized_keys" && issue.path.length === 0) {
       for (const k of issue.keys) {
         const guess = nearest(k, Object.keys(KEYS));
-        problems.push(`${PROJECT}:${k}: unknown key${guess ? ` (did you mean ${PROJECT}:${guess}?)` : " (check the spelling; see the README's config reference)"}`);
+        problems.push(
+          `${PROJECT}:${k}: unknown key${guess ? ` (did you mean ${PROJECT}:${guess}?)` : " (check the spelling; see the README's config reference)"}`,
+        );
       }
     }
   }
@@ -136,7 +138,14 @@ export function parseStackConfig(stack: string, raw: RawConfig, ctx: Pick<RuleCo
 
   if (problems.length > 0) throw new ConfigError(problems);
   // No problems: every key the schema requires parsed, and every "always" secret is set.
-  return { ...(settings as PlatformSettings), stack: stack as Env, region: region!, isProd: isProd(stack as Env), secrets: secrets as StackSecrets, apolloAccessKeys };
+  return {
+    ...(settings as PlatformSettings),
+    stack: stack as Env,
+    region: region!,
+    isProd: isProd(stack as Env),
+    secrets: secrets as StackSecrets,
+    apolloAccessKeys,
+  };
 }
 
 /** platform:apolloAccessKeys: a secret JSON map of app name to access-key secret, each app one of platform:apps. */

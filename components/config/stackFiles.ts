@@ -65,7 +65,8 @@ export function readStackFile(stack: string, dir = PROJECT_DIR): StackFile {
   const doc = (readYamlFile(file) ?? {}) as { config?: unknown };
   if (typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError([`${name}: must be a map with a \`config:\` key`]);
   const config = doc.config ?? {};
-  if (typeof config !== "object" || config === null || Array.isArray(config)) throw new ConfigError([`${name}: config: must be a map of <namespace>:<key> to value`]);
+  if (typeof config !== "object" || config === null || Array.isArray(config))
+    throw new ConfigError([`${name}: config: must be a map of <namespace>:<key> to value`]);
   const values: Record<string, unknown> = {};
   const secureKeys: string[] = [];
   const problems: string[] = [];

@@ -61,7 +61,14 @@ export class FleetLinks extends pulumi.ComponentResource {
     }
     this.vpnGateway = new VpnGateway(
       `${name}-vpn`,
-      { clusterName: args.clusterName, vpcId: net.vpcId, vswitchId: net.vswitches[0].id, disasterRecoveryVswitchId: net.vswitches[1].id, after: args.fixedAddressHolders, tags: args.tags },
+      {
+        clusterName: args.clusterName,
+        vpcId: net.vpcId,
+        vswitchId: net.vswitches[0].id,
+        disasterRecoveryVswitchId: net.vswitches[1].id,
+        after: args.fixedAddressHolders,
+        tags: args.tags,
+      },
       { parent: this },
     );
     const local = {

@@ -106,13 +106,7 @@ const WEAK_DH: Record<string, string> = {
 const MIN_LIFETIME = 300;
 const MAX_LIFETIME = 86400;
 
-function checkChoice(
-  problems: string[],
-  field: string,
-  value: unknown,
-  allowed: readonly string[],
-  weak: Record<string, string>,
-): void {
+function checkChoice(problems: string[], field: string, value: unknown, allowed: readonly string[], weak: Record<string, string>): void {
   if (typeof value === "string" && allowed.includes(value)) return;
   const shown = JSON.stringify(value);
   if (typeof value === "string" && value in weak) {

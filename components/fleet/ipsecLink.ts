@@ -152,7 +152,8 @@ export class IpsecLink extends pulumi.ComponentResource {
     const peerIps: [pulumi.Input<string>, pulumi.Input<string>] =
       "cloud" in args.peer ? args.peer.cloud.publicIps : [args.peer.onPrem.publicIp, args.peer.onPrem.publicIp];
     const peerCidrs = "cloud" in args.peer ? args.peer.cloud.cidrs : args.peer.onPrem.cidrs;
-    if (local.cidrs.length === 0 || peerCidrs.length === 0) throw new pulumi.ResourceError(`IpsecLink ${name}: both ends must announce at least one range`, this);
+    if (local.cidrs.length === 0 || peerCidrs.length === 0)
+      throw new pulumi.ResourceError(`IpsecLink ${name}: both ends must announce at least one range`, this);
 
     const psk = new random.RandomPassword(`${name}-psk`, { length: 32, special: false }, { parent: this });
     this.psk = psk.result;
@@ -220,7 +221,13 @@ export class IpsecLink extends pulumi.ComponentResource {
     remoteCidrs.forEach((range) => {
       new alicloud.vpc.RouteEntry(
         `${name}-${suffix}-route-${range.label}`,
-        { routeTableId: side.routeTableId, destinationCidrblock: range.cidr, nexthopType: "VpnGateway", nexthopId: side.vpnGatewayId, name: `${side.name}-to-${otherName}-${range.label}` },
+        {
+          routeTableId: side.routeTableId,
+          destinationCidrblock: range.cidr,
+          nexthopType: "VpnGateway",
+          nexthopId: side.vpnGatewayId,
+          name: `${side.name}-to-${otherName}-${range.label}`,
+        },
         { ...opts, dependsOn: [conn] },
       );
     });

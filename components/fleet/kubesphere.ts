@@ -101,7 +101,9 @@ export class Kubesphere extends pulumi.ComponentResource {
       throw new Error(`Kubesphere ${name}: a member needs the host's registration details`);
     }
     if (args.role === "member" && args.version !== undefined) {
-      throw new Error(`Kubesphere ${name}: platform:kubesphere.version is for the host only (the host's controller installs the member's ks-core from its own chart)`);
+      throw new Error(
+        `Kubesphere ${name}: platform:kubesphere.version is for the host only (the host's controller installs the member's ks-core from its own chart)`,
+      );
     }
 
     if (args.role === "host") {

@@ -102,8 +102,7 @@ function ingressRules(cluster: string, t: Required<AlertThresholds>, nsLabel: st
       annotations: {
         summary: `Ingress ${where} answers too many 5xx in cluster ${cluster}`,
         description:
-          `{{ $value | humanizePercentage }} of requests to ingress ${where} got a 5xx over the last 5m ` +
-          `(threshold ${num(t.ingress5xxRatio * 100)}%).`,
+          `{{ $value | humanizePercentage }} of requests to ingress ${where} got a 5xx over the last 5m ` + `(threshold ${num(t.ingress5xxRatio * 100)}%).`,
       },
     },
     {
@@ -126,9 +125,7 @@ function workloadRules(cluster: string, t: Required<AlertThresholds>): AlertRule
     {
       alert: "PodRestartLoop",
       // max by: two kube-state-metrics replicas must not double the count.
-      expr:
-        `max by (namespace, pod, container) (increase(kube_pod_container_status_restarts_total[15m]))` +
-        ` >= ${t.restartsIn15m}`,
+      expr: `max by (namespace, pod, container) (increase(kube_pod_container_status_restarts_total[15m]))` + ` >= ${t.restartsIn15m}`,
       labels: { severity: "warning", cluster },
       annotations: {
         summary: `Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} is restarting in a loop`,
@@ -146,8 +143,7 @@ function workloadRules(cluster: string, t: Required<AlertThresholds>): AlertRule
       annotations: {
         summary: `Deployment {{ $labels.namespace }}/{{ $labels.deployment }} has unavailable replicas`,
         description:
-          `{{ $value }} replicas of deployment {{ $labels.namespace }}/{{ $labels.deployment }} ` +
-          `have been unavailable for 10m in cluster ${cluster}.`,
+          `{{ $value }} replicas of deployment {{ $labels.namespace }}/{{ $labels.deployment }} ` + `have been unavailable for 10m in cluster ${cluster}.`,
       },
     },
     {
@@ -169,8 +165,7 @@ function workloadRules(cluster: string, t: Required<AlertThresholds>): AlertRule
 }
 
 function nodeRules(cluster: string): AlertRule[] {
-  const condition = (name: string) =>
-    `max by (node) (kube_node_status_condition{condition="${name}",status="true"})`;
+  const condition = (name: string) => `max by (node) (kube_node_status_condition{condition="${name}",status="true"})`;
   return [
     {
       alert: "NodeNotReady",
@@ -203,19 +198,14 @@ function nodeRules(cluster: string): AlertRule[] {
       annotations: {
         summary: `Node {{ $labels.node }} has MemoryPressure in cluster ${cluster}`,
         description:
-          `Node {{ $labels.node }} reports MemoryPressure: the kubelet is evicting pods. ` +
-          `Check JVM heap sizes (-Xmx) against the pods' memory limits.`,
+          `Node {{ $labels.node }} reports MemoryPressure: the kubelet is evicting pods. ` + `Check JVM heap sizes (-Xmx) against the pods' memory limits.`,
       },
     },
   ];
 }
 
 /** The platform's alert rule groups for one cluster. */
-export function platformAlertRules(
-  cluster: string,
-  t: AlertThresholds = DEFAULT_THRESHOLDS,
-  opts: AlertRuleOptions = {},
-): RuleGroup[] {
+export function platformAlertRules(cluster: string, t: AlertThresholds = DEFAULT_THRESHOLDS, opts: AlertRuleOptions = {}): RuleGroup[] {
   if (typeof cluster !== "string" || !CLUSTER.test(cluster)) {
     throw new Error(`alert rules: cluster must be a DNS-style name such as "prod1", got ${JSON.stringify(cluster)}`);
   }

@@ -35,9 +35,7 @@ export const FLANNEL_DEFAULT_IMAGES = {
   cniPlugin: "ghcr.io/flannel-io/flannel-cni-plugin:v1.6.2-flannel1",
 } as const;
 
-
 export const FLANNEL_NAMESPACE = "kube-flannel";
-
 
 /** flannel's net-conf.json: the pod network and the backend. */
 export interface FlannelNetConf {
@@ -124,11 +122,7 @@ export function flannelObjects(s: FlannelSettings): K8sObject[] {
     name: "kube-flannel",
     image: s.flannelImage,
     command: ["/opt/bin/flanneld"],
-    args: [
-      "--ip-masq",
-      "--kube-subnet-mgr",
-      ...(healthzPort ? ["--healthz-ip=127.0.0.1", `--healthz-port=${healthzPort}`] : []),
-    ],
+    args: ["--ip-masq", "--kube-subnet-mgr", ...(healthzPort ? ["--healthz-ip=127.0.0.1", `--healthz-port=${healthzPort}`] : [])],
     resources: { requests: { cpu: "100m", memory: "50Mi" } },
     // Not privileged: NET_ADMIN/NET_RAW are enough to manage the vxlan device and iptables.
     securityContext: { privileged: false, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },

@@ -116,7 +116,8 @@ function validate(s: FluentBitSettings): void {
   if (o.user !== undefined && !USER.test(o.user)) fail("output.user", "must not contain whitespace, '$' or braces");
   if (o.user !== undefined && !s.passwordSecretName) fail("passwordSecretName", "is required when output.user is set (the password comes from that Secret)");
   if (o.user === undefined && s.passwordSecretName) fail("passwordSecretName", "is set but output.user is not; a password without a user is never sent");
-  if (s.passwordSecretName !== undefined && !DNS_LABEL.test(s.passwordSecretName)) fail("passwordSecretName", `must be a DNS label, got ${JSON.stringify(s.passwordSecretName)}`);
+  if (s.passwordSecretName !== undefined && !DNS_LABEL.test(s.passwordSecretName))
+    fail("passwordSecretName", `must be a DNS label, got ${JSON.stringify(s.passwordSecretName)}`);
 }
 
 type Entry = [key: string, value: string | number];
@@ -225,11 +226,7 @@ function outputs(s: FluentBitSettings): string {
     ["rdkafka.security.protocol", protocol],
   ];
   if (o.user !== undefined) {
-    entries.push(
-      ["rdkafka.sasl.mechanism", s.kafkaSaslMechanism ?? "PLAIN"],
-      ["rdkafka.sasl.username", o.user],
-      ["rdkafka.sasl.password", password],
-    );
+    entries.push(["rdkafka.sasl.mechanism", s.kafkaSaslMechanism ?? "PLAIN"], ["rdkafka.sasl.username", o.user], ["rdkafka.sasl.password", password]);
   }
   // Compress batches: a promo-day log burst is mostly repeated text.
   entries.push(["rdkafka.compression.codec", "lz4"]);
@@ -323,9 +320,7 @@ export function fluentBitValues(s: FluentBitSettings): Record<string, unknown> {
     testFramework: { enabled: false },
   };
   if (s.passwordSecretName) {
-    values.env = [
-      { name: OUTPUT_PASSWORD_ENV, valueFrom: { secretKeyRef: { name: s.passwordSecretName, key: OUTPUT_PASSWORD_KEY } } },
-    ];
+    values.env = [{ name: OUTPUT_PASSWORD_ENV, valueFrom: { secretKeyRef: { name: s.passwordSecretName, key: OUTPUT_PASSWORD_KEY } } }];
   }
   return values;
 }

@@ -61,6 +61,8 @@ export interface HelmReleaseSpec {
   atomic?: boolean;
   /** Seconds Helm waits for the release's resources. */
   timeout: number;
+  // Chart values are free-form by design (each chart has its own schema): `any` is @pulumi/kubernetes' own type here.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   values: pulumi.Input<{ [key: string]: any }>;
 }
 
@@ -83,6 +85,8 @@ export function helmRelease(name: string, spec: HelmReleaseSpec, opts: pulumi.Cu
   );
 }
 
+// Each kind's constructor takes its own args type; `any` lets one table hold them all (a parameter type is contravariant).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Ctor = new (name: string, args: any, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
 
 const KINDS: Record<string, Ctor> = {

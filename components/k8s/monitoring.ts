@@ -76,7 +76,10 @@ export class Monitoring extends pulumi.ComponentResource {
       },
       inNs,
     );
-    const [deployment, service, pdb] = dingtalkBridgeObjects({ namespace: this.namespace, image: mirrored(args.bridgeImage ?? DINGTALK_BRIDGE.image, args.imageMirror) });
+    const [deployment, service, pdb] = dingtalkBridgeObjects({
+      namespace: this.namespace,
+      image: mirrored(args.bridgeImage ?? DINGTALK_BRIDGE.image, args.imageMirror),
+    });
     // A digest of the config rolls the bridge when the robot URL changes. It is
     // declassified on purpose: a sha256 of a URL with a random 64-hex token
     // reveals nothing usable.

@@ -120,8 +120,17 @@ export function retentionSizeFor(storageSize: string): string {
   const m = QUANTITY.exec(storageSize ?? "");
   if (!m) fail("storageSize", `must be a Kubernetes quantity such as 100Gi, got ${JSON.stringify(storageSize)}`);
   const factor: Record<string, number> = {
-    "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15,
-    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50,
+    "": 1,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    Pi: 2 ** 50,
   };
   const bytes = Number(m[1]) * factor[m[2] ?? ""];
   const mib = Math.floor((bytes * 0.85) / 2 ** 20);
@@ -156,10 +165,7 @@ export function alertmanagerConfig(bridgeUrl: string = dingtalkBridgeUrl()): Rec
       { source_matchers: ["alertname = InfoInhibitor"], target_matchers: ["severity = info"], equal: ["namespace"] },
       { target_matchers: ["alertname = InfoInhibitor"] },
     ],
-    receivers: [
-      { name: "null" },
-      { name: "dingtalk", webhook_configs: [{ url: bridgeUrl, send_resolved: true, max_alerts: 20 }] },
-    ],
+    receivers: [{ name: "null" }, { name: "dingtalk", webhook_configs: [{ url: bridgeUrl, send_resolved: true, max_alerts: 20 }] }],
     templates: ["/etc/alertmanager/config/*.tmpl"],
   };
 }
@@ -167,7 +173,8 @@ export function alertmanagerConfig(bridgeUrl: string = dingtalkBridgeUrl()): Rec
 function validate(s: MonitoringSettings): void {
   if (!DNS_LABEL.test(s.clusterName ?? "")) fail("clusterName", `must be a DNS label such as "prod1", got ${JSON.stringify(s.clusterName)}`);
   if (!DURATION.test(s.retention ?? "")) fail("retention", `must be a duration such as 15d, got ${JSON.stringify(s.retention)}`);
-  if (s.storageClass !== undefined && !DNS_LABEL.test(s.storageClass)) fail("storageClass", `must be a StorageClass name, got ${JSON.stringify(s.storageClass)}`);
+  if (s.storageClass !== undefined && !DNS_LABEL.test(s.storageClass))
+    fail("storageClass", `must be a StorageClass name, got ${JSON.stringify(s.storageClass)}`);
   if (s.storageClass !== undefined && s.storageSize === undefined) fail("storageSize", "is required with storageClass (the volume's size)");
   if (!DNS_LABEL.test(s.grafanaAdminSecret ?? "")) fail("grafanaAdminSecret", `must be a Secret name, got ${JSON.stringify(s.grafanaAdminSecret)}`);
 }
@@ -276,6 +283,8 @@ export interface DingtalkBridgeSettings {
 }
 
 /** The bridge's Deployment and Service (the Secret is made by the component, from the secret URL). */
+// Manifests are free-form nested objects that tests and the component index into.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function dingtalkBridgeObjects(s: DingtalkBridgeSettings): [Record<string, any>, Record<string, any>, Record<string, any>] {
   if (!DNS_LABEL.test(s.namespace ?? "")) fail("namespace", `must be a DNS label, got ${JSON.stringify(s.namespace)}`);
   const lastSegment = (s.image ?? "").split("/").pop() ?? "";
@@ -334,6 +343,7 @@ export function dingtalkBridgeObjects(s: DingtalkBridgeSettings): [Record<string
 }
 
 /** The PrometheusRule object for the platform's rule groups, labelled for the chart's rule selector. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function prometheusRuleObject(clusterName: string, groups: RuleGroup[], namespace: string = KUBE_PROMETHEUS_STACK.namespace): Record<string, any> {
   if (groups.length === 0) fail("groups", "must not be empty");
   return {

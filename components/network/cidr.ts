@@ -35,7 +35,7 @@ export function parseCidr(text: string): Cidr {
   }
   const prefix = Number(len);
   const base = parseIp(ip);
-  if (((base & mask(prefix)) >>> 0) !== base) {
+  if ((base & mask(prefix)) >>> 0 !== base) {
     throw new Error(`${text} has host bits set (network address is ${formatIp((base & mask(prefix)) >>> 0)}/${prefix})`);
   }
   return { base, prefix };

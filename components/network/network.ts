@@ -71,7 +71,13 @@ export function clusterIngressRules(vpcCidr: string): IngressRule[] {
     { group: "masters", protocol: "tcp", portRange: api, from: { group: "front" }, why: "api-server from HAProxy" },
     { group: "masters", protocol: "tcp", portRange: api, from: { group: "workers" }, why: "api-server from in-cluster clients" },
     { group: "masters", protocol: "tcp", portRange: api, from: { group: "masters" }, why: "api-server between masters" },
-    { group: "masters", protocol: "tcp", portRange: portRange(ETCD_CLIENT_PORT, ETCD_PEER_PORT), from: { group: "masters" }, why: "etcd client and peer, masters only" },
+    {
+      group: "masters",
+      protocol: "tcp",
+      portRange: portRange(ETCD_CLIENT_PORT, ETCD_PEER_PORT),
+      from: { group: "masters" },
+      why: "etcd client and peer, masters only",
+    },
     // kubelet: the api-server calls it (logs, exec); Prometheus' kubelet/cAdvisor scrape and
     // metrics-server, pods on the workers, call it too.
     { group: "masters", protocol: "tcp", portRange: kubelet, from: { group: "masters" }, why: "kubelet from the api-server" },
@@ -84,8 +90,20 @@ export function clusterIngressRules(vpcCidr: string): IngressRule[] {
     // Targets that are pods (kube-state-metrics, ingress-nginx, CoreDNS, the operator...) are
     // reached through the vxlan overlay below and need no port of their own. The list is
     // checked against the monitoring values and the chart defaults in test/network/scrapeReachability.test.ts.
-    { group: "masters", protocol: "tcp", portRange: portRange(NODE_EXPORTER_PORT), from: { group: "workers" }, why: "node-exporter (hostNetwork) for Prometheus" },
-    { group: "workers", protocol: "tcp", portRange: portRange(NODE_EXPORTER_PORT), from: { group: "workers" }, why: "node-exporter (hostNetwork) for Prometheus" },
+    {
+      group: "masters",
+      protocol: "tcp",
+      portRange: portRange(NODE_EXPORTER_PORT),
+      from: { group: "workers" },
+      why: "node-exporter (hostNetwork) for Prometheus",
+    },
+    {
+      group: "workers",
+      protocol: "tcp",
+      portRange: portRange(NODE_EXPORTER_PORT),
+      from: { group: "workers" },
+      why: "node-exporter (hostNetwork) for Prometheus",
+    },
     // Ingress SLB -> NodePorts on the workers; never from outside the VPC.
     { group: "workers", protocol: "tcp", portRange: nodePorts, from: { cidr: vpcCidr }, why: "NodePorts from the VPC" },
     { group: "workers", protocol: "tcp", portRange: nodePorts, from: { cidr: SLB_HEALTH_CHECK_CIDR }, why: "ingress SLB to NodePorts and its health checks" },

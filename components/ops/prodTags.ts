@@ -28,11 +28,16 @@ export function prodTagsNotFromPre(dir: string, prodStacks: readonly string[] = 
     for (const [app, a] of Object.entries(apps)) {
       const p = pre?.[app];
       const seen = p ? [p.tag, ...(p.history ?? [])].filter((t): t is string => typeof t === "string") : [];
-      const running: [string, string | undefined][] = [["tag", a.tag], ["canary.tag", a.canary?.tag]];
+      const running: [string, string | undefined][] = [
+        ["tag", a.tag],
+        ["canary.tag", a.canary?.tag],
+      ];
       for (const [field, tag] of running) {
         if (tag === undefined || seen.includes(tag)) continue;
         const where = p ? `pre runs ${p.tag ?? "(none)"}, history ${(p.history ?? []).join(", ") || "empty"}` : `pre has no app ${app}`;
-        out.push(`Pulumi.${stack}.yaml: ${PROJECT}:apps.${app}.${field}: ${tag} was never validated in pre (${where}); release it into pre, then \`npm run promote -- pre ${stack} ${app}\``);
+        out.push(
+          `Pulumi.${stack}.yaml: ${PROJECT}:apps.${app}.${field}: ${tag} was never validated in pre (${where}); release it into pre, then \`npm run promote -- pre ${stack} ${app}\``,
+        );
       }
     }
   }

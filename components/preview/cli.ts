@@ -147,7 +147,13 @@ async function main(): Promise<number> {
       console.log(formatDiff(diff, { before: base, after: plan.resources }));
       console.log("");
     }
-    console.log(formatFindings(violations, policyConfig, args.overrides.map((o) => o.split("=")[0])));
+    console.log(
+      formatFindings(
+        violations,
+        policyConfig,
+        args.overrides.map((o) => o.split("=")[0]),
+      ),
+    );
     if (!diff || args.tree) {
       console.log("");
       console.log("Outputs:");

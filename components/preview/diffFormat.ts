@@ -22,7 +22,7 @@ function stem(name: string): [string, number | undefined] {
 export function ranges(ns: number[]): string {
   const s = [...new Set(ns)].sort((a, b) => a - b);
   const out: string[] = [];
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     let j = i;
     while (j + 1 < s.length && s[j + 1] === s[j] + 1) j++;
     out.push(j > i ? `${s[i]}..${s[j]}` : `${s[i]}`);
@@ -46,7 +46,11 @@ function show(v: unknown): string {
 }
 
 function changeLine(c: PathChange, op: ChangeOp): string {
-  const value = c.secret ? "(secret, changed; value not shown)" : c.newIdOf ? `${show(c.old)} -> (new id of replaced ${c.newIdOf})` : `${show(c.old)} -> ${show(c.new)}`;
+  const value = c.secret
+    ? "(secret, changed; value not shown)"
+    : c.newIdOf
+      ? `${show(c.old)} -> (new id of replaced ${c.newIdOf})`
+      : `${show(c.old)} -> ${show(c.new)}`;
   const why = c.replaces ? "   [forces replacement]" : c.stops && op === "stop" ? "   [stops the instance]" : "";
   return `${c.path}: ${value}${why}`;
 }
@@ -66,7 +70,10 @@ const zoneLabel = (z: unknown) => String(z).split("-").pop();
 function zoneSpread(rs: DiffableResource[]): string {
   const zones = new Map<string, number>();
   for (const r of rs) zones.set(zoneLabel(r.inputs.availabilityZone)!, (zones.get(zoneLabel(r.inputs.availabilityZone)!) ?? 0) + 1);
-  return [...zones].sort((a, b) => naturalCompare(a[0], b[0])).map(([z, n]) => `${z}:${n}`).join(" ");
+  return [...zones]
+    .sort((a, b) => naturalCompare(a[0], b[0]))
+    .map(([z, n]) => `${z}:${n}`)
+    .join(" ");
 }
 
 function groupBy<T>(items: T[], key: (t: T) => string): T[][] {
@@ -85,7 +92,11 @@ function protectionNote(rs: (DiffableResource | undefined)[]): string {
 
 function createOrDeleteRows(op: "create" | "delete", urns: string[], index: Map<string, DiffableResource>): Row[] {
   const items = urns.map((u) => ({ urn: u, r: index.get(u), name: nameOfUrn(u) }));
-  const groups = groupBy(items, (i) => `${i.r?.type ?? ""}|${i.r?.parent ?? ""}|${stem(i.name)[0]}|${stem(i.name)[1] === undefined ? i.name : ""}|${i.r?.type === INSTANCE ? i.r.inputs.instanceType : ""}`);
+  const groups = groupBy(
+    items,
+    (i) =>
+      `${i.r?.type ?? ""}|${i.r?.parent ?? ""}|${stem(i.name)[0]}|${stem(i.name)[1] === undefined ? i.name : ""}|${i.r?.type === INSTANCE ? i.r.inputs.instanceType : ""}`,
+  );
   return groups.map((g) => {
     const type = g[0].r?.type ?? urns[0].split("::")[2].split("$").pop()!;
     const rs = g.map((i) => i.r).filter((r): r is DiffableResource => !!r);
@@ -98,7 +109,14 @@ function createOrDeleteRows(op: "create" | "delete", urns: string[], index: Map<
 function changeRows(changed: ResourceChange[], index: Map<string, DiffableResource>): Row[] {
   const groups = groupBy(changed, (c) => {
     const name = nameOfUrn(c.urn);
-    return [c.op, c.type, index.get(c.urn)?.parent ?? "", stem(name)[1] === undefined ? name : stem(name)[0], c.paths.join(","), c.deleteFirst ? "df" : ""].join("|");
+    return [
+      c.op,
+      c.type,
+      index.get(c.urn)?.parent ?? "",
+      stem(name)[1] === undefined ? name : stem(name)[0],
+      c.paths.join(","),
+      c.deleteFirst ? "df" : "",
+    ].join("|");
   });
   return groups.map((g) => {
     const first = g[0];
@@ -151,7 +169,13 @@ export function instanceDelta(before: DiffableResource[], after: DiffableResourc
 /** `+10 to create, ~0 to update, ...; 251 unchanged`: the one summary line. */
 export function summaryLine(d: PlanDiff): string {
   const n = diffCounts(d);
-  const parts = [`${n.create} to create`, `${n.update} to update`, `${n.stop} to update with the instance stopped`, `${n.replace} to replace`, `${n.delete} to delete`];
+  const parts = [
+    `${n.create} to create`,
+    `${n.update} to update`,
+    `${n.stop} to update with the instance stopped`,
+    `${n.replace} to replace`,
+    `${n.delete} to delete`,
+  ];
   return `Plan: ${parts.join(", ")}; ${n.unchanged} unchanged${n.ignored ? ` (${n.ignored} with changes ignored by ignoreChanges)` : ""}`;
 }
 
@@ -159,11 +183,7 @@ export function formatDiff(d: PlanDiff, ctx: DiffContext = {}): string {
   const index = new Map<string, DiffableResource>();
   for (const r of ctx.before ?? []) index.set(r.urn, r);
   for (const r of ctx.after ?? []) index.set(r.urn, r);
-  const rows: Row[] = [
-    ...changeRows(d.changed, index),
-    ...createOrDeleteRows("delete", d.removed, index),
-    ...createOrDeleteRows("create", d.added, index),
-  ];
+  const rows: Row[] = [...changeRows(d.changed, index), ...createOrDeleteRows("delete", d.removed, index), ...createOrDeleteRows("create", d.added, index)];
   for (const u of d.unaliased) {
     rows.push({
       op: "replace",
@@ -179,17 +199,22 @@ export function formatDiff(d: PlanDiff, ctx: DiffContext = {}): string {
   const replaced = d.changed.filter((c) => c.op === "replace");
   const masters = replaced.filter((c) => /-master-\d+$/.test(c.urn)).length;
   if (replaced.length) {
-    lines.unshift(`  REPLACES ${replaced.length} resource(s)${masters ? `, ${masters} of them master(s)` : ""}: each is deleted and created again, with a new id.`);
+    lines.unshift(
+      `  REPLACES ${replaced.length} resource(s)${masters ? `, ${masters} of them master(s)` : ""}: each is deleted and created again, with a new id.`,
+    );
   }
   if (d.ignoredOnly.length) {
     lines.push("  Ignored (ignoreChanges: `pulumi up` leaves these inputs as they are; not counted):");
     for (const g of groupBy(d.ignoredOnly, (i) => `${i.type}|${i.paths.join(",")}`)) {
       const names = g.map((i) => nameOfUrn(i.urn)).sort(naturalCompare);
-      const label = groupBy(names, (n) => stem(n)[0]).map((ns) => nameRange(ns)).join(", ");
+      const label = groupBy(names, (n) => stem(n)[0])
+        .map((ns) => nameRange(ns))
+        .join(", ");
       lines.push(`     ${g.length} x ${displayType(g[0].type)} ${label}: ${g[0].paths.join(", ")}`);
     }
   }
-  if (d.renamed.length) lines.push(`  ${d.renamed.length} renamed by an alias (no change): ${d.renamed.map((r) => `${nameOfUrn(r.from)} -> ${nameOfUrn(r.to)}`).join(", ")}`);
+  if (d.renamed.length)
+    lines.push(`  ${d.renamed.length} renamed by an alias (no change): ${d.renamed.map((r) => `${nameOfUrn(r.from)} -> ${nameOfUrn(r.to)}`).join(", ")}`);
   if (!lines.length) lines.push("  no changes");
   lines.push(summaryLine(d));
   if (ctx.before && ctx.after) {

@@ -52,7 +52,11 @@ export function leanSdkDuringRun(): () => void {
       return await serialize(...args);
     } finally {
       // Best effort: a debugger left on only costs time, and must not mask the serializer's own error.
-      if (--serializing === 0) debuggerOff = await debuggerPost("Debugger.disable").then(() => true, () => false);
+      if (--serializing === 0)
+        debuggerOff = await debuggerPost("Debugger.disable").then(
+          () => true,
+          () => false,
+        );
     }
   };
   return () => {

@@ -100,12 +100,23 @@ const FAKERS: Record<string, Faker> = {
   // ---- alicloud: storage and identity (etcd backups)
   "alicloud:oss/bucket:Bucket": (a) => ({
     id: String(a.inputs.bucket ?? a.name),
-    state: { ...a.inputs, extranetEndpoint: "oss-cn-shanghai.aliyuncs.com", intranetEndpoint: "oss-cn-shanghai-internal.aliyuncs.com", location: "oss-cn-shanghai" },
+    state: {
+      ...a.inputs,
+      extranetEndpoint: "oss-cn-shanghai.aliyuncs.com",
+      intranetEndpoint: "oss-cn-shanghai-internal.aliyuncs.com",
+      location: "oss-cn-shanghai",
+    },
   }),
   "alicloud:oss/bucketPublicAccessBlock:BucketPublicAccessBlock": (a) => ({ id: String(a.inputs.bucket), state: a.inputs }),
-  "alicloud:ram/role:Role": (a) => ({ id: String(a.inputs.roleName ?? a.name), state: { ...a.inputs, arn: `acs:ram::1234567890123456:role/${a.inputs.roleName ?? a.name}` } }),
+  "alicloud:ram/role:Role": (a) => ({
+    id: String(a.inputs.roleName ?? a.name),
+    state: { ...a.inputs, arn: `acs:ram::1234567890123456:role/${a.inputs.roleName ?? a.name}` },
+  }),
   "alicloud:ram/policy:Policy": (a) => ({ id: String(a.inputs.policyName ?? a.name), state: a.inputs }),
-  "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment": (a) => ({ id: `role:${a.inputs.roleName}:${a.inputs.policyType}:${a.inputs.policyName}`, state: a.inputs }),
+  "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment": (a) => ({
+    id: `role:${a.inputs.roleName}:${a.inputs.policyType}:${a.inputs.policyName}`,
+    state: a.inputs,
+  }),
   "alicloud:ecs/ramRoleAttachment:RamRoleAttachment": (a) => ({ id: `${a.inputs.ramRoleName}:${a.inputs.instanceId}`, state: a.inputs }),
   "alicloud:kms/secret:Secret": (a) => ({
     id: String(a.inputs.secretName ?? a.name),
@@ -153,7 +164,7 @@ const FAKERS: Record<string, Faker> = {
 
 function publicIp(seed: string): string {
   const h = hash("public", seed);
-  return `47.${parseInt(h.slice(0, 2), 16) % 120 + 90}.${parseInt(h.slice(2, 4), 16)}.${parseInt(h.slice(4, 6), 16) % 250 + 2}`;
+  return `47.${(parseInt(h.slice(0, 2), 16) % 120) + 90}.${parseInt(h.slice(2, 4), 16)}.${(parseInt(h.slice(4, 6), 16) % 250) + 2}`;
 }
 
 /** How a Kubernetes object id looks: `namespace/name`, or `name` when cluster-scoped. */

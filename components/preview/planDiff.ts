@@ -149,7 +149,9 @@ const MASK = "[secret]";
 function compare(o: DiffableResource, r: DiffableResource, sameIds: Map<string, string>): { counted: PathChange[]; ignored: string[] } {
   const type = r.type ?? typeOfUrn(r.urn);
   // An aliased resource keeps its cloud id; the mock names ids after the new name.
-  const leaves = changedLeaves(o.inputs, r.inputs).filter((c) => !(c.old === MASK && c.new === MASK) && !(typeof c.new === "string" && sameIds.get(c.new) === c.old));
+  const leaves = changedLeaves(o.inputs, r.inputs).filter(
+    (c) => !(c.old === MASK && c.new === MASK) && !(typeof c.new === "string" && sameIds.get(c.new) === c.old),
+  );
   for (const p of changedPaths(o.secretDigests ?? {}, r.secretDigests ?? {})) {
     if (!leaves.some((l) => l.path === p)) leaves.push({ path: p, secret: true });
     else leaves.find((l) => l.path === p)!.secret = true;
@@ -209,7 +211,11 @@ export function diffPlans(before: DiffableResource[], after: DiffableResource[])
   const renamed: PlanDiff["renamed"] = [];
   const added: DiffableResource[] = [];
   for (const r of after) {
-    const o = old.get(r.urn) ?? oldUrns(r, now, memo).map((u) => (!now.has(u) && !matchedOld.has(u) ? old.get(u) : undefined)).find(Boolean);
+    const o =
+      old.get(r.urn) ??
+      oldUrns(r, now, memo)
+        .map((u) => (!now.has(u) && !matchedOld.has(u) ? old.get(u) : undefined))
+        .find(Boolean);
     if (!o) {
       added.push(r);
       continue;

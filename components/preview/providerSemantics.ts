@@ -56,7 +56,20 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
   "alicloud:ecs/securityGroup:SecurityGroup": { replaceOn: ["vpcId", "securityGroupType"], source: TF("security_group") },
   // Every field but description is ForceNew.
   "alicloud:ecs/securityGroupRule:SecurityGroupRule": {
-    replaceOn: ["type", "ipProtocol", "policy", "portRange", "priority", "securityGroupId", "nicType", "cidrIp", "sourceSecurityGroupId", "sourceGroupOwnerAccount", "sourceGroupOwnerId", "prefixListId"],
+    replaceOn: [
+      "type",
+      "ipProtocol",
+      "policy",
+      "portRange",
+      "priority",
+      "securityGroupId",
+      "nicType",
+      "cidrIp",
+      "sourceSecurityGroupId",
+      "sourceGroupOwnerAccount",
+      "sourceGroupOwnerId",
+      "prefixListId",
+    ],
     source: TF("security_group_rule"),
   },
   // vpc_id :164, payment_type :73, internet_charge_type :47 ForceNew; nat_type and vswitch_id update in place (:571-579).
@@ -67,10 +80,24 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
   "alicloud:vpc/snatEntry:SnatEntry": { replaceOn: ["snatTableId", "sourceVswitchId", "sourceCidr"], source: TF("snat_entry") },
   // payment_type :117, internet_charge_type :76, isp :89 ... ForceNew; bandwidth and name update in place.
   "alicloud:ecs/eipAddress:EipAddress": {
-    replaceOn: ["paymentType", "internetChargeType", "instanceChargeType", "isp", "netmode", "ipAddress", "zone", "allocationId", "publicIpAddressPoolId", "securityProtectionTypes"],
+    replaceOn: [
+      "paymentType",
+      "internetChargeType",
+      "instanceChargeType",
+      "isp",
+      "netmode",
+      "ipAddress",
+      "zone",
+      "allocationId",
+      "publicIpAddressPoolId",
+      "securityProtectionTypes",
+    ],
     source: TF("eip_address"),
   },
-  "alicloud:ecs/eipAssociation:EipAssociation": { replaceOn: ["allocationId", "instanceId", "instanceType", "privateIpAddress", "vpcId"], source: TF("eip_association") },
+  "alicloud:ecs/eipAssociation:EipAssociation": {
+    replaceOn: ["allocationId", "instanceId", "instanceType", "privateIpAddress", "vpcId"],
+    source: TF("eip_association"),
+  },
   // alicloud_slb_load_balancer is the SDK's slb/applicationLoadBalancer (pulumi-alicloud provider/resources.go).
   // address :35, address_type :60, master_zone_id :143, slave_zone_id :195, vswitch_id :208 ForceNew.
   "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer": {
@@ -78,7 +105,10 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
     fixedAddress: ["address"],
     source: TF("slb_load_balancer"),
   },
-  "alicloud:slb/listener:Listener": { replaceOn: ["loadBalancerId", "frontendPort", "backendPort", "protocol", "forwardPort", "listenerForward"], source: TF("slb_listener") },
+  "alicloud:slb/listener:Listener": {
+    replaceOn: ["loadBalancerId", "frontendPort", "backendPort", "protocol", "forwardPort", "listenerForward"],
+    source: TF("slb_listener"),
+  },
   "alicloud:slb/serverGroup:ServerGroup": { replaceOn: ["loadBalancerId"], source: TF("slb_server_group") },
   // Every field is ForceNew (a weight change re-attaches the server).
   "alicloud:slb/serverGroupServerAttachment:ServerGroupServerAttachment": {
@@ -107,14 +137,20 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
   },
   "alicloud:vpn/customerGateway:CustomerGateway": { replaceOn: ["ipAddress", "asn"], source: TF("vpn_customer_gateway") },
   "alicloud:vpn/connection:Connection": { replaceOn: ["customerGatewayId", "vpnGatewayId", "tunnelOptionsSpecifications"], source: TF("vpn_connection") },
-  "alicloud:vpc/routeEntry:RouteEntry": { replaceOn: ["routeTableId", "destinationCidrblock", "nexthopType", "nexthopId", "name", "description"], source: TF("route_entry") },
+  "alicloud:vpc/routeEntry:RouteEntry": {
+    replaceOn: ["routeTableId", "destinationCidrblock", "nexthopType", "nexthopId", "name", "description"],
+    source: TF("route_entry"),
+  },
 
   // --- Kubernetes ------------------------------------------------------------
   "kubernetes:apps/v1:Deployment": { replaceOn: [...META, "spec.selector"], source: `${K8S}: Deployment .spec.selector (immutable in apps/v1)` },
   "kubernetes:apps/v1:DaemonSet": { replaceOn: [...META, "spec.selector"], source: `${K8S}: DaemonSet .spec.selector` },
   "kubernetes:core/v1:Service": { replaceOn: [...META, "spec.clusterIP"], source: `${K8S}: Service .spec.clusterIP` },
   // The program's providers leave enableSecretMutable / enableConfigMapMutable off, so data changes replace.
-  "kubernetes:core/v1:Secret": { replaceOn: [...META, "type", "data", "stringData"], source: `${K8S}: Secret .type/.data/.stringData unless enableSecretMutable` },
+  "kubernetes:core/v1:Secret": {
+    replaceOn: [...META, "type", "data", "stringData"],
+    source: `${K8S}: Secret .type/.data/.stringData unless enableSecretMutable`,
+  },
   "kubernetes:core/v1:ConfigMap": { replaceOn: [...META, "data", "binaryData"], source: `${K8S}: ConfigMap .data/.binaryData unless enableConfigMapMutable` },
   "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": { replaceOn: [...META, "roleRef"], source: `${K8S}: RoleBinding/ClusterRoleBinding .roleRef` },
   "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": { replaceOn: META, source: K8S },
@@ -130,16 +166,46 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
   "kubernetes:networking.k8s.io/v1:Ingress": { replaceOn: META, source: K8S },
   "kubernetes:monitoring.coreos.com/v1:PrometheusRule": { replaceOn: META, source: K8S },
   "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster": { replaceOn: META, source: K8S },
-  "kubernetes:helm.sh/v3:Release": { replaceOn: ["name", "namespace"], source: "pulumi-kubernetes provider/pkg/provider/helm_release.go:907 (.name, .namespace)" },
+  "kubernetes:helm.sh/v3:Release": {
+    replaceOn: ["name", "namespace"],
+    source: "pulumi-kubernetes provider/pkg/provider/helm_release.go:907 (.name, .namespace)",
+  },
 
   // --- random / tls: every input (and keepers) replaces -----------------------
-  "random:index/randomPassword:RandomPassword": { replaceOn: ["*"], source: "terraform-provider-random internal/provider/resource_password.go (every input RequiresReplace; keepers too)" },
-  "random:index/randomString:RandomString": { replaceOn: ["*"], source: "terraform-provider-random internal/provider/resource_string.go (every input RequiresReplace; keepers too)" },
-  "random:index/randomBytes:RandomBytes": { replaceOn: ["*"], source: "terraform-provider-random internal/provider/resource_bytes.go (length, keepers RequiresReplace)" },
-  "tls:index/privateKey:PrivateKey": { replaceOn: ["*"], source: "terraform-provider-tls internal/provider/resource_private_key.go (algorithm, rsaBits, ecdsaCurve RequiresReplace)" },
-  "tls:index/certRequest:CertRequest": { replaceOn: ["*"], source: "terraform-provider-tls internal/provider/resource_cert_request.go (every input RequiresReplace)" },
+  "random:index/randomPassword:RandomPassword": {
+    replaceOn: ["*"],
+    source: "terraform-provider-random internal/provider/resource_password.go (every input RequiresReplace; keepers too)",
+  },
+  "random:index/randomString:RandomString": {
+    replaceOn: ["*"],
+    source: "terraform-provider-random internal/provider/resource_string.go (every input RequiresReplace; keepers too)",
+  },
+  "random:index/randomBytes:RandomBytes": {
+    replaceOn: ["*"],
+    source: "terraform-provider-random internal/provider/resource_bytes.go (length, keepers RequiresReplace)",
+  },
+  "tls:index/privateKey:PrivateKey": {
+    replaceOn: ["*"],
+    source: "terraform-provider-tls internal/provider/resource_private_key.go (algorithm, rsaBits, ecdsaCurve RequiresReplace)",
+  },
+  "tls:index/certRequest:CertRequest": {
+    replaceOn: ["*"],
+    source: "terraform-provider-tls internal/provider/resource_cert_request.go (every input RequiresReplace)",
+  },
   "tls:index/selfSignedCert:SelfSignedCert": {
-    replaceOn: ["privateKeyPem", "subject", "validityPeriodHours", "allowedUses", "dnsNames", "ipAddresses", "uris", "isCaCertificate", "maxPathLength", "setSubjectKeyId", "setAuthorityKeyId"],
+    replaceOn: [
+      "privateKeyPem",
+      "subject",
+      "validityPeriodHours",
+      "allowedUses",
+      "dnsNames",
+      "ipAddresses",
+      "uris",
+      "isCaCertificate",
+      "maxPathLength",
+      "setSubjectKeyId",
+      "setAuthorityKeyId",
+    ],
     source: "terraform-provider-tls internal/provider/resource_self_signed_cert.go (all but earlyRenewalHours RequiresReplace)",
   },
   "tls:index/locallySignedCert:LocallySignedCert": {
@@ -148,8 +214,14 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
   },
 
   // --- the program's own ----------------------------------------------------
-  "pulumi-nodejs:dynamic/cluster:JoinTokenExpiry": { replaceOn: ["nodes", "ttlHours"], source: "components/cluster/joinToken.ts expiryProvider.diff (a new node set replaces)" },
-  "pulumi-nodejs:dynamic/cluster:ApiServerReadiness": { replaceOn: ["url", "caPem"], source: "components/cluster/readiness.ts readinessProvider.diff (url or CA change replaces)" },
+  "pulumi-nodejs:dynamic/cluster:JoinTokenExpiry": {
+    replaceOn: ["nodes", "ttlHours"],
+    source: "components/cluster/joinToken.ts expiryProvider.diff (a new node set replaces)",
+  },
+  "pulumi-nodejs:dynamic/cluster:ApiServerReadiness": {
+    replaceOn: ["url", "caPem"],
+    source: "components/cluster/readiness.ts readinessProvider.diff (url or CA change replaces)",
+  },
   "pulumi:pulumi:StackReference": { replaceOn: ["name"], source: "a read of another stack's outputs: a new name reads another stack" },
   // Provider config is not modelled: a changed kubeconfig updates the provider in place; a
   // changed alicloud region would move every resource (the program never changes it).

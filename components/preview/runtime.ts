@@ -68,7 +68,11 @@ function isSecretValue(v: unknown): v is { value: unknown } {
 export function maskSecrets(v: unknown, path: string, found: string[], digests?: Record<string, string>): unknown {
   if (isSecretValue(v)) {
     found.push(path || "(value)");
-    if (digests) digests[path || "(value)"] = createHash("sha256").update(JSON.stringify(v.value) ?? "").digest("hex").slice(0, 16);
+    if (digests)
+      digests[path || "(value)"] = createHash("sha256")
+        .update(JSON.stringify(v.value) ?? "")
+        .digest("hex")
+        .slice(0, 16);
     return SECRET_MASK;
   }
   if (Array.isArray(v)) return v.map((x, i) => maskSecrets(x, `${path}[${i}]`, found, digests));

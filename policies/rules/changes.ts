@@ -69,7 +69,10 @@ export function safeChanges(enforcementLevel: EnforcementLevel): ChangePolicy {
             c.urn,
           );
         } else if (c.type === VPC) {
-          report(`${c.name}: the plan ${verb(c)} the VPC, i.e. the whole cluster. Build a new stack beside it and migrate; if this is a rename, add \`aliases\`.`, c.urn);
+          report(
+            `${c.name}: the plan ${verb(c)} the VPC, i.e. the whole cluster. Build a new stack beside it and migrate; if this is a rename, add \`aliases\`.`,
+            c.urn,
+          );
         } else if (c.type === TYPES.slb || c.type === TYPES.slbLegacy) {
           report(
             `${c.name}: the plan ${verb(c)} an SLB: its address and id change, so clients, DNS and listeners break until rebuilt. ` +

@@ -16,7 +16,12 @@ export interface NoOpenAdminPortsConfig {
 
 export const NO_OPEN_ADMIN_PORTS_SCHEMA: Record<keyof NoOpenAdminPortsConfig, ConfigProperty> = {
   ports: { type: "array", items: { type: "integer" }, description: "TCP ports open only to private ranges", default: [22, 2379, 2380, 6443, 10250] },
-  allowedCidrs: { type: "array", items: { type: "string" }, description: "Extra trusted source ranges for admin ports (besides 10/8, 172.16/12, 192.168/16, fc00::/7)", default: [] },
+  allowedCidrs: {
+    type: "array",
+    items: { type: "string" },
+    description: "Extra trusted source ranges for admin ports (besides 10/8, 172.16/12, 192.168/16, fc00::/7)",
+    default: [],
+  },
   healthCheckPorts: { type: "array", items: { type: "integer" }, description: "Ports an SLB health-checks from 100.64.0.0/10", default: [8081] },
 };
 
@@ -72,8 +77,12 @@ export function noOpenAdminPorts(enforcementLevel: EnforcementLevel, config: Par
         // plan, so nothing shows they are private: admin ports take cidrIp or a group of ours.
         const prefixList = str(r.props.prefixListId);
         const foreign = str(r.props.sourceGroupOwnerAccount) ?? str(r.props.sourceGroupOwnerId);
-        if (prefixList !== undefined) report(`${r.name}: admin port(s) ${open.join(", ")} opened to prefix list ${prefixList}, whose ranges the plan does not show; use cidrIp with private ranges`);
-        else if (foreign !== undefined) report(`${r.name}: admin port(s) ${open.join(", ")} opened to a security group of account ${foreign}; only this account's groups or private ranges`);
+        if (prefixList !== undefined)
+          report(
+            `${r.name}: admin port(s) ${open.join(", ")} opened to prefix list ${prefixList}, whose ranges the plan does not show; use cidrIp with private ranges`,
+          );
+        else if (foreign !== undefined)
+          report(`${r.name}: admin port(s) ${open.join(", ")} opened to a security group of account ${foreign}; only this account's groups or private ranges`);
         return; // from one of our security groups: inside the VPC
       }
       const block = parseCidr(source);
@@ -103,7 +112,9 @@ export function apiServerSlbIntranet(enforcementLevel: EnforcementLevel): StackP
     validateStack(s, report) {
       const slbs = s.resources.filter(isSlb);
       const behind6443 = new Set(
-        s.resources.filter((r) => r.type === TYPES.listener && r.props.frontendPort === 6443).flatMap((l) => (l.dependencies ?? []).filter((u) => slbs.some((b) => b.urn === u))),
+        s.resources
+          .filter((r) => r.type === TYPES.listener && r.props.frontendPort === 6443)
+          .flatMap((l) => (l.dependencies ?? []).filter((u) => slbs.some((b) => b.urn === u))),
       );
       for (const slb of slbs) {
         const isApiServer =
@@ -114,7 +125,8 @@ export function apiServerSlbIntranet(enforcementLevel: EnforcementLevel): StackP
         if (!isApiServer) continue;
         // Alibaba defaults an SLB to `internet` when addressType is unset.
         const addressType = str(slb.props.addressType) ?? "internet (the default)";
-        if (addressType !== "intranet") report(`${slb.name}: the api-server SLB has addressType ${addressType}; it must be intranet (6443 is reached over the VPC and IPsec only)`, slb.urn);
+        if (addressType !== "intranet")
+          report(`${slb.name}: the api-server SLB has addressType ${addressType}; it must be intranet (6443 is reached over the VPC and IPsec only)`, slb.urn);
       }
     },
   };

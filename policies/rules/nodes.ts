@@ -1,6 +1,19 @@
 // Node rules: how ECS instances are exposed, protected, counted, sized and versioned.
 import { isEnv, isProdEnv } from "../imageTags";
-import { ConfigProperty, EnforcementLevel, isSlb, PolicyResource, PolicyStack, ResourcePolicy, StackPolicy, str, tags, TYPES, obj, withDefaults } from "./policy";
+import {
+  ConfigProperty,
+  EnforcementLevel,
+  isSlb,
+  PolicyResource,
+  PolicyStack,
+  ResourcePolicy,
+  StackPolicy,
+  str,
+  tags,
+  TYPES,
+  obj,
+  withDefaults,
+} from "./policy";
 
 // ---------------------------------------------------------------------------
 // no-public-ip-on-nodes
@@ -26,7 +39,6 @@ export function noPublicIpOnNodes(enforcementLevel: EnforcementLevel): ResourceP
     },
   };
 }
-
 
 // ---------------------------------------------------------------------------
 // deletion-protection
@@ -72,7 +84,8 @@ export function oddMasters(enforcementLevel: EnforcementLevel, config: Partial<O
     enforcementLevel,
     validateStack(s, report) {
       const n = masterInstances(s).length;
-      if (n % 2 === 0) report(`${s.stack} has ${n} masters: an even count tolerates no more failures than ${Math.max(n - 1, 0)} (etcd needs a majority); use an odd number`);
+      if (n % 2 === 0)
+        report(`${s.stack} has ${n} masters: an even count tolerates no more failures than ${Math.max(n - 1, 0)} (etcd needs a majority); use an odd number`);
       else if (n < c.minimum) report(`${s.stack} has ${n} master(s); at least ${c.minimum} are required`);
     },
   };
@@ -163,7 +176,8 @@ export function kubernetesBaseline(enforcementLevel: EnforcementLevel, config: P
           report(`${cm.name}: net-conf.json is not JSON`, cm.urn);
           continue;
         }
-        if (backend !== c.flannelBackend) report(`${cm.name}: flannel Backend.Type is ${JSON.stringify(backend ?? "unset")}; the baseline is ${c.flannelBackend}`, cm.urn);
+        if (backend !== c.flannelBackend)
+          report(`${cm.name}: flannel Backend.Type is ${JSON.stringify(backend ?? "unset")}; the baseline is ${c.flannelBackend}`, cm.urn);
       }
     },
   };
@@ -181,7 +195,12 @@ export interface KubernetesVersionSkewConfig {
 }
 
 export const KUBERNETES_VERSION_SKEW_SCHEMA: Record<keyof KubernetesVersionSkewConfig, ConfigProperty> = {
-  maxMinorSkew: { type: "integer", minimum: 0, description: "Most minor versions between the config's Kubernetes version and a node's platform:kubernetes-version tag", default: 1 },
+  maxMinorSkew: {
+    type: "integer",
+    minimum: 0,
+    description: "Most minor versions between the config's Kubernetes version and a node's platform:kubernetes-version tag",
+    default: 1,
+  },
 };
 
 function minorOf(v: unknown): number | undefined {
@@ -202,7 +221,8 @@ export function kubernetesVersionSkew(enforcementLevel: EnforcementLevel, config
   const c = withDefaults(KUBERNETES_VERSION_SKEW_SCHEMA, config);
   return {
     name: "kubernetes-version-skew",
-    description: "The stack's configured Kubernetes version and every node's platform:kubernetes-version tag differ by at most one minor (kubeadm upgrades one minor at a time).",
+    description:
+      "The stack's configured Kubernetes version and every node's platform:kubernetes-version tag differ by at most one minor (kubeadm upgrades one minor at a time).",
     enforcementLevel,
     validateStack(s, report) {
       for (const cluster of s.resources.filter((r) => r.type === CLUSTER_COMPONENT_TYPE)) {
@@ -214,7 +234,10 @@ export function kubernetesVersionSkew(enforcementLevel: EnforcementLevel, config
           const have = minorOf(v);
           if (have === undefined) continue; // kubernetes-baseline reports missing tags
           if (Math.abs(want - have) > c.maxMinorSkew) {
-            report(`${n.name}: runs Kubernetes ${String(v)} (tag ${KUBERNETES_VERSION_TAG}) but the config says ${declared}; more than ${c.maxMinorSkew} minor apart, upgrade one minor at a time (npm run upgrade-plan)`, n.urn);
+            report(
+              `${n.name}: runs Kubernetes ${String(v)} (tag ${KUBERNETES_VERSION_TAG}) but the config says ${declared}; more than ${c.maxMinorSkew} minor apart, upgrade one minor at a time (npm run upgrade-plan)`,
+              n.urn,
+            );
           }
         }
       }

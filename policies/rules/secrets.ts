@@ -7,7 +7,13 @@ function isSecretPath(secretPaths: string[], path: string): boolean {
 }
 
 /** Pod-carrying kinds whose env a secret could leak into. */
-const WORKLOAD_TYPES = new Set(["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob"]);
+const WORKLOAD_TYPES = new Set([
+  "kubernetes:apps/v1:Deployment",
+  "kubernetes:apps/v1:DaemonSet",
+  "kubernetes:apps/v1:StatefulSet",
+  "kubernetes:batch/v1:Job",
+  "kubernetes:batch/v1:CronJob",
+]);
 
 // ---------------------------------------------------------------------------
 // secrets-not-plain
@@ -55,7 +61,8 @@ export function secretsNotPlain(enforcementLevel: EnforcementLevel, config: Part
             }
           }
           for (const [type, prop, what] of SECRET_PROPS) {
-            if (r.type === type && r.props[prop] !== undefined && !isSecretPath(paths, prop)) report(`${r.name}: ${prop} holds the ${what} and is plain; wrap it in pulumi.secret()`, r.urn);
+            if (r.type === type && r.props[prop] !== undefined && !isSecretPath(paths, prop))
+              report(`${r.name}: ${prop} holds the ${what} and is plain; wrap it in pulumi.secret()`, r.urn);
           }
         }
         // Readable by both runners: literal credentials where a Secret reference belongs.
@@ -68,7 +75,11 @@ export function secretsNotPlain(enforcementLevel: EnforcementLevel, config: Part
                 report(`${r.name}: container ${str(ctr.name)} sets ${name} as a literal env value; take it from a Secret (valueFrom.secretKeyRef)`, r.urn);
               } else {
                 const shape = typeof e.value === "string" ? credentialShape(e.value) : undefined;
-                if (shape) report(`${r.name}: container ${str(ctr.name)} env ${name} holds ${shape}; take it from a Secret (valueFrom.secretKeyRef) and refer to it as $(VAR)`, r.urn);
+                if (shape)
+                  report(
+                    `${r.name}: container ${str(ctr.name)} env ${name} holds ${shape}; take it from a Secret (valueFrom.secretKeyRef) and refer to it as $(VAR)`,
+                    r.urn,
+                  );
               }
             }
             for (const field of ["command", "args"]) {

@@ -26,14 +26,36 @@ export interface TrustedSourcesConfig {
 }
 
 export const TRUSTED_SOURCES_SCHEMA: Record<keyof TrustedSourcesConfig, ConfigProperty> = {
-  imageRegistries: { type: "array", items: { type: "string" }, description: "Image repository prefixes (host or host/path)", default: ["harbor.livemall.internal"] },
-  pullSecretRegistries: { type: "array", items: { type: "string" }, description: "Registry hosts pull Secrets may hold credentials for", default: ["harbor.livemall.internal"] },
-  packageRepositories: { type: "array", items: { type: "string" }, description: "Node apt repository prefixes (host/path, no scheme)", default: ["pkgs.k8s.io/core:/stable"] },
+  imageRegistries: {
+    type: "array",
+    items: { type: "string" },
+    description: "Image repository prefixes (host or host/path)",
+    default: ["harbor.livemall.internal"],
+  },
+  pullSecretRegistries: {
+    type: "array",
+    items: { type: "string" },
+    description: "Registry hosts pull Secrets may hold credentials for",
+    default: ["harbor.livemall.internal"],
+  },
+  packageRepositories: {
+    type: "array",
+    items: { type: "string" },
+    description: "Node apt repository prefixes (host/path, no scheme)",
+    default: ["pkgs.k8s.io/core:/stable"],
+  },
   imageRepositories: { type: "array", items: { type: "string" }, description: "kubeadm imageRepository prefixes", default: ["registry.k8s.io"] },
   chartRepositories: { type: "array", items: { type: "string" }, description: "Helm chart repository URL prefixes", default: [] },
 };
 
-const WORKLOADS = new Set(["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Pod"]);
+const WORKLOADS = new Set([
+  "kubernetes:apps/v1:Deployment",
+  "kubernetes:apps/v1:DaemonSet",
+  "kubernetes:apps/v1:StatefulSet",
+  "kubernetes:batch/v1:Job",
+  "kubernetes:batch/v1:CronJob",
+  "kubernetes:core/v1:Pod",
+]);
 
 /**
  * An image reference as `host/path` with Docker's defaults made explicit:
@@ -118,12 +140,17 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
         const actual = dockerConfigRegistries(r);
         const hosts = actual ?? (annotated === undefined ? [] : [annotated]);
         if (actual === undefined && annotated === undefined) {
-          report(`${r.name}: pull Secret whose registry cannot be read (data is secret) and no ${PULL_SECRET_REGISTRY_ANNOTATION} annotation names it; ${fix}`, r.urn);
+          report(
+            `${r.name}: pull Secret whose registry cannot be read (data is secret) and no ${PULL_SECRET_REGISTRY_ANNOTATION} annotation names it; ${fix}`,
+            r.urn,
+          );
         }
         if (actual !== undefined && annotated !== undefined && !(actual.length === 1 && actual[0] === annotated.toLowerCase())) {
           report(`${r.name}: ${PULL_SECRET_REGISTRY_ANNOTATION} says ${annotated} but the credentials are for ${actual.join(", ")}`, r.urn);
         }
-        for (const h of hosts) if (!pullOk(h.toLowerCase())) report(`${r.name}: pull Secret holds credentials for ${h}, which is not a trusted registry (${c.pullSecretRegistries.join(", ")}); ${fix}`, r.urn);
+        for (const h of hosts)
+          if (!pullOk(h.toLowerCase()))
+            report(`${r.name}: pull Secret holds credentials for ${h}, which is not a trusted registry (${c.pullSecretRegistries.join(", ")}); ${fix}`, r.urn);
       }
       for (const r of s.resources) {
         if (WORKLOADS.has(r.type)) {
@@ -133,11 +160,16 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
             const image = str(ctr.image);
             if (image === undefined) continue;
             const repo = imageRepositoryOf(image);
-            if (!imageOk(repo)) report(`${r.name}: container ${str(ctr.name)} pulls ${image} (${repo}), not from a trusted registry (${c.imageRegistries.join(", ")}); ${fix}`, r.urn);
+            if (!imageOk(repo))
+              report(
+                `${r.name}: container ${str(ctr.name)} pulls ${image} (${repo}), not from a trusted registry (${c.imageRegistries.join(", ")}); ${fix}`,
+                r.urn,
+              );
           }
           for (const ref of arr(pod.imagePullSecrets).map(obj)) {
             const name = str(ref.name) ?? "";
-            if (!secrets.has(`${ns}/${name}`)) report(`${r.name}: imagePullSecret ${ns}/${name} is not declared in the stack, so its registry cannot be checked`, r.urn);
+            if (!secrets.has(`${ns}/${name}`))
+              report(`${r.name}: imagePullSecret ${ns}/${name} is not declared in the stack, so its registry cannot be checked`, r.urn);
           }
         } else if (r.type === TYPES.instance && ["master", "worker"].includes(String(tags(r)["platform:role"]))) {
           const t = tags(r);
@@ -151,7 +183,8 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
           }
         } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
           const repo = str(obj(r.props.repositoryOpts).repo) ?? (/^(oci|https?):\/\//.test(str(r.props.chart) ?? "") ? str(r.props.chart) : undefined);
-          if (repo !== undefined && !chartOk(repo.replace(/\/+$/, ""))) report(`${r.name}: chart repository ${repo} is not trusted (${c.chartRepositories.join(", ") || "none listed"}); ${fix}`, r.urn);
+          if (repo !== undefined && !chartOk(repo.replace(/\/+$/, "")))
+            report(`${r.name}: chart repository ${repo} is not trusted (${c.chartRepositories.join(", ") || "none listed"}); ${fix}`, r.urn);
         }
       }
     },

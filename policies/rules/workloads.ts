@@ -21,7 +21,12 @@ export interface DeploymentHygieneConfig {
 export const DEPLOYMENT_HYGIENE_SCHEMA: Record<keyof DeploymentHygieneConfig, ConfigProperty> = {
   ownRegistries: { type: "array", items: { type: "string" }, description: "Registries of our own builds (tags by env)", default: ["harbor.livemall.internal"] },
   minReplicas: { type: "integer", minimum: 1, description: "Fewest replicas of a non-canary Deployment", default: 2 },
-  mutableTags: { type: "array", items: { type: "string" }, description: "Image tags that move", default: ["latest", "stable", "edge", "nightly", "main", "master"] },
+  mutableTags: {
+    type: "array",
+    items: { type: "string" },
+    description: "Image tags that move",
+    default: ["latest", "stable", "edge", "nightly", "main", "master"],
+  },
   canaryLabel: { type: "string", description: "key=value label of canary Deployments", default: "platform/track=canary" },
   exemptions: { type: "object", description: "namespace/name -> {checks, reason}", default: {}, additionalProperties: true },
 };
@@ -73,15 +78,22 @@ export function deploymentHygiene(enforcementLevel: EnforcementLevel, config: Pa
         const isCanary = obj(meta.labels)[canaryKey] === canaryValue || podLabels[canaryKey] === canaryValue;
 
         const replicas = typeof spec.replicas === "number" ? spec.replicas : 1;
-        if (!isCanary && replicas < c.minReplicas) problem("replicas", `${replicas} replica(s); at least ${c.minReplicas} (one pod is an outage during a node drain or rollout)`);
+        if (!isCanary && replicas < c.minReplicas)
+          problem("replicas", `${replicas} replica(s); at least ${c.minReplicas} (one pod is an outage during a node drain or rollout)`);
         if (replicas >= 2) {
-          const covering = pdbs.filter((p) => (str(obj(p.props.metadata).namespace) ?? "default") === ns && selects(obj(obj(p.props.spec).selector), podLabels));
-          if (covering.length === 0) problem("pdb", `${replicas} replicas but no PodDisruptionBudget selects its pods: a node drain may evict them all at once`);
+          const covering = pdbs.filter(
+            (p) => (str(obj(p.props.metadata).namespace) ?? "default") === ns && selects(obj(obj(p.props.spec).selector), podLabels),
+          );
+          if (covering.length === 0)
+            problem("pdb", `${replicas} replicas but no PodDisruptionBudget selects its pods: a node drain may evict them all at once`);
           // A canary's budget is its own: its share of traffic is fixed by the Ingress
           // weight, not by pod counts, so a budget shared with the stable track would let
           // a drain take every canary pod at once while the weight still routes to them.
           else if (isCanary && !covering.some((p) => obj(obj(obj(p.props.spec).selector).matchLabels)[canaryKey] === canaryValue)) {
-            problem("pdb", `canary with ${replicas} replicas shares its PodDisruptionBudget with the stable track; give the canary track its own (selecting ${c.canaryLabel})`);
+            problem(
+              "pdb",
+              `canary with ${replicas} replicas shares its PodDisruptionBudget with the stable track; give the canary track its own (selecting ${c.canaryLabel})`,
+            );
           }
         }
         // Probes on the app containers. Native sidecars (initContainers with
@@ -123,7 +135,10 @@ export function deploymentHygiene(enforcementLevel: EnforcementLevel, config: Pa
         if (arr(obj(c.exemptions[id]).checks).map(String).includes("replicas")) continue;
         const min = typeof spec.minReplicas === "number" ? spec.minReplicas : 1;
         if (min < c.minReplicas) {
-          report(`HorizontalPodAutoscaler ${ns}/${str(meta.name) ?? h.name}: minReplicas ${min} lets it scale ${str(target.kind) ?? "its target"} ${id} to ${min} pod(s); at least ${c.minReplicas} (autoscale.min)`, h.urn);
+          report(
+            `HorizontalPodAutoscaler ${ns}/${str(meta.name) ?? h.name}: minReplicas ${min} lets it scale ${str(target.kind) ?? "its target"} ${id} to ${min} pod(s); at least ${c.minReplicas} (autoscale.min)`,
+            h.urn,
+          );
         }
       }
     },
@@ -150,17 +165,21 @@ export function singleGlobalIngress(enforcementLevel: EnforcementLevel, config: 
     enforcementLevel,
     validateStack(s, report) {
       const releases = s.resources.filter(
-        (r) => (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) && ((str(r.props.chart) ?? "") === c.chart || (str(r.props.chart) ?? "").endsWith(`/${c.chart}`)),
+        (r) =>
+          (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) &&
+          ((str(r.props.chart) ?? "") === c.chart || (str(r.props.chart) ?? "").endsWith(`/${c.chart}`)),
       );
       if (releases.length === 0) report(`${s.stack}: no ${c.chart} release; the cluster needs its one global ingress controller`);
       if (releases.length > 1) {
-        for (const r of releases.slice(1)) report(`${r.name}: a second ${c.chart} release (${releases.length} in the stack); one global controller serves every namespace`, r.urn);
+        for (const r of releases.slice(1))
+          report(`${r.name}: a second ${c.chart} release (${releases.length} in the stack); one global controller serves every namespace`, r.urn);
       }
       for (const r of releases) {
         if (r.props.values === MASK) continue; // secret values: nothing to read offline
         const scope = obj(obj(obj(r.props.values).controller).scope);
         if (scope.enabled === true) report(`${r.name}: controller.scope.enabled is true; the global controller must watch every namespace`, r.urn);
-        else if (typeof scope.namespace === "string" && scope.namespace !== "") report(`${r.name}: controller.scope.namespace is "${scope.namespace}"; the global controller must watch every namespace`, r.urn);
+        else if (typeof scope.namespace === "string" && scope.namespace !== "")
+          report(`${r.name}: controller.scope.namespace is "${scope.namespace}"; the global controller must watch every namespace`, r.urn);
       }
     },
   };

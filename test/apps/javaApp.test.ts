@@ -7,6 +7,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import YAML from "yaml";
 import { APOLLO_ENV, javaAppProblems, JavaAppSettings, maxHeapBytes, parseQuantity } from "../../components/apps/javaAppRules";
 import type { Env } from "../../policies/imageTags";
 import type { Plan, PlannedResource } from "../../components/preview/runtime";
@@ -51,7 +52,6 @@ const envMap = (d: any): Record<string, any> => Object.fromEntries(appContainer(
 
 function stackApps(stack: string): Record<string, any> {
   // The stack file's apps, read the way the plan read them.
-  const YAML = require("yaml") as typeof import("yaml");
   const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "..", `Pulumi.${stack}.yaml`), "utf8"));
   return doc.config["platform:apps"];
 }
@@ -94,7 +94,9 @@ describe.each(ENV_STACKS)("%s: order-service", (stack) => {
   it("puts no secret in a plain env value; the Apollo access key comes from a Secret", () => {
     const secrets = secretStrings(p);
     expect(secrets.length).toBeGreaterThan(0);
-    const deployments = appResources(p).map(obj).filter((o) => o.kind === "Deployment");
+    const deployments = appResources(p)
+      .map(obj)
+      .filter((o) => o.kind === "Deployment");
     expect(deployments.length).toBeGreaterThanOrEqual(3);
     for (const d of deployments) {
       for (const c of [...d.spec.template.spec.containers, ...(d.spec.template.spec.initContainers ?? [])]) {
@@ -132,7 +134,10 @@ describe.each(ENV_STACKS)("%s: order-service", (stack) => {
   });
 
   it("creates each shared namespace exactly once", () => {
-    const ns = appResources(p).map(obj).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
+    const ns = appResources(p)
+      .map(obj)
+      .filter((o) => o.kind === "Namespace")
+      .map((o) => o.metadata.name);
     expect(ns.sort()).toEqual(["commerce", "scm"]);
   });
 
@@ -143,7 +148,6 @@ describe.each(ENV_STACKS)("%s: order-service", (stack) => {
 });
 
 function YAMLValue(stack: string, key: string): any {
-  const YAML = require("yaml") as typeof import("yaml");
   return YAML.parse(fs.readFileSync(path.join(__dirname, "..", "..", `Pulumi.${stack}.yaml`), "utf8")).config[key];
 }
 
@@ -216,7 +220,10 @@ describe("prod1 order-service: capacity and rollout safety", () => {
     const ing = find(p, "Ingress", "order-service", "commerce");
     expect(ing.spec.ingressClassName).toBe("nginx");
     expect(ing.spec.rules).toEqual([
-      { host: "order.livemall.com", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "order-service", port: { name: "http" } } } }] } },
+      {
+        host: "order.livemall.com",
+        http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "order-service", port: { name: "http" } } } }] },
+      },
     ]);
     expect(ing.metadata.annotations).toBeUndefined();
   });
@@ -247,12 +254,11 @@ describe("canary objects only when configured", () => {
     expect(ing.spec.rules[0].host).toBe("order.pre.livemall.internal");
     expect(ing.spec.rules[0].http.paths[0].backend.service.name).toBe("order-service-canary");
     // Only order-service has one.
-    expect(kinds(p).filter((k) => k.includes("-canary")).sort()).toEqual([
-      "Deployment/order-service-canary",
-      "Ingress/order-service-canary",
-      "PodDisruptionBudget/order-service-canary",
-      "Service/order-service-canary",
-    ]);
+    expect(
+      kinds(p)
+        .filter((k) => k.includes("-canary"))
+        .sort(),
+    ).toEqual(["Deployment/order-service-canary", "Ingress/order-service-canary", "PodDisruptionBudget/order-service-canary", "Service/order-service-canary"]);
   });
 
   it("prod1 has none", async () => {
@@ -452,21 +458,40 @@ describe("javaAppObjects (pure)", () => {
 
   it("PDB: maxUnavailable 10% of the stable track", () => {
     const pdb = javaAppObjects(withBase({ replicas: 1, autoscale: undefined }))[2] as any;
-    expect(pdb.spec).toMatchObject({ maxUnavailable: "10%", selector: { matchLabels: { "app.kubernetes.io/name": "order-service", "platform/track": "stable" } } });
+    expect(pdb.spec).toMatchObject({
+      maxUnavailable: "10%",
+      selector: { matchLabels: { "app.kubernetes.io/name": "order-service", "platform/track": "stable" } },
+    });
   });
 
   it.each<[string, Partial<JavaAppSettings>, RegExp]>([
     ["latest tag", { tag: "latest" }, /platform:apps\.order-service\.tag: tag "latest" is refused/],
     ["a tag too long for a label", { tag: `v1.0.0-${"a".repeat(60)}` }, /platform:apps\.order-service\.tag: .*at most 63/],
     ["a heap above the limit", { javaOpts: "-Xmx5632m" }, /platform:apps\.order-service\.javaOpts: -Xmx 5632Mi leaves no room .* memory limit 6Gi/],
-    ["a limit below its request", { resources: { cpu: "1", memory: "2Gi", memoryLimit: "1Gi" } }, /platform:apps\.order-service\.resources\.memoryLimit: 1Gi is below the request 2Gi/],
+    [
+      "a limit below its request",
+      { resources: { cpu: "1", memory: "2Gi", memoryLimit: "1Gi" } },
+      /platform:apps\.order-service\.resources\.memoryLimit: 1Gi is below the request 2Gi/,
+    ],
     ["a platform namespace", { namespace: "kube-system" }, /platform:apps\.order-service\.namespace: "kube-system" belongs to the platform/],
-    ["a canary without host", { host: undefined, canary: { tag: "v2", weight: 5 } }, /platform:apps\.order-service\.canary: needs platform:apps\.order-service\.host/],
+    [
+      "a canary without host",
+      { host: undefined, canary: { tag: "v2", weight: 5 } },
+      /platform:apps\.order-service\.canary: needs platform:apps\.order-service\.host/,
+    ],
     ["a canary on the stable tag", { canary: { tag: "order-service-v2.3.0", weight: 5 } }, /canary\.tag: equals the stable tag/],
     ["a log file in /", { logFiles: ["/app.log"] }, /platform:apps\.order-service\.logFiles\[0\]: \/app\.log is in \//],
     ["a relative log file", { logFiles: ["logs/app.log"] }, /platform:apps\.order-service\.logFiles\[0\]: must be an absolute file path/],
-    ["replicas outside autoscale", { replicas: 5, autoscale: { min: 10, max: 20, cpuPercent: 60 } }, /platform:apps\.order-service\.replicas: 5 is outside autoscale 10-20/],
-    ["an image with a tag", { image: "harbor.livemall.internal/commerce/order-service:v1" }, /platform:apps\.order-service\.image: must be a repository without tag/],
+    [
+      "replicas outside autoscale",
+      { replicas: 5, autoscale: { min: 10, max: 20, cpuPercent: 60 } },
+      /platform:apps\.order-service\.replicas: 5 is outside autoscale 10-20/,
+    ],
+    [
+      "an image with a tag",
+      { image: "harbor.livemall.internal/commerce/order-service:v1" },
+      /platform:apps\.order-service\.image: must be a repository without tag/,
+    ],
   ])("refuses %s, naming the key", (_label, over, message) => {
     expect(() => javaAppObjects(withBase(over))).toThrow(message);
   });
@@ -503,4 +528,3 @@ describe("javaAppObjects (pure)", () => {
     expect(() => dockerConfigJson("https://harbor", "u", "p")).toThrow(/platform:harbor\.registry/);
   });
 });
-

@@ -304,7 +304,10 @@ function machine(): string[] {
     `- date: ${new Date().toISOString()}`,
     `- node ${process.version}, ${os.platform()} ${os.release()} ${os.arch()}`,
     `- cpus: ${cpus.length} × ${cpus[0]?.model.trim() ?? "unknown"}; memory ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-    `- load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} (other work on the machine inflates every figure)`,
+    `- load average at start: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")} (other work on the machine inflates every figure)`,
   ];
 }
 
@@ -369,7 +372,9 @@ async function main(): Promise<void> {
     for (const workers of opts.sizes) {
       // --cpu-prof DIR profiles the largest size: preview-N.cpuprofile and baseline-N.cpuprofile.
       const prof = (name: string) =>
-        opts.cpuProf && workers === opts.sizes[opts.sizes.length - 1] ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProf}`, `--cpu-prof-name=${name}-${workers}.cpuprofile`] : [];
+        opts.cpuProf && workers === opts.sizes[opts.sizes.length - 1]
+          ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProf}`, `--cpu-prof-name=${name}-${workers}.cpuprofile`]
+          : [];
       const preview = await fastest(opts.repeat, (i) => inChild<PreviewMeasured>({ kind: "preview", workers }, i === 0 ? prof("preview") : []));
       const file = path.join(tmp, `flat-${workers}.json`);
       await inChild({ kind: "export", workers, file });
@@ -377,7 +382,9 @@ async function main(): Promise<void> {
       const bare = await fastest(opts.repeat, () => inChild<Measured>({ kind: "baseline", file, typedKeys: false }));
       if (baseline.custom !== preview.custom) throw new Error(`bench: baseline registered ${baseline.custom} custom resources, the preview ${preview.custom}`);
       rows.push({ preview, baseline, bare });
-      console.error(`bench: ${workers} workers: preview ${s(preview.wallMs)} s ${mb(preview.maxRssKb)} MB, baseline ${s(baseline.wallMs)} s ${mb(baseline.maxRssKb)} MB`);
+      console.error(
+        `bench: ${workers} workers: preview ${s(preview.wallMs)} s ${mb(preview.maxRssKb)} MB, baseline ${s(baseline.wallMs)} s ${mb(baseline.maxRssKb)} MB`,
+      );
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -433,7 +440,14 @@ async function main(): Promise<void> {
     "Generated from the tables above by the bench itself, so it always reads this run.",
     "",
     ...reading(
-      rows.map((r) => ({ workers: r.preview.workers, wallMs: r.preview.wallMs, maxRssKb: r.preview.maxRssKb, depth: r.preview.depth, baselineWallMs: r.baseline.wallMs, bareWallMs: r.bare.wallMs })),
+      rows.map((r) => ({
+        workers: r.preview.workers,
+        wallMs: r.preview.wallMs,
+        maxRssKb: r.preview.maxRssKb,
+        depth: r.preview.depth,
+        baselineWallMs: r.baseline.wallMs,
+        bareWallMs: r.bare.wallMs,
+      })),
       depths,
       fronts,
     ),

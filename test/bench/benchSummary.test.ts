@@ -11,8 +11,18 @@ const size = (workers: number, wallS: number, rssMb: number, depth = 11): SizeFi
 
 describe("the generated reading of the bench figures", () => {
   it("says what the figures say, with the table's numbers", () => {
-    const text = reading([size(10, 1.7, 228), size(100, 1.9, 276), size(1000, 5.67, 999)], [{ stack: "host", depth: 10 }, { stack: "dev", depth: 11 }, { stack: "prod1", depth: 11 }], [{ ratio: 0.9 }, { ratio: 1.05 }, { ratio: 1.01 }]).join("\n");
-    expect(text).toContain("At 1000 workers the preview took 5.67 s (under the 10 s target) and peaked at 999 MB (under the 2 GB target), 1.67× the flat baseline's wall time");
+    const text = reading(
+      [size(10, 1.7, 228), size(100, 1.9, 276), size(1000, 5.67, 999)],
+      [
+        { stack: "host", depth: 10 },
+        { stack: "dev", depth: 11 },
+        { stack: "prod1", depth: 11 },
+      ],
+      [{ ratio: 0.9 }, { ratio: 1.05 }, { ratio: 1.01 }],
+    ).join("\n");
+    expect(text).toContain(
+      "At 1000 workers the preview took 5.67 s (under the 10 s target) and peaked at 999 MB (under the 2 GB target), 1.67× the flat baseline's wall time",
+    );
     expect(text).toContain("the bare baseline took 50 % of the flat one");
     expect(text).toContain("From 100 to 1000 workers each worker added 4.19 ms (the baseline 2.51 ms)");
     expect(text).toContain("from 170.00 ms at 10 workers to 5.67 ms at 1000: a fixed cost");

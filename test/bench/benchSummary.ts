@@ -53,7 +53,9 @@ export function reading(sizes: SizeFigures[], depths: DepthFigures[], fronts: Fr
       const b = big.wallMs / big.workers;
       out.push(
         `- Wall time per worker went from ${a.toFixed(2)} ms at ${first.workers} workers to ${b.toFixed(2)} ms at ${big.workers}: ` +
-          (b < a ? "a fixed cost (loading and transpiling the program, the host stack) dominates small fleets." : "it did not fall with size, so the per-worker cost dominates."),
+          (b < a
+            ? "a fixed cost (loading and transpiling the program, the host stack) dominates small fleets."
+            : "it did not fall with size, so the per-worker cost dominates."),
       );
     }
     const sizeDepths = [...new Set(sizes.map((r) => r.depth))];
@@ -66,7 +68,12 @@ export function reading(sizes: SizeFigures[], depths: DepthFigures[], fronts: Fr
   if (depths.length > 0) {
     const byDepth = new Map<number, string[]>();
     for (const d of depths) byDepth.set(d.depth, [...(byDepth.get(d.depth) ?? []), d.stack]);
-    out.push(`- Stack depths: ${[...byDepth].sort((x, y) => y[0] - x[0]).map(([d, st]) => `${st.join(", ")} ${d}`).join("; ")}.`);
+    out.push(
+      `- Stack depths: ${[...byDepth]
+        .sort((x, y) => y[0] - x[0])
+        .map(([d, st]) => `${st.join(", ")} ${d}`)
+        .join("; ")}.`,
+    );
   }
   if (fronts.length > 0) {
     const r = fronts.map((f) => f.ratio).sort((x, y) => x - y);

@@ -486,7 +486,10 @@ exit 0
       expect(r.stderr).not.toMatch(/fatal/);
       expect(r.status).toBe(0);
       expect(fs.readFileSync(path.join(runnerTemp, "base/index.ts"), "utf8")).toBe("// base\n");
-      expect(fs.readFileSync(log, "utf8").trim().split("\n")).toEqual([`${runnerTemp}/base|ci --no-audit --no-fund`, `${runnerTemp}/base/policies|ci --no-audit --no-fund`]);
+      expect(fs.readFileSync(log, "utf8").trim().split("\n")).toEqual([
+        `${runnerTemp}/base|ci --no-audit --no-fund`,
+        `${runnerTemp}/base/policies|ci --no-audit --no-fund`,
+      ]);
     });
 
     it("previews base and PR per stack, diffs from the base's plan, and records a failure without stopping", () => {
@@ -548,7 +551,13 @@ exit 0
         },
       };
       const core = {
-        summary: { addRaw(t: string) { summary += t; return this; }, write: async () => undefined },
+        summary: {
+          addRaw(t: string) {
+            summary += t;
+            return this;
+          },
+          write: async () => undefined,
+        },
         notice: () => undefined,
         info: () => undefined,
       };
@@ -556,7 +565,11 @@ exit 0
         repo: { owner: "shop", repo: "platform" },
         payload: {
           repository: { full_name: "shop/platform" },
-          pull_request: { number: 42, base: { ref: "main" }, head: { sha: "abcdef1234567", repo: { full_name: opts.fork ? "someone/platform" : "shop/platform" } } },
+          pull_request: {
+            number: 42,
+            base: { ref: "main" },
+            head: { sha: "abcdef1234567", repo: { full_name: opts.fork ? "someone/platform" : "shop/platform" } },
+          },
         },
       };
       const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor;
@@ -602,7 +615,8 @@ exit 0
 
     it("keeps under GitHub's 65536-character limit with six huge diffs", async () => {
       const files: Record<string, string> = {};
-      for (const st of ALL) Object.assign(files, { [`${st}.status`]: "ok", [`${st}.txt`]: `${st}\n` + "~ urn:pulumi:x::platform::y [userData]\n".repeat(5000) });
+      for (const st of ALL)
+        Object.assign(files, { [`${st}.status`]: "ok", [`${st}.txt`]: `${st}\n` + "~ urn:pulumi:x::platform::y [userData]\n".repeat(5000) });
       const { calls } = await comment({ stacks: ALL, files });
       const body = (calls.create[0] as { body: string }).body;
       expect(body.length).toBeLessThan(65536);
@@ -718,7 +732,13 @@ describe("drift.yml", () => {
 
   it("previews with refresh, expecting no changes, against the prod policy config", () => {
     const [p] = pulumiSteps(job);
-    expect(p.with).toMatchObject({ command: "preview", refresh: true, "expect-no-changes": true, policyPacks: "policies", policyPackConfigs: "policies/config/prod.json" });
+    expect(p.with).toMatchObject({
+      command: "preview",
+      refresh: true,
+      "expect-no-changes": true,
+      policyPacks: "policies",
+      policyPackConfigs: "policies/config/prod.json",
+    });
     expect(p.id).toBe("preview");
     expect(p["continue-on-error"]).toBe(true);
   });
@@ -854,8 +874,28 @@ describe("one list of system tools, one test command", () => {
   const SETUP = path.join(ROOT, ".ci/setup");
 
   it("lists every Debian package the tests run, once", () => {
-    const needed = ["haproxy", "shellcheck", "cloud-init", "prometheus", "prometheus-alertmanager", "luajit", "strongswan-swanctl", "strongswan-charon",
-      "charon-systemd", "openssl", "curl", "ca-certificates", "git", "iproute2", "util-linux", "iptables", "nftables", "etcd-server", "etcd-client", "systemd"];
+    const needed = [
+      "haproxy",
+      "shellcheck",
+      "cloud-init",
+      "prometheus",
+      "prometheus-alertmanager",
+      "luajit",
+      "strongswan-swanctl",
+      "strongswan-charon",
+      "charon-systemd",
+      "openssl",
+      "curl",
+      "ca-certificates",
+      "git",
+      "iproute2",
+      "util-linux",
+      "iptables",
+      "nftables",
+      "etcd-server",
+      "etcd-client",
+      "systemd",
+    ];
     expect([...tools].sort()).toEqual([...needed].sort());
     expect(new Set(tools).size).toBe(tools.length);
   });
@@ -867,7 +907,12 @@ describe("one list of system tools, one test command", () => {
     expect(fs.readFileSync(SETUP, "utf8")).toContain(".ci/tools.txt");
     const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
     const quick = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("\n## ", readme.indexOf("## Quick start") + 3));
-    expect(quick.match(/^```(?:bash|sh)?\n([\s\S]*?)```/m)?.[1].trim().split("\n")).toEqual(["npm run setup && npm run preview -- dev", "npm run test:all"]);
+    expect(
+      quick
+        .match(/^```(?:bash|sh)?\n([\s\S]*?)```/m)?.[1]
+        .trim()
+        .split("\n"),
+    ).toEqual(["npm run setup && npm run preview -- dev", "npm run test:all"]);
   });
 
   it("the devcontainer bakes in the same list on Node 24", () => {
@@ -901,7 +946,8 @@ describe("one list of system tools, one test command", () => {
   function setupWith(opts: { apt: boolean; uid: number }): { r: SpawnSyncReturns<string>; aptLog: string } {
     const bin = path.join(tmp, `setup-bin-${++seq}`);
     fs.mkdirSync(bin);
-    for (const t of ["sed", "grep", "dirname", "bash"]) fs.symlinkSync(spawnSync("bash", ["-c", `command -v ${t}`], { encoding: "utf8" }).stdout.trim(), path.join(bin, t));
+    for (const t of ["sed", "grep", "dirname", "bash"])
+      fs.symlinkSync(spawnSync("bash", ["-c", `command -v ${t}`], { encoding: "utf8" }).stdout.trim(), path.join(bin, t));
     const aptLog = path.join(bin, "apt.log");
     fs.writeFileSync(path.join(bin, "id"), `#!/bin/bash\necho ${opts.uid}\n`, { mode: 0o755 });
     if (opts.apt) {

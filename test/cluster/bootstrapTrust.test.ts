@@ -16,7 +16,13 @@ import YAML from "yaml";
 import { renderUserData, writeFileText } from "../../components/cluster/cloudInit";
 import { bootstrapScript } from "../../components/cluster/bootstrapScript";
 import { METADATA_GUARD_PATH } from "../../components/cluster/bootstrapUnits";
-import { caCertHashFromPublicKeyPem, ClusterBootstrap, NodeBootstrap, renderInitConfiguration, renderJoinConfiguration } from "../../components/cluster/kubeadm";
+import {
+  caCertHashFromPublicKeyPem,
+  ClusterBootstrap,
+  NodeBootstrap,
+  renderInitConfiguration,
+  renderJoinConfiguration,
+} from "../../components/cluster/kubeadm";
 import { ofType, plan, STACK_NAMES } from "../support/offline";
 
 const execFileP = promisify(execFile);
@@ -36,7 +42,23 @@ beforeAll(() => {
   sh("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.crt"), "-subj", "/CN=kubernetes", "-days", "1"]);
   sh("openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", f("srv.key"), "-out", f("srv.csr"), "-subj", "/CN=kube-apiserver"]);
   fs.writeFileSync(f("ext"), "subjectAltName=IP:127.0.0.1\n");
-  sh("openssl", ["x509", "-req", "-in", f("srv.csr"), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f("srv.crt"), "-days", "1", "-extfile", f("ext")]);
+  sh("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    f("srv.csr"),
+    "-CA",
+    f("ca.crt"),
+    "-CAkey",
+    f("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    f("srv.crt"),
+    "-days",
+    "1",
+    "-extfile",
+    f("ext"),
+  ]);
   ca = { cert: fs.readFileSync(f("ca.crt"), "utf8"), key: fs.readFileSync(f("ca.key"), "utf8") };
   server = { cert: fs.readFileSync(f("srv.crt"), "utf8"), key: fs.readFileSync(f("srv.key"), "utf8") };
 });
@@ -91,7 +113,9 @@ describe("metadata guard in network namespaces (real nft)", () => {
     ipn(ns.cloud, "route", "add", "10.244.0.0/16", "via", "192.168.77.1");
     sh("ip", ["netns", "exec", ns.node, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
     const { spawn } = await import("node:child_process");
-    listener = spawn("ip", ["netns", "exec", ns.cloud, "python3", "-m", "http.server", "80", "--bind", "100.100.100.200", "--directory", tmp], { stdio: "ignore" });
+    listener = spawn("ip", ["netns", "exec", ns.cloud, "python3", "-m", "http.server", "80", "--bind", "100.100.100.200", "--directory", tmp], {
+      stdio: "ignore",
+    });
     for (let i = 0; i < 50 && spawnSync("ip", ["netns", "exec", ns.cloud, "curl", "-s", "-o", "/dev/null", "http://100.100.100.200/"]).status !== 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -101,7 +125,9 @@ describe("metadata guard in network namespaces (real nft)", () => {
     for (const n of Object.values(ns)) spawnSync("ip", ["netns", "del", n]);
   });
 
-  const reaches = (n: string) => spawnSync("ip", ["netns", "exec", n, "curl", "-s", "-m", "2", "-o", "/dev/null", "-w", "%{http_code}", "http://100.100.100.200/"], { encoding: "utf8" }).stdout;
+  const reaches = (n: string) =>
+    spawnSync("ip", ["netns", "exec", n, "curl", "-s", "-m", "2", "-o", "/dev/null", "-w", "%{http_code}", "http://100.100.100.200/"], { encoding: "utf8" })
+      .stdout;
 
   test("before the rule the pod reaches the metadata service (the test can fail); after it, only the node does", () => {
     expect(reaches(ns.pod)).toBe("200");
@@ -146,7 +172,9 @@ async function stubs(): Promise<Stubs> {
       const params = [...url.searchParams.entries()].filter(([k]) => k !== "Signature").sort(([a], [b]) => (a < b ? -1 : 1));
       const enc = (v: string) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
       const query = params.map(([k, v]) => `${enc(k)}=${enc(v)}`).join("&");
-      const want = createHmac("sha1", `${creds.AccessKeySecret}&`).update(`GET&%2F&${enc(query)}`).digest("base64");
+      const want = createHmac("sha1", `${creds.AccessKeySecret}&`)
+        .update(`GET&%2F&${enc(query)}`)
+        .digest("base64");
       if (url.searchParams.get("Signature") !== want || url.searchParams.get("SecurityToken") !== creds.SecurityToken) {
         res.statusCode = 403;
         return void res.end("{}");
@@ -222,7 +250,17 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
     const run = async (env: Record<string, string> = {}) => {
       try {
         await execFileP("bash", [script], {
-          env: { PATH: `${bin}:${process.env.PATH}`, ROOT: dir, API_ENDPOINT: api, PEERS: "127.0.0.1:1", METADATA_URL: cloud, KMS_URL: cloud, PACKAGE_REPO: `file://${dir}/repo/`, JOIN_TRIES: "2", ...env },
+          env: {
+            PATH: `${bin}:${process.env.PATH}`,
+            ROOT: dir,
+            API_ENDPOINT: api,
+            PEERS: "127.0.0.1:1",
+            METADATA_URL: cloud,
+            KMS_URL: cloud,
+            PACKAGE_REPO: `file://${dir}/repo/`,
+            JOIN_TRIES: "2",
+            ...env,
+          },
         });
         return 0;
       } catch (e) {
@@ -232,14 +270,19 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
     return { dir, run };
   }
   const calls = (dir: string) => (fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8") : "");
-  const kubeadmCalls = (dir: string) => calls(dir).split("\n").filter((l) => /^kubeadm (init|join)/.test(l));
+  const kubeadmCalls = (dir: string) =>
+    calls(dir)
+      .split("\n")
+      .filter((l) => /^kubeadm (init|join)/.test(l));
 
   test("first bring-up: master-0 inits (nothing answers), the log is 0600 and holds no token or key; a rerun is a no-op", async () => {
     s.up.value = false;
     const r = root(master(0));
     expect(await r.run()).toBe(0);
     expect(kubeadmCalls(r.dir)).toEqual([expect.stringMatching(/^kubeadm init --config \S+ --skip-token-print --skip-certificate-key-print$/)]);
-    expect(calls(r.dir)).toContain("apt-get -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install containerd=1.7.28-0ubuntu1~22.04.1");
+    expect(calls(r.dir)).toContain(
+      "apt-get -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install containerd=1.7.28-0ubuntu1~22.04.1",
+    );
     expect(calls(r.dir)).toContain("apt-mark hold containerd");
     expect(calls(r.dir).indexOf("systemctl start k8s-metadata-guard.service")).toBeLessThan(calls(r.dir).indexOf("kubeadm init"));
     const log = path.join(r.dir, "var/log/k8s-bootstrap.log");
@@ -357,7 +400,11 @@ describe("plans", () => {
 
 test("app namespaces enforce Pod Security baseline at a pinned version (no hostNetwork pods beside the guard)", async () => {
   const p = await plan("prod1");
-  const namespaces = ofType(p, "kubernetes:core/v1:Namespace").filter((n) => (n.inputs.metadata as { labels?: Record<string, string> }).labels?.["app.kubernetes.io/managed-by"] === "pulumi" && (n.inputs.metadata as { labels?: Record<string, string> }).labels?.["pod-security.kubernetes.io/enforce"] !== "privileged");
+  const namespaces = ofType(p, "kubernetes:core/v1:Namespace").filter(
+    (n) =>
+      (n.inputs.metadata as { labels?: Record<string, string> }).labels?.["app.kubernetes.io/managed-by"] === "pulumi" &&
+      (n.inputs.metadata as { labels?: Record<string, string> }).labels?.["pod-security.kubernetes.io/enforce"] !== "privileged",
+  );
   const apps = namespaces.filter((n) => (n.inputs.metadata as { labels: Record<string, string> }).labels["pod-security.kubernetes.io/enforce"] === "baseline");
   expect(apps.length).toBeGreaterThan(0);
   for (const n of apps) expect((n.inputs.metadata as { labels: Record<string, string> }).labels["pod-security.kubernetes.io/enforce-version"]).toBe("v1.35");

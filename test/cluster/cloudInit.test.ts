@@ -249,7 +249,12 @@ describe("kubeadm documents", () => {
     expect(init.bootstrapTokens).toEqual([expect.objectContaining({ ttl: "1h" })]);
     expect(init.bootstrapTokens[0]).not.toHaveProperty("token");
     expect(init).not.toHaveProperty("certificateKey");
-    expect(clusterCfgArgs(docs[1])).toEqual(expect.arrayContaining([{ name: "encryption-provider-config", value: "/etc/kubernetes/pki/encryption-config.yaml" }, { name: "audit-policy-file", value: "/etc/kubernetes/audit/policy.yaml" }]));
+    expect(clusterCfgArgs(docs[1])).toEqual(
+      expect.arrayContaining([
+        { name: "encryption-provider-config", value: "/etc/kubernetes/pki/encryption-config.yaml" },
+        { name: "audit-policy-file", value: "/etc/kubernetes/audit/policy.yaml" },
+      ]),
+    );
     expect(init.localAPIEndpoint).toEqual({ advertiseAddress: "10.20.0.10", bindPort: 6443 });
     expect(init.nodeRegistration.name).toBe("prod1-master-0");
     expect(init.nodeRegistration.criSocket).toBe("unix:///run/containerd/containerd.sock");
@@ -292,9 +297,7 @@ describe("kubeadm documents", () => {
     expect(join.discovery.bootstrapToken.caCertHashes).toEqual([caCertHashFromPublicKeyPem(ca.certPem)]);
     expect(join).not.toHaveProperty("controlPlane");
     expect(fileAt(text, KUBEADM_CONFIG_PATH)!.content).not.toContain("certificateKey");
-    expect(join.nodeRegistration.kubeletExtraArgs).toEqual([
-      { name: "node-labels", value: "example.com/team=order,node.kubernetes.io/pool=general" },
-    ]);
+    expect(join.nodeRegistration.kubeletExtraArgs).toEqual([{ name: "node-labels", value: "example.com/team=order,node.kubernetes.io/pool=general" }]);
     expect(join.nodeRegistration.taints).toEqual([{ key: "dedicated", value: "order", effect: "NoSchedule" }]);
   });
 
@@ -357,7 +360,10 @@ describe("caCertHashFromPublicKeyPem", () => {
     return `sha256:${dgst.stdout.trim().split(/\s+/).pop()}`;
   }
 
-  test.each([["RSA", () => ca], ["ECDSA", () => otherCa]])("matches openssl for a %s CA", (_kind, get) => {
+  test.each([
+    ["RSA", () => ca],
+    ["ECDSA", () => otherCa],
+  ])("matches openssl for a %s CA", (_kind, get) => {
     const { certPem } = get();
     const pub = run("openssl", ["x509", "-pubkey", "-noout"], certPem).stdout;
     expect(caCertHashFromPublicKeyPem(pub)).toBe(opensslHash(certPem));
@@ -371,27 +377,63 @@ describe("validation names the field", () => {
     ["token", () => renderUserData(cluster({ bootstrapToken: "ABCDEF.0123456789abcdef" }), workerNode()), "bootstrapToken: must match"],
     ["hash", () => renderUserData(cluster({ caCertHash: "sha1:abc" }), workerNode()), "caCertHash: must be"],
     ["version format", () => renderUserData(cluster({ kubernetesVersion: "v1.33" }), workerNode()), 'kubernetesVersion: "v1.33" is not a full version'],
-    ["old version", () => renderUserData(cluster({ kubernetesVersion: "1.18.20", packageRepository: "https://pkgs.k8s.io/core:/stable:/v1.18/deb/" }), workerNode()), "kubernetesVersion: 1.18.20 is too old"],
-    ["repo minor", () => renderUserData(cluster({ kubernetesVersion: "1.32.9" }), workerNode()), "platform:kubernetes.packageRepository: serves v1.33 but platform:kubernetes.version is 1.32.9"],
-    ["http repo", () => renderUserData(cluster({ packageRepository: "http://mirrors.aliyun.com/kubernetes-new/core/stable/v1.33/deb/" }), workerNode()), "packageRepository:"],
+    [
+      "old version",
+      () => renderUserData(cluster({ kubernetesVersion: "1.18.20", packageRepository: "https://pkgs.k8s.io/core:/stable:/v1.18/deb/" }), workerNode()),
+      "kubernetesVersion: 1.18.20 is too old",
+    ],
+    [
+      "repo minor",
+      () => renderUserData(cluster({ kubernetesVersion: "1.32.9" }), workerNode()),
+      "platform:kubernetes.packageRepository: serves v1.33 but platform:kubernetes.version is 1.32.9",
+    ],
+    [
+      "http repo",
+      () => renderUserData(cluster({ packageRepository: "http://mirrors.aliyun.com/kubernetes-new/core/stable/v1.33/deb/" }), workerNode()),
+      "packageRepository:",
+    ],
     ["pod CIDR", () => renderUserData(cluster({ podSubnet: "10.244.0.1/16" }), workerNode()), /^podSubnet: .*host bits/],
     ["overlap", () => renderUserData(cluster({ podSubnet: "10.96.0.0/16" }), workerNode()), "serviceSubnet: 10.96.0.0/12 overlaps podSubnet"],
-    ["service size", () => renderUserData(cluster({ serviceSubnet: "10.0.0.0/8", podSubnet: "172.16.0.0/16" }), workerNode()), "platform:network.serviceCidr: 10.0.0.0/8 is larger than /12"],
-    ["endpoint", () => renderUserData(cluster({ controlPlaneEndpoint: "10.20.0.250" }), workerNode()), 'controlPlaneEndpoint: "10.20.0.250" is not "host:port"'],
+    [
+      "service size",
+      () => renderUserData(cluster({ serviceSubnet: "10.0.0.0/8", podSubnet: "172.16.0.0/16" }), workerNode()),
+      "platform:network.serviceCidr: 10.0.0.0/8 is larger than /12",
+    ],
+    [
+      "endpoint",
+      () => renderUserData(cluster({ controlPlaneEndpoint: "10.20.0.250" }), workerNode()),
+      'controlPlaneEndpoint: "10.20.0.250" is not "host:port"',
+    ],
     ["image repo", () => renderUserData(cluster({ imageRepository: "https://registry.example.com/x" }), workerNode()), "imageRepository:"],
     ["cluster name", () => renderUserData(cluster({ clusterName: "Prod_1" }), workerNode()), "clusterName:"],
     ["hostname", () => renderUserData(cluster(), { ...workerNode(), hostname: "Prod1-general-3" }), "hostname:"],
     ["master without IP", () => renderUserData(cluster(), { ...cpNode(), nodeIp: undefined }), "nodeIp: required for role control-plane"],
     ["node IP in pods", () => renderUserData(cluster(), { ...cpNode(), nodeIp: "10.244.1.5" }), "nodeIp: 10.244.1.5 lies inside podSubnet"],
-    ["forbidden label", () => renderUserData(cluster(), { ...workerNode(), labels: { "node-role.kubernetes.io/worker": "" } }), 'labels["node-role.kubernetes.io/worker"]: the kubelet may not set this label under the NodeRestriction admission plugin'],
+    [
+      "forbidden label",
+      () => renderUserData(cluster(), { ...workerNode(), labels: { "node-role.kubernetes.io/worker": "" } }),
+      'labels["node-role.kubernetes.io/worker"]: the kubelet may not set this label under the NodeRestriction admission plugin',
+    ],
     ["k8s.io label", () => renderUserData(cluster(), { ...workerNode(), labels: { "example.k8s.io/x": "y" } }), 'labels["example.k8s.io/x"]'],
     ["label value", () => renderUserData(cluster(), { ...workerNode(), labels: { team: "a,b" } }), 'labels["team"]: "a,b" is not a valid label value'],
     ["taint effect", () => renderUserData(cluster(), { ...workerNode(), taints: [{ key: "a", effect: "Never" as never }] }), "taints[0].effect:"],
-    ["controlPlane on worker", () => renderUserData(cluster(), { ...workerNode(), controlPlane: initNode().controlPlane }), "controlPlane: only masters carry controlPlane"],
+    [
+      "controlPlane on worker",
+      () => renderUserData(cluster(), { ...workerNode(), controlPlane: initNode().controlPlane }),
+      "controlPlane: only masters carry controlPlane",
+    ],
     ["master without controlPlane", () => renderUserData(cluster(), { ...initNode(), controlPlane: undefined }), "controlPlane: required for role init"],
     ["init not index 0", () => renderUserData(cluster(), { ...cpNode(), role: "init" }), 'controlPlane.index: role "init" is master 0 and only master 0'],
-    ["http KMS", () => renderUserData(cluster(), { ...cpNode(), controlPlane: { ...cpNode().controlPlane!, secretStore: { ...secretStore, kmsUrl: "http://kms" } } }), "controlPlane.secretStore.kmsUrl"],
-    ["hash mismatch", () => renderUserData(cluster({ caCertHash: caCertHashFromPublicKeyPem(otherCa.certPem) }), initNode()), "caCertHash: does not match caCertPem"],
+    [
+      "http KMS",
+      () => renderUserData(cluster(), { ...cpNode(), controlPlane: { ...cpNode().controlPlane!, secretStore: { ...secretStore, kmsUrl: "http://kms" } } }),
+      "controlPlane.secretStore.kmsUrl",
+    ],
+    [
+      "hash mismatch",
+      () => renderUserData(cluster({ caCertHash: caCertHashFromPublicKeyPem(otherCa.certPem) }), initNode()),
+      "caCertHash: does not match caCertPem",
+    ],
     ["not a cert", () => renderUserData(cluster({ caCertPem: "junk" }), initNode()), "caCertPem: is not a PEM X.509 certificate"],
     ["containerd version", () => renderUserData(cluster(), workerNode(), undefined, { containerdVersion: "latest" }), "containerdVersion:"],
   ];
@@ -414,19 +456,14 @@ describe("validation names the field", () => {
   test("property: under kubernetes.io / k8s.io, only the node. and kubelet. namespaces pass", () => {
     const dnsLabel = fc.stringMatching(/^[a-z][a-z0-9-]{0,6}[a-z0-9]$/);
     fc.assert(
-      fc.property(
-        fc.array(dnsLabel, { maxLength: 3 }),
-        fc.constantFrom("kubernetes.io", "k8s.io", "example.com"),
-        dnsLabel,
-        (sub, domain, name) => {
-          const prefix = [...sub, domain].join(".");
-          // "x-" keeps the key off the short list of well-known labels (zone, os, ...).
-          const key = `${prefix}/x-${name}`;
-          const reserved = domain !== "example.com";
-          const kubeletNamespace = domain === "kubernetes.io" && ["node", "kubelet"].includes(sub[sub.length - 1] ?? "");
-          expect(isKubeletSettableLabel(key)).toBe(!reserved || kubeletNamespace);
-        },
-      ),
+      fc.property(fc.array(dnsLabel, { maxLength: 3 }), fc.constantFrom("kubernetes.io", "k8s.io", "example.com"), dnsLabel, (sub, domain, name) => {
+        const prefix = [...sub, domain].join(".");
+        // "x-" keeps the key off the short list of well-known labels (zone, os, ...).
+        const key = `${prefix}/x-${name}`;
+        const reserved = domain !== "example.com";
+        const kubeletNamespace = domain === "kubernetes.io" && ["node", "kubelet"].includes(sub[sub.length - 1] ?? "");
+        expect(isKubeletSettableLabel(key)).toBe(!reserved || kubeletNamespace);
+      }),
       { numRuns: 300 },
     );
   });

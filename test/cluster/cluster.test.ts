@@ -114,7 +114,10 @@ describe("prod1 cluster plan", () => {
 
 /** The changes are exactly the join token's id, secret and expiry (and so its bootstrap-token Secret). */
 const joinTokenOnly = (changed: { urn: string }[]) =>
-  changed.map((c) => c.urn.split("::").pop()).sort().join(",") === "prod1-join-token-expiry,prod1-join-token-id,prod1-join-token-secret";
+  changed
+    .map((c) => c.urn.split("::").pop())
+    .sort()
+    .join(",") === "prod1-join-token-expiry,prod1-join-token-id,prod1-join-token-secret";
 
 describe("scaling a pool by editing its count", () => {
   test("count + 1 adds exactly one instance (and its SLB attachments) and changes nothing else", async () => {
@@ -137,7 +140,12 @@ describe("scaling a pool by editing its count", () => {
     const d = diffPlans(before.resources, after.resources);
     expect(d.added).toEqual([]);
     expect(joinTokenOnly(d.changed)).toBe(true);
-    expect(d.removed.map((u) => u.split("::").pop()).filter((n) => !n!.startsWith("prod1-ingress-")).sort()).toEqual(["prod1-order-7", "prod1-worker-role-prod1-order-7"]);
+    expect(
+      d.removed
+        .map((u) => u.split("::").pop())
+        .filter((n) => !n!.startsWith("prod1-ingress-"))
+        .sort(),
+    ).toEqual(["prod1-order-7", "prod1-worker-role-prod1-order-7"]);
     expect(d.removed).toHaveLength(4);
   });
 

@@ -28,7 +28,7 @@ function masters(count: number) {
 
 function settings(count: number, extra: Partial<HaproxySettings> = {}): HaproxySettings {
   // A Pulumi random password may contain characters HAProxy treats specially.
-  return { masters: masters(count), statsPassword: "Zx9#q$w\\e\"r!t%", ...extra };
+  return { masters: masters(count), statsPassword: 'Zx9#q$w\\e"r!t%', ...extra };
 }
 
 describe("haproxy -c accepts the rendered config", () => {
@@ -133,19 +133,16 @@ describe("validation names the field", () => {
   const base = settings(2);
   it.each<[string, Partial<HaproxySettings>, string]>([
     ["no masters", { masters: [] }, "haproxy: masters: at least one master is required"],
-    [
-      "bad address",
-      { masters: [masters(1)[0], { name: "b", address: "x" }] },
-      'haproxy: masters[1].address: not an IPv4 address: "x"',
-    ],
-    [
-      "octet > 255",
-      { masters: [{ name: "a", address: "10.0.0.256" }] },
-      'haproxy: masters[0].address: not an IPv4 address: "10.0.0.256"',
-    ],
+    ["bad address", { masters: [masters(1)[0], { name: "b", address: "x" }] }, 'haproxy: masters[1].address: not an IPv4 address: "x"'],
+    ["octet > 255", { masters: [{ name: "a", address: "10.0.0.256" }] }, 'haproxy: masters[0].address: not an IPv4 address: "10.0.0.256"'],
     [
       "duplicate name",
-      { masters: [{ name: "a", address: "10.0.0.1" }, { name: "a", address: "10.0.0.2" }] },
+      {
+        masters: [
+          { name: "a", address: "10.0.0.1" },
+          { name: "a", address: "10.0.0.2" },
+        ],
+      },
       'haproxy: masters[1].name: duplicate master name "a"',
     ],
     ["name with space", { masters: [{ name: "a b", address: "10.0.0.1" }] }, "haproxy: masters[0].name: must be"],
@@ -160,7 +157,7 @@ describe("validation names the field", () => {
     ["password with space", { statsPassword: "a b" }, "haproxy: statsPassword: must be printable ASCII without whitespace or single quotes"],
     ["password with quote", { statsPassword: "a'b" }, "haproxy: statsPassword: must be printable ASCII"],
     ["password with newline", { statsPassword: "ab\nglobal" }, "haproxy: statsPassword: must be printable ASCII"],
-    ["user with colon", { statsUser: "ad:min" }, 'haproxy: statsUser: must be non-empty letters, digits, \'.\', \'_\' or \'-\': "ad:min"'],
+    ["user with colon", { statsUser: "ad:min" }, "haproxy: statsUser: must be non-empty letters, digits, '.', '_' or '-': \"ad:min\""],
     ["maxConn too small", { maxConn: 10 }, "haproxy: maxConn: must be an integer between 100 and 1000000: 10"],
     ["interval too short", { checkIntervalMs: 10 }, "haproxy: checkIntervalMs: must be an integer between 100 and 60000: 10"],
   ])("%s", (_label, patch, message) => {

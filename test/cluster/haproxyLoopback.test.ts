@@ -7,26 +7,13 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-  HAPROXY_MONITOR_URI,
-  HAPROXY_STATS_URI,
-  renderHaproxyCfg,
-} from "../../components/cluster/haproxy";
-import {
-  cleanupTls,
-  FakeApiServerSet,
-  freePorts,
-  httpGet,
-  httpsGet,
-  RunningHaproxy,
-  startFakeApiServers,
-  startHaproxy,
-} from "../support/fakeApiServers";
+import { HAPROXY_MONITOR_URI, HAPROXY_STATS_URI, renderHaproxyCfg } from "../../components/cluster/haproxy";
+import { cleanupTls, FakeApiServerSet, freePorts, httpGet, httpsGet, RunningHaproxy, startFakeApiServers, startHaproxy } from "../support/fakeApiServers";
 
 const CHECK_INTERVAL_MS = 200;
 const FALL = 3;
 const STATS_USER = "admin";
-const STATS_PASSWORD = "Zx9#q$w\\e\"r!t%";
+const STATS_PASSWORD = 'Zx9#q$w\\e"r!t%';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

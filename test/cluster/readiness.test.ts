@@ -1,5 +1,6 @@
 import { cleanupTls, freePorts, selfSignedTls, startFakeApiServers } from "../support/fakeApiServers";
 import { waitForApiServer } from "../../components/cluster/readiness";
+import { MOCK_CERT_PEM } from "../../components/preview/fixtures";
 
 describe("readiness gate: waitForApiServer", () => {
   afterAll(() => cleanupTls());
@@ -38,12 +39,14 @@ describe("readiness gate: waitForApiServer", () => {
     const [port] = await freePorts(1);
     await expect(
       waitForApiServer({ url: `https://127.0.0.1:${port}/readyz`, caPem: selfSignedTls().cert.toString(), timeoutMs: 1000, intervalMs: 200 }),
-    ).rejects.toThrow(new RegExp(`^api-server not ready: https://127.0.0.1:${port}/readyz did not answer 200 within 1s \\(\\d+ attempts; last: connect ECONNREFUSED`));
+    ).rejects.toThrow(
+      new RegExp(`^api-server not ready: https://127.0.0.1:${port}/readyz did not answer 200 within 1s \\(\\d+ attempts; last: connect ECONNREFUSED`),
+    );
   });
 
   test("refuses an api-server whose certificate is not from the cluster CA", async () => {
     const set = await startFakeApiServers(1, selfSignedTls());
-    const otherCa = require("../../components/preview/fixtures").MOCK_CERT_PEM as string;
+    const otherCa = MOCK_CERT_PEM;
     try {
       await expect(
         waitForApiServer({ url: `https://127.0.0.1:${set.servers[0].port}/readyz`, caPem: otherCa, timeoutMs: 800, intervalMs: 200 }),

@@ -28,9 +28,7 @@ describe("stack config validation", () => {
   });
 
   test("env must equal the stack", () => {
-    expect(problems("prod1", "platform:env=prod2")).toContain(
-      'platform:env: is "prod2" but the stack is "prod1"; a stack only deploys to its own environment',
-    );
+    expect(problems("prod1", "platform:env=prod2")).toContain('platform:env: is "prod2" but the stack is "prod1"; a stack only deploys to its own environment');
   });
 
   test("env must be a known environment", () => {
@@ -45,9 +43,7 @@ describe("stack config validation", () => {
   });
 
   test("overlapping vpc, pod and service ranges are refused, naming both", () => {
-    expect(problems("prod1", "platform:network.podCidr=10.40.128.0/17")).toEqual([
-      "platform:network.podCidr: 10.40.128.0/17 overlaps vpcCidr 10.40.0.0/16",
-    ]);
+    expect(problems("prod1", "platform:network.podCidr=10.40.128.0/17")).toEqual(["platform:network.podCidr: 10.40.128.0/17 overlaps vpcCidr 10.40.0.0/16"]);
     expect(problems("prod1", "platform:network.serviceCidr=10.140.0.0/20")).toEqual([
       "platform:network.serviceCidr: 10.140.0.0/20 overlaps podCidr 10.140.0.0/16",
     ]);
@@ -80,9 +76,7 @@ describe("stack config validation", () => {
   });
 
   test("a typo in a key is reported, not ignored", () => {
-    expect(problems("dev", "platform:nodepools=[]")).toEqual([
-      "platform:nodepools: unknown key (did you mean platform:nodePools?)",
-    ]);
+    expect(problems("dev", "platform:nodepools=[]")).toEqual(["platform:nodepools: unknown key (did you mean platform:nodePools?)"]);
     expect(problems("dev", "platform:masters.instancetype=ecs.g6.xlarge")).toEqual(['platform:masters: unknown key "instancetype"']);
   });
 
@@ -132,9 +126,7 @@ describe("cross-key checks", () => {
     const c = raw("dev");
     delete c.values["platform:hostStack"];
     expect(() => parseStackConfig("dev", c)).toThrow("platform:hostStack: is required for a member cluster");
-    expect(problems("host", "platform:hostStack=livemall/platform/host")).toEqual([
-      "platform:hostStack: the host does not reference itself; remove the key",
-    ]);
+    expect(problems("host", "platform:hostStack=livemall/platform/host")).toEqual(["platform:hostStack: the host does not reference itself; remove the key"]);
   });
 
   test("data-centre subnets must not overlap the cluster's ranges", () => {
@@ -174,7 +166,12 @@ describe("cross-key checks", () => {
   });
 
   test("every rule an app breaks is reported at once, not only the first", () => {
-    const all = problems("prod1", "platform:apps.order-service.tag=latest", "platform:apps.order-service.replicas=10", "platform:apps.order-service.javaOpts=-Xmx64g");
+    const all = problems(
+      "prod1",
+      "platform:apps.order-service.tag=latest",
+      "platform:apps.order-service.replicas=10",
+      "platform:apps.order-service.javaOpts=-Xmx64g",
+    );
     expect(all).toHaveLength(3);
     expect(all[0]).toMatch(/^platform:apps\.order-service\.tag: tag "latest" is refused/);
     expect(all[1]).toMatch(/^platform:apps\.order-service\.javaOpts: -Xmx 65536Mi leaves no room/);

@@ -23,7 +23,13 @@ describe("fleet address plan", () => {
   test("the committed stack files pass: six clusters, five links to the host, the data centre", () => {
     const p = fleetPlanFromStackFiles();
     expect(p.clusters.map((c) => c.stack)).toEqual(["host", "dev", "test", "pre", "prod1", "prod2"]);
-    expect(p.links).toEqual([["dev", "host"], ["test", "host"], ["pre", "host"], ["prod1", "host"], ["prod2", "host"]]);
+    expect(p.links).toEqual([
+      ["dev", "host"],
+      ["test", "host"],
+      ["pre", "host"],
+      ["prod1", "host"],
+      ["prod2", "host"],
+    ]);
     expect(p.datacenter?.linkedStacks).toEqual(["host", "prod1", "prod2"]);
     expect(checkFleetAddressPlan(p)).toEqual([]);
   });
@@ -50,9 +56,7 @@ describe("fleet address plan", () => {
     const dir = copyWith("prod1", (t) => t.replace("vpcCidr: 10.40.0.0/16", "vpcCidr: 192.168.0.0/16").replace("10.40.", "192.168."));
     try {
       const problems = checkFleetAddressPlan(fleetPlanFromStackFiles(dir));
-      expect(problems).toEqual(
-        expect.arrayContaining(["prod1 platform:network.vpcCidr 192.168.0.0/16 overlaps datacenter subnet 192.168.10.0/24"]),
-      );
+      expect(problems).toEqual(expect.arrayContaining(["prod1 platform:network.vpcCidr 192.168.0.0/16 overlaps datacenter subnet 192.168.10.0/24"]));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -89,11 +93,17 @@ describe("a member's IPsec link to the host", () => {
     expect(memberGw.inputs.disasterRecoveryVswitchId).toBeDefined();
     expect(memberGw.inputs.disasterRecoveryVswitchId).not.toBe(memberGw.inputs.vswitchId);
     const cgwIp = (n: string) => byName(p, n, "alicloud:vpn/customerGateway:CustomerGateway").inputs.ipAddress;
-    expect([cgwIp("prod2-fleet-to-host-prod2-cgw-t1"), cgwIp("prod2-fleet-to-host-prod2-cgw-t2")]).toEqual([host.outputs.vpnPublicIp, host.outputs.vpnBackupPublicIp]);
+    expect([cgwIp("prod2-fleet-to-host-prod2-cgw-t1"), cgwIp("prod2-fleet-to-host-prod2-cgw-t2")]).toEqual([
+      host.outputs.vpnPublicIp,
+      host.outputs.vpnBackupPublicIp,
+    ]);
     expect(host.outputs.vpnBackupPublicIp).not.toBe(host.outputs.vpnPublicIp);
     const memberOut = p.outputs as Record<string, unknown>;
     expect([cgwIp("prod2-fleet-to-host-host-cgw-t1"), cgwIp("prod2-fleet-to-host-host-cgw-t2")]).toEqual([memberOut.vpnPublicIp, memberOut.vpnBackupPublicIp]);
-    for (const [c, side] of [[member, "prod2"], [hostSide, "host"]] as const) {
+    for (const [c, side] of [
+      [member, "prod2"],
+      [hostSide, "host"],
+    ] as const) {
       for (const single of ["customerGatewayId", "ikeConfig", "ipsecConfig", "enableDpd", "enableNatTraversal"]) expect(c.inputs).not.toHaveProperty(single);
       // The PSK is inside the tunnel options, so the whole list is a secret.
       expect(c.secretInputs).toEqual(["tunnelOptionsSpecifications"]);
@@ -148,7 +158,10 @@ describe("fixed control-plane addresses", () => {
   test.each(["host", "prod1"])("%s: the VPN gateway is created after every resource that holds a fixed address in its vswitches", async (stack) => {
     const p = await plan(stack);
     const gw = ofType(p, "alicloud:vpn/gateway:Gateway")[0];
-    const fixed = [...ofType(p, "alicloud:ecs/instance:Instance").filter((i) => i.inputs.privateIp !== undefined), ...ofType(p, "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer").filter((s) => s.inputs.address !== undefined)];
+    const fixed = [
+      ...ofType(p, "alicloud:ecs/instance:Instance").filter((i) => i.inputs.privateIp !== undefined),
+      ...ofType(p, "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer").filter((s) => s.inputs.address !== undefined),
+    ];
     // 3 masters, 2 HAProxies, the api-server SLB.
     expect(fixed.length).toBe(6);
     const waitsFor = new Set(gw.dependsOn);

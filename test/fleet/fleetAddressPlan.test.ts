@@ -64,9 +64,7 @@ describe("checkFleetAddressPlan", () => {
     const plan = fleet();
     plan.datacenter = { subnets: ["10.50.0.0/24"], linkedStacks: ["host"] };
     // host routes to both the DC and prod2: prod2's VPC clashes with the DC subnet there.
-    expect(checkFleetAddressPlan(plan)).toEqual([
-      "prod2 platform:network.vpcCidr 10.50.0.0/16 overlaps datacenter subnet 10.50.0.0/24 (linked via host)",
-    ]);
+    expect(checkFleetAddressPlan(plan)).toEqual(["prod2 platform:network.vpcCidr 10.50.0.0/16 overlaps datacenter subnet 10.50.0.0/24 (linked via host)"]);
   });
 
   it("lets clusters with no route between them reuse ranges", () => {
@@ -106,7 +104,7 @@ describe("checkFleetAddressPlan", () => {
     plan.datacenter = { subnets: ["192.168.1.1/16"], linkedStacks: ["uat"] };
     plan.clusters[1] = { ...plan.clusters[1], podCidr: "10.300.0.0/16" };
     expect(checkFleetAddressPlan(plan)).toEqual([
-      'datacenter subnet: 192.168.1.1/16 has host bits set (network address is 192.168.0.0/16)',
+      "datacenter subnet: 192.168.1.1/16 has host bits set (network address is 192.168.0.0/16)",
       'datacenter.linkedStacks: unknown stack "uat"',
       'dev platform:network.podCidr: not an IPv4 address: "10.300.0.0"',
       "link pre <-> pre links a stack to itself",
@@ -154,7 +152,10 @@ const disjointPlan: fc.Arbitrary<FleetAddressPlan> = fc
 
 describe("checkFleetAddressPlan properties", () => {
   it("never reports a plan of disjoint ranges", () => {
-    fc.assert(fc.property(disjointPlan, (plan) => checkFleetAddressPlan(plan).length === 0), { numRuns: 300 });
+    fc.assert(
+      fc.property(disjointPlan, (plan) => checkFleetAddressPlan(plan).length === 0),
+      { numRuns: 300 },
+    );
   });
 
   it("always reports a range copied onto a directly linked peer, naming both ends", () => {

@@ -409,7 +409,10 @@ describe("the real strongSwan (charon + swanctl)", () => {
     const aliFiles = writeStrongswanConf(dir, "ali", 500, 4500);
     const boot = `ip link set lo up && mount -t tmpfs tmpfs /var/run && exec ${CHARON}`;
     // A user namespace works unprivileged; plain namespaces for root in a container without userns.
-    const attempts: string[][] = [["--user", "--map-root-user", "--mount", "--net"], ["--mount", "--net"]];
+    const attempts: string[][] = [
+      ["--user", "--map-root-user", "--mount", "--net"],
+      ["--mount", "--net"],
+    ];
     const failures: string[] = [];
     for (const ns of attempts) {
       try {

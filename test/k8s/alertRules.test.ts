@@ -39,9 +39,7 @@ const common = { cluster: CLUSTER };
 // namespace arrives as exported_namespace, `namespace` is the controller's.
 function ingressSeries(ingress: string, status: string, perMinute: number, minutes = 20) {
   return {
-    series:
-      `nginx_ingress_controller_requests{namespace="ingress-nginx",exported_namespace="shop",` +
-      `ingress="${ingress}",status="${status}",method="GET"}`,
+    series: `nginx_ingress_controller_requests{namespace="ingress-nginx",exported_namespace="shop",` + `ingress="${ingress}",status="${status}",method="GET"}`,
     values: `0+${perMinute}x${minutes}`,
   };
 }
@@ -66,8 +64,7 @@ function unitTests(rulesFile: string) {
                 exp_labels: { severity: "critical", ...common, ...ingressLabels("order") },
                 exp_annotations: {
                   summary: "Ingress shop/order answers too many 5xx in cluster prod1",
-                  description:
-                    "10% of requests to ingress shop/order got a 5xx over the last 5m (threshold 5%).",
+                  description: "10% of requests to ingress shop/order got a 5xx over the last 5m (threshold 5%).",
                 },
               },
             ],
@@ -107,8 +104,7 @@ function unitTests(rulesFile: string) {
                 exp_annotations: {
                   summary: "Ingress shop/search answers too many 4xx in cluster prod1",
                   description:
-                    "30% of requests to ingress shop/search got a 4xx over the last 5m (threshold 20%); " +
-                    "often a broken client release or a removed route.",
+                    "30% of requests to ingress shop/search got a 4xx over the last 5m (threshold 20%); " + "often a broken client release or a removed route.",
                 },
               },
             ],
@@ -121,15 +117,11 @@ function unitTests(rulesFile: string) {
         interval: "1m",
         input_series: [
           {
-            series:
-              'kube_pod_container_status_restarts_total{job="kube-state-metrics",namespace="shop",' +
-              'pod="order-7d9f8-x2k4q",container="order"}',
+            series: 'kube_pod_container_status_restarts_total{job="kube-state-metrics",namespace="shop",' + 'pod="order-7d9f8-x2k4q",container="order"}',
             values: "0x4 1 2 3 4 5 5 5 5 5 5 5 5",
           },
           {
-            series:
-              'kube_pod_container_status_restarts_total{job="kube-state-metrics",namespace="shop",' +
-              'pod="cart-5c6b7-p9z8r",container="cart"}',
+            series: 'kube_pod_container_status_restarts_total{job="kube-state-metrics",namespace="shop",' + 'pod="cart-5c6b7-p9z8r",container="cart"}',
             values: "0x4 1 1 1 2 2 2 2 2 2 2 2 2",
           },
         ],
@@ -148,8 +140,7 @@ function unitTests(rulesFile: string) {
                 },
                 exp_annotations: {
                   summary: "Container shop/order-7d9f8-x2k4q/order is restarting in a loop",
-                  description:
-                    "Container order of pod shop/order-7d9f8-x2k4q restarted 5 times in 15m in cluster prod1 (threshold 3).",
+                  description: "Container order of pod shop/order-7d9f8-x2k4q restarted 5 times in 15m in cluster prod1 (threshold 3).",
                 },
               },
             ],
@@ -179,8 +170,7 @@ function unitTests(rulesFile: string) {
                 exp_labels: { severity: "critical", ...common, node: "prod1-general-3" },
                 exp_annotations: {
                   summary: "Node prod1-general-3 is not Ready in cluster prod1",
-                  description:
-                    "Node prod1-general-3 has not been Ready for 5m; its pods are being evicted or are unreachable.",
+                  description: "Node prod1-general-3 has not been Ready for 5m; its pods are being evicted or are unreachable.",
                 },
               },
             ],
@@ -253,8 +243,7 @@ function unitTests(rulesFile: string) {
                 exp_labels: { severity: "critical", ...common, namespace: "shop", deployment: "pay" },
                 exp_annotations: {
                   summary: "Deployment shop/pay has no available replica",
-                  description:
-                    "Deployment shop/pay wants 4 replicas and none has been available for 3m in cluster prod1: the app is down.",
+                  description: "Deployment shop/pay wants 4 replicas and none has been available for 3m in cluster prod1: the app is down.",
                 },
               },
             ],

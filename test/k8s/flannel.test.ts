@@ -1,12 +1,7 @@
 // kube-flannel objects, checked against the Kubernetes OpenAPI schema
 // (kubernetes-models), plus the settings a cluster relies on: the pod CIDR,
 // vxlan on 8472, pinned images, a privileged namespace.
-import {
-  FLANNEL_DEFAULT_IMAGES,
-  flannelNetConf,
-  flannelObjects,
-  FlannelSettings,
-} from "../../components/k8s/flannelObjects";
+import { FLANNEL_DEFAULT_IMAGES, flannelNetConf, flannelObjects, FlannelSettings } from "../../components/k8s/flannelObjects";
 import type { K8sObject } from "../../components/k8s/k8sObjects";
 import { FLANNEL_VXLAN_PORT } from "../../components/network/ports";
 import { validateK8sObject, validateK8sObjects } from "../support/k8sSchema";
@@ -23,10 +18,7 @@ function find(objs: K8sObject[], kind: string): any {
   return o;
 }
 
-const allContainers = (ds: any): any[] => [
-  ...(ds.spec.template.spec.initContainers ?? []),
-  ...ds.spec.template.spec.containers,
-];
+const allContainers = (ds: any): any[] => [...(ds.spec.template.spec.initContainers ?? []), ...ds.spec.template.spec.containers];
 
 describe("validateK8sObject (the schema check itself)", () => {
   const goodDs = () => structuredClone(find(flannelObjects(settings), "DaemonSet"));
@@ -63,15 +55,9 @@ describe("validateK8sObject (the schema check itself)", () => {
   });
 
   it("treats a misspelt kind or a sub-schema name as unknown, not as valid", () => {
-    expect(validateK8sObject({ apiVersion: "apps/v1", kind: "Daemonset", metadata: { name: "x" } })).toEqual([
-      "no schema for apps/v1/Daemonset",
-    ]);
-    expect(validateK8sObject({ apiVersion: "apps/v1", kind: "DaemonSetSpec", metadata: { name: "x" } })).toEqual([
-      "no schema for apps/v1/DaemonSetSpec",
-    ]);
-    expect(validateK8sObject({ apiVersion: "../../x", kind: "Pod", metadata: { name: "x" } })).toEqual([
-      "no schema for ../../x/Pod",
-    ]);
+    expect(validateK8sObject({ apiVersion: "apps/v1", kind: "Daemonset", metadata: { name: "x" } })).toEqual(["no schema for apps/v1/Daemonset"]);
+    expect(validateK8sObject({ apiVersion: "apps/v1", kind: "DaemonSetSpec", metadata: { name: "x" } })).toEqual(["no schema for apps/v1/DaemonSetSpec"]);
+    expect(validateK8sObject({ apiVersion: "../../x", kind: "Pod", metadata: { name: "x" } })).toEqual(["no schema for ../../x/Pod"]);
   });
 });
 

@@ -11,7 +11,14 @@ import * as os from "os";
 import * as path from "path";
 import { loadEngineConfig } from "../../components/config/stackFiles";
 import type { Plan, PlannedResource } from "../../components/preview/runtime";
-import { FLUENT_BIT_CHART, fluentBitPipeline, fluentBitValues, OUTPUT_PASSWORD_ENV, platformFieldsLua, WORKSPACE_LABEL } from "../../components/k8s/fluentBitValues";
+import {
+  FLUENT_BIT_CHART,
+  fluentBitPipeline,
+  fluentBitValues,
+  OUTPUT_PASSWORD_ENV,
+  platformFieldsLua,
+  WORKSPACE_LABEL,
+} from "../../components/k8s/fluentBitValues";
 import { OUTPUT_CREDENTIALS_SECRET } from "../../components/k8s/logging";
 import { ofType, plan } from "../support/offline";
 import { validateK8sObject } from "../support/k8sSchema";
@@ -181,7 +188,9 @@ describe("the pipeline", () => {
   });
 
   test("the tolerance check itself rejects a toleration for the wrong taint", () => {
-    expect(tolerates({ key: "dedicated", operator: "Equal", value: "payments", effect: "NoSchedule" }, { key: "dedicated", value: "order", effect: "NoSchedule" })).toBe(false);
+    expect(
+      tolerates({ key: "dedicated", operator: "Equal", value: "payments", effect: "NoSchedule" }, { key: "dedicated", value: "order", effect: "NoSchedule" }),
+    ).toBe(false);
     expect(tolerates({ operator: "Exists", effect: "NoExecute" }, { key: "dedicated", value: "order", effect: "NoSchedule" })).toBe(false);
   });
 
@@ -246,7 +255,10 @@ run("no-metadata", { log = "bare" })
     const r = spawnSync(LUAJIT, [file], { encoding: "utf8", timeout: 10_000 });
     if (r.error) throw new Error(`cannot run ${LUAJIT} (apt-get install luajit): ${r.error.message}`);
     if (r.status !== 0) throw new Error(`luajit failed: ${r.stderr}`);
-    return r.stdout.trim().split("\n").map((l) => l.split("\t"));
+    return r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split("\t"));
   }
 
   test("workspace from the namespace label, else the namespace; cluster always; record kept, time kept (code 2)", () => {

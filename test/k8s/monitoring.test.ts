@@ -58,8 +58,7 @@ function kpsRelease(p: Plan): PlannedResource {
   return rs[0];
 }
 const valuesOf = (p: Plan) => kpsRelease(p).inputs.values as Record<string, any>;
-const named = (p: Plan, type: string, name: string) =>
-  ofType(p, type).filter((r) => (r.inputs.metadata as { name?: string } | undefined)?.name === name);
+const named = (p: Plan, type: string, name: string) => ofType(p, type).filter((r) => (r.inputs.metadata as { name?: string } | undefined)?.name === name);
 
 describe.each(STACK_NAMES)("%s", (stack) => {
   test("one kube-prometheus-stack and one fluent-bit release, pinned, in their namespaces", async () => {
@@ -110,7 +109,12 @@ describe("prometheus settings from platform:monitoring", () => {
 
   test("rules and monitors are selected from every namespace (ingress-nginx's ServiceMonitor, our PrometheusRule)", async () => {
     const spec = valuesOf(await plan("prod1")).prometheus.prometheusSpec;
-    for (const k of ["ruleSelectorNilUsesHelmValues", "serviceMonitorSelectorNilUsesHelmValues", "podMonitorSelectorNilUsesHelmValues", "probeSelectorNilUsesHelmValues"]) {
+    for (const k of [
+      "ruleSelectorNilUsesHelmValues",
+      "serviceMonitorSelectorNilUsesHelmValues",
+      "podMonitorSelectorNilUsesHelmValues",
+      "probeSelectorNilUsesHelmValues",
+    ]) {
       expect(spec[k]).toBe(false);
     }
     expect(spec.ruleNamespaceSelector ?? {}).toEqual({});
@@ -197,7 +201,9 @@ describe("Alertmanager -> DingTalk bridge, judged by amtool", () => {
     const ports = (service.inputs.spec as { ports: { port: number }[] }).ports;
     expect(ports.map((x) => x.port)).toContain(Number(url.port));
     // ... and its path names the bridge's configured target.
-    expect(url.pathname).toBe(`/dingtalk/${Object.keys(YAML.parse(dingtalkBridgeConfig("https://oapi.dingtalk.com/robot/send?access_token=x")).targets)[0]}/send`);
+    expect(url.pathname).toBe(
+      `/dingtalk/${Object.keys(YAML.parse(dingtalkBridgeConfig("https://oapi.dingtalk.com/robot/send?access_token=x")).targets)[0]}/send`,
+    );
   });
 });
 
@@ -267,7 +273,9 @@ describe("the PrometheusRule from the plan", () => {
     expect(r.out).toContain("SUCCESS");
     expect(r.status).toBe(0);
     const alerts = groups.flatMap((g) => g.rules);
-    expect(alerts.map((a) => a.alert)).toEqual(expect.arrayContaining(["IngressHigh5xxRate", "IngressHigh4xxRate", "PodRestartLoop", "NodeDiskPressure", "NodeMemoryPressure"]));
+    expect(alerts.map((a) => a.alert)).toEqual(
+      expect.arrayContaining(["IngressHigh5xxRate", "IngressHigh4xxRate", "PodRestartLoop", "NodeDiskPressure", "NodeMemoryPressure"]),
+    );
     for (const a of alerts) expect(a.labels.cluster).toBe("prod1");
   });
 

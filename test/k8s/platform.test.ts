@@ -90,7 +90,12 @@ describe("the ingress SLB follows the worker pools", () => {
     expect(d.changed.map((c) => c.urn.split("::").pop()).sort()).toEqual(["prod1-join-token-expiry", "prod1-join-token-id", "prod1-join-token-secret"]);
     expect(d.removed).toEqual([]);
     // The new worker also gets the workers' instance role (the disk CSI node plugin's credentials).
-    expect(d.added.map((u) => u.split("::").pop()).sort()).toEqual(["prod1-ingress-443-prod1-order-8", "prod1-ingress-80-prod1-order-8", "prod1-order-8", "prod1-worker-role-prod1-order-8"]);
+    expect(d.added.map((u) => u.split("::").pop()).sort()).toEqual([
+      "prod1-ingress-443-prod1-order-8",
+      "prod1-ingress-80-prod1-order-8",
+      "prod1-order-8",
+      "prod1-worker-role-prod1-order-8",
+    ]);
     const att = byName(after, "prod1-ingress-80-prod1-order-8");
     expect(att.dependsOn).toContain(byName(after, "prod1-order-8", "alicloud:ecs/instance:Instance").urn);
   });

@@ -50,7 +50,10 @@ describe("NAT EIP charge type and bandwidth", () => {
   });
 
   test("prod1 and prod2 keep their bandwidth and pay by bandwidth", async () => {
-    for (const [stack, mbps] of [["prod1", "500"], ["prod2", "300"]]) {
+    for (const [stack, mbps] of [
+      ["prod1", "500"],
+      ["prod2", "300"],
+    ]) {
       const eip = ofType(await plan(stack), "alicloud:ecs/eipAddress:EipAddress")[0];
       expect(eip.inputs).toMatchObject({ bandwidth: mbps, internetChargeType: "PayByBandwidth" });
     }

@@ -64,7 +64,10 @@ describe("canary promotion", () => {
     expect(release(dir, "pre", "order-service", "order-service-v2.4.0-rc.1")).toBe(
       "pre order-service: order-service-v2.3.1 -> order-service-v2.4.0-rc.1 (canary promoted, canary block removed)",
     );
-    expect(order("pre")).toMatchObject({ tag: "order-service-v2.4.0-rc.1", history: ["order-service-v2.3.1", "order-service-v2.3.0", "order-service-v2.2.4", "order-service-v2.2.3"] });
+    expect(order("pre")).toMatchObject({
+      tag: "order-service-v2.4.0-rc.1",
+      history: ["order-service-v2.3.1", "order-service-v2.3.0", "order-service-v2.2.4", "order-service-v2.2.3"],
+    });
     expect(order("pre").canary).toBeUndefined();
     const removed = before.split("\n").filter((l) => !read("pre").split("\n").includes(l));
     expect(removed).toEqual(["      tag: order-service-v2.3.1", "      canary:", "        tag: order-service-v2.4.0-rc.1", "        header: X-Canary"]);

@@ -142,7 +142,9 @@ describe("release", () => {
       const before = read(stack);
       expect(() => release(dir, stack, "order-service", "v2.4.1")).toThrow(
         `Pulumi.${stack}.yaml: platform:apps.order-service.tag: ${stack} runs only what pre validated, so it takes no releases: ` +
-          "`npm run release -- pre order-service v2.4.1`, let pre validate it, then `npm run promote -- pre " + stack + " order-service` (a hotfix goes through pre too)",
+          "`npm run release -- pre order-service v2.4.1`, let pre validate it, then `npm run promote -- pre " +
+          stack +
+          " order-service` (a hotfix goes through pre too)",
       );
       expect(read(stack)).toBe(before);
     }
@@ -186,7 +188,9 @@ describe("release", () => {
   test("an app with no history key gets one on the line after its tag", () => {
     write("pre", `config:\n  platform:apps:\n    a:\n      image: r/a\n      tag: v1.0.0 # c\n      replicas: 2\n`);
     release(dir, "pre", "a", "v1.1.0");
-    expect(read("pre")).toBe(`config:\n  platform:apps:\n    a:\n      image: r/a\n      tag: v1.1.0 # c\n      history:\n        - v1.0.0\n      replicas: 2\n`);
+    expect(read("pre")).toBe(
+      `config:\n  platform:apps:\n    a:\n      image: r/a\n      tag: v1.1.0 # c\n      history:\n        - v1.0.0\n      replicas: 2\n`,
+    );
   });
 
   test("CRLF files stay CRLF", () => {

@@ -14,7 +14,10 @@ const cidrText = (b: Block) => `${formatAddress(b.first, b.family)}/${b.prefix}`
 /** The two halves of a block (itself when it is a single address). */
 function halves(b: Block): Block[] {
   if (b.prefix === 32) return [b];
-  return [parseCidr(`${formatAddress(b.first, 4)}/${b.prefix + 1}`)!, parseCidr(`${formatAddress(b.first + (b.last - b.first + 1n) / 2n, 4)}/${b.prefix + 1}`)!];
+  return [
+    parseCidr(`${formatAddress(b.first, 4)}/${b.prefix + 1}`)!,
+    parseCidr(`${formatAddress(b.first + (b.last - b.first + 1n) / 2n, 4)}/${b.prefix + 1}`)!,
+  ];
 }
 
 describe("policies/rules/cidr.ts", () => {

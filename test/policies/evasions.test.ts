@@ -42,7 +42,14 @@ describe("no-open-admin-ports judges address space", () => {
     const bad = mutated((s) => {
       const template = one(s, "prod1-front-tcp-6443-from-dc-0");
       s.resources = s.resources.filter((r) => !r.name.startsWith("prod1-front-tcp-6443-from-dc-"));
-      slash3s.forEach((cidr, i) => s.resources.push({ ...structuredClone(template), name: `prod1-front-tcp-6443-from-dc-${i}`, urn: `${template.urn}-${i}`, props: { ...template.props, cidrIp: cidr } }));
+      slash3s.forEach((cidr, i) =>
+        s.resources.push({
+          ...structuredClone(template),
+          name: `prod1-front-tcp-6443-from-dc-${i}`,
+          urn: `${template.urn}-${i}`,
+          props: { ...template.props, cidrIp: cidr },
+        }),
+      );
     });
     const found = messages(bad, p());
     expect(found).toHaveLength(8);
@@ -54,7 +61,11 @@ describe("no-open-admin-ports judges address space", () => {
 
   test("neighbours: a public /32, 0.0.0.0/1, a range straddling 172.16/12, IPv6 ::/1, SLB health-check space on 22 are caught; private ranges pass", () => {
     const rule = "prod1-front-tcp-6443-6443-from-10-40-0-0-16";
-    const verdict = (props: Record<string, unknown>) => messages(mutated((s) => Object.assign(one(s, rule).props, props)), p());
+    const verdict = (props: Record<string, unknown>) =>
+      messages(
+        mutated((s) => Object.assign(one(s, rule).props, props)),
+        p(),
+      );
     expect(verdict({ cidrIp: "203.0.113.7/32" })).toHaveLength(1);
     expect(verdict({ cidrIp: "0.0.0.0/1" })).toHaveLength(1);
     expect(verdict({ cidrIp: "172.0.0.0/11" })[0]).toContain("(e.g. 172.0.0.0)");
@@ -96,8 +107,12 @@ describe("trusted-sources: registries and node repositories come from the pack c
     const found = messages(moved, p());
     expect(found).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^prod1-apps-commerce-secret-harbor-pull: pull Secret holds credentials for harbor\.evil\.example, which is not a trusted registry/),
-        expect.stringMatching(/^prod1-order-service-deployment-order-service: container app pulls harbor\.evil\.example\/commerce\/order-service:order-service-v2\.3\.0/),
+        expect.stringMatching(
+          /^prod1-apps-commerce-secret-harbor-pull: pull Secret holds credentials for harbor\.evil\.example, which is not a trusted registry/,
+        ),
+        expect.stringMatching(
+          /^prod1-order-service-deployment-order-service: container app pulls harbor\.evil\.example\/commerce\/order-service:order-service-v2\.3\.0/,
+        ),
       ]),
     );
     // Two pull Secrets (commerce, scm) and three app Deployments, all mandatory in prod1.
@@ -127,7 +142,8 @@ describe("trusted-sources: registries and node repositories come from the pack c
     expect(imageRepositoryOf("timonwong/x:v1")).toBe("docker.io/timonwong/x");
     expect(imageRepositoryOf("Harbor.Livemall.Internal:443/a/b@sha256:00")).toBe("harbor.livemall.internal:443/a/b");
     const bad = mutated((s) => {
-      any(one(s, "prod1-order-service-deployment-order-service").props).spec.template.spec.containers[0].image = "harbor.livemall.internal.evil.example/commerce/order-service:v1";
+      any(one(s, "prod1-order-service-deployment-order-service").props).spec.template.spec.containers[0].image =
+        "harbor.livemall.internal.evil.example/commerce/order-service:v1";
       any(one(s, "prod1-monitoring-deployment-prometheus-webhook-dingtalk").props).spec.template.spec.containers[0].image = "evil/webhook:v2.1.0";
       one(s, "prod1-apps-scm-secret-harbor-pull").props.stringData = { ".dockerconfigjson": JSON.stringify({ auths: { "evil.example": { auth: "x" } } }) };
       any(one(s, "prod1-ingress-controller").props).repositoryOpts.repo = "https://charts.evil.example";
@@ -164,7 +180,9 @@ describe("deployment-hygiene: HPAs and canaries", () => {
       "platform/track": "canary",
     });
     // Without it, or with a budget shared with the stable track, the canary is blocked.
-    const noPdb = mutated((x) => x.resources.push(...s.resources.filter((r) => r.name.includes("order-service-canary") && !r.type.includes("PodDisruptionBudget"))));
+    const noPdb = mutated((x) =>
+      x.resources.push(...s.resources.filter((r) => r.name.includes("order-service-canary") && !r.type.includes("PodDisruptionBudget"))),
+    );
     expect(messages(noPdb, p())).toEqual([
       "Deployment commerce/order-service-canary: 3 replicas but no PodDisruptionBudget selects its pods: a node drain may evict them all at once",
     ]);
@@ -189,8 +207,12 @@ describe("secrets-not-plain scans values", () => {
       ]),
     );
     const found = messages(leaky, p());
-    expect(found).toContain("prod1-supply-chain-deployment-supply-chain: container app env JAVA_OPTS holds a JVM -D option carrying a credential; take it from a Secret (valueFrom.secretKeyRef) and refer to it as $(VAR)");
-    expect(found).toContain("prod1-order-service-deployment-order-service: container app env APOLLO_META holds a URL with credentials in its userinfo; take it from a Secret (valueFrom.secretKeyRef) and refer to it as $(VAR)");
+    expect(found).toContain(
+      "prod1-supply-chain-deployment-supply-chain: container app env JAVA_OPTS holds a JVM -D option carrying a credential; take it from a Secret (valueFrom.secretKeyRef) and refer to it as $(VAR)",
+    );
+    expect(found).toContain(
+      "prod1-order-service-deployment-order-service: container app env APOLLO_META holds a URL with credentials in its userinfo; take it from a Secret (valueFrom.secretKeyRef) and refer to it as $(VAR)",
+    );
     expect(found).toHaveLength(4); // APOLLO_META in all three apps, JAVA_OPTS in one
   });
 

@@ -10,7 +10,6 @@ import * as path from "path";
 
 export const START_TIMEOUT_MS = 60_000;
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 /** The pack's own copies of the gRPC and protobuf modules, so messages match the server's. */
 export interface PackProtos {
   grpc: any;

@@ -110,7 +110,10 @@ describe("each policy passes on the planned prod1 stack and fails on one mutated
       one(s, "prod1-master-1").props.deletionProtection = false;
       one(s, "prod1-ingress-slb").props.deleteProtection = "off";
     });
-    expect(messages(bad, p).sort()).toEqual(['prod1-ingress-slb: deleteProtection is "off"; must be "on"', "prod1-master-1: deletionProtection is false; must be true"]);
+    expect(messages(bad, p).sort()).toEqual([
+      'prod1-ingress-slb: deleteProtection is "off"; must be "on"',
+      "prod1-master-1: deletionProtection is false; must be true",
+    ]);
   });
 
   test("odd-masters: one master removed leaves an even count; one master is below prod's minimum", () => {
@@ -232,7 +235,11 @@ describe("each policy passes on the planned prod1 stack and fails on one mutated
     expect(messages(prod1, p)).toEqual([]);
     const bad = mutated((s) => {
       const release = one(s, "prod1-ingress-controller");
-      s.resources.push({ ...structuredClone(release), name: "prod1-ingress-commerce", urn: release.urn.replace(/::prod1-ingress-controller$/, "::prod1-ingress-commerce") });
+      s.resources.push({
+        ...structuredClone(release),
+        name: "prod1-ingress-commerce",
+        urn: release.urn.replace(/::prod1-ingress-controller$/, "::prod1-ingress-commerce"),
+      });
       obj(obj(release.props.values).controller).scope = { enabled: true, namespace: "commerce" };
     });
     expect(messages(bad, p)).toEqual([
@@ -303,7 +310,9 @@ describe("policy config files", () => {
     expect(() => resolvePackConfig({ all: "mandatory", "odd-master": { minimum: 3 } })).toThrow('"odd-master" is not a policy of this pack');
     expect(() => resolvePackConfig({ "odd-masters": { minimun: 3 } })).toThrow("odd-masters.minimun is not a setting of odd-masters (minimum)");
     expect(() => resolvePackConfig({ "odd-masters": { minimum: "3" } })).toThrow("odd-masters.minimum must be a whole number");
-    expect(() => resolvePackConfig({ "approved-instance-types": { approvedTypes: "ecs.g6.large" } })).toThrow("approved-instance-types.approvedTypes must be a list");
+    expect(() => resolvePackConfig({ "approved-instance-types": { approvedTypes: "ecs.g6.large" } })).toThrow(
+      "approved-instance-types.approvedTypes must be a list",
+    );
     expect(() => resolvePackConfig({ all: "blocking" })).toThrow("all must be one of advisory, mandatory, disabled");
     expect(() => resolvePackConfig({ "odd-masters": { enforcementLevel: "remediate" } })).toThrow("odd-masters.enforcementLevel must be one of");
     const r = resolvePackConfig({ all: "mandatory", "odd-masters": { enforcementLevel: "advisory", minimum: 5 }, "deletion-protection": "disabled" });
@@ -329,12 +338,13 @@ describe("every stack under its own config file", () => {
       expect.arrayContaining([
         "dev has 1 master(s); at least 3 are required",
         "Deployment commerce/distribution-center: 1 replica(s); at least 2 (one pod is an outage during a node drain or rollout)",
-        expect.stringMatching(/^dev-master-0: Kubernetes 1\.36\.2 is not an approved version \(1\.35\.4\); to upgrade, add it to kubernetes-baseline\.kubernetesVersions/),
+        expect.stringMatching(
+          /^dev-master-0: Kubernetes 1\.36\.2 is not an approved version \(1\.35\.4\); to upgrade, add it to kubernetes-baseline\.kubernetesVersions/,
+        ),
       ]),
     );
   });
 });
-
 
 describe("the offline preview runs the policies", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policies-cli-"));
@@ -391,7 +401,8 @@ describe("the offline preview runs the policies", () => {
       policy: "approved-instance-types",
       level: "mandatory",
       urn: "urn:pulumi:prod1::platform::platform:compute:NodePool$alicloud:ecs/instance:Instance::prod1-general-0",
-      message: "prod1-general-0: instance type ecs.t6-c1m1.large is not approved (approved: ecs.c6.large, ecs.c6.xlarge, ecs.g6.2xlarge, ecs.g6.4xlarge, ecs.g6.8xlarge)",
+      message:
+        "prod1-general-0: instance type ecs.t6-c1m1.large is not approved (approved: ecs.c6.large, ecs.c6.xlarge, ecs.g6.2xlarge, ecs.g6.4xlarge, ecs.g6.8xlarge)",
     });
     expect(doc).not.toHaveProperty("diff");
   });

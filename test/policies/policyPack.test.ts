@@ -12,7 +12,6 @@ import { RunningPack, START_TIMEOUT_MS, startPack } from "./packServer";
 
 const PACK = path.resolve(__dirname, "..", "..", "policies");
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 let pack: RunningPack;
 let pb: any;
 let structPb: any;

@@ -29,7 +29,11 @@ function packFiles(dir = PACK): string[] {
 /** Module specifiers of `import ... from "x"`, `export ... from "x"`, `import("x")` and `require("x")`. */
 function importsOf(source: string): string[] {
   const out: string[] = [];
-  const patterns = [/\b(?:import|export)\s[^;]*?\bfrom\s*["']([^"']+)["']/g, /\bimport\s*["']([^"']+)["']/g, /\b(?:import|require)\s*\(\s*["']([^"']+)["']\s*\)/g];
+  const patterns = [
+    /\b(?:import|export)\s[^;]*?\bfrom\s*["']([^"']+)["']/g,
+    /\bimport\s*["']([^"']+)["']/g,
+    /\b(?:import|require)\s*\(\s*["']([^"']+)["']\s*\)/g,
+  ];
   for (const re of patterns) for (const m of source.matchAll(re)) out.push(m[1]);
   return out;
 }
@@ -58,7 +62,13 @@ describe("the pack's imports stay inside policies/", () => {
       'const d = require("../components/ops/releaseOps");',
     ].join("\n");
     const specs = importsOf(sample);
-    expect(specs.sort()).toEqual(["../../components/config/stackConfig", "../components/ops/releaseOps", "../components/preview/runtime", "../components/sideEffect", "./rules/policy"]);
+    expect(specs.sort()).toEqual([
+      "../../components/config/stackConfig",
+      "../components/ops/releaseOps",
+      "../components/preview/runtime",
+      "../components/sideEffect",
+      "./rules/policy",
+    ]);
     expect(escapes("rules/nodes.ts", "../../components/config/stackConfig")).toMatch(/outside policies\//);
     expect(escapes("index.ts", "../components/preview/runtime")).toMatch(/outside policies\//);
     expect(escapes("index.ts", "left-pad")).toMatch(/does not declare/);
@@ -66,7 +76,18 @@ describe("the pack's imports stay inside policies/", () => {
 
   test("every pack file imports only pack files, built-ins and declared dependencies; none imports ../components", () => {
     const files = packFiles();
-    expect(files).toEqual(expect.arrayContaining(["index.ts", "pack.ts", "imageTags.ts", "rules/policy.ts", "rules/nodes.ts", "rules/network.ts", "rules/workloads.ts", "rules/secrets.ts"]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "index.ts",
+        "pack.ts",
+        "imageTags.ts",
+        "rules/policy.ts",
+        "rules/nodes.ts",
+        "rules/network.ts",
+        "rules/workloads.ts",
+        "rules/secrets.ts",
+      ]),
+    );
     const problems: string[] = [];
     for (const f of files) {
       const specs = importsOf(fs.readFileSync(path.join(PACK, f), "utf8"));
@@ -107,7 +128,17 @@ describe("policies/ copied alone to a temp dir", () => {
     const tsc = path.join(dir, "node_modules", "typescript", "bin", "tsc");
     const r = spawnSync(process.execPath, [tsc, "-p", "."], { cwd: dir, encoding: "utf8" });
     expect({ status: r.status, output: `${r.stdout}${r.stderr}` }).toEqual({ status: 0, output: "" });
-    for (const js of ["index.js", "pack.js", "imageTags.js", "rules/policy.js", "rules/nodes.js", "rules/network.js", "rules/workloads.js", "rules/secrets.js", "rules/changes.js"]) {
+    for (const js of [
+      "index.js",
+      "pack.js",
+      "imageTags.js",
+      "rules/policy.js",
+      "rules/nodes.js",
+      "rules/network.js",
+      "rules/workloads.js",
+      "rules/secrets.js",
+      "rules/changes.js",
+    ]) {
       expect(fs.existsSync(path.join(dir, "bin", js))).toBe(true);
     }
     fs.rmSync(path.join(dir, "bin"), { recursive: true });
@@ -117,10 +148,10 @@ describe("policies/ copied alone to a temp dir", () => {
     "starts as the Pulumi CLI starts it and lists the platform pack's thirteen policies",
     async () => {
       pack = await startPack(dir);
-      /* eslint-disable-next-line @typescript-eslint/no-explicit-any */
+
       const info: any = await pack.call("getAnalyzerInfo", new pack.protos.emptyPb.Empty());
       expect(info.getName()).toBe("platform");
-      /* eslint-disable-next-line @typescript-eslint/no-explicit-any */
+
       const names = info.getPoliciesList().map((p: any) => p.getName());
       expect(names).toEqual(POLICY_NAMES);
       expect(names).toHaveLength(13);

@@ -86,7 +86,11 @@ describe("replacements show as +- with the path that forces them", () => {
 
   test("a new masters' instance type is an update that stops all three masters (!)", async () => {
     const { d, text } = await diffOf("prod1", ["platform:masters.instanceType=ecs.g6.4xlarge"]);
-    expect(d.changed.map((c) => [name(c.urn), c.op])).toEqual([["prod1-master-0", "stop"], ["prod1-master-1", "stop"], ["prod1-master-2", "stop"]]);
+    expect(d.changed.map((c) => [name(c.urn), c.op])).toEqual([
+      ["prod1-master-0", "stop"],
+      ["prod1-master-1", "stop"],
+      ["prod1-master-2", "stop"],
+    ]);
     expect(text).toContain("!  3 x alicloud:ecs:Instance prod1-master-[0..2]  update, stops the instance");
     expect(text).toContain('instanceType: "ecs.g6.2xlarge" -> "ecs.g6.4xlarge"   [stops the instance]');
     expect(text).toContain("Instances by type: ecs.g6.2xlarge 3 -> 0 (-3), ecs.g6.4xlarge 28 -> 31 (+3)");
@@ -109,7 +113,13 @@ describe("the program's own options", () => {
     const newUrn = vpc.urn.replace(/::prod1-vpc$/, "::prod1-vpc-main");
     const newId = "vpc-renamed0000000000";
     const swap = (v: unknown): unknown =>
-      v === vpc.id ? newId : Array.isArray(v) ? v.map(swap) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, swap(x)])) : v;
+      v === vpc.id
+        ? newId
+        : Array.isArray(v)
+          ? v.map(swap)
+          : v && typeof v === "object"
+            ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, swap(x)]))
+            : v;
     return p.resources.map((r) =>
       r === vpc
         ? { ...r, urn: newUrn, id: newId, aliases: withAlias ? [{ spec: { name: "prod1-vpc", type: "", stack: "", project: "", parenturn: "" } }] : [] }
@@ -143,7 +153,9 @@ describe("scale-out output is short and grouped", () => {
     expect(d.added).toHaveLength(40);
     const lines = text.split("\n");
     expect(lines.length).toBeLessThan(60);
-    expect(lines.find((l) => l.includes("alicloud:ecs:Instance"))).toBe(`  +  10 x alicloud:ecs:Instance prod1-general-[${n}..${n + 9}]  ecs.g6.4xlarge, zones e:${n % 3 === 0 ? 4 : 3} f:${n % 3 === 1 ? 4 : 3} g:${n % 3 === 2 ? 4 : 3}`);
+    expect(lines.find((l) => l.includes("alicloud:ecs:Instance"))).toBe(
+      `  +  10 x alicloud:ecs:Instance prod1-general-[${n}..${n + 9}]  ecs.g6.4xlarge, zones e:${n % 3 === 0 ? 4 : 3} f:${n % 3 === 1 ? 4 : 3} g:${n % 3 === 2 ? 4 : 3}`,
+    );
     expect(text).toContain(`+  10 x alicloud:slb:ServerGroupServerAttachment prod1-ingress-80-prod1-general-[${n}..${n + 9}]`);
     expect(text).toContain(`+  10 x alicloud:ecs:RamRoleAttachment prod1-worker-role-prod1-general-[${n}..${n + 9}]`);
     // The three replacements are the join token's (a new node set gets a new 24 h token, joinToken.ts).

@@ -21,8 +21,19 @@ describe("safe-changes", () => {
     const v = await guard("prod1", ['platform:network.zones=["cn-shanghai-f","cn-shanghai-g","cn-shanghai-e"]']);
     expect(v.every((x) => x.policy === "safe-changes" && x.level === "mandatory")).toBe(true);
     const names = v.map((x) => x.urn.split("::").pop()).sort();
-    expect(names).toEqual(["prod1-front-slb", "prod1-ingress-slb", "prod1-master-0", "prod1-master-1", "prod1-master-2", "prod1-vsw-cn-shanghai-e", "prod1-vsw-cn-shanghai-f", "prod1-vsw-cn-shanghai-g"]);
-    expect(v.find((x) => x.urn.endsWith("prod1-master-0"))!.message).toMatch(/replaces \(availabilityZone\) a master\. Do it one master per change.*pulumi up --target/);
+    expect(names).toEqual([
+      "prod1-front-slb",
+      "prod1-ingress-slb",
+      "prod1-master-0",
+      "prod1-master-1",
+      "prod1-master-2",
+      "prod1-vsw-cn-shanghai-e",
+      "prod1-vsw-cn-shanghai-f",
+      "prod1-vsw-cn-shanghai-g",
+    ]);
+    expect(v.find((x) => x.urn.endsWith("prod1-master-0"))!.message).toMatch(
+      /replaces \(availabilityZone\) a master\. Do it one master per change.*pulumi up --target/,
+    );
     expect(v.find((x) => x.urn.endsWith("prod1-vsw-cn-shanghai-e"))!.message).toMatch(/replaces \(cidrBlock\) a vswitch.*add a zone only at the end/);
   });
 

@@ -25,7 +25,14 @@ beforeAll(async () => {
   const a = await previewCli("prod1", "-c", "platform:nodePools[0].count=230", "--diff-from", path.join(tmp, "base200"), "--tree");
   expect(a.code).toBe(0);
   scaleOut = a.stdout + a.stderr;
-  const b = await previewCli("prod1", "-c", 'platform:network.zones=["cn-shanghai-f","cn-shanghai-g","cn-shanghai-e"]', "--diff-from", path.join(tmp, "base"), "--tree");
+  const b = await previewCli(
+    "prod1",
+    "-c",
+    'platform:network.zones=["cn-shanghai-f","cn-shanghai-g","cn-shanghai-e"]',
+    "--diff-from",
+    path.join(tmp, "base"),
+    "--tree",
+  );
   expect(b.code).toBe(1);
   blocked = b.stdout + b.stderr;
 });

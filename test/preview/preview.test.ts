@@ -3,8 +3,6 @@ import * as os from "os";
 import * as path from "path";
 import { ofType, plan, previewCli, STACK_NAMES } from "../support/offline";
 
-
-
 describe("offline preview", () => {
   test.each(STACK_NAMES)("%s plans cleanly under the mocks", async (stack) => {
     const p = await plan(stack);

@@ -37,17 +37,29 @@ export function selfSignedTls(): TlsMaterial {
     execFileSync(
       "openssl",
       [
-        "req", "-x509", "-nodes", "-days", "1",
-        "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-        "-keyout", keyPath, "-out", certPath,
-        "-subj", "/CN=kube-apiserver",
-        "-addext", "subjectAltName=IP:127.0.0.1,DNS:kubernetes",
+        "req",
+        "-x509",
+        "-nodes",
+        "-days",
+        "1",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-keyout",
+        keyPath,
+        "-out",
+        certPath,
+        "-subj",
+        "/CN=kube-apiserver",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1,DNS:kubernetes",
       ],
       { stdio: ["ignore", "ignore", "pipe"], timeout: 20_000 },
     );
   } catch (e) {
     fs.rmSync(dir, { recursive: true, force: true });
-    throw new Error(`openssl req -x509 failed (is openssl installed?): ${(e as Error).message}`);
+    throw new Error(`openssl req -x509 failed (is openssl installed?): ${(e as Error).message}`, { cause: e });
   }
   cachedTls = { dir, key: fs.readFileSync(keyPath), cert: fs.readFileSync(certPath) };
   return cachedTls;
@@ -105,7 +117,11 @@ class FakeApiServerImpl implements FakeApiServer {
   readonly apiRequests: SeenRequest[] = [];
   private server: https.Server | undefined;
 
-  constructor(readonly name: string, readonly port: number, private readonly tls: TlsMaterial) {}
+  constructor(
+    readonly name: string,
+    readonly port: number,
+    private readonly tls: TlsMaterial,
+  ) {}
 
   get running(): boolean {
     return this.server !== undefined;

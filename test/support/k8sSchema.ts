@@ -88,8 +88,7 @@ const modelCache = new Map<string, ModelClass>();
 function formatErrors(errors: AjvError[]): string[] {
   return errors.map((e) => {
     const where = e.instancePath && e.instancePath.length > 0 ? e.instancePath : "/";
-    const extra =
-      e.params && "allowedValues" in e.params ? ` ${JSON.stringify(e.params.allowedValues)}` : "";
+    const extra = e.params && "allowedValues" in e.params ? ` ${JSON.stringify(e.params.allowedValues)}` : "";
     return `${where} ${e.message ?? "is invalid"}${extra}`;
   });
 }
@@ -124,11 +123,11 @@ process.stdin.on("end", async () => {
 });`;
 
 function validateInChild(file: string, kind: string, obj: unknown): string[] {
-  const out = execFileSync(
-    process.execPath,
-    ["--input-type=module", "-e", CHILD_SCRIPT, pathToFileURL(file).href, kind],
-    { input: JSON.stringify(obj), encoding: "utf8", timeout: 30_000 },
-  );
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", CHILD_SCRIPT, pathToFileURL(file).href, kind], {
+    input: JSON.stringify(obj),
+    encoding: "utf8",
+    timeout: 30_000,
+  });
   return formatErrors(JSON.parse(out) as AjvError[]);
 }
 
