@@ -373,6 +373,11 @@ export function renderInitConfiguration(c: ClusterBootstrap, n: NodeBootstrap): 
     // make the kubelet unstable under memory pressure. Joins read this from the cluster.
     cgroupDriver: "systemd",
     containerRuntimeEndpoint: CRI_SOCKET,
+    // Kubelets request serving certificates signed by the cluster CA (KubeletConfiguration v1beta1
+    // `serverTLSBootstrap`, which also rotates them) instead of self-signing: metrics-server verifies
+    // kubelets against the cluster CA (k8s/metricsServer), and the scoped kubelet-csr-approver approves
+    // these CSRs, which kube-controller-manager never does by itself.
+    serverTLSBootstrap: true,
   };
   return stringifyDocs([init, cluster, kubelet]);
 }

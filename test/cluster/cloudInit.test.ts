@@ -267,6 +267,8 @@ describe("kubeadm documents", () => {
     expect(clusterCfg.networking).toMatchObject({ podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12" });
     expect(clusterCfg.imageRepository).toBe("registry.cn-hangzhou.aliyuncs.com/google_containers");
     expect(kubelet.cgroupDriver).toBe("systemd");
+    // Serving certificates from the cluster CA, so metrics-server can verify kubelets (no --kubelet-insecure-tls).
+    expect(kubelet.serverTLSBootstrap).toBe(true);
   });
 
   test("imageRepository is omitted when unset, and the pause image falls back to registry.k8s.io", () => {
