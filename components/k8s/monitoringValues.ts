@@ -160,8 +160,11 @@ export function alertmanagerConfig(bridgeUrl: string = dingtalkBridgeUrl()): Rec
     // The chart's defaults: a critical alert mutes its own warning twin, and
     // InfoInhibitor mutes info alerts.
     inhibit_rules: [
-      { source_matchers: ["severity = critical"], target_matchers: ["severity =~ warning|info"], equal: ["namespace", "alertname"] },
-      { source_matchers: ["severity = warning"], target_matchers: ["severity = info"], equal: ["namespace", "alertname"] },
+      // `app` too: the per-app SLO alerts share one alertname per namespace, and one app's page must not
+      // mute another app's warning. Alertmanager treats a label absent on both sides as equal, so the
+      // platform's app-less alerts inhibit exactly as before.
+      { source_matchers: ["severity = critical"], target_matchers: ["severity =~ warning|info"], equal: ["namespace", "alertname", "app"] },
+      { source_matchers: ["severity = warning"], target_matchers: ["severity = info"], equal: ["namespace", "alertname", "app"] },
       { source_matchers: ["alertname = InfoInhibitor"], target_matchers: ["severity = info"], equal: ["namespace"] },
       { target_matchers: ["alertname = InfoInhibitor"] },
     ],

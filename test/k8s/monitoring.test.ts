@@ -170,6 +170,12 @@ describe("Alertmanager -> DingTalk bridge, judged by amtool", () => {
     expect(r.status).toBe(0);
   });
 
+  test("a critical alert inhibits warnings of the same alert in the same namespace for the same app only", () => {
+    const rules = (alertmanagerConfig() as { inhibit_rules: { source_matchers?: string[]; equal?: string[] }[] }).inhibit_rules;
+    const critical = rules.find((r) => r.source_matchers?.includes("severity = critical"));
+    expect(critical?.equal).toEqual(["namespace", "alertname", "app"]);
+  });
+
   test("a broken route (unknown receiver) fails `amtool check-config`", () => {
     const broken = alertmanagerConfig() as { route: { receiver: string } };
     broken.route.receiver = "wechat";
