@@ -13,6 +13,7 @@ import type { PlatformSettings } from "../config/schema";
 import type { Network } from "../network/network";
 import { ClusterAccess, HelmChart, helmRelease, inCluster } from "./k8sObjects";
 import { mirroredRegistry } from "./images";
+import { ingressNodePortProblems } from "../network/networkRules";
 import { HTTP_PORT, HTTPS_PORT, INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, SLB_HEALTH_CHECK_CIDR, SLB_INSTANCE_CHARGE_TYPE } from "../network/ports";
 
 export const INGRESS_CONTROLLER: HelmChart = {
@@ -134,7 +135,9 @@ export class GlobalIngress extends pulumi.ComponentResource {
     super("platform:k8s:GlobalIngress", name, {}, opts);
     const httpNodePort = args.ingress?.httpNodePort ?? INGRESS_HTTP_NODE_PORT;
     const httpsNodePort = args.ingress?.httpsNodePort ?? INGRESS_HTTPS_NODE_PORT;
-    if (httpNodePort === httpsNodePort) throw new pulumi.ResourceError(`GlobalIngress ${name}: httpNodePort and httpsNodePort must differ`, this);
+    // The same rule config validation runs (network/networkRules.ts), so a user's input reaches it there first.
+    const portProblems = ingressNodePortProblems(args.ingress);
+    if (portProblems.length > 0) throw new pulumi.ResourceError(`GlobalIngress ${name}: ${portProblems.join("; ")}`, this);
     const vswitches = args.network.vswitches;
     const vpcCidr = args.network.vpcCidr;
 
