@@ -10,7 +10,9 @@ import { WorkerRole } from "./components/cluster/workerRole";
 import { DiskCsi, diskStatements } from "./components/k8s/diskCsi";
 import { MetricsServer } from "./components/k8s/metricsServer";
 import { loadStackConfig } from "./components/config/stackConfig";
-import { FleetLinks, HostStack } from "./components/fleet/fleet";
+import { FleetLinks } from "./components/fleet/fleet";
+import { hostFacts } from "./components/fleet/hostLookup";
+import { memberRegistrations } from "./components/fleet/memberRegistrations";
 import { Flannel } from "./components/k8s/flannel";
 import { Kubesphere } from "./components/fleet/kubesphere";
 import { AppNamespaces, JavaApp } from "./components/apps/javaApp";
@@ -24,14 +26,17 @@ export = async () => {
   const config = loadStackConfig();
   const tags = { "platform:cluster": config.stack, "platform:env": config.env, "managed-by": "pulumi" };
 
-  // Members read the host stack's outputs; the host never reads a member's.
-  const host = config.hostStack ? new HostStack(config.hostStack) : undefined;
+  // Members read nothing from the host's state: its static facts come from its stack file, the rest from
+  // data sources (components/fleet/hostLookup.ts). The host reads from each KubeSphere member it lists only
+  // that member's credential for it and its api-server (components/fleet/memberRegistrations.ts).
+  const host = config.hostStack ? hostFacts(config.hostStack) : undefined;
+  const members = config.kubesphere?.enabled && !host ? memberRegistrations(config.kubesphere.members ?? []) : [];
   const datacenterRanges = (config.datacenter?.subnets ?? []).map((cidr, i) => ({ label: `dc-${i}`, cidr }));
 
   const network = new Network(config.stack, {
     clusterName: config.stack,
     network: config.network,
-    managementCidrs: [...(host ? [{ label: "host", cidr: host.output("vpcCidr") }] : []), ...datacenterRanges],
+    managementCidrs: [...(host ? [{ label: "host", cidr: host.vpcCidr }] : []), ...datacenterRanges],
     tags,
   });
 
@@ -128,7 +133,8 @@ export = async () => {
         role: host ? "member" : "host",
         version: config.kubesphere.version,
         imageMirror,
-        registration: host ? { hostKubeconfig: host.secret("kubeconfig"), memberKubeconfig: cluster.kubeconfig, memberServer: cluster.server } : undefined,
+        hostAccess: host ? { server: cluster.server, caCertPem: cluster.pki.caCertPem, caKeyPem: cluster.pki.caKeyPem } : undefined,
+        registration: host ? undefined : { hostKubeconfig: cluster.kubeconfig, members },
       })
     : undefined;
   new Flannel(`${config.stack}-flannel`, { cluster: access, podCidr: config.network.podCidr, imageMirror });
@@ -196,7 +202,7 @@ export = async () => {
   }
 
   return {
-    // What members read through their StackReference (components/fleet.ts, HOST_OUTPUTS).
+    // No member reads these (they read the host's stack file and data sources); for operators.
     region: config.region,
     vpcCidr: config.network.vpcCidr,
     podCidr: config.network.podCidr,
@@ -206,7 +212,9 @@ export = async () => {
     routeTableId: network.routeTableId,
     ...(fleet.datacenterPsk ? { datacenterPsk: fleet.datacenterPsk } : {}),
     ...(kubesphere?.jwtSecret ? { kubesphereJwtSecret: kubesphere.jwtSecret } : {}),
+    // What the host reads from a member through its StackReference (components/fleet/memberRegistrations.ts).
     apiServer: cluster.server,
+    ...(kubesphere?.hostKubeconfig ? { kubesphereHostKubeconfig: kubesphere.hostKubeconfig } : {}),
     kubeconfig: cluster.kubeconfig,
     ingressAddress: ingress.slbAddress,
     vpcId: network.vpcId,

@@ -136,23 +136,26 @@ export class ClusterPki extends pulumi.ComponentResource {
   }
 }
 
-/** The admin kubeconfig for the api-server front. Always a secret (it embeds the client key). */
+/** A client-certificate kubeconfig for the api-server front (the admin's by default). Always a secret (it embeds the client key). */
 export function adminKubeconfig(args: {
   clusterName: string;
+  /** The kubeconfig's user entry. Default `<clusterName>-admin`. */
+  userName?: string;
   server: pulumi.Input<string>;
   caCertPem: pulumi.Input<string>;
   clientCertPem: pulumi.Input<string>;
   clientKeyPem: pulumi.Input<string>;
 }): pulumi.Output<string> {
   const b64 = (s: string) => Buffer.from(s).toString("base64");
+  const user = args.userName ?? `${args.clusterName}-admin`;
   return pulumi.secret(
     pulumi.all([args.server, args.caCertPem, args.clientCertPem, args.clientKeyPem]).apply(([server, ca, cert, key]) =>
       JSON.stringify({
         apiVersion: "v1",
         kind: "Config",
         clusters: [{ name: args.clusterName, cluster: { server, "certificate-authority-data": b64(ca) } }],
-        users: [{ name: `${args.clusterName}-admin`, user: { "client-certificate-data": b64(cert), "client-key-data": b64(key) } }],
-        contexts: [{ name: args.clusterName, context: { cluster: args.clusterName, user: `${args.clusterName}-admin` } }],
+        users: [{ name: user, user: { "client-certificate-data": b64(cert), "client-key-data": b64(key) } }],
+        contexts: [{ name: args.clusterName, context: { cluster: args.clusterName, user } }],
         "current-context": args.clusterName,
       }),
     ),

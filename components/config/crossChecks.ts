@@ -9,6 +9,7 @@ import { APOLLO_ENV, javaAppProblems } from "../apps/javaAppRules";
 import { mastersProblems, nodePoolSizeProblems } from "../cluster/clusterRules";
 import { kubernetesProblems, nodeLabelProblems, serviceCidrProblems, taintProblems } from "../cluster/kubeadmRules";
 import { hostStackProblems, KnownStack } from "../fleet/hostStackRules";
+import { kubesphereMemberProblems } from "../fleet/kubesphereMembers";
 import { podCidrProblems } from "../k8s/flannelRules";
 import { loggingProblems } from "../k8s/fluentBitRules";
 import { overlaps } from "../network/cidr";
@@ -138,6 +139,15 @@ export const loggingRules: CrossCheck = (_stack, s) => (s.logging ? loggingProbl
 /** platform:hostStack names the host stack of this project (fleet/hostStackRules.ts). */
 export const hostStackRules: CrossCheck = (stack, s, ctx) => (s.hostStack && s.env !== "host" ? hostStackProblems(stack, s.hostStack, ctx.stacks) : []);
 
+/** platform:kubesphere.members on the host, and a member with KubeSphere on being listed by its host (fleet/kubesphereMembers.ts). */
+export const kubesphereMembersRules: CrossCheck = (stack, s, ctx) =>
+  s.env === undefined
+    ? []
+    : kubesphereMemberProblems(
+        { name: stack, env: s.env, hostStack: s.hostStack, kubesphereEnabled: s.kubesphere?.enabled === true, kubesphereMembers: s.kubesphere?.members },
+        ctx.stacks,
+      );
+
 /** Every cross-key rule, in the order their problems are reported. */
 export const CROSS_CHECKS: CrossCheck[] = [
   envIsStack,
@@ -145,6 +155,7 @@ export const CROSS_CHECKS: CrossCheck[] = [
   appsFitTheStack,
   hostStackMatchesRole,
   hostStackRules,
+  kubesphereMembersRules,
   networkRules,
   datacenterApart,
   kubeadmRules,

@@ -339,7 +339,14 @@ const images = z
 /** The Alibaba Cloud disk CSI driver and the `essd` StorageClass (components/k8s/diskCsi.ts). */
 const diskCsi = z.object({ enabled: z.boolean() }).strict();
 
-const kubesphere = z.object({ enabled: z.boolean(), version: pinnedVersion.optional() }).strict();
+const kubesphere = z
+  .object({
+    enabled: z.boolean(),
+    version: pinnedVersion.optional(),
+    /** Host only: the member stacks it registers (pulls each one's credential through a StackReference); fleet/kubesphereMembers.ts. */
+    members: z.array(z.string().regex(/^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/, "must be a stack name such as acme/platform/prod1")).optional(),
+  })
+  .strict();
 
 /** The masters' etcd snapshots (components/cluster/etcdBackup.ts); defaults every hour, 7 days, 5 local copies. */
 const etcdBackup = z

@@ -96,8 +96,21 @@ function isSecure(v: unknown): boolean {
   return Object.values(v).some(isSecure);
 }
 
-/** The stacks of the project: each Pulumi.<stack>.yaml with its platform:env (undefined when unreadable). */
-export function listStacks(dir = PROJECT_DIR): { name: string; env?: string }[] {
+/** What the fleet rules read from another stack's file (fleet/hostStackRules.ts, fleet/kubesphereMembers.ts). */
+export interface ListedStack {
+  name: string;
+  /** platform:env, undefined when the file is unreadable or has none. */
+  env?: string;
+  /** platform:hostStack as written. */
+  hostStack?: string;
+  /** platform:kubesphere.enabled. */
+  kubesphereEnabled?: boolean;
+  /** platform:kubesphere.members as written. */
+  kubesphereMembers?: unknown;
+}
+
+/** The stacks of the project: each Pulumi.<stack>.yaml with the fleet keys it sets (absent when unreadable). */
+export function listStacks(dir = PROJECT_DIR): ListedStack[] {
   let files: string[];
   try {
     files = fs.readdirSync(dir);
@@ -109,8 +122,16 @@ export function listStacks(dir = PROJECT_DIR): { name: string; env?: string }[] 
     .filter((s): s is string => s !== undefined)
     .map((name) => {
       try {
-        const env = readStackFile(name, dir).values[`${PROJECT}:env`];
-        return { name, env: typeof env === "string" ? env : undefined };
+        const values = readStackFile(name, dir).values;
+        const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+        const ks = values[`${PROJECT}:kubesphere`] as { enabled?: unknown; members?: unknown } | undefined;
+        return {
+          name,
+          env: str(values[`${PROJECT}:env`]),
+          hostStack: str(values[`${PROJECT}:hostStack`]),
+          kubesphereEnabled: ks?.enabled === true,
+          kubesphereMembers: ks?.members,
+        };
       } catch {
         return { name };
       }

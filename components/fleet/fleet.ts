@@ -1,30 +1,13 @@
-// The fleet: `host` manages, every other stack is a member. A member reads what
-// it needs from the host stack's outputs (never the other way round) and owns
-// its links: adding a member is a new stack file, not an edit of the host.
+// The fleet: `host` manages, every other stack is a member. A member owns its
+// links and reads nothing from the host's state: the host's static facts come
+// from its stack file, what the cloud assigned from data sources
+// (hostLookup.ts). Adding a member is a new stack file; the host's only edit is
+// its KubeSphere members list (kubesphereMembers.ts).
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
+import { HostFacts, lookUpHostLinkEnd } from "./hostLookup";
 import { IpsecLink, VpnGateway } from "./ipsecLink";
 import { Network } from "../network/network";
-
-/** What the host stack exports for its members (see index.ts's outputs). */
-export const HOST_OUTPUTS = ["region", "vpcCidr", "podCidr", "vpnGatewayId", "vpnPublicIp", "vpnBackupPublicIp", "routeTableId"] as const;
-
-/** Typed access to the host stack's outputs. */
-export class HostStack {
-  readonly ref: pulumi.StackReference;
-  /** @param stackName `platform:hostStack`, e.g. `acme/platform/host`. */
-  constructor(readonly stackName: string) {
-    this.ref = new pulumi.StackReference(stackName);
-  }
-  /** A required output; the engine fails with its name if the host does not export it. */
-  output(key: (typeof HOST_OUTPUTS)[number]): pulumi.Output<string> {
-    return this.ref.requireOutput(key) as pulumi.Output<string>;
-  }
-  /** A secret output (kubeconfig, shared secrets). */
-  secret(key: string): pulumi.Output<string> {
-    return pulumi.secret(this.ref.requireOutput(key) as pulumi.Output<string>);
-  }
-}
 
 export interface FleetLinksArgs {
   /** Stack name: names the VPN gateway, customer gateways and connections (`prod1-to-host`). */
@@ -33,8 +16,8 @@ export interface FleetLinksArgs {
   network: Network;
   /** This cluster's pod range, routed over the links with the VPC range. */
   podCidr: string;
-  /** Members: the host stack. Absent on the host itself. */
-  host?: HostStack;
+  /** Members: the host's static facts (from its stack file). Absent on the host itself. */
+  host?: HostFacts;
   /** `platform:datacenter`: the on-prem data centre, when this cluster links to it. Default: no link. */
   datacenter?: { publicIp: string; subnets: string[] };
   /**
@@ -84,7 +67,8 @@ export class FleetLinks extends pulumi.ComponentResource {
 
     if (args.host) {
       // The host's side of the link lives in the host's region.
-      const hostProvider = new alicloud.Provider(`${name}-host-region`, { region: args.host.output("region") }, { parent: this });
+      const hostProvider = new alicloud.Provider(`${name}-host-region`, { region: args.host.region }, { parent: this });
+      const hostEnd = lookUpHostLinkEnd(args.host, hostProvider, this);
       new IpsecLink(
         `${name}-to-host`,
         {
@@ -92,12 +76,10 @@ export class FleetLinks extends pulumi.ComponentResource {
           peer: {
             cloud: {
               name: "host",
-              vpnGatewayId: args.host.output("vpnGatewayId"),
-              publicIps: [args.host.output("vpnPublicIp"), args.host.output("vpnBackupPublicIp")],
-              routeTableId: args.host.output("routeTableId"),
+              ...hostEnd,
               cidrs: [
-                { label: "vpc", cidr: args.host.output("vpcCidr") },
-                { label: "pod", cidr: args.host.output("podCidr") },
+                { label: "vpc", cidr: args.host.vpcCidr },
+                { label: "pod", cidr: args.host.podCidr },
               ],
               provider: hostProvider,
             },

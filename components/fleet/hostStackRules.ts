@@ -7,6 +7,18 @@ export interface KnownStack {
   name: string;
   /** platform:env as written in its stack file, if readable. */
   env?: string;
+  /** platform:hostStack as written (members). */
+  hostStack?: string;
+  /** platform:kubesphere.enabled. */
+  kubesphereEnabled?: boolean;
+  /** platform:kubesphere.members as written (the host); anything, since another stack's file is not parsed here. */
+  kubesphereMembers?: unknown;
+}
+
+/** The stack part of `org/project/stack`, `project/stack` or `stack`. */
+export function stackPart(ref: string): string {
+  const parts = ref.split("/");
+  return parts[parts.length - 1];
 }
 
 /** `org/project/stack`, `project/stack` or `stack`: the parts Pulumi accepts. */

@@ -10,6 +10,11 @@ import * as random from "@pulumi/random";
 import { recordArtifact } from "../artifacts";
 import { AlicloudIkeConfig, AlicloudIpsecConfig, alicloudIkeConfig, alicloudIpsecConfig, DEFAULT_PROPOSAL, IpsecProposal, renderSwanctlConf } from "./ipsec";
 
+/** The VPN gateway's name in the cloud (`<cluster>-vpn`): members look the host's up by it (fleet/hostLookup.ts). */
+export function vpnGatewayNameOf(clusterName: string): string {
+  return `${clusterName}-vpn`;
+}
+
 export interface VpnGatewayArgs {
   /** Stack name: the gateway is `<clusterName>-vpn`. */
   clusterName: string;
@@ -46,7 +51,7 @@ export class VpnGateway extends pulumi.ComponentResource {
     const gw = new alicloud.vpn.Gateway(
       `${name}-gw`,
       {
-        vpnGatewayName: `${args.clusterName}-vpn`,
+        vpnGatewayName: vpnGatewayNameOf(args.clusterName),
         vpcId: args.vpcId,
         vswitchId: args.vswitchId,
         disasterRecoveryVswitchId: args.disasterRecoveryVswitchId,

@@ -1,20 +1,26 @@
 // KubeSphere as the fleet's console (the seed's management plane). The host
 // stack installs ks-core in the host role. A member stack installs no ks-core
-// at all: it registers itself on the host as a `Cluster` object carrying its
-// kubeconfig and its ks-core values (`spec.config`), and the host's cluster
-// controller installs and upgrades the member's ks-core release with the host's
-// JWT secret (kubesphere v4.1.3 pkg/controller/cluster/cluster_controller.go
+// at all: the host registers it as a `Cluster` object carrying a kubeconfig for
+// the member and the member's ks-core values (`spec.config`), and the host's
+// cluster controller installs and upgrades the member's ks-core release with
+// the host's JWT secret (kubesphere v4.1.3 pkg/controller/cluster/cluster_controller.go
 // reconcileMemberCluster -> helper.go installKSCoreInMemberCluster: `helm
 // install/upgrade ks-core` with spec.config plus role=member, upgrade.enabled=false
 // and the host's jwtSecret, again whenever spec.config's hash changes). A Pulumi
-// release on the member would have two owners. Like the IPsec links,
-// registration is the member's job: adding a member never edits the host stack.
+// release on the member would have two owners.
+//
+// Registration is pulled by the host, the most trusted stack: it lists its
+// members (`platform:kubesphere.members`, kubesphereMembers.ts) and reads from
+// each, through a StackReference host -> member, the credential the member
+// issues for it (kubesphereHostAccess.ts) and its api-server URL. A member
+// reads nothing from the host.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as YAML from "yaml";
 import { mirroredRegistry } from "../k8s/images";
 import { ClusterAccess, HelmChart, helmRelease, inCluster } from "../k8s/k8sObjects";
+import { KubesphereHostAccess } from "./kubesphereHostAccess";
 
 export const KUBESPHERE_CHART: HelmChart = {
   name: "ks-core",
@@ -83,22 +89,41 @@ export interface KubesphereArgs {
   version?: string;
   /** `platform:images.registry`: ks-core's images through the mirror, on the host and (through spec.config) on members. Default none (docker.io). */
   imageMirror?: string;
-  /** Members: how to reach the host cluster, and this member's own kubeconfig and endpoint to register. Required for members; default none (the host registers nothing). */
-  registration?: {
-    hostKubeconfig: pulumi.Input<string>;
-    memberKubeconfig: pulumi.Input<string>;
-    memberServer: string;
-  };
+  /** Members: the cluster's CA and api-server, to issue the host's `kubesphere-host` credential. Required for members. */
+  hostAccess?: { server: string; caCertPem: pulumi.Input<string>; caKeyPem: pulumi.Input<string> };
+  /**
+   * Host: the members to register (`platform:kubesphere.members`), each with what its stack exports for the host,
+   * and the host's own admin kubeconfig for the registrar provider. Default none.
+   */
+  registration?: { hostKubeconfig: pulumi.Input<string>; members: MemberRegistration[] };
+}
+
+/** One member as the host registers it. */
+export interface MemberRegistration {
+  /** The member's stack name: the `Cluster` object's name. */
+  name: string;
+  /** The member's api-server URL (its `apiServer` output). */
+  server: pulumi.Input<string>;
+  /** Secret: the member's `kubesphere-host` kubeconfig (its `kubesphereHostKubeconfig` output), never its admin one. */
+  kubeconfig: pulumi.Input<string>;
+  /** The member's `platform:images.registry` (its stack file), for its ks-core values. */
+  imageMirror?: string;
 }
 
 export class Kubesphere extends pulumi.ComponentResource {
   /** Host only (secret): the JWT signing secret every cluster of the fleet shares; the host's controller hands it to members. */
   public readonly jwtSecret?: pulumi.Output<string>;
 
+  /** Member only (secret): the kubeconfig this member issues for its host (exported as `kubesphereHostKubeconfig`). */
+  public readonly hostKubeconfig?: pulumi.Output<string>;
+
   constructor(name: string, args: KubesphereArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:fleet:Kubesphere", name, {}, opts);
-    if (args.role === "member" && !args.registration) {
-      throw new Error(`Kubesphere ${name}: a member needs the host's registration details`);
+    if (args.role === "member" && !args.hostAccess) {
+      throw new Error(`Kubesphere ${name}: a member needs its CA and api-server to issue the host's credential`);
+    }
+    if (args.role === "member" && args.registration) {
+      throw new Error(`Kubesphere ${name}: only the host registers members (platform:kubesphere.members)`);
     }
     if (args.role === "member" && args.version !== undefined) {
       throw new Error(
@@ -112,7 +137,7 @@ export class Kubesphere extends pulumi.ComponentResource {
       const { apiVersion: _a, kind: _k, ...telemetry } = telemetrySecret(KUBESPHERE_CHART.namespace, KUBESPHERE_CHART.name);
       const telemetryOff = new k8s.core.v1.Secret(`${name}-telemetry`, telemetry as k8s.core.v1.SecretArgs, inCluster(this, args.cluster, { dependsOn: [ns] }));
       const jwt = this.jwtSecret;
-      helmRelease(
+      const core = helmRelease(
         `${name}-core`,
         {
           chart: KUBESPHERE_CHART,
@@ -123,33 +148,52 @@ export class Kubesphere extends pulumi.ComponentResource {
         },
         inCluster(this, args.cluster, { dependsOn: [ns, telemetryOff] }),
       );
+      if (args.registration && args.registration.members.length > 0) this.registerMembers(name, args, args.registration, core);
+    } else {
+      this.hostKubeconfig = new KubesphereHostAccess(
+        `${name}-host-access`,
+        { cluster: args.cluster, clusterName: args.clusterName, ...args.hostAccess! },
+        { parent: this },
+      ).kubeconfig;
     }
+    this.registerOutputs({});
+  }
 
-    if (args.registration) {
-      const reg = args.registration;
-      const hostProvider = new k8s.Provider(`${name}-host`, { kubeconfig: reg.hostKubeconfig, enableServerSideApply: true }, { parent: this });
-      const config = memberClusterConfig(args.imageMirror);
+  /**
+   * The members' `Cluster` objects, through a registrar provider of their own. Migration from member-made
+   * registrations: the objects exist, with fields owned by each member's old provider. pulumi-kubernetes
+   * (provider/pkg/await/await.go, Creation) creates with a plain `Create` (AlreadyExists -> error) unless
+   * `upsertExistingObjects` is set, when it sends a server-side apply patch instead, forced when the object
+   * carries `pulumi.com/patchForce` (patchForce), which takes over the old field manager's fields. So the host
+   * adopts an existing object in place; KubeSphere sees an update, never a delete (README, operations).
+   */
+  private registerMembers(name: string, args: KubesphereArgs, reg: NonNullable<KubesphereArgs["registration"]>, core: pulumi.Resource): void {
+    const registrar = new k8s.Provider(
+      `${name}-registrar`,
+      { kubeconfig: reg.hostKubeconfig, enableServerSideApply: true, upsertExistingObjects: true, deleteUnreachable: false },
+      { parent: this },
+    );
+    for (const member of reg.members) {
       new k8s.apiextensions.CustomResource(
-        `${name}-registration`,
+        `${name}-member-${member.name}`,
         {
           apiVersion: "cluster.kubesphere.io/v1alpha1",
           kind: "Cluster",
           // No role label: v4.1.3 defines only cluster-role.kubesphere.io/host (cluster_types.go:14).
-          metadata: { name: args.clusterName },
+          metadata: { name: member.name, annotations: { "pulumi.com/patchForce": "true" } },
           spec: {
             provider: "Alibaba Cloud ECS (kubeadm)",
-            config,
+            config: memberClusterConfig(member.imageMirror),
             connection: {
               type: "direct",
-              kubernetesAPIEndpoint: reg.memberServer,
-              kubeconfig: pulumi.secret(pulumi.output(reg.memberKubeconfig).apply((k) => Buffer.from(k).toString("base64"))),
+              kubernetesAPIEndpoint: member.server,
+              kubeconfig: pulumi.secret(pulumi.output(member.kubeconfig).apply((k) => Buffer.from(k).toString("base64"))),
             },
           },
         },
-        // After the member's api-server answers: the host's controller connects to it and installs ks-core.
-        { parent: this, provider: hostProvider, dependsOn: [args.cluster.readiness] },
+        // After ks-core: the Cluster CRD and the controller that installs the member's ks-core are the host's release.
+        { parent: this, provider: registrar, dependsOn: [args.cluster.readiness, core] },
       );
     }
-    this.registerOutputs({});
   }
 }

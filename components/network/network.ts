@@ -18,6 +18,11 @@ import {
   SLB_HEALTH_CHECK_CIDR,
 } from "./ports";
 
+/** The VPC's name in the cloud (`<cluster>-vpc`): members look the host's up by it (fleet/hostLookup.ts). */
+export function vpcNameOf(clusterName: string): string {
+  return `${clusterName}-vpc`;
+}
+
 export interface NetworkArgs {
   /** Stack name, used as the prefix of every cloud name (`prod1-vpc`). */
   clusterName: string;
@@ -141,7 +146,7 @@ export class Network extends pulumi.ComponentResource {
     const parent = { parent: this };
     const tags = args.tags ?? {};
 
-    const vpc = new alicloud.vpc.Network(`${name}-vpc`, { vpcName: `${args.clusterName}-vpc`, cidrBlock: vpcCidr, tags }, parent);
+    const vpc = new alicloud.vpc.Network(`${name}-vpc`, { vpcName: vpcNameOf(args.clusterName), cidrBlock: vpcCidr, tags }, parent);
     this.vpcId = vpc.id;
     this.vpcCidr = vpcCidr;
     this.routeTableId = vpc.routeTableId;

@@ -162,6 +162,49 @@ const FAKERS: Record<string, Faker> = {
   }),
 };
 
+/**
+ * Data sources a member uses to find its host's end of the link (components/fleet/hostLookup.ts), answered
+ * with exactly what the host's own offline plan creates: the host's VPC is the resource `<stack>-vpc`
+ * (components/network/network.ts), its VPN gateway `<stack>-fleet-vpn-gw` (index.ts FleetLinks
+ * `<stack>-fleet` -> VpnGateway `-vpn` -> `-gw`), so ids, route table and public IPs come from the same
+ * fakers as above. A name of another shape matches nothing, as in a region without it.
+ */
+const INVOKES: Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>> = {
+  "alicloud:vpc/getNetworks:getNetworks": (inputs) => {
+    const stack = /^\^(.+)-vpc\$$/.exec(String(inputs.nameRegex ?? ""))?.[1]?.replace(/\\/g, "");
+    if (!stack) return { ids: [], names: [], vpcs: [] };
+    const vpc = { type: "alicloud:vpc/network:Network", name: `${stack}-vpc` } as pulumi.runtime.MockResourceArgs;
+    const id = cloudId("vpc", vpc);
+    const cidrBlock = String(inputs.cidrBlock ?? "");
+    return {
+      ids: [id],
+      names: [`${stack}-vpc`],
+      vpcs: [{ id, vpcId: id, vpcName: `${stack}-vpc`, cidrBlock, routeTableId: cloudId("vtb", vpc), vrouterId: cloudId("vrt", vpc), status: "Available" }],
+    };
+  },
+  "alicloud:vpn/getGateways:getGateways": (inputs) => {
+    const stack = /^\^(.+)-vpn\$$/.exec(String(inputs.nameRegex ?? ""))?.[1]?.replace(/\\/g, "");
+    if (!stack) return { ids: [], names: [], gateways: [] };
+    const name = `${stack}-fleet-vpn-gw`;
+    const id = cloudId("vpn", { type: "alicloud:vpn/gateway:Gateway", name } as pulumi.runtime.MockResourceArgs);
+    return {
+      ids: [id],
+      names: [`${stack}-vpn`],
+      gateways: [
+        {
+          id,
+          name: `${stack}-vpn`,
+          vpcId: inputs.vpcId,
+          internetIp: publicIp(name),
+          disasterRecoveryInternetIp: publicIp(`${name}#dr`),
+          status: "Active",
+          enableIpsec: "enable",
+        },
+      ],
+    };
+  },
+};
+
 function publicIp(seed: string): string {
   const h = hash("public", seed);
   return `47.${(parseInt(h.slice(0, 2), 16) % 120) + 90}.${parseInt(h.slice(2, 4), 16)}.${(parseInt(h.slice(4, 6), 16) % 250) + 2}`;
@@ -177,6 +220,8 @@ function kubernetesId(a: pulumi.runtime.MockResourceArgs): string {
 export interface MockOptions {
   /** Outputs of stacks read through `pulumi.StackReference`, by stack name. */
   stackOutputs?: Record<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>;
+  /** Invoke answers by token, in place of the fakers (tests: a look-up with no or several matches). */
+  invokes?: Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>;
 }
 
 export class PlatformMocks implements pulumi.runtime.Mocks {
@@ -242,6 +287,8 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
   }
 
   call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+    const answer = this.options.invokes?.[args.token] ?? INVOKES[args.token];
+    if (answer) return answer(args.inputs as Record<string, unknown>);
     throw new Error(`Mock not implemented: invoke ${args.token}`);
   }
 }

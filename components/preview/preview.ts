@@ -7,6 +7,7 @@ import YAML from "yaml";
 import { ConfigError, parseStackConfig } from "../config/stackConfig";
 import { PlanDiff } from "./planDiff";
 import { checkPlan, loadPolicyConfig, policyConfigFileFor, Violation } from "./policyCheck";
+import type { MockOptions } from "./mocks";
 import { Plan, PlannedResource, redact, runOffline } from "./runtime";
 import { EngineConfig, listStacks, loadEngineConfig, PROJECT_DIR, readProjectName, stackFilePath } from "../config/stackFiles";
 
@@ -16,10 +17,12 @@ export interface PreviewOptions {
   dir?: string;
   /**
    * Outputs of other stacks (StackReference answers), by the name the program
-   * references. Default: a member's host stack is planned offline first and its
-   * outputs answer the reference, so both sides agree on every value.
+   * references. Default: the host's KubeSphere members are planned offline first
+   * and their outputs answer the references, so both sides agree on every value.
    */
   stackOutputs?: Record<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>;
+  /** Invoke answers in place of the mocks' (tests). */
+  invokes?: MockOptions["invokes"];
   /**
    * The policy pack config the plan is checked with. Default: policies/config/prod.json
    * for prod1/prod2, nonprod.json otherwise (what the workflows pass to `pulumi preview`).
@@ -52,26 +55,34 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
   // Read before planning: a broken policy config fails fast, naming its key.
   const policyConfig = opts.policyConfig ?? policyConfigFileFor(opts.stack, dir);
   const policies = loadPolicyConfig(policyConfig);
+  // The host reads each KubeSphere member it lists (StackReference host -> member): those members are
+  // planned offline first and their outputs answer the references, so both sides agree on every value.
+  // Members read nothing from the host (components/fleet/hostLookup.ts): their plans need no other stack.
   let stackOutputs = opts.stackOutputs;
-  if (!stackOutputs && settings.hostStack) {
-    const hostName = settings.hostStack.split("/").pop()!;
-    let host: PreviewResult;
-    try {
-      host = await previewStack({ stack: hostName, dir });
-    } catch (e) {
-      // The host's own mistakes name the host's file, not this stack's.
-      if (e instanceof ConfigError && !e.source) {
-        throw new ConfigError(e.problems, `${path.basename(stackFilePath(hostName, dir))}, the host stack ${opts.stack} reads (${settings.hostStack})`);
+  const members = settings.env === "host" && settings.kubesphere?.enabled ? (settings.kubesphere.members ?? []) : [];
+  if (!stackOutputs && members.length > 0) {
+    stackOutputs = {};
+    for (const ref of members) {
+      const memberName = ref.split("/").pop()!;
+      let member: PreviewResult;
+      try {
+        member = await previewStack({ stack: memberName, dir });
+      } catch (e) {
+        // The member's own mistakes name the member's file, not this stack's.
+        if (e instanceof ConfigError && !e.source) {
+          throw new ConfigError(e.problems, `${path.basename(stackFilePath(memberName, dir))}, a member ${opts.stack} reads (${ref})`);
+        }
+        throw e;
       }
-      throw e;
+      stackOutputs[ref] = { outputs: member.plan.rawOutputs, secretOutputNames: member.plan.secretOutputs };
     }
-    stackOutputs = { [settings.hostStack]: { outputs: host.plan.rawOutputs, secretOutputNames: host.plan.secretOutputs } };
   }
   const plan = await runOffline({
     stack: opts.stack,
     config: config.values,
     secretKeys: config.secretKeys,
     stackOutputs,
+    invokes: opts.invokes,
     program,
   });
   return { plan, config, violations: checkPlan(plan, policies), policyConfig };

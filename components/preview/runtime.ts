@@ -53,6 +53,8 @@ export interface Plan {
   secretOutputs: string[];
   /** Outputs with secrets unwrapped: what a StackReference to this stack reads. Never printed. */
   rawOutputs: Record<string, unknown>;
+  /** Each resource's inputs as registered, secrets included (wrapped), by URN: for tests that look for a value. Never printed. */
+  rawInputs: Record<string, Record<string, unknown>>;
   artifacts: Artifact[];
   /** Every secret value the mocks or config produced (to redact artifacts; never printed). */
   secretValues: Set<string>;
@@ -108,6 +110,7 @@ function wrapSecret(value: unknown): unknown {
  */
 class RecordingMonitor extends MockMonitor {
   readonly records: PlannedResource[] = [];
+  readonly rawInputs: Record<string, Record<string, unknown>> = {};
   stackOutputs: Record<string, unknown> = {};
   stackRawOutputs: Record<string, unknown> = {};
   stackSecretOutputs: string[] = [];
@@ -132,6 +135,7 @@ class RecordingMonitor extends MockMonitor {
       const secretInputs: string[] = [];
       const secretDigests: Record<string, string> = {};
       const masked = maskSecrets(inputs, "", secretInputs, secretDigests) as Record<string, unknown>;
+      this.rawInputs[urn] = inputs;
       // A dynamic resource carries its provider's serialized code: noise in a plan.
       if (typeof masked.__provider === "string") masked.__provider = "[serialized dynamic provider]";
       this.records.push({
@@ -263,6 +267,7 @@ export async function runOffline(opts: RunOptions): Promise<Plan> {
     outputs: monitor.stackOutputs,
     secretOutputs: monitor.stackSecretOutputs,
     rawOutputs: monitor.stackRawOutputs,
+    rawInputs: monitor.rawInputs,
     artifacts,
     secretValues: mocks.secretValues,
   };
