@@ -29,7 +29,7 @@ export = async () => {
   // Members read nothing from the host's state: its static facts come from its stack file, the rest from
   // data sources (components/fleet/hostLookup.ts). The host reads from each KubeSphere member it lists only
   // that member's credential for it and its api-server (components/fleet/memberRegistrations.ts).
-  const host = config.hostStack ? hostFacts(config.hostStack) : undefined;
+  const host = config.hostStack ? hostFacts(config.hostStack, config.stack) : undefined;
   const members = config.kubesphere?.enabled && !host ? memberRegistrations(config.kubesphere.members ?? []) : [];
   const datacenterRanges = (config.datacenter?.subnets ?? []).map((cidr, i) => ({ label: `dc-${i}`, cidr }));
 
@@ -111,6 +111,8 @@ export = async () => {
     fixedAddressHolders: [cluster.masters, cluster.front],
     tags,
   });
+  // The host's end is looked up by name in its region; a look-up that fails stops the program here, with its message.
+  await fleet.hostLink;
 
   if (diskCsiOn) {
     new WorkerRole(`${config.stack}-worker-role`, {

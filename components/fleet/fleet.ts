@@ -32,6 +32,8 @@ export interface FleetLinksArgs {
 
 export class FleetLinks extends pulumi.ComponentResource {
   public readonly vpnGateway: VpnGateway;
+  /** Members: settles once the link to the host is registered; rejects when the host's resources are not found (hostLookup.ts). */
+  public readonly hostLink: Promise<void> = Promise.resolve();
   /** Secret: the data centre link's PSK, for the on-prem gateway's secrets file. */
   public readonly datacenterPsk?: pulumi.Output<string>;
 
@@ -66,28 +68,31 @@ export class FleetLinks extends pulumi.ComponentResource {
     };
 
     if (args.host) {
-      // The host's side of the link lives in the host's region.
-      const hostProvider = new alicloud.Provider(`${name}-host-region`, { region: args.host.region }, { parent: this });
-      const hostEnd = lookUpHostLinkEnd(args.host, hostProvider, this);
-      new IpsecLink(
-        `${name}-to-host`,
-        {
-          local,
-          peer: {
-            cloud: {
-              name: "host",
-              ...hostEnd,
-              cidrs: [
-                { label: "vpc", cidr: args.host.vpcCidr },
-                { label: "pod", cidr: args.host.podCidr },
-              ],
-              provider: hostProvider,
+      // The host's side of the link lives in the host's region. The link is registered once the look-ups
+      // answer: a failed one fails `hostLink` (awaited by the program) alone.
+      const host = args.host;
+      const hostProvider = new alicloud.Provider(`${name}-host-region`, { region: host.region }, { parent: this });
+      this.hostLink = lookUpHostLinkEnd(host, hostProvider, this).then((hostEnd) => {
+        new IpsecLink(
+          `${name}-to-host`,
+          {
+            local,
+            peer: {
+              cloud: {
+                name: "host",
+                ...hostEnd,
+                cidrs: [
+                  { label: "vpc", cidr: host.vpcCidr },
+                  { label: "pod", cidr: host.podCidr },
+                ],
+                provider: hostProvider,
+              },
             },
+            tags: args.tags,
           },
-          tags: args.tags,
-        },
-        { parent: this },
-      );
+          { parent: this },
+        );
+      });
     }
 
     if (args.datacenter) {

@@ -30,11 +30,21 @@ export interface HostFacts {
   podCidr: string;
 }
 
-/** Reads the host's static facts from Pulumi.<host>.yaml; a missing one is a ConfigError naming the file and the key. */
-export function hostFacts(hostStack: string, dir = PROJECT_DIR): HostFacts {
+/**
+ * Reads the host's static facts from Pulumi.<host>.yaml; a missing one, or a file that does not parse, is a
+ * ConfigError whose source names the host's file and the member reading it (`reader`).
+ */
+export function hostFacts(hostStack: string, reader: string, dir = PROJECT_DIR): HostFacts {
   const stack = stackPart(hostStack);
   const file = `Pulumi.${stack}.yaml`;
-  const values = readStackFile(stack, dir).values;
+  const source = `${file}, the host stack ${reader} reads (${hostStack})`;
+  let values: Record<string, unknown>;
+  try {
+    values = readStackFile(stack, dir).values;
+  } catch (e) {
+    if (e instanceof ConfigError && !e.source) throw new ConfigError(e.problems, source);
+    throw e;
+  }
   const network = (values[`${PROJECT}:network`] ?? {}) as { vpcCidr?: unknown; podCidr?: unknown };
   const facts = { region: values["alicloud:region"], vpcCidr: network.vpcCidr, podCidr: network.podCidr };
   const keys = { region: "alicloud:region", vpcCidr: `${PROJECT}:network.vpcCidr`, podCidr: `${PROJECT}:network.podCidr` };
@@ -42,7 +52,7 @@ export function hostFacts(hostStack: string, dir = PROJECT_DIR): HostFacts {
   if (missing.length) {
     throw new ConfigError(
       missing.map((k) => `${keys[k]}: is required (this member reads it from the host's stack file)`),
-      `${file}, the host stack ${hostStack}`,
+      source,
     );
   }
   return { ref: hostStack, stack, ...(facts as { region: string; vpcCidr: string; podCidr: string }) };
@@ -66,13 +76,15 @@ export function exactlyOne<T extends { id: string }>(what: string, host: HostFac
 
 /** The host's end of an IPsec link, as the cloud assigned it. */
 export interface HostLinkEnd {
-  vpnGatewayId: pulumi.Output<string>;
-  publicIps: [pulumi.Output<string>, pulumi.Output<string>];
-  routeTableId: pulumi.Output<string>;
+  vpnGatewayId: string;
+  publicIps: [string, string];
+  routeTableId: string;
 }
 
 /**
- * Looks the host's VPC and VPN gateway up through `provider` (the host's region).
+ * Looks the host's VPC and VPN gateway up through `provider` (the host's region). A promise, not Outputs:
+ * the caller registers the link once it resolves, so a failed look-up fails the program once, with its own
+ * message, instead of failing every resource that would take its result.
  * Data sources (aliyun/terraform-provider-alicloud):
  * - alicloud_vpcs (website/docs/d/vpcs.html.markdown; alicloud/data_source_alicloud_vpcs.go): `name_regex` is
  *   matched against each VPC's VpcName client-side (MatchString), `cidr_block` narrows further; each of `vpcs`
@@ -81,25 +93,16 @@ export interface HostLinkEnd {
  *   `vpc_id` is a request filter, `name_regex` is matched against each gateway's Name; each of `gateways` carries
  *   `id`, `internet_ip` and `disaster_recovery_internet_ip` (returned only for dual-tunnel gateways, which ours are).
  */
-export function lookUpHostLinkEnd(host: HostFacts, provider: alicloud.Provider, parent: pulumi.Resource): HostLinkEnd {
+export async function lookUpHostLinkEnd(host: HostFacts, provider: alicloud.Provider, parent: pulumi.Resource): Promise<HostLinkEnd> {
   const opts = { provider, parent };
   const vpcName = vpcNameOf(host.stack);
-  const vpc = alicloud.vpc
-    .getNetworksOutput({ nameRegex: exactName(vpcName), cidrBlock: host.vpcCidr, enableDetails: true }, opts)
-    .apply((r) => exactlyOne("VPC", host, vpcName, r.vpcs));
+  const vpcs = await alicloud.vpc.getNetworks({ nameRegex: exactName(vpcName), cidrBlock: host.vpcCidr, enableDetails: true }, opts);
+  const vpc = exactlyOne("VPC", host, vpcName, vpcs.vpcs);
   const gwName = vpnGatewayNameOf(host.stack);
-  const gw = alicloud.vpn
-    .getGatewaysOutput({ vpcId: vpc.id, nameRegex: exactName(gwName) }, opts)
-    .apply((r) => {
-      const one = exactlyOne("VPN gateway", host, gwName, r.gateways);
-      if (!one.internetIp || !one.disasterRecoveryInternetIp) {
-        throw new Error(`VPN gateway "${gwName}" of the host stack ${host.ref} (${one.id}) has no second public IP: the links need a dual-tunnel gateway`);
-      }
-      return one;
-    });
-  return {
-    vpnGatewayId: gw.id,
-    publicIps: [gw.internetIp, gw.disasterRecoveryInternetIp],
-    routeTableId: vpc.routeTableId,
-  };
+  const gws = await alicloud.vpn.getGateways({ vpcId: vpc.id, nameRegex: exactName(gwName) }, opts);
+  const gw = exactlyOne("VPN gateway", host, gwName, gws.gateways);
+  if (!gw.internetIp || !gw.disasterRecoveryInternetIp) {
+    throw new Error(`VPN gateway "${gwName}" of the host stack ${host.ref} (${gw.id}) has no second public IP: the links need a dual-tunnel gateway`);
+  }
+  return { vpnGatewayId: gw.id, publicIps: [gw.internetIp, gw.disasterRecoveryInternetIp], routeTableId: vpc.routeTableId };
 }

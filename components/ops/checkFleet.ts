@@ -1,5 +1,6 @@
 // `npm run check:fleet [-- --dir DIR]`: the fleet-wide address plan over every
-// stack file. Clusters linked together (each member to the host, and every
+// stack file, and the KubeSphere registration (the host's
+// platform:kubesphere.members against each member's file, kubesphereMembers.ts). Clusters linked together (each member to the host, and every
 // cluster linked to the data centre) must not share VPC, pod or service ranges,
 // and none may overlap the data centre's subnets. And prod runs only tags pre
 // validated (prodTags.ts).
@@ -7,7 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { checkFleetAddressPlan, ClusterAddressPlan, FleetAddressPlan } from "../fleet/fleetAddressPlan";
 import { ConfigError, PROJECT, STACKS } from "../config/stackConfig";
-import { PROJECT_DIR, readStackFile } from "../config/stackFiles";
+import { listStacks, PROJECT_DIR, readStackFile } from "../config/stackFiles";
+import { fleetRegistrationProblems } from "../fleet/kubesphereMembers";
 import { prodTagsNotFromPre } from "./prodTags";
 
 interface StackNetwork {
@@ -66,7 +68,8 @@ export function main(argv: string[]): number {
     console.error(`fleet address plan: no stack files (Pulumi.<stack>.yaml) in ${dir}; nothing checked`);
     return 1;
   }
-  const problems = checkFleetAddressPlan(plan);
+  // KubeSphere registration: the host's members list and each member's hostStack / kubesphere.enabled agree.
+  const problems = [...checkFleetAddressPlan(plan), ...fleetRegistrationProblems(listStacks(dir))];
   const unvalidated = prodTagsNotFromPre(dir);
   if (problems.length) {
     console.error(`fleet address plan: ${problems.length} problem${problems.length > 1 ? "s" : ""}`);
@@ -79,7 +82,8 @@ export function main(argv: string[]): number {
   if (problems.length || unvalidated.length) return 1;
   console.log(
     `fleet address plan: ${plan.clusters.length} clusters, ${plan.links.length} IPsec links` +
-      `${plan.datacenter ? `, data centre linked to ${plan.datacenter.linkedStacks.join(", ")}` : ""}: no overlaps; every prod tag was validated in pre`,
+      `${plan.datacenter ? `, data centre linked to ${plan.datacenter.linkedStacks.join(", ")}` : ""}: no overlaps; ` +
+      `KubeSphere members and their host agree; every prod tag was validated in pre`,
   );
   return 0;
 }

@@ -270,6 +270,8 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
       const name = String(args.inputs.name ?? args.name);
       const known = this.options.stackOutputs?.[name];
       if (!known) throw new Error(`mock: no outputs known for stack reference "${name}"`);
+      // What another stack exports as secret stays masked in this plan's artifacts too.
+      for (const k of known.secretOutputNames) if (typeof known.outputs[k] === "string") this.secretValue(known.outputs[k] as string);
       return { id: name, state: { name, outputs: known.outputs, secretOutputNames: known.secretOutputNames } };
     }
     const faker = FAKERS[args.type];

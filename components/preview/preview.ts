@@ -7,6 +7,7 @@ import YAML from "yaml";
 import { ConfigError, parseStackConfig } from "../config/stackConfig";
 import { PlanDiff } from "./planDiff";
 import { checkPlan, loadPolicyConfig, policyConfigFileFor, Violation } from "./policyCheck";
+import { hostFacts } from "../fleet/hostLookup";
 import type { MockOptions } from "./mocks";
 import { Plan, PlannedResource, redact, runOffline } from "./runtime";
 import { EngineConfig, listStacks, loadEngineConfig, PROJECT_DIR, readProjectName, stackFilePath } from "../config/stackFiles";
@@ -58,6 +59,8 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
   // The host reads each KubeSphere member it lists (StackReference host -> member): those members are
   // planned offline first and their outputs answer the references, so both sides agree on every value.
   // Members read nothing from the host (components/fleet/hostLookup.ts): their plans need no other stack.
+  // A member reads the host's stack file (its static facts): a broken one names that file, before anything runs.
+  if (settings.hostStack) hostFacts(settings.hostStack, opts.stack, dir);
   let stackOutputs = opts.stackOutputs;
   const members = settings.env === "host" && settings.kubesphere?.enabled ? (settings.kubesphere.members ?? []) : [];
   if (!stackOutputs && members.length > 0) {

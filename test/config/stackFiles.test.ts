@@ -98,10 +98,20 @@ describe("stack files", () => {
       /^invalid stack configuration in Pulumi\.host\.yaml, the host stack dev reads \(livemall\/platform\/host\):\n {2}- Pulumi\.host\.yaml:/,
     );
 
-    const invalid = project({ "Pulumi.host.yaml": (t) => t.replace(/(platform:masters:\n\s+count:) \d+/, "$1 2") });
-    const e2 = (await previewStack({ stack: "dev", dir: invalid }).catch((err: unknown) => err)) as ConfigError;
-    expect(e2.source).toMatch(/^Pulumi\.host\.yaml/);
-    expect(e2.problems).toEqual(["platform:masters.count: must be odd for etcd quorum, got 2"]);
+    // A member reads only the host's region and ranges from its file: a host fact missing is named with its key.
+    const noPodCidr = project({ "Pulumi.host.yaml": (t) => t.replace(/\n\s+podCidr: 10\.100\.0\.0\/16/, "") });
+    const e2 = (await previewStack({ stack: "dev", dir: noPodCidr }).catch((err: unknown) => err)) as ConfigError;
+    expect(e2).toBeInstanceOf(ConfigError);
+    expect(e2.source).toBe("Pulumi.host.yaml, the host stack dev reads (livemall/platform/host)");
+    expect(e2.problems).toEqual(["platform:network.podCidr: is required (this member reads it from the host's stack file)"]);
+  });
+
+  test("an error in a member's stack file, read by the host's preview (its KubeSphere members), names the member's file", async () => {
+    const broken = project({ "Pulumi.prod1.yaml": (t) => t.replace(/(platform:masters:\n\s+count:) \d+/, "$1 2") });
+    const e = (await previewStack({ stack: "host", dir: broken }).catch((err: unknown) => err)) as ConfigError;
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.source).toBe("Pulumi.prod1.yaml, a member host reads (livemall/platform/prod1)");
+    expect(e.problems).toEqual(["platform:masters.count: must be odd for etcd quorum, got 2"]);
   });
 });
 

@@ -80,7 +80,7 @@ describe("a member's IPsec link to the host", () => {
     expect(ofType(p, "alicloud:vpn/gateway:Gateway")).toHaveLength(1);
     const member = byName(p, "prod2-fleet-to-host-prod2", "alicloud:vpn/connection:Connection");
     const hostSide = byName(p, "prod2-fleet-to-host-host", "alicloud:vpn/connection:Connection");
-    // the StackReference was answered by the host's own offline plan
+    // the host's end was looked up by name, and the mocks answer with the host's own offline figures
     const host = await plan("host");
     expect(hostSide.inputs.vpnGatewayId).toBe(host.outputs.vpnGatewayId);
     expect(member.inputs.localSubnets).toEqual(["10.50.0.0/16", "10.150.0.0/16"]);
@@ -139,18 +139,19 @@ describe("a member's IPsec link to the host", () => {
     for (const s of p.secretValues) if (s.length >= 16) expect(conf.text).not.toContain(s);
   });
 
-  test("KubeSphere: no ks-core release on the member (the host's controller installs it), a registration on the host", async () => {
+  test("KubeSphere: no ks-core release and no registration on the member; the host registers its listed members", async () => {
     const p = await plan("prod1");
     expect(p.resources.filter((r) => r.name === "prod1-kubesphere-core")).toEqual([]);
-    expect(byName(await plan("host"), "host-kubesphere-core").secretInputs).toContain("values");
-    const reg = byName(p, "prod1-kubesphere-registration");
+    expect(p.resources.filter((r) => r.type === "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster")).toEqual([]);
+    const host = await plan("host");
+    expect(byName(host, "host-kubesphere-core").secretInputs).toContain("values");
+    const reg = byName(host, "host-kubesphere-member-prod1");
     expect(reg.inputs).toMatchObject({ apiVersion: "cluster.kubesphere.io/v1alpha1", kind: "Cluster", metadata: { name: "prod1" } });
     // secretness covers the whole top-level property that holds the kubeconfig
     expect(reg.secretInputs).toContain("spec");
-    expect(reg.provider).toMatch(/::prod1-kubesphere-host::/);
-    const host = await plan("host");
+    expect(reg.provider).toMatch(/::host-kubesphere-registrar::/);
     expect(host.secretOutputs).toContain("kubesphereJwtSecret");
-    expect(ofType(host, "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster")).toHaveLength(0);
+    expect(ofType(host, "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster")).toHaveLength(3);
   });
 });
 

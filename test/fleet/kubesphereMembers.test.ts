@@ -1,4 +1,4 @@
-// Members leave ks-core to the host's cluster controller (kubesphere v4.1.3
+// Members leave ks-core to the host's cluster controller (registered by the host) (kubesphere v4.1.3
 // pkg/controller/cluster/helper.go installs and upgrades it from the host);
 // the host's telemetry is really off (the chart reads a Secret, not a value).
 import * as YAML from "yaml";
@@ -7,20 +7,25 @@ import { loadEngineConfig } from "../../components/config/stackFiles";
 import { ofType, plan } from "../support/offline";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
+const CLUSTER = "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster";
 const MEMBERS = ["pre", "prod1", "prod2"];
 
 describe.each(MEMBERS)("member %s", (stack) => {
-  test("installs no ks-core release and registers with its values in Cluster spec.config", async () => {
+  test("installs no ks-core release; the host registers it with its values in Cluster spec.config", async () => {
     const p = await plan(stack);
     expect(ofType(p, RELEASE).filter((r) => r.inputs.chart === "ks-core")).toEqual([]);
-    const [cluster] = ofType(p, "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster");
+    // The member registers nothing itself: the host pulls the registration (components/fleet/memberRegistrations.ts).
+    expect(ofType(p, CLUSTER)).toEqual([]);
+    const host = await plan("host");
+    const cluster = ofType(host, CLUSTER).find((c) => (c.inputs.metadata as { name: string }).name === stack)!;
     const meta = cluster.inputs.metadata as { name: string; labels?: Record<string, string> };
-    expect(meta.name).toBe(stack);
     // v4.1.3 defines only cluster-role.kubesphere.io/host; a member label is read by nothing.
     expect(meta.labels ?? {}).toEqual({});
-    // The spec holds the member's kubeconfig, so the plan shows it as a secret; its config is memberClusterConfig's.
+    // The spec holds the member's credential, so the plan shows it as a secret; its config is memberClusterConfig's.
     expect(cluster.inputs.spec).toBe("[secret]");
+    const spec = (host.rawInputs[cluster.urn].spec as { value: { config: string } }).value;
     const mirror = JSON.parse(loadEngineConfig(stack).values["platform:images"]).registry;
+    expect(spec.config).toBe(memberClusterConfig(mirror));
     const config = YAML.parse(Buffer.from(memberClusterConfig(mirror), "base64").toString());
     expect(config).toEqual({
       multicluster: { role: "member", hostClusterName: "host" },
