@@ -389,9 +389,12 @@ describe("plans", () => {
     const secrets = ofType(p, "alicloud:kms/secret:Secret");
     expect(secrets.map((s) => s.inputs.secretName)).toEqual(["prod1-control-plane"]);
     expect(secrets[0].secretInputs).toContain("secretData");
-    const keys = ofType(p, "tls:index/privateKey:PrivateKey");
+    // The cluster PKI's keys; the host's kubesphere-host key is not protected (replacing it breaks nothing:
+    // the host picks the new kubeconfig up on its next up).
+    const keys = ofType(p, "tls:index/privateKey:PrivateKey").filter((k) => k.parent?.includes("ClusterPki"));
     expect(keys.length).toBe(5);
     for (const k of keys) expect(k.protect).toBe(true);
+    expect(ofType(p, "tls:index/privateKey:PrivateKey").map((k) => k.name)).toEqual([...keys.map((k) => k.name), "prod1-kubesphere-host-access-key"]);
     const token = ofType(p, "kubernetes:core/v1:Secret").filter((s) => String(s.name).includes("join-token"));
     expect(token).toHaveLength(1);
     expect(token[0].inputs.type).toBe("bootstrap.kubernetes.io/token");

@@ -61,9 +61,11 @@ describe.each(STACK_NAMES)("%s in-cluster platform", (stack) => {
     const p = await plan(stack);
     const gate = ofType(p, "pulumi-nodejs:dynamic/cluster:ApiServerReadiness")[0];
     const provider = byName(p, `${stack}-k8s`, "pulumi:providers:kubernetes");
-    // The KubeSphere registration is the one object created in the host cluster (through the host's provider).
-    for (const r of p.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:") && !x.name.endsWith("-kubesphere-registration"))) {
-      expect(r.provider).toMatch(new RegExp(`^${provider.urn.replace(/[$]/g, "\\$")}::`));
+    // The host's KubeSphere registrations go through its registrar provider (the same cluster, upsertExistingObjects on).
+    const registrar = p.resources.find((x) => x.name === `${stack}-kubesphere-registrar`);
+    for (const r of p.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:"))) {
+      const via = r.type === "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster" ? registrar! : provider;
+      expect(r.provider).toMatch(new RegExp(`^${via.urn.replace(/[$]/g, "\\$")}::`));
       expect(r.dependsOn).toContain(gate.urn);
     }
   });
