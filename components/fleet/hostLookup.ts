@@ -85,7 +85,7 @@ export interface HostLinkEnd {
  * Looks the host's VPC and VPN gateway up through `provider` (the host's region). A promise, not Outputs:
  * the caller registers the link once it resolves, so a failed look-up fails the program once, with its own
  * message, instead of failing every resource that would take its result.
- * Data sources (aliyun/terraform-provider-alicloud):
+ * Data sources (aliyun/terraform-provider-alicloud at 81c43b67):
  * - alicloud_vpcs (website/docs/d/vpcs.html.markdown; alicloud/data_source_alicloud_vpcs.go): `name_regex` is
  *   matched against each VPC's VpcName client-side (MatchString), `cidr_block` narrows further; each of `vpcs`
  *   carries `id` and `route_table_id` (filled while `enable_details`, default true).

@@ -162,7 +162,7 @@ export class Kubesphere extends pulumi.ComponentResource {
   /**
    * The members' `Cluster` objects, through a registrar provider of their own. Migration from member-made
    * registrations: the objects exist, with fields owned by each member's old provider. pulumi-kubernetes
-   * (provider/pkg/await/await.go, Creation) creates with a plain `Create` (AlreadyExists -> error) unless
+   * (provider/pkg/await/await.go at 94977969, Creation) creates with a plain `Create` (AlreadyExists -> error) unless
    * `upsertExistingObjects` is set, when it sends a server-side apply patch instead, forced when the object
    * carries `pulumi.com/patchForce` (patchForce), which takes over the old field manager's fields. So the host
    * adopts an existing object in place; KubeSphere sees an update, never a delete (README, operations).
