@@ -207,6 +207,14 @@ export = async () => {
     ...(fleet.datacenterPsk ? { datacenterPsk: fleet.datacenterPsk } : {}),
     ...(kubesphere?.jwtSecret ? { kubesphereJwtSecret: kubesphere.jwtSecret } : {}),
     apiServer: cluster.server,
+    // The readiness gates' count (components/cluster/readiness.ts): workers short show here.
+    clusterNodes: {
+      mastersReady: cluster.nodesJoined.mastersReady,
+      workersJoined: cluster.nodesJoined.workersJoined,
+      workersExpected: cluster.nodesJoined.workersExpected,
+      workersMissing: cluster.nodesJoined.workersMissing,
+      message: cluster.nodesJoined.message,
+    },
     kubeconfig: cluster.kubeconfig,
     ingressAddress: ingress.slbAddress,
     vpcId: network.vpcId,

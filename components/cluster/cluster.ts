@@ -64,6 +64,9 @@ export interface ClusterArgs {
   containerdVersion?: string;
 }
 
+/** How long the workers' report waits for every expected worker once the masters are Ready. */
+const WORKER_WAIT_SECONDS = 900;
+
 /** Master system disk in GiB when `masters.systemDiskGb` is unset: etcd and images. */
 const MASTER_SYSTEM_DISK_GB = 200;
 
@@ -74,8 +77,10 @@ export class Cluster extends pulumi.ComponentResource {
   public readonly kubeconfig: pulumi.Output<string>;
   /** The provider every in-cluster component uses; it waits for the readiness gate. */
   public readonly provider: k8s.Provider;
-  /** Opens once the api-server answers /readyz through the front. */
+  /** Opens once the api-server answers /readyz through the front and every master is Ready. */
   public readonly readiness: ApiServerReadiness;
+  /** After the worker pools: workersJoined/workersExpected, the missing workers and a message. */
+  public readonly nodesJoined: ApiServerReadiness;
   public readonly masters: NodePool;
   public readonly workerPools: Record<string, NodePool>;
   public readonly front: ApiServerFront;
@@ -140,11 +145,16 @@ export class Cluster extends pulumi.ComponentResource {
     const bootstrapFor = (token: pulumi.Input<string> | undefined) => this.clusterBootstrap(token);
     this.masters = this.masterPool(addresses, bootstrapFor(undefined));
 
-    this.readiness = new ApiServerReadiness(
-      `${name}-readiness`,
-      { endpoint: this.front.endpoint, caCertPem: this.pki.caCertPem, timeoutSeconds: args.readinessTimeoutSeconds },
-      { parent: this, dependsOn: [this.masters, this.front] },
-    );
+    const masterNames = Array.from({ length: args.masters.count }, (_, i) => this.masterName(i));
+    const gate = {
+      endpoint: this.front.endpoint,
+      caCertPem: this.pki.caCertPem,
+      clientCertPem: this.pki.adminCertPem,
+      clientKeyPem: this.pki.adminKeyPem,
+      masters: masterNames,
+      timeoutSeconds: args.readinessTimeoutSeconds,
+    };
+    this.readiness = new ApiServerReadiness(`${name}-readiness`, gate, { parent: this, dependsOn: [this.masters, this.front] });
     this.kubeconfig = adminKubeconfig({
       clusterName: args.clusterName,
       server: this.server,
@@ -161,6 +171,12 @@ export class Cluster extends pulumi.ComponentResource {
     const workerBootstrap = bootstrapFor(this.joinToken.token);
     this.workerPools = {};
     for (const pool of args.nodePools) this.workerPools[pool.name] = this.workerPool(pool, workerBootstrap);
+    // Workers join with the token minted behind the gate, so they are counted afterwards (readiness.ts).
+    this.nodesJoined = new ApiServerReadiness(
+      `${name}-nodes-joined`,
+      { ...gate, workers: workerNames, workerWaitSeconds: WORKER_WAIT_SECONDS },
+      { parent: this, dependsOn: [this.readiness, ...Object.values(this.workerPools)] },
+    );
     this.registerOutputs({ server: this.server, kubeconfig: this.kubeconfig });
   }
 

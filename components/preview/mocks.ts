@@ -45,6 +45,14 @@ function withId(prefix: string, extra?: (a: pulumi.runtime.MockResourceArgs, m: 
   return (a, m) => ({ id: cloudId(prefix, a), state: { ...a.inputs, ...(extra ? extra(a, m) : {}) } });
 }
 
+/** The readiness gates (components/cluster/readiness.ts) answer as if every node were Ready. */
+function readinessState(inputs: State): State {
+  if (!Array.isArray(inputs.masters) || !Array.isArray(inputs.workers)) return inputs;
+  const [m, w] = [inputs.masters.length, inputs.workers.length];
+  const message = `${m}/${m} masters Ready, ${w}/${w} workers joined`;
+  return { ...inputs, attempts: 1, mastersReady: m, workersJoined: w, workersExpected: w, workersMissing: [], message };
+}
+
 const FAKERS: Record<string, Faker> = {
   // ---- alicloud: network
   "alicloud:vpc/network:Network": withId("vpc", (a) => ({
@@ -235,7 +243,7 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
     if (args.type.startsWith("kubernetes:")) return { id: kubernetesId(args), state: args.inputs };
     if (args.type.startsWith("pulumi-nodejs:dynamic")) {
       // The join token's expiry (components/cluster/joinToken.ts) is computed at create time; a fixed one keeps plans stable.
-      const state = typeof args.inputs.ttlHours === "number" ? { ...args.inputs, expiration: "2030-01-02T00:00:00Z" } : args.inputs;
+      const state = typeof args.inputs.ttlHours === "number" ? { ...args.inputs, expiration: "2030-01-02T00:00:00Z" } : readinessState(args.inputs);
       return { id: hash("dyn", args.name).slice(0, 16), state };
     }
     throw new Error(`Mock not implemented: ${args.type} (resource ${args.name})`);

@@ -219,8 +219,9 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
     source: "components/cluster/joinToken.ts expiryProvider.diff (a new node set replaces)",
   },
   "pulumi-nodejs:dynamic/cluster:ApiServerReadiness": {
-    replaceOn: ["url", "caPem"],
-    source: "components/cluster/readiness.ts readinessProvider.diff (url or CA change replaces)",
+    // A new master set or expected workers re-runs the check in place (update), so dependents stay.
+    replaceOn: ["server", "caPem"],
+    source: "components/cluster/readiness.ts readinessDiff (endpoint or CA change replaces; masters/workers update)",
   },
   "pulumi:pulumi:StackReference": { replaceOn: ["name"], source: "a read of another stack's outputs: a new name reads another stack" },
   // Provider config is not modelled: a changed kubeconfig updates the provider in place; a
