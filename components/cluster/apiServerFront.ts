@@ -10,7 +10,7 @@ import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { recordArtifact } from "../artifacts";
-import { API_SERVER_PORT, HAPROXY_CHECK_PORT, HAPROXY_STATS_PORT, SLB_INSTANCE_CHARGE_TYPE } from "../network/ports";
+import { API_SERVER_PORT, HAPROXY_CHECK_PORT, HAPROXY_STATS_PORT, portRange, SLB_INSTANCE_CHARGE_TYPE } from "../network/ports";
 import { NodePool, PoolVswitch } from "./nodePool";
 import { renderHaproxyUserData } from "./cloudInit";
 import { HAPROXY_MONITOR_URI, renderHaproxyCfg } from "./haproxy";
@@ -36,6 +36,13 @@ export interface ApiServerFrontArgs {
   deletionProtection: boolean;
   /** Tags on the VMs and the SLB. Default none. */
   tags?: Record<string, string>;
+  /**
+   * `platform:apiServerFront.statsPage`: serve HAProxy's basic-auth stats page on HAPROXY_STATS_PORT,
+   * accepted (HAProxy ACL and security group rule) only from `statsFrom`. Default off.
+   */
+  statsPage?: boolean;
+  /** The front's own vswitch CIDRs (controlPlaneAddresses.ts frontSubnets); required with statsPage. */
+  statsFrom?: string[];
 }
 
 export class ApiServerFront extends pulumi.ComponentResource {
@@ -43,8 +50,8 @@ export class ApiServerFront extends pulumi.ComponentResource {
   public readonly endpoint: string;
   public readonly slbId: pulumi.Output<string>;
   public readonly haproxyInstanceIds: pulumi.Output<string>[];
-  /** Secret. */
-  public readonly statsPassword: pulumi.Output<string>;
+  /** Secret; only with the stats page on. */
+  public readonly statsPassword: pulumi.Output<string> | undefined;
 
   constructor(
     private readonly resourceName: string,
@@ -55,9 +62,11 @@ export class ApiServerFront extends pulumi.ComponentResource {
     if (args.masters.length === 0) throw new pulumi.ResourceError(`ApiServerFront ${resourceName}: masters must not be empty`, this);
     if (args.vswitches.length === 0) throw new pulumi.ResourceError(`ApiServerFront ${resourceName}: vswitches must not be empty`, this);
 
-    const stats = new random.RandomPassword(`${resourceName}-haproxy-stats`, { length: 24, special: false }, { parent: this });
-    this.statsPassword = stats.result;
-    const pool = this.haproxyPool(this.haproxyConfig(stats.result));
+    if (args.statsPage === true && (args.statsFrom ?? []).length === 0) {
+      throw new pulumi.ResourceError(`ApiServerFront ${resourceName}: statsPage needs statsFrom (the front's subnets)`, this);
+    }
+    this.statsPassword = args.statsPage === true ? this.statsRules(args.statsFrom ?? []) : undefined;
+    const pool = this.haproxyPool(this.haproxyConfig(this.statsPassword));
     this.haproxyInstanceIds = pool.instanceIds;
     const slb = this.loadBalancer();
     this.slbId = slb.id;
@@ -68,17 +77,40 @@ export class ApiServerFront extends pulumi.ComponentResource {
     this.registerOutputs({ endpoint: this.endpoint, slbId: this.slbId });
   }
 
-  /** haproxy.cfg: every master behind 6443, the check port, the stats page. */
-  private haproxyConfig(statsPassword: pulumi.Output<string>): pulumi.Output<string> {
-    return statsPassword.apply((password) =>
+  /** haproxy.cfg: every master behind 6443, the check port, the stats page when it is on. */
+  private haproxyConfig(statsPassword: pulumi.Output<string> | undefined): pulumi.Output<string> {
+    return pulumi.output(statsPassword).apply((password) =>
       renderHaproxyCfg({
         masters: this.args.masters.map((m) => ({ name: m.name, address: m.ip })),
         apiServerPort: API_SERVER_PORT,
         checkPort: HAPROXY_CHECK_PORT,
         statsPort: HAPROXY_STATS_PORT,
-        statsPassword: password,
+        ...(password === undefined ? {} : { statsPassword: password, statsAllowFrom: this.args.statsFrom }),
       }),
     );
+  }
+
+  /** The stats page's password, and its security group rules: the front's own subnets only. */
+  private statsRules(cidrs: string[]): pulumi.Output<string> {
+    const stats = new random.RandomPassword(`${this.resourceName}-haproxy-stats`, { length: 24, special: false }, { parent: this });
+    for (const cidr of cidrs) {
+      new alicloud.ecs.SecurityGroupRule(
+        `${this.resourceName}-stats-from-${cidr.replace(/[./]/g, "-")}`,
+        {
+          type: "ingress",
+          ipProtocol: "tcp",
+          portRange: portRange(HAPROXY_STATS_PORT),
+          securityGroupId: this.args.securityGroupId,
+          nicType: "intranet",
+          policy: "accept",
+          priority: 1,
+          description: "HAProxy stats page, from the front's own subnet",
+          cidrIp: cidr,
+        },
+        { parent: this },
+      );
+    }
+    return pulumi.secret(stats.result);
   }
 
   /** The two HAProxy VMs on their fixed addresses. */

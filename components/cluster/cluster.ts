@@ -17,7 +17,7 @@ import { JoinToken } from "./joinToken";
 import { SecretStore, secretStoreStatements } from "./secretStore";
 import type { PolicyStatement } from "./masterRole";
 import { API_SERVER_PORT } from "../network/ports";
-import { ControlPlaneAddresses, controlPlaneAddresses } from "./controlPlaneAddresses";
+import { ControlPlaneAddresses, controlPlaneAddresses, frontSubnets } from "./controlPlaneAddresses";
 import { defaultPackageRepository } from "../config/stackConfig";
 import type { NetworkConfig, NodePoolConfig, PlatformSettings } from "../config/stackConfig";
 
@@ -40,7 +40,7 @@ export interface ClusterArgs {
   nodePools: NodePoolConfig[];
   /** `platform:osImageId`: the pinned OS image of every VM. */
   osImageId: string;
-  /** `platform:apiServerFront`: the HAProxy VM size (default ApiServerFront's, ecs.c6.large). */
+  /** `platform:apiServerFront`: the HAProxy VM size (default ApiServerFront's, ecs.c6.large) and the stats page (default off). */
   apiServerFront?: PlatformSettings["apiServerFront"];
   /** ECS and SLB deletion protection; on in prod. */
   deletionProtection: boolean;
@@ -152,6 +152,7 @@ export class Cluster extends pulumi.ComponentResource {
       clientCertPem: this.pki.adminCertPem,
       clientKeyPem: this.pki.adminKeyPem,
       masters: masterNames,
+      clusterName: args.clusterName,
       timeoutSeconds: args.readinessTimeoutSeconds,
     };
     this.readiness = new ApiServerReadiness(`${name}-readiness`, gate, { parent: this, dependsOn: [this.masters, this.front] });
@@ -174,7 +175,7 @@ export class Cluster extends pulumi.ComponentResource {
     // Workers join with the token minted behind the gate, so they are counted afterwards (readiness.ts).
     this.nodesJoined = new ApiServerReadiness(
       `${name}-nodes-joined`,
-      { ...gate, workers: workerNames, workerWaitSeconds: WORKER_WAIT_SECONDS },
+      { ...gate, workerPools: Object.fromEntries(args.nodePools.map((p) => [p.name, p.count])), workerWaitSeconds: WORKER_WAIT_SECONDS },
       { parent: this, dependsOn: [this.readiness, ...Object.values(this.workerPools)] },
     );
     this.registerOutputs({ server: this.server, kubeconfig: this.kubeconfig });
@@ -199,6 +200,8 @@ export class Cluster extends pulumi.ComponentResource {
         securityGroupId: args.network.securityGroupIds.front,
         imageId: args.osImageId,
         instanceType: args.apiServerFront?.instanceType,
+        statsPage: args.apiServerFront?.statsPage,
+        statsFrom: frontSubnets(args.network.vswitches.map((v) => v.cidr)),
         deletionProtection: args.deletionProtection,
         tags: args.tags,
       },

@@ -179,9 +179,16 @@ export interface ReadinessInputs {
   clientCertPem: string;
   clientKeyPem: string;
   masters: string[];
-  workers: string[];
+  /** Pool name -> expected count; worker i of pool p is `<clusterName>-<p>-<i>` (nodePool.ts). A count, so a scale-out diff is one line. */
+  workerPools: Record<string, number>;
+  clusterName: string;
   timeoutSeconds: number;
   workerWaitSeconds: number;
+}
+
+/** The expected workers' node names, pool by pool. */
+export function workerNames(clusterName: string, pools: Record<string, number>): string[] {
+  return Object.entries(pools).flatMap(([pool, count]) => Array.from({ length: count }, (_, i) => `${clusterName}-${pool}-${i}`));
 }
 
 /**
@@ -192,8 +199,8 @@ export function readinessDiff(olds: Partial<ReadinessInputs> & { url?: string },
   // State from the first gate held `url` (<server>/readyz) instead of `server`.
   const old = { server: olds.server ?? olds.url?.replace(/\/readyz$/, ""), caPem: olds.caPem };
   const replaces = (["server", "caPem"] as const).filter((k) => old[k] !== news[k]);
-  const same = (a: string[] | undefined, b: string[]) => JSON.stringify(a ?? []) === JSON.stringify(b);
-  const updates = [...(same(olds.masters, news.masters) ? [] : ["masters"]), ...(same(olds.workers, news.workers) ? [] : ["workers"])];
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  const updates = (["masters", "workerPools", "clusterName"] as const).filter((k) => !same(olds[k], news[k]));
   return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
 }
 
@@ -204,7 +211,7 @@ async function run(inputs: ReadinessInputs) {
     clientCertPem: inputs.clientCertPem,
     clientKeyPem: inputs.clientKeyPem,
     masters: inputs.masters,
-    workers: inputs.workers,
+    workers: workerNames(inputs.clusterName, inputs.workerPools),
     timeoutMs: inputs.timeoutSeconds * 1000,
     workerWaitMs: inputs.workerWaitSeconds * 1000,
     intervalMs: 10_000,
@@ -241,8 +248,10 @@ export interface ApiServerReadinessArgs {
   clientKeyPem: pulumi.Input<string>;
   /** Node names of the masters, as the program names them (`<cluster>-master-<i>`). */
   masters: string[];
-  /** Node names of the workers to count. Default none (the cluster gate). */
-  workers?: string[];
+  /** Cluster (stack) name: the first part of every node name. */
+  clusterName: string;
+  /** Pool name -> worker count to expect. Default none (the cluster gate). */
+  workerPools?: Record<string, number>;
   /** Default 1800 s: first boot installs packages, pulls images and runs kubeadm init. */
   timeoutSeconds?: number;
   /** How long to wait for the workers once the masters are Ready. Default 0 (count once). */
@@ -266,7 +275,8 @@ export class ApiServerReadiness extends pulumi.dynamic.Resource {
         clientCertPem: pulumi.secret(args.clientCertPem),
         clientKeyPem: pulumi.secret(args.clientKeyPem),
         masters: args.masters,
-        workers: args.workers ?? [],
+        clusterName: args.clusterName,
+        workerPools: args.workerPools ?? {},
         timeoutSeconds: args.timeoutSeconds ?? 1800,
         workerWaitSeconds: args.workerWaitSeconds ?? 0,
         attempts: undefined,

@@ -47,8 +47,8 @@ function withId(prefix: string, extra?: (a: pulumi.runtime.MockResourceArgs, m: 
 
 /** The readiness gates (components/cluster/readiness.ts) answer as if every node were Ready. */
 function readinessState(inputs: State): State {
-  if (!Array.isArray(inputs.masters) || !Array.isArray(inputs.workers)) return inputs;
-  const [m, w] = [inputs.masters.length, inputs.workers.length];
+  if (!Array.isArray(inputs.masters) || typeof inputs.workerPools !== "object" || inputs.workerPools === null) return inputs;
+  const [m, w] = [inputs.masters.length, Object.values(inputs.workerPools as Record<string, number>).reduce((a, b) => a + b, 0)];
   const message = `${m}/${m} masters Ready, ${w}/${w} workers joined`;
   return { ...inputs, attempts: 1, mastersReady: m, workersJoined: w, workersExpected: w, workersMissing: [], message };
 }

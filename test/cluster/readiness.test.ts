@@ -7,7 +7,7 @@ import * as https from "https";
 import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
-import { checkCluster, ClusterCheckArgs, readinessDiff, ReadinessInputs } from "../../components/cluster/readiness";
+import { checkCluster, ClusterCheckArgs, readinessDiff, ReadinessInputs, workerNames } from "../../components/cluster/readiness";
 import { MOCK_CERT_PEM } from "../../components/preview/fixtures";
 
 interface Pki {
@@ -256,6 +256,11 @@ describe("readiness gate: checkCluster against a real mTLS api-server on loopbac
   });
 });
 
+test("the expected workers are the pools' node names (nodePool.ts naming)", () => {
+  expect(workerNames("prod1", { general: 2, order: 1 })).toEqual(["prod1-general-0", "prod1-general-1", "prod1-order-0"]);
+  expect(workerNames("prod1", { general: 4 })).toEqual(WORKERS);
+});
+
 describe("readiness gate: diff", () => {
   const base: ReadinessInputs = {
     server: "https://10.40.0.40:6443",
@@ -263,13 +268,15 @@ describe("readiness gate: diff", () => {
     clientCertPem: "cert",
     clientKeyPem: "key",
     masters: MASTERS,
-    workers: WORKERS,
+    clusterName: "prod1",
+    workerPools: { general: 4 },
     timeoutSeconds: 1800,
     workerWaitSeconds: 900,
   };
 
   test("a scale-out (more expected workers) re-runs the check in place, not a replacement", () => {
-    expect(readinessDiff(base, { ...base, workers: [...WORKERS, "prod1-general-4"] })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    expect(readinessDiff(base, { ...base, workerPools: { general: 5 } })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    expect(readinessDiff(base, { ...base, workerPools: { general: 4, gpu: 1 } })).toMatchObject({ changes: true, replaces: [] });
   });
 
   test("a new master set re-runs the check in place", () => {
