@@ -75,6 +75,10 @@ const FAKERS: Record<string, Faker> = {
   "alicloud:ecs/eipAssociation:EipAssociation": (a) => ({ id: `${a.inputs.allocationId}:${a.inputs.instanceId}`, state: a.inputs }),
   "alicloud:ecs/securityGroup:SecurityGroup": withId("sg"),
   "alicloud:ecs/securityGroupRule:SecurityGroupRule": withId("sgr"),
+  // Cloud Assistant (the HAProxy config rollout): ids shaped like c-... and t-...; an invocation
+  // is created only once it reached Success (resource_alicloud_ecs_invocation.go create).
+  "alicloud:ecs/command:Command": withId("c"),
+  "alicloud:ecs/ecsInvocation:EcsInvocation": withId("t", () => ({ status: "Success" })),
   "alicloud:vpc/routeEntry:RouteEntry": withId("rte"),
   // ---- alicloud: compute
   "alicloud:ecs/instance:Instance": (a, m) => {

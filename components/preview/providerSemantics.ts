@@ -213,6 +213,13 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
     source: "terraform-provider-tls internal/provider/resource_locally_signed_cert.go (all but earlyRenewalHours RequiresReplace)",
   },
 
+  // Cloud Assistant: every argument of both is ForceNew (ecs_command: command_content, name,
+  // description, enable_parameter, timeout, type, working_dir; ecs_invocation: command_id,
+  // instance_id, repeat_mode, timed, frequency, parameters, username, windows_password_name);
+  // neither has an Update function. A new config is a new command, hence new invocations.
+  "alicloud:ecs/command:Command": { replaceOn: ["*"], source: TF("ecs_command") },
+  "alicloud:ecs/ecsInvocation:EcsInvocation": { replaceOn: ["*"], source: TF("ecs_invocation") },
+
   // --- the program's own ----------------------------------------------------
   "pulumi-nodejs:dynamic/cluster:JoinTokenExpiry": {
     replaceOn: ["nodes", "ttlHours"],
