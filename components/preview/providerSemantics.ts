@@ -144,6 +144,8 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
 
   // --- Kubernetes ------------------------------------------------------------
   "kubernetes:apps/v1:Deployment": { replaceOn: [...META, "spec.selector"], source: `${K8S}: Deployment .spec.selector (immutable in apps/v1)` },
+  // A patch of an object the chart owns; a new target name or namespace is another object.
+  "kubernetes:apps/v1:DeploymentPatch": { replaceOn: META, source: `${K8S}: DeploymentPatch (server-side apply patch) by .metadata.name/.namespace` },
   "kubernetes:apps/v1:DaemonSet": { replaceOn: [...META, "spec.selector"], source: `${K8S}: DaemonSet .spec.selector` },
   "kubernetes:core/v1:Service": { replaceOn: [...META, "spec.clusterIP"], source: `${K8S}: Service .spec.clusterIP` },
   // The program's providers leave enableSecretMutable / enableConfigMapMutable off, so data changes replace.
