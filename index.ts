@@ -217,6 +217,14 @@ export = async () => {
     // What the host reads from a member through its StackReference (components/fleet/memberRegistrations.ts).
     apiServer: cluster.server,
     ...(kubesphere?.hostKubeconfig ? { kubesphereHostKubeconfig: kubesphere.hostKubeconfig } : {}),
+    // The readiness gates' count (components/cluster/readiness.ts): workers short show here.
+    clusterNodes: {
+      mastersReady: cluster.nodesJoined.mastersReady,
+      workersJoined: cluster.nodesJoined.workersJoined,
+      workersExpected: cluster.nodesJoined.workersExpected,
+      workersMissing: cluster.nodesJoined.workersMissing,
+      message: cluster.nodesJoined.message,
+    },
     kubeconfig: cluster.kubeconfig,
     ingressAddress: ingress.slbAddress,
     vpcId: network.vpcId,

@@ -8,12 +8,12 @@
 // the api-servers through SLB -> HAProxy -> any healthy master.
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { recordArtifact } from "../artifacts";
-import { API_SERVER_PORT, HAPROXY_CHECK_PORT, HAPROXY_STATS_PORT, SLB_INSTANCE_CHARGE_TYPE } from "../network/ports";
+import { API_SERVER_PORT, HAPROXY_CHECK_PORT, HAPROXY_STATS_PORT, portRange, SLB_INSTANCE_CHARGE_TYPE } from "../network/ports";
 import { NodePool, PoolVswitch } from "./nodePool";
 import { renderHaproxyUserData } from "./cloudInit";
 import { HAPROXY_MONITOR_URI, renderHaproxyCfg } from "./haproxy";
+import { configDigest, haproxyRolloutCommand, ROLLOUT_COMMAND_TIMEOUT_SECONDS, STATS_PASSWORD_PLACEHOLDER } from "./haproxyRollout";
 
 export interface ApiServerFrontArgs {
   /** Cluster (stack) name: prefixes the HAProxy VMs' and the SLB's cloud names. */
@@ -36,6 +36,13 @@ export interface ApiServerFrontArgs {
   deletionProtection: boolean;
   /** Tags on the VMs and the SLB. Default none. */
   tags?: Record<string, string>;
+  /**
+   * `platform:apiServerFront.statsPage`: serve HAProxy's basic-auth stats page on HAPROXY_STATS_PORT,
+   * accepted (HAProxy ACL and security group rule) only from `statsFrom`. Default off.
+   */
+  statsPage?: boolean;
+  /** The front's own vswitch CIDRs (controlPlaneAddresses.ts frontSubnets); required with statsPage. */
+  statsFrom?: string[];
 }
 
 export class ApiServerFront extends pulumi.ComponentResource {
@@ -43,8 +50,8 @@ export class ApiServerFront extends pulumi.ComponentResource {
   public readonly endpoint: string;
   public readonly slbId: pulumi.Output<string>;
   public readonly haproxyInstanceIds: pulumi.Output<string>[];
-  /** Secret. */
-  public readonly statsPassword: pulumi.Output<string>;
+  /** The Cloud Assistant runs that apply the current haproxy.cfg, VM 0 then VM 1. */
+  public readonly rollout: alicloud.ecs.EcsInvocation[];
 
   constructor(
     private readonly resourceName: string,
@@ -55,10 +62,14 @@ export class ApiServerFront extends pulumi.ComponentResource {
     if (args.masters.length === 0) throw new pulumi.ResourceError(`ApiServerFront ${resourceName}: masters must not be empty`, this);
     if (args.vswitches.length === 0) throw new pulumi.ResourceError(`ApiServerFront ${resourceName}: vswitches must not be empty`, this);
 
-    const stats = new random.RandomPassword(`${resourceName}-haproxy-stats`, { length: 24, special: false }, { parent: this });
-    this.statsPassword = stats.result;
-    const pool = this.haproxyPool(this.haproxyConfig(stats.result));
+    if (args.statsPage === true && (args.statsFrom ?? []).length === 0) {
+      throw new pulumi.ResourceError(`ApiServerFront ${resourceName}: statsPage needs statsFrom (the front's subnets)`, this);
+    }
+    if (args.statsPage === true) this.statsRules(args.statsFrom ?? []);
+    const cfg = this.haproxyConfig();
+    const pool = this.haproxyPool(cfg);
     this.haproxyInstanceIds = pool.instanceIds;
+    this.rollout = this.rolloutConfig(cfg, pool);
     const slb = this.loadBalancer();
     this.slbId = slb.id;
     this.listener(slb);
@@ -68,21 +79,83 @@ export class ApiServerFront extends pulumi.ComponentResource {
     this.registerOutputs({ endpoint: this.endpoint, slbId: this.slbId });
   }
 
-  /** haproxy.cfg: every master behind 6443, the check port, the stats page. */
-  private haproxyConfig(statsPassword: pulumi.Output<string>): pulumi.Output<string> {
-    return statsPassword.apply((password) =>
-      renderHaproxyCfg({
-        masters: this.args.masters.map((m) => ({ name: m.name, address: m.ip })),
-        apiServerPort: API_SERVER_PORT,
-        checkPort: HAPROXY_CHECK_PORT,
-        statsPort: HAPROXY_STATS_PORT,
-        statsPassword: password,
-      }),
+  /**
+   * haproxy.cfg: every master behind 6443, the check port, the stats page when it is on. The
+   * stats password is a placeholder, filled in on the VM (haproxyRollout.ts): the config holds no secret.
+   */
+  private haproxyConfig(): string {
+    return renderHaproxyCfg({
+      masters: this.args.masters.map((m) => ({ name: m.name, address: m.ip })),
+      apiServerPort: API_SERVER_PORT,
+      checkPort: HAPROXY_CHECK_PORT,
+      statsPort: HAPROXY_STATS_PORT,
+      ...(this.args.statsPage === true ? { statsPassword: STATS_PASSWORD_PLACEHOLDER, statsAllowFrom: this.args.statsFrom } : {}),
+    });
+  }
+
+  /**
+   * A changed config reaches the running VMs (whose user data is ignored after first boot)
+   * through Cloud Assistant: a Command per config (content and name are ForceNew, so a new
+   * config is a new command), and one Invocation per VM, each after the previous one; the
+   * provider's create waits for Success, so VM 1 is only touched once VM 0 runs the new config.
+   */
+  private rolloutConfig(cfg: string, pool: NodePool): alicloud.ecs.EcsInvocation[] {
+    const command = new alicloud.ecs.Command(
+      `${this.resourceName}-haproxy-cfg`,
+      {
+        // 1-128 characters (ecs_command docs); the digest names the config it carries.
+        name: `${this.args.clusterName}-haproxy-cfg-${configDigest(cfg)}`,
+        description: `haproxy.cfg for ${this.args.clusterName}'s api-server front (components/cluster/haproxyRollout.ts)`,
+        commandContent: Buffer.from(haproxyRolloutCommand(cfg)).toString("base64"),
+        type: "RunShellScript",
+        timeout: ROLLOUT_COMMAND_TIMEOUT_SECONDS,
+        workingDir: "/root",
+      },
+      { parent: this },
     );
+    const runs: alicloud.ecs.EcsInvocation[] = [];
+    for (const node of pool.nodes) {
+      const previous = runs.at(-1);
+      runs.push(
+        new alicloud.ecs.EcsInvocation(
+          `${this.resourceName}-haproxy-cfg-${node.index}`,
+          { commandId: command.id, instanceIds: [node.instance.id], repeatMode: "Once" },
+          {
+            parent: this,
+            dependsOn: previous === undefined ? [] : [previous],
+            // The provider waits 1 minute by default (ecs_invocation docs, Timeouts); a new VM's
+            // first boot (packages) comes first, and the command may run for its full timeout.
+            customTimeouts: { create: `${ROLLOUT_COMMAND_TIMEOUT_SECONDS / 60 + 5}m` },
+          },
+        ),
+      );
+    }
+    return runs;
+  }
+
+  /** The stats page's security group rules: the front's own subnets only. */
+  private statsRules(cidrs: string[]): void {
+    for (const cidr of cidrs) {
+      new alicloud.ecs.SecurityGroupRule(
+        `${this.resourceName}-stats-from-${cidr.replace(/[./]/g, "-")}`,
+        {
+          type: "ingress",
+          ipProtocol: "tcp",
+          portRange: portRange(HAPROXY_STATS_PORT),
+          securityGroupId: this.args.securityGroupId,
+          nicType: "intranet",
+          policy: "accept",
+          priority: 1,
+          description: "HAProxy stats page, from the front's own subnet",
+          cidrIp: cidr,
+        },
+        { parent: this },
+      );
+    }
   }
 
   /** The two HAProxy VMs on their fixed addresses. */
-  private haproxyPool(haproxyCfg: pulumi.Output<string>): NodePool {
+  private haproxyPool(haproxyCfg: string): NodePool {
     const args = this.args;
     return new NodePool(
       `${this.resourceName}-haproxy`,
@@ -98,7 +171,7 @@ export class ApiServerFront extends pulumi.ComponentResource {
         systemDiskGb: 40,
         deletionProtection: args.deletionProtection,
         userData: (i, hostname) => {
-          const userData = haproxyCfg.apply((cfg) => renderHaproxyUserData(hostname, cfg));
+          const userData = renderHaproxyUserData(hostname, haproxyCfg);
           recordArtifact("haproxy", `${hostname}.cfg`, haproxyCfg);
           recordArtifact("cloud-init", `${hostname}.yaml`, userData);
           return userData;

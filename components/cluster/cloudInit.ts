@@ -26,6 +26,7 @@ import {
 import { BOOTSTRAP_SCRIPT_PATH, bootstrapScript } from "./bootstrapScript";
 import { auditPolicy } from "./auditPolicy";
 import { withoutComments } from "./masterDay2";
+import { HAPROXY_APPLY_PATH, haproxyApplyScript, HAPROXY_TEMPLATE_PATH } from "./haproxyRollout";
 import { BOOTSTRAP_UNIT, bootstrapUnit, METADATA_GUARD_PATH, METADATA_GUARD_UNIT, metadataGuardRules, metadataGuardUnit } from "./bootstrapUnits";
 
 export type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
@@ -168,9 +169,10 @@ function ensureNewline(s: string): string {
 }
 
 /**
- * User data of an api-server front VM: Debian/Ubuntu's haproxy package with the
- * rendered haproxy.cfg. The config is checked (`haproxy -c`) before the service
- * restarts, so a bad file never replaces a running front.
+ * User data of an api-server front VM: Debian/Ubuntu's haproxy package and the rendered
+ * haproxy.cfg, installed by haproxy-apply (haproxyRollout.ts), which checks it with
+ * `haproxy -c` before HAProxy reloads. Runs at first boot only; later configs arrive
+ * through Cloud Assistant (ApiServerFront's rollout).
  */
 export function renderHaproxyUserData(hostname: string, haproxyCfg: string): string {
   const doc = {
@@ -178,20 +180,21 @@ export function renderHaproxyUserData(hostname: string, haproxyCfg: string): str
     preserve_hostname: false,
     manage_etc_hosts: true,
     package_update: true,
-    packages: ["haproxy"],
+    // curl: haproxy-apply checks the SLB check port after a reload.
+    packages: ["haproxy", "curl"],
     write_files: [
-      // Holds the stats password. Deferred until after the package is installed, so
-      // dpkg never sees a foreign conffile and the package cannot overwrite it.
-      { ...file("/etc/haproxy/haproxy.cfg", ensureNewline(haproxyCfg), "0640"), defer: true },
-      // The package's unit runs as root and raises the fd limit itself; say so explicitly
-      // for the ~2 descriptors per connection that maxconn implies.
+      // The rendered config with the stats password as a placeholder (haproxyRollout.ts): no
+      // secret in user data. haproxy-apply fills it in, validates, installs and reloads; the
+      // same script applies later configs through Cloud Assistant, one VM at a time.
+      file(HAPROXY_TEMPLATE_PATH, ensureNewline(haproxyCfg), "0640"),
+      file(HAPROXY_APPLY_PATH, haproxyApplyScript(), "0755"),
+      // The package's master process runs as root and raises the fd limit itself; say so
+      // explicitly for the ~2 descriptors per connection that maxconn implies.
       file("/etc/systemd/system/haproxy.service.d/limits.conf", "[Service]\nLimitNOFILE=100000\n", "0644"),
     ],
     runcmd: [
-      ["haproxy", "-c", "-f", "/etc/haproxy/haproxy.cfg"],
       ["systemctl", "daemon-reload"],
-      ["systemctl", "enable", "--now", "haproxy"],
-      ["systemctl", "restart", "haproxy"],
+      [HAPROXY_APPLY_PATH, HAPROXY_TEMPLATE_PATH],
     ],
   };
   const text = `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}`;

@@ -17,7 +17,7 @@ import { JoinToken } from "./joinToken";
 import { SecretStore, secretStoreStatements } from "./secretStore";
 import type { PolicyStatement } from "./masterRole";
 import { API_SERVER_PORT } from "../network/ports";
-import { ControlPlaneAddresses, controlPlaneAddresses } from "./controlPlaneAddresses";
+import { ControlPlaneAddresses, controlPlaneAddresses, frontSubnets } from "./controlPlaneAddresses";
 import { defaultPackageRepository } from "../config/stackConfig";
 import type { NetworkConfig, NodePoolConfig, PlatformSettings } from "../config/stackConfig";
 
@@ -40,7 +40,7 @@ export interface ClusterArgs {
   nodePools: NodePoolConfig[];
   /** `platform:osImageId`: the pinned OS image of every VM. */
   osImageId: string;
-  /** `platform:apiServerFront`: the HAProxy VM size (default ApiServerFront's, ecs.c6.large). */
+  /** `platform:apiServerFront`: the HAProxy VM size (default ApiServerFront's, ecs.c6.large) and the stats page (default off). */
   apiServerFront?: PlatformSettings["apiServerFront"];
   /** ECS and SLB deletion protection; on in prod. */
   deletionProtection: boolean;
@@ -64,6 +64,9 @@ export interface ClusterArgs {
   containerdVersion?: string;
 }
 
+/** How long the workers' report waits for every expected worker once the masters are Ready. */
+const WORKER_WAIT_SECONDS = 900;
+
 /** Master system disk in GiB when `masters.systemDiskGb` is unset: etcd and images. */
 const MASTER_SYSTEM_DISK_GB = 200;
 
@@ -74,8 +77,10 @@ export class Cluster extends pulumi.ComponentResource {
   public readonly kubeconfig: pulumi.Output<string>;
   /** The provider every in-cluster component uses; it waits for the readiness gate. */
   public readonly provider: k8s.Provider;
-  /** Opens once the api-server answers /readyz through the front. */
+  /** Opens once the api-server answers /readyz through the front and every master is Ready. */
   public readonly readiness: ApiServerReadiness;
+  /** After the worker pools: workersJoined/workersExpected, the missing workers and a message. */
+  public readonly nodesJoined: ApiServerReadiness;
   public readonly masters: NodePool;
   public readonly workerPools: Record<string, NodePool>;
   public readonly front: ApiServerFront;
@@ -140,11 +145,17 @@ export class Cluster extends pulumi.ComponentResource {
     const bootstrapFor = (token: pulumi.Input<string> | undefined) => this.clusterBootstrap(token);
     this.masters = this.masterPool(addresses, bootstrapFor(undefined));
 
-    this.readiness = new ApiServerReadiness(
-      `${name}-readiness`,
-      { endpoint: this.front.endpoint, caCertPem: this.pki.caCertPem, timeoutSeconds: args.readinessTimeoutSeconds },
-      { parent: this, dependsOn: [this.masters, this.front] },
-    );
+    const masterNames = Array.from({ length: args.masters.count }, (_, i) => this.masterName(i));
+    const gate = {
+      endpoint: this.front.endpoint,
+      caCertPem: this.pki.caCertPem,
+      clientCertPem: this.pki.adminCertPem,
+      clientKeyPem: this.pki.adminKeyPem,
+      masters: masterNames,
+      clusterName: args.clusterName,
+      timeoutSeconds: args.readinessTimeoutSeconds,
+    };
+    this.readiness = new ApiServerReadiness(`${name}-readiness`, gate, { parent: this, dependsOn: [this.masters, this.front] });
     this.kubeconfig = adminKubeconfig({
       clusterName: args.clusterName,
       server: this.server,
@@ -161,6 +172,12 @@ export class Cluster extends pulumi.ComponentResource {
     const workerBootstrap = bootstrapFor(this.joinToken.token);
     this.workerPools = {};
     for (const pool of args.nodePools) this.workerPools[pool.name] = this.workerPool(pool, workerBootstrap);
+    // Workers join with the token minted behind the gate, so they are counted afterwards (readiness.ts).
+    this.nodesJoined = new ApiServerReadiness(
+      `${name}-nodes-joined`,
+      { ...gate, workerPools: Object.fromEntries(args.nodePools.map((p) => [p.name, p.count])), workerWaitSeconds: WORKER_WAIT_SECONDS },
+      { parent: this, dependsOn: [this.readiness, ...Object.values(this.workerPools)] },
+    );
     this.registerOutputs({ server: this.server, kubeconfig: this.kubeconfig });
   }
 
@@ -183,6 +200,8 @@ export class Cluster extends pulumi.ComponentResource {
         securityGroupId: args.network.securityGroupIds.front,
         imageId: args.osImageId,
         instanceType: args.apiServerFront?.instanceType,
+        statsPage: args.apiServerFront?.statsPage,
+        statsFrom: frontSubnets(args.network.vswitches.map((v) => v.cidr)),
         deletionProtection: args.deletionProtection,
         tags: args.tags,
       },

@@ -22,6 +22,11 @@ export interface ControlPlaneAddresses {
   apiServerSlb: string;
 }
 
+/** The CIDRs of the vswitches the two HAProxy VMs sit in (one when there is one zone): the front's own subnets. */
+export function frontSubnets(vswitchCidrs: string[]): string[] {
+  return [...new Set([0, 1].map((i) => vswitchCidrs[i % vswitchCidrs.length]))];
+}
+
 export function controlPlaneAddresses(vswitchCidrs: string[], masterCount: number): ControlPlaneAddresses {
   if (vswitchCidrs.length === 0) throw new Error("controlPlaneAddresses: need at least one vswitch");
   if (!Number.isInteger(masterCount) || masterCount < 1) throw new Error(`controlPlaneAddresses: masterCount must be >= 1, got ${masterCount}`);

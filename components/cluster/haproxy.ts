@@ -6,7 +6,7 @@
 // HAProxy sees no ready master, so the SLB drains it instead of blackholing
 // kubelets. Pure: typed settings in, config text out, checked by `haproxy -c`.
 
-import { parseIp } from "../network/cidr";
+import { parseCidr, parseIp } from "../network/cidr";
 import { API_SERVER_PORT, HAPROXY_CHECK_PORT, HAPROXY_STATS_PORT } from "../network/ports";
 
 export interface HaproxyMaster {
@@ -31,8 +31,23 @@ export interface HaproxySettings {
   statsPort?: number;
   /** Stats page user; default "admin". */
   statsUser?: string;
-  /** Stats page password; a secret, random from Pulumi. Rendered single-quoted, so it may hold `#`, `$` or `\`. */
-  statsPassword: string;
+  /**
+   * Stats page password; a secret, random from Pulumi. Rendered single-quoted, so it may hold `#`, `$` or `\`.
+   * Without it there is no stats page (the default: `platform:apiServerFront.statsPage` is off).
+   */
+  statsPassword?: string;
+  /**
+   * With the stats page: the only source ranges it accepts connections from (the front's own
+   * vswitches); every other source is rejected at connect, before any HTTP. Required with statsPassword.
+   */
+  statsAllowFrom?: string[];
+  /**
+   * The unprivileged user and group the workers run as, and their chroot: Debian's haproxy package
+   * creates both (its postinst: `adduser --system --home /var/lib/haproxy --group haproxy`, and ships
+   * the empty directory). The master process stays root to bind and reload. Default haproxy/haproxy,
+   * /var/lib/haproxy.
+   */
+  runAs?: { user: string; group: string; chroot: string };
   /**
    * Max concurrent connections; sized for many kubelets and long-lived watches
    * (each node keeps a few connections open for hours). Default 20000.
@@ -57,6 +72,7 @@ export const HAPROXY_DEFAULTS = {
   checkPort: HAPROXY_CHECK_PORT,
   statsPort: HAPROXY_STATS_PORT,
   statsUser: "admin",
+  runAs: { user: "haproxy", group: "haproxy", chroot: "/var/lib/haproxy" },
   maxConn: 20000,
   checkIntervalMs: 2000,
 } as const;
@@ -104,7 +120,9 @@ interface Resolved {
   checkPort: number;
   statsPort: number;
   statsUser: string;
-  statsPassword: string;
+  /** Undefined: no stats page. */
+  stats: { password: string; allowFrom: string[] } | undefined;
+  runAs: { user: string; group: string; chroot: string };
   maxConn: number;
   checkIntervalMs: number;
 }
@@ -142,12 +160,13 @@ function resolve(s: HaproxySettings): Resolved {
   if (typeof statsUser !== "string" || !/^[A-Za-z0-9._-]+$/.test(statsUser)) {
     fail("statsUser", `must be non-empty letters, digits, '.', '_' or '-': ${JSON.stringify(statsUser)}`);
   }
-  const statsPassword = s.statsPassword;
-  if (typeof statsPassword !== "string" || statsPassword.length === 0) fail("statsPassword", "must not be empty");
-  if (!SAFE_SECRET.test(statsPassword)) {
-    // Never echo the secret itself.
-    fail("statsPassword", "must be printable ASCII without whitespace or single quotes");
+  const stats = resolveStats(s);
+  const runAs = s.runAs ?? HAPROXY_DEFAULTS.runAs;
+  for (const k of ["user", "group"] as const) {
+    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(runAs[k])) fail(`runAs.${k}`, `not a system user or group name: ${JSON.stringify(runAs[k])}`);
   }
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(runAs.chroot) || runAs.chroot === "/")
+    fail("runAs.chroot", `must be an absolute directory other than /: ${JSON.stringify(runAs.chroot)}`);
 
   const maxConn = s.maxConn ?? HAPROXY_DEFAULTS.maxConn;
   if (!Number.isInteger(maxConn) || maxConn < 100 || maxConn > 1_000_000) {
@@ -158,7 +177,31 @@ function resolve(s: HaproxySettings): Resolved {
     fail("checkIntervalMs", `must be an integer between 100 and 60000: ${JSON.stringify(checkIntervalMs)}`);
   }
 
-  return { masters, bindAddress, apiServerPort, checkPort, statsPort, statsUser, statsPassword, maxConn, checkIntervalMs };
+  return { masters, bindAddress, apiServerPort, checkPort, statsPort, statsUser, stats, runAs, maxConn, checkIntervalMs };
+}
+
+function resolveStats(s: HaproxySettings): Resolved["stats"] {
+  const password = s.statsPassword;
+  if (password === undefined) {
+    if (s.statsAllowFrom !== undefined) fail("statsAllowFrom", "is only for the stats page; set statsPassword to enable it");
+    return undefined;
+  }
+  if (typeof password !== "string" || password.length === 0) fail("statsPassword", "must not be empty");
+  if (!SAFE_SECRET.test(password)) {
+    // Never echo the secret itself.
+    fail("statsPassword", "must be printable ASCII without whitespace or single quotes");
+  }
+  const allowFrom = s.statsAllowFrom;
+  if (!Array.isArray(allowFrom) || allowFrom.length === 0) fail("statsAllowFrom", "the stats page needs at least one source range (the front's subnet)");
+  for (const [i, c] of allowFrom.entries()) {
+    try {
+      parseCidr(c);
+    } catch {
+      fail(`statsAllowFrom[${i}]`, `not an IPv4 CIDR: ${JSON.stringify(c)}`);
+    }
+    if (c.endsWith("/0")) fail(`statsAllowFrom[${i}]`, `must not be open to every address: ${JSON.stringify(c)}`);
+  }
+  return { password, allowFrom };
 }
 
 /** Renders /etc/haproxy/haproxy.cfg for one HAProxy VM of the api-server front. */
@@ -168,12 +211,17 @@ export function renderHaproxyCfg(s: HaproxySettings): string {
   const servers = r.masters.map((m) => `  server ${m.name} ${m.address}:${m.port} check check-ssl verify none`);
 
   return [
-    "# Generated by components/render/haproxy.ts; edits are overwritten.",
+    "# Generated by components/cluster/haproxy.ts; edits are overwritten.",
     "# api-server front: SLB (TCP 6443) -> this HAProxy -> masters.",
     "global",
     // stdout goes to the journal under systemd (haproxy -Ws), so no rsyslog
     // or chroot'ed /dev/log socket is needed on the VM.
     "  log stdout format raw local0 info",
+    // The master process (root) binds the ports; the workers that handle traffic
+    // run as an unprivileged user, confined to an empty directory.
+    `  user ${r.runAs.user}`,
+    `  group ${r.runAs.group}`,
+    `  chroot ${r.runAs.chroot}`,
     `  maxconn ${r.maxConn}`,
     "",
     "defaults",
@@ -238,18 +286,29 @@ export function renderHaproxyCfg(s: HaproxySettings): string {
     `  monitor fail if { nbsrv(${HAPROXY_BACKEND}) lt 1 }`,
     "  http-request deny deny_status 404",
     "",
+    ...statsSection(r, bind(r.statsPort)),
+  ].join("\n");
+}
+
+/** The basic-auth stats page, only from its allowed ranges; nothing when it is off. */
+function statsSection(r: Resolved, bind: string): string[] {
+  if (r.stats === undefined) return [];
+  return [
     "listen stats",
-    `  bind ${bind(r.statsPort)}`,
+    `  bind ${bind}`,
     "  mode http",
     "  option httplog",
     "  timeout client 30s",
     "  timeout server 30s",
+    // Rejected at connect, before a byte of HTTP: the security group allows the same ranges only.
+    `  acl stats_from src ${r.stats.allowFrom.join(" ")}`,
+    "  tcp-request connection reject unless stats_from",
     "  stats enable",
     `  stats uri ${HAPROXY_STATS_URI}`,
     "  stats refresh 10s",
     "  stats hide-version",
     '  stats realm "HAProxy api-server front"',
-    `  stats auth '${r.statsUser}:${r.statsPassword}'`,
+    `  stats auth '${r.statsUser}:${r.stats.password}'`,
     "",
-  ].join("\n");
+  ];
 }

@@ -195,6 +195,8 @@ const masters = z
 const apiServerFront = z
   .object({
     instanceType: instanceType.optional(),
+    /** HAProxy's stats page on the front's VMs, reachable from the front's own subnets only (apiServerFront.ts). Default off. */
+    statsPage: z.boolean().optional(),
   })
   .strict();
 

@@ -3,13 +3,20 @@
 // chart alibaba-cloud-csi-driver 1.36.2 (repo tag v1.37.1,
 // deploy/charts/alibaba-cloud-csi-driver), and one StorageClass `essd`.
 //
-// Credentials: the instance RAM role, read from the metadata service
-// (100.100.100.200). The node plugin runs with hostNetwork (templates/plugin.yaml:53),
-// which is the vetted path past the node rule that drops pod traffic to the
-// metadata service except for hostNetwork pods. The controller Deployment
-// (templates/controller.yaml) is NOT hostNetwork at 1.36.2, so under that rule
-// it gets no credentials: it needs the rule to admit it (it runs only on the
-// masters, pinned below) or the chart's AccessKey Secret (deploy.accessKey).
+// Credentials: the instance RAM role, read from the metadata service (100.100.100.200).
+// The node rule (cluster/bootstrapUnits.ts) drops traffic from the pod network to that
+// address; a hostNetwork process is on the node's side of it. The node plugin runs with
+// hostNetwork (templates/plugin.yaml:53). The controller Deployment `csi-provisioner`
+// (templates/controller.yaml) has no hostNetwork and no value that sets it at 1.36.2, so as
+// rendered it would get no credentials and no disk would ever be provisioned. Its vetted path:
+// the same hostNetwork, on the masters only (required nodeAffinity below; the masters' role holds
+// the controller's statements), set by a server-side apply patch after the release
+// (controllerHostNetworkPatch). Helm does not fight it: an upgrade patches the live object with a
+// three-way strategic merge of the previous manifest, the new one and the live state (helm/helm
+// pkg/kube/client.go createPatch, strategicpatch.CreateThreeWayMergePatch), so a field neither
+// manifest sets is left as it is. Rejected: the chart's AccessKey Secret (deploy.accessKey), a
+// long-lived key in the cluster; an exception in the rule for the controller's pod addresses,
+// which change with every reschedule.
 // The RAM statements are the driver's own lists (docs/ram-policies/disk/*.json at v1.37.1).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -111,6 +118,45 @@ export function diskCsiValues(region: string, imageMirror?: string): Record<stri
   };
 }
 
+/** The controller Deployment's name and namespace in the chart (templates/controller.yaml:5). */
+export const DISK_CONTROLLER_DEPLOYMENT = { name: "csi-provisioner", namespace: DISK_CSI_CHART.namespace };
+
+/**
+ * Ports the controller's containers bind on a master once it runs with hostNetwork: the
+ * csi-provisioner healthz and each sidecar's --http-endpoint for the disk driver and the snapshot
+ * controller (templates/controller.yaml at v1.37.1: 11270, 8080-8083, 10080). Checked against the
+ * ports every node's host network already has taken.
+ */
+export const DISK_CONTROLLER_HOST_PORTS: Readonly<Record<number, string>> = {
+  11270: "csi-provisioner healthz",
+  8080: "external-disk-provisioner http",
+  8081: "external-disk-attacher http",
+  8082: "external-disk-resizer http",
+  8083: "external-csi-snapshotter http",
+  10080: "external-snapshot-controller http",
+};
+/** The node plugin's host ports (templates/plugin.yaml at v1.37.1): on the masters too. */
+export const DISK_NODE_PLUGIN_HOST_PORTS: Readonly<Record<number, string>> = { 11260: "csi-plugin healthz", 11261: "csi-plugin http" };
+
+/**
+ * The patch that puts the controller on the host network: past the metadata rule, like the node
+ * plugin. ClusterFirstWithHostNet keeps cluster DNS (a hostNetwork pod otherwise falls back to the
+ * node's resolv.conf, Kubernetes "DNS for Services and Pods"). Two replicas on three masters: the
+ * chart's rolling update (maxSurge 0) never needs two on one master, whose host ports would clash.
+ */
+export function controllerHostNetworkPatch(): K8sObject {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: {
+      ...DISK_CONTROLLER_DEPLOYMENT,
+      // Take the two fields even if another manager claimed them; Helm never sets them (see above).
+      annotations: { "pulumi.com/patchForce": "true" },
+    },
+    spec: { template: { spec: { hostNetwork: true, dnsPolicy: "ClusterFirstWithHostNet" } } },
+  };
+}
+
 /** The ESSD StorageClass: `type: cloud_essd` as the chart's own alicloud-disk-essd (templates/storage-class.yaml). */
 export function essdStorageClass(): K8sObject {
   return {
@@ -138,6 +184,8 @@ export interface DiskCsiArgs {
 export class DiskCsi extends pulumi.ComponentResource {
   public readonly release: k8s.helm.v3.Release;
   public readonly storageClass: pulumi.CustomResource;
+  /** The controller's hostNetwork patch (controllerHostNetworkPatch). */
+  public readonly controllerPatch: k8s.apps.v1.DeploymentPatch;
 
   constructor(name: string, args: DiskCsiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:k8s:DiskCsi", name, {}, opts);
@@ -146,7 +194,13 @@ export class DiskCsi extends pulumi.ComponentResource {
       { chart: DISK_CSI_CHART, createNamespace: false, atomic: true, timeout: 600, values: diskCsiValues(args.region, args.imageMirror) },
       inCluster(this, args.cluster),
     );
-    this.storageClass = createObject(name, essdStorageClass(), inCluster(this, args.cluster, { dependsOn: [this.release] }));
+    this.controllerPatch = new k8s.apps.v1.DeploymentPatch(
+      `${name}-controller-host-network`,
+      controllerHostNetworkPatch() as k8s.apps.v1.DeploymentPatchArgs,
+      inCluster(this, args.cluster, { dependsOn: [this.release] }),
+    );
+    // The class is usable once the controller can reach the cloud API.
+    this.storageClass = createObject(name, essdStorageClass(), inCluster(this, args.cluster, { dependsOn: [this.release, this.controllerPatch] }));
     this.registerOutputs({});
   }
 }

@@ -10,7 +10,6 @@ import {
   ETCD_PEER_PORT,
   FLANNEL_VXLAN_PORT,
   HAPROXY_CHECK_PORT,
-  HAPROXY_STATS_PORT,
   KUBELET_PORT,
   NODE_EXPORTER_PORT,
   NODE_PORT_RANGE,
@@ -60,7 +59,11 @@ export interface IngressRule {
   why: string;
 }
 
-/** The whole least-privilege rule set of one cluster. Nothing is open to 0.0.0.0/0. */
+/**
+ * The whole least-privilege rule set of one cluster. Nothing is open to 0.0.0.0/0. The HAProxy
+ * stats page is not here: it is off by default, and when on, ApiServerFront opens it from the
+ * front's own vswitches only (apiServerFront.ts statsRules).
+ */
 export function clusterIngressRules(vpcCidr: string): IngressRule[] {
   const api = portRange(API_SERVER_PORT);
   const kubelet = portRange(KUBELET_PORT);
@@ -70,7 +73,6 @@ export function clusterIngressRules(vpcCidr: string): IngressRule[] {
     // SLB keeps the client's source address, so the HAProxies see VPC addresses.
     { group: "front", protocol: "tcp", portRange: api, from: { cidr: vpcCidr }, why: "api-server via the internal SLB" },
     { group: "front", protocol: "tcp", portRange: portRange(HAPROXY_CHECK_PORT), from: { cidr: SLB_HEALTH_CHECK_CIDR }, why: "SLB health check of HAProxy" },
-    { group: "front", protocol: "tcp", portRange: portRange(HAPROXY_STATS_PORT), from: { cidr: vpcCidr }, why: "HAProxy stats page" },
     // Masters: the api-server from the front and the nodes (in-cluster clients reach the
     // `kubernetes` service endpoints, i.e. the masters, directly).
     { group: "masters", protocol: "tcp", portRange: api, from: { group: "front" }, why: "api-server from HAProxy" },

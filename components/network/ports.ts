@@ -47,7 +47,7 @@ export const HTTPS_PORT = 443;
  * each HAProxy here, and it fails when that HAProxy sees no healthy master.
  */
 export const HAPROXY_CHECK_PORT = 8081;
-/** HAProxy's basic-auth stats page (which masters are up), open to the VPC only. */
+/** HAProxy's basic-auth stats page (which masters are up): off by default; when on, open to the front's own vswitches only (apiServerFront.ts). */
 export const HAPROXY_STATS_PORT = 9000;
 
 /**

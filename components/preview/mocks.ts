@@ -45,6 +45,14 @@ function withId(prefix: string, extra?: (a: pulumi.runtime.MockResourceArgs, m: 
   return (a, m) => ({ id: cloudId(prefix, a), state: { ...a.inputs, ...(extra ? extra(a, m) : {}) } });
 }
 
+/** The readiness gates (components/cluster/readiness.ts) answer as if every node were Ready. */
+function readinessState(inputs: State): State {
+  if (!Array.isArray(inputs.masters) || typeof inputs.workerPools !== "object" || inputs.workerPools === null) return inputs;
+  const [m, w] = [inputs.masters.length, Object.values(inputs.workerPools as Record<string, number>).reduce((a, b) => a + b, 0)];
+  const message = `${m}/${m} masters Ready, ${w}/${w} workers joined`;
+  return { ...inputs, attempts: 1, mastersReady: m, workersJoined: w, workersExpected: w, workersMissing: [], message };
+}
+
 const FAKERS: Record<string, Faker> = {
   // ---- alicloud: network
   "alicloud:vpc/network:Network": withId("vpc", (a) => ({
@@ -67,6 +75,10 @@ const FAKERS: Record<string, Faker> = {
   "alicloud:ecs/eipAssociation:EipAssociation": (a) => ({ id: `${a.inputs.allocationId}:${a.inputs.instanceId}`, state: a.inputs }),
   "alicloud:ecs/securityGroup:SecurityGroup": withId("sg"),
   "alicloud:ecs/securityGroupRule:SecurityGroupRule": withId("sgr"),
+  // Cloud Assistant (the HAProxy config rollout): ids shaped like c-... and t-...; an invocation
+  // is created only once it reached Success (resource_alicloud_ecs_invocation.go create).
+  "alicloud:ecs/command:Command": withId("c"),
+  "alicloud:ecs/ecsInvocation:EcsInvocation": withId("t", () => ({ status: "Success" })),
   "alicloud:vpc/routeEntry:RouteEntry": withId("rte"),
   // ---- alicloud: compute
   "alicloud:ecs/instance:Instance": (a, m) => {
@@ -282,7 +294,7 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
     if (args.type.startsWith("kubernetes:")) return { id: kubernetesId(args), state: args.inputs };
     if (args.type.startsWith("pulumi-nodejs:dynamic")) {
       // The join token's expiry (components/cluster/joinToken.ts) is computed at create time; a fixed one keeps plans stable.
-      const state = typeof args.inputs.ttlHours === "number" ? { ...args.inputs, expiration: "2030-01-02T00:00:00Z" } : args.inputs;
+      const state = typeof args.inputs.ttlHours === "number" ? { ...args.inputs, expiration: "2030-01-02T00:00:00Z" } : readinessState(args.inputs);
       return { id: hash("dyn", args.name).slice(0, 16), state };
     }
     throw new Error(`Mock not implemented: ${args.type} (resource ${args.name})`);

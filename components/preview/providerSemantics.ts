@@ -144,6 +144,8 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
 
   // --- Kubernetes ------------------------------------------------------------
   "kubernetes:apps/v1:Deployment": { replaceOn: [...META, "spec.selector"], source: `${K8S}: Deployment .spec.selector (immutable in apps/v1)` },
+  // A patch of an object the chart owns; a new target name or namespace is another object.
+  "kubernetes:apps/v1:DeploymentPatch": { replaceOn: META, source: `${K8S}: DeploymentPatch (server-side apply patch) by .metadata.name/.namespace` },
   "kubernetes:apps/v1:DaemonSet": { replaceOn: [...META, "spec.selector"], source: `${K8S}: DaemonSet .spec.selector` },
   "kubernetes:core/v1:Service": { replaceOn: [...META, "spec.clusterIP"], source: `${K8S}: Service .spec.clusterIP` },
   // The program's providers leave enableSecretMutable / enableConfigMapMutable off, so data changes replace.
@@ -213,14 +215,22 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
     source: "terraform-provider-tls internal/provider/resource_locally_signed_cert.go (all but earlyRenewalHours RequiresReplace)",
   },
 
+  // Cloud Assistant: every argument of both is ForceNew (ecs_command: command_content, name,
+  // description, enable_parameter, timeout, type, working_dir; ecs_invocation: command_id,
+  // instance_id, repeat_mode, timed, frequency, parameters, username, windows_password_name);
+  // neither has an Update function. A new config is a new command, hence new invocations.
+  "alicloud:ecs/command:Command": { replaceOn: ["*"], source: TF("ecs_command") },
+  "alicloud:ecs/ecsInvocation:EcsInvocation": { replaceOn: ["*"], source: TF("ecs_invocation") },
+
   // --- the program's own ----------------------------------------------------
   "pulumi-nodejs:dynamic/cluster:JoinTokenExpiry": {
     replaceOn: ["nodes", "ttlHours"],
     source: "components/cluster/joinToken.ts expiryProvider.diff (a new node set replaces)",
   },
   "pulumi-nodejs:dynamic/cluster:ApiServerReadiness": {
-    replaceOn: ["url", "caPem"],
-    source: "components/cluster/readiness.ts readinessProvider.diff (url or CA change replaces)",
+    // A new master set or expected workers re-runs the check in place (update), so dependents stay.
+    replaceOn: ["server", "caPem"],
+    source: "components/cluster/readiness.ts readinessDiff (endpoint or CA change replaces; masters/workers update)",
   },
   "pulumi:pulumi:StackReference": { replaceOn: ["name"], source: "a read of another stack's outputs: a new name reads another stack" },
   // Provider config is not modelled: a changed kubeconfig updates the provider in place; a

@@ -111,6 +111,7 @@ export async function benchHaproxy(opts: { seconds: number; concurrency: number 
         checkPort,
         statsPort,
         statsPassword: "bench",
+        statsAllowFrom: ["127.0.0.1/32"],
         // Keeps haproxy under a container's file-descriptor limit.
         maxConn: 2000,
       }),

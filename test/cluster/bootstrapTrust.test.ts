@@ -16,6 +16,7 @@ import YAML from "yaml";
 import { renderUserData, writeFileText } from "../../components/cluster/cloudInit";
 import { bootstrapScript } from "../../components/cluster/bootstrapScript";
 import { METADATA_GUARD_PATH } from "../../components/cluster/bootstrapUnits";
+import { controllerHostNetworkPatch } from "../../components/k8s/diskCsi";
 import {
   caCertHashFromPublicKeyPem,
   ClusterBootstrap,
@@ -142,6 +143,19 @@ describe("metadata guard in network namespaces (real nft)", () => {
     expect(reaches(ns.pod)).toBe("000");
     expect(reaches(ns.node)).toBe("200");
     expect(sh("ip", ["netns", "exec", ns.node, "nft", "list", "ruleset"])).toMatch(/packets [1-9]/);
+  });
+
+  test("the disk CSI controller: as the chart renders it (pod network) it is cut off; as patched (hostNetwork) it reaches the metadata service", () => {
+    const doc = YAML.parse(renderUserData(cluster(), worker()).replace(/^#cloud-config\n/, ""));
+    const rules = path.join(tmp, "guard-csi.nft");
+    fs.writeFileSync(rules, writeFileText(doc.write_files.find((f: { path: string }) => f.path === METADATA_GUARD_PATH)));
+    sh("ip", ["netns", "exec", ns.node, "nft", "-f", rules]);
+    // templates/controller.yaml at 1.36.2 sets no hostNetwork; the patch (diskCsi.ts) is what the API server merges in.
+    const chartPodSpec: { hostNetwork?: boolean } = {};
+    const patched = { ...chartPodSpec, ...(controllerHostNetworkPatch().spec as { template: { spec: { hostNetwork?: boolean } } }).template.spec };
+    const netnsOf = (spec: { hostNetwork?: boolean }) => (spec.hostNetwork === true ? ns.node : ns.pod);
+    expect(reaches(netnsOf(chartPodSpec))).toBe("000");
+    expect(reaches(netnsOf(patched))).toBe("200");
   });
 });
 

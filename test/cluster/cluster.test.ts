@@ -103,21 +103,46 @@ describe("prod1 cluster plan", () => {
 
   test("the in-cluster provider waits for the readiness gate", async () => {
     const p = await plan("prod1");
-    const gate = ofType(p, "pulumi-nodejs:dynamic/cluster:ApiServerReadiness")[0];
-    expect(gate.inputs).toMatchObject({ url: "https://10.40.0.40:6443/readyz", timeoutSeconds: 1800 });
+    const gate = byName(p, "prod1-readiness", "pulumi-nodejs:dynamic/cluster:ApiServerReadiness");
+    // Every master by its node name; the admin credentials it authenticates with stay secrets.
+    expect(gate.inputs).toMatchObject({
+      server: "https://10.40.0.40:6443",
+      masters: ["prod1-master-0", "prod1-master-1", "prod1-master-2"],
+      workerPools: {},
+      timeoutSeconds: 1800,
+    });
+    expect(gate.secretInputs).toEqual(expect.arrayContaining(["clientCertPem", "clientKeyPem"]));
     const provider = byName(p, "prod1-k8s", "pulumi:providers:kubernetes");
     expect(provider.dependsOn).toContain(gate.urn);
     // depending on a component means depending on everything inside it
     for (const m of ["prod1-master-0", "prod1-master-1", "prod1-master-2"]) expect(gate.dependsOn).toContain(byName(p, m, INSTANCE).urn);
   });
+
+  test("the workers' report counts the 28 workers after their pools and shows in the stack outputs", async () => {
+    const p = await plan("prod1");
+    const report = byName(p, "prod1-nodes-joined", "pulumi-nodejs:dynamic/cluster:ApiServerReadiness");
+    expect(report.inputs.workerPools).toEqual({ general: 20, order: 8 });
+    expect(report.inputs.workerWaitSeconds).toBe(900);
+    expect(report.secretInputs).toEqual(expect.arrayContaining(["clientCertPem", "clientKeyPem"]));
+    for (const w of ["prod1-general-19", "prod1-order-0"]) expect(report.dependsOn).toContain(byName(p, w, INSTANCE).urn);
+    expect(p.outputs.clusterNodes).toMatchObject({ mastersReady: 3, workersJoined: 28, workersExpected: 28 });
+  });
 });
 
-/** The changes are exactly the join token's id, secret and expiry (and so its bootstrap-token Secret). */
-const joinTokenOnly = (changed: { urn: string }[]) =>
-  changed
-    .map((c) => c.urn.split("::").pop())
-    .sort()
-    .join(",") === "prod1-join-token-expiry,prod1-join-token-id,prod1-join-token-secret";
+/**
+ * The changes are exactly the join token's id, secret and expiry (and so its bootstrap-token Secret),
+ * and the workers' report, which re-counts the new worker set in place (readiness.ts readinessDiff).
+ */
+const joinTokenOnly = (changed: { urn: string; op: string; paths: string[] }[]) => {
+  const report = changed.find((c) => c.urn.endsWith("::prod1-nodes-joined"));
+  if (report === undefined || report.op !== "update" || report.paths.some((x) => !x.startsWith("workerPools."))) return false;
+  return (
+    changed
+      .map((c) => c.urn.split("::").pop())
+      .sort()
+      .join(",") === "prod1-join-token-expiry,prod1-join-token-id,prod1-join-token-secret,prod1-nodes-joined"
+  );
+};
 
 describe("scaling a pool by editing its count", () => {
   test("count + 1 adds exactly one instance (and its SLB attachments) and changes nothing else", async () => {

@@ -4,7 +4,9 @@
 // port so the SLB would drain this HAProxy. Same config shape as production;
 // only the ports, the bind address and the check interval differ.
 
+import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { HAPROXY_MONITOR_URI, HAPROXY_STATS_URI, renderHaproxyCfg } from "../../components/cluster/haproxy";
@@ -61,6 +63,8 @@ beforeAll(async () => {
     statsPort,
     statsUser: STATS_USER,
     statsPassword: STATS_PASSWORD,
+    // Only 127.0.0.1 may see the page; the test connects from 127.0.0.2 too.
+    statsAllowFrom: ["127.0.0.1/32"],
     checkIntervalMs: CHECK_INTERVAL_MS,
     // The default (20000) needs ~40k file descriptors, more than a CI
     // container may grant; haproxy would refuse to start.
@@ -115,6 +119,30 @@ describe("haproxy in front of fake api-servers", () => {
     const wrong = { authorization: `Basic ${Buffer.from(`${STATS_USER}:nope`).toString("base64")}` };
     expect((await httpGet(statsPort, HAPROXY_STATS_URI, wrong)).status).toBe(401);
     expect((await httpGet(statsPort, HAPROXY_STATS_URI, auth)).status).toBe(200);
+  });
+
+  it("rejects the stats page from a source outside its ranges at connect (127.0.0.2), before any HTTP", async () => {
+    const from = (localAddress: string) =>
+      new Promise<string>((resolve) => {
+        const req = http.get(
+          { host: "127.0.0.1", port: statsPort, path: HAPROXY_STATS_URI, headers: auth, localAddress, agent: false, timeout: 3000 },
+          (res) => {
+            res.resume();
+            resolve(`HTTP ${res.statusCode}`);
+          },
+        );
+        req.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      });
+    expect(await from("127.0.0.1")).toBe("HTTP 200");
+    expect(await from("127.0.0.2")).toMatch(/^(ECONNRESET|EPIPE|socket hang up)$/);
+  });
+
+  it("handles traffic unprivileged: the process runs as user haproxy, chrooted to /var/lib/haproxy", () => {
+    const uid = execFileSync("id", ["-u", "haproxy"], { encoding: "utf8" }).trim();
+    const status = fs.readFileSync(`/proc/${haproxy!.pid}/status`, "utf8");
+    // Real, effective, saved and filesystem uid all haproxy's: root is gone for good.
+    expect(/^Uid:\s+(.*)$/m.exec(status)![1].split(/\s+/)).toEqual([uid, uid, uid, uid]);
+    expect(fs.readlinkSync(`/proc/${haproxy!.pid}/root`)).toBe("/var/lib/haproxy");
   });
 
   it("keeps serving when one master dies: 20 consecutive requests succeed", async () => {

@@ -4,7 +4,8 @@
 // only the driver's actions, and the ingress chart version comes from config.
 import { ConfigError, parseStackConfig } from "../../components/config/stackConfig";
 import { loadEngineConfig } from "../../components/config/stackFiles";
-import { DISK_CONTROLLER_ACTIONS, DISK_NODE_ACTIONS } from "../../components/k8s/diskCsi";
+import { DISK_CONTROLLER_ACTIONS, DISK_CONTROLLER_HOST_PORTS, DISK_NODE_ACTIONS, DISK_NODE_PLUGIN_HOST_PORTS } from "../../components/k8s/diskCsi";
+import { FLANNEL_HEALTHZ_PORT, NODE_HOST_PORTS } from "../../components/network/ports";
 import { mirrored, mirroredRegistry } from "../../components/k8s/images";
 import type { PlannedResource } from "../../components/preview/runtime";
 import { ofType, plan, STACK_NAMES } from "../support/offline";
@@ -156,6 +157,25 @@ describe.each(["prod1", "prod2"])("%s Prometheus storage", (stack) => {
     expect(spec.retentionSize).toBe("87040MB");
   });
 
+  test("the controller reaches the cloud API: hostNetwork (past the metadata rule) on the masters only, patched after the release, before the class", async () => {
+    const p = await plan(stack);
+    const patches = ofType(p, "kubernetes:apps/v1:DeploymentPatch");
+    expect(patches).toHaveLength(1);
+    const [patch] = patches;
+    expect(patch.inputs).toMatchObject({
+      metadata: { name: "csi-provisioner", namespace: "kube-system" },
+      spec: { template: { spec: { hostNetwork: true, dnsPolicy: "ClusterFirstWithHostNet" } } },
+    });
+    const csi = release(p, "alibaba-cloud-csi-driver")!;
+    expect(patch.dependsOn).toContain(csi.urn);
+    const [sc] = ofType(p, "kubernetes:storage.k8s.io/v1:StorageClass");
+    expect(sc.dependsOn).toContain(patch.urn);
+    // Required, not preferred: on the host network of a master, with the masters' role.
+    expect((csi.inputs.values as any).controller.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
+      { matchExpressions: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists" }] },
+    ]);
+  });
+
   test("RAM: the driver's actions only, the controller's on the masters, the node plugin's on every node", async () => {
     const p = await plan(stack);
     const policies = Object.fromEntries(
@@ -217,4 +237,16 @@ describe("config", () => {
   test("images.registry is a registry host with an optional path", () => {
     expect(problems("dev", "platform:images.registry=https://mirror")).toEqual([expect.stringMatching(/^platform:images\.registry: must be a registry host/)]);
   });
+});
+
+test("the disk CSI controller's host ports clash with nothing else on a master's host network", () => {
+  const taken = new Map<number, string>(
+    Object.entries({ ...NODE_HOST_PORTS, ...DISK_NODE_PLUGIN_HOST_PORTS, [FLANNEL_HEALTHZ_PORT]: "flannel healthz" }).map(([k, v]) => [Number(k), v]),
+  );
+  const clashes = Object.keys(DISK_CONTROLLER_HOST_PORTS)
+    .map(Number)
+    .filter((port) => taken.has(port))
+    .map((port) => `${port}: ${DISK_CONTROLLER_HOST_PORTS[port]} vs ${taken.get(port)}`);
+  expect(clashes).toEqual([]);
+  expect(Object.keys(DISK_CONTROLLER_HOST_PORTS)).toHaveLength(6);
 });
