@@ -33,9 +33,14 @@ export function consoleKeyProblems(s: Settings, stacks?: KnownStack[]): string[]
     out.push(`${P}:kubesphere.enabled: must be true for ${P}:workspaces and ${P}:console (they are KubeSphere objects)`);
   if (!stacks) return out;
   const members = stacks.filter((k) => k.env !== "host").map((k) => k.name);
+  // A workspace placed on a cluster the host does not register is never created there: the WorkspaceTemplate
+  // controller only places on Cluster objects it knows (fleet/kubesphereMembers.ts registers the listed members).
+  const registered = (s.kubesphere?.members ?? []).map((m) => m.split("/").pop()!);
   for (const [ws, w] of Object.entries(s.workspaces ?? {})) {
     w.clusters.forEach((c, i) => {
       if (!members.includes(c)) out.push(`${P}:workspaces.${ws}.clusters[${i}]: no member stack "${c}" (members: ${members.join(", ") || "none"})`);
+      else if (!registered.includes(c))
+        out.push(`${P}:workspaces.${ws}.clusters[${i}]: ${c} is not in ${P}:kubesphere.members, so the console does not know that cluster; list it there`);
     });
   }
   const all = stacks.map((k) => (k.env === "host" ? "host" : k.name));

@@ -283,6 +283,10 @@ describe("config errors name the key, before any resource", () => {
     expect(problems("host", ['platform:workspaces={"x":{"clusters":["dev","qa"],"admins":["a"]}}'])).toContain(
       'platform:workspaces.x.clusters[1]: no member stack "qa" (members: dev, pre, prod1, prod2, test)',
     );
+    // placed on a member stack the host does not register: the console would never create it there
+    expect(problems("host", ['platform:kubesphere={"enabled":true,"members":["livemall/platform/pre"]}'])).toContain(
+      "platform:workspaces.commerce.clusters[0]: dev is not in platform:kubesphere.members, so the console does not know that cluster; list it there",
+    );
     expect(problems("host", ['platform:console.extensions={"e":{"version":"1.0.0","clusters":["stage"]}}'])).toEqual([
       'platform:console.extensions.e.clusters[0]: no cluster "stage" (clusters: dev, host, pre, prod1, prod2, test)',
     ]);
