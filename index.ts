@@ -15,6 +15,7 @@ import { hostFacts } from "./components/fleet/hostLookup";
 import { memberRegistrations } from "./components/fleet/memberRegistrations";
 import { Flannel } from "./components/k8s/flannel";
 import { Kubesphere } from "./components/fleet/kubesphere";
+import { ConsoleHost, ConsoleProjects, workspaceLabels } from "./components/fleet/console";
 import { AppNamespaces, JavaApp } from "./components/apps/javaApp";
 import { GlobalIngress } from "./components/k8s/ingress";
 import { Logging } from "./components/k8s/logging";
@@ -139,6 +140,16 @@ export = async () => {
         registration: host ? undefined : { hostKubeconfig: cluster.kubeconfig, members },
       })
     : undefined;
+  // Console (issue #20): the host's workspaces, role bindings, identity provider and extensions (components/fleet/console.ts).
+  if (kubesphere && !host && (config.workspaces || config.console)) {
+    new ConsoleHost(`${config.stack}-console`, {
+      cluster: access,
+      workspaces: config.workspaces ?? {},
+      console: config.console,
+      identityProviderSecret: config.secrets.identityProviderSecret,
+      kubesphere,
+    });
+  }
   new Flannel(`${config.stack}-flannel`, { cluster: access, podCidr: config.network.podCidr, imageMirror });
   new Logging(`${config.stack}-logging`, {
     cluster: access,
@@ -185,7 +196,19 @@ export = async () => {
       harbor: config.harbor,
       harborPassword: config.secrets.harborPassword,
       apolloAccessKeys: config.apolloAccessKeys,
+      // Console (issue #20): each app namespace in its workspace (platform:projects).
+      namespaceLabels: Object.fromEntries(Object.entries(config.projects ?? {}).map(([ns, ws]) => [ns, workspaceLabels(ws)])),
     });
+    // Console: the project role bindings, where this member's ks-apiserver authorizes (components/fleet/console.ts).
+    if (kubesphere && host && config.projects && config.hostWorkspaces) {
+      new ConsoleProjects(`${config.stack}-console`, {
+        cluster: access,
+        env: config.stack,
+        projects: config.projects,
+        workspaces: config.hostWorkspaces,
+        after: namespaces.resources,
+      });
+    }
     // Ingresses pass ingress-nginx's admission webhook: apps wait for the controller.
     const appAccess = { ...access, after: [ingress.release] };
     for (const [app, appConfig] of Object.entries(config.apps)) {

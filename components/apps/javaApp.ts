@@ -42,6 +42,8 @@ export interface AppNamespacesArgs {
   harborPassword: pulumi.Input<string>;
   /** Apollo access-key secrets by app (`platform:apolloAccessKeys`); default none, and apps without one get no Secret. */
   apolloAccessKeys?: Record<string, pulumi.Input<string>>;
+  /** Extra labels by namespace (the KubeSphere workspace, fleet/console.ts workspaceLabels); default none. */
+  namespaceLabels?: Record<string, Record<string, string>>;
 }
 
 /** What a JavaApp needs from its namespace. */
@@ -63,7 +65,7 @@ export class AppNamespaces extends pulumi.ComponentResource {
     for (const [app, cfg] of Object.entries(args.apps)) {
       const ns = namespaceOf(app, cfg);
       if (!this.byNamespace.has(ns)) {
-        const nsObj = createObject(name, appNamespace(ns, args.env) as PlainObject, inCluster(this, args.cluster));
+        const nsObj = createObject(name, appNamespace(ns, args.env, args.namespaceLabels?.[ns]) as PlainObject, inCluster(this, args.cluster));
         // Built inside apply and wrapped whole as a secret: the password never
         // appears in plain inputs, and the JSON holding it is itself secret.
         const stringData = pulumi.secret(
@@ -89,6 +91,11 @@ export class AppNamespaces extends pulumi.ComponentResource {
       }
     }
     this.registerOutputs({ namespaces: [...this.byNamespace.keys()] });
+  }
+
+  /** Every namespace's resources (the namespace first), for what must wait for them. */
+  get resources(): pulumi.Resource[] {
+    return [...this.byNamespace.values()].flatMap((n) => n.resources);
   }
 
   /** The namespace an app runs in; throws for an app this component was not given. */

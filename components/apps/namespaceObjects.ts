@@ -17,7 +17,7 @@ export function apolloSecretName(app: string): string {
 export const POD_SECURITY_VERSION = "v1.35";
 
 /** An app namespace; Pod Security `baseline` refuses privileged and hostPath pods, which no Java app needs. */
-export function appNamespace(name: string, env: string): K8sObject {
+export function appNamespace(name: string, env: string, extraLabels: Record<string, string> = {}): K8sObject {
   if (!DNS_LABEL.test(name) || RESERVED_NAMESPACES.includes(name))
     throw new Error(`app namespace "${name}" must be a DNS label outside ${RESERVED_NAMESPACES.join(", ")}`);
   return {
@@ -31,6 +31,8 @@ export function appNamespace(name: string, env: string): K8sObject {
         "pod-security.kubernetes.io/enforce": "baseline",
         "pod-security.kubernetes.io/enforce-version": POD_SECURITY_VERSION,
         "app.kubernetes.io/managed-by": "pulumi",
+        // The KubeSphere workspace (fleet/console.ts workspaceLabels), when the stack places the namespace in one.
+        ...extraLabels,
       },
     },
   };

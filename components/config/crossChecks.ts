@@ -10,6 +10,7 @@ import { mastersProblems, nodePoolSizeProblems } from "../cluster/clusterRules";
 import { kubernetesProblems, nodeLabelProblems, serviceCidrProblems, taintProblems } from "../cluster/kubeadmRules";
 import { hostStackProblems, KnownStack } from "../fleet/hostStackRules";
 import { kubesphereMemberProblems } from "../fleet/kubesphereMembers";
+import { consoleKeyProblems } from "../fleet/consoleRules";
 import { podCidrProblems } from "../k8s/flannelRules";
 import { loggingProblems } from "../k8s/fluentBitRules";
 import { overlaps } from "../network/cidr";
@@ -165,6 +166,8 @@ export const CROSS_CHECKS: CrossCheck[] = [
   (_stack, s) => placementProblems(s),
   (_stack, s) => storageProblems(s),
   (_stack, s) => kubesphereVersionProblems(s),
+  // Console keys (fleet/consoleRules.ts); the member's platform:projects against the host's file: stackConfig.ts.
+  (_stack, s, ctx) => consoleKeyProblems(s, ctx.stacks),
 ];
 
 export function crossChecks(stack: string, s: Partial<PlatformSettings>, ctx: RuleContext = {}): string[] {

@@ -7,6 +7,7 @@ import { parseBackupSchedule } from "../cluster/etcdBackup";
 import { ENVS, Env, isProdEnv } from "../../policies/imageTags";
 import { contains, overlaps, parseCidr, parseIp, split } from "../network/cidr";
 import { LATENCY_BUCKETS_MS } from "../k8s/sloRules";
+import { consoleSchema, projectsSchema, workspacesSchema } from "../fleet/consoleSchema";
 
 export const PROJECT = "platform";
 /** Every stack, one per cluster, in promotion order (owned by the policy pack's imageTags.ts, which the program may import). */
@@ -439,6 +440,10 @@ export const KEYS = {
   secretStore: secretStore.optional(),
   images: images.optional(),
   diskCsi: diskCsi.optional(),
+  // The KubeSphere console as code (fleet/consoleSchema.ts): host workspaces and console, member projects.
+  workspaces: workspacesSchema.optional(),
+  console: consoleSchema.optional(),
+  projects: projectsSchema.optional(),
 };
 
 /** All keys at once; `.strict()` reports any other `platform:*` key. */

@@ -36,6 +36,11 @@ export const SECRET_KEYS = {
     description: "the Harbor robot account's password, for the apps' imagePullSecret",
     form: "text",
   },
+  identityProviderSecret: {
+    required: (s) => s.console !== undefined,
+    description: "the OIDC client secret (or LDAP manager password) of platform:console.identityProvider",
+    form: "text",
+  },
   apolloAccessKeys: {
     required: () => false,
     description: "a JSON map of app name to its Apollo access-key secret",

@@ -12,7 +12,9 @@ import { crossChecks, RuleContext } from "./crossChecks";
 import { dingtalkWebhookProblems } from "../k8s/monitoringRules";
 import { ConfigError } from "./errors";
 import { namespaceProblems, nearest } from "./namespaces";
-import { listStacks, PROJECT_DIR } from "./stackFiles";
+import { listStacks, PROJECT_DIR, readStackFile } from "./stackFiles";
+import { hostWorkspaces, projectProblems } from "../fleet/consoleRules";
+import type { WorkspacesConfig } from "../fleet/consoleSchema";
 import { Env, isProd, KEYS, platformSchema, PlatformSettings, PROJECT, REMOVED_KEYS, STACKS } from "./schema";
 import { SECRET_KEY_NAMES, SECRET_KEYS, secretRequired, SecretKeyName, StackSecrets } from "./secretKeys";
 
@@ -30,6 +32,8 @@ export interface StackConfig extends PlatformSettings {
   secrets: StackSecrets;
   /** Apollo access-key secrets by app name (from platform:apolloAccessKeys), as Pulumi secrets; default none. */
   apolloAccessKeys: Record<string, pulumi.Output<string>>;
+  /** Members: the host's platform:workspaces, read from the host's stack file (fleet/consoleRules.ts); undefined when unknown. */
+  hostWorkspaces?: WorkspacesConfig;
 }
 
 export { ConfigError, UsageError } from "./errors";
@@ -72,7 +76,7 @@ export interface RawConfig {
  * Parses and validates the stack's config; throws one ConfigError listing every problem.
  * `ctx.stacks`: the project's stacks, for the platform:hostStack rule.
  */
-export function parseStackConfig(stack: string, raw: RawConfig, ctx: Pick<RuleContext, "stacks"> = {}): StackConfig {
+export function parseStackConfig(stack: string, raw: RawConfig, ctx: Pick<RuleContext, "stacks"> & ConsoleContext = {}): StackConfig {
   const problems: string[] = [];
   if (!(STACKS as readonly string[]).includes(stack)) {
     problems.push(`stack "${stack}" is not one of ${STACKS.join(", ")}`);
@@ -114,6 +118,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, ctx: Pick<RuleCo
   if (!region) problems.push("alicloud:region: is required");
 
   problems.push(...crossChecks(stack, settings, { region, stacks: ctx.stacks }));
+  const host = memberConsole(stack, settings, ctx, problems);
 
   const secrets: { [K in SecretKeyName]?: pulumi.Output<string> } = {};
   for (const name of SECRET_KEY_NAMES) {
@@ -145,7 +150,29 @@ export function parseStackConfig(stack: string, raw: RawConfig, ctx: Pick<RuleCo
     isProd: isProd(stack as Env),
     secrets: secrets as StackSecrets,
     apolloAccessKeys,
+    ...(host ? { hostWorkspaces: host } : {}),
   };
+}
+
+/** How a member reads the host's stack file (its values), for platform:projects; absent: the check is skipped. */
+export interface ConsoleContext {
+  readStack?: (name: string) => Record<string, unknown>;
+}
+
+/** A member's platform:projects against the host's platform:workspaces (fleet/consoleRules.ts); returns the host's workspaces. */
+function memberConsole(stack: string, s: Partial<PlatformSettings>, ctx: ConsoleContext, problems: string[]): WorkspacesConfig | undefined {
+  if (!ctx.readStack || !s.hostStack || s.env === "host") return undefined;
+  const hostName = s.hostStack.split("/").pop()!;
+  let values: Record<string, unknown>;
+  try {
+    values = ctx.readStack(hostName);
+  } catch {
+    return undefined; // platform:hostStack's own rule reports a missing host file.
+  }
+  const hostFile = `Pulumi.${hostName}.yaml`;
+  const read = hostWorkspaces(values, hostFile);
+  problems.push(...read.problems, ...projectProblems(stack, s, read.workspaces, hostFile));
+  return read.workspaces ?? {};
 }
 
 /** platform:apolloAccessKeys: a secret JSON map of app name to access-key secret, each app one of platform:apps. */
@@ -197,5 +224,9 @@ const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfi
 export function loadStackConfig(): StackConfig {
   const values = pulumi.runtime.allConfig();
   const secretKeys = Object.keys(values).filter((k) => isConfigSecret(k));
-  return parseStackConfig(pulumi.getStack(), { values, secretKeys }, { stacks: listStacks(PROJECT_DIR) });
+  return parseStackConfig(
+    pulumi.getStack(),
+    { values, secretKeys },
+    { stacks: listStacks(PROJECT_DIR), readStack: (name) => readStackFile(name, PROJECT_DIR).values },
+  );
 }

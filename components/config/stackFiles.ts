@@ -218,6 +218,7 @@ const OFFLINE_PLACEHOLDERS: Record<SecretKeyName, (values: Record<string, unknow
   dingtalkWebhook: () => "https://oapi.dingtalk.com/robot/send?access_token=offline-placeholder",
   loggingPassword: () => "offline-placeholder-logging",
   harborPassword: () => "offline-placeholder-harbor",
+  identityProviderSecret: () => "offline-placeholder-identity-provider",
   apolloAccessKeys: (values) => JSON.stringify(Object.fromEntries(appNames(values).map((a) => [a, `offline-placeholder-apollo-${a}`]))),
 };
 

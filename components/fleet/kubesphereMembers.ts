@@ -23,8 +23,9 @@ export function kubesphereMemberProblems(self: KnownStack, known: KnownStack[] |
   if (!self.kubesphereEnabled || !self.hostStack || !known) return [];
   const hostName = stackPart(self.hostStack);
   const host = known.find((s) => s.name === hostName);
-  // A missing host is hostStackProblems' to report.
-  if (!host) return [];
+  // A missing host, one that is a member, or a host file that does not read are hostStackProblems' and the
+  // host file's own errors to report: checking against it would only add noise.
+  if (!host || host.env !== "host") return [];
   const listed = Array.isArray(host.kubesphereMembers) ? (host.kubesphereMembers as unknown[]).map((m) => stackPart(String(m))) : [];
   return listed.includes(self.name)
     ? []

@@ -10,7 +10,7 @@ import { checkPlan, loadPolicyConfig, policyConfigFileFor, Violation } from "./p
 import { hostFacts } from "../fleet/hostLookup";
 import type { MockOptions } from "./mocks";
 import { Plan, PlannedResource, redact, runOffline } from "./runtime";
-import { EngineConfig, listStacks, loadEngineConfig, PROJECT_DIR, readProjectName, stackFilePath } from "../config/stackFiles";
+import { EngineConfig, listStacks, loadEngineConfig, PROJECT_DIR, readProjectName, readStackFile, stackFilePath } from "../config/stackFiles";
 
 export interface PreviewOptions {
   stack: string;
@@ -52,7 +52,14 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
   const project = readProjectName(dir);
   if (project !== "platform") throw new Error(`Pulumi.yaml names project "${project}", expected "platform"`);
   const config = loadEngineConfig(opts.stack, opts.overrides ?? [], dir);
-  const settings = parseStackConfig(opts.stack, { values: config.values, secretKeys: config.secretKeys }, { stacks: listStacks(dir) });
+  const settings = parseStackConfig(
+    opts.stack,
+    { values: config.values, secretKeys: config.secretKeys },
+    {
+      stacks: listStacks(dir),
+      readStack: (name) => readStackFile(name, dir).values,
+    },
+  );
   // Read before planning: a broken policy config fails fast, naming its key.
   const policyConfig = opts.policyConfig ?? policyConfigFileFor(opts.stack, dir);
   const policies = loadPolicyConfig(policyConfig);

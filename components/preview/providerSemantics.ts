@@ -168,6 +168,12 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
   "kubernetes:networking.k8s.io/v1:Ingress": { replaceOn: META, source: K8S },
   "kubernetes:monitoring.coreos.com/v1:PrometheusRule": { replaceOn: META, source: K8S },
   "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster": { replaceOn: META, source: K8S },
+  // The console (fleet/console.ts): CRDs of kubesphere v4.1.3, updated in place (no immutable fields in their schemas).
+  "kubernetes:tenant.kubesphere.io/v1beta1:WorkspaceTemplate": { replaceOn: META, source: K8S },
+  "kubernetes:iam.kubesphere.io/v1beta1:WorkspaceRoleBinding": { replaceOn: META, source: K8S },
+  "kubernetes:iam.kubesphere.io/v1beta1:GlobalRoleBinding": { replaceOn: META, source: K8S },
+  "kubernetes:iam.kubesphere.io/v1beta1:RoleBinding": { replaceOn: META, source: K8S },
+  "kubernetes:kubesphere.io/v1alpha1:InstallPlan": { replaceOn: META, source: K8S },
   "kubernetes:helm.sh/v3:Release": {
     replaceOn: ["name", "namespace"],
     source: "pulumi-kubernetes provider/pkg/provider/helm_release.go:907 (.name, .namespace)",

@@ -59,7 +59,7 @@ describe("stack files", () => {
             "  platform:monitoring:\n    retention: 7d\n    storageSize: 50Gi\n",
             "  platform:monitoring: &mon\n    retention: 7d\n    storageSize: 50Gi\n",
           )
-          .replace("  platform:harbor:\n", "  platform:kubesphere:\n    <<: {enabled: false}\n  platform:harbor:\n"),
+          .replace("  platform:kubesphere:\n    enabled: true\n", "  platform:kubesphere:\n    <<: {enabled: false}\n"),
     });
     const values = readStackFile("dev", merged).values;
     expect(values["platform:monitoring"]).toEqual({ retention: "7d", storageSize: "50Gi" });

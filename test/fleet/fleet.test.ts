@@ -7,6 +7,7 @@ import { checkFleetAddressPlan } from "../../components/fleet/fleetAddressPlan";
 import { alicloudIkeConfig, alicloudIpsecConfig, DEFAULT_PROPOSAL, strongswanEspProposal, strongswanIkeProposal } from "../../components/fleet/ipsec";
 import { dualTunnelOptions } from "../../components/fleet/ipsecLink";
 import { byName, ofType, plan } from "../support/offline";
+import { loadEngineConfig } from "../../components/config/stackFiles";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -151,7 +152,14 @@ describe("a member's IPsec link to the host", () => {
     expect(reg.secretInputs).toContain("spec");
     expect(reg.provider).toMatch(/::host-kubesphere-registrar::/);
     expect(host.secretOutputs).toContain("kubesphereJwtSecret");
-    expect(ofType(host, "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster")).toHaveLength(3);
+    // one Cluster object per member the host's stack file lists, named after the member's stack
+    const listed = (JSON.parse(loadEngineConfig("host").values["platform:kubesphere"]).members as string[]).map((m) => m.split("/").pop());
+    expect(listed.length).toBeGreaterThanOrEqual(3);
+    expect(
+      ofType(host, "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster")
+        .map((r) => (r.inputs.metadata as { name: string }).name)
+        .sort(),
+    ).toEqual([...listed].sort());
   });
 });
 

@@ -18,7 +18,7 @@ import { byName, ofType, plan } from "../support/offline";
 const STACK_REF = "pulumi:pulumi:StackReference";
 const CLUSTER = "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster";
 const HOST_ADMIN = "SENTINEL-HOST-ADMIN-KUBECONFIG-7f3a";
-const MEMBERS = ["livemall/platform/pre", "livemall/platform/prod1", "livemall/platform/prod2"];
+const MEMBERS = ["livemall/platform/dev", "livemall/platform/test", "livemall/platform/pre", "livemall/platform/prod1", "livemall/platform/prod2"];
 
 /** Every resource's raw inputs (secrets included) as one text. */
 const rawText = (p: { rawInputs: Record<string, unknown> }) => JSON.stringify(p.rawInputs);
@@ -113,7 +113,7 @@ describe("the host registers exactly the members it lists", () => {
     const { plan: p } = await previewStack({ stack: "host", stackOutputs });
     expect(ofType(p, STACK_REF).map((r) => r.inputs.name)).toEqual(MEMBERS);
     const clusters = ofType(p, CLUSTER);
-    expect(clusters.map((c) => (c.inputs.metadata as { name: string }).name)).toEqual(["pre", "prod1", "prod2"]);
+    expect(clusters.map((c) => (c.inputs.metadata as { name: string }).name)).toEqual(["dev", "test", "pre", "prod1", "prod2"]);
     const registrar = byName(p, "host-kubesphere-registrar", "pulumi:providers:kubernetes");
     expect(registrar.inputs).toMatchObject({ upsertExistingObjects: "true", enableServerSideApply: "true" });
     const core = byName(p, "host-kubesphere-core");
@@ -132,7 +132,7 @@ describe("the host registers exactly the members it lists", () => {
       expect(spec.config).toBe(memberClusterConfig(mirror));
     }
     const text = rawText(p);
-    for (const m of ["pre", "prod1", "prod2"]) expect(text).not.toContain(Buffer.from(`SENTINEL-ADMIN-${m}`).toString("base64"));
+    for (const m of ["dev", "test", "pre", "prod1", "prod2"]) expect(text).not.toContain(Buffer.from(`SENTINEL-ADMIN-${m}`).toString("base64"));
     expect(text).not.toContain("SENTINEL-ADMIN");
 
     // Masked in every file the preview writes.
@@ -176,9 +176,9 @@ describe("the host registers exactly the members it lists", () => {
   test("the default host preview plans its members and registers them with what they issued", async () => {
     const host = await plan("host");
     // One offline run at a time.
-    const members = [await plan("pre"), await plan("prod1"), await plan("prod2")];
+    const members = [await plan("dev"), await plan("test"), await plan("pre"), await plan("prod1"), await plan("prod2")];
     const clusters = ofType(host, CLUSTER);
-    expect(clusters).toHaveLength(3);
+    expect(clusters).toHaveLength(5);
     clusters.forEach((c, i) => {
       const spec = unwrap(host.rawInputs[c.urn].spec) as { connection: { kubernetesAPIEndpoint: string; kubeconfig: string } };
       expect(Buffer.from(String(unwrap(spec.connection.kubeconfig)), "base64").toString()).toBe(members[i].rawOutputs.kubesphereHostKubeconfig);
@@ -209,25 +209,19 @@ describe("platform:kubesphere.members config", () => {
     expect(
       problems(
         "host",
-        withMembers([
-          "livemall/platform/pre",
-          "livemall/other/prod1",
-          "livemall/platform/host",
-          "livemall/platform/pre",
-          "livemall/platform/nope",
-          "livemall/platform/dev",
-        ]),
+        withMembers(["livemall/platform/pre", "livemall/other/prod1", "livemall/platform/host", "livemall/platform/pre", "livemall/platform/nope"]),
       ),
     ).toEqual([
       'platform:kubesphere.members[1]: livemall/other/prod1 names project "other"; members are stacks of this project (platform)',
       "platform:kubesphere.members[2]: livemall/platform/host is the host itself; list member stacks only",
       "platform:kubesphere.members[3]: livemall/platform/pre is listed twice",
       "platform:kubesphere.members[4]: livemall/platform/nope: no stack file Pulumi.nope.yaml in this project (stacks: dev, host, pre, prod1, prod2, test)",
-      "platform:kubesphere.members[5]: livemall/platform/dev: platform:kubesphere.enabled is not true there, so it issues no credential for the host; turn it on there or remove dev here",
+      // (a member with KubeSphere off: the next test, whose dev turns it off)
       // prod1 and prod2 enable KubeSphere but this list drops them: the member-side rule speaks in their own files.
     ]);
     expect(problems("host", ["platform:kubesphere.enabled=false"])).toEqual([
       "platform:kubesphere.members: the host lists members but platform:kubesphere.enabled is not true; turn KubeSphere on or remove the list",
+      "platform:kubesphere.enabled: must be true for platform:workspaces and platform:console (they are KubeSphere objects)",
     ]);
     expect(problems("prod1", withMembers(["livemall/platform/pre"]))).toEqual([
       "platform:kubesphere.members: only the host stack lists members; remove the key from prod1",
@@ -239,20 +233,19 @@ describe("platform:kubesphere.members config", () => {
     try {
       for (const f of fs.readdirSync(PROJECT_DIR).filter((f) => /^Pulumi(\..+)?\.yaml$/.test(f))) {
         let text = fs.readFileSync(path.join(PROJECT_DIR, f), "utf8");
-        if (f === "Pulumi.host.yaml") text = text.replace("      - livemall/platform/prod2\n", "");
-        if (f === "Pulumi.dev.yaml")
-          text = text.replace(
-            "platform:hostStack: livemall/platform/host",
-            "platform:hostStack: livemall/platform/host\n  platform:kubesphere:\n    enabled: false",
-          );
+        if (f === "Pulumi.host.yaml") text = text.replace("      - livemall/platform/prod2\n", "").replace("      - livemall/platform/dev\n", "");
+        if (f === "Pulumi.dev.yaml") text = text.replace("  platform:kubesphere:\n    enabled: true\n", "  platform:kubesphere:\n    enabled: false\n");
         fs.writeFileSync(path.join(dir, f), text);
       }
       expect(problems("prod2", [], dir)).toEqual([
         "platform:kubesphere.enabled: prod2 is not in platform:kubesphere.members of its host host (Pulumi.host.yaml), so nothing would register it; " +
           "add it there (then `pulumi up` this stack first, the host after) or set platform:kubesphere.enabled: false",
       ]);
-      // dev has KubeSphere off: not listed is fine.
+      // dev has KubeSphere off: not listed is fine, and listing it is the host's error.
       expect(problems("dev", [], dir)).toEqual([]);
+      expect(problems("host", withMembers(["livemall/platform/dev"]), dir)).toContain(
+        "platform:kubesphere.members[0]: livemall/platform/dev: platform:kubesphere.enabled is not true there, so it issues no credential for the host; turn it on there or remove dev here",
+      );
       const errors: string[] = [];
       const spy = jest.spyOn(console, "error").mockImplementation((...a: unknown[]) => void errors.push(a.join(" ")));
       try {

@@ -1,0 +1,93 @@
+// Rules of the console config (issue #20), each returning problems that name
+// the key. The host declares the workspaces (platform:workspaces) and the
+// console (platform:console); a member says which workspace each of its app
+// namespaces belongs to (platform:projects) and is checked against the host's
+// workspaces, read from the host's stack file (never a StackReference: config
+// validation runs before any resource, and offline).
+import type { KnownStack } from "./hostStackRules";
+import { WorkspacesConfig, workspacesSchema } from "./consoleSchema";
+import type { PlatformSettings } from "../config/schema";
+
+const P = "platform";
+type Settings = Partial<PlatformSettings>;
+
+/** The app namespaces of a stack, with the apps in each (apps/javaApp.ts namespaceOf: `namespace`, else the app's name). */
+export function appNamespaces(s: Settings): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [app, cfg] of Object.entries(s.apps ?? {})) {
+    const ns = cfg.namespace ?? app;
+    out.set(ns, [...(out.get(ns) ?? []), app]);
+  }
+  return out;
+}
+
+/** Host-only and member-only keys in the right stacks; workspace and extension clusters are stacks of the project. */
+export function consoleKeyProblems(s: Settings, stacks?: KnownStack[]): string[] {
+  const out: string[] = [];
+  const isHost = s.env === "host";
+  if (!isHost && s.workspaces !== undefined) out.push(`${P}:workspaces: is a host setting (the host creates the workspaces); delete it here`);
+  if (!isHost && s.console !== undefined) out.push(`${P}:console: is a host setting; delete it here`);
+  if (isHost && s.projects !== undefined)
+    out.push(`${P}:projects: is a member setting (which workspace each app namespace of the member is in); delete it here`);
+  if (isHost && (s.workspaces !== undefined || s.console !== undefined) && !s.kubesphere?.enabled)
+    out.push(`${P}:kubesphere.enabled: must be true for ${P}:workspaces and ${P}:console (they are KubeSphere objects)`);
+  if (!stacks) return out;
+  const members = stacks.filter((k) => k.env !== "host").map((k) => k.name);
+  // A workspace placed on a cluster the host does not register is never created there: the WorkspaceTemplate
+  // controller only places on Cluster objects it knows (fleet/kubesphereMembers.ts registers the listed members).
+  const registered = (s.kubesphere?.members ?? []).map((m) => m.split("/").pop()!);
+  for (const [ws, w] of Object.entries(s.workspaces ?? {})) {
+    w.clusters.forEach((c, i) => {
+      if (!members.includes(c)) out.push(`${P}:workspaces.${ws}.clusters[${i}]: no member stack "${c}" (members: ${members.join(", ") || "none"})`);
+      else if (!registered.includes(c))
+        out.push(`${P}:workspaces.${ws}.clusters[${i}]: ${c} is not in ${P}:kubesphere.members, so the console does not know that cluster; list it there`);
+    });
+  }
+  const all = stacks.map((k) => (k.env === "host" ? "host" : k.name));
+  for (const [ext, e] of Object.entries(s.console?.extensions ?? {})) {
+    e.clusters.forEach((c, i) => {
+      if (!all.includes(c)) out.push(`${P}:console.extensions.${ext}.clusters[${i}]: no cluster "${c}" (clusters: ${all.join(", ")})`);
+    });
+  }
+  return out;
+}
+
+/** The host's platform:workspaces from its stack file values, or the problems reading it. */
+export function hostWorkspaces(hostValues: Record<string, unknown>, hostFile: string): { workspaces?: WorkspacesConfig; problems: string[] } {
+  const raw = hostValues[`${P}:workspaces`];
+  if (raw === undefined) return { problems: [] };
+  const parsed = workspacesSchema.safeParse(typeof raw === "string" ? JSON.parse(raw) : raw);
+  if (!parsed.success) return { problems: [`${P}:workspaces in ${hostFile} does not parse; fix it in the host stack first`] };
+  return { workspaces: parsed.data, problems: [] };
+}
+
+/**
+ * Every app namespace of the member is in a workspace of the host that is placed on this cluster, and every
+ * platform:projects entry is an app namespace. `hostFile` names the host's stack file in the messages.
+ */
+export function projectProblems(stack: string, s: Settings, workspaces: WorkspacesConfig | undefined, hostFile: string): string[] {
+  if (s.env === "host" || s.apps === undefined) return [];
+  const out: string[] = [];
+  const projects = s.projects ?? {};
+  const ws = workspaces ?? {};
+  const placedHere = Object.keys(ws).filter((w) => ws[w].clusters.includes(stack));
+  const hint = `workspaces placed on ${stack} in ${hostFile}: ${placedHere.join(", ") || "none"}`;
+  const namespaces = appNamespaces(s);
+  for (const [ns, apps] of namespaces) {
+    const w = projects[ns];
+    if (w === undefined) {
+      out.push(`${P}:projects.${ns}: is required: namespace ${ns} (apps ${apps.join(", ")}) is in no workspace; set it to its workspace (${hint})`);
+    } else if (!ws[w]) {
+      out.push(`${P}:projects.${ns}: no workspace "${w}" in the host's ${P}:workspaces (${hostFile}: ${Object.keys(ws).join(", ") || "none"})`);
+    } else if (!ws[w].clusters.includes(stack)) {
+      out.push(
+        `${P}:projects.${ns}: workspace "${w}" is not placed on cluster ${stack} (add ${stack} to ${P}:workspaces.${w}.clusters in ${hostFile}; ${hint})`,
+      );
+    }
+  }
+  for (const ns of Object.keys(projects)) {
+    if (!namespaces.has(ns))
+      out.push(`${P}:projects.${ns}: no app of ${P}:apps runs in namespace ${ns} (app namespaces: ${[...namespaces.keys()].join(", ")})`);
+  }
+  return out;
+}

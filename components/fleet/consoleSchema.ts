@@ -1,0 +1,98 @@
+// The config of the KubeSphere console as code (issue #20): the host's
+// workspaces and console settings, the members' namespace -> workspace map,
+// and the role each kind of person gets in each env. Schemas only (schema.ts
+// composes them into the platform:* keys); the rules spanning stacks are in
+// consoleRules.ts, the objects in console.ts.
+import { z } from "zod";
+import type { Env } from "../../policies/imageTags";
+
+const name = z.string().regex(/^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/, "must be a DNS label (lowercase letters, digits, '-', at most 32 characters)");
+/** A KubeSphere user name as the identity provider maps it (v4.1.3 User names are object names: DNS subdomain). */
+const user = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/, "must be a user name as the identity provider maps it (lowercase, digits, '-', '.')");
+const users = z.array(user);
+const url = z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http(s) URL");
+const pinnedVersion = z.string().regex(/^\d+\.\d+\.\d+$/, "must be a pinned version such as 1.2.0");
+
+/** One workspace (business line) on the host: where it is placed and who is in it. */
+export const workspaceSchema = z
+  .object({
+    /** The member clusters (stack names) the workspace spans: its WorkspaceTemplate's spec.placement.clusters. */
+    clusters: z.array(name).min(1, "must list at least one member cluster"),
+    /** Ops: workspace admin, and project admin in every env. */
+    admins: users.min(1, "must name at least one admin (ops)"),
+    /** Release in dev/test (project operator), view in pre/prod (project viewer). */
+    developers: users.optional(),
+    /** Testers and other readers: project viewer in every env. */
+    viewers: users.optional(),
+  })
+  .strict();
+
+export const workspacesSchema = z.record(name, workspaceSchema);
+export type WorkspaceConfig = z.infer<typeof workspaceSchema>;
+export type WorkspacesConfig = z.infer<typeof workspacesSchema>;
+
+/** Members: app namespace -> workspace (a KubeSphere "project" is a namespace in a workspace). */
+export const projectsSchema = z.record(name, name);
+
+const oidc = z
+  .object({
+    type: z.literal("oidc"),
+    /** The provider's name: the login button and the redirect path /oauth/redirect/<name>. */
+    name,
+    issuer: url,
+    clientId: z.string().min(1),
+    scopes: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+const ldap = z
+  .object({
+    type: z.literal("ldap"),
+    name,
+    /** host:port of the directory. */
+    host: z.string().regex(/^[^\s:]+:\d+$/, "must be host:port"),
+    managerDN: z.string().min(1),
+    userSearchBase: z.string().min(1),
+    loginAttribute: z.string().min(1).optional(),
+    mailAttribute: z.string().min(1).optional(),
+    startTLS: z.boolean().optional(),
+  })
+  .strict();
+
+const extension = z
+  .object({
+    version: pinnedVersion,
+    /** Clusters (stack names, `host` for the host) the extension's agents run on: clusterScheduling.placement.clusters. */
+    clusters: z.array(name).min(1, "must list at least one cluster"),
+    /** The extension's values (YAML), InstallPlan spec.config. */
+    config: z.string().optional(),
+  })
+  .strict();
+
+/** The host's console settings. */
+export const consoleSchema = z
+  .object({
+    /** The console's URL as people open it (OIDC redirect URL base). */
+    url,
+    /** The company identity provider; its client secret (OIDC) or manager password (LDAP) is the secret platform:identityProviderSecret. */
+    identityProvider: z.discriminatedUnion("type", [oidc, ldap]),
+    /** Ops people with the platform-admin global role. */
+    platformAdmins: users.min(1, "must name at least one platform admin"),
+    /** KubeSphere extensions by name, each an InstallPlan. */
+    extensions: z.record(name, extension).optional(),
+  })
+  .strict();
+export type ConsoleConfig = z.infer<typeof consoleSchema>;
+
+/** What a kind of person may do in a namespace: KubeSphere v4.1.3's built-in project roles (config/ks-core/templates/builtinroles.yaml). */
+export type ProjectRole = "admin" | "operator" | "viewer";
+export type Member = "admins" | "developers" | "viewers";
+
+/** Envs where developers release. Everywhere else (pre, prod1, prod2) they only view. */
+export const RELEASE_ENVS: readonly Env[] = ["dev", "test"];
+
+/** The project role a member of a workspace gets in a cluster of env `env`. */
+export function projectRole(member: Member, env: Env): ProjectRole {
+  if (member === "admins") return "admin";
+  if (member === "developers") return RELEASE_ENVS.includes(env) ? "operator" : "viewer";
+  return "viewer";
+}

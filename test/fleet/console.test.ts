@@ -1,0 +1,294 @@
+// The console as code (issue #20): planned KubeSphere objects checked against a
+// compact copy of the v4.1.3 CRD schemas (only the fields we use, each CRD's
+// path given), workspaces on every member's app namespaces, roles by env, the
+// identity provider's secret masked, install plans on the clusters they name,
+// and config errors naming the key.
+import { parseStackConfig, ConfigError } from "../../components/config/stackConfig";
+import { listStacks, loadEngineConfig, readStackFile } from "../../components/config/stackFiles";
+import { identityProviderConfiguration, installPlan } from "../../components/fleet/console";
+import { consoleSchema, ConsoleConfig, workspacesSchema } from "../../components/fleet/consoleSchema";
+import type { K8sObject } from "../../components/k8s/k8sObjects";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import { ofType, plan, previewCli } from "../support/offline";
+
+const CRDS = "kubesphere v4.1.3 config/ks-core/charts/ks-crds/crds";
+/** A field's type; `!` marks a field its parent requires. Paths below the kind's root, `[]` for array items, `{}` for map values. */
+type Fields = Record<string, string>;
+const BINDING: Fields = {
+  roleRef: "object!",
+  "roleRef.apiGroup": "string!",
+  "roleRef.kind": "string!",
+  "roleRef.name": "string!",
+  subjects: "array",
+  "subjects[]": "object",
+  "subjects[].apiGroup": "string",
+  "subjects[].kind": "string!",
+  "subjects[].name": "string!",
+  "subjects[].namespace": "string",
+};
+const SCHEMAS: Record<string, { source: string; scope: "Cluster" | "Namespaced"; fields: Fields }> = {
+  "tenant.kubesphere.io/v1beta1/WorkspaceTemplate": {
+    source: `${CRDS}/tenant.kubesphere.io_workspacetemplates.yaml (v1beta1, storage)`,
+    scope: "Cluster",
+    fields: {
+      spec: "object",
+      "spec.placement": "object!",
+      "spec.placement.clusters": "array",
+      "spec.placement.clusters[]": "object",
+      "spec.placement.clusters[].name": "string!",
+      "spec.template": "object!",
+      "spec.template.metadata": "object",
+      "spec.template.metadata.labels": "object",
+      "spec.template.metadata.labels{}": "string",
+      "spec.template.spec": "object",
+      "spec.template.spec.manager": "string",
+    },
+  },
+  "iam.kubesphere.io/v1beta1/WorkspaceRoleBinding": {
+    source: `${CRDS}/iam.kubesphere.io_workspacerolebindings.yaml (v1beta1)`,
+    scope: "Cluster",
+    fields: BINDING,
+  },
+  "iam.kubesphere.io/v1beta1/GlobalRoleBinding": { source: `${CRDS}/iam.kubesphere.io_globalrolebindings.yaml (v1beta1)`, scope: "Cluster", fields: BINDING },
+  "iam.kubesphere.io/v1beta1/RoleBinding": { source: `${CRDS}/iam.kubesphere.io_rolebindings.yaml (v1beta1)`, scope: "Namespaced", fields: BINDING },
+  "kubesphere.io/v1alpha1/InstallPlan": {
+    source: `${CRDS}/kubesphere.io_installplans.yaml (v1alpha1)`,
+    scope: "Cluster",
+    fields: {
+      spec: "object",
+      "spec.extension": "object!",
+      "spec.extension.name": "string!",
+      "spec.extension.version": "string!",
+      "spec.enabled": "boolean!",
+      "spec.upgradeStrategy": "string",
+      "spec.config": "string",
+      "spec.clusterScheduling": "object",
+      "spec.clusterScheduling.placement": "object",
+      "spec.clusterScheduling.placement.clusters": "array",
+      "spec.clusterScheduling.placement.clusters[]": "string",
+    },
+  },
+};
+
+function typeOf(v: unknown): string {
+  return Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
+}
+
+/** Problems of one object against its compact schema: unknown fields (a structural CRD prunes them), wrong types, missing required fields. */
+function validate(obj: Record<string, unknown>): string[] {
+  const key = `${String(obj.apiVersion)}/${String(obj.kind)}`;
+  const s = SCHEMAS[key];
+  if (!s) return [`${key}: no schema`];
+  const out: string[] = [];
+  const meta = obj.metadata as { name?: string; namespace?: string };
+  if (!meta?.name) out.push(`${key}: metadata.name is required`);
+  if ((s.scope === "Namespaced") !== (meta?.namespace !== undefined)) out.push(`${key} ${meta?.name}: ${s.scope} object, namespace ${meta?.namespace}`);
+  const walk = (v: unknown, path: string): void => {
+    const want = s.fields[path]?.replace("!", "");
+    if (!want) {
+      out.push(`${key} ${meta?.name}: ${path} is not in ${s.source}`);
+      return;
+    }
+    if (typeOf(v) !== want) {
+      out.push(`${key} ${meta?.name}: ${path} must be ${want}, got ${typeOf(v)}`);
+      return;
+    }
+    if (Array.isArray(v)) v.forEach((x) => walk(x, `${path}[]`));
+    else if (want === "object" && v !== null) {
+      const o = v as Record<string, unknown>;
+      const isMap = s.fields[`${path}{}`] !== undefined;
+      for (const [k, x] of Object.entries(o)) walk(x, isMap ? `${path}{}` : `${path}.${k}`);
+      for (const [f, t] of Object.entries(s.fields)) {
+        if (t.endsWith("!") && f.startsWith(`${path}.`) && !f.slice(path.length + 1).match(/[.[{]/) && !(f.slice(path.length + 1) in o))
+          out.push(`${key} ${meta?.name}: ${f} is required`);
+      }
+    }
+  };
+  for (const [k, v] of Object.entries(obj)) if (!["apiVersion", "kind", "metadata"].includes(k)) walk(v, k);
+  for (const [f, t] of Object.entries(s.fields)) if (t.endsWith("!") && !f.includes(".") && !(f in obj)) out.push(`${key} ${meta?.name}: ${f} is required`);
+  return out;
+}
+
+const TYPES = Object.keys(SCHEMAS).map((k) => {
+  const [group, version, kind] = k.split("/");
+  return `kubernetes:${group}/${version}:${kind}`;
+});
+const MEMBERS = ["dev", "test", "pre", "prod1", "prod2"] as const;
+const hostValues = () => readStackFile("host").values;
+const hostWorkspaces = () => workspacesSchema.parse(hostValues()["platform:workspaces"]);
+
+function planned(p: Awaited<ReturnType<typeof plan>>): Record<string, unknown>[] {
+  return p.resources.filter((r) => TYPES.includes(r.type)).map((r) => r.inputs);
+}
+
+describe("the validator", () => {
+  test("refuses what the CRDs refuse", () => {
+    const wt = { apiVersion: "tenant.kubesphere.io/v1beta1", kind: "WorkspaceTemplate", metadata: { name: "w" }, spec: { placement: { clusters: ["dev"] } } };
+    expect(validate(wt)).toEqual([
+      "tenant.kubesphere.io/v1beta1/WorkspaceTemplate w: spec.placement.clusters[] must be object, got string",
+      "tenant.kubesphere.io/v1beta1/WorkspaceTemplate w: spec.template is required",
+    ]);
+    const ip = installPlan("x", { version: "1.0.0", clusters: ["dev"] });
+    expect(validate({ ...ip, spec: { ...(ip.spec as object), clusterScheduling: { placement: { clusters: [{ name: "dev" }] } } } })).toEqual([
+      "kubesphere.io/v1alpha1/InstallPlan x: spec.clusterScheduling.placement.clusters[] must be string, got object",
+    ]);
+    expect(validate({ apiVersion: "iam.kubesphere.io/v1beta1", kind: "RoleBinding", metadata: { name: "b" }, roleRef: {}, bogus: 1 })).toHaveLength(5);
+  });
+});
+
+describe("host", () => {
+  test("every console object of the plan fits the v4.1.3 CRD schemas; one WorkspaceTemplate per workspace, placed on its clusters", async () => {
+    const objs = planned(await plan("host"));
+    expect(objs.flatMap(validate)).toEqual([]);
+    const ws = hostWorkspaces();
+    const templates = objs.filter((o) => o.kind === "WorkspaceTemplate");
+    expect(templates.map((t) => (t.metadata as { name: string }).name).sort()).toEqual(Object.keys(ws).sort());
+    for (const t of templates) {
+      const name = (t.metadata as { name: string }).name;
+      expect((t.spec as { placement: { clusters: { name: string }[] } }).placement.clusters.map((c) => c.name)).toEqual(ws[name].clusters);
+    }
+    // Ops are platform admins and workspace admins; everyone else is a regular workspace member.
+    const wrb = objs.filter((o) => o.kind === "WorkspaceRoleBinding") as unknown as K8sObject[];
+    for (const [name, w] of Object.entries(ws)) {
+      for (const u of w.admins)
+        expect(wrb.some((b) => (b.roleRef as { name: string }).name === `${name}-admin` && JSON.stringify(b.subjects).includes(`"${u}"`))).toBe(true);
+      for (const u of [...(w.developers ?? []), ...(w.viewers ?? [])])
+        expect(wrb.some((b) => (b.roleRef as { name: string }).name === `${name}-regular` && JSON.stringify(b.subjects).includes(`"${u}"`))).toBe(true);
+    }
+    expect(objs.filter((o) => o.kind === "GlobalRoleBinding").map((o) => (o.roleRef as { name: string }).name)).toEqual(["platform-admin", "platform-admin"]);
+  });
+
+  test("the identity provider Secret is the 4.1 kind (type, label, configuration.yaml) and its secret stays masked in --json", async () => {
+    const p = await plan("host");
+    const [secret] = ofType(p, "kubernetes:core/v1:Secret").filter((s) => (s.inputs.metadata as { name: string }).name.startsWith("identityprovider-"));
+    expect(secret.inputs.type).toBe("config.kubesphere.io/identityprovider");
+    expect(secret.inputs.metadata).toMatchObject({ namespace: "kubesphere-system", labels: { "config.kubesphere.io/type": "identityprovider" } });
+    expect(secret.inputs.stringData).toBe("[secret]");
+    // The offline secret is a known placeholder (config/stackFiles.ts OFFLINE_PLACEHOLDERS): it must appear in no output or artifact.
+    const placeholder = "offline-placeholder-identity-provider";
+    const r = await previewCli("host", "--json");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("identityprovider-livemall-sso");
+    expect(r.stdout).not.toContain(placeholder);
+    expect(r.stdout).not.toContain("clientSecret");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "console-out-"));
+    try {
+      expect((await previewCli("host", "--out", dir)).code).toBe(0);
+      const files = fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+      expect(files.length).toBeGreaterThan(1);
+      for (const f of files) expect([f.name, fs.readFileSync(path.join(f.parentPath, f.name), "utf8").includes(placeholder)]).toEqual([f.name, false]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the configuration.yaml KubeSphere reads: OIDC with the redirect to the console, LDAP with the manager password", () => {
+    const c = consoleSchema.parse(hostValues()["platform:console"]);
+    const oidc = YAML.parse(identityProviderConfiguration(c, "x"));
+    expect(oidc).toMatchObject({ name: "livemall-sso", type: "OIDCIdentityProvider", mappingMethod: "auto" });
+    expect(oidc.provider).toMatchObject({
+      clientID: "kubesphere",
+      clientSecret: "x",
+      redirectURL: "https://console.livemall.internal/oauth/redirect/livemall-sso",
+    });
+    const ldap: ConsoleConfig = {
+      ...c,
+      identityProvider: { type: "ldap", name: "ad", host: "ldap.livemall.internal:389", managerDN: "cn=ks", userSearchBase: "ou=staff" },
+    };
+    expect(YAML.parse(identityProviderConfiguration(ldap, "pw"))).toMatchObject({
+      type: "LDAPIdentityProvider",
+      provider: { managerPassword: "pw", loginAttribute: "uid" },
+    });
+  });
+
+  test("install plans target the clusters they name, and fit the schema", async () => {
+    const ext = '{"whizard-logging":{"version":"1.2.0","clusters":["dev","test"]},"gateway":{"version":"1.0.2","clusters":["host","prod1"]}}';
+    const p = await plan("host", [`platform:console.extensions=${ext}`]);
+    const plans = ofType(p, "kubernetes:kubesphere.io/v1alpha1:InstallPlan").map((r) => r.inputs);
+    expect(plans.flatMap(validate)).toEqual([]);
+    const target = Object.fromEntries(
+      plans.map((i) => [
+        (i.metadata as { name: string }).name,
+        (i.spec as { clusterScheduling: { placement: { clusters: string[] } } }).clusterScheduling.placement.clusters,
+      ]),
+    );
+    expect(target).toEqual({ "whizard-logging": ["dev", "test"], gateway: ["host", "prod1"] });
+  });
+});
+
+describe.each(MEMBERS)("member %s", (stack) => {
+  test("every app namespace carries a workspace placed on this cluster; developers edit only in dev/test", async () => {
+    const p = await plan(stack);
+    const ws = hostWorkspaces();
+    const namespaces = ofType(p, "kubernetes:core/v1:Namespace")
+      .map((r) => r.inputs.metadata as { name: string; labels: Record<string, string> })
+      .filter((m) => m.labels?.["platform/env"] !== undefined);
+    expect(namespaces.length).toBeGreaterThan(0);
+    for (const m of namespaces) {
+      const w = m.labels["kubesphere.io/workspace"];
+      expect([m.name, w && ws[w]?.clusters.includes(stack)]).toEqual([m.name, true]);
+      expect(m.labels["kubesphere.io/managed"]).toBe("true");
+    }
+    const bindings = planned(p).filter((o) => o.kind === "RoleBinding") as unknown as K8sObject[];
+    expect(bindings.flatMap((b) => validate(b as Record<string, unknown>))).toEqual([]);
+    const roleOf = (ns: string, user: string) =>
+      bindings.filter((b) => b.metadata.namespace === ns && JSON.stringify(b.subjects).includes(`"${user}"`)).map((b) => (b.roleRef as { name: string }).name);
+    const release = stack === "dev" || stack === "test";
+    for (const m of namespaces) {
+      const w = ws[m.labels["kubesphere.io/workspace"]];
+      for (const u of w.admins) expect(roleOf(m.name, u)).toEqual(["admin"]);
+      for (const u of w.developers ?? []) expect(roleOf(m.name, u)).toEqual([release ? "operator" : "viewer"]);
+      for (const u of w.viewers ?? []) expect(roleOf(m.name, u)).toEqual(["viewer"]);
+    }
+    expect(bindings.length).toBeGreaterThan(0);
+  });
+});
+
+describe("config errors name the key, before any resource", () => {
+  function problems(stack: string, overrides: string[], host: (v: Record<string, unknown>) => Record<string, unknown> = (v) => v): string[] {
+    const cfg = loadEngineConfig(stack, overrides);
+    try {
+      parseStackConfig(stack, cfg, { stacks: listStacks(), readStack: (n) => (n === "host" ? host(readStackFile("host").values) : readStackFile(n).values) });
+    } catch (e) {
+      if (e instanceof ConfigError) return e.problems;
+      throw e;
+    }
+    return [];
+  }
+  test("a namespace in no workspace", () => {
+    expect(problems("dev", ['platform:projects={"commerce":"commerce"}'])).toEqual([
+      expect.stringMatching(/^platform:projects\.scm: is required: namespace scm \(apps supply-chain\) is in no workspace.*commerce, scm/),
+    ]);
+  });
+  test("a workspace the host does not have, or not placed on this cluster", () => {
+    expect(problems("pre", ['platform:projects={"commerce":"retail","scm":"scm"}'])).toEqual([
+      'platform:projects.commerce: no workspace "retail" in the host\'s platform:workspaces (Pulumi.host.yaml: commerce, scm)',
+    ]);
+    const noPre = (v: Record<string, unknown>) => {
+      const ws = structuredClone(v["platform:workspaces"]) as Record<string, { clusters: string[] }>;
+      ws.scm.clusters = ws.scm.clusters.filter((c) => c !== "pre");
+      return { ...v, "platform:workspaces": ws };
+    };
+    expect(problems("pre", [], noPre)).toEqual([
+      expect.stringMatching(/^platform:projects\.scm: workspace "scm" is not placed on cluster pre \(add pre to platform:workspaces\.scm\.clusters/),
+    ]);
+  });
+  test("host keys on a member, unknown clusters", () => {
+    expect(problems("dev", ['platform:workspaces={"x":{"clusters":["dev"],"admins":["a"]}}'])).toContain(
+      "platform:workspaces: is a host setting (the host creates the workspaces); delete it here",
+    );
+    expect(problems("host", ['platform:workspaces={"x":{"clusters":["dev","qa"],"admins":["a"]}}'])).toContain(
+      'platform:workspaces.x.clusters[1]: no member stack "qa" (members: dev, pre, prod1, prod2, test)',
+    );
+    // placed on a member stack the host does not register: the console would never create it there
+    expect(problems("host", ['platform:kubesphere={"enabled":true,"members":["livemall/platform/pre"]}'])).toContain(
+      "platform:workspaces.commerce.clusters[0]: dev is not in platform:kubesphere.members, so the console does not know that cluster; list it there",
+    );
+    expect(problems("host", ['platform:console.extensions={"e":{"version":"1.0.0","clusters":["stage"]}}'])).toEqual([
+      'platform:console.extensions.e.clusters[0]: no cluster "stage" (clusters: dev, host, pre, prod1, prod2, test)',
+    ]);
+  });
+});
