@@ -19,6 +19,7 @@ import { ConsoleHost, ConsoleProjects, workspaceLabels } from "./components/flee
 import { AppNamespaces, JavaApp } from "./components/apps/javaApp";
 import { GlobalIngress } from "./components/k8s/ingress";
 import { Logging } from "./components/k8s/logging";
+import { LogSearch, logSearchPlan } from "./components/k8s/logSearch";
 import { Monitoring } from "./components/k8s/monitoring";
 import { AppObservability } from "./components/k8s/appObservability";
 import { Network } from "./components/network/network";
@@ -151,13 +152,23 @@ export = async () => {
     });
   }
   new Flannel(`${config.stack}-flannel`, { cluster: access, podCidr: config.network.podCidr, imageMirror });
-  new Logging(`${config.stack}-logging`, {
+  const logging = new Logging(`${config.stack}-logging`, {
     cluster: access,
     clusterName: config.stack,
     output: config.logging,
     password: config.secrets.loggingPassword,
     imageMirror,
   });
+  // Log search (issue #20): read access to this cluster's logs in the company's Kibana, per workspace (components/k8s/logSearch.ts).
+  if (config.logSearch && config.projects && config.hostWorkspaces && config.secrets.logSearchApiKey) {
+    new LogSearch(`${config.stack}-log-search`, {
+      cluster: access,
+      plan: logSearchPlan(config.stack, config.logSearch, config.logging, config.projects, config.hostWorkspaces),
+      apiKey: config.secrets.logSearchApiKey,
+      after: [logging],
+      imageMirror,
+    });
+  }
   const monitoring = new Monitoring(`${config.stack}-monitoring`, {
     // Prometheus' claim needs the StorageClass when it is the driver's.
     cluster: diskCsi ? { ...access, after: [diskCsi.storageClass] } : access,

@@ -11,6 +11,7 @@ import { kubernetesProblems, nodeLabelProblems, serviceCidrProblems, taintProble
 import { hostStackProblems, KnownStack } from "../fleet/hostStackRules";
 import { kubesphereMemberProblems } from "../fleet/kubesphereMembers";
 import { consoleKeyProblems } from "../fleet/consoleRules";
+import { logSearchProblems } from "../k8s/logSearchSchema";
 import { podCidrProblems } from "../k8s/flannelRules";
 import { loggingProblems } from "../k8s/fluentBitRules";
 import { overlaps } from "../network/cidr";
@@ -168,6 +169,7 @@ export const CROSS_CHECKS: CrossCheck[] = [
   (_stack, s) => kubesphereVersionProblems(s),
   // Console keys (fleet/consoleRules.ts); the member's platform:projects against the host's file: stackConfig.ts.
   (_stack, s, ctx) => consoleKeyProblems(s, ctx.stacks),
+  (_stack, s) => logSearchProblems(s),
 ];
 
 export function crossChecks(stack: string, s: Partial<PlatformSettings>, ctx: RuleContext = {}): string[] {

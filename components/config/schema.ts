@@ -8,6 +8,7 @@ import { ENVS, Env, isProdEnv } from "../../policies/imageTags";
 import { contains, overlaps, parseCidr, parseIp, split } from "../network/cidr";
 import { LATENCY_BUCKETS_MS } from "../k8s/sloRules";
 import { consoleSchema, projectsSchema, workspacesSchema } from "../fleet/consoleSchema";
+import { logSearchSchema } from "../k8s/logSearchSchema";
 
 export const PROJECT = "platform";
 /** Every stack, one per cluster, in promotion order (owned by the policy pack's imageTags.ts, which the program may import). */
@@ -444,6 +445,8 @@ export const KEYS = {
   workspaces: workspacesSchema.optional(),
   console: consoleSchema.optional(),
   projects: projectsSchema.optional(),
+  // Where developers search logs: the company's Kibana, access per workspace (k8s/logSearch.ts); members.
+  logSearch: logSearchSchema.optional(),
 };
 
 /** All keys at once; `.strict()` reports any other `platform:*` key. */

@@ -41,6 +41,11 @@ export const SECRET_KEYS = {
     description: "the OIDC client secret (or LDAP manager password) of platform:console.identityProvider",
     form: "text",
   },
+  logSearchApiKey: {
+    required: (s) => s.logSearch !== undefined,
+    description: "an Elasticsearch API key (its encoded form) with the manage_security privilege, for platform:logSearch's roles",
+    form: "text",
+  },
   apolloAccessKeys: {
     required: () => false,
     description: "a JSON map of app name to its Apollo access-key secret",

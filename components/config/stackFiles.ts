@@ -219,6 +219,7 @@ const OFFLINE_PLACEHOLDERS: Record<SecretKeyName, (values: Record<string, unknow
   loggingPassword: () => "offline-placeholder-logging",
   harborPassword: () => "offline-placeholder-harbor",
   identityProviderSecret: () => "offline-placeholder-identity-provider",
+  logSearchApiKey: () => "offline-placeholder-log-search-api-key",
   apolloAccessKeys: (values) => JSON.stringify(Object.fromEntries(appNames(values).map((a) => [a, `offline-placeholder-apollo-${a}`]))),
 };
 

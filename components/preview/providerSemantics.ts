@@ -154,6 +154,11 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
     source: `${K8S}: Secret .type/.data/.stringData unless enableSecretMutable`,
   },
   "kubernetes:core/v1:ConfigMap": { replaceOn: [...META, "data", "binaryData"], source: `${K8S}: ConfigMap .data/.binaryData unless enableConfigMapMutable` },
+  // The log-search sync (k8s/logSearch.ts): a new name per content, so every change replaces anyway.
+  "kubernetes:batch/v1:Job": {
+    replaceOn: [...META, "spec.completions", "spec.parallelism", "spec.selector", "spec.template"],
+    source: `${K8S}: batch Job .spec.completions/.parallelism/.selector/.template (diff.go \`job\`, at 94977969d)`,
+  },
   "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": { replaceOn: [...META, "roleRef"], source: `${K8S}: RoleBinding/ClusterRoleBinding .roleRef` },
   "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": { replaceOn: META, source: K8S },
   "kubernetes:core/v1:Namespace": { replaceOn: META, source: K8S },

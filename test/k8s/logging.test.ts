@@ -143,7 +143,9 @@ describe("-c platform:logging switches the output", () => {
   });
 
   test("prod1: kafka -> elasticsearch over TLS with basic auth from the Secret", async () => {
-    const p = await plan("prod1", [`platform:logging=${JSON.stringify(es)}`]);
+    // The log search follows the store (logSearchSchema.ts: its indices must cover the new output's index).
+    const search = { kibana: "https://kibana.log.livemall.internal", indices: `${es.index}-*`, realm: "livemall-sso" };
+    const p = await plan("prod1", [`platform:logging=${JSON.stringify(es)}`, `platform:logSearch=${JSON.stringify(search)}`]);
     const v = valuesOf(p);
     const out = output(v);
     expect(out).toMatchObject({ Name: "es", Host: es.host, Port: "9243", Logstash_Prefix: es.index, tls: "On", "tls.verify": "On", HTTP_User: es.user });

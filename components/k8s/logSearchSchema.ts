@@ -1,0 +1,85 @@
+// Where developers search logs (issue #20): the company's Kibana over the
+// Elasticsearch our logs end up in, with read access scoped to the namespaces
+// of each workspace. `platform:logSearch` on a member says where that store and
+// its Kibana are; the roles are derived from the host's platform:workspaces and
+// the member's platform:projects (logSearch.ts). Schema and rules only.
+import { z } from "zod";
+
+// https only: the sync sends an API key with manage_security to both, which must not cross the network in clear.
+const url = z
+  .string()
+  .regex(
+    /^https:\/\/[^\s/:]+(:\d+)?\/?$/,
+    "must be an https URL of a server root, such as https://kibana.dev.example.com (the sync sends an admin API key to it)",
+  );
+const indexPattern = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]*\*?$/, "must be a lowercase index name or prefix pattern such as k8s-dev-* (Elasticsearch index names are lowercase)");
+// Elasticsearch realm names: letters, digits, '_', '-' (xpack.security.authc.realms.<type>.<name> setting keys).
+const realm = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be the Elasticsearch realm name of the company SSO (letters, digits, '_', '-')");
+const field = z.string().regex(/^[A-Za-z0-9_@][A-Za-z0-9_.@-]*$/, "must be an Elasticsearch field path such as kubernetes.namespace_name.keyword");
+
+export const logSearchSchema = z
+  .object({
+    /** Kibana as people open it; the roles go through its role API (roles that carry Kibana privileges must). */
+    kibana: url,
+    /**
+     * The Elasticsearch the logs are in (role mappings go to its security API). Default, with platform:logging.output
+     * elasticsearch and tls: `https://<logging.host>:<logging.port>`; required otherwise (the store behind Kafka is not ours).
+     */
+    elasticsearch: url.optional(),
+    /** The indices this cluster's logs are in. Default with elasticsearch output: `<logging.index>-*`; required with kafka. */
+    indices: indexPattern.optional(),
+    /** The Elasticsearch realm people log in through (the company SSO, e.g. an oidc realm): only its users are mapped. */
+    realm,
+    /** The keyword field holding the namespace. Default kubernetes.namespace_name.keyword (dynamic mapping's keyword sub-field). */
+    namespaceField: field.optional(),
+    /** The keyword field holding the cluster name fluent-bit stamps. Default cluster.keyword. */
+    clusterField: field.optional(),
+  })
+  .strict();
+export type LogSearchConfig = z.infer<typeof logSearchSchema>;
+
+/** The parts of platform:logging this reads (config/schema.ts `logging`). */
+type LoggingLike = { output: "elasticsearch"; host: string; port?: number; index: string; tls?: boolean } | { output: "kafka" };
+
+/** The store and indices of a member's log search, with defaults from platform:logging; problems name the key. */
+export function logSearchTarget(ls: LogSearchConfig, logging: LoggingLike | undefined): { elasticsearch?: string; indices?: string; problems: string[] } {
+  const problems: string[] = [];
+  let elasticsearch = ls.elasticsearch?.replace(/\/$/, "");
+  let indices = ls.indices;
+  if (logging?.output === "elasticsearch") {
+    // fluent-bit writes Logstash_Format indices `<index>-YYYY.MM.DD` (fluentBitValues.ts).
+    if (!elasticsearch && !logging.tls)
+      problems.push(
+        `platform:logSearch.elasticsearch: is required: platform:logging writes to ${logging.host} without TLS, and the sync sends an admin API key; give the store's https URL`,
+      );
+    if (!elasticsearch && logging.tls) elasticsearch = `https://${logging.host}:${logging.port ?? 9200}`;
+    indices ??= `${logging.index}-*`;
+    if (!indices.startsWith(logging.index))
+      problems.push(
+        `platform:logSearch.indices: ${indices} does not cover platform:logging.index ${logging.index} (its daily indices are ${logging.index}-YYYY.MM.DD)`,
+      );
+  } else {
+    const via = logging ? "logs go through Kafka, so the store behind it is not known here" : "platform:logging is not set";
+    if (!elasticsearch) problems.push(`platform:logSearch.elasticsearch: is required (${via}); the URL of the Elasticsearch the logs end up in`);
+    if (!indices) problems.push(`platform:logSearch.indices: is required (${via}); the index pattern this cluster's logs end up in, such as k8s-prod-*`);
+  }
+  return { elasticsearch, indices, problems };
+}
+
+/** platform:logSearch's own rules (members only, with workspaces to scope by), plus the store it targets. */
+export function logSearchProblems(s: {
+  env?: string;
+  logSearch?: LogSearchConfig;
+  logging?: LoggingLike;
+  projects?: Record<string, string>;
+  kubesphere?: { enabled?: boolean };
+}): string[] {
+  if (!s.logSearch) return [];
+  if (s.env === "host") return ["platform:logSearch: is a member setting (access to a member cluster's logs by workspace); delete it here"];
+  const out = logSearchTarget(s.logSearch, s.logging).problems;
+  if (!s.projects || Object.keys(s.projects).length === 0)
+    out.push("platform:logSearch: needs platform:projects (access is scoped to each workspace's namespaces; without them nobody would see any log)");
+  return out;
+}
