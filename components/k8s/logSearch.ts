@@ -189,18 +189,28 @@ declared() {
   [ -f "$DIR/roles/$1.json" ]
 }
 
-for f in "$DIR"/roles/*.json; do
-  [ -e "$f" ] || continue
-  name=$(basename "$f" .json)
-  call PUT "$KIBANA_URL/api/security/role/$name" "$f" >/dev/null
-  echo "role $name: applied"
-done
-for f in "$DIR"/mappings/*.json; do
-  [ -e "$f" ] || continue
-  name=$(basename "$f" .json)
-  call PUT "$ES_URL/_security/role_mapping/$name" "$f" >/dev/null
-  echo "role mapping $name: applied"
-done
+# put_each SUBDIR URL WHAT: PUT each SUBDIR/<name>.json to URL/<name>.
+put_each() {
+  for f in "$DIR/$1"/*.json; do
+    [ -e "$f" ] || continue
+    name=$(basename "$f" .json)
+    call PUT "$2/$name" "$f" >/dev/null
+    echo "$3 $name: applied"
+  done
+}
+
+# retire NAMES URL WHAT: DELETE URL/<name> for each of NAMES no file declares.
+retire() {
+  for name in $1; do
+    if ! declared "$name"; then
+      call DELETE "$2/$name" >/dev/null
+      echo "$3 $name: deleted"
+    fi
+  done
+}
+
+put_each roles "$KIBANA_URL/api/security/role" role
+put_each mappings "$ES_URL/_security/role_mapping" "role mapping"
 call POST "$KIBANA_URL/api/data_views/data_view" "$DIR/dataview.json" >/dev/null
 echo "data view: applied"
 
@@ -208,21 +218,9 @@ echo "data view: applied"
 # role while it goes), then roles. Names are ours only: PREFIX<workspace>-logs.
 # A failed listing stops the sync (assignment keeps call's status); no match is not an error.
 listing=$(call GET "$ES_URL/_security/role_mapping")
-mappings=$(printf '%s' "$listing" | grep -o "\\"\${PREFIX}[a-z0-9-]*-logs\\":" | tr -d '":' || true)
-for name in $mappings; do
-  if ! declared "$name"; then
-    call DELETE "$ES_URL/_security/role_mapping/$name" >/dev/null
-    echo "role mapping $name: deleted"
-  fi
-done
+retire "$(printf '%s' "$listing" | grep -o "\\"\${PREFIX}[a-z0-9-]*-logs\\":" | tr -d '":' || true)" "$ES_URL/_security/role_mapping" "role mapping"
 listing=$(call GET "$KIBANA_URL/api/security/role")
-roles=$(printf '%s' "$listing" | grep -o "\\"name\\":\\"\${PREFIX}[a-z0-9-]*-logs\\"" | sed 's/^"name":"//; s/"$//' || true)
-for name in $roles; do
-  if ! declared "$name"; then
-    call DELETE "$KIBANA_URL/api/security/role/$name" >/dev/null
-    echo "role $name: deleted"
-  fi
-done
+retire "$(printf '%s' "$listing" | grep -o "\\"name\\":\\"\${PREFIX}[a-z0-9-]*-logs\\"" | sed 's/^"name":"//; s/"$//' || true)" "$KIBANA_URL/api/security/role" role
 `;
 }
 

@@ -110,6 +110,11 @@ test("the API key appears in no preview output", async () => {
   expect(r.stderr).not.toContain(placeholder);
 });
 
+/** A dev plan with these readers (the URLs are not used by what reads it). */
+function testPlan(readers: LogSearchPlan["readers"]): LogSearchPlan {
+  return { stack: "dev", kibana: "https://kibana.example.com", elasticsearch: "https://es.example.com", indices: "k8s-dev-*", realm: "sso", readers };
+}
+
 // The documented request bodies (field sets), with their sources. Anything else in our bodies is a typo the API would reject or ignore.
 const KIBANA_ROLE = {
   source: "Kibana docs, Role management API, PUT /api/security/role/<name>: description, metadata, elasticsearch, kibana",
@@ -144,14 +149,7 @@ function ruleProblems(rule: Record<string, unknown>, at = "rules"): string[] {
 }
 
 test("role and mapping bodies hold only the documented fields (sources in the table above)", () => {
-  const p: LogSearchPlan = {
-    stack: "dev",
-    kibana: "https://kibana.example.com",
-    elasticsearch: "https://es.example.com",
-    indices: "k8s-dev-*",
-    realm: "sso",
-    readers: [{ workspace: "commerce", namespaces: ["commerce", "live-room"], users: ["a.b", "c"] }],
-  };
+  const p = testPlan([{ workspace: "commerce", namespaces: ["commerce", "live-room"], users: ["a.b", "c"] }]);
   const files = Object.fromEntries(syncFiles(p).map((f) => [f.path, JSON.parse(f.path.endsWith(".json") ? f.content : "null")]));
   const role = files["roles/platform-dev-commerce-logs.json"];
   expect(Object.keys(role).filter((k) => !KIBANA_ROLE.top.includes(k))).toEqual([]);
@@ -182,14 +180,7 @@ test("role and mapping bodies hold only the documented fields (sources in the ta
 });
 
 test("what it applies names the Job: a new person is a new Job, the same plan the same Job", () => {
-  const base: LogSearchPlan = {
-    stack: "dev",
-    kibana: "https://k",
-    elasticsearch: "https://e",
-    indices: "k8s-dev-*",
-    realm: "sso",
-    readers: [{ workspace: "commerce", namespaces: ["commerce"], users: ["a"] }],
-  };
+  const base = testPlan([{ workspace: "commerce", namespaces: ["commerce"], users: ["a"] }]);
   const more = { ...base, readers: [{ ...base.readers[0], users: ["a", "b"] }] };
   expect(syncHash(base)).toBe(syncHash(structuredClone(base)));
   expect(syncHash(more)).not.toBe(syncHash(base));
@@ -294,17 +285,10 @@ describe("the sync against a loopback Kibana + Elasticsearch stub, with real cur
     }
   }
 
-  const devPlan: LogSearchPlan = {
-    stack: "dev",
-    kibana: "unused",
-    elasticsearch: "unused",
-    indices: "k8s-dev-*",
-    realm: "sso",
-    readers: [
-      { workspace: "commerce", namespaces: ["commerce"], users: ["dev.zhang"] },
-      { workspace: "scm", namespaces: ["scm"], users: ["dev.zhao"] },
-    ],
-  };
+  const devPlan = testPlan([
+    { workspace: "commerce", namespaces: ["commerce"], users: ["dev.zhang"] },
+    { workspace: "scm", namespaces: ["scm"], users: ["dev.zhao"] },
+  ]);
 
   test("upserts roles, then mappings, then the data view; deletes only our stale names, mapping before role", async () => {
     reqs = [];
