@@ -93,14 +93,7 @@ export class ClusterPki extends pulumi.ComponentResource {
     );
     const adminCert = new tls.LocallySignedCert(
       `${name}-admin`,
-      {
-        certRequestPem: adminCsr.certRequestPem,
-        caPrivateKeyPem: caKey.privateKeyPem,
-        caCertPem: caCert.certPem,
-        validityPeriodHours: args.adminValidityHours ?? 8760,
-        earlyRenewalHours: 720,
-        allowedUses: ["digital_signature", "key_encipherment", "client_auth"],
-      },
+      clientCertArgs(adminCsr.certRequestPem, caKey.privateKeyPem, caCert.certPem, args.adminValidityHours ?? 8760),
       parent,
     );
 
@@ -137,6 +130,23 @@ export class ClusterPki extends pulumi.ComponentResource {
 }
 
 /** A client-certificate kubeconfig for the api-server front (the admin's by default). Always a secret (it embeds the client key). */
+/** A client certificate's args: signed by the cluster CA, `hours` valid, renewed by `pulumi up` in its last 30 days. */
+export function clientCertArgs(
+  certRequestPem: pulumi.Input<string>,
+  caKeyPem: pulumi.Input<string>,
+  caCertPem: pulumi.Input<string>,
+  hours: number,
+): tls.LocallySignedCertArgs {
+  return {
+    certRequestPem,
+    caPrivateKeyPem: caKeyPem,
+    caCertPem,
+    validityPeriodHours: hours,
+    earlyRenewalHours: 720,
+    allowedUses: ["digital_signature", "key_encipherment", "client_auth"],
+  };
+}
+
 export function adminKubeconfig(args: {
   clusterName: string;
   /** The kubeconfig's user entry. Default `<clusterName>-admin`. */

@@ -11,7 +11,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { adminKubeconfig } from "../cluster/pki";
+import { adminKubeconfig, clientCertArgs } from "../cluster/pki";
 import { ClusterAccess, inCluster } from "../k8s/k8sObjects";
 
 /** The user (certificate CN) the host is on every member; no organization, so no group binds it. */
@@ -42,18 +42,9 @@ export class KubesphereHostAccess extends pulumi.ComponentResource {
     super("platform:fleet:KubesphereHostAccess", name, {}, opts);
     const key = new tls.PrivateKey(`${name}-key`, { algorithm: "RSA", rsaBits: 2048 }, { parent: this });
     const csr = new tls.CertRequest(`${name}-csr`, { privateKeyPem: key.privateKeyPem, subject: { commonName: KUBESPHERE_HOST_USER } }, { parent: this });
-    const cert = new tls.LocallySignedCert(
-      `${name}-cert`,
-      {
-        certRequestPem: csr.certRequestPem,
-        caPrivateKeyPem: args.caKeyPem,
-        caCertPem: args.caCertPem,
-        validityPeriodHours: args.validityHours ?? 8760,
-        earlyRenewalHours: 720,
-        allowedUses: ["digital_signature", "key_encipherment", "client_auth"],
-      },
-      { parent: this },
-    );
+    const cert = new tls.LocallySignedCert(`${name}-cert`, clientCertArgs(csr.certRequestPem, args.caKeyPem, args.caCertPem, args.validityHours ?? 8760), {
+      parent: this,
+    });
     // The host's own binding: delete it (or this stack's resource) and the host's certificate is worth nothing here.
     new k8s.rbac.v1.ClusterRoleBinding(
       `${name}-binding`,
