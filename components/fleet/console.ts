@@ -143,7 +143,9 @@ export function identityProviderConfiguration(c: ConsoleConfig, secret: string):
           clientSecret: secret,
           // The console's redirect page for this provider; ks-apiserver's callback is /oauth/callback/<name> (pkg/kapis/oauth/register.go:132).
           redirectURL: `${c.url.replace(/\/$/, "")}/oauth/redirect/${idp.name}`,
-          scopes: idp.scopes ?? ["openid", "email", "profile"],
+          // ks-apiserver puts "openid" first itself and appends these only when "openid" is not among them
+          // (v4.1.3 pkg/apiserver/authentication/identityprovider/oidc/oidc.go:185-189): never list it here.
+          scopes: idp.scopes ?? ["email", "profile"],
           getUserInfo: true,
           preferredUsernameKey: "preferred_username",
           emailKey: "email",

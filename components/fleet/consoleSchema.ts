@@ -6,6 +6,9 @@
 import { z } from "zod";
 import type { Env } from "../../policies/imageTags";
 
+// At most 32: the controller names workspace roles `<workspace>-<role>` and falls back to a hashed name past 63
+// characters (v4.1.3 pkg/controller/workspacetemplate/workspacetemplate_controller.go:260-266); the longest
+// built-in role, self-provisioner, keeps 32 + 17 under that, so the bindings' role names hold.
 const name = z.string().regex(/^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/, "must be a DNS label (lowercase letters, digits, '-', at most 32 characters)");
 /** A KubeSphere user name as the identity provider maps it (v4.1.3 User names are object names: DNS subdomain). */
 const user = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/, "must be a user name as the identity provider maps it (lowercase, digits, '-', '.')");
@@ -41,7 +44,13 @@ const oidc = z
     name,
     issuer: url,
     clientId: z.string().min(1),
-    scopes: z.array(z.string().min(1)).optional(),
+    /** Extra scopes, default email and profile; ks-apiserver adds "openid" itself (console.ts identityProviderConfiguration). */
+    scopes: z
+      .array(z.string().min(1))
+      .refine((s) => !s.includes("openid"), {
+        message: 'must not list "openid": ks-apiserver adds it, and drops every other scope when the list already has it (v4.1.3 oidc.go:185-189)',
+      })
+      .optional(),
   })
   .strict();
 const ldap = z

@@ -193,7 +193,12 @@ describe("host", () => {
       clientID: "kubesphere",
       clientSecret: "x",
       redirectURL: "https://console.livemall.internal/oauth/redirect/livemall-sso",
+      // ks-apiserver adds "openid" and keeps these only when the list lacks it (v4.1.3 oidc.go:185-189)
+      scopes: ["email", "profile"],
     });
+    expect(consoleSchema.safeParse({ ...c, identityProvider: { ...c.identityProvider, scopes: ["openid", "email"] } }).error?.issues[0].message).toMatch(
+      /^must not list "openid"/,
+    );
     const ldap: ConsoleConfig = {
       ...c,
       identityProvider: { type: "ldap", name: "ad", host: "ldap.livemall.internal:389", managerDN: "cn=ks", userSearchBase: "ou=staff" },
