@@ -114,8 +114,13 @@ export function roleName(stack: string, workspace: string): string {
 /** The Kibana role body: read on the cluster's indices, only the workspace's namespaces of this cluster, Discover read. */
 export function kibanaRole(p: LogSearchPlan, r: LogReaders): Record<string, unknown> {
   return {
-    description: `Logs of workspace ${r.workspace} on cluster ${p.stack} (namespaces ${r.namespaces.join(", ")}); managed by the platform program`,
-    metadata: { managedBy: "platform", stack: p.stack, workspace: r.workspace },
+    // No top-level `description`: Kibana 8.15's role API takes it, earlier 8.x rejects unknown keys; metadata is free.
+    metadata: {
+      managedBy: "platform",
+      stack: p.stack,
+      workspace: r.workspace,
+      about: `Logs of workspace ${r.workspace} on cluster ${p.stack} (namespaces ${r.namespaces.join(", ")})`,
+    },
     elasticsearch: {
       cluster: [],
       indices: [

@@ -21,7 +21,10 @@ const field = z.string().regex(/^[A-Za-z0-9_@][A-Za-z0-9_.@-]*$/, "must be an El
 
 export const logSearchSchema = z
   .object({
-    /** Kibana as people open it; the roles go through its role API (roles that carry Kibana privileges must). */
+    /**
+     * Kibana (8.x: the data views API, /api/data_views, is 8.x's) as people open it; the roles go through its role
+     * API (roles that carry Kibana privileges must).
+     */
     kibana: url,
     /**
      * The Elasticsearch the logs are in (role mappings go to its security API). Default, with platform:logging.output
