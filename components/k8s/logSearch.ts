@@ -65,6 +65,7 @@ export interface LogReaders {
 
 export interface LogSearchPlan {
   stack: string;
+  /** Without a trailing slash (logSearchPlan strips it). */
   kibana: string;
   elasticsearch: string;
   indices: string;
@@ -241,10 +242,10 @@ export function syncFiles(p: LogSearchPlan): { key: string; path: string; conten
   return files;
 }
 
-/** A short hash of what the Job applies (and where): a change names a new Job. */
-export function syncHash(p: LogSearchPlan): string {
+/** A short hash of what the Job applies (and where): a change names a new Job. `files`: syncFiles(p). */
+export function syncHash(p: LogSearchPlan, files = syncFiles(p)): string {
   const h = crypto.createHash("sha256");
-  for (const f of syncFiles(p)) h.update(`${f.path}\0${f.content}\0`);
+  for (const f of files) h.update(`${f.path}\0${f.content}\0`);
   h.update(`${p.elasticsearch}\0${p.kibana}\0${CURL_IMAGE}`);
   return h.digest("hex").slice(0, 10);
 }
@@ -253,9 +254,9 @@ export const API_KEY_SECRET = "log-search-api-key";
 
 /** The Job (without the Secret's data) that applies the plan; pure, for tests. */
 export function syncJob(p: LogSearchPlan, imageMirror?: string): { configMap: K8sObject; job: K8sObject } {
-  const name = `log-search-sync-${syncHash(p)}`;
-  const namespace = FLUENT_BIT_CHART.namespace;
   const files = syncFiles(p);
+  const name = `log-search-sync-${syncHash(p, files)}`;
+  const namespace = FLUENT_BIT_CHART.namespace;
   const labels = { "app.kubernetes.io/name": "log-search-sync", "app.kubernetes.io/managed-by": "pulumi" };
   const configMap: K8sObject = {
     apiVersion: "v1",
@@ -283,7 +284,7 @@ export function syncJob(p: LogSearchPlan, imageMirror?: string): { configMap: K8
               command: ["/bin/sh", "/sync/sync.sh"],
               env: [
                 { name: "ES_URL", value: p.elasticsearch },
-                { name: "KIBANA_URL", value: p.kibana.replace(/\/$/, "") },
+                { name: "KIBANA_URL", value: p.kibana },
                 { name: "PREFIX", value: `platform-${p.stack}-` },
                 { name: "AUTH_FILE", value: "/credentials/authorization" },
                 { name: "DIR", value: "/sync" },
@@ -319,12 +320,9 @@ export interface LogSearchArgs {
 
 /** A member's log-search access: the roles, mappings and data view, applied by a Job. */
 export class LogSearch extends pulumi.ComponentResource {
-  public readonly jobName: string;
-
   constructor(name: string, args: LogSearchArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:k8s:LogSearch", name, {}, opts);
     const { configMap, job } = syncJob(args.plan, args.imageMirror);
-    this.jobName = job.metadata.name;
     const secret = new k8s.core.v1.Secret(
       `${name}-api-key`,
       {
@@ -339,6 +337,6 @@ export class LogSearch extends pulumi.ComponentResource {
     const { apiVersion: _b, kind: _l, ...jobArgs } = job;
     // A new name per content: the old Job is deleted after the new one completes (Pulumi creates before it deletes).
     new k8s.batch.v1.Job(`${name}-sync`, jobArgs as k8s.batch.v1.JobArgs, inCluster(this, args.cluster, { dependsOn: [secret, files] }));
-    this.registerOutputs({ jobName: this.jobName });
+    this.registerOutputs({});
   }
 }

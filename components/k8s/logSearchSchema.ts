@@ -72,13 +72,7 @@ export function logSearchTarget(ls: LogSearchConfig, logging: LoggingLike | unde
 }
 
 /** platform:logSearch's own rules (members only, with workspaces to scope by), plus the store it targets. */
-export function logSearchProblems(s: {
-  env?: string;
-  logSearch?: LogSearchConfig;
-  logging?: LoggingLike;
-  projects?: Record<string, string>;
-  kubesphere?: { enabled?: boolean };
-}): string[] {
+export function logSearchProblems(s: { env?: string; logSearch?: LogSearchConfig; logging?: LoggingLike; projects?: Record<string, string> }): string[] {
   if (!s.logSearch) return [];
   if (s.env === "host") return ["platform:logSearch: is a member setting (access to a member cluster's logs by workspace); delete it here"];
   const out = logSearchTarget(s.logSearch, s.logging).problems;
