@@ -46,6 +46,12 @@ export type LogSearchConfig = z.infer<typeof logSearchSchema>;
 /** The parts of platform:logging this reads (config/schema.ts `logging`). */
 type LoggingLike = { output: "elasticsearch"; host: string; port?: number; index: string; tls?: boolean } | { output: "kafka" };
 
+/** Whether an index pattern (a trailing `*` at most, as the schema allows) matches fluent-bit's daily indices of `index`. */
+export function coversDailyIndex(pattern: string, index: string): boolean {
+  const daily = `${index}-2026.12.03`;
+  return pattern.endsWith("*") ? daily.startsWith(pattern.slice(0, -1)) : daily === pattern;
+}
+
 /** The store and indices of a member's log search, with defaults from platform:logging; problems name the key. */
 export function logSearchTarget(ls: LogSearchConfig, logging: LoggingLike | undefined): { elasticsearch?: string; indices?: string; problems: string[] } {
   const problems: string[] = [];
@@ -59,7 +65,7 @@ export function logSearchTarget(ls: LogSearchConfig, logging: LoggingLike | unde
       );
     if (!elasticsearch && logging.tls) elasticsearch = `https://${logging.host}:${logging.port ?? 9200}`;
     indices ??= `${logging.index}-*`;
-    if (!indices.startsWith(logging.index))
+    if (!coversDailyIndex(indices, logging.index))
       problems.push(
         `platform:logSearch.indices: ${indices} does not cover platform:logging.index ${logging.index} (its daily indices are ${logging.index}-YYYY.MM.DD)`,
       );

@@ -361,6 +361,15 @@ describe("platform:logSearch config errors name the key", () => {
     expect(
       problems("dev", ['platform:logSearch={"kibana":"https://k.example.com","elasticsearch":"https://e.example.com","indices":"k8s-prod-*","realm":"sso"}']),
     ).toEqual(["platform:logSearch.indices: k8s-prod-* does not cover platform:logging.index k8s-dev (its daily indices are k8s-dev-YYYY.MM.DD)"]);
+    // the worst near-misses: a prefix of the name that is another index's, and the bare name (no daily index is called that)
+    const withIndices = (indices: string) => [
+      `platform:logSearch={"kibana":"https://k.example.com","elasticsearch":"https://e.example.com","indices":"${indices}","realm":"sso"}`,
+    ];
+    for (const indices of ["k8s-devx-*", "k8s-dev"])
+      expect(problems("dev", withIndices(indices))).toEqual([
+        `platform:logSearch.indices: ${indices} does not cover platform:logging.index k8s-dev (its daily indices are k8s-dev-YYYY.MM.DD)`,
+      ]);
+    for (const indices of ["k8s-dev-*", "k8s-*", "k8s-dev-2026.*"]) expect(problems("dev", withIndices(indices))).toEqual([]);
     expect(
       problems("host", ['platform:logSearch={"kibana":"https://k.example.com","elasticsearch":"https://e.example.com","indices":"k8s-host-*","realm":"sso"}']),
     ).toContain("platform:logSearch: is a member setting (access to a member cluster's logs by workspace); delete it here");
