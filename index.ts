@@ -19,9 +19,9 @@ import { ConsoleHost, ConsoleProjects, workspaceLabels } from "./components/flee
 import { AppNamespaces, JavaApp } from "./components/apps/javaApp";
 import { GlobalIngress } from "./components/k8s/ingress";
 import { Logging } from "./components/k8s/logging";
-import { LogSearch, logSearchPlan } from "./components/k8s/logSearch";
+import { LogSearch, logSearchPlan } from "./components/fleet/logSearch";
 import { Monitoring } from "./components/k8s/monitoring";
-import { AppObservability } from "./components/k8s/appObservability";
+import { AppObservability } from "./components/apps/appObservability";
 import { Network } from "./components/network/network";
 
 export = async () => {
@@ -159,7 +159,7 @@ export = async () => {
     password: config.secrets.loggingPassword,
     imageMirror,
   });
-  // Log search (issue #20): read access to this cluster's logs in the company's Kibana, per workspace (components/k8s/logSearch.ts).
+  // Log search (issue #20): read access to this cluster's logs in the company's Kibana, per workspace (components/fleet/logSearch.ts).
   if (config.logSearch && config.projects && config.hostWorkspaces && config.secrets.logSearchApiKey) {
     new LogSearch(`${config.stack}-log-search`, {
       cluster: access,

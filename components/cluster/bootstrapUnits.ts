@@ -12,7 +12,10 @@
 // and flannel rules cannot reorder it: a drop in any base chain at a hook is final (nft(8),
 // "base chains"). Priority -300 runs before conntrack (-200), so no established-flow accept
 // can come first.
-import { BOOTSTRAP_SCRIPT_PATH, BOOTSTRAP_STATE_DIR } from "./bootstrapScript";
+import * as path from "path";
+import { scriptFile } from "../scriptFiles";
+
+const SCRIPTS = path.join(__dirname, "scripts");
 
 /** The Alibaba ECS metadata service. */
 export const METADATA_ADDRESS = "100.100.100.200";
@@ -37,43 +40,12 @@ export function metadataGuardRules(podCidr: string): string {
   ].join("\n");
 }
 
+/** scripts/k8s-metadata-guard.service: loads METADATA_GUARD_PATH before containerd and the kubelet. */
 export function metadataGuardUnit(): string {
-  return `[Unit]
-Description=Drop pod traffic to the metadata service ${METADATA_ADDRESS}
-DefaultDependencies=no
-After=local-fs.target
-Before=network-pre.target containerd.service kubelet.service
-Wants=network-pre.target
-ConditionPathExists=/usr/sbin/nft
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/usr/sbin/nft -f ${METADATA_GUARD_PATH}
-
-[Install]
-WantedBy=multi-user.target
-RequiredBy=kubelet.service containerd.service
-`;
+  return scriptFile(path.join(SCRIPTS, METADATA_GUARD_UNIT));
 }
 
+/** scripts/k8s-bootstrap.service: runs BOOTSTRAP_SCRIPT_PATH until BOOTSTRAP_STATE_DIR/done exists. */
 export function bootstrapUnit(): string {
-  return `[Unit]
-Description=Kubernetes node bootstrap (kubeadm init/join), until done
-Wants=network-online.target
-After=network-online.target cloud-final.service ${METADATA_GUARD_UNIT}
-ConditionPathExists=!${BOOTSTRAP_STATE_DIR}/done
-StartLimitIntervalSec=0
-
-[Service]
-Type=oneshot
-ExecStart=${BOOTSTRAP_SCRIPT_PATH}
-Restart=on-failure
-RestartSec=60
-TimeoutStartSec=3h
-UMask=0077
-
-[Install]
-WantedBy=multi-user.target
-`;
+  return scriptFile(path.join(SCRIPTS, BOOTSTRAP_UNIT));
 }

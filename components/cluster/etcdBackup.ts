@@ -18,7 +18,11 @@
 // RAM roles"), after getting a metadata token (PUT /latest/api/token), which works in
 // both the normal and the hardened metadata mode. Secrets never appear on a command
 // line: the HMAC key goes through the environment, the headers through a 0600 file.
+import * as path from "path";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../network/ports";
+import { renderScript, shellExpression } from "../scriptFiles";
+
+const SCRIPTS = path.join(__dirname, "scripts");
 
 /** Where the scripts and units land on a master. */
 export const ETCD_BACKUP_SCRIPT_PATH = "/usr/local/sbin/etcd-backup.sh";
@@ -34,7 +38,7 @@ export const ETCD_DATA_DIR = "/var/lib/etcd";
 export const STATIC_POD_DIR = "/etc/kubernetes/manifests";
 /** Where the restore parks static pod manifests; outside the kubelet's manifest directory. */
 export const PARKED_MANIFESTS_DIR = "/etc/kubernetes/manifests-parked";
-/** The metric the backup script writes on success. */
+/** The metric the backup script writes on success (scripts/etcd-backup.sh names it). */
 export const BACKUP_SUCCESS_METRIC = "platform_etcd_backup_last_success_timestamp_seconds";
 
 export const DEFAULT_ETCD_BACKUP = { schedule: "1h", retentionDays: 7, localCopies: 5 } as const;
@@ -131,139 +135,20 @@ export function backupPrefix(clusterName: string): string {
 /** The backup script. Every setting is a default the environment may override (the tests do). */
 export function etcdBackupScript(s: EtcdBackupSettings): string {
   validate(s);
-  return `#!/usr/bin/env bash
-# etcd-backup: snapshot of this master's etcd member of cluster ${s.clusterName}, kept locally
-# and uploaded to oss://${s.bucket}/${backupPrefix(s.clusterName)}. Rendered by Pulumi.
-set -euo pipefail
-umask 077
-
-: "\${CLUSTER:=${s.clusterName}}"
-: "\${NODE_NAME:=$(hostname)}"
-: "\${ETCD_ENDPOINT:=https://127.0.0.1:${ETCD_CLIENT_PORT}}"
-: "\${ETCD_PKI_DIR:=${ETCD_PKI_DIR}}"
-: "\${ETCDCTL:=etcdctl}"
-: "\${BACKUP_DIR:=${ETCD_BACKUP_DIR}}"
-: "\${LOCAL_COPIES:=${s.localCopies}}"
-: "\${TEXTFILE_DIR:=${TEXTFILE_COLLECTOR_DIR}}"
-: "\${OSS_BUCKET:=${s.bucket}}"
-: "\${OSS_URL:=https://${s.bucket}.${s.ossEndpoint}}"
-: "\${METADATA_URL:=http://100.100.100.200}"
-: "\${RAM_ROLE:=${s.ramRole}}"
-# etcd-client 3.3 (Ubuntu 22.04) still defaults to the v2 API.
-export ETCDCTL_API=3
-
-log() { echo "etcd-backup: $*" >&2; }
-
-etcdctl_tls() {
-  "$ETCDCTL" --endpoints "$ETCD_ENDPOINT" --dial-timeout 10s \\
-    --cacert "$ETCD_PKI_DIR/ca.crt" --cert "$ETCD_PKI_DIR/healthcheck-client.crt" --key "$ETCD_PKI_DIR/healthcheck-client.key" "$@"
-}
-
-# verify <file>: the server appends a sha256 of the database to a snapshot (etcd's own
-# restore checks it the same way: size mod 512 == 32); then the status must show keys.
-verify() {
-  python3 - "$1" <<'PY'
-import hashlib, os, sys
-path = sys.argv[1]
-size = os.path.getsize(path)
-if size % 512 != 32:
-    sys.exit(f"{path}: no sha256 trailer (size {size}); not a complete etcd snapshot")
-h = hashlib.sha256()
-with open(path, "rb") as f:
-    left = size - 32
-    while left > 0:
-        chunk = f.read(min(left, 1 << 20))
-        h.update(chunk)
-        left -= len(chunk)
-    if h.digest() != f.read(32):
-        sys.exit(f"{path}: sha256 trailer does not match the database; corrupt snapshot")
-PY
-}
-
-# status_field <json> <field>
-status_field() {
-  python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"
-}
-
-# upload <file> <object key> <revision> <hash>: one signed PUT with the role's STS credentials.
-upload() {
-  local file=$1 key=$2 token creds headers
-  token=$(curl -fsS --max-time 5 -X PUT -H 'X-aliyun-ecs-metadata-token-ttl-seconds: 300' "$METADATA_URL/latest/api/token")
-  creds=$(curl -fsS --max-time 5 -H "X-aliyun-ecs-metadata-token: $token" "$METADATA_URL/latest/meta-data/ram/security-credentials/$RAM_ROLE")
-  headers="$BACKUP_DIR/.headers.$$"
-  OSS_CREDS=$creds python3 - "$file" "$OSS_BUCKET" "$key" "$3" "$4" >"$headers" <<'PY'
-import base64, email.utils, hashlib, hmac, json, os, sys
-path, bucket, key, revision, db_hash = sys.argv[1:6]
-creds = json.loads(os.environ["OSS_CREDS"])
-md5 = hashlib.md5()
-with open(path, "rb") as f:
-    for chunk in iter(lambda: f.read(1 << 20), b""):
-        md5.update(chunk)
-content_md5 = base64.b64encode(md5.digest()).decode()
-content_type = "application/octet-stream"
-date = email.utils.formatdate(usegmt=True)
-oss = {
-    "x-oss-meta-etcd-hash": db_hash,
-    "x-oss-meta-etcd-revision": revision,
-    "x-oss-security-token": creds["SecurityToken"],
-}
-canonical = "".join(f"{k}:{oss[k]}\\n" for k in sorted(oss))
-to_sign = f"PUT\\n{content_md5}\\n{content_type}\\n{date}\\n{canonical}/{bucket}/{key}"
-sig = base64.b64encode(hmac.new(creds["AccessKeySecret"].encode(), to_sign.encode(), hashlib.sha1).digest()).decode()
-print(f"Authorization: OSS {creds['AccessKeyId']}:{sig}")
-print(f"Content-MD5: {content_md5}")
-print(f"Content-Type: {content_type}")
-print(f"Date: {date}")
-for k in sorted(oss):
-    print(f"{k}: {oss[k]}")
-PY
-  curl -fsS --max-time 900 --retry 3 -H @"$headers" -T "$file" "$OSS_URL/$key" >/dev/null
-  rm -f "$headers"
-}
-
-write_metric() {
-  local f="$TEXTFILE_DIR/etcd_backup.prom"
-  install -d -m 0755 "$TEXTFILE_DIR"
-  cat >"$f.$$" <<EOF
-# HELP ${BACKUP_SUCCESS_METRIC} When this master last saved, verified and uploaded an etcd snapshot.
-# TYPE ${BACKUP_SUCCESS_METRIC} gauge
-${BACKUP_SUCCESS_METRIC} $(date +%s)
-# HELP platform_etcd_backup_last_size_bytes Size of the last uploaded etcd snapshot.
-# TYPE platform_etcd_backup_last_size_bytes gauge
-platform_etcd_backup_last_size_bytes $1
-EOF
-  chmod 0644 "$f.$$"
-  mv "$f.$$" "$f"
-}
-
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-name="etcd-$NODE_NAME-$stamp.db"
-key="$CLUSTER/$NODE_NAME/$name"
-install -d -m 0700 "$BACKUP_DIR"
-part="$BACKUP_DIR/.$name.part"
-# The part file, and the headers file with the STS token should an upload fail.
-trap 'rm -f "$part" "$BACKUP_DIR/.headers.$$"' EXIT
-
-etcdctl_tls snapshot save "$part" >&2
-verify "$part"
-status=$(ETCDCTL_API=3 "$ETCDCTL" snapshot status "$part" -w json)
-revision=$(status_field "$status" revision)
-hash=$(status_field "$status" hash)
-if [ "$(status_field "$status" totalKey)" -lt 1 ]; then
-  log "snapshot has no keys; refusing to keep it"
-  exit 1
-fi
-mv "$part" "$BACKUP_DIR/$name"
-log "saved $BACKUP_DIR/$name (revision $revision, hash $hash)"
-
-# Local retention: the newest LOCAL_COPIES of this node's snapshots (names sort by time).
-find "$BACKUP_DIR" -maxdepth 1 -name "etcd-$NODE_NAME-*.db" -printf '%f\\n' | sort -r | tail -n +"$((LOCAL_COPIES + 1))" |
-  while read -r old; do rm -f "$BACKUP_DIR/$old"; done
-
-upload "$BACKUP_DIR/$name" "$key" "$revision" "$hash"
-log "uploaded oss://$OSS_BUCKET/$key"
-write_metric "$(stat -c %s "$BACKUP_DIR/$name")"
-`;
+  return renderScript(path.join(SCRIPTS, "etcd-backup.sh"), {
+    CLUSTER: s.clusterName,
+    NODE_NAME: shellExpression("$(hostname)"),
+    ETCD_ENDPOINT: `https://127.0.0.1:${ETCD_CLIENT_PORT}`,
+    ETCD_PKI_DIR,
+    ETCDCTL: "etcdctl",
+    BACKUP_DIR: ETCD_BACKUP_DIR,
+    LOCAL_COPIES: s.localCopies,
+    TEXTFILE_DIR: TEXTFILE_COLLECTOR_DIR,
+    OSS_BUCKET: s.bucket,
+    OSS_URL: `https://${s.bucket}.${s.ossEndpoint}`,
+    METADATA_URL: "http://100.100.100.200",
+    RAM_ROLE: s.ramRole,
+  });
 }
 
 export interface RestoreOptions {
@@ -289,128 +174,20 @@ export function etcdRestoreScript(clusterName: string, members: EtcdMember[], se
   const me = members[self];
   const initialCluster = members.map((m) => `${m.name}=https://${m.ip}:${peer}`).join(",");
   const endpoints = members.map((m) => `https://${m.ip}:${client}`).join(",");
-  return `#!/usr/bin/env bash
-# etcd-restore: restores member ${me.name} of cluster ${clusterName}'s etcd from a snapshot.
-# Rendered by Pulumi. Run each step on every master before the next step (README, Operations):
-#   1. stop          park the api-server, controller-manager, scheduler, then etcd
-#   2. restore SNAP  the same snapshot file on every master (the old data dir is moved aside)
-#   3. start-etcd    give etcd's manifest back to the kubelet
-#   4. wait-etcd     until every member is healthy
-#   5. start         give the control plane's manifests back
-set -euo pipefail
-umask 077
-
-: "\${MEMBER_NAME:=${me.name}}"
-: "\${MEMBER_PEER_URL:=https://${me.ip}:${peer}}"
-: "\${INITIAL_CLUSTER:=${initialCluster}}"
-: "\${ETCD_ENDPOINTS:=${endpoints}}"
-: "\${ETCD_PKI_DIR:=${ETCD_PKI_DIR}}"
-: "\${DATA_DIR:=${ETCD_DATA_DIR}}"
-: "\${MANIFESTS_DIR:=${STATIC_POD_DIR}}"
-: "\${PARKED_DIR:=${PARKED_MANIFESTS_DIR}}"
-: "\${ETCDCTL:=etcdctl}"
-: "\${CRICTL:=crictl}"
-: "\${WAIT_SECONDS:=300}"
-CONTROL_PLANE=(kube-apiserver kube-controller-manager kube-scheduler)
-
-log() { echo "etcd-restore: $*" >&2; }
-
-# The kubelet stops a static pod when its manifest leaves the directory (it rescans every 20 s).
-park() {
-  install -d -m 0700 "$PARKED_DIR"
-  local c
-  for c in "$@"; do
-    if [ -f "$MANIFESTS_DIR/$c.yaml" ]; then
-      mv "$MANIFESTS_DIR/$c.yaml" "$PARKED_DIR/$c.yaml"
-      log "parked $c"
-    fi
-  done
-}
-
-unpark() {
-  local c
-  for c in "$@"; do
-    if [ -f "$PARKED_DIR/$c.yaml" ]; then
-      mv "$PARKED_DIR/$c.yaml" "$MANIFESTS_DIR/$c.yaml"
-      log "started $c"
-    fi
-  done
-}
-
-# wait_stopped <container...>: until crictl lists none of them running (skipped without crictl).
-wait_stopped() {
-  command -v "$CRICTL" >/dev/null 2>&1 || return 0
-  local c i
-  for c in "$@"; do
-    for ((i = 0; i < WAIT_SECONDS; i += 5)); do
-      [ -z "$("$CRICTL" ps -q --name "^$c\\$" 2>/dev/null)" ] && break
-      sleep 5
-    done
-  done
-}
-
-cmd=\${1:-}
-case "$cmd" in
-  stop)
-    park "\${CONTROL_PLANE[@]}"
-    wait_stopped "\${CONTROL_PLANE[@]}"
-    park etcd
-    wait_stopped etcd
-    ;;
-  restore)
-    snapshot=\${2:?usage: $0 restore SNAPSHOT [CLUSTER_TOKEN]}
-    token=\${3:-${clusterName}-etcd-restored}
-    if [ -f "$MANIFESTS_DIR/etcd.yaml" ]; then
-      log "etcd's manifest is still in $MANIFESTS_DIR; run '$0 stop' on every master first"
-      exit 1
-    fi
-    [ -f "$snapshot" ] || { log "no snapshot at $snapshot"; exit 1; }
-    if [ -e "$DATA_DIR" ]; then
-      aside="$DATA_DIR.before-restore-$(date -u +%Y%m%dT%H%M%SZ)"
-      mv "$DATA_DIR" "$aside"
-      log "moved the old data dir to $aside"
-    fi
-    flags=(--name "$MEMBER_NAME" --initial-cluster "$INITIAL_CLUSTER" --initial-cluster-token "$token"
-      --initial-advertise-peer-urls "$MEMBER_PEER_URL" --data-dir "$DATA_DIR")
-    # etcdutl (etcd >= 3.5) is the restore tool; etcd 3.6 dropped 'etcdctl snapshot restore'.
-    # Debian's etcd-client 3.4 has only etcdctl. Where etcdutl can bump the revision, it does,
-    # so watchers (the api-servers' caches) relist instead of missing the rewound history.
-    if [ -n "\${ETCDUTL:-}" ] || command -v etcdutl >/dev/null 2>&1; then
-      tool=\${ETCDUTL:-etcdutl}
-      if "$tool" snapshot restore --help 2>&1 | grep -q -- --bump-revision; then
-        flags+=(--bump-revision 1000000000 --mark-compacted)
-      fi
-      "$tool" snapshot restore "$snapshot" "\${flags[@]}"
-    else
-      ETCDCTL_API=3 "$ETCDCTL" snapshot restore "$snapshot" "\${flags[@]}"
-    fi
-    chmod 0700 "$DATA_DIR"
-    log "restored $snapshot into $DATA_DIR as $MEMBER_NAME"
-    ;;
-  start-etcd)
-    unpark etcd
-    ;;
-  wait-etcd)
-    for ((i = 0; i < WAIT_SECONDS; i += 5)); do
-      if ETCDCTL_API=3 "$ETCDCTL" --endpoints "$ETCD_ENDPOINTS" --dial-timeout 5s \\
-        --cacert "$ETCD_PKI_DIR/ca.crt" --cert "$ETCD_PKI_DIR/healthcheck-client.crt" --key "$ETCD_PKI_DIR/healthcheck-client.key" \\
-        endpoint health; then
-        exit 0
-      fi
-      sleep 5
-    done
-    log "etcd is not healthy after \${WAIT_SECONDS}s"
-    exit 1
-    ;;
-  start)
-    unpark "\${CONTROL_PLANE[@]}"
-    ;;
-  *)
-    sed -n '2,10p' "$0" >&2
-    exit 2
-    ;;
-esac
-`;
+  return renderScript(path.join(SCRIPTS, "etcd-restore.sh"), {
+    CLUSTER: clusterName,
+    MEMBER_NAME: me.name,
+    MEMBER_PEER_URL: `https://${me.ip}:${peer}`,
+    INITIAL_CLUSTER: initialCluster,
+    ETCD_ENDPOINTS: endpoints,
+    ETCD_PKI_DIR,
+    DATA_DIR: ETCD_DATA_DIR,
+    MANIFESTS_DIR: STATIC_POD_DIR,
+    PARKED_DIR: PARKED_MANIFESTS_DIR,
+    ETCDCTL: "etcdctl",
+    CRICTL: "crictl",
+    WAIT_SECONDS: 300,
+  });
 }
 
 export interface UnitOptions {

@@ -11,7 +11,7 @@ import { kubernetesProblems, nodeLabelProblems, serviceCidrProblems, taintProble
 import { hostStackProblems, KnownStack } from "../fleet/hostStackRules";
 import { kubesphereMemberProblems } from "../fleet/kubesphereMembers";
 import { consoleKeyProblems } from "../fleet/consoleRules";
-import { logSearchProblems } from "../k8s/logSearchSchema";
+import { logSearchProblems } from "../fleet/logSearchSchema";
 import { podCidrProblems } from "../k8s/flannelRules";
 import { loggingProblems } from "../k8s/fluentBitRules";
 import { overlaps } from "../network/cidr";

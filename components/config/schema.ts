@@ -6,9 +6,9 @@ import { z } from "zod";
 import { parseBackupSchedule } from "../cluster/etcdBackup";
 import { ENVS, Env, isProdEnv } from "../../policies/imageTags";
 import { contains, overlaps, parseCidr, parseIp, split } from "../network/cidr";
-import { LATENCY_BUCKETS_MS } from "../k8s/sloRules";
+import { LATENCY_BUCKETS_MS } from "../apps/sloRules";
 import { consoleSchema, projectsSchema, workspacesSchema } from "../fleet/consoleSchema";
-import { logSearchSchema } from "../k8s/logSearchSchema";
+import { logSearchSchema } from "../fleet/logSearchSchema";
 
 export const PROJECT = "platform";
 /** Every stack, one per cluster, in promotion order (owned by the policy pack's imageTags.ts, which the program may import). */
@@ -296,7 +296,7 @@ const app = z
     // ranges, replicas within min..max) live once, in apps/javaAppRules.ts.
     canary: z.object({ tag: z.string(), weight: z.number().optional(), header: z.string().optional() }).strict().optional(),
     autoscale: z.object({ min: z.number(), max: z.number(), cpuPercent: z.number() }).strict().optional(),
-    /** SLO at the ingress; defaults in k8s/sloRules.ts DEFAULT_SLO (0.999, 500 ms). */
+    /** SLO at the ingress; defaults in apps/sloRules.ts DEFAULT_SLO (0.999, 500 ms). */
     slo: z
       .object({
         availability: z.number().gt(0.9, "must be above 0.9, e.g. 0.999").lt(1, "must be below 1 (100% leaves no error budget)").optional(),
@@ -445,7 +445,7 @@ export const KEYS = {
   workspaces: workspacesSchema.optional(),
   console: consoleSchema.optional(),
   projects: projectsSchema.optional(),
-  // Where developers search logs: the company's Kibana, access per workspace (k8s/logSearch.ts); members.
+  // Where developers search logs: the company's Kibana, access per workspace (fleet/logSearch.ts); members.
   logSearch: logSearchSchema.optional(),
 };
 

@@ -9,7 +9,6 @@
 import * as YAML from "yaml";
 import type { RuleGroup } from "./alertRules";
 import type { HelmChart } from "./k8sObjects";
-import { grafanaSidecarValues } from "./dashboards";
 import { mirroredRegistry } from "./images";
 import { CONTROLLER_MANAGER_PORT, ETCD_METRICS_PORT, KUBE_PROXY_METRICS_PORT, SCHEDULER_PORT } from "../network/ports";
 
@@ -359,5 +358,30 @@ export function prometheusRuleObject(clusterName: string, groups: RuleGroup[], n
       labels: { release: KUBE_PROMETHEUS_STACK.name, "platform/cluster": clusterName },
     },
     spec: { groups },
+  };
+}
+
+/**
+ * How the Grafana sidecar finds the dashboards (kube-prometheus-stack 87.12.5
+ * values `grafana.sidecar.dashboards`: enabled, label grafana_dashboard,
+ * labelValue "1", searchNamespace ALL; grafana chart 12.7.2, the dependency it
+ * pins, values `sidecar.dashboards.folderAnnotation` and
+ * `provider.foldersFromFilesStructure`: templates/_pod.tpl passes the
+ * annotation as FOLDER_ANNOTATION, so the sidecar writes each dashboard into
+ * a subfolder named by it, and templates/_config.tpl makes the provider
+ * replicate those subfolders as Grafana folders).
+ */
+export const DASHBOARD_SIDECAR = { label: "grafana_dashboard", labelValue: "1", folderAnnotation: "grafana_folder" } as const;
+
+/** The `grafana.sidecar` values that turn the folder annotation on (the label and value are the chart's defaults, restated). */
+export function grafanaSidecarValues(): Record<string, unknown> {
+  return {
+    dashboards: {
+      enabled: true,
+      label: DASHBOARD_SIDECAR.label,
+      labelValue: DASHBOARD_SIDECAR.labelValue,
+      folderAnnotation: DASHBOARD_SIDECAR.folderAnnotation,
+      provider: { foldersFromFilesStructure: true },
+    },
   };
 }

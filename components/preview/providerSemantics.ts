@@ -154,7 +154,7 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
     source: `${K8S}: Secret .type/.data/.stringData unless enableSecretMutable`,
   },
   "kubernetes:core/v1:ConfigMap": { replaceOn: [...META, "data", "binaryData"], source: `${K8S}: ConfigMap .data/.binaryData unless enableConfigMapMutable` },
-  // The log-search sync (k8s/logSearch.ts): a new name per content, so every change replaces anyway.
+  // The log-search sync (fleet/logSearch.ts): a new name per content, so every change replaces anyway.
   "kubernetes:batch/v1:Job": {
     replaceOn: [...META, "spec.completions", "spec.parallelism", "spec.selector", "spec.template"],
     source: `${K8S}: batch Job .spec.completions/.parallelism/.selector/.template (diff.go \`job\`, at 94977969d)`,

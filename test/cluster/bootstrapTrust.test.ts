@@ -299,6 +299,8 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
     );
     expect(calls(r.dir)).toContain("apt-mark hold containerd");
     expect(calls(r.dir).indexOf("systemctl start k8s-metadata-guard.service")).toBeLessThan(calls(r.dir).indexOf("kubeadm init"));
+    // No image repository in this cluster: kubeadm pulls from its default.
+    expect(calls(r.dir)).toContain("kubeadm config images pull --kubernetes-version v1.33.5 --cri-socket unix:///run/containerd/containerd.sock\n");
     const log = path.join(r.dir, "var/log/k8s-bootstrap.log");
     expect(fs.statSync(log).mode & 0o777).toBe(0o600);
     const text = fs.readFileSync(log, "utf8");
@@ -310,6 +312,15 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
     const before = calls(r.dir);
     expect(await r.run()).toBe(0);
     expect(calls(r.dir)).toBe(before);
+  });
+
+  test("with an image repository, the control-plane images are pulled from it", async () => {
+    s.up.value = false;
+    const r = root(master(0));
+    expect(await r.run({ IMAGE_REPO: "registry.example.com/k8s mirror" })).toBe(0);
+    expect(calls(r.dir)).toContain(
+      "kubeadm config images pull --kubernetes-version v1.33.5 --cri-socket unix:///run/containerd/containerd.sock --image-repository registry.example.com/k8s mirror\n",
+    );
   });
 
   test("a replaced master-0 joins the cluster that answers with this CA, with a token it minted", async () => {

@@ -276,7 +276,9 @@ describe("kubeadm documents", () => {
     const text = renderUserData(c, initNode());
     expect(kubeadmDocs(text, KUBEADM_INIT_CONFIG_PATH)[1]).not.toHaveProperty("imageRepository");
     expect(fileAt(text, "/etc/containerd/config.toml")!.content).toContain('sandbox_image = "registry.k8s.io/pause:3.10"');
-    expect(bootstrapScript(c, initNode())).not.toContain("--image-repository");
+    // The pull line passes --image-repository only when IMAGE_REPO is set (bootstrapTrust runs it both ways).
+    expect(bootstrapScript(c, initNode())).not.toContain("IMAGE_REPO:=");
+    expect(bootstrapScript(cluster(), initNode())).toContain(': "${IMAGE_REPO:=registry.cn-hangzhou.aliyuncs.com/google_containers}"');
   });
 
   test("control-plane join: pinned CA, a token placeholder (minted at boot), no certificateKey", () => {

@@ -264,7 +264,7 @@ describe("the DingTalk bridge", () => {
 describe("the PrometheusRule from the plan", () => {
   test("its spec.groups pass `promtool check rules`; it waits for the chart (CRDs) and is labelled for the selector", async () => {
     const p = await plan("prod1");
-    // platform-alerts here; the apps' SLO rules are a second PrometheusRule (platform-slo, test/k8s/dashboards.test.ts).
+    // platform-alerts here; the apps' SLO rules are a second PrometheusRule (platform-slo, test/apps/dashboards.test.ts).
     const rules = ofType(p, RULE).filter((r) => (r.inputs.metadata as { name: string }).name === "platform-alerts");
     expect(rules).toHaveLength(1);
     const rule = rules[0];

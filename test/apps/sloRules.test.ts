@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import { appDashboardUid, leMatcher, resolveSlo, shortUid, sloRuleGroups } from "../../components/k8s/sloRules";
+import { appDashboardUid, leMatcher, resolveSlo, shortUid, sloRuleGroups } from "../../components/apps/sloRules";
 import { alertmanagerConfig } from "../../components/k8s/monitoringValues";
 
 function promtool(args: string[], cwd: string): { status: number; out: string } {

@@ -18,7 +18,7 @@
 // carry the main Ingress's name (rootfs/etc/nginx/lua/monitor.lua reads
 // ngx.var.ingress_name, the location's Ingress) and `canary` = the canary
 // backend's name; the canary Ingress's own name is matched too, for safety.
-import type { AlertRule, RuleGroup } from "./alertRules";
+import type { AlertRule, RuleGroup } from "../k8s/alertRules";
 
 export interface SloSettings {
   /** Share of requests that must not be 5xx, e.g. 0.999 (budget 0.1%). */

@@ -1,4 +1,4 @@
-// Log search (issue #20, components/k8s/logSearch.ts): each member's planned
+// Log search (issue #20, components/fleet/logSearch.ts): each member's planned
 // roles give every workspace's people read on exactly that workspace's
 // namespaces of that cluster; the bodies hold only fields the Kibana role API
 // and the Elasticsearch role-mapping API document; the sync script passes
@@ -16,7 +16,7 @@ import { ConfigError, parseStackConfig } from "../../components/config/stackConf
 import { listStacks, loadEngineConfig, readStackFile } from "../../components/config/stackFiles";
 import { peopleOf } from "../../components/fleet/console";
 import { workspacesSchema } from "../../components/fleet/consoleSchema";
-import { CURL_IMAGE, LogSearchPlan, roleName, syncFiles, syncHash, syncJob, syncScript } from "../../components/k8s/logSearch";
+import { CURL_IMAGE, LogSearchPlan, roleName, syncFiles, syncHash, syncJob, syncScript } from "../../components/fleet/logSearch";
 import { byName, ofType, plan, previewCli } from "../support/offline";
 
 const MEMBERS = ["dev", "test", "pre", "prod1", "prod2"] as const;

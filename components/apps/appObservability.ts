@@ -10,12 +10,12 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { recordArtifact } from "../artifacts";
-import type { AppConfig } from "../apps/javaApp";
-import { namespaceOf } from "../apps/javaApp";
-import type { RuleGroup } from "./alertRules";
+import type { AppConfig } from "./javaApp";
+import { namespaceOf } from "./javaApp";
+import type { RuleGroup } from "../k8s/alertRules";
 import { clusterDashboards, Dashboard, dashboardConfigMap } from "./dashboards";
-import { ClusterAccess, createObject, inCluster, K8sObject } from "./k8sObjects";
-import { KUBE_PROMETHEUS_STACK } from "./monitoringValues";
+import { ClusterAccess, createObject, inCluster, K8sObject } from "../k8s/k8sObjects";
+import { KUBE_PROMETHEUS_STACK } from "../k8s/monitoringValues";
 import { AppTarget, resolveSlo, sloRuleGroups } from "./sloRules";
 
 export interface AppObservabilityArgs {

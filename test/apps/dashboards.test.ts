@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import { appDashboard, clusterDashboards, Dashboard, dashboardExpressions, DASHBOARD_SIDECAR } from "../../components/k8s/dashboards";
+import { appDashboard, clusterDashboards, Dashboard, dashboardExpressions } from "../../components/apps/dashboards";
+import { DASHBOARD_SIDECAR } from "../../components/k8s/monitoringValues";
 import { loadEngineConfig } from "../../components/config/stackFiles";
 import { ofType, plan, STACK_NAMES } from "../support/offline";
 

@@ -18,6 +18,7 @@
 // honorLabels (kube-prometheus-stack values `kube-state-metrics.prometheus.
 // monitor.honorLabels: true`), so its `namespace` is the object's.
 import { AppTarget, appDashboardUid, ingressMatchers, num, resolveSlo, shortUid } from "./sloRules";
+import { DASHBOARD_SIDECAR } from "../k8s/monitoringValues";
 
 /** Grafana's dashboard JSON schema version these dashboards are written against (Grafana 11+ read it and migrate newer). */
 export const SCHEMA_VERSION = 39;
@@ -385,31 +386,6 @@ export function dashboardExpressions(d: Dashboard): { name: string; expr: string
     ...d.panels.flatMap((p) => p.targets.map((t) => ({ name: `panel:${safe(d.uid)}:${p.id}_${t.refId}`, expr: t.expr }))),
     ...d.annotations.list.filter((a) => a.expr).map((a, i) => ({ name: `annotation:${safe(d.uid)}:${i}`, expr: a.expr! })),
   ];
-}
-
-/**
- * How the Grafana sidecar finds the dashboards (kube-prometheus-stack 87.12.5
- * values `grafana.sidecar.dashboards`: enabled, label grafana_dashboard,
- * labelValue "1", searchNamespace ALL; grafana chart 12.7.2, the dependency it
- * pins, values `sidecar.dashboards.folderAnnotation` and
- * `provider.foldersFromFilesStructure`: templates/_pod.tpl passes the
- * annotation as FOLDER_ANNOTATION, so the sidecar writes each dashboard into
- * a subfolder named by it, and templates/_config.tpl makes the provider
- * replicate those subfolders as Grafana folders).
- */
-export const DASHBOARD_SIDECAR = { label: "grafana_dashboard", labelValue: "1", folderAnnotation: "grafana_folder" } as const;
-
-/** The `grafana.sidecar` values that turn the folder annotation on (the label and value are the chart's defaults, restated). */
-export function grafanaSidecarValues(): Record<string, unknown> {
-  return {
-    dashboards: {
-      enabled: true,
-      label: DASHBOARD_SIDECAR.label,
-      labelValue: DASHBOARD_SIDECAR.labelValue,
-      folderAnnotation: DASHBOARD_SIDECAR.folderAnnotation,
-      provider: { foldersFromFilesStructure: true },
-    },
-  };
 }
 
 /** A dashboard as the ConfigMap the sidecar picks up, in the cluster's folder. */

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# etcd-backup: snapshot of this master's etcd member, kept locally and uploaded to the stack's
+# OSS bucket (oss://$OSS_BUCKET/$CLUSTER/). Rendered by etcdBackup.ts with the settings below.
+set -euo pipefail
+umask 077
+
+# @variables
+# etcd-client 3.3 (Ubuntu 22.04) still defaults to the v2 API.
+export ETCDCTL_API=3
+
+log() { echo "etcd-backup: $*" >&2; }
+
+etcdctl_tls() {
+  "$ETCDCTL" --endpoints "$ETCD_ENDPOINT" --dial-timeout 10s \
+    --cacert "$ETCD_PKI_DIR/ca.crt" --cert "$ETCD_PKI_DIR/healthcheck-client.crt" --key "$ETCD_PKI_DIR/healthcheck-client.key" "$@"
+}
+
+# verify <file>: the server appends a sha256 of the database to a snapshot (etcd's own
+# restore checks it the same way: size mod 512 == 32); then the status must show keys.
+verify() {
+  python3 - "$1" <<'PY'
+import hashlib, os, sys
+path = sys.argv[1]
+size = os.path.getsize(path)
+if size % 512 != 32:
+    sys.exit(f"{path}: no sha256 trailer (size {size}); not a complete etcd snapshot")
+h = hashlib.sha256()
+with open(path, "rb") as f:
+    left = size - 32
+    while left > 0:
+        chunk = f.read(min(left, 1 << 20))
+        h.update(chunk)
+        left -= len(chunk)
+    if h.digest() != f.read(32):
+        sys.exit(f"{path}: sha256 trailer does not match the database; corrupt snapshot")
+PY
+}
+
+# status_field <json> <field>
+status_field() {
+  python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"
+}
+
+# upload <file> <object key> <revision> <hash>: one signed PUT with the role's STS credentials.
+upload() {
+  local file=$1 key=$2 token creds headers
+  token=$(curl -fsS --max-time 5 -X PUT -H 'X-aliyun-ecs-metadata-token-ttl-seconds: 300' "$METADATA_URL/latest/api/token")
+  creds=$(curl -fsS --max-time 5 -H "X-aliyun-ecs-metadata-token: $token" "$METADATA_URL/latest/meta-data/ram/security-credentials/$RAM_ROLE")
+  headers="$BACKUP_DIR/.headers.$$"
+  OSS_CREDS=$creds python3 - "$file" "$OSS_BUCKET" "$key" "$3" "$4" >"$headers" <<'PY'
+import base64, email.utils, hashlib, hmac, json, os, sys
+path, bucket, key, revision, db_hash = sys.argv[1:6]
+creds = json.loads(os.environ["OSS_CREDS"])
+md5 = hashlib.md5()
+with open(path, "rb") as f:
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        md5.update(chunk)
+content_md5 = base64.b64encode(md5.digest()).decode()
+content_type = "application/octet-stream"
+date = email.utils.formatdate(usegmt=True)
+oss = {
+    "x-oss-meta-etcd-hash": db_hash,
+    "x-oss-meta-etcd-revision": revision,
+    "x-oss-security-token": creds["SecurityToken"],
+}
+canonical = "".join(f"{k}:{oss[k]}\n" for k in sorted(oss))
+to_sign = f"PUT\n{content_md5}\n{content_type}\n{date}\n{canonical}/{bucket}/{key}"
+sig = base64.b64encode(hmac.new(creds["AccessKeySecret"].encode(), to_sign.encode(), hashlib.sha1).digest()).decode()
+print(f"Authorization: OSS {creds['AccessKeyId']}:{sig}")
+print(f"Content-MD5: {content_md5}")
+print(f"Content-Type: {content_type}")
+print(f"Date: {date}")
+for k in sorted(oss):
+    print(f"{k}: {oss[k]}")
+PY
+  curl -fsS --max-time 900 --retry 3 -H @"$headers" -T "$file" "$OSS_URL/$key" >/dev/null
+  rm -f "$headers"
+}
+
+write_metric() {
+  local f="$TEXTFILE_DIR/etcd_backup.prom"
+  install -d -m 0755 "$TEXTFILE_DIR"
+  cat >"$f.$$" <<EOF
+# HELP platform_etcd_backup_last_success_timestamp_seconds When this master last saved, verified and uploaded an etcd snapshot.
+# TYPE platform_etcd_backup_last_success_timestamp_seconds gauge
+platform_etcd_backup_last_success_timestamp_seconds $(date +%s)
+# HELP platform_etcd_backup_last_size_bytes Size of the last uploaded etcd snapshot.
+# TYPE platform_etcd_backup_last_size_bytes gauge
+platform_etcd_backup_last_size_bytes $1
+EOF
+  chmod 0644 "$f.$$"
+  mv "$f.$$" "$f"
+}
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+name="etcd-$NODE_NAME-$stamp.db"
+key="$CLUSTER/$NODE_NAME/$name"
+install -d -m 0700 "$BACKUP_DIR"
+part="$BACKUP_DIR/.$name.part"
+# The part file, and the headers file with the STS token should an upload fail.
+trap 'rm -f "$part" "$BACKUP_DIR/.headers.$$"' EXIT
+
+etcdctl_tls snapshot save "$part" >&2
+verify "$part"
+status=$(ETCDCTL_API=3 "$ETCDCTL" snapshot status "$part" -w json)
+revision=$(status_field "$status" revision)
+hash=$(status_field "$status" hash)
+if [ "$(status_field "$status" totalKey)" -lt 1 ]; then
+  log "snapshot has no keys; refusing to keep it"
+  exit 1
+fi
+mv "$part" "$BACKUP_DIR/$name"
+log "saved $BACKUP_DIR/$name (revision $revision, hash $hash)"
+
+# Local retention: the newest LOCAL_COPIES of this node's snapshots (names sort by time).
+find "$BACKUP_DIR" -maxdepth 1 -name "etcd-$NODE_NAME-*.db" -printf '%f\n' | sort -r | tail -n +"$((LOCAL_COPIES + 1))" |
+  while read -r old; do rm -f "$BACKUP_DIR/$old"; done
+
+upload "$BACKUP_DIR/$name" "$key" "$revision" "$hash"
+log "uploaded oss://$OSS_BUCKET/$key"
+write_metric "$(stat -c %s "$BACKUP_DIR/$name")"

@@ -1,0 +1,93 @@
+# shellcheck shell=bash
+# A master's part of k8s-bootstrap.sh (appended to it): stage the shared PKI from the secret
+# store, then init the cluster (master 0, when no cluster answers) or join it as a control plane.
+
+# Pull control-plane images up front, with retries: a slow mirror should not fail kubeadm.
+retry 5 20 kubeadm config images pull --kubernetes-version "v${K8S_VERSION}" --cri-socket unix:///run/containerd/containerd.sock ${IMAGE_REPO:+--image-repository "$IMAGE_REPO"}
+
+readonly PKI_DIR="$K8S_DIR/pki"
+
+# kms_fetch: the shared control-plane PKI from the secret store into pki/ (the keys 0600).
+kms_fetch() {
+  local token creds
+  token=$(curl -fsS --max-time 5 -X PUT -H 'X-aliyun-ecs-metadata-token-ttl-seconds: 300' "$METADATA_URL/latest/api/token") || return 1
+  # The role is attached right after the instance is created; until then this fails and is retried.
+  creds=$(curl -fsS --max-time 5 -H "X-aliyun-ecs-metadata-token: $token" "$METADATA_URL/latest/meta-data/ram/security-credentials/$RAM_ROLE") || return 1
+  install -d -m 0700 "$PKI_DIR" "$PKI_DIR/etcd" || return 1
+  STS_CREDS=$creds python3 - "$KMS_URL" "$SECRET_NAME" "$PKI_DIR" <<'PY'
+# @include kms-client.py
+PY
+}
+
+# answers <host:port>: a cluster signed by this CA answers /readyz there.
+answers() {
+  curl -sf --max-time 5 --cacert "$CA_CERT" -o /dev/null "https://$1/readyz"
+}
+
+# cluster_exists: through the front, or at any other master directly (a front that lost its
+# backends must not make a live cluster look absent).
+cluster_exists() {
+  local peer
+  if answers "$API_ENDPOINT"; then
+    return 0
+  fi
+  for peer in $PEERS; do
+    if answers "$peer"; then
+      return 0
+    fi
+  done
+  return 1
+}
+
+# A 1 h admin credential signed with the staged CA, for the token and the join order; never logged.
+ADMIN_KUBECONFIG="$STATE_DIR/bootstrap-admin.conf"
+trap 'rm -f "$ADMIN_KUBECONFIG" "$JOIN_CONFIG.run"' EXIT
+mint_admin() {
+  kubeadm kubeconfig user --config "$INIT_CONFIG" --client-name "k8s-bootstrap:$NODE_NAME" --org kubeadm:cluster-admins --validity-period 1h >"$ADMIN_KUBECONFIG"
+}
+
+previous_ready() {
+  [ "$(kubectl --kubeconfig "$ADMIN_KUBECONFIG" get node "$PREVIOUS_MASTER" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = "True" ]
+}
+
+join_control_plane() {
+  local token
+  kms_fetch || return 1
+  mint_admin || return 1
+  # One learner at a time (etcd): master-i joins once master-(i-1) is Ready.
+  if [ -n "$PREVIOUS_MASTER" ] && ! previous_ready; then
+    echo "k8s-bootstrap: waiting for $PREVIOUS_MASTER to be Ready before joining"
+    return 1
+  fi
+  token=$(kubeadm token create --kubeconfig "$ADMIN_KUBECONFIG" --ttl 1h --description "k8s-bootstrap join of $NODE_NAME") || return 1
+  sed "s/JOIN-TOKEN-MINTED-AT-BOOT/$token/" "$JOIN_CONFIG" >"$JOIN_CONFIG.run"
+  if kubeadm join --config "$JOIN_CONFIG.run"; then
+    return 0
+  fi
+  reset_node
+  return 1
+}
+
+init_control_plane() {
+  kms_fetch || return 1
+  if kubeadm init --config "$INIT_CONFIG" --skip-token-print --skip-certificate-key-print; then
+    return 0
+  fi
+  reset_node
+  return 1
+}
+
+retry 30 10 kms_fetch
+if cluster_exists; then
+  echo "k8s-bootstrap: a cluster with this CA answers; joining it"
+  retry "$JOIN_TRIES" 30 join_control_plane
+elif [ "$MASTER_INDEX" = 0 ]; then
+  echo "k8s-bootstrap: no cluster answers at $API_ENDPOINT or the other masters; initialising"
+  retry 3 30 init_control_plane
+else
+  echo "k8s-bootstrap: no cluster answers yet; master $MASTER_INDEX only joins" >&2
+  exit 1
+fi
+install -d -m 0700 "$ROOT/root/.kube"
+install -m 0600 "$K8S_DIR/admin.conf" "$ROOT/root/.kube/config"
+mark_done

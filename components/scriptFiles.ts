@@ -1,0 +1,100 @@
+// Every script a node, a Job or Cloud Assistant runs is a real file beside its component
+// (`<room>/scripts/*.sh`, `.py`, `.nft`, `.service`), so it gets highlighting, shellcheck on the
+// file itself and diffs that read like shell. A file takes its settings from ONE generated block,
+// written where the file holds the line `# @variables`; nothing else in a file is substituted,
+// except `# @include <name>` lines, by which a heredoc carries another file inside the one file a
+// node receives: a file of the same folder (the bootstrap's python KMS client, haproxy-apply.sh
+// inside the rollout command), or a document the caller renders (the haproxy.cfg it rolls out).
+//
+// Files are read relative to this module, at plan time, so they travel with the source: the
+// program runs from the checkout (Pulumi.yaml, `typescript: true`), as do ts-node and jest.
+import * as fs from "fs";
+import * as path from "path";
+
+/** The line a script file holds where its generated variables go. */
+export const VARIABLES_MARKER = "# @variables";
+const INCLUDE = /^# @include ([A-Za-z0-9._-]+)$/;
+
+/** A shell word written as is (it refers to another variable), e.g. `${ROOT}/etc/kubernetes`. */
+export interface ShellExpression {
+  expr: string;
+}
+
+export function shellExpression(expr: string): ShellExpression {
+  return { expr };
+}
+
+/** A value; `undefined` leaves the variable out of the block (the script then sees it unset). */
+export type ShellValue = string | number | ShellExpression | undefined;
+
+/**
+ * How the block assigns:
+ * - `default`: `: "${NAME:=value}"`, a default the environment may override (the test harnesses
+ *   run the very scripts in a temp root that way);
+ * - `assign`: `NAME="value"`, fixed.
+ */
+export type VariablesStyle = "default" | "assign";
+
+/** The value double-quoted for bash: `\`, `"`, `$` and backquote escaped, and `}` inside `${...:=}`. */
+function quoted(name: string, value: string, style: VariablesStyle): string {
+  if (/[\n\r\0]/.test(value)) throw new Error(`script variable ${name}: a value must be one line, got ${JSON.stringify(value)}`);
+  return value.replace(style === "default" ? /[\\"$`}]/g : /[\\"$`]/g, (c) => `\\${c}`);
+}
+
+/** The generated block: one line per variable, in the order given. */
+export function shellVariables(vars: Record<string, ShellValue>, style: VariablesStyle = "default"): string {
+  const lines: string[] = [];
+  for (const [name, v] of Object.entries(vars)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`script variable ${JSON.stringify(name)} is not a shell name`);
+    if (v === undefined) continue;
+    const word = typeof v === "object" ? v.expr : quoted(name, String(v), style);
+    lines.push(style === "default" ? `: "\${${name}:=${word}}"` : `${name}="${word}"`);
+  }
+  return lines.join("\n");
+}
+
+const cache = new Map<string, string>();
+
+/** A script file's text, its `# @include` lines of files in its folder replaced by them. Read once per run. */
+export function scriptFile(file: string): string {
+  let text = cache.get(file);
+  if (text === undefined) {
+    text = fs
+      .readFileSync(file, "utf8")
+      .split("\n")
+      .map((line) => {
+        const m = INCLUDE.exec(line);
+        const included = m && path.join(path.dirname(file), m[1]);
+        return included && fs.existsSync(included) ? scriptFile(included).replace(/\n$/, "") : line;
+      })
+      .join("\n");
+    cache.set(file, text);
+  }
+  return text;
+}
+
+/** How renderScript renders: the block's style, and documents for `# @include <name>` lines no file answers. */
+export interface RenderOptions {
+  style?: VariablesStyle;
+  documents?: Record<string, string>;
+}
+
+/**
+ * A script file with its generated variables block at the `# @variables` line (which it, or a file it includes,
+ * must hold exactly once), and the caller's documents at their `# @include` lines.
+ */
+export function renderScript(file: string, vars: Record<string, ShellValue>, opts: RenderOptions = {}): string {
+  const parts = scriptFile(file).split(`\n${VARIABLES_MARKER}\n`);
+  if (parts.length !== 2) throw new Error(`${file}: needs exactly one line ${JSON.stringify(VARIABLES_MARKER)}, found ${parts.length - 1}`);
+  const text = `${parts[0]}\n${shellVariables(vars, opts.style)}\n${parts[1]}`;
+  return text
+    .split("\n")
+    .map((line) => {
+      const m = INCLUDE.exec(line);
+      if (!m) return line;
+      const doc = opts.documents?.[m[1]];
+      if (doc === undefined) throw new Error(`${file}: ${line}: no such file beside it and no document of that name`);
+      return doc.replace(/\n$/, "");
+    })
+    .join("\n");
+}
