@@ -38,6 +38,9 @@ export type VariablesStyle = "default" | "assign";
 /** The value double-quoted for bash: `\`, `"`, `$` and backquote escaped, and `}` inside `${...:=}`. */
 function quoted(name: string, value: string, style: VariablesStyle): string {
   if (/[\n\r\0]/.test(value)) throw new Error(`script variable ${name}: a value must be one line, got ${JSON.stringify(value)}`);
+  // bash reads a single quote inside "${NAME:=...}" as opening a quoted string, escaped or not.
+  if (style === "default" && value.includes("'"))
+    throw new Error(`script variable ${name}: a default may not hold a single quote, got ${JSON.stringify(value)}`);
   return value.replace(style === "default" ? /[\\"$`}]/g : /[\\"$`]/g, (c) => `\\${c}`);
 }
 
@@ -84,12 +87,12 @@ export interface RenderOptions {
  * must hold exactly once), and the caller's documents at their `# @include` lines.
  */
 export function renderScript(file: string, vars: Record<string, ShellValue>, opts: RenderOptions = {}): string {
-  const parts = scriptFile(file).split(`\n${VARIABLES_MARKER}\n`);
-  if (parts.length !== 2) throw new Error(`${file}: needs exactly one line ${JSON.stringify(VARIABLES_MARKER)}, found ${parts.length - 1}`);
-  const text = `${parts[0]}\n${shellVariables(vars, opts.style)}\n${parts[1]}`;
-  return text
-    .split("\n")
+  const lines = scriptFile(file).split("\n");
+  const found = lines.filter((l) => l === VARIABLES_MARKER).length;
+  if (found !== 1) throw new Error(`${file}: needs exactly one line ${JSON.stringify(VARIABLES_MARKER)}, found ${found}`);
+  return lines
     .map((line) => {
+      if (line === VARIABLES_MARKER) return shellVariables(vars, opts.style);
       const m = INCLUDE.exec(line);
       if (!m) return line;
       const doc = opts.documents?.[m[1]];

@@ -1,0 +1,110 @@
+// The script files themselves (components/<room>/scripts/): shellcheck on each file as it is in
+// the repository, the one variables-block helper through a real bash, and the names the files
+// spell out that TypeScript also exports (a renamed constant must not leave a file behind).
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { renderScript, shellExpression, shellVariables, VARIABLES_MARKER } from "../components/scriptFiles";
+import { CRI_SOCKET, JOIN_TOKEN_PLACEHOLDER } from "../components/cluster/kubeadm";
+import { BOOTSTRAP_SCRIPT_PATH, BOOTSTRAP_STATE_DIR } from "../components/cluster/bootstrapScript";
+import { METADATA_ADDRESS, METADATA_GUARD_PATH, METADATA_GUARD_UNIT } from "../components/cluster/bootstrapUnits";
+import { CERT_EXPIRY_METRIC } from "../components/cluster/certRenewal";
+import { BACKUP_SUCCESS_METRIC } from "../components/cluster/etcdBackup";
+import { HAPROXY_APPLY_PATH, HAPROXY_TEMPLATE_PATH, STATS_PASSWORD_PLACEHOLDER } from "../components/cluster/haproxyRollout";
+
+const ROOT = path.join(__dirname, "..");
+const scriptDirs = ["components/cluster/scripts", "components/fleet/scripts"];
+const shellFiles = scriptDirs.flatMap((d) =>
+  fs
+    .readdirSync(path.join(ROOT, d))
+    .filter((f) => f.endsWith(".sh"))
+    .map((f) => path.join(d, f)),
+);
+const read = (f: string) => fs.readFileSync(path.join(ROOT, "components/cluster/scripts", f), "utf8");
+
+describe("shellcheck on the files", () => {
+  test("every script room is covered", () => {
+    expect(shellFiles.length).toBe(9);
+  });
+
+  test.each(shellFiles)("%s passes shellcheck -S style", (f) => {
+    const text = fs.readFileSync(path.join(ROOT, f), "utf8");
+    // A file with a generated block sees its variables assigned only once rendered (the renderer's tests check that text too).
+    const generated = text.split("\n").includes(VARIABLES_MARKER) ? ["-e", "SC2153,SC2154"] : [];
+    const r = spawnSync("shellcheck", ["-S", "style", "-f", "gcc", ...generated, path.join(ROOT, f)], { encoding: "utf8" });
+    if (r.error) throw new Error(`shellcheck could not run (${r.error.message}); install it (CI does)`);
+    expect(r.stdout).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  test("shellcheck can fail on a file (an unquoted expansion)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "scriptfiles-"));
+    const f = path.join(dir, "sloppy.sh");
+    fs.writeFileSync(f, read("haproxy-apply.sh").replace('cmp -s "$new" "$cfg"', "cmp -s $new $cfg"));
+    const r = spawnSync("shellcheck", ["-S", "style", "-e", "SC2153,SC2154", f], { encoding: "utf8" });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("SC2086");
+  });
+});
+
+describe("the variables block", () => {
+  test("defaults and assignments, in the order given, unset values left out", () => {
+    expect(shellVariables({ A: "x", N: 3, R: shellExpression("${ROOT}/etc"), U: undefined, E: "" })).toBe(
+      ': "${A:=x}"\n: "${N:=3}"\n: "${R:=${ROOT}/etc}"\n: "${E:=}"',
+    );
+    expect(shellVariables({ pwfile: "/etc/x", n: 1 }, "assign")).toBe('pwfile="/etc/x"\nn="1"');
+  });
+
+  test.each([
+    ["default", 'a\\b"c$d`e}f g'],
+    ["assign", "a\\b\"c$d`e}f g'h"],
+  ] as const)("a %s value reaches bash unchanged, however odd", (style, value) => {
+    const r = spawnSync("bash", ["-c", `set -u\n${shellVariables({ V: value }, style)}\nprintf '%s' "$V"`], { encoding: "utf8", env: {} });
+    expect(r.stdout).toBe(value);
+  });
+
+  test("a multi-line value, a quote in a default or a bad name is refused, naming it", () => {
+    expect(() => shellVariables({ V: "a\nb" })).toThrow("script variable V: a value must be one line");
+    expect(() => shellVariables({ V: "it's" })).toThrow("script variable V: a default may not hold a single quote");
+    expect(() => shellVariables({ "A-B": "x" })).toThrow('script variable "A-B" is not a shell name');
+  });
+
+  test("a file needs the marker exactly once; an include nobody answers is an error", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "scriptfiles-"));
+    fs.writeFileSync(path.join(dir, "none.sh"), "#!/bin/sh\necho hi\n");
+    fs.writeFileSync(path.join(dir, "two.sh"), `#!/bin/sh\n${VARIABLES_MARKER}\n${VARIABLES_MARKER}\n`);
+    fs.writeFileSync(path.join(dir, "inc.sh"), `#!/bin/sh\n${VARIABLES_MARKER}\ncat <<'E'\n# @include doc.txt\nE\n`);
+    expect(() => renderScript(path.join(dir, "none.sh"), {})).toThrow('none.sh: needs exactly one line "# @variables", found 0');
+    expect(() => renderScript(path.join(dir, "two.sh"), {})).toThrow('two.sh: needs exactly one line "# @variables", found 2');
+    expect(() => renderScript(path.join(dir, "inc.sh"), {})).toThrow("inc.sh: # @include doc.txt: no such file beside it and no document of that name");
+    expect(renderScript(path.join(dir, "inc.sh"), { X: "1" }, { documents: { "doc.txt": "line 1\nline 2\n" } })).toBe(
+      `#!/bin/sh\n: "\${X:=1}"\ncat <<'E'\nline 1\nline 2\nE\n`,
+    );
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("names the files spell out", () => {
+  test("the bootstrap: the CRI socket and the join-token placeholder", () => {
+    expect(read("k8s-bootstrap.sh")).toContain(`kubeadm reset -f --cri-socket ${CRI_SOCKET} `);
+    expect(read("k8s-bootstrap-master.sh")).toContain(`--cri-socket ${CRI_SOCKET} `);
+    expect(read("k8s-bootstrap-master.sh")).toContain(`sed "s/${JOIN_TOKEN_PLACEHOLDER}/$token/"`);
+  });
+
+  test("the units: the bootstrap script, its done-marker, the guard's rules and the metadata address", () => {
+    expect(read("k8s-bootstrap.service")).toContain(`ExecStart=${BOOTSTRAP_SCRIPT_PATH}\n`);
+    expect(read("k8s-bootstrap.service")).toContain(`ConditionPathExists=!${BOOTSTRAP_STATE_DIR}/done\n`);
+    expect(read("k8s-bootstrap.service")).toContain(`After=network-online.target cloud-final.service ${METADATA_GUARD_UNIT}\n`);
+    expect(read("k8s-metadata-guard.service")).toContain(`ExecStart=/usr/sbin/nft -f ${METADATA_GUARD_PATH}\n`);
+    expect(read("k8s-metadata-guard.service")).toContain(`Description=Drop pod traffic to the metadata service ${METADATA_ADDRESS}\n`);
+  });
+
+  test("the day-2 metrics and the haproxy placeholder and paths", () => {
+    expect(read("kubeadm-cert-renew.sh").match(new RegExp(CERT_EXPIRY_METRIC, "g"))).toHaveLength(4);
+    expect(read("etcd-backup.sh").match(new RegExp(BACKUP_SUCCESS_METRIC, "g"))).toHaveLength(3);
+    expect(read("haproxy-apply.sh").split(STATS_PASSWORD_PLACEHOLDER)).toHaveLength(3);
+    expect(read("haproxy-rollout.sh")).toContain(`exec ${HAPROXY_APPLY_PATH} ${HAPROXY_TEMPLATE_PATH}\n`);
+  });
+});
