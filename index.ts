@@ -177,6 +177,19 @@ export = async () => {
     dingtalkWebhook: config.secrets.dingtalkWebhook,
     settings: config.monitoring,
     etcdBackupSchedule: backup.schedule,
+    clientCertificates: [
+      { cert: "admin", resource: `${config.stack}-pki-admin`, usedBy: "the stack's admin kubeconfig (output `kubeconfig`)", certPem: cluster.pki.adminCertPem },
+      ...(kubesphere?.hostCertPem
+        ? [
+            {
+              cert: "kubesphere-host",
+              resource: `${config.stack}-kubesphere-host-access-cert`,
+              usedBy: "the KubeSphere host (its console and multi-cluster view of this member)",
+              certPem: kubesphere.hostCertPem,
+            },
+          ]
+        : []),
+    ],
   });
   // Dashboards (fleet + one per app) and the apps' SLO alerts.
   new AppObservability(`${config.stack}-observability`, {

@@ -100,7 +100,15 @@ export class Cluster extends pulumi.ComponentResource {
     opts?: pulumi.ComponentResourceOptions,
   ) {
     // The configured version is an input so the kubernetes-version-skew policy can compare node tags with it.
-    super("platform:cluster:Cluster", resourceName, { kubernetesVersion: args.kubernetes.version }, opts);
+    // The pod and service ranges are inputs so a change to them shows in the diff as what it is: the
+    // masters' user data that carries them is a secret and ignored after first boot, and a built cluster
+    // keeps the ranges kubeadm got then (safe-changes, policies/rules/changes.ts, blocks it in prod).
+    super(
+      "platform:cluster:Cluster",
+      resourceName,
+      { kubernetesVersion: args.kubernetes.version, podCidr: args.ranges.podCidr, serviceCidr: args.ranges.serviceCidr },
+      opts,
+    );
     const name = resourceName;
     if (args.masters.count % 2 !== 1) {
       throw new pulumi.ResourceError(`Cluster ${name}: masters.count must be odd for etcd quorum, got ${args.masters.count}`, this);

@@ -116,6 +116,8 @@ export class Kubesphere extends pulumi.ComponentResource {
 
   /** Member only (secret): the kubeconfig this member issues for its host (exported as `kubesphereHostKubeconfig`). */
   public readonly hostKubeconfig?: pulumi.Output<string>;
+  /** Member: the `kubesphere-host` client certificate behind hostKubeconfig. */
+  public readonly hostCertPem?: pulumi.Output<string>;
 
   constructor(name: string, args: KubesphereArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:fleet:Kubesphere", name, {}, opts);
@@ -150,11 +152,13 @@ export class Kubesphere extends pulumi.ComponentResource {
       );
       if (args.registration && args.registration.members.length > 0) this.registerMembers(name, args, args.registration, core);
     } else {
-      this.hostKubeconfig = new KubesphereHostAccess(
+      const access = new KubesphereHostAccess(
         `${name}-host-access`,
         { cluster: args.cluster, clusterName: args.clusterName, ...args.hostAccess! },
         { parent: this },
-      ).kubeconfig;
+      );
+      this.hostKubeconfig = access.kubeconfig;
+      this.hostCertPem = access.certPem;
     }
     this.registerOutputs({});
   }

@@ -37,6 +37,8 @@ export interface KubesphereHostAccessArgs {
 export class KubesphereHostAccess extends pulumi.ComponentResource {
   /** Secret: a kubeconfig for `kubesphere-host` on this member. */
   public readonly kubeconfig: pulumi.Output<string>;
+  /** The client certificate (not secret): its expiry is alerted on (Monitoring clientCertificates). */
+  public readonly certPem: pulumi.Output<string>;
 
   constructor(name: string, args: KubesphereHostAccessArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:fleet:KubesphereHostAccess", name, {}, opts);
@@ -45,6 +47,7 @@ export class KubesphereHostAccess extends pulumi.ComponentResource {
     const cert = new tls.LocallySignedCert(`${name}-cert`, clientCertArgs(csr.certRequestPem, args.caKeyPem, args.caCertPem, args.validityHours ?? 8760), {
       parent: this,
     });
+    this.certPem = cert.certPem;
     // The host's own binding: delete it (or this stack's resource) and the host's certificate is worth nothing here.
     new k8s.rbac.v1.ClusterRoleBinding(
       `${name}-binding`,

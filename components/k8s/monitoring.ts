@@ -13,7 +13,7 @@ import { mirrored } from "./images";
 import type { PlatformSettings } from "../config/schema";
 import { ClusterAccess, createObject, helmRelease, inCluster, K8sObject } from "./k8sObjects";
 import { DEFAULT_THRESHOLDS, platformAlertRules, RuleGroup } from "./alertRules";
-import { day2AlertRules, day2NodeExporterArgs } from "./day2Alerts";
+import { ClientCertificate, clientCertificateRules, day2AlertRules, day2NodeExporterArgs, notAfterOf } from "./day2Alerts";
 import { DEFAULT_ETCD_BACKUP } from "../cluster/etcdBackup";
 import {
   DINGTALK_BRIDGE,
@@ -51,6 +51,8 @@ export interface MonitoringArgs {
   imageMirror?: string;
   /** The masters' etcd backup schedule (platform:etcdBackup.schedule); the stale-backup alert fires at twice it. Default "1h". */
   etcdBackupSchedule?: string;
+  /** The client certificates the program mints for this cluster, alerted on before they expire (day2Alerts.ts clientCertificateRules). Default none. */
+  clientCertificates?: (Omit<ClientCertificate, "notAfter"> & { certPem: pulumi.Input<string> })[];
 }
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -143,6 +145,33 @@ export class Monitoring extends pulumi.ComponentResource {
     );
     // The same groups as a plain rules file, for reviewers and `promtool check rules`.
     recordArtifact("manifests", `${args.clusterName}-prometheus-rules.yaml`, YAML.stringify({ groups: this.ruleGroups }));
+
+    // The minted client certificates' expiry, written into the rules (no exporter sees them): a PrometheusRule
+    // of its own, so a renewal rewrites only it.
+    const certs = args.clientCertificates ?? [];
+    if (certs.length > 0) {
+      const group = pulumi.all(certs.map((c) => c.certPem)).apply((pems) =>
+        clientCertificateRules(
+          args.clusterName,
+          certs.map(({ certPem: _, ...c }, i) => ({ ...c, notAfter: notAfterOf(pems[i]) })),
+        ),
+      );
+      new k8s.apiextensions.CustomResource(
+        `${name}-client-certificates`,
+        {
+          apiVersion: "monitoring.coreos.com/v1",
+          kind: "PrometheusRule",
+          metadata: { name: "platform-client-certificates", namespace: this.namespace, labels: rule.metadata.labels },
+          spec: { groups: group.apply((g) => [g]) },
+        },
+        inCluster(this, args.cluster, { dependsOn: [this.release] }),
+      );
+      recordArtifact(
+        "manifests",
+        `${args.clusterName}-client-certificate-rules.yaml`,
+        group.apply((g) => YAML.stringify({ groups: [g] })),
+      );
+    }
 
     this.registerOutputs({ ruleGroups: this.ruleGroups });
   }

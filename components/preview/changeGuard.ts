@@ -8,16 +8,19 @@ import { DiffableResource, nameOfUrn, PlanDiff, typeOfUrn } from "./planDiff";
 export function plannedChanges(d: PlanDiff, before: DiffableResource[], after: DiffableResource[]): PlannedChange[] {
   const old = new Map(before.map((r) => [r.urn, r]));
   const now = new Map(after.map((r) => [r.urn, r]));
-  const of = (urn: string, op: PlannedChange["op"], paths: string[], r?: DiffableResource): PlannedChange => ({
+  const of = (urn: string, op: PlannedChange["op"], paths: string[], r?: DiffableResource, was?: DiffableResource): PlannedChange => ({
     urn,
     type: r?.type ?? typeOfUrn(urn),
     name: nameOfUrn(urn),
     op,
     paths,
     props: r?.inputs ?? {},
+    ...(was ? { oldProps: was.inputs } : {}),
   });
   return [
-    ...d.changed.map((c) => of(c.urn, c.op, c.op === "replace" ? c.changes.filter((x) => x.replaces).map((x) => x.path) : c.paths, now.get(c.urn))),
+    ...d.changed.map((c) =>
+      of(c.urn, c.op, c.op === "replace" ? c.changes.filter((x) => x.replaces).map((x) => x.path) : c.paths, now.get(c.urn), old.get(c.from ?? c.urn)),
+    ),
     ...d.unaliased.map((u) => of(u.to, "replace", [], now.get(u.to))),
     ...d.removed.map((u) => of(u, "delete", [], old.get(u))),
     ...d.added.map((u) => of(u, "create", [], now.get(u))),

@@ -1,11 +1,15 @@
 // The diff as a reviewer reads it: only what changes, most dangerous first
 // (`+-` replace, `!` update that stops a VM, `~` update, `-` delete, `+` create),
 // identical siblings on one line with a natural-sorted index range, values as
-// old -> new (secrets as changed, never their value), then one summary line and
+// old -> new (text values as a line diff of the changed lines with context, long
+// one-line values around what changed; secrets as changed, never their value), a
+// built cluster's new pod or service range named first, then one summary line and
 // the instance delta by type.
 import { ChangeOp, diffCounts, DiffableResource, nameOfUrn, naturalCompare, PathChange, PlanDiff, ResourceChange } from "./planDiff";
 import { displayType } from "./preview";
 import { semanticsFor } from "./providerSemantics";
+import { CLUSTER_RANGES } from "../../policies/rules/changes";
+import { CLUSTER_COMPONENT_TYPE } from "../../policies/rules/nodes";
 
 const INSTANCE = "alicloud:ecs/instance:Instance";
 type Op = ChangeOp | "create" | "delete";
@@ -45,14 +49,119 @@ function show(v: unknown): string {
   return s.length > 72 ? `${s.slice(0, 69)}…` : s;
 }
 
-function changeLine(c: PathChange, op: ChangeOp): string {
-  const value = c.secret
-    ? "(secret, changed; value not shown)"
-    : c.newIdOf
-      ? `${show(c.old)} -> (new id of replaced ${c.newIdOf})`
-      : `${show(c.old)} -> ${show(c.new)}`;
-  const why = c.replaces ? "   [forces replacement]" : c.stops && op === "stop" ? "   [stops the instance]" : "";
-  return `${c.path}: ${value}${why}`;
+/** Lines of context around each changed line of a text value. */
+const CONTEXT_LINES = 2;
+/** At most this many lines of one value's line diff; the rest is counted. */
+const MAX_DIFF_LINES = 40;
+/** A shown line is cut here. */
+const MAX_LINE_CHARS = 160;
+/** Above this many cells (old lines x new lines, after the common start and end) the lines between are shown as all changed. */
+const MAX_LCS_CELLS = 4_000_000;
+
+const cut = (l: string) => (l.length > MAX_LINE_CHARS ? `${l.slice(0, MAX_LINE_CHARS - 1)}…` : l);
+
+/** The edit script of two line lists: " " kept, "-" only in the old, "+" only in the new (longest common subsequence). */
+function lineOps(a: string[], b: string[]): { op: " " | "-" | "+"; line: string; at: number }[] {
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) start++;
+  let end = 0;
+  while (end < a.length - start && end < b.length - start && a[a.length - 1 - end] === b[b.length - 1 - end]) end++;
+  const x = a.slice(start, a.length - end);
+  const y = b.slice(start, b.length - end);
+  const out: { op: " " | "-" | "+"; line: string; at: number }[] = a.slice(0, start).map((line, i) => ({ op: " ", line, at: i + 1 }));
+  if (x.length * y.length > MAX_LCS_CELLS) {
+    x.forEach((line, i) => out.push({ op: "-", line, at: start + i + 1 }));
+    y.forEach((line) => out.push({ op: "+", line, at: 0 }));
+  } else {
+    // lcs[i][j]: the common subsequence length of x[i..] and y[j..].
+    const lcs = Array.from({ length: x.length + 1 }, () => new Uint32Array(y.length + 1));
+    for (let i = x.length - 1; i >= 0; i--)
+      for (let j = y.length - 1; j >= 0; j--) lcs[i][j] = x[i] === y[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+    let i = 0;
+    let j = 0;
+    while (i < x.length || j < y.length) {
+      if (i < x.length && j < y.length && x[i] === y[j]) {
+        out.push({ op: " ", line: x[i], at: start + i + 1 });
+        i++;
+        j++;
+      } else if (i < x.length && (j === y.length || lcs[i + 1][j] >= lcs[i][j + 1])) out.push({ op: "-", line: x[i], at: start + ++i });
+      else out.push({ op: "+", line: y[j++], at: 0 });
+    }
+  }
+  a.slice(a.length - end).forEach((line, k) => out.push({ op: " ", line, at: a.length - end + k + 1 }));
+  return out;
+}
+
+/**
+ * The changed lines of a text value with CONTEXT_LINES of context, as hunks headed by the
+ * old line number (`@@ line 12 @@`), `- old` / `+ new` / `  same`; unrelated lines are left out.
+ */
+export function textDiff(oldText: string, newText: string, ops = lineOps(oldText.split("\n"), newText.split("\n"))): string[] {
+  const keep = new Array<boolean>(ops.length).fill(false);
+  ops.forEach((o, i) => {
+    if (o.op === " ") return;
+    for (let k = Math.max(0, i - CONTEXT_LINES); k <= Math.min(ops.length - 1, i + CONTEXT_LINES); k++) keep[k] = true;
+  });
+  const out: string[] = [];
+  let shown = 0;
+  let left = 0;
+  for (let i = 0; i < ops.length; i++) {
+    if (!keep[i]) continue;
+    if (i === 0 || !keep[i - 1]) {
+      // The old line number where the hunk starts (the next old line for a pure insert).
+      const at = ops.slice(i).find((o) => o.at > 0)?.at ?? oldText.split("\n").length + 1;
+      if (shown < MAX_DIFF_LINES) out.push(`@@ line ${at} @@`);
+    }
+    if (shown >= MAX_DIFF_LINES) {
+      if (ops[i].op !== " ") left++;
+      continue;
+    }
+    out.push(`${ops[i].op === " " ? " " : ops[i].op} ${cut(ops[i].line)}`);
+    shown++;
+  }
+  if (left) out.push(`… ${left} more changed line(s) not shown`);
+  return out;
+}
+
+/** A long one-line string: the part around what changed, old -> new. */
+function middleOf(a: string, b: string): string {
+  let p = 0;
+  while (p < a.length && p < b.length && a[p] === b[p]) p++;
+  let q = 0;
+  while (q < a.length - p && q < b.length - p && a[a.length - 1 - q] === b[b.length - 1 - q]) q++;
+  const part = (s: string) => {
+    const from = Math.max(0, p - 24);
+    const to = Math.min(s.length, s.length - q + 24);
+    return cut(`${from > 0 ? "…" : ""}${s.slice(from, to)}${to < s.length ? "…" : ""}`);
+  };
+  return `${JSON.stringify(part(a))} -> ${JSON.stringify(part(b))}`;
+}
+
+/** A built cluster's pod or service range, changed (the Cluster component's input): what the diff calls it. */
+function isClusterRange(c: PathChange, type: string): boolean {
+  return type === CLUSTER_COMPONENT_TYPE && c.path in CLUSTER_RANGES && c.old !== undefined && !c.secret;
+}
+
+function changeLines(c: PathChange, op: ChangeOp, type: string): string[] {
+  const why = c.replaces
+    ? "   [forces replacement]"
+    : c.stops && op === "stop"
+      ? "   [stops the instance]"
+      : isClusterRange(c, type)
+        ? `   [${CLUSTER_RANGES[c.path]}: a built cluster keeps its first range; only a new cluster can have another]`
+        : "";
+  if (c.secret) return [`${c.path}: (secret, changed; value not shown)${why}`];
+  if (c.newIdOf) return [`${c.path}: ${show(c.old)} -> (new id of replaced ${c.newIdOf})${why}`];
+  if (typeof c.old === "string" && typeof c.new === "string") {
+    if (c.old.includes("\n") || c.new.includes("\n")) {
+      const ops = lineOps(c.old.split("\n"), c.new.split("\n"));
+      const n = (op: string) => ops.filter((o) => o.op === op).length;
+      const head = `${c.path}: text, ${c.old.split("\n").length} -> ${c.new.split("\n").length} lines (-${n("-")} +${n("+")})${why}`;
+      return [head, ...textDiff(c.old, c.new, ops).map((l) => `  ${l}`)];
+    }
+    if (JSON.stringify(c.old).length > 72 || JSON.stringify(c.new).length > 72) return [`${c.path}: ${middleOf(c.old, c.new)}${why}`];
+  }
+  return [`${c.path}: ${show(c.old)} -> ${show(c.new)}${why}`];
 }
 
 interface Row {
@@ -120,9 +229,9 @@ function changeRows(changed: ResourceChange[], index: Map<string, DiffableResour
   });
   return groups.map((g) => {
     const first = g[0];
-    const line = (c: PathChange) => changeLine(c, first.op);
-    const lines = first.changes.map(line);
-    const same = g.every((c) => c.changes.map(line).join("\n") === lines.join("\n"));
+    const line = (c: PathChange) => changeLines(c, first.op, first.type);
+    const lines = first.changes.flatMap(line);
+    const same = g.every((c) => c.changes.flatMap(line).join("\n") === lines.join("\n"));
     const shown = same ? lines : [...lines.map((l) => `${l}`), `(values differ per resource; shown: ${nameOfUrn(first.urn)})`];
     const replace = first.op === "replace";
     const source = replace ? semanticsFor(first.type)?.source : undefined;
@@ -203,6 +312,13 @@ export function formatDiff(d: PlanDiff, ctx: DiffContext = {}): string {
       `  REPLACES ${replaced.length} resource(s)${masters ? `, ${masters} of them master(s)` : ""}: each is deleted and created again, with a new id.`,
     );
   }
+  for (const c of d.changed)
+    for (const x of c.changes.filter((x) => isClusterRange(x, c.type))) {
+      lines.unshift(
+        `  NEEDS A NEW CLUSTER: ${CLUSTER_RANGES[x.path]} ${show(x.old)} -> ${show(x.new)}. A built cluster keeps the range kubeadm gave it at first boot; ` +
+          "the changes below would not move it (safe-changes says what to do).",
+      );
+    }
   if (d.ignoredOnly.length) {
     lines.push("  Ignored (ignoreChanges: `pulumi up` leaves these inputs as they are; not counted):");
     for (const g of groupBy(d.ignoredOnly, (i) => `${i.type}|${i.paths.join(",")}`)) {

@@ -150,7 +150,7 @@ function compare(o: DiffableResource, r: DiffableResource, sameIds: Map<string, 
   const type = r.type ?? typeOfUrn(r.urn);
   // An aliased resource keeps its cloud id; the mock names ids after the new name.
   const leaves = changedLeaves(o.inputs, r.inputs).filter(
-    (c) => !(c.old === MASK && c.new === MASK) && !(typeof c.new === "string" && sameIds.get(c.new) === c.old),
+    (c) => !(c.old === MASK && c.new === MASK) && !(typeof c.new === "string" && sameIds.has(c.new) && sameIds.get(c.new) === c.old),
   );
   for (const p of changedPaths(o.secretDigests ?? {}, r.secretDigests ?? {})) {
     if (!leaves.some((l) => l.path === p)) leaves.push({ path: p, secret: true });

@@ -2,7 +2,9 @@
 // over what it declares. It blocks, in prod (mandatory via config/prod.json,
 // advisory in nonprod.json), a plan that replaces or deletes a master, a vswitch,
 // the VPC or an SLB, or that stops more than one master at once, and says how to
-// make the change safely.
+// make the change safely. It also blocks a change of the pod or service range of a
+// built cluster (the Cluster component's `podCidr`/`serviceCidr` inputs), which no
+// `pulumi up` can carry out: see clusterRangeChange below.
 //
 // Where it runs: CrossGuard in @pulumi/policy 1.21 cannot. A resource policy gets
 // `{type, props, urn, name, opts, provider}` of the *new* state only
@@ -13,6 +15,7 @@
 // check that cannot fire, and the offline preview applies `validateChanges` to
 // its diff on `--diff-from` (the PR job diffs every changed stack against main).
 import { EnforcementLevel, PolicyStack, ReportViolation, StackPolicy, TYPES } from "./policy";
+import { CLUSTER_COMPONENT_TYPE } from "./nodes";
 
 /** One planned change as the rule sees it: the offline diff's op per resource. */
 export interface PlannedChange {
@@ -24,6 +27,8 @@ export interface PlannedChange {
   paths: string[];
   /** The inputs (the new ones; the old ones for a delete). */
   props: Record<string, unknown>;
+  /** The old inputs, for an update or a replace (absent when the diff does not have them). */
+  oldProps?: Record<string, unknown>;
 }
 
 export interface ChangePolicy extends StackPolicy {
@@ -41,6 +46,54 @@ export function isMaster(c: Pick<PlannedChange, "type" | "props" | "name">): boo
 }
 
 // ---------------------------------------------------------------------------
+// Pod and service ranges of a built cluster
+//
+// Refused, not shown as a rebuild: nothing in this program can rebuild a cluster in
+// place (the CA and keys are protected in prod, masters keep fixed addresses, etcd holds
+// every object), so the honest plan for a new range is a new cluster (stack). kubeadm
+// writes the ranges once, at `kubeadm init`: podSubnet becomes kube-controller-manager's
+// --cluster-cidr, from which each Node gets its spec.podCIDR once (the API refuses to
+// change it afterwards), and serviceSubnet becomes kube-apiserver's
+// --service-cluster-ip-range. `kubeadm upgrade` keeps them, and the masters' user data
+// that carries them is ignored after first boot. A plan with a new range would move
+// only what reads the config (flannel's net-conf.json, the VPC routes, the VPN selectors),
+// and nodes outside the old range would get no pod CIDR.
+
+/** The Cluster component's range inputs, by the config key that sets them. */
+export const CLUSTER_RANGES: Record<string, string> = {
+  podCidr: "platform:network.podCidr",
+  serviceCidr: "platform:network.serviceCidr",
+};
+
+/** For a change of a built cluster's pod or service range: what it is, and the supported path. */
+export function clusterRangeChange(c: PlannedChange): string[] {
+  if (c.type !== CLUSTER_COMPONENT_TYPE || c.op !== "update" || !c.oldProps) return [];
+  const out: string[] = [];
+  for (const [input, key] of Object.entries(CLUSTER_RANGES)) {
+    const was = c.oldProps[input];
+    const now = c.props[input];
+    // Absent before: the first plan that records the range, not a change of it.
+    if (was === undefined || was === now || !c.paths.includes(input)) continue;
+    const what =
+      input === "podCidr"
+        ? "kubeadm set the pod range at `kubeadm init` (kube-controller-manager --cluster-cidr; a Node's spec.podCIDR cannot change once set), " +
+          "so this plan would move only flannel's network, the routes and the VPN selectors, and nodes outside the old range would get no pod CIDR"
+        : "kubeadm set the service range at `kubeadm init` (kube-apiserver --service-cluster-ip-range, which `kubeadm upgrade` keeps), " +
+          "so this plan would move only what reads the config, while Services keep their addresses from the old range";
+    const extra =
+      input === "serviceCidr"
+        ? " To only add Service addresses, leave the key as it is and add a ServiceCIDR object (networking.k8s.io/v1, stable since Kubernetes 1.33)."
+        : "";
+    out.push(
+      `${key} changes ${String(was)} -> ${String(now)} on the built cluster ${c.name}: ${what}. ` +
+        "`pulumi up` cannot change it. The supported path is a new cluster: a new stack with the new range beside this one, " +
+        `move the workloads, then retire this one (README, "Changing the pod or service range").${extra}`,
+    );
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
 // safe-changes
 
 const verb = (c: PlannedChange) => (c.op === "delete" ? "deletes" : `replaces (${c.paths.join(", ") || "renamed"})`);
@@ -49,11 +102,12 @@ export function safeChanges(enforcementLevel: EnforcementLevel): ChangePolicy {
   return {
     name: "safe-changes",
     description:
-      "A plan must not replace or delete a master, a vswitch, the VPC or an SLB, nor stop more than one master at once (checked offline on --diff-from: CrossGuard sees no old state).",
+      "A plan must not replace or delete a master, a vswitch, the VPC or an SLB, nor stop more than one master at once, nor change a built cluster's pod or service range (checked offline on --diff-from: CrossGuard sees no old state).",
     enforcementLevel,
     // CrossGuard has no old state to compare with: nothing to check here.
     validateStack(_s: PolicyStack, _report: ReportViolation) {},
     validateChanges(changes, report) {
+      for (const c of changes) for (const m of clusterRangeChange(c)) report(m, c.urn);
       const gone = changes.filter((c) => c.op === "replace" || c.op === "delete");
       for (const c of gone) {
         if (isMaster(c)) {

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import { day2AlertRules, day2NodeExporterArgs } from "../../components/k8s/day2Alerts";
+import { clientCertificateRules, day2AlertRules, day2NodeExporterArgs } from "../../components/k8s/day2Alerts";
 
 function promtool(args: string[], cwd: string): { status: number; out: string } {
   const r = spawnSync(process.env.PROMTOOL ?? "promtool", args, { cwd, encoding: "utf8", timeout: 20_000 });
@@ -74,6 +74,16 @@ function unitTests(rulesFile: string) {
           },
         ],
       },
+    ],
+  };
+}
+
+/** The leaf certificates over weeks, evaluated hourly (promtool takes about a millisecond per evaluation step). */
+function certTests(rulesFile: string) {
+  return {
+    rule_files: [rulesFile],
+    evaluation_interval: "1h",
+    tests: [
       {
         // apiserver expires at 40 days, etcd-server at a year: the first alerts under 30 days left.
         interval: "1h",
@@ -104,10 +114,65 @@ function unitTests(rulesFile: string) {
   };
 }
 
+/** The CAs over 400 days, evaluated daily. */
+function caTests(rulesFile: string) {
+  return {
+    rule_files: [rulesFile],
+    evaluation_interval: "1d",
+    tests: [
+      {
+        // The cluster CA (on three masters) has 400 days left at t=0, the etcd CA ten years: a warning
+        // under a year, a page under 90 days, one alert per CA, and never the leaf certificates' alert.
+        interval: "1d",
+        input_series: [
+          ...["10", "11", "12"].map((m) => ({ series: `${CERT}{instance="10.40.0.${m}:9100",cert="ca"}`, values: "34560000x400" })),
+          { series: `${CERT}{instance="10.40.0.10:9100",cert="etcd-ca"}`, values: "315360000x400" },
+        ],
+        alert_rule_test: [
+          { eval_time: "34d", alertname: "KubeadmCaExpiresWithinAYear", exp_alerts: [] },
+          {
+            eval_time: "36d",
+            alertname: "KubeadmCaExpiresWithinAYear",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "warning", cluster: "prod1", cert: "ca" },
+                exp_annotations: {
+                  summary: "CA ca expires within a year in cluster prod1",
+                  description:
+                    "The ca CA expires in 364d 0h 0m 0s. Nothing renews a CA (it is Pulumi's, protected in prod): plan its rotation " +
+                    "across every master, kubelet and kubeconfig now, or build a new cluster (README, Operations, Certificates).",
+                },
+              },
+            ],
+          },
+          { eval_time: "36d", alertname: "KubeadmCaExpiresSoon", exp_alerts: [] },
+          { eval_time: "309d", alertname: "KubeadmCaExpiresSoon", exp_alerts: [] },
+          {
+            eval_time: "311d",
+            alertname: "KubeadmCaExpiresSoon",
+            exp_alerts: [
+              {
+                exp_labels: { ...common, cert: "ca" },
+                exp_annotations: {
+                  summary: "CA ca expires within 90 days in cluster prod1",
+                  description:
+                    "The ca CA expires in 89d 0h 0m 0s. Nothing renews a CA (it is Pulumi's, protected in prod): plan its rotation " +
+                    "across every master, kubelet and kubeconfig now, or build a new cluster (README, Operations, Certificates).",
+                },
+              },
+            ],
+          },
+          { eval_time: "385d", alertname: "KubeadmCertificateExpiresSoon", exp_alerts: [] },
+        ],
+      },
+    ],
+  };
+}
+
 test("promtool check rules accepts the groups", () => {
   fs.writeFileSync(path.join(dir, "rules.yaml"), stringify({ groups: day2AlertRules("prod1", "1h") }));
   const r = promtool(["check", "rules", "rules.yaml"], dir);
-  expect(r.out).toContain("SUCCESS: 3 rules found");
+  expect(r.out).toContain("SUCCESS: 5 rules found");
   expect(r.status).toBe(0);
 });
 
@@ -117,6 +182,19 @@ test("fires and stays quiet as expected under promtool test rules", () => {
   const r = promtool(["test", "rules", "tests.yaml"], dir);
   expect(r.out).toContain("SUCCESS");
   expect(r.status).toBe(0);
+});
+
+test("a leaf certificate pages under 30 days; a CA warns a year ahead and pages 90 days ahead, once per CA", () => {
+  fs.writeFileSync(path.join(dir, "rules.yaml"), stringify({ groups: day2AlertRules("prod1", "1h") }));
+  for (const [file, tests] of [
+    ["cert-tests.yaml", certTests("rules.yaml")],
+    ["ca-tests.yaml", caTests("rules.yaml")],
+  ] as const) {
+    fs.writeFileSync(path.join(dir, file), stringify(tests));
+    const r = promtool(["test", "rules", file], dir);
+    expect(r.out).toContain("SUCCESS");
+    expect(r.status).toBe(0);
+  }
 });
 
 test("the same tests fail with a 6h schedule, whose staleness bound is 12h (the test can fail)", () => {
@@ -130,4 +208,62 @@ test("the same tests fail with a 6h schedule, whose staleness bound is 12h (the 
 test("node-exporter reads the scripts' directory through its host-root mount", () => {
   expect(day2NodeExporterArgs()).toContain("--collector.textfile.directory=/host/root/var/lib/node_exporter/textfile_collector");
   expect(() => day2AlertRules("Prod 1", "1h")).toThrow("cluster must be a DNS-style name");
+});
+
+describe("the client certificates Pulumi mints", () => {
+  const admin = { cert: "admin", resource: "prod1-pki-admin", usedBy: "the stack's admin kubeconfig (output `kubeconfig`)", notAfter: 40 * 86400 };
+  const description = (first: string) => `${first} \`pulumi up --stack prod1\` re-issues it (\`--replace\` on prod1-pki-admin re-issues it at once).`;
+
+  test("a warning once `pulumi up` would renew it (30 days), a page a week before it expires", () => {
+    fs.writeFileSync(path.join(dir, "client.yaml"), stringify({ groups: [clientCertificateRules("prod1", [admin])] }));
+    expect(promtool(["check", "rules", "client.yaml"], dir).out).toContain("SUCCESS: 2 rules found");
+    const tests = {
+      rule_files: ["client.yaml"],
+      evaluation_interval: "1h",
+      tests: [
+        {
+          interval: "1d",
+          input_series: [{ series: 'up{job="node-exporter"}', values: "1x40" }],
+          alert_rule_test: [
+            { eval_time: "9d", alertname: "PulumiClientCertificateRenewalDue", exp_alerts: [] },
+            {
+              eval_time: "11d",
+              alertname: "PulumiClientCertificateRenewalDue",
+              exp_alerts: [
+                {
+                  exp_labels: { severity: "warning", cluster: "prod1", cert: "admin" },
+                  exp_annotations: {
+                    summary: "The admin client certificate of cluster prod1 expires in 29d 0h 0m 0s",
+                    description: description("It is in its renewal window and no `pulumi up` of this stack has renewed it yet."),
+                  },
+                },
+              ],
+            },
+            { eval_time: "32d", alertname: "PulumiClientCertificateExpiresSoon", exp_alerts: [] },
+            {
+              eval_time: "34d",
+              alertname: "PulumiClientCertificateExpiresSoon",
+              exp_alerts: [
+                {
+                  exp_labels: { ...common, cert: "admin" },
+                  exp_annotations: {
+                    summary: "The admin client certificate of cluster prod1 expires in 6d 0h 0m 0s",
+                    description: description("When it expires, the stack's admin kubeconfig (output `kubeconfig`) loses access to the cluster."),
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    fs.writeFileSync(path.join(dir, "client-tests.yaml"), stringify(tests));
+    const r = promtool(["test", "rules", "client-tests.yaml"], dir);
+    expect(r.out).toContain("SUCCESS");
+    expect(r.status).toBe(0);
+  });
+
+  test("a notAfter that is not epoch seconds is refused", () => {
+    expect(() => clientCertificateRules("prod1", [{ ...admin, notAfter: 1.5 }])).toThrow("admin: notAfter must be epoch seconds, got 1.5");
+  });
 });

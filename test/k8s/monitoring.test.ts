@@ -25,6 +25,7 @@ import {
 import { FLUENT_BIT_CHART } from "../../components/k8s/fluentBitValues";
 import { byName, ofType, plan, STACK_NAMES } from "../support/offline";
 import { validateK8sObject } from "../support/k8sSchema";
+import { MOCK_CERT_PEM } from "../../components/preview/fixtures";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
@@ -304,5 +305,30 @@ describe("the PrometheusRule from the plan", () => {
     const artifact = p.artifacts.find((a) => a.file === "prod1-prometheus-rules.yaml")!;
     expect(artifact.kind).toBe("manifests");
     expect(YAML.parse(artifact.text).groups).toEqual((byName(p, "prod1-monitoring-platform-alerts", RULE).inputs.spec as { groups: unknown }).groups);
+  });
+});
+
+describe("the client certificates' PrometheusRule", () => {
+  test("prod1 alerts on its admin and kubesphere-host certificates with their notAfter as openssl reads it; the host on its admin one", async () => {
+    const enddate = spawnSync("openssl", ["x509", "-noout", "-enddate"], { input: MOCK_CERT_PEM, encoding: "utf8" }).stdout.trim();
+    expect(enddate).toBe("notAfter=Nov  3 18:40:16 2126 GMT");
+    const notAfter = 4949404816; // 2126-11-03T18:40:16Z
+    const certsOf = async (stack: string) => {
+      const p = await plan(stack);
+      const rule = byName(p, `${stack}-monitoring-client-certificates`, RULE);
+      expect((rule.inputs.metadata as { name: string }).name).toBe("platform-client-certificates");
+      expect(rule.dependsOn).toContain(kpsRelease(p).urn);
+      const groups = (rule.inputs.spec as { groups: { rules: { alert: string; expr: string; labels: Record<string, string> }[] }[] }).groups;
+      fs.writeFileSync(path.join(dir, `${stack}-client.rules.yml`), YAML.stringify({ groups }));
+      expect(run(PROMTOOL, "prometheus", ["check", "rules", `${stack}-client.rules.yml`]).status).toBe(0);
+      return groups.flatMap((g) => g.rules).map((r) => `${r.labels.cert} ${r.alert} ${r.labels.severity}: ${r.expr}`);
+    };
+    expect(await certsOf("prod1")).toEqual([
+      `admin PulumiClientCertificateRenewalDue warning: vector(${notAfter}) - time() < 2592000`,
+      `admin PulumiClientCertificateExpiresSoon critical: vector(${notAfter}) - time() < 604800`,
+      `kubesphere-host PulumiClientCertificateRenewalDue warning: vector(${notAfter}) - time() < 2592000`,
+      `kubesphere-host PulumiClientCertificateExpiresSoon critical: vector(${notAfter}) - time() < 604800`,
+    ]);
+    expect((await certsOf("host")).map((l) => l.split(" ")[0])).toEqual(["admin", "admin"]);
   });
 });

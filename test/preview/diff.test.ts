@@ -4,7 +4,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { formatDiff, nameRange, ranges } from "../../components/preview/diffFormat";
+import * as zlib from "zlib";
+import { parse } from "yaml";
+import { formatDiff, nameRange, ranges, textDiff } from "../../components/preview/diffFormat";
 import { formatFindings } from "../../components/preview/findings";
 import { diffCounts, DiffableResource, diffPlans, PlanDiff } from "../../components/preview/planDiff";
 import { writeArtifacts, writeArtifactsPruning } from "../../components/preview/preview";
@@ -210,5 +212,82 @@ describe("the CLI", () => {
     const { removed } = writeArtifactsPruning(out, await plan("prod1"));
     expect(removed.sort()).toEqual(gone.map((f) => path.join("cloud-init", f)).sort());
     expect(fs.existsSync(path.join(out, "cloud-init", "my-notes-prod1-order-8.txt"))).toBe(true);
+  });
+});
+
+describe("text values as a line diff", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "textdiff-"));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  /** A gz+b64 file of a cloud-init document, decoded. */
+  function writtenFile(cloudInit: string, file: string): string {
+    const entry = (parse(cloudInit).write_files as { path: string; content: string; encoding?: string }[]).find((f) => f.path === file)!;
+    expect(entry.encoding).toBe("gz+b64");
+    return zlib.gunzipSync(Buffer.from(entry.content, "base64")).toString("utf8");
+  }
+
+  test("the kubeadm config in master-0's user data: the podSubnet line with context, nothing unrelated", async () => {
+    writeArtifacts(path.join(tmp, "a"), await plan("prod1"));
+    writeArtifacts(path.join(tmp, "b"), await plan("prod1", ["platform:network.podCidr=10.140.0.0/15"]));
+    const read = (d: string) =>
+      writtenFile(fs.readFileSync(path.join(tmp, d, "cloud-init", "prod1-master-0.yaml"), "utf8"), "/etc/k8s-bootstrap/kubeadm-init.yaml");
+    const [a, b] = [read("a"), read("b")];
+    expect(a.split("\n").length).toBeGreaterThan(60);
+    const d = textDiff(a, b);
+    expect(d.filter((l) => /^[-+] /.test(l))).toEqual(["-   podSubnet: 10.140.0.0/16", "+   podSubnet: 10.140.0.0/15"]);
+    // One hunk: two lines of context either side, none of the other 60-odd lines.
+    expect(d).toEqual([
+      "@@ line 25 @@",
+      "  controlPlaneEndpoint: 10.40.0.40:6443",
+      "  networking:",
+      "-   podSubnet: 10.140.0.0/16",
+      "+   podSubnet: 10.140.0.0/15",
+      "    serviceSubnet: 10.240.0.0/20",
+      "    dnsDomain: cluster.local",
+    ]);
+  });
+
+  test("through the diff: a non-secret text shows its changed lines; a secret one never its value", () => {
+    const oldText = ["a: 1", "b: 2", "c: 3", "d: 4", "e: 5", "f: 6", "g: 7", "h: 8", "i: 9"].join("\n");
+    const newText = oldText.replace("e: 5", "e: 50");
+    const r = (text: string, secret: boolean): DiffableResource => ({
+      urn: "urn:pulumi:prod1::platform::kubernetes:core/v1:ConfigMap::cfg",
+      type: "kubernetes:core/v1:ConfigMap",
+      inputs: { data: { "x.yaml": secret ? "[secret]" : text } },
+      ...(secret ? { secretDigests: { "data.x\\.yaml": text === oldText ? "d1" : "d2" } } : {}),
+    });
+    const plain = formatDiff(diffPlans([r(oldText, false)], [r(newText, false)]));
+    expect(plain).toContain('data["x.yaml"]: text, 9 -> 9 lines (-1 +1)');
+    expect(plain).toContain(["@@ line 3 @@", "  c: 3", "  d: 4", "- e: 5", "+ e: 50", "  f: 6", "  g: 7"].map((l) => `          ${l}`).join("\n"));
+    expect(plain).not.toMatch(/a: 1|b: 2|h: 8|i: 9/);
+    expect(plain).not.toContain("chars of text");
+    const hidden = formatDiff(diffPlans([r(oldText, true)], [r(newText, true)]));
+    expect(hidden).toContain("(secret, changed; value not shown)");
+    expect(hidden).not.toMatch(/e: 5/);
+  });
+
+  test("a long one-line value shows the part that changed", () => {
+    const v = (x: string) => `--flag-one=aaaaaaaaaaaaaaaa --flag-two=bbbbbbbbbbbbbbbb --cluster-cidr=${x} --flag-three=cccccccccccccccccccccc --flag-four=ddd`;
+    const r = (x: string): DiffableResource => ({
+      urn: "urn:pulumi:prod1::platform::kubernetes:core/v1:ConfigMap::one",
+      type: "kubernetes:core/v1:ConfigMap",
+      inputs: { data: { args: v(x) } },
+    });
+    const out = formatDiff(diffPlans([r("10.140.0.0/16")], [r("10.140.0.0/15")]));
+    // 24 characters either side of the first and last changed character.
+    expect(out).toContain('data.args: "…luster-cidr=10.140.0.0/16 --flag-three=cccccccccc…" -> "…luster-cidr=10.140.0.0/15 --flag-three=cccccccccc…"');
+  });
+
+  test("the CLI: a pod range widening on prod1 against a baseline plan names the new cluster, diffs net-conf.json by line and exits 1", async () => {
+    writeArtifacts(path.join(tmp, "base"), await plan("prod1"));
+    const r = await previewCli("prod1", "-c", "platform:network.podCidr=10.140.0.0/15", "--diff-from", path.join(tmp, "base"));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('  NEEDS A NEW CLUSTER: platform:network.podCidr "10.140.0.0/16" -> "10.140.0.0/15".');
+    expect(r.stdout).toContain('          -   "Network": "10.140.0.0/16",\n          +   "Network": "10.140.0.0/15",');
+    expect(r.stdout).not.toContain("(118 chars of text)");
+    expect(r.stdout).toMatch(
+      /\[mandatory\] safe-changes: platform:network\.podCidr changes 10\.140\.0\.0\/16 -> 10\.140\.0\.0\/15 .*The supported path is a new cluster/,
+    );
+    expect(r.stdout).toContain("Plan: 0 to create, 4 to update, 0 to update with the instance stopped, 2 to replace, 0 to delete");
   });
 });

@@ -54,3 +54,37 @@ describe("safe-changes", () => {
     expect(v.every((x) => x.level === "advisory")).toBe(true);
   });
 });
+
+describe("safe-changes: a built cluster's pod and service ranges", () => {
+  test("widening prod1's pod range is blocked, naming the key, both values and a new cluster as the supported path", async () => {
+    const v = await guard("prod1", ["platform:network.podCidr=10.140.0.0/15"]);
+    expect(v).toHaveLength(1);
+    expect(v[0]).toMatchObject({
+      policy: "safe-changes",
+      level: "mandatory",
+      urn: "urn:pulumi:prod1::platform::pulumi:pulumi:Stack$platform:cluster:Cluster::prod1",
+    });
+    expect(v[0].message).toMatch(/^platform:network\.podCidr changes 10\.140\.0\.0\/16 -> 10\.140\.0\.0\/15 on the built cluster prod1: /);
+    expect(v[0].message).toContain("nodes outside the old range would get no pod CIDR");
+    expect(v[0].message).toContain("The supported path is a new cluster: a new stack with the new range beside this one");
+  });
+
+  test("widening prod1's service range is blocked too (before, the plan showed no change at all)", async () => {
+    const v = await guard("prod1", ["platform:network.serviceCidr=10.240.0.0/19"]);
+    expect(v).toHaveLength(1);
+    expect(v[0].level).toBe("mandatory");
+    expect(v[0].message).toMatch(/^platform:network\.serviceCidr changes 10\.240\.0\.0\/20 -> 10\.240\.0\.0\/19 on the built cluster prod1: /);
+    expect(v[0].message).toContain("The supported path is a new cluster");
+    expect(v[0].message).toContain("add a ServiceCIDR object (networking.k8s.io/v1, stable since Kubernetes 1.33)");
+  });
+
+  test("advisory in nonprod; a plan made before the ranges were recorded is not a change of them", async () => {
+    const v = await guard("dev", ["platform:network.podCidr=10.110.0.0/15"], NONPROD);
+    expect(v.map((x) => [x.policy, x.level])).toEqual([["safe-changes", "advisory"]]);
+    const after = await plan("prod1");
+    const before = after.resources.map((r) =>
+      r.type === "platform:cluster:Cluster" ? { ...r, inputs: { kubernetesVersion: r.inputs.kubernetesVersion } } : r,
+    );
+    expect(checkChanges(diffPlans(before, after.resources), before, after.resources, PROD)).toEqual([]);
+  });
+});
