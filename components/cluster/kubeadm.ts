@@ -191,9 +191,9 @@ const caCerts = new Map<string, { ca: boolean; hash: string } | undefined>();
 
 /**
  * Whether a PEM is a CA certificate, and its discovery hash; undefined when it is
- * no certificate. Every node's user data validates the cluster's settings, and
- * parsing the certificate and hashing its key was a third of the rendering at
- * 1000 workers (BENCHMARKS.md), so each PEM is parsed once (a run holds a few).
+ * no certificate. Every node's user data validates the cluster's settings
+ * twice, and parsing the certificate and hashing its key for each showed in the
+ * 1000-worker profile (BENCHMARKS.md), so each PEM is parsed once (a run holds a few).
  */
 function caCertFacts(pem: string): { ca: boolean; hash: string } | undefined {
   if (caCerts.has(pem)) return caCerts.get(pem);
