@@ -159,10 +159,10 @@ export interface FlatRun {
 }
 
 /**
- * Plans prod1 at `workers` once and returns, run by run (the host stack, whose
- * outputs answer prod1's StackReference, then prod1), the custom resources each
- * run created, in registration order, with the inputs the mocks saw and the
- * property names the SDK classes passed.
+ * Plans prod1 at `workers` once and returns, run by run (one: a member plans no
+ * other stack; a host's preview would plan its members first), the custom
+ * resources each run created, in registration order, with the inputs the mocks
+ * saw and the property names the SDK classes passed.
  */
 export async function exportFlat(workers: number): Promise<FlatRun[]> {
   /* eslint-disable @typescript-eslint/no-require-imports */
