@@ -93,8 +93,25 @@ function file(path: string, content: string, permissions: string): WriteFile {
 
 /** gzip+base64 (cloud-init write_files `encoding: gz+b64`): the bootstrap text would not fit the 16 KiB budget as is. */
 function gzFile(path: string, content: string, permissions: string): WriteFile {
-  // Fixed gzip header (no mtime): the same text always gives the same user data.
-  return { path, content: gzipSync(Buffer.from(content), { level: 9 }).toString("base64"), owner: "root:root", permissions, encoding: "gz+b64" };
+  return { path, content: gzB64(content), owner: "root:root", permissions, encoding: "gz+b64" };
+}
+
+/** Compressed texts by source text: most files are the same on every node of a cluster (see gzB64). */
+const compressed = new Map<string, string>();
+
+/**
+ * gzip level 9, base64. Fixed gzip header (no mtime): the same text always gives
+ * the same user data, so a text every node carries (containerd's config, the
+ * guard, the units) is compressed once per run, not once per node (at 1000
+ * workers these repeats were most of the rendering's time, BENCHMARKS.md).
+ */
+function gzB64(content: string): string {
+  const known = compressed.get(content);
+  if (known !== undefined) return known;
+  const b64 = gzipSync(Buffer.from(content), { level: 9 }).toString("base64");
+  if (compressed.size >= 256) compressed.clear();
+  compressed.set(content, b64);
+  return b64;
 }
 
 /** A write_files entry's text, decoded when it is gz+b64 (tests and the preview read it). */

@@ -186,6 +186,29 @@ export function kubernetesMinor(version: string): number {
   return Number(m[1]);
 }
 
+/** Parsed CA certificates by PEM: every node of a cluster carries the same one (see caCertFacts). */
+const caCerts = new Map<string, { ca: boolean; hash: string } | undefined>();
+
+/**
+ * Whether a PEM is a CA certificate, and its discovery hash; undefined when it is
+ * no certificate. Every node's user data validates the cluster's settings
+ * twice, and parsing the certificate and hashing its key for each showed in the
+ * 1000-worker profile (BENCHMARKS.md), so each PEM is parsed once (a run holds a few).
+ */
+function caCertFacts(pem: string): { ca: boolean; hash: string } | undefined {
+  if (caCerts.has(pem)) return caCerts.get(pem);
+  let cert: X509Certificate | undefined;
+  try {
+    cert = new X509Certificate(pem);
+  } catch {
+    cert = undefined;
+  }
+  const facts = cert && { ca: cert.ca, hash: caCertHashFromPublicKeyPem(pem) };
+  if (caCerts.size >= 64) caCerts.clear();
+  caCerts.set(pem, facts);
+  return facts;
+}
+
 /** Throws on the first invalid cluster setting, naming the field. */
 export function validateClusterBootstrap(c: ClusterBootstrap): void {
   if (!DNS_LABEL.test(c.clusterName)) {
@@ -218,14 +241,10 @@ export function validateClusterBootstrap(c: ClusterBootstrap): void {
   assertNone(kubernetesProblems({ version: c.kubernetesVersion, packageRepository: c.packageRepository, imageRepository: c.imageRepository }));
   if (c.bootstrapToken !== undefined && !TOKEN.test(c.bootstrapToken)) fail("bootstrapToken", "must match [a-z0-9]{6}.[a-z0-9]{16}");
   if (!CA_HASH.test(c.caCertHash)) fail("caCertHash", 'must be "sha256:" followed by 64 lowercase hex characters');
-  let cert: X509Certificate;
-  try {
-    cert = new X509Certificate(c.caCertPem);
-  } catch {
-    fail("caCertPem", "is not a PEM X.509 certificate");
-  }
+  const cert = caCertFacts(c.caCertPem);
+  if (cert === undefined) fail("caCertPem", "is not a PEM X.509 certificate");
   if (!cert.ca) fail("caCertPem", "is not a CA certificate (basicConstraints CA:FALSE)");
-  const certHash = caCertHashFromPublicKeyPem(c.caCertPem);
+  const certHash = cert.hash;
   // Joins pin caCertHash; a mismatch would only show up as every join failing at boot.
   if (certHash !== c.caCertHash) fail("caCertHash", `does not match caCertPem (which hashes to ${certHash})`);
 }

@@ -16,6 +16,8 @@ import { listStacks, PROJECT_DIR, readStackFile } from "./stackFiles";
 import { hostWorkspaces, projectProblems } from "../fleet/consoleRules";
 import type { WorkspacesConfig } from "../fleet/consoleSchema";
 import { Env, isProd, KEYS, platformSchema, PlatformSettings, PROJECT, REMOVED_KEYS, STACKS } from "./schema";
+// Which keys were set with --secret: an SDK internal, kept with the others and pinned by their test.
+import { isConfigSecret } from "../preview/sdkInternals";
 import { SECRET_KEY_NAMES, SECRET_KEYS, secretRequired, SecretKeyName, StackSecrets } from "./secretKeys";
 
 export { defaultPackageRepository, isProd, PROJECT, STACKS, SUPPORTED_KUBERNETES_MINORS } from "./schema";
@@ -215,10 +217,6 @@ function decode(text: string, schema: z.ZodType | undefined): unknown {
     return text;
   }
 }
-
-// Which keys were set with --secret; the SDK's typings keep this helper internal.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(k: string): boolean };
 
 /** Reads the running program's config (real engine or the offline mock runtime). */
 export function loadStackConfig(): StackConfig {

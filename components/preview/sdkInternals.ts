@@ -1,11 +1,18 @@
-// Every internal module of the Pulumi SDK the offline preview (and its bench)
-// reaches into, in one place. None of these is public API: the SDK may change
-// them in any release, so this file names the SDK version it was checked
-// against, and test/preview/sdkInternals.test.ts fails when the installed SDK
-// differs, listing what to re-check. Only the preview loads this module:
-// `pulumi up` (index.ts and the components) never does.
+// Every internal module of the Pulumi SDK the project reaches into, in one
+// place: the offline preview (and its bench), and `isConfigSecret`, which
+// `pulumi up` needs too (config/stackConfig.ts). None of these is public API:
+// the SDK may change them in any release, so this file names the SDK version it
+// was checked against, and test/preview/sdkInternals.test.ts fails when the
+// installed SDK differs, listing what to re-check, and when any other file
+// imports an SDK module by its path. Loading this module on the `pulumi up`
+// path costs nothing the SDK does not load anyway: every module required at the
+// top is one `@pulumi/pulumi` loads itself; the inspector session and the
+// protobuf pieces load only when the preview first uses them.
 //
 // Checked against @pulumi/pulumi 3.276.0 (node_modules/@pulumi/pulumi/...):
+// - runtime/config.js         isConfigSecret(key): whether the engine passed the key in
+//                             PULUMI_CONFIG_SECRET_KEYS (set with `--secret`); no public API
+//                             tells a program this. Used by `pulumi up` and the preview.
 // - runtime/state.js          getStore() returns the run's LocalStore (leakCandidates,
 //                             settings, supportsSecrets and the other feature flags).
 // - runtime/settings.js       setMockOptions(monitor, project, stack, preview, organization)
@@ -40,6 +47,7 @@ export const SDK_VERSION_CHECKED = "3.276.0";
 
 /** What to re-read in the new SDK's source when its version changes. */
 export const RECHECK = [
+  "runtime/config.js: isConfigSecret(key) still exported, true exactly for the keys setAllConfig was given as secret (pulumi up reads secrets through it)",
   "runtime/state.js: getStore() and the LocalStore fields set in runOffline (supportsSecrets, ...) and leakCandidates",
   "runtime/settings.js: setMockOptions(monitor, project, stack, preview) and waitForRPCs()",
   "runtime/debuggable.js: debuggablePromise still called through exports, still only leak tracking besides the debug fields",
@@ -49,6 +57,9 @@ export const RECHECK = [
   "runtime/resource.js: registerResource's argument order (the bench)",
   "proto/resource_pb.js and google-protobuf's Struct: the register response",
 ] as const;
+
+/** Whether a config key (`project:key`) was set as a secret; @internal in the SDK, no public equivalent. */
+export const isConfigSecret: (key: string) => boolean = (require("@pulumi/pulumi/runtime/config") as { isConfigSecret(k: string): boolean }).isConfigSecret;
 
 export const state = require("@pulumi/pulumi/runtime/state") as { getStore(): Record<string, unknown> };
 

@@ -50,6 +50,11 @@ const created = (r: { custom: boolean; operation?: string }) => r.custom && r.op
 export interface Measured {
   /** Wall time of the measured call (the preview, or the baseline's runs), ms. */
   wallMs: number;
+  /**
+   * CPU time of the child over the same call, ms (process.cpuUsage: user + system, all threads, so the
+   * garbage collector's helpers too). Wall time grows with other work on the machine; CPU time much less.
+   */
+  cpuMs: number;
   /** Peak resident set of the child, KiB (process.resourceUsage().maxRSS). */
   maxRssKb: number;
   /** Resources in prod1's plan, components included. */
@@ -88,13 +93,16 @@ async function childMain(task: ChildTask): Promise<unknown> {
     case "preview": {
       const { previewStack } = await import("../../components/preview/preview");
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const { plan } = await previewStack({ stack: STACK, overrides: sizeOverrides(task.workers) });
       const wallMs = performance.now() - t0;
+      const cpuMs = cpuSince(c0);
       const maxRssKb = process.resourceUsage().maxRSS;
       const workers = plan.resources.filter((r) => r.type === "alicloud:ecs/instance:Instance" && /-general-\d+$/.test(r.name)).length;
       if (workers !== task.workers) throw new Error(`bench: expected ${task.workers} workers in the plan, found ${workers}`);
       const result: PreviewMeasured = {
         wallMs,
+        cpuMs,
         maxRssKb,
         resources: plan.resources.length,
         custom: plan.resources.filter(created).length,
@@ -151,10 +159,10 @@ export interface FlatRun {
 }
 
 /**
- * Plans prod1 at `workers` once and returns, run by run (the host stack, whose
- * outputs answer prod1's StackReference, then prod1), the custom resources each
- * run created, in registration order, with the inputs the mocks saw and the
- * property names the SDK classes passed.
+ * Plans prod1 at `workers` once and returns, run by run (one: a member plans no
+ * other stack; a host's preview would plan its members first), the custom
+ * resources each run created, in registration order, with the inputs the mocks
+ * saw and the property names the SDK classes passed.
  */
 export async function exportFlat(workers: number): Promise<FlatRun[]> {
   /* eslint-disable @typescript-eslint/no-require-imports */
@@ -219,6 +227,7 @@ export async function runFlat(runs: FlatRun[], typedKeys: boolean): Promise<Meas
   // The SDK's typings make CustomResource abstract; the runtime registers any type token.
   const Generic = pulumi.CustomResource as unknown as new (type: string, name: string, props: Record<string, unknown>) => unknown;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let resources = 0;
   let custom = 0;
   for (const run of runs) {
@@ -238,8 +247,15 @@ export async function runFlat(runs: FlatRun[], typedKeys: boolean): Promise<Meas
     custom = plan.resources.filter(created).length;
   }
   const wallMs = performance.now() - t0;
+  const cpuMs = cpuSince(c0);
   // Counts are the last run's (prod1), like the preview's.
-  return { wallMs, maxRssKb: process.resourceUsage().maxRSS, resources, custom };
+  return { wallMs, cpuMs, maxRssKb: process.resourceUsage().maxRSS, resources, custom };
+}
+
+/** CPU ms (user + system) this process spent since `from`. */
+function cpuSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1000;
 }
 
 /** Runs one task in a fresh node process; resolves with what it reports. */
@@ -267,10 +283,21 @@ function inChild<T>(task: ChildTask, extraExecArgv: string[] = []): Promise<T> {
 
 // ---------------------------------------------------------------- report
 
-interface SizeRow {
+/** One round: a preview and its two baselines, run back to back. */
+interface Round {
   preview: PreviewMeasured;
   baseline: Measured;
   bare: Measured;
+}
+
+interface SizeRow extends Round {
+  rounds: Round[];
+}
+
+/** The rounds' preview/baseline ratios of wall or CPU time, lowest to highest, e.g. "1.21-1.30". */
+function roundRatios(rounds: Round[], of: "wallMs" | "cpuMs"): string {
+  const r = rounds.map((x) => x.preview[of] / x.baseline[of]).sort((a, b) => a - b);
+  return r.length === 1 ? r[0].toFixed(2) : `${r[0].toFixed(2)}-${r[r.length - 1].toFixed(2)}`;
 }
 
 const s = (ms: number) => (ms / 1000).toFixed(2);
@@ -278,15 +305,15 @@ const mb = (kb: number) => String(Math.round(kb / 1024));
 
 function sizeTable(rows: SizeRow[]): string[] {
   const lines = [
-    "| workers | resources | preview wall s | preview peak RSS MB | ms/worker (wall/N) | marginal ms/worker | baseline wall s | baseline peak RSS MB | wall ratio | RSS ratio | bare baseline wall s | graph depth |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| workers | resources | preview wall s | preview peak RSS MB | ms/worker (wall/N) | marginal ms/worker | baseline wall s | baseline peak RSS MB | wall ratio | round wall ratios | round CPU ratios | RSS ratio | bare baseline wall s | graph depth |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   rows.forEach((r, i) => {
     const p = r.preview;
     const prev = rows[i - 1]?.preview;
     const marginal = prev ? ((p.wallMs - prev.wallMs) / (p.workers - prev.workers)).toFixed(2) : "–";
     lines.push(
-      `| ${p.workers} | ${p.resources} | ${s(p.wallMs)} | ${mb(p.maxRssKb)} | ${(p.wallMs / p.workers).toFixed(2)} | ${marginal} | ${s(r.baseline.wallMs)} | ${mb(r.baseline.maxRssKb)} | ${(p.wallMs / r.baseline.wallMs).toFixed(2)} | ${(p.maxRssKb / r.baseline.maxRssKb).toFixed(2)} | ${s(r.bare.wallMs)} | ${p.depth} |`,
+      `| ${p.workers} | ${p.resources} | ${s(p.wallMs)} | ${mb(p.maxRssKb)} | ${(p.wallMs / p.workers).toFixed(2)} | ${marginal} | ${s(r.baseline.wallMs)} | ${mb(r.baseline.maxRssKb)} | ${(p.wallMs / r.baseline.wallMs).toFixed(2)} | ${roundRatios(r.rounds, "wallMs")} | ${roundRatios(r.rounds, "cpuMs")} | ${(p.maxRssKb / r.baseline.maxRssKb).toFixed(2)} | ${s(r.bare.wallMs)} | ${p.depth} |`,
     );
   });
   return lines;
@@ -352,14 +379,9 @@ export function parseArgs(argv: string[]): Options {
   return o;
 }
 
-/** Runs `measure` n times, one after another; the fastest run is the figure. */
-async function fastest<T extends { wallMs: number }>(n: number, measure: (i: number) => Promise<T>): Promise<T> {
-  let best: T | undefined;
-  for (let i = 0; i < n; i++) {
-    const m = await measure(i);
-    if (!best || m.wallMs < best.wallMs) best = m;
-  }
-  return best!;
+/** The fastest of several runs: the one least disturbed by other work on the machine. */
+function fastestOf<T extends { wallMs: number }>(runs: T[]): T {
+  return runs.reduce((best, m) => (m.wallMs < best.wallMs ? m : best));
 }
 
 async function main(): Promise<void> {
@@ -375,16 +397,29 @@ async function main(): Promise<void> {
         opts.cpuProf && workers === opts.sizes[opts.sizes.length - 1]
           ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProf}`, `--cpu-prof-name=${name}-${workers}.cpuprofile`]
           : [];
-      const preview = await fastest(opts.repeat, (i) => inChild<PreviewMeasured>({ kind: "preview", workers }, i === 0 ? prof("preview") : []));
       const file = path.join(tmp, `flat-${workers}.json`);
       await inChild({ kind: "export", workers, file });
-      const baseline = await fastest(opts.repeat, (i) => inChild<Measured>({ kind: "baseline", file, typedKeys: true }, i === 0 ? prof("baseline") : []));
-      const bare = await fastest(opts.repeat, () => inChild<Measured>({ kind: "baseline", file, typedKeys: false }));
-      if (baseline.custom !== preview.custom) throw new Error(`bench: baseline registered ${baseline.custom} custom resources, the preview ${preview.custom}`);
-      rows.push({ preview, baseline, bare });
-      console.error(
-        `bench: ${workers} workers: preview ${s(preview.wallMs)} s ${mb(preview.maxRssKb)} MB, baseline ${s(baseline.wallMs)} s ${mb(baseline.maxRssKb)} MB`,
-      );
+      // Round by round, the preview and its baselines back to back: the load other work puts on the
+      // machine drifts over minutes, so a ratio is read from runs seconds apart.
+      const rounds: Round[] = [];
+      for (let i = 0; i < opts.repeat; i++) {
+        const preview = await inChild<PreviewMeasured>({ kind: "preview", workers }, i === 0 ? prof("preview") : []);
+        const baseline = await inChild<Measured>({ kind: "baseline", file, typedKeys: true }, i === 0 ? prof("baseline") : []);
+        const bare = await inChild<Measured>({ kind: "baseline", file, typedKeys: false });
+        if (baseline.custom !== preview.custom)
+          throw new Error(`bench: baseline registered ${baseline.custom} custom resources, the preview ${preview.custom}`);
+        rounds.push({ preview, baseline, bare });
+        console.error(
+          `bench: ${workers} workers, round ${i + 1}: preview ${s(preview.wallMs)} s ${mb(preview.maxRssKb)} MB, baseline ${s(baseline.wallMs)} s ` +
+            `${mb(baseline.maxRssKb)} MB, ratio ${(preview.wallMs / baseline.wallMs).toFixed(2)} (CPU ${s(preview.cpuMs)} / ${s(baseline.cpuMs)} s, ${(preview.cpuMs / baseline.cpuMs).toFixed(2)}); load ${os.loadavg()[0].toFixed(1)}`,
+        );
+      }
+      rows.push({
+        preview: fastestOf(rounds.map((r) => r.preview)),
+        baseline: fastestOf(rounds.map((r) => r.baseline)),
+        bare: fastestOf(rounds.map((r) => r.bare)),
+        rounds,
+      });
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -404,8 +439,11 @@ async function main(): Promise<void> {
     `### Offline preview of ${STACK} by worker count`,
     "",
     `Each figure is the fastest of ${opts.repeat} fresh child processes (\`node --stack-size=4000 -r ts-node/register/transpile-only\`, as \`npm run preview\`); peak RSS is that run's.`,
-    "Wall time is the `previewStack()` call: loading index.ts and the components, planning the host stack (it answers prod1's StackReference), then prod1.",
-    "The baseline makes the same two runs (host, then prod1) and registers the same custom resources (same types, names, inputs; secrets",
+    "The runs go in rounds (a preview, then its baseline and bare baseline, back to back); the round ratio columns give each round's preview/baseline",
+    "ratio of wall time and of CPU time (user + system, all threads), lowest to highest: on a loaded machine a ratio of runs seconds apart moves less",
+    "than the figures themselves, and the CPU ratio least.",
+    "Wall time is the `previewStack()` call: loading index.ts and the components, then planning prod1 (a member plans no other stack).",
+    "The baseline makes the same run and registers the same custom resources (same types, names, inputs; secrets",
     "as same-length strings) as generic `CustomResource`s in a flat loop through the same `runOffline`/PlatformMocks/RecordingMonitor, with",
     "the property names the typed SDK classes pass (their outputs as undefined); the bare baseline passes only the inputs, so the gap between",
     "the two is what the typed classes' ~150 Outputs per ECS instance cost. Marginal ms/worker is the slope from the previous size.",

@@ -1,8 +1,10 @@
-// The SDK internals the offline preview uses (components/preview/sdkInternals.ts)
-// were read against one SDK version. A different installed version fails here,
+// The SDK internals the project uses (components/preview/sdkInternals.ts: the
+// preview's, and isConfigSecret, which `pulumi up` needs too) were read against
+// one SDK version. A different installed version fails here,
 // naming what to re-read, before a subtle change shows up as a wrong plan.
 import * as fs from "fs";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import * as sdk from "../../components/preview/sdkInternals";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -57,10 +59,30 @@ describe("the SDK internals the preview uses", () => {
     expect(resource).toMatch(/Resource\.callsites\(\)/);
   });
 
-  it("is the only place the preview reaches into the SDK", () => {
-    const dir = path.join(ROOT, "components/preview");
-    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith(".ts") && x !== "sdkInternals.ts")) {
-      expect([f, fs.readFileSync(path.join(dir, f), "utf8").match(/@pulumi\/pulumi\/[\w/]+/g)]).toEqual([f, null]);
-    }
+  it("isConfigSecret tells the keys set as secrets from plain ones (pulumi up reads secrets through it)", () => {
+    // config/stackConfig.ts: a key stored with --secret that this called plain would be refused by validation.
+    expect(typeof sdk.isConfigSecret).toBe("function");
+    pulumi.runtime.setAllConfig({ "platform:dingtalkWebhook": "x", "platform:env": "dev" }, ["platform:dingtalkWebhook"]);
+    expect([sdk.isConfigSecret("platform:dingtalkWebhook"), sdk.isConfigSecret("platform:env"), sdk.isConfigSecret("platform:absent")]).toEqual([
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  it("is the only place the program, the preview and the bench reach into the SDK", () => {
+    const files = (dir: string): string[] =>
+      fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+        const rel = path.join(dir, e.name);
+        if (e.isDirectory()) return e.name === "node_modules" ? [] : files(rel);
+        return e.name.endsWith(".ts") ? [rel] : [];
+      });
+    const sources = ["index.ts", ...files("components"), ...files("policies"), ...files("test/bench")];
+    expect(sources).toContain(path.join("components", "preview", "leanSdk.ts"));
+    const reaching = sources
+      .filter((f) => f !== path.join("components", "preview", "sdkInternals.ts"))
+      .map((f) => [f, fs.readFileSync(path.join(ROOT, f), "utf8").match(/@pulumi\/pulumi\/[\w/]+/g)])
+      .filter(([, m]) => m !== null);
+    expect(reaching).toEqual([]);
   });
 });
