@@ -12,10 +12,9 @@
 // and flannel rules cannot reorder it: a drop in any base chain at a hook is final (nft(8),
 // "base chains"). Priority -300 runs before conntrack (-200), so no established-flow accept
 // can come first.
+import { METADATA_ADDRESS } from "../network/ports";
 import { BOOTSTRAP_SCRIPT_PATH, BOOTSTRAP_STATE_DIR } from "./bootstrapScript";
 
-/** The Alibaba ECS metadata service. */
-export const METADATA_ADDRESS = "100.100.100.200";
 export const METADATA_GUARD_PATH = "/etc/k8s-bootstrap/metadata-guard.nft";
 export const METADATA_GUARD_UNIT = "k8s-metadata-guard.service";
 export const BOOTSTRAP_UNIT = "k8s-bootstrap.service";

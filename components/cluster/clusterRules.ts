@@ -2,7 +2,7 @@
 // Config validation runs them before anything is registered; the components
 // (controlPlaneAddresses, NodePool) keep their assertions.
 import { PROJECT } from "../config/schema";
-import { parseCidr, size, split } from "../network/cidr";
+import { parseCidr, size, split } from "../../policies/rules/cidr";
 import { HAPROXY_OFFSET, MASTER_OFFSET, RESERVED_ADDRESSES } from "./controlPlaneAddresses";
 
 /**

@@ -3,7 +3,7 @@
 // stack before anything is registered; kubeadm.ts keeps its own assertions for
 // values the program computes (tokens, hashes, endpoints).
 import { PROJECT } from "../config/schema";
-import { parseCidr } from "../network/cidr";
+import { parseCidr } from "../../policies/rules/cidr";
 import { isKubeletSettableLabel } from "./kubeadm";
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -14,7 +14,7 @@ import { consoleKeyProblems } from "../fleet/consoleRules";
 import { logSearchProblems } from "../k8s/logSearchSchema";
 import { podCidrProblems } from "../k8s/flannelRules";
 import { loggingProblems } from "../k8s/fluentBitRules";
-import { overlaps } from "../network/cidr";
+import { overlaps } from "../../policies/rules/cidr";
 import { datacenterIpProblems, ingressNodePortProblems, reservedRangeProblems, zoneProblems } from "../network/networkRules";
 import { PlatformSettings, PROJECT } from "./schema";
 import { kubesphereVersionProblems, placementProblems, storageProblems } from "./placementChecks";

@@ -5,7 +5,8 @@
 import { z } from "zod";
 import { parseBackupSchedule } from "../cluster/etcdBackup";
 import { ENVS, Env, isProdEnv } from "../../policies/imageTags";
-import { contains, overlaps, parseCidr, parseIp, split } from "../network/cidr";
+import { contains, overlaps, parseCidr, parseIp, split } from "../../policies/rules/cidr";
+import { RFC1918 } from "../network/ports";
 import { LATENCY_BUCKETS_MS } from "../k8s/sloRules";
 import { consoleSchema, projectsSchema, workspacesSchema } from "../fleet/consoleSchema";
 import { logSearchSchema } from "../k8s/logSearchSchema";
@@ -35,9 +36,6 @@ const cidr = z.string().superRefine((v, ctx) => {
   }
 });
 
-/** The RFC 1918 ranges. */
-export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
-
 const privateCidr = z.string().superRefine((v, ctx) => {
   try {
     parseCidr(v);
@@ -45,8 +43,8 @@ const privateCidr = z.string().superRefine((v, ctx) => {
     ctx.addIssue({ code: "custom", message: (e as Error).message });
     return;
   }
-  if (!PRIVATE_RANGES.some((r) => contains(r, v))) {
-    ctx.addIssue({ code: "custom", message: `${v} is not a private range; data-centre subnets must lie inside ${PRIVATE_RANGES.join(", ")}` });
+  if (!RFC1918.some((r) => contains(r, v))) {
+    ctx.addIssue({ code: "custom", message: `${v} is not a private range; data-centre subnets must lie inside ${RFC1918.join(", ")}` });
   }
 });
 
