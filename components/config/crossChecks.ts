@@ -16,7 +16,8 @@ import { podCidrProblems } from "../k8s/flannelRules";
 import { loggingProblems } from "../k8s/fluentBitRules";
 import { overlaps } from "../../policies/rules/cidr";
 import { datacenterIpProblems, ingressNodePortProblems, reservedRangeProblems, zoneProblems } from "../network/networkRules";
-import { PlatformSettings, PROJECT } from "./schema";
+import { PlatformSettings } from "./schema";
+import { PROJECT } from "./keys";
 import { kubesphereVersionProblems, placementProblems, storageProblems } from "./placementChecks";
 
 /** What a rule may know besides the platform:* settings. */

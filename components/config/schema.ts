@@ -4,16 +4,14 @@
 // secretKeys.ts (they never pass through this schema).
 import { z } from "zod";
 import { parseBackupSchedule } from "../cluster/etcdBackup";
-import { ENVS, Env, isProdEnv } from "../../policies/imageTags";
+import { Env, isProdEnv } from "../../policies/imageTags";
+import { STACKS } from "./keys";
 import { contains, overlaps, parseCidr, parseIp, split } from "../../policies/rules/cidr";
 import { RFC1918 } from "../network/ports";
 import { LATENCY_BUCKETS_MS } from "../k8s/sloRules";
 import { consoleSchema, projectsSchema, workspacesSchema } from "../fleet/consoleSchema";
 import { logSearchSchema } from "../k8s/logSearchSchema";
 
-export const PROJECT = "platform";
-/** Every stack, one per cluster, in promotion order (owned by the policy pack's imageTags.ts, which the program may import). */
-export const STACKS = ENVS as readonly [Env, ...Env[]];
 export type { Env };
 /** True for the two production stacks. */
 export const isProd = isProdEnv;

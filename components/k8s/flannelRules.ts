@@ -1,6 +1,6 @@
 // flannel's rule on user input, as a function returning problems; config
 // validation runs it before anything is registered (flannelObjects.ts keeps its assertion).
-import { PROJECT } from "../config/schema";
+import { PROJECT } from "../config/keys";
 import { parseCidr } from "../../policies/rules/cidr";
 
 /**

@@ -1,6 +1,6 @@
 // The network's rules on user input, as functions returning problems (one line
 // each, naming its key). Config validation runs them before anything is registered.
-import { PROJECT } from "../config/schema";
+import { PROJECT } from "../config/keys";
 import { containsIp, overlaps } from "../../policies/rules/cidr";
 import { INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, NODE_PORT_RANGE, RESERVED_RANGES, RFC1918 } from "./ports";
 

@@ -11,7 +11,7 @@ import { formatFindings } from "./findings";
 import { DiffableResource, diffPlans, PlanDiff } from "./planDiff";
 import { checkChanges } from "./changeGuard";
 import { countViolations, loadPolicyConfig, PolicyConfigError } from "./policyCheck";
-import { countByType, formatTree, planJson, previewStack, writeArtifactsPruning } from "./preview";
+import { countByType, formatTree, fromPlanJson, planJson, previewStack, writeArtifactsPruning } from "./preview";
 
 // The SDK captures a stack trace per Output; a short one keeps large plans fast.
 Error.stackTraceLimit = 8;
@@ -89,20 +89,7 @@ function readBasePlan(file: string, stack: string): DiffableResource[] {
   if (typeof baseStack === "string" && baseStack !== stack) {
     throw new UsageError(`--diff-from ${file}: that is a plan of stack ${baseStack}, not of ${stack}; diff ${stack} against a plan of ${stack}`);
   }
-  return resources.map((r) => ({
-    urn: r.urn,
-    type: r.type,
-    parent: r.parent,
-    inputs: r.inputs ?? {},
-    dependsOn: r.dependsOn,
-    secretDigests: r.secretDigests,
-    aliases: r.aliases,
-    ignoreChanges: r.ignoreChanges,
-    deleteBeforeReplace: r.deleteBeforeReplace,
-    replaceOnChanges: r.replaceOnChanges,
-    protect: r.protect,
-    id: r.id,
-  }));
+  return resources.map(fromPlanJson);
 }
 
 async function main(argv: string[]): Promise<number> {
