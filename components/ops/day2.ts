@@ -15,6 +15,7 @@ import { idsFromStackExport, planScaleIn } from "./scaleIn";
 import { editStackFile, setScalar } from "./stackFileEdit";
 import { upgradePlan } from "./upgrade";
 import { etcdRestoreScript } from "../cluster/etcdBackup";
+import { nodeName } from "../cluster/nodePool";
 
 const USAGE = `usage:
   npm run scale-in     -- <stack> <pool> <newCount> [--state EXPORT.json] [--apply]
@@ -114,7 +115,7 @@ async function run(argv: string[], out: (line: string) => void): Promise<number>
     const { plan } = await previewStack({ stack, dir: p.dir });
     // The masters' fixed addresses, as planned (they depend only on the network config).
     const members = Array.from({ length: s.masters.count }, (_, i) => {
-      const name = `${stack}-master-${i}`;
+      const name = nodeName(stack, "master", i);
       const ip = plan.resources.find((r) => r.type === "alicloud:ecs/instance:Instance" && r.name === name)?.inputs.privateIp;
       if (typeof ip !== "string") throw new Error(`etcd-restore-script: no fixed address for ${name} in the plan`);
       return { name, ip };
