@@ -5,12 +5,12 @@
 // in javaAppObjects.ts and namespaceObjects.ts, checked by javaAppRules.ts;
 // this file only wires them to the cluster.
 import * as pulumi from "@pulumi/pulumi";
-import type { NodePoolConfig, PlatformSettings } from "../config/schema";
+import type { NodePoolConfig } from "../config/schema";
 import { mirrored } from "../k8s/images";
 import { ClusterAccess, createObject, inCluster, PlainObject } from "../k8s/k8sObjects";
 import { Env } from "../../policies/imageTags";
 import { javaAppObjects, LOG_TAIL_IMAGE } from "./javaAppObjects";
-import { APOLLO_ENV, javaAppProblems, JavaAppSettings, Placement } from "./javaAppRules";
+import { APOLLO_ENV, AppConfig, javaAppProblems, JavaAppSettings, Placement } from "./javaAppRules";
 import {
   APOLLO_ACCESS_KEY_KEY,
   apolloAccessKeySecret,
@@ -21,8 +21,7 @@ import {
   harborPullSecret,
 } from "./namespaceObjects";
 
-/** One app as `platform:apps.<app>` configures it (the config schema's type). */
-export type AppConfig = NonNullable<PlatformSettings["apps"]>[string];
+export type { AppConfig };
 
 /** The namespace an app runs in: its configured one, else one named after the app. */
 export function namespaceOf(app: string, cfg: Pick<AppConfig, "namespace">): string {
@@ -149,19 +148,9 @@ export class JavaApp extends pulumi.ComponentResource {
     const ns = args.namespaces.forApp(args.app, args.config);
     const accessKey = args.namespaces.accessKeyFor(args.app);
     const settings: JavaAppSettings = {
+      ...args.config,
       name: args.app,
       namespace: ns.name,
-      image: args.config.image,
-      tag: args.config.tag,
-      replicas: args.config.replicas,
-      port: args.config.port,
-      healthPath: args.config.healthPath,
-      host: args.config.host,
-      javaOpts: args.config.javaOpts,
-      resources: args.config.resources,
-      logFiles: args.config.logFiles,
-      canary: args.config.canary,
-      autoscale: args.config.autoscale,
       env: args.env,
       apolloEnv,
       apolloMeta: args.apolloMeta,

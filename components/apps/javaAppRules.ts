@@ -2,6 +2,7 @@
 // (config/crossChecks.ts) runs them so every problem of every app is reported
 // together before anything is registered, and the JavaApp component runs them
 // again as an assertion. Each problem is a line naming its config key.
+import type { PlatformSettings } from "../config/schema";
 import { Env, imageTagProblem, isEnv } from "../../policies/imageTags";
 
 /** Apollo's environment names (DEV, FAT, UAT, PRO) for each stack; the host runs no apps. */
@@ -14,69 +15,17 @@ export const APOLLO_ENV: Record<Env, string | undefined> = {
   prod2: "PRO",
 };
 
-/** Requests and limits of the app container. */
-export interface AppResources {
-  /** CPU request: what the scheduler reserves and what HPA's cpuPercent is relative to. */
-  cpu: string;
-  /** Memory request. */
-  memory: string;
-  /**
-   * CPU limit, normally unset. Note: a CPU limit throttles the JVM's GC and JIT
-   * threads under load, so latency degrades long before the node is busy.
-   */
-  cpuLimit?: string;
-  /** Memory limit; defaults to the memory request, so a leaking JVM is OOM-killed alone instead of pressuring the node. */
-  memoryLimit?: string;
-}
+/** One app as `platform:apps.<app>` configures it: the config schema's type, field docs on the schema (config/schema.ts). */
+export type AppConfig = NonNullable<PlatformSettings["apps"]>[string];
+/** Requests and limits of the app container (`platform:apps.<app>.resources`). */
+export type AppResources = NonNullable<AppConfig["resources"]>;
 
-/** A canary release through ingress-nginx's canary annotations. */
-export interface CanarySettings {
-  /** The candidate's image tag (a different build from the stable tag). */
-  tag: string;
-  /** Percent of requests routed to the canary (1-99); exclusive with `header`. */
-  weight?: number;
-  /** Requests carrying this header with value `always` reach the canary; exclusive with `weight`. */
-  header?: string;
-}
-
-/** CPU-based horizontal autoscaling. */
-export interface AutoscaleSettings {
-  /** Floor: what the app needs on a quiet promo day. */
-  min: number;
-  /** Ceiling: bounded by the order pool's capacity and the database's connection budget. */
-  max: number;
-  /** Target average CPU utilization, percent of the CPU request. */
-  cpuPercent: number;
-}
-
-/** Everything one app's objects are rendered from (the app's config plus the env's). */
-export interface JavaAppSettings {
+/** What the platform adds to an app's config: where it runs and the env's settings. */
+export interface AppContext {
   /** The app's name: Deployment/Service/Ingress name and Apollo's APP_ID (Apollo keys config by it). */
   name: string;
-  /** Namespace the app runs in; apps share namespaces (e.g. `commerce`). */
+  /** Namespace the app runs in (its configured one, else one named after the app); apps share namespaces (e.g. `commerce`). */
   namespace: string;
-  /** Image repository without tag, in the company's Harbor. */
-  image: string;
-  /** Image tag; rolling back = setting the previous tag. Also the `app.kubernetes.io/version` label, so at most 63 characters. */
-  tag: string;
-  /** Replica count. With `autoscale`, the count `pulumi up` resets to when the Deployment changes (see deployment()). */
-  replicas: number;
-  /** The port the JVM listens on. */
-  port: number;
-  /** HTTP path of the health endpoint (readiness, liveness and startup probes). */
-  healthPath: string;
-  /** Public host name; default none, and an Ingress (class nginx) is created only when set. */
-  host?: string;
-  /** JVM flags, e.g. `-Xms4g -Xmx4g`; default none (no JAVA_OPTS). -Xmx must leave headroom under the memory limit. */
-  javaOpts?: string;
-  /** Container resources; defaults to DEFAULT_RESOURCES. */
-  resources?: AppResources;
-  /** Log files a legacy app writes; each gets a sidecar that tails it to stdout for fluent-bit. Default none. */
-  logFiles?: string[];
-  /** Canary release; none unless configured. */
-  canary?: CanarySettings;
-  /** HorizontalPodAutoscaler; none unless configured (the Deployment then keeps `replicas`). */
-  autoscale?: AutoscaleSettings;
   /** The stack (dev, test, pre, prod1, prod2): the `platform/env` label, and which image-tag rules apply. */
   env: Env;
   /** Apollo's environment name for the stack: DEV, FAT, UAT or PRO (the ENV variable). */
@@ -96,6 +45,12 @@ export interface JavaAppSettings {
   /** The node pool the pods go to (`platform:apps.<app>.pool`): its labels as nodeSelector, its taints tolerated. Default none. */
   placement?: Placement;
 }
+
+/** Everything one app's objects are rendered from: the app's config plus the platform's context. */
+export type JavaAppSettings = AppConfig & AppContext;
+
+/** What the rules read: the app's config, its name and namespace, and the env (for the image-tag rules). */
+export type AppRuleInput = AppConfig & Pick<AppContext, "name" | "namespace" | "env">;
 
 /** A node pool as pods see it. */
 export interface Placement {
@@ -161,7 +116,7 @@ function formatMi(bytes: number): string {
 // ------------------------------------------------------------------ rules
 
 /** Every problem of one app's settings, each naming its config key; empty when the app can render. */
-export function javaAppProblems(s: JavaAppSettings): string[] {
+export function javaAppProblems(s: AppRuleInput): string[] {
   const out: string[] = [];
   if (!DNS_LABEL.test(s.name)) out.push(`platform:apps.${s.name}: the app name must be a DNS label (lowercase, digits, '-', at most 32 characters)`);
   if (!DNS_LABEL.test(s.namespace)) out.push(`${key(s, "namespace")}: "${s.namespace}" must be a DNS label`);
@@ -177,13 +132,11 @@ export function javaAppProblems(s: JavaAppSettings): string[] {
   out.push(...logFileProblems(s));
   out.push(...canaryProblems(s));
   out.push(...autoscaleProblems(s));
-  if (!/^https?:\/\/\S+$/.test(s.apolloMeta)) out.push(`platform:apollo.meta: must be an http(s) URL, got "${s.apolloMeta}"`);
-  if (!s.apolloEnv) out.push(`platform:env: ${s.env} has no Apollo environment (the host runs no apps)`);
   return out;
 }
 
 /** The env's tag rules (policies/imageTags.ts), and the tag must fit the app.kubernetes.io/version label. */
-function tagProblems(s: JavaAppSettings): string[] {
+function tagProblems(s: AppRuleInput): string[] {
   const out: string[] = [];
   const tags: [string, string][] = [["tag", s.tag]];
   if (s.canary) tags.push(["canary.tag", s.canary.tag]);
@@ -196,7 +149,7 @@ function tagProblems(s: JavaAppSettings): string[] {
   return out;
 }
 
-function replicaAndPortProblems(s: JavaAppSettings): string[] {
+function replicaAndPortProblems(s: AppRuleInput): string[] {
   const out: string[] = [];
   if (!Number.isInteger(s.replicas) || s.replicas < 1) out.push(`${key(s, "replicas")}: must be a whole number >= 1, got ${s.replicas}`);
   if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) out.push(`${key(s, "port")}: must be a TCP port, got ${s.port}`);
@@ -204,7 +157,7 @@ function replicaAndPortProblems(s: JavaAppSettings): string[] {
   return out;
 }
 
-function resourceProblems(s: JavaAppSettings): string[] {
+function resourceProblems(s: AppRuleInput): string[] {
   const out: string[] = [];
   const r = s.resources ?? DEFAULT_RESOURCES;
   const quantities: [string, string | undefined][] = [
@@ -235,7 +188,7 @@ function resourceProblems(s: JavaAppSettings): string[] {
   return out;
 }
 
-function logFileProblems(s: JavaAppSettings): string[] {
+function logFileProblems(s: AppRuleInput): string[] {
   const out: string[] = [];
   const files = s.logFiles ?? [];
   files.forEach((f, i) => {
@@ -248,7 +201,7 @@ function logFileProblems(s: JavaAppSettings): string[] {
 }
 
 /** A canary is one of weight or header, runs a different build, and needs the Ingress host it is a rule of. */
-function canaryProblems(s: JavaAppSettings): string[] {
+function canaryProblems(s: AppRuleInput): string[] {
   const c = s.canary;
   if (!c) return [];
   const out: string[] = [];
@@ -263,7 +216,7 @@ function canaryProblems(s: JavaAppSettings): string[] {
 }
 
 /** min <= replicas <= max: `pulumi up` resets the Deployment to `replicas`, which must be a count the HPA would keep. */
-function autoscaleProblems(s: JavaAppSettings): string[] {
+function autoscaleProblems(s: AppRuleInput): string[] {
   const a = s.autoscale;
   if (!a) return [];
   const out: string[] = [];

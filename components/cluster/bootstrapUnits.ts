@@ -13,12 +13,11 @@
 // "base chains"). Priority -300 runs before conntrack (-200), so no established-flow accept
 // can come first.
 import * as path from "path";
+import { METADATA_ADDRESS } from "../network/ports";
 import { scriptFile } from "../scriptFiles";
 
 const SCRIPTS = path.join(__dirname, "scripts");
 
-/** The Alibaba ECS metadata service. */
-export const METADATA_ADDRESS = "100.100.100.200";
 export const METADATA_GUARD_PATH = "/etc/k8s-bootstrap/metadata-guard.nft";
 export const METADATA_GUARD_UNIT = "k8s-metadata-guard.service";
 export const BOOTSTRAP_UNIT = "k8s-bootstrap.service";

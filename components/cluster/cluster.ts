@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ApiServerFront } from "./apiServerFront";
 import { recordArtifact } from "../artifacts";
 import { Network } from "../network/network";
-import { NodePool } from "./nodePool";
+import { NodePool, nodeName } from "./nodePool";
 import { adminKubeconfig, ClusterPki } from "./pki";
 import { ApiServerReadiness } from "./readiness";
 import { renderUserData } from "./cloudInit";
@@ -148,7 +148,7 @@ export class Cluster extends pulumi.ComponentResource {
     this.front = this.apiServerFront(addresses);
     this.server = `https://${this.front.endpoint}`;
 
-    const workerNames = args.nodePools.flatMap((p) => Array.from({ length: p.count }, (_, i) => `${args.clusterName}-${p.name}-${i}`));
+    const workerNames = args.nodePools.flatMap((p) => Array.from({ length: p.count }, (_, i) => nodeName(args.clusterName, p.name, i)));
     // Masters never carry the workers' token: they mint their own.
     const bootstrapFor = (token: pulumi.Input<string> | undefined) => this.clusterBootstrap(token);
     this.masters = this.masterPool(addresses, bootstrapFor(undefined));
@@ -307,6 +307,6 @@ export class Cluster extends pulumi.ComponentResource {
   }
 
   private masterName(i: number): string {
-    return `${this.args.clusterName}-master-${i}`;
+    return nodeName(this.args.clusterName, "master", i);
   }
 }

@@ -1,8 +1,8 @@
 // The cluster's size rules on user input, as functions returning problems.
 // Config validation runs them before anything is registered; the components
 // (controlPlaneAddresses, NodePool) keep their assertions.
-import { PROJECT } from "../config/schema";
-import { parseCidr, size, split } from "../network/cidr";
+import { PROJECT } from "../config/keys";
+import { parseCidr, size, split } from "../../policies/rules/cidr";
 import { HAPROXY_OFFSET, MASTER_OFFSET, RESERVED_ADDRESSES } from "./controlPlaneAddresses";
 
 /**

@@ -4,7 +4,7 @@
 // rest of the cluster changes. The first 50 addresses of each vswitch are kept
 // for them; DHCP-assigned workers live above (Alibaba reserves the first and
 // last three addresses of a vswitch).
-import { nthAddress, parseCidr, size } from "../network/cidr";
+import { nthAddress, parseCidr, size } from "../../policies/rules/cidr";
 
 /** Offset of the first master inside its vswitch; masters i, i+zones, ... stack upwards. */
 export const MASTER_OFFSET = 10;

@@ -6,7 +6,7 @@
 // HAProxy sees no ready master, so the SLB drains it instead of blackholing
 // kubelets. Pure: typed settings in, config text out, checked by `haproxy -c`.
 
-import { parseCidr, parseIp } from "../network/cidr";
+import { parseCidr, parseIp } from "../../policies/rules/cidr";
 import { API_SERVER_PORT, HAPROXY_CHECK_PORT, HAPROXY_STATS_PORT } from "../network/ports";
 
 export interface HaproxyMaster {

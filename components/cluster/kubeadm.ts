@@ -7,7 +7,7 @@
 
 import { createHash, createPublicKey, X509Certificate } from "node:crypto";
 import YAML from "yaml";
-import { containsIp, overlaps, parseCidr, parseIp } from "../network/cidr";
+import { containsIp, overlaps, parseCidr, parseIp } from "../../policies/rules/cidr";
 import { API_SERVER_PORT } from "../network/ports";
 import { kubernetesProblems, nodeLabelProblems, serviceCidrProblems, taintProblems } from "./kubeadmRules";
 

@@ -2,8 +2,8 @@
 // (one line each, naming its config key). Config validation runs them on every
 // stack before anything is registered; kubeadm.ts keeps its own assertions for
 // values the program computes (tokens, hashes, endpoints).
-import { PROJECT } from "../config/schema";
-import { parseCidr } from "../network/cidr";
+import { PROJECT } from "../config/keys";
+import { parseCidr } from "../../policies/rules/cidr";
 import { isKubeletSettableLabel } from "./kubeadm";
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

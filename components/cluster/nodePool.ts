@@ -5,6 +5,16 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 
+/**
+ * The name of pool `pool`'s instance `index` in cluster `cluster`: `<cluster>-<pool>-<index>`
+ * (masters are the pool "master"). It is the ECS instance's resource name, instance name and
+ * hostname, and so the Kubernetes node name: the readiness gate, the join token, the day-2
+ * commands and the drains all find a node by it. Changing it replaces every instance.
+ */
+export function nodeName(cluster: string, pool: string, index: number): string {
+  return `${cluster}-${pool}-${index}`;
+}
+
 export interface PoolVswitch {
   zone: string;
   id: pulumi.Input<string>;
@@ -61,13 +71,13 @@ export class NodePool extends pulumi.ComponentResource {
     }
 
     this.nodes = Array.from({ length: args.count }, (_, index) => {
-      const nodeName = `${args.clusterName}-${args.poolName}-${index}`;
+      const node = nodeName(args.clusterName, args.poolName, index);
       const vsw = args.vswitches[index % args.vswitches.length];
       const instance = new alicloud.ecs.Instance(
-        nodeName,
+        node,
         {
-          instanceName: nodeName,
-          hostName: nodeName,
+          instanceName: node,
+          hostName: node,
           instanceType: args.instanceType,
           imageId: args.imageId,
           vswitchId: vsw.id,
@@ -86,8 +96,8 @@ export class NodePool extends pulumi.ComponentResource {
           // (bootstrapUnits.ts) is what keeps pods out, since httpPutResponseHopLimit "is not
           // available for use yet" (instance.d.ts).
           httpTokens: "required",
-          userData: pulumi.secret(args.userData(index, nodeName)),
-          tags: { ...args.tags, "platform:pool": args.poolName, "platform:node": nodeName },
+          userData: pulumi.secret(args.userData(index, node)),
+          tags: { ...args.tags, "platform:pool": args.poolName, "platform:node": node },
         },
         {
           parent: this,
@@ -98,7 +108,7 @@ export class NodePool extends pulumi.ComponentResource {
           ...(args.fixedIps ? { deleteBeforeReplace: true } : {}),
         },
       );
-      return { index, name: nodeName, zone: vsw.zone, instance };
+      return { index, name: node, zone: vsw.zone, instance };
     });
     this.instanceIds = this.nodes.map((n) => n.instance.id);
     this.privateIps = this.nodes.map((n) => n.instance.privateIp);

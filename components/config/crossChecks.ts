@@ -5,7 +5,7 @@
 // The rules themselves live beside what they protect (the app rules in
 // apps/javaAppRules.ts, kubeadm's in cluster/kubeadmRules.ts, ...); this file
 // only says which settings each one reads.
-import { APOLLO_ENV, javaAppProblems } from "../apps/javaAppRules";
+import { javaAppProblems } from "../apps/javaAppRules";
 import { mastersProblems, nodePoolSizeProblems } from "../cluster/clusterRules";
 import { kubernetesProblems, nodeLabelProblems, serviceCidrProblems, taintProblems } from "../cluster/kubeadmRules";
 import { hostStackProblems, KnownStack } from "../fleet/hostStackRules";
@@ -14,9 +14,10 @@ import { consoleKeyProblems } from "../fleet/consoleRules";
 import { logSearchProblems } from "../fleet/logSearchSchema";
 import { podCidrProblems } from "../k8s/flannelRules";
 import { loggingProblems } from "../k8s/fluentBitRules";
-import { overlaps } from "../network/cidr";
+import { overlaps } from "../../policies/rules/cidr";
 import { datacenterIpProblems, ingressNodePortProblems, reservedRangeProblems, zoneProblems } from "../network/networkRules";
-import { PlatformSettings, PROJECT } from "./schema";
+import { PlatformSettings } from "./schema";
+import { PROJECT } from "./keys";
 import { kubesphereVersionProblems, placementProblems, storageProblems } from "./placementChecks";
 
 /** What a rule may know besides the platform:* settings. */
@@ -57,19 +58,7 @@ export const appsFitTheStack: CrossCheck = (_stack, s) => {
     if (s.harbor && !a.image.startsWith(`${s.harbor.registry}/`)) {
       out.push(`${key}.image: ${a.image} is not in the company registry ${s.harbor.registry}`);
     }
-    out.push(
-      ...javaAppProblems({
-        ...a,
-        name,
-        namespace: a.namespace ?? name,
-        env,
-        apolloEnv: APOLLO_ENV[env]!,
-        // A missing platform:apollo is reported above; the app's own rules still run.
-        apolloMeta: s.apollo?.meta ?? "http://apollo-meta",
-        idc: env,
-        imagePullSecret: "harbor-pull",
-      }),
-    );
+    out.push(...javaAppProblems({ ...a, name, namespace: a.namespace ?? name, env }));
   }
   return out;
 };

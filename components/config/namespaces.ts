@@ -1,7 +1,7 @@
 // Config namespaces a stack may use: the program's own (platform:) and the
 // providers' it installs, each with the keys it reads, so a typo in either
 // (`platfrom:x`, `alicloud:regoin`) is refused with the nearest known name.
-import { PROJECT } from "./schema";
+import { PROJECT } from "./keys";
 
 /**
  * Provider config keys, from the installed SDKs: @pulumi/alicloud

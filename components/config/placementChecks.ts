@@ -2,7 +2,8 @@
 // node pools (`platform:apps.<app>.pool`), the ESSD StorageClass behind
 // Prometheus, and ks-core's version, which only the host sets.
 import { ESSD_MIN_GIB, ESSD_STORAGE_CLASS } from "../k8s/diskCsi";
-import { PlatformSettings, PROJECT } from "./schema";
+import { PlatformSettings } from "./schema";
+import { PROJECT } from "./keys";
 
 type Settings = Partial<PlatformSettings>;
 

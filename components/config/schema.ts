@@ -4,15 +4,14 @@
 // secretKeys.ts (they never pass through this schema).
 import { z } from "zod";
 import { parseBackupSchedule } from "../cluster/etcdBackup";
-import { ENVS, Env, isProdEnv } from "../../policies/imageTags";
-import { contains, overlaps, parseCidr, parseIp, split } from "../network/cidr";
+import { Env, isProdEnv } from "../../policies/imageTags";
+import { STACKS } from "./keys";
+import { contains, overlaps, parseCidr, parseIp, split } from "../../policies/rules/cidr";
+import { RFC1918 } from "../network/ports";
 import { LATENCY_BUCKETS_MS } from "../apps/sloRules";
 import { consoleSchema, projectsSchema, workspacesSchema } from "../fleet/consoleSchema";
 import { logSearchSchema } from "../fleet/logSearchSchema";
 
-export const PROJECT = "platform";
-/** Every stack, one per cluster, in promotion order (owned by the policy pack's imageTags.ts, which the program may import). */
-export const STACKS = ENVS as readonly [Env, ...Env[]];
 export type { Env };
 /** True for the two production stacks. */
 export const isProd = isProdEnv;
@@ -35,9 +34,6 @@ const cidr = z.string().superRefine((v, ctx) => {
   }
 });
 
-/** The RFC 1918 ranges. */
-export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
-
 const privateCidr = z.string().superRefine((v, ctx) => {
   try {
     parseCidr(v);
@@ -45,8 +41,8 @@ const privateCidr = z.string().superRefine((v, ctx) => {
     ctx.addIssue({ code: "custom", message: (e as Error).message });
     return;
   }
-  if (!PRIVATE_RANGES.some((r) => contains(r, v))) {
-    ctx.addIssue({ code: "custom", message: `${v} is not a private range; data-centre subnets must lie inside ${PRIVATE_RANGES.join(", ")}` });
+  if (!RFC1918.some((r) => contains(r, v))) {
+    ctx.addIssue({ code: "custom", message: `${v} is not a private range; data-centre subnets must lie inside ${RFC1918.join(", ")}` });
   }
 });
 
@@ -271,7 +267,21 @@ const monitoring = z
   })
   .strict();
 
-const resources = z.object({ cpu: quantity, memory: quantity, cpuLimit: quantity.optional(), memoryLimit: quantity.optional() }).strict();
+const resources = z
+  .object({
+    /** CPU request: what the scheduler reserves and what HPA's cpuPercent is relative to. */
+    cpu: quantity,
+    /** Memory request. */
+    memory: quantity,
+    /**
+     * CPU limit, normally unset. Note: a CPU limit throttles the JVM's GC and JIT
+     * threads under load, so latency degrades long before the node is busy.
+     */
+    cpuLimit: quantity.optional(),
+    /** Memory limit; defaults to the memory request, so a leaking JVM is OOM-killed alone instead of pressuring the node. */
+    memoryLimit: quantity.optional(),
+  })
+  .strict();
 
 const app = z
   .object({
@@ -279,23 +289,54 @@ const app = z
     image: z
       .string()
       .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/, "must be an image repository without a tag, e.g. harbor.example.com/commerce/order-service"),
+    /** Image tag; rolling back = setting the previous tag. Also the `app.kubernetes.io/version` label, so at most 63 characters. */
     tag: z.string(),
     /** Previous tags, newest first (kept by `npm run release`, used by `npm run rollback`). */
     history: z.array(z.string()).max(5, "keeps at most 5 previous tags").optional(),
+    /** Replica count. With `autoscale`, the count `pulumi up` resets to when the Deployment changes (javaAppObjects.ts deployment()). */
     replicas: z.number().int().min(1, "must be at least 1"),
+    /** The port the JVM listens on. */
     port: z.number().int().min(1).max(65535),
+    /** HTTP path of the health endpoint (readiness, liveness and startup probes). */
     healthPath: z.string().regex(/^\/[^\s]*$/, "must be an HTTP path such as /actuator/health"),
+    /** Public host name; default none, and an Ingress (class nginx) is created only when set. */
     host: hostname.optional(),
+    /** Namespace the app runs in; apps may share one (e.g. `commerce`). Default: a namespace named after the app. */
     namespace: dnsLabel.optional(),
     /** Node pool (`platform:nodePools[].name`) the app runs on: nodeSelector on the pool's labels, tolerations for its taints. Default none (any untainted node). */
     pool: dnsLabel.optional(),
+    /** JVM flags, e.g. `-Xms4g -Xmx4g`; default none (no JAVA_OPTS). -Xmx must leave headroom under the memory limit. */
     javaOpts: z.string().optional(),
+    /** Container resources; default apps/javaAppRules.ts DEFAULT_RESOURCES (500m CPU, 1Gi). */
     resources: resources.optional(),
+    /** Log files a legacy app writes; each gets a sidecar that tails it to stdout for fluent-bit. Default none. */
     logFiles: z.array(z.string().regex(/^\/[^\s]+$/, "must be an absolute file path")).optional(),
     // Structure only: the canary and autoscale rules (one of weight or header,
     // ranges, replicas within min..max) live once, in apps/javaAppRules.ts.
-    canary: z.object({ tag: z.string(), weight: z.number().optional(), header: z.string().optional() }).strict().optional(),
-    autoscale: z.object({ min: z.number(), max: z.number(), cpuPercent: z.number() }).strict().optional(),
+    /** A canary release through ingress-nginx's canary annotations; none unless configured. */
+    canary: z
+      .object({
+        /** The candidate's image tag (a different build from the stable tag). */
+        tag: z.string(),
+        /** Percent of requests routed to the canary (1-99); exclusive with `header`. */
+        weight: z.number().optional(),
+        /** Requests carrying this header with value `always` reach the canary; exclusive with `weight`. */
+        header: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    /** CPU-based HorizontalPodAutoscaler; none unless configured (the Deployment then keeps `replicas`). */
+    autoscale: z
+      .object({
+        /** Floor: what the app needs on a quiet promo day. */
+        min: z.number(),
+        /** Ceiling: bounded by the order pool's capacity and the database's connection budget. */
+        max: z.number(),
+        /** Target average CPU utilization, percent of the CPU request. */
+        cpuPercent: z.number(),
+      })
+      .strict()
+      .optional(),
     /** SLO at the ingress; defaults in apps/sloRules.ts DEFAULT_SLO (0.999, 500 ms). */
     slo: z
       .object({

@@ -15,12 +15,14 @@ import { namespaceProblems, nearest } from "./namespaces";
 import { listStacks, PROJECT_DIR, readStackFile } from "./stackFiles";
 import { hostWorkspaces, projectProblems } from "../fleet/consoleRules";
 import type { WorkspacesConfig } from "../fleet/consoleSchema";
-import { Env, isProd, KEYS, platformSchema, PlatformSettings, PROJECT, REMOVED_KEYS, STACKS } from "./schema";
+import { Env, isProd, KEYS, platformSchema, PlatformSettings, REMOVED_KEYS } from "./schema";
+import { PROJECT, STACKS } from "./keys";
 // Which keys were set with --secret: an SDK internal, kept with the others and pinned by their test.
 import { isConfigSecret } from "../preview/sdkInternals";
 import { SECRET_KEY_NAMES, SECRET_KEYS, secretRequired, SecretKeyName, StackSecrets } from "./secretKeys";
 
-export { defaultPackageRepository, isProd, PROJECT, STACKS, SUPPORTED_KUBERNETES_MINORS } from "./schema";
+export { defaultPackageRepository, isProd, SUPPORTED_KUBERNETES_MINORS } from "./schema";
+export { PROJECT, STACKS } from "./keys";
 export type { Env, NetworkConfig, NodePoolConfig, PlatformSettings } from "./schema";
 
 export interface StackConfig extends PlatformSettings {

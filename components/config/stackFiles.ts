@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
 import { ConfigError, UsageError } from "./errors";
-import { PROJECT } from "./schema";
+import { PROJECT } from "./keys";
 import { SECRET_KEY_NAMES, SecretKeyName } from "./secretKeys";
 
 /** One stack file, as read. */

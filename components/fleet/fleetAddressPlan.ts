@@ -10,7 +10,7 @@
 //
 // Pure. Property-tested in test/fleet/fleetAddressPlan.test.ts.
 
-import { overlaps, parseCidr } from "../network/cidr";
+import { overlaps, parseCidr } from "../../policies/rules/cidr";
 
 /** One stack's ranges, as set in `platform:network` of Pulumi.<stack>.yaml. */
 export interface ClusterAddressPlan {

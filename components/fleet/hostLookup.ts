@@ -13,7 +13,7 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../config/errors";
-import { PROJECT } from "../config/schema";
+import { PROJECT } from "../config/keys";
 import { PROJECT_DIR, readStackFile } from "../config/stackFiles";
 import { vpcNameOf } from "../network/network";
 import { stackPart } from "./hostStackRules";

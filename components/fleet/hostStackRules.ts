@@ -1,7 +1,7 @@
 // platform:hostStack names the host: a stack that exists (a Pulumi.<stack>.yaml
 // in the project) and whose env is "host". Not the member itself, not another
 // member. As a function returning problems, run by config validation.
-import { PROJECT } from "../config/schema";
+import { PROJECT } from "../config/keys";
 
 export interface KnownStack {
   name: string;

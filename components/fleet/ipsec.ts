@@ -9,7 +9,7 @@
 //
 // Pure: no Pulumi imports. Checked in test/fleet/ipsec.test.ts by a real charon.
 
-import { overlaps, parseCidr, parseIp } from "../network/cidr";
+import { overlaps, parseCidr, parseIp } from "../../policies/rules/cidr";
 
 /** Alibaba `ikeEncAlg`/`ipsecEncAlg` values we allow (Alibaba's `aes` is AES-128-CBC). */
 export type AlibabaEncAlg = "aes" | "aes192" | "aes256";

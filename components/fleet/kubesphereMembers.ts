@@ -6,7 +6,7 @@
 // caught offline, before any resource is registered. The member side is an
 // error, not an advisory: such a member would issue a cluster-admin credential
 // nobody uses and silently stay out of the console.
-import { PROJECT } from "../config/schema";
+import { PROJECT } from "../config/keys";
 import { KnownStack, stackPart } from "./hostStackRules";
 
 const KEY = `${PROJECT}:kubesphere.members`;

@@ -8,7 +8,7 @@
 // member's stack: the host is the fleet's most trusted stack, and holds
 // cluster-admin on every member through those credentials anyway.
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT } from "../config/schema";
+import { PROJECT } from "../config/keys";
 import { PROJECT_DIR, readStackFile } from "../config/stackFiles";
 import { stackPart } from "./hostStackRules";
 import { MemberRegistration } from "./kubesphere";

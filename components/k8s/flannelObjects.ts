@@ -4,7 +4,7 @@
 // component turns these into resources, the offline preview prints them and
 // the tests check them against the Kubernetes schema.
 import { podCidrProblems } from "./flannelRules";
-import { parseCidr } from "../network/cidr";
+import { parseCidr } from "../../policies/rules/cidr";
 import { FLANNEL_VXLAN_PORT, NODE_HOST_PORTS } from "../network/ports";
 import type { K8sObject } from "./k8sObjects";
 

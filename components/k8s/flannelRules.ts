@@ -1,7 +1,7 @@
 // flannel's rule on user input, as a function returning problems; config
 // validation runs it before anything is registered (flannelObjects.ts keeps its assertion).
-import { PROJECT } from "../config/schema";
-import { parseCidr } from "../network/cidr";
+import { PROJECT } from "../config/keys";
+import { parseCidr } from "../../policies/rules/cidr";
 
 /**
  * flannel leases one /24 per node (SubnetLen 24, also kube-controller-manager's

@@ -1,7 +1,7 @@
 // fluent-bit's rules on platform:logging, as a function returning problems;
 // config validation runs it before anything is registered (fluentBitValues.ts
 // keeps its assertions on the rendered config).
-import { PROJECT } from "../config/schema";
+import { PROJECT } from "../config/keys";
 
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 

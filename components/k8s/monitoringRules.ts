@@ -1,6 +1,6 @@
 // Monitoring's rule on a secret input, as a function returning problems; config
 // validation runs it before anything is registered (monitoringValues.ts keeps its assertion).
-import { PROJECT } from "../config/schema";
+import { PROJECT } from "../config/keys";
 
 /** platform:dingtalkWebhook is an https URL; the message never echoes it (the access token is the credential). */
 export function dingtalkWebhookProblems(url: string): string[] {

@@ -3,7 +3,7 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_NAT_CHARGE_TYPE, type NetworkConfig } from "../config/schema";
-import { split } from "./cidr";
+import { split } from "../../policies/rules/cidr";
 import {
   API_SERVER_PORT,
   ETCD_CLIENT_PORT,

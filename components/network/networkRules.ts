@@ -1,31 +1,11 @@
 // The network's rules on user input, as functions returning problems (one line
 // each, naming its key). Config validation runs them before anything is registered.
-import { PROJECT } from "../config/schema";
-import { containsIp, overlaps } from "./cidr";
-import { INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, NODE_PORT_RANGE, SLB_HEALTH_CHECK_CIDR } from "./ports";
-
-/** The ECS metadata service (http://100.100.100.200/latest/meta-data), reached from every VM. */
-export const METADATA_ADDRESS = "100.100.100.200/32";
-
-/**
- * Ranges no cluster range may overlap: Alibaba's SLB health checks and layer-4
- * SLB traffic come from 100.64.0.0/10 (ports.ts) and the metadata service sits
- * at 100.100.100.200; Alibaba refuses loopback, link-local and multicast as VPC
- * ranges (VPC docs, "plan networks": 100.64.0.0/10, 224.0.0.0/4, 127.0.0.0/8 and
- * 169.254.0.0/16 cannot be used).
- */
-export const RESERVED_RANGES: [string, string][] = [
-  [METADATA_ADDRESS, "the ECS metadata service address"],
-  [SLB_HEALTH_CHECK_CIDR, "the range SLB health checks come from"],
-  ["127.0.0.0/8", "loopback"],
-  ["169.254.0.0/16", "link-local"],
-  ["224.0.0.0/4", "multicast"],
-  ["0.0.0.0/8", "'this network'"],
-  ["240.0.0.0/4", "reserved (class E)"],
-];
+import { PROJECT } from "../config/keys";
+import { containsIp, overlaps } from "../../policies/rules/cidr";
+import { INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, NODE_PORT_RANGE, RESERVED_RANGES, RFC1918 } from "./ports";
 
 /** Private, shared and special ranges: a data centre's public IPsec address is in none of them. */
-const NOT_PUBLIC: string[] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", ...RESERVED_RANGES.map(([r]) => r)];
+const NOT_PUBLIC: string[] = [...RFC1918, ...RESERVED_RANGES.map(([r]) => r)];
 
 function safeOverlaps(a: string, b: string): boolean {
   try {

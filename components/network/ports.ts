@@ -3,8 +3,9 @@
 // the ingress SLB and the readiness gate import them from here, so changing
 // a port is one edit and a grep for the name finds every place it matters.
 //
-// Note: policies/ keeps its own list of admin ports on purpose: the policy pack
-// stands alone and imports nothing from the program.
+// Note: policies/ keeps its own list of admin ports on purpose (they are the
+// pack's config, with defaults): the pack stands alone and imports nothing from
+// the program.
 
 /** SSH on every VM (never opened by any rule; listed so host-port clashes are caught). */
 export const SSH_PORT = 22;
@@ -64,12 +65,31 @@ export const FLANNEL_HEALTHZ_PORT = 8471;
 /** node-exporter on every node's host network (kube-prometheus-stack's prometheus-node-exporter default). */
 export const NODE_EXPORTER_PORT = 9100;
 
+// Special ranges. The pack needs RFC 1918, IPv6 ULA and the SLB health-check
+// range too, and it imports nothing from the program, so those three are defined
+// beside the one CIDR module in the pack and named again here for the program.
+import { IPV6_ULA, RFC1918, SLB_HEALTH_CHECK_CIDR } from "../../policies/rules/cidr";
+export { IPV6_ULA, RFC1918, SLB_HEALTH_CHECK_CIDR };
+
+/** The ECS metadata service (http://100.100.100.200/latest/meta-data), reached from every VM. */
+export const METADATA_ADDRESS = "100.100.100.200";
+
 /**
- * Alibaba SLB health checks, and layer-4 SLB traffic to backends, come from
- * this range (Alibaba Cloud SLB docs: "add 100.64.0.0/10 to the backend's
- * security group"); it is carrier-grade NAT space, never a customer's VPC.
+ * Ranges no cluster range may overlap, each with what it is: Alibaba's SLB
+ * health checks and layer-4 SLB traffic come from 100.64.0.0/10 and the metadata
+ * service sits at 100.100.100.200; Alibaba refuses loopback, link-local and
+ * multicast as VPC ranges (VPC docs, "plan networks": 100.64.0.0/10, 224.0.0.0/4,
+ * 127.0.0.0/8 and 169.254.0.0/16 cannot be used).
  */
-export const SLB_HEALTH_CHECK_CIDR = "100.64.0.0/10";
+export const RESERVED_RANGES: readonly (readonly [cidr: string, what: string])[] = [
+  [`${METADATA_ADDRESS}/32`, "the ECS metadata service address"],
+  [SLB_HEALTH_CHECK_CIDR, "the range SLB health checks come from"],
+  ["127.0.0.0/8", "loopback"],
+  ["169.254.0.0/16", "link-local"],
+  ["224.0.0.0/4", "multicast"],
+  ["0.0.0.0/8", "'this network'"],
+  ["240.0.0.0/4", "reserved (class E)"],
+];
 
 /**
  * How both CLBs (api-server front, ingress) are billed: pay-by-LCU, which has no spec.

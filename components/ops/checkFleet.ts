@@ -11,6 +11,7 @@ import { ConfigError, PROJECT, STACKS } from "../config/stackConfig";
 import { listStacks, PROJECT_DIR, readStackFile } from "../config/stackFiles";
 import { fleetRegistrationProblems } from "../fleet/kubesphereMembers";
 import { prodTagsNotFromPre } from "./prodTags";
+import { exitAfterFlush, readArgs, runCli, UsageError } from "../config/cli";
 
 interface StackNetwork {
   network?: { vpcCidr?: string; podCidr?: string; serviceCidr?: string };
@@ -45,12 +46,13 @@ export function fleetPlanFromStackFiles(dir = PROJECT_DIR): FleetAddressPlan {
 const USAGE = "usage: npm run check:fleet [-- --dir DIR]   (DIR: where the Pulumi.<stack>.yaml files are; default the project root)";
 
 export function main(argv: string[]): number {
-  const i = argv.indexOf("--dir");
-  if (i >= 0 && (argv[i + 1] === undefined || argv[i + 1].startsWith("-") || argv[i + 1] === "")) {
-    console.error(`--dir needs a directory\n${USAGE}`);
-    return 2;
-  }
-  const dir = i >= 0 ? path.resolve(argv[i + 1]) : PROJECT_DIR;
+  return runCli({ usage: USAGE, otherErrors: { bug: "fleet address plan" } }, () => check(argv));
+}
+
+function check(argv: string[]): number {
+  const { values, positionals } = readArgs(argv, { dir: { type: "string", value: "a directory" } });
+  if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
+  const dir = values.dir === undefined ? PROJECT_DIR : path.resolve(values.dir as string);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     console.error(`fleet address plan: ${dir}: no such directory`);
     return 1;
@@ -88,4 +90,4 @@ export function main(argv: string[]): number {
   return 0;
 }
 
-if (require.main === module) process.exit(main(process.argv.slice(2)));
+if (require.main === module) exitAfterFlush(main(process.argv.slice(2)));

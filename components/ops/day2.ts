@@ -9,11 +9,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import { loadEngineConfig } from "../config/stackFiles";
-import { ConfigError, parseStackConfig } from "../config/stackConfig";
+import { parseStackConfig } from "../config/stackConfig";
+import { CONSOLE, exitAfterFlush, readArgs, runCli, UsageError } from "../config/cli";
 import { idsFromStackExport, planScaleIn } from "./scaleIn";
 import { editStackFile, setScalar } from "./stackFileEdit";
 import { upgradePlan } from "./upgrade";
 import { etcdRestoreScript } from "../cluster/etcdBackup";
+import { nodeName } from "../cluster/nodePool";
 
 const USAGE = `usage:
   npm run scale-in     -- <stack> <pool> <newCount> [--state EXPORT.json] [--apply]
@@ -25,125 +27,105 @@ const USAGE = `usage:
 options:
   --dir DIR   where the Pulumi.<stack>.yaml files are (default: the project root)`;
 
-class UsageError extends Error {}
-
-function parse(argv: string[]) {
-  let dir = path.resolve(__dirname, "../..");
-  let state: string | undefined;
-  let apply = false;
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--dir") dir = path.resolve(argv[++i] ?? "");
-    else if (a === "--state") state = argv[++i];
-    else if (a === "--apply") apply = true;
-    else if (a === "-h" || a === "--help") return "help" as const;
-    else if (a.startsWith("-")) throw new UsageError(`unknown option ${a}`);
-    else rest.push(a);
-  }
-  if (state === "") throw new UsageError("--state needs a file");
-  const [command, ...args] = rest;
-  return { command, args, dir, state, apply };
-}
+const OPTIONS = {
+  dir: { type: "string", value: "a directory" },
+  state: { type: "string", value: "a file" },
+  apply: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 function settingsOf(stack: string, dir: string) {
   const config = loadEngineConfig(stack, [], dir);
   return parseStackConfig(stack, { values: config.values, secretKeys: config.secretKeys });
 }
 
-export async function main(argv: string[], out = console.log, err = console.error): Promise<number> {
-  let p: ReturnType<typeof parse>;
-  try {
-    p = parse(argv);
-  } catch (e) {
-    err(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (p === "help") {
+export function main(argv: string[], out = CONSOLE.out, err = CONSOLE.err): Promise<number> {
+  return runCli({ usage: USAGE, otherErrors: "refusal" }, () => run(argv, out), { out, err });
+}
+
+async function run(argv: string[], out: (line: string) => void): Promise<number> {
+  const { values, positionals } = readArgs(argv, OPTIONS);
+  if (values.help) {
     out(USAGE);
     return 0;
   }
-  try {
-    if (p.command === "scale-in") {
-      const [stack, pool, count] = p.args;
-      if (p.args.length !== 3 || !/^\d+$/.test(count)) throw new UsageError("scale-in needs <stack> <pool> <newCount>");
-      const settings = settingsOf(stack, p.dir);
-      // Loaded lazily: planning runs the whole program under mocks.
-      const { previewStack } = await import("../preview/preview");
-      const { plan } = await previewStack({ stack, dir: p.dir });
-      const result = planScaleIn({
-        stack,
-        region: settings.region,
-        pool,
-        newCount: Number(count),
-        pools: settings.nodePools,
-        plan: plan.resources,
-        isProd: settings.isProd,
-        stateIds: p.state ? idsFromStackExport(p.state) : undefined,
-      });
-      out(result.lines.join("\n"));
-      out(p.state ? `(instance ids from ${p.state})` : "(instance ids from the offline plan: mock ids; pass --state <(pulumi stack export) for the real ones)");
-      if (p.apply) {
-        const file = path.join(p.dir, `Pulumi.${stack}.yaml`);
-        editStackFile(file, (text) =>
-          setScalar(
-            text,
-            ["config", "platform:nodePools", { name: pool }, "count"],
-            Number(count),
-            `Pulumi.${stack}.yaml: platform:nodePools[name=${pool}].count`,
-          ),
-        );
-        out(`wrote ${file}: ${pool} count ${count}`);
-      }
-      return 0;
+  const [command, ...args] = positionals;
+  const p = {
+    command,
+    args,
+    dir: path.resolve((values.dir as string | undefined) ?? path.join(__dirname, "../..")),
+    state: values.state as string | undefined,
+    apply: values.apply === true,
+  };
+  if (p.command === "scale-in") {
+    const [stack, pool, count] = p.args;
+    if (p.args.length !== 3 || !/^\d+$/.test(count)) throw new UsageError("scale-in needs <stack> <pool> <newCount>");
+    const settings = settingsOf(stack, p.dir);
+    // Loaded lazily: planning runs the whole program under mocks.
+    const { previewStack } = await import("../preview/preview");
+    const { plan } = await previewStack({ stack, dir: p.dir });
+    const result = planScaleIn({
+      stack,
+      region: settings.region,
+      pool,
+      newCount: Number(count),
+      pools: settings.nodePools,
+      plan: plan.resources,
+      isProd: settings.isProd,
+      stateIds: p.state ? idsFromStackExport(p.state) : undefined,
+    });
+    out(result.lines.join("\n"));
+    out(p.state ? `(instance ids from ${p.state})` : "(instance ids from the offline plan: mock ids; pass --state <(pulumi stack export) for the real ones)");
+    if (p.apply) {
+      const file = path.join(p.dir, `Pulumi.${stack}.yaml`);
+      editStackFile(file, (text) =>
+        setScalar(
+          text,
+          ["config", "platform:nodePools", { name: pool }, "count"],
+          Number(count),
+          `Pulumi.${stack}.yaml: platform:nodePools[name=${pool}].count`,
+        ),
+      );
+      out(`wrote ${file}: ${pool} count ${count}`);
     }
-    if (p.command === "upgrade-plan") {
-      const [stack, target] = p.args;
-      if (p.args.length !== 2) throw new UsageError("upgrade-plan needs <stack> <targetVersion>");
-      const s = settingsOf(stack, p.dir);
-      const prodPolicy = JSON.parse(fs.readFileSync(path.join(p.dir, "policies", "config", "prod.json"), "utf8"));
-      const lines = upgradePlan({
-        stack,
-        currentVersion: s.kubernetes.version,
-        targetVersion: target.replace(/^v/, ""),
-        packageRepository: s.kubernetes.packageRepository,
-        masterCount: s.masters.count,
-        pools: s.nodePools,
-        approvedVersions: prodPolicy["kubernetes-baseline"]?.kubernetesVersions ?? [],
-      });
-      out(lines.join("\n"));
-      return 0;
-    }
-    if (p.command === "etcd-restore-script") {
-      const [stack, index] = p.args;
-      if (p.args.length !== 2 || !/^\d+$/.test(index)) throw new UsageError("etcd-restore-script needs <stack> <masterIndex>");
-      const s = settingsOf(stack, p.dir);
-      const { previewStack } = await import("../preview/preview");
-      const { plan } = await previewStack({ stack, dir: p.dir });
-      // The masters' fixed addresses, as planned (they depend only on the network config).
-      const members = Array.from({ length: s.masters.count }, (_, i) => {
-        const name = `${stack}-master-${i}`;
-        const ip = plan.resources.find((r) => r.type === "alicloud:ecs/instance:Instance" && r.name === name)?.inputs.privateIp;
-        if (typeof ip !== "string") throw new Error(`etcd-restore-script: no fixed address for ${name} in the plan`);
-        return { name, ip };
-      });
-      out(etcdRestoreScript(stack, members, Number(index)).trimEnd());
-      return 0;
-    }
-    throw new UsageError(p.command === undefined ? "no command given" : `unknown command ${p.command}`);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      err(`${e.message}\n${USAGE}`);
-      return 2;
-    }
-    if (e instanceof ConfigError || e instanceof Error) {
-      err((e as Error).message);
-      return 1;
-    }
-    throw e;
+    return 0;
   }
+  if (p.command === "upgrade-plan") {
+    const [stack, target] = p.args;
+    if (p.args.length !== 2) throw new UsageError("upgrade-plan needs <stack> <targetVersion>");
+    const s = settingsOf(stack, p.dir);
+    const prodPolicy = JSON.parse(fs.readFileSync(path.join(p.dir, "policies", "config", "prod.json"), "utf8"));
+    const lines = upgradePlan({
+      stack,
+      currentVersion: s.kubernetes.version,
+      targetVersion: target.replace(/^v/, ""),
+      packageRepository: s.kubernetes.packageRepository,
+      masterCount: s.masters.count,
+      pools: s.nodePools,
+      approvedVersions: prodPolicy["kubernetes-baseline"]?.kubernetesVersions ?? [],
+    });
+    out(lines.join("\n"));
+    return 0;
+  }
+  if (p.command === "etcd-restore-script") {
+    const [stack, index] = p.args;
+    if (p.args.length !== 2 || !/^\d+$/.test(index)) throw new UsageError("etcd-restore-script needs <stack> <masterIndex>");
+    const s = settingsOf(stack, p.dir);
+    const { previewStack } = await import("../preview/preview");
+    const { plan } = await previewStack({ stack, dir: p.dir });
+    // The masters' fixed addresses, as planned (they depend only on the network config).
+    const members = Array.from({ length: s.masters.count }, (_, i) => {
+      const name = nodeName(stack, "master", i);
+      const ip = plan.resources.find((r) => r.type === "alicloud:ecs/instance:Instance" && r.name === name)?.inputs.privateIp;
+      if (typeof ip !== "string") throw new Error(`etcd-restore-script: no fixed address for ${name} in the plan`);
+      return { name, ip };
+    });
+    out(etcdRestoreScript(stack, members, Number(index)).trimEnd());
+    return 0;
+  }
+  throw new UsageError(p.command === undefined ? "no command given" : `unknown command ${p.command}`);
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.stdout.write("", () => process.exit(code)));
+  main(process.argv.slice(2)).then(exitAfterFlush);
 }

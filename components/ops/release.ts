@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { promote, promoteCanary, release, rollback, stackFileName } from "./releaseOps";
 import { withStackFileLock } from "./stackFileWrite";
+import { CONSOLE, exitAfterFlush, readArgs, runCli, UsageError } from "../config/cli";
 
 const USAGE = `usage:
   npm run release  -- <stack> <app> <tag>            set an app's image tag (previous tag kept in history); not prod1/prod2,
@@ -22,86 +23,47 @@ const USAGE = `usage:
 options:
   --dir DIR   where the Pulumi.<stack>.yaml files are (default: the project root)`;
 
-class UsageError extends Error {}
-
-interface Parsed {
-  command: string;
-  args: string[];
-  dir: string;
-}
-
-function parse(argv: string[]): Parsed | "help" {
-  let dir = path.resolve(__dirname, "../..");
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "-h" || a === "--help") return "help";
-    if (a === "--dir" || a.startsWith("--dir=")) {
-      const v = a === "--dir" ? argv[++i] : a.slice("--dir=".length);
-      if (v === undefined || v === "") throw new UsageError("--dir needs a directory");
-      dir = path.resolve(v);
-    } else if (a.startsWith("-") && a !== "-") {
-      throw new UsageError(`unknown option ${a}`);
-    } else {
-      rest.push(a);
-    }
-  }
-  const [command, ...args] = rest;
-  if (command === undefined) throw new UsageError("no command given");
-  return { command, args, dir };
-}
+const OPTIONS = { dir: { type: "string", value: "a directory" }, help: { type: "boolean", short: "h" } } as const;
 
 /** Runs one command; returns the exit code. Exported for tests that call it in-process. */
-export function main(argv: string[], out = console.log, err = console.error): number {
-  let p: Parsed | "help";
-  try {
-    p = parse(argv);
-  } catch (e) {
-    err(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (p === "help") {
-    out(USAGE);
-    return 0;
-  }
-  const { command, args, dir } = p;
-  let lines: string[];
-  let written: string;
-  try {
-    switch (command) {
-      case "release":
-        if (args.length !== 3) throw new UsageError(`release takes <stack> <app> <tag>, got ${args.length} argument(s)`);
-        written = args[0];
-        lines = watch(dir, written, () => [release(dir, args[0], args[1], args[2])]);
-        break;
-      case "promote":
-        if (args.length < 2) throw new UsageError(`promote takes <fromStack> <toStack> [app...], got ${args.length} argument(s)`);
-        written = args[1];
-        lines = watch(dir, written, () => promote(dir, args[0], args[1], args.slice(2)));
-        break;
-      case "rollback":
-        if (args.length !== 2) throw new UsageError(`rollback takes <stack> <app>, got ${args.length} argument(s)`);
-        written = args[0];
-        lines = watch(dir, written, () => [rollback(dir, args[0], args[1])]);
-        break;
-      case "promote-canary":
-        if (args.length !== 2) throw new UsageError(`promote-canary takes <stack> <app>, got ${args.length} argument(s)`);
-        written = args[0];
-        lines = watch(dir, written, () => [promoteCanary(dir, args[0], args[1])]);
-        break;
-      default:
-        throw new UsageError(`unknown command "${command}"`);
-    }
-  } catch (e) {
-    if (e instanceof UsageError) {
-      err(`${e.message}\n${USAGE}`);
-      return 2;
-    }
-    err((e as Error).message);
-    return 1;
-  }
-  for (const l of lines) out(l);
-  return 0;
+export function main(argv: string[], out = CONSOLE.out, err = CONSOLE.err): number {
+  return runCli(
+    { usage: USAGE, otherErrors: "refusal" },
+    () => {
+      const { values, positionals } = readArgs(argv, OPTIONS);
+      if (values.help) {
+        out(USAGE);
+        return 0;
+      }
+      const dir = path.resolve((values.dir as string | undefined) ?? path.join(__dirname, "../.."));
+      const [command, ...args] = positionals;
+      if (command === undefined) throw new UsageError("no command given");
+      let lines: string[];
+      switch (command) {
+        case "release":
+          if (args.length !== 3) throw new UsageError(`release takes <stack> <app> <tag>, got ${args.length} argument(s)`);
+          lines = watch(dir, args[0], () => [release(dir, args[0], args[1], args[2])]);
+          break;
+        case "promote":
+          if (args.length < 2) throw new UsageError(`promote takes <fromStack> <toStack> [app...], got ${args.length} argument(s)`);
+          lines = watch(dir, args[1], () => promote(dir, args[0], args[1], args.slice(2)));
+          break;
+        case "rollback":
+          if (args.length !== 2) throw new UsageError(`rollback takes <stack> <app>, got ${args.length} argument(s)`);
+          lines = watch(dir, args[0], () => [rollback(dir, args[0], args[1])]);
+          break;
+        case "promote-canary":
+          if (args.length !== 2) throw new UsageError(`promote-canary takes <stack> <app>, got ${args.length} argument(s)`);
+          lines = watch(dir, args[0], () => [promoteCanary(dir, args[0], args[1])]);
+          break;
+        default:
+          throw new UsageError(`unknown command "${command}"`);
+      }
+      for (const l of lines) out(l);
+      return 0;
+    },
+    { out, err },
+  );
 }
 
 /**
@@ -131,5 +93,5 @@ function readOrUndefined(file: string): string | undefined {
 }
 
 if (require.main === module) {
-  process.exitCode = main(process.argv.slice(2));
+  exitAfterFlush(main(process.argv.slice(2)));
 }

@@ -17,6 +17,7 @@
 import * as fs from "fs";
 import type { PlannedResource } from "../preview/runtime";
 import type { NodePoolConfig } from "../config/stackConfig";
+import { nodeName } from "../cluster/nodePool";
 
 export interface ScaleInRequest {
   stack: string;
@@ -157,7 +158,7 @@ export function planScaleIn(req: ScaleInRequest): ScaleInPlan {
 
   const leaving = [];
   for (let i = target.count - 1; i >= req.newCount; i--) {
-    const name = `${req.stack}-${req.pool}-${i}`;
+    const name = nodeName(req.stack, req.pool, i);
     const id = req.stateIds ? req.stateIds.get(name) : req.plan.find((r) => r.type === "alicloud:ecs/instance:Instance" && r.name === name)?.id;
     if (id === undefined) throw new Error(`scale-in: no instance id for ${name} in the ${req.stateIds ? "stack export" : "plan"}`);
     leaving.push({ name, id });

@@ -7,6 +7,7 @@
 // nodes are never replaced by Pulumi (user data changes are ignored), so the config
 // edit only changes the version tags and what new nodes install.
 import { defaultPackageRepository } from "../config/stackConfig";
+import { nodeName } from "../cluster/nodePool";
 
 export interface UpgradeRequest {
   stack: string;
@@ -54,8 +55,8 @@ export function upgradePlan(req: UpgradeRequest): string[] {
   const v = req.targetVersion;
   const repoNow = req.packageRepository ?? defaultPackageRepository(req.currentVersion);
   const repo = repositoryFor(v, req.packageRepository);
-  const masters = Array.from({ length: req.masterCount }, (_, i) => `${req.stack}-master-${i}`);
-  const workers = req.pools.flatMap((p) => Array.from({ length: p.count }, (_, i) => `${req.stack}-${p.name}-${i}`));
+  const masters = Array.from({ length: req.masterCount }, (_, i) => nodeName(req.stack, "master", i));
+  const workers = req.pools.flatMap((p) => Array.from({ length: p.count }, (_, i) => nodeName(req.stack, p.name, i)));
   const pkg = `pkg=$(apt-cache madison kubeadm | awk '$3 ~ /^${v.replace(/\./g, "\\.")}-/ { print $3; exit }')`;
   const install = (what: string) =>
     `apt-mark unhold ${what} && apt-get install -y ${what

@@ -3,14 +3,15 @@
 // 1 invalid config or a mandatory policy violation, 2 usage error.
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, STACKS, UsageError } from "../config/stackConfig";
+import { exitAfterFlush, readArgs, runCli, UsageError } from "../config/cli";
+import { ConfigError, STACKS } from "../config/stackConfig";
 import { parseOverride, stackExists } from "../config/stackFiles";
 import { formatDiff } from "./diffFormat";
 import { formatFindings } from "./findings";
 import { DiffableResource, diffPlans, PlanDiff } from "./planDiff";
 import { checkChanges } from "./changeGuard";
 import { countViolations, loadPolicyConfig, PolicyConfigError } from "./policyCheck";
-import { countByType, formatTree, planJson, previewStack, writeArtifactsPruning } from "./preview";
+import { countByType, formatTree, fromPlanJson, planJson, previewStack, writeArtifactsPruning } from "./preview";
 
 // The SDK captures a stack trace per Output; a short one keeps large plans fast.
 Error.stackTraceLimit = 8;
@@ -26,6 +27,16 @@ const USAGE = `usage: npm run preview -- <stack> [-c project:key[.path]=value]..
                         plan no longer has are removed (listed in DIR/.preview-files; nothing else is touched)
   -c is a throwaway override for this run only (unlike \`pulumi preview -c\`, which saves into the stack file)`;
 
+const OPTIONS = {
+  config: { type: "string", short: "c", multiple: true, value: "KEY=VALUE" },
+  json: { type: "boolean" },
+  tree: { type: "boolean" },
+  out: { type: "string", value: "a directory" },
+  "policy-config": { type: "string", value: "a file" },
+  "diff-from": { type: "string", value: "a plan.json" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 interface Args {
   stack: string;
   overrides: string[];
@@ -36,31 +47,24 @@ interface Args {
   tree: boolean;
 }
 
-function parseArgs(argv: string[]): Args {
-  const args: Args = { stack: "", overrides: [], json: false, tree: false };
-  const value = (i: number, flag: string, what: string) => {
-    if (argv[i + 1] === undefined) throw new Error(`${flag} needs ${what}`);
-    return argv[i + 1];
+function parse(argv: string[]): Args | "help" {
+  const { values, positionals } = readArgs(argv, OPTIONS);
+  if (values.help) return "help";
+  const [stack, extra] = positionals;
+  if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`);
+  if (!stack) throw new UsageError("which stack?");
+  if (!(STACKS as readonly string[]).includes(stack)) throw new UsageError(`unknown stack "${stack}" (stacks: ${STACKS.join(", ")})`);
+  if (!stackExists(stack)) throw new UsageError(`stack ${stack} has no stack file Pulumi.${stack}.yaml`);
+  const policyConfig = values["policy-config"] as string | undefined;
+  const args: Args = {
+    stack,
+    overrides: (values.config as string[] | undefined) ?? [],
+    json: values.json === true,
+    tree: values.tree === true,
+    out: values.out as string | undefined,
+    policyConfig: policyConfig === undefined ? undefined : path.resolve(policyConfig),
+    diffFrom: values["diff-from"] as string | undefined,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "-c" || a === "--config") args.overrides.push(value(i++, a, "KEY=VALUE"));
-    else if (a.startsWith("--config=")) args.overrides.push(a.slice("--config=".length));
-    else if (a === "--json") args.json = true;
-    else if (a === "--tree") args.tree = true;
-    else if (a === "--out") args.out = value(i++, a, "a directory");
-    else if (a === "--policy-config") args.policyConfig = path.resolve(value(i++, a, "a file"));
-    else if (a === "--diff-from") args.diffFrom = value(i++, a, "a plan.json");
-    else if (a === "-h" || a === "--help") {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (a.startsWith("-")) throw new Error(`unknown option ${a}`);
-    else if (!args.stack) args.stack = a;
-    else throw new Error(`unexpected argument ${a}`);
-  }
-  if (!args.stack) throw new Error("which stack?");
-  if (!(STACKS as readonly string[]).includes(args.stack)) throw new Error(`unknown stack "${args.stack}" (stacks: ${STACKS.join(", ")})`);
-  if (!stackExists(args.stack)) throw new Error(`stack ${args.stack} has no stack file Pulumi.${args.stack}.yaml`);
   // Every -c is checked here, so a malformed one is a usage error before anything runs.
   for (const o of args.overrides) parseOverride(o);
   return args;
@@ -73,44 +77,29 @@ function readBasePlan(file: string, stack: string): DiffableResource[] {
   try {
     doc = JSON.parse(fs.readFileSync(target, "utf8"));
   } catch (e) {
-    throw new Error(`--diff-from ${file}: ${(e as Error).message}`, { cause: e });
+    throw new UsageError(`--diff-from ${file}: ${(e as Error).message}`, { cause: e });
   }
   const resources = (doc as { resources?: unknown })?.resources;
   if (!Array.isArray(resources) || !resources.every((r) => typeof r?.urn === "string")) {
-    throw new Error(`--diff-from ${file}: not a plan (expected {"resources": [{"urn": ...}]}, as --out or --json write)`);
+    throw new UsageError(`--diff-from ${file}: not a plan (expected {"resources": [{"urn": ...}]}, as --out or --json write)`);
   }
   // A plan of another stack would diff as "everything replaced": refuse it, naming both.
   const stackOf = (urn: string) => urn.match(/^urn:pulumi:([^:]+)::/)?.[1];
   const baseStack = (doc as { stack?: unknown }).stack ?? (resources.length ? stackOf(resources[0].urn) : undefined);
   if (typeof baseStack === "string" && baseStack !== stack) {
-    throw new Error(`--diff-from ${file}: that is a plan of stack ${baseStack}, not of ${stack}; diff ${stack} against a plan of ${stack}`);
+    throw new UsageError(`--diff-from ${file}: that is a plan of stack ${baseStack}, not of ${stack}; diff ${stack} against a plan of ${stack}`);
   }
-  return resources.map((r) => ({
-    urn: r.urn,
-    type: r.type,
-    parent: r.parent,
-    inputs: r.inputs ?? {},
-    dependsOn: r.dependsOn,
-    secretDigests: r.secretDigests,
-    aliases: r.aliases,
-    ignoreChanges: r.ignoreChanges,
-    deleteBeforeReplace: r.deleteBeforeReplace,
-    replaceOnChanges: r.replaceOnChanges,
-    protect: r.protect,
-    id: r.id,
-  }));
+  return resources.map(fromPlanJson);
 }
 
-async function main(): Promise<number> {
-  let args: Args;
-  let base: DiffableResource[] | undefined;
-  try {
-    args = parseArgs(process.argv.slice(2));
-    if (args.diffFrom) base = readBasePlan(args.diffFrom, args.stack);
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    return 2;
+async function main(argv: string[]): Promise<number> {
+  const parsed = parse(argv);
+  if (parsed === "help") {
+    console.log(USAGE);
+    return 0;
   }
+  const args = parsed;
+  const base = args.diffFrom ? readBasePlan(args.diffFrom, args.stack) : undefined;
   const started = Date.now();
   let result;
   try {
@@ -119,10 +108,6 @@ async function main(): Promise<number> {
     if (e instanceof ConfigError || e instanceof PolicyConfigError) {
       console.error(`Offline preview of stack ${args.stack}: ${e.message}\nNo resources were planned.`);
       return 1;
-    }
-    if (e instanceof UsageError) {
-      console.error(`${e.message}\n${USAGE}`);
-      return 2;
     }
     throw e;
   }
@@ -182,12 +167,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-/** Exits only once stdout and stderr are flushed: a large --json document goes to a pipe. */
-function exitAfterFlush(code: number): void {
-  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
-}
-
-main().then(exitAfterFlush, (e) => {
-  console.error(`offline preview failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  exitAfterFlush(1);
-});
+runCli({ usage: USAGE, otherErrors: { bug: "offline preview" } }, () => main(process.argv.slice(2))).then(exitAfterFlush);

@@ -4,7 +4,7 @@
 // unknown resource type or invoke is an error, never a silent `{}`.
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { containsIp, nthAddress, parseCidr, size } from "../network/cidr";
+import { containsIp, nthAddress, parseCidr, size } from "../../policies/rules/cidr";
 import { RESERVED_ADDRESSES } from "../cluster/controlPlaneAddresses";
 import { MOCK_CERT_PEM, MOCK_PRIVATE_KEY_PEM, MOCK_PUBLIC_KEY_PEM } from "./fixtures";
 

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
 import { ConfigError, parseStackConfig } from "../config/stackConfig";
-import { PlanDiff } from "./planDiff";
+import { DiffableResource, PlanDiff } from "./planDiff";
 import { checkPlan, loadPolicyConfig, policyConfigFileFor, Violation } from "./policyCheck";
 import { hostFacts } from "../fleet/hostLookup";
 import type { MockOptions } from "./mocks";
@@ -136,28 +136,52 @@ export function countByType(plan: Plan): [string, number][] {
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
 
+/** One planned resource as plan.json and the `--json` document hold it: parent null at the root, flags only when set. */
+export function toPlanJson(r: PlannedResource): Record<string, unknown> {
+  return {
+    urn: r.urn,
+    type: r.type,
+    name: r.name,
+    parent: r.parent ?? null,
+    inputs: r.inputs,
+    dependsOn: r.dependsOn,
+    secret: r.secret,
+    secretInputs: r.secretInputs,
+    secretDigests: r.secretDigests,
+    ...(r.provider ? { provider: r.provider } : {}),
+    ...(r.aliases.length ? { aliases: r.aliases } : {}),
+    ...(r.protect ? { protect: true } : {}),
+    ...(r.id ? { id: r.id } : {}),
+    ...(r.ignoreChanges ? { ignoreChanges: r.ignoreChanges } : {}),
+    ...(r.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
+    ...(r.replaceOnChanges ? { replaceOnChanges: r.replaceOnChanges } : {}),
+  };
+}
+
+/** A resource of plan.json (or of a `--json` document) read back: what the diff compares. */
+export function fromPlanJson(r: Record<string, unknown>): DiffableResource {
+  const o = r as Partial<DiffableResource> & { urn: string };
+  return {
+    urn: o.urn,
+    type: o.type,
+    parent: o.parent,
+    inputs: o.inputs ?? {},
+    dependsOn: o.dependsOn,
+    secretDigests: o.secretDigests,
+    aliases: o.aliases,
+    ignoreChanges: o.ignoreChanges,
+    deleteBeforeReplace: o.deleteBeforeReplace,
+    replaceOnChanges: o.replaceOnChanges,
+    protect: o.protect,
+    id: o.id,
+  };
+}
+
 /** The `--json` document; `diff` only when the preview was asked to diff (`--diff-from`). */
 export function planJson(plan: Plan, policies: unknown[] = [], diff?: PlanDiff): Record<string, unknown> {
   return {
     stack: plan.stack,
-    resources: plan.resources.map((r) => ({
-      urn: r.urn,
-      type: r.type,
-      name: r.name,
-      parent: r.parent ?? null,
-      inputs: r.inputs,
-      dependsOn: r.dependsOn,
-      secret: r.secret,
-      secretInputs: r.secretInputs,
-      secretDigests: r.secretDigests,
-      ...(r.provider ? { provider: r.provider } : {}),
-      ...(r.aliases.length ? { aliases: r.aliases } : {}),
-      ...(r.protect ? { protect: true } : {}),
-      ...(r.id ? { id: r.id } : {}),
-      ...(r.ignoreChanges ? { ignoreChanges: r.ignoreChanges } : {}),
-      ...(r.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
-      ...(r.replaceOnChanges ? { replaceOnChanges: r.replaceOnChanges } : {}),
-    })),
+    resources: plan.resources.map(toPlanJson),
     outputs: plan.outputs,
     policies,
     ...(diff ? { diff } : {}),

@@ -1,74 +1,137 @@
-// CIDR math for the pack, on BigInt so IPv4 and IPv6 share one code path. The
-// pack imports nothing from the program (components/network/cidr.ts is the
-// program's), so it carries this small copy of its own. Pure; tested with
-// fast-check in test/policies/cidr.test.ts.
+// CIDR math for the program and the pack, in one module. It lives in the pack
+// because the pack stands alone (it imports nothing from the program), and the
+// program imports it from here, as it imports policies/imageTags.ts. ipaddr.js
+// reads the addresses (IPv4 as four decimal parts only, IPv6 with an optional
+// IPv4 tail); blocks are BigInt intervals, so IPv4 and IPv6 share one path.
+//
+// One host-bit rule, everywhere: a block's address is its network address.
+// "10.0.0.5/16" is refused with the network address it probably meant. Config
+// validation reports it naming the key; the pack reports a security group rule
+// written that way instead of guessing which range the cloud would open.
+//
+// Tested with literal cases and fast-check properties in test/policies/cidr.test.ts.
+import * as ipaddr from "ipaddr.js";
 
 export type Family = 4 | 6;
 
 /** A CIDR block as the inclusive address interval it covers. */
 export interface Block {
   family: Family;
-  /** First address (network address; host bits are cleared). */
+  /** First address: the network address. */
   first: bigint;
-  /** Last address (broadcast address). */
+  /** Last address (the broadcast address for IPv4). */
   last: bigint;
   prefix: number;
 }
 
+/** What `parseCidr` reads: IPv4 blocks only (the program's address plan), or IPv4 and IPv6 blocks and bare addresses (a security group rule's source). */
+export type CidrSyntax = "ipv4" | "any";
+
 const BITS: Record<Family, number> = { 4: 32, 6: 128 };
 
-function parseV4(text: string): bigint | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  let out = 0n;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    out = (out << 8n) | BigInt(Number(p));
-  }
-  return out;
+function fromBytes(bytes: number[]): bigint {
+  return bytes.reduce((n, b) => (n << 8n) | BigInt(b), 0n);
 }
 
-function parseV6(text: string): bigint | undefined {
-  if (!/^[0-9a-fA-F:.]+$/.test(text) || text.split("::").length > 2) return undefined;
-  let groups: string[];
-  // An embedded IPv4 tail (::ffff:10.0.0.1) is two groups.
-  const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  let tail: bigint | undefined;
-  if (v4) {
-    tail = parseV4(v4[2]);
-    if (tail === undefined) return undefined;
-    text = v4[1] + "0:0";
-  }
-  if (text.includes("::")) {
-    const [head, rest] = text.split("::");
-    const h = head === "" ? [] : head.split(":");
-    const r = rest === "" ? [] : rest.split(":");
-    if (h.length + r.length > 7) return undefined;
-    groups = [...h, ...Array(8 - h.length - r.length).fill("0"), ...r];
-  } else {
-    groups = text.split(":");
-  }
-  if (groups.length !== 8 || !groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
-  let out = 0n;
-  for (const g of groups) out = (out << 16n) | BigInt(parseInt(g, 16));
-  if (tail !== undefined) out = (out & ~0xffffffffn) | tail;
-  return out;
+/** The address as an integer, or undefined when `text` is not one of `family` (no zone id, no shorthand like "10.1"). */
+function addressValue(text: string, family: Family): bigint | undefined {
+  if (family === 4) return ipaddr.IPv4.isValidFourPartDecimal(text) ? fromBytes(ipaddr.IPv4.parse(text).toByteArray()) : undefined;
+  if (text.includes("%") || !ipaddr.IPv6.isValid(text)) return undefined;
+  return fromBytes(ipaddr.IPv6.parse(text).toByteArray());
 }
 
-/** `a.b.c.d/n` or an IPv6 `x::/n` (a bare address is a /32 or /128); undefined when malformed. */
-export function parseCidr(text: string): Block | undefined {
-  const [addr, len, extra] = text.trim().split("/");
-  if (extra !== undefined || addr === undefined) return undefined;
-  const family: Family = addr.includes(":") ? 6 : 4;
-  const value = family === 4 ? parseV4(addr) : parseV6(addr);
-  if (value === undefined) return undefined;
+/** Parses a dotted-quad IPv4 address; throws on anything else. */
+export function parseIp(text: string): bigint {
+  const value = addressValue(text, 4);
+  if (value === undefined) throw new Error(`not an IPv4 address: ${JSON.stringify(text)}`);
+  return value;
+}
+
+/** An address as text (IPv6 in its compressed form). */
+export function formatAddress(value: bigint, family: Family): string {
+  const bytes: number[] = [];
+  for (let i = BITS[family] / 8 - 1; i >= 0; i--) bytes.push(Number((value >> BigInt(i * 8)) & 255n));
+  return ipaddr.fromByteArray(bytes).toString();
+}
+
+export function formatCidr(b: Block): string {
+  return `${formatAddress(b.first, b.family)}/${b.prefix}`;
+}
+
+/**
+ * Parses `a.b.c.d/n` (and with "any" also `x::/n`, or a bare address as its /32
+ * or /128, as ECS reads a rule's cidrIp). Throws a message saying what is wrong,
+ * including host bits set (see the header).
+ */
+export function parseCidr(text: string, syntax: CidrSyntax = "ipv4"): Block {
+  const [addr, len, ...rest] = text.split("/");
+  const family: Family = syntax === "any" && addr.includes(":") ? 6 : 4;
   const bits = BITS[family];
-  if (len !== undefined && !/^\d{1,3}$/.test(len)) return undefined;
+  const what = syntax === "any" ? "a CIDR block" : "an IPv4 CIDR";
+  if (rest.length > 0 || (len === undefined && syntax !== "any") || (len !== undefined && (!/^\d{1,3}$/.test(len) || Number(len) > bits))) {
+    throw new Error(`not ${what}: ${JSON.stringify(text)}`);
+  }
   const prefix = len === undefined ? bits : Number(len);
-  if (prefix > bits) return undefined;
+  const value = addressValue(addr, family);
+  if (value === undefined) throw new Error(`not an IPv${family} address: ${JSON.stringify(addr)}`);
   const hostBits = BigInt(bits - prefix);
   const first = (value >> hostBits) << hostBits;
+  if (first !== value) throw new Error(`${text} has host bits set (network address is ${formatAddress(first, family)}/${prefix})`);
   return { family, first, last: first + (1n << hostBits) - 1n, prefix };
+}
+
+function block(b: string | Block): Block {
+  return typeof b === "string" ? parseCidr(b) : b;
+}
+
+/** How many addresses the block holds. */
+export function size(b: string | Block): number {
+  const x = block(b);
+  return Number(x.last - x.first + 1n);
+}
+
+export function overlaps(a: string | Block, b: string | Block): boolean {
+  const x = block(a);
+  const y = block(b);
+  return x.family === y.family && x.first <= y.last && y.first <= x.last;
+}
+
+/** True when `inner` lies entirely inside `outer`. */
+export function contains(outer: string | Block, inner: string | Block): boolean {
+  const o = block(outer);
+  const i = block(inner);
+  return o.family === i.family && i.first >= o.first && i.last <= o.last;
+}
+
+/** True when the IPv4 address is inside the range. */
+export function containsIp(range: string | Block, ip: string): boolean {
+  const r = block(range);
+  const n = parseIp(ip);
+  return r.family === 4 && n >= r.first && n <= r.last;
+}
+
+/** The `index`-th address of the range (0 is the network address). */
+export function nthAddress(range: string | Block, index: number): string {
+  const r = block(range);
+  if (!Number.isInteger(index) || index < 0 || BigInt(index) > r.last - r.first) {
+    throw new Error(`address index ${index} is outside ${formatCidr(r)}`);
+  }
+  return formatAddress(r.first + BigInt(index), r.family);
+}
+
+/**
+ * Splits `range` into `count` equal subnets of the largest size that fits,
+ * optionally with a fixed new prefix. Used to carve one vswitch per zone.
+ */
+export function split(range: string, count: number, newPrefix?: number): string[] {
+  const r = parseCidr(range);
+  if (!Number.isInteger(count) || count < 1) throw new Error(`cannot split ${range} into ${count} subnets`);
+  const prefix = newPrefix ?? r.prefix + Math.ceil(Math.log2(count));
+  if (prefix > BITS[r.family] || prefix < r.prefix || 2 ** (prefix - r.prefix) < count) {
+    throw new Error(`${range} cannot hold ${count} subnets of /${prefix}`);
+  }
+  const step = 1n << BigInt(BITS[r.family] - prefix);
+  return Array.from({ length: count }, (_, i) => `${formatAddress(r.first + BigInt(i) * step, r.family)}/${prefix}`);
 }
 
 /** Merges blocks of one family into sorted, disjoint, non-adjacent intervals. */
@@ -107,22 +170,19 @@ export function coveredBy(block: Block, allowed: Block[]): boolean {
   return uncovered(block, allowed).length === 0;
 }
 
-/** An address as text (IPv6 uncompressed, enough for a message). */
-export function formatAddress(value: bigint, family: Family): string {
-  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join(".");
-  const groups: string[] = [];
-  for (let s = 112n; s >= 0n; s -= 16n) groups.push(((value >> s) & 0xffffn).toString(16));
-  return groups.join(":");
-}
+// ---------------------------------------------------------------------------
+// The special ranges both the program and the pack need. The program imports
+// them through components/network/ports.ts, the owner of every port and range.
 
 /** The RFC 1918 private ranges (a VPC, the data centre, the host's VPC). */
 export const RFC1918 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 /** IPv6 unique local addresses (RFC 4193), the IPv6 counterpart of RFC 1918. */
 export const IPV6_ULA = ["fc00::/7"];
 /**
- * Alibaba's shared address range: SLB health checks and the SLB's proxies reach
- * backends from 100.64.0.0/10 (Alibaba Cloud SLB docs, "Health check overview":
- * the security group must allow 100.64.0.0/10). Not RFC 1918, so it is private
- * only for the ports an SLB health-checks.
+ * Alibaba SLB health checks, and layer-4 SLB traffic to backends, come from
+ * this range (Alibaba Cloud SLB docs, "Health check overview": "add
+ * 100.64.0.0/10 to the backend's security group"); it is carrier-grade NAT
+ * space, never a customer's VPC. Not RFC 1918, so the pack admits it only for
+ * the ports an SLB health-checks.
  */
-export const SLB_HEALTH_CHECK_RANGE = "100.64.0.0/10";
+export const SLB_HEALTH_CHECK_CIDR = "100.64.0.0/10";

@@ -1,5 +1,5 @@
 // Network rules: what the internet can reach (security group rules, the api-server's SLB).
-import { Block, coveredBy, formatAddress, IPV6_ULA, parseCidr, RFC1918, SLB_HEALTH_CHECK_RANGE, uncovered } from "./cidr";
+import { Block, coveredBy, formatAddress, IPV6_ULA, parseCidr, RFC1918, SLB_HEALTH_CHECK_CIDR, uncovered } from "./cidr";
 import { ConfigProperty, EnforcementLevel, isSlb, ResourcePolicy, StackPolicy, str, tags, TYPES, withDefaults } from "./policy";
 
 // ---------------------------------------------------------------------------
@@ -10,7 +10,7 @@ export interface NoOpenAdminPortsConfig {
   ports: number[];
   /** Source ranges trusted for admin ports besides RFC 1918 (and IPv6 ULA), e.g. an office's fixed egress. */
   allowedCidrs: string[];
-  /** Ports an SLB health-checks: only these may be opened to SLB_HEALTH_CHECK_RANGE (100.64.0.0/10). */
+  /** Ports an SLB health-checks: only these may be opened to SLB_HEALTH_CHECK_CIDR (100.64.0.0/10). */
   healthCheckPorts: number[];
 }
 
@@ -38,9 +38,11 @@ export function parsePortRange(range: string): [number, number] | undefined {
 
 function blocksOf(cidrs: string[], where: string): Block[] {
   return cidrs.map((c) => {
-    const b = parseCidr(c);
-    if (!b) throw new Error(`no-open-admin-ports.${where}: "${c}" is not a CIDR block`);
-    return b;
+    try {
+      return parseCidr(c, "any");
+    } catch (e) {
+      throw new Error(`no-open-admin-ports.${where}: "${c}" is not a CIDR block (${(e as Error).message})`, { cause: e });
+    }
   });
 }
 
@@ -53,7 +55,7 @@ function blocksOf(cidrs: string[], where: string): Block[] {
 export function noOpenAdminPorts(enforcementLevel: EnforcementLevel, config: Partial<NoOpenAdminPortsConfig> = {}): ResourcePolicy {
   const c = withDefaults(NO_OPEN_ADMIN_PORTS_SCHEMA, config);
   const trusted = [...blocksOf([...RFC1918, ...IPV6_ULA], "private"), ...blocksOf(c.allowedCidrs, "allowedCidrs")];
-  const withHealthChecks = [...trusted, ...blocksOf([SLB_HEALTH_CHECK_RANGE], "healthCheck")];
+  const withHealthChecks = [...trusted, ...blocksOf([SLB_HEALTH_CHECK_CIDR], "healthCheck")];
   return {
     name: "no-open-admin-ports",
     description:
@@ -85,9 +87,13 @@ export function noOpenAdminPorts(enforcementLevel: EnforcementLevel, config: Par
           report(`${r.name}: admin port(s) ${open.join(", ")} opened to a security group of account ${foreign}; only this account's groups or private ranges`);
         return; // from one of our security groups: inside the VPC
       }
-      const block = parseCidr(source);
-      if (!block) {
-        report(`${r.name}: ingress on ${protocol} ${rangeText} (admin port(s) ${open.join(", ")}) from "${source}", which is not a CIDR block`);
+      let block: Block;
+      try {
+        block = parseCidr(source, "any");
+      } catch (e) {
+        report(
+          `${r.name}: ingress on ${protocol} ${rangeText} (admin port(s) ${open.join(", ")}) from "${source}", which is not a CIDR block: ${(e as Error).message}`,
+        );
         return;
       }
       const exposed = open.filter((p) => !coveredBy(block, c.healthCheckPorts.includes(p) ? withHealthChecks : trusted));

@@ -15,10 +15,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import YAML from "yaml";
+import { STACKS } from "../../components/config/keys";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const SCRIPT = path.join(ROOT, ".github/scripts/changed-stacks.sh");
-const ALL = ["host", "dev", "test", "pre", "prod1", "prod2"];
+const ALL = [...STACKS];
 const PROD = ["prod1", "prod2"];
 const SECRETS = ["PULUMI_ACCESS_TOKEN", "ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY"];
 

@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { diffPlans } from "../../components/preview/planDiff";
 import { planJson } from "../../components/preview/preview";
 import { redact } from "../../components/preview/runtime";
-import { containsIp, split } from "../../components/network/cidr";
+import { containsIp, split } from "../../policies/rules/cidr";
 import { controlPlaneAddresses, RESERVED_ADDRESSES } from "../../components/cluster/controlPlaneAddresses";
 import { byName, ofType, plan } from "../support/offline";
 

@@ -1,6 +1,7 @@
 import { ConfigError, parseStackConfig, RawConfig } from "../../components/config/stackConfig";
 import type { StackSecrets } from "../../components/config/secretKeys";
 import { loadEngineConfig } from "../../components/config/stackFiles";
+import { STACKS } from "../../components/config/keys";
 
 /** prod1's committed config, with overrides applied the way `-c` does. */
 function raw(stack: string, ...overrides: string[]): RawConfig {
@@ -19,7 +20,7 @@ function problems(stack: string, ...overrides: string[]): string[] {
 }
 
 describe("stack config validation", () => {
-  test.each(["host", "dev", "test", "pre", "prod1", "prod2"])("committed %s config is valid", (stack) => {
+  test.each(STACKS)("committed %s config is valid", (stack) => {
     expect(problems(stack)).toEqual([]);
   });
 

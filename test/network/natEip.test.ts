@@ -4,6 +4,7 @@ import { ConfigError, parseStackConfig } from "../../components/config/stackConf
 import { EIP_BANDWIDTH_LIMITS } from "../../components/config/schema";
 import { loadEngineConfig } from "../../components/config/stackFiles";
 import { ofType, plan } from "../support/offline";
+import { STACKS } from "../../components/config/keys";
 
 function problems(stack: string, ...overrides: string[]): string[] {
   const c = loadEngineConfig(stack, overrides);
@@ -36,7 +37,7 @@ describe("NAT EIP charge type and bandwidth", () => {
     expect(problems("dev", "platform:network.natChargeType=PayBySpec")[0]).toMatch(/^platform:network.natChargeType: /);
   });
 
-  test.each(["host", "dev", "test", "pre", "prod1", "prod2"])("%s plans an EIP inside the documented range for its charge type", async (stack) => {
+  test.each(STACKS)("%s plans an EIP inside the documented range for its charge type", async (stack) => {
     const p = await plan(stack);
     const eips = ofType(p, "alicloud:ecs/eipAddress:EipAddress");
     expect(eips).toHaveLength(1);

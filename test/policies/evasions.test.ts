@@ -74,6 +74,10 @@ describe("no-open-admin-ports judges address space", () => {
     expect(verdict({ cidrIp: undefined, prefixListId: "pl-public" })[0]).toContain("opened to prefix list pl-public, whose ranges the plan does not show");
     expect(verdict({ cidrIp: undefined, sourceSecurityGroupId: "sg-x", sourceGroupOwnerAccount: "1234" })[0]).toContain("a security group of account 1234");
     expect(verdict({ cidrIp: "not-a-cidr" })[0]).toContain('from "not-a-cidr", which is not a CIDR block');
+    // The one host-bit rule: which range "10.0.0.1/8" opens depends on how the cloud reads it, so it is reported, not guessed.
+    expect(verdict({ cidrIp: "10.0.0.1/8" })[0]).toContain(
+      'from "10.0.0.1/8", which is not a CIDR block: 10.0.0.1/8 has host bits set (network address is 10.0.0.0/8)',
+    );
     for (const ok of ["10.0.0.0/8", "172.16.0.0/12", "192.168.77.0/24", "172.31.255.255/32"]) expect(verdict({ cidrIp: ok })).toEqual([]);
     // An allowlisted office range in the pack config passes; the same range without it does not.
     const office = mutated((s) => (one(s, rule).props.cidrIp = "198.51.100.0/28"));

@@ -5,6 +5,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { previewStack, PreviewOptions } from "../../components/preview/preview";
 import type { Plan, PlannedResource } from "../../components/preview/runtime";
+import { STACKS } from "../../components/config/keys";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -30,7 +31,8 @@ export function byName(p: Plan, name: string, type?: string): PlannedResource {
   return found[0];
 }
 
-export const STACK_NAMES = ["host", "dev", "test", "pre", "prod1", "prod2"] as const;
+/** The six stacks, from the one list (components/config/keys.ts). */
+export const STACK_NAMES = STACKS;
 
 /** Runs `npm run preview -- ...` as a user would; never throws, returns the exit code and output. */
 export async function previewCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
