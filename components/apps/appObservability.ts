@@ -19,7 +19,9 @@ import { KUBE_PROMETHEUS_STACK } from "../k8s/monitoringValues";
 import { AppTarget, resolveSlo, sloRuleGroups } from "./sloRules";
 
 export interface AppObservabilityArgs {
+  /** The cluster: its provider and readiness gate. */
   cluster: ClusterAccess;
+  /** Cluster (stack) name: the `platform/cluster` label of the rules and the dashboards' titles. */
   clusterName: string;
   /** `platform:apps` (may be empty: the fleet overview is still shipped). */
   apps: Record<string, AppConfig>;

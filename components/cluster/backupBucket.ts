@@ -18,6 +18,7 @@ export interface BackupBucketArgs {
   retentionDays: number;
   /** Prod: the bucket is not destroyed with its objects by `pulumi destroy`. */
   protect: boolean;
+  /** Tags on the bucket. Default none. */
   tags?: Record<string, string>;
 }
 

@@ -42,8 +42,9 @@ class TokenExpiry extends pulumi.dynamic.Resource {
 export interface JoinTokenArgs {
   /** Every worker's node name; the token changes with this set. */
   nodeNames: string[];
-  /** The cluster's provider and its readiness gate. */
+  /** The cluster's provider: the token Secret is created through it. */
   provider: k8s.Provider;
+  /** The cluster gate (readiness.ts): the token is minted only once the api-server and every master are Ready. */
   readiness: pulumi.Resource;
 }
 

@@ -5,11 +5,10 @@
 // API: kubeadm.k8s.io/v1beta4 (kubeadm >= 1.31), where kubeletExtraArgs are a
 // list of {name, value} instead of a map.
 
-import { createHash, createPublicKey, X509Certificate } from "node:crypto";
+import { createHash, createPublicKey } from "node:crypto";
 import YAML from "yaml";
-import { containsIp, overlaps, parseCidr, parseIp } from "../../policies/rules/cidr";
+import { parseIp } from "../../policies/rules/cidr";
 import { API_SERVER_PORT } from "../network/ports";
-import { kubernetesProblems, nodeLabelProblems, serviceCidrProblems, taintProblems } from "./kubeadmRules";
 
 export interface ClusterBootstrap {
   /** Cluster name, e.g. "prod1"; a DNS label, it also names the kubeconfig context. */
@@ -106,15 +105,10 @@ export const KUBEADM_CONFIG_PATH = "/etc/k8s-bootstrap/kubeadm.yaml";
 /** containerd's CRI socket; kubeadm is told explicitly so it never probes for Docker. */
 export const CRI_SOCKET = "unix:///run/containerd/containerd.sock";
 
+/** v1beta4 first shipped with kubeadm 1.31; config validation admits only newer minors (SUPPORTED_KUBERNETES_MINORS). */
 const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
-/** v1beta4 first shipped with kubeadm 1.31; older kubeadm cannot read these documents. */
-const MIN_MINOR = 31;
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const VERSION = /^1\.(\d+)\.(\d+)$/;
-const TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
-const CA_HASH = /^sha256:[0-9a-f]{64}$/;
 
 /**
  * Labels a kubelet may set on its own Node under the NodeRestriction admission plugin
@@ -154,11 +148,6 @@ function fail(field: string, message: string): never {
   throw new Error(`${field}: ${message}`);
 }
 
-/** Throws the first problem a rule function (kubeadmRules.ts) found. */
-function assertNone(problems: string[]): void {
-  if (problems.length > 0) throw new Error(problems[0]);
-}
-
 /** Parses "host:port"; the host is an IPv4 address or a DNS name. */
 export function parseEndpoint(endpoint: string): { host: string; port: number } {
   const m = /^([^:\s]+):(\d{1,5})$/.exec(endpoint);
@@ -186,95 +175,22 @@ export function kubernetesMinor(version: string): number {
   return Number(m[1]);
 }
 
-/** Parsed CA certificates by PEM: every node of a cluster carries the same one (see caCertFacts). */
-const caCerts = new Map<string, { ca: boolean; hash: string } | undefined>();
-
 /**
- * Whether a PEM is a CA certificate, and its discovery hash; undefined when it is
- * no certificate. Every node's user data validates the cluster's settings
- * twice, and parsing the certificate and hashing its key for each showed in the
- * 1000-worker profile (BENCHMARKS.md), so each PEM is parsed once (a run holds a few).
+ * What a caller of the renderers could get wrong, checked before any text is
+ * rendered. Everything a user writes (versions, repositories, CIDRs, labels,
+ * taints) was checked by config validation (kubeadmRules.ts, through
+ * config/crossChecks.ts) before anything was registered, and the rest (token,
+ * CA hash, endpoint, node names, the KMS URL) is computed by cluster.ts and
+ * pki.ts, whose tests cover it; neither is checked again here.
  */
-function caCertFacts(pem: string): { ca: boolean; hash: string } | undefined {
-  if (caCerts.has(pem)) return caCerts.get(pem);
-  let cert: X509Certificate | undefined;
-  try {
-    cert = new X509Certificate(pem);
-  } catch {
-    cert = undefined;
-  }
-  const facts = cert && { ca: cert.ca, hash: caCertHashFromPublicKeyPem(pem) };
-  if (caCerts.size >= 64) caCerts.clear();
-  caCerts.set(pem, facts);
-  return facts;
-}
-
-/** Throws on the first invalid cluster setting, naming the field. */
 export function validateClusterBootstrap(c: ClusterBootstrap): void {
-  if (!DNS_LABEL.test(c.clusterName)) {
-    fail("clusterName", `${JSON.stringify(c.clusterName)} is not a lowercase DNS label`);
-  }
-  const minor = kubernetesMinor(c.kubernetesVersion);
-  if (minor < MIN_MINOR) {
-    fail("kubernetesVersion", `${c.kubernetesVersion} is too old: kubeadm config ${KUBEADM_API} needs 1.${MIN_MINOR} or newer`);
-  }
-  const endpoint = parseEndpoint(c.controlPlaneEndpoint);
-  for (const field of ["podSubnet", "serviceSubnet"] as const) {
-    try {
-      parseCidr(c[field]);
-    } catch (e) {
-      fail(field, (e as Error).message);
-    }
-  }
-  if (overlaps(c.podSubnet, c.serviceSubnet)) {
-    fail("serviceSubnet", `${c.serviceSubnet} overlaps podSubnet ${c.podSubnet}`);
-  }
-  // The rules users' config meets first, in kubeadmRules.ts; asserted here with the same functions.
-  assertNone(serviceCidrProblems(c.serviceSubnet));
-  if (/^[\d.]+$/.test(endpoint.host)) {
-    for (const field of ["podSubnet", "serviceSubnet"] as const) {
-      if (containsIp(c[field], endpoint.host)) {
-        fail("controlPlaneEndpoint", `${endpoint.host} lies inside ${field} ${c[field]}`);
-      }
-    }
-  }
-  assertNone(kubernetesProblems({ version: c.kubernetesVersion, packageRepository: c.packageRepository, imageRepository: c.imageRepository }));
-  if (c.bootstrapToken !== undefined && !TOKEN.test(c.bootstrapToken)) fail("bootstrapToken", "must match [a-z0-9]{6}.[a-z0-9]{16}");
-  if (!CA_HASH.test(c.caCertHash)) fail("caCertHash", 'must be "sha256:" followed by 64 lowercase hex characters');
-  const cert = caCertFacts(c.caCertPem);
-  if (cert === undefined) fail("caCertPem", "is not a PEM X.509 certificate");
-  if (!cert.ca) fail("caCertPem", "is not a CA certificate (basicConstraints CA:FALSE)");
-  const certHash = cert.hash;
-  // Joins pin caCertHash; a mismatch would only show up as every join failing at boot.
-  if (certHash !== c.caCertHash) fail("caCertHash", `does not match caCertPem (which hashes to ${certHash})`);
+  parseEndpoint(c.controlPlaneEndpoint);
 }
 
-/** Throws on the first invalid node setting (and node/cluster mismatch), naming the field. */
+/** Throws on a node that does not fit its role, naming the field. */
 export function validateNodeBootstrap(c: ClusterBootstrap, n: NodeBootstrap): void {
-  if (!["init", "control-plane", "worker"].includes(n.role)) {
-    fail("role", `${JSON.stringify(n.role)} is not one of init, control-plane, worker`);
-  }
-  if (!DNS_LABEL.test(n.hostname)) fail("hostname", `${JSON.stringify(n.hostname)} is not a lowercase DNS label`);
   const master = n.role !== "worker";
-  if (n.nodeIp === undefined) {
-    if (master) fail("nodeIp", `required for role ${n.role}: it is the advertiseAddress HAProxy sends traffic to`);
-  } else {
-    try {
-      parseIp(n.nodeIp);
-    } catch (e) {
-      fail("nodeIp", (e as Error).message);
-    }
-    for (const field of ["podSubnet", "serviceSubnet"] as const) {
-      if (containsIp(c[field], n.nodeIp)) fail("nodeIp", `${n.nodeIp} lies inside ${field} ${c[field]}`);
-    }
-  }
-  assertNone(nodeLabelProblems("labels", n.labels ?? {}));
-  assertNone(taintProblems("taints", n.taints ?? []));
-  (n.taints ?? []).forEach((t, i) => {
-    if (!["NoSchedule", "PreferNoSchedule", "NoExecute"].includes(t.effect)) {
-      fail(`taints[${i}].effect`, `${JSON.stringify(t.effect)} is not NoSchedule, PreferNoSchedule or NoExecute`);
-    }
-  });
+  if (master && n.nodeIp === undefined) fail("nodeIp", `required for role ${n.role}: it is the advertiseAddress HAProxy sends traffic to`);
   if (!master) {
     if (c.bootstrapToken === undefined) fail("bootstrapToken", "required for a worker's join");
     if (n.controlPlane !== undefined) fail("controlPlane", `only masters carry controlPlane, not role ${n.role}`);
@@ -282,17 +198,7 @@ export function validateNodeBootstrap(c: ClusterBootstrap, n: NodeBootstrap): vo
   }
   const cp = n.controlPlane;
   if (cp === undefined) fail("controlPlane", `required for role ${n.role}: the secret store and the other masters`);
-  if (!Number.isInteger(cp.index) || cp.index < 0) fail("controlPlane.index", `must be a whole number >= 0, got ${cp.index}`);
-  if ((cp.index === 0) !== (n.role === "init"))
-    fail("controlPlane.index", `role "init" is master 0 and only master 0, got index ${cp.index} with role ${n.role}`);
   cp.peers.forEach((peer, i) => parseEndpointAs(`controlPlane.peers[${i}]`, peer));
-  if (!/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/.test(cp.secretStore.kmsUrl)) {
-    fail("controlPlane.secretStore.kmsUrl", `${JSON.stringify(cp.secretStore.kmsUrl)} is not an https:// URL`);
-  }
-  if (!/^[A-Za-z0-9_/+=.@-]{1,192}$/.test(cp.secretStore.secretName))
-    fail("controlPlane.secretStore.secretName", `${JSON.stringify(cp.secretStore.secretName)} is not a KMS secret name`);
-  if (!/^[A-Za-z0-9.-]{1,64}$/.test(cp.secretStore.ramRole))
-    fail("controlPlane.secretStore.ramRole", `${JSON.stringify(cp.secretStore.ramRole)} is not a RAM role name`);
 }
 
 function parseEndpointAs(field: string, endpoint: string): void {

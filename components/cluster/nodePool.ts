@@ -64,10 +64,11 @@ export class NodePool extends pulumi.ComponentResource {
 
   constructor(name: string, args: NodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:compute:NodePool", name, {}, opts);
-    if (!Number.isInteger(args.count) || args.count < 0) throw new Error(`NodePool ${name}: count must be a whole number >= 0, got ${args.count}`);
-    if (args.vswitches.length === 0) throw new Error(`NodePool ${name}: vswitches must not be empty`);
+    if (!Number.isInteger(args.count) || args.count < 0)
+      throw new pulumi.ResourceError(`NodePool ${name}: count must be a whole number >= 0, got ${args.count}`, this);
+    if (args.vswitches.length === 0) throw new pulumi.ResourceError(`NodePool ${name}: vswitches must not be empty`, this);
     if (args.fixedIps && args.fixedIps.length < args.count) {
-      throw new Error(`NodePool ${name}: fixedIps has ${args.fixedIps.length} addresses for ${args.count} instances`);
+      throw new pulumi.ResourceError(`NodePool ${name}: fixedIps has ${args.fixedIps.length} addresses for ${args.count} instances`, this);
     }
 
     this.nodes = Array.from({ length: args.count }, (_, index) => {

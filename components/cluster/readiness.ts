@@ -23,8 +23,9 @@ export interface ClusterCheckArgs {
   server: string;
   /** PEM of the cluster CA; the api-server's certificate must chain to it. */
   caPem: string;
-  /** Admin client certificate and key (PEM): `/api/v1/nodes` needs an authenticated user. */
+  /** Admin client certificate (PEM): `/api/v1/nodes` needs an authenticated user. */
   clientCertPem: string;
+  /** Its private key (PEM). */
   clientKeyPem: string;
   /** Node names of the masters; each must be Ready. */
   masters: string[];
@@ -242,9 +243,11 @@ export const readinessProvider: pulumi.dynamic.ResourceProvider = {
 export interface ApiServerReadinessArgs {
   /** `host:port` of the front. */
   endpoint: pulumi.Input<string>;
+  /** The cluster CA (PEM): the api-server's certificate must chain to it. */
   caCertPem: pulumi.Input<string>;
-  /** Admin client certificate and key; stored as secrets. */
+  /** Admin client certificate (PEM); stored as a secret. */
   clientCertPem: pulumi.Input<string>;
+  /** Its private key (PEM); stored as a secret. */
   clientKeyPem: pulumi.Input<string>;
   /** Node names of the masters, as the program names them (`<cluster>-master-<i>`). */
   masters: string[];

@@ -16,14 +16,17 @@ import type { PolicyStatement } from "./masterRole";
 import type { SharedControlPlanePki } from "./pki";
 
 export interface SecretStoreArgs {
+  /** Cluster (stack) name: the secret is `<clusterName>-control-plane`. */
   clusterName: string;
   /** The shared control-plane PKI (secret). */
   pki: pulumi.Input<SharedControlPlanePki>;
-  /** KMS 3.0 instance and key (both or neither); without them the secret lives in the shared KMS. */
+  /** KMS 3.0 instance (both it and kmsKeyId, or neither); default none: the secret lives in the shared KMS. */
   kmsInstanceId?: string;
+  /** The key in that instance that encrypts the secret; default none (see kmsInstanceId). */
   kmsKeyId?: string;
-  /** Protect the secret and the encryption key (prod). */
+  /** Protect the secret and the encryption key (prod). Default false. */
   protect?: boolean;
+  /** Tags on the secret. Default none. */
   tags?: Record<string, string>;
 }
 
@@ -53,7 +56,7 @@ export class SecretStore extends pulumi.ComponentResource {
   constructor(name: string, args: SecretStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:cluster:SecretStore", name, {}, opts);
     if ((args.kmsInstanceId === undefined) !== (args.kmsKeyId === undefined)) {
-      throw new Error(`SecretStore ${name}: kmsInstanceId and kmsKeyId go together (KMS 3.0 needs both)`);
+      throw new pulumi.ResourceError(`SecretStore ${name}: kmsInstanceId and kmsKeyId go together (KMS 3.0 needs both)`, this);
     }
     const kept = { parent: this, protect: args.protect ?? false };
     // 32 bytes for aescbc (AES-256); replacing it would make every stored Secret unreadable.

@@ -12,7 +12,9 @@ export { UsageError };
 export type CliOption = ParseArgsOptionsConfig[string] & { value?: string };
 
 export interface CliArgs {
+  /** Each option's value by its long name: a string (an array when `multiple`), true for a flag, undefined when absent. */
   values: Record<string, string | boolean | string[] | undefined>;
+  /** The arguments that are not options, in order. */
   positionals: string[];
 }
 

@@ -213,8 +213,11 @@ function create(prefix: string, parent: pulumi.Resource, cluster: ClusterAccess,
 }
 
 export interface ConsoleHostArgs {
+  /** The host cluster: its provider and readiness gate. */
   cluster: ClusterAccess;
+  /** `platform:workspaces`: a WorkspaceTemplate and role bindings each. */
   workspaces: WorkspacesConfig;
+  /** `platform:console`: the identity provider (OIDC) and global roles; default none (no identity provider Secret). */
   console?: ConsoleConfig;
   /** platform:identityProviderSecret (required with platform:console). */
   identityProviderSecret?: pulumi.Output<string>;
@@ -235,7 +238,7 @@ export class ConsoleHost extends pulumi.ComponentResource {
     }
     if (args.console) {
       const c = args.console;
-      if (!args.identityProviderSecret) throw new Error(`ConsoleHost ${name}: platform:console needs platform:identityProviderSecret`);
+      if (!args.identityProviderSecret) throw new pulumi.ResourceError(`ConsoleHost ${name}: platform:console needs platform:identityProviderSecret`, this);
       const { apiVersion: _a, kind: _k, ...meta } = identityProviderSecret(c);
       const stringData = pulumi.secret(args.identityProviderSecret.apply((s) => ({ "configuration.yaml": identityProviderConfiguration(c, s) })));
       new k8s.core.v1.Secret(
@@ -249,9 +252,13 @@ export class ConsoleHost extends pulumi.ComponentResource {
 }
 
 export interface ConsoleProjectsArgs {
+  /** The member cluster: its provider and readiness gate. */
   cluster: ClusterAccess;
+  /** The env this member is: it picks each person's role in a project. */
   env: Env;
+  /** `platform:projects`: app namespace -> workspace. */
   projects: Record<string, string>;
+  /** The host's `platform:workspaces`, read from its stack file: who is in each workspace. */
   workspaces: WorkspacesConfig;
   /** The app namespaces: the bindings go into them. */
   after: pulumi.Resource[];

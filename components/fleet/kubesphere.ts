@@ -122,14 +122,15 @@ export class Kubesphere extends pulumi.ComponentResource {
   constructor(name: string, args: KubesphereArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:fleet:Kubesphere", name, {}, opts);
     if (args.role === "member" && !args.hostAccess) {
-      throw new Error(`Kubesphere ${name}: a member needs its CA and api-server to issue the host's credential`);
+      throw new pulumi.ResourceError(`Kubesphere ${name}: a member needs its CA and api-server to issue the host's credential`, this);
     }
     if (args.role === "member" && args.registration) {
-      throw new Error(`Kubesphere ${name}: only the host registers members (platform:kubesphere.members)`);
+      throw new pulumi.ResourceError(`Kubesphere ${name}: only the host registers members (platform:kubesphere.members)`, this);
     }
     if (args.role === "member" && args.version !== undefined) {
-      throw new Error(
+      throw new pulumi.ResourceError(
         `Kubesphere ${name}: platform:kubesphere.version is for the host only (the host's controller installs the member's ks-core from its own chart)`,
+        this,
       );
     }
 

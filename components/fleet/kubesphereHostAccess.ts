@@ -22,7 +22,9 @@ export const HOST_CREDENTIAL_OUTPUT = "kubesphereHostKubeconfig";
 export const API_SERVER_OUTPUT = "apiServer";
 
 export interface KubesphereHostAccessArgs {
+  /** The member cluster: its provider and readiness gate. */
   cluster: ClusterAccess;
+  /** Cluster (stack) name: the kubeconfig's cluster and context name. */
   clusterName: string;
   /** The member's api-server URL, written into the kubeconfig. */
   server: string;

@@ -254,12 +254,15 @@ export function syncJob(p: LogSearchPlan, imageMirror?: string): { configMap: K8
 }
 
 export interface LogSearchArgs {
+  /** The member cluster: its provider and readiness gate. */
   cluster: ClusterAccess;
+  /** What to create in Kibana and Elasticsearch (logSearchPlan): roles, mappings, the data view. */
   plan: LogSearchPlan;
   /** platform:logSearchApiKey: an Elasticsearch API key (the encoded form) with manage_security. */
   apiKey: pulumi.Input<string>;
   /** The logging namespace (Logging's): the Job runs there. */
   after: pulumi.Resource[];
+  /** `platform:images.registry` for the Job's image. Default none (upstream). */
   imageMirror?: string;
 }
 

@@ -121,9 +121,9 @@ export interface GlobalIngressArgs {
   workers: { name: string; id: pulumi.Input<string> }[];
   /** Production: SLB deletion protection on, and the larger replica default. */
   production: boolean;
-  /** Tags on the SLB. Default none. */
   /** `platform:images.registry`. Default none (upstream). */
   imageMirror?: string;
+  /** Tags on the SLB. Default none. */
   tags?: Record<string, string>;
 }
 

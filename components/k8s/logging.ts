@@ -38,7 +38,7 @@ export class Logging extends pulumi.ComponentResource {
     super("platform:k8s:Logging", name, {}, opts);
     const withUser = args.output.user !== undefined;
     if (withUser && args.password === undefined) {
-      throw new Error(`Logging ${name}: password is required when output.user is set (platform:loggingPassword)`);
+      throw new pulumi.ResourceError(`Logging ${name}: password is required when output.user is set (platform:loggingPassword)`, this);
     }
 
     // Our own Namespace: the credentials Secret must exist before the release's pods start.
