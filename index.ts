@@ -66,9 +66,9 @@ export = async () => {
     deletionProtection: config.isProd,
     tags,
     secretStore: {
-      kmsUrl: config.secretStore?.endpoint ?? `https://kms-vpc.${config.region}.aliyuncs.com`,
-      kmsInstanceId: config.secretStore?.kmsInstanceId,
-      kmsKeyId: config.secretStore?.kmsKeyId,
+      kmsUrl: config.secretStore.endpoint ?? `https://kms-vpc.${config.region}.aliyuncs.com`,
+      kmsInstanceId: config.secretStore.kmsInstanceId,
+      kmsKeyId: config.secretStore.kmsKeyId,
     },
     masterRoleName,
     containerdVersion: config.kubernetes.containerdVersion,
