@@ -56,6 +56,7 @@ export = async () => {
 
   const cluster = new Cluster(config.stack, {
     clusterName: config.stack,
+    region: config.region,
     network,
     kubernetes: config.kubernetes,
     ranges: config.network,

@@ -24,6 +24,8 @@ import type { NetworkConfig, NodePoolConfig, PlatformSettings } from "../config/
 export interface ClusterArgs {
   /** Cluster (stack) name: the prefix of every node and cloud name. */
   clusterName: string;
+  /** alicloud:region (the HAProxy VMs' Cloud Assistant check calls the region's ECS API). */
+  region: string;
   /** The network the cluster lives in (vswitches and security groups). */
   network: Network;
   /**
@@ -190,6 +192,7 @@ export class Cluster extends pulumi.ComponentResource {
       `${this.resourceName}-front`,
       {
         clusterName: args.clusterName,
+        region: args.region,
         masters: addresses.masters.map((m, i) => ({ name: this.masterName(i), ip: m.ip })),
         vswitches: this.vswitches,
         haproxyIps: [addresses.haproxies[0].ip, addresses.haproxies[1].ip],
