@@ -56,6 +56,7 @@ export = async () => {
 
   const cluster = new Cluster(config.stack, {
     clusterName: config.stack,
+    region: config.region,
     network,
     kubernetes: config.kubernetes,
     ranges: config.network,
@@ -66,9 +67,9 @@ export = async () => {
     deletionProtection: config.isProd,
     tags,
     secretStore: {
-      kmsUrl: config.secretStore?.endpoint ?? `https://kms-vpc.${config.region}.aliyuncs.com`,
-      kmsInstanceId: config.secretStore?.kmsInstanceId,
-      kmsKeyId: config.secretStore?.kmsKeyId,
+      kmsUrl: config.secretStore.endpoint ?? `https://kms-vpc.${config.region}.aliyuncs.com`,
+      kmsInstanceId: config.secretStore.kmsInstanceId,
+      kmsKeyId: config.secretStore.kmsKeyId,
     },
     masterRoleName,
     containerdVersion: config.kubernetes.containerdVersion,

@@ -14,10 +14,13 @@ import { NodePool, PoolVswitch } from "./nodePool";
 import { renderHaproxyUserData } from "./cloudInit";
 import { HAPROXY_MONITOR_URI, renderHaproxyCfg } from "./haproxy";
 import { configDigest, haproxyRolloutCommand, ROLLOUT_COMMAND_TIMEOUT_SECONDS, STATS_PASSWORD_PLACEHOLDER } from "./haproxyRollout";
+import { CloudAssistantReady } from "./cloudAssistant";
 
 export interface ApiServerFrontArgs {
   /** Cluster (stack) name: prefixes the HAProxy VMs' and the SLB's cloud names. */
   clusterName: string;
+  /** alicloud:region, for the Cloud Assistant readiness check (cloudAssistant.ts). */
+  region: string;
   /** Every master, with its fixed private IP; HAProxy balances across all of them. Must not be empty. */
   masters: { name: string; ip: string }[];
   /** The cluster's vswitches; HAProxy VM i goes to vswitches[i mod length], the SLB to vswitches[0]. Must not be empty. */
@@ -98,6 +101,8 @@ export class ApiServerFront extends pulumi.ComponentResource {
    * through Cloud Assistant: a Command per config (content and name are ForceNew, so a new
    * config is a new command), and one Invocation per VM, each after the previous one; the
    * provider's create waits for Success, so VM 1 is only touched once VM 0 runs the new config.
+   * Each Invocation waits for its VM's Cloud Assistant agent to be online (cloudAssistant.ts):
+   * a command sent to a new VM before that is Aborted and fails `pulumi up`.
    */
   private rolloutConfig(cfg: string, pool: NodePool): alicloud.ecs.EcsInvocation[] {
     const command = new alicloud.ecs.Command(
@@ -116,13 +121,18 @@ export class ApiServerFront extends pulumi.ComponentResource {
     const runs: alicloud.ecs.EcsInvocation[] = [];
     for (const node of pool.nodes) {
       const previous = runs.at(-1);
+      const agent = new CloudAssistantReady(
+        `${this.resourceName}-haproxy-agent-${node.index}`,
+        { instanceId: node.instance.id, regionId: this.args.region },
+        { parent: this },
+      );
       runs.push(
         new alicloud.ecs.EcsInvocation(
           `${this.resourceName}-haproxy-cfg-${node.index}`,
           { commandId: command.id, instanceIds: [node.instance.id], repeatMode: "Once" },
           {
             parent: this,
-            dependsOn: previous === undefined ? [] : [previous],
+            dependsOn: previous === undefined ? [agent] : [agent, previous],
             // The provider waits 1 minute by default (ecs_invocation docs, Timeouts); a new VM's
             // first boot (packages) comes first, and the command may run for its full timeout.
             customTimeouts: { create: `${ROLLOUT_COMMAND_TIMEOUT_SECONDS / 60 + 5}m` },

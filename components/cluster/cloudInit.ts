@@ -31,7 +31,14 @@ import { BOOTSTRAP_UNIT, bootstrapUnit, METADATA_GUARD_PATH, METADATA_GUARD_UNIT
 
 export type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
 
-/** Alibaba accepts 32 KiB of base64 user data; 16 KiB of text leaves room for base64's 4/3 growth. */
+/**
+ * ECS takes at most 16 KB of user data before it is Base64-encoded (ECS "User data",
+ * help/doc-detail/49121.htm: "the user data before encoding cannot exceed 16 KB"; the page
+ * carries no date, read 2026-12-07). The limit is on the raw text, so this is the whole budget,
+ * not a margin for Base64's growth. Headroom, measured on the largest file (prod1-master-0,
+ * `npm run preview -- prod1 --out`) at 6895cb8: 15,201 of 16,384 bytes, 1,183 bytes left;
+ * workers 5,335 and HAProxy 4,695. test/cluster/cloudInit.test.ts holds every stack to it.
+ */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 export { BOOTSTRAP_LOG_PATH, BOOTSTRAP_SCRIPT_PATH, bootstrapScript } from "./bootstrapScript";
 /**

@@ -14,7 +14,7 @@ import type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
 import type { EtcdBackupSettings } from "./etcdBackup";
 import { masterDay2 } from "./masterDay2";
 import { JoinToken } from "./joinToken";
-import { SecretStore, secretStoreStatements } from "./secretStore";
+import { kmsKeyArn, SecretStore, secretStoreStatements } from "./secretStore";
 import type { PolicyStatement } from "./masterRole";
 import { API_SERVER_PORT } from "../network/ports";
 import { ControlPlaneAddresses, controlPlaneAddresses, frontSubnets } from "./controlPlaneAddresses";
@@ -24,6 +24,8 @@ import type { NetworkConfig, NodePoolConfig, PlatformSettings } from "../config/
 export interface ClusterArgs {
   /** Cluster (stack) name: the prefix of every node and cloud name. */
   clusterName: string;
+  /** alicloud:region (the HAProxy VMs' Cloud Assistant check calls the region's ECS API). */
+  region: string;
   /** The network the cluster lives in (vswitches and security groups). */
   network: Network;
   /**
@@ -55,9 +57,9 @@ export interface ClusterArgs {
   etcdBackup?: EtcdBackupSettings;
   /**
    * The masters' secret store (KMS Secrets Manager): the GetSecretValue endpoint, e.g.
-   * https://kms-vpc.cn-shanghai.aliyuncs.com, and for KMS 3.0 the instance and key ids.
+   * https://kms-vpc.cn-shanghai.aliyuncs.com, and the KMS instance and key ids (secretStore.ts).
    */
-  secretStore: { kmsUrl: string; kmsInstanceId?: string; kmsKeyId?: string };
+  secretStore: { kmsUrl: string; kmsInstanceId: string; kmsKeyId: string };
   /** The masters' instance RAM role name (masterRole.ts); it must be granted `secretStoreStatements`. */
   masterRoleName: string;
   /** containerd version prefix pinned on every node (default cloudInit.ts DEFAULT_CONTAINERD_VERSION). */
@@ -137,10 +139,7 @@ export class Cluster extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.secretStoreStatements = secretStoreStatements(
-      this.secretStore.secretArn,
-      args.secretStore.kmsKeyId === undefined ? undefined : `acs:kms:*:*:key/${args.secretStore.kmsKeyId}`,
-    );
+    this.secretStoreStatements = secretStoreStatements(this.secretStore.secretArn, kmsKeyArn(args.secretStore.kmsKeyId));
     const addresses = controlPlaneAddresses(
       args.network.vswitches.map((v) => v.cidr),
       args.masters.count,
@@ -201,6 +200,7 @@ export class Cluster extends pulumi.ComponentResource {
       `${this.resourceName}-front`,
       {
         clusterName: args.clusterName,
+        region: args.region,
         masters: addresses.masters.map((m, i) => ({ name: this.masterName(i), ip: m.ip })),
         vswitches: this.vswitches,
         haproxyIps: [addresses.haproxies[0].ip, addresses.haproxies[1].ip],

@@ -14,12 +14,36 @@ export interface PolicyStatement {
   Resource: string[];
 }
 
-/** The only thing the backup needs: put objects under the stack's prefix. No read, no delete, no list. */
+/** The only thing the backup needs: put objects under the stack's prefix. No read, no delete, no list; deletes and rule changes denied outright. */
 export function backupStatements(bucket: string, prefix: string): PolicyStatement[] {
   if (!prefix.endsWith("/") || prefix.includes("*"))
     throw new Error(`master role: backup prefix ${JSON.stringify(prefix)} must end in "/" and hold no wildcard`);
-  return [{ Effect: "Allow", Action: ["oss:PutObject"], Resource: [`acs:oss:*:*:${bucket}/${prefix}*`] }];
+  return [
+    { Effect: "Allow", Action: ["oss:PutObject"], Resource: [`acs:oss:*:*:${bucket}/${prefix}*`] },
+    // History stays out of reach whatever else the role is given: no version deleted (OSS
+    // "DeleteObject", doc-detail/31982: deleting a specific version needs oss:DeleteObjectVersion),
+    // no versioning, lifecycle or bucket change that would let the provider's rules drop them.
+    { Effect: "Deny", Action: BACKUP_DENIED_ACTIONS, Resource: [`acs:oss:*:*:${bucket}`, `acs:oss:*:*:${bucket}/*`] },
+  ];
 }
+
+/** What the masters may never do to the backup bucket (backupStatements). */
+export const BACKUP_DENIED_ACTIONS = [
+  "oss:DeleteObject",
+  "oss:DeleteObjectVersion",
+  "oss:PutBucketVersioning",
+  "oss:PutBucketLifecycle",
+  "oss:DeleteBucketLifecycle",
+  "oss:DeleteBucket",
+];
+
+/**
+ * A RAM policy keeps at most five versions, and the sixth edit is refused unless the oldest
+ * non-default one is dropped (terraform-provider-alicloud 81c43b67 website/docs/r/
+ * ram_policy.html.markdown:21 and :74, `rotate_strategy`, default None; sent as RotateStrategy
+ * by resource_alicloud_ram_policy.go:302-303).
+ */
+export const POLICY_ROTATE_STRATEGY = "DeleteOldestNonDefaultVersionWhenLimitExceeded";
 
 /** The trust policy: only ECS instances may assume the role. */
 export const ECS_TRUST_POLICY = JSON.stringify({
@@ -59,6 +83,7 @@ export class MasterRole extends pulumi.ComponentResource {
           policyName: `${args.clusterName}-masters-${capability}`,
           policyDocument: pulumi.output(statements).apply((s) => JSON.stringify({ Version: "1", Statement: s })),
           description: `${capability} for ${args.clusterName}'s masters (Pulumi)`,
+          rotateStrategy: POLICY_ROTATE_STRATEGY,
         },
         parent,
       );

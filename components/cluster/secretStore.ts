@@ -1,12 +1,36 @@
 // The masters' secret store: one KMS Secrets Manager secret per cluster holding the shared
 // control-plane PKI (pki.ts) and the Secret-encryption config, read at boot by the masters'
 // bootstrap (bootstrapScript.ts) through their instance RAM role and by nobody else: the
-// role's only KMS statement is kms:GetSecretValue on this secret's ARN (plus kms:Decrypt on
-// the key when a customer key encrypts it: GetSecretValue's doc, "If a user-specified key is
-// used ... the caller must have the kms:Decrypt permission"). Resource: alicloud.kms.Secret
+// role's KMS statements are kms:GetSecretValue on this secret's ARN and kms:Decrypt on the
+// key that encrypts it (KMS "GetSecretValue", help/en/kms/key-management-service/
+// developer-reference/api-kms-2016-01-20-getsecretvalue: a secret encrypted with a
+// user-specified key needs kms:Decrypt on that key). Resource: alicloud.kms.Secret
 // (@pulumi/alicloud 3.108 kms/secret.d.ts; terraform-provider-alicloud 81c43b67
-// website/docs/r/kms_secret.html.markdown: `arn` attribute, `dkms_instance_id` and
-// `encryption_key_id` ForceNew, required in KMS 3.0).
+// alicloud/resource_alicloud_kms_secret.go: `dkms_instance_id` and `encryption_key_id`
+// Optional+ForceNew :67-76, passed to CreateSecret only when set :164-170).
+//
+// Where it lives: a KMS instance and a symmetric key in it, both required (config/schema.ts
+// secretStore). KMS "CreateSecret" (help/en/kms/key-management-service/developer-reference/
+// api-kms-2016-01-20-createsecret, last updated 2025-08-21): the key and the secret must be
+// in the same KMS instance, the key symmetric; secrets outside an instance are "default
+// secrets" that only cloud products create.
+//
+// Deletion and replacement. DeleteSecret keeps a deleted secret recoverable (and its name
+// taken) for RecoveryWindowInDays, default 30, unless ForceDeleteWithoutRecovery (KMS
+// "DeleteSecret", help/en/kms/key-management-service/developer-reference/
+// api-kms-2016-01-20-deletesecret, last updated 2025-07-29; the provider sends both,
+// resource_alicloud_kms_secret.go :485-500). So:
+// - outside prod the secret is force-deleted: `pulumi destroy` then `pulumi up` of a dev
+//   stack does not meet its own name in a recovery window;
+// - a replacement (a new instance or key: both ForceNew) deletes the old secret first
+//   (deleteBeforeReplace), then creates the new one under the same name. The name stays
+//   fixed on purpose: it is written into every master's user data, which the instances
+//   ignore after creation (nodePool.ts ignoreChanges userData), so a name that changed with
+//   the instance would leave the running masters reading a deleted secret on their next
+//   bootstrap. The masters read the secret only while they bootstrap, so the short gap
+//   between delete and create costs nothing at runtime.
+// - prod keeps the 30-day window and `protect`, which refuses the replacement outright:
+//   moving a prod cluster to another KMS instance is a deliberate, manual step.
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -20,11 +44,11 @@ export interface SecretStoreArgs {
   clusterName: string;
   /** The shared control-plane PKI (secret). */
   pki: pulumi.Input<SharedControlPlanePki>;
-  /** KMS 3.0 instance (both it and kmsKeyId, or neither); default none: the secret lives in the shared KMS. */
-  kmsInstanceId?: string;
-  /** The key in that instance that encrypts the secret; default none (see kmsInstanceId). */
-  kmsKeyId?: string;
-  /** Protect the secret and the encryption key (prod). Default false. */
+  /** The KMS instance (kst-...) the secret is created in; required (CreateSecret). */
+  kmsInstanceId: string;
+  /** The symmetric key in that instance that encrypts the secret (key-...); required. */
+  kmsKeyId: string;
+  /** Protect the secret and the encryption key, and keep the 30-day recovery window (prod); otherwise force-delete. */
   protect?: boolean;
   /** Tags on the secret. Default none. */
   tags?: Record<string, string>;
@@ -39,14 +63,17 @@ export function encryptionConfig(keyBase64: string): string {
   });
 }
 
+/** The key's ARN for a RAM policy (`acs:kms:<region>:<account>:key/<id>`; any region and account of the caller's). */
+export function kmsKeyArn(keyId: string): string {
+  return `acs:kms:*:*:key/${keyId}`;
+}
+
 /** The masters' KMS statements: read this one secret, decrypt with its key. */
-export function secretStoreStatements(secretArn: pulumi.Input<string>, keyArn?: pulumi.Input<string>): pulumi.Output<PolicyStatement[]> {
-  return pulumi
-    .all([secretArn, keyArn])
-    .apply(([arn, key]) => [
-      { Effect: "Allow" as const, Action: ["kms:GetSecretValue"], Resource: [arn] },
-      ...(key ? [{ Effect: "Allow" as const, Action: ["kms:Decrypt"], Resource: [key] }] : []),
-    ]);
+export function secretStoreStatements(secretArn: pulumi.Input<string>, keyArn: pulumi.Input<string>): pulumi.Output<PolicyStatement[]> {
+  return pulumi.all([secretArn, keyArn]).apply(([arn, key]) => [
+    { Effect: "Allow" as const, Action: ["kms:GetSecretValue"], Resource: [arn] },
+    { Effect: "Allow" as const, Action: ["kms:Decrypt"], Resource: [key] },
+  ]);
 }
 
 export class SecretStore extends pulumi.ComponentResource {
@@ -55,8 +82,8 @@ export class SecretStore extends pulumi.ComponentResource {
 
   constructor(name: string, args: SecretStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:cluster:SecretStore", name, {}, opts);
-    if ((args.kmsInstanceId === undefined) !== (args.kmsKeyId === undefined)) {
-      throw new pulumi.ResourceError(`SecretStore ${name}: kmsInstanceId and kmsKeyId go together (KMS 3.0 needs both)`, this);
+    if (!args.kmsInstanceId || !args.kmsKeyId) {
+      throw new pulumi.ResourceError(`SecretStore ${name}: kmsInstanceId and kmsKeyId are required (platform:secretStore)`, this);
     }
     const kept = { parent: this, protect: args.protect ?? false };
     // 32 bytes for aescbc (AES-256); replacing it would make every stored Secret unreadable.
@@ -80,9 +107,10 @@ export class SecretStore extends pulumi.ComponentResource {
         dkmsInstanceId: args.kmsInstanceId,
         encryptionKeyId: args.kmsKeyId,
         recoveryWindowInDays: 30,
+        forceDeleteWithoutRecovery: !(args.protect ?? false),
         tags: args.tags,
       },
-      kept,
+      { ...kept, deleteBeforeReplace: true },
     );
     this.secretArn = secret.arn;
     this.registerOutputs({ secretName: this.secretName, secretArn: this.secretArn });

@@ -4,7 +4,7 @@
 // Today one capability: the disk CSI node plugin (k8s/diskCsi.ts).
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
-import { ECS_TRUST_POLICY, PolicyStatement } from "./masterRole";
+import { ECS_TRUST_POLICY, POLICY_ROTATE_STRATEGY, PolicyStatement } from "./masterRole";
 
 export interface WorkerRoleArgs {
   /** Cluster (stack) name; the role is `<cluster>-workers`. Required. */
@@ -38,6 +38,7 @@ export class WorkerRole extends pulumi.ComponentResource {
           policyName: `${args.clusterName}-workers-${capability}`,
           policyDocument: JSON.stringify({ Version: "1", Statement: statements }),
           description: `${capability} for ${args.clusterName}'s workers (Pulumi)`,
+          rotateStrategy: POLICY_ROTATE_STRATEGY,
         },
         parent,
       );

@@ -416,7 +416,13 @@ const etcdBackup = z
   })
   .strict();
 
-/** The masters' secret store (components/cluster/secretStore.ts): KMS 3.0 instance and key (both or neither), the API endpoint. */
+/**
+ * The masters' secret store (components/cluster/secretStore.ts): the KMS instance and the key in it
+ * that hold the PKI secret, both required, and the API endpoint. KMS "CreateSecret" (help/en/kms/
+ * key-management-service/developer-reference/api-kms-2016-01-20-createsecret, updated 2025-08-21):
+ * the key and the secret must be in the same KMS instance, and the key must be symmetric; a secret
+ * outside a purchased instance is a "default secret", which only cloud products create.
+ */
 const secretStore = z
   .object({
     kmsInstanceId: z
@@ -435,14 +441,16 @@ const secretStore = z
   })
   .strict()
   .superRefine((v, ctx) => {
-    if ((v.kmsInstanceId === undefined) !== (v.kmsKeyId === undefined)) {
-      ctx.addIssue({
-        code: "custom",
-        path: [v.kmsInstanceId === undefined ? "kmsInstanceId" : "kmsKeyId"],
-        message: "kmsInstanceId and kmsKeyId go together (KMS 3.0 needs both)",
-      });
+    // One problem naming both keys, also when the whole key is absent (prefault below).
+    if (v.kmsInstanceId === undefined || v.kmsKeyId === undefined) {
+      ctx.addIssue({ code: "custom", path: [], message: SECRET_STORE_REQUIRED });
     }
-  });
+  })
+  .transform((v) => v as { kmsInstanceId: string; kmsKeyId: string; endpoint?: string });
+
+/** The problem a stack without its KMS instance and key gets (README, "Set-up prerequisites"). */
+export const SECRET_STORE_REQUIRED =
+  "kmsInstanceId and kmsKeyId are required: the masters' PKI secret is created in that KMS instance (kst-...) and encrypted with that symmetric key in it (key-...); KMS creates no secret outside an instance. Set platform:secretStore.kmsInstanceId and platform:secretStore.kmsKeyId (README, set-up prerequisites)";
 
 export type NodePoolConfig = z.infer<typeof nodePool>;
 export type NetworkConfig = z.infer<typeof network>;
@@ -479,7 +487,8 @@ export const KEYS = {
   datacenter: datacenter.optional(),
   kubesphere: kubesphere.optional(),
   etcdBackup: etcdBackup.optional(),
-  secretStore: secretStore.optional(),
+  // Required; an absent key is parsed as {} so its problem names both ids.
+  secretStore: secretStore.prefault({}),
   images: images.optional(),
   diskCsi: diskCsi.optional(),
   // The KubeSphere console as code (fleet/consoleSchema.ts): host workspaces and console, member projects.

@@ -150,6 +150,7 @@ function compare(o: DiffableResource, r: DiffableResource, sameIds: Map<string, 
   const type = r.type ?? typeOfUrn(r.urn);
   // An aliased resource keeps its cloud id; the mock names ids after the new name.
   const leaves = changedLeaves(o.inputs, r.inputs).filter(
+    // (Only an id the map knows: a new string input with no old value is a change, e.g. a ForceNew id set for the first time.)
     (c) => !(c.old === MASK && c.new === MASK) && !(typeof c.new === "string" && sameIds.has(c.new) && sameIds.get(c.new) === c.old),
   );
   for (const p of changedPaths(o.secretDigests ?? {}, r.secretDigests ?? {})) {

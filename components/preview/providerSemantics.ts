@@ -136,7 +136,12 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
     source: TF("vpn_gateway"),
   },
   "alicloud:vpn/customerGateway:CustomerGateway": { replaceOn: ["ipAddress", "asn"], source: TF("vpn_customer_gateway") },
-  "alicloud:vpn/connection:Connection": { replaceOn: ["customerGatewayId", "vpnGatewayId", "tunnelOptionsSpecifications"], source: TF("vpn_connection") },
+  // Of the tunnels only their customer gateway is ForceNew (:312-316 at 81c43b67); the block itself
+  // (:251) and its PSK, IKE, IPsec, DPD and NAT-T settings update in place.
+  "alicloud:vpn/connection:Connection": {
+    replaceOn: ["customerGatewayId", "vpnGatewayId", "tunnelOptionsSpecifications[*].customerGatewayId"],
+    source: TF("vpn_connection"),
+  },
   "alicloud:vpc/routeEntry:RouteEntry": {
     replaceOn: ["routeTableId", "destinationCidrblock", "nexthopType", "nexthopId", "name", "description"],
     source: TF("route_entry"),
@@ -243,6 +248,11 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
     replaceOn: ["server", "caPem"],
     source: "components/cluster/readiness.ts readinessDiff (endpoint or CA change replaces; masters/workers update)",
   },
+  "pulumi-nodejs:dynamic/cluster:CloudAssistantReady": {
+    // Another VM is another agent to wait for; nothing else is worth a new check.
+    replaceOn: ["instanceId"],
+    source: "components/cluster/cloudAssistant.ts agentReadyProvider.diff (a new instance replaces)",
+  },
   "pulumi:pulumi:StackReference": { replaceOn: ["name"], source: "a read of another stack's outputs: a new name reads another stack" },
   // Provider config is not modelled: a changed kubeconfig updates the provider in place; a
   // changed alicloud region would move every resource (the program never changes it).
@@ -256,9 +266,17 @@ export function semanticsFor(type: string): TypeSemantics | undefined {
   return PROVIDER_SEMANTICS[type] ?? (type.startsWith("platform:") ? COMPONENT : undefined);
 }
 
-/** Whether `path` is `rule` or under it (`a.b` and `a[0]` are under `a`). */
+/** Whether `path` is `rule` or under it (`a.b` and `a[0]` are under `a`; `a[*].b` covers `a[3].b`, not `a[3].c`). */
 export function pathUnder(path: string, rule: string): boolean {
-  return rule === "*" || path === rule || path.startsWith(`${rule}.`) || path.startsWith(`${rule}[`);
+  if (rule === "*") return true;
+  if (rule.includes("[*]")) {
+    const pattern = rule
+      .split("[*]")
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+      .join("\\[\\d+\\]");
+    return new RegExp(`^${pattern}($|[.[])`).test(path);
+  }
+  return path === rule || path.startsWith(`${rule}.`) || path.startsWith(`${rule}[`);
 }
 
 /** The rule that makes a change of `path` replace the resource, if any. */

@@ -405,11 +405,14 @@ describe("plans", () => {
     for (const i of ofType(await plan(stack), "alicloud:ecs/instance:Instance")) expect(i.inputs.httpTokens).toBe("required");
   });
 
-  test("prod1: the masters' role reads only the control-plane secret; the CA keys are protected", async () => {
+  test("prod1: the masters' role reads only the control-plane secret and decrypts with its key only; the CA keys are protected", async () => {
     const p = await plan("prod1");
     const policy = ofType(p, "alicloud:ram/policy:Policy").find((r) => r.name.endsWith("-secret-store"))!;
+    // GetSecretValue on a secret encrypted with a user-specified key needs kms:Decrypt on that key
+    // (KMS "GetSecretValue", help/en/kms/key-management-service/developer-reference/api-kms-2016-01-20-getsecretvalue).
     expect(JSON.parse(String(policy.inputs.policyDocument)).Statement).toEqual([
       { Effect: "Allow", Action: ["kms:GetSecretValue"], Resource: ["acs:kms:cn-shanghai:1234567890123456:secret/prod1-control-plane"] },
+      { Effect: "Allow", Action: ["kms:Decrypt"], Resource: ["acs:kms:*:*:key/key-shhplaceholderprod1"] },
     ]);
     const secrets = ofType(p, "alicloud:kms/secret:Secret");
     expect(secrets.map((s) => s.inputs.secretName)).toEqual(["prod1-control-plane"]);

@@ -32,7 +32,11 @@ test("prod1 plans one backup bucket: versioned, AES256, snapshots expire after 7
     acl: "private",
     versioning: { status: "Enabled" },
     serverSideEncryptionRule: { sseAlgorithm: "AES256" },
-    lifecycleRules: [{ enabled: true, prefix: "prod1/", expirations: [{ days: 7 }], noncurrentVersionExpirations: [{ days: 1 }] }],
+    // Old versions as long as snapshots, delete markers removed (ramAndBackup.test.ts).
+    lifecycleRules: [
+      { enabled: true, prefix: "prod1/", expirations: [{ days: 7 }], noncurrentVersionExpirations: [{ days: 7 }] },
+      { enabled: true, prefix: "prod1/", expirations: [{ expiredObjectDeleteMarker: true }] },
+    ],
     forceDestroy: false,
   });
   expect(bucket.protect).toBe(true);
@@ -59,6 +63,18 @@ test("the masters' role may only put objects under prod1/ of that bucket, and is
   expect(policies).toHaveLength(1);
   expect(JSON.parse(String(policies[0].inputs.policyDocument)).Statement).toEqual([
     { Effect: "Allow", Action: ["oss:PutObject"], Resource: ["acs:oss:*:*:livemall-prod1-etcd-backup/prod1/*"] },
+    {
+      Effect: "Deny",
+      Action: [
+        "oss:DeleteObject",
+        "oss:DeleteObjectVersion",
+        "oss:PutBucketVersioning",
+        "oss:PutBucketLifecycle",
+        "oss:DeleteBucketLifecycle",
+        "oss:DeleteBucket",
+      ],
+      Resource: ["acs:oss:*:*:livemall-prod1-etcd-backup", "acs:oss:*:*:livemall-prod1-etcd-backup/*"],
+    },
   ]);
   const backupAttachment = ofType(p, "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment").find(
     (r) => r.inputs.policyName === "prod1-masters-etcd-backup",

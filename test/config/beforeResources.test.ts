@@ -44,6 +44,7 @@ const INVALID: [string[], RegExp][] = [
   [['platform:logging={"output":"kafka","brokers":["k:99999"],"topic":"t"}'], /^platform:logging.brokers\[0\]: /],
   [['platform:datacenter={"publicIp":"10.10.0.5","subnets":["192.168.0.0/16"]}'], /^platform:datacenter.publicIp: /],
   [["platform:network.podCidr=100.64.0.0/16"], /^platform:network.podCidr: /],
+  [["platform:secretStore={}"], /^platform:secretStore: kmsInstanceId and kmsKeyId are required/],
 ];
 
 describe("invalid config registers nothing", () => {
