@@ -63,6 +63,9 @@ const plans = { globalSetup: "<rootDir>/test/support/globalSetup.ts", globalTear
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 120000,
+  // One worker per core (jest's default leaves one core idle, so a 2-core machine ran every file in band):
+  // most files wait on child processes (tools, the preview CLI) or read stored plans.
+  maxWorkers: "100%",
   projects: [
     { ...common, displayName: "unit", testMatch: UNIT.map(file) },
     { ...common, ...plans, displayName: "plan", testMatch: ["**/*.test.ts"], testPathIgnorePatterns: [...UNIT, ...TOOLS].map(pattern) },
