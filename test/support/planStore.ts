@@ -12,6 +12,11 @@ export function planFile(dir: string, stack: string): string {
   return path.join(dir, `${stack}.json`);
 }
 
+/** Where the set-up writes why a stack did not plan. */
+export function errorFile(dir: string, stack: string): string {
+  return path.join(dir, `${stack}.error`);
+}
+
 /** A plan as JSON: `secretValues` (a Set) becomes a list; every other field is plain data already. */
 export function planToJson(plan: Plan): string {
   return JSON.stringify({ ...plan, secretValues: [...plan.secretValues] });
@@ -27,6 +32,7 @@ export function storedPlan(stack: string): Plan | undefined {
   const dir = process.env[PLANS_DIR_ENV];
   if (!dir) return undefined;
   const file = planFile(dir, stack);
+  if (fs.existsSync(errorFile(dir, stack))) throw new Error(`planning ${stack} failed: ${fs.readFileSync(errorFile(dir, stack), "utf8")}`);
   if (!fs.existsSync(file)) throw new Error(`${file}: the global set-up wrote no plan of ${stack}`);
   return planFromJson(fs.readFileSync(file, "utf8"));
 }
