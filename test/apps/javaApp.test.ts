@@ -11,7 +11,7 @@ import YAML from "yaml";
 import { APOLLO_ENV, javaAppProblems, JavaAppSettings, maxHeapBytes, parseQuantity } from "../../components/apps/javaAppRules";
 import type { Env } from "../../policies/imageTags";
 import type { Plan, PlannedResource } from "../../components/preview/runtime";
-import { canaryReplicas, javaAppObjects, LOG_TAIL_IMAGE, logTailCommand, logVolumes } from "../../components/apps/javaAppObjects";
+import { canaryReplicas, javaAppObjects, logTailCommand, logVolumes } from "../../components/apps/javaAppObjects";
 import { dockerConfigJson } from "../../components/apps/namespaceObjects";
 import { plan } from "../support/offline";
 import { validateK8sObject, validateK8sObjects } from "../support/k8sSchema";
@@ -296,7 +296,7 @@ describe("supply-chain's log files", () => {
     expect(sidecars.map((c: any) => c.command)).toEqual(files.map((f) => ["tail", "-n", "+1", "-F", f]));
     for (const c of sidecars) {
       // Through the stack's mirror (platform:images.registry), pinned.
-      expect(c.image).toBe(`mirror.livemall.internal/docker.io/library/${LOG_TAIL_IMAGE}`);
+      expect(c.image).toBe("mirror.livemall.internal/docker.io/library/busybox:1.36.1");
       expect(c.image).toMatch(/\/busybox:\d+\.\d+\.\d+$/);
       expect(c.restartPolicy).toBe("Always"); // native sidecar: outlives the app's last log line
       expect(c.volumeMounts).toEqual([{ name: "logs-0", mountPath: "/opt/app/logs", readOnly: true }]);

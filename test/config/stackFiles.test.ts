@@ -6,8 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { ConfigError, parseStackConfig, UsageError } from "../../components/config/stackConfig";
 import { applyOverride, loadEngineConfig, parseOverride, PROJECT_DIR, readStackFile } from "../../components/config/stackFiles";
-import { previewStack } from "../../components/preview/preview";
-import { previewCli } from "../support/offline";
+import { previewCli, previewStack } from "../support/offline";
 
 /** A throwaway project folder: Pulumi.yaml, the stack files (edited by `edit`), the policy configs. */
 function project(edit: Record<string, (text: string) => string> = {}): string {

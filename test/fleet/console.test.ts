@@ -169,14 +169,14 @@ describe("host", () => {
     expect(secret.inputs.stringData).toBe("[secret]");
     // The offline secret is a known placeholder (config/stackFiles.ts OFFLINE_PLACEHOLDERS): it must appear in no output or artifact.
     const placeholder = "offline-placeholder-identity-provider";
-    const r = await previewCli("host", "--json");
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain("identityprovider-livemall-sso");
-    expect(r.stdout).not.toContain(placeholder);
-    expect(r.stdout).not.toContain("clientSecret");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "console-out-"));
     try {
-      expect((await previewCli("host", "--out", dir)).code).toBe(0);
+      // One preview run serves both: --json on stdout, the rendered files in --out.
+      const r = await previewCli("host", "--json", "--out", dir);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("identityprovider-livemall-sso");
+      expect(r.stdout).not.toContain(placeholder);
+      expect(r.stdout).not.toContain("clientSecret");
       const files = fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
       expect(files.length).toBeGreaterThan(1);
       for (const f of files) expect([f.name, fs.readFileSync(path.join(f.parentPath, f.name), "utf8").includes(placeholder)]).toEqual([f.name, false]);

@@ -12,8 +12,8 @@ import { listStacks, loadEngineConfig, PROJECT_DIR } from "../../components/conf
 import { exactlyOne, exactName, HostFacts } from "../../components/fleet/hostLookup";
 import { memberClusterConfig } from "../../components/fleet/kubesphere";
 import { main as checkFleet } from "../../components/ops/checkFleet";
-import { previewStack, writeArtifacts } from "../../components/preview/preview";
-import { byName, ofType, plan } from "../support/offline";
+import { writeArtifacts } from "../../components/preview/preview";
+import { byName, ofType, plan, previewStack } from "../support/offline";
 
 const STACK_REF = "pulumi:pulumi:StackReference";
 const CLUSTER = "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster";

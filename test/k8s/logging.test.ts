@@ -11,14 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { loadEngineConfig } from "../../components/config/stackFiles";
 import type { Plan, PlannedResource } from "../../components/preview/runtime";
-import {
-  FLUENT_BIT_CHART,
-  fluentBitPipeline,
-  fluentBitValues,
-  OUTPUT_PASSWORD_ENV,
-  platformFieldsLua,
-  WORKSPACE_LABEL,
-} from "../../components/k8s/fluentBitValues";
+import { FLUENT_BIT_CHART, fluentBitPipeline, fluentBitValues, platformFieldsLua, WORKSPACE_LABEL } from "../../components/k8s/fluentBitValues";
 import { OUTPUT_CREDENTIALS_SECRET } from "../../components/k8s/logging";
 import { ofType, plan } from "../support/offline";
 import { validateK8sObject } from "../support/k8sSchema";
@@ -88,7 +81,7 @@ describe("prod1 ships to Kafka with SASL_SSL", () => {
     expect(out["rdkafka.security.protocol"]).toBe("SASL_SSL");
     expect(out["rdkafka.sasl.username"]).toBe(cfg.user);
     // The password is a reference fluent-bit expands from the pod's env.
-    expect(out["rdkafka.sasl.password"]).toBe(`\${${OUTPUT_PASSWORD_ENV}}`);
+    expect(out["rdkafka.sasl.password"]).toBe("${FLUENT_OUTPUT_PASSWORD}");
   });
 
   test("the password is never in the values: it reaches the pods from a secret Secret", async () => {
@@ -101,18 +94,18 @@ describe("prod1 ships to Kafka with SASL_SSL", () => {
     expect(release.secretInputs).toEqual([]);
 
     const env = valuesOf(p).env ?? [];
-    expect(env).toEqual([{ name: OUTPUT_PASSWORD_ENV, valueFrom: { secretKeyRef: { name: OUTPUT_CREDENTIALS_SECRET, key: "password" } } }]);
+    expect(env).toEqual([{ name: "FLUENT_OUTPUT_PASSWORD", valueFrom: { secretKeyRef: { name: "fluent-bit-output-credentials", key: "password" } } }]);
     const secrets = ofType(p, SECRET).filter((s) => (s.inputs.metadata as { name: string }).name === OUTPUT_CREDENTIALS_SECRET);
     expect(secrets).toHaveLength(1);
-    expect((secrets[0].inputs.metadata as { namespace: string }).namespace).toBe(FLUENT_BIT_CHART.namespace);
+    expect((secrets[0].inputs.metadata as { namespace: string }).namespace).toBe("logging");
     expect(secrets[0].secretInputs).toContain("stringData");
     // stringData is masked as a whole in the plan; the rest must still be a valid Secret.
     expect(secrets[0].inputs.stringData).toBe("[secret]");
     expect(validateK8sObject({ ...secrets[0].inputs, stringData: { password: "x" } })).toEqual([]);
     // The release waits for the Secret, or its first pods would start without the password.
     expect(release.dependsOn).toContain(secrets[0].urn);
-    expect(release.inputs.namespace).toBe(FLUENT_BIT_CHART.namespace);
-    expect(release.inputs.version).toBe(FLUENT_BIT_CHART.version);
+    expect(release.inputs.namespace).toBe("logging");
+    expect(release.inputs.version).toBe("0.57.9");
   });
 });
 
@@ -149,10 +142,10 @@ describe("-c platform:logging switches the output", () => {
     const v = valuesOf(p);
     const out = output(v);
     expect(out).toMatchObject({ Name: "es", Host: es.host, Port: "9243", Logstash_Prefix: es.index, tls: "On", "tls.verify": "On", HTTP_User: es.user });
-    expect(out.HTTP_Passwd).toBe(`\${${OUTPUT_PASSWORD_ENV}}`);
+    expect(out.HTTP_Passwd).toBe("${FLUENT_OUTPUT_PASSWORD}");
     expect(v.config.outputs).not.toMatch(/kafka/i);
     expect(JSON.stringify(fluentBitRelease(p).inputs)).not.toContain(PASSWORD_PLACEHOLDER);
-    expect(v.env?.[0].valueFrom.secretKeyRef.name).toBe(OUTPUT_CREDENTIALS_SECRET);
+    expect(v.env?.[0].valueFrom.secretKeyRef.name).toBe("fluent-bit-output-credentials");
   });
 });
 

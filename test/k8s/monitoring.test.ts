@@ -10,19 +10,14 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import type { Plan, PlannedResource } from "../../components/preview/runtime";
-import { GRAFANA_ADMIN_SECRET } from "../../components/k8s/monitoring";
-import { DEFAULT_THRESHOLDS } from "../../components/k8s/alertRules";
 import {
   alertmanagerConfig,
   DINGTALK_BRIDGE,
   dingtalkBridgeConfig,
   dingtalkBridgeObjects,
-  dingtalkBridgeUrl,
-  KUBE_PROMETHEUS_STACK,
   kubePrometheusStackValues,
   retentionSizeFor,
 } from "../../components/k8s/monitoringValues";
-import { FLUENT_BIT_CHART } from "../../components/k8s/fluentBitValues";
 import { byName, ofType, plan, STACK_NAMES } from "../support/offline";
 import { validateK8sObject } from "../support/k8sSchema";
 import { MOCK_CERT_PEM } from "../../components/preview/fixtures";
@@ -54,7 +49,7 @@ function run(tool: string, pkg: string, args: string[]): { status: number; stdou
 }
 
 function kpsRelease(p: Plan): PlannedResource {
-  const rs = ofType(p, RELEASE).filter((r) => r.inputs.chart === KUBE_PROMETHEUS_STACK.chart);
+  const rs = ofType(p, RELEASE).filter((r) => r.inputs.chart === "kube-prometheus-stack");
   expect(rs).toHaveLength(1);
   return rs[0];
 }
@@ -65,9 +60,9 @@ describe.each(STACK_NAMES)("%s", (stack) => {
   test("one kube-prometheus-stack and one fluent-bit release, pinned, in their namespaces", async () => {
     const p = await plan(stack);
     const release = kpsRelease(p);
-    expect(release.inputs).toMatchObject({ name: KUBE_PROMETHEUS_STACK.name, namespace: "monitoring", version: KUBE_PROMETHEUS_STACK.version });
-    expect(release.inputs.repositoryOpts).toEqual({ repo: KUBE_PROMETHEUS_STACK.repo });
-    const fluent = ofType(p, RELEASE).filter((r) => r.inputs.chart === FLUENT_BIT_CHART.chart);
+    expect(release.inputs).toMatchObject({ name: "kube-prometheus-stack", namespace: "monitoring", version: "87.12.5" });
+    expect(release.inputs.repositoryOpts).toEqual({ repo: "https://prometheus-community.github.io/helm-charts" });
+    const fluent = ofType(p, RELEASE).filter((r) => r.inputs.chart === "fluent-bit");
     expect(fluent).toHaveLength(1);
     expect(fluent[0].inputs.namespace).toBe("logging");
     expect(valuesOf(p).prometheus.prometheusSpec.externalLabels).toEqual({ cluster: stack });
@@ -79,7 +74,7 @@ describe.each(STACK_NAMES)("%s", (stack) => {
     const everything = JSON.stringify(p.resources.map((r) => r.inputs)) + JSON.stringify(p.outputs);
     expect(everything).not.toContain(WEBHOOK_PLACEHOLDER);
     expect(everything).not.toContain("access_token");
-    const [secret] = named(p, "kubernetes:core/v1:Secret", DINGTALK_BRIDGE.secretName);
+    const [secret] = named(p, "kubernetes:core/v1:Secret", "prometheus-webhook-dingtalk-config");
     expect(secret.secretInputs).toContain("stringData");
     expect(kpsRelease(p).secretInputs).toEqual([]);
   });
@@ -90,7 +85,8 @@ describe("prometheus settings from platform:monitoring", () => {
     const spec = valuesOf(await plan("prod1")).prometheus.prometheusSpec;
     expect(spec.retention).toBe("30d");
     expect(spec.storageSpec.volumeClaimTemplate.spec).toMatchObject({ storageClassName: "essd", resources: { requests: { storage: "100Gi" } } });
-    expect(spec.retentionSize).toBe(retentionSizeFor("100Gi"));
+    // 85 % of 100 GiB in MiB: 100 * 1024 * 0.85.
+    expect(spec.retentionSize).toBe("87040MB");
   });
 
   test("dev: 7d retention", async () => {
@@ -137,9 +133,9 @@ describe("prometheus settings from platform:monitoring", () => {
   test("Grafana's admin password is generated and kept in a Secret, not the chart's default", async () => {
     const p = await plan("prod1");
     const v = valuesOf(p);
-    expect(v.grafana.admin).toEqual({ existingSecret: GRAFANA_ADMIN_SECRET, userKey: "admin-user", passwordKey: "admin-password" });
+    expect(v.grafana.admin).toEqual({ existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" });
     expect(v.grafana.adminPassword).toBeUndefined();
-    const [secret] = named(p, "kubernetes:core/v1:Secret", GRAFANA_ADMIN_SECRET);
+    const [secret] = named(p, "kubernetes:core/v1:Secret", "grafana-admin");
     expect(secret.secretInputs).toContain("stringData");
     expect(kpsRelease(p).dependsOn).toContain(secret.urn);
   });
@@ -149,7 +145,7 @@ describe("prometheus settings from platform:monitoring", () => {
     expect(() => kubePrometheusStackValues({ ...base, retention: "two weeks" })).toThrow("monitoring: retention ");
     expect(() => kubePrometheusStackValues({ ...base, storageClass: "essd" })).toThrow("monitoring: storageSize ");
     expect(() => retentionSizeFor("lots")).toThrow("monitoring: storageSize ");
-    expect(retentionSizeFor("50Gi")).toBe(`${Math.floor(50 * 1024 * 0.85)}MB`);
+    expect(retentionSizeFor("50Gi")).toBe("43520MB");
   });
 });
 
@@ -199,10 +195,10 @@ describe("Alertmanager -> DingTalk bridge, judged by amtool", () => {
     const dingtalk = cfg.receivers.find((r: { name: string }) => r.name === "dingtalk");
     expect(dingtalk.webhook_configs).toHaveLength(1);
     const url = new URL(dingtalk.webhook_configs[0].url);
-    expect(url.toString()).toBe(dingtalkBridgeUrl("monitoring"));
+    expect(url.toString()).toBe("http://prometheus-webhook-dingtalk.monitoring.svc:8060/dingtalk/platform/send");
 
     // The URL names the planned Service, in the planned namespace, on its port.
-    const [service] = named(p, "kubernetes:core/v1:Service", DINGTALK_BRIDGE.name);
+    const [service] = named(p, "kubernetes:core/v1:Service", "prometheus-webhook-dingtalk");
     const meta = service.inputs.metadata as { name: string; namespace: string };
     expect(url.hostname).toBe(`${meta.name}.${meta.namespace}.svc`);
     const ports = (service.inputs.spec as { ports: { port: number }[] }).ports;
@@ -217,20 +213,20 @@ describe("Alertmanager -> DingTalk bridge, judged by amtool", () => {
 describe("the DingTalk bridge", () => {
   test("planned Deployment and Service validate against the Kubernetes schema and select each other", async () => {
     const p = await plan("prod1");
-    const [deployment] = named(p, "kubernetes:apps/v1:Deployment", DINGTALK_BRIDGE.name);
-    const [service] = named(p, "kubernetes:core/v1:Service", DINGTALK_BRIDGE.name);
+    const [deployment] = named(p, "kubernetes:apps/v1:Deployment", "prometheus-webhook-dingtalk");
+    const [service] = named(p, "kubernetes:core/v1:Service", "prometheus-webhook-dingtalk");
     expect(validateK8sObject(deployment.inputs)).toEqual([]);
     expect(validateK8sObject(service.inputs)).toEqual([]);
     const d = deployment.inputs as Record<string, any>;
     // Through the stack's mirror (platform:images.registry).
-    expect(d.spec.template.spec.containers[0].image).toBe(`mirror.livemall.internal/docker.io/${DINGTALK_BRIDGE.image}`);
+    expect(d.spec.template.spec.containers[0].image).toBe("mirror.livemall.internal/docker.io/timonwong/prometheus-webhook-dingtalk:v2.1.0");
     expect(d.spec.template.metadata.labels).toMatchObject((service.inputs.spec as { selector: Record<string, string> }).selector);
     // The config comes from the Secret, mounted where --config.file points.
     const container = d.spec.template.spec.containers[0];
     const mount = container.volumeMounts[0];
-    expect(container.args).toContain(`--config.file=${mount.mountPath}/${DINGTALK_BRIDGE.configFile}`);
+    expect(container.args).toContain(`--config.file=${mount.mountPath}/config.yml`);
     const volume = d.spec.template.spec.volumes.find((v: { name: string }) => v.name === mount.name);
-    expect(volume.secret.secretName).toBe(DINGTALK_BRIDGE.secretName);
+    expect(volume.secret.secretName).toBe("prometheus-webhook-dingtalk-config");
     // Rolls when the robot URL changes, without showing it.
     expect(d.spec.template.metadata.annotations["checksum/config"]).toMatch(/^[0-9a-f]{64}$/);
     expect(deployment.secretInputs).toEqual([]);
@@ -244,7 +240,7 @@ describe("the DingTalk bridge", () => {
 
   test("config.yml holds the robot URL under the target; a bad URL is refused without echoing it", () => {
     const url = "https://oapi.dingtalk.com/robot/send?access_token=0123abcd";
-    expect(YAML.parse(dingtalkBridgeConfig(url)).targets[DINGTALK_BRIDGE.target].url).toBe(url);
+    expect(YAML.parse(dingtalkBridgeConfig(url)).targets.platform.url).toBe(url);
     let message = "";
     try {
       dingtalkBridgeConfig("http://oapi.dingtalk.com/robot/send?access_token=leaky-token");
@@ -271,7 +267,7 @@ describe("the PrometheusRule from the plan", () => {
     const rule = rules[0];
     const meta = rule.inputs.metadata as { namespace: string; labels: Record<string, string> };
     expect(meta.namespace).toBe("monitoring");
-    expect(meta.labels.release).toBe(KUBE_PROMETHEUS_STACK.name);
+    expect(meta.labels.release).toBe("kube-prometheus-stack");
     expect(rule.dependsOn).toContain(kpsRelease(p).urn);
 
     const groups = (rule.inputs.spec as { groups: { name: string; rules: { alert: string; labels: Record<string, string> }[] }[] }).groups;
@@ -296,8 +292,8 @@ describe("the PrometheusRule from the plan", () => {
     const groups = (ofType(p, RULE)[0].inputs.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups;
     const rules = groups.flatMap((g) => g.rules);
     expect(rules.find((r) => r.alert === "IngressHigh5xxRate")!.expr).toContain("> 0.02\n");
-    expect(rules.find((r) => r.alert === "IngressHigh4xxRate")!.expr).toContain(`> ${DEFAULT_THRESHOLDS.ingress4xxRatio}\n`);
-    expect(rules.find((r) => r.alert === "PodRestartLoop")!.expr).toContain(`>= ${DEFAULT_THRESHOLDS.restartsIn15m}`);
+    expect(rules.find((r) => r.alert === "IngressHigh4xxRate")!.expr).toContain("> 0.2\n");
+    expect(rules.find((r) => r.alert === "PodRestartLoop")!.expr).toContain(">= 3");
   });
 
   test("the offline preview writes the same groups as a plain rules file", async () => {

@@ -1,24 +1,37 @@
 // The offline runtime as a test helper: tests plan a stack exactly as
-// `npm run preview` does, then assert on the recorded resources.
+// `npm run preview` does, then assert on the recorded resources. A stack's plan
+// with its own config comes from the run's global set-up (made once per run,
+// test/support/globalSetup.ts); a plan with overrides is made here.
 import { execFile } from "child_process";
 import * as path from "path";
 import { promisify } from "util";
-import { previewStack, PreviewOptions } from "../../components/preview/preview";
+import type { PreviewOptions } from "../../components/preview/preview";
 import type { Plan, PlannedResource } from "../../components/preview/runtime";
-import { STACKS } from "../../components/config/keys";
+import { storedPlan } from "./planStore";
+export { STACKS as STACK_NAMES } from "../../components/config/keys";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..", "..");
 const cache = new Map<string, Plan>();
 
-/** Plans a stack (cached per stack + overrides within one test file). */
+/**
+ * Plans a stack (cached per stack + overrides within one test file). Without
+ * overrides or extra options it is the run's stored plan of the stack.
+ */
 export async function plan(stack: string, overrides: string[] = [], extra: Partial<PreviewOptions> = {}): Promise<Plan> {
   const key = JSON.stringify([stack, overrides, Object.keys(extra)]);
   const hit = cache.get(key);
   if (hit && Object.keys(extra).length === 0) return hit;
-  const { plan: p } = await previewStack({ stack, overrides, ...extra });
+  const stored = overrides.length === 0 && Object.keys(extra).length === 0 ? storedPlan(stack) : undefined;
+  const p = stored ?? (await previewStack({ stack, overrides, ...extra })).plan;
   cache.set(key, p);
   return p;
+}
+
+/** The preview, loaded on first use: a test file that only reads stored plans never loads the program and the SDK. */
+export async function previewStack(opts: PreviewOptions): ReturnType<typeof import("../../components/preview/preview").previewStack> {
+  const { previewStack: run } = await import("../../components/preview/preview");
+  return run(opts);
 }
 
 export function ofType(p: Plan, type: string): PlannedResource[] {
@@ -30,9 +43,6 @@ export function byName(p: Plan, name: string, type?: string): PlannedResource {
   if (found.length !== 1) throw new Error(`expected one resource named ${name}${type ? ` of ${type}` : ""}, found ${found.length}`);
   return found[0];
 }
-
-/** The six stacks, from the one list (components/config/keys.ts). */
-export const STACK_NAMES = STACKS;
 
 /** Runs `npm run preview -- ...` as a user would; never throws, returns the exit code and output. */
 export async function previewCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
