@@ -78,6 +78,7 @@ export = async () => {
       bucket: bucketName,
       // The internal endpoint: no NAT traffic, no public bandwidth fees.
       ossEndpoint: `oss-${config.region}-internal.aliyuncs.com`,
+      region: config.region,
       ramRole: masterRoleName,
       schedule: backup.schedule,
       localCopies: backup.localCopies,

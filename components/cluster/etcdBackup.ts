@@ -8,11 +8,11 @@
 // Why curl + python3 and not ossutil: ossutil is not in Ubuntu's archive, so every
 // master would download an unpinned binary at boot. curl is installed by the
 // bootstrap and python3 is on every image that runs cloud-init (cloud-init is
-// Python). python3 reads the metadata service's JSON and computes the OSS V1
-// signature (Authorization: "OSS " + AccessKeyId + ":" + base64(hmac-sha1(secret,
-// VERB\nContent-MD5\nContent-Type\nDate\nCanonicalizedOSSHeaders CanonicalizedResource)),
-// with the STS token in x-oss-security-token), as documented in
-// https://www.alibabacloud.com/help/en/oss/developer-reference/include-signatures-in-the-authorization-header.
+// Python). python3 reads the metadata service's JSON and signs the PutObject with OSS
+// Signature V4 (OSS4-HMAC-SHA256, scoped to the bucket's region), with the STS token in
+// x-oss-security-token; V1 is no longer available for buckets created from 2025-09-01,
+// which every bucket this program creates is. The sources are cited beside the signer in
+// scripts/etcd-backup.sh.
 // The STS credentials of the instance RAM role come from
 // http://100.100.100.200/latest/meta-data/ram/security-credentials/<role> (ECS "instance
 // RAM roles"), after getting a metadata token (PUT /latest/api/token), which works in
@@ -62,6 +62,8 @@ export interface EtcdBackupSettings {
   bucket: string;
   /** OSS endpoint host, e.g. oss-cn-shanghai-internal.aliyuncs.com (internal: no traffic fees, no NAT). */
   ossEndpoint: string;
+  /** The bucket's region ID, e.g. cn-shanghai: the scope of the V4 signature. */
+  region: string;
   /** The masters' instance RAM role. */
   ramRole: string;
   /** Validated schedule ("1h"). */
@@ -121,6 +123,7 @@ function validate(s: EtcdBackupSettings): void {
   if (!NAME.test(s.clusterName)) throw new Error(`etcd backup: clusterName ${JSON.stringify(s.clusterName)} is not a DNS label`);
   if (!BUCKET.test(s.bucket)) throw new Error(`etcd backup: bucket ${JSON.stringify(s.bucket)} is not an OSS bucket name`);
   if (!HOST.test(s.ossEndpoint)) throw new Error(`etcd backup: ossEndpoint ${JSON.stringify(s.ossEndpoint)} is not a host name`);
+  if (!/^[a-z]{2}-[a-z0-9-]+$/.test(s.region)) throw new Error(`etcd backup: region ${JSON.stringify(s.region)} is not a region ID like cn-shanghai`);
   if (!/^[A-Za-z0-9.-]{1,64}$/.test(s.ramRole)) throw new Error(`etcd backup: ramRole ${JSON.stringify(s.ramRole)} is not a RAM role name`);
   parseBackupSchedule(s.schedule);
   const problems = etcdBackupProblems({ localCopies: s.localCopies });
@@ -146,6 +149,7 @@ export function etcdBackupScript(s: EtcdBackupSettings): string {
     TEXTFILE_DIR: TEXTFILE_COLLECTOR_DIR,
     OSS_BUCKET: s.bucket,
     OSS_URL: `https://${s.bucket}.${s.ossEndpoint}`,
+    OSS_REGION: s.region,
     METADATA_URL: "http://100.100.100.200",
     RAM_ROLE: s.ramRole,
   });

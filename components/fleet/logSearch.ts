@@ -17,7 +17,17 @@
 //   workspace's people (admins, developers, viewers: everyone in it reads its
 //   logs) by `username`, and only when they come through the company SSO realm
 //   (`realm.name`), so a local user of the same name gets nothing.
-// - A data view per cluster (Kibana POST /api/data_views/data_view, override).
+// - A data view per cluster, by id `platform-<stack>-logs`: GET /api/data_views/data_view/<id>;
+//   when it exists, POST /api/data_views/data_view/<id> with the fields to change (Kibana Guide
+//   "Update data view API", guide/en/kibana/8.14/data-views-api-update.html: title, name,
+//   timeFieldName among the updatable fields; undated, read 2026-12-07), else create it with
+//   POST /api/data_views/data_view. Not create's `override`: it replaces "a data view with the
+//   provided title" (Kibana Guide "Create data view API", guide/en/kibana/8.3/
+//   data-views-api-create.html; undated, read 2026-12-07), so a changed index pattern would
+//   meet our own id and conflict. Both need more than manage_security: the Kibana privilege
+//   "Data View Management" and view_index_metadata on the indices (Kibana Guide "Create a data
+//   view", "Required permissions", guide/en/kibana/8.0/data-views.html; undated, read
+//   2026-12-07); the script names them when Kibana answers 403.
 //
 // The fields are keyword fields: a `terms` query is not analysed, and a text
 // field holds `supply-chain` as the tokens `supply` and `chain`, so matching
@@ -156,19 +166,31 @@ export function roleMapping(p: LogSearchPlan, r: LogReaders): Record<string, unk
   };
 }
 
-/** The data view people pick in Discover: this cluster's indices. */
+/** The id of this cluster's data view: the sync updates the view of that id, or creates it. */
+export function dataViewId(stack: string): string {
+  return `platform-${stack}-logs`;
+}
+
+/** The data view people pick in Discover: this cluster's indices. The create body (no `override`: see the header). */
 export function dataView(p: LogSearchPlan): Record<string, unknown> {
-  return {
-    data_view: { id: `platform-${p.stack}-logs`, title: p.indices, name: `Container logs: ${p.stack}`, timeFieldName: "@timestamp" },
-    override: true,
-  };
+  return { data_view: { id: dataViewId(p.stack), ...dataViewFields(p) } };
+}
+
+/** The update body: the same fields without the id (not an updatable field). */
+export function dataViewUpdate(p: LogSearchPlan): Record<string, unknown> {
+  return { data_view: dataViewFields(p) };
+}
+
+function dataViewFields(p: LogSearchPlan): Record<string, string> {
+  return { title: p.indices, name: `Container logs: ${p.stack}`, timeFieldName: "@timestamp" };
 }
 
 /**
  * The sync, POSIX sh (the curl image's busybox): scripts/log-search-sync.sh (its first comment names this file's old
  * path; editing the script renames the Job, see syncHash). Env: ES_URL, KIBANA_URL, PREFIX (`platform-<stack>-`), AUTH_FILE
  * (a curl header file: `Authorization: ApiKey ...`; a file, so the key is in no argv or env), DIR (roles/, mappings/,
- * dataview.json). Upserts every role, then every mapping, then the data view; then deletes our mappings and roles that
+ * dataview.id, dataview.json, dataview-update.json). Upserts every role, then every mapping, then the data view (by id:
+ * update when it exists, else create); then deletes our mappings and roles that
  * are not declared. Any HTTP error stops it (and fails the Job).
  */
 export function syncScript(): string {
@@ -183,7 +205,9 @@ export function syncFiles(p: LogSearchPlan): { key: string; path: string; conten
     files.push({ key: `role.${name}.json`, path: `roles/${name}.json`, content: `${JSON.stringify(kibanaRole(p, r), null, 2)}\n` });
     files.push({ key: `mapping.${name}.json`, path: `mappings/${name}.json`, content: `${JSON.stringify(roleMapping(p, r), null, 2)}\n` });
   }
+  files.push({ key: "dataview.id", path: "dataview.id", content: `${dataViewId(p.stack)}\n` });
   files.push({ key: "dataview.json", path: "dataview.json", content: `${JSON.stringify(dataView(p), null, 2)}\n` });
+  files.push({ key: "dataview-update.json", path: "dataview-update.json", content: `${JSON.stringify(dataViewUpdate(p), null, 2)}\n` });
   return files;
 }
 
@@ -258,7 +282,10 @@ export interface LogSearchArgs {
   cluster: ClusterAccess;
   /** What to create in Kibana and Elasticsearch (logSearchPlan): roles, mappings, the data view. */
   plan: LogSearchPlan;
-  /** platform:logSearchApiKey: an Elasticsearch API key (the encoded form) with manage_security. */
+  /**
+   * platform:logSearchApiKey: an Elasticsearch API key (the encoded form) with manage_security, view_index_metadata on
+   * the indices and the Kibana feature privilege "Data View Management" (see the header).
+   */
   apiKey: pulumi.Input<string>;
   /** The logging namespace (Logging's): the Job runs there. */
   after: pulumi.Resource[];

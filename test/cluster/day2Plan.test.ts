@@ -111,6 +111,7 @@ test("every master's user data carries the timers and stays under the budget; wo
     expect((fs.statSync(path.join(root, ETCD_BACKUP_SCRIPT_PATH)).mode & 0o777).toString(8)).toBe("700");
     expect(script).toContain(': "${OSS_BUCKET:=livemall-prod1-etcd-backup}"');
     expect(script).toContain(': "${OSS_URL:=https://livemall-prod1-etcd-backup.oss-cn-shanghai-internal.aliyuncs.com}"');
+    expect(script).toContain(': "${OSS_REGION:=cn-shanghai}"');
     expect(script).toContain(': "${RAM_ROLE:=prod1-masters}"');
     // Shipped without comments, otherwise the same script: it still parses and passes shellcheck.
     for (const f of [ETCD_BACKUP_SCRIPT_PATH, CERT_RENEW_SCRIPT_PATH]) {

@@ -1,13 +1,15 @@
 // The etcd backup and restore scripts, run for real: a three-member TLS etcd on loopback
-// (Debian's etcd, certificates from openssl), the program's backup script against a stub
-// of the metadata service and OSS that checks every request's V1 signature and records
-// where it writes, then the program's restore steps on every "master" from the uploaded
-// snapshot, and the keys read back. Also shellcheck and systemd-analyze on the output.
+// (Debian's etcd, certificates from openssl), the program's backup script against the
+// contract stubs of the hardened metadata service and of OSS (test/support/alibaba: the
+// bucket is dated after the 2025-09-01 V1 cutoff, so only V4 is accepted, each signature
+// recomputed by ali-oss), reached the way a master reaches them (virtual-hosted bucket
+// name, `curl --connect-to` from ~/.curlrc onto loopback); then the program's restore steps
+// on every "master" from the uploaded snapshot, and the keys read back. Also shellcheck and
+// systemd-analyze on the output.
+import OSS from "ali-oss";
 import { spawn, spawnSync } from "node:child_process";
-import { createHash, createHmac } from "node:crypto";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as http from "node:http";
-import { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
@@ -19,19 +21,19 @@ import {
   etcdRestoreScript,
   parseBackupSchedule,
 } from "../../components/cluster/etcdBackup";
+import { MetadataStub, startMetadataStub } from "../support/alibaba/metadataStub";
+import { OssGrant, OssStub, startOssStub } from "../support/alibaba/ossStub";
 
 jest.setTimeout(180_000);
 
 const STACK = "prod1";
 const BUCKET = "livemall-prod1-etcd-backup";
 const ROLE = "prod1-masters";
-const CREDS = {
-  AccessKeyId: "STS.test-id",
-  AccessKeySecret: "test-secret-value",
-  SecurityToken: "CAIS-test-token",
-  Expiration: "2099-01-01T00:00:00Z",
-  Code: "Success",
-};
+const REGION = "cn-shanghai";
+const OSS_HOST = `${BUCKET}.oss-${REGION}-internal.aliyuncs.com`;
+const CREDS = { AccessKeyId: "STS.test-id", AccessKeySecret: "test-secret-value", SecurityToken: "CAIS-test-token" };
+// The masters' grant (masterRole.ts backupStatements): PutObject under the stack's prefix only.
+const MASTERS_GRANT: OssGrant = { put: [`${BUCKET}/${STACK}/`] };
 
 let tmp: string;
 const etcds = new Map<number, ReturnType<typeof spawn>>();
@@ -175,51 +177,11 @@ async function waitHealthy(): Promise<void> {
 
 // ---------------------------------------------------------------- stub metadata service + OSS
 
-interface Recorded {
-  method: string;
-  path: string;
-  signatureOk: boolean;
-  md5Ok: boolean;
-}
-const requests: Recorded[] = [];
-let stub: http.Server;
-let stubUrl: string;
-let ossDown = false;
-const ossDir = () => path.join(tmp, "oss");
-
-function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const chunks: Buffer[] = [];
-  req.on("data", (c) => chunks.push(c));
-  req.on("end", () => {
-    const body = Buffer.concat(chunks);
-    const url = req.url ?? "";
-    if (req.method === "PUT" && url === "/latest/api/token") return void res.end("metadata-token");
-    if (req.method === "GET" && url === `/latest/meta-data/ram/security-credentials/${ROLE}`) {
-      if (req.headers["x-aliyun-ecs-metadata-token"] !== "metadata-token") return void res.writeHead(401).end();
-      return void res.end(JSON.stringify(CREDS));
-    }
-    // OSS PutObject, signature V1 recomputed from what arrived.
-    const h = req.headers as Record<string, string>;
-    const oss = Object.keys(h)
-      .filter((k) => k.startsWith("x-oss-"))
-      .sort();
-    const toSign = `${req.method}\n${h["content-md5"] ?? ""}\n${h["content-type"] ?? ""}\n${h.date}\n${oss.map((k) => `${k}:${h[k]}\n`).join("")}/${BUCKET}${url}`;
-    const expected = `OSS ${CREDS.AccessKeyId}:${createHmac("sha1", CREDS.AccessKeySecret).update(toSign).digest("base64")}`;
-    const rec: Recorded = {
-      method: req.method ?? "",
-      path: url,
-      signatureOk: h.authorization === expected && h["x-oss-security-token"] === CREDS.SecurityToken,
-      md5Ok: h["content-md5"] === createHash("md5").update(body).digest("base64"),
-    };
-    requests.push(rec);
-    if (ossDown) return void res.writeHead(503).end("SlowDown");
-    if (!rec.signatureOk) return void res.writeHead(403).end("SignatureDoesNotMatch");
-    const file = path.join(ossDir(), url);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, body);
-    res.end();
-  });
-}
+let oss: OssStub;
+let metadata: MetadataStub;
+const grants: Record<string, OssGrant> = {};
+/** A HOME whose .curlrc sends the bucket's virtual host to the OSS stub (the only curl setting the test adds). */
+const home = () => path.join(tmp, "home");
 
 // ---------------------------------------------------------------- fixtures
 
@@ -245,20 +207,36 @@ beforeAll(async () => {
   ]);
   for (const m of members) cert(m.name, m.name, `subjectAltName=IP:${m.ip},DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature\n`);
   cert("healthcheck-client", "kube-etcd-healthcheck-client", "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n");
-  stub = http.createServer(handle);
-  await new Promise<void>((r) => stub.listen(0, "127.0.0.1", r));
-  stubUrl = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  // A bucket created after the V1 cutoff (the program creates its bucket today).
+  oss = await startOssStub({
+    buckets: { [BUCKET]: { region: REGION, createdAt: "2026-12-07T00:00:00Z" } },
+    keys: { [CREDS.AccessKeyId]: { accessKeySecret: CREDS.AccessKeySecret, securityToken: CREDS.SecurityToken } },
+    grants,
+  });
+  grants[CREDS.AccessKeyId] = MASTERS_GRANT;
+  metadata = await startMetadataStub({ role: ROLE, credentials: CREDS });
+  fs.mkdirSync(home());
+  fs.writeFileSync(path.join(home(), ".curlrc"), `connect-to = ${OSS_HOST}:80:127.0.0.1:${oss.port}\n`);
   members.forEach((_, i) => startEtcd(i, true));
   await waitHealthy();
 });
 
 afterAll(async () => {
   for (const i of [...etcds.keys()]) await stopEtcd(i);
-  await new Promise((r) => stub?.close(r));
+  await oss?.close();
+  await metadata?.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const settings = { clusterName: STACK, bucket: BUCKET, ossEndpoint: "oss-cn-shanghai-internal.aliyuncs.com", ramRole: ROLE, schedule: "1h", localCopies: 2 };
+const settings = {
+  clusterName: STACK,
+  bucket: BUCKET,
+  ossEndpoint: `oss-${REGION}-internal.aliyuncs.com`,
+  region: REGION,
+  ramRole: ROLE,
+  schedule: "1h",
+  localCopies: 2,
+};
 
 function writeScript(name: string, text: string): string {
   const file = path.join(tmp, name);
@@ -273,8 +251,10 @@ function backupEnv(): NodeJS.ProcessEnv {
     ETCD_PKI_DIR: pki(),
     BACKUP_DIR: path.join(tmp, "backups"),
     TEXTFILE_DIR: path.join(tmp, "textfile"),
-    OSS_URL: stubUrl,
-    METADATA_URL: stubUrl,
+    // The rendered https URL, but plain http: the stub speaks no TLS.
+    OSS_URL: `http://${OSS_HOST}`,
+    METADATA_URL: metadata.url,
+    HOME: home(),
   };
 }
 
@@ -341,16 +321,29 @@ describe("backup and restore against a real three-member TLS etcd", () => {
     expect(local.filter((f) => f.endsWith(".db"))).toHaveLength(2);
     expect(local.filter((f) => f.startsWith("."))).toEqual([]); // no part or headers file left behind
 
-    const puts = requests.filter((r) => r.method === "PUT" && !r.path.startsWith("/latest/"));
-    expect(puts).toHaveLength(3);
-    for (const p of puts) {
-      expect(p.path.startsWith(`/${STACK}/`)).toBe(true);
-      expect(p.signatureOk).toBe(true);
-      expect(p.md5Ok).toBe(true);
+    // Three PUTs, every one V4-signed and accepted by ali-oss's own check in the stub, with the
+    // STS token and a matching Content-MD5 (the stub refuses a wrong one), nothing else sent to OSS.
+    expect(oss.requests.map((r) => `${r.method} ${r.headers.host?.split(":")[0]} ${r.status}`)).toEqual(Array(3).fill(`PUT ${OSS_HOST} 200`));
+    for (const r of oss.requests) {
+      expect(r.headers.authorization).toMatch(
+        new RegExp(`^OSS4-HMAC-SHA256 Credential=STS\\.test-id/\\d{8}/${REGION}/oss/aliyun_v4_request,Signature=[0-9a-f]{64}$`),
+      );
+      expect(r.headers["x-oss-security-token"]).toBe("CAIS-test-token");
+      expect(r.headers["content-md5"]).toBe(createHash("md5").update(r.body).digest("base64"));
     }
-    // Nothing written anywhere but under the prefix, and no other verb used.
-    expect(requests.filter((r) => !r.path.startsWith("/latest/")).every((r) => r.method === "PUT")).toBe(true);
-    expect(fs.readdirSync(ossDir())).toEqual([STACK]);
+    // Only under the stack's prefix, each a V4 version of its own object.
+    const keys = [...oss.objects.keys()];
+    expect(keys).toHaveLength(3);
+    for (const k of keys) {
+      expect(k).toMatch(/^livemall-prod1-etcd-backup\/prod1\/prod1-master-0\/etcd-prod1-master-0-\d{8}T\d{6}Z\.db$/);
+      expect(oss.objects.get(k)!.map((v) => v.signedWith)).toEqual(["V4"]);
+    }
+    // The token came from the hardened metadata service (PUT token, then the role's credentials).
+    expect(metadata.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(
+      Array(3)
+        .fill([`PUT /latest/api/token 200`, `GET /latest/meta-data/ram/security-credentials/${ROLE} 200`])
+        .flat(),
+    );
 
     const metric = fs.readFileSync(path.join(tmp, "textfile", "etcd_backup.prom"), "utf8");
     const ts = Number(new RegExp(`^${BACKUP_SUCCESS_METRIC} (\\d+)$`, "m").exec(metric)?.[1]);
@@ -360,7 +353,8 @@ describe("backup and restore against a real three-member TLS etcd", () => {
     expect((await etcdctl("put", "/registry/test/after-backup", "x")).code).toBe(0);
 
     // The snapshot the masters restore is the one in OSS (as an operator downloads it).
-    const uploaded = path.join(ossDir(), puts[puts.length - 1].path);
+    const uploaded = path.join(tmp, "downloaded.db");
+    fs.writeFileSync(uploaded, oss.objects.get(keys.sort().at(-1)!)!.at(-1)!.body!);
     const restoreScripts = members.map((_, i) => writeScript(`etcd-restore-${i}.sh`, etcdRestoreScript(STACK, members, i, { clientPort: port, peerPort })));
     const envOf = (i: number): NodeJS.ProcessEnv => ({
       ETCD_PKI_DIR: pki(),
@@ -426,17 +420,40 @@ describe("backup and restore against a real three-member TLS etcd", () => {
     for (const m of members) expect(list.out).toContain(`${m.name}, https://${m.ip}:${peerPort}`);
   });
 
-  test("a failed upload exits non-zero and leaves the success metric alone", async () => {
+  test("the V1 form the script used to send is refused on this bucket", async () => {
+    // Same STS credentials, same key, signed V1 by ali-oss itself: the bucket dates from after 2025-09-01.
+    const v1 = new OSS({
+      region: `oss-${REGION}`,
+      endpoint: oss.url,
+      secure: false,
+      bucket: BUCKET,
+      authorizationV4: false,
+      accessKeyId: CREDS.AccessKeyId,
+      accessKeySecret: CREDS.AccessKeySecret,
+      stsToken: CREDS.SecurityToken,
+      timeout: 10_000,
+    });
+    const err = await v1.put(`${STACK}/${members[0].name}/v1.db`, Buffer.from("etcd")).then(
+      () => "accepted",
+      (e: { status?: number; code?: string }) => `${e.status} ${e.code}`,
+    );
+    expect(err).toBe("403 AccessDenied");
+    expect(oss.requests.at(-1)!.refused).toBe("AccessDenied");
+  });
+
+  test("a refused upload exits non-zero and leaves the success metric alone", async () => {
     const script = path.join(tmp, "etcd-backup.sh");
     const metricFile = path.join(tmp, "textfile", "etcd_backup.prom");
     const before = fs.readFileSync(metricFile, "utf8");
-    ossDown = true;
+    const seen = oss.requests.length;
+    grants[CREDS.AccessKeyId] = {}; // the masters' policy without PutObject
     try {
       const r = await run("bash", [script], backupEnv());
       expect(r.code).not.toBe(0);
     } finally {
-      ossDown = false;
+      grants[CREDS.AccessKeyId] = MASTERS_GRANT;
     }
+    expect(oss.requests.slice(seen).map((r) => r.refused)).toContain("AccessDenied");
     expect(fs.readFileSync(metricFile, "utf8")).toBe(before);
     expect(fs.readdirSync(path.join(tmp, "backups")).filter((f) => f.startsWith("."))).toEqual([]);
   });

@@ -17,6 +17,7 @@ import { listStacks, loadEngineConfig, readStackFile } from "../../components/co
 import { peopleOf } from "../../components/fleet/console";
 import { workspacesSchema } from "../../components/fleet/consoleSchema";
 import { CURL_IMAGE, LogSearchPlan, roleName, syncFiles, syncHash, syncJob, syncScript } from "../../components/fleet/logSearch";
+import { EsApiKey, KibanaStub, startKibanaStub } from "../support/alibaba/kibanaStub";
 import { byName, ofType, plan, previewCli } from "../support/offline";
 
 const MEMBERS = ["dev", "test", "pre", "prod1", "prod2"] as const;
@@ -174,10 +175,12 @@ test("role and mapping bodies hold only the documented fields (sources in the ta
   expect(ruleProblems(mapping.rules)).toEqual([]);
   // Role names: letters, digits, '_', '-', '.' (Elasticsearch role API path parameter).
   expect(roleName("prod1", "scm")).toMatch(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/);
+  // Create: no `override` (it matches by title); update: only updatable fields, no id (Kibana Guide "Update data view API").
   expect(files["dataview.json"]).toEqual({
     data_view: { id: "platform-dev-logs", title: "k8s-dev-*", name: "Container logs: dev", timeFieldName: "@timestamp" },
-    override: true,
   });
+  expect(files["dataview-update.json"]).toEqual({ data_view: { title: "k8s-dev-*", name: "Container logs: dev", timeFieldName: "@timestamp" } });
+  expect(syncFiles(p).find((f) => f.path === "dataview.id")!.content).toBe("platform-dev-logs\n");
 });
 
 test("what it applies names the Job: a new person is a new Job, the same plan the same Job", () => {
@@ -303,7 +306,8 @@ describe("the sync against a loopback Kibana + Elasticsearch stub, with real cur
       "PUT /kb/api/security/role/platform-dev-scm-logs",
       "PUT /es/_security/role_mapping/platform-dev-commerce-logs",
       "PUT /es/_security/role_mapping/platform-dev-scm-logs",
-      "POST /kb/api/data_views/data_view",
+      "GET /kb/api/data_views/data_view/platform-dev-logs",
+      "POST /kb/api/data_views/data_view/platform-dev-logs",
       "GET /es/_security/role_mapping",
       "DELETE /es/_security/role_mapping/platform-dev-retired-logs",
       "GET /kb/api/security/role",
@@ -329,6 +333,80 @@ describe("the sync against a loopback Kibana + Elasticsearch stub, with real cur
     expect(r.out).toContain("is unauthorized");
     expect(reqs.some((q) => q.method === "DELETE")).toBe(false);
     expect(r.out).not.toContain(KEY);
+  });
+});
+
+describe("the data view against the Kibana contract stub (privileges and create-by-title as Kibana documents them)", () => {
+  // The key the README asks for: manage_security, view_index_metadata on the indices, Data View Management.
+  const FULL = "ZnVsbC1rZXk=";
+  // The key the README used to ask for: manage_security only.
+  const SECURITY_ONLY = "c2VjdXJpdHktb25seQ==";
+  const keys: Record<string, EsApiKey> = {
+    [FULL]: {
+      cluster: ["manage_security"],
+      indices: [{ names: ["k8s-dev-*", "k8s-dev2-*"], privileges: ["view_index_metadata"] }],
+      kibana: { indexPatterns: "all" },
+    },
+    [SECURITY_ONLY]: { cluster: ["manage_security"] },
+  };
+  let kibana: KibanaStub;
+  beforeEach(async () => {
+    kibana = await startKibanaStub({ apiKeys: keys });
+  });
+  afterEach(() => kibana.close());
+
+  function runSync(p: LogSearchPlan, key: string): Promise<{ code: number; out: string }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "log-search-kb-"));
+    for (const f of syncFiles(p)) {
+      fs.mkdirSync(path.dirname(path.join(dir, "sync", f.path)), { recursive: true });
+      fs.writeFileSync(path.join(dir, "sync", f.path), f.content);
+    }
+    fs.writeFileSync(path.join(dir, "authorization"), `Authorization: ApiKey ${key}\n`, { mode: 0o400 });
+    const env = {
+      PATH: process.env.PATH!,
+      ES_URL: kibana.url,
+      KIBANA_URL: kibana.url,
+      PREFIX: `platform-${p.stack}-`,
+      AUTH_FILE: path.join(dir, "authorization"),
+      DIR: path.join(dir, "sync"),
+    };
+    return new Promise((resolve) =>
+      execFile("sh", [path.join(dir, "sync", "sync.sh")], { env }, (err, stdout, stderr) => {
+        fs.rmSync(dir, { recursive: true, force: true });
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
+      }),
+    );
+  }
+  const readers = [{ workspace: "commerce", namespaces: ["commerce"], users: ["dev.zhang"] }];
+  const dataViewCalls = () => kibana.requests.filter((r) => r.path.startsWith("/api/data_views/")).map((r) => `${r.method} ${r.path} ${r.status}`);
+
+  test("first run creates the view; a changed platform:logSearch.indices updates the same id, not a 409", async () => {
+    const first = await runSync(testPlan(readers), FULL);
+    expect(first.out).toContain("data view platform-dev-logs: created");
+    expect(first.code).toBe(0);
+    expect(dataViewCalls()).toEqual(["GET /api/data_views/data_view/platform-dev-logs 404", "POST /api/data_views/data_view 200"]);
+
+    kibana.requests.length = 0;
+    const moved = { ...testPlan(readers), indices: "k8s-dev2-*" };
+    const second = await runSync(moved, FULL);
+    expect(second.out).toContain("data view platform-dev-logs: updated");
+    expect(second.code).toBe(0);
+    expect(dataViewCalls()).toEqual(["GET /api/data_views/data_view/platform-dev-logs 200", "POST /api/data_views/data_view/platform-dev-logs 200"]);
+    expect([...kibana.dataViews.values()]).toEqual([
+      { id: "platform-dev-logs", title: "k8s-dev2-*", name: "Container logs: dev", timeFieldName: "@timestamp" },
+    ]);
+  });
+
+  test("a manage_security-only key stops the sync with a message naming Data View Management, before anything is deleted", async () => {
+    const r = await runSync(testPlan(readers), SECURITY_ONLY);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain(
+      'platform:logSearchApiKey needs the Kibana feature privilege "Data View Management" (all) in the default space and view_index_metadata on the indices',
+    );
+    expect(r.out).not.toContain(SECURITY_ONLY);
+    expect(dataViewCalls()).toEqual(["GET /api/data_views/data_view/platform-dev-logs 403"]);
+    expect(kibana.requests.some((q) => q.method === "DELETE")).toBe(false);
+    expect(kibana.dataViews.size).toBe(0);
   });
 });
 

@@ -41,37 +41,62 @@ status_field() {
   python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"
 }
 
-# upload <file> <object key> <revision> <hash>: one signed PUT with the role's STS credentials.
+# upload <file> <object key> <revision> <hash>: one PUT signed with OSS Signature V4 and the
+# role's STS credentials. V1 ("OSS <id>:<sig>") is no longer available for buckets created from
+# 2025-09-01 (Alibaba, "Notice on the discontinuation of the OSS V1 signature algorithm",
+# en/notice/notice_on_the_discontinuation_of_the_oss_v1_signature_algorithm_40f). V4 as in
+# "Include a V4 signature in the Authorization header (recommended)",
+# help/en/oss/developer-reference/recommend-to-use-signature-version-4 (last updated 2026-03-20):
+# Authorization: OSS4-HMAC-SHA256 Credential=<id>/<yyyymmdd>/<region>/oss/aliyun_v4_request,
+# Signature=<64 hex>, built in three steps (canonical request, string to sign, derived key). The
+# field-by-field layout below matches the SDK signer that page points to (ali-oss 6.23.0
+# lib/common/signUtils.js getCanonicalRequest/getStringToSign/getSignatureV4), which the tests'
+# OSS stub uses to check this script's requests.
 upload() {
   local file=$1 key=$2 token creds headers
   token=$(curl -fsS --max-time 5 -X PUT -H 'X-aliyun-ecs-metadata-token-ttl-seconds: 300' "$METADATA_URL/latest/api/token")
   creds=$(curl -fsS --max-time 5 -H "X-aliyun-ecs-metadata-token: $token" "$METADATA_URL/latest/meta-data/ram/security-credentials/$RAM_ROLE")
   headers="$BACKUP_DIR/.headers.$$"
-  OSS_CREDS=$creds python3 - "$file" "$OSS_BUCKET" "$key" "$3" "$4" >"$headers" <<'PY'
-import base64, email.utils, hashlib, hmac, json, os, sys
-path, bucket, key, revision, db_hash = sys.argv[1:6]
+  OSS_CREDS=$creds python3 - "$file" "$OSS_BUCKET" "$key" "$3" "$4" "$OSS_REGION" >"$headers" <<'PY'
+import base64, hashlib, hmac, json, os, sys, time, urllib.parse
+path, bucket, key, revision, db_hash, region = sys.argv[1:7]
 creds = json.loads(os.environ["OSS_CREDS"])
 md5 = hashlib.md5()
 with open(path, "rb") as f:
     for chunk in iter(lambda: f.read(1 << 20), b""):
         md5.update(chunk)
-content_md5 = base64.b64encode(md5.digest()).decode()
-content_type = "application/octet-stream"
-date = email.utils.formatdate(usegmt=True)
-oss = {
+now = time.gmtime()
+stamp = time.strftime("%Y%m%dT%H%M%SZ", now)
+day = stamp[:8]
+# Signed by default: Content-MD5, Content-Type and every x-oss-* header (no AdditionalHeaders).
+signed = {
+    "content-md5": base64.b64encode(md5.digest()).decode(),
+    "content-type": "application/octet-stream",
+    "x-oss-content-sha256": "UNSIGNED-PAYLOAD",
+    "x-oss-date": stamp,
     "x-oss-meta-etcd-hash": db_hash,
     "x-oss-meta-etcd-revision": revision,
     "x-oss-security-token": creds["SecurityToken"],
 }
-canonical = "".join(f"{k}:{oss[k]}\n" for k in sorted(oss))
-to_sign = f"PUT\n{content_md5}\n{content_type}\n{date}\n{canonical}/{bucket}/{key}"
-sig = base64.b64encode(hmac.new(creds["AccessKeySecret"].encode(), to_sign.encode(), hashlib.sha1).digest()).decode()
-print(f"Authorization: OSS {creds['AccessKeyId']}:{sig}")
-print(f"Content-MD5: {content_md5}")
-print(f"Content-Type: {content_type}")
-print(f"Date: {date}")
-for k in sorted(oss):
-    print(f"{k}: {oss[k]}")
+# Canonical request: verb, URI-encoded /<bucket>/<key> with "/" kept, the (empty) query, the
+# signed headers "name:value\n" sorted, the (empty) additional-headers line, the payload hash.
+canonical = "\n".join([
+    "PUT",
+    urllib.parse.quote(f"/{bucket}/{key}", safe="/-_.~"),
+    "",
+    "".join(f"{k}:{signed[k]}\n" for k in sorted(signed)),
+    "",
+    signed["x-oss-content-sha256"],
+])
+scope = f"{day}/{region}/oss/aliyun_v4_request"
+to_sign = "\n".join(["OSS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+k = ("aliyun_v4" + creds["AccessKeySecret"]).encode()
+for part in (day, region, "oss", "aliyun_v4_request"):
+    k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+print(f"Authorization: OSS4-HMAC-SHA256 Credential={creds['AccessKeyId']}/{scope},Signature={sig}")
+for name in sorted(signed):
+    print(f"{name}: {signed[name]}")
 PY
   curl -fsS --max-time 900 --retry 3 -H @"$headers" -T "$file" "$OSS_URL/$key" >/dev/null
   rm -f "$headers"

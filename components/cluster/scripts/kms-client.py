@@ -1,4 +1,4 @@
-import base64, datetime, hashlib, hmac, json, os, sys, urllib.parse, urllib.request, uuid
+import base64, datetime, hashlib, hmac, json, os, sys, urllib.error, urllib.parse, urllib.request, uuid
 url, name, pki = sys.argv[1:4]
 c = json.loads(os.environ["STS_CREDS"])
 params = {"Action": "GetSecretValue", "SecretName": name, "Format": "JSON", "Version": "2016-01-20",
@@ -8,8 +8,18 @@ params = {"Action": "GetSecretValue", "SecretName": name, "Format": "JSON", "Ver
 enc = lambda s: urllib.parse.quote(s, safe="-_.~")
 query = "&".join(enc(k) + "=" + enc(v) for k, v in sorted(params.items()))
 sig = base64.b64encode(hmac.new((c["AccessKeySecret"] + "&").encode(), ("GET&%2F&" + enc(query)).encode(), hashlib.sha1).digest()).decode()
-with urllib.request.urlopen(url.rstrip("/") + "/?" + query + "&Signature=" + enc(sig), timeout=15) as r:
-    files = json.loads(json.load(r)["SecretData"])["files"]
+try:
+    with urllib.request.urlopen(url.rstrip("/") + "/?" + query + "&Signature=" + enc(sig), timeout=15) as r:
+        files = json.loads(json.load(r)["SecretData"])["files"]
+except urllib.error.HTTPError as e:
+    # KMS answers an error as JSON {Code, Message, RequestId}: say which call, which code, and what the role needs.
+    try:
+        err = json.load(e)
+    except ValueError:
+        err = {}
+    sys.exit("k8s-bootstrap: KMS GetSecretValue of secret %s refused: HTTP %d %s: %s (RequestId %s); the instance role needs "
+             "kms:GetSecretValue on the secret and kms:Decrypt on the key that encrypts it"
+             % (name, e.code, err.get("Code", "?"), err.get("Message", e.reason), err.get("RequestId", "?")))
 for rel, text in sorted(files.items()):
     if rel.startswith("/") or ".." in rel.split("/"):
         sys.exit("k8s-bootstrap: refusing secret store path " + rel)
