@@ -35,6 +35,7 @@ const TOOLS = [
   "cluster/haproxy",
   "cluster/haproxyLoopback",
   "cluster/haproxyRollout",
+  "cluster/kmsClient",
   "cluster/readiness",
   "fleet/fleet",
   "fleet/ipsec",
