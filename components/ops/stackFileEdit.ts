@@ -149,14 +149,8 @@ export class StackFileEdit {
     const prev = after === undefined ? undefined : pairOf(map, after);
     const body =
       typeof value !== "object" ? ` ${literal(value)}` : value.length === 0 ? " []" : value.map((t) => `${this.eol}${indent}  - ${literal(t)}`).join("");
-    let at = this.lineStart(first.range[0]);
-    let lead = "";
-    if (prev) {
-      const [keyEnd, valueEnd] = this.pairRange(prev, key);
-      at = this.lineEnd(Math.max(keyEnd, valueEnd) - 1);
-      if (!this.text.slice(0, at).endsWith("\n")) lead = this.eol;
-    }
-    this.splice(at, at, `${lead}${indent}${k}:${body}${this.eol}`, key);
+    const at = prev ? this.lineEnd(Math.max(...this.pairRange(prev, key)) - 1) : this.lineStart(first.range[0]);
+    this.splice(at, at, this.lines(at, [`${indent}${k}:${body}`]), key);
   }
 
   /**
@@ -182,8 +176,14 @@ export class StackFileEdit {
       if (pending.length === 0) return;
       let pos = j < at.length ? at[j].start : at[at.length - 1].end;
       while (j < at.length && pos > 0 && /^[ \t]*#/.test(this.text.slice(this.lineStart(pos - 1), pos))) pos = this.lineStart(pos - 1);
-      const lead = pos === this.text.length && !this.text.endsWith("\n") ? this.eol : "";
-      edits.push({ start: pos, end: pos, text: lead + pending.map((t) => `${at[Math.min(j, at.length - 1)].prefix}${literal(t)}${this.eol}`).join("") });
+      edits.push({
+        start: pos,
+        end: pos,
+        text: this.lines(
+          pos,
+          pending.map((t) => `${at[Math.min(j, at.length - 1)].prefix}${literal(t)}`),
+        ),
+      });
       pending = [];
     };
     let j = 0;
@@ -209,6 +209,12 @@ export class StackFileEdit {
       throw new Error(`${key}: a comment sits inside the value this edit rewrites; edit it by hand`);
     }
     this.splices.push({ start, end, text });
+  }
+
+  /** Whole lines to insert at `pos`: at the end of a text without a final newline, the newline goes before them. */
+  private lines(pos: number, lines: string[]): string {
+    if (pos === this.text.length && !this.text.endsWith("\n")) return lines.map((l) => this.eol + l).join("");
+    return lines.map((l) => l + this.eol).join("");
   }
 
   private pairRange(p: YAML.Pair, key: string): [number, number] {
