@@ -32,7 +32,7 @@ export function refuseShared(n: unknown, key: string): void {
   if (YAML.isSeq(n)) n.items.forEach((item, i) => refuseShared(item, `${key}[${i}]`));
 }
 
-/** Edits of one stack file's text; `toString()` gives the checked result. */
+/** Edits of one stack file's text; `result()` gives the checked new text. */
 export class StackFileEdit {
   readonly doc: YAML.Document.Parsed;
   private readonly expected: YAML.Document;
