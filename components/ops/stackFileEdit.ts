@@ -170,20 +170,22 @@ export class StackFileEdit {
     });
     if (lines.length === 0 || lines.some((l) => l === undefined)) return false;
     const at = lines as { prefix: string; start: number; end: number }[];
-    const edits: Splice[] = [];
+    const drop = (i: number) => this.splice(at[i].start, at[i].end, "", key, true);
     let pending: string[] = [];
     const flush = (j: number) => {
       if (pending.length === 0) return;
       let pos = j < at.length ? at[j].start : at[at.length - 1].end;
       while (j < at.length && pos > 0 && /^[ \t]*#/.test(this.text.slice(this.lineStart(pos - 1), pos))) pos = this.lineStart(pos - 1);
-      edits.push({
-        start: pos,
-        end: pos,
-        text: this.lines(
+      const prefix = at[Math.min(j, at.length - 1)].prefix;
+      this.splice(
+        pos,
+        pos,
+        this.lines(
           pos,
-          pending.map((t) => `${at[Math.min(j, at.length - 1)].prefix}${literal(t)}`),
+          pending.map((t) => prefix + literal(t)),
         ),
-      });
+        key,
+      );
       pending = [];
     };
     let j = 0;
@@ -192,15 +194,15 @@ export class StackFileEdit {
       if (idx < 0) pending.push(t);
       else {
         flush(j);
-        for (; j < idx; j++) edits.push({ start: at[j].start, end: at[j].end, text: "" });
+        for (; j < idx; j++) drop(j);
         j = idx + 1;
       }
     }
     flush(j);
-    for (; j < old.length; j++) edits.push({ start: at[j].start, end: at[j].end, text: "" });
+    for (; j < old.length; j++) drop(j);
     // An emptied list stays a list: `[]` after its key's colon, the comment lines kept below it.
-    if (next.length === 0) edits.push({ start: this.text.indexOf(":", keyEnd) + 1, end: this.text.indexOf(":", keyEnd) + 1, text: " []" });
-    edits.forEach((e) => this.splice(e.start, e.end, e.text, key, true));
+    const colon = this.text.indexOf(":", keyEnd) + 1;
+    if (next.length === 0) this.splice(colon, colon, " []", key);
     return true;
   }
 
