@@ -3,21 +3,14 @@
 // would, so a release is a one-line reviewable diff that goes through a PR and
 // the CI preview like any other config change.
 //
-// How the file is edited: the yaml package's Document API reads the file,
-// locates the nodes and computes the intended result. It does not write it:
-// Document.toString() re-spaces end-of-line comments, reformats flow maps and
-// can move a trailing comment to another indentation (measured on a stack
-// file), which would put unrelated lines in every release diff. Instead the
-// new values are spliced into the original text at the ranges the Document
-// reports, and the result is parsed again and must equal the Document API's
-// edit exactly, or nothing is written. So every byte outside the edited tag
-// and history values stays as it was.
+// The file is edited by stackFileEdit.ts: every byte outside the edited tag,
+// history and canary lines stays as it was.
 import * as fs from "fs";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import * as YAML from "yaml";
 import { ENVS, Env, MAX_HISTORY, imageTagProblem, isEnv, isProdEnv } from "../../policies/imageTags";
-import { blockListSplices } from "./historyEdit";
+import { StackFileEdit, refuseShared } from "./stackFileEdit";
 import { replaceStackFile } from "./stackFileWrite";
 
 /** The config key that holds the apps (project `platform`). */
@@ -80,9 +73,8 @@ export function release(dir: string, stack: string, app: string, tag: string): s
   checkTag(sf, app, tag);
   if (a.canary?.tag === tag) return promoteCanary(dir, stack, app);
   if (a.tag === tag) return `${stack} ${app}: already at ${tag}, nothing written`;
-  const edit = new StackEdit(sf);
-  edit.setApp(a, tag, nextHistory(a.tag, a.history, tag));
-  edit.write();
+  setApp(sf, a, tag, nextHistory(a.tag, a.history, tag));
+  write(sf);
   return `${stack} ${app}: ${a.tag ?? "(none)"} -> ${tag}${droppedNote(a.tag, a.history, tag)}`;
 }
 
@@ -102,10 +94,9 @@ export function promoteCanary(dir: string, stack: string, app: string): string {
     const why = notValidatedInPre(dir, app, tag);
     if (why) throw new Error(`${sf.name}: ${APPS_KEY}.${app}.canary.tag: ${why}`);
   }
-  const edit = new StackEdit(sf);
-  edit.setApp(a, tag, nextHistory(a.tag, a.history, tag));
-  edit.removeKey(a, "canary");
-  edit.write();
+  setApp(sf, a, tag, nextHistory(a.tag, a.history, tag));
+  sf.edit.delete(["config", APPS_KEY, app, "canary"], `${sf.name}: ${APPS_KEY}.${app}.canary`);
+  write(sf);
   return `${stack} ${app}: ${a.tag ?? "(none)"} -> ${tag} (canary promoted, canary block removed${droppedNote(a.tag, a.history, tag)})`;
 }
 
@@ -146,7 +137,6 @@ export function promote(dir: string, from: string, to: string, apps: readonly st
   }
 
   const problems: string[] = [];
-  const edit = new StackEdit(dst);
   const lines: string[] = [];
   for (const app of names) {
     if (!srcApps.includes(app)) {
@@ -180,10 +170,10 @@ export function promote(dir: string, from: string, to: string, apps: readonly st
         lines.push(`${to} ${app}: already at ${s.tag}`);
         continue;
       }
-      edit.setApp(d, s.tag, nextHistory(d.tag, d.history, s.tag));
+      setApp(dst, d, s.tag, nextHistory(d.tag, d.history, s.tag));
       // Promoting the build the canary runs ends the canary (a canary may not run the stable tag).
       const endsCanary = d.canary?.tag === s.tag;
-      if (endsCanary) edit.removeKey(d, "canary");
+      if (endsCanary) dst.edit.delete(["config", APPS_KEY, app, "canary"], `${dst.name}: ${APPS_KEY}.${app}.canary`);
       lines.push(
         `${to} ${app}: ${d.tag ?? "(none)"} -> ${s.tag} (from ${from}${endsCanary ? "; its canary ran this build, canary block removed" : ""}${droppedNote(d.tag, d.history, s.tag)})`,
       );
@@ -194,7 +184,7 @@ export function promote(dir: string, from: string, to: string, apps: readonly st
   if (problems.length > 0) {
     throw new Error(`promote ${from} -> ${to} refused, nothing written:\n${problems.join("\n")}`);
   }
-  edit.write();
+  write(dst);
   return lines;
 }
 
@@ -212,9 +202,8 @@ export function rollback(dir: string, stack: string, app: string): string {
   const [previous, ...rest] = a.history;
   const problem = imageTagProblem(sf.env, previous, app);
   if (problem !== undefined) throw new Error(`${sf.name}: ${APPS_KEY}.${app}.history[0]: ${problem}`);
-  const edit = new StackEdit(sf);
-  edit.setApp(a, previous, rest);
-  edit.write();
+  setApp(sf, a, previous, rest);
+  write(sf);
   return `${stack} ${app}: ${a.tag ?? "(none)"} -> ${previous} (rollback; ${rest.length} older tag${rest.length === 1 ? "" : "s"} left)`;
 }
 
@@ -225,8 +214,9 @@ interface StackFile {
   name: string;
   file: string;
   env: Env;
-  text: string;
   doc: YAML.Document.Parsed;
+  /** The edit of this file the command makes (stackFileEdit.ts). */
+  edit: StackFileEdit;
 }
 
 interface App {
@@ -249,18 +239,13 @@ function loadStack(dir: string, stack: string): StackFile {
   } catch {
     throw new Error(`${name}: not found in ${dir}`);
   }
-  const doc = YAML.parseDocument(text, { merge: true });
-  if (doc.errors.length > 0) {
-    const pos = doc.errors[0].linePos?.[0];
-    throw new Error(
-      `${name}${pos ? `:${pos.line}:${pos.col}` : ""}: not valid YAML: ${doc.errors[0].message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}`,
-    );
-  }
+  const edit = new StackFileEdit(text, name);
+  const doc = edit.doc;
   const declared = doc.getIn(["config", "platform:env"]);
   if (declared !== undefined && declared !== stack) {
     throw new Error(`${name}: platform:env: is "${String(declared)}" but the file is stack ${stack}; fix the file before releasing into it`);
   }
-  return { name, file, env: stack, text, doc };
+  return { name, file, env: stack, doc, edit };
 }
 
 function appsNode(sf: StackFile): YAML.YAMLMap | undefined {
@@ -282,12 +267,12 @@ function readApp(sf: StackFile, app: string): App {
     throw new Error(`${sf.name}: ${APPS_KEY}.${app}: no such app (known: ${known.join(", ") || "none, this stack runs no apps"})`);
   }
   const key = `${sf.name}: ${APPS_KEY}.${app}`;
-  refuseSharedNode(node, key);
+  refuseShared(node, key);
   if (!YAML.isMap(node)) throw new Error(`${key}: must be a map with image, tag and history`);
   if (node.items.some((p) => YAML.isScalar(p.key) && p.key.value === "<<")) {
     throw new Error(`${key}: takes keys from a merge (<<: *...); an edit here would change what the merge means, edit it by hand`);
   }
-  for (const k of ["tag", "history"]) refuseSharedNode(node.get(k, true), `${key}.${k}`);
+  for (const k of ["tag", "history"]) refuseShared(node.get(k, true), `${key}.${k}`);
   const str = (k: string): string | undefined => {
     const v = node.get(k);
     if (v === undefined || v === null) return undefined;
@@ -314,18 +299,6 @@ function readApp(sf: StackFile, app: string): App {
   return { name: app, node, image: str("image"), tag: str("tag"), history, canary };
 }
 
-/**
- * An anchored node (`&name`) is shared with every alias of it, and an alias
- * (`*name`) is another node's value: splicing either would edit more (or
- * other) than this key, so the script refuses, naming file and key.
- */
-function refuseSharedNode(n: unknown, key: string): void {
-  if (YAML.isAlias(n)) throw new Error(`${key}: is an alias (*${n.source}) of another value; edit it by hand`);
-  const anchor = (n as { anchor?: string } | undefined)?.anchor;
-  if (anchor) throw new Error(`${key}: has an anchor (&${anchor}) other values may alias; edit it by hand`);
-  if (YAML.isSeq(n)) n.items.forEach((item, i) => refuseSharedNode(item, `${key}[${i}]`));
-}
-
 function checkTag(sf: StackFile, app: string, tag: string): void {
   const problem = imageTagProblem(sf.env, tag, app);
   if (problem !== undefined) throw new Error(`${sf.name}: ${APPS_KEY}.${app}.tag: ${problem}`);
@@ -333,147 +306,16 @@ function checkTag(sf: StackFile, app: string, tag: string): void {
 
 // ------------------------------------------------------------------ writing
 
-interface Splice {
-  start: number;
-  end: number;
-  text: string;
+/** Sets the app's tag (a missing one goes first in the app) and its history (a missing one after the tag). */
+function setApp(sf: StackFile, app: App, tag: string, history: string[]): void {
+  const key = `${sf.name}: ${APPS_KEY}.${app.name}`;
+  if (app.node.flow) throw new Error(`${key}: written as a flow map ({...}); make it a block map to release with this script`);
+  sf.edit.set(["config", APPS_KEY, app.name, "tag"], tag, `${key}.tag`);
+  if (!isDeepStrictEqual(history, app.history)) sf.edit.set(["config", APPS_KEY, app.name, "history"], history, `${key}.history`, "tag");
 }
 
-/**
- * Edits of one stack file: text splices at node ranges, plus the same edit
- * made through the Document API on a clone, which the spliced text must
- * reproduce before it is written.
- */
-class StackEdit {
-  private readonly splices: Splice[] = [];
-  private readonly expected: YAML.Document;
-  private readonly eol: string;
-
-  constructor(private readonly sf: StackFile) {
-    this.expected = sf.doc.clone();
-    this.eol = sf.text.includes("\r\n") ? "\r\n" : "\n";
-  }
-
-  setApp(app: App, tag: string, history: string[]): void {
-    const key = `${this.sf.name}: ${APPS_KEY}.${app.name}`;
-    const target = this.expected.getIn(["config", APPS_KEY, app.name], true) as YAML.YAMLMap;
-    if (app.node.flow) throw new Error(`${key}: written as a flow map ({...}); make it a block map to release with this script`);
-    const first = app.node.items[0];
-    if (first === undefined || !YAML.isScalar(first.key) || first.key.range == null) {
-      throw new Error(`${key}: has no keys to place the tag beside`);
-    }
-    const indent = this.indentOf(first.key.range[0], key);
-    const tagPair = this.pair(app.node, "tag");
-    const historyPair = this.pair(app.node, "history");
-
-    // tag: replace from the end of the key through the value, so a `tag:` with
-    // no value works too; an end-of-line comment after the value stays.
-    if (tagPair) {
-      const { keyEnd, valueEnd } = this.pairRange(tagPair, key + ".tag");
-      const style = YAML.isScalar(tagPair.value) ? tagPair.value.type : undefined;
-      this.splices.push({ start: keyEnd, end: valueEnd, text: `: ${scalarText(tag, style)}` });
-    } else {
-      this.splices.push({ start: first.key.range[0], end: first.key.range[0], text: `tag: ${scalarText(tag)}${this.eol}${indent}` });
-    }
-    target.set("tag", tag);
-
-    if (isDeepStrictEqual(history, app.history)) return;
-    const lineEdits =
-      historyPair && YAML.isSeq(historyPair.value)
-        ? blockListSplices(this.sf.text, historyPair.value, app.history, history, (t) => scalarText(t), this.eol)
-        : undefined;
-    if (lineEdits) {
-      // One entry per line: add and drop entries as lines, so comments and blank lines inside the list stay.
-      this.splices.push(...lineEdits);
-    } else if (historyPair) {
-      const { keyEnd, valueEnd } = this.pairRange(historyPair, key + ".history");
-      const value = historyPair.value;
-      // Keep the list's style: a flow list with items stays flow, a block list
-      // keeps its item indentation; `[]` (or no value) grows into a block list.
-      const blockIndent = YAML.isSeq(value) && !value.flow && value.range ? this.indentOf(value.range[0], key + ".history") : `${indent}  `;
-      const flow = YAML.isSeq(value) && value.flow && value.items.length > 0;
-      const tail = this.sf.text.slice(keyEnd, valueEnd).endsWith("\n") ? this.eol : "";
-      const body =
-        history.length === 0 || flow
-          ? ` [${history.map((t) => scalarText(t)).join(", ")}]`
-          : history.map((t) => `${this.eol}${blockIndent}- ${scalarText(t)}`).join("");
-      this.splices.push({ start: keyEnd, end: valueEnd, text: `:${body}${tail}` });
-    } else {
-      // No history yet: add it on the line after the tag. (Without a tag there
-      // is nothing to remember, so this only happens when the tag exists.)
-      if (!tagPair) throw new Error(`${key}.history: internal error: history without a tag`);
-      const { valueEnd } = this.pairRange(tagPair, key + ".tag");
-      const nl = this.sf.text.indexOf("\n", valueEnd);
-      const at = nl === -1 ? this.sf.text.length : nl + 1;
-      const items = history.map((t) => `${this.eol}${indent}  - ${scalarText(t)}`).join("");
-      this.splices.push({ start: at, end: at, text: `${nl === -1 ? this.eol : ""}${indent}history:${items}${this.eol}` });
-    }
-    target.set("history", history);
-  }
-
-  /** Removes `k` and its value (the lines it spans) from the app; comments on other lines stay. */
-  removeKey(app: App, k: string): void {
-    const key = `${this.sf.name}: ${APPS_KEY}.${app.name}.${k}`;
-    const p = this.pair(app.node, k);
-    if (!p) return;
-    const { keyEnd, valueEnd } = this.pairRange(p, key);
-    const keyStart = (p.key as YAML.Scalar).range![0];
-    this.indentOf(keyStart, key);
-    const start = this.sf.text.lastIndexOf("\n", keyStart - 1) + 1;
-    // Through the end of the value's last line (a block map's range already ends after its newline).
-    const last = Math.max(valueEnd, keyEnd);
-    const nl = this.sf.text[last - 1] === "\n" ? last - 1 : this.sf.text.indexOf("\n", last);
-    const end = nl === -1 ? this.sf.text.length : nl + 1;
-    this.splices.push({ start, end, text: "" });
-    (this.expected.getIn(["config", APPS_KEY, app.name], true) as YAML.YAMLMap).delete(k);
-  }
-
-  /**
-   * Applies the splices, checks the result against the Document API's edit, and
-   * replaces the file atomically if it still holds what was read (stackFileWrite.ts).
-   */
-  write(): void {
-    if (this.splices.length === 0) return;
-    let text = this.sf.text;
-    const sorted = [...this.splices].sort((a, b) => b.start - a.start || b.end - a.end);
-    for (let i = 1; i < sorted.length; i++) {
-      if (sorted[i].end > sorted[i - 1].start) throw new Error(`${this.sf.name}: internal error: overlapping edits`);
-    }
-    for (const s of sorted) text = text.slice(0, s.start) + s.text + text.slice(s.end);
-
-    const check = YAML.parseDocument(text);
-    if (check.errors.length > 0 || !isDeepStrictEqual(check.toJS(), this.expected.toJS())) {
-      throw new Error(`${this.sf.name}: ${APPS_KEY}: this file's layout defeats an exact edit, nothing written; edit the tag by hand`);
-    }
-    replaceStackFile(this.sf.file, this.sf.name, this.sf.text, text);
-  }
-
-  private pair(map: YAML.YAMLMap, k: string): YAML.Pair | undefined {
-    return map.items.find((p) => YAML.isScalar(p.key) && p.key.value === k) as YAML.Pair | undefined;
-  }
-
-  private pairRange(p: YAML.Pair, key: string): { keyEnd: number; valueEnd: number } {
-    const k = p.key as YAML.Scalar;
-    const v = p.value as YAML.Node | null;
-    if (!k.range || (v && !v.range)) throw new Error(`${key}: cannot locate it in the file`);
-    return { keyEnd: k.range[1], valueEnd: v?.range ? v.range[1] : k.range[1] };
-  }
-
-  private indentOf(offset: number, key: string): string {
-    const lineStart = this.sf.text.lastIndexOf("\n", offset - 1) + 1;
-    const indent = this.sf.text.slice(lineStart, offset);
-    if (!/^ *$/.test(indent)) throw new Error(`${key}: not on a line of its own; edit the tag by hand`);
-    return indent;
-  }
-}
-
-/**
- * A tag as YAML text: in the quoting the file already used for it, else plain
- * when it reads back as the same string, else double-quoted.
- */
-function scalarText(tag: string, style?: YAML.Scalar.Type): string {
-  const safe = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(tag);
-  if (style === "QUOTE_SINGLE" && safe) return `'${tag}'`;
-  if (style === "QUOTE_DOUBLE" || !safe || YAML.parse(tag) !== tag) return JSON.stringify(tag);
-  return tag;
+/** Writes the edits, if any, atomically and only if the file still holds what was read (stackFileWrite.ts). */
+function write(sf: StackFile): void {
+  const text = sf.edit.result(`${sf.name}: ${APPS_KEY}`);
+  if (text !== sf.edit.text) replaceStackFile(sf.file, sf.name, sf.edit.text, text);
 }

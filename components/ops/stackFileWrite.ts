@@ -6,8 +6,11 @@
 // - compare-and-swap before the rename: if the file changed since it was read
 //   (an editor, a script that takes no lock), nothing is written;
 // - the write goes through a symlink to its target, into a temp file in the
-//   target's folder with the target's mode, renamed over it; a read-only file
-//   is refused, never replaced.
+//   target's folder with the target's mode and owner, flushed to disk (fsync)
+//   and renamed over it, so a crash leaves the old file or the new one, whole;
+//   the temp file is removed when anything fails, and one a killed run left
+//   is removed by the next (its name is fixed: only the lock's holder writes
+//   it); a read-only file is refused, never replaced.
 import * as fs from "fs";
 import * as path from "path";
 
@@ -17,6 +20,9 @@ export const LOCK_WAIT_MS = 15_000;
 export const LOCK_STALE_MS = 10 * 60_000;
 
 export class StackFileBusyError extends Error {}
+
+/** The locks this process holds: taking one again (the CLI around an edit that locks too) just runs. */
+const held = new Set<string>();
 
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -43,6 +49,7 @@ export function realFile(file: string): string {
 /** Runs `fn` holding the stack file's lock (`<real file>.lock`); `name` is for messages. */
 export function withStackFileLock<T>(file: string, name: string, fn: () => T, waitMs = LOCK_WAIT_MS): T {
   const lock = `${realFile(file)}.lock`;
+  if (held.has(lock)) return fn();
   const token = `${process.pid} ${new Date().toISOString()}\n`;
   const deadline = Date.now() + waitMs;
   for (;;) {
@@ -78,9 +85,11 @@ export function withStackFileLock<T>(file: string, name: string, fn: () => T, wa
     }
     sleep(25 + Math.floor(Math.random() * 25));
   }
+  held.add(lock);
   try {
     return fn();
   } finally {
+    held.delete(lock);
     try {
       if (fs.readFileSync(lock, "utf8") === token) fs.rmSync(lock);
     } catch {
@@ -90,37 +99,67 @@ export function withStackFileLock<T>(file: string, name: string, fn: () => T, wa
 }
 
 /**
- * Replaces the stack file's content with `text` if it still holds `expected`:
- * through a symlink to its target, same mode (and owner where permitted),
- * atomically by rename. Refuses a read-only file and a file changed meanwhile.
+ * Replaces the stack file's content with `text` if it still holds `expected`,
+ * under its lock: through a symlink to its target, same mode (and owner where
+ * permitted), atomically by rename. Refuses a read-only file and a file changed meanwhile.
  */
 export function replaceStackFile(file: string, name: string, expected: string, text: string): void {
-  const real = realFile(file);
-  const st = fs.statSync(real);
-  // No write bit for anyone means "do not edit", even for root (who could); an unwritable file likewise.
-  let writable = (st.mode & 0o222) !== 0;
-  try {
-    fs.accessSync(real, fs.constants.W_OK);
-  } catch {
-    writable = false;
-  }
-  if (!writable) throw new Error(`${name}: is read-only (${real}); nothing written, make it writable to release into it`);
-  if (fs.readFileSync(real, "utf8") !== expected) {
-    throw new Error(`${name}: changed while this release was running; nothing written, run it again`);
-  }
-  const mode = st.mode & 0o7777;
-  const tmp = path.join(path.dirname(real), `.${path.basename(real)}.${process.pid}.tmp`);
-  try {
-    fs.writeFileSync(tmp, text, { flag: "wx", mode });
-    fs.chmodSync(tmp, mode); // the umask narrowed the mode above
+  withStackFileLock(file, name, () => {
+    const real = realFile(file);
+    const st = fs.statSync(real);
+    // No write bit for anyone means "do not edit", even for root (who could); an unwritable file likewise.
+    let writable = (st.mode & 0o222) !== 0;
     try {
-      fs.chownSync(tmp, st.uid, st.gid);
+      fs.accessSync(real, fs.constants.W_OK);
     } catch {
-      // not permitted for another owner: the file becomes ours, as any editor's save would make it
+      writable = false;
     }
-    fs.renameSync(tmp, real);
-  } catch (e) {
+    if (!writable) throw new Error(`${name}: is read-only (${real}); nothing written, make it writable to release into it`);
+    if (fs.readFileSync(real, "utf8") !== expected) {
+      throw new Error(`${name}: changed while this release was running; nothing written, run it again`);
+    }
+    const mode = st.mode & 0o7777;
+    const tmp = path.join(path.dirname(real), `.${path.basename(real)}.tmp`);
     fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+    try {
+      const fd = fs.openSync(tmp, "wx", mode);
+      try {
+        fs.writeFileSync(fd, text);
+        fs.fchmodSync(fd, mode); // the umask narrowed the mode above
+        try {
+          fs.fchownSync(fd, st.uid, st.gid);
+        } catch {
+          // not permitted for another owner: the file becomes ours, as any editor's save would make it
+        }
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, real);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+    try {
+      // The rename itself on disk (Linux); a platform that cannot fsync a folder keeps the rename in its cache.
+      const dir = fs.openSync(path.dirname(real), "r");
+      try {
+        fs.fsyncSync(dir);
+      } finally {
+        fs.closeSync(dir);
+      }
+    } catch {
+      // best effort
+    }
+  });
+}
+
+/** Read-modify-write under the file's lock: `edit` gets the current text and returns the new one. */
+export function editStackFile(file: string, edit: (text: string) => string): void {
+  const name = path.basename(file);
+  withStackFileLock(file, name, () => {
+    const text = fs.readFileSync(file, "utf8");
+    const next = edit(text);
+    if (next !== text) replaceStackFile(file, name, text, next);
+  });
 }
