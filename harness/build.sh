@@ -44,7 +44,7 @@ case "${1:-}" in
   --check)
     m="$(missing "${k8s_bins[@]}" "${etcd_bins[@]}" kube-bench)"
     [[ -d "$cache/kube-bench-cfg" ]] || m="$m kube-bench-cfg"
-    if [[ -n "${m// /}" ]]; then echo "missing in $bin:" $m >&2; exit 1; fi
+    if [[ -n "${m// /}" ]]; then echo "missing in $bin:" "${m//$'\n'/ }" >&2; exit 1; fi
     echo "$bin"; exit 0 ;;
   "") ;;
   *) echo "usage: harness/build.sh [--bin-dir|--check]" >&2; exit 2 ;;
@@ -67,8 +67,8 @@ build() { # <dir> <ldflags> <tags> <name=package>...
   echo "building ${*%%=*} ..." >&2
   (cd "$here/$dir" && go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$stage/" "${pkgs[@]}")
   for spec in "$@"; do
-    local name="${spec%%=*}" built="$stage/$(basename "${spec#*=}")"
-    [[ "$(basename "${spec#*=}")" == v3 ]] && built="$stage/v3"
+    local name="${spec%%=*}" built
+    built="$stage/$(basename "${spec#*=}")"
     mv -f "$built" "$bin/$name"
   done
   echo "$(date -u +%FT%TZ) $dir: $(( $(date +%s) - start ))s on $(nproc) cores, GOFLAGS=$GOFLAGS" >> "$cache/build-times.txt"
