@@ -9,6 +9,7 @@
 # costs seconds.
 #
 #   harness/build.sh            build what is missing, print the bin directory last
+#   harness/build.sh etcd ...   only these groups (kubernetes, etcd, kube-bench)
 #   harness/build.sh --bin-dir  only print the bin directory (nothing is built)
 #   harness/build.sh --check    exit 1 (listing them) when binaries are missing, build nothing
 #
@@ -39,6 +40,7 @@ missing() { # <name>... : prints the names whose binary is absent
   for b in "$@"; do [[ -x "$bin/$b" ]] || echo "$b"; done
 }
 
+groups=(kubernetes etcd kube-bench)
 case "${1:-}" in
   --bin-dir) echo "$bin"; exit 0 ;;
   --check)
@@ -47,8 +49,14 @@ case "${1:-}" in
     if [[ -n "${m// /}" ]]; then echo "missing in $bin:" "${m//$'\n'/ }" >&2; exit 1; fi
     echo "$bin"; exit 0 ;;
   "") ;;
-  *) echo "usage: harness/build.sh [--bin-dir|--check]" >&2; exit 2 ;;
+  kubernetes | etcd | kube-bench)
+    groups=("$@")
+    for g in "${groups[@]}"; do
+      [[ "$g" =~ ^(kubernetes|etcd|kube-bench)$ ]] || { echo "harness/build.sh: unknown group $g (kubernetes, etcd, kube-bench)" >&2; exit 2; }
+    done ;;
+  *) echo "usage: harness/build.sh [--bin-dir|--check|<group>...]" >&2; exit 2 ;;
 esac
+wanted() { [[ " ${groups[*]} " == *" $1 "* ]]; }
 
 command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
 command -v go >/dev/null || { echo "harness/build.sh: no Go toolchain (install Go >= 1.26 or put it on PATH)" >&2; exit 2; }
@@ -74,7 +82,7 @@ build() { # <dir> <ldflags> <tags> <name=package>...
   echo "$(date -u +%FT%TZ) $dir: $(( $(date +%s) - start ))s on $(nproc) cores, GOFLAGS=$GOFLAGS" >> "$cache/build-times.txt"
 }
 
-if [[ -n "$(missing "${k8s_bins[@]}")" ]]; then
+if wanted kubernetes && [[ -n "$(missing "${k8s_bins[@]}")" ]]; then
   minor="${k8s#v}"; minor="${minor#*.}"; minor="${minor%%.*}"; major="${k8s#v}"; major="${major%%.*}"
   # What kubernetes' hack/lib/version.sh sets, so `kubeadm version` and the components report the pinned
   # release (kubeadm compares them with kubernetesVersion).
@@ -91,7 +99,7 @@ if [[ -n "$(missing "${k8s_bins[@]}")" ]]; then
     kubectl=k8s.io/kubernetes/cmd/kubectl
 fi
 
-if [[ -n "$(missing "${etcd_bins[@]}")" ]]; then
+if wanted etcd && [[ -n "$(missing "${etcd_bins[@]}")" ]]; then
   # The three main packages are the module roots etcdctl/v3, etcdutl/v3 and server/v3: built one at a
   # time because go build names all three "v3".
   build etcd "-s -w" "" etcd=go.etcd.io/etcd/server/v3
@@ -99,7 +107,7 @@ if [[ -n "$(missing "${etcd_bins[@]}")" ]]; then
   build etcd "-s -w" "" etcdctl=go.etcd.io/etcd/etcdctl/v3
 fi
 
-if [[ -n "$(missing kube-bench)" || ! -d "$cache/kube-bench-cfg" ]]; then
+if wanted kube-bench && [[ -n "$(missing kube-bench)" || ! -d "$cache/kube-bench-cfg" ]]; then
   build kube-bench "-s -w -X github.com/aquasecurity/kube-bench/cmd.KubeBenchVersion=$bench" "" \
     kube-bench=github.com/aquasecurity/kube-bench
   # kube-bench reads its benchmark definitions (cfg/) at run time; they ship in the module source.
