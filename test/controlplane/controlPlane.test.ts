@@ -15,7 +15,7 @@ import { JOIN_TOKEN_PLACEHOLDER } from "../../components/cluster/kubeadm";
 import { applyPlan, ApplyReport, formatReport } from "./applyPlan";
 import { bin, binDir, missingBinaries } from "./binaries";
 import { formatCis, runCis } from "./cis";
-import { ControlPlane, startControlPlane } from "./controlPlane";
+import { ControlPlane, rewriteFlag, startControlPlane } from "./controlPlane";
 import { K8sObject, serverMessage } from "./kubeClient";
 import { stackInputs, StackInputs } from "./stackInputs";
 
@@ -37,6 +37,36 @@ const MINUTES = 60_000;
 
 (inCi ? test : test.skip)("CI has the control-plane binaries (.ci/setup --tests builds them)", () => {
   expect(missing).toEqual([]);
+});
+
+describe("what the harness rewrites in the manifests' flags (nothing needs the binaries)", () => {
+  const rw = {
+    hosts: new Map([
+      ["10.40.0.10", "127.0.0.1"],
+      ["10.40.0.40", "127.0.0.1"],
+    ]),
+    ports: new Map([
+      [6443, 41000],
+      [2379, 41001],
+      [2380, 41002],
+    ]),
+    root: "/tmp/cp",
+  };
+  test.each([
+    ["--client-ca-file=/etc/kubernetes/pki/ca.crt", "--client-ca-file=/tmp/cp/etc/kubernetes/pki/ca.crt"],
+    ["--advertise-address=10.40.0.10", "--advertise-address=127.0.0.1"],
+    ["--secure-port=6443", "--secure-port=41000"],
+    ["--etcd-servers=https://127.0.0.1:2379", "--etcd-servers=https://127.0.0.1:41001"],
+    ["--listen-client-urls=https://127.0.0.1:2379,https://10.40.0.10:2379", "--listen-client-urls=https://127.0.0.1:41001"],
+    ["--initial-cluster=prod1-master-0=https://10.40.0.10:2380", "--initial-cluster=prod1-master-0=https://127.0.0.1:41002"],
+    ["--data-dir=/var/lib/etcd", "--data-dir=/tmp/cp/var/lib/etcd"],
+    ["--authorization-mode=Node,RBAC", "--authorization-mode=Node,RBAC"],
+    ["--service-account-issuer=https://kubernetes.default.svc.cluster.local", "--service-account-issuer=https://kubernetes.default.svc.cluster.local"],
+    ["--service-cluster-ip-range=10.240.0.0/20", "--service-cluster-ip-range=10.240.0.0/20"],
+    ["--allow-privileged=true", "--allow-privileged=true"],
+  ])("%s -> %s", (flag, want) => {
+    expect(rewriteFlag(flag, rw)).toBe(want);
+  });
 });
 
 /** A bootstrap token in kubeadm's format ([a-z0-9]{6}.[a-z0-9]{16}): what the masters' bootstrap puts in place of the placeholder. */
