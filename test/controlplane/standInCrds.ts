@@ -2,7 +2,7 @@
 // Prometheus operator's in kube-prometheus-stack, KubeSphere's in ks-core), so the local control plane
 // can validate and store the stack's objects of those kinds. Each is built from a compact field table
 // (the notation of test/fleet/console.test.ts: `!` a field its parent requires, `[]` array items, `{}`
-// map values) into a structural openAPIV3Schema, and is named as a stand-in: label
+// map values, and `byte` for a base64 string) into a structural openAPIV3Schema, and is named as a stand-in: label
 // platform-harness/stand-in=true and an annotation citing the CRD file it abridges. Only the fields the
 // stack uses are listed; the api-server then refuses any other field (strict field validation) and any
 // wrong type, as the real CRD would.
@@ -68,6 +68,24 @@ export const STAND_INS: StandIn[] = [
       "spec.groups[].rules[].labels{}": "string",
       "spec.groups[].rules[].annotations": "object",
       "spec.groups[].rules[].annotations{}": "string",
+    },
+  },
+  {
+    group: "cluster.kubesphere.io",
+    version: "v1alpha1",
+    kind: "Cluster",
+    plural: "clusters",
+    scope: "Cluster",
+    // Only the fields the host sets; config and connection.kubeconfig are `format: byte` there (components/fleet/kubesphere.ts).
+    source: `${KS_CRDS}/cluster.kubesphere.io_clusters.yaml (v1alpha1)`,
+    fields: {
+      spec: "object",
+      "spec.provider": "string",
+      "spec.config": "byte",
+      "spec.connection": "object",
+      "spec.connection.type": "string",
+      "spec.connection.kubernetesAPIEndpoint": "string",
+      "spec.connection.kubeconfig": "byte",
     },
   },
   {
@@ -146,6 +164,7 @@ type Schema = Record<string, unknown>;
 /** The structural schema of the fields below `prefix` ("" for the root). */
 function schemaAt(fields: Fields, prefix: string, type: string): Schema {
   if (type === "int-or-string") return { "x-kubernetes-int-or-string": true };
+  if (type === "byte") return { type: "string", format: "byte" };
   if (type === "array") {
     const item = fields[`${prefix}[]`];
     if (!item) throw new Error(`stand-in: ${prefix} is an array without an item type`);
