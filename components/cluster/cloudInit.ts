@@ -132,7 +132,7 @@ export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap, extras?: U
     files.push(gzFile(KUBEADM_INIT_CONFIG_PATH, renderInitConfiguration(c, n), "0600"));
     files.push(gzFile(AUDIT_POLICY_PATH, auditPolicy(), "0600"));
   }
-  files.push(gzFile(METADATA_GUARD_PATH, metadataGuardRules(c.podSubnet), "0600"));
+  files.push(gzFile(METADATA_GUARD_PATH, metadataGuardRules({ controlPlane: master }), "0600"));
   files.push(gzFile(`/etc/systemd/system/${METADATA_GUARD_UNIT}`, metadataGuardUnit(), "0644"));
   files.push(gzFile(`/etc/systemd/system/${BOOTSTRAP_UNIT}`, bootstrapUnit(), "0644"));
   // Without its comments: the commented source is bootstrapScript.ts, and the budget is tight.
