@@ -82,9 +82,9 @@ export = async () => {
       localCopies: backup.localCopies,
     },
   });
-  // ECS takes one role per instance: the disk CSI driver's statements join the masters' role as their own
-  // policies (the controller runs on the masters; the node plugin on every node), and the workers get a role
-  // with the node plugin's alone (components/k8s/diskCsi.ts).
+  // ECS takes one role per instance. The masters' role holds the secret store and the backup only (on a
+  // master only k8s-metadata.slice reaches the metadata service, components/cluster/bootstrapUnits.ts);
+  // the disk CSI driver runs on the workers only, with the workers' role (components/k8s/diskCsi.ts).
   const diskCsiOn = config.diskCsi?.enabled ?? false;
   new MasterRole(
     `${config.stack}-master-role`,
@@ -93,7 +93,6 @@ export = async () => {
       statements: {
         "etcd-backup": backupStatements(bucketName, backupBucket.prefix),
         "secret-store": cluster.secretStoreStatements,
-        ...(diskCsiOn ? { "csi-disk-controller": diskStatements("controller"), "csi-disk-node": diskStatements("node") } : {}),
       },
       instanceIds: cluster.masters.instanceIds,
     },
@@ -119,7 +118,7 @@ export = async () => {
   if (diskCsiOn) {
     new WorkerRole(`${config.stack}-worker-role`, {
       clusterName: config.stack,
-      statements: { "csi-disk-node": diskStatements("node") },
+      statements: { "csi-disk-controller": diskStatements("controller"), "csi-disk-node": diskStatements("node") },
       workers: cluster.workerInstances(),
     });
   }

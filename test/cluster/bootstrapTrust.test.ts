@@ -17,6 +17,7 @@ import { renderUserData, writeFileText } from "../../components/cluster/cloudIni
 import { bootstrapScript } from "../../components/cluster/bootstrapScript";
 import { METADATA_GUARD_PATH } from "../../components/cluster/bootstrapUnits";
 import { ETCD_BACKUP_UNIT, etcdBackupUnits } from "../../components/cluster/etcdBackup";
+import { controllerHostNetworkPatch } from "../../components/k8s/diskCsi";
 import {
   caCertHashFromPublicKeyPem,
   ClusterBootstrap,
@@ -206,6 +207,17 @@ describe("metadata guard in network namespaces (real nft, kube-proxy's DNAT)", (
     expect(reaches(ns.node)).toBe("200");
     expect(reaches(ns.node, CLUSTER_IP)).toBe("200");
     expect(inNode("nft", "list", "chain", "inet", "k8s_metadata_guard", "forward")).toMatch(/packets [1-9]/);
+    unload();
+  });
+
+  test("the disk CSI controller on a worker: as the chart renders it (pod network) it is cut off; as patched (hostNetwork) it reaches the metadata service", () => {
+    load(guardAsInstalled(worker()));
+    // templates/controller.yaml at 1.36.2 sets no hostNetwork; the patch (diskCsi.ts) is what the API server merges in.
+    const chartPodSpec: { hostNetwork?: boolean } = {};
+    const patched = { ...chartPodSpec, ...(controllerHostNetworkPatch().spec as { template: { spec: { hostNetwork?: boolean } } }).template.spec };
+    const netnsOf = (spec: { hostNetwork?: boolean }) => (spec.hostNetwork === true ? ns.node : ns.pod);
+    expect(reaches(netnsOf(chartPodSpec))).toBe("000");
+    expect(reaches(netnsOf(patched))).toBe("200");
     unload();
   });
 
