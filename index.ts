@@ -7,6 +7,7 @@ import { Cluster } from "./components/cluster/cluster";
 import { DEFAULT_ETCD_BACKUP } from "./components/cluster/etcdBackup";
 import { backupStatements, MasterRole } from "./components/cluster/masterRole";
 import { WorkerRole } from "./components/cluster/workerRole";
+import { AdmissionPolicies } from "./components/k8s/admissionPolicy";
 import { DiskCsi, diskStatements } from "./components/k8s/diskCsi";
 import { MetricsServer } from "./components/k8s/metricsServer";
 import { loadStackConfig } from "./components/config/stackConfig";
@@ -128,6 +129,8 @@ export = async () => {
   // Every image the platform runs comes through this mirror (components/k8s/images.ts).
   const imageMirror = config.images?.registry;
   const diskCsi = diskCsiOn ? new DiskCsi(`${config.stack}-disk-csi`, { cluster: access, region: config.region, imageMirror }) : undefined;
+  // Routes to the metadata service and host access outside the platform's own workloads are refused by the api-server.
+  new AdmissionPolicies(`${config.stack}-admission`, { cluster: access, vpcCidr: config.network.vpcCidr });
   new MetricsServer(`${config.stack}-metrics`, { cluster: access, clusterName: config.stack, vpcCidr: config.network.vpcCidr, imageMirror });
   const kubesphere = config.kubesphere?.enabled
     ? new Kubesphere(`${config.stack}-kubesphere`, {

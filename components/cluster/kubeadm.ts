@@ -5,6 +5,7 @@
 // API: kubeadm.k8s.io/v1beta4 (kubeadm >= 1.31), where kubeletExtraArgs are a
 // list of {name, value} instead of a map.
 
+import { ADMISSION_CONFIG_DIR, ADMISSION_CONFIG_PATH } from "./podSecurity";
 import { createHash, createPublicKey, X509Certificate } from "node:crypto";
 import YAML from "yaml";
 import { containsIp, overlaps, parseCidr, parseIp } from "../network/cidr";
@@ -358,8 +359,13 @@ export function renderInitConfiguration(c: ClusterBootstrap, n: NodeBootstrap): 
         { name: "audit-log-maxage", value: "30" },
         { name: "audit-log-maxbackup", value: "10" },
         { name: "audit-log-maxsize", value: "100" },
+        // kubeadm's default is NodeRestriction alone; DenyServiceExternalIPs closes CVE-2020-8554 (CIS 1.2.3).
+        { name: "enable-admission-plugins", value: "NodeRestriction,DenyServiceExternalIPs" },
+        // PodSecurity's cluster-wide defaults and exemptions (podSecurity.ts).
+        { name: "admission-control-config-file", value: ADMISSION_CONFIG_PATH },
       ],
       extraVolumes: [
+        { name: "admission", hostPath: ADMISSION_CONFIG_DIR, mountPath: ADMISSION_CONFIG_DIR, readOnly: true, pathType: "DirectoryOrCreate" },
         { name: "audit-policy", hostPath: AUDIT_POLICY_DIR, mountPath: AUDIT_POLICY_DIR, readOnly: true, pathType: "DirectoryOrCreate" },
         { name: "audit-log", hostPath: AUDIT_LOG_DIR, mountPath: AUDIT_LOG_DIR, readOnly: false, pathType: "DirectoryOrCreate" },
       ],

@@ -16,7 +16,7 @@ import { applyPlan, ApplyReport, formatReport } from "./applyPlan";
 import { bin, binDir, missingBinaries } from "./binaries";
 import { formatCis, runCis } from "./cis";
 import { ControlPlane, rewriteFlag, startControlPlane } from "./controlPlane";
-import { K8sObject, serverMessage } from "./kubeClient";
+import { K8sObject, KubeClient, serverMessage } from "./kubeClient";
 import { stackInputs, StackInputs } from "./stackInputs";
 
 const run = promisify(execFile);
@@ -208,6 +208,115 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
     expect(r.status).toBe(201);
     return (r.json!.status as { allowed: boolean }).allowed;
   };
+
+  // Issue 27: an attacker with write rights in a namespace (here "mallory", bound by the test) tries the routes to the
+  // metadata service and to host access; the AdmissionConfiguration (PodSecurity defaults), the ValidatingAdmissionPolicies
+  // and DenyServiceExternalIPs refuse them, and the platform's own host-access workloads are still admitted.
+  ifReady("admission: routes to the metadata service, host access outside the platform's workloads and unlabelled namespaces are refused", async () => {
+    const admin = h.cp.client;
+    const mallory = new KubeClient(h.cp.kubeconfig, { user: "mallory", groups: ["system:authenticated"] });
+    const ok = (r: { status: number }) => r.status === 200 || r.status === 201;
+    const must = async (p: Promise<{ status: number; text: string }>) => {
+      const r = await p;
+      if (!ok(r) && r.status !== 409) throw new Error(`${r.status} ${r.text.slice(0, 300)}`);
+    };
+    const ns = "attacker";
+    // monitoring is planned where monitoring is on; the test needs it either way (409: already there).
+    for (const n of [ns, "monitoring"]) await must(admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: n } }));
+    await must(
+      admin.create({
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: { name: "test-writer" },
+        rules: [
+          { apiGroups: [""], resources: ["pods", "services", "endpoints"], verbs: ["create"] },
+          { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["create"] },
+        ],
+      }),
+    );
+    for (const n of [ns, "monitoring", "kube-system", "default"]) {
+      await must(
+        admin.create({
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "RoleBinding",
+          metadata: { name: "test-mallory-writes", namespace: n },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "test-writer" },
+          subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "mallory" }],
+        }),
+      );
+    }
+    const slice = (name: string, address: string): K8sObject =>
+      ({
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: { name, namespace: ns, labels: { "kubernetes.io/service-name": "metadata" } },
+        addressType: "IPv4",
+        endpoints: [{ addresses: [address] }],
+        ports: [{ name: "http", port: 80, protocol: "TCP" }],
+      }) as unknown as K8sObject;
+    const pod = (name: string, namespace: string, spec: Record<string, unknown>, container: Record<string, unknown> = {}): K8sObject => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace },
+      spec: { ...spec, containers: [{ name: "c", image: "busybox:1.36", ...container }] },
+    });
+
+    // The control: RBAC lets mallory write, and a harmless slice is admitted (so a refusal below is admission's).
+    const harmless = await mallory.create(slice("harmless", "192.0.2.10"), { dryRun: true });
+    expect([harmless.status, serverMessage(harmless).slice(0, 200)]).toEqual([201, expect.any(String)]);
+
+    const toMetadata = await mallory.create(slice("to-metadata", "100.100.100.200"), { dryRun: true });
+    expect(toMetadata.status).toBe(422);
+    expect(serverMessage(toMetadata)).toMatch(
+      /ValidatingAdmissionPolicy 'platform-no-host-routes' .*denied request: an EndpointSlice may not point into 100\.64\.0\.0\/10/,
+    );
+    const endpoints = await mallory.create(
+      {
+        apiVersion: "v1",
+        kind: "Endpoints",
+        metadata: { name: "metadata", namespace: ns },
+        subsets: [{ addresses: [{ ip: "169.254.169.254" }], ports: [{ port: 80 }] }],
+      } as unknown as K8sObject,
+      { dryRun: true },
+    );
+    expect(endpoints.status).toBe(422);
+    expect(serverMessage(endpoints)).toMatch(/Endpoints may not point into/);
+    const externalIp = await mallory.create(
+      {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "capture", namespace: ns },
+        spec: { ports: [{ port: 80 }], externalIPs: ["192.0.2.20"] },
+      } as unknown as K8sObject,
+      { dryRun: true },
+    );
+    expect(externalIp.status).toBe(403);
+    expect(serverMessage(externalIp)).toMatch(/externalIPs/);
+
+    const hostNetMonitoring = await mallory.create(pod("host-net", "monitoring", { hostNetwork: true }), { dryRun: true });
+    expect(hostNetMonitoring.status).toBe(422);
+    expect(serverMessage(hostNetMonitoring)).toMatch(
+      /host namespaces \(hostNetwork\/hostPID\/hostIPC\) are for the platform workloads only, not monitoring\/default/,
+    );
+    const privKubeSystem = await mallory.create(pod("priv", "kube-system", {}, { securityContext: { privileged: true } }), { dryRun: true });
+    expect(privKubeSystem.status).toBe(422);
+    expect(serverMessage(privKubeSystem)).toMatch(/privileged containers are for the platform workloads only, not kube-system\/default/);
+
+    // Pod Security everywhere: an unlabelled namespace enforces baseline (a hostPort is not baseline) and warns restricted.
+    const hostPort = await mallory.create(pod("host-port", "default", {}, { ports: [{ containerPort: 80, hostPort: 8080 }] }), { dryRun: true });
+    expect(hostPort.status).toBe(403);
+    expect(serverMessage(hostPort)).toMatch(/violates PodSecurity "baseline:latest": hostPort/);
+
+    // The platform's own: node-exporter's service account may use the host network in monitoring.
+    await must(
+      admin.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "kube-prometheus-stack-prometheus-node-exporter", namespace: "monitoring" } }),
+    );
+    const nodeExporter = await admin.create(
+      pod("node-exporter", "monitoring", { hostNetwork: true, hostPID: true, serviceAccountName: "kube-prometheus-stack-prometheus-node-exporter" }),
+      { dryRun: true },
+    );
+    expect([nodeExporter.status, serverMessage(nodeExporter).slice(0, 300)]).toEqual([201, expect.any(String)]);
+  });
 
   ifReady("RBAC (SubjectAccessReview): the kubesphere-host credential may do what the host's proxy does; a stranger may not", async () => {
     const binding = planned(h, "ClusterRoleBinding").find((b) => b.metadata.name === "kubesphere-host");

@@ -38,7 +38,11 @@ export class KubeClient {
   private readonly servername?: string;
   private discovery = new Map<string, ResourceInfo>();
 
-  constructor(readonly kubeconfig: string) {
+  /** `impersonate`: act as this user (and groups) through the Impersonate-* headers; the kubeconfig's user needs the impersonate verb. */
+  constructor(
+    readonly kubeconfig: string,
+    readonly impersonate?: { user: string; groups?: string[] },
+  ) {
     const kc = YAML.parse(fs.readFileSync(kubeconfig, "utf8")) as Kubeconfig;
     const cluster = kc.clusters[0].cluster;
     const user = kc.users[0].user;
@@ -65,7 +69,13 @@ export class KubeClient {
           method,
           agent: this.agent,
           servername: this.servername,
-          headers: { Accept: "application/json", ...(data !== undefined ? { "Content-Type": contentType, "Content-Length": Buffer.byteLength(data) } : {}) },
+          headers: {
+            Accept: "application/json",
+            ...(data !== undefined ? { "Content-Type": contentType, "Content-Length": Buffer.byteLength(data) } : {}),
+            ...(this.impersonate
+              ? { "Impersonate-User": this.impersonate.user, ...(this.impersonate.groups ? { "Impersonate-Group": this.impersonate.groups } : {}) }
+              : {}),
+          },
           timeout: 30_000,
         },
         (res) => {
