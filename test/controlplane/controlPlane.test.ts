@@ -275,12 +275,13 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
         apiVersion: "v1",
         kind: "Endpoints",
         metadata: { name: "metadata", namespace: ns },
-        subsets: [{ addresses: [{ ip: "169.254.169.254" }], ports: [{ port: 80 }] }],
+        subsets: [{ addresses: [{ ip: "100.100.100.200" }], ports: [{ port: 80 }] }],
       } as unknown as K8sObject,
       { dryRun: true },
     );
     expect(endpoints.status).toBe(422);
-    expect(serverMessage(endpoints)).toMatch(/Endpoints may not point into/);
+    // (API validation itself refuses link-local addresses in Endpoints; the metadata address passes it.)
+    expect(serverMessage(endpoints)).toMatch(/ValidatingAdmissionPolicy 'platform-no-host-routes' .*denied request: Endpoints may not point into/);
     const externalIp = await mallory.create(
       {
         apiVersion: "v1",
