@@ -58,7 +58,6 @@ export function metadataGuardRules(opts: { controlPlane: boolean }): string {
     : [];
   return [
     "#!/usr/sbin/nft -f",
-    "# Pods may not reach the ECS metadata service (user data, RAM role credentials).",
     "table inet k8s_metadata_guard",
     "delete table inet k8s_metadata_guard",
     "table inet k8s_metadata_guard {",
