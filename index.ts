@@ -7,6 +7,7 @@ import { Cluster } from "./components/cluster/cluster";
 import { DEFAULT_ETCD_BACKUP } from "./components/cluster/etcdBackup";
 import { backupStatements, MasterRole } from "./components/cluster/masterRole";
 import { WorkerRole } from "./components/cluster/workerRole";
+import { AdmissionPolicies } from "./components/k8s/admissionPolicy";
 import { DiskCsi, diskStatements } from "./components/k8s/diskCsi";
 import { MetricsServer } from "./components/k8s/metricsServer";
 import { loadStackConfig } from "./components/config/stackConfig";
@@ -84,9 +85,9 @@ export = async () => {
       localCopies: backup.localCopies,
     },
   });
-  // ECS takes one role per instance: the disk CSI driver's statements join the masters' role as their own
-  // policies (the controller runs on the masters; the node plugin on every node), and the workers get a role
-  // with the node plugin's alone (components/k8s/diskCsi.ts).
+  // ECS takes one role per instance. The masters' role holds the secret store and the backup only (on a
+  // master only k8s-metadata.slice reaches the metadata service, components/cluster/bootstrapUnits.ts);
+  // the disk CSI driver runs on the workers only, with the workers' role (components/k8s/diskCsi.ts).
   const diskCsiOn = config.diskCsi?.enabled ?? false;
   new MasterRole(
     `${config.stack}-master-role`,
@@ -95,7 +96,6 @@ export = async () => {
       statements: {
         "etcd-backup": backupStatements(bucketName, backupBucket.prefix),
         "secret-store": cluster.secretStoreStatements,
-        ...(diskCsiOn ? { "csi-disk-controller": diskStatements("controller"), "csi-disk-node": diskStatements("node") } : {}),
       },
       instanceIds: cluster.masters.instanceIds,
     },
@@ -121,7 +121,7 @@ export = async () => {
   if (diskCsiOn) {
     new WorkerRole(`${config.stack}-worker-role`, {
       clusterName: config.stack,
-      statements: { "csi-disk-node": diskStatements("node") },
+      statements: { "csi-disk-controller": diskStatements("controller"), "csi-disk-node": diskStatements("node") },
       workers: cluster.workerInstances(),
     });
   }
@@ -131,6 +131,8 @@ export = async () => {
   // Every image the platform runs comes through this mirror (components/k8s/images.ts).
   const imageMirror = config.images?.registry;
   const diskCsi = diskCsiOn ? new DiskCsi(`${config.stack}-disk-csi`, { cluster: access, region: config.region, imageMirror }) : undefined;
+  // Routes to the metadata service and host access outside the platform's own workloads are refused by the api-server.
+  new AdmissionPolicies(`${config.stack}-admission`, { cluster: access, vpcCidr: config.network.vpcCidr });
   new MetricsServer(`${config.stack}-metrics`, { cluster: access, clusterName: config.stack, vpcCidr: config.network.vpcCidr, imageMirror });
   const kubesphere = config.kubesphere?.enabled
     ? new Kubesphere(`${config.stack}-kubesphere`, {

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { renderScript, shellExpression, shellVariables, VARIABLES_MARKER } from "../components/scriptFiles";
 import { CRI_SOCKET, JOIN_TOKEN_PLACEHOLDER } from "../components/cluster/kubeadm";
 import { BOOTSTRAP_SCRIPT_PATH, BOOTSTRAP_STATE_DIR } from "../components/cluster/bootstrapScript";
-import { METADATA_GUARD_PATH, METADATA_GUARD_UNIT } from "../components/cluster/bootstrapUnits";
+import { METADATA_GUARD_PATH, METADATA_GUARD_UNIT, METADATA_SLICE } from "../components/cluster/bootstrapUnits";
 import { METADATA_ADDRESS } from "../components/network/ports";
 import { CERT_EXPIRY_METRIC } from "../components/cluster/certRenewal";
 import { BACKUP_SUCCESS_METRIC } from "../components/cluster/etcdBackup";
@@ -99,7 +99,10 @@ describe("names the files spell out", () => {
     expect(read("k8s-bootstrap.service")).toContain(`ConditionPathExists=!${BOOTSTRAP_STATE_DIR}/done\n`);
     expect(read("k8s-bootstrap.service")).toContain(`After=network-online.target cloud-final.service ${METADATA_GUARD_UNIT}\n`);
     expect(read("k8s-metadata-guard.service")).toContain(`ExecStart=/usr/sbin/nft -f ${METADATA_GUARD_PATH}\n`);
-    expect(read("k8s-metadata-guard.service")).toContain(`Description=Drop pod traffic to the metadata service ${METADATA_ADDRESS}\n`);
+    expect(read("k8s-metadata-guard.service")).toContain(`Description=Keep pods away from the metadata service ${METADATA_ADDRESS}\n`);
+    // The guard's output chain names the slice's cgroup: the slice is started before the table loads, the bootstrap runs in it.
+    expect(read("k8s-metadata-guard.service")).toContain(`Wants=network-pre.target ${METADATA_SLICE}\nAfter=local-fs.target ${METADATA_SLICE}\n`);
+    expect(read("k8s-bootstrap.service")).toContain(`\nSlice=${METADATA_SLICE}\n`);
   });
 
   test("the day-2 metrics and the haproxy placeholder and paths", () => {

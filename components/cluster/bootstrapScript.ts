@@ -21,6 +21,7 @@
 import * as path from "path";
 import type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
 import { KUBEADM_CONFIG_PATH, KUBEADM_INIT_CONFIG_PATH } from "./kubeadm";
+import { METADATA_SLICE, METADATA_SLICE_DROPINS } from "./bootstrapUnits";
 import { renderScript, scriptFile, shellExpression } from "../scriptFiles";
 
 /** Where the script lives on the node. */
@@ -59,6 +60,9 @@ export function bootstrapScript(c: ClusterBootstrap, n: NodeBootstrap, s: Bootst
     KEYRING: underRoot("/etc/apt/keyrings/kubernetes-apt-keyring.asc"),
     APT_SOURCE: underRoot("/etc/apt/sources.list.d/kubernetes.list"),
     FSTAB: underRoot("/etc/fstab"),
+    SYSTEMD_DIR: underRoot("/etc/systemd/system"),
+    METADATA_SLICE,
+    METADATA_DROPINS: METADATA_SLICE_DROPINS.join(" "),
     NODE_NAME: n.hostname,
     JOIN_TRIES: n.role === "worker" ? 60 : 10,
     ...(cp && {

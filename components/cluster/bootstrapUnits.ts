@@ -5,13 +5,22 @@
 // (visible as a failed/activating unit and in the 0600 log) instead of leaving a dead VM.
 //
 // k8s-metadata-guard.service: an nftables table, loaded before containerd and the kubelet,
-// that drops traffic from the pod network to the metadata service 100.100.100.200. It hooks
-// prerouting, which sees packets arriving on an interface (cni0, flannel.1) but never the
-// node's own: the node and hostNetwork pods (which Pod Security baseline keeps out of app
-// namespaces) still reach the metadata service, pods do not. A table of its own, so kube-proxy
-// and flannel rules cannot reorder it: a drop in any base chain at a hook is final (nft(8),
-// "base chains"). Priority -300 runs before conntrack (-200), so no established-flow accept
-// can come first.
+// that keeps pods away from the metadata service 100.100.100.200 (user data, the instance's
+// RAM role credentials). Two chains:
+// - forward: every routed packet to that address is dropped. The forward hook runs after
+//   routing, so after kube-proxy's DNAT in nat prerouting (priority -100, nft(8) "Netfilter
+//   hooks"): a Service, an EndpointSlice or an externalIP that leads to the address is caught
+//   on its real destination. (The guard before 2026-12-07 matched in prerouting at -300, before
+//   DNAT, and a ClusterIP whose endpoint was the metadata address went through.) The node's
+//   own packets never pass forward.
+// - output, masters only (their role reads the PKI secret): the node's own packets to the
+//   address leave only from the cgroup of METADATA_SLICE, the slice of the system services that
+//   need the metadata service (METADATA_SLICE_UNITS); everything else, hostNetwork pods in
+//   kubepods.slice included, is dropped. nft resolves the slice's path to its cgroup id when the
+//   table loads (nftables src/datatype.c cgroupv2_type_parse), so the guard unit starts the
+//   slice first; a slice stays active, its cgroup with it, until stopped.
+// A table of its own, so kube-proxy and flannel rules cannot reorder it: a drop in any base
+// chain at a hook is final (nft(8), "base chains").
 import * as path from "path";
 import { METADATA_ADDRESS } from "../network/ports";
 import { scriptFile } from "../scriptFiles";
@@ -21,19 +30,41 @@ const SCRIPTS = path.join(__dirname, "scripts");
 export const METADATA_GUARD_PATH = "/etc/k8s-bootstrap/metadata-guard.nft";
 export const METADATA_GUARD_UNIT = "k8s-metadata-guard.service";
 export const BOOTSTRAP_UNIT = "k8s-bootstrap.service";
+/** The slice whose services may reach the metadata service from a master. */
+export const METADATA_SLICE = "k8s-metadata.slice";
+/**
+ * The system services in METADATA_SLICE, and why each needs the metadata service: the
+ * bootstrap (the role's credentials for the KMS secret; its unit sets Slice=), the etcd backup
+ * (credentials for OSS; etcdBackup.ts sets Slice=), cloud-init (re-reads the instance identity at
+ * every boot; a drop-in the bootstrap writes). The certificate renewal needs no metadata
+ * (kubeadm-cert-renew.sh talks to the local and peer api-servers only), so it is not here.
+ */
+export const METADATA_SLICE_UNITS = ["k8s-bootstrap.service", "etcd-backup.service", "cloud-init-local.service", "cloud-init.service"] as const;
+/** The units that get METADATA_SLICE through a drop-in (the others set it in their own unit). */
+export const METADATA_SLICE_DROPINS = ["cloud-init-local.service", "cloud-init.service"] as const;
 
-/** The nft script (idempotent: it recreates its own table). */
-export function metadataGuardRules(podCidr: string): string {
+/** The nft script (idempotent: it recreates its own table); the output chain on masters only. */
+export function metadataGuardRules(opts: { controlPlane: boolean }): string {
+  const output = opts.controlPlane
+    ? [
+        "  chain output {",
+        "    type filter hook output priority 0; policy accept;",
+        `    ip daddr != ${METADATA_ADDRESS} accept`,
+        `    socket cgroupv2 level 1 "${METADATA_SLICE}" accept`,
+        "    counter drop",
+        "  }",
+      ]
+    : [];
   return [
     "#!/usr/sbin/nft -f",
-    "# Pods may not reach the ECS metadata service (user data, RAM role credentials).",
     "table inet k8s_metadata_guard",
     "delete table inet k8s_metadata_guard",
     "table inet k8s_metadata_guard {",
-    "  chain prerouting {",
-    "    type filter hook prerouting priority -300; policy accept;",
-    `    ip saddr ${podCidr} ip daddr ${METADATA_ADDRESS} counter drop`,
+    "  chain forward {",
+    "    type filter hook forward priority 0; policy accept;",
+    `    ip daddr ${METADATA_ADDRESS} counter drop`,
     "  }",
+    ...output,
     "}",
     "",
   ].join("\n");

@@ -10,6 +10,7 @@
 // join token, which expires 24 h after the node set last changed (joinToken.ts); pods cannot
 // reach the metadata service at all (bootstrapUnits.ts).
 
+import { ADMISSION_CONFIG_PATH, admissionConfiguration } from "./podSecurity";
 import { gunzipSync, gzipSync } from "zlib";
 import YAML from "yaml";
 import type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
@@ -155,8 +156,9 @@ export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap, extras?: U
   if (master) {
     files.push(gzFile(KUBEADM_INIT_CONFIG_PATH, renderInitConfiguration(c, n), "0600"));
     files.push(gzFile(AUDIT_POLICY_PATH, auditPolicy(), "0600"));
+    files.push(gzFile(ADMISSION_CONFIG_PATH, admissionConfiguration(), "0600"));
   }
-  files.push(gzFile(METADATA_GUARD_PATH, metadataGuardRules(c.podSubnet), "0600"));
+  files.push(gzFile(METADATA_GUARD_PATH, metadataGuardRules({ controlPlane: master }), "0600"));
   files.push(gzFile(`/etc/systemd/system/${METADATA_GUARD_UNIT}`, metadataGuardUnit(), "0644"));
   files.push(gzFile(`/etc/systemd/system/${BOOTSTRAP_UNIT}`, bootstrapUnit(), "0644"));
   // Without its comments: the commented source is bootstrapScript.ts, and the budget is tight.

@@ -19,6 +19,7 @@
 // both the normal and the hardened metadata mode. Secrets never appear on a command
 // line: the HMAC key goes through the environment, the headers through a 0600 file.
 import * as path from "path";
+import { METADATA_SLICE } from "./bootstrapUnits";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../network/ports";
 import { renderScript, shellExpression } from "../scriptFiles";
 
@@ -204,6 +205,8 @@ export interface UnitOptions {
 /** etcd-backup.service and etcd-backup.timer. */
 export function etcdBackupUnits(schedule: string, opts: UnitOptions = {}): { service: string; timer: string } {
   const { seconds, onCalendar } = parseBackupSchedule(schedule);
+  // Slice: the script reads the role's credentials from the metadata service, which on a master
+  // only METADATA_SLICE's services reach (bootstrapUnits.ts).
   const service = `[Unit]
 Description=etcd snapshot, kept locally and uploaded to OSS
 After=network-online.target
@@ -213,6 +216,7 @@ ConditionPathExists=${opts.etcdManifest ?? `${STATIC_POD_DIR}/etcd.yaml`}
 
 [Service]
 Type=oneshot
+Slice=${METADATA_SLICE}
 ExecStart=${opts.scriptPath ?? ETCD_BACKUP_SCRIPT_PATH}
 Nice=10
 IOSchedulingClass=idle

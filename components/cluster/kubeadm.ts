@@ -5,6 +5,7 @@
 // API: kubeadm.k8s.io/v1beta4 (kubeadm >= 1.31), where kubeletExtraArgs are a
 // list of {name, value} instead of a map.
 
+import { ADMISSION_CONFIG_DIR, ADMISSION_CONFIG_PATH } from "./podSecurity";
 import { createHash, createPublicKey } from "node:crypto";
 import YAML from "yaml";
 import { parseIp } from "../../policies/rules/cidr";
@@ -283,13 +284,32 @@ export function renderInitConfiguration(c: ClusterBootstrap, n: NodeBootstrap): 
         { name: "audit-log-maxage", value: "30" },
         { name: "audit-log-maxbackup", value: "10" },
         { name: "audit-log-maxsize", value: "100" },
+        // kubeadm's default is NodeRestriction alone; DenyServiceExternalIPs closes CVE-2020-8554 (CIS 1.2.3).
+        { name: "enable-admission-plugins", value: "NodeRestriction,DenyServiceExternalIPs" },
+        // PodSecurity's cluster-wide defaults and exemptions (podSecurity.ts).
+        { name: "admission-control-config-file", value: ADMISSION_CONFIG_PATH },
+        // CIS Kubernetes Benchmark (kube-bench cfg cis-1.12) 1.2.5: kubelets serve CA-signed certificates
+        // (serverTLSBootstrap below, approved by kubelet-csr-approver), so exec/logs/port-forward verify them.
+        { name: "kubelet-certificate-authority", value: "/etc/kubernetes/pki/ca.crt" },
+        { name: "profiling", value: "false" }, // 1.2.15
+        { name: "service-account-extend-token-expiration", value: "false" }, // 1.2.30
+        { name: "tls-cipher-suites", value: TLS_CIPHER_SUITES.join(",") }, // 1.2.29
       ],
       extraVolumes: [
+        { name: "admission", hostPath: ADMISSION_CONFIG_DIR, mountPath: ADMISSION_CONFIG_DIR, readOnly: true, pathType: "DirectoryOrCreate" },
         { name: "audit-policy", hostPath: AUDIT_POLICY_DIR, mountPath: AUDIT_POLICY_DIR, readOnly: true, pathType: "DirectoryOrCreate" },
         { name: "audit-log", hostPath: AUDIT_LOG_DIR, mountPath: AUDIT_LOG_DIR, readOnly: false, pathType: "DirectoryOrCreate" },
       ],
     },
   };
+  // CIS 1.3.1, 1.3.2, 1.4.1.
+  cluster.controllerManager = {
+    extraArgs: [
+      { name: "profiling", value: "false" },
+      { name: "terminated-pod-gc-threshold", value: "1000" },
+    ],
+  };
+  cluster.scheduler = { extraArgs: [{ name: "profiling", value: "false" }] };
   if (c.imageRepository !== undefined) cluster.imageRepository = c.imageRepository;
   const kubelet = {
     apiVersion: "kubelet.config.k8s.io/v1beta1",
@@ -303,6 +323,11 @@ export function renderInitConfiguration(c: ClusterBootstrap, n: NodeBootstrap): 
     // kubelets against the cluster CA (k8s/metricsServer), and the scoped kubelet-csr-approver approves
     // these CSRs, which kube-controller-manager never does by itself.
     serverTLSBootstrap: true,
+    // CIS 4.2.12-4.2.14: strong ciphers only, the runtime's default seccomp profile for every
+    // container, and a bound on each pod's processes (a fork bomb stays inside its pod).
+    tlsCipherSuites: TLS_CIPHER_SUITES,
+    seccompDefault: true,
+    podPidsLimit: POD_PIDS_LIMIT,
   };
   return stringifyDocs([init, cluster, kubelet]);
 }
@@ -330,6 +355,21 @@ export function renderJoinConfiguration(c: ClusterBootstrap, n: NodeBootstrap): 
   }
   return stringifyDocs([join]);
 }
+
+/**
+ * The TLS 1.2 cipher suites the api-server and the kubelets offer: the ECDHE AEAD suites, the
+ * strong set of CIS 1.2.29/4.2.12 (TLS 1.3 suites are not configurable in Go and are all strong).
+ */
+export const TLS_CIPHER_SUITES = [
+  "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+  "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+  "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+  "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+  "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+];
+/** Processes per pod (KubeletConfiguration podPidsLimit); a JVM with a few hundred threads fits well. */
+export const POD_PIDS_LIMIT = 4096;
 
 /** Where the encryption config is staged (inside pki/, mounted into the api-server by kubeadm). */
 export const ENCRYPTION_CONFIG_PATH = "/etc/kubernetes/pki/encryption-config.yaml";

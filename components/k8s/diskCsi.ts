@@ -4,14 +4,15 @@
 // deploy/charts/alibaba-cloud-csi-driver), and one StorageClass `essd`.
 //
 // Credentials: the instance RAM role, read from the metadata service (100.100.100.200).
-// The node rule (cluster/bootstrapUnits.ts) drops traffic from the pod network to that
-// address; a hostNetwork process is on the node's side of it. The node plugin runs with
-// hostNetwork (templates/plugin.yaml:53). The controller Deployment `csi-provisioner`
-// (templates/controller.yaml) has no hostNetwork and no value that sets it at 1.36.2, so as
-// rendered it would get no credentials and no disk would ever be provisioned. Its vetted path:
-// the same hostNetwork, on the masters only (required nodeAffinity below; the masters' role holds
-// the controller's statements), set by a server-side apply patch after the release
-// (controllerHostNetworkPatch). Helm does not fight it: an upgrade patches the live object with a
+// The node guard (cluster/bootstrapUnits.ts) drops every routed packet to that address, so
+// only a hostNetwork process can reach it, and on a master only the system services of
+// k8s-metadata.slice can (the masters' role reads the PKI secret; no pod may hold it). So the
+// driver runs on the workers only, with the workers' role: the node plugin with hostNetwork
+// (templates/plugin.yaml:53), kept off the masters by the nodePools.default selector below;
+// the controller Deployment `csi-provisioner` (templates/controller.yaml), which has no
+// hostNetwork and no value that sets it at 1.36.2, gets it from a server-side apply patch after
+// the release (controllerHostNetworkPatch), and is kept off the masters by its required
+// nodeAffinity. Helm does not fight the patch: an upgrade patches the live object with a
 // three-way strategic merge of the previous manifest, the new one and the live state (helm/helm
 // pkg/kube/client.go createPatch, strategicpatch.CreateThreeWayMergePatch), so a field neither
 // manifest sets is left as it is. Rejected: the chart's AccessKey Secret (deploy.accessKey), a
@@ -40,7 +41,7 @@ export const ESSD_STORAGE_CLASS = "essd";
 /** ESSD PL1's smallest disk, GiB (pkg/disk/category.go:71 at v1.37.1). */
 export const ESSD_MIN_GIB = 20;
 
-/** The controller's actions (docs/ram-policies/disk/controller.json at v1.37.1, deduplicated); the masters, where it runs. */
+/** The controller's actions (docs/ram-policies/disk/controller.json at v1.37.1, deduplicated); the workers, where it runs. */
 export const DISK_CONTROLLER_ACTIONS = [
   "ecs:AddTags",
   "ecs:AttachDisk",
@@ -68,7 +69,7 @@ export const DISK_CONTROLLER_ACTIONS = [
   "ecs:TagResources",
   "ecs:UntagResources",
 ];
-/** The node plugin's actions (docs/ram-policies/disk/node.json at v1.37.1) without eflo:* (Lingjun nodes only); every node. */
+/** The node plugin's actions (docs/ram-policies/disk/node.json at v1.37.1) without eflo:* (Lingjun nodes only); the workers. */
 export const DISK_NODE_ACTIONS = [
   "ecs:AddTags",
   "ecs:DeleteSnapshot",
@@ -89,20 +90,26 @@ export function diskStatements(role: "controller" | "node"): PolicyStatement[] {
   return [{ Effect: "Allow", Action: [...(role === "controller" ? DISK_CONTROLLER_ACTIONS : DISK_NODE_ACTIONS)], Resource: ["*"] }];
 }
 
-/** Chart values: the disk driver only, on ECS with the instance role, the controller on the masters, images through the mirror. */
+/** A node selector term for every node but the masters (and virtual kubelets, as the chart's default). */
+const WORKERS_ONLY = {
+  matchExpressions: [
+    { key: "type", operator: "NotIn", values: ["virtual-kubelet"] },
+    { key: "node-role.kubernetes.io/control-plane", operator: "DoesNotExist" },
+  ],
+};
+
+/** Chart values: the disk driver only, on ECS with the instance role, on the workers only, images through the mirror. */
 export function diskCsiValues(region: string, imageMirror?: string): Record<string, unknown> {
   return {
     csi: { disk: { enabled: true }, nas: { enabled: false }, oss: { enabled: false } },
     // values-ecs.yaml: not ACK. accessKey off: the instance RAM role (docs/install.md, "Setup RAM Permissions").
     deploy: { ack: false, ecs: true, regionID: region, accessKey: { enabled: false } },
-    // templates/controller.yaml:35 reads controller.nodeAffinity; required: the masters' role has the controller's statements.
-    controller: {
-      nodeAffinity: {
-        requiredDuringSchedulingIgnoredDuringExecution: {
-          nodeSelectorTerms: [{ matchExpressions: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists" }] }],
-        },
-      },
-    },
+    // templates/controller.yaml:35 reads controller.nodeAffinity; required: off the masters, whose
+    // pods get no metadata (and so no credentials).
+    controller: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [WORKERS_ONLY] } } },
+    // templates/plugin.yaml: one DaemonSet per nodePools entry, its required nodeAffinity from the
+    // entry's nodeSelectorTerms (values.yaml's default: type NotIn virtual-kubelet, kept).
+    nodePools: { default: { nodeSelectorTerms: [WORKERS_ONLY] } },
     // Our own class below (WaitForFirstConsumer: a disk is zonal and must be made in the pod's zone).
     defaultStorageClass: { enabled: false },
     defaultVolumeSnapshotClass: { enabled: false },
@@ -122,7 +129,7 @@ export function diskCsiValues(region: string, imageMirror?: string): Record<stri
 export const DISK_CONTROLLER_DEPLOYMENT = { name: "csi-provisioner", namespace: DISK_CSI_CHART.namespace };
 
 /**
- * Ports the controller's containers bind on a master once it runs with hostNetwork: the
+ * Ports the controller's containers bind on a worker once it runs with hostNetwork: the
  * csi-provisioner healthz and each sidecar's --http-endpoint for the disk driver and the snapshot
  * controller (templates/controller.yaml at v1.37.1: 11270, 8080-8083, 10080). Checked against the
  * ports every node's host network already has taken.
@@ -135,14 +142,14 @@ export const DISK_CONTROLLER_HOST_PORTS: Readonly<Record<number, string>> = {
   8083: "external-csi-snapshotter http",
   10080: "external-snapshot-controller http",
 };
-/** The node plugin's host ports (templates/plugin.yaml at v1.37.1): on the masters too. */
+/** The node plugin's host ports (templates/plugin.yaml at v1.37.1). */
 export const DISK_NODE_PLUGIN_HOST_PORTS: Readonly<Record<number, string>> = { 11260: "csi-plugin healthz", 11261: "csi-plugin http" };
 
 /**
  * The patch that puts the controller on the host network: past the metadata rule, like the node
  * plugin. ClusterFirstWithHostNet keeps cluster DNS (a hostNetwork pod otherwise falls back to the
- * node's resolv.conf, Kubernetes "DNS for Services and Pods"). Two replicas on three masters: the
- * chart's rolling update (maxSurge 0) never needs two on one master, whose host ports would clash.
+ * node's resolv.conf, Kubernetes "DNS for Services and Pods"). Two replicas on the workers: the
+ * chart's rolling update (maxSurge 0) never needs two on one node, whose host ports would clash.
  */
 export function controllerHostNetworkPatch(): K8sObject {
   return {

@@ -105,6 +105,8 @@ const KINDS: Record<string, Ctor> = {
   "rbac.authorization.k8s.io/v1/Role": k8s.rbac.v1.Role,
   "rbac.authorization.k8s.io/v1/RoleBinding": k8s.rbac.v1.RoleBinding,
   "storage.k8s.io/v1/StorageClass": k8s.storage.v1.StorageClass,
+  "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy": k8s.admissionregistration.v1.ValidatingAdmissionPolicy,
+  "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding": k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding,
 };
 
 /** Creates a typed resource for a plain object; the resource name is `<prefix>-<kind>-<name>`. */

@@ -16,6 +16,7 @@ import YAML from "yaml";
 import { renderUserData, writeFileText } from "../../components/cluster/cloudInit";
 import { bootstrapScript } from "../../components/cluster/bootstrapScript";
 import { METADATA_GUARD_PATH } from "../../components/cluster/bootstrapUnits";
+import { ETCD_BACKUP_UNIT, etcdBackupUnits } from "../../components/cluster/etcdBackup";
 import { controllerHostNetworkPatch } from "../../components/k8s/diskCsi";
 import {
   caCertHashFromPublicKeyPem,
@@ -85,11 +86,49 @@ const master = (index: number): NodeBootstrap => ({
 });
 const worker = (): NodeBootstrap => ({ role: "worker", hostname: "prod1-general-0" });
 
-describe("metadata guard in network namespaces (real nft)", () => {
+/** The guard's nft script exactly as a node's user data installs it. */
+function guardAsInstalled(n: NodeBootstrap): string {
+  const doc = YAML.parse(renderUserData(cluster(), n).replace(/^#cloud-config\n/, ""));
+  return writeFileText(doc.write_files.find((f: { path: string }) => f.path === METADATA_GUARD_PATH));
+}
+
+/** The mount point of the cgroup v2 hierarchy (/sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a hybrid one). */
+function cgroup2Mount(): string | undefined {
+  return fs
+    .readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .map((l) => l.split(" "))
+    .find((f) => f[2] === "cgroup2")?.[1];
+}
+
+// Three namespaces: a pod (10.244.1.2 behind the node's cni0 bridge), the node, and the cloud
+// (100.100.100.200 answering HTTP). In the node, the guard as the user data installs it and the
+// DNAT kube-proxy programs in iptables mode for a selector-less Service 10.96.7.7:80 whose
+// EndpointSlice says 100.100.100.200:80: nat PREROUTING/OUTPUT -> KUBE-SERVICES -> KUBE-SVC ->
+// KUBE-SEP -> DNAT (pkg/proxy/iptables/proxier.go chain layout at v1.35.4). These are
+// kube-proxy-equivalent rules written by the test, not the kube-proxy binary: it needs an
+// api-server to watch, and none runs inside a network namespace here.
+describe("metadata guard in network namespaces (real nft, kube-proxy's DNAT)", () => {
   const id = `${process.pid % 10000}`;
   const ns = { pod: `i16pod${id}`, node: `i16node${id}`, cloud: `i16cloud${id}` };
+  const CLUSTER_IP = "10.96.7.7";
   let listener: ReturnType<typeof import("node:child_process").spawn> | undefined;
   const ipn = (n: string, ...args: string[]) => sh("ip", ["-n", n, ...args]);
+  const inNode = (...args: string[]) => sh("ip", ["netns", "exec", ns.node, ...args]);
+  // Test-owned cgroups, made under the hierarchy's slices (created, and removed, only when absent).
+  const cg = cgroup2Mount();
+  const made: string[] = [];
+  const cgroup = (rel: string): string => {
+    const parts = rel.split("/");
+    for (let i = 1; i <= parts.length; i++) {
+      const dir = path.join(cg!, ...parts.slice(0, i));
+      if (!fs.existsSync(dir)) {
+        fs.mkdirSync(dir);
+        made.unshift(dir);
+      }
+    }
+    return path.join(cg!, rel);
+  };
 
   beforeAll(async () => {
     for (const n of Object.values(ns)) sh("ip", ["netns", "add", n]);
@@ -111,10 +150,20 @@ describe("metadata guard in network namespaces (real nft)", () => {
     ipn(ns.cloud, "link", "set", "eth0", "up");
     ipn(ns.cloud, "link", "set", "lo", "up");
     ipn(ns.node, "route", "add", "100.100.100.200/32", "via", "192.168.77.2");
+    // The ClusterIP range is routed nowhere (as on a node: only kube-proxy's DNAT gives it a destination).
+    ipn(ns.node, "route", "add", "10.96.0.0/12", "via", "192.168.77.2");
     ipn(ns.cloud, "route", "add", "10.244.0.0/16", "via", "192.168.77.1");
-    sh("ip", ["netns", "exec", ns.node, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    ipn(ns.cloud, "route", "add", "192.168.0.0/16", "via", "192.168.77.1");
+    inNode("sysctl", "-qw", "net.ipv4.ip_forward=1");
+    const ipt = (...args: string[]) => inNode("iptables-nft", "-w", "-t", "nat", ...args);
+    for (const c of ["KUBE-SERVICES", "KUBE-SVC-MDBYPASS", "KUBE-SEP-MDBYPASS"]) ipt("-N", c);
+    ipt("-A", "PREROUTING", "-m", "comment", "--comment", "kubernetes service portals", "-j", "KUBE-SERVICES");
+    ipt("-A", "OUTPUT", "-m", "comment", "--comment", "kubernetes service portals", "-j", "KUBE-SERVICES");
+    ipt("-A", "KUBE-SERVICES", "-d", `${CLUSTER_IP}/32`, "-p", "tcp", "-m", "tcp", "--dport", "80", "-j", "KUBE-SVC-MDBYPASS");
+    ipt("-A", "KUBE-SVC-MDBYPASS", "-j", "KUBE-SEP-MDBYPASS");
+    ipt("-A", "KUBE-SEP-MDBYPASS", "-p", "tcp", "-m", "tcp", "-j", "DNAT", "--to-destination", "100.100.100.200:80");
     const { spawn } = await import("node:child_process");
-    listener = spawn("ip", ["netns", "exec", ns.cloud, "python3", "-m", "http.server", "80", "--bind", "100.100.100.200", "--directory", tmp], {
+    listener = spawn("ip", ["netns", "exec", ns.cloud, "python3", "-m", "http.server", "80", "--bind", "0.0.0.0", "--directory", tmp], {
       stdio: "ignore",
     });
     for (let i = 0; i < 50 && spawnSync("ip", ["netns", "exec", ns.cloud, "curl", "-s", "-o", "/dev/null", "http://100.100.100.200/"]).status !== 0; i++) {
@@ -124,38 +173,72 @@ describe("metadata guard in network namespaces (real nft)", () => {
   afterAll(() => {
     listener?.kill();
     for (const n of Object.values(ns)) spawnSync("ip", ["netns", "del", n]);
+    for (const d of made) spawnSync("rmdir", [d]);
   });
 
-  const reaches = (n: string) =>
-    spawnSync("ip", ["netns", "exec", n, "curl", "-s", "-m", "2", "-o", "/dev/null", "-w", "%{http_code}", "http://100.100.100.200/"], { encoding: "utf8" })
-      .stdout;
+  /** The HTTP status a process in netns `n` (and in cgroup `cgroupDir`, when given) gets from `address`; 000: no answer. */
+  const reaches = (n: string, address = "100.100.100.200", cgroupDir?: string) => {
+    const curl = `exec ip netns exec ${n} curl -s -m 2 -o /dev/null -w '%{http_code}' http://${address}/`;
+    const script = cgroupDir ? `echo $$ >${cgroupDir}/cgroup.procs && ${curl}` : curl;
+    return spawnSync("sh", ["-c", script], { encoding: "utf8" }).stdout;
+  };
+  /** Loads an nft script in the node; nft resolves cgroup paths under /sys/fs/cgroup, where a node mounts cgroup v2. */
+  const load = (rules: string) => {
+    const file = path.join(tmp, `guard-${Math.random().toString(36).slice(2)}.nft`);
+    fs.writeFileSync(file, rules);
+    inNode("sh", "-c", `mount -t cgroup2 none /sys/fs/cgroup && exec nft -f ${file}`);
+  };
+  const unload = () => spawnSync("ip", ["netns", "exec", ns.node, "nft", "delete", "table", "inet", "k8s_metadata_guard"]);
 
-  test("before the rule the pod reaches the metadata service (the test can fail); after it, only the node does", () => {
+  test("without the guard, a pod reaches the metadata service directly and through the ClusterIP (the tests below can fail)", () => {
+    unload();
     expect(reaches(ns.pod)).toBe("200");
-    const doc = YAML.parse(renderUserData(cluster(), worker()).replace(/^#cloud-config\n/, ""));
-    const entry = doc.write_files.find((f: { path: string }) => f.path === METADATA_GUARD_PATH);
-    const rules = path.join(tmp, "guard.nft");
-    fs.writeFileSync(rules, writeFileText(entry));
-    sh("ip", ["netns", "exec", ns.node, "nft", "-f", rules]);
-    // Loading twice (a reboot, a rerun) keeps one table, one rule.
-    sh("ip", ["netns", "exec", ns.node, "nft", "-f", rules]);
-    expect(sh("ip", ["netns", "exec", ns.node, "nft", "list", "ruleset"]).match(/drop/g)).toHaveLength(1);
-    expect(reaches(ns.pod)).toBe("000");
-    expect(reaches(ns.node)).toBe("200");
-    expect(sh("ip", ["netns", "exec", ns.node, "nft", "list", "ruleset"])).toMatch(/packets [1-9]/);
+    expect(reaches(ns.pod, CLUSTER_IP)).toBe("200");
   });
 
-  test("the disk CSI controller: as the chart renders it (pod network) it is cut off; as patched (hostNetwork) it reaches the metadata service", () => {
-    const doc = YAML.parse(renderUserData(cluster(), worker()).replace(/^#cloud-config\n/, ""));
-    const rules = path.join(tmp, "guard-csi.nft");
-    fs.writeFileSync(rules, writeFileText(doc.write_files.find((f: { path: string }) => f.path === METADATA_GUARD_PATH)));
-    sh("ip", ["netns", "exec", ns.node, "nft", "-f", rules]);
+  test("a worker's guard: the pod is dropped directly and through the ClusterIP whose endpoint is the metadata address; the node reaches both", () => {
+    const rules = guardAsInstalled(worker());
+    load(rules);
+    // Loading twice (a reboot, a rerun) keeps one table, one rule.
+    load(rules);
+    expect(inNode("nft", "list", "ruleset").match(/drop/g)).toHaveLength(1);
+    expect(reaches(ns.pod)).toBe("000");
+    expect(reaches(ns.pod, CLUSTER_IP)).toBe("000");
+    expect(reaches(ns.node)).toBe("200");
+    expect(reaches(ns.node, CLUSTER_IP)).toBe("200");
+    expect(inNode("nft", "list", "chain", "inet", "k8s_metadata_guard", "forward")).toMatch(/packets [1-9]/);
+    unload();
+  });
+
+  test("the disk CSI controller on a worker: as the chart renders it (pod network) it is cut off; as patched (hostNetwork) it reaches the metadata service", () => {
+    load(guardAsInstalled(worker()));
     // templates/controller.yaml at 1.36.2 sets no hostNetwork; the patch (diskCsi.ts) is what the API server merges in.
     const chartPodSpec: { hostNetwork?: boolean } = {};
     const patched = { ...chartPodSpec, ...(controllerHostNetworkPatch().spec as { template: { spec: { hostNetwork?: boolean } } }).template.spec };
     const netnsOf = (spec: { hostNetwork?: boolean }) => (spec.hostNetwork === true ? ns.node : ns.pod);
     expect(reaches(netnsOf(chartPodSpec))).toBe("000");
     expect(reaches(netnsOf(patched))).toBe("200");
+    unload();
+  });
+
+  const masterTest = cg ? test : test.skip;
+  masterTest("a master's guard: pods are dropped; on the node only the etcd backup's cgroup reaches it, a hostNetwork pod's (kubepods) does not", () => {
+    // The backup unit's cgroup, where systemd puts it: <its Slice= or system.slice>/etcd-backup.service.
+    const unit = etcdBackupUnits("6h").service;
+    const slice = /^Slice=(.+)$/m.exec(unit)?.[1] ?? "system.slice";
+    const backup = cgroup(`${slice}/${ETCD_BACKUP_UNIT}.service`);
+    const hostNetworkPod = cgroup(`kubepods.slice/bootstrap-trust-${id}.scope`);
+    load(guardAsInstalled(master(0)));
+    expect(reaches(ns.pod)).toBe("000");
+    expect(reaches(ns.pod, CLUSTER_IP)).toBe("000");
+    expect(reaches(ns.node, "100.100.100.200", backup)).toBe("200");
+    expect(reaches(ns.node, CLUSTER_IP, backup)).toBe("200");
+    expect(reaches(ns.node, "100.100.100.200", hostNetworkPod)).toBe("000");
+    expect(reaches(ns.node, CLUSTER_IP, hostNetworkPod)).toBe("000");
+    // Nor a process outside the slice (a login shell, kubelet, containerd).
+    expect(reaches(ns.node)).toBe("000");
+    expect(inNode("nft", "list", "chain", "inet", "k8s_metadata_guard", "output")).toMatch(/packets [1-9]/);
+    unload();
   });
 });
 
@@ -299,6 +382,13 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
     );
     expect(calls(r.dir)).toContain("apt-mark hold containerd");
     expect(calls(r.dir).indexOf("systemctl start k8s-metadata-guard.service")).toBeLessThan(calls(r.dir).indexOf("kubeadm init"));
+    // cloud-init joins the slice that may reach the metadata service (it re-reads the instance identity at every boot).
+    for (const unit of ["cloud-init-local.service", "cloud-init.service"]) {
+      const dropIn = path.join(r.dir, `etc/systemd/system/${unit}.d/k8s-metadata.conf`);
+      expect(fs.readFileSync(dropIn, "utf8")).toBe("[Service]\nSlice=k8s-metadata.slice\n");
+      expect(fs.statSync(dropIn).mode & 0o777).toBe(0o644);
+    }
+    expect(calls(r.dir).indexOf("systemctl daemon-reload")).toBeLessThan(calls(r.dir).indexOf("systemctl start k8s-metadata-guard.service"));
     // No image repository in this cluster: kubeadm pulls from its default.
     expect(calls(r.dir)).toContain("kubeadm config images pull --kubernetes-version v1.33.5 --cri-socket unix:///run/containerd/containerd.sock\n");
     const log = path.join(r.dir, "var/log/k8s-bootstrap.log");

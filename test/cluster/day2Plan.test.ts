@@ -50,15 +50,10 @@ test("the masters' role may only put objects under prod1/ of that bucket, and is
   expect(JSON.parse(String(role.inputs.assumeRolePolicyDocument)).Statement).toEqual([
     { Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: ["ecs.aliyuncs.com"] } },
   ]);
-  // One policy per capability: the backup's here, the secret store's in bootstrapTrust.test.ts, the disk CSI
-  // driver's in test/k8s/chartsAndPlacement.test.ts.
+  // One policy per capability, and only these two: the backup's here, the secret store's in bootstrapTrust.test.ts
+  // (the disk CSI driver's are the workers', test/k8s/chartsAndPlacement.test.ts).
   const mastersPolicies = ofType(p, "alicloud:ram/policy:Policy").filter((r) => String(r.inputs.policyName).startsWith("prod1-masters-"));
-  expect(mastersPolicies.map((r) => r.inputs.policyName).sort()).toEqual([
-    "prod1-masters-csi-disk-controller",
-    "prod1-masters-csi-disk-node",
-    "prod1-masters-etcd-backup",
-    "prod1-masters-secret-store",
-  ]);
+  expect(mastersPolicies.map((r) => r.inputs.policyName).sort()).toEqual(["prod1-masters-etcd-backup", "prod1-masters-secret-store"]);
   const policies = mastersPolicies.filter((r) => r.inputs.policyName === "prod1-masters-etcd-backup");
   expect(policies).toHaveLength(1);
   expect(JSON.parse(String(policies[0].inputs.policyDocument)).Statement).toEqual([

@@ -157,7 +157,7 @@ describe.each(["prod1", "prod2"])("%s Prometheus storage", (stack) => {
     expect(spec.retentionSize).toBe("87040MB");
   });
 
-  test("the controller reaches the cloud API: hostNetwork (past the metadata rule) on the masters only, patched after the release, before the class", async () => {
+  test("the controller reaches the cloud API: hostNetwork (past the metadata rule) on the workers only, patched after the release, before the class", async () => {
     const p = await plan(stack);
     const patches = ofType(p, "kubernetes:apps/v1:DeploymentPatch");
     expect(patches).toHaveLength(1);
@@ -170,21 +170,28 @@ describe.each(["prod1", "prod2"])("%s Prometheus storage", (stack) => {
     expect(patch.dependsOn).toContain(csi.urn);
     const [sc] = ofType(p, "kubernetes:storage.k8s.io/v1:StorageClass");
     expect(sc.dependsOn).toContain(patch.urn);
-    // Required, not preferred: on the host network of a master, with the masters' role.
-    expect((csi.inputs.values as any).controller.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
-      { matchExpressions: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists" }] },
-    ]);
+    // Required, not preferred: never on a master, where no pod reaches the metadata service; the node plugin neither.
+    const workersOnly = [
+      {
+        matchExpressions: [
+          { key: "type", operator: "NotIn", values: ["virtual-kubelet"] },
+          { key: "node-role.kubernetes.io/control-plane", operator: "DoesNotExist" },
+        ],
+      },
+    ];
+    expect((csi.inputs.values as any).controller.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual(workersOnly);
+    expect((csi.inputs.values as any).nodePools).toEqual({ default: { nodeSelectorTerms: workersOnly } });
   });
 
-  test("RAM: the driver's actions only, the controller's on the masters, the node plugin's on every node", async () => {
+  test("RAM: the driver's actions only, on the workers' role; none on the masters' (their role reads the PKI)", async () => {
     const p = await plan(stack);
     const policies = Object.fromEntries(
       ofType(p, "alicloud:ram/policy:Policy").map((r) => [r.inputs.policyName as string, JSON.parse(r.inputs.policyDocument as string)]),
     );
     const actions = (name: string) => policies[name].Statement.flatMap((s: any) => s.Action);
-    expect(actions(`${stack}-masters-csi-disk-controller`)).toEqual(DISK_CONTROLLER_ACTIONS);
-    expect(actions(`${stack}-masters-csi-disk-node`)).toEqual(DISK_NODE_ACTIONS);
+    expect(actions(`${stack}-workers-csi-disk-controller`)).toEqual(DISK_CONTROLLER_ACTIONS);
     expect(actions(`${stack}-workers-csi-disk-node`)).toEqual(DISK_NODE_ACTIONS);
+    expect(Object.keys(policies).filter((n) => n.startsWith(`${stack}-masters-`) && n.includes("csi"))).toEqual([]);
     for (const name of Object.keys(policies).filter((n) => n.includes("csi-disk"))) {
       for (const a of actions(name)) expect(a).toMatch(/^ecs:/);
     }
@@ -239,7 +246,7 @@ describe("config", () => {
   });
 });
 
-test("the disk CSI controller's host ports clash with nothing else on a master's host network", () => {
+test("the disk CSI controller's host ports clash with nothing else on a worker's host network", () => {
   const taken = new Map<number, string>(
     Object.entries({ ...NODE_HOST_PORTS, ...DISK_NODE_PLUGIN_HOST_PORTS, [FLANNEL_HEALTHZ_PORT]: "flannel healthz" }).map(([k, v]) => [Number(k), v]),
   );

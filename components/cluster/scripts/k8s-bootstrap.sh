@@ -60,7 +60,15 @@ export DEBIAN_FRONTEND=noninteractive
 APT=(apt-get -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 retry 5 15 "${APT[@]}" update
 retry 5 15 "${APT[@]}" install ca-certificates curl nftables conntrack socat
-# Pods must not reach the metadata service: the rule is in place before the kubelet runs.
+# Pods must not reach the metadata service: the rule is in place before the kubelet runs. On a
+# master only the services in $METADATA_SLICE reach it; cloud-init joins the slice by a drop-in
+# (it re-reads the instance identity at every boot).
+for unit in $METADATA_DROPINS; do
+  install -d -m 0755 "$SYSTEMD_DIR/$unit.d"
+  printf '[Service]\nSlice=%s\n' "$METADATA_SLICE" >"$SYSTEMD_DIR/$unit.d/k8s-metadata.conf"
+  chmod 0644 "$SYSTEMD_DIR/$unit.d/k8s-metadata.conf"
+done
+systemctl daemon-reload
 systemctl enable k8s-metadata-guard.service
 systemctl start k8s-metadata-guard.service
 

@@ -1,0 +1,82 @@
+// Issue 27, in the plan: Pod Security's cluster-wide default and its exemptions reach the
+// api-server (the AdmissionConfiguration in the masters' user data, the kubeadm flags that read it),
+// DenyServiceExternalIPs is on, and the ValidatingAdmissionPolicies are planned with Deny bindings.
+// What the real api-server does with them is in test/controlplane/controlPlane.test.ts.
+import YAML from "yaml";
+import { writeFileText } from "../../components/cluster/cloudInit";
+import { ofType, plan } from "../support/offline";
+
+async function masterFiles(stack: string): Promise<Map<string, string>> {
+  const p = await plan(stack);
+  const art = p.artifacts.find((a) => a.kind === "cloud-init" && a.file.endsWith(`${stack}-master-0.yaml`))!;
+  const doc = YAML.parse(art.text.replace(/^#cloud-config\n/, ""));
+  return new Map(doc.write_files.map((f: { path: string; content: string; encoding?: string }) => [f.path, writeFileText(f)]));
+}
+
+test("prod1: the api-server reads PodSecurity defaults (baseline enforced, restricted warned and audited) with three named exemptions", async () => {
+  const files = await masterFiles("prod1");
+  expect(YAML.parse(files.get("/etc/kubernetes/admission/admission.yaml")!)).toEqual({
+    apiVersion: "apiserver.config.k8s.io/v1",
+    kind: "AdmissionConfiguration",
+    plugins: [
+      {
+        name: "PodSecurity",
+        configuration: {
+          apiVersion: "pod-security.admission.config.k8s.io/v1",
+          kind: "PodSecurityConfiguration",
+          defaults: {
+            enforce: "baseline",
+            "enforce-version": "latest",
+            audit: "restricted",
+            "audit-version": "latest",
+            warn: "restricted",
+            "warn-version": "latest",
+          },
+          exemptions: { usernames: [], runtimeClasses: [], namespaces: ["kube-system", "monitoring", "logging"] },
+        },
+      },
+    ],
+  });
+  const docs = YAML.parseAllDocuments(files.get("/etc/k8s-bootstrap/kubeadm-init.yaml")!).map((d) => d.toJS());
+  const apiServer = docs.find((d) => d.kind === "ClusterConfiguration").apiServer;
+  expect(apiServer.extraArgs).toEqual(
+    expect.arrayContaining([
+      { name: "enable-admission-plugins", value: "NodeRestriction,DenyServiceExternalIPs" },
+      { name: "admission-control-config-file", value: "/etc/kubernetes/admission/admission.yaml" },
+    ]),
+  );
+  expect(apiServer.extraVolumes).toContainEqual({
+    name: "admission",
+    hostPath: "/etc/kubernetes/admission",
+    mountPath: "/etc/kubernetes/admission",
+    readOnly: true,
+    pathType: "DirectoryOrCreate",
+  });
+});
+
+test("prod1: two ValidatingAdmissionPolicies, each bound with Deny; routes may not point into 100.64.0.0/10, link-local or the VPC", async () => {
+  const p = await plan("prod1");
+  const policies = ofType(p, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy");
+  expect(policies.map((x) => (x.inputs.metadata as { name: string }).name).sort()).toEqual(["platform-host-access", "platform-no-host-routes"]);
+  const bindings = ofType(p, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding");
+  expect(bindings.map((b) => b.inputs.spec).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([
+    { policyName: "platform-host-access", validationActions: ["Deny"] },
+    { policyName: "platform-no-host-routes", validationActions: ["Deny"] },
+  ]);
+  const routes = policies.find((x) => (x.inputs.metadata as { name: string }).name === "platform-no-host-routes")!;
+  const spec = routes.inputs.spec as { failurePolicy: string; validations: { expression: string }[] };
+  expect(spec.failurePolicy).toBe("Fail");
+  for (const v of spec.validations) {
+    for (const range of ["100.64.0.0/10", "169.254.0.0/16", "fe80::/10", "10.40.0.0/16"]) expect(v.expression).toContain(`cidr('${range}').containsIP(`);
+  }
+  const host = policies.find((x) => (x.inputs.metadata as { name: string }).name === "platform-host-access")!;
+  const allowList = JSON.stringify(host.inputs.spec).match(/variables\.workload in \[([^\]]*)\]/)![1];
+  expect(allowList.split(", ").map((w) => w.replace(/'/g, ""))).toEqual([
+    "kube-system/kube-proxy",
+    "kube-flannel/flannel",
+    "kube-system/alicloud-csi-node",
+    "kube-system/alicloud-csi-provisioner",
+    "monitoring/kube-prometheus-stack-prometheus-node-exporter",
+    "logging/fluent-bit",
+  ]);
+});
