@@ -1,6 +1,6 @@
 // What a master's cloud-init adds for day-2 operations: the etcd backup and certificate
 // renewal scripts with their systemd units, gzip+base64 encoded (cloud-init write_files
-// `encoding: gz+b64`, one installer holding them all) because a master's user data must stay under the 16 KiB budget,
+// `encoding: gz+b64`, one installer holding them all) because a master's user data must stay under the user-data budget,
 // and the commands that enable the timers. The restore script is not shipped: it is
 // needed once, in a disaster, and `npm run etcd-restore-script` renders it per master.
 import { gzipSync } from "zlib";
