@@ -275,6 +275,8 @@ export async function startControlPlane(inputs: StackInputs, opts: StartOptions)
       log(`kubeadm init phase ${phase.join(" ")}`);
       await kubeadm(opts.binDir, root, ["init", "phase", ...phase, "--config", "/kubeadm-init.yaml"]);
     }
+    const dead = procs.find((p) => p.exited !== undefined);
+    if (dead) throw new Error(`${dead.name} exited (${dead.exited}); its log ends:\n${tail(path.join(root, "logs", `${dead.name}.log`))}`);
     const startSeconds = (Date.now() - started) / 1000;
     log(`control plane of ${inputs.stack} ready in ${startSeconds.toFixed(1)}s`);
     return { stack: inputs.stack, root, kubeconfig, apiserver, client: new KubeClient(kubeconfig), commands, manifestCommands, startSeconds, stop };
