@@ -75,9 +75,11 @@ build() { # <dir> <ldflags> <tags> <name=package>...
   echo "building ${*%%=*} ..." >&2
   (cd "$here/$dir" && go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$stage/" "${pkgs[@]}")
   for spec in "$@"; do
-    local name="${spec%%=*}" built
-    built="$stage/$(basename "${spec#*=}")"
-    mv -f "$built" "$bin/$name"
+    local name="${spec%%=*}" pkg="${spec#*=}" built
+    # go build names a binary after the package path's last element, or the one before a /vN suffix.
+    built="$(basename "$pkg")"
+    [[ "$built" =~ ^v[0-9]+$ ]] && built="$(basename "$(dirname "$pkg")")"
+    mv -f "$stage/$built" "$bin/$name"
   done
   echo "$(date -u +%FT%TZ) $dir: $(( $(date +%s) - start ))s on $(nproc) cores, GOFLAGS=$GOFLAGS" >> "$cache/build-times.txt"
 }
@@ -100,8 +102,7 @@ if wanted kubernetes && [[ -n "$(missing "${k8s_bins[@]}")" ]]; then
 fi
 
 if wanted etcd && [[ -n "$(missing "${etcd_bins[@]}")" ]]; then
-  # The three main packages are the module roots etcdctl/v3, etcdutl/v3 and server/v3: built one at a
-  # time because go build names all three "v3".
+  # The three main packages are the module roots etcdctl/v3, etcdutl/v3 and server/v3 (built as "server").
   build etcd "-s -w" "" etcd=go.etcd.io/etcd/server/v3
   build etcd "-s -w" "" etcdutl=go.etcd.io/etcd/etcdutl/v3
   build etcd "-s -w" "" etcdctl=go.etcd.io/etcd/etcdctl/v3

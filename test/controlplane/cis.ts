@@ -69,7 +69,7 @@ export async function runCis(cp: ControlPlane, inputs: StackInputs, binDir: stri
     ({ stdout } = await run(
       bin(binDir, "kube-bench"),
       ["run", "--config-dir", cfg, "--config", path.join(cfg, "config.yaml"), "--benchmark", BENCHMARK, "--targets", TARGETS.join(","), "--json"],
-      { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: cp.kubeconfig } },
+      { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: cp.kubeconfig, PATH: `${binDir}:${process.env.PATH ?? ""}` } },
     ));
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };

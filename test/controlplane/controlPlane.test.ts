@@ -30,9 +30,12 @@ const missing = (() => {
 })();
 const ready = missing.length === 0;
 if (!ready && !inCi) {
-  console.log(`test/controlplane skipped: the control-plane binaries are not built (missing: ${missing.join(", ")}); run \`bash harness/build.sh\``);
+  console.log(
+    `test/controlplane: the live control-plane tests are skipped${missing.includes("kubeadm") ? " (and kubeadm config validate)" : ""}: the binaries are not built (missing: ${missing.join(", ")}); run \`bash harness/build.sh\``,
+  );
 }
-const suite = ready ? describe : describe.skip;
+// kubeadm alone is enough for the validation suite.
+const suite = !missing.includes("kubeadm") && !missing.some((m) => m.includes(" ")) ? describe : describe.skip;
 const MINUTES = 60_000;
 
 (inCi ? test : test.skip)("CI has the control-plane binaries (.ci/setup --tests builds them)", () => {
@@ -116,7 +119,11 @@ interface Harness {
 }
 
 function planned(h: Harness, kind: string): K8sObject[] {
-  return h.inputs.objects.map((o) => o.object as unknown as K8sObject).filter((o) => o.kind === kind);
+  // Patches (a DeploymentPatch of a chart's Deployment) are not objects the stack owns.
+  return h.inputs.objects
+    .filter((o) => !o.patch)
+    .map((o) => o.object as unknown as K8sObject)
+    .filter((o) => o.kind === kind);
 }
 
 describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
@@ -176,6 +183,10 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
     const app = planned(h, "Namespace").find((n) => (n.metadata.labels as Record<string, string> | undefined)?.["kubesphere.io/workspace"]);
     expect(app).toBeDefined();
     const ns = app!.metadata.name!;
+    // The controller-manager creates the namespace's default ServiceAccount, which pod admission looks up first.
+    for (let i = 0; i < 120 && (await h.cp.client.request("GET", `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status !== 200; i++) {
+      await new Promise((res) => setTimeout(res, 500));
+    }
     const pod = (name: string, spec: Record<string, unknown>, container: Record<string, unknown> = {}): K8sObject => ({
       apiVersion: "v1",
       kind: "Pod",

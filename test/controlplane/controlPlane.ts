@@ -201,8 +201,12 @@ export async function startControlPlane(inputs: StackInputs, opts: StartOptions)
     const commands: Record<string, string[]> = {};
     for (const c of COMPONENTS) {
       const pod = YAML.parse(fs.readFileSync(path.join(root, "etc/kubernetes/manifests", `${c}.yaml`), "utf8")) as {
-        spec: { containers: { command: string[] }[] };
+        spec: { containers: { command: string[] }[]; volumes?: { hostPath?: { path: string; type?: string } }[] };
       };
+      // What the kubelet does for the pod's hostPath volumes of type DirectoryOrCreate (the audit log directory, etcd's data).
+      for (const v of pod.spec.volumes ?? []) {
+        if (v.hostPath?.type === "DirectoryOrCreate") fs.mkdirSync(path.join(root, v.hostPath.path), { recursive: true, mode: 0o755 });
+      }
       const cmd = pod.spec.containers[0].command;
       manifestCommands[c] = cmd;
       let out = cmd.map((a, i) => (i === 0 ? a : rewriteFlag(a, rw)));
@@ -271,6 +275,8 @@ export async function startControlPlane(inputs: StackInputs, opts: StartOptions)
       log(`kubeadm init phase ${phase.join(" ")}`);
       await kubeadm(opts.binDir, root, ["init", "phase", ...phase, "--config", "/kubeadm-init.yaml"]);
     }
+    const dead = procs.find((p) => p.exited !== undefined);
+    if (dead) throw new Error(`${dead.name} exited (${dead.exited}); its log ends:\n${tail(path.join(root, "logs", `${dead.name}.log`))}`);
     const startSeconds = (Date.now() - started) / 1000;
     log(`control plane of ${inputs.stack} ready in ${startSeconds.toFixed(1)}s`);
     return { stack: inputs.stack, root, kubeconfig, apiserver, client: new KubeClient(kubeconfig), commands, manifestCommands, startSeconds, stop };
