@@ -37,6 +37,7 @@ const TOOLS = [
   "cluster/haproxyLoopback",
   "cluster/haproxyRollout",
   "cluster/kmsClient",
+  "controlplane/controlPlane",
   "cluster/readiness",
   "fleet/fleet",
   "fleet/ipsec",
