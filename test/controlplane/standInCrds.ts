@@ -1,0 +1,211 @@
+// Stand-in CRDs for the custom resources whose real definitions ship inside a Helm chart (the
+// Prometheus operator's in kube-prometheus-stack, KubeSphere's in ks-core), so the local control plane
+// can validate and store the stack's objects of those kinds. Each is built from a compact field table
+// (the notation of test/fleet/console.test.ts: `!` a field its parent requires, `[]` array items, `{}`
+// map values, and `byte` for a base64 string) into a structural openAPIV3Schema, and is named as a stand-in: label
+// platform-harness/stand-in=true and an annotation citing the CRD file it abridges. Only the fields the
+// stack uses are listed; the api-server then refuses any other field (strict field validation) and any
+// wrong type, as the real CRD would.
+import type { K8sObject } from "./kubeClient";
+
+/** A field's type; `!` marks a field its parent requires. Paths below the kind's root, `[]` for array items, `{}` for map values. */
+export type Fields = Record<string, string>;
+
+export interface StandIn {
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+  scope: "Cluster" | "Namespaced";
+  source: string;
+  fields: Fields;
+}
+
+const KS_CRDS = "kubesphere v4.1.3 config/ks-core/charts/ks-crds/crds";
+const PROM_CRDS = "prometheus-operator v0.84 example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml (kube-prometheus-stack 87.x)";
+
+// The KubeSphere tables are those of test/fleet/console.test.ts (SCHEMAS, same CRD files).
+const BINDING: Fields = {
+  roleRef: "object!",
+  "roleRef.apiGroup": "string!",
+  "roleRef.kind": "string!",
+  "roleRef.name": "string!",
+  subjects: "array",
+  "subjects[]": "object",
+  "subjects[].apiGroup": "string",
+  "subjects[].kind": "string!",
+  "subjects[].name": "string!",
+  "subjects[].namespace": "string",
+};
+
+export const STAND_INS: StandIn[] = [
+  {
+    group: "monitoring.coreos.com",
+    version: "v1",
+    kind: "PrometheusRule",
+    plural: "prometheusrules",
+    scope: "Namespaced",
+    source: PROM_CRDS,
+    fields: {
+      spec: "object!",
+      "spec.groups": "array",
+      "spec.groups[]": "object",
+      "spec.groups[].name": "string!",
+      "spec.groups[].interval": "string",
+      "spec.groups[].limit": "integer",
+      "spec.groups[].partial_response_strategy": "string",
+      "spec.groups[].query_offset": "string",
+      "spec.groups[].labels": "object",
+      "spec.groups[].labels{}": "string",
+      "spec.groups[].rules": "array",
+      "spec.groups[].rules[]": "object",
+      "spec.groups[].rules[].alert": "string",
+      "spec.groups[].rules[].record": "string",
+      "spec.groups[].rules[].expr": "int-or-string!",
+      "spec.groups[].rules[].for": "string",
+      "spec.groups[].rules[].keep_firing_for": "string",
+      "spec.groups[].rules[].labels": "object",
+      "spec.groups[].rules[].labels{}": "string",
+      "spec.groups[].rules[].annotations": "object",
+      "spec.groups[].rules[].annotations{}": "string",
+    },
+  },
+  {
+    group: "cluster.kubesphere.io",
+    version: "v1alpha1",
+    kind: "Cluster",
+    plural: "clusters",
+    scope: "Cluster",
+    // Only the fields the host sets; config and connection.kubeconfig are `format: byte` there (components/fleet/kubesphere.ts).
+    source: `${KS_CRDS}/cluster.kubesphere.io_clusters.yaml (v1alpha1)`,
+    fields: {
+      spec: "object",
+      "spec.provider": "string",
+      "spec.config": "byte",
+      "spec.connection": "object",
+      "spec.connection.type": "string",
+      "spec.connection.kubernetesAPIEndpoint": "string",
+      "spec.connection.kubeconfig": "byte",
+    },
+  },
+  {
+    group: "tenant.kubesphere.io",
+    version: "v1beta1",
+    kind: "WorkspaceTemplate",
+    plural: "workspacetemplates",
+    scope: "Cluster",
+    source: `${KS_CRDS}/tenant.kubesphere.io_workspacetemplates.yaml (v1beta1, storage)`,
+    fields: {
+      spec: "object",
+      "spec.placement": "object!",
+      "spec.placement.clusters": "array",
+      "spec.placement.clusters[]": "object",
+      "spec.placement.clusters[].name": "string!",
+      "spec.template": "object!",
+      "spec.template.metadata": "object",
+      "spec.template.metadata.labels": "object",
+      "spec.template.metadata.labels{}": "string",
+      "spec.template.spec": "object",
+      "spec.template.spec.manager": "string",
+    },
+  },
+  {
+    group: "iam.kubesphere.io",
+    version: "v1beta1",
+    kind: "WorkspaceRoleBinding",
+    plural: "workspacerolebindings",
+    scope: "Cluster",
+    source: `${KS_CRDS}/iam.kubesphere.io_workspacerolebindings.yaml (v1beta1)`,
+    fields: BINDING,
+  },
+  {
+    group: "iam.kubesphere.io",
+    version: "v1beta1",
+    kind: "GlobalRoleBinding",
+    plural: "globalrolebindings",
+    scope: "Cluster",
+    source: `${KS_CRDS}/iam.kubesphere.io_globalrolebindings.yaml (v1beta1)`,
+    fields: BINDING,
+  },
+  {
+    group: "iam.kubesphere.io",
+    version: "v1beta1",
+    kind: "RoleBinding",
+    plural: "rolebindings",
+    scope: "Namespaced",
+    source: `${KS_CRDS}/iam.kubesphere.io_rolebindings.yaml (v1beta1)`,
+    fields: BINDING,
+  },
+  {
+    group: "kubesphere.io",
+    version: "v1alpha1",
+    kind: "InstallPlan",
+    plural: "installplans",
+    scope: "Cluster",
+    source: `${KS_CRDS}/kubesphere.io_installplans.yaml (v1alpha1)`,
+    fields: {
+      spec: "object",
+      "spec.extension": "object!",
+      "spec.extension.name": "string!",
+      "spec.extension.version": "string!",
+      "spec.enabled": "boolean!",
+      "spec.upgradeStrategy": "string",
+      "spec.config": "string",
+      "spec.clusterScheduling": "object",
+      "spec.clusterScheduling.placement": "object",
+      "spec.clusterScheduling.placement.clusters": "array",
+      "spec.clusterScheduling.placement.clusters[]": "string",
+    },
+  },
+];
+
+type Schema = Record<string, unknown>;
+
+/** The structural schema of the fields below `prefix` ("" for the root). */
+function schemaAt(fields: Fields, prefix: string, type: string): Schema {
+  if (type === "int-or-string") return { "x-kubernetes-int-or-string": true };
+  if (type === "byte") return { type: "string", format: "byte" };
+  if (type === "array") {
+    const item = fields[`${prefix}[]`];
+    if (!item) throw new Error(`stand-in: ${prefix} is an array without an item type`);
+    return { type: "array", items: schemaAt(fields, `${prefix}[]`, item.replace("!", "")) };
+  }
+  if (type !== "object") return { type };
+  const map = fields[`${prefix}{}`];
+  if (map) return { type: "object", additionalProperties: schemaAt(fields, `${prefix}{}`, map.replace("!", "")) };
+  const properties: Record<string, Schema> = {};
+  const required: string[] = [];
+  const head = prefix ? `${prefix}.` : "";
+  for (const [f, t] of Object.entries(fields)) {
+    if (!f.startsWith(head)) continue;
+    const rest = f.slice(head.length);
+    if (/[.[{]/.test(rest)) continue;
+    properties[rest] = schemaAt(fields, f, t.replace("!", ""));
+    if (t.endsWith("!")) required.push(rest);
+  }
+  return { type: "object", properties, ...(required.length ? { required } : {}) };
+}
+
+export function standInCrd(s: StandIn): K8sObject {
+  const root = schemaAt(s.fields, "", "object") as { properties: Record<string, Schema>; required?: string[] };
+  root.properties = { apiVersion: { type: "string" }, kind: { type: "string" }, metadata: { type: "object" }, ...root.properties };
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: {
+      name: `${s.plural}.${s.group}`,
+      labels: { "platform-harness/stand-in": "true" },
+      annotations: { "platform-harness/stand-in-for": s.source },
+    },
+    spec: {
+      group: s.group,
+      names: { kind: s.kind, listKind: `${s.kind}List`, plural: s.plural, singular: s.kind.toLowerCase() },
+      scope: s.scope,
+      versions: [{ name: s.version, served: true, storage: true, schema: { openAPIV3Schema: root } }],
+    },
+  };
+}
+
+export function standInFor(apiVersion: string, kind: string): StandIn | undefined {
+  return STAND_INS.find((s) => `${s.group}/${s.version}` === apiVersion && s.kind === kind);
+}
