@@ -81,13 +81,13 @@ for m in json.loads(sys.argv[1]).get("members", []):
     if m.get("name") == sys.argv[2] or sys.argv[3] in m.get("peerURLs", []):
         print(m["ID"])' "$members" "$NODE_NAME" "https://$NODE_IP:$ETCD_PEER_PORT") || return 1
     for id in $ids; do
-      echo "k8s-bootstrap: removing etcd member $id (this master's name or peer URL; its predecessor)"
+      echo "k8s-bootstrap: removing etcd member $id (this name or peer URL)"
       etcd_api "$ip" remove "{\"ID\":\"$id\"}" >/dev/null || return 1
     done
     kubectl --kubeconfig "$ADMIN_KUBECONFIG" delete node "$NODE_NAME" --ignore-not-found || return 1
     return 0
   done
-  echo "k8s-bootstrap: no etcd member answers at $PEERS (port $ETCD_CLIENT_PORT)"
+  echo "k8s-bootstrap: no etcd answers at $PEERS"
   return 1
 }
 
