@@ -11,6 +11,8 @@
 //   first, which works in the hardened mode `httpTokens: required`). The client is python3's
 //   standard library (on every Ubuntu 22.04 image; the aliyun CLI is not) signing the RPC
 //   request with HMAC-SHA1 (signature version 1.0, https://www.alibabacloud.com/help/doc-detail/127287.htm).
+// - A master re-created under its name and address first removes its dead predecessor from etcd
+//   (and its Node), with a 1 h etcd client certificate it signs with the etcd CA it just read.
 // - A master mints a 1 h bootstrap token itself, with a 1 h admin credential it signs with
 //   the CA it just read; workers carry the program's token that expires 24 h after the
 //   node set last changed (joinToken.ts).
@@ -22,6 +24,7 @@ import * as path from "path";
 import type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
 import { KUBEADM_CONFIG_PATH, KUBEADM_INIT_CONFIG_PATH } from "./kubeadm";
 import { METADATA_SLICE, METADATA_SLICE_DROPINS } from "./bootstrapUnits";
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../network/ports";
 import { renderScript, scriptFile, shellExpression } from "../scriptFiles";
 
 /** Where the script lives on the node. */
@@ -70,6 +73,9 @@ export function bootstrapScript(c: ClusterBootstrap, n: NodeBootstrap, s: Bootst
       MASTER_INDEX: cp.index,
       PREVIOUS_MASTER: cp.index > 0 ? `${c.clusterName}-master-${cp.index - 1}` : "",
       PEERS: cp.peers.join(" "),
+      NODE_IP: n.nodeIp,
+      ETCD_CLIENT_PORT,
+      ETCD_PEER_PORT,
       METADATA_URL: "http://100.100.100.200",
       KMS_URL: cp.secretStore.kmsUrl,
       SECRET_NAME: cp.secretStore.secretName,

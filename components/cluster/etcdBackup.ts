@@ -22,6 +22,7 @@ import * as path from "path";
 import { METADATA_SLICE } from "./bootstrapUnits";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../network/ports";
 import { renderScript, shellExpression } from "../scriptFiles";
+import { CRI_SOCKET } from "./kubeadm";
 
 const SCRIPTS = path.join(__dirname, "scripts");
 
@@ -36,6 +37,13 @@ export const TEXTFILE_COLLECTOR_DIR = "/var/lib/node_exporter/textfile_collector
 /** kubeadm's etcd PKI: its CA and the healthcheck client certificate, which etcd accepts. */
 export const ETCD_PKI_DIR = "/etc/kubernetes/pki/etcd";
 export const ETCD_DATA_DIR = "/var/lib/etcd";
+/**
+ * etcdctl and etcdutl of the cluster's etcd version: the backup copies them out of the running
+ * etcd container (kubeadm's etcd image has both in /usr/local/bin), the restore runs them.
+ */
+export const ETCD_TOOLS_DIR = "/usr/local/lib/etcd-tools";
+/** containerd's runtime-v2 task bundles of the CRI namespace: `<container id>/rootfs` while it runs. */
+export const CONTAINERD_TASKS = "/run/containerd/io.containerd.runtime.v2.task/k8s.io";
 export const STATIC_POD_DIR = "/etc/kubernetes/manifests";
 /** Where the restore parks static pod manifests; outside the kubelet's manifest directory. */
 export const PARKED_MANIFESTS_DIR = "/etc/kubernetes/manifests-parked";
@@ -144,7 +152,10 @@ export function etcdBackupScript(s: EtcdBackupSettings): string {
     NODE_NAME: shellExpression("$(hostname)"),
     ETCD_ENDPOINT: `https://127.0.0.1:${ETCD_CLIENT_PORT}`,
     ETCD_PKI_DIR,
-    ETCDCTL: "etcdctl",
+    ETCD_TOOLS_DIR,
+    CRICTL: "crictl",
+    CRI_ENDPOINT: CRI_SOCKET,
+    CONTAINERD_TASKS,
     BACKUP_DIR: ETCD_BACKUP_DIR,
     LOCAL_COPIES: s.localCopies,
     TEXTFILE_DIR: TEXTFILE_COLLECTOR_DIR,
@@ -189,7 +200,7 @@ export function etcdRestoreScript(clusterName: string, members: EtcdMember[], se
     DATA_DIR: ETCD_DATA_DIR,
     MANIFESTS_DIR: STATIC_POD_DIR,
     PARKED_DIR: PARKED_MANIFESTS_DIR,
-    ETCDCTL: "etcdctl",
+    ETCD_TOOLS_DIR,
     CRICTL: "crictl",
     WAIT_SECONDS: 300,
   });

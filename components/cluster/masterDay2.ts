@@ -83,7 +83,6 @@ export function masterDay2(s: MasterDay2Settings): { files: Day2WriteFile[]; run
     // After the bootstrap (runcmd runs in order): the units' conditions need kubeadm's files.
     runcmd: [
       ["bash", DAY2_INSTALLER_PATH],
-      ["apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=600", "install", "etcd-client"],
       ["systemctl", "daemon-reload"],
       ["systemctl", "enable", "--now", `${ETCD_BACKUP_UNIT}.timer`, `${CERT_RENEW_UNIT}.timer`],
     ],

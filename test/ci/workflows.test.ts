@@ -807,8 +807,6 @@ describe("one list of system tools, one test command", () => {
       "util-linux",
       "iptables",
       "nftables",
-      "etcd-server",
-      "etcd-client",
       "systemd",
     ];
     expect([...tools].sort()).toEqual([...needed].sort());

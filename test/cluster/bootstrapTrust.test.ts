@@ -31,6 +31,8 @@ const execFileP = promisify(execFile);
 let tmp: string;
 let ca: { cert: string; key: string };
 let server: { cert: string; key: string };
+let etcdCa: { cert: string; key: string };
+let etcdServer: { cert: string; key: string };
 
 function sh(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
@@ -62,6 +64,28 @@ beforeAll(() => {
     f("ext"),
   ]);
   ca = { cert: fs.readFileSync(f("ca.crt"), "utf8"), key: fs.readFileSync(f("ca.key"), "utf8") };
+  // The etcd CA (a separate CA, as pki.ts makes it) and the etcd gateway stub's server certificate.
+  sh("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f("etcd-ca.key"), "-out", f("etcd-ca.crt"), "-subj", "/CN=etcd-ca", "-days", "1"]);
+  sh("openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", f("etcd.key"), "-out", f("etcd.csr"), "-subj", "/CN=etcd"]);
+  sh("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    f("etcd.csr"),
+    "-CA",
+    f("etcd-ca.crt"),
+    "-CAkey",
+    f("etcd-ca.key"),
+    "-CAcreateserial",
+    "-out",
+    f("etcd.crt"),
+    "-days",
+    "1",
+    "-extfile",
+    f("ext"),
+  ]);
+  etcdCa = { cert: fs.readFileSync(f("etcd-ca.crt"), "utf8"), key: fs.readFileSync(f("etcd-ca.key"), "utf8") };
+  etcdServer = { cert: fs.readFileSync(f("etcd.crt"), "utf8"), key: fs.readFileSync(f("etcd.key"), "utf8") };
   server = { cert: fs.readFileSync(f("srv.crt"), "utf8"), key: fs.readFileSync(f("srv.key"), "utf8") };
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -246,13 +270,34 @@ describe("metadata guard in network namespaces (real nft, kube-proxy's DNAT)", (
 interface Stubs {
   api: https.Server;
   cloud: http.Server;
+  /** etcd's JSON gateway (member list/remove); it accepts only client certificates of the etcd CA. */
+  etcd: https.Server;
+  removed: string[];
   up: { value: boolean };
   kmsCalls: number;
 }
 
 async function stubs(): Promise<Stubs> {
   const up = { value: false };
-  const s: Stubs = { up, kmsCalls: 0 } as Stubs;
+  const s = { up, kmsCalls: 0, removed: [] as string[] } as Stubs;
+  // The dead predecessor of master-0 (its peer URL) and of master-1 (its name) beside a live member.
+  const etcdMembers = [
+    { ID: "101", name: "prod1-master-0", peerURLs: ["https://10.20.0.10:2380"] },
+    { ID: "102", name: "prod1-master-1", peerURLs: ["https://10.20.0.99:2380"] },
+    { ID: "103", name: "prod1-master-2", peerURLs: ["https://10.20.0.12:2380"] },
+  ];
+  s.etcd = https.createServer({ cert: etcdServer.cert, key: etcdServer.key, ca: etcdCa.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      if (req.method === "POST" && req.url === "/v3/cluster/member/list") return void res.end(JSON.stringify({ members: etcdMembers }));
+      if (req.method === "POST" && req.url === "/v3/cluster/member/remove") {
+        s.removed.push(JSON.parse(body).ID);
+        return void res.end("{}");
+      }
+      res.writeHead(404).end();
+    });
+  });
   s.api = https.createServer({ cert: server.cert, key: server.key }, (req, res) => {
     res.statusCode = req.url === "/readyz" && up.value ? 200 : 503;
     res.end();
@@ -277,7 +322,7 @@ async function stubs(): Promise<Stubs> {
         return void res.end("{}");
       }
       s.kmsCalls++;
-      const files = { "ca.crt": ca.cert, "ca.key": ca.key, "sa.key": "SA-PRIVATE-KEY", "etcd/ca.key": "ETCD-CA-KEY" };
+      const files = { "ca.crt": ca.cert, "ca.key": ca.key, "sa.key": "SA-PRIVATE-KEY", "etcd/ca.crt": etcdCa.cert, "etcd/ca.key": etcdCa.key };
       return void res.end(JSON.stringify({ SecretData: JSON.stringify({ files }) }));
     }
     res.statusCode = 404;
@@ -285,6 +330,7 @@ async function stubs(): Promise<Stubs> {
   });
   await new Promise<void>((r) => s.api.listen(0, "127.0.0.1", r));
   await new Promise<void>((r) => s.cloud.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => s.etcd.listen(0, "127.0.0.1", r));
   return s;
 }
 
@@ -326,6 +372,7 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
   afterAll(() => {
     s.api.close();
     s.cloud.close();
+    s.etcd.close();
   });
 
   function root(node: NodeBootstrap): { dir: string; run: (env?: Record<string, string>) => Promise<number> } {
@@ -352,6 +399,7 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
             ROOT: dir,
             API_ENDPOINT: api,
             PEERS: "127.0.0.1:1",
+            ETCD_CLIENT_PORT: String((s.etcd.address() as AddressInfo).port),
             METADATA_URL: cloud,
             KMS_URL: cloud,
             PACKAGE_REPO: `file://${dir}/repo/`,
@@ -395,7 +443,7 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
     expect(fs.statSync(log).mode & 0o777).toBe(0o600);
     const text = fs.readFileSync(log, "utf8");
     expect(text).toContain("initialising");
-    expect(text).not.toMatch(/PRIVATE KEY|SA-PRIVATE-KEY|ETCD-CA-KEY|abcdef\.0123456789abcdef|mintme|0f0f0f0f|stssecret|ststoken/);
+    expect(text).not.toMatch(/PRIVATE KEY|SA-PRIVATE-KEY|abcdef\.0123456789abcdef|mintme|0f0f0f0f|stssecret|ststoken/);
     expect(fs.statSync(path.join(r.dir, "etc/kubernetes/pki/ca.key")).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.join(r.dir, "etc/kubernetes/pki/ca.crt")).mode & 0o777).toBe(0o644);
     expect(fs.existsSync(path.join(r.dir, "var/lib/k8s-bootstrap/done"))).toBe(true);
@@ -413,10 +461,15 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
     );
   });
 
-  test("a replaced master-0 joins the cluster that answers with this CA, with a token it minted", async () => {
+  test("a replaced master-0 removes its predecessor (its peer URL) from etcd and its Node, then joins with a token it minted", async () => {
     s.up.value = true;
+    s.removed.length = 0;
     const r = root(master(0));
     expect(await r.run()).toBe(0);
+    expect(s.removed).toEqual(["101"]);
+    const c = calls(r.dir);
+    expect(c).toContain("delete node prod1-master-0 --ignore-not-found");
+    expect(c.indexOf("delete node prod1-master-0")).toBeLessThan(c.indexOf("kubeadm join"));
     expect(kubeadmCalls(r.dir)).toEqual([expect.stringMatching(/^kubeadm join --config \S+\.run$/)]);
     expect(calls(r.dir)).toContain("kubeadm token create");
     expect(fs.existsSync(path.join(r.dir, "etc/k8s-bootstrap/kubeadm.yaml.run"))).toBe(false);
@@ -449,10 +502,12 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
     expect(fs.existsSync(path.join(r.dir, "var/lib/k8s-bootstrap/done"))).toBe(false);
   });
 
-  test("master-1 waits for master-0's Node before joining", async () => {
+  test("master-1 waits for master-0's Node before joining; its predecessor is found by name", async () => {
     s.up.value = true;
+    s.removed.length = 0;
     const r = root(master(1));
     expect(await r.run()).toBe(0);
+    expect(s.removed).toEqual(["102"]);
     const c = calls(r.dir);
     expect(c).toContain("get node prod1-master-0");
     expect(c.indexOf("get node prod1-master-0")).toBeLessThan(c.indexOf("kubeadm join"));

@@ -5,10 +5,28 @@ set -euo pipefail
 umask 077
 
 # @variables
-# etcd-client 3.3 (Ubuntu 22.04) still defaults to the v2 API.
-export ETCDCTL_API=3
+ETCDCTL="$ETCD_TOOLS_DIR/etcdctl"
+ETCDUTL="$ETCD_TOOLS_DIR/etcdutl"
 
 log() { echo "etcd-backup: $*" >&2; }
+
+# etcd_tools: etcdctl and etcdutl of the version the cluster runs, copied out of the running etcd
+# container (kubeadm's etcd image ships both in /usr/local/bin) into ETCD_TOOLS_DIR, again whenever
+# they differ (after an etcd upgrade). Ubuntu's etcd-client is 3.3 and etcd 3.6 dropped
+# `etcdctl snapshot status/restore`. The restore uses these copies, as etcd is stopped by then.
+etcd_tools() {
+  local id bin t
+  id=$("$CRICTL" --runtime-endpoint "$CRI_ENDPOINT" ps -q --name '^etcd$' 2>/dev/null | head -n 1) || id=""
+  bin="$CONTAINERD_TASKS/$id/rootfs/usr/local/bin"
+  for t in etcdctl etcdutl; do
+    if [ -n "$id" ] && [ -x "$bin/$t" ] && ! cmp -s "$bin/$t" "$ETCD_TOOLS_DIR/$t"; then
+      install -D -m 0755 "$bin/$t" "$ETCD_TOOLS_DIR/.$t"
+      mv -f "$ETCD_TOOLS_DIR/.$t" "$ETCD_TOOLS_DIR/$t"
+      log "copied $t out of etcd's container"
+    fi
+    [ -x "$ETCD_TOOLS_DIR/$t" ] || { log "no $t in $ETCD_TOOLS_DIR and no etcd container ($id) to copy it from"; return 1; }
+  done
+}
 
 etcdctl_tls() {
   "$ETCDCTL" --endpoints "$ETCD_ENDPOINT" --dial-timeout 10s \
@@ -125,9 +143,10 @@ part="$BACKUP_DIR/.$name.part"
 # The part file, and the headers file with the STS token should an upload fail.
 trap 'rm -f "$part" "$BACKUP_DIR/.headers.$$"' EXIT
 
+etcd_tools
 etcdctl_tls snapshot save "$part" >&2
 verify "$part"
-status=$(ETCDCTL_API=3 "$ETCDCTL" snapshot status "$part" -w json)
+status=$("$ETCDUTL" snapshot status "$part" -w json)
 revision=$(status_field "$status" revision)
 hash=$(status_field "$status" hash)
 if [ "$(status_field "$status" totalKey)" -lt 1 ]; then

@@ -10,6 +10,10 @@ set -euo pipefail
 umask 077
 
 # @variables
+# etcd's own tools of the cluster's version, which the backup timer copies out of the running etcd
+# container (etcd-backup.sh, etcd_tools).
+ETCDCTL="$ETCD_TOOLS_DIR/etcdctl"
+ETCDUTL="$ETCD_TOOLS_DIR/etcdutl"
 CONTROL_PLANE=(kube-apiserver kube-controller-manager kube-scheduler)
 
 log() { echo "etcd-restore: $*" >&2; }
@@ -69,20 +73,15 @@ case "$cmd" in
       mv "$DATA_DIR" "$aside"
       log "moved the old data dir to $aside"
     fi
-    flags=(--name "$MEMBER_NAME" --initial-cluster "$INITIAL_CLUSTER" --initial-cluster-token "$token"
-      --initial-advertise-peer-urls "$MEMBER_PEER_URL" --data-dir "$DATA_DIR")
-    # etcdutl (etcd >= 3.5) is the restore tool; etcd 3.6 dropped 'etcdctl snapshot restore'.
-    # Debian's etcd-client 3.4 has only etcdctl. Where etcdutl can bump the revision, it does,
-    # so watchers (the api-servers' caches) relist instead of missing the rewound history.
-    if [ -n "${ETCDUTL:-}" ] || command -v etcdutl >/dev/null 2>&1; then
-      tool=${ETCDUTL:-etcdutl}
-      if "$tool" snapshot restore --help 2>&1 | grep -q -- --bump-revision; then
-        flags+=(--bump-revision 1000000000 --mark-compacted)
-      fi
-      "$tool" snapshot restore "$snapshot" "${flags[@]}"
-    else
-      ETCDCTL_API=3 "$ETCDCTL" snapshot restore "$snapshot" "${flags[@]}"
+    if [ ! -x "$ETCDUTL" ]; then
+      log "no etcdutl at $ETCDUTL: run etcd-backup.sh once while etcd runs (it copies etcd's tools there), or put the etcdutl of the cluster's etcd version there"
+      exit 1
     fi
+    # etcdutl of the cluster's etcd version (3.6 dropped 'etcdctl snapshot restore'). The revision
+    # jumps by 1e9 and the old revisions are marked compacted, so every watcher (the api-servers'
+    # caches, informers) relists instead of missing the history the restore rewound.
+    "$ETCDUTL" snapshot restore "$snapshot" --name "$MEMBER_NAME" --initial-cluster "$INITIAL_CLUSTER" --initial-cluster-token "$token" \
+      --initial-advertise-peer-urls "$MEMBER_PEER_URL" --data-dir "$DATA_DIR" --bump-revision 1000000000 --mark-compacted
     chmod 0700 "$DATA_DIR"
     log "restored $snapshot into $DATA_DIR as $MEMBER_NAME"
     ;;
@@ -91,7 +90,7 @@ case "$cmd" in
     ;;
   wait-etcd)
     for ((i = 0; i < WAIT_SECONDS; i += 5)); do
-      if ETCDCTL_API=3 "$ETCDCTL" --endpoints "$ETCD_ENDPOINTS" --dial-timeout 5s \
+      if "$ETCDCTL" --endpoints "$ETCD_ENDPOINTS" --dial-timeout 5s \
         --cacert "$ETCD_PKI_DIR/ca.crt" --cert "$ETCD_PKI_DIR/healthcheck-client.crt" --key "$ETCD_PKI_DIR/healthcheck-client.key" \
         endpoint health; then
         exit 0

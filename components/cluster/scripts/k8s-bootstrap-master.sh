@@ -40,14 +40,55 @@ cluster_exists() {
 }
 
 # A 1 h admin credential signed with the staged CA, for the token and the join order; never logged.
+# ETCD_CLIENT_DIR: a 1 h etcd client certificate (remove_predecessor), in a root-only temp dir.
 ADMIN_KUBECONFIG="$STATE_DIR/bootstrap-admin.conf"
-trap 'rm -f "$ADMIN_KUBECONFIG" "$JOIN_CONFIG.run"' EXIT
+ETCD_CLIENT_DIR=""
+trap 'rm -f "$ADMIN_KUBECONFIG" "$JOIN_CONFIG.run"; [ -z "$ETCD_CLIENT_DIR" ] || rm -rf "$ETCD_CLIENT_DIR"' EXIT
 mint_admin() {
   kubeadm kubeconfig user --config "$INIT_CONFIG" --client-name "k8s-bootstrap:$NODE_NAME" --org kubeadm:cluster-admins --validity-period 1h >"$ADMIN_KUBECONFIG"
 }
 
 previous_ready() {
   [ "$(kubectl --kubeconfig "$ADMIN_KUBECONFIG" get node "$PREVIOUS_MASTER" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = "True" ]
+}
+
+# etcd_api <peer ip> <method> <json>: etcd's JSON gateway (on by default, --enable-grpc-gateway) of a peer,
+# with the client certificate remove_predecessor minted; etcd accepts any client certificate of its CA.
+etcd_api() {
+  curl -fsS --max-time 10 --cacert "$PKI_DIR/etcd/ca.crt" --cert "$ETCD_CLIENT_DIR/client.crt" --key "$ETCD_CLIENT_DIR/client.key" \
+    -X POST -d "$3" "https://$1:$ETCD_CLIENT_PORT/v3/cluster/member/$2"
+}
+
+# remove_predecessor: a master re-created under its name and address (a lost VM) finds its dead
+# predecessor still a voting etcd member, and etcd refuses to add a member while one of three is
+# down ("etcdserver: unhealthy cluster", learner or not). So before joining: take out of etcd
+# every member with this master's peer URL or name (the dead one, or a learner a failed join
+# added), then the stale Node. The etcd client certificate is signed with the etcd CA from the
+# secret store, valid 1 h, in a 0700 temp dir removed on exit.
+remove_predecessor() {
+  local peer ip members ids id
+  [ -n "$ETCD_CLIENT_DIR" ] || ETCD_CLIENT_DIR=$(mktemp -d) || return 1
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=k8s-bootstrap:$NODE_NAME" \
+    -keyout "$ETCD_CLIENT_DIR/client.key" -out "$ETCD_CLIENT_DIR/client.csr" 2>/dev/null || return 1
+  printf 'extendedKeyUsage=clientAuth\n' >"$ETCD_CLIENT_DIR/ext"
+  openssl x509 -req -in "$ETCD_CLIENT_DIR/client.csr" -CA "$PKI_DIR/etcd/ca.crt" -CAkey "$PKI_DIR/etcd/ca.key" \
+    -set_serial "0x$(openssl rand -hex 16)" -days 1 -extfile "$ETCD_CLIENT_DIR/ext" -out "$ETCD_CLIENT_DIR/client.crt" 2>/dev/null || return 1
+  for peer in $PEERS; do
+    ip=${peer%:*}
+    members=$(etcd_api "$ip" list '{}') || continue
+    ids=$(python3 -c 'import json, sys
+for m in json.loads(sys.argv[1]).get("members", []):
+    if m.get("name") == sys.argv[2] or sys.argv[3] in m.get("peerURLs", []):
+        print(m["ID"])' "$members" "$NODE_NAME" "https://$NODE_IP:$ETCD_PEER_PORT") || return 1
+    for id in $ids; do
+      echo "k8s-bootstrap: removing etcd member $id (this name or peer URL)"
+      etcd_api "$ip" remove "{\"ID\":\"$id\"}" >/dev/null || return 1
+    done
+    kubectl --kubeconfig "$ADMIN_KUBECONFIG" delete node "$NODE_NAME" --ignore-not-found || return 1
+    return 0
+  done
+  echo "k8s-bootstrap: no etcd answers at $PEERS"
+  return 1
 }
 
 join_control_plane() {
@@ -59,6 +100,7 @@ join_control_plane() {
     echo "k8s-bootstrap: waiting for $PREVIOUS_MASTER to be Ready before joining"
     return 1
   fi
+  remove_predecessor || return 1
   token=$(kubeadm token create --kubeconfig "$ADMIN_KUBECONFIG" --ttl 1h --description "k8s-bootstrap join of $NODE_NAME") || return 1
   sed "s/JOIN-TOKEN-MINTED-AT-BOOT/$token/" "$JOIN_CONFIG" >"$JOIN_CONFIG.run"
   if kubeadm join --config "$JOIN_CONFIG.run"; then
