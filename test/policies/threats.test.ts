@@ -60,10 +60,10 @@ describe("credential-endpoints (T2-T6): stack-file changes that send credentials
     expect(messages(prod1, p())).toEqual([]);
   });
 
-  test("Apollo meta with userinfo (T2, T5), another Elasticsearch (T3), another broker (T4), another OS image (T6)", async () => {
+  test("another Apollo meta (T5), another Elasticsearch (T3), another broker (T4), another OS image (T6); userinfo from code (T2)", async () => {
     const moved = planToPolicyStack(
       await plan("prod1", [
-        "platform:apollo.meta=http://apollo-meta.pro.livemall.internal:8080@apollo.evil.example",
+        "platform:apollo.meta=http://apollo.evil.example:8080",
         "platform:logSearch.elasticsearch=https://es-api.log.livemall.internal.evil.example",
         "platform:logging.brokers[2]=kafka-3.evil.example:9093",
         "platform:osImageId=ubuntu_22_04_x64_20G_evil.vhd",
@@ -75,8 +75,16 @@ describe("credential-endpoints (T2-T6): stack-file changes that send credentials
     // 3 apps x Apollo, 1 Job x Elasticsearch (Kibana unchanged passes), 1 broker, 33 instances.
     expect(texts).toHaveLength(3 + 1 + 1 + 33);
     expect(texts).toContain(
-      `${ORDER}: container app env APOLLO_META http://apollo-meta.pro.livemall.internal:8080@apollo.evil.example has userinfo, so it connects to apollo.evil.example, not to the host before '@'; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+      `${ORDER}: container app env APOLLO_META http://apollo.evil.example:8080 is not an allowed endpoint (http://apollo-meta.pro.livemall.internal:8080); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
     );
+    // The stack file cannot carry userinfo (config refuses it: test/config/kinds.test.ts); a URL built in code can, and the pack catches it.
+    const smuggled = mutated((s) => {
+      for (const e of podSpec(s, ORDER).containers[0].env)
+        if (e.name === "APOLLO_META") e.value = "http://apollo-meta.pro.livemall.internal:8080@apollo.evil.example";
+    });
+    expect(messages(smuggled, p())).toEqual([
+      `${ORDER}: container app env APOLLO_META http://apollo-meta.pro.livemall.internal:8080@apollo.evil.example has userinfo, so it connects to apollo.evil.example, not to the host before '@'; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+    ]);
     expect(texts).toContain(
       "prod1-log-search-sync: container sync env ES_URL https://es-api.log.livemall.internal.evil.example is not an allowed endpoint (https://es-api.log.livemall.internal, https://kibana.log.livemall.internal); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.logSearch)",
     );
