@@ -28,6 +28,9 @@ import { Network } from "./components/network/network";
 export = async () => {
   const config = loadStackConfig();
   const tags = { "platform:cluster": config.stack, "platform:env": config.env, "managed-by": "pulumi" };
+  // The host holds every member's kubesphere-host credential: its nodes, SLBs and PKI are protected
+  // like prod's, and the pack judges it with the prod rules (docs/threat-model.md, T20).
+  const guardedLikeProd = config.isProd || config.stack === "host";
 
   // Members read nothing from the host's state: its static facts come from its stack file, the rest from
   // data sources (components/fleet/hostLookup.ts). The host reads from each KubeSphere member it lists only
@@ -65,7 +68,7 @@ export = async () => {
     nodePools: config.nodePools,
     osImageId: config.osImageId,
     apiServerFront: config.apiServerFront,
-    deletionProtection: config.isProd,
+    deletionProtection: guardedLikeProd,
     tags,
     secretStore: {
       kmsUrl: config.secretStore.endpoint ?? `https://kms-vpc.${config.region}.aliyuncs.com`,
@@ -211,6 +214,7 @@ export = async () => {
     network,
     workers: cluster.workerInstances(),
     production: config.isProd,
+    deletionProtection: guardedLikeProd,
     imageMirror,
     tags,
   });

@@ -26,6 +26,16 @@ import { apiServerSlbIntranet, noOpenAdminPorts, NO_OPEN_ADMIN_PORTS_SCHEMA } fr
 import { ConfigProperty, EnforcementLevel, isObj, isResourcePolicy, PlatformPolicy, PolicyStack, schemaProblem, TYPES, Violation } from "./rules/policy";
 import { secretsNotPlain, SECRETS_NOT_PLAIN_SCHEMA } from "./rules/secrets";
 import { trustedSources, TRUSTED_SOURCES_SCHEMA } from "./rules/sources";
+import {
+  credentialEndpoints,
+  CREDENTIAL_ENDPOINTS_SCHEMA,
+  noPublicLoadBalancers,
+  NO_PUBLIC_LOAD_BALANCERS_SCHEMA,
+  platformNamespaces,
+  PLATFORM_NAMESPACES_SCHEMA,
+  podPrivileges,
+  POD_PRIVILEGES_SCHEMA,
+} from "./rules/threats";
 import { deploymentHygiene, DEPLOYMENT_HYGIENE_SCHEMA, singleGlobalIngress, SINGLE_GLOBAL_INGRESS_SCHEMA } from "./rules/workloads";
 
 export type { EnforcementLevel, PlatformPolicy, PolicyResource, PolicyStack, Violation } from "./rules/policy";
@@ -65,6 +75,11 @@ export const POLICY_DEFINITIONS: PolicyDefinition[] = [
   define("stack", SINGLE_GLOBAL_INGRESS_SCHEMA, singleGlobalIngress),
   define("stack", SECRETS_NOT_PLAIN_SCHEMA, secretsNotPlain),
   define("stack", TRUSTED_SOURCES_SCHEMA, trustedSources),
+  // From the threat model (docs/threat-model.md); each description cites its rows.
+  define("stack", CREDENTIAL_ENDPOINTS_SCHEMA, credentialEndpoints),
+  define("resource", POD_PRIVILEGES_SCHEMA, podPrivileges),
+  define("resource", NO_PUBLIC_LOAD_BALANCERS_SCHEMA, noPublicLoadBalancers),
+  define("resource", PLATFORM_NAMESPACES_SCHEMA, platformNamespaces),
   // Over the plan's changes (old vs new): offline on --diff-from only; see rules/changes.ts.
   define("stack", {}, safeChanges),
 ];

@@ -79,8 +79,10 @@ esac
 
 if [[ -n $policy_stack ]]; then
   is_known "$policy_stack" || die "unknown stack '$policy_stack' (known: ${STACKS[*]})"
-  # prod: mandatory (a violation blocks the update); nonprod: advisory (reported only).
-  echo "policies/config/$(tier_of "$policy_stack").json"
+  # prod: mandatory (a violation blocks the update); nonprod: advisory (reported only). The host,
+  # which holds every member's kubesphere-host credential, is judged with the prod rules
+  # (docs/threat-model.md, T20) though it deploys with the non-prod tier.
+  if [[ $policy_stack == host ]]; then echo "policies/config/prod.json"; else echo "policies/config/$(tier_of "$policy_stack").json"; fi
   exit 0
 fi
 

@@ -19,6 +19,13 @@ import { datacenterIpProblems, ingressNodePortProblems, reservedRangeProblems, z
 import { PlatformSettings } from "./schema";
 import { PROJECT } from "./keys";
 import { kubesphereVersionProblems, placementProblems, storageProblems } from "./placementChecks";
+import { kmsEndpointProblems, taintSetProblems } from "./kinds";
+
+/** Values checked by kind where the limit depends on another key: the KMS endpoint on the region and instance (T1), a pool's taints as a set (T26). */
+export const kindChecks: CrossCheck = (_stack, s, ctx) => [
+  ...kmsEndpointProblems(s.secretStore?.endpoint, ctx.region, s.secretStore?.kmsInstanceId),
+  ...(s.nodePools ?? []).flatMap((p, i) => taintSetProblems(`${PROJECT}:nodePools[${i}].taints`, p.taints ?? [])),
+];
 
 /** What a rule may know besides the platform:* settings. */
 export interface RuleContext {
@@ -26,6 +33,8 @@ export interface RuleContext {
   region?: string;
   /** The project's stacks (its Pulumi.<stack>.yaml files), when the project folder is known. */
   stacks?: KnownStack[];
+  /** platform:* keys (without the prefix) that are set but failed to parse: their problems are reported, so no rule calls them missing. */
+  unparsed?: ReadonlySet<string>;
 }
 
 /** One cross-key rule: the stack's name and its parsed settings (keys that failed to parse are absent). */
@@ -43,13 +52,13 @@ export const memberHasWorkers: CrossCheck = (_stack, s) => {
 };
 
 /** Apps need Apollo and Harbor, run only on members, pull from the company registry, and each follows its rules (apps/javaAppRules.ts, which include the env's tag rules). */
-export const appsFitTheStack: CrossCheck = (_stack, s) => {
+export const appsFitTheStack: CrossCheck = (_stack, s, ctx) => {
   const out: string[] = [];
   const env = s.env;
   const appEntries = Object.entries(s.apps ?? {});
   if (!env || appEntries.length === 0) return out;
-  if (env === "host") return [`${PROJECT}:apps: the host cluster runs no apps`, ...needsApolloAndHarbor(s)];
-  out.push(...needsApolloAndHarbor(s));
+  if (env === "host") return [`${PROJECT}:apps: the host cluster runs no apps`, ...needsApolloAndHarbor(s, ctx)];
+  out.push(...needsApolloAndHarbor(s, ctx));
   for (const [name, a] of appEntries) {
     const key = `${PROJECT}:apps.${name}`;
     (a.history ?? []).forEach((t, i) => {
@@ -63,10 +72,10 @@ export const appsFitTheStack: CrossCheck = (_stack, s) => {
   return out;
 };
 
-function needsApolloAndHarbor(s: Partial<PlatformSettings>): string[] {
+function needsApolloAndHarbor(s: Partial<PlatformSettings>, ctx: RuleContext): string[] {
   const out: string[] = [];
-  if (!s.apollo) out.push(`${PROJECT}:apollo: is required when apps are configured (the apps read their settings from Apollo)`);
-  if (!s.harbor) out.push(`${PROJECT}:harbor: is required when apps are configured (images are pulled from Harbor)`);
+  if (!s.apollo && !ctx.unparsed?.has("apollo")) out.push(`${PROJECT}:apollo: is required when apps are configured (the apps read their settings from Apollo)`);
+  if (!s.harbor && !ctx.unparsed?.has("harbor")) out.push(`${PROJECT}:harbor: is required when apps are configured (images are pulled from Harbor)`);
   return out;
 }
 
@@ -142,6 +151,7 @@ export const kubesphereMembersRules: CrossCheck = (stack, s, ctx) =>
 /** Every cross-key rule, in the order their problems are reported. */
 export const CROSS_CHECKS: CrossCheck[] = [
   envIsStack,
+  kindChecks,
   memberHasWorkers,
   appsFitTheStack,
   hostStackMatchesRole,

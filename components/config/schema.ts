@@ -11,6 +11,7 @@ import { RFC1918 } from "../network/ports";
 import { LATENCY_BUCKETS_MS } from "../apps/sloRules";
 import { consoleSchema, projectsSchema, workspacesSchema } from "../fleet/consoleSchema";
 import { logSearchSchema } from "../fleet/logSearchSchema";
+import { basicAuthUserProblem, hostPortProblem, httpUrlProblem } from "./kinds";
 
 export type { Env };
 /** True for the two production stacks. */
@@ -169,7 +170,13 @@ const kubernetes = z
         }
       }),
     imageRepository: z.string().min(1).optional(),
-    packageRepository: z.string().url().optional(),
+    packageRepository: z
+      .string()
+      .superRefine((v, ctx) => {
+        const problem = httpUrlProblem(v);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .optional(),
     /** containerd version prefix from the Ubuntu archive, pinned and held; default "1.7." (components/cluster/cloudInit.ts). */
     containerdVersion: z
       .string()
@@ -203,7 +210,11 @@ const hostname = z
   .string()
   .regex(/^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a DNS host name such as order.example.com (labels of at most 63 characters)")
   .max(253, "must be at most 253 characters (a DNS name)");
-const url = z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http(s) URL");
+/** An http(s) URL as the URL parser reads it: no userinfo, a port 1-65535 (kinds.ts). */
+const url = z.string().superRefine((v, ctx) => {
+  const problem = httpUrlProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 const ingress = z
   .object({
@@ -230,13 +241,27 @@ const logging = z.discriminatedUnion("output", [
       port: z.number().int().min(1).max(65535).optional(),
       index: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "must be a lowercase Elasticsearch index name"),
       tls: z.boolean().optional(),
-      user: z.string().min(1).optional(),
+      user: z
+        .string()
+        .min(1)
+        .superRefine((v, ctx) => {
+          const problem = basicAuthUserProblem(v);
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+        })
+        .optional(),
     })
     .strict(),
   z
     .object({
       output: z.literal("kafka"),
-      brokers: z.array(z.string().regex(/^[^\s:]+:\d+$/, "must be host:port")).min(1, "must list at least one broker"),
+      brokers: z
+        .array(
+          z.string().superRefine((v, ctx) => {
+            const problem = hostPortProblem(v);
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+          }),
+        )
+        .min(1, "must list at least one broker"),
       topic: z.string().regex(/^[A-Za-z0-9._-]+$/, "must be a Kafka topic name"),
       tls: z.boolean().optional(),
       user: z.string().min(1).optional(),

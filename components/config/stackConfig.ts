@@ -121,7 +121,8 @@ export function parseStackConfig(stack: string, raw: RawConfig, ctx: Pick<RuleCo
   const region = raw.values["alicloud:region"];
   if (!region) problems.push("alicloud:region: is required");
 
-  problems.push(...crossChecks(stack, settings, { region, stacks: ctx.stacks }));
+  const unparsed = new Set([...failed].map(String));
+  problems.push(...crossChecks(stack, settings, { region, stacks: ctx.stacks, unparsed }));
   const host = memberConsole(stack, settings, ctx, problems);
 
   const secrets: { [K in SecretKeyName]?: pulumi.Output<string> } = {};

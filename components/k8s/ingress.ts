@@ -119,8 +119,10 @@ export interface GlobalIngressArgs {
   network: Pick<Network, "vswitches" | "vpcCidr">;
   /** Every worker, from every pool: the SLB's backends. */
   workers: { name: string; id: pulumi.Input<string> }[];
-  /** Production: SLB deletion protection on, and the larger replica default. */
+  /** Production: the larger replica default. */
   production: boolean;
+  /** SLB deletion protection. Default: `production`. */
+  deletionProtection?: boolean;
   /** `platform:images.registry`. Default none (upstream). */
   imageMirror?: string;
   /** Tags on the SLB. Default none. */
@@ -175,7 +177,7 @@ export class GlobalIngress extends pulumi.ComponentResource {
         masterZoneId: vswitches[0].zone,
         slaveZoneId: vswitches[Math.min(1, vswitches.length - 1)].zone,
         paymentType: "PayAsYouGo",
-        deleteProtection: args.production ? "on" : "off",
+        deleteProtection: (args.deletionProtection ?? args.production) ? "on" : "off",
         tags: args.tags,
       },
       { parent: this },

@@ -25,11 +25,12 @@ export class PolicyConfigError extends Error {}
 
 /**
  * The config file a stack's policies run with, as the workflows pick it
- * (.github/scripts/changed-stacks.sh --policy-config): mandatory for prod1/prod2,
- * advisory elsewhere.
+ * (.github/scripts/changed-stacks.sh --policy-config): mandatory for prod1/prod2 and the host
+ * (which holds every member's kubesphere-host credential: docs/threat-model.md, T20), advisory
+ * elsewhere.
  */
 export function policyConfigFileFor(stack: string, dir = PROJECT_DIR): string {
-  const tier = isEnv(stack) && isProdEnv(stack) ? "prod" : "nonprod";
+  const tier = isEnv(stack) && (isProdEnv(stack) || stack === "host") ? "prod" : "nonprod";
   return path.join(dir, "policies", "config", `${tier}.json`);
 }
 

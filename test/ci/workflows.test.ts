@@ -218,7 +218,8 @@ describe("changed-stacks.sh", () => {
   it.each(ALL)("maps %s to its policy pack config", (stack) => {
     const r = run(SCRIPT, ["--policy-config", stack]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(`policies/config/${PROD.includes(stack) ? "prod" : "nonprod"}.json\n`);
+    // The host is judged with the prod rules (docs/threat-model.md, T20).
+    expect(r.stdout).toBe(`policies/config/${PROD.includes(stack) || stack === "host" ? "prod" : "nonprod"}.json\n`);
   });
 
   it("refuses a policy config for an unknown stack", () => {
@@ -285,7 +286,9 @@ describe("every workflow", () => {
     for (const s of steps) {
       expect(s.uses).toBe("pulumi/actions@v6");
       expect(s.with?.policyPacks).toBe("policies");
-      expect(String(s.with?.policyPackConfigs)).toMatch(/^(policies\/config\/(prod|nonprod)\.json|\$\{\{ steps\.pack\.outputs\.config \}\})$/);
+      expect(String(s.with?.policyPackConfigs)).toMatch(
+        /^(policies\/config\/(prod|nonprod)\.json|\$\{\{ steps\.pack\.outputs\.config \}\}|\$\{\{ matrix\.stack == 'host' && 'policies\/config\/prod\.json' \|\| 'policies\/config\/nonprod\.json' \}\})$/,
+      );
       expect(s.with?.["stack-name"]).toBe("${{ vars.PULUMI_ORG }}/platform/${{ matrix.stack }}");
       for (const k of SECRETS) expect(s.env?.[k]).toBe(`\${{ secrets.${k} }}`);
     }
@@ -371,7 +374,8 @@ describe("pull-request.yml", () => {
     const { r, outputs } = runBlock(pack.run!, { STACK: stack, PULUMI_ORG: "shop" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(outputs.config).toBe(`policies/config/${PROD.includes(stack) ? "prod" : "nonprod"}.json`);
+    // The host is judged with the prod rules (docs/threat-model.md, T20).
+    expect(outputs.config).toBe(`policies/config/${PROD.includes(stack) || stack === "host" ? "prod" : "nonprod"}.json`);
   });
 
   it("preview: stops early when the PULUMI_ORG variable is missing", () => {
@@ -618,7 +622,9 @@ describe("deploy.yml", () => {
     expect(job.concurrency).toEqual({ group: "deploy-${{ matrix.stack }}", "cancel-in-progress": false });
     const steps = pulumiSteps(job);
     expect(steps).toHaveLength(1);
-    expect(steps[0].with).toMatchObject({ command: "up", policyPacks: "policies", policyPackConfigs: `policies/config/${tier}.json` });
+    const configs =
+      tier === "prod" ? "policies/config/prod.json" : "${{ matrix.stack == 'host' && 'policies/config/prod.json' || 'policies/config/nonprod.json' }}";
+    expect(steps[0].with).toMatchObject({ command: "up", policyPacks: "policies", policyPackConfigs: configs });
   });
 
   describe("the changes step", () => {

@@ -51,12 +51,13 @@ describe("the KMS secret in the plan", () => {
     expect(secrets[0].inputs.encryptionKeyId).toBe(`key-${region}placeholder${stack}`);
   });
 
-  test("outside prod it is force-deleted (no 30-day hold on its name); prod keeps the recovery window and protect", async () => {
-    for (const stack of ["host", "dev", "test", "pre"]) {
+  test("outside prod and the host it is force-deleted (no 30-day hold on its name); prod and the host keep the recovery window and protect", async () => {
+    for (const stack of ["dev", "test", "pre"]) {
       const [s] = ofType(await plan(stack), SECRET);
       expect([stack, s.inputs.forceDeleteWithoutRecovery, s.protect]).toEqual([stack, true, false]);
     }
-    for (const stack of ["prod1", "prod2"]) {
+    // The host holds every member's credential: protected like prod (docs/threat-model.md, T20).
+    for (const stack of ["host", "prod1", "prod2"]) {
       const [s] = ofType(await plan(stack), SECRET);
       expect([stack, s.inputs.forceDeleteWithoutRecovery, s.inputs.recoveryWindowInDays, s.protect]).toEqual([stack, false, 30, true]);
     }

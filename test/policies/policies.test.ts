@@ -298,12 +298,14 @@ describe("policy config files", () => {
     const prod = loadPolicyConfig(PROD);
     const nonprod = loadPolicyConfig(NONPROD);
     expect([...prod.keys()]).toEqual(POLICY_NAMES);
-    expect(POLICY_NAMES).toHaveLength(13);
+    expect(POLICY_NAMES).toHaveLength(17);
     for (const name of POLICY_NAMES) expect(prod.get(name)!.level).toBe("mandatory");
     for (const name of POLICY_NAMES) expect(nonprod.get(name)!.level).toBe(name === "deletion-protection" ? "disabled" : "advisory");
     expect(policiesFromConfig(nonprod).map((p) => p.name)).not.toContain("deletion-protection");
     expect(policyConfigFileFor("prod2")).toBe(PROD);
     expect(policyConfigFileFor("pre")).toBe(NONPROD);
+    // The host holds every member's credential: the prod rules (docs/threat-model.md, T20).
+    expect(policyConfigFileFor("host")).toBe(PROD);
   });
 
   test("typos and wrong types are refused, naming the key", () => {
@@ -332,7 +334,10 @@ describe("every stack under its own config file", () => {
   test("a non-prod stack under prod.json is held to prod's bar (one master, one-replica apps, its own Kubernetes)", async () => {
     const v = checkPlan(await plan("dev"), loadPolicyConfig(PROD));
     const policies = new Set(v.map((x) => x.policy));
-    expect(policies).toEqual(new Set(["deletion-protection", "odd-masters", "approved-instance-types", "kubernetes-baseline", "deployment-hygiene"]));
+    // credential-endpoints: dev's Apollo and Elasticsearch are not prod's (docs/threat-model.md, T3-T5).
+    expect(policies).toEqual(
+      new Set(["deletion-protection", "odd-masters", "approved-instance-types", "kubernetes-baseline", "deployment-hygiene", "credential-endpoints"]),
+    );
     expect(v.every((x) => x.level === "mandatory")).toBe(true);
     expect(v.map((x) => x.message)).toEqual(
       expect.arrayContaining([

@@ -86,6 +86,7 @@ describe("the pack's imports stay inside policies/", () => {
         "rules/network.ts",
         "rules/workloads.ts",
         "rules/secrets.ts",
+        "rules/threats.ts",
       ]),
     );
     const problems: string[] = [];
@@ -138,6 +139,7 @@ describe("policies/ copied alone to a temp dir", () => {
       "rules/workloads.js",
       "rules/secrets.js",
       "rules/changes.js",
+      "rules/threats.js",
     ]) {
       expect(fs.existsSync(path.join(dir, "bin", js))).toBe(true);
     }
@@ -145,7 +147,7 @@ describe("policies/ copied alone to a temp dir", () => {
   });
 
   test(
-    "starts as the Pulumi CLI starts it and lists the platform pack's thirteen policies",
+    "starts as the Pulumi CLI starts it and lists the platform pack's seventeen policies",
     async () => {
       pack = await startPack(dir);
 
@@ -154,7 +156,7 @@ describe("policies/ copied alone to a temp dir", () => {
 
       const names = info.getPoliciesList().map((p: any) => p.getName());
       expect(names).toEqual(POLICY_NAMES);
-      expect(names).toHaveLength(13);
+      expect(names).toHaveLength(17);
     },
     START_TIMEOUT_MS + 30_000,
   );

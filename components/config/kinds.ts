@@ -1,0 +1,100 @@
+// Config values checked by kind, not by case (docs/threat-model.md, T1, T2, T24, T26, T27):
+// URLs and host:port through the WHATWG URL parser (Node's `URL`), so what is checked is what
+// a client connects to; each function returns its problems, one line each, naming the key and
+// the limit. Used by the zod schema (schema.ts) and the cross-key checks (crossChecks.ts).
+import { PROJECT } from "./keys";
+
+/** Largest TCP port (RFC 793's 16-bit port field). */
+export const MAX_PORT = 65535;
+
+/**
+ * Why `value` is not an http(s) URL a client would send credentials to safely, or undefined.
+ * Userinfo (`https://company-host@elsewhere`) is refused: the URL parser connects to the host after
+ * '@', while a reviewer reads the one before it. A port outside 1-65535 does not parse.
+ */
+export function httpUrlProblem(value: string, schemes: readonly string[] = ["http:", "https:"]): string | undefined {
+  const port = /^[a-z][a-z0-9+.-]*:\/\/[^/?#@]*:(\d+)(?:[/?#]|$)/i.exec(value)?.[1];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > MAX_PORT)) return `port ${port} is not 1-${MAX_PORT}`;
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return `must be an ${schemes.map((s) => s.slice(0, -1)).join(" or ")} URL (host, optional port 1-${MAX_PORT}); ${JSON.stringify(value)} does not parse`;
+  }
+  if (!schemes.includes(u.protocol)) return `must be an ${schemes.map((s) => s.slice(0, -1)).join(" or ")} URL, not ${u.protocol.slice(0, -1)}`;
+  if (u.username !== "" || u.password !== "" || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value))
+    return `must not carry userinfo (user@): it connects to ${u.host}, not to the name before '@'`;
+  if (/\s/.test(value)) return "must not contain whitespace";
+  return undefined;
+}
+
+/** Why `value` is not `host:port` (port 1-65535, no userinfo, no path), or undefined. */
+export function hostPortProblem(value: string): string | undefined {
+  const port = /:(\d+)$/.exec(value)?.[1];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > MAX_PORT)) return `port ${port} is not 1-${MAX_PORT}`;
+  let u: URL;
+  try {
+    u = new URL(`tcp://${value}`);
+  } catch {
+    return `must be host:port with a port 1-${MAX_PORT}; ${JSON.stringify(value)} does not parse`;
+  }
+  if (value.includes("@")) return `must not carry userinfo (user@): it connects to ${u.host}`;
+  if (u.port === "" && !/:\d+$/.test(value)) return "must be host:port (the port is required)";
+  if (u.port === "") return `port must be 1-${MAX_PORT}`;
+  if (u.pathname !== "" || u.search !== "" || u.hash !== "" || `${u.hostname}:${u.port}` !== value.toLowerCase()) return "must be host:port, nothing else";
+  return undefined;
+}
+
+/**
+ * KMS endpoints the masters may fetch the PKI from: the region's shared gateway (`kms.<region>.aliyuncs.com`),
+ * its VPC endpoint (`kms-vpc.<region>.aliyuncs.com`, the program's default), or a KMS instance's own VPC endpoint
+ * (`<kst-id>.cryptoservice.kms.aliyuncs.com`). Anything else receives role-signed requests and returns the PKI the
+ * masters install (T1).
+ */
+export function kmsEndpointProblems(endpoint: string | undefined, region: string | undefined, instanceId: string | undefined): string[] {
+  if (endpoint === undefined) return [];
+  const key = `${PROJECT}:secretStore.endpoint`;
+  const problem = httpUrlProblem(endpoint, ["https:"]);
+  if (problem) return [`${key}: ${problem}`];
+  const u = new URL(endpoint);
+  if (u.pathname !== "/" || u.search !== "" || u.hash !== "") return [`${key}: must be an https URL with no path, query or fragment`];
+  const allowed = [
+    ...(region ? [`kms.${region}.aliyuncs.com`, `kms-vpc.${region}.aliyuncs.com`] : []),
+    ...(instanceId ? [`${instanceId.toLowerCase()}.cryptoservice.kms.aliyuncs.com`] : []),
+  ];
+  if (u.port !== "" && u.port !== "443") return [`${key}: must use port 443, got ${u.port}`];
+  return allowed.includes(u.hostname)
+    ? []
+    : [
+        `${key}: host ${u.hostname} is not a KMS endpoint of this stack (${allowed.join(", ")}); the masters send role-signed requests there and install the PKI it returns`,
+      ];
+}
+
+/**
+ * Taint keys the node lifecycle and cloud controllers own (`node.kubernetes.io/not-ready`,
+ * `node.cloudprovider.kubernetes.io/uninitialized`, ...): Kubernetes docs, "Taints and Tolerations",
+ * taint-based evictions (kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/, read 2026-12-07).
+ */
+export const RESERVED_TAINT_PREFIXES = ["node.kubernetes.io/", "node.cloudprovider.kubernetes.io/"];
+
+/**
+ * A pool's taints: a key owned by a controller, and two taints with the same key and effect (the API server
+ * refuses a Node with both: core/validation ValidateNodeSpec checks taints unique by key and effect).
+ */
+export function taintSetProblems(key: string, taints: { key: string; value?: string; effect: string }[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  taints.forEach((t, i) => {
+    const reserved = RESERVED_TAINT_PREFIXES.find((p) => t.key.startsWith(p));
+    if (reserved) out.push(`${key}[${i}].key: ${t.key} is reserved (${reserved}* taints are set and removed by Kubernetes controllers)`);
+    const id = `${t.key}:${t.effect}`;
+    if (seen.has(id)) out.push(`${key}[${i}]: duplicate taint ${t.key} with effect ${t.effect} (at most one per key and effect)`);
+    seen.add(id);
+  });
+  return out;
+}
+
+/** A basic-auth user id: RFC 7617 section 2, "a user-id containing a colon character is invalid" (the colon ends it). */
+export function basicAuthUserProblem(user: string): string | undefined {
+  return user.includes(":") ? "must not contain ':' (HTTP basic auth splits user and password at the first colon, RFC 7617 section 2)" : undefined;
+}

@@ -1,0 +1,247 @@
+// The rows of the threat model (docs/threat-model.md) a plan can show, each tried on
+// the REAL planned prod1 stack under prod.json: a stack-file change along the row (or one
+// mutated field where no config key reaches it) is a mandatory violation naming the
+// value and the list; the stack as it is, and ordinary changes, pass.
+import {
+  credentialEndpoints,
+  fluentBitOutputs,
+  hostPortProblem,
+  noPublicLoadBalancers,
+  platformNamespaces,
+  podPrivileges,
+  urlProblem,
+} from "../../policies/rules/threats";
+import { trustedSources } from "../../policies/rules/sources";
+import { deletionProtection } from "../../policies/rules/nodes";
+import type { PolicyResource, PolicyStack } from "../../policies/rules/policy";
+import { PlatformPolicy, POLICY_DEFINITIONS, runPolicies } from "../../policies/pack";
+import { checkPlan, loadPolicyConfig, planToPolicyStack, policyConfigFileFor } from "../../components/preview/policyCheck";
+import { plan } from "../support/offline";
+
+const prodConfig = loadPolicyConfig(policyConfigFileFor("prod1"));
+const cfg = (name: string) => prodConfig.get(name)!.config;
+
+let prod1: PolicyStack;
+beforeAll(async () => {
+  prod1 = planToPolicyStack(await plan("prod1"));
+});
+
+function mutated(edit: (s: PolicyStack) => void): PolicyStack {
+  const copy = structuredClone(prod1);
+  edit(copy);
+  return copy;
+}
+const one = (s: PolicyStack, name: string): PolicyResource => {
+  const found = s.resources.filter((r) => r.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${name}, found ${found.length}`);
+  return found[0];
+};
+const messages = (s: PolicyStack, p: PlatformPolicy) => runPolicies(s, [p]).map((v) => v.message);
+const any = (v: unknown) => v as Record<string, any>;
+const podSpec = (s: PolicyStack, name: string) => any(one(s, name).props).spec.template.spec;
+const ORDER = "prod1-order-service-deployment-order-service";
+
+describe("each new rule cites the threat rows it stops", () => {
+  test.each([
+    ["credential-endpoints", ["T2", "T3", "T4", "T5", "T6"]],
+    ["pod-privileges", ["T11"]],
+    ["no-public-load-balancers", ["T15"]],
+    ["platform-namespaces", ["T17"]],
+  ])("%s", (name, rows) => {
+    const def = POLICY_DEFINITIONS.find((d) => d.name === name)!;
+    for (const row of rows) expect(def.description).toContain(`(${row})`);
+  });
+});
+
+describe("credential-endpoints (T2-T6): stack-file changes that send credentials or take code elsewhere", () => {
+  const p = () => credentialEndpoints("mandatory", cfg("credential-endpoints"));
+
+  test("prod1 passes", () => {
+    expect(messages(prod1, p())).toEqual([]);
+  });
+
+  test("another Apollo meta (T5), another Elasticsearch (T3), another broker (T4), another OS image (T6); userinfo from code (T2)", async () => {
+    const moved = planToPolicyStack(
+      await plan("prod1", [
+        "platform:apollo.meta=http://apollo.evil.example:8080",
+        "platform:logSearch.elasticsearch=https://es-api.log.livemall.internal.evil.example",
+        "platform:logging.brokers[2]=kafka-3.evil.example:9093",
+        "platform:osImageId=ubuntu_22_04_x64_20G_evil.vhd",
+      ]),
+    );
+    const found = runPolicies(moved, [p()]);
+    expect(found.every((v) => v.level === "mandatory")).toBe(true);
+    const texts = found.map((v) => v.message);
+    // 3 apps x Apollo, 1 Job x Elasticsearch (Kibana unchanged passes), 1 broker, 33 instances.
+    expect(texts).toHaveLength(3 + 1 + 1 + 33);
+    expect(texts).toContain(
+      `${ORDER}: container app env APOLLO_META http://apollo.evil.example:8080 is not an allowed endpoint (http://apollo-meta.pro.livemall.internal:8080); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+    );
+    // The stack file cannot carry userinfo (config refuses it: test/config/kinds.test.ts); a URL built in code can, and the pack catches it.
+    const smuggled = mutated((s) => {
+      for (const e of podSpec(s, ORDER).containers[0].env)
+        if (e.name === "APOLLO_META") e.value = "http://apollo-meta.pro.livemall.internal:8080@apollo.evil.example";
+    });
+    expect(messages(smuggled, p())).toEqual([
+      `${ORDER}: container app env APOLLO_META http://apollo-meta.pro.livemall.internal:8080@apollo.evil.example has userinfo, so it connects to apollo.evil.example, not to the host before '@'; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+    ]);
+    expect(texts).toContain(
+      "prod1-log-search-sync: container sync env ES_URL https://es-api.log.livemall.internal.evil.example is not an allowed endpoint (https://es-api.log.livemall.internal, https://kibana.log.livemall.internal); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.logSearch)",
+    );
+    expect(
+      texts.filter((t) => t.startsWith("prod1-logging-fluent-bit: fluent-bit output kafka-3.evil.example:9093 is not an allowed log store (")),
+    ).toHaveLength(1);
+    expect(texts.filter((t) => / boots image ubuntu_22_04_x64_20G_evil\.vhd, not an allowed OS image/.test(t))).toHaveLength(33);
+  });
+
+  test("urlProblem: the URL parser decides the host; scheme, port and path boundary count", () => {
+    const allowed = ["https://kibana.log.livemall.internal", "http://apollo-meta.pro.livemall.internal:8080"];
+    expect(urlProblem("https://kibana.log.livemall.internal", allowed)).toBeUndefined();
+    expect(urlProblem("https://kibana.log.livemall.internal:443/app", allowed)).toBeUndefined();
+    expect(urlProblem("https://KIBANA.log.livemall.internal/", allowed)).toBeUndefined();
+    expect(urlProblem("https://kibana.log.livemall.internal@evil.example", allowed)).toBe(
+      "has userinfo, so it connects to evil.example, not to the host before '@'",
+    );
+    expect(urlProblem("https://user:pw@kibana.log.livemall.internal", allowed)).toMatch(/^has userinfo/);
+    expect(urlProblem("http://kibana.log.livemall.internal", allowed)).toMatch(/^is not an allowed endpoint/);
+    expect(urlProblem("https://kibana.log.livemall.internal:8443", allowed)).toMatch(/^is not an allowed endpoint/);
+    expect(urlProblem("https://kibana.log.livemall.internal.evil.example", allowed)).toMatch(/^is not an allowed endpoint/);
+    expect(urlProblem("http://apollo-meta.pro.livemall.internal:80", allowed)).toMatch(/^is not an allowed endpoint/);
+    expect(urlProblem("not a url", allowed)).toBe("is not a URL");
+  });
+
+  test("hostPortProblem and fluentBitOutputs: brokers and es outputs as host:port", () => {
+    const allowed = ["kafka-1.log.livemall.internal:9093"];
+    expect(hostPortProblem("kafka-1.log.livemall.internal:9093", allowed)).toBeUndefined();
+    expect(hostPortProblem("x@kafka-1.log.livemall.internal:9093", allowed)).toMatch(/^has userinfo/);
+    expect(hostPortProblem("kafka-1.log.livemall.internal:9094", allowed)).toMatch(/^is not an allowed log store/);
+    expect(hostPortProblem("kafka-1.log.livemall.internal", allowed)).toBe("is not host:port");
+    expect(hostPortProblem("kafka-1.log.livemall.internal:9093/x", allowed)).toBe("is not host:port");
+    expect(
+      fluentBitOutputs("[OUTPUT]\n    Name es\n    Host es.dev.livemall.internal\n    Port 9200\n[OUTPUT]\n    Name kafka\n    Brokers a:1, b:2\n"),
+    ).toEqual(["es.dev.livemall.internal:9200", "a:1", "b:2"]);
+  });
+});
+
+describe("trusted-sources at the Harbor project level (T7)", () => {
+  test("an app image from another project of the company Harbor is refused; commerce and scm pass", async () => {
+    const p = trustedSources("mandatory", cfg("trusted-sources"));
+    expect(messages(prod1, p)).toEqual([]);
+    const moved = planToPolicyStack(await plan("prod1", ["platform:apps.supply-chain.image=harbor.livemall.internal/sandbox/supply-chain"]));
+    const found = messages(moved, p);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(
+      /^prod1-supply-chain-deployment-supply-chain: container app pulls harbor\.livemall\.internal\/sandbox\/supply-chain:supply-chain-v3\.1\.1 \(harbor\.livemall\.internal\/sandbox\/supply-chain\), not from a trusted registry \(harbor\.livemall\.internal\/commerce, harbor\.livemall\.internal\/scm,/,
+    );
+  });
+});
+
+describe("pod-privileges (T11)", () => {
+  const p = () => podPrivileges("mandatory", cfg("pod-privileges"));
+
+  test("prod1 passes: flannel, fluent-bit and the CSI controller are the allowed platform workloads", () => {
+    expect(messages(prod1, p())).toEqual([]);
+    expect(cfg("pod-privileges").privilegedWorkloads).toEqual(["kube-flannel/kube-flannel-ds", "logging/fluent-bit", "kube-system/csi-provisioner"]);
+  });
+
+  test("an app with hostNetwork, a privileged container, a hostPath volume; a chart's values asking for hostPID", () => {
+    const bad = mutated((s) => {
+      const spec = podSpec(s, ORDER);
+      spec.hostNetwork = true;
+      spec.containers[0].securityContext = { privileged: true };
+      spec.volumes = [...(spec.volumes ?? []), { name: "root", hostPath: { path: "/" } }];
+      any(one(s, "prod1-monitoring-kube-prometheus-stack").props).values.prometheus = { prometheusSpec: { hostPID: true } };
+    });
+    const found = messages(bad, p());
+    expect(found).toHaveLength(2);
+    const volumeIndex = podSpec(bad, ORDER).volumes.length - 1;
+    expect(found[1]).toBe(
+      `${ORDER}: commerce/order-service asks for the node (template.spec.containers[0].securityContext.privileged, template.spec.hostNetwork, template.spec.volumes[${volumeIndex}].hostPath) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (pod-privileges.privilegedWorkloads)`,
+    );
+    expect(found[0]).toMatch(
+      /^prod1-monitoring-kube-prometheus-stack: monitoring\/kube-prometheus-stack asks for the node \(prometheus\.prometheusSpec\.hostPID\)/,
+    );
+  });
+
+  test("privileged: false and hostNetwork: false are not privileges", () => {
+    const ok = mutated((s) => {
+      const spec = podSpec(s, ORDER);
+      spec.hostNetwork = false;
+      spec.containers[0].securityContext = { privileged: false, allowPrivilegeEscalation: false };
+    });
+    expect(messages(ok, p())).toEqual([]);
+  });
+});
+
+describe("no-public-load-balancers (T15)", () => {
+  const p = () => noPublicLoadBalancers("mandatory", cfg("no-public-load-balancers"));
+
+  test("prod1 passes; an internet ingress SLB, an SLB without addressType, an EIP on an SLB and a LoadBalancer Service fail", () => {
+    expect(messages(prod1, p())).toEqual([]);
+    const bad = mutated((s) => {
+      one(s, "prod1-ingress-slb").props.addressType = "internet";
+      delete one(s, "prod1-front-slb").props.addressType;
+      s.resources.find((r) => r.name === "prod1-nat-eip" && r.type === "alicloud:ecs/eipAssociation:EipAssociation")!.props.instanceType = "SlbInstance";
+      any(one(s, "prod1-order-service-service-order-service").props).spec.type = "LoadBalancer";
+    });
+    expect(messages(bad, p()).sort()).toEqual([
+      'prod1-front-slb: SLB prod1-apiserver addressType is unset; must be "intranet"; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (no-public-load-balancers.publicLoadBalancers)',
+      'prod1-ingress-slb: SLB prod1-ingress addressType is "internet"; must be "intranet"; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (no-public-load-balancers.publicLoadBalancers)',
+      "prod1-nat-eip: binds an EIP to a SlbInstance, which puts it on the internet; egress goes through the NAT gateway",
+      "prod1-order-service-service-order-service: LoadBalancer Service commerce/order-service gets an internet-facing SLB; annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (no-public-load-balancers.publicLoadBalancers)",
+    ]);
+  });
+
+  test("a LoadBalancer Service annotated intranet passes", () => {
+    const ok = mutated((s) => {
+      const svc = any(one(s, "prod1-order-service-service-order-service").props);
+      svc.spec.type = "LoadBalancer";
+      svc.metadata.annotations = { "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type": "intranet" };
+    });
+    expect(messages(ok, p())).toEqual([]);
+  });
+});
+
+describe("platform-namespaces (T17)", () => {
+  const p = () => platformNamespaces("mandatory", cfg("platform-namespaces"));
+
+  test("prod1 passes; an app in kubesphere-system and a workspace binding in kubesphere-controls-system fail", async () => {
+    expect(messages(prod1, p())).toEqual([]);
+    const bad = mutated((s) => {
+      any(one(s, ORDER).props).metadata.namespace = "kubesphere-system";
+      any(one(s, "prod1-console-rolebinding-commerce-ops.wang-admin").props).metadata.namespace = "kubesphere-controls-system";
+      any(one(s, "prod1-apps-namespace-scm").props).metadata.name = "kube-system";
+    });
+    const found = messages(bad, p());
+    expect(found).toHaveLength(3);
+    expect(found).toContain(
+      `${ORDER}: app object in platform namespace kubesphere-system (default, kube-system, kube-public, kube-node-lease, kube-flannel, ingress-nginx, logging, monitoring, kubesphere-system, kubesphere-controls-system, kubesphere-monitoring-system, kubesphere-monitoring-federated, kubesphere-logging-system, kubekey-system); apps and workspaces get namespaces of their own`,
+    );
+    expect(
+      found.some((m) =>
+        m.startsWith("prod1-console-rolebinding-commerce-ops.wang-admin: KubeSphere role binding in platform namespace kubesphere-controls-system"),
+      ),
+    ).toBe(true);
+    expect(found.some((m) => m.startsWith("prod1-apps-namespace-scm: app object in platform namespace kube-system"))).toBe(true);
+  });
+
+  test("platform components in their own namespaces are not app objects", () => {
+    // fluent-bit's release lives in logging, flannel in kube-flannel: neither is under an app component.
+    expect(one(prod1, "prod1-logging-fluent-bit").urn).not.toContain("JavaApp");
+    expect(messages(prod1, p())).toEqual([]);
+  });
+});
+
+describe("the host is judged with the prod rules (T20)", () => {
+  test("the host's config file is prod.json; its plan passes; a node without deletion protection is a mandatory violation", async () => {
+    expect(policyConfigFileFor("host")).toBe(policyConfigFileFor("prod1"));
+    const hostPlan = await plan("host");
+    expect(checkPlan(hostPlan, loadPolicyConfig(policyConfigFileFor("host")))).toEqual([]);
+    const host = planToPolicyStack(hostPlan);
+    const master = host.resources.find((r) => r.name === "host-master-0")!;
+    expect(master.props.deletionProtection).toBe(true);
+    master.props.deletionProtection = false;
+    const found = runPolicies(host, [deletionProtection("mandatory")]);
+    expect(found.map((v) => [v.level, v.message])).toEqual([["mandatory", "host-master-0: deletionProtection is false; must be true"]]);
+  });
+});
