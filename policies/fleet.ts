@@ -67,6 +67,8 @@ export function readFleet(dir = FLEET_DIR): Fleet {
   } catch (e) {
     throw new FleetError([`${dir}: cannot list the stack files (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
   }
+  // No stack files: the pack published alone (`pulumi policy publish`) has no fleet; no stack has a tier there.
+  if (files.length === 0) return { stacks: [], host: "", members: [] };
   const key = files.map((f) => `${f}:${fs.statSync(path.join(dir, f)).mtimeMs}`).join(",");
   const hit = cache.get(dir);
   if (hit && hit.key === key) return hit.fleet;

@@ -105,6 +105,16 @@ describe("a new prod cluster prod3, with no code edit", () => {
   });
 });
 
+test("no stack files (the policy pack published alone): an empty fleet, no stack has a tier", () => {
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-empty-"));
+  try {
+    expect(readFleet(empty)).toEqual({ stacks: [], host: "", members: [] });
+    expect(tierOf("prod1", empty)).toBeUndefined();
+  } finally {
+    fs.rmSync(empty, { recursive: true, force: true });
+  }
+});
+
 describe("a fleet that does not add up is refused, naming the file and key", () => {
   test("a member the host lists without a stack file", () => {
     write("host", read("host").replace("      - livemall/platform/prod2\n", "      - livemall/platform/prod2\n      - livemall/platform/prod9\n"));
