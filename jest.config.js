@@ -40,6 +40,7 @@ const TOOLS = [
   "controlplane/controlPlane",
   "cluster/readiness",
   "fleet/fleet",
+  "fleet/fleetList",
   "fleet/ipsec",
   "fleet/logSearch",
   "k8s/alertRules",

@@ -7,11 +7,13 @@
 // and build number, pre/prod run git release tags, and prod never runs a
 // release candidate (pre's validated image is promoted there without rebuild).
 
-/** The stacks, one per cluster; same union as config.ts's STACKS (kept here so this module stays Pulumi-free). */
-export type Env = "host" | "dev" | "test" | "pre" | "prod1" | "prod2";
+import { readFleet, tierOf } from "./fleet";
 
-/** Every stack name, in promotion order. */
-export const ENVS: readonly Env[] = ["host", "dev", "test", "pre", "prod1", "prod2"];
+/** A stack name (one per cluster); what it is, its tier, comes from its stack file (fleet.ts). */
+export type Env = string;
+
+/** Every stack name, in deploy order (host, then dev, test, pre, prod): the stack files next to Pulumi.yaml (fleet.ts). */
+export const ENVS: readonly Env[] = readFleet().stacks.map((s) => s.name);
 
 /** Previous tags kept per app: the Deployment keeps revisionHistoryLimit 5, so older tags could not be rolled back to by ReplicaSet either. */
 export const MAX_HISTORY = 5;
@@ -26,12 +28,12 @@ const BUILD_TAG = /^(\d{4})(\d{2})(\d{2})-(\d{1,10}|[0-9a-f]{7,12})$/;
 const RELEASE_TAG = /^(?:(.+)-)?v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-rc\.(?:0|[1-9]\d*))?$/;
 
 export function isEnv(s: string): s is Env {
-  return (ENVS as readonly string[]).includes(s);
+  return tierOf(s) !== undefined;
 }
 
-/** True for the two production stacks. */
+/** True for the stacks whose file says `platform:tier: prod`. */
 export function isProdEnv(env: Env): boolean {
-  return env === "prod1" || env === "prod2";
+  return tierOf(env) === "prod";
 }
 
 /**
@@ -39,14 +41,16 @@ export function isProdEnv(env: Env): boolean {
  * the config key, which the caller knows and prefixes).
  */
 export function imageTagProblem(env: Env, tag: string, app: string): string | undefined {
-  if (env === "host") return "host runs no apps (it is the management cluster), so it takes no image tags";
+  const tier = tierOf(env);
+  if (tier === undefined) return `${env} has no stack file Pulumi.${env}.yaml, so no tag rule applies`;
+  if (tier === "host") return "host runs no apps (it is the management cluster), so it takes no image tags";
   if (tag === "") return "tag is empty";
   // `latest` moves: the cluster would run whatever was pushed last, and a
   // rollback could not name the image it rolls back to.
   if (tag.toLowerCase() === "latest") return `tag "${tag}" is refused: it moves, so nobody can tell or roll back which build runs`;
   if (!OCI_TAG.test(tag)) return `tag "${tag}" is not a valid image tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-')`;
 
-  if (env === "dev" || env === "test") {
+  if (tier === "dev" || tier === "test") {
     const m = BUILD_TAG.exec(tag);
     if (!m) {
       return `tag "${tag}" is not a build tag (${env} takes CI builds YYYYMMDD-<build> such as 20261127-142 or 20261127-3f9a2c1)`;
@@ -58,18 +62,18 @@ export function imageTagProblem(env: Env, tag: string, app: string): string | un
     return undefined;
   }
 
-  // pre, prod1, prod2: git release tags.
+  // pre and prod: git release tags.
   const example = `v2.3.1 or ${app}-v2.3.1`;
   const m = RELEASE_TAG.exec(tag);
   if (!m) {
-    const takes = env === "pre" ? `git tags such as ${example}, or a candidate such as v2.3.1-rc.1` : `git tags such as ${example}`;
+    const takes = tier === "pre" ? `git tags such as ${example}, or a candidate such as v2.3.1-rc.1` : `git tags such as ${example}`;
     return `tag "${tag}" is not a release tag (${env} takes ${takes})`;
   }
   const [, prefix, , , , rc] = m;
   if (prefix !== undefined && prefix !== app) {
     return `tag "${tag}" is a release of "${prefix}", not of ${app} (use v<semver> or ${app}-v<semver>)`;
   }
-  if (rc !== undefined && isProdEnv(env)) {
+  if (rc !== undefined && tier === "prod") {
     return `tag "${tag}" is a release candidate: ${env} takes only final releases such as ${example} (tag the validated commit and promote it from pre)`;
   }
   return undefined;

@@ -4,6 +4,13 @@
 #   git diff --name-only --no-renames BASE...HEAD | changed-stacks.sh [--tier nonprod|prod]
 #   changed-stacks.sh [--tier nonprod|prod] FILE...
 #   changed-stacks.sh --policy-config STACK   # the CrossGuard config for STACK
+#   changed-stacks.sh --list [--tier nonprod|prod]   # every stack (drift's matrix)
+#
+# The stacks are the stack files: every Pulumi.<stack>.yaml at the repository
+# root, with its tier from its `  platform:tier: <tier>` line (default: the
+# stack's name, for host/dev/test/pre), the rule policies/fleet.ts reads the same
+# files by (test/ci/workflows.test.ts holds the two to the same list). Adding a
+# cluster adds its stack file; nothing here changes.
 #
 # A stack file Pulumi.<stack>.yaml affects its stack. The program (index.ts,
 # components/**), what it is built with (package.json, package-lock.json,
@@ -14,13 +21,40 @@
 # Output is one line of JSON, e.g. ["host","prod1"], read by fromJSON() in a job matrix.
 set -euo pipefail
 
-# Deploy order: host first, because it manages the member clusters; prod last.
-STACKS=(host dev test pre prod1 prod2)
-# Stacks whose policies are mandatory and whose deploys wait for approval.
-PROD_STACKS=(prod1 prod2)
+root=$(cd "$(dirname "$0")/../.." && pwd)
+TIERS=(host dev test pre prod)
+
+# tier of the stack file $1: its top-level platform:tier, else its name when that is a tier.
+file_tier() {
+  local f=$1 name t
+  name=${f##*/Pulumi.}
+  name=${name%.yaml}
+  t=$(sed -n 's/^  platform:tier:[[:space:]]*"\{0,1\}\([a-z]*\)"\{0,1\}[[:space:]]*\(#.*\)\{0,1\}$/\1/p' "$f" | head -n 1)
+  echo "${t:-$name}"
+}
+
+# Deploy order: host first, because it manages the member clusters; then dev, test, pre; prod last.
+STACKS=()
+# Stacks whose policies are mandatory and whose deploys wait for approval (platform:tier: prod).
+PROD_STACKS=()
+for t in "${TIERS[@]}"; do
+  for f in "$root"/Pulumi.*.yaml; do
+    [[ -e $f ]] || continue
+    ft=$(file_tier "$f")
+    if [[ $t == host && " ${TIERS[*]} " != *" $ft "* ]]; then
+      echo "changed-stacks: ${f##*/}: platform:tier is required (the stack name is not a tier): one of ${TIERS[*]}" >&2
+      exit 2
+    fi
+    [[ $ft == "$t" ]] || continue
+    s=${f##*/Pulumi.}
+    s=${s%.yaml}
+    STACKS+=("$s")
+    [[ $t == prod ]] && PROD_STACKS+=("$s")
+  done
+done
 
 usage() {
-  sed -n '2,6s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,7s/^# \{0,1\}//p' "$0" >&2
 }
 
 die() {
@@ -42,6 +76,7 @@ tier_of() {
 
 tier=all
 policy_stack=
+list=false
 files=()
 while (($#)); do
   case $1 in
@@ -54,6 +89,10 @@ while (($#)); do
       (($# >= 2)) || die "--policy-config needs a stack name"
       policy_stack=$2
       shift 2
+      ;;
+    --list)
+      list=true
+      shift
       ;;
     -h | --help)
       usage
@@ -86,17 +125,22 @@ if [[ -n $policy_stack ]]; then
   exit 0
 fi
 
+if [[ $list == true ]]; then
+  all=true
+  files=(--)
+fi
+
 # No FILE arguments: read the list from stdin, one path per line (git diff --name-only).
 if ((${#files[@]} == 0)); then
   mapfile -t files
 fi
 
 declare -A hit=()
-all=false
+all=${all:-false}
 for f in "${files[@]}"; do
   f=${f%$'\r'}
   f=${f#./}
-  [[ -z $f ]] && continue
+  [[ -z $f || $f == -- ]] && continue
   case $f in
     index.ts | Pulumi.yaml | package.json | package-lock.json | tsconfig.json | components/* | policies/*)
       all=true
@@ -105,7 +149,8 @@ for f in "${files[@]}"; do
       s=${f#Pulumi.}
       s=${s%.yaml}
       # A stack file nobody listed here would never be previewed or deployed: stop, loudly.
-      is_known "$s" || die "$f: unknown stack '$s'; add it to STACKS (and PROD_STACKS if it is prod) in $0"
+      # A stack file in the diff that is not at the root now (deleted or misnamed) selects nothing to deploy.
+      is_known "$s" || die "$f: no stack '$s' at the repository root (a deleted stack is destroyed by hand, see docs/runbooks/add-a-cluster.md)"
       hit[$s]=1
       ;;
   esac

@@ -10,7 +10,7 @@ import { mirrored } from "../k8s/images";
 import { ClusterAccess, createObject, inCluster, PlainObject } from "../k8s/k8sObjects";
 import { Env } from "../../policies/imageTags";
 import { javaAppObjects, LOG_TAIL_IMAGE } from "./javaAppObjects";
-import { APOLLO_ENV, AppConfig, javaAppProblems, JavaAppSettings, Placement } from "./javaAppRules";
+import { apolloEnvOf, AppConfig, javaAppProblems, JavaAppSettings, Placement } from "./javaAppRules";
 import {
   APOLLO_ACCESS_KEY_KEY,
   apolloAccessKeySecret,
@@ -143,7 +143,7 @@ export class JavaApp extends pulumi.ComponentResource {
 
   constructor(name: string, args: JavaAppArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:k8s:JavaApp", name, {}, opts);
-    const apolloEnv = APOLLO_ENV[args.env];
+    const apolloEnv = apolloEnvOf(args.env);
     if (!apolloEnv) throw new pulumi.ResourceError(`platform:apps.${args.app}: the ${args.env} stack runs no apps (no Apollo environment)`, this);
     const ns = args.namespaces.forApp(args.app, args.config);
     const accessKey = args.namespaces.accessKeyFor(args.app);

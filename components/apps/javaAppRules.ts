@@ -4,16 +4,22 @@
 // again as an assertion. Each problem is a line naming its config key.
 import type { PlatformSettings } from "../config/schema";
 import { Env, imageTagProblem, isEnv } from "../../policies/imageTags";
+import { Tier, tierOf } from "../../policies/fleet";
 
-/** Apollo's environment names (DEV, FAT, UAT, PRO) for each stack; the host runs no apps. */
-export const APOLLO_ENV: Record<Env, string | undefined> = {
+/** Apollo's environment names (DEV, FAT, UAT, PRO) for each tier (the stack file's platform:tier); the host runs no apps. */
+export const APOLLO_ENV: Record<Tier, string | undefined> = {
   host: undefined,
   dev: "DEV",
   test: "FAT",
   pre: "UAT",
-  prod1: "PRO",
-  prod2: "PRO",
+  prod: "PRO",
 };
+
+/** Apollo's environment name for a stack, from its tier; undefined for the host or a stack without a stack file. */
+export function apolloEnvOf(env: Env): string | undefined {
+  const tier = tierOf(env);
+  return tier === undefined ? undefined : APOLLO_ENV[tier];
+}
 
 /** One app as `platform:apps.<app>` configures it: the config schema's type, field docs on the schema (config/schema.ts). */
 export type AppConfig = NonNullable<PlatformSettings["apps"]>[string];

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { parseBackupSchedule } from "../cluster/etcdBackup";
 import { Env, isProdEnv } from "../../policies/imageTags";
 import { STACKS } from "./keys";
+import { TIERS } from "../../policies/fleet";
 import { contains, overlaps, parseCidr, parseIp, split } from "../../policies/rules/cidr";
 import { RFC1918 } from "../network/ports";
 import { LATENCY_BUCKETS_MS } from "../apps/sloRules";
@@ -483,6 +484,8 @@ export type NetworkConfig = z.infer<typeof network>;
 /** The schema of every `platform:*` key, in reference order; `.optional()` marks the keys a stack may leave out. */
 export const KEYS = {
   env: z.enum(STACKS),
+  /** What the stack is (policies/fleet.ts): host, dev, test, pre or prod; default the stack's name when that is a tier, required otherwise. */
+  tier: z.enum(TIERS).optional(),
   network,
   kubernetes,
   masters,

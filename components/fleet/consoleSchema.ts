@@ -5,6 +5,7 @@
 // consoleRules.ts, the objects in console.ts.
 import { z } from "zod";
 import type { Env } from "../../policies/imageTags";
+import { Tier, tierOf } from "../../policies/fleet";
 
 // At most 32: the controller names workspace roles `<workspace>-<role>` and falls back to a hashed name past 63
 // characters (v4.1.3 pkg/controller/workspacetemplate/workspacetemplate_controller.go:260-266); the longest
@@ -96,12 +97,12 @@ export type ConsoleConfig = z.infer<typeof consoleSchema>;
 export type ProjectRole = "admin" | "operator" | "viewer";
 export type Member = "admins" | "developers" | "viewers";
 
-/** Envs where developers release. Everywhere else (pre, prod1, prod2) they only view. */
-export const RELEASE_ENVS: readonly Env[] = ["dev", "test"];
+/** Tiers where developers release (the stack file's platform:tier). Everywhere else (pre, prod) they only view. */
+export const RELEASE_TIERS: readonly Tier[] = ["dev", "test"];
 
 /** The project role a member of a workspace gets in a cluster of env `env`. */
 export function projectRole(member: Member, env: Env): ProjectRole {
   if (member === "admins") return "admin";
-  if (member === "developers") return RELEASE_ENVS.includes(env) ? "operator" : "viewer";
+  if (member === "developers") return RELEASE_TIERS.includes(tierOf(env) ?? "host") ? "operator" : "viewer";
   return "viewer";
 }

@@ -7,7 +7,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { checkFleetAddressPlan, ClusterAddressPlan, FleetAddressPlan } from "../fleet/fleetAddressPlan";
-import { ConfigError, PROJECT, STACKS } from "../config/stackConfig";
+import { ConfigError, PROJECT } from "../config/stackConfig";
+import { FleetError, readFleet } from "../../policies/fleet";
 import { listStacks, PROJECT_DIR, readStackFile } from "../config/stackFiles";
 import { fleetRegistrationProblems } from "../fleet/kubesphereMembers";
 import { prodTagsNotFromPre } from "./prodTags";
@@ -25,8 +26,7 @@ export function fleetPlanFromStackFiles(dir = PROJECT_DIR): FleetAddressPlan {
   const links: [string, string][] = [];
   const dcStacks: string[] = [];
   let dcSubnets: string[] = [];
-  for (const stack of STACKS) {
-    if (!fs.existsSync(path.join(dir, `Pulumi.${stack}.yaml`))) continue;
+  for (const { name: stack } of readFleet(dir).stacks) {
     const values = readStackFile(stack, dir).values;
     const s: StackNetwork = {
       network: values[`${PROJECT}:network`] as StackNetwork["network"],
@@ -62,7 +62,7 @@ function check(argv: string[]): number {
     plan = fleetPlanFromStackFiles(dir);
   } catch (e) {
     // A stack file that is not YAML (or not a stack file) is named, with line and column; no stack trace.
-    const problems = e instanceof ConfigError ? e.problems : [(e as Error).message];
+    const problems = e instanceof ConfigError || e instanceof FleetError ? e.problems : [(e as Error).message];
     console.error(`fleet address plan: cannot read the stack files:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     return 1;
   }

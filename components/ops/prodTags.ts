@@ -1,11 +1,12 @@
 // Prod runs only what pre validated (the image tested in pre goes to prod without
-// a rebuild): every tag prod1/prod2 run, canary tags included, must be pre's
+// a rebuild): every tag a prod-tier stack runs (platform:tier: prod, policies/fleet.ts), canary tags included, must be pre's
 // current tag for that app or in pre's history. `npm run check:fleet` reports
 // the rest; CI runs it on every PR (.ci/run).
 import * as fs from "fs";
 import * as path from "path";
 import { PROJECT } from "../config/stackConfig";
 import { readStackFile } from "../config/stackFiles";
+import { stacksOfTier } from "../../policies/fleet";
 
 interface AppTags {
   tag?: string;
@@ -18,9 +19,13 @@ function appsOf(dir: string, stack: string): Record<string, AppTags> | undefined
   return (readStackFile(stack, dir).values[`${PROJECT}:apps`] ?? {}) as Record<string, AppTags>;
 }
 
-/** One line per prod tag pre never ran, naming the stack file key. */
-export function prodTagsNotFromPre(dir: string, prodStacks: readonly string[] = ["prod1", "prod2"]): string[] {
-  const pre = appsOf(dir, "pre");
+/** One line per prod tag pre never ran, naming the stack file key; the prod stacks and pre are the fleet's (the stack files in `dir`). */
+export function prodTagsNotFromPre(dir: string, prodStacks: readonly string[] = stacksOfTier("prod", dir)): string[] {
+  const pres = stacksOfTier("pre", dir);
+  if (pres.length !== 1 && prodStacks.length > 0) {
+    return [`prod tags are checked against the one pre-tier stack; the fleet has ${pres.length ? pres.join(", ") : "none"}`];
+  }
+  const pre = appsOf(dir, pres[0] ?? "pre");
   const out: string[] = [];
   for (const stack of prodStacks) {
     const apps = appsOf(dir, stack);

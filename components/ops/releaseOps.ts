@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import * as YAML from "yaml";
+import { stacksOfTier, Tier, tierOf } from "../../policies/fleet";
 import { ENVS, Env, MAX_HISTORY, imageTagProblem, isEnv, isProdEnv } from "../../policies/imageTags";
 import { StackFileEdit, refuseShared } from "./stackFileEdit";
 import { replaceStackFile } from "./stackFileWrite";
@@ -16,8 +17,16 @@ import { replaceStackFile } from "./stackFileWrite";
 /** The config key that holds the apps (project `platform`). */
 export const APPS_KEY = "platform:apps";
 
-/** Which stack each stack takes promotions from: prod only from pre (its image was validated there), test from dev. */
-export const PROMOTES_FROM: Partial<Record<Env, Env>> = { test: "dev", prod1: "pre", prod2: "pre" };
+/** Which tier each tier takes promotions from: prod only from pre (its image was validated there), test from dev. */
+export const PROMOTES_FROM_TIER: Partial<Record<Tier, Tier>> = { test: "dev", prod: "pre" };
+
+/** The stack `env` takes promotions from: the one stack of the tier before it (fleet.ts), else undefined. */
+export function promotesFrom(env: Env): Env | undefined {
+  const tier = tierOf(env);
+  const from = tier === undefined ? undefined : PROMOTES_FROM_TIER[tier];
+  const stacks = from === undefined ? [] : stacksOfTier(from);
+  return stacks.length === 1 ? stacks[0] : undefined;
+}
 
 /** The file name of a stack's config, as Pulumi names it. */
 export function stackFileName(stack: string): string {
@@ -120,7 +129,7 @@ export function promote(dir: string, from: string, to: string, apps: readonly st
   if (from === to) throw new Error(`cannot promote ${from} into itself`);
   const src = loadStack(dir, from);
   const dst = loadStack(dir, to);
-  const allowed = PROMOTES_FROM[dst.env];
+  const allowed = promotesFrom(dst.env);
   if (allowed !== from) {
     const why =
       allowed === undefined

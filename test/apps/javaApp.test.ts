@@ -8,8 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
-import { APOLLO_ENV, javaAppProblems, JavaAppSettings, maxHeapBytes, parseQuantity } from "../../components/apps/javaAppRules";
-import type { Env } from "../../policies/imageTags";
+import { javaAppProblems, JavaAppSettings, maxHeapBytes, parseQuantity } from "../../components/apps/javaAppRules";
 import type { Plan, PlannedResource } from "../../components/preview/runtime";
 import { canaryReplicas, javaAppObjects, logTailCommand, logVolumes } from "../../components/apps/javaAppObjects";
 import { dockerConfigJson } from "../../components/apps/namespaceObjects";
@@ -84,7 +83,6 @@ describe.each(ENV_STACKS)("%s: order-service", (stack) => {
     const meta = YAMLValue(stack, "platform:apollo").meta;
     const e = envMap(find(p, "Deployment", "order-service"));
     expect(e.APP_ID).toEqual({ name: "APP_ID", value: "order-service" });
-    expect(e.ENV).toEqual({ name: "ENV", value: APOLLO_ENV[stack as Env] });
     expect(e.ENV.value).toBe({ dev: "DEV", test: "FAT", pre: "UAT", prod1: "PRO", prod2: "PRO" }[stack]);
     expect(e.APOLLO_META).toEqual({ name: "APOLLO_META", value: meta });
     expect(e.IDC).toEqual({ name: "IDC", value: stack });

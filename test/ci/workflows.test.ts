@@ -16,11 +16,14 @@ import * as path from "node:path";
 import fc from "fast-check";
 import YAML from "yaml";
 import { STACKS } from "../../components/config/keys";
+import { readFleet, stacksOfTier } from "../../policies/fleet";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const SCRIPT = path.join(ROOT, ".github/scripts/changed-stacks.sh");
 const ALL = [...STACKS];
 const PROD = ["prod1", "prod2"];
+/** A prod stack file's least content: its tier (the script reads each stack's tier from its file). */
+const PROD_FILE = "config:\n  platform:tier: prod # its tier\n";
 const SECRETS = ["PULUMI_ACCESS_TOKEN", "ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY"];
 
 interface Step {
@@ -169,7 +172,7 @@ function repoWithScript(name: string): { repo: string; first: string } {
   fs.chmodSync(path.join(repo, ".github/scripts/changed-stacks.sh"), 0o755);
   git(repo, "init", "-q");
   const files: Record<string, string> = { "index.ts": "// program\n", "README.md": "# platform\n" };
-  for (const s of ALL) files[`Pulumi.${s}.yaml`] = `config: {}\n`;
+  for (const s of ALL) files[`Pulumi.${s}.yaml`] = PROD.includes(s) ? PROD_FILE : `config: {}\n`;
   return { repo, first: commit(repo, files, "initial") };
 }
 
@@ -212,7 +215,28 @@ describe("changed-stacks.sh", () => {
     const r = stacksFor(["Pulumi.prod3.yaml"]);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toContain("Pulumi.prod3.yaml: unknown stack 'prod3'");
+    expect(r.stderr).toContain("Pulumi.prod3.yaml: no stack 'prod3' at the repository root");
+  });
+
+  it("lists the stack files at the root, in deploy order, as policies/fleet.ts reads them", () => {
+    expect(JSON.parse(run(SCRIPT, ["--list"]).stdout)).toEqual(["host", "dev", "test", "pre", "prod1", "prod2"]);
+    expect(JSON.parse(run(SCRIPT, ["--list"]).stdout)).toEqual(readFleet().stacks.map((s) => s.name));
+    expect(run(SCRIPT, ["--list", "--tier", "prod"]).stdout).toBe('["prod1","prod2"]\n');
+    expect(run(SCRIPT, ["--list", "--tier", "prod"]).stdout).toBe(JSON.stringify(stacksOfTier("prod")) + "\n");
+  });
+
+  it("takes a new cluster from its stack file alone: a prod3 file with platform:tier prod is listed, previewed and mandatory", () => {
+    const { repo } = repoWithScript("prod3");
+    const script = path.join(repo, ".github/scripts/changed-stacks.sh");
+    fs.writeFileSync(path.join(repo, "Pulumi.prod3.yaml"), 'config:\n  platform:env: prod3\n  platform:tier: "prod"\n');
+    expect(run(script, ["--list", "--tier", "prod"]).stdout).toBe('["prod1","prod2","prod3"]\n');
+    expect(run(script, ["Pulumi.prod3.yaml", "Pulumi.dev.yaml"]).stdout).toBe('["dev","prod3"]\n');
+    expect(run(script, ["--policy-config", "prod3"]).stdout).toBe("policies/config/prod.json\n");
+    // A name that is not a tier, with no tier line, is refused: it would silently fall out of CI.
+    fs.writeFileSync(path.join(repo, "Pulumi.prod4.yaml"), "config:\n  platform:env: prod4\n");
+    const r = run(script, ["--list"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("Pulumi.prod4.yaml: platform:tier is required (the stack name is not a tier): one of host dev test pre prod");
   });
 
   it.each(ALL)("maps %s to its policy pack config", (stack) => {
@@ -391,7 +415,7 @@ describe("pull-request.yml", () => {
     commit(repo, { "Pulumi.dev.yaml": "config: {a: 1}\n" }, "dev");
     const head = commit(repo, { "README.md": "# platform, docs\n" }, "docs");
     git(repo, "checkout", "-q", "main");
-    const base = commit(repo, { "Pulumi.prod2.yaml": "config: {b: 2}\n" }, "prod2 on main");
+    const base = commit(repo, { "Pulumi.prod2.yaml": `${PROD_FILE}  b: 2\n` }, "prod2 on main");
     expect(first).not.toBe(base);
     const block = byId(pr.jobs.changes, "stacks").run!;
     const { r, outputs } = runBlock(block, { BASE_SHA: base, HEAD_SHA: head }, repo);
@@ -632,7 +656,7 @@ describe("deploy.yml", () => {
 
     it("splits every commit of the push into non-prod and prod", () => {
       const { repo, first } = repoWithScript("push-range");
-      commit(repo, { "Pulumi.prod1.yaml": "config: {a: 1}\n" }, "prod1");
+      commit(repo, { "Pulumi.prod1.yaml": `${PROD_FILE}  a: 1\n` }, "prod1");
       const after = commit(repo, { "Pulumi.host.yaml": "config: {b: 1}\n", "README.md": "docs\n" }, "host");
       const { r, outputs } = runBlock(block, { EVENT: "push", BEFORE: first, AFTER: after, PULUMI_ORG: "shop" }, repo);
       expect(r.stderr).toBe("");
@@ -655,7 +679,7 @@ describe("deploy.yml", () => {
       expect(all.outputs).toEqual({ nonprod: '["host","dev","test","pre"]', prod: '["prod1","prod2"]' });
       const bad = runBlock(block, { EVENT: "workflow_dispatch", REQUESTED: "prod3", PULUMI_ORG: "shop" }, repo);
       expect(bad.r.status).not.toBe(0);
-      expect(bad.r.stderr).toContain("unknown stack 'prod3'");
+      expect(bad.r.stderr).toContain("no stack 'prod3'");
       expect(bad.outputs).toEqual({});
     });
 
@@ -672,6 +696,18 @@ describe("deploy.yml", () => {
 describe("drift.yml", () => {
   const job = drift.jobs.drift;
   const notify = step(job, (s) => !!s.run?.includes("curl"), "that notifies");
+
+  it("checks every prod-tier stack (the stacks job lists them from the stack files), each on its own", () => {
+    expect(job.strategy?.matrix).toEqual({ stack: "${{ fromJSON(needs.stacks.outputs.prod) }}" });
+    expect(job.if).toBe("${{ needs.stacks.outputs.prod != '[]' }}");
+    const list = drift.jobs.stacks;
+    expect(list.outputs).toEqual({ prod: "${{ steps.list.outputs.prod }}" });
+    const { r, outputs } = runBlock(byId(list, "list").run!, {}, ROOT);
+    expect(r.status).toBe(0);
+    expect(outputs).toEqual({ prod: '["prod1","prod2"]' });
+    expect(job.strategy?.["fail-fast"]).toBe(false);
+    expect(job.environment).toBeUndefined();
+  });
 
   describe("the notification, against a loopback DingTalk robot", () => {
     let server: http.Server;
