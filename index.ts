@@ -248,6 +248,8 @@ export = async () => {
       ? new Tracing(`${config.stack}-tracing`, {
           cluster: { ...access, after: [ingress.release] },
           settings: tracingSettings(config.stack, config.tracing, config.logging, imageMirror),
+          clusterName: config.stack,
+          monitoringRelease: monitoring.release,
           esPassword: config.secrets.loggingPassword,
         })
       : undefined;

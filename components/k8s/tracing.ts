@@ -22,7 +22,7 @@
 //   SW_TELEMETRY_PROMETHEUS_PORT; OAP application.yml and docs "Telemetry for backend").
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterAccess, HelmChart, helmRelease, inCluster } from "./k8sObjects";
+import { ClusterAccess, HelmChart, helmRelease, inCluster, K8sObject } from "./k8sObjects";
 import { mirrored } from "./images";
 
 export const SKYWALKING_CHART: HelmChart = {
@@ -177,6 +177,23 @@ export function skywalkingValues(s: TracingSettings): Record<string, unknown> {
   };
 }
 
+/**
+ * The ServiceMonitor that has Prometheus scrape OAP's own metrics (port `telemetry`, path /metrics as OAP's
+ * fetcher-prom-rules/self.yaml reads them). Its selector is the OAP Service's labels in chart 4.7.0
+ * templates/oap-svc.yaml: app = the release name, component = oap.name ("oap"), release = the release name.
+ */
+export function oapServiceMonitor(clusterName: string): K8sObject {
+  return {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "ServiceMonitor",
+    metadata: { name: OAP_SERVICE, namespace: SKYWALKING_CHART.namespace, labels: { "platform/cluster": clusterName } },
+    spec: {
+      selector: { matchLabels: { app: SKYWALKING_CHART.name, component: "oap", release: SKYWALKING_CHART.name } },
+      endpoints: [{ port: "telemetry", path: "/metrics", interval: "30s" }],
+    },
+  };
+}
+
 /** The properties file OAP reads its Elasticsearch credentials from (secretsManagementFile). */
 export function esCredentialsFile(user: string, password: string): string {
   return `user=${user}\npassword=${password}\n`;
@@ -187,6 +204,10 @@ export interface TracingArgs {
   cluster: ClusterAccess;
   /** The backend's settings (components/config: `platform:tracing`, defaults applied). */
   settings: TracingSettings;
+  /** Stack (cluster) name, on the ServiceMonitor. */
+  clusterName: string;
+  /** The Prometheus operator's release (its CRDs): with it, a ServiceMonitor scrapes OAP. Default none. */
+  monitoringRelease?: pulumi.Resource;
   /** The password of settings.esUser (`platform:loggingPassword`, a secret); required with esUser. */
   esPassword?: pulumi.Input<string>;
 }
@@ -224,6 +245,14 @@ export class Tracing extends pulumi.ComponentResource {
       { chart: SKYWALKING_CHART, createNamespace: false, atomic: true, timeout: 900, values: skywalkingValues(s) },
       inCluster(this, args.cluster, { dependsOn: deps }),
     );
+    if (args.monitoringRelease) {
+      const { apiVersion, kind, metadata, ...rest } = oapServiceMonitor(args.clusterName);
+      new k8s.apiextensions.CustomResource(
+        `${name}-oap-servicemonitor`,
+        { apiVersion, kind, metadata, ...rest },
+        inCluster(this, args.cluster, { dependsOn: [this.release, args.monitoringRelease] }),
+      );
+    }
     this.registerOutputs({ oapAddress: this.oapAddress });
   }
 }

@@ -62,8 +62,14 @@ describe.each(STACK_NAMES)("%s in-cluster platform", (stack) => {
       Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v === "[secret]" && (k === "stringData" || k === "data") ? {} : v]));
     const problems = objects.flatMap((r) =>
       validateK8sObject(unmask(r.inputs), {
-        // CRD kinds: the console's are checked against their v4.1.3 CRD schemas in test/fleet/console.test.ts.
-        allowUnknownKinds: ["monitoring.coreos.com/v1/PrometheusRule", "cluster.kubesphere.io/v1alpha1/Cluster", ...CONSOLE_KINDS],
+        // CRD kinds: the console's are checked against their v4.1.3 CRD schemas in test/fleet/console.test.ts;
+        // the OAP ServiceMonitor's selector and endpoint in test/k8s/tracing.test.ts.
+        allowUnknownKinds: [
+          "monitoring.coreos.com/v1/PrometheusRule",
+          "monitoring.coreos.com/v1/ServiceMonitor",
+          "cluster.kubesphere.io/v1alpha1/Cluster",
+          ...CONSOLE_KINDS,
+        ],
       }).map((e) => `${r.name}: ${e}`),
     );
     expect(problems).toEqual([]);

@@ -227,3 +227,20 @@ test("prod1's app dashboards link every panel to the SkyWalking UI behind its in
   }
   for (const p of await panelsOf("dev", "order-service")) expect(p.links).toBeUndefined();
 });
+
+test.each(APP_STACKS)("%s: a ServiceMonitor scrapes OAP's telemetry port, selecting the labels chart 4.7.0 puts on the OAP Service", async (stack) => {
+  const p = await plan(stack);
+  const monitors = ofType(p, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor").filter(
+    (m) => (m.inputs.metadata as { namespace: string }).namespace === "tracing",
+  );
+  expect(monitors).toHaveLength(1);
+  const spec = monitors[0].inputs.spec as { selector: unknown; endpoints: unknown };
+  // templates/oap-svc.yaml at v4.7.0: app = release name, component = oap.name, release = release name.
+  expect(spec.selector).toEqual({ matchLabels: { app: "skywalking", component: "oap", release: "skywalking" } });
+  expect(spec.endpoints).toEqual([{ port: "telemetry", path: "/metrics", interval: "30s" }]);
+  const values = ofType(p, RELEASE).find((r) => r.inputs.name === "skywalking")!.inputs.values as {
+    oap: { ports: Record<string, number>; env: Record<string, string> };
+  };
+  expect(values.oap.ports.telemetry).toBe(1234);
+  expect(values.oap.env).toMatchObject({ SW_TELEMETRY: "prometheus", SW_TELEMETRY_PROMETHEUS_PORT: "1234" });
+});
