@@ -22,6 +22,8 @@ import { GlobalIngress } from "./components/k8s/ingress";
 import { Logging } from "./components/k8s/logging";
 import { LogSearch, logSearchPlan } from "./components/fleet/logSearch";
 import { Monitoring } from "./components/k8s/monitoring";
+import { AGENT_IMAGE, Tracing, tracingSettings } from "./components/k8s/tracing";
+import { mirrored } from "./components/k8s/images";
 import { AppObservability } from "./components/apps/appObservability";
 import { Network } from "./components/network/network";
 
@@ -204,6 +206,13 @@ export = async () => {
     clusterName: config.stack,
     apps: config.apps ?? {},
     grafanaUrl: config.monitoring?.grafanaUrl,
+    // Tracing (issue #32): app panels link to the cluster's SkyWalking UI when it has an Ingress.
+    traces: config.tracing?.ui && {
+      url: `https://${config.tracing.ui.host}/`,
+      apps: Object.entries(config.apps ?? {})
+        .filter(([, a]) => a.tracing !== false)
+        .map(([app]) => app),
+    },
     monitoringRelease: monitoring.release,
   });
   const ingress = new GlobalIngress(`${config.stack}-ingress`, {
@@ -241,6 +250,17 @@ export = async () => {
         after: namespaces.resources,
       });
     }
+    // Tracing (issue #32): this cluster's SkyWalking backend; every app's agent reports to it (docs/tracing.md).
+    const tracing = config.tracing
+      ? new Tracing(`${config.stack}-tracing`, {
+          cluster: { ...access, after: [ingress.release] },
+          settings: tracingSettings(config.stack, config.tracing, config.logging, imageMirror),
+          clusterName: config.stack,
+          monitoringRelease: monitoring.release,
+          esPassword: config.secrets.loggingPassword,
+        })
+      : undefined;
+    const agent = tracing && { image: mirrored(AGENT_IMAGE, imageMirror), oapAddress: tracing.oapAddress, sampleNPer3Secs: config.tracing?.sampleNPer3Secs };
     // Ingresses pass ingress-nginx's admission webhook: apps wait for the controller.
     const appAccess = { ...access, after: [ingress.release] };
     for (const [app, appConfig] of Object.entries(config.apps)) {
@@ -254,6 +274,7 @@ export = async () => {
         namespaces,
         nodePools: config.nodePools,
         imageMirror,
+        agent,
       });
     }
   }

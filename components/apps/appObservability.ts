@@ -13,7 +13,7 @@ import { recordArtifact } from "../artifacts";
 import type { AppConfig } from "./javaApp";
 import { namespaceOf } from "./javaApp";
 import type { RuleGroup } from "../k8s/alertRules";
-import { clusterDashboards, Dashboard, dashboardConfigMap } from "./dashboards";
+import { clusterDashboards, Dashboard, dashboardConfigMap, TracesLink } from "./dashboards";
 import { ClusterAccess, createObject, inCluster, K8sObject } from "../k8s/k8sObjects";
 import { KUBE_PROMETHEUS_STACK } from "../k8s/monitoringValues";
 import { AppTarget, resolveSlo, sloRuleGroups } from "./sloRules";
@@ -27,6 +27,8 @@ export interface AppObservabilityArgs {
   apps: Record<string, AppConfig>;
   /** Grafana's base URL for the alerts' dashboard links (`platform:monitoring.grafanaUrl`); default a relative /d/<uid>. */
   grafanaUrl?: string;
+  /** The SkyWalking UI and the traced apps, for the app panels' links (docs/tracing.md); default none (no links). */
+  traces?: TracesLink;
   /** The kube-prometheus-stack release: it brings the PrometheusRule CRD and Grafana. */
   monitoringRelease: pulumi.Resource;
 }
@@ -49,7 +51,7 @@ export class AppObservability extends pulumi.ComponentResource {
     const namespace = KUBE_PROMETHEUS_STACK.namespace;
     const targets = appTargets(args.apps);
     const base = (args.grafanaUrl ?? "").replace(/\/+$/, "");
-    this.dashboards = clusterDashboards(args.clusterName, targets);
+    this.dashboards = clusterDashboards(args.clusterName, targets, args.traces);
     this.ruleGroups = sloRuleGroups(args.clusterName, targets, { dashboardUrl: (uid) => `${base}/d/${uid}` });
 
     const after = inCluster(this, args.cluster, { dependsOn: [args.monitoringRelease] });

@@ -42,6 +42,16 @@ export interface Panel {
   targets: Target[];
   fieldConfig: { defaults: Record<string, unknown>; overrides: unknown[] };
   options?: Record<string, unknown>;
+  /** Panel links (Grafana panel JSON `links`): the app's traces in the cluster's SkyWalking UI. */
+  links?: { title: string; url: string; targetBlank: boolean }[];
+}
+
+/** Where an app's panels link for its traces: the cluster's SkyWalking UI, and the apps that are traced. */
+export interface TracesLink {
+  /** The SkyWalking UI as people open it (`https://<platform:tracing.ui.host>/`). */
+  url: string;
+  /** Apps running the agent (not `platform:apps.<app>.tracing: false`). */
+  apps: string[];
 }
 
 export interface Annotation {
@@ -229,7 +239,7 @@ export function podRegex(app: string, canary = true): string {
 }
 
 /** The dashboard of one app: traffic, errors and latency at the ingress, replicas, restarts, heap, releases and canary. */
-export function appDashboard(cluster: string, t: AppTarget): Dashboard {
+export function appDashboard(cluster: string, t: AppTarget, traces?: TracesLink): Dashboard {
   const slo = resolveSlo(t.app, t.slo);
   const m = ingressMatchers(t);
   const ns = `namespace="${t.namespace}"`;
@@ -371,12 +381,16 @@ export function appDashboard(cluster: string, t: AppTarget): Dashboard {
     titleFormat: "Release {{image}}",
     tagKeys: "image",
   };
-  return dashboard(appDashboardUid(cluster, t.app), `${t.namespace}/${t.app} (${cluster})`, ["app", cluster, t.namespace], layout(specs), [release]);
+  // Every panel links to the app's traces: SkyWalking's service name is the app (SW_AGENT_NAME, docs/tracing.md).
+  const link =
+    traces && traces.apps.includes(t.app) ? [{ title: `Traces of ${t.app} in SkyWalking (service ${t.app})`, url: traces.url, targetBlank: true }] : undefined;
+  const panels = layout(specs).map((p) => (link ? { ...p, links: link } : p));
+  return dashboard(appDashboardUid(cluster, t.app), `${t.namespace}/${t.app} (${cluster})`, ["app", cluster, t.namespace], panels, [release]);
 }
 
 /** Every dashboard of one cluster: the fleet overview, then one per app. */
-export function clusterDashboards(cluster: string, apps: AppTarget[]): Dashboard[] {
-  return [fleetDashboard(cluster), ...apps.map((a) => appDashboard(cluster, a))];
+export function clusterDashboards(cluster: string, apps: AppTarget[], traces?: TracesLink): Dashboard[] {
+  return [fleetDashboard(cluster), ...apps.map((a) => appDashboard(cluster, a, traces))];
 }
 
 /** Every PromQL expression of a dashboard (panel targets and annotation queries), named for the check. */

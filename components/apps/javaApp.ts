@@ -10,7 +10,7 @@ import { mirrored } from "../k8s/images";
 import { ClusterAccess, createObject, inCluster, PlainObject } from "../k8s/k8sObjects";
 import { Env } from "../../policies/imageTags";
 import { javaAppObjects, LOG_TAIL_IMAGE } from "./javaAppObjects";
-import { apolloEnvOf, AppConfig, javaAppProblems, JavaAppSettings, Placement } from "./javaAppRules";
+import { AgentSettings, apolloEnvOf, AppConfig, javaAppProblems, JavaAppSettings, Placement } from "./javaAppRules";
 import {
   APOLLO_ACCESS_KEY_KEY,
   apolloAccessKeySecret,
@@ -129,6 +129,8 @@ export interface JavaAppArgs {
   nodePools?: NodePoolConfig[];
   /** `platform:images.registry`: the log-tail sidecar image through the mirror. Default none (upstream). */
   imageMirror?: string;
+  /** The SkyWalking agent (the cluster's OAP, the stack's sampling); default none (not traced). `platform:apps.<app>.tracing: false` leaves it out. */
+  agent?: AgentSettings;
   /** IngressClass the app's Ingresses name. Default `nginx` (INGRESS_CLASS, the cluster's global ingress-nginx). */
   ingressClass?: string;
 }
@@ -160,6 +162,7 @@ export class JavaApp extends pulumi.ComponentResource {
       ingressClass: args.ingressClass,
       logTailImage: mirrored(LOG_TAIL_IMAGE, args.imageMirror),
       placement: placementFor(args.config.pool, args.nodePools ?? []),
+      agent: args.agent,
     };
     // Config validation ran these rules already; here they are an assertion, before any child is registered.
     const problems = javaAppProblems(settings);

@@ -7,7 +7,7 @@
 // The image is the same in every environment: only the env-injected settings
 // differ (APP_ID, ENV, APOLLO_META, IDC, JAVA_OPTS); the app pulls everything
 // else from Apollo at start.
-import { DEFAULT_RESOURCES, javaAppProblems, JavaAppSettings, logDir } from "./javaAppRules";
+import { AgentSettings, DEFAULT_RESOURCES, javaAppProblems, JavaAppSettings, logDir } from "./javaAppRules";
 
 /** A plain Kubernetes object, ready for YAML or a typed k8s resource. */
 export interface K8sObject {
@@ -88,6 +88,56 @@ function env(s: JavaAppSettings): Record<string, unknown>[] {
   return out;
 }
 
+// ------------------------------------------------------------------ tracing agent
+
+/** Where the agent's init container puts the agent, and where the app reads it (the agent image's /skywalking/agent, copied whole). */
+export const AGENT_VOLUME = "skywalking-agent";
+export const AGENT_DIR = "/skywalking";
+export const AGENT_JAR = `${AGENT_DIR}/agent/skywalking-agent.jar`;
+
+/** The agent when this app is traced: the stack has tracing and the app did not turn it off. */
+export function agentOf(s: JavaAppSettings): AgentSettings | undefined {
+  return s.agent && s.tracing !== false ? s.agent : undefined;
+}
+
+/**
+ * The agent's settings as env (skywalking-java v9.3.0 apm-sniffer/config/agent.config names each one):
+ * SW_AGENT_NAME the app (one service across tracks and clusters), SW_AGENT_INSTANCE_NAME the pod,
+ * SW_AGENT_CLUSTER the cluster, SW_INSTANCE_PROPERTIES_JSON the namespace/env/cluster/track/version tags
+ * (canary and stable instances are told apart by `track`), SW_AGENT_COLLECTOR_BACKEND_SERVICES the cluster's
+ * OAP, SW_AGENT_SAMPLE the stack's sampling, SW_LOGGING_OUTPUT CONSOLE so the agent's own log reaches
+ * fluent-bit. SW_AGENT_NAMESPACE stays unset: it renames the propagation headers, and apps in two
+ * namespaces would stop joining each other's traces.
+ */
+export function agentEnv(s: JavaAppSettings, track: Track, agent: AgentSettings): Record<string, unknown>[] {
+  const properties = { namespace: s.namespace, env: s.env, cluster: s.idc, track, version: track === "stable" ? s.tag : s.canary!.tag };
+  return [
+    { name: "JAVA_TOOL_OPTIONS", value: `-javaagent:${AGENT_JAR}` },
+    { name: "SW_AGENT_NAME", value: s.name },
+    { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+    // $(POD_NAME): the kubelet expands a variable defined earlier in the list.
+    { name: "SW_AGENT_INSTANCE_NAME", value: "$(POD_NAME)" },
+    { name: "SW_AGENT_CLUSTER", value: s.idc },
+    { name: "SW_INSTANCE_PROPERTIES_JSON", value: JSON.stringify(properties) },
+    { name: "SW_AGENT_COLLECTOR_BACKEND_SERVICES", value: agent.oapAddress },
+    ...(agent.sampleNPer3Secs !== undefined ? [{ name: "SW_AGENT_SAMPLE", value: String(agent.sampleNPer3Secs) }] : []),
+    { name: "SW_LOGGING_OUTPUT", value: "CONSOLE" },
+  ];
+}
+
+/** The init container that copies the agent into the pod's emptyDir (the agent image's documented Kubernetes use). */
+function agentInitContainer(agent: AgentSettings): Record<string, unknown> {
+  return {
+    name: "skywalking-agent",
+    image: agent.image,
+    imagePullPolicy: "IfNotPresent",
+    command: ["cp", "-R", "/skywalking/agent", "/target/"],
+    volumeMounts: [{ name: AGENT_VOLUME, mountPath: "/target" }],
+    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+  };
+}
+
 function probe(s: JavaAppSettings, extra: Record<string, number>): Record<string, unknown> {
   return { httpGet: { path: s.healthPath, port: "http", scheme: "HTTP" }, ...extra };
 }
@@ -125,7 +175,14 @@ function podTemplate(s: JavaAppSettings, track: Track): Record<string, unknown> 
   if (r.cpuLimit !== undefined) limits.cpu = r.cpuLimit;
   const tag = track === "stable" ? s.tag : s.canary!.tag;
   const volumes = logVolumes(s.logFiles ?? []);
-  const sidecars = logSidecars(s);
+  const agent = agentOf(s);
+  // The agent's copy runs first (a plain init container), then the log-tail native sidecars start.
+  const sidecars = [...(agent ? [agentInitContainer(agent)] : []), ...logSidecars(s)];
+  const mounts = [
+    ...volumes.map((v) => ({ name: v.name, mountPath: v.dir })),
+    ...(agent ? [{ name: AGENT_VOLUME, mountPath: AGENT_DIR, readOnly: true }] : []),
+  ];
+  const podVolumes = [...volumes.map((v) => ({ name: v.name, emptyDir: {} })), ...(agent ? [{ name: AGENT_VOLUME, emptyDir: {} }] : [])];
   const spread = (topologyKey: string) => ({
     maxSkew: 1,
     topologyKey,
@@ -171,7 +228,7 @@ function podTemplate(s: JavaAppSettings, track: Track): Record<string, unknown> 
           // Tags are immutable release names (never `latest`), so a cached image is the right one.
           imagePullPolicy: "IfNotPresent",
           ports: [{ name: "http", containerPort: s.port, protocol: "TCP" }],
-          env: env(s),
+          env: [...env(s), ...(agent ? agentEnv(s, track, agent) : [])],
           resources: { requests: { cpu: r.cpu, memory: r.memory }, limits },
           startupProbe: probe(s, { periodSeconds: STARTUP_PERIOD_SECONDS, failureThreshold: STARTUP_FAILURE_THRESHOLD, timeoutSeconds: 3 }),
           readinessProbe: probe(s, { periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 }),
@@ -179,11 +236,11 @@ function podTemplate(s: JavaAppSettings, track: Track): Record<string, unknown> 
           livenessProbe: probe(s, { periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 }),
           // The sleep action needs no shell in the image (distroless JREs have none).
           lifecycle: { preStop: { sleep: { seconds: PRESTOP_DRAIN_SECONDS } } },
-          ...(volumes.length > 0 ? { volumeMounts: volumes.map((v) => ({ name: v.name, mountPath: v.dir })) } : {}),
+          ...(mounts.length > 0 ? { volumeMounts: mounts } : {}),
           securityContext: { allowPrivilegeEscalation: false },
         },
       ],
-      ...(volumes.length > 0 ? { volumes: volumes.map((v) => ({ name: v.name, emptyDir: {} })) } : {}),
+      ...(podVolumes.length > 0 ? { volumes: podVolumes } : {}),
     },
   };
 }

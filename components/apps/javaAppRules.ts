@@ -50,6 +50,18 @@ export interface AppContext {
   logTailImage?: string;
   /** The node pool the pods go to (`platform:apps.<app>.pool`): its labels as nodeSelector, its taints tolerated. Default none. */
   placement?: Placement;
+  /** The SkyWalking agent (components/k8s/tracing.ts), when the stack has tracing; `tracing: false` in the app's config leaves it out. Default none. */
+  agent?: AgentSettings;
+}
+
+/** What the agent's init container and env need from the stack. */
+export interface AgentSettings {
+  /** The agent image (through the mirror); holds the agent under /skywalking/agent. */
+  image: string;
+  /** `host:port` of the cluster's OAP gRPC receiver. */
+  oapAddress: string;
+  /** agent.sample_n_per_3_secs; default none (the agent keeps every trace). */
+  sampleNPer3Secs?: number;
 }
 
 /** Everything one app's objects are rendered from: the app's config plus the platform's context. */

@@ -148,10 +148,25 @@ export const kubesphereMembersRules: CrossCheck = (stack, s, ctx) =>
         ctx.stacks,
       );
 
+/** Tracing needs an Elasticsearch (platform:logging's, or its own) and runs where apps run (components/k8s/tracing.ts). */
+export const tracingRules: CrossCheck = (_stack, s) => {
+  const out: string[] = [];
+  for (const [app, a] of Object.entries(s.apps ?? {})) {
+    if (a.tracing === true && !s.tracing) out.push(`${PROJECT}:apps.${app}.tracing: needs platform:tracing (the stack has no tracing backend)`);
+  }
+  if (!s.tracing) return out;
+  if (s.env === "host") out.push(`${PROJECT}:tracing: the host cluster runs no apps, so no tracing backend`);
+  if (!s.tracing.elasticsearch && s.logging && s.logging.output !== "elasticsearch") {
+    out.push(`${PROJECT}:tracing.elasticsearch: is required when platform:logging.output is ${s.logging.output} (OAP stores in Elasticsearch)`);
+  }
+  return out;
+};
+
 /** Every cross-key rule, in the order their problems are reported. */
 export const CROSS_CHECKS: CrossCheck[] = [
   envIsStack,
   kindChecks,
+  tracingRules,
   memberHasWorkers,
   appsFitTheStack,
   hostStackMatchesRole,

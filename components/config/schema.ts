@@ -363,6 +363,8 @@ const app = z
       })
       .strict()
       .optional(),
+    /** SkyWalking agent in the pods (docs/tracing.md); default true when the stack has `platform:tracing`. false: no agent, no init container. */
+    tracing: z.boolean().optional(),
     /** SLO at the ingress; defaults in apps/sloRules.ts DEFAULT_SLO (0.999, 500 ms). */
     slo: z
       .object({
@@ -378,6 +380,59 @@ const app = z
   .strict();
 
 const apps = z.record(dnsLabel, app);
+
+/** The largest agent.sample_n_per_3_secs: a Java int (skywalking-java v9.3.0 agent.config; the agent parses it as an int). */
+export const MAX_SAMPLE_N_PER_3_SECS = 2147483647;
+
+/** Distributed tracing (components/k8s/tracing.ts, docs/tracing.md): SkyWalking OAP + UI per cluster, the agent in every JavaApp. */
+const tracing = z
+  .object({
+    /**
+     * Where OAP stores traces: `elasticsearch` (the only one: chart 4.7.0's BanyanDB path waits with an unpinned
+     * `curlimages/curl` image that cannot go through the mirror). Default elasticsearch.
+     */
+    storage: z.enum(["elasticsearch"], "must be elasticsearch (the only storage this platform runs OAP on; docs/tracing.md)").optional(),
+    /** The Elasticsearch OAP writes to; default `platform:logging`'s (output elasticsearch), required behind Kafka. */
+    elasticsearch: z
+      .object({
+        host: z.string().regex(/^[A-Za-z0-9.-]+$/, "must be a host name without scheme or port"),
+        port: z.number().int().min(1).max(65535).optional(),
+        tls: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    /** OAP replicas (at least 2 in production: one OAP restart must not drop every agent's stream). Default 2. */
+    oapReplicas: z.number().int("must be a whole number").min(1, "must be >= 1").max(10, "must be <= 10").optional(),
+    /** OAP's CPU and memory request (memory is also its limit). Default 1 CPU, 4Gi; the heap is set to half the memory. */
+    oapResources: z
+      .object({ cpu: quantity, memory: z.string().regex(/^\d+Gi$/, "must be whole Gi, such as 4Gi") })
+      .strict()
+      .optional(),
+    /** UI replicas. Default 1. */
+    uiReplicas: z.number().int("must be a whole number").min(1, "must be >= 1").max(5, "must be <= 5").optional(),
+    /**
+     * Traces each app instance samples per 3 seconds (agent.sample_n_per_3_secs, env SW_AGENT_SAMPLE). The agent
+     * treats zero and negatives as "no sampling, keep all"; here leave it out for that. 1..2147483647.
+     */
+    sampleNPer3Secs: z
+      .number()
+      .int("must be a whole number")
+      .min(1, "must be >= 1 (traces per 3 seconds per instance; leave it out to keep every trace)")
+      .max(MAX_SAMPLE_N_PER_3_SECS, `must be <= ${MAX_SAMPLE_N_PER_3_SECS} (the agent reads a Java int)`)
+      .optional(),
+    /** The UI behind the cluster's ingress, each request checked by the company SSO (ingress-nginx external auth). Default: no Ingress (port-forward). */
+    ui: z
+      .object({
+        host: hostname,
+        /** ingress-nginx auth-url: the SSO's check endpoint (2xx lets the request in). */
+        authUrl: url,
+        /** ingress-nginx auth-signin: where a person without a session is sent to sign in. */
+        authSignin: url,
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
 
 const apollo = z.object({ /** The env's Apollo meta server. */ meta: url }).strict();
 const harbor = z
@@ -505,6 +560,8 @@ export const KEYS = {
   logging,
   monitoring: monitoring.optional(),
   apps: apps.optional(),
+  // SkyWalking tracing (components/k8s/tracing.ts); members with apps.
+  tracing: tracing.optional(),
   apollo: apollo.optional(),
   harbor: harbor.optional(),
   /** Members only: the host stack, `org/platform/host`. */

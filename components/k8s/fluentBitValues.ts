@@ -233,6 +233,9 @@ function outputs(s: FluentBitSettings): string {
   return section("OUTPUT", entries);
 }
 
+/** The record field the trace id lands in (log search and the dashboards' links use it). */
+export const TRACE_ID_FIELD = "trace_id";
+
 /** A Lua string literal (the cluster name is validated, this is belt and braces). */
 function luaString(s: string): string {
   return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
@@ -243,13 +246,20 @@ function luaString(s: string): string {
  * workspace is the namespace's `kubesphere.io/workspace` label (the kubernetes
  * filter puts namespace labels under `kubernetes_namespace.labels`); namespaces
  * outside any workspace (kube-system, ingress-nginx) fall back to their name,
- * so every record can be routed by workspace. Returns 2: record changed, time kept.
+ * so every record can be routed by workspace. A line carrying a SkyWalking trace
+ * id as the agent's log toolkit prints it (`TID:<id>`, docs/tracing.md) also gets
+ * it as `trace_id`, so log search finds every line of one trace. Returns 2:
+ * record changed, time kept.
  */
 export function platformFieldsLua(clusterName: string): string {
   if (!DNS_LABEL.test(clusterName ?? "")) fail("clusterName", `must be a DNS label such as "prod1", got ${JSON.stringify(clusterName)}`);
   return `-- Adds cluster and workspace to every container log record.
 local CLUSTER = ${luaString(clusterName)}
 local WORKSPACE_LABEL = ${luaString(WORKSPACE_LABEL)}
+-- SkyWalking trace id (skywalking-java 9.3.0 GlobalIdGenerator): <hex instance id>.<thread id>.<timestamp*10000+seq>,
+-- printed as "TID:<id>" by the logback/log4j toolkits; "TID:N/A" (no trace) does not match.
+local TRACE_ID_PATTERN = "TID:(%x+%.%d+%.%d+)"
+local TRACE_ID_FIELD = ${luaString(TRACE_ID_FIELD)}
 
 function ${LUA_FUNCTION}(tag, timestamp, record)
   local namespace = nil
@@ -268,6 +278,13 @@ function ${LUA_FUNCTION}(tag, timestamp, record)
   record["cluster"] = CLUSTER
   if workspace ~= nil then
     record["workspace"] = workspace
+  end
+  local line = record["log"]
+  if type(line) == "string" then
+    local tid = string.match(line, TRACE_ID_PATTERN)
+    if tid ~= nil then
+      record[TRACE_ID_FIELD] = tid
+    end
   end
   return 2, timestamp, record
 end

@@ -41,6 +41,7 @@ export interface ChartRef {
   chart: string;
   /** Pinned chart version (never a range: a range re-plans on every new upstream release). */
   version: string;
+  /** Helm repository URL; empty for an OCI chart, whose `chart` is the oci:// reference. */
   repo: string;
 }
 
@@ -74,7 +75,8 @@ export function helmRelease(name: string, spec: HelmReleaseSpec, opts: pulumi.Cu
       name: spec.chart.name,
       chart: spec.chart.chart,
       version: spec.version ?? spec.chart.version,
-      repositoryOpts: { repo: spec.chart.repo },
+      // An OCI chart (chart: oci://...) has no repository.
+      ...(spec.chart.repo ? { repositoryOpts: { repo: spec.chart.repo } } : {}),
       namespace: spec.chart.namespace,
       createNamespace: spec.createNamespace,
       ...(spec.atomic === undefined ? {} : { atomic: spec.atomic }),

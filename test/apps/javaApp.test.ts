@@ -288,9 +288,17 @@ describe("supply-chain's log files", () => {
     const app = spec.containers.find((c: any) => c.name === "app");
     const files = stackApps("prod1")["supply-chain"].logFiles as string[];
     expect(files.length).toBe(2);
-    expect(spec.volumes).toEqual([{ name: "logs-0", emptyDir: {} }]);
-    expect(app.volumeMounts).toEqual([{ name: "logs-0", mountPath: "/opt/app/logs" }]);
-    const sidecars = spec.initContainers;
+    // The tracing agent's volume rides along (docs/tracing.md); its init container runs before the tails.
+    expect(spec.volumes).toEqual([
+      { name: "logs-0", emptyDir: {} },
+      { name: "skywalking-agent", emptyDir: {} },
+    ]);
+    expect(app.volumeMounts).toEqual([
+      { name: "logs-0", mountPath: "/opt/app/logs" },
+      { name: "skywalking-agent", mountPath: "/skywalking", readOnly: true },
+    ]);
+    expect(spec.initContainers.map((c: any) => c.name)).toEqual(["skywalking-agent", "log-tail-0", "log-tail-1"]);
+    const sidecars = spec.initContainers.filter((c: any) => c.name.startsWith("log-tail-"));
     expect(sidecars.map((c: any) => c.command)).toEqual(files.map((f) => ["tail", "-n", "+1", "-F", f]));
     for (const c of sidecars) {
       // Through the stack's mirror (platform:images.registry), pinned.
@@ -300,8 +308,8 @@ describe("supply-chain's log files", () => {
       expect(c.volumeMounts).toEqual([{ name: "logs-0", mountPath: "/opt/app/logs", readOnly: true }]);
       expect(c.resources.requests).toEqual({ cpu: "10m", memory: "16Mi" });
     }
-    // Apps without log files get no sidecar.
-    expect(find(p, "Deployment", "order-service", "commerce").spec.template.spec.initContainers).toBeUndefined();
+    // Apps without log files get no tail sidecar: only the tracing agent's init container.
+    expect(find(p, "Deployment", "order-service", "commerce").spec.template.spec.initContainers.map((c: any) => c.name)).toEqual(["skywalking-agent"]);
   });
 
   it("the sidecar's tail command (run by the real `tail`) prints from line 1 and follows rotation", async () => {
@@ -417,6 +425,22 @@ describe("javaAppObjects (pure)", () => {
       "Ingress/order-service-canary",
     ]);
     expect(validateK8sObjects(all)).toEqual([]);
+  });
+
+  it("with the tracing agent and log files, a canary's Deployments still pass the Kubernetes schema", () => {
+    const agent = {
+      image: "mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.3.0-alpine",
+      oapAddress: "skywalking-oap.tracing.svc:11800",
+      sampleNPer3Secs: 10,
+    };
+    const objs = javaAppObjects(withBase({ agent, logFiles: ["/var/log/app/a.log"], canary: { tag: "order-service-v2.4.0", weight: 10 } }));
+    expect(validateK8sObjects(objs)).toEqual([]);
+    const canary = objs.find((o) => o.kind === "Deployment" && o.metadata.name === "order-service-canary") as any;
+    expect(canary.spec.template.spec.initContainers.map((c: any) => c.name)).toEqual(["skywalking-agent", "log-tail-0"]);
+    // Off per app: no agent, no volume.
+    const off = javaAppObjects(withBase({ agent, tracing: false }))[0] as any;
+    expect(off.spec.template.spec.initContainers).toBeUndefined();
+    expect(off.spec.template.spec.volumes).toBeUndefined();
   });
 
   it("the schema check catches a broken object (so the validations above can fail)", () => {

@@ -141,7 +141,9 @@ describe("logging rules (k8s/fluentBitRules.ts)", () => {
   test("Kafka brokers: a host and a port 1-65535", () => {
     expect(loggingProblems({ output: "kafka", brokers: ["kafka-1.internal:9093"] })).toEqual([]);
     expect(loggingProblems({ output: "kafka", brokers: ["k:99999"] })).toEqual(["platform:logging.brokers[0]: port 99999 is not 1-65535"]);
-    expect(problems("dev", 'platform:logging={"output":"kafka","brokers":["k:99999"],"topic":"t"}')).toEqual([
+    // Behind Kafka, tracing names its own Elasticsearch (crossChecks.ts tracingRules).
+    const tracing = 'platform:tracing={"elasticsearch":{"host":"es.dev.livemall.internal"}}';
+    expect(problems("dev", 'platform:logging={"output":"kafka","brokers":["k:99999"],"topic":"t"}', tracing)).toEqual([
       "platform:logging.brokers[0]: port 99999 is not 1-65535",
     ]);
   });

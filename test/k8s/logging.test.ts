@@ -128,7 +128,9 @@ describe("-c platform:logging switches the output", () => {
   const es = { output: "elasticsearch", host: "es.ops.livemall.internal", port: 9243, index: "k8s-prod1", tls: true, user: "fluent-bit-prod1" };
 
   test("dev: elasticsearch -> kafka (plaintext, no SASL without a user)", async () => {
-    const p = await plan("dev", [`platform:logging=${JSON.stringify(kafka)}`]);
+    // Tracing stored in the logging Elasticsearch: behind Kafka it names its own (components/config/crossChecks.ts tracingRules).
+    const tracing = { elasticsearch: { host: "es.dev.livemall.internal", port: 9200 } };
+    const p = await plan("dev", [`platform:logging=${JSON.stringify(kafka)}`, `platform:tracing=${JSON.stringify(tracing)}`]);
     const out = output(valuesOf(p));
     expect(out).toMatchObject({ Name: "kafka", Brokers: kafka.brokers.join(","), Topics: kafka.topic, "rdkafka.security.protocol": "PLAINTEXT" });
     expect(Object.keys(out).filter((k) => k.startsWith("rdkafka.sasl"))).toEqual([]);
@@ -264,6 +266,29 @@ run("no-metadata", { log = "bare" })
       ["unlabelled", "2", "1700000000.5", "prod1", "kube-system", "hi"],
       ["empty-label", "2", "1700000000.5", "prod1", "scm", "e"],
       ["no-metadata", "2", "1700000000.5", "prod1", "nil", "bare"],
+    ]);
+  });
+
+  test("a SkyWalking trace id in the line becomes field trace_id; TID:N/A and lines without one get none; the line is kept", () => {
+    const script = path.join(dir, "trace-id.lua");
+    fs.writeFileSync(script, platformFieldsLua("prod1"));
+    // A line as logback prints it with the toolkit's %tid in the pattern (docs/tracing.md).
+    const traced =
+      "2026-12-07 05:20:01.123 [TID:4f1c2a9e0b7d4e55a1c3b2d4e6f80912.87.17335489011230001] [http-nio-8080-exec-3] INFO  c.l.order.OrderController - order 8812 placed";
+    const code = `
+dofile(${JSON.stringify(script)})
+local function run(name, line)
+  local _, _, out = add_platform_fields("t", 1, { log = line, kubernetes = { namespace_name = "commerce" } })
+  print(table.concat({ name, tostring(out.trace_id), tostring(out.log == line), tostring(out.cluster) }, "\t"))
+end
+run("traced", ${JSON.stringify(traced)})
+run("untraced", "2026-12-07 05:20:02.000 [TID:N/A] [main] INFO  boot - started")
+run("plain", "GC pause 12ms")
+`;
+    expect(luajit(code)).toEqual([
+      ["traced", "4f1c2a9e0b7d4e55a1c3b2d4e6f80912.87.17335489011230001", "true", "prod1"],
+      ["untraced", "nil", "true", "prod1"],
+      ["plain", "nil", "true", "prod1"],
     ]);
   });
 

@@ -1,0 +1,258 @@
+// Distributed tracing (issue #32): Apache SkyWalking, one backend per cluster
+// (docs/tracing.md says why), from the project's own Helm chart, storing in
+// Elasticsearch; every JavaApp loads the SkyWalking Java agent (apps/javaAppObjects.ts).
+//
+// Upstream facts, cited once here and used below:
+// - Chart apache/skywalking-helm tag v4.7.0 (commit 6fe5e6f0d3b7686c6be0457733e825ee68cb9b35),
+//   chart/skywalking/values.yaml: `oap.image.{repository,tag}` and `ui.image.{repository,tag}` (tag must be
+//   set), `oap.storageType`, `oap.replicas`, `oap.resources`, `oap.javaOpts`, `oap.env` (rendered as plain
+//   `value:` env), `oap.secretMounts[] {name, secretName, path, subPath}`, `ui.replicas`, `ui.ingress.*`,
+//   `elasticsearch.enabled` (false: an existing cluster) with `elasticsearch.config.{host,port.http}`,
+//   `initContainer.{image,tag}`, `fullnameOverride`. templates/_helpers.tpl: the OAP Service is
+//   `<fullname>-oap` with ports `oap.ports` (grpc 11800, rest 12800), the storage env is
+//   SW_STORAGE / SW_STORAGE_ES_CLUSTER_NODES = `<config.host>:<config.port.http>`, and
+//   `elasticsearch.config.password` would be rendered into a plain env value (so we never set it).
+//   templates/ui-ingress.yaml: hosts are `host[/path]`, annotations passed through.
+// - The chart is published as an OCI artifact, `oci://registry-1.docker.io/apache/skywalking-helm`
+//   (chart/skywalking/README.md at v4.7.0).
+// - OAP's storage.elasticsearch.secretsManagementFile (env SW_ES_SECRETS_MANAGEMENT_FILE): a properties
+//   file with `user` and `password`, read instead of SW_ES_USER/SW_ES_PASSWORD (OAP application.yml,
+//   docs/en/setup/backend/configuration-vocabulary.md).
+// - OAP self-observability: the `telemetry` module, selector `prometheus`, port 1234 (SW_TELEMETRY,
+//   SW_TELEMETRY_PROMETHEUS_PORT; OAP application.yml and docs "Telemetry for backend").
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterAccess, HelmChart, helmRelease, inCluster, K8sObject } from "./k8sObjects";
+import { mirrored } from "./images";
+
+export const SKYWALKING_CHART: HelmChart = {
+  chart: "oci://registry-1.docker.io/apache/skywalking-helm",
+  version: "4.7.0",
+  repo: "",
+  name: "skywalking",
+  namespace: "tracing",
+};
+/** OAP and UI release that chart 4.7.0 was released with (its e2e runs 10.x); one version for both. */
+export const OAP_VERSION = "10.1.0";
+export const OAP_IMAGE = `docker.io/apache/skywalking-oap-server:${OAP_VERSION}`;
+export const UI_IMAGE = `docker.io/apache/skywalking-ui:${OAP_VERSION}`;
+/** The chart's wait-for-elasticsearch init container (`initContainer.*`, default busybox 1.30): pinned and mirrored. */
+export const WAIT_IMAGE = "docker.io/library/busybox:1.36.1";
+/** With fullnameOverride "skywalking", the chart names the OAP Service `skywalking-oap` and the UI Service `skywalking-ui`. */
+export const FULLNAME = "skywalking";
+export const OAP_SERVICE = `${FULLNAME}-oap`;
+export const UI_SERVICE = `${FULLNAME}-ui`;
+/** oap.ports in the chart's values.yaml: agents report over gRPC, the UI queries over REST. */
+export const OAP_GRPC_PORT = 11800;
+export const OAP_REST_PORT = 12800;
+/** OAP's own metrics (telemetry module, prometheus selector). */
+export const OAP_TELEMETRY_PORT = 1234;
+/** The chart's ui.service.externalPort. */
+export const UI_PORT = 80;
+/** The Secret with OAP's Elasticsearch credentials file, and where OAP reads it. */
+export const ES_CREDENTIALS_SECRET = "skywalking-es-credentials";
+export const ES_CREDENTIALS_FILE = "/skywalking/es-credentials/credentials.properties";
+
+/** The agent, pinned: apache/skywalking-java tag v9.3.0 (8b9243cc7f5aa858c66ced1b54369b5c4b71bd4a). Its image holds the agent under /skywalking/agent (Dockerfile). */
+export const AGENT_VERSION = "9.3.0";
+export const AGENT_IMAGE = `docker.io/apache/skywalking-java-agent:${AGENT_VERSION}-alpine`;
+
+/** `host:port` of a cluster's OAP for its agents (in-cluster DNS). */
+export function oapAddress(): string {
+  return `${OAP_SERVICE}.${SKYWALKING_CHART.namespace}.svc:${OAP_GRPC_PORT}`;
+}
+
+/** The stack's backend settings from `platform:tracing` (config validated), defaults applied. */
+export function tracingSettings(
+  stack: string,
+  t: {
+    elasticsearch?: { host: string; port?: number; tls?: boolean };
+    oapReplicas?: number;
+    oapResources?: { cpu: string; memory: string };
+    uiReplicas?: number;
+    ui?: { host: string; authUrl: string; authSignin: string };
+  },
+  logging: { output: string; host?: string; port?: number; tls?: boolean; user?: string },
+  imageMirror?: string,
+): TracingSettings {
+  const own = t.elasticsearch;
+  if (!own && logging.output !== "elasticsearch")
+    throw new Error(`platform:tracing.elasticsearch: is required when platform:logging.output is ${logging.output}`);
+  const tls = own ? own.tls === true : logging.tls === true;
+  const res = t.oapResources ?? { cpu: "1", memory: "4Gi" };
+  // Half the memory for the heap: OAP's gRPC and ES client buffers live off-heap.
+  const heap = `${Math.max(1, Math.floor(Number(res.memory.replace(/Gi$/, "")) / 2))}g`;
+  return {
+    esHost: own ? own.host : logging.host!,
+    esPort: (own ? own.port : logging.port) ?? 9200,
+    esTls: tls,
+    // Only the logging store's user: its password is platform:loggingPassword.
+    esUser: own ? undefined : logging.user,
+    esNamespace: `skywalking-${stack}`,
+    oapReplicas: t.oapReplicas ?? 2,
+    oapResources: res,
+    oapJavaOpts: `-Xms${heap} -Xmx${heap}`,
+    uiReplicas: t.uiReplicas ?? 1,
+    ui: t.ui,
+    imageMirror,
+  };
+}
+
+/** The settings a stack gives its tracing backend (`platform:tracing`, defaults applied). */
+export interface TracingSettings {
+  /** Elasticsearch host (no scheme) and port OAP stores in. */
+  esHost: string;
+  esPort: number;
+  /** https to Elasticsearch. */
+  esTls: boolean;
+  /** The ES user; with it, the password reaches OAP through a mounted Secret file. */
+  esUser?: string;
+  /** Prefix of OAP's indices (SW_NAMESPACE): one per cluster, so clusters sharing a store stay apart. */
+  esNamespace: string;
+  oapReplicas: number;
+  oapResources: { cpu: string; memory: string };
+  /** OAP's JVM heap flags. */
+  oapJavaOpts: string;
+  uiReplicas: number;
+  /** The UI's Ingress: host and the SSO auth endpoints of ingress-nginx's external auth. None: no Ingress. */
+  ui?: { host: string; authUrl: string; authSignin: string };
+  imageMirror?: string;
+}
+
+function repoAndTag(image: string): { repository: string; tag: string } {
+  const i = image.lastIndexOf(":");
+  return { repository: image.slice(0, i), tag: image.slice(i + 1) };
+}
+
+/** The chart's values; pure. Every key is one chart v4.7.0's values.yaml declares (test/k8s/tracing.test.ts checks). */
+export function skywalkingValues(s: TracingSettings): Record<string, unknown> {
+  const wait = repoAndTag(mirrored(WAIT_IMAGE, s.imageMirror));
+  const env: Record<string, string> = {
+    SW_NAMESPACE: s.esNamespace,
+    SW_STORAGE_ES_HTTP_PROTOCOL: s.esTls ? "https" : "http",
+    SW_TELEMETRY: "prometheus",
+    SW_TELEMETRY_PROMETHEUS_PORT: String(OAP_TELEMETRY_PORT),
+  };
+  if (s.esUser !== undefined) env.SW_ES_SECRETS_MANAGEMENT_FILE = ES_CREDENTIALS_FILE;
+  return {
+    fullnameOverride: FULLNAME,
+    initContainer: { image: wait.repository, tag: wait.tag },
+    oap: {
+      image: { ...repoAndTag(mirrored(OAP_IMAGE, s.imageMirror)), pullPolicy: "IfNotPresent" },
+      storageType: "elasticsearch",
+      replicas: s.oapReplicas,
+      // The telemetry port joins the Service (the chart lists every oap.ports entry), for the ServiceMonitor.
+      ports: { grpc: OAP_GRPC_PORT, rest: OAP_REST_PORT, telemetry: OAP_TELEMETRY_PORT },
+      javaOpts: s.oapJavaOpts,
+      antiAffinity: "hard",
+      resources: { requests: s.oapResources, limits: { memory: s.oapResources.memory } },
+      env,
+      ...(s.esUser !== undefined
+        ? { secretMounts: [{ name: "es-credentials", secretName: ES_CREDENTIALS_SECRET, path: ES_CREDENTIALS_FILE, subPath: "credentials.properties" }] }
+        : {}),
+    },
+    ui: {
+      replicas: s.uiReplicas,
+      image: { ...repoAndTag(mirrored(UI_IMAGE, s.imageMirror)), pullPolicy: "IfNotPresent" },
+      ingress: s.ui
+        ? {
+            enabled: true,
+            // ingress-nginx external auth: every request is checked against the company SSO first, like log search's realm.
+            annotations: {
+              "kubernetes.io/ingress.class": "nginx",
+              "nginx.ingress.kubernetes.io/auth-url": s.ui.authUrl,
+              "nginx.ingress.kubernetes.io/auth-signin": s.ui.authSignin,
+            },
+            path: "/",
+            hosts: [s.ui.host],
+            tls: [],
+          }
+        : { enabled: false },
+    },
+    // An existing cluster: the chart's bundled Elasticsearch stays off; no user/password in values (plain env).
+    elasticsearch: { enabled: false, config: { host: s.esHost, port: { http: s.esPort } } },
+    banyandb: { enabled: false },
+    postgresql: { enabled: false },
+    satellite: { enabled: false },
+  };
+}
+
+/**
+ * The ServiceMonitor that has Prometheus scrape OAP's own metrics (port `telemetry`, path /metrics as OAP's
+ * fetcher-prom-rules/self.yaml reads them). Its selector is the OAP Service's labels in chart 4.7.0
+ * templates/oap-svc.yaml: app = the release name, component = oap.name ("oap"), release = the release name.
+ */
+export function oapServiceMonitor(clusterName: string): K8sObject {
+  return {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "ServiceMonitor",
+    metadata: { name: OAP_SERVICE, namespace: SKYWALKING_CHART.namespace, labels: { "platform/cluster": clusterName } },
+    spec: {
+      selector: { matchLabels: { app: SKYWALKING_CHART.name, component: "oap", release: SKYWALKING_CHART.name } },
+      endpoints: [{ port: "telemetry", path: "/metrics", interval: "30s" }],
+    },
+  };
+}
+
+/** The properties file OAP reads its Elasticsearch credentials from (secretsManagementFile). */
+export function esCredentialsFile(user: string, password: string): string {
+  return `user=${user}\npassword=${password}\n`;
+}
+
+export interface TracingArgs {
+  /** The cluster's provider and readiness gate. */
+  cluster: ClusterAccess;
+  /** The backend's settings (components/config: `platform:tracing`, defaults applied). */
+  settings: TracingSettings;
+  /** Stack (cluster) name, on the ServiceMonitor. */
+  clusterName: string;
+  /** The Prometheus operator's release (its CRDs): with it, a ServiceMonitor scrapes OAP. Default none. */
+  monitoringRelease?: pulumi.Resource;
+  /** The password of settings.esUser (`platform:loggingPassword`, a secret); required with esUser. */
+  esPassword?: pulumi.Input<string>;
+}
+
+/** The SkyWalking backend of one cluster: OAP (2+ replicas) and UI in namespace `tracing`. */
+export class Tracing extends pulumi.ComponentResource {
+  public readonly release: k8s.helm.v3.Release;
+  /** `host:port` the cluster's agents report to. */
+  public readonly oapAddress: string = oapAddress();
+
+  constructor(name: string, args: TracingArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:k8s:Tracing", name, {}, opts);
+    const s = args.settings;
+    if (s.esUser !== undefined && args.esPassword === undefined) {
+      throw new pulumi.ResourceError(`Tracing ${name}: the Elasticsearch user ${s.esUser} needs platform:loggingPassword`, this);
+    }
+    const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: SKYWALKING_CHART.namespace } }, inCluster(this, args.cluster));
+    const deps: pulumi.Resource[] = [ns];
+    if (s.esUser !== undefined) {
+      const user = s.esUser;
+      deps.push(
+        new k8s.core.v1.Secret(
+          `${name}-es-credentials`,
+          {
+            metadata: { name: ES_CREDENTIALS_SECRET, namespace: SKYWALKING_CHART.namespace },
+            type: "Opaque",
+            stringData: pulumi.secret(pulumi.output(args.esPassword!).apply((p) => ({ "credentials.properties": esCredentialsFile(user, p) }))),
+          },
+          inCluster(this, args.cluster, { dependsOn: [ns] }),
+        ),
+      );
+    }
+    this.release = helmRelease(
+      `${name}-skywalking`,
+      { chart: SKYWALKING_CHART, createNamespace: false, atomic: true, timeout: 900, values: skywalkingValues(s) },
+      inCluster(this, args.cluster, { dependsOn: deps }),
+    );
+    if (args.monitoringRelease) {
+      const { apiVersion, kind, metadata, ...rest } = oapServiceMonitor(args.clusterName);
+      new k8s.apiextensions.CustomResource(
+        `${name}-oap-servicemonitor`,
+        { apiVersion, kind, metadata, ...rest },
+        inCluster(this, args.cluster, { dependsOn: [this.release, args.monitoringRelease] }),
+      );
+    }
+    this.registerOutputs({ oapAddress: this.oapAddress });
+  }
+}

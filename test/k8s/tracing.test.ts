@@ -1,0 +1,246 @@
+// Tracing (issue #32, components/k8s/tracing.ts, docs/tracing.md): each member stack with apps plans one
+// SkyWalking release (chart apache/skywalking-helm 4.7.0) whose values use only keys that chart declares,
+// and every JavaApp of every stack carries the pinned agent, pointed at the OAP Service that release
+// renders in the same cluster, with env names the pinned agent's agent.config declares. Bad values
+// are config errors naming the key.
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigError, parseStackConfig } from "../../components/config/stackConfig";
+import { loadEngineConfig } from "../../components/config/stackFiles";
+import { skywalkingValues } from "../../components/k8s/tracing";
+import { ofType, plan } from "../support/offline";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const APP_STACKS = ["dev", "test", "pre", "prod1", "prod2"] as const;
+const FIXTURES = path.join(__dirname, "..", "fixtures");
+
+/** The chart keys (dotted paths) from the fixture copied from values.yaml at v4.7.0. */
+const CHART_KEYS = fs
+  .readFileSync(path.join(FIXTURES, "skywalking-helm-4.7.0-values-keys.txt"), "utf8")
+  .split("\n")
+  .filter((l) => l && !l.startsWith("#"));
+/** The agent.config env names at v9.3.0. */
+const AGENT_ENV = fs
+  .readFileSync(path.join(FIXTURES, "skywalking-java-9.3.0-agent-env.txt"), "utf8")
+  .split("\n")
+  .filter((l) => l && !l.startsWith("#"))
+  .map((l) => l.split(" ")[0]);
+
+/** Dotted paths of the leaves of a values object; a map or list under a chart key that ranges over it stops there. */
+function leafPaths(v: unknown, prefix = ""): string[] {
+  if (CHART_KEYS.includes(prefix)) return [prefix];
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return [prefix];
+  return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => leafPaths(x, prefix ? `${prefix}.${k}` : k));
+}
+
+function problems(stack: string, ...overrides: string[]): string[] {
+  const c = loadEngineConfig(stack, overrides);
+  try {
+    parseStackConfig(stack, { values: c.values, secretKeys: c.secretKeys });
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+}
+
+type Container = { name: string; image: string; env?: { name: string; value?: string; valueFrom?: unknown }[]; command?: string[]; volumeMounts?: unknown[] };
+type PodSpec = { initContainers?: Container[]; containers: Container[]; volumes?: { name: string; emptyDir?: unknown }[] };
+
+describe.each(APP_STACKS)("%s tracing", (stack) => {
+  test("one SkyWalking release: chart 4.7.0 from its OCI home, namespace tracing, OAP and UI images pinned through the mirror", async () => {
+    const p = await plan(stack);
+    const releases = ofType(p, RELEASE).filter((r) => r.inputs.name === "skywalking");
+    expect(releases).toHaveLength(1);
+    const r = releases[0].inputs as Record<string, unknown>;
+    expect(r.chart).toBe("oci://registry-1.docker.io/apache/skywalking-helm");
+    expect(r.version).toBe("4.7.0");
+    expect(r.namespace).toBe("tracing");
+    const v = r.values as { fullnameOverride: string; oap: Record<string, unknown>; ui: Record<string, unknown>; elasticsearch: { enabled: boolean } };
+    expect(v.fullnameOverride).toBe("skywalking");
+    expect(v.oap.image).toEqual({ repository: "mirror.livemall.internal/docker.io/apache/skywalking-oap-server", tag: "10.1.0", pullPolicy: "IfNotPresent" });
+    expect(v.ui.image).toEqual({ repository: "mirror.livemall.internal/docker.io/apache/skywalking-ui", tag: "10.1.0", pullPolicy: "IfNotPresent" });
+    expect(v.oap.storageType).toBe("elasticsearch");
+    // The chart's own Elasticsearch stays off: OAP writes to the company's store.
+    expect(v.elasticsearch.enabled).toBe(false);
+    // Every key set is one the chart's values.yaml at v4.7.0 declares.
+    for (const k of leafPaths(v)) expect(CHART_KEYS).toContain(k);
+  });
+
+  test("every JavaApp carries the agent 9.3.0 from the mirror and reports to this cluster's skywalking-oap Service on 11800", async () => {
+    const p = await plan(stack);
+    const release = ofType(p, RELEASE).find((r) => r.inputs.name === "skywalking")!;
+    const values = release.inputs.values as { fullnameOverride: string; oap: { ports: { grpc: number } } };
+    // templates/_helpers.tpl at v4.7.0: the OAP Service is "<fullname>-oap", its ports are oap.ports.
+    const oap = `${values.fullnameOverride}-oap.${release.inputs.namespace}.svc:${values.oap.ports.grpc}`;
+    expect(oap).toBe("skywalking-oap.tracing.svc:11800");
+    const apps = loadEngineConfig(stack).values["platform:apps"];
+    const appNames = Object.keys(JSON.parse(apps) as Record<string, unknown>);
+    const deployments = ofType(p, DEPLOYMENT).filter((d) =>
+      appNames.some((a) => d.name === `${stack}-${a}-deployment-${a}` || d.name === `${stack}-${a}-deployment-${a}-canary`),
+    );
+    expect(deployments.length).toBeGreaterThanOrEqual(appNames.length);
+    for (const d of deployments) {
+      const pod = (d.inputs.spec as { template: { spec: PodSpec } }).template.spec;
+      const app = (d.inputs.metadata as { labels: Record<string, string> }).labels["app.kubernetes.io/name"];
+      const track = (d.inputs.metadata as { labels: Record<string, string> }).labels["platform/track"];
+      const init = pod.initContainers?.[0];
+      expect(init?.name).toBe("skywalking-agent");
+      expect(init?.image).toBe("mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.3.0-alpine");
+      expect(init?.command).toEqual(["cp", "-R", "/skywalking/agent", "/target/"]);
+      expect(pod.volumes).toContainEqual({ name: "skywalking-agent", emptyDir: {} });
+      const env = Object.fromEntries((pod.containers[0].env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]));
+      expect(env.JAVA_TOOL_OPTIONS).toBe("-javaagent:/skywalking/agent/skywalking-agent.jar");
+      expect(env.SW_AGENT_NAME).toBe(app);
+      expect(env.SW_AGENT_COLLECTOR_BACKEND_SERVICES).toBe(oap);
+      expect(env.POD_NAME).toEqual({ fieldRef: { fieldPath: "metadata.name" } });
+      expect(env.SW_AGENT_INSTANCE_NAME).toBe("$(POD_NAME)");
+      expect(env.SW_AGENT_CLUSTER).toBe(stack);
+      const props = JSON.parse(env.SW_INSTANCE_PROPERTIES_JSON as string) as Record<string, string>;
+      expect(props).toMatchObject({ env: stack, cluster: stack, track });
+      // Every SW_* name is one agent.config v9.3.0 reads.
+      for (const name of Object.keys(env).filter((n) => n.startsWith("SW_"))) expect(AGENT_ENV).toContain(name);
+    }
+  });
+});
+
+test("sampling per stack: prod1 samples 10 traces per 3 s, pre 20, dev keeps every trace", async () => {
+  const sample = async (stack: string) => {
+    const d = ofType(await plan(stack), DEPLOYMENT).find((x) => x.name === `${stack}-order-service-deployment-order-service`)!;
+    const env = (d.inputs.spec as { template: { spec: PodSpec } }).template.spec.containers[0].env!;
+    return env.find((e) => e.name === "SW_AGENT_SAMPLE")?.value;
+  };
+  expect(await sample("prod1")).toBe("10");
+  expect(await sample("pre")).toBe("20");
+  expect(await sample("dev")).toBeUndefined();
+});
+
+test("a canary's pods are tagged track=canary with the canary's version, so their traces compare with stable's", async () => {
+  const stacks = await Promise.all(APP_STACKS.map(async (s) => ({ s, p: await plan(s) })));
+  const canaries = stacks.flatMap(({ p }) => ofType(p, DEPLOYMENT).filter((d) => d.name.endsWith("-canary")));
+  expect(canaries.length).toBeGreaterThan(0);
+  for (const d of canaries) {
+    const labels = (d.inputs.metadata as { labels: Record<string, string> }).labels;
+    const env = (d.inputs.spec as { template: { spec: PodSpec } }).template.spec.containers[0].env!;
+    const props = JSON.parse(env.find((e) => e.name === "SW_INSTANCE_PROPERTIES_JSON")!.value!) as Record<string, string>;
+    expect(props.track).toBe("canary");
+    expect(props.version).toBe(labels["app.kubernetes.io/version"]);
+  }
+});
+
+test("an app with tracing: false gets no agent, and the others keep theirs", async () => {
+  const p = await plan("dev", ["platform:apps.order-service.tracing=false"]);
+  const pod = (name: string) => (ofType(p, DEPLOYMENT).find((d) => d.name === name)!.inputs.spec as { template: { spec: PodSpec } }).template.spec;
+  const off = pod("dev-order-service-deployment-order-service");
+  expect(off.initContainers).toBeUndefined();
+  expect(off.containers[0].env!.map((e) => e.name)).not.toContain("JAVA_TOOL_OPTIONS");
+  expect(pod("dev-distribution-center-deployment-distribution-center").initContainers![0].name).toBe("skywalking-agent");
+});
+
+test("the host plans no tracing backend", async () => {
+  expect(ofType(await plan("host"), RELEASE).filter((r) => r.inputs.name === "skywalking")).toEqual([]);
+});
+
+describe("bad values are config errors naming the key", () => {
+  test("a sampling rate outside 1..2147483647", () => {
+    expect(problems("prod1", "platform:tracing.sampleNPer3Secs=0")).toEqual([
+      "platform:tracing.sampleNPer3Secs: must be >= 1 (traces per 3 seconds per instance; leave it out to keep every trace)",
+    ]);
+    expect(problems("prod1", "platform:tracing.sampleNPer3Secs=2147483648")).toEqual([
+      "platform:tracing.sampleNPer3Secs: must be <= 2147483647 (the agent reads a Java int)",
+    ]);
+    expect(problems("prod1", "platform:tracing.sampleNPer3Secs=2.5")).toEqual(["platform:tracing.sampleNPer3Secs: must be a whole number"]);
+  });
+
+  test("an unknown storage", () => {
+    expect(problems("prod1", "platform:tracing.storage=banyandb")).toEqual([
+      "platform:tracing.storage: must be elasticsearch (the only storage this platform runs OAP on; docs/tracing.md)",
+    ]);
+  });
+
+  test("behind Kafka, OAP's Elasticsearch must be named", () => {
+    const c = loadEngineConfig("prod1");
+    const t = JSON.parse(c.values["platform:tracing"]) as Record<string, unknown>;
+    delete t.elasticsearch;
+    c.values["platform:tracing"] = JSON.stringify(t);
+    let got: string[] = [];
+    try {
+      parseStackConfig("prod1", { values: c.values, secretKeys: c.secretKeys });
+    } catch (e) {
+      got = (e as ConfigError).problems;
+    }
+    expect(got).toEqual(["platform:tracing.elasticsearch: is required when platform:logging.output is kafka (OAP stores in Elasticsearch)"]);
+  });
+
+  test("tracing: true on an app of a stack without platform:tracing", () => {
+    const c = loadEngineConfig("dev", ["platform:apps.order-service.tracing=true"]);
+    delete c.values["platform:tracing"];
+    let got: string[] = [];
+    try {
+      parseStackConfig("dev", { values: c.values, secretKeys: c.secretKeys });
+    } catch (e) {
+      got = (e as ConfigError).problems;
+    }
+    expect(got).toEqual(["platform:apps.order-service.tracing: needs platform:tracing (the stack has no tracing backend)"]);
+  });
+});
+
+test("with the logging store's user, the password reaches OAP as a mounted file, never as a value", () => {
+  const v = skywalkingValues({
+    esHost: "es.example.internal",
+    esPort: 9200,
+    esTls: true,
+    esUser: "skywalking",
+    esNamespace: "skywalking-dev",
+    oapReplicas: 2,
+    oapResources: { cpu: "1", memory: "4Gi" },
+    oapJavaOpts: "-Xms2g -Xmx2g",
+    uiReplicas: 1,
+  }) as { oap: { env: Record<string, string>; secretMounts: unknown[] }; elasticsearch: { config: Record<string, unknown> } };
+  expect(v.oap.env.SW_ES_SECRETS_MANAGEMENT_FILE).toBe("/skywalking/es-credentials/credentials.properties");
+  expect(v.oap.env.SW_STORAGE_ES_HTTP_PROTOCOL).toBe("https");
+  expect(v.oap.secretMounts).toEqual([
+    {
+      name: "es-credentials",
+      secretName: "skywalking-es-credentials",
+      path: "/skywalking/es-credentials/credentials.properties",
+      subPath: "credentials.properties",
+    },
+  ]);
+  expect(v.elasticsearch.config).toEqual({ host: "es.example.internal", port: { http: 9200 } });
+  expect(JSON.stringify(v)).not.toMatch(/password/i);
+});
+
+test("prod1's app dashboards link every panel to the SkyWalking UI behind its ingress; dev (no UI Ingress) has no such link", async () => {
+  const panelsOf = async (stack: string, app: string) => {
+    const cm = ofType(await plan(stack), "kubernetes:core/v1:ConfigMap").find((c) => c.name === `${stack}-observability-configmap-dashboard-${stack}-${app}`)!;
+    const json = Object.values(cm.inputs.data as Record<string, string>)[0];
+    return (JSON.parse(json) as { panels: { title: string; links?: unknown }[] }).panels;
+  };
+  const prod = await panelsOf("prod1", "order-service");
+  expect(prod.length).toBeGreaterThan(5);
+  for (const p of prod) {
+    expect(p.links).toEqual([
+      { title: "Traces of order-service in SkyWalking (service order-service)", url: "https://skywalking.prod1.livemall.internal/", targetBlank: true },
+    ]);
+  }
+  for (const p of await panelsOf("dev", "order-service")) expect(p.links).toBeUndefined();
+});
+
+test.each(APP_STACKS)("%s: a ServiceMonitor scrapes OAP's telemetry port, selecting the labels chart 4.7.0 puts on the OAP Service", async (stack) => {
+  const p = await plan(stack);
+  const monitors = ofType(p, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor").filter(
+    (m) => (m.inputs.metadata as { namespace: string }).namespace === "tracing",
+  );
+  expect(monitors).toHaveLength(1);
+  const spec = monitors[0].inputs.spec as { selector: unknown; endpoints: unknown };
+  // templates/oap-svc.yaml at v4.7.0: app = release name, component = oap.name, release = release name.
+  expect(spec.selector).toEqual({ matchLabels: { app: "skywalking", component: "oap", release: "skywalking" } });
+  expect(spec.endpoints).toEqual([{ port: "telemetry", path: "/metrics", interval: "30s" }]);
+  const values = ofType(p, RELEASE).find((r) => r.inputs.name === "skywalking")!.inputs.values as {
+    oap: { ports: Record<string, number>; env: Record<string, string> };
+  };
+  expect(values.oap.ports.telemetry).toBe(1234);
+  expect(values.oap.env).toMatchObject({ SW_TELEMETRY: "prometheus", SW_TELEMETRY_PROMETHEUS_PORT: "1234" });
+});
