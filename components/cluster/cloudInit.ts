@@ -32,10 +32,13 @@ import { BOOTSTRAP_UNIT, bootstrapUnit, METADATA_GUARD_PATH, METADATA_GUARD_UNIT
 export type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
 
 /**
- * ECS takes at most 16 KB of user data before it is Base64-encoded (ECS "User data",
- * help/doc-detail/49121.htm: "the user data before encoding cannot exceed 16 KB"; the page
- * carries no date, read 2026-12-07). The limit is on the raw text, so this is the whole budget,
- * not a margin for Base64's growth. Headroom, measured on the largest file (prod1-master-0,
+ * Our own user-data budget: 16 KiB of raw text. ECS itself takes up to 32 KB before Base64
+ * encoding (ECS "Instance user data", help/en/ecs/user-guide/overview-of-ecs-instance-user-data,
+ * last updated 2024-06-07, as the 2026-12-07 review read it; an older page, help/doc-detail/
+ * 49121.htm, said 16 KB). We keep 16 KiB as a margin on purpose: the older limit may still hold
+ * for some images, regions or API paths we have not tried, a master that cannot read its user
+ * data never joins, and half the vendor's limit leaves room to see growth in review before it
+ * fails anywhere. Headroom, measured on the largest file (prod1-master-0,
  * `npm run preview -- prod1 --out`) at 6895cb8: 15,201 of 16,384 bytes, 1,183 bytes left;
  * workers 5,335 and HAProxy 4,695. test/cluster/cloudInit.test.ts holds every stack to it.
  */
