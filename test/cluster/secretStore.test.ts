@@ -38,6 +38,15 @@ describe("platform:secretStore: the KMS instance and key are required", () => {
     expect(problems("prod1", (v) => (v["platform:secretStore"] = JSON.stringify({ kmsKeyId: "key-shh123" })))).toEqual([REQUIRED]);
   });
 
+  test("an Alibaba endpoint of another region is refused, naming the key, the region and the default", () => {
+    const store = (endpoint: string) => JSON.stringify({ kmsInstanceId: "kst-shh123", kmsKeyId: "key-shh123", endpoint });
+    expect(problems("prod1", (v) => (v["platform:secretStore"] = store("https://kms-vpc.cn-beijing.aliyuncs.com")))).toEqual([
+      "platform:secretStore.endpoint: https://kms-vpc.cn-beijing.aliyuncs.com does not name the stack's region cn-shanghai; use https://kms-vpc.cn-shanghai.aliyuncs.com (the default) or https://kms.cn-shanghai.aliyuncs.com",
+    ]);
+    expect(problems("prod1", (v) => (v["platform:secretStore"] = store("https://kms.cn-shanghai.aliyuncs.com")))).toEqual([]);
+    expect(problems("prod1", (v) => (v["platform:secretStore"] = store("https://kms-proxy.livemall.internal")))).toEqual([]);
+  });
+
   test("a malformed id names its key", () => {
     expect(problems("prod1", (v) => (v["platform:secretStore"] = JSON.stringify({ kmsInstanceId: "kms-1", kmsKeyId: "key-shh123" })))).toEqual([
       "platform:secretStore.kmsInstanceId: must be a KMS instance id (kst-...)",
