@@ -71,6 +71,26 @@ describe("waitForAgent", () => {
     expect(stub.invocations.map((i) => i.status)).toEqual(["Success"]);
   });
 
+  test("throttling (HTTP 400 Throttling.User) is waited out; a signature refusal stops at once", async () => {
+    const busy = await startCloudAssistantStub({
+      keys: { [KEY.accessKeyId]: { accessKeySecret: KEY.accessKeySecret } },
+      region: "cn-shanghai",
+      agentOnlineAt: { "i-online": 0 },
+      throttleFirst: 2,
+    });
+    try {
+      const r = await waitForAgent({ endpoint: busy.url, regionId: "cn-shanghai", instanceId: "i-online", credentials: KEY, timeoutMs: 5_000, intervalMs: 50 });
+      expect(r.attempts).toBe(3);
+      expect(busy.requests.map((q) => `${q.status} ${q.refused ?? ""}`.trim())).toEqual(["400 Throttling.User", "400 Throttling.User", "200"]);
+    } finally {
+      await busy.close();
+    }
+    await expect(wait("i-online", { credentials: { ...KEY, accessKeySecret: "wrong" } })).rejects.toThrow(
+      /DescribeCloudAssistantStatus refused: HTTP 400 SignatureDoesNotMatch/,
+    );
+    expect(stub.requests).toHaveLength(1);
+  });
+
   test("gives up after the timeout naming the instance and the last answer", async () => {
     await expect(wait("i-never", { timeoutMs: 500 })).rejects.toThrow(
       /^Cloud Assistant on i-never not online after \d+ s \(\d+ checks; last: CloudAssistantStatus false\)/,
