@@ -76,6 +76,7 @@ export = async () => {
       kmsUrl: config.secretStore.endpoint ?? `https://kms-vpc.${config.region}.aliyuncs.com`,
       kmsInstanceId: config.secretStore.kmsInstanceId,
       kmsKeyId: config.secretStore.kmsKeyId,
+      forceDelete: config.secretStore.forceDelete ?? !guardedLikeProd,
     },
     masterRoleName,
     containerdVersion: config.kubernetes.containerdVersion,

@@ -98,7 +98,8 @@ export async function waitForAgent(args: AgentWaitArgs): Promise<{ attempts: num
       "2014-05-26",
       args.credentials,
     );
-    // One answer: online, refused (a signature or permission problem does not heal by waiting), or not yet.
+    // One answer: online, refused (a signature or permission problem does not heal by waiting), or not yet
+    // (throttled or the service busy: isTransient).
     const answer: { online: true } | { refused: string } | { last: string } = await fetch(`${args.endpoint.replace(/\/$/, "")}/?${query}`, {
       signal: AbortSignal.timeout(10_000),
     }).then(
@@ -110,7 +111,7 @@ export async function waitForAgent(args: AgentWaitArgs): Promise<{ attempts: num
         };
         if (!res.ok) {
           const text = `HTTP ${res.status} ${body.Code ?? ""}: ${body.Message ?? ""}`.trim();
-          return [400, 403, 404].includes(res.status) ? { refused: text } : { last: text };
+          return isTransient(res.status, body.Code ?? "") ? { last: text } : { refused: text };
         }
         const status = body.InstanceCloudAssistantStatusSet?.InstanceCloudAssistantStatus?.find((s) => s.InstanceId === args.instanceId)?.CloudAssistantStatus;
         return status === "true" ? { online: true as const } : { last: `CloudAssistantStatus ${status ?? "absent"}` };
@@ -192,4 +193,13 @@ export class CloudAssistantReady extends pulumi.dynamic.Resource {
       "CloudAssistantReady",
     );
   }
+}
+
+/**
+ * Whether an error answer may heal by waiting: flow control (Throttling, Throttling.User, ...;
+ * ECS answers it with HTTP 400), ServiceUnavailable, or any 5xx. Everything else (signature,
+ * access key, permission, parameter) is permanent and stops the wait at once.
+ */
+export function isTransient(status: number, code: string): boolean {
+  return status >= 500 || /^Throttling/.test(code) || /^ServiceUnavailable/.test(code);
 }

@@ -59,7 +59,7 @@ export interface ClusterArgs {
    * The masters' secret store (KMS Secrets Manager): the GetSecretValue endpoint, e.g.
    * https://kms-vpc.cn-shanghai.aliyuncs.com, and the KMS instance and key ids (secretStore.ts).
    */
-  secretStore: { kmsUrl: string; kmsInstanceId: string; kmsKeyId: string };
+  secretStore: { kmsUrl: string; kmsInstanceId: string; kmsKeyId: string; forceDelete: boolean };
   /** The masters' instance RAM role name (masterRole.ts); it must be granted `secretStoreStatements`. */
   masterRoleName: string;
   /** containerd version prefix pinned on every node (default cloudInit.ts DEFAULT_CONTAINERD_VERSION). */
@@ -134,6 +134,7 @@ export class Cluster extends pulumi.ComponentResource {
         pki: this.pki.sharedControlPlane,
         kmsInstanceId: args.secretStore.kmsInstanceId,
         kmsKeyId: args.secretStore.kmsKeyId,
+        forceDelete: args.secretStore.forceDelete,
         protect: args.deletionProtection,
         tags: args.tags,
       },

@@ -20,22 +20,20 @@ export function backupStatements(bucket: string, prefix: string): PolicyStatemen
     throw new Error(`master role: backup prefix ${JSON.stringify(prefix)} must end in "/" and hold no wildcard`);
   return [
     { Effect: "Allow", Action: ["oss:PutObject"], Resource: [`acs:oss:*:*:${bucket}/${prefix}*`] },
-    // History stays out of reach whatever else the role is given: no version deleted (OSS
-    // "DeleteObject", doc-detail/31982: deleting a specific version needs oss:DeleteObjectVersion),
-    // no versioning, lifecycle or bucket change that would let the provider's rules drop them.
+    // History stays out of reach whatever else the role is given: an explicit Deny wins over any
+    // Allow in RAM (RAM "How RAM evaluates policies", help/en/ram/policy-evaluation-process, last
+    // updated 2026-06-02; Action takes `*` wildcards, "Policy elements", doc-detail/93738). Denied:
+    // every delete on the bucket or its objects (oss:Delete*: DeleteObject; DeleteObjectVersion,
+    // which OSS "DeleteObject", doc-detail/31982, requires for a named version; DeleteBucket and
+    // the Delete of its lifecycle, policy, public access block, replication) and every bucket
+    // setting (oss:PutBucket*: versioning, lifecycle, policy, ACL, public access block,
+    // replication), so no rule change can expire, expose or copy away the history.
     { Effect: "Deny", Action: BACKUP_DENIED_ACTIONS, Resource: [`acs:oss:*:*:${bucket}`, `acs:oss:*:*:${bucket}/*`] },
   ];
 }
 
-/** What the masters may never do to the backup bucket (backupStatements). */
-export const BACKUP_DENIED_ACTIONS = [
-  "oss:DeleteObject",
-  "oss:DeleteObjectVersion",
-  "oss:PutBucketVersioning",
-  "oss:PutBucketLifecycle",
-  "oss:DeleteBucketLifecycle",
-  "oss:DeleteBucket",
-];
+/** What the masters may never do to the backup bucket (backupStatements): any delete, any bucket setting. */
+export const BACKUP_DENIED_ACTIONS = ["oss:Delete*", "oss:PutBucket*"];
 
 /**
  * A RAM policy keeps at most five versions, and the sixth edit is refused unless the oldest

@@ -19,9 +19,12 @@
 // taken) for RecoveryWindowInDays, default 30, unless ForceDeleteWithoutRecovery (KMS
 // "DeleteSecret", help/en/kms/key-management-service/developer-reference/
 // api-kms-2016-01-20-deletesecret, last updated 2025-07-29; the provider sends both,
-// resource_alicloud_kms_secret.go :485-500). So:
-// - outside prod the secret is force-deleted: `pulumi destroy` then `pulumi up` of a dev
-//   stack does not meet its own name in a recovery window;
+// resource_alicloud_kms_secret.go :485-500, reading force_delete_without_recovery from the
+// resource's STATE at delete :493-499, and updates that attribute in place, not ForceNew
+// :109-113). So:
+// - `platform:secretStore.forceDelete` (default true outside prod, false in prod) decides it;
+//   outside prod `pulumi destroy` then `pulumi up` does not meet its own name in a recovery
+//   window;
 // - a replacement (a new instance or key: both ForceNew) deletes the old secret first
 //   (deleteBeforeReplace), then creates the new one under the same name. The name stays
 //   fixed on purpose: it is written into every master's user data, which the instances
@@ -29,8 +32,16 @@
 //   the instance would leave the running masters reading a deleted secret on their next
 //   bootstrap. The masters read the secret only while they bootstrap, so the short gap
 //   between delete and create costs nothing at runtime.
-// - prod keeps the 30-day window and `protect`, which refuses the replacement outright:
-//   moving a prod cluster to another KMS instance is a deliberate, manual step.
+// - that a FORCE-deleted name is free for CreateSecret at once is our reading: the
+//   DeleteSecret page says the secret "cannot be recovered" and no page says when its name is
+//   free again. We do not retry CreateSecret (the provider's create is not ours to wrap); a
+//   refusal there fails the `up` with KMS's Rejected.ResourceExist, and a second `up` creates it.
+// - in prod the secret keeps the 30-day window and `protect`. A replacement under the 30-day
+//   window would delete the old secret and then have CreateSecret refused (the name is held),
+//   since the provider deletes with the flag in state; moving a prod cluster to another
+//   instance or key is therefore two `up`s (README, "Moving a prod secret store"): set
+//   forceDelete true and up (an in-place update of the state's flag), then unprotect, change
+//   the instance or key and up.
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -48,8 +59,10 @@ export interface SecretStoreArgs {
   kmsInstanceId: string;
   /** The symmetric key in that instance that encrypts the secret (key-...); required. */
   kmsKeyId: string;
-  /** Protect the secret and the encryption key, and keep the 30-day recovery window (prod); otherwise force-delete. */
+  /** Protect the secret and the encryption key (prod). */
   protect?: boolean;
+  /** Delete without the 30-day recovery window (platform:secretStore.forceDelete). Default: not protect. */
+  forceDelete?: boolean;
   /** Tags on the secret. Default none. */
   tags?: Record<string, string>;
 }
@@ -107,7 +120,7 @@ export class SecretStore extends pulumi.ComponentResource {
         dkmsInstanceId: args.kmsInstanceId,
         encryptionKeyId: args.kmsKeyId,
         recoveryWindowInDays: 30,
-        forceDeleteWithoutRecovery: !(args.protect ?? false),
+        forceDeleteWithoutRecovery: args.forceDelete ?? !(args.protect ?? false),
         tags: args.tags,
       },
       { ...kept, deleteBeforeReplace: true },

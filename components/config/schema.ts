@@ -514,6 +514,12 @@ const secretStore = z
       .string()
       .regex(/^key-[A-Za-z0-9]+$/, "must be a KMS key id (key-...)")
       .optional(),
+    /**
+     * Delete the secret without KMS's 30-day recovery window (secretStore.ts). Default false in prod,
+     * true elsewhere. Set it (and `pulumi up`) before moving a prod stack to another instance or key:
+     * the provider reads it from state when it deletes (README, "Moving a prod secret store").
+     */
+    forceDelete: z.boolean().optional(),
     /** Default https://kms-vpc.<region>.aliyuncs.com (the VPC endpoint: no NAT traffic). */
     endpoint: z
       .string()
@@ -527,7 +533,7 @@ const secretStore = z
       ctx.addIssue({ code: "custom", path: [], message: SECRET_STORE_REQUIRED });
     }
   })
-  .transform((v) => v as { kmsInstanceId: string; kmsKeyId: string; endpoint?: string });
+  .transform((v) => v as { kmsInstanceId: string; kmsKeyId: string; forceDelete?: boolean; endpoint?: string });
 
 /** The problem a stack without its KMS instance and key gets (README, "Set-up prerequisites"). */
 export const SECRET_STORE_REQUIRED =

@@ -12,6 +12,19 @@ import { crossChecks, RuleContext } from "./crossChecks";
 import { dingtalkWebhookProblems } from "../k8s/monitoringRules";
 import { ConfigError } from "./errors";
 import { namespaceProblems, nearest } from "./namespaces";
+
+/** alicloud: keys that carry or select credentials: refused (the environment is the one supported source). */
+export const CONFIG_CREDENTIAL_KEYS = [
+  "accessKey",
+  "secretKey",
+  "securityToken",
+  "profile",
+  "sharedCredentialsFile",
+  "credentialsUri",
+  "assumeRole",
+  "assumeRoleWithOidc",
+  "ecsRoleName",
+] as const;
 import { listStacks, PROJECT_DIR, readStackFile } from "./stackFiles";
 import { hostWorkspaces, projectProblems } from "../fleet/consoleRules";
 import type { WorkspacesConfig } from "../fleet/consoleSchema";
@@ -120,6 +133,16 @@ export function parseStackConfig(stack: string, raw: RawConfig, ctx: Pick<RuleCo
 
   const region = raw.values["alicloud:region"];
   if (!region) problems.push("alicloud:region: is required");
+  // The program's own Alibaba calls (cloudAssistant.ts credentialsFromEnv) read credentials from
+  // environment variables only; a credential key in config would sign the provider's calls and
+  // not ours, so one stack would run under two identities. Refused rather than half-honoured.
+  const credentialKeys = CONFIG_CREDENTIAL_KEYS.filter((k) => raw.values[`alicloud:${k}`] !== undefined);
+  if (credentialKeys.length > 0) {
+    problems.push(
+      `${credentialKeys.map((k) => `alicloud:${k}`).join(", ")}: credentials in stack config are not supported; ` +
+        "set ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY (and ALICLOUD_SECURITY_TOKEN with STS) in the environment of `pulumi up` instead",
+    );
+  }
 
   const unparsed = new Set([...failed].map(String));
   problems.push(...crossChecks(stack, settings, { region, stacks: ctx.stacks, unparsed }));

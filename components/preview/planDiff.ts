@@ -4,7 +4,7 @@
 // providerSemantics.ts). It honours the program's own options: `ignoreChanges`
 // paths are set aside (not counted), `aliases` match a renamed resource to its
 // old URN, and a replaced resource's new id flows into the inputs of what uses it.
-import { pathUnder, replaceRule, semanticsFor, stopRule } from "./providerSemantics";
+import { pathUnder, replaceRule, secretReplaceRule, semanticsFor, stopRule } from "./providerSemantics";
 
 /** The part of a planned resource a diff looks at (plan.json's resources have it too). */
 export interface DiffableResource {
@@ -161,7 +161,12 @@ function compare(o: DiffableResource, r: DiffableResource, sameIds: Map<string, 
   const ignored: string[] = [];
   for (const c of leaves) {
     if ((r.ignoreChanges ?? []).some((i) => pathUnder(c.path, i))) ignored.push(c.secret ? `${c.path} (secret)` : c.path);
-    else counted.push({ ...c, replaces: replaceRule(type, c.path, r.replaceOnChanges), stops: stopRule(type, c.path) });
+    else
+      counted.push({
+        ...c,
+        replaces: c.secret ? secretReplaceRule(type, c.path, r.replaceOnChanges) : replaceRule(type, c.path, r.replaceOnChanges),
+        stops: stopRule(type, c.path),
+      });
   }
   return { counted, ignored };
 }

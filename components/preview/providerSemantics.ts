@@ -287,6 +287,23 @@ export function replaceRule(type: string, path: string, replaceOnChanges: string
   return [...(s?.replaceOn ?? []), ...replaceOnChanges].find((r) => pathUnder(path, r));
 }
 
+/**
+ * For a changed SECRET at `path`: the replace rule at or under it, if any. The offline diff sees a
+ * secret only as a whole (its digest), so a change inside it may be the one field that replaces
+ * (a VPN connection's tunnel list holds the PSK and each tunnel's customerGatewayId: ipsecLink.ts).
+ * Conservative on purpose: any change of a secret that holds a replacing field counts as a replacement.
+ */
+export function secretReplaceRule(type: string, path: string, replaceOnChanges: string[] = []): string | undefined {
+  const own = replaceRule(type, path, replaceOnChanges);
+  if (own) return own;
+  const prefix = path
+    .split(/\[\d+\]/)
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join("\\[(?:\\d+|\\*)\\]");
+  const under = new RegExp(`^${prefix}[.[]`);
+  return [...(semanticsFor(type)?.replaceOn ?? []), ...replaceOnChanges].find((r) => under.test(r));
+}
+
 /** The rule that makes an in-place update of `path` stop the instance, if any. */
 export function stopRule(type: string, path: string): string | undefined {
   return semanticsFor(type)?.stopsOn?.find((r) => pathUnder(path, r));

@@ -1,7 +1,7 @@
 // Change rules: a policy over what a plan *does* (replace, delete, stop), not
 // over what it declares. It blocks, in prod (mandatory via config/prod.json,
 // advisory in nonprod.json), a plan that replaces or deletes a master, a vswitch,
-// the VPC or an SLB, or that stops more than one master at once, and says how to
+// the VPC, an SLB or an IPsec VPN connection, or that stops more than one master at once, and says how to
 // make the change safely. It also blocks a change of the pod or service range of a
 // built cluster (the Cluster component's `podCidr`/`serviceCidr` inputs), which no
 // `pulumi up` can carry out: see clusterRangeChange below.
@@ -102,7 +102,7 @@ export function safeChanges(enforcementLevel: EnforcementLevel): ChangePolicy {
   return {
     name: "safe-changes",
     description:
-      "A plan must not replace or delete a master, a vswitch, the VPC or an SLB, nor stop more than one master at once, nor change a built cluster's pod or service range (checked offline on --diff-from: CrossGuard sees no old state).",
+      "A plan must not replace or delete a master, a vswitch, the VPC, an SLB or an IPsec VPN connection, nor stop more than one master at once, nor change a built cluster's pod or service range (checked offline on --diff-from: CrossGuard sees no old state).",
     enforcementLevel,
     // CrossGuard has no old state to compare with: nothing to check here.
     validateStack(_s: PolicyStack, _report: ReportViolation) {},
@@ -131,6 +131,13 @@ export function safeChanges(enforcementLevel: EnforcementLevel): ChangePolicy {
           report(
             `${c.name}: the plan ${verb(c)} an SLB: its address and id change, so clients, DNS and listeners break until rebuilt. ` +
               "Create the new SLB beside the old one in one change, move traffic, and delete the old one in a later change.",
+            c.urn,
+          );
+        } else if (c.type === TYPES.vpnConnection) {
+          report(
+            `${c.name}: the plan ${verb(c)} an IPsec VPN connection: both tunnels go down and the routed ranges behind them are cut off until the new ` +
+              "connection is up and the peer has been reconfigured. Do it in a maintenance window with the peer's side ready; a change inside the secret " +
+              "tunnel list counts as a replacement offline, since only a tunnel's customerGatewayId replaces and the diff cannot see which field changed.",
             c.urn,
           );
         }

@@ -2,6 +2,8 @@
 // itself against a stub ECS API that signs nothing of ours (it checks with Alibaba's SDK) and
 // aborts commands sent before the agent is online, and the plan's ordering.
 import { signedRpcQuery, waitForAgent, credentialsFromEnv } from "../../components/cluster/cloudAssistant";
+import { ConfigError, parseStackConfig } from "../../components/config/stackConfig";
+import { loadEngineConfig } from "../../components/config/stackFiles";
 import { ofType, plan } from "../support/offline";
 import { CloudAssistantStub, startCloudAssistantStub } from "../support/alibaba/cloudAssistantStub";
 
@@ -71,6 +73,26 @@ describe("waitForAgent", () => {
     expect(stub.invocations.map((i) => i.status)).toEqual(["Success"]);
   });
 
+  test("throttling (HTTP 400 Throttling.User) is waited out; a signature refusal stops at once", async () => {
+    const busy = await startCloudAssistantStub({
+      keys: { [KEY.accessKeyId]: { accessKeySecret: KEY.accessKeySecret } },
+      region: "cn-shanghai",
+      agentOnlineAt: { "i-online": 0 },
+      throttleFirst: 2,
+    });
+    try {
+      const r = await waitForAgent({ endpoint: busy.url, regionId: "cn-shanghai", instanceId: "i-online", credentials: KEY, timeoutMs: 5_000, intervalMs: 50 });
+      expect(r.attempts).toBe(3);
+      expect(busy.requests.map((q) => `${q.status} ${q.refused ?? ""}`.trim())).toEqual(["400 Throttling.User", "400 Throttling.User", "200"]);
+    } finally {
+      await busy.close();
+    }
+    await expect(wait("i-online", { credentials: { ...KEY, accessKeySecret: "wrong" } })).rejects.toThrow(
+      /DescribeCloudAssistantStatus refused: HTTP 400 SignatureDoesNotMatch/,
+    );
+    expect(stub.requests).toHaveLength(1);
+  });
+
   test("gives up after the timeout naming the instance and the last answer", async () => {
     await expect(wait("i-never", { timeoutMs: 500 })).rejects.toThrow(
       /^Cloud Assistant on i-never not online after \d+ s \(\d+ checks; last: CloudAssistantStatus false\)/,
@@ -98,4 +120,19 @@ test("prod1: each HAProxy config invocation waits for its own VM's agent check",
   const runs = ofType(p, "alicloud:ecs/ecsInvocation:EcsInvocation");
   expect(runs.map((r) => r.name)).toEqual(["prod1-front-haproxy-cfg-0", "prod1-front-haproxy-cfg-1"]);
   runs.forEach((run, i) => expect(run.dependsOn).toContain(checks[i].urn));
+});
+
+test("credential keys in stack config are refused in one problem naming them and the environment variables", () => {
+  const c = loadEngineConfig("dev", []);
+  const values = { ...c.values, "alicloud:accessKey": "LTAIx", "alicloud:ecsRoleName": "deployer", "alicloud:profile": "default" };
+  let problems: string[] = [];
+  try {
+    parseStackConfig("dev", { values, secretKeys: c.secretKeys });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    problems = e.problems;
+  }
+  expect(problems).toEqual([
+    "alicloud:accessKey, alicloud:profile, alicloud:ecsRoleName: credentials in stack config are not supported; set ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY (and ALICLOUD_SECURITY_TOKEN with STS) in the environment of `pulumi up` instead",
+  ]);
 });

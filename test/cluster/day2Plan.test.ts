@@ -60,14 +60,7 @@ test("the masters' role may only put objects under prod1/ of that bucket, and is
     { Effect: "Allow", Action: ["oss:PutObject"], Resource: ["acs:oss:*:*:livemall-prod1-etcd-backup/prod1/*"] },
     {
       Effect: "Deny",
-      Action: [
-        "oss:DeleteObject",
-        "oss:DeleteObjectVersion",
-        "oss:PutBucketVersioning",
-        "oss:PutBucketLifecycle",
-        "oss:DeleteBucketLifecycle",
-        "oss:DeleteBucket",
-      ],
+      Action: ["oss:Delete*", "oss:PutBucket*"],
       Resource: ["acs:oss:*:*:livemall-prod1-etcd-backup", "acs:oss:*:*:livemall-prod1-etcd-backup/*"],
     },
   ]);

@@ -25,6 +25,7 @@ import {
   parseBackupSchedule,
 } from "../../components/cluster/etcdBackup";
 import { MetadataStub, startMetadataStub } from "../support/alibaba/metadataStub";
+import { backupStatements, PolicyStatement } from "../../components/cluster/masterRole";
 import { OssGrant, OssStub, startOssStub } from "../support/alibaba/ossStub";
 import { binDir } from "../controlplane/binaries";
 
@@ -43,8 +44,9 @@ const ROLE = "prod1-masters";
 const REGION = "cn-shanghai";
 const OSS_HOST = `${BUCKET}.oss-${REGION}-internal.aliyuncs.com`;
 const CREDS = { AccessKeyId: "STS.test-id", AccessKeySecret: "test-secret-value", SecurityToken: "CAIS-test-token" };
-// The masters' grant (masterRole.ts backupStatements): PutObject under the stack's prefix only.
-const MASTERS_GRANT: OssGrant = { put: [`${BUCKET}/${STACK}/`] };
+// The masters' grant: the program's own statements (masterRole.ts backupStatements), which the
+// OSS stub evaluates as RAM does (explicit Deny first).
+const MASTERS_GRANT: PolicyStatement[] = backupStatements(BUCKET, `${STACK}/`);
 
 let tmp: string;
 const etcds = new Map<number, ReturnType<typeof spawn>>();
@@ -195,7 +197,7 @@ async function waitHealthy(): Promise<void> {
 
 let oss: OssStub;
 let metadata: MetadataStub;
-const grants: Record<string, OssGrant> = {};
+const grants: Record<string, OssGrant | PolicyStatement[]> = {};
 /** A HOME whose .curlrc sends the bucket's virtual host to the OSS stub (the only curl setting the test adds). */
 const home = () => path.join(tmp, "home");
 

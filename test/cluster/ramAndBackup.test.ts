@@ -40,14 +40,7 @@ describe("the etcd backup bucket keeps history as long as snapshots", () => {
       { Effect: "Allow", Action: ["oss:PutObject"], Resource: [`acs:oss:*:*:${bucket}/prod1/*`] },
       {
         Effect: "Deny",
-        Action: [
-          "oss:DeleteObject",
-          "oss:DeleteObjectVersion",
-          "oss:PutBucketVersioning",
-          "oss:PutBucketLifecycle",
-          "oss:DeleteBucketLifecycle",
-          "oss:DeleteBucket",
-        ],
+        Action: ["oss:Delete*", "oss:PutBucket*"],
         Resource: [`acs:oss:*:*:${bucket}`, `acs:oss:*:*:${bucket}/*`],
       },
     ]);

@@ -1,8 +1,11 @@
 // The masters' KMS secret as Alibaba's KMS takes it today (issue 28): created inside the stack's
 // KMS instance with its key, force-deleted outside prod, and replaced delete-first so a new
 // instance or key never meets the old secret's name.
+import OpenApiUtil from "@alicloud/openapi-util";
+import { randomUUID } from "node:crypto";
 import { ConfigError, parseStackConfig } from "../../components/config/stackConfig";
 import { loadEngineConfig } from "../../components/config/stackFiles";
+import { KmsStub, startKmsStub } from "../support/alibaba/kmsStub";
 import { ofType, plan, STACK_NAMES } from "../support/offline";
 
 const SECRET = "alicloud:kms/secret:Secret";
@@ -33,6 +36,15 @@ describe("platform:secretStore: the KMS instance and key are required", () => {
   test("an instance without a key (or a key without an instance) gets the same problem", () => {
     expect(problems("prod1", (v) => (v["platform:secretStore"] = JSON.stringify({ kmsInstanceId: "kst-shh123" })))).toEqual([REQUIRED]);
     expect(problems("prod1", (v) => (v["platform:secretStore"] = JSON.stringify({ kmsKeyId: "key-shh123" })))).toEqual([REQUIRED]);
+  });
+
+  test("an Alibaba endpoint of another region is refused, naming the key, the region and the default", () => {
+    const store = (endpoint: string) => JSON.stringify({ kmsInstanceId: "kst-shh123", kmsKeyId: "key-shh123", endpoint });
+    expect(problems("prod1", (v) => (v["platform:secretStore"] = store("https://kms-vpc.cn-beijing.aliyuncs.com")))).toEqual([
+      "platform:secretStore.endpoint: https://kms-vpc.cn-beijing.aliyuncs.com does not name the stack's region cn-shanghai; use https://kms-vpc.cn-shanghai.aliyuncs.com (the default) or https://kms.cn-shanghai.aliyuncs.com",
+    ]);
+    expect(problems("prod1", (v) => (v["platform:secretStore"] = store("https://kms.cn-shanghai.aliyuncs.com")))).toEqual([]);
+    expect(problems("prod1", (v) => (v["platform:secretStore"] = store("https://kms-proxy.livemall.internal")))).toEqual([]);
   });
 
   test("a malformed id names its key", () => {
@@ -67,5 +79,93 @@ describe("the KMS secret in the plan", () => {
     const [s] = ofType(await plan("dev"), SECRET);
     expect(s.inputs.secretName).toBe("dev-control-plane");
     expect(s.deleteBeforeReplace).toBe(true);
+  });
+});
+
+// Moving a stack to another KMS instance or key replaces the secret: DeleteSecret with the flags
+// the provider stores (the plan's inputs), then CreateSecret under the same name, against the KMS
+// contract stub (test/support/alibaba/kmsStub.ts: a name in its recovery window is taken).
+describe("moving the secret to another instance or key, against the KMS stub", () => {
+  const OLD = { instance: "kst-shhold1", key: "key-shhold1" };
+  const NEW = { instance: "kst-shhnew2", key: "key-shhnew2" };
+  const AK = "LTAI-deployer";
+  const AK_SECRET = "deployer-secret";
+  let kms: KmsStub;
+
+  beforeEach(async () => {
+    kms = await startKmsStub({
+      keys: { [AK]: { accessKeySecret: AK_SECRET } },
+      grants: { [AK]: { generateDataKey: [OLD.key, NEW.key] } },
+      instances: [OLD.instance, NEW.instance],
+      kmsKeys: { [OLD.key]: { instanceId: OLD.instance, spec: "Aliyun_AES_256" }, [NEW.key]: { instanceId: NEW.instance, spec: "Aliyun_AES_256" } },
+      secrets: { "prod1-control-plane": { data: "old", keyId: OLD.key, instanceId: OLD.instance } },
+    });
+  });
+  afterEach(() => kms.close());
+
+  /** One signed RPC call as the provider makes it; returns "<status> <Code or 'ok'>". */
+  async function call(action: string, params: Record<string, string>): Promise<string> {
+    const signed: Record<string, string> = {
+      ...params,
+      Action: action,
+      Version: "2016-01-20",
+      AccessKeyId: AK,
+      SignatureMethod: "HMAC-SHA1",
+      SignatureVersion: "1.0",
+      SignatureNonce: randomUUID(),
+      Timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      Format: "JSON",
+    };
+    signed.Signature = OpenApiUtil.getRPCSignature(signed, "POST", AK_SECRET);
+    const res = await fetch(kms.url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(signed).toString(),
+    });
+    const body = (await res.json()) as { Code?: string };
+    return `${res.status} ${body.Code ?? "ok"}`;
+  }
+
+  async function deleteAsPlanned(inputs: Record<string, unknown>): Promise<string> {
+    return call("DeleteSecret", {
+      SecretName: "prod1-control-plane",
+      ForceDeleteWithoutRecovery: String(inputs.forceDeleteWithoutRecovery),
+      RecoveryWindowInDays: String(inputs.recoveryWindowInDays),
+    });
+  }
+  const create = () =>
+    call("CreateSecret", {
+      SecretName: "prod1-control-plane",
+      SecretData: "new",
+      VersionId: "v-new",
+      SecretDataType: "text",
+      DKMSInstanceId: NEW.instance,
+      EncryptionKeyId: NEW.key,
+    });
+
+  test("prod as committed: delete-then-create is refused, the name is held for 30 days", async () => {
+    const [s] = ofType(await plan("prod1"), SECRET);
+    expect(await deleteAsPlanned(s.inputs)).toBe("200 ok");
+    expect(await create()).toBe("400 Rejected.ResourceExist");
+  });
+
+  test("prod with platform:secretStore.forceDelete=true (step 1 of the move): delete-then-create succeeds in the new instance", async () => {
+    const store = JSON.parse(loadEngineConfig("prod1", []).values["platform:secretStore"]) as Record<string, unknown>;
+    const [s] = ofType(await plan("prod1", [`platform:secretStore=${JSON.stringify({ ...store, forceDelete: true })}`]), SECRET);
+    expect([s.inputs.forceDeleteWithoutRecovery, s.protect]).toEqual([true, true]);
+    expect(await deleteAsPlanned(s.inputs)).toBe("200 ok");
+    expect(await create()).toBe("200 ok");
+    expect(kms.secrets.get("prod1-control-plane")?.instanceId).toBe(NEW.instance);
+  });
+
+  test("create-then-delete (Pulumi's default replacement order) is refused whatever the flags: hence deleteBeforeReplace", async () => {
+    expect(await create()).toBe("400 Rejected.ResourceExist");
+    expect(await deleteAsPlanned({ forceDeleteWithoutRecovery: true, recoveryWindowInDays: 30 })).toBe("200 ok");
+  });
+
+  test("outside prod forceDelete may be turned off (the key is read)", async () => {
+    const store = JSON.parse(loadEngineConfig("dev", []).values["platform:secretStore"]) as Record<string, unknown>;
+    const [s] = ofType(await plan("dev", [`platform:secretStore=${JSON.stringify({ ...store, forceDelete: false })}`]), SECRET);
+    expect(s.inputs.forceDeleteWithoutRecovery).toBe(false);
   });
 });

@@ -3,6 +3,7 @@
 // SDK (ali-oss signUtils, @alicloud/openapi-util): never our signer checking itself.
 import OSS from "ali-oss";
 import { signedRpcQuery } from "../../components/cluster/cloudAssistant";
+import { backupStatements } from "../../components/cluster/masterRole";
 import { KibanaStub, startKibanaStub } from "../support/alibaba/kibanaStub";
 import { KmsStub, startKmsStub } from "../support/alibaba/kmsStub";
 import { MetadataStub, startMetadataStub } from "../support/alibaba/metadataStub";
@@ -11,6 +12,7 @@ import { OssStub, startOssStub } from "../support/alibaba/ossStub";
 describe("OSS: V4 signatures, V1 refused on buckets created from 2025-09-01", () => {
   const ADMIN = { accessKeyId: "LTAIossadmin01", accessKeySecret: "oss-secret-01" };
   const MASTER = { accessKeyId: "STS.master01", accessKeySecret: "oss-secret-02", stsToken: "sts-token-02" };
+  const BROAD = { accessKeyId: "LTAIbroad01", accessKeySecret: "oss-secret-03" };
   let stub: OssStub;
   beforeEach(async () => {
     stub = await startOssStub({
@@ -21,11 +23,14 @@ describe("OSS: V4 signatures, V1 refused on buckets created from 2025-09-01", ()
       keys: {
         [ADMIN.accessKeyId]: { accessKeySecret: ADMIN.accessKeySecret },
         [MASTER.accessKeyId]: { accessKeySecret: MASTER.accessKeySecret, securityToken: MASTER.stsToken },
+        [BROAD.accessKeyId]: { accessKeySecret: BROAD.accessKeySecret },
       },
       grants: {
         [ADMIN.accessKeyId]: { put: ["livemall-prod1-etcd-backup/", "old-bucket/"], get: ["livemall-prod1-etcd-backup/", "old-bucket/"] },
-        // The masters' policy (masterRole.ts backupStatements): PutObject under prod1/, nothing else.
-        [MASTER.accessKeyId]: { put: ["livemall-prod1-etcd-backup/prod1/"] },
+        // The masters' policy as the program writes it (masterRole.ts backupStatements), evaluated as RAM does.
+        [MASTER.accessKeyId]: backupStatements("livemall-prod1-etcd-backup", "prod1/"),
+        // The same policy next to a broad Allow another attachment might add: the Deny must still win.
+        [BROAD.accessKeyId]: [...backupStatements("livemall-prod1-etcd-backup", "prod1/"), { Effect: "Allow", Action: ["oss:*"], Resource: ["*"] }],
       },
     });
   });
@@ -80,6 +85,42 @@ describe("OSS: V4 signatures, V1 refused on buckets created from 2025-09-01", ()
     // A permanent delete names the version (ali-oss passes it as the versionId query).
     expect(await codeOf(master.delete("prod1/snapshot.db", { versionId: "v1" } as OSS.RequestOptions))).toBe("403 AccessDenied");
     expect(stub.objects.get("livemall-prod1-etcd-backup/prod1/snapshot.db")!.map((v) => v.deleteMarker)).toEqual([false]);
+  });
+
+  test("the masters' policy next to Allow oss:* on *: puts still work, no delete and no bucket setting gets through", async () => {
+    const broad = client("livemall-prod1-etcd-backup", BROAD, true);
+    const bucket = "livemall-prod1-etcd-backup";
+    expect(await codeOf(broad.put("prod1/snapshot.db", Buffer.from("etcd")))).toBe("ok");
+    expect(await codeOf(broad.put("anywhere/else.db", Buffer.from("x")))).toBe("ok"); // the broad Allow works where nothing is denied
+    expect(await codeOf(broad.delete("prod1/snapshot.db"))).toBe("403 AccessDenied");
+    expect(await codeOf(broad.delete("prod1/snapshot.db", { versionId: "v1" } as OSS.RequestOptions))).toBe("403 AccessDenied");
+    // ali-oss's typings miss putBucketVersioning; the method is there (lib/common/bucket/putBucketVersioning.js).
+    const versioning = (broad as unknown as { putBucketVersioning(b: string, s: string): Promise<unknown> }).putBucketVersioning(bucket, "Suspended");
+    const settings: [string, Promise<unknown>][] = [
+      ["PutBucketPolicy", broad.putBucketPolicy(bucket, { Version: "1", Statement: [] })],
+      ["DeleteBucketPolicy", broad.deleteBucketPolicy(bucket)],
+      ["PutBucketAcl", broad.putBucketACL(bucket, "public-read")],
+      ["PutBucketVersioning", versioning],
+      ["PutBucketLifecycle", broad.putBucketLifecycle(bucket, [{ id: "x", status: "Enabled", prefix: "", days: 1 } as OSS.LifecycleRule])],
+      ["DeleteBucketLifecycle", broad.deleteBucketLifecycle(bucket)],
+      ["DeleteBucket", broad.deleteBucket(bucket)],
+    ];
+    await Promise.allSettled(settings.map(([, p]) => p));
+    // As the stub answered each (ali-oss does not throw for every bucket call's refusal).
+    const answered = stub.requests.filter((r) => r.path === "/").map((r) => `${r.method} ${Object.keys(r.query).join("&")} ${r.status} ${r.refused}`);
+    expect(answered.sort()).toEqual(
+      [
+        "PUT policy 403 AccessDenied",
+        "DELETE policy 403 AccessDenied",
+        "PUT acl 403 AccessDenied",
+        "PUT versioning 403 AccessDenied",
+        "PUT lifecycle 403 AccessDenied",
+        "DELETE lifecycle 403 AccessDenied",
+        "DELETE  403 AccessDenied",
+      ].sort(),
+    );
+    expect(await codeOf(settings[0][1])).toBe("403 AccessDenied"); // and ali-oss reports it where it checks
+    expect(stub.objects.get(`${bucket}/prod1/snapshot.db`)!.map((v) => v.deleteMarker)).toEqual([false]);
   });
 });
 

@@ -22,6 +22,8 @@ describe("safe-changes", () => {
     expect(v.every((x) => x.policy === "safe-changes" && x.level === "mandatory")).toBe(true);
     const names = v.map((x) => x.urn.split("::").pop()).sort();
     expect(names).toEqual([
+      "prod1-fleet-to-dc-prod1", // the VPN gateway sits in a vswitch: replaced with it, and its connections too
+      "prod1-fleet-to-host-prod1",
       "prod1-front-slb",
       "prod1-ingress-slb",
       "prod1-master-0",

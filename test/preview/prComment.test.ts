@@ -84,7 +84,7 @@ test("a blocked PR: its findings and diff are in the comment, opened", () => {
   expect(b.length).toBeLessThan(65536);
   expect(b).toMatch(/<details open><summary>❌ <b>prod1<\/b>: preview failed/);
   expect(b).toContain("[mandatory] safe-changes x 3: prod1-master-0: the plan replaces (availabilityZone) a master.");
-  expect(b).toContain("Offline preview of stack prod1: 8 mandatory policy violation(s) (safe-changes); `pulumi up` would be refused.");
+  expect(b).toContain("Offline preview of stack prod1: 10 mandatory policy violation(s) (safe-changes); `pulumi up` would be refused.");
   expect(b).toContain(splitPreview(blocked).diff);
   expect(b).toContain(splitPreview(as(scaleOut, "prod2")).diff);
 });

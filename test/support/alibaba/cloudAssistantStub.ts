@@ -21,6 +21,8 @@ export interface CloudAssistantStubOptions {
   region: string;
   /** Instance id -> the time its agent comes online (ms since epoch); absent: never. */
   agentOnlineAt: Record<string, number>;
+  /** Answer this many signed calls first with HTTP 400 Throttling.User (ECS's flow control), then serve. Default 0. */
+  throttleFirst?: number;
 }
 
 export interface CloudAssistantStub extends StubServer {
@@ -32,12 +34,20 @@ export interface CloudAssistantStub extends StubServer {
 
 export async function startCloudAssistantStub(options: CloudAssistantStubOptions): Promise<CloudAssistantStub> {
   const nonces = new Set<string>();
+  let throttled = 0;
   const online = { ...options.agentOnlineAt };
   const invocations: CloudAssistantStub["invocations"] = [];
   const isOnline = (id: string) => online[id] !== undefined && online[id] <= Date.now();
   const server = await startStubServer((req) => {
     const call = verifyRpc(req.method, rpcParams(req.query, req.body, req.headers["content-type"]), options.keys, nonces);
     if (isRefusal(call)) return call;
+    // Flow control: ECS answers an over-limit call with HTTP 400 and a Throttling.* code (the
+    // common ECS error codes; the code's name is from memory of those pages, the 400 is what the
+    // 2026-12-07 review saw our client treat as permanent).
+    if ((options.throttleFirst ?? 0) > throttled) {
+      throttled++;
+      return json(400, { Code: "Throttling.User", Message: "Request was denied due to user flow control." }, "Throttling.User");
+    }
     const p = call.params;
     if (p.Version !== "2014-05-26") return json(400, { Code: "InvalidVersion", Message: `ECS is 2014-05-26, not ${p.Version}` }, "InvalidVersion");
     if (!p.RegionId) return json(400, { Code: "MissingRegionId", Message: "RegionId is mandatory for this action." }, "MissingRegionId");

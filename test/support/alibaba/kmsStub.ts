@@ -20,7 +20,8 @@
 //   ForceDeleteWithoutRecovery=true (KMS "DeleteSecret", help/en/kms/key-management-service/
 //   developer-reference/api-kms-2016-01-20-deletesecret, last updated 2025-07-29). That a name in
 //   its recovery window refuses a new CreateSecret is our reading of "can be recovered", as in
-//   the 2026-12-07 provider review.
+//   the 2026-12-07 provider review; that a force-deleted name is free at once is also our
+//   reading (no page says when it is free), as components/cluster/secretStore.ts states.
 import { isRefusal, RpcKey, rpcParams, verifyRpc } from "./rpc";
 import { json, startStubServer, StubServer } from "./stubServer";
 

@@ -21,9 +21,17 @@
 // - A caller may only PutObject / DeleteObject where its grant (its RAM policy) allows; a delete
 //   without a version id writes a delete marker, with one it needs oss:DeleteObjectVersion
 //   (OSS "DeleteObject", help/doc-detail/31982.htm).
+// - A grant may be the caller's RAM policy statements themselves: evaluated as RAM does, an
+//   explicit Deny overriding any Allow, nothing allowed by default (RAM "How RAM evaluates
+//   policies", help/en/ram/policy-evaluation-process, last updated 2026-06-02), `*` a wildcard in
+//   Action and Resource ("Policy elements", doc-detail/93738). With statements the stub also
+//   serves the bucket settings as bare PUT/DELETE on /<bucket>/?<sub>: versioning, lifecycle,
+//   policy, acl, publicAccessBlock, replication, each needing oss:PutBucket<Sub> or
+//   oss:DeleteBucket<Sub> (and DELETE /<bucket>/ oss:DeleteBucket) on acs:oss:*:*:<bucket>.
 // Error bodies are OSS's XML (<Error><Code>..</Code></Error>); the codes for the V1 refusal
 // and the STS token are the stub's (the docs above give the rule, not the code).
 import { createHash } from "crypto";
+import type { PolicyStatement } from "../../../components/cluster/masterRole";
 import { startStubServer, StubAnswer, StubServer } from "./stubServer";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const signUtils = require("ali-oss/lib/common/signUtils") as {
@@ -32,7 +40,7 @@ const signUtils = require("ali-oss/lib/common/signUtils") as {
     secret: string,
     region: string,
     method: string,
-    req: { headers: Record<string, string>; queries?: Record<string, string> },
+    req: { headers: Record<string, string>; queries?: Record<string, string | null> },
     bucket?: string,
     object?: string,
     additionalHeaders?: string[],
@@ -73,7 +81,8 @@ export interface OssKey {
 export interface OssStubOptions {
   buckets: Record<string, OssBucket>;
   keys: Record<string, OssKey>;
-  grants: Record<string, OssGrant>;
+  /** Per access key: a hand-written grant, or RAM policy statements evaluated as RAM does. */
+  grants: Record<string, OssGrant | PolicyStatement[]>;
 }
 
 export interface OssVersion {
@@ -98,6 +107,32 @@ function xmlError(status: number, code: string, message: string): StubAnswer {
 }
 
 const allowed = (list: string[] | undefined, bucket: string, key: string) => (list ?? []).some((p) => `${bucket}/${key}`.startsWith(p));
+
+const glob = (pattern: string, value: string) =>
+  new RegExp(
+    `^${pattern
+      .split("*")
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+    "i",
+  ).test(value);
+
+/** RAM's verdict for one action on one resource: explicit Deny first, then any Allow, else denied. */
+export function ramAllows(statements: PolicyStatement[], action: string, resource: string): boolean {
+  const matches = (s: PolicyStatement) => s.Action.some((a) => glob(a, action)) && s.Resource.some((r) => glob(r, resource));
+  if (statements.some((s) => s.Effect === "Deny" && matches(s))) return false;
+  return statements.some((s) => s.Effect === "Allow" && matches(s));
+}
+
+/** The bucket settings the stub serves with statement grants: query sub-resource -> RAM action suffix. */
+const BUCKET_SETTINGS: Record<string, string> = {
+  versioning: "Versioning",
+  lifecycle: "Lifecycle",
+  policy: "Policy",
+  acl: "Acl",
+  publicAccessBlock: "PublicAccessBlock",
+  replication: "Replication",
+};
 
 export async function startOssStub(options: OssStubOptions): Promise<OssStub> {
   const objects = new Map<string, OssVersion[]>();
@@ -134,7 +169,9 @@ export async function startOssStub(options: OssStubOptions): Promise<OssStub> {
         k.accessKeySecret,
         region,
         req.method,
-        { headers: req.headers, queries: req.query },
+        // A sub-resource without a value (`?policy`) is signed as its bare name (ali-oss signs a
+        // null query value so); the recorded query cannot tell `?policy` from `?policy=`.
+        { headers: req.headers, queries: Object.fromEntries(Object.entries(req.query).map(([q, v]) => [q, v === "" ? null : v])) },
         bucket,
         key || undefined,
         additional?.split(";"),
@@ -161,11 +198,38 @@ export async function startOssStub(options: OssStubOptions): Promise<OssStub> {
     } else {
       return xmlError(403, "AccessDenied", "You have no right to access this object.");
     }
+    let grant: OssGrant;
     const k = options.keys[accessKeyId];
     if (k.securityToken !== undefined && req.headers["x-oss-security-token"] !== k.securityToken)
       return xmlError(403, "InvalidSecurityToken", "x-oss-security-token is missing or wrong");
-    const grant = options.grants[accessKeyId] ?? {};
+    const given = options.grants[accessKeyId] ?? {};
     const path = `${bucket}/${key}`;
+    if (Array.isArray(given)) {
+      const statements = given;
+      const arn = (k: string) => `acs:oss:${b.region}:1234567890123456:${bucket}${k === "" ? "" : `/${k}`}`;
+      if (key === "") {
+        const sub = Object.keys(req.query).find((q) => q in BUCKET_SETTINGS);
+        const action = sub
+          ? `oss:${req.method === "DELETE" ? "Delete" : "Put"}Bucket${BUCKET_SETTINGS[sub]}`
+          : req.method === "DELETE"
+            ? "oss:DeleteBucket"
+            : "";
+        if (!action || !["PUT", "DELETE"].includes(req.method))
+          return xmlError(405, "MethodNotAllowed", `${req.method} on the bucket is not served by this stub`);
+        if (!ramAllows(statements, action, arn(""))) return xmlError(403, "AccessDenied", `${action} on the bucket is denied by the caller's policy.`);
+        return { status: req.method === "DELETE" ? 204 : 200 };
+      }
+      const can = (action: string) => ramAllows(statements, action, arn(key));
+      // Prefix-free grants: each list holds the key itself when RAM allows the action on it.
+      grant = {
+        put: can("oss:PutObject") ? [path] : [],
+        get: can("oss:GetObject") ? [path] : [],
+        delete: can("oss:DeleteObject") ? [path] : [],
+        deleteVersion: can("oss:DeleteObjectVersion") ? [path] : [],
+      };
+    } else {
+      grant = given;
+    }
     const list = objects.get(path) ?? [];
     switch (req.method) {
       case "PUT": {
