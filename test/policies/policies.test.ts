@@ -206,8 +206,10 @@ describe("each policy passes on the planned prod1 stack and fails on one mutated
       const bad = mutated((s) => {
         delete appContainer(s, "prod1-order-service-deployment-order-service").readinessProbe;
         const pod = obj(one(s, "prod1-supply-chain-deployment-supply-chain").props).spec.template.spec;
-        expect(pod.initContainers[0].restartPolicy).toBe("Always"); // a native sidecar
-        delete pod.initContainers[0].resources.requests.cpu;
+        // The tracing agent's copy step runs first; log-tail-0 is a native sidecar (restartPolicy Always).
+        const tail = pod.initContainers.find((c: { name: string }) => c.name === "log-tail-0");
+        expect(tail.restartPolicy).toBe("Always");
+        delete tail.resources.requests.cpu;
       });
       expect(messages(bad, p())).toEqual([
         "Deployment commerce/order-service: container app has no readinessProbe",
