@@ -179,6 +179,7 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
   "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": { replaceOn: META, source: K8S },
   "kubernetes:networking.k8s.io/v1:Ingress": { replaceOn: META, source: K8S },
   "kubernetes:monitoring.coreos.com/v1:PrometheusRule": { replaceOn: META, source: K8S },
+  "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": { replaceOn: META, source: K8S },
   "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster": { replaceOn: META, source: K8S },
   // The console (fleet/console.ts): CRDs of kubesphere v4.1.3, updated in place (no immutable fields in their schemas).
   "kubernetes:tenant.kubesphere.io/v1beta1:WorkspaceTemplate": { replaceOn: META, source: K8S },

@@ -199,7 +199,8 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
         where = r.props.values;
       } else return;
       if (c.privilegedWorkloads.includes(id)) return;
-      const found = privilegesIn(where);
+      // Sorted, so the message does not depend on the order of keys in the spec.
+      const found = privilegesIn(where).sort();
       if (found.length > 0)
         report(
           `${r.name}: ${id} asks for the node (${found.join(", ")}) but is not one of the privileged platform workloads (${c.privilegedWorkloads.join(", ") || "none listed"}); ${FIX} (pod-privileges.privilegedWorkloads)`,
