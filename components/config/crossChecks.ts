@@ -162,22 +162,6 @@ export const tracingRules: CrossCheck = (_stack, s) => {
   return out;
 };
 
-/**
- * platform:secretStore.endpoint on Alibaba's domain names the stack's region: the masters' KMS client
- * signs with the instance role's STS credentials against the regional KMS gateway
- * (kms[-vpc].<region>.aliyuncs.com), and a secret lives in one region, so another region's gateway
- * answers "not found". A host outside aliyuncs.com (a proxy) is the operator's to choose.
- */
-export const secretStoreEndpointRules: CrossCheck = (_stack, s, ctx) => {
-  const endpoint = s.secretStore?.endpoint;
-  if (!endpoint || !ctx.region) return [];
-  const host = new URL(endpoint).hostname;
-  if (!host.endsWith(".aliyuncs.com") || host.split(".").includes(ctx.region)) return [];
-  return [
-    `platform:secretStore.endpoint: ${endpoint} does not name the stack's region ${ctx.region}; use https://kms-vpc.${ctx.region}.aliyuncs.com (the default) or https://kms.${ctx.region}.aliyuncs.com`,
-  ];
-};
-
 /** Every cross-key rule, in the order their problems are reported. */
 export const CROSS_CHECKS: CrossCheck[] = [
   envIsStack,
@@ -200,7 +184,6 @@ export const CROSS_CHECKS: CrossCheck[] = [
   // Console keys (fleet/consoleRules.ts); the member's platform:projects against the host's file: stackConfig.ts.
   (_stack, s, ctx) => consoleKeyProblems(s, ctx.stacks),
   (_stack, s) => logSearchProblems(s),
-  secretStoreEndpointRules,
 ];
 
 export function crossChecks(stack: string, s: Partial<PlatformSettings>, ctx: RuleContext = {}): string[] {

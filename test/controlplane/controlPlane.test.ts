@@ -303,7 +303,8 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
       { dryRun: true },
     );
     expect(externalIp.status).toBe(403);
-    expect(serverMessage(externalIp)).toMatch(/externalIPs/);
+    // DenyServiceExternalIPs answers first (before the ValidatingAdmissionPolicy), with its own message.
+    expect(serverMessage(externalIp)).toMatch(/external IPs is denied by admission control/);
 
     const hostNetMonitoring = await mallory.create(pod("host-net", "monitoring", { hostNetwork: true }), { dryRun: true });
     expect(hostNetMonitoring.status).toBe(422);

@@ -42,6 +42,26 @@ export const STAND_INS: StandIn[] = [
   {
     group: "monitoring.coreos.com",
     version: "v1",
+    kind: "ServiceMonitor",
+    plural: "servicemonitors",
+    scope: "Namespaced",
+    // Only the fields components/k8s/tracing.ts sets; the full schema ships in the operator's CRD.
+    source: "prometheus-operator v0.84 example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml (kube-prometheus-stack 87.x)",
+    fields: {
+      spec: "object!",
+      "spec.selector": "object!",
+      "spec.selector.matchLabels": "object",
+      "spec.selector.matchLabels{}": "string",
+      "spec.endpoints": "array",
+      "spec.endpoints[]": "object",
+      "spec.endpoints[].port": "string",
+      "spec.endpoints[].path": "string",
+      "spec.endpoints[].interval": "string",
+    },
+  },
+  {
+    group: "monitoring.coreos.com",
+    version: "v1",
     kind: "PrometheusRule",
     plural: "prometheusrules",
     scope: "Namespaced",

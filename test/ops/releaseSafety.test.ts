@@ -169,7 +169,7 @@ describe("check:fleet", () => {
     fs.writeFileSync(file(), "config:\n  platform:env: dev\n   bad: [\n");
     const r = fleet("--dir", dir);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/Pulumi\.dev\.yaml:\d+:\d+: not valid YAML/);
+    expect(r.stderr).toMatch(/Pulumi\.dev\.yaml: not valid YAML: .* at line \d+, column \d+/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
