@@ -1,5 +1,6 @@
 // Bootstrap trust, with real tools: the metadata guard exactly as the user data installs it,
-// applied with nft in network namespaces; the bootstrap script run end to end in a temp root
+// applied with nft in network namespaces where the real kube-proxy, watching the stack's own
+// control plane, programs the DNAT of a Service that leads to the metadata address; the bootstrap script run end to end in a temp root
 // with stub kubeadm/apt/systemctl, a real curl against a loopback api-server stub that
 // presents a certificate of the test CA, and a metadata + KMS stub that checks the request
 // signature; and the plans: no key material or long-lived token in any cloud-init artifact.
@@ -169,12 +170,12 @@ if (netnsMissing.length > 0 && process.env.CI !== "true") {
 // EndpointSlice whose address is 100.100.100.200 (the API allows it: the admission policy that
 // refuses it is proven elsewhere; here the network guard stands alone). kube-proxy's iptables
 // binary is the host's `iptables` (iptables-nft here, as on Ubuntu 22.04).
-// What the test changes in kube-proxy's configuration (KUBE_PROXY_REWRITES), nothing else.
-const KUBE_PROXY_REWRITES = [
-  "clientConnection.kubeconfig: the test's kubeconfig (a kube-proxy ServiceAccount token, server 127.0.0.1:6443 in the node)",
-  "conntrack.maxPerCore and conntrack.min: 0 (kube-proxy would otherwise set nf_conntrack_max and the hashsize, which are the host's, not the namespace's)",
-  `hostnameOverride: ${STACK}-master-0 (a Node the test creates, so kube-proxy does not wait 30 s for one)`,
-];
+// What the test changes in kube-proxy's configuration, nothing else (the first test checks it):
+// - clientConnection.kubeconfig: the test's (a kube-proxy ServiceAccount token, server 127.0.0.1:6443 in the node);
+// - conntrack.maxPerCore and conntrack.min: 0 (else kube-proxy sets nf_conntrack_max and the hash size, which are
+//   the host's, not the namespace's: cmd/kube-proxy/app/server_linux.go setupConntrack at v1.35.4);
+// - hostnameOverride: <stack>-master-0, a Node the test creates with an InternalIP (else kube-proxy waits 30 s
+//   for one: pkg/proxy/node.go NewNodeManager at v1.35.4).
 const netnsSuite = netnsMissing.length === 0 ? describe : describe.skip;
 netnsSuite("metadata guard in network namespaces (real nft, the real kube-proxy's DNAT)", () => {
   const id = `${process.pid % 10000}`;
@@ -182,6 +183,7 @@ netnsSuite("metadata guard in network namespaces (real nft, the real kube-proxy'
   let clusterIp = "";
   let proxyMode = "";
   let proxyConfig: Record<string, unknown> = {};
+  let proxyConfigRun: Record<string, unknown> = {};
   let cp: ControlPlane | undefined;
   let relay: net.Server | undefined;
   const children: ChildProcess[] = [];
@@ -304,7 +306,7 @@ netnsSuite("metadata guard in network namespaces (real nft, the real kube-proxy'
       }),
     );
 
-    // kube-proxy: the stack's configuration (kubeadm's ConfigMap) with KUBE_PROXY_REWRITES, and a token of its own ServiceAccount.
+    // kube-proxy: the stack's configuration (kubeadm's ConfigMap) with the test's changes (above), and a token of its own ServiceAccount.
     const cm = ok("kube-proxy ConfigMap", await admin.request("GET", "/api/v1/namespaces/kube-system/configmaps/kube-proxy"));
     proxyConfig = YAML.parse((cm.json!.data as Record<string, string>)["config.conf"]);
     proxyMode = String(proxyConfig.mode ?? "");
@@ -339,13 +341,13 @@ netnsSuite("metadata guard in network namespaces (real nft, the real kube-proxy'
       }),
       { mode: 0o600 },
     );
-    const config = {
+    proxyConfigRun = {
       ...proxyConfig,
       clientConnection: { ...(proxyConfig.clientConnection as object), kubeconfig },
       conntrack: { ...(proxyConfig.conntrack as object), maxPerCore: 0, min: 0 },
       hostnameOverride: `${STACK}-master-0`,
     };
-    fs.writeFileSync(path.join(dir, "kube-proxy.yaml"), YAML.stringify(config));
+    fs.writeFileSync(path.join(dir, "kube-proxy.yaml"), YAML.stringify(proxyConfigRun));
     started("ip", ["netns", "exec", ns.node, bin(binDir(), "kube-proxy"), `--config=${path.join(dir, "kube-proxy.yaml")}`], "kube-proxy.log");
     // Programmed: kube-proxy's DNAT for the Service's endpoint is in the node's nat table.
     await until(
@@ -383,7 +385,17 @@ netnsSuite("metadata guard in network namespaces (real nft, the real kube-proxy'
     // kubeadm's kube-proxy ConfigMap for prod1: no mode set (iptables on Linux), clusterCIDR = the pod subnet.
     expect(proxyMode).toBe("");
     expect(proxyConfig.clusterCIDR).toBe(POD_SUBNET);
-    expect(KUBE_PROXY_REWRITES).toHaveLength(3);
+    // What the test changed, and nothing else.
+    const leaves = (o: unknown, at = ""): [string, unknown][] =>
+      typeof o === "object" && o !== null && !Array.isArray(o) ? Object.entries(o).flatMap(([k, v]) => leaves(v, at ? `${at}.${k}` : k)) : [[at, o]];
+    const before = new Map(leaves(proxyConfig));
+    const changed = leaves(proxyConfigRun).filter(([k, v]) => JSON.stringify(before.get(k)) !== JSON.stringify(v));
+    expect(changed.map(([k, v]) => `${k}=${k.endsWith("kubeconfig") ? path.basename(String(v)) : v}`)).toEqual([
+      "clientConnection.kubeconfig=kube-proxy.kubeconfig",
+      "conntrack.maxPerCore=0",
+      "conntrack.min=0",
+      `hostnameOverride=${STACK}-master-0`,
+    ]);
     // Allocated from the stack's Service range.
     expect(clusterIp).toMatch(/^10\.240\.([0-9]|1[0-5])\.\d+$/);
     const nat = inNode("iptables-save", "-t", "nat");
