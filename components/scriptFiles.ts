@@ -4,7 +4,10 @@
 // written where the file holds the line `# @variables`; nothing else in a file is substituted,
 // except `# @include <name>` lines, by which a heredoc carries another file inside the one file a
 // node receives: a file of the same folder (the bootstrap's python KMS client, haproxy-apply.sh
-// inside the rollout command), or a document the caller renders (the haproxy.cfg it rolls out).
+// inside the rollout command), or a document the caller renders (the haproxy.cfg it rolls out), or
+// nothing (a section only some nodes get: the metadata guard's output chain, masters only).
+// A file with no settings (an nft table, a unit) holds no `# @variables` line; its values are
+// written in it, and a test checks them against the constants TypeScript exports.
 //
 // Files are read relative to this module, at plan time, so they travel with the source: the
 // program runs from the checkout (Pulumi.yaml, `typescript: true`), as do ts-node and jest.
@@ -76,28 +79,33 @@ export function scriptFile(file: string): string {
   return text;
 }
 
-/** How renderScript renders: the block's style, and documents for `# @include <name>` lines no file answers. */
+/**
+ * How renderScript renders: the block's style, and documents for `# @include <name>` lines no file answers
+ * (`null`: the line is left out, for a section this node does not get).
+ */
 export interface RenderOptions {
   style?: VariablesStyle;
-  documents?: Record<string, string>;
+  documents?: Record<string, string | null>;
 }
 
 /**
  * A script file with its generated variables block at the `# @variables` line (which it, or a file it includes,
- * must hold exactly once), and the caller's documents at their `# @include` lines.
+ * must hold exactly once; with `vars` null, a file that takes no settings, not at all), and the caller's
+ * documents at their `# @include` lines.
  */
-export function renderScript(file: string, vars: Record<string, ShellValue>, opts: RenderOptions = {}): string {
+export function renderScript(file: string, vars: Record<string, ShellValue> | null, opts: RenderOptions = {}): string {
   const lines = scriptFile(file).split("\n");
   const found = lines.filter((l) => l === VARIABLES_MARKER).length;
-  if (found !== 1) throw new Error(`${file}: needs exactly one line ${JSON.stringify(VARIABLES_MARKER)}, found ${found}`);
+  const want = vars === null ? 0 : 1;
+  if (found !== want) throw new Error(`${file}: needs ${want === 1 ? "exactly one line" : "no line"} ${JSON.stringify(VARIABLES_MARKER)}, found ${found}`);
   return lines
-    .map((line) => {
-      if (line === VARIABLES_MARKER) return shellVariables(vars, opts.style);
+    .flatMap((line) => {
+      if (line === VARIABLES_MARKER) return [shellVariables(vars!, opts.style)];
       const m = INCLUDE.exec(line);
-      if (!m) return line;
+      if (!m) return [line];
       const doc = opts.documents?.[m[1]];
       if (doc === undefined) throw new Error(`${file}: ${line}: no such file beside it and no document of that name`);
-      return doc.replace(/\n$/, "");
+      return doc === null ? [] : [doc.replace(/\n$/, "")];
     })
     .join("\n");
 }

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { renderScript, shellExpression, shellVariables, VARIABLES_MARKER } from "../components/scriptFiles";
 import { CRI_SOCKET, JOIN_TOKEN_PLACEHOLDER } from "../components/cluster/kubeadm";
 import { BOOTSTRAP_SCRIPT_PATH, BOOTSTRAP_STATE_DIR } from "../components/cluster/bootstrapScript";
-import { METADATA_GUARD_PATH, METADATA_GUARD_UNIT, METADATA_SLICE } from "../components/cluster/bootstrapUnits";
+import { METADATA_GUARD_PATH, METADATA_GUARD_UNIT, METADATA_SLICE, metadataGuardRules } from "../components/cluster/bootstrapUnits";
 import { METADATA_ADDRESS } from "../components/network/ports";
 import { CERT_EXPIRY_METRIC } from "../components/cluster/certRenewal";
 import { BACKUP_SUCCESS_METRIC } from "../components/cluster/etcdBackup";
@@ -85,6 +85,16 @@ describe("the variables block", () => {
     );
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  test("a file without settings holds no marker; a null document leaves its include line out", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "scriptfiles-"));
+    fs.writeFileSync(path.join(dir, "plain.nft"), "table inet t {\n# @include extra\n}\n");
+    fs.writeFileSync(path.join(dir, "marked.nft"), `${VARIABLES_MARKER}\n`);
+    expect(renderScript(path.join(dir, "plain.nft"), null, { documents: { extra: null } })).toBe("table inet t {\n}\n");
+    expect(renderScript(path.join(dir, "plain.nft"), null, { documents: { extra: "  chain c {\n  }\n" } })).toBe("table inet t {\n  chain c {\n  }\n}\n");
+    expect(() => renderScript(path.join(dir, "marked.nft"), null)).toThrow('marked.nft: needs no line "# @variables", found 1');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });
 
 describe("names the files spell out", () => {
@@ -105,10 +115,72 @@ describe("names the files spell out", () => {
     expect(read("k8s-bootstrap.service")).toContain(`\nSlice=${METADATA_SLICE}\n`);
   });
 
+  test("the metadata guard's nft files: the metadata address, and the slice the masters' output chain admits", () => {
+    expect(read("metadata-guard.nft")).toContain(`\n    ip daddr ${METADATA_ADDRESS} counter drop\n`);
+    expect(read("metadata-guard-output.nft")).toContain(`\n    ip daddr != ${METADATA_ADDRESS} accept\n`);
+    expect(read("metadata-guard-output.nft")).toContain(`\n    socket cgroupv2 level 1 "${METADATA_SLICE}" accept\n`);
+  });
+
   test("the day-2 metrics and the haproxy placeholder and paths", () => {
     expect(read("kubeadm-cert-renew.sh").match(new RegExp(CERT_EXPIRY_METRIC, "g"))).toHaveLength(4);
     expect(read("etcd-backup.sh").match(new RegExp(BACKUP_SUCCESS_METRIC, "g"))).toHaveLength(3);
     expect(read("haproxy-apply.sh").split(STATS_PASSWORD_PLACEHOLDER)).toHaveLength(3);
     expect(read("haproxy-rollout.sh")).toContain(`exec ${HAPROXY_APPLY_PATH} ${HAPROXY_TEMPLATE_PATH}\n`);
+  });
+});
+
+// nft checks a ruleset against the kernel without committing it (`-c`), in a network namespace of its own. It
+// resolves a `socket cgroupv2` path under /sys/fs/cgroup when it parses, as a node does: the check runs in a
+// test-made cgroup, as the root of a cgroup namespace of its own whose cgroup v2 mount holds the masters' slice,
+// so it needs no slice on the host and leaves none (nor races another test's).
+describe("the metadata guard's nft files pass `nft -c`, as a worker and a master get them", () => {
+  const cg = fs
+    .readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .map((l) => l.split(" "))
+    .find((f) => f[2] === "cgroup2")?.[1];
+  const root = cg && path.join(cg, `guard-nft-${process.pid}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "guard-nft-"));
+  beforeAll(() => {
+    if (root) fs.mkdirSync(path.join(root, METADATA_SLICE), { recursive: true });
+  });
+  afterAll(() => {
+    if (root) for (const d of [path.join(root, METADATA_SLICE), root]) spawnSync("rmdir", [d]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const nftCheck = (name: string, text: string) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text);
+    const inside = `mount -t cgroup2 none /sys/fs/cgroup && exec nft -c -f ${file}`;
+    const script = `echo $$ >${root}/cgroup.procs && exec unshare --cgroup --net --mount sh -c '${inside}'`;
+    const r = spawnSync("sh", ["-c", script], { encoding: "utf8" });
+    return { status: r.status, stderr: r.stderr };
+  };
+  const worker = metadataGuardRules({ controlPlane: false });
+  const master = metadataGuardRules({ controlPlane: true });
+
+  test("a worker gets the forward chain only, a master the output chain too; no include line is left", () => {
+    expect(worker.match(/^ {2}chain /gm)).toEqual(["  chain "]);
+    expect(worker).toContain("  chain forward {\n");
+    expect(master.match(/^ {2}chain (\w+)/gm)).toEqual(["  chain forward", "  chain output"]);
+    for (const t of [worker, master]) expect(t).not.toContain("@include");
+  });
+
+  (cg ? test : test.skip).each([
+    ["the file itself", "metadata-guard.nft"],
+    ["a worker's", "worker"],
+    ["a master's", "master"],
+  ])("%s passes nft -c", (_what, which) => {
+    const text = which === "worker" ? worker : which === "master" ? master : read(which);
+    expect(nftCheck(`${which}.nft`, text)).toEqual({ status: 0, stderr: "" });
+  });
+
+  (cg ? test : test.skip)("the check can fail: an unknown hook, a slice with no cgroup", () => {
+    const badHook = nftCheck("bad-hook.nft", master.replace("hook output", "hook outbound"));
+    expect(badHook.status).toBe(1);
+    expect(badHook.stderr).toMatch(/unknown chain hook|syntax error/);
+    const noSlice = nftCheck("no-slice.nft", master.replace(`"${METADATA_SLICE}"`, '"no-such-slice-for-the-check.slice"'));
+    expect(noSlice.status).toBe(1);
+    expect(noSlice.stderr).toContain("no-such-slice-for-the-check.slice");
   });
 });

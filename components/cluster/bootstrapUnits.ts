@@ -22,8 +22,7 @@
 // A table of its own, so kube-proxy and flannel rules cannot reorder it: a drop in any base
 // chain at a hook is final (nft(8), "base chains").
 import * as path from "path";
-import { METADATA_ADDRESS } from "../network/ports";
-import { scriptFile } from "../scriptFiles";
+import { renderScript, scriptFile } from "../scriptFiles";
 
 const SCRIPTS = path.join(__dirname, "scripts");
 
@@ -43,31 +42,16 @@ export const METADATA_SLICE_UNITS = ["k8s-bootstrap.service", "etcd-backup.servi
 /** The units that get METADATA_SLICE through a drop-in (the others set it in their own unit). */
 export const METADATA_SLICE_DROPINS = ["cloud-init-local.service", "cloud-init.service"] as const;
 
-/** The nft script (idempotent: it recreates its own table); the output chain on masters only. */
+/**
+ * scripts/metadata-guard.nft (idempotent: it recreates its own table), with the output chain of
+ * scripts/metadata-guard-output.nft on masters only. The files spell METADATA_ADDRESS and
+ * METADATA_SLICE out (test/scriptFiles.test.ts checks them against the constants): no variables
+ * block, whose nft `define` lines would change every node's user data, and no comments, since a
+ * node gets the files byte for byte; their why is this module's header.
+ */
 export function metadataGuardRules(opts: { controlPlane: boolean }): string {
-  const output = opts.controlPlane
-    ? [
-        "  chain output {",
-        "    type filter hook output priority 0; policy accept;",
-        `    ip daddr != ${METADATA_ADDRESS} accept`,
-        `    socket cgroupv2 level 1 "${METADATA_SLICE}" accept`,
-        "    counter drop",
-        "  }",
-      ]
-    : [];
-  return [
-    "#!/usr/sbin/nft -f",
-    "table inet k8s_metadata_guard",
-    "delete table inet k8s_metadata_guard",
-    "table inet k8s_metadata_guard {",
-    "  chain forward {",
-    "    type filter hook forward priority 0; policy accept;",
-    `    ip daddr ${METADATA_ADDRESS} counter drop`,
-    "  }",
-    ...output,
-    "}",
-    "",
-  ].join("\n");
+  const output = opts.controlPlane ? scriptFile(path.join(SCRIPTS, "metadata-guard-output.nft")) : null;
+  return renderScript(path.join(SCRIPTS, "metadata-guard.nft"), null, { documents: { "masters-output-chain": output } });
 }
 
 /** scripts/k8s-metadata-guard.service: loads METADATA_GUARD_PATH before containerd and the kubelet. */

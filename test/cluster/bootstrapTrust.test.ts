@@ -1,19 +1,21 @@
 // Bootstrap trust, with real tools: the metadata guard exactly as the user data installs it,
-// applied with nft in network namespaces; the bootstrap script run end to end in a temp root
+// applied with nft in network namespaces where the real kube-proxy, watching the stack's own
+// control plane, programs the DNAT of a Service that leads to the metadata address; the bootstrap script run end to end in a temp root
 // with stub kubeadm/apt/systemctl, a real curl against a loopback api-server stub that
 // presents a certificate of the test CA, and a metadata + KMS stub that checks the request
 // signature; and the plans: no key material or long-lived token in any cloud-init artifact.
-import { execFile, spawnSync } from "node:child_process";
+import { ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
+import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import YAML from "yaml";
-import { renderUserData, writeFileText } from "../../components/cluster/cloudInit";
+import { writeFileText } from "../../components/cluster/cloudInit";
 import { bootstrapScript } from "../../components/cluster/bootstrapScript";
 import { METADATA_GUARD_PATH } from "../../components/cluster/bootstrapUnits";
 import { ETCD_BACKUP_UNIT, etcdBackupUnits } from "../../components/cluster/etcdBackup";
@@ -26,6 +28,10 @@ import {
   renderJoinConfiguration,
 } from "../../components/cluster/kubeadm";
 import { ofType, plan, STACK_NAMES } from "../support/offline";
+import { bin, binDir } from "../controlplane/binaries";
+import { ControlPlane, startControlPlane } from "../controlplane/controlPlane";
+import type { Response as KubeResponse } from "../controlplane/kubeClient";
+import { cloudInitFiles, stackInputsFromPlan } from "../controlplane/stackInputs";
 
 const execFileP = promisify(execFile);
 let tmp: string;
@@ -108,12 +114,14 @@ const master = (index: number): NodeBootstrap => ({
   nodeIp: `10.20.0.${10 + index}`,
   controlPlane: { index, peers: ["10.20.0.11:6443", "10.20.0.12:6443"], secretStore },
 });
-const worker = (): NodeBootstrap => ({ role: "worker", hostname: "prod1-general-0" });
 
-/** The guard's nft script exactly as a node's user data installs it. */
-function guardAsInstalled(n: NodeBootstrap): string {
-  const doc = YAML.parse(renderUserData(cluster(), n).replace(/^#cloud-config\n/, ""));
-  return writeFileText(doc.write_files.find((f: { path: string }) => f.path === METADATA_GUARD_PATH));
+/** The guard's nft script exactly as the plan's user data installs it on `node` (a cloud-init artifact name, e.g. prod1-master-0). */
+async function guardAsInstalled(node: string): Promise<string> {
+  const doc = (await plan(STACK)).artifacts.find((a) => a.kind === "cloud-init" && a.file === `${node}.yaml`);
+  if (!doc) throw new Error(`the ${STACK} plan has no cloud-init artifact ${node}.yaml`);
+  const text = cloudInitFiles(doc.text).get(METADATA_GUARD_PATH);
+  if (text === undefined) throw new Error(`${node}.yaml writes no ${METADATA_GUARD_PATH}`);
+  return text;
 }
 
 /** The mount point of the cgroup v2 hierarchy (/sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a hybrid one). */
@@ -125,18 +133,61 @@ function cgroup2Mount(): string | undefined {
     .find((f) => f[2] === "cgroup2")?.[1];
 }
 
-// Three namespaces: a pod (10.244.1.2 behind the node's cni0 bridge), the node, and the cloud
-// (100.100.100.200 answering HTTP). In the node, the guard as the user data installs it and the
-// DNAT kube-proxy programs in iptables mode for a selector-less Service 10.96.7.7:80 whose
-// EndpointSlice says 100.100.100.200:80: nat PREROUTING/OUTPUT -> KUBE-SERVICES -> KUBE-SVC ->
-// KUBE-SEP -> DNAT (pkg/proxy/iptables/proxier.go chain layout at v1.35.4). These are
-// kube-proxy-equivalent rules written by the test, not the kube-proxy binary: it needs an
-// api-server to watch, and none runs inside a network namespace here.
-describe("metadata guard in network namespaces (real nft, kube-proxy's DNAT)", () => {
+// The stack whose plan and control plane the netns tests use, and its networking as its kubeadm
+// configuration says (ClusterConfiguration.networking; the first test checks kube-proxy got the same).
+const STACK = "prod1";
+const POD_SUBNET = "10.140.0.0/16";
+const SERVICE_SUBNET = "10.240.0.0/20";
+
+// The binaries the netns tests run: a control plane (kubeadm, etcd, the api-server, controller-manager,
+// scheduler) to hold the Service and EndpointSlice, and kube-proxy to program the node from them.
+const NETNS_BINARIES = ["kubeadm", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"];
+const netnsMissing = (() => {
+  try {
+    const dir = binDir();
+    return NETNS_BINARIES.filter((b) => !fs.existsSync(path.join(dir, b)));
+  } catch (e) {
+    return [(e as Error).message];
+  }
+})();
+if (netnsMissing.length > 0 && process.env.CI !== "true") {
+  console.log(
+    `test/cluster/bootstrapTrust: the metadata guard's netns tests are skipped: they run the real kube-proxy against a real api-server, and the harness binaries are not built (missing: ${netnsMissing.join(", ")}); run \`bash harness/build.sh\``,
+  );
+}
+(process.env.CI === "true" ? test : test.skip)("CI has the binaries the metadata guard's netns tests run (.ci/setup --tests builds them)", () => {
+  expect(netnsMissing).toEqual([]);
+});
+
+// Three namespaces: a pod (10.140.1.2 behind the node's cni0 bridge), the node, and the cloud
+// (100.100.100.200 answering HTTP, a stand-in for the metadata service). The node runs the real
+// kube-proxy v1.35.4 in the mode the stack configures (kubeadm's kube-proxy ConfigMap; the stack
+// sets none, so "" = iptables on Linux: cmd/kube-proxy/app/server_linux.go at v1.35.4, lines
+// 52-54), watching the stack's own control plane (test/controlplane/controlPlane.ts) through a
+// bridge: the api-server listens on the host's loopback, kube-proxy dials 127.0.0.1:6443 in the
+// node, and a relay carries the bytes over a unix socket (a file path reaches across network
+// namespaces; the host's network is not touched). An admin creates a selector-less Service and an
+// EndpointSlice whose address is 100.100.100.200 (the API allows it: the admission policy that
+// refuses it is proven elsewhere; here the network guard stands alone). kube-proxy's iptables
+// binary is the host's `iptables` (iptables-nft here, as on Ubuntu 22.04).
+// What the test changes in kube-proxy's configuration, nothing else (the first test checks it):
+// - clientConnection.kubeconfig: the test's (a kube-proxy ServiceAccount token, server 127.0.0.1:6443 in the node);
+// - conntrack.maxPerCore and conntrack.min: 0 (else kube-proxy sets nf_conntrack_max and the hash size, which are
+//   the host's, not the namespace's: cmd/kube-proxy/app/server_linux.go setupConntrack at v1.35.4);
+// - hostnameOverride: <stack>-master-0, a Node the test creates with an InternalIP (else kube-proxy waits 30 s
+//   for one: pkg/proxy/node.go NewNodeManager at v1.35.4).
+const netnsSuite = netnsMissing.length === 0 ? describe : describe.skip;
+netnsSuite("metadata guard in network namespaces (real nft, the real kube-proxy's DNAT)", () => {
   const id = `${process.pid % 10000}`;
   const ns = { pod: `i16pod${id}`, node: `i16node${id}`, cloud: `i16cloud${id}` };
-  const CLUSTER_IP = "10.96.7.7";
-  let listener: ReturnType<typeof import("node:child_process").spawn> | undefined;
+  let clusterIp = "";
+  let proxyMode = "";
+  let proxyConfig: Record<string, unknown> = {};
+  let proxyConfigRun: Record<string, unknown> = {};
+  let cp: ControlPlane | undefined;
+  let relay: net.Server | undefined;
+  const children: ChildProcess[] = [];
+  let dir = "";
   const ipn = (n: string, ...args: string[]) => sh("ip", ["-n", n, ...args]);
   const inNode = (...args: string[]) => sh("ip", ["netns", "exec", ns.node, ...args]);
   // Test-owned cgroups, made under the hierarchy's slices (created, and removed, only when absent).
@@ -145,26 +196,43 @@ describe("metadata guard in network namespaces (real nft, kube-proxy's DNAT)", (
   const cgroup = (rel: string): string => {
     const parts = rel.split("/");
     for (let i = 1; i <= parts.length; i++) {
-      const dir = path.join(cg!, ...parts.slice(0, i));
-      if (!fs.existsSync(dir)) {
-        fs.mkdirSync(dir);
-        made.unshift(dir);
+      const d = path.join(cg!, ...parts.slice(0, i));
+      if (!fs.existsSync(d)) {
+        fs.mkdirSync(d);
+        made.unshift(d);
       }
     }
     return path.join(cg!, rel);
   };
+  const started = (cmd: string, args: string[], log: string): ChildProcess => {
+    const fd = fs.openSync(path.join(dir, log), "a");
+    const child = spawn(cmd, args, { stdio: ["ignore", fd, fd] });
+    fs.closeSync(fd);
+    children.push(child);
+    return child;
+  };
+  const until = async (what: string, ok: () => boolean | Promise<boolean>, seconds: number, log?: string) => {
+    for (let i = 0; i < seconds * 5; i++) {
+      if (await ok()) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const tail = log ? `; ${log} ends:\n${fs.readFileSync(path.join(dir, log), "utf8").split("\n").slice(-30).join("\n")}` : "";
+    throw new Error(`${what}: not after ${seconds}s${tail}`);
+  };
 
   beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "guard-netns-"));
+    // The network: pod -> cni0 (node) -> eth0 (node) -> cloud.
     for (const n of Object.values(ns)) sh("ip", ["netns", "add", n]);
     ipn(ns.node, "link", "add", "cni0", "type", "bridge");
     ipn(ns.node, "link", "add", "veth-pod", "type", "veth", "peer", "name", "eth0", "netns", ns.pod);
     ipn(ns.node, "link", "set", "veth-pod", "master", "cni0", "up");
-    ipn(ns.node, "addr", "add", "10.244.1.1/24", "dev", "cni0");
+    ipn(ns.node, "addr", "add", "10.140.1.1/24", "dev", "cni0");
     ipn(ns.node, "link", "set", "cni0", "up");
-    ipn(ns.pod, "addr", "add", "10.244.1.2/24", "dev", "eth0");
+    ipn(ns.pod, "addr", "add", "10.140.1.2/24", "dev", "eth0");
     ipn(ns.pod, "link", "set", "eth0", "up");
     ipn(ns.pod, "link", "set", "lo", "up");
-    ipn(ns.pod, "route", "add", "default", "via", "10.244.1.1");
+    ipn(ns.pod, "route", "add", "default", "via", "10.140.1.1");
     ipn(ns.node, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", ns.cloud);
     ipn(ns.node, "addr", "add", "192.168.77.1/30", "dev", "eth0");
     ipn(ns.node, "link", "set", "eth0", "up");
@@ -174,68 +242,201 @@ describe("metadata guard in network namespaces (real nft, kube-proxy's DNAT)", (
     ipn(ns.cloud, "link", "set", "eth0", "up");
     ipn(ns.cloud, "link", "set", "lo", "up");
     ipn(ns.node, "route", "add", "100.100.100.200/32", "via", "192.168.77.2");
-    // The ClusterIP range is routed nowhere (as on a node: only kube-proxy's DNAT gives it a destination).
-    ipn(ns.node, "route", "add", "10.96.0.0/12", "via", "192.168.77.2");
-    ipn(ns.cloud, "route", "add", "10.244.0.0/16", "via", "192.168.77.1");
+    // The Service range is routed nowhere (as on a node: only kube-proxy's DNAT gives a ClusterIP a destination).
+    ipn(ns.node, "route", "add", SERVICE_SUBNET, "via", "192.168.77.2");
+    ipn(ns.cloud, "route", "add", POD_SUBNET, "via", "192.168.77.1");
     ipn(ns.cloud, "route", "add", "192.168.0.0/16", "via", "192.168.77.1");
     inNode("sysctl", "-qw", "net.ipv4.ip_forward=1");
-    const ipt = (...args: string[]) => inNode("iptables-nft", "-w", "-t", "nat", ...args);
-    for (const c of ["KUBE-SERVICES", "KUBE-SVC-MDBYPASS", "KUBE-SEP-MDBYPASS"]) ipt("-N", c);
-    ipt("-A", "PREROUTING", "-m", "comment", "--comment", "kubernetes service portals", "-j", "KUBE-SERVICES");
-    ipt("-A", "OUTPUT", "-m", "comment", "--comment", "kubernetes service portals", "-j", "KUBE-SERVICES");
-    ipt("-A", "KUBE-SERVICES", "-d", `${CLUSTER_IP}/32`, "-p", "tcp", "-m", "tcp", "--dport", "80", "-j", "KUBE-SVC-MDBYPASS");
-    ipt("-A", "KUBE-SVC-MDBYPASS", "-j", "KUBE-SEP-MDBYPASS");
-    ipt("-A", "KUBE-SEP-MDBYPASS", "-p", "tcp", "-m", "tcp", "-j", "DNAT", "--to-destination", "100.100.100.200:80");
-    const { spawn } = await import("node:child_process");
-    listener = spawn("ip", ["netns", "exec", ns.cloud, "python3", "-m", "http.server", "80", "--bind", "0.0.0.0", "--directory", tmp], {
-      stdio: "ignore",
-    });
-    for (let i = 0; i < 50 && spawnSync("ip", ["netns", "exec", ns.cloud, "curl", "-s", "-o", "/dev/null", "http://100.100.100.200/"]).status !== 0; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  });
-  afterAll(() => {
-    listener?.kill();
+    started("ip", ["netns", "exec", ns.cloud, "python3", "-m", "http.server", "80", "--bind", "0.0.0.0", "--directory", dir], "metadata.log");
+    await until("the metadata stand-in answers", () => reaches(ns.cloud) === "200", 15);
+
+    // The stack's control plane, and the relay node:127.0.0.1:6443 -> unix socket -> the api-server.
+    cp = await startControlPlane(stackInputsFromPlan(STACK, await plan(STACK)), { binDir: binDir() });
+    const api = new URL(cp.apiserver);
+    const sock = path.join(dir, "api.sock");
+    const pipe = (a: net.Socket, b: net.Socket) => {
+      a.pipe(b).pipe(a);
+      a.on("error", () => b.destroy());
+      b.on("error", () => a.destroy());
+    };
+    relay = net.createServer((c) => pipe(c, net.connect(Number(api.port), api.hostname)));
+    await new Promise<void>((r) => relay!.listen(sock, r));
+    const inside = `const net=require("net");net.createServer((c)=>{const u=net.connect(process.argv[1]);c.pipe(u).pipe(c);c.on("error",()=>u.destroy());u.on("error",()=>c.destroy());}).listen(6443,"127.0.0.1");`;
+    started("ip", ["netns", "exec", ns.node, process.execPath, "-e", inside, sock], "relay.log");
+
+    // As an admin: the node kube-proxy names, the selector-less Service and its EndpointSlice to the metadata address.
+    const admin = cp.client;
+    const ok = (what: string, r: KubeResponse): KubeResponse => {
+      if (r.status >= 300) throw new Error(`${what}: ${r.status} ${r.text.slice(0, 500)}`);
+      return r;
+    };
+    ok("create Node", await admin.create({ apiVersion: "v1", kind: "Node", metadata: { name: `${STACK}-master-0` } }));
+    ok(
+      "Node status",
+      await admin.request(
+        "PATCH",
+        `/api/v1/nodes/${STACK}-master-0/status`,
+        { status: { addresses: [{ type: "InternalIP", address: "192.168.77.1" }] } },
+        "application/merge-patch+json",
+      ),
+    );
+    const svc = ok(
+      "create Service",
+      await admin.create({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "metadata-bypass", namespace: "default" },
+        spec: { ports: [{ name: "http", port: 80, protocol: "TCP", targetPort: 80 }] },
+      }),
+    );
+    clusterIp = String((svc.json!.spec as { clusterIP: string }).clusterIP);
+    ok(
+      "create EndpointSlice",
+      await admin.create({
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: {
+          name: "metadata-bypass-1",
+          namespace: "default",
+          labels: { "kubernetes.io/service-name": "metadata-bypass", "endpointslice.kubernetes.io/managed-by": "bootstrap-trust-test" },
+        },
+        addressType: "IPv4",
+        ports: [{ name: "http", port: 80, protocol: "TCP" }],
+        endpoints: [{ addresses: ["100.100.100.200"], conditions: { ready: true } }],
+      }),
+    );
+
+    // kube-proxy: the stack's configuration (kubeadm's ConfigMap) with the test's changes (above), and a token of its own ServiceAccount.
+    const cm = ok("kube-proxy ConfigMap", await admin.request("GET", "/api/v1/namespaces/kube-system/configmaps/kube-proxy"));
+    proxyConfig = YAML.parse((cm.json!.data as Record<string, string>)["config.conf"]);
+    proxyMode = String(proxyConfig.mode ?? "");
+    const token = ok(
+      "kube-proxy token",
+      await admin.request("POST", "/api/v1/namespaces/kube-system/serviceaccounts/kube-proxy/token", {
+        apiVersion: "authentication.k8s.io/v1",
+        kind: "TokenRequest",
+        spec: { expirationSeconds: 3600 },
+      }),
+    );
+    const adminConf = YAML.parse(fs.readFileSync(cp.kubeconfig, "utf8")) as { clusters: { cluster: Record<string, string> }[] };
+    const kubeconfig = path.join(dir, "kube-proxy.kubeconfig");
+    fs.writeFileSync(
+      kubeconfig,
+      YAML.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [
+          {
+            name: STACK,
+            cluster: {
+              server: "https://127.0.0.1:6443",
+              "certificate-authority-data": adminConf.clusters[0].cluster["certificate-authority-data"],
+              "tls-server-name": "kubernetes",
+            },
+          },
+        ],
+        users: [{ name: "kube-proxy", user: { token: (token.json!.status as { token: string }).token } }],
+        contexts: [{ name: "kube-proxy", context: { cluster: STACK, user: "kube-proxy" } }],
+        "current-context": "kube-proxy",
+      }),
+      { mode: 0o600 },
+    );
+    proxyConfigRun = {
+      ...proxyConfig,
+      clientConnection: { ...(proxyConfig.clientConnection as object), kubeconfig },
+      conntrack: { ...(proxyConfig.conntrack as object), maxPerCore: 0, min: 0 },
+      hostnameOverride: `${STACK}-master-0`,
+    };
+    fs.writeFileSync(path.join(dir, "kube-proxy.yaml"), YAML.stringify(proxyConfigRun));
+    started("ip", ["netns", "exec", ns.node, bin(binDir(), "kube-proxy"), `--config=${path.join(dir, "kube-proxy.yaml")}`], "kube-proxy.log");
+    // Programmed: kube-proxy's DNAT for the Service's endpoint is in the node's nat table.
+    await until(
+      "kube-proxy programs the DNAT to 100.100.100.200",
+      () => spawnSync("ip", ["netns", "exec", ns.node, "iptables-save", "-t", "nat"], { encoding: "utf8" }).stdout.includes("100.100.100.200:80"),
+      120,
+      "kube-proxy.log",
+    );
+  }, 10 * 60_000);
+  afterAll(async () => {
+    for (const c of children) c.kill();
+    relay?.close();
+    cp?.client.close();
+    await cp?.stop();
     for (const n of Object.values(ns)) spawnSync("ip", ["netns", "del", n]);
     for (const d of made) spawnSync("rmdir", [d]);
-  });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
 
   /** The HTTP status a process in netns `n` (and in cgroup `cgroupDir`, when given) gets from `address`; 000: no answer. */
-  const reaches = (n: string, address = "100.100.100.200", cgroupDir?: string) => {
+  function reaches(n: string, address = "100.100.100.200", cgroupDir?: string): string {
     const curl = `exec ip netns exec ${n} curl -s -m 2 -o /dev/null -w '%{http_code}' http://${address}/`;
     const script = cgroupDir ? `echo $$ >${cgroupDir}/cgroup.procs && ${curl}` : curl;
     return spawnSync("sh", ["-c", script], { encoding: "utf8" }).stdout;
-  };
+  }
   /** Loads an nft script in the node; nft resolves cgroup paths under /sys/fs/cgroup, where a node mounts cgroup v2. */
   const load = (rules: string) => {
-    const file = path.join(tmp, `guard-${Math.random().toString(36).slice(2)}.nft`);
+    const file = path.join(dir, `guard-${Math.random().toString(36).slice(2)}.nft`);
     fs.writeFileSync(file, rules);
     inNode("sh", "-c", `mount -t cgroup2 none /sys/fs/cgroup && exec nft -f ${file}`);
   };
   const unload = () => spawnSync("ip", ["netns", "exec", ns.node, "nft", "delete", "table", "inet", "k8s_metadata_guard"]);
 
+  test("kube-proxy runs in the mode and with the pod range the stack configures, and its DNAT leads the ClusterIP to the metadata address", () => {
+    // kubeadm's kube-proxy ConfigMap for prod1: no mode set (iptables on Linux), clusterCIDR = the pod subnet.
+    expect(proxyMode).toBe("");
+    expect(proxyConfig.clusterCIDR).toBe(POD_SUBNET);
+    // What the test changed, and nothing else.
+    const leaves = (o: unknown, at = ""): [string, unknown][] =>
+      typeof o === "object" && o !== null && !Array.isArray(o) ? Object.entries(o).flatMap(([k, v]) => leaves(v, at ? `${at}.${k}` : k)) : [[at, o]];
+    const before = new Map(leaves(proxyConfig));
+    const changed = leaves(proxyConfigRun).filter(([k, v]) => JSON.stringify(before.get(k)) !== JSON.stringify(v));
+    expect(changed.map(([k, v]) => `${k}=${k.endsWith("kubeconfig") ? path.basename(String(v)) : v}`)).toEqual([
+      "clientConnection.kubeconfig=kube-proxy.kubeconfig",
+      "conntrack.maxPerCore=0",
+      "conntrack.min=0",
+      `hostnameOverride=${STACK}-master-0`,
+    ]);
+    // Allocated from the stack's Service range.
+    expect(clusterIp).toMatch(/^10\.240\.([0-9]|1[0-5])\.\d+$/);
+    const nat = inNode("iptables-save", "-t", "nat");
+    expect(nat).toContain(
+      `-A KUBE-SERVICES -d ${clusterIp}/32 -p tcp -m comment --comment "default/metadata-bypass:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-`,
+    );
+    expect(nat).toMatch(/-A KUBE-SEP-\w+ -p tcp -m comment --comment "default\/metadata-bypass:http" -m tcp -j DNAT --to-destination 100\.100\.100\.200:80/);
+  });
+
   test("without the guard, a pod reaches the metadata service directly and through the ClusterIP (the tests below can fail)", () => {
     unload();
     expect(reaches(ns.pod)).toBe("200");
-    expect(reaches(ns.pod, CLUSTER_IP)).toBe("200");
+    expect(reaches(ns.pod, clusterIp)).toBe("200");
   });
 
-  test("a worker's guard: the pod is dropped directly and through the ClusterIP whose endpoint is the metadata address; the node reaches both", () => {
-    const rules = guardAsInstalled(worker());
+  test("the guard as it was before 2026-12-07 (prerouting, priority -300, before the DNAT) lets the pod through the ClusterIP", async () => {
+    const installed = await guardAsInstalled(`${STACK}-general-0`);
+    const before = installed.replace("type filter hook forward priority 0;", "type filter hook prerouting priority -300;");
+    expect(before).not.toBe(installed);
+    load(before);
+    expect(reaches(ns.pod)).toBe("000");
+    expect(reaches(ns.pod, clusterIp)).toBe("200");
+    unload();
+  });
+
+  test("a worker's guard: the pod is dropped directly and through the ClusterIP whose endpoint is the metadata address; the node reaches both", async () => {
+    const rules = await guardAsInstalled(`${STACK}-general-0`);
     load(rules);
     // Loading twice (a reboot, a rerun) keeps one table, one rule.
     load(rules);
-    expect(inNode("nft", "list", "ruleset").match(/drop/g)).toHaveLength(1);
+    expect(inNode("nft", "list", "table", "inet", "k8s_metadata_guard").match(/drop/g)).toHaveLength(1);
     expect(reaches(ns.pod)).toBe("000");
-    expect(reaches(ns.pod, CLUSTER_IP)).toBe("000");
+    expect(reaches(ns.pod, clusterIp)).toBe("000");
     expect(reaches(ns.node)).toBe("200");
-    expect(reaches(ns.node, CLUSTER_IP)).toBe("200");
+    expect(reaches(ns.node, clusterIp)).toBe("200");
     expect(inNode("nft", "list", "chain", "inet", "k8s_metadata_guard", "forward")).toMatch(/packets [1-9]/);
     unload();
   });
 
-  test("the disk CSI controller on a worker: as the chart renders it (pod network) it is cut off; as patched (hostNetwork) it reaches the metadata service", () => {
-    load(guardAsInstalled(worker()));
+  test("the disk CSI controller on a worker: as the chart renders it (pod network) it is cut off; as patched (hostNetwork) it reaches the metadata service", async () => {
+    load(await guardAsInstalled(`${STACK}-general-0`));
     // templates/controller.yaml at 1.36.2 sets no hostNetwork; the patch (diskCsi.ts) is what the API server merges in.
     const chartPodSpec: { hostNetwork?: boolean } = {};
     const patched = { ...chartPodSpec, ...(controllerHostNetworkPatch().spec as { template: { spec: { hostNetwork?: boolean } } }).template.spec };
@@ -246,19 +447,19 @@ describe("metadata guard in network namespaces (real nft, kube-proxy's DNAT)", (
   });
 
   const masterTest = cg ? test : test.skip;
-  masterTest("a master's guard: pods are dropped; on the node only the etcd backup's cgroup reaches it, a hostNetwork pod's (kubepods) does not", () => {
+  masterTest("a master's guard: pods are dropped; on the node only the etcd backup's cgroup reaches it, a hostNetwork pod's (kubepods) does not", async () => {
     // The backup unit's cgroup, where systemd puts it: <its Slice= or system.slice>/etcd-backup.service.
     const unit = etcdBackupUnits("6h").service;
     const slice = /^Slice=(.+)$/m.exec(unit)?.[1] ?? "system.slice";
     const backup = cgroup(`${slice}/${ETCD_BACKUP_UNIT}.service`);
     const hostNetworkPod = cgroup(`kubepods.slice/bootstrap-trust-${id}.scope`);
-    load(guardAsInstalled(master(0)));
+    load(await guardAsInstalled(`${STACK}-master-0`));
     expect(reaches(ns.pod)).toBe("000");
-    expect(reaches(ns.pod, CLUSTER_IP)).toBe("000");
+    expect(reaches(ns.pod, clusterIp)).toBe("000");
     expect(reaches(ns.node, "100.100.100.200", backup)).toBe("200");
-    expect(reaches(ns.node, CLUSTER_IP, backup)).toBe("200");
+    expect(reaches(ns.node, clusterIp, backup)).toBe("200");
     expect(reaches(ns.node, "100.100.100.200", hostNetworkPod)).toBe("000");
-    expect(reaches(ns.node, CLUSTER_IP, hostNetworkPod)).toBe("000");
+    expect(reaches(ns.node, clusterIp, hostNetworkPod)).toBe("000");
     // Nor a process outside the slice (a login shell, kubelet, containerd).
     expect(reaches(ns.node)).toBe("000");
     expect(inNode("nft", "list", "chain", "inet", "k8s_metadata_guard", "output")).toMatch(/packets [1-9]/);
