@@ -13,6 +13,7 @@ const UNIT = [
   "config/etcdBackupConfig",
   "config/rules",
   "contracts/alibabaStubs",
+  "docs/argsDocs",
   "docs/docs",
   "fleet/fleetAddressPlan",
   "k8s/flannel",

@@ -89,7 +89,7 @@ export interface KubesphereArgs {
   version?: string;
   /** `platform:images.registry`: ks-core's images through the mirror, on the host and (through spec.config) on members. Default none (docker.io). */
   imageMirror?: string;
-  /** Members: the cluster's CA and api-server, to issue the host's `kubesphere-host` credential. Required for members. */
+  /** Members: the cluster's CA and api-server, to issue the host's `kubesphere-host` credential. Required for members; no default (absent on the host). */
   hostAccess?: { server: string; caCertPem: pulumi.Input<string>; caKeyPem: pulumi.Input<string> };
   /**
    * Host: the members to register (`platform:kubesphere.members`), each with what its stack exports for the host,
