@@ -44,7 +44,7 @@ export interface ApiServerFrontArgs {
    * accepted (HAProxy ACL and security group rule) only from `statsFrom`. Default off.
    */
   statsPage?: boolean;
-  /** The front's own vswitch CIDRs (controlPlaneAddresses.ts frontSubnets); required with statsPage. */
+  /** The front's own vswitch CIDRs (controlPlaneAddresses.ts frontSubnets); required with statsPage. Default none (no stats page source). */
   statsFrom?: string[];
 }
 

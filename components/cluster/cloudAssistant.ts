@@ -76,10 +76,15 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): RpcCre
 export interface AgentWaitArgs {
   /** ECS API endpoint, e.g. https://ecs.cn-shanghai.aliyuncs.com (no path). */
   endpoint: string;
+  /** The instance's region id (`alicloud:region`), the API's RegionId. No default. */
   regionId: string;
+  /** The ECS instance whose agent is awaited (`i-...`). No default. */
   instanceId: string;
+  /** The caller's AccessKey (and STS token), read from the environment by envCredentials(). No default. */
   credentials: RpcCredentials;
+  /** Give up after this long, naming the instance and the last answer. No default (CloudAssistantReady passes its timeoutSeconds, default 900 s). */
   timeoutMs: number;
+  /** Pause between two DescribeCloudAssistantStatus calls. No default (CloudAssistantReady passes 5 s). */
   intervalMs: number;
 }
 
@@ -164,8 +169,9 @@ export const agentReadyProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 export interface CloudAssistantReadyArgs {
+  /** The VM whose Cloud Assistant agent must answer before commands are sent to it. Required, no default. */
   instanceId: pulumi.Input<string>;
-  /** alicloud:region. */
+  /** alicloud:region. Required, no default. */
   regionId: string;
   /** Default https://ecs.<region>.aliyuncs.com, the endpoint the provider itself uses. */
   endpoint?: string;

@@ -39,7 +39,7 @@ export type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
  * in Base64, the user data can only be up to 32 KB". An older, undated page (help/doc-detail/49121.htm)
  * says 16 KB; this round's fixes (the guard after DNAT, OSS V4, the KMS client's errors, the etcd
  * member removal) put master-0 past 16 KiB, so the newer page decides it, and the first real
- * `pulumi up` of a master confirms it (docs: README, set-up prerequisites). 24 KiB leaves 8 KiB
+ * `pulumi up` of a master confirms it (docs/runbooks/first-bring-up.md, set-up prerequisites). 24 KiB leaves 8 KiB
  * under the documented limit for a 4096-bit CA and growth; test/cluster/cloudInit.test.ts holds
  * every stack to it.
  */

@@ -5,7 +5,7 @@
 // creates a new token (and Secret) for the new VMs' user data, and the old one is deleted.
 // Running nodes never need it again (ignoreChanges userData). A worker whose VM is created
 // more than 24 h after the node set last changed needs a `pulumi up` that changes the set
-// (README, trust model). The Secret cannot exist before the cluster does: on the first
+// (docs/trust-model.md; docs/runbooks/replace-a-node.md). The Secret cannot exist before the cluster does: on the first
 // bring-up the workers retry their join until the program has created it after the
 // readiness gate.
 import * as k8s from "@pulumi/kubernetes";

@@ -43,10 +43,10 @@ export interface NodePoolArgs {
   systemDiskGb?: number;
   /**
    * ECS deletion protection (on in prod). Note: a protected instance cannot be
-   * deleted by `pulumi up`; scaling a prod pool in is a deliberate two-step (README).
+   * deleted by `pulumi up`; scaling a prod pool in is a deliberate two-step (docs/runbooks/scale.md).
    */
   deletionProtection: boolean;
-  /** Tags on every instance (the pool name is added). */
+  /** Tags on every instance (the pool name is added). Default none. */
   tags?: Record<string, string>;
 }
 

@@ -39,7 +39,7 @@
 // - in prod the secret keeps the 30-day window and `protect`. A replacement under the 30-day
 //   window would delete the old secret and then have CreateSecret refused (the name is held),
 //   since the provider deletes with the flag in state; moving a prod cluster to another
-//   instance or key is therefore two `up`s (README, "Moving a prod secret store"): set
+//   instance or key is therefore two `up`s (docs/runbooks/first-bring-up.md, "Moving a prod secret store"): set
 //   forceDelete true and up (an in-place update of the state's flag), then unprotect, change
 //   the instance or key and up.
 import * as alicloud from "@pulumi/alicloud";
@@ -59,7 +59,7 @@ export interface SecretStoreArgs {
   kmsInstanceId: string;
   /** The symmetric key in that instance that encrypts the secret (key-...); required. */
   kmsKeyId: string;
-  /** Protect the secret and the encryption key (prod). */
+  /** Protect the secret and the encryption key (prod). Default false. */
   protect?: boolean;
   /** Delete without the 30-day recovery window (platform:secretStore.forceDelete). Default: not protect. */
   forceDelete?: boolean;

@@ -71,12 +71,17 @@ const taint = z
 
 const nodePool = z
   .object({
-    name: dnsLabel,
-    count,
-    instanceType,
-    labels: z.record(z.string(), z.string()).optional(),
-    taints: z.array(taint).optional(),
-    systemDiskGb: z.number().int().min(40).max(2048).optional(),
+    name: dnsLabel.describe("Pool name, a DNS label: node names are `<stack>-<name>-<index>`."),
+    count: count.describe("Number of workers; raise it to scale out, lower it with `npm run scale-in` (docs/runbooks/scale.md)."),
+    instanceType: instanceType.describe("ECS instance type of the pool's nodes."),
+    labels: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe(
+        "Node labels the kubelet sets at registration (kubeadmRules.ts: only those NodeRestriction lets a kubelet set); an app's `pool` selects on them. Default none.",
+      ),
+    taints: z.array(taint).optional().describe("Taints on the pool's nodes; an app's `pool` tolerates exactly these. Default none."),
+    systemDiskGb: z.number().int().min(40).max(2048).optional().describe("System disk, GB. Default 120."),
   })
   .strict();
 
@@ -93,20 +98,26 @@ export const EIP_BANDWIDTH_LIMITS = { PayByTraffic: 200, PayByBandwidth: 500 } a
 
 const network = z
   .object({
-    vpcCidr: cidr,
+    vpcCidr: cidr.describe("The VPC range, split evenly into one vswitch per zone; not in 100.64.0.0/10, the metadata address or other special ranges."),
     // Alibaba zone ids: region id plus a letter, cn-hangzhou-h or ap-southeast-1a (the region is checked in network/networkRules.ts).
     zones: z
       .array(z.string().regex(/^[a-z]{2}-[a-z0-9-]+?-?[a-z]$/, "must be a zone id such as cn-hangzhou-h"))
-      .min(2, "must list at least two zones: the VPN gateway is dual-tunnel, its standby needs a vswitch in a second zone (disasterRecoveryVswitchId)"),
-    podCidr: cidr,
-    serviceCidr: cidr,
-    /**
-     * The NAT EIP's outbound bandwidth, Mbps. Default 200. The most it may be depends on
-     * natChargeType (EIP_BANDWIDTH_LIMITS, from the provider's eip_address doc).
-     */
-    natBandwidthMbps: z.number().int().min(1).optional(),
-    /** The NAT EIP's metering (pay-as-you-go): PayByTraffic (default, up to 200 Mbps) or PayByBandwidth (up to 500). */
-    natChargeType: z.enum(["PayByTraffic", "PayByBandwidth"]).optional(),
+      .min(2, "must list at least two zones: the VPN gateway is dual-tunnel, its standby needs a vswitch in a second zone (disasterRecoveryVswitchId)")
+      .describe("Zones of `alicloud:region`, at least two; appending is safe, changing one replaces its vswitch and what is in it."),
+    podCidr: cidr.describe("The pod range (kube-controller-manager's `--cluster-cidr`), a /24 per node; fixed at `kubeadm init`."),
+    serviceCidr: cidr.describe("The Service range (kube-apiserver's `--service-cluster-ip-range`), at most a /12; fixed at `kubeadm init`."),
+    natBandwidthMbps: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        "The NAT EIP's outbound bandwidth, Mbps. Default 200. The most it may be depends on natChargeType (EIP_BANDWIDTH_LIMITS, from the provider's eip_address doc).",
+      ),
+    natChargeType: z
+      .enum(["PayByTraffic", "PayByBandwidth"])
+      .optional()
+      .describe("The NAT EIP's metering (pay-as-you-go): PayByTraffic (default, up to 200 Mbps) or PayByBandwidth (up to 500)."),
   })
   .strict()
   .superRefine((n, ctx) => {
@@ -169,20 +180,24 @@ const kubernetes = z
             message: `Kubernetes 1.${minor} is not a supported release (supported: ${SUPPORTED_KUBERNETES_MINORS.map((m) => `1.${m}`).join(", ")})`,
           });
         }
-      }),
-    imageRepository: z.string().min(1).optional(),
+      })
+      .describe(
+        "Full Kubernetes version, 1.35.x-1.37.x (SUPPORTED_KUBERNETES_MINORS). A patch version in prod must also be in the policy pack's `kubernetesVersions`.",
+      ),
+    imageRepository: z.string().min(1).optional().describe("Control-plane image mirror for kubeadm; default registry.k8s.io."),
     packageRepository: z
       .string()
       .superRefine((v, ctx) => {
         const problem = httpUrlProblem(v);
         if (problem) ctx.addIssue({ code: "custom", message: problem });
       })
-      .optional(),
-    /** containerd version prefix from the Ubuntu archive, pinned and held; default "1.7." (components/cluster/cloudInit.ts). */
+      .optional()
+      .describe("apt repository of the Kubernetes packages, one per minor; default https://pkgs.k8s.io/core:/stable:/v<minor>/deb/."),
     containerdVersion: z
       .string()
       .regex(/^\d+\.\d+(\.\d+)?[.-]?$/, 'must be a version prefix such as "1.7." or "1.7.28"')
-      .optional(),
+      .optional()
+      .describe('containerd version prefix from the Ubuntu archive, pinned and held; default "1.7." (components/cluster/cloudInit.ts).'),
   })
   .strict();
 
@@ -192,17 +207,22 @@ const masters = z
       .number()
       .int("must be a whole number")
       .min(1, "must be at least 1")
-      .refine((c) => c % 2 === 1, { error: (i) => `must be odd for etcd quorum, got ${String(i.input)}` }),
-    instanceType,
-    systemDiskGb: z.number().int().min(40).max(2048).optional(),
+      .refine((c) => c % 2 === 1, { error: (i) => `must be odd for etcd quorum, got ${String(i.input)}` })
+      .describe("Master count: odd, for etcd quorum (at least 3 in prod, policy `odd-masters`; at most 20 per zone)."),
+    instanceType: instanceType.describe("ECS instance type of the masters."),
+    systemDiskGb: z.number().int().min(40).max(2048).optional().describe("System disk, GB. Default 200."),
   })
   .strict();
 
 const apiServerFront = z
   .object({
-    instanceType: instanceType.optional(),
-    /** HAProxy's stats page on the front's VMs, reachable from the front's own subnets only (apiServerFront.ts). Default off. */
-    statsPage: z.boolean().optional(),
+    instanceType: instanceType.optional().describe("HAProxy VM size. Default ecs.c6.large."),
+    statsPage: z
+      .boolean()
+      .optional()
+      .describe(
+        "HAProxy's basic-auth stats page on port 9000 of each HAProxy VM, accepted only from the front's own vswitches (an HAProxy ACL and a security group rule per vswitch range; apiServerFront.ts); the password is made on the VM (`/etc/haproxy/stats-password`, root 0600) and never leaves it. Default false.",
+      ),
   })
   .strict();
 
@@ -219,18 +239,17 @@ const url = z.string().superRefine((v, ctx) => {
 
 const ingress = z
   .object({
-    /** Pinned ingress-nginx chart version. */
-    chartVersion: pinnedVersion.optional(),
-    controllerReplicas: z.number().int().min(1).max(50).optional(),
-    httpNodePort: z.number().int().min(30000).max(32767).optional(),
-    httpsNodePort: z.number().int().min(30000).max(32767).optional(),
-    /** Removed: both CLBs are pay-by-LCU, which has no spec (components/k8s/ingress.ts). */
+    chartVersion: pinnedVersion.optional().describe("Pinned ingress-nginx chart version."),
+    controllerReplicas: z.number().int().min(1).max(50).optional().describe("ingress-nginx controller replicas. Default 6 in prod, 2 elsewhere."),
+    httpNodePort: z.number().int().min(30000).max(32767).optional().describe("NodePort for HTTP. Default 30080."),
+    httpsNodePort: z.number().int().min(30000).max(32767).optional().describe("NodePort for HTTPS. Default 30443; must differ from httpNodePort."),
     slbSpec: z
       .custom<never>(() => false, {
         message:
           "is no longer a setting: Alibaba stopped selling new pay-by-specification CLBs on 2025-06-01 (doc-detail/127268), so the ingress SLB is pay-by-LCU (PayByCLCU), which has no spec and scales with load; delete the key",
       })
-      .optional(),
+      .optional()
+      .describe("Removed: both CLBs are pay-by-LCU, which has no spec (components/k8s/ingress.ts)."),
   })
   .strict();
 
@@ -238,10 +257,13 @@ const logging = z.discriminatedUnion("output", [
   z
     .object({
       output: z.literal("elasticsearch"),
-      host: z.string().min(1),
-      port: z.number().int().min(1).max(65535).optional(),
-      index: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "must be a lowercase Elasticsearch index name"),
-      tls: z.boolean().optional(),
+      host: z.string().min(1).describe("Elasticsearch host, without scheme, port or newline."),
+      port: z.number().int().min(1).max(65535).optional().describe("Elasticsearch port. Default 9200."),
+      index: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9_.-]*$/, "must be a lowercase Elasticsearch index name")
+        .describe("Index prefix: fluent-bit writes daily `<index>-<date>` indices."),
+      tls: z.boolean().optional().describe("TLS to the store, verified. Default false."),
       user: z
         .string()
         .min(1)
@@ -249,7 +271,8 @@ const logging = z.discriminatedUnion("output", [
           const problem = basicAuthUserProblem(v);
           if (problem) ctx.addIssue({ code: "custom", message: problem });
         })
-        .optional(),
+        .optional()
+        .describe("Basic-auth user; its password is the secret `platform:loggingPassword`."),
     })
     .strict(),
   z
@@ -262,26 +285,29 @@ const logging = z.discriminatedUnion("output", [
             if (problem) ctx.addIssue({ code: "custom", message: problem });
           }),
         )
-        .min(1, "must list at least one broker"),
-      topic: z.string().regex(/^[A-Za-z0-9._-]+$/, "must be a Kafka topic name"),
-      tls: z.boolean().optional(),
-      user: z.string().min(1).optional(),
+        .min(1, "must list at least one broker")
+        .describe("Kafka brokers as `host:port`, ports 1-65535."),
+      topic: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]+$/, "must be a Kafka topic name")
+        .describe("Kafka topic."),
+      tls: z.boolean().optional().describe("TLS to the brokers. Default false."),
+      user: z.string().min(1).optional().describe("SASL user; its password is the secret `platform:loggingPassword`."),
     })
     .strict(),
 ]);
 
 const monitoring = z
   .object({
-    chartVersion: pinnedVersion.optional(),
+    chartVersion: pinnedVersion.optional().describe("Pinned kube-prometheus-stack chart version. Default 87.12.5."),
     retention: z
       .string()
       .regex(/^\d+[dhw]$/, "must be a duration such as 15d")
-      .optional(),
-    storageSize: quantity.optional(),
-    /** StorageClass for Prometheus; omit to use an emptyDir (data lost on reschedule). */
-    storageClass: dnsLabel.optional(),
-    /** Grafana's URL as people open it, for the SLO alerts' dashboard links; omit for relative /d/<uid> links. */
-    grafanaUrl: url.optional(),
+      .optional()
+      .describe("Prometheus retention. Default 15d."),
+    storageSize: quantity.optional().describe("Prometheus's volume size, e.g. 100Gi; also caps the TSDB at 85% of it. Default unset (no cap)."),
+    storageClass: dnsLabel.optional().describe("StorageClass for Prometheus; omit to use an emptyDir (data lost on reschedule)."),
+    grafanaUrl: url.optional().describe("Grafana's URL as people open it, for the SLO alerts' dashboard links; omit for relative /d/<uid> links."),
     thresholds: z
       .object({
         ingress5xxRatio: z.number().gt(0).lt(1).optional(),
@@ -289,83 +315,85 @@ const monitoring = z
         restartsIn15m: z.number().int().min(1).optional(),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe("Alert thresholds; defaults ingress5xxRatio 0.05, ingress4xxRatio 0.2, restartsIn15m 3 (k8s/alertRules.ts DEFAULT_THRESHOLDS)."),
   })
   .strict();
 
 const resources = z
   .object({
-    /** CPU request: what the scheduler reserves and what HPA's cpuPercent is relative to. */
-    cpu: quantity,
-    /** Memory request. */
-    memory: quantity,
-    /**
-     * CPU limit, normally unset. Note: a CPU limit throttles the JVM's GC and JIT
-     * threads under load, so latency degrades long before the node is busy.
-     */
-    cpuLimit: quantity.optional(),
-    /** Memory limit; defaults to the memory request, so a leaking JVM is OOM-killed alone instead of pressuring the node. */
-    memoryLimit: quantity.optional(),
+    cpu: quantity.describe("CPU request: what the scheduler reserves and what HPA's cpuPercent is relative to."),
+    memory: quantity.describe("Memory request."),
+    cpuLimit: quantity
+      .optional()
+      .describe(
+        "CPU limit, normally unset. Note: a CPU limit throttles the JVM's GC and JIT threads under load, so latency degrades long before the node is busy.",
+      ),
+    memoryLimit: quantity
+      .optional()
+      .describe("Memory limit; defaults to the memory request, so a leaking JVM is OOM-killed alone instead of pressuring the node."),
   })
   .strict();
 
 const app = z
   .object({
-    /** Image repository without tag, in the company's Harbor. */
     image: z
       .string()
-      .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/, "must be an image repository without a tag, e.g. harbor.example.com/commerce/order-service"),
-    /** Image tag; rolling back = setting the previous tag. Also the `app.kubernetes.io/version` label, so at most 63 characters. */
-    tag: z.string(),
-    /** Previous tags, newest first (kept by `npm run release`, used by `npm run rollback`). */
-    history: z.array(z.string()).max(5, "keeps at most 5 previous tags").optional(),
-    /** Replica count. With `autoscale`, the count `pulumi up` resets to when the Deployment changes (javaAppObjects.ts deployment()). */
-    replicas: z.number().int().min(1, "must be at least 1"),
-    /** The port the JVM listens on. */
-    port: z.number().int().min(1).max(65535),
-    /** HTTP path of the health endpoint (readiness, liveness and startup probes). */
-    healthPath: z.string().regex(/^\/[^\s]*$/, "must be an HTTP path such as /actuator/health"),
-    /** Public host name; default none, and an Ingress (class nginx) is created only when set. */
-    host: hostname.optional(),
-    /** Namespace the app runs in; apps may share one (e.g. `commerce`). Default: a namespace named after the app. */
-    namespace: dnsLabel.optional(),
-    /** Node pool (`platform:nodePools[].name`) the app runs on: nodeSelector on the pool's labels, tolerations for its taints. Default none (any untainted node). */
-    pool: dnsLabel.optional(),
-    /** JVM flags, e.g. `-Xms4g -Xmx4g`; default none (no JAVA_OPTS). -Xmx must leave headroom under the memory limit. */
-    javaOpts: z.string().optional(),
-    /** Container resources; default apps/javaAppRules.ts DEFAULT_RESOURCES (500m CPU, 1Gi). */
-    resources: resources.optional(),
-    /** Log files a legacy app writes; each gets a sidecar that tails it to stdout for fluent-bit. Default none. */
-    logFiles: z.array(z.string().regex(/^\/[^\s]+$/, "must be an absolute file path")).optional(),
+      .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/, "must be an image repository without a tag, e.g. harbor.example.com/commerce/order-service")
+      .describe("Image repository without tag, in the company's Harbor."),
+    tag: z.string().describe("Image tag; rolling back = setting the previous tag. Also the `app.kubernetes.io/version` label, so at most 63 characters."),
+    history: z
+      .array(z.string())
+      .max(5, "keeps at most 5 previous tags")
+      .optional()
+      .describe("Previous tags, newest first (kept by `npm run release`, used by `npm run rollback`)."),
+    replicas: z
+      .number()
+      .int()
+      .min(1, "must be at least 1")
+      .describe("Replica count. With `autoscale`, the count `pulumi up` resets to when the Deployment changes (javaAppObjects.ts deployment())."),
+    port: z.number().int().min(1).max(65535).describe("The port the JVM listens on."),
+    healthPath: z
+      .string()
+      .regex(/^\/[^\s]*$/, "must be an HTTP path such as /actuator/health")
+      .describe("HTTP path of the health endpoint (readiness, liveness and startup probes)."),
+    host: hostname.optional().describe("Public host name; default none, and an Ingress (class nginx) is created only when set."),
+    namespace: dnsLabel.optional().describe("Namespace the app runs in; apps may share one (e.g. `commerce`). Default: a namespace named after the app."),
+    pool: dnsLabel
+      .optional()
+      .describe(
+        "Node pool (`platform:nodePools[].name`) the app runs on: nodeSelector on the pool's labels, tolerations for its taints. Default none (any untainted node).",
+      ),
+    javaOpts: z.string().optional().describe("JVM flags, e.g. `-Xms4g -Xmx4g`; default none (no JAVA_OPTS). -Xmx must leave headroom under the memory limit."),
+    resources: resources.optional().describe("Container resources; default apps/javaAppRules.ts DEFAULT_RESOURCES (500m CPU, 1Gi)."),
+    logFiles: z
+      .array(z.string().regex(/^\/[^\s]+$/, "must be an absolute file path"))
+      .optional()
+      .describe("Log files a legacy app writes; each gets a sidecar that tails it to stdout for fluent-bit. Default none."),
     // Structure only: the canary and autoscale rules (one of weight or header,
     // ranges, replicas within min..max) live once, in apps/javaAppRules.ts.
-    /** A canary release through ingress-nginx's canary annotations; none unless configured. */
     canary: z
       .object({
-        /** The candidate's image tag (a different build from the stable tag). */
-        tag: z.string(),
-        /** Percent of requests routed to the canary (1-99); exclusive with `header`. */
-        weight: z.number().optional(),
-        /** Requests carrying this header with value `always` reach the canary; exclusive with `weight`. */
-        header: z.string().optional(),
+        tag: z.string().describe("The candidate's image tag (a different build from the stable tag)."),
+        weight: z.number().optional().describe("Percent of requests routed to the canary (1-99); exclusive with `header`."),
+        header: z.string().optional().describe("Requests carrying this header with value `always` reach the canary; exclusive with `weight`."),
       })
       .strict()
-      .optional(),
-    /** CPU-based HorizontalPodAutoscaler; none unless configured (the Deployment then keeps `replicas`). */
+      .optional()
+      .describe("A canary release through ingress-nginx's canary annotations; none unless configured."),
     autoscale: z
       .object({
-        /** Floor: what the app needs on a quiet promo day. */
-        min: z.number(),
-        /** Ceiling: bounded by the order pool's capacity and the database's connection budget. */
-        max: z.number(),
-        /** Target average CPU utilization, percent of the CPU request. */
-        cpuPercent: z.number(),
+        min: z.number().describe("Floor: what the app needs on a quiet promo day."),
+        max: z.number().describe("Ceiling: bounded by the order pool's capacity and the database's connection budget."),
+        cpuPercent: z.number().describe("Target average CPU utilization, percent of the CPU request."),
       })
       .strict()
-      .optional(),
-    /** SkyWalking agent in the pods (docs/tracing.md); default true when the stack has `platform:tracing`. false: no agent, no init container. */
-    tracing: z.boolean().optional(),
-    /** SLO at the ingress; defaults in apps/sloRules.ts DEFAULT_SLO (0.999, 500 ms). */
+      .optional()
+      .describe("CPU-based HorizontalPodAutoscaler; none unless configured (the Deployment then keeps `replicas`)."),
+    tracing: z
+      .boolean()
+      .optional()
+      .describe("SkyWalking agent in the pods (docs/tracing.md); default true when the stack has `platform:tracing`. false: no agent, no init container."),
     slo: z
       .object({
         availability: z.number().gt(0.9, "must be above 0.9, e.g. 0.999").lt(1, "must be below 1 (100% leaves no error budget)").optional(),
@@ -375,7 +403,8 @@ const app = z
           .optional(),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe("SLO at the ingress; defaults in apps/sloRules.ts DEFAULT_SLO (0.999, 500 ms)."),
   })
   .strict();
 
@@ -387,78 +416,90 @@ export const MAX_SAMPLE_N_PER_3_SECS = 2147483647;
 /** Distributed tracing (components/k8s/tracing.ts, docs/tracing.md): SkyWalking OAP + UI per cluster, the agent in every JavaApp. */
 const tracing = z
   .object({
-    /**
-     * Where OAP stores traces: `elasticsearch` (the only one: chart 4.7.0's BanyanDB path waits with an unpinned
-     * `curlimages/curl` image that cannot go through the mirror). Default elasticsearch.
-     */
-    storage: z.enum(["elasticsearch"], "must be elasticsearch (the only storage this platform runs OAP on; docs/tracing.md)").optional(),
-    /** The Elasticsearch OAP writes to; default `platform:logging`'s (output elasticsearch), required behind Kafka. */
+    storage: z
+      .enum(["elasticsearch"], "must be elasticsearch (the only storage this platform runs OAP on; docs/tracing.md)")
+      .optional()
+      .describe(
+        "Where OAP stores traces: `elasticsearch` (the only one: chart 4.7.0's BanyanDB path waits with an unpinned `curlimages/curl` image that cannot go through the mirror). Default elasticsearch.",
+      ),
     elasticsearch: z
       .object({
-        host: z.string().regex(/^[A-Za-z0-9.-]+$/, "must be a host name without scheme or port"),
+        host: z
+          .string()
+          .regex(/^[A-Za-z0-9.-]+$/, "must be a host name without scheme or port")
+          .describe("Elasticsearch host, without scheme or port."),
         port: z.number().int().min(1).max(65535).optional(),
         tls: z.boolean().optional(),
       })
       .strict()
-      .optional(),
-    /** OAP replicas (at least 2 in production: one OAP restart must not drop every agent's stream). Default 2. */
-    oapReplicas: z.number().int("must be a whole number").min(1, "must be >= 1").max(10, "must be <= 10").optional(),
-    /** OAP's CPU and memory request (memory is also its limit). Default 1 CPU, 4Gi; the heap is set to half the memory. */
+      .optional()
+      .describe("The Elasticsearch OAP writes to; default `platform:logging`'s (output elasticsearch), required behind Kafka."),
+    oapReplicas: z
+      .number()
+      .int("must be a whole number")
+      .min(1, "must be >= 1")
+      .max(10, "must be <= 10")
+      .optional()
+      .describe("OAP replicas (at least 2 in production: one OAP restart must not drop every agent's stream). Default 2."),
     oapResources: z
       .object({ cpu: quantity, memory: z.string().regex(/^\d+Gi$/, "must be whole Gi, such as 4Gi") })
       .strict()
-      .optional(),
-    /** UI replicas. Default 1. */
-    uiReplicas: z.number().int("must be a whole number").min(1, "must be >= 1").max(5, "must be <= 5").optional(),
-    /**
-     * Traces each app instance samples per 3 seconds (agent.sample_n_per_3_secs, env SW_AGENT_SAMPLE). The agent
-     * treats zero and negatives as "no sampling, keep all"; here leave it out for that. 1..2147483647.
-     */
+      .optional()
+      .describe("OAP's CPU and memory request (memory is also its limit). Default 1 CPU, 4Gi; the heap is set to half the memory."),
+    uiReplicas: z.number().int("must be a whole number").min(1, "must be >= 1").max(5, "must be <= 5").optional().describe("UI replicas. Default 1."),
     sampleNPer3Secs: z
       .number()
       .int("must be a whole number")
       .min(1, "must be >= 1 (traces per 3 seconds per instance; leave it out to keep every trace)")
       .max(MAX_SAMPLE_N_PER_3_SECS, `must be <= ${MAX_SAMPLE_N_PER_3_SECS} (the agent reads a Java int)`)
-      .optional(),
-    /** The UI behind the cluster's ingress, each request checked by the company SSO (ingress-nginx external auth). Default: no Ingress (port-forward). */
+      .optional()
+      .describe(
+        'Traces each app instance samples per 3 seconds (agent.sample_n_per_3_secs, env SW_AGENT_SAMPLE). The agent treats zero and negatives as "no sampling, keep all"; here leave it out for that. 1..2147483647.',
+      ),
     ui: z
       .object({
         host: hostname,
-        /** ingress-nginx auth-url: the SSO's check endpoint (2xx lets the request in). */
-        authUrl: url,
-        /** ingress-nginx auth-signin: where a person without a session is sent to sign in. */
-        authSignin: url,
+        authUrl: url.describe("ingress-nginx auth-url: the SSO's check endpoint (2xx lets the request in)."),
+        authSignin: url.describe("ingress-nginx auth-signin: where a person without a session is sent to sign in."),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe(
+        "The UI behind the cluster's ingress, each request checked by the company SSO (ingress-nginx external auth). Default: no Ingress (port-forward).",
+      ),
   })
   .strict();
 
-const apollo = z.object({ /** The env's Apollo meta server. */ meta: url }).strict();
+const apollo = z.object({ meta: url.describe("The env's Apollo meta server.") }).strict();
 const harbor = z
   .object({
-    registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host such as harbor.example.com"),
-    username: z.string().min(1),
+    registry: z
+      .string()
+      .regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host such as harbor.example.com")
+      .describe("Registry host every app image must be in."),
+    username: z.string().min(1).describe("Harbor robot account; its password is the secret `platform:harborPassword`."),
   })
   .strict();
 
 const datacenter = z
   .object({
-    /** Public IP of the data centre's IPsec gateway. */
-    publicIp: ipv4,
-    /**
-     * On-prem ranges reached over the link. Private (RFC 1918) only: they are routed
-     * over IPsec and admitted to the api-server's 6443, so a public range here would
-     * open the api-server to that part of the internet.
-     */
-    subnets: z.array(privateCidr).min(1, "must list at least one subnet"),
+    publicIp: ipv4.describe("Public IP of the data centre's IPsec gateway."),
+    subnets: z
+      .array(privateCidr)
+      .min(1, "must list at least one subnet")
+      .describe(
+        "On-prem ranges reached over the link. Private (RFC 1918) only: they are routed over IPsec and admitted to the api-server's 6443, so a public range here would open the api-server to that part of the internet.",
+      ),
   })
   .strict();
 
 /** Where the platform's images come from: `<registry>/<upstream host>/<path>` (components/k8s/images.ts). */
 const images = z
   .object({
-    registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, "must be a registry host with an optional path, such as harbor.example.com/mirror"),
+    registry: z
+      .string()
+      .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, "must be a registry host with an optional path, such as harbor.example.com/mirror")
+      .describe("The mirror, a registry host with an optional path."),
   })
   .strict();
 
@@ -467,10 +508,14 @@ const diskCsi = z.object({ enabled: z.boolean() }).strict();
 
 const kubesphere = z
   .object({
-    enabled: z.boolean(),
-    version: pinnedVersion.optional(),
-    /** Host only: the member stacks it registers (pulls each one's credential through a StackReference); fleet/kubesphereMembers.ts. */
-    members: z.array(z.string().regex(/^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/, "must be a stack name such as acme/platform/prod1")).optional(),
+    enabled: z.boolean().describe("On or off."),
+    version: pinnedVersion
+      .optional()
+      .describe("ks-core chart version, host only (members get theirs from the host's cluster controller; a member setting it is an error). Default 1.1.4."),
+    members: z
+      .array(z.string().regex(/^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/, "must be a stack name such as acme/platform/prod1"))
+      .optional()
+      .describe("Host only: the member stacks it registers (pulls each one's credential through a StackReference); fleet/kubesphereMembers.ts."),
   })
   .strict();
 
@@ -486,14 +531,27 @@ const etcdBackup = z
           ctx.addIssue({ code: "custom", message: (e as Error).message.replace(/^schedule: /, "") });
         }
       })
-      .optional(),
-    retentionDays: z.number().int("must be a whole number").min(1, "must be >= 1").max(365, "must be <= 365").optional(),
-    localCopies: z.number().int("must be a whole number").min(1, "must be >= 1").max(48, "must be <= 48").optional(),
-    /** OSS bucket name; default livemall-<stack>-etcd-backup (bucket names are global). */
+      .optional()
+      .describe("How often: 15m, 20m, 30m, or 1h..24h dividing a day. Default 1h."),
+    retentionDays: z
+      .number()
+      .int("must be a whole number")
+      .min(1, "must be >= 1")
+      .max(365, "must be <= 365")
+      .optional()
+      .describe("Days a snapshot is kept in the bucket (and an overwritten one as an old version). Default 7."),
+    localCopies: z
+      .number()
+      .int("must be a whole number")
+      .min(1, "must be >= 1")
+      .max(48, "must be <= 48")
+      .optional()
+      .describe("Snapshots kept on each master in /var/backups/etcd. Default 5."),
     bucket: z
       .string()
       .regex(/^[a-z0-9][-a-z0-9]{1,61}[a-z0-9]$/, "must be an OSS bucket name (3-63 lowercase letters, digits, hyphens)")
-      .optional(),
+      .optional()
+      .describe("OSS bucket name; default livemall-<stack>-etcd-backup (bucket names are global)."),
   })
   .strict();
 
@@ -509,22 +567,24 @@ const secretStore = z
     kmsInstanceId: z
       .string()
       .regex(/^kst-[A-Za-z0-9]+$/, "must be a KMS instance id (kst-...)")
-      .optional(),
+      .optional()
+      .describe("The KMS instance (`kst-...`) the masters' PKI secret is created in. Required."),
     kmsKeyId: z
       .string()
       .regex(/^key-[A-Za-z0-9]+$/, "must be a KMS key id (key-...)")
-      .optional(),
-    /**
-     * Delete the secret without KMS's 30-day recovery window (secretStore.ts). Default false in prod,
-     * true elsewhere. Set it (and `pulumi up`) before moving a prod stack to another instance or key:
-     * the provider reads it from state when it deletes (README, "Moving a prod secret store").
-     */
-    forceDelete: z.boolean().optional(),
-    /** Default https://kms-vpc.<region>.aliyuncs.com (the VPC endpoint: no NAT traffic). */
+      .optional()
+      .describe("The symmetric key in that instance (`key-...`) that encrypts it. Required."),
+    forceDelete: z
+      .boolean()
+      .optional()
+      .describe(
+        'Delete the secret without KMS\'s 30-day recovery window (secretStore.ts). Default false in prod, true elsewhere. Set it (and `pulumi up`) before moving a prod stack to another instance or key: the provider reads it from state when it deletes (docs/runbooks/first-bring-up.md, "Moving a prod secret store").',
+      ),
     endpoint: z
       .string()
       .regex(/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "must be an https:// URL with no path")
-      .optional(),
+      .optional()
+      .describe("Default https://kms-vpc.<region>.aliyuncs.com (the VPC endpoint: no NAT traffic)."),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -535,59 +595,131 @@ const secretStore = z
   })
   .transform((v) => v as { kmsInstanceId: string; kmsKeyId: string; forceDelete?: boolean; endpoint?: string });
 
-/** The problem a stack without its KMS instance and key gets (README, "Set-up prerequisites"). */
+/** The problem a stack without its KMS instance and key gets (docs/runbooks/first-bring-up.md, "Set-up prerequisites"). */
 export const SECRET_STORE_REQUIRED =
-  "kmsInstanceId and kmsKeyId are required: the masters' PKI secret is created in that KMS instance (kst-...) and encrypted with that symmetric key in it (key-...); KMS creates no secret outside an instance. Set platform:secretStore.kmsInstanceId and platform:secretStore.kmsKeyId (README, set-up prerequisites)";
+  "kmsInstanceId and kmsKeyId are required: the masters' PKI secret is created in that KMS instance (kst-...) and encrypted with that symmetric key in it (key-...); KMS creates no secret outside an instance. Set platform:secretStore.kmsInstanceId and platform:secretStore.kmsKeyId (docs/runbooks/first-bring-up.md, set-up prerequisites)";
 
 export type NodePoolConfig = z.infer<typeof nodePool>;
 export type NetworkConfig = z.infer<typeof network>;
 
 /** The schema of every `platform:*` key, in reference order; `.optional()` marks the keys a stack may leave out. */
 export const KEYS = {
-  env: z.enum(STACKS),
-  /** What the stack is (policies/fleet.ts): host, dev, test, pre or prod; default the stack's name when that is a tier, required otherwise. */
-  tier: z.enum(TIERS).optional(),
-  network,
-  kubernetes,
-  masters,
-  nodePools: z.array(nodePool).superRefine((pools, ctx) => {
-    const seen = new Set<string>();
-    pools.forEach((p, i) => {
-      if (seen.has(p.name)) ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate pool name "${p.name}"` });
-      if (p.name === "master" || p.name === "haproxy") {
-        ctx.addIssue({ code: "custom", path: [i, "name"], message: `"${p.name}" is reserved` });
-      }
-      seen.add(p.name);
-    });
-  }),
-  osImageId: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be an ECS image id, pinned so nodes are not replaced when a newer image appears"),
-  apiServerFront: apiServerFront.optional(),
-  ingress: ingress.optional(),
-  logging,
-  monitoring: monitoring.optional(),
-  apps: apps.optional(),
+  env: z.enum(STACKS).describe("The stack's own name (a `Pulumi.<stack>.yaml` exists for it); the program stops when it differs from the stack."),
+  tier: z
+    .enum(TIERS)
+    .optional()
+    .describe("What the stack is (policies/fleet.ts): host, dev, test, pre or prod; default the stack's name when that is a tier, required otherwise."),
+  network: network.describe(
+    "The cluster's address plan. The three ranges must not overlap; the VPC is split evenly into one vswitch per zone (each at least a /25); at least two zones (the dual-tunnel VPN gateway's standby sits in the second). The NAT EIP is pay-as-you-go. `podCidr` and `serviceCidr` are fixed at `kubeadm init`: a change needs a new cluster (docs/runbooks/scale.md, \"Changing the pod or service range\"). Linked clusters must not share ranges (`npm run check:fleet`).",
+  ),
+  kubernetes: kubernetes.describe(
+    "Kubernetes on the nodes: a supported release (1.35.x-1.37.x) on containerd, with mirrors for China regions. Node user data runs at first boot only, so a new version reaches new nodes only: upgrade running ones with `npm run upgrade-plan` (docs/runbooks/upgrade.md).",
+  ),
+  masters: masters.describe("The control-plane VMs: an odd count (etcd quorum), on fixed addresses. System disk default 200 GB."),
+  nodePools: z
+    .array(nodePool)
+    .superRefine((pools, ctx) => {
+      const seen = new Set<string>();
+      pools.forEach((p, i) => {
+        if (seen.has(p.name)) ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate pool name "${p.name}"` });
+        if (p.name === "master" || p.name === "haproxy") {
+          ctx.addIssue({ code: "custom", path: [i, "name"], message: `"${p.name}" is reserved` });
+        }
+        seen.add(p.name);
+      });
+    })
+    .describe(
+      "Worker pools: names DNS-safe, unique, not `master` or `haproxy`; counts >= 0; system disk default 120 GB. Node names are `<stack>-<pool>-<index>`. Scale with the count (docs/runbooks/scale.md). At most 1200 workers and 50 pools per stack (cluster/clusterRules.ts).",
+    ),
+  osImageId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, "must be an ECS image id, pinned so nodes are not replaced when a newer image appears")
+    .describe("The pinned ECS image of every node; changing it affects new nodes only (`imageId` is `ignoreChanges` on running ones)."),
+  apiServerFront: apiServerFront.optional().describe("The two HAProxy VMs behind the api-server's internal SLB (cluster/apiServerFront.ts)."),
+  ingress: ingress
+    .optional()
+    .describe(
+      "The one global ingress-nginx and its intranet SLB (k8s/ingress.ts). Chart default 4.15.1 (the newest ingress-nginx, tested on 1.35; nothing upstream is tested on 1.36/1.37); NodePorts default 30080/30443 and must differ; controller replicas default 6 in prod, 2 elsewhere.",
+    ),
+  logging: logging.describe(
+    "Where fluent-bit ships every container's logs: Elasticsearch or Kafka (k8s/logging.ts). Hosts without scheme, port or newline; with `user`, set the secret `platform:loggingPassword`.",
+  ),
+  monitoring: monitoring
+    .optional()
+    .describe(
+      "kube-prometheus-stack and the DingTalk bridge (k8s/monitoring.ts). Chart default 87.12.5, retention default 15d; without `storageClass` Prometheus uses an emptyDir; `storageClass: essd` needs `platform:diskCsi` and a `storageSize` of 20Gi or more; the TSDB is capped at 85% of `storageSize`.",
+    ),
+  apps: apps
+    .optional()
+    .describe(
+      "The Java apps, by name; not on the host. Tags follow the env's rule (policies/imageTags.ts): `latest` nowhere; dev and test take CI builds `YYYYMMDD-<build>`; pre and prod take release tags `v2.3.1` or `<app>-v2.3.1`; `-rc.N` only in pre. A pool with a NoSchedule/NoExecute taint and count > 0 that no app names is an error. Release, promote and roll back with the npm scripts (docs/runbooks/release-and-rollback.md); add one with docs/runbooks/add-an-app.md.",
+    ),
   // SkyWalking tracing (components/k8s/tracing.ts); members with apps.
-  tracing: tracing.optional(),
-  apollo: apollo.optional(),
-  harbor: harbor.optional(),
-  /** Members only: the host stack, `org/platform/host`. */
+  tracing: tracing
+    .optional()
+    .describe(
+      "SkyWalking OAP + UI in this cluster and the agent in every app (members with apps; docs/tracing.md). Storage is Elasticsearch only, default `platform:logging`'s store (name one behind Kafka).",
+    ),
+  apollo: apollo.optional().describe("Required with apps: the env's Apollo config service."),
+  harbor: harbor.optional().describe("Required with apps: every app image must be in this registry; its password is the secret `platform:harborPassword`."),
   hostStack: z
     .string()
     .regex(/^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/, "must be a stack name such as acme/platform/host")
-    .optional(),
-  datacenter: datacenter.optional(),
-  kubesphere: kubesphere.optional(),
-  etcdBackup: etcdBackup.optional(),
+    .optional()
+    .describe(
+      "Members only: the host stack, `org/platform/host`. The member reads the host's region and ranges from its stack file in this repository, never its state.",
+    ),
+  datacenter: datacenter
+    .optional()
+    .describe("Adds the IPsec link to the data centre; its strongSwan side is rendered by `npm run preview -- <stack> --out DIR` into `DIR/ipsec/`."),
+  kubesphere: kubesphere
+    .optional()
+    .describe(
+      "KubeSphere. Each member the host's `members` lists must have a stack file here whose `hostStack` names this host and `kubesphere.enabled: true`, listed once, not the host itself; a member with KubeSphere on that its host does not list is an error in the member's config (nothing would register it). See docs/runbooks/add-a-cluster.md.",
+    ),
+  etcdBackup: etcdBackup
+    .optional()
+    .describe(
+      "The masters' etcd snapshots (cluster/etcdBackup.ts): every hour, 7 days, 5 local copies by default. Restore: docs/runbooks/certificates-and-backups.md.",
+    ),
   // Required; an absent key is parsed as {} so its problem names both ids.
-  secretStore: secretStore.prefault({}),
-  images: images.optional(),
-  diskCsi: diskCsi.optional(),
+  secretStore: secretStore
+    .prefault({})
+    .describe(
+      'Required: the KMS instance (`kst-...`) and the symmetric key in it (`key-...`) that hold the masters\' PKI secret (docs/runbooks/first-bring-up.md, "Set-up prerequisites").',
+    ),
+  images: images
+    .optional()
+    .describe(
+      "Every image the platform runs (flannel, charts, metrics-server, CSI driver, DingTalk bridge, log-tail busybox) is pulled as `<registry>/<upstream host>/<path>`, e.g. `mirror.livemall.internal/quay.io/prometheus/prometheus`; unset: upstream registries. Every stack sets it.",
+    ),
+  diskCsi: diskCsi
+    .optional()
+    .describe(
+      "The Alibaba Cloud disk CSI driver and the `essd` StorageClass (ESSD, WaitForFirstConsumer, Retain), with the driver's RAM actions on the workers' instance role (k8s/diskCsi.ts). On in prod1/prod2.",
+    ),
   // The KubeSphere console as code (fleet/consoleSchema.ts): host workspaces and console, member projects.
-  workspaces: workspacesSchema.optional(),
-  console: consoleSchema.optional(),
-  projects: projectsSchema.optional(),
+  workspaces: workspacesSchema
+    .optional()
+    .describe(
+      'Host only: one workspace per business line; `clusters` are the member stacks it is placed on; the people are user names as the identity provider maps them (docs/design.md, "Who may do what where").',
+    ),
+  console: consoleSchema
+    .optional()
+    .describe(
+      "Host only: the KubeSphere console. Its identity provider's secret is `platform:identityProviderSecret`; `extensions` are InstallPlans (`clusters`: stack names, `host` for the host).",
+    ),
+  projects: projectsSchema
+    .optional()
+    .describe(
+      "Members with apps, when the host declares workspaces: every app namespace names a workspace of the host's `platform:workspaces` placed on this cluster (checked against `Pulumi.host.yaml` before any resource); a namespace no app uses is an error.",
+    ),
   // Where developers search logs: the company's Kibana, access per workspace (fleet/logSearch.ts); members.
-  logSearch: logSearchSchema.optional(),
+  logSearch: logSearchSchema
+    .optional()
+    .describe(
+      'Members: where developers search this cluster\'s logs, the company Kibana (8.x) and the Elasticsearch behind it (both https: the sync sends an admin API key). Needs `platform:projects`; its secret is `platform:logSearchApiKey` (docs/runbooks/first-bring-up.md lists its privileges; docs/design.md, "Who may do what where").',
+    ),
 };
 
 /** All keys at once; `.strict()` reports any other `platform:*` key. */

@@ -12,6 +12,8 @@ export interface SecretKey {
   required: "always" | ((s: PlatformSettings) => boolean);
   /** What the value is, for the "is required" message. */
   description: string;
+  /** When a stack needs it, in words (docs/config-reference.md; `required` is the rule itself). */
+  when: string;
   /**
    * `text`: one secret string, in StackConfig.secrets. `appMap`: a JSON map of
    * app name to secret, parsed into its own StackConfig field.
@@ -24,31 +26,38 @@ export const SECRET_KEYS = {
   dingtalkWebhook: {
     required: "always",
     description: "the DingTalk robot webhook Alertmanager posts alerts to",
+    when: "always",
     form: "text",
   },
   loggingPassword: {
     required: (s) => s.logging?.user !== undefined,
     description: "the password of platform:logging.user",
+    when: "with `platform:logging.user`",
     form: "text",
   },
   harborPassword: {
     required: (s) => Object.keys(s.apps ?? {}).length > 0,
     description: "the Harbor robot account's password, for the apps' imagePullSecret",
+    when: "with apps",
     form: "text",
   },
   identityProviderSecret: {
     required: (s) => s.console !== undefined,
     description: "the OIDC client secret (or LDAP manager password) of platform:console.identityProvider",
+    when: "host, with `platform:console`",
     form: "text",
   },
   logSearchApiKey: {
     required: (s) => s.logSearch !== undefined,
-    description: "an Elasticsearch API key (its encoded form) with the manage_security privilege, for platform:logSearch's roles",
+    description:
+      "an Elasticsearch API key (its encoded form) with the manage_security privilege, for platform:logSearch's roles, plus view_index_metadata on the indices and the Kibana feature privilege Data View Management (all, default space) for the data view",
+    when: "members, with `platform:logSearch`",
     form: "text",
   },
   apolloAccessKeys: {
     required: () => false,
     description: "a JSON map of app name to its Apollo access-key secret",
+    when: "optional",
     form: "appMap",
   },
 } as const satisfies Record<string, SecretKey>;

@@ -116,9 +116,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, ctx: Pick<RuleCo
     if (issue.code === "unrecognized_keys" && issue.path.length === 0) {
       for (const k of issue.keys) {
         const guess = nearest(k, Object.keys(KEYS));
-        problems.push(
-          `${PROJECT}:${k}: unknown key${guess ? ` (did you mean ${PROJECT}:${guess}?)` : " (check the spelling; see the README's config reference)"}`,
-        );
+        problems.push(`${PROJECT}:${k}: unknown key${guess ? ` (did you mean ${PROJECT}:${guess}?)` : " (check the spelling; see docs/config-reference.md)"}`);
       }
     }
   }

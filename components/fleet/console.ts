@@ -219,7 +219,7 @@ export interface ConsoleHostArgs {
   workspaces: WorkspacesConfig;
   /** `platform:console`: the identity provider (OIDC) and global roles; default none (no identity provider Secret). */
   console?: ConsoleConfig;
-  /** platform:identityProviderSecret (required with platform:console). */
+  /** platform:identityProviderSecret (required with platform:console). No default. */
   identityProviderSecret?: pulumi.Output<string>;
   /** ks-core: its CRDs and kubesphere-system come first. */
   kubesphere: pulumi.Resource;

@@ -20,14 +20,13 @@ const pinnedVersion = z.string().regex(/^\d+\.\d+\.\d+$/, "must be a pinned vers
 /** One workspace (business line) on the host: where it is placed and who is in it. */
 export const workspaceSchema = z
   .object({
-    /** The member clusters (stack names) the workspace spans: its WorkspaceTemplate's spec.placement.clusters. */
-    clusters: z.array(name).min(1, "must list at least one member cluster"),
-    /** Ops: workspace admin, and project admin in every env. */
-    admins: users.min(1, "must name at least one admin (ops)"),
-    /** Release in dev/test (project operator), view in pre/prod (project viewer). */
-    developers: users.optional(),
-    /** Testers and other readers: project viewer in every env. */
-    viewers: users.optional(),
+    clusters: z
+      .array(name)
+      .min(1, "must list at least one member cluster")
+      .describe("The member clusters (stack names) the workspace spans: its WorkspaceTemplate's spec.placement.clusters."),
+    admins: users.min(1, "must name at least one admin (ops)").describe("Ops: workspace admin, and project admin in every env."),
+    developers: users.optional().describe("Release in dev/test (project operator), view in pre/prod (project viewer)."),
+    viewers: users.optional().describe("Testers and other readers: project viewer in every env."),
   })
   .strict();
 
@@ -41,25 +40,26 @@ export const projectsSchema = z.record(name, name);
 const oidc = z
   .object({
     type: z.literal("oidc"),
-    /** The provider's name: the login button and the redirect path /oauth/redirect/<name>. */
-    name,
+    name: name.describe("The provider's name: the login button and the redirect path /oauth/redirect/<name>."),
     issuer: url,
     clientId: z.string().min(1),
-    /** Extra scopes, default email and profile; ks-apiserver adds "openid" itself (console.ts identityProviderConfiguration). */
     scopes: z
       .array(z.string().min(1))
       .refine((s) => !s.includes("openid"), {
         message: 'must not list "openid": ks-apiserver adds it, and drops every other scope when the list already has it (v4.1.3 oidc.go:185-189)',
       })
-      .optional(),
+      .optional()
+      .describe('Extra scopes, default email and profile; ks-apiserver adds "openid" itself (console.ts identityProviderConfiguration).'),
   })
   .strict();
 const ldap = z
   .object({
     type: z.literal("ldap"),
     name,
-    /** host:port of the directory. */
-    host: z.string().regex(/^[^\s:]+:\d+$/, "must be host:port"),
+    host: z
+      .string()
+      .regex(/^[^\s:]+:\d+$/, "must be host:port")
+      .describe("host:port of the directory."),
     managerDN: z.string().min(1),
     userSearchBase: z.string().min(1),
     loginAttribute: z.string().min(1).optional(),
@@ -71,24 +71,23 @@ const ldap = z
 const extension = z
   .object({
     version: pinnedVersion,
-    /** Clusters (stack names, `host` for the host) the extension's agents run on: clusterScheduling.placement.clusters. */
-    clusters: z.array(name).min(1, "must list at least one cluster"),
-    /** The extension's values (YAML), InstallPlan spec.config. */
-    config: z.string().optional(),
+    clusters: z
+      .array(name)
+      .min(1, "must list at least one cluster")
+      .describe("Clusters (stack names, `host` for the host) the extension's agents run on: clusterScheduling.placement.clusters."),
+    config: z.string().optional().describe("The extension's values (YAML), InstallPlan spec.config."),
   })
   .strict();
 
 /** The host's console settings. */
 export const consoleSchema = z
   .object({
-    /** The console's URL as people open it (OIDC redirect URL base). */
-    url,
-    /** The company identity provider; its client secret (OIDC) or manager password (LDAP) is the secret platform:identityProviderSecret. */
-    identityProvider: z.discriminatedUnion("type", [oidc, ldap]),
-    /** Ops people with the platform-admin global role. */
-    platformAdmins: users.min(1, "must name at least one platform admin"),
-    /** KubeSphere extensions by name, each an InstallPlan. */
-    extensions: z.record(name, extension).optional(),
+    url: url.describe("The console's URL as people open it (OIDC redirect URL base)."),
+    identityProvider: z
+      .discriminatedUnion("type", [oidc, ldap])
+      .describe("The company identity provider; its client secret (OIDC) or manager password (LDAP) is the secret platform:identityProviderSecret."),
+    platformAdmins: users.min(1, "must name at least one platform admin").describe("Ops people with the platform-admin global role."),
+    extensions: z.record(name, extension).optional().describe("KubeSphere extensions by name, each an InstallPlan."),
   })
   .strict();
 export type ConsoleConfig = z.infer<typeof consoleSchema>;

@@ -89,7 +89,7 @@ export interface KubesphereArgs {
   version?: string;
   /** `platform:images.registry`: ks-core's images through the mirror, on the host and (through spec.config) on members. Default none (docker.io). */
   imageMirror?: string;
-  /** Members: the cluster's CA and api-server, to issue the host's `kubesphere-host` credential. Required for members. */
+  /** Members: the cluster's CA and api-server, to issue the host's `kubesphere-host` credential. Required for members; no default (absent on the host). */
   hostAccess?: { server: string; caCertPem: pulumi.Input<string>; caKeyPem: pulumi.Input<string> };
   /**
    * Host: the members to register (`platform:kubesphere.members`), each with what its stack exports for the host,
@@ -170,7 +170,7 @@ export class Kubesphere extends pulumi.ComponentResource {
    * (provider/pkg/await/await.go at 94977969, Creation) creates with a plain `Create` (AlreadyExists -> error) unless
    * `upsertExistingObjects` is set, when it sends a server-side apply patch instead, forced when the object
    * carries `pulumi.com/patchForce` (patchForce), which takes over the old field manager's fields. So the host
-   * adopts an existing object in place; KubeSphere sees an update, never a delete (README, operations).
+   * adopts an existing object in place; KubeSphere sees an update, never a delete (docs/runbooks/add-a-cluster.md, "Migrate registration to the host").
    */
   private registerMembers(name: string, args: KubesphereArgs, reg: NonNullable<KubesphereArgs["registration"]>, core: pulumi.Resource): void {
     const registrar = new k8s.Provider(

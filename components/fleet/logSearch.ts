@@ -1,7 +1,7 @@
 // Log search (issue #20): developers search logs in the company's Kibana, over
 // the Elasticsearch our fluent-bit output ends up in, and see only the
-// namespaces of their workspaces. Why not the console: README "Where developers
-// search logs". Per member cluster and per workspace placed on it, one role
+// namespaces of their workspaces. Why not the console: docs/design.md, "Who may do
+// what where". Per member cluster and per workspace placed on it, one role
 // `platform-<stack>-<workspace>-logs` and one role mapping of the same name:
 //
 // - The role (Kibana role API, PUT /api/security/role/<name>: roles carrying

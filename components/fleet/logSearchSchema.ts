@@ -21,24 +21,22 @@ const field = z.string().regex(/^[A-Za-z0-9_@][A-Za-z0-9_.@-]*$/, "must be an El
 
 export const logSearchSchema = z
   .object({
-    /**
-     * Kibana (8.x: the data views API, /api/data_views, is 8.x's) as people open it; the roles go through its role
-     * API (roles that carry Kibana privileges must).
-     */
-    kibana: url,
-    /**
-     * The Elasticsearch the logs are in (role mappings go to its security API). Default, with platform:logging.output
-     * elasticsearch and tls: `https://<logging.host>:<logging.port>`; required otherwise (the store behind Kafka is not ours).
-     */
-    elasticsearch: url.optional(),
-    /** The indices this cluster's logs are in. Default with elasticsearch output: `<logging.index>-*`; required with kafka. */
-    indices: indexPattern.optional(),
-    /** The Elasticsearch realm people log in through (the company SSO, e.g. an oidc realm): only its users are mapped. */
-    realm,
-    /** The keyword field holding the namespace. Default kubernetes.namespace_name.keyword (dynamic mapping's keyword sub-field). */
-    namespaceField: field.optional(),
-    /** The keyword field holding the cluster name fluent-bit stamps. Default cluster.keyword. */
-    clusterField: field.optional(),
+    kibana: url.describe(
+      "Kibana (8.x: the data views API, /api/data_views, is 8.x's) as people open it; the roles go through its role API (roles that carry Kibana privileges must).",
+    ),
+    elasticsearch: url
+      .optional()
+      .describe(
+        "The Elasticsearch the logs are in (role mappings go to its security API). Default, with platform:logging.output elasticsearch and tls: `https://<logging.host>:<logging.port>`; required otherwise (the store behind Kafka is not ours).",
+      ),
+    indices: indexPattern
+      .optional()
+      .describe("The indices this cluster's logs are in. Default with elasticsearch output: `<logging.index>-*`; required with kafka."),
+    realm: realm.describe("The Elasticsearch realm people log in through (the company SSO, e.g. an oidc realm): only its users are mapped."),
+    namespaceField: field
+      .optional()
+      .describe("The keyword field holding the namespace. Default kubernetes.namespace_name.keyword (dynamic mapping's keyword sub-field)."),
+    clusterField: field.optional().describe("The keyword field holding the cluster name fluent-bit stamps. Default cluster.keyword."),
   })
   .strict();
 export type LogSearchConfig = z.infer<typeof logSearchSchema>;

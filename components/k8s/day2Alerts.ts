@@ -71,7 +71,7 @@ function caRule(cluster: string, alert: string, days: number, severity: string, 
       summary: `CA {{ $labels.cert }} expires within ${what} in cluster ${cluster}`,
       description:
         `The {{ $labels.cert }} CA expires in {{ $value | humanizeDuration }}. Nothing renews a CA (it is Pulumi's, protected in prod): ` +
-        `plan its rotation across every master, kubelet and kubeconfig now, or build a new cluster (README, Operations, Certificates).`,
+        `plan its rotation across every master, kubelet and kubeconfig now, or build a new cluster (docs/runbooks/certificates-and-backups.md, Certificates).`,
     },
   };
 }
@@ -86,7 +86,7 @@ function certRules(cluster: string): AlertRule[] {
         summary: `Certificate {{ $labels.cert }} on {{ $labels.instance }} expires soon in cluster ${cluster}`,
         description:
           `{{ $labels.cert }} on {{ $labels.instance }} expires in {{ $value | humanizeDuration }}; the renewal timer ` +
-          `(kubeadm-cert-renew) should have renewed it at 90 days. Run it by hand (README, Operations).`,
+          `(kubeadm-cert-renew) should have renewed it at 90 days. Run it by hand (docs/runbooks/certificates-and-backups.md, Certificates).`,
       },
     },
     caRule(cluster, "KubeadmCaExpiresWithinAYear", CA_WARN_DAYS, "warning", "a year"),

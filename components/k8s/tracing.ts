@@ -208,7 +208,7 @@ export interface TracingArgs {
   clusterName: string;
   /** The Prometheus operator's release (its CRDs): with it, a ServiceMonitor scrapes OAP. Default none. */
   monitoringRelease?: pulumi.Resource;
-  /** The password of settings.esUser (`platform:loggingPassword`, a secret); required with esUser. */
+  /** The password of settings.esUser (`platform:loggingPassword`, a secret); required with esUser. No default. */
   esPassword?: pulumi.Input<string>;
 }
 

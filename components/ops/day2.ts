@@ -24,7 +24,7 @@ const USAGE = `usage:
   npm run upgrade-plan -- <stack> <targetVersion>
       the kubeadm upgrade steps to the next minor (or a patch), node by node
   npm run etcd-restore-script -- <stack> <masterIndex>
-      the restore script of one master (README, Operations: etcd restore)
+      the restore script of one master (docs/runbooks/certificates-and-backups.md, etcd restore)
 options:
   --dir DIR   where the Pulumi.<stack>.yaml files are (default: the project root)`;
 

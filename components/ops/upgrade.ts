@@ -73,7 +73,7 @@ export function upgradePlan(req: UpgradeRequest): string[] {
   const lines: string[] = [
     `Upgrade of ${req.stack}: ${req.currentVersion} -> ${v}${to.minor === from.minor ? " (patch)" : ` (minor 1.${from.minor} -> 1.${to.minor})`}`,
     "",
-    "0. Take a fresh etcd snapshot first (README, Operations: restore):",
+    "0. Take a fresh etcd snapshot first (docs/runbooks/certificates-and-backups.md, etcd restore):",
     `   on ${masters[0]}: systemctl start etcd-backup.service && journalctl -u etcd-backup -n 5`,
     "",
     "1. Package repository, on every node (the apt repositories are per minor):",

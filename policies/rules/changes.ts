@@ -87,7 +87,7 @@ export function clusterRangeChange(c: PlannedChange): string[] {
     out.push(
       `${key} changes ${String(was)} -> ${String(now)} on the built cluster ${c.name}: ${what}. ` +
         "`pulumi up` cannot change it. The supported path is a new cluster: a new stack with the new range beside this one, " +
-        `move the workloads, then retire this one (README, "Changing the pod or service range").${extra}`,
+        `move the workloads, then retire this one (docs/runbooks/scale.md, "Changing the pod or service range").${extra}`,
     );
   }
   return out;

@@ -26,7 +26,7 @@ function problems(stack: string, mutate: (values: Record<string, string>) => voi
 // KMS "CreateSecret" (help/en/kms/key-management-service/developer-reference/api-kms-2016-01-20-createsecret,
 // last updated 2025-08-21): the key and the secret must be in the same KMS instance.
 const REQUIRED =
-  "platform:secretStore: kmsInstanceId and kmsKeyId are required: the masters' PKI secret is created in that KMS instance (kst-...) and encrypted with that symmetric key in it (key-...); KMS creates no secret outside an instance. Set platform:secretStore.kmsInstanceId and platform:secretStore.kmsKeyId (README, set-up prerequisites)";
+  "platform:secretStore: kmsInstanceId and kmsKeyId are required: the masters' PKI secret is created in that KMS instance (kst-...) and encrypted with that symmetric key in it (key-...); KMS creates no secret outside an instance. Set platform:secretStore.kmsInstanceId and platform:secretStore.kmsKeyId (docs/runbooks/first-bring-up.md, set-up prerequisites)";
 
 describe("platform:secretStore: the KMS instance and key are required", () => {
   test("a stack without the key gets one problem naming both ids", () => {

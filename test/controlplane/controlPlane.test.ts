@@ -430,7 +430,7 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
         const r = await runCis(h.cp, h.inputs, binDir());
         console.log(formatCis(stack, r));
         expect(r.counts.PASS + r.counts.FAIL + r.counts.WARN).toBeGreaterThan(50);
-        // Issue 27: the items the kubeadm/kubelet configuration fixes no longer fail (the rest: README, "CIS").
+        // Issue 27: the items the kubeadm/kubelet configuration fixes no longer fail (the rest: docs/cis.md).
         const fixed = ["1.2.3", "1.2.5", "1.2.15", "1.2.29", "1.2.30", "1.3.1", "1.3.2", "1.4.1", "4.2.12", "4.2.13", "4.2.14"];
         expect(r.fails.filter((f) => fixed.includes(f.id)).map((f) => `${f.id} ${f.text}`)).toEqual([]);
       },

@@ -103,7 +103,7 @@ function certTests(rulesFile: string) {
                   summary: "Certificate apiserver on 10.40.0.10:9100 expires soon in cluster prod1",
                   description:
                     "apiserver on 10.40.0.10:9100 expires in 29d 23h 0m 0s; the renewal timer (kubeadm-cert-renew) should have " +
-                    "renewed it at 90 days. Run it by hand (README, Operations).",
+                    "renewed it at 90 days. Run it by hand (docs/runbooks/certificates-and-backups.md, Certificates).",
                 },
               },
             ],
@@ -140,7 +140,7 @@ function caTests(rulesFile: string) {
                   summary: "CA ca expires within a year in cluster prod1",
                   description:
                     "The ca CA expires in 364d 0h 0m 0s. Nothing renews a CA (it is Pulumi's, protected in prod): plan its rotation " +
-                    "across every master, kubelet and kubeconfig now, or build a new cluster (README, Operations, Certificates).",
+                    "across every master, kubelet and kubeconfig now, or build a new cluster (docs/runbooks/certificates-and-backups.md, Certificates).",
                 },
               },
             ],
@@ -157,7 +157,7 @@ function caTests(rulesFile: string) {
                   summary: "CA ca expires within 90 days in cluster prod1",
                   description:
                     "The ca CA expires in 89d 0h 0m 0s. Nothing renews a CA (it is Pulumi's, protected in prod): plan its rotation " +
-                    "across every master, kubelet and kubeconfig now, or build a new cluster (README, Operations, Certificates).",
+                    "across every master, kubelet and kubeconfig now, or build a new cluster (docs/runbooks/certificates-and-backups.md, Certificates).",
                 },
               },
             ],

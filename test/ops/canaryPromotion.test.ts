@@ -20,7 +20,7 @@ const order = (s: string) => YAML.parse(read(s)).config["platform:apps"]["order-
 function addProdCanary(): void {
   const text = read("prod1").replace(
     "      autoscale:\n",
-    "      # Canary of 2.4.0: 10% of requests (README, Operations).\n      canary: {tag: order-service-v2.4.0, weight: 10}\n      autoscale:\n",
+    "      # Canary of 2.4.0: 10% of requests (docs/runbooks/release-and-rollback.md).\n      canary: {tag: order-service-v2.4.0, weight: 10}\n      autoscale:\n",
   );
   fs.writeFileSync(file("prod1"), text);
 }

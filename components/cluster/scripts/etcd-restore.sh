@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # etcd-restore: restores this master's etcd member from a snapshot (MEMBER_NAME below).
-# Rendered by Pulumi. Run each step on every master before the next step (README, Operations):
+# Rendered by Pulumi. Run each step on every master before the next step (docs/runbooks/certificates-and-backups.md, etcd restore):
 #   1. stop          park the api-server, controller-manager, scheduler, then etcd
 #   2. restore SNAP  the same snapshot file on every master (the old data dir is moved aside)
 #   3. start-etcd    give etcd's manifest back to the kubelet
