@@ -25,6 +25,7 @@ const UNIT = [
 ];
 const TOOLS = [
   "apps/javaApp",
+  "ci/stackSecrets",
   "ci/workflows",
   "cluster/bootstrapTrust",
   "cluster/certRenewal",
@@ -49,6 +50,7 @@ const TOOLS = [
   "k8s/logging",
   "k8s/monitoring",
   "apps/sloRules",
+  "ops/ciRunners",
   "ops/releaseOps",
   "ops/releaseSafety",
   "policies/standalone",
