@@ -43,6 +43,7 @@ const TOOLS = [
   "cluster/readiness",
   "fleet/fleet",
   "fleet/fleetList",
+  "fleet/newProdStack",
   "fleet/ipsec",
   "fleet/logSearch",
   "k8s/alertRules",
