@@ -26,6 +26,7 @@ import { AGENT_IMAGE, Tracing, tracingSettings } from "./components/k8s/tracing"
 import { mirrored } from "./components/k8s/images";
 import { AppObservability } from "./components/apps/appObservability";
 import { Network } from "./components/network/network";
+import { managementRanges } from "./components/network/apiServerSources";
 
 export = async () => {
   const config = loadStackConfig();
@@ -39,12 +40,12 @@ export = async () => {
   // that member's credential for it and its api-server (components/fleet/memberRegistrations.ts).
   const host = config.hostStack ? hostFacts(config.hostStack, config.stack) : undefined;
   const members = config.kubesphere?.enabled && !host ? memberRegistrations(config.kubesphere.members ?? []) : [];
-  const datacenterRanges = (config.datacenter?.subnets ?? []).map((cidr, i) => ({ label: `dc-${i}`, cidr }));
 
   const network = new Network(config.stack, {
     clusterName: config.stack,
     network: config.network,
-    managementCidrs: [...(host ? [{ label: "host", cidr: host.vpcCidr }] : []), ...datacenterRanges],
+    // Who else reaches the api-server front: the host's VPC (where the CI runners are too) and the data centre.
+    managementCidrs: managementRanges(host?.vpcCidr, config.datacenter?.subnets ?? []),
     tags,
   });
 

@@ -19,6 +19,7 @@ const UNIT = [
   "k8s/flannel",
   "network/ports",
   "ops/canaryPromotion",
+  "ops/newApp",
   "ops/stackFileEdit",
   "ops/upgrade",
   "policies/cidr",
@@ -28,6 +29,7 @@ const UNIT = [
 ];
 const TOOLS = [
   "apps/javaApp",
+  "ci/stackSecrets",
   "ci/workflows",
   "cluster/bootstrapTrust",
   "cluster/certRenewal",
@@ -44,6 +46,7 @@ const TOOLS = [
   "cluster/readiness",
   "fleet/fleet",
   "fleet/fleetList",
+  "fleet/newProdStack",
   "fleet/ipsec",
   "fleet/logSearch",
   "k8s/alertRules",
@@ -52,6 +55,7 @@ const TOOLS = [
   "k8s/logging",
   "k8s/monitoring",
   "apps/sloRules",
+  "ops/ciRunners",
   "ops/releaseOps",
   "ops/releaseSafety",
   "policies/standalone",

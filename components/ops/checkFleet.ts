@@ -3,7 +3,9 @@
 // platform:kubesphere.members against each member's file, kubesphereMembers.ts). Clusters linked together (each member to the host, and every
 // cluster linked to the data centre) must not share VPC, pod or service ranges,
 // and none may overlap the data centre's subnets. And prod runs only tags pre
-// validated (prodTags.ts).
+// validated (prodTags.ts); every stack gets its secrets from its own ESC environment
+// (escEnvironments.ts); the CI runners reach every stack's api-server front and
+// every region's APIs (ciRunners.ts, .github/runners.yaml).
 import * as fs from "fs";
 import * as path from "path";
 import { checkFleetAddressPlan, ClusterAddressPlan, FleetAddressPlan } from "../fleet/fleetAddressPlan";
@@ -13,6 +15,8 @@ import { listStacks, PROJECT_DIR, readStackFile } from "../config/stackFiles";
 import { fleetRegistrationProblems } from "../fleet/kubesphereMembers";
 import { prodTagsNotFromPre } from "./prodTags";
 import { exitAfterFlush, readArgs, runCli, UsageError } from "../config/cli";
+import { escProblems } from "./escEnvironments";
+import { runnerProblems } from "./ciRunners";
 
 interface StackNetwork {
   network?: { vpcCidr?: string; podCidr?: string; serviceCidr?: string };
@@ -81,11 +85,22 @@ function check(argv: string[]): number {
     console.error(`prod tags not validated in pre: ${unvalidated.length}`);
     for (const p of unvalidated) console.error(`  - ${p}`);
   }
-  if (problems.length || unvalidated.length) return 1;
+  const secrets = escProblems(dir);
+  if (secrets.length) {
+    console.error(`stack secrets (ESC environments): ${secrets.length} problem${secrets.length > 1 ? "s" : ""}`);
+    for (const p of secrets) console.error(`  - ${p}`);
+  }
+  const runners = runnerProblems(dir);
+  if (runners.length) {
+    console.error(`CI runners: ${runners.length} problem${runners.length > 1 ? "s" : ""}`);
+    for (const p of runners) console.error(`  - ${p}`);
+  }
+  if (problems.length || unvalidated.length || secrets.length || runners.length) return 1;
   console.log(
     `fleet address plan: ${plan.clusters.length} clusters, ${plan.links.length} IPsec links` +
       `${plan.datacenter ? `, data centre linked to ${plan.datacenter.linkedStacks.join(", ")}` : ""}: no overlaps; ` +
-      `KubeSphere members and their host agree; every prod tag was validated in pre`,
+      `KubeSphere members and their host agree; every prod tag was validated in pre; ` +
+      `every stack's ESC environment supplies its secrets; the CI runners reach every api-server front and region`,
   );
   return 0;
 }

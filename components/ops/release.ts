@@ -2,8 +2,8 @@
 // edits Pulumi.<stack>.yaml; deploying is the PR's job, where CI previews the
 // change and a reviewer sees the one-line tag diff.
 //
-//   release.ts release  <stack> <app> <tag>        [--dir DIR]
-//   release.ts promote  <fromStack> <toStack> [app...] [--dir DIR]
+//   release.ts release  <stack> <app> <tag>        [--dir DIR] [--host HOST]
+//   release.ts promote  <fromStack> <toStack> [app...] [--dir DIR] [--host HOST]
 //   release.ts rollback <stack> <app>              [--dir DIR]
 //   release.ts promote-canary <stack> <app>        [--dir DIR]
 //
@@ -16,14 +16,22 @@ import { CONSOLE, exitAfterFlush, readArgs, runCli, UsageError } from "../config
 
 const USAGE = `usage:
   npm run release  -- <stack> <app> <tag>            set an app's image tag (previous tag kept in history); not prod1/prod2,
-                                                     which take only pre's validated tags through promote; the canary's tag promotes the canary
-  npm run promote  -- <fromStack> <toStack> [app...] copy tags, e.g. pre -> prod1 (all shared apps when none named)
+                                                     which take only pre's validated tags through promote; the canary's tag promotes the canary;
+                                                     an app the stack lacks is added with the settings of the tier before (test: dev's, pre: test's)
+  npm run promote  -- <fromStack> <toStack> [app...] copy tags, e.g. pre -> prod1 (all shared apps when none named); a named app
+                                                     the target lacks is added with the source's settings at its tag
   npm run rollback -- <stack> <app>                  go back to the app's previous tag
   npm run promote-canary -- <stack> <app>            make the canary's tag the stable tag and remove the canary block
 options:
-  --dir DIR   where the Pulumi.<stack>.yaml files are (default: the project root)`;
+  --dir DIR   where the Pulumi.<stack>.yaml files are (default: the project root)
+  --host HOST a new app's host in the target stack (default: the target's rule, learned from the apps both stacks run,
+              e.g. order.pre.livemall.internal -> order.livemall.com)`;
 
-const OPTIONS = { dir: { type: "string", value: "a directory" }, help: { type: "boolean", short: "h" } } as const;
+const OPTIONS = {
+  dir: { type: "string", value: "a directory" },
+  host: { type: "string", value: "a host name" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 /** Runs one command; returns the exit code. Exported for tests that call it in-process. */
 export function main(argv: string[], out = CONSOLE.out, err = CONSOLE.err): number {
@@ -37,16 +45,20 @@ export function main(argv: string[], out = CONSOLE.out, err = CONSOLE.err): numb
       }
       const dir = path.resolve((values.dir as string | undefined) ?? path.join(__dirname, "../.."));
       const [command, ...args] = positionals;
+      const host = values.host as string | undefined;
+      if (host !== undefined && command !== "release" && command !== "promote") throw new UsageError(`--host is for release and promote (a new app's host)`);
+      if (host !== undefined && command === "promote" && positionals.length !== 4)
+        throw new UsageError("--host names the host of one new app: promote <fromStack> <toStack> <app> --host HOST");
       if (command === undefined) throw new UsageError("no command given");
       let lines: string[];
       switch (command) {
         case "release":
           if (args.length !== 3) throw new UsageError(`release takes <stack> <app> <tag>, got ${args.length} argument(s)`);
-          lines = watch(dir, args[0], () => [release(dir, args[0], args[1], args[2])]);
+          lines = watch(dir, args[0], () => [release(dir, args[0], args[1], args[2], { host })]);
           break;
         case "promote":
           if (args.length < 2) throw new UsageError(`promote takes <fromStack> <toStack> [app...], got ${args.length} argument(s)`);
-          lines = watch(dir, args[1], () => promote(dir, args[0], args[1], args.slice(2)));
+          lines = watch(dir, args[1], () => promote(dir, args[0], args[1], args.slice(2), { host }));
           break;
         case "rollback":
           if (args.length !== 2) throw new UsageError(`rollback takes <stack> <app>, got ${args.length} argument(s)`);

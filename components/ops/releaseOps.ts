@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import * as YAML from "yaml";
-import { stacksOfTier, Tier, tierOf } from "../../policies/fleet";
+import { stacksOfTier, Tier, TIERS, tierOf } from "../../policies/fleet";
 import { ENVS, Env, MAX_HISTORY, imageTagProblem, isEnv, isProdEnv } from "../../policies/imageTags";
 import { StackFileEdit, refuseShared } from "./stackFileEdit";
 import { replaceStackFile } from "./stackFileWrite";
@@ -69,8 +69,31 @@ export function droppedNote(current: string | undefined, history: readonly strin
  * app is unknown, or the stack is prod: prod runs only what pre validated, so
  * it takes tags through `npm run promote` (a hotfix too: release it into pre).
  */
-export function release(dir: string, stack: string, app: string, tag: string): string {
+export function release(dir: string, stack: string, app: string, tag: string, opts: IntroduceOptions = {}): string {
   const sf = loadStack(dir, stack);
+  if (!isProdEnv(sf.env) && !appNames(sf).includes(app)) {
+    // A new app in this stack: its settings come from the stack of the tier before (dev for test, test for pre).
+    const from = definitionSource(sf.env);
+    if (from === undefined) {
+      throw new Error(
+        `${sf.name}: ${APPS_KEY}.${app}: no such app (known: ${appNames(sf).join(", ") || "none"}); ${stack} is the first stack an app reaches, ` +
+          `so write its settings there by hand once (image, tag, port, host, namespace, resources); the later stacks take them with release and promote`,
+      );
+    }
+    const src = loadStack(dir, from);
+    if (!appNames(src).includes(app)) {
+      throw new Error(
+        `${sf.name}: ${APPS_KEY}.${app}: no such app (known: ${appNames(sf).join(", ") || "none"}); a new app's settings come from ${from}, ` +
+          `which has none either (${from} has: ${appNames(src).join(", ") || "none"})`,
+      );
+    }
+    checkTag(sf, app, tag);
+    const line = introduce(src, sf, app, tag, opts.host);
+    write(sf);
+    return line;
+  }
+  if (opts.host !== undefined)
+    throw new Error(`${sf.name}: ${APPS_KEY}.${app}: --host is for an app the stack does not have yet; ${stack} has ${app}, edit its host in the file`);
   const a = readApp(sf, app);
   if (isProdEnv(sf.env)) {
     const canary = a.canary?.tag === tag ? `; to promote ${stack}'s canary ${tag} run \`npm run promote-canary -- ${stack} ${app}\`` : "";
@@ -125,7 +148,7 @@ export function notValidatedInPre(dir: string, app: string, tag: string): string
  * nothing: if any app is refused, nothing is written and the error lists
  * every refusal. Returns one summary line per app.
  */
-export function promote(dir: string, from: string, to: string, apps: readonly string[] = []): string[] {
+export function promote(dir: string, from: string, to: string, apps: readonly string[] = [], opts: IntroduceOptions = {}): string[] {
   if (from === to) throw new Error(`cannot promote ${from} into itself`);
   const src = loadStack(dir, from);
   const dst = loadStack(dir, to);
@@ -153,7 +176,16 @@ export function promote(dir: string, from: string, to: string, apps: readonly st
       continue;
     }
     if (!dstApps.includes(app)) {
-      problems.push(`${dst.name}: ${APPS_KEY}.${app}: ${to} has no app ${app}; add it to ${dst.name} first (${to} has: ${dstApps.join(", ") || "none"})`);
+      // Named, and new in `to`: it comes with its settings from `from`, at `from`'s tag, under `to`'s host rule.
+      try {
+        const tag = readApp(src, app).tag;
+        if (tag === undefined) throw new Error(`${src.name}: ${APPS_KEY}.${app}.tag: ${from} has no tag for ${app} to promote`);
+        const problem = imageTagProblem(dst.env, tag, app);
+        if (problem !== undefined) throw new Error(`${dst.name}: ${APPS_KEY}.${app}.tag: ${problem}`);
+        lines.push(introduce(src, dst, app, tag, opts.host));
+      } catch (e) {
+        problems.push((e as Error).message);
+      }
       continue;
     }
     try {
@@ -193,6 +225,11 @@ export function promote(dir: string, from: string, to: string, apps: readonly st
   if (problems.length > 0) {
     throw new Error(`promote ${from} -> ${to} refused, nothing written:\n${problems.join("\n")}`);
   }
+  if (opts.host !== undefined && !names.some((n) => !dstApps.includes(n))) {
+    throw new Error(
+      `promote ${from} -> ${to}: --host is for an app ${to} does not have yet; ${names.join(", ")} ${names.length > 1 ? "are" : "is"} there already`,
+    );
+  }
   write(dst);
   return lines;
 }
@@ -214,6 +251,77 @@ export function rollback(dir: string, stack: string, app: string): string {
   setApp(sf, a, previous, rest);
   write(sf);
   return `${stack} ${app}: ${a.tag ?? "(none)"} -> ${previous} (rollback; ${rest.length} older tag${rest.length === 1 ? "" : "s"} left)`;
+}
+
+// ------------------------------------------------------------------ new apps
+
+export interface IntroduceOptions {
+  /** The new app's host in the target stack; default: the target's host rule, learned from the apps both stacks run. */
+  host?: string;
+}
+
+/** The stack a new app's settings come from on a release into `env`: the one stack of the tier before it (dev for test, test for pre). */
+export function definitionSource(env: Env): Env | undefined {
+  const tier = tierOf(env);
+  const i = tier === undefined ? -1 : TIERS.indexOf(tier);
+  const before = i > 1 ? TIERS[i - 1] : undefined;
+  const stacks = before === undefined ? [] : stacksOfTier(before);
+  return stacks.length === 1 ? stacks[0] : undefined;
+}
+
+/**
+ * The host of a new app in `dst`, from its host in `src`: both stacks' shared apps must rewrite their hosts
+ * the same way, keeping the leading labels they share and swapping the rest (order.pre.livemall.internal ->
+ * order.livemall.com swaps "pre.livemall.internal" for "livemall.com"); that swap is `dst`'s host rule.
+ */
+function hostInTarget(src: StackFile, dst: StackFile, app: string, srcHost: string): string {
+  const rules = new Map<string, [string, string]>();
+  for (const name of appNames(dst)) {
+    if (name === app || !appNames(src).includes(name)) continue;
+    const hs = src.doc.getIn(["config", APPS_KEY, name, "host"]);
+    const hd = dst.doc.getIn(["config", APPS_KEY, name, "host"]);
+    if (typeof hs !== "string" || typeof hd !== "string") continue;
+    const a = hs.split("."),
+      b = hd.split(".");
+    let n = 0;
+    while (n < a.length - 1 && n < b.length - 1 && a[n] === b[n]) n++;
+    if (n === 0) continue;
+    const rule: [string, string] = [a.slice(n).join("."), b.slice(n).join(".")];
+    rules.set(rule.join(" -> "), rule);
+  }
+  const how = `give it with --host (e.g. --host ${app}.<domain>)`;
+  if (rules.size !== 1) {
+    throw new Error(
+      `${dst.name}: ${APPS_KEY}.${app}.host: ${rules.size === 0 ? `no app ${src.env} and ${dst.env} both run shows ${dst.env}'s host rule` : `the apps ${src.env} and ${dst.env} both run rewrite their hosts differently (${[...rules.keys()].join("; ")})`}; ${how}`,
+    );
+  }
+  const [[from, to]] = [...rules.values()];
+  if (!srcHost.endsWith(`.${from}`))
+    throw new Error(
+      `${dst.name}: ${APPS_KEY}.${app}.host: ${srcHost} (${src.name}) does not end in .${from}, so ${dst.env}'s rule (${from} -> ${to}) does not apply; ${how}`,
+    );
+  return `${srcHost.slice(0, -from.length)}${to}`;
+}
+
+/** Adds `app` to `dst` with `src`'s settings at `tag`: no history, no canary, `dst`'s host; the new block goes after `dst`'s last app. */
+function introduce(src: StackFile, dst: StackFile, app: string, tag: string, host?: string): string {
+  const s = readApp(src, app);
+  const settings = s.node.toJS(src.doc) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(settings)) {
+    if (k === "history" || k === "canary") continue;
+    out[k] = k === "tag" ? tag : v;
+  }
+  if (out.tag === undefined) out.tag = tag;
+  const srcHost = typeof settings.host === "string" ? settings.host : undefined;
+  const newHost = host ?? (srcHost === undefined ? undefined : hostInTarget(src, dst, app, srcHost));
+  if (newHost !== undefined) out.host = newHost;
+  const names = appNames(dst);
+  if (appsNode(dst) === undefined || names.length === 0) {
+    throw new Error(`${dst.name}: ${APPS_KEY}: ${dst.env} runs no apps; add ${app} by hand (a first app sets the map's layout)`);
+  }
+  dst.edit.set(["config", APPS_KEY, app], out, `${dst.name}: ${APPS_KEY}.${app}`, names[names.length - 1]);
+  return `${dst.env} ${app}: added from ${src.env} at ${tag} (image ${String(out.image ?? "(none)")}${newHost ? `, host ${newHost}` : ""}; no history)`;
 }
 
 // ------------------------------------------------------------------ reading

@@ -17,7 +17,8 @@ import * as YAML from "yaml";
 
 /** A step into the document: a map key, or the item of a list whose `name` is this. */
 export type EditPath = (string | { name: string })[];
-type Value = string | number | readonly string[];
+/** A scalar, a list of strings, or (a new key only) a map, e.g. a new app's settings, written in block style. */
+type Value = string | number | readonly string[] | { readonly [k: string]: unknown };
 interface Splice {
   start: number;
   end: number;
@@ -75,6 +76,7 @@ export class StackFileEdit {
     if (!YAML.isMap(map) || (!pair && map.flow)) throw new Error(`${key}: its map is not a block map in the file; edit it by hand`);
     this.expected.setIn(at, value);
     if (!pair) return this.add(map, String(k), value, key, after);
+    if (isMapValue(value)) throw new Error(`${key}: already set; a map is only written as a new key`);
     const v = pair.value as YAML.Node | null;
     refuseShared(v, key);
     if (typeof value !== "object" && YAML.isScalar(v) && v.range && v.range[0] < v.range[1]) {
@@ -147,8 +149,17 @@ export class StackFileEdit {
     if (!first?.range) throw new Error(`${key}: cannot locate its map in the file`);
     const indent = this.indentOf(first.range[0], key);
     const prev = after === undefined ? undefined : pairOf(map, after);
-    const body =
-      typeof value !== "object" ? ` ${literal(value)}` : value.length === 0 ? " []" : value.map((t) => `${this.eol}${indent}  - ${literal(t)}`).join("");
+    const body = isMapValue(value)
+      ? YAML.stringify(value, { lineWidth: 0, indent: 2 })
+          .trimEnd()
+          .split("\n")
+          .map((l) => `${this.eol}${indent}  ${l}`)
+          .join("")
+      : typeof value !== "object"
+        ? ` ${literal(value)}`
+        : value.length === 0
+          ? " []"
+          : value.map((t) => `${this.eol}${indent}  - ${literal(t)}`).join("");
     const at = prev ? this.lineEnd(Math.max(...this.pairRange(prev, key)) - 1) : this.lineStart(first.range[0]);
     this.splice(at, at, this.lines(at, [`${indent}${k}:${body}`]), key);
   }
@@ -241,6 +252,10 @@ export class StackFileEdit {
     if (!/^ *$/.test(indent)) throw new Error(`${key}: not on a line of its own; edit it by hand`);
     return indent;
   }
+}
+
+function isMapValue(v: Value): v is { readonly [k: string]: unknown } {
+  return typeof v === "object" && !Array.isArray(v);
 }
 
 function pairOf(map: YAML.YAMLMap, k: unknown): YAML.Pair | undefined {

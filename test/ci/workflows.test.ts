@@ -304,9 +304,12 @@ describe("every workflow", () => {
     expect(r.status).toBe(0);
   });
 
-  it.each(all)("%s: every pulumi/actions step passes the policy pack, the credentials from secrets and org/platform/<stack>", (_f, wf) => {
-    const steps = Object.values(wf.jobs).flatMap(pulumiSteps);
-    expect(steps.length).toBeGreaterThan(0);
+  it.each(all)("%s: every pulumi/actions step that runs a command passes the policy pack, the credentials from secrets and org/platform/<stack>", (f, wf) => {
+    // drift.yml's only installs the CLI (no `with`); its script gets the credentials (the drift.yml tests).
+    const steps = Object.values(wf.jobs)
+      .flatMap(pulumiSteps)
+      .filter((s) => s.with?.command !== undefined);
+    expect(steps.length).toBe(f === "drift.yml" ? 0 : f === "deploy.yml" ? 2 : 1);
     for (const s of steps) {
       expect(s.uses).toBe("pulumi/actions@v6");
       expect(s.with?.policyPacks).toBe("policies");
@@ -320,7 +323,7 @@ describe("every workflow", () => {
 
   it.each(all)("%s installs the policy pack's own dependencies before running Pulumi", (_f, wf) => {
     for (const j of Object.values(wf.jobs)) {
-      const at = j.steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+      const at = j.steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.policyPacks !== undefined);
       if (at < 0) continue;
       const npm = j.steps.findIndex((s) => s["working-directory"] === "policies" && s.run?.startsWith("npm ci"));
       const root = j.steps.findIndex((s) => !s["working-directory"] && s.run?.startsWith("npm ci"));
@@ -342,10 +345,10 @@ describe("every workflow", () => {
     }
   });
 
-  it.each(all)("%s runs the jobs that reach the VPCs (real preview, up, drift) on the data centre's self-hosted runners, the rest hosted", (_f, wf) => {
+  it.each(all)("%s runs the jobs that reach the VPCs (real preview, up, drift) on the self-hosted runners in the host VPC, the rest hosted", (_f, wf) => {
     for (const [jn, j] of Object.entries(wf.jobs)) {
       const reachesVpc = pulumiSteps(j).length > 0;
-      expect([jn, j["runs-on"]]).toEqual([jn, reachesVpc ? ["self-hosted", "linux", "dc"] : "ubuntu-latest"]);
+      expect([jn, j["runs-on"]]).toEqual([jn, reachesVpc ? ["self-hosted", "linux", "host-vpc"] : "ubuntu-latest"]);
     }
   });
 
@@ -695,7 +698,8 @@ describe("deploy.yml", () => {
 
 describe("drift.yml", () => {
   const job = drift.jobs.drift;
-  const notify = step(job, (s) => !!s.run?.includes("curl"), "that notifies");
+  const check = step(job, (s) => !!s.run?.includes(".github/scripts/drift-check.sh"), "that runs the drift script");
+  const DRIFT = path.join(ROOT, ".github/scripts/drift-check.sh");
 
   it("checks every prod-tier stack (the stacks job lists them from the stack files), each on its own", () => {
     expect(job.strategy?.matrix).toEqual({ stack: "${{ fromJSON(needs.stacks.outputs.prod) }}" });
@@ -709,7 +713,41 @@ describe("drift.yml", () => {
     expect(job.environment).toBeUndefined();
   });
 
-  describe("the notification, against a loopback DingTalk robot", () => {
+  it("installs the CLI only (no command), then runs the script with the credentials and the webhook; no step pages on its own", () => {
+    const install = step(job, (s) => !!s.uses?.startsWith("pulumi/actions@"), "installing pulumi");
+    expect(install.uses).toBe("pulumi/actions@v6");
+    expect(install.with).toBeUndefined();
+    expect(job.steps.indexOf(install)).toBeLessThan(job.steps.indexOf(check));
+    expect(check.env).toMatchObject({
+      PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+      ALICLOUD_ACCESS_KEY: "${{ secrets.ALICLOUD_ACCESS_KEY }}",
+      ALICLOUD_SECRET_KEY: "${{ secrets.ALICLOUD_SECRET_KEY }}",
+      DINGTALK_WEBHOOK: "${{ secrets.DINGTALK_WEBHOOK }}",
+      DINGTALK_SECRET: "${{ secrets.DINGTALK_SECRET }}",
+      STACK: "${{ matrix.stack }}",
+    });
+    expect(check.run).toContain('.github/scripts/drift-check.sh "$PULUMI_ORG/platform/$STACK"');
+    // The old design paged from a `failure()` step, which also paged when npm ci or login failed.
+    for (const s of job.steps) {
+      expect(s.if).toBeUndefined();
+      expect(s["continue-on-error"]).toBeUndefined();
+      if (s !== check) expect(s.run ?? "").not.toContain("curl");
+    }
+  });
+
+  it("stops early when PULUMI_ORG is not set", () => {
+    const { r } = runBlock(check.run!, { PULUMI_ORG: "", STACK: "prod1" });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("set the repository variable PULUMI_ORG");
+  });
+
+  it("is executable and passes shellcheck", () => {
+    expect(fs.statSync(DRIFT).mode & 0o111).not.toBe(0);
+    const r = run("shellcheck", ["-s", "bash", DRIFT]);
+    expect(r.stdout + r.stderr).toBe("");
+  });
+
+  describe("drift-check.sh, with a fake pulumi and a loopback DingTalk robot", () => {
     let server: http.Server;
     let port: number;
     let reply: { status: number; body: string };
@@ -736,58 +774,135 @@ describe("drift.yml", () => {
       reply = { status: 200, body: '{"errcode":0,"errmsg":"ok"}' };
     });
 
-    // Async: the webhook lives in this process, so the step must not block the event loop.
-    function notifyStep(env: Record<string, string>): Promise<{ code: number; stdout: string }> {
-      const file = path.join(tmp, `notify-${++seq}.sh`);
-      fs.writeFileSync(file, notify.run!);
+    /** A fake `pulumi` that records its arguments, prints `stdout`/`stderr` and exits `code`. */
+    function fakePulumi(stdout: string, stderr: string, code: number): { bin: string; args: string } {
+      const dir = path.join(tmp, `pulumi-${++seq}`);
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, "out"), stdout);
+      fs.writeFileSync(path.join(dir, "err"), stderr);
+      const bin = path.join(dir, "pulumi");
+      fs.writeFileSync(bin, `#!/usr/bin/env bash\necho "$*" >"${dir}/args"\ncat "${dir}/out"\ncat "${dir}/err" >&2\nexit ${code}\n`);
+      fs.chmodSync(bin, 0o755);
+      return { bin, args: path.join(dir, "args") };
+    }
+
+    // Async: the webhook lives in this process, so the script must not block the event loop.
+    function driftCheck(pulumi: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; summary: string }> {
+      const summary = path.join(tmp, `summary-${++seq}.md`);
+      fs.writeFileSync(summary, "");
       return new Promise((resolve, reject) => {
         const child = execFile(
-          "bash",
-          ["--noprofile", "--norc", "-eo", "pipefail", file],
+          DRIFT,
+          ["shop/platform/prod2"],
           {
             timeout: 20_000,
             env: {
               PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`,
-              STACK: "prod2",
-              PREVIEW_OUTCOME: "failure",
+              PULUMI: pulumi,
               RUN_URL: "https://github.example/shop/platform/actions/runs/99",
               DINGTALK_WEBHOOK: `http://127.0.0.1:${port}/robot/send?access_token=tok`,
               DINGTALK_SECRET: "",
+              GITHUB_STEP_SUMMARY: summary,
               ...env,
             },
           },
           (err, stdout) => {
             if (err && typeof err.code !== "number") reject(err);
-            else resolve({ code: err ? (err.code as number) : 0, stdout });
+            else resolve({ code: err ? (err.code as number) : 0, stdout, summary: fs.readFileSync(summary, "utf8") });
           },
         );
         child.stdin?.end();
       });
     }
 
-    it("posts a markdown message naming the stack and the run, then fails the job", async () => {
-      const { code, stdout } = await notifyStep({});
+    const digest = (changeSummary: Record<string, number>, steps: { op: string; urn: string }[] = []) =>
+      JSON.stringify({ config: {}, steps, changeSummary, duration: 1 }, null, 4);
+    const URN = "urn:pulumi:prod2::platform::alicloud:ecs/securityGroupRule:SecurityGroupRule::prod2-net-front-tcp-6443-from-host";
+
+    it("no drift: the preview ran and plans nothing but same/read/refresh; exit 0, nobody paged", async () => {
+      const p = fakePulumi(digest({ same: 412, read: 3, refresh: 412 }), "", 0);
+      const { code, summary } = await driftCheck(p.bin);
+      expect(code).toBe(0);
+      expect(summary).toBe("**prod2**: no drift\n");
+      expect(received).toEqual([]);
+      expect(fs.readFileSync(p.args, "utf8")).toBe("preview --stack shop/platform/prod2 --refresh --json --non-interactive\n");
+    });
+
+    it("drift: the plan has changes; pages DingTalk with the stack, the counts, the resources and the run; exit 1", async () => {
+      const p = fakePulumi(
+        digest({ same: 410, update: 1, create: 1 }, [
+          { op: "same", urn: "urn:pulumi:prod2::platform::pulumi:pulumi:Stack::platform-prod2" },
+          { op: "update", urn: URN },
+          { op: "create", urn: "urn:pulumi:prod2::platform::alicloud:oss/bucket:Bucket::prod2-etcd-backup" },
+        ]),
+        "",
+        0,
+      );
+      const { code, stdout, summary } = await driftCheck(p.bin);
       expect(code).toBe(1);
-      expect(stdout).toContain("DingTalk notified about prod2");
+      expect(stdout).toContain("::error::prod2: drift: the live resources differ from the stack (update 1, create 1)");
+      expect(stdout).toContain("DingTalk notified about the drift on prod2");
+      expect(summary).toBe("**prod2**: drift (update 1, create 1)\n");
       expect(received).toHaveLength(1);
       expect(received[0].url).toBe("/robot/send?access_token=tok");
       expect(received[0].type).toBe("application/json");
       const msg = JSON.parse(received[0].body);
       expect(msg.msgtype).toBe("markdown");
       expect(msg.markdown.title).toBe("Pulumi drift: prod2");
-      expect(msg.markdown.text).toContain("**prod2**");
-      expect(msg.markdown.text).toContain("drift");
-      expect(msg.markdown.text).toContain("(https://github.example/shop/platform/actions/runs/99)");
+      expect(msg.markdown.text).toBe(
+        [
+          "#### Pulumi drift: prod2",
+          "",
+          "Nightly `pulumi preview --refresh` of **prod2** plans changes: update 1, create 1.",
+          "",
+          "- update prod2-net-front-tcp-6443-from-host",
+          "- create prod2-etcd-backup",
+          "",
+          "[Open the run](https://github.example/shop/platform/actions/runs/99) to see the diff, then fix the cloud or the code.",
+        ].join("\n"),
+      );
     });
 
-    it("says the check could not run when an earlier step failed", async () => {
-      await notifyStep({ PREVIEW_OUTCOME: "skipped" });
-      expect(JSON.parse(received[0].body).markdown.text).toContain("could not run");
+    it("could not run (login failure, no JSON): exit 3, the reason shown, nobody paged", async () => {
+      const p = fakePulumi("", "error: [401] Unauthorized: No credentials provided or are invalid.\n", 255);
+      const { code, stdout, summary } = await driftCheck(p.bin);
+      expect(code).toBe(3);
+      expect(stdout).toContain(
+        "::error::prod2: the drift check could not run (pulumi exit 255): error: [401] Unauthorized: No credentials provided or are invalid.. Not paged: this is not drift; fix the run.",
+      );
+      expect(summary).toContain("**prod2**: drift check could not run (pulumi exit 255)");
+      expect(received).toEqual([]);
+    });
+
+    it("could not run (config refused, non-zero exit with a digest and no changes): exit 3, the error diagnostic shown, nobody paged", async () => {
+      const doc = JSON.stringify({
+        config: {},
+        diagnostics: [
+          { message: "platform:dingtalkWebhook is required: the DingTalk robot webhook Alertmanager posts alerts to\n", severity: "error" },
+          { message: "a warning\n", severity: "warning" },
+        ],
+        changeSummary: { same: 1 },
+      });
+      const p = fakePulumi(doc, "", 255);
+      const { code, stdout } = await driftCheck(p.bin);
+      expect(code).toBe(3);
+      expect(stdout).toContain(
+        "could not run (pulumi exit 255): platform:dingtalkWebhook is required: the DingTalk robot webhook Alertmanager posts alerts to. Not paged",
+      );
+      expect(received).toEqual([]);
+    });
+
+    it("could not run (exit 0 but no preview digest, e.g. a plugin printing instead): exit 3, nobody paged", async () => {
+      const p = fakePulumi("warning: plugin alicloud 3.108.0 not found, installing\n", "", 0);
+      const { code } = await driftCheck(p.bin);
+      expect(code).toBe(3);
+      expect(received).toEqual([]);
     });
 
     it("signs the request when the robot has a signing secret", async () => {
       const before = Date.now();
-      const { code } = await notifyStep({ DINGTALK_SECRET: "SECabc+/=" });
+      const p = fakePulumi(digest({ delete: 1 }, [{ op: "delete", urn: URN }]), "", 0);
+      const { code } = await driftCheck(p.bin, { DINGTALK_SECRET: "SECabc+/=" });
       expect(code).toBe(1);
       const url = new URL(received[0].url, "http://x");
       const t = url.searchParams.get("timestamp")!;
@@ -797,26 +912,31 @@ describe("drift.yml", () => {
       expect(url.searchParams.get("access_token")).toBe("tok");
     });
 
-    it("reports a message DingTalk refused (HTTP 200, errcode != 0)", async () => {
+    it("drift: a message DingTalk refused (HTTP 200, errcode != 0) or an HTTP error is reported; the job stays red", async () => {
+      const p = fakePulumi(digest({ update: 1 }, [{ op: "update", urn: URN }]), "", 0);
       reply = { status: 200, body: '{"errcode":310000,"errmsg":"keywords not in content"}' };
-      const { code, stdout } = await notifyStep({});
-      expect(code).toBe(1);
-      expect(stdout).toContain("DingTalk refused the message");
-      expect(stdout).not.toContain("DingTalk notified");
-    });
-
-    it("reports an HTTP error from the webhook", async () => {
+      let r = await driftCheck(p.bin);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain("DingTalk refused the message");
+      expect(r.stdout).not.toContain("DingTalk notified");
       reply = { status: 404, body: '{"errcode":404}' };
-      const { code, stdout } = await notifyStep({});
-      expect(code).toBe(1);
-      expect(stdout).toContain("DingTalk webhook failed");
+      r = await driftCheck(p.bin);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain("DingTalk webhook failed");
     });
 
-    it("fails loudly, sending nothing, when the webhook secret is missing", async () => {
-      const { code, stdout } = await notifyStep({ DINGTALK_WEBHOOK: "" });
+    it("drift with no webhook secret: fails loudly, sending nothing", async () => {
+      const p = fakePulumi(digest({ update: 1 }, [{ op: "update", urn: URN }]), "", 0);
+      const { code, stdout } = await driftCheck(p.bin, { DINGTALK_WEBHOOK: "" });
       expect(code).toBe(1);
-      expect(stdout).toContain("DINGTALK_WEBHOOK is empty");
+      expect(stdout).toContain("DINGTALK_WEBHOOK is empty: nobody was told about the drift on prod2");
       expect(received).toEqual([]);
+    });
+
+    it("usage: one argument <org>/<project>/<stack>, else exit 2", async () => {
+      const r = run(DRIFT, ["prod2"], { env: { PATH: process.env.PATH } });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toBe("usage: drift-check.sh <org>/<project>/<stack>\n");
     });
   });
 });

@@ -18,15 +18,19 @@ beforeEach(() => {
   for (const f of fs.readdirSync(ROOT).filter((f) => /^Pulumi\..*yaml$/.test(f))) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
   fs.mkdirSync(path.join(dir, ".github/scripts"), { recursive: true });
   fs.copyFileSync(path.join(ROOT, ".github/scripts/changed-stacks.sh"), path.join(dir, ".github/scripts/changed-stacks.sh"));
+  // check:fleet also reads the stacks' ESC definitions and the CI runners' plan.
+  fs.copyFileSync(path.join(ROOT, ".github/runners.yaml"), path.join(dir, ".github/runners.yaml"));
+  fs.cpSync(path.join(ROOT, "esc"), path.join(dir, "esc"), { recursive: true });
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const read = (stack: string) => fs.readFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "utf8");
 const write = (stack: string, text: string) => fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), text);
 
-/** prod2's file as prod3: its own VPC, pod and service ranges (10.60/16, 10.160/16, 10.251.0.0/20). */
+/** prod2's file as prod3: its own VPC, pod and service ranges (10.60/16, 10.160/16, 10.251.0.0/20) and ESC environment. */
 function addProd3(): void {
   const text = read("prod2")
+    .replace("  - platform/prod2\n", "  - platform/prod3\n")
     .replace("platform:env: prod2", "platform:env: prod3")
     .replace("vpcCidr: 10.50.0.0/16", "vpcCidr: 10.60.0.0/16")
     .replace("podCidr: 10.150.0.0/16", "podCidr: 10.160.0.0/16")
@@ -34,6 +38,7 @@ function addProd3(): void {
   expect(text).toContain("platform:env: prod3");
   expect(text).toContain("vpcCidr: 10.60.0.0/16");
   write("prod3", text);
+  fs.writeFileSync(path.join(dir, "esc/prod3.yaml"), fs.readFileSync(path.join(dir, "esc/prod2.yaml"), "utf8").replaceAll("prod2", "prod3"));
   write("host", read("host").replace("      - livemall/platform/prod2\n", "      - livemall/platform/prod2\n      - livemall/platform/prod3\n"));
 }
 

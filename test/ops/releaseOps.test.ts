@@ -265,7 +265,7 @@ describe("promote", () => {
     expect(() => promote(dir, "test", "pre")).toThrow("cannot promote test -> pre: pre takes no promotions");
   });
 
-  test("refuses apps either stack lacks, and writes nothing even for the good app", () => {
+  test("refuses an app the source lacks, and writes nothing even for the good app; adds a named app the target lacks", () => {
     const before = read("prod1");
     let message = "";
     try {
@@ -277,10 +277,17 @@ describe("promote", () => {
     expect(message).toContain("Pulumi.pre.yaml: platform:apps.cart-service: pre has no app cart-service");
     expect(read("prod1")).toBe(before);
 
-    write("pre", read("pre").replace("    payment-service:", "    cart-service:"));
-    write("pre", read("pre").replace(`${REPO}/payment-service`, `${REPO}/cart-service`));
-    expect(() => promote(dir, "pre", "prod1", ["cart-service"])).toThrow("Pulumi.prod1.yaml: platform:apps.cart-service: prod1 has no app cart-service");
-    expect(read("prod1")).toBe(before);
+    write("pre", read("pre").replaceAll("payment-service", "cart-service"));
+    // Named, and new in prod1: added with pre's settings at pre's tag (test/ops/newApp.test.ts has the whole route).
+    const [line] = promote(dir, "pre", "prod1", ["cart-service"]);
+    expect(line).toMatch(/^prod1 cart-service: added from pre at /);
+    // Every other byte stays: without the new block, the file is what it was.
+    const after = read("prod1");
+    const start = after.indexOf("    cart-service:\n");
+    expect(start).toBeGreaterThan(0);
+    let end = after.indexOf("\n", start) + 1;
+    while (end < after.length && /^ {6}/.test(after.slice(end))) end = after.indexOf("\n", end) + 1;
+    expect(after.slice(0, start) + after.slice(end)).toBe(before);
   });
 
   test("refuses a release candidate into prod, naming the key, and writes nothing", () => {

@@ -1,0 +1,127 @@
+// Secrets reach real runs one way: each stack file imports its own Pulumi ESC
+// environment (`environment: [platform/<stack>]`), whose committed definition
+// esc/<stack>.yaml maps the secret values of platform/<stack>-secrets into the
+// stack's config; every workflow job that runs pulumi has the Pulumi Cloud token
+// (which opens the environment) and the Alibaba Cloud keys. The offline preview and
+// the config loader never need the secrets backend.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import YAML from "yaml";
+import { escProblems, requiredSecrets } from "../../components/ops/escEnvironments";
+import { loadEngineConfig, readStackFile } from "../../components/config/stackFiles";
+
+const ROOT = path.resolve(__dirname, "../..");
+const yaml = (file: string) => YAML.parse(fs.readFileSync(path.join(ROOT, file), "utf8")) as Record<string, unknown>;
+
+/** What each stack's config requires as a secret (components/config/secretKeys.ts), by its stack file. */
+const REQUIRED: Record<string, string[]> = {
+  host: ["dingtalkWebhook", "identityProviderSecret"],
+  dev: ["dingtalkWebhook", "harborPassword", "logSearchApiKey"],
+  test: ["dingtalkWebhook", "harborPassword", "logSearchApiKey"],
+  pre: ["dingtalkWebhook", "harborPassword", "logSearchApiKey"],
+  prod1: ["dingtalkWebhook", "loggingPassword", "harborPassword", "logSearchApiKey"],
+  prod2: ["dingtalkWebhook", "loggingPassword", "harborPassword", "logSearchApiKey"],
+};
+
+describe.each(Object.entries(REQUIRED))("stack %s", (stack, keys) => {
+  test("its stack file imports its own ESC environment, and nothing else", () => {
+    expect(yaml(`Pulumi.${stack}.yaml`).environment).toEqual([`platform/${stack}`]);
+  });
+
+  test("the program requires exactly these secrets of it", () => {
+    expect(requiredSecrets(stack, ROOT)).toEqual(keys);
+  });
+
+  test("its ESC definition imports the secret values and supplies every required key as stack config", () => {
+    const def = yaml(`esc/${stack}.yaml`) as { imports: string[]; values: { pulumiConfig: Record<string, string> } };
+    expect(def.imports).toEqual([`platform/${stack}-secrets`]);
+    expect(def.values.pulumiConfig).toEqual(Object.fromEntries(keys.map((k) => [`platform:${k}`, `\${secrets.${k}}`])));
+  });
+
+  test("the offline config needs no secrets backend: the environment key is not config, the secrets are placeholders", () => {
+    expect(Object.keys(readStackFile(stack, ROOT).values)).not.toContain("environment");
+    const engine = loadEngineConfig(stack, [], ROOT);
+    for (const k of keys) expect(engine.placeholders).toContain(`platform:${k}`);
+    expect(engine.values["platform:dingtalkWebhook"]).toBe("https://oapi.dingtalk.com/robot/send?access_token=offline-placeholder");
+  });
+});
+
+test("no secret value is committed: the ESC definitions only reference the -secrets environment", () => {
+  for (const f of fs.readdirSync(path.join(ROOT, "esc"))) {
+    const text = fs.readFileSync(path.join(ROOT, "esc", f), "utf8");
+    expect(text).not.toMatch(/fn::secret|ciphertext|secure:/);
+    for (const line of text.split("\n").filter((l) => /^ {4}platform:/.test(l))) expect(line).toMatch(/^ {4}platform:[A-Za-z]+: \$\{secrets\.[A-Za-z]+\}$/);
+  }
+});
+
+describe("every workflow job that runs pulumi gets the Pulumi Cloud token (state and ESC) and the Alibaba Cloud keys", () => {
+  interface Step {
+    uses?: string;
+    run?: string;
+    with?: Record<string, unknown>;
+    env?: Record<string, string>;
+  }
+  const CREDENTIALS = {
+    PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+    ALICLOUD_ACCESS_KEY: "${{ secrets.ALICLOUD_ACCESS_KEY }}",
+    ALICLOUD_SECRET_KEY: "${{ secrets.ALICLOUD_SECRET_KEY }}",
+  };
+  const runsPulumi = (s: Step) => (s.uses?.startsWith("pulumi/actions@") && s.with?.command !== undefined) || !!s.run?.includes("drift-check.sh");
+  const jobs: [string, string, Step[]][] = [];
+  for (const f of ["pull-request.yml", "deploy.yml", "drift.yml"]) {
+    const wf = yaml(`.github/workflows/${f}`) as { jobs: Record<string, { steps: Step[] }> };
+    for (const [name, job] of Object.entries(wf.jobs)) {
+      const steps = job.steps.filter(runsPulumi);
+      if (steps.length) jobs.push([f, name, steps]);
+    }
+  }
+
+  test("the jobs that run pulumi", () => {
+    expect(jobs.map(([f, name]) => `${f} ${name}`)).toEqual(["pull-request.yml preview", "deploy.yml nonprod", "deploy.yml prod", "drift.yml drift"]);
+  });
+
+  test.each(jobs)("%s %s", (_f, _name, steps) => {
+    for (const s of steps) expect(s.env).toMatchObject(CREDENTIALS);
+  });
+});
+
+describe("check:fleet holds every stack to its environment (escProblems)", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "esc-"));
+    for (const f of fs.readdirSync(ROOT).filter((f) => /^Pulumi\..*yaml$/.test(f))) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+    fs.cpSync(path.join(ROOT, "esc"), path.join(dir, "esc"), { recursive: true });
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test("the committed stacks: no problem", () => {
+    expect(escProblems(ROOT)).toEqual([]);
+  });
+
+  test("a copied stack file still importing the original's environment, with no definition of its own", () => {
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.prod3.yaml"),
+      fs.readFileSync(path.join(dir, "Pulumi.prod2.yaml"), "utf8").replace("platform:env: prod2", "platform:env: prod3"),
+    );
+    expect(escProblems(dir)).toEqual([
+      'Pulumi.prod3.yaml: environment: must be [platform/prod3] (the stack\'s own ESC environment), found ["platform/prod2"]',
+      "esc/prod3.yaml: missing: the definition of platform/prod3, which supplies prod3's secrets (docs/runbooks/ci-setup.md)",
+    ]);
+  });
+
+  test("a definition missing a secret the stack requires, or importing another stack's values", () => {
+    const f = path.join(dir, "esc/prod1.yaml");
+    fs.writeFileSync(
+      f,
+      fs
+        .readFileSync(f, "utf8")
+        .replace("    platform:loggingPassword: ${secrets.loggingPassword}\n", "")
+        .replace("  - platform/prod1-secrets", "  - platform/prod2-secrets"),
+    );
+    expect(escProblems(dir)).toEqual([
+      "esc/prod1.yaml: imports must include platform/prod1-secrets, where prod1's secret values are",
+      "esc/prod1.yaml: values.pulumiConfig.platform:loggingPassword is missing: prod1 requires it (the password of platform:logging.user)",
+    ]);
+  });
+});

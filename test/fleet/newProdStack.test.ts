@@ -1,0 +1,113 @@
+// Issue 31's "Done when": in a copy of the repository, a copy of Pulumi.prod2.yaml
+// renamed to Pulumi.prod3.yaml with its own address ranges (and its own ESC
+// environment), plus its entry in the host's member list (and in the workspaces it
+// runs namespaces of), with no code edit:
+//   - previews clean: the offline preview CLI, run in the copy, plans it (the program
+//     reads the fleet from the directory it runs in);
+//   - CI selects it: changed-stacks.sh picks it for its file and for program changes,
+//     with the mandatory (prod) policy config;
+//   - drift checks it: drift.yml's matrix (`--list --tier prod`) has it;
+//   - check:fleet (address plan, registration, prod tags, secrets, CI runners) passes,
+//     and its prod-tag rule holds prod3 to pre.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { prodTagsNotFromPre } from "../../components/ops/prodTags";
+
+const ROOT = path.resolve(__dirname, "../..");
+let copy: string;
+
+/** The repository's files the program, the scripts and the checks need; node_modules linked, not copied. */
+function copyRepo(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prod3-"));
+  for (const f of fs.readdirSync(ROOT)) {
+    if (/^Pulumi\..*yaml$/.test(f) || ["index.ts", "package.json", "tsconfig.json"].includes(f)) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+  }
+  for (const d of ["components", "esc", ".github"]) fs.cpSync(path.join(ROOT, d), path.join(dir, d), { recursive: true });
+  fs.cpSync(path.join(ROOT, "policies"), path.join(dir, "policies"), { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) });
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+  fs.symlinkSync(path.join(ROOT, "policies/node_modules"), path.join(dir, "policies/node_modules"));
+  return dir;
+}
+
+function edit(file: string, pairs: [string, string][]): void {
+  let text = fs.readFileSync(path.join(copy, file), "utf8");
+  for (const [from, to] of pairs) {
+    expect(text).toContain(from);
+    text = text.replace(from, to);
+  }
+  fs.writeFileSync(path.join(copy, file), text);
+}
+
+const node = (args: string[]) =>
+  spawnSync(process.execPath, args, {
+    cwd: copy,
+    encoding: "utf8",
+    timeout: 240_000,
+    env: { ...process.env, TS_NODE_PROJECT: path.join(copy, "tsconfig.json") },
+  });
+const bash = (...args: string[]) => spawnSync("bash", [".github/scripts/changed-stacks.sh", ...args], { cwd: copy, encoding: "utf8", input: "" });
+
+beforeAll(() => {
+  copy = copyRepo();
+  fs.copyFileSync(path.join(copy, "Pulumi.prod2.yaml"), path.join(copy, "Pulumi.prod3.yaml"));
+  edit("Pulumi.prod3.yaml", [
+    ["# Stack prod2: member cluster prod2", "# Stack prod3: member cluster prod3"],
+    ["  - platform/prod2\n", "  - platform/prod3\n"],
+    ["platform:env: prod2", "platform:env: prod3"],
+    ["vpcCidr: 10.50.0.0/16", "vpcCidr: 10.60.0.0/16"],
+    ["podCidr: 10.150.0.0/16", "podCidr: 10.160.0.0/16"],
+    ["serviceCidr: 10.250.0.0/20", "serviceCidr: 10.251.0.0/20"],
+  ]);
+  // Its entry in the host: the members list, and the workspaces whose namespaces it runs (its
+  // platform:projects names commerce and scm; a namespace of a workspace not placed on it is refused).
+  edit("Pulumi.host.yaml", [
+    ["      - livemall/platform/prod2\n", "      - livemall/platform/prod2\n      - livemall/platform/prod3\n"],
+    ["    commerce:\n      clusters: [dev, test, pre, prod1, prod2]", "    commerce:\n      clusters: [dev, test, pre, prod1, prod2, prod3]"],
+    ["    scm:\n      clusters: [dev, test, pre, prod1, prod2]", "    scm:\n      clusters: [dev, test, pre, prod1, prod2, prod3]"],
+  ]);
+  // Its secrets: the ESC definition of platform/prod3 (docs/runbooks/add-a-cluster.md).
+  fs.writeFileSync(path.join(copy, "esc/prod3.yaml"), fs.readFileSync(path.join(copy, "esc/prod2.yaml"), "utf8").replaceAll("prod2", "prod3"));
+});
+afterAll(() => fs.rmSync(copy, { recursive: true, force: true }));
+
+test("no code changed: the copy's program, policies and scripts are the repository's", () => {
+  for (const f of ["index.ts", "components/config/keys.ts", "policies/fleet.ts", "policies/imageTags.ts", ".github/scripts/changed-stacks.sh"]) {
+    expect([f, fs.readFileSync(path.join(copy, f), "utf8")]).toEqual([f, fs.readFileSync(path.join(ROOT, f), "utf8")]);
+  }
+});
+
+test("the offline preview, run in the copy, plans prod3 cleanly: prod2's 277 resources on prod3's own ranges", () => {
+  const r = node(["--stack-size=4000", "-r", "ts-node/register/transpile-only", "components/preview/cli.ts", "prod3", "--json"]);
+  expect([r.status, r.stderr]).toEqual([0, ""]);
+  const plan = JSON.parse(r.stdout) as { resources: { urn: string; type: string; inputs: Record<string, unknown> }[]; policyViolations?: unknown[] };
+  expect(plan.resources).toHaveLength(277);
+  const vpc = plan.resources.find((x) => x.type === "alicloud:vpc/network:Network")!;
+  expect(vpc.urn).toBe("urn:pulumi:prod3::platform::platform:network:Network$alicloud:vpc/network:Network::prod3-vpc");
+  expect(vpc.inputs.cidrBlock).toBe("10.60.0.0/16");
+});
+
+test("CI selects it, with the mandatory policy config, and drift lists it", () => {
+  expect(bash("Pulumi.prod3.yaml").stdout).toBe('["prod3"]\n');
+  expect(bash("--tier", "prod", "index.ts").stdout).toBe('["prod1","prod2","prod3"]\n');
+  expect(bash("--policy-config", "prod3").stdout).toBe("policies/config/prod.json\n");
+  expect(bash("--list", "--tier", "prod").stdout).toBe('["prod1","prod2","prod3"]\n');
+});
+
+test("check:fleet, run in the copy, passes the 7-stack fleet", () => {
+  const r = node(["-r", "ts-node/register/transpile-only", "components/ops/checkFleet.ts"]);
+  expect([r.status, r.stderr]).toEqual([0, ""]);
+  expect(r.stdout).toContain("fleet address plan: 7 clusters, 6 IPsec links, data centre linked to host, prod1, prod2, prod3: no overlaps");
+});
+
+test("the prod-tag check holds prod3 to pre", () => {
+  edit("Pulumi.prod3.yaml", [["tag: supply-chain-v3.1.1", "tag: supply-chain-v9.9.9"]]);
+  try {
+    expect(prodTagsNotFromPre(copy)).toEqual([
+      "Pulumi.prod3.yaml: platform:apps.supply-chain.tag: supply-chain-v9.9.9 was never validated in pre (pre runs supply-chain-v3.1.2, history supply-chain-v3.1.1); release it into pre, then `npm run promote -- pre prod3 supply-chain`",
+    ]);
+  } finally {
+    edit("Pulumi.prod3.yaml", [["tag: supply-chain-v9.9.9", "tag: supply-chain-v3.1.1"]]);
+  }
+});

@@ -1,0 +1,134 @@
+// The CI runners (.github/runners.yaml) sit in the host's VPC, which every member's
+// api-server front admits over its IPsec link, and their outbound list holds the
+// Alibaba Cloud API endpoints of every region the fleet uses. check:fleet fails when
+// either stops being true.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { GLOBAL_ENDPOINTS, readRunnerPlan, regionEndpoints, runnerProblems } from "../../components/ops/ciRunners";
+import { main as checkFleet } from "../../components/ops/checkFleet";
+import { apiServerFrontSources, managementRanges } from "../../components/network/apiServerSources";
+
+const ROOT = path.resolve(__dirname, "../..");
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "runners-"));
+  for (const f of fs.readdirSync(ROOT).filter((f) => /^Pulumi\..*yaml$/.test(f))) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+  fs.cpSync(path.join(ROOT, "esc"), path.join(dir, "esc"), { recursive: true });
+  fs.mkdirSync(path.join(dir, ".github"));
+  fs.copyFileSync(path.join(ROOT, ".github/runners.yaml"), path.join(dir, ".github/runners.yaml"));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const edit = (file: string, from: string, to: string) => {
+  const f = path.join(dir, file);
+  const text = fs.readFileSync(f, "utf8");
+  expect(text).toContain(from);
+  fs.writeFileSync(f, text.replace(from, to));
+};
+
+function quietly(fn: () => number): { code: number; err: string } {
+  const log = jest.spyOn(console, "log").mockImplementation(() => undefined);
+  const error = jest.spyOn(console, "error").mockImplementation(() => undefined);
+  try {
+    return { code: fn(), err: error.mock.calls.map((c) => String(c[0])).join("\n") };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+test("the committed plan: runners in the host VPC on 10.0.240.0/24, no problem", () => {
+  expect(readRunnerPlan(ROOT).plan?.network).toEqual({ stack: "host", cidr: "10.0.240.0/24" });
+  expect(runnerProblems(ROOT)).toEqual([]);
+});
+
+test("the endpoints a region needs (Alibaba Cloud's Endpoints pages), and the global ones", () => {
+  expect(regionEndpoints("cn-beijing")).toEqual([
+    "ecs.cn-beijing.aliyuncs.com",
+    "vpc.cn-beijing.aliyuncs.com",
+    "slb.cn-beijing.aliyuncs.com",
+    "sts.cn-beijing.aliyuncs.com",
+    "kms.cn-beijing.aliyuncs.com",
+    "oss-cn-beijing.aliyuncs.com",
+    "*.oss-cn-beijing.aliyuncs.com",
+  ]);
+  expect(GLOBAL_ENDPOINTS).toEqual(["ram.aliyuncs.com", "sts.aliyuncs.com", "slb.aliyuncs.com"]);
+});
+
+test("the api-server front's sources: own VPC, the host's VPC for a member, the data centre's subnets (the program's rules)", () => {
+  expect(apiServerFrontSources("10.50.0.0/16", "10.0.0.0/16", ["192.168.10.0/24", "192.168.20.0/24"])).toEqual([
+    "10.50.0.0/16",
+    "10.0.0.0/16",
+    "192.168.10.0/24",
+    "192.168.20.0/24",
+  ]);
+  expect(managementRanges(undefined, ["192.168.10.0/24"])).toEqual([{ label: "dc-0", cidr: "192.168.10.0/24" }]);
+});
+
+test("runners outside the host VPC: no front admits them (dev, test and pre have no data-centre link either)", () => {
+  edit(".github/runners.yaml", "cidr: 10.0.240.0/24", "cidr: 172.31.0.0/24");
+  expect(runnerProblems(dir)).toEqual([
+    ".github/runners.yaml: network.cidr 172.31.0.0/24 is not inside host's VPC 10.0.0.0/16 (Pulumi.host.yaml platform:network.vpcCidr)",
+    "Pulumi.host.yaml: the api-server front admits 10.0.0.0/16, 192.168.10.0/24, 192.168.20.0/24, not the CI runners' network 172.31.0.0/24 (.github/runners.yaml): host cannot be deployed from CI",
+    "Pulumi.dev.yaml: the api-server front admits 10.10.0.0/16, 10.0.0.0/16, not the CI runners' network 172.31.0.0/24 (.github/runners.yaml): dev cannot be deployed from CI",
+    "Pulumi.test.yaml: the api-server front admits 10.20.0.0/16, 10.0.0.0/16, not the CI runners' network 172.31.0.0/24 (.github/runners.yaml): test cannot be deployed from CI",
+    "Pulumi.pre.yaml: the api-server front admits 10.30.0.0/16, 10.0.0.0/16, not the CI runners' network 172.31.0.0/24 (.github/runners.yaml): pre cannot be deployed from CI",
+    "Pulumi.prod1.yaml: the api-server front admits 10.40.0.0/16, 10.0.0.0/16, 192.168.10.0/24, 192.168.20.0/24, not the CI runners' network 172.31.0.0/24 (.github/runners.yaml): prod1 cannot be deployed from CI",
+    "Pulumi.prod2.yaml: the api-server front admits 10.50.0.0/16, 10.0.0.0/16, 192.168.10.0/24, 192.168.20.0/24, not the CI runners' network 172.31.0.0/24 (.github/runners.yaml): prod2 cannot be deployed from CI",
+  ]);
+});
+
+test("the old place, the data centre: dev, test and pre do not admit it", () => {
+  edit(".github/runners.yaml", "cidr: 10.0.240.0/24", "cidr: 192.168.20.0/24");
+  const problems = runnerProblems(dir);
+  expect(problems.filter((p) => p.includes("cannot be deployed from CI")).map((p) => p.split(":")[0])).toEqual([
+    "Pulumi.dev.yaml",
+    "Pulumi.test.yaml",
+    "Pulumi.pre.yaml",
+  ]);
+});
+
+test("a member with no link to the host: its front admits only its own VPC", () => {
+  edit("Pulumi.dev.yaml", "  platform:hostStack: livemall/platform/host\n", "");
+  expect(runnerProblems(dir)).toEqual([
+    "Pulumi.dev.yaml: the api-server front admits 10.10.0.0/16, not the CI runners' network 10.0.240.0/24 (.github/runners.yaml): dev cannot be deployed from CI",
+  ]);
+});
+
+test("runners on one of the host's vSwitches", () => {
+  edit(".github/runners.yaml", "cidr: 10.0.240.0/24", "cidr: 10.0.64.0/24");
+  expect(runnerProblems(dir)).toEqual([
+    ".github/runners.yaml: network.cidr 10.0.64.0/24 overlaps host's vSwitch 10.0.64.0/18: pick a free range of 10.0.0.0/16",
+  ]);
+});
+
+test("the outbound list misses a region's endpoint, or a new region's all", () => {
+  edit(".github/runners.yaml", "  - kms.cn-beijing.aliyuncs.com\n", "");
+  edit("Pulumi.prod2.yaml", "alicloud:region: cn-beijing", "alicloud:region: cn-shenzhen");
+  expect(runnerProblems(dir)).toEqual([
+    ".github/runners.yaml: outbound misses ecs.cn-shenzhen.aliyuncs.com, vpc.cn-shenzhen.aliyuncs.com, slb.cn-shenzhen.aliyuncs.com, sts.cn-shenzhen.aliyuncs.com, kms.cn-shenzhen.aliyuncs.com, oss-cn-shenzhen.aliyuncs.com, *.oss-cn-shenzhen.aliyuncs.com (region cn-shenzhen of prod2)",
+  ]);
+});
+
+test("the outbound list misses a global endpoint, or one endpoint of a used region", () => {
+  edit(".github/runners.yaml", "  - ram.aliyuncs.com\n", "");
+  edit(".github/runners.yaml", "  - kms.cn-shanghai.aliyuncs.com\n", "");
+  expect(runnerProblems(dir)).toEqual([
+    ".github/runners.yaml: outbound misses ram.aliyuncs.com (global Alibaba Cloud APIs)",
+    ".github/runners.yaml: outbound misses kms.cn-shanghai.aliyuncs.com (region cn-shanghai of pre, prod1)",
+  ]);
+});
+
+test("no runner plan is a problem, not a pass", () => {
+  fs.rmSync(path.join(dir, ".github/runners.yaml"));
+  expect(runnerProblems(dir)).toEqual([".github/runners.yaml: missing: it names the CI runners' network and outbound list (docs/runbooks/ci-setup.md)"]);
+});
+
+test("check:fleet fails on it, naming the section and the problem", () => {
+  expect(quietly(() => checkFleet(["--dir", dir])).code).toBe(0);
+  edit(".github/runners.yaml", "  - kms.cn-shanghai.aliyuncs.com\n", "");
+  const { code, err } = quietly(() => checkFleet(["--dir", dir]));
+  expect(code).toBe(1);
+  expect(err).toBe("CI runners: 1 problem\n  - .github/runners.yaml: outbound misses kms.cn-shanghai.aliyuncs.com (region cn-shanghai of pre, prod1)");
+});
