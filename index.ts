@@ -8,7 +8,7 @@ import { DEFAULT_ETCD_BACKUP } from "./components/cluster/etcdBackup";
 import { backupStatements, MasterRole } from "./components/cluster/masterRole";
 import { WorkerRole } from "./components/cluster/workerRole";
 import { AdmissionPolicies } from "./components/k8s/admissionPolicy";
-import { DiskCsi, diskStatements } from "./components/k8s/diskCsi";
+import { DiskCsi, diskCsiScopeTag, diskStatements } from "./components/k8s/diskCsi";
 import { MetricsServer } from "./components/k8s/metricsServer";
 import { loadStackConfig } from "./components/config/stackConfig";
 import { FleetLinks } from "./components/fleet/fleet";
@@ -73,6 +73,8 @@ export = async () => {
     apiServerFront: config.apiServerFront,
     deletionProtection: guardedLikeProd,
     tags,
+    // The disk CSI driver may touch only the disks and instances that carry its scope tag (k8s/diskCsi.ts).
+    workerTags: (config.diskCsi?.enabled ?? false) ? diskCsiScopeTag(config.stack) : undefined,
     secretStore: {
       kmsUrl: config.secretStore.endpoint ?? `https://kms-vpc.${config.region}.aliyuncs.com`,
       kmsInstanceId: config.secretStore.kmsInstanceId,
@@ -128,7 +130,7 @@ export = async () => {
   if (diskCsiOn) {
     new WorkerRole(`${config.stack}-worker-role`, {
       clusterName: config.stack,
-      statements: { "csi-disk-controller": diskStatements("controller"), "csi-disk-node": diskStatements("node") },
+      statements: { "csi-disk-controller": diskStatements("controller", config.stack), "csi-disk-node": diskStatements("node", config.stack) },
       workers: cluster.workerInstances(),
     });
   }
@@ -137,7 +139,9 @@ export = async () => {
   const access = { provider: cluster.provider, readiness: cluster.readiness };
   // Every image the platform runs comes through this mirror (components/k8s/images.ts).
   const imageMirror = config.images?.registry;
-  const diskCsi = diskCsiOn ? new DiskCsi(`${config.stack}-disk-csi`, { cluster: access, region: config.region, imageMirror }) : undefined;
+  const diskCsi = diskCsiOn
+    ? new DiskCsi(`${config.stack}-disk-csi`, { cluster: access, region: config.region, imageMirror, clusterName: config.stack })
+    : undefined;
   // Routes to the metadata service and host access outside the platform's own workloads are refused by the api-server.
   new AdmissionPolicies(`${config.stack}-admission`, { cluster: access, vpcCidr: config.network.vpcCidr });
   new MetricsServer(`${config.stack}-metrics`, { cluster: access, clusterName: config.stack, vpcCidr: config.network.vpcCidr, imageMirror });

@@ -25,10 +25,17 @@ import type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
 import { KUBEADM_CONFIG_PATH, KUBEADM_INIT_CONFIG_PATH } from "./kubeadm";
 import { METADATA_SLICE, METADATA_SLICE_DROPINS } from "./bootstrapUnits";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../network/ports";
+import { ETCD_DATA_DIR } from "./etcdBackup";
 import { renderScript, scriptFile, shellExpression } from "../scriptFiles";
 
 /** Where the script lives on the node. */
 export const BOOTSTRAP_SCRIPT_PATH = "/usr/local/sbin/k8s-bootstrap.sh";
+/**
+ * Where the kubelet and kubeadm packages of pkgs.k8s.io put kubelet.service and
+ * kubelet.service.d/10-kubeadm.conf (%{_unitdir} in kubernetes/release cmd/krel/templates/latest
+ * kubelet/kubelet.spec and kubeadm/kubeadm.spec); /lib/systemd/system on Ubuntu's merged /usr.
+ */
+export const PACKAGE_UNIT_DIR = "/usr/lib/systemd/system";
 /** The log, 0600. */
 export const BOOTSTRAP_LOG_PATH = "/var/log/k8s-bootstrap.log";
 /** Holds the done-marker. */
@@ -64,6 +71,7 @@ export function bootstrapScript(c: ClusterBootstrap, n: NodeBootstrap, s: Bootst
     APT_SOURCE: underRoot("/etc/apt/sources.list.d/kubernetes.list"),
     FSTAB: underRoot("/etc/fstab"),
     SYSTEMD_DIR: underRoot("/etc/systemd/system"),
+    UNIT_DIR: underRoot(PACKAGE_UNIT_DIR),
     METADATA_SLICE,
     METADATA_DROPINS: METADATA_SLICE_DROPINS.join(" "),
     NODE_NAME: n.hostname,
@@ -74,6 +82,7 @@ export function bootstrapScript(c: ClusterBootstrap, n: NodeBootstrap, s: Bootst
       PREVIOUS_MASTER: cp.index > 0 ? `${c.clusterName}-master-${cp.index - 1}` : "",
       PEERS: cp.peers.join(" "),
       NODE_IP: n.nodeIp,
+      ETCD_DATA_DIR: underRoot(ETCD_DATA_DIR),
       ETCD_CLIENT_PORT,
       ETCD_PEER_PORT,
       METADATA_URL: "http://100.100.100.200",

@@ -50,6 +50,8 @@ export interface ClusterArgs {
   readinessTimeoutSeconds?: number;
   /** Tags on every VM and SLB. Default none. */
   tags?: Record<string, string>;
+  /** More tags on the workers only, e.g. the disk CSI driver's scope tag (k8s/diskCsi.ts diskCsiScopeTag). Default none. */
+  workerTags?: Record<string, string>;
   /**
    * The masters' etcd backup (bucket, OSS endpoint, instance role, schedule, local copies).
    * With it every master gets the backup and certificate-renewal timers. Default none.
@@ -299,7 +301,7 @@ export class Cluster extends pulumi.ComponentResource {
         systemDiskGb: pool.systemDiskGb,
         deletionProtection: args.deletionProtection,
         userData: (_i, hostname) => this.userData(bootstrap, hostname, { role: "worker", hostname, labels: pool.labels, taints: pool.taints }),
-        tags: { ...args.tags, ...this.versionTag, "platform:role": "worker" },
+        tags: { ...args.tags, ...args.workerTags, ...this.versionTag, "platform:role": "worker" },
       },
       // After the masters and the front: their fixed addresses are taken before
       // DHCP hands out addresses to workers, and a worker's join finds an endpoint.

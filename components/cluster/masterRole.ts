@@ -12,6 +12,8 @@ export interface PolicyStatement {
   Effect: "Allow" | "Deny";
   Action: string[];
   Resource: string[];
+  /** RAM policy Condition: operator -> key -> values, e.g. { StringEquals: { "acs:ResourceTag/k": ["v"] } }. */
+  Condition?: Record<string, Record<string, string[]>>;
 }
 
 /** The only thing the backup needs: put objects under the stack's prefix. No read, no delete, no list; deletes and rule changes denied outright. */

@@ -41,16 +41,16 @@ export const ESSD_STORAGE_CLASS = "essd";
 /** ESSD PL1's smallest disk, GiB (pkg/disk/category.go:71 at v1.37.1). */
 export const ESSD_MIN_GIB = 20;
 
-/** The controller's actions (docs/ram-policies/disk/controller.json at v1.37.1, deduplicated); the workers, where it runs. */
+/**
+ * The controller's actions (docs/ram-policies/disk/controller.json at v1.37.1, deduplicated) less the
+ * snapshot writes (CreateSnapshot, CreateSnapshotGroup, DeleteSnapshot, DeleteSnapshotGroup): the
+ * platform offers no VolumeSnapshotClass (defaultVolumeSnapshotClass off below), so nothing asks for them.
+ */
 export const DISK_CONTROLLER_ACTIONS = [
   "ecs:AddTags",
   "ecs:AttachDisk",
   "ecs:CreateDisk",
-  "ecs:CreateSnapshot",
-  "ecs:CreateSnapshotGroup",
   "ecs:DeleteDisk",
-  "ecs:DeleteSnapshot",
-  "ecs:DeleteSnapshotGroup",
   "ecs:DescribeDisks",
   "ecs:DescribeInstanceAttribute",
   "ecs:DescribeInstanceHistoryEvents",
@@ -69,10 +69,9 @@ export const DISK_CONTROLLER_ACTIONS = [
   "ecs:TagResources",
   "ecs:UntagResources",
 ];
-/** The node plugin's actions (docs/ram-policies/disk/node.json at v1.37.1) without eflo:* (Lingjun nodes only); the workers. */
+/** The node plugin's actions (docs/ram-policies/disk/node.json at v1.37.1) without eflo:* (Lingjun nodes only) and ecs:DeleteSnapshot (no snapshots, above); the workers. */
 export const DISK_NODE_ACTIONS = [
   "ecs:AddTags",
-  "ecs:DeleteSnapshot",
   "ecs:DescribeDisks",
   "ecs:DescribeInstanceAttribute",
   "ecs:DescribeInstanceHistoryEvents",
@@ -86,8 +85,46 @@ export const DISK_NODE_ACTIONS = [
   "ecs:UntagResources",
 ];
 
-export function diskStatements(role: "controller" | "node"): PolicyStatement[] {
-  return [{ Effect: "Allow", Action: [...(role === "controller" ? DISK_CONTROLLER_ACTIONS : DISK_NODE_ACTIONS)], Resource: ["*"] }];
+/**
+ * The tag that scopes the driver's ECS writes: the disks it creates carry it (the StorageClass's
+ * `diskTags/<key>` parameter, essdStorageClass) and so do the workers it attaches them to
+ * (Cluster's workerTags); the masters, the other VMs and every disk the driver did not create do not.
+ */
+export const DISK_CSI_TAG_KEY = "platform:disk-csi";
+export function diskCsiScopeTag(clusterName: string): Record<string, string> {
+  return { [DISK_CSI_TAG_KEY]: clusterName };
+}
+
+/** Read-only ECS actions: Describe*, List*, Get*. Everything else writes. */
+export const isEcsRead = (action: string) => /^ecs:(Describe|List|Get)/.test(action);
+
+/**
+ * The driver's RAM statements, the writes scoped by the tag (RAM condition keys: `acs:RequestTag/<key>`
+ * "a specific tag must be included in each API request", fails when the request carries no tag;
+ * `acs:ResourceTag/<key>` "a specific tag must be added to the specified resource", fails when the
+ * request names no resource; ECS "Use tags to control the permissions of a RAM user",
+ * https://www.alibabacloud.com/help/doc-detail/428579.htm, last updated 2024-03-29; the
+ * `acs:ResourceTag/<key>` form on `acs:ecs:*:*:instance/*` in ECS "Manage resource permissions with
+ * tags", /help/en/ecs/user-guide/enable-label-fine-grained-resource-permission-management, last
+ * updated 2026-04-27):
+ *   - reads on "*" (Describe/List take no resource);
+ *   - CreateDisk only with the tag in the request (the driver sends the StorageClass's tags in
+ *     CreateDisk's Tag.N: pkg/disk/cloud.go buildCreateDiskRequest at v1.37.1), on disk/* only, so no
+ *     disk can be made from a snapshot (that names a snapshot resource);
+ *   - every other write (attach, detach, delete, resize, modify, tag) only on disks and instances
+ *     that already carry the tag: not a master's, not another stack's, not a VM's system disk.
+ */
+export function diskStatements(role: "controller" | "node", clusterName: string): PolicyStatement[] {
+  const actions = role === "controller" ? DISK_CONTROLLER_ACTIONS : DISK_NODE_ACTIONS;
+  const writes = actions.filter((a) => !isEcsRead(a));
+  const tag = (kind: "RequestTag" | "ResourceTag") => ({ StringEquals: { [`acs:${kind}/${DISK_CSI_TAG_KEY}`]: [clusterName] } });
+  const create = writes.filter((a) => a === "ecs:CreateDisk");
+  const other = writes.filter((a) => a !== "ecs:CreateDisk");
+  return [
+    { Effect: "Allow", Action: actions.filter(isEcsRead), Resource: ["*"] },
+    ...(create.length ? [{ Effect: "Allow" as const, Action: create, Resource: ["acs:ecs:*:*:disk/*"], Condition: tag("RequestTag") }] : []),
+    { Effect: "Allow", Action: other, Resource: ["acs:ecs:*:*:disk/*", "acs:ecs:*:*:instance/*"], Condition: tag("ResourceTag") },
+  ];
 }
 
 /** A node selector term for every node but the masters (and virtual kubelets, as the chart's default). */
@@ -164,14 +201,19 @@ export function controllerHostNetworkPatch(): K8sObject {
   };
 }
 
-/** The ESSD StorageClass: `type: cloud_essd` as the chart's own alicloud-disk-essd (templates/storage-class.yaml). */
-export function essdStorageClass(): K8sObject {
+/**
+ * The ESSD StorageClass: `type: cloud_essd` as the chart's own alicloud-disk-essd (templates/storage-class.yaml),
+ * and the driver's scope tag on every disk it creates: a `diskTags/<key>` parameter becomes a tag of the
+ * CreateDisk request (pkg/disk/utils.go parseTags and DISK_TAG_PREFIX in pkg/disk/constants.go at v1.37.1;
+ * the older `diskTags: k:v,...` form splits at the first ":", which the key holds).
+ */
+export function essdStorageClass(clusterName: string): K8sObject {
   return {
     apiVersion: "storage.k8s.io/v1",
     kind: "StorageClass",
     metadata: { name: ESSD_STORAGE_CLASS },
     provisioner: DISK_PROVISIONER,
-    parameters: { type: "cloud_essd" },
+    parameters: { type: "cloud_essd", [`diskTags/${DISK_CSI_TAG_KEY}`]: clusterName },
     // Keep the disk when its claim goes: Prometheus' data outlives a mistaken delete.
     reclaimPolicy: "Retain",
     allowVolumeExpansion: true,
@@ -186,6 +228,8 @@ export interface DiskCsiArgs {
   region: string;
   /** `platform:images.registry`. Default none (Alibaba's ACK registry). */
   imageMirror?: string;
+  /** The stack: the value of the driver's scope tag on its disks (diskCsiScopeTag). Required. */
+  clusterName: string;
 }
 
 export class DiskCsi extends pulumi.ComponentResource {
@@ -207,7 +251,11 @@ export class DiskCsi extends pulumi.ComponentResource {
       inCluster(this, args.cluster, { dependsOn: [this.release] }),
     );
     // The class is usable once the controller can reach the cloud API.
-    this.storageClass = createObject(name, essdStorageClass(), inCluster(this, args.cluster, { dependsOn: [this.release, this.controllerPatch] }));
+    this.storageClass = createObject(
+      name,
+      essdStorageClass(args.clusterName),
+      inCluster(this, args.cluster, { dependsOn: [this.release, this.controllerPatch] }),
+    );
     this.registerOutputs({});
   }
 }

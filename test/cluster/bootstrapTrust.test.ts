@@ -558,6 +558,10 @@ esac
   "apt-cache": `#!/bin/bash\ncase "$2" in containerd) echo " containerd | 1.7.28-0ubuntu1~22.04.1 | http://archive Packages" ;; kubeadm) echo " kubeadm | 1.33.5-1.1 | https://repo Packages" ;; esac\n`,
   "apt-mark": `#!/bin/bash\necho "apt-mark $*" >>"$ROOT/calls"\n`,
   systemctl: `#!/bin/bash\necho "systemctl $*" >>"$ROOT/calls"\n`,
+  "dpkg-statoverride": `#!/bin/bash\necho "dpkg-statoverride $*" >>"$ROOT/calls"; [ "$1" != --list ]\n`,
+  getent: "#!/bin/bash\nexit 2\n",
+  useradd: `#!/bin/bash\necho "useradd $*" >>"$ROOT/calls"\n`,
+  chown: `#!/bin/bash\necho "chown $*" >>"$ROOT/calls"\n`,
   kubectl: `#!/bin/bash\necho "kubectl $*" >>"$ROOT/calls"; echo True\n`,
   swapoff: "#!/bin/bash\n",
   modprobe: "#!/bin/bash\n",
@@ -638,6 +642,15 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
       expect(fs.statSync(dropIn).mode & 0o777).toBe(0o644);
     }
     expect(calls(r.dir).indexOf("systemctl daemon-reload")).toBeLessThan(calls(r.dir).indexOf("systemctl start k8s-metadata-guard.service"));
+    // CIS 1.1.12, 4.1.1, 4.1.2 (kube-bench cfg cis-1.12): the kubelet's unit files 0600 root:root through dpkg,
+    // etcd's data directory 0700 etcd:etcd before kubeadm runs.
+    for (const unit of ["kubelet.service", "kubelet.service.d/10-kubeadm.conf"]) {
+      expect(calls(r.dir)).toContain(`dpkg-statoverride --update --add root root 0600 ${r.dir}/usr/lib/systemd/system/${unit}\n`);
+    }
+    expect(calls(r.dir)).toContain(`useradd --system --user-group --no-create-home --home-dir ${r.dir}/var/lib/etcd --shell /usr/sbin/nologin etcd\n`);
+    expect(calls(r.dir).indexOf(`chown etcd:etcd ${r.dir}/var/lib/etcd\n`)).toBeGreaterThan(-1);
+    expect(calls(r.dir).indexOf(`chown etcd:etcd ${r.dir}/var/lib/etcd`)).toBeLessThan(calls(r.dir).indexOf("kubeadm init"));
+    expect(fs.statSync(path.join(r.dir, "var/lib/etcd")).mode & 0o777).toBe(0o700);
     // No image repository in this cluster: kubeadm pulls from its default.
     expect(calls(r.dir)).toContain("kubeadm config images pull --kubernetes-version v1.33.5 --cri-socket unix:///run/containerd/containerd.sock\n");
     const log = path.join(r.dir, "var/log/k8s-bootstrap.log");

@@ -80,11 +80,14 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Runs kubeadm in the temporary root (its --rootfs chroots there). */
-async function kubeadm(binDir: string, root: string, args: string[]): Promise<string> {
-  const argv = ["--rootfs", root, ...args];
-  const [cmd, cmdArgs] =
-    process.getuid?.() === 0 ? [bin(binDir, "kubeadm"), argv] : ["unshare", ["--user", "--map-root-user", bin(binDir, "kubeadm"), ...argv]];
+/**
+ * Runs kubeadm in the temporary root (its --rootfs chroots there) with umask 077, the umask the nodes'
+ * bootstrap script sets before it runs kubeadm (components/cluster/scripts/k8s-bootstrap.sh), so the
+ * files kubeadm writes get the modes they get on a master.
+ */
+export async function kubeadm(binDir: string, root: string, args: string[]): Promise<string> {
+  const argv = ["-c", 'umask 077 && exec "$0" "$@"', bin(binDir, "kubeadm"), "--rootfs", root, ...args];
+  const [cmd, cmdArgs] = process.getuid?.() === 0 ? ["sh", argv] : ["unshare", ["--user", "--map-root-user", "sh", ...argv]];
   try {
     const { stdout, stderr } = await run(cmd, cmdArgs, { maxBuffer: 16 * 1024 * 1024 });
     return stdout + stderr;

@@ -144,7 +144,7 @@ describe.each(["prod1", "prod2"])("%s Prometheus storage", (stack) => {
     expect(sc.inputs).toMatchObject({
       metadata: { name: "essd" },
       provisioner: "diskplugin.csi.alibabacloud.com",
-      parameters: { type: "cloud_essd" },
+      parameters: { type: "cloud_essd", "diskTags/platform:disk-csi": stack },
       volumeBindingMode: "WaitForFirstConsumer",
     });
     expect(release(p, "alibaba-cloud-csi-driver")!.inputs.version).toBe("1.36.2");
@@ -188,7 +188,7 @@ describe.each(["prod1", "prod2"])("%s Prometheus storage", (stack) => {
     const policies = Object.fromEntries(
       ofType(p, "alicloud:ram/policy:Policy").map((r) => [r.inputs.policyName as string, JSON.parse(r.inputs.policyDocument as string)]),
     );
-    const actions = (name: string) => policies[name].Statement.flatMap((s: any) => s.Action);
+    const actions = (name: string) => policies[name].Statement.flatMap((s: any) => s.Action).sort();
     expect(actions(`${stack}-workers-csi-disk-controller`)).toEqual(DISK_CONTROLLER_ACTIONS);
     expect(actions(`${stack}-workers-csi-disk-node`)).toEqual(DISK_NODE_ACTIONS);
     expect(Object.keys(policies).filter((n) => n.startsWith(`${stack}-masters-`) && n.includes("csi"))).toEqual([]);

@@ -83,6 +83,8 @@ case "$cmd" in
     "$ETCDUTL" snapshot restore "$snapshot" --name "$MEMBER_NAME" --initial-cluster "$INITIAL_CLUSTER" --initial-cluster-token "$token" \
       --initial-advertise-peer-urls "$MEMBER_PEER_URL" --data-dir "$DATA_DIR" --bump-revision 1000000000 --mark-compacted
     chmod 0700 "$DATA_DIR"
+    # The owner the bootstrap gave the data dir (CIS 1.1.12), when the master has the account.
+    if getent passwd etcd >/dev/null; then chown etcd:etcd "$DATA_DIR"; fi
     log "restored $snapshot into $DATA_DIR as $MEMBER_NAME"
     ;;
   start-etcd)

@@ -7,6 +7,12 @@ retry 5 20 kubeadm config images pull --kubernetes-version "v${K8S_VERSION}" --c
 
 readonly PKI_DIR="$K8S_DIR/pki"
 
+# CIS 1.1.12: etcd's data directory belongs to a system account etcd:etcd, 0700 (etcd runs as root in
+# its static pod and keeps using it; kubeadm and etcd leave an existing directory's owner alone).
+getent passwd etcd >/dev/null || useradd --system --user-group --no-create-home --home-dir "$ETCD_DATA_DIR" --shell /usr/sbin/nologin etcd
+install -d -m 0700 "$ETCD_DATA_DIR"
+chown etcd:etcd "$ETCD_DATA_DIR"
+
 # kms_fetch: the shared control-plane PKI from the secret store into pki/ (the keys 0600).
 kms_fetch() {
   local token creds

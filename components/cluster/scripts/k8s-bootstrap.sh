@@ -99,6 +99,11 @@ fi
 retry 5 15 "${APT[@]}" install "kubelet=$pkg_version" "kubeadm=$pkg_version" "kubectl=$pkg_version"
 # Upgrades are a deliberate kubeadm procedure, never an apt side effect.
 apt-mark hold kubelet kubeadm kubectl
+# CIS 4.1.1/4.1.2: the kubelet's unit and kubeadm's drop-in 0600 root:root, as a dpkg stat override so
+# a package upgrade keeps the mode (the packages ship them 0644 or 0600 depending on the release).
+for unit in "$UNIT_DIR/kubelet.service" "$UNIT_DIR/kubelet.service.d/10-kubeadm.conf"; do
+  dpkg-statoverride --list "$unit" >/dev/null || dpkg-statoverride --update --add root root 0600 "$unit"
+done
 systemctl enable kubelet
 
 # A failed kubeadm run leaves half a node; reset wipes it before the next attempt.
