@@ -29,6 +29,8 @@ import { trustedSources, TRUSTED_SOURCES_SCHEMA } from "./rules/sources";
 import {
   credentialEndpoints,
   CREDENTIAL_ENDPOINTS_SCHEMA,
+  metadataGuard,
+  METADATA_GUARD_SCHEMA,
   noPublicLoadBalancers,
   NO_PUBLIC_LOAD_BALANCERS_SCHEMA,
   platformNamespaces,
@@ -80,6 +82,7 @@ export const POLICY_DEFINITIONS: PolicyDefinition[] = [
   define("resource", POD_PRIVILEGES_SCHEMA, podPrivileges),
   define("resource", NO_PUBLIC_LOAD_BALANCERS_SCHEMA, noPublicLoadBalancers),
   define("resource", PLATFORM_NAMESPACES_SCHEMA, platformNamespaces),
+  define("resource", METADATA_GUARD_SCHEMA, metadataGuard),
   // Over the plan's changes (old vs new): offline on --diff-from only; see rules/changes.ts.
   define("stack", {}, safeChanges),
 ];

@@ -5,6 +5,7 @@
 import {
   credentialEndpoints,
   fluentBitOutputs,
+  metadataGuard,
   hostPortProblem,
   noPublicLoadBalancers,
   platformNamespaces,
@@ -47,6 +48,7 @@ describe("each new rule cites the threat rows it stops", () => {
     ["pod-privileges", ["T11"]],
     ["no-public-load-balancers", ["T15"]],
     ["platform-namespaces", ["T17"]],
+    ["metadata-guard", ["T12"]],
   ])("%s", (name, rows) => {
     const def = POLICY_DEFINITIONS.find((d) => d.name === name)!;
     for (const row of rows) expect(def.description).toContain(`(${row})`);
@@ -243,5 +245,42 @@ describe("the host is judged with the prod rules (T20)", () => {
     master.props.deletionProtection = false;
     const found = runPolicies(host, [deletionProtection("mandatory")]);
     expect(found.map((v) => [v.level, v.message])).toEqual([["mandatory", "host-master-0: deletionProtection is false; must be true"]]);
+  });
+});
+
+describe("metadata-guard (T12)", () => {
+  const p = () => metadataGuard("mandatory", cfg("metadata-guard"));
+  const nodes = (s: PolicyStack) => s.resources.filter((r) => r.type === "alicloud:ecs/instance:Instance" && any(r.props.tags)["platform:role"] !== undefined);
+
+  test("prod1 passes: its 31 nodes (3 masters, 28 workers) carry the tag; the HAProxy pair runs no pods", () => {
+    expect(messages(prod1, p())).toEqual([]);
+    expect(nodes(prod1)).toHaveLength(31);
+    for (const n of nodes(prod1)) expect(any(n.props.tags)["platform:metadata-guard"]).toBe("k8s-metadata-guard.service");
+    expect(any(one(prod1, "prod1-haproxy-0").props.tags)["platform:metadata-guard"]).toBeUndefined();
+    expect(cfg("metadata-guard").podlessPools).toEqual(["haproxy"]);
+  });
+
+  test("a worker and a master without the tag, or with another value, are mandatory violations", () => {
+    const bad = mutated((s) => {
+      delete any(one(s, "prod1-general-3").props.tags)["platform:metadata-guard"];
+      any(one(s, "prod1-master-1").props.tags)["platform:metadata-guard"] = "none";
+    });
+    expect(runPolicies(bad, [p()]).map((v) => [v.level, v.message])).toEqual([
+      [
+        "mandatory",
+        'prod1-master-1: platform:metadata-guard is "none"; a node that runs pods must carry platform:metadata-guard: k8s-metadata-guard.service (its user data installs the guard that keeps pods from the metadata service); pools that run no pods: haproxy',
+      ],
+      [
+        "mandatory",
+        "prod1-general-3: has no platform:metadata-guard tag; a node that runs pods must carry platform:metadata-guard: k8s-metadata-guard.service (its user data installs the guard that keeps pods from the metadata service); pools that run no pods: haproxy",
+      ],
+    ]);
+  });
+
+  test("an instance that drops its pool tag is judged as a node", () => {
+    const bad = mutated((s) => {
+      delete any(one(s, "prod1-haproxy-1").props.tags)["platform:pool"];
+    });
+    expect(messages(bad, p())).toEqual([expect.stringMatching(/^prod1-haproxy-1: has no platform:metadata-guard tag;/)]);
   });
 });
