@@ -299,6 +299,7 @@ export class Cluster extends pulumi.ComponentResource {
         systemDiskGb: pool.systemDiskGb,
         deletionProtection: args.deletionProtection,
         userData: (_i, hostname) => this.userData(bootstrap, hostname, { role: "worker", hostname, labels: pool.labels, taints: pool.taints }),
+        placement: { labels: pool.labels, taints: pool.taints },
         tags: { ...args.tags, ...this.versionTag, ...metadataGuardTags(), "platform:role": "worker" },
       },
       // After the masters and the front: their fixed addresses are taken before

@@ -4,6 +4,7 @@
 import { ESSD_MIN_GIB, ESSD_STORAGE_CLASS } from "../k8s/diskCsi";
 import { PlatformSettings } from "./schema";
 import { PROJECT } from "./keys";
+import { strandedApps } from "../../policies/rules/capacity";
 
 type Settings = Partial<PlatformSettings>;
 
@@ -32,6 +33,22 @@ export function placementProblems(s: Settings): string[] {
         `${PROJECT}:apps.${app}.pool: pool "${a.pool}" has no labels to select it by; give ${PROJECT}:nodePools[${pools.indexOf(pool)}].labels one, e.g. node.kubernetes.io/pool: ${a.pool}`,
       );
     }
+  }
+  // T18: a pinned app's pool with no nodes (count 0), decided by the function scale-in and the pack use.
+  const pinned = apps.flatMap(([app, a]) => {
+    const pool = pools.find((p) => p.name === a.pool);
+    if (!pool || Object.keys(pool.labels ?? {}).length === 0) return [];
+    const tolerations = (pool.taints ?? []).map((t) => ({
+      key: t.key,
+      operator: t.value === undefined ? "Exists" : "Equal",
+      value: t.value,
+      effect: t.effect,
+    }));
+    return [{ app, pod: { nodeSelector: pool.labels, tolerations }, pool }];
+  });
+  for (const { app, pod, pool } of pinned) {
+    for (const m of strandedApps([{ app, pod }], pools, `in ${PROJECT}:nodePools`))
+      out.push(`${PROJECT}:nodePools[${pools.indexOf(pool)}].count: is ${pool.count} under ${PROJECT}:apps.${app}.pool: ${pool.name}; ${m}`);
   }
   if (!s.env || s.env === "host") return out;
   pools.forEach((p, i) => {
