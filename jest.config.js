@@ -16,6 +16,7 @@ const UNIT = [
   "k8s/flannel",
   "network/ports",
   "ops/canaryPromotion",
+  "ops/fleetUniqueness",
   "ops/stackFileEdit",
   "ops/upgrade",
   "policies/cidr",
