@@ -50,7 +50,7 @@ export interface NodePoolArgs {
   tags?: Record<string, string>;
   /**
    * The labels and taints the pool's nodes join with (worker pools; kubeadm's nodeRegistration), recorded
-   * as the component's inputs beside pool and count so the pinned-capacity policy can read them from the
+   * as the component's inputs beside the pool's name so the pinned-capacity policy can read them from the
    * plan (policies/rules/capacity.ts, T18). Note: a node takes them once, at join.
    */
   placement?: { labels?: Record<string, string>; taints?: { key: string; value?: string; effect: string }[] };
@@ -72,9 +72,8 @@ export class NodePool extends pulumi.ComponentResource {
     super(
       "platform:compute:NodePool",
       name,
-      args.placement
-        ? { pool: args.poolName, count: args.count, labels: args.placement.labels ?? {}, taints: args.placement.taints ?? [] }
-        : { pool: args.poolName, count: args.count },
+      // Not the count: the pack counts the pool's instances, so a scale-out changes no component.
+      args.placement ? { pool: args.poolName, labels: args.placement.labels ?? {}, taints: args.placement.taints ?? [] } : {},
       opts,
     );
     if (!Number.isInteger(args.count) || args.count < 0)

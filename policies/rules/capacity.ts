@@ -2,9 +2,10 @@
 // (`platform:apps.<app>.pool`: the pool's labels as nodeSelector, its taints tolerated)
 // must have nodes it can run on. One function decides it, `strandedApps`, and three
 // places ask it: config validation (a pinned pool at count 0), the pack's
-// `pinned-capacity` rule over the plan (the pools' NodePool components carry their count,
-// labels and taints; offline on --diff-from also the labels and taints the running nodes
-// joined with), and `npm run scale-in` (components/ops/scaleIn.ts) for the new count.
+// `pinned-capacity` rule over the plan (the pools' NodePool components carry their labels
+// and taints, their instances give the count; offline on --diff-from also the labels and
+// taints the running nodes joined with), and `npm run scale-in` (components/ops/scaleIn.ts)
+// for the new count.
 //
 // Why a relabel or an untaint strands pods: a node gets its labels and taints once, when it
 // joins (kubeadm's nodeRegistration, from user data that runs at first boot and is ignored
@@ -12,7 +13,7 @@
 // the pods select labels no running node has, and after an untaint they no longer tolerate
 // the taint every running node of the pool still carries.
 import { EnforcementLevel, isObj, obj, PolicyStack, ReportViolation, str, TYPES } from "./policy";
-import type { ChangePolicy, PlannedChange } from "./changes";
+import type { ChangePolicy } from "./changes";
 
 export interface Taint {
   key: string;
@@ -69,22 +70,34 @@ export function strandedApps(apps: { app: string; pod: PodPlacement }[], pools: 
 // ---------------------------------------------------------------------------
 // pinned-capacity (T18)
 
-/** The NodePool component (components/cluster/nodePool.ts), whose inputs carry pool, count, labels and taints. */
+/** The NodePool component (components/cluster/nodePool.ts), whose inputs carry the pool's name, labels and taints. */
 export const NODE_POOL_TYPE = "platform:compute:NodePool";
+
+type Planned = { type: string; urn?: string; name: string; props: Record<string, unknown> };
 
 function taintsOf(v: unknown): Taint[] {
   return Array.isArray(v) ? v.filter(isObj).map((t) => ({ key: String(t.key), value: str(t.value), effect: String(t.effect) })) : [];
 }
 
-/** A planned NodePool component as a pool shape, or undefined for a pool without placement (masters, the HAProxy pair). */
-export function poolShape(props: Record<string, unknown>): PoolShape | undefined {
+/** A planned NodePool component as a pool shape with `count` nodes, or undefined for a pool without placement (masters, the HAProxy pair). */
+export function poolShape(props: Record<string, unknown>, count: number): PoolShape | undefined {
   const name = str(props.pool);
   if (name === undefined || !isObj(props.labels)) return undefined;
-  return { name, count: Number(props.count ?? 0), labels: props.labels as Record<string, string>, taints: taintsOf(props.taints) };
+  return { name, count, labels: props.labels as Record<string, string>, taints: taintsOf(props.taints) };
+}
+
+/** The planned instances of a pool (their `platform:pool` tag; nodePool.ts sets it). */
+function instancesOf(resources: Planned[], pool: string): Planned[] {
+  return resources.filter((r) => r.type === TYPES.instance && obj(r.props.tags)["platform:pool"] === pool);
+}
+
+/** The plan's pools, each counted by its instances. */
+export function plannedPools(resources: Planned[]): PoolShape[] {
+  return resources.filter((r) => r.type === NODE_POOL_TYPE).flatMap((r) => poolShape(r.props, instancesOf(resources, str(r.props.pool) ?? "").length) ?? []);
 }
 
 /** Deployments pinned to a pool (a nodeSelector), with the name an operator knows them by. */
-export function pinnedApps(resources: { type: string; name: string; props: Record<string, unknown> }[]): { app: string; pod: PodPlacement }[] {
+export function pinnedApps(resources: Planned[]): { app: string; pod: PodPlacement }[] {
   return resources.flatMap((r) => {
     if (r.type !== TYPES.deployment) return [];
     const pod = obj(obj(obj(r.props.spec).template).spec) as PodPlacement;
@@ -94,45 +107,36 @@ export function pinnedApps(resources: { type: string; name: string; props: Recor
   });
 }
 
-/**
- * The pools as the running nodes are after a change: a pool whose labels or taints change keeps its
- * old shape on the nodes that stay (min of the old and new count); only nodes added by this change
- * join with the new one.
- */
-export function runningPools(change: Pick<PlannedChange, "props" | "oldProps">): PoolShape[] {
-  const now = poolShape(change.props);
-  const was = change.oldProps ? poolShape(change.oldProps) : undefined;
-  if (!now) return [];
-  if (!was) return [now];
-  const kept = Math.min(was.count, now.count);
-  return [
-    { ...was, count: kept },
-    { ...now, name: `${now.name} (new nodes)`, count: Math.max(0, now.count - was.count) },
-  ];
-}
-
 export function pinnedCapacity(enforcementLevel: EnforcementLevel): ChangePolicy {
   return {
     name: "pinned-capacity",
     description:
-      "Every app pinned to a pool (a nodeSelector) has nodes to run on: no pinned pool at count 0; offline on --diff-from, no relabel or untaint of a pool whose running nodes keep the labels and taints they joined with (T18). The same check as `npm run scale-in`.",
+      "Every app pinned to a pool (a nodeSelector) has nodes to run on: no pinned pool without instances; offline on --diff-from, no relabel or untaint of a pool whose running nodes keep the labels and taints they joined with (T18). The same check as `npm run scale-in`.",
     enforcementLevel,
     validateStack(s: PolicyStack, report: ReportViolation) {
-      const pools = s.resources.filter((r) => r.type === NODE_POOL_TYPE).flatMap((r) => poolShape(r.props) ?? []);
-      for (const m of strandedApps(pinnedApps(s.resources), pools, "in the plan")) report(m);
+      for (const m of strandedApps(pinnedApps(s.resources), plannedPools(s.resources), "in the plan")) report(m);
     },
     validateChanges(changes, report, after) {
-      const changed = changes.filter((c) => c.type === NODE_POOL_TYPE && c.op === "update" && c.oldProps);
-      const moved = changed.filter((c) => {
-        const was = poolShape(c.oldProps!);
-        const now = poolShape(c.props);
-        return was && now && was.count > 0 && JSON.stringify([was.labels, was.taints]) !== JSON.stringify([now.labels, now.taints]);
+      if (after === undefined) return;
+      const moved = changes.filter((c) => {
+        if (c.type !== NODE_POOL_TYPE || c.op !== "update" || !c.oldProps) return false;
+        const was = poolShape(c.oldProps, 0);
+        const now = poolShape(c.props, 0);
+        return was !== undefined && now !== undefined && JSON.stringify([was.labels, was.taints]) !== JSON.stringify([now.labels, now.taints]);
       });
-      if (moved.length === 0 || after === undefined) return;
+      if (moved.length === 0) return;
+      // The running nodes of a moved pool keep the old shape; only instances this change creates join with the new one.
+      const joining = new Set(changes.filter((c) => c.type === TYPES.instance && (c.op === "create" || c.op === "replace")).map((c) => c.urn));
       const movedUrns = new Set(moved.map((c) => c.urn));
       const pools = [
-        ...moved.flatMap(runningPools),
-        ...after.filter((r) => r.type === NODE_POOL_TYPE && !movedUrns.has(r.urn)).flatMap((r) => poolShape(r.props) ?? []),
+        ...moved.flatMap((c) => {
+          const nodes = instancesOf(after, str(c.props.pool) ?? "");
+          const fresh = nodes.filter((n) => n.urn !== undefined && joining.has(n.urn)).length;
+          const was = poolShape(c.oldProps!, nodes.length - fresh)!;
+          const now = poolShape(c.props, fresh)!;
+          return [was, { ...now, name: `${now.name} (new nodes)` }];
+        }),
+        ...plannedPools(after.filter((r) => !(r.type === NODE_POOL_TYPE && movedUrns.has(r.urn)))),
       ];
       const names = moved.map((c) => str(c.props.pool)).join(", ");
       for (const m of strandedApps(pinnedApps(after), pools, `on the running nodes (pool ${names} keeps the labels and taints its nodes joined with)`))

@@ -74,21 +74,20 @@ describe("config: a pinned pool at count 0", () => {
 });
 
 describe("the pack's pinned-capacity over the plan", () => {
-  test("prod1 passes; its order pool component carries pool, count, labels and taints", async () => {
+  test("prod1 passes; its order pool component carries pool, labels and taints (the count is its 8 instances)", async () => {
     const s = planToPolicyStack(await plan("prod1"));
     expect(runPolicies(s, [pinnedCapacity("mandatory")])).toEqual([]);
     const pool = s.resources.find((r) => r.name === ORDER_POOL)!;
     expect(pool.props).toEqual({
       pool: "order",
-      count: 8,
       labels: { "node.kubernetes.io/pool": "order" },
       taints: [{ key: "dedicated", value: "order", effect: "NoSchedule" }],
     });
   });
 
-  test("a plan whose order pool has no nodes is a mandatory violation", async () => {
+  test("a plan whose order pool has no instances is a mandatory violation", async () => {
     const s = structuredClone(planToPolicyStack(await plan("prod1")));
-    s.resources.find((r) => r.name === ORDER_POOL)!.props.count = 0;
+    s.resources = s.resources.filter((r) => !/^prod1-order-\d+$/.test(r.name));
     expect(runPolicies(s, [pinnedCapacity("mandatory")]).map((v) => [v.level, v.message])).toEqual([
       [
         "mandatory",

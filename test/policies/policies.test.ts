@@ -338,7 +338,16 @@ describe("every stack under its own config file", () => {
     const policies = new Set(v.map((x) => x.policy));
     // credential-endpoints: dev's Apollo and Elasticsearch are not prod's (docs/threat-model.md, T3-T5).
     expect(policies).toEqual(
-      new Set(["deletion-protection", "odd-masters", "approved-instance-types", "kubernetes-baseline", "deployment-hygiene", "credential-endpoints"]),
+      // validated-in-pre: dev's apps carry no list of pre's validated tags (only prod stacks record it, T21).
+      new Set([
+        "deletion-protection",
+        "odd-masters",
+        "approved-instance-types",
+        "kubernetes-baseline",
+        "deployment-hygiene",
+        "credential-endpoints",
+        "validated-in-pre",
+      ]),
     );
     expect(v.every((x) => x.level === "mandatory")).toBe(true);
     expect(v.map((x) => x.message)).toEqual(
