@@ -11,6 +11,7 @@ const UNIT = [
   "config/cli",
   "config/etcdBackupConfig",
   "config/rules",
+  "config/worstValues",
   "contracts/alibabaStubs",
   "fleet/fleetAddressPlan",
   "k8s/flannel",

@@ -17,7 +17,7 @@ const REPELLING = new Set(["NoSchedule", "NoExecute"]);
  * DaemonSets that tolerate everything (fluent-bit, flannel, node-exporter), so its nodes are paid for and
  * idle, which is never what the stack file meant, and the fix is one `pool:` line (or count 0).
  */
-export function placementProblems(s: Settings): string[] {
+export function placementProblems(s: Settings, unparsed: ReadonlySet<string> = new Set()): string[] {
   const out: string[] = [];
   // A platform:nodePools that failed to parse is reported by its own key.
   if (s.nodePools === undefined) return out;
@@ -50,7 +50,8 @@ export function placementProblems(s: Settings): string[] {
     for (const m of strandedApps([{ app, pod }], pools, `in ${PROJECT}:nodePools`))
       out.push(`${PROJECT}:nodePools[${pools.indexOf(pool)}].count: is ${pool.count} under ${PROJECT}:apps.${app}.pool: ${pool.name}; ${m}`);
   }
-  if (!s.env || s.env === "host") return out;
+  // platform:apps that failed to parse says nothing about which pools its apps use: "no app runs there" would be a false line.
+  if (!s.env || s.env === "host" || unparsed.has("apps")) return out;
   pools.forEach((p, i) => {
     const repelling = (p.taints ?? []).filter((t) => REPELLING.has(t.effect));
     if (p.count === 0 || repelling.length === 0) return;

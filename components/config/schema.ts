@@ -12,7 +12,7 @@ import { RFC1918 } from "../network/ports";
 import { LATENCY_BUCKETS_MS } from "../apps/sloRules";
 import { consoleSchema, projectsSchema, workspacesSchema } from "../fleet/consoleSchema";
 import { logSearchSchema } from "../fleet/logSearchSchema";
-import { basicAuthUserProblem, hostPortProblem, httpUrlProblem } from "./kinds";
+import { basicAuthUserProblem, hostPortProblem, httpUrlProblem, hostNameProblem, imageRepositoryProblem, INT32_MAX, prometheusDurationProblem } from "./kinds";
 
 export type { Env };
 /** True for the two production stacks. */
@@ -56,7 +56,18 @@ const ipv4 = z.string().superRefine((v, ctx) => {
   }
 });
 
-const count = z.number().int("must be a whole number").min(0, "must be >= 0");
+/** A Kubernetes API integer (int32, kinds.ts INT32_MAX). */
+const int32 = (min: number) =>
+  z.number().int("must be a whole number").min(min, `must be >= ${min}`).max(INT32_MAX, `must be <= ${INT32_MAX} (the API's int32)`);
+const count = int32(0);
+/** A TCP port (RFC 793's 16-bit field). */
+const tcpPort = z.number().int("must be a whole number").min(1, "must be a TCP port 1-65535").max(65535, "must be a TCP port 1-65535");
+/** A value checked by a kinds.ts function (one message, naming the limit). */
+const byKind = (problem: (v: string) => string | undefined) =>
+  z.string().superRefine((v, ctx) => {
+    const p = problem(v);
+    if (p) ctx.addIssue({ code: "custom", message: p });
+  });
 const instanceType = z.string().regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, "must be an ECS instance type such as ecs.g6.4xlarge");
 const quantity = z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti)?$/, "must be a Kubernetes quantity such as 500m, 2 or 4Gi");
 const pinnedVersion = z.string().regex(/^v?\d+\.\d+\.\d+$/, "must be a pinned version such as 4.12.1");
@@ -239,7 +250,7 @@ const logging = z.discriminatedUnion("output", [
     .object({
       output: z.literal("elasticsearch"),
       host: z.string().min(1),
-      port: z.number().int().min(1).max(65535).optional(),
+      port: tcpPort.optional(),
       index: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "must be a lowercase Elasticsearch index name"),
       tls: z.boolean().optional(),
       user: z
@@ -273,10 +284,7 @@ const logging = z.discriminatedUnion("output", [
 const monitoring = z
   .object({
     chartVersion: pinnedVersion.optional(),
-    retention: z
-      .string()
-      .regex(/^\d+[dhw]$/, "must be a duration such as 15d")
-      .optional(),
+    retention: byKind(prometheusDurationProblem).optional(),
     storageSize: quantity.optional(),
     /** StorageClass for Prometheus; omit to use an emptyDir (data lost on reschedule). */
     storageClass: dnsLabel.optional(),
@@ -286,7 +294,7 @@ const monitoring = z
       .object({
         ingress5xxRatio: z.number().gt(0).lt(1).optional(),
         ingress4xxRatio: z.number().gt(0).lt(1).optional(),
-        restartsIn15m: z.number().int().min(1).optional(),
+        restartsIn15m: int32(1).optional(),
       })
       .strict()
       .optional(),
@@ -312,17 +320,15 @@ const resources = z
 const app = z
   .object({
     /** Image repository without tag, in the company's Harbor. */
-    image: z
-      .string()
-      .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/, "must be an image repository without a tag, e.g. harbor.example.com/commerce/order-service"),
+    image: byKind(imageRepositoryProblem),
     /** Image tag; rolling back = setting the previous tag. Also the `app.kubernetes.io/version` label, so at most 63 characters. */
     tag: z.string(),
     /** Previous tags, newest first (kept by `npm run release`, used by `npm run rollback`). */
     history: z.array(z.string()).max(5, "keeps at most 5 previous tags").optional(),
     /** Replica count. With `autoscale`, the count `pulumi up` resets to when the Deployment changes (javaAppObjects.ts deployment()). */
-    replicas: z.number().int().min(1, "must be at least 1"),
+    replicas: int32(1),
     /** The port the JVM listens on. */
-    port: z.number().int().min(1).max(65535),
+    port: tcpPort,
     /** HTTP path of the health endpoint (readiness, liveness and startup probes). */
     healthPath: z.string().regex(/^\/[^\s]*$/, "must be an HTTP path such as /actuator/health"),
     /** Public host name; default none, and an Ingress (class nginx) is created only when set. */
@@ -355,11 +361,11 @@ const app = z
     autoscale: z
       .object({
         /** Floor: what the app needs on a quiet promo day. */
-        min: z.number(),
+        min: int32(1),
         /** Ceiling: bounded by the order pool's capacity and the database's connection budget. */
-        max: z.number(),
+        max: int32(1),
         /** Target average CPU utilization, percent of the CPU request. */
-        cpuPercent: z.number(),
+        cpuPercent: int32(1),
       })
       .strict()
       .optional(),
@@ -395,8 +401,8 @@ const tracing = z
     /** The Elasticsearch OAP writes to; default `platform:logging`'s (output elasticsearch), required behind Kafka. */
     elasticsearch: z
       .object({
-        host: z.string().regex(/^[A-Za-z0-9.-]+$/, "must be a host name without scheme or port"),
-        port: z.number().int().min(1).max(65535).optional(),
+        host: byKind(hostNameProblem),
+        port: tcpPort.optional(),
         tls: z.boolean().optional(),
       })
       .strict()
