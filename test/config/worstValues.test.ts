@@ -130,3 +130,17 @@ describe("the limits themselves", () => {
     expect(reservedKeyDomain("dedicated")).toBeUndefined();
   });
 });
+
+describe("contradictory role lists (a user in two role lists of one workspace)", () => {
+  test("a viewer who is also an admin, and a developer listed twice, are refused on the host; the committed lists pass", () => {
+    expect(
+      problems(
+        "host",
+        'platform:workspaces.commerce={"clusters":["dev","test","pre","prod1","prod2"],"admins":["ops.wang","ops.li"],"developers":["dev.zhang","dev.zhang"],"viewers":["qa.liu","ops.li"]}',
+      ),
+    ).toEqual([
+      "platform:workspaces.commerce.developers[1]: dev.zhang is already in platform:workspaces.commerce.developers; a user has one role per workspace, list them once",
+      "platform:workspaces.commerce.viewers[1]: ops.li is already in platform:workspaces.commerce.admins; a user has one role per workspace, list them once",
+    ]);
+  });
+});
