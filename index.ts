@@ -2,7 +2,8 @@
 // validates the stack's config (throwing before any resource is registered),
 // composes the components and returns the stack outputs. The offline preview
 // calls the very same function under the SDK's mock runtime.
-import { BackupBucket, backupBucketName } from "./components/cluster/backupBucket";
+import { BackupBucket } from "./components/cluster/backupBucket";
+import { etcdBackupBucket } from "./components/cluster/backupBucketName";
 import { Cluster } from "./components/cluster/cluster";
 import { DEFAULT_ETCD_BACKUP } from "./components/cluster/etcdBackup";
 import { backupStatements, MasterRole } from "./components/cluster/masterRole";
@@ -11,6 +12,8 @@ import { AdmissionPolicies } from "./components/k8s/admissionPolicy";
 import { DiskCsi, diskCsiScopeTag, diskStatements } from "./components/k8s/diskCsi";
 import { MetricsServer } from "./components/k8s/metricsServer";
 import { loadStackConfig } from "./components/config/stackConfig";
+import { PROJECT_DIR } from "./components/config/stackFiles";
+import { preValidatedTags } from "./components/ops/prodTags";
 import { FleetLinks } from "./components/fleet/fleet";
 import { hostFacts } from "./components/fleet/hostLookup";
 import { memberRegistrations } from "./components/fleet/memberRegistrations";
@@ -51,7 +54,7 @@ export = async () => {
 
   // etcd snapshots: a bucket per stack, written by the masters through their instance role.
   const backup = { ...DEFAULT_ETCD_BACKUP, ...config.etcdBackup };
-  const bucketName = config.etcdBackup?.bucket ?? backupBucketName("livemall", config.stack);
+  const bucketName = etcdBackupBucket(config.etcdBackup?.bucket, config.stack);
   const backupBucket = new BackupBucket(`${config.stack}-etcd-backup`, {
     clusterName: config.stack,
     bucketName,
@@ -269,6 +272,8 @@ export = async () => {
     const agent = tracing && { image: mirrored(AGENT_IMAGE, imageMirror), oapAddress: tracing.oapAddress, sampleNPer3Secs: config.tracing?.sampleNPer3Secs };
     // Ingresses pass ingress-nginx's admission webhook: apps wait for the controller.
     const appAccess = { ...access, after: [ingress.release] };
+    // Prod runs only what pre validated: the pack checks the Deployments' tags against this (T21).
+    const preTags = config.isProd ? (preValidatedTags(PROJECT_DIR) ?? {}) : undefined;
     for (const [app, appConfig] of Object.entries(config.apps)) {
       new JavaApp(`${config.stack}-${app}`, {
         cluster: appAccess,
@@ -281,6 +286,7 @@ export = async () => {
         nodePools: config.nodePools,
         imageMirror,
         agent,
+        ...(preTags ? { validatedInPre: preTags[app] ?? [] } : {}),
       });
     }
   }

@@ -76,6 +76,8 @@ export function readFleet(dir = FLEET_DIR): Fleet {
   const problems: string[] = [];
   const stacks: FleetStack[] = [];
   const membersOf = new Map<string, unknown>();
+  /** Stacks whose file exists but says nothing readable: named once, by their own line. */
+  const unread = new Set<string>();
   for (const f of files) {
     const name = f.slice("Pulumi.".length, -".yaml".length);
     let config: Record<string, unknown>;
@@ -84,23 +86,27 @@ export function readFleet(dir = FLEET_DIR): Fleet {
       config = doc?.config ?? {};
     } catch (e) {
       problems.push(`${f}: not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+      unread.add(name);
       continue;
     }
     const declared = config["platform:tier"];
     if (declared !== undefined && !isTier(declared)) {
       problems.push(`${f}: platform:tier: "${String(declared)}" is not one of ${TIERS.join(", ")}`);
+      unread.add(name);
       continue;
     }
     const tier = declared ?? (isTier(name) ? name : undefined);
     if (tier === undefined) {
       problems.push(`${f}: platform:tier is required (the stack name "${name}" is not a tier): one of ${TIERS.join(", ")}`);
+      unread.add(name);
       continue;
     }
     stacks.push({ name, tier });
     if (tier === "host") membersOf.set(name, (config["platform:kubesphere"] as { members?: unknown } | undefined)?.members);
   }
   const hosts = stacks.filter((s) => s.tier === "host").map((s) => s.name);
-  if (hosts.length !== 1) {
+  // A file that did not parse may be the host: "found none" would then be a false line.
+  if (hosts.length > 1 || (hosts.length === 0 && problems.length === 0)) {
     problems.push(`the fleet needs exactly one stack with platform:tier host, found ${hosts.length ? hosts.join(", ") : "none"}`);
   }
   const host = hosts[0] ?? "";
@@ -112,8 +118,9 @@ export function readFleet(dir = FLEET_DIR): Fleet {
     for (const ref of refs) {
       const name = String(ref).split("/").pop() ?? "";
       const s = stacks.find((x) => x.name === name);
-      if (!s) problems.push(`Pulumi.${host}.yaml: platform:kubesphere.members: ${String(ref)} has no stack file Pulumi.${name}.yaml`);
-      else if (s.tier === "host") problems.push(`Pulumi.${host}.yaml: platform:kubesphere.members: ${String(ref)} is a host, not a member`);
+      if (!s) {
+        if (!unread.has(name)) problems.push(`Pulumi.${host}.yaml: platform:kubesphere.members: ${String(ref)} has no stack file Pulumi.${name}.yaml`);
+      } else if (s.tier === "host") problems.push(`Pulumi.${host}.yaml: platform:kubesphere.members: ${String(ref)} is a host, not a member`);
       else members.push(name);
     }
   }

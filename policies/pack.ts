@@ -10,6 +10,8 @@
 // rule set serve both runners with levels kept in files. The rules live by
 // domain under rules/, the way awsguard splits src/ by service.
 import { safeChanges } from "./rules/changes";
+import { pinnedCapacity } from "./rules/capacity";
+import { validatedInPre, VALIDATED_IN_PRE_SCHEMA } from "./rules/promotion";
 import {
   approvedInstanceTypes,
   APPROVED_INSTANCE_TYPES_SCHEMA,
@@ -29,6 +31,8 @@ import { trustedSources, TRUSTED_SOURCES_SCHEMA } from "./rules/sources";
 import {
   credentialEndpoints,
   CREDENTIAL_ENDPOINTS_SCHEMA,
+  metadataGuard,
+  METADATA_GUARD_SCHEMA,
   noPublicLoadBalancers,
   NO_PUBLIC_LOAD_BALANCERS_SCHEMA,
   platformNamespaces,
@@ -80,6 +84,10 @@ export const POLICY_DEFINITIONS: PolicyDefinition[] = [
   define("resource", POD_PRIVILEGES_SCHEMA, podPrivileges),
   define("resource", NO_PUBLIC_LOAD_BALANCERS_SCHEMA, noPublicLoadBalancers),
   define("resource", PLATFORM_NAMESPACES_SCHEMA, platformNamespaces),
+  define("resource", METADATA_GUARD_SCHEMA, metadataGuard),
+  // The plan's pools against its pinned apps; on --diff-from also the running nodes' labels and taints.
+  define("stack", {}, pinnedCapacity),
+  define("stack", VALIDATED_IN_PRE_SCHEMA, validatedInPre),
   // Over the plan's changes (old vs new): offline on --diff-from only; see rules/changes.ts.
   define("stack", {}, safeChanges),
 ];

@@ -133,6 +133,11 @@ export interface JavaAppArgs {
   agent?: AgentSettings;
   /** IngressClass the app's Ingresses name. Default `nginx` (INGRESS_CLASS, the cluster's global ingress-nginx). */
   ingressClass?: string;
+  /**
+   * Prod only: the tags pre validated for this app (pre's tag and history, components/ops/prodTags.ts), recorded as the
+   * component's input so the pack's validated-in-pre rule can hold the Deployments' tags against them (T21). Default none.
+   */
+  validatedInPre?: string[];
 }
 
 /** Deployments of big apps roll out in waves (24 JVMs, 6 at a time, up to 150 s start each): more than Pulumi's default 10-minute wait. */
@@ -144,7 +149,7 @@ export class JavaApp extends pulumi.ComponentResource {
   readonly namespace: string;
 
   constructor(name: string, args: JavaAppArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:k8s:JavaApp", name, {}, opts);
+    super("platform:k8s:JavaApp", name, args.validatedInPre ? { app: args.app, validatedInPre: args.validatedInPre } : {}, opts);
     const apolloEnv = apolloEnvOf(args.env);
     if (!apolloEnv) throw new pulumi.ResourceError(`platform:apps.${args.app}: the ${args.env} stack runs no apps (no Apollo environment)`, this);
     const ns = args.namespaces.forApp(args.app, args.config);

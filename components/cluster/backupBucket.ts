@@ -32,12 +32,7 @@ export interface BackupBucketArgs {
   tags?: Record<string, string>;
 }
 
-/** `<project>-<stack>-etcd-backup`, a valid OSS name (3-63 lowercase, digits, hyphens). */
-export function backupBucketName(owner: string, clusterName: string): string {
-  const name = `${owner}-${clusterName}-etcd-backup`;
-  if (!/^[a-z0-9][-a-z0-9]{1,61}[a-z0-9]$/.test(name)) throw new Error(`etcd backup: bucket name ${JSON.stringify(name)} is not a valid OSS bucket name`);
-  return name;
-}
+export { backupBucketName } from "./backupBucketName";
 
 /** The two lifecycle rules (see the header): snapshots and their old versions kept retentionDays each, expired delete markers removed. */
 export function backupLifecycleRules(prefix: string, retentionDays: number): alicloud.types.input.oss.BucketLifecycleRule[] {

@@ -28,6 +28,7 @@ import { BOOTSTRAP_SCRIPT_PATH, bootstrapScript } from "./bootstrapScript";
 import { auditPolicy } from "./auditPolicy";
 import { withoutComments } from "./masterDay2";
 import { HAPROXY_APPLY_PATH, haproxyApplyScript, HAPROXY_TEMPLATE_PATH } from "./haproxyRollout";
+import { METADATA_GUARD_TAG } from "../../policies/rules/threats";
 import { BOOTSTRAP_UNIT, bootstrapUnit, METADATA_GUARD_PATH, METADATA_GUARD_UNIT, metadataGuardRules, metadataGuardUnit } from "./bootstrapUnits";
 
 export type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
@@ -137,6 +138,17 @@ export interface UserDataExtras {
 }
 
 /** Node settings outside kubeadm's: the containerd version prefix. */
+/**
+ * The tag a node carries because renderUserData installs the metadata guard (METADATA_GUARD_PATH and
+ * METADATA_GUARD_UNIT) in every node's user data, whatever its role: the
+ * `metadata-guard` policy refuses a Kubernetes node without it (docs/threat-model.md, T12). Its value is
+ * the unit's name, not a digest of the rules: user data runs once, so a digest would claim rules the
+ * running node never loaded.
+ */
+export function metadataGuardTags(): Record<string, string> {
+  return { [METADATA_GUARD_TAG]: METADATA_GUARD_UNIT };
+}
+
 export interface NodeSettings {
   containerdVersion?: string;
 }

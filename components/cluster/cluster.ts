@@ -9,7 +9,7 @@ import { Network } from "../network/network";
 import { NodePool, nodeName } from "./nodePool";
 import { adminKubeconfig, ClusterPki } from "./pki";
 import { ApiServerReadiness } from "./readiness";
-import { renderUserData } from "./cloudInit";
+import { metadataGuardTags, renderUserData } from "./cloudInit";
 import type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
 import type { EtcdBackupSettings } from "./etcdBackup";
 import { masterDay2 } from "./masterDay2";
@@ -280,7 +280,7 @@ export class Cluster extends pulumi.ComponentResource {
         systemDiskGb: args.masters.systemDiskGb ?? MASTER_SYSTEM_DISK_GB,
         deletionProtection: args.deletionProtection,
         userData: (i, hostname) => this.userData(bootstrap, hostname, this.masterBootstrap(addresses, i, hostname), this.masterDay2(addresses, i)),
-        tags: { ...args.tags, ...this.versionTag, "platform:role": "master" },
+        tags: { ...args.tags, ...this.versionTag, ...metadataGuardTags(), "platform:role": "master" },
       },
       { parent: this, dependsOn: [this.front] },
     );
@@ -301,7 +301,8 @@ export class Cluster extends pulumi.ComponentResource {
         systemDiskGb: pool.systemDiskGb,
         deletionProtection: args.deletionProtection,
         userData: (_i, hostname) => this.userData(bootstrap, hostname, { role: "worker", hostname, labels: pool.labels, taints: pool.taints }),
-        tags: { ...args.tags, ...args.workerTags, ...this.versionTag, "platform:role": "worker" },
+        placement: { labels: pool.labels, taints: pool.taints },
+        tags: { ...args.tags, ...args.workerTags, ...this.versionTag, ...metadataGuardTags(), "platform:role": "worker" },
       },
       // After the masters and the front: their fixed addresses are taken before
       // DHCP hands out addresses to workers, and a worker's join finds an endpoint.

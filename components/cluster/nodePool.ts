@@ -48,6 +48,12 @@ export interface NodePoolArgs {
   deletionProtection: boolean;
   /** Tags on every instance (the pool name is added). Default none. */
   tags?: Record<string, string>;
+  /**
+   * The labels and taints the pool's nodes join with (worker pools; kubeadm's nodeRegistration), recorded
+   * as the component's inputs beside the pool's name so the pinned-capacity policy can read them from the
+   * plan (policies/rules/capacity.ts, T18). Note: a node takes them once, at join.
+   */
+  placement?: { labels?: Record<string, string>; taints?: { key: string; value?: string; effect: string }[] };
 }
 
 export interface PoolNode {
@@ -63,7 +69,13 @@ export class NodePool extends pulumi.ComponentResource {
   public readonly privateIps: pulumi.Output<string>[];
 
   constructor(name: string, args: NodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:compute:NodePool", name, {}, opts);
+    super(
+      "platform:compute:NodePool",
+      name,
+      // Not the count: the pack counts the pool's instances, so a scale-out changes no component.
+      args.placement ? { pool: args.poolName, labels: args.placement.labels ?? {}, taints: args.placement.taints ?? [] } : {},
+      opts,
+    );
     if (!Number.isInteger(args.count) || args.count < 0)
       throw new pulumi.ResourceError(`NodePool ${name}: count must be a whole number >= 0, got ${args.count}`, this);
     if (args.vswitches.length === 0) throw new pulumi.ResourceError(`NodePool ${name}: vswitches must not be empty`, this);

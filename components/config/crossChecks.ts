@@ -178,7 +178,7 @@ export const CROSS_CHECKS: CrossCheck[] = [
   sizeRules,
   ingressRules,
   loggingRules,
-  (_stack, s) => placementProblems(s),
+  (_stack, s, ctx) => placementProblems(s, ctx.unparsed),
   (_stack, s) => storageProblems(s),
   (_stack, s) => kubesphereVersionProblems(s),
   // Console keys (fleet/consoleRules.ts); the member's platform:projects against the host's file: stackConfig.ts.

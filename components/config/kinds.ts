@@ -78,6 +78,22 @@ export function kmsEndpointProblems(endpoint: string | undefined, region: string
 export const RESERVED_TAINT_PREFIXES = ["node.kubernetes.io/", "node.cloudprovider.kubernetes.io/"];
 
 /**
+ * Key prefixes Kubernetes reserves for its core components: kubernetes.io/ and k8s.io/, and their
+ * subdomains (Kubernetes docs, "Labels and Selectors", syntax and character set:
+ * kubernetes.io/docs/concepts/overview/working-with-objects/labels/, read 2026-12-07). A pool's taint
+ * under them claims to be set by Kubernetes itself.
+ */
+export const RESERVED_KEY_DOMAINS = ["kubernetes.io", "k8s.io"];
+
+/** The reserved domain a `prefix/name` key falls under, or undefined. */
+export function reservedKeyDomain(key: string): string | undefined {
+  const slash = key.indexOf("/");
+  if (slash < 0) return undefined;
+  const prefix = key.slice(0, slash).toLowerCase();
+  return RESERVED_KEY_DOMAINS.find((d) => prefix === d || prefix.endsWith(`.${d}`));
+}
+
+/**
  * A pool's taints: a key owned by a controller, and two taints with the same key and effect (the API server
  * refuses a Node with both: core/validation ValidateNodeSpec checks taints unique by key and effect).
  */
@@ -86,7 +102,10 @@ export function taintSetProblems(key: string, taints: { key: string; value?: str
   const seen = new Set<string>();
   taints.forEach((t, i) => {
     const reserved = RESERVED_TAINT_PREFIXES.find((p) => t.key.startsWith(p));
+    const domain = reservedKeyDomain(t.key);
     if (reserved) out.push(`${key}[${i}].key: ${t.key} is reserved (${reserved}* taints are set and removed by Kubernetes controllers)`);
+    else if (domain)
+      out.push(`${key}[${i}].key: ${t.key} is under ${domain}/, which Kubernetes reserves for its core components; use a key of your own (e.g. dedicated)`);
     const id = `${t.key}:${t.effect}`;
     if (seen.has(id)) out.push(`${key}[${i}]: duplicate taint ${t.key} with effect ${t.effect} (at most one per key and effect)`);
     seen.add(id);
@@ -97,4 +116,61 @@ export function taintSetProblems(key: string, taints: { key: string; value?: str
 /** A basic-auth user id: RFC 7617 section 2, "a user-id containing a colon character is invalid" (the colon ends it). */
 export function basicAuthUserProblem(user: string): string | undefined {
   return user.includes(":") ? "must not contain ':' (HTTP basic auth splits user and password at the first colon, RFC 7617 section 2)" : undefined;
+}
+
+/**
+ * The largest int32: Kubernetes API integers such as apps/v1 DeploymentSpec.replicas, autoscaling/v2
+ * minReplicas/maxReplicas/averageUtilization and ContainerPort are int32 (k8s.io/api, apps/v1 and
+ * autoscaling/v2 types.go); a larger value is refused by the API server or wraps.
+ */
+export const INT32_MAX = 2147483647;
+
+// The reference grammar of distribution/reference v0.6.0 (reference.go's grammar comment, regexp.go):
+//   name := [domain '/'] remote-name; domain := host [':' port]; domain-component := [a-zA-Z0-9] | [a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]
+//   path-component := alpha-numeric [separator alpha-numeric]*; alpha-numeric := [a-z0-9]+; separator := [_.] | __ | [-]+
+//   tag := [\w][\w.-]{0,127}; the whole name at most 255 characters (NameTotalLengthMax).
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const REPOSITORY = new RegExp(`^(${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*)(?::([0-9]+))?/(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)$`);
+/** distribution/reference's NameTotalLengthMax. */
+export const IMAGE_NAME_MAX = 255;
+
+/**
+ * Why `value` is not an image repository with a registry host and no tag or digest
+ * (`harbor.livemall.internal/commerce/order-service`), by distribution's reference grammar, or undefined.
+ */
+export function imageRepositoryProblem(value: string): string | undefined {
+  const example = "e.g. harbor.livemall.internal/commerce/order-service";
+  if (value.length > IMAGE_NAME_MAX) return `is ${value.length} characters; an image name is at most ${IMAGE_NAME_MAX} (distribution's reference grammar)`;
+  if (/[@]/.test(value) || /:[^/]*$/.test(value.slice(value.indexOf("/") + 1)))
+    return `must be an image repository without a tag or digest (the tag is its own key), ${example}`;
+  const m = REPOSITORY.exec(value);
+  if (!m || !(m[1].includes(".") || m[2] !== undefined || m[1] === "localhost"))
+    return `must be registry-host[:port]/path with lowercase path components separated by '.', '_', '__' or '-' (distribution's reference grammar), ${example}`;
+  if (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > MAX_PORT)) return `registry port ${m[2]} is not 1-${MAX_PORT}`;
+  return undefined;
+}
+
+/**
+ * Prometheus' duration (`15d`, `2w`): prometheus/common model.ParseDuration refuses a value past int64
+ * nanoseconds ("duration out of range"), about 292 years (model/time.go).
+ */
+export function prometheusDurationProblem(value: string): string | undefined {
+  const m = /^(\d+)([dhw])$/.exec(value);
+  if (!m) return "must be a duration such as 15d";
+  const unitMs: Record<string, number> = { h: 36e5, d: 864e5, w: 6048e5 };
+  const ns = BigInt(m[1]) * BigInt(unitMs[m[2]]) * 1000000n;
+  return ns > 9223372036854775807n ? `${value} is past Prometheus' duration range (int64 nanoseconds, about 292 years)` : undefined;
+}
+
+/**
+ * Why `value` is not a host name a resolver accepts (RFC 1123 section 2.1 over RFC 952: labels of letters,
+ * digits and '-', not starting or ending with '-', 1-63 characters each, 253 in all), or undefined.
+ */
+export function hostNameProblem(value: string): string | undefined {
+  if (value.length === 0 || value.length > 253) return `must be a host name of 1-253 characters, got ${value.length}`;
+  const bad = value.split(".").find((l) => !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l));
+  return bad === undefined
+    ? undefined
+    : `must be a host name without scheme or port (dot-separated labels of letters, digits and '-', 1-63 characters, not starting or ending with '-'); ${JSON.stringify(bad)} is not a label`;
 }

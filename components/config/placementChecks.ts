@@ -4,6 +4,7 @@
 import { ESSD_MIN_GIB, ESSD_STORAGE_CLASS } from "../k8s/diskCsi";
 import { PlatformSettings } from "./schema";
 import { PROJECT } from "./keys";
+import { strandedApps } from "../../policies/rules/capacity";
 
 type Settings = Partial<PlatformSettings>;
 
@@ -16,7 +17,7 @@ const REPELLING = new Set(["NoSchedule", "NoExecute"]);
  * DaemonSets that tolerate everything (fluent-bit, flannel, node-exporter), so its nodes are paid for and
  * idle, which is never what the stack file meant, and the fix is one `pool:` line (or count 0).
  */
-export function placementProblems(s: Settings): string[] {
+export function placementProblems(s: Settings, unparsed: ReadonlySet<string> = new Set()): string[] {
   const out: string[] = [];
   // A platform:nodePools that failed to parse is reported by its own key.
   if (s.nodePools === undefined) return out;
@@ -33,7 +34,24 @@ export function placementProblems(s: Settings): string[] {
       );
     }
   }
-  if (!s.env || s.env === "host") return out;
+  // T18: a pinned app's pool with no nodes (count 0), decided by the function scale-in and the pack use.
+  const pinned = apps.flatMap(([app, a]) => {
+    const pool = pools.find((p) => p.name === a.pool);
+    if (!pool || Object.keys(pool.labels ?? {}).length === 0) return [];
+    const tolerations = (pool.taints ?? []).map((t) => ({
+      key: t.key,
+      operator: t.value === undefined ? "Exists" : "Equal",
+      value: t.value,
+      effect: t.effect,
+    }));
+    return [{ app, pod: { nodeSelector: pool.labels, tolerations }, pool }];
+  });
+  for (const { app, pod, pool } of pinned) {
+    for (const m of strandedApps([{ app, pod }], pools, `in ${PROJECT}:nodePools`))
+      out.push(`${PROJECT}:nodePools[${pools.indexOf(pool)}].count: is ${pool.count} under ${PROJECT}:apps.${app}.pool: ${pool.name}; ${m}`);
+  }
+  // platform:apps that failed to parse says nothing about which pools its apps use: "no app runs there" would be a false line.
+  if (!s.env || s.env === "host" || unparsed.has("apps")) return out;
   pools.forEach((p, i) => {
     const repelling = (p.taints ?? []).filter((t) => REPELLING.has(t.effect));
     if (p.count === 0 || repelling.length === 0) return;

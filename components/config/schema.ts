@@ -12,7 +12,7 @@ import { RFC1918 } from "../network/ports";
 import { LATENCY_BUCKETS_MS } from "../apps/sloRules";
 import { consoleSchema, projectsSchema, workspacesSchema } from "../fleet/consoleSchema";
 import { logSearchSchema } from "../fleet/logSearchSchema";
-import { basicAuthUserProblem, hostPortProblem, httpUrlProblem } from "./kinds";
+import { basicAuthUserProblem, hostPortProblem, httpUrlProblem, hostNameProblem, imageRepositoryProblem, INT32_MAX, prometheusDurationProblem } from "./kinds";
 
 export type { Env };
 /** True for the two production stacks. */
@@ -56,7 +56,18 @@ const ipv4 = z.string().superRefine((v, ctx) => {
   }
 });
 
-const count = z.number().int("must be a whole number").min(0, "must be >= 0");
+/** A Kubernetes API integer (int32, kinds.ts INT32_MAX). */
+const int32 = (min: number) =>
+  z.number().int("must be a whole number").min(min, `must be >= ${min}`).max(INT32_MAX, `must be <= ${INT32_MAX} (the API's int32)`);
+const count = int32(0);
+/** A TCP port (RFC 793's 16-bit field). */
+const tcpPort = z.number().int("must be a whole number").min(1, "must be a TCP port 1-65535").max(65535, "must be a TCP port 1-65535");
+/** A value checked by a kinds.ts function (one message, naming the limit). */
+const byKind = (problem: (v: string) => string | undefined) =>
+  z.string().superRefine((v, ctx) => {
+    const p = problem(v);
+    if (p) ctx.addIssue({ code: "custom", message: p });
+  });
 const instanceType = z.string().regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, "must be an ECS instance type such as ecs.g6.4xlarge");
 const quantity = z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti)?$/, "must be a Kubernetes quantity such as 500m, 2 or 4Gi");
 const pinnedVersion = z.string().regex(/^v?\d+\.\d+\.\d+$/, "must be a pinned version such as 4.12.1");
@@ -258,7 +269,7 @@ const logging = z.discriminatedUnion("output", [
     .object({
       output: z.literal("elasticsearch"),
       host: z.string().min(1).describe("Elasticsearch host, without scheme, port or newline."),
-      port: z.number().int().min(1).max(65535).optional().describe("Elasticsearch port. Default 9200."),
+      port: tcpPort.optional().describe("Elasticsearch port. Default 9200."),
       index: z
         .string()
         .regex(/^[a-z0-9][a-z0-9_.-]*$/, "must be a lowercase Elasticsearch index name")
@@ -300,11 +311,7 @@ const logging = z.discriminatedUnion("output", [
 const monitoring = z
   .object({
     chartVersion: pinnedVersion.optional().describe("Pinned kube-prometheus-stack chart version. Default 87.12.5."),
-    retention: z
-      .string()
-      .regex(/^\d+[dhw]$/, "must be a duration such as 15d")
-      .optional()
-      .describe("Prometheus retention. Default 15d."),
+    retention: byKind(prometheusDurationProblem).optional().describe("Prometheus retention. Default 15d."),
     storageSize: quantity.optional().describe("Prometheus's volume size, e.g. 100Gi; also caps the TSDB at 85% of it. Default unset (no cap)."),
     storageClass: dnsLabel.optional().describe("StorageClass for Prometheus; omit to use an emptyDir (data lost on reschedule)."),
     grafanaUrl: url.optional().describe("Grafana's URL as people open it, for the SLO alerts' dashboard links; omit for relative /d/<uid> links."),
@@ -312,7 +319,7 @@ const monitoring = z
       .object({
         ingress5xxRatio: z.number().gt(0).lt(1).optional(),
         ingress4xxRatio: z.number().gt(0).lt(1).optional(),
-        restartsIn15m: z.number().int().min(1).optional(),
+        restartsIn15m: int32(1).optional(),
       })
       .strict()
       .optional()
@@ -337,22 +344,17 @@ const resources = z
 
 const app = z
   .object({
-    image: z
-      .string()
-      .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/, "must be an image repository without a tag, e.g. harbor.example.com/commerce/order-service")
-      .describe("Image repository without tag, in the company's Harbor."),
+    image: byKind(imageRepositoryProblem).describe("Image repository without tag, in the company's Harbor."),
     tag: z.string().describe("Image tag; rolling back = setting the previous tag. Also the `app.kubernetes.io/version` label, so at most 63 characters."),
     history: z
       .array(z.string())
       .max(5, "keeps at most 5 previous tags")
       .optional()
       .describe("Previous tags, newest first (kept by `npm run release`, used by `npm run rollback`)."),
-    replicas: z
-      .number()
-      .int()
-      .min(1, "must be at least 1")
-      .describe("Replica count. With `autoscale`, the count `pulumi up` resets to when the Deployment changes (javaAppObjects.ts deployment())."),
-    port: z.number().int().min(1).max(65535).describe("The port the JVM listens on."),
+    replicas: int32(1).describe(
+      "Replica count. With `autoscale`, the count `pulumi up` resets to when the Deployment changes (javaAppObjects.ts deployment()).",
+    ),
+    port: tcpPort.describe("The port the JVM listens on."),
     healthPath: z
       .string()
       .regex(/^\/[^\s]*$/, "must be an HTTP path such as /actuator/health")
@@ -383,9 +385,9 @@ const app = z
       .describe("A canary release through ingress-nginx's canary annotations; none unless configured."),
     autoscale: z
       .object({
-        min: z.number().describe("Floor: what the app needs on a quiet promo day."),
-        max: z.number().describe("Ceiling: bounded by the order pool's capacity and the database's connection budget."),
-        cpuPercent: z.number().describe("Target average CPU utilization, percent of the CPU request."),
+        min: int32(1).describe("Floor: what the app needs on a quiet promo day."),
+        max: int32(1).describe("Ceiling: bounded by the order pool's capacity and the database's connection budget."),
+        cpuPercent: int32(1).describe("Target average CPU utilization, percent of the CPU request."),
       })
       .strict()
       .optional()
@@ -424,11 +426,8 @@ const tracing = z
       ),
     elasticsearch: z
       .object({
-        host: z
-          .string()
-          .regex(/^[A-Za-z0-9.-]+$/, "must be a host name without scheme or port")
-          .describe("Elasticsearch host, without scheme or port."),
-        port: z.number().int().min(1).max(65535).optional(),
+        host: byKind(hostNameProblem).describe("Elasticsearch host, without scheme or port."),
+        port: tcpPort.optional(),
         tls: z.boolean().optional(),
       })
       .strict()

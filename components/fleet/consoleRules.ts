@@ -31,6 +31,19 @@ export function consoleKeyProblems(s: Settings, stacks?: KnownStack[]): string[]
     out.push(`${P}:projects: is a member setting (which workspace each app namespace of the member is in); delete it here`);
   if (isHost && (s.workspaces !== undefined || s.console !== undefined) && !s.kubesphere?.enabled)
     out.push(`${P}:kubesphere.enabled: must be true for ${P}:workspaces and ${P}:console (they are KubeSphere objects)`);
+  // A user in two role lists of one workspace (or twice in one) gets one role binding per list, and the
+  // strongest wins silently: the stack file would say "viewer" while the user administers the workspace.
+  for (const [ws, w] of Object.entries(s.workspaces ?? {})) {
+    const seen = new Map<string, string>();
+    for (const list of ["admins", "developers", "viewers"] as const) {
+      (w[list] ?? []).forEach((u, i) => {
+        const first = seen.get(u);
+        if (first !== undefined)
+          out.push(`${P}:workspaces.${ws}.${list}[${i}]: ${u} is already in ${first}; a user has one role per workspace, list them once`);
+        else seen.set(u, `${P}:workspaces.${ws}.${list}`);
+      });
+    }
+  }
   if (!stacks) return out;
   const members = stacks.filter((k) => k.env !== "host").map((k) => k.name);
   // A workspace placed on a cluster the host does not register is never created there: the WorkspaceTemplate

@@ -14,6 +14,7 @@ import { FleetError, readFleet } from "../../policies/fleet";
 import { listStacks, PROJECT_DIR, readStackFile } from "../config/stackFiles";
 import { fleetRegistrationProblems } from "../fleet/kubesphereMembers";
 import { prodTagsNotFromPre } from "./prodTags";
+import { fleetUniquenessProblems } from "./fleetUniqueness";
 import { exitAfterFlush, readArgs, runCli, UsageError } from "../config/cli";
 import { escProblems } from "./escEnvironments";
 import { runnerProblems } from "./ciRunners";
@@ -77,6 +78,7 @@ function check(argv: string[]): number {
   // KubeSphere registration: the host's members list and each member's hostStack / kubesphere.enabled agree.
   const problems = [...checkFleetAddressPlan(plan), ...fleetRegistrationProblems(listStacks(dir))];
   const unvalidated = prodTagsNotFromPre(dir);
+  const clashes = uniquenessSection(plan, dir, problems);
   if (problems.length) {
     console.error(`fleet address plan: ${problems.length} problem${problems.length > 1 ? "s" : ""}`);
     for (const p of problems) console.error(`  - ${p}`);
@@ -95,14 +97,32 @@ function check(argv: string[]): number {
     console.error(`CI runners: ${runners.length} problem${runners.length > 1 ? "s" : ""}`);
     for (const p of runners) console.error(`  - ${p}`);
   }
-  if (problems.length || unvalidated.length || secrets.length || runners.length) return 1;
+  if (problems.length || unvalidated.length || secrets.length || runners.length || clashes) return 1;
   console.log(
     `fleet address plan: ${plan.clusters.length} clusters, ${plan.links.length} IPsec links` +
       `${plan.datacenter ? `, data centre linked to ${plan.datacenter.linkedStacks.join(", ")}` : ""}: no overlaps; ` +
-      `KubeSphere members and their host agree; every prod tag was validated in pre; ` +
+      `KubeSphere members and their host agree; every prod tag was validated in pre; bucket names and VPC ranges unique; ` +
       `every stack's ESC environment supplies its secrets; the CI runners reach every api-server front and region`,
   );
   return 0;
+}
+
+/** Names the cloud makes global and VPC ranges, across stack files (T25); prints its lines, returns how many. */
+function uniquenessSection(plan: FleetAddressPlan, dir: string, reported: string[]): number {
+  // Linked clusters' VPC clashes are the address plan's lines already: one line per clash.
+  const linked = (line: string) => {
+    const stacks = [...line.matchAll(/Pulumi\.([^.]+)\.yaml/g)].map((m) => m[1]);
+    return /vpcCidr/.test(line) && reported.some((r) => stacks.every((s) => r.includes(`${s} platform:network.vpcCidr`)));
+  };
+  const clashes = fleetUniquenessProblems(
+    plan.clusters.map((c) => c.stack),
+    dir,
+  ).filter((l) => !linked(l));
+  if (clashes.length) {
+    console.error(`names and ranges used by more than one stack: ${clashes.length}`);
+    for (const p of clashes) console.error(`  - ${p}`);
+  }
+  return clashes.length;
 }
 
 if (require.main === module) exitAfterFlush(main(process.argv.slice(2)));

@@ -19,6 +19,19 @@ function appsOf(dir: string, stack: string): Record<string, AppTags> | undefined
   return (readStackFile(stack, dir).values[`${PROJECT}:apps`] ?? {}) as Record<string, AppTags>;
 }
 
+/**
+ * The tags pre validated, per app: its current tag and its history (what prod may run). The program
+ * records them on each prod app's JavaApp component, so the pack's validated-in-pre rule refuses a
+ * tag pre never ran in `pulumi preview --policy-pack` itself (docs/threat-model.md, T21).
+ * Undefined when the fleet has not exactly one pre-tier stack.
+ */
+export function preValidatedTags(dir: string): Record<string, string[]> | undefined {
+  const pres = stacksOfTier("pre", dir);
+  if (pres.length !== 1) return undefined;
+  const apps = appsOf(dir, pres[0]) ?? {};
+  return Object.fromEntries(Object.entries(apps).map(([app, p]) => [app, [p.tag, ...(p.history ?? [])].filter((t): t is string => typeof t === "string")]));
+}
+
 /** One line per prod tag pre never ran, naming the stack file key; the prod stacks and pre are the fleet's (the stack files in `dir`). */
 export function prodTagsNotFromPre(dir: string, prodStacks: readonly string[] = stacksOfTier("prod", dir)): string[] {
   const pres = stacksOfTier("pre", dir);

@@ -18,6 +18,7 @@ import * as fs from "fs";
 import type { PlannedResource } from "../preview/runtime";
 import type { NodePoolConfig } from "../config/stackConfig";
 import { nodeName } from "../cluster/nodePool";
+import { canRunOn, pinnedApps, strandedApps } from "../../policies/rules/capacity";
 
 export interface ScaleInRequest {
   stack: string;
@@ -73,20 +74,6 @@ function quantity(q: unknown, field: string): number {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- planned Kubernetes inputs, read defensively
 type Obj = Record<string, any>;
 
-function tolerates(tolerations: Obj[], taint: { key: string; value?: string; effect: string }): boolean {
-  return tolerations.some(
-    (t) =>
-      (t.effect === undefined || t.effect === taint.effect) &&
-      (t.operator === "Exists" ? t.key === undefined || t.key === taint.key : t.key === taint.key && (t.value ?? "") === (taint.value ?? "")),
-  );
-}
-
-function canRunOn(podSpec: Obj, pool: NodePoolConfig): boolean {
-  const hard = (pool.taints ?? []).filter((t) => t.effect !== "PreferNoSchedule");
-  if (!hard.every((t) => tolerates(podSpec.tolerations ?? [], t))) return false;
-  return Object.entries((podSpec.nodeSelector ?? {}) as Record<string, string>).every(([k, v]) => pool.labels?.[k] === v);
-}
-
 function matches(selector: Obj | undefined, labels: Obj | undefined): boolean {
   const want = (selector?.matchLabels ?? {}) as Record<string, string>;
   return Object.keys(want).length > 0 && Object.entries(want).every(([k, v]) => labels?.[k] === v);
@@ -137,6 +124,12 @@ export function planScaleIn(req: ScaleInRequest): ScaleInPlan {
   if (!target) throw new Error(`platform:nodePools: stack ${req.stack} has no pool ${req.pool} (pools: ${req.pools.map((p) => p.name).join(", ")})`);
   if (!Number.isInteger(req.newCount) || req.newCount < 0) throw new Error(`${key}: the new count must be a whole number >= 0, got ${req.newCount}`);
   if (req.newCount >= target.count) throw new Error(`${key}: is ${target.count}; ${req.newCount} is not a scale-in`);
+
+  // T18: an app pinned to this pool (and to no other with nodes) keeps no node at the new count, PDB or not;
+  // the pack's pinned-capacity rule and config validation ask the same function.
+  const after = req.pools.map((p) => (p.name === target.name ? { ...p, count: req.newCount } : p));
+  const stranded = strandedApps(pinnedApps(req.plan.map((r) => ({ type: r.type, name: r.name, props: r.inputs }))), after, `after the scale-in`);
+  if (stranded.length > 0) throw new Error(`${key}: refused: ${stranded.join("; ")}`);
 
   const { demand, sharedPools } = demandOf(req, target);
   const cap = instanceCapacity(target.instanceType);

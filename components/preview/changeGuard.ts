@@ -34,8 +34,10 @@ export function checkChanges(d: PlanDiff, before: DiffableResource[], after: Dif
   for (const p of policiesFromConfig(config)) {
     if (!isChangePolicy(p) || p.enforcementLevel === "disabled") continue;
     const stackUrn = after.find((r) => r.type === "pulumi:pulumi:Stack")?.urn ?? "";
-    p.validateChanges(changes, (message, urn) =>
-      out.push({ policy: p.name, level: p.enforcementLevel as "advisory" | "mandatory", urn: urn ?? stackUrn, message }),
+    p.validateChanges(
+      changes,
+      (message, urn) => out.push({ policy: p.name, level: p.enforcementLevel as "advisory" | "mandatory", urn: urn ?? stackUrn, message }),
+      after.map((r) => ({ type: r.type ?? typeOfUrn(r.urn), urn: r.urn, name: nameOfUrn(r.urn), props: r.inputs })),
     );
   }
   return out;

@@ -14,7 +14,7 @@
 // name (config files accept it, levels resolve the usual way) with a stack
 // check that cannot fire, and the offline preview applies `validateChanges` to
 // its diff on `--diff-from` (the PR job diffs every changed stack against main).
-import { EnforcementLevel, PolicyStack, ReportViolation, StackPolicy, TYPES } from "./policy";
+import { EnforcementLevel, PolicyResource, PolicyStack, ReportViolation, StackPolicy, TYPES } from "./policy";
 import { CLUSTER_COMPONENT_TYPE } from "./nodes";
 
 /** One planned change as the rule sees it: the offline diff's op per resource. */
@@ -32,7 +32,8 @@ export interface PlannedChange {
 }
 
 export interface ChangePolicy extends StackPolicy {
-  validateChanges(changes: PlannedChange[], report: ReportViolation): void;
+  /** `after`: every resource of the new plan (a rule that needs what did not change, e.g. the pools beside a moved one). */
+  validateChanges(changes: PlannedChange[], report: ReportViolation, after?: PolicyResource[]): void;
 }
 
 const VSWITCH = "alicloud:vpc/switch:Switch";

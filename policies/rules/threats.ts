@@ -306,3 +306,40 @@ export function platformNamespaces(enforcementLevel: EnforcementLevel, config: P
     },
   };
 }
+
+// ---------------------------------------------------------------------------
+// metadata-guard (T12)
+
+/** The tag every Kubernetes node carries because its user data installs the metadata guard (components/cluster/cloudInit.ts). */
+export const METADATA_GUARD_TAG = "platform:metadata-guard";
+/** Its value: the unit that loads the guard's nftables table before containerd and the kubelet. */
+export const METADATA_GUARD_UNIT_NAME = "k8s-metadata-guard.service";
+
+export interface MetadataGuardConfig {
+  /** `platform:pool` tags of ECS instances that run no pods (the api-server front's HAProxy pair), so need no guard. */
+  podlessPools: string[];
+}
+
+export const METADATA_GUARD_SCHEMA: Record<keyof MetadataGuardConfig, ConfigProperty> = {
+  podlessPools: { type: "array", items: { type: "string" }, description: "platform:pool tags of instances that run no pods", default: ["haproxy"] },
+};
+
+export function metadataGuard(enforcementLevel: EnforcementLevel, config: Partial<MetadataGuardConfig> = {}): ResourcePolicy {
+  const c = withDefaults(METADATA_GUARD_SCHEMA, config);
+  return {
+    name: "metadata-guard",
+    description: `Every ECS instance that runs pods carries the ${METADATA_GUARD_TAG} tag its user data's metadata guard sets, so no node lets pods read its RAM role's credentials from 100.100.100.200 (T12).`,
+    enforcementLevel,
+    validateResource(r, report) {
+      if (r.type !== TYPES.instance) return;
+      const t = obj(r.props.tags);
+      const pool = str(t["platform:pool"]);
+      if (pool !== undefined && c.podlessPools.includes(pool)) return;
+      const value = t[METADATA_GUARD_TAG];
+      if (value !== METADATA_GUARD_UNIT_NAME)
+        report(
+          `${r.name}: ${value === undefined ? `has no ${METADATA_GUARD_TAG} tag` : `${METADATA_GUARD_TAG} is ${JSON.stringify(value)}`}; a node that runs pods must carry ${METADATA_GUARD_TAG}: ${METADATA_GUARD_UNIT_NAME} (its user data installs the guard that keeps pods from the metadata service); pools that run no pods: ${c.podlessPools.join(", ") || "none listed"}`,
+        );
+    },
+  };
+}

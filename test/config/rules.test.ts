@@ -255,7 +255,7 @@ describe("DNS names in the schema", () => {
   });
 
   test("one bad app key is one problem, not a false 'no such app' per access key", () => {
-    expect(problems("dev", "platform:apps.order-service.port=99999")).toEqual(["platform:apps.order-service.port: Too big: expected number to be <=65535"]);
+    expect(problems("dev", "platform:apps.order-service.port=99999")).toEqual(["platform:apps.order-service.port: must be a TCP port 1-65535"]);
   });
 });
 

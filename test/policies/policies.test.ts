@@ -300,7 +300,7 @@ describe("policy config files", () => {
     const prod = loadPolicyConfig(PROD);
     const nonprod = loadPolicyConfig(NONPROD);
     expect([...prod.keys()]).toEqual(POLICY_NAMES);
-    expect(POLICY_NAMES).toHaveLength(17);
+    expect(POLICY_NAMES).toHaveLength(20);
     for (const name of POLICY_NAMES) expect(prod.get(name)!.level).toBe("mandatory");
     for (const name of POLICY_NAMES) expect(nonprod.get(name)!.level).toBe(name === "deletion-protection" ? "disabled" : "advisory");
     expect(policiesFromConfig(nonprod).map((p) => p.name)).not.toContain("deletion-protection");
@@ -338,7 +338,16 @@ describe("every stack under its own config file", () => {
     const policies = new Set(v.map((x) => x.policy));
     // credential-endpoints: dev's Apollo and Elasticsearch are not prod's (docs/threat-model.md, T3-T5).
     expect(policies).toEqual(
-      new Set(["deletion-protection", "odd-masters", "approved-instance-types", "kubernetes-baseline", "deployment-hygiene", "credential-endpoints"]),
+      // validated-in-pre: dev's apps carry no list of pre's validated tags (only prod stacks record it, T21).
+      new Set([
+        "deletion-protection",
+        "odd-masters",
+        "approved-instance-types",
+        "kubernetes-baseline",
+        "deployment-hygiene",
+        "credential-endpoints",
+        "validated-in-pre",
+      ]),
     );
     expect(v.every((x) => x.level === "mandatory")).toBe(true);
     expect(v.map((x) => x.message)).toEqual(

@@ -5,6 +5,7 @@
 import {
   credentialEndpoints,
   fluentBitOutputs,
+  metadataGuard,
   hostPortProblem,
   noPublicLoadBalancers,
   platformNamespaces,
@@ -12,6 +13,7 @@ import {
   urlProblem,
 } from "../../policies/rules/threats";
 import { trustedSources } from "../../policies/rules/sources";
+import { validatedInPre } from "../../policies/rules/promotion";
 import { deletionProtection } from "../../policies/rules/nodes";
 import type { PolicyResource, PolicyStack } from "../../policies/rules/policy";
 import { PlatformPolicy, POLICY_DEFINITIONS, runPolicies } from "../../policies/pack";
@@ -47,6 +49,9 @@ describe("each new rule cites the threat rows it stops", () => {
     ["pod-privileges", ["T11"]],
     ["no-public-load-balancers", ["T15"]],
     ["platform-namespaces", ["T17"]],
+    ["metadata-guard", ["T12"]],
+    ["pinned-capacity", ["T18"]],
+    ["validated-in-pre", ["T21"]],
   ])("%s", (name, rows) => {
     const def = POLICY_DEFINITIONS.find((d) => d.name === name)!;
     for (const row of rows) expect(def.description).toContain(`(${row})`);
@@ -243,5 +248,87 @@ describe("the host is judged with the prod rules (T20)", () => {
     master.props.deletionProtection = false;
     const found = runPolicies(host, [deletionProtection("mandatory")]);
     expect(found.map((v) => [v.level, v.message])).toEqual([["mandatory", "host-master-0: deletionProtection is false; must be true"]]);
+  });
+});
+
+describe("metadata-guard (T12)", () => {
+  const p = () => metadataGuard("mandatory", cfg("metadata-guard"));
+  const nodes = (s: PolicyStack) => s.resources.filter((r) => r.type === "alicloud:ecs/instance:Instance" && any(r.props.tags)["platform:role"] !== undefined);
+
+  test("prod1 passes: its 31 nodes (3 masters, 28 workers) carry the tag; the HAProxy pair runs no pods", () => {
+    expect(messages(prod1, p())).toEqual([]);
+    expect(nodes(prod1)).toHaveLength(31);
+    for (const n of nodes(prod1)) expect(any(n.props.tags)["platform:metadata-guard"]).toBe("k8s-metadata-guard.service");
+    expect(any(one(prod1, "prod1-haproxy-0").props.tags)["platform:metadata-guard"]).toBeUndefined();
+    expect(cfg("metadata-guard").podlessPools).toEqual(["haproxy"]);
+  });
+
+  test("a worker and a master without the tag, or with another value, are mandatory violations", () => {
+    const bad = mutated((s) => {
+      delete any(one(s, "prod1-general-3").props.tags)["platform:metadata-guard"];
+      any(one(s, "prod1-master-1").props.tags)["platform:metadata-guard"] = "none";
+    });
+    expect(runPolicies(bad, [p()]).map((v) => [v.level, v.message])).toEqual([
+      [
+        "mandatory",
+        'prod1-master-1: platform:metadata-guard is "none"; a node that runs pods must carry platform:metadata-guard: k8s-metadata-guard.service (its user data installs the guard that keeps pods from the metadata service); pools that run no pods: haproxy',
+      ],
+      [
+        "mandatory",
+        "prod1-general-3: has no platform:metadata-guard tag; a node that runs pods must carry platform:metadata-guard: k8s-metadata-guard.service (its user data installs the guard that keeps pods from the metadata service); pools that run no pods: haproxy",
+      ],
+    ]);
+  });
+
+  test("an instance that drops its pool tag is judged as a node", () => {
+    const bad = mutated((s) => {
+      delete any(one(s, "prod1-haproxy-1").props.tags)["platform:pool"];
+    });
+    expect(messages(bad, p())).toEqual([expect.stringMatching(/^prod1-haproxy-1: has no platform:metadata-guard tag;/)]);
+  });
+});
+
+describe("validated-in-pre (T21): the real preview refuses a prod tag pre never ran", () => {
+  const p = () => validatedInPre("mandatory", cfg("validated-in-pre"));
+  const PRE_ORDER_TAGS = ["order-service-v2.3.1", "order-service-v2.3.0", "order-service-v2.2.4", "order-service-v2.2.3"];
+
+  test("prod1 passes; each JavaApp component carries the tags pre validated for it, read from Pulumi.pre.yaml", () => {
+    expect(messages(prod1, p())).toEqual([]);
+    expect(one(prod1, "prod1-order-service").props).toEqual({ app: "order-service", validatedInPre: PRE_ORDER_TAGS });
+    expect(cfg("validated-in-pre").required).toBe(true);
+  });
+
+  test("a canary of a build pre never ran, and a stable tag pre never ran, are mandatory violations of the whole plan", async () => {
+    const canary = await plan("prod1", ['platform:apps.order-service.canary={"tag":"order-service-v2.9.0","header":"X-Canary"}']);
+    const found = checkPlan(canary, prodConfig).filter((v) => v.policy === "validated-in-pre");
+    expect(found.map((v) => [v.level, v.message])).toEqual([
+      [
+        "mandatory",
+        `prod1-order-service-deployment-order-service-canary: commerce/order-service-canary runs harbor.livemall.internal/commerce/order-service:order-service-v2.9.0, a tag pre never validated (pre ran ${PRE_ORDER_TAGS.join(", ")}); release it into pre, then \`npm run promote -- pre <prod stack> order-service\``,
+      ],
+    ]);
+    const stable = planToPolicyStack(await plan("prod1", ["platform:apps.supply-chain.tag=supply-chain-v9.0.0"]));
+    expect(messages(stable, p())).toEqual([
+      expect.stringMatching(
+        /^prod1-supply-chain-deployment-supply-chain: scm\/supply-chain runs \S+:supply-chain-v9\.0\.0, a tag pre never validated \(pre ran /,
+      ),
+    ]);
+  });
+
+  test("promoting pre's current tag passes; a plan whose JavaApp lost its list is refused", async () => {
+    const promoted = planToPolicyStack(await plan("prod1", ["platform:apps.order-service.tag=order-service-v2.3.1"]));
+    expect(messages(promoted, p())).toEqual([]);
+    const bare = mutated((s) => {
+      one(s, "prod1-order-service").props = {};
+    });
+    expect(messages(bare, p())).toEqual([
+      "prod1-order-service-deployment-order-service: commerce/order-service is an app Deployment but the plan carries no list of the tags pre validated for order-service (its JavaApp component's validatedInPre); prod runs only what pre validated",
+    ]);
+  });
+
+  test("nonprod.json does not require it: pre runs its own candidates", async () => {
+    const pre = planToPolicyStack(await plan("pre"));
+    expect(messages(pre, validatedInPre("advisory", loadPolicyConfig(policyConfigFileFor("pre")).get("validated-in-pre")!.config))).toEqual([]);
+    expect(pre.resources.find((r) => r.type === "platform:k8s:JavaApp")!.props).toEqual({});
   });
 });

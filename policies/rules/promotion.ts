@@ -1,0 +1,58 @@
+// validated-in-pre (docs/threat-model.md, T21): prod runs only builds pre validated. The
+// program records on each prod app's JavaApp component the tags pre validated for it (pre's
+// tag and history, read from pre's stack file: components/ops/prodTags.ts), so the real
+// `pulumi preview --policy-pack` holds every app Deployment's image tag, canary included,
+// against that list, not only `npm run check:fleet` in CI.
+import { arr, ConfigProperty, EnforcementLevel, isObj, obj, PolicyStack, ReportViolation, StackPolicy, str, TYPES, withDefaults } from "./policy";
+import { parseImage } from "./workloads";
+
+export interface ValidatedInPreConfig {
+  /** Prod: every app Deployment's tag must be on its JavaApp's validatedInPre list, and the list must be there. */
+  required: boolean;
+}
+
+export const VALIDATED_IN_PRE_SCHEMA: Record<keyof ValidatedInPreConfig, ConfigProperty> = {
+  required: { type: "boolean", description: "app Deployments must run a tag pre validated (prod)", default: false },
+};
+
+export const JAVA_APP_TYPE = "platform:k8s:JavaApp";
+const APP_NAME_LABEL = "app.kubernetes.io/name";
+
+export function validatedInPre(enforcementLevel: EnforcementLevel, config: Partial<ValidatedInPreConfig> = {}): StackPolicy {
+  const c = withDefaults(VALIDATED_IN_PRE_SCHEMA, config);
+  return {
+    name: "validated-in-pre",
+    description:
+      "In prod, every app Deployment (canaries included) runs an image tag pre validated: one of the tags the program recorded on its JavaApp component from pre's stack file (pre's tag and history) (T21).",
+    enforcementLevel,
+    validateStack(s: PolicyStack, report: ReportViolation) {
+      if (!c.required) return;
+      const lists = new Map<string, unknown>();
+      for (const r of s.resources) if (r.type === JAVA_APP_TYPE && str(r.props.app) !== undefined) lists.set(str(r.props.app)!, r.props.validatedInPre);
+      for (const r of s.resources) {
+        if (r.type !== TYPES.deployment || !(r.urn.split("::")[2] ?? "").split("$").includes(JAVA_APP_TYPE)) continue;
+        const meta = obj(r.props.metadata);
+        const app = str(obj(meta.labels)[APP_NAME_LABEL]);
+        const id = `${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
+        const list = app === undefined ? undefined : lists.get(app);
+        if (app === undefined || !Array.isArray(list)) {
+          report(
+            `${r.name}: ${id} is an app Deployment but the plan carries no list of the tags pre validated for ${app ?? `it (no ${APP_NAME_LABEL} label)`} (its JavaApp component's validatedInPre); prod runs only what pre validated`,
+          );
+          continue;
+        }
+        const containers = arr(obj(obj(obj(r.props.spec).template).spec).containers).filter(isObj);
+        for (const ctr of containers) {
+          const image = str(ctr.image);
+          if (image === undefined) continue;
+          const { repository, tag } = parseImage(image);
+          if (repository.split("/").pop() !== app) continue;
+          if (tag !== undefined && list.includes(tag)) continue;
+          report(
+            `${r.name}: ${id} runs ${image}, a tag pre never validated (pre ran ${list.join(", ") || "nothing of this app"}); release it into pre, then \`npm run promote -- pre <prod stack> ${app}\``,
+          );
+        }
+      }
+    },
+  };
+}
