@@ -51,7 +51,8 @@ export interface NodePoolArgs {
   /**
    * The labels and taints the pool's nodes join with (worker pools; kubeadm's nodeRegistration), recorded
    * as the component's inputs beside the pool's name so the pinned-capacity policy can read them from the
-   * plan (policies/rules/capacity.ts, T18). Note: a node takes them once, at join.
+   * plan (policies/rules/capacity.ts, T18). Note: a node takes them once, at join. Default: none (a pool
+   * of plain nodes, or one no app can be pinned to).
    */
   placement?: { labels?: Record<string, string>; taints?: { key: string; value?: string; effect: string }[] };
 }

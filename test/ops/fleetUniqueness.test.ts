@@ -14,6 +14,10 @@ const STACKS = ["host", "dev", "test", "pre", "prod1", "prod2"];
 function copyWith(stack: string, edit: (text: string) => string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-unique-"));
   for (const f of fs.readdirSync(ROOT).filter((f) => /^Pulumi(\..+)?\.yaml$/.test(f))) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+  // check:fleet also reads the stacks' ESC definitions and the CI runners' plan.
+  fs.mkdirSync(path.join(dir, ".github"));
+  fs.copyFileSync(path.join(ROOT, ".github/runners.yaml"), path.join(dir, ".github/runners.yaml"));
+  fs.cpSync(path.join(ROOT, "esc"), path.join(dir, "esc"), { recursive: true });
   const file = path.join(dir, `Pulumi.${stack}.yaml`);
   const before = fs.readFileSync(file, "utf8");
   const after = edit(before);
@@ -72,7 +76,14 @@ describe("a VPC range equal to or overlapping another stack's", () => {
     const dev = fs.readFileSync(path.join(dir, "Pulumi.dev.yaml"), "utf8");
     fs.writeFileSync(
       path.join(dir, "Pulumi.sandbox.yaml"),
-      dev.replace(/^ {2}platform:hostStack: .*\n/m, "").replace(/^config:\n/m, "config:\n  platform:tier: dev\n"),
+      dev
+        .replace(/^ {2}platform:hostStack: .*\n/m, "")
+        .replace(/^config:\n/m, "config:\n  platform:tier: dev\n")
+        .replace("platform/dev", "platform/sandbox"),
+    );
+    fs.writeFileSync(
+      path.join(dir, "esc/sandbox.yaml"),
+      fs.readFileSync(path.join(dir, "esc/dev.yaml"), "utf8").replaceAll("platform/dev", "platform/sandbox"),
     );
     const r = runCheck(dir);
     expect(r.code).toBe(1);
