@@ -88,7 +88,9 @@ describe("a VPC range equal to or overlapping another stack's", () => {
     const r = runCheck(dir);
     expect(r.code).toBe(1);
     expect(r.err).toBe(
-      "names and ranges used by more than one stack: 1\n  - Pulumi.sandbox.yaml: platform:network.vpcCidr: 10.10.0.0/16 is the same range as Pulumi.dev.yaml's 10.10.0.0/16; every stack's VPC needs a range of its own (no link, CEN attachment or peering can route between overlapping VPCs)",
+      "names and ranges used by more than one stack: 1\n  - Pulumi.sandbox.yaml: platform:network.vpcCidr: 10.10.0.0/16 is the same range as Pulumi.dev.yaml's 10.10.0.0/16; every stack's VPC needs a range of its own (no link, CEN attachment or peering can route between overlapping VPCs)\n" +
+        // True as well: linked to nothing, the sandbox is out of the CI runners' reach (check:fleet's runner section).
+        "CI runners: 1 problem\n  - Pulumi.sandbox.yaml: the api-server front admits 10.10.0.0/16, not the CI runners' network 10.0.240.0/24 (.github/runners.yaml): sandbox cannot be deployed from CI",
     );
   });
 
