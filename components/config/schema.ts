@@ -398,6 +398,11 @@ const tracing = z
         host: z.string().regex(/^[A-Za-z0-9.-]+$/, "must be a host name without scheme or port"),
         port: z.number().int().min(1).max(65535).optional(),
         tls: z.boolean().optional(),
+        /** OAP's user on this store; its password is the secret `platform:tracingElasticsearchPassword`. Default none (no authentication). */
+        user: z
+          .string()
+          .regex(/^[A-Za-z0-9._@-]+$/, "must be an Elasticsearch user name (letters, digits, . _ @ -)")
+          .optional(),
       })
       .strict()
       .optional(),

@@ -20,10 +20,19 @@
 //   docs/en/setup/backend/configuration-vocabulary.md).
 // - OAP self-observability: the `telemetry` module, selector `prometheus`, port 1234 (SW_TELEMETRY,
 //   SW_TELEMETRY_PROMETHEUS_PORT; OAP application.yml and docs "Telemetry for backend").
+// - What OAP 10.1.0 counts of received traces (apache/skywalking tag v10.1.0): the histogram
+//   `trace_in_latency` with the one label `protocol` ("grpc" in server-receiver-plugin/skywalking-trace-receiver-plugin
+//   .../v8/grpc/TraceSegmentReportServiceHandler.java, observed once per received segment; "http" in the REST
+//   handler, "kafka" in the Kafka fetcher), so Prometheus sees `trace_in_latency_count{protocol="grpc"}` (the
+//   Prometheus client's histogram; OAP's own otel-rules/oap.yaml reads `trace_in_latency_count`). Every
+//   createCounter/createHistogramMetric call in oap-server at that tag is labelled by protocol, metric name,
+//   level, status or remote address, never by service: OAP exports no per-service ingest series.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterAccess, HelmChart, helmRelease, inCluster, K8sObject } from "./k8sObjects";
 import { mirrored } from "./images";
+import type { RuleGroup } from "./alertRules";
+import { KUBE_PROMETHEUS_STACK } from "./monitoringValues";
 
 export const SKYWALKING_CHART: HelmChart = {
   chart: "oci://registry-1.docker.io/apache/skywalking-helm",
@@ -66,7 +75,7 @@ export function oapAddress(): string {
 export function tracingSettings(
   stack: string,
   t: {
-    elasticsearch?: { host: string; port?: number; tls?: boolean };
+    elasticsearch?: { host: string; port?: number; tls?: boolean; user?: string };
     oapReplicas?: number;
     oapResources?: { cpu: string; memory: string };
     uiReplicas?: number;
@@ -86,8 +95,9 @@ export function tracingSettings(
     esHost: own ? own.host : logging.host!,
     esPort: (own ? own.port : logging.port) ?? 9200,
     esTls: tls,
-    // Only the logging store's user: its password is platform:loggingPassword.
-    esUser: own ? undefined : logging.user,
+    // Its own store's user (password platform:tracingElasticsearchPassword), else the logging store's (platform:loggingPassword).
+    esUser: own ? own.user : logging.user,
+    esPasswordKey: own ? "platform:tracingElasticsearchPassword" : "platform:loggingPassword",
     esNamespace: `skywalking-${stack}`,
     oapReplicas: t.oapReplicas ?? 2,
     oapResources: res,
@@ -107,6 +117,8 @@ export interface TracingSettings {
   esTls: boolean;
   /** The ES user; with it, the password reaches OAP through a mounted Secret file. */
   esUser?: string;
+  /** The secret config key holding esUser's password, for the error when it is missing. Default platform:loggingPassword. */
+  esPasswordKey?: string;
   /** Prefix of OAP's indices (SW_NAMESPACE): one per cluster, so clusters sharing a store stay apart. */
   esNamespace: string;
   oapReplicas: number;
@@ -194,6 +206,79 @@ export function oapServiceMonitor(clusterName: string): K8sObject {
   };
 }
 
+/** The Prometheus job of OAP's telemetry: the operator names a ServiceMonitor's job after the Service it scrapes. */
+export const OAP_JOB = OAP_SERVICE;
+/** How long the web layer must take requests while OAP receives no segment before the alert fires. */
+export const NO_TRACES_FOR = "15m";
+
+/** A traced app as the alert matches it at the ingress (the app's Ingress is named after it, its canary's `<app>-canary`). */
+export interface TracedApp {
+  app: string;
+  namespace: string;
+}
+
+/**
+ * The tracing alerts of one cluster; pure (test/k8s/tracingAlerts.test.ts runs them through promtool).
+ * OAP 10.1.0 counts received segments only per protocol (`trace_in_latency_count{protocol}`, see the
+ * header), so "an app stops sending traces" is judged cluster-wide: OAP received no segment over gRPC
+ * for NO_TRACES_FOR while the traced apps' Ingresses took requests (every traced request makes a
+ * segment; the agent's sampling caps them per 3 s but never to zero). Per app it cannot be told from
+ * Prometheus (docs/tracing.md, "Alerts"). OAPDown covers the case where there is no counter at all.
+ */
+export function tracingAlertRules(cluster: string, apps: TracedApp[], ingressNamespaceLabel = "exported_namespace"): RuleGroup[] {
+  const oap = `job="${OAP_JOB}",namespace="${SKYWALKING_CHART.namespace}"`;
+  const rules: RuleGroup["rules"] = [
+    {
+      alert: "SkyWalkingOAPDown",
+      expr: `absent(up{${oap}} == 1)`,
+      for: "10m",
+      labels: { severity: "critical", cluster },
+      annotations: {
+        summary: `No SkyWalking OAP answers in cluster ${cluster}`,
+        description:
+          `Prometheus has scraped no healthy OAP (service ${OAP_SERVICE} in namespace ${SKYWALKING_CHART.namespace}) for 10 minutes: ` +
+          `the apps' agents buffer and then drop their segments. \`kubectl -n ${SKYWALKING_CHART.namespace} get pods -l app=${SKYWALKING_CHART.name},component=oap\`.`,
+      },
+    },
+  ];
+  if (apps.length > 0) {
+    const byNs = new Map<string, string[]>();
+    for (const a of apps) byNs.set(a.namespace, [...(byNs.get(a.namespace) ?? []), a.app, `${a.app}-canary`]);
+    const busy = [...byNs]
+      .sort((x, y) => x[0].localeCompare(y[0]))
+      .map(([ns, names]) => `rate(nginx_ingress_controller_requests{${ingressNamespaceLabel}="${ns}",ingress=~"${names.join("|")}"}[${NO_TRACES_FOR}])`)
+      .join(" or ");
+    rules.push({
+      alert: "TracesNotReceived",
+      expr: `sum(rate(trace_in_latency_count{${oap},protocol="grpc"}[${NO_TRACES_FOR}])) == 0\n` + `and on()\n` + `sum(${busy}) > 0`,
+      for: NO_TRACES_FOR,
+      labels: { severity: "warning", cluster },
+      annotations: {
+        summary: `SkyWalking OAP receives no traces in cluster ${cluster}`,
+        description:
+          `The traced apps' Ingresses took requests for ${NO_TRACES_FOR}, but OAP received no trace segment over gRPC: ` +
+          `the agents are not reporting (agent missing, ${oapAddress()} unreachable, or OAP rejecting). ` +
+          "Check an app pod's log for the agent's `SW_` lines and the OAP pods' log.",
+      },
+    });
+  }
+  return [{ name: `platform-tracing.${cluster}`, rules }];
+}
+
+/** The PrometheusRule of the tracing alerts, beside the ServiceMonitor, labelled for the Prometheus rule selector. */
+export function tracingPrometheusRule(cluster: string, groups: RuleGroup[]): K8sObject {
+  return {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "PrometheusRule",
+    metadata: {
+      name: "platform-tracing",
+      namespace: SKYWALKING_CHART.namespace,
+      labels: { release: KUBE_PROMETHEUS_STACK.name, "platform/cluster": cluster },
+    },
+    spec: { groups },
+  };
+}
+
 /** The properties file OAP reads its Elasticsearch credentials from (secretsManagementFile). */
 export function esCredentialsFile(user: string, password: string): string {
   return `user=${user}\npassword=${password}\n`;
@@ -208,7 +293,9 @@ export interface TracingArgs {
   clusterName: string;
   /** The Prometheus operator's release (its CRDs): with it, a ServiceMonitor scrapes OAP. Default none. */
   monitoringRelease?: pulumi.Resource;
-  /** The password of settings.esUser (`platform:loggingPassword`, a secret); required with esUser. */
+  /** The apps whose agents report here, for the "no traces" alert. Default none (only the OAP-down alert). */
+  tracedApps?: TracedApp[];
+  /** The password of settings.esUser (settings.esPasswordKey, a Pulumi secret); required with esUser. */
   esPassword?: pulumi.Input<string>;
 }
 
@@ -222,7 +309,7 @@ export class Tracing extends pulumi.ComponentResource {
     super("platform:k8s:Tracing", name, {}, opts);
     const s = args.settings;
     if (s.esUser !== undefined && args.esPassword === undefined) {
-      throw new pulumi.ResourceError(`Tracing ${name}: the Elasticsearch user ${s.esUser} needs platform:loggingPassword`, this);
+      throw new pulumi.ResourceError(`Tracing ${name}: the Elasticsearch user ${s.esUser} needs ${s.esPasswordKey ?? "platform:loggingPassword"}`, this);
     }
     const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: SKYWALKING_CHART.namespace } }, inCluster(this, args.cluster));
     const deps: pulumi.Resource[] = [ns];
@@ -251,6 +338,12 @@ export class Tracing extends pulumi.ComponentResource {
         `${name}-oap-servicemonitor`,
         { apiVersion, kind, metadata, ...rest },
         inCluster(this, args.cluster, { dependsOn: [this.release, args.monitoringRelease] }),
+      );
+      const rule = tracingPrometheusRule(args.clusterName, tracingAlertRules(args.clusterName, args.tracedApps ?? []));
+      new k8s.apiextensions.CustomResource(
+        `${name}-alerts`,
+        { apiVersion: rule.apiVersion, kind: rule.kind, metadata: rule.metadata, spec: rule.spec },
+        inCluster(this, args.cluster, { dependsOn: [ns, args.monitoringRelease] }),
       );
     }
     this.registerOutputs({ oapAddress: this.oapAddress });

@@ -244,3 +244,62 @@ test.each(APP_STACKS)("%s: a ServiceMonitor scrapes OAP's telemetry port, select
   expect(values.oap.ports.telemetry).toBe(1234);
   expect(values.oap.env).toMatchObject({ SW_TELEMETRY: "prometheus", SW_TELEMETRY_PROMETHEUS_PORT: "1234" });
 });
+
+describe("OAP's own Elasticsearch user (platform:tracing.elasticsearch.user)", () => {
+  test("its password, a Pulumi secret, reaches OAP as the Secret's properties file; values hold only the file's path", async () => {
+    const p = await plan("prod1", ["platform:tracing.elasticsearch.user=skywalking-prod1"]);
+    const secret = ofType(p, "kubernetes:core/v1:Secret").find((s) => (s.inputs.metadata as { name: string }).name === "skywalking-es-credentials")!;
+    expect(secret.inputs.metadata).toEqual({ name: "skywalking-es-credentials", namespace: "tracing" });
+    // The whole stringData is a secret (the file with user and the password of platform:tracingElasticsearchPassword): the plan masks it.
+    expect(secret.secretInputs).toContain("stringData");
+    expect(secret.inputs.stringData).toBe("[secret]");
+    // Nowhere in the planned resources (the plan's own secretValues set is what the artifacts are redacted with).
+    expect(JSON.stringify(p.resources)).not.toContain("offline-placeholder-tracing-elasticsearch");
+    const release = ofType(p, RELEASE).find((r) => r.inputs.name === "skywalking")!;
+    const values = release.inputs.values as { oap: { env: Record<string, string>; secretMounts: unknown[] } };
+    expect(values.oap.env.SW_ES_SECRETS_MANAGEMENT_FILE).toBe("/skywalking/es-credentials/credentials.properties");
+    expect(values.oap.secretMounts).toEqual([
+      {
+        name: "es-credentials",
+        secretName: "skywalking-es-credentials",
+        path: "/skywalking/es-credentials/credentials.properties",
+        subPath: "credentials.properties",
+      },
+    ]);
+    expect(JSON.stringify(release.inputs)).not.toContain("offline-placeholder-tracing-elasticsearch");
+  });
+
+  test("without the user, no Secret and no mount (prod1 as committed)", async () => {
+    const p = await plan("prod1");
+    expect(ofType(p, "kubernetes:core/v1:Secret").filter((s) => (s.inputs.metadata as { name: string }).name === "skywalking-es-credentials")).toEqual([]);
+  });
+
+  test("the user without its password, or the password in plain text, is a config error naming the key", () => {
+    const c = loadEngineConfig("prod1", ["platform:tracing.elasticsearch.user=skywalking-prod1"]);
+    delete c.values["platform:tracingElasticsearchPassword"];
+    let got: string[] = [];
+    try {
+      parseStackConfig("prod1", { values: c.values, secretKeys: c.secretKeys });
+    } catch (e) {
+      got = (e as ConfigError).problems;
+    }
+    expect(got).toEqual([
+      "platform:tracingElasticsearchPassword: is required (the password of platform:tracing.elasticsearch.user, OAP's own Elasticsearch user); " +
+        "set it with `pulumi config set --secret platform:tracingElasticsearchPassword <value>`",
+    ]);
+    const plain = loadEngineConfig("prod1", ["platform:tracing.elasticsearch.user=skywalking-prod1"]);
+    plain.secretKeys = plain.secretKeys.filter((k) => k !== "platform:tracingElasticsearchPassword");
+    got = [];
+    try {
+      parseStackConfig("prod1", { values: plain.values, secretKeys: plain.secretKeys });
+    } catch (e) {
+      got = (e as ConfigError).problems;
+    }
+    expect(got).toEqual([
+      "platform:tracingElasticsearchPassword: must be set as a secret (`pulumi config set --secret platform:tracingElasticsearchPassword ...`), it is in plain text",
+    ]);
+    expect(problems("prod1", "platform:tracing.elasticsearch.user=sky walking")).toEqual([
+      "platform:tracing.elasticsearch.user: must be an Elasticsearch user name (letters, digits, . _ @ -)",
+    ]);
+  });
+});
