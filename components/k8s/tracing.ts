@@ -13,8 +13,14 @@
 //   SW_STORAGE / SW_STORAGE_ES_CLUSTER_NODES = `<config.host>:<config.port.http>`, and
 //   `elasticsearch.config.password` would be rendered into a plain env value (so we never set it).
 //   templates/ui-ingress.yaml: hosts are `host[/path]`, annotations passed through.
-// - The chart is published as an OCI artifact, `oci://registry-1.docker.io/apache/skywalking-helm`
-//   (chart/skywalking/README.md at v4.7.0).
+// - The chart is published as an OCI artifact, `oci://registry-1.docker.io/apache/skywalking-helm` (Chart.yaml
+//   name skywalking-helm), installed with `--set oap.image.tag=10.1.0 --set ui.image.tag=10.1.0`: the repository's
+//   README.md at v4.7.0 ("Install released version using Helm repository"; its table of required values gives
+//   10.1.0 for both tags), so OAP and UI are one release, the one this chart was released with.
+// - @pulumi/kubernetes helm.v3.Release takes an OCI chart as `chart: "oci://..."` with no repositoryOpts: the
+//   provider (pulumi/pulumi-kubernetes provider/pkg/provider/helm_release.go, commit 94977969d6, July 2026) hands the
+//   name to Helm's downloader with its registry client when registry.IsOCI(name), and looks a chart up in a
+//   repository index only when repositoryOpts.repo is set.
 // - OAP's storage.elasticsearch.secretsManagementFile (env SW_ES_SECRETS_MANAGEMENT_FILE): a properties
 //   file with `user` and `password`, read instead of SW_ES_USER/SW_ES_PASSWORD (OAP application.yml,
 //   docs/en/setup/backend/configuration-vocabulary.md).
@@ -156,6 +162,8 @@ export function skywalkingValues(s: TracingSettings): Record<string, unknown> {
       // The telemetry port joins the Service (the chart lists every oap.ports entry), for the ServiceMonitor.
       ports: { grpc: OAP_GRPC_PORT, rest: OAP_REST_PORT, telemetry: OAP_TELEMETRY_PORT },
       javaOpts: s.oapJavaOpts,
+      // Up to 300 s for the storage init Job before the kubelet restarts a starting OAP (the chart's default: 90 s).
+      startupProbe: { tcpSocket: { port: OAP_REST_PORT }, failureThreshold: 30, periodSeconds: 10 },
       antiAffinity: "hard",
       resources: { requests: s.oapResources, limits: { memory: s.oapResources.memory } },
       env,
@@ -329,7 +337,10 @@ export class Tracing extends pulumi.ComponentResource {
     }
     this.release = helmRelease(
       `${name}-skywalking`,
-      { chart: SKYWALKING_CHART, createNamespace: false, atomic: true, timeout: 900, values: skywalkingValues(s) },
+      // No wait, no atomic (atomic turns Helm's wait on): chart 4.7.0's storage init is a post-install hook Job that
+      // Helm runs only after the wait, and OAP (-Dmode=no-init) is not Ready before it ran, so a waiting install
+      // deadlocks until the timeout (fixed upstream after 4.9.0 by apache/skywalking-helm#190, not in a release).
+      { chart: SKYWALKING_CHART, createNamespace: false, skipAwait: true, timeout: 900, values: skywalkingValues(s) },
       inCluster(this, args.cluster, { dependsOn: deps }),
     );
     if (args.monitoringRelease) {

@@ -15,11 +15,13 @@ const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const APP_STACKS = ["dev", "test", "pre", "prod1", "prod2"] as const;
 const FIXTURES = path.join(__dirname, "..", "fixtures");
 
-/** The chart keys (dotted paths) from the fixture copied from values.yaml at v4.7.0. */
-const CHART_KEYS = fs
+/** Every leaf of the chart's values.yaml at v4.7.0 (listed from the file), and the maps its templates range over. */
+const KEY_LINES = fs
   .readFileSync(path.join(FIXTURES, "skywalking-helm-4.7.0-values-keys.txt"), "utf8")
   .split("\n")
   .filter((l) => l && !l.startsWith("#"));
+const RANGED = KEY_LINES.filter((l) => l.startsWith("ranged ")).map((l) => l.slice("ranged ".length));
+const CHART_KEYS = KEY_LINES.filter((l) => !l.startsWith("ranged "));
 /** The agent.config env names at v9.3.0. */
 const AGENT_ENV = fs
   .readFileSync(path.join(FIXTURES, "skywalking-java-9.3.0-agent-env.txt"), "utf8")
@@ -29,7 +31,7 @@ const AGENT_ENV = fs
 
 /** Dotted paths of the leaves of a values object; a map or list under a chart key that ranges over it stops there. */
 function leafPaths(v: unknown, prefix = ""): string[] {
-  if (CHART_KEYS.includes(prefix)) return [prefix];
+  if (CHART_KEYS.includes(prefix) || RANGED.includes(prefix)) return [prefix];
   if (typeof v !== "object" || v === null || Array.isArray(v)) return [prefix];
   return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => leafPaths(x, prefix ? `${prefix}.${k}` : k));
 }
@@ -65,7 +67,16 @@ describe.each(APP_STACKS)("%s tracing", (stack) => {
     // The chart's own Elasticsearch stays off: OAP writes to the company's store.
     expect(v.elasticsearch.enabled).toBe(false);
     // Every key set is one the chart's values.yaml at v4.7.0 declares.
-    for (const k of leafPaths(v)) expect(CHART_KEYS).toContain(k);
+    for (const k of leafPaths(v)) expect([...CHART_KEYS, ...RANGED]).toContain(k);
+    // Chart 4.7.0 runs OAP's storage init as a post-install/post-upgrade hook Job (templates/oap-init.job.yaml)
+    // while the OAP pods start with -Dmode=no-init and are not Ready before it ran; Helm runs post hooks only
+    // after --wait saw the release Ready, and --atomic turns --wait on (helm pkg/action/install.go
+    // `i.Wait = i.Wait || i.Atomic`). So: no wait, no atomic (the provider's skipAwait sets client.Wait = false,
+    // pulumi-kubernetes provider/pkg/provider/helm_release.go), else a fresh install deadlocks until the timeout.
+    expect(r.skipAwait).toBe(true);
+    expect(r.atomic).toBeUndefined();
+    // The pod waits up to 300 s for that Job before the kubelet restarts it (the chart's default gives 90 s).
+    expect((v.oap as { startupProbe: unknown }).startupProbe).toEqual({ tcpSocket: { port: 12800 }, failureThreshold: 30, periodSeconds: 10 });
   });
 
   test("every JavaApp carries the agent 9.3.0 from the mirror and reports to this cluster's skywalking-oap Service on 11800", async () => {
