@@ -20,7 +20,7 @@ import { memberRegistrations } from "./components/fleet/memberRegistrations";
 import { Flannel } from "./components/k8s/flannel";
 import { Kubesphere } from "./components/fleet/kubesphere";
 import { ConsoleHost, ConsoleProjects, workspaceLabels } from "./components/fleet/console";
-import { AppNamespaces, JavaApp } from "./components/apps/javaApp";
+import { AppNamespaces, JavaApp, namespaceOf } from "./components/apps/javaApp";
 import { GlobalIngress } from "./components/k8s/ingress";
 import { Logging } from "./components/k8s/logging";
 import { LogSearch, logSearchPlan } from "./components/fleet/logSearch";
@@ -266,7 +266,11 @@ export = async () => {
           settings: tracingSettings(config.stack, config.tracing, config.logging, imageMirror),
           clusterName: config.stack,
           monitoringRelease: monitoring.release,
-          esPassword: config.secrets.loggingPassword,
+          // Its own store's password when platform:tracing.elasticsearch is set, else the logging store's.
+          esPassword: config.tracing.elasticsearch ? config.secrets.tracingElasticsearchPassword : config.secrets.loggingPassword,
+          tracedApps: Object.entries(config.apps)
+            .filter(([, a]) => a.tracing !== false)
+            .map(([app, a]) => ({ app, namespace: namespaceOf(app, a) })),
         })
       : undefined;
     const agent = tracing && { image: mirrored(AGENT_IMAGE, imageMirror), oapAddress: tracing.oapAddress, sampleNPer3Secs: config.tracing?.sampleNPer3Secs };

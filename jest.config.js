@@ -56,6 +56,7 @@ const TOOLS = [
   "k8s/day2Alerts",
   "k8s/logging",
   "k8s/monitoring",
+  "k8s/tracingAlerts",
   "apps/sloRules",
   "ops/ciRunners",
   "ops/releaseOps",

@@ -429,6 +429,11 @@ const tracing = z
         host: byKind(hostNameProblem).describe("Elasticsearch host, without scheme or port."),
         port: tcpPort.optional(),
         tls: z.boolean().optional(),
+        /** OAP's user on this store; its password is the secret `platform:tracingElasticsearchPassword`. Default none (no authentication). */
+        user: z
+          .string()
+          .regex(/^[A-Za-z0-9._@-]+$/, "must be an Elasticsearch user name (letters, digits, . _ @ -)")
+          .optional(),
       })
       .strict()
       .optional()

@@ -35,6 +35,12 @@ export const SECRET_KEYS = {
     when: "with `platform:logging.user`",
     form: "text",
   },
+  tracingElasticsearchPassword: {
+    required: (s) => s.tracing?.elasticsearch?.user !== undefined,
+    description: "the password of platform:tracing.elasticsearch.user, OAP's own Elasticsearch user",
+    when: "with `platform:tracing.elasticsearch.user`",
+    form: "text",
+  },
   harborPassword: {
     required: (s) => Object.keys(s.apps ?? {}).length > 0,
     description: "the Harbor robot account's password, for the apps' imagePullSecret",

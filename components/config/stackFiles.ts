@@ -217,6 +217,7 @@ const appNames = (values: Record<string, unknown>) => Object.keys((values[`${PRO
 const OFFLINE_PLACEHOLDERS: Record<SecretKeyName, (values: Record<string, unknown>) => string> = {
   dingtalkWebhook: () => "https://oapi.dingtalk.com/robot/send?access_token=offline-placeholder",
   loggingPassword: () => "offline-placeholder-logging",
+  tracingElasticsearchPassword: () => "offline-placeholder-tracing-elasticsearch",
   harborPassword: () => "offline-placeholder-harbor",
   identityProviderSecret: () => "offline-placeholder-identity-provider",
   logSearchApiKey: () => "offline-placeholder-log-search-api-key",

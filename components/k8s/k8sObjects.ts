@@ -62,6 +62,8 @@ export interface HelmReleaseSpec {
   atomic?: boolean;
   /** Seconds Helm waits for the release's resources. */
   timeout: number;
+  /** Do not wait for the release's resources to be ready (the provider's skipAwait; Helm without --wait). Default false (wait). */
+  skipAwait?: boolean;
   // Chart values are free-form by design (each chart has its own schema): `any` is @pulumi/kubernetes' own type here.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   values: pulumi.Input<{ [key: string]: any }>;
@@ -81,6 +83,7 @@ export function helmRelease(name: string, spec: HelmReleaseSpec, opts: pulumi.Cu
       createNamespace: spec.createNamespace,
       ...(spec.atomic === undefined ? {} : { atomic: spec.atomic }),
       timeout: spec.timeout,
+      ...(spec.skipAwait ? { skipAwait: true } : {}),
       values: spec.values,
     },
     opts,

@@ -13,17 +13,32 @@
 //   SW_STORAGE / SW_STORAGE_ES_CLUSTER_NODES = `<config.host>:<config.port.http>`, and
 //   `elasticsearch.config.password` would be rendered into a plain env value (so we never set it).
 //   templates/ui-ingress.yaml: hosts are `host[/path]`, annotations passed through.
-// - The chart is published as an OCI artifact, `oci://registry-1.docker.io/apache/skywalking-helm`
-//   (chart/skywalking/README.md at v4.7.0).
+// - The chart is published as an OCI artifact, `oci://registry-1.docker.io/apache/skywalking-helm` (Chart.yaml
+//   name skywalking-helm), installed with `--set oap.image.tag=10.1.0 --set ui.image.tag=10.1.0`: the repository's
+//   README.md at v4.7.0 ("Install released version using Helm repository"; its table of required values gives
+//   10.1.0 for both tags), so OAP and UI are one release, the one this chart was released with.
+// - @pulumi/kubernetes helm.v3.Release takes an OCI chart as `chart: "oci://..."` with no repositoryOpts: the
+//   provider (pulumi/pulumi-kubernetes provider/pkg/provider/helm_release.go, commit 94977969d6, July 2026) hands the
+//   name to Helm's downloader with its registry client when registry.IsOCI(name), and looks a chart up in a
+//   repository index only when repositoryOpts.repo is set.
 // - OAP's storage.elasticsearch.secretsManagementFile (env SW_ES_SECRETS_MANAGEMENT_FILE): a properties
 //   file with `user` and `password`, read instead of SW_ES_USER/SW_ES_PASSWORD (OAP application.yml,
 //   docs/en/setup/backend/configuration-vocabulary.md).
 // - OAP self-observability: the `telemetry` module, selector `prometheus`, port 1234 (SW_TELEMETRY,
 //   SW_TELEMETRY_PROMETHEUS_PORT; OAP application.yml and docs "Telemetry for backend").
+// - What OAP 10.1.0 counts of received traces (apache/skywalking tag v10.1.0): the histogram
+//   `trace_in_latency` with the one label `protocol` ("grpc" in server-receiver-plugin/skywalking-trace-receiver-plugin
+//   .../v8/grpc/TraceSegmentReportServiceHandler.java, observed once per received segment; "http" in the REST
+//   handler, "kafka" in the Kafka fetcher), so Prometheus sees `trace_in_latency_count{protocol="grpc"}` (the
+//   Prometheus client's histogram; OAP's own otel-rules/oap.yaml reads `trace_in_latency_count`). Every
+//   createCounter/createHistogramMetric call in oap-server at that tag is labelled by protocol, metric name,
+//   level, status or remote address, never by service: OAP exports no per-service ingest series.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterAccess, HelmChart, helmRelease, inCluster, K8sObject } from "./k8sObjects";
 import { mirrored } from "./images";
+import type { RuleGroup } from "./alertRules";
+import { KUBE_PROMETHEUS_STACK } from "./monitoringValues";
 
 export const SKYWALKING_CHART: HelmChart = {
   chart: "oci://registry-1.docker.io/apache/skywalking-helm",
@@ -66,7 +81,7 @@ export function oapAddress(): string {
 export function tracingSettings(
   stack: string,
   t: {
-    elasticsearch?: { host: string; port?: number; tls?: boolean };
+    elasticsearch?: { host: string; port?: number; tls?: boolean; user?: string };
     oapReplicas?: number;
     oapResources?: { cpu: string; memory: string };
     uiReplicas?: number;
@@ -86,8 +101,9 @@ export function tracingSettings(
     esHost: own ? own.host : logging.host!,
     esPort: (own ? own.port : logging.port) ?? 9200,
     esTls: tls,
-    // Only the logging store's user: its password is platform:loggingPassword.
-    esUser: own ? undefined : logging.user,
+    // Its own store's user (password platform:tracingElasticsearchPassword), else the logging store's (platform:loggingPassword).
+    esUser: own ? own.user : logging.user,
+    esPasswordKey: own ? "platform:tracingElasticsearchPassword" : "platform:loggingPassword",
     esNamespace: `skywalking-${stack}`,
     oapReplicas: t.oapReplicas ?? 2,
     oapResources: res,
@@ -107,6 +123,8 @@ export interface TracingSettings {
   esTls: boolean;
   /** The ES user; with it, the password reaches OAP through a mounted Secret file. */
   esUser?: string;
+  /** The secret config key holding esUser's password, for the error when it is missing. Default platform:loggingPassword. */
+  esPasswordKey?: string;
   /** Prefix of OAP's indices (SW_NAMESPACE): one per cluster, so clusters sharing a store stay apart. */
   esNamespace: string;
   oapReplicas: number;
@@ -144,6 +162,8 @@ export function skywalkingValues(s: TracingSettings): Record<string, unknown> {
       // The telemetry port joins the Service (the chart lists every oap.ports entry), for the ServiceMonitor.
       ports: { grpc: OAP_GRPC_PORT, rest: OAP_REST_PORT, telemetry: OAP_TELEMETRY_PORT },
       javaOpts: s.oapJavaOpts,
+      // Up to 300 s for the storage init Job before the kubelet restarts a starting OAP (the chart's default: 90 s).
+      startupProbe: { tcpSocket: { port: OAP_REST_PORT }, failureThreshold: 30, periodSeconds: 10 },
       antiAffinity: "hard",
       resources: { requests: s.oapResources, limits: { memory: s.oapResources.memory } },
       env,
@@ -194,6 +214,79 @@ export function oapServiceMonitor(clusterName: string): K8sObject {
   };
 }
 
+/** The Prometheus job of OAP's telemetry: the operator names a ServiceMonitor's job after the Service it scrapes. */
+export const OAP_JOB = OAP_SERVICE;
+/** How long the web layer must take requests while OAP receives no segment before the alert fires. */
+export const NO_TRACES_FOR = "15m";
+
+/** A traced app as the alert matches it at the ingress (the app's Ingress is named after it, its canary's `<app>-canary`). */
+export interface TracedApp {
+  app: string;
+  namespace: string;
+}
+
+/**
+ * The tracing alerts of one cluster; pure (test/k8s/tracingAlerts.test.ts runs them through promtool).
+ * OAP 10.1.0 counts received segments only per protocol (`trace_in_latency_count{protocol}`, see the
+ * header), so "an app stops sending traces" is judged cluster-wide: OAP received no segment over gRPC
+ * for NO_TRACES_FOR while the traced apps' Ingresses took requests (every traced request makes a
+ * segment; the agent's sampling caps them per 3 s but never to zero). Per app it cannot be told from
+ * Prometheus (docs/tracing.md, "Alerts"). OAPDown covers the case where there is no counter at all.
+ */
+export function tracingAlertRules(cluster: string, apps: TracedApp[], ingressNamespaceLabel = "exported_namespace"): RuleGroup[] {
+  const oap = `job="${OAP_JOB}",namespace="${SKYWALKING_CHART.namespace}"`;
+  const rules: RuleGroup["rules"] = [
+    {
+      alert: "SkyWalkingOAPDown",
+      expr: `absent(up{${oap}} == 1)`,
+      for: "10m",
+      labels: { severity: "critical", cluster },
+      annotations: {
+        summary: `No SkyWalking OAP answers in cluster ${cluster}`,
+        description:
+          `Prometheus has scraped no healthy OAP (service ${OAP_SERVICE} in namespace ${SKYWALKING_CHART.namespace}) for 10 minutes: ` +
+          `the apps' agents buffer and then drop their segments. \`kubectl -n ${SKYWALKING_CHART.namespace} get pods -l app=${SKYWALKING_CHART.name},component=oap\`.`,
+      },
+    },
+  ];
+  if (apps.length > 0) {
+    const byNs = new Map<string, string[]>();
+    for (const a of apps) byNs.set(a.namespace, [...(byNs.get(a.namespace) ?? []), a.app, `${a.app}-canary`]);
+    const busy = [...byNs]
+      .sort((x, y) => x[0].localeCompare(y[0]))
+      .map(([ns, names]) => `rate(nginx_ingress_controller_requests{${ingressNamespaceLabel}="${ns}",ingress=~"${names.join("|")}"}[${NO_TRACES_FOR}])`)
+      .join(" or ");
+    rules.push({
+      alert: "TracesNotReceived",
+      expr: `sum(rate(trace_in_latency_count{${oap},protocol="grpc"}[${NO_TRACES_FOR}])) == 0\n` + `and on()\n` + `sum(${busy}) > 0`,
+      for: NO_TRACES_FOR,
+      labels: { severity: "warning", cluster },
+      annotations: {
+        summary: `SkyWalking OAP receives no traces in cluster ${cluster}`,
+        description:
+          `The traced apps' Ingresses took requests for ${NO_TRACES_FOR}, but OAP received no trace segment over gRPC: ` +
+          `the agents are not reporting (agent missing, ${oapAddress()} unreachable, or OAP rejecting). ` +
+          "Check an app pod's log for the agent's `SW_` lines and the OAP pods' log.",
+      },
+    });
+  }
+  return [{ name: `platform-tracing.${cluster}`, rules }];
+}
+
+/** The PrometheusRule of the tracing alerts, beside the ServiceMonitor, labelled for the Prometheus rule selector. */
+export function tracingPrometheusRule(cluster: string, groups: RuleGroup[]): K8sObject {
+  return {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "PrometheusRule",
+    metadata: {
+      name: "platform-tracing",
+      namespace: SKYWALKING_CHART.namespace,
+      labels: { release: KUBE_PROMETHEUS_STACK.name, "platform/cluster": cluster },
+    },
+    spec: { groups },
+  };
+}
+
 /** The properties file OAP reads its Elasticsearch credentials from (secretsManagementFile). */
 export function esCredentialsFile(user: string, password: string): string {
   return `user=${user}\npassword=${password}\n`;
@@ -208,7 +301,9 @@ export interface TracingArgs {
   clusterName: string;
   /** The Prometheus operator's release (its CRDs): with it, a ServiceMonitor scrapes OAP. Default none. */
   monitoringRelease?: pulumi.Resource;
-  /** The password of settings.esUser (`platform:loggingPassword`, a secret); required with esUser. No default. */
+  /** The apps whose agents report here, for the "no traces" alert. Default none (only the OAP-down alert). */
+  tracedApps?: TracedApp[];
+  /** The password of settings.esUser (settings.esPasswordKey, a Pulumi secret); required with esUser. No default. */
   esPassword?: pulumi.Input<string>;
 }
 
@@ -222,7 +317,7 @@ export class Tracing extends pulumi.ComponentResource {
     super("platform:k8s:Tracing", name, {}, opts);
     const s = args.settings;
     if (s.esUser !== undefined && args.esPassword === undefined) {
-      throw new pulumi.ResourceError(`Tracing ${name}: the Elasticsearch user ${s.esUser} needs platform:loggingPassword`, this);
+      throw new pulumi.ResourceError(`Tracing ${name}: the Elasticsearch user ${s.esUser} needs ${s.esPasswordKey ?? "platform:loggingPassword"}`, this);
     }
     const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: SKYWALKING_CHART.namespace } }, inCluster(this, args.cluster));
     const deps: pulumi.Resource[] = [ns];
@@ -242,7 +337,10 @@ export class Tracing extends pulumi.ComponentResource {
     }
     this.release = helmRelease(
       `${name}-skywalking`,
-      { chart: SKYWALKING_CHART, createNamespace: false, atomic: true, timeout: 900, values: skywalkingValues(s) },
+      // No wait, no atomic (atomic turns Helm's wait on): chart 4.7.0's storage init is a post-install hook Job that
+      // Helm runs only after the wait, and OAP (-Dmode=no-init) is not Ready before it ran, so a waiting install
+      // deadlocks until the timeout (fixed upstream after 4.9.0 by apache/skywalking-helm#190, not in a release).
+      { chart: SKYWALKING_CHART, createNamespace: false, skipAwait: true, timeout: 900, values: skywalkingValues(s) },
       inCluster(this, args.cluster, { dependsOn: deps }),
     );
     if (args.monitoringRelease) {
@@ -251,6 +349,12 @@ export class Tracing extends pulumi.ComponentResource {
         `${name}-oap-servicemonitor`,
         { apiVersion, kind, metadata, ...rest },
         inCluster(this, args.cluster, { dependsOn: [this.release, args.monitoringRelease] }),
+      );
+      const rule = tracingPrometheusRule(args.clusterName, tracingAlertRules(args.clusterName, args.tracedApps ?? []));
+      new k8s.apiextensions.CustomResource(
+        `${name}-alerts`,
+        { apiVersion: rule.apiVersion, kind: rule.kind, metadata: rule.metadata, spec: rule.spec },
+        inCluster(this, args.cluster, { dependsOn: [ns, args.monitoringRelease] }),
       );
     }
     this.registerOutputs({ oapAddress: this.oapAddress });

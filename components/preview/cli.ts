@@ -92,6 +92,12 @@ function readBasePlan(file: string, stack: string): DiffableResource[] {
   return resources.map(fromPlanJson);
 }
 
+/** `dir/plan.json` for a path under the working directory, else the path as given. */
+function shownPath(p: string): string {
+  const rel = path.relative(process.cwd(), path.resolve(p));
+  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : p;
+}
+
 async function main(argv: string[]): Promise<number> {
   const parsed = parse(argv);
   if (parsed === "help") {
@@ -124,11 +130,12 @@ async function main(argv: string[]): Promise<number> {
     if (config.placeholders.length) console.log(`Secrets are placeholders: ${config.placeholders.join(", ")}`);
     console.log("");
     if (!diff || args.tree) {
-      console.log(formatTree(plan));
+      console.log(formatTree(plan, diff));
       console.log("");
     }
     if (diff) {
-      console.log(`Changes against ${args.diffFrom} (stack ${plan.stack}):`);
+      // A path under the working directory is shown relative to it: a CI runner's absolute paths stay out of the output.
+      console.log(`Changes against ${shownPath(args.diffFrom!)} (stack ${plan.stack}):`);
       console.log(formatDiff(diff, { before: base, after: plan.resources }));
       console.log("");
     }

@@ -199,18 +199,52 @@ function protectionNote(rs: (DiffableResource | undefined)[]): string {
   return rs.some((r) => r?.inputs.deletionProtection === true) ? " (ECS deletion protection is on: the delete fails until it is turned off)" : "";
 }
 
+const get = (v: unknown, ...keys: string[]): unknown =>
+  keys.reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), v);
+
+/**
+ * What a reviewer checks first on a created resource, from its inputs: a workload's images and replicas, a
+ * canary Ingress's weight, an autoscaler's range, a chart and its version. Empty for other kinds.
+ */
+export function keyInputs(r: DiffableResource): string {
+  const type = r.type ?? "";
+  const i = r.inputs;
+  const out: string[] = [];
+  if (/^kubernetes:apps\/v1:(Deployment|StatefulSet|DaemonSet)$/.test(type)) {
+    const containers = get(i, "spec", "template", "spec", "containers");
+    const images = Array.isArray(containers) ? containers.map((c) => get(c, "image")).filter((x): x is string => typeof x === "string") : [];
+    if (images.length) out.push(`image ${images.join(", ")}`);
+    const replicas = get(i, "spec", "replicas");
+    if (typeof replicas === "number") out.push(`replicas ${replicas}`);
+  } else if (type === "kubernetes:networking.k8s.io/v1:Ingress") {
+    const a = get(i, "metadata", "annotations") as Record<string, unknown> | undefined;
+    if (a?.["nginx.ingress.kubernetes.io/canary"] === "true") out.push(`canary weight ${String(a["nginx.ingress.kubernetes.io/canary-weight"] ?? "?")}%`);
+    const rules = get(i, "spec", "rules");
+    if (Array.isArray(rules)) {
+      const hosts = rules.map((x) => get(x, "host")).filter((x): x is string => typeof x === "string");
+      if (hosts.length) out.push(`host ${hosts.join(", ")}`);
+    }
+  } else if (/^kubernetes:autoscaling\/v2:HorizontalPodAutoscaler$/.test(type)) {
+    out.push(`replicas ${String(get(i, "spec", "minReplicas") ?? 1)}..${String(get(i, "spec", "maxReplicas"))}`);
+  } else if (type === "kubernetes:helm.sh/v3:Release") {
+    out.push(`chart ${String(i.chart)} ${String(i.version ?? "")}`.trim());
+  }
+  return out.join(", ");
+}
+
 function createOrDeleteRows(op: "create" | "delete", urns: string[], index: Map<string, DiffableResource>): Row[] {
   const items = urns.map((u) => ({ urn: u, r: index.get(u), name: nameOfUrn(u) }));
   const groups = groupBy(
     items,
     (i) =>
-      `${i.r?.type ?? ""}|${i.r?.parent ?? ""}|${stem(i.name)[0]}|${stem(i.name)[1] === undefined ? i.name : ""}|${i.r?.type === INSTANCE ? i.r.inputs.instanceType : ""}`,
+      `${i.r?.type ?? ""}|${i.r?.parent ?? ""}|${stem(i.name)[0]}|${stem(i.name)[1] === undefined ? i.name : ""}|${i.r?.type === INSTANCE ? i.r.inputs.instanceType : ""}|${op === "create" && i.r ? keyInputs(i.r) : ""}`,
   );
   return groups.map((g) => {
     const type = g[0].r?.type ?? urns[0].split("::")[2].split("$").pop()!;
     const rs = g.map((i) => i.r).filter((r): r is DiffableResource => !!r);
     let detail = type === INSTANCE && rs.length ? `${rs[0].inputs.instanceType}, zone${rs.length > 1 ? "s" : ""} ${zoneSpread(rs)}` : "";
     if (op === "delete" && type === INSTANCE) detail += protectionNote(rs);
+    if (op === "create" && type !== INSTANCE && rs.length) detail = keyInputs(rs[0]);
     return { op, type, names: g.map((i) => i.name).sort(naturalCompare), urns: g.map((i) => i.urn), detail, lines: [] };
   });
 }

@@ -105,28 +105,56 @@ export function displayType(type: string): string {
   return type;
 }
 
-/** The plan as a `pulumi preview`-like tree, children under their parents in registration order. */
-export function formatTree(plan: Plan): string {
+/** A resource's mark and word in the tree, from the diff: what `pulumi preview` shows against a stack's last state. */
+const TREE_OP: Record<string, [string, string]> = {
+  create: ["+ ", "create"],
+  replace: ["+-", "replace"],
+  stop: ["! ", "update, stops the instance"],
+  update: ["~ ", "update"],
+  delete: ["- ", "delete"],
+  same: ["  ", "same"],
+  read: ["> ", "read"],
+};
+
+/**
+ * The plan as a `pulumi preview`-like tree, children under their parents in registration order. Without a
+ * diff every resource is a create (a new stack); with one, each carries the diff's own mark (+ create,
+ * +- replace, ! update that stops, ~ update, blank unchanged) and deleted resources follow the tree, marked -.
+ */
+export function formatTree(plan: Plan, diff?: PlanDiff): string {
   const children = new Map<string | undefined, PlannedResource[]>();
   for (const r of plan.resources) {
     const list = children.get(r.parent) ?? [];
     list.push(r);
     children.set(r.parent, list);
   }
-  const rows: [string, string, string][] = [];
+  const added = new Set(diff?.added ?? []);
+  const changed = new Map((diff?.changed ?? []).map((c) => [c.urn, c.op as string]));
+  for (const u of diff?.unaliased ?? []) changed.set(u.to, "replace");
+  const opOf = (r: PlannedResource): string => {
+    if (r.operation === "read") return "read";
+    if (!diff) return r.operation ?? "create";
+    return changed.get(r.urn) ?? (added.has(r.urn) ? "create" : "same");
+  };
+  const rows: [string, string, string, string][] = [];
   const walk = (r: PlannedResource, prefix: string, last: boolean, root: boolean) => {
     const branch = root ? "" : `${prefix}${last ? "└─ " : "├─ "}`;
-    const op = r.operation ?? "create";
-    rows.push([`${branch}${displayType(r.type)}`, r.name, r.secret ? `${op} (secret inputs)` : op]);
+    const [mark, word] = TREE_OP[opOf(r)] ?? ["+ ", opOf(r)];
+    rows.push([mark, `${branch}${displayType(r.type)}`, r.name, r.secret ? `${word} (secret inputs)` : word]);
     const kids = children.get(r.urn) ?? [];
     const nextPrefix = root ? "" : `${prefix}${last ? "   " : "│  "}`;
     kids.forEach((k, i) => walk(k, nextPrefix, i === kids.length - 1, false));
   };
   for (const r of children.get(undefined) ?? []) walk(r, "", true, true);
-  const w0 = Math.max(4, ...rows.map((r) => r[0].length));
-  const w1 = Math.max(4, ...rows.map((r) => r[1].length));
+  const deleted = [...(diff?.removed ?? []), ...(diff?.unaliased ?? []).map((u) => u.from)];
+  for (const urn of deleted) {
+    const type = urn.split("::")[2].split("$").pop()!;
+    rows.push(["- ", displayType(type), urn.split("::").pop()!, "delete"]);
+  }
+  const w0 = Math.max(4, ...rows.map((r) => r[1].length));
+  const w1 = Math.max(4, ...rows.map((r) => r[2].length));
   const lines = [`     ${"Type".padEnd(w0)}  ${"Name".padEnd(w1)}  Plan`];
-  for (const [t, n, p] of rows) lines.push(` ${p.startsWith("read") ? ">" : "+"}   ${t.padEnd(w0)}  ${n.padEnd(w1)}  ${p}`);
+  for (const [m, t, n, p] of rows) lines.push(` ${m}  ${t.padEnd(w0)}  ${n.padEnd(w1)}  ${p}`);
   return lines.join("\n");
 }
 

@@ -153,7 +153,14 @@ describe("cross-key checks", () => {
   test("secrets are a record typed by SECRET_KEYS: the webhook is always there, a misspelt key does not compile", () => {
     const c = parseStackConfig("prod1", raw("prod1"));
     const secrets: StackSecrets = c.secrets;
-    expect(Object.keys(secrets).sort()).toEqual(["dingtalkWebhook", "harborPassword", "identityProviderSecret", "logSearchApiKey", "loggingPassword"]); // apolloAccessKeys is parsed into its own map
+    expect(Object.keys(secrets).sort()).toEqual([
+      "dingtalkWebhook",
+      "harborPassword",
+      "identityProviderSecret",
+      "logSearchApiKey",
+      "loggingPassword",
+      "tracingElasticsearchPassword",
+    ]); // apolloAccessKeys is parsed into its own map
     // @ts-expect-error harborPasword is not a secret key (tsc --noEmit checks this line)
     expect(secrets.harborPasword).toBeUndefined();
   });

@@ -180,6 +180,30 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
     expect(Object.keys(h.report.standIns)).toContain("prometheusrules.monitoring.coreos.com");
   });
 
+  ifReady("tracing (issue #32) as stored: OAP's ServiceMonitor and alert rules in namespace tracing, and a JavaApp Deployment with the agent", async () => {
+    const named = (kind: string, name: string) => planned(h, kind).find((o) => o.metadata.name === name && o.metadata.namespace === "tracing")!;
+    const monitor = await h.cp.client.get(named("ServiceMonitor", "skywalking-oap"));
+    expect(monitor.status).toBe(200);
+    expect((monitor.json!.spec as { endpoints: unknown }).endpoints).toEqual([{ port: "telemetry", path: "/metrics", interval: "30s" }]);
+    const rule = await h.cp.client.get(named("PrometheusRule", "platform-tracing"));
+    expect(rule.status).toBe(200);
+    const groups = (rule.json!.spec as { groups: { name: string; rules: { alert: string }[] }[] }).groups;
+    expect(groups.map((g) => [g.name, g.rules.map((r) => r.alert)])).toEqual([[`platform-tracing.${stack}`, ["SkyWalkingOAPDown", "TracesNotReceived"]]]);
+    // The API server's own copy of order-service's Deployment (defaults filled in): the agent's init container and env.
+    const planned_ = planned(h, "Deployment").find((d) => d.metadata.name === "order-service" && d.metadata.namespace === "commerce")!;
+    const back = await h.cp.client.get(planned_);
+    expect(back.status).toBe(200);
+    type Container = { name: string; image: string; command?: string[]; env?: { name: string; value?: string }[] };
+    const pod = (back.json!.spec as { template: { spec: { initContainers: Container[]; containers: Container[] } } }).template.spec;
+    expect(pod.initContainers.map((c) => [c.name, c.image, c.command])).toEqual([
+      ["skywalking-agent", "mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.3.0-alpine", ["cp", "-R", "/skywalking/agent", "/target/"]],
+    ]);
+    const env = Object.fromEntries((pod.containers[0].env ?? []).map((e) => [e.name, e.value]));
+    expect(env.SW_AGENT_NAME).toBe("order-service");
+    expect(env.SW_AGENT_COLLECTOR_BACKEND_SERVICES).toBe("skywalking-oap.tracing.svc:11800");
+    expect(env.JAVA_TOOL_OPTIONS).toBe("-javaagent:/skywalking/agent/skywalking-agent.jar");
+  });
+
   ifReady("Pod Security: an app namespace refuses a privileged pod and a hostNetwork pod, and admits a restricted one", async () => {
     const app = planned(h, "Namespace").find((n) => (n.metadata.labels as Record<string, string> | undefined)?.["kubesphere.io/workspace"]);
     expect(app).toBeDefined();

@@ -15,11 +15,13 @@ const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const APP_STACKS = ["dev", "test", "pre", "prod1", "prod2"] as const;
 const FIXTURES = path.join(__dirname, "..", "fixtures");
 
-/** The chart keys (dotted paths) from the fixture copied from values.yaml at v4.7.0. */
-const CHART_KEYS = fs
+/** Every leaf of the chart's values.yaml at v4.7.0 (listed from the file), and the maps its templates range over. */
+const KEY_LINES = fs
   .readFileSync(path.join(FIXTURES, "skywalking-helm-4.7.0-values-keys.txt"), "utf8")
   .split("\n")
   .filter((l) => l && !l.startsWith("#"));
+const RANGED = KEY_LINES.filter((l) => l.startsWith("ranged ")).map((l) => l.slice("ranged ".length));
+const CHART_KEYS = KEY_LINES.filter((l) => !l.startsWith("ranged "));
 /** The agent.config env names at v9.3.0. */
 const AGENT_ENV = fs
   .readFileSync(path.join(FIXTURES, "skywalking-java-9.3.0-agent-env.txt"), "utf8")
@@ -29,7 +31,7 @@ const AGENT_ENV = fs
 
 /** Dotted paths of the leaves of a values object; a map or list under a chart key that ranges over it stops there. */
 function leafPaths(v: unknown, prefix = ""): string[] {
-  if (CHART_KEYS.includes(prefix)) return [prefix];
+  if (CHART_KEYS.includes(prefix) || RANGED.includes(prefix)) return [prefix];
   if (typeof v !== "object" || v === null || Array.isArray(v)) return [prefix];
   return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => leafPaths(x, prefix ? `${prefix}.${k}` : k));
 }
@@ -65,7 +67,16 @@ describe.each(APP_STACKS)("%s tracing", (stack) => {
     // The chart's own Elasticsearch stays off: OAP writes to the company's store.
     expect(v.elasticsearch.enabled).toBe(false);
     // Every key set is one the chart's values.yaml at v4.7.0 declares.
-    for (const k of leafPaths(v)) expect(CHART_KEYS).toContain(k);
+    for (const k of leafPaths(v)) expect([...CHART_KEYS, ...RANGED]).toContain(k);
+    // Chart 4.7.0 runs OAP's storage init as a post-install/post-upgrade hook Job (templates/oap-init.job.yaml)
+    // while the OAP pods start with -Dmode=no-init and are not Ready before it ran; Helm runs post hooks only
+    // after --wait saw the release Ready, and --atomic turns --wait on (helm pkg/action/install.go
+    // `i.Wait = i.Wait || i.Atomic`). So: no wait, no atomic (the provider's skipAwait sets client.Wait = false,
+    // pulumi-kubernetes provider/pkg/provider/helm_release.go), else a fresh install deadlocks until the timeout.
+    expect(r.skipAwait).toBe(true);
+    expect(r.atomic).toBeUndefined();
+    // The pod waits up to 300 s for that Job before the kubelet restarts it (the chart's default gives 90 s).
+    expect((v.oap as { startupProbe: unknown }).startupProbe).toEqual({ tcpSocket: { port: 12800 }, failureThreshold: 30, periodSeconds: 10 });
   });
 
   test("every JavaApp carries the agent 9.3.0 from the mirror and reports to this cluster's skywalking-oap Service on 11800", async () => {
@@ -243,4 +254,63 @@ test.each(APP_STACKS)("%s: a ServiceMonitor scrapes OAP's telemetry port, select
   };
   expect(values.oap.ports.telemetry).toBe(1234);
   expect(values.oap.env).toMatchObject({ SW_TELEMETRY: "prometheus", SW_TELEMETRY_PROMETHEUS_PORT: "1234" });
+});
+
+describe("OAP's own Elasticsearch user (platform:tracing.elasticsearch.user)", () => {
+  test("its password, a Pulumi secret, reaches OAP as the Secret's properties file; values hold only the file's path", async () => {
+    const p = await plan("prod1", ["platform:tracing.elasticsearch.user=skywalking-prod1"]);
+    const secret = ofType(p, "kubernetes:core/v1:Secret").find((s) => (s.inputs.metadata as { name: string }).name === "skywalking-es-credentials")!;
+    expect(secret.inputs.metadata).toEqual({ name: "skywalking-es-credentials", namespace: "tracing" });
+    // The whole stringData is a secret (the file with user and the password of platform:tracingElasticsearchPassword): the plan masks it.
+    expect(secret.secretInputs).toContain("stringData");
+    expect(secret.inputs.stringData).toBe("[secret]");
+    // Nowhere in the planned resources (the plan's own secretValues set is what the artifacts are redacted with).
+    expect(JSON.stringify(p.resources)).not.toContain("offline-placeholder-tracing-elasticsearch");
+    const release = ofType(p, RELEASE).find((r) => r.inputs.name === "skywalking")!;
+    const values = release.inputs.values as { oap: { env: Record<string, string>; secretMounts: unknown[] } };
+    expect(values.oap.env.SW_ES_SECRETS_MANAGEMENT_FILE).toBe("/skywalking/es-credentials/credentials.properties");
+    expect(values.oap.secretMounts).toEqual([
+      {
+        name: "es-credentials",
+        secretName: "skywalking-es-credentials",
+        path: "/skywalking/es-credentials/credentials.properties",
+        subPath: "credentials.properties",
+      },
+    ]);
+    expect(JSON.stringify(release.inputs)).not.toContain("offline-placeholder-tracing-elasticsearch");
+  });
+
+  test("without the user, no Secret and no mount (prod1 as committed)", async () => {
+    const p = await plan("prod1");
+    expect(ofType(p, "kubernetes:core/v1:Secret").filter((s) => (s.inputs.metadata as { name: string }).name === "skywalking-es-credentials")).toEqual([]);
+  });
+
+  test("the user without its password, or the password in plain text, is a config error naming the key", () => {
+    const c = loadEngineConfig("prod1", ["platform:tracing.elasticsearch.user=skywalking-prod1"]);
+    delete c.values["platform:tracingElasticsearchPassword"];
+    let got: string[] = [];
+    try {
+      parseStackConfig("prod1", { values: c.values, secretKeys: c.secretKeys });
+    } catch (e) {
+      got = (e as ConfigError).problems;
+    }
+    expect(got).toEqual([
+      "platform:tracingElasticsearchPassword: is required (the password of platform:tracing.elasticsearch.user, OAP's own Elasticsearch user); " +
+        "set it with `pulumi config set --secret platform:tracingElasticsearchPassword <value>`",
+    ]);
+    const plain = loadEngineConfig("prod1", ["platform:tracing.elasticsearch.user=skywalking-prod1"]);
+    plain.secretKeys = plain.secretKeys.filter((k) => k !== "platform:tracingElasticsearchPassword");
+    got = [];
+    try {
+      parseStackConfig("prod1", { values: plain.values, secretKeys: plain.secretKeys });
+    } catch (e) {
+      got = (e as ConfigError).problems;
+    }
+    expect(got).toEqual([
+      "platform:tracingElasticsearchPassword: must be set as a secret (`pulumi config set --secret platform:tracingElasticsearchPassword ...`), it is in plain text",
+    ]);
+    expect(problems("prod1", "platform:tracing.elasticsearch.user=sky walking")).toEqual([
+      "platform:tracing.elasticsearch.user: must be an Elasticsearch user name (letters, digits, . _ @ -)",
+    ]);
+  });
 });
