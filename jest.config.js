@@ -51,6 +51,7 @@ const TOOLS = [
   "apps/sloRules",
   "ops/releaseOps",
   "ops/releaseSafety",
+  "ops/stackFileLock",
   "policies/standalone",
   "scriptFiles",
 ];
