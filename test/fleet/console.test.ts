@@ -13,65 +13,14 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ofType, plan, previewCli } from "../support/offline";
+import { STAND_INS, StandIn } from "../controlplane/standInCrds";
 
-const CRDS = "kubesphere v4.1.3 config/ks-core/charts/ks-crds/crds";
-/** A field's type; `!` marks a field its parent requires. Paths below the kind's root, `[]` for array items, `{}` for map values. */
-type Fields = Record<string, string>;
-const BINDING: Fields = {
-  roleRef: "object!",
-  "roleRef.apiGroup": "string!",
-  "roleRef.kind": "string!",
-  "roleRef.name": "string!",
-  subjects: "array",
-  "subjects[]": "object",
-  "subjects[].apiGroup": "string",
-  "subjects[].kind": "string!",
-  "subjects[].name": "string!",
-  "subjects[].namespace": "string",
-};
-const SCHEMAS: Record<string, { source: string; scope: "Cluster" | "Namespaced"; fields: Fields }> = {
-  "tenant.kubesphere.io/v1beta1/WorkspaceTemplate": {
-    source: `${CRDS}/tenant.kubesphere.io_workspacetemplates.yaml (v1beta1, storage)`,
-    scope: "Cluster",
-    fields: {
-      spec: "object",
-      "spec.placement": "object!",
-      "spec.placement.clusters": "array",
-      "spec.placement.clusters[]": "object",
-      "spec.placement.clusters[].name": "string!",
-      "spec.template": "object!",
-      "spec.template.metadata": "object",
-      "spec.template.metadata.labels": "object",
-      "spec.template.metadata.labels{}": "string",
-      "spec.template.spec": "object",
-      "spec.template.spec.manager": "string",
-    },
-  },
-  "iam.kubesphere.io/v1beta1/WorkspaceRoleBinding": {
-    source: `${CRDS}/iam.kubesphere.io_workspacerolebindings.yaml (v1beta1)`,
-    scope: "Cluster",
-    fields: BINDING,
-  },
-  "iam.kubesphere.io/v1beta1/GlobalRoleBinding": { source: `${CRDS}/iam.kubesphere.io_globalrolebindings.yaml (v1beta1)`, scope: "Cluster", fields: BINDING },
-  "iam.kubesphere.io/v1beta1/RoleBinding": { source: `${CRDS}/iam.kubesphere.io_rolebindings.yaml (v1beta1)`, scope: "Namespaced", fields: BINDING },
-  "kubesphere.io/v1alpha1/InstallPlan": {
-    source: `${CRDS}/kubesphere.io_installplans.yaml (v1alpha1)`,
-    scope: "Cluster",
-    fields: {
-      spec: "object",
-      "spec.extension": "object!",
-      "spec.extension.name": "string!",
-      "spec.extension.version": "string!",
-      "spec.enabled": "boolean!",
-      "spec.upgradeStrategy": "string",
-      "spec.config": "string",
-      "spec.clusterScheduling": "object",
-      "spec.clusterScheduling.placement": "object",
-      "spec.clusterScheduling.placement.clusters": "array",
-      "spec.clusterScheduling.placement.clusters[]": "string",
-    },
-  },
-};
+/** The KubeSphere kinds the console plans; their compact schemas are the control plane's stand-in CRDs (one table each, citing its CRD file). */
+const KINDS = ["WorkspaceTemplate", "WorkspaceRoleBinding", "GlobalRoleBinding", "RoleBinding", "InstallPlan"];
+const SCHEMAS: Record<string, StandIn> = Object.fromEntries(
+  STAND_INS.filter((s) => s.group.endsWith("kubesphere.io") && KINDS.includes(s.kind)).map((s) => [`${s.group}/${s.version}/${s.kind}`, s]),
+);
+if (Object.keys(SCHEMAS).length !== KINDS.length) throw new Error(`standInCrds.ts lacks a KubeSphere kind of ${KINDS.join(", ")}`);
 
 function typeOf(v: unknown): string {
   return Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
