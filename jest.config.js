@@ -61,6 +61,7 @@ const TOOLS = [
   "ops/ciRunners",
   "ops/releaseOps",
   "ops/releaseSafety",
+  "ops/stackFileLock",
   "policies/standalone",
   "scriptFiles",
 ];

@@ -20,7 +20,7 @@
 // line: the HMAC key goes through the environment, the headers through a 0600 file.
 import * as path from "path";
 import { METADATA_SLICE } from "./bootstrapUnits";
-import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../network/ports";
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, METADATA_ADDRESS } from "../network/ports";
 import { renderScript, shellExpression } from "../scriptFiles";
 import { CRI_SOCKET } from "./kubeadm";
 
@@ -162,7 +162,7 @@ export function etcdBackupScript(s: EtcdBackupSettings): string {
     OSS_BUCKET: s.bucket,
     OSS_URL: `https://${s.bucket}.${s.ossEndpoint}`,
     OSS_REGION: s.region,
-    METADATA_URL: "http://100.100.100.200",
+    METADATA_URL: `http://${METADATA_ADDRESS}`,
     RAM_ROLE: s.ramRole,
   });
 }

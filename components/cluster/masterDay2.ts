@@ -3,7 +3,9 @@
 // `encoding: gz+b64`, one installer holding them all) because a master's user data must stay under the user-data budget,
 // and the commands that enable the timers. The restore script is not shipped: it is
 // needed once, in a disaster, and `npm run etcd-restore-script` renders it per master.
+import * as path from "path";
 import { gzipSync } from "zlib";
+import { scriptFile } from "../scriptFiles";
 import { CERT_RENEW_SCRIPT_PATH, CERT_RENEW_UNIT, certRenewalScript, certRenewalUnits } from "./certRenewal";
 import { ETCD_BACKUP_SCRIPT_PATH, ETCD_BACKUP_UNIT, etcdBackupScript, etcdBackupUnits, EtcdBackupSettings } from "./etcdBackup";
 
@@ -48,6 +50,10 @@ export function withoutComments(script: string): string {
   return out.join("\n");
 }
 
+/** The installer's fixed part, a script file beside the others. */
+const DAY2_INSTALLER_FILE = path.join(__dirname, "scripts", "k8s-day2-install.sh");
+const FILES_MARKER = "# @include files";
+
 /** Where cloud-init writes the installer that lays the day-2 files out. */
 export const DAY2_INSTALLER_PATH = "/usr/local/sbin/k8s-day2-install.sh";
 
@@ -73,7 +79,10 @@ export function day2Installer(s: MasterDay2Settings): string {
     if (text.split("\n").includes(eof)) throw new Error(`day-2 installer: ${path} contains its own delimiter ${eof}`);
     return `install -d -m 0755 "$DESTDIR${path.replace(/\/[^/]+$/, "")}"\ncat >"$DESTDIR${path}" <<'${eof}'\n${text}${eof}\nchmod ${mode} "$DESTDIR${path}"\n`;
   });
-  return `#!/usr/bin/env bash\n# k8s-day2-install: the etcd backup and certificate renewal timers of this master. Rendered by Pulumi.\nset -euo pipefail\nDESTDIR=\${DESTDIR:-}\n${parts.join("")}`;
+  // The file's one `# @include files` line takes the generated blocks (renderScript's documents, less its variables block: none here).
+  const text = scriptFile(DAY2_INSTALLER_FILE);
+  if (text.split("\n").filter((l) => l === FILES_MARKER).length !== 1) throw new Error(`${DAY2_INSTALLER_FILE}: needs exactly one line ${FILES_MARKER}`);
+  return text.replace(`${FILES_MARKER}\n`, () => parts.join(""));
 }
 
 /** write_files entries and runcmd lines for one master. */

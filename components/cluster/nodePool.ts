@@ -4,16 +4,9 @@
 // indexes and leaves every other instance untouched.
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
+import { nodeName } from "./nodeName";
 
-/**
- * The name of pool `pool`'s instance `index` in cluster `cluster`: `<cluster>-<pool>-<index>`
- * (masters are the pool "master"). It is the ECS instance's resource name, instance name and
- * hostname, and so the Kubernetes node name: the readiness gate, the join token, the day-2
- * commands and the drains all find a node by it. Changing it replaces every instance.
- */
-export function nodeName(cluster: string, pool: string, index: number): string {
-  return `${cluster}-${pool}-${index}`;
-}
+export { nodeName };
 
 export interface PoolVswitch {
   zone: string;

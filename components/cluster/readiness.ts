@@ -17,6 +17,7 @@
 // change (a scale-out edits a count), so nothing that depends on them is replaced; only a new
 // endpoint or CA replaces them.
 import * as pulumi from "@pulumi/pulumi";
+import { nodeName } from "./nodeName";
 
 export interface ClusterCheckArgs {
   /** e.g. https://10.40.0.40:6443 (no path). */
@@ -189,7 +190,7 @@ export interface ReadinessInputs {
 
 /** The expected workers' node names, pool by pool. */
 export function workerNames(clusterName: string, pools: Record<string, number>): string[] {
-  return Object.entries(pools).flatMap(([pool, count]) => Array.from({ length: count }, (_, i) => `${clusterName}-${pool}-${i}`));
+  return Object.entries(pools).flatMap(([pool, count]) => Array.from({ length: count }, (_, i) => nodeName(clusterName, pool, i)));
 }
 
 /**

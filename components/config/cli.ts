@@ -21,7 +21,8 @@ export interface CliArgs {
 /**
  * Reads `argv` against `options` (strict; positionals allowed). A parse failure
  * is a UsageError in the commands' own words: `unknown option --x`, `--dir needs
- * a directory` (also for an empty or dash-led value).
+ * a directory` (also for an empty or dash-led value), `--json is a flag and takes
+ * no value, got --json=x`.
  */
 export function readArgs(argv: string[], options: Record<string, CliOption>): CliArgs {
   const config: ParseArgsOptionsConfig = Object.fromEntries(Object.entries(options).map(([name, { value: _value, ...o }]) => [name, o]));
@@ -33,6 +34,9 @@ export function readArgs(argv: string[], options: Record<string, CliOption>): Cl
     const flag = /'(-[^', ]+)/.exec((e as Error).message)?.[1];
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown option ${flag}`);
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      const given = argv.find((a) => flag !== undefined && a.startsWith(`${flag}=`));
+      if (given !== undefined && /does not take an argument/.test((e as Error).message))
+        throw new UsageError(`${flag} is a flag and takes no value, got ${given}`);
       const name = Object.keys(options).find((n) => flag === `--${n}` || flag === `-${options[n].short}`) ?? flag;
       throw new UsageError(`${flag} needs ${options[name ?? ""]?.value ?? "a value"}`);
     }
@@ -64,7 +68,7 @@ export function runCli(spec: CliSpec, body: () => Promise<number>, io?: CliIo): 
 export function runCli(spec: CliSpec, body: () => number | Promise<number>, io: CliIo = CONSOLE): number | Promise<number> {
   const end = (e: unknown): number => {
     if (e instanceof UsageError) {
-      io.err(`${e.message}\n${spec.usage}`);
+      io.err(e.showUsage ? `${e.message}\n${spec.usage}` : e.message);
       return 2;
     }
     if (e instanceof ConfigError || (spec.otherErrors === "refusal" && e instanceof Error)) {

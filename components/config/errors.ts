@@ -1,6 +1,7 @@
 // The two ways input is refused. ConfigError: the stack's configuration (or a
 // stack file) is wrong, every problem listed, exit 1. UsageError: the command
-// line is wrong, exit 2 with usage text. Neither carries a stack trace to the user.
+// line is wrong, exit 2 with usage text (or, when the message alone says what is
+// wrong, such as an unknown stack, that one line). Neither carries a stack trace to the user.
 
 export class ConfigError extends Error {
   /**
@@ -17,8 +18,12 @@ export class ConfigError extends Error {
 }
 
 export class UsageError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /** Whether the usage text follows the message (false when the one line says it all). */
+  readonly showUsage: boolean;
+
+  constructor(message: string, options?: ErrorOptions & { usage?: boolean }) {
     super(message, options);
     this.name = "UsageError";
+    this.showUsage = options?.usage ?? true;
   }
 }

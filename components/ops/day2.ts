@@ -60,7 +60,8 @@ async function run(argv: string[], out: (line: string) => void): Promise<number>
   };
   if (p.command === "scale-in") {
     const [stack, pool, count] = p.args;
-    if (p.args.length !== 3 || !/^\d+$/.test(count)) throw new UsageError("scale-in needs <stack> <pool> <newCount>");
+    if (p.args.length !== 3) throw new UsageError(`scale-in takes <stack> <pool> <newCount>, got ${p.args.length} argument(s)`);
+    if (!/^\d+$/.test(count)) throw new UsageError(`<newCount>: must be a whole number from 0 to the pool's count minus one, got "${count}"`);
     const settings = settingsOf(stack, p.dir);
     // Loaded lazily: planning runs the whole program under mocks.
     const { previewStack } = await import("../preview/preview");
@@ -110,7 +111,8 @@ async function run(argv: string[], out: (line: string) => void): Promise<number>
   }
   if (p.command === "etcd-restore-script") {
     const [stack, index] = p.args;
-    if (p.args.length !== 2 || !/^\d+$/.test(index)) throw new UsageError("etcd-restore-script needs <stack> <masterIndex>");
+    if (p.args.length !== 2) throw new UsageError(`etcd-restore-script takes <stack> <masterIndex>, got ${p.args.length} argument(s)`);
+    if (!/^\d+$/.test(index)) throw new UsageError(`<masterIndex>: must be a whole number from 0 to platform:masters.count minus one, got "${index}"`);
     const s = settingsOf(stack, p.dir);
     const { previewStack } = await import("../preview/preview");
     const { plan } = await previewStack({ stack, dir: p.dir });

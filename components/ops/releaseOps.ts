@@ -11,6 +11,7 @@ import { isDeepStrictEqual } from "util";
 import * as YAML from "yaml";
 import { stacksOfTier, Tier, TIERS, tierOf } from "../../policies/fleet";
 import { ENVS, Env, MAX_HISTORY, imageTagProblem, isEnv, isProdEnv } from "../../policies/imageTags";
+import { UsageError } from "../config/errors";
 import { StackFileEdit, refuseShared } from "./stackFileEdit";
 import { replaceStackFile } from "./stackFileWrite";
 
@@ -348,7 +349,8 @@ interface App {
 
 function loadStack(dir: string, stack: string): StackFile {
   const name = stackFileName(stack);
-  if (!isEnv(stack)) throw new Error(`${name}: unknown stack "${stack}" (stacks: ${ENVS.join(", ")})`);
+  // A usage error (exit 2), on one line: the stacks it names are all the help there is.
+  if (!isEnv(stack)) throw new UsageError(`${name}: unknown stack "${stack}" (stacks: ${ENVS.join(", ")})`, { usage: false });
   const file = path.join(dir, name);
   let text: string;
   try {

@@ -123,7 +123,8 @@ export function planScaleIn(req: ScaleInRequest): ScaleInPlan {
   const target = req.pools.find((p) => p.name === req.pool);
   if (!target) throw new Error(`platform:nodePools: stack ${req.stack} has no pool ${req.pool} (pools: ${req.pools.map((p) => p.name).join(", ")})`);
   if (!Number.isInteger(req.newCount) || req.newCount < 0) throw new Error(`${key}: the new count must be a whole number >= 0, got ${req.newCount}`);
-  if (req.newCount >= target.count) throw new Error(`${key}: is ${target.count}; ${req.newCount} is not a scale-in`);
+  if (req.newCount >= target.count)
+    throw new Error(`${key}: is ${target.count}; ${req.newCount} is not a scale-in (the new count must be from 0 to ${target.count - 1})`);
 
   // T18: an app pinned to this pool (and to no other with nodes) keeps no node at the new count, PDB or not;
   // the pack's pinned-capacity rule and config validation ask the same function.

@@ -10,8 +10,11 @@
 // but has no operation to add or drop a line: a first item's indent and the
 // comments above it belong to the parent's tokens (measured with yaml 2.9.1).
 // Lists of tags are edited a line per entry: an entry owns its line (and the
-// comment lines right above it), so the other lines stay. A comment inside a value
-// that would be rewritten whole is refused, never dropped.
+// comment lines right above it), so the other lines stay. Lines an edit removes
+// (a deleted key's block, a dropped entry) give up their values, never their
+// comments: each comment on them stays, on a line of its own in their place at the
+// removed key's or entry's indentation, just above the next surviving line. A
+// comment inside a value that would be rewritten whole is refused, never dropped.
 import { isDeepStrictEqual } from "util";
 import * as YAML from "yaml";
 
@@ -98,7 +101,7 @@ export class StackFileEdit {
     this.splice(keyEnd, valueEnd, `:${body}${tail}`, key);
   }
 
-  /** Removes the key at `p` with the lines its value spans; comments on other lines stay. */
+  /** Removes the key at `p` with the lines its value spans; their comments stay in their place (see `dropLines`). */
   delete(p: EditPath, key: string): void {
     const at = this.resolve(p);
     const map = this.doc.getIn(at.slice(0, -1), true);
@@ -107,8 +110,7 @@ export class StackFileEdit {
     if ((map as YAML.YAMLMap).flow) throw new Error(`${key}: its map is not a block map in the file; edit it by hand`);
     const [keyEnd, valueEnd] = this.pairRange(pair, key);
     const keyStart = (pair.key as YAML.Scalar).range![0];
-    this.indentOf(keyStart, key);
-    this.splice(this.lineStart(keyStart), this.lineEnd(Math.max(keyEnd, valueEnd) - 1), "", key, true);
+    this.dropLines(this.lineStart(keyStart), this.lineEnd(Math.max(keyEnd, valueEnd) - 1), this.indentOf(keyStart, key));
     this.expected.deleteIn(at);
   }
 
@@ -181,7 +183,7 @@ export class StackFileEdit {
     });
     if (lines.length === 0 || lines.some((l) => l === undefined)) return false;
     const at = lines as { prefix: string; start: number; end: number }[];
-    const drop = (i: number) => this.splice(at[i].start, at[i].end, "", key, true);
+    const drop = (i: number) => this.dropLines(at[i].start, at[i].end, at[i].prefix.slice(0, -2));
     let pending: string[] = [];
     const flush = (j: number) => {
       if (pending.length === 0) return;
@@ -217,8 +219,23 @@ export class StackFileEdit {
     return true;
   }
 
-  private splice(start: number, end: number, text: string, key: string, dropsOwnLines = false): void {
-    if (!dropsOwnLines && this.comments.some((c) => c >= start && c < end)) {
+  /**
+   * Removes the whole lines [start, end) but not a comment on them: every comment
+   * (a comment line, or one after a value) stays on a line of its own, in order, at
+   * `indent`, where the lines were, so above the next surviving line.
+   */
+  private dropLines(start: number, end: number, indent: string): void {
+    const kept = this.comments
+      .filter((c) => c >= start && c < end)
+      .sort((a, b) => a - b)
+      .map((c) => indent + this.text.slice(c, this.lineEnd(c)).replace(/\r?\n$/, ""));
+    // On a last line without a final newline, the kept lines end without one too.
+    const bare = end === this.text.length && !this.text.endsWith("\n");
+    this.splices.push({ start, end, text: bare ? kept.join(this.eol) : kept.map((l) => l + this.eol).join("") });
+  }
+
+  private splice(start: number, end: number, text: string, key: string): void {
+    if (this.comments.some((c) => c >= start && c < end)) {
       throw new Error(`${key}: a comment sits inside the value this edit rewrites; edit it by hand`);
     }
     this.splices.push({ start, end, text });

@@ -2,7 +2,13 @@
 // - an exclusive lock file beside the (real) stack file, created with O_EXCL,
 //   so two releases into one stack run one after the other and both land; a
 //   lock whose process is gone is stale and taken over; a lock held too long
-//   refuses the second run with a clear message;
+//   refuses the second run with a clear message. Taking over is a race when two
+//   runs judge one lock stale: the first removes it and takes a new one, the
+//   second would remove that new one. So the stale lock is first hard-linked to a
+//   name made from its content (`.lock.break-<hash>`): link() fails when the name
+//   exists, so one run alone breaks a given lock, and it removes the lock only if
+//   the link shows it is still that lock (a fresh lock has a fresh nonce, so
+//   another name);
 // - compare-and-swap before the rename: if the file changed since it was read
 //   (an editor, a script that takes no lock), nothing is written;
 // - the write goes through a symlink to its target, into a temp file in the
@@ -11,6 +17,7 @@
 //   the temp file is removed when anything fails, and one a killed run left
 //   is removed by the next (its name is fixed: only the lock's holder writes
 //   it); a read-only file is refused, never replaced.
+import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -50,7 +57,7 @@ export function realFile(file: string): string {
 export function withStackFileLock<T>(file: string, name: string, fn: () => T, waitMs = LOCK_WAIT_MS): T {
   const lock = `${realFile(file)}.lock`;
   if (held.has(lock)) return fn();
-  const token = `${process.pid} ${new Date().toISOString()}\n`;
+  const token = `${process.pid} ${new Date().toISOString()} ${randomBytes(6).toString("hex")}\n`;
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
@@ -69,18 +76,14 @@ export function withStackFileLock<T>(file: string, name: string, fn: () => T, wa
       continue; // released meanwhile
     }
     const pid = Number(holder.split(" ")[0]);
-    if ((Number.isInteger(pid) && pid > 0 && !alive(pid)) || age > LOCK_STALE_MS) {
-      // Stale: take it over only if it is still the same stale lock.
-      try {
-        if (fs.readFileSync(lock, "utf8") === holder) fs.rmSync(lock);
-      } catch {
-        // someone else removed it
-      }
-      continue;
-    }
+    const stale = (Number.isInteger(pid) && pid > 0 && !alive(pid)) || age > LOCK_STALE_MS;
+    if (stale && breakStaleLock(lock, holder)) continue;
     if (Date.now() > deadline) {
+      const breaker = breakerOf(lock, holder);
       throw new StackFileBusyError(
-        `${name}: another release is editing this file (lock ${path.basename(lock)}, held by pid ${pid} since ${holder.split(" ")[1]?.trim()}); nothing written, run again when it is done`,
+        stale && fs.existsSync(breaker)
+          ? `${name}: a takeover of the stale lock ${path.basename(lock)} (pid ${pid}) was interrupted; nothing written, remove ${path.basename(lock)} and ${path.basename(breaker)} and run again`
+          : `${name}: another release is editing this file (lock ${path.basename(lock)}, held by pid ${pid} since ${holder.split(" ")[1]?.trim()}); nothing written, run again when it is done`,
       );
     }
     sleep(25 + Math.floor(Math.random() * 25));
@@ -96,6 +99,34 @@ export function withStackFileLock<T>(file: string, name: string, fn: () => T, wa
       // already gone
     }
   }
+}
+
+/** The name that marks the one takeover of the lock whose content is `holder`. */
+function breakerOf(lock: string, holder: string): string {
+  return `${lock}.break-${createHash("sha256").update(holder).digest("hex").slice(0, 16)}`;
+}
+
+/**
+ * Removes the lock if it still is the stale one whose content is `holder`, as the
+ * only run doing so; true when the caller should try to take the lock again.
+ */
+function breakStaleLock(lock: string, holder: string): boolean {
+  const breaker = breakerOf(lock, holder);
+  try {
+    fs.linkSync(lock, breaker);
+  } catch (e) {
+    // EEXIST: another run is breaking this lock (wait, then look again); ENOENT: released meanwhile.
+    return (e as NodeJS.ErrnoException).code === "ENOENT";
+  }
+  try {
+    // The link holds whatever the lock was at link time: the stale lock (only we
+    // may remove it, and nobody else can replace it while it exists) or already a
+    // new one (leave it).
+    if (fs.readFileSync(breaker, "utf8") === holder) fs.rmSync(lock);
+  } finally {
+    fs.rmSync(breaker, { force: true });
+  }
+  return true;
 }
 
 /**

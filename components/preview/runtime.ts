@@ -3,6 +3,7 @@
 // dependencies, the stack outputs, and the rendered artifacts. Used by the
 // offline preview and by the tests, so both see exactly the same plan.
 import { createHash } from "crypto";
+import { gunzipSync, gzipSync } from "zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { collectArtifacts, resetArtifacts, type Artifact } from "../artifacts";
 import { leanSdkDuringRun } from "./leanSdk";
@@ -274,8 +275,8 @@ export async function runOffline(opts: RunOptions): Promise<Plan> {
 }
 
 /**
- * Replaces every known secret value (and its base64 form) in an artifact's text.
- * Multi-line secrets (PEM keys) are also redacted line by line, since YAML block
+ * Replaces every known secret value (and its base64 form) in an artifact's text,
+ * also inside gzip+base64 payloads. Multi-line secrets (PEM keys) are also redacted line by line, since YAML block
  * scalars re-indent them.
  */
 export function redact(text: string, secrets: Set<string>): string {
@@ -288,5 +289,16 @@ export function redact(text: string, secrets: Set<string>): string {
   }
   let out = text;
   for (const n of [...needles].sort((a, b) => b.length - a.length)) out = out.split(n).join("<secret>");
-  return out;
+  // A gzip+base64 payload (cloud-init `encoding: gz+b64`; "H4sI" is gzip's magic in base64) hides its text
+  // from the search above: redact inside it and encode it again, changed only where a secret was.
+  return out.replace(/H4sI[A-Za-z0-9+/]+={0,2}/g, (b64) => {
+    let inner: string;
+    try {
+      inner = gunzipSync(Buffer.from(b64, "base64")).toString("utf8");
+    } catch {
+      return b64;
+    }
+    const clean = redact(inner, secrets);
+    return clean === inner ? b64 : gzipSync(Buffer.from(clean), { level: 9 }).toString("base64");
+  });
 }

@@ -3,7 +3,6 @@
 // the panel), the key numbers (QPS, 5xx ratio, p99 from buckets) computed by
 // `promtool test rules` on given series, and one dashboard per app of every
 // stack in the plan, shipped as sidecar ConfigMaps.
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -12,12 +11,7 @@ import { appDashboard, clusterDashboards, Dashboard, dashboardExpressions } from
 import { DASHBOARD_SIDECAR } from "../../components/k8s/monitoringValues";
 import { loadEngineConfig } from "../../components/config/stackFiles";
 import { ofType, plan, STACK_NAMES } from "../support/offline";
-
-function promtool(args: string[], cwd: string): { status: number; out: string } {
-  const r = spawnSync(process.env.PROMTOOL ?? "promtool", args, { cwd, encoding: "utf8", timeout: 30_000 });
-  if (r.error) throw new Error(`cannot run promtool (apt-get install prometheus): ${r.error.message}`);
-  return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
-}
+import { promtool } from "../support/promtool";
 
 let dir: string;
 beforeAll(() => {

@@ -1,19 +1,13 @@
 // The SLO alerts, judged by Prometheus: `promtool check rules` parses every
 // group, and `promtool test rules` replays synthetic ingress-nginx series to
 // prove each burn-rate alert fires on a burst and stays quiet on a normal day.
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { appDashboardUid, leMatcher, resolveSlo, shortUid, sloRuleGroups } from "../../components/apps/sloRules";
 import { alertmanagerConfig } from "../../components/k8s/monitoringValues";
-
-function promtool(args: string[], cwd: string): { status: number; out: string } {
-  const r = spawnSync(process.env.PROMTOOL ?? "promtool", args, { cwd, encoding: "utf8", timeout: 30_000 });
-  if (r.error) throw new Error(`cannot run promtool (apt-get install prometheus): ${r.error.message}`);
-  return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
-}
+import { promtool } from "../support/promtool";
 
 let dir: string;
 beforeAll(() => {

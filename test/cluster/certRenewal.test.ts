@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CERT_EXPIRY_METRIC, certRenewalScript, certRenewalUnits, renewalHour } from "../../components/cluster/certRenewal";
+import { selfSigned } from "../support/etcdCluster";
 
 let tmp: string;
 beforeAll(() => {
@@ -19,26 +20,9 @@ function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { code: n
   return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
 }
 
+/** A self-signed certificate `file` (its key beside it) valid for `days`. */
 function mint(file: string, days: number): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const r = sh("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    `${file}.key`,
-    "-out",
-    file,
-    "-subj",
-    "/CN=test",
-    "-days",
-    String(days),
-  ]);
-  expect(r.code).toBe(0);
+  selfSigned(file, `${file}.key`, "test", days);
 }
 
 /** A fake /etc/kubernetes with certificates valid for `days`, manifests, stubs and ready URLs. */

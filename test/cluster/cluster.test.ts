@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import fc from "fast-check";
+import * as zlib from "zlib";
 import { diffPlans } from "../../components/preview/planDiff";
 import { planJson } from "../../components/preview/preview";
 import { redact } from "../../components/preview/runtime";
@@ -94,11 +95,25 @@ describe("prod1 cluster plan", () => {
     expect(json).not.toMatch(/BEGIN (RSA |EC )?PRIVATE KEY/);
     for (const secret of p.secretValues) if (secret.length >= 8) expect(json).not.toContain(secret);
     // and the artifacts written by --out are redacted too
+    // (also inside the gzip+base64 files of the cloud-init documents, decoded)
     for (const a of p.artifacts) {
-      const text = redact(a.text, p.secretValues);
-      expect(text).not.toMatch(/[a-z0-9]{6}\.[a-z0-9]{16}/);
-      for (const secret of p.secretValues) if (secret.length >= 8) expect(text).not.toContain(secret);
+      const redacted = redact(a.text, p.secretValues);
+      const gz = (redacted.match(/H4sI[A-Za-z0-9+/]+={0,2}/g) ?? []).map((b) => zlib.gunzipSync(Buffer.from(b, "base64")).toString("utf8"));
+      for (const text of [redacted, ...gz]) {
+        expect(text).not.toMatch(/[a-z0-9]{6}\.[a-z0-9]{16}/);
+        for (const secret of p.secretValues) if (secret.length >= 8) expect(text).not.toContain(secret);
+      }
     }
+  });
+
+  test("redaction reaches into a gzip+base64 payload, and leaves one without a secret byte for byte", () => {
+    const gz = (t: string) => zlib.gzipSync(Buffer.from(t), { level: 9 }).toString("base64");
+    const withSecret = gz("join:\n  token: abcdef.0123456789abcdef\n");
+    const without = gz("join:\n  token: none\n");
+    const out = redact(`write_files:\n  - content: ${withSecret}\n    encoding: gz+b64\n  - content: ${without}\n`, new Set(["abcdef.0123456789abcdef"]));
+    const [a, b] = out.match(/H4sI[A-Za-z0-9+/]+={0,2}/g)!;
+    expect(zlib.gunzipSync(Buffer.from(a, "base64")).toString("utf8")).toBe("join:\n  token: <secret>\n");
+    expect(b).toBe(without);
   });
 
   test("the in-cluster provider waits for the readiness gate", async () => {

@@ -28,6 +28,7 @@ import { MetadataStub, startMetadataStub } from "../support/alibaba/metadataStub
 import { backupStatements, PolicyStatement } from "../../components/cluster/masterRole";
 import { OssGrant, OssStub, startOssStub } from "../support/alibaba/ossStub";
 import { binDir } from "../controlplane/binaries";
+import { EtcdCluster } from "../support/etcdCluster";
 
 jest.setTimeout(180_000);
 
@@ -49,7 +50,6 @@ const CREDS = { AccessKeyId: "STS.test-id", AccessKeySecret: "test-secret-value"
 const MASTERS_GRANT: PolicyStatement[] = backupStatements(BUCKET, `${STACK}/`);
 
 let tmp: string;
-const etcds = new Map<number, ReturnType<typeof spawn>>();
 
 function sync(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 60_000, env: opts.env ?? process.env, input: opts.input });
@@ -75,123 +75,12 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
 const port = 20000 + Math.floor(Math.random() * 20000);
 const peerPort = port + 1;
 const members: EtcdMember[] = [0, 1, 2].map((i) => ({ name: `${STACK}-master-${i}`, ip: `127.0.0.${11 + i}` }));
-const pki = () => path.join(tmp, "pki");
-const dataDir = (i: number) => path.join(tmp, `data-${i}`);
+const dataDir = (i: number) => etcd.dataDir(i);
 const manifests = (i: number) => path.join(tmp, `manifests-${i}`);
 const parked = (i: number) => path.join(tmp, `parked-${i}`);
-const endpoints = members.map((m) => `https://${m.ip}:${port}`).join(",");
-
-function cert(name: string, cn: string, ext: string): void {
-  const d = pki();
-  sync("openssl", [
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    `${d}/${name}.key`,
-    "-out",
-    `${d}/${name}.csr`,
-    "-subj",
-    `/CN=${cn}`,
-  ]);
-  fs.writeFileSync(`${d}/${name}.ext`, ext);
-  sync("openssl", [
-    "x509",
-    "-req",
-    "-in",
-    `${d}/${name}.csr`,
-    "-CA",
-    `${d}/ca.crt`,
-    "-CAkey",
-    `${d}/ca.key`,
-    "-CAcreateserial",
-    "-days",
-    "2",
-    "-out",
-    `${d}/${name}.crt`,
-    "-extfile",
-    `${d}/${name}.ext`,
-  ]);
-}
-
-function startEtcd(i: number, fresh: boolean): void {
-  const m = members[i];
-  const d = pki();
-  const args = [
-    "--name",
-    m.name,
-    "--data-dir",
-    dataDir(i),
-    "--listen-client-urls",
-    `https://${m.ip}:${port}`,
-    "--advertise-client-urls",
-    `https://${m.ip}:${port}`,
-    "--listen-peer-urls",
-    `https://${m.ip}:${peerPort}`,
-    "--initial-advertise-peer-urls",
-    `https://${m.ip}:${peerPort}`,
-    "--initial-cluster",
-    members.map((x) => `${x.name}=https://${x.ip}:${peerPort}`).join(","),
-    "--initial-cluster-state",
-    fresh ? "new" : "existing",
-    "--initial-cluster-token",
-    "test-original",
-    "--cert-file",
-    `${d}/${m.name}.crt`,
-    "--key-file",
-    `${d}/${m.name}.key`,
-    "--trusted-ca-file",
-    `${d}/ca.crt`,
-    "--client-cert-auth",
-    "--peer-cert-file",
-    `${d}/${m.name}.crt`,
-    "--peer-key-file",
-    `${d}/${m.name}.key`,
-    "--peer-trusted-ca-file",
-    `${d}/ca.crt`,
-    "--peer-client-cert-auth",
-    "--log-outputs",
-    path.join(tmp, `etcd-${i}.log`),
-  ];
-  etcds.set(i, spawn(path.join(bins, "etcd"), args, { stdio: "ignore" }));
-}
-
-async function stopEtcd(i: number): Promise<void> {
-  const p = etcds.get(i);
-  if (!p || p.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    p.on("exit", () => resolve());
-    p.kill("SIGTERM");
-  });
-  etcds.delete(i);
-}
-
-function etcdctl(...args: string[]): Promise<{ code: number; out: string }> {
-  const d = pki();
-  return run(
-    path.join(bins, "etcdctl"),
-    ["--endpoints", endpoints, "--cacert", `${d}/ca.crt`, "--cert", `${d}/healthcheck-client.crt`, "--key", `${d}/healthcheck-client.key`, ...args],
-    {},
-  );
-}
-
-/** The cluster's current revision (a read's header). */
-async function revision(): Promise<number> {
-  const r = await etcdctl("get", "/none", "-w", "json");
-  if (r.code !== 0) throw new Error(r.out);
-  return Number(JSON.parse(r.out).header.revision);
-}
-
-async function waitHealthy(): Promise<void> {
-  for (let i = 0; i < 60; i++) {
-    if ((await etcdctl("endpoint", "health")).code === 0) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`etcd did not become healthy; logs in ${tmp}`);
-}
+let etcd: EtcdCluster;
+const pki = () => etcd.pki;
+const etcdctl = (...args: string[]) => etcd.etcdctl(...args);
 
 // ---------------------------------------------------------------- stub metadata service + OSS
 
@@ -205,26 +94,8 @@ const home = () => path.join(tmp, "home");
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-backup-"));
-  fs.mkdirSync(pki());
-  sync("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    `${pki()}/ca.key`,
-    "-out",
-    `${pki()}/ca.crt`,
-    "-subj",
-    "/CN=etcd-ca",
-    "-days",
-    "2",
-  ]);
-  for (const m of members) cert(m.name, m.name, `subjectAltName=IP:${m.ip},DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature\n`);
-  cert("healthcheck-client", "kube-etcd-healthcheck-client", "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n");
+  etcd = new EtcdCluster({ dir: tmp, bins, members, clientPort: port, peerPort });
+  etcd.makePki();
   // A bucket created after the V1 cutoff (the program creates its bucket today).
   oss = await startOssStub({
     buckets: { [BUCKET]: { region: REGION, createdAt: "2026-12-07T00:00:00Z" } },
@@ -242,12 +113,12 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(tmp, "bin", "crictl"), `#!/bin/sh\necho "$*" >>"${tmp}/crictl.log"\necho ${ETCD_CONTAINER}\n`, { mode: 0o755 });
   if (missing.length > 0) return;
   for (const t of ["etcdctl", "etcdutl"]) fs.symlinkSync(path.join(bins, t), path.join(tools, t));
-  members.forEach((_, i) => startEtcd(i, true));
-  await waitHealthy();
+  members.forEach((_, i) => etcd.start(i, true));
+  await etcd.waitHealthy();
 });
 
 afterAll(async () => {
-  for (const i of [...etcds.keys()]) await stopEtcd(i);
+  await etcd?.stopAll();
   await oss?.close();
   await metadata?.close();
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -405,7 +276,7 @@ withEtcd("backup and restore against a real three-member TLS etcd v3.6.6", () =>
       WAIT_SECONDS: "60",
       ETCD_TOOLS_DIR: path.join(tmp, "etcd-tools"),
     });
-    const revisionBefore = await revision();
+    const revisionBefore = await etcd.revision();
     expect(revisionBefore).toBeLessThan(1000);
     // The copied etcdutl, wrapped to log its flags.
     const real = path.join(tmp, "etcd-tools", "etcdutl.real");
@@ -432,7 +303,7 @@ withEtcd("backup and restore against a real three-member TLS etcd v3.6.6", () =>
     for (const i of [0, 1, 2]) {
       expect(fs.readdirSync(manifests(i))).toEqual([]);
       expect(fs.readdirSync(parked(i)).sort()).toEqual(["etcd.yaml", ...CONTROL_PLANE.map((c) => `${c}.yaml`)].sort());
-      await stopEtcd(i);
+      await etcd.stop(i);
     }
     // Wipe two data dirs outright; master-0's is left for the script to move aside.
     fs.rmSync(dataDir(1), { recursive: true });
@@ -452,7 +323,7 @@ withEtcd("backup and restore against a real three-member TLS etcd v3.6.6", () =>
     for (const i of [0, 1, 2]) {
       await step(i, "start-etcd");
       expect(fs.readdirSync(manifests(i))).toEqual(["etcd.yaml"]);
-      startEtcd(i, false);
+      etcd.start(i, false);
     }
     // 4. wait-etcd, 5. start.
     await step(0, "wait-etcd");
@@ -468,7 +339,7 @@ withEtcd("backup and restore against a real three-member TLS etcd v3.6.6", () =>
     const list = await etcdctl("member", "list");
     for (const m of members) expect(list.out).toContain(`${m.name}, https://${m.ip}:${peerPort}`);
     // The revision is the snapshot's (one write before revisionBefore) plus 1e9 (README: watchers relist instead of missing events).
-    expect(await revision()).toBe(revisionBefore - 1 + 1_000_000_000);
+    expect(await etcd.revision()).toBe(revisionBefore - 1 + 1_000_000_000);
   });
 
   test("the V1 form the script used to send is refused on this bucket", async () => {

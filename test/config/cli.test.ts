@@ -3,6 +3,8 @@
 // to its exit code: usage 2 with the usage text, config 1, no stack trace for either.
 import { readArgs, runCli, UsageError } from "../../components/config/cli";
 import { ConfigError } from "../../components/config/errors";
+import { main as release } from "../../components/ops/release";
+import { main as day2 } from "../../components/ops/day2";
 
 const OPTIONS = {
   config: { type: "string", short: "c", multiple: true, value: "KEY=VALUE" },
@@ -31,6 +33,8 @@ describe("readArgs", () => {
     [["--dir"], "--dir needs a directory"],
     [["--dir", "--apply"], "--dir needs a directory"],
     [["--dir="], "--dir needs a directory"],
+    [["--apply=x"], "--apply is a flag and takes no value, got --apply=x"],
+    [["--apply=false"], "--apply is a flag and takes no value, got --apply=false"],
   ])("%j is a usage error: %s", (argv, message) => {
     expect(() => readArgs(argv, OPTIONS)).toThrow(new UsageError(message));
   });
@@ -49,6 +53,18 @@ describe("runCli", () => {
       ),
     ).toBe(2);
     expect(t.err).toEqual(["which stack?\nusage: x <stack>"]);
+  });
+
+  test("a usage error whose message says it all exits 2 with that one line", () => {
+    const t = io();
+    const code = runCli(
+      { usage: "usage: x <stack>" },
+      () => {
+        throw new UsageError('Pulumi.uat.yaml: unknown stack "uat"', { usage: false });
+      },
+      t.io,
+    );
+    expect([code, t.err]).toEqual([2, ['Pulumi.uat.yaml: unknown stack "uat"']]);
   });
 
   test("a config error exits 1 with every problem, no stack", async () => {
@@ -79,5 +95,28 @@ describe("runCli", () => {
   test("a body's own exit code passes through, synchronously for a synchronous body", () => {
     expect(runCli({ usage: "u" }, () => 0)).toBe(0);
     expect(runCli({ usage: "u" }, () => 1)).toBe(1);
+  });
+});
+
+describe("the ops commands' usage errors", () => {
+  test.each([
+    [["promote", "pre", "staging"], 'Pulumi.staging.yaml: unknown stack "staging" (stacks: host, dev, test, pre, prod1, prod2)'],
+    [["promote", "uat", "prod1"], 'Pulumi.uat.yaml: unknown stack "uat" (stacks: host, dev, test, pre, prod1, prod2)'],
+    [["release", "staging", "order-service", "v1"], 'Pulumi.staging.yaml: unknown stack "staging" (stacks: host, dev, test, pre, prod1, prod2)'],
+  ])("npm run %j: exit 2, one line", (argv, line) => {
+    const t = io();
+    expect([release(argv, t.io.out, t.io.err), t.err, t.out]).toEqual([2, [line], []]);
+  });
+
+  test.each([
+    [["scale-in", "dev", "general", "two"], '<newCount>: must be a whole number from 0 to the pool\'s count minus one, got "two"'],
+    [["scale-in", "dev", "general", "1.5"], '<newCount>: must be a whole number from 0 to the pool\'s count minus one, got "1.5"'],
+    [["scale-in", "dev", "general"], "scale-in takes <stack> <pool> <newCount>, got 2 argument(s)"],
+    [["etcd-restore-script", "dev", "first"], '<masterIndex>: must be a whole number from 0 to platform:masters.count minus one, got "first"'],
+  ])("npm run %j: exit 2 naming the argument and its limit, then the usage", async (argv, line) => {
+    const t = io();
+    expect(await day2(argv, t.io.out, t.io.err)).toBe(2);
+    expect(t.err).toHaveLength(1);
+    expect(t.err[0].split("\n").slice(0, 2)).toEqual([line, "usage:"]);
   });
 });

@@ -1,7 +1,7 @@
 // Stand-in CRDs for the custom resources whose real definitions ship inside a Helm chart (the
 // Prometheus operator's in kube-prometheus-stack, KubeSphere's in ks-core), so the local control plane
 // can validate and store the stack's objects of those kinds. Each is built from a compact field table
-// (the notation of test/fleet/console.test.ts: `!` a field its parent requires, `[]` array items, `{}`
+// (`!` a field its parent requires, `[]` array items, `{}`
 // map values, and `byte` for a base64 string) into a structural openAPIV3Schema, and is named as a stand-in: label
 // platform-harness/stand-in=true and an annotation citing the CRD file it abridges. Only the fields the
 // stack uses are listed; the api-server then refuses any other field (strict field validation) and any
@@ -24,7 +24,7 @@ export interface StandIn {
 const KS_CRDS = "kubesphere v4.1.3 config/ks-core/charts/ks-crds/crds";
 const PROM_CRDS = "prometheus-operator v0.84 example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml (kube-prometheus-stack 87.x)";
 
-// The KubeSphere tables are those of test/fleet/console.test.ts (SCHEMAS, same CRD files).
+// The KubeSphere tables are also what test/fleet/console.test.ts checks the planned console objects against.
 const BINDING: Fields = {
   roleRef: "object!",
   "roleRef.apiGroup": "string!",

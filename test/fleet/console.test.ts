@@ -12,66 +12,16 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ofType, plan, previewCli } from "../support/offline";
+import { ofType, plan } from "../support/offline";
+import { planJson, writeArtifacts } from "../../components/preview/preview";
+import { STAND_INS, StandIn } from "../controlplane/standInCrds";
 
-const CRDS = "kubesphere v4.1.3 config/ks-core/charts/ks-crds/crds";
-/** A field's type; `!` marks a field its parent requires. Paths below the kind's root, `[]` for array items, `{}` for map values. */
-type Fields = Record<string, string>;
-const BINDING: Fields = {
-  roleRef: "object!",
-  "roleRef.apiGroup": "string!",
-  "roleRef.kind": "string!",
-  "roleRef.name": "string!",
-  subjects: "array",
-  "subjects[]": "object",
-  "subjects[].apiGroup": "string",
-  "subjects[].kind": "string!",
-  "subjects[].name": "string!",
-  "subjects[].namespace": "string",
-};
-const SCHEMAS: Record<string, { source: string; scope: "Cluster" | "Namespaced"; fields: Fields }> = {
-  "tenant.kubesphere.io/v1beta1/WorkspaceTemplate": {
-    source: `${CRDS}/tenant.kubesphere.io_workspacetemplates.yaml (v1beta1, storage)`,
-    scope: "Cluster",
-    fields: {
-      spec: "object",
-      "spec.placement": "object!",
-      "spec.placement.clusters": "array",
-      "spec.placement.clusters[]": "object",
-      "spec.placement.clusters[].name": "string!",
-      "spec.template": "object!",
-      "spec.template.metadata": "object",
-      "spec.template.metadata.labels": "object",
-      "spec.template.metadata.labels{}": "string",
-      "spec.template.spec": "object",
-      "spec.template.spec.manager": "string",
-    },
-  },
-  "iam.kubesphere.io/v1beta1/WorkspaceRoleBinding": {
-    source: `${CRDS}/iam.kubesphere.io_workspacerolebindings.yaml (v1beta1)`,
-    scope: "Cluster",
-    fields: BINDING,
-  },
-  "iam.kubesphere.io/v1beta1/GlobalRoleBinding": { source: `${CRDS}/iam.kubesphere.io_globalrolebindings.yaml (v1beta1)`, scope: "Cluster", fields: BINDING },
-  "iam.kubesphere.io/v1beta1/RoleBinding": { source: `${CRDS}/iam.kubesphere.io_rolebindings.yaml (v1beta1)`, scope: "Namespaced", fields: BINDING },
-  "kubesphere.io/v1alpha1/InstallPlan": {
-    source: `${CRDS}/kubesphere.io_installplans.yaml (v1alpha1)`,
-    scope: "Cluster",
-    fields: {
-      spec: "object",
-      "spec.extension": "object!",
-      "spec.extension.name": "string!",
-      "spec.extension.version": "string!",
-      "spec.enabled": "boolean!",
-      "spec.upgradeStrategy": "string",
-      "spec.config": "string",
-      "spec.clusterScheduling": "object",
-      "spec.clusterScheduling.placement": "object",
-      "spec.clusterScheduling.placement.clusters": "array",
-      "spec.clusterScheduling.placement.clusters[]": "string",
-    },
-  },
-};
+/** The KubeSphere kinds the console plans; their compact schemas are the control plane's stand-in CRDs (one table each, citing its CRD file). */
+const KINDS = ["WorkspaceTemplate", "WorkspaceRoleBinding", "GlobalRoleBinding", "RoleBinding", "InstallPlan"];
+const SCHEMAS: Record<string, StandIn> = Object.fromEntries(
+  STAND_INS.filter((s) => s.group.endsWith("kubesphere.io") && KINDS.includes(s.kind)).map((s) => [`${s.group}/${s.version}/${s.kind}`, s]),
+);
+if (Object.keys(SCHEMAS).length !== KINDS.length) throw new Error(`standInCrds.ts lacks a KubeSphere kind of ${KINDS.join(", ")}`);
 
 function typeOf(v: unknown): string {
   return Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
@@ -161,7 +111,7 @@ describe("host", () => {
     expect(objs.filter((o) => o.kind === "GlobalRoleBinding").map((o) => (o.roleRef as { name: string }).name)).toEqual(["platform-admin", "platform-admin"]);
   });
 
-  test("the identity provider Secret is the 4.1 kind (type, label, configuration.yaml) and its secret stays masked in --json", async () => {
+  test("the identity provider Secret is the 4.1 kind (type, label, configuration.yaml) and its secret stays masked in --json and --out", async () => {
     const p = await plan("host");
     const [secret] = ofType(p, "kubernetes:core/v1:Secret").filter((s) => (s.inputs.metadata as { name: string }).name.startsWith("identityprovider-"));
     expect(secret.inputs.type).toBe("config.kubesphere.io/identityprovider");
@@ -171,12 +121,13 @@ describe("host", () => {
     const placeholder = "offline-placeholder-identity-provider";
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "console-out-"));
     try {
-      // One preview run serves both: --json on stdout, the rendered files in --out.
-      const r = await previewCli("host", "--json", "--out", dir);
-      expect(r.code).toBe(0);
-      expect(r.stdout).toContain("identityprovider-livemall-sso");
-      expect(r.stdout).not.toContain(placeholder);
-      expect(r.stdout).not.toContain("clientSecret");
+      // What --json prints and --out writes, made by the functions the CLI calls, from this run's plan
+      // (no second preview in a child process; test/preview/preview.test.ts runs the CLI itself).
+      const json = JSON.stringify(planJson(p));
+      writeArtifacts(dir, p);
+      expect(json).toContain("identityprovider-livemall-sso");
+      expect(json).not.toContain(placeholder);
+      expect(json).not.toContain("clientSecret");
       const files = fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
       expect(files.length).toBeGreaterThan(1);
       for (const f of files) expect([f.name, fs.readFileSync(path.join(f.parentPath, f.name), "utf8").includes(placeholder)]).toEqual([f.name, false]);

@@ -1,23 +1,12 @@
 // The alert rules are judged by Prometheus itself: `promtool check rules`
 // parses them, and `promtool test rules` replays made-up metric series through
 // the real rule engine to prove which alerts fire and which stay quiet.
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { DEFAULT_THRESHOLDS, platformAlertRules, RuleGroup } from "../../components/k8s/alertRules";
-
-const PROMTOOL = process.env.PROMTOOL ?? "promtool";
-
-function promtool(args: string[], cwd: string): { status: number; out: string } {
-  const r = spawnSync(PROMTOOL, args, { cwd, encoding: "utf8", timeout: 20_000 });
-  if (r.error) {
-    // Missing tool is a failure, not a skip: CI installs prometheus (promtool).
-    throw new Error(`cannot run ${PROMTOOL} (apt-get install prometheus): ${r.error.message}`);
-  }
-  return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
-}
+import { promtool } from "../support/promtool";
 
 let dir: string;
 beforeAll(() => {

@@ -1,17 +1,11 @@
 // The day-2 alerts judged by Prometheus: `promtool check rules` and `promtool test rules`
 // with backup and certificate series that must fire and series that must stay quiet.
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { clientCertificateRules, day2AlertRules, day2NodeExporterArgs } from "../../components/k8s/day2Alerts";
-
-function promtool(args: string[], cwd: string): { status: number; out: string } {
-  const r = spawnSync(process.env.PROMTOOL ?? "promtool", args, { cwd, encoding: "utf8", timeout: 20_000 });
-  if (r.error) throw new Error(`cannot run promtool (apt-get install prometheus): ${r.error.message}`);
-  return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
-}
+import { promtool } from "../support/promtool";
 
 let dir: string;
 beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "day2-alerts-"))));

@@ -72,7 +72,9 @@ test("refuses to shrink a pool below what its apps' PDBs keep running", async ()
   const general = planScaleIn({ ...req, pool: "general", newCount: 18 });
   expect(general.demand.map((d) => d.app)).not.toContain("commerce/order-service");
   expect(general.minimumCount).toBe(2);
-  expect(() => planScaleIn({ ...req, pool: "general", newCount: 20 })).toThrow("20 is not a scale-in");
+  expect(() => planScaleIn({ ...req, pool: "general", newCount: 20 })).toThrow(
+    "Pulumi.prod1.yaml: platform:nodePools[name=general].count: is 20; 20 is not a scale-in (the new count must be from 0 to 19)",
+  );
   expect(() => planScaleIn({ ...req, pool: "gpu", newCount: 1 })).toThrow("has no pool gpu");
 });
 

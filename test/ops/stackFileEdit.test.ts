@@ -157,6 +157,58 @@ describe("only the edited lines change", () => {
     );
   });
 
+  test("a deleted canary block and a dropped history entry keep every comment on their lines, above the next line", () => {
+    const before = [
+      "config:",
+      "  platform:apps:",
+      "    order-service:",
+      "      tag: v3 # stable",
+      "      canary: # the sale's rc",
+      "        # 10% until the sale ends",
+      "        tag: v4 # rc from Tuesday",
+      "        weight: 10",
+      "      history:",
+      "        - v2 # pinned by finance",
+      "        # the freeze build",
+      "        - v1 # last good before the freeze",
+      "      replicas: 3",
+      "",
+    ].join("\n");
+    const edit = new StackFileEdit(before, "Pulumi.prod1.yaml");
+    edit.set(["config", "platform:apps", "order-service", "tag"], "v4", "tag");
+    edit.set(["config", "platform:apps", "order-service", "history"], ["v3", "v2"], "history");
+    edit.delete(["config", "platform:apps", "order-service", "canary"], "canary");
+    expect(edit.result("Pulumi.prod1.yaml")).toBe(
+      [
+        "config:",
+        "  platform:apps:",
+        "    order-service:",
+        "      tag: v4 # stable",
+        "      # the sale's rc",
+        "      # 10% until the sale ends",
+        "      # rc from Tuesday",
+        "      history:",
+        "        - v3",
+        "        - v2 # pinned by finance",
+        "        # the freeze build",
+        "        # last good before the freeze",
+        "      replicas: 3",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("a dropped last line without a final newline leaves its comment without one; CRLF stays", () => {
+    const bare = "a:\n  history:\n    - v1\n    - v0 # the last good";
+    const e1 = new StackFileEdit(bare, "f");
+    e1.set(["a", "history"], ["v1"], "history");
+    expect(e1.result("f")).toBe("a:\n  history:\n    - v1\n    # the last good");
+    const crlf = "a:\r\n  canary: {tag: v2} # rc\r\n  tag: v1\r\n";
+    const e2 = new StackFileEdit(crlf, "f");
+    e2.delete(["a", "canary"], "canary");
+    expect(e2.result("f")).toBe("a:\r\n  # rc\r\n  tag: v1\r\n");
+  });
+
   test("an anchored or aliased value is refused, naming it", () => {
     const text = "a: &x 1\nb: *x\n";
     expect(() => setScalar(text, ["a"], 2, "f: a")).toThrow("f: a: has an anchor (&x) other values may alias; edit it by hand");

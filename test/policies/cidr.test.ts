@@ -89,11 +89,26 @@ describe("policies/rules/cidr.ts", () => {
     expect(formatAddress(0xfdn << 120n, 6)).toBe("fd00::");
   });
 
+  test("coverage on literal cases: the gaps by address, adjacent blocks join, a covering block is enough", () => {
+    const p = (...c: string[]) => c.map((x) => parseCidr(x));
+    expect(uncovered(parseCidr("10.40.0.0/16"), p("10.40.0.0/17"))).toEqual([[0x0a288000n, 0x0a28ffffn]]);
+    expect(uncovered(parseCidr("10.0.0.0/24"), p("10.0.0.64/26", "10.0.0.192/26"))).toEqual([
+      [0x0a000000n, 0x0a00003fn],
+      [0x0a000080n, 0x0a0000bfn],
+    ]);
+    expect(coveredBy(parseCidr("10.40.0.0/16"), p("10.40.128.0/17", "10.40.0.0/17"))).toBe(true);
+    expect(coveredBy(parseCidr("10.40.16.0/20"), p("10.0.0.0/8"))).toBe(true);
+    expect(coveredBy(parseCidr("10.40.0.0/16"), p("10.40.0.0/17", "10.40.129.0/24"))).toBe(false);
+    expect(coveredBy(parseCidr("192.168.1.0/24"), [])).toBe(false);
+  });
+
   test("covered iff every address is inside some allowed block (checked at the edges and the first uncovered address)", () => {
     fc.assert(
       fc.property(block, blocks, (b, allowed) => {
         const gaps = uncovered(b, allowed);
-        expect(coveredBy(b, allowed)).toBe(gaps.length === 0);
+        // Covered: the block's first, middle and last addresses each sit in an allowed block.
+        if (coveredBy(b, allowed)) for (const a of [b.first, (b.first + b.last) / 2n, b.last]) expect(allowed.some((x) => inside(x, a))).toBe(true);
+        else expect(gaps.length).toBeGreaterThan(0);
         for (const [lo, hi] of gaps) {
           for (const a of [lo, hi]) {
             expect(inside(b, a)).toBe(true);
