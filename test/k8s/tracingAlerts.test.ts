@@ -2,19 +2,13 @@
 // rules` and `promtool test rules`, with OAP's own series as OAP 10.1.0 exports them
 // (`trace_in_latency_count{protocol="grpc"}`, TraceSegmentReportServiceHandler.java at apache/skywalking
 // v10.1.0) and ingress-nginx's request counter; and the PrometheusRule each app stack plans.
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { tracingAlertRules } from "../../components/k8s/tracing";
 import { ofType, plan } from "../support/offline";
-
-function promtool(args: string[], cwd: string): { status: number; out: string } {
-  const r = spawnSync(process.env.PROMTOOL ?? "promtool", args, { cwd, encoding: "utf8", timeout: 20_000 });
-  if (r.error) throw new Error(`cannot run promtool (apt-get install prometheus): ${r.error.message}`);
-  return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
-}
+import { promtool } from "../support/promtool";
 
 let dir: string;
 beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "tracing-alerts-"))));
