@@ -25,6 +25,7 @@ import type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
 import { KUBEADM_CONFIG_PATH, KUBEADM_INIT_CONFIG_PATH } from "./kubeadm";
 import { METADATA_SLICE, METADATA_SLICE_DROPINS } from "./bootstrapUnits";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../network/ports";
+import { nodeName } from "./nodePool";
 import { renderScript, scriptFile, shellExpression } from "../scriptFiles";
 
 /** Where the script lives on the node. */
@@ -71,7 +72,7 @@ export function bootstrapScript(c: ClusterBootstrap, n: NodeBootstrap, s: Bootst
     ...(cp && {
       INIT_CONFIG: underRoot(KUBEADM_INIT_CONFIG_PATH),
       MASTER_INDEX: cp.index,
-      PREVIOUS_MASTER: cp.index > 0 ? `${c.clusterName}-master-${cp.index - 1}` : "",
+      PREVIOUS_MASTER: cp.index > 0 ? nodeName(c.clusterName, "master", cp.index - 1) : "",
       PEERS: cp.peers.join(" "),
       NODE_IP: n.nodeIp,
       ETCD_CLIENT_PORT,
