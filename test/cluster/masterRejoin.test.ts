@@ -33,7 +33,7 @@ import {
 } from "../../components/cluster/kubeadm";
 import { binDir } from "../controlplane/binaries";
 
-jest.setTimeout(100_000);
+jest.setTimeout(180_000);
 const execFileP = promisify(execFile);
 
 const bins = binDir();
