@@ -97,7 +97,7 @@ export = async () => {
       localCopies: backup.localCopies,
     },
   });
-  // ECS takes one role per instance. The masters' role holds the secret store and the backup only (on a
+  // ECS takes one role per instance. The masters' role holds the secret store, the backup and the worker join token only (on a
   // master only k8s-metadata.slice reaches the metadata service, components/cluster/bootstrapUnits.ts);
   // the disk CSI driver runs on the workers only, with the workers' role (components/k8s/diskCsi.ts).
   const diskCsiOn = config.diskCsi?.enabled ?? false;
@@ -108,6 +108,7 @@ export = async () => {
       statements: {
         "etcd-backup": backupStatements(bucketName, backupBucket.prefix),
         "secret-store": cluster.secretStoreStatements,
+        "join-token": cluster.masterJoinTokenStatements,
       },
       instanceIds: cluster.masters.instanceIds,
     },
@@ -130,13 +131,15 @@ export = async () => {
   // The host's end is looked up by name in its region; a look-up that fails stops the program here, with its message.
   await fleet.hostLink;
 
-  if (diskCsiOn) {
-    new WorkerRole(`${config.stack}-worker-role`, {
-      clusterName: config.stack,
-      statements: { "csi-disk-controller": diskStatements("controller", config.stack), "csi-disk-node": diskStatements("node", config.stack) },
-      workers: cluster.workerInstances(),
-    });
-  }
+  // Every worker reads its join token with this role (components/cluster/workerToken.ts); the disk CSI plugins use it where enabled.
+  new WorkerRole(`${config.stack}-worker-role`, {
+    clusterName: config.stack,
+    statements: {
+      "join-token": cluster.workerJoinTokenStatements,
+      ...(diskCsiOn && { "csi-disk-controller": diskStatements("controller", config.stack), "csi-disk-node": diskStatements("node", config.stack) }),
+    },
+    workers: cluster.workerInstances(),
+  });
 
   // Everything inside the cluster goes through its provider and waits for its readiness gate.
   const access = { provider: cluster.provider, readiness: cluster.readiness };

@@ -14,8 +14,8 @@
 // - A master re-created under its name and address first removes its dead predecessor from etcd
 //   (and its Node), with a 1 h etcd client certificate it signs with the etcd CA it just read.
 // - A master mints a 1 h bootstrap token itself, with a 1 h admin credential it signs with
-//   the CA it just read; workers carry the program's token that expires 24 h after the
-//   node set last changed (joinToken.ts).
+//   the CA it just read; a worker reads the current short-lived token (4 h) the masters keep in
+//   a KMS secret of its own, with the workers' instance role (workerToken.ts), at every join attempt.
 // - umask 077, the log is 0600, kubeadm prints no token or certificate key.
 //
 // Every path and endpoint is a default the environment may override: the tests run the very
@@ -26,6 +26,7 @@ import { KUBEADM_CONFIG_PATH, KUBEADM_INIT_CONFIG_PATH } from "./kubeadm";
 import { METADATA_SLICE, METADATA_SLICE_DROPINS } from "./bootstrapUnits";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../network/ports";
 import { ETCD_DATA_DIR } from "./etcdBackup";
+import { nodeName } from "./nodeName";
 import { renderScript, scriptFile, shellExpression } from "../scriptFiles";
 
 /** Where the script lives on the node. */
@@ -76,10 +77,16 @@ export function bootstrapScript(c: ClusterBootstrap, n: NodeBootstrap, s: Bootst
     METADATA_DROPINS: METADATA_SLICE_DROPINS.join(" "),
     NODE_NAME: n.hostname,
     JOIN_TRIES: n.role === "worker" ? 60 : 10,
+    ...(n.joinTokenStore && {
+      METADATA_URL: "http://100.100.100.200",
+      KMS_URL: n.joinTokenStore.kmsUrl,
+      TOKEN_SECRET: n.joinTokenStore.secretName,
+      RAM_ROLE: n.joinTokenStore.ramRole,
+    }),
     ...(cp && {
       INIT_CONFIG: underRoot(KUBEADM_INIT_CONFIG_PATH),
       MASTER_INDEX: cp.index,
-      PREVIOUS_MASTER: cp.index > 0 ? `${c.clusterName}-master-${cp.index - 1}` : "",
+      PREVIOUS_MASTER: cp.index > 0 ? nodeName(c.clusterName, "master", cp.index - 1) : "",
       PEERS: cp.peers.join(" "),
       NODE_IP: n.nodeIp,
       ETCD_DATA_DIR: underRoot(ETCD_DATA_DIR),

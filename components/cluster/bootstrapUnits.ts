@@ -34,11 +34,18 @@ export const METADATA_SLICE = "k8s-metadata.slice";
 /**
  * The system services in METADATA_SLICE, and why each needs the metadata service: the
  * bootstrap (the role's credentials for the KMS secret; its unit sets Slice=), the etcd backup
- * (credentials for OSS; etcdBackup.ts sets Slice=), cloud-init (re-reads the instance identity at
+ * (credentials for OSS; etcdBackup.ts sets Slice=), the worker join token refresh (credentials for
+ * the token's KMS secret; workerToken.ts sets Slice=), cloud-init (re-reads the instance identity at
  * every boot; a drop-in the bootstrap writes). The certificate renewal needs no metadata
  * (kubeadm-cert-renew.sh talks to the local and peer api-servers only), so it is not here.
  */
-export const METADATA_SLICE_UNITS = ["k8s-bootstrap.service", "etcd-backup.service", "cloud-init-local.service", "cloud-init.service"] as const;
+export const METADATA_SLICE_UNITS = [
+  "k8s-bootstrap.service",
+  "etcd-backup.service",
+  "k8s-worker-token.service",
+  "cloud-init-local.service",
+  "cloud-init.service",
+] as const;
 /** The units that get METADATA_SLICE through a drop-in (the others set it in their own unit). */
 export const METADATA_SLICE_DROPINS = ["cloud-init-local.service", "cloud-init.service"] as const;
 

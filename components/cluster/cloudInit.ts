@@ -6,8 +6,8 @@
 //
 // Note: ECS user data stays readable from the metadata service (100.100.100.200) and through
 // ecs:DescribeUserData for the VM's lifetime, so it holds no key that can mint credentials:
-// masters read those from KMS at boot (bootstrapScript.ts). A worker's user data holds its
-// join token, which expires 24 h after the node set last changed (joinToken.ts); pods cannot
+// masters read those from KMS at boot (bootstrapScript.ts). No user data holds a join token:
+// a worker reads the masters' short-lived one from KMS at boot (workerToken.ts); pods cannot
 // reach the metadata service at all (bootstrapUnits.ts).
 
 import { ADMISSION_CONFIG_PATH, admissionConfiguration } from "./podSecurity";
@@ -165,7 +165,7 @@ export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap, extras?: U
     file("/etc/modules-load.d/k8s.conf", `${MODULES.join("\n")}\n`, "0644"),
     file("/etc/sysctl.d/99-kubernetes.conf", `${SYSCTLS.join("\n")}\n`, "0644"),
     gzFile("/etc/containerd/config.toml", containerdConfig(c), "0644"),
-    // A worker's holds its 24 h token; a master's holds no token (minted at boot).
+    // No token in it: the placeholder is replaced at boot (a master mints one, a worker reads the masters' from KMS).
     file(KUBEADM_CONFIG_PATH, renderJoinConfiguration(c, n), "0600"),
   ];
   if (master) {

@@ -13,7 +13,8 @@ import { metadataGuardTags, renderUserData } from "./cloudInit";
 import type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
 import type { EtcdBackupSettings } from "./etcdBackup";
 import { masterDay2 } from "./masterDay2";
-import { JoinToken } from "./joinToken";
+import { joinTokenSecretName, masterJoinTokenStatements, workerJoinTokenStatements } from "./workerToken";
+import { workerRoleName } from "./workerRole";
 import { kmsKeyArn, SecretStore, secretStoreStatements } from "./secretStore";
 import type { PolicyStatement } from "./masterRole";
 import { API_SERVER_PORT } from "../network/ports";
@@ -92,7 +93,10 @@ export class Cluster extends pulumi.ComponentResource {
   public readonly secretStore: SecretStore;
   /** What the masters' role must allow to read the secret store (MasterRole statements["secret-store"]). */
   public readonly secretStoreStatements: pulumi.Output<PolicyStatement[]>;
-  public readonly joinToken: JoinToken;
+  /** What the masters' role must allow to keep the worker join token (MasterRole statements["join-token"], workerToken.ts). */
+  public readonly masterJoinTokenStatements: PolicyStatement[];
+  /** What the workers' role must allow to read it (WorkerRole statements["join-token"]). */
+  public readonly workerJoinTokenStatements: PolicyStatement[];
 
   private readonly vswitches: { zone: string; id: pulumi.Output<string> }[];
   /** The version the nodes were bootstrapped with, where a policy (kubernetes-baseline) and the console can read it: user data is a secret and is ignored after first boot. */
@@ -143,6 +147,8 @@ export class Cluster extends pulumi.ComponentResource {
       { parent: this },
     );
     this.secretStoreStatements = secretStoreStatements(this.secretStore.secretArn, kmsKeyArn(args.secretStore.kmsKeyId));
+    this.masterJoinTokenStatements = masterJoinTokenStatements(args.region, args.clusterName, kmsKeyArn(args.secretStore.kmsKeyId));
+    this.workerJoinTokenStatements = workerJoinTokenStatements(args.region, args.clusterName, kmsKeyArn(args.secretStore.kmsKeyId));
     const addresses = controlPlaneAddresses(
       args.network.vswitches.map((v) => v.cidr),
       args.masters.count,
@@ -150,10 +156,9 @@ export class Cluster extends pulumi.ComponentResource {
     this.front = this.apiServerFront(addresses);
     this.server = `https://${this.front.endpoint}`;
 
-    const workerNames = args.nodePools.flatMap((p) => Array.from({ length: p.count }, (_, i) => nodeName(args.clusterName, p.name, i)));
-    // Masters never carry the workers' token: they mint their own.
-    const bootstrapFor = (token: pulumi.Input<string> | undefined) => this.clusterBootstrap(token);
-    this.masters = this.masterPool(addresses, bootstrapFor(undefined));
+    // No node carries a token: masters mint their own, workers read the masters' from KMS (workerToken.ts).
+    const bootstrap = this.clusterBootstrap();
+    this.masters = this.masterPool(addresses, bootstrap);
 
     const masterNames = Array.from({ length: args.masters.count }, (_, i) => this.masterName(i));
     const gate = {
@@ -178,11 +183,9 @@ export class Cluster extends pulumi.ComponentResource {
       { kubeconfig: this.kubeconfig, enableServerSideApply: true, deleteUnreachable: false },
       { parent: this, dependsOn: [this.readiness] },
     );
-    this.joinToken = new JoinToken(`${name}-join-token`, { nodeNames: workerNames, provider: this.provider, readiness: this.readiness }, { parent: this });
-    const workerBootstrap = bootstrapFor(this.joinToken.token);
     this.workerPools = {};
-    for (const pool of args.nodePools) this.workerPools[pool.name] = this.workerPool(pool, workerBootstrap);
-    // Workers join with the token minted behind the gate, so they are counted afterwards (readiness.ts).
+    for (const pool of args.nodePools) this.workerPools[pool.name] = this.workerPool(pool, bootstrap);
+    // Workers join once the masters run and keep a token in KMS, so they are counted afterwards (readiness.ts).
     this.nodesJoined = new ApiServerReadiness(
       `${name}-nodes-joined`,
       { ...gate, workerPools: Object.fromEntries(args.nodePools.map((p) => [p.name, p.count])), workerWaitSeconds: WORKER_WAIT_SECONDS },
@@ -220,10 +223,10 @@ export class Cluster extends pulumi.ComponentResource {
     );
   }
 
-  /** What every node's kubeadm config shares: version, endpoint, ranges, repositories, the workers' token, the CA certificate and hash. */
-  private clusterBootstrap(token: pulumi.Input<string> | undefined): pulumi.Output<ClusterBootstrap> {
+  /** What every node's kubeadm config shares: version, endpoint, ranges, repositories, the CA certificate and hash. */
+  private clusterBootstrap(): pulumi.Output<ClusterBootstrap> {
     const { clusterName, kubernetes, ranges } = this.args;
-    return pulumi.all([token, this.pki.caCertHash, this.pki.caCertPem]).apply(([bootstrapToken, hash, caCertPem]) => ({
+    return pulumi.all([this.pki.caCertHash, this.pki.caCertPem]).apply(([hash, caCertPem]) => ({
       clusterName,
       kubernetesVersion: kubernetes.version,
       controlPlaneEndpoint: this.front.endpoint,
@@ -231,7 +234,6 @@ export class Cluster extends pulumi.ComponentResource {
       serviceSubnet: ranges.serviceCidr,
       imageRepository: kubernetes.imageRepository,
       packageRepository: kubernetes.packageRepository ?? defaultPackageRepository(kubernetes.version),
-      bootstrapToken,
       caCertHash: hash,
       caCertPem,
     }));
@@ -257,11 +259,21 @@ export class Cluster extends pulumi.ComponentResource {
     return { role: i === 0 ? "init" : "control-plane", hostname, nodeIp, controlPlane: { index: i, peers, secretStore } };
   }
 
-  /** The backup and renewal timers of master i (none without etcdBackup). */
+  /** The worker token timer of master i, and its backup and renewal timers (those only with etcdBackup). */
   private masterDay2(addresses: ControlPlaneAddresses, i: number) {
-    const backup = this.args.etcdBackup;
-    if (backup === undefined) return undefined;
-    return masterDay2({ backup, index: i, peerIps: addresses.masters.filter((_, j) => j !== i).map((m) => m.ip) });
+    const { clusterName, etcdBackup, secretStore, masterRoleName } = this.args;
+    return masterDay2({
+      backup: etcdBackup,
+      workerToken: {
+        kmsUrl: secretStore.kmsUrl,
+        clusterName,
+        ramRole: masterRoleName,
+        kmsInstanceId: secretStore.kmsInstanceId,
+        kmsKeyId: secretStore.kmsKeyId,
+      },
+      index: i,
+      peerIps: addresses.masters.filter((_, j) => j !== i).map((m) => m.ip),
+    });
   }
 
   private masterPool(addresses: ControlPlaneAddresses, bootstrap: pulumi.Output<ClusterBootstrap>): NodePool {
@@ -300,7 +312,8 @@ export class Cluster extends pulumi.ComponentResource {
         securityGroupIds: [args.network.securityGroupIds.workers],
         systemDiskGb: pool.systemDiskGb,
         deletionProtection: args.deletionProtection,
-        userData: (_i, hostname) => this.userData(bootstrap, hostname, { role: "worker", hostname, labels: pool.labels, taints: pool.taints }),
+        userData: (_i, hostname) =>
+          this.userData(bootstrap, hostname, { role: "worker", hostname, labels: pool.labels, taints: pool.taints, joinTokenStore: this.joinTokenStore() }),
         placement: { labels: pool.labels, taints: pool.taints },
         tags: { ...args.tags, ...args.workerTags, ...this.versionTag, ...metadataGuardTags(), "platform:role": "worker" },
       },
@@ -308,6 +321,11 @@ export class Cluster extends pulumi.ComponentResource {
       // DHCP hands out addresses to workers, and a worker's join finds an endpoint.
       { parent: this, dependsOn: [this.masters, this.front] },
     );
+  }
+
+  /** Where workers read their join token: the KMS secret the masters keep it in, with the workers' role. */
+  private joinTokenStore(): NodeBootstrap["joinTokenStore"] {
+    return { kmsUrl: this.args.secretStore.kmsUrl, secretName: joinTokenSecretName(this.args.clusterName), ramRole: workerRoleName(this.args.clusterName) };
   }
 
   private masterName(i: number): string {

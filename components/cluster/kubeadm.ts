@@ -40,13 +40,6 @@ export interface ClusterBootstrap {
    * must match kubernetesVersion.
    */
   packageRepository: string;
-  /**
-   * The workers' bootstrap token `[a-z0-9]{6}.[a-z0-9]{16}` (components/cluster/joinToken.ts): the
-   * program creates it as a `bootstrap-token-<id>` Secret that expires 24 h after the node set
-   * last changed. Masters never carry a token: they mint a 1 h one at boot from the CA they read
-   * from the secret store.
-   */
-  bootstrapToken?: string;
   /** "sha256:<64 hex>" of the CA's public key (DER SPKI); joins pin it instead of trusting the SLB. */
   caCertHash: string;
   /** The cluster CA certificate (public): masters verify the api-server with it before deciding init or join. */
@@ -87,6 +80,18 @@ export interface NodeBootstrap {
   taints?: NodeTaint[];
   /** Masters only: where the shared control-plane PKI is read and who the other masters are. */
   controlPlane?: ControlPlaneBootstrap;
+  /**
+   * Workers only: where the worker reads its join token at boot, the KMS secret the masters keep
+   * current (workerToken.ts), with the workers' instance role. No token is in any user data.
+   */
+  joinTokenStore?: JoinTokenStore;
+}
+
+/** The KMS secret holding the current worker join token, its endpoint (https URL) and the role that may read it. */
+export interface JoinTokenStore {
+  kmsUrl: string;
+  secretName: string;
+  ramRole: string;
 }
 
 export interface ControlPlaneBootstrap {
@@ -98,7 +103,7 @@ export interface ControlPlaneBootstrap {
   secretStore: { kmsUrl: string; secretName: string; ramRole: string };
 }
 
-/** Written into a master's join config at boot, replaced by the token the master mints itself. */
+/** Written into every join config, replaced at boot: a master mints its own 1 h token, a worker reads the current one from KMS. */
 export const JOIN_TOKEN_PLACEHOLDER = "JOIN-TOKEN-MINTED-AT-BOOT"; // never a valid token, never token-shaped
 
 /** Where the bootstrap script finds the kubeadm config on the node. */
@@ -193,7 +198,7 @@ export function validateNodeBootstrap(c: ClusterBootstrap, n: NodeBootstrap): vo
   const master = n.role !== "worker";
   if (master && n.nodeIp === undefined) fail("nodeIp", `required for role ${n.role}: it is the advertiseAddress HAProxy sends traffic to`);
   if (!master) {
-    if (c.bootstrapToken === undefined) fail("bootstrapToken", "required for a worker's join");
+    if (n.joinTokenStore === undefined) fail("joinTokenStore", "required for a worker's join: where it reads its token");
     if (n.controlPlane !== undefined) fail("controlPlane", `only masters carry controlPlane, not role ${n.role}`);
     return;
   }
@@ -248,8 +253,8 @@ export function renderInitConfiguration(c: ClusterBootstrap, n: NodeBootstrap): 
     apiVersion: KUBEADM_API,
     kind: "InitConfiguration",
     // No token given: kubeadm generates one (bootstraptoken/v1 types.go) and, with
-    // --skip-token-print, prints it nowhere. Nobody needs it: workers use the program's
-    // expiring bootstrap-token Secret (joinToken.ts), masters mint a 1 h token from the CA.
+    // --skip-token-print, prints it nowhere. Nobody needs it: workers read the masters' short-lived
+    // token from KMS (workerToken.ts), masters mint a 1 h token from the CA.
     bootstrapTokens: [
       {
         ttl: "1h",
@@ -342,7 +347,7 @@ export function renderJoinConfiguration(c: ClusterBootstrap, n: NodeBootstrap): 
     discovery: {
       bootstrapToken: {
         apiServerEndpoint: c.controlPlaneEndpoint,
-        token: n.role === "worker" ? c.bootstrapToken! : JOIN_TOKEN_PLACEHOLDER,
+        token: JOIN_TOKEN_PLACEHOLDER,
         // Pinning the CA means a rogue endpoint cannot hand the node a fake cluster.
         caCertHashes: [c.caCertHash],
       },

@@ -1,5 +1,5 @@
-// What a master's cloud-init adds for day-2 operations: the etcd backup and certificate
-// renewal scripts with their systemd units, gzip+base64 encoded (cloud-init write_files
+// What a master's cloud-init adds for day-2 operations: the worker join token refresh
+// (workerToken.ts), the etcd backup and certificate renewal scripts with their systemd units, gzip+base64 encoded (cloud-init write_files
 // `encoding: gz+b64`, one installer holding them all) because a master's user data must stay under the user-data budget,
 // and the commands that enable the timers. The restore script is not shipped: it is
 // needed once, in a disaster, and `npm run etcd-restore-script` renders it per master.
@@ -8,9 +8,13 @@ import { gzipSync } from "zlib";
 import { scriptFile } from "../scriptFiles";
 import { CERT_RENEW_SCRIPT_PATH, CERT_RENEW_UNIT, certRenewalScript, certRenewalUnits } from "./certRenewal";
 import { ETCD_BACKUP_SCRIPT_PATH, ETCD_BACKUP_UNIT, etcdBackupScript, etcdBackupUnits, EtcdBackupSettings } from "./etcdBackup";
+import { WORKER_TOKEN_SCRIPT_PATH, WORKER_TOKEN_UNIT, workerTokenScript, WorkerTokenSettings, workerTokenUnits } from "./workerToken";
 
 export interface MasterDay2Settings {
-  backup: EtcdBackupSettings;
+  /** The etcd backup and certificate renewal timers come with it; without it only the token timer. */
+  backup?: EtcdBackupSettings;
+  /** The worker join token timer (every master). */
+  workerToken: WorkerTokenSettings;
   /** This master's index and the other masters' IPs (renewal ordering and guard). */
   index: number;
   peerIps: string[];
@@ -63,17 +67,25 @@ export const DAY2_INSTALLER_PATH = "/usr/local/sbin/k8s-day2-install.sh";
  * DESTDIR puts the tree elsewhere (the tests unpack it into a temp dir).
  */
 export function day2Installer(s: MasterDay2Settings): string {
-  const backup = etcdBackupUnits(s.backup.schedule);
-  const renew = certRenewalUnits(s.index);
   const unit = (name: string) => `/etc/systemd/system/${name}`;
+  const token = workerTokenUnits();
   const files: [string, string, string][] = [
-    [ETCD_BACKUP_SCRIPT_PATH, withoutComments(etcdBackupScript(s.backup)), "0700"],
-    [unit(`${ETCD_BACKUP_UNIT}.service`), backup.service, "0644"],
-    [unit(`${ETCD_BACKUP_UNIT}.timer`), backup.timer, "0644"],
-    [CERT_RENEW_SCRIPT_PATH, withoutComments(certRenewalScript({ index: s.index, peerIps: s.peerIps })), "0700"],
-    [unit(`${CERT_RENEW_UNIT}.service`), renew.service, "0644"],
-    [unit(`${CERT_RENEW_UNIT}.timer`), renew.timer, "0644"],
+    [WORKER_TOKEN_SCRIPT_PATH, withoutComments(workerTokenScript(s.workerToken)), "0700"],
+    [unit(`${WORKER_TOKEN_UNIT}.service`), token.service, "0644"],
+    [unit(`${WORKER_TOKEN_UNIT}.timer`), token.timer, "0644"],
   ];
+  if (s.backup !== undefined) {
+    const backup = etcdBackupUnits(s.backup.schedule);
+    const renew = certRenewalUnits(s.index);
+    files.push(
+      [ETCD_BACKUP_SCRIPT_PATH, withoutComments(etcdBackupScript(s.backup)), "0700"],
+      [unit(`${ETCD_BACKUP_UNIT}.service`), backup.service, "0644"],
+      [unit(`${ETCD_BACKUP_UNIT}.timer`), backup.timer, "0644"],
+      [CERT_RENEW_SCRIPT_PATH, withoutComments(certRenewalScript({ index: s.index, peerIps: s.peerIps })), "0700"],
+      [unit(`${CERT_RENEW_UNIT}.service`), renew.service, "0644"],
+      [unit(`${CERT_RENEW_UNIT}.timer`), renew.timer, "0644"],
+    );
+  }
   const parts = files.map(([path, text, mode], i) => {
     const eof = `DAY2_FILE_${i}_EOF`;
     if (text.split("\n").includes(eof)) throw new Error(`day-2 installer: ${path} contains its own delimiter ${eof}`);
@@ -93,7 +105,7 @@ export function masterDay2(s: MasterDay2Settings): { files: Day2WriteFile[]; run
     runcmd: [
       ["bash", DAY2_INSTALLER_PATH],
       ["systemctl", "daemon-reload"],
-      ["systemctl", "enable", "--now", `${ETCD_BACKUP_UNIT}.timer`, `${CERT_RENEW_UNIT}.timer`],
+      ["systemctl", "enable", "--now", `${WORKER_TOKEN_UNIT}.timer`, ...(s.backup ? [`${ETCD_BACKUP_UNIT}.timer`, `${CERT_RENEW_UNIT}.timer`] : [])],
     ],
   };
 }

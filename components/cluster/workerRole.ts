@@ -1,10 +1,16 @@
 // The workers' instance RAM role: like the masters' (masterRole.ts: ECS trust,
 // one policy per capability), for what pods on workers reach through the
 // metadata service. ECS takes one role per instance; masters have theirs.
-// Today one capability: the disk CSI node plugin (k8s/diskCsi.ts).
+// Capabilities: the worker join token (read at boot by the bootstrap, workerToken.ts) on every
+// stack, and the disk CSI plugins (k8s/diskCsi.ts) where enabled.
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import { ECS_TRUST_POLICY, POLICY_ROTATE_STRATEGY, PolicyStatement } from "./masterRole";
+
+/** The role's name, `<cluster>-workers`: the workers' bootstrap names it before the role exists (the join token, workerToken.ts). */
+export function workerRoleName(clusterName: string): string {
+  return `${clusterName}-workers`;
+}
 
 export interface WorkerRoleArgs {
   /** Cluster (stack) name; the role is `<cluster>-workers`. Required. */
@@ -24,7 +30,7 @@ export class WorkerRole extends pulumi.ComponentResource {
     const role = new alicloud.ram.Role(
       name,
       {
-        roleName: `${args.clusterName}-workers`,
+        roleName: workerRoleName(args.clusterName),
         assumeRolePolicyDocument: ECS_TRUST_POLICY,
         description: `Instance role of ${args.clusterName}'s workers (Pulumi)`,
       },

@@ -1,12 +1,12 @@
-// The workers' join token, minted by the masters and never by the program (the replacement for
-// joinToken.ts's Pulumi-managed Secret; NOT WIRED YET: the timer's script does not fit the masters'
-// 16 KiB user-data budget next to the bootstrap and the day-2 installer, see the branch report).
+// The workers' join token, minted by the masters and never by the program (it replaced the
+// Pulumi-managed `bootstrap-token-*` Secret of the former joinToken.ts on 2026-12-07).
 // A timer on every master (k8s-worker-token.timer, scripts/k8s-worker-token.sh) keeps one valid
 // kubeadm bootstrap token in a KMS Secrets Manager secret of its own, `<cluster>-worker-join`: when
 // the stored token has less than REFRESH hours left, or its `bootstrap-token-<id>` Secret is gone,
 // it runs `kubeadm token create --ttl 4h` and stores the token as the secret's new version
-// (creating the secret the first time). A worker's bootstrap would read it at boot with the
-// workers' instance role, whose only KMS right is GetSecretValue on that secret.
+// (creating the secret the first time). A worker's bootstrap reads it at each join attempt with the
+// workers' instance role, whose only KMS right is GetSecretValue on that secret
+// (scripts/k8s-bootstrap-worker.sh): a new or re-created worker always finds a token valid for 2 h or more.
 //
 // Why: kube-controller-manager's tokencleaner deletes an expired bootstrap-token Secret (kubeadm
 // runs it: --controllers=*,bootstrapsigner,tokencleaner), so a Secret the program owns goes missing
@@ -18,12 +18,13 @@
 import * as path from "path";
 import type { PolicyStatement } from "./masterRole";
 import { renderScript } from "../scriptFiles";
+import { METADATA_SLICE } from "./bootstrapUnits";
 
 const SCRIPTS = path.join(__dirname, "scripts");
 
 /** Hours a minted worker token is valid. */
 export const WORKER_TOKEN_TTL_HOURS = 4;
-/** A stored token with less than this many hours left is replaced (the timer runs every 15 minutes). */
+/** A stored token with less than this many hours left is replaced (the timer runs every 5 minutes). */
 export const WORKER_TOKEN_REFRESH_HOURS = 2;
 export const WORKER_TOKEN_SCRIPT_PATH = "/usr/local/sbin/k8s-worker-token.sh";
 export const WORKER_TOKEN_UNIT = "k8s-worker-token";
@@ -80,7 +81,11 @@ export function workerTokenScript(s: WorkerTokenSettings): string {
   });
 }
 
-/** k8s-worker-token.service and .timer: every 15 minutes on every master, once it runs a control plane. */
+/**
+ * k8s-worker-token.service and .timer: every 5 minutes on every master, once it runs a control plane
+ * (a condition-skipped run before kubeadm wrote admin.conf costs nothing). The service runs in
+ * METADATA_SLICE: on a master only that slice reaches the metadata service (bootstrapUnits.ts).
+ */
 export function workerTokenUnits(scriptPath = WORKER_TOKEN_SCRIPT_PATH): { service: string; timer: string } {
   const service = `[Unit]
 Description=Keep a valid worker join token in the KMS secret store
@@ -92,13 +97,14 @@ ConditionPathExists=/etc/kubernetes/admin.conf
 Type=oneshot
 ExecStart=${scriptPath}
 UMask=0077
+Slice=${METADATA_SLICE}
 `;
   const timer = `[Unit]
-Description=Worker join token refresh, every 15 minutes
+Description=Worker join token refresh, every 5 minutes
 
 [Timer]
 OnBootSec=2min
-OnUnitActiveSec=15min
+OnUnitActiveSec=5min
 RandomizedDelaySec=60
 
 [Install]

@@ -293,9 +293,7 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
     }
     if (args.type.startsWith("kubernetes:")) return { id: kubernetesId(args), state: args.inputs };
     if (args.type.startsWith("pulumi-nodejs:dynamic")) {
-      // The join token's expiry (components/cluster/joinToken.ts) is computed at create time; a fixed one keeps plans stable.
-      const state = typeof args.inputs.ttlHours === "number" ? { ...args.inputs, expiration: "2030-01-02T00:00:00Z" } : readinessState(args.inputs);
-      return { id: hash("dyn", args.name).slice(0, 16), state };
+      return { id: hash("dyn", args.name).slice(0, 16), state: readinessState(args.inputs) };
     }
     throw new Error(`Mock not implemented: ${args.type} (resource ${args.name})`);
   }

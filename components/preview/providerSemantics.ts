@@ -242,10 +242,6 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
   "alicloud:ecs/ecsInvocation:EcsInvocation": { replaceOn: ["*"], source: TF("ecs_invocation") },
 
   // --- the program's own ----------------------------------------------------
-  "pulumi-nodejs:dynamic/cluster:JoinTokenExpiry": {
-    replaceOn: ["nodes", "ttlHours"],
-    source: "components/cluster/joinToken.ts expiryProvider.diff (a new node set replaces)",
-  },
   "pulumi-nodejs:dynamic/cluster:ApiServerReadiness": {
     // A new master set or expected workers re-runs the check in place (update), so dependents stay.
     replaceOn: ["server", "caPem"],

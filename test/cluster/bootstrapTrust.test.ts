@@ -27,7 +27,7 @@ import {
   renderInitConfiguration,
   renderJoinConfiguration,
 } from "../../components/cluster/kubeadm";
-import { ofType, plan, STACK_NAMES } from "../support/offline";
+import { byName, ofType, plan, STACK_NAMES } from "../support/offline";
 import { bin, binDir } from "../controlplane/binaries";
 import { ControlPlane, startControlPlane } from "../controlplane/controlPlane";
 import type { Response as KubeResponse } from "../controlplane/kubeClient";
@@ -103,7 +103,6 @@ const cluster = (): ClusterBootstrap => ({
   podSubnet: "10.244.0.0/16",
   serviceSubnet: "10.96.0.0/12",
   packageRepository: "https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.33/deb/",
-  bootstrapToken: "abcdef.0123456789abcdef",
   caCertHash: caCertHashFromPublicKeyPem(ca.cert),
   caCertPem: ca.cert,
 });
@@ -491,7 +490,10 @@ async function stubs(): Promise<Stubs> {
     let body = "";
     req.on("data", (d) => (body += d));
     req.on("end", () => {
-      if (req.method === "POST" && req.url === "/v3/cluster/member/list") return void res.end(JSON.stringify({ members: etcdMembers }));
+      // As etcd: a removed member is gone from the list; /health answers while the members have a leader.
+      if (req.method === "POST" && req.url === "/v3/cluster/member/list")
+        return void res.end(JSON.stringify({ members: etcdMembers.filter((m) => !s.removed.includes(m.ID)) }));
+      if (req.method === "GET" && req.url === "/health") return void res.end('{"health":"true","reason":""}');
       if (req.method === "POST" && req.url === "/v3/cluster/member/remove") {
         s.removed.push(JSON.parse(body).ID);
         return void res.end("{}");
@@ -782,9 +784,31 @@ describe("plans", () => {
     expect(keys.length).toBe(5);
     for (const k of keys) expect(k.protect).toBe(true);
     expect(ofType(p, "tls:index/privateKey:PrivateKey").map((k) => k.name)).toEqual([...keys.map((k) => k.name), "prod1-kubesphere-host-access-key"]);
-    const token = ofType(p, "kubernetes:core/v1:Secret").filter((s) => String(s.name).includes("join-token"));
-    expect(token).toHaveLength(1);
-    expect(token[0].inputs.type).toBe("bootstrap.kubernetes.io/token");
+    // No join token is a Pulumi resource (workerToken.ts): the masters mint short-lived ones, which the tokencleaner removes unseen.
+    expect(ofType(p, "kubernetes:core/v1:Secret").filter((s) => s.inputs.type === "bootstrap.kubernetes.io/token")).toEqual([]);
+    expect(p.resources.filter((r) => r.type.includes("JoinToken") || r.name.startsWith("prod1-join-token"))).toEqual([]);
+  });
+
+  test("prod1: the worker join token's KMS secret: the masters may read, write and create it, the workers only read it", async () => {
+    const p = await plan("prod1");
+    const doc = (name: string) => JSON.parse(String(byName(p, name, "alicloud:ram/policy:Policy").inputs.policyDocument)).Statement;
+    expect(doc("prod1-master-role-join-token")).toEqual([
+      {
+        Effect: "Allow",
+        Action: ["kms:GetSecretValue", "kms:PutSecretValue", "kms:CreateSecret"],
+        Resource: ["acs:kms:cn-shanghai:*:secret/prod1-worker-join"],
+      },
+      { Effect: "Allow", Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], Resource: ["acs:kms:*:*:key/key-shhplaceholderprod1"] },
+    ]);
+    expect(doc("prod1-worker-role-join-token")).toEqual([
+      { Effect: "Allow", Action: ["kms:GetSecretValue"], Resource: ["acs:kms:cn-shanghai:*:secret/prod1-worker-join"] },
+      { Effect: "Allow", Action: ["kms:Decrypt"], Resource: ["acs:kms:*:*:key/key-shhplaceholderprod1"] },
+    ]);
+    // Every worker has the role (it reads its token at boot); no worker's user data holds a token.
+    const workers = ofType(p, "alicloud:ecs/instance:Instance").filter((i) => (i.inputs.tags as Record<string, string>)["platform:role"] === "worker");
+    expect(workers.length).toBeGreaterThan(0);
+    const attached = ofType(p, "alicloud:ecs/ramRoleAttachment:RamRoleAttachment").map((a) => a.name);
+    for (const w of workers) expect(attached).toContain(`prod1-worker-role-${w.name}`);
   });
 });
 

@@ -65,7 +65,6 @@ function cluster(over: Partial<ClusterBootstrap> = {}): ClusterBootstrap {
     serviceSubnet: "10.96.0.0/12",
     imageRepository: "registry.cn-hangzhou.aliyuncs.com/google_containers",
     packageRepository: "https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.33/deb/",
-    bootstrapToken: "abcdef.0123456789abcdef",
     caCertHash: caCertHashFromPublicKeyPem(ca.certPem),
     caCertPem: ca.certPem,
     ...over,
@@ -90,6 +89,7 @@ const workerNode = (): NodeBootstrap => ({
   hostname: "prod1-general-3",
   labels: { "node.kubernetes.io/pool": "general", "example.com/team": "order" },
   taints: [{ key: "dedicated", value: "order", effect: "NoSchedule" }],
+  joinTokenStore: { kmsUrl: "https://kms-vpc.cn-shanghai.aliyuncs.com", secretName: "prod1-worker-join", ramRole: "prod1-workers" },
 });
 const nodeFor = { init: initNode, "control-plane": cpNode, worker: workerNode };
 /** Roles for test.each; the node is built inside the test, after beforeAll minted the CA. */
@@ -312,12 +312,16 @@ describe("kubeadm documents", () => {
 });
 
 describe("node files", () => {
-  test("no user data holds a private key or the workers' token on a master", () => {
+  test("no user data holds a private key or a join token: every join config carries the placeholder replaced at boot", () => {
     for (const [, node] of nodes()) {
       const text = renderUserData(cluster(), node);
-      const all = parseUserData(text).write_files.map(writeFileText).join("\n");
+      const files = parseUserData(text).write_files;
+      const all = files.map(writeFileText).join("\n");
       expect(all).not.toContain("PRIVATE KEY");
-      if (node.role !== "worker") expect(all).not.toContain("abcdef.0123456789abcdef");
+      // kubeadm's token format (bootstraptoken/v1): [a-z0-9]{6}.[a-z0-9]{16}.
+      expect(all).not.toMatch(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/);
+      const join = files.find((f) => f.path === "/etc/k8s-bootstrap/kubeadm.yaml")!;
+      expect(writeFileText(join)).toContain("token: JOIN-TOKEN-MINTED-AT-BOOT");
     }
   });
 
@@ -388,7 +392,11 @@ describe("validation names the field", () => {
       () => renderUserData(cluster({ controlPlaneEndpoint: "10.20.0.250" }), workerNode()),
       'controlPlaneEndpoint: "10.20.0.250" is not "host:port"',
     ],
-    ["worker without a token", () => renderUserData(cluster({ bootstrapToken: undefined }), workerNode()), "bootstrapToken: required for a worker's join"],
+    [
+      "worker without a token store",
+      () => renderUserData(cluster(), { ...workerNode(), joinTokenStore: undefined }),
+      "joinTokenStore: required for a worker's join: where it reads its token",
+    ],
     ["master without IP", () => renderUserData(cluster(), { ...cpNode(), nodeIp: undefined }), "nodeIp: required for role control-plane"],
     [
       "controlPlane on worker",

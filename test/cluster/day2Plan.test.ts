@@ -53,7 +53,11 @@ test("the masters' role may only put objects under prod1/ of that bucket, and is
   // One policy per capability, and only these two: the backup's here, the secret store's in bootstrapTrust.test.ts
   // (the disk CSI driver's are the workers', test/k8s/chartsAndPlacement.test.ts).
   const mastersPolicies = ofType(p, "alicloud:ram/policy:Policy").filter((r) => String(r.inputs.policyName).startsWith("prod1-masters-"));
-  expect(mastersPolicies.map((r) => r.inputs.policyName).sort()).toEqual(["prod1-masters-etcd-backup", "prod1-masters-secret-store"]);
+  expect(mastersPolicies.map((r) => r.inputs.policyName).sort()).toEqual([
+    "prod1-masters-etcd-backup",
+    "prod1-masters-join-token",
+    "prod1-masters-secret-store",
+  ]);
   const policies = mastersPolicies.filter((r) => r.inputs.policyName === "prod1-masters-etcd-backup");
   expect(policies).toHaveLength(1);
   expect(JSON.parse(String(policies[0].inputs.policyDocument)).Statement).toEqual([
@@ -102,7 +106,13 @@ test("every master's user data carries the timers and stays under the budget; wo
     expect(script).toContain(': "${OSS_REGION:=cn-shanghai}"');
     expect(script).toContain(': "${RAM_ROLE:=prod1-masters}"');
     // Shipped without comments, otherwise the same script: it still parses and passes shellcheck.
-    for (const f of [ETCD_BACKUP_SCRIPT_PATH, CERT_RENEW_SCRIPT_PATH]) {
+    // The worker join token timer (workerToken.ts): the stack's KMS secret, the masters' role, in the metadata slice.
+    const token = read("/usr/local/sbin/k8s-worker-token.sh");
+    expect(token).toContain(': "${SECRET_NAME:=prod1-worker-join}"');
+    expect(token).toContain(': "${RAM_ROLE:=prod1-masters}"');
+    expect(read("/etc/systemd/system/k8s-worker-token.service")).toContain("Slice=k8s-metadata.slice");
+    expect(read("/etc/systemd/system/k8s-worker-token.timer")).toContain("OnUnitActiveSec=5min");
+    for (const f of [ETCD_BACKUP_SCRIPT_PATH, CERT_RENEW_SCRIPT_PATH, "/usr/local/sbin/k8s-worker-token.sh"]) {
       const sc = spawnSync("shellcheck", ["-s", "bash", "-e", "SC2064", "-f", "gcc", path.join(root, f)], { encoding: "utf8" });
       expect(sc.stdout).toBe("");
       expect(sc.status).toBe(0);
@@ -115,7 +125,7 @@ test("every master's user data carries the timers and stays under the budget; wo
       ["systemctl", "enable", "k8s-metadata-guard.service", "k8s-bootstrap.service"],
       ["systemctl", "start", "--no-block", "k8s-bootstrap.service"],
     ]);
-    expect(doc.runcmd.at(-1)).toEqual(["systemctl", "enable", "--now", "etcd-backup.timer", "kubeadm-cert-renew.timer"]);
+    expect(doc.runcmd.at(-1)).toEqual(["systemctl", "enable", "--now", "k8s-worker-token.timer", "etcd-backup.timer", "kubeadm-cert-renew.timer"]);
     // No distribution etcd client (Ubuntu's is 3.3 against etcd 3.6): the backup copies etcd's own tools from its container.
     expect(JSON.stringify(doc.runcmd)).not.toContain("etcd-client");
   }

@@ -1,5 +1,5 @@
-// The worker join token as the masters would keep it (components/cluster/workerToken.ts, not wired
-// into the plans yet): the master's timer script run with the real kubeadm of the pinned version
+// The worker join token as the masters keep it (components/cluster/workerToken.ts, installed on
+// every master by the day-2 installer, masterDay2.ts): the master's timer script run with the real kubeadm of the pinned version
 // (`token create`, in dry-run: it builds the bootstrap-token Secret it would create, with its
 // expiration, and prints the token) against a metadata + KMS stub that checks every request's
 // signature and keeps the secret's versions; a stub kubectl answers whether that Secret still
@@ -70,7 +70,7 @@ async function kmsStub(secretName: string): Promise<Kms> {
       return void res.writeHead(403).end(JSON.stringify({ Code: "IncompleteSignature" }));
     }
     k.actions.push(`${who.AccessKeyId} ${action}`);
-    // The workers' role may only read (joinToken.ts workerJoinTokenStatements).
+    // The workers' role may only read (workerToken.ts workerJoinTokenStatements).
     if (who.AccessKeyId === "STS.w" && action !== "GetSecretValue") return void res.writeHead(403).end(JSON.stringify({ Code: "Forbidden.NoPermission" }));
     const missing = (): void => void res.writeHead(404).end(JSON.stringify({ Code: "Forbidden.ResourceNotFound" }));
     if (action === "GetSecretValue") {

@@ -169,7 +169,7 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
       expect(r.status).toBe(200);
       expect((r.json!.metadata as { labels?: Record<string, string> }).labels).toMatchObject(ns.metadata.labels ?? {});
     }
-    const secret = planned(h, "Secret").find((s) => s.metadata.name?.startsWith("bootstrap-token-"))!;
+    const secret = planned(h, "Secret").find((s) => s.stringData !== undefined)!;
     const back = await h.cp.client.get(secret);
     const data = back.json!.data as Record<string, string>;
     for (const [k, v] of Object.entries(secret.stringData as Record<string, string>)) expect(Buffer.from(data[k], "base64").toString()).toBe(v);
@@ -202,6 +202,31 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
     expect(env.SW_AGENT_NAME).toBe("order-service");
     expect(env.SW_AGENT_COLLECTOR_BACKEND_SERVICES).toBe("skywalking-oap.tracing.svc:11800");
     expect(env.JAVA_TOOL_OPTIONS).toBe("-javaagent:/skywalking/agent/skywalking-agent.jar");
+  });
+
+  ifReady("join tokens: the tokencleaner deletes an expired bootstrap-token Secret, and the plan holds none it could delete", async () => {
+    // What the masters' timer mints (kubeadm token create, bootstraptoken/v1): a kube-system Secret of type
+    // bootstrap.kubernetes.io/token with an expiration. kubeadm runs kube-controller-manager with
+    // --controllers=*,bootstrapsigner,tokencleaner; the tokencleaner deletes such a Secret once it expires.
+    expect(h.cp.commands["kube-controller-manager"].find((a) => a.startsWith("--controllers="))).toBe("--controllers=*,bootstrapsigner,tokencleaner");
+    const expiration = new Date(Date.now() + 5_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const token: K8sObject = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "bootstrap-token-exp0ir", namespace: "kube-system" },
+      type: "bootstrap.kubernetes.io/token",
+      stringData: { "token-id": "exp0ir", "token-secret": "0123456789abcdef", expiration, "usage-bootstrap-authentication": "true" },
+    } as K8sObject;
+    expect((await h.cp.client.create(token)).status).toBe(201);
+    expect((await h.cp.client.get(token)).status).toBe(200);
+    let status = 200;
+    for (let i = 0; i < 120 && status !== 404; i++) {
+      await new Promise((res) => setTimeout(res, 500));
+      status = (await h.cp.client.get(token)).status;
+    }
+    expect(status).toBe(404);
+    // The stack owns no such Secret (components/cluster/workerToken.ts): nothing for the nightly drift check to miss.
+    expect(planned(h, "Secret").filter((s) => (s as { type?: string }).type === "bootstrap.kubernetes.io/token")).toEqual([]);
   });
 
   ifReady("Pod Security: an app namespace refuses a privileged pod and a hostNetwork pod, and admits a restricted one", async () => {
@@ -372,11 +397,13 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
   });
 
   ifReady(
-    "the join token Secret authenticates as a bootstrapper, whose RBAC (kubeadm's) creates CSRs and has node-client CSRs auto-approved, and nothing more",
+    "a worker join token as the masters' timer mints it authenticates as a bootstrapper, whose RBAC (kubeadm's) creates CSRs and has node-client CSRs auto-approved, and nothing more",
     async () => {
-      const secret = planned(h, "Secret").find((s) => s.metadata.name?.startsWith("bootstrap-token-"))!;
-      const sd = secret.stringData as Record<string, string>;
-      const token = `${sd["token-id"]}.${sd["token-secret"]}`;
+      // The real kubeadm's `token create`, as k8s-worker-token.sh runs it (components/cluster/workerToken.ts).
+      const created = await run(bin(binDir(), "kubeadm"), ["token", "create", "--kubeconfig", h.cp.kubeconfig, "--ttl", "4h", "--description", "test"]);
+      const token = created.stdout.trim();
+      expect(token).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+      const sd = { "token-id": token.split(".")[0] };
       // SelfSubjectReview with the token as bearer: the real bootstrap-token authenticator's answer.
       const review = await new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = https.request(

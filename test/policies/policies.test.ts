@@ -391,21 +391,18 @@ describe("the offline preview runs the policies", () => {
     expect(r.stdout).toContain("Overrides for this run only (-c, not saved): platform:nodePools[0].count=21\n");
     expect(r.stdout.indexOf("policies:")).toBeGreaterThan(r.stdout.indexOf(`Changes against ${base} (stack prod1):`));
     const section = r.stdout.slice(r.stdout.indexOf(`Changes against ${base} (stack prod1):`));
-    // The node, its two ingress SLB backends and its workers' role attachment (disk CSI node plugin
-    // credentials), the new node set's 24 h join token (joinToken.ts), and the workers' report
-    // re-counting in place (readiness.ts); nothing removed.
+    // The node, its two ingress SLB backends and its workers' role attachment (its join token, disk CSI
+    // node plugin credentials), and the workers' report re-counting in place (readiness.ts); nothing
+    // removed, nothing replaced (no join token is a Pulumi resource, workerToken.ts).
     const rows = section.split("\n").filter((l) => /^ {2}(\+-|[+~!-]) /.test(l));
     expect(rows).toEqual([
-      "  +- pulumi-nodejs:dynamic:JoinTokenExpiry prod1-join-token-expiry  replace",
-      "  +- random:index:RandomPassword prod1-join-token-secret  replace",
-      "  +- random:index:RandomString prod1-join-token-id  replace",
       "  ~  pulumi-nodejs:dynamic:ApiServerReadiness prod1-nodes-joined  update",
       "  +  alicloud:ecs:RamRoleAttachment prod1-worker-role-prod1-general-20",
       "  +  alicloud:ecs:Instance prod1-general-20  ecs.g6.4xlarge, zone g:1",
       "  +  alicloud:slb:ServerGroupServerAttachment prod1-ingress-80-prod1-general-20",
       "  +  alicloud:slb:ServerGroupServerAttachment prod1-ingress-443-prod1-general-20",
     ]);
-    expect(section).toMatch(/^Plan: 4 to create, 1 to update, 0 to update with the instance stopped, 3 to replace, 0 to delete; \d+ unchanged$/m);
+    expect(section).toMatch(/^Plan: 4 to create, 1 to update, 0 to update with the instance stopped, 0 to replace, 0 to delete; \d+ unchanged$/m);
     expect(section).toContain("Instances by type: ecs.g6.4xlarge 28 -> 29 (+1)");
   });
 

@@ -71,6 +71,41 @@ etcd_api() {
 # every member with this master's peer URL or name (the dead one, or a learner a failed join
 # added), then the stale Node. The etcd client certificate is signed with the etcd CA from the
 # secret store, valid 1 h, in a 0700 temp dir removed on exit.
+# etcd_healthy <peer ip>: the member has a leader and serves a quorum read (etcd's /health).
+etcd_healthy() {
+  curl -fsS --max-time 5 --cacert "$PKI_DIR/etcd/ca.crt" --cert "$ETCD_CLIENT_DIR/client.crt" --key "$ETCD_CLIENT_DIR/client.key" \
+    "https://$1:$ETCD_CLIENT_PORT/health" | grep -q '"health":"true"'
+}
+
+# wait_removal_applied <ids>: every other master's etcd answers /health and its own (local,
+# non-linearizable) member list no longer holds the removed IDs, for at most ETCD_SETTLE_TRIES x 2 s.
+# kubeadm's check-etcd phase then reads the member list from any of them and asks every listed
+# member's status: a member that has not applied the removal yet would hand it the dead one.
+# (etcd also refuses a member add until the member asked has been connected to every voting
+# member for 5 s, HealthInterval; kubeadm's own learner add retries that for 2 min.)
+wait_removal_applied() {
+  local ids=$1 try peer ip pending members
+  for ((try = 1; try <= ${ETCD_SETTLE_TRIES:-30}; try++)); do
+    pending=""
+    for peer in $PEERS; do
+      ip=${peer%:*}
+      if ! etcd_healthy "$ip" || ! members=$(etcd_api "$ip" list '{}') || python3 -c 'import json, sys
+ids = set(sys.argv[1].split())
+sys.exit(0 if ids & {m["ID"] for m in json.loads(sys.argv[2]).get("members", [])} else 1)' "$ids" "$members"; then
+        pending="$pending $ip"
+      fi
+    done
+    if [ -z "$pending" ]; then
+      echo "k8s-bootstrap: etcd at $PEERS applied the removal and is healthy"
+      return 0
+    fi
+    echo "k8s-bootstrap: waiting for etcd at$pending to apply the removal and be healthy ($try/${ETCD_SETTLE_TRIES:-30})"
+    sleep 2
+  done
+  echo "k8s-bootstrap: etcd at$pending did not settle after the removal; the join waits for the next attempt"
+  return 1
+}
+
 remove_predecessor() {
   local peer ip members ids id
   [ -n "$ETCD_CLIENT_DIR" ] || ETCD_CLIENT_DIR=$(mktemp -d) || return 1
@@ -90,6 +125,9 @@ for m in json.loads(sys.argv[1]).get("members", []):
       echo "k8s-bootstrap: removing etcd member $id (this name or peer URL)"
       etcd_api "$ip" remove "{\"ID\":\"$id\"}" >/dev/null || return 1
     done
+    if [ -n "$ids" ]; then
+      wait_removal_applied "$ids" || return 1
+    fi
     kubectl --kubeconfig "$ADMIN_KUBECONFIG" delete node "$NODE_NAME" --ignore-not-found || return 1
     return 0
   done
