@@ -18,6 +18,24 @@ export const POD_SECURITY_EXEMPT_NAMESPACES: Readonly<Record<string, string>> = 
   logging: "fluent-bit (hostPath /var/log)",
 };
 
+/**
+ * Namespaces the platform labels Pod Security `privileged` (enforce only; warn and audit keep the
+ * cluster's `restricted` defaults), each with its reason. Baseline admits no hostPath at all, and
+ * ks-core 1.1.4 mounts the node's /etc/localtime read-only into every KubeSphere server pod with no
+ * value to turn it off (k8s/admissionPolicy.ts LOCALTIME_WORKLOADS). The ValidatingAdmissionPolicy
+ * then allows that one read-only file to KubeSphere's service accounts only and holds every pod in the
+ * namespace to the rest of baseline (BASELINE_BY_POLICY_NAMESPACES), so the label opens nothing else.
+ * A label, not an exemption: an exemption is in the masters' user data; the label is an ordinary object.
+ */
+export const RELAXED_NAMESPACES: Readonly<Record<string, string>> = {
+  "kubesphere-system": "ks-core's ks-apiserver, ks-console, ks-controller-manager and ks-agent mount hostPath /etc/localtime read-only",
+};
+
+/** The labels of a RELAXED_NAMESPACES namespace. */
+export function relaxedNamespaceLabels(): Record<string, string> {
+  return { "pod-security.kubernetes.io/enforce": "privileged" };
+}
+
 /** The api-server's AdmissionConfiguration (--admission-control-config-file). */
 export function admissionConfiguration(): string {
   return YAML.stringify({
