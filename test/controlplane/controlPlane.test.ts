@@ -436,7 +436,7 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
         const admin = h.cp.client;
         const controller = new KubeClient(h.cp.kubeconfig, CONTROLLER);
         const pods = chartPods();
-        expect(pods).toHaveLength(15);
+        expect(pods).toHaveLength(17);
         const app = planned(h, "Namespace").find((n) => (n.metadata.labels as Record<string, string> | undefined)?.["kubesphere.io/workspace"])!.metadata.name!;
         const accounts = [...new Set(pods.map((f) => f.spec.serviceAccountName ?? "default")), "intruder"];
         await prepare(admin, [...new Set(pods.map((f) => f.namespace)), app], accounts);
