@@ -2,8 +2,8 @@
 // cluster-wide defaults from an AdmissionConfiguration (Kubernetes "Apply Pod Security Standards
 // at the Cluster Level"; PodSecurityConfiguration pod-security.admission.config.k8s.io/v1). A
 // namespace without labels gets `baseline` enforced and `restricted` warnings and audit
-// annotations; a namespace label still overrides (kube-flannel is labelled privileged, the app
-// namespaces pin baseline). The exemptions below are whole namespaces the platform's own
+// annotations; a namespace label still overrides (kube-flannel and kubesphere-system are labelled
+// privileged, see RELAXED_NAMESPACES; the app namespaces pin baseline). The exemptions below are whole namespaces the platform's own
 // DaemonSets need host access in; who may run what there is the ValidatingAdmissionPolicy's job
 // (k8s/admissionPolicy.ts HOST_ACCESS_WORKLOADS), so an exemption is not an open door.
 import YAML from "yaml";
