@@ -18,6 +18,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as YAML from "yaml";
+import { relaxedNamespaceLabels } from "../cluster/podSecurity";
 import { mirroredRegistry } from "../k8s/images";
 import { ClusterAccess, HelmChart, helmRelease, inCluster } from "../k8s/k8sObjects";
 import { KubesphereHostAccess } from "./kubesphereHostAccess";
@@ -136,7 +137,11 @@ export class Kubesphere extends pulumi.ComponentResource {
 
     if (args.role === "host") {
       this.jwtSecret = new random.RandomPassword(`${name}-jwt`, { length: 32, special: false }, { parent: this }).result;
-      const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: KUBESPHERE_CHART.namespace } }, inCluster(this, args.cluster));
+      const ns = new k8s.core.v1.Namespace(
+        `${name}-namespace`,
+        { metadata: { name: KUBESPHERE_CHART.namespace, labels: relaxedNamespaceLabels() } },
+        inCluster(this, args.cluster),
+      );
       const { apiVersion: _a, kind: _k, ...telemetry } = telemetrySecret(KUBESPHERE_CHART.namespace, KUBESPHERE_CHART.name);
       const telemetryOff = new k8s.core.v1.Secret(`${name}-telemetry`, telemetry as k8s.core.v1.SecretArgs, inCluster(this, args.cluster, { dependsOn: [ns] }));
       const jwt = this.jwtSecret;
@@ -153,6 +158,15 @@ export class Kubesphere extends pulumi.ComponentResource {
       );
       if (args.registration && args.registration.members.length > 0) this.registerMembers(name, args, args.registration, core);
     } else {
+      // The host's controller installs ks-core here (ks-agent mounts /etc/localtime), into a namespace it creates
+      // unlabelled, so Pod Security baseline would refuse ks-agent. A server-side apply patch (not a Namespace):
+      // it creates the namespace on a new member and labels the one an existing member's ks-core already made,
+      // and deleting it removes only the label.
+      new k8s.core.v1.NamespacePatch(
+        `${name}-namespace-labels`,
+        { metadata: { name: KUBESPHERE_CHART.namespace, labels: relaxedNamespaceLabels() } },
+        inCluster(this, args.cluster),
+      );
       const access = new KubesphereHostAccess(
         `${name}-host-access`,
         { cluster: args.cluster, clusterName: args.clusterName, ...args.hostAccess! },

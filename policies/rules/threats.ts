@@ -160,11 +160,26 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
 export interface PodPrivilegesConfig {
   /** `namespace/name` of the workloads and Helm releases that may run privileged or use host namespaces or hostPath. */
   privilegedWorkloads: string[];
+  /**
+   * Namespaces that may be labelled Pod Security `privileged` (enforce): the label turns the cluster's baseline
+   * off there, so the ValidatingAdmissionPolicy is all that stands (components/cluster/podSecurity.ts RELAXED_NAMESPACES).
+   */
+  privilegedNamespaces: string[];
 }
 
 export const POD_PRIVILEGES_SCHEMA: Record<keyof PodPrivilegesConfig, ConfigProperty> = {
   privilegedWorkloads: { type: "array", items: { type: "string" }, description: "namespace/name of platform workloads and Helm releases", default: [] },
+  privilegedNamespaces: {
+    type: "array",
+    items: { type: "string" },
+    description: "namespaces that may carry pod-security.kubernetes.io/enforce: privileged",
+    default: [],
+  },
 };
+
+/** The Pod Security enforce label (Kubernetes "Pod Security Admission", namespace labels). */
+export const PSA_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
+const NAMESPACE_TYPES = new Set(["kubernetes:core/v1:Namespace", "kubernetes:core/v1:NamespacePatch"]);
 
 /** Where a pod spec (or a chart's values) asks for the node: `privileged`, `hostNetwork`, `hostPID`, `hostIPC` true, or a `hostPath`. */
 export function privilegesIn(v: unknown, path = ""): string[] {
@@ -185,9 +200,18 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
   return {
     name: "pod-privileges",
     description:
-      "No privileged container, hostNetwork/hostPID/hostIPC or hostPath volume outside the pack config's privilegedWorkloads (platform DaemonSets and charts), so a pod cannot take the node, its credentials or the metadata service (T11).",
+      "No privileged container, hostNetwork/hostPID/hostIPC or hostPath volume outside the pack config's privilegedWorkloads (platform DaemonSets and charts), and no namespace labelled Pod Security privileged outside its privilegedNamespaces, so a pod cannot take the node, its credentials or the metadata service (T11).",
     enforcementLevel,
     validateResource(r, report) {
+      if (NAMESPACE_TYPES.has(r.type)) {
+        const meta = obj(r.props.metadata);
+        const ns = str(meta.name) ?? r.name;
+        if (obj(meta.labels)[PSA_ENFORCE_LABEL] === "privileged" && !c.privilegedNamespaces.includes(ns))
+          report(
+            `${r.name}: namespace ${ns} is labelled ${PSA_ENFORCE_LABEL}: privileged, which turns Pod Security baseline off there, but is not one of the privileged namespaces (${c.privilegedNamespaces.join(", ") || "none listed"}); ${FIX} (pod-privileges.privilegedNamespaces)`,
+          );
+        return;
+      }
       let where: unknown;
       let id: string;
       if (WORKLOAD_TYPES.has(r.type)) {

@@ -80,3 +80,22 @@ test("prod1: two ValidatingAdmissionPolicies, each bound with Deny; routes may n
     "logging/fluent-bit",
   ]);
 });
+
+test("Pod Security privileged is labelled on kube-flannel and kubesphere-system only: the host's KubeSphere Namespace, a member's NamespacePatch", async () => {
+  const privileged = async (stack: string) => {
+    const p = await plan(stack);
+    return ["kubernetes:core/v1:Namespace", "kubernetes:core/v1:NamespacePatch"]
+      .flatMap((t) => ofType(p, t))
+      .filter((r) => (r.inputs.metadata as { labels?: Record<string, string> }).labels?.["pod-security.kubernetes.io/enforce"] === "privileged")
+      .map((r) => `${r.type.split(":").pop()} ${(r.inputs.metadata as { name: string }).name} (${r.name})`)
+      .sort();
+  };
+  expect(await privileged("host")).toEqual([
+    "Namespace kube-flannel (host-flannel-namespace-kube-flannel)",
+    "Namespace kubesphere-system (host-kubesphere-namespace)",
+  ]);
+  expect(await privileged("prod1")).toEqual([
+    "Namespace kube-flannel (prod1-flannel-namespace-kube-flannel)",
+    "NamespacePatch kubesphere-system (prod1-kubesphere-namespace-labels)",
+  ]);
+});

@@ -67,15 +67,17 @@ export async function applyPlan(client: KubeClient, inputs: StackInputs, log: (l
       crdsChanged = false;
     }
     if (o.patch) {
-      // A patch edits an object that exists; when a chart creates it, the chart is not here.
-      const existing = await client.get(obj);
-      if (existing.status === 404) {
-        const charts = o.dependsOn.map((u) => helmByUrn.get(u)).filter((h) => h !== undefined);
+      // A patch edits an object a chart creates, and the chart is not here. A patch of an object no planned chart
+      // creates (a NamespacePatch) is a server-side apply, which creates the object when it is missing, as the
+      // provider sends it (pulumi-kubernetes provider/pkg/await/await.go at 94977969, Creation: Patch resources
+      // go through client.Patch with ApplyPatchType).
+      const charts = o.dependsOn.map((u) => helmByUrn.get(u)).filter((h) => h !== undefined);
+      if (charts.length > 0 && (await client.get(obj)).status === 404) {
         outcomes.push({
           object,
           resource: o.name,
           status: "skipped",
-          message: `patches ${object}, which ${charts.length ? `the Helm release ${charts.map((h) => `${h.name} (chart ${h.chart})`).join(", ")} creates` : "nothing planned creates"}; Helm releases are not installed here`,
+          message: `patches ${object}, which the Helm release ${charts.map((h) => `${h.name} (chart ${h.chart})`).join(", ")} creates; Helm releases are not installed here`,
         });
         continue;
       }

@@ -15,6 +15,7 @@ import YAML from "yaml";
 import { JOIN_TOKEN_PLACEHOLDER } from "../../components/cluster/kubeadm";
 import { applyPlan, ApplyReport, formatReport } from "./applyPlan";
 import { bin, binDir, missingBinaries } from "./binaries";
+import { CHART_PODS_FIXTURE, chartPod, chartPods, CONTROLLER, prepare, submit } from "./chartAdmission";
 import { formatCis, runCis } from "./cis";
 import { ControlPlane, rewriteFlag, startControlPlane } from "./controlPlane";
 import { K8sObject, KubeClient, serverMessage } from "./kubeClient";
@@ -476,6 +477,105 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
   });
 
   if (stack === "prod1") {
+    // Helm releases are not installed here, so their pods are submitted from cited fixtures (chartAdmission.ts):
+    // each in the namespace the chart uses, as its service account, by the controllers' identity, as the cluster
+    // would see them. The KubeSphere pods are the host's and the members' (prod1 is a member; both label
+    // kubesphere-system alike, cluster/podSecurity.ts relaxedNamespaceLabels).
+    ifReady(
+      `every chart workload's pod (${path.basename(CHART_PODS_FIXTURE)}) is admitted where the chart runs it, and a host-access one nowhere else`,
+      async () => {
+        const admin = h.cp.client;
+        const controller = new KubeClient(h.cp.kubeconfig, CONTROLLER);
+        const pods = chartPods();
+        expect(pods).toHaveLength(17);
+        const app = planned(h, "Namespace").find((n) => (n.metadata.labels as Record<string, string> | undefined)?.["kubesphere.io/workspace"])!.metadata.name!;
+        const accounts = [...new Set(pods.map((f) => f.spec.serviceAccountName ?? "default")), "intruder"];
+        await prepare(admin, [...new Set(pods.map((f) => f.namespace)), app], accounts);
+
+        const verdicts: string[] = [];
+        for (const f of pods) {
+          const r = await submit(controller, chartPod(f));
+          verdicts.push(`${f.workload} in ${f.namespace}: ${r.status === 201 ? "admitted" : `${r.status} ${r.message}`}`);
+        }
+        expect(verdicts).toEqual(pods.map((f) => `${f.workload} in ${f.namespace}: admitted`));
+
+        const hostAccess = pods.filter((f) => f.hostAccess);
+        expect(hostAccess.map((f) => f.workload)).toHaveLength(8);
+        for (const f of hostAccess) {
+          // The same pod in an app namespace (Pod Security baseline, before any policy) ...
+          const inApp = await submit(controller, chartPod(f, app));
+          expect([f.workload, inApp.status, inApp.message]).toEqual([f.workload, 403, expect.stringMatching(/violates PodSecurity "baseline:v1\.35"/)]);
+          // ... and in its own namespace as a service account that is not the chart's (the policy).
+          const other = await submit(controller, chartPod(f, f.namespace, "intruder"));
+          expect([f.workload, other.status, other.message]).toEqual([
+            f.workload,
+            422,
+            expect.stringMatching(
+              new RegExp(
+                `ValidatingAdmissionPolicy 'platform-host-access' .*denied request: (host namespaces|hostPath volumes|privileged containers) .*not ${f.namespace}/intruder`,
+              ),
+            ),
+          ]);
+        }
+      },
+    );
+
+    ifReady("KubeSphere's exception is /etc/localtime read-only and nothing else; kubesphere-system still enforces the rest of baseline", async () => {
+      const controller = new KubeClient(h.cp.kubeconfig, CONTROLLER);
+      const ns = await h.cp.client.request("GET", "/api/v1/namespaces/kubesphere-system");
+      expect((ns.json!.metadata as { labels: Record<string, string> }).labels).toEqual({
+        "kubernetes.io/metadata.name": "kubesphere-system",
+        "pod-security.kubernetes.io/enforce": "privileged",
+      });
+      const apiserver = chartPods().find((f) => f.workload === "ks-core ks-apiserver (host)")!;
+      const variant = (edit: (spec: Record<string, any>) => void) => {
+        const pod = chartPod(apiserver);
+        edit(pod.spec as Record<string, any>);
+        return submit(controller, pod);
+      };
+      const policy = "ValidatingAdmissionPolicy 'platform-host-access' with binding 'platform-host-access' denied request: ";
+      const cases: [string, (spec: Record<string, any>) => void, string][] = [
+        [
+          "writable mount",
+          (s) => delete s.containers[0].volumeMounts[0].readOnly,
+          "hostPath volumes are for the platform workloads only (KubeSphere: /etc/localtime, read-only), not kubesphere-system/kubesphere",
+        ],
+        [
+          "another host path",
+          (s) => (s.volumes[0].hostPath.path = "/etc"),
+          "hostPath volumes are for the platform workloads only (KubeSphere: /etc/localtime, read-only), not kubesphere-system/kubesphere",
+        ],
+        [
+          "host network",
+          (s) => (s.hostNetwork = true),
+          "host namespaces (hostNetwork/hostPID/hostIPC) are for the platform workloads only, not kubesphere-system/kubesphere",
+        ],
+        [
+          "privileged",
+          (s) => (s.containers[0].securityContext = { privileged: true }),
+          "privileged containers are for the platform workloads only, not kubesphere-system/kubesphere",
+        ],
+        [
+          "hostPort",
+          (s) => (s.containers[0].ports = [{ containerPort: 9090, hostPort: 9090 }]),
+          "hostPort is not baseline (kubesphere-system enforces baseline through this policy)",
+        ],
+        ["SYS_ADMIN", (s) => (s.containers[0].securityContext = { capabilities: { add: ["SYS_ADMIN"] } }), "a capability beyond baseline"],
+        [
+          "seccomp Unconfined",
+          (s) => (s.securityContext = { seccompProfile: { type: "Unconfined" } }),
+          "seccomp Unconfined is not baseline (kubesphere-system)",
+        ],
+        ["a sysctl", (s) => (s.securityContext = { sysctls: [{ name: "net.ipv4.ip_local_port_range", value: "1024 65535" }] }), "sysctls and a procMount"],
+      ];
+      for (const [what, edit, message] of cases) {
+        const r = await variant(edit);
+        expect([what, r.status, r.message]).toEqual([what, 422, expect.stringContaining(policy + message)]);
+      }
+      // The control: the chart's own pod, and baseline's own capability list, pass.
+      expect(await variant((s) => (s.containers[0].securityContext = { capabilities: { add: ["NET_BIND_SERVICE"] } }))).toEqual({ status: 201, message: "" });
+    });
+
     ifReady(
       "kube-bench (CIS 1.12) on this control plane laid out as a master: no automated check fails; the counts are printed",
       async () => {

@@ -168,6 +168,21 @@ describe("pod-privileges (T11)", () => {
     );
   });
 
+  test("a namespace labelled Pod Security privileged must be in privilegedNamespaces: prod1's kubesphere-system is, an app namespace is not", () => {
+    expect(cfg("pod-privileges").privilegedNamespaces).toEqual(["kube-flannel", "kubesphere-system"]);
+    const patch = one(prod1, "prod1-kubesphere-namespace-labels");
+    expect([patch.type, any(patch.props).metadata]).toEqual([
+      "kubernetes:core/v1:NamespacePatch",
+      { name: "kubesphere-system", labels: { "pod-security.kubernetes.io/enforce": "privileged" } },
+    ]);
+    const bad = mutated((s) => {
+      any(one(s, "prod1-apps-namespace-commerce").props).metadata.labels["pod-security.kubernetes.io/enforce"] = "privileged";
+    });
+    expect(messages(bad, p())).toEqual([
+      "prod1-apps-namespace-commerce: namespace commerce is labelled pod-security.kubernetes.io/enforce: privileged, which turns Pod Security baseline off there, but is not one of the privileged namespaces (kube-flannel, kubesphere-system); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (pod-privileges.privilegedNamespaces)",
+    ]);
+  });
+
   test("privileged: false and hostNetwork: false are not privileges", () => {
     const ok = mutated((s) => {
       const spec = podSpec(s, ORDER);
