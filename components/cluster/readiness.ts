@@ -5,10 +5,10 @@
 //   master, by the node name the program gives it, is Ready in `GET /api/v1/nodes`. A master
 //   that is not Ready within the timeout fails `pulumi up` with its name and where to look;
 //   one api-server answering is not enough (a master whose join failed would stay a dead VM).
-//   Everything inside the cluster (flannel, ingress, apps, the join token) depends on it.
+//   Everything inside the cluster (flannel, ingress, apps) depends on it.
 // - The workers' report (`${name}-nodes-joined`) runs the same check after the worker pools:
-//   workers join with the token minted behind the cluster gate, so they can only be counted
-//   after it. It waits a while for them, then reports workersJoined/workersExpected and the
+//   workers join with the token the masters' k8s-worker-token.timer keeps in KMS (workerToken.ts),
+//   so they can only be counted after the masters run. It waits a while for them, then reports workersJoined/workersExpected and the
 //   missing names as outputs and a message; workers short are not an error (a pool can be
 //   healthy with one VM still booting, and failing would block every later update), but the
 //   stack output says so.

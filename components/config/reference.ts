@@ -167,7 +167,7 @@ export function rawReference(): string {
     "",
     "## Secrets",
     "",
-    "Set with `pulumi config set --secret` (a secret key set in plain text is refused); they never pass through the schema.",
+    "Never in a stack file: real runs read them from the stack's own Pulumi ESC environment (`environment: [platform/<stack>]` in `Pulumi.<stack>.yaml`, defined in `esc/<stack>.yaml`, values in `platform/<stack>-secrets` set with `esc env set ... --secret`; [runbooks/ci-setup.md](runbooks/ci-setup.md)), and `npm run check:fleet` refuses a definition that lacks one the stack needs. For a local run only, `pulumi config set --secret` also works (it writes ciphertext into the stack file; keep that out of git). A secret key set in plain text is refused; they never pass through the schema.",
     "",
     "| key | needed | what it is |",
     "| --- | --- | --- |",

@@ -153,7 +153,10 @@ export function parseStackConfig(stack: string, raw: RawConfig, ctx: Pick<RuleCo
     const text = raw.values[full];
     if (text === undefined) {
       if (problems.length === 0 && secretRequired(name, settings as PlatformSettings)) {
-        problems.push(`${full}: is required (${s.description}); set it with \`pulumi config set --secret ${full} <value>\``);
+        problems.push(
+          `${full}: is required (${s.description}); add it to the stack's ESC environment (esc/${stack}.yaml, docs/runbooks/ci-setup.md), ` +
+            `or for a local run only \`pulumi config set --secret ${full} <value>\``,
+        );
       }
       continue;
     }

@@ -296,7 +296,7 @@ describe("OAP's own Elasticsearch user (platform:tracing.elasticsearch.user)", (
     }
     expect(got).toEqual([
       "platform:tracingElasticsearchPassword: is required (the password of platform:tracing.elasticsearch.user, OAP's own Elasticsearch user); " +
-        "set it with `pulumi config set --secret platform:tracingElasticsearchPassword <value>`",
+        "add it to the stack's ESC environment (esc/prod1.yaml, docs/runbooks/ci-setup.md), or for a local run only `pulumi config set --secret platform:tracingElasticsearchPassword <value>`",
     ]);
     const plain = loadEngineConfig("prod1", ["platform:tracing.elasticsearch.user=skywalking-prod1"]);
     plain.secretKeys = plain.secretKeys.filter((k) => k !== "platform:tracingElasticsearchPassword");
