@@ -11,7 +11,13 @@
 //   `initContainer.{image,tag}`, `fullnameOverride`. templates/_helpers.tpl: the OAP Service is
 //   `<fullname>-oap` with ports `oap.ports` (grpc 11800, rest 12800), the storage env is
 //   SW_STORAGE / SW_STORAGE_ES_CLUSTER_NODES = `<config.host>:<config.port.http>`, and
-//   `elasticsearch.config.password` would be rendered into a plain env value (so we never set it).
+//   `elasticsearch.config.password` would be rendered into a plain env value (so we never set it). values.yaml
+//   lines 198-203 default `elasticsearch.config.{host: elasticsearch, user: "xxx", password: "xxx"}`, and
+//   _helpers.tpl lines 141-148 render SW_ES_USER / SW_ES_PASSWORD whenever those are non-empty and
+//   `elasticsearch.enabled` is false: so we set both to "" (test/fixtures/skywalking-helm-4.7.0-defaults.yaml).
+//   templates/oap-deployment.yaml lines 188-193 mount each `oap.secretMounts[]` at `path`, with `subPath` only
+//   when given (we give none: a subPath mount never sees the Secret's updates), and lines 161-163 render
+//   `oap.env` only as plain `value:` (no valueFrom, no envFrom).
 //   templates/ui-ingress.yaml: hosts are `host[/path]`, annotations passed through.
 // - The chart is published as an OCI artifact, `oci://registry-1.docker.io/apache/skywalking-helm` (Chart.yaml
 //   name skywalking-helm), installed with `--set oap.image.tag=10.1.0 --set ui.image.tag=10.1.0`: the repository's
@@ -64,9 +70,10 @@ export const OAP_REST_PORT = 12800;
 export const OAP_TELEMETRY_PORT = 1234;
 /** The chart's ui.service.externalPort. */
 export const UI_PORT = 80;
-/** The Secret with OAP's Elasticsearch credentials file, and where OAP reads it. */
+/** The Secret with OAP's Elasticsearch credentials file, the directory it is mounted as, and the file OAP reads. */
 export const ES_CREDENTIALS_SECRET = "skywalking-es-credentials";
-export const ES_CREDENTIALS_FILE = "/skywalking/es-credentials/credentials.properties";
+export const ES_CREDENTIALS_DIR = "/skywalking/es-credentials";
+export const ES_CREDENTIALS_FILE = `${ES_CREDENTIALS_DIR}/credentials.properties`;
 
 /** The agent, pinned: apache/skywalking-java tag v9.3.0 (8b9243cc7f5aa858c66ced1b54369b5c4b71bd4a). Its image holds the agent under /skywalking/agent (Dockerfile). */
 export const AGENT_VERSION = "9.3.0";
@@ -85,7 +92,7 @@ export function tracingSettings(
     oapReplicas?: number;
     oapResources?: { cpu: string; memory: string };
     uiReplicas?: number;
-    ui?: { host: string; authUrl: string; authSignin: string };
+    ui?: { host: string; authUrl: string; authSignin: string; groups: string[] };
   },
   logging: { output: string; host?: string; port?: number; tls?: boolean; user?: string },
   imageMirror?: string,
@@ -109,9 +116,21 @@ export function tracingSettings(
     oapResources: res,
     oapJavaOpts: `-Xms${heap} -Xmx${heap}`,
     uiReplicas: t.uiReplicas ?? 1,
-    ui: t.ui,
+    ui: t.ui && { host: t.ui.host, authUrl: withAllowedGroups(t.ui.authUrl, t.ui.groups), authSignin: t.ui.authSignin },
     imageMirror,
   };
+}
+
+/**
+ * The SSO check URL limited to `groups`: oauth2-proxy's /oauth2/auth answers 202 only for a session whose
+ * groups include one of the `allowed_groups` query parameter's comma-separated list, 401/403 otherwise
+ * (oauth2-proxy docs, "Endpoints" > "Auth", oauth2-proxy.github.io/oauth2-proxy/features/endpoints, read
+ * 2026-12-07). A group already given in the URL is replaced, so the stack file's list is the one in force.
+ */
+export function withAllowedGroups(authUrl: string, groups: string[]): string {
+  const u = new URL(authUrl);
+  u.searchParams.set("allowed_groups", groups.join(","));
+  return u.toString();
 }
 
 /** The settings a stack gives its tracing backend (`platform:tracing`, defaults applied). */
@@ -132,7 +151,7 @@ export interface TracingSettings {
   /** OAP's JVM heap flags. */
   oapJavaOpts: string;
   uiReplicas: number;
-  /** The UI's Ingress: host and the SSO auth endpoints of ingress-nginx's external auth. None: no Ingress. */
+  /** The UI's Ingress: host and the SSO auth endpoints of ingress-nginx's external auth (authUrl already limited to the UI's groups). None: no Ingress. */
   ui?: { host: string; authUrl: string; authSignin: string };
   imageMirror?: string;
 }
@@ -168,7 +187,8 @@ export function skywalkingValues(s: TracingSettings): Record<string, unknown> {
       resources: { requests: s.oapResources, limits: { memory: s.oapResources.memory } },
       env,
       ...(s.esUser !== undefined
-        ? { secretMounts: [{ name: "es-credentials", secretName: ES_CREDENTIALS_SECRET, path: ES_CREDENTIALS_FILE, subPath: "credentials.properties" }] }
+        ? // The Secret as a directory, not a subPath: the kubelet updates it in place, so OAP's hot reload of the file sees a new password.
+          { secretMounts: [{ name: "es-credentials", secretName: ES_CREDENTIALS_SECRET, path: ES_CREDENTIALS_DIR }] }
         : {}),
     },
     ui: {
@@ -189,8 +209,9 @@ export function skywalkingValues(s: TracingSettings): Record<string, unknown> {
           }
         : { enabled: false },
     },
-    // An existing cluster: the chart's bundled Elasticsearch stays off; no user/password in values (plain env).
-    elasticsearch: { enabled: false, config: { host: s.esHost, port: { http: s.esPort } } },
+    // An existing cluster: the chart's bundled Elasticsearch stays off. user and password "" so the chart's defaults
+    // ("xxx"/"xxx") are not rendered as SW_ES_USER/SW_ES_PASSWORD; a real login comes through the credentials file.
+    elasticsearch: { enabled: false, config: { host: s.esHost, port: { http: s.esPort }, user: "", password: "" } },
     banyandb: { enabled: false },
     postgresql: { enabled: false },
     satellite: { enabled: false },
@@ -287,9 +308,39 @@ export function tracingPrometheusRule(cluster: string, groups: RuleGroup[]): K8s
   };
 }
 
+/**
+ * One value as java.util.Properties.load reads it back unchanged (JDK 17 Properties javadoc, `load(Reader)`):
+ * a backslash starts an escape, so it is doubled; leading blanks after `=` are skipped, so each is escaped; a
+ * line break ends the value, so CR/LF/TAB/FF are written as escapes; anything outside printable ASCII as a
+ * backslash-u escape
+ * (load(InputStream) reads ISO 8859-1).
+ */
+export function propertiesValue(v: string): string {
+  let out = "";
+  let leading = true;
+  for (const ch of v) {
+    const code = ch.codePointAt(0)!;
+    if (ch === "\\") out += "\\\\";
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (ch === "\f") out += "\\f";
+    else if (ch === " " && leading) out += "\\ ";
+    else if (code < 0x20 || code > 0x7e)
+      // Each UTF-16 unit (a surrogate pair as two), as Properties.load decodes them.
+      out += ch
+        .split("")
+        .map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, "0")}`)
+        .join("");
+    else out += ch;
+    if (ch !== " " && ch !== "\t" && ch !== "\f") leading = false;
+  }
+  return out;
+}
+
 /** The properties file OAP reads its Elasticsearch credentials from (secretsManagementFile). */
 export function esCredentialsFile(user: string, password: string): string {
-  return `user=${user}\npassword=${password}\n`;
+  return `user=${propertiesValue(user)}\npassword=${propertiesValue(password)}\n`;
 }
 
 export interface TracingArgs {
