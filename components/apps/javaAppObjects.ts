@@ -138,9 +138,24 @@ export function agentEnv(s: JavaAppSettings, track: Track, agent: AgentSettings)
     { name: "SW_AGENT_INSTANCE_NAME_MAX_LENGTH", value: String(INSTANCE_NAME_MAX_LENGTH) },
     { name: "SW_INSTANCE_PROPERTIES_JSON", value: JSON.stringify(instanceProperties(s, track)) },
     { name: "SW_AGENT_COLLECTOR_BACKEND_SERVICES", value: agent.oapAddress },
+    // OAP refuses segments without its token (SW_AUTHENTICATION); the token stays in the Secret.
+    ...(agent.authSecret ? [{ name: "SW_AGENT_AUTHENTICATION", valueFrom: { secretKeyRef: { name: agent.authSecret.name, key: agent.authSecret.key } } }] : []),
     ...(agent.sampleNPer3Secs !== undefined ? [{ name: "SW_AGENT_SAMPLE", value: String(agent.sampleNPer3Secs) }] : []),
     { name: "SW_LOGGING_OUTPUT", value: "CONSOLE" },
   ];
+}
+
+/** The key of the agent-token Secret. */
+export const AGENT_TOKEN_KEY = "token";
+
+/** The Secret holding the token this app's agent presents to OAP, without its data (the component adds the secret stringData). */
+export function agentTokenSecret(s: { name: string; namespace: string }): K8sObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: `${s.name}-skywalking-agent`, namespace: s.namespace, labels: { [LABEL_NAME]: s.name, "app.kubernetes.io/managed-by": "pulumi" } },
+    type: "Opaque",
+  };
 }
 
 /** The init container that copies the agent into the pod's emptyDir (the agent image's documented Kubernetes use). */

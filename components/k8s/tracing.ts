@@ -74,6 +74,21 @@ export const UI_PORT = 80;
 export const ES_CREDENTIALS_SECRET = "skywalking-es-credentials";
 export const ES_CREDENTIALS_DIR = "/skywalking/es-credentials";
 export const ES_CREDENTIALS_FILE = `${ES_CREDENTIALS_DIR}/credentials.properties`;
+/**
+ * OAP's agent token. Chart 4.7.0 renders `oap.env` only as plain values, so SW_AUTHENTICATION cannot come from a
+ * Secret as env. OAP resolves `${SW_AUTHENTICATION:""}` (application.yml line 309, core.default.authentication) from
+ * a system property first, then the env (apache/skywalking v10.1.0 PropertyPlaceholderHelper.java lines 99-101); its
+ * image starts `exec java ${JAVA_OPTS} ...` (docker/oap/docker-entrypoint.sh line 25) on eclipse-temurin 11
+ * (docker/oap/Dockerfile line 17), whose launcher expands an `@file` argument into the file's arguments (JDK 11
+ * `java` manual, "java Command-Line Argument Files"). So JAVA_OPTS names an argument file in a Secret, mounted in the
+ * OAP pods and in the chart's init Job alike (templates/oap-init.job.yaml lines 79-80 and 101-118 take the same
+ * javaOpts and secretMounts), and the file holds `-DSW_AUTHENTICATION=<token>`.
+ */
+export const OAP_AUTH_SECRET = "skywalking-oap-auth";
+export const OAP_AUTH_DIR = "/skywalking/oap-auth";
+export const OAP_AUTH_ARGFILE = `${OAP_AUTH_DIR}/jvm.args`;
+/** What the token may hold: an argument file splits at blanks and treats quotes and # specially, so none of those. */
+export const AGENT_TOKEN_PATTERN = /^[A-Za-z0-9._~+/=-]{16,}$/;
 
 /** The agent, pinned: apache/skywalking-java tag v9.3.0 (8b9243cc7f5aa858c66ced1b54369b5c4b71bd4a). Its image holds the agent under /skywalking/agent (Dockerfile). */
 export const AGENT_VERSION = "9.3.0";
@@ -151,6 +166,8 @@ export interface TracingSettings {
   /** OAP's JVM heap flags. */
   oapJavaOpts: string;
   uiReplicas: number;
+  /** OAP requires the agents' token (SW_AUTHENTICATION from the argument file in OAP_AUTH_SECRET). Default false. */
+  agentAuth?: boolean;
   /** The UI's Ingress: host and the SSO auth endpoints of ingress-nginx's external auth (authUrl already limited to the UI's groups). None: no Ingress. */
   ui?: { host: string; authUrl: string; authSignin: string };
   imageMirror?: string;
@@ -180,15 +197,20 @@ export function skywalkingValues(s: TracingSettings): Record<string, unknown> {
       replicas: s.oapReplicas,
       // The telemetry port joins the Service (the chart lists every oap.ports entry), for the ServiceMonitor.
       ports: { grpc: OAP_GRPC_PORT, rest: OAP_REST_PORT, telemetry: OAP_TELEMETRY_PORT },
-      javaOpts: s.oapJavaOpts,
+      javaOpts: s.agentAuth ? `${s.oapJavaOpts} @${OAP_AUTH_ARGFILE}` : s.oapJavaOpts,
       // Up to 300 s for the storage init Job before the kubelet restarts a starting OAP (the chart's default: 90 s).
       startupProbe: { tcpSocket: { port: OAP_REST_PORT }, failureThreshold: 30, periodSeconds: 10 },
       antiAffinity: "hard",
       resources: { requests: s.oapResources, limits: { memory: s.oapResources.memory } },
       env,
-      ...(s.esUser !== undefined
-        ? // The Secret as a directory, not a subPath: the kubelet updates it in place, so OAP's hot reload of the file sees a new password.
-          { secretMounts: [{ name: "es-credentials", secretName: ES_CREDENTIALS_SECRET, path: ES_CREDENTIALS_DIR }] }
+      // Secrets as directories, not subPaths: the kubelet updates them in place, so OAP's hot reload of the ES file sees a new password.
+      ...(s.esUser !== undefined || s.agentAuth
+        ? {
+            secretMounts: [
+              ...(s.esUser !== undefined ? [{ name: "es-credentials", secretName: ES_CREDENTIALS_SECRET, path: ES_CREDENTIALS_DIR }] : []),
+              ...(s.agentAuth ? [{ name: "oap-auth", secretName: OAP_AUTH_SECRET, path: OAP_AUTH_DIR }] : []),
+            ],
+          }
         : {}),
     },
     ui: {
@@ -338,6 +360,13 @@ export function propertiesValue(v: string): string {
   return out;
 }
 
+/** The argument file that gives OAP its agent token; refuses a token an argument file would split or mangle (the message never shows it). */
+export function oapAuthArgs(token: string): string {
+  if (!AGENT_TOKEN_PATTERN.test(token))
+    throw new Error("platform:tracingAgentToken: must be at least 16 of letters, digits and . _ ~ + / = - (e.g. `openssl rand -hex 32`)");
+  return `-DSW_AUTHENTICATION=${token}\n`;
+}
+
 /** The properties file OAP reads its Elasticsearch credentials from (secretsManagementFile). */
 export function esCredentialsFile(user: string, password: string): string {
   return `user=${propertiesValue(user)}\npassword=${propertiesValue(password)}\n`;
@@ -356,6 +385,8 @@ export interface TracingArgs {
   tracedApps?: TracedApp[];
   /** The password of settings.esUser (settings.esPasswordKey, a Pulumi secret); required with esUser. No default. */
   esPassword?: pulumi.Input<string>;
+  /** The agents' token (`platform:tracingAgentToken`, a Pulumi secret): OAP then refuses agents without it. Default none (open). */
+  agentToken?: pulumi.Input<string>;
 }
 
 /** The SkyWalking backend of one cluster: OAP (2+ replicas) and UI in namespace `tracing`. */
@@ -366,7 +397,7 @@ export class Tracing extends pulumi.ComponentResource {
 
   constructor(name: string, args: TracingArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:k8s:Tracing", name, {}, opts);
-    const s = args.settings;
+    const s: TracingSettings = { ...args.settings, agentAuth: args.agentToken !== undefined };
     if (s.esUser !== undefined && args.esPassword === undefined) {
       throw new pulumi.ResourceError(`Tracing ${name}: the Elasticsearch user ${s.esUser} needs ${s.esPasswordKey ?? "platform:loggingPassword"}`, this);
     }
@@ -381,6 +412,19 @@ export class Tracing extends pulumi.ComponentResource {
             metadata: { name: ES_CREDENTIALS_SECRET, namespace: SKYWALKING_CHART.namespace },
             type: "Opaque",
             stringData: pulumi.secret(pulumi.output(args.esPassword!).apply((p) => ({ "credentials.properties": esCredentialsFile(user, p) }))),
+          },
+          inCluster(this, args.cluster, { dependsOn: [ns] }),
+        ),
+      );
+    }
+    if (args.agentToken !== undefined) {
+      deps.push(
+        new k8s.core.v1.Secret(
+          `${name}-oap-auth`,
+          {
+            metadata: { name: OAP_AUTH_SECRET, namespace: SKYWALKING_CHART.namespace },
+            type: "Opaque",
+            stringData: pulumi.secret(pulumi.output(args.agentToken).apply((t) => ({ "jvm.args": oapAuthArgs(t) }))),
           },
           inCluster(this, args.cluster, { dependsOn: [ns] }),
         ),

@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { ConfigError, parseStackConfig } from "../../components/config/stackConfig";
 import { loadEngineConfig } from "../../components/config/stackFiles";
-import { esCredentialsFile, skywalkingValues } from "../../components/k8s/tracing";
+import { esCredentialsFile, oapAuthArgs, skywalkingValues } from "../../components/k8s/tracing";
 import { ofType, plan } from "../support/offline";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -163,6 +163,8 @@ describe.each(APP_STACKS)("%s tracing", (stack) => {
       // The agent appends namespace, cluster and version after ours (InstanceJsonPropertiesUtil lines 47-49)
       // and OAP keeps the last: none of ours may use those names.
       expect(Object.keys(props).sort()).toEqual(["app_version", "env", "k8s_cluster", "k8s_namespace", "track"]);
+      // The agent's token to OAP comes from the app's own Secret, never as a value.
+      expect(env.SW_AGENT_AUTHENTICATION).toEqual({ secretKeyRef: { name: `${app}-skywalking-agent`, key: "token" } });
       // Every SW_* name is one agent.config v9.3.0 reads.
       for (const name of Object.keys(env).filter((n) => n.startsWith("SW_"))) expect(AGENT_ENV).toContain(name);
     }
@@ -308,6 +310,35 @@ test("prod1's UI Ingress admits only the configured SSO groups (oauth2-proxy all
   expect(values.ui.ingress.annotations["nginx.ingress.kubernetes.io/auth-signin"]).toBe("https://sso.livemall.internal/oauth2/start");
 });
 
+describe.each(APP_STACKS)("%s: OAP requires the agents' token (platform:tracingAgentToken)", (stack) => {
+  test("OAP reads it from an argument file in a Secret; each traced app's agent from its own Secret; no value holds it", async () => {
+    const p = await plan(stack);
+    const secrets = ofType(p, "kubernetes:core/v1:Secret");
+    const oap = secrets.find((x) => (x.inputs.metadata as { name: string }).name === "skywalking-oap-auth")!;
+    expect(oap.inputs.metadata).toEqual({ name: "skywalking-oap-auth", namespace: "tracing" });
+    expect(oap.secretInputs).toContain("stringData");
+    const release = ofType(p, RELEASE).find((r) => r.inputs.name === "skywalking")!;
+    const v = release.inputs.values as { oap: { javaOpts: string; secretMounts: unknown[]; env: Record<string, string> } };
+    expect(v.oap.javaOpts).toMatch(/ @\/skywalking\/oap-auth\/jvm\.args$/);
+    expect(v.oap.secretMounts).toContainEqual({ name: "oap-auth", secretName: "skywalking-oap-auth", path: "/skywalking/oap-auth" });
+    expect(v.oap.env.SW_AUTHENTICATION).toBeUndefined();
+    const apps = Object.keys(JSON.parse(loadEngineConfig(stack).values["platform:apps"]) as Record<string, unknown>);
+    for (const app of apps) {
+      const t = secrets.find((x) => (x.inputs.metadata as { name: string }).name === `${app}-skywalking-agent`)!;
+      expect(t.secretInputs).toContain("stringData");
+    }
+    expect(JSON.stringify(p.resources)).not.toContain("offline-placeholder-tracing-agent-token");
+  });
+});
+
+test("the argument file holds the one -D option; a token an argument file would split is refused without showing it", () => {
+  expect(oapAuthArgs("0123456789abcdef0123456789abcdef")).toBe("-DSW_AUTHENTICATION=0123456789abcdef0123456789abcdef\n");
+  expect(() => oapAuthArgs("secret with blanks")).toThrow(
+    "platform:tracingAgentToken: must be at least 16 of letters, digits and . _ ~ + / = - (e.g. `openssl rand -hex 32`)",
+  );
+  expect(() => oapAuthArgs("short")).toThrow("platform:tracingAgentToken");
+});
+
 describe("the credentials file reads back unchanged through java.util.Properties.load", () => {
   // A password with a leading blank and backslashes: load() would drop the blank and eat the backslashes.
   const password = " p\\a ss\\\\w=rd:\u00e9";
@@ -385,6 +416,7 @@ describe("OAP's own Elasticsearch user (platform:tracing.elasticsearch.user)", (
     expect(values.oap.secretMounts).toEqual([
       // The Secret as a directory (no subPath): the kubelet refreshes it, so OAP's reload of the file sees a new password.
       { name: "es-credentials", secretName: "skywalking-es-credentials", path: "/skywalking/es-credentials" },
+      { name: "oap-auth", secretName: "skywalking-oap-auth", path: "/skywalking/oap-auth" },
     ]);
     expect(JSON.stringify(release.inputs)).not.toContain("offline-placeholder-tracing-elasticsearch");
   });
