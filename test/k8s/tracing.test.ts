@@ -339,6 +339,36 @@ test("the argument file holds the one -D option; a token an argument file would 
   expect(() => oapAuthArgs("short")).toThrow("platform:tracingAgentToken");
 });
 
+test("the real JVM launcher, started as OAP's entrypoint does (`exec java ${JAVA_OPTS} ...`), gets SW_AUTHENTICATION from the argument file", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oap-auth-"));
+  try {
+    const token = "0123456789abcdef0123456789abcdef";
+    fs.writeFileSync(path.join(dir, "jvm.args"), oapAuthArgs(token));
+    const v = skywalkingValues({
+      esHost: "es.example.internal",
+      esPort: 9200,
+      esTls: false,
+      esNamespace: "skywalking-dev",
+      oapReplicas: 1,
+      oapResources: { cpu: "1", memory: "2Gi" },
+      oapJavaOpts: "-Xms1g -Xmx1g",
+      uiReplicas: 1,
+      agentAuth: true,
+    }) as { oap: { javaOpts: string } };
+    expect(v.oap.javaOpts).toBe("-Xms1g -Xmx1g @/skywalking/oap-auth/jvm.args");
+    // The same unquoted expansion as apache/skywalking v10.1.0 docker/oap/docker-entrypoint.sh line 25, the file at a temp path.
+    const r = spawnSync("sh", ["-c", "exec java ${JAVA_OPTS} -XshowSettings:properties -version"], {
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { ...process.env, JAVA_OPTS: v.oap.javaOpts.replace("/skywalking/oap-auth/jvm.args", path.join(dir, "jvm.args")) },
+    });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`    SW_AUTHENTICATION = ${token}\n`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 describe("the credentials file reads back unchanged through java.util.Properties.load", () => {
   // A password with a leading blank and backslashes: load() would drop the blank and eat the backslashes.
   const password = " p\\a ss\\\\w=rd:\u00e9";
