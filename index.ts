@@ -271,6 +271,7 @@ export = async () => {
           monitoringRelease: monitoring.release,
           // Its own store's password when platform:tracing.elasticsearch is set, else the logging store's.
           esPassword: config.tracing.elasticsearch ? config.secrets.tracingElasticsearchPassword : config.secrets.loggingPassword,
+          agentToken: config.secrets.tracingAgentToken,
           tracedApps: Object.entries(config.apps)
             .filter(([, a]) => a.tracing !== false)
             .map(([app, a]) => ({ app, namespace: namespaceOf(app, a) })),
@@ -293,6 +294,7 @@ export = async () => {
         nodePools: config.nodePools,
         imageMirror,
         agent,
+        agentToken: config.secrets.tracingAgentToken,
         ...(preTags ? { validatedInPre: preTags[app] ?? [] } : {}),
       });
     }

@@ -9,7 +9,7 @@ import type { NodePoolConfig } from "../config/schema";
 import { mirrored } from "../k8s/images";
 import { ClusterAccess, createObject, inCluster, PlainObject } from "../k8s/k8sObjects";
 import { Env } from "../../policies/imageTags";
-import { javaAppObjects, LOG_TAIL_IMAGE } from "./javaAppObjects";
+import { AGENT_TOKEN_KEY, agentOf, agentTokenSecret, javaAppObjects, LOG_TAIL_IMAGE } from "./javaAppObjects";
 import { AgentSettings, apolloEnvOf, AppConfig, javaAppProblems, JavaAppSettings, Placement } from "./javaAppRules";
 import {
   APOLLO_ACCESS_KEY_KEY,
@@ -131,6 +131,8 @@ export interface JavaAppArgs {
   imageMirror?: string;
   /** The SkyWalking agent (the cluster's OAP, the stack's sampling); default none (not traced). `platform:apps.<app>.tracing: false` leaves it out. */
   agent?: AgentSettings;
+  /** The token the agent presents to OAP (`platform:tracingAgentToken`, a Pulumi secret), into a Secret in the app's namespace. Default none (no token). */
+  agentToken?: pulumi.Input<string>;
   /** IngressClass the app's Ingresses name. Default `nginx` (INGRESS_CLASS, the cluster's global ingress-nginx). */
   ingressClass?: string;
   /**
@@ -172,8 +174,15 @@ export class JavaApp extends pulumi.ComponentResource {
     // Config validation ran these rules already; here they are an assertion, before any child is registered.
     const problems = javaAppProblems(settings);
     if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
-    const objects = javaAppObjects(settings);
     const dependsOn = [...ns.resources, ...(accessKey ? [accessKey.secret] : [])];
+    if (agentOf(settings) && args.agentToken !== undefined) {
+      const tokenSecret = agentTokenSecret(settings);
+      // Wrapped whole as a secret: the token never appears in plain inputs.
+      const stringData = pulumi.secret(pulumi.output(args.agentToken).apply((t) => ({ [AGENT_TOKEN_KEY]: t })));
+      dependsOn.push(createObject(name, { ...(tokenSecret as PlainObject), stringData }, inCluster(this, args.cluster, { dependsOn: ns.resources })));
+      settings.agent = { ...settings.agent!, authSecret: { name: tokenSecret.metadata.name, key: AGENT_TOKEN_KEY } };
+    }
+    const objects = javaAppObjects(settings);
     for (const obj of objects) {
       const extra: pulumi.CustomResourceOptions = { dependsOn };
       if (obj.kind === "Deployment") extra.customTimeouts = { create: ROLLOUT_TIMEOUT, update: ROLLOUT_TIMEOUT };

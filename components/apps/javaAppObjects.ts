@@ -94,6 +94,8 @@ function env(s: JavaAppSettings): Record<string, unknown>[] {
 export const AGENT_VOLUME = "skywalking-agent";
 export const AGENT_DIR = "/skywalking";
 export const AGENT_JAR = `${AGENT_DIR}/agent/skywalking-agent.jar`;
+/** Where the init container mounts the same emptyDir and copies the agent directory into. */
+export const AGENT_COPY_TARGET = "/target";
 
 /** The agent when this app is traced: the stack has tracing and the app did not turn it off. */
 export function agentOf(s: JavaAppSettings): AgentSettings | undefined {
@@ -101,28 +103,59 @@ export function agentOf(s: JavaAppSettings): AgentSettings | undefined {
 }
 
 /**
+ * Instance property keys the agent appends after ours (skywalking-java v9.3.0
+ * InstanceJsonPropertiesUtil.parseProperties, lines 47-49: `namespace`, `cluster`, `version`). OAP keeps the
+ * last value of a repeated key, so ours must never use these names.
+ */
+export const AGENT_OWN_PROPERTY_KEYS = ["namespace", "cluster", "version"] as const;
+
+/** The longest pod name (a DNS label); the agent cuts agent.instance_name at 50 by default (agent.config line 53). */
+export const INSTANCE_NAME_MAX_LENGTH = 63;
+
+/** The instance tags of one pod: the app's namespace, env, cluster, track and image tag, under names the agent does not overwrite. */
+export function instanceProperties(s: JavaAppSettings, track: Track): Record<string, string> {
+  return { k8s_namespace: s.namespace, env: s.env, k8s_cluster: s.idc, track, app_version: track === "stable" ? s.tag : s.canary!.tag };
+}
+
+/**
  * The agent's settings as env (skywalking-java v9.3.0 apm-sniffer/config/agent.config names each one):
- * SW_AGENT_NAME the app (one service across tracks and clusters), SW_AGENT_INSTANCE_NAME the pod,
- * SW_AGENT_CLUSTER the cluster, SW_INSTANCE_PROPERTIES_JSON the namespace/env/cluster/track/version tags
- * (canary and stable instances are told apart by `track`), SW_AGENT_COLLECTOR_BACKEND_SERVICES the cluster's
- * OAP, SW_AGENT_SAMPLE the stack's sampling, SW_LOGGING_OUTPUT CONSOLE so the agent's own log reaches
- * fluent-bit. SW_AGENT_NAMESPACE stays unset: it renames the propagation headers, and apps in two
- * namespaces would stop joining each other's traces.
+ * SW_AGENT_NAME the app (one service across tracks and clusters), SW_AGENT_INSTANCE_NAME the pod (up to 63
+ * characters kept), SW_INSTANCE_PROPERTIES_JSON the namespace/env/cluster/track/version tags (canary and
+ * stable instances are told apart by `track`), SW_AGENT_COLLECTOR_BACKEND_SERVICES the cluster's OAP,
+ * SW_AGENT_SAMPLE the stack's sampling, SW_LOGGING_OUTPUT CONSOLE so the agent's own log reaches fluent-bit.
+ * SW_AGENT_CLUSTER and SW_AGENT_NAMESPACE stay unset: with either, the agent renames the service
+ * `<name>|<namespace>|<cluster>` (SnifferConfigInitializer lines 111-117), and SW_AGENT_NAMESPACE also renames
+ * the propagation headers, so apps in two namespaces would stop joining each other's traces. The cluster is
+ * the instance tag `k8s_cluster` instead; each cluster has its own OAP anyway.
  */
 export function agentEnv(s: JavaAppSettings, track: Track, agent: AgentSettings): Record<string, unknown>[] {
-  const properties = { namespace: s.namespace, env: s.env, cluster: s.idc, track, version: track === "stable" ? s.tag : s.canary!.tag };
   return [
     { name: "JAVA_TOOL_OPTIONS", value: `-javaagent:${AGENT_JAR}` },
     { name: "SW_AGENT_NAME", value: s.name },
     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
     // $(POD_NAME): the kubelet expands a variable defined earlier in the list.
     { name: "SW_AGENT_INSTANCE_NAME", value: "$(POD_NAME)" },
-    { name: "SW_AGENT_CLUSTER", value: s.idc },
-    { name: "SW_INSTANCE_PROPERTIES_JSON", value: JSON.stringify(properties) },
+    { name: "SW_AGENT_INSTANCE_NAME_MAX_LENGTH", value: String(INSTANCE_NAME_MAX_LENGTH) },
+    { name: "SW_INSTANCE_PROPERTIES_JSON", value: JSON.stringify(instanceProperties(s, track)) },
     { name: "SW_AGENT_COLLECTOR_BACKEND_SERVICES", value: agent.oapAddress },
+    // OAP refuses segments without its token (SW_AUTHENTICATION); the token stays in the Secret.
+    ...(agent.authSecret ? [{ name: "SW_AGENT_AUTHENTICATION", valueFrom: { secretKeyRef: { name: agent.authSecret.name, key: agent.authSecret.key } } }] : []),
     ...(agent.sampleNPer3Secs !== undefined ? [{ name: "SW_AGENT_SAMPLE", value: String(agent.sampleNPer3Secs) }] : []),
     { name: "SW_LOGGING_OUTPUT", value: "CONSOLE" },
   ];
+}
+
+/** The key of the agent-token Secret. */
+export const AGENT_TOKEN_KEY = "token";
+
+/** The Secret holding the token this app's agent presents to OAP, without its data (the component adds the secret stringData). */
+export function agentTokenSecret(s: { name: string; namespace: string }): K8sObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: `${s.name}-skywalking-agent`, namespace: s.namespace, labels: { [LABEL_NAME]: s.name, "app.kubernetes.io/managed-by": "pulumi" } },
+    type: "Opaque",
+  };
 }
 
 /** The init container that copies the agent into the pod's emptyDir (the agent image's documented Kubernetes use). */
@@ -131,8 +164,8 @@ function agentInitContainer(agent: AgentSettings): Record<string, unknown> {
     name: "skywalking-agent",
     image: agent.image,
     imagePullPolicy: "IfNotPresent",
-    command: ["cp", "-R", "/skywalking/agent", "/target/"],
-    volumeMounts: [{ name: AGENT_VOLUME, mountPath: "/target" }],
+    command: ["cp", "-R", "/skywalking/agent", `${AGENT_COPY_TARGET}/`],
+    volumeMounts: [{ name: AGENT_VOLUME, mountPath: AGENT_COPY_TARGET }],
     resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
   };

@@ -62,6 +62,8 @@ export interface AgentSettings {
   oapAddress: string;
   /** agent.sample_n_per_3_secs; default none (the agent keeps every trace). */
   sampleNPer3Secs?: number;
+  /** The Secret (in the app's namespace) and key holding the token the agent presents to OAP; default none (no token). */
+  authSecret?: { name: string; key: string };
 }
 
 /** Everything one app's objects are rendered from: the app's config plus the platform's context. */

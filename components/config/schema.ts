@@ -415,6 +415,9 @@ const apps = z.record(dnsLabel, app);
 /** The largest agent.sample_n_per_3_secs: a Java int (skywalking-java v9.3.0 agent.config; the agent parses it as an int). */
 export const MAX_SAMPLE_N_PER_3_SECS = 2147483647;
 
+/** The least OAP memory (`platform:tracing.oapResources.memory`): the heap is derived as half of it, at least 1g (k8s/tracing.ts tracingSettings), so 1Gi would give the heap the whole limit and no room off-heap. */
+export const MIN_OAP_MEMORY_GI = 2;
+
 /** Distributed tracing (components/k8s/tracing.ts, docs/tracing.md): SkyWalking OAP + UI per cluster, the agent in every JavaApp. */
 const tracing = z
   .object({
@@ -446,10 +449,21 @@ const tracing = z
       .optional()
       .describe("OAP replicas (at least 2 in production: one OAP restart must not drop every agent's stream). Default 2."),
     oapResources: z
-      .object({ cpu: quantity, memory: z.string().regex(/^\d+Gi$/, "must be whole Gi, such as 4Gi") })
+      .object({
+        cpu: quantity,
+        memory: z
+          .string()
+          .regex(/^\d+Gi$/, "must be whole Gi, such as 4Gi")
+          .refine(
+            (m) => !/^\d+Gi$/.test(m) || Number(m.slice(0, -2)) >= MIN_OAP_MEMORY_GI,
+            `must be at least ${MIN_OAP_MEMORY_GI}Gi (OAP's heap is half of it, at least 1g, and its gRPC and ES buffers live off-heap)`,
+          ),
+      })
       .strict()
       .optional()
-      .describe("OAP's CPU and memory request (memory is also its limit). Default 1 CPU, 4Gi; the heap is set to half the memory."),
+      .describe(
+        `OAP's CPU and memory request (memory is also its limit, at least ${MIN_OAP_MEMORY_GI}Gi). Default 1 CPU, 4Gi; the heap is set to half the memory.`,
+      ),
     uiReplicas: z.number().int("must be a whole number").min(1, "must be >= 1").max(5, "must be <= 5").optional().describe("UI replicas. Default 1."),
     sampleNPer3Secs: z
       .number()
@@ -465,6 +479,12 @@ const tracing = z
         host: hostname,
         authUrl: url.describe("ingress-nginx auth-url: the SSO's check endpoint (2xx lets the request in)."),
         authSignin: url.describe("ingress-nginx auth-signin: where a person without a session is sent to sign in."),
+        groups: z
+          .array(z.string().regex(/^[A-Za-z0-9._@:/-]+$/, "must be an SSO group name (letters, digits, . _ @ : / -)"))
+          .min(1, "must name at least one SSO group (the UI shows every namespace's traces of the cluster)")
+          .describe(
+            "SSO groups allowed into the UI, sent as oauth2-proxy's `allowed_groups` on the auth-url. The UI shows every namespace's traces, so list only groups that may read all of them.",
+          ),
       })
       .strict()
       .optional()

@@ -41,6 +41,13 @@ export const SECRET_KEYS = {
     when: "with `platform:tracing.elasticsearch.user`",
     form: "text",
   },
+  tracingAgentToken: {
+    required: (s) => s.tracing !== undefined,
+    description:
+      "the token SkyWalking agents present to OAP (OAP's SW_AUTHENTICATION, the agents' SW_AGENT_AUTHENTICATION); letters, digits and . _ ~ + / = - only, e.g. `openssl rand -hex 32`",
+    when: "with `platform:tracing`",
+    form: "text",
+  },
   harborPassword: {
     required: (s) => Object.keys(s.apps ?? {}).length > 0,
     description: "the Harbor robot account's password, for the apps' imagePullSecret",

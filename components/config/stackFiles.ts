@@ -218,6 +218,7 @@ const OFFLINE_PLACEHOLDERS: Record<SecretKeyName, (values: Record<string, unknow
   dingtalkWebhook: () => "https://oapi.dingtalk.com/robot/send?access_token=offline-placeholder",
   loggingPassword: () => "offline-placeholder-logging",
   tracingElasticsearchPassword: () => "offline-placeholder-tracing-elasticsearch",
+  tracingAgentToken: () => "offline-placeholder-tracing-agent-token",
   harborPassword: () => "offline-placeholder-harbor",
   identityProviderSecret: () => "offline-placeholder-identity-provider",
   logSearchApiKey: () => "offline-placeholder-log-search-api-key",

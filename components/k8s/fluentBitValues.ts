@@ -168,7 +168,7 @@ function filters(): string {
       // JSON log lines become fields, under one key so two apps' field types
       // cannot clash in a shared index (and cannot overwrite cluster/workspace).
       ["Merge_Log", "On"],
-      ["Merge_Log_Key", "log_processed"],
+      ["Merge_Log_Key", MERGE_LOG_KEY],
       ["Keep_Log", "Off"],
       ["K8S-Logging.Parser", "On"],
       ["K8S-Logging.Exclude", "On"],
@@ -235,6 +235,10 @@ function outputs(s: FluentBitSettings): string {
 
 /** The record field the trace id lands in (log search and the dashboards' links use it). */
 export const TRACE_ID_FIELD = "trace_id";
+/** Where the kubernetes filter merges a JSON line's fields (Merge_Log_Key). */
+export const MERGE_LOG_KEY = "log_processed";
+/** The fields of a merged JSON line the trace id is read from, first found wins (docs/tracing.md). */
+export const JSON_TRACE_ID_KEYS = ["TID", "tid", "trace_id"] as const;
 
 /** A Lua string literal (the cluster name is validated, this is belt and braces). */
 function luaString(s: string): string {
@@ -257,8 +261,14 @@ export function platformFieldsLua(clusterName: string): string {
 local CLUSTER = ${luaString(clusterName)}
 local WORKSPACE_LABEL = ${luaString(WORKSPACE_LABEL)}
 -- SkyWalking trace id (skywalking-java 9.3.0 GlobalIdGenerator): <hex instance id>.<thread id>.<timestamp*10000+seq>,
--- printed as "TID:<id>" by the logback/log4j toolkits; "TID:N/A" (no trace) does not match.
-local TRACE_ID_PATTERN = "TID:(%x+%.%d+%.%d+)"
+-- printed as "TID:<id>" by the logback toolkit and "TID: <id>" by log4j2's (TraceIdConverterMethodInterceptor line 47);
+-- "TID:N/A" (no trace) does not match.
+local TRACE_ID_PATTERN = "TID:%s*(%x+%.%d+%.%d+)"
+local TRACE_ID_VALUE = "^(%x+%.%d+%.%d+)$"
+-- A JSON line is merged under Merge_Log_Key and its text dropped (Keep_Log Off): the id is then one of these
+-- fields, in this order: TID (the logback toolkit's TraceIdJsonProvider), tid (its MDC key), trace_id.
+local JSON_TRACE_ID_KEYS = { ${JSON_TRACE_ID_KEYS.map(luaString).join(", ")} }
+local MERGED = ${luaString(MERGE_LOG_KEY)}
 local TRACE_ID_FIELD = ${luaString(TRACE_ID_FIELD)}
 
 function ${LUA_FUNCTION}(tag, timestamp, record)
@@ -280,11 +290,21 @@ function ${LUA_FUNCTION}(tag, timestamp, record)
     record["workspace"] = workspace
   end
   local line = record["log"]
+  local tid = nil
   if type(line) == "string" then
-    local tid = string.match(line, TRACE_ID_PATTERN)
-    if tid ~= nil then
-      record[TRACE_ID_FIELD] = tid
+    tid = string.match(line, TRACE_ID_PATTERN)
+  end
+  local merged = record[MERGED]
+  if tid == nil and type(merged) == "table" then
+    for _, key in ipairs(JSON_TRACE_ID_KEYS) do
+      local v = merged[key]
+      if tid == nil and type(v) == "string" then
+        tid = string.match(v, TRACE_ID_VALUE) or string.match(v, TRACE_ID_PATTERN)
+      end
     end
+  end
+  if tid ~= nil then
+    record[TRACE_ID_FIELD] = tid
   end
   return 2, timestamp, record
 end

@@ -11,7 +11,13 @@
 //   `initContainer.{image,tag}`, `fullnameOverride`. templates/_helpers.tpl: the OAP Service is
 //   `<fullname>-oap` with ports `oap.ports` (grpc 11800, rest 12800), the storage env is
 //   SW_STORAGE / SW_STORAGE_ES_CLUSTER_NODES = `<config.host>:<config.port.http>`, and
-//   `elasticsearch.config.password` would be rendered into a plain env value (so we never set it).
+//   `elasticsearch.config.password` would be rendered into a plain env value (so we never set it). values.yaml
+//   lines 198-203 default `elasticsearch.config.{host: elasticsearch, user: "xxx", password: "xxx"}`, and
+//   _helpers.tpl lines 141-148 render SW_ES_USER / SW_ES_PASSWORD whenever those are non-empty and
+//   `elasticsearch.enabled` is false: so we set both to "" (test/fixtures/skywalking-helm-4.7.0-defaults.yaml).
+//   templates/oap-deployment.yaml lines 188-193 mount each `oap.secretMounts[]` at `path`, with `subPath` only
+//   when given (we give none: a subPath mount never sees the Secret's updates), and lines 161-163 render
+//   `oap.env` only as plain `value:` (no valueFrom, no envFrom).
 //   templates/ui-ingress.yaml: hosts are `host[/path]`, annotations passed through.
 // - The chart is published as an OCI artifact, `oci://registry-1.docker.io/apache/skywalking-helm` (Chart.yaml
 //   name skywalking-helm), installed with `--set oap.image.tag=10.1.0 --set ui.image.tag=10.1.0`: the repository's
@@ -64,9 +70,25 @@ export const OAP_REST_PORT = 12800;
 export const OAP_TELEMETRY_PORT = 1234;
 /** The chart's ui.service.externalPort. */
 export const UI_PORT = 80;
-/** The Secret with OAP's Elasticsearch credentials file, and where OAP reads it. */
+/** The Secret with OAP's Elasticsearch credentials file, the directory it is mounted as, and the file OAP reads. */
 export const ES_CREDENTIALS_SECRET = "skywalking-es-credentials";
-export const ES_CREDENTIALS_FILE = "/skywalking/es-credentials/credentials.properties";
+export const ES_CREDENTIALS_DIR = "/skywalking/es-credentials";
+export const ES_CREDENTIALS_FILE = `${ES_CREDENTIALS_DIR}/credentials.properties`;
+/**
+ * OAP's agent token. Chart 4.7.0 renders `oap.env` only as plain values, so SW_AUTHENTICATION cannot come from a
+ * Secret as env. OAP resolves `${SW_AUTHENTICATION:""}` (application.yml line 309, core.default.authentication) from
+ * a system property first, then the env (apache/skywalking v10.1.0 PropertyPlaceholderHelper.java lines 99-101); its
+ * image starts `exec java ${JAVA_OPTS} ...` (docker/oap/docker-entrypoint.sh line 25) on eclipse-temurin 11
+ * (docker/oap/Dockerfile line 17), whose launcher expands an `@file` argument into the file's arguments (JDK 11
+ * `java` manual, "java Command-Line Argument Files"). So JAVA_OPTS names an argument file in a Secret, mounted in the
+ * OAP pods and in the chart's init Job alike (templates/oap-init.job.yaml lines 79-80 and 101-118 take the same
+ * javaOpts and secretMounts), and the file holds `-DSW_AUTHENTICATION=<token>`.
+ */
+export const OAP_AUTH_SECRET = "skywalking-oap-auth";
+export const OAP_AUTH_DIR = "/skywalking/oap-auth";
+export const OAP_AUTH_ARGFILE = `${OAP_AUTH_DIR}/jvm.args`;
+/** What the token may hold: an argument file splits at blanks and treats quotes and # specially, so none of those. */
+export const AGENT_TOKEN_PATTERN = /^[A-Za-z0-9._~+/=-]{16,}$/;
 
 /** The agent, pinned: apache/skywalking-java tag v9.3.0 (8b9243cc7f5aa858c66ced1b54369b5c4b71bd4a). Its image holds the agent under /skywalking/agent (Dockerfile). */
 export const AGENT_VERSION = "9.3.0";
@@ -85,7 +107,7 @@ export function tracingSettings(
     oapReplicas?: number;
     oapResources?: { cpu: string; memory: string };
     uiReplicas?: number;
-    ui?: { host: string; authUrl: string; authSignin: string };
+    ui?: { host: string; authUrl: string; authSignin: string; groups: string[] };
   },
   logging: { output: string; host?: string; port?: number; tls?: boolean; user?: string },
   imageMirror?: string,
@@ -109,9 +131,21 @@ export function tracingSettings(
     oapResources: res,
     oapJavaOpts: `-Xms${heap} -Xmx${heap}`,
     uiReplicas: t.uiReplicas ?? 1,
-    ui: t.ui,
+    ui: t.ui && { host: t.ui.host, authUrl: withAllowedGroups(t.ui.authUrl, t.ui.groups), authSignin: t.ui.authSignin },
     imageMirror,
   };
+}
+
+/**
+ * The SSO check URL limited to `groups`: oauth2-proxy's /oauth2/auth answers 202 only for a session whose
+ * groups include one of the `allowed_groups` query parameter's comma-separated list, 401/403 otherwise
+ * (oauth2-proxy docs, "Endpoints" > "Auth", oauth2-proxy.github.io/oauth2-proxy/features/endpoints, read
+ * 2026-12-07). A group already given in the URL is replaced, so the stack file's list is the one in force.
+ */
+export function withAllowedGroups(authUrl: string, groups: string[]): string {
+  const u = new URL(authUrl);
+  u.searchParams.set("allowed_groups", groups.join(","));
+  return u.toString();
 }
 
 /** The settings a stack gives its tracing backend (`platform:tracing`, defaults applied). */
@@ -132,7 +166,9 @@ export interface TracingSettings {
   /** OAP's JVM heap flags. */
   oapJavaOpts: string;
   uiReplicas: number;
-  /** The UI's Ingress: host and the SSO auth endpoints of ingress-nginx's external auth. None: no Ingress. */
+  /** OAP requires the agents' token (SW_AUTHENTICATION from the argument file in OAP_AUTH_SECRET). Default false. */
+  agentAuth?: boolean;
+  /** The UI's Ingress: host and the SSO auth endpoints of ingress-nginx's external auth (authUrl already limited to the UI's groups). None: no Ingress. */
   ui?: { host: string; authUrl: string; authSignin: string };
   imageMirror?: string;
 }
@@ -161,14 +197,20 @@ export function skywalkingValues(s: TracingSettings): Record<string, unknown> {
       replicas: s.oapReplicas,
       // The telemetry port joins the Service (the chart lists every oap.ports entry), for the ServiceMonitor.
       ports: { grpc: OAP_GRPC_PORT, rest: OAP_REST_PORT, telemetry: OAP_TELEMETRY_PORT },
-      javaOpts: s.oapJavaOpts,
+      javaOpts: s.agentAuth ? `${s.oapJavaOpts} @${OAP_AUTH_ARGFILE}` : s.oapJavaOpts,
       // Up to 300 s for the storage init Job before the kubelet restarts a starting OAP (the chart's default: 90 s).
       startupProbe: { tcpSocket: { port: OAP_REST_PORT }, failureThreshold: 30, periodSeconds: 10 },
       antiAffinity: "hard",
       resources: { requests: s.oapResources, limits: { memory: s.oapResources.memory } },
       env,
-      ...(s.esUser !== undefined
-        ? { secretMounts: [{ name: "es-credentials", secretName: ES_CREDENTIALS_SECRET, path: ES_CREDENTIALS_FILE, subPath: "credentials.properties" }] }
+      // Secrets as directories, not subPaths: the kubelet updates them in place, so OAP's hot reload of the ES file sees a new password.
+      ...(s.esUser !== undefined || s.agentAuth
+        ? {
+            secretMounts: [
+              ...(s.esUser !== undefined ? [{ name: "es-credentials", secretName: ES_CREDENTIALS_SECRET, path: ES_CREDENTIALS_DIR }] : []),
+              ...(s.agentAuth ? [{ name: "oap-auth", secretName: OAP_AUTH_SECRET, path: OAP_AUTH_DIR }] : []),
+            ],
+          }
         : {}),
     },
     ui: {
@@ -189,8 +231,9 @@ export function skywalkingValues(s: TracingSettings): Record<string, unknown> {
           }
         : { enabled: false },
     },
-    // An existing cluster: the chart's bundled Elasticsearch stays off; no user/password in values (plain env).
-    elasticsearch: { enabled: false, config: { host: s.esHost, port: { http: s.esPort } } },
+    // An existing cluster: the chart's bundled Elasticsearch stays off. user and password "" so the chart's defaults
+    // ("xxx"/"xxx") are not rendered as SW_ES_USER/SW_ES_PASSWORD; a real login comes through the credentials file.
+    elasticsearch: { enabled: false, config: { host: s.esHost, port: { http: s.esPort }, user: "", password: "" } },
     banyandb: { enabled: false },
     postgresql: { enabled: false },
     satellite: { enabled: false },
@@ -287,9 +330,46 @@ export function tracingPrometheusRule(cluster: string, groups: RuleGroup[]): K8s
   };
 }
 
+/**
+ * One value as java.util.Properties.load reads it back unchanged (JDK 17 Properties javadoc, `load(Reader)`):
+ * a backslash starts an escape, so it is doubled; leading blanks after `=` are skipped, so each is escaped; a
+ * line break ends the value, so CR/LF/TAB/FF are written as escapes; anything outside printable ASCII as a
+ * backslash-u escape
+ * (load(InputStream) reads ISO 8859-1).
+ */
+export function propertiesValue(v: string): string {
+  let out = "";
+  let leading = true;
+  for (const ch of v) {
+    const code = ch.codePointAt(0)!;
+    if (ch === "\\") out += "\\\\";
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (ch === "\f") out += "\\f";
+    else if (ch === " " && leading) out += "\\ ";
+    else if (code < 0x20 || code > 0x7e)
+      // Each UTF-16 unit (a surrogate pair as two), as Properties.load decodes them.
+      out += ch
+        .split("")
+        .map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, "0")}`)
+        .join("");
+    else out += ch;
+    if (ch !== " " && ch !== "\t" && ch !== "\f") leading = false;
+  }
+  return out;
+}
+
+/** The argument file that gives OAP its agent token; refuses a token an argument file would split or mangle (the message never shows it). */
+export function oapAuthArgs(token: string): string {
+  if (!AGENT_TOKEN_PATTERN.test(token))
+    throw new Error("platform:tracingAgentToken: must be at least 16 of letters, digits and . _ ~ + / = - (e.g. `openssl rand -hex 32`)");
+  return `-DSW_AUTHENTICATION=${token}\n`;
+}
+
 /** The properties file OAP reads its Elasticsearch credentials from (secretsManagementFile). */
 export function esCredentialsFile(user: string, password: string): string {
-  return `user=${user}\npassword=${password}\n`;
+  return `user=${propertiesValue(user)}\npassword=${propertiesValue(password)}\n`;
 }
 
 export interface TracingArgs {
@@ -305,6 +385,8 @@ export interface TracingArgs {
   tracedApps?: TracedApp[];
   /** The password of settings.esUser (settings.esPasswordKey, a Pulumi secret); required with esUser. No default. */
   esPassword?: pulumi.Input<string>;
+  /** The agents' token (`platform:tracingAgentToken`, a Pulumi secret): OAP then refuses agents without it. Default none (open). */
+  agentToken?: pulumi.Input<string>;
 }
 
 /** The SkyWalking backend of one cluster: OAP (2+ replicas) and UI in namespace `tracing`. */
@@ -315,7 +397,7 @@ export class Tracing extends pulumi.ComponentResource {
 
   constructor(name: string, args: TracingArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:k8s:Tracing", name, {}, opts);
-    const s = args.settings;
+    const s: TracingSettings = { ...args.settings, agentAuth: args.agentToken !== undefined };
     if (s.esUser !== undefined && args.esPassword === undefined) {
       throw new pulumi.ResourceError(`Tracing ${name}: the Elasticsearch user ${s.esUser} needs ${s.esPasswordKey ?? "platform:loggingPassword"}`, this);
     }
@@ -330,6 +412,19 @@ export class Tracing extends pulumi.ComponentResource {
             metadata: { name: ES_CREDENTIALS_SECRET, namespace: SKYWALKING_CHART.namespace },
             type: "Opaque",
             stringData: pulumi.secret(pulumi.output(args.esPassword!).apply((p) => ({ "credentials.properties": esCredentialsFile(user, p) }))),
+          },
+          inCluster(this, args.cluster, { dependsOn: [ns] }),
+        ),
+      );
+    }
+    if (args.agentToken !== undefined) {
+      deps.push(
+        new k8s.core.v1.Secret(
+          `${name}-oap-auth`,
+          {
+            metadata: { name: OAP_AUTH_SECRET, namespace: SKYWALKING_CHART.namespace },
+            type: "Opaque",
+            stringData: pulumi.secret(pulumi.output(args.agentToken).apply((t) => ({ "jvm.args": oapAuthArgs(t) }))),
           },
           inCluster(this, args.cluster, { dependsOn: [ns] }),
         ),

@@ -159,6 +159,7 @@ describe("cross-key checks", () => {
       "identityProviderSecret",
       "logSearchApiKey",
       "loggingPassword",
+      "tracingAgentToken",
       "tracingElasticsearchPassword",
     ]); // apolloAccessKeys is parsed into its own map
     // @ts-expect-error harborPasword is not a secret key (tsc --noEmit checks this line)

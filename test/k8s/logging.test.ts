@@ -292,6 +292,45 @@ run("plain", "GC pause 12ms")
     ]);
   });
 
+  test("log4j2's toolkit line (`TID: <id>`, with a space) gets trace_id too", () => {
+    const script = path.join(dir, "trace-id-log4j2.lua");
+    fs.writeFileSync(script, platformFieldsLua("prod1"));
+    // skywalking-java v9.3.0 apm-toolkit-log4j-2.x-activation TraceIdConverterMethodInterceptor.java line 47
+    // appends "TID: " then the id for log4j2's %traceId.
+    const line =
+      "2026-12-07 05:20:01,123 [TID: 4f1c2a9e0b7d4e55a1c3b2d4e6f80912.87.17335489011230001] [DubboServerHandler-10.0.3.7:20880-thread-5] INFO  StockServiceImpl - reserved 8812";
+    const code = `
+dofile(${JSON.stringify(script)})
+local _, _, out = add_platform_fields("t", 1, { log = ${JSON.stringify(line)} })
+print(tostring(out.trace_id))
+`;
+    expect(luajit(code)).toEqual([["4f1c2a9e0b7d4e55a1c3b2d4e6f80912.87.17335489011230001"]]);
+  });
+
+  test("a JSON line, merged under log_processed with no log left (Merge_Log On, Keep_Log Off), gets trace_id from TID, tid or trace_id", () => {
+    const script = path.join(dir, "trace-id-json.lua");
+    fs.writeFileSync(script, platformFieldsLua("prod1"));
+    const code = `
+dofile(${JSON.stringify(script)})
+local function run(name, merged)
+  local _, _, out = add_platform_fields("t", 1, { log_processed = merged, kubernetes = { namespace_name = "commerce" } })
+  print(table.concat({ name, tostring(out.trace_id), tostring(out.log) }, "\t"))
+end
+run("logstash-TID", { message = "order 8812 placed", TID = "4f1c2a9e0b7d4e55a1c3b2d4e6f80912.87.17335489011230001" })
+run("mdc-tid", { message = "m", tid = "TID:0a1b2c3d.12.17335489011230002" })
+run("trace_id", { message = "m", trace_id = "0a1b2c3d.13.17335489011230003" })
+run("na", { message = "m", TID = "N/A" })
+run("number", { message = "m", trace_id = 42 })
+`;
+    expect(luajit(code)).toEqual([
+      ["logstash-TID", "4f1c2a9e0b7d4e55a1c3b2d4e6f80912.87.17335489011230001", "nil"],
+      ["mdc-tid", "0a1b2c3d.12.17335489011230002", "nil"],
+      ["trace_id", "0a1b2c3d.13.17335489011230003", "nil"],
+      ["na", "nil", "nil"],
+      ["number", "nil", "nil"],
+    ]);
+  });
+
   test("the script shipped in the plan is the one tested, and a syntax error is caught", async () => {
     const v = valuesOf(await plan("prod1"));
     const script = path.join(dir, "shipped.lua");

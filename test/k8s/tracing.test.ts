@@ -3,11 +3,13 @@
 // and every JavaApp of every stack carries the pinned agent, pointed at the OAP Service that release
 // renders in the same cluster, with env names the pinned agent's agent.config declares. Bad values
 // are config errors naming the key.
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { ConfigError, parseStackConfig } from "../../components/config/stackConfig";
 import { loadEngineConfig } from "../../components/config/stackFiles";
-import { skywalkingValues } from "../../components/k8s/tracing";
+import { esCredentialsFile, oapAuthArgs, skywalkingValues } from "../../components/k8s/tracing";
 import { ofType, plan } from "../support/offline";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -28,6 +30,20 @@ const AGENT_ENV = fs
   .split("\n")
   .filter((l) => l && !l.startsWith("#"))
   .map((l) => l.split(" ")[0]);
+
+/** Chart defaults on our render path (values.yaml at v4.7.0): dotted path and default. */
+const CHART_DEFAULTS = fs
+  .readFileSync(path.join(FIXTURES, "skywalking-helm-4.7.0-defaults.txt"), "utf8")
+  .split("\n")
+  .filter((l) => l && !l.startsWith("#"))
+  .map((l) => {
+    const i = l.indexOf(" ");
+    return { key: l.slice(0, i), value: JSON.parse(l.slice(i + 1)) as unknown };
+  });
+
+function at(v: unknown, dotted: string): unknown {
+  return dotted.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), v);
+}
 
 /** Dotted paths of the leaves of a values object; a map or list under a chart key that ranges over it stops there. */
 function leafPaths(v: unknown, prefix = ""): string[] {
@@ -75,6 +91,22 @@ describe.each(APP_STACKS)("%s tracing", (stack) => {
     // pulumi-kubernetes provider/pkg/provider/helm_release.go), else a fresh install deadlocks until the timeout.
     expect(r.skipAwait).toBe(true);
     expect(r.atomic).toBeUndefined();
+    // Every chart default on our render path is set by us; a host or credential never keeps the chart's value
+    // (its elasticsearch.config.user/password "xxx" would become SW_ES_USER/SW_ES_PASSWORD, _helpers.tpl 141-148).
+    expect(CHART_DEFAULTS.map((d) => d.key)).toEqual([
+      "elasticsearch.config.host",
+      "elasticsearch.config.port.http",
+      "elasticsearch.config.user",
+      "elasticsearch.config.password",
+      "ui.ingress.hosts",
+    ]);
+    for (const d of CHART_DEFAULTS) {
+      if (d.key.startsWith("ui.ingress.") && at(v, "ui.ingress.enabled") === false) continue;
+      expect([d.key, at(v, d.key) !== undefined]).toEqual([d.key, true]);
+      if (!d.key.endsWith(".port.http")) expect([d.key, at(v, d.key)]).not.toEqual([d.key, d.value]);
+    }
+    expect(at(v, "elasticsearch.config.user")).toBe("");
+    expect(at(v, "elasticsearch.config.password")).toBe("");
     // The pod waits up to 300 s for that Job before the kubelet restarts it (the chart's default gives 90 s).
     expect((v.oap as { startupProbe: unknown }).startupProbe).toEqual({ tcpSocket: { port: 12800 }, failureThreshold: 30, periodSeconds: 10 });
   });
@@ -101,15 +133,38 @@ describe.each(APP_STACKS)("%s tracing", (stack) => {
       expect(init?.image).toBe("mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.3.0-alpine");
       expect(init?.command).toEqual(["cp", "-R", "/skywalking/agent", "/target/"]);
       expect(pod.volumes).toContainEqual({ name: "skywalking-agent", emptyDir: {} });
+      // The copy lands in the emptyDir: its target is the init container's mount of that volume.
+      expect(init?.volumeMounts).toEqual([{ name: "skywalking-agent", mountPath: "/target" }]);
+      // The agent image keeps the jar at /skywalking/agent/skywalking-agent.jar (skywalking-java v9.3.0
+      // Dockerfile line 35 `ADD $DIST /skywalking/agent`, line 31 names that jar); `cp -R /skywalking/agent /target/` makes it
+      // agent/skywalking-agent.jar in the volume, which the app mounts at /skywalking: the path -javaagent names.
+      expect(pod.containers[0].volumeMounts).toContainEqual({ name: "skywalking-agent", mountPath: "/skywalking", readOnly: true });
+      // Tied, whatever the literals become: cp's target is where the init container mounts the volume, and the
+      // app's mount of the same volume + /agent/skywalking-agent.jar is the -javaagent path.
+      const initMount = (init?.volumeMounts as { name: string; mountPath: string }[]).find((m) => m.name === "skywalking-agent")!;
+      expect(init?.command?.[3]).toBe(`${initMount.mountPath}/`);
+      const appMount = (pod.containers[0].volumeMounts as { name: string; mountPath: string }[]).find((m) => m.name === "skywalking-agent")!;
+      const envOf = Object.fromEntries((pod.containers[0].env ?? []).map((e) => [e.name, e.value]));
+      expect(envOf.JAVA_TOOL_OPTIONS).toBe(`-javaagent:${appMount.mountPath}/agent/skywalking-agent.jar`);
       const env = Object.fromEntries((pod.containers[0].env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]));
       expect(env.JAVA_TOOL_OPTIONS).toBe("-javaagent:/skywalking/agent/skywalking-agent.jar");
       expect(env.SW_AGENT_NAME).toBe(app);
       expect(env.SW_AGENT_COLLECTOR_BACKEND_SERVICES).toBe(oap);
       expect(env.POD_NAME).toEqual({ fieldRef: { fieldPath: "metadata.name" } });
       expect(env.SW_AGENT_INSTANCE_NAME).toBe("$(POD_NAME)");
-      expect(env.SW_AGENT_CLUSTER).toBe(stack);
+      // A pod name is up to 63 characters (a DNS label); the agent's default keeps 50 (agent.config line 53).
+      expect(env.SW_AGENT_INSTANCE_NAME_MAX_LENGTH).toBe("63");
+      // No SW_AGENT_CLUSTER / SW_AGENT_NAMESPACE: either renames the service "<app>|<namespace>|<cluster>"
+      // (SnifferConfigInitializer lines 111-117), and the UI would not list the service under the app's name.
+      expect(env.SW_AGENT_CLUSTER).toBeUndefined();
+      expect(env.SW_AGENT_NAMESPACE).toBeUndefined();
       const props = JSON.parse(env.SW_INSTANCE_PROPERTIES_JSON as string) as Record<string, string>;
-      expect(props).toMatchObject({ env: stack, cluster: stack, track });
+      expect(props).toMatchObject({ env: stack, k8s_cluster: stack, track });
+      // The agent appends namespace, cluster and version after ours (InstanceJsonPropertiesUtil lines 47-49)
+      // and OAP keeps the last: none of ours may use those names.
+      expect(Object.keys(props).sort()).toEqual(["app_version", "env", "k8s_cluster", "k8s_namespace", "track"]);
+      // The agent's token to OAP comes from the app's own Secret, never as a value.
+      expect(env.SW_AGENT_AUTHENTICATION).toEqual({ secretKeyRef: { name: `${app}-skywalking-agent`, key: "token" } });
       // Every SW_* name is one agent.config v9.3.0 reads.
       for (const name of Object.keys(env).filter((n) => n.startsWith("SW_"))) expect(AGENT_ENV).toContain(name);
     }
@@ -136,7 +191,7 @@ test("a canary's pods are tagged track=canary with the canary's version, so thei
     const env = (d.inputs.spec as { template: { spec: PodSpec } }).template.spec.containers[0].env!;
     const props = JSON.parse(env.find((e) => e.name === "SW_INSTANCE_PROPERTIES_JSON")!.value!) as Record<string, string>;
     expect(props.track).toBe("canary");
-    expect(props.version).toBe(labels["app.kubernetes.io/version"]);
+    expect(props.app_version).toBe(labels["app.kubernetes.io/version"]);
   }
 });
 
@@ -162,6 +217,30 @@ describe("bad values are config errors naming the key", () => {
       "platform:tracing.sampleNPer3Secs: must be <= 2147483647 (the agent reads a Java int)",
     ]);
     expect(problems("prod1", "platform:tracing.sampleNPer3Secs=2.5")).toEqual(["platform:tracing.sampleNPer3Secs: must be a whole number"]);
+  });
+
+  test("OAP memory under 2Gi (its heap is half of it)", () => {
+    expect(problems("dev", "platform:tracing.oapResources.memory=1Gi")).toEqual([
+      "platform:tracing.oapResources.memory: must be at least 2Gi (OAP's heap is half of it, at least 1g, and its gRPC and ES buffers live off-heap)",
+    ]);
+    expect(problems("dev", "platform:tracing.oapResources.memory=2Gi")).toEqual([]);
+  });
+
+  test("a UI Ingress without its SSO groups, or an empty list", () => {
+    const c = loadEngineConfig("prod1");
+    const t = JSON.parse(c.values["platform:tracing"]) as { ui: { groups?: string[] } };
+    delete t.ui.groups;
+    c.values["platform:tracing"] = JSON.stringify(t);
+    let got: string[] = [];
+    try {
+      parseStackConfig("prod1", { values: c.values, secretKeys: c.secretKeys });
+    } catch (e) {
+      got = (e as ConfigError).problems;
+    }
+    expect(got).toEqual(["platform:tracing.ui.groups: is required"]);
+    expect(problems("prod1", "platform:tracing.ui.groups=[]")).toEqual([
+      "platform:tracing.ui.groups: must name at least one SSO group (the UI shows every namespace's traces of the cluster)",
+    ]);
   });
 
   test("an unknown storage", () => {
@@ -212,15 +291,110 @@ test("with the logging store's user, the password reaches OAP as a mounted file,
   expect(v.oap.env.SW_ES_SECRETS_MANAGEMENT_FILE).toBe("/skywalking/es-credentials/credentials.properties");
   expect(v.oap.env.SW_STORAGE_ES_HTTP_PROTOCOL).toBe("https");
   expect(v.oap.secretMounts).toEqual([
-    {
-      name: "es-credentials",
-      secretName: "skywalking-es-credentials",
-      path: "/skywalking/es-credentials/credentials.properties",
-      subPath: "credentials.properties",
-    },
+    // The Secret as a directory (no subPath): the kubelet refreshes it, so OAP's reload of the file sees a new password.
+    { name: "es-credentials", secretName: "skywalking-es-credentials", path: "/skywalking/es-credentials" },
   ]);
-  expect(v.elasticsearch.config).toEqual({ host: "es.example.internal", port: { http: 9200 } });
-  expect(JSON.stringify(v)).not.toMatch(/password/i);
+  expect(v.elasticsearch.config).toEqual({ host: "es.example.internal", port: { http: 9200 }, user: "", password: "" });
+  expect(JSON.stringify(v)).not.toMatch(/password":"[^"]/i);
+});
+
+test("prod1's UI Ingress admits only the configured SSO groups (oauth2-proxy allowed_groups on the auth-url)", async () => {
+  const values = ofType(await plan("prod1"), RELEASE).find((r) => r.inputs.name === "skywalking")!.inputs.values as {
+    ui: { ingress: { enabled: boolean; annotations: Record<string, string>; hosts: string[] } };
+  };
+  expect(values.ui.ingress.enabled).toBe(true);
+  expect(values.ui.ingress.hosts).toEqual(["skywalking.prod1.livemall.internal"]);
+  expect(values.ui.ingress.annotations["nginx.ingress.kubernetes.io/auth-url"]).toBe(
+    "https://sso.livemall.internal/oauth2/auth?allowed_groups=platform-ops%2Csre-oncall",
+  );
+  expect(values.ui.ingress.annotations["nginx.ingress.kubernetes.io/auth-signin"]).toBe("https://sso.livemall.internal/oauth2/start");
+});
+
+describe.each(APP_STACKS)("%s: OAP requires the agents' token (platform:tracingAgentToken)", (stack) => {
+  test("OAP reads it from an argument file in a Secret; each traced app's agent from its own Secret; no value holds it", async () => {
+    const p = await plan(stack);
+    const secrets = ofType(p, "kubernetes:core/v1:Secret");
+    const oap = secrets.find((x) => (x.inputs.metadata as { name: string }).name === "skywalking-oap-auth")!;
+    expect(oap.inputs.metadata).toEqual({ name: "skywalking-oap-auth", namespace: "tracing" });
+    expect(oap.secretInputs).toContain("stringData");
+    const release = ofType(p, RELEASE).find((r) => r.inputs.name === "skywalking")!;
+    const v = release.inputs.values as { oap: { javaOpts: string; secretMounts: unknown[]; env: Record<string, string> } };
+    expect(v.oap.javaOpts).toMatch(/ @\/skywalking\/oap-auth\/jvm\.args$/);
+    expect(v.oap.secretMounts).toContainEqual({ name: "oap-auth", secretName: "skywalking-oap-auth", path: "/skywalking/oap-auth" });
+    expect(v.oap.env.SW_AUTHENTICATION).toBeUndefined();
+    const apps = Object.keys(JSON.parse(loadEngineConfig(stack).values["platform:apps"]) as Record<string, unknown>);
+    for (const app of apps) {
+      const t = secrets.find((x) => (x.inputs.metadata as { name: string }).name === `${app}-skywalking-agent`)!;
+      expect(t.secretInputs).toContain("stringData");
+    }
+    expect(JSON.stringify(p.resources)).not.toContain("offline-placeholder-tracing-agent-token");
+  });
+});
+
+test("the argument file holds the one -D option; a token an argument file would split is refused without showing it", () => {
+  expect(oapAuthArgs("0123456789abcdef0123456789abcdef")).toBe("-DSW_AUTHENTICATION=0123456789abcdef0123456789abcdef\n");
+  expect(() => oapAuthArgs("secret with blanks")).toThrow(
+    "platform:tracingAgentToken: must be at least 16 of letters, digits and . _ ~ + / = - (e.g. `openssl rand -hex 32`)",
+  );
+  expect(() => oapAuthArgs("short")).toThrow("platform:tracingAgentToken");
+});
+
+test("the real JVM launcher, started as OAP's entrypoint does (`exec java ${JAVA_OPTS} ...`), gets SW_AUTHENTICATION from the argument file", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oap-auth-"));
+  try {
+    const token = "0123456789abcdef0123456789abcdef";
+    fs.writeFileSync(path.join(dir, "jvm.args"), oapAuthArgs(token));
+    const v = skywalkingValues({
+      esHost: "es.example.internal",
+      esPort: 9200,
+      esTls: false,
+      esNamespace: "skywalking-dev",
+      oapReplicas: 1,
+      oapResources: { cpu: "1", memory: "2Gi" },
+      oapJavaOpts: "-Xms1g -Xmx1g",
+      uiReplicas: 1,
+      agentAuth: true,
+    }) as { oap: { javaOpts: string } };
+    expect(v.oap.javaOpts).toBe("-Xms1g -Xmx1g @/skywalking/oap-auth/jvm.args");
+    // The same unquoted expansion as apache/skywalking v10.1.0 docker/oap/docker-entrypoint.sh line 25, the file at a temp path.
+    const r = spawnSync("sh", ["-c", "exec java ${JAVA_OPTS} -XshowSettings:properties -version"], {
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { ...process.env, JAVA_OPTS: v.oap.javaOpts.replace("/skywalking/oap-auth/jvm.args", path.join(dir, "jvm.args")) },
+    });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`    SW_AUTHENTICATION = ${token}\n`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+describe("the credentials file reads back unchanged through java.util.Properties.load", () => {
+  // A password with a leading blank and backslashes: load() would drop the blank and eat the backslashes.
+  const password = " p\\a ss\\\\w=rd:\u00e9";
+  test("escaped: backslashes doubled, the leading blank escaped, non-ASCII as \\u", () => {
+    expect(esCredentialsFile("skywalking", password)).toBe("user=skywalking\npassword=\\ p\\\\a ss\\\\\\\\w=rd:\\u00e9\n");
+  });
+  test("the real JDK reads back the same user and password", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "es-credentials-"));
+    try {
+      fs.writeFileSync(path.join(dir, "credentials.properties"), esCredentialsFile("skywalking", password));
+      fs.writeFileSync(
+        path.join(dir, "Read.java"),
+        "import java.io.*; import java.util.*;\n" +
+          "public class Read { public static void main(String[] a) throws Exception {\n" +
+          "  Properties p = new Properties(); try (InputStream in = new FileInputStream(a[0])) { p.load(in); }\n" +
+          '  System.out.print(Base64.getEncoder().encodeToString((p.getProperty("user") + "\\n" + p.getProperty("password")).getBytes("UTF-8")));\n' +
+          "} }\n",
+      );
+      const r = spawnSync("java", [path.join(dir, "Read.java"), path.join(dir, "credentials.properties")], { encoding: "utf8", timeout: 60_000 });
+      if (r.error) throw new Error(`cannot run java: ${r.error.message}`);
+      expect(r.stderr).toBe("");
+      expect(Buffer.from(r.stdout, "base64").toString("utf8")).toBe(`skywalking\n${password}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 test("prod1's app dashboards link every panel to the SkyWalking UI behind its ingress; dev (no UI Ingress) has no such link", async () => {
@@ -270,12 +444,9 @@ describe("OAP's own Elasticsearch user (platform:tracing.elasticsearch.user)", (
     const values = release.inputs.values as { oap: { env: Record<string, string>; secretMounts: unknown[] } };
     expect(values.oap.env.SW_ES_SECRETS_MANAGEMENT_FILE).toBe("/skywalking/es-credentials/credentials.properties");
     expect(values.oap.secretMounts).toEqual([
-      {
-        name: "es-credentials",
-        secretName: "skywalking-es-credentials",
-        path: "/skywalking/es-credentials/credentials.properties",
-        subPath: "credentials.properties",
-      },
+      // The Secret as a directory (no subPath): the kubelet refreshes it, so OAP's reload of the file sees a new password.
+      { name: "es-credentials", secretName: "skywalking-es-credentials", path: "/skywalking/es-credentials" },
+      { name: "oap-auth", secretName: "skywalking-oap-auth", path: "/skywalking/oap-auth" },
     ]);
     expect(JSON.stringify(release.inputs)).not.toContain("offline-placeholder-tracing-elasticsearch");
   });

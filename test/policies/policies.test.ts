@@ -186,7 +186,8 @@ describe("each policy passes on the planned prod1 stack and fails on one mutated
         const sc = appContainer(s, "prod1-supply-chain-deployment-supply-chain");
         sc.image = sc.image.replace(/:[^:]+$/, ":20261127-142");
       });
-      expect(messages(bad, p())).toEqual([
+      // Sorted: the Deployments register once their Secrets resolve, so plan order between apps is not fixed.
+      expect(messages(bad, p()).sort()).toEqual([
         "Deployment commerce/distribution-center: container app runs harbor.livemall.internal/commerce/distribution-center without a tag (it means :latest)",
         'Deployment commerce/order-service: container app runs harbor.livemall.internal/commerce/order-service:latest: tag "latest" moves, so nobody can tell or roll back which build runs',
         'Deployment scm/supply-chain: container app runs harbor.livemall.internal/scm/supply-chain:20261127-142: tag "20261127-142" is not a release tag (prod1 takes git tags such as v2.3.1 or supply-chain-v2.3.1)',
