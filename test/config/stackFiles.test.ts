@@ -41,7 +41,7 @@ describe("stack files", () => {
   test("a duplicate key is refused as go-yaml v3 (the CLI's reader) refuses it", () => {
     const dir = project({ "Pulumi.dev.yaml": (t) => t.replace("  platform:env: dev\n", "  platform:env: dev\n  platform:env: test\n") });
     expect(configError(() => loadEngineConfig("dev", [], dir)).problems).toEqual([
-      expect.stringMatching(/^Pulumi\.dev\.yaml:6:3: not valid YAML: Map keys must be unique/),
+      expect.stringMatching(/^Pulumi\.dev\.yaml:9:3: not valid YAML: Map keys must be unique/),
     ]);
   });
 
