@@ -54,14 +54,19 @@ test("prod1: the api-server reads PodSecurity defaults (baseline enforced, restr
   });
 });
 
-test("prod1: two ValidatingAdmissionPolicies, each bound with Deny; routes may not point into 100.64.0.0/10, link-local or the VPC", async () => {
+test("prod1: three ValidatingAdmissionPolicies, each bound with Deny; routes may not point into 100.64.0.0/10, link-local or the VPC", async () => {
   const p = await plan("prod1");
   const policies = ofType(p, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy");
-  expect(policies.map((x) => (x.inputs.metadata as { name: string }).name).sort()).toEqual(["platform-host-access", "platform-no-host-routes"]);
+  expect(policies.map((x) => (x.inputs.metadata as { name: string }).name).sort()).toEqual([
+    "platform-host-access",
+    "platform-no-host-routes",
+    "platform-system-deployers",
+  ]);
   const bindings = ofType(p, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding");
   expect(bindings.map((b) => b.inputs.spec).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([
     { policyName: "platform-host-access", validationActions: ["Deny"] },
     { policyName: "platform-no-host-routes", validationActions: ["Deny"] },
+    { policyName: "platform-system-deployers", validationActions: ["Deny"] },
   ]);
   const routes = policies.find((x) => (x.inputs.metadata as { name: string }).name === "platform-no-host-routes")!;
   const spec = routes.inputs.spec as { failurePolicy: string; validations: { expression: string }[] };
@@ -70,14 +75,23 @@ test("prod1: two ValidatingAdmissionPolicies, each bound with Deny; routes may n
     for (const range of ["100.64.0.0/10", "169.254.0.0/16", "fe80::/10", "10.40.0.0/16"]) expect(v.expression).toContain(`cidr('${range}').containsIP(`);
   }
   const host = policies.find((x) => (x.inputs.metadata as { name: string }).name === "platform-host-access")!;
-  const allowList = JSON.stringify(host.inputs.spec).match(/variables\.workload in \[([^\]]*)\]/)![1];
-  expect(allowList.split(", ").map((w) => w.replace(/'/g, ""))).toEqual([
-    "kube-system/kube-proxy",
-    "kube-flannel/flannel",
-    "kube-system/alicloud-csi-node",
-    "kube-system/alicloud-csi-provisioner",
-    "monitoring/kube-prometheus-stack-prometheus-node-exporter",
-    "logging/fluent-bit",
+  // Each grant: the service account and the controller whose pods alone may use it.
+  const grant = (host.inputs.spec as { variables: { name: string; expression: string }[] }).variables.find((v) => v.name === "granted")!.expression;
+  const grants = [...grant.matchAll(/variables\.workload == '([^']+)' && request\.userInfo\.username == 'system:serviceaccount:kube-system:([a-z-]+)'/g)];
+  expect(grants.map((m) => `${m[1]} by ${m[2]}`)).toEqual([
+    "kube-system/kube-proxy by daemon-set-controller",
+    "kube-flannel/flannel by daemon-set-controller",
+    "kube-system/alicloud-csi-node by daemon-set-controller",
+    "kube-system/alicloud-csi-provisioner by replicaset-controller",
+    "monitoring/kube-prometheus-stack-prometheus-node-exporter by daemon-set-controller",
+    "logging/fluent-bit by daemon-set-controller",
+  ]);
+  // Only the endpoint controllers among the service accounts write routes unchecked.
+  const routeExempt = (routes.inputs.spec as { matchConditions: { expression: string }[] }).matchConditions[0].expression;
+  expect([...routeExempt.matchAll(/'system:serviceaccount:([^']+)'/g)].map((m) => m[1])).toEqual([
+    "kube-system:endpoint-controller",
+    "kube-system:endpointslice-controller",
+    "kube-system:endpointslicemirroring-controller",
   ]);
 });
 

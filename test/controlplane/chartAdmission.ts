@@ -15,6 +15,8 @@ export interface ChartPod {
   namespace: string;
   /** The pod uses something Pod Security baseline refuses. */
   hostAccess: boolean;
+  /** The controller that creates the pods (kube-system service account); replicaset-controller when absent. */
+  createdBy?: string;
   spec: { serviceAccountName?: string; containers: Record<string, unknown>[]; initContainers?: Record<string, unknown>[]; [k: string]: unknown };
 }
 
@@ -25,10 +27,16 @@ export function chartPods(): ChartPod[] {
 }
 
 /** Who creates a chart's pods: the controllers, as their own service accounts (kubeadm runs kube-controller-manager with --use-service-account-credentials). */
-export const CONTROLLER = {
-  user: "system:serviceaccount:kube-system:replicaset-controller",
-  groups: ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"],
-};
+export function controllerIdentity(controller: string): { user: string; groups: string[] } {
+  return {
+    user: `system:serviceaccount:kube-system:${controller}`,
+    groups: ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"],
+  };
+}
+/** A Deployment's pods' creator. */
+export const CONTROLLER = controllerIdentity("replicaset-controller");
+/** The fixture's pods' creator. */
+export const controllerOf = (f: ChartPod) => controllerIdentity(f.createdBy ?? "replicaset-controller");
 
 const PLACEHOLDER_IMAGE = "registry.invalid/chart-image:placeholder";
 

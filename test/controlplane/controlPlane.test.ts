@@ -15,7 +15,7 @@ import YAML from "yaml";
 import { JOIN_TOKEN_PLACEHOLDER } from "../../components/cluster/kubeadm";
 import { applyPlan, ApplyReport, formatReport } from "./applyPlan";
 import { bin, binDir, missingBinaries } from "./binaries";
-import { CHART_PODS_FIXTURE, chartPod, chartPods, CONTROLLER, prepare, submit } from "./chartAdmission";
+import { CHART_PODS_FIXTURE, chartPod, chartPods, CONTROLLER, controllerIdentity, controllerOf, prepare, submit } from "./chartAdmission";
 import { formatCis, runCis } from "./cis";
 import { ControlPlane, rewriteFlag, startControlPlane } from "./controlPlane";
 import { K8sObject, KubeClient, serverMessage } from "./kubeClient";
@@ -330,7 +330,7 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
     const toMetadata = await mallory.create(slice("to-metadata", "100.100.100.200"), { dryRun: true });
     expect(toMetadata.status).toBe(422);
     expect(serverMessage(toMetadata)).toMatch(
-      /ValidatingAdmissionPolicy 'platform-no-host-routes' .*denied request: an EndpointSlice may not point into 100\.64\.0\.0\/10/,
+      /ValidatingAdmissionPolicy 'platform-no-host-routes' .*denied request: an EndpointSlice may only hold canonical IP addresses outside 100\.64\.0\.0\/10/,
     );
     const endpoints = await mallory.create(
       {
@@ -343,7 +343,9 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
     );
     expect(endpoints.status).toBe(422);
     // (API validation itself refuses link-local addresses in Endpoints; the metadata address passes it.)
-    expect(serverMessage(endpoints)).toMatch(/ValidatingAdmissionPolicy 'platform-no-host-routes' .*denied request: Endpoints may not point into/);
+    expect(serverMessage(endpoints)).toMatch(
+      /ValidatingAdmissionPolicy 'platform-no-host-routes' .*denied request: Endpoints may only hold canonical IP addresses outside/,
+    );
     const externalIp = await mallory.create(
       {
         apiVersion: "v1",
@@ -357,29 +359,280 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
     // DenyServiceExternalIPs answers first (before the ValidatingAdmissionPolicy), with its own message.
     expect(serverMessage(externalIp)).toMatch(/external IPs is denied by admission control/);
 
+    // The pods' namespaces' default service account (the controller-manager's, or made here first).
+    for (const n of ["monitoring", "kube-system"])
+      await must(admin.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: n } }));
+    // mallory may create pods there by RBAC; the platform's namespaces take workloads from the deployers only, and
+    // host access from a grant only (both policies refuse; the api-server reports this one).
     const hostNetMonitoring = await mallory.create(pod("host-net", "monitoring", { hostNetwork: true }), { dryRun: true });
-    expect(hostNetMonitoring.status).toBe(422);
-    expect(serverMessage(hostNetMonitoring)).toMatch(
-      /host namespaces \(hostNetwork\/hostPID\/hostIPC\) are for the platform workloads only, not monitoring\/default/,
-    );
+    expect([hostNetMonitoring.status, serverMessage(hostNetMonitoring)]).toEqual([
+      422,
+      `pods "host-net" is forbidden: ValidatingAdmissionPolicy 'platform-system-deployers' with binding 'platform-system-deployers' denied request: only the platform deployers (groups kubeadm:cluster-admins, system:masters) and the workload controllers may create or update pods in monitoring, not mallory`,
+    ]);
     const privKubeSystem = await mallory.create(pod("priv", "kube-system", {}, { securityContext: { privileged: true } }), { dryRun: true });
-    expect(privKubeSystem.status).toBe(422);
-    expect(serverMessage(privKubeSystem)).toMatch(/privileged containers are for the platform workloads only, not kube-system\/default/);
+    expect([privKubeSystem.status, serverMessage(privKubeSystem)]).toEqual([
+      422,
+      `pods "priv" is forbidden: ValidatingAdmissionPolicy 'platform-system-deployers' with binding 'platform-system-deployers' denied request: only the platform deployers (groups kubeadm:cluster-admins, system:masters) and the workload controllers may create or update pods in kube-system, not mallory`,
+    ]);
 
     // Pod Security everywhere: an unlabelled namespace enforces baseline (a hostPort is not baseline) and warns restricted.
-    const hostPort = await mallory.create(pod("host-port", "default", {}, { ports: [{ containerPort: 80, hostPort: 8080 }] }), { dryRun: true });
+    // (the ServiceAccount admission plugin reads its informer: a just-made default account can take a moment to show there)
+    let hostPort = await mallory.create(pod("host-port", "default", {}, { ports: [{ containerPort: 80, hostPort: 8080 }] }), { dryRun: true });
+    for (let i = 0; i < 60 && /error looking up service account/.test(serverMessage(hostPort)); i++) {
+      await new Promise((res) => setTimeout(res, 500));
+      hostPort = await mallory.create(pod("host-port", "default", {}, { ports: [{ containerPort: 80, hostPort: 8080 }] }), { dryRun: true });
+    }
     expect(hostPort.status).toBe(403);
     expect(serverMessage(hostPort)).toMatch(/violates PodSecurity "baseline:latest": hostPort/);
 
-    // The platform's own: node-exporter's service account may use the host network in monitoring.
+    // The platform's own: node-exporter's service account may use the host network in monitoring, in pods its DaemonSet's controller creates.
     await must(
       admin.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "kube-prometheus-stack-prometheus-node-exporter", namespace: "monitoring" } }),
     );
-    const nodeExporter = await admin.create(
+    const nodeExporter = await new KubeClient(h.cp.kubeconfig, controllerIdentity("daemon-set-controller")).create(
       pod("node-exporter", "monitoring", { hostNetwork: true, hostPID: true, serviceAccountName: "kube-prometheus-stack-prometheus-node-exporter" }),
       { dryRun: true },
     );
     expect([nodeExporter.status, serverMessage(nodeExporter).slice(0, 300)]).toEqual([201, expect.any(String)]);
+  });
+
+  // Issue 27, the attacker review of 2026-12-07 (B1, M1-M3, m1): a user with write rights in the platform's namespaces
+  // names an allow-listed service account, deploys a DaemonSet, adds an ephemeral container, writes non-canonical
+  // addresses; a kube-system service account that is not an endpoint controller writes a route. All refused; the
+  // platform's own controllers, in their workloads' shape, and the admin identity still pass.
+  ifReady("admission: an allow-listed service account is not enough, only the deployers write workloads in the platform's namespaces", async () => {
+    const admin = h.cp.client;
+    const mallory = new KubeClient(h.cp.kubeconfig, { user: "mallory", groups: ["system:authenticated"] });
+    const must = async (p: Promise<{ status: number; text: string }>) => {
+      const r = await p;
+      if (r.status >= 300 && r.status !== 409) throw new Error(`${r.status} ${r.text.slice(0, 300)}`);
+    };
+    const systemNamespaces = ["kube-system", "monitoring", "logging", "kube-flannel", "kubesphere-system", "attacker"];
+    await prepare(admin, systemNamespaces, ["default", "kube-proxy", "kube-prometheus-stack-prometheus-node-exporter", "fluent-bit", "intruder"]);
+    await must(
+      admin.create({
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: { name: "test-system-writer" },
+        rules: [
+          { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "update"] },
+          { apiGroups: [""], resources: ["pods/ephemeralcontainers"], verbs: ["update", "patch"] },
+          { apiGroups: [""], resources: ["endpoints"], verbs: ["create"] },
+          { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["create"] },
+          { apiGroups: ["apps"], resources: ["daemonsets", "deployments"], verbs: ["create"] },
+        ],
+      }),
+    );
+    for (const n of systemNamespaces)
+      await must(
+        admin.create({
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "RoleBinding",
+          metadata: { name: "test-system-writer", namespace: n },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "test-system-writer" },
+          subjects: [
+            { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "mallory" },
+            { kind: "ServiceAccount", name: "intruder", namespace: "kube-system" },
+          ],
+        }),
+      );
+    // kube-proxy's pod as kubeadm's DaemonSet makes it, on a master.
+    const kubeProxySpec = (extra: Record<string, unknown> = {}) => ({
+      serviceAccountName: "kube-proxy",
+      hostNetwork: true,
+      nodeName: "prod1-master-0",
+      containers: [
+        {
+          name: "kube-proxy",
+          image: "registry.k8s.io/kube-proxy:v1.35.4",
+          securityContext: { privileged: true },
+          volumeMounts: [
+            { name: "xtables-lock", mountPath: "/run/xtables.lock" },
+            { name: "lib-modules", mountPath: "/lib/modules", readOnly: true },
+          ],
+        },
+      ],
+      volumes: [
+        { name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } },
+        { name: "lib-modules", hostPath: { path: "/lib/modules" } },
+      ],
+      ...extra,
+    });
+    const pod = (name: string, namespace: string, spec: Record<string, unknown>): K8sObject =>
+      ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace }, spec }) as unknown as K8sObject;
+    const verdict = async (client: KubeClient, o: K8sObject) => {
+      const r = await client.create(o, { dryRun: true });
+      return [r.status, r.status === 201 ? "" : serverMessage(r)];
+    };
+    const denied = (policy: string, message: string) => [
+      422,
+      expect.stringContaining(`ValidatingAdmissionPolicy '${policy}' with binding '${policy}' denied request: ${message}`),
+    ];
+    const deployers = (resource: string, ns: string, user: string) =>
+      denied(
+        "platform-system-deployers",
+        `only the platform deployers (groups kubeadm:cluster-admins, system:masters) and the workload controllers may create or update ${resource} in ${ns}, not ${user}`,
+      );
+    const hostOnly = "are for the platform workloads only, created by their controllers in their own shape, not ";
+
+    // B1: kube-proxy's service account and shape, from mallory: a pod, and a DaemonSet whose controller would make it.
+    expect(await verdict(mallory, pod("fake-proxy", "kube-system", kubeProxySpec()))).toEqual(deployers("pods", "kube-system", "mallory"));
+    const daemonSet = (ns: string, spec: Record<string, unknown>): K8sObject =>
+      ({
+        apiVersion: "apps/v1",
+        kind: "DaemonSet",
+        metadata: { name: "fake", namespace: ns },
+        spec: { selector: { matchLabels: { app: "fake" } }, template: { metadata: { labels: { app: "fake" } }, spec } },
+      }) as unknown as K8sObject;
+    expect(await verdict(mallory, daemonSet("kube-system", kubeProxySpec()))).toEqual(deployers("daemonsets", "kube-system", "mallory"));
+    const exporter = {
+      serviceAccountName: "kube-prometheus-stack-prometheus-node-exporter",
+      hostNetwork: true,
+      hostPID: true,
+      containers: [{ name: "c", image: "x" }],
+    };
+    expect(await verdict(mallory, daemonSet("monitoring", exporter))).toEqual(deployers("daemonsets", "monitoring", "mallory"));
+    const fluentBit = {
+      serviceAccountName: "fluent-bit",
+      containers: [{ name: "c", image: "x", volumeMounts: [{ name: "log", mountPath: "/var/log" }] }],
+      volumes: [{ name: "log", hostPath: { path: "/var/log" } }],
+    };
+    expect(await verdict(mallory, pod("fake-fluent-bit", "logging", fluentBit))).toEqual(deployers("pods", "logging", "mallory"));
+    expect(await verdict(mallory, daemonSet("kube-flannel", exporter))).toEqual(deployers("daemonsets", "kube-flannel", "mallory"));
+    expect(await verdict(mallory, daemonSet("kubesphere-system", fluentBit))).toEqual(deployers("daemonsets", "kubesphere-system", "mallory"));
+
+    // The host-access policy on its own: the admin identity passes the deployers' policy, yet a pod it creates directly
+    // as kube-proxy's account is no grant (only the DaemonSet controller's pods are), nor is the right controller with a
+    // wider shape, nor the wrong controller.
+    const daemonSetController = new KubeClient(h.cp.kubeconfig, controllerIdentity("daemon-set-controller"));
+    const replicaSetController = new KubeClient(h.cp.kubeconfig, controllerIdentity("replicaset-controller"));
+    const dsUser = "system:serviceaccount:kube-system:daemon-set-controller";
+    expect(await verdict(admin, pod("direct-proxy", "kube-system", kubeProxySpec()))).toEqual(
+      denied("platform-host-access", `host namespaces (hostNetwork/hostPID/hostIPC) ${hostOnly}kube-system/kube-proxy (created by kubernetes-admin)`),
+    );
+    const pki = kubeProxySpec({
+      volumes: [
+        { name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } },
+        { name: "lib-modules", hostPath: { path: "/etc/kubernetes" } },
+      ],
+    });
+    expect(await verdict(daemonSetController, pod("wide-proxy", "kube-system", pki))).toEqual(
+      denied("platform-host-access", `host namespaces (hostNetwork/hostPID/hostIPC) ${hostOnly}kube-system/kube-proxy (created by ${dsUser})`),
+    );
+    expect(await verdict(daemonSetController, pod("pid-proxy", "kube-system", kubeProxySpec({ hostPID: true })))).toEqual(
+      denied("platform-host-access", `host namespaces (hostNetwork/hostPID/hostIPC) ${hostOnly}kube-system/kube-proxy (created by ${dsUser})`),
+    );
+    const privilegedExporter = { ...exporter, containers: [{ name: "c", image: "x", securityContext: { privileged: true } }] };
+    expect(await verdict(daemonSetController, pod("priv-exporter", "monitoring", privilegedExporter))).toEqual(
+      denied(
+        "platform-host-access",
+        `host namespaces (hostNetwork/hostPID/hostIPC) ${hostOnly}monitoring/kube-prometheus-stack-prometheus-node-exporter (created by ${dsUser})`,
+      ),
+    );
+    expect(await verdict(replicaSetController, pod("rs-proxy", "kube-system", kubeProxySpec()))).toEqual(
+      denied(
+        "platform-host-access",
+        `host namespaces (hostNetwork/hostPID/hostIPC) ${hostOnly}kube-system/kube-proxy (created by system:serviceaccount:kube-system:replicaset-controller)`,
+      ),
+    );
+    // The controls: kube-proxy's pod from its controller, and the admin identity's DaemonSet (how the platform deploys).
+    expect(await verdict(daemonSetController, pod("real-proxy", "kube-system", kubeProxySpec()))).toEqual([201, ""]);
+    expect(await verdict(admin, daemonSet("kube-system", kubeProxySpec()))).toEqual([201, ""]);
+
+    // M1: an ephemeral container is held to the same rules (a real pod in monitoring, which mallory may not create).
+    const target = pod("debug-target", "monitoring", { containers: [{ name: "c", image: "busybox:1.36" }] });
+    await must(admin.create(target));
+    const ephemeral = async (securityContext: Record<string, unknown>) => {
+      // (409 when something updated the pod's status between the read and the write: read again)
+      for (let attempt = 0; ; attempt++) {
+        const current = (await mallory.request("GET", "/api/v1/namespaces/monitoring/pods/debug-target")).json as { spec: Record<string, unknown> };
+        current.spec.ephemeralContainers = [{ name: "debug", image: "busybox:1.36", securityContext }];
+        const r = await mallory.request("PUT", "/api/v1/namespaces/monitoring/pods/debug-target/ephemeralcontainers?dryRun=All", current);
+        if (r.status !== 409 || attempt === 10) return [r.status, r.status === 200 ? "" : serverMessage(r)];
+        await new Promise((res) => setTimeout(res, 300));
+      }
+    };
+    expect(await ephemeral({ privileged: true })).toEqual(
+      denied("platform-host-access", `privileged containers ${hostOnly}monitoring/default (created by mallory)`),
+    );
+    expect(await ephemeral({ capabilities: { add: ["SYS_ADMIN"] } })).toEqual(denied("platform-host-access", "a capability beyond baseline"));
+    expect(await ephemeral({})).toEqual([200, ""]);
+
+    // M2: the rest of baseline in the exempt namespaces, for a pod no grant covers (created by the admin identity).
+    const plain = (container: Record<string, unknown>, spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}) =>
+      ({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "plain", ...metadata },
+        spec: { ...spec, containers: [{ name: "c", image: "x", ...container }] },
+      }) as never;
+    const inNs = (ns: string, o: K8sObject) => ({ ...o, metadata: { ...o.metadata, namespace: ns } }) as K8sObject;
+    const cases: [string, string, K8sObject, string][] = [
+      [
+        "kube-system",
+        "hostPort",
+        plain({ ports: [{ containerPort: 80, hostPort: 80 }] }),
+        "hostPort is not baseline (kube-system enforces baseline through this policy)",
+      ],
+      ["logging", "NET_ADMIN", plain({ securityContext: { capabilities: { add: ["NET_ADMIN"] } } }), "a capability beyond baseline"],
+      ["monitoring", "seccomp", plain({ securityContext: { seccompProfile: { type: "Unconfined" } } }), "seccomp Unconfined is not baseline (monitoring)"],
+      ["kube-system", "AppArmor", plain({ securityContext: { appArmorProfile: { type: "Unconfined" } } }), "AppArmor Unconfined is not baseline (kube-system)"],
+      [
+        "kube-flannel",
+        "SELinux",
+        plain({ securityContext: { seLinuxOptions: { type: "spc_t" } } }),
+        "an SELinux user, role or type other than baseline allows",
+      ],
+      ["logging", "procMount", plain({ securityContext: { procMount: "Unmasked" } }, { hostUsers: false }), "sysctls and a procMount other than Default"],
+      [
+        "monitoring",
+        "sysctl",
+        plain({}, { securityContext: { sysctls: [{ name: "kernel.msgmax", value: "65536" }] } }),
+        "sysctls and a procMount other than Default",
+      ],
+    ];
+    for (const [ns, what, o, message] of cases)
+      expect([what, ...(await verdict(admin, inNs(ns, o)))]).toEqual([what, ...denied("platform-host-access", message)]);
+    expect(await verdict(admin, inNs("logging", plain({ securityContext: { capabilities: { add: ["NET_BIND_SERVICE"] } } })))).toEqual([201, ""]);
+
+    // M3: non-canonical addresses into the ranges; m1: a kube-system account that is not an endpoint controller.
+    const slice = (name: string, addressType: string, address: string): K8sObject =>
+      ({
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: { name, namespace: "attacker", labels: { "kubernetes.io/service-name": "metadata" } },
+        addressType,
+        endpoints: [{ addresses: [address] }],
+        ports: [{ name: "http", port: 80, protocol: "TCP" }],
+      }) as unknown as K8sObject;
+    const sliceDenied = denied(
+      "platform-no-host-routes",
+      "an EndpointSlice may only hold canonical IP addresses outside 100.64.0.0/10, 169.254.0.0/16, fe80::/10, ",
+    );
+    expect(await verdict(mallory, slice("octal", "IPv4", "0100.0100.0100.0200"))).toEqual(sliceDenied);
+    // (API validation refuses an IPv4-mapped address in a slice itself; not in Endpoints.)
+    expect(await verdict(mallory, slice("mapped", "IPv6", "::ffff:100.100.100.200"))).toEqual([
+      422,
+      'EndpointSlice.discovery.k8s.io "mapped" is invalid: endpoints[0].addresses[0]: Invalid value: "::ffff:100.100.100.200": must not be an IPv4-mapped IPv6 address',
+    ]);
+    const endpoints = (ip: string) =>
+      ({
+        apiVersion: "v1",
+        kind: "Endpoints",
+        metadata: { name: "metadata", namespace: "attacker" },
+        subsets: [{ addresses: [{ ip }], ports: [{ port: 80 }] }],
+      }) as unknown as K8sObject;
+    expect(await verdict(mallory, endpoints("0100.0100.0100.0200"))).toEqual(
+      denied("platform-no-host-routes", "Endpoints may only hold canonical IP addresses outside 100.64.0.0/10"),
+    );
+    expect(await verdict(mallory, endpoints("::ffff:100.100.100.200"))).toEqual(
+      denied("platform-no-host-routes", "Endpoints may only hold canonical IP addresses outside 100.64.0.0/10"),
+    );
+    expect(await verdict(mallory, slice("named", "FQDN", "example.com"))).toEqual([201, ""]);
+    const intruder = new KubeClient(h.cp.kubeconfig, controllerIdentity("intruder"));
+    expect(await verdict(intruder, slice("from-kube-system", "IPv4", "100.100.100.200"))).toEqual(sliceDenied);
+    const mirroring = new KubeClient(h.cp.kubeconfig, controllerIdentity("endpointslicemirroring-controller"));
+    expect(await verdict(mirroring, slice("mirrored", "IPv4", "100.100.100.200"))).toEqual([201, ""]);
   });
 
   ifReady("RBAC (SubjectAccessReview): the kubesphere-host credential may do what the host's proxy does; a stranger may not", async () => {
@@ -485,7 +738,6 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
       `every chart workload's pod (${path.basename(CHART_PODS_FIXTURE)}) is admitted where the chart runs it, and a host-access one nowhere else`,
       async () => {
         const admin = h.cp.client;
-        const controller = new KubeClient(h.cp.kubeconfig, CONTROLLER);
         const pods = chartPods();
         expect(pods).toHaveLength(17);
         const app = planned(h, "Namespace").find((n) => (n.metadata.labels as Record<string, string> | undefined)?.["kubesphere.io/workspace"])!.metadata.name!;
@@ -494,7 +746,7 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
 
         const verdicts: string[] = [];
         for (const f of pods) {
-          const r = await submit(controller, chartPod(f));
+          const r = await submit(new KubeClient(h.cp.kubeconfig, controllerOf(f)), chartPod(f));
           verdicts.push(`${f.workload} in ${f.namespace}: ${r.status === 201 ? "admitted" : `${r.status} ${r.message}`}`);
         }
         expect(verdicts).toEqual(pods.map((f) => `${f.workload} in ${f.namespace}: admitted`));
@@ -502,6 +754,7 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
         const hostAccess = pods.filter((f) => f.hostAccess);
         expect(hostAccess.map((f) => f.workload)).toHaveLength(8);
         for (const f of hostAccess) {
+          const controller = new KubeClient(h.cp.kubeconfig, controllerOf(f));
           // The same pod in an app namespace (Pod Security baseline, before any policy) ...
           const inApp = await submit(controller, chartPod(f, app));
           expect([f.workload, inApp.status, inApp.message]).toEqual([f.workload, 403, expect.stringMatching(/violates PodSecurity "baseline:v1\.35"/)]);
@@ -512,7 +765,7 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
             422,
             expect.stringMatching(
               new RegExp(
-                `ValidatingAdmissionPolicy 'platform-host-access' .*denied request: (host namespaces|hostPath volumes|privileged containers) .*not ${f.namespace}/intruder`,
+                `ValidatingAdmissionPolicy 'platform-host-access' .*denied request: (host namespaces|hostPath volumes|privileged containers) .*not ${f.namespace}/intruder \\(created by ${controllerOf(f).user}\\)`,
               ),
             ),
           ]);
@@ -538,22 +791,22 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
         [
           "writable mount",
           (s) => delete s.containers[0].volumeMounts[0].readOnly,
-          "hostPath volumes are for the platform workloads only (KubeSphere: /etc/localtime, read-only), not kubesphere-system/kubesphere",
+          "hostPath volumes (KubeSphere: /etc/localtime, read-only) are for the platform workloads only, created by their controllers in their own shape, not kubesphere-system/kubesphere (created by system:serviceaccount:kube-system:replicaset-controller)",
         ],
         [
           "another host path",
           (s) => (s.volumes[0].hostPath.path = "/etc"),
-          "hostPath volumes are for the platform workloads only (KubeSphere: /etc/localtime, read-only), not kubesphere-system/kubesphere",
+          "hostPath volumes (KubeSphere: /etc/localtime, read-only) are for the platform workloads only, created by their controllers in their own shape, not kubesphere-system/kubesphere (created by system:serviceaccount:kube-system:replicaset-controller)",
         ],
         [
           "host network",
           (s) => (s.hostNetwork = true),
-          "host namespaces (hostNetwork/hostPID/hostIPC) are for the platform workloads only, not kubesphere-system/kubesphere",
+          "host namespaces (hostNetwork/hostPID/hostIPC) are for the platform workloads only, created by their controllers in their own shape, not kubesphere-system/kubesphere (created by system:serviceaccount:kube-system:replicaset-controller)",
         ],
         [
           "privileged",
           (s) => (s.containers[0].securityContext = { privileged: true }),
-          "privileged containers are for the platform workloads only, not kubesphere-system/kubesphere",
+          "privileged containers are for the platform workloads only, created by their controllers in their own shape, not kubesphere-system/kubesphere (created by system:serviceaccount:kube-system:replicaset-controller)",
         ],
         [
           "hostPort",

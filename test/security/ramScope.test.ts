@@ -14,6 +14,16 @@ interface Statement {
 /** An ECS action that changes something: anything but Describe*, List*, Get* (a wildcard counts as a write). */
 const ecsWrite = (a: string) => /^ecs:/i.test(a) && !/^ecs:(Describe|List|Get)[A-Za-z]/.test(a);
 
+/** Each stack's region and KMS key (its Pulumi.<stack>.yaml), as the join-token policies must name them. */
+const JOIN_TOKEN_SCOPE: Record<string, { region: string; key: string }> = {
+  host: { region: "cn-hangzhou", key: "key-hzzplaceholderhost" },
+  dev: { region: "cn-hangzhou", key: "key-hzzplaceholderdev" },
+  test: { region: "cn-hangzhou", key: "key-hzzplaceholdertest" },
+  pre: { region: "cn-shanghai", key: "key-shhplaceholderpre" },
+  prod1: { region: "cn-shanghai", key: "key-shhplaceholderprod1" },
+  prod2: { region: "cn-beijing", key: "key-bjjplaceholderprod2" },
+};
+
 async function policiesOf(stack: string) {
   const p = await plan(stack);
   const docs = new Map(
@@ -43,18 +53,41 @@ describe.each(STACK_NAMES)("%s", (stack) => {
     expect(bad).toEqual([]);
   });
 
-  test("the masters' role: the secret store and the etcd backup only, never on '*'", async () => {
+  test("the masters' role: the secret store, the etcd backup and the worker join token only, never on '*'", async () => {
     const { docs, roleOf } = await policiesOf(stack);
     const masters = [...roleOf].filter(([, role]) => role === `${stack}-masters`).map(([policy]) => policy);
-    expect(masters.sort()).toEqual([`${stack}-masters-etcd-backup`, `${stack}-masters-secret-store`]);
+    expect(masters.sort()).toEqual([`${stack}-masters-etcd-backup`, `${stack}-masters-join-token`, `${stack}-masters-secret-store`]);
     const allowed = masters.flatMap((m) => docs.get(m)!.filter((s) => s.Effect === "Allow"));
-    expect([...new Set(allowed.flatMap((s) => s.Action))].sort()).toEqual(["kms:Decrypt", "kms:GetSecretValue", "oss:PutObject"]);
+    expect([...new Set(allowed.flatMap((s) => s.Action))].sort()).toEqual([
+      "kms:CreateSecret",
+      "kms:Decrypt",
+      "kms:Encrypt",
+      "kms:GenerateDataKey",
+      "kms:GetSecretValue",
+      "kms:PutSecretValue",
+      "oss:PutObject",
+    ]);
     for (const s of allowed) {
       for (const r of s.Resource)
         expect(r).toMatch(
-          new RegExp(`^acs:(kms:[^:]+:[^:]+:(secret/${stack}-control-plane|key/key-[a-z0-9]+)|oss:\\*:\\*:livemall-${stack}-etcd-backup/${stack}/\\*)$`),
+          new RegExp(
+            `^acs:(kms:[^:]+:[^:]+:(secret/${stack}-control-plane|secret/${stack}-worker-join|key/key-[a-z0-9]+)|oss:\\*:\\*:livemall-${stack}-etcd-backup/${stack}/\\*)$`,
+          ),
         );
     }
+  });
+
+  test("the masters' join-token policy: read, write and create the one `<stack>-worker-join` secret, and the stack's key", async () => {
+    const { docs } = await policiesOf(stack);
+    const { region, key } = JOIN_TOKEN_SCOPE[stack];
+    expect(docs.get(`${stack}-masters-join-token`)).toEqual([
+      {
+        Effect: "Allow",
+        Action: ["kms:GetSecretValue", "kms:PutSecretValue", "kms:CreateSecret"],
+        Resource: [`acs:kms:${region}:*:secret/${stack}-worker-join`],
+      },
+      { Effect: "Allow", Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], Resource: [`acs:kms:*:*:key/${key}`] },
+    ]);
   });
 });
 
