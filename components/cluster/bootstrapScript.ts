@@ -27,6 +27,7 @@ import { METADATA_SLICE, METADATA_SLICE_DROPINS } from "./bootstrapUnits";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../network/ports";
 import { ETCD_DATA_DIR } from "./etcdBackup";
 import { nodeName } from "./nodeName";
+import { joinTokenSecretName, WORKER_TOKEN_UNIT } from "./workerToken";
 import { renderScript, scriptFile, shellExpression } from "../scriptFiles";
 
 /** Where the script lives on the node. */
@@ -96,6 +97,10 @@ export function bootstrapScript(c: ClusterBootstrap, n: NodeBootstrap, s: Bootst
       KMS_URL: cp.secretStore.kmsUrl,
       SECRET_NAME: cp.secretStore.secretName,
       RAM_ROLE: cp.secretStore.ramRole,
+      // Master-0 inits only while this secret does not exist (k8s-bootstrap-master.sh join_secret_state).
+      JOIN_SECRET: joinTokenSecretName(c.clusterName),
+      WORKER_TOKEN_UNIT: `${WORKER_TOKEN_UNIT}.service`,
+      CLUSTER_PROBES: 18,
       IMAGE_REPO: c.imageRepository,
     }),
   });

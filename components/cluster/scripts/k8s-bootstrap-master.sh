@@ -163,16 +163,54 @@ init_control_plane() {
   return 1
 }
 
+# join_secret_state: whether this cluster was ever initialised, from the workers' join-token secret
+# JOIN_SECRET (<cluster>-worker-join, workerToken.ts), which the masters' k8s-worker-token timer creates
+# minutes after the first init and nothing but an operator deletes. Exit 0: it exists (a cluster
+# existed: never init again); 3: KMS says it does not exist; anything else: unknown. The token is
+# read and dropped, never printed.
+join_secret_state() {
+  local token creds
+  token=$(curl -fsS --max-time 5 -X PUT -H 'X-aliyun-ecs-metadata-token-ttl-seconds: 300' "$METADATA_URL/latest/api/token") || return 1
+  creds=$(curl -fsS --max-time 5 -H "X-aliyun-ecs-metadata-token: $token" "$METADATA_URL/latest/meta-data/ram/security-credentials/$RAM_ROLE") || return 1
+  STS_CREDS=$creds python3 - "$KMS_URL" "$JOIN_SECRET" get >/dev/null <<'PY'
+# @include kms-join-token.py
+PY
+}
+
+join_when_answering() {
+  cluster_exists && join_control_plane
+}
+
 retry 30 10 kms_fetch
-if cluster_exists; then
+# A cluster that does not answer once may be restarting, or its front may be re-created: probe for
+# CLUSTER_PROBES x 10 s (3 min) before deciding anything.
+if retry "$CLUSTER_PROBES" 10 cluster_exists; then
   echo "k8s-bootstrap: a cluster with this CA answers; joining it"
   retry "$JOIN_TRIES" 30 join_control_plane
-elif [ "$MASTER_INDEX" = 0 ]; then
-  echo "k8s-bootstrap: no cluster answers at $API_ENDPOINT or the other masters; initialising"
-  retry 3 30 init_control_plane
-else
+elif [ "$MASTER_INDEX" != 0 ]; then
   echo "k8s-bootstrap: no cluster answers yet; master $MASTER_INDEX only joins" >&2
   exit 1
+else
+  # Master-0 inits only a cluster that provably never existed: a second `kubeadm init` with the same
+  # CA would start a one-member etcd that the front's /readyz admits beside the real one.
+  state=0
+  join_secret_state || state=$?
+  case "$state" in
+    3)
+      echo "k8s-bootstrap: no cluster answers at $API_ENDPOINT or the other masters and $JOIN_SECRET does not exist; initialising"
+      retry 3 30 init_control_plane
+      # The workers' join token and with it the "initialised" marker, now rather than at the timer's next run.
+      systemctl start --no-block "$WORKER_TOKEN_UNIT" || true
+      ;;
+    0)
+      echo "k8s-bootstrap: no cluster answers, but $JOIN_SECRET exists: this cluster was initialised before and master-0 never initialises again; probing to join (a stack destroyed and re-created under the same name: delete $JOIN_SECRET, docs/runbooks/replace-a-node.md)"
+      retry "$JOIN_TRIES" 30 join_when_answering
+      ;;
+    *)
+      echo "k8s-bootstrap: no cluster answers and $JOIN_SECRET cannot be read (exit $state): master-0 does not initialise without proof that no cluster existed; the unit retries" >&2
+      exit 1
+      ;;
+  esac
 fi
 install -d -m 0700 "$ROOT/root/.kube"
 install -m 0600 "$K8S_DIR/admin.conf" "$ROOT/root/.kube/config"
