@@ -576,7 +576,8 @@ esac
   getent: "#!/bin/bash\nexit 2\n",
   useradd: `#!/bin/bash\necho "useradd $*" >>"$ROOT/calls"\n`,
   chown: `#!/bin/bash\necho "chown $*" >>"$ROOT/calls"\n`,
-  kubectl: `#!/bin/bash\necho "kubectl $*" >>"$ROOT/calls"; echo True\n`,
+  // A Node's Ready condition: False while $ROOT/not-ready exists.
+  kubectl: `#!/bin/bash\necho "kubectl $*" >>"$ROOT/calls"; if [ -f "$ROOT/not-ready" ]; then echo False; else echo True; fi\n`,
   swapoff: "#!/bin/bash\n",
   modprobe: "#!/bin/bash\n",
   sysctl: "#!/bin/bash\n",
@@ -703,6 +704,10 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
     expect(c.indexOf("delete node prod1-master-0")).toBeLessThan(c.indexOf("kubeadm join"));
     expect(kubeadmCalls(r.dir)).toEqual([expect.stringMatching(/^kubeadm join --config \S+\.run$/)]);
     expect(calls(r.dir)).toContain("kubeadm token create");
+    // The masters' 1 h join token is deleted once used.
+    const deleted = `kubeadm token delete --kubeconfig ${r.dir}/var/lib/k8s-bootstrap/bootstrap-admin.conf mintme\n`;
+    expect(c).toContain(deleted);
+    expect(c.indexOf(deleted)).toBeGreaterThan(c.indexOf("kubeadm join"));
     expect(fs.existsSync(path.join(r.dir, "etc/k8s-bootstrap/kubeadm.yaml.run"))).toBe(false);
     expect(fs.existsSync(path.join(r.dir, "var/lib/k8s-bootstrap/bootstrap-admin.conf"))).toBe(false);
   });
@@ -792,6 +797,19 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
     } finally {
       s.joinSecret.value = "absent";
     }
+  });
+
+  test("two masters lost at once: master-1 removes its own dead predecessor before waiting for master-0 (etcd refuses master-0's add while it is listed)", async () => {
+    s.up.value = true;
+    s.removed.length = 0;
+    const r = root(master(1));
+    fs.writeFileSync(path.join(r.dir, "not-ready"), "");
+    expect(await r.run()).not.toBe(0);
+    expect(s.removed).toEqual(["102"]);
+    expect(kubeadmCalls(r.dir)).toEqual([]);
+    expect(fs.readFileSync(path.join(r.dir, "var/log/k8s-bootstrap.log"), "utf8")).toContain(
+      "k8s-bootstrap: waiting for prod1-master-0 to be Ready before joining\n",
+    );
   });
 
   test("a failure mid-way (apt) leaves no marker; the next boot resumes and finishes", async () => {

@@ -139,15 +139,20 @@ join_control_plane() {
   local token
   kms_fetch || return 1
   mint_admin || return 1
+  # The dead predecessor goes first: it only takes out this master's own name or peer URL, and while
+  # it is listed etcd refuses every member add (mayAddMember checks all voting members), the
+  # previous master's too: waiting for that one first would deadlock two masters lost at once.
+  remove_predecessor || return 1
   # One learner at a time (etcd): master-i joins once master-(i-1) is Ready.
   if [ -n "$PREVIOUS_MASTER" ] && ! previous_ready; then
     echo "k8s-bootstrap: waiting for $PREVIOUS_MASTER to be Ready before joining"
     return 1
   fi
-  remove_predecessor || return 1
   token=$(kubeadm token create --kubeconfig "$ADMIN_KUBECONFIG" --ttl 1h --description "k8s-bootstrap join of $NODE_NAME") || return 1
   sed "s/JOIN-TOKEN-MINTED-AT-BOOT/$token/" "$JOIN_CONFIG" >"$JOIN_CONFIG.run"
   if kubeadm join --config "$JOIN_CONFIG.run"; then
+    # Used once: delete it rather than leave it valid for the rest of its hour (a failure here is only logged).
+    kubeadm token delete --kubeconfig "$ADMIN_KUBECONFIG" "${token%%.*}" >/dev/null || echo "k8s-bootstrap: could not delete join token ${token%%.*}; it expires within 1 h"
     return 0
   fi
   reset_node
