@@ -46,7 +46,7 @@ cluster_exists() {
 }
 
 # A 1 h admin credential signed with the staged CA, for the token and the join order; never logged.
-# ETCD_CLIENT_DIR: a 1 h etcd client certificate (remove_predecessor), in a root-only temp dir.
+# ETCD_CLIENT_DIR: a 1-day etcd client certificate (remove_predecessor), in a root-only temp dir removed on exit.
 ADMIN_KUBECONFIG="$STATE_DIR/bootstrap-admin.conf"
 ETCD_CLIENT_DIR=""
 trap 'rm -f "$ADMIN_KUBECONFIG" "$JOIN_CONFIG.run"; [ -z "$ETCD_CLIENT_DIR" ] || rm -rf "$ETCD_CLIENT_DIR"' EXIT
@@ -70,7 +70,9 @@ etcd_api() {
 # down ("etcdserver: unhealthy cluster", learner or not). So before joining: take out of etcd
 # every member with this master's peer URL or name (the dead one, or a learner a failed join
 # added), then the stale Node. The etcd client certificate is signed with the etcd CA from the
-# secret store, valid 1 h, in a 0700 temp dir removed on exit.
+# secret store, valid 1 day (`openssl x509 -req -days 1`: OpenSSL 3.0 on Ubuntu 22.04 and Debian 12
+# has no hour-granular end date there, -not_after came with 3.4), its key in a 0700 temp dir removed
+# on exit, so it lives only as long as the script.
 # etcd_healthy <peer ip>: the member has a leader and serves a quorum read (etcd's /health).
 etcd_healthy() {
   curl -fsS --max-time 5 --cacert "$PKI_DIR/etcd/ca.crt" --cert "$ETCD_CLIENT_DIR/client.crt" --key "$ETCD_CLIENT_DIR/client.key" \
