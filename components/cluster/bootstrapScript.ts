@@ -12,9 +12,9 @@
 //   standard library (on every Ubuntu 22.04 image; the aliyun CLI is not) signing the RPC
 //   request with HMAC-SHA1 (signature version 1.0, https://www.alibabacloud.com/help/doc-detail/127287.htm).
 // - A master re-created under its name and address first removes its dead predecessor from etcd
-//   (and its Node), with a 1 h etcd client certificate it signs with the etcd CA it just read.
+//   (and its Node), with a 1-day etcd client certificate it signs with the etcd CA it just read.
 // - A master mints a 1 h bootstrap token itself, with a 1 h admin credential it signs with
-//   the CA it just read; a worker reads the current short-lived token (4 h) the masters keep in
+//   the CA it just read, and deletes the token after the join; a worker reads the current short-lived token (4 h) the masters keep in
 //   a KMS secret of its own, with the workers' instance role (workerToken.ts), at every join attempt.
 // - umask 077, the log is 0600, kubeadm prints no token or certificate key.
 //
@@ -27,6 +27,7 @@ import { METADATA_SLICE, METADATA_SLICE_DROPINS } from "./bootstrapUnits";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../network/ports";
 import { ETCD_DATA_DIR } from "./etcdBackup";
 import { nodeName } from "./nodeName";
+import { joinTokenSecretName, WORKER_TOKEN_UNIT } from "./workerToken";
 import { renderScript, scriptFile, shellExpression } from "../scriptFiles";
 
 /** Where the script lives on the node. */
@@ -96,6 +97,10 @@ export function bootstrapScript(c: ClusterBootstrap, n: NodeBootstrap, s: Bootst
       KMS_URL: cp.secretStore.kmsUrl,
       SECRET_NAME: cp.secretStore.secretName,
       RAM_ROLE: cp.secretStore.ramRole,
+      // Master-0 inits only while this secret does not exist (k8s-bootstrap-master.sh join_secret_state).
+      JOIN_SECRET: joinTokenSecretName(c.clusterName),
+      WORKER_TOKEN_UNIT: `${WORKER_TOKEN_UNIT}.service`,
+      CLUSTER_PROBES: 18,
       IMAGE_REPO: c.imageRepository,
     }),
   });

@@ -251,7 +251,7 @@ export class Cluster extends pulumi.ComponentResource {
     return text;
   }
 
-  /** Master 0 may run `kubeadm init` (only when no cluster answers); the others join, one at a time. */
+  /** Master 0 may run `kubeadm init` (only when no cluster answers and `<stack>-worker-join` does not exist); the others join, one at a time. */
   private masterBootstrap(addresses: ControlPlaneAddresses, i: number, hostname: string): NodeBootstrap {
     const nodeIp = addresses.masters[i].ip;
     const peers = addresses.masters.filter((_, j) => j !== i).map((m) => `${m.ip}:${API_SERVER_PORT}`);

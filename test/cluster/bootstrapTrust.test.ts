@@ -474,12 +474,16 @@ interface Stubs {
   etcd: https.Server;
   removed: string[];
   up: { value: boolean };
+  /** This many /readyz requests are answered 503 before `up` counts again (a cluster that misses the first probes). */
+  downFor: { value: number };
+  /** Whether KMS holds prod1-worker-join (the masters' timer creates it after the first init). */
+  joinSecret: { value: "absent" | "present" | "denied" };
   kmsCalls: number;
 }
 
 async function stubs(): Promise<Stubs> {
   const up = { value: false };
-  const s = { up, kmsCalls: 0, removed: [] as string[] } as Stubs;
+  const s = { up, downFor: { value: 0 }, joinSecret: { value: "absent" }, kmsCalls: 0, removed: [] as string[] } as Stubs;
   // The dead predecessor of master-0 (its peer URL) and of master-1 (its name) beside a live member.
   const etcdMembers = [
     { ID: "101", name: "prod1-master-0", peerURLs: ["https://10.20.0.10:2380"] },
@@ -502,7 +506,9 @@ async function stubs(): Promise<Stubs> {
     });
   });
   s.api = https.createServer({ cert: server.cert, key: server.key }, (req, res) => {
-    res.statusCode = req.url === "/readyz" && up.value ? 200 : 503;
+    const down = req.url === "/readyz" && s.downFor.value > 0;
+    if (down) s.downFor.value--;
+    res.statusCode = req.url === "/readyz" && up.value && !down ? 200 : 503;
     res.end();
   });
   const creds = { AccessKeyId: "STS.test", AccessKeySecret: "stssecret", SecurityToken: "ststoken" };
@@ -525,6 +531,12 @@ async function stubs(): Promise<Stubs> {
         return void res.end("{}");
       }
       s.kmsCalls++;
+      // KMS answers a missing secret with 404 Forbidden.ResourceNotFound (GetSecretValue's error codes).
+      if (url.searchParams.get("SecretName") === "prod1-worker-join") {
+        if (s.joinSecret.value === "absent") return void res.writeHead(404).end(JSON.stringify({ Code: "Forbidden.ResourceNotFound" }));
+        if (s.joinSecret.value === "denied") return void res.writeHead(403).end(JSON.stringify({ Code: "Forbidden.NoPermission" }));
+        return void res.end(JSON.stringify({ SecretData: JSON.stringify({ token: "wrkr00.0123456789abcdef", expires: "2026-12-07T12:00:00Z" }) }));
+      }
       const files = { "ca.crt": ca.cert, "ca.key": ca.key, "sa.key": "SA-PRIVATE-KEY", "etcd/ca.crt": etcdCa.cert, "etcd/ca.key": etcdCa.key };
       return void res.end(JSON.stringify({ SecretData: JSON.stringify({ files }) }));
     }
@@ -564,7 +576,8 @@ esac
   getent: "#!/bin/bash\nexit 2\n",
   useradd: `#!/bin/bash\necho "useradd $*" >>"$ROOT/calls"\n`,
   chown: `#!/bin/bash\necho "chown $*" >>"$ROOT/calls"\n`,
-  kubectl: `#!/bin/bash\necho "kubectl $*" >>"$ROOT/calls"; echo True\n`,
+  // A Node's Ready condition: False while $ROOT/not-ready exists.
+  kubectl: `#!/bin/bash\necho "kubectl $*" >>"$ROOT/calls"; if [ -f "$ROOT/not-ready" ]; then echo False; else echo True; fi\n`,
   swapoff: "#!/bin/bash\n",
   modprobe: "#!/bin/bash\n",
   sysctl: "#!/bin/bash\n",
@@ -658,7 +671,10 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
     const log = path.join(r.dir, "var/log/k8s-bootstrap.log");
     expect(fs.statSync(log).mode & 0o777).toBe(0o600);
     const text = fs.readFileSync(log, "utf8");
-    expect(text).toContain("initialising");
+    expect(text).toContain("k8s-bootstrap: no cluster answers at 127.0.0.1:");
+    expect(text).toContain(" or the other masters and prod1-worker-join does not exist; initialising\n");
+    // The "initialised" marker (the workers' join-token secret) is created right after the init.
+    expect(calls(r.dir).indexOf("systemctl start --no-block k8s-worker-token.service")).toBeGreaterThan(calls(r.dir).indexOf("kubeadm init"));
     expect(text).not.toMatch(/PRIVATE KEY|SA-PRIVATE-KEY|abcdef\.0123456789abcdef|mintme|0f0f0f0f|stssecret|ststoken/);
     expect(fs.statSync(path.join(r.dir, "etc/kubernetes/pki/ca.key")).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.join(r.dir, "etc/kubernetes/pki/ca.crt")).mode & 0o777).toBe(0o644);
@@ -688,6 +704,10 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
     expect(c.indexOf("delete node prod1-master-0")).toBeLessThan(c.indexOf("kubeadm join"));
     expect(kubeadmCalls(r.dir)).toEqual([expect.stringMatching(/^kubeadm join --config \S+\.run$/)]);
     expect(calls(r.dir)).toContain("kubeadm token create");
+    // The masters' 1 h join token is deleted once used.
+    const deleted = `kubeadm token delete --kubeconfig ${r.dir}/var/lib/k8s-bootstrap/bootstrap-admin.conf mintme\n`;
+    expect(c).toContain(deleted);
+    expect(c.indexOf(deleted)).toBeGreaterThan(c.indexOf("kubeadm join"));
     expect(fs.existsSync(path.join(r.dir, "etc/k8s-bootstrap/kubeadm.yaml.run"))).toBe(false);
     expect(fs.existsSync(path.join(r.dir, "var/lib/k8s-bootstrap/bootstrap-admin.conf"))).toBe(false);
   });
@@ -727,6 +747,69 @@ describe("the bootstrap script end to end (stub kubeadm, real curl and python3)"
     const c = calls(r.dir);
     expect(c).toContain("get node prod1-master-0");
     expect(c.indexOf("get node prod1-master-0")).toBeLessThan(c.indexOf("kubeadm join"));
+  });
+
+  test("a re-created master-0 whose first probes fail: prod1-worker-join exists, so it never inits and joins once the cluster answers", async () => {
+    s.up.value = true;
+    s.joinSecret.value = "present";
+    // 18 probes (3 min) before deciding, then two join rounds that still see nothing; the 21st /readyz answers.
+    s.downFor.value = 20;
+    try {
+      const r = root(master(0));
+      expect(await r.run({ JOIN_TRIES: "5" })).toBe(0);
+      expect(kubeadmCalls(r.dir)).toEqual([expect.stringMatching(/^kubeadm join --config \S+\.run$/)]);
+      const log = fs.readFileSync(path.join(r.dir, "var/log/k8s-bootstrap.log"), "utf8");
+      expect(log).toContain("k8s-bootstrap: attempt 18/18 failed: cluster_exists\n");
+      expect(log).toContain(
+        "k8s-bootstrap: no cluster answers, but prod1-worker-join exists: this cluster was initialised before and master-0 never initialises again; probing to join",
+      );
+      expect(log).toContain("k8s-bootstrap: attempt 2/5 failed: join_when_answering\n");
+      expect(log).not.toContain("wrkr00");
+    } finally {
+      s.joinSecret.value = "absent";
+      s.downFor.value = 0;
+    }
+  });
+
+  test("master-0 with prod1-worker-join and no cluster answering: no init, the unit retries", async () => {
+    s.up.value = false;
+    s.joinSecret.value = "present";
+    try {
+      const r = root(master(0));
+      expect(await r.run()).not.toBe(0);
+      expect(kubeadmCalls(r.dir)).toEqual([]);
+      expect(fs.existsSync(path.join(r.dir, "var/lib/k8s-bootstrap/done"))).toBe(false);
+    } finally {
+      s.joinSecret.value = "absent";
+    }
+  });
+
+  test("master-0 that cannot read prod1-worker-join (no proof the cluster never existed) does not init", async () => {
+    s.up.value = false;
+    s.joinSecret.value = "denied";
+    try {
+      const r = root(master(0));
+      expect(await r.run()).not.toBe(0);
+      expect(kubeadmCalls(r.dir)).toEqual([]);
+      expect(fs.readFileSync(path.join(r.dir, "var/log/k8s-bootstrap.log"), "utf8")).toContain(
+        "k8s-bootstrap: no cluster answers and prod1-worker-join cannot be read (exit 1): master-0 does not initialise without proof that no cluster existed; the unit retries",
+      );
+    } finally {
+      s.joinSecret.value = "absent";
+    }
+  });
+
+  test("two masters lost at once: master-1 removes its own dead predecessor before waiting for master-0 (etcd refuses master-0's add while it is listed)", async () => {
+    s.up.value = true;
+    s.removed.length = 0;
+    const r = root(master(1));
+    fs.writeFileSync(path.join(r.dir, "not-ready"), "");
+    expect(await r.run()).not.toBe(0);
+    expect(s.removed).toEqual(["102"]);
+    expect(kubeadmCalls(r.dir)).toEqual([]);
+    expect(fs.readFileSync(path.join(r.dir, "var/log/k8s-bootstrap.log"), "utf8")).toContain(
+      "k8s-bootstrap: waiting for prod1-master-0 to be Ready before joining\n",
+    );
   });
 
   test("a failure mid-way (apt) leaves no marker; the next boot resumes and finishes", async () => {

@@ -211,6 +211,11 @@ print(" ".join(u for m in json.load(sys.stdin)["members"] for u in m.get("client
     for ep in $eps; do
       poll "etcd cluster is not healthy ($ep)" ${etcdctlCmd.replace(/--endpoints "[^"]*"/, '--endpoints "$ep"')} --dial-timeout 2s --command-timeout 2s endpoint status >/dev/null 2>&1 || exit 5
     done
+    # kubelet-start (cmd/phases/join/kubelet.go): kubeadm refuses to join while a Node of this name is Ready
+    # ("a Node with name ... and status Ready already exists in the cluster").
+    if [ "$(kubectl get node ${name} -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" = True ]; then
+      echo "kubeadm: a Node with name "${name}" and status "Ready" already exists in the cluster" >>"$ROOT/member-add"; exit 6
+    fi
     poll "etcd learner add" add_learner || exit 5
     touch "$ROOT/etc/kubernetes/kubelet.conf"; echo admin >"$ROOT/etc/kubernetes/admin.conf" ;;
   reset) rm -rf "$ROOT/etc/kubernetes/pki" ;;
@@ -218,7 +223,17 @@ print(" ".join(u for m in json.load(sys.stdin)["members"] for u in m.get("client
   token) echo "mintme.0123456789abcdef" ;;
 esac
 `,
-  kubectl: `#!/bin/bash\necho "kubectl $*" >>"$ROOT/calls"; echo True\n`,
+  // The cluster's Nodes as files under $ROOT/nodes (every master's stale Node Ready at first): `get node X` answers
+  // Ready while its file exists, `delete node X` removes it.
+  kubectl: `#!/bin/bash
+echo "kubectl $*" >>"$ROOT/calls"
+node=$(printf '%s\\n' "$@" | sed -n '/^node$/{n;p;q}')
+case " $* " in
+  *" delete node "*) rm -f "$ROOT/nodes/$node" ;;
+  *" get node "*) [ -f "$ROOT/nodes/$node" ] && echo True ;;
+esac
+exit 0
+`,
   "apt-get": `#!/bin/bash\n`,
   "apt-cache": `#!/bin/bash\ncase "$2" in containerd) echo " containerd | 1.7.28-0ubuntu1~22.04.1 | http://archive Packages" ;; kubeadm) echo " kubeadm | 1.35.4-1.1 | https://repo Packages" ;; esac\n`,
   "apt-mark": "#!/bin/bash\n",
@@ -302,6 +317,9 @@ suite("a lost master rejoins a real etcd v3.6.6 (three TLS members on loopback)"
       for (const [name, text] of Object.entries(STUBS(etcdctlCmd, NAMES[lost], peerUrl(lost)))) fs.writeFileSync(path.join(bin, name), text, { mode: 0o755 });
       fs.writeFileSync(path.join(root, "repo/Release.key"), "KEY\n");
       fs.writeFileSync(path.join(root, "etc/fstab"), "");
+      // Every master's Node, the lost one's stale and (as kubeadm sees it) still Ready.
+      fs.mkdirSync(path.join(root, "nodes"));
+      for (const n of NAMES) fs.writeFileSync(path.join(root, "nodes", n), "");
       const c: ClusterBootstrap = {
         clusterName: "prod1",
         kubernetesVersion: "1.35.4",
@@ -356,6 +374,7 @@ suite("a lost master rejoins a real etcd v3.6.6 (three TLS members on loopback)"
       expect(fs.readdirSync(tmpdir)).toEqual([]);
       const calls = fs.readFileSync(path.join(root, "calls"), "utf8");
       expect(calls).toContain(`kubectl --kubeconfig ${root}/var/lib/k8s-bootstrap/bootstrap-admin.conf delete node ${NAMES[lost]} --ignore-not-found`);
+      expect(fs.readdirSync(path.join(root, "nodes")).sort()).toEqual(NAMES.filter((_, i) => i !== lost));
 
       // The new member: the same name and peer URL, an empty data dir, joining the existing cluster (as kubeadm's etcd manifest does).
       const listed = await members(alive);

@@ -38,6 +38,8 @@ interface Kms {
   actions: string[];
   versions: { id: string; data: string }[];
   badSignatures: number;
+  /** CreateSecret answers as when another master created the secret a moment before. */
+  createRace?: boolean;
 }
 async function kmsStub(secretName: string): Promise<Kms> {
   const creds: Record<string, { AccessKeyId: string; AccessKeySecret: string; SecurityToken: string }> = {
@@ -78,6 +80,7 @@ async function kmsStub(secretName: string): Promise<Kms> {
       return v ? void res.end(JSON.stringify({ SecretData: v.data, VersionId: v.id })) : missing();
     }
     if (action === "PutSecretValue" && k.versions.length === 0) return missing();
+    if (action === "CreateSecret" && k.createRace) return void res.writeHead(400).end(JSON.stringify({ Code: "Rejected.ResourceExist" }));
     if (action === "PutSecretValue" || (action === "CreateSecret" && k.versions.length === 0)) {
       k.versions.push({ id: url.searchParams.get("VersionId")!, data: url.searchParams.get("SecretData")! });
       return void res.end("{}");
@@ -110,6 +113,11 @@ withKubeadm("a master's k8s-worker-token (real kubeadm token create)", () => {
     fs.writeFileSync(
       path.join(bin, "kubeadm"),
       `#!/bin/bash
+if [ "$1 $2" = "token delete" ]; then # as the api-server: deleting a missing token's Secret fails
+  echo "kubeadm $*" >>"${dir}/calls"
+  rm "${secrets()}/bootstrap-token-\${@: -1}" 2>/dev/null
+  exit
+fi
 out=$("${kubeadmBin}" "$@" --dry-run) || exit 1
 echo "kubeadm $*" >>"${dir}/calls"
 name=$(printf '%s\\n' "$out" | sed -n 's/^  name: \\(bootstrap-token-[a-z0-9]*\\)$/\\1/p' | head -n 1)
@@ -180,12 +188,40 @@ printf '%s\\n' "$out" | tail -n 1
     expect(kms.versions).toHaveLength(2);
   });
 
-  test("a stored token with under 2 h left is replaced", async () => {
+  test("a stored token with under 2 h left is replaced, and the token it superseded is deleted", async () => {
     const { token } = stored(kms);
+    const id = token.split(".")[0];
+    expect(fs.existsSync(path.join(secrets(), `bootstrap-token-${id}`))).toBe(true);
     kms.versions.push({ id: "near", data: JSON.stringify({ token, expires: new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, "Z") }) });
-    expect((await run()).code).toBe(0);
-    expect(stored(kms).token).not.toBe(token);
-    expect(mints()).toHaveLength(3);
+    const r = await run();
+    expect(r.code).toBe(0);
+    const fresh = stored(kms).token;
+    expect(fresh).not.toBe(token);
+    expect(mints().filter((l) => l.startsWith("kubeadm token create"))).toHaveLength(3);
+    expect(mints().at(-1)).toBe(`kubeadm token delete --kubeconfig ${path.join(dir, "kubeconfig")} ${id}`);
+    expect(r.out).toContain(`k8s-worker-token: deleted token ${id}\n`);
+    // Only the new token's Secret is left.
+    expect(fs.readdirSync(secrets())).toEqual([`bootstrap-token-${fresh.split(".")[0]}`]);
+  });
+
+  test("two masters race to create the secret: the loser deletes the token it minted and fails", async () => {
+    const saved = kms.versions.splice(0);
+    const before = fs.readdirSync(secrets());
+    kms.createRace = true;
+    try {
+      const r = await run();
+      expect(r.code).toBe(1);
+      expect(r.out).toContain("kms-join-token: CreateSecret: Rejected.ResourceExist");
+      expect(r.out).toContain("could not store the new token in prod1-worker-join; the next run retries");
+      const [create, del] = mints().slice(-2);
+      expect(create).toMatch(/^kubeadm token create /);
+      expect(del).toMatch(/^kubeadm token delete --kubeconfig \S+ [a-z0-9]{6}$/);
+      // Its Secret is gone again: the same Secrets as before the run.
+      expect(fs.readdirSync(secrets())).toEqual(before);
+    } finally {
+      kms.createRace = false;
+      kms.versions.push(...saved);
+    }
   });
 
   test("the script passes shellcheck; the units pass systemd-analyze verify", () => {

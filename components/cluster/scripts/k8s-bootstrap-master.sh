@@ -46,7 +46,7 @@ cluster_exists() {
 }
 
 # A 1 h admin credential signed with the staged CA, for the token and the join order; never logged.
-# ETCD_CLIENT_DIR: a 1 h etcd client certificate (remove_predecessor), in a root-only temp dir.
+# ETCD_CLIENT_DIR: a 1-day etcd client certificate (remove_predecessor), in a root-only temp dir removed on exit.
 ADMIN_KUBECONFIG="$STATE_DIR/bootstrap-admin.conf"
 ETCD_CLIENT_DIR=""
 trap 'rm -f "$ADMIN_KUBECONFIG" "$JOIN_CONFIG.run"; [ -z "$ETCD_CLIENT_DIR" ] || rm -rf "$ETCD_CLIENT_DIR"' EXIT
@@ -70,7 +70,9 @@ etcd_api() {
 # down ("etcdserver: unhealthy cluster", learner or not). So before joining: take out of etcd
 # every member with this master's peer URL or name (the dead one, or a learner a failed join
 # added), then the stale Node. The etcd client certificate is signed with the etcd CA from the
-# secret store, valid 1 h, in a 0700 temp dir removed on exit.
+# secret store, valid 1 day (`openssl x509 -req -days 1`: OpenSSL 3.0 on Ubuntu 22.04 and Debian 12
+# has no hour-granular end date there, -not_after came with 3.4), its key in a 0700 temp dir removed
+# on exit, so it lives only as long as the script.
 # etcd_healthy <peer ip>: the member has a leader and serves a quorum read (etcd's /health).
 etcd_healthy() {
   curl -fsS --max-time 5 --cacert "$PKI_DIR/etcd/ca.crt" --cert "$ETCD_CLIENT_DIR/client.crt" --key "$ETCD_CLIENT_DIR/client.key" \
@@ -139,15 +141,20 @@ join_control_plane() {
   local token
   kms_fetch || return 1
   mint_admin || return 1
+  # The dead predecessor goes first: it only takes out this master's own name or peer URL, and while
+  # it is listed etcd refuses every member add (mayAddMember checks all voting members), the
+  # previous master's too: waiting for that one first would deadlock two masters lost at once.
+  remove_predecessor || return 1
   # One learner at a time (etcd): master-i joins once master-(i-1) is Ready.
   if [ -n "$PREVIOUS_MASTER" ] && ! previous_ready; then
     echo "k8s-bootstrap: waiting for $PREVIOUS_MASTER to be Ready before joining"
     return 1
   fi
-  remove_predecessor || return 1
   token=$(kubeadm token create --kubeconfig "$ADMIN_KUBECONFIG" --ttl 1h --description "k8s-bootstrap join of $NODE_NAME") || return 1
   sed "s/JOIN-TOKEN-MINTED-AT-BOOT/$token/" "$JOIN_CONFIG" >"$JOIN_CONFIG.run"
   if kubeadm join --config "$JOIN_CONFIG.run"; then
+    # Used once: delete it rather than leave it valid for the rest of its hour (a failure here is only logged).
+    kubeadm token delete --kubeconfig "$ADMIN_KUBECONFIG" "${token%%.*}" >/dev/null || echo "k8s-bootstrap: could not delete join token ${token%%.*}; it expires within 1 h"
     return 0
   fi
   reset_node
@@ -163,16 +170,54 @@ init_control_plane() {
   return 1
 }
 
+# join_secret_state: whether this cluster was ever initialised, from the workers' join-token secret
+# JOIN_SECRET (<cluster>-worker-join, workerToken.ts), which the masters' k8s-worker-token timer creates
+# minutes after the first init and nothing but an operator deletes. Exit 0: it exists (a cluster
+# existed: never init again); 3: KMS says it does not exist; anything else: unknown. The token is
+# read and dropped, never printed.
+join_secret_state() {
+  local token creds
+  token=$(curl -fsS --max-time 5 -X PUT -H 'X-aliyun-ecs-metadata-token-ttl-seconds: 300' "$METADATA_URL/latest/api/token") || return 1
+  creds=$(curl -fsS --max-time 5 -H "X-aliyun-ecs-metadata-token: $token" "$METADATA_URL/latest/meta-data/ram/security-credentials/$RAM_ROLE") || return 1
+  STS_CREDS=$creds python3 - "$KMS_URL" "$JOIN_SECRET" get >/dev/null <<'PY'
+# @include kms-join-token.py
+PY
+}
+
+join_when_answering() {
+  cluster_exists && join_control_plane
+}
+
 retry 30 10 kms_fetch
-if cluster_exists; then
+# A cluster that does not answer once may be restarting, or its front may be re-created: probe for
+# CLUSTER_PROBES x 10 s (3 min) before deciding anything.
+if retry "$CLUSTER_PROBES" 10 cluster_exists; then
   echo "k8s-bootstrap: a cluster with this CA answers; joining it"
   retry "$JOIN_TRIES" 30 join_control_plane
-elif [ "$MASTER_INDEX" = 0 ]; then
-  echo "k8s-bootstrap: no cluster answers at $API_ENDPOINT or the other masters; initialising"
-  retry 3 30 init_control_plane
-else
+elif [ "$MASTER_INDEX" != 0 ]; then
   echo "k8s-bootstrap: no cluster answers yet; master $MASTER_INDEX only joins" >&2
   exit 1
+else
+  # Master-0 inits only a cluster that provably never existed: a second `kubeadm init` with the same
+  # CA would start a one-member etcd that the front's /readyz admits beside the real one.
+  state=0
+  join_secret_state || state=$?
+  case "$state" in
+    3)
+      echo "k8s-bootstrap: no cluster answers at $API_ENDPOINT or the other masters and $JOIN_SECRET does not exist; initialising"
+      retry 3 30 init_control_plane
+      # The workers' join token and with it the "initialised" marker, now rather than at the timer's next run.
+      systemctl start --no-block "$WORKER_TOKEN_UNIT" || true
+      ;;
+    0)
+      echo "k8s-bootstrap: no cluster answers, but $JOIN_SECRET exists: this cluster was initialised before and master-0 never initialises again; probing to join (a stack destroyed and re-created under the same name: delete $JOIN_SECRET, docs/runbooks/replace-a-node.md)"
+      retry "$JOIN_TRIES" 30 join_when_answering
+      ;;
+    *)
+      echo "k8s-bootstrap: no cluster answers and $JOIN_SECRET cannot be read (exit $state): master-0 does not initialise without proof that no cluster existed; the unit retries" >&2
+      exit 1
+      ;;
+  esac
 fi
 install -d -m 0700 "$ROOT/root/.kube"
 install -m 0600 "$K8S_DIR/admin.conf" "$ROOT/root/.kube/config"

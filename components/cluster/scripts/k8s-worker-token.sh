@@ -4,7 +4,8 @@
 # REFRESH_HOURS, or its bootstrap-token Secret is gone (the tokencleaner deleted it), it mints a
 # new one with `kubeadm token create --ttl TTL_HOURS` and stores it as the secret's new version.
 # Tokens only ever exist as kubeadm's own expiring Secrets: the program manages none, so nothing
-# drifts when they expire. Two masters racing both store a valid token; the last one wins.
+# drifts when they expire. A stored token replaces the previous one, which is then deleted; a master
+# that cannot store its token (two racing to create the secret: the loser) deletes the one it minted.
 set -euo pipefail
 umask 077
 
@@ -41,5 +42,22 @@ fi
 JOIN_TOKEN=$(kubeadm token create --kubeconfig "$KUBECONFIG_FILE" --ttl "${TTL_HOURS}h" --description "worker joins (k8s-worker-token on $(hostname))")
 JOIN_TOKEN_EXPIRES=$(date -u -d "@$((now + TTL_HOURS * 3600))" +%Y-%m-%dT%H:%M:%SZ)
 export JOIN_TOKEN JOIN_TOKEN_EXPIRES
-kms put
+# delete_token <id>: a token no worker will read any more; a failure (already gone) is only logged.
+delete_token() {
+  if kubeadm token delete --kubeconfig "$KUBECONFIG_FILE" "$1" >/dev/null 2>&1; then
+    log "deleted token $1"
+  else
+    log "could not delete token $1 (gone already, or it expires on its own)"
+  fi
+}
+if ! kms put; then
+  # Not stored (KMS refused, or another master created the secret first): nobody will use this token.
+  delete_token "${JOIN_TOKEN%%.*}"
+  log "could not store the new token in $SECRET_NAME; the next run retries"
+  exit 1
+fi
 log "stored token ${JOIN_TOKEN%%.*} (expires $JOIN_TOKEN_EXPIRES) in $SECRET_NAME"
+# The token it superseded would stay valid up to REFRESH_HOURS more: delete it now.
+if [ -n "$current" ] && [ "${current%%.*}" != "${JOIN_TOKEN%%.*}" ]; then
+  delete_token "${current%%.*}"
+fi
