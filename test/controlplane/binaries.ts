@@ -57,3 +57,11 @@ export function requireBinaries(): string {
 export function bin(dir: string, name: Binary): string {
   return path.join(dir, name);
 }
+
+/** The Kubernetes version the harness builds (the k8s.io/kubernetes require line of harness/kubernetes/go.mod), e.g. "v1.35.4". */
+export function harnessKubernetesVersion(): string {
+  const gomod = fs.readFileSync(path.join(REPO, "harness", "kubernetes", "go.mod"), "utf8");
+  const m = gomod.match(/^\s*(?:require\s+)?k8s\.io\/kubernetes\s+(v\d+\.\d+\.\d+)\s*$/m);
+  if (!m) throw new Error("harness/kubernetes/go.mod: no k8s.io/kubernetes require line");
+  return m[1];
+}
