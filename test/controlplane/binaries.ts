@@ -48,7 +48,7 @@ export function requireBinaries(): string {
   const missing = missingBinaries(dir);
   if (missing.length > 0) {
     throw new HarnessUsageError(
-      `the control-plane binaries are not built (missing in ${dir}: ${missing.join(", ")}); build them with \`bash harness/build.sh\` (or \`npm run setup -- --tests\`), up to 100 minutes the first time on 2 busy cores`,
+      `the control-plane binaries are not built (missing in ${dir}: ${missing.join(", ")}); build them with \`bash harness/build.sh\` (or \`npm run setup -- --tests\`), about 29 CPU-minutes the first time (an estimated 15-20 minutes on 2 idle cores, BENCHMARKS.md)`,
     );
   }
   return dir;

@@ -74,8 +74,8 @@ export class StartAborted extends Error {}
 
 /**
  * The line the CLI prints when the stack pins another Kubernetes version than the harness builds (dev and
- * test pin 1.36.x; harness/build.sh builds the prod stacks' version only, a second version costing about
- * 75 CPU-minutes): that stack's config is then tried on the harness's binaries. Undefined when they agree.
+ * test pin 1.36.x; harness/build.sh builds the prod stacks' version only, keyed on versions so a second one can
+ * be added; BENCHMARKS.md has its cost): that stack's config is then tried on the harness's binaries. Undefined when they agree.
  */
 export function versionNote(inputs: StackInputs, harness = harnessKubernetesVersion()): string | undefined {
   const cluster = documentsByKind(inputs.initConfig).get("ClusterConfiguration") as { kubernetesVersion?: string } | undefined;
