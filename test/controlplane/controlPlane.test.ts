@@ -160,10 +160,40 @@ describe.each([
   ifReady("readyz is ok and the four components run with the manifests' flags", async () => {
     const r = await h.cp.client.request("GET", "/readyz");
     expect([r.status, r.text]).toEqual([200, "ok"]);
-    // Every manifest flag is there, rewritten only in paths, addresses and ports.
+    // Every manifest flag is there with its value, rewritten only as README/controlPlane.ts document: undone
+    // here (the temporary root taken off paths, the free loopback ports back to 6443/2379/2380/2381), the
+    // node's own addresses on the manifest side read as 127.0.0.1, lists compared as sets (a URL kept once).
+    const etcdPort = (flag: string) => h.cp.commands.etcd.find((a) => a.startsWith(`${flag}=`))!.match(/127\.0\.0\.1:(\d+)/)![1];
+    const portBack = new Map([
+      [new URL(h.cp.apiserver).port, "6443"],
+      [etcdPort("--listen-client-urls"), "2379"],
+      [etcdPort("--listen-peer-urls"), "2380"],
+      [etcdPort("--listen-metrics-urls"), "2381"],
+    ]);
+    expect(new Set(portBack.values()).size).toBe(4);
+    const init = YAML.parseAllDocuments(h.inputs.initConfig).map((d) => d.toJS() as Record<string, unknown>);
+    const advertise = (init.find((d) => d.kind === "InitConfiguration")!.localAPIEndpoint as { advertiseAddress: string }).advertiseAddress;
+    const endpointHost = String(init.find((d) => d.kind === "ClusterConfiguration")!.controlPlaneEndpoint).replace(/:\d+$/, "");
+    const nodeHosts = [advertise, endpointHost];
+    const undone = (arg: string) => {
+      const [flag, ...rest] = arg.split("=");
+      const parts = rest
+        .join("=")
+        .split(",")
+        .map((p) => (p.startsWith(`${h.cp.root}/`) ? p.slice(h.cp.root.length) : p))
+        .map((p) => p.replace(/127\.0\.0\.1:(\d+)/g, (m, port: string) => `127.0.0.1:${portBack.get(port) ?? port}`));
+      return flag === "--secure-port" ? `${flag}=${portBack.get(parts[0]) ?? parts[0]}` : `${flag}=${[...new Set(parts)].sort().join(",")}`;
+    };
+    const asManifest = (arg: string) => {
+      const [flag, ...rest] = arg.split("=");
+      const parts = rest
+        .join("=")
+        .split(",")
+        .map((p) => nodeHosts.reduce((v, host) => (v === host ? "127.0.0.1" : v.split(`${host}:`).join("127.0.0.1:")), p));
+      return `${flag}=${[...new Set(parts)].sort().join(",")}`;
+    };
     for (const [c, cmd] of Object.entries(h.cp.manifestCommands)) {
-      const flags = (args: string[]) => args.slice(1).map((a) => a.split("=")[0]);
-      expect(flags(h.cp.commands[c]).slice(0, cmd.length - 1)).toEqual(flags(cmd));
+      expect([c, h.cp.commands[c].slice(1, cmd.length).map(undone)]).toEqual([c, cmd.slice(1).map(asManifest)]);
     }
     expect(h.cp.commands["kube-apiserver"]).toContain(`--encryption-provider-config=${h.cp.root}/etc/kubernetes/pki/encryption-config.yaml`);
   });
