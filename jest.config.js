@@ -31,6 +31,7 @@ const UNIT = [
 ];
 const TOOLS = [
   "apps/javaApp",
+  "ci/setupGo",
   "ci/stackSecrets",
   "ci/workflows",
   "cluster/bootstrapTrust",

@@ -59,7 +59,7 @@ esac
 wanted() { [[ " ${groups[*]} " == *" $1 "* ]]; }
 
 command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
-command -v go >/dev/null || { echo "harness/build.sh: no Go toolchain (install Go >= 1.26 or put it on PATH)" >&2; exit 2; }
+command -v go >/dev/null || { echo "harness/build.sh: no Go toolchain: install Go >= 1.21 (it fetches the go1.26 toolchain harness/*/go.mod names through the Go module proxy) or put it on PATH; .ci/setup --tests does" >&2; exit 2; }
 export GOFLAGS="${GOFLAGS:--p=2}" CGO_ENABLED=0 GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 mkdir -p "$bin"
 stage="$(mktemp -d "$cache/.build.XXXXXX")"

@@ -48,7 +48,7 @@ export function requireBinaries(): string {
   const missing = missingBinaries(dir);
   if (missing.length > 0) {
     throw new HarnessUsageError(
-      `the control-plane binaries are not built (missing in ${dir}: ${missing.join(", ")}); build them with \`bash harness/build.sh\` (or \`npm run setup -- --tests\`), up to 100 minutes the first time on 2 busy cores`,
+      `the control-plane binaries are not built (missing in ${dir}: ${missing.join(", ")}); build them with \`bash harness/build.sh\` (or \`npm run setup -- --tests\`), about 29 CPU-minutes the first time (an estimated 15-20 minutes on 2 idle cores, BENCHMARKS.md)`,
     );
   }
   return dir;
@@ -56,4 +56,12 @@ export function requireBinaries(): string {
 
 export function bin(dir: string, name: Binary): string {
   return path.join(dir, name);
+}
+
+/** The Kubernetes version the harness builds (the k8s.io/kubernetes require line of harness/kubernetes/go.mod), e.g. "v1.35.4". */
+export function harnessKubernetesVersion(): string {
+  const gomod = fs.readFileSync(path.join(REPO, "harness", "kubernetes", "go.mod"), "utf8");
+  const m = gomod.match(/^\s*(?:require\s+)?k8s\.io\/kubernetes\s+(v\d+\.\d+\.\d+)\s*$/m);
+  if (!m) throw new Error("harness/kubernetes/go.mod: no k8s.io/kubernetes require line");
+  return m[1];
 }

@@ -5,7 +5,7 @@
 // SubjectAccessReviews for the RBAC the platform relies on, keeps immutable fields immutable; kube-bench
 // gives the CIS verdict. Needs the binaries of harness/build.sh: outside CI the file is skipped with a
 // printed reason when they are absent; in CI (CI=true) their absence is a failure.
-import { execFile } from "child_process";
+import { execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as https from "https";
 import * as os from "os";
@@ -17,7 +17,7 @@ import { applyPlan, ApplyReport, formatReport } from "./applyPlan";
 import { bin, binDir, missingBinaries } from "./binaries";
 import { CHART_PODS_FIXTURE, chartPod, chartPods, CONTROLLER, controllerIdentity, controllerOf, prepare, submit } from "./chartAdmission";
 import { formatCis, runCis } from "./cis";
-import { ControlPlane, rewriteFlag, startControlPlane } from "./controlPlane";
+import { ControlPlane, rewriteFlag, startControlPlane, versionNote } from "./controlPlane";
 import { K8sObject, KubeClient, serverMessage } from "./kubeClient";
 import { stackInputs, StackInputs } from "./stackInputs";
 
@@ -128,7 +128,16 @@ function planned(h: Harness, kind: string): K8sObject[] {
     .filter((o) => o.kind === kind);
 }
 
-describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
+// dev and test pin Kubernetes 1.36.2; the harness builds one version, the prod stacks' (harness/kubernetes/go.mod),
+// so dev runs here as dev's config on the v1.35.4 binaries (README, The local control plane).
+describe.each([
+  ["prod1", "prod1 on a real control plane (v1.35.4 binaries, the version prod1 pins)", undefined],
+  [
+    "dev",
+    "dev's config on the v1.35.4 binaries (dev pins 1.36.2) on a real control plane",
+    "note: dev pins 1.36.2; the harness runs v1.35.4 binaries (harness/build.sh builds one Kubernetes version), so this is dev's config on v1.35.4",
+  ],
+])("%s: %s", (stack, _title, note) => {
   const h = {} as Harness;
   const ifReady = ready ? test : test.skip;
 
@@ -144,13 +153,47 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
     await h.cp?.stop();
   }, MINUTES);
 
+  ifReady("the harness's Kubernetes version against the one the stack pins is reported when they differ", () => {
+    expect(versionNote(h.inputs)).toBe(note);
+  });
+
   ifReady("readyz is ok and the four components run with the manifests' flags", async () => {
     const r = await h.cp.client.request("GET", "/readyz");
     expect([r.status, r.text]).toEqual([200, "ok"]);
-    // Every manifest flag is there, rewritten only in paths, addresses and ports.
+    // Every manifest flag is there with its value, rewritten only as README/controlPlane.ts document: undone
+    // here (the temporary root taken off paths, the free loopback ports back to 6443/2379/2380/2381), the
+    // node's own addresses on the manifest side read as 127.0.0.1, lists compared as sets (a URL kept once).
+    const etcdPort = (flag: string) => h.cp.commands.etcd.find((a) => a.startsWith(`${flag}=`))!.match(/127\.0\.0\.1:(\d+)/)![1];
+    const portBack = new Map([
+      [new URL(h.cp.apiserver).port, "6443"],
+      [etcdPort("--listen-client-urls"), "2379"],
+      [etcdPort("--listen-peer-urls"), "2380"],
+      [etcdPort("--listen-metrics-urls"), "2381"],
+    ]);
+    expect(new Set(portBack.values()).size).toBe(4);
+    const init = YAML.parseAllDocuments(h.inputs.initConfig).map((d) => d.toJS() as Record<string, unknown>);
+    const advertise = (init.find((d) => d.kind === "InitConfiguration")!.localAPIEndpoint as { advertiseAddress: string }).advertiseAddress;
+    const endpointHost = String(init.find((d) => d.kind === "ClusterConfiguration")!.controlPlaneEndpoint).replace(/:\d+$/, "");
+    const nodeHosts = [advertise, endpointHost];
+    const undone = (arg: string) => {
+      const [flag, ...rest] = arg.split("=");
+      const parts = rest
+        .join("=")
+        .split(",")
+        .map((p) => (p.startsWith(`${h.cp.root}/`) ? p.slice(h.cp.root.length) : p))
+        .map((p) => p.replace(/127\.0\.0\.1:(\d+)/g, (m, port: string) => `127.0.0.1:${portBack.get(port) ?? port}`));
+      return flag === "--secure-port" ? `${flag}=${portBack.get(parts[0]) ?? parts[0]}` : `${flag}=${[...new Set(parts)].sort().join(",")}`;
+    };
+    const asManifest = (arg: string) => {
+      const [flag, ...rest] = arg.split("=");
+      const parts = rest
+        .join("=")
+        .split(",")
+        .map((p) => nodeHosts.reduce((v, host) => (v === host ? "127.0.0.1" : v.split(`${host}:`).join("127.0.0.1:")), p));
+      return `${flag}=${[...new Set(parts)].sort().join(",")}`;
+    };
     for (const [c, cmd] of Object.entries(h.cp.manifestCommands)) {
-      const flags = (args: string[]) => args.slice(1).map((a) => a.split("=")[0]);
-      expect(flags(h.cp.commands[c]).slice(0, cmd.length - 1)).toEqual(flags(cmd));
+      expect([c, h.cp.commands[c].slice(1, cmd.length).map(undone)]).toEqual([c, cmd.slice(1).map(asManifest)]);
     }
     expect(h.cp.commands["kube-apiserver"]).toContain(`--encryption-provider-config=${h.cp.root}/etc/kubernetes/pki/encryption-config.yaml`);
   });
@@ -884,4 +927,97 @@ describe.each(["prod1", "dev"])("%s on a real control plane", (stack) => {
       5 * MINUTES,
     );
   }
+});
+
+/** Runs the CLI (as `npm run control-plane` does); calls onLine for each stderr line, gives the exit code and both streams. */
+function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onLine: (line: string, pid: number) => void = () => undefined,
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  const cli = path.join(__dirname, "cli.ts");
+  const child = spawn(process.execPath, ["--stack-size=4000", "-r", "ts-node/register/transpile-only", cli, ...args], {
+    cwd: path.join(__dirname, "..", ".."),
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  let partial = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+    const lines = (partial + d.toString()).split("\n");
+    partial = lines.pop()!;
+    for (const l of lines) onLine(l, child.pid!);
+  });
+  return new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+/** The control plane's temporary roots in a directory (node's own v8-compile-cache may sit beside them). */
+const roots = (dir: string) => fs.readdirSync(dir).filter((f) => f.startsWith("control-plane-"));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+(ready ? describe : describe.skip)("npm run control-plane: bad input and interruptions", () => {
+  // Made in beforeAll (not when the file loads), so a run that filters these tests out leaves nothing behind.
+  let tmp = "";
+  beforeAll(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), "control-plane-cli-"))));
+  afterAll(() => tmp && fs.rmSync(tmp, { recursive: true, force: true }));
+
+  test(
+    "a stack whose configuration is refused exits 2 with the config errors, and nothing starts",
+    async () => {
+      const r = await runCli(["control-plane", "dev", "-c", "platform:masters.count=2"], { TMPDIR: tmp });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(
+        "control-plane dev: invalid stack configuration:\n  - platform:masters.count: must be odd for etcd quorum, got 2\nNothing was started.",
+      );
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(roots(tmp)).toEqual([]);
+    },
+    5 * MINUTES,
+  );
+
+  test(
+    "SIGTERM while planning: exit 143",
+    async () => {
+      const r = await runCli(["control-plane", "dev"], { TMPDIR: tmp }, (line, pid) => {
+        if (line.includes("planning dev offline")) process.kill(pid, "SIGTERM");
+      });
+      expect([r.code, r.signal]).toEqual([143, null]);
+      expect(r.stderr).toContain("SIGTERM: stopping the control plane and removing its files");
+    },
+    5 * MINUTES,
+  );
+
+  test(
+    "Ctrl-C during the start: etcd and kube-apiserver are stopped, the temporary root (CA keys) removed, exit 130; dev's version note is printed",
+    async () => {
+      const pids: Record<string, number> = {};
+      const r = await runCli(["control-plane", "dev"], { TMPDIR: tmp }, (line, pid) => {
+        const m = line.match(/started (etcd|kube-apiserver) \(pid (\d+)\)/);
+        if (!m) return;
+        pids[m[1]] = Number(m[2]);
+        if (m[1] === "kube-apiserver") process.kill(pid, "SIGINT");
+      });
+      expect([r.code, r.signal]).toEqual([130, null]);
+      expect(Object.keys(pids).sort()).toEqual(["etcd", "kube-apiserver"]);
+      expect(Object.entries(pids).filter(([, pid]) => alive(pid))).toEqual([]);
+      // The start's temporary root lived under TMPDIR (os.tmpdir()) and is gone.
+      expect(roots(tmp)).toEqual([]);
+      expect(r.stdout).not.toContain("kubeconfig:");
+      expect(r.stderr.split("\n")).toContain(
+        "note: dev pins 1.36.2; the harness runs v1.35.4 binaries (harness/build.sh builds one Kubernetes version), so this is dev's config on v1.35.4",
+      );
+    },
+    10 * MINUTES,
+  );
 });

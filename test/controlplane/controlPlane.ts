@@ -22,15 +22,12 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { promisify } from "util";
 import YAML from "yaml";
 import { ENCRYPTION_CONFIG_PATH } from "../../components/cluster/kubeadm";
 import { encryptionConfig } from "../../components/cluster/secretStore";
-import { bin } from "./binaries";
+import { bin, harnessKubernetesVersion } from "./binaries";
 import { KubeClient } from "./kubeClient";
 import { documentsByKind, StackInputs } from "./stackInputs";
-
-const run = promisify(execFile);
 
 export const REWRITES = [
   "absolute paths in flag values: <root> in front",
@@ -64,6 +61,27 @@ export interface StartOptions {
   keepFiles?: boolean;
   /** How long to wait for readyz (default 120 s: 2 busy cores). */
   readyTimeoutMs?: number;
+  /**
+   * Aborting it (the CLI does on SIGINT/SIGTERM) stops the start where it is: a running kubeadm is killed,
+   * nothing more is spawned, every process started so far is stopped and the temporary root removed, and
+   * the start rejects with a StartAborted.
+   */
+  signal?: AbortSignal;
+}
+
+/** The start was aborted through StartOptions.signal; everything it had started is stopped and removed. */
+export class StartAborted extends Error {}
+
+/**
+ * The line the CLI prints when the stack pins another Kubernetes version than the harness builds (dev and
+ * test pin 1.36.x; harness/build.sh builds the prod stacks' version only, keyed on versions so a second one can
+ * be added; BENCHMARKS.md has its cost): that stack's config is then tried on the harness's binaries. Undefined when they agree.
+ */
+export function versionNote(inputs: StackInputs, harness = harnessKubernetesVersion()): string | undefined {
+  const cluster = documentsByKind(inputs.initConfig).get("ClusterConfiguration") as { kubernetesVersion?: string } | undefined;
+  const pinned = String(cluster?.kubernetesVersion ?? "?").replace(/^v/, "");
+  if (`v${pinned}` === harness) return undefined;
+  return `note: ${inputs.stack} pins ${pinned}; the harness runs ${harness} binaries (harness/build.sh builds one Kubernetes version), so this is ${inputs.stack}'s config on ${harness}`;
 }
 
 export const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
@@ -85,15 +103,29 @@ async function freePort(): Promise<number> {
  * bootstrap script sets before it runs kubeadm (components/cluster/scripts/k8s-bootstrap.sh), so the
  * files kubeadm writes get the modes they get on a master.
  */
-export async function kubeadm(binDir: string, root: string, args: string[]): Promise<string> {
+export async function kubeadm(binDir: string, root: string, args: string[], signal?: AbortSignal): Promise<string> {
   const argv = ["-c", 'umask 077 && exec "$0" "$@"', bin(binDir, "kubeadm"), "--rootfs", root, ...args];
   const [cmd, cmdArgs] = process.getuid?.() === 0 ? ["sh", argv] : ["unshare", ["--user", "--map-root-user", "sh", ...argv]];
+  if (signal?.aborted) throw new StartAborted(`aborted before kubeadm ${args.join(" ")}`);
+  // sh and unshare exec kubeadm, so the child is kubeadm itself. On abort it is killed and this settles only
+  // once it has exited (so it writes nothing into a root being removed).
+  const child = execFile(cmd, cmdArgs, { maxBuffer: 16 * 1024 * 1024 });
+  const onAbort = () => child.kill("SIGTERM");
+  signal?.addEventListener("abort", onAbort, { once: true });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   try {
-    const { stdout, stderr } = await run(cmd, cmdArgs, { maxBuffer: 16 * 1024 * 1024 });
+    const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", (c, s) => resolve([c, s]));
+    });
+    if (signal?.aborted) throw new StartAborted(`aborted during kubeadm ${args.join(" ")}`);
+    if (code !== 0) throw new Error(`kubeadm ${args.join(" ")} failed (${sig ?? `exit ${code}`}):\n${(stderr || stdout).trim()}`);
     return stdout + stderr;
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`kubeadm ${args.join(" ")} failed:\n${(err.stderr || err.stdout || err.message).trim()}`, { cause: e });
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
 }
 
@@ -139,12 +171,16 @@ function tail(file: string, lines = 25): string {
 export async function startControlPlane(inputs: StackInputs, opts: StartOptions): Promise<ControlPlane> {
   const log = opts.log ?? (() => undefined);
   const started = Date.now();
+  const signal = opts.signal;
+  const checkAbort = () => {
+    if (signal?.aborted) throw new StartAborted(`start of ${inputs.stack}'s control plane interrupted`);
+  };
+  checkAbort();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `control-plane-${inputs.stack}-`));
   const procs: { name: string; child: ChildProcess; exited?: string }[] = [];
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= stopAll());
+  const stopAll = async () => {
     await Promise.all(
       procs.map(
         (p) =>
@@ -161,6 +197,9 @@ export async function startControlPlane(inputs: StackInputs, opts: StartOptions)
     );
     if (!opts.keepFiles) fs.rmSync(root, { recursive: true, force: true });
   };
+  // On abort the processes started so far get SIGTERM at once; the start then unwinds into stop() below.
+  const onAbort = () => procs.forEach((p) => p.child.kill("SIGTERM"));
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
     // The files cloud-init writes under /etc/kubernetes, and the encryption config from the secret store.
     const write = (p: string, text: string, mode = 0o600) => {
@@ -178,8 +217,9 @@ export async function startControlPlane(inputs: StackInputs, opts: StartOptions)
       ["etcd", "local"],
     ]) {
       log(`kubeadm init phase ${phase.join(" ")}`);
-      await kubeadm(opts.binDir, root, ["init", "phase", ...phase, "--config", "/kubeadm-init.yaml"]);
+      await kubeadm(opts.binDir, root, ["init", "phase", ...phase, "--config", "/kubeadm-init.yaml"], signal);
     }
+    checkAbort();
 
     const docs = documentsByKind(inputs.initConfig);
     const initCfg = docs.get("InitConfiguration") as { localAPIEndpoint?: { advertiseAddress?: string; bindPort?: number } } | undefined;
@@ -232,6 +272,7 @@ export async function startControlPlane(inputs: StackInputs, opts: StartOptions)
 
     fs.mkdirSync(path.join(root, "logs"));
     const spawnComponent = (name: string) => {
+      checkAbort();
       const [binary, ...args] = commands[name];
       const logFile = path.join(root, "logs", `${name}.log`);
       const fd = fs.openSync(logFile, "a");
@@ -255,6 +296,7 @@ export async function startControlPlane(inputs: StackInputs, opts: StartOptions)
     const superAdmin = new KubeClient(path.join(root, "etc/kubernetes/super-admin.conf"));
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
     for (;;) {
+      checkAbort();
       const dead = procs.find((p) => p.exited !== undefined);
       if (dead)
         throw new Error(
@@ -276,8 +318,9 @@ export async function startControlPlane(inputs: StackInputs, opts: StartOptions)
     // token RBAC and CSR auto-approval bindings, cluster-info, and the CoreDNS and kube-proxy add-ons.
     for (const phase of [["upload-config", "all"], ["bootstrap-token"], ["addon", "all"]]) {
       log(`kubeadm init phase ${phase.join(" ")}`);
-      await kubeadm(opts.binDir, root, ["init", "phase", ...phase, "--config", "/kubeadm-init.yaml"]);
+      await kubeadm(opts.binDir, root, ["init", "phase", ...phase, "--config", "/kubeadm-init.yaml"], signal);
     }
+    checkAbort();
     const dead = procs.find((p) => p.exited !== undefined);
     if (dead) throw new Error(`${dead.name} exited (${dead.exited}); its log ends:\n${tail(path.join(root, "logs", `${dead.name}.log`))}`);
     const startSeconds = (Date.now() - started) / 1000;
@@ -285,6 +328,9 @@ export async function startControlPlane(inputs: StackInputs, opts: StartOptions)
     return { stack: inputs.stack, root, kubeconfig, apiserver, client: new KubeClient(kubeconfig), commands, manifestCommands, startSeconds, stop };
   } catch (e) {
     await stop();
+    if (signal?.aborted && !(e instanceof StartAborted)) throw new StartAborted(`start of ${inputs.stack}'s control plane interrupted`, { cause: e });
     throw e;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
 }

@@ -110,9 +110,9 @@ export function stackInputsFromPlan(stack: string, plan: Plan): StackInputs {
   return { stack, initSource: init.file, initConfig: init.files.get(KUBEADM_INIT_CONFIG_PATH)!, kubernetesFiles, joinConfigs, objects, helmReleases, plan };
 }
 
-/** Plans the stack offline (as `npm run preview` does) and splits the plan. */
-export async function stackInputs(stack: string): Promise<StackInputs> {
-  const { plan } = await previewStack({ stack });
+/** Plans the stack offline (as `npm run preview` does, `-c` overrides included) and splits the plan. */
+export async function stackInputs(stack: string, overrides: string[] = []): Promise<StackInputs> {
+  const { plan } = await previewStack({ stack, overrides });
   return stackInputsFromPlan(stack, plan);
 }
 

@@ -22,7 +22,12 @@ export interface StandIn {
 }
 
 const KS_CRDS = "kubesphere v4.1.3 config/ks-core/charts/ks-crds/crds";
-const PROM_CRDS = "prometheus-operator v0.84 example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml (kube-prometheus-stack 87.x)";
+// The CRDs kube-prometheus-stack 87.12.5 (components/k8s/monitoringValues.ts) ships: prometheus-community/helm-charts
+// tag kube-prometheus-stack-87.12.5 (commit 240842e1d4230d0ec1fa036deda7b52f6fb3d578), Chart.yaml appVersion v0.92.1,
+// each CRD annotated operator.prometheus.io/version: 0.92.1. The tables keep their types and required fields for the
+// fields the stack sets; the real schema's patterns (durations) and the fields the stack does not set are left out.
+const PROM_CRDS =
+  "prometheus-community/helm-charts@240842e1d423 (kube-prometheus-stack 87.12.5, prometheus-operator v0.92.1) charts/kube-prometheus-stack/charts/crds/crds";
 
 // The KubeSphere tables are also what test/fleet/console.test.ts checks the planned console objects against.
 const BINDING: Fields = {
@@ -45,14 +50,14 @@ export const STAND_INS: StandIn[] = [
     kind: "ServiceMonitor",
     plural: "servicemonitors",
     scope: "Namespaced",
-    // Only the fields components/k8s/tracing.ts sets; the full schema ships in the operator's CRD.
-    source: "prometheus-operator v0.84 example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml (kube-prometheus-stack 87.x)",
+    // Only the fields components/k8s/tracing.ts sets; at v0.92.1 spec requires endpoints and selector.
+    source: `${PROM_CRDS}/crd-servicemonitors.yaml`,
     fields: {
       spec: "object!",
       "spec.selector": "object!",
       "spec.selector.matchLabels": "object",
       "spec.selector.matchLabels{}": "string",
-      "spec.endpoints": "array",
+      "spec.endpoints": "array!",
       "spec.endpoints[]": "object",
       "spec.endpoints[].port": "string",
       "spec.endpoints[].path": "string",
@@ -65,7 +70,7 @@ export const STAND_INS: StandIn[] = [
     kind: "PrometheusRule",
     plural: "prometheusrules",
     scope: "Namespaced",
-    source: PROM_CRDS,
+    source: `${PROM_CRDS}/crd-prometheusrules.yaml`,
     fields: {
       spec: "object!",
       "spec.groups": "array",
