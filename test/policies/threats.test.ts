@@ -309,7 +309,14 @@ describe("validated-in-pre (T21): the real preview refuses a prod tag pre never 
 
   test("prod1 passes; each JavaApp component carries the tags pre validated for it, read from Pulumi.pre.yaml", () => {
     expect(messages(prod1, p())).toEqual([]);
-    expect(one(prod1, "prod1-order-service").props).toEqual({ app: "order-service", validatedInPre: PRE_ORDER_TAGS });
+    // Its registered outputs, which is what CrossGuard's stack policies see.
+    expect(one(prod1, "prod1-order-service").props).toEqual({
+      serviceName: "order-service",
+      namespace: "commerce",
+      image: "harbor.livemall.internal/commerce/order-service:order-service-v2.3.0",
+      app: "order-service",
+      validatedInPre: PRE_ORDER_TAGS,
+    });
     expect(cfg("validated-in-pre").required).toBe(true);
   });
 
@@ -344,6 +351,10 @@ describe("validated-in-pre (T21): the real preview refuses a prod tag pre never 
   test("nonprod.json does not require it: pre runs its own candidates", async () => {
     const pre = planToPolicyStack(await plan("pre"));
     expect(messages(pre, validatedInPre("advisory", loadPolicyConfig(policyConfigFileFor("pre")).get("validated-in-pre")!.config))).toEqual([]);
-    expect(pre.resources.find((r) => r.type === "platform:k8s:JavaApp")!.props).toEqual({});
+    expect(pre.resources.find((r) => r.type === "platform:k8s:JavaApp")!.props).toEqual({
+      serviceName: "order-service",
+      namespace: "commerce",
+      image: "harbor.livemall.internal/commerce/order-service:order-service-v2.3.1",
+    });
   });
 });
