@@ -80,7 +80,7 @@ describe("credential-endpoints (T2-T6): stack-file changes that send credentials
     // 3 apps x Apollo, 1 Job x Elasticsearch (Kibana unchanged passes), 1 broker, 33 instances.
     expect(texts).toHaveLength(3 + 1 + 1 + 33);
     expect(texts).toContain(
-      `${ORDER}: container app env APOLLO_META http://apollo.evil.example:8080 is not an allowed endpoint (http://apollo-meta.pro.livemall.internal:8080); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+      `${ORDER}: container app env APOLLO_META http://apollo.evil.example:8080 is not an allowed endpoint (http://apollo-meta.pro.livemall.internal:8080; exactly, no path, query or fragment); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
     );
     // The stack file cannot carry userinfo (config refuses it: test/config/kinds.test.ts); a URL built in code can, and the pack catches it.
     const smuggled = mutated((s) => {
@@ -89,6 +89,37 @@ describe("credential-endpoints (T2-T6): stack-file changes that send credentials
     });
     expect(messages(smuggled, p())).toEqual([
       `${ORDER}: container app env APOLLO_META http://apollo-meta.pro.livemall.internal:8080@apollo.evil.example has userinfo, so it connects to apollo.evil.example, not to the host before '@'; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+    ]);
+    // T5: a comma list (Apollo load-balances over it) and a path are not the allowed origin.
+    const listed = mutated((s) => {
+      for (const e of podSpec(s, ORDER).containers[0].env)
+        if (e.name === "APOLLO_META") e.value = "http://apollo-meta.pro.livemall.internal:8080/,http://evil.example:8080";
+    });
+    expect(messages(listed, p())).toEqual([
+      `${ORDER}: container app env APOLLO_META http://apollo-meta.pro.livemall.internal:8080/,http://evil.example:8080 holds a comma, which a client reads as a list of servers; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+    ]);
+    const pathed = mutated((s) => {
+      for (const e of podSpec(s, ORDER).containers[0].env) if (e.name === "APOLLO_META") e.value = "http://apollo-meta.pro.livemall.internal:8080/x";
+    });
+    expect(messages(pathed, p())).toEqual([
+      `${ORDER}: container app env APOLLO_META http://apollo-meta.pro.livemall.internal:8080/x is not an allowed endpoint (http://apollo-meta.pro.livemall.internal:8080; exactly, no path, query or fragment); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+    ]);
+    // T5: JVM flags outrank APOLLO_META; an endpoint variable from valueFrom cannot be checked.
+    const flagged = mutated((s) => {
+      const env = podSpec(s, ORDER).containers[0].env;
+      env.push({
+        name: "JAVA_TOOL_OPTIONS",
+        value: "-Xmx1g -Dapollo.config-service=http://evil.example:8080 -Dpro_meta=http://apollo-meta.pro.livemall.internal:8080",
+      });
+      for (const e of env)
+        if (e.name === "APOLLO_META") {
+          delete e.value;
+          e.valueFrom = { secretKeyRef: { name: "x", key: "meta" } };
+        }
+    });
+    expect(messages(flagged, p())).toEqual([
+      `${ORDER}: container app env APOLLO_META takes its value from valueFrom, which the plan cannot check; an endpoint variable must be a literal value on the pack's list (credential-endpoints.apolloMeta)`,
+      `${ORDER}: container app env JAVA_TOOL_OPTIONS sets -Dapollo.config-service=http://evil.example:8080, which is not an allowed endpoint (http://apollo-meta.pro.livemall.internal:8080; exactly, no path, query or fragment); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
     ]);
     expect(texts).toContain(
       "prod1-log-search-sync: container sync env ES_URL https://es-api.log.livemall.internal.evil.example is not an allowed endpoint (https://es-api.log.livemall.internal, https://kibana.log.livemall.internal); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.logSearch)",
