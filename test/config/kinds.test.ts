@@ -49,6 +49,15 @@ describe("URL keys go through the URL parser (T2, T24)", () => {
   });
 });
 
+test.each(["tracing", "kubesphere-system", "kubesphere-controls-system", "kubesphere-monitoring-system", "kubekey-system"])(
+  "T17: platform:apps.order-service.namespace=%s (the platform's or KubeSphere's) is refused",
+  (ns) => {
+    expect(problems("prod1", `platform:apps.order-service.namespace=${ns}`)).toEqual([
+      `platform:apps.order-service.namespace: "${ns}" belongs to the platform; put apps in their own namespace such as commerce`,
+    ]);
+  },
+);
+
 test.each([
   ["-Xmx2g -Dapollo.meta=http://evil.example:8080", "-Dapollo.meta"],
   ["-Dapollo.config-service=http://evil.example:8080 -Xms1g", "-Dapollo.config-service"],

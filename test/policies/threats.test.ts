@@ -19,6 +19,7 @@ import type { PolicyResource, PolicyStack } from "../../policies/rules/policy";
 import { PlatformPolicy, POLICY_DEFINITIONS, runPolicies } from "../../policies/pack";
 import { checkPlan, loadPolicyConfig, planToPolicyStack, policyConfigFileFor } from "../../components/preview/policyCheck";
 import { plan } from "../support/offline";
+import { RESERVED_NAMESPACES } from "../../components/apps/javaAppRules";
 
 const prodConfig = loadPolicyConfig(policyConfigFileFor("prod1"));
 const cfg = (name: string) => prodConfig.get(name)!.config;
@@ -266,7 +267,7 @@ describe("platform-namespaces (T17)", () => {
     const found = messages(bad, p());
     expect(found).toHaveLength(3);
     expect(found).toContain(
-      `${ORDER}: app object in platform namespace kubesphere-system (default, kube-system, kube-public, kube-node-lease, kube-flannel, ingress-nginx, logging, monitoring, kubesphere-system, kubesphere-controls-system, kubesphere-monitoring-system, kubesphere-monitoring-federated, kubesphere-logging-system, kubekey-system); apps and workspaces get namespaces of their own`,
+      `${ORDER}: app object in platform namespace kubesphere-system (default, kube-system, kube-public, kube-node-lease, kube-flannel, ingress-nginx, logging, monitoring, tracing, kubesphere-system, kubesphere-controls-system, kubesphere-monitoring-system, kubesphere-monitoring-federated, kubesphere-logging-system, kubekey-system); apps and workspaces get namespaces of their own`,
     );
     expect(
       found.some((m) =>
@@ -274,6 +275,18 @@ describe("platform-namespaces (T17)", () => {
       ),
     ).toBe(true);
     expect(found.some((m) => m.startsWith("prod1-apps-namespace-scm: app object in platform namespace kube-system"))).toBe(true);
+  });
+
+  test("an app in tracing (SkyWalking's OAP and its Elasticsearch credentials) fails; the pack's list is config's RESERVED_NAMESPACES", () => {
+    const bad = mutated((s) => {
+      any(one(s, ORDER).props).metadata.namespace = "tracing";
+    });
+    expect(messages(bad, p()).map((m) => m.split(" (")[0])).toEqual([`${ORDER}: app object in platform namespace tracing`]);
+    // One list: config refuses every namespace the pack protects, in prod and elsewhere.
+    for (const file of ["prod", "nonprod"])
+      expect(loadPolicyConfig(policyConfigFileFor(file === "prod" ? "prod1" : "dev")).get("platform-namespaces")!.config.platformNamespaces).toEqual(
+        RESERVED_NAMESPACES,
+      );
   });
 
   test("platform components in their own namespaces are not app objects", () => {
