@@ -49,6 +49,25 @@ describe("URL keys go through the URL parser (T2, T24)", () => {
   });
 });
 
+test.each([
+  [
+    "platform:logSearch.kibana",
+    "https://kibana.log.livemall.internal@kibana.evil.example",
+    "must not carry userinfo (user@): it connects to kibana.evil.example, not to the name before '@' (the sync sends an admin API key to it)",
+  ],
+  ["platform:logSearch.elasticsearch", "https://es-api.log.livemall.internal:99999", "port 99999 is not 1-65535 (the sync sends an admin API key to it)"],
+  ["platform:logSearch.elasticsearch", "https://es-api.log.livemall.internal:0", "port 0 is not 1-65535 (the sync sends an admin API key to it)"],
+  ["platform:logSearch.kibana", "http://kibana.log.livemall.internal", "must be an https URL, not http (the sync sends an admin API key to it)"],
+  [
+    "platform:logSearch.kibana",
+    "https://kibana.log.livemall.internal/app",
+    "must be an https URL of a server root, such as https://kibana.dev.example.com (the sync sends an admin API key to it)",
+  ],
+])("T3: %s=%s is refused by the one URL kind", (key, value, message) => {
+  expect(problems("prod1", `${key}=${value}`)).toEqual([`${key}: ${message}`]);
+  expect(problems("prod1", `${key}=https://kibana.log.livemall.internal:9243/`)).toEqual([]);
+});
+
 test.each(["tracing", "kubesphere-system", "kubesphere-controls-system", "kubesphere-monitoring-system", "kubekey-system"])(
   "T17: platform:apps.order-service.namespace=%s (the platform's or KubeSphere's) is refused",
   (ns) => {
