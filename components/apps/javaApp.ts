@@ -190,7 +190,14 @@ export class JavaApp extends pulumi.ComponentResource {
     }
     this.serviceName = settings.name;
     this.namespace = settings.namespace;
-    this.registerOutputs({ serviceName: this.serviceName, namespace: this.namespace, image: `${settings.image}:${settings.tag}` });
+    // app and validatedInPre are outputs too: CrossGuard's stack policies (validated-in-pre) see a
+    // component's registered outputs, never its inputs (components/preview/policyCheck.ts).
+    this.registerOutputs({
+      serviceName: this.serviceName,
+      namespace: this.namespace,
+      image: `${settings.image}:${settings.tag}`,
+      ...(args.validatedInPre ? { app: args.app, validatedInPre: args.validatedInPre } : {}),
+    });
   }
 }
 

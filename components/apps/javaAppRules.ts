@@ -80,8 +80,28 @@ export interface Placement {
 
 export const DEFAULT_RESOURCES: AppResources = { cpu: "500m", memory: "1Gi" };
 
-/** Namespaces an app may not use: the platform's own. */
-export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", "kube-flannel", "ingress-nginx", "logging", "monitoring"];
+/**
+ * Namespaces an app may not use: Kubernetes', the platform's own (tracing holds SkyWalking's OAP and
+ * its Elasticsearch credentials) and KubeSphere's (T17). The same list as the pack config's
+ * platformNamespaces (policies/config/*.json).
+ */
+export const RESERVED_NAMESPACES = [
+  "default",
+  "kube-system",
+  "kube-public",
+  "kube-node-lease",
+  "kube-flannel",
+  "ingress-nginx",
+  "logging",
+  "monitoring",
+  "tracing",
+  "kubesphere-system",
+  "kubesphere-controls-system",
+  "kubesphere-monitoring-system",
+  "kubesphere-monitoring-federated",
+  "kubesphere-logging-system",
+  "kubekey-system",
+];
 
 export const DNS_LABEL = /^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;

@@ -191,7 +191,9 @@ export class Cluster extends pulumi.ComponentResource {
       { ...gate, workerPools: Object.fromEntries(args.nodePools.map((p) => [p.name, p.count])), workerWaitSeconds: WORKER_WAIT_SECONDS },
       { parent: this, dependsOn: [this.readiness, ...Object.values(this.workerPools)] },
     );
-    this.registerOutputs({ server: this.server, kubeconfig: this.kubeconfig });
+    // The version is an output too: CrossGuard's stack policies (kubernetes-version-skew) see a
+    // component's registered outputs, never its inputs (components/preview/policyCheck.ts).
+    this.registerOutputs({ server: this.server, kubeconfig: this.kubeconfig, kubernetesVersion: args.kubernetes.version });
   }
 
   /** Every worker instance id, pool by pool (the ingress SLB's backends). */

@@ -119,6 +119,12 @@ export class NodePool extends pulumi.ComponentResource {
     });
     this.instanceIds = this.nodes.map((n) => n.instance.id);
     this.privateIps = this.nodes.map((n) => n.instance.privateIp);
-    this.registerOutputs({ instanceIds: this.instanceIds, privateIps: this.privateIps });
+    // The placement is an output too: CrossGuard's stack policies (pinned-capacity) see a component's
+    // registered outputs, never its inputs (components/preview/policyCheck.ts).
+    this.registerOutputs({
+      instanceIds: this.instanceIds,
+      privateIps: this.privateIps,
+      ...(args.placement ? { pool: args.poolName, labels: args.placement.labels ?? {}, taints: args.placement.taints ?? [] } : {}),
+    });
   }
 }

@@ -248,6 +248,18 @@ const url = z.string().superRefine((v, ctx) => {
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
+// JVM flags that take the app's config or code from elsewhere: system properties outrank the env
+// (Apollo ranks -D above APOLLO_META), and an agent runs code in the JVM (T5).
+const FORBIDDEN_JVM_FLAG = /^(-Dapollo\.|-Denv=|-Didc=|-D(?:dev|fat|uat|pro|lpt)_meta=|-javaagent:|-agentlib:|-agentpath:|-Xbootclasspath)/;
+const javaOpts = z.string().superRefine((v, ctx) => {
+  const bad = v.split(/\s+/).filter((t) => FORBIDDEN_JVM_FLAG.test(t));
+  if (bad.length > 0)
+    ctx.addIssue({
+      code: "custom",
+      message: `must not set ${bad.map((t) => t.replace(/[=:].*$/, "")).join(", ")}: -Dapollo.*, -Denv, -Didc, -D<env>_meta override the platform's Apollo settings and -javaagent/-agentlib/-agentpath/-Xbootclasspath load code; set JVM tuning flags only`,
+    });
+});
+
 const ingress = z
   .object({
     chartVersion: pinnedVersion.optional().describe("Pinned ingress-nginx chart version."),
@@ -366,7 +378,11 @@ const app = z
       .describe(
         "Node pool (`platform:nodePools[].name`) the app runs on: nodeSelector on the pool's labels, tolerations for its taints. Default none (any untainted node).",
       ),
-    javaOpts: z.string().optional().describe("JVM flags, e.g. `-Xms4g -Xmx4g`; default none (no JAVA_OPTS). -Xmx must leave headroom under the memory limit."),
+    javaOpts: javaOpts
+      .optional()
+      .describe(
+        "JVM flags, e.g. `-Xms4g -Xmx4g`; default none (no JAVA_OPTS). -Xmx must leave headroom under the memory limit. -Dapollo.*, -Denv, -Didc, -D<env>_meta and agents (-javaagent, -agentlib, -agentpath, -Xbootclasspath) are refused (T5).",
+      ),
     resources: resources.optional().describe("Container resources; default apps/javaAppRules.ts DEFAULT_RESOURCES (500m CPU, 1Gi)."),
     logFiles: z
       .array(z.string().regex(/^\/[^\s]+$/, "must be an absolute file path"))
@@ -494,7 +510,17 @@ const tracing = z
   })
   .strict();
 
-const apollo = z.object({ meta: url.describe("The env's Apollo meta server.") }).strict();
+// One meta server, exactly: Apollo's client load-balances over a comma list (apolloconfig/apollo
+// java-sdk-user-guide, MetaServerProvider), and a path, query or fragment is no part of its origin (T5).
+const apolloMetaUrl = url.superRefine((v, ctx) => {
+  if (v.includes(","))
+    ctx.addIssue({ code: "custom", message: "must be one meta server: Apollo's client reads a comma list as several, any of which it would use" });
+  else if (!httpUrlProblem(v) && (new URL(v).pathname !== "/" || /[?#]/.test(v)))
+    ctx.addIssue({ code: "custom", message: "must be the meta server's origin only (scheme, host, port): no path, query or fragment" });
+});
+const apollo = z
+  .object({ meta: apolloMetaUrl.describe("The env's Apollo meta server: one origin (http://host:port), no comma, path, query or fragment.") })
+  .strict();
 const harbor = z
   .object({
     registry: z

@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { isEnv, isProdEnv } from "../../policies/imageTags";
+import { isResourcePolicy } from "../../policies/rules/policy";
 import {
   PlatformPolicy,
   policiesFromConfig,
@@ -50,18 +51,30 @@ export function loadPolicyConfig(file: string): Map<string, ResolvedPolicyConfig
   }
 }
 
-/** The plan as the rules see it: planned inputs as props, input dependencies, and the secret markers. */
-export function planToPolicyStack(plan: Plan): PolicyStack {
+/**
+ * The plan as the rules see it, the way CrossGuard hands it to them. Resource policies get each
+ * resource's inputs (the engine analyses a resource as it is registered). Stack policies get each
+ * resource's outputs (pulumi/pulumi pkg/resource/deploy/step_generator.go, AnalyzeResources from
+ * v.Outputs; @pulumi/policy PolicyResource.props "The outputs of the resource"): for a component
+ * that is only what it passed to `registerOutputs`, never its constructor inputs, so a field a
+ * component keeps in its inputs is invisible to stack rules here too. Custom resources keep their
+ * planned inputs: in a preview the engine's outputs of a create are the checked inputs plus
+ * unknowns, so the inputs are what it shows, never more.
+ */
+export function planToPolicyStack(plan: Plan, view: "resource" | "stack" = "stack"): PolicyStack {
   return {
     stack: plan.stack,
-    resources: plan.resources.map((r) => ({
-      type: r.type,
-      urn: r.urn,
-      name: r.name,
-      props: r.inputs,
-      dependencies: r.dependsOn,
-      secretPaths: r.secretInputs,
-    })),
+    resources: plan.resources.map((r) => {
+      const asOutputs = view === "stack" && !r.custom;
+      return {
+        type: r.type,
+        urn: r.urn,
+        name: r.name,
+        props: asOutputs ? (r.outputs ?? {}) : r.inputs,
+        dependencies: r.dependsOn,
+        secretPaths: asOutputs ? (r.secretOutputPaths ?? []) : r.secretInputs,
+      };
+    }),
     outputs: plan.outputs,
     secretOutputs: plan.secretOutputs,
   };
@@ -71,9 +84,13 @@ export function planToPolicyStack(plan: Plan): PolicyStack {
 export function checkPlan(plan: Plan, config: Map<string, ResolvedPolicyConfig> | PlatformPolicy[]): Violation[] {
   const policies = Array.isArray(config) ? config : policiesFromConfig(config);
   const order = (v: Violation) => POLICY_NAMES.indexOf(v.policy);
-  return runPolicies(planToPolicyStack(plan), policies).sort(
-    (a, b) => (a.level === b.level ? 0 : a.level === "mandatory" ? -1 : 1) || order(a) - order(b) || a.urn.localeCompare(b.urn),
-  );
+  return [
+    ...runPolicies(planToPolicyStack(plan, "resource"), policies.filter(isResourcePolicy)),
+    ...runPolicies(
+      planToPolicyStack(plan, "stack"),
+      policies.filter((p) => !isResourcePolicy(p)),
+    ),
+  ].sort((a, b) => (a.level === b.level ? 0 : a.level === "mandatory" ? -1 : 1) || order(a) - order(b) || a.urn.localeCompare(b.urn));
 }
 
 export function countViolations(violations: Violation[]): { mandatory: number; advisory: number } {

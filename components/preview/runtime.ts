@@ -36,6 +36,14 @@ export interface PlannedResource {
   replaceOnChanges?: string[];
   /** Paths of the inputs that are secrets, e.g. ["userData"]. */
   secretInputs: string[];
+  /**
+   * A component's registered outputs (`registerOutputs`), secrets masked: what CrossGuard's stack
+   * policies see as its props (the engine analyses a stack by each resource's outputs). Undefined for
+   * custom resources and components that register none.
+   */
+  outputs?: Record<string, unknown>;
+  /** Paths of those outputs that are secrets. */
+  secretOutputPaths?: string[];
   /** "read" for resources the program only reads (a StackReference); created otherwise. */
   operation?: "read";
   /**
@@ -193,6 +201,12 @@ class RecordingMonitor extends MockMonitor {
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK's gRPC request objects are untyped
   registerResourceOutputs(req: any, callback: (err: any, resp: any) => void): void {
+    const record = this.records.find((r) => r.urn === req.getUrn() && !r.custom);
+    if (record && record.type !== "pulumi:pulumi:Stack") {
+      const secretOutputPaths: string[] = [];
+      record.outputs = maskSecrets(rpc.deserializeProperties(req.getOutputs()), "", secretOutputPaths) as Record<string, unknown>;
+      record.secretOutputPaths = secretOutputPaths;
+    }
     if (req.getUrn().split("::")[2] === "pulumi:pulumi:Stack") {
       const outputs = rpc.deserializeProperties(req.getOutputs());
       this.stackSecretOutputs = Object.keys(outputs).filter((k) => isSecretValue(outputs[k]));

@@ -16,7 +16,11 @@ export interface PolicyResource {
   urn: string;
   /** The resource's Pulumi name (last part of the URN). */
   name: string;
-  /** Input properties (offline: the planned inputs, secrets masked as "[secret]"). */
+  /**
+   * Resource policies: the inputs. Stack policies: the outputs, as CrossGuard's AnalyzeStack hands
+   * them; a component's outputs are only what it passed to registerOutputs (offline: planned inputs
+   * of custom resources, registered outputs of components, secrets masked as "[secret]").
+   */
   props: Record<string, unknown>;
   /** URNs this resource depends on, input dependencies included (links a listener to its SLB). */
   dependencies?: string[];

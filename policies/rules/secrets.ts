@@ -1,4 +1,5 @@
 // Secret rules: credentials are Pulumi secrets, never plain inputs, env values, ConfigMap keys or outputs.
+import { ENDPOINT_ENV } from "./threats";
 import { arr, ConfigProperty, EnforcementLevel, Obj, obj, PolicyResource, StackPolicy, str, TYPES, withDefaults } from "./policy";
 
 /** True when `path` (or a parent or child of it) is among the secret paths. */
@@ -75,9 +76,12 @@ export function secretsNotPlain(enforcementLevel: EnforcementLevel, config: Part
                 report(`${r.name}: container ${str(ctr.name)} sets ${name} as a literal env value; take it from a Secret (valueFrom.secretKeyRef)`, r.urn);
               } else {
                 const shape = typeof e.value === "string" ? credentialShape(e.value) : undefined;
+                // An endpoint variable stays literal, or credential-endpoints could not check where it points.
                 if (shape)
                   report(
-                    `${r.name}: container ${str(ctr.name)} env ${name} holds ${shape}; take it from a Secret (valueFrom.secretKeyRef) and refer to it as $(VAR)`,
+                    ENDPOINT_ENV[name] !== undefined
+                      ? `${r.name}: container ${str(ctr.name)} env ${name} holds ${shape}; take the credential out of the URL (the app gets it from its own Secret), and keep ${name} a literal value so credential-endpoints can check where it points`
+                      : `${r.name}: container ${str(ctr.name)} env ${name} holds ${shape}; take it from a Secret (valueFrom.secretKeyRef) and refer to it as $(VAR)`,
                     r.urn,
                   );
               }

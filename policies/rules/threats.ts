@@ -32,7 +32,30 @@ export const ENDPOINT_ENV: Record<string, "logSearch" | "apolloMeta"> = {
   ES_URL: "logSearch",
   KIBANA_URL: "logSearch",
   APOLLO_META: "apolloMeta",
+  // Apollo's client also reads these (apolloconfig/apollo java-sdk-user-guide, "Apollo Meta Server"):
+  // the config service directly, and the legacy per-environment meta variables.
+  APOLLO_CONFIG_SERVICE: "apolloMeta",
+  APOLLO_CONFIGSERVICE: "apolloMeta",
+  DEV_META: "apolloMeta",
+  FAT_META: "apolloMeta",
+  UAT_META: "apolloMeta",
+  PRO_META: "apolloMeta",
+  LPT_META: "apolloMeta",
 };
+
+/** Env variables the JVM reads flags from: a `-D` there overrides the env (Apollo ranks system properties first). */
+export const JVM_OPTION_ENV = ["JAVA_OPTS", "JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS"];
+
+/** JVM system properties Apollo's client takes its meta server or config service from. */
+export const APOLLO_ENDPOINT_PROPERTY = /^-D(apollo\.meta|apollo\.config-service|apollo\.configService|(?:dev|fat|uat|pro|lpt)_meta)=(.*)$/;
+
+/** `-Dname=value` flags in a JVM options string that name an Apollo endpoint: [property, value]. */
+export function apolloEndpointFlags(options: string): [string, string][] {
+  return options
+    .split(/\s+/)
+    .map((t) => APOLLO_ENDPOINT_PROPERTY.exec(t))
+    .flatMap((m) => (m ? [[m[1], m[2]] as [string, string]] : []));
+}
 
 /**
  * Why `value` (a URL) is not under one of `allowed`, or undefined when it is. Both are read by
@@ -40,7 +63,9 @@ export const ENDPOINT_ENV: Record<string, "logSearch" | "apolloMeta"> = {
  * outright: it reads like the allowed host in review), a default port equals no port, and a path
  * must lie under the entry's at a '/' boundary.
  */
-export function urlProblem(value: string, allowed: string[]): string | undefined {
+export function urlProblem(value: string, allowed: string[], exactOrigin = false): string | undefined {
+  // Apollo's client load-balances over a comma list of meta servers (MetaServerProvider).
+  if (value.includes(",")) return "holds a comma, which a client reads as a list of servers";
   let u: URL;
   try {
     u = new URL(value);
@@ -56,10 +81,11 @@ export function urlProblem(value: string, allowed: string[]): string | undefined
     } catch {
       return false;
     }
+    if (exactOrigin) return e.origin === u.origin && u.pathname === "/" && !/[?#]/.test(value);
     const base = e.pathname.replace(/\/+$/, "");
     return e.protocol === u.protocol && e.host === u.host && (u.pathname.replace(/\/+$/, "") === base || u.pathname.startsWith(`${base}/`));
   });
-  return ok ? undefined : `is not an allowed endpoint (${allowed.join(", ") || "none listed"})`;
+  return ok ? undefined : `is not an allowed endpoint (${allowed.join(", ") || "none listed"}${exactOrigin ? "; exactly, no path, query or fragment" : ""})`;
 }
 
 /** Why `hostPort` (`host:port`, no scheme) is not one of `allowed`, or undefined when it is. */
@@ -127,11 +153,30 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
         if (WORKLOAD_TYPES.has(r.type)) {
           for (const ctr of containersOf(podSpecOf(r))) {
             for (const e of arr(ctr.env).map(obj)) {
-              const list = ENDPOINT_ENV[str(e.name) ?? ""];
+              const name = str(e.name) ?? "";
+              const list = ENDPOINT_ENV[name];
               const value = str(e.value);
-              if (list === undefined || value === undefined) continue;
-              const problem = urlProblem(value, c[list]);
-              if (problem) report(`${r.name}: container ${str(ctr.name)} env ${str(e.name)} ${value} ${problem}; ${FIX} (credential-endpoints.${list})`, r.urn);
+              if (list !== undefined && e.valueFrom !== undefined) {
+                report(
+                  `${r.name}: container ${str(ctr.name)} env ${name} takes its value from valueFrom, which the plan cannot check; an endpoint variable must be a literal value on the pack's list (credential-endpoints.${list})`,
+                  r.urn,
+                );
+                continue;
+              }
+              if (value === undefined) continue;
+              if (list !== undefined) {
+                const problem = urlProblem(value, c[list], list === "apolloMeta");
+                if (problem) report(`${r.name}: container ${str(ctr.name)} env ${name} ${value} ${problem}; ${FIX} (credential-endpoints.${list})`, r.urn);
+              } else if (JVM_OPTION_ENV.includes(name)) {
+                for (const [prop, url] of apolloEndpointFlags(value)) {
+                  const problem = urlProblem(url, c.apolloMeta, true);
+                  if (problem)
+                    report(
+                      `${r.name}: container ${str(ctr.name)} env ${name} sets -D${prop}=${url}, which ${problem}; ${FIX} (credential-endpoints.apolloMeta)`,
+                      r.urn,
+                    );
+                }
+              }
             }
           }
         } else if (r.type === TYPES.helmRelease && str(r.props.chart) === "fluent-bit") {

@@ -31,6 +31,14 @@ describe("URL keys go through the URL parser (T2, T24)", () => {
     ["http://apollo-meta.pro.livemall.internal:99999999999/x", "port 99999999999 is not 1-65535"],
     ["ftp://apollo-meta.pro.livemall.internal", "must be an http or https URL, not ftp"],
     ["http://", 'must be an http or https URL (host, optional port 1-65535); "http://" does not parse'],
+    // T5: Apollo's client load-balances over a comma list; only the origin is a meta server.
+    [
+      "http://apollo-meta.pro.livemall.internal:8080/,http://evil.example:8080",
+      "must be one meta server: Apollo's client reads a comma list as several, any of which it would use",
+    ],
+    ["http://apollo-meta.pro.livemall.internal:8080/x", "must be the meta server's origin only (scheme, host, port): no path, query or fragment"],
+    ["http://apollo-meta.pro.livemall.internal:8080?a=1", "must be the meta server's origin only (scheme, host, port): no path, query or fragment"],
+    ["http://apollo-meta.pro.livemall.internal:8080#x", "must be the meta server's origin only (scheme, host, port): no path, query or fragment"],
   ])("platform:apollo.meta=%s", (value, message) => {
     expect(problems("prod1", `platform:apollo.meta=${value}`)).toEqual([`platform:apollo.meta: ${message}`]);
   });
@@ -39,6 +47,46 @@ describe("URL keys go through the URL parser (T2, T24)", () => {
     expect(problems("prod1", "platform:apollo.meta=http://apollo-meta.pro.livemall.internal:65535")).toEqual([]);
     expect(httpUrlProblem("https://kibana.log.livemall.internal")).toBeUndefined();
   });
+});
+
+test.each([
+  [
+    "platform:logSearch.kibana",
+    "https://kibana.log.livemall.internal@kibana.evil.example",
+    "must not carry userinfo (user@): it connects to kibana.evil.example, not to the name before '@' (the sync sends an admin API key to it)",
+  ],
+  ["platform:logSearch.elasticsearch", "https://es-api.log.livemall.internal:99999", "port 99999 is not 1-65535 (the sync sends an admin API key to it)"],
+  ["platform:logSearch.elasticsearch", "https://es-api.log.livemall.internal:0", "port 0 is not 1-65535 (the sync sends an admin API key to it)"],
+  ["platform:logSearch.kibana", "http://kibana.log.livemall.internal", "must be an https URL, not http (the sync sends an admin API key to it)"],
+  [
+    "platform:logSearch.kibana",
+    "https://kibana.log.livemall.internal/app",
+    "must be an https URL of a server root, such as https://kibana.dev.example.com (the sync sends an admin API key to it)",
+  ],
+])("T3: %s=%s is refused by the one URL kind", (key, value, message) => {
+  expect(problems("prod1", `${key}=${value}`)).toEqual([`${key}: ${message}`]);
+  expect(problems("prod1", `${key}=https://kibana.log.livemall.internal:9243/`)).toEqual([]);
+});
+
+test.each(["tracing", "kubesphere-system", "kubesphere-controls-system", "kubesphere-monitoring-system", "kubekey-system"])(
+  "T17: platform:apps.order-service.namespace=%s (the platform's or KubeSphere's) is refused",
+  (ns) => {
+    expect(problems("prod1", `platform:apps.order-service.namespace=${ns}`)).toEqual([
+      `platform:apps.order-service.namespace: "${ns}" belongs to the platform; put apps in their own namespace such as commerce`,
+    ]);
+  },
+);
+
+test.each([
+  ["-Xmx2g -Dapollo.meta=http://evil.example:8080", "-Dapollo.meta"],
+  ["-Dapollo.config-service=http://evil.example:8080 -Xms1g", "-Dapollo.config-service"],
+  ["-Denv=DEV -Dpro_meta=http://evil.example:8080", "-Denv, -Dpro_meta"],
+  ["-javaagent:/tmp/evil.jar", "-javaagent"],
+])("T5: platform:apps.supply-chain.javaOpts=%s is refused, naming the flag", (value, flags) => {
+  expect(problems("prod1", `platform:apps.supply-chain.javaOpts=${value}`)).toEqual([
+    `platform:apps.supply-chain.javaOpts: must not set ${flags}: -Dapollo.*, -Denv, -Didc, -D<env>_meta override the platform's Apollo settings and -javaagent/-agentlib/-agentpath/-Xbootclasspath load code; set JVM tuning flags only`,
+  ]);
+  expect(problems("prod1", "platform:apps.supply-chain.javaOpts=-Xms2g -Xmx2g -XX:+UseG1GC")).toEqual([]);
 });
 
 test.each([

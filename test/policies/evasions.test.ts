@@ -174,8 +174,8 @@ describe("deployment-hygiene: HPAs and canaries", () => {
     expect(messages(unset, p())).toHaveLength(1);
   });
 
-  test("the README's canary (weight 10 on order-service in prod1) passes every prod1 policy: its 3 pods get their own PDB", async () => {
-    const canary = await prodPlan(['platform:apps.order-service.canary={"tag":"order-service-v2.4.0","weight":10}']);
+  test("the runbook's canary (weight 10 on order-service in prod1, pre's current tag) passes every prod1 policy: its 3 pods get their own PDB", async () => {
+    const canary = await prodPlan(['platform:apps.order-service.canary={"tag":"order-service-v2.3.1","weight":10}']);
     expect(checkPlan(canary, prodConfig)).toEqual([]);
     const s = planToPolicyStack(canary);
     expect(any(one(s, "prod1-order-service-deployment-order-service-canary").props).spec.replicas).toBe(3);
@@ -214,7 +214,8 @@ describe("secrets-not-plain scans values", () => {
       "prod1-supply-chain-deployment-supply-chain: container app env JAVA_OPTS holds a JVM -D option carrying a credential; take it from a Secret (valueFrom.secretKeyRef) and refer to it as $(VAR)",
     );
     expect(found).toContain(
-      "prod1-order-service-deployment-order-service: container app env APOLLO_META holds a URL with credentials in its userinfo; take it from a Secret (valueFrom.secretKeyRef) and refer to it as $(VAR)",
+      // Not "take it from a Secret": an endpoint variable from valueFrom would hide it from credential-endpoints.
+      "prod1-order-service-deployment-order-service: container app env APOLLO_META holds a URL with credentials in its userinfo; take the credential out of the URL (the app gets it from its own Secret), and keep APOLLO_META a literal value so credential-endpoints can check where it points",
     );
     expect(found).toHaveLength(4); // APOLLO_META in all three apps, JAVA_OPTS in one
   });

@@ -78,7 +78,10 @@ describe("the pack's pinned-capacity over the plan", () => {
     const s = planToPolicyStack(await plan("prod1"));
     expect(runPolicies(s, [pinnedCapacity("mandatory")])).toEqual([]);
     const pool = s.resources.find((r) => r.name === ORDER_POOL)!;
-    expect(pool.props).toEqual({
+    // Its registered outputs (what CrossGuard's stack policies see): the placement plus its instances.
+    expect(Object.keys(pool.props).sort()).toEqual(["instanceIds", "labels", "pool", "privateIps", "taints"]);
+    expect((pool.props.instanceIds as string[]).length).toBe(8);
+    expect(pool.props).toMatchObject({
       pool: "order",
       labels: { "node.kubernetes.io/pool": "order" },
       taints: [{ key: "dedicated", value: "order", effect: "NoSchedule" }],

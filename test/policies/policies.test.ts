@@ -284,6 +284,51 @@ describe("each policy passes on the planned prod1 stack and fails on one mutated
   });
 });
 
+describe("stack rules see what CrossGuard hands them: a component's registered outputs, never its inputs", () => {
+  // pulumi/pulumi pkg/resource/deploy/step_generator.go: AnalyzeStack gets each resource's outputs;
+  // @pulumi/policy PolicyResource.props: "The outputs of the resource". A component's outputs are
+  // what it passed to registerOutputs.
+  const COMPONENTS = ["platform:k8s:JavaApp", "platform:compute:NodePool", "platform:cluster:Cluster"];
+
+  test("prod1 with its components' inputs emptied still passes every mandatory rule (the rules read the outputs)", async () => {
+    const p = structuredClone(await plan("prod1"));
+    for (const r of p.resources) if (COMPONENTS.includes(r.type)) r.inputs = {};
+    expect(checkPlan(p, prodConfig).filter((v) => v.level === "mandatory")).toEqual([]);
+  });
+
+  test("the fields those rules read are registered outputs of JavaApp, NodePool and Cluster", async () => {
+    const p = await plan("prod1");
+    const outputs = (name: string, type: string) => p.resources.find((r) => r.name === name && r.type === type)!.outputs!;
+    expect(outputs("prod1-supply-chain", "platform:k8s:JavaApp")).toMatchObject({
+      app: "supply-chain",
+      validatedInPre: ["supply-chain-v3.1.2", "supply-chain-v3.1.1"],
+    });
+    expect(outputs("prod1-order", "platform:compute:NodePool")).toMatchObject({
+      pool: "order",
+      labels: { "node.kubernetes.io/pool": "order" },
+      taints: [{ effect: "NoSchedule", key: "dedicated", value: "order" }],
+    });
+    expect(outputs("prod1", "platform:cluster:Cluster")).toMatchObject({ kubernetesVersion: "1.35.4" });
+  });
+
+  test("a field only in a component's inputs is invisible to stack rules", async () => {
+    const p = structuredClone(await plan("prod1"));
+    const app = p.resources.find((r) => r.name === "prod1-supply-chain" && r.type === "platform:k8s:JavaApp")!;
+    delete app.outputs!.validatedInPre;
+    expect(app.inputs.validatedInPre).toEqual(["supply-chain-v3.1.2", "supply-chain-v3.1.1"]);
+    expect(checkPlan(p, prodConfig).map((v) => [v.level, v.policy, v.message])).toEqual([
+      [
+        "mandatory",
+        "validated-in-pre",
+        "prod1-supply-chain-deployment-supply-chain: scm/supply-chain is an app Deployment but the plan carries no list of the tags pre validated for supply-chain (its JavaApp component's validatedInPre); prod runs only what pre validated",
+      ],
+    ]);
+    expect(planToPolicyStack(p).resources.find((r) => r.urn === app.urn)!.props).not.toHaveProperty("validatedInPre");
+    // Resource policies still see inputs (the engine analyses each resource as registered).
+    expect(planToPolicyStack(p, "resource").resources.find((r) => r.urn === app.urn)!.props).toHaveProperty("validatedInPre");
+  });
+});
+
 describe("pure helpers", () => {
   test("portRange and image parsing", () => {
     expect(parsePortRange("2379/2380")).toEqual([2379, 2380]);

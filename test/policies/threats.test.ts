@@ -19,6 +19,7 @@ import type { PolicyResource, PolicyStack } from "../../policies/rules/policy";
 import { PlatformPolicy, POLICY_DEFINITIONS, runPolicies } from "../../policies/pack";
 import { checkPlan, loadPolicyConfig, planToPolicyStack, policyConfigFileFor } from "../../components/preview/policyCheck";
 import { plan } from "../support/offline";
+import { RESERVED_NAMESPACES } from "../../components/apps/javaAppRules";
 
 const prodConfig = loadPolicyConfig(policyConfigFileFor("prod1"));
 const cfg = (name: string) => prodConfig.get(name)!.config;
@@ -80,7 +81,7 @@ describe("credential-endpoints (T2-T6): stack-file changes that send credentials
     // 3 apps x Apollo, 1 Job x Elasticsearch (Kibana unchanged passes), 1 broker, 33 instances.
     expect(texts).toHaveLength(3 + 1 + 1 + 33);
     expect(texts).toContain(
-      `${ORDER}: container app env APOLLO_META http://apollo.evil.example:8080 is not an allowed endpoint (http://apollo-meta.pro.livemall.internal:8080); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+      `${ORDER}: container app env APOLLO_META http://apollo.evil.example:8080 is not an allowed endpoint (http://apollo-meta.pro.livemall.internal:8080; exactly, no path, query or fragment); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
     );
     // The stack file cannot carry userinfo (config refuses it: test/config/kinds.test.ts); a URL built in code can, and the pack catches it.
     const smuggled = mutated((s) => {
@@ -89,6 +90,37 @@ describe("credential-endpoints (T2-T6): stack-file changes that send credentials
     });
     expect(messages(smuggled, p())).toEqual([
       `${ORDER}: container app env APOLLO_META http://apollo-meta.pro.livemall.internal:8080@apollo.evil.example has userinfo, so it connects to apollo.evil.example, not to the host before '@'; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+    ]);
+    // T5: a comma list (Apollo load-balances over it) and a path are not the allowed origin.
+    const listed = mutated((s) => {
+      for (const e of podSpec(s, ORDER).containers[0].env)
+        if (e.name === "APOLLO_META") e.value = "http://apollo-meta.pro.livemall.internal:8080/,http://evil.example:8080";
+    });
+    expect(messages(listed, p())).toEqual([
+      `${ORDER}: container app env APOLLO_META http://apollo-meta.pro.livemall.internal:8080/,http://evil.example:8080 holds a comma, which a client reads as a list of servers; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+    ]);
+    const pathed = mutated((s) => {
+      for (const e of podSpec(s, ORDER).containers[0].env) if (e.name === "APOLLO_META") e.value = "http://apollo-meta.pro.livemall.internal:8080/x";
+    });
+    expect(messages(pathed, p())).toEqual([
+      `${ORDER}: container app env APOLLO_META http://apollo-meta.pro.livemall.internal:8080/x is not an allowed endpoint (http://apollo-meta.pro.livemall.internal:8080; exactly, no path, query or fragment); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+    ]);
+    // T5: JVM flags outrank APOLLO_META; an endpoint variable from valueFrom cannot be checked.
+    const flagged = mutated((s) => {
+      const env = podSpec(s, ORDER).containers[0].env;
+      env.push({
+        name: "JAVA_TOOL_OPTIONS",
+        value: "-Xmx1g -Dapollo.config-service=http://evil.example:8080 -Dpro_meta=http://apollo-meta.pro.livemall.internal:8080",
+      });
+      for (const e of env)
+        if (e.name === "APOLLO_META") {
+          delete e.value;
+          e.valueFrom = { secretKeyRef: { name: "x", key: "meta" } };
+        }
+    });
+    expect(messages(flagged, p())).toEqual([
+      `${ORDER}: container app env APOLLO_META takes its value from valueFrom, which the plan cannot check; an endpoint variable must be a literal value on the pack's list (credential-endpoints.apolloMeta)`,
+      `${ORDER}: container app env JAVA_TOOL_OPTIONS sets -Dapollo.config-service=http://evil.example:8080, which is not an allowed endpoint (http://apollo-meta.pro.livemall.internal:8080; exactly, no path, query or fragment); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
     ]);
     expect(texts).toContain(
       "prod1-log-search-sync: container sync env ES_URL https://es-api.log.livemall.internal.evil.example is not an allowed endpoint (https://es-api.log.livemall.internal, https://kibana.log.livemall.internal); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.logSearch)",
@@ -235,7 +267,7 @@ describe("platform-namespaces (T17)", () => {
     const found = messages(bad, p());
     expect(found).toHaveLength(3);
     expect(found).toContain(
-      `${ORDER}: app object in platform namespace kubesphere-system (default, kube-system, kube-public, kube-node-lease, kube-flannel, ingress-nginx, logging, monitoring, kubesphere-system, kubesphere-controls-system, kubesphere-monitoring-system, kubesphere-monitoring-federated, kubesphere-logging-system, kubekey-system); apps and workspaces get namespaces of their own`,
+      `${ORDER}: app object in platform namespace kubesphere-system (default, kube-system, kube-public, kube-node-lease, kube-flannel, ingress-nginx, logging, monitoring, tracing, kubesphere-system, kubesphere-controls-system, kubesphere-monitoring-system, kubesphere-monitoring-federated, kubesphere-logging-system, kubekey-system); apps and workspaces get namespaces of their own`,
     );
     expect(
       found.some((m) =>
@@ -243,6 +275,18 @@ describe("platform-namespaces (T17)", () => {
       ),
     ).toBe(true);
     expect(found.some((m) => m.startsWith("prod1-apps-namespace-scm: app object in platform namespace kube-system"))).toBe(true);
+  });
+
+  test("an app in tracing (SkyWalking's OAP and its Elasticsearch credentials) fails; the pack's list is config's RESERVED_NAMESPACES", () => {
+    const bad = mutated((s) => {
+      any(one(s, ORDER).props).metadata.namespace = "tracing";
+    });
+    expect(messages(bad, p()).map((m) => m.split(" (")[0])).toEqual([`${ORDER}: app object in platform namespace tracing`]);
+    // One list: config refuses every namespace the pack protects, in prod and elsewhere.
+    for (const file of ["prod", "nonprod"])
+      expect(loadPolicyConfig(policyConfigFileFor(file === "prod" ? "prod1" : "dev")).get("platform-namespaces")!.config.platformNamespaces).toEqual(
+        RESERVED_NAMESPACES,
+      );
   });
 
   test("platform components in their own namespaces are not app objects", () => {
@@ -309,7 +353,14 @@ describe("validated-in-pre (T21): the real preview refuses a prod tag pre never 
 
   test("prod1 passes; each JavaApp component carries the tags pre validated for it, read from Pulumi.pre.yaml", () => {
     expect(messages(prod1, p())).toEqual([]);
-    expect(one(prod1, "prod1-order-service").props).toEqual({ app: "order-service", validatedInPre: PRE_ORDER_TAGS });
+    // Its registered outputs, which is what CrossGuard's stack policies see.
+    expect(one(prod1, "prod1-order-service").props).toEqual({
+      serviceName: "order-service",
+      namespace: "commerce",
+      image: "harbor.livemall.internal/commerce/order-service:order-service-v2.3.0",
+      app: "order-service",
+      validatedInPre: PRE_ORDER_TAGS,
+    });
     expect(cfg("validated-in-pre").required).toBe(true);
   });
 
@@ -344,6 +395,10 @@ describe("validated-in-pre (T21): the real preview refuses a prod tag pre never 
   test("nonprod.json does not require it: pre runs its own candidates", async () => {
     const pre = planToPolicyStack(await plan("pre"));
     expect(messages(pre, validatedInPre("advisory", loadPolicyConfig(policyConfigFileFor("pre")).get("validated-in-pre")!.config))).toEqual([]);
-    expect(pre.resources.find((r) => r.type === "platform:k8s:JavaApp")!.props).toEqual({});
+    expect(pre.resources.find((r) => r.type === "platform:k8s:JavaApp")!.props).toEqual({
+      serviceName: "order-service",
+      namespace: "commerce",
+      image: "harbor.livemall.internal/commerce/order-service:order-service-v2.3.1",
+    });
   });
 });
