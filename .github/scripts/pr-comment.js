@@ -13,7 +13,8 @@
 //   1. the trees, cut to an equal share of the room left (dropped last);
 //   2. findings' per-resource detail lines;
 //   3. the diff's value lines (each change keeps its one-line head);
-//   4. the diff's rows past an equal share (most dangerous rows come first).
+//   4. the diff's rows past an equal share (most dangerous rows come first);
+//   5. what is still too long (text not in the diff's row format) cut at a line end to an equal share.
 // No runner path (workspace, temp dir, home) reaches the comment.
 // Plain Node (no TypeScript): actions/github-script requires it as is.
 "use strict";
@@ -278,6 +279,22 @@ function buildBody(o) {
       }
       room -= s.diff.length;
     });
+  }
+  // 5. A last cut for text not in the diff's row format (an error, an unrecognised output): while the
+  //    comment is still too long, each stack's diff and findings are cut at a line end to an equal share
+  //    of the room left, largest stack first; the block keeps its summary and closing tags.
+  if (total() > limit) {
+    const fixed = total() - stacks.reduce((n, s) => n + s.diff.length + s.findings.length, 0);
+    const share = Math.max(0, Math.floor((limit - fixed) / Math.max(stacks.length, 1)) - 200);
+    for (const s of largestFirst()) {
+      if (total() <= limit) break;
+      const before = s.diff.length + s.findings.length;
+      if (before <= share) continue;
+      const findings = cut(s.findings, Math.floor(share / 4), "findings");
+      s.findings = findings;
+      s.diff = cut(s.diff, share - findings.length, "diff");
+      if (s.diff.length + s.findings.length < before) s.shortened.push("the diff and findings are cut at a line end");
+    }
   }
   return [...head, ...stacks.map(renderStack)].join("\n");
 }

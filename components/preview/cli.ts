@@ -19,7 +19,7 @@ Error.stackTraceLimit = 8;
 const USAGE = `usage: npm run preview -- <stack> [-c project:key[.path]=value]... [--json] [--out DIR]
                           [--policy-config FILE] [--diff-from FILE] [--tree]
   stacks: ${STACKS.join(", ")}
-  --policy-config FILE  policy pack config (default policies/config/prod.json for prod1/prod2, nonprod.json otherwise)
+  --policy-config FILE  policy pack config (default policies/config/prod.json for the host and every prod-tier stack, nonprod.json otherwise)
   --diff-from FILE      compare with an earlier plan of the same stack: a plan.json written by --out (or its folder),
                         or a --json document; prints only what changes (replace, update, delete, create)
   --tree                with --diff-from, print the full resource tree too (always printed without it)

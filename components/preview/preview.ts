@@ -26,7 +26,7 @@ export interface PreviewOptions {
   invokes?: MockOptions["invokes"];
   /**
    * The policy pack config the plan is checked with. Default: policies/config/prod.json
-   * for prod1/prod2, nonprod.json otherwise (what the workflows pass to `pulumi preview`).
+   * for the host and every prod-tier stack, nonprod.json otherwise (what the workflows pass to `pulumi preview`).
    */
   policyConfig?: string;
 }

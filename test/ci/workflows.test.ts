@@ -321,6 +321,12 @@ describe("every workflow", () => {
     }
   });
 
+  it("pull-request.yml: the real preview posts no comment of its own (its output is not scrubbed of runner paths; the offline comment is)", () => {
+    const steps = Object.values(pr.jobs).flatMap(pulumiSteps);
+    expect(steps.length).toBeGreaterThan(0);
+    for (const s of steps) expect(s.with?.["comment-on-pr"]).toBe(false);
+  });
+
   it.each(all)("%s installs the policy pack's own dependencies before running Pulumi", (_f, wf) => {
     for (const j of Object.values(wf.jobs)) {
       const at = j.steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.policyPacks !== undefined);
@@ -593,8 +599,9 @@ exit 0
       expect(calls.create[0]).toMatchObject({ owner: "shop", repo: "platform", issue_number: 42 });
       expect(body.startsWith(MARKER)).toBe(true);
       expect(body).toContain("+ urn:pulumi:dev::platform::a");
-      expect(body).toMatch(/<details open><summary>❌ <b>prod1<\/b>: preview failed/);
-      expect(body).toMatch(/<details><summary>✅ <b>dev<\/b>/);
+      expect(body).toMatch(/<details open><summary>❌ <b>prod1<\/b> · preview failed/);
+      // A preview output without a Plan line opens by itself (nothing to judge it by).
+      expect(body).toMatch(/<details open><summary>✅ <b>dev<\/b> · no plan line<\/summary>/);
       expect(summary).toBe(body);
     });
 
@@ -623,9 +630,13 @@ exit 0
         Object.assign(files, { [`${st}.status`]: "ok", [`${st}.txt`]: `${st}\n` + "~ urn:pulumi:x::platform::y [userData]\n".repeat(5000) });
       const { calls } = await comment({ stacks: ALL, files });
       const body = (calls.create[0] as { body: string }).body;
-      expect(body.length).toBeLessThan(65536);
+      expect(body.length).toBeLessThanOrEqual(65536);
       for (const st of ALL) expect(body).toContain(`<b>${st}</b>`);
-      expect(body).toContain("truncated");
+      // Each stack stays whole in structure and says it was shortened; the lines it keeps are whole lines.
+      expect(body.match(/Shortened to fit GitHub's 65,536-character comment limit: the diff and findings are cut at a line end/g)).toHaveLength(6);
+      expect(body.match(/<\/details>/g)).toHaveLength(6);
+      expect(body.match(/… diff truncated: the full output is in the run's offline-preview artifact/g)).toHaveLength(6);
+      expect(body).not.toMatch(/\n~ urn:pulumi:x::platform::y \[user(?!Data\])/);
     });
 
     it("writes only the job summary for a fork (its token cannot comment)", async () => {

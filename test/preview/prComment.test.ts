@@ -20,7 +20,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "prcomment-"));
 let scaleOut: string; // prod1 200 -> 230 workers, --tree: ~150 k characters
 let blocked: string; // prod1 zones reordered: safe-changes blocks it (exit 1)
 let release: string; // prod1: order-service's tag only (updates, nothing replaced)
-let canary: string; // prod1: order-service gets a 10% canary of v2.4.0
+let canary: string; // prod1: order-service gets a 10% canary of v2.3.1 (pre's current tag, which validated-in-pre admits)
 
 // Four preview runs of prod1 (two at a time: each is a child process).
 beforeAll(async () => {
@@ -33,7 +33,7 @@ beforeAll(async () => {
   ]);
   const [c, d] = await Promise.all([
     previewCli("prod1", "-c", "platform:apps.order-service.tag=order-service-v2.3.1", "--diff-from", base, "--tree"),
-    previewCli("prod1", "-c", 'platform:apps.order-service.canary={"tag":"order-service-v2.4.0","weight":10}', "--diff-from", base, "--tree"),
+    previewCli("prod1", "-c", 'platform:apps.order-service.canary={"tag":"order-service-v2.3.1","weight":10}', "--diff-from", base, "--tree"),
   ]);
   expect([a.code, b.code, c.code, d.code]).toEqual([0, 1, 0, 0]);
   scaleOut = a.stdout + a.stderr;
@@ -133,7 +133,7 @@ describe("what the comment leads with", () => {
   test("a creation shows its key inputs: the canary's image and replicas, its Ingress's weight", () => {
     const b = body(["prod1"], { "prod1.status": "ok\n", "prod1.txt": canary });
     expect(b).toContain(
-      "  +  kubernetes:apps:Deployment prod1-order-service-deployment-order-service-canary  image harbor.livemall.internal/commerce/order-service:order-service-v2.4.0, replicas 3",
+      "  +  kubernetes:apps:Deployment prod1-order-service-deployment-order-service-canary  image harbor.livemall.internal/commerce/order-service:order-service-v2.3.1, replicas 3",
     );
     expect(b).toContain(
       "  +  kubernetes:networking.k8s.io:Ingress prod1-order-service-ingress-order-service-canary  canary weight 10%, host order.livemall.com",
