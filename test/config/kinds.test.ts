@@ -1,20 +1,10 @@
 // Config values by kind (components/config/kinds.ts), each key with its worst values on a
 // committed stack: one problem per broken value, naming the key and the limit, and nothing
 // else (the rest of the stack stays valid). Rows of docs/threat-model.md in the names.
-import { ConfigError, parseStackConfig } from "../../components/config/stackConfig";
-import { loadEngineConfig } from "../../components/config/stackFiles";
 import { basicAuthUserProblem, hostPortProblem, httpUrlProblem, kmsEndpointProblems, taintSetProblems } from "../../components/config/kinds";
+import { configProblems } from "../support/configProblems";
 
-function problems(stack: string, ...overrides: string[]): string[] {
-  const c = loadEngineConfig(stack, overrides);
-  try {
-    parseStackConfig(stack, { values: c.values, secretKeys: c.secretKeys });
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe("URL keys go through the URL parser (T2, T24)", () => {
   test.each([

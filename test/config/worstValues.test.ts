@@ -2,20 +2,10 @@
 // port, image reference, integer or duration, tried with its worst values on the committed
 // stack files. Each refusal is one line that names the key and the limit, and nothing else
 // is printed (no false line about other keys); the committed values pass.
-import { ConfigError, parseStackConfig } from "../../components/config/stackConfig";
-import { loadEngineConfig } from "../../components/config/stackFiles";
 import { imageRepositoryProblem, prometheusDurationProblem, reservedKeyDomain } from "../../components/config/kinds";
+import { configProblems } from "../support/configProblems";
 
-function problems(stack: string, ...overrides: string[]): string[] {
-  const c = loadEngineConfig(stack, overrides);
-  try {
-    parseStackConfig(stack, { values: c.values, secretKeys: c.secretKeys });
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = configProblems;
 
 const INT32 = "must be <= 2147483647 (the API's int32)";
 const GRAMMAR =

@@ -2,13 +2,13 @@
 // has a source, each repelling pool has a workload, every platform image comes
 // through the mirror, prod keeps Prometheus on an ESSD disk with a RAM policy of
 // only the driver's actions, and the ingress chart version comes from config.
-import { ConfigError, parseStackConfig } from "../../components/config/stackConfig";
 import { loadEngineConfig } from "../../components/config/stackFiles";
 import { DISK_CONTROLLER_ACTIONS, DISK_CONTROLLER_HOST_PORTS, DISK_NODE_ACTIONS, DISK_NODE_PLUGIN_HOST_PORTS } from "../../components/k8s/diskCsi";
 import { FLANNEL_HEALTHZ_PORT, NODE_HOST_PORTS } from "../../components/network/ports";
 import { mirrored, mirroredRegistry } from "../../components/k8s/images";
 import type { PlannedResource } from "../../components/preview/runtime";
 import { ofType, plan, STACK_NAMES } from "../support/offline";
+import { configProblems } from "../support/configProblems";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const WORKLOADS = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job"];
@@ -28,16 +28,7 @@ function cfg(stack: string): Record<string, any> {
     ]),
   );
 }
-function problems(stack: string, ...overrides: string[]): string[] {
-  const c = loadEngineConfig(stack, overrides);
-  try {
-    parseStackConfig(stack, { values: c.values, secretKeys: c.secretKeys });
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = configProblems;
 function release(p: { resources: PlannedResource[] }, chart: string): PlannedResource | undefined {
   return ofType(p as never, RELEASE).find((r) => r.inputs.chart === chart);
 }

@@ -11,6 +11,7 @@ import { ConfigError, parseStackConfig } from "../../components/config/stackConf
 import { loadEngineConfig } from "../../components/config/stackFiles";
 import { esCredentialsFile, oapAuthArgs, skywalkingValues } from "../../components/k8s/tracing";
 import { ofType, plan } from "../support/offline";
+import { configProblems } from "../support/configProblems";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -52,16 +53,7 @@ function leafPaths(v: unknown, prefix = ""): string[] {
   return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => leafPaths(x, prefix ? `${prefix}.${k}` : k));
 }
 
-function problems(stack: string, ...overrides: string[]): string[] {
-  const c = loadEngineConfig(stack, overrides);
-  try {
-    parseStackConfig(stack, { values: c.values, secretKeys: c.secretKeys });
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = configProblems;
 
 type Container = { name: string; image: string; env?: { name: string; value?: string; valueFrom?: unknown }[]; command?: string[]; volumeMounts?: unknown[] };
 type PodSpec = { initContainers?: Container[]; containers: Container[]; volumes?: { name: string; emptyDir?: unknown }[] };

@@ -1,21 +1,11 @@
 // The NAT EIP's bandwidth against the documented limits (provider eip_address doc:
 // pay-as-you-go PayByTraffic 1-200 Mbps, PayByBandwidth 1-500), in config and in the plan.
-import { ConfigError, parseStackConfig } from "../../components/config/stackConfig";
 import { EIP_BANDWIDTH_LIMITS } from "../../components/config/schema";
-import { loadEngineConfig } from "../../components/config/stackFiles";
 import { ofType, plan } from "../support/offline";
 import { STACKS } from "../../components/config/keys";
+import { configProblems } from "../support/configProblems";
 
-function problems(stack: string, ...overrides: string[]): string[] {
-  const c = loadEngineConfig(stack, overrides);
-  try {
-    parseStackConfig(stack, { values: c.values, secretKeys: c.secretKeys });
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe("NAT EIP charge type and bandwidth", () => {
   test("over 200 Mbps pay-by-traffic is refused, naming the key and the way out", () => {

@@ -8,24 +8,16 @@ import { runPolicies } from "../../policies/pack";
 import { checkChanges } from "../../components/preview/changeGuard";
 import { diffPlans } from "../../components/preview/planDiff";
 import { loadPolicyConfig, planToPolicyStack, policyConfigFileFor } from "../../components/preview/policyCheck";
-import { ConfigError, parseStackConfig } from "../../components/config/stackConfig";
+import { parseStackConfig } from "../../components/config/stackConfig";
 import { loadEngineConfig } from "../../components/config/stackFiles";
 import { planScaleIn } from "../../components/ops/scaleIn";
 import { plan } from "../support/offline";
+import { configProblems } from "../support/configProblems";
 
 const PROD = loadPolicyConfig(policyConfigFileFor("prod1"));
 const ORDER_POOL = "prod1-order";
 
-function problems(stack: string, ...overrides: string[]): string[] {
-  const c = loadEngineConfig(stack, overrides);
-  try {
-    parseStackConfig(stack, { values: c.values, secretKeys: c.secretKeys });
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = configProblems;
 
 async function changeFindings(overrides: string[]) {
   const before = await plan("prod1");
