@@ -213,15 +213,41 @@ export async function runCis(cp: ControlPlane, inputs: StackInputs, binDir: stri
   }
 }
 
+/**
+ * kube-bench's audits read the components' flags with `ps -ef | grep <binary>` (cfg/cis-1.12/master.yaml; 1.1.12
+ * even takes the last etcd `--data-dir` it sees). A node runs one control plane; this machine may run others at
+ * the same moment (the tests' own etcd clusters, a second harness), all from the same harness binaries. So the
+ * audits get a `ps` that leaves out the processes of those binaries that do not belong to this control plane
+ * (their command line does not name its root); every other line, the stand-ins' included, passes unchanged.
+ * kube-bench's own detection of which components run (`/bin/ps -C`, cmd/util.go) is not affected.
+ */
+function onlyThisControlPlane(cp: ControlPlane, binDir: string): string {
+  const dir = path.join(cp.root, "kube-bench-ps");
+  const realPs = ["/usr/bin/ps", "/bin/ps"].find((p) => fs.existsSync(p)) ?? "/bin/ps";
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, "ps"),
+    [
+      "#!/bin/bash",
+      "set -o pipefail",
+      `${realPs} "$@" | awk -v bin=${JSON.stringify(`${binDir}/`)} -v root=${JSON.stringify(cp.root)} 'index($0, bin) == 0 || index($0, root) > 0'`,
+      "",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
+  return dir;
+}
+
 async function runKubeBench(cp: ControlPlane, binDir: string, commands: Record<string, string[]>): Promise<CisResult> {
   const cfg = path.join(cp.root, "kube-bench-cfg");
   if (!fs.existsSync(cfg)) copyRemapped(path.join(binDir, "..", "kube-bench-cfg"), cfg, cp.root);
+  const psDir = onlyThisControlPlane(cp, binDir);
   let stdout: string;
   try {
     ({ stdout } = await run(
       bin(binDir, "kube-bench"),
       ["run", "--config-dir", cfg, "--config", path.join(cfg, "config.yaml"), "--benchmark", BENCHMARK, "--targets", TARGETS.join(","), "--json"],
-      { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: cp.kubeconfig, PATH: `${binDir}:${process.env.PATH ?? ""}` } },
+      { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: cp.kubeconfig, PATH: `${psDir}:${binDir}:${process.env.PATH ?? ""}` } },
     ));
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
