@@ -167,6 +167,7 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
   "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": { replaceOn: [...META, "roleRef"], source: `${K8S}: RoleBinding/ClusterRoleBinding .roleRef` },
   "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": { replaceOn: META, source: K8S },
   "kubernetes:core/v1:Namespace": { replaceOn: META, source: K8S },
+  "kubernetes:core/v1:NamespacePatch": { replaceOn: META, source: `${K8S}: NamespacePatch (server-side apply patch) by .metadata.name` },
   "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy": { replaceOn: META, source: K8S },
   "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding": { replaceOn: META, source: K8S },
   "kubernetes:storage.k8s.io/v1:StorageClass": {

@@ -203,11 +203,12 @@ describe.each(["prod1", "prod2"])("%s Prometheus storage", (stack) => {
   });
 });
 
-test("stacks without platform:diskCsi get no driver, class or workers' role", async () => {
+test("stacks without platform:diskCsi get no driver or class, and their workers' role only for the join token", async () => {
   const p = await plan("dev");
   expect(release(p, "alibaba-cloud-csi-driver")).toBeUndefined();
   expect(ofType(p, "kubernetes:storage.k8s.io/v1:StorageClass")).toHaveLength(0);
-  expect(ofType(p, "alicloud:ram/role:Role").map((r) => r.inputs.roleName)).toEqual(["dev-masters"]);
+  // The workers' role exists on every stack (each worker reads its join token with it, components/cluster/workerToken.ts).
+  expect(ofType(p, "alicloud:ram/role:Role").map((r) => r.inputs.roleName)).toEqual(["dev-workers", "dev-masters"]);
 });
 
 describe("config", () => {
