@@ -33,7 +33,12 @@ const HAPROXY_ROUNDS = 3;
 export function sizeOverrides(workers: number): string[] {
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`bench: sizes: a worker count must be a whole number >= 1, got ${workers}`);
   // A /14 pod range: flannel's /24 per node leaves room for 1024 nodes (prod1's /16 holds 256).
-  return [`platform:nodePools[0].count=${workers}`, "platform:nodePools[1].count=0", "platform:network.podCidr=10.140.0.0/14"];
+  return [
+    `platform:nodePools[0].count=${workers}`,
+    "platform:nodePools[1].count=0",
+    "platform:apps.order-service.pool=general",
+    "platform:network.podCidr=10.140.0.0/14",
+  ];
 }
 
 // ---------------------------------------------------------------- children

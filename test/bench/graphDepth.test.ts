@@ -75,7 +75,12 @@ describe("graphDepth on a hand-made plan", () => {
 
 describe("prod1's graph as the worker pool grows", () => {
   // A /14 pod range: flannel's /24 per node leaves room for 1024 nodes (prod1's /16 holds 256).
-  const scale = (n: number) => [`platform:nodePools[0].count=${n}`, "platform:nodePools[1].count=0", "platform:network.podCidr=10.140.0.0/14"];
+  const scale = (n: number) => [
+    `platform:nodePools[0].count=${n}`,
+    "platform:nodePools[1].count=0",
+    "platform:apps.order-service.pool=general",
+    "platform:network.podCidr=10.140.0.0/14",
+  ];
   const isWorker = (r: PlannedResource) => r.type === "alicloud:ecs/instance:Instance" && /-general-\d+$/.test(r.name);
 
   it("has the same depth and chain at 10 and at 1000 workers", async () => {

@@ -17,11 +17,11 @@ const yaml = (file: string) => YAML.parse(fs.readFileSync(path.join(ROOT, file),
 /** What each stack's config requires as a secret (components/config/secretKeys.ts), by its stack file. */
 const REQUIRED: Record<string, string[]> = {
   host: ["dingtalkWebhook", "identityProviderSecret"],
-  dev: ["dingtalkWebhook", "harborPassword", "logSearchApiKey"],
-  test: ["dingtalkWebhook", "harborPassword", "logSearchApiKey"],
-  pre: ["dingtalkWebhook", "harborPassword", "logSearchApiKey"],
-  prod1: ["dingtalkWebhook", "loggingPassword", "harborPassword", "logSearchApiKey"],
-  prod2: ["dingtalkWebhook", "loggingPassword", "harborPassword", "logSearchApiKey"],
+  dev: ["dingtalkWebhook", "tracingAgentToken", "harborPassword", "logSearchApiKey"],
+  test: ["dingtalkWebhook", "tracingAgentToken", "harborPassword", "logSearchApiKey"],
+  pre: ["dingtalkWebhook", "tracingAgentToken", "harborPassword", "logSearchApiKey"],
+  prod1: ["dingtalkWebhook", "loggingPassword", "tracingAgentToken", "harborPassword", "logSearchApiKey"],
+  prod2: ["dingtalkWebhook", "loggingPassword", "tracingAgentToken", "harborPassword", "logSearchApiKey"],
 };
 
 describe.each(Object.entries(REQUIRED))("stack %s", (stack, keys) => {

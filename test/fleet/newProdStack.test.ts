@@ -78,11 +78,11 @@ test("no code changed: the copy's program, policies and scripts are the reposito
   }
 });
 
-test("the offline preview, run in the copy, plans prod3 cleanly: prod2's 277 resources on prod3's own ranges", () => {
+test("the offline preview, run in the copy, plans prod3 cleanly: prod2's 284 resources on prod3's own ranges", () => {
   const r = node(["--stack-size=4000", "-r", "ts-node/register/transpile-only", "components/preview/cli.ts", "prod3", "--json"]);
   expect([r.status, r.stderr]).toEqual([0, ""]);
   const plan = JSON.parse(r.stdout) as { resources: { urn: string; type: string; inputs: Record<string, unknown> }[]; policyViolations?: unknown[] };
-  expect(plan.resources).toHaveLength(277);
+  expect(plan.resources).toHaveLength(284);
   const vpc = plan.resources.find((x) => x.type === "alicloud:vpc/network:Network")!;
   expect(vpc.urn).toBe("urn:pulumi:prod3::platform::platform:network:Network$alicloud:vpc/network:Network::prod3-vpc");
   expect(vpc.inputs.cidrBlock).toBe("10.60.0.0/16");
