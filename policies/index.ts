@@ -26,7 +26,7 @@ function toCrossGuard(def: PolicyDefinition): ResourceValidationPolicy | StackVa
       validateResource: (args, reportViolation) => {
         // The level passed here is unused: the CLI and the pack server apply the configured one.
         const policy = def.create("advisory", args.getConfig<Record<string, unknown>>()) as ResourcePolicy;
-        policy.validateResource({ type: args.type, urn: args.urn, name: args.name, props: args.props }, reportViolation);
+        policy.validateResource({ type: args.type, urn: args.urn, name: args.name, props: args.props, parent: args.opts.parent }, reportViolation);
       },
     };
   }
@@ -40,6 +40,7 @@ function toCrossGuard(def: PolicyDefinition): ResourceValidationPolicy | StackVa
         name: r.name,
         props: r.props,
         dependencies: r.dependencies.map((d) => d.urn),
+        parent: r.parent?.urn,
       }));
       const root = args.resources.find((r) => r.type === TYPES.stack);
       policy.validateStack(

@@ -72,6 +72,7 @@ export function planToPolicyStack(plan: Plan, view: "resource" | "stack" = "stac
         name: r.name,
         props: asOutputs ? (r.outputs ?? {}) : r.inputs,
         dependencies: r.dependsOn,
+        parent: r.parent,
         secretPaths: asOutputs ? (r.secretOutputPaths ?? []) : r.secretInputs,
       };
     }),

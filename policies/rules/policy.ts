@@ -25,6 +25,12 @@ export interface PolicyResource {
   /** URNs this resource depends on, input dependencies included (links a listener to its SLB). */
   dependencies?: string[];
   /**
+   * The parent's URN (CrossGuard: `args.opts.parent` in validateResource, `parent.urn` in
+   * validateStack; offline: the plan's parent). Only code sets it: a stack file cannot move a
+   * resource under another component. Undefined at the root or when the runner does not say.
+   */
+  parent?: string;
+  /**
    * Paths of the props that are secrets (`userData`, `stringData`). Undefined when
    * the runner cannot tell: CrossGuard hands policies unwrapped plaintext and no
    * secret markers (pulumi/pulumi-policy#241), so secret checks that need them

@@ -9,10 +9,17 @@ import { parseImage } from "./workloads";
 export interface ValidatedInPreConfig {
   /** Prod: every app Deployment's tag must be on its JavaApp's validatedInPre list, and the list must be there. */
   required: boolean;
+  /**
+   * `repository:tag` of the platform's own sidecars an app pod may carry beside the app's image (the
+   * SkyWalking agent init container, the log-tail busybox), pinned in code and the same in pre; any
+   * other image in an app pod is refused, whatever its container is called.
+   */
+  sidecarImages: string[];
 }
 
 export const VALIDATED_IN_PRE_SCHEMA: Record<keyof ValidatedInPreConfig, ConfigProperty> = {
   required: { type: "boolean", description: "app Deployments must run a tag pre validated (prod)", default: false },
+  sidecarImages: { type: "array", items: { type: "string" }, description: "repository:tag of the platform sidecars app pods may run", default: [] },
 };
 
 export const JAVA_APP_TYPE = "platform:k8s:JavaApp";
@@ -23,7 +30,7 @@ export function validatedInPre(enforcementLevel: EnforcementLevel, config: Parti
   return {
     name: "validated-in-pre",
     description:
-      "In prod, every app Deployment (canaries included) runs an image tag pre validated: one of the tags the program recorded on its JavaApp component from pre's stack file (pre's tag and history) (T21).",
+      "In prod, every container of every app Deployment (canaries, init and sidecar containers included, whatever their names) runs the app's image at a tag pre validated (one of the tags the program recorded on its JavaApp component from pre's stack file: pre's tag and history) or one of the platform's pinned sidecar images in the pack config (T21).",
     enforcementLevel,
     validateStack(s: PolicyStack, report: ReportViolation) {
       if (!c.required) return;
@@ -41,15 +48,28 @@ export function validatedInPre(enforcementLevel: EnforcementLevel, config: Parti
           );
           continue;
         }
-        const containers = arr(obj(obj(obj(r.props.spec).template).spec).containers).filter(isObj);
+        // Every container, init and ephemeral ones included, whatever it is called: the app's own image
+        // must carry a tag pre validated; anything else must be one of the platform's pinned sidecars.
+        const pod = obj(obj(obj(r.props.spec).template).spec);
+        const containers = [...arr(pod.initContainers), ...arr(pod.containers), ...arr(pod.ephemeralContainers)].filter(isObj);
         for (const ctr of containers) {
           const image = str(ctr.image);
-          if (image === undefined) continue;
+          const name = str(ctr.name) ?? "(unnamed)";
+          if (image === undefined) {
+            report(`${r.name}: ${id} container ${name} names no image, so the plan cannot show it is one pre validated`);
+            continue;
+          }
           const { repository, tag } = parseImage(image);
-          if (repository.split("/").pop() !== app) continue;
+          if (repository.split("/").pop() !== app) {
+            if (!c.sidecarImages.includes(image))
+              report(
+                `${r.name}: ${id} container ${name} runs ${image}, neither ${app}'s own image with a tag pre validated nor one of the platform's sidecars (${c.sidecarImages.join(", ") || "none listed"}; validated-in-pre.sidecarImages in the pack config)`,
+              );
+            continue;
+          }
           if (tag !== undefined && list.includes(tag)) continue;
           report(
-            `${r.name}: ${id} runs ${image}, a tag pre never validated (pre ran ${list.join(", ") || "nothing of this app"}); release it into pre, then \`npm run promote -- pre <prod stack> ${app}\``,
+            `${r.name}: ${id} container ${name} runs ${image}, a tag pre never validated (pre ran ${list.join(", ") || "nothing of this app"}); release it into pre, then \`npm run promote -- pre <prod stack> ${app}\``,
           );
         }
       }

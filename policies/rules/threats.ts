@@ -206,6 +206,12 @@ export interface PodPrivilegesConfig {
   /** `namespace/name` of the workloads and Helm releases that may run privileged or use host namespaces or hostPath. */
   privilegedWorkloads: string[];
   /**
+   * `namespace/release:values.path` grants for one privilege of a Helm release (a path
+   * privilegesIn or CHART_PRIVILEGE_VALUES names): node-exporter's hostNetwork in
+   * kube-prometheus-stack is allowed, a hostPID set on its Prometheus is not.
+   */
+  privilegedChartValues: string[];
+  /**
    * Namespaces that may be labelled Pod Security `privileged` (enforce): the label turns the cluster's baseline
    * off there, so the ValidatingAdmissionPolicy is all that stands (components/cluster/podSecurity.ts RELAXED_NAMESPACES).
    */
@@ -214,6 +220,12 @@ export interface PodPrivilegesConfig {
 
 export const POD_PRIVILEGES_SCHEMA: Record<keyof PodPrivilegesConfig, ConfigProperty> = {
   privilegedWorkloads: { type: "array", items: { type: "string" }, description: "namespace/name of platform workloads and Helm releases", default: [] },
+  privilegedChartValues: {
+    type: "array",
+    items: { type: "string" },
+    description: "namespace/release:values.path of Helm release values allowed to turn a node privilege on",
+    default: [],
+  },
   privilegedNamespaces: {
     type: "array",
     items: { type: "string" },
@@ -226,16 +238,178 @@ export const POD_PRIVILEGES_SCHEMA: Record<keyof PodPrivilegesConfig, ConfigProp
 export const PSA_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 const NAMESPACE_TYPES = new Set(["kubernetes:core/v1:Namespace", "kubernetes:core/v1:NamespacePatch"]);
 
-/** Where a pod spec (or a chart's values) asks for the node: `privileged`, `hostNetwork`, `hostPID`, `hostIPC` true, or a `hostPath`. */
+/**
+ * The capabilities Pod Security `baseline` lets a container add (Kubernetes "Pod Security Standards",
+ * Baseline, "Capabilities"; kubernetes.io/docs/concepts/security/pod-security-standards/, read
+ * 2026-12-07; the admission policy's BASELINE_CAPABILITIES, components/k8s/admissionPolicy.ts).
+ */
+export const BASELINE_CAPABILITIES = [
+  "AUDIT_WRITE",
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "FOWNER",
+  "FSETID",
+  "KILL",
+  "MKNOD",
+  "NET_BIND_SERVICE",
+  "SETFCAP",
+  "SETGID",
+  "SETPCAP",
+  "SETUID",
+  "SYS_CHROOT",
+];
+
+/**
+ * Whether a value turns a privilege on. A chart reads its values with Go templates, where only
+ * false, 0, "", nil and empty maps and lists are false (text/template "if"): a string "true" (or
+ * "false") is true there. Pod specs are judged the same way; the API refuses a string anyway.
+ * A map with `enabled` (`hostNetwork.enabled`, `hostPort.enabled`: the charts' convention) is on
+ * when `enabled` is.
+ */
+export function turnsOn(x: unknown): boolean {
+  if (isObj(x)) return "enabled" in x ? turnsOn(x.enabled) : false;
+  if (Array.isArray(x)) return x.length > 0;
+  return x !== undefined && x !== null && x !== false && x !== 0 && x !== "";
+}
+
+/** Keys that hand a pod the node when on (pod spec, container securityContext, or a chart value of that name). */
+const HOST_KEYS = ["privileged", "hostNetwork", "hostPID", "hostIPC", "allowPrivilegeEscalation", "hostPort"];
+/** Annotations that turn a container's AppArmor or seccomp profile off (the pre-field forms the kubelet still reads for AppArmor). */
+const UNCONFINED_ANNOTATION =
+  /^(container\.apparmor\.security\.beta\.kubernetes\.io\/|container\.seccomp\.security\.alpha\.kubernetes\.io\/|seccomp\.security\.alpha\.kubernetes\.io\/pod$)/;
+
+/**
+ * Where a pod spec (or a chart's values) asks for the node: `privileged`, `hostNetwork`, `hostPID`,
+ * `hostIPC`, `allowPrivilegeEscalation` or `hostPort` on (see turnsOn), a `hostPath`, a capability
+ * added beyond baseline's list, a `seccompProfile` or `appArmorProfile` of type `Unconfined` (pod or
+ * container level: the walk goes through containers, initContainers and ephemeralContainers alike),
+ * or an `unconfined` AppArmor/seccomp annotation.
+ */
 export function privilegesIn(v: unknown, path = ""): string[] {
   if (Array.isArray(v)) return v.flatMap((x, i) => privilegesIn(x, `${path}[${i}]`));
   if (!isObj(v)) return [];
   const out: string[] = [];
   for (const [k, x] of Object.entries(v)) {
     const at = path === "" ? k : `${path}.${k}`;
-    if (["privileged", "hostNetwork", "hostPID", "hostIPC"].includes(k) && x === true) out.push(at);
-    else if (k === "hostPath" && x !== undefined && x !== null) out.push(at);
-    else out.push(...privilegesIn(x, at));
+    if (HOST_KEYS.includes(k) && !isObj(x)) {
+      if (turnsOn(x)) out.push(at);
+    } else if (HOST_KEYS.includes(k)) {
+      if (turnsOn(x)) out.push(`${at}.enabled`);
+      out.push(...privilegesIn(x, at));
+    } else if (k === "hostPath" && x !== undefined && x !== null) out.push(at);
+    else if (k === "capabilities" && isObj(x)) {
+      arr(x.add).forEach((cap, i) => {
+        if (typeof cap !== "string" || !BASELINE_CAPABILITIES.includes(cap.replace(/^CAP_/, "").toUpperCase())) out.push(`${at}.add[${i}]=${String(cap)}`);
+      });
+    } else if ((k === "seccompProfile" || k === "appArmorProfile") && isObj(x)) {
+      if (String(x.type).toLowerCase() === "unconfined") out.push(`${at}.type=Unconfined`);
+    } else if (k === "annotations" && isObj(x)) {
+      for (const [name, value] of Object.entries(x))
+        if (UNCONFINED_ANNOTATION.test(name) && String(value).toLowerCase() === "unconfined") out.push(`${at}[${name}]=unconfined`);
+    } else out.push(...privilegesIn(x, at));
+  }
+  return out;
+}
+
+/** A values path a chart turns into a node privilege without a key of the same name, or that is on by default. */
+export interface ChartPrivilegeValue {
+  /** Dotted path in the release's values. */
+  path: string;
+  /** The chart's default at the pinned version, applied when the release does not set the path. */
+  default: unknown;
+  /** What the chart renders from it. */
+  renders: string;
+  /** Only when this path is on (its default in `conditionDefault`): a subchart's switch. */
+  condition?: string;
+  conditionDefault?: unknown;
+}
+
+/**
+ * The values of each chart the program installs that turn into node privileges, read from each
+ * chart's source at the pinned version (the same commits docs/pod-admission.md cites):
+ * - ingress-nginx 4.15.1 (kubernetes/ingress-nginx helm-chart-4.15.1 0a5901f3,
+ *   charts/ingress-nginx/values.yaml:107-112, templates/_helpers.tpl:44-68): `controller.hostNetwork`,
+ *   `controller.hostPort.enabled`, and `controller.image.chroot`, which renders
+ *   allowPrivilegeEscalation true and adds SYS_CHROOT (and SYS_ADMIN with a seccompProfile).
+ * - kube-prometheus-stack 87.12.5 (prometheus-community/helm-charts kube-prometheus-stack-87.12.5
+ *   240842e1, values.yaml `nodeExporter.enabled: true`, Chart.yaml: prometheus-node-exporter 4.55.1;
+ *   prometheus-node-exporter-4.55.1 e633094a values.yaml:382-397): node-exporter runs hostNetwork and
+ *   hostPID with the host's / mounted (hostRootFsMount.enabled) BY DEFAULT, so the release is privileged
+ *   unless its values turn those off.
+ * - metrics-server 3.13.1 (kubernetes-sigs/metrics-server metrics-server-helm-chart-3.13.1 842dcc8c,
+ *   values.yaml:70-76): `hostNetwork.enabled`.
+ * - fluent-bit 0.57.9 (fluent/helm-charts fluent-bit-0.57.9 60ace4ef, values.yaml:73, 478-484):
+ *   `hostNetwork`; its default daemonSetVolumes are hostPaths (/var/log, /var/lib/docker/containers,
+ *   /etc/machine-id).
+ * - alibaba-cloud-csi-driver 1.36.2 (kubernetes-sigs/alibaba-cloud-csi-driver 68d4c40e,
+ *   deploy/charts/alibaba-cloud-csi-driver/templates/plugin.yaml:51-55, 87-90): the node plugin runs
+ *   privileged with hostNetwork, hostPID and hostIPC whatever the values (`csi.disk.enabled`).
+ * A chart not listed here (kubelet-csr-approver, skywalking-helm, ks-core) is judged by the values
+ * the release sets only; a listed chart at another version is refused until its values are re-read.
+ */
+export const CHART_PRIVILEGE_VALUES: Record<string, { version: string; values: ChartPrivilegeValue[] }> = {
+  "ingress-nginx": {
+    version: "4.15.1",
+    values: [
+      { path: "controller.hostNetwork", default: false, renders: "hostNetwork" },
+      { path: "controller.hostPort.enabled", default: false, renders: "hostPort 80/443" },
+      { path: "controller.image.chroot", default: false, renders: "allowPrivilegeEscalation and SYS_CHROOT" },
+    ],
+  },
+  "kube-prometheus-stack": {
+    version: "87.12.5",
+    values: [
+      { path: "prometheus-node-exporter.hostNetwork", default: true, renders: "hostNetwork", condition: "nodeExporter.enabled", conditionDefault: true },
+      { path: "prometheus-node-exporter.hostPID", default: true, renders: "hostPID", condition: "nodeExporter.enabled", conditionDefault: true },
+      {
+        path: "prometheus-node-exporter.hostRootFsMount.enabled",
+        default: true,
+        renders: "hostPath /",
+        condition: "nodeExporter.enabled",
+        conditionDefault: true,
+      },
+    ],
+  },
+  "metrics-server": { version: "3.13.1", values: [{ path: "hostNetwork.enabled", default: false, renders: "hostNetwork" }] },
+  "fluent-bit": {
+    version: "0.57.9",
+    values: [
+      { path: "hostNetwork", default: false, renders: "hostNetwork" },
+      { path: "daemonSetVolumes", default: [{ hostPath: { path: "/var/log" } }], renders: "hostPath volumes" },
+    ],
+  },
+  "alibaba-cloud-csi-driver": {
+    version: "1.36.2",
+    values: [{ path: "csi.disk.enabled", default: true, renders: "a privileged node plugin with hostNetwork, hostPID, hostIPC" }],
+  },
+};
+
+function valueAt(v: unknown, path: string): unknown {
+  let at: unknown = v;
+  for (const k of path.split(".")) {
+    if (!isObj(at)) return undefined;
+    at = at[k];
+  }
+  return at;
+}
+
+/** What a release's chart turns into node privileges from its values and the chart's defaults (CHART_PRIVILEGE_VALUES). */
+export function chartPrivileges(chart: string, version: string | undefined, values: unknown): string[] {
+  const known = CHART_PRIVILEGE_VALUES[chart];
+  if (known === undefined) return [];
+  if (version !== known.version)
+    return [`chart ${chart} ${version ?? "(no version)"}, whose privilege values the pack read at ${known.version} only (CHART_PRIVILEGE_VALUES)`];
+  const out: string[] = [];
+  // What the walk over the values already names (`controller.hostNetwork`) is not named twice.
+  const named = privilegesIn(values);
+  for (const p of known.values) {
+    const cond = p.condition === undefined ? true : (valueAt(values, p.condition) ?? p.conditionDefault);
+    const set = valueAt(values, p.path);
+    const v = set === undefined ? p.default : set;
+    // A list (daemonSetVolumes) is judged by what it holds, anything else by Go template truth.
+    const on = Array.isArray(v) ? privilegesIn(v).length > 0 : turnsOn(v);
+    if (!turnsOn(cond) || !on || named.some((n) => n === p.path || n.startsWith(`${p.path}.`) || n.startsWith(`${p.path}[`))) continue;
+    out.push(`${p.path}${set === undefined ? " (chart default)" : ""}: ${p.renders}`);
   }
   return out;
 }
@@ -245,7 +419,7 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
   return {
     name: "pod-privileges",
     description:
-      "No privileged container, hostNetwork/hostPID/hostIPC or hostPath volume outside the pack config's privilegedWorkloads (platform DaemonSets and charts), and no namespace labelled Pod Security privileged outside its privilegedNamespaces, so a pod cannot take the node, its credentials or the metadata service (T11).",
+      "No privileged container, allowPrivilegeEscalation, capability beyond baseline's, hostNetwork/hostPID/hostIPC, hostPort, hostPath volume or Unconfined seccomp/AppArmor profile (pod, container, init and ephemeral containers) outside the pack config's privilegedWorkloads (platform DaemonSets and charts; a chart's values are read with its defaults for the values that chart turns into privileges), and no namespace labelled Pod Security privileged outside its privilegedNamespaces, so a pod cannot take the node, its credentials or the metadata service (T11).",
     enforcementLevel,
     validateResource(r, report) {
       if (NAMESPACE_TYPES.has(r.type)) {
@@ -257,19 +431,23 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
           );
         return;
       }
-      let where: unknown;
+      let found: string[];
       let id: string;
       if (WORKLOAD_TYPES.has(r.type)) {
         const meta = obj(r.props.metadata);
         id = `${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
-        where = r.props.spec;
-      } else if (r.type === TYPES.helmRelease) {
+        // A bare Pod's AppArmor/seccomp annotations sit on its own metadata, not under spec.
+        found = privilegesIn(r.type === "kubernetes:core/v1:Pod" ? { metadata: { annotations: meta.annotations }, spec: r.props.spec } : r.props.spec);
+      } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
         id = `${str(r.props.namespace) ?? "default"}/${str(r.props.name) ?? r.name}`;
-        where = r.props.values;
+        const chart = (str(r.props.chart) ?? "").split("/").pop() ?? "";
+        found = [...new Set([...privilegesIn(r.props.values), ...chartPrivileges(chart, str(r.props.version), r.props.values)])];
       } else return;
       if (c.privilegedWorkloads.includes(id)) return;
+      // A finding's values path is its text up to the first space, ":" or "=".
+      found = found.filter((f) => !c.privilegedChartValues.includes(`${id}:${f.split(/[ =:]/)[0]}`));
       // Sorted, so the message does not depend on the order of keys in the spec.
-      const found = privilegesIn(where).sort();
+      found.sort();
       if (found.length > 0)
         report(
           `${r.name}: ${id} asks for the node (${found.join(", ")}) but is not one of the privileged platform workloads (${c.privilegedWorkloads.join(", ") || "none listed"}); ${FIX} (pod-privileges.privilegedWorkloads)`,
@@ -282,7 +460,11 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
 // no-public-load-balancers (T15)
 
 export interface NoPublicLoadBalancersConfig {
-  /** SLB names (`loadBalancerName`) or `namespace/name` of Services that may face the internet. */
+  /**
+   * What may face the internet: SLB, ALB and NLB names (`loadBalancerName`), NAT DNAT entries
+   * (`forwardEntryName`), or `namespace/name` of LoadBalancer Services (a Helm release's Services
+   * as `namespace/release`).
+   */
   publicLoadBalancers: string[];
 }
 
@@ -290,41 +472,140 @@ export const NO_PUBLIC_LOAD_BALANCERS_SCHEMA: Record<keyof NoPublicLoadBalancers
   publicLoadBalancers: {
     type: "array",
     items: { type: "string" },
-    description: "SLB names or namespace/name of LoadBalancer Services allowed to be internet-facing",
+    description: "SLB/ALB/NLB names, NAT forward entry names or namespace/name of LoadBalancer Services allowed to be internet-facing",
     default: [],
   },
 };
 
 /**
- * The Alibaba Cloud controller manager's annotation for a LoadBalancer Service's address type
- * (`internet` unless set to `intranet`): Alibaba Cloud documentation, "Use annotations to configure
- * CLB instances" (help/en/ack/.../use-annotations-to-configure-load-balancing), read 2026-12-07.
+ * The Alibaba Cloud controller manager's annotation for a LoadBalancer Service's address type,
+ * `internet` unless set to `intranet`; the legacy `service.beta.kubernetes.io/alicloud-` prefix is
+ * read when the new one is absent (kubernetes/cloud-provider-alibaba-cloud eeb0ddc6 (2026-04-10)
+ * pkg/controller/service/reconcile/annotation/annotations.go: AnnotationPrefix,
+ * AnnotationLegacyPrefix, AddressType, IPv6AddressType, LoadBalancerId and AnnotationRequest.Get;
+ * docs/usage.md, annotation table: "address-type ... Valid values: internet or intranet ...
+ * Default internet"). `loadbalancer-id` reuses an existing load balancer, whose address type the
+ * plan does not show.
  */
 export const CCM_ADDRESS_TYPE = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type";
+const CCM_PREFIXES = ["service.beta.kubernetes.io/alibaba-cloud-loadbalancer-", "service.beta.kubernetes.io/alicloud-loadbalancer-"];
+const ccmAnnotation = (annotations: Record<string, unknown>, key: string): string | undefined =>
+  CCM_PREFIXES.map((p) => annotations[`${p}${key}`]).find((v) => v !== undefined) as string | undefined;
+
+/** Why a LoadBalancer Service with these annotations (and spec) gets an internet address, or undefined. */
+export function serviceExposure(annotations: Record<string, unknown>, loadBalancerClass?: unknown): string | undefined {
+  if (loadBalancerClass !== undefined && loadBalancerClass !== null)
+    return `sets loadBalancerClass ${JSON.stringify(loadBalancerClass)}, so another controller decides its address, which the plan does not show`;
+  const id = ccmAnnotation(annotations, "id");
+  if (id !== undefined) return `reuses the existing load balancer ${JSON.stringify(id)} (loadbalancer-id), whose address type the plan does not show`;
+  const v6 = ccmAnnotation(annotations, "ipv6-address-type");
+  if (v6 !== undefined && String(v6).toLowerCase() !== "intranet") return `asks for an ${String(v6)} IPv6 address (ipv6-address-type)`;
+  const type = ccmAnnotation(annotations, "address-type");
+  if (type !== "intranet")
+    return `gets an internet-facing SLB (address-type ${type === undefined ? "unset, so internet" : JSON.stringify(type)}); annotate ${CCM_ADDRESS_TYPE}: intranet`;
+  return undefined;
+}
+
+/**
+ * The Services ingress-nginx 4.15.1 renders from its values (kubernetes/ingress-nginx
+ * helm-chart-4.15.1 0a5901f3, charts/ingress-nginx/values.yaml:492-506, 584-596 and
+ * templates/controller-service.yaml:1, controller-service-internal.yaml:1): the external one when
+ * `controller.service.enabled` and `.external.enabled` (both default true), of `.type` (default
+ * LoadBalancer) with `.annotations`; the internal one when `.internal.enabled` (default false) and
+ * `.internal.annotations` is not empty, of `.internal.type` (default: `.type`).
+ */
+export function ingressNginxServices(values: unknown): { which: string; type: string; annotations: Record<string, unknown>; loadBalancerClass?: unknown }[] {
+  const svc = obj(obj(obj(values).controller).service);
+  const on = (v: unknown, d: boolean) => (v === undefined ? d : turnsOn(v));
+  if (!on(svc.enabled, true)) return [];
+  const type = str(svc.type) ?? "LoadBalancer";
+  const out: { which: string; type: string; annotations: Record<string, unknown>; loadBalancerClass?: unknown }[] = [];
+  if (on(obj(svc.external).enabled, true))
+    out.push({ which: "controller.service", type, annotations: obj(svc.annotations), loadBalancerClass: svc.loadBalancerClass ?? undefined });
+  const internal = obj(svc.internal);
+  if (on(internal.enabled, false) && Object.keys(obj(internal.annotations)).length > 0)
+    out.push({
+      which: "controller.service.internal",
+      type: str(internal.type) || type,
+      annotations: obj(internal.annotations),
+      loadBalancerClass: internal.loadBalancerClass ?? undefined,
+    });
+  return out;
+}
+
+/** Maps anywhere in a chart's values that read as a Service of type LoadBalancer (`type: LoadBalancer` with its `annotations`). */
+function loadBalancerValues(v: unknown, path = ""): { which: string; annotations: Record<string, unknown>; loadBalancerClass?: unknown }[] {
+  if (Array.isArray(v)) return v.flatMap((x, i) => loadBalancerValues(x, `${path}[${i}]`));
+  if (!isObj(v)) return [];
+  const here = v.type === "LoadBalancer" ? [{ which: path, annotations: obj(v.annotations), loadBalancerClass: v.loadBalancerClass ?? undefined }] : [];
+  return [...here, ...Object.entries(v).flatMap(([k, x]) => loadBalancerValues(x, path === "" ? k : `${path}.${k}`))];
+}
+
+/** Provider type tokens of @pulumi/alicloud 3.108.0 (node_modules/@pulumi/alicloud/{alb,nlb}/loadBalancer.js, vpc/forwardEntry.js). */
+export const LB_TYPES = {
+  alb: "alicloud:alb/loadBalancer:LoadBalancer",
+  nlb: "alicloud:nlb/loadBalancer:LoadBalancer",
+  forwardEntry: "alicloud:vpc/forwardEntry:ForwardEntry",
+} as const;
 
 export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config: Partial<NoPublicLoadBalancersConfig> = {}): ResourcePolicy {
   const c = withDefaults(NO_PUBLIC_LOAD_BALANCERS_SCHEMA, config);
+  const allowed = (name: string) => c.publicLoadBalancers.includes(name);
+  const where = `${FIX} (no-public-load-balancers.publicLoadBalancers)`;
   return {
     name: "no-public-load-balancers",
     description:
-      "Every SLB is intranet (addressType set to intranet), no EIP is bound to an SLB, and a LoadBalancer Service carries the intranet address-type annotation, unless named in the pack config's publicLoadBalancers (T15).",
+      "Nothing faces the internet unless named in the pack config's publicLoadBalancers: every SLB is intranet (addressType intranet), every ALB and NLB is Intranet (IPv6 too), an EIP is bound only to the NAT gateway (not to an instance, ENI, SLB, HaVip or IP), no NAT DNAT forward entry, and a LoadBalancer Service (or one a chart's values render: ingress-nginx's controller Services with the chart's defaults) carries the CCM's intranet address-type annotation and no reused load balancer or other loadBalancerClass (T15).",
     enforcementLevel,
     validateResource(r, report) {
       if (isSlb(r)) {
         const name = str(r.props.loadBalancerName) ?? r.name;
-        if (r.props.addressType !== "intranet" && !c.publicLoadBalancers.includes(name))
+        if (r.props.addressType !== "intranet" && !allowed(name))
           report(
-            `${r.name}: SLB ${name} addressType is ${r.props.addressType === undefined ? "unset" : JSON.stringify(r.props.addressType)}; must be "intranet"; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+            `${r.name}: SLB ${name} addressType is ${r.props.addressType === undefined ? "unset" : JSON.stringify(r.props.addressType)}; must be "intranet"; ${where}`,
           );
-      } else if (r.type === TYPES.eipAssociation && ["SlbInstance", "NetworkInterface"].includes(String(r.props.instanceType))) {
-        report(`${r.name}: binds an EIP to a ${String(r.props.instanceType)}, which puts it on the internet; egress goes through the NAT gateway`);
+      } else if (r.type === LB_TYPES.alb || r.type === LB_TYPES.nlb) {
+        // ALB's provider validates address_type in {Internet, Intranet}; NLB's does not (case unchecked):
+        // aliyun/terraform-provider-alicloud 81c43b67 (2026-08-21) alicloud/resource_alicloud_alb_load_balancer.go:62-66,
+        // resource_alicloud_nlb_load_balancer.go:36-39; both also take ipv6_address_type.
+        const kind = r.type === LB_TYPES.alb ? "ALB" : "NLB";
+        const name = str(r.props.loadBalancerName) ?? r.name;
+        if (allowed(name)) return;
+        const type = r.props.addressType;
+        if (String(type).toLowerCase() !== "intranet")
+          report(`${r.name}: ${kind} ${name} addressType is ${type === undefined ? "unset" : JSON.stringify(type)}; must be "Intranet"; ${where}`);
+        const v6 = r.props.ipv6AddressType;
+        if (v6 !== undefined && v6 !== null && String(v6).toLowerCase() !== "intranet")
+          report(`${r.name}: ${kind} ${name} ipv6AddressType is ${JSON.stringify(v6)}, a public IPv6 address; must be "Intranet" or unset; ${where}`);
+      } else if (r.type === TYPES.eipAssociation) {
+        // instanceType defaults to EcsInstance (@pulumi/alicloud ecs/eipAssociation.d.ts, instanceType).
+        const target = str(r.props.instanceType) ?? "EcsInstance";
+        const what = r.props.instanceType === undefined ? "an EcsInstance (instanceType unset: the provider's default)" : `a ${target}`;
+        if (target !== "Nat")
+          report(
+            `${r.name}: binds an EIP to ${what}${r.props.instanceId === undefined ? "" : ` ${String(r.props.instanceId)}`}, which puts it on the internet; an EIP goes only to the NAT gateway (instanceType Nat), and egress goes through it`,
+          );
+      } else if (r.type === LB_TYPES.forwardEntry) {
+        const name = str(r.props.forwardEntryName) ?? str(r.props.name) ?? r.name;
+        if (!allowed(name))
+          report(
+            `${r.name}: NAT forward entry ${name} (DNAT) exposes ${String(r.props.internalIp)}:${String(r.props.internalPort)} on ${String(r.props.externalIp)}:${String(r.props.externalPort)} to the internet; ${where}`,
+          );
       } else if (r.type === "kubernetes:core/v1:Service" && obj(r.props.spec).type === "LoadBalancer") {
         const meta = obj(r.props.metadata);
         const id = `${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
-        if (obj(meta.annotations)[CCM_ADDRESS_TYPE] !== "intranet" && !c.publicLoadBalancers.includes(id))
-          report(
-            `${r.name}: LoadBalancer Service ${id} gets an internet-facing SLB; annotate ${CCM_ADDRESS_TYPE}: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
-          );
+        const problem = serviceExposure(obj(meta.annotations), obj(r.props.spec).loadBalancerClass);
+        if (problem && !allowed(id)) report(`${r.name}: LoadBalancer Service ${id} ${problem}; ${where}`);
+      } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
+        const id = `${str(r.props.namespace) ?? "default"}/${str(r.props.name) ?? r.name}`;
+        if (allowed(id)) return;
+        const chart = (str(r.props.chart) ?? "").split("/").pop() ?? "";
+        const services =
+          chart === "ingress-nginx" ? ingressNginxServices(r.props.values).filter((s) => s.type === "LoadBalancer") : loadBalancerValues(r.props.values);
+        for (const svc of services) {
+          const problem = serviceExposure(svc.annotations, svc.loadBalancerClass);
+          if (problem) report(`${r.name}: ${id} values ${svc.which || "(top level)"} render a LoadBalancer Service that ${problem}; ${where}`);
+        }
       }
     },
   };
@@ -385,29 +666,49 @@ export const METADATA_GUARD_TAG = "platform:metadata-guard";
 export const METADATA_GUARD_UNIT_NAME = "k8s-metadata-guard.service";
 
 export interface MetadataGuardConfig {
-  /** `platform:pool` tags of ECS instances that run no pods (the api-server front's HAProxy pair), so need no guard. */
-  podlessPools: string[];
+  /**
+   * Parents whose ECS instances run no pods, so need no guard: the end of the parent's URN type
+   * chain (`<component type>$<component type>`). The api-server front's HAProxy pair is created
+   * by a NodePool under the ApiServerFront component (components/cluster/apiServerFront.ts), so
+   * its instances' parent URN ends in `platform:cluster:ApiServerFront$platform:compute:NodePool`.
+   * Only code decides a parent; a tag (`platform:pool: haproxy`) any instance can carry decides nothing.
+   */
+  podlessParents: string[];
 }
 
+/** The parent chain of the api-server front's HAProxy instances. */
+export const HAPROXY_POOL_PARENT = "platform:cluster:ApiServerFront$platform:compute:NodePool";
+
 export const METADATA_GUARD_SCHEMA: Record<keyof MetadataGuardConfig, ConfigProperty> = {
-  podlessPools: { type: "array", items: { type: "string" }, description: "platform:pool tags of instances that run no pods", default: ["haproxy"] },
+  podlessParents: {
+    type: "array",
+    items: { type: "string" },
+    description: "ends of parent URN type chains (a$b) whose instances run no pods",
+    default: [HAPROXY_POOL_PARENT],
+  },
 };
+
+/** Whether `parentUrn`'s type chain ends with `chain` (`a$b`), at a `$` boundary. */
+export function parentChainEndsWith(parentUrn: string | undefined, chain: string): boolean {
+  if (parentUrn === undefined) return false;
+  const types = (parentUrn.split("::")[2] ?? "").split("$");
+  const want = chain.split("$");
+  return want.length <= types.length && want.every((t, i) => types[types.length - want.length + i] === t);
+}
 
 export function metadataGuard(enforcementLevel: EnforcementLevel, config: Partial<MetadataGuardConfig> = {}): ResourcePolicy {
   const c = withDefaults(METADATA_GUARD_SCHEMA, config);
   return {
     name: "metadata-guard",
-    description: `Every ECS instance that runs pods carries the ${METADATA_GUARD_TAG} tag its user data's metadata guard sets, so no node lets pods read its RAM role's credentials from 100.100.100.200 (T12).`,
+    description: `Every ECS instance that runs pods carries the ${METADATA_GUARD_TAG} tag its user data's metadata guard sets, so no node lets pods read its RAM role's credentials from 100.100.100.200; only instances whose parent is one of the pack config's podlessParents (the api-server front's HAProxy pool, by its component chain, not by a tag) are exempt (T12).`,
     enforcementLevel,
     validateResource(r, report) {
       if (r.type !== TYPES.instance) return;
-      const t = obj(r.props.tags);
-      const pool = str(t["platform:pool"]);
-      if (pool !== undefined && c.podlessPools.includes(pool)) return;
-      const value = t[METADATA_GUARD_TAG];
+      if (c.podlessParents.some((chain) => parentChainEndsWith(r.parent, chain))) return;
+      const value = obj(r.props.tags)[METADATA_GUARD_TAG];
       if (value !== METADATA_GUARD_UNIT_NAME)
         report(
-          `${r.name}: ${value === undefined ? `has no ${METADATA_GUARD_TAG} tag` : `${METADATA_GUARD_TAG} is ${JSON.stringify(value)}`}; a node that runs pods must carry ${METADATA_GUARD_TAG}: ${METADATA_GUARD_UNIT_NAME} (its user data installs the guard that keeps pods from the metadata service); pools that run no pods: ${c.podlessPools.join(", ") || "none listed"}`,
+          `${r.name}: ${value === undefined ? `has no ${METADATA_GUARD_TAG} tag` : `${METADATA_GUARD_TAG} is ${JSON.stringify(value)}`}; a node that runs pods must carry ${METADATA_GUARD_TAG}: ${METADATA_GUARD_UNIT_NAME} (its user data installs the guard that keeps pods from the metadata service); exempt are only instances under ${c.podlessParents.join(", ") || "no parent listed"} (podlessParents), whatever their tags`,
         );
     },
   };

@@ -40,7 +40,10 @@ function analyzeRequest(r: PlannedResource): unknown {
   req.setUrn(r.urn);
   req.setName(r.name);
   req.setProperties(structPb.Struct.fromJavaScript(plain(r.inputs)));
-  req.setOptions(new pb.AnalyzerResourceOptions());
+  const opts = new pb.AnalyzerResourceOptions();
+  // The engine sends the parent's URN in the options; @pulumi/policy hands it to validateResource as args.opts.parent.
+  if (r.parent) opts.setParent(r.parent);
+  req.setOptions(opts);
   return req;
 }
 
@@ -119,6 +122,24 @@ describe("the CrossGuard pack, loaded as the Pulumi CLI loads it", () => {
         message: expect.stringContaining("prod1-general-0: internetMaxBandwidthOut is 10; nodes get no public IP"),
       },
       { policy: "approved-instance-types", level: "mandatory", message: expect.stringContaining("instance type ecs.t6-c1m1.large is not approved") },
+    ]);
+  });
+
+  test("Analyze under prod.json: metadata-guard exempts the HAProxy VM by the parent the engine sends, not by its pool tag", async () => {
+    await configure("prod.json");
+    const haproxy = byName("prod1-haproxy-0");
+    expect(diagnostics(await call("analyze", analyzeRequest(haproxy)))).toEqual([]);
+    const spoof = byName("prod1-general-0");
+    const tags = spoof.inputs.tags as Record<string, string>;
+    tags["platform:pool"] = "haproxy";
+    delete tags["platform:metadata-guard"];
+    expect(diagnostics(await call("analyze", analyzeRequest(spoof)))).toEqual([
+      { policy: "metadata-guard", level: "mandatory", message: expect.stringContaining("\nprod1-general-0: has no platform:metadata-guard tag;") },
+    ]);
+    // The same HAProxy VM sent without its parent is judged as a node: the exemption rides on the parent alone.
+    delete haproxy.parent;
+    expect(diagnostics(await call("analyze", analyzeRequest(haproxy)))).toEqual([
+      { policy: "metadata-guard", level: "mandatory", message: expect.stringContaining("\nprod1-haproxy-0: has no platform:metadata-guard tag;") },
     ]);
   });
 

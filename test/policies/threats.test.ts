@@ -6,10 +6,13 @@ import {
   credentialEndpoints,
   fluentBitOutputs,
   metadataGuard,
+  HAPROXY_POOL_PARENT,
   hostPortProblem,
+  parentChainEndsWith,
   noPublicLoadBalancers,
   platformNamespaces,
   podPrivileges,
+  turnsOn,
   urlProblem,
 } from "../../policies/rules/threats";
 import { trustedSources } from "../../policies/rules/sources";
@@ -43,6 +46,7 @@ const messages = (s: PolicyStack, p: PlatformPolicy) => runPolicies(s, [p]).map(
 const any = (v: unknown) => v as Record<string, any>;
 const podSpec = (s: PolicyStack, name: string) => any(one(s, name).props).spec.template.spec;
 const ORDER = "prod1-order-service-deployment-order-service";
+const FIX = "allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file";
 
 describe("each new rule cites the threat rows it stops", () => {
   test.each([
@@ -179,6 +183,89 @@ describe("pod-privileges (T11)", () => {
   test("prod1 passes: flannel, fluent-bit and the CSI controller are the allowed platform workloads", () => {
     expect(messages(prod1, p())).toEqual([]);
     expect(cfg("pod-privileges").privilegedWorkloads).toEqual(["kube-flannel/kube-flannel-ds", "logging/fluent-bit", "kube-system/csi-provisioner"]);
+    // Node-exporter's host access is on by default in kube-prometheus-stack 87.12.5 (prometheus-node-exporter
+    // 4.55.1 values.yaml:382-397), the CSI node plugin's whatever the values: granted path by path.
+    expect(cfg("pod-privileges").privilegedChartValues).toEqual([
+      "monitoring/kube-prometheus-stack:prometheus-node-exporter.hostNetwork",
+      "monitoring/kube-prometheus-stack:prometheus-node-exporter.hostPID",
+      "monitoring/kube-prometheus-stack:prometheus-node-exporter.hostRootFsMount.enabled",
+      "kube-system/alibaba-cloud-csi-driver:csi.disk.enabled",
+    ]);
+  });
+
+  test("without the chart grants, prod1's node-exporter defaults and CSI node plugin are named: the chart's defaults count", () => {
+    const found = messages(prod1, podPrivileges("mandatory", { ...cfg("pod-privileges"), privilegedChartValues: [] }));
+    expect(found).toEqual(
+      [
+        "prod1-disk-csi-driver: kube-system/alibaba-cloud-csi-driver asks for the node (csi.disk.enabled: a privileged node plugin with hostNetwork, hostPID, hostIPC) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
+        "prod1-monitoring-kube-prometheus-stack: monitoring/kube-prometheus-stack asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
+      ].map((m) => m.replace("FIX", FIX)),
+    );
+  });
+
+  test("capabilities beyond baseline, allowPrivilegeEscalation, hostPort, Unconfined seccomp/AppArmor at pod, container, init and ephemeral level", () => {
+    const bad = mutated((s) => {
+      const spec = podSpec(s, ORDER);
+      spec.securityContext = { seccompProfile: { type: "Unconfined" } };
+      spec.containers[0].securityContext = {
+        allowPrivilegeEscalation: true,
+        capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE", "NET_ADMIN", "SYS_ADMIN"] },
+      };
+      spec.containers[0].ports = [{ containerPort: 8080, hostPort: 8080 }];
+      spec.initContainers[0].securityContext = { appArmorProfile: { type: "Unconfined" } };
+      spec.ephemeralContainers = [{ name: "debug", image: "busybox", securityContext: { privileged: "true" } }];
+      any(one(s, ORDER).props).spec.template.metadata.annotations = { "container.apparmor.security.beta.kubernetes.io/app": "unconfined" };
+    });
+    expect(messages(bad, p())).toEqual([
+      `${ORDER}: commerce/order-service asks for the node (` +
+        [
+          "template.metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]=unconfined",
+          "template.spec.containers[0].ports[0].hostPort",
+          "template.spec.containers[0].securityContext.allowPrivilegeEscalation",
+          "template.spec.containers[0].securityContext.capabilities.add[1]=NET_ADMIN",
+          "template.spec.containers[0].securityContext.capabilities.add[2]=SYS_ADMIN",
+          "template.spec.ephemeralContainers[0].securityContext.privileged",
+          "template.spec.initContainers[0].securityContext.appArmorProfile.type=Unconfined",
+          "template.spec.securityContext.seccompProfile.type=Unconfined",
+        ].join(", ") +
+        `) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+    ]);
+  });
+
+  test("a baseline capability, RuntimeDefault and hostPort 0 are not privileges", () => {
+    const ok = mutated((s) => {
+      const spec = podSpec(s, ORDER);
+      spec.securityContext = { seccompProfile: { type: "RuntimeDefault" } };
+      spec.containers[0].securityContext = {
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] },
+        appArmorProfile: { type: "RuntimeDefault" },
+      };
+      spec.containers[0].ports = [{ containerPort: 8080, hostPort: 0 }];
+    });
+    expect(messages(ok, p())).toEqual([]);
+  });
+
+  test('Helm values: a string "true", a path the chart turns into privilege (ingress-nginx chroot), a grant that covers only its own path, a chart version the pack never read', () => {
+    const bad = mutated((s) => {
+      any(one(s, "prod1-metrics-metrics-server").props).values.hostNetwork = { enabled: "true" };
+      any(one(s, "prod1-ingress-controller").props).values.controller.image = { chroot: true };
+      any(one(s, "prod1-monitoring-kube-prometheus-stack").props).values["prometheus-node-exporter"] = { hostNetwork: true, hostIPC: "yes" };
+      any(one(s, "prod1-logging-fluent-bit").props).version = "0.58.0";
+      any(one(s, "prod1-disk-csi-driver").props).version = "1.37.0";
+    });
+    expect(messages(bad, p()).map((m) => m.slice(0, m.indexOf(" but is not")))).toEqual([
+      "prod1-disk-csi-driver: kube-system/alibaba-cloud-csi-driver asks for the node (chart alibaba-cloud-csi-driver 1.37.0, whose privilege values the pack read at 1.36.2 only (CHART_PRIVILEGE_VALUES))",
+      "prod1-metrics-metrics-server: kube-system/metrics-server asks for the node (hostNetwork.enabled)",
+      "prod1-monitoring-kube-prometheus-stack: monitoring/kube-prometheus-stack asks for the node (prometheus-node-exporter.hostIPC)",
+      "prod1-ingress-controller: ingress-nginx/ingress-nginx asks for the node (controller.image.chroot: allowPrivilegeEscalation and SYS_CHROOT)",
+    ]);
+    // fluent-bit is a privileged workload as a whole: its version does not matter to this rule.
+  });
+
+  test("turnsOn reads values as Go templates do", () => {
+    expect([true, "true", "false", 1, "yes", { enabled: true }, { enabled: "1" }, [1]].map(turnsOn)).toEqual([true, true, true, true, true, true, true, true]);
+    expect([false, 0, "", null, undefined, { enabled: false }, {}, []].map(turnsOn)).toEqual([false, false, false, false, false, false, false, false]);
   });
 
   test("an app with hostNetwork, a privileged container, a hostPath volume; a chart's values asking for hostPID", () => {
@@ -239,8 +326,123 @@ describe("no-public-load-balancers (T15)", () => {
     expect(messages(bad, p()).sort()).toEqual([
       'prod1-front-slb: SLB prod1-apiserver addressType is unset; must be "intranet"; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (no-public-load-balancers.publicLoadBalancers)',
       'prod1-ingress-slb: SLB prod1-ingress addressType is "internet"; must be "intranet"; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (no-public-load-balancers.publicLoadBalancers)',
-      "prod1-nat-eip: binds an EIP to a SlbInstance, which puts it on the internet; egress goes through the NAT gateway",
-      "prod1-order-service-service-order-service: LoadBalancer Service commerce/order-service gets an internet-facing SLB; annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (no-public-load-balancers.publicLoadBalancers)",
+      "prod1-nat-eip: binds an EIP to a SlbInstance ngw-ecba5023d571600c0eb9, which puts it on the internet; an EIP goes only to the NAT gateway (instanceType Nat), and egress goes through it",
+      "prod1-order-service-service-order-service: LoadBalancer Service commerce/order-service gets an internet-facing SLB (address-type unset, so internet); annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (no-public-load-balancers.publicLoadBalancers)",
+    ]);
+  });
+
+  const add = (s: PolicyStack, type: string, name: string, props: Record<string, unknown>) =>
+    s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props });
+
+  test("an internet ALB or NLB (IPv4 or IPv6), an EIP on an instance, ENI or HaVip, a NAT DNAT entry: each refused, the NAT's own EIP passes", () => {
+    const bad = mutated((s) => {
+      add(s, "alicloud:alb/loadBalancer:LoadBalancer", "shop-alb", { loadBalancerName: "shop", addressType: "Internet" });
+      add(s, "alicloud:nlb/loadBalancer:LoadBalancer", "shop-nlb", { loadBalancerName: "shop-l4", addressType: "internet" });
+      add(s, "alicloud:nlb/loadBalancer:LoadBalancer", "v6-nlb", { loadBalancerName: "v6", addressType: "Intranet", ipv6AddressType: "Internet" });
+      add(s, "alicloud:alb/loadBalancer:LoadBalancer", "inner-alb", { loadBalancerName: "inner", addressType: "Intranet" });
+      add(s, "alicloud:ecs/eipAssociation:EipAssociation", "worker-eip", { allocationId: "eip-1", instanceId: "i-1" });
+      add(s, "alicloud:ecs/eipAssociation:EipAssociation", "eni-eip", { allocationId: "eip-2", instanceId: "eni-2", instanceType: "NetworkInterface" });
+      add(s, "alicloud:ecs/eipAssociation:EipAssociation", "havip-eip", { allocationId: "eip-3", instanceId: "havip-3", instanceType: "HaVip" });
+      add(s, "alicloud:vpc/forwardEntry:ForwardEntry", "ssh-dnat", {
+        forwardEntryName: "ssh",
+        forwardTableId: "ftb-1",
+        externalIp: "47.100.1.1",
+        externalPort: "22",
+        internalIp: "10.40.1.10",
+        internalPort: "22",
+        ipProtocol: "tcp",
+      });
+    });
+    expect(messages(bad, p())).toEqual([
+      `shop-alb: ALB shop addressType is "Internet"; must be "Intranet"; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+      `shop-nlb: NLB shop-l4 addressType is "internet"; must be "Intranet"; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+      `v6-nlb: NLB v6 ipv6AddressType is "Internet", a public IPv6 address; must be "Intranet" or unset; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+      "worker-eip: binds an EIP to an EcsInstance (instanceType unset: the provider's default) i-1, which puts it on the internet; an EIP goes only to the NAT gateway (instanceType Nat), and egress goes through it",
+      "eni-eip: binds an EIP to a NetworkInterface eni-2, which puts it on the internet; an EIP goes only to the NAT gateway (instanceType Nat), and egress goes through it",
+      "havip-eip: binds an EIP to a HaVip havip-3, which puts it on the internet; an EIP goes only to the NAT gateway (instanceType Nat), and egress goes through it",
+      `ssh-dnat: NAT forward entry ssh (DNAT) exposes 10.40.1.10:22 on 47.100.1.1:22 to the internet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    // Named in the pack config, the same ALB and DNAT entry pass.
+    const allowed = noPublicLoadBalancers("mandatory", { publicLoadBalancers: ["shop", "ssh"] });
+    expect(messages(bad, allowed).filter((m) => /^(shop-alb|ssh-dnat):/.test(m))).toEqual([]);
+  });
+
+  test("a Service: the legacy alicloud- annotation counts, a reused load balancer or another loadBalancerClass cannot be judged, an IPv6 internet address is refused", () => {
+    const svcWith = (annotations: Record<string, string>, extra: Record<string, unknown> = {}) =>
+      mutated((s) => {
+        const svc = any(one(s, "prod1-order-service-service-order-service").props);
+        Object.assign(svc.spec, { type: "LoadBalancer", ...extra });
+        svc.metadata.annotations = annotations;
+      });
+    const ORDER_SVC = "prod1-order-service-service-order-service: LoadBalancer Service commerce/order-service";
+    expect(messages(svcWith({ "service.beta.kubernetes.io/alicloud-loadbalancer-address-type": "intranet" }), p())).toEqual([]);
+    expect(messages(svcWith({ "service.beta.kubernetes.io/alicloud-loadbalancer-address-type": "internet" }), p())).toEqual([
+      `${ORDER_SVC} gets an internet-facing SLB (address-type "internet"); annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    expect(
+      messages(
+        svcWith({
+          "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type": "intranet",
+          "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-id": "lb-uf6public",
+        }),
+        p(),
+      ),
+    ).toEqual([
+      `${ORDER_SVC} reuses the existing load balancer "lb-uf6public" (loadbalancer-id), whose address type the plan does not show; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    expect(
+      messages(
+        svcWith({
+          "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type": "intranet",
+          "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-ipv6-address-type": "internet",
+        }),
+        p(),
+      ),
+    ).toEqual([`${ORDER_SVC} asks for an internet IPv6 address (ipv6-address-type); ${FIX} (no-public-load-balancers.publicLoadBalancers)`]);
+    expect(
+      messages(
+        svcWith({ "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type": "intranet" }, { loadBalancerClass: "alibabacloud.com/nlb" }),
+        p(),
+      ),
+    ).toEqual([
+      `${ORDER_SVC} sets loadBalancerClass "alibabacloud.com/nlb", so another controller decides its address, which the plan does not show; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+  });
+
+  test("ingress-nginx values: the chart's default Service type is LoadBalancer, so dropping NodePort without the intranet annotation is refused; the internal Service too", () => {
+    const withService = (service: Record<string, unknown>) =>
+      mutated((s) => {
+        any(one(s, "prod1-ingress-controller").props).values.controller.service = service;
+      });
+    const ING = "prod1-ingress-controller: ingress-nginx/ingress-nginx values";
+    // prod1's own values: NodePort behind the intranet ingress SLB.
+    expect(any(one(prod1, "prod1-ingress-controller").props).values.controller.service.type).toBe("NodePort");
+    expect(messages(withService({ externalTrafficPolicy: "Cluster" }), p())).toEqual([
+      `${ING} controller.service render a LoadBalancer Service that gets an internet-facing SLB (address-type unset, so internet); annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    expect(
+      messages(withService({ type: "LoadBalancer", annotations: { "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type": "intranet" } }), p()),
+    ).toEqual([]);
+    expect(
+      messages(
+        withService({
+          type: "NodePort",
+          internal: { enabled: true, type: "LoadBalancer", annotations: { "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type": "internet" } },
+        }),
+        p(),
+      ),
+    ).toEqual([
+      `${ING} controller.service.internal render a LoadBalancer Service that gets an internet-facing SLB (address-type "internet"); annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    expect(messages(withService({ external: { enabled: false } }), p())).toEqual([]);
+  });
+
+  test("another chart's values asking for a LoadBalancer (SkyWalking's UI Service) are refused without the annotation", () => {
+    const bad = mutated((s) => {
+      any(one(s, "prod1-tracing-skywalking").props).values.ui.service = { type: "LoadBalancer" };
+    });
+    expect(messages(bad, p())).toEqual([
+      `prod1-tracing-skywalking: tracing/skywalking values ui.service render a LoadBalancer Service that gets an internet-facing SLB (address-type unset, so internet); annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
     ]);
   });
 
@@ -319,7 +521,10 @@ describe("metadata-guard (T12)", () => {
     expect(nodes(prod1)).toHaveLength(31);
     for (const n of nodes(prod1)) expect(any(n.props.tags)["platform:metadata-guard"]).toBe("k8s-metadata-guard.service");
     expect(any(one(prod1, "prod1-haproxy-0").props.tags)["platform:metadata-guard"]).toBeUndefined();
-    expect(cfg("metadata-guard").podlessPools).toEqual(["haproxy"]);
+    expect(cfg("metadata-guard").podlessParents).toEqual(["platform:cluster:ApiServerFront$platform:compute:NodePool"]);
+    expect(one(prod1, "prod1-haproxy-0").parent).toBe(
+      "urn:pulumi:prod1::platform::platform:cluster:ApiServerFront$platform:compute:NodePool::prod1-front-haproxy",
+    );
   });
 
   test("a worker and a master without the tag, or with another value, are mandatory violations", () => {
@@ -330,20 +535,45 @@ describe("metadata-guard (T12)", () => {
     expect(runPolicies(bad, [p()]).map((v) => [v.level, v.message])).toEqual([
       [
         "mandatory",
-        'prod1-master-1: platform:metadata-guard is "none"; a node that runs pods must carry platform:metadata-guard: k8s-metadata-guard.service (its user data installs the guard that keeps pods from the metadata service); pools that run no pods: haproxy',
+        'prod1-master-1: platform:metadata-guard is "none"; a node that runs pods must carry platform:metadata-guard: k8s-metadata-guard.service (its user data installs the guard that keeps pods from the metadata service); exempt are only instances under platform:cluster:ApiServerFront$platform:compute:NodePool (podlessParents), whatever their tags',
       ],
       [
         "mandatory",
-        "prod1-general-3: has no platform:metadata-guard tag; a node that runs pods must carry platform:metadata-guard: k8s-metadata-guard.service (its user data installs the guard that keeps pods from the metadata service); pools that run no pods: haproxy",
+        "prod1-general-3: has no platform:metadata-guard tag; a node that runs pods must carry platform:metadata-guard: k8s-metadata-guard.service (its user data installs the guard that keeps pods from the metadata service); exempt are only instances under platform:cluster:ApiServerFront$platform:compute:NodePool (podlessParents), whatever their tags",
       ],
     ]);
   });
 
-  test("an instance that drops its pool tag is judged as a node", () => {
-    const bad = mutated((s) => {
+  test("a worker tagged like the HAProxy pair (platform:pool: haproxy, no guard tag) is still refused: the exemption is its parent, not a tag", () => {
+    const spoof = mutated((s) => {
+      const tags = any(one(s, "prod1-general-3").props.tags);
+      tags["platform:pool"] = "haproxy";
+      tags["platform:role"] = "haproxy";
+      delete tags["platform:metadata-guard"];
+    });
+    expect(messages(spoof, p())).toEqual([
+      "prod1-general-3: has no platform:metadata-guard tag; a node that runs pods must carry platform:metadata-guard: k8s-metadata-guard.service (its user data installs the guard that keeps pods from the metadata service); exempt are only instances under platform:cluster:ApiServerFront$platform:compute:NodePool (podlessParents), whatever their tags",
+    ]);
+  });
+
+  test("the HAProxy pair stays exempt without its pool tag; a parent chain only ends at a $ boundary; no parent means no exemption", () => {
+    const untagged = mutated((s) => {
       delete any(one(s, "prod1-haproxy-1").props.tags)["platform:pool"];
     });
-    expect(messages(bad, p())).toEqual([expect.stringMatching(/^prod1-haproxy-1: has no platform:metadata-guard tag;/)]);
+    expect(messages(untagged, p())).toEqual([]);
+    expect(
+      parentChainEndsWith("urn:pulumi:prod1::platform::platform:x:Y$platform:cluster:ApiServerFront$platform:compute:NodePool::n", HAPROXY_POOL_PARENT),
+    ).toBe(true);
+    expect(parentChainEndsWith("urn:pulumi:prod1::platform::evil:platform:cluster:ApiServerFront$platform:compute:NodePool::n", HAPROXY_POOL_PARENT)).toBe(
+      false,
+    );
+    expect(parentChainEndsWith("urn:pulumi:prod1::platform::platform:cluster:Cluster$platform:compute:NodePool::prod1-general", HAPROXY_POOL_PARENT)).toBe(
+      false,
+    );
+    const orphan = mutated((s) => {
+      delete one(s, "prod1-haproxy-1").parent;
+    });
+    expect(messages(orphan, p())).toEqual([expect.stringMatching(/^prod1-haproxy-1: has no platform:metadata-guard tag;/)]);
   });
 });
 
@@ -370,13 +600,13 @@ describe("validated-in-pre (T21): the real preview refuses a prod tag pre never 
     expect(found.map((v) => [v.level, v.message])).toEqual([
       [
         "mandatory",
-        `prod1-order-service-deployment-order-service-canary: commerce/order-service-canary runs harbor.livemall.internal/commerce/order-service:order-service-v2.9.0, a tag pre never validated (pre ran ${PRE_ORDER_TAGS.join(", ")}); release it into pre, then \`npm run promote -- pre <prod stack> order-service\``,
+        `prod1-order-service-deployment-order-service-canary: commerce/order-service-canary container app runs harbor.livemall.internal/commerce/order-service:order-service-v2.9.0, a tag pre never validated (pre ran ${PRE_ORDER_TAGS.join(", ")}); release it into pre, then \`npm run promote -- pre <prod stack> order-service\``,
       ],
     ]);
     const stable = planToPolicyStack(await plan("prod1", ["platform:apps.supply-chain.tag=supply-chain-v9.0.0"]));
     expect(messages(stable, p())).toEqual([
       expect.stringMatching(
-        /^prod1-supply-chain-deployment-supply-chain: scm\/supply-chain runs \S+:supply-chain-v9\.0\.0, a tag pre never validated \(pre ran /,
+        /^prod1-supply-chain-deployment-supply-chain: scm\/supply-chain container app runs \S+:supply-chain-v9\.0\.0, a tag pre never validated \(pre ran /,
       ),
     ]);
   });
@@ -389,6 +619,33 @@ describe("validated-in-pre (T21): the real preview refuses a prod tag pre never 
     });
     expect(messages(bare, p())).toEqual([
       "prod1-order-service-deployment-order-service: commerce/order-service is an app Deployment but the plan carries no list of the tags pre validated for order-service (its JavaApp component's validatedInPre); prod runs only what pre validated",
+    ]);
+  });
+
+  test("every container counts, whatever its name: a sidecar, a renamed app container, an init container with an unvalidated image", () => {
+    expect(cfg("validated-in-pre").sidecarImages).toEqual([
+      "mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.3.0-alpine",
+      "mirror.livemall.internal/docker.io/library/busybox:1.36.1",
+    ]);
+    const bad = mutated((s) => {
+      const spec = podSpec(s, ORDER);
+      spec.containers[0].name = "main";
+      spec.containers[0].image = "harbor.livemall.internal/commerce/order-service:order-service-v9.9.9";
+      spec.containers.push({ name: "helper", image: "harbor.livemall.internal/commerce/payment-gateway:payment-gateway-v1.0.0" });
+      spec.initContainers[0].image = "mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.4.0-alpine";
+    });
+    expect(messages(bad, p())).toEqual([
+      `${ORDER}: commerce/order-service container skywalking-agent runs mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.4.0-alpine, neither order-service's own image with a tag pre validated nor one of the platform's sidecars (mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.3.0-alpine, mirror.livemall.internal/docker.io/library/busybox:1.36.1; validated-in-pre.sidecarImages in the pack config)`,
+      `${ORDER}: commerce/order-service container main runs harbor.livemall.internal/commerce/order-service:order-service-v9.9.9, a tag pre never validated (pre ran ${PRE_ORDER_TAGS.join(", ")}); release it into pre, then \`npm run promote -- pre <prod stack> order-service\``,
+      `${ORDER}: commerce/order-service container helper runs harbor.livemall.internal/commerce/payment-gateway:payment-gateway-v1.0.0, neither order-service's own image with a tag pre validated nor one of the platform's sidecars (mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.3.0-alpine, mirror.livemall.internal/docker.io/library/busybox:1.36.1; validated-in-pre.sidecarImages in the pack config)`,
+    ]);
+    // supply-chain's log-tail busybox sidecars are the platform's: prod1 passes with them (asserted above).
+    const supply = podSpec(prod1, "prod1-supply-chain-deployment-supply-chain");
+    expect([...supply.initContainers, ...supply.containers].map((c: { name: string; image: string }) => `${c.name} ${c.image}`)).toEqual([
+      "skywalking-agent mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.3.0-alpine",
+      "log-tail-0 mirror.livemall.internal/docker.io/library/busybox:1.36.1",
+      "log-tail-1 mirror.livemall.internal/docker.io/library/busybox:1.36.1",
+      "app harbor.livemall.internal/scm/supply-chain:supply-chain-v3.1.1",
     ]);
   });
 
