@@ -2,6 +2,8 @@
 // the REAL planned prod1 stack under prod.json: a stack-file change along the row (or one
 // mutated field where no config key reaches it) is a mandatory violation naming the
 // value and the list; the stack as it is, and ordinary changes, pass.
+import * as fs from "fs";
+import * as path from "path";
 import {
   credentialEndpoints,
   fluentBitOutputs,
@@ -61,6 +63,42 @@ describe("each new rule cites the threat rows it stops", () => {
     const def = POLICY_DEFINITIONS.find((d) => d.name === name)!;
     for (const row of rows) expect(def.description).toContain(`(${row})`);
   });
+});
+
+describe("docs/policy-pack.md: one row per rule, each naming threat rows that exist and name the rule back", () => {
+  const read = (f: string) => fs.readFileSync(path.join(__dirname, "..", "..", "docs", f), "utf8").split("\n");
+  const rows = (text: string) =>
+    [...text.matchAll(/T(\d+)(?:-T(\d+))?/g)].flatMap((m) => {
+      const from = Number(m[1]);
+      const to = m[2] === undefined ? from : Number(m[2]);
+      return Array.from({ length: to - from + 1 }, (_, i) => `T${from + i}`);
+    });
+  const table = read("policy-pack.md").filter((l) => /^\| `[a-z-]+` +\|/.test(l));
+  const threats = read("threat-model.md");
+
+  test("every rule of the pack has exactly one row, and the table lists nothing else", () => {
+    const names = table.map((l) => /^\| `([a-z-]+)`/.exec(l)![1]);
+    expect(names).toHaveLength(20);
+    expect([...names].sort()).toEqual([...POLICY_DEFINITIONS.map((d) => d.name)].sort());
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  test.each(POLICY_DEFINITIONS.map((d) => d.name))(
+    "%s: its rows exist in threat-model.md, each names it as a guard, and the rows its description cites are in its cell",
+    (name) => {
+      const cells = table
+        .find((l) => l.startsWith(`| \`${name}\``))!
+        .split("|")
+        .map((c) => c.trim());
+      const cited = rows(cells[cells.length - 2]);
+      for (const t of cited) {
+        const row = threats.find((l) => l.startsWith(`| ${t} `));
+        expect([t, row !== undefined && row.includes(`\`${name}\``)]).toEqual([t, true]);
+      }
+      const def = POLICY_DEFINITIONS.find((d) => d.name === name)!;
+      for (const t of rows(def.description)) expect(cited).toContain(t);
+    },
+  );
 });
 
 describe("credential-endpoints (T2-T6): stack-file changes that send credentials or take code elsewhere", () => {
