@@ -541,11 +541,12 @@ function loadBalancerValues(v: unknown, path = ""): { which: string; annotations
   return [...here, ...Object.entries(v).flatMap(([k, x]) => loadBalancerValues(x, path === "" ? k : `${path}.${k}`))];
 }
 
-/** Provider type tokens of @pulumi/alicloud 3.108.0 (node_modules/@pulumi/alicloud/{alb,nlb}/loadBalancer.js, vpc/forwardEntry.js). */
+/** Provider type tokens of @pulumi/alicloud 3.108.0 (node_modules/@pulumi/alicloud/{alb,nlb}/loadBalancer.js, vpc/forwardEntry.js, eipanycast/anycastEipAddressAttachment.js). */
 export const LB_TYPES = {
   alb: "alicloud:alb/loadBalancer:LoadBalancer",
   nlb: "alicloud:nlb/loadBalancer:LoadBalancer",
   forwardEntry: "alicloud:vpc/forwardEntry:ForwardEntry",
+  anycastEipAttachment: "alicloud:eipanycast/anycastEipAddressAttachment:AnycastEipAddressAttachment",
 } as const;
 
 export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config: Partial<NoPublicLoadBalancersConfig> = {}): ResourcePolicy {
@@ -555,7 +556,7 @@ export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config
   return {
     name: "no-public-load-balancers",
     description:
-      "Nothing faces the internet unless named in the pack config's publicLoadBalancers: every SLB is intranet (addressType intranet), every ALB and NLB is Intranet (IPv6 too), an EIP is bound only to the NAT gateway (not to an instance, ENI, SLB, HaVip or IP), no NAT DNAT forward entry, and a LoadBalancer Service (or one a chart's values render: ingress-nginx's controller Services with the chart's defaults) carries the CCM's intranet address-type annotation and no reused load balancer or other loadBalancerClass (T15).",
+      "Nothing faces the internet unless named in the pack config's publicLoadBalancers: every SLB is intranet (addressType intranet), every ALB and NLB is Intranet (IPv6 too), an EIP is bound only to the NAT gateway (not to an instance, ENI, SLB, HaVip or IP; no Anycast EIP attachment), no NAT DNAT forward entry, and a LoadBalancer Service (or one a chart's values render: ingress-nginx's controller Services with the chart's defaults) carries the CCM's intranet address-type annotation and no reused load balancer or other loadBalancerClass (T15).",
     enforcementLevel,
     validateResource(r, report) {
       if (isSlb(r)) {
@@ -585,6 +586,10 @@ export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config
           report(
             `${r.name}: binds an EIP to ${what}${r.props.instanceId === undefined ? "" : ` ${String(r.props.instanceId)}`}, which puts it on the internet; an EIP goes only to the NAT gateway (instanceType Nat), and egress goes through it`,
           );
+      } else if (r.type === LB_TYPES.anycastEipAttachment) {
+        report(
+          `${r.name}: binds an Anycast EIP to ${String(r.props.bindInstanceType)} ${String(r.props.bindInstanceId)}, which puts it on the internet; an EIP goes only to the NAT gateway`,
+        );
       } else if (r.type === LB_TYPES.forwardEntry) {
         const name = str(r.props.forwardEntryName) ?? str(r.props.name) ?? r.name;
         if (!allowed(name))

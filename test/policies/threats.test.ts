@@ -381,6 +381,12 @@ describe("no-public-load-balancers (T15)", () => {
       add(s, "alicloud:ecs/eipAssociation:EipAssociation", "worker-eip", { allocationId: "eip-1", instanceId: "i-1" });
       add(s, "alicloud:ecs/eipAssociation:EipAssociation", "eni-eip", { allocationId: "eip-2", instanceId: "eni-2", instanceType: "NetworkInterface" });
       add(s, "alicloud:ecs/eipAssociation:EipAssociation", "havip-eip", { allocationId: "eip-3", instanceId: "havip-3", instanceType: "HaVip" });
+      add(s, "alicloud:eipanycast/anycastEipAddressAttachment:AnycastEipAddressAttachment", "anycast", {
+        anycastId: "aeip-1",
+        bindInstanceId: "lb-1",
+        bindInstanceType: "SlbInstance",
+        bindInstanceRegionId: "cn-shanghai",
+      });
       add(s, "alicloud:vpc/forwardEntry:ForwardEntry", "ssh-dnat", {
         forwardEntryName: "ssh",
         forwardTableId: "ftb-1",
@@ -398,6 +404,7 @@ describe("no-public-load-balancers (T15)", () => {
       "worker-eip: binds an EIP to an EcsInstance (instanceType unset: the provider's default) i-1, which puts it on the internet; an EIP goes only to the NAT gateway (instanceType Nat), and egress goes through it",
       "eni-eip: binds an EIP to a NetworkInterface eni-2, which puts it on the internet; an EIP goes only to the NAT gateway (instanceType Nat), and egress goes through it",
       "havip-eip: binds an EIP to a HaVip havip-3, which puts it on the internet; an EIP goes only to the NAT gateway (instanceType Nat), and egress goes through it",
+      "anycast: binds an Anycast EIP to SlbInstance lb-1, which puts it on the internet; an EIP goes only to the NAT gateway",
       `ssh-dnat: NAT forward entry ssh (DNAT) exposes 10.40.1.10:22 on 47.100.1.1:22 to the internet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
     ]);
     // Named in the pack config, the same ALB and DNAT entry pass.
