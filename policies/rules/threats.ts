@@ -283,7 +283,7 @@ const UNCONFINED_ANNOTATION =
  * `hostIPC`, `allowPrivilegeEscalation` or `hostPort` on (see turnsOn), a `hostPath`, a capability
  * added beyond baseline's list, a `seccompProfile` or `appArmorProfile` of type `Unconfined` (pod or
  * container level: the walk goes through containers, initContainers and ephemeralContainers alike),
- * or an `unconfined` AppArmor/seccomp annotation.
+ * or an `unconfined` AppArmor/seccomp annotation (in `annotations`, or a chart's `podAnnotations`).
  */
 export function privilegesIn(v: unknown, path = ""): string[] {
   if (Array.isArray(v)) return v.flatMap((x, i) => privilegesIn(x, `${path}[${i}]`));
@@ -303,7 +303,7 @@ export function privilegesIn(v: unknown, path = ""): string[] {
       });
     } else if ((k === "seccompProfile" || k === "appArmorProfile") && isObj(x)) {
       if (String(x.type).toLowerCase() === "unconfined") out.push(`${at}.type=Unconfined`);
-    } else if (k === "annotations" && isObj(x)) {
+    } else if ((k === "annotations" || k === "podAnnotations") && isObj(x)) {
       for (const [name, value] of Object.entries(x))
         if (UNCONFINED_ANNOTATION.test(name) && String(value).toLowerCase() === "unconfined") out.push(`${at}[${name}]=unconfined`);
     } else out.push(...privilegesIn(x, at));

@@ -287,7 +287,9 @@ describe("pod-privileges (T11)", () => {
   test('Helm values: a string "true", a path the chart turns into privilege (ingress-nginx chroot), a grant that covers only its own path, a chart version the pack never read', () => {
     const bad = mutated((s) => {
       any(one(s, "prod1-metrics-metrics-server").props).values.hostNetwork = { enabled: "true" };
-      any(one(s, "prod1-ingress-controller").props).values.controller.image = { chroot: true };
+      const controller = any(one(s, "prod1-ingress-controller").props).values.controller;
+      controller.image = { chroot: true };
+      controller.podAnnotations["container.apparmor.security.beta.kubernetes.io/controller"] = "unconfined";
       any(one(s, "prod1-monitoring-kube-prometheus-stack").props).values["prometheus-node-exporter"] = { hostNetwork: true, hostIPC: "yes" };
       any(one(s, "prod1-logging-fluent-bit").props).version = "0.58.0";
       any(one(s, "prod1-disk-csi-driver").props).version = "1.37.0";
@@ -296,7 +298,7 @@ describe("pod-privileges (T11)", () => {
       "prod1-disk-csi-driver: kube-system/alibaba-cloud-csi-driver asks for the node (chart alibaba-cloud-csi-driver 1.37.0, whose privilege values the pack read at 1.36.2 only (CHART_PRIVILEGE_VALUES))",
       "prod1-metrics-metrics-server: kube-system/metrics-server asks for the node (hostNetwork.enabled)",
       "prod1-monitoring-kube-prometheus-stack: monitoring/kube-prometheus-stack asks for the node (prometheus-node-exporter.hostIPC)",
-      "prod1-ingress-controller: ingress-nginx/ingress-nginx asks for the node (controller.image.chroot: allowPrivilegeEscalation and SYS_CHROOT)",
+      "prod1-ingress-controller: ingress-nginx/ingress-nginx asks for the node (controller.image.chroot: allowPrivilegeEscalation and SYS_CHROOT, controller.podAnnotations[container.apparmor.security.beta.kubernetes.io/controller]=unconfined)",
     ]);
     // fluent-bit is a privileged workload as a whole: its version does not matter to this rule.
   });
