@@ -47,7 +47,7 @@ export function memberStackNames(members: readonly string[] | undefined): string
 
 /** Each workspace on its listed clusters, or, when it lists none, on every member the host registers, in the members' order. */
 export function placeWorkspaces(workspaces: WorkspacesConfig, members: readonly string[] | undefined): PlacedWorkspaces {
-  const all = memberStackNames(members);
+  const all = [...new Set(memberStackNames(members))];
   return Object.fromEntries(Object.entries(workspaces).map(([ws, w]) => [ws, { ...w, clusters: w.clusters ?? all, everyMember: w.clusters === undefined }]));
 }
 
