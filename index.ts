@@ -20,6 +20,7 @@ import { memberRegistrations } from "./components/fleet/memberRegistrations";
 import { Flannel } from "./components/k8s/flannel";
 import { Kubesphere } from "./components/fleet/kubesphere";
 import { ConsoleHost, ConsoleProjects, workspaceLabels } from "./components/fleet/console";
+import { placeWorkspaces } from "./components/fleet/consoleSchema";
 import { AppNamespaces, JavaApp, namespaceOf } from "./components/apps/javaApp";
 import { GlobalIngress } from "./components/k8s/ingress";
 import { Logging } from "./components/k8s/logging";
@@ -166,7 +167,7 @@ export = async () => {
   if (kubesphere && !host && (config.workspaces || config.console)) {
     new ConsoleHost(`${config.stack}-console`, {
       cluster: access,
-      workspaces: config.workspaces ?? {},
+      workspaces: placeWorkspaces(config.workspaces ?? {}, config.kubesphere?.members),
       console: config.console,
       identityProviderSecret: config.secrets.identityProviderSecret,
       kubesphere,

@@ -752,7 +752,7 @@ export const KEYS = {
   workspaces: workspacesSchema
     .optional()
     .describe(
-      'Host only: one workspace per business line; `clusters` are the member stacks it is placed on; the people are user names as the identity provider maps them (docs/design.md, "Who may do what where").',
+      'Host only: one workspace per business line; placed on every member of `platform:kubesphere.members`, or only on the member stacks its `clusters` lists; the people are user names as the identity provider maps them (docs/design.md, "Who may do what where").',
     ),
   console: consoleSchema
     .optional()

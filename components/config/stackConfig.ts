@@ -27,7 +27,7 @@ export const CONFIG_CREDENTIAL_KEYS = [
 ] as const;
 import { listStacks, PROJECT_DIR, readStackFile } from "./stackFiles";
 import { hostWorkspaces, projectProblems } from "../fleet/consoleRules";
-import type { WorkspacesConfig } from "../fleet/consoleSchema";
+import type { PlacedWorkspaces } from "../fleet/consoleSchema";
 import { Env, isProd, KEYS, platformSchema, PlatformSettings, REMOVED_KEYS } from "./schema";
 import { PROJECT, STACKS } from "./keys";
 // Which keys were set with --secret: an SDK internal, kept with the others and pinned by their test.
@@ -49,8 +49,8 @@ export interface StackConfig extends PlatformSettings {
   secrets: StackSecrets;
   /** Apollo access-key secrets by app name (from platform:apolloAccessKeys), as Pulumi secrets; default none. */
   apolloAccessKeys: Record<string, pulumi.Output<string>>;
-  /** Members: the host's platform:workspaces, read from the host's stack file (fleet/consoleRules.ts); undefined when unknown. */
-  hostWorkspaces?: WorkspacesConfig;
+  /** Members: the host's platform:workspaces, read from the host's stack file and placed (fleet/consoleRules.ts); undefined when unknown. */
+  hostWorkspaces?: PlacedWorkspaces;
 }
 
 export { ConfigError, UsageError } from "./errors";
@@ -189,7 +189,7 @@ export interface ConsoleContext {
 }
 
 /** A member's platform:projects against the host's platform:workspaces (fleet/consoleRules.ts); returns the host's workspaces. */
-function memberConsole(stack: string, s: Partial<PlatformSettings>, ctx: ConsoleContext, problems: string[]): WorkspacesConfig | undefined {
+function memberConsole(stack: string, s: Partial<PlatformSettings>, ctx: ConsoleContext, problems: string[]): PlacedWorkspaces | undefined {
   if (!ctx.readStack || !s.hostStack || s.env === "host") return undefined;
   const hostName = s.hostStack.split("/").pop()!;
   let values: Record<string, unknown>;

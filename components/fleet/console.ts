@@ -31,7 +31,7 @@ import * as YAML from "yaml";
 import type { Env } from "../../policies/imageTags";
 import { ClusterAccess, inCluster, K8sObject } from "../k8s/k8sObjects";
 import { WORKSPACE_LABEL } from "../k8s/fluentBitValues";
-import { ConsoleConfig, Member, projectRole, WorkspacesConfig } from "./consoleSchema";
+import { ConsoleConfig, Member, PlacedWorkspace, PlacedWorkspaces, projectRole, WorkspacesConfig } from "./consoleSchema";
 
 export const IAM = "iam.kubesphere.io";
 const IAM_V = `${IAM}/v1beta1`;
@@ -65,8 +65,8 @@ export function peopleOf(w: WorkspacesConfig[string]): [string, Member][] {
   return [...seen];
 }
 
-/** Host: the WorkspaceTemplate of a workspace, placed on its clusters. */
-export function workspaceTemplate(name: string, w: WorkspacesConfig[string]): K8sObject {
+/** Host: the WorkspaceTemplate of a workspace, placed on its clusters (consoleSchema.ts placeWorkspaces). */
+export function workspaceTemplate(name: string, w: Pick<PlacedWorkspace, "clusters">): K8sObject {
   return {
     apiVersion: "tenant.kubesphere.io/v1beta1",
     kind: "WorkspaceTemplate",
@@ -183,7 +183,7 @@ export function identityProviderSecret(c: ConsoleConfig): K8sObject {
 }
 
 /** Every host object of the console, without secret data: what the tests check against the CRDs. */
-export function hostConsoleObjects(workspaces: WorkspacesConfig, c?: ConsoleConfig): K8sObject[] {
+export function hostConsoleObjects(workspaces: PlacedWorkspaces, c?: ConsoleConfig): K8sObject[] {
   const out: K8sObject[] = [];
   for (const [ws, w] of Object.entries(workspaces)) {
     out.push(workspaceTemplate(ws, w));
@@ -215,8 +215,8 @@ function create(prefix: string, parent: pulumi.Resource, cluster: ClusterAccess,
 export interface ConsoleHostArgs {
   /** The host cluster: its provider and readiness gate. */
   cluster: ClusterAccess;
-  /** `platform:workspaces`: a WorkspaceTemplate and role bindings each. */
-  workspaces: WorkspacesConfig;
+  /** `platform:workspaces`, placed (every member of `platform:kubesphere.members` by default): a WorkspaceTemplate and role bindings each. */
+  workspaces: PlacedWorkspaces;
   /** `platform:console`: the identity provider (OIDC) and global roles; default none (no identity provider Secret). */
   console?: ConsoleConfig;
   /** platform:identityProviderSecret (required with platform:console). No default. */

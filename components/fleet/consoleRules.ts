@@ -5,7 +5,7 @@
 // workspaces, read from the host's stack file (never a StackReference: config
 // validation runs before any resource, and offline).
 import type { KnownStack } from "./hostStackRules";
-import { WorkspacesConfig, workspacesSchema } from "./consoleSchema";
+import { memberStackNames, PlacedWorkspaces, placeWorkspaces, workspacesSchema } from "./consoleSchema";
 import type { PlatformSettings } from "../config/schema";
 
 const P = "platform";
@@ -48,9 +48,14 @@ export function consoleKeyProblems(s: Settings, stacks?: KnownStack[]): string[]
   const members = stacks.filter((k) => k.env !== "host").map((k) => k.name);
   // A workspace placed on a cluster the host does not register is never created there: the WorkspaceTemplate
   // controller only places on Cluster objects it knows (fleet/kubesphereMembers.ts registers the listed members).
-  const registered = (s.kubesphere?.members ?? []).map((m) => m.split("/").pop()!);
+  const registered = memberStackNames(s.kubesphere?.members);
   for (const [ws, w] of Object.entries(s.workspaces ?? {})) {
-    w.clusters.forEach((c, i) => {
+    // No clusters listed: placed on every member (consoleSchema.ts placeWorkspaces); with no member, on none.
+    if (w.clusters === undefined && registered.length === 0 && s.kubesphere?.enabled)
+      out.push(
+        `${P}:workspaces.${ws}.clusters: not set, so the workspace is placed on every member of ${P}:kubesphere.members, which lists none; list the members there, or the clusters here`,
+      );
+    (w.clusters ?? []).forEach((c, i) => {
       if (!members.includes(c)) out.push(`${P}:workspaces.${ws}.clusters[${i}]: no member stack "${c}" (members: ${members.join(", ") || "none"})`);
       else if (!registered.includes(c))
         out.push(`${P}:workspaces.${ws}.clusters[${i}]: ${c} is not in ${P}:kubesphere.members, so the console does not know that cluster; list it there`);
@@ -65,20 +70,25 @@ export function consoleKeyProblems(s: Settings, stacks?: KnownStack[]): string[]
   return out;
 }
 
-/** The host's platform:workspaces from its stack file values, or the problems reading it. */
-export function hostWorkspaces(hostValues: Record<string, unknown>, hostFile: string): { workspaces?: WorkspacesConfig; problems: string[] } {
+/** The host's platform:workspaces from its stack file values, placed (its members by default), or the problems reading it. */
+export function hostWorkspaces(hostValues: Record<string, unknown>, hostFile: string): { workspaces?: PlacedWorkspaces; problems: string[] } {
   const raw = hostValues[`${P}:workspaces`];
   if (raw === undefined) return { problems: [] };
   const parsed = workspacesSchema.safeParse(typeof raw === "string" ? JSON.parse(raw) : raw);
   if (!parsed.success) return { problems: [`${P}:workspaces in ${hostFile} does not parse; fix it in the host stack first`] };
-  return { workspaces: parsed.data, problems: [] };
+  const ks = hostValues[`${P}:kubesphere`];
+  const members = (typeof ks === "string" ? JSON.parse(ks) : ks) as { members?: unknown } | undefined;
+  const list = Array.isArray(members?.members) ? members.members.filter((m): m is string => typeof m === "string") : [];
+  return { workspaces: placeWorkspaces(parsed.data, list), problems: [] };
 }
 
 /**
  * Every app namespace of the member is in a workspace of the host that is placed on this cluster, and every
  * platform:projects entry is an app namespace. `hostFile` names the host's stack file in the messages.
+ * Placement is checked only with KubeSphere on: a member brought up before the host lists it
+ * (docs/runbooks/add-a-cluster.md, "Member before host") is in no console yet, and its namespace labels wait for it.
  */
-export function projectProblems(stack: string, s: Settings, workspaces: WorkspacesConfig | undefined, hostFile: string): string[] {
+export function projectProblems(stack: string, s: Settings, workspaces: PlacedWorkspaces | undefined, hostFile: string): string[] {
   if (s.env === "host" || s.apps === undefined) return [];
   const out: string[] = [];
   const projects = s.projects ?? {};
@@ -92,10 +102,11 @@ export function projectProblems(stack: string, s: Settings, workspaces: Workspac
       out.push(`${P}:projects.${ns}: is required: namespace ${ns} (apps ${apps.join(", ")}) is in no workspace; set it to its workspace (${hint})`);
     } else if (!ws[w]) {
       out.push(`${P}:projects.${ns}: no workspace "${w}" in the host's ${P}:workspaces (${hostFile}: ${Object.keys(ws).join(", ") || "none"})`);
-    } else if (!ws[w].clusters.includes(stack)) {
-      out.push(
-        `${P}:projects.${ns}: workspace "${w}" is not placed on cluster ${stack} (add ${stack} to ${P}:workspaces.${w}.clusters in ${hostFile}; ${hint})`,
-      );
+    } else if (!ws[w].clusters.includes(stack) && s.kubesphere?.enabled) {
+      const fix = ws[w].everyMember
+        ? `it is placed on every member: add <org>/${P}/${stack} to ${P}:kubesphere.members in ${hostFile}`
+        : `add ${stack} to ${P}:workspaces.${w}.clusters in ${hostFile}`;
+      out.push(`${P}:projects.${ns}: workspace "${w}" is not placed on cluster ${stack} (${fix}; ${hint})`);
     }
   }
   for (const ns of Object.keys(projects)) {

@@ -23,7 +23,10 @@ export const workspaceSchema = z
     clusters: z
       .array(name)
       .min(1, "must list at least one member cluster")
-      .describe("The member clusters (stack names) the workspace spans: its WorkspaceTemplate's spec.placement.clusters."),
+      .optional()
+      .describe(
+        "The member clusters (stack names) the workspace spans: its WorkspaceTemplate's spec.placement.clusters. Default: every member of `platform:kubesphere.members`, so a cluster added there gets the workspace with no other edit.",
+      ),
     admins: users.min(1, "must name at least one admin (ops)").describe("Ops: workspace admin, and project admin in every env."),
     developers: users.optional().describe("Release in dev/test (project operator), view in pre/prod (project viewer)."),
     viewers: users.optional().describe("Testers and other readers: project viewer in every env."),
@@ -33,6 +36,20 @@ export const workspaceSchema = z
 export const workspacesSchema = z.record(name, workspaceSchema);
 export type WorkspaceConfig = z.infer<typeof workspaceSchema>;
 export type WorkspacesConfig = z.infer<typeof workspacesSchema>;
+/** A workspace with its placement resolved: the clusters it spans, and whether they are the default (every member). */
+export type PlacedWorkspace = WorkspaceConfig & { clusters: string[]; everyMember: boolean };
+export type PlacedWorkspaces = Record<string, PlacedWorkspace>;
+
+/** The stack names of the host's `platform:kubesphere.members` (`<org>/<project>/<stack>`). */
+export function memberStackNames(members: readonly string[] | undefined): string[] {
+  return (members ?? []).map((m) => m.split("/").pop()!);
+}
+
+/** Each workspace on its listed clusters, or, when it lists none, on every member the host registers, in the members' order. */
+export function placeWorkspaces(workspaces: WorkspacesConfig, members: readonly string[] | undefined): PlacedWorkspaces {
+  const all = [...new Set(memberStackNames(members))];
+  return Object.fromEntries(Object.entries(workspaces).map(([ws, w]) => [ws, { ...w, clusters: w.clusters ?? all, everyMember: w.clusters === undefined }]));
+}
 
 /** Members: app namespace -> workspace (a KubeSphere "project" is a namespace in a workspace). */
 export const projectsSchema = z.record(name, name);

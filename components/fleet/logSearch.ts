@@ -57,7 +57,7 @@ import { mirrored } from "../k8s/images";
 import { LogSearchConfig, logSearchTarget } from "./logSearchSchema";
 import { peopleOf } from "./console";
 import { scriptFile } from "../scriptFiles";
-import type { WorkspacesConfig } from "./consoleSchema";
+import type { PlacedWorkspaces } from "./consoleSchema";
 
 /** What the sync runs on: curl (POSIX sh with busybox tools), pinned. */
 export const CURL_IMAGE = "docker.io/curlimages/curl:8.11.1";
@@ -96,7 +96,7 @@ export function logSearchPlan(
   ls: LogSearchConfig,
   logging: Parameters<typeof logSearchTarget>[1],
   projects: Record<string, string>,
-  workspaces: WorkspacesConfig,
+  workspaces: PlacedWorkspaces,
 ): LogSearchPlan {
   const t = logSearchTarget(ls, logging);
   if (!t.elasticsearch || !t.indices) throw new Error(`logSearchPlan ${stack}: ${t.problems.join("; ")}`);

@@ -101,7 +101,7 @@ function check(argv: string[]): number {
   console.log(
     `fleet address plan: ${plan.clusters.length} clusters, ${plan.links.length} IPsec links` +
       `${plan.datacenter ? `, data centre linked to ${plan.datacenter.linkedStacks.join(", ")}` : ""}: no overlaps; ` +
-      `KubeSphere members and their host agree; every prod tag was validated in pre; bucket names and VPC ranges unique; ` +
+      `KubeSphere members and their host agree; every prod tag was validated in pre; bucket names, network ranges and per-stack values unique; ` +
       `every stack's ESC environment supplies its secrets; the CI runners reach every api-server front and region`,
   );
   return 0;
@@ -109,10 +109,11 @@ function check(argv: string[]): number {
 
 /** Names the cloud makes global and VPC ranges, across stack files (T25); prints its lines, returns how many. */
 function uniquenessSection(plan: FleetAddressPlan, dir: string, reported: string[]): number {
-  // Linked clusters' VPC clashes are the address plan's lines already: one line per clash.
+  // Linked clusters' range clashes are the address plan's lines already: one line per clash.
   const linked = (line: string) => {
     const stacks = [...line.matchAll(/Pulumi\.([^.]+)\.yaml/g)].map((m) => m[1]);
-    return /vpcCidr/.test(line) && reported.some((r) => stacks.every((s) => r.includes(`${s} platform:network.vpcCidr`)));
+    const key = /platform:network\.(vpcCidr|podCidr|serviceCidr):/.exec(line)?.[1];
+    return key !== undefined && reported.some((r) => stacks.every((s) => r.includes(`${s} platform:network.${key}`)));
   };
   const clashes = fleetUniquenessProblems(
     plan.clusters.map((c) => c.stack),

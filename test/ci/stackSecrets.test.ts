@@ -124,4 +124,49 @@ describe("check:fleet holds every stack to its environment (escProblems)", () =>
       "esc/prod1.yaml: values.pulumiConfig.platform:loggingPassword is missing: prod1 requires it (the password of platform:logging.user)",
     ]);
   });
+
+  test("each definition value is exactly ${secrets.<key>}: plain text (never printed), a typo, a misspelt key, an inline secret are refused", () => {
+    const f = path.join(dir, "esc/prod2.yaml");
+    fs.writeFileSync(
+      f,
+      fs
+        .readFileSync(f, "utf8")
+        .replace("${secrets.dingtalkWebhook}", "https://oapi.dingtalk.com/robot/send?access_token=abc123")
+        .replace("${secrets.loggingPassword}", "${secrets.logingPassword}")
+        .replace("${secrets.harborPassword}", "${secret.harborPassword}")
+        .replace("platform:tracingAgentToken:", "platform:tracingAgentTokn:")
+        .replace(
+          "    platform:logSearchApiKey: ${secrets.logSearchApiKey}\n",
+          "    platform:logSearchApiKey:\n      fn::secret: k3y\n  secrets:\n    harborPassword: hunter2\n",
+        ),
+    );
+    const problems = escProblems(dir);
+    expect(problems).toEqual([
+      "esc/prod2.yaml: values.secrets: unexpected: the definition holds only pulumiConfig; secret values go into the imported -secrets environment, with `esc env set ... --secret`",
+      "esc/prod2.yaml: values.pulumiConfig.platform:dingtalkWebhook: found a plain-text value (56 characters, not shown), expected ${secrets.dingtalkWebhook} (the value lives in the imported -secrets environment)",
+      "esc/prod2.yaml: values.pulumiConfig.platform:loggingPassword: found ${secrets.logingPassword}, expected ${secrets.loggingPassword} (the value lives in the imported -secrets environment)",
+      "esc/prod2.yaml: values.pulumiConfig.platform:harborPassword: found ${secret.harborPassword}, expected ${secrets.harborPassword} (the value lives in the imported -secrets environment)",
+      "esc/prod2.yaml: values.pulumiConfig.platform:tracingAgentTokn: not a secret key (platform:dingtalkWebhook, platform:loggingPassword, platform:tracingElasticsearchPassword, platform:tracingAgentToken, platform:harborPassword, platform:identityProviderSecret, platform:logSearchApiKey, platform:apolloAccessKeys); other config belongs in the stack file",
+      "esc/prod2.yaml: values.pulumiConfig.platform:logSearchApiKey: found a map with fn::secret (not shown), expected ${secrets.logSearchApiKey} (the value lives in the imported -secrets environment)",
+      "esc/prod2.yaml: values.pulumiConfig.platform:tracingAgentToken is missing: prod2 requires it (the token SkyWalking agents present to OAP (OAP's SW_AUTHENTICATION, the agents' SW_AGENT_AUTHENTICATION); letters, digits and . _ ~ + / = - only, e.g. `openssl rand -hex 32`)",
+    ]);
+    expect(problems.join("\n")).not.toMatch(/abc123|k3y|hunter2/);
+  });
+
+  test("a secret key set in a stack file, secure or not, would shadow the ESC value: refused", () => {
+    const f = path.join(dir, "Pulumi.prod2.yaml");
+    fs.writeFileSync(
+      f,
+      fs
+        .readFileSync(f, "utf8")
+        .replace(
+          "  platform:env: prod2\n",
+          "  platform:env: prod2\n  platform:harborPassword:\n    secure: v1:AAAAAAAAAAAAAAAA:BBBBBBBBBBBB\n  platform:dingtalkWebhook: https://oapi.dingtalk.com/robot/send?access_token=x\n",
+        ),
+    );
+    expect(escProblems(dir)).toEqual([
+      "Pulumi.prod2.yaml: config: platform:dingtalkWebhook: a plain-text value here would shadow platform/prod2's (stack config wins over an ESC environment); delete it and set secrets.dingtalkWebhook in platform/prod2-secrets",
+      "Pulumi.prod2.yaml: config: platform:harborPassword: a `secure:` value here would shadow platform/prod2's (stack config wins over an ESC environment); delete it and set secrets.harborPassword in platform/prod2-secrets",
+    ]);
+  });
 });

@@ -90,7 +90,7 @@ describe("the validator", () => {
 });
 
 describe("host", () => {
-  test("every console object of the plan fits the v4.1.3 CRD schemas; one WorkspaceTemplate per workspace, placed on its clusters", async () => {
+  test("every console object of the plan fits the v4.1.3 CRD schemas; one WorkspaceTemplate per workspace, placed on every member (the host lists no clusters)", async () => {
     const objs = planned(await plan("host"));
     expect(objs.flatMap(validate)).toEqual([]);
     const ws = hostWorkspaces();
@@ -98,7 +98,7 @@ describe("host", () => {
     expect(templates.map((t) => (t.metadata as { name: string }).name).sort()).toEqual(Object.keys(ws).sort());
     for (const t of templates) {
       const name = (t.metadata as { name: string }).name;
-      expect((t.spec as { placement: { clusters: { name: string }[] } }).placement.clusters.map((c) => c.name)).toEqual(ws[name].clusters);
+      expect([name, (t.spec as { placement: { clusters: { name: string }[] } }).placement.clusters.map((c) => c.name)]).toEqual([name, [...MEMBERS]]);
     }
     // Ops are platform admins and workspace admins; everyone else is a regular workspace member.
     const wrb = objs.filter((o) => o.kind === "WorkspaceRoleBinding") as unknown as K8sObject[];
@@ -185,7 +185,8 @@ describe.each(MEMBERS)("member %s", (stack) => {
     expect(namespaces.length).toBeGreaterThan(0);
     for (const m of namespaces) {
       const w = m.labels["kubesphere.io/workspace"];
-      expect([m.name, w && ws[w]?.clusters.includes(stack)]).toEqual([m.name, true]);
+      // Both workspaces are placed on every member (the host test above).
+      expect([m.name, ["commerce", "scm"].includes(w)]).toEqual([m.name, true]);
       expect(m.labels["kubesphere.io/managed"]).toBe("true");
     }
     const bindings = planned(p).filter((o) => o.kind === "RoleBinding") as unknown as K8sObject[];
@@ -223,14 +224,27 @@ describe("config errors name the key, before any resource", () => {
     expect(problems("pre", ['platform:projects={"commerce":"retail","scm":"scm"}'])).toEqual([
       'platform:projects.commerce: no workspace "retail" in the host\'s platform:workspaces (Pulumi.host.yaml: commerce, scm)',
     ]);
+    // A workspace that lists its clusters is placed on those only.
     const noPre = (v: Record<string, unknown>) => {
-      const ws = structuredClone(v["platform:workspaces"]) as Record<string, { clusters: string[] }>;
-      ws.scm.clusters = ws.scm.clusters.filter((c) => c !== "pre");
+      const ws = structuredClone(v["platform:workspaces"]) as Record<string, { clusters?: string[] }>;
+      ws.scm.clusters = ["dev", "test", "prod1", "prod2"];
       return { ...v, "platform:workspaces": ws };
     };
     expect(problems("pre", [], noPre)).toEqual([
-      expect.stringMatching(/^platform:projects\.scm: workspace "scm" is not placed on cluster pre \(add pre to platform:workspaces\.scm\.clusters/),
+      'platform:projects.scm: workspace "scm" is not placed on cluster pre (add pre to platform:workspaces.scm.clusters in Pulumi.host.yaml; workspaces placed on pre in Pulumi.host.yaml: commerce)',
     ]);
+    // One that lists none is placed on every member the host registers: pre, dropped from the members, has neither.
+    const notMember = (v: Record<string, unknown>) => {
+      const ks = structuredClone(v["platform:kubesphere"]) as { members: string[] };
+      ks.members = ks.members.filter((m) => m !== "livemall/platform/pre");
+      return { ...v, "platform:kubesphere": ks };
+    };
+    expect(problems("pre", [], notMember)).toEqual([
+      'platform:projects.commerce: workspace "commerce" is not placed on cluster pre (it is placed on every member: add <org>/platform/pre to platform:kubesphere.members in Pulumi.host.yaml; workspaces placed on pre in Pulumi.host.yaml: none)',
+      'platform:projects.scm: workspace "scm" is not placed on cluster pre (it is placed on every member: add <org>/platform/pre to platform:kubesphere.members in Pulumi.host.yaml; workspaces placed on pre in Pulumi.host.yaml: none)',
+    ]);
+    // Before the host lists it, a new member runs with KubeSphere off (add-a-cluster.md, "Member before host"): no placement yet.
+    expect(problems("pre", ['platform:kubesphere={"enabled":false}'], notMember)).toEqual([]);
   });
   test("host keys on a member, unknown clusters", () => {
     expect(problems("dev", ['platform:workspaces={"x":{"clusters":["dev"],"admins":["a"]}}'])).toContain(
@@ -240,9 +254,19 @@ describe("config errors name the key, before any resource", () => {
       'platform:workspaces.x.clusters[1]: no member stack "qa" (members: dev, pre, prod1, prod2, test)',
     );
     // placed on a member stack the host does not register: the console would never create it there
-    expect(problems("host", ['platform:kubesphere={"enabled":true,"members":["livemall/platform/pre"]}'])).toContain(
+    expect(
+      problems("host", [
+        'platform:kubesphere={"enabled":true,"members":["livemall/platform/pre"]}',
+        'platform:workspaces={"commerce":{"clusters":["dev","pre"],"admins":["a"]}}',
+      ]),
+    ).toEqual([
       "platform:workspaces.commerce.clusters[0]: dev is not in platform:kubesphere.members, so the console does not know that cluster; list it there",
-    );
+    ]);
+    // No clusters listed and no member: the workspace would be placed nowhere.
+    expect(problems("host", ['platform:kubesphere={"enabled":true}'])).toEqual([
+      "platform:workspaces.commerce.clusters: not set, so the workspace is placed on every member of platform:kubesphere.members, which lists none; list the members there, or the clusters here",
+      "platform:workspaces.scm.clusters: not set, so the workspace is placed on every member of platform:kubesphere.members, which lists none; list the members there, or the clusters here",
+    ]);
     expect(problems("host", ['platform:console.extensions={"e":{"version":"1.0.0","clusters":["stage"]}}'])).toEqual([
       'platform:console.extensions.e.clusters[0]: no cluster "stage" (clusters: dev, host, pre, prod1, prod2, test)',
     ]);

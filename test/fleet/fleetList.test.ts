@@ -27,14 +27,21 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 const read = (stack: string) => fs.readFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "utf8");
 const write = (stack: string, text: string) => fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), text);
 
-/** prod2's file as prod3: its own VPC, pod and service ranges (10.60/16, 10.160/16, 10.251.0.0/20) and ESC environment. */
+/**
+ * prod2's file as prod3: its own VPC, pod and service ranges (10.60/16, 10.160/16, 10.251.0.0/20), ESC environment
+ * and per-stack values (KMS ids, SkyWalking UI host, log user: docs/runbooks/add-a-cluster.md).
+ */
 function addProd3(): void {
   const text = read("prod2")
     .replace("  - platform/prod2\n", "  - platform/prod3\n")
     .replace("platform:env: prod2", "platform:env: prod3")
     .replace("vpcCidr: 10.50.0.0/16", "vpcCidr: 10.60.0.0/16")
     .replace("podCidr: 10.150.0.0/16", "podCidr: 10.160.0.0/16")
-    .replace("serviceCidr: 10.250.0.0/20", "serviceCidr: 10.251.0.0/20");
+    .replace("serviceCidr: 10.250.0.0/20", "serviceCidr: 10.251.0.0/20")
+    .replace("kmsInstanceId: kst-bjjplaceholderprod2", "kmsInstanceId: kst-bjjplaceholderprod3")
+    .replace("kmsKeyId: key-bjjplaceholderprod2", "kmsKeyId: key-bjjplaceholderprod3")
+    .replace("user: fluent-bit-prod2", "user: fluent-bit-prod3")
+    .replace("host: skywalking.prod2.livemall.internal", "host: skywalking.prod3.livemall.internal");
   expect(text).toContain("platform:env: prod3");
   expect(text).toContain("vpcCidr: 10.60.0.0/16");
   write("prod3", text);

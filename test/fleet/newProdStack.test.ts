@@ -1,7 +1,7 @@
 // Issue 31's "Done when": in a copy of the repository, a copy of Pulumi.prod2.yaml
-// renamed to Pulumi.prod3.yaml with its own address ranges (and its own ESC
-// environment), plus its entry in the host's member list (and in the workspaces it
-// runs namespaces of), with no code edit:
+// renamed to Pulumi.prod3.yaml with its own address ranges and per-stack values (the
+// list in docs/runbooks/add-a-cluster.md) and its own ESC environment, plus its entry in
+// the host's member list, with no code edit:
 //   - previews clean: the offline preview CLI, run in the copy, plans it (the program
 //     reads the fleet from the directory it runs in);
 //   - CI selects it: changed-stacks.sh picks it for its file and for program changes,
@@ -49,28 +49,56 @@ const node = (args: string[]) =>
   });
 const bash = (...args: string[]) => spawnSync("bash", [".github/scripts/changed-stacks.sh", ...args], { cwd: copy, encoding: "utf8", input: "" });
 
+/** The runbook's list (docs/runbooks/add-a-cluster.md, step 1): its name, its ESC environment, its address ranges and its per-stack values. */
+const PROD3_EDITS: [string, string][] = [
+  ["  - platform/prod2\n", "  - platform/prod3\n"],
+  ["platform:env: prod2", "platform:env: prod3"],
+  ["vpcCidr: 10.50.0.0/16", "vpcCidr: 10.60.0.0/16"],
+  ["podCidr: 10.150.0.0/16", "podCidr: 10.160.0.0/16"],
+  ["serviceCidr: 10.250.0.0/20", "serviceCidr: 10.251.0.0/20"],
+  ["kmsInstanceId: kst-bjjplaceholderprod2", "kmsInstanceId: kst-bjjplaceholderprod3"],
+  ["kmsKeyId: key-bjjplaceholderprod2", "kmsKeyId: key-bjjplaceholderprod3"],
+  ["user: fluent-bit-prod2", "user: fluent-bit-prod3"],
+  ["host: skywalking.prod2.livemall.internal", "host: skywalking.prod3.livemall.internal"],
+];
+
+/** The lines of `a` and `b` that differ, position by position (both files have the same number of lines here). */
+function changedLines(a: string, b: string): [string, string][] {
+  const [la, lb] = [a.split("\n"), b.split("\n")];
+  expect(la).toHaveLength(lb.length);
+  return la.flatMap((l, i): [string, string][] => (l === lb[i] ? [] : [[l.trim(), lb[i].trim()]]));
+}
+
 beforeAll(() => {
   copy = copyRepo();
   fs.copyFileSync(path.join(copy, "Pulumi.prod2.yaml"), path.join(copy, "Pulumi.prod3.yaml"));
-  edit("Pulumi.prod3.yaml", [
-    ["# Stack prod2: member cluster prod2", "# Stack prod3: member cluster prod3"],
-    ["  - platform/prod2\n", "  - platform/prod3\n"],
-    ["platform:env: prod2", "platform:env: prod3"],
-    ["vpcCidr: 10.50.0.0/16", "vpcCidr: 10.60.0.0/16"],
-    ["podCidr: 10.150.0.0/16", "podCidr: 10.160.0.0/16"],
-    ["serviceCidr: 10.250.0.0/20", "serviceCidr: 10.251.0.0/20"],
-  ]);
-  // Its entry in the host: the members list, and the workspaces whose namespaces it runs (its
-  // platform:projects names commerce and scm; a namespace of a workspace not placed on it is refused).
-  edit("Pulumi.host.yaml", [
-    ["      - livemall/platform/prod2\n", "      - livemall/platform/prod2\n      - livemall/platform/prod3\n"],
-    ["    commerce:\n      clusters: [dev, test, pre, prod1, prod2]", "    commerce:\n      clusters: [dev, test, pre, prod1, prod2, prod3]"],
-    ["    scm:\n      clusters: [dev, test, pre, prod1, prod2]", "    scm:\n      clusters: [dev, test, pre, prod1, prod2, prod3]"],
-  ]);
+  edit("Pulumi.prod3.yaml", PROD3_EDITS);
+  // Its entry in the host's member list, the only line of Pulumi.host.yaml that changes: the host's
+  // workspaces list no clusters, so they are placed on every member, prod3 with it.
+  edit("Pulumi.host.yaml", [["      - livemall/platform/prod2\n", "      - livemall/platform/prod2\n      - livemall/platform/prod3\n"]]);
   // Its secrets: the ESC definition of platform/prod3 (docs/runbooks/add-a-cluster.md).
   fs.writeFileSync(path.join(copy, "esc/prod3.yaml"), fs.readFileSync(path.join(copy, "esc/prod2.yaml"), "utf8").replaceAll("prod2", "prod3"));
 });
 afterAll(() => fs.rmSync(copy, { recursive: true, force: true }));
+
+test("the edits are the issue's: prod3 is prod2 with 9 lines changed, the host gains one line", () => {
+  const prod3 = fs.readFileSync(path.join(copy, "Pulumi.prod3.yaml"), "utf8");
+  expect(changedLines(fs.readFileSync(path.join(ROOT, "Pulumi.prod2.yaml"), "utf8"), prod3)).toEqual([
+    ["- platform/prod2", "- platform/prod3"],
+    ["platform:env: prod2", "platform:env: prod3"],
+    ["vpcCidr: 10.50.0.0/16", "vpcCidr: 10.60.0.0/16"],
+    ["podCidr: 10.150.0.0/16", "podCidr: 10.160.0.0/16"],
+    ["serviceCidr: 10.250.0.0/20", "serviceCidr: 10.251.0.0/20"],
+    ["kmsInstanceId: kst-bjjplaceholderprod2", "kmsInstanceId: kst-bjjplaceholderprod3"],
+    ["kmsKeyId: key-bjjplaceholderprod2", "kmsKeyId: key-bjjplaceholderprod3"],
+    ["user: fluent-bit-prod2", "user: fluent-bit-prod3"],
+    ["host: skywalking.prod2.livemall.internal", "host: skywalking.prod3.livemall.internal"],
+  ]);
+  const host = fs.readFileSync(path.join(copy, "Pulumi.host.yaml"), "utf8").split("\n");
+  const added = host.findIndex((l) => l === "      - livemall/platform/prod3");
+  expect(added).toBeGreaterThan(0);
+  expect([...host.slice(0, added), ...host.slice(added + 1)].join("\n")).toBe(fs.readFileSync(path.join(ROOT, "Pulumi.host.yaml"), "utf8"));
+});
 
 test("no code changed: the copy's program, policies and scripts are the repository's", () => {
   for (const f of ["index.ts", "components/config/keys.ts", "policies/fleet.ts", "policies/imageTags.ts", ".github/scripts/changed-stacks.sh"]) {
@@ -81,11 +109,13 @@ test("no code changed: the copy's program, policies and scripts are the reposito
 test("the offline preview, run in the copy, plans prod3 cleanly: prod2's 284 resources on prod3's own ranges", () => {
   const r = node(["--stack-size=4000", "-r", "ts-node/register/transpile-only", "components/preview/cli.ts", "prod3", "--json"]);
   expect([r.status, r.stderr]).toEqual([0, ""]);
-  const plan = JSON.parse(r.stdout) as { resources: { urn: string; type: string; inputs: Record<string, unknown> }[]; policyViolations?: unknown[] };
+  const plan = JSON.parse(r.stdout) as { resources: { urn: string; type: string; inputs: Record<string, unknown> }[]; policies: unknown[] };
   expect(plan.resources).toHaveLength(284);
   const vpc = plan.resources.find((x) => x.type === "alicloud:vpc/network:Network")!;
   expect(vpc.urn).toBe("urn:pulumi:prod3::platform::platform:network:Network$alicloud:vpc/network:Network::prod3-vpc");
   expect(vpc.inputs.cidrBlock).toBe("10.60.0.0/16");
+  // Clean: no policy of the pack (prod's mandatory config) is violated.
+  expect(plan.policies).toEqual([]);
 });
 
 test("CI selects it, with the mandatory policy config, and drift lists it", () => {

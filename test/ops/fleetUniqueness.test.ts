@@ -88,7 +88,11 @@ describe("a VPC range equal to or overlapping another stack's", () => {
     const r = runCheck(dir);
     expect(r.code).toBe(1);
     expect(r.err).toBe(
-      "names and ranges used by more than one stack: 1\n  - Pulumi.sandbox.yaml: platform:network.vpcCidr: 10.10.0.0/16 is the same range as Pulumi.dev.yaml's 10.10.0.0/16; every stack's VPC needs a range of its own (no link, CEN attachment or peering can route between overlapping VPCs)\n" +
+      "names and ranges used by more than one stack: 4\n  - Pulumi.sandbox.yaml: platform:network.vpcCidr: 10.10.0.0/16 is the same range as Pulumi.dev.yaml's 10.10.0.0/16; every stack's VPC needs a range of its own (no link, CEN attachment or peering can route between overlapping VPCs)\n" +
+        // The copy of dev kept dev's other per-stack values too; linked to nothing, only this check sees them.
+        "  - Pulumi.sandbox.yaml: platform:network.podCidr: 10.110.0.0/16 is the same range as Pulumi.dev.yaml's 10.110.0.0/16; every cluster needs pod and service ranges of its own (any two clusters linked later must not overlap, and an address should name one cluster)\n" +
+        "  - Pulumi.sandbox.yaml: platform:network.serviceCidr: 10.210.0.0/20 is the same range as Pulumi.dev.yaml's 10.210.0.0/20; every cluster needs pod and service ranges of its own (any two clusters linked later must not overlap, and an address should name one cluster)\n" +
+        "  - Pulumi.sandbox.yaml: platform:secretStore.kmsKeyId: key-hzzplaceholderdev is Pulumi.dev.yaml's too; each stack's PKI and join-token secrets are encrypted with a key of its own, the one its nodes' roles may decrypt with (docs/trust-model.md)\n" +
         // True as well: linked to nothing, the sandbox is out of the CI runners' reach (check:fleet's runner section).
         "CI runners: 1 problem\n  - Pulumi.sandbox.yaml: the api-server front admits 10.10.0.0/16, not the CI runners' network 10.0.240.0/24 (.github/runners.yaml): sandbox cannot be deployed from CI",
     );
@@ -116,6 +120,83 @@ describe("a VPC range equal to or overlapping another stack's", () => {
       ]),
     ).toEqual([
       "Pulumi.b.yaml: platform:network.vpcCidr: 10.40.0.0/16 overlaps Pulumi.a.yaml's 10.0.0.0/8; every stack's VPC needs a range of its own (no link, CEN attachment or peering can route between overlapping VPCs)",
+    ]);
+  });
+});
+
+describe("a copy of Pulumi.prod2.yaml that kept prod2's per-stack values (docs/runbooks/add-a-cluster.md)", () => {
+  /** The fleet plus prod3: prod2's file with only its name and ESC environment changed, then `change` applied; listed by the host. */
+  function withProd3(change: (t: string) => string = (t) => t): string {
+    const dir = edited("host", (t) => t.replace("      - livemall/platform/prod2\n", "      - livemall/platform/prod2\n      - livemall/platform/prod3\n"));
+    const prod2 = fs.readFileSync(path.join(dir, "Pulumi.prod2.yaml"), "utf8");
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.prod3.yaml"),
+      change(prod2.replace("  - platform/prod2\n", "  - platform/prod3\n").replace("platform:env: prod2", "platform:env: prod3")),
+    );
+    fs.writeFileSync(path.join(dir, "esc/prod3.yaml"), fs.readFileSync(path.join(dir, "esc/prod2.yaml"), "utf8").replaceAll("prod2", "prod3"));
+    return dir;
+  }
+  const OWN = [
+    ["vpcCidr: 10.50.0.0/16", "vpcCidr: 10.60.0.0/16"],
+    ["podCidr: 10.150.0.0/16", "podCidr: 10.160.0.0/16"],
+    ["serviceCidr: 10.250.0.0/20", "serviceCidr: 10.251.0.0/20"],
+    ["kmsInstanceId: kst-bjjplaceholderprod2", "kmsInstanceId: kst-bjjplaceholderprod3"],
+    ["kmsKeyId: key-bjjplaceholderprod2", "kmsKeyId: key-bjjplaceholderprod3"],
+    ["host: skywalking.prod2.livemall.internal", "host: skywalking.prod3.livemall.internal"],
+    ["user: fluent-bit-prod2", "user: fluent-bit-prod3"],
+  ];
+  const changeAll = (t: string) => OWN.reduce((x, [from, to]) => x.replace(from, to), t);
+
+  test("with each of them changed, check:fleet passes the 7 stacks", () => {
+    const r = runCheck(withProd3(changeAll));
+    expect([r.code, r.err]).toEqual([0, ""]);
+    expect(r.out).toContain("fleet address plan: 7 clusters");
+  });
+
+  test("with none changed: one line per value, naming both stack files, the key and the value", () => {
+    const dir = withProd3();
+    expect(fleetUniquenessProblems([...STACKS, "prod3"], dir)).toEqual([
+      "Pulumi.prod3.yaml: platform:network.vpcCidr: 10.50.0.0/16 is the same range as Pulumi.prod2.yaml's 10.50.0.0/16; every stack's VPC needs a range of its own (no link, CEN attachment or peering can route between overlapping VPCs)",
+      "Pulumi.prod3.yaml: platform:network.podCidr: 10.150.0.0/16 is the same range as Pulumi.prod2.yaml's 10.150.0.0/16; every cluster needs pod and service ranges of its own (any two clusters linked later must not overlap, and an address should name one cluster)",
+      "Pulumi.prod3.yaml: platform:network.serviceCidr: 10.250.0.0/20 is the same range as Pulumi.prod2.yaml's 10.250.0.0/20; every cluster needs pod and service ranges of its own (any two clusters linked later must not overlap, and an address should name one cluster)",
+      "Pulumi.prod3.yaml: platform:secretStore.kmsKeyId: key-bjjplaceholderprod2 is Pulumi.prod2.yaml's too; each stack's PKI and join-token secrets are encrypted with a key of its own, the one its nodes' roles may decrypt with (docs/trust-model.md)",
+      "Pulumi.prod3.yaml: platform:tracing.ui.host: skywalking.prod2.livemall.internal is Pulumi.prod2.yaml's too; a host name reaches one cluster's ingress, so each stack's SkyWalking UI needs its own",
+      "Pulumi.prod3.yaml: platform:logging.user: fluent-bit-prod2 is Pulumi.prod2.yaml's too; the log store's user names the cluster that writes (its ACLs and audit), and each stack's password for it is in its own ESC environment",
+    ]);
+    // check:fleet: prod2 and prod3 are linked (via the host and the data centre), so their ranges are the address
+    // plan's lines; the rest is this check's section.
+    const r = runCheck(dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("prod2 platform:network.podCidr 10.150.0.0/16 overlaps prod3 platform:network.podCidr 10.150.0.0/16 (linked via host, datacenter)");
+    expect(r.err).toContain(
+      "names and ranges used by more than one stack: 3\n" +
+        "  - Pulumi.prod3.yaml: platform:secretStore.kmsKeyId: key-bjjplaceholderprod2 is Pulumi.prod2.yaml's too; each stack's PKI and join-token secrets are encrypted with a key of its own, the one its nodes' roles may decrypt with (docs/trust-model.md)\n" +
+        "  - Pulumi.prod3.yaml: platform:tracing.ui.host: skywalking.prod2.livemall.internal is Pulumi.prod2.yaml's too; a host name reaches one cluster's ingress, so each stack's SkyWalking UI needs its own\n" +
+        "  - Pulumi.prod3.yaml: platform:logging.user: fluent-bit-prod2 is Pulumi.prod2.yaml's too; the log store's user names the cluster that writes (its ACLs and audit), and each stack's password for it is in its own ESC environment\n",
+    );
+  });
+
+  test("each forgotten value alone is caught", () => {
+    for (const [i] of OWN.entries()) {
+      const keep = OWN.filter((_, j) => j !== i);
+      const dir = withProd3((t) => keep.reduce((x, [from, to]) => x.replace(from, to), t));
+      const lines = fleetUniquenessProblems([...STACKS, "prod3"], dir);
+      // The instance is shared within a region (first-bring-up.md): prod3 in prod2's region may keep it.
+      const expected = OWN[i][0].startsWith("kmsInstanceId") ? 0 : 1;
+      expect([OWN[i][0], lines.length]).toEqual([OWN[i][0], expected]);
+      if (expected) expect(lines[0]).toContain(`Pulumi.prod3.yaml: platform:`);
+      if (expected) expect(lines[0]).toContain(OWN[i][0].split(": ")[1]);
+    }
+  });
+
+  test("moved to another region, it needs a KMS instance there", () => {
+    const dir = withProd3((t) =>
+      changeAll(t)
+        .replace("kmsInstanceId: kst-bjjplaceholderprod3", "kmsInstanceId: kst-bjjplaceholderprod2")
+        .replace("alicloud:region: cn-beijing", "alicloud:region: cn-shanghai"),
+    );
+    expect(fleetUniquenessProblems([...STACKS, "prod3"], dir)).toEqual([
+      "Pulumi.prod3.yaml: platform:secretStore.kmsInstanceId: kst-bjjplaceholderprod2 is Pulumi.prod2.yaml's, an instance in cn-beijing; a KMS instance serves its own region, so prod3 (cn-shanghai) needs one there",
     ]);
   });
 });
