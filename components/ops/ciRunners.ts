@@ -223,8 +223,13 @@ export function workflowNeeds(dir: string, labels: RunnerPlan["labels"]): Workfl
     const fromPr = events(wf?.on).some((e) => e === "pull_request" || e === "pull_request_target");
     for (const [jn, job] of Object.entries(wf?.jobs ?? {})) {
       const runsOn = runsOnLabels(job["runs-on"]);
-      if (!runsOn.includes("self-hosted")) continue;
       const where = `${WORKFLOWS_DIR}/${f} job ${jn}`;
+      // A computed runs-on could name either pool at run time: nothing here could check it.
+      if (runsOn.some((l) => l.includes("${{"))) {
+        problems.push(`${where}: runs-on is computed (${runsOn.join(", ")}): name the pool's labels literally so the pool can be checked`);
+        continue;
+      }
+      if (!runsOn.includes("self-hosted")) continue;
       const pool = fromPr ? labels.preview : labels.deploy;
       const other = fromPr ? labels.deploy : labels.preview;
       if (runsOn.includes(other) || !runsOn.includes(pool)) {

@@ -128,6 +128,13 @@ test("a deploy or drift job on the preview runners, or no pool label at all, is 
   ]);
 });
 
+test("a computed runs-on is refused: it could pick either pool at run time", () => {
+  edit(".github/workflows/pull-request.yml", "runs-on: [self-hosted, linux, platform-preview]", "runs-on: ${{ fromJSON(vars.PREVIEW_RUNNER) }}");
+  expect(runnerProblems(dir)).toEqual([
+    ".github/workflows/pull-request.yml job preview: runs-on is computed (${{ fromJSON(vars.PREVIEW_RUNNER) }}): name the pool's labels literally so the pool can be checked",
+  ]);
+});
+
 test("one label for both pools is refused, and so is a missing one", () => {
   edit(".github/runners.yaml", "  preview: platform-preview\n", "  preview: platform-deploy\n");
   expect(runnerProblems(dir)).toEqual([
