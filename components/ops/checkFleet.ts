@@ -102,7 +102,7 @@ function check(argv: string[]): number {
     `fleet address plan: ${plan.clusters.length} clusters, ${plan.links.length} IPsec links` +
       `${plan.datacenter ? `, data centre linked to ${plan.datacenter.linkedStacks.join(", ")}` : ""}: no overlaps; ` +
       `KubeSphere members and their host agree; every prod tag was validated in pre; bucket names, network ranges and per-stack values unique; ` +
-      `every stack's ESC environment supplies its secrets; the CI runners reach every api-server front and region`,
+      `every stack's ESC environment supplies its secrets; the CI runners reach every api-server front, region and host their jobs need, each job on its pool`,
   );
   return 0;
 }

@@ -11,6 +11,10 @@
 // STS sts.<region>, KMS kms.<region>, RAM the global ram.aliyuncs.com, OSS
 // oss-<region>.aliyuncs.com and its buckets' <bucket>.oss-<region>.aliyuncs.com
 // (help/en/oss/user-guide/regions-and-endpoints).
+// It also reads the workflows (.github/workflows/*.yml): every job on the self-hosted runners
+// must name one of the two runner pools the file declares (`preview` for pull requests, `deploy`
+// for everything else, never the other way round), and every host those jobs' actions and tools
+// contact must be on the outbound list (workflowNeeds below).
 import * as fs from "fs";
 import * as path from "path";
 import { contains, overlaps, parseCidr, split } from "../../policies/rules/cidr";
@@ -22,8 +26,13 @@ import { apiServerFrontSources } from "../network/apiServerSources";
 /** The runner plan file, relative to the project directory. */
 export const RUNNERS_FILE = ".github/runners.yaml";
 
+/** The workflows directory, relative to the project directory. */
+export const WORKFLOWS_DIR = ".github/workflows";
+
 export interface RunnerPlan {
   network: { stack: string; cidr: string };
+  /** The runner label of each pool: `preview` runs pull requests' code, `deploy` runs main's. */
+  labels: { preview: string; deploy: string };
   outbound: string[];
 }
 
@@ -60,10 +69,195 @@ export function readRunnerPlan(dir: string): { plan?: RunnerPlan; problems: stri
       problems.push(`${RUNNERS_FILE}: network.cidr: ${(e as Error).message}`);
     }
   }
+  const labels = (doc as { labels?: { preview?: unknown; deploy?: unknown } } | null)?.labels;
+  for (const pool of ["preview", "deploy"] as const) {
+    if (typeof labels?.[pool] !== "string" || !labels[pool]) problems.push(`${RUNNERS_FILE}: labels.${pool} is required: the runner label of the ${pool} pool`);
+  }
+  if (!problems.length && labels?.preview === labels?.deploy)
+    problems.push(
+      `${RUNNERS_FILE}: labels.preview and labels.deploy are both ${String(labels?.deploy)}: pull requests' code would run where the deploy credentials are`,
+    );
   const outbound = doc?.outbound;
   if (!Array.isArray(outbound) || outbound.some((h) => typeof h !== "string")) problems.push(`${RUNNERS_FILE}: outbound must be a list of host names`);
   if (problems.length) return { problems };
-  return { plan: { network: { stack: stack as string, cidr: cidr as string }, outbound: outbound as string[] }, problems };
+  return {
+    plan: {
+      network: { stack: stack as string, cidr: cidr as string },
+      labels: { preview: labels!.preview as string, deploy: labels!.deploy as string },
+      outbound: outbound as string[],
+    },
+    problems,
+  };
+}
+
+/**
+ * What the self-hosted runners contact for the GitHub side of every job: the runner service,
+ * job logs, checkout, artifacts and the Actions cache (GitHub Docs, "Communicating with self-hosted
+ * runners", docs.github.com/en/actions/concepts/runners/communicating-with-self-hosted-runners, read 2026-12-07).
+ */
+export const RUNNER_SERVICE_HOSTS = [
+  "github.com",
+  "api.github.com",
+  "codeload.github.com",
+  "*.actions.githubusercontent.com",
+  "results-receiver.actions.githubusercontent.com",
+  "*.blob.core.windows.net",
+];
+
+/** Where GitHub serves release assets (a release download or an API asset request redirects there). */
+const RELEASE_ASSETS = ["github.com", "objects.githubusercontent.com", "release-assets.githubusercontent.com"];
+
+/**
+ * The `pulumi` CLI at run time: Pulumi Cloud (login, state, ESC environments) and the provider
+ * plugins the program's packages name (alicloud, kubernetes, random, tls), which it downloads when
+ * missing: first from the provider's GitHub releases through the API (api.github.com
+ * /repos/pulumi/pulumi-<name>/releases/tags/v<version>, then the asset), else from
+ * get.pulumi.com/releases/plugins (pulumi/pulumi sdk/go/common/workspace/plugins.go, githubSource
+ * and getPulumiSource).
+ */
+export const PULUMI_RUN_HOSTS = ["api.pulumi.com", "api.github.com", ...RELEASE_ASSETS, "get.pulumi.com"];
+
+/**
+ * The hosts each action run on the self-hosted runners contacts, from its source at the pinned
+ * version (read 2026-12-07). A job on those runners using an action missing here is a problem:
+ * read the action's source, then add it.
+ */
+export const ACTION_HOSTS: Record<string, { hosts: string[]; source: string }> = {
+  "actions/checkout": {
+    hosts: ["github.com", "api.github.com"],
+    source: "actions/checkout v4.4.0 src/url-helper.ts (GITHUB_SERVER_URL, api.<server>)",
+  },
+  "actions/setup-node": {
+    // The node-versions manifest through the API, its release assets, the nodejs.org fallback; `cache: npm` is the Actions cache.
+    hosts: ["api.github.com", ...RELEASE_ASSETS, "nodejs.org", "results-receiver.actions.githubusercontent.com", "*.blob.core.windows.net"],
+    source: "actions/setup-node v4.4.0 src/distributions/official_builds/official_builds.ts (getManifestFromRepo actions/node-versions, https://nodejs.org)",
+  },
+  "pulumi/actions": {
+    // Installing the CLI: the versions list, then the release tarball it names; then the CLI's own run.
+    hosts: ["raw.githubusercontent.com", "get.pulumi.com", ...PULUMI_RUN_HOSTS],
+    source:
+      "pulumi/actions v6.6.1 src/libs/libs/get-version.ts (raw.githubusercontent.com/pulumi/docs/master/data/versions.json) and src/libs/pulumi-cli.ts (downloadCli: no download when a `pulumi` on PATH satisfies pulumi-version)",
+  },
+};
+
+/** `npm ci` in a run step: the npm registry. */
+const NPM_HOSTS = ["registry.npmjs.org"];
+
+/** Docker Hub's registry API redirects to its token service and blob storage. */
+const OCI_EXTRA: Record<string, string[]> = { "registry-1.docker.io": ["auth.docker.io", "production.cloudflare.docker.com"] };
+
+/**
+ * The chart repositories' hosts: the Kubernetes provider fetches each Helm chart at preview and up.
+ * They come from the policy pack's `chartRepositories` (policies/config/*.json, rule trusted-sources),
+ * the only sources a chart may come from; a github.io repository's charts are GitHub release assets.
+ */
+export function chartHosts(dir: string): string[] {
+  const hosts = new Set<string>();
+  const configDir = path.join(dir, "policies", "config");
+  if (!fs.existsSync(configDir)) return [];
+  for (const f of fs
+    .readdirSync(configDir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
+    const cfg = JSON.parse(fs.readFileSync(path.join(configDir, f), "utf8")) as Record<string, { chartRepositories?: string[] }>;
+    for (const rule of Object.values(cfg)) {
+      for (const repo of rule?.chartRepositories ?? []) {
+        const host = new URL(repo).hostname.toLowerCase();
+        hosts.add(host);
+        for (const h of OCI_EXTRA[host] ?? []) hosts.add(h);
+        if (host.endsWith(".github.io")) for (const h of RELEASE_ASSETS) hosts.add(h);
+      }
+    }
+  }
+  return [...hosts];
+}
+
+interface WorkflowJob {
+  "runs-on"?: unknown;
+  steps?: { uses?: string; run?: string }[];
+}
+
+/** The labels of a job's `runs-on` (a label, a list of labels, or `{ group, labels }`). */
+export function runsOnLabels(runsOn: unknown): string[] {
+  if (typeof runsOn === "string") return [runsOn];
+  if (Array.isArray(runsOn)) return runsOn.map(String);
+  const labels = (runsOn as { labels?: unknown } | undefined)?.labels;
+  return labels === undefined ? [] : runsOnLabels(labels);
+}
+
+/** The events a workflow's `on:` names. */
+function events(on: unknown): string[] {
+  if (typeof on === "string") return [on];
+  if (Array.isArray(on)) return on.map(String);
+  return Object.keys((on ?? {}) as object);
+}
+
+export interface WorkflowNeeds {
+  /** Each host a self-hosted job needs, with the first job and reason that needs it. */
+  hosts: Map<string, string>;
+  problems: string[];
+}
+
+/**
+ * Reads every workflow: the hosts its self-hosted jobs need (the runner service, each action's
+ * hosts, npm for `npm ci`, Pulumi and the chart repositories for a job running pulumi), and where a
+ * job is on the wrong pool: a pull_request or pull_request_target workflow on anything but
+ * `labels.preview`, any other on anything but `labels.deploy`.
+ */
+export function workflowNeeds(dir: string, labels: RunnerPlan["labels"]): WorkflowNeeds {
+  const hosts = new Map<string, string>();
+  const problems: string[] = [];
+  const need = (list: string[], why: string) => {
+    for (const h of list) if (!hosts.has(h)) hosts.set(h, why);
+  };
+  const wfDir = path.join(dir, WORKFLOWS_DIR);
+  const files = fs.existsSync(wfDir)
+    ? fs
+        .readdirSync(wfDir)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .sort()
+    : [];
+  let charts: string[] | undefined;
+  for (const f of files) {
+    const wf = readYamlFile(path.join(wfDir, f)) as { on?: unknown; jobs?: Record<string, WorkflowJob> } | null;
+    const fromPr = events(wf?.on).some((e) => e === "pull_request" || e === "pull_request_target");
+    for (const [jn, job] of Object.entries(wf?.jobs ?? {})) {
+      const runsOn = runsOnLabels(job["runs-on"]);
+      const where = `${WORKFLOWS_DIR}/${f} job ${jn}`;
+      // A computed runs-on could name either pool at run time: nothing here could check it.
+      if (runsOn.some((l) => l.includes("${{"))) {
+        problems.push(`${where}: runs-on is computed (${runsOn.join(", ")}): name the pool's labels literally so the pool can be checked`);
+        continue;
+      }
+      if (!runsOn.includes("self-hosted")) continue;
+      const pool = fromPr ? labels.preview : labels.deploy;
+      const other = fromPr ? labels.deploy : labels.preview;
+      if (runsOn.includes(other) || !runsOn.includes(pool)) {
+        problems.push(
+          fromPr
+            ? `${where}: runs pull requests' code, so it must run on the preview runners (runs-on label ${labels.preview}), never on ${labels.deploy}; it has ${runsOn.join(", ")}`
+            : `${where}: must run on the deploy runners (runs-on label ${labels.deploy}), never on ${labels.preview}; it has ${runsOn.join(", ")}`,
+        );
+      }
+      need(RUNNER_SERVICE_HOSTS, `${where}: the runner service`);
+      for (const step of job.steps ?? []) {
+        if (step.uses) {
+          const action = step.uses.split("@")[0].split("/").slice(0, 2).join("/");
+          const known = ACTION_HOSTS[action];
+          if (!known) {
+            problems.push(
+              `${where}: uses ${action}, whose hosts are not known: read its source and add it to ACTION_HOSTS (components/ops/ciRunners.ts) and the outbound list`,
+            );
+          } else {
+            need(known.hosts, `${where}: ${action}`);
+            if (action === "pulumi/actions") need((charts ??= chartHosts(dir)), `${where}: Helm charts (policies/config chartRepositories)`);
+          }
+        }
+        if (step.run && /\bnpm (ci|install)\b/.test(step.run)) need(NPM_HOSTS, `${where}: npm ci`);
+      }
+    }
+  }
+  return { hosts, problems };
 }
 
 interface StackNet {
@@ -122,6 +316,11 @@ export function runnerProblems(dir: string): string[] {
     if (gone.length) problems.push(`${RUNNERS_FILE}: outbound misses ${gone.join(", ")} (${why})`);
   };
   missing(GLOBAL_ENDPOINTS, "global Alibaba Cloud APIs");
+  const wf = workflowNeeds(dir, plan.labels);
+  problems.push(...wf.problems);
+  const byWhy = new Map<string, string[]>();
+  for (const [h, why] of wf.hosts) if (!listed.has(h)) byWhy.set(why, [...(byWhy.get(why) ?? []), h]);
+  for (const [why, hosts] of byWhy) missing(hosts, why);
   const regions = new Map<string, string[]>();
   for (const [stack, n] of nets) if (n.region) regions.set(n.region, [...(regions.get(n.region) ?? []), stack]);
   for (const [region, stacks] of regions) missing(regionEndpoints(region), `region ${region} of ${stacks.join(", ")}`);

@@ -62,10 +62,17 @@ describe("every workflow job that runs pulumi gets the Pulumi Cloud token (state
     with?: Record<string, unknown>;
     env?: Record<string, string>;
   }
-  const CREDENTIALS = {
+  // The deploys get their environment's deploy credentials; the PR's preview and drift the
+  // preview-only repository secrets (docs/threat-model.md, T30), under the same variable names.
+  const DEPLOY = {
     PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
     ALICLOUD_ACCESS_KEY: "${{ secrets.ALICLOUD_ACCESS_KEY }}",
     ALICLOUD_SECRET_KEY: "${{ secrets.ALICLOUD_SECRET_KEY }}",
+  };
+  const PREVIEW = {
+    PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_PREVIEW_ACCESS_TOKEN }}",
+    ALICLOUD_ACCESS_KEY: "${{ secrets.ALICLOUD_READONLY_ACCESS_KEY }}",
+    ALICLOUD_SECRET_KEY: "${{ secrets.ALICLOUD_READONLY_SECRET_KEY }}",
   };
   const runsPulumi = (s: Step) => (s.uses?.startsWith("pulumi/actions@") && s.with?.command !== undefined) || !!s.run?.includes("drift-check.sh");
   const jobs: [string, string, Step[]][] = [];
@@ -81,8 +88,8 @@ describe("every workflow job that runs pulumi gets the Pulumi Cloud token (state
     expect(jobs.map(([f, name]) => `${f} ${name}`)).toEqual(["pull-request.yml preview", "deploy.yml nonprod", "deploy.yml prod", "drift.yml drift"]);
   });
 
-  test.each(jobs)("%s %s", (_f, _name, steps) => {
-    for (const s of steps) expect(s.env).toMatchObject(CREDENTIALS);
+  test.each(jobs)("%s %s", (f, _name, steps) => {
+    for (const s of steps) expect(s.env).toMatchObject(f === "deploy.yml" ? DEPLOY : PREVIEW);
   });
 });
 

@@ -17,6 +17,7 @@ import fc from "fast-check";
 import YAML from "yaml";
 import { STACKS } from "../../components/config/keys";
 import { readFleet, stacksOfTier } from "../../policies/fleet";
+import { readRunnerPlan, runsOnLabels, workflowNeeds } from "../../components/ops/ciRunners";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const SCRIPT = path.join(ROOT, ".github/scripts/changed-stacks.sh");
@@ -25,6 +26,14 @@ const PROD = ["prod1", "prod2"];
 /** A prod stack file's least content: its tier (the script reads each stack's tier from its file). */
 const PROD_FILE = "config:\n  platform:tier: prod # its tier\n";
 const SECRETS = ["PULUMI_ACCESS_TOKEN", "ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY"];
+/** The preview-only repository secrets the PR preview and drift pass under those names (T30). */
+const PREVIEW_SECRETS: Record<string, string> = {
+  PULUMI_ACCESS_TOKEN: "PULUMI_PREVIEW_ACCESS_TOKEN",
+  ALICLOUD_ACCESS_KEY: "ALICLOUD_READONLY_ACCESS_KEY",
+  ALICLOUD_SECRET_KEY: "ALICLOUD_READONLY_SECRET_KEY",
+};
+/** pulumi/actions v6.6.1, the commit its tag names (fetched from github.com/pulumi/actions, 2026-12-07). */
+const PULUMI_ACTION = "pulumi/actions@8582a9e8cc630786854029b4e09281acd6794b58";
 
 interface Step {
   name?: string;
@@ -36,11 +45,13 @@ interface Step {
   env?: Record<string, string>;
   "continue-on-error"?: boolean;
   "working-directory"?: string;
+  "timeout-minutes"?: number;
 }
 interface Job {
   needs?: string | string[];
   if?: string;
   "runs-on": string | string[];
+  "timeout-minutes"?: number;
   container?: string;
   environment?: string;
   permissions?: Record<string, string> | string;
@@ -75,6 +86,18 @@ function step(j: Job, pred: (s: Step) => boolean, what: string): Step {
   return found[0];
 }
 const byId = (j: Job, id: string): Step => step(j, (s) => s.id === id, `with id ${id}`);
+
+/**
+ * The `uses:` lines of a workflow's text that are not pinned: each must name an action by a full
+ * 40-hex commit sha followed by `# <tag>` (a tag can be moved to other code; a sha cannot).
+ */
+function unpinnedUses(text: string): string[] {
+  const bad: string[] = [];
+  for (const m of text.matchAll(/^\s*(?:- )?uses:\s*(.*?)\s*$/gm)) {
+    if (!/^[\w.-]+\/[\w.-]+(\/[\w./-]+)?@[0-9a-f]{40} # v\d+(\.\d+){0,2}$/.test(m[1])) bad.push(m[1]);
+  }
+  return bad;
+}
 
 let tmp: string;
 let seq = 0;
@@ -164,12 +187,14 @@ function commit(repo: string, files: Record<string, string>, message: string): s
   git(repo, "commit", "-q", "-m", message);
   return git(repo, "rev-parse", "HEAD");
 }
-/** A git repository with the stack script and one commit of every stack file. */
+/** A git repository with the deploy scripts and one commit of every stack file. */
 function repoWithScript(name: string): { repo: string; first: string } {
   const repo = path.join(tmp, name);
   fs.mkdirSync(path.join(repo, ".github/scripts"), { recursive: true });
-  fs.copyFileSync(SCRIPT, path.join(repo, ".github/scripts/changed-stacks.sh"));
-  fs.chmodSync(path.join(repo, ".github/scripts/changed-stacks.sh"), 0o755);
+  for (const f of ["changed-stacks.sh", "require-reviewers.sh"]) {
+    fs.copyFileSync(path.join(ROOT, ".github/scripts", f), path.join(repo, ".github/scripts", f));
+    fs.chmodSync(path.join(repo, ".github/scripts", f), 0o755);
+  }
   git(repo, "init", "-q");
   const files: Record<string, string> = { "index.ts": "// program\n", "README.md": "# platform\n" };
   for (const s of ALL) files[`Pulumi.${s}.yaml`] = PROD.includes(s) ? PROD_FILE : `config: {}\n`;
@@ -275,10 +300,31 @@ describe("changed-stacks.sh", () => {
 describe("every workflow", () => {
   const all = WORKFLOWS.map((f) => [f, workflow(f)] as const);
 
-  it.each(all)("%s pins every action to a major version or a commit sha", (_f, wf) => {
+  it.each(all)("%s pins every action to a full commit sha, its tag in a trailing comment", (f, wf) => {
+    const text = fs.readFileSync(path.join(ROOT, ".github/workflows", f), "utf8");
     const uses = Object.values(wf.jobs).flatMap((j) => j.steps.filter((s) => s.uses).map((s) => s.uses as string));
     expect(uses.length).toBeGreaterThan(0);
-    for (const u of uses) expect(u).toMatch(/^[\w.-]+\/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/);
+    // Every parsed `uses:` is a line the check saw, and none of them is refused.
+    expect(text.match(/^\s*(- )?uses:/gm)).toHaveLength(uses.length);
+    expect(unpinnedUses(text)).toEqual([]);
+  });
+
+  it("the pin check refuses a tag, a branch, a short sha and a sha without its tag", () => {
+    const text = [
+      "      - uses: actions/checkout@v4",
+      "      - uses: actions/cache/restore@main # v4.3.0",
+      "        uses: pulumi/actions@8582a9e # v6.6.1",
+      "      - uses: actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020",
+      "      - uses: actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020 # v4.4.0",
+      "      - uses: ./local-action",
+    ].join("\n");
+    expect(unpinnedUses(text)).toEqual([
+      "actions/checkout@v4",
+      "actions/cache/restore@main # v4.3.0",
+      "pulumi/actions@8582a9e # v6.6.1",
+      "actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020",
+      "./local-action",
+    ]);
   });
 
   it.each(all)("%s runs steps with bash -eo pipefail", (_f, wf) => {
@@ -311,14 +357,37 @@ describe("every workflow", () => {
       .filter((s) => s.with?.command !== undefined);
     expect(steps.length).toBe(f === "drift.yml" ? 0 : f === "deploy.yml" ? 2 : 1);
     for (const s of steps) {
-      expect(s.uses).toBe("pulumi/actions@v6");
+      expect(s.uses).toBe(PULUMI_ACTION);
       expect(s.with?.policyPacks).toBe("policies");
       expect(String(s.with?.policyPackConfigs)).toMatch(
         /^(policies\/config\/(prod|nonprod)\.json|\$\{\{ steps\.pack\.outputs\.config \}\}|\$\{\{ matrix\.stack == 'host' && 'policies\/config\/prod\.json' \|\| 'policies\/config\/nonprod\.json' \}\})$/,
       );
       expect(s.with?.["stack-name"]).toBe("${{ vars.PULUMI_ORG }}/platform/${{ matrix.stack }}");
-      for (const k of SECRETS) expect(s.env?.[k]).toBe(`\${{ secrets.${k} }}`);
+      // The PR's preview gets the preview-only secrets; the deploys their environment's (T30).
+      for (const k of SECRETS) expect(s.env?.[k]).toBe(`\${{ secrets.${f === "deploy.yml" ? k : PREVIEW_SECRETS[k]} }}`);
     }
+  });
+
+  it.each(all)("%s installs one pinned Pulumi CLI, the version of the locked @pulumi/pulumi SDK, in every pulumi/actions step", (_f, wf) => {
+    const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8"));
+    const sdk = lock.packages["node_modules/@pulumi/pulumi"].version as string;
+    const steps = Object.values(wf.jobs).flatMap(pulumiSteps);
+    expect(steps.length).toBeGreaterThan(0);
+    // An exact version: pulumi/actions downloads nothing when the runner's `pulumi` satisfies it (src/libs/pulumi-cli.ts).
+    for (const s of steps) expect(s.with?.["pulumi-version"]).toBe(sdk);
+  });
+
+  it("only the pull_request workflow runs on pull requests; the deploy credentials and environments live elsewhere", () => {
+    const events = (wf: Workflow) => Object.keys(wf.on);
+    expect(events(pr)).toEqual(["pull_request"]);
+    for (const [f, wf] of all) {
+      if (f === "pull-request.yml") continue;
+      expect([f, events(wf).filter((e) => e.startsWith("pull_request"))]).toEqual([f, []]);
+    }
+    // No job of the PR workflow names an environment or a deploy secret.
+    const text = JSON.stringify(pr);
+    expect(Object.values(pr.jobs).filter((j) => j.environment !== undefined)).toEqual([]);
+    for (const k of SECRETS) expect(text).not.toContain(`secrets.${k} `);
   });
 
   it("pull-request.yml: the real preview posts no comment of its own (its output is not scrubbed of runner paths; the offline comment is)", () => {
@@ -351,11 +420,13 @@ describe("every workflow", () => {
     }
   });
 
-  it.each(all)("%s runs the jobs that reach the VPCs (real preview, up, drift) on the self-hosted runners in the host VPC, the rest hosted", (_f, wf) => {
+  it.each(all)("%s runs the jobs that reach the VPCs (real preview, up, drift) self-hosted, on the pool check:fleet accepts, the rest hosted", (f, wf) => {
     for (const [jn, j] of Object.entries(wf.jobs)) {
-      const reachesVpc = pulumiSteps(j).length > 0;
-      expect([jn, j["runs-on"]]).toEqual([jn, reachesVpc ? ["self-hosted", "linux", "host-vpc"] : "ubuntu-latest"]);
+      const labels = runsOnLabels(j["runs-on"]);
+      expect([jn, labels.includes("self-hosted")]).toEqual([jn, pulumiSteps(j).length > 0]);
     }
+    // The pools (pull requests' code never on the deploy runners) are check:fleet's rule, run here on the real files.
+    expect(workflowNeeds(ROOT, readRunnerPlan(ROOT).plan!.labels).problems.filter((p) => p.includes(f))).toEqual([]);
   });
 
   it.each(all)("%s installs no system packages of its own (the one list is .ci/tools.txt)", (_f, wf) => {
@@ -365,7 +436,7 @@ describe("every workflow", () => {
   // Effective permissions of a job: its own block replaces the workflow's entirely.
   const allowed: Record<string, Record<string, string>> = {
     "pull-request.yml": { contents: "read", "pull-requests": "write" },
-    "deploy.yml": { contents: "read" },
+    "deploy.yml": { contents: "read", actions: "read" },
     "drift.yml": { contents: "read" },
   };
   it.each(all)("%s asks for minimal permissions", (f, wf) => {
@@ -387,19 +458,80 @@ describe("pull-request.yml", () => {
   it("gives the PR write permission only to the jobs that comment", () => {
     expect(pr.jobs.changes.permissions).toBeUndefined();
     expect(pr.jobs.offline.permissions).toEqual({ contents: "read", "pull-requests": "write" });
-    expect(pr.jobs.preview.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+    // The real preview runs the PR's code and comments nothing: read only.
+    expect(pr.jobs.preview.permissions).toEqual({ contents: "read" });
+    expect(pr.jobs.tests.permissions).toBeUndefined();
   });
 
-  it("offline: no credentials; tests, then base and PR previews diffed, then one comment", () => {
+  it("offline: no credentials, and it does not wait for the tests: base and PR previews diffed, then one comment", () => {
     const job = pr.jobs.offline;
     expect(JSON.stringify(job)).not.toMatch(/secrets\./);
+    // A red test must not cost the reviewer the comment.
+    expect(job.needs).toBe("changes");
     const runs = job.steps.map((s) => s.run ?? s.uses ?? "");
     const at = (re: RegExp): number => runs.findIndex((r) => re.test(r));
-    // The same command as .ci/run: tools, dependencies, type check, tests.
-    expect(at(/^npm run test:all$/)).toBeGreaterThanOrEqual(0);
-    expect(at(/git worktree add/)).toBeGreaterThan(at(/^npm run test:all$/));
+    expect(at(/npm run test:all/)).toBe(-1);
+    expect(at(/^npm ci/)).toBeGreaterThanOrEqual(0);
+    expect(at(/git worktree add/)).toBeGreaterThan(at(/^npm ci/));
     expect(at(/--diff-from/)).toBeGreaterThan(at(/git worktree add/));
     expect(at(/^actions\/github-script@/)).toBeGreaterThan(at(/--diff-from/));
+  });
+
+  describe("tests: the required check, with the harness binaries cached", () => {
+    const job = pr.jobs.tests;
+    const idx = (pred: (s: Step) => boolean, what: string): number => job.steps.indexOf(step(job, pred, what));
+    const restore = step(job, (s) => s.id === "harness", "restoring the harness binaries");
+    const build = step(job, (s) => !!s.run?.includes("harness/build.sh"), "building the harness");
+    const tests = idx((s) => s.run === "npm run test:all", "npm run test:all");
+
+    it("runs npm run test:all with no credentials and needs nothing before it", () => {
+      expect(JSON.stringify(job)).not.toMatch(/secrets\./);
+      expect(job.needs).toBeUndefined();
+      expect(tests).toBe(job.steps.length - 1);
+    });
+
+    it("caches the binaries where harness/build.sh puts them, keyed on every harness module's go.mod and go.sum", () => {
+      // harness/build.sh itself says where, with the job's environment (it prints and builds nothing).
+      const r = run("bash", [path.join(ROOT, "harness/build.sh"), "--bin-dir"], { env: { ...job.env, PATH: process.env.PATH, HOME: "/github/home" } });
+      expect(r.status).toBe(0);
+      expect(r.stdout.startsWith(`${restore.with!.path}/`)).toBe(true);
+      expect(restore.with!.key).toContain("hashFiles('harness/**/go.mod', 'harness/**/go.sum')");
+      const save = step(job, (s) => !!s.uses?.startsWith("actions/cache/save@") && s.with?.path === restore.with!.path, "saving the binaries");
+      expect(save.with!.key).toBe("${{ steps.harness.outputs.cache-primary-key }}");
+      // Saved before the tests run: a red test keeps the build.
+      expect(job.steps.indexOf(save)).toBeGreaterThan(job.steps.indexOf(build));
+      expect(job.steps.indexOf(save)).toBeLessThan(tests);
+    });
+
+    it("sets up Go only for a cold cache, from the harness go.mod with the newest go line (so GOTOOLCHAIN fetches none)", () => {
+      const go = step(job, (s) => !!s.uses?.startsWith("actions/setup-go@"), "setup-go");
+      const file = String(go.with!["go-version-file"]);
+      expect(file).toMatch(/^harness\/[^/]+\/go\.mod$/);
+      const goLine = (f: string) =>
+        /^go (\d+)\.(\d+)(?:\.(\d+))?$/m
+          .exec(fs.readFileSync(f, "utf8"))!
+          .slice(1)
+          .map((n) => Number(n ?? 0));
+      const cmp = (a: number[], b: number[]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+      const mods = fs
+        .readdirSync(path.join(ROOT, "harness"))
+        .map((d) => path.join(ROOT, "harness", d, "go.mod"))
+        .filter((f) => fs.existsSync(f));
+      expect(mods.length).toBeGreaterThanOrEqual(3);
+      const chosen = goLine(path.join(ROOT, file));
+      for (const m of mods) expect([m, cmp(chosen, goLine(m)) >= 0]).toEqual([m, true]);
+      expect(cmp(chosen, [1, 21, 0])).toBeGreaterThanOrEqual(0);
+      for (const s of [go, build]) expect(s.if).toBe("steps.harness.outputs.cache-hit != 'true'");
+      expect(job.steps.indexOf(go)).toBeLessThan(job.steps.indexOf(build));
+    });
+
+    it("gives a cold build the time it takes: the build step's limit, and the tests' after it, within the job's", () => {
+      const buildLimit = build["timeout-minutes"]!;
+      const jobLimit = job["timeout-minutes"]!;
+      // Two Kubernetes versions at ~29 CPU-minutes each (BENCHMARKS.md) on a 2-core runner: about an hour.
+      expect(buildLimit).toBeGreaterThanOrEqual(60);
+      expect(jobLimit - buildLimit).toBeGreaterThanOrEqual(20);
+    });
   });
 
   it.each(ALL)("preview: %s gets its policy pack config from the pack step", (stack) => {
@@ -648,6 +780,120 @@ exit 0
   });
 });
 
+/**
+ * A fake `gh` on PATH for `gh api repos/<repo>/environments/<name>`: answers with <dir>/<name>.json,
+ * or fails as gh does on an HTTP error (<dir>/<name>.err holds its stderr; no file: 404).
+ */
+function fakeGh(envs: Record<string, unknown>, errors: Record<string, string> = {}): { dir: string; log: string } {
+  const dir = path.join(tmp, `gh-${++seq}`);
+  fs.mkdirSync(dir);
+  for (const [name, body] of Object.entries(envs)) fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(body));
+  for (const [name, err] of Object.entries(errors)) fs.writeFileSync(path.join(dir, `${name}.err`), err);
+  const log = path.join(dir, "calls");
+  fs.writeFileSync(log, "");
+  fs.writeFileSync(
+    path.join(dir, "gh"),
+    `#!/usr/bin/env bash
+echo "$*|\${GH_TOKEN:-}" >>"${log}"
+[ "$1" = api ] || exit 64
+name=\${2##*/environments/}
+if [ -f "${dir}/$name.json" ]; then cat "${dir}/$name.json"; exit 0; fi
+if [ -f "${dir}/$name.err" ]; then cat "${dir}/$name.err" >&2; exit 1; fi
+echo '{"message":"Not Found","documentation_url":"https://docs.github.com/rest/deployments/environments#get-an-environment","status":"404"}'
+echo "gh: Not Found (HTTP 404)" >&2
+exit 1
+`,
+    { mode: 0o755 },
+  );
+  return { dir, log };
+}
+/** An environment as GET /repos/{owner}/{repo}/environments/{name} returns it (GitHub REST API, 2022-11-28). */
+function environment(name: string, rules: { type: string; reviewers?: unknown[]; wait_timer?: number }[]): unknown {
+  return {
+    id: 161088068,
+    node_id: "EN_kwDOAAA",
+    name,
+    url: `https://api.github.com/repos/shop/platform/environments/${name}`,
+    html_url: `https://github.com/shop/platform/deployments/activity_log?environments_filter=${name}`,
+    created_at: "2026-11-02T08:12:40Z",
+    updated_at: "2026-11-02T08:12:40Z",
+    protection_rules: rules.map((r, i) => ({ id: 3736 + i, node_id: `GA_kwDO${i}`, ...r })),
+    deployment_branch_policy: null,
+  };
+}
+const ALICE = { type: "User", reviewer: { login: "alice", id: 1, type: "User" } };
+const SRE = { type: "Team", reviewer: { slug: "sre", id: 7, name: "SRE" } };
+const PROTECTED = {
+  prod1: environment("prod1", [{ type: "required_reviewers", reviewers: [ALICE, SRE] }]),
+  prod2: environment("prod2", [
+    { type: "wait_timer", wait_timer: 5 },
+    { type: "required_reviewers", reviewers: [SRE] },
+  ]),
+};
+
+describe("require-reviewers.sh, with a fake gh", () => {
+  const SCRIPT_RR = path.join(ROOT, ".github/scripts/require-reviewers.sh");
+  function check(envs: string[], gh: { dir: string }): SpawnSyncReturns<string> {
+    return run(SCRIPT_RR, envs, {
+      env: { PATH: `${gh.dir}:${path.dirname(process.execPath)}:${process.env.PATH}`, GITHUB_REPOSITORY: "shop/platform", GH_TOKEN: "ghs_x" },
+    });
+  }
+
+  it("protected: every environment has a required_reviewers rule with reviewers; exit 0, each named", () => {
+    const gh = fakeGh(PROTECTED);
+    const r = check(["prod1", "prod2"], gh);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe("environment prod1: 2 required reviewer(s)\nenvironment prod2: 1 required reviewer(s)\n");
+    expect(fs.readFileSync(gh.log, "utf8")).toBe("api repos/shop/platform/environments/prod1|ghs_x\napi repos/shop/platform/environments/prod2|ghs_x\n");
+  });
+
+  it("unprotected: created on first use (no rule) or with only a wait timer; exit 1 naming it and the fix", () => {
+    const gh = fakeGh({ prod3: environment("prod3", []), prod4: environment("prod4", [{ type: "wait_timer", wait_timer: 30 }]) });
+    const r = check(["prod3", "prod4"], gh);
+    expect(r.status).toBe(1);
+    expect(r.stdout.trim().split("\n")).toEqual([
+      "::error::environment prod3 has no required reviewers: a prod deploy would run without approval. Add them (https://github.com/shop/platform/settings/environments) and run the deploy again",
+      "::error::environment prod4 has no required reviewers: a prod deploy would run without approval. Add them (https://github.com/shop/platform/settings/environments) and run the deploy again",
+    ]);
+  });
+
+  it("missing: gh's 404; exit 1 saying to create it with reviewers first", () => {
+    const r = check(["prod1", "prod3"], fakeGh({ prod1: PROTECTED.prod1 }));
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("environment prod1: 2 required reviewer(s)");
+    expect(r.stdout).toContain(
+      "::error::environment prod3 does not exist: create it with required reviewers before its first deploy (https://github.com/shop/platform/settings/environments; docs/runbooks/add-a-cluster.md)",
+    );
+  });
+
+  it("a reviewers rule with nobody in it, and an API that refuses the token, are refusals too", () => {
+    const gh = fakeGh(
+      { prod3: environment("prod3", [{ type: "required_reviewers", reviewers: [] }]) },
+      { prod4: "gh: Resource not accessible by integration (HTTP 403)\n" },
+    );
+    const r = check(["prod3", "prod4"], gh);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("::error::environment prod3 requires reviewers but lists none");
+    expect(r.stdout).toContain("::error::cannot read environment prod4: gh: Resource not accessible by integration (HTTP 403)");
+  });
+
+  it("usage: no environment or no GITHUB_REPOSITORY is exit 2", () => {
+    const gh = fakeGh({});
+    expect(check([], gh).status).toBe(2);
+    const r = run(SCRIPT_RR, ["prod1"], { env: { PATH: `${gh.dir}:${process.env.PATH}` } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("usage: GITHUB_REPOSITORY=owner/name require-reviewers.sh ENVIRONMENT...\n");
+    expect(fs.readFileSync(gh.log, "utf8")).toBe("");
+  });
+
+  it("is executable and passes shellcheck", () => {
+    expect(fs.statSync(SCRIPT_RR).mode & 0o111).toBe(0o111);
+    const r = run("shellcheck", ["-s", "bash", SCRIPT_RR]);
+    expect(r.stdout + r.stderr).toBe("");
+  });
+});
+
 describe("deploy.yml", () => {
   it.each([
     ["nonprod", "nonprod"],
@@ -667,12 +913,20 @@ describe("deploy.yml", () => {
 
   describe("the changes step", () => {
     const block = byId(deploy.jobs.changes, "stacks").run!;
+    // The step's environment on a push to main, with a fake gh that finds prod1 and prod2 protected.
+    const main = (gh = fakeGh(PROTECTED)) => ({
+      REF: "refs/heads/main",
+      PULUMI_ORG: "shop",
+      GITHUB_REPOSITORY: "shop/platform",
+      GH_TOKEN: "ghs_x",
+      PATH: `${gh.dir}:${path.dirname(process.execPath)}:${process.env.PATH}`,
+    });
 
     it("splits every commit of the push into non-prod and prod", () => {
       const { repo, first } = repoWithScript("push-range");
       commit(repo, { "Pulumi.prod1.yaml": `${PROD_FILE}  a: 1\n` }, "prod1");
       const after = commit(repo, { "Pulumi.host.yaml": "config: {b: 1}\n", "README.md": "docs\n" }, "host");
-      const { r, outputs } = runBlock(block, { EVENT: "push", BEFORE: first, AFTER: after, PULUMI_ORG: "shop" }, repo);
+      const { r, outputs } = runBlock(block, { ...main(), EVENT: "push", BEFORE: first, AFTER: after }, repo);
       expect(r.stderr).toBe("");
       expect(outputs).toEqual({ nonprod: '["host"]', prod: '["prod1"]' });
     });
@@ -680,26 +934,53 @@ describe("deploy.yml", () => {
     it("deploys everything when the push has no usable BEFORE (new branch, force push)", () => {
       const { repo, first } = repoWithScript("push-new");
       for (const before of ["0".repeat(40), "1234567890abcdef1234567890abcdef12345678"]) {
-        const { outputs } = runBlock(block, { EVENT: "push", BEFORE: before, AFTER: first, PULUMI_ORG: "shop" }, repo);
+        const { outputs } = runBlock(block, { ...main(), EVENT: "push", BEFORE: before, AFTER: first }, repo);
         expect(outputs).toEqual({ nonprod: '["host","dev","test","pre"]', prod: '["prod1","prod2"]' });
       }
     });
 
     it("takes a hand-written list on workflow_dispatch, validated by the script", () => {
       const { repo } = repoWithScript("dispatch");
-      const ok = runBlock(block, { EVENT: "workflow_dispatch", REQUESTED: "prod2, dev", PULUMI_ORG: "shop" }, repo);
+      const ok = runBlock(block, { ...main(), EVENT: "workflow_dispatch", REQUESTED: "prod2, dev" }, repo);
       expect(ok.outputs).toEqual({ nonprod: '["dev"]', prod: '["prod2"]' });
-      const all = runBlock(block, { EVENT: "workflow_dispatch", REQUESTED: "all", PULUMI_ORG: "shop" }, repo);
+      const all = runBlock(block, { ...main(), EVENT: "workflow_dispatch", REQUESTED: "all" }, repo);
       expect(all.outputs).toEqual({ nonprod: '["host","dev","test","pre"]', prod: '["prod1","prod2"]' });
-      const bad = runBlock(block, { EVENT: "workflow_dispatch", REQUESTED: "prod3", PULUMI_ORG: "shop" }, repo);
+      const bad = runBlock(block, { ...main(), EVENT: "workflow_dispatch", REQUESTED: "prod3" }, repo);
       expect(bad.r.status).not.toBe(0);
       expect(bad.r.stderr).toContain("no stack 'prod3'");
       expect(bad.outputs).toEqual({});
     });
 
+    it("refuses a prod stack whose environment is missing or has no reviewers, before any job names it", () => {
+      const { repo } = repoWithScript("unprotected");
+      const gh = fakeGh({ prod1: PROTECTED.prod1, prod2: environment("prod2", []) });
+      const { r, outputs } = runBlock(block, { ...main(gh), EVENT: "workflow_dispatch", REQUESTED: "prod1 prod2" }, repo);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain("::error::environment prod2 has no required reviewers");
+      expect(outputs).toEqual({});
+      expect(fs.readFileSync(gh.log, "utf8")).toBe("api repos/shop/platform/environments/prod1|ghs_x\napi repos/shop/platform/environments/prod2|ghs_x\n");
+      // A non-prod deploy asks GitHub nothing.
+      const quiet = fakeGh({});
+      const dev = runBlock(block, { ...main(quiet), EVENT: "workflow_dispatch", REQUESTED: "dev" }, repo);
+      expect(dev.outputs).toEqual({ nonprod: '["dev"]', prod: "[]" });
+      expect(fs.readFileSync(quiet.log, "utf8")).toBe("");
+    });
+
+    it("deploys a branch's code only to prod-tier stacks (each approved in its environment), never to non-prod", () => {
+      const { repo } = repoWithScript("branch-dispatch");
+      const branch = { ...main(), REF: "refs/heads/add-prod3" };
+      const bad = runBlock(block, { ...branch, EVENT: "workflow_dispatch", REQUESTED: "dev prod1" }, repo);
+      expect(bad.r.status).toBe(1);
+      expect(bad.r.stdout).toContain('::error::refs/heads/add-prod3 is not main: non-prod stacks (["dev"]) deploy only from main');
+      expect(bad.outputs).toEqual({});
+      const ok = runBlock(block, { ...branch, EVENT: "workflow_dispatch", REQUESTED: "prod1" }, repo);
+      expect(ok.r.status).toBe(0);
+      expect(ok.outputs).toEqual({ nonprod: "[]", prod: '["prod1"]' });
+    });
+
     it("stops before any deploy when PULUMI_ORG is not set", () => {
       const { repo } = repoWithScript("no-org");
-      const { r, outputs } = runBlock(block, { EVENT: "workflow_dispatch", REQUESTED: "dev", PULUMI_ORG: "" }, repo);
+      const { r, outputs } = runBlock(block, { ...main(), EVENT: "workflow_dispatch", REQUESTED: "dev", PULUMI_ORG: "" }, repo);
       expect(r.status).toBe(1);
       expect(r.stdout).toContain("PULUMI_ORG");
       expect(outputs).toEqual({});
@@ -726,13 +1007,14 @@ describe("drift.yml", () => {
 
   it("installs the CLI only (no command), then runs the script with the credentials and the webhook; no step pages on its own", () => {
     const install = step(job, (s) => !!s.uses?.startsWith("pulumi/actions@"), "installing pulumi");
-    expect(install.uses).toBe("pulumi/actions@v6");
-    expect(install.with).toBeUndefined();
+    expect(install.uses).toBe(PULUMI_ACTION);
+    expect(Object.keys(install.with ?? {})).toEqual(["pulumi-version"]);
     expect(job.steps.indexOf(install)).toBeLessThan(job.steps.indexOf(check));
+    // Preview-only credentials: a preview --refresh writes nothing.
     expect(check.env).toMatchObject({
-      PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
-      ALICLOUD_ACCESS_KEY: "${{ secrets.ALICLOUD_ACCESS_KEY }}",
-      ALICLOUD_SECRET_KEY: "${{ secrets.ALICLOUD_SECRET_KEY }}",
+      PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_PREVIEW_ACCESS_TOKEN }}",
+      ALICLOUD_ACCESS_KEY: "${{ secrets.ALICLOUD_READONLY_ACCESS_KEY }}",
+      ALICLOUD_SECRET_KEY: "${{ secrets.ALICLOUD_READONLY_SECRET_KEY }}",
       DINGTALK_WEBHOOK: "${{ secrets.DINGTALK_WEBHOOK }}",
       DINGTALK_SECRET: "${{ secrets.DINGTALK_SECRET }}",
       STACK: "${{ matrix.stack }}",
@@ -988,7 +1270,7 @@ describe("one list of system tools, one test command", () => {
 
   it(".ci/run, the PR workflow and the README run the same command, which installs that list", () => {
     expect(fs.readFileSync(path.join(ROOT, ".ci/run"), "utf8")).toMatch(/^npm run test:all$/m);
-    expect(pr.jobs.offline.steps.filter((s) => s.run === "npm run test:all")).toHaveLength(1);
+    expect(pr.jobs.tests.steps.filter((s) => s.run === "npm run test:all")).toHaveLength(1);
     expect(PKG.scripts["test:all"]).toBe("bash .ci/setup --tests && npm test");
     expect(fs.readFileSync(SETUP, "utf8")).toContain(".ci/tools.txt");
     const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");

@@ -1,11 +1,13 @@
 // The CI runners (.github/runners.yaml) sit in the host's VPC, which every member's
 // api-server front admits over its IPsec link, and their outbound list holds the
-// Alibaba Cloud API endpoints of every region the fleet uses. check:fleet fails when
-// either stops being true.
+// Alibaba Cloud API endpoints of every region the fleet uses and every host the
+// workflows' self-hosted jobs contact. Pull requests' code runs only on the preview
+// pool, everything else only on the deploy pool. check:fleet fails when any of these
+// stops being true.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { GLOBAL_ENDPOINTS, readRunnerPlan, regionEndpoints, runnerProblems } from "../../components/ops/ciRunners";
+import { chartHosts, GLOBAL_ENDPOINTS, readRunnerPlan, regionEndpoints, runnerProblems, workflowNeeds } from "../../components/ops/ciRunners";
 import { main as checkFleet } from "../../components/ops/checkFleet";
 import { apiServerFrontSources, managementRanges } from "../../components/network/apiServerSources";
 
@@ -17,6 +19,8 @@ beforeEach(() => {
   fs.cpSync(path.join(ROOT, "esc"), path.join(dir, "esc"), { recursive: true });
   fs.mkdirSync(path.join(dir, ".github"));
   fs.copyFileSync(path.join(ROOT, ".github/runners.yaml"), path.join(dir, ".github/runners.yaml"));
+  fs.cpSync(path.join(ROOT, ".github/workflows"), path.join(dir, ".github/workflows"), { recursive: true });
+  fs.cpSync(path.join(ROOT, "policies/config"), path.join(dir, "policies/config"), { recursive: true });
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -38,9 +42,106 @@ function quietly(fn: () => number): { code: number; err: string } {
   }
 }
 
-test("the committed plan: runners in the host VPC on 10.0.240.0/24, no problem", () => {
+test("the committed plan: runners in the host VPC on 10.0.240.0/24, two pools, no problem", () => {
   expect(readRunnerPlan(ROOT).plan?.network).toEqual({ stack: "host", cidr: "10.0.240.0/24" });
+  expect(readRunnerPlan(ROOT).plan?.labels).toEqual({ preview: "platform-preview", deploy: "platform-deploy" });
   expect(runnerProblems(ROOT)).toEqual([]);
+});
+
+test("the hosts the committed workflows' self-hosted jobs need, each with the first job that needs it", () => {
+  const { hosts, problems } = workflowNeeds(ROOT, readRunnerPlan(ROOT).plan!.labels);
+  expect(problems).toEqual([]);
+  expect(Object.fromEntries(hosts)).toEqual({
+    "github.com": ".github/workflows/deploy.yml job nonprod: the runner service",
+    "api.github.com": ".github/workflows/deploy.yml job nonprod: the runner service",
+    "codeload.github.com": ".github/workflows/deploy.yml job nonprod: the runner service",
+    "*.actions.githubusercontent.com": ".github/workflows/deploy.yml job nonprod: the runner service",
+    "results-receiver.actions.githubusercontent.com": ".github/workflows/deploy.yml job nonprod: the runner service",
+    "*.blob.core.windows.net": ".github/workflows/deploy.yml job nonprod: the runner service",
+    "objects.githubusercontent.com": ".github/workflows/deploy.yml job nonprod: actions/setup-node",
+    "release-assets.githubusercontent.com": ".github/workflows/deploy.yml job nonprod: actions/setup-node",
+    "nodejs.org": ".github/workflows/deploy.yml job nonprod: actions/setup-node",
+    "registry.npmjs.org": ".github/workflows/deploy.yml job nonprod: npm ci",
+    "raw.githubusercontent.com": ".github/workflows/deploy.yml job nonprod: pulumi/actions",
+    "get.pulumi.com": ".github/workflows/deploy.yml job nonprod: pulumi/actions",
+    "api.pulumi.com": ".github/workflows/deploy.yml job nonprod: pulumi/actions",
+    "charts.kubesphere.io": ".github/workflows/deploy.yml job nonprod: Helm charts (policies/config chartRepositories)",
+    "fluent.github.io": ".github/workflows/deploy.yml job nonprod: Helm charts (policies/config chartRepositories)",
+    "prometheus-community.github.io": ".github/workflows/deploy.yml job nonprod: Helm charts (policies/config chartRepositories)",
+    "kubernetes.github.io": ".github/workflows/deploy.yml job nonprod: Helm charts (policies/config chartRepositories)",
+    "kubernetes-sigs.github.io": ".github/workflows/deploy.yml job nonprod: Helm charts (policies/config chartRepositories)",
+    "postfinance.github.io": ".github/workflows/deploy.yml job nonprod: Helm charts (policies/config chartRepositories)",
+    "registry-1.docker.io": ".github/workflows/deploy.yml job nonprod: Helm charts (policies/config chartRepositories)",
+    "auth.docker.io": ".github/workflows/deploy.yml job nonprod: Helm charts (policies/config chartRepositories)",
+    "production.cloudflare.docker.com": ".github/workflows/deploy.yml job nonprod: Helm charts (policies/config chartRepositories)",
+  });
+});
+
+test("the outbound list misses what pulumi/actions fetches the CLI from, and what npm ci needs", () => {
+  edit(".github/runners.yaml", "  - raw.githubusercontent.com\n", "");
+  edit(".github/runners.yaml", "  - registry.npmjs.org\n", "");
+  expect(runnerProblems(dir)).toEqual([
+    ".github/runners.yaml: outbound misses registry.npmjs.org (.github/workflows/deploy.yml job nonprod: npm ci)",
+    ".github/runners.yaml: outbound misses raw.githubusercontent.com (.github/workflows/deploy.yml job nonprod: pulumi/actions)",
+  ]);
+});
+
+test("a new chart repository in the policy pack's config is a host the runners must reach", () => {
+  edit("policies/config/prod.json", '"https://charts.kubesphere.io/main",', '"https://charts.kubesphere.io/main", "https://charts.jetstack.io",');
+  expect(chartHosts(dir)).toContain("charts.jetstack.io");
+  expect(runnerProblems(dir)).toEqual([
+    ".github/runners.yaml: outbound misses charts.jetstack.io (.github/workflows/deploy.yml job nonprod: Helm charts (policies/config chartRepositories))",
+  ]);
+});
+
+test("a self-hosted job using an action whose hosts nobody read is refused", () => {
+  edit(
+    ".github/workflows/drift.yml",
+    "      - run: npm ci --no-audit --no-fund\n",
+    "      - run: npm ci --no-audit --no-fund\n      - uses: hashicorp/setup-terraform@b9cd54a3c349d3f38e8881555d616ced269862dd # v3.1.2\n",
+  );
+  expect(runnerProblems(dir)).toEqual([
+    ".github/workflows/drift.yml job drift: uses hashicorp/setup-terraform, whose hosts are not known: read its source and add it to ACTION_HOSTS (components/ops/ciRunners.ts) and the outbound list",
+  ]);
+});
+
+test("pull requests' code on the deploy runners, or a deploy reachable from a pull request, is refused", () => {
+  edit(".github/workflows/pull-request.yml", "runs-on: [self-hosted, linux, platform-preview]", "runs-on: [self-hosted, linux, platform-deploy]");
+  edit(".github/workflows/deploy.yml", "on:\n  push:\n", "on:\n  pull_request:\n  push:\n");
+  expect(runnerProblems(dir)).toEqual([
+    ".github/workflows/deploy.yml job nonprod: runs pull requests' code, so it must run on the preview runners (runs-on label platform-preview), never on platform-deploy; it has self-hosted, linux, platform-deploy",
+    ".github/workflows/deploy.yml job prod: runs pull requests' code, so it must run on the preview runners (runs-on label platform-preview), never on platform-deploy; it has self-hosted, linux, platform-deploy",
+    ".github/workflows/pull-request.yml job preview: runs pull requests' code, so it must run on the preview runners (runs-on label platform-preview), never on platform-deploy; it has self-hosted, linux, platform-deploy",
+  ]);
+});
+
+test("a deploy or drift job on the preview runners, or no pool label at all, is refused", () => {
+  edit(".github/workflows/drift.yml", "runs-on: [self-hosted, linux, platform-deploy]", "runs-on: [self-hosted, linux, platform-preview]");
+  edit(
+    ".github/workflows/deploy.yml",
+    "runs-on: [self-hosted, linux, platform-deploy]\n    timeout-minutes: 60\n    environment",
+    "runs-on: [self-hosted, linux]\n    timeout-minutes: 60\n    environment",
+  );
+  expect(runnerProblems(dir)).toEqual([
+    ".github/workflows/deploy.yml job nonprod: must run on the deploy runners (runs-on label platform-deploy), never on platform-preview; it has self-hosted, linux",
+    ".github/workflows/drift.yml job drift: must run on the deploy runners (runs-on label platform-deploy), never on platform-preview; it has self-hosted, linux, platform-preview",
+  ]);
+});
+
+test("a computed runs-on is refused: it could pick either pool at run time", () => {
+  edit(".github/workflows/pull-request.yml", "runs-on: [self-hosted, linux, platform-preview]", "runs-on: ${{ fromJSON(vars.PREVIEW_RUNNER) }}");
+  expect(runnerProblems(dir)).toEqual([
+    ".github/workflows/pull-request.yml job preview: runs-on is computed (${{ fromJSON(vars.PREVIEW_RUNNER) }}): name the pool's labels literally so the pool can be checked",
+  ]);
+});
+
+test("one label for both pools is refused, and so is a missing one", () => {
+  edit(".github/runners.yaml", "  preview: platform-preview\n", "  preview: platform-deploy\n");
+  expect(runnerProblems(dir)).toEqual([
+    ".github/runners.yaml: labels.preview and labels.deploy are both platform-deploy: pull requests' code would run where the deploy credentials are",
+  ]);
+  edit(".github/runners.yaml", "  preview: platform-deploy\n", "");
+  expect(runnerProblems(dir)).toEqual([".github/runners.yaml: labels.preview is required: the runner label of the preview pool"]);
 });
 
 test("the endpoints a region needs (Alibaba Cloud's Endpoints pages), and the global ones", () => {
