@@ -153,7 +153,9 @@ export function imageRepositoryProblem(value: string): string | undefined {
 
 /**
  * Prometheus' duration (`15d`, `2w`): prometheus/common model.ParseDuration refuses a value past int64
- * nanoseconds ("duration out of range"), about 292 years (model/time.go).
+ * nanoseconds ("duration out of range"), about 292 years (model/time.go). Zero is refused: prometheus
+ * cmd/prometheus/main.go treats a zero retention time as unset (15d default without a size limit, no time
+ * limit with one), so `0d` never means what it says.
  */
 export function prometheusDurationProblem(value: string): string | undefined {
   const m = /^(\d+)([dhw])$/.exec(value);
