@@ -13,6 +13,7 @@ const UNIT = [
   "config/etcdBackupConfig",
   "config/rules",
   "config/worstValues",
+  "config/kindCoverage",
   "contracts/alibabaStubs",
   "docs/argsDocs",
   "docs/docs",

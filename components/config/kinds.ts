@@ -153,12 +153,15 @@ export function imageRepositoryProblem(value: string): string | undefined {
 
 /**
  * Prometheus' duration (`15d`, `2w`): prometheus/common model.ParseDuration refuses a value past int64
- * nanoseconds ("duration out of range"), about 292 years (model/time.go).
+ * nanoseconds ("duration out of range"), about 292 years (model/time.go). Zero is refused: prometheus
+ * cmd/prometheus/main.go treats a zero retention time as unset (15d default without a size limit, no time
+ * limit with one), so `0d` never means what it says.
  */
 export function prometheusDurationProblem(value: string): string | undefined {
   const m = /^(\d+)([dhw])$/.exec(value);
   if (!m) return "must be a duration such as 15d";
   const unitMs: Record<string, number> = { h: 36e5, d: 864e5, w: 6048e5 };
+  if (BigInt(m[1]) === 0n) return "must be more than 0d (Prometheus reads a zero --storage.tsdb.retention.time as not set)";
   const ns = BigInt(m[1]) * BigInt(unitMs[m[2]]) * 1000000n;
   return ns > 9223372036854775807n ? `${value} is past Prometheus' duration range (int64 nanoseconds, about 292 years)` : undefined;
 }
@@ -173,4 +176,67 @@ export function hostNameProblem(value: string): string | undefined {
   return bad === undefined
     ? undefined
     : `must be a host name without scheme or port (dot-separated labels of letters, digits and '-', 1-63 characters, not starting or ending with '-'); ${JSON.stringify(bad)} is not a label`;
+}
+
+/** The largest int64: Kubernetes' resource.Quantity reads a value as int64 (Value(), MilliValue()), as the CRI's memory_limit_in_bytes and cpu_quota are. */
+export const INT64_MAX = 9223372036854775807n;
+
+const QUANTITY_SCALE: Record<string, bigint> = {
+  "": 1n,
+  k: 10n ** 3n,
+  M: 10n ** 6n,
+  G: 10n ** 9n,
+  T: 10n ** 12n,
+  P: 10n ** 15n,
+  E: 10n ** 18n,
+  Ki: 1024n,
+  Mi: 1024n ** 2n,
+  Gi: 1024n ** 3n,
+  Ti: 1024n ** 4n,
+  Pi: 1024n ** 5n,
+  Ei: 1024n ** 6n,
+};
+
+/**
+ * Why `value` is not a Kubernetes quantity of `resource` within int64, or undefined. The grammar is
+ * resource.Quantity's without signs and exponents (a decimal, then m, k, M, G, T, P, E or Ki..Ei); past int64 bytes (memory) or millicores
+ * (cpu) the quantity no longer fits the int64 that Quantity.Value()/MilliValue() and the CRI's resources carry
+ * (k8s.io/apimachinery pkg/api/resource quantity.go; cri-api LinuxContainerResources).
+ */
+export function quantityProblem(value: string, resource: "cpu" | "memory"): string | undefined {
+  const m = /^(\d+)(?:\.(\d+))?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(value);
+  if (!m) return "must be a Kubernetes quantity such as 500m, 2 or 4Gi";
+  const [, whole, frac = "", suffix = ""] = m;
+  const digits = BigInt(whole + frac);
+  const unit = suffix === "m" ? 1n : QUANTITY_SCALE[suffix] * 1000n; // in thousandths
+  // bytes (memory) or millicores (cpu), rounded up as Quantity does
+  const thousandths = digits * unit;
+  const den = 10n ** BigInt(frac.length) * (resource === "memory" ? 1000n : 1n);
+  const v = (thousandths + den - 1n) / den;
+  return v > INT64_MAX
+    ? `${value} is past int64 ${resource === "memory" ? "bytes" : "millicores"} (${INT64_MAX}), the most a Kubernetes quantity carries`
+    : undefined;
+}
+
+/**
+ * Why `value` is not a registry prefix `host[:port][/path]` (kubeadm's imageRepository, the platform's mirror), or
+ * undefined: a host name (RFC 1123), an optional port 1-65535, then path components of distribution's reference
+ * grammar; no scheme, tag or digest.
+ */
+export function registryPrefixProblem(value: string, withPath = true): string | undefined {
+  const example = withPath ? "such as mirror.livemall.internal or registry.example.com/google_containers" : "such as harbor.livemall.internal";
+  const m = /^([^/:]*)(?::([^/]*))?((?:\/[^/]*)*)$/.exec(value);
+  if (!m || /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return `must be a registry host${withPath ? "[:port][/path]" : "[:port]"} without a scheme, ${example}`;
+  const [, host, port, path] = m;
+  if (hostNameProblem(host) !== undefined)
+    return `must be a registry host${withPath ? "[:port][/path]" : "[:port]"}, ${example}; ${JSON.stringify(host)} is not a host name`;
+  if (port !== undefined && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= MAX_PORT)) return `registry port ${port} is not 1-${MAX_PORT}`;
+  if (path !== "" && !withPath) return `must be a registry host[:port] with no path, ${example}`;
+  const bad = path
+    .split("/")
+    .slice(1)
+    .find((c) => !new RegExp(`^${PATH_COMPONENT}$`).test(c));
+  if (bad !== undefined)
+    return `path component ${JSON.stringify(bad)} is not lowercase letters and digits separated by '.', '_', '__' or '-' (distribution's reference grammar)`;
+  return undefined;
 }

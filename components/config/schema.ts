@@ -12,7 +12,22 @@ import { RFC1918 } from "../network/ports";
 import { LATENCY_BUCKETS_MS } from "../apps/sloRules";
 import { consoleSchema, projectsSchema, workspacesSchema } from "../fleet/consoleSchema";
 import { logSearchSchema } from "../fleet/logSearchSchema";
-import { basicAuthUserProblem, hostPortProblem, httpUrlProblem, hostNameProblem, imageRepositoryProblem, INT32_MAX, prometheusDurationProblem } from "./kinds";
+import { basicAuthUserProblem, httpUrlProblem, INT32_MAX, quantityProblem } from "./kinds";
+import {
+  durationKind,
+  hostKind,
+  hostPortKind,
+  imageKind,
+  integerKind,
+  kind,
+  nodePortKind,
+  portKind,
+  prometheusDurationKind,
+  quantityKind,
+  ratioKind,
+  registryKind,
+  urlKind,
+} from "./valueKinds";
 
 export type { Env };
 /** True for the two production stacks. */
@@ -36,6 +51,23 @@ const cidr = z.string().superRefine((v, ctx) => {
   }
 });
 
+/**
+ * The VPC's range: a mask of /8 to /28 (the provider's alicloud_vpc_ipv4_cidr_block doc, help.aliyun.com
+ * document_detail/2588220, read 2026-12-07: "The subnet mask must be 8 to 28 bits in length", the VPC's rule).
+ */
+export const VPC_MASK = { from: 8, to: 28 } as const;
+const vpcMaskOk = (v: string) => {
+  try {
+    const p = parseCidr(v).prefix;
+    return p >= VPC_MASK.from && p <= VPC_MASK.to;
+  } catch {
+    return true; // malformed: the parser's message
+  }
+};
+const vpcCidr = cidr.refine(vpcMaskOk, {
+  error: (i) => `${String(i.input)} has a /${String(i.input).split("/")[1]} mask; a VPC range is /${VPC_MASK.from} to /${VPC_MASK.to}`,
+});
+
 const privateCidr = z.string().superRefine((v, ctx) => {
   try {
     parseCidr(v);
@@ -56,20 +88,15 @@ const ipv4 = z.string().superRefine((v, ctx) => {
   }
 });
 
+// Keys of a kind (URL, host, port, image, integer, duration, quantity) are built from valueKinds.ts, which
+// registers each for test/config/kindCoverage.test.ts: a key added without a worst-value case fails there.
 /** A Kubernetes API integer (int32, kinds.ts INT32_MAX). */
-const int32 = (min: number) =>
-  z.number().int("must be a whole number").min(min, `must be >= ${min}`).max(INT32_MAX, `must be <= ${INT32_MAX} (the API's int32)`);
+const int32 = (min: number) => integerKind(min);
 const count = int32(0);
-/** A TCP port (RFC 793's 16-bit field). */
-const tcpPort = z.number().int("must be a whole number").min(1, "must be a TCP port 1-65535").max(65535, "must be a TCP port 1-65535");
-/** A value checked by a kinds.ts function (one message, naming the limit). */
-const byKind = (problem: (v: string) => string | undefined) =>
-  z.string().superRefine((v, ctx) => {
-    const p = problem(v);
-    if (p) ctx.addIssue({ code: "custom", message: p });
-  });
+const tcpPort = portKind();
 const instanceType = z.string().regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, "must be an ECS instance type such as ecs.g6.4xlarge");
-const quantity = z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti)?$/, "must be a Kubernetes quantity such as 500m, 2 or 4Gi");
+const cpuQuantity = quantityKind("cpu");
+const memoryQuantity = quantityKind("memory");
 const pinnedVersion = z.string().regex(/^v?\d+\.\d+\.\d+$/, "must be a pinned version such as 4.12.1");
 
 const taint = z
@@ -92,7 +119,7 @@ const nodePool = z
         "Node labels the kubelet sets at registration (kubeadmRules.ts: only those NodeRestriction lets a kubelet set); an app's `pool` selects on them. Default none.",
       ),
     taints: z.array(taint).optional().describe("Taints on the pool's nodes; an app's `pool` tolerates exactly these. Default none."),
-    systemDiskGb: z.number().int().min(40).max(2048).optional().describe("System disk, GB. Default 120."),
+    systemDiskGb: integerKind(40, 2048).optional().describe("System disk, GB. Default 120."),
   })
   .strict();
 
@@ -109,7 +136,7 @@ export const EIP_BANDWIDTH_LIMITS = { PayByTraffic: 200, PayByBandwidth: 500 } a
 
 const network = z
   .object({
-    vpcCidr: cidr.describe("The VPC range, split evenly into one vswitch per zone; not in 100.64.0.0/10, the metadata address or other special ranges."),
+    vpcCidr: vpcCidr.describe("The VPC range, split evenly into one vswitch per zone; not in 100.64.0.0/10, the metadata address or other special ranges."),
     // Alibaba zone ids: region id plus a letter, cn-hangzhou-h or ap-southeast-1a (the region is checked in network/networkRules.ts).
     zones: z
       .array(z.string().regex(/^[a-z]{2}-[a-z0-9-]+?-?[a-z]$/, "must be a zone id such as cn-hangzhou-h"))
@@ -117,10 +144,7 @@ const network = z
       .describe("Zones of `alicloud:region`, at least two; appending is safe, changing one replaces its vswitch and what is in it."),
     podCidr: cidr.describe("The pod range (kube-controller-manager's `--cluster-cidr`), a /24 per node; fixed at `kubeadm init`."),
     serviceCidr: cidr.describe("The Service range (kube-apiserver's `--service-cluster-ip-range`), at most a /12; fixed at `kubeadm init`."),
-    natBandwidthMbps: z
-      .number()
-      .int()
-      .min(1)
+    natBandwidthMbps: integerKind(1)
       .optional()
       .describe(
         "The NAT EIP's outbound bandwidth, Mbps. Default 200. The most it may be depends on natChargeType (EIP_BANDWIDTH_LIMITS, from the provider's eip_address doc).",
@@ -134,7 +158,8 @@ const network = z
   .superRefine((n, ctx) => {
     const chargeType = n.natChargeType ?? DEFAULT_NAT_CHARGE_TYPE;
     const limit = EIP_BANDWIDTH_LIMITS[chargeType];
-    if (n.natBandwidthMbps !== undefined && n.natBandwidthMbps > limit) {
+    // Past int32 or not whole: the field's own line says so.
+    if (n.natBandwidthMbps !== undefined && n.natBandwidthMbps > limit && Number.isInteger(n.natBandwidthMbps) && n.natBandwidthMbps <= INT32_MAX) {
       const other = chargeType === "PayByTraffic" ? "; set platform:network.natChargeType: PayByBandwidth (up to 500 Mbps) or lower it" : "; lower it";
       ctx.addIssue({
         code: "custom",
@@ -147,7 +172,9 @@ const network = z
       ["podCidr", n.podCidr],
       ["serviceCidr", n.serviceCidr],
     ];
-    for (let i = 0; i < ranges.length; i++) {
+    // A VPC range past its mask limit has its own line; what it overlaps would only repeat it.
+    const vpcOk = vpcMaskOk(n.vpcCidr);
+    for (let i = vpcOk ? 0 : 1; i < ranges.length; i++) {
       for (let j = i + 1; j < ranges.length; j++) {
         const [ka, a] = ranges[i];
         const [kb, b] = ranges[j];
@@ -166,7 +193,7 @@ const network = z
     try {
       // One vswitch per zone; each holds the fixed control-plane addresses and the nodes.
       const vswitch = split(n.vpcCidr, Math.max(1, n.zones.length))[0];
-      if (Number(vswitch.split("/")[1]) > 25) {
+      if (vpcOk && Number(vswitch.split("/")[1]) > 25) {
         ctx.addIssue({
           code: "custom",
           path: ["vpcCidr"],
@@ -195,13 +222,8 @@ const kubernetes = z
       .describe(
         "Full Kubernetes version, 1.35.x-1.37.x (SUPPORTED_KUBERNETES_MINORS). A patch version in prod must also be in the policy pack's `kubernetesVersions`.",
       ),
-    imageRepository: z.string().min(1).optional().describe("Control-plane image mirror for kubeadm; default registry.k8s.io."),
-    packageRepository: z
-      .string()
-      .superRefine((v, ctx) => {
-        const problem = httpUrlProblem(v);
-        if (problem) ctx.addIssue({ code: "custom", message: problem });
-      })
+    imageRepository: registryKind().optional().describe("Control-plane image mirror for kubeadm; default registry.k8s.io."),
+    packageRepository: urlKind()
       .optional()
       .describe("apt repository of the Kubernetes packages, one per minor; default https://pkgs.k8s.io/core:/stable:/v<minor>/deb/."),
     containerdVersion: z
@@ -214,14 +236,17 @@ const kubernetes = z
 
 const masters = z
   .object({
-    count: z
-      .number()
-      .int("must be a whole number")
-      .min(1, "must be at least 1")
-      .refine((c) => c % 2 === 1, { error: (i) => `must be odd for etcd quorum, got ${String(i.input)}` })
-      .describe("Master count: odd, for etcd quorum (at least 3 in prod, policy `odd-masters`; at most 20 per zone)."),
+    count: kind(
+      "integer",
+      z
+        .number()
+        .int({ message: "must be a whole number", abort: true })
+        .min(1, { message: "must be at least 1", abort: true })
+        .max(INT32_MAX, { message: `must be <= ${INT32_MAX} (the API's int32)`, abort: true })
+        .refine((c) => c % 2 === 1, { error: (i) => `must be odd for etcd quorum, got ${String(i.input)}` }),
+    ).describe("Master count: odd, for etcd quorum (at least 3 in prod, policy `odd-masters`; at most 20 per zone)."),
     instanceType: instanceType.describe("ECS instance type of the masters."),
-    systemDiskGb: z.number().int().min(40).max(2048).optional().describe("System disk, GB. Default 200."),
+    systemDiskGb: integerKind(40, 2048).optional().describe("System disk, GB. Default 200."),
   })
   .strict();
 
@@ -238,15 +263,15 @@ const apiServerFront = z
   .strict();
 
 // RFC 1123: labels of at most 63 characters, at most 253 in all.
-const hostname = z
-  .string()
-  .regex(/^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a DNS host name such as order.example.com (labels of at most 63 characters)")
-  .max(253, "must be at most 253 characters (a DNS name)");
+const hostname = kind(
+  "host",
+  z
+    .string()
+    .regex(/^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a DNS host name such as order.example.com (labels of at most 63 characters)")
+    .max(253, "must be at most 253 characters (a DNS name)"),
+);
 /** An http(s) URL as the URL parser reads it: no userinfo, a port 1-65535 (kinds.ts). */
-const url = z.string().superRefine((v, ctx) => {
-  const problem = httpUrlProblem(v);
-  if (problem) ctx.addIssue({ code: "custom", message: problem });
-});
+const url = urlKind();
 
 // JVM flags that take the app's config or code from elsewhere: system properties outrank the env
 // (Apollo ranks -D above APOLLO_META), and an agent runs code in the JVM (T5).
@@ -263,9 +288,9 @@ const javaOpts = z.string().superRefine((v, ctx) => {
 const ingress = z
   .object({
     chartVersion: pinnedVersion.optional().describe("Pinned ingress-nginx chart version."),
-    controllerReplicas: z.number().int().min(1).max(50).optional().describe("ingress-nginx controller replicas. Default 6 in prod, 2 elsewhere."),
-    httpNodePort: z.number().int().min(30000).max(32767).optional().describe("NodePort for HTTP. Default 30080."),
-    httpsNodePort: z.number().int().min(30000).max(32767).optional().describe("NodePort for HTTPS. Default 30443; must differ from httpNodePort."),
+    controllerReplicas: integerKind(1, 50).optional().describe("ingress-nginx controller replicas. Default 6 in prod, 2 elsewhere."),
+    httpNodePort: nodePortKind().optional().describe("NodePort for HTTP. Default 30080."),
+    httpsNodePort: nodePortKind().optional().describe("NodePort for HTTPS. Default 30443; must differ from httpNodePort."),
     slbSpec: z
       .custom<never>(() => false, {
         message:
@@ -280,7 +305,8 @@ const logging = z.discriminatedUnion("output", [
   z
     .object({
       output: z.literal("elasticsearch"),
-      host: z.string().min(1).describe("Elasticsearch host, without scheme, port or newline."),
+      // A host kind checked by k8s/fluentBitRules.ts loggingProblems (its lines say what is wrong: scheme, port, newline).
+      host: kind("host", z.string().min(1)).describe("Elasticsearch host, without scheme, port or newline."),
       port: tcpPort.optional().describe("Elasticsearch port. Default 9200."),
       index: z
         .string()
@@ -301,15 +327,7 @@ const logging = z.discriminatedUnion("output", [
   z
     .object({
       output: z.literal("kafka"),
-      brokers: z
-        .array(
-          z.string().superRefine((v, ctx) => {
-            const problem = hostPortProblem(v);
-            if (problem) ctx.addIssue({ code: "custom", message: problem });
-          }),
-        )
-        .min(1, "must list at least one broker")
-        .describe("Kafka brokers as `host:port`, ports 1-65535."),
+      brokers: z.array(hostPortKind()).min(1, "must list at least one broker").describe("Kafka brokers as `host:port`, ports 1-65535."),
       topic: z
         .string()
         .regex(/^[A-Za-z0-9._-]+$/, "must be a Kafka topic name")
@@ -323,14 +341,14 @@ const logging = z.discriminatedUnion("output", [
 const monitoring = z
   .object({
     chartVersion: pinnedVersion.optional().describe("Pinned kube-prometheus-stack chart version. Default 87.12.5."),
-    retention: byKind(prometheusDurationProblem).optional().describe("Prometheus retention. Default 15d."),
-    storageSize: quantity.optional().describe("Prometheus's volume size, e.g. 100Gi; also caps the TSDB at 85% of it. Default unset (no cap)."),
+    retention: prometheusDurationKind().optional().describe("Prometheus retention. Default 15d."),
+    storageSize: memoryQuantity.optional().describe("Prometheus's volume size, e.g. 100Gi; also caps the TSDB at 85% of it. Default unset (no cap)."),
     storageClass: dnsLabel.optional().describe("StorageClass for Prometheus; omit to use an emptyDir (data lost on reschedule)."),
     grafanaUrl: url.optional().describe("Grafana's URL as people open it, for the SLO alerts' dashboard links; omit for relative /d/<uid> links."),
     thresholds: z
       .object({
-        ingress5xxRatio: z.number().gt(0).lt(1).optional(),
-        ingress4xxRatio: z.number().gt(0).lt(1).optional(),
+        ingress5xxRatio: ratioKind(z.number().gt(0, "must be above 0").lt(1, "must be below 1")).optional(),
+        ingress4xxRatio: ratioKind(z.number().gt(0, "must be above 0").lt(1, "must be below 1")).optional(),
         restartsIn15m: int32(1).optional(),
       })
       .strict()
@@ -341,14 +359,14 @@ const monitoring = z
 
 const resources = z
   .object({
-    cpu: quantity.describe("CPU request: what the scheduler reserves and what HPA's cpuPercent is relative to."),
-    memory: quantity.describe("Memory request."),
-    cpuLimit: quantity
+    cpu: cpuQuantity.describe("CPU request: what the scheduler reserves and what HPA's cpuPercent is relative to."),
+    memory: memoryQuantity.describe("Memory request."),
+    cpuLimit: cpuQuantity
       .optional()
       .describe(
         "CPU limit, normally unset. Note: a CPU limit throttles the JVM's GC and JIT threads under load, so latency degrades long before the node is busy.",
       ),
-    memoryLimit: quantity
+    memoryLimit: memoryQuantity
       .optional()
       .describe("Memory limit; defaults to the memory request, so a leaking JVM is OOM-killed alone instead of pressuring the node."),
   })
@@ -356,7 +374,7 @@ const resources = z
 
 const app = z
   .object({
-    image: byKind(imageRepositoryProblem).describe("Image repository without tag, in the company's Harbor."),
+    image: imageKind().describe("Image repository without tag, in the company's Harbor."),
     tag: z.string().describe("Image tag; rolling back = setting the previous tag. Also the `app.kubernetes.io/version` label, so at most 63 characters."),
     history: z
       .array(z.string())
@@ -393,7 +411,7 @@ const app = z
     canary: z
       .object({
         tag: z.string().describe("The candidate's image tag (a different build from the stable tag)."),
-        weight: z.number().optional().describe("Percent of requests routed to the canary (1-99); exclusive with `header`."),
+        weight: kind("integer", z.number()).optional().describe("Percent of requests routed to the canary (1-99); exclusive with `header`."),
         header: z.string().optional().describe("Requests carrying this header with value `always` reach the canary; exclusive with `weight`."),
       })
       .strict()
@@ -414,11 +432,13 @@ const app = z
       .describe("SkyWalking agent in the pods (docs/tracing.md); default true when the stack has `platform:tracing`. false: no agent, no init container."),
     slo: z
       .object({
-        availability: z.number().gt(0.9, "must be above 0.9, e.g. 0.999").lt(1, "must be below 1 (100% leaves no error budget)").optional(),
-        latencyP99Ms: z
-          .number()
-          .refine((v) => LATENCY_BUCKETS_MS.includes(v), `must be a bucket bound of ingress-nginx's latency histogram (${LATENCY_BUCKETS_MS.join(", ")})`)
-          .optional(),
+        availability: ratioKind(z.number().gt(0.9, "must be above 0.9, e.g. 0.999").lt(1, "must be below 1 (100% leaves no error budget)")).optional(),
+        latencyP99Ms: kind(
+          "integer",
+          z
+            .number()
+            .refine((v) => LATENCY_BUCKETS_MS.includes(v), `must be a bucket bound of ingress-nginx's latency histogram (${LATENCY_BUCKETS_MS.join(", ")})`),
+        ).optional(),
       })
       .strict()
       .optional()
@@ -445,7 +465,7 @@ const tracing = z
       ),
     elasticsearch: z
       .object({
-        host: byKind(hostNameProblem).describe("Elasticsearch host, without scheme or port."),
+        host: hostKind().describe("Elasticsearch host, without scheme or port."),
         port: tcpPort.optional(),
         tls: z.boolean().optional(),
         /** OAP's user on this store; its password is the secret `platform:tracingElasticsearchPassword`. Default none (no authentication). */
@@ -457,35 +477,39 @@ const tracing = z
       .strict()
       .optional()
       .describe("The Elasticsearch OAP writes to; default `platform:logging`'s (output elasticsearch), required behind Kafka."),
-    oapReplicas: z
-      .number()
-      .int("must be a whole number")
-      .min(1, "must be >= 1")
-      .max(10, "must be <= 10")
+    oapReplicas: integerKind(1, 10)
       .optional()
       .describe("OAP replicas (at least 2 in production: one OAP restart must not drop every agent's stream). Default 2."),
     oapResources: z
       .object({
-        cpu: quantity,
-        memory: z
-          .string()
-          .regex(/^\d+Gi$/, "must be whole Gi, such as 4Gi")
-          .refine(
-            (m) => !/^\d+Gi$/.test(m) || Number(m.slice(0, -2)) >= MIN_OAP_MEMORY_GI,
-            `must be at least ${MIN_OAP_MEMORY_GI}Gi (OAP's heap is half of it, at least 1g, and its gRPC and ES buffers live off-heap)`,
-          ),
+        cpu: cpuQuantity,
+        memory: kind(
+          "quantity",
+          z.string().superRefine((m, ctx) => {
+            const problem = !/^\d+Gi$/.test(m)
+              ? "must be whole Gi, such as 4Gi"
+              : (quantityProblem(m, "memory") ??
+                (Number(m.slice(0, -2)) < MIN_OAP_MEMORY_GI
+                  ? `must be at least ${MIN_OAP_MEMORY_GI}Gi (OAP's heap is half of it, at least 1g, and its gRPC and ES buffers live off-heap)`
+                  : undefined));
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+          }),
+        ),
       })
       .strict()
       .optional()
       .describe(
         `OAP's CPU and memory request (memory is also its limit, at least ${MIN_OAP_MEMORY_GI}Gi). Default 1 CPU, 4Gi; the heap is set to half the memory.`,
       ),
-    uiReplicas: z.number().int("must be a whole number").min(1, "must be >= 1").max(5, "must be <= 5").optional().describe("UI replicas. Default 1."),
-    sampleNPer3Secs: z
-      .number()
-      .int("must be a whole number")
-      .min(1, "must be >= 1 (traces per 3 seconds per instance; leave it out to keep every trace)")
-      .max(MAX_SAMPLE_N_PER_3_SECS, `must be <= ${MAX_SAMPLE_N_PER_3_SECS} (the agent reads a Java int)`)
+    uiReplicas: integerKind(1, 5).optional().describe("UI replicas. Default 1."),
+    sampleNPer3Secs: kind(
+      "integer",
+      z
+        .number()
+        .int("must be a whole number")
+        .min(1, "must be >= 1 (traces per 3 seconds per instance; leave it out to keep every trace)")
+        .max(MAX_SAMPLE_N_PER_3_SECS, `must be <= ${MAX_SAMPLE_N_PER_3_SECS} (the agent reads a Java int)`),
+    )
       .optional()
       .describe(
         'Traces each app instance samples per 3 seconds (agent.sample_n_per_3_secs, env SW_AGENT_SAMPLE). The agent treats zero and negatives as "no sampling, keep all"; here leave it out for that. 1..2147483647.',
@@ -523,10 +547,7 @@ const apollo = z
   .strict();
 const harbor = z
   .object({
-    registry: z
-      .string()
-      .regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host such as harbor.example.com")
-      .describe("Registry host every app image must be in."),
+    registry: registryKind(false).describe("Registry host every app image must be in."),
     username: z.string().min(1).describe("Harbor robot account; its password is the secret `platform:harborPassword`."),
   })
   .strict();
@@ -546,10 +567,7 @@ const datacenter = z
 /** Where the platform's images come from: `<registry>/<upstream host>/<path>` (components/k8s/images.ts). */
 const images = z
   .object({
-    registry: z
-      .string()
-      .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, "must be a registry host with an optional path, such as harbor.example.com/mirror")
-      .describe("The mirror, a registry host with an optional path."),
+    registry: registryKind().describe("The mirror, a registry host with an optional path."),
   })
   .strict();
 
@@ -572,31 +590,18 @@ const kubesphere = z
 /** The masters' etcd snapshots (components/cluster/etcdBackup.ts); defaults every hour, 7 days, 5 local copies. */
 const etcdBackup = z
   .object({
-    schedule: z
-      .string()
-      .superRefine((v, ctx) => {
-        try {
-          parseBackupSchedule(v, "schedule");
-        } catch (e) {
-          ctx.addIssue({ code: "custom", message: (e as Error).message.replace(/^schedule: /, "") });
-        }
-      })
+    schedule: durationKind((v) => {
+      try {
+        parseBackupSchedule(v, "schedule");
+        return undefined;
+      } catch (e) {
+        return (e as Error).message.replace(/^schedule: /, "");
+      }
+    })
       .optional()
       .describe("How often: 15m, 20m, 30m, or 1h..24h dividing a day. Default 1h."),
-    retentionDays: z
-      .number()
-      .int("must be a whole number")
-      .min(1, "must be >= 1")
-      .max(365, "must be <= 365")
-      .optional()
-      .describe("Days a snapshot is kept in the bucket (and an overwritten one as an old version). Default 7."),
-    localCopies: z
-      .number()
-      .int("must be a whole number")
-      .min(1, "must be >= 1")
-      .max(48, "must be <= 48")
-      .optional()
-      .describe("Snapshots kept on each master in /var/backups/etcd. Default 5."),
+    retentionDays: integerKind(1, 365).optional().describe("Days a snapshot is kept in the bucket (and an overwritten one as an old version). Default 7."),
+    localCopies: integerKind(1, 48).optional().describe("Snapshots kept on each master in /var/backups/etcd. Default 5."),
     bucket: z
       .string()
       .regex(/^[a-z0-9][-a-z0-9]{1,61}[a-z0-9]$/, "must be an OSS bucket name (3-63 lowercase letters, digits, hyphens)")
@@ -630,11 +635,7 @@ const secretStore = z
       .describe(
         'Delete the secret without KMS\'s 30-day recovery window (secretStore.ts). Default false in prod, true elsewhere. Set it (and `pulumi up`) before moving a prod stack to another instance or key: the provider reads it from state when it deletes (docs/runbooks/first-bring-up.md, "Moving a prod secret store").',
       ),
-    endpoint: z
-      .string()
-      .regex(/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "must be an https:// URL with no path")
-      .optional()
-      .describe("Default https://kms-vpc.<region>.aliyuncs.com (the VPC endpoint: no NAT traffic)."),
+    endpoint: urlKind(["https:"]).optional().describe("Default https://kms-vpc.<region>.aliyuncs.com (the VPC endpoint: no NAT traffic)."),
   })
   .strict()
   .superRefine((v, ctx) => {

@@ -4,6 +4,7 @@
 // composes them into the platform:* keys); the rules spanning stacks are in
 // consoleRules.ts, the objects in console.ts.
 import { z } from "zod";
+import { hostPortKind, urlKind } from "../config/valueKinds";
 import type { Env } from "../../policies/imageTags";
 import { Tier, tierOf } from "../../policies/fleet";
 
@@ -14,7 +15,8 @@ const name = z.string().regex(/^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/, "must be a DN
 /** A KubeSphere user name as the identity provider maps it (v4.1.3 User names are object names: DNS subdomain). */
 const user = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/, "must be a user name as the identity provider maps it (lowercase, digits, '-', '.')");
 const users = z.array(user);
-const url = z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http(s) URL");
+/** http(s) URLs through the URL parser (no userinfo, port 1-65535; config/kinds.ts). */
+const url = urlKind();
 const pinnedVersion = z.string().regex(/^\d+\.\d+\.\d+$/, "must be a pinned version such as 1.2.0");
 
 /** One workspace (business line) on the host: where it is placed and who is in it. */
@@ -73,10 +75,7 @@ const ldap = z
   .object({
     type: z.literal("ldap"),
     name,
-    host: z
-      .string()
-      .regex(/^[^\s:]+:\d+$/, "must be host:port")
-      .describe("host:port of the directory."),
+    host: hostPortKind().describe("host:port of the directory."),
     managerDN: z.string().min(1),
     userSearchBase: z.string().min(1),
     loginAttribute: z.string().min(1).optional(),

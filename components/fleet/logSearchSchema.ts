@@ -5,18 +5,22 @@
 // the member's platform:projects (logSearch.ts). Schema and rules only.
 import { z } from "zod";
 import { httpUrlProblem } from "../config/kinds";
+import { kind } from "../config/valueKinds";
 
 // https only: the sync sends an API key with manage_security to both, which must not cross the network in clear.
 // Read by the one URL kind (httpUrlProblem: no userinfo, port 1-65535), then held to a server root.
-const url = z.string().superRefine((v, ctx) => {
-  const problem = httpUrlProblem(v, ["https:"]);
-  if (problem) ctx.addIssue({ code: "custom", message: `${problem} (the sync sends an admin API key to it)` });
-  else if (new URL(v).pathname !== "/" || /[?#]/.test(v))
-    ctx.addIssue({
-      code: "custom",
-      message: "must be an https URL of a server root, such as https://kibana.dev.example.com (the sync sends an admin API key to it)",
-    });
-});
+const url = kind(
+  "url",
+  z.string().superRefine((v, ctx) => {
+    const problem = httpUrlProblem(v, ["https:"]);
+    if (problem) ctx.addIssue({ code: "custom", message: `${problem} (the sync sends an admin API key to it)` });
+    else if (new URL(v).pathname !== "/" || /[?#]/.test(v))
+      ctx.addIssue({
+        code: "custom",
+        message: "must be an https URL of a server root, such as https://kibana.dev.example.com (the sync sends an admin API key to it)",
+      });
+  }),
+);
 const indexPattern = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]*\*?$/, "must be a lowercase index name or prefix pattern such as k8s-dev-* (Elasticsearch index names are lowercase)");

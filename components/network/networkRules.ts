@@ -31,14 +31,45 @@ export function reservedRangeProblems(n: Partial<Record<"vpcCidr" | "podCidr" | 
 }
 
 /**
- * Zones of the configured region: Alibaba zone ids are the region id plus a
- * letter, `cn-hangzhou-h` (China regions) or `ap-southeast-1a`.
+ * Each region's known zones. Source: Alibaba Cloud, "Regions and zones supported by ECI"
+ * (help.aliyun.com/en/eci/product-overview/regions-and-zones, Hangzhou and Shanghai; and its Chinese
+ * edition www.alibabacloud.com/help/zh/elastic-container-instance/latest/regions-and-zones for the other
+ * regions; both updated December 2025, read 2026-12-07), the zone tables the general "Regions and zones"
+ * page (www.alibabacloud.com/help/en/ecs/product-overview/regions-and-zones/) points to. The provider's
+ * `alicloud_zones` data source (alicloud.getZones) lists them live, but needs credentials, and config is
+ * checked offline before anything runs. cn-hangzhou, cn-shanghai and cn-beijing are the stacks' regions;
+ * the others are the rest of that table's China regions, Tokyo and Singapore. A zone missing here
+ * (a new one) is one line to add, with the page read again.
+ */
+export const KNOWN_ZONES: Readonly<Record<string, readonly string[]>> = {
+  "cn-hangzhou": ["b", "e", "f", "g", "h", "i", "j", "k"].map((z) => `cn-hangzhou-${z}`),
+  "cn-shanghai": ["a", "b", "c", "d", "e", "f", "g", "k", "l", "m", "n"].map((z) => `cn-shanghai-${z}`),
+  "cn-beijing": ["c", "d", "e", "f", "g", "h", "i", "j", "k", "l"].map((z) => `cn-beijing-${z}`),
+  "cn-qingdao": ["cn-qingdao-b", "cn-qingdao-c"],
+  "cn-zhangjiakou": ["cn-zhangjiakou-a", "cn-zhangjiakou-b", "cn-zhangjiakou-c"],
+  "cn-huhehaote": ["cn-huhehaote-a", "cn-huhehaote-b"],
+  "cn-wulanchabu": ["cn-wulanchabu-a", "cn-wulanchabu-b", "cn-wulanchabu-c"],
+  "cn-shenzhen": ["cn-shenzhen-a", "cn-shenzhen-b", "cn-shenzhen-c", "cn-shenzhen-d", "cn-shenzhen-e"],
+  "cn-heyuan": ["cn-heyuan-a", "cn-heyuan-b"],
+  "cn-guangzhou": ["cn-guangzhou-a", "cn-guangzhou-b"],
+  "cn-chengdu": ["cn-chengdu-a", "cn-chengdu-b"],
+  "cn-hongkong": ["cn-hongkong-b", "cn-hongkong-c", "cn-hongkong-d"],
+  "ap-northeast-1": ["ap-northeast-1a", "ap-northeast-1b", "ap-northeast-1c"],
+  "ap-southeast-1": ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"],
+};
+
+/**
+ * Zones of the configured region, from KNOWN_ZONES: one line per unknown zone naming the key, the zone and
+ * the region's known zones; a region without a list gets one line naming alicloud:region.
  */
 export function zoneProblems(region: string, zones: string[]): string[] {
+  const known = Object.hasOwn(KNOWN_ZONES, region) ? KNOWN_ZONES[region] : undefined;
+  if (!known)
+    return [
+      `alicloud:region: ${region} is not a region with a known zone list (${Object.keys(KNOWN_ZONES).join(", ")}); add its zones to KNOWN_ZONES (components/network/networkRules.ts) from Alibaba Cloud's "Regions and zones"`,
+    ];
   return zones.flatMap((z, i) =>
-    new RegExp(`^${region.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-?[a-z]$`).test(z)
-      ? []
-      : [`${PROJECT}:network.zones[${i}]: ${z} is not a zone of alicloud:region ${region} (zones are ${region}-<letter>, e.g. ${region}-a)`],
+    known.includes(z) ? [] : [`${PROJECT}:network.zones[${i}]: ${z} is not a zone of alicloud:region ${region} (its zones: ${known.join(", ")})`],
   );
 }
 
