@@ -1,7 +1,7 @@
 // Four projects, so the loop you need is the loop you run:
 //   unit   pure functions: no plan, no child process (`npx jest --selectProjects unit`, seconds);
 //   plan   reads or makes plans of the stacks, in process or through the preview CLI (every file not listed here);
-//   tools  runs a real tool (haproxy, shellcheck, promtool, amtool, luajit, tail, tsc) or an ops script as a child
+//   tools  runs a real tool (haproxy, shellcheck, promtool, amtool, openssl, luajit, tail, tsc) or an ops script as a child
 //          process, reading plans where it needs them;
 //   slow   starts a real control plane, etcd cluster or netns network (kube-apiserver, kube-bench, kube-proxy,
 //          etcd, strongSwan), or takes over 10 s on a quiet 2-core machine (BENCHMARKS.md, "The test loop").
