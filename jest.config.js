@@ -1,9 +1,12 @@
-// Three projects, so the loop you need is the loop you run:
+// Four projects, so the loop you need is the loop you run:
 //   unit   pure functions: no plan, no child process (`npx jest --selectProjects unit`, seconds);
 //   plan   reads or makes plans of the stacks, in process or through the preview CLI (every file not listed here);
-//   tools  runs a real tool (haproxy, shellcheck, promtool, amtool, etcd, strongSwan in netns, cloud-init,
-//          openssl, luajit, tail, tsc) or an ops script as a child process, reading plans where it needs them.
-// `plan` and `tools` share one global set-up that plans each stack once per run
+//   tools  runs a real tool (haproxy, shellcheck, promtool, amtool, openssl, luajit, tail, tsc) or an ops script as a child
+//          process, reading plans where it needs them;
+//   slow   starts a real control plane, etcd cluster or netns network (kube-apiserver, kube-bench, kube-proxy,
+//          etcd, strongSwan), or takes over 10 s on a quiet 2-core machine (BENCHMARKS.md, "The test loop").
+// `npm test` runs unit, plan and tools (the loop before a push); `npm run test:all` runs all four (CI, reviewers).
+// `plan`, `tools` and `slow` share one global set-up that plans each stack once per run
 // (test/support/globalSetup.ts); `plan(stack)` reads those plans, overrides plan anew.
 const UNIT = [
   "bench/benchSummary",
@@ -34,24 +37,16 @@ const TOOLS = [
   "apps/javaApp",
   "ci/setupGo",
   "ci/stackSecrets",
-  "ci/workflows",
-  "cluster/bootstrapTrust",
   "cluster/certRenewal",
-  "cluster/cloudInit",
-  "cluster/cluster",
   "cluster/day2Plan",
-  "cluster/etcdBackup",
   "cluster/frontStats",
   "cluster/haproxy",
   "cluster/haproxyLoopback",
   "cluster/haproxyRollout",
   "cluster/kmsClient",
-  "controlplane/controlPlane",
   "cluster/readiness",
   "fleet/fleet",
   "fleet/fleetList",
-  "fleet/newProdStack",
-  "fleet/ipsec",
   "fleet/logSearch",
   "k8s/alertRules",
   "apps/dashboards",
@@ -62,14 +57,36 @@ const TOOLS = [
   "apps/sloRules",
   "ops/ciRunners",
   "ops/releaseOps",
-  "ops/releaseSafety",
   "ops/stackFileLock",
   "policies/standalone",
   "scriptFiles",
 ];
+const SLOW = [
+  // real processes: a control plane with kube-bench, netns with kube-proxy or strongSwan, etcd clusters
+  "controlplane/controlPlane",
+  "cluster/bootstrapTrust",
+  "cluster/etcdBackup",
+  "cluster/masterRejoin",
+  "fleet/ipsec",
+  // over 10 s on the quiet machine (2026-12-07 run, 2 workers)
+  "ci/workflows",
+  "preview/diff",
+  "ops/releaseSafety",
+  "preview/preview",
+  "preview/prComment",
+  "config/stackFiles",
+  "fleet/registration",
+  "policies/policies",
+  "fleet/newProdStack",
+  "bench/graphDepth",
+  "cluster/cloudInit",
+  "config/beforeResources",
+  "cluster/cluster",
+  "cluster/workerToken",
+];
 // A listed file that no longer exists (moved or deleted) would silently fall into `plan`: refuse it.
 const fs = require("fs");
-for (const name of [...UNIT, ...TOOLS]) {
+for (const name of [...UNIT, ...TOOLS, ...SLOW]) {
   if (!fs.existsSync(`${__dirname}/test/${name}.test.ts`)) throw new Error(`jest.config.js lists test/${name}.test.ts, which does not exist`);
 }
 const file = (name) => `<rootDir>/test/${name}.test.ts`;
@@ -93,7 +110,8 @@ module.exports = {
   maxWorkers: "100%",
   projects: [
     { ...common, displayName: "unit", testMatch: UNIT.map(file) },
-    { ...common, ...plans, displayName: "plan", testMatch: ["**/*.test.ts"], testPathIgnorePatterns: [...UNIT, ...TOOLS].map(pattern) },
+    { ...common, ...plans, displayName: "plan", testMatch: ["**/*.test.ts"], testPathIgnorePatterns: [...UNIT, ...TOOLS, ...SLOW].map(pattern) },
     { ...common, ...plans, displayName: "tools", testMatch: TOOLS.map(file) },
+    { ...common, ...plans, displayName: "slow", testMatch: SLOW.map(file) },
   ],
 };

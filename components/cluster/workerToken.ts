@@ -19,6 +19,7 @@ import * as path from "path";
 import type { PolicyStatement } from "./masterRole";
 import { renderScript } from "../scriptFiles";
 import { METADATA_SLICE } from "./bootstrapUnits";
+import { METADATA_ADDRESS } from "../network/ports";
 
 const SCRIPTS = path.join(__dirname, "scripts");
 
@@ -72,7 +73,7 @@ export function workerTokenScript(s: WorkerTokenSettings): string {
     KMS_URL: s.kmsUrl,
     SECRET_NAME: joinTokenSecretName(s.clusterName),
     RAM_ROLE: s.ramRole,
-    METADATA_URL: "http://100.100.100.200",
+    METADATA_URL: `http://${METADATA_ADDRESS}`,
     KUBECONFIG_FILE: "/etc/kubernetes/admin.conf",
     TTL_HOURS: WORKER_TOKEN_TTL_HOURS,
     REFRESH_HOURS: WORKER_TOKEN_REFRESH_HOURS,

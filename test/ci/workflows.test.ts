@@ -1271,7 +1271,7 @@ describe("one list of system tools, one test command", () => {
   it(".ci/run, the PR workflow and the README run the same command, which installs that list", () => {
     expect(fs.readFileSync(path.join(ROOT, ".ci/run"), "utf8")).toMatch(/^npm run test:all$/m);
     expect(pr.jobs.tests.steps.filter((s) => s.run === "npm run test:all")).toHaveLength(1);
-    expect(PKG.scripts["test:all"]).toBe("bash .ci/setup --tests && npm test");
+    expect(PKG.scripts["test:all"]).toBe("bash .ci/setup --tests && npm run typecheck && npm run lint && jest");
     expect(fs.readFileSync(SETUP, "utf8")).toContain(".ci/tools.txt");
     const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
     const quick = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("\n## ", readme.indexOf("## Quick start") + 3));

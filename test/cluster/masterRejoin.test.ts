@@ -60,10 +60,11 @@ function sh(cmd: string, args: string[]): string {
   return r.stdout;
 }
 
-function ca(name: string, cn: string): void {
+/** `openssl req` with a new P-256 key in <name>.key: a request in `out`, or with `-x509` a self-signed certificate. */
+function req(name: string, cn: string, out: string, ...x509: string[]): void {
   sh("openssl", [
     "req",
-    "-x509",
+    ...x509,
     "-newkey",
     "ec",
     "-pkeyopt",
@@ -72,47 +73,20 @@ function ca(name: string, cn: string): void {
     "-keyout",
     f(`${name}.key`),
     "-out",
-    f(`${name}.crt`),
+    out,
     "-subj",
     `/CN=${cn}`,
-    "-days",
-    "2",
   ]);
 }
 
+function ca(name: string, cn: string): void {
+  req(name, cn, f(`${name}.crt`), "-x509", "-days", "2");
+}
+
 function leaf(caName: string, name: string, cn: string, ext: string): void {
-  sh("openssl", [
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    f(`${name}.key`),
-    "-out",
-    f(`${name}.csr`),
-    "-subj",
-    `/CN=${cn}`,
-  ]);
+  req(name, cn, f(`${name}.csr`));
   fs.writeFileSync(f(`${name}.ext`), ext);
-  sh("openssl", [
-    "x509",
-    "-req",
-    "-in",
-    f(`${name}.csr`),
-    "-CA",
-    f(`${caName}.crt`),
-    "-CAkey",
-    f(`${caName}.key`),
-    "-CAcreateserial",
-    "-days",
-    "2",
-    "-out",
-    f(`${name}.crt`),
-    "-extfile",
-    f(`${name}.ext`),
-  ]);
+  sh("openssl", ["x509", "-req", "-in", f(`${name}.csr`), "-CA", f(`${caName}.crt`), "-CAkey", f(`${caName}.key`), "-CAcreateserial", "-days", "2", "-out", f(`${name}.crt`), "-extfile", f(`${name}.ext`)]); // prettier-ignore
 }
 
 function startEtcd(i: number, state: "new" | "existing", initialCluster: string): void {

@@ -7,11 +7,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigError, parseStackConfig } from "../../components/config/stackConfig";
 import { loadEngineConfig } from "../../components/config/stackFiles";
 import { esCredentialsFile, oapAuthArgs, skywalkingValues } from "../../components/k8s/tracing";
 import { ofType, plan } from "../support/offline";
-import { configProblems } from "../support/configProblems";
+import { configProblems, configProblemsAfter } from "../support/configProblems";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -54,6 +53,12 @@ function leafPaths(v: unknown, prefix = ""): string[] {
 }
 
 const problems = configProblems;
+/** Rewrites a stack's platform:tracing object in the loaded values (to delete a key no override can remove). */
+function editTracing(values: Record<string, string>, edit: (tracing: Record<string, unknown>) => void): void {
+  const t = JSON.parse(values["platform:tracing"]) as Record<string, unknown>;
+  edit(t);
+  values["platform:tracing"] = JSON.stringify(t);
+}
 
 type Container = { name: string; image: string; env?: { name: string; value?: string; valueFrom?: unknown }[]; command?: string[]; volumeMounts?: unknown[] };
 type PodSpec = { initContainers?: Container[]; containers: Container[]; volumes?: { name: string; emptyDir?: unknown }[] };
@@ -219,17 +224,9 @@ describe("bad values are config errors naming the key", () => {
   });
 
   test("a UI Ingress without its SSO groups, or an empty list", () => {
-    const c = loadEngineConfig("prod1");
-    const t = JSON.parse(c.values["platform:tracing"]) as { ui: { groups?: string[] } };
-    delete t.ui.groups;
-    c.values["platform:tracing"] = JSON.stringify(t);
-    let got: string[] = [];
-    try {
-      parseStackConfig("prod1", { values: c.values, secretKeys: c.secretKeys });
-    } catch (e) {
-      got = (e as ConfigError).problems;
-    }
-    expect(got).toEqual(["platform:tracing.ui.groups: is required"]);
+    expect(configProblemsAfter("prod1", [], (c) => editTracing(c.values, (t) => delete (t.ui as { groups?: string[] }).groups))).toEqual([
+      "platform:tracing.ui.groups: is required",
+    ]);
     expect(problems("prod1", "platform:tracing.ui.groups=[]")).toEqual([
       "platform:tracing.ui.groups: must name at least one SSO group (the UI shows every namespace's traces of the cluster)",
     ]);
@@ -242,29 +239,15 @@ describe("bad values are config errors naming the key", () => {
   });
 
   test("behind Kafka, OAP's Elasticsearch must be named", () => {
-    const c = loadEngineConfig("prod1");
-    const t = JSON.parse(c.values["platform:tracing"]) as Record<string, unknown>;
-    delete t.elasticsearch;
-    c.values["platform:tracing"] = JSON.stringify(t);
-    let got: string[] = [];
-    try {
-      parseStackConfig("prod1", { values: c.values, secretKeys: c.secretKeys });
-    } catch (e) {
-      got = (e as ConfigError).problems;
-    }
-    expect(got).toEqual(["platform:tracing.elasticsearch: is required when platform:logging.output is kafka (OAP stores in Elasticsearch)"]);
+    expect(configProblemsAfter("prod1", [], (c) => editTracing(c.values, (t) => delete t.elasticsearch))).toEqual([
+      "platform:tracing.elasticsearch: is required when platform:logging.output is kafka (OAP stores in Elasticsearch)",
+    ]);
   });
 
   test("tracing: true on an app of a stack without platform:tracing", () => {
-    const c = loadEngineConfig("dev", ["platform:apps.order-service.tracing=true"]);
-    delete c.values["platform:tracing"];
-    let got: string[] = [];
-    try {
-      parseStackConfig("dev", { values: c.values, secretKeys: c.secretKeys });
-    } catch (e) {
-      got = (e as ConfigError).problems;
-    }
-    expect(got).toEqual(["platform:apps.order-service.tracing: needs platform:tracing (the stack has no tracing backend)"]);
+    expect(configProblemsAfter("dev", ["platform:apps.order-service.tracing=true"], (c) => delete c.values["platform:tracing"])).toEqual([
+      "platform:apps.order-service.tracing: needs platform:tracing (the stack has no tracing backend)",
+    ]);
   });
 });
 
@@ -449,27 +432,13 @@ describe("OAP's own Elasticsearch user (platform:tracing.elasticsearch.user)", (
   });
 
   test("the user without its password, or the password in plain text, is a config error naming the key", () => {
-    const c = loadEngineConfig("prod1", ["platform:tracing.elasticsearch.user=skywalking-prod1"]);
-    delete c.values["platform:tracingElasticsearchPassword"];
-    let got: string[] = [];
-    try {
-      parseStackConfig("prod1", { values: c.values, secretKeys: c.secretKeys });
-    } catch (e) {
-      got = (e as ConfigError).problems;
-    }
-    expect(got).toEqual([
+    const withUser = ["platform:tracing.elasticsearch.user=skywalking-prod1"];
+    expect(configProblemsAfter("prod1", withUser, (c) => delete c.values["platform:tracingElasticsearchPassword"])).toEqual([
       "platform:tracingElasticsearchPassword: is required (the password of platform:tracing.elasticsearch.user, OAP's own Elasticsearch user); " +
         "add it to the stack's ESC environment (esc/prod1.yaml, docs/runbooks/ci-setup.md), or for a local run only `pulumi config set --secret platform:tracingElasticsearchPassword <value>`",
     ]);
-    const plain = loadEngineConfig("prod1", ["platform:tracing.elasticsearch.user=skywalking-prod1"]);
-    plain.secretKeys = plain.secretKeys.filter((k) => k !== "platform:tracingElasticsearchPassword");
-    got = [];
-    try {
-      parseStackConfig("prod1", { values: plain.values, secretKeys: plain.secretKeys });
-    } catch (e) {
-      got = (e as ConfigError).problems;
-    }
-    expect(got).toEqual([
+    const plain = (c: { secretKeys: string[] }) => void (c.secretKeys = c.secretKeys.filter((k) => k !== "platform:tracingElasticsearchPassword"));
+    expect(configProblemsAfter("prod1", withUser, plain)).toEqual([
       "platform:tracingElasticsearchPassword: must be set as a secret (`pulumi config set --secret platform:tracingElasticsearchPassword ...`), it is in plain text",
     ]);
     expect(problems("prod1", "platform:tracing.elasticsearch.user=sky walking")).toEqual([

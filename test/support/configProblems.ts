@@ -4,7 +4,13 @@ import { ConfigError, parseStackConfig } from "../../components/config/stackConf
 import { loadEngineConfig } from "../../components/config/stackFiles";
 
 export function configProblems(stack: string, ...overrides: string[]): string[] {
+  return configProblemsAfter(stack, overrides, () => undefined);
+}
+
+/** The same, after `edit` changes the loaded config where an override cannot (deletes a key, makes a secret plain). */
+export function configProblemsAfter(stack: string, overrides: string[], edit: (config: ReturnType<typeof loadEngineConfig>) => void): string[] {
   const c = loadEngineConfig(stack, overrides);
+  edit(c);
   try {
     parseStackConfig(stack, { values: c.values, secretKeys: c.secretKeys });
   } catch (e) {
