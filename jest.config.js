@@ -64,6 +64,7 @@ const TOOLS = [
   "ops/releaseSafety",
   "ops/stackFileLock",
   "policies/standalone",
+  "preview/transpileCache",
   "scriptFiles",
 ];
 // A listed file that no longer exists (moved or deleted) would silently fall into `plan`: refuse it.
