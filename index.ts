@@ -9,7 +9,7 @@ import { DEFAULT_ETCD_BACKUP } from "./components/cluster/etcdBackup";
 import { backupStatements, MasterRole } from "./components/cluster/masterRole";
 import { WorkerRole } from "./components/cluster/workerRole";
 import { AdmissionPolicies } from "./components/k8s/admissionPolicy";
-import { DiskCsi, diskCsiScopeTag, diskStatements } from "./components/k8s/diskCsi";
+import { DiskCsi, diskCsiScopeTag, diskStatements, ESSD_STORAGE_CLASS } from "./components/k8s/diskCsi";
 import { MetricsServer } from "./components/k8s/metricsServer";
 import { loadStackConfig } from "./components/config/stackConfig";
 import { PROJECT_DIR } from "./components/config/stackFiles";
@@ -192,8 +192,9 @@ export = async () => {
     });
   }
   const monitoring = new Monitoring(`${config.stack}-monitoring`, {
-    // Prometheus' claim needs the StorageClass when it is the driver's.
-    cluster: diskCsi ? { ...access, after: [diskCsi.storageClass] } : access,
+    cluster: access,
+    // Prometheus' claim needs the StorageClass when it is the driver's; only the release waits for it.
+    volumeClass: diskCsi && config.monitoring?.storageClass === ESSD_STORAGE_CLASS ? diskCsi.storageClass : undefined,
     imageMirror,
     clusterName: config.stack,
     dingtalkWebhook: config.secrets.dingtalkWebhook,
@@ -266,7 +267,9 @@ export = async () => {
     // Tracing (issue #32): this cluster's SkyWalking backend; every app's agent reports to it (docs/tracing.md).
     const tracing = config.tracing
       ? new Tracing(`${config.stack}-tracing`, {
-          cluster: { ...access, after: [ingress.release] },
+          cluster: access,
+          // The UI's Ingress (platform:tracing.ui) passes ingress-nginx's admission webhook; the rest needs no controller.
+          ingressController: ingress.release,
           settings: tracingSettings(config.stack, config.tracing, config.logging, imageMirror),
           clusterName: config.stack,
           monitoringRelease: monitoring.release,
@@ -279,13 +282,13 @@ export = async () => {
         })
       : undefined;
     const agent = tracing && { image: mirrored(AGENT_IMAGE, imageMirror), oapAddress: tracing.oapAddress, sampleNPer3Secs: config.tracing?.sampleNPer3Secs };
-    // Ingresses pass ingress-nginx's admission webhook: apps wait for the controller.
-    const appAccess = { ...access, after: [ingress.release] };
     // Prod runs only what pre validated: the pack checks the Deployments' tags against this (T21).
     const preTags = config.isProd ? (preValidatedTags(PROJECT_DIR) ?? {}) : undefined;
     for (const [app, appConfig] of Object.entries(config.apps)) {
       new JavaApp(`${config.stack}-${app}`, {
-        cluster: appAccess,
+        cluster: access,
+        // Ingresses pass ingress-nginx's admission webhook: only they wait for the controller.
+        ingressController: ingress.release,
         app,
         config: appConfig,
         env: config.stack,

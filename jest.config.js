@@ -59,6 +59,7 @@ const TOOLS = [
   "ops/releaseOps",
   "ops/stackFileLock",
   "policies/standalone",
+  "preview/transpileCache",
   "scriptFiles",
 ];
 const SLOW = [

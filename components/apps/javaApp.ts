@@ -136,6 +136,11 @@ export interface JavaAppArgs {
   /** IngressClass the app's Ingresses name. Default `nginx` (INGRESS_CLASS, the cluster's global ingress-nginx). */
   ingressClass?: string;
   /**
+   * The ingress controller's release: the app's Ingresses pass its admission webhook (failurePolicy Fail), so they
+   * wait for it; the Deployment, Service and the rest need no controller. Default none.
+   */
+  ingressController?: pulumi.Resource;
+  /**
    * Prod only: the tags pre validated for this app (pre's tag and history, components/ops/prodTags.ts), recorded as the
    * component's input so the pack's validated-in-pre rule can hold the Deployments' tags against them (T21). Default none.
    */
@@ -184,7 +189,9 @@ export class JavaApp extends pulumi.ComponentResource {
     }
     const objects = javaAppObjects(settings);
     for (const obj of objects) {
-      const extra: pulumi.CustomResourceOptions = { dependsOn };
+      const extra: pulumi.CustomResourceOptions = {
+        dependsOn: obj.kind === "Ingress" && args.ingressController ? [...dependsOn, args.ingressController] : dependsOn,
+      };
       if (obj.kind === "Deployment") extra.customTimeouts = { create: ROLLOUT_TIMEOUT, update: ROLLOUT_TIMEOUT };
       createObject(name, obj as PlainObject, inCluster(this, args.cluster, extra));
     }

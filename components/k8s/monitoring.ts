@@ -53,6 +53,11 @@ export interface MonitoringArgs {
   etcdBackupSchedule?: string;
   /** The client certificates the program mints for this cluster, alerted on before they expire (day2Alerts.ts clientCertificateRules). Default none. */
   clientCertificates?: (Omit<ClientCertificate, "notAfter"> & { certPem: pulumi.Input<string> })[];
+  /**
+   * The StorageClass Prometheus' volume claim names, when this program creates it (the disk CSI driver's `essd`).
+   * Only the release waits for it: the namespace, the secrets and the DingTalk bridge claim no volume. Default none.
+   */
+  volumeClass?: pulumi.Resource;
 }
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -128,7 +133,7 @@ export class Monitoring extends pulumi.ComponentResource {
           "prometheus-node-exporter": { ...(values["prometheus-node-exporter"] as object), extraArgs: day2NodeExporterArgs() },
         },
       },
-      inCluster(this, args.cluster, { dependsOn: [ns, grafanaSecret] }),
+      inCluster(this, args.cluster, { dependsOn: [ns, grafanaSecret, ...(args.volumeClass ? [args.volumeClass] : [])] }),
     );
 
     // ---- The platform's alert rules; the PrometheusRule CRD comes with the release.

@@ -381,6 +381,12 @@ export interface TracingArgs {
   clusterName: string;
   /** The Prometheus operator's release (its CRDs): with it, a ServiceMonitor scrapes OAP. Default none. */
   monitoringRelease?: pulumi.Resource;
+  /**
+   * The ingress controller's release. With `settings.ui` the chart renders the UI's Ingress, which ingress-nginx's
+   * admission webhook (failurePolicy Fail) must answer, so the release waits for it; without a UI nothing here does.
+   * Default none.
+   */
+  ingressController?: pulumi.Resource;
   /** The apps whose agents report here, for the "no traces" alert. Default none (only the OAP-down alert). */
   tracedApps?: TracedApp[];
   /** The password of settings.esUser (settings.esPasswordKey, a Pulumi secret); required with esUser. No default. */
@@ -436,14 +442,15 @@ export class Tracing extends pulumi.ComponentResource {
       // Helm runs only after the wait, and OAP (-Dmode=no-init) is not Ready before it ran, so a waiting install
       // deadlocks until the timeout (fixed upstream after 4.9.0 by apache/skywalking-helm#190, not in a release).
       { chart: SKYWALKING_CHART, createNamespace: false, skipAwait: true, timeout: 900, values: skywalkingValues(s) },
-      inCluster(this, args.cluster, { dependsOn: deps }),
+      inCluster(this, args.cluster, { dependsOn: s.ui && args.ingressController ? [...deps, args.ingressController] : deps }),
     );
     if (args.monitoringRelease) {
+      // A ServiceMonitor selects Services by label: it needs the operator's CRD and its namespace, not OAP's Service.
       const { apiVersion, kind, metadata, ...rest } = oapServiceMonitor(args.clusterName);
       new k8s.apiextensions.CustomResource(
         `${name}-oap-servicemonitor`,
         { apiVersion, kind, metadata, ...rest },
-        inCluster(this, args.cluster, { dependsOn: [this.release, args.monitoringRelease] }),
+        inCluster(this, args.cluster, { dependsOn: [ns, args.monitoringRelease] }),
       );
       const rule = tracingPrometheusRule(args.clusterName, tracingAlertRules(args.clusterName, args.tracedApps ?? []));
       new k8s.apiextensions.CustomResource(

@@ -24,8 +24,8 @@ const STACK = "prod1";
 const REPORT = path.join(PROJECT_DIR, "BENCHMARKS.md");
 const BEGIN = "<!-- bench:begin (written by `npm run bench -- --write`) -->";
 const END = "<!-- bench:end -->";
-/** Flags the children run with: the same as `npm run preview`, so the figures are the preview's. */
-const CHILD_EXEC_ARGV = ["--stack-size=4000", "-r", "ts-node/register/transpile-only"];
+/** Flags the children run with: the same as `npm run preview` (ts-node's transpile-only compile behind the on-disk cache), so the figures are the preview's. */
+const CHILD_EXEC_ARGV = ["--stack-size=4000", "-r", path.join(PROJECT_DIR, "components", "preview", "transpileCache.js")];
 const CHILD_TIMEOUT_MS = 10 * 60_000;
 const HAPROXY_ROUNDS = 3;
 
@@ -443,7 +443,7 @@ async function main(): Promise<void> {
     "",
     `### Offline preview of ${STACK} by worker count`,
     "",
-    `Each figure is the fastest of ${opts.repeat} fresh child processes (\`node --stack-size=4000 -r ts-node/register/transpile-only\`, as \`npm run preview\`); peak RSS is that run's.`,
+    `Each figure is the fastest of ${opts.repeat} fresh child processes (\`node --stack-size=4000 -r ./components/preview/transpileCache.js\`, as \`npm run preview\`: ts-node's transpile-only output from its on-disk cache${process.env.PLATFORM_TRANSPILE_CACHE === "off" ? ", here turned off (PLATFORM_TRANSPILE_CACHE=off)" : ""}); peak RSS is that run's.`,
     "The runs go in rounds (a preview, then its baseline and bare baseline, back to back); the round ratio columns give each round's preview/baseline",
     "ratio of wall time and of CPU time (user + system, all threads), lowest to highest: on a loaded machine a ratio of runs seconds apart moves less",
     "than the figures themselves, and the CPU ratio least.",

@@ -54,7 +54,7 @@ export function reading(sizes: SizeFigures[], depths: DepthFigures[], fronts: Fr
       out.push(
         `- Wall time per worker went from ${a.toFixed(2)} ms at ${first.workers} workers to ${b.toFixed(2)} ms at ${big.workers}: ` +
           (b < a
-            ? "a fixed cost (loading and transpiling the program, the host stack) dominates small fleets."
+            ? "a fixed cost (loading the program and the SDK, and transpiling the program when the transpile cache is cold) dominates small fleets."
             : "it did not fall with size, so the per-worker cost dominates."),
       );
     }

@@ -1,0 +1,89 @@
+// `node -r ./components/preview/transpileCache.js`: ts-node's transpile-only
+// compile with an on-disk cache in front of it, for the offline preview and the
+// bench's child processes. Loading TypeScript and transpiling the program's
+// ~100 files costs every run about a second, and a loaded compiler makes the
+// SDK's debugger session (serializing the dynamic providers) replay a 9 MB
+// script; a cache hit loads neither. Plain JavaScript: it runs before anything
+// can compile TypeScript.
+//
+// What is cached is ts-node's own output (the JavaScript and its inline source
+// map), so a hit runs the same bytes a miss would; the key covers everything
+// that output depends on: the file's path and text, tsconfig.json, the
+// TypeScript and ts-node versions, TS_NODE_* settings, Node's version and this
+// file. Stack traces map to the .ts lines through the same source-map support
+// ts-node installs. PLATFORM_TRANSPILE_CACHE=DIR moves the cache (default
+// node_modules/.cache/platform-transpile); PLATFORM_TRANSPILE_CACHE=off turns
+// it off (ts-node compiles every file, as `-r ts-node/register/transpile-only`).
+"use strict";
+const crypto = require("crypto");
+const fs = require("fs");
+const path = require("path");
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const setting = process.env.PLATFORM_TRANSPILE_CACHE;
+const DIR = setting && setting !== "off" ? path.resolve(setting) : path.join(ROOT, "node_modules", ".cache", "platform-transpile");
+
+if (setting === "off") {
+  require("ts-node").register({ transpileOnly: true });
+} else {
+  install();
+}
+
+function install() {
+  const salt = crypto.createHash("sha256");
+  for (const f of [path.join(ROOT, "tsconfig.json"), require.resolve("typescript/package.json"), require.resolve("ts-node/package.json"), module.filename]) {
+    salt.update(fs.readFileSync(f)).update("\0");
+  }
+  const tsNodeEnv = Object.keys(process.env)
+    .filter((k) => k.startsWith("TS_NODE_"))
+    .sort()
+    .map((k) => `${k}=${process.env[k]}`);
+  salt.update(JSON.stringify([process.version, tsNodeEnv]));
+  const saltHex = salt.digest("hex");
+
+  /** Compiled output by file name, for the stack-trace mapping. */
+  const outputs = new Map();
+  let service; // ts-node, created on the first miss (that is when TypeScript loads)
+
+  function compile(code, fileName) {
+    const key = crypto.createHash("sha256").update(saltHex).update("\0").update(path.relative(ROOT, fileName)).update("\0").update(code).digest("hex");
+    const file = path.join(DIR, key.slice(0, 2), `${key}.js`);
+    let out;
+    try {
+      out = fs.readFileSync(file, "utf8");
+    } catch {
+      service ??= require("ts-node").create({ transpileOnly: true });
+      out = service.compile(code, fileName);
+      // Best effort, and whole or not at all: a temporary file renamed over the entry.
+      const tmp = `${file}.${process.pid}.tmp`;
+      try {
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(tmp, out);
+        fs.renameSync(tmp, file);
+      } catch {
+        fs.rmSync(tmp, { force: true });
+      }
+    }
+    outputs.set(fileName, out);
+    return out;
+  }
+
+  // ts-node's own handler shape: compile what the .js loader reads, node_modules left as they are.
+  const old = require.extensions[".ts"] || require.extensions[".js"];
+  require.extensions[".ts"] = function (m, filename) {
+    if (filename.split(path.sep).includes("node_modules")) return old(m, filename);
+    const _compile = m._compile;
+    m._compile = function (code, fileName) {
+      return _compile.call(this, compile(code, fileName), fileName);
+    };
+    return old(m, filename);
+  };
+
+  // The source-map support ts-node installs (its own dependency), reading the compiled output from memory.
+  const sourceMapSupport = require(require.resolve("@cspotcode/source-map-support", { paths: [path.dirname(require.resolve("ts-node"))] }));
+  sourceMapSupport.install({
+    environment: "node",
+    retrieveFile: (p) => outputs.get(path.normalize(p)) || "",
+    redirectConflictingLibrary: true,
+  });
+}
