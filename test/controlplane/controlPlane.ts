@@ -25,7 +25,7 @@ import * as path from "path";
 import YAML from "yaml";
 import { ENCRYPTION_CONFIG_PATH } from "../../components/cluster/kubeadm";
 import { encryptionConfig } from "../../components/cluster/secretStore";
-import { bin, harnessKubernetesVersion } from "./binaries";
+import { bin } from "./binaries";
 import { KubeClient } from "./kubeClient";
 import { documentsByKind, StackInputs } from "./stackInputs";
 
@@ -72,16 +72,17 @@ export interface StartOptions {
 /** The start was aborted through StartOptions.signal; everything it had started is stopped and removed. */
 export class StartAborted extends Error {}
 
-/**
- * The line the CLI prints when the stack pins another Kubernetes version than the harness builds (dev and
- * test pin 1.36.x; harness/build.sh builds the prod stacks' version only, keyed on versions so a second one can
- * be added; BENCHMARKS.md has its cost): that stack's config is then tried on the harness's binaries. Undefined when they agree.
- */
-export function versionNote(inputs: StackInputs, harness = harnessKubernetesVersion()): string | undefined {
+/** The Kubernetes version the stack's ClusterConfiguration pins, e.g. "v1.36.2". */
+export function pinnedVersion(inputs: StackInputs): string {
   const cluster = documentsByKind(inputs.initConfig).get("ClusterConfiguration") as { kubernetesVersion?: string } | undefined;
-  const pinned = String(cluster?.kubernetesVersion ?? "?").replace(/^v/, "");
-  if (`v${pinned}` === harness) return undefined;
-  return `note: ${inputs.stack} pins ${pinned}; the harness runs ${harness} binaries (harness/build.sh builds one Kubernetes version), so this is ${inputs.stack}'s config on ${harness}`;
+  return `v${String(cluster?.kubernetesVersion ?? "?").replace(/^v/, "")}`;
+}
+
+/** What `kubeadm version -o short` in binDir reports (the version build.sh stamped into the binaries), e.g. "v1.36.2". */
+export async function binariesVersion(binDir: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(bin(binDir, "kubeadm"), ["version", "-o", "short"], (e, stdout) => (e ? reject(e) : resolve(stdout.trim()))),
+  );
 }
 
 export const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
@@ -176,6 +177,9 @@ export async function startControlPlane(inputs: StackInputs, opts: StartOptions)
     if (signal?.aborted) throw new StartAborted(`start of ${inputs.stack}'s control plane interrupted`);
   };
   checkAbort();
+  // A stack runs on the binaries of the version it pins (requireBinaries picks them), never on another's.
+  const [pinned, built] = [pinnedVersion(inputs), await binariesVersion(opts.binDir)];
+  if (pinned !== built) throw new Error(`${inputs.stack} pins Kubernetes ${pinned}, the binaries in ${opts.binDir} are ${built}`);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `control-plane-${inputs.stack}-`));
   const procs: { name: string; child: ChildProcess; exited?: string }[] = [];
   let stopping: Promise<void> | undefined;
