@@ -94,7 +94,7 @@ export function requireBinaries(stack: string, overrides: string[] = []): StackB
   const missing = missingBinaries(set.binDir);
   if (missing.length > 0) {
     throw new HarnessUsageError(
-      `the control-plane binaries of Kubernetes ${version} (the version ${stack} pins) are not built (missing in ${set.binDir}: ${missing.join(", ")}); build them with \`bash harness/build.sh ${version}\` (or \`npm run setup -- --tests\`, every version), about 29 CPU-minutes for a version the first time (BENCHMARKS.md)`,
+      `the control-plane binaries of Kubernetes ${version} (the version ${stack} pins) are not built (missing in ${set.binDir}: ${missing.join(", ")}); build them with \`bash harness/build.sh ${version}\` (or \`npm run setup -- --tests\`, every version), the first time about 29 CPU-minutes for v1.35.4, 22 for v1.36.2 (BENCHMARKS.md)`,
     );
   }
   return { version, binDir: set.binDir };
