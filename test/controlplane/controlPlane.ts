@@ -320,9 +320,27 @@ export async function startControlPlane(inputs: StackInputs, opts: StartOptions)
     // What `kubeadm init` does against the live api-server after the control plane is up: the
     // kubeadm:cluster-admins binding admin.conf relies on, the kubeadm/kubelet config maps, the bootstrap
     // token RBAC and CSR auto-approval bindings, cluster-info, and the CoreDNS and kube-proxy add-ons.
+    // From v1.36 kubeadm bootstraps admin.conf's binding through the InitConfiguration's localAPIEndpoint, not
+    // admin.conf's server (kubernetes v1.36.2 cmd/kubeadm/app/cmd/init.go initData.Client passes
+    // &d.Cfg().LocalAPIEndpoint to EnsureAdminClusterRoleBinding; v1.35.4 passed nil), and the node's address is
+    // not on this machine. So the harness makes that binding itself (kubeadm's: group kubeadm:cluster-admins to
+    // cluster-admin) and runs the phases with super-admin.conf (its server rewritten like every kubeconfig).
+    const binding = await superAdmin.apply({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "kubeadm:cluster-admins" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "kubeadm:cluster-admins" }],
+    });
+    if (binding.status >= 300) throw new Error(`ClusterRoleBinding kubeadm:cluster-admins: ${binding.status} ${binding.text.slice(0, 300)}`);
     for (const phase of [["upload-config", "all"], ["bootstrap-token"], ["addon", "all"]]) {
       log(`kubeadm init phase ${phase.join(" ")}`);
-      await kubeadm(opts.binDir, root, ["init", "phase", ...phase, "--config", "/kubeadm-init.yaml"], signal);
+      await kubeadm(
+        opts.binDir,
+        root,
+        ["init", "phase", ...phase, "--config", "/kubeadm-init.yaml", "--kubeconfig", "/etc/kubernetes/super-admin.conf"],
+        signal,
+      );
     }
     checkAbort();
     const dead = procs.find((p) => p.exited !== undefined);
