@@ -44,6 +44,18 @@ export function consoleKeyProblems(s: Settings, stacks?: KnownStack[]): string[]
       });
     }
   }
+  // ks-core 1.1.4's CRDs refuse a cluster listed twice: WorkspaceTemplate spec.placement.clusters is a list-map keyed
+  // on name, InstallPlan spec.clusterScheduling.placement.clusters a set (kubesphere/kubesphere v4.1.3, commit
+  // 3ef3a6bc98b7, config/ks-core/charts/ks-crds/crds/tenant.kubesphere.io_workspacetemplates.yaml and
+  // kubesphere.io_installplans.yaml): the host's apply would fail on the object.
+  const twice = (list: string[], key: string, field: string) =>
+    list.forEach((c, i) => {
+      if (list.indexOf(c) < i) out.push(`${key}[${i}]: ${c} is listed twice; list each cluster once (KubeSphere refuses a duplicate in ${field})`);
+    });
+  for (const [ws, w] of Object.entries(s.workspaces ?? {}))
+    twice(w.clusters, `${P}:workspaces.${ws}.clusters`, "a WorkspaceTemplate's spec.placement.clusters");
+  for (const [ext, e] of Object.entries(s.console?.extensions ?? {}))
+    twice(e.clusters, `${P}:console.extensions.${ext}.clusters`, "an InstallPlan's spec.clusterScheduling.placement.clusters");
   if (!stacks) return out;
   const members = stacks.filter((k) => k.env !== "host").map((k) => k.name);
   // A workspace placed on a cluster the host does not register is never created there: the WorkspaceTemplate

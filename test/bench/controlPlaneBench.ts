@@ -21,7 +21,7 @@ async function main(): Promise<number> {
   const stack = arg("--stack", "prod1");
   const repeat = Number(arg("--repeat", "3"));
   if (!Number.isInteger(repeat) || repeat < 1) throw new HarnessUsageError(`--repeat: a whole number >= 1, got ${arg("--repeat", "")}`);
-  const binDir = requireBinaries();
+  const { binDir, version } = requireBinaries(stack);
   const load = os.loadavg().map((l) => l.toFixed(2));
   const t0 = performance.now();
   const inputs = await stackInputs(stack);
@@ -43,6 +43,7 @@ async function main(): Promise<number> {
   console.log(`### Local control plane of ${stack} (\`npm run bench:control-plane -- --stack ${stack} --repeat ${repeat}\`)
 
 - date: ${new Date().toISOString()}; node ${process.version}; cpus: ${os.cpus().length}; load average at start: ${load.join(" ")}
+- Kubernetes ${version} (the version ${stack} pins), binaries from ${binDir}
 - offline plan of ${stack}: ${planS.toFixed(1)} s (once)
 
 | measure (fastest start of ${repeat}) | seconds |

@@ -11,9 +11,9 @@ import { ConfigError, STACKS } from "../../components/config/stackConfig";
 import { parseOverride, stackExists } from "../../components/config/stackFiles";
 import { PolicyConfigError } from "../../components/preview/policyCheck";
 import { applyPlan, formatReport } from "./applyPlan";
-import { HarnessUsageError, requireBinaries } from "./binaries";
+import { HarnessUsageError, requireBinaries, StackBinaries } from "./binaries";
 import { formatCis, runCis } from "./cis";
-import { ControlPlane, REWRITES, startControlPlane, versionNote } from "./controlPlane";
+import { ControlPlane, REWRITES, startControlPlane } from "./controlPlane";
 import { stackInputs } from "./stackInputs";
 
 Error.stackTraceLimit = 8;
@@ -75,10 +75,11 @@ async function main(): Promise<number> {
     return 2;
   }
   let args: Args;
-  let binDir: string;
+  let bins: StackBinaries;
   try {
     args = parseArgs(command, process.argv.slice(3));
-    binDir = requireBinaries();
+    // The binaries of the Kubernetes version the stack pins (harness/build.sh builds one set per version).
+    bins = requireBinaries(args.stack, args.overrides);
   } catch (e) {
     if (e instanceof HarnessUsageError) {
       console.error(`${command}: ${e.message}\n${USAGE[command]}`);
@@ -125,10 +126,9 @@ async function main(): Promise<number> {
     return 1;
   }
   try {
-    const note = versionNote(inputs);
-    if (note) console.error(note);
+    log(`Kubernetes ${bins.version} (the version ${args.stack} pins) from ${bins.binDir}`);
     log(`kubeadm configuration from ${inputs.initSource}; rewritten for loopback: ${REWRITES.join("; ")}`);
-    starting = startControlPlane(inputs, { binDir, log, signal: abort.signal });
+    starting = startControlPlane(inputs, { binDir: bins.binDir, log, signal: abort.signal });
     cp = await starting;
     console.log(`kubeconfig: ${cp.kubeconfig}`);
     console.log(`apiserver: ${cp.apiserver}`);
@@ -136,7 +136,7 @@ async function main(): Promise<number> {
     console.log(formatReport(report));
     let code = report.refused.length > 0 ? 1 : 0;
     if (command === "cis") {
-      const r = await runCis(cp, inputs, binDir);
+      const r = await runCis(cp, inputs, bins.binDir);
       console.log(formatCis(args.stack, r));
       code = code || (r.counts.FAIL > 0 ? 1 : 0);
     }

@@ -3,8 +3,9 @@
 // own kubeadm config (test/controlplane/controlPlane.ts) and the real api-server takes every planned
 // non-Helm object by server-side apply, enforces the planned Pod Security labels, answers
 // SubjectAccessReviews for the RBAC the platform relies on, keeps immutable fields immutable; kube-bench
-// gives the CIS verdict. Needs the binaries of harness/build.sh: outside CI the file is skipped with a
-// printed reason when they are absent; in CI (CI=true) their absence is a failure.
+// gives the CIS verdict. Each stack runs on the binaries of the Kubernetes version it pins (harness/build.sh
+// builds one set per version: v1.35.4 for host, pre, prod1, prod2; v1.36.2 for dev and test). Outside CI a
+// suite whose binaries are absent is skipped with a printed reason; in CI (CI=true) their absence is a failure.
 import { execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as https from "https";
@@ -13,38 +14,62 @@ import * as path from "path";
 import { promisify } from "util";
 import YAML from "yaml";
 import { JOIN_TOKEN_PLACEHOLDER } from "../../components/cluster/kubeadm";
+import { readStackFile } from "../../components/config/stackFiles";
+import { workspaceTemplate } from "../../components/fleet/console";
+import type { WorkspacesConfig } from "../../components/fleet/consoleSchema";
 import { applyPlan, ApplyReport, formatReport } from "./applyPlan";
-import { bin, binDir, missingBinaries } from "./binaries";
+import { bin, binDir, harnessVersions, missingBinaries, stackKubernetesVersion } from "./binaries";
 import { CHART_PODS_FIXTURE, chartPod, chartPods, CONTROLLER, controllerIdentity, controllerOf, prepare, submit } from "./chartAdmission";
 import { formatCis, runCis } from "./cis";
-import { ControlPlane, rewriteFlag, startControlPlane, versionNote } from "./controlPlane";
+import { ControlPlane, rewriteFlag, startControlPlane } from "./controlPlane";
 import { K8sObject, KubeClient, serverMessage } from "./kubeClient";
 import { stackInputs, StackInputs } from "./stackInputs";
+import { standInCrd, standInFor } from "./standInCrds";
 
 /** A server message that is one of these (each a literal; a prefix where the rest names the pod's own details). */
 const oneOf = (...messages: string[]) => expect.stringMatching(new RegExp(messages.map((m) => m.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")));
 
 const run = promisify(execFile);
 const inCi = process.env.CI === "true";
-const missing = (() => {
+/** What is missing of each version's binaries ("v1.35.4" -> ["kubeadm", ...]); a failure to ask build.sh is missing everywhere. */
+const missingByVersion = ((): Map<string, string[]> => {
   try {
-    return missingBinaries();
+    return new Map(harnessVersions().map((s) => [s.version, missingBinaries(s.binDir)]));
   } catch (e) {
-    return [(e as Error).message];
+    return new Map([["?", [(e as Error).message]]]);
   }
 })();
-const ready = missing.length === 0;
-if (!ready && !inCi) {
-  console.log(
-    `test/controlplane: the live control-plane tests are skipped${missing.includes("kubeadm") ? " (and kubeadm config validate)" : ""}: the binaries are not built (missing: ${missing.join(", ")}); run \`bash harness/build.sh\``,
-  );
+/** The binaries of this Kubernetes version are all built. */
+const readyFor = (version: string) => missingByVersion.get(version)?.length === 0;
+for (const [version, missing] of missingByVersion) {
+  if (missing.length > 0 && !inCi) {
+    console.log(
+      `test/controlplane: the live control-plane tests of the stacks on Kubernetes ${version} are skipped${missing.includes("kubeadm") ? " (and their kubeadm config validate)" : ""}: the binaries are not built (missing: ${missing.join(", ")}); run \`bash harness/build.sh ${version}\``,
+    );
+  }
 }
-// kubeadm alone is enough for the validation suite.
-const suite = !missing.includes("kubeadm") && !missing.some((m) => m.includes(" ")) ? describe : describe.skip;
+const STACKS = ["host", "dev", "test", "pre", "prod1", "prod2"];
 const MINUTES = 60_000;
 
-(inCi ? test : test.skip)("CI has the control-plane binaries (.ci/setup --tests builds them)", () => {
-  expect(missing).toEqual([]);
+(inCi ? test : test.skip)("CI has the control-plane binaries of both Kubernetes versions the stacks pin (.ci/setup --tests builds them)", () => {
+  expect([...missingByVersion]).toEqual([
+    ["v1.35.4", []],
+    ["v1.36.2", []],
+  ]);
+});
+
+test("each stack runs on the binaries of the Kubernetes version it pins: host, pre, prod1, prod2 on v1.35.4, dev and test on v1.36.2", () => {
+  expect(Object.fromEntries(STACKS.map((s) => [s, stackKubernetesVersion(s)]))).toEqual({
+    host: "1.35.4",
+    dev: "1.36.2",
+    test: "1.36.2",
+    pre: "1.35.4",
+    prod1: "1.35.4",
+    prod2: "1.35.4",
+  });
+  expect(harnessVersions().map((s) => s.version)).toEqual(["v1.35.4", "v1.36.2"]);
+  expect(path.basename(path.dirname(binDir("1.36.2")))).toBe("v1.36.2-v3.6.8-v0.16.0");
+  expect(path.basename(path.dirname(binDir("v1.35.4")))).toBe("v1.35.4-v3.6.6-v0.16.0");
 });
 
 describe("what the harness rewrites in the manifests' flags (nothing needs the binaries)", () => {
@@ -80,11 +105,16 @@ describe("what the harness rewrites in the manifests' flags (nothing needs the b
 /** A bootstrap token in kubeadm's format ([a-z0-9]{6}.[a-z0-9]{16}): what the masters' bootstrap puts in place of the placeholder. */
 const SAMPLE_TOKEN = "abcdef.0123456789abcdef";
 
-suite("kubeadm config validate (kubeadm v1.35.4) on every stack's configurations", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kubeadm-validate-"));
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+/** The kubeadm of the version the stack pins. */
+const kubeadmOf = (stack: string) => bin(binDir(stackKubernetesVersion(stack)), "kubeadm");
+const hasKubeadm = (stack: string) => !(missingByVersion.get(`v${stackKubernetesVersion(stack)}`) ?? ["kubeadm"]).includes("kubeadm");
 
-  test.each(["host", "dev", "test", "pre", "prod1", "prod2"])(
+describe("kubeadm config validate, by the kubeadm of the version each stack pins, on every stack's configurations", () => {
+  let dir = "";
+  beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "kubeadm-validate-"))));
+  afterAll(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+
+  test.each(STACKS.filter(hasKubeadm))(
     "%s: the init configuration and every node's join configuration are valid",
     async (stack) => {
       const inputs = await stackInputs(stack);
@@ -97,7 +127,7 @@ suite("kubeadm config validate (kubeadm v1.35.4) on every stack's configurations
         const file = path.join(dir, `${stack}-${verdicts.length}.yaml`);
         fs.writeFileSync(file, text);
         try {
-          await run(bin(binDir(), "kubeadm"), ["config", "validate", "--config", file]);
+          await run(kubeadmOf(stack), ["config", "validate", "--config", file]);
         } catch (e) {
           const err = e as { stderr?: string; stdout?: string };
           verdicts.push(`${name}: ${(err.stderr || err.stdout || String(e)).trim()}`);
@@ -108,10 +138,10 @@ suite("kubeadm config validate (kubeadm v1.35.4) on every stack's configurations
     10 * MINUTES,
   );
 
-  test("the check can fail: kubeadm refuses an unknown field and a bad version", async () => {
-    const file = path.join(dir, "bad.yaml");
+  test.each(["prod1", "dev"].filter(hasKubeadm))("the check can fail: %s's kubeadm refuses an unknown field and a bad version", async (stack) => {
+    const file = path.join(dir, `bad-${stack}.yaml`);
     fs.writeFileSync(file, "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: not-a-version\nbogusField: 1\n");
-    await expect(run(bin(binDir(), "kubeadm"), ["config", "validate", "--config", file])).rejects.toMatchObject({
+    await expect(run(kubeadmOf(stack), ["config", "validate", "--config", file])).rejects.toMatchObject({
       stderr: expect.stringMatching(/bogusField|not-a-version/),
     });
   });
@@ -131,23 +161,19 @@ function planned(h: Harness, kind: string): K8sObject[] {
     .filter((o) => o.kind === kind);
 }
 
-// dev and test pin Kubernetes 1.36.2; the harness builds one version, the prod stacks' (harness/kubernetes/go.mod),
-// so dev runs here as dev's config on the v1.35.4 binaries (README, The local control plane).
+// Each stack on the binaries of the version it pins: prod1 on v1.35.4, dev on v1.36.2.
 describe.each([
-  ["prod1", "prod1 on a real control plane (v1.35.4 binaries, the version prod1 pins)", undefined],
-  [
-    "dev",
-    "dev's config on the v1.35.4 binaries (dev pins 1.36.2) on a real control plane",
-    "note: dev pins 1.36.2; the harness runs v1.35.4 binaries (harness/build.sh builds one Kubernetes version), so this is dev's config on v1.35.4",
-  ],
-])("%s: %s", (stack, _title, note) => {
+  ["prod1", "prod1 on a real control plane (the v1.35.4 binaries, the version prod1 pins)", "v1.35.4"],
+  ["dev", "dev on a real control plane (the v1.36.2 binaries, the version dev pins)", "v1.36.2"],
+])("%s: %s", (stack, _title, version) => {
   const h = {} as Harness;
+  const ready = readyFor(version);
   const ifReady = ready ? test : test.skip;
 
   beforeAll(async () => {
     if (!ready) return;
     h.inputs = await stackInputs(stack);
-    h.cp = await startControlPlane(h.inputs, { binDir: binDir() });
+    h.cp = await startControlPlane(h.inputs, { binDir: binDir(version) });
     h.report = await applyPlan(h.cp.client, h.inputs);
     console.log(`${stack}: control plane ready in ${h.cp.startSeconds.toFixed(1)}s\n${formatReport(h.report)}`);
   }, 10 * MINUTES);
@@ -156,8 +182,9 @@ describe.each([
     await h.cp?.stop();
   }, MINUTES);
 
-  ifReady("the harness's Kubernetes version against the one the stack pins is reported when they differ", () => {
-    expect(versionNote(h.inputs)).toBe(note);
+  ifReady("the api-server is the Kubernetes version the stack pins (/version)", async () => {
+    const r = await h.cp.client.request("GET", "/version");
+    expect([r.status, (r.json as { gitVersion?: string }).gitVersion]).toEqual([200, version]);
   });
 
   ifReady("readyz is ok and the four components run with the manifests' flags", async () => {
@@ -226,6 +253,40 @@ describe.each([
     expect((ruleBack.json!.spec as { groups: unknown }).groups).toEqual((rule.spec as { groups: unknown }).groups);
     expect(Object.keys(h.report.standIns)).toContain("prometheusrules.monitoring.coreos.com");
   });
+
+  ifReady(
+    "KubeSphere's WorkspaceTemplate on its stand-in CRD: the host's is stored; with a cluster placed twice it is refused, as by ks-core 1.1.4's list-map",
+    async () => {
+      const standIn = standInFor("tenant.kubesphere.io/v1beta1", "WorkspaceTemplate")!;
+      const crd = await h.cp.client.apply(standInCrd(standIn));
+      expect(crd.status).toBeLessThan(300);
+      for (let i = 0; i < 100 && !(await h.cp.client.resource("tenant.kubesphere.io/v1beta1", "WorkspaceTemplate")); i++) {
+        h.cp.client.resetDiscovery();
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      // The host's commerce workspace as components/fleet/console.ts plans it from Pulumi.host.yaml.
+      const workspaces = readStackFile("host").values["platform:workspaces"] as WorkspacesConfig;
+      const stored = await h.cp.client.apply(workspaceTemplate("commerce", workspaces.commerce) as unknown as K8sObject);
+      expect(stored.status).toBe(201);
+      expect((stored.json!.spec as { placement: unknown }).placement).toEqual({
+        clusters: [{ name: "dev" }, { name: "test" }, { name: "pre" }, { name: "prod1" }, { name: "prod2" }],
+      });
+      // The same object with dev listed twice: the real CRD's spec.placement.clusters is a list-map keyed on name. By
+      // server-side apply (the provider's) the field manager refuses it (500, structured-merge-diff); by create, the
+      // CRD's list-type validation (422).
+      const twice = workspaceTemplate("commerce-twice", { ...workspaces.commerce, clusters: ["dev", "prod1", "dev"] }) as unknown as K8sObject;
+      const applied = await h.cp.client.apply(twice);
+      expect([applied.status, serverMessage(applied)]).toEqual([
+        500,
+        expect.stringContaining('.spec.placement.clusters: duplicate entries for key [name="dev"]'),
+      ]);
+      const created = await h.cp.client.create(twice);
+      expect([created.status, serverMessage(created)]).toEqual([
+        422,
+        'WorkspaceTemplate.tenant.kubesphere.io "commerce-twice" is invalid: spec.placement.clusters[2]: Duplicate value: {"name":"dev"}',
+      ]);
+    },
+  );
 
   ifReady("tracing (issue #32) as stored: OAP's ServiceMonitor and alert rules in namespace tracing, and a JavaApp Deployment with the agent", async () => {
     const named = (kind: string, name: string) => planned(h, kind).find((o) => o.metadata.name === name && o.metadata.namespace === "tracing")!;
@@ -715,7 +776,7 @@ describe.each([
     "a worker join token as the masters' timer mints it authenticates as a bootstrapper, whose RBAC (kubeadm's) creates CSRs and has node-client CSRs auto-approved, and nothing more",
     async () => {
       // The real kubeadm's `token create`, as k8s-worker-token.sh runs it (components/cluster/workerToken.ts).
-      const created = await run(bin(binDir(), "kubeadm"), ["token", "create", "--kubeconfig", h.cp.kubeconfig, "--ttl", "4h", "--description", "test"]);
+      const created = await run(bin(binDir(version), "kubeadm"), ["token", "create", "--kubeconfig", h.cp.kubeconfig, "--ttl", "4h", "--description", "test"]);
       const token = created.stdout.trim();
       expect(token).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
       const sd = { "token-id": token.split(".")[0] };
@@ -893,7 +954,7 @@ describe.each([
     ifReady(
       "kube-bench (CIS 1.12) on this control plane laid out as a master: no automated check fails; the counts are printed",
       async () => {
-        const r = await runCis(h.cp, h.inputs, binDir());
+        const r = await runCis(h.cp, h.inputs, binDir(version));
         console.log(formatCis(stack, r));
         expect(r.fails.map((f) => `${f.id} ${f.text}`)).toEqual([]);
         expect(r.counts.FAIL).toBe(0);
@@ -984,7 +1045,27 @@ function alive(pid: number): boolean {
   }
 }
 
-(ready ? describe : describe.skip)("npm run control-plane: bad input and interruptions", () => {
+test(
+  "npm run control-plane: a stack pinning a Kubernetes version no harness module builds exits 2 naming the stack, its version and the versions built (never the nearest)",
+  async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "control-plane-cli-"));
+    try {
+      const r = await runCli(["control-plane", "dev", "-c", "platform:kubernetes.version=1.36.3"], { TMPDIR: tmp });
+      expect(r.code).toBe(2);
+      expect(r.stderr.split("\n")[0]).toBe(
+        "control-plane: stack dev pins Kubernetes 1.36.3 (platform:kubernetes.version); the harness builds v1.35.4, v1.36.2 (SETS in harness/build.sh, harness/kubernetes*/go.mod): add a harness module at v1.36.3 with the etcd its kubeadm pins",
+      );
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stderr).not.toContain("planning dev");
+      expect(roots(tmp)).toEqual([]);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  },
+  2 * MINUTES,
+);
+
+(readyFor("v1.36.2") ? describe : describe.skip)("npm run control-plane: bad input and interruptions (dev, on v1.36.2)", () => {
   // Made in beforeAll (not when the file loads), so a run that filters these tests out leaves nothing behind.
   let tmp = "";
   beforeAll(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), "control-plane-cli-"))));
@@ -1017,7 +1098,7 @@ function alive(pid: number): boolean {
   );
 
   test(
-    "Ctrl-C during the start: etcd and kube-apiserver are stopped, the temporary root (CA keys) removed, exit 130; dev's version note is printed",
+    "Ctrl-C during the start: etcd and kube-apiserver are stopped, the temporary root (CA keys) removed, exit 130; the binaries of dev's version are named",
     async () => {
       const pids: Record<string, number> = {};
       const r = await runCli(["control-plane", "dev"], { TMPDIR: tmp }, (line, pid) => {
@@ -1032,9 +1113,8 @@ function alive(pid: number): boolean {
       // The start's temporary root lived under TMPDIR (os.tmpdir()) and is gone.
       expect(roots(tmp)).toEqual([]);
       expect(r.stdout).not.toContain("kubeconfig:");
-      expect(r.stderr.split("\n")).toContain(
-        "note: dev pins 1.36.2; the harness runs v1.35.4 binaries (harness/build.sh builds one Kubernetes version), so this is dev's config on v1.35.4",
-      );
+      expect(r.stderr.split("\n")).toContain(`[control-plane] Kubernetes v1.36.2 (the version dev pins) from ${binDir("1.36.2")}`);
+      expect(r.stderr).not.toContain("note:");
     },
     10 * MINUTES,
   );

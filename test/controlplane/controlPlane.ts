@@ -25,7 +25,7 @@ import * as path from "path";
 import YAML from "yaml";
 import { ENCRYPTION_CONFIG_PATH } from "../../components/cluster/kubeadm";
 import { encryptionConfig } from "../../components/cluster/secretStore";
-import { bin, harnessKubernetesVersion } from "./binaries";
+import { bin } from "./binaries";
 import { KubeClient } from "./kubeClient";
 import { documentsByKind, StackInputs } from "./stackInputs";
 
@@ -72,16 +72,17 @@ export interface StartOptions {
 /** The start was aborted through StartOptions.signal; everything it had started is stopped and removed. */
 export class StartAborted extends Error {}
 
-/**
- * The line the CLI prints when the stack pins another Kubernetes version than the harness builds (dev and
- * test pin 1.36.x; harness/build.sh builds the prod stacks' version only, keyed on versions so a second one can
- * be added; BENCHMARKS.md has its cost): that stack's config is then tried on the harness's binaries. Undefined when they agree.
- */
-export function versionNote(inputs: StackInputs, harness = harnessKubernetesVersion()): string | undefined {
+/** The Kubernetes version the stack's ClusterConfiguration pins, e.g. "v1.36.2". */
+export function pinnedVersion(inputs: StackInputs): string {
   const cluster = documentsByKind(inputs.initConfig).get("ClusterConfiguration") as { kubernetesVersion?: string } | undefined;
-  const pinned = String(cluster?.kubernetesVersion ?? "?").replace(/^v/, "");
-  if (`v${pinned}` === harness) return undefined;
-  return `note: ${inputs.stack} pins ${pinned}; the harness runs ${harness} binaries (harness/build.sh builds one Kubernetes version), so this is ${inputs.stack}'s config on ${harness}`;
+  return `v${String(cluster?.kubernetesVersion ?? "?").replace(/^v/, "")}`;
+}
+
+/** What `kubeadm version -o short` in binDir reports (the version build.sh stamped into the binaries), e.g. "v1.36.2". */
+export async function binariesVersion(binDir: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(bin(binDir, "kubeadm"), ["version", "-o", "short"], (e, stdout) => (e ? reject(e) : resolve(stdout.trim()))),
+  );
 }
 
 export const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
@@ -176,6 +177,9 @@ export async function startControlPlane(inputs: StackInputs, opts: StartOptions)
     if (signal?.aborted) throw new StartAborted(`start of ${inputs.stack}'s control plane interrupted`);
   };
   checkAbort();
+  // A stack runs on the binaries of the version it pins (requireBinaries picks them), never on another's.
+  const [pinned, built] = [pinnedVersion(inputs), await binariesVersion(opts.binDir)];
+  if (pinned !== built) throw new Error(`${inputs.stack} pins Kubernetes ${pinned}, the binaries in ${opts.binDir} are ${built}`);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `control-plane-${inputs.stack}-`));
   const procs: { name: string; child: ChildProcess; exited?: string }[] = [];
   let stopping: Promise<void> | undefined;
@@ -316,9 +320,27 @@ export async function startControlPlane(inputs: StackInputs, opts: StartOptions)
     // What `kubeadm init` does against the live api-server after the control plane is up: the
     // kubeadm:cluster-admins binding admin.conf relies on, the kubeadm/kubelet config maps, the bootstrap
     // token RBAC and CSR auto-approval bindings, cluster-info, and the CoreDNS and kube-proxy add-ons.
+    // From v1.36 kubeadm bootstraps admin.conf's binding through the InitConfiguration's localAPIEndpoint, not
+    // admin.conf's server (kubernetes v1.36.2 cmd/kubeadm/app/cmd/init.go initData.Client passes
+    // &d.Cfg().LocalAPIEndpoint to EnsureAdminClusterRoleBinding; v1.35.4 passed nil), and the node's address is
+    // not on this machine. So the harness makes that binding itself (kubeadm's: group kubeadm:cluster-admins to
+    // cluster-admin) and runs the phases with super-admin.conf (its server rewritten like every kubeconfig).
+    const binding = await superAdmin.apply({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "kubeadm:cluster-admins" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "kubeadm:cluster-admins" }],
+    });
+    if (binding.status >= 300) throw new Error(`ClusterRoleBinding kubeadm:cluster-admins: ${binding.status} ${binding.text.slice(0, 300)}`);
     for (const phase of [["upload-config", "all"], ["bootstrap-token"], ["addon", "all"]]) {
       log(`kubeadm init phase ${phase.join(" ")}`);
-      await kubeadm(opts.binDir, root, ["init", "phase", ...phase, "--config", "/kubeadm-init.yaml"], signal);
+      await kubeadm(
+        opts.binDir,
+        root,
+        ["init", "phase", ...phase, "--config", "/kubeadm-init.yaml", "--kubeconfig", "/etc/kubernetes/super-admin.conf"],
+        signal,
+      );
     }
     checkAbort();
     const dead = procs.find((p) => p.exited !== undefined);

@@ -2,10 +2,11 @@
 // Prometheus operator's in kube-prometheus-stack, KubeSphere's in ks-core), so the local control plane
 // can validate and store the stack's objects of those kinds. Each is built from a compact field table
 // (`!` a field its parent requires, `[]` array items, `{}`
-// map values, and `byte` for a base64 string) into a structural openAPIV3Schema, and is named as a stand-in: label
+// map values, and `byte` for a base64 string; `lists` carries a real list's x-kubernetes-list-type, so a duplicate
+// the real CRD refuses is refused here too) into a structural openAPIV3Schema, and is named as a stand-in: label
 // platform-harness/stand-in=true and an annotation citing the CRD file it abridges. Only the fields the
-// stack uses are listed; the api-server then refuses any other field (strict field validation) and any
-// wrong type, as the real CRD would.
+// stack uses are listed; the api-server then refuses any other field (strict field validation), any
+// wrong type, a missing required field and a duplicate in a set or map list, as the real CRD would.
 import type { K8sObject } from "./kubeClient";
 
 /** A field's type; `!` marks a field its parent requires. Paths below the kind's root, `[]` for array items, `{}` for map values. */
@@ -19,9 +20,17 @@ export interface StandIn {
   scope: "Cluster" | "Namespaced";
   source: string;
   fields: Fields;
+  /** Arrays that are x-kubernetes-list-type set, or map keyed on fields of their items (each key a required field). */
+  lists?: Record<string, { type: "set" } | { type: "map"; keys: string[] }>;
 }
 
-const KS_CRDS = "kubesphere v4.1.3 config/ks-core/charts/ks-crds/crds";
+// ks-core 1.1.4 is the chart of KubeSphere v4.1.3: kubesphere/kubesphere tag v4.1.3 (commit
+// 3ef3a6bc98b790480577e87fbc75bee5b3438862), config/ks-core/Chart.yaml version 1.1.4. Re-checked 2026-12-07 field by
+// field against the storage version of each CRD below: every type and required field of the tables is the real
+// one, none of the fields carries an enum, pattern or length limit there; what the tables lacked were the list
+// types (`lists`). Not stood in, because no stack plans them: Workspace (KubeSphere makes it from the template) and
+// User (made at the first OIDC login).
+const KS_CRDS = "kubesphere/kubesphere@3ef3a6bc98b7 (v4.1.3, ks-core 1.1.4) config/ks-core/charts/ks-crds/crds";
 // The CRDs kube-prometheus-stack 87.12.5 (components/k8s/monitoringValues.ts) ships: prometheus-community/helm-charts
 // tag kube-prometheus-stack-87.12.5 (commit 240842e1d4230d0ec1fa036deda7b52f6fb3d578), Chart.yaml appVersion v0.92.1,
 // each CRD annotated operator.prometheus.io/version: 0.92.1. The tables keep their types and required fields for the
@@ -120,6 +129,8 @@ export const STAND_INS: StandIn[] = [
     plural: "workspacetemplates",
     scope: "Cluster",
     source: `${KS_CRDS}/tenant.kubesphere.io_workspacetemplates.yaml (v1beta1, storage)`,
+    // spec.placement.clusters: x-kubernetes-list-type map, x-kubernetes-list-map-keys [name] (a cluster placed twice is refused).
+    lists: { "spec.placement.clusters": { type: "map", keys: ["name"] } },
     fields: {
       spec: "object",
       "spec.placement": "object!",
@@ -168,6 +179,8 @@ export const STAND_INS: StandIn[] = [
     plural: "installplans",
     scope: "Cluster",
     source: `${KS_CRDS}/kubesphere.io_installplans.yaml (v1alpha1)`,
+    // spec.clusterScheduling.placement.clusters: x-kubernetes-list-type set.
+    lists: { "spec.clusterScheduling.placement.clusters": { type: "set" } },
     fields: {
       spec: "object",
       "spec.extension": "object!",
@@ -187,17 +200,20 @@ export const STAND_INS: StandIn[] = [
 type Schema = Record<string, unknown>;
 
 /** The structural schema of the fields below `prefix` ("" for the root). */
-function schemaAt(fields: Fields, prefix: string, type: string): Schema {
+function schemaAt(s: Pick<StandIn, "fields" | "lists">, prefix: string, type: string): Schema {
+  const fields = s.fields;
   if (type === "int-or-string") return { "x-kubernetes-int-or-string": true };
   if (type === "byte") return { type: "string", format: "byte" };
   if (type === "array") {
     const item = fields[`${prefix}[]`];
     if (!item) throw new Error(`stand-in: ${prefix} is an array without an item type`);
-    return { type: "array", items: schemaAt(fields, `${prefix}[]`, item.replace("!", "")) };
+    const list = s.lists?.[prefix];
+    const listType = list ? { "x-kubernetes-list-type": list.type, ...(list.type === "map" ? { "x-kubernetes-list-map-keys": list.keys } : {}) } : {};
+    return { type: "array", items: schemaAt(s, `${prefix}[]`, item.replace("!", "")), ...listType };
   }
   if (type !== "object") return { type };
   const map = fields[`${prefix}{}`];
-  if (map) return { type: "object", additionalProperties: schemaAt(fields, `${prefix}{}`, map.replace("!", "")) };
+  if (map) return { type: "object", additionalProperties: schemaAt(s, `${prefix}{}`, map.replace("!", "")) };
   const properties: Record<string, Schema> = {};
   const required: string[] = [];
   const head = prefix ? `${prefix}.` : "";
@@ -205,14 +221,14 @@ function schemaAt(fields: Fields, prefix: string, type: string): Schema {
     if (!f.startsWith(head)) continue;
     const rest = f.slice(head.length);
     if (/[.[{]/.test(rest)) continue;
-    properties[rest] = schemaAt(fields, f, t.replace("!", ""));
+    properties[rest] = schemaAt(s, f, t.replace("!", ""));
     if (t.endsWith("!")) required.push(rest);
   }
   return { type: "object", properties, ...(required.length ? { required } : {}) };
 }
 
 export function standInCrd(s: StandIn): K8sObject {
-  const root = schemaAt(s.fields, "", "object") as { properties: Record<string, Schema>; required?: string[] };
+  const root = schemaAt(s, "", "object") as { properties: Record<string, Schema>; required?: string[] };
   root.properties = { apiVersion: { type: "string" }, kind: { type: "string" }, metadata: { type: "object" }, ...root.properties };
   return {
     apiVersion: "apiextensions.k8s.io/v1",

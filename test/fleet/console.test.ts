@@ -271,4 +271,12 @@ describe("config errors name the key, before any resource", () => {
       'platform:console.extensions.e.clusters[0]: no cluster "stage" (clusters: dev, host, pre, prod1, prod2, test)',
     ]);
   });
+  test("a cluster listed twice in a workspace or an extension (ks-core 1.1.4's CRDs refuse the duplicate)", () => {
+    expect(problems("host", ['platform:workspaces.commerce.clusters=["dev","prod1","dev"]'])).toEqual([
+      "platform:workspaces.commerce.clusters[2]: dev is listed twice; list each cluster once (KubeSphere refuses a duplicate in a WorkspaceTemplate's spec.placement.clusters)",
+    ]);
+    expect(problems("host", ['platform:console.extensions={"e":{"version":"1.0.0","clusters":["host","host"]}}'])).toEqual([
+      "platform:console.extensions.e.clusters[1]: host is listed twice; list each cluster once (KubeSphere refuses a duplicate in an InstallPlan's spec.clusterScheduling.placement.clusters)",
+    ]);
+  });
 });
