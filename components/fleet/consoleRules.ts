@@ -53,7 +53,7 @@ export function consoleKeyProblems(s: Settings, stacks?: KnownStack[]): string[]
       if (list.indexOf(c) < i) out.push(`${key}[${i}]: ${c} is listed twice; list each cluster once (KubeSphere refuses a duplicate in ${field})`);
     });
   for (const [ws, w] of Object.entries(s.workspaces ?? {}))
-    twice(w.clusters, `${P}:workspaces.${ws}.clusters`, "a WorkspaceTemplate's spec.placement.clusters");
+    twice(w.clusters ?? [], `${P}:workspaces.${ws}.clusters`, "a WorkspaceTemplate's spec.placement.clusters");
   for (const [ext, e] of Object.entries(s.console?.extensions ?? {}))
     twice(e.clusters, `${P}:console.extensions.${ext}.clusters`, "an InstallPlan's spec.clusterScheduling.placement.clusters");
   if (!stacks) return out;

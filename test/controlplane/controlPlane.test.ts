@@ -16,7 +16,7 @@ import YAML from "yaml";
 import { JOIN_TOKEN_PLACEHOLDER } from "../../components/cluster/kubeadm";
 import { readStackFile } from "../../components/config/stackFiles";
 import { workspaceTemplate } from "../../components/fleet/console";
-import type { WorkspacesConfig } from "../../components/fleet/consoleSchema";
+import { placeWorkspaces, type WorkspacesConfig } from "../../components/fleet/consoleSchema";
 import { applyPlan, ApplyReport, formatReport } from "./applyPlan";
 import { bin, binDir, harnessVersions, missingBinaries, stackKubernetesVersion } from "./binaries";
 import { CHART_PODS_FIXTURE, chartPod, chartPods, CONTROLLER, controllerIdentity, controllerOf, prepare, submit } from "./chartAdmission";
@@ -265,7 +265,9 @@ describe.each([
         await new Promise((res) => setTimeout(res, 100));
       }
       // The host's commerce workspace as components/fleet/console.ts plans it from Pulumi.host.yaml.
-      const workspaces = readStackFile("host").values["platform:workspaces"] as WorkspacesConfig;
+      const host = readStackFile("host").values;
+      const members = (host["platform:kubesphere"] as { members: string[] }).members;
+      const workspaces = placeWorkspaces(host["platform:workspaces"] as WorkspacesConfig, members);
       const stored = await h.cp.client.apply(workspaceTemplate("commerce", workspaces.commerce) as unknown as K8sObject);
       expect(stored.status).toBe(201);
       expect((stored.json!.spec as { placement: unknown }).placement).toEqual({
@@ -731,7 +733,13 @@ describe.each([
       "platform-no-host-routes",
       "an EndpointSlice may only hold canonical IP addresses outside 100.64.0.0/10, 169.254.0.0/16, fe80::/10, ",
     );
-    expect(await verdict(mallory, slice("octal", "IPv4", "0100.0100.0100.0200"))).toEqual(sliceDenied);
+    // v1.36's own EndpointSlice validation refuses an IPv4 address with leading zeros before admission runs (seen on
+    // v1.36.2: "must not have leading 0s"); v1.35.4 lets it through to the admission policy, which refuses it.
+    expect(await verdict(mallory, slice("octal", "IPv4", "0100.0100.0100.0200"))).toEqual(
+      version === "v1.35.4"
+        ? sliceDenied
+        : [422, 'EndpointSlice.discovery.k8s.io "octal" is invalid: endpoints[0].addresses[0]: Invalid value: "0100.0100.0100.0200": must not have leading 0s'],
+    );
     // (API validation refuses an IPv4-mapped address in a slice itself; not in Endpoints.)
     expect(await verdict(mallory, slice("mapped", "IPv6", "::ffff:100.100.100.200"))).toEqual([
       422,
@@ -745,10 +753,18 @@ describe.each([
         subsets: [{ addresses: [{ ip }], ports: [{ port: 80 }] }],
       }) as unknown as K8sObject;
     expect(await verdict(mallory, endpoints("0100.0100.0100.0200"))).toEqual(
-      denied("platform-no-host-routes", "Endpoints may only hold canonical IP addresses outside 100.64.0.0/10"),
+      version === "v1.35.4"
+        ? denied("platform-no-host-routes", "Endpoints may only hold canonical IP addresses outside 100.64.0.0/10")
+        : [422, 'Endpoints "metadata" is invalid: subsets[0].addresses[0].ip: Invalid value: "0100.0100.0100.0200": must not have leading 0s'],
     );
+    // v1.36.2 validates Endpoints addresses strictly too (v1.35.4 leaves them to the admission policy).
     expect(await verdict(mallory, endpoints("::ffff:100.100.100.200"))).toEqual(
-      denied("platform-no-host-routes", "Endpoints may only hold canonical IP addresses outside 100.64.0.0/10"),
+      version === "v1.35.4"
+        ? denied("platform-no-host-routes", "Endpoints may only hold canonical IP addresses outside 100.64.0.0/10")
+        : [
+            422,
+            'Endpoints "metadata" is invalid: subsets[0].addresses[0].ip: Invalid value: "::ffff:100.100.100.200": must not be an IPv4-mapped IPv6 address',
+          ],
     );
     expect(await verdict(mallory, slice("named", "FQDN", "example.com"))).toEqual([201, ""]);
     const intruder = new KubeClient(h.cp.kubeconfig, controllerIdentity("intruder"));
