@@ -119,27 +119,47 @@ export function fluentBitOutputs(outputs: string): string[] {
   return found;
 }
 
+/**
+ * The pod-carrying types of @pulumi/kubernetes 4.34.2 (node_modules/@pulumi/kubernetes/{apps,batch,core}/v1/*.d.ts),
+ * patches included. Any other `kubernetes:` type (a custom resource, a future kind) counts as a
+ * workload when a pod spec is found anywhere in it (podSpecsIn).
+ */
 export const WORKLOAD_TYPES = new Set([
-  "kubernetes:apps/v1:Deployment",
-  "kubernetes:apps/v1:DaemonSet",
-  "kubernetes:apps/v1:StatefulSet",
-  "kubernetes:apps/v1:ReplicaSet",
-  "kubernetes:batch/v1:Job",
-  "kubernetes:batch/v1:CronJob",
-  "kubernetes:core/v1:Pod",
-  "kubernetes:apps/v1:DeploymentPatch",
-  "kubernetes:apps/v1:DaemonSetPatch",
-  "kubernetes:apps/v1:StatefulSetPatch",
+  ...["Deployment", "DaemonSet", "StatefulSet", "ReplicaSet"].flatMap((k) => [`kubernetes:apps/v1:${k}`, `kubernetes:apps/v1:${k}Patch`]),
+  ...["Job", "CronJob"].flatMap((k) => [`kubernetes:batch/v1:${k}`, `kubernetes:batch/v1:${k}Patch`]),
+  ...["Pod", "PodTemplate", "ReplicationController"].flatMap((k) => [`kubernetes:core/v1:${k}`, `kubernetes:core/v1:${k}Patch`]),
 ]);
 
-function podSpecOf(r: PolicyResource) {
-  const spec = obj(r.props.spec);
-  if (r.type === "kubernetes:core/v1:Pod") return spec;
-  if (r.type === "kubernetes:batch/v1:CronJob") return obj(obj(obj(obj(spec.jobTemplate).spec).template).spec);
-  return obj(obj(spec.template).spec);
+/** PersistentVolume types: a hostPath or local PV hands the node's disk to any pod that claims it (T11). */
+export const PERSISTENT_VOLUME_TYPES = new Set(["kubernetes:core/v1:PersistentVolume", "kubernetes:core/v1:PersistentVolumePatch"]);
+
+const NAMESPACE_TYPES = new Set(["kubernetes:core/v1:Namespace", "kubernetes:core/v1:NamespacePatch"]);
+
+const POD_LISTS = ["containers", "initContainers", "ephemeralContainers"];
+
+/**
+ * Every pod spec in an object, wherever it sits: a map holding a containers, initContainers or
+ * ephemeralContainers list (Pod `spec`, `template.spec`, `jobTemplate.spec.template.spec`, a custom
+ * resource's pod template), or the `spec` of a `template` that holds none (a patch may set only
+ * `hostNetwork` there).
+ */
+export function podSpecsIn(v: unknown): Record<string, unknown>[] {
+  if (Array.isArray(v)) return v.flatMap(podSpecsIn);
+  if (!isObj(v)) return [];
+  if (POD_LISTS.some((k) => Array.isArray(v[k]))) return [v];
+  const own =
+    isObj(v.template) && isObj(v.template.spec) && !POD_LISTS.some((k) => Array.isArray(obj(obj(v.template).spec)[k])) ? [obj(obj(v.template).spec)] : [];
+  return [...own, ...Object.values(v).flatMap(podSpecsIn)];
 }
 
-const containersOf = (pod: Record<string, unknown>) => [...arr(pod.initContainers), ...arr(pod.containers), ...arr(pod.ephemeralContainers)].map(obj);
+/** Whether a resource carries pods: a workload type, or a `kubernetes:` object with a pod spec anywhere (a custom resource's template). */
+export function carriesPods(r: PolicyResource): boolean {
+  if (WORKLOAD_TYPES.has(r.type)) return true;
+  if (!r.type.startsWith("kubernetes:") || r.type.startsWith("kubernetes:helm.sh/") || NAMESPACE_TYPES.has(r.type)) return false;
+  return podSpecsIn({ ...r.props, metadata: undefined }).length > 0;
+}
+
+const containersOf = (pod: Record<string, unknown>) => POD_LISTS.flatMap((k) => arr(pod[k])).map(obj);
 
 export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: Partial<CredentialEndpointsConfig> = {}): StackPolicy {
   const c = withDefaults(CREDENTIAL_ENDPOINTS_SCHEMA, config);
@@ -150,8 +170,8 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
     enforcementLevel,
     validateStack(s, report) {
       for (const r of s.resources) {
-        if (WORKLOAD_TYPES.has(r.type)) {
-          for (const ctr of containersOf(podSpecOf(r))) {
+        if (carriesPods(r)) {
+          for (const ctr of podSpecsIn({ ...r.props, metadata: undefined }).flatMap(containersOf)) {
             for (const e of arr(ctr.env).map(obj)) {
               const name = str(e.name) ?? "";
               const list = ENDPOINT_ENV[name];
@@ -216,6 +236,17 @@ export interface PodPrivilegesConfig {
    * off there, so the ValidatingAdmissionPolicy is all that stands (components/cluster/podSecurity.ts RELAXED_NAMESPACES).
    */
   privilegedNamespaces: string[];
+  /**
+   * `name@version` of Helm charts outside CHART_PRIVILEGE_VALUES whose templates were read and
+   * render no node privilege and no LoadBalancer Service by default: a release of any other chart is
+   * refused, its values then judged as given.
+   */
+  reviewedCharts: string[];
+  /**
+   * `namespace/release` of Helm releases allowed `valueYamlFiles` or a post-renderer, which hand
+   * the chart values (or objects) the plan does not show.
+   */
+  unreadValuesReleases: string[];
 }
 
 export const POD_PRIVILEGES_SCHEMA: Record<keyof PodPrivilegesConfig, ConfigProperty> = {
@@ -232,11 +263,22 @@ export const POD_PRIVILEGES_SCHEMA: Record<keyof PodPrivilegesConfig, ConfigProp
     description: "namespaces that may carry pod-security.kubernetes.io/enforce: privileged",
     default: [],
   },
+  reviewedCharts: {
+    type: "array",
+    items: { type: "string" },
+    description: "name@version of Helm charts outside CHART_PRIVILEGE_VALUES reviewed to render no privilege or LoadBalancer by default",
+    default: [],
+  },
+  unreadValuesReleases: {
+    type: "array",
+    items: { type: "string" },
+    description: "namespace/release of Helm releases allowed valueYamlFiles or a post-renderer",
+    default: [],
+  },
 };
 
 /** The Pod Security enforce label (Kubernetes "Pod Security Admission", namespace labels). */
 export const PSA_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
-const NAMESPACE_TYPES = new Set(["kubernetes:core/v1:Namespace", "kubernetes:core/v1:NamespacePatch"]);
 
 /**
  * The capabilities Pod Security `baseline` lets a container add (Kubernetes "Pod Security Standards",
@@ -393,10 +435,35 @@ function valueAt(v: unknown, path: string): unknown {
   return at;
 }
 
-/** What a release's chart turns into node privileges from its values and the chart's defaults (CHART_PRIVILEGE_VALUES). */
-export function chartPrivileges(chart: string, version: string | undefined, values: unknown): string[] {
+/**
+ * The chart a release names, however it names it: `name`, `repo/name` (a repository alias),
+ * `oci://host/path/name`, or an archive URL or path whose last segment is `<name>-<version>.tgz`
+ * (Helm's package file name, `helm package`; the archive's own version wins over `version`, which
+ * Helm ignores for an archive). A local chart directory (`./x`, `/x`, `file://`) renders whatever
+ * the checkout holds, so it has no name the pack can trust: `local` is set.
+ */
+export function chartRef(chart: string, version: string | undefined): { name: string; version: string | undefined; local: boolean } {
+  const last = chart.replace(/\/+$/, "").split("/").pop() ?? "";
+  const archive = /^(.+?)-(v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)\.(?:tgz|tar\.gz)$/.exec(last);
+  if (archive) return { name: archive[1], version: archive[2], local: false };
+  const local = /^(\.|\/|~|file:)/.test(chart) || /\.(tgz|tar\.gz)$/.test(last);
+  return { name: last, version, local };
+}
+
+/**
+ * What a release's chart turns into node privileges from its values and the chart's defaults
+ * (CHART_PRIVILEGE_VALUES). A chart not in that table is refused unless `reviewed` lists it as
+ * `name@version` (its templates read for privileges and LoadBalancer Services it renders by default).
+ */
+export function chartPrivileges(chart: string, version: string | undefined, values: unknown, reviewed: string[] = []): string[] {
+  if (chart === "") return ["a chart the plan does not name"];
   const known = CHART_PRIVILEGE_VALUES[chart];
-  if (known === undefined) return [];
+  if (known === undefined)
+    return reviewed.includes(`${chart}@${version ?? ""}`)
+      ? []
+      : [
+          `chart ${chart} ${version ?? "(no version)"}, which the pack has not reviewed (neither CHART_PRIVILEGE_VALUES nor pod-privileges.reviewedCharts ${JSON.stringify(`${chart}@${version ?? ""}`)}), so what its defaults render is unknown`,
+        ];
   if (version !== known.version)
     return [`chart ${chart} ${version ?? "(no version)"}, whose privilege values the pack read at ${known.version} only (CHART_PRIVILEGE_VALUES)`];
   const out: string[] = [];
@@ -410,6 +477,17 @@ export function chartPrivileges(chart: string, version: string | undefined, valu
     const on = Array.isArray(v) ? privilegesIn(v).length > 0 : turnsOn(v);
     if (!turnsOn(cond) || !on || named.some((n) => n === p.path || n.startsWith(`${p.path}.`) || n.startsWith(`${p.path}[`))) continue;
     out.push(`${p.path}${set === undefined ? " (chart default)" : ""}: ${p.renders}`);
+  }
+  return out;
+}
+
+/** The inputs of a Helm release that hand it values or objects the plan does not show: v3 `valueYamlFiles`, `postrender`; v4 `postRenderer`. */
+export function unreadValues(r: PolicyResource): string[] {
+  const out: string[] = [];
+  if (arr(r.props.valueYamlFiles).length > 0) out.push("valueYamlFiles");
+  for (const k of ["postrender", "postRenderer"]) {
+    const v = r.props[k];
+    if (v !== undefined && v !== null && v !== "" && !(isObj(v) && Object.keys(v).length === 0)) out.push(k);
   }
   return out;
 }
@@ -433,15 +511,39 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
       }
       let found: string[];
       let id: string;
-      if (WORKLOAD_TYPES.has(r.type)) {
+      if (PERSISTENT_VOLUME_TYPES.has(r.type)) {
+        // Cluster-scoped: granted as `PersistentVolume/<name>` (a namespace name has no capitals).
+        const meta = obj(r.props.metadata);
+        id = `PersistentVolume/${str(meta.name) ?? r.name}`;
+        const spec = obj(r.props.spec);
+        found = [...privilegesIn(spec, "spec"), ...(spec.local !== undefined && spec.local !== null ? ["spec.local"] : [])].map(
+          (f) => `${f} (a PersistentVolumeClaim in any namespace mounts the node's disk, which Pod Security baseline allows)`,
+        );
+      } else if (carriesPods(r)) {
         const meta = obj(r.props.metadata);
         id = `${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
-        // A bare Pod's AppArmor/seccomp annotations sit on its own metadata, not under spec.
-        found = privilegesIn(r.type === "kubernetes:core/v1:Pod" ? { metadata: { annotations: meta.annotations }, spec: r.props.spec } : r.props.spec);
+        // The body without metadata; a Deployment's findings read `template.spec...` (under spec), a
+        // PodTemplate's `template.spec...`. A bare Pod's AppArmor/seccomp annotations sit on its own metadata.
+        const body = Object.fromEntries(Object.entries(r.props).filter(([k]) => !["metadata", "apiVersion", "kind"].includes(k)));
+        const walked = Object.keys(body).length === 1 && "spec" in body ? body.spec : body;
+        const isPod = r.type === "kubernetes:core/v1:Pod" || r.type === "kubernetes:core/v1:PodPatch";
+        found = privilegesIn(isPod ? { metadata: { annotations: meta.annotations }, spec: r.props.spec } : walked);
       } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
         id = `${str(r.props.namespace) ?? "default"}/${str(r.props.name) ?? r.name}`;
-        const chart = (str(r.props.chart) ?? "").split("/").pop() ?? "";
-        found = [...new Set([...privilegesIn(r.props.values), ...chartPrivileges(chart, str(r.props.version), r.props.values)])];
+        const unread = unreadValues(r);
+        if (unread.length > 0 && !c.unreadValuesReleases.includes(id))
+          report(
+            `${r.name}: ${id} sets ${unread.join(" and ")}, which hand the chart values or objects the plan does not show, so neither its privileges nor its Services can be judged; put them in values, or ${FIX} (pod-privileges.unreadValuesReleases)`,
+          );
+        const ref = chartRef(str(r.props.chart) ?? "", str(r.props.version));
+        found = [
+          ...new Set([
+            ...privilegesIn(r.props.values),
+            ...(ref.local
+              ? [`local chart ${str(r.props.chart)}, whose templates are whatever the checkout holds`]
+              : chartPrivileges(ref.name, ref.version, r.props.values, c.reviewedCharts)),
+          ]),
+        ];
       } else return;
       if (c.privilegedWorkloads.includes(id)) return;
       // A finding's values path is its text up to the first space, ":" or "=".
@@ -604,9 +706,14 @@ export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config
       } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
         const id = `${str(r.props.namespace) ?? "default"}/${str(r.props.name) ?? r.name}`;
         if (allowed(id)) return;
-        const chart = (str(r.props.chart) ?? "").split("/").pop() ?? "";
-        const services =
-          chart === "ingress-nginx" ? ingressNginxServices(r.props.values).filter((s) => s.type === "LoadBalancer") : loadBalancerValues(r.props.values);
+        const chart = chartRef(str(r.props.chart) ?? "", undefined).name;
+        // ingress-nginx's controller Services are modelled with the chart's defaults; its other
+        // Service values (controller.metrics.service, controller.admissionWebhooks.service,
+        // defaultBackend.service: templates controller-service-metrics.yaml, controller-service-webhook.yaml,
+        // default-backend-service.yaml at 4.15.1, each `type` defaulting to ClusterIP) by the generic walk.
+        const modelled = chart === "ingress-nginx" ? ingressNginxServices(r.props.values).filter((s) => s.type === "LoadBalancer") : [];
+        const skip = chart === "ingress-nginx" ? ["controller.service", "controller.service.internal"] : [];
+        const services = [...modelled, ...loadBalancerValues(r.props.values).filter((s) => !skip.includes(s.which))];
         for (const svc of services) {
           const problem = serviceExposure(svc.annotations, svc.loadBalancerClass);
           if (problem) report(`${r.name}: ${id} values ${svc.which || "(top level)"} render a LoadBalancer Service that ${problem}; ${where}`);
