@@ -404,6 +404,13 @@ describe("pod-privileges (T11): charts by URL, charts never reviewed, values the
     expect(messages(withHost, reviewed)).toEqual([`edge: commerce/edge asks for the node (hostNetwork) ${NOT_LISTED}`]);
   });
 
+  test("kube-prometheus-stack with nodeExporter.enabled false renders no node-exporter: its defaults do not count", () => {
+    const off = mutated((s) => release(s, "metrics", { chart: "kube-prometheus-stack", version: "87.12.5", values: { nodeExporter: { enabled: false } } }));
+    expect(messages(off, p())).toEqual([]);
+    const on = mutated((s) => release(s, "metrics", { chart: "kube-prometheus-stack", version: "87.12.5", values: { nodeExporter: { enabled: true } } }));
+    expect(messages(on, p())).toHaveLength(1);
+  });
+
   test("valueYamlFiles or a post-renderer is refused unless the release is granted in unreadValuesReleases", () => {
     const bad = mutated((s) => {
       any(one(s, "prod1-ingress-controller").props).valueYamlFiles = [{ path: "./values-override.yaml" }];
@@ -674,6 +681,35 @@ describe("no-public-load-balancers (T15)", () => {
     ]);
   });
 
+  test("the CCM reads the alibaba-cloud- annotation first and the legacy alicloud- one only when it is absent", () => {
+    const svcWith = (annotations: Record<string, string>) =>
+      mutated((s) => {
+        const svc = any(one(s, "prod1-order-service-service-order-service").props);
+        svc.spec.type = "LoadBalancer";
+        svc.metadata.annotations = annotations;
+      });
+    const NEW = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type";
+    const LEGACY = "service.beta.kubernetes.io/alicloud-loadbalancer-address-type";
+    expect(messages(svcWith({ [NEW]: "intranet", [LEGACY]: "internet" }), p())).toEqual([]);
+    expect(messages(svcWith({ [NEW]: "internet", [LEGACY]: "intranet" }), p())).toEqual([
+      `prod1-order-service-service-order-service: LoadBalancer Service commerce/order-service gets an internet-facing SLB (address-type "internet"); annotate ${NEW}: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+  });
+
+  test("ingress-nginx renders the internal Service only with annotations (controller-service-internal.yaml:1): enabled without them, nothing is rendered", () => {
+    const internal = (annotations?: Record<string, string>) =>
+      mutated((s) => {
+        any(one(s, "prod1-ingress-controller").props).values.controller.service = {
+          type: "NodePort",
+          internal: { enabled: true, type: "LoadBalancer", ...(annotations ? { annotations } : {}) },
+        };
+      });
+    expect(messages(internal(), p())).toEqual([]);
+    expect(messages(internal({ "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-spec": "slb.s1.small" }), p())).toEqual([
+      `prod1-ingress-controller: ingress-nginx/ingress-nginx values controller.service.internal render a LoadBalancer Service that gets an internet-facing SLB (address-type unset, so internet); annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+  });
+
   test("a LoadBalancer Service annotated intranet passes", () => {
     const ok = mutated((s) => {
       const svc = any(one(s, "prod1-order-service-service-order-service").props);
@@ -874,6 +910,32 @@ describe("validated-in-pre (T21): the real preview refuses a prod tag pre never 
       "log-tail-0 mirror.livemall.internal/docker.io/library/busybox:1.36.1",
       "log-tail-1 mirror.livemall.internal/docker.io/library/busybox:1.36.1",
       "app harbor.livemall.internal/scm/supply-chain:supply-chain-v3.1.1",
+    ]);
+  });
+
+  test("every kind under a JavaApp counts (a Job, a CronJob, a StatefulSet patch), ephemeral containers too; a digest on the app's image is refused", () => {
+    const IMG = "harbor.livemall.internal/commerce/order-service";
+    const under = (s: PolicyStack, type: string, name: string, spec: Record<string, unknown>) =>
+      s.resources.push({
+        type,
+        name,
+        urn: `urn:pulumi:prod1::platform::platform:k8s:JavaApp$${type}::${name}`,
+        props: { metadata: { name, namespace: "commerce", labels: { "app.kubernetes.io/name": "order-service" } }, spec },
+      });
+    const bad = mutated((s) => {
+      under(s, "kubernetes:batch/v1:Job", "migrate", { template: { spec: { containers: [{ name: "m", image: `${IMG}:order-service-v9.0.0` }] } } });
+      under(s, "kubernetes:batch/v1:CronJob", "nightly", {
+        jobTemplate: { spec: { template: { spec: { containers: [{ name: "n", image: `${IMG}:order-service-v2.3.1` }] } } } },
+      });
+      under(s, "kubernetes:apps/v1:StatefulSetPatch", "cache", { template: { spec: { containers: [{ name: "c", image: "redis:7" }] } } });
+      podSpec(s, ORDER).ephemeralContainers = [{ name: "debug", image: "mirror.livemall.internal/docker.io/library/busybox:1.37.0" }];
+      podSpec(s, ORDER).containers[0].image = `${IMG}:order-service-v2.3.0@sha256:${"ab".repeat(32)}`;
+    });
+    expect(messages(bad, p())).toEqual([
+      `${ORDER}: commerce/order-service container app runs ${IMG}:order-service-v2.3.0@sha256:${"ab".repeat(32)}, whose digest @sha256:${"ab".repeat(32)} picks the build, not the tag pre validated; name the app's image by a validated tag alone`,
+      `${ORDER}: commerce/order-service container debug runs mirror.livemall.internal/docker.io/library/busybox:1.37.0, neither order-service's own image with a tag pre validated nor one of the platform's sidecars (mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.3.0-alpine, mirror.livemall.internal/docker.io/library/busybox:1.36.1; validated-in-pre.sidecarImages in the pack config)`,
+      `migrate: commerce/migrate container m runs ${IMG}:order-service-v9.0.0, a tag pre never validated (pre ran ${PRE_ORDER_TAGS.join(", ")}); release it into pre, then \`npm run promote -- pre <prod stack> order-service\``,
+      `cache: commerce/cache container c runs redis:7, neither order-service's own image with a tag pre validated nor one of the platform's sidecars (mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.3.0-alpine, mirror.livemall.internal/docker.io/library/busybox:1.36.1; validated-in-pre.sidecarImages in the pack config)`,
     ]);
   });
 
