@@ -384,8 +384,10 @@ export interface ChartPrivilegeValue {
  *   `hostNetwork`; its default daemonSetVolumes are hostPaths (/var/log, /var/lib/docker/containers,
  *   /etc/machine-id).
  * - alibaba-cloud-csi-driver 1.36.2 (kubernetes-sigs/alibaba-cloud-csi-driver 68d4c40e,
- *   deploy/charts/alibaba-cloud-csi-driver/templates/plugin.yaml:51-55, 87-90): the node plugin runs
- *   privileged with hostNetwork, hostPID and hostIPC whatever the values (`csi.disk.enabled`).
+ *   deploy/charts/alibaba-cloud-csi-driver/templates/plugin.yaml:1-2, 51-55, 87-90; the same shape at
+ *   108f97a1): one node-plugin DaemonSet per non-nil `nodePools` entry when `plugin.enabled` (on by
+ *   default), with hostNetwork, hostPID, hostIPC and a privileged csi-plugin container whichever of
+ *   csi.disk/nas/oss is on, so the key is `plugin.enabled`, not `csi.disk.enabled`.
  * A chart not listed here (kubelet-csr-approver, skywalking-helm, ks-core) is judged by the values
  * the release sets only; a listed chart at another version is refused until its values are re-read.
  */
@@ -422,7 +424,7 @@ export const CHART_PRIVILEGE_VALUES: Record<string, { version: string; values: C
   },
   "alibaba-cloud-csi-driver": {
     version: "1.36.2",
-    values: [{ path: "csi.disk.enabled", default: true, renders: "a privileged node plugin with hostNetwork, hostPID, hostIPC" }],
+    values: [{ path: "plugin.enabled", default: true, renders: "a privileged node plugin with hostNetwork, hostPID, hostIPC" }],
   },
 };
 

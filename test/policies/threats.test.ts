@@ -227,7 +227,7 @@ describe("pod-privileges (T11)", () => {
       "monitoring/kube-prometheus-stack:prometheus-node-exporter.hostNetwork",
       "monitoring/kube-prometheus-stack:prometheus-node-exporter.hostPID",
       "monitoring/kube-prometheus-stack:prometheus-node-exporter.hostRootFsMount.enabled",
-      "kube-system/alibaba-cloud-csi-driver:csi.disk.enabled",
+      "kube-system/alibaba-cloud-csi-driver:plugin.enabled",
     ]);
   });
 
@@ -235,7 +235,7 @@ describe("pod-privileges (T11)", () => {
     const found = messages(prod1, podPrivileges("mandatory", { ...cfg("pod-privileges"), privilegedChartValues: [] }));
     expect(found).toEqual(
       [
-        "prod1-disk-csi-driver: kube-system/alibaba-cloud-csi-driver asks for the node (csi.disk.enabled: a privileged node plugin with hostNetwork, hostPID, hostIPC) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
+        "prod1-disk-csi-driver: kube-system/alibaba-cloud-csi-driver asks for the node (plugin.enabled (chart default): a privileged node plugin with hostNetwork, hostPID, hostIPC) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
         "prod1-monitoring-kube-prometheus-stack: monitoring/kube-prometheus-stack asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
       ].map((m) => m.replace("FIX", FIX)),
     );
@@ -409,6 +409,22 @@ describe("pod-privileges (T11): charts by URL, charts never reviewed, values the
     expect(messages(off, p())).toEqual([]);
     const on = mutated((s) => release(s, "metrics", { chart: "kube-prometheus-stack", version: "87.12.5", values: { nodeExporter: { enabled: true } } }));
     expect(messages(on, p())).toHaveLength(1);
+  });
+
+  test("the CSI chart renders its privileged node plugin whenever plugin.enabled, whichever driver is on: a second release with csi.disk.enabled false is refused", () => {
+    const second = (values: Record<string, unknown>) =>
+      mutated((s) =>
+        release(s, "csi2", {
+          chart: "alibaba-cloud-csi-driver",
+          version: "1.36.2",
+          repositoryOpts: { repo: "https://kubernetes-sigs.github.io/alibaba-cloud-csi-driver" },
+          values,
+        }),
+      );
+    expect(messages(second({ csi: { disk: { enabled: false }, nas: { enabled: true } } }), p())).toEqual([
+      `csi2: commerce/csi2 asks for the node (plugin.enabled (chart default): a privileged node plugin with hostNetwork, hostPID, hostIPC) ${NOT_LISTED}`,
+    ]);
+    expect(messages(second({ plugin: { enabled: false } }), p())).toEqual([]);
   });
 
   test("valueYamlFiles or a post-renderer is refused unless the release is granted in unreadValuesReleases", () => {
