@@ -314,8 +314,30 @@ export function turnsOn(x: unknown): boolean {
   return x !== undefined && x !== null && x !== false && x !== 0 && x !== "";
 }
 
-/** Keys that hand a pod the node when on (pod spec, container securityContext, or a chart value of that name). */
-const HOST_KEYS = ["privileged", "hostNetwork", "hostPID", "hostIPC", "allowPrivilegeEscalation", "hostPort"];
+/** Keys that hand a pod the node when on (pod spec, container securityContext, or a chart value of that name); `hostProcess` is windowsOptions'. */
+const HOST_KEYS = ["privileged", "hostNetwork", "hostPID", "hostIPC", "allowPrivilegeEscalation", "hostPort", "hostProcess"];
+
+/**
+ * The rest of Pod Security `baseline` (Kubernetes "Pod Security Standards", Baseline: "Sysctls",
+ * "/proc Mount Type", "SELinux"; kubernetes.io/docs/concepts/security/pod-security-standards/, read
+ * 2026-12-07; the admission policy's BASELINE_SELINUX_TYPES, components/k8s/admissionPolicy.ts): the
+ * sysctls a pod may set, and the SELinux types it may ask for (user and role must be unset).
+ */
+export const BASELINE_SYSCTLS = [
+  "kernel.shm_rmid_forced",
+  "net.ipv4.ip_local_port_range",
+  "net.ipv4.ip_unprivileged_port_start",
+  "net.ipv4.tcp_syncookies",
+  "net.ipv4.ping_group_range",
+  "net.ipv4.ip_local_reserved_ports",
+  "net.ipv4.tcp_keepalive_time",
+  "net.ipv4.tcp_fin_timeout",
+  "net.ipv4.tcp_keepalive_intvl",
+  "net.ipv4.tcp_keepalive_probes",
+  "net.ipv4.tcp_rmem",
+  "net.ipv4.tcp_wmem",
+];
+export const BASELINE_SELINUX_TYPES = ["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"];
 /** Annotations that turn a container's AppArmor or seccomp profile off (the pre-field forms the kubelet still reads for AppArmor). */
 const UNCONFINED_ANNOTATION =
   /^(container\.apparmor\.security\.beta\.kubernetes\.io\/|container\.seccomp\.security\.alpha\.kubernetes\.io\/|seccomp\.security\.alpha\.kubernetes\.io\/pod$)/;
@@ -325,7 +347,10 @@ const UNCONFINED_ANNOTATION =
  * `hostIPC`, `allowPrivilegeEscalation` or `hostPort` on (see turnsOn), a `hostPath`, a capability
  * added beyond baseline's list, a `seccompProfile` or `appArmorProfile` of type `Unconfined` (pod or
  * container level: the walk goes through containers, initContainers and ephemeralContainers alike),
- * or an `unconfined` AppArmor/seccomp annotation (in `annotations`, or a chart's `podAnnotations`).
+ * or an `unconfined` AppArmor/seccomp annotation (in `annotations`, or a chart's `podAnnotations`);
+ * and the rest of baseline: a procMount other than Default (Unmasked), a sysctl outside
+ * BASELINE_SYSCTLS, an SELinux type outside BASELINE_SELINUX_TYPES or any SELinux user or role,
+ * windowsOptions.hostProcess.
  */
 export function privilegesIn(v: unknown, path = ""): string[] {
   if (Array.isArray(v)) return v.flatMap((x, i) => privilegesIn(x, `${path}[${i}]`));
@@ -343,6 +368,16 @@ export function privilegesIn(v: unknown, path = ""): string[] {
       arr(x.add).forEach((cap, i) => {
         if (typeof cap !== "string" || !BASELINE_CAPABILITIES.includes(cap.replace(/^CAP_/, "").toUpperCase())) out.push(`${at}.add[${i}]=${String(cap)}`);
       });
+    } else if (k === "procMount" && typeof x === "string") {
+      if (x !== "" && x !== "Default") out.push(`${at}=${x}`);
+    } else if (k === "sysctls" && Array.isArray(x)) {
+      x.forEach((sc, i) => {
+        const name = isObj(sc) ? sc.name : sc;
+        if (typeof name !== "string" || !BASELINE_SYSCTLS.includes(name)) out.push(`${at}[${i}]=${String(name)}`);
+      });
+    } else if (k === "seLinuxOptions" && isObj(x)) {
+      if (x.type !== undefined && x.type !== null && !BASELINE_SELINUX_TYPES.includes(String(x.type))) out.push(`${at}.type=${String(x.type)}`);
+      for (const f of ["user", "role"]) if (x[f] !== undefined && x[f] !== null && x[f] !== "") out.push(`${at}.${f}=${String(x[f])}`);
     } else if ((k === "seccompProfile" || k === "appArmorProfile") && isObj(x)) {
       if (String(x.type).toLowerCase() === "unconfined") out.push(`${at}.type=Unconfined`);
     } else if ((k === "annotations" || k === "podAnnotations") && isObj(x)) {

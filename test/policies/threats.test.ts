@@ -270,6 +270,32 @@ describe("pod-privileges (T11)", () => {
     ]);
   });
 
+  test("the rest of baseline: procMount Unmasked, an unsafe sysctl, an SELinux type, user or role, windowsOptions.hostProcess", () => {
+    const bad = mutated((s) => {
+      const spec = podSpec(s, ORDER);
+      spec.securityContext = {
+        sysctls: [
+          { name: "net.ipv4.tcp_syncookies", value: "1" },
+          { name: "kernel.core_pattern", value: "|/tmp/x" },
+        ],
+        seLinuxOptions: { type: "spc_t" },
+      };
+      spec.containers[0].securityContext = { procMount: "Unmasked", seLinuxOptions: { type: "container_t", user: "system_u" } };
+      spec.initContainers[0].securityContext = { windowsOptions: { hostProcess: true }, procMount: "Default" };
+    });
+    expect(messages(bad, p())).toEqual([
+      `${ORDER}: commerce/order-service asks for the node (` +
+        [
+          "template.spec.containers[0].securityContext.procMount=Unmasked",
+          "template.spec.containers[0].securityContext.seLinuxOptions.user=system_u",
+          "template.spec.initContainers[0].securityContext.windowsOptions.hostProcess",
+          "template.spec.securityContext.seLinuxOptions.type=spc_t",
+          "template.spec.securityContext.sysctls[1]=kernel.core_pattern",
+        ].join(", ") +
+        `) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+    ]);
+  });
+
   test("a baseline capability, RuntimeDefault and hostPort 0 are not privileges", () => {
     const ok = mutated((s) => {
       const spec = podSpec(s, ORDER);
@@ -398,7 +424,10 @@ describe("pod-privileges (T11): charts by URL, charts never reviewed, values the
       `edge: commerce/edge asks for the node (chart traefik 37.1.1, which the pack has not reviewed (neither CHART_PRIVILEGE_VALUES nor pod-privileges.reviewedCharts "traefik@37.1.1"), so what its defaults render is unknown) ${NOT_LISTED}`,
       `mine: commerce/mine asks for the node (local chart ./charts/mine, whose templates are whatever the checkout holds) ${NOT_LISTED}`,
     ]);
-    const reviewed = podPrivileges("mandatory", { ...cfg("pod-privileges"), reviewedCharts: [...cfg("pod-privileges").reviewedCharts, "traefik@37.1.1"] });
+    const reviewed = podPrivileges("mandatory", {
+      ...cfg("pod-privileges"),
+      reviewedCharts: [...(cfg("pod-privileges").reviewedCharts as string[]), "traefik@37.1.1"],
+    });
     expect(messages(bad, reviewed).filter((m) => m.startsWith("edge:"))).toEqual([]);
     const withHost = mutated((s) => release(s, "edge", { chart: "oci://ghcr.io/traefik/helm/traefik", version: "37.1.1", values: { hostNetwork: true } }));
     expect(messages(withHost, reviewed)).toEqual([`edge: commerce/edge asks for the node (hostNetwork) ${NOT_LISTED}`]);
@@ -480,7 +509,7 @@ describe("pod-privileges (T11): every kind that carries pods, and PersistentVolu
     ]);
     const granted = podPrivileges("mandatory", {
       ...cfg("pod-privileges"),
-      privilegedWorkloads: [...cfg("pod-privileges").privilegedWorkloads, "PersistentVolume/disk"],
+      privilegedWorkloads: [...(cfg("pod-privileges").privilegedWorkloads as string[]), "PersistentVolume/disk"],
     });
     expect(messages(bad, granted).map((m) => m.split(":")[0])).toEqual(["root", "patched"]);
   });
