@@ -534,7 +534,7 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
   return {
     name: "pod-privileges",
     description:
-      "No privileged container, allowPrivilegeEscalation, capability beyond baseline's, hostNetwork/hostPID/hostIPC, hostPort, hostPath volume or Unconfined seccomp/AppArmor profile (pod, container, init and ephemeral containers) outside the pack config's privilegedWorkloads (platform DaemonSets and charts; a chart's values are read with its defaults for the values that chart turns into privileges), and no namespace labelled Pod Security privileged outside its privilegedNamespaces, so a pod cannot take the node, its credentials or the metadata service (T11).",
+      "No privileged container, allowPrivilegeEscalation, capability beyond baseline's, hostNetwork/hostPID/hostIPC, hostPort, hostPath volume or Unconfined seccomp/AppArmor profile (pod, container, init and ephemeral containers) (or the rest of baseline: procMount Unmasked, unsafe sysctls, SELinux type/user/role, windowsOptions.hostProcess) in any object that carries a pod spec, and no hostPath or local PersistentVolume, outside the pack config's privilegedWorkloads (platform DaemonSets and charts; a chart is known by name however it is named, its values are read with its defaults for the values that chart turns into privileges, a chart outside CHART_PRIVILEGE_VALUES must be in reviewedCharts, valueYamlFiles and post-renderers only in unreadValuesReleases), and no namespace labelled Pod Security privileged outside its privilegedNamespaces, so a pod cannot take the node, its credentials or the metadata service (T11).",
     enforcementLevel,
     validateResource(r, report) {
       if (NAMESPACE_TYPES.has(r.type)) {
@@ -695,7 +695,7 @@ export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config
   return {
     name: "no-public-load-balancers",
     description:
-      "Nothing faces the internet unless named in the pack config's publicLoadBalancers: every SLB is intranet (addressType intranet), every ALB and NLB is Intranet (IPv6 too), an EIP is bound only to the NAT gateway (not to an instance, ENI, SLB, HaVip or IP; no Anycast EIP attachment), no NAT DNAT forward entry, and a LoadBalancer Service (or one a chart's values render: ingress-nginx's controller Services with the chart's defaults) carries the CCM's intranet address-type annotation and no reused load balancer or other loadBalancerClass (T15).",
+      "Nothing faces the internet unless named in the pack config's publicLoadBalancers: every SLB is intranet (addressType intranet), every ALB and NLB is Intranet (IPv6 too), an EIP is bound only to the NAT gateway (not to an instance, ENI, SLB, HaVip or IP; no Anycast EIP attachment), no NAT DNAT forward entry, and a LoadBalancer Service (or one a chart's values render: ingress-nginx's controller Services with the chart's defaults, any value map with type LoadBalancer) carries the CCM's intranet address-type annotation and no reused load balancer or other loadBalancerClass (T15).",
     enforcementLevel,
     validateResource(r, report) {
       if (isSlb(r)) {
