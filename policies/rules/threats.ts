@@ -2,7 +2,21 @@
 // cites the rows (T<n>) it stops. Where the pack's lists come from: the pack config
 // (policies/config/*.json), which a stack-file PR does not edit, so moving an
 // endpoint, a namespace or a load balancer in a stack file alone is a violation.
-import { arr, ConfigProperty, EnforcementLevel, isObj, isSlb, obj, PolicyResource, ResourcePolicy, StackPolicy, str, TYPES, withDefaults } from "./policy";
+import {
+  arr,
+  ConfigProperty,
+  EnforcementLevel,
+  isObj,
+  isSlb,
+  obj,
+  PolicyResource,
+  ResourcePolicy,
+  StackPolicy,
+  str,
+  TYPES,
+  UNKNOWN,
+  withDefaults,
+} from "./policy";
 
 const FIX = "allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file";
 
@@ -317,6 +331,13 @@ export function turnsOn(x: unknown): boolean {
 /** Keys that hand a pod the node when on (pod spec, container securityContext, or a chart value of that name); `hostProcess` is windowsOptions'. */
 const HOST_KEYS = ["privileged", "hostNetwork", "hostPID", "hostIPC", "allowPrivilegeEscalation", "hostPort", "hostProcess"];
 
+/** Keys whose value, unknown during preview, could hold a privilege: pod-privileges names them rather than guess. */
+const UNKNOWN_MATTERS = [
+  ...HOST_KEYS,
+  ...["hostPath", "capabilities", "seccompProfile", "appArmorProfile", "procMount", "sysctls", "seLinuxOptions", "windowsOptions"],
+  ...["securityContext", "containers", "initContainers", "ephemeralContainers", "volumes", "spec", "template", "jobTemplate", "annotations", "podAnnotations"],
+];
+
 /**
  * The rest of Pod Security `baseline` (Kubernetes "Pod Security Standards", Baseline: "Sysctls",
  * "/proc Mount Type", "SELinux"; kubernetes.io/docs/concepts/security/pod-security-standards/, read
@@ -358,6 +379,11 @@ export function privilegesIn(v: unknown, path = ""): string[] {
   const out: string[] = [];
   for (const [k, x] of Object.entries(v)) {
     const at = path === "" ? k : `${path}.${k}`;
+    // A value unknown during preview (knownCopy) matters only where a privilege could sit.
+    if (x === UNKNOWN) {
+      if (UNKNOWN_MATTERS.includes(k)) out.push(`${at} ${UNKNOWN}`);
+      continue;
+    }
     if (HOST_KEYS.includes(k) && !isObj(x)) {
       if (turnsOn(x)) out.push(at);
     } else if (HOST_KEYS.includes(k)) {
