@@ -213,7 +213,7 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
               }
             }
           }
-        } else if (r.type === TYPES.helmRelease && str(r.props.chart) === "fluent-bit") {
+        } else if ((r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) && chartRef(str(r.props.chart) ?? "", undefined).name === "fluent-bit") {
           const outputs = str(obj(obj(r.props.values).config).outputs);
           if (outputs === undefined) continue;
           for (const hp of fluentBitOutputs(outputs)) {
@@ -237,10 +237,14 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
 // pod-privileges (T11)
 
 export interface PodPrivilegesConfig {
-  /** `namespace/name` of the workloads and Helm releases that may run privileged or use host namespaces or hostPath. */
+  /**
+   * `namespace/name` of the workloads, `namespace/release@chart` of the Helm releases (the chart's
+   * name, so swapping a granted release's chart drops the grant) and `PersistentVolume/<name>` of the
+   * PersistentVolumes that may run privileged or use host namespaces or hostPath.
+   */
   privilegedWorkloads: string[];
   /**
-   * `namespace/release:values.path` grants for one privilege of a Helm release (a path
+   * `namespace/release@chart:values.path` grants for one privilege of a Helm release (a path
    * privilegesIn or CHART_PRIVILEGE_VALUES names): node-exporter's hostNetwork in
    * kube-prometheus-stack is allowed, a hostPID set on its Prometheus is not.
    */
@@ -264,11 +268,16 @@ export interface PodPrivilegesConfig {
 }
 
 export const POD_PRIVILEGES_SCHEMA: Record<keyof PodPrivilegesConfig, ConfigProperty> = {
-  privilegedWorkloads: { type: "array", items: { type: "string" }, description: "namespace/name of platform workloads and Helm releases", default: [] },
+  privilegedWorkloads: {
+    type: "array",
+    items: { type: "string" },
+    description: "namespace/name of platform workloads, namespace/release@chart of Helm releases, PersistentVolume/<name>",
+    default: [],
+  },
   privilegedChartValues: {
     type: "array",
     items: { type: "string" },
-    description: "namespace/release:values.path of Helm release values allowed to turn a node privilege on",
+    description: "namespace/release@chart:values.path of Helm release values allowed to turn a node privilege on",
     default: [],
   },
   privilegedNamespaces: {
@@ -574,6 +583,9 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
       }
       let found: string[];
       let id: string;
+      // What a grant names: `namespace/name`, and for a Helm release `namespace/release@chart`, so a
+      // release granted for one chart is not granted once it installs another.
+      let grant: string | undefined;
       if (PERSISTENT_VOLUME_TYPES.has(r.type)) {
         // Cluster-scoped: granted as `PersistentVolume/<name>` (a namespace name has no capitals).
         const meta = obj(r.props.metadata);
@@ -599,6 +611,7 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
             `${r.name}: ${id} sets ${unread.join(" and ")}, which hand the chart values or objects the plan does not show, so neither its privileges nor its Services can be judged; put them in values, or ${FIX} (pod-privileges.unreadValuesReleases)`,
           );
         const ref = chartRef(str(r.props.chart) ?? "", str(r.props.version));
+        grant = `${id}@${ref.name}`;
         found = [
           ...new Set([
             ...privilegesIn(r.props.values),
@@ -608,9 +621,10 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
           ]),
         ];
       } else return;
-      if (c.privilegedWorkloads.includes(id)) return;
+      const key = grant ?? id;
+      if (c.privilegedWorkloads.includes(key)) return;
       // A finding's values path is its text up to the first space, ":" or "=".
-      found = found.filter((f) => !c.privilegedChartValues.includes(`${id}:${f.split(/[ =:]/)[0]}`));
+      found = found.filter((f) => !c.privilegedChartValues.includes(`${key}:${f.split(/[ =:]/)[0]}`));
       // Sorted, so the message does not depend on the order of keys in the spec.
       found.sort();
       if (found.length > 0)

