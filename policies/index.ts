@@ -11,7 +11,7 @@
 // records secret markers, checks the rest.
 import { PolicyConfigSchema, PolicyPack, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { PolicyDefinition, POLICY_DEFINITIONS } from "./pack";
-import { PolicyResource, ResourcePolicy, stackOfUrn, StackPolicy, TYPES } from "./rules/policy";
+import { knownCopy, PolicyResource, ResourcePolicy, stackOfUrn, StackPolicy, TYPES } from "./rules/policy";
 
 function configSchema(def: PolicyDefinition): PolicyConfigSchema | undefined {
   if (Object.keys(def.configSchema).length === 0) return undefined;
@@ -26,7 +26,9 @@ function toCrossGuard(def: PolicyDefinition): ResourceValidationPolicy | StackVa
       validateResource: (args, reportViolation) => {
         // The level passed here is unused: the CLI and the pack server apply the configured one.
         const policy = def.create("advisory", args.getConfig<Record<string, unknown>>()) as ResourcePolicy;
-        policy.validateResource({ type: args.type, urn: args.urn, name: args.name, props: args.props, parent: args.opts.parent }, reportViolation);
+        // A plain copy: an unknown value reads as UNKNOWN instead of throwing, so it matters only where a rule reads it.
+        const props = knownCopy(args.props) as Record<string, unknown>;
+        policy.validateResource({ type: args.type, urn: args.urn, name: args.name, props, parent: args.opts.parent }, reportViolation);
       },
     };
   }
@@ -38,7 +40,7 @@ function toCrossGuard(def: PolicyDefinition): ResourceValidationPolicy | StackVa
         type: r.type,
         urn: r.urn,
         name: r.name,
-        props: r.props,
+        props: knownCopy(r.props) as Record<string, unknown>,
         dependencies: r.dependencies.map((d) => d.urn),
         parent: r.parent?.urn,
       }));

@@ -170,3 +170,27 @@ export function withDefaults<C>(schema: Record<keyof C, ConfigProperty>, config:
   for (const [k, s] of Object.entries(schema) as [string, ConfigProperty][]) out[k] = (config as Record<string, unknown>)[k] ?? s.default;
   return out as C;
 }
+
+/** What a value that cannot be known during a preview (an output of a resource not created yet) reads as in knownCopy. */
+export const UNKNOWN = "(unknown during preview)";
+
+/**
+ * A plain copy of a resource's props in which each value unknown during a preview is UNKNOWN.
+ * CrossGuard hands a rule a proxy that throws UnknownValueError on reading such a value
+ * (@pulumi/policy 1.21.0 proxy.js, proxyHelper), and a throw turns the whole policy into an
+ * advisory "can't run policy ... during preview" for that resource; on the copy, an unknown matters
+ * only where a rule reads it (pod-privileges names one at a privilege key). Plain data (the offline
+ * preview) copies unchanged.
+ */
+export function knownCopy(v: unknown): unknown {
+  if (v === null || typeof v !== "object") return v;
+  const read = (k: string | number): unknown => {
+    try {
+      return knownCopy((v as Record<string | number, unknown>)[k]);
+    } catch {
+      return UNKNOWN;
+    }
+  };
+  if (Array.isArray(v)) return Array.from({ length: v.length }, (_, i) => read(i));
+  return Object.fromEntries(Object.keys(v).map((k) => [k, read(k)]));
+}

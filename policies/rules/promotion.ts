@@ -1,13 +1,14 @@
 // validated-in-pre (docs/threat-model.md, T21): prod runs only builds pre validated. The
 // program records on each prod app's JavaApp component the tags pre validated for it (pre's
 // tag and history, read from pre's stack file: components/ops/prodTags.ts), so the real
-// `pulumi preview --policy-pack` holds every app Deployment's image tag, canary included,
+// `pulumi preview --policy-pack` holds every app workload's image tag (Deployments, canaries, Jobs, patches)
 // against that list, not only `npm run check:fleet` in CI.
-import { arr, ConfigProperty, EnforcementLevel, isObj, obj, PolicyStack, ReportViolation, StackPolicy, str, TYPES, withDefaults } from "./policy";
+import { arr, ConfigProperty, EnforcementLevel, isObj, obj, PolicyStack, ReportViolation, StackPolicy, str, withDefaults } from "./policy";
+import { carriesPods, podSpecsIn } from "./threats";
 import { parseImage } from "./workloads";
 
 export interface ValidatedInPreConfig {
-  /** Prod: every app Deployment's tag must be on its JavaApp's validatedInPre list, and the list must be there. */
+  /** Prod: every app workload's image tag must be on its JavaApp's validatedInPre list, and the list must be there. */
   required: boolean;
   /**
    * `repository:tag` of the platform's own sidecars an app pod may carry beside the app's image (the
@@ -30,28 +31,31 @@ export function validatedInPre(enforcementLevel: EnforcementLevel, config: Parti
   return {
     name: "validated-in-pre",
     description:
-      "In prod, every container of every app Deployment (canaries, init and sidecar containers included, whatever their names) runs the app's image at a tag pre validated (one of the tags the program recorded on its JavaApp component from pre's stack file: pre's tag and history) or one of the platform's pinned sidecar images in the pack config (T21).",
+      "In prod, every container of every app workload (any object under a JavaApp carrying a pod spec: Deployments, canaries, Jobs, patches; init, sidecar and ephemeral containers included, whatever their names) runs the app's image at a tag pre validated, never pinned by a digest, (one of the tags the program recorded on its JavaApp component from pre's stack file: pre's tag and history) or one of the platform's pinned sidecar images in the pack config (T21).",
     enforcementLevel,
     validateStack(s: PolicyStack, report: ReportViolation) {
       if (!c.required) return;
       const lists = new Map<string, unknown>();
       for (const r of s.resources) if (r.type === JAVA_APP_TYPE && str(r.props.app) !== undefined) lists.set(str(r.props.app)!, r.props.validatedInPre);
       for (const r of s.resources) {
-        if (r.type !== TYPES.deployment || !(r.urn.split("::")[2] ?? "").split("$").includes(JAVA_APP_TYPE)) continue;
+        // Every object under a JavaApp that carries pods (a Deployment, a Job, a StatefulSet, a patch, a custom resource's template).
+        if (!(r.urn.split("::")[2] ?? "").split("$").includes(JAVA_APP_TYPE) || !carriesPods(r)) continue;
+        const kind = r.type.split(":").pop() ?? r.type;
         const meta = obj(r.props.metadata);
         const app = str(obj(meta.labels)[APP_NAME_LABEL]);
         const id = `${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
         const list = app === undefined ? undefined : lists.get(app);
         if (app === undefined || !Array.isArray(list)) {
           report(
-            `${r.name}: ${id} is an app Deployment but the plan carries no list of the tags pre validated for ${app ?? `it (no ${APP_NAME_LABEL} label)`} (its JavaApp component's validatedInPre); prod runs only what pre validated`,
+            `${r.name}: ${id} is an app ${kind} but the plan carries no list of the tags pre validated for ${app ?? `it (no ${APP_NAME_LABEL} label)`} (its JavaApp component's validatedInPre); prod runs only what pre validated`,
           );
           continue;
         }
         // Every container, init and ephemeral ones included, whatever it is called: the app's own image
         // must carry a tag pre validated; anything else must be one of the platform's pinned sidecars.
-        const pod = obj(obj(obj(r.props.spec).template).spec);
-        const containers = [...arr(pod.initContainers), ...arr(pod.containers), ...arr(pod.ephemeralContainers)].filter(isObj);
+        const containers = podSpecsIn({ ...r.props, metadata: undefined })
+          .flatMap((pod) => [...arr(pod.initContainers), ...arr(pod.containers), ...arr(pod.ephemeralContainers)])
+          .filter(isObj);
         for (const ctr of containers) {
           const image = str(ctr.image);
           const name = str(ctr.name) ?? "(unnamed)";
@@ -59,12 +63,21 @@ export function validatedInPre(enforcementLevel: EnforcementLevel, config: Parti
             report(`${r.name}: ${id} container ${name} names no image, so the plan cannot show it is one pre validated`);
             continue;
           }
-          const { repository, tag } = parseImage(image);
+          const { repository, tag, digest } = parseImage(image);
           if (repository.split("/").pop() !== app) {
             if (!c.sidecarImages.includes(image))
               report(
                 `${r.name}: ${id} container ${name} runs ${image}, neither ${app}'s own image with a tag pre validated nor one of the platform's sidecars (${c.sidecarImages.join(", ") || "none listed"}; validated-in-pre.sidecarImages in the pack config)`,
               );
+            continue;
+          }
+          // A digest wins over the tag: the runtime pulls name@digest and drops the tag (distribution/reference
+          // normalize.go ParseDockerRef, which containerd's CRI uses), so `:validated-tag@sha256:<other build>`
+          // runs a build pre never saw.
+          if (digest !== undefined) {
+            report(
+              `${r.name}: ${id} container ${name} runs ${image}, whose digest @${digest} picks the build, not the tag pre validated; name the app's image by a validated tag alone`,
+            );
             continue;
           }
           if (tag !== undefined && list.includes(tag)) continue;

@@ -2,7 +2,21 @@
 // cites the rows (T<n>) it stops. Where the pack's lists come from: the pack config
 // (policies/config/*.json), which a stack-file PR does not edit, so moving an
 // endpoint, a namespace or a load balancer in a stack file alone is a violation.
-import { arr, ConfigProperty, EnforcementLevel, isObj, isSlb, obj, PolicyResource, ResourcePolicy, StackPolicy, str, TYPES, withDefaults } from "./policy";
+import {
+  arr,
+  ConfigProperty,
+  EnforcementLevel,
+  isObj,
+  isSlb,
+  obj,
+  PolicyResource,
+  ResourcePolicy,
+  StackPolicy,
+  str,
+  TYPES,
+  UNKNOWN,
+  withDefaults,
+} from "./policy";
 
 const FIX = "allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file";
 
@@ -119,27 +133,47 @@ export function fluentBitOutputs(outputs: string): string[] {
   return found;
 }
 
+/**
+ * The pod-carrying types of @pulumi/kubernetes 4.34.2 (node_modules/@pulumi/kubernetes/{apps,batch,core}/v1/*.d.ts),
+ * patches included. Any other `kubernetes:` type (a custom resource, a future kind) counts as a
+ * workload when a pod spec is found anywhere in it (podSpecsIn).
+ */
 export const WORKLOAD_TYPES = new Set([
-  "kubernetes:apps/v1:Deployment",
-  "kubernetes:apps/v1:DaemonSet",
-  "kubernetes:apps/v1:StatefulSet",
-  "kubernetes:apps/v1:ReplicaSet",
-  "kubernetes:batch/v1:Job",
-  "kubernetes:batch/v1:CronJob",
-  "kubernetes:core/v1:Pod",
-  "kubernetes:apps/v1:DeploymentPatch",
-  "kubernetes:apps/v1:DaemonSetPatch",
-  "kubernetes:apps/v1:StatefulSetPatch",
+  ...["Deployment", "DaemonSet", "StatefulSet", "ReplicaSet"].flatMap((k) => [`kubernetes:apps/v1:${k}`, `kubernetes:apps/v1:${k}Patch`]),
+  ...["Job", "CronJob"].flatMap((k) => [`kubernetes:batch/v1:${k}`, `kubernetes:batch/v1:${k}Patch`]),
+  ...["Pod", "PodTemplate", "ReplicationController"].flatMap((k) => [`kubernetes:core/v1:${k}`, `kubernetes:core/v1:${k}Patch`]),
 ]);
 
-function podSpecOf(r: PolicyResource) {
-  const spec = obj(r.props.spec);
-  if (r.type === "kubernetes:core/v1:Pod") return spec;
-  if (r.type === "kubernetes:batch/v1:CronJob") return obj(obj(obj(obj(spec.jobTemplate).spec).template).spec);
-  return obj(obj(spec.template).spec);
+/** PersistentVolume types: a hostPath or local PV hands the node's disk to any pod that claims it (T11). */
+export const PERSISTENT_VOLUME_TYPES = new Set(["kubernetes:core/v1:PersistentVolume", "kubernetes:core/v1:PersistentVolumePatch"]);
+
+const NAMESPACE_TYPES = new Set(["kubernetes:core/v1:Namespace", "kubernetes:core/v1:NamespacePatch"]);
+
+const POD_LISTS = ["containers", "initContainers", "ephemeralContainers"];
+
+/**
+ * Every pod spec in an object, wherever it sits: a map holding a containers, initContainers or
+ * ephemeralContainers list (Pod `spec`, `template.spec`, `jobTemplate.spec.template.spec`, a custom
+ * resource's pod template), or the `spec` of a `template` that holds none (a patch may set only
+ * `hostNetwork` there).
+ */
+export function podSpecsIn(v: unknown): Record<string, unknown>[] {
+  if (Array.isArray(v)) return v.flatMap(podSpecsIn);
+  if (!isObj(v)) return [];
+  if (POD_LISTS.some((k) => Array.isArray(v[k]))) return [v];
+  const own =
+    isObj(v.template) && isObj(v.template.spec) && !POD_LISTS.some((k) => Array.isArray(obj(obj(v.template).spec)[k])) ? [obj(obj(v.template).spec)] : [];
+  return [...own, ...Object.values(v).flatMap(podSpecsIn)];
 }
 
-const containersOf = (pod: Record<string, unknown>) => [...arr(pod.initContainers), ...arr(pod.containers), ...arr(pod.ephemeralContainers)].map(obj);
+/** Whether a resource carries pods: a workload type, or a `kubernetes:` object with a pod spec anywhere (a custom resource's template). */
+export function carriesPods(r: PolicyResource): boolean {
+  if (WORKLOAD_TYPES.has(r.type)) return true;
+  if (!r.type.startsWith("kubernetes:") || r.type.startsWith("kubernetes:helm.sh/") || NAMESPACE_TYPES.has(r.type)) return false;
+  return podSpecsIn({ ...r.props, metadata: undefined }).length > 0;
+}
+
+const containersOf = (pod: Record<string, unknown>) => POD_LISTS.flatMap((k) => arr(pod[k])).map(obj);
 
 export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: Partial<CredentialEndpointsConfig> = {}): StackPolicy {
   const c = withDefaults(CREDENTIAL_ENDPOINTS_SCHEMA, config);
@@ -150,8 +184,8 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
     enforcementLevel,
     validateStack(s, report) {
       for (const r of s.resources) {
-        if (WORKLOAD_TYPES.has(r.type)) {
-          for (const ctr of containersOf(podSpecOf(r))) {
+        if (carriesPods(r)) {
+          for (const ctr of podSpecsIn({ ...r.props, metadata: undefined }).flatMap(containersOf)) {
             for (const e of arr(ctr.env).map(obj)) {
               const name = str(e.name) ?? "";
               const list = ENDPOINT_ENV[name];
@@ -179,7 +213,7 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
               }
             }
           }
-        } else if (r.type === TYPES.helmRelease && str(r.props.chart) === "fluent-bit") {
+        } else if ((r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) && chartRef(str(r.props.chart) ?? "", undefined).name === "fluent-bit") {
           const outputs = str(obj(obj(r.props.values).config).outputs);
           if (outputs === undefined) continue;
           for (const hp of fluentBitOutputs(outputs)) {
@@ -203,10 +237,14 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
 // pod-privileges (T11)
 
 export interface PodPrivilegesConfig {
-  /** `namespace/name` of the workloads and Helm releases that may run privileged or use host namespaces or hostPath. */
+  /**
+   * `namespace/name` of the workloads, `namespace/release@chart` of the Helm releases (the chart's
+   * name, so swapping a granted release's chart drops the grant) and `PersistentVolume/<name>` of the
+   * PersistentVolumes that may run privileged or use host namespaces or hostPath.
+   */
   privilegedWorkloads: string[];
   /**
-   * `namespace/release:values.path` grants for one privilege of a Helm release (a path
+   * `namespace/release@chart:values.path` grants for one privilege of a Helm release (a path
    * privilegesIn or CHART_PRIVILEGE_VALUES names): node-exporter's hostNetwork in
    * kube-prometheus-stack is allowed, a hostPID set on its Prometheus is not.
    */
@@ -216,14 +254,30 @@ export interface PodPrivilegesConfig {
    * off there, so the ValidatingAdmissionPolicy is all that stands (components/cluster/podSecurity.ts RELAXED_NAMESPACES).
    */
   privilegedNamespaces: string[];
+  /**
+   * `name@version` of Helm charts outside CHART_PRIVILEGE_VALUES whose templates were read and
+   * render no node privilege and no LoadBalancer Service by default: a release of any other chart is
+   * refused, its values then judged as given.
+   */
+  reviewedCharts: string[];
+  /**
+   * `namespace/release` of Helm releases allowed `valueYamlFiles` or a post-renderer, which hand
+   * the chart values (or objects) the plan does not show.
+   */
+  unreadValuesReleases: string[];
 }
 
 export const POD_PRIVILEGES_SCHEMA: Record<keyof PodPrivilegesConfig, ConfigProperty> = {
-  privilegedWorkloads: { type: "array", items: { type: "string" }, description: "namespace/name of platform workloads and Helm releases", default: [] },
+  privilegedWorkloads: {
+    type: "array",
+    items: { type: "string" },
+    description: "namespace/name of platform workloads, namespace/release@chart of Helm releases, PersistentVolume/<name>",
+    default: [],
+  },
   privilegedChartValues: {
     type: "array",
     items: { type: "string" },
-    description: "namespace/release:values.path of Helm release values allowed to turn a node privilege on",
+    description: "namespace/release@chart:values.path of Helm release values allowed to turn a node privilege on",
     default: [],
   },
   privilegedNamespaces: {
@@ -232,11 +286,22 @@ export const POD_PRIVILEGES_SCHEMA: Record<keyof PodPrivilegesConfig, ConfigProp
     description: "namespaces that may carry pod-security.kubernetes.io/enforce: privileged",
     default: [],
   },
+  reviewedCharts: {
+    type: "array",
+    items: { type: "string" },
+    description: "name@version of Helm charts outside CHART_PRIVILEGE_VALUES reviewed to render no privilege or LoadBalancer by default",
+    default: [],
+  },
+  unreadValuesReleases: {
+    type: "array",
+    items: { type: "string" },
+    description: "namespace/release of Helm releases allowed valueYamlFiles or a post-renderer",
+    default: [],
+  },
 };
 
 /** The Pod Security enforce label (Kubernetes "Pod Security Admission", namespace labels). */
 export const PSA_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
-const NAMESPACE_TYPES = new Set(["kubernetes:core/v1:Namespace", "kubernetes:core/v1:NamespacePatch"]);
 
 /**
  * The capabilities Pod Security `baseline` lets a container add (Kubernetes "Pod Security Standards",
@@ -272,8 +337,37 @@ export function turnsOn(x: unknown): boolean {
   return x !== undefined && x !== null && x !== false && x !== 0 && x !== "";
 }
 
-/** Keys that hand a pod the node when on (pod spec, container securityContext, or a chart value of that name). */
-const HOST_KEYS = ["privileged", "hostNetwork", "hostPID", "hostIPC", "allowPrivilegeEscalation", "hostPort"];
+/** Keys that hand a pod the node when on (pod spec, container securityContext, or a chart value of that name); `hostProcess` is windowsOptions'. */
+const HOST_KEYS = ["privileged", "hostNetwork", "hostPID", "hostIPC", "allowPrivilegeEscalation", "hostPort", "hostProcess"];
+
+/** Keys whose value, unknown during preview, could hold a privilege: pod-privileges names them rather than guess. */
+const UNKNOWN_MATTERS = [
+  ...HOST_KEYS,
+  ...["hostPath", "capabilities", "seccompProfile", "appArmorProfile", "procMount", "sysctls", "seLinuxOptions", "windowsOptions"],
+  ...["securityContext", "containers", "initContainers", "ephemeralContainers", "volumes", "spec", "template", "jobTemplate", "annotations", "podAnnotations"],
+];
+
+/**
+ * The rest of Pod Security `baseline` (Kubernetes "Pod Security Standards", Baseline: "Sysctls",
+ * "/proc Mount Type", "SELinux"; kubernetes.io/docs/concepts/security/pod-security-standards/, read
+ * 2026-12-07; the admission policy's BASELINE_SELINUX_TYPES, components/k8s/admissionPolicy.ts): the
+ * sysctls a pod may set, and the SELinux types it may ask for (user and role must be unset).
+ */
+export const BASELINE_SYSCTLS = [
+  "kernel.shm_rmid_forced",
+  "net.ipv4.ip_local_port_range",
+  "net.ipv4.ip_unprivileged_port_start",
+  "net.ipv4.tcp_syncookies",
+  "net.ipv4.ping_group_range",
+  "net.ipv4.ip_local_reserved_ports",
+  "net.ipv4.tcp_keepalive_time",
+  "net.ipv4.tcp_fin_timeout",
+  "net.ipv4.tcp_keepalive_intvl",
+  "net.ipv4.tcp_keepalive_probes",
+  "net.ipv4.tcp_rmem",
+  "net.ipv4.tcp_wmem",
+];
+export const BASELINE_SELINUX_TYPES = ["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"];
 /** Annotations that turn a container's AppArmor or seccomp profile off (the pre-field forms the kubelet still reads for AppArmor). */
 const UNCONFINED_ANNOTATION =
   /^(container\.apparmor\.security\.beta\.kubernetes\.io\/|container\.seccomp\.security\.alpha\.kubernetes\.io\/|seccomp\.security\.alpha\.kubernetes\.io\/pod$)/;
@@ -283,7 +377,10 @@ const UNCONFINED_ANNOTATION =
  * `hostIPC`, `allowPrivilegeEscalation` or `hostPort` on (see turnsOn), a `hostPath`, a capability
  * added beyond baseline's list, a `seccompProfile` or `appArmorProfile` of type `Unconfined` (pod or
  * container level: the walk goes through containers, initContainers and ephemeralContainers alike),
- * or an `unconfined` AppArmor/seccomp annotation (in `annotations`, or a chart's `podAnnotations`).
+ * or an `unconfined` AppArmor/seccomp annotation (in `annotations`, or a chart's `podAnnotations`);
+ * and the rest of baseline: a procMount other than Default (Unmasked), a sysctl outside
+ * BASELINE_SYSCTLS, an SELinux type outside BASELINE_SELINUX_TYPES or any SELinux user or role,
+ * windowsOptions.hostProcess.
  */
 export function privilegesIn(v: unknown, path = ""): string[] {
   if (Array.isArray(v)) return v.flatMap((x, i) => privilegesIn(x, `${path}[${i}]`));
@@ -291,6 +388,11 @@ export function privilegesIn(v: unknown, path = ""): string[] {
   const out: string[] = [];
   for (const [k, x] of Object.entries(v)) {
     const at = path === "" ? k : `${path}.${k}`;
+    // A value unknown during preview (knownCopy) matters only where a privilege could sit.
+    if (x === UNKNOWN) {
+      if (UNKNOWN_MATTERS.includes(k)) out.push(`${at} ${UNKNOWN}`);
+      continue;
+    }
     if (HOST_KEYS.includes(k) && !isObj(x)) {
       if (turnsOn(x)) out.push(at);
     } else if (HOST_KEYS.includes(k)) {
@@ -301,6 +403,16 @@ export function privilegesIn(v: unknown, path = ""): string[] {
       arr(x.add).forEach((cap, i) => {
         if (typeof cap !== "string" || !BASELINE_CAPABILITIES.includes(cap.replace(/^CAP_/, "").toUpperCase())) out.push(`${at}.add[${i}]=${String(cap)}`);
       });
+    } else if (k === "procMount" && typeof x === "string") {
+      if (x !== "" && x !== "Default") out.push(`${at}=${x}`);
+    } else if (k === "sysctls" && Array.isArray(x)) {
+      x.forEach((sc, i) => {
+        const name = isObj(sc) ? sc.name : sc;
+        if (typeof name !== "string" || !BASELINE_SYSCTLS.includes(name)) out.push(`${at}[${i}]=${String(name)}`);
+      });
+    } else if (k === "seLinuxOptions" && isObj(x)) {
+      if (x.type !== undefined && x.type !== null && !BASELINE_SELINUX_TYPES.includes(String(x.type))) out.push(`${at}.type=${String(x.type)}`);
+      for (const f of ["user", "role"]) if (x[f] !== undefined && x[f] !== null && x[f] !== "") out.push(`${at}.${f}=${String(x[f])}`);
     } else if ((k === "seccompProfile" || k === "appArmorProfile") && isObj(x)) {
       if (String(x.type).toLowerCase() === "unconfined") out.push(`${at}.type=Unconfined`);
     } else if ((k === "annotations" || k === "podAnnotations") && isObj(x)) {
@@ -342,8 +454,10 @@ export interface ChartPrivilegeValue {
  *   `hostNetwork`; its default daemonSetVolumes are hostPaths (/var/log, /var/lib/docker/containers,
  *   /etc/machine-id).
  * - alibaba-cloud-csi-driver 1.36.2 (kubernetes-sigs/alibaba-cloud-csi-driver 68d4c40e,
- *   deploy/charts/alibaba-cloud-csi-driver/templates/plugin.yaml:51-55, 87-90): the node plugin runs
- *   privileged with hostNetwork, hostPID and hostIPC whatever the values (`csi.disk.enabled`).
+ *   deploy/charts/alibaba-cloud-csi-driver/templates/plugin.yaml:1-2, 51-55, 87-90; the same shape at
+ *   108f97a1): one node-plugin DaemonSet per non-nil `nodePools` entry when `plugin.enabled` (on by
+ *   default), with hostNetwork, hostPID, hostIPC and a privileged csi-plugin container whichever of
+ *   csi.disk/nas/oss is on, so the key is `plugin.enabled`, not `csi.disk.enabled`.
  * A chart not listed here (kubelet-csr-approver, skywalking-helm, ks-core) is judged by the values
  * the release sets only; a listed chart at another version is refused until its values are re-read.
  */
@@ -380,7 +494,7 @@ export const CHART_PRIVILEGE_VALUES: Record<string, { version: string; values: C
   },
   "alibaba-cloud-csi-driver": {
     version: "1.36.2",
-    values: [{ path: "csi.disk.enabled", default: true, renders: "a privileged node plugin with hostNetwork, hostPID, hostIPC" }],
+    values: [{ path: "plugin.enabled", default: true, renders: "a privileged node plugin with hostNetwork, hostPID, hostIPC" }],
   },
 };
 
@@ -393,10 +507,35 @@ function valueAt(v: unknown, path: string): unknown {
   return at;
 }
 
-/** What a release's chart turns into node privileges from its values and the chart's defaults (CHART_PRIVILEGE_VALUES). */
-export function chartPrivileges(chart: string, version: string | undefined, values: unknown): string[] {
+/**
+ * The chart a release names, however it names it: `name`, `repo/name` (a repository alias),
+ * `oci://host/path/name`, or an archive URL or path whose last segment is `<name>-<version>.tgz`
+ * (Helm's package file name, `helm package`; the archive's own version wins over `version`, which
+ * Helm ignores for an archive). A local chart directory (`./x`, `/x`, `file://`) renders whatever
+ * the checkout holds, so it has no name the pack can trust: `local` is set.
+ */
+export function chartRef(chart: string, version: string | undefined): { name: string; version: string | undefined; local: boolean } {
+  const last = chart.replace(/\/+$/, "").split("/").pop() ?? "";
+  const archive = /^(.+?)-(v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)\.(?:tgz|tar\.gz)$/.exec(last);
+  if (archive) return { name: archive[1], version: archive[2], local: false };
+  const local = /^(\.|\/|~|file:)/.test(chart) || /\.(tgz|tar\.gz)$/.test(last);
+  return { name: last, version, local };
+}
+
+/**
+ * What a release's chart turns into node privileges from its values and the chart's defaults
+ * (CHART_PRIVILEGE_VALUES). A chart not in that table is refused unless `reviewed` lists it as
+ * `name@version` (its templates read for privileges and LoadBalancer Services it renders by default).
+ */
+export function chartPrivileges(chart: string, version: string | undefined, values: unknown, reviewed: string[] = []): string[] {
+  if (chart === "") return ["a chart the plan does not name"];
   const known = CHART_PRIVILEGE_VALUES[chart];
-  if (known === undefined) return [];
+  if (known === undefined)
+    return reviewed.includes(`${chart}@${version ?? ""}`)
+      ? []
+      : [
+          `chart ${chart} ${version ?? "(no version)"}, which the pack has not reviewed (neither CHART_PRIVILEGE_VALUES nor pod-privileges.reviewedCharts ${JSON.stringify(`${chart}@${version ?? ""}`)}), so what its defaults render is unknown`,
+        ];
   if (version !== known.version)
     return [`chart ${chart} ${version ?? "(no version)"}, whose privilege values the pack read at ${known.version} only (CHART_PRIVILEGE_VALUES)`];
   const out: string[] = [];
@@ -414,12 +553,23 @@ export function chartPrivileges(chart: string, version: string | undefined, valu
   return out;
 }
 
+/** The inputs of a Helm release that hand it values or objects the plan does not show: v3 `valueYamlFiles`, `postrender`; v4 `postRenderer`. */
+export function unreadValues(r: PolicyResource): string[] {
+  const out: string[] = [];
+  if (arr(r.props.valueYamlFiles).length > 0) out.push("valueYamlFiles");
+  for (const k of ["postrender", "postRenderer"]) {
+    const v = r.props[k];
+    if (v !== undefined && v !== null && v !== "" && !(isObj(v) && Object.keys(v).length === 0)) out.push(k);
+  }
+  return out;
+}
+
 export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partial<PodPrivilegesConfig> = {}): ResourcePolicy {
   const c = withDefaults(POD_PRIVILEGES_SCHEMA, config);
   return {
     name: "pod-privileges",
     description:
-      "No privileged container, allowPrivilegeEscalation, capability beyond baseline's, hostNetwork/hostPID/hostIPC, hostPort, hostPath volume or Unconfined seccomp/AppArmor profile (pod, container, init and ephemeral containers) outside the pack config's privilegedWorkloads (platform DaemonSets and charts; a chart's values are read with its defaults for the values that chart turns into privileges), and no namespace labelled Pod Security privileged outside its privilegedNamespaces, so a pod cannot take the node, its credentials or the metadata service (T11).",
+      "No privileged container, allowPrivilegeEscalation, capability beyond baseline's, hostNetwork/hostPID/hostIPC, hostPort, hostPath volume or Unconfined seccomp/AppArmor profile (pod, container, init and ephemeral containers) (or the rest of baseline: procMount Unmasked, unsafe sysctls, SELinux type/user/role, windowsOptions.hostProcess) in any object that carries a pod spec, and no hostPath or local PersistentVolume, outside the pack config's privilegedWorkloads (platform DaemonSets and charts; a chart is known by name however it is named, its values are read with its defaults for the values that chart turns into privileges, a chart outside CHART_PRIVILEGE_VALUES must be in reviewedCharts, valueYamlFiles and post-renderers only in unreadValuesReleases), and no namespace labelled Pod Security privileged outside its privilegedNamespaces, so a pod cannot take the node, its credentials or the metadata service (T11).",
     enforcementLevel,
     validateResource(r, report) {
       if (NAMESPACE_TYPES.has(r.type)) {
@@ -433,19 +583,48 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
       }
       let found: string[];
       let id: string;
-      if (WORKLOAD_TYPES.has(r.type)) {
+      // What a grant names: `namespace/name`, and for a Helm release `namespace/release@chart`, so a
+      // release granted for one chart is not granted once it installs another.
+      let grant: string | undefined;
+      if (PERSISTENT_VOLUME_TYPES.has(r.type)) {
+        // Cluster-scoped: granted as `PersistentVolume/<name>` (a namespace name has no capitals).
+        const meta = obj(r.props.metadata);
+        id = `PersistentVolume/${str(meta.name) ?? r.name}`;
+        const spec = obj(r.props.spec);
+        found = [...privilegesIn(spec, "spec"), ...(spec.local !== undefined && spec.local !== null ? ["spec.local"] : [])].map(
+          (f) => `${f} (a PersistentVolumeClaim in any namespace mounts the node's disk, which Pod Security baseline allows)`,
+        );
+      } else if (carriesPods(r)) {
         const meta = obj(r.props.metadata);
         id = `${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
-        // A bare Pod's AppArmor/seccomp annotations sit on its own metadata, not under spec.
-        found = privilegesIn(r.type === "kubernetes:core/v1:Pod" ? { metadata: { annotations: meta.annotations }, spec: r.props.spec } : r.props.spec);
+        // The body without metadata; a Deployment's findings read `template.spec...` (under spec), a
+        // PodTemplate's `template.spec...`. A bare Pod's AppArmor/seccomp annotations sit on its own metadata.
+        const body = Object.fromEntries(Object.entries(r.props).filter(([k]) => !["metadata", "apiVersion", "kind"].includes(k)));
+        const walked = Object.keys(body).length === 1 && "spec" in body ? body.spec : body;
+        const isPod = r.type === "kubernetes:core/v1:Pod" || r.type === "kubernetes:core/v1:PodPatch";
+        found = privilegesIn(isPod ? { metadata: { annotations: meta.annotations }, spec: r.props.spec } : walked);
       } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
         id = `${str(r.props.namespace) ?? "default"}/${str(r.props.name) ?? r.name}`;
-        const chart = (str(r.props.chart) ?? "").split("/").pop() ?? "";
-        found = [...new Set([...privilegesIn(r.props.values), ...chartPrivileges(chart, str(r.props.version), r.props.values)])];
+        const unread = unreadValues(r);
+        if (unread.length > 0 && !c.unreadValuesReleases.includes(id))
+          report(
+            `${r.name}: ${id} sets ${unread.join(" and ")}, which hand the chart values or objects the plan does not show, so neither its privileges nor its Services can be judged; put them in values, or ${FIX} (pod-privileges.unreadValuesReleases)`,
+          );
+        const ref = chartRef(str(r.props.chart) ?? "", str(r.props.version));
+        grant = `${id}@${ref.name}`;
+        found = [
+          ...new Set([
+            ...privilegesIn(r.props.values),
+            ...(ref.local
+              ? [`local chart ${str(r.props.chart)}, whose templates are whatever the checkout holds`]
+              : chartPrivileges(ref.name, ref.version, r.props.values, c.reviewedCharts)),
+          ]),
+        ];
       } else return;
-      if (c.privilegedWorkloads.includes(id)) return;
+      const key = grant ?? id;
+      if (c.privilegedWorkloads.includes(key)) return;
       // A finding's values path is its text up to the first space, ":" or "=".
-      found = found.filter((f) => !c.privilegedChartValues.includes(`${id}:${f.split(/[ =:]/)[0]}`));
+      found = found.filter((f) => !c.privilegedChartValues.includes(`${key}:${f.split(/[ =:]/)[0]}`));
       // Sorted, so the message does not depend on the order of keys in the spec.
       found.sort();
       if (found.length > 0)
@@ -556,7 +735,7 @@ export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config
   return {
     name: "no-public-load-balancers",
     description:
-      "Nothing faces the internet unless named in the pack config's publicLoadBalancers: every SLB is intranet (addressType intranet), every ALB and NLB is Intranet (IPv6 too), an EIP is bound only to the NAT gateway (not to an instance, ENI, SLB, HaVip or IP; no Anycast EIP attachment), no NAT DNAT forward entry, and a LoadBalancer Service (or one a chart's values render: ingress-nginx's controller Services with the chart's defaults) carries the CCM's intranet address-type annotation and no reused load balancer or other loadBalancerClass (T15).",
+      "Nothing faces the internet unless named in the pack config's publicLoadBalancers: every SLB is intranet (addressType intranet), every ALB and NLB is Intranet (IPv6 too), an EIP is bound only to the NAT gateway (not to an instance, ENI, SLB, HaVip or IP; no Anycast EIP attachment), no NAT DNAT forward entry, and a LoadBalancer Service (or one a chart's values render: ingress-nginx's controller Services with the chart's defaults, any value map with type LoadBalancer) carries the CCM's intranet address-type annotation and no reused load balancer or other loadBalancerClass (T15).",
     enforcementLevel,
     validateResource(r, report) {
       if (isSlb(r)) {
@@ -604,9 +783,14 @@ export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config
       } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
         const id = `${str(r.props.namespace) ?? "default"}/${str(r.props.name) ?? r.name}`;
         if (allowed(id)) return;
-        const chart = (str(r.props.chart) ?? "").split("/").pop() ?? "";
-        const services =
-          chart === "ingress-nginx" ? ingressNginxServices(r.props.values).filter((s) => s.type === "LoadBalancer") : loadBalancerValues(r.props.values);
+        const chart = chartRef(str(r.props.chart) ?? "", undefined).name;
+        // ingress-nginx's controller Services are modelled with the chart's defaults; its other
+        // Service values (controller.metrics.service, controller.admissionWebhooks.service,
+        // defaultBackend.service: templates controller-service-metrics.yaml, controller-service-webhook.yaml,
+        // default-backend-service.yaml at 4.15.1, each `type` defaulting to ClusterIP) by the generic walk.
+        const modelled = chart === "ingress-nginx" ? ingressNginxServices(r.props.values).filter((s) => s.type === "LoadBalancer") : [];
+        const skip = chart === "ingress-nginx" ? ["controller.service", "controller.service.internal"] : [];
+        const services = [...modelled, ...loadBalancerValues(r.props.values).filter((s) => !skip.includes(s.which))];
         for (const svc of services) {
           const problem = serviceExposure(svc.annotations, svc.loadBalancerClass);
           if (problem) report(`${r.name}: ${id} values ${svc.which || "(top level)"} render a LoadBalancer Service that ${problem}; ${where}`);

@@ -158,6 +158,29 @@ describe("the CrossGuard pack, loaded as the Pulumi CLI loads it", () => {
     ]);
   });
 
+  test("Analyze under prod.json: a value unknown during preview stays unread unless it sits at a privilege key; pod-privileges stays mandatory", async () => {
+    await configure("prod.json");
+    // What the engine sends for an output not known yet (@pulumi/policy 1.21.0 proxy.js unknownStringValue;
+    // reading it through the pack's proxy throws, which turned the whole policy advisory "can't run ... during preview").
+    const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    const deployment = byName("prod1-order-service-deployment-order-service", "kubernetes:apps/v1:Deployment");
+    const spec = (deployment.inputs as any).spec.template.spec;
+    spec.containers[0].env = [...(spec.containers[0].env ?? []), { name: "BUILD_ID", value: UNKNOWN_STRING }];
+    spec.dnsPolicy = UNKNOWN_STRING;
+    expect(diagnostics(await call("analyze", analyzeRequest(deployment)))).toEqual([]);
+    spec.hostNetwork = true;
+    spec.containers[0].securityContext = UNKNOWN_STRING;
+    expect(diagnostics(await call("analyze", analyzeRequest(deployment)))).toEqual([
+      {
+        policy: "pod-privileges",
+        level: "mandatory",
+        message: expect.stringContaining(
+          "prod1-order-service-deployment-order-service: commerce/order-service asks for the node (template.spec.containers[0].securityContext (unknown during preview), template.spec.hostNetwork)",
+        ),
+      },
+    ]);
+  });
+
   test("nonprod.json: deletion protection is disabled, the rest advisory", async () => {
     await configure("nonprod.json");
     const master = byName("prod1-master-0");

