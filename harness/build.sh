@@ -150,7 +150,7 @@ for i in "${sel[@]}"; do
 
   if wanted kubernetes && [[ -n "$(missing "$bin" "${k8s_bins[@]}")" ]]; then
     # The etcd this set pairs with must be the one this kubeadm deploys.
-    src="$(cd "$here/${k8s_dir[$i]}" && go list -m -f '{{.Dir}}' k8s.io/kubernetes)"
+    src="$(cd "$here/${k8s_dir[$i]}" && go list -m -f '{{.Dir}}' k8s.io/kubernetes)" || die "cannot locate the k8s.io/kubernetes $k8s source (go list -m in harness/${k8s_dir[$i]})"
     pinned="$(sed -n 's/^[[:space:]]*DefaultEtcdVersion = "\([0-9.]*\)-[0-9]*"$/\1/p' "$src/cmd/kubeadm/app/constants/constants.go")"
     [[ "v$pinned" == "$etcd" ]] || die "kubeadm $k8s pins etcd $pinned (cmd/kubeadm/app/constants/constants.go DefaultEtcdVersion), harness/${etcd_dir[$i]}/go.mod requires $etcd: pair ${k8s_dir[$i]} with an etcd module at v$pinned in SETS"
     minor="${k8s#v}" major="${k8s#v}"

@@ -78,11 +78,20 @@ async function main(): Promise<number> {
   let bins: StackBinaries;
   try {
     args = parseArgs(command, process.argv.slice(3));
-    // The binaries of the Kubernetes version the stack pins (harness/build.sh builds one set per version).
-    bins = requireBinaries(args.stack, args.overrides);
   } catch (e) {
     if (e instanceof HarnessUsageError) {
       console.error(`${command}: ${e.message}\n${USAGE[command]}`);
+      return 2;
+    }
+    throw e;
+  }
+  try {
+    // The binaries of the Kubernetes version the stack pins (harness/build.sh builds one set per version): a
+    // version no set builds, or binaries not built, is one line (the arguments were right, so no usage text).
+    bins = requireBinaries(args.stack, args.overrides);
+  } catch (e) {
+    if (e instanceof HarnessUsageError) {
+      console.error(`${command}: ${e.message}`);
       return 2;
     }
     throw e;

@@ -35,6 +35,7 @@ export const REWRITES = [
   "ports 6443/bindPort, 2379, 2380, 2381: free loopback ports",
   "kube-apiserver, kube-controller-manager, kube-scheduler: --bind-address=127.0.0.1 and --secure-port=<free port> (the manifests leave them at the defaults)",
   "kubeconfigs: server URL as above, tls-server-name: kubernetes",
+  "kubeadm's kubeadm:cluster-admins ClusterRoleBinding made by the harness (the same name, role and group kubeadm makes), and the phases after the start (upload-config, bootstrap-token, addon) run with super-admin.conf: kubeadm 1.36 reaches the api-server through localAPIEndpoint, the node's own address, for them",
 ];
 
 export interface ControlPlane {
