@@ -9,6 +9,7 @@
 // `plan`, `tools` and `slow` share one global set-up that plans each stack once per run
 // (test/support/globalSetup.ts); `plan(stack)` reads those plans, overrides plan anew.
 const UNIT = [
+  "k8s/baselineCapabilities",
   "bench/benchSummary",
   "config/config",
   "config/cli",
@@ -85,10 +86,14 @@ const SLOW = [
   "cluster/cluster",
   "cluster/workerToken",
 ];
-// A listed file that no longer exists (moved or deleted) would silently fall into `plan`: refuse it.
+// A listed file that no longer exists (moved or deleted) would silently fall into `plan`: refuse it. A file listed
+// twice (in one list or two) would run in two projects, or its second entry hide a missing one: refuse that too.
 const fs = require("fs");
+const listed = new Set();
 for (const name of [...UNIT, ...TOOLS, ...SLOW]) {
   if (!fs.existsSync(`${__dirname}/test/${name}.test.ts`)) throw new Error(`jest.config.js lists test/${name}.test.ts, which does not exist`);
+  if (listed.has(name)) throw new Error(`jest.config.js lists test/${name}.test.ts twice; list each test file once`);
+  listed.add(name);
 }
 const file = (name) => `<rootDir>/test/${name}.test.ts`;
 const pattern = (name) => `/test/${name.replace(/[.]/g, "\\.")}\\.test\\.ts$`;

@@ -6,8 +6,11 @@
 // node receives: a file of the same folder (the bootstrap's python KMS client, haproxy-apply.sh
 // inside the rollout command), or a document the caller renders (the haproxy.cfg it rolls out), or
 // nothing (a section only some nodes get: the metadata guard's output chain, masters only).
-// A file with no settings (an nft table, a unit) holds no `# @variables` line; its values are
-// written in it, and a test checks them against the constants TypeScript exports.
+// A file with no settings (an nft table) holds no `# @variables` line; its values are written in
+// it, and a test checks them against the constants TypeScript exports. A Lua filter takes its
+// block the same way at its `-- @variables` line (`local NAME = "value"`). A systemd unit, which
+// has no variables, holds its default values as written, and the program sets the few keys that
+// differ per node (`renderUnit`: ExecStart, a timer's OnCalendar), so the file is a valid unit.
 //
 // Files are read relative to this module, at plan time, so they travel with the source: the
 // program runs from the checkout (Pulumi.yaml, `typescript: true`), as do ts-node and jest.
@@ -108,4 +111,43 @@ export function renderScript(file: string, vars: Record<string, ShellValue> | nu
       return doc === null ? [] : [doc.replace(/\n$/, "")];
     })
     .join("\n");
+}
+
+/** The line a Lua script holds where its generated `local` variables go. */
+export const LUA_VARIABLES_MARKER = "-- @variables";
+
+/** A Lua string literal, double-quoted. */
+export function luaString(s: string): string {
+  if (/[\n\r\0]/.test(s)) throw new Error(`Lua string: a value must be one line, got ${JSON.stringify(s)}`);
+  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+/** A Lua script file with `local NAME = "value"` lines, in the order given, at its one `-- @variables` line. */
+export function renderLua(file: string, vars: Record<string, string>): string {
+  const text = scriptFile(file);
+  const lines = text.split("\n");
+  const at = lines.indexOf(LUA_VARIABLES_MARKER);
+  if (at < 0 || lines.lastIndexOf(LUA_VARIABLES_MARKER) !== at) throw new Error(`${file}: needs exactly one line ${JSON.stringify(LUA_VARIABLES_MARKER)}`);
+  const block = Object.entries(vars).map(([name, v]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`Lua variable ${JSON.stringify(name)} is not a Lua name`);
+    return `local ${name} = ${luaString(v)}`;
+  });
+  return [...lines.slice(0, at), ...block, ...lines.slice(at + 1)].join("\n");
+}
+
+/**
+ * A systemd unit file with the values of the named keys set: each key must stand on exactly one line of the file
+ * (`Key=default`), whose value is replaced; every other line is as written.
+ */
+export function renderUnit(file: string, values: Record<string, string | number>): string {
+  let text = scriptFile(file);
+  for (const [key, v] of Object.entries(values)) {
+    const value = String(v);
+    if (/[\n\r\0]/.test(value)) throw new Error(`${file}: ${key}: a value must be one line, got ${JSON.stringify(value)}`);
+    const line = new RegExp(`^${key}=.*$`, "gm");
+    const found = text.match(line)?.length ?? 0;
+    if (!/^[A-Za-z]+$/.test(key) || found !== 1) throw new Error(`${file}: needs exactly one line ${key}=, found ${found}`);
+    text = text.replace(line, () => `${key}=${value}`);
+  }
+  return text;
 }

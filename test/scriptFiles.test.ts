@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { renderScript, shellExpression, shellVariables, VARIABLES_MARKER } from "../components/scriptFiles";
+import { renderLua, renderScript, renderUnit, shellExpression, shellVariables, VARIABLES_MARKER } from "../components/scriptFiles";
 import { CRI_SOCKET, JOIN_TOKEN_PLACEHOLDER } from "../components/cluster/kubeadm";
 import { BOOTSTRAP_SCRIPT_PATH, BOOTSTRAP_STATE_DIR } from "../components/cluster/bootstrapScript";
 import { METADATA_GUARD_PATH, METADATA_GUARD_UNIT, METADATA_SLICE, metadataGuardRules } from "../components/cluster/bootstrapUnits";
@@ -182,5 +182,31 @@ describe("the metadata guard's nft files pass `nft -c`, as a worker and a master
     const noSlice = nftCheck("no-slice.nft", master.replace(`"${METADATA_SLICE}"`, '"no-such-slice-for-the-check.slice"'));
     expect(noSlice.status).toBe(1);
     expect(noSlice.stderr).toContain("no-such-slice-for-the-check.slice");
+  });
+});
+
+describe("Lua and unit files", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "script-files-units-"));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, text: string) => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, text);
+    return f;
+  };
+
+  test("renderUnit sets each named key on its one line and leaves the rest; a missing or repeated key is refused", () => {
+    const unit = write("a.service", "[Unit]\nDescription=x\n\n[Service]\nExecStart=/usr/local/sbin/a.sh\nNice=10\n");
+    expect(renderUnit(unit, { ExecStart: "/tmp/a b.sh", Nice: 5 })).toBe("[Unit]\nDescription=x\n\n[Service]\nExecStart=/tmp/a b.sh\nNice=5\n");
+    expect(() => renderUnit(unit, { OnCalendar: "daily" })).toThrow(`${unit}: needs exactly one line OnCalendar=, found 0`);
+    const twice = write("b.timer", "[Unit]\nDescription=x\n[Timer]\nDescription=y\n");
+    expect(() => renderUnit(twice, { Description: "z" })).toThrow(`${twice}: needs exactly one line Description=, found 2`);
+    expect(() => renderUnit(unit, { Nice: "1\nUser=root" })).toThrow("Nice: a value must be one line");
+  });
+
+  test("renderLua writes quoted locals at the one -- @variables line", () => {
+    const lua = write("f.lua", "-- f\n-- @variables\nreturn CLUSTER\n");
+    expect(renderLua(lua, { CLUSTER: 'a"b\\c' })).toBe('-- f\nlocal CLUSTER = "a\\"b\\\\c"\nreturn CLUSTER\n');
+    const none = write("g.lua", "return 1\n");
+    expect(() => renderLua(none, { CLUSTER: "x" })).toThrow(`${none}: needs exactly one line "-- @variables"`);
   });
 });

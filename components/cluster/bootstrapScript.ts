@@ -24,7 +24,7 @@ import * as path from "path";
 import type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
 import { KUBEADM_CONFIG_PATH, KUBEADM_INIT_CONFIG_PATH } from "./kubeadm";
 import { METADATA_SLICE, METADATA_SLICE_DROPINS } from "./bootstrapUnits";
-import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../network/ports";
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, METADATA_ADDRESS } from "../network/ports";
 import { ETCD_DATA_DIR } from "./etcdBackup";
 import { nodeName } from "./nodeName";
 import { joinTokenSecretName, WORKER_TOKEN_UNIT } from "./workerToken";
@@ -79,7 +79,7 @@ export function bootstrapScript(c: ClusterBootstrap, n: NodeBootstrap, s: Bootst
     NODE_NAME: n.hostname,
     JOIN_TRIES: n.role === "worker" ? 60 : 10,
     ...(n.joinTokenStore && {
-      METADATA_URL: "http://100.100.100.200",
+      METADATA_URL: `http://${METADATA_ADDRESS}`,
       KMS_URL: n.joinTokenStore.kmsUrl,
       TOKEN_SECRET: n.joinTokenStore.secretName,
       RAM_ROLE: n.joinTokenStore.ramRole,
@@ -93,7 +93,7 @@ export function bootstrapScript(c: ClusterBootstrap, n: NodeBootstrap, s: Bootst
       ETCD_DATA_DIR: underRoot(ETCD_DATA_DIR),
       ETCD_CLIENT_PORT,
       ETCD_PEER_PORT,
-      METADATA_URL: "http://100.100.100.200",
+      METADATA_URL: `http://${METADATA_ADDRESS}`,
       KMS_URL: cp.secretStore.kmsUrl,
       SECRET_NAME: cp.secretStore.secretName,
       RAM_ROLE: cp.secretStore.ramRole,

@@ -13,8 +13,10 @@
 // Pure: tests run the script against openssl-made certificates and a stub kubeadm.
 import * as path from "path";
 import { STATIC_POD_DIR, TEXTFILE_COLLECTOR_DIR } from "./etcdBackup";
-import { renderScript } from "../scriptFiles";
+import { renderScript, renderUnit } from "../scriptFiles";
 import { API_SERVER_PORT } from "../network/ports";
+
+const SCRIPTS = path.join(__dirname, "scripts");
 
 export const CERT_RENEW_SCRIPT_PATH = "/usr/local/sbin/kubeadm-cert-renew.sh";
 export const CERT_RENEW_UNIT = "kubeadm-cert-renew";
@@ -42,7 +44,7 @@ export function certRenewalScript(s: CertRenewalSettings): string {
   renewalHour(s.index);
   for (const ip of s.peerIps) if (!IP.test(ip)) throw new Error(`cert renewal: peer ${JSON.stringify(ip)} is not an IPv4 address`);
   const peers = s.peerIps.map((ip) => `https://${ip}:${API_SERVER_PORT}/readyz`).join(" ");
-  return renderScript(path.join(__dirname, "scripts", "kubeadm-cert-renew.sh"), {
+  return renderScript(path.join(SCRIPTS, "kubeadm-cert-renew.sh"), {
     PKI_DIR: "/etc/kubernetes/pki",
     KUBECONFIG_DIR: "/etc/kubernetes",
     MANIFESTS_DIR: STATIC_POD_DIR,
@@ -66,27 +68,15 @@ export interface CertUnitOptions {
 /** kubeadm-cert-renew.service and .timer for master `index`. */
 export function certRenewalUnits(index: number, opts: CertUnitOptions = {}): { service: string; timer: string } {
   const hour = renewalHour(index);
-  const service = `[Unit]
-Description=Export kubeadm certificate expiry; renew under ${RENEW_BELOW_DAYS} days
-After=network-online.target kubelet.service
-Wants=network-online.target
-ConditionPathExists=/etc/kubernetes/pki/apiserver.crt
-
-[Service]
-Type=oneshot
-ExecStart=${opts.scriptPath ?? CERT_RENEW_SCRIPT_PATH}
-TimeoutStartSec=30min
-`;
-  const timer = `[Unit]
-Description=Daily kubeadm certificate check, master ${index} at ${String(hour).padStart(2, "0")}:00 UTC
-
-[Timer]
-OnCalendar=*-*-* ${String(hour).padStart(2, "0")}:00:00 UTC
-AccuracySec=1min
-Persistent=true
-
-[Install]
-WantedBy=timers.target
-`;
-  return { service, timer };
+  const hh = String(hour).padStart(2, "0");
+  return {
+    service: renderUnit(path.join(SCRIPTS, "kubeadm-cert-renew.service"), {
+      Description: `Export kubeadm certificate expiry; renew under ${RENEW_BELOW_DAYS} days`,
+      ExecStart: opts.scriptPath ?? CERT_RENEW_SCRIPT_PATH,
+    }),
+    timer: renderUnit(path.join(SCRIPTS, "kubeadm-cert-renew.timer"), {
+      Description: `Daily kubeadm certificate check, master ${index} at ${hh}:00 UTC`,
+      OnCalendar: `*-*-* ${hh}:00:00 UTC`,
+    }),
+  };
 }

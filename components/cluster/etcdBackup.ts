@@ -19,9 +19,8 @@
 // both the normal and the hardened metadata mode. Secrets never appear on a command
 // line: the HMAC key goes through the environment, the headers through a 0600 file.
 import * as path from "path";
-import { METADATA_SLICE } from "./bootstrapUnits";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, METADATA_ADDRESS } from "../network/ports";
-import { renderScript, shellExpression } from "../scriptFiles";
+import { renderScript, renderUnit, shellExpression } from "../scriptFiles";
 import { CRI_SOCKET } from "./kubeadm";
 
 const SCRIPTS = path.join(__dirname, "scripts");
@@ -216,36 +215,17 @@ export interface UnitOptions {
 /** etcd-backup.service and etcd-backup.timer. */
 export function etcdBackupUnits(schedule: string, opts: UnitOptions = {}): { service: string; timer: string } {
   const { seconds, onCalendar } = parseBackupSchedule(schedule);
-  // Slice: the script reads the role's credentials from the metadata service, which on a master
+  // The unit's Slice=: the script reads the role's credentials from the metadata service, which on a master
   // only METADATA_SLICE's services reach (bootstrapUnits.ts).
-  const service = `[Unit]
-Description=etcd snapshot, kept locally and uploaded to OSS
-After=network-online.target
-Wants=network-online.target
-# Skipped while a restore has parked etcd's manifest.
-ConditionPathExists=${opts.etcdManifest ?? `${STATIC_POD_DIR}/etcd.yaml`}
-
-[Service]
-Type=oneshot
-Slice=${METADATA_SLICE}
-ExecStart=${opts.scriptPath ?? ETCD_BACKUP_SCRIPT_PATH}
-Nice=10
-IOSchedulingClass=idle
-TimeoutStartSec=30min
-`;
+  const service = renderUnit(path.join(SCRIPTS, "etcd-backup.service"), {
+    ConditionPathExists: opts.etcdManifest ?? `${STATIC_POD_DIR}/etcd.yaml`,
+    ExecStart: opts.scriptPath ?? ETCD_BACKUP_SCRIPT_PATH,
+  });
   // Spread the masters' snapshots a little; a tenth of the period, at most 5 minutes.
-  const delay = Math.min(300, Math.floor(seconds / 10));
-  const timer = `[Unit]
-Description=etcd snapshot every ${schedule}
-
-[Timer]
-OnCalendar=${onCalendar}
-RandomizedDelaySec=${delay}
-AccuracySec=1min
-Persistent=true
-
-[Install]
-WantedBy=timers.target
-`;
+  const timer = renderUnit(path.join(SCRIPTS, "etcd-backup.timer"), {
+    Description: `etcd snapshot every ${schedule}`,
+    OnCalendar: onCalendar,
+    RandomizedDelaySec: Math.min(300, Math.floor(seconds / 10)),
+  });
   return { service, timer };
 }

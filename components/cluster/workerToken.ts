@@ -17,8 +17,7 @@
 // resource either (its value changes every few hours).
 import * as path from "path";
 import type { PolicyStatement } from "./masterRole";
-import { renderScript } from "../scriptFiles";
-import { METADATA_SLICE } from "./bootstrapUnits";
+import { renderScript, renderUnit, scriptFile } from "../scriptFiles";
 import { METADATA_ADDRESS } from "../network/ports";
 
 const SCRIPTS = path.join(__dirname, "scripts");
@@ -88,28 +87,8 @@ export function workerTokenScript(s: WorkerTokenSettings): string {
  * METADATA_SLICE: on a master only that slice reaches the metadata service (bootstrapUnits.ts).
  */
 export function workerTokenUnits(scriptPath = WORKER_TOKEN_SCRIPT_PATH): { service: string; timer: string } {
-  const service = `[Unit]
-Description=Keep a valid worker join token in the KMS secret store
-After=network-online.target
-Wants=network-online.target
-ConditionPathExists=/etc/kubernetes/admin.conf
-
-[Service]
-Type=oneshot
-ExecStart=${scriptPath}
-UMask=0077
-Slice=${METADATA_SLICE}
-`;
-  const timer = `[Unit]
-Description=Worker join token refresh, every 5 minutes
-
-[Timer]
-OnBootSec=2min
-OnUnitActiveSec=5min
-RandomizedDelaySec=60
-
-[Install]
-WantedBy=timers.target
-`;
-  return { service, timer };
+  return {
+    service: renderUnit(path.join(SCRIPTS, "k8s-worker-token.service"), { ExecStart: scriptPath }),
+    timer: scriptFile(path.join(SCRIPTS, "k8s-worker-token.timer")),
+  };
 }

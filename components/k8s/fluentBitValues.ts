@@ -7,9 +7,11 @@
 // environment variable from a Kubernetes Secret, and the config refers to it
 // as ${FLUENT_OUTPUT_PASSWORD}, which fluent-bit expands at start.
 
+import * as path from "path";
 import { hostProblems } from "./fluentBitRules";
 import { mirrored } from "./images";
 import type { HelmChart } from "./k8sObjects";
+import { renderLua } from "../scriptFiles";
 
 /** The chart, pinned: a new chart version is a reviewed change, not a surprise on `pulumi up`. */
 export const FLUENT_BIT_CHART: HelmChart = {
@@ -31,7 +33,9 @@ export const WORKSPACE_LABEL = "kubesphere.io/workspace";
 /** Where the chart mounts `luaScripts` entries. */
 const LUA_DIR = "/fluent-bit/scripts";
 const LUA_FILE = "platform-fields.lua";
-const LUA_FUNCTION = "add_platform_fields";
+export const LUA_FUNCTION = "add_platform_fields";
+/** The filter the chart's luaScripts carry (platformFieldsLua). */
+export const PLATFORM_FIELDS_LUA = path.join(__dirname, "scripts", "platform-fields.lua");
 /** Tail offsets on the host, so a restarted pod resumes instead of re-shipping every file. */
 const TAIL_DB = "/var/log/fluent-bit-kube.db";
 
@@ -240,11 +244,6 @@ export const MERGE_LOG_KEY = "log_processed";
 /** The fields of a merged JSON line the trace id is read from, first found wins (docs/tracing.md). */
 export const JSON_TRACE_ID_KEYS = ["TID", "tid", "trace_id"] as const;
 
-/** A Lua string literal (the cluster name is validated, this is belt and braces). */
-function luaString(s: string): string {
-  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-}
-
 /**
  * The Lua filter that stamps `cluster` and `workspace` on each record. The
  * workspace is the namespace's `kubesphere.io/workspace` label (the kubernetes
@@ -253,62 +252,13 @@ function luaString(s: string): string {
  * so every record can be routed by workspace. A line carrying a SkyWalking trace
  * id as the agent's log toolkit prints it (`TID:<id>`, docs/tracing.md) also gets
  * it as `trace_id`, so log search finds every line of one trace. Returns 2:
- * record changed, time kept.
+ * record changed, time kept. The filter is scripts/platform-fields.lua; its one setting, CLUSTER, is
+ * generated, and the names it shares with this module (WORKSPACE_LABEL, LUA_FUNCTION, MERGE_LOG_KEY,
+ * TRACE_ID_FIELD, JSON_TRACE_ID_KEYS) are written in it, checked by test/k8s/logging.test.ts.
  */
 export function platformFieldsLua(clusterName: string): string {
   if (!DNS_LABEL.test(clusterName ?? "")) fail("clusterName", `must be a DNS label such as "prod1", got ${JSON.stringify(clusterName)}`);
-  return `-- Adds cluster and workspace to every container log record.
-local CLUSTER = ${luaString(clusterName)}
-local WORKSPACE_LABEL = ${luaString(WORKSPACE_LABEL)}
--- SkyWalking trace id (skywalking-java 9.3.0 GlobalIdGenerator): <hex instance id>.<thread id>.<timestamp*10000+seq>,
--- printed as "TID:<id>" by the logback toolkit and "TID: <id>" by log4j2's (TraceIdConverterMethodInterceptor line 47);
--- "TID:N/A" (no trace) does not match.
-local TRACE_ID_PATTERN = "TID:%s*(%x+%.%d+%.%d+)"
-local TRACE_ID_VALUE = "^(%x+%.%d+%.%d+)$"
--- A JSON line is merged under Merge_Log_Key and its text dropped (Keep_Log Off): the id is then one of these
--- fields, in this order: TID (the logback toolkit's TraceIdJsonProvider), tid (its MDC key), trace_id.
-local JSON_TRACE_ID_KEYS = { ${JSON_TRACE_ID_KEYS.map(luaString).join(", ")} }
-local MERGED = ${luaString(MERGE_LOG_KEY)}
-local TRACE_ID_FIELD = ${luaString(TRACE_ID_FIELD)}
-
-function ${LUA_FUNCTION}(tag, timestamp, record)
-  local namespace = nil
-  local k8s = record["kubernetes"]
-  if type(k8s) == "table" then
-    namespace = k8s["namespace_name"]
-  end
-  local workspace = nil
-  local ns_meta = record["kubernetes_namespace"]
-  if type(ns_meta) == "table" and type(ns_meta["labels"]) == "table" then
-    workspace = ns_meta["labels"][WORKSPACE_LABEL]
-  end
-  if workspace == nil or workspace == "" then
-    workspace = namespace
-  end
-  record["cluster"] = CLUSTER
-  if workspace ~= nil then
-    record["workspace"] = workspace
-  end
-  local line = record["log"]
-  local tid = nil
-  if type(line) == "string" then
-    tid = string.match(line, TRACE_ID_PATTERN)
-  end
-  local merged = record[MERGED]
-  if tid == nil and type(merged) == "table" then
-    for _, key in ipairs(JSON_TRACE_ID_KEYS) do
-      local v = merged[key]
-      if tid == nil and type(v) == "string" then
-        tid = string.match(v, TRACE_ID_VALUE) or string.match(v, TRACE_ID_PATTERN)
-      end
-    end
-  end
-  if tid ~= nil then
-    record[TRACE_ID_FIELD] = tid
-  end
-  return 2, timestamp, record
-end
-`;
+  return renderLua(PLATFORM_FIELDS_LUA, { CLUSTER: clusterName });
 }
 
 /** The classic-mode pipeline sections the chart assembles into fluent-bit.conf. */

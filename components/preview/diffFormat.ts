@@ -309,6 +309,49 @@ export function instanceDelta(before: DiffableResource[], after: DiffableResourc
   return out;
 }
 
+/** At most this many distinct dependsOn changes are shown, and this many names in each part of one; the rest are counted. */
+const MAX_DEPENDS_GROUPS = 5;
+const MAX_DEPENDS_NAMES = 3;
+
+/**
+ * Resources in both plans whose dependsOn changed (explicit and input dependencies: the order `pulumi up` creates,
+ * updates and deletes in, which a diff of inputs does not show): one count line, then one line per distinct change,
+ * most resources first, as `dependsOn -cut +added: N x names`.
+ */
+export function dependsOnLines(before: DiffableResource[], after: DiffableResource[]): string[] {
+  const old = new Map(before.map((r) => [r.urn, new Set(r.dependsOn ?? [])]));
+  const changes: { r: DiffableResource; cut: string[]; added: string[] }[] = [];
+  for (const r of after) {
+    const o = old.get(r.urn);
+    if (!o) continue;
+    const n = new Set(r.dependsOn ?? []);
+    const cut = [...o]
+      .filter((u) => !n.has(u))
+      .map(nameOfUrn)
+      .sort(naturalCompare);
+    const added = [...n]
+      .filter((u) => !o.has(u))
+      .map(nameOfUrn)
+      .sort(naturalCompare);
+    if (cut.length || added.length) changes.push({ r, cut, added });
+  }
+  if (!changes.length) return [];
+  const side = (sign: string, ns: string[]) => [
+    ...ns.slice(0, MAX_DEPENDS_NAMES).map((n) => `${sign}${n}`),
+    ...(ns.length > MAX_DEPENDS_NAMES ? [`${sign}${ns.length - MAX_DEPENDS_NAMES} more`] : []),
+  ];
+  // One line per distinct change (a dependency cut from many resources is one line), the first names, siblings as a range.
+  const groups = groupBy(changes, (c) => `${c.cut.join(",")}|${c.added.join(",")}`).sort((a, b) => b.length - a.length);
+  const lines = [`  ${changes.length} resource(s) changed dependsOn (the order \`pulumi up\` works in; not an update by itself):`];
+  for (const g of groups.slice(0, MAX_DEPENDS_GROUPS)) {
+    const labels = groupBy(g.map((c) => nameOfUrn(c.r.urn)).sort(naturalCompare), (n) => (stem(n)[1] === undefined ? n : stem(n)[0])).map(nameRange);
+    const shown = labels.slice(0, MAX_DEPENDS_NAMES).join(", ") + (labels.length > MAX_DEPENDS_NAMES ? `, ${labels.length - MAX_DEPENDS_NAMES} more` : "");
+    lines.push(cut(`     dependsOn ${[...side("-", g[0].cut), ...side("+", g[0].added)].join(" ")}: ${g.length} x ${shown}`));
+  }
+  if (groups.length > MAX_DEPENDS_GROUPS) lines.push(`     … ${groups.length - MAX_DEPENDS_GROUPS} more distinct change(s)`);
+  return lines;
+}
+
 /** `+10 to create, ~0 to update, ...; 251 unchanged`: the one summary line. */
 export function summaryLine(d: PlanDiff): string {
   const n = diffCounts(d);
@@ -365,6 +408,7 @@ export function formatDiff(d: PlanDiff, ctx: DiffContext = {}): string {
   }
   if (d.renamed.length)
     lines.push(`  ${d.renamed.length} renamed by an alias (no change): ${d.renamed.map((r) => `${nameOfUrn(r.from)} -> ${nameOfUrn(r.to)}`).join(", ")}`);
+  if (ctx.before && ctx.after) lines.push(...dependsOnLines(ctx.before, ctx.after));
   if (!lines.length) lines.push("  no changes");
   lines.push(summaryLine(d));
   if (ctx.before && ctx.after) {

@@ -14,6 +14,11 @@
 // ts-node installs. PLATFORM_TRANSPILE_CACHE=DIR moves the cache (default
 // node_modules/.cache/platform-transpile); PLATFORM_TRANSPILE_CACHE=off turns
 // it off (ts-node compiles every file, as `-r ts-node/register/transpile-only`).
+//
+// ts-node reads the root tsconfig.json whatever the working directory (cwd and project given), so
+// the key's tsconfig is the one the output came from. The cache is code this process runs: its
+// directory is made 0700 and its entries 0600, and a directory not owned by this user, or writable
+// by group or others, is not used (one warning line; ts-node compiles every file).
 "use strict";
 const crypto = require("crypto");
 const fs = require("fs");
@@ -23,10 +28,26 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const setting = process.env.PLATFORM_TRANSPILE_CACHE;
 const DIR = setting && setting !== "off" ? path.resolve(setting) : path.join(ROOT, "node_modules", ".cache", "platform-transpile");
 
+const TS_NODE = { transpileOnly: true, cwd: ROOT, project: path.join(ROOT, "tsconfig.json") };
+
 if (setting === "off") {
-  require("ts-node").register({ transpileOnly: true });
-} else {
+  require("ts-node").register(TS_NODE);
+} else if (trusted(DIR)) {
   install();
+} else {
+  process.stderr.write(`transpile cache: ${DIR} is not owned by uid ${process.getuid()} or is writable by group or others; compiling without it\n`);
+  require("ts-node").register(TS_NODE);
+}
+
+/** The cache directory, made 0700 if missing; false when it is not a directory of ours that only we may write. */
+function trusted(dir) {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = fs.lstatSync(dir);
+    return st.isDirectory() && st.uid === process.getuid() && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
 }
 
 function install() {
@@ -52,13 +73,13 @@ function install() {
     try {
       out = fs.readFileSync(file, "utf8");
     } catch {
-      service ??= require("ts-node").create({ transpileOnly: true });
+      service ??= require("ts-node").create(TS_NODE);
       out = service.compile(code, fileName);
       // Best effort, and whole or not at all: a temporary file renamed over the entry.
       const tmp = `${file}.${process.pid}.tmp`;
       try {
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(tmp, out);
+        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+        fs.writeFileSync(tmp, out, { mode: 0o600 });
         fs.renameSync(tmp, file);
       } catch {
         fs.rmSync(tmp, { force: true });

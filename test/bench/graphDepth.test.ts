@@ -3,7 +3,7 @@
 // secrets, never for each other.
 import { dependencyGraph, graphDepth, providerUrn } from "./graphDepth";
 import type { PlannedResource } from "../../components/preview/runtime";
-import { byName, plan } from "../support/offline";
+import { byName, plan, STACK_NAMES } from "../support/offline";
 
 const STACK_URN = "urn:pulumi:t::platform::pulumi:pulumi:Stack::platform-t";
 
@@ -178,5 +178,41 @@ describe("each stack's depth, with every edge the real dependency", () => {
     expect((await waitsFor("prod1", "prod1-tracing-oap-servicemonitor")).sort()).toEqual(
       ["prod1-readiness", "prod1-tracing-namespace", "prod1-monitoring-kube-prometheus-stack"].sort(),
     );
+  });
+});
+
+describe("every Ingress waits for its cluster's ingress controller", () => {
+  // ingress-nginx's admission webhook refuses nothing until it runs, and an Ingress applied before it is not validated:
+  // every kind: Ingress object must wait, directly or through others, for the controller of the cluster it is applied to
+  // (the Release on the same Kubernetes provider).
+  it.each(STACK_NAMES.map((s) => [s]))("%s", async (stack) => {
+    const p = await plan(stack);
+    const graph = dependencyGraph(p);
+    const controllers = new Map<string, string>();
+    for (const r of p.resources)
+      if (r.type === "kubernetes:helm.sh/v3:Release" && r.name.endsWith("-ingress-controller") && r.provider) controllers.set(providerUrn(r.provider), r.urn);
+    const ingresses = p.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:Ingress" || r.inputs.kind === "Ingress");
+    const reaches = (from: string, to: string): boolean => {
+      const seen = new Set<string>();
+      const todo = [from];
+      while (todo.length) {
+        const u = todo.pop()!;
+        for (const d of graph.get(u) ?? []) {
+          if (d === to) return true;
+          if (seen.has(d)) continue;
+          seen.add(d);
+          todo.push(d);
+        }
+      }
+      return false;
+    };
+    const offenders = ingresses
+      .filter((i) => {
+        const controller = i.provider ? controllers.get(providerUrn(i.provider)) : undefined;
+        return !controller || !reaches(i.urn, controller);
+      })
+      .map((i) => i.name);
+    expect(offenders).toEqual([]);
+    if (stack === "prod1") expect(ingresses.length).toBeGreaterThan(0);
   });
 });

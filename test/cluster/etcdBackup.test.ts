@@ -186,6 +186,9 @@ describe("rendered text", () => {
     expect(`${r.stdout}${r.stderr}`).toBe("");
     expect(r.status).toBe(0);
     expect(timer).toContain("OnCalendar=*-*-* 00/1:00:00");
+    expect(etcdBackupUnits("6h").timer).toContain("\nDescription=etcd snapshot every 6h\n\n[Timer]\nOnCalendar=*-*-* 00/6:00:00\nRandomizedDelaySec=300\n");
+    expect(etcdBackupUnits("15m").timer).toContain("\nOnCalendar=*-*-* *:00/15:00\nRandomizedDelaySec=90\n");
+    expect(service).toContain("\nSlice=k8s-metadata.slice\n");
     // systemd's own reading of each schedule: consecutive elapses one period apart.
     for (const schedule of ["15m", "1h", "6h", "24h"]) {
       const cal = sync("systemd-analyze", ["calendar", "--iterations=3", parseBackupSchedule(schedule).onCalendar], { env: { ...process.env, TZ: "UTC" } });

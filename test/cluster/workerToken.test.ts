@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { METADATA_SLICE } from "../../components/cluster/bootstrapUnits";
 import { WORKER_TOKEN_TTL_HOURS, workerTokenScript, workerTokenUnits } from "../../components/cluster/workerToken";
 import { binDir } from "../controlplane/binaries";
 
@@ -238,5 +239,9 @@ printf '%s\\n' "$out" | tail -n 1
     });
     expect(`${v.stdout}${v.stderr}`).toBe("");
     expect(v.status).toBe(0);
+    // The file's defaults: the path masterDay2 installs the script at, and the slice that reaches the metadata service.
+    expect(workerTokenUnits().service).toContain("\nExecStart=/usr/local/sbin/k8s-worker-token.sh\n");
+    expect(service).toContain(`\nSlice=${METADATA_SLICE}\n`);
+    expect(METADATA_SLICE).toBe("k8s-metadata.slice");
   });
 });

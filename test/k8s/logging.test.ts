@@ -11,7 +11,18 @@ import * as os from "os";
 import * as path from "path";
 import { loadEngineConfig } from "../../components/config/stackFiles";
 import type { Plan, PlannedResource } from "../../components/preview/runtime";
-import { FLUENT_BIT_CHART, fluentBitPipeline, fluentBitValues, platformFieldsLua, WORKSPACE_LABEL } from "../../components/k8s/fluentBitValues";
+import {
+  FLUENT_BIT_CHART,
+  fluentBitPipeline,
+  fluentBitValues,
+  platformFieldsLua,
+  PLATFORM_FIELDS_LUA,
+  JSON_TRACE_ID_KEYS,
+  LUA_FUNCTION,
+  MERGE_LOG_KEY,
+  TRACE_ID_FIELD,
+  WORKSPACE_LABEL,
+} from "../../components/k8s/fluentBitValues";
 import { OUTPUT_CREDENTIALS_SECRET } from "../../components/k8s/logging";
 import { ofType, plan } from "../support/offline";
 import { validateK8sObject } from "../support/k8sSchema";
@@ -234,6 +245,7 @@ describe("the Lua filter under the real LuaJIT", () => {
   // Records as the kubernetes filter leaves them: pod metadata under
   // `kubernetes`, namespace labels under `kubernetes_namespace.labels`.
   const driver = (script: string) => `
+CLUSTER = "prod1" -- the one generated setting; the file itself runs, as a global
 dofile(${JSON.stringify(script)})
 local function run(name, record)
   local code, ts, out = add_platform_fields("kube.var.log.containers.x.log", 1700000000.5, record)
@@ -259,8 +271,7 @@ run("no-metadata", { log = "bare" })
   }
 
   test("workspace from the namespace label, else the namespace; cluster always; record kept, time kept (code 2)", () => {
-    const script = path.join(dir, "platform-fields.lua");
-    fs.writeFileSync(script, platformFieldsLua("prod1"));
+    const script = PLATFORM_FIELDS_LUA;
     expect(luajit(driver(script))).toEqual([
       ["labelled", "2", "1700000000.5", "prod1", "trade", "hello"],
       ["unlabelled", "2", "1700000000.5", "prod1", "kube-system", "hi"],
@@ -270,12 +281,12 @@ run("no-metadata", { log = "bare" })
   });
 
   test("a SkyWalking trace id in the line becomes field trace_id; TID:N/A and lines without one get none; the line is kept", () => {
-    const script = path.join(dir, "trace-id.lua");
-    fs.writeFileSync(script, platformFieldsLua("prod1"));
+    const script = PLATFORM_FIELDS_LUA;
     // A line as logback prints it with the toolkit's %tid in the pattern (docs/tracing.md).
     const traced =
       "2026-12-07 05:20:01.123 [TID:4f1c2a9e0b7d4e55a1c3b2d4e6f80912.87.17335489011230001] [http-nio-8080-exec-3] INFO  c.l.order.OrderController - order 8812 placed";
     const code = `
+CLUSTER = "prod1" -- the one generated setting; the file itself runs, as a global
 dofile(${JSON.stringify(script)})
 local function run(name, line)
   local _, _, out = add_platform_fields("t", 1, { log = line, kubernetes = { namespace_name = "commerce" } })
@@ -293,13 +304,13 @@ run("plain", "GC pause 12ms")
   });
 
   test("log4j2's toolkit line (`TID: <id>`, with a space) gets trace_id too", () => {
-    const script = path.join(dir, "trace-id-log4j2.lua");
-    fs.writeFileSync(script, platformFieldsLua("prod1"));
+    const script = PLATFORM_FIELDS_LUA;
     // skywalking-java v9.3.0 apm-toolkit-log4j-2.x-activation TraceIdConverterMethodInterceptor.java line 47
     // appends "TID: " then the id for log4j2's %traceId.
     const line =
       "2026-12-07 05:20:01,123 [TID: 4f1c2a9e0b7d4e55a1c3b2d4e6f80912.87.17335489011230001] [DubboServerHandler-10.0.3.7:20880-thread-5] INFO  StockServiceImpl - reserved 8812";
     const code = `
+CLUSTER = "prod1" -- the one generated setting; the file itself runs, as a global
 dofile(${JSON.stringify(script)})
 local _, _, out = add_platform_fields("t", 1, { log = ${JSON.stringify(line)} })
 print(tostring(out.trace_id))
@@ -308,9 +319,9 @@ print(tostring(out.trace_id))
   });
 
   test("a JSON line, merged under log_processed with no log left (Merge_Log On, Keep_Log Off), gets trace_id from TID, tid or trace_id", () => {
-    const script = path.join(dir, "trace-id-json.lua");
-    fs.writeFileSync(script, platformFieldsLua("prod1"));
+    const script = PLATFORM_FIELDS_LUA;
     const code = `
+CLUSTER = "prod1" -- the one generated setting; the file itself runs, as a global
 dofile(${JSON.stringify(script)})
 local function run(name, merged)
   local _, _, out = add_platform_fields("t", 1, { log_processed = merged, kubernetes = { namespace_name = "commerce" } })
@@ -331,13 +342,30 @@ run("number", { message = "m", trace_id = 42 })
     ]);
   });
 
+  test("the file takes its cluster at its one -- @variables line; the names it shares with fluentBitValues.ts are written in it", () => {
+    const file = fs.readFileSync(PLATFORM_FIELDS_LUA, "utf8");
+    expect(platformFieldsLua("prod1")).toBe(file.replace("\n-- @variables\n", '\nlocal CLUSTER = "prod1"\n'));
+    expect(file).toContain('\nlocal WORKSPACE_LABEL = "kubesphere.io/workspace"\n');
+    expect(file).toContain('\nlocal JSON_TRACE_ID_KEYS = { "TID", "tid", "trace_id" }\n');
+    expect(file).toContain('\nlocal MERGED = "log_processed"\n');
+    expect(file).toContain('\nlocal TRACE_ID_FIELD = "trace_id"\n');
+    expect(file).toContain("\nfunction add_platform_fields(tag, timestamp, record)\n");
+    expect([WORKSPACE_LABEL, JSON_TRACE_ID_KEYS, MERGE_LOG_KEY, TRACE_ID_FIELD, LUA_FUNCTION]).toEqual([
+      "kubesphere.io/workspace",
+      ["TID", "tid", "trace_id"],
+      "log_processed",
+      "trace_id",
+      "add_platform_fields",
+    ]);
+  });
+
   test("the script shipped in the plan is the one tested, and a syntax error is caught", async () => {
     const v = valuesOf(await plan("prod1"));
     const script = path.join(dir, "shipped.lua");
     fs.writeFileSync(script, Object.values(v.luaScripts)[0]);
     expect(luajit(driver(script))[0]).toEqual(["labelled", "2", "1700000000.5", "prod1", "trade", "hello"]);
     const broken = path.join(dir, "broken.lua");
-    fs.writeFileSync(broken, platformFieldsLua("prod1").replace("then\n    namespace", "\n    namespace"));
+    fs.writeFileSync(broken, fs.readFileSync(PLATFORM_FIELDS_LUA, "utf8").replace("then\n    namespace", "\n    namespace"));
     expect(() => luajit(driver(broken))).toThrow("luajit failed");
   });
 });

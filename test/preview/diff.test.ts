@@ -291,3 +291,40 @@ describe("text values as a line diff", () => {
     expect(r.stdout).toContain("Plan: 0 to create, 4 to update, 0 to update with the instance stopped, 2 to replace, 0 to delete");
   });
 });
+
+describe("dependsOn changes are shown, grouped, the first few", () => {
+  const u = (type: string, n: string) => `urn:pulumi:prod1::platform::${type}::${n}`;
+  const ING = "kubernetes:networking.k8s.io/v1:Ingress";
+  const CTRL = u("kubernetes:helm.sh/v3:Release", "prod1-ingress-nginx");
+  const NS = u("kubernetes:core/v1:Namespace", "prod1-commerce");
+  const res = (n: string, dependsOn: string[], type = ING): DiffableResource => ({ urn: u(type, n), type, inputs: { n }, dependsOn });
+
+  test("a cut dependency on three siblings is one line; an added one on another its own; inputs unchanged, so no update", () => {
+    const names = ["prod1-order-0", "prod1-order-1", "prod1-order-2"];
+    const before = [...names.map((n) => res(n, [CTRL, NS])), res("prod1-cart", [NS])];
+    const after = [...names.map((n) => res(n, [NS])), res("prod1-cart", [NS, CTRL])];
+    const text = formatDiff(diffPlans(before, after), { before, after });
+    expect(text.split("\n")).toEqual([
+      "  4 resource(s) changed dependsOn (the order `pulumi up` works in; not an update by itself):",
+      "     dependsOn -prod1-ingress-nginx: 3 x prod1-order-[0..2]",
+      "     dependsOn +prod1-ingress-nginx: 1 x prod1-cart",
+      "Plan: 0 to create, 0 to update, 0 to update with the instance stopped, 0 to replace, 0 to delete; 4 unchanged",
+    ]);
+  });
+
+  test("past five distinct changes and three names a part, the rest are counted; no change, no line", () => {
+    const deps = ["a", "b", "c", "d", "e", "f", "g"].map((n) => u("kubernetes:core/v1:Namespace", n));
+    // p..t lose all seven; v and w one each (two more distinct changes); x, y, z, zz lose the same as p..t.
+    const names = ["p", "q", "r", "s", "t", "x", "y", "z", "zz"];
+    const before = [...names.map((n) => res(n, deps)), ...["v", "w", "v2", "w2", "k"].map((n) => res(n, deps))];
+    const after = [...names.map((n) => res(n, [])), ...["v", "w", "v2", "w2", "k"].map((n, i) => res(n, deps.slice(0, i + 1)))];
+    const lines = formatDiff(diffPlans(before, after), { before, after }).split("\n");
+    expect(lines[0]).toBe("  14 resource(s) changed dependsOn (the order `pulumi up` works in; not an update by itself):");
+    expect(lines[1]).toBe("     dependsOn -a -b -c -4 more: 9 x p, q, r, 6 more");
+    expect(lines.slice(6)).toEqual([
+      "     … 1 more distinct change(s)",
+      "Plan: 0 to create, 0 to update, 0 to update with the instance stopped, 0 to replace, 0 to delete; 14 unchanged",
+    ]);
+    expect(formatDiff(diffPlans(before, before), { before, after: before })).not.toContain("dependsOn");
+  });
+});

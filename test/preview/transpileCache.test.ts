@@ -29,9 +29,9 @@ const source = (word: string) =>
     "",
   ].join("\n");
 
-function run(cacheSetting = cache): { out: { compilerLoaded: boolean; word: string }; stderr: string; status: number | null } {
+function run(cacheSetting = cache, cwd = ROOT): { out: { compilerLoaded: boolean; word: string }; stderr: string; status: number | null } {
   const r = spawnSync(process.execPath, ["-r", HOOK, fixture], {
-    cwd: ROOT,
+    cwd,
     encoding: "utf8",
     env: { ...process.env, PLATFORM_TRANSPILE_CACHE: cacheSetting },
   });
@@ -75,6 +75,43 @@ describe("the preview's transpile cache", () => {
     expect(changed.out).toEqual({ compilerLoaded: true, word: "second" });
     expect(changed.stderr).toContain("Error: second");
     expect(entries()).toHaveLength(2);
+  });
+
+  it("makes its directory 0700 and its entries 0600", () => {
+    expect(fs.statSync(cache).mode & 0o777).toBe(0o700);
+    for (const e of entries()) expect(fs.statSync(path.join(cache, e)).mode & 0o777).toBe(0o600);
+  });
+
+  it("compiles with the root tsconfig.json whatever the working directory, so an entry made elsewhere is the root's", () => {
+    // A directory whose own tsconfig would make ES modules and keep the types' syntax target ES3 (ts-node reads the
+    // tsconfig it finds from its cwd unless told which).
+    const sub = path.join(dir, "elsewhere");
+    fs.mkdirSync(sub);
+    fs.writeFileSync(path.join(sub, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "esnext", target: "es3" } }));
+    const fresh = path.join(dir, "cache-elsewhere");
+    fs.writeFileSync(fixture, source("third"));
+    const r = run(fresh, sub);
+    expect(r.out).toEqual({ compilerLoaded: true, word: "third" });
+    const made = fs
+      .readdirSync(fresh, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith(".js"));
+    expect(made).toHaveLength(1);
+    const tsNode = create({ transpileOnly: true, cwd: ROOT });
+    expect(fs.readFileSync(path.join(fresh, made[0]), "utf8")).toBe(tsNode.compile(source("third"), fixture));
+    fs.writeFileSync(fixture, source("second"));
+  });
+
+  it("refuses a cache directory others may write: one warning line, compiled without it, nothing written", () => {
+    const open = path.join(dir, "cache-open");
+    fs.mkdirSync(open);
+    fs.chmodSync(open, 0o777);
+    const r = run(open);
+    expect(r.out).toEqual({ compilerLoaded: true, word: "second" });
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("transpile cache:"))).toEqual([
+      `transpile cache: ${open} is not owned by uid ${process.getuid!()} or is writable by group or others; compiling without it`,
+    ]);
+    expect(fs.readdirSync(open)).toEqual([]);
   });
 
   it("is ts-node itself with PLATFORM_TRANSPILE_CACHE=off: same result, nothing written", () => {
