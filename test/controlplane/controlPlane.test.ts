@@ -1068,6 +1068,7 @@ test(
     try {
       const r = await runCli(["control-plane", "dev", "-c", "platform:kubernetes.version=1.36.3"], { TMPDIR: tmp });
       expect(r.code).toBe(2);
+      expect(r.stderr.trimEnd().split("\n")).toHaveLength(1); // one line, no usage text: the arguments were right
       expect(r.stderr.split("\n")[0]).toBe(
         "control-plane: stack dev pins Kubernetes 1.36.3 (platform:kubernetes.version); the harness builds v1.35.4, v1.36.2 (SETS in harness/build.sh, harness/kubernetes*/go.mod): add a harness module at v1.36.3 with the etcd its kubeadm pins",
       );
