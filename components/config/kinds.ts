@@ -301,3 +301,38 @@ export function registryPrefixProblem(value: string, withPath = true): string | 
     return `path component ${JSON.stringify(bad)} is not lowercase letters and digits separated by '.', '_', '__' or '-' (distribution's reference grammar)`;
   return undefined;
 }
+
+/**
+ * Why `value` is not an image tag, or undefined: distribution/reference v0.6.0's tag grammar `[\w][\w.-]{0,127}`
+ * (so `-x` and `v2@sha256:...` are refused), and, since the tag is also the app.kubernetes.io/version label, a
+ * label value (at most 63 characters, ending in a letter or digit: apimachinery validation IsValidLabelValue).
+ */
+export function imageTagProblem(value: string): string | undefined {
+  if (!/^\w[\w.-]{0,127}$/.test(value))
+    return `tag ${JSON.stringify(value)} is not an image tag (a letter, digit or '_', then up to 127 of those, '.' or '-': distribution's tag grammar)`;
+  if (value.length > 63 || !/[A-Za-z0-9]$/.test(value))
+    return `tag ${JSON.stringify(value)} must also fit the app.kubernetes.io/version label (at most 63 characters, ending in a letter or digit)`;
+  return undefined;
+}
+
+/**
+ * Why `value` is not a public IPv4 address, or undefined: dotted decimal without leading zeros, outside
+ * RFC 1918 private space, 100.64.0.0/10 (RFC 6598 shared space, Alibaba Cloud's metadata 100.100.100.200 among it),
+ * loopback, link-local, 0.0.0.0/8, multicast and 240.0.0.0/4 (IANA IPv4 Special-Purpose Address Registry).
+ */
+export function publicIpv4Problem(value: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(value);
+  if (!m || m.slice(1).some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith("0"))))
+    return `must be an IPv4 address in dotted decimal (four numbers 0-255 without leading zeros), got ${JSON.stringify(value)}`;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  const special: [boolean, string][] = [
+    [a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168), "private (RFC 1918)"],
+    [a === 100 && b >= 64 && b <= 127, "shared address space (RFC 6598, 100.64.0.0/10)"],
+    [a === 127, "loopback"],
+    [a === 169 && b === 254, "link-local"],
+    [a === 0, "in 0.0.0.0/8 (this network)"],
+    [a >= 224, "multicast or reserved (224.0.0.0/3)"],
+  ];
+  const hit = special.find(([is]) => is);
+  return hit ? `must be a public IPv4 address; ${value} is ${hit[1]}` : undefined;
+}

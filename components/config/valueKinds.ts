@@ -9,15 +9,18 @@ import {
   hostPortProblem,
   httpUrlProblem,
   imageRepositoryProblem,
+  imageTagProblem,
   INT32_MAX,
   MAX_PORT,
   prometheusDurationProblem,
+  publicIpv4Problem,
   quantityProblem,
   registryPrefixProblem,
 } from "./kinds";
 
 /** What a leaf of the schema takes, for the coverage walk. */
-export type ValueKind = "url" | "host" | "hostPort" | "port" | "nodePort" | "image" | "registry" | "integer" | "duration" | "quantity" | "ratio";
+export type ValueKind =
+  "url" | "host" | "hostPort" | "port" | "nodePort" | "image" | "imageTag" | "registry" | "integer" | "duration" | "quantity" | "ratio" | "publicIp";
 
 /** Kind of each helper's schema; zod keeps the entry through .describe(), .refine() and .optional() (clones inherit). */
 export const VALUE_KINDS = z.registry<{ kind: ValueKind }>();
@@ -62,6 +65,10 @@ export const nodePortKind = () => {
 };
 /** An image repository with a registry host and no tag (distribution's reference grammar). */
 export const imageKind = () => kind("image", byProblem(imageRepositoryProblem));
+/** An image tag (distribution's tag grammar) that also fits the app.kubernetes.io/version label. */
+export const imageTagKind = () => kind("imageTag", byProblem(imageTagProblem));
+/** A public IPv4 address (not private, shared, loopback, link-local or multicast). */
+export const publicIpKind = () => kind("publicIp", byProblem(publicIpv4Problem));
 /** A registry prefix `host[:port][/path]` (withPath) or a registry host `host[:port]`. */
 export const registryKind = (withPath = true) =>
   kind(

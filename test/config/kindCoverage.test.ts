@@ -22,12 +22,15 @@ const REQUIRED: Record<ValueKind, string[]> = {
   port: ["0", "65536"],
   // the api-server's default --service-node-port-range is 30000-32767
   nodePort: ["0", "29999", "32768", "65536", "fraction"],
-  image: ["grammar", "tag", "port"],
+  image: ["grammar", "tag", "port", "length", "digest"],
+  // distribution/reference v0.6.0's tag grammar [\w][\w.-]{0,127}; the tag is also a label value (at most 63)
+  imageTag: ["leading", "digest", "length"],
+  publicIp: ["private", "malformed"],
   // a first component without '.' or ':' that is not localhost is a Docker Hub path (distribution/reference
   // v0.6.0 normalize.go splitDockerDomain), so `mirror` pulls from docker.io/mirror/...
   registry: ["scheme", "port", "bareHost"],
   integer: ["below", "above", "fraction"],
-  duration: ["zero", "malformed"],
+  duration: ["zero", "malformed", "range"],
   quantity: ["int64", "malformed"],
   ratio: ["below", "above"],
 };
@@ -291,6 +294,18 @@ const WORST: Record<string, Case[]> = {
       "prod1",
       "platform:apps.order-service.image=harbor.livemall.internal:70000/commerce/order-service",
       "platform:apps.order-service.image: registry port 70000 is not 1-65535",
+    ],
+    [
+      "length",
+      "prod1",
+      "platform:apps.order-service.image=harbor.livemall.internal/commerce/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+      "platform:apps.order-service.image: is 264 characters; an image name is at most 255 (distribution's reference grammar)",
+    ],
+    [
+      "digest",
+      "prod1",
+      "platform:apps.order-service.image=harbor.livemall.internal/commerce/order-service@sha256:00",
+      "platform:apps.order-service.image: must be an image repository without a tag or digest (the tag is its own key), e.g. harbor.livemall.internal/commerce/order-service",
     ],
   ],
   "platform:apps.<name>.replicas": [
@@ -672,6 +687,12 @@ const WORST: Record<string, Case[]> = {
       'platform:etcdBackup={"schedule":"90s"}',
       'platform:etcdBackup.schedule: "90s" is not a period that divides a day: use 15m, 20m, 30m or 1h, 2h, 3h, 4h, 6h, 8h, 12h, 24h',
     ],
+    [
+      "range",
+      "prod1",
+      'platform:etcdBackup={"schedule":"9223372036854775808h"}',
+      'platform:etcdBackup.schedule: "9223372036854775808h" is not a period that divides a day: use 15m, 20m, 30m or 1h, 2h, 3h, 4h, 6h, 8h, 12h, 24h',
+    ],
   ],
   "platform:etcdBackup.retentionDays": [
     ["below", "prod1", 'platform:etcdBackup={"retentionDays":0}', "platform:etcdBackup.retentionDays: must be >= 1"],
@@ -869,6 +890,86 @@ const WORST: Record<string, Case[]> = {
       "platform:dingtalkWebhook: must be written as the URL parser reads it (lowercase scheme and host, no default port, no '.' or '..' segments), such as https://oapi.dingtalk.com/robot/send?access_token=... (value not shown: it is a secret)",
     ],
   ],
+  "platform:apps.<name>.tag": [
+    [
+      "leading",
+      "prod1",
+      "platform:apps.order-service.tag=-x",
+      "platform:apps.order-service.tag: tag \"-x\" is not an image tag (a letter, digit or '_', then up to 127 of those, '.' or '-': distribution's tag grammar)",
+    ],
+    [
+      "digest",
+      "prod1",
+      "platform:apps.order-service.tag=v2@sha256:00",
+      "platform:apps.order-service.tag: tag \"v2@sha256:00\" is not an image tag (a letter, digit or '_', then up to 127 of those, '.' or '-': distribution's tag grammar)",
+    ],
+    [
+      "length",
+      "prod1",
+      "platform:apps.order-service.tag=v111111111111111111111111111111111111111111111111111111111111111",
+      'platform:apps.order-service.tag: tag "v111111111111111111111111111111111111111111111111111111111111111" must also fit the app.kubernetes.io/version label (at most 63 characters, ending in a letter or digit)',
+    ],
+  ],
+  "platform:apps.<name>.history[]": [
+    [
+      "leading",
+      "prod1",
+      "platform:apps.order-service.history[0]=-x",
+      "platform:apps.order-service.history[0]: tag \"-x\" is not an image tag (a letter, digit or '_', then up to 127 of those, '.' or '-': distribution's tag grammar)",
+    ],
+    [
+      "digest",
+      "prod1",
+      "platform:apps.order-service.history[0]=v2@sha256:00",
+      "platform:apps.order-service.history[0]: tag \"v2@sha256:00\" is not an image tag (a letter, digit or '_', then up to 127 of those, '.' or '-': distribution's tag grammar)",
+    ],
+    [
+      "length",
+      "prod1",
+      "platform:apps.order-service.history[0]=v111111111111111111111111111111111111111111111111111111111111111",
+      'platform:apps.order-service.history[0]: tag "v111111111111111111111111111111111111111111111111111111111111111" must also fit the app.kubernetes.io/version label (at most 63 characters, ending in a letter or digit)',
+    ],
+  ],
+  "platform:apps.<name>.canary.tag": [
+    [
+      "leading",
+      "prod1",
+      'platform:apps.order-service.canary={"tag":"-x","weight":10}',
+      "platform:apps.order-service.canary.tag: tag \"-x\" is not an image tag (a letter, digit or '_', then up to 127 of those, '.' or '-': distribution's tag grammar)",
+    ],
+    [
+      "digest",
+      "prod1",
+      'platform:apps.order-service.canary={"tag":"v2@sha256:00","weight":10}',
+      "platform:apps.order-service.canary.tag: tag \"v2@sha256:00\" is not an image tag (a letter, digit or '_', then up to 127 of those, '.' or '-': distribution's tag grammar)",
+    ],
+    [
+      "length",
+      "prod1",
+      'platform:apps.order-service.canary={"tag":"v111111111111111111111111111111111111111111111111111111111111111","weight":10}',
+      'platform:apps.order-service.canary.tag: tag "v111111111111111111111111111111111111111111111111111111111111111" must also fit the app.kubernetes.io/version label (at most 63 characters, ending in a letter or digit)',
+    ],
+  ],
+  "platform:datacenter.publicIp": [
+    [
+      "private",
+      "prod1",
+      "platform:datacenter.publicIp=10.1.2.3",
+      "platform:datacenter.publicIp: must be a public IPv4 address; 10.1.2.3 is private (RFC 1918)",
+    ],
+    [
+      "shared",
+      "prod1",
+      "platform:datacenter.publicIp=100.100.100.200",
+      "platform:datacenter.publicIp: must be a public IPv4 address; 100.100.100.200 is shared address space (RFC 6598, 100.64.0.0/10)",
+    ],
+    [
+      "malformed",
+      "prod1",
+      "platform:datacenter.publicIp=203.0.113.010",
+      'platform:datacenter.publicIp: must be an IPv4 address in dotted decimal (four numbers 0-255 without leading zeros), got "203.0.113.010"',
+    ],
+  ],
 };
 
 /** The secret keys that take a value of a kind (they skip the schema; stackConfig.ts checks them by the same kinds.ts rules). */
@@ -879,7 +980,7 @@ const leaves = [
 ];
 /** A leaf whose name says it takes a URL, host, port, image, duration or quantity. */
 const NAMED_LIKE_A_KIND =
-  /(url|host|endpoint|registry|repository|image|port|brokers|meta|retention|schedule|size|memory|cpu|cpulimit|memorylimit|issuer|authsignin)$/i;
+  /(url|host|endpoint|registry|repository|image|port|brokers|meta|retention|schedule|size|memory|cpu|cpulimit|memorylimit|issuer|authsignin|address|addr|server|interval|timeout|ttl|webhook|ip|tag|history)$/i;
 
 describe("the guard: every key of a kind has its worst values", () => {
   test("every number key is built by a kind helper (integer, port, NodePort, ratio)", () => {
@@ -915,7 +1016,7 @@ describe("the guard: every key of a kind has its worst values", () => {
     expect(Object.keys(WORST).filter((k) => !kinded.has(k))).toEqual([]);
   });
 
-  test("the keys by kind (56 keys, the secret webhook among them; a new one changes this and needs its cases)", () => {
+  test("the keys by kind (60 keys, the secret webhook among them; a new one changes this and needs its cases)", () => {
     const byKind: Record<string, number> = {};
     for (const l of leaves) if (l.kind) byKind[l.kind] = (byKind[l.kind] ?? 0) + 1;
     expect(byKind).toEqual({
@@ -925,12 +1026,21 @@ describe("the guard: every key of a kind has its worst values", () => {
       port: 3,
       nodePort: 2,
       image: 1,
+      imageTag: 3,
+      publicIp: 1,
       registry: 3,
       integer: 18,
       duration: 2,
       quantity: 7,
       ratio: 3,
     });
+  });
+
+  test("the walk refuses a zod type it does not know, rather than take it for a leaf", () => {
+    expect(() => schemaLeaves(z.object({ later: z.lazy(() => portKind()) }), "platform:newThing")).toThrow(
+      'platform:newThing.later: the kind walk does not know zod type "lazy"; add it to test/support/schemaKinds.ts',
+    );
+    expect(() => schemaLeaves(z.tuple([z.string(), portKind()]), "platform:pair")).toThrow('does not know zod type "tuple"');
   });
 
   test("the walk finds a key added without cases (the guard can fail)", () => {
