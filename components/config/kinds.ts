@@ -95,7 +95,7 @@ export function hostPortProblem(value: string): string | undefined {
   if (u.port === "" && !/:\d+$/.test(value)) return "must be host:port (the port is required)";
   if (u.port === "") return `port must be 1-${MAX_PORT}`;
   if (/:0\d+$/.test(value)) return `port ${port} has a leading zero; write ${Number(port)}`;
-  if (/[A-Z]/.test(value)) return `host must be lowercase (clients read ${JSON.stringify(value)} as ${JSON.stringify(`${u.hostname}:${u.port}`)})`;
+  if (/[A-Z]/.test(value)) return `host must be lowercase, ${value.toLowerCase()} (names are compared as written: TLS certificates, allow-lists)`;
   const forbidden = forbiddenIpProblem(u.hostname);
   if (forbidden) return `host ${forbidden}`;
   if (u.pathname !== "" || u.search !== "" || u.hash !== "" || `${u.hostname}:${u.port}` !== value.toLowerCase()) return "must be host:port, nothing else";
@@ -293,6 +293,8 @@ export function registryPrefixProblem(value: string, withPath = true): string | 
     return `must start with a registry host that has a '.' or a port, or is localhost (${example}): container runtimes read ${JSON.stringify(host)} as a Docker Hub path, docker.io/${host}/...`;
   if (port !== undefined && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= MAX_PORT)) return `registry port ${port} is not 1-${MAX_PORT}`;
   if (path !== "" && !withPath) return `must be a registry host[:port] with no path, ${example}`;
+  // image references name the registry as written: harbor.livemall.internal:443/x is not in harbor.livemall.internal
+  if (port === "443" && !withPath) return `must not give https' default port 443: image references name the registry as ${host}, ${example}`;
   const bad = path
     .split("/")
     .slice(1)

@@ -234,7 +234,7 @@ const masters = z
       "integer",
       z
         .number()
-        .int({ message: "must be a whole number", abort: true })
+        .refine(Number.isInteger, { message: "must be a whole number", abort: true })
         .min(1, { message: "must be at least 1", abort: true })
         .max(INT32_MAX, { message: `must be <= ${INT32_MAX} (the API's int32)`, abort: true })
         .refine((c) => c % 2 === 1, { error: (i) => `must be odd for etcd quorum, got ${String(i.input)}` }),
@@ -500,7 +500,7 @@ const tracing = z
       "integer",
       z
         .number()
-        .int("must be a whole number")
+        .refine(Number.isInteger, { message: "must be a whole number", abort: true })
         .min(1, "must be >= 1 (traces per 3 seconds per instance; leave it out to keep every trace)")
         .max(MAX_SAMPLE_N_PER_3_SECS, `must be <= ${MAX_SAMPLE_N_PER_3_SECS} (the agent reads a Java int)`),
     )

@@ -188,14 +188,38 @@ export function applyOverride(values: Record<string, unknown>, o: { key: string;
     const seg = o.path[i];
     const obj = cur as Record<string | number, unknown>;
     if (typeof obj !== "object" || obj === null) throw new UsageError(`-c ${o.key}: ${String(seg)} is inside a scalar`);
+    holeProblem(o, obj, seg, i);
     // Own properties only: an inherited one (toString, ...) is not a config value.
     if (!Object.hasOwn(obj, seg) || obj[seg] === undefined) obj[seg] = typeof o.path[i + 1] === "number" ? [] : {};
     cur = obj[seg];
   }
   const last = o.path[o.path.length - 1];
   if (typeof cur !== "object" || cur === null) throw new UsageError(`-c ${o.key}: ${String(last)} is inside a scalar`);
+  holeProblem(o, cur, last, o.path.length - 1);
   (cur as Record<string | number, unknown>)[last] = o.value;
 }
+
+/**
+ * An index past a list's end would leave holes (null entries), each refused as its own line; one usage line says
+ * what is there instead. Index = length appends, as `pulumi config set --path` does.
+ */
+function holeProblem(o: { key: string; path: (string | number)[] }, list: unknown, seg: string | number, at: number): void {
+  if (!Array.isArray(list) || typeof seg !== "number" || seg <= list.length) return;
+  const where = `${o.key}${o.path
+    .slice(0, at)
+    .map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`))
+    .join("")}`;
+  throw new UsageError(
+    `-c ${where}[${seg}]: does not exist; ${where} has ${list.length === 0 ? "no entries" : `${list.length} (${list.length === 1 ? "[0]" : `[0]-[${list.length - 1}]`})`}, and [${list.length}] adds one`,
+  );
+}
+
+/**
+ * A number past the double range (`1e400`) parses to Infinity, which JSON writes as null, so the schema would say
+ * "got null"; written as the largest double instead, it meets the key's own limit ("must be <= 2147483647").
+ */
+const finiteNumbers = (_key: string, v: unknown): unknown =>
+  typeof v === "number" && (v === Infinity || v === -Infinity) ? Math.sign(v) * Number.MAX_VALUE : v;
 
 /** Config in the engine's form, plus what the offline run made up. */
 export interface EngineConfig {
@@ -236,7 +260,7 @@ export function toEngineConfig(values: Record<string, unknown>, secureKeys: stri
   const placeholders: string[] = [];
   for (const [key, v] of Object.entries(values)) {
     if (!secureKeys.includes(key)) {
-      out[key] = typeof v === "string" ? v : JSON.stringify(v);
+      out[key] = typeof v === "string" ? v : JSON.stringify(v, finiteNumbers);
     } else if (!isSecureLeaf(v)) {
       // Set with --secret --path: the structure is in the file, each leaf ciphertext; keep the structure.
       out[key] = JSON.stringify(placeholderLeaves(v, key));

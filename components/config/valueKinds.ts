@@ -31,6 +31,9 @@ export function kind<T extends z.ZodType>(k: ValueKind, schema: T): T {
   return schema;
 }
 
+// Whole numbers are checked with Number.isInteger, not zod's .int(): .int() also refuses a whole number past
+// 2^53 (not "safe"), which would say "must be a whole number" of 9007199254740993 where the limit is the range.
+
 /** A string checked by a kinds.ts function (one message, naming the limit). */
 const byProblem = (problem: (v: string) => string | undefined) =>
   z.string().superRefine((v, ctx) => {
@@ -54,14 +57,17 @@ export const portKind = () =>
     "port",
     z
       .number()
-      .int({ message: "must be a whole number", abort: true })
+      .refine(Number.isInteger, { message: "must be a whole number", abort: true })
       .min(1, `must be a TCP port 1-${MAX_PORT}`)
       .max(MAX_PORT, `must be a TCP port 1-${MAX_PORT}`),
   );
 /** A NodePort inside the api-server's default --service-node-port-range (30000-32767). */
 export const nodePortKind = () => {
   const msg = `must be a NodePort ${NODE_PORT_RANGE.from}-${NODE_PORT_RANGE.to} (the api-server's default --service-node-port-range)`;
-  return kind("nodePort", z.number().int({ message: "must be a whole number", abort: true }).min(NODE_PORT_RANGE.from, msg).max(NODE_PORT_RANGE.to, msg));
+  return kind(
+    "nodePort",
+    z.number().refine(Number.isInteger, { message: "must be a whole number", abort: true }).min(NODE_PORT_RANGE.from, msg).max(NODE_PORT_RANGE.to, msg),
+  );
 };
 /** An image repository with a registry host and no tag (distribution's reference grammar). */
 export const imageKind = () => kind("image", byProblem(imageRepositoryProblem));
@@ -77,7 +83,10 @@ export const registryKind = (withPath = true) =>
   );
 /** A whole number min..max (default max: the Kubernetes API's int32). */
 export const integerKind = (min: number, max: number = INT32_MAX, why = max === INT32_MAX ? " (the API's int32)" : "") =>
-  kind("integer", z.number().int({ message: "must be a whole number", abort: true }).min(min, `must be >= ${min}`).max(max, `must be <= ${max}${why}`));
+  kind(
+    "integer",
+    z.number().refine(Number.isInteger, { message: "must be a whole number", abort: true }).min(min, `must be >= ${min}`).max(max, `must be <= ${max}${why}`),
+  );
 /** A Prometheus duration (`15d`), more than 0 and within int64 nanoseconds. */
 export const prometheusDurationKind = () => kind("duration", byProblem(prometheusDurationProblem));
 /** A duration checked by its own parser (returns a problem or undefined). */

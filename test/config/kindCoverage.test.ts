@@ -7,6 +7,8 @@
 import { z } from "zod";
 import { KEYS } from "../../components/config/schema";
 import { portKind, ValueKind } from "../../components/config/valueKinds";
+import { UsageError } from "../../components/config/errors";
+import { loadEngineConfig } from "../../components/config/stackFiles";
 import { SECRET_KEY_NAMES, SECRET_KEYS, SecretKey } from "../../components/config/secretKeys";
 import { configProblems, configProblemsAfter } from "../support/configProblems";
 import { schemaLeaves } from "../support/schemaKinds";
@@ -98,6 +100,7 @@ const WORST: Record<string, Case[]> = {
     ["below", "prod1", "platform:masters.count=0", "platform:masters.count: must be at least 1"],
     ["above", "prod1", "platform:masters.count=2147483649", "platform:masters.count: must be <= 2147483647 (the API's int32)"],
     ["fraction", "prod1", "platform:masters.count=2.5", "platform:masters.count: must be a whole number"],
+    ["double", "prod1", "platform:masters.count=1e400", "platform:masters.count: must be <= 2147483647 (the API's int32)"],
   ],
   "platform:masters.systemDiskGb": [
     ["below", "prod1", "platform:masters.systemDiskGb=39", "platform:masters.systemDiskGb: must be >= 40"],
@@ -108,6 +111,7 @@ const WORST: Record<string, Case[]> = {
     ["below", "prod1", "platform:nodePools[0].count=-1", "platform:nodePools[0].count: must be >= 0"],
     ["above", "prod1", "platform:nodePools[0].count=2147483648", "platform:nodePools[0].count: must be <= 2147483647 (the API's int32)"],
     ["fraction", "prod1", "platform:nodePools[0].count=2.5", "platform:nodePools[0].count: must be a whole number"],
+    ["unsafe", "prod1", "platform:nodePools[0].count=9007199254740993", "platform:nodePools[0].count: must be <= 2147483647 (the API's int32)"],
   ],
   "platform:nodePools[].systemDiskGb": [
     ["below", "prod1", "platform:nodePools[0].systemDiskGb=0", "platform:nodePools[0].systemDiskGb: must be >= 40"],
@@ -206,6 +210,18 @@ const WORST: Record<string, Case[]> = {
     ],
     ["port", "prod1", "platform:logging.brokers[0]=kafka-1.log.livemall.internal:65536", "platform:logging.brokers[0]: port 65536 is not 1-65535"],
     ["0", "prod1", "platform:logging.brokers[0]=kafka-1.log.livemall.internal:0", "platform:logging.brokers[0]: port 0 is not 1-65535"],
+    [
+      "uppercase",
+      "prod1",
+      "platform:logging.brokers[0]=Kafka-1.log.livemall.internal:9093",
+      "platform:logging.brokers[0]: host must be lowercase, kafka-1.log.livemall.internal:9093 (names are compared as written: TLS certificates, allow-lists)",
+    ],
+    [
+      "leadingZero",
+      "prod1",
+      "platform:logging.brokers[0]=kafka-1.log.livemall.internal:09093",
+      "platform:logging.brokers[0]: port 09093 has a leading zero; write 9093",
+    ],
   ],
   "platform:monitoring.retention": [
     [
@@ -673,6 +689,12 @@ const WORST: Record<string, Case[]> = {
       "platform:harbor.registry=harbor",
       "platform:harbor.registry: must start with a registry host that has a '.' or a port, or is localhost (such as harbor.livemall.internal): container runtimes read \"harbor\" as a Docker Hub path, docker.io/harbor/...",
     ],
+    [
+      "defaultPort",
+      "prod1",
+      "platform:harbor.registry=harbor.livemall.internal:443",
+      "platform:harbor.registry: must not give https' default port 443: image references name the registry as harbor.livemall.internal, such as harbor.livemall.internal",
+    ],
   ],
   "platform:etcdBackup.schedule": [
     [
@@ -1068,6 +1090,16 @@ describe.each(CASES)("%s, %s", (key, _worst, stack, override, expected) => {
     expect(got).toEqual([expected]);
     if (secret) expect(got[0]).not.toContain(override.slice(key.length + 1));
   });
+});
+
+test("an override past a list's end is one usage line, not a line per hole", () => {
+  expect(() => loadEngineConfig("prod1", ["platform:nodePools[7].count=3"])).toThrow(
+    "-c platform:nodePools[7]: does not exist; platform:nodePools has 2 ([0]-[1]), and [2] adds one",
+  );
+  expect(() => loadEngineConfig("prod1", ["platform:nodePools[7].count=3"])).toThrow(UsageError);
+  expect(() => loadEngineConfig("prod1", ['platform:network.zones[5]="cn-shanghai-l"'])).toThrow(
+    "-c platform:network.zones[5]: does not exist; platform:network.zones has 3 ([0]-[2]), and [3] adds one",
+  );
 });
 
 test("the committed stack files pass", () => {
