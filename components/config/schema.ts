@@ -237,6 +237,7 @@ const masters = z
         .refine(Number.isInteger, { message: "must be a whole number", abort: true })
         .min(1, { message: "must be at least 1", abort: true })
         .max(INT32_MAX, { message: `must be <= ${INT32_MAX} (the API's int32)`, abort: true })
+        .int({ message: "must be a whole number" })
         .refine((c) => c % 2 === 1, { error: (i) => `must be odd for etcd quorum, got ${String(i.input)}` }),
     ).describe("Master count: odd, for etcd quorum (at least 3 in prod, policy `odd-masters`; at most 20 per zone)."),
     instanceType: instanceType.describe("ECS instance type of the masters."),
@@ -502,7 +503,8 @@ const tracing = z
         .number()
         .refine(Number.isInteger, { message: "must be a whole number", abort: true })
         .min(1, "must be >= 1 (traces per 3 seconds per instance; leave it out to keep every trace)")
-        .max(MAX_SAMPLE_N_PER_3_SECS, `must be <= ${MAX_SAMPLE_N_PER_3_SECS} (the agent reads a Java int)`),
+        .max(MAX_SAMPLE_N_PER_3_SECS, { message: `must be <= ${MAX_SAMPLE_N_PER_3_SECS} (the agent reads a Java int)`, abort: true })
+        .int({ message: "must be a whole number" }),
     )
       .optional()
       .describe(

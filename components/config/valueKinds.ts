@@ -31,8 +31,9 @@ export function kind<T extends z.ZodType>(k: ValueKind, schema: T): T {
   return schema;
 }
 
-// Whole numbers are checked with Number.isInteger, not zod's .int(): .int() also refuses a whole number past
-// 2^53 (not "safe"), which would say "must be a whole number" of 9007199254740993 where the limit is the range.
+// Whole numbers are checked with Number.isInteger before the range, and zod's .int() only after it (the config
+// reference reads "integer" from it): .int() also refuses a whole number past 2^53 (not "safe"), which would say
+// "must be a whole number" of 9007199254740993 where the limit broken is the range.
 
 /** A string checked by a kinds.ts function (one message, naming the limit). */
 const byProblem = (problem: (v: string) => string | undefined) =>
@@ -59,14 +60,20 @@ export const portKind = () =>
       .number()
       .refine(Number.isInteger, { message: "must be a whole number", abort: true })
       .min(1, `must be a TCP port 1-${MAX_PORT}`)
-      .max(MAX_PORT, `must be a TCP port 1-${MAX_PORT}`),
+      .max(MAX_PORT, { message: `must be a TCP port 1-${MAX_PORT}`, abort: true })
+      .int({ message: "must be a whole number" }),
   );
 /** A NodePort inside the api-server's default --service-node-port-range (30000-32767). */
 export const nodePortKind = () => {
   const msg = `must be a NodePort ${NODE_PORT_RANGE.from}-${NODE_PORT_RANGE.to} (the api-server's default --service-node-port-range)`;
   return kind(
     "nodePort",
-    z.number().refine(Number.isInteger, { message: "must be a whole number", abort: true }).min(NODE_PORT_RANGE.from, msg).max(NODE_PORT_RANGE.to, msg),
+    z
+      .number()
+      .refine(Number.isInteger, { message: "must be a whole number", abort: true })
+      .min(NODE_PORT_RANGE.from, msg)
+      .max(NODE_PORT_RANGE.to, { message: msg, abort: true })
+      .int({ message: "must be a whole number" }),
   );
 };
 /** An image repository with a registry host and no tag (distribution's reference grammar). */
@@ -85,7 +92,12 @@ export const registryKind = (withPath = true) =>
 export const integerKind = (min: number, max: number = INT32_MAX, why = max === INT32_MAX ? " (the API's int32)" : "") =>
   kind(
     "integer",
-    z.number().refine(Number.isInteger, { message: "must be a whole number", abort: true }).min(min, `must be >= ${min}`).max(max, `must be <= ${max}${why}`),
+    z
+      .number()
+      .refine(Number.isInteger, { message: "must be a whole number", abort: true })
+      .min(min, `must be >= ${min}`)
+      .max(max, { message: `must be <= ${max}${why}`, abort: true })
+      .int({ message: "must be a whole number" }),
   );
 /** A Prometheus duration (`15d`), more than 0 and within int64 nanoseconds. */
 export const prometheusDurationKind = () => kind("duration", byProblem(prometheusDurationProblem));
