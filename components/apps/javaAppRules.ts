@@ -181,10 +181,13 @@ function tagProblems(s: AppRuleInput): string[] {
   const tags: [string, string][] = [["tag", s.tag]];
   if (s.canary) tags.push(["canary.tag", s.canary.tag]);
   for (const [field, tag] of tags) {
+    // one line per bad tag: a tag that is not a tag at all is not also judged by the env's rule
+    if (tag.length > 63 || !LABEL_VALUE.test(tag)) {
+      out.push(`${key(s, field)}: tag "${tag}" must fit a label value (at most 63 letters, digits, '-', '_', '.')`);
+      continue;
+    }
     const p = isEnv(s.env) ? imageTagProblem(s.env, tag, s.name) : `unknown env "${s.env}"`;
     if (p) out.push(`${key(s, field)}: ${p}`);
-    if (tag.length > 63 || !LABEL_VALUE.test(tag))
-      out.push(`${key(s, field)}: tag "${tag}" must fit a label value (at most 63 letters, digits, '-', '_', '.')`);
   }
   return out;
 }

@@ -7,24 +7,77 @@ import { PROJECT } from "./keys";
 /** Largest TCP port (RFC 793's 16-bit port field). */
 export const MAX_PORT = 65535;
 
+/** Options of httpUrlProblem. */
+export interface UrlOptions {
+  /** Whether an IP literal host is allowed (never a loopback, link-local, metadata or IPv4-mapped one). */
+  allowIp?: boolean;
+  /** The value is a secret: no line prints any part of it but a port number. */
+  secret?: boolean;
+}
+
+/**
+ * Why an IP address (as the WHATWG URL parser writes a host: dotted IPv4, or bracketed IPv6) is one no config
+ * key may name, or undefined: loopback (127.0.0.0/8, ::1), link-local (169.254.0.0/16, fe80::/10, where ECS's
+ * metadata service is), Alibaba Cloud's other metadata address 100.100.100.200, the unspecified address, and
+ * IPv4-mapped IPv6 (::ffff:a.b.c.d, which reaches the IPv4 address behind any check on the IPv6 form).
+ */
+export function forbiddenIpProblem(host: string): string | undefined {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(h);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    if (a === 127) return `${host} is a loopback address`;
+    if (a === 169 && b === 254) return `${host} is link-local (the instance metadata service)`;
+    if (h === "100.100.100.200") return `${host} is Alibaba Cloud's instance metadata address`;
+    if (a === 0) return `${host} is not a routable address`;
+    return undefined;
+  }
+  if (!h.includes(":")) return undefined;
+  if (h === "::1") return `${host} is a loopback address`;
+  if (h === "::") return `${host} is not a routable address`;
+  if (/^fe[89ab][0-9a-f]:/.test(h)) return `${host} is link-local`;
+  if (/^(0{0,4}:){0,5}:?ffff:/.test(h) || h.startsWith("::ffff:")) return `${host} is an IPv4-mapped address (it reaches the IPv4 address inside it)`;
+  return undefined;
+}
+
+/** Whether a host as the URL parser writes it is an IP literal (dotted IPv4 or bracketed IPv6). */
+export const isIpLiteral = (host: string): boolean => host.startsWith("[") || /^\d+\.\d+\.\d+\.\d+$/.test(host);
+
 /**
  * Why `value` is not an http(s) URL a client would send credentials to safely, or undefined.
  * Userinfo (`https://company-host@elsewhere`) is refused: the URL parser connects to the host after
- * '@', while a reviewer reads the one before it. A port outside 1-65535 does not parse.
+ * '@', while a reviewer reads the one before it. A port outside 1-65535 does not parse. The value must be
+ * what the parser makes of it (WHATWG URL's href, the trailing '/' of an empty path aside): `http://0x7f.1`
+ * is 127.0.0.1, `https:host` is https://host/, and the raw string is what the apps are given. The host must be
+ * an RFC 1123 host name (an IP literal only with opts.allowIp, and never loopback, link-local or metadata).
  */
-export function httpUrlProblem(value: string, schemes: readonly string[] = ["http:", "https:"]): string | undefined {
+export function httpUrlProblem(value: string, schemes: readonly string[] = ["http:", "https:"], opts: UrlOptions = {}): string | undefined {
+  const kinds = schemes.map((s) => s.slice(0, -1)).join(" or ");
+  const shown = (text: string) => (opts.secret ? "(value not shown: it is a secret)" : text);
   const port = /^[a-z][a-z0-9+.-]*:\/\/[^/?#@]*:(\d+)(?:[/?#]|$)/i.exec(value)?.[1];
   if (port !== undefined && (Number(port) < 1 || Number(port) > MAX_PORT)) return `port ${port} is not 1-${MAX_PORT}`;
   let u: URL;
   try {
     u = new URL(value);
   } catch {
-    return `must be an ${schemes.map((s) => s.slice(0, -1)).join(" or ")} URL (host, optional port 1-${MAX_PORT}); ${JSON.stringify(value)} does not parse`;
+    return `must be an ${kinds} URL (host, optional port 1-${MAX_PORT}); ${shown(`${JSON.stringify(value)} does not parse`)}`;
   }
-  if (!schemes.includes(u.protocol)) return `must be an ${schemes.map((s) => s.slice(0, -1)).join(" or ")} URL, not ${u.protocol.slice(0, -1)}`;
+  if (!schemes.includes(u.protocol)) return `must be an ${kinds} URL, not ${opts.secret ? "another scheme" : u.protocol.slice(0, -1)}`;
+  if (!schemes.some((s) => value.startsWith(`${s}//`))) return `must start with ${schemes.map((s) => `${s}//`).join(" or ")} literally (lowercase, with '//')`;
   if (u.username !== "" || u.password !== "" || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value))
-    return `must not carry userinfo (user@): it connects to ${u.host}, not to the name before '@'`;
+    return `must not carry userinfo (user@): it connects to ${opts.secret ? "the host after '@'" : u.host}, not to the name before '@'`;
   if (/\s/.test(value)) return "must not contain whitespace";
+  const forbidden = forbiddenIpProblem(u.hostname);
+  if (forbidden) return opts.secret ? "host must not be a loopback, link-local or metadata address" : `host ${forbidden}`;
+  if (isIpLiteral(u.hostname)) {
+    if (!opts.allowIp) return `host must be a host name, not an IP address${opts.secret ? "" : ` (${u.hostname})`}`;
+  } else {
+    const hostProblem = hostNameProblem(u.hostname);
+    if (hostProblem)
+      return `host ${opts.secret ? "is not an RFC 1123 host name (labels of letters, digits and '-', 1-63 characters, not starting or ending with '-')" : hostProblem.replace(/^must be a host name without scheme or port /, "must be an RFC 1123 host name ")}`;
+  }
+  if (value !== u.href && `${value}/` !== u.href)
+    return `must be written as the URL parser reads it (lowercase scheme and host, no default port, no '.' or '..' segments)${opts.secret ? "" : `: ${u.href}`}`;
   return undefined;
 }
 
@@ -41,6 +94,10 @@ export function hostPortProblem(value: string): string | undefined {
   if (value.includes("@")) return `must not carry userinfo (user@): it connects to ${u.host}`;
   if (u.port === "" && !/:\d+$/.test(value)) return "must be host:port (the port is required)";
   if (u.port === "") return `port must be 1-${MAX_PORT}`;
+  if (/:0\d+$/.test(value)) return `port ${port} has a leading zero; write ${Number(port)}`;
+  if (/[A-Z]/.test(value)) return `host must be lowercase, ${value.toLowerCase()} (names are compared as written: TLS certificates, allow-lists)`;
+  const forbidden = forbiddenIpProblem(u.hostname);
+  if (forbidden) return `host ${forbidden}`;
   if (u.pathname !== "" || u.search !== "" || u.hash !== "" || `${u.hostname}:${u.port}` !== value.toLowerCase()) return "must be host:port, nothing else";
   return undefined;
 }
@@ -172,6 +229,8 @@ export function prometheusDurationProblem(value: string): string | undefined {
  */
 export function hostNameProblem(value: string): string | undefined {
   if (value.length === 0 || value.length > 253) return `must be a host name of 1-253 characters, got ${value.length}`;
+  const forbidden = forbiddenIpProblem(value);
+  if (forbidden) return `must not be ${forbidden.replace(/^\S+ is /, "")}: ${value}`;
   const bad = value.split(".").find((l) => !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l));
   return bad === undefined
     ? undefined
@@ -230,8 +289,12 @@ export function registryPrefixProblem(value: string, withPath = true): string | 
   const [, host, port, path] = m;
   if (hostNameProblem(host) !== undefined)
     return `must be a registry host${withPath ? "[:port][/path]" : "[:port]"}, ${example}; ${JSON.stringify(host)} is not a host name`;
+  if (!host.includes(".") && port === undefined && host !== "localhost")
+    return `must start with a registry host that has a '.' or a port, or is localhost (${example}): container runtimes read ${JSON.stringify(host)} as a Docker Hub path, docker.io/${host}/...`;
   if (port !== undefined && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= MAX_PORT)) return `registry port ${port} is not 1-${MAX_PORT}`;
   if (path !== "" && !withPath) return `must be a registry host[:port] with no path, ${example}`;
+  // image references name the registry as written: harbor.livemall.internal:443/x is not in harbor.livemall.internal
+  if (port === "443" && !withPath) return `must not give https' default port 443: image references name the registry as ${host}, ${example}`;
   const bad = path
     .split("/")
     .slice(1)
@@ -239,4 +302,39 @@ export function registryPrefixProblem(value: string, withPath = true): string | 
   if (bad !== undefined)
     return `path component ${JSON.stringify(bad)} is not lowercase letters and digits separated by '.', '_', '__' or '-' (distribution's reference grammar)`;
   return undefined;
+}
+
+/**
+ * Why `value` is not an image tag, or undefined: distribution/reference v0.6.0's tag grammar `[\w][\w.-]{0,127}`
+ * (so `-x` and `v2@sha256:...` are refused), and, since the tag is also the app.kubernetes.io/version label, a
+ * label value (at most 63 characters, ending in a letter or digit: apimachinery validation IsValidLabelValue).
+ */
+export function imageTagProblem(value: string): string | undefined {
+  if (!/^\w[\w.-]{0,127}$/.test(value))
+    return `tag ${JSON.stringify(value)} is not an image tag (a letter, digit or '_', then up to 127 of those, '.' or '-': distribution's tag grammar)`;
+  if (value.length > 63 || !/[A-Za-z0-9]$/.test(value))
+    return `tag ${JSON.stringify(value)} must also fit the app.kubernetes.io/version label (at most 63 characters, ending in a letter or digit)`;
+  return undefined;
+}
+
+/**
+ * Why `value` is not a public IPv4 address, or undefined: dotted decimal without leading zeros, outside
+ * RFC 1918 private space, 100.64.0.0/10 (RFC 6598 shared space, Alibaba Cloud's metadata 100.100.100.200 among it),
+ * loopback, link-local, 0.0.0.0/8, multicast and 240.0.0.0/4 (IANA IPv4 Special-Purpose Address Registry).
+ */
+export function publicIpv4Problem(value: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(value);
+  if (!m || m.slice(1).some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith("0"))))
+    return `must be an IPv4 address in dotted decimal (four numbers 0-255 without leading zeros), got ${JSON.stringify(value)}`;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  const special: [boolean, string][] = [
+    [a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168), "private (RFC 1918)"],
+    [a === 100 && b >= 64 && b <= 127, "shared address space (RFC 6598, 100.64.0.0/10)"],
+    [a === 127, "loopback"],
+    [a === 169 && b === 254, "link-local"],
+    [a === 0, "in 0.0.0.0/8 (this network)"],
+    [a >= 224, "multicast or reserved (224.0.0.0/3)"],
+  ];
+  const hit = special.find(([is]) => is);
+  return hit ? `must be a public IPv4 address; ${value} is ${hit[1]}` : undefined;
 }

@@ -7,7 +7,7 @@ import { parseBackupSchedule } from "../cluster/etcdBackup";
 import { Env, isProdEnv } from "../../policies/imageTags";
 import { STACKS } from "./keys";
 import { TIERS } from "../../policies/fleet";
-import { contains, overlaps, parseCidr, parseIp, split } from "../../policies/rules/cidr";
+import { contains, overlaps, parseCidr, split } from "../../policies/rules/cidr";
 import { RFC1918 } from "../network/ports";
 import { LATENCY_BUCKETS_MS } from "../apps/sloRules";
 import { consoleSchema, projectsSchema, workspacesSchema } from "../fleet/consoleSchema";
@@ -18,11 +18,13 @@ import {
   hostKind,
   hostPortKind,
   imageKind,
+  imageTagKind,
   integerKind,
   kind,
   nodePortKind,
   portKind,
   prometheusDurationKind,
+  publicIpKind,
   quantityKind,
   ratioKind,
   registryKind,
@@ -77,14 +79,6 @@ const privateCidr = z.string().superRefine((v, ctx) => {
   }
   if (!RFC1918.some((r) => contains(r, v))) {
     ctx.addIssue({ code: "custom", message: `${v} is not a private range; data-centre subnets must lie inside ${RFC1918.join(", ")}` });
-  }
-});
-
-const ipv4 = z.string().superRefine((v, ctx) => {
-  try {
-    parseIp(v);
-  } catch (e) {
-    ctx.addIssue({ code: "custom", message: (e as Error).message });
   }
 });
 
@@ -240,9 +234,10 @@ const masters = z
       "integer",
       z
         .number()
-        .int({ message: "must be a whole number", abort: true })
+        .refine(Number.isInteger, { message: "must be a whole number", abort: true })
         .min(1, { message: "must be at least 1", abort: true })
         .max(INT32_MAX, { message: `must be <= ${INT32_MAX} (the API's int32)`, abort: true })
+        .int({ message: "must be a whole number" })
         .refine((c) => c % 2 === 1, { error: (i) => `must be odd for etcd quorum, got ${String(i.input)}` }),
     ).describe("Master count: odd, for etcd quorum (at least 3 in prod, policy `odd-masters`; at most 20 per zone)."),
     instanceType: instanceType.describe("ECS instance type of the masters."),
@@ -375,9 +370,9 @@ const resources = z
 const app = z
   .object({
     image: imageKind().describe("Image repository without tag, in the company's Harbor."),
-    tag: z.string().describe("Image tag; rolling back = setting the previous tag. Also the `app.kubernetes.io/version` label, so at most 63 characters."),
+    tag: imageTagKind().describe("Image tag; rolling back = setting the previous tag. Also the `app.kubernetes.io/version` label, so at most 63 characters."),
     history: z
-      .array(z.string())
+      .array(imageTagKind())
       .max(5, "keeps at most 5 previous tags")
       .optional()
       .describe("Previous tags, newest first (kept by `npm run release`, used by `npm run rollback`)."),
@@ -410,7 +405,7 @@ const app = z
     // ranges, replicas within min..max) live once, in apps/javaAppRules.ts.
     canary: z
       .object({
-        tag: z.string().describe("The candidate's image tag (a different build from the stable tag)."),
+        tag: imageTagKind().describe("The candidate's image tag (a different build from the stable tag)."),
         weight: kind("integer", z.number()).optional().describe("Percent of requests routed to the canary (1-99); exclusive with `header`."),
         header: z.string().optional().describe("Requests carrying this header with value `always` reach the canary; exclusive with `weight`."),
       })
@@ -506,9 +501,10 @@ const tracing = z
       "integer",
       z
         .number()
-        .int("must be a whole number")
+        .refine(Number.isInteger, { message: "must be a whole number", abort: true })
         .min(1, "must be >= 1 (traces per 3 seconds per instance; leave it out to keep every trace)")
-        .max(MAX_SAMPLE_N_PER_3_SECS, `must be <= ${MAX_SAMPLE_N_PER_3_SECS} (the agent reads a Java int)`),
+        .max(MAX_SAMPLE_N_PER_3_SECS, { message: `must be <= ${MAX_SAMPLE_N_PER_3_SECS} (the agent reads a Java int)`, abort: true })
+        .int({ message: "must be a whole number" }),
     )
       .optional()
       .describe(
@@ -554,7 +550,7 @@ const harbor = z
 
 const datacenter = z
   .object({
-    publicIp: ipv4.describe("Public IP of the data centre's IPsec gateway."),
+    publicIp: publicIpKind().describe("Public IP of the data centre's IPsec gateway."),
     subnets: z
       .array(privateCidr)
       .min(1, "must list at least one subnet")

@@ -19,6 +19,8 @@ export interface SecretKey {
    * app name to secret, parsed into its own StackConfig field.
    */
   form: "text" | "appMap";
+  /** The value's kind when it is one config validation checks by kind (test/config/kindCoverage.test.ts gives it worst values). */
+  kind?: "url";
 }
 
 /** Every secret key, by name without the `platform:` prefix. */
@@ -28,6 +30,7 @@ export const SECRET_KEYS = {
     description: "the DingTalk robot webhook Alertmanager posts alerts to",
     when: "always",
     form: "text",
+    kind: "url",
   },
   loggingPassword: {
     required: (s) => s.logging?.user !== undefined,

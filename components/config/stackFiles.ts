@@ -22,11 +22,16 @@ export function stackFilePath(stack: string, dir = PROJECT_DIR): string {
 }
 
 /**
- * Parses a YAML file as the Pulumi CLI's reader (go-yaml v3) does: YAML 1.2,
- * `<<` merge keys applied, duplicate keys refused. Every syntax error becomes
- * a ConfigError line `Pulumi.dev.yaml:LINE:COL: message`.
+ * Parses a YAML file with the npm yaml library: YAML 1.2 core schema, `<<` merge keys applied, duplicate keys
+ * refused. The Pulumi CLI reads the same files with go-yaml v3, which differs on integers (readStackFile refuses
+ * the forms where they disagree: goYamlIntProblems). Every syntax error becomes a ConfigError line
+ * `Pulumi.dev.yaml:LINE:COL: message`.
  */
 export function readYamlFile(file: string): unknown {
+  return parseYamlFile(file).doc.toJS({ maxAliasCount: 1000 });
+}
+
+function parseYamlFile(file: string): { doc: YAML.Document; lines: YAML.LineCounter } {
   const name = path.basename(file);
   let text: string;
   try {
@@ -34,7 +39,8 @@ export function readYamlFile(file: string): unknown {
   } catch (e) {
     throw new ConfigError([`${name}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
   }
-  const doc = YAML.parseDocument(text, { merge: true, uniqueKeys: true, prettyErrors: true });
+  const lines = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { merge: true, uniqueKeys: true, prettyErrors: true, lineCounter: lines });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((err) => {
@@ -44,7 +50,45 @@ export function readYamlFile(file: string): unknown {
       }),
     );
   }
-  return doc.toJS({ maxAliasCount: 1000 });
+  return { doc, lines };
+}
+
+/**
+ * Plain scalars under `config:` that the Pulumi CLI and this program would read as different values. go-yaml v3
+ * (resolve.go) strips '_' from a plain scalar and reads it with strconv.ParseInt(plain, 0, 64), so `010` is 8
+ * (octal), `1_000` is 1000 and `0b11` is 3; YAML 1.2's core schema, which the yaml library follows, reads 10, the
+ * string "1_000" and the string "0b11". A plain number is therefore written in decimal without a leading 0 or '_'
+ * (and without 0x/0o/0b prefixes); quote it to mean a string.
+ */
+function goYamlIntProblems(name: string, doc: YAML.Document, lines: YAML.LineCounter): string[] {
+  const out: string[] = [];
+  YAML.visit(doc, {
+    Scalar(key, node, ancestors) {
+      if (key === "key" || node.type !== "PLAIN" || typeof node.source !== "string") return;
+      const src = node.source;
+      const why = /^[-+]?0[0-9]+$/.test(src)
+        ? "a leading 0 makes it octal to the Pulumi CLI (go-yaml v3: 010 is 8) and decimal here (YAML 1.2: 10)"
+        : /^[-+]?[0-9][0-9a-zA-Z_.]*$/.test(src) && src.includes("_")
+          ? "the Pulumi CLI (go-yaml v3) drops '_' and reads a number, YAML 1.2 reads a string"
+          : /^[-+]?0[xXoObB][0-9a-fA-F_]+$/.test(src)
+            ? "0x, 0o and 0b numbers are read differently by the Pulumi CLI (go-yaml v3) and YAML 1.2"
+            : undefined;
+      if (why === undefined) return;
+      const chain = [...ancestors, node];
+      // [Document, the root map, the `config` pair, ...]
+      const top = chain[2];
+      if (!(YAML.isPair(top) && YAML.isScalar(top.key) && top.key.value === "config")) return;
+      let where = "";
+      for (let i = 3; i < chain.length; i++) {
+        const a = chain[i];
+        if (YAML.isPair(a)) where += where === "" ? String((a.key as YAML.Scalar).value) : `.${String((a.key as YAML.Scalar).value)}`;
+        else if (YAML.isSeq(a)) where += `[${a.items.indexOf(chain[i + 1] as never)}]`;
+      }
+      const pos = lines.linePos(node.range?.[0] ?? 0);
+      out.push(`${name}:${pos.line}:${pos.col}: ${where}: ${src} is ambiguous: ${why}; write the number in plain decimal, or quote it for a string`);
+    },
+  });
+  return out;
 }
 
 export function readProjectName(dir = PROJECT_DIR): string {
@@ -62,7 +106,10 @@ export function readStackFile(stack: string, dir = PROJECT_DIR): StackFile {
   const file = stackFilePath(stack, dir);
   const name = path.basename(file);
   if (!fs.existsSync(file)) throw new UsageError(`no stack file ${name} in ${dir} (stacks are the Pulumi.<stack>.yaml files)`);
-  const doc = (readYamlFile(file) ?? {}) as { config?: unknown };
+  const parsed = parseYamlFile(file);
+  const ambiguous = goYamlIntProblems(name, parsed.doc, parsed.lines);
+  if (ambiguous.length > 0) throw new ConfigError(ambiguous);
+  const doc = (parsed.doc.toJS({ maxAliasCount: 1000 }) ?? {}) as { config?: unknown };
   if (typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError([`${name}: must be a map with a \`config:\` key`]);
   const config = doc.config ?? {};
   if (typeof config !== "object" || config === null || Array.isArray(config))
@@ -188,14 +235,38 @@ export function applyOverride(values: Record<string, unknown>, o: { key: string;
     const seg = o.path[i];
     const obj = cur as Record<string | number, unknown>;
     if (typeof obj !== "object" || obj === null) throw new UsageError(`-c ${o.key}: ${String(seg)} is inside a scalar`);
+    holeProblem(o, obj, seg, i);
     // Own properties only: an inherited one (toString, ...) is not a config value.
     if (!Object.hasOwn(obj, seg) || obj[seg] === undefined) obj[seg] = typeof o.path[i + 1] === "number" ? [] : {};
     cur = obj[seg];
   }
   const last = o.path[o.path.length - 1];
   if (typeof cur !== "object" || cur === null) throw new UsageError(`-c ${o.key}: ${String(last)} is inside a scalar`);
+  holeProblem(o, cur, last, o.path.length - 1);
   (cur as Record<string | number, unknown>)[last] = o.value;
 }
+
+/**
+ * An index past a list's end would leave holes (null entries), each refused as its own line; one usage line says
+ * what is there instead. Index = length appends, as `pulumi config set --path` does.
+ */
+function holeProblem(o: { key: string; path: (string | number)[] }, list: unknown, seg: string | number, at: number): void {
+  if (!Array.isArray(list) || typeof seg !== "number" || seg <= list.length) return;
+  const where = `${o.key}${o.path
+    .slice(0, at)
+    .map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`))
+    .join("")}`;
+  throw new UsageError(
+    `-c ${where}[${seg}]: does not exist; ${where} has ${list.length === 0 ? "no entries" : `${list.length} (${list.length === 1 ? "[0]" : `[0]-[${list.length - 1}]`})`}, and [${list.length}] adds one`,
+  );
+}
+
+/**
+ * A number past the double range (`1e400`) parses to Infinity, which JSON writes as null, so the schema would say
+ * "got null"; written as the largest double instead, it meets the key's own limit ("must be <= 2147483647").
+ */
+const finiteNumbers = (_key: string, v: unknown): unknown =>
+  typeof v === "number" && (v === Infinity || v === -Infinity) ? Math.sign(v) * Number.MAX_VALUE : v;
 
 /** Config in the engine's form, plus what the offline run made up. */
 export interface EngineConfig {
@@ -236,7 +307,7 @@ export function toEngineConfig(values: Record<string, unknown>, secureKeys: stri
   const placeholders: string[] = [];
   for (const [key, v] of Object.entries(values)) {
     if (!secureKeys.includes(key)) {
-      out[key] = typeof v === "string" ? v : JSON.stringify(v);
+      out[key] = typeof v === "string" ? v : JSON.stringify(v, finiteNumbers);
     } else if (!isSecureLeaf(v)) {
       // Set with --secret --path: the structure is in the file, each leaf ciphertext; keep the structure.
       out[key] = JSON.stringify(placeholderLeaves(v, key));

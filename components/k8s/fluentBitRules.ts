@@ -2,6 +2,7 @@
 // config validation runs it before anything is registered (fluentBitValues.ts
 // keeps its assertions on the rendered config).
 import { PROJECT } from "../config/keys";
+import { forbiddenIpProblem } from "../config/kinds";
 
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
@@ -11,6 +12,8 @@ export function hostProblems(key: string, host: string): string[] {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(host))
     return [`${key}: ${JSON.stringify(host)} has a scheme; give the host name alone (tls and port are their own keys)`];
   if (/[:/?#@]/.test(host)) return [`${key}: ${JSON.stringify(host)} must be a host name alone, without port or path`];
+  const forbidden = forbiddenIpProblem(host);
+  if (forbidden) return [`${key}: ${forbidden}; give the store's host name`];
   if (host.length > 253 || !host.split(".").every((l) => LABEL.test(l))) {
     return [`${key}: ${JSON.stringify(host)} is not a DNS host name (labels of at most 63 letters, digits or "-", at most 253 characters)`];
   }

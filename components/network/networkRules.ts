@@ -66,10 +66,14 @@ export function zoneProblems(region: string, zones: string[]): string[] {
   const known = Object.hasOwn(KNOWN_ZONES, region) ? KNOWN_ZONES[region] : undefined;
   if (!known)
     return [
-      `alicloud:region: ${region} is not a region with a known zone list (${Object.keys(KNOWN_ZONES).join(", ")}); add its zones to KNOWN_ZONES (components/network/networkRules.ts) from Alibaba Cloud's "Regions and zones"`,
+      `alicloud:region: ${region} is not a region with a known zone list (${Object.keys(KNOWN_ZONES).join(", ")}); add its zones to KNOWN_ZONES (components/network/networkRules.ts) from Alibaba Cloud's "Regions and zones" (docs/runbooks/add-a-cluster.md)`,
     ];
   return zones.flatMap((z, i) =>
-    known.includes(z) ? [] : [`${PROJECT}:network.zones[${i}]: ${z} is not a zone of alicloud:region ${region} (its zones: ${known.join(", ")})`],
+    known.includes(z)
+      ? []
+      : [
+          `${PROJECT}:network.zones[${i}]: ${z} is not a zone of alicloud:region ${region} (its zones: ${known.join(", ")}); a zone missing from this list is added to KNOWN_ZONES in components/network/networkRules.ts (docs/runbooks/add-a-cluster.md)`,
+        ],
   );
 }
 

@@ -28,6 +28,8 @@ export interface CredentialEndpointsConfig {
   logSearch: string[];
   /** `host:port` of the Kafka brokers / Elasticsearch fluent-bit may ship logs and the logging password to (T4). */
   logStores: string[];
+  /** `host:port` of the Elasticsearch SkyWalking's OAP may store traces in and send its Elasticsearch password to (T33). */
+  tracingStores: string[];
   /** Apollo meta server URLs apps may send their access keys to and take their config from (T5). */
   apolloMeta: string[];
   /** ECS image ids nodes may boot (T6). */
@@ -37,6 +39,7 @@ export interface CredentialEndpointsConfig {
 export const CREDENTIAL_ENDPOINTS_SCHEMA: Record<keyof CredentialEndpointsConfig, ConfigProperty> = {
   logSearch: { type: "array", items: { type: "string" }, description: "Elasticsearch/Kibana URLs (scheme://host[:port][/path])", default: [] },
   logStores: { type: "array", items: { type: "string" }, description: "Kafka brokers / Elasticsearch outputs of fluent-bit (host:port)", default: [] },
+  tracingStores: { type: "array", items: { type: "string" }, description: "Elasticsearch of SkyWalking's OAP (host:port)", default: [] },
   apolloMeta: { type: "array", items: { type: "string" }, description: "Apollo meta server URLs", default: [] },
   osImages: { type: "array", items: { type: "string" }, description: "ECS image ids of the nodes", default: [] },
 };
@@ -103,7 +106,7 @@ export function urlProblem(value: string, allowed: string[], exactOrigin = false
 }
 
 /** Why `hostPort` (`host:port`, no scheme) is not one of `allowed`, or undefined when it is. */
-export function hostPortProblem(hostPort: string, allowed: string[]): string | undefined {
+export function hostPortProblem(hostPort: string, allowed: string[], what = "log store"): string | undefined {
   let u: URL;
   try {
     u = new URL(`tcp://${hostPort}`);
@@ -112,7 +115,7 @@ export function hostPortProblem(hostPort: string, allowed: string[]): string | u
   }
   if (u.username !== "" || u.password !== "" || hostPort.includes("@")) return `has userinfo, so it connects to ${u.host}`;
   if (u.port === "" || u.pathname !== "" || u.search !== "" || u.hash !== "" || `${u.hostname}:${u.port}` !== hostPort.toLowerCase()) return "is not host:port";
-  return allowed.map((a) => a.toLowerCase()).includes(u.host) ? undefined : `is not an allowed log store (${allowed.join(", ") || "none listed"})`;
+  return allowed.map((a) => a.toLowerCase()).includes(u.host) ? undefined : `is not an allowed ${what} (${allowed.join(", ") || "none listed"})`;
 }
 
 /** fluent-bit's outputs in a release's `config.outputs` (classic format): each `Brokers` entry, and `Host:Port` of an es output. */
@@ -180,7 +183,7 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
   return {
     name: "credential-endpoints",
     description:
-      "Endpoints that receive credentials or deliver code are on the pack config's lists: the log-search Job's Elasticsearch/Kibana (T3), fluent-bit's Kafka brokers or Elasticsearch (T4), the apps' Apollo meta (T5), the nodes' OS image (T6); a URL with userinfo is refused (T2).",
+      "Endpoints that receive credentials or deliver code are on the pack config's lists: the log-search Job's Elasticsearch/Kibana (T3), fluent-bit's Kafka brokers or Elasticsearch (T4), SkyWalking OAP's Elasticsearch (T33), the apps' Apollo meta (T5), the nodes' OS image (T6); a URL with userinfo is refused (T2).",
     enforcementLevel,
     validateStack(s, report) {
       for (const r of s.resources) {
@@ -220,6 +223,14 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
             const problem = hostPortProblem(hp, c.logStores);
             if (problem) report(`${r.name}: fluent-bit output ${hp} ${problem}; ${FIX} (credential-endpoints.logStores)`, r.urn);
           }
+        } else if (r.type === TYPES.helmRelease && /(^|\/)skywalking-helm$/.test(str(r.props.chart) ?? "")) {
+          // OAP stores every trace there and logs in with platform:tracingElasticsearchPassword (T33)
+          const es = obj(obj(obj(r.props.values).elasticsearch).config);
+          const host = str(es.host);
+          if (host === undefined || host === "") continue;
+          const hp = `${host}:${String(obj(es.port).http ?? "")}`;
+          const problem = hostPortProblem(hp, c.tracingStores, "tracing store");
+          if (problem) report(`${r.name}: SkyWalking OAP's Elasticsearch ${hp} ${problem}; ${FIX} (credential-endpoints.tracingStores)`, r.urn);
         } else if (r.type === TYPES.instance) {
           const image = str(r.props.imageId);
           if (image !== undefined && !c.osImages.includes(image))

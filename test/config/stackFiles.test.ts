@@ -30,6 +30,25 @@ function configError(f: () => unknown): ConfigError {
 }
 
 describe("stack files", () => {
+  // go-yaml v3 (the Pulumi CLI's reader, resolve.go) strips '_' and reads a plain scalar with
+  // strconv.ParseInt(plain, 0, 64): `03` is octal 3, `1_0` is 10; YAML 1.2 reads 3 and the string "1_0"
+  test("a plain number the Pulumi CLI and YAML 1.2 read differently is refused, one line naming the key", () => {
+    const dir = project({
+      "Pulumi.dev.yaml": (t) => t.replace("      count: 3\n", "      count: 010\n").replace("    count: 1\n", "    count: 1_0\n"),
+    });
+    expect(configError(() => loadEngineConfig("dev", [], dir)).problems).toEqual([
+      "Pulumi.dev.yaml:26:12: platform:masters.count: 1_0 is ambiguous: the Pulumi CLI (go-yaml v3) drops '_' and reads a number, YAML 1.2 reads a string; write the number in plain decimal, or quote it for a string",
+      "Pulumi.dev.yaml:31:14: platform:nodePools[0].count: 010 is ambiguous: a leading 0 makes it octal to the Pulumi CLI (go-yaml v3: 010 is 8) and decimal here (YAML 1.2: 10); write the number in plain decimal, or quote it for a string",
+    ]);
+    const hex = project({ "Pulumi.dev.yaml": (t) => t.replace("      count: 3\n", "      count: 0x3\n") });
+    expect(configError(() => loadEngineConfig("dev", [], hex)).problems).toEqual([
+      "Pulumi.dev.yaml:31:14: platform:nodePools[0].count: 0x3 is ambiguous: 0x, 0o and 0b numbers are read differently by the Pulumi CLI (go-yaml v3) and YAML 1.2; write the number in plain decimal, or quote it for a string",
+    ]);
+    // quoted, and plain decimal, are read alike
+    const quoted = project({ "Pulumi.dev.yaml": (t) => t.replace("      count: 3\n", "      count: 30\n") });
+    expect(loadEngineConfig("dev", [], quoted).values["platform:nodePools"]).toContain('"count":30');
+  });
+
   test("a file that is not YAML is refused naming file, line and column", () => {
     const dir = project({ "Pulumi.dev.yaml": (t) => t.replace("  platform:env: dev\n", "  platform:env: dev\n   bad: [unclosed\n") });
     const e = configError(() => loadEngineConfig("dev", [], dir));

@@ -173,6 +173,13 @@ describe("credential-endpoints (T2-T6): stack-file changes that send credentials
     expect(texts.filter((t) => / boots image ubuntu_22_04_x64_20G_evil\.vhd, not an allowed OS image/.test(t))).toHaveLength(33);
   });
 
+  test("another tracing Elasticsearch (T33): every trace and OAP's password would go there", async () => {
+    const moved = planToPolicyStack(await plan("prod1", ['platform:tracing.elasticsearch={"host":"es-apm.evil.example","port":9200}']));
+    expect(messages(moved, p())).toEqual([
+      "prod1-tracing-skywalking: SkyWalking OAP's Elasticsearch es-apm.evil.example:9200 is not an allowed tracing store (es-apm.prod.livemall.internal:9200); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.tracingStores)",
+    ]);
+  });
+
   test("urlProblem: the URL parser decides the host; scheme, port and path boundary count", () => {
     const allowed = ["https://kibana.log.livemall.internal", "http://apollo-meta.pro.livemall.internal:8080"];
     expect(urlProblem("https://kibana.log.livemall.internal", allowed)).toBeUndefined();

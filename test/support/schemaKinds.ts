@@ -56,8 +56,19 @@ export function schemaLeaves(schema: z.ZodType, path: string, out: SchemaLeaf[] 
       }
       return out;
     }
-    default:
+    // leaves whose type holds no value of a kind: plain strings, numbers and booleans (the guard's name and
+    // number checks judge them), enums and literals, and z.custom (the markers of removed keys)
+    case "string":
+    case "number":
+    case "boolean":
+    case "enum":
+    case "literal":
+    case "custom":
       out.push({ path, type: def.type });
       return out;
+    default:
+      // z.lazy, z.tuple, a transform, an intersection, ...: what is inside is not walked, so a key of a kind
+      // could hide there; teach the walk the type rather than let it pass as a leaf
+      throw new Error(`${path}: the kind walk does not know zod type "${def.type}"; add it to test/support/schemaKinds.ts`);
   }
 }
