@@ -300,6 +300,28 @@ describe("changed-stacks.sh", () => {
 describe("every workflow", () => {
   const all = WORKFLOWS.map((f) => [f, workflow(f)] as const);
 
+  it("harness.yml builds the harness on main and saves it under the key, path and container the PR's tests job restores", () => {
+    const h = workflow("harness.yml");
+    expect(h.on).toEqual({ push: { branches: ["main"], paths: ["harness/**"] }, schedule: [{ cron: "0 1 * * 1" }], workflow_dispatch: null });
+    expect(h.permissions).toEqual({ contents: "read" });
+    expect(h.concurrency).toEqual({ group: "harness", "cancel-in-progress": false });
+    const job = h.jobs.build;
+    const tests = pr.jobs.tests;
+    expect(job.container).toBe("node:24-bookworm");
+    expect(tests.container).toEqual({ image: "node:24-bookworm", options: "--privileged" });
+    expect(job.env).toEqual(tests.env);
+    const restore = byId(job, "harness");
+    expect(restore.with).toEqual(byId(tests, "harness").with);
+    expect(restore.with!.key).toBe("harness-${{ runner.os }}-${{ hashFiles('harness/**/go.mod', 'harness/**/go.sum', 'harness/build.sh') }}");
+    const save = step(job, (s) => !!s.uses?.startsWith("actions/cache/save@") && s.with?.path === restore.with!.path, "saving the binaries");
+    expect(save.with!.key).toBe("${{ steps.harness.outputs.cache-primary-key }}");
+    expect(job.steps.indexOf(save)).toBeGreaterThan(job.steps.indexOf(step(job, (s) => s.run === "bash harness/build.sh", "the build")));
+    const text = fs.readFileSync(path.join(ROOT, ".github/workflows/harness.yml"), "utf8");
+    for (const u of job.steps.filter((s) => s.uses).map((s) => s.uses!))
+      expect(text).toMatch(new RegExp(`${u.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} # v\\d`));
+    expect(JSON.stringify(h)).not.toMatch(/secrets\./);
+  });
+
   it.each(all)("%s pins every action to a full commit sha, its tag in a trailing comment", (f, wf) => {
     const text = fs.readFileSync(path.join(ROOT, ".github/workflows", f), "utf8");
     const uses = Object.values(wf.jobs).flatMap((j) => j.steps.filter((s) => s.uses).map((s) => s.uses as string));
