@@ -26,8 +26,7 @@ export function stackFilePath(stack: string, dir = PROJECT_DIR): string {
  * `<<` merge keys applied, duplicate keys refused. Every syntax error becomes
  * a ConfigError line `Pulumi.dev.yaml:LINE:COL: message`.
  */
-export function readYamlFile(file: string): unknown {
-  const name = path.basename(file);
+export function readYamlFile(file: string, name = path.basename(file)): unknown {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
