@@ -63,7 +63,8 @@ describe("every workflow job that runs pulumi gets the Pulumi Cloud token (state
     env?: Record<string, string>;
   }
   // The deploys get their environment's deploy credentials; the PR's preview and drift the
-  // preview-only repository secrets (docs/threat-model.md, T30), under the same variable names.
+  // preview-only secrets of the pr-preview and drift environments (docs/threat-model.md, T30),
+  // under the same variable names.
   const DEPLOY = {
     PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
     ALICLOUD_ACCESS_KEY: "${{ secrets.ALICLOUD_ACCESS_KEY }}",
