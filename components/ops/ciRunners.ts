@@ -12,9 +12,11 @@
 // oss-<region>.aliyuncs.com and its buckets' <bucket>.oss-<region>.aliyuncs.com
 // (help/en/oss/user-guide/regions-and-endpoints).
 // It also reads the workflows (.github/workflows/*.yml): every job on the self-hosted runners
-// must name one of the two runner pools the file declares (`preview` for pull requests, `deploy`
-// for everything else, never the other way round), and every host those jobs' actions and tools
-// contact must be on the outbound list (workflowNeeds below).
+// must name one of the two runner pools the file declares (`preview` for pull requests' code,
+// including reusable workflows they call, `deploy` for everything else, never the other way
+// round), no pull_request_target or workflow_run job runs there, a pull request's job that reads
+// a secret names an environment, and every host those jobs' actions and tools contact must be on
+// the outbound list (workflowNeeds below).
 import * as fs from "fs";
 import * as path from "path";
 import { contains, overlaps, parseCidr, split } from "../../policies/rules/cidr";
