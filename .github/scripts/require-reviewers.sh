@@ -20,7 +20,9 @@
 # deployments/environments and .../rest/deployments/branch-policies, read 2026-12-07. The token
 # needs `actions: read`.
 #
-# Environment: GITHUB_REPOSITORY (owner/name), GH_TOKEN (for `gh`).
+# Environment: GITHUB_REPOSITORY (owner/name), GH_TOKEN (for `gh`); DEPLOY_BRANCH (optional): the
+# branch a workflow_dispatch deploys from, which a custom list may hold beside main for that run
+# (a new prod stack's first deploy from its branch: docs/runbooks/add-a-cluster.md, step 3).
 # Exit 0: all protected; 1: one or more not (each named, with the fix); 2: usage.
 set -euo pipefail
 
@@ -99,8 +101,11 @@ for env in "$@"; do
         const l = JSON.parse(process.argv[1]).branch_policies ?? [];
         console.log(l.map((p) => (p.type ?? "branch") + ":" + p.name).sort().join(" "));
       ' "$list")
+      allowed=$(printf '%s\n' "branch:main" "branch:${DEPLOY_BRANCH:-}" | LC_ALL=C sort | tr '\n' ' ')
       if [[ $names == "branch:main" ]]; then
         echo "environment $env: branch main only"
+      elif [[ -n ${DEPLOY_BRANCH:-} && $DEPLOY_BRANCH != main && "$names " == "$allowed" ]]; then
+        echo "environment $env: branch main and, for this deploy, $DEPLOY_BRANCH: set it back to main only after it"
       else
         echo "::error::environment $env lets ${names:-no branch} deploy: set its deployment branches to main only ($settings)"
         bad=1

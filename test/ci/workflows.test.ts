@@ -1082,6 +1082,23 @@ describe("deploy.yml", () => {
       expect(ok.outputs).toEqual({ nonprod: '["dev"]', prod: "[]" });
     });
 
+    it("a prod stack's first deploy from its branch: that branch beside main passes for that run only", () => {
+      const { repo } = repoWithScript("first-deploy");
+      const custom = { protected_branches: false, custom_branch_policies: true };
+      const gh = fakeGh({
+        prod1: environment("prod1", [{ type: "required_reviewers", reviewers: [SRE] }], custom),
+        "prod1__deployment-branch-policies": branchPolicies({ name: "main", type: "branch" }, { name: "add-prod3", type: "branch" }),
+      });
+      const env = { ...main(gh), EVENT: "workflow_dispatch", REQUESTED: "prod1" };
+      const ok = runBlock(block, { ...env, REF: "refs/heads/add-prod3" }, repo);
+      expect(ok.r.status).toBe(0);
+      expect(ok.r.stdout).toContain("environment prod1: branch main and, for this deploy, add-prod3: set it back to main only after it");
+      // From main (the merge's deploy), the leftover branch is refused.
+      const later = runBlock(block, env, repo);
+      expect(later.r.status).toBe(1);
+      expect(later.r.stdout).toContain("::error::environment prod1 lets branch:add-prod3 branch:main deploy");
+    });
+
     it("the host holds every member's credential: its environment needs reviewers like prod's", () => {
       const { repo } = repoWithScript("host-unreviewed");
       const gh = fakeGh({ ...PROTECTED, host: environment("host", []) });
