@@ -1,58 +1,118 @@
 #!/usr/bin/env bash
-# Refuses a prod deploy whose GitHub environment would not stop for a human.
+# Refuses a deploy whose GitHub environment would not stop for a human, or that another
+# branch's workflow could use.
 #
-#   require-reviewers.sh ENVIRONMENT...
+#   require-reviewers.sh [--branch-only | --any-branch] ENVIRONMENT...
 #
 # A job that names an environment creates it on first use with no protection rule, so the
 # first deploy of a new prod stack (a copied Pulumi.prod3.yaml) would run `pulumi up` with
-# nobody approving. deploy.yml runs this in its `changes` job, before any job names the
-# environment: each ENVIRONMENT must exist and carry a `required_reviewers` protection rule
-# with at least one reviewer (GitHub REST API, GET /repos/{owner}/{repo}/environments/{name},
-# field protection_rules[].type; docs.github.com/en/rest/deployments/environments, read
-# 2026-12-07; the token needs `actions: read`).
+# nobody approving. And an environment any branch may use hands its secrets to a pull request
+# that names it in its own copy of a workflow. The workflows run this before any job names the
+# environment. Each ENVIRONMENT must exist and
+#   - carry a `required_reviewers` protection rule with at least one reviewer (not with
+#     --branch-only: the non-prod stacks and the nightly drift check, which nobody approves);
+#   - let only main deploy (not with --any-branch: pr-preview, which a PR's branch uses):
+#     deployment_branch_policy is either protected_branches (only branches with protection
+#     rules: main) or custom_branch_policies whose list is exactly the branch `main`.
+# GitHub REST API: GET /repos/{owner}/{repo}/environments/{name} (protection_rules[].type,
+# deployment_branch_policy, null when every branch may deploy) and GET .../environments/{name}/
+# deployment-branch-policies (branch_policies[].name and .type); docs.github.com/en/rest/
+# deployments/environments and .../rest/deployments/branch-policies, read 2026-12-07. The token
+# needs `actions: read`.
 #
-# Environment: GITHUB_REPOSITORY (owner/name), GH_TOKEN (for `gh`).
+# Environment: GITHUB_REPOSITORY (owner/name), GH_TOKEN (for `gh`); DEPLOY_BRANCH (optional): the
+# branch a workflow_dispatch deploys from, which a custom list may hold beside main for that run
+# (a new prod stack's first deploy from its branch: docs/runbooks/add-a-cluster.md, step 3).
 # Exit 0: all protected; 1: one or more not (each named, with the fix); 2: usage.
 set -euo pipefail
 
-if (($# == 0)) || [[ -z ${GITHUB_REPOSITORY:-} ]]; then
-  echo "usage: GITHUB_REPOSITORY=owner/name require-reviewers.sh ENVIRONMENT..." >&2
+usage() {
+  echo "usage: GITHUB_REPOSITORY=owner/name require-reviewers.sh [--branch-only | --any-branch] ENVIRONMENT..." >&2
   exit 2
-fi
+}
+reviewers=1
+branch=1
+case ${1:-} in
+  --branch-only) reviewers=0; shift ;;
+  --any-branch) branch=0; shift ;;
+  -*) usage ;;
+esac
+if (($# == 0)) || [[ -z ${GITHUB_REPOSITORY:-} ]]; then usage; fi
 
 settings="https://github.com/$GITHUB_REPOSITORY/settings/environments"
 bad=0
-for env in "$@"; do
+# gh api PATH: its answer on stdout; on failure an ::error:: naming WHAT (on the script's own
+# stdout, fd 3: the caller captures the answer), and status 1.
+exec 3>&1
+api() { # <path> <what>
+  local err out
   err=$(mktemp)
-  if ! body=$(gh api "repos/$GITHUB_REPOSITORY/environments/$env" 2>"$err"); then
+  if ! out=$(gh api "$1" 2>"$err"); then
     if grep -q 'HTTP 404' "$err"; then
-      echo "::error::environment $env does not exist: create it with required reviewers before its first deploy ($settings; docs/runbooks/add-a-cluster.md)"
+      echo "::error::$2 does not exist: create it (required reviewers for prod and the host, deployment branches: main only) before its first run ($settings; docs/runbooks/ci-setup.md)" >&3
     else
-      echo "::error::cannot read environment $env: $(tr '\n' ' ' <"$err")"
+      echo "::error::cannot read $2: $(tr '\n' ' ' <"$err")" >&3
     fi
     rm -f "$err"
-    bad=1
-    continue
+    return 1
   fi
   rm -f "$err"
-  # The number of reviewers of its required_reviewers rule; "none" when it has no such rule.
-  reviewers=$(node -e '
+  printf '%s' "$out"
+}
+
+for env in "$@"; do
+  body=$(api "repos/$GITHUB_REPOSITORY/environments/$env" "environment $env") || {
+    bad=1
+    continue
+  }
+  # "<reviewer count or none> <branch policy: any | protected | custom>"
+  facts=$(node -e '
     const env = JSON.parse(process.argv[1]);
     const rule = (env.protection_rules ?? []).find((r) => r.type === "required_reviewers");
-    console.log(rule ? (rule.reviewers ?? []).length : "none");
+    const p = env.deployment_branch_policy;
+    const policy = !p ? "any" : p.protected_branches ? "protected" : p.custom_branch_policies ? "custom" : "any";
+    console.log((rule ? (rule.reviewers ?? []).length : "none") + " " + policy);
   ' "$body") || {
     echo "::error::environment $env: the API's answer is not JSON"
     bad=1
     continue
   }
-  case $reviewers in
-    none)
-      echo "::error::environment $env has no required reviewers: a prod deploy would run without approval. Add them ($settings) and run the deploy again"
+  read -r count policy <<<"$facts"
+  if ((reviewers)); then
+    case $count in
+      none)
+        echo "::error::environment $env has no required reviewers: a deploy would run without approval. Add them ($settings) and run the deploy again"
+        bad=1 ;;
+      0)
+        echo "::error::environment $env requires reviewers but lists none: add at least one ($settings)"
+        bad=1 ;;
+      *) echo "environment $env: $count required reviewer(s)" ;;
+    esac
+  fi
+  ((branch)) || continue
+  case $policy in
+    protected) echo "environment $env: protected branches only" ;;
+    custom)
+      list=$(api "repos/$GITHUB_REPOSITORY/environments/$env/deployment-branch-policies" "the deployment branches of $env") || {
+        bad=1
+        continue
+      }
+      names=$(node -e '
+        const l = JSON.parse(process.argv[1]).branch_policies ?? [];
+        console.log(l.map((p) => (p.type ?? "branch") + ":" + p.name).sort().join(" "));
+      ' "$list")
+      allowed=$(printf '%s\n' "branch:main" "branch:${DEPLOY_BRANCH:-}" | LC_ALL=C sort | tr '\n' ' ')
+      if [[ $names == "branch:main" ]]; then
+        echo "environment $env: branch main only"
+      elif [[ -n ${DEPLOY_BRANCH:-} && $DEPLOY_BRANCH != main && "$names " == "$allowed" ]]; then
+        echo "environment $env: branch main and, for this deploy, $DEPLOY_BRANCH: set it back to main only after it"
+      else
+        echo "::error::environment $env lets ${names:-no branch} deploy: set its deployment branches to main only ($settings)"
+        bad=1
+      fi ;;
+    *)
+      echo "::error::environment $env lets every branch deploy: a pull request's workflow could use its secrets. Set deployment branches to main only ($settings)"
       bad=1 ;;
-    0)
-      echo "::error::environment $env requires reviewers but lists none: add at least one ($settings)"
-      bad=1 ;;
-    *) echo "environment $env: $reviewers required reviewer(s)" ;;
   esac
 done
 exit "$bad"

@@ -27,12 +27,11 @@ export function stackFilePath(stack: string, dir = PROJECT_DIR): string {
  * the forms where they disagree: goYamlIntProblems). Every syntax error becomes a ConfigError line
  * `Pulumi.dev.yaml:LINE:COL: message`.
  */
-export function readYamlFile(file: string): unknown {
-  return parseYamlFile(file).doc.toJS({ maxAliasCount: 1000 });
+export function readYamlFile(file: string, name = path.basename(file)): unknown {
+  return parseYamlFile(file, name).doc.toJS({ maxAliasCount: 1000 });
 }
 
-function parseYamlFile(file: string): { doc: YAML.Document; lines: YAML.LineCounter } {
-  const name = path.basename(file);
+function parseYamlFile(file: string, name = path.basename(file)): { doc: YAML.Document; lines: YAML.LineCounter } {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");

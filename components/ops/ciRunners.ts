@@ -12,9 +12,11 @@
 // oss-<region>.aliyuncs.com and its buckets' <bucket>.oss-<region>.aliyuncs.com
 // (help/en/oss/user-guide/regions-and-endpoints).
 // It also reads the workflows (.github/workflows/*.yml): every job on the self-hosted runners
-// must name one of the two runner pools the file declares (`preview` for pull requests, `deploy`
-// for everything else, never the other way round), and every host those jobs' actions and tools
-// contact must be on the outbound list (workflowNeeds below).
+// must name one of the two runner pools the file declares (`preview` for pull requests' code,
+// including reusable workflows they call, `deploy` for everything else, never the other way
+// round), no pull_request_target or workflow_run job runs there, a pull request's job that reads
+// a secret names an environment, and every host those jobs' actions and tools contact must be on
+// the outbound list (workflowNeeds below).
 import * as fs from "fs";
 import * as path from "path";
 import { contains, overlaps, parseCidr, split } from "../../policies/rules/cidr";
@@ -174,15 +176,30 @@ export function chartHosts(dir: string): string[] {
 
 interface WorkflowJob {
   "runs-on"?: unknown;
+  /** A job that calls a reusable workflow: `./.github/workflows/<file>` or `owner/repo/...@ref`. */
+  uses?: string;
+  environment?: unknown;
   steps?: { uses?: string; run?: string }[];
 }
 
-/** The labels of a job's `runs-on` (a label, a list of labels, or `{ group, labels }`). */
+interface Workflow {
+  on?: unknown;
+  jobs?: Record<string, WorkflowJob>;
+}
+
+/** The labels of a job's `runs-on` (a label, a list of labels, or `{ group, labels }`), lower-cased: GitHub matches labels case-insensitively. */
 export function runsOnLabels(runsOn: unknown): string[] {
-  if (typeof runsOn === "string") return [runsOn];
-  if (Array.isArray(runsOn)) return runsOn.map(String);
+  if (typeof runsOn === "string") return [runsOn.toLowerCase()];
+  if (Array.isArray(runsOn)) return runsOn.map((l) => String(l).toLowerCase());
   const labels = (runsOn as { labels?: unknown } | undefined)?.labels;
   return labels === undefined ? [] : runsOnLabels(labels);
+}
+
+/** The runner group a `runs-on: { group }` names; groups hold only self-hosted runners (or larger hosted ones). */
+function runsOnGroup(runsOn: unknown): string | undefined {
+  if (runsOn === null || typeof runsOn !== "object" || Array.isArray(runsOn)) return undefined;
+  const group = (runsOn as { group?: unknown }).group;
+  return group === undefined ? undefined : String(group);
 }
 
 /** The events a workflow's `on:` names. */
@@ -190,6 +207,62 @@ function events(on: unknown): string[] {
   if (typeof on === "string") return [on];
   if (Array.isArray(on)) return on.map(String);
   return Object.keys((on ?? {}) as object);
+}
+
+/** Events whose runs carry code nobody reviewed, or carry secrets into a context a pull request steers. */
+const PR_EVENTS = ["pull_request", "pull_request_target"];
+
+/**
+ * Events never allowed on the self-hosted runners: `pull_request_target` runs with the base's
+ * secrets on a pull request's event (and is usually made to check its head out), `workflow_run`
+ * runs with secrets after a pull request's workflow and typically handles its artifacts. GitHub's
+ * "Security hardening for GitHub Actions" names both as the ways untrusted code reaches secrets
+ * (docs.github.com/en/actions/security-for-github-actions/security-guides, read 2026-12-07).
+ */
+const REFUSED_ON_SELF_HOSTED = ["pull_request_target", "workflow_run"];
+
+/** A local reusable workflow a job calls: its file name under .github/workflows, or undefined. */
+function localCallee(uses: string | undefined): string | undefined {
+  const m = uses?.match(/^\.\/\.github\/workflows\/([^/@]+\.ya?ml)$/);
+  return m?.[1];
+}
+
+/**
+ * Each workflow's classes: `pr` when a pull request's code runs in it, `main` otherwise; the
+ * events that bring it. A reusable workflow (`on: workflow_call`) runs in its callers' runs, so it
+ * takes their classes and events, recursively, besides its own other triggers.
+ */
+export function workflowClasses(workflows: Map<string, Workflow>): Map<string, { pr: boolean; events: Set<string> }> {
+  const callers = new Map<string, string[]>();
+  for (const [f, wf] of workflows)
+    for (const job of Object.values(wf?.jobs ?? {})) {
+      const callee = localCallee(job?.uses);
+      if (callee) callers.set(callee, [...(callers.get(callee) ?? []), f]);
+    }
+  const memo = new Map<string, Set<string>>();
+  const eventsOf = (f: string, seen: Set<string>): Set<string> => {
+    const done = memo.get(f);
+    if (done) return done;
+    const out = new Set(events(workflows.get(f)?.on).filter((e) => e !== "workflow_call"));
+    if (!seen.has(f)) {
+      seen.add(f);
+      for (const c of callers.get(f) ?? []) for (const e of eventsOf(c, seen)) out.add(e);
+    }
+    memo.set(f, out);
+    return out;
+  };
+  const result = new Map<string, { pr: boolean; events: Set<string> }>();
+  for (const f of workflows.keys()) {
+    const ev = eventsOf(f, new Set());
+    result.set(f, { pr: [...ev].some((e) => PR_EVENTS.includes(e)), events: ev });
+  }
+  return result;
+}
+
+/** Whether a job's text reads a secret other than the run's own GITHUB_TOKEN (or passes them all on). */
+function readsSecrets(job: WorkflowJob): boolean {
+  const text = JSON.stringify(job);
+  return /secrets\.(?!GITHUB_TOKEN\b)[A-Za-z_]/.test(text) || /"secrets":"inherit"/.test(text);
 }
 
 export interface WorkflowNeeds {
@@ -201,8 +274,12 @@ export interface WorkflowNeeds {
 /**
  * Reads every workflow: the hosts its self-hosted jobs need (the runner service, each action's
  * hosts, npm for `npm ci`, Pulumi and the chart repositories for a job running pulumi), and where a
- * job is on the wrong pool: a pull_request or pull_request_target workflow on anything but
- * `labels.preview`, any other on anything but `labels.deploy`.
+ * job is on the wrong pool: a workflow a pull request's code runs in (pull_request, or a reusable
+ * workflow any such workflow calls) on anything but `labels.preview`, any other on anything but
+ * `labels.deploy`. A job is on the self-hosted runners when it names `self-hosted`, either pool's
+ * label (in any case) or a runner group. pull_request_target and workflow_run never run there. A
+ * pull request's job that reads a secret must name a GitHub environment: its secrets are
+ * environment secrets behind a reviewer, never repository secrets any pull request can read (T30).
  */
 export function workflowNeeds(dir: string, labels: RunnerPlan["labels"]): WorkflowNeeds {
   const hosts = new Map<string, string>();
@@ -217,26 +294,46 @@ export function workflowNeeds(dir: string, labels: RunnerPlan["labels"]): Workfl
         .filter((f) => /\.ya?ml$/.test(f))
         .sort()
     : [];
+  const workflows = new Map(files.map((f) => [f, readYamlFile(path.join(wfDir, f)) as Workflow]));
+  const classes = workflowClasses(workflows);
+  const preview = labels.preview.toLowerCase();
+  const deploy = labels.deploy.toLowerCase();
   let charts: string[] | undefined;
   for (const f of files) {
-    const wf = readYamlFile(path.join(wfDir, f)) as { on?: unknown; jobs?: Record<string, WorkflowJob> } | null;
-    const fromPr = events(wf?.on).some((e) => e === "pull_request" || e === "pull_request_target");
+    const wf = workflows.get(f);
+    const { pr: fromPr, events: ev } = classes.get(f)!;
     for (const [jn, job] of Object.entries(wf?.jobs ?? {})) {
-      const runsOn = runsOnLabels(job["runs-on"]);
       const where = `${WORKFLOWS_DIR}/${f} job ${jn}`;
+      if (fromPr && readsSecrets(job) && job.environment === undefined) {
+        problems.push(
+          `${where}: runs pull requests' code and reads secrets, so it must name a GitHub environment with required reviewers (e.g. environment: pr-preview) holding them; repository secrets reach every pull request`,
+        );
+      }
+      const runsOn = runsOnLabels(job["runs-on"]);
       // A computed runs-on could name either pool at run time: nothing here could check it.
-      if (runsOn.some((l) => l.includes("${{"))) {
-        problems.push(`${where}: runs-on is computed (${runsOn.join(", ")}): name the pool's labels literally so the pool can be checked`);
+      const group = runsOnGroup(job["runs-on"]);
+      if (runsOn.some((l) => l.includes("${{")) || group?.includes("${{")) {
+        const raw = typeof job["runs-on"] === "string" ? job["runs-on"] : JSON.stringify(job["runs-on"]);
+        problems.push(`${where}: runs-on is computed (${raw}): name the pool's labels literally so the pool can be checked`);
         continue;
       }
-      if (!runsOn.includes("self-hosted")) continue;
-      const pool = fromPr ? labels.preview : labels.deploy;
-      const other = fromPr ? labels.deploy : labels.preview;
+      const selfHosted = runsOn.includes("self-hosted") || runsOn.includes(preview) || runsOn.includes(deploy) || group !== undefined;
+      if (!selfHosted) continue;
+      const shown = [...(group !== undefined ? [`group ${group}`] : []), ...runsOn].join(", ");
+      const refused = REFUSED_ON_SELF_HOSTED.filter((e) => ev.has(e));
+      if (refused.length) {
+        problems.push(
+          `${where}: runs on ${refused.join(" and ")}, which carry pull requests' input with secrets: never on the self-hosted runners (${shown}); use a GitHub-hosted runner`,
+        );
+        continue;
+      }
+      const pool = fromPr ? preview : deploy;
+      const other = fromPr ? deploy : preview;
       if (runsOn.includes(other) || !runsOn.includes(pool)) {
         problems.push(
           fromPr
-            ? `${where}: runs pull requests' code, so it must run on the preview runners (runs-on label ${labels.preview}), never on ${labels.deploy}; it has ${runsOn.join(", ")}`
-            : `${where}: must run on the deploy runners (runs-on label ${labels.deploy}), never on ${labels.preview}; it has ${runsOn.join(", ")}`,
+            ? `${where}: runs pull requests' code, so it must run on the preview runners (runs-on label ${labels.preview}), never on ${labels.deploy}; it has ${shown}`
+            : `${where}: must run on the deploy runners (runs-on label ${labels.deploy}), never on ${labels.preview}; it has ${shown}`,
         );
       }
       need(RUNNER_SERVICE_HOSTS, `${where}: the runner service`);

@@ -53,9 +53,14 @@ export function escProblems(dir: string): string[] {
       problems.push(`${file}: missing: the definition of ${env}, which supplies ${stack}'s secrets (docs/runbooks/ci-setup.md)`);
       continue;
     }
-    const def = readYamlFile(defFile) as { imports?: unknown; values?: { pulumiConfig?: Record<string, unknown> } } | null;
-    if (!Array.isArray(def?.imports) || !def.imports.includes(secrets))
-      problems.push(`${file}: imports must include ${secrets}, where ${stack}'s secret values are`);
+    // Named esc/<stack>.yaml in a YAML error: every stack's definition has the same base name pattern.
+    const def = readYamlFile(defFile, file) as { imports?: unknown; values?: { pulumiConfig?: Record<string, unknown> } } | null;
+    // Exactly its own -secrets: a second import (another stack's -secrets, a shared environment) is
+    // merged with it (JSON Merge Patch, in list order: ESC docs, "imports",
+    // pulumi.com/docs/esc/environments/syntax/top-level-keys/imports/, read 2026-12-07) and could
+    // silently supply another stack's values.
+    if (!Array.isArray(def?.imports) || def.imports.length !== 1 || def.imports[0] !== secrets)
+      problems.push(`${file}: imports must be exactly [${secrets}], where ${stack}'s secret values are; found ${JSON.stringify(def?.imports ?? null)}`);
     const supplied = def?.values?.pulumiConfig ?? {};
     problems.push(...definitionValueProblems(file, def?.values));
     const { values: stackValues, secureKeys } = readStackFile(stack, dir);

@@ -63,7 +63,8 @@ describe("every workflow job that runs pulumi gets the Pulumi Cloud token (state
     env?: Record<string, string>;
   }
   // The deploys get their environment's deploy credentials; the PR's preview and drift the
-  // preview-only repository secrets (docs/threat-model.md, T30), under the same variable names.
+  // preview-only secrets of the pr-preview and drift environments (docs/threat-model.md, T30),
+  // under the same variable names.
   const DEPLOY = {
     PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
     ALICLOUD_ACCESS_KEY: "${{ secrets.ALICLOUD_ACCESS_KEY }}",
@@ -127,9 +128,22 @@ describe("check:fleet holds every stack to its environment (escProblems)", () =>
         .replace("  - platform/prod1-secrets", "  - platform/prod2-secrets"),
     );
     expect(escProblems(dir)).toEqual([
-      "esc/prod1.yaml: imports must include platform/prod1-secrets, where prod1's secret values are",
+      'esc/prod1.yaml: imports must be exactly [platform/prod1-secrets], where prod1\'s secret values are; found ["platform/prod2-secrets"]',
       "esc/prod1.yaml: values.pulumiConfig.platform:loggingPassword is missing: prod1 requires it (the password of platform:logging.user)",
     ]);
+  });
+
+  test("a second import beside its own -secrets is refused: it would merge another stack's values over them", () => {
+    const f = path.join(dir, "esc/prod1.yaml");
+    fs.writeFileSync(f, fs.readFileSync(f, "utf8").replace("  - platform/prod1-secrets\n", "  - platform/prod1-secrets\n  - platform/prod2-secrets\n"));
+    expect(escProblems(dir)).toEqual([
+      'esc/prod1.yaml: imports must be exactly [platform/prod1-secrets], where prod1\'s secret values are; found ["platform/prod1-secrets","platform/prod2-secrets"]',
+    ]);
+  });
+
+  test("a YAML error in a definition names esc/<stack>.yaml, not a bare file name", () => {
+    fs.writeFileSync(path.join(dir, "esc/prod1.yaml"), "imports:\n  - platform/prod1-secrets\n values: [\n");
+    expect(() => escProblems(dir)).toThrow("\n  - esc/prod1.yaml:3:1: not valid YAML: All mapping items must start at the same column");
   });
 
   test("each definition value is exactly ${secrets.<key>}: plain text (never printed), a typo, a misspelt key, an inline secret are refused", () => {

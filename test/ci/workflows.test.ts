@@ -52,7 +52,7 @@ interface Job {
   if?: string;
   "runs-on": string | string[];
   "timeout-minutes"?: number;
-  container?: string;
+  container?: string | { image: string; options?: string };
   environment?: string;
   permissions?: Record<string, string> | string;
   concurrency?: { group: string; "cancel-in-progress"?: boolean };
@@ -300,6 +300,28 @@ describe("changed-stacks.sh", () => {
 describe("every workflow", () => {
   const all = WORKFLOWS.map((f) => [f, workflow(f)] as const);
 
+  it("harness.yml builds the harness on main and saves it under the key, path and container the PR's tests job restores", () => {
+    const h = workflow("harness.yml");
+    expect(h.on).toEqual({ push: { branches: ["main"], paths: ["harness/**"] }, schedule: [{ cron: "0 1 * * 1" }], workflow_dispatch: null });
+    expect(h.permissions).toEqual({ contents: "read" });
+    expect(h.concurrency).toEqual({ group: "harness", "cancel-in-progress": false });
+    const job = h.jobs.build;
+    const tests = pr.jobs.tests;
+    expect(job.container).toBe("node:24-bookworm");
+    expect(tests.container).toEqual({ image: "node:24-bookworm", options: "--privileged" });
+    expect(job.env).toEqual(tests.env);
+    const restore = byId(job, "harness");
+    expect(restore.with).toEqual(byId(tests, "harness").with);
+    expect(restore.with!.key).toBe("harness-${{ runner.os }}-${{ hashFiles('harness/**/go.mod', 'harness/**/go.sum', 'harness/build.sh') }}");
+    const save = step(job, (s) => !!s.uses?.startsWith("actions/cache/save@") && s.with?.path === restore.with!.path, "saving the binaries");
+    expect(save.with!.key).toBe("${{ steps.harness.outputs.cache-primary-key }}");
+    expect(job.steps.indexOf(save)).toBeGreaterThan(job.steps.indexOf(step(job, (s) => s.run === "bash harness/build.sh", "the build")));
+    const text = fs.readFileSync(path.join(ROOT, ".github/workflows/harness.yml"), "utf8");
+    for (const u of job.steps.filter((s) => s.uses).map((s) => s.uses!))
+      expect(text).toMatch(new RegExp(`${u.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} # v\\d`));
+    expect(JSON.stringify(h)).not.toMatch(/secrets\./);
+  });
+
   it.each(all)("%s pins every action to a full commit sha, its tag in a trailing comment", (f, wf) => {
     const text = fs.readFileSync(path.join(ROOT, ".github/workflows", f), "utf8");
     const uses = Object.values(wf.jobs).flatMap((j) => j.steps.filter((s) => s.uses).map((s) => s.uses as string));
@@ -377,17 +399,31 @@ describe("every workflow", () => {
     for (const s of steps) expect(s.with?.["pulumi-version"]).toBe(sdk);
   });
 
-  it("only the pull_request workflow runs on pull requests; the deploy credentials and environments live elsewhere", () => {
+  it("only the pull_request workflow runs on pull requests; the deploy credentials, the webhook and the deploy environments live elsewhere", () => {
     const events = (wf: Workflow) => Object.keys(wf.on);
     expect(events(pr)).toEqual(["pull_request"]);
     for (const [f, wf] of all) {
       if (f === "pull-request.yml") continue;
       expect([f, events(wf).filter((e) => e.startsWith("pull_request"))]).toEqual([f, []]);
     }
-    // No job of the PR workflow names an environment or a deploy secret.
+    // No job of the PR workflow names a deploy secret or the webhook; the only environment a PR job
+    // names is pr-preview, the real preview's, which waits for a reviewer (T30).
     const text = JSON.stringify(pr);
-    expect(Object.values(pr.jobs).filter((j) => j.environment !== undefined)).toEqual([]);
+    expect(Object.entries(pr.jobs).flatMap(([jn, j]) => (j.environment !== undefined ? [[jn, j.environment]] : []))).toEqual([["preview", "pr-preview"]]);
     for (const k of SECRETS) expect(text).not.toContain(`secrets.${k} `);
+    expect(text).not.toContain("DINGTALK");
+    // Every job of it that reads a secret names that environment (check:fleet's rule, on the real files).
+    const readers = Object.entries(pr.jobs).filter(([, j]) => /secrets\.(?!GITHUB_TOKEN)/.test(JSON.stringify(j)));
+    expect(readers.map(([jn, j]) => [jn, j.environment])).toEqual([["preview", "pr-preview"]]);
+  });
+
+  it("pull-request.yml: the preview waits for the pr-preview gate, and no checkout leaves the token in .git/config for the PR's code", () => {
+    expect(pr.jobs.preview.needs).toEqual(["changes", "preview-gate"]);
+    const gate = pr.jobs["preview-gate"];
+    expect(gate.if).toBe(pr.jobs.preview.if);
+    expect(byId(gate, "gate").run).toBe(".github/scripts/require-reviewers.sh --any-branch pr-preview");
+    for (const [jn, j] of Object.entries(pr.jobs))
+      for (const s of j.steps.filter((x) => x.uses?.startsWith("actions/checkout@"))) expect([jn, s.with?.["persist-credentials"]]).toEqual([jn, false]);
   });
 
   it("pull-request.yml: the real preview posts no comment of its own (its output is not scrubbed of runner paths; the offline comment is)", () => {
@@ -416,7 +452,7 @@ describe("every workflow", () => {
       if (!j.steps.some((s) => s.run?.startsWith("npm ci") || s.run === "npm run test:all")) continue;
       const node = step(j, (s) => !!s.uses?.startsWith("actions/setup-node@"), "setup-node");
       expect(node.with).toMatchObject({ "node-version": major, cache: "npm" });
-      if (j.container) expect(j.container).toBe(`node:${major}-bookworm`);
+      if (j.container) expect(typeof j.container === "string" ? j.container : j.container.image).toBe(`node:${major}-bookworm`);
     }
   });
 
@@ -435,9 +471,10 @@ describe("every workflow", () => {
 
   // Effective permissions of a job: its own block replaces the workflow's entirely.
   const allowed: Record<string, Record<string, string>> = {
-    "pull-request.yml": { contents: "read", "pull-requests": "write" },
+    // actions: read is GET .../environments (require-reviewers.sh).
+    "pull-request.yml": { contents: "read", "pull-requests": "write", actions: "read" },
     "deploy.yml": { contents: "read", actions: "read" },
-    "drift.yml": { contents: "read" },
+    "drift.yml": { contents: "read", actions: "read" },
   };
   it.each(all)("%s asks for minimal permissions", (f, wf) => {
     expect(wf.permissions).toEqual({ contents: "read" });
@@ -495,7 +532,7 @@ describe("pull-request.yml", () => {
       const r = run("bash", [path.join(ROOT, "harness/build.sh"), "--bin-dir"], { env: { ...job.env, PATH: process.env.PATH, HOME: "/github/home" } });
       expect(r.status).toBe(0);
       expect(r.stdout.startsWith(`${restore.with!.path}/`)).toBe(true);
-      expect(restore.with!.key).toContain("hashFiles('harness/**/go.mod', 'harness/**/go.sum')");
+      expect(restore.with!.key).toBe("harness-${{ runner.os }}-${{ hashFiles('harness/**/go.mod', 'harness/**/go.sum', 'harness/build.sh') }}");
       const save = step(job, (s) => !!s.uses?.startsWith("actions/cache/save@") && s.with?.path === restore.with!.path, "saving the binaries");
       expect(save.with!.key).toBe("${{ steps.harness.outputs.cache-primary-key }}");
       // Saved before the tests run: a red test keeps the build.
@@ -601,7 +638,8 @@ exit 0
       baseSha = commit(origin, { "index.ts": "// base\n", "policies/package-lock.json": "{}\n" }, "base");
       commit(origin, { "index.ts": "// head\n" }, "head");
       ws = path.join(tmp, "ws");
-      git(tmp, "clone", "-q", "--depth", "1", `file://${origin}`, ws);
+      // actions/checkout with fetch-depth: 0 (the job's): the whole history, so the base is here.
+      git(tmp, "clone", "-q", `file://${origin}`, ws);
       binDir = path.join(tmp, "fakebin");
       fs.mkdirSync(binDir);
       fs.writeFileSync(path.join(binDir, "npm"), FAKE_NPM, { mode: 0o755 });
@@ -622,6 +660,8 @@ exit 0
     });
 
     it("checks out the base commit as a worktree outside the workspace and installs it", () => {
+      const co = step(pr.jobs.offline, (x) => !!x.uses?.startsWith("actions/checkout@"), "checkout");
+      expect(co.with).toEqual({ "fetch-depth": 0, "persist-credentials": false });
       const s = step(pr.jobs.offline, (x) => !!x.run?.includes("git worktree add"), "base checkout");
       expect(s.if).toBe("needs.changes.outputs.stacks != '[]'");
       const { r } = runBlock(s.run!, { ...env, BASE_SHA: baseSha }, ws);
@@ -781,8 +821,9 @@ exit 0
 });
 
 /**
- * A fake `gh` on PATH for `gh api repos/<repo>/environments/<name>`: answers with <dir>/<name>.json,
- * or fails as gh does on an HTTP error (<dir>/<name>.err holds its stderr; no file: 404).
+ * A fake `gh` on PATH for `gh api repos/<repo>/environments/<name>[/deployment-branch-policies]`:
+ * answers with <dir>/<name>.json (<name>__deployment-branch-policies.json), or fails as gh does on
+ * an HTTP error (<dir>/<name>.err holds its stderr; no file: 404).
  */
 function fakeGh(envs: Record<string, unknown>, errors: Record<string, string> = {}): { dir: string; log: string } {
   const dir = path.join(tmp, `gh-${++seq}`);
@@ -797,6 +838,7 @@ function fakeGh(envs: Record<string, unknown>, errors: Record<string, string> = 
 echo "$*|\${GH_TOKEN:-}" >>"${log}"
 [ "$1" = api ] || exit 64
 name=\${2##*/environments/}
+name=\${name//\\//__}
 if [ -f "${dir}/$name.json" ]; then cat "${dir}/$name.json"; exit 0; fi
 if [ -f "${dir}/$name.err" ]; then cat "${dir}/$name.err" >&2; exit 1; fi
 echo '{"message":"Not Found","documentation_url":"https://docs.github.com/rest/deployments/environments#get-an-environment","status":"404"}'
@@ -807,8 +849,14 @@ exit 1
   );
   return { dir, log };
 }
+/** Deployment branches: protected branches only (main), the default for the environments these tests make. */
+const PROTECTED_BRANCHES = { protected_branches: true, custom_branch_policies: false };
 /** An environment as GET /repos/{owner}/{repo}/environments/{name} returns it (GitHub REST API, 2022-11-28). */
-function environment(name: string, rules: { type: string; reviewers?: unknown[]; wait_timer?: number }[]): unknown {
+function environment(
+  name: string,
+  rules: { type: string; reviewers?: unknown[]; wait_timer?: number }[],
+  branches: { protected_branches: boolean; custom_branch_policies: boolean } | null = PROTECTED_BRANCHES,
+): unknown {
   return {
     id: 161088068,
     node_id: "EN_kwDOAAA",
@@ -818,12 +866,23 @@ function environment(name: string, rules: { type: string; reviewers?: unknown[];
     created_at: "2026-11-02T08:12:40Z",
     updated_at: "2026-11-02T08:12:40Z",
     protection_rules: rules.map((r, i) => ({ id: 3736 + i, node_id: `GA_kwDO${i}`, ...r })),
-    deployment_branch_policy: null,
+    deployment_branch_policy: branches,
+  };
+}
+/** A list as GET .../environments/{name}/deployment-branch-policies returns it. */
+function branchPolicies(...policies: { name: string; type?: string }[]): unknown {
+  return {
+    total_count: policies.length,
+    branch_policies: policies.map((p, i) => ({ id: 361471 + i, node_id: `MDE2OkdhdGVCcmFuY2hQb2xpY3kzNjE0NzE${i}`, ...p })),
   };
 }
 const ALICE = { type: "User", reviewer: { login: "alice", id: 1, type: "User" } };
 const SRE = { type: "Team", reviewer: { slug: "sre", id: 7, name: "SRE" } };
 const PROTECTED = {
+  host: environment("host", [{ type: "required_reviewers", reviewers: [SRE] }]),
+  dev: environment("dev", []),
+  test: environment("test", []),
+  pre: environment("pre", []),
   prod1: environment("prod1", [{ type: "required_reviewers", reviewers: [ALICE, SRE] }]),
   prod2: environment("prod2", [
     { type: "wait_timer", wait_timer: 5 },
@@ -840,11 +899,13 @@ describe("require-reviewers.sh, with a fake gh", () => {
   }
 
   it("protected: every environment has a required_reviewers rule with reviewers; exit 0, each named", () => {
-    const gh = fakeGh(PROTECTED);
+    const gh = fakeGh({ prod1: PROTECTED.prod1, prod2: PROTECTED.prod2 });
     const r = check(["prod1", "prod2"], gh);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe("environment prod1: 2 required reviewer(s)\nenvironment prod2: 1 required reviewer(s)\n");
+    expect(r.stdout).toBe(
+      "environment prod1: 2 required reviewer(s)\nenvironment prod1: protected branches only\nenvironment prod2: 1 required reviewer(s)\nenvironment prod2: protected branches only\n",
+    );
     expect(fs.readFileSync(gh.log, "utf8")).toBe("api repos/shop/platform/environments/prod1|ghs_x\napi repos/shop/platform/environments/prod2|ghs_x\n");
   });
 
@@ -853,8 +914,10 @@ describe("require-reviewers.sh, with a fake gh", () => {
     const r = check(["prod3", "prod4"], gh);
     expect(r.status).toBe(1);
     expect(r.stdout.trim().split("\n")).toEqual([
-      "::error::environment prod3 has no required reviewers: a prod deploy would run without approval. Add them (https://github.com/shop/platform/settings/environments) and run the deploy again",
-      "::error::environment prod4 has no required reviewers: a prod deploy would run without approval. Add them (https://github.com/shop/platform/settings/environments) and run the deploy again",
+      "::error::environment prod3 has no required reviewers: a deploy would run without approval. Add them (https://github.com/shop/platform/settings/environments) and run the deploy again",
+      "environment prod3: protected branches only",
+      "::error::environment prod4 has no required reviewers: a deploy would run without approval. Add them (https://github.com/shop/platform/settings/environments) and run the deploy again",
+      "environment prod4: protected branches only",
     ]);
   });
 
@@ -863,7 +926,7 @@ describe("require-reviewers.sh, with a fake gh", () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toContain("environment prod1: 2 required reviewer(s)");
     expect(r.stdout).toContain(
-      "::error::environment prod3 does not exist: create it with required reviewers before its first deploy (https://github.com/shop/platform/settings/environments; docs/runbooks/add-a-cluster.md)",
+      "::error::environment prod3 does not exist: create it (required reviewers for prod and the host, deployment branches: main only) before its first run (https://github.com/shop/platform/settings/environments; docs/runbooks/ci-setup.md)",
     );
   });
 
@@ -883,8 +946,57 @@ describe("require-reviewers.sh, with a fake gh", () => {
     expect(check([], gh).status).toBe(2);
     const r = run(SCRIPT_RR, ["prod1"], { env: { PATH: `${gh.dir}:${process.env.PATH}` } });
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe("usage: GITHUB_REPOSITORY=owner/name require-reviewers.sh ENVIRONMENT...\n");
+    expect(r.stderr).toBe("usage: GITHUB_REPOSITORY=owner/name require-reviewers.sh [--branch-only | --any-branch] ENVIRONMENT...\n");
+    expect(check(["--only-prod", "prod1"], gh).status).toBe(2);
+    expect(check(["--branch-only"], gh).status).toBe(2);
     expect(fs.readFileSync(gh.log, "utf8")).toBe("");
+  });
+
+  it("deployment branches: every branch (null) is refused; a custom list must be exactly the branch main", () => {
+    const gh = fakeGh({
+      host: environment("host", [{ type: "required_reviewers", reviewers: [SRE] }], null),
+      prod1: environment("prod1", [{ type: "required_reviewers", reviewers: [SRE] }], { protected_branches: false, custom_branch_policies: true }),
+      "prod1__deployment-branch-policies": branchPolicies({ name: "main", type: "branch" }),
+      prod2: environment("prod2", [{ type: "required_reviewers", reviewers: [SRE] }], { protected_branches: false, custom_branch_policies: true }),
+      // An extra pattern lets a PR branch named release/x deploy; a tag is any tag anyone pushes.
+      "prod2__deployment-branch-policies": branchPolicies({ name: "main", type: "branch" }, { name: "release/*", type: "branch" }),
+      prod3: environment("prod3", [{ type: "required_reviewers", reviewers: [SRE] }], { protected_branches: false, custom_branch_policies: true }),
+      "prod3__deployment-branch-policies": branchPolicies({ name: "main", type: "tag" }),
+    });
+    const r = check(["host", "prod1", "prod2", "prod3"], gh);
+    expect(r.status).toBe(1);
+    expect(r.stdout.trim().split("\n")).toEqual([
+      "environment host: 1 required reviewer(s)",
+      "::error::environment host lets every branch deploy: a pull request's workflow could use its secrets. Set deployment branches to main only (https://github.com/shop/platform/settings/environments)",
+      "environment prod1: 1 required reviewer(s)",
+      "environment prod1: branch main only",
+      "environment prod2: 1 required reviewer(s)",
+      "::error::environment prod2 lets branch:main branch:release/* deploy: set its deployment branches to main only (https://github.com/shop/platform/settings/environments)",
+      "environment prod3: 1 required reviewer(s)",
+      "::error::environment prod3 lets tag:main deploy: set its deployment branches to main only (https://github.com/shop/platform/settings/environments)",
+    ]);
+    expect(fs.readFileSync(gh.log, "utf8")).toContain("api repos/shop/platform/environments/prod1/deployment-branch-policies|ghs_x\n");
+  });
+
+  it("--branch-only (dev, test, pre, drift): no reviewers needed, main only still; --any-branch (pr-preview): reviewers only", () => {
+    const gh = fakeGh({
+      dev: environment("dev", []),
+      test: environment("test", [], null),
+      "pr-preview": environment("pr-preview", [{ type: "required_reviewers", reviewers: [ALICE] }], null),
+      drift: environment("drift", [], null),
+    });
+    const b = check(["--branch-only", "dev", "test"], gh);
+    expect(b.status).toBe(1);
+    expect(b.stdout.trim().split("\n")).toEqual([
+      "environment dev: protected branches only",
+      "::error::environment test lets every branch deploy: a pull request's workflow could use its secrets. Set deployment branches to main only (https://github.com/shop/platform/settings/environments)",
+    ]);
+    const a = check(["--any-branch", "pr-preview"], gh);
+    expect([a.status, a.stdout]).toEqual([0, "environment pr-preview: 1 required reviewer(s)\n"]);
+    // pr-preview with nobody to approve: the PR's code would get the token unreviewed.
+    const none = check(["--any-branch", "drift"], gh);
+    expect(none.status).toBe(1);
+    expect(none.stdout).toContain("::error::environment drift has no required reviewers");
   });
 
   it("is executable and passes shellcheck", () => {
@@ -959,11 +1071,41 @@ describe("deploy.yml", () => {
       expect(r.stdout).toContain("::error::environment prod2 has no required reviewers");
       expect(outputs).toEqual({});
       expect(fs.readFileSync(gh.log, "utf8")).toBe("api repos/shop/platform/environments/prod1|ghs_x\napi repos/shop/platform/environments/prod2|ghs_x\n");
-      // A non-prod deploy asks GitHub nothing.
-      const quiet = fakeGh({});
-      const dev = runBlock(block, { ...main(quiet), EVENT: "workflow_dispatch", REQUESTED: "dev" }, repo);
-      expect(dev.outputs).toEqual({ nonprod: '["dev"]', prod: "[]" });
-      expect(fs.readFileSync(quiet.log, "utf8")).toBe("");
+      // A non-prod deploy needs no reviewer, but its environment must be main-only: a PR naming it
+      // would get its deploy credentials otherwise.
+      const open = fakeGh({ dev: environment("dev", [], null) });
+      const dev = runBlock(block, { ...main(open), EVENT: "workflow_dispatch", REQUESTED: "dev" }, repo);
+      expect(dev.r.status).toBe(1);
+      expect(dev.r.stdout).toContain("::error::environment dev lets every branch deploy");
+      expect(dev.outputs).toEqual({});
+      const ok = runBlock(block, { ...main(), EVENT: "workflow_dispatch", REQUESTED: "dev" }, repo);
+      expect(ok.outputs).toEqual({ nonprod: '["dev"]', prod: "[]" });
+    });
+
+    it("a prod stack's first deploy from its branch: that branch beside main passes for that run only", () => {
+      const { repo } = repoWithScript("first-deploy");
+      const custom = { protected_branches: false, custom_branch_policies: true };
+      const gh = fakeGh({
+        prod1: environment("prod1", [{ type: "required_reviewers", reviewers: [SRE] }], custom),
+        "prod1__deployment-branch-policies": branchPolicies({ name: "main", type: "branch" }, { name: "add-prod3", type: "branch" }),
+      });
+      const env = { ...main(gh), EVENT: "workflow_dispatch", REQUESTED: "prod1" };
+      const ok = runBlock(block, { ...env, REF: "refs/heads/add-prod3" }, repo);
+      expect(ok.r.status).toBe(0);
+      expect(ok.r.stdout).toContain("environment prod1: branch main and, for this deploy, add-prod3: set it back to main only after it");
+      // From main (the merge's deploy), the leftover branch is refused.
+      const later = runBlock(block, env, repo);
+      expect(later.r.status).toBe(1);
+      expect(later.r.stdout).toContain("::error::environment prod1 lets branch:add-prod3 branch:main deploy");
+    });
+
+    it("the host holds every member's credential: its environment needs reviewers like prod's", () => {
+      const { repo } = repoWithScript("host-unreviewed");
+      const gh = fakeGh({ ...PROTECTED, host: environment("host", []) });
+      const { r, outputs } = runBlock(block, { ...main(gh), EVENT: "workflow_dispatch", REQUESTED: "host dev" }, repo);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain("::error::environment host has no required reviewers");
+      expect(outputs).toEqual({});
     });
 
     it("deploys a branch's code only to prod-tier stacks (each approved in its environment), never to non-prod", () => {
@@ -1002,7 +1144,11 @@ describe("drift.yml", () => {
     expect(r.status).toBe(0);
     expect(outputs).toEqual({ prod: '["prod1","prod2"]' });
     expect(job.strategy?.["fail-fast"]).toBe(false);
-    expect(job.environment).toBeUndefined();
+    // The webhook and the read token are secrets of the main-only drift environment, never
+    // repository secrets a PR's job could read; the stacks job checks that before it is named.
+    expect(job.environment).toBe("drift");
+    expect(list.permissions).toEqual({ contents: "read", actions: "read" });
+    expect(list.steps.map((s) => s.run).filter((r) => r?.includes("require-reviewers"))).toEqual([".github/scripts/require-reviewers.sh --branch-only drift"]);
   });
 
   it("installs the CLI only (no command), then runs the script with the credentials and the webhook; no step pages on its own", () => {

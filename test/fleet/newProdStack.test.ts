@@ -4,6 +4,10 @@
 // the host's member list, with no code edit:
 //   - previews clean: the offline preview CLI, run in the copy, plans it (the program
 //     reads the fleet from the directory it runs in);
+//   - is a prod cluster where it counts: the host's preview registers it (its Cluster
+//     object) and places both workspaces on it; its apps run with Apollo's PRO env; the
+//     policy pack holds it to prod's mandatory config (a change refused on prod is
+//     refused on prod3);
 //   - CI selects it: changed-stacks.sh picks it for its file and for program changes,
 //     with the mandatory (prod) policy config;
 //   - drift checks it: drift.yml's matrix (`--list --tier prod`) has it;
@@ -106,16 +110,64 @@ test("no code changed: the copy's program, policies and scripts are the reposito
   }
 });
 
-test("the offline preview, run in the copy, plans prod3 cleanly: prod2's 284 resources on prod3's own ranges", () => {
-  const r = node(["--stack-size=4000", "-r", "ts-node/register/transpile-only", "components/preview/cli.ts", "prod3", "--json"]);
+interface Plan {
+  resources: { urn: string; type: string; inputs: Record<string, unknown> }[];
+  policies: { policy?: string; level?: string; urn?: string; message?: string }[];
+}
+const preview = (stack: string) => node(["--stack-size=4000", "-r", "ts-node/register/transpile-only", "components/preview/cli.ts", stack, "--json"]);
+
+test("the offline preview, run in the copy, plans prod3 cleanly: prod2's 284 resources on prod3's own ranges, its apps on Apollo's PRO", () => {
+  const r = preview("prod3");
   expect([r.status, r.stderr]).toEqual([0, ""]);
-  const plan = JSON.parse(r.stdout) as { resources: { urn: string; type: string; inputs: Record<string, unknown> }[]; policies: unknown[] };
+  const plan = JSON.parse(r.stdout) as Plan;
   expect(plan.resources).toHaveLength(284);
   const vpc = plan.resources.find((x) => x.type === "alicloud:vpc/network:Network")!;
   expect(vpc.urn).toBe("urn:pulumi:prod3::platform::platform:network:Network$alicloud:vpc/network:Network::prod3-vpc");
   expect(vpc.inputs.cidrBlock).toBe("10.60.0.0/16");
   // Clean: no policy of the pack (prod's mandatory config) is violated.
   expect(plan.policies).toEqual([]);
+  // Its apps read Apollo's production config: ENV=PRO in every app container (javaAppObjects.ts), as on prod2.
+  const deployments = plan.resources.filter((x) => x.type === "kubernetes:apps/v1:Deployment" && x.urn.includes("platform:k8s:JavaApp"));
+  expect(deployments.length).toBeGreaterThanOrEqual(3);
+  for (const d of deployments) {
+    const containers = (d.inputs as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } }).spec.template.spec
+      .containers;
+    expect([d.urn, containers[0].env?.find((e) => e.name === "ENV")]).toEqual([d.urn, { name: "ENV", value: "PRO" }]);
+  }
+});
+
+test("the host's preview, run in the copy, registers prod3 and places both workspaces on it", () => {
+  const r = preview("host");
+  expect([r.status, r.stderr]).toEqual([0, ""]);
+  const plan = JSON.parse(r.stdout) as Plan;
+  const clusters = plan.resources.filter((x) => x.type === "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster");
+  expect(clusters.map((c) => (c.inputs.metadata as { name: string }).name)).toEqual(["dev", "test", "pre", "prod1", "prod2", "prod3"]);
+  const templates = plan.resources.filter((x) => x.type === "kubernetes:tenant.kubesphere.io/v1beta1:WorkspaceTemplate");
+  expect(
+    templates.map((t) => [
+      (t.inputs.metadata as { name: string }).name,
+      (t.inputs.spec as { placement: { clusters: { name: string }[] } }).placement.clusters.map((c) => c.name),
+    ]),
+  ).toEqual([
+    ["commerce", ["dev", "test", "pre", "prod1", "prod2", "prod3"]],
+    ["scm", ["dev", "test", "pre", "prod1", "prod2", "prod3"]],
+  ]);
+});
+
+test("the policy pack judges prod3 as prod: an instance type outside prod's list is a mandatory violation, the preview fails", () => {
+  // ecs.g7.2xlarge is on neither list; non-prod's config would only advise (policies/config/nonprod.json "all": "advisory").
+  edit("Pulumi.prod3.yaml", [["    instanceType: ecs.g6.2xlarge", "    instanceType: ecs.g7.2xlarge"]]);
+  try {
+    const r = preview("prod3");
+    expect(r.status).toBe(1);
+    const plan = JSON.parse(r.stdout) as Plan;
+    const found = plan.policies.filter((p) => p.policy === "approved-instance-types");
+    expect(found.length).toBeGreaterThan(0);
+    expect(new Set(found.map((p) => p.level))).toEqual(new Set(["mandatory"]));
+    expect(found[0].message).toContain("ecs.g7.2xlarge");
+  } finally {
+    edit("Pulumi.prod3.yaml", [["    instanceType: ecs.g7.2xlarge", "    instanceType: ecs.g6.2xlarge"]]);
+  }
 });
 
 test("CI selects it, with the mandatory policy config, and drift lists it", () => {

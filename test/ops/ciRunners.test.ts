@@ -128,6 +128,94 @@ test("a deploy or drift job on the preview runners, or no pool label at all, is 
   ]);
 });
 
+test("the pool rule cannot be walked around: a bare pool label, other case, or a runner group is self-hosted too", () => {
+  const wf = path.join(dir, ".github/workflows/pull-request.yml");
+  const base = fs.readFileSync(wf, "utf8");
+  // GitHub matches runner labels case-insensitively, and a job naming only a pool's label runs there.
+  for (const [runsOn, shown] of [
+    ["platform-deploy", "platform-deploy"],
+    ["[Self-Hosted, linux, PLATFORM-DEPLOY]", "self-hosted, linux, platform-deploy"],
+    ["{ group: deploy-runners }", "group deploy-runners"],
+    ["{ group: deploy-runners, labels: [linux] }", "group deploy-runners, linux"],
+  ]) {
+    fs.writeFileSync(wf, base.replace("runs-on: [self-hosted, linux, platform-preview]", `runs-on: ${runsOn}`));
+    expect([runsOn, runnerProblems(dir)]).toEqual([
+      runsOn,
+      [
+        `.github/workflows/pull-request.yml job preview: runs pull requests' code, so it must run on the preview runners (runs-on label platform-preview), never on platform-deploy; it has ${shown}`,
+      ],
+    ]);
+  }
+  // The preview pool's label in another case is the preview pool: no problem.
+  fs.writeFileSync(wf, base.replace("runs-on: [self-hosted, linux, platform-preview]", "runs-on: [Self-Hosted, Linux, Platform-Preview]"));
+  expect(runnerProblems(dir)).toEqual([]);
+});
+
+test("a reusable workflow runs in its callers' runs: called from a pull request, it is a pull request's code", () => {
+  fs.writeFileSync(
+    path.join(dir, ".github/workflows/reusable-up.yml"),
+    [
+      "on: workflow_call",
+      "jobs:",
+      "  up:",
+      "    runs-on: [self-hosted, linux, platform-deploy]",
+      "    environment: prod1",
+      "    steps:",
+      "      - run: echo up",
+      "",
+    ].join("\n"),
+  );
+  fs.writeFileSync(
+    path.join(dir, ".github/workflows/pr-calls.yml"),
+    ["on:", "  pull_request:", "jobs:", "  call:", "    uses: ./.github/workflows/reusable-up.yml", "    secrets: inherit", ""].join("\n"),
+  );
+  expect(runnerProblems(dir)).toEqual(
+    [
+      ".github/workflows/reusable-up.yml job up: runs pull requests' code, so it must run on the preview runners (runs-on label platform-preview), never on platform-deploy; it has self-hosted, linux, platform-deploy",
+      ".github/workflows/pr-calls.yml job call: runs pull requests' code and reads secrets, so it must name a GitHub environment with required reviewers (e.g. environment: pr-preview) holding them; repository secrets reach every pull request",
+    ].sort((a, b) => (a.includes("pr-calls") ? -1 : b.includes("pr-calls") ? 1 : 0)),
+  );
+  // Called only from main's workflows (push), the same file is a deploy: no problem.
+  edit(".github/workflows/pr-calls.yml", "on:\n  pull_request:\n", "on:\n  push:\n");
+  expect(runnerProblems(dir)).toEqual([]);
+});
+
+test("pull_request_target and workflow_run never run on the self-hosted runners, whichever pool", () => {
+  fs.writeFileSync(
+    path.join(dir, ".github/workflows/after-pr.yml"),
+    [
+      "on:",
+      "  workflow_run:",
+      "    workflows: [pull-request]",
+      "    types: [completed]",
+      "jobs:",
+      "  report:",
+      "    runs-on: [self-hosted, linux, platform-deploy]",
+      "    steps:",
+      "      - run: echo hi",
+      "  hosted:",
+      "    runs-on: ubuntu-latest",
+      "    steps:",
+      "      - run: echo hi",
+      "",
+    ].join("\n"),
+  );
+  edit(".github/workflows/pull-request.yml", "on:\n  pull_request:\n", "on:\n  pull_request_target:\n");
+  expect(runnerProblems(dir)).toEqual([
+    ".github/workflows/after-pr.yml job report: runs on workflow_run, which carry pull requests' input with secrets: never on the self-hosted runners (self-hosted, linux, platform-deploy); use a GitHub-hosted runner",
+    ".github/workflows/pull-request.yml job preview: runs on pull_request_target, which carry pull requests' input with secrets: never on the self-hosted runners (self-hosted, linux, platform-preview); use a GitHub-hosted runner",
+  ]);
+});
+
+test("a pull request's job that reads a secret must name an environment (its secrets are never repository secrets)", () => {
+  edit(".github/workflows/pull-request.yml", "    environment: pr-preview\n", "");
+  edit(".github/workflows/pull-request.yml", "      OUT: offline-preview\n", "      OUT: offline-preview\n      HOOK: ${{ secrets.DINGTALK_WEBHOOK }}\n");
+  expect(runnerProblems(dir)).toEqual([
+    ".github/workflows/pull-request.yml job offline: runs pull requests' code and reads secrets, so it must name a GitHub environment with required reviewers (e.g. environment: pr-preview) holding them; repository secrets reach every pull request",
+    ".github/workflows/pull-request.yml job preview: runs pull requests' code and reads secrets, so it must name a GitHub environment with required reviewers (e.g. environment: pr-preview) holding them; repository secrets reach every pull request",
+  ]);
+});
+
 test("a computed runs-on is refused: it could pick either pool at run time", () => {
   edit(".github/workflows/pull-request.yml", "runs-on: [self-hosted, linux, platform-preview]", "runs-on: ${{ fromJSON(vars.PREVIEW_RUNNER) }}");
   expect(runnerProblems(dir)).toEqual([
