@@ -26,7 +26,7 @@ export class PolicyConfigError extends Error {}
 
 /**
  * The config file a stack's policies run with, as the workflows pick it
- * (.github/scripts/changed-stacks.sh --policy-config): mandatory for prod1/prod2 and the host
+ * (.github/scripts/changed-stacks.sh --policy-config): mandatory for every prod-tier stack and the host
  * (which holds every member's kubesphere-host credential: docs/threat-model.md, T20), advisory
  * elsewhere.
  */

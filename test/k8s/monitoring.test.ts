@@ -289,7 +289,8 @@ describe("the PrometheusRule from the plan", () => {
 
   test("thresholds from -c platform:monitoring.thresholds reach the rules; unset ones keep their default", async () => {
     const p = await plan("prod1", OVERRIDES);
-    const groups = (ofType(p, RULE)[0].inputs.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups;
+    // Every PrometheusRule of the plan (the platform's and tracing's), whatever order the plan registers them in.
+    const groups = ofType(p, RULE).flatMap((r) => (r.inputs.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups);
     const rules = groups.flatMap((g) => g.rules);
     expect(rules.find((r) => r.alert === "IngressHigh5xxRate")!.expr).toContain("> 0.02\n");
     expect(rules.find((r) => r.alert === "IngressHigh4xxRate")!.expr).toContain("> 0.2\n");
