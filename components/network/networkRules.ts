@@ -38,7 +38,10 @@ export function reservedRangeProblems(n: Partial<Record<"vpcCidr" | "podCidr" | 
  * page (www.alibabacloud.com/help/en/ecs/product-overview/regions-and-zones/) points to. The provider's
  * `alicloud_zones` data source (alicloud.getZones) lists them live, but needs credentials, and config is
  * checked offline before anything runs. cn-hangzhou, cn-shanghai and cn-beijing are the stacks' regions;
- * the others are the rest of that table's China regions, Tokyo and Singapore. A zone missing here
+ * the others are the rest of that table's China regions, Tokyo and Singapore. Where another Alibaba Cloud
+ * zone table lists more, the list is the union: cn-shenzhen-f from "Key Management Service: Regions and
+ * zones" (www.alibabacloud.com/help/en/kms/product-overview/supported-regions, updated Aug 02, 2025, read
+ * 2026-12-07); the zones it gives for the other regions of this list that it names are in the ECI table. A zone missing here
  * (a new one) is one line to add, with the page read again.
  */
 export const KNOWN_ZONES: Readonly<Record<string, readonly string[]>> = {
@@ -49,7 +52,7 @@ export const KNOWN_ZONES: Readonly<Record<string, readonly string[]>> = {
   "cn-zhangjiakou": ["cn-zhangjiakou-a", "cn-zhangjiakou-b", "cn-zhangjiakou-c"],
   "cn-huhehaote": ["cn-huhehaote-a", "cn-huhehaote-b"],
   "cn-wulanchabu": ["cn-wulanchabu-a", "cn-wulanchabu-b", "cn-wulanchabu-c"],
-  "cn-shenzhen": ["cn-shenzhen-a", "cn-shenzhen-b", "cn-shenzhen-c", "cn-shenzhen-d", "cn-shenzhen-e"],
+  "cn-shenzhen": ["cn-shenzhen-a", "cn-shenzhen-b", "cn-shenzhen-c", "cn-shenzhen-d", "cn-shenzhen-e", "cn-shenzhen-f"],
   "cn-heyuan": ["cn-heyuan-a", "cn-heyuan-b"],
   "cn-guangzhou": ["cn-guangzhou-a", "cn-guangzhou-b"],
   "cn-chengdu": ["cn-chengdu-a", "cn-chengdu-b"],

@@ -167,6 +167,8 @@ describe("network rules (network/networkRules.ts)", () => {
   test("zones come from the region's known list (Alibaba Cloud, Regions and zones supported by ECI, read 2026-12-07)", () => {
     expect(zoneProblems("cn-hangzhou", ["cn-hangzhou-h", "cn-hangzhou-i"])).toEqual([]);
     expect(zoneProblems("ap-southeast-1", ["ap-southeast-1a"])).toEqual([]);
+    // cn-shenzhen-f: in the KMS zone table (Aug 02, 2025), not in the ECI one; the list is the union.
+    expect(zoneProblems("cn-shenzhen", ["cn-shenzhen-e", "cn-shenzhen-f"])).toEqual([]);
     expect(zoneProblems("cn-hangzhou", ["cn-shanghai-a"])).toEqual([
       "platform:network.zones[0]: cn-shanghai-a is not a zone of alicloud:region cn-hangzhou (its zones: cn-hangzhou-b, cn-hangzhou-e, cn-hangzhou-f, cn-hangzhou-g, cn-hangzhou-h, cn-hangzhou-i, cn-hangzhou-j, cn-hangzhou-k); a zone missing from this list is added to KNOWN_ZONES in components/network/networkRules.ts (docs/runbooks/add-a-cluster.md)",
     ]);
