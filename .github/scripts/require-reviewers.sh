@@ -9,11 +9,15 @@
 # nobody approving. And an environment any branch may use hands its secrets to a pull request
 # that names it in its own copy of a workflow. The workflows run this before any job names the
 # environment. Each ENVIRONMENT must exist and
-#   - carry a `required_reviewers` protection rule with at least one reviewer (not with
-#     --branch-only: the non-prod stacks and the nightly drift check, which nobody approves);
+#   - carry a `required_reviewers` protection rule with at least one reviewer and self-review
+#     prevented (not with --branch-only: the non-prod stacks and the nightly drift check, which
+#     nobody approves): otherwise whoever pushed the change can approve its own run;
 #   - let only main deploy (not with --any-branch: pr-preview, which a PR's branch uses):
-#     deployment_branch_policy is either protected_branches (only branches with protection
-#     rules: main) or custom_branch_policies whose list is exactly the branch `main`.
+#     deployment_branch_policy is custom_branch_policies whose list is exactly the branch `main`.
+#     "Protected branches only" is refused: with no classic branch protection rule (a ruleset
+#     does not count) GitHub lets every branch deploy, and otherwise every protected branch
+#     (docs.github.com, "Deployments and environments", Deployment branches and tags).
+#   An environment that lets admins bypass its rules is named (a warning, not a refusal).
 # GitHub REST API: GET /repos/{owner}/{repo}/environments/{name} (protection_rules[].type,
 # deployment_branch_policy, null when every branch may deploy) and GET .../environments/{name}/
 # deployment-branch-policies (branch_policies[].name and .type); docs.github.com/en/rest/
@@ -65,19 +69,20 @@ for env in "$@"; do
     bad=1
     continue
   }
-  # "<reviewer count or none> <branch policy: any | protected | custom>"
+  # "<reviewer count or none> <branch policy: any | protected | custom> <self-review prevented: yes | no> <admins bypass: yes | no>"
   facts=$(node -e '
     const env = JSON.parse(process.argv[1]);
     const rule = (env.protection_rules ?? []).find((r) => r.type === "required_reviewers");
     const p = env.deployment_branch_policy;
     const policy = !p ? "any" : p.protected_branches ? "protected" : p.custom_branch_policies ? "custom" : "any";
-    console.log((rule ? (rule.reviewers ?? []).length : "none") + " " + policy);
+    const yn = (b) => (b === true ? "yes" : "no");
+    console.log([rule ? (rule.reviewers ?? []).length : "none", policy, yn(rule?.prevent_self_review), yn(env.can_admins_bypass)].join(" "));
   ' "$body") || {
     echo "::error::environment $env: the API's answer is not JSON"
     bad=1
     continue
   }
-  read -r count policy <<<"$facts"
+  read -r count policy self bypass <<<"$facts"
   if ((reviewers)); then
     case $count in
       none)
@@ -86,12 +91,21 @@ for env in "$@"; do
       0)
         echo "::error::environment $env requires reviewers but lists none: add at least one ($settings)"
         bad=1 ;;
-      *) echo "environment $env: $count required reviewer(s)" ;;
+      *)
+        if [[ $self == yes ]]; then
+          echo "environment $env: $count required reviewer(s)"
+        else
+          echo "::error::environment $env lets the person who started a run approve it: turn on \"Prevent self-review\" ($settings)"
+          bad=1
+        fi ;;
     esac
+    [[ $bypass == no ]] || echo "::warning::environment $env lets administrators bypass its protection rules: turn off \"Allow administrators to bypass\" ($settings)"
   fi
   ((branch)) || continue
   case $policy in
-    protected) echo "environment $env: protected branches only" ;;
+    protected)
+      echo "::error::environment $env lets protected branches deploy: with no classic branch protection rule that is every branch, and otherwise every protected branch. Set its deployment branches to a custom list of exactly main ($settings)"
+      bad=1 ;;
     custom)
       list=$(api "repos/$GITHUB_REPOSITORY/environments/$env/deployment-branch-policies" "the deployment branches of $env") || {
         bad=1

@@ -76,7 +76,9 @@ export function httpUrlProblem(value: string, schemes: readonly string[] = ["htt
     if (hostProblem)
       return `host ${opts.secret ? "is not an RFC 1123 host name (labels of letters, digits and '-', 1-63 characters, not starting or ending with '-')" : hostProblem.replace(/^must be a host name without scheme or port /, "must be an RFC 1123 host name ")}`;
   }
-  if (value !== u.href && `${value}/` !== u.href)
+  // The parser writes "/" for an empty path (before a query or fragment too); the value may leave it out.
+  const withPath = value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)(?=[?#]|$)/i, "$1/");
+  if (withPath !== u.href)
     return `must be written as the URL parser reads it (lowercase scheme and host, no default port, no '.' or '..' segments)${opts.secret ? "" : `: ${u.href}`}`;
   return undefined;
 }

@@ -829,6 +829,13 @@ function fakeGh(envs: Record<string, unknown>, errors: Record<string, string> = 
   const dir = path.join(tmp, `gh-${++seq}`);
   fs.mkdirSync(dir);
   for (const [name, body] of Object.entries(envs)) fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(body));
+  // An environment with a custom branch list and no list given here: the list is exactly the branch main.
+  for (const [name, body] of Object.entries(envs)) {
+    const custom = (body as { deployment_branch_policy?: { custom_branch_policies?: boolean } | null }).deployment_branch_policy?.custom_branch_policies;
+    const listed = path.join(dir, `${name}__deployment-branch-policies.json`);
+    if (custom && !name.includes("__") && !(`${name}__deployment-branch-policies` in envs))
+      fs.writeFileSync(listed, JSON.stringify(branchPolicies({ name: "main", type: "branch" })));
+  }
   for (const [name, err] of Object.entries(errors)) fs.writeFileSync(path.join(dir, `${name}.err`), err);
   const log = path.join(dir, "calls");
   fs.writeFileSync(log, "");
@@ -849,13 +856,16 @@ exit 1
   );
   return { dir, log };
 }
-/** Deployment branches: protected branches only (main), the default for the environments these tests make. */
+/** Deployment branches: a custom list (fakeGh answers it with exactly main unless told otherwise), the default here. */
+const MAIN_ONLY = { protected_branches: false, custom_branch_policies: true };
+/** "Protected branches only": every branch when no classic protection rule exists, so refused. */
 const PROTECTED_BRANCHES = { protected_branches: true, custom_branch_policies: false };
 /** An environment as GET /repos/{owner}/{repo}/environments/{name} returns it (GitHub REST API, 2022-11-28). */
 function environment(
   name: string,
-  rules: { type: string; reviewers?: unknown[]; wait_timer?: number }[],
-  branches: { protected_branches: boolean; custom_branch_policies: boolean } | null = PROTECTED_BRANCHES,
+  rules: { type: string; reviewers?: unknown[]; wait_timer?: number; prevent_self_review?: boolean }[],
+  branches: { protected_branches: boolean; custom_branch_policies: boolean } | null = MAIN_ONLY,
+  canAdminsBypass = false,
 ): unknown {
   return {
     id: 161088068,
@@ -865,7 +875,13 @@ function environment(
     html_url: `https://github.com/shop/platform/deployments/activity_log?environments_filter=${name}`,
     created_at: "2026-11-02T08:12:40Z",
     updated_at: "2026-11-02T08:12:40Z",
-    protection_rules: rules.map((r, i) => ({ id: 3736 + i, node_id: `GA_kwDO${i}`, ...r })),
+    can_admins_bypass: canAdminsBypass,
+    protection_rules: rules.map((r, i) => ({
+      id: 3736 + i,
+      node_id: `GA_kwDO${i}`,
+      ...(r.type === "required_reviewers" ? { prevent_self_review: true } : {}),
+      ...r,
+    })),
     deployment_branch_policy: branches,
   };
 }
@@ -904,9 +920,39 @@ describe("require-reviewers.sh, with a fake gh", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(
-      "environment prod1: 2 required reviewer(s)\nenvironment prod1: protected branches only\nenvironment prod2: 1 required reviewer(s)\nenvironment prod2: protected branches only\n",
+      "environment prod1: 2 required reviewer(s)\nenvironment prod1: branch main only\nenvironment prod2: 1 required reviewer(s)\nenvironment prod2: branch main only\n",
     );
-    expect(fs.readFileSync(gh.log, "utf8")).toBe("api repos/shop/platform/environments/prod1|ghs_x\napi repos/shop/platform/environments/prod2|ghs_x\n");
+    expect(fs.readFileSync(gh.log, "utf8")).toBe(
+      [
+        "api repos/shop/platform/environments/prod1|ghs_x",
+        "api repos/shop/platform/environments/prod1/deployment-branch-policies|ghs_x",
+        "api repos/shop/platform/environments/prod2|ghs_x",
+        "api repos/shop/platform/environments/prod2/deployment-branch-policies|ghs_x",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("'protected branches only' is refused (every branch when main has no classic rule); self-review must be prevented; an admin bypass is warned of", () => {
+    const gh = fakeGh({
+      drift: environment("drift", [], PROTECTED_BRANCHES),
+      prod1: environment("prod1", [{ type: "required_reviewers", reviewers: [SRE], prevent_self_review: false }]),
+      prod2: environment("prod2", [{ type: "required_reviewers", reviewers: [SRE] }], MAIN_ONLY, true),
+    });
+    const d = check(["--branch-only", "drift"], gh);
+    expect([d.status, d.stdout.trim()]).toEqual([
+      1,
+      "::error::environment drift lets protected branches deploy: with no classic branch protection rule that is every branch, and otherwise every protected branch. Set its deployment branches to a custom list of exactly main (https://github.com/shop/platform/settings/environments)",
+    ]);
+    const p = check(["prod1", "prod2"], gh);
+    expect(p.status).toBe(1);
+    expect(p.stdout.trim().split("\n")).toEqual([
+      '::error::environment prod1 lets the person who started a run approve it: turn on "Prevent self-review" (https://github.com/shop/platform/settings/environments)',
+      "environment prod1: branch main only",
+      "environment prod2: 1 required reviewer(s)",
+      '::warning::environment prod2 lets administrators bypass its protection rules: turn off "Allow administrators to bypass" (https://github.com/shop/platform/settings/environments)',
+      "environment prod2: branch main only",
+    ]);
   });
 
   it("unprotected: created on first use (no rule) or with only a wait timer; exit 1 naming it and the fix", () => {
@@ -915,9 +961,9 @@ describe("require-reviewers.sh, with a fake gh", () => {
     expect(r.status).toBe(1);
     expect(r.stdout.trim().split("\n")).toEqual([
       "::error::environment prod3 has no required reviewers: a deploy would run without approval. Add them (https://github.com/shop/platform/settings/environments) and run the deploy again",
-      "environment prod3: protected branches only",
+      "environment prod3: branch main only",
       "::error::environment prod4 has no required reviewers: a deploy would run without approval. Add them (https://github.com/shop/platform/settings/environments) and run the deploy again",
-      "environment prod4: protected branches only",
+      "environment prod4: branch main only",
     ]);
   });
 
@@ -988,7 +1034,7 @@ describe("require-reviewers.sh, with a fake gh", () => {
     const b = check(["--branch-only", "dev", "test"], gh);
     expect(b.status).toBe(1);
     expect(b.stdout.trim().split("\n")).toEqual([
-      "environment dev: protected branches only",
+      "environment dev: branch main only",
       "::error::environment test lets every branch deploy: a pull request's workflow could use its secrets. Set deployment branches to main only (https://github.com/shop/platform/settings/environments)",
     ]);
     const a = check(["--any-branch", "pr-preview"], gh);
@@ -1070,7 +1116,9 @@ describe("deploy.yml", () => {
       expect(r.status).toBe(1);
       expect(r.stdout).toContain("::error::environment prod2 has no required reviewers");
       expect(outputs).toEqual({});
-      expect(fs.readFileSync(gh.log, "utf8")).toBe("api repos/shop/platform/environments/prod1|ghs_x\napi repos/shop/platform/environments/prod2|ghs_x\n");
+      expect(fs.readFileSync(gh.log, "utf8")).toBe(
+        "api repos/shop/platform/environments/prod1|ghs_x\napi repos/shop/platform/environments/prod1/deployment-branch-policies|ghs_x\napi repos/shop/platform/environments/prod2|ghs_x\napi repos/shop/platform/environments/prod2/deployment-branch-policies|ghs_x\n",
+      );
       // A non-prod deploy needs no reviewer, but its environment must be main-only: a PR naming it
       // would get its deploy credentials otherwise.
       const open = fakeGh({ dev: environment("dev", [], null) });

@@ -145,8 +145,10 @@ test("a master's user data passes cloud-init schema", async () => {
 
 test("the PrometheusRule carries the backup and certificate alerts", async () => {
   const p = await plan("prod1");
-  const rule = ofType(p, "kubernetes:monitoring.coreos.com/v1:PrometheusRule")[0];
-  const alerts = (rule.inputs.spec as { groups: { rules: { alert: string }[] }[] }).groups.flatMap((g) => g.rules.map((r) => r.alert));
+  // Every PrometheusRule of the plan (the platform's and tracing's), whatever order the plan registers them in.
+  const alerts = ofType(p, "kubernetes:monitoring.coreos.com/v1:PrometheusRule").flatMap((rule) =>
+    (rule.inputs.spec as { groups: { rules: { alert: string }[] }[] }).groups.flatMap((g) => g.rules.map((r) => r.alert)),
+  );
   expect(alerts).toEqual(expect.arrayContaining(["EtcdBackupStale", "EtcdBackupNeverSucceeded", "KubeadmCertificateExpiresSoon"]));
 });
 
