@@ -5,6 +5,7 @@
 // moving platform:harbor.registry, an image or platform:kubernetes.* to another
 // host in a stack file alone is a violation.
 import { arr, ConfigProperty, EnforcementLevel, isObj, MASK, obj, PolicyResource, StackPolicy, str, tags, TYPES, withDefaults } from "./policy";
+import { ABSOLUTE_URL } from "./threats";
 
 /** Tags the cluster component puts on every master and worker (components/cluster/cluster.ts). */
 export const PACKAGE_REPOSITORY_TAG = "platform:package-repository";
@@ -85,6 +86,12 @@ const trustedBy = (list: string[]) => (v: string) => list.some((e) => underPrefi
 export function withoutScheme(url: string): string {
   const m = /^[a-z][a-z0-9+.-]*:\/\/([^/]*)(.*)$/i.exec(url);
   return m ? m[1].toLowerCase() + m[2] : url;
+}
+
+/** A URL with its scheme and host lowercased (`HTTPS://Evil.example/x` -> `https://evil.example/x`), as Go's url.Parse and DNS read them. */
+export function normalUrl(url: string): string {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/i.exec(url);
+  return m ? `${m[1].toLowerCase()}://${m[2].toLowerCase()}${m[3]}` : url;
 }
 
 /** The registries a dockerconfigjson document holds credentials for, or undefined when it is not readable (masked). */
@@ -182,9 +189,13 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
             else if (!ok(withoutScheme(v))) report(`${r.name}: ${tag} ${v} is not trusted (${list.join(", ")}); ${fix}`, r.urn);
           }
         } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
-          const repo = str(obj(r.props.repositoryOpts).repo) ?? (/^(oci|https?):\/\//.test(str(r.props.chart) ?? "") ? str(r.props.chart) : undefined);
-          if (repo !== undefined && !chartOk(repo.replace(/\/+$/, "")))
-            report(`${r.name}: chart repository ${repo} is not trusted (${c.chartRepositories.join(", ") || "none listed"}); ${fix}`, r.urn);
+          // Helm downloads a chart given as an absolute URL (any case of scheme) from that URL whatever
+          // repositoryOpts.repo says, so both are checked. A local chart (file://) is pod-privileges' concern.
+          const chart = str(r.props.chart) ?? "";
+          const fetched = [str(obj(r.props.repositoryOpts).repo), ABSOLUTE_URL.test(chart) && !/^file:/i.test(chart) ? chart : undefined];
+          for (const repo of fetched)
+            if (repo !== undefined && !chartOk(normalUrl(repo).replace(/\/+$/, "")))
+              report(`${r.name}: chart repository ${repo} is not trusted (${c.chartRepositories.join(", ") || "none listed"}); ${fix}`, r.urn);
         }
       }
     },

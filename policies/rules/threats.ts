@@ -518,6 +518,9 @@ function valueAt(v: unknown, path: string): unknown {
   return at;
 }
 
+/** A URL with a scheme, in any case (`HTTPS://`, `Oci://`): Helm fetches any absolute URL. */
+export const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 /**
  * The chart a release names, however it names it: `name`, `repo/name` (a repository alias),
  * `oci://host/path/name`, or an archive URL or path whose last segment is `<name>-<version>.tgz`
@@ -526,10 +529,20 @@ function valueAt(v: unknown, path: string): unknown {
  * the checkout holds, so it has no name the pack can trust: `local` is set.
  */
 export function chartRef(chart: string, version: string | undefined): { name: string; version: string | undefined; local: boolean } {
-  const last = chart.replace(/\/+$/, "").split("/").pop() ?? "";
-  const archive = /^(.+?)-(v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)\.(?:tgz|tar\.gz)$/.exec(last);
+  // An absolute URL (any case of scheme: Go's url.Parse lowercases it) is named by its path only,
+  // so `?x=1` or `#f` after the archive name does not change the name.
+  let path = chart;
+  if (ABSOLUTE_URL.test(chart)) {
+    try {
+      path = new URL(chart).pathname;
+    } catch {
+      return { name: chart, version, local: true };
+    }
+  }
+  const last = path.replace(/\/+$/, "").split("/").pop() ?? "";
+  const archive = /^(.+?)-(v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)\.(?:tgz|tar\.gz)$/i.exec(last);
   if (archive) return { name: archive[1], version: archive[2], local: false };
-  const local = /^(\.|\/|~|file:)/.test(chart) || /\.(tgz|tar\.gz)$/.test(last);
+  const local = /^(\.|\/|~|file:)/i.test(chart) || /\.(tgz|tar\.gz)$/i.test(last);
   return { name: last, version, local };
 }
 

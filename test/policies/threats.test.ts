@@ -1021,3 +1021,59 @@ describe("validated-in-pre (T21): the real preview refuses a prod tag pre never 
     });
   });
 });
+
+describe("issue #30: a chart URL in any case of scheme, with a query, or beside a trusted repo", () => {
+  const sources = () => trustedSources("mandatory", cfg("trusted-sources"));
+  const SRC_FIX = "trusted sources live in the pack config (policies/config/prod.json or nonprod.json, trusted-sources), not in the stack file";
+  const TRUSTED =
+    "https://charts.kubesphere.io/main, https://fluent.github.io/helm-charts, https://prometheus-community.github.io/helm-charts, https://kubernetes.github.io/ingress-nginx";
+
+  test("B1: fluent-bit fetched from HTTPS://evil.example is refused by trusted-sources, with or without a trusted repositoryOpts.repo", () => {
+    const evil = "HTTPS://evil.example/fluent-bit-0.57.9.tgz";
+    for (const keepRepo of [false, true]) {
+      const bad = mutated((s) => {
+        const fb = any(one(s, "prod1-logging-fluent-bit").props);
+        fb.chart = evil;
+        if (keepRepo) fb.repositoryOpts = { repo: "https://fluent.github.io/helm-charts" };
+        else delete fb.repositoryOpts;
+      });
+      const found = messages(bad, sources());
+      expect(found).toHaveLength(1);
+      expect(found[0].startsWith(`prod1-logging-fluent-bit: chart repository ${evil} is not trusted (${TRUSTED}`)).toBe(true);
+      expect(found[0].endsWith(`; ${SRC_FIX}`)).toBe(true);
+    }
+    // The trusted host in capitals is the same host.
+    const caps = mutated((s) => {
+      any(one(s, "prod1-logging-fluent-bit").props).chart = "HTTPS://Fluent.GitHub.io/helm-charts/fluent-bit-0.57.9.tgz";
+    });
+    expect(messages(caps, sources())).toEqual([]);
+  });
+
+  test("m2: a query or fragment after the archive name does not hide the chart from pod-privileges or credential-endpoints", () => {
+    const p = podPrivileges("mandatory", cfg("pod-privileges"));
+    const kps = mutated((s) =>
+      s.resources.push({
+        type: "kubernetes:helm.sh/v3:Release",
+        name: "metrics",
+        urn: "urn:pulumi:prod1::platform::kubernetes:helm.sh/v3:Release::metrics",
+        props: {
+          namespace: "commerce",
+          name: "metrics",
+          values: {},
+          chart: "https://prometheus-community.github.io/helm-charts/kube-prometheus-stack-87.12.5.tgz?x=1",
+        },
+      }),
+    );
+    expect(messages(kps, p)).toEqual([
+      expect.stringMatching(/^metrics: commerce\/metrics asks for the node \(prometheus-node-exporter\.hostNetwork \(chart default\): hostNetwork, /),
+    ]);
+    const fb = mutated((s) => {
+      const r = any(one(s, "prod1-logging-fluent-bit").props);
+      r.chart = "https://fluent.github.io/helm-charts/fluent-bit-0.57.9.tgz#f";
+      r.values.config.outputs = "[OUTPUT]\n    Name kafka\n    Brokers evil.example.com:9093\n";
+    });
+    expect(messages(fb, credentialEndpoints("mandatory", cfg("credential-endpoints")))).toEqual([
+      expect.stringMatching(/^prod1-logging-fluent-bit: fluent-bit output evil\.example\.com:9093 is not an allowed log store/),
+    ]);
+  });
+});
