@@ -176,6 +176,11 @@ export function carriesPods(r: PolicyResource): boolean {
   return podSpecsIn({ ...r.props, metadata: undefined }).length > 0;
 }
 
+/** The Kind a `kubernetes:` type token names, a patch as the object it patches: `kubernetes:apps/v1:DeploymentPatch` -> `Deployment`. */
+export function kindOf(type: string): string {
+  return (type.split(":").pop() ?? type).replace(/(.)Patch$/, "$1");
+}
+
 const containersOf = (pod: Record<string, unknown>) => POD_LISTS.flatMap((k) => arr(pod[k])).map(obj);
 
 export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: Partial<CredentialEndpointsConfig> = {}): StackPolicy {
@@ -249,7 +254,7 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
 
 export interface PodPrivilegesConfig {
   /**
-   * `namespace/name` of the workloads, `namespace/release@chart` of the Helm releases (the chart's
+   * `Kind/namespace/name` of the workloads (a patch as its object's Kind: `Deployment/kube-system/csi-provisioner`), `namespace/release@chart` of the Helm releases (the chart's
    * name, so swapping a granted release's chart drops the grant) and `PersistentVolume/<name>` of the
    * PersistentVolumes that may run privileged or use host namespaces or hostPath.
    */
@@ -607,7 +612,7 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
       }
       let found: string[];
       let id: string;
-      // What a grant names: `namespace/name`, and for a Helm release `namespace/release@chart`, so a
+      // What a grant names: `Kind/namespace/name`, and for a Helm release `namespace/release@chart`, so a
       // release granted for one chart is not granted once it installs another.
       let grant: string | undefined;
       if (PERSISTENT_VOLUME_TYPES.has(r.type)) {
@@ -620,7 +625,9 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
         );
       } else if (carriesPods(r)) {
         const meta = obj(r.props.metadata);
-        id = `${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
+        // Keyed by Kind too, so a CronJob named like a granted DaemonSet is not granted; a patch
+        // shares its object's grant (a DeploymentPatch is `Deployment/...`).
+        id = `${kindOf(r.type)}/${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
         // The body without metadata; a Deployment's findings read `template.spec...` (under spec), a
         // PodTemplate's `template.spec...`. A bare Pod's AppArmor/seccomp annotations sit on its own metadata.
         const body = Object.fromEntries(Object.entries(r.props).filter(([k]) => !["metadata", "apiVersion", "kind"].includes(k)));

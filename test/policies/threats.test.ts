@@ -227,7 +227,11 @@ describe("pod-privileges (T11)", () => {
 
   test("prod1 passes: flannel, fluent-bit and the CSI controller are the allowed platform workloads", () => {
     expect(messages(prod1, p())).toEqual([]);
-    expect(cfg("pod-privileges").privilegedWorkloads).toEqual(["kube-flannel/kube-flannel-ds", "logging/fluent-bit@fluent-bit", "kube-system/csi-provisioner"]);
+    expect(cfg("pod-privileges").privilegedWorkloads).toEqual([
+      "DaemonSet/kube-flannel/kube-flannel-ds",
+      "logging/fluent-bit@fluent-bit",
+      "Deployment/kube-system/csi-provisioner",
+    ]);
     // Node-exporter's host access is on by default in kube-prometheus-stack 87.12.5 (prometheus-node-exporter
     // 4.55.1 values.yaml:382-397), the CSI node plugin's whatever the values: granted path by path.
     expect(cfg("pod-privileges").privilegedChartValues).toEqual([
@@ -242,8 +246,8 @@ describe("pod-privileges (T11)", () => {
     const found = messages(prod1, podPrivileges("mandatory", { ...cfg("pod-privileges"), privilegedChartValues: [] }));
     expect(found).toEqual(
       [
-        "prod1-disk-csi-driver: kube-system/alibaba-cloud-csi-driver asks for the node (plugin.enabled (chart default): a privileged node plugin with hostNetwork, hostPID, hostIPC) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
-        "prod1-monitoring-kube-prometheus-stack: monitoring/kube-prometheus-stack asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
+        "prod1-disk-csi-driver: kube-system/alibaba-cloud-csi-driver asks for the node (plugin.enabled (chart default): a privileged node plugin with hostNetwork, hostPID, hostIPC) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
+        "prod1-monitoring-kube-prometheus-stack: monitoring/kube-prometheus-stack asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
       ].map((m) => m.replace("FIX", FIX)),
     );
   });
@@ -262,7 +266,7 @@ describe("pod-privileges (T11)", () => {
       any(one(s, ORDER).props).spec.template.metadata.annotations = { "container.apparmor.security.beta.kubernetes.io/app": "unconfined" };
     });
     expect(messages(bad, p())).toEqual([
-      `${ORDER}: commerce/order-service asks for the node (` +
+      `${ORDER}: Deployment/commerce/order-service asks for the node (` +
         [
           "template.metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]=unconfined",
           "template.spec.containers[0].ports[0].hostPort",
@@ -273,7 +277,7 @@ describe("pod-privileges (T11)", () => {
           "template.spec.initContainers[0].securityContext.appArmorProfile.type=Unconfined",
           "template.spec.securityContext.seccompProfile.type=Unconfined",
         ].join(", ") +
-        `) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+        `) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
     ]);
   });
 
@@ -291,7 +295,7 @@ describe("pod-privileges (T11)", () => {
       spec.initContainers[0].securityContext = { windowsOptions: { hostProcess: true }, procMount: "Default" };
     });
     expect(messages(bad, p())).toEqual([
-      `${ORDER}: commerce/order-service asks for the node (` +
+      `${ORDER}: Deployment/commerce/order-service asks for the node (` +
         [
           "template.spec.containers[0].securityContext.procMount=Unmasked",
           "template.spec.containers[0].securityContext.seLinuxOptions.user=system_u",
@@ -299,7 +303,7 @@ describe("pod-privileges (T11)", () => {
           "template.spec.securityContext.seLinuxOptions.type=spc_t",
           "template.spec.securityContext.sysctls[1]=kernel.core_pattern",
         ].join(", ") +
-        `) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+        `) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
     ]);
   });
 
@@ -354,7 +358,7 @@ describe("pod-privileges (T11)", () => {
     expect(found).toHaveLength(2);
     const volumeIndex = podSpec(bad, ORDER).volumes.length - 1;
     expect(found[1]).toBe(
-      `${ORDER}: commerce/order-service asks for the node (template.spec.containers[0].securityContext.privileged, template.spec.hostNetwork, template.spec.volumes[${volumeIndex}].hostPath) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (pod-privileges.privilegedWorkloads)`,
+      `${ORDER}: Deployment/commerce/order-service asks for the node (template.spec.containers[0].securityContext.privileged, template.spec.hostNetwork, template.spec.volumes[${volumeIndex}].hostPath) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (pod-privileges.privilegedWorkloads)`,
     );
     expect(found[0]).toMatch(
       /^prod1-monitoring-kube-prometheus-stack: monitoring\/kube-prometheus-stack asks for the node \(prometheus\.prometheusSpec\.hostPID\)/,
@@ -396,7 +400,7 @@ describe("pod-privileges (T11): charts by URL, charts never reviewed, values the
       urn: `urn:pulumi:prod1::platform::kubernetes:helm.sh/v3:Release::${name}`,
       props: { namespace: "commerce", name, values: {}, ...props },
     });
-  const NOT_LISTED = `but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
 
   test("the charts outside CHART_PRIVILEGE_VALUES that prod1 installs are reviewed by name@version in the pack config", () => {
     expect(cfg("pod-privileges").reviewedCharts).toEqual(["kubelet-csr-approver@1.2.14", "ks-core@1.1.4", "skywalking-helm@4.7.0"]);
@@ -515,7 +519,7 @@ describe("pod-privileges (T11): every kind that carries pods, and PersistentVolu
   const p = () => podPrivileges("mandatory", cfg("pod-privileges"));
   const add = (s: PolicyStack, type: string, name: string, props: Record<string, unknown>) =>
     s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props: { metadata: { name, namespace: "commerce" }, ...props } });
-  const NOT_LISTED = `but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
   const pod = (extra: Record<string, unknown>) => ({ containers: [{ name: "c", image: "busybox" }], ...extra });
 
   test("a hostPath or local PersistentVolume is refused (a claim in any namespace mounts it); a CSI one passes; granted by PersistentVolume/<name>", () => {
@@ -559,17 +563,17 @@ describe("pod-privileges (T11): every kind that carries pods, and PersistentVolu
     });
     expect(messages(bad, p())).toEqual(
       [
-        "rc: commerce/rc asks for the node (template.spec.hostNetwork)",
-        "tpl: commerce/tpl asks for the node (template.spec.hostIPC)",
-        "dp: commerce/dp asks for the node (template.spec.hostPID)",
-        "pp: commerce/pp asks for the node (spec.volumes[0].hostPath)",
-        "jp: commerce/jp asks for the node (template.spec.containers[0].securityContext.privileged)",
-        "cjp: commerce/cjp asks for the node (jobTemplate.spec.template.spec.hostNetwork)",
-        "rsp: commerce/rsp asks for the node (template.spec.hostPID)",
-        "ssp: commerce/ssp asks for the node (template.spec.hostIPC)",
-        "dsp: commerce/dsp asks for the node (template.spec.hostNetwork)",
-        "rollout: commerce/rollout asks for the node (template.spec.hostPID)",
-        "runner: commerce/runner asks for the node (pods[0].podSpec.containers[0].securityContext.privileged)",
+        "rc: ReplicationController/commerce/rc asks for the node (template.spec.hostNetwork)",
+        "tpl: PodTemplate/commerce/tpl asks for the node (template.spec.hostIPC)",
+        "dp: Deployment/commerce/dp asks for the node (template.spec.hostPID)",
+        "pp: Pod/commerce/pp asks for the node (spec.volumes[0].hostPath)",
+        "jp: Job/commerce/jp asks for the node (template.spec.containers[0].securityContext.privileged)",
+        "cjp: CronJob/commerce/cjp asks for the node (jobTemplate.spec.template.spec.hostNetwork)",
+        "rsp: ReplicaSet/commerce/rsp asks for the node (template.spec.hostPID)",
+        "ssp: StatefulSet/commerce/ssp asks for the node (template.spec.hostIPC)",
+        "dsp: DaemonSet/commerce/dsp asks for the node (template.spec.hostNetwork)",
+        "rollout: Rollout/commerce/rollout asks for the node (template.spec.hostPID)",
+        "runner: Runner/commerce/runner asks for the node (pods[0].podSpec.containers[0].securityContext.privileged)",
       ].map((m) => `${m} ${NOT_LISTED}`),
     );
     // A custom resource without a pod spec is not a workload, whatever its keys.
@@ -1074,6 +1078,31 @@ describe("issue #30: a chart URL in any case of scheme, with a query, or beside 
     });
     expect(messages(fb, credentialEndpoints("mandatory", cfg("credential-endpoints")))).toEqual([
       expect.stringMatching(/^prod1-logging-fluent-bit: fluent-bit output evil\.example\.com:9093 is not an allowed log store/),
+    ]);
+  });
+});
+
+describe("issue #30 M1: a workload grant names its Kind", () => {
+  test("a CronJob kube-flannel/kube-flannel-ds with hostPID and a privileged container is refused; the granted DaemonSet passes", () => {
+    const p = podPrivileges("mandatory", cfg("pod-privileges"));
+    const bad = mutated((s) =>
+      s.resources.push({
+        type: "kubernetes:batch/v1:CronJob",
+        name: "fake-flannel",
+        urn: "urn:pulumi:prod1::platform::kubernetes:batch/v1:CronJob::fake-flannel",
+        props: {
+          metadata: { namespace: "kube-flannel", name: "kube-flannel-ds" },
+          spec: {
+            schedule: "* * * * *",
+            jobTemplate: {
+              spec: { template: { spec: { hostPID: true, containers: [{ name: "x", image: "busybox", securityContext: { privileged: true } }] } } },
+            },
+          },
+        },
+      }),
+    );
+    expect(messages(bad, p)).toEqual([
+      `fake-flannel: CronJob/kube-flannel/kube-flannel-ds asks for the node (jobTemplate.spec.template.spec.containers[0].securityContext.privileged, jobTemplate.spec.template.spec.hostPID) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
     ]);
   });
 });
