@@ -5,7 +5,7 @@
 // moving platform:harbor.registry, an image or platform:kubernetes.* to another
 // host in a stack file alone is a violation.
 import { arr, ConfigProperty, EnforcementLevel, isObj, MASK, obj, PolicyResource, StackPolicy, str, tags, TYPES, withDefaults } from "./policy";
-import { ABSOLUTE_URL } from "./threats";
+import { ABSOLUTE_URL, carriesPods, podSpecsIn } from "./threats";
 
 /** Tags the cluster component puts on every master and worker (components/cluster/cluster.ts). */
 export const PACKAGE_REPOSITORY_TAG = "platform:package-repository";
@@ -48,15 +48,6 @@ export const TRUSTED_SOURCES_SCHEMA: Record<keyof TrustedSourcesConfig, ConfigPr
   imageRepositories: { type: "array", items: { type: "string" }, description: "kubeadm imageRepository prefixes", default: ["registry.k8s.io"] },
   chartRepositories: { type: "array", items: { type: "string" }, description: "Helm chart repository URL prefixes", default: [] },
 };
-
-const WORKLOADS = new Set([
-  "kubernetes:apps/v1:Deployment",
-  "kubernetes:apps/v1:DaemonSet",
-  "kubernetes:apps/v1:StatefulSet",
-  "kubernetes:batch/v1:Job",
-  "kubernetes:batch/v1:CronJob",
-  "kubernetes:core/v1:Pod",
-]);
 
 /**
  * An image reference as `host/path` with Docker's defaults made explicit:
@@ -116,13 +107,6 @@ export function dockerConfigRegistries(secret: PolicyResource): string[] | undef
   return undefined;
 }
 
-function podSpecOf(r: PolicyResource) {
-  const spec = obj(r.props.spec);
-  if (r.type === "kubernetes:core/v1:Pod") return spec;
-  if (r.type === "kubernetes:batch/v1:CronJob") return obj(obj(obj(obj(spec.jobTemplate).spec).template).spec);
-  return obj(obj(spec.template).spec);
-}
-
 export function trustedSources(enforcementLevel: EnforcementLevel, config: Partial<TrustedSourcesConfig> = {}): StackPolicy {
   const c = withDefaults(TRUSTED_SOURCES_SCHEMA, config);
   const imageOk = trustedBy(c.imageRegistries);
@@ -160,10 +144,12 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
             report(`${r.name}: pull Secret holds credentials for ${h}, which is not a trusted registry (${c.pullSecretRegistries.join(", ")}); ${fix}`, r.urn);
       }
       for (const r of s.resources) {
-        if (WORKLOADS.has(r.type)) {
-          const pod = podSpecOf(r);
+        // Every object that carries a pod spec, found the way pod-privileges finds them: the workload kinds,
+        // ReplicationController, PodTemplate, every patch, a custom resource's template.
+        if (carriesPods(r)) {
           const ns = str(obj(r.props.metadata).namespace) ?? "default";
-          for (const ctr of [...arr(pod.initContainers), ...arr(pod.containers), ...arr(pod.ephemeralContainers)].map(obj)) {
+          const pods = podSpecsIn({ ...r.props, metadata: undefined });
+          for (const ctr of pods.flatMap((pod) => [...arr(pod.initContainers), ...arr(pod.containers), ...arr(pod.ephemeralContainers)]).map(obj)) {
             const image = str(ctr.image);
             if (image === undefined) continue;
             const repo = imageRepositoryOf(image);
@@ -173,7 +159,7 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
                 r.urn,
               );
           }
-          for (const ref of arr(pod.imagePullSecrets).map(obj)) {
+          for (const ref of pods.flatMap((pod) => arr(pod.imagePullSecrets)).map(obj)) {
             const name = str(ref.name) ?? "";
             if (!secrets.has(`${ns}/${name}`))
               report(`${r.name}: imagePullSecret ${ns}/${name} is not declared in the stack, so its registry cannot be checked`, r.urn);

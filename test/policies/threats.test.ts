@@ -1106,3 +1106,33 @@ describe("issue #30 M1: a workload grant names its Kind", () => {
     ]);
   });
 });
+
+describe("issue #30 M3: the app's whole image repository, and images in every object that carries pods", () => {
+  test("order-service's Deployment running scm's order-service at a validated tag is refused by validated-in-pre", () => {
+    const bad = mutated((s) => {
+      podSpec(s, ORDER).containers[0].image = "harbor.livemall.internal/scm/order-service:order-service-v2.3.0";
+    });
+    expect(messages(bad, validatedInPre("mandatory", cfg("validated-in-pre")))).toEqual([
+      `${ORDER}: commerce/order-service container app runs harbor.livemall.internal/scm/order-service:order-service-v2.3.0, neither order-service's own image with a tag pre validated nor one of the platform's sidecars (mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.3.0-alpine, mirror.livemall.internal/docker.io/library/busybox:1.36.1; validated-in-pre.sidecarImages in the pack config)`,
+    ]);
+  });
+
+  test("a DeploymentPatch, PodTemplate, ReplicationController and a custom resource pulling from evil.example are refused by trusted-sources", () => {
+    const add = (s: PolicyStack, type: string, name: string, props: Record<string, unknown>) =>
+      s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props: { metadata: { namespace: "commerce", name }, ...props } });
+    const tpl = (image: string) => ({ template: { spec: { containers: [{ name: "c", image }] } } });
+    const bad = mutated((s) => {
+      add(s, "kubernetes:apps/v1:DeploymentPatch", "dp", { spec: tpl("evil.example/a:1") });
+      add(s, "kubernetes:core/v1:PodTemplate", "pt", tpl("evil.example/b:1"));
+      add(s, "kubernetes:core/v1:ReplicationController", "rc", { spec: tpl("evil.example/c:1") });
+      add(s, "kubernetes:argoproj.io/v1alpha1:Rollout", "ro", { spec: tpl("evil.example/d:1") });
+    });
+    const found = messages(bad, trustedSources("mandatory", cfg("trusted-sources")));
+    expect(found.map((m) => m.split(", not from")[0])).toEqual([
+      "dp: container c pulls evil.example/a:1 (evil.example/a)",
+      "pt: container c pulls evil.example/b:1 (evil.example/b)",
+      "rc: container c pulls evil.example/c:1 (evil.example/c)",
+      "ro: container c pulls evil.example/d:1 (evil.example/d)",
+    ]);
+  });
+});
