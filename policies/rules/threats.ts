@@ -598,9 +598,17 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
   return {
     name: "pod-privileges",
     description:
-      "No privileged container, allowPrivilegeEscalation, capability beyond baseline's, hostNetwork/hostPID/hostIPC, hostPort, hostPath volume or Unconfined seccomp/AppArmor profile (pod, container, init and ephemeral containers) (or the rest of baseline: procMount Unmasked, unsafe sysctls, SELinux type/user/role, windowsOptions.hostProcess) in any object that carries a pod spec, and no hostPath or local PersistentVolume, outside the pack config's privilegedWorkloads (platform DaemonSets and charts; a chart is known by name however it is named, its values are read with its defaults for the values that chart turns into privileges, a chart outside CHART_PRIVILEGE_VALUES must be in reviewedCharts, valueYamlFiles and post-renderers only in unreadValuesReleases), and no namespace labelled Pod Security privileged outside its privilegedNamespaces, so a pod cannot take the node, its credentials or the metadata service (T11).",
+      "No privileged container, allowPrivilegeEscalation, capability beyond baseline's, hostNetwork/hostPID/hostIPC, hostPort, hostPath volume or Unconfined seccomp/AppArmor profile (pod, container, init and ephemeral containers) (or the rest of baseline: procMount Unmasked, unsafe sysctls, SELinux type/user/role, windowsOptions.hostProcess) in any object that carries a pod spec, and no hostPath or local PersistentVolume, outside the pack config's privilegedWorkloads (platform DaemonSets and charts; a chart is known by name however it is named, its values are read with its defaults for the values that chart turns into privileges, a chart outside CHART_PRIVILEGE_VALUES must be in reviewedCharts, valueYamlFiles and post-renderers only in unreadValuesReleases), and no namespace labelled Pod Security privileged outside its privilegedNamespaces, and no kubernetes `*List` object (its items are not judged one by one), so a pod cannot take the node, its credentials or the metadata service (T11).",
     enforcementLevel,
     validateResource(r, report) {
+      // A `*List` object (PersistentVolumeList, DeploymentList) carries whole objects in `items`, each with
+      // its own Kind: not walked as a pod or a volume, so refused outright.
+      if (r.type.startsWith("kubernetes:") && /^.+List$/.test(r.type.split(":").pop() ?? "")) {
+        report(
+          `${r.name}: ${r.type} declares objects as a list, whose items the pack does not judge one by one (privileges, hostPath volumes, grants); declare each item as its own resource`,
+        );
+        return;
+      }
       if (NAMESPACE_TYPES.has(r.type)) {
         const meta = obj(r.props.metadata);
         const ns = str(meta.name) ?? r.name;

@@ -1136,3 +1136,22 @@ describe("issue #30 M3: the app's whole image repository, and images in every ob
     ]);
   });
 });
+
+describe("issue #30 m1: *List kinds are refused by pod-privileges", () => {
+  test("a PersistentVolumeList holding a hostPath volume and a DeploymentList holding a privileged pod are each refused by name", () => {
+    const add = (s: PolicyStack, type: string, name: string, items: unknown[]) =>
+      s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props: { items } });
+    const bad = mutated((s) => {
+      add(s, "kubernetes:core/v1:PersistentVolumeList", "pvs", [{ metadata: { name: "root" }, spec: { hostPath: { path: "/" } } }]);
+      add(s, "kubernetes:apps/v1:DeploymentList", "deps", [
+        { metadata: { name: "x" }, spec: { template: { spec: { containers: [{ name: "c", image: "x", securityContext: { privileged: true } }] } } } },
+      ]);
+    });
+    const why =
+      "declares objects as a list, whose items the pack does not judge one by one (privileges, hostPath volumes, grants); declare each item as its own resource";
+    expect(messages(bad, podPrivileges("mandatory", cfg("pod-privileges")))).toEqual([
+      `pvs: kubernetes:core/v1:PersistentVolumeList ${why}`,
+      `deps: kubernetes:apps/v1:DeploymentList ${why}`,
+    ]);
+  });
+});
