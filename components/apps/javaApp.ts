@@ -156,7 +156,13 @@ export class JavaApp extends pulumi.ComponentResource {
   readonly namespace: string;
 
   constructor(name: string, args: JavaAppArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:k8s:JavaApp", name, args.validatedInPre ? { app: args.app, validatedInPre: args.validatedInPre } : {}, opts);
+    // The app's image is an input too (beside its output): validated-in-pre compares every container's whole repository with it.
+    super(
+      "platform:k8s:JavaApp",
+      name,
+      args.validatedInPre ? { app: args.app, validatedInPre: args.validatedInPre, image: `${args.config.image}:${args.config.tag}` } : {},
+      opts,
+    );
     const apolloEnv = apolloEnvOf(args.env);
     if (!apolloEnv) throw new pulumi.ResourceError(`platform:apps.${args.app}: the ${args.env} stack runs no apps (no Apollo environment)`, this);
     const ns = args.namespaces.forApp(args.app, args.config);

@@ -5,6 +5,7 @@
 // against that list, not only `npm run check:fleet` in CI.
 import { arr, ConfigProperty, EnforcementLevel, isObj, obj, PolicyStack, ReportViolation, StackPolicy, str, withDefaults } from "./policy";
 import { carriesPods, podSpecsIn } from "./threats";
+import { imageRepositoryOf } from "./sources";
 import { parseImage } from "./workloads";
 
 export interface ValidatedInPreConfig {
@@ -36,7 +37,14 @@ export function validatedInPre(enforcementLevel: EnforcementLevel, config: Parti
     validateStack(s: PolicyStack, report: ReportViolation) {
       if (!c.required) return;
       const lists = new Map<string, unknown>();
-      for (const r of s.resources) if (r.type === JAVA_APP_TYPE && str(r.props.app) !== undefined) lists.set(str(r.props.app)!, r.props.validatedInPre);
+      // The app's image repository (registry/project/name) as its config names it: the JavaApp's `image` output.
+      const repositories = new Map<string, string>();
+      for (const r of s.resources)
+        if (r.type === JAVA_APP_TYPE && str(r.props.app) !== undefined) {
+          lists.set(str(r.props.app)!, r.props.validatedInPre);
+          const own = str(r.props.image);
+          if (own !== undefined) repositories.set(str(r.props.app)!, imageRepositoryOf(own));
+        }
       for (const r of s.resources) {
         // Every object under a JavaApp that carries pods (a Deployment, a Job, a StatefulSet, a patch, a custom resource's template).
         if (!(r.urn.split("::")[2] ?? "").split("$").includes(JAVA_APP_TYPE) || !carriesPods(r)) continue;
@@ -63,8 +71,9 @@ export function validatedInPre(enforcementLevel: EnforcementLevel, config: Parti
             report(`${r.name}: ${id} container ${name} names no image, so the plan cannot show it is one pre validated`);
             continue;
           }
-          const { repository, tag, digest } = parseImage(image);
-          if (repository.split("/").pop() !== app) {
+          const { tag, digest } = parseImage(image);
+          // The whole repository, not its last segment: harbor.../scm/order-service is not commerce's order-service.
+          if (imageRepositoryOf(image) !== repositories.get(app)) {
             if (!c.sidecarImages.includes(image))
               report(
                 `${r.name}: ${id} container ${name} runs ${image}, neither ${app}'s own image with a tag pre validated nor one of the platform's sidecars (${c.sidecarImages.join(", ") || "none listed"}; validated-in-pre.sidecarImages in the pack config)`,

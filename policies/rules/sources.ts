@@ -5,6 +5,7 @@
 // moving platform:harbor.registry, an image or platform:kubernetes.* to another
 // host in a stack file alone is a violation.
 import { arr, ConfigProperty, EnforcementLevel, isObj, MASK, obj, PolicyResource, StackPolicy, str, tags, TYPES, withDefaults } from "./policy";
+import { ABSOLUTE_URL, carriesPods, podSpecsIn } from "./threats";
 
 /** Tags the cluster component puts on every master and worker (components/cluster/cluster.ts). */
 export const PACKAGE_REPOSITORY_TAG = "platform:package-repository";
@@ -48,15 +49,6 @@ export const TRUSTED_SOURCES_SCHEMA: Record<keyof TrustedSourcesConfig, ConfigPr
   chartRepositories: { type: "array", items: { type: "string" }, description: "Helm chart repository URL prefixes", default: [] },
 };
 
-const WORKLOADS = new Set([
-  "kubernetes:apps/v1:Deployment",
-  "kubernetes:apps/v1:DaemonSet",
-  "kubernetes:apps/v1:StatefulSet",
-  "kubernetes:batch/v1:Job",
-  "kubernetes:batch/v1:CronJob",
-  "kubernetes:core/v1:Pod",
-]);
-
 /**
  * An image reference as `host/path` with Docker's defaults made explicit:
  * `busybox:1` -> `docker.io/library/busybox`, `timonwong/x` -> `docker.io/timonwong/x`
@@ -87,6 +79,12 @@ export function withoutScheme(url: string): string {
   return m ? m[1].toLowerCase() + m[2] : url;
 }
 
+/** A URL with its scheme and host lowercased (`HTTPS://Evil.example/x` -> `https://evil.example/x`), as Go's url.Parse and DNS read them. */
+export function normalUrl(url: string): string {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/i.exec(url);
+  return m ? `${m[1].toLowerCase()}://${m[2].toLowerCase()}${m[3]}` : url;
+}
+
 /** The registries a dockerconfigjson document holds credentials for, or undefined when it is not readable (masked). */
 export function dockerConfigRegistries(secret: PolicyResource): string[] | undefined {
   const read = (text: unknown): string[] | undefined => {
@@ -107,13 +105,6 @@ export function dockerConfigRegistries(secret: PolicyResource): string[] | undef
     return read(Buffer.from(data[".dockerconfigjson"] as string, "base64").toString("utf8"));
   }
   return undefined;
-}
-
-function podSpecOf(r: PolicyResource) {
-  const spec = obj(r.props.spec);
-  if (r.type === "kubernetes:core/v1:Pod") return spec;
-  if (r.type === "kubernetes:batch/v1:CronJob") return obj(obj(obj(obj(spec.jobTemplate).spec).template).spec);
-  return obj(obj(spec.template).spec);
 }
 
 export function trustedSources(enforcementLevel: EnforcementLevel, config: Partial<TrustedSourcesConfig> = {}): StackPolicy {
@@ -153,10 +144,12 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
             report(`${r.name}: pull Secret holds credentials for ${h}, which is not a trusted registry (${c.pullSecretRegistries.join(", ")}); ${fix}`, r.urn);
       }
       for (const r of s.resources) {
-        if (WORKLOADS.has(r.type)) {
-          const pod = podSpecOf(r);
+        // Every object that carries a pod spec, found the way pod-privileges finds them: the workload kinds,
+        // ReplicationController, PodTemplate, every patch, a custom resource's template.
+        if (carriesPods(r)) {
           const ns = str(obj(r.props.metadata).namespace) ?? "default";
-          for (const ctr of [...arr(pod.initContainers), ...arr(pod.containers), ...arr(pod.ephemeralContainers)].map(obj)) {
+          const pods = podSpecsIn({ ...r.props, metadata: undefined });
+          for (const ctr of pods.flatMap((pod) => [...arr(pod.initContainers), ...arr(pod.containers), ...arr(pod.ephemeralContainers)]).map(obj)) {
             const image = str(ctr.image);
             if (image === undefined) continue;
             const repo = imageRepositoryOf(image);
@@ -166,7 +159,7 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
                 r.urn,
               );
           }
-          for (const ref of arr(pod.imagePullSecrets).map(obj)) {
+          for (const ref of pods.flatMap((pod) => arr(pod.imagePullSecrets)).map(obj)) {
             const name = str(ref.name) ?? "";
             if (!secrets.has(`${ns}/${name}`))
               report(`${r.name}: imagePullSecret ${ns}/${name} is not declared in the stack, so its registry cannot be checked`, r.urn);
@@ -182,9 +175,13 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
             else if (!ok(withoutScheme(v))) report(`${r.name}: ${tag} ${v} is not trusted (${list.join(", ")}); ${fix}`, r.urn);
           }
         } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
-          const repo = str(obj(r.props.repositoryOpts).repo) ?? (/^(oci|https?):\/\//.test(str(r.props.chart) ?? "") ? str(r.props.chart) : undefined);
-          if (repo !== undefined && !chartOk(repo.replace(/\/+$/, "")))
-            report(`${r.name}: chart repository ${repo} is not trusted (${c.chartRepositories.join(", ") || "none listed"}); ${fix}`, r.urn);
+          // Helm downloads a chart given as an absolute URL (any case of scheme) from that URL whatever
+          // repositoryOpts.repo says, so both are checked. A local chart (file://) is pod-privileges' concern.
+          const chart = str(r.props.chart) ?? "";
+          const fetched = [str(obj(r.props.repositoryOpts).repo), ABSOLUTE_URL.test(chart) && !/^file:/i.test(chart) ? chart : undefined];
+          for (const repo of fetched)
+            if (repo !== undefined && !chartOk(normalUrl(repo).replace(/\/+$/, "")))
+              report(`${r.name}: chart repository ${repo} is not trusted (${c.chartRepositories.join(", ") || "none listed"}); ${fix}`, r.urn);
         }
       }
     },

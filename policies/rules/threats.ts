@@ -176,6 +176,11 @@ export function carriesPods(r: PolicyResource): boolean {
   return podSpecsIn({ ...r.props, metadata: undefined }).length > 0;
 }
 
+/** The Kind a `kubernetes:` type token names, a patch as the object it patches: `kubernetes:apps/v1:DeploymentPatch` -> `Deployment`. */
+export function kindOf(type: string): string {
+  return (type.split(":").pop() ?? type).replace(/(.)Patch$/, "$1");
+}
+
 const containersOf = (pod: Record<string, unknown>) => POD_LISTS.flatMap((k) => arr(pod[k])).map(obj);
 
 export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: Partial<CredentialEndpointsConfig> = {}): StackPolicy {
@@ -249,7 +254,7 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
 
 export interface PodPrivilegesConfig {
   /**
-   * `namespace/name` of the workloads, `namespace/release@chart` of the Helm releases (the chart's
+   * `Kind/namespace/name` of the workloads (a patch as its object's Kind: `Deployment/kube-system/csi-provisioner`), `namespace/release@chart` of the Helm releases (the chart's
    * name, so swapping a granted release's chart drops the grant) and `PersistentVolume/<name>` of the
    * PersistentVolumes that may run privileged or use host namespaces or hostPath.
    */
@@ -518,6 +523,9 @@ function valueAt(v: unknown, path: string): unknown {
   return at;
 }
 
+/** A URL with a scheme, in any case (`HTTPS://`, `Oci://`): Helm fetches any absolute URL. */
+export const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 /**
  * The chart a release names, however it names it: `name`, `repo/name` (a repository alias),
  * `oci://host/path/name`, or an archive URL or path whose last segment is `<name>-<version>.tgz`
@@ -526,10 +534,20 @@ function valueAt(v: unknown, path: string): unknown {
  * the checkout holds, so it has no name the pack can trust: `local` is set.
  */
 export function chartRef(chart: string, version: string | undefined): { name: string; version: string | undefined; local: boolean } {
-  const last = chart.replace(/\/+$/, "").split("/").pop() ?? "";
-  const archive = /^(.+?)-(v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)\.(?:tgz|tar\.gz)$/.exec(last);
+  // An absolute URL (any case of scheme: Go's url.Parse lowercases it) is named by its path only,
+  // so `?x=1` or `#f` after the archive name does not change the name.
+  let path = chart;
+  if (ABSOLUTE_URL.test(chart)) {
+    try {
+      path = new URL(chart).pathname;
+    } catch {
+      return { name: chart, version, local: true };
+    }
+  }
+  const last = path.replace(/\/+$/, "").split("/").pop() ?? "";
+  const archive = /^(.+?)-(v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)\.(?:tgz|tar\.gz)$/i.exec(last);
   if (archive) return { name: archive[1], version: archive[2], local: false };
-  const local = /^(\.|\/|~|file:)/.test(chart) || /\.(tgz|tar\.gz)$/.test(last);
+  const local = /^(\.|\/|~|file:)/i.test(chart) || /\.(tgz|tar\.gz)$/i.test(last);
   return { name: last, version, local };
 }
 
@@ -580,9 +598,17 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
   return {
     name: "pod-privileges",
     description:
-      "No privileged container, allowPrivilegeEscalation, capability beyond baseline's, hostNetwork/hostPID/hostIPC, hostPort, hostPath volume or Unconfined seccomp/AppArmor profile (pod, container, init and ephemeral containers) (or the rest of baseline: procMount Unmasked, unsafe sysctls, SELinux type/user/role, windowsOptions.hostProcess) in any object that carries a pod spec, and no hostPath or local PersistentVolume, outside the pack config's privilegedWorkloads (platform DaemonSets and charts; a chart is known by name however it is named, its values are read with its defaults for the values that chart turns into privileges, a chart outside CHART_PRIVILEGE_VALUES must be in reviewedCharts, valueYamlFiles and post-renderers only in unreadValuesReleases), and no namespace labelled Pod Security privileged outside its privilegedNamespaces, so a pod cannot take the node, its credentials or the metadata service (T11).",
+      "No privileged container, allowPrivilegeEscalation, capability beyond baseline's, hostNetwork/hostPID/hostIPC, hostPort, hostPath volume or Unconfined seccomp/AppArmor profile (pod, container, init and ephemeral containers) (or the rest of baseline: procMount Unmasked, unsafe sysctls, SELinux type/user/role, windowsOptions.hostProcess) in any object that carries a pod spec, and no hostPath or local PersistentVolume, outside the pack config's privilegedWorkloads (platform DaemonSets and charts; a chart is known by name however it is named, its values are read with its defaults for the values that chart turns into privileges, a chart outside CHART_PRIVILEGE_VALUES must be in reviewedCharts, valueYamlFiles and post-renderers only in unreadValuesReleases), and no namespace labelled Pod Security privileged outside its privilegedNamespaces, and no kubernetes `*List` object (its items are not judged one by one), so a pod cannot take the node, its credentials or the metadata service (T11).",
     enforcementLevel,
     validateResource(r, report) {
+      // A `*List` object (PersistentVolumeList, DeploymentList) carries whole objects in `items`, each with
+      // its own Kind: not walked as a pod or a volume, so refused outright.
+      if (r.type.startsWith("kubernetes:") && /^.+List$/.test(r.type.split(":").pop() ?? "")) {
+        report(
+          `${r.name}: ${r.type} declares objects as a list, whose items the pack does not judge one by one (privileges, hostPath volumes, grants); declare each item as its own resource`,
+        );
+        return;
+      }
       if (NAMESPACE_TYPES.has(r.type)) {
         const meta = obj(r.props.metadata);
         const ns = str(meta.name) ?? r.name;
@@ -594,7 +620,7 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
       }
       let found: string[];
       let id: string;
-      // What a grant names: `namespace/name`, and for a Helm release `namespace/release@chart`, so a
+      // What a grant names: `Kind/namespace/name`, and for a Helm release `namespace/release@chart`, so a
       // release granted for one chart is not granted once it installs another.
       let grant: string | undefined;
       if (PERSISTENT_VOLUME_TYPES.has(r.type)) {
@@ -607,7 +633,9 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
         );
       } else if (carriesPods(r)) {
         const meta = obj(r.props.metadata);
-        id = `${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
+        // Keyed by Kind too, so a CronJob named like a granted DaemonSet is not granted; a patch
+        // shares its object's grant (a DeploymentPatch is `Deployment/...`).
+        id = `${kindOf(r.type)}/${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
         // The body without metadata; a Deployment's findings read `template.spec...` (under spec), a
         // PodTemplate's `template.spec...`. A bare Pod's AppArmor/seccomp annotations sit on its own metadata.
         const body = Object.fromEntries(Object.entries(r.props).filter(([k]) => !["metadata", "apiVersion", "kind"].includes(k)));

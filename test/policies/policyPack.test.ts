@@ -175,7 +175,7 @@ describe("the CrossGuard pack, loaded as the Pulumi CLI loads it", () => {
         policy: "pod-privileges",
         level: "mandatory",
         message: expect.stringContaining(
-          "prod1-order-service-deployment-order-service: commerce/order-service asks for the node (template.spec.containers[0].securityContext (unknown during preview), template.spec.hostNetwork)",
+          "prod1-order-service-deployment-order-service: Deployment/commerce/order-service asks for the node (template.spec.containers[0].securityContext (unknown during preview), template.spec.hostNetwork)",
         ),
       },
     ]);

