@@ -680,8 +680,9 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
 export interface NoPublicLoadBalancersConfig {
   /**
    * What may face the internet: SLB, ALB and NLB names (`loadBalancerName`), NAT DNAT entries
-   * (`forwardEntryName`), or `namespace/name` of LoadBalancer Services (a Helm release's Services
-   * as `namespace/release`).
+   * (`forwardEntryName`), `namespace/name` of LoadBalancer Services (a Helm release's Services
+   * as `namespace/release`), `AlbConfig/<name>` of ALB Ingress controller AlbConfigs,
+   * `IngressClass/<name>` and `Ingress/<namespace>/<name>`.
    */
   publicLoadBalancers: string[];
 }
@@ -690,7 +691,8 @@ export const NO_PUBLIC_LOAD_BALANCERS_SCHEMA: Record<keyof NoPublicLoadBalancers
   publicLoadBalancers: {
     type: "array",
     items: { type: "string" },
-    description: "SLB/ALB/NLB names, NAT forward entry names or namespace/name of LoadBalancer Services allowed to be internet-facing",
+    description:
+      "SLB/ALB/NLB names, NAT forward entry names, namespace/name of LoadBalancer Services (namespace/release of Helm releases), AlbConfig/<name>, IngressClass/<name> or Ingress/<namespace>/<name> allowed to be internet-facing",
     default: [],
   },
 };
@@ -724,31 +726,162 @@ export function serviceExposure(annotations: Record<string, unknown>, loadBalanc
   return undefined;
 }
 
+/** A Service a chart renders from one values map, as the pack reads it. */
+export interface ChartServiceValue {
+  /** Dotted path of the Service's values map (its annotations at `<path>.annotations`, its class at `<path>.loadBalancerClass`). */
+  path: string;
+  /** The key of that map the template reads the Service type from: `type`, or the chart's own name for it. */
+  typeKey: string;
+  /** The chart's default type at the pinned version. */
+  default: string;
+  /** A values path whose value is the type when the map's own is empty (Go template `default`). */
+  typeFrom?: string;
+  /** Values that must all be true (Go template truth: not false, 0, "", nil or empty) for the chart to render the Service, with their defaults. */
+  when: { path: string; default: unknown }[];
+}
+
 /**
- * The Services ingress-nginx 4.15.1 renders from its values (kubernetes/ingress-nginx
- * helm-chart-4.15.1 0a5901f3, charts/ingress-nginx/values.yaml:492-506, 584-596 and
- * templates/controller-service.yaml:1, controller-service-internal.yaml:1): the external one when
- * `controller.service.enabled` and `.external.enabled` (both default true), of `.type` (default
- * LoadBalancer) with `.annotations`; the internal one when `.internal.enabled` (default false) and
- * `.internal.annotations` is not empty, of `.internal.type` (default: `.type`).
+ * The Service values of each chart the platform's plans install (the six stacks' Helm releases:
+ * ingress-nginx, kube-prometheus-stack, metrics-server, fluent-bit, alibaba-cloud-csi-driver,
+ * kubelet-csr-approver, ks-core, skywalking-helm), read from each chart's values.yaml and Service
+ * templates at the pinned version. `services` are the value maps the generic walk (loadBalancerValues:
+ * a map with `type: LoadBalancer`) cannot judge, because the chart's default type is LoadBalancer or
+ * its type key is not `type`: they are judged with the release's values over the chart's defaults.
+ * `others` are the rest of the chart's Service value maps, each defaulting to ClusterIP (NodePort for
+ * ks-core's console), judged by the walk once a release sets `type: LoadBalancer` there.
+ * - ingress-nginx 4.15.1 (kubernetes/ingress-nginx helm-chart-4.15.1 0a5901f3, charts/ingress-nginx/
+ *   values.yaml:492-506 `controller.service.type: LoadBalancer`, 584-596 `internal.type: ""`;
+ *   templates/controller-service.yaml:1, 21 and controller-service-internal.yaml:1, 21: the internal one
+ *   only with annotations, its type defaulting to `controller.service.type`); metrics 787, webhook 929,
+ *   default backend 1236 are ClusterIP.
+ * - kube-prometheus-stack 87.12.5 (prometheus-community/helm-charts kube-prometheus-stack-87.12.5
+ *   240842e1, charts/kube-prometheus-stack/values.yaml:3705-3733 `prometheus.thanosServiceExternal`:
+ *   `enabled: false`, `type: LoadBalancer`; templates/prometheus/serviceThanosSidecarExternal.yaml:1, 17);
+ *   its other Services ClusterIP (values.yaml:883, 913, 2944, 3264, 3650, 3784, 3841, 5418), and its
+ *   subcharts': kube-state-metrics 7.5.3 (65f1b034) `service.type: ClusterIP`, prometheus-node-exporter
+ *   4.55.1 (e633094a) likewise, prometheus-windows-exporter 0.12.x (off by default) likewise, grafana
+ *   12.7.2 (grafana-community/helm-charts grafana-12.7.2 b47a6109, values.yaml:247-249, templates/service.yaml:18-36) likewise.
+ * - metrics-server 3.13.1 (kubernetes-sigs/metrics-server 842dcc8c, charts/metrics-server/values.yaml:122;
+ *   templates/service.yaml:16): ClusterIP.
+ * - fluent-bit 0.57.9 (fluent/helm-charts 60ace4ef, charts/fluent-bit/values.yaml:102; templates/service.yaml:16): ClusterIP.
+ * - alibaba-cloud-csi-driver 1.36.2 (kubernetes-sigs/alibaba-cloud-csi-driver 68d4c40e,
+ *   deploy/charts/alibaba-cloud-csi-driver/templates): no Service.
+ * - kubelet-csr-approver 1.2.14 (postfinance/kubelet-csr-approver v1.2.14 14dd0aca,
+ *   charts/kubelet-csr-approver/values.yaml:41-45 `metrics.enable: true`, `metrics.serviceType: ClusterIP`;
+ *   templates/service.yaml:1, 16): the type key is `serviceType`, which the walk does not read.
+ * - ks-core 1.1.4 (kubesphere/kubesphere v4.1.3 3ef3a6bc, config/ks-core/templates/services.yaml:25-29 and
+ *   ks-console.yaml:203-207: NodePort when `apiserver.nodePort` / `console.nodePort` (values.yaml:168,
+ *   30880) is set, else ClusterIP; charts/redis-ha/templates/redis-haproxy-service.yaml:21 ClusterIP).
+ * - skywalking-helm 4.7.0 (apache/skywalking-helm v4.7.0 6fe5e6f0, chart/skywalking/values.yaml: oap,
+ *   ui, satellite and elasticsearch `service.type: ClusterIP`; templates/oap-svc.yaml:33, ui-svc.yaml:39).
+ * A chart not listed here is refused by pod-privileges unless pod-privileges.reviewedCharts names it
+ * (its templates read for LoadBalancer Services by default); a listed chart at another version is
+ * refused here until its Service values are read again.
  */
-export function ingressNginxServices(values: unknown): { which: string; type: string; annotations: Record<string, unknown>; loadBalancerClass?: unknown }[] {
-  const svc = obj(obj(obj(values).controller).service);
-  const on = (v: unknown, d: boolean) => (v === undefined ? d : turnsOn(v));
-  if (!on(svc.enabled, true)) return [];
-  const type = str(svc.type) ?? "LoadBalancer";
-  const out: { which: string; type: string; annotations: Record<string, unknown>; loadBalancerClass?: unknown }[] = [];
-  if (on(obj(svc.external).enabled, true))
-    out.push({ which: "controller.service", type, annotations: obj(svc.annotations), loadBalancerClass: svc.loadBalancerClass ?? undefined });
-  const internal = obj(svc.internal);
-  if (on(internal.enabled, false) && Object.keys(obj(internal.annotations)).length > 0)
-    out.push({
-      which: "controller.service.internal",
-      type: str(internal.type) || type,
-      annotations: obj(internal.annotations),
-      loadBalancerClass: internal.loadBalancerClass ?? undefined,
-    });
-  return out;
+export const CHART_SERVICE_VALUES: Record<string, { version: string; services: ChartServiceValue[]; others: string[] }> = {
+  "ingress-nginx": {
+    version: "4.15.1",
+    services: [
+      {
+        path: "controller.service",
+        typeKey: "type",
+        default: "LoadBalancer",
+        when: [
+          { path: "controller.service.enabled", default: true },
+          { path: "controller.service.external.enabled", default: true },
+        ],
+      },
+      {
+        path: "controller.service.internal",
+        typeKey: "type",
+        default: "LoadBalancer",
+        typeFrom: "controller.service.type",
+        when: [
+          { path: "controller.service.enabled", default: true },
+          { path: "controller.service.internal.enabled", default: false },
+          { path: "controller.service.internal.annotations", default: {} },
+        ],
+      },
+    ],
+    others: ["controller.metrics.service", "controller.admissionWebhooks.service", "defaultBackend.service"],
+  },
+  "kube-prometheus-stack": {
+    version: "87.12.5",
+    services: [
+      {
+        path: "prometheus.thanosServiceExternal",
+        typeKey: "type",
+        default: "LoadBalancer",
+        when: [
+          { path: "prometheus.enabled", default: true },
+          { path: "prometheus.thanosServiceExternal.enabled", default: false },
+        ],
+      },
+    ],
+    others: [
+      "alertmanager.service",
+      "alertmanager.servicePerReplica",
+      "prometheusOperator.service",
+      "prometheusOperator.admissionWebhooks.deployment.service",
+      "prometheus.service",
+      "prometheus.servicePerReplica",
+      "prometheus.thanosService",
+      "thanosRuler.service",
+      "kube-state-metrics.service",
+      "prometheus-node-exporter.service",
+      "prometheus-windows-exporter.service",
+      "grafana.service",
+    ],
+  },
+  "metrics-server": { version: "3.13.1", services: [], others: ["service"] },
+  "fluent-bit": { version: "0.57.9", services: [], others: ["service"] },
+  "alibaba-cloud-csi-driver": { version: "1.36.2", services: [], others: [] },
+  "kubelet-csr-approver": {
+    version: "1.2.14",
+    services: [{ path: "metrics", typeKey: "serviceType", default: "ClusterIP", when: [{ path: "metrics.enable", default: true }] }],
+    others: [],
+  },
+  "ks-core": { version: "1.1.4", services: [], others: ["apiserver", "console", "redisHA.haproxy.service"] },
+  "skywalking-helm": { version: "4.7.0", services: [], others: ["oap.service", "ui.service", "satellite.service", "elasticsearch.service"] },
+};
+
+/** Go template truth (text/template "if", "and"): false, 0, "", nil and empty maps and lists are false. */
+function goTrue(x: unknown): boolean {
+  if (isObj(x)) return Object.keys(x).length > 0;
+  if (Array.isArray(x)) return x.length > 0;
+  return x !== undefined && x !== null && x !== false && x !== 0 && x !== "";
+}
+
+/**
+ * The LoadBalancer Services a release of `chart` renders from the value maps CHART_SERVICE_VALUES
+ * judges (`services`), with the release's values over the chart's defaults, and the paths of those
+ * maps (which the generic walk then skips). Undefined when the chart is not in the table.
+ */
+export function chartLoadBalancers(
+  chart: string,
+  values: unknown,
+): { services: { which: string; annotations: Record<string, unknown>; loadBalancerClass?: unknown }[]; judged: string[] } | undefined {
+  const known = Object.hasOwn(CHART_SERVICE_VALUES, chart) ? CHART_SERVICE_VALUES[chart] : undefined;
+  if (known === undefined) return undefined;
+  const services: { which: string; annotations: Record<string, unknown>; loadBalancerClass?: unknown }[] = [];
+  for (const s of known.services) {
+    if (!s.when.every((w) => goTrue(valueAt(values, w.path) ?? w.default))) continue;
+    const own = valueAt(values, `${s.path}.${s.typeKey}`);
+    const from = s.typeFrom === undefined ? undefined : valueAt(values, s.typeFrom);
+    const type = goTrue(own)
+      ? String(own)
+      : s.typeFrom !== undefined
+        ? goTrue(from)
+          ? String(from)
+          : s.default
+        : own === undefined || own === null
+          ? s.default
+          : "";
+    if (type !== "LoadBalancer") continue;
+    const map = obj(valueAt(values, s.path));
+    services.push({ which: s.path, annotations: obj(map.annotations), loadBalancerClass: map.loadBalancerClass ?? undefined });
+  }
+  return { services, judged: known.services.map((s) => s.path) };
 }
 
 /** Maps anywhere in a chart's values that read as a Service of type LoadBalancer (`type: LoadBalancer` with its `annotations`). */
@@ -758,6 +891,21 @@ function loadBalancerValues(v: unknown, path = ""): { which: string; annotations
   const here = v.type === "LoadBalancer" ? [{ which: path, annotations: obj(v.annotations), loadBalancerClass: v.loadBalancerClass ?? undefined }] : [];
   return [...here, ...Object.entries(v).flatMap(([k, x]) => loadBalancerValues(x, path === "" ? k : `${path}.${k}`))];
 }
+
+/**
+ * Alibaba Cloud's ALB Ingress controller (alibaba/alibaba-load-balancer-controller c2771084, 2024-09-13): the
+ * AlbConfig custom resource (apiVersion alibabacloud.com/v1, pkg/controller/ingress/register.go:82-84; Pulumi's
+ * token for a CustomResource is `kubernetes:<apiVersion>:<kind>`), the IngressClass controller name
+ * (pkg/controller/ingress/reconcile/store/common.go:25) and the Ingress annotation for the address type
+ * (reconcile/annotations/annotations.go:22, 30).
+ */
+export const ALB_INGRESS = {
+  albConfig: "kubernetes:alibabacloud.com/v1:AlbConfig",
+  ingressClass: "kubernetes:networking.k8s.io/v1:IngressClass",
+  ingress: /^kubernetes:(networking\.k8s\.io|extensions)\/v1(beta1)?:Ingress$/,
+  controller: "ingress.k8s.alibabacloud/alb",
+  addressTypeAnnotation: "alb.ingress.kubernetes.io/address-type",
+} as const;
 
 /** Provider type tokens of @pulumi/alicloud 3.108.0 (node_modules/@pulumi/alicloud/{alb,nlb}/loadBalancer.js, vpc/forwardEntry.js, eipanycast/anycastEipAddressAttachment.js). */
 export const LB_TYPES = {
@@ -774,7 +922,7 @@ export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config
   return {
     name: "no-public-load-balancers",
     description:
-      "Nothing faces the internet unless named in the pack config's publicLoadBalancers: every SLB is intranet (addressType intranet), every ALB and NLB is Intranet (IPv6 too), an EIP is bound only to the NAT gateway (not to an instance, ENI, SLB, HaVip or IP; no Anycast EIP attachment), no NAT DNAT forward entry, and a LoadBalancer Service (or one a chart's values render: ingress-nginx's controller Services with the chart's defaults, any value map with type LoadBalancer) carries the CCM's intranet address-type annotation and no reused load balancer or other loadBalancerClass (T15).",
+      "Nothing faces the internet unless named in the pack config's publicLoadBalancers: every SLB is intranet (addressType intranet), every ALB and NLB is Intranet (IPv6 too), an EIP is bound only to the NAT gateway (not to an instance, ENI, SLB, HaVip or IP; no Anycast EIP attachment), no NAT DNAT forward entry, a LoadBalancer Service (or one a chart's values render: the Service values CHART_SERVICE_VALUES reads with the chart's defaults at its pinned version, such as ingress-nginx's controller Service and kube-prometheus-stack's thanosServiceExternal; any value map with type LoadBalancer) carries the CCM's intranet address-type annotation and no reused load balancer or other loadBalancerClass, a chart of that table at another version is refused, and the ALB Ingress controller's objects ask for an intranet ALB: an AlbConfig's spec.config.addressType Intranet (unset is Internet), no internet IPv6, no reused ALB id; an ALB IngressClass names its AlbConfig; no Ingress annotated for an internet ALB (T15).",
     enforcementLevel,
     validateResource(r, report) {
       if (isSlb(r)) {
@@ -822,18 +970,67 @@ export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config
       } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
         const id = `${str(r.props.namespace) ?? "default"}/${str(r.props.name) ?? r.name}`;
         if (allowed(id)) return;
-        const chart = chartRef(str(r.props.chart) ?? "", undefined).name;
-        // ingress-nginx's controller Services are modelled with the chart's defaults; its other
-        // Service values (controller.metrics.service, controller.admissionWebhooks.service,
-        // defaultBackend.service: templates controller-service-metrics.yaml, controller-service-webhook.yaml,
-        // default-backend-service.yaml at 4.15.1, each `type` defaulting to ClusterIP) by the generic walk.
-        const modelled = chart === "ingress-nginx" ? ingressNginxServices(r.props.values).filter((s) => s.type === "LoadBalancer") : [];
-        const skip = chart === "ingress-nginx" ? ["controller.service", "controller.service.internal"] : [];
-        const services = [...modelled, ...loadBalancerValues(r.props.values).filter((s) => !skip.includes(s.which))];
+        const ref = chartRef(str(r.props.chart) ?? "", str(r.props.version));
+        const known = Object.hasOwn(CHART_SERVICE_VALUES, ref.name) ? CHART_SERVICE_VALUES[ref.name] : undefined;
+        // A chart read at another version: its Service defaults may have changed (pod-privileges.reviewedCharts
+        // vouches for a chart outside the table; one in it is re-read).
+        if (known !== undefined && !ref.local && ref.version !== known.version)
+          report(
+            `${r.name}: ${id} installs chart ${ref.name} ${ref.version ?? "(no version)"}, whose Service defaults the pack read at ${known.version} only (CHART_SERVICE_VALUES), so whether it renders a LoadBalancer by default is unknown; ${where}`,
+          );
+        const modelled = known !== undefined && ref.version === known.version ? chartLoadBalancers(ref.name, r.props.values) : undefined;
+        const skip = modelled?.judged ?? [];
+        const services = [...(modelled?.services ?? []), ...loadBalancerValues(r.props.values).filter((s) => !skip.includes(s.which))];
         for (const svc of services) {
           const problem = serviceExposure(svc.annotations, svc.loadBalancerClass);
           if (problem) report(`${r.name}: ${id} values ${svc.which || "(top level)"} render a LoadBalancer Service that ${problem}; ${where}`);
         }
+      } else if (r.type === ALB_INGRESS.albConfig) {
+        // spec.config (LoadBalancerSpec): addressType unset is Internet, ipv6AddressType unset is Intranet, id reuses
+        // an existing ALB (alibaba/alibaba-load-balancer-controller c2771084 (2024-09-13)
+        // pkg/apis/alibabacloud/v1/albconfig_types.go:69-87, pkg/controller/ingress/reconcile/builder/albconfig_manager/
+        // model_build_load_balancer.go:36, 110-117; Alibaba Cloud "Configure ALB instances with AlbConfig",
+        // /help/en/ack/distributed-cloud-container-platform-for-kubernetes/user-guide/configure-albconfig-objects,
+        // updated Mar 26, 2026, read 2026-12-07: spec.config.addressType default Internet, set at creation only).
+        const name = str(obj(r.props.metadata).name) ?? r.name;
+        if (allowed(`AlbConfig/${name}`)) return;
+        const config = obj(obj(r.props.spec).config);
+        const type = config.addressType;
+        if (String(type).toLowerCase() !== "intranet")
+          report(
+            `${r.name}: AlbConfig ${name} spec.config.addressType is ${type === undefined || type === null || type === "" ? "unset, which the ALB Ingress controller makes Internet" : JSON.stringify(type)}, an internet-facing ALB; must be "Intranet"; ${where}`,
+          );
+        const v6 = config.ipv6AddressType;
+        if (v6 !== undefined && v6 !== null && v6 !== "" && String(v6).toLowerCase() !== "intranet")
+          report(
+            `${r.name}: AlbConfig ${name} spec.config.ipv6AddressType is ${JSON.stringify(v6)}, a public IPv6 address; must be "Intranet" or unset; ${where}`,
+          );
+        if (goTrue(config.id))
+          report(
+            `${r.name}: AlbConfig ${name} spec.config.id reuses the existing ALB ${JSON.stringify(config.id)}, whose address type the plan does not show; ${where}`,
+          );
+      } else if (r.type === ALB_INGRESS.ingressClass) {
+        // An IngressClass of the ALB Ingress controller takes its ALB from the AlbConfig its parameters name
+        // (same doc, "Associate the AlbConfig with an IngressClass"; store/common.go:25 the controller name).
+        const spec = obj(r.props.spec);
+        if (spec.controller !== ALB_INGRESS.controller) return;
+        const name = str(obj(r.props.metadata).name) ?? r.name;
+        const params = obj(spec.parameters);
+        const ok = params.kind === "AlbConfig" && String(params.apiGroup ?? "").replace(/\/.*$/, "") === "alibabacloud.com" && goTrue(params.name);
+        if (!ok && !allowed(`IngressClass/${name}`))
+          report(
+            `${r.name}: IngressClass ${name} of the ALB Ingress controller (${ALB_INGRESS.controller}) names no AlbConfig in spec.parameters (apiGroup alibabacloud.com, kind AlbConfig), so the plan does not show which ALB, internet or intranet, serves its Ingresses; ${where}`,
+          );
+      } else if (ALB_INGRESS.ingress.test(r.type)) {
+        // The controller's Ingress annotation for the ALB it creates, Internet unless intranet
+        // (alibaba-load-balancer-controller c2771084 docs/usage-alb.md:291, reconcile/annotations/annotations.go:30).
+        const meta = obj(r.props.metadata);
+        const type = obj(meta.annotations)[ALB_INGRESS.addressTypeAnnotation];
+        const id = `Ingress/${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
+        if (type !== undefined && String(type).toLowerCase() !== "intranet" && !allowed(id))
+          report(
+            `${r.name}: ${id} asks the ALB Ingress controller for an ${String(type)} ALB (${ALB_INGRESS.addressTypeAnnotation}); must be intranet; ${where}`,
+          );
       }
     },
   };

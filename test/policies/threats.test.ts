@@ -16,6 +16,8 @@ import {
   podPrivileges,
   turnsOn,
   urlProblem,
+  chartRef,
+  CHART_SERVICE_VALUES,
 } from "../../policies/rules/threats";
 import { trustedSources } from "../../policies/rules/sources";
 import { validatedInPre } from "../../policies/rules/promotion";
@@ -785,6 +787,115 @@ describe("no-public-load-balancers (T15)", () => {
       `prod1-ingress-controller: ingress-nginx/ingress-nginx values controller.service.internal render a LoadBalancer Service that gets an internet-facing SLB (address-type unset, so internet); annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
     ]);
   });
+
+  // Alibaba Cloud "Configure ALB instances with AlbConfig" (/help/en/ack/distributed-cloud-container-platform-for-kubernetes/
+  // user-guide/configure-albconfig-objects, updated Mar 26, 2026): spec.config.addressType Internet or Intranet, default Internet.
+  const ALB_CONFIG = "kubernetes:alibabacloud.com/v1:AlbConfig";
+  const albConfig = (name: string, config: Record<string, unknown>) =>
+    mutated((s) => add(s, ALB_CONFIG, `${name}-albconfig`, { apiVersion: "alibabacloud.com/v1", kind: "AlbConfig", metadata: { name }, spec: { config } }));
+  const ZONES = [{ vSwitchId: "vsw-a" }, { vSwitchId: "vsw-b" }];
+
+  test("an AlbConfig (ALB Ingress controller) asking for an Internet ALB, or leaving addressType to its Internet default, is refused; an Intranet one passes", () => {
+    expect(messages(albConfig("shop", { name: "shop", addressType: "Internet", zoneMappings: ZONES }), p())).toEqual([
+      `shop-albconfig: AlbConfig shop spec.config.addressType is "Internet", an internet-facing ALB; must be "Intranet"; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    expect(messages(albConfig("shop", { name: "shop", zoneMappings: ZONES }), p())).toEqual([
+      `shop-albconfig: AlbConfig shop spec.config.addressType is unset, which the ALB Ingress controller makes Internet, an internet-facing ALB; must be "Intranet"; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    expect(messages(albConfig("inner", { name: "inner", addressType: "Intranet", zoneMappings: ZONES }), p())).toEqual([]);
+    expect(
+      messages(albConfig("inner", { addressType: "Intranet", ipv6AddressType: "Internet", addressIpVersion: "DualStack", id: "alb-uf6public" }), p()),
+    ).toEqual([
+      `inner-albconfig: AlbConfig inner spec.config.ipv6AddressType is "Internet", a public IPv6 address; must be "Intranet" or unset; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+      `inner-albconfig: AlbConfig inner spec.config.id reuses the existing ALB "alb-uf6public", whose address type the plan does not show; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    // Named in the pack config, the Internet AlbConfig passes; its bare name does not name it.
+    const internet = albConfig("shop", { addressType: "Internet" });
+    expect(messages(internet, noPublicLoadBalancers("mandatory", { publicLoadBalancers: ["AlbConfig/shop"] }))).toEqual([]);
+    expect(messages(internet, noPublicLoadBalancers("mandatory", { publicLoadBalancers: ["shop"] }))).toHaveLength(1);
+  });
+
+  test("an ALB IngressClass must name its AlbConfig; an Ingress annotated for an internet ALB is refused", () => {
+    const cls = (parameters?: Record<string, unknown>) =>
+      mutated((s) =>
+        add(s, "kubernetes:networking.k8s.io/v1:IngressClass", "alb-class", {
+          metadata: { name: "alb" },
+          spec: { controller: "ingress.k8s.alibabacloud/alb", ...(parameters ? { parameters } : {}) },
+        }),
+      );
+    expect(messages(cls({ apiGroup: "alibabacloud.com", kind: "AlbConfig", name: "inner" }), p())).toEqual([]);
+    expect(messages(cls(), p())).toEqual([
+      `alb-class: IngressClass alb of the ALB Ingress controller (ingress.k8s.alibabacloud/alb) names no AlbConfig in spec.parameters (apiGroup alibabacloud.com, kind AlbConfig), so the plan does not show which ALB, internet or intranet, serves its Ingresses; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    const ing = (annotations: Record<string, string>) =>
+      mutated((s) =>
+        add(s, "kubernetes:networking.k8s.io/v1:Ingress", "shop-ingress", {
+          metadata: { name: "shop", namespace: "commerce", annotations },
+          spec: { ingressClassName: "alb" },
+        }),
+      );
+    expect(messages(ing({ "alb.ingress.kubernetes.io/address-type": "internet" }), p())).toEqual([
+      `shop-ingress: Ingress/commerce/shop asks the ALB Ingress controller for an internet ALB (alb.ingress.kubernetes.io/address-type); must be intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    expect(messages(ing({ "alb.ingress.kubernetes.io/address-type": "intranet" }), p())).toEqual([]);
+  });
+
+  test("a chart whose default Service type is LoadBalancer, with no type key in the release's values, is refused; type: ClusterIP passes", () => {
+    const KPS = "prod1-monitoring-kube-prometheus-stack";
+    const thanos = (external: Record<string, unknown>) =>
+      mutated((s) => {
+        const v = any(one(s, KPS).props).values;
+        v.prometheus = { ...v.prometheus, thanosServiceExternal: external };
+      });
+    // kube-prometheus-stack 87.12.5 values.yaml:3705-3733: thanosServiceExternal defaults to type LoadBalancer.
+    expect(messages(thanos({ enabled: true }), p())).toEqual([
+      `${KPS}: monitoring/kube-prometheus-stack values prometheus.thanosServiceExternal render a LoadBalancer Service that gets an internet-facing SLB (address-type unset, so internet); annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    expect(messages(thanos({ enabled: true, type: "ClusterIP" }), p())).toEqual([]);
+    expect(messages(thanos({ enabled: false }), p())).toEqual([]);
+    expect(messages(thanos({ enabled: true, annotations: { "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type": "intranet" } }), p())).toEqual(
+      [],
+    );
+    // kubelet-csr-approver reads its type from metrics.serviceType, a key the generic walk does not read.
+    const csr = mutated((s) => {
+      any(one(s, "prod1-metrics-csr-approver").props).values.metrics = { serviceType: "LoadBalancer" };
+    });
+    expect(messages(csr, p())).toEqual([
+      `prod1-metrics-csr-approver: kube-system/kubelet-csr-approver values metrics render a LoadBalancer Service that gets an internet-facing SLB (address-type unset, so internet); annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    // A chart of the table at another version is refused until its Service defaults are read again.
+    const bumped = mutated((s) => {
+      one(s, KPS).props.version = "88.0.0";
+    });
+    expect(messages(bumped, p())).toEqual([
+      `${KPS}: monitoring/kube-prometheus-stack installs chart kube-prometheus-stack 88.0.0, whose Service defaults the pack read at 87.12.5 only (CHART_SERVICE_VALUES), so whether it renders a LoadBalancer by default is unknown; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+  });
+
+  test("every Helm release of the six stacks' plans installs a chart at the version CHART_SERVICE_VALUES read, and each plan passes", async () => {
+    const seen = new Set<string>();
+    for (const stack of ["host", "dev", "test", "pre", "prod1", "prod2"]) {
+      const s = stack === "prod1" ? prod1 : planToPolicyStack(await plan(stack));
+      for (const r of s.resources.filter((x) => x.type === "kubernetes:helm.sh/v3:Release"))
+        seen.add(`${chartRef(String(r.props.chart), String(r.props.version)).name}@${String(r.props.version)}`);
+      expect(messages(s, p())).toEqual([]);
+    }
+    expect([...seen].sort()).toEqual([
+      "alibaba-cloud-csi-driver@1.36.2",
+      "fluent-bit@0.57.9",
+      "ingress-nginx@4.15.1",
+      "ks-core@1.1.4",
+      "kube-prometheus-stack@87.12.5",
+      "kubelet-csr-approver@1.2.14",
+      "metrics-server@3.13.1",
+      "skywalking-helm@4.7.0",
+    ]);
+    expect(
+      Object.entries(CHART_SERVICE_VALUES)
+        .map(([name, c]) => `${name}@${c.version}`)
+        .sort(),
+    ).toEqual([...seen].sort());
+  }, 120_000);
 
   test("a LoadBalancer Service annotated intranet passes", () => {
     const ok = mutated((s) => {
