@@ -43,6 +43,11 @@ export function reservedRangeProblems(n: Partial<Record<"vpcCidr" | "podCidr" | 
  * zones" (www.alibabacloud.com/help/en/kms/product-overview/supported-regions, updated Aug 02, 2025, read
  * 2026-12-07); the zones it gives for the other regions of this list that it names are in the ECI table. A zone missing here
  * (a new one) is one line to add, with the page read again.
+ * cn-beijing-a and cn-beijing-b stay out: Alibaba Cloud names them as zones of the region in prose ("Regions and zones",
+ * Elastic GPU Service, alibabacloud.com/help/ja/egs/regions-and-zones, updated Nov 05, 2024: twelve Beijing zones,
+ * A and B among them), but no zone table this list draws on offers them: neither ECI's nor KMS's, nor "Regions and
+ * zones supported by NAT Gateway" (www.alibabacloud.com/help/en/nat-gateway/product-overview/regions-and-zones-supported-by-nat-gateway,
+ * read 2026-12-07: China (Beijing) Zone C to Zone L), and every stack's network has a NAT gateway.
  */
 export const KNOWN_ZONES: Readonly<Record<string, readonly string[]>> = {
   "cn-hangzhou": ["b", "e", "f", "g", "h", "i", "j", "k"].map((z) => `cn-hangzhou-${z}`),
