@@ -47,7 +47,8 @@ export function reservedRangeProblems(n: Partial<Record<"vpcCidr" | "podCidr" | 
  * Elastic GPU Service, alibabacloud.com/help/ja/egs/regions-and-zones, updated Nov 05, 2024: twelve Beijing zones,
  * A and B among them), but no zone table this list draws on offers them: neither ECI's nor KMS's, nor "Regions and
  * zones supported by NAT Gateway" (www.alibabacloud.com/help/en/nat-gateway/product-overview/regions-and-zones-supported-by-nat-gateway,
- * read 2026-12-07: China (Beijing) Zone C to Zone L), and every stack's network has a NAT gateway.
+ * read 2026-12-07: China (Beijing) Zone C to Zone L), and each stack's NAT gateway sits in its first zone's vswitch
+ * (components/network/network.ts). A citation that they take new vswitches and a NAT gateway adds them.
  */
 export const KNOWN_ZONES: Readonly<Record<string, readonly string[]>> = {
   "cn-hangzhou": ["b", "e", "f", "g", "h", "i", "j", "k"].map((z) => `cn-hangzhou-${z}`),
