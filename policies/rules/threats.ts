@@ -747,8 +747,8 @@ export interface ChartServiceValue {
  * templates at the pinned version. `services` are the value maps the generic walk (loadBalancerValues:
  * a map with `type: LoadBalancer`) cannot judge, because the chart's default type is LoadBalancer or
  * its type key is not `type`: they are judged with the release's values over the chart's defaults.
- * `others` are the rest of the chart's Service value maps, each defaulting to ClusterIP (NodePort for
- * ks-core's console), judged by the walk once a release sets `type: LoadBalancer` there.
+ * The rest of each chart's Service value maps (named below) default to ClusterIP (NodePort for ks-core's
+ * console), and are judged by the walk once a release sets `type: LoadBalancer` there.
  * - ingress-nginx 4.15.1 (kubernetes/ingress-nginx helm-chart-4.15.1 0a5901f3, charts/ingress-nginx/
  *   values.yaml:492-506 `controller.service.type: LoadBalancer`, 584-596 `internal.type: ""`;
  *   templates/controller-service.yaml:1, 21 and controller-service-internal.yaml:1, 21: the internal one
@@ -778,7 +778,7 @@ export interface ChartServiceValue {
  * (its templates read for LoadBalancer Services by default); a listed chart at another version is
  * refused here until its Service values are read again.
  */
-export const CHART_SERVICE_VALUES: Record<string, { version: string; services: ChartServiceValue[]; others: string[] }> = {
+export const CHART_SERVICE_VALUES: Record<string, { version: string; services: ChartServiceValue[] }> = {
   "ingress-nginx": {
     version: "4.15.1",
     services: [
@@ -803,7 +803,6 @@ export const CHART_SERVICE_VALUES: Record<string, { version: string; services: C
         ],
       },
     ],
-    others: ["controller.metrics.service", "controller.admissionWebhooks.service", "defaultBackend.service"],
   },
   "kube-prometheus-stack": {
     version: "87.12.5",
@@ -818,31 +817,16 @@ export const CHART_SERVICE_VALUES: Record<string, { version: string; services: C
         ],
       },
     ],
-    others: [
-      "alertmanager.service",
-      "alertmanager.servicePerReplica",
-      "prometheusOperator.service",
-      "prometheusOperator.admissionWebhooks.deployment.service",
-      "prometheus.service",
-      "prometheus.servicePerReplica",
-      "prometheus.thanosService",
-      "thanosRuler.service",
-      "kube-state-metrics.service",
-      "prometheus-node-exporter.service",
-      "prometheus-windows-exporter.service",
-      "grafana.service",
-    ],
   },
-  "metrics-server": { version: "3.13.1", services: [], others: ["service"] },
-  "fluent-bit": { version: "0.57.9", services: [], others: ["service"] },
-  "alibaba-cloud-csi-driver": { version: "1.36.2", services: [], others: [] },
+  "metrics-server": { version: "3.13.1", services: [] },
+  "fluent-bit": { version: "0.57.9", services: [] },
+  "alibaba-cloud-csi-driver": { version: "1.36.2", services: [] },
   "kubelet-csr-approver": {
     version: "1.2.14",
     services: [{ path: "metrics", typeKey: "serviceType", default: "ClusterIP", when: [{ path: "metrics.enable", default: true }] }],
-    others: [],
   },
-  "ks-core": { version: "1.1.4", services: [], others: ["apiserver", "console", "redisHA.haproxy.service"] },
-  "skywalking-helm": { version: "4.7.0", services: [], others: ["oap.service", "ui.service", "satellite.service", "elasticsearch.service"] },
+  "ks-core": { version: "1.1.4", services: [] },
+  "skywalking-helm": { version: "4.7.0", services: [] },
 };
 
 /** Go template truth (text/template "if", "and"): false, 0, "", nil and empty maps and lists are false. */
