@@ -172,7 +172,7 @@ export function podSpecsIn(v: unknown): Record<string, unknown>[] {
 /**
  * Fields only a container has: core/v1 Container's, and those of the custom resources that embed
  * or mirror one. Tekton Pipelines v1.15.0 (tektoncd/pipeline 70f73081, pkg/apis/pipeline/v1/container_types.go:
- * Step, StepTemplate, Sidecar) adds `computeResources` and `script`; Argo Workflows v4.1.2
+ * Step, StepTemplate, Sidecar; v1beta1/stepaction_types.go: StepActionSpec) adds `computeResources` and `script`; Argo Workflows v4.1.2
  * (argoproj/argo-workflows 16a52d67, pkg/apis/workflow/v1alpha1/workflow_types.go: ScriptTemplate,
  * UserContainer; container_set_template_types.go: ContainerNode) embeds core/v1 Container inline and
  * adds `source`.

@@ -589,9 +589,10 @@ describe("pod-privileges (T11): containers and pod specs of any shape in a custo
   const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
   const IMG = "harbor.livemall.internal/commerce/build:1.0.0";
 
-  // Shapes: Tekton Pipelines v1.15.0 pkg/apis/pipeline/v1/{task_types,container_types,taskrun_types,pipelinerun_types}.go and
+  // Shapes: Tekton Pipelines v1.15.0 pkg/apis/pipeline/v1/{task_types,container_types,taskrun_types,pipelinerun_types}.go,
+  // v1beta1/stepaction_types.go and
   // pkg/apis/pipeline/pod/template.go; Argo Workflows v4.1.2 pkg/apis/workflow/v1alpha1/{workflow_types,cron_workflow_types,container_set_template_types}.go.
-  test("Tekton: a privileged step, a stepTemplate over plain steps, a sidecar's capability, a TaskRun's podTemplate hostNetwork, a PipelineRun's embedded task and hostPath", () => {
+  test("Tekton: a privileged step, a stepTemplate over plain steps, a sidecar's capability, a privileged StepAction, a TaskRun's podTemplate hostNetwork, a PipelineRun's embedded task and hostPath", () => {
     const bad = mutated((s) => {
       add(s, "kubernetes:tekton.dev/v1:Task", "build", {
         steps: [
@@ -604,6 +605,7 @@ describe("pod-privileges (T11): containers and pod specs of any shape in a custo
         steps: [{ name: "one", image: IMG }],
         sidecars: [{ name: "net", image: IMG, securityContext: { capabilities: { add: ["NET_ADMIN"] } } }],
       });
+      add(s, "kubernetes:tekton.dev/v1beta1:StepAction", "action", { image: IMG, script: "mount /dev/sda1 /mnt", securityContext: { privileged: true } });
       add(s, "kubernetes:tekton.dev/v1:TaskRun", "run", { taskRef: { name: "build" }, podTemplate: { hostNetwork: true } });
       add(s, "kubernetes:tekton.dev/v1:PipelineRun", "prun", {
         pipelineSpec: {
@@ -616,6 +618,7 @@ describe("pod-privileges (T11): containers and pod specs of any shape in a custo
       [
         "build: Task/commerce/build asks for the node (steps[1].securityContext.privileged)",
         "all-steps: ClusterTask/commerce/all-steps asks for the node (sidecars[0].securityContext.capabilities.add[0]=NET_ADMIN, stepTemplate.securityContext.privileged)",
+        "action: StepAction/commerce/action asks for the node (securityContext.privileged)",
         "run: TaskRun/commerce/run asks for the node (podTemplate.hostNetwork)",
         "prun: PipelineRun/commerce/prun asks for the node (pipelineSpec.tasks[0].taskSpec.steps[0].securityContext.allowPrivilegeEscalation, taskRunTemplate.podTemplate.volumes[0].hostPath)",
       ].map((m) => `${m} ${NOT_LISTED}`),
