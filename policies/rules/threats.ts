@@ -169,6 +169,77 @@ export function podSpecsIn(v: unknown): Record<string, unknown>[] {
   return [...own, ...Object.values(v).flatMap(podSpecsIn)];
 }
 
+/**
+ * Fields only a container has: core/v1 Container's, and those of the custom resources that embed
+ * or mirror one. Tekton Pipelines v1.15.0 (tektoncd/pipeline 70f73081, pkg/apis/pipeline/v1/container_types.go:
+ * Step, StepTemplate, Sidecar; v1beta1/stepaction_types.go: StepActionSpec) adds `computeResources` and `script`; Argo Workflows v4.1.2
+ * (argoproj/argo-workflows 16a52d67, pkg/apis/workflow/v1alpha1/workflow_types.go: ScriptTemplate,
+ * UserContainer; container_set_template_types.go: ContainerNode) embeds core/v1 Container inline and
+ * adds `source`.
+ */
+export const CONTAINER_FIELDS = [
+  ...["command", "args", "workingDir", "env", "envFrom", "ports", "resources", "volumeMounts", "volumeDevices", "securityContext"],
+  ...["computeResources", "script", "source"],
+];
+
+/** Keys only a container's securityContext has (core/v1 SecurityContext, not PodSecurityContext): a map carrying one under `securityContext` is a container or a container template (Tekton's stepTemplate). */
+const CONTAINER_SECURITY_KEYS = ["privileged", "allowPrivilegeEscalation", "capabilities", "procMount"];
+
+/**
+ * Keys that make a map a pod spec, whatever holds it: the node's namespaces and the volumes (a
+ * hostPath), and `podSpecPatch`, a string Argo Workflows merges into the pod it creates
+ * (workflow_types.go at v4.1.2: WorkflowSpec.PodSpecPatch, Template.PodSpecPatch,
+ * WorkflowLevelArtifactGC.PodSpecPatch). Tekton's pod template (pkg/apis/pipeline/pod/template.go
+ * at v1.15.0: Template.HostNetwork, .Volumes, .SecurityContext) and Argo's WorkflowSpec and Template
+ * (HostNetwork, Volumes, SecurityContext) are found this way.
+ */
+const POD_FIELDS = ["hostNetwork", "hostPID", "hostIPC", "volumes", "podSpecPatch"];
+
+/**
+ * Keys under which a custom resource keeps containers or pod specs in the shapes above (Tekton:
+ * steps, sidecars, stepTemplate, taskSpec, pipelineSpec, podTemplate; Argo: templates,
+ * templateDefaults, container, script, containerSet, workflowSpec): a value there unknown during
+ * preview could hold any privilege, so it makes the object a workload and is named.
+ */
+const CONTAINER_HOLDERS = [
+  ...["steps", "sidecars", "stepTemplate", "taskSpec", "pipelineSpec", "podTemplate"],
+  ...["templates", "templateDefaults", "container", "script", "containerSet", "workflowSpec"],
+];
+
+/** Whether a map is a container: a string `image` with a container-only field, or a securityContext holding a container-only key. */
+function isContainerLike(v: Record<string, unknown>): boolean {
+  if (typeof v.image === "string" && CONTAINER_FIELDS.some((k) => k in v)) return true;
+  const sc = v.securityContext;
+  return isObj(sc) && CONTAINER_SECURITY_KEYS.some((k) => k in sc);
+}
+
+/**
+ * The JSON paths of the maps in an object that read as containers or pod specs, whatever their
+ * shape (isContainerLike; a map with a POD_FIELDS key; a value unknown during preview at a
+ * CONTAINER_HOLDERS or POD_FIELDS key), so a custom resource is judged without a list of its kinds.
+ */
+export function podLikeIn(v: unknown, path = ""): string[] {
+  if (Array.isArray(v)) return v.flatMap((x, i) => podLikeIn(x, `${path}[${i}]`));
+  if (!isObj(v)) return [];
+  const here = isContainerLike(v) || POD_FIELDS.some((k) => v[k] !== undefined && v[k] !== null) ? [path] : [];
+  const unknown = Object.entries(v)
+    .filter(([k, x]) => x === UNKNOWN && (CONTAINER_HOLDERS.includes(k) || POD_FIELDS.includes(k)))
+    .map(([k]) => (path === "" ? k : `${path}.${k}`));
+  return [...here, ...unknown, ...Object.entries(v).flatMap(([k, x]) => podLikeIn(x, path === "" ? k : `${path}.${k}`))];
+}
+
+/** Each `podSpecPatch` set in an object: the patch is a string the pack does not read, so it can carry any privilege. */
+export function podSpecPatchesIn(v: unknown, path = ""): string[] {
+  if (Array.isArray(v)) return v.flatMap((x, i) => podSpecPatchesIn(x, `${path}[${i}]`));
+  if (!isObj(v)) return [];
+  return Object.entries(v).flatMap(([k, x]) => {
+    const at = path === "" ? k : `${path}.${k}`;
+    if (k === "podSpecPatch" && x !== undefined && x !== null && x !== "")
+      return [`${at} (a pod spec patch${x === UNKNOWN ? ` ${UNKNOWN}` : ""}, which can set any privilege and the pack does not read)`];
+    return podSpecPatchesIn(x, at);
+  });
+}
+
 /** Whether a resource carries pods: a workload type, or a `kubernetes:` object with a pod spec anywhere (a custom resource's template). */
 export function carriesPods(r: PolicyResource): boolean {
   if (WORKLOAD_TYPES.has(r.type)) return true;
@@ -179,6 +250,18 @@ export function carriesPods(r: PolicyResource): boolean {
 /** The Kind a `kubernetes:` type token names, a patch as the object it patches: `kubernetes:apps/v1:DeploymentPatch` -> `Deployment`. */
 export function kindOf(type: string): string {
   return (type.split(":").pop() ?? type).replace(/(.)Patch$/, "$1");
+}
+
+/**
+ * Whether pod-privileges walks a resource: it carries pods (carriesPods), or it is a `kubernetes:`
+ * object (a custom resource, a future kind) in which containers or pod specs of another shape are
+ * found (podLikeIn: Tekton steps, Argo templates, a podTemplate with hostNetwork).
+ */
+export function carriesPodLike(r: PolicyResource): boolean {
+  if (carriesPods(r)) return true;
+  if (!r.type.startsWith("kubernetes:") || r.type.startsWith("kubernetes:helm.sh/") || NAMESPACE_TYPES.has(r.type) || PERSISTENT_VOLUME_TYPES.has(r.type))
+    return false;
+  return podLikeIn({ ...r.props, metadata: undefined }).length > 0;
 }
 
 const containersOf = (pod: Record<string, unknown>) => POD_LISTS.flatMap((k) => arr(pod[k])).map(obj);
@@ -356,12 +439,19 @@ export function turnsOn(x: unknown): boolean {
 /** Keys that hand a pod the node when on (pod spec, container securityContext, or a chart value of that name); `hostProcess` is windowsOptions'. */
 const HOST_KEYS = ["privileged", "hostNetwork", "hostPID", "hostIPC", "allowPrivilegeEscalation", "hostPort", "hostProcess"];
 
-/** Keys whose value, unknown during preview, could hold a privilege: pod-privileges names them rather than guess. */
+/**
+ * Keys whose value, unknown during preview, could hold a privilege: pod-privileges names them rather
+ * than guess. An unknown element of a list under one of them (`volumes[i]`, a container, `sysctls[i]`,
+ * `ports[i]`, a Tekton step) is named too, and so is an unknown `capabilities.add` or one of its entries.
+ */
 const UNKNOWN_MATTERS = [
   ...HOST_KEYS,
-  ...["hostPath", "capabilities", "seccompProfile", "appArmorProfile", "procMount", "sysctls", "seLinuxOptions", "windowsOptions"],
+  ...["hostPath", "capabilities", "seccompProfile", "appArmorProfile", "procMount", "sysctls", "seLinuxOptions", "windowsOptions", "ports"],
   ...["securityContext", "containers", "initContainers", "ephemeralContainers", "volumes", "spec", "template", "jobTemplate", "annotations", "podAnnotations"],
+  ...CONTAINER_HOLDERS,
 ];
+
+const unknownAt = (at: string) => `${at} ${UNKNOWN}`;
 
 /**
  * The rest of Pod Security `baseline` (Kubernetes "Pod Security Standards", Baseline: "Sysctls",
@@ -406,9 +496,10 @@ export function privilegesIn(v: unknown, path = ""): string[] {
     const at = path === "" ? k : `${path}.${k}`;
     // A value unknown during preview (knownCopy) matters only where a privilege could sit.
     if (x === UNKNOWN) {
-      if (UNKNOWN_MATTERS.includes(k)) out.push(`${at} ${UNKNOWN}`);
+      if (UNKNOWN_MATTERS.includes(k)) out.push(unknownAt(at));
       continue;
     }
+    if (Array.isArray(x) && UNKNOWN_MATTERS.includes(k)) x.forEach((e, i) => e === UNKNOWN && out.push(unknownAt(`${at}[${i}]`)));
     if (HOST_KEYS.includes(k) && !isObj(x)) {
       if (turnsOn(x)) out.push(at);
     } else if (HOST_KEYS.includes(k)) {
@@ -416,24 +507,32 @@ export function privilegesIn(v: unknown, path = ""): string[] {
       out.push(...privilegesIn(x, at));
     } else if (k === "hostPath" && x !== undefined && x !== null) out.push(at);
     else if (k === "capabilities" && isObj(x)) {
+      if (x.add === UNKNOWN) out.push(unknownAt(`${at}.add`));
       arr(x.add).forEach((cap, i) => {
-        if (typeof cap !== "string" || !BASELINE_CAPABILITIES.includes(cap.replace(/^CAP_/, "").toUpperCase())) out.push(`${at}.add[${i}]=${String(cap)}`);
+        if (cap === UNKNOWN) out.push(unknownAt(`${at}.add[${i}]`));
+        else if (typeof cap !== "string" || !BASELINE_CAPABILITIES.includes(cap.replace(/^CAP_/, "").toUpperCase())) out.push(`${at}.add[${i}]=${String(cap)}`);
       });
     } else if (k === "procMount" && typeof x === "string") {
       if (x !== "" && x !== "Default") out.push(`${at}=${x}`);
     } else if (k === "sysctls" && Array.isArray(x)) {
       x.forEach((sc, i) => {
+        if (sc === UNKNOWN) return; // named above
         const name = isObj(sc) ? sc.name : sc;
-        if (typeof name !== "string" || !BASELINE_SYSCTLS.includes(name)) out.push(`${at}[${i}]=${String(name)}`);
+        if (name === UNKNOWN) out.push(unknownAt(`${at}[${i}].name`));
+        else if (typeof name !== "string" || !BASELINE_SYSCTLS.includes(name)) out.push(`${at}[${i}]=${String(name)}`);
       });
     } else if (k === "seLinuxOptions" && isObj(x)) {
-      if (x.type !== undefined && x.type !== null && !BASELINE_SELINUX_TYPES.includes(String(x.type))) out.push(`${at}.type=${String(x.type)}`);
-      for (const f of ["user", "role"]) if (x[f] !== undefined && x[f] !== null && x[f] !== "") out.push(`${at}.${f}=${String(x[f])}`);
+      for (const f of ["type", "user", "role"]) if (x[f] === UNKNOWN) out.push(unknownAt(`${at}.${f}`));
+      if (x.type !== undefined && x.type !== null && x.type !== UNKNOWN && !BASELINE_SELINUX_TYPES.includes(String(x.type)))
+        out.push(`${at}.type=${String(x.type)}`);
+      for (const f of ["user", "role"]) if (x[f] !== undefined && x[f] !== null && x[f] !== "" && x[f] !== UNKNOWN) out.push(`${at}.${f}=${String(x[f])}`);
     } else if ((k === "seccompProfile" || k === "appArmorProfile") && isObj(x)) {
-      if (String(x.type).toLowerCase() === "unconfined") out.push(`${at}.type=Unconfined`);
+      if (x.type === UNKNOWN) out.push(unknownAt(`${at}.type`));
+      else if (String(x.type).toLowerCase() === "unconfined") out.push(`${at}.type=Unconfined`);
     } else if ((k === "annotations" || k === "podAnnotations") && isObj(x)) {
       for (const [name, value] of Object.entries(x))
-        if (UNCONFINED_ANNOTATION.test(name) && String(value).toLowerCase() === "unconfined") out.push(`${at}[${name}]=unconfined`);
+        if (UNCONFINED_ANNOTATION.test(name) && value === UNKNOWN) out.push(unknownAt(`${at}[${name}]`));
+        else if (UNCONFINED_ANNOTATION.test(name) && String(value).toLowerCase() === "unconfined") out.push(`${at}[${name}]=unconfined`);
     } else out.push(...privilegesIn(x, at));
   }
   return out;
@@ -523,6 +622,19 @@ function valueAt(v: unknown, path: string): unknown {
   return at;
 }
 
+/** The dotted path (`values` for the whole) of the first value unknown during preview on the way to `path` in `values`, or undefined. */
+function unknownOnPath(values: unknown, path: string): string | undefined {
+  if (values === UNKNOWN) return "values";
+  let at: unknown = values;
+  const keys = path.split(".");
+  for (let i = 0; i < keys.length; i++) {
+    if (!isObj(at)) return undefined;
+    at = at[keys[i]];
+    if (at === UNKNOWN) return keys.slice(0, i + 1).join(".");
+  }
+  return undefined;
+}
+
 /** A URL with a scheme, in any case (`HTTPS://`, `Oci://`): Helm fetches any absolute URL. */
 export const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -570,7 +682,14 @@ export function chartPrivileges(chart: string, version: string | undefined, valu
   const out: string[] = [];
   // What the walk over the values already names (`controller.hostNetwork`) is not named twice.
   const named = privilegesIn(values);
+  // A value unknown during preview at a path the table names (or its switch), or at a map on the way
+  // there (`controller.image` for `controller.image.chroot`), could turn the privilege on: named, not guessed.
+  const unknown = [
+    ...new Set(known.values.flatMap((p) => [p.path, ...(p.condition === undefined ? [] : [p.condition])]).map((path) => unknownOnPath(values, path))),
+  ];
+  out.push(...unknown.filter((u): u is string => u !== undefined).map(unknownAt));
   for (const p of known.values) {
+    if ([p.path, p.condition].some((path) => path !== undefined && unknownOnPath(values, path) !== undefined)) continue;
     const cond = p.condition === undefined ? true : (valueAt(values, p.condition) ?? p.conditionDefault);
     const set = valueAt(values, p.path);
     const v = set === undefined ? p.default : set;
@@ -585,7 +704,7 @@ export function chartPrivileges(chart: string, version: string | undefined, valu
 /** The inputs of a Helm release that hand it values or objects the plan does not show: v3 `valueYamlFiles`, `postrender`; v4 `postRenderer`. */
 export function unreadValues(r: PolicyResource): string[] {
   const out: string[] = [];
-  if (arr(r.props.valueYamlFiles).length > 0) out.push("valueYamlFiles");
+  if (arr(r.props.valueYamlFiles).length > 0 || r.props.valueYamlFiles === UNKNOWN) out.push("valueYamlFiles");
   for (const k of ["postrender", "postRenderer"]) {
     const v = r.props[k];
     if (v !== undefined && v !== null && v !== "" && !(isObj(v) && Object.keys(v).length === 0)) out.push(k);
@@ -598,14 +717,17 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
   return {
     name: "pod-privileges",
     description:
-      "No privileged container, allowPrivilegeEscalation, capability beyond baseline's, hostNetwork/hostPID/hostIPC, hostPort, hostPath volume or Unconfined seccomp/AppArmor profile (pod, container, init and ephemeral containers) (or the rest of baseline: procMount Unmasked, unsafe sysctls, SELinux type/user/role, windowsOptions.hostProcess) in any object that carries a pod spec, and no hostPath or local PersistentVolume, outside the pack config's privilegedWorkloads (platform DaemonSets and charts; a chart is known by name however it is named, its values are read with its defaults for the values that chart turns into privileges, a chart outside CHART_PRIVILEGE_VALUES must be in reviewedCharts, valueYamlFiles and post-renderers only in unreadValuesReleases), and no namespace labelled Pod Security privileged outside its privilegedNamespaces, and no kubernetes `*List` object (its items are not judged one by one), so a pod cannot take the node, its credentials or the metadata service (T11).",
+      "No privileged container, allowPrivilegeEscalation, capability beyond baseline's, hostNetwork/hostPID/hostIPC, hostPort, hostPath volume or Unconfined seccomp/AppArmor profile (pod, container, init and ephemeral containers) (or the rest of baseline: procMount Unmasked, unsafe sysctls, SELinux type/user/role, windowsOptions.hostProcess) in any object that carries a pod spec or, in a custom resource, containers and pod specs of any shape (Tekton steps, sidecars and podTemplate, Argo Workflows templates; an Argo podSpecPatch is refused), and no hostPath or local PersistentVolume, outside the pack config's privilegedWorkloads (platform DaemonSets and charts; a chart is known by name however it is named, its values are read with its defaults for the values that chart turns into privileges, a chart outside CHART_PRIVILEGE_VALUES must be in reviewedCharts, valueYamlFiles and post-renderers only in unreadValuesReleases), and no namespace labelled Pod Security privileged outside its privilegedNamespaces, and no kubernetes list (kind List or <Kind>List carrying items, which are not judged one by one; a value unknown during preview where a privilege could sit, a list's element or a chart's privilege value included, is named), so a pod cannot take the node, its credentials or the metadata service (T11).",
     enforcementLevel,
     validateResource(r, report) {
-      // A `*List` object (PersistentVolumeList, DeploymentList) carries whole objects in `items`, each with
-      // its own Kind: not walked as a pod or a volume, so refused outright.
-      if (r.type.startsWith("kubernetes:") && /^.+List$/.test(r.type.split(":").pop() ?? "")) {
+      // A list (kind `List` or `<Kind>List`: PersistentVolumeList, DeploymentList) carries whole objects in
+      // `items`, each with its own Kind. No rule of the pack judges them one by one (not this one's grants
+      // and PersistentVolumes, nor platform-namespaces, no-public-load-balancers...), so a list with items
+      // is refused rather than walked here alone; a kind that only ends in List (AccessList) and holds no
+      // `items` list is an ordinary object.
+      if (r.type.startsWith("kubernetes:") && /List$/.test(r.type.split(":").pop() ?? "") && (Array.isArray(r.props.items) || r.props.items === UNKNOWN)) {
         report(
-          `${r.name}: ${r.type} declares objects as a list, whose items the pack does not judge one by one (privileges, hostPath volumes, grants); declare each item as its own resource`,
+          `${r.name}: ${r.type} declares objects as a list${r.props.items === UNKNOWN ? ` (items ${UNKNOWN})` : ""}, whose items the pack does not judge one by one (privileges, hostPath volumes, grants); declare each item as its own resource`,
         );
         return;
       }
@@ -631,7 +753,7 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
         found = [...privilegesIn(spec, "spec"), ...(spec.local !== undefined && spec.local !== null ? ["spec.local"] : [])].map(
           (f) => `${f} (a PersistentVolumeClaim in any namespace mounts the node's disk, which Pod Security baseline allows)`,
         );
-      } else if (carriesPods(r)) {
+      } else if (carriesPodLike(r)) {
         const meta = obj(r.props.metadata);
         // Keyed by Kind too, so a CronJob named like a granted DaemonSet is not granted; a patch
         // shares its object's grant (a DeploymentPatch is `Deployment/...`).
@@ -641,9 +763,13 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
         const body = Object.fromEntries(Object.entries(r.props).filter(([k]) => !["metadata", "apiVersion", "kind"].includes(k)));
         const walked = Object.keys(body).length === 1 && "spec" in body ? body.spec : body;
         const isPod = r.type === "kubernetes:core/v1:Pod" || r.type === "kubernetes:core/v1:PodPatch";
-        found = privilegesIn(isPod ? { metadata: { annotations: meta.annotations }, spec: r.props.spec } : walked);
+        // A custom resource is walked whole (a privilege next to a container: Tekton's stepTemplate, Argo's
+        // templateDefaults), a podSpecPatch anywhere refused unless the workload is granted.
+        found = [...privilegesIn(isPod ? { metadata: { annotations: meta.annotations }, spec: r.props.spec } : walked), ...podSpecPatchesIn(walked)];
       } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
         id = `${str(r.props.namespace) ?? "default"}/${str(r.props.name) ?? r.name}`;
+        // All of a release's values unknown during preview: any privilege could be there.
+        const valuesUnknown = r.props.values === UNKNOWN ? [unknownAt("values")] : [];
         const unread = unreadValues(r);
         if (unread.length > 0 && !c.unreadValuesReleases.includes(id))
           report(
@@ -653,6 +779,7 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
         grant = `${id}@${ref.name}`;
         found = [
           ...new Set([
+            ...valuesUnknown,
             ...privilegesIn(r.props.values),
             ...(ref.local
               ? [`local chart ${str(r.props.chart)}, whose templates are whatever the checkout holds`]

@@ -181,6 +181,24 @@ describe("the CrossGuard pack, loaded as the Pulumi CLI loads it", () => {
     ]);
   });
 
+  test("Analyze under prod.json: an unknown element of a list that can hold a privilege (volumes[0], capabilities.add[0]) is named at its path", async () => {
+    await configure("prod.json");
+    const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    const deployment = byName("prod1-order-service-deployment-order-service", "kubernetes:apps/v1:Deployment");
+    const spec = (deployment.inputs as any).spec.template.spec;
+    spec.volumes = [UNKNOWN_STRING];
+    spec.containers[0].securityContext = { capabilities: { drop: ["ALL"], add: [UNKNOWN_STRING] } };
+    expect(diagnostics(await call("analyze", analyzeRequest(deployment)))).toEqual([
+      {
+        policy: "pod-privileges",
+        level: "mandatory",
+        message: expect.stringContaining(
+          "prod1-order-service-deployment-order-service: Deployment/commerce/order-service asks for the node (template.spec.containers[0].securityContext.capabilities.add[0] (unknown during preview), template.spec.volumes[0] (unknown during preview))",
+        ),
+      },
+    ]);
+  });
+
   test("nonprod.json: deletion protection is disabled, the rest advisory", async () => {
     await configure("nonprod.json");
     const master = byName("prod1-master-0");

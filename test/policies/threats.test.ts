@@ -584,6 +584,193 @@ describe("pod-privileges (T11): every kind that carries pods, and PersistentVolu
   });
 });
 
+describe("pod-privileges (T11): containers and pod specs of any shape in a custom resource (Tekton, Argo Workflows), issue #30", () => {
+  const p = () => podPrivileges("mandatory", cfg("pod-privileges"));
+  const add = (s: PolicyStack, type: string, name: string, spec: Record<string, unknown>) =>
+    s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props: { metadata: { name, namespace: "commerce" }, spec } });
+  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+  const IMG = "harbor.livemall.internal/commerce/build:1.0.0";
+
+  // Shapes: Tekton Pipelines v1.15.0 pkg/apis/pipeline/v1/{task_types,container_types,taskrun_types,pipelinerun_types}.go,
+  // v1beta1/stepaction_types.go and
+  // pkg/apis/pipeline/pod/template.go; Argo Workflows v4.1.2 pkg/apis/workflow/v1alpha1/{workflow_types,cron_workflow_types,container_set_template_types}.go.
+  test("Tekton: a privileged step, a stepTemplate over plain steps, a sidecar's capability, a privileged StepAction, a TaskRun's podTemplate hostNetwork, a PipelineRun's embedded task and hostPath", () => {
+    const bad = mutated((s) => {
+      add(s, "kubernetes:tekton.dev/v1:Task", "build", {
+        steps: [
+          { name: "fetch", image: IMG, script: "git clone ..." },
+          { name: "docker", image: "docker:27", command: ["dockerd"], securityContext: { privileged: true } },
+        ],
+      });
+      add(s, "kubernetes:tekton.dev/v1:ClusterTask", "all-steps", {
+        stepTemplate: { securityContext: { privileged: true } },
+        steps: [{ name: "one", image: IMG }],
+        sidecars: [{ name: "net", image: IMG, securityContext: { capabilities: { add: ["NET_ADMIN"] } } }],
+      });
+      add(s, "kubernetes:tekton.dev/v1beta1:StepAction", "action", { image: IMG, script: "mount /dev/sda1 /mnt", securityContext: { privileged: true } });
+      add(s, "kubernetes:tekton.dev/v1:TaskRun", "run", { taskRef: { name: "build" }, podTemplate: { hostNetwork: true } });
+      add(s, "kubernetes:tekton.dev/v1:PipelineRun", "prun", {
+        pipelineSpec: {
+          tasks: [{ name: "t", taskSpec: { steps: [{ name: "s", image: IMG, workingDir: "/w", securityContext: { allowPrivilegeEscalation: true } }] } }],
+        },
+        taskRunTemplate: { podTemplate: { volumes: [{ name: "docker", hostPath: { path: "/var/run/docker.sock" } }] } },
+      });
+    });
+    expect(messages(bad, p())).toEqual(
+      [
+        "build: Task/commerce/build asks for the node (steps[1].securityContext.privileged)",
+        "all-steps: ClusterTask/commerce/all-steps asks for the node (sidecars[0].securityContext.capabilities.add[0]=NET_ADMIN, stepTemplate.securityContext.privileged)",
+        "action: StepAction/commerce/action asks for the node (securityContext.privileged)",
+        "run: TaskRun/commerce/run asks for the node (podTemplate.hostNetwork)",
+        "prun: PipelineRun/commerce/prun asks for the node (pipelineSpec.tasks[0].taskSpec.steps[0].securityContext.allowPrivilegeEscalation, taskRunTemplate.podTemplate.volumes[0].hostPath)",
+      ].map((m) => `${m} ${NOT_LISTED}`),
+    );
+  });
+
+  test("Argo Workflows: a template's hostPath volume, podSpecPatch (workflow or template), hostNetwork, a script, an init container, a containerSet, a CronWorkflow's workflowSpec", () => {
+    const bad = mutated((s) => {
+      add(s, "kubernetes:argoproj.io/v1alpha1:Workflow", "wf", {
+        entrypoint: "main",
+        templates: [{ name: "main", container: { image: IMG, command: ["ls", "/host"] }, volumes: [{ name: "host", hostPath: { path: "/" } }] }],
+      });
+      add(s, "kubernetes:argoproj.io/v1alpha1:WorkflowTemplate", "patched", {
+        podSpecPatch: '{"hostPID": true}',
+        templates: [{ name: "main", container: { image: IMG, args: ["x"] }, podSpecPatch: "hostNetwork: true" }],
+      });
+      add(s, "kubernetes:argoproj.io/v1alpha1:ClusterWorkflowTemplate", "cwt", {
+        hostNetwork: true,
+        securityContext: { sysctls: [{ name: "kernel.core_pattern", value: "|/x" }] },
+        templates: [
+          { name: "s", script: { image: IMG, command: ["sh"], source: "id", securityContext: { privileged: true } } },
+          {
+            name: "i",
+            initContainers: [{ name: "i", image: IMG, securityContext: { capabilities: { add: ["SYS_ADMIN"] } } }],
+            container: { image: IMG, args: ["y"] },
+          },
+          { name: "set", containerSet: { containers: [{ name: "a", image: IMG, command: ["a"], securityContext: { procMount: "Unmasked" } }] } },
+        ],
+      });
+      add(s, "kubernetes:argoproj.io/v1alpha1:CronWorkflow", "cron", {
+        schedule: "0 * * * *",
+        workflowSpec: {
+          entrypoint: "m",
+          templates: [
+            { name: "m", sidecars: [{ name: "d", image: "docker:27-dind", securityContext: { privileged: true } }], container: { image: IMG, command: ["x"] } },
+          ],
+        },
+      });
+    });
+    const PATCH = "(a pod spec patch, which can set any privilege and the pack does not read)";
+    expect(messages(bad, p())).toEqual(
+      [
+        "wf: Workflow/commerce/wf asks for the node (templates[0].volumes[0].hostPath)",
+        `patched: WorkflowTemplate/commerce/patched asks for the node (podSpecPatch ${PATCH}, templates[0].podSpecPatch ${PATCH})`,
+        "cwt: ClusterWorkflowTemplate/commerce/cwt asks for the node (hostNetwork, securityContext.sysctls[0]=kernel.core_pattern, templates[0].script.securityContext.privileged, templates[1].initContainers[0].securityContext.capabilities.add[0]=SYS_ADMIN, templates[2].containerSet.containers[0].securityContext.procMount=Unmasked)",
+        "cron: CronWorkflow/commerce/cron asks for the node (workflowSpec.templates[0].sidecars[0].securityContext.privileged)",
+      ].map((m) => `${m} ${NOT_LISTED}`),
+    );
+    // A podSpecPatch is refused unless the workload itself is granted.
+    const granted = podPrivileges("mandatory", {
+      ...cfg("pod-privileges"),
+      privilegedWorkloads: [...(cfg("pod-privileges").privilegedWorkloads as string[]), "WorkflowTemplate/commerce/patched"],
+    });
+    expect(messages(bad, granted).map((m) => m.split(":")[0])).toEqual(["wf", "cwt", "cron"]);
+  });
+
+  test("ordinary objects pass: a Tekton Task with plain steps, an Argo Workflow with a plain container, a custom resource with an image and no container field", () => {
+    const ok = mutated((s) => {
+      add(s, "kubernetes:tekton.dev/v1:Task", "plain", {
+        params: [{ name: "revision", type: "string" }],
+        steps: [
+          { name: "build", image: IMG, script: "mvn -B package", computeResources: { requests: { cpu: "1" } }, securityContext: { runAsNonRoot: true } },
+          { name: "push", image: IMG, command: ["crane"], args: ["push"], env: [{ name: "HOME", value: "/tekton/home" }] },
+        ],
+        volumes: [{ name: "cache", emptyDir: {} }],
+      });
+      add(s, "kubernetes:argoproj.io/v1alpha1:Workflow", "hello", {
+        entrypoint: "main",
+        securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+        templates: [{ name: "main", container: { image: IMG, command: ["echo", "hello"], resources: { limits: { memory: "64Mi" } } } }],
+      });
+      add(s, "kubernetes:example.com/v1:Catalog", "catalog", { image: "harbor.livemall.internal/commerce/catalog:1", replicas: 2 });
+    });
+    expect(messages(ok, p())).toEqual([]);
+  });
+});
+
+describe("pod-privileges (T11): a value unknown during preview inside a list or under a chart's privilege value, issue #30", () => {
+  const p = () => podPrivileges("mandatory", cfg("pod-privileges"));
+  // What knownCopy (policies/rules/policy.ts) turns a value CrossGuard cannot read during preview into.
+  const U = "(unknown during preview)";
+  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+
+  test("an unknown volumes[0], capabilities.add[0], sysctls[0], container, port, hostPath under a volume, seccomp type: each named at its path", () => {
+    const bad = mutated((s) => {
+      const spec = podSpec(s, ORDER);
+      spec.volumes = [U, { name: "h", hostPath: U }, ...(spec.volumes ?? [])];
+      spec.containers[0].securityContext = { capabilities: { drop: ["ALL"], add: [U] }, seccompProfile: { type: U } };
+      spec.containers[0].ports = [U];
+      spec.securityContext = { sysctls: [U, { name: U, value: "1" }] };
+      spec.initContainers = [...spec.initContainers, U];
+    });
+    const initIndex = podSpec(bad, ORDER).initContainers.length - 1;
+    expect(messages(bad, p())).toEqual([
+      `${ORDER}: Deployment/commerce/order-service asks for the node (` +
+        [
+          `template.spec.containers[0].ports[0] ${U}`,
+          `template.spec.containers[0].securityContext.capabilities.add[0] ${U}`,
+          `template.spec.containers[0].securityContext.seccompProfile.type ${U}`,
+          `template.spec.initContainers[${initIndex}] ${U}`,
+          `template.spec.securityContext.sysctls[0] ${U}`,
+          `template.spec.securityContext.sysctls[1].name ${U}`,
+          `template.spec.volumes[0] ${U}`,
+          `template.spec.volumes[1].hostPath ${U}`,
+        ].join(", ") +
+        `) ${NOT_LISTED}`,
+    ]);
+  });
+
+  test("an unknown value at a chart's privilege path or a map on its way is named (a grant covers only its own path); an unknown elsewhere in values passes", () => {
+    const bad = mutated((s) => {
+      const controller = any(one(s, "prod1-ingress-controller").props).values.controller;
+      controller.image = U;
+      any(one(s, "prod1-metrics-metrics-server").props).values = U;
+      const kps = any(one(s, "prod1-monitoring-kube-prometheus-stack").props).values;
+      kps["prometheus-node-exporter"] = U;
+      kps.nodeExporter = { enabled: U };
+    });
+    expect(messages(bad, p()).map((m) => m.slice(0, m.indexOf(" but is not")))).toEqual([
+      `prod1-metrics-metrics-server: kube-system/metrics-server asks for the node (values ${U})`,
+      `prod1-monitoring-kube-prometheus-stack: monitoring/kube-prometheus-stack asks for the node (nodeExporter.enabled ${U}, prometheus-node-exporter ${U})`,
+      `prod1-ingress-controller: ingress-nginx/ingress-nginx asks for the node (controller.image ${U})`,
+    ]);
+    // The granted path itself unknown is still only what the grant allows; a tag or a replica count unknown holds no privilege.
+    const ok = mutated((s) => {
+      any(one(s, "prod1-monitoring-kube-prometheus-stack").props).values["prometheus-node-exporter"] = { hostNetwork: U, hostPID: true };
+      const controller = any(one(s, "prod1-ingress-controller").props).values.controller;
+      controller.image = { ...controller.image, tag: U };
+      controller.replicaCount = U;
+    });
+    expect(messages(ok, p())).toEqual([]);
+  });
+
+  test("a custom resource whose steps are unknown is a workload, and its steps are named; unknown valueYamlFiles is refused", () => {
+    const bad = mutated((s) => {
+      s.resources.push({
+        type: "kubernetes:tekton.dev/v1:Task",
+        name: "later",
+        urn: "urn:pulumi:prod1::platform::kubernetes:tekton.dev/v1:Task::later",
+        props: { metadata: { name: "later", namespace: "commerce" }, spec: { steps: U } },
+      });
+      any(one(s, "prod1-ingress-controller").props).valueYamlFiles = U;
+    });
+    expect(messages(bad, p())).toEqual([
+      `prod1-ingress-controller: ingress-nginx/ingress-nginx sets valueYamlFiles, which hand the chart values or objects the plan does not show, so neither its privileges nor its Services can be judged; put them in values, or ${FIX} (pod-privileges.unreadValuesReleases)`,
+      `later: Task/commerce/later asks for the node (steps ${U}) ${NOT_LISTED}`,
+    ]);
+  });
+});
+
 describe("no-public-load-balancers (T15)", () => {
   const p = () => noPublicLoadBalancers("mandatory", cfg("no-public-load-balancers"));
 
@@ -1248,7 +1435,7 @@ describe("issue #30 M3: the app's whole image repository, and images in every ob
   });
 });
 
-describe("issue #30 m1: *List kinds are refused by pod-privileges", () => {
+describe("issue #30 m1: lists (kind List or <Kind>List with items) are refused by pod-privileges", () => {
   test("a PersistentVolumeList holding a hostPath volume and a DeploymentList holding a privileged pod are each refused by name", () => {
     const add = (s: PolicyStack, type: string, name: string, items: unknown[]) =>
       s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props: { items } });
@@ -1263,6 +1450,27 @@ describe("issue #30 m1: *List kinds are refused by pod-privileges", () => {
     expect(messages(bad, podPrivileges("mandatory", cfg("pod-privileges")))).toEqual([
       `pvs: kubernetes:core/v1:PersistentVolumeList ${why}`,
       `deps: kubernetes:apps/v1:DeploymentList ${why}`,
+    ]);
+  });
+
+  test("only a real list is refused: a kind that ends in List without items (a CRD's AccessList) passes, a kind List or <Kind>List with items or unknown items does not", () => {
+    const add = (s: PolicyStack, type: string, name: string, props: Record<string, unknown>) =>
+      s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props });
+    const ok = mutated((s) => {
+      add(s, "kubernetes:security.example.com/v1:AccessList", "access", {
+        metadata: { name: "access", namespace: "commerce" },
+        spec: { subjects: ["team-a"] },
+      });
+      add(s, "kubernetes:example.com/v1:WhiteList", "white", { metadata: { name: "white" }, spec: { cidrs: ["10.0.0.0/8"] } });
+    });
+    expect(messages(ok, podPrivileges("mandatory", cfg("pod-privileges")))).toEqual([]);
+    const bad = mutated((s) => {
+      add(s, "kubernetes:v1:List", "plain", { items: [] });
+      add(s, "kubernetes:security.example.com/v1:AccessList", "access", { items: "(unknown during preview)" });
+    });
+    expect(messages(bad, podPrivileges("mandatory", cfg("pod-privileges")))).toEqual([
+      "plain: kubernetes:v1:List declares objects as a list, whose items the pack does not judge one by one (privileges, hostPath volumes, grants); declare each item as its own resource",
+      "access: kubernetes:security.example.com/v1:AccessList declares objects as a list (items (unknown during preview)), whose items the pack does not judge one by one (privileges, hostPath volumes, grants); declare each item as its own resource",
     ]);
   });
 });
