@@ -882,6 +882,7 @@ describe.each([
         gone = (await admin.request("GET", "/api/v1/persistentvolumes/scratch")).status;
       }
       expect(gone).toBe(404);
+      expect(status(await admin.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/test-eve-cluster-admin"))).toBe(200);
     },
   );
 
