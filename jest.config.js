@@ -23,6 +23,7 @@ const UNIT = [
   "docs/docs",
   "fleet/fleetAddressPlan",
   "k8s/flannel",
+  "k8s/nodeVolumes",
   "network/ports",
   "ops/canaryPromotion",
   "ops/newApp",

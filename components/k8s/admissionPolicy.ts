@@ -18,6 +18,11 @@
 // - Pods and workload objects in PLATFORM_NAMESPACES, from anyone but SYSTEM_DEPLOYERS: otherwise a user
 //   with write rights there could have a controller create a granted pod.
 //   docs/pod-admission.md has the table of every chart workload and why.
+// - PersistentVolumes with `spec.hostPath` or `spec.local` (created, or updated while they hold one), unless
+//   NODE_VOLUME_GRANTS names the volume with that source and path: a claim bound to one gives any pod that
+//   mounts it, in any namespace, a directory of the node (`/` included), which Pod Security baseline allows
+//   (it reads the pod's own volumes, a PersistentVolumeClaim there is no hostPath). Nobody is exempt: the disk
+//   CSI driver's provisioner creates `spec.csi` volumes, which this policy does not read.
 // The policies use the Kubernetes CEL IP/CIDR library (isIP, cidr().containsIP; KEP-4174, 1.31).
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterAccess, createObject, inCluster, K8sObject } from "./k8sObjects";
@@ -174,6 +179,23 @@ export const BASELINE_CAPABILITIES = [
   "SYS_CHROOT",
 ];
 
+/** A PersistentVolume that may take a directory of the node: which source, the one path, and why. */
+export interface NodeVolumeGrant {
+  why: string;
+  source: "hostPath" | "local";
+  /** The exact `spec.hostPath.path` / `spec.local.path` (the api-server refuses `..` in either). */
+  path: string;
+}
+
+/**
+ * The PersistentVolumes, by name, that may have `spec.hostPath` or `spec.local`: none today (no stack plans
+ * one, and the disk CSI driver's volumes are `spec.csi`). A grant names one volume, one source and one path,
+ * so the name cannot be recreated pointing elsewhere; the policy pack grants the planned object separately
+ * (pod-privileges.privilegedWorkloads `PersistentVolume/<name>`), and test/k8s/nodeVolumes.test.ts holds the
+ * two lists equal.
+ */
+export const NODE_VOLUME_GRANTS: Readonly<Record<string, NodeVolumeGrant>> = {};
+
 /** Ranges no Endpoints, EndpointSlice or externalIP from a non-system principal may point into. */
 export function forbiddenRoutes(vpcCidr: string): string[] {
   return ["100.64.0.0/10", "169.254.0.0/16", "fe80::/10", vpcCidr];
@@ -182,6 +204,7 @@ export function forbiddenRoutes(vpcCidr: string): string[] {
 export const NO_METADATA_ROUTES = "platform-no-host-routes";
 export const HOST_ACCESS = "platform-host-access";
 export const DEPLOYERS = "platform-system-deployers";
+export const NODE_VOLUMES = "platform-node-volumes";
 
 // The control plane's own users: not service accounts (the api-server, the controller-manager, the nodes), not anonymous.
 const CONTROL_PLANE_USER =
@@ -206,8 +229,46 @@ function binding(name: string): K8sObject {
 
 const list = (xs: string[]) => `[${xs.map((x) => `'${x}'`).join(", ")}]`;
 
-/** The three policies and their bindings. */
-export function admissionPolicyObjects(vpcCidr: string): K8sObject[] {
+/** A DNS-1123 subdomain, what the api-server takes as a PersistentVolume's name. */
+const PV_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** The policy refusing hostPath and local PersistentVolumes outside `grants`. */
+export function nodeVolumesPolicy(grants: Readonly<Record<string, NodeVolumeGrant>>): K8sObject {
+  for (const [name, g] of Object.entries(grants)) {
+    if (!PV_NAME.test(name))
+      throw new Error(`NODE_VOLUME_GRANTS: ${JSON.stringify(name)} is not a PersistentVolume name (a DNS-1123 subdomain, at most 253 characters)`);
+    if (!g.path.startsWith("/") || g.path.split("/").includes(".."))
+      throw new Error(`NODE_VOLUME_GRANTS.${name}.path: ${JSON.stringify(g.path)} must be an absolute path without '..' (the api-server refuses '..')`);
+  }
+  // JSON's string escapes are CEL's for these characters; a name or path cannot break out of its literal.
+  const granted = Object.entries(grants).map(
+    ([name, g]) => `(object.metadata.name == ${JSON.stringify(name)} && variables.source == '${g.source}' && variables.path == ${JSON.stringify(g.path)})`,
+  );
+  return policy(NODE_VOLUMES, {
+    matchConstraints: {
+      // The source cannot change on an update (ValidatePersistentVolumeUpdate, before admission): UPDATE holds a
+      // volume made before this policy to it (no claim is bound to it), and status is a subresource, not matched.
+      resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["persistentvolumes"] }],
+    },
+    matchConditions: [{ name: "takes-a-node-directory", expression: "has(object.spec.hostPath) || has(object.spec.local)" }],
+    variables: [
+      { name: "source", expression: "has(object.spec.hostPath) ? 'hostPath' : 'local'" },
+      { name: "path", expression: "has(object.spec.hostPath) ? object.spec.hostPath.path : object.spec.local.path" },
+      { name: "granted", expression: granted.length > 0 ? granted.join(" || ") : "false" },
+    ],
+    validations: [
+      {
+        // A volume on its way out may lose its finalizers (the pv-protection controller), nothing else.
+        expression: "variables.granted || (request.operation == 'UPDATE' && has(oldObject.metadata.deletionTimestamp) && object.spec == oldObject.spec)",
+        messageExpression:
+          "'a hostPath or local PersistentVolume gives any pod that claims it a directory of the node, so only the volumes NODE_VOLUME_GRANTS names (components/k8s/admissionPolicy.ts) may have one, at the granted path; not ' + object.metadata.name + ' (' + variables.source + ' ' + variables.path + ', by ' + request.userInfo.username + ')'",
+      },
+    ],
+  });
+}
+
+/** The four policies and their bindings. */
+export function admissionPolicyObjects(vpcCidr: string, nodeVolumeGrants: Readonly<Record<string, NodeVolumeGrant>> = NODE_VOLUME_GRANTS): K8sObject[] {
   const ranges = forbiddenRoutes(vpcCidr);
   // True when x is an IP address in its canonical form (no leading zeros, no IPv4-mapped IPv6: the api-server
   // accepts those with a warning and the mirroring controller rewrites them) in none of the ranges.
@@ -344,7 +405,16 @@ export function admissionPolicyObjects(vpcCidr: string): K8sObject[] {
       },
     ],
   });
-  return [routes, binding(NO_METADATA_ROUTES), host, binding(HOST_ACCESS), deployers, binding(DEPLOYERS)];
+  return [
+    routes,
+    binding(NO_METADATA_ROUTES),
+    host,
+    binding(HOST_ACCESS),
+    deployers,
+    binding(DEPLOYERS),
+    nodeVolumesPolicy(nodeVolumeGrants),
+    binding(NODE_VOLUMES),
+  ];
 }
 
 export interface AdmissionPoliciesArgs {

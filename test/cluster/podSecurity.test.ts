@@ -4,7 +4,7 @@
 // What the real api-server does with them is in test/controlplane/controlPlane.test.ts.
 import YAML from "yaml";
 import { writeFileText } from "../../components/cluster/cloudInit";
-import { ofType, plan } from "../support/offline";
+import { ofType, plan, STACK_NAMES } from "../support/offline";
 
 async function masterFiles(stack: string): Promise<Map<string, string>> {
   const p = await plan(stack);
@@ -54,18 +54,20 @@ test("prod1: the api-server reads PodSecurity defaults (baseline enforced, restr
   });
 });
 
-test("prod1: three ValidatingAdmissionPolicies, each bound with Deny; routes may not point into 100.64.0.0/10, link-local or the VPC", async () => {
+test("prod1: four ValidatingAdmissionPolicies, each bound with Deny; routes may not point into 100.64.0.0/10, link-local or the VPC", async () => {
   const p = await plan("prod1");
   const policies = ofType(p, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy");
   expect(policies.map((x) => (x.inputs.metadata as { name: string }).name).sort()).toEqual([
     "platform-host-access",
     "platform-no-host-routes",
+    "platform-node-volumes",
     "platform-system-deployers",
   ]);
   const bindings = ofType(p, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding");
   expect(bindings.map((b) => b.inputs.spec).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([
     { policyName: "platform-host-access", validationActions: ["Deny"] },
     { policyName: "platform-no-host-routes", validationActions: ["Deny"] },
+    { policyName: "platform-node-volumes", validationActions: ["Deny"] },
     { policyName: "platform-system-deployers", validationActions: ["Deny"] },
   ]);
   const routes = policies.find((x) => (x.inputs.metadata as { name: string }).name === "platform-no-host-routes")!;
@@ -94,6 +96,33 @@ test("prod1: three ValidatingAdmissionPolicies, each bound with Deny; routes may
     "kube-system:endpointslicemirroring-controller",
   ]);
 });
+
+test.each(STACK_NAMES)(
+  "%s: platform-node-volumes refuses every hostPath and local PersistentVolume (no grant), bound with Deny, and the plan holds no such volume",
+  async (stack) => {
+    const p = await plan(stack);
+    const named = (type: string) =>
+      ofType(p, `kubernetes:admissionregistration.k8s.io/v1:${type}`).filter((r) => (r.inputs.metadata as { name: string }).name === "platform-node-volumes");
+    const [policy, ...more] = named("ValidatingAdmissionPolicy");
+    expect(more).toEqual([]);
+    const spec = policy.inputs.spec as {
+      failurePolicy: string;
+      matchConstraints: unknown;
+      matchConditions: unknown;
+      variables: { name: string; expression: string }[];
+    };
+    expect(spec.failurePolicy).toBe("Fail");
+    expect(spec.matchConstraints).toEqual({
+      resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["persistentvolumes"] }],
+    });
+    expect(spec.matchConditions).toEqual([{ name: "takes-a-node-directory", expression: "has(object.spec.hostPath) || has(object.spec.local)" }]);
+    expect(spec.variables.find((v) => v.name === "granted")!.expression).toBe("false");
+    expect(named("ValidatingAdmissionPolicyBinding").map((b) => b.inputs.spec)).toEqual([{ policyName: "platform-node-volumes", validationActions: ["Deny"] }]);
+    // Nothing the stack plans would need a grant.
+    const volumes = ["kubernetes:core/v1:PersistentVolume", "kubernetes:core/v1:PersistentVolumePatch"].flatMap((t) => ofType(p, t));
+    expect(volumes.filter((v) => ["hostPath", "local"].some((k) => k in ((v.inputs.spec as Record<string, unknown> | undefined) ?? {})))).toEqual([]);
+  },
+);
 
 test("Pod Security privileged is labelled on kube-flannel and kubesphere-system only: the host's KubeSphere Namespace, a member's NamespacePatch", async () => {
   const privileged = async (stack: string) => {

@@ -14,6 +14,7 @@ import * as path from "path";
 import { promisify } from "util";
 import YAML from "yaml";
 import { JOIN_TOKEN_PLACEHOLDER } from "../../components/cluster/kubeadm";
+import { NODE_VOLUME_GRANTS, nodeVolumesPolicy } from "../../components/k8s/admissionPolicy";
 import { readStackFile } from "../../components/config/stackFiles";
 import { workspaceTemplate } from "../../components/fleet/console";
 import { placeWorkspaces, type WorkspacesConfig } from "../../components/fleet/consoleSchema";
@@ -772,6 +773,118 @@ describe.each([
     const mirroring = new KubeClient(h.cp.kubeconfig, controllerIdentity("endpointslicemirroring-controller"));
     expect(await verdict(mirroring, slice("mirrored", "IPv4", "100.100.100.200"))).toEqual([201, ""]);
   });
+
+  // Issue 30, T11: a PersistentVolume with spec.hostPath or spec.local hands a directory of the node to any pod that
+  // claims it (Pod Security baseline reads only the pod's own volumes). eve holds the built-in cluster-admin role by a
+  // ClusterRoleBinding (RBAC allows her everything) but is in none of the admin groups: platform-node-volumes refuses
+  // her hostPath and local volumes, admits the disk CSI driver's kind, and a volume NODE_VOLUME_GRANTS names (a test
+  // grant, applied here and withdrawn) only at its path. Upstream validation keeps a volume's source immutable.
+  ifReady(
+    "admission: a hostPath or local PersistentVolume outside NODE_VOLUME_GRANTS is refused, even to a cluster-admin by RBAC; CSI volumes pass",
+    async () => {
+      const admin = h.cp.client;
+      const eve = new KubeClient(h.cp.kubeconfig, { user: "eve", groups: ["system:authenticated"] });
+      const status = (r: { status: number }) => r.status;
+      const crb = await admin.create({
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: "test-eve-cluster-admin" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "eve" }],
+      } as unknown as K8sObject);
+      expect([201, 409]).toContain(status(crb));
+      const pv = (name: string, source: Record<string, unknown>, extra: Record<string, unknown> = {}): K8sObject =>
+        ({
+          apiVersion: "v1",
+          kind: "PersistentVolume",
+          metadata: { name, ...extra },
+          spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], ...source },
+        }) as unknown as K8sObject;
+      const onNode = {
+        nodeAffinity: {
+          required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [`${stack}-master-0`] }] }] },
+        },
+      };
+      const verdict = async (client: KubeClient, o: K8sObject, dryRun = true) => {
+        const r = await client.create(o, { dryRun });
+        return [r.status, r.status === 201 ? "" : serverMessage(r)];
+      };
+      const refused = (name: string, what: string, user: string) => [
+        422,
+        `persistentvolumes "${name}" is forbidden: ValidatingAdmissionPolicy 'platform-node-volumes' with binding 'platform-node-volumes' denied request: a hostPath or local PersistentVolume gives any pod that claims it a directory of the node, so only the volumes NODE_VOLUME_GRANTS names (components/k8s/admissionPolicy.ts) may have one, at the granted path; not ${name} (${what}, by ${user})`,
+      ];
+      const remove = (name: string) => admin.request("DELETE", `/api/v1/persistentvolumes/${name}`);
+      const patch = (client: KubeClient, name: string, body: unknown) =>
+        client.request("PATCH", `/api/v1/persistentvolumes/${name}`, body, "application/merge-patch+json");
+
+      // The control: RBAC lets eve create PersistentVolumes (a CSI one is admitted, for real).
+      const disk = pv("test-disk", { csi: { driver: "diskplugin.csi.alibabacloud.com", volumeHandle: "d-test0000000000000001", fsType: "ext4" } });
+      expect(await verdict(eve, disk, false)).toEqual([201, ""]);
+      // A harmless-looking directory, the whole node as a local volume, and the same from the admin identity: refused.
+      expect(await verdict(eve, pv("app-cache", { hostPath: { path: "/var/cache/app" } }))).toEqual(refused("app-cache", "hostPath /var/cache/app", "eve"));
+      expect(await verdict(eve, pv("node-root", { local: { path: "/" }, ...onNode }))).toEqual(refused("node-root", "local /", "eve"));
+      expect(await verdict(admin, pv("pki", { hostPath: { path: "/etc/kubernetes", type: "Directory" } }))).toEqual(
+        refused("pki", "hostPath /etc/kubernetes", "kubernetes-admin"),
+      );
+      // An update cannot add a hostPath to an admitted volume: the api-server's own validation refuses it before admission
+      // (ValidatePersistentVolumeUpdate, k8s.io/kubernetes pkg/apis/core/validation/validation.go, v1.35.4).
+      const swapped = await patch(eve, "test-disk", { spec: { csi: null, hostPath: { path: "/" } } });
+      expect([swapped.status, serverMessage(swapped)]).toEqual([
+        422,
+        expect.stringMatching(
+          /^PersistentVolume "test-disk" is invalid: spec\.persistentvolumesource: Forbidden: spec\.persistentvolumesource is immutable after creation\n/,
+        ),
+      ]);
+      expect(status(await remove("test-disk"))).toBe(200);
+
+      // A grant (a test one: the program has none) admits its name at its path, and nothing else.
+      const planned_ = planned(h, "ValidatingAdmissionPolicy").find((p) => p.metadata.name === "platform-node-volumes")!;
+      expect(planned_).toEqual(nodeVolumesPolicy(NODE_VOLUME_GRANTS));
+      const granted = pv("scratch", { hostPath: { path: "/var/lib/scratch", type: "DirectoryOrCreate" } }, { finalizers: ["test.platform/hold"] });
+      const until = async (want: number, o: K8sObject) => {
+        // A policy's change reaches the api-server's admission through its informer: a moment.
+        let r = await eve.create(o, { dryRun: true });
+        for (let i = 0; i < 100 && r.status !== want; i++) {
+          await new Promise((res) => setTimeout(res, 200));
+          r = await eve.create(o, { dryRun: true });
+        }
+        return r.status;
+      };
+      expect(status(await admin.apply(nodeVolumesPolicy({ scratch: { why: "test", source: "hostPath", path: "/var/lib/scratch" } })))).toBe(200);
+      try {
+        expect(await until(201, granted)).toBe(201);
+        expect(await verdict(eve, granted, false)).toEqual([201, ""]);
+        expect(await verdict(eve, pv("scratch", { hostPath: { path: "/" } }))).toEqual(refused("scratch", "hostPath /", "eve"));
+        expect(await verdict(eve, pv("scratch", { local: { path: "/var/lib/scratch" }, ...onNode }))).toEqual(
+          refused("scratch", "local /var/lib/scratch", "eve"),
+        );
+        expect(await verdict(eve, pv("scratch-2", { hostPath: { path: "/var/lib/scratch" } }))).toEqual(
+          refused("scratch-2", "hostPath /var/lib/scratch", "eve"),
+        );
+      } finally {
+        expect(status(await admin.apply(planned_))).toBe(200);
+      }
+      expect(await until(422, granted)).toBe(422);
+      // The grant withdrawn (as for a volume made before the policy): nobody may bind it to a claim or relabel it ...
+      const bind = await patch(eve, "scratch", { spec: { claimRef: { namespace: "attacker", name: "grab" } } });
+      expect([bind.status, serverMessage(bind)]).toEqual(refused("scratch", "hostPath /var/lib/scratch", "eve"));
+      const relabel = await patch(admin, "scratch", { metadata: { labels: { a: "b" } } });
+      expect([relabel.status, serverMessage(relabel)]).toEqual(refused("scratch", "hostPath /var/lib/scratch", "kubernetes-admin"));
+      // ... and once deleted it may lose its finalizers (the pv-protection controller's update), nothing else.
+      expect(status(await remove("scratch"))).toBe(200);
+      const whileDeleting = await patch(eve, "scratch", { spec: { claimRef: { namespace: "attacker", name: "grab" } } });
+      expect([whileDeleting.status, serverMessage(whileDeleting)]).toEqual(refused("scratch", "hostPath /var/lib/scratch", "eve"));
+      const release = await patch(eve, "scratch", { metadata: { finalizers: null } });
+      expect(release.status).toBe(200);
+      let gone = 200;
+      for (let i = 0; i < 100 && gone !== 404; i++) {
+        await new Promise((res) => setTimeout(res, 200));
+        gone = (await admin.request("GET", "/api/v1/persistentvolumes/scratch")).status;
+      }
+      expect(gone).toBe(404);
+      expect(status(await admin.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/test-eve-cluster-admin"))).toBe(200);
+    },
+  );
 
   ifReady("RBAC (SubjectAccessReview): the kubesphere-host credential may do what the host's proxy does; a stranger may not", async () => {
     const binding = planned(h, "ClusterRoleBinding").find((b) => b.metadata.name === "kubesphere-host");
