@@ -13,7 +13,8 @@ import { DiskCsi, diskCsiScopeTag, diskStatements, ESSD_STORAGE_CLASS } from "./
 import { MetricsServer } from "./components/k8s/metricsServer";
 import { loadStackConfig } from "./components/config/stackConfig";
 import { PROJECT_DIR } from "./components/config/stackFiles";
-import { preValidatedTags } from "./components/ops/prodTags";
+import { preStackRef, readValidatedImages, validatedImages, validatedTagsFor } from "./components/fleet/validatedImages";
+import { tierOf } from "./policies/fleet";
 import { FleetLinks } from "./components/fleet/fleet";
 import { hostFacts } from "./components/fleet/hostLookup";
 import { memberRegistrations } from "./components/fleet/memberRegistrations";
@@ -44,6 +45,11 @@ export = async () => {
   // that member's credential for it and its api-server (components/fleet/memberRegistrations.ts).
   const host = config.hostStack ? hostFacts(config.hostStack, config.stack) : undefined;
   const members = config.kubesphere?.enabled && !host ? memberRegistrations(config.kubesphere.members ?? []) : [];
+  // Prod runs only what pre validated (T21): pre's deployed list, read from its output through a StackReference
+  // prod -> pre (components/fleet/validatedImages.ts). The reference is worked out (and a fleet without one pre
+  // stack refused) before any resource is registered; the read itself is awaited where the apps need it.
+  const preRef = config.isProd && Object.keys(config.apps ?? {}).length > 0 ? preStackRef(config.hostStack, PROJECT_DIR) : undefined;
+  const preImages = preRef ? readValidatedImages(preRef, config.stack) : undefined;
 
   const network = new Network(config.stack, {
     clusterName: config.stack,
@@ -283,7 +289,7 @@ export = async () => {
       : undefined;
     const agent = tracing && { image: mirrored(AGENT_IMAGE, imageMirror), oapAddress: tracing.oapAddress, sampleNPer3Secs: config.tracing?.sampleNPer3Secs };
     // Prod runs only what pre validated: the pack checks the Deployments' tags against this (T21).
-    const preTags = config.isProd ? (preValidatedTags(PROJECT_DIR) ?? {}) : undefined;
+    const preTags = preImages ? await preImages : undefined;
     for (const [app, appConfig] of Object.entries(config.apps)) {
       new JavaApp(`${config.stack}-${app}`, {
         cluster: access,
@@ -299,7 +305,7 @@ export = async () => {
         imageMirror,
         agent,
         agentToken: config.secrets.tracingAgentToken,
-        ...(preTags ? { validatedInPre: preTags[app] ?? [] } : {}),
+        ...(preTags ? { validatedInPre: validatedTagsFor(preTags, app, appConfig.image) } : {}),
       });
     }
   }
@@ -327,6 +333,8 @@ export = async () => {
       message: cluster.nodesJoined.message,
     },
     kubeconfig: cluster.kubeconfig,
+    // What prod reads from pre through its StackReference (components/fleet/validatedImages.ts, T21).
+    ...(tierOf(config.stack, PROJECT_DIR) === "pre" ? { validatedImages: validatedImages(config.apps) } : {}),
     ingressAddress: ingress.slbAddress,
     vpcId: network.vpcId,
     egressIp: network.egressIp,

@@ -86,6 +86,7 @@ const SLOW = [
   "config/beforeResources",
   "cluster/cluster",
   "cluster/workerToken",
+  "fleet/validatedInPre",
 ];
 // A listed file that no longer exists (moved or deleted) would silently fall into `plan`: refuse it. A file listed
 // twice (in one list or two) would run in two projects, or its second entry hide a missing one: refuse that too.

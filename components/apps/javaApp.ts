@@ -141,7 +141,8 @@ export interface JavaAppArgs {
    */
   ingressController?: pulumi.Resource;
   /**
-   * Prod only: the tags pre validated for this app (pre's tag and history, components/ops/prodTags.ts), recorded as the
+   * Prod only: the tags pre validated for this app (pre's tag and history, from pre's deployed output through a
+   * StackReference: components/fleet/validatedImages.ts), recorded as the
    * component's input so the pack's validated-in-pre rule can hold the Deployments' tags against them (T21). Default none.
    */
   validatedInPre?: string[];

@@ -1,7 +1,8 @@
 // Prod runs only what pre validated (the image tested in pre goes to prod without
 // a rebuild): every tag a prod-tier stack runs (platform:tier: prod, policies/fleet.ts), canary tags included, must be pre's
 // current tag for that app or in pre's history. `npm run check:fleet` reports
-// the rest; CI runs it on every PR (.ci/run).
+// the rest from the stack files; CI runs it on every PR (.ci/run). The program and
+// the pack hold prod to pre's deployed output instead (components/fleet/validatedImages.ts, T21).
 import * as fs from "fs";
 import * as path from "path";
 import { PROJECT } from "../config/stackConfig";
@@ -17,19 +18,6 @@ interface AppTags {
 function appsOf(dir: string, stack: string): Record<string, AppTags> | undefined {
   if (!fs.existsSync(path.join(dir, `Pulumi.${stack}.yaml`))) return undefined;
   return (readStackFile(stack, dir).values[`${PROJECT}:apps`] ?? {}) as Record<string, AppTags>;
-}
-
-/**
- * The tags pre validated, per app: its current tag and its history (what prod may run). The program
- * records them on each prod app's JavaApp component, so the pack's validated-in-pre rule refuses a
- * tag pre never ran in `pulumi preview --policy-pack` itself (docs/threat-model.md, T21).
- * Undefined when the fleet has not exactly one pre-tier stack.
- */
-export function preValidatedTags(dir: string): Record<string, string[]> | undefined {
-  const pres = stacksOfTier("pre", dir);
-  if (pres.length !== 1) return undefined;
-  const apps = appsOf(dir, pres[0]) ?? {};
-  return Object.fromEntries(Object.entries(apps).map(([app, p]) => [app, [p.tag, ...(p.history ?? [])].filter((t): t is string => typeof t === "string")]));
 }
 
 /** One line per prod tag pre never ran, naming the stack file key; the prod stacks and pre are the fleet's (the stack files in `dir`). */

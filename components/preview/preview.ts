@@ -8,6 +8,7 @@ import { ConfigError, parseStackConfig } from "../config/stackConfig";
 import { DiffableResource, PlanDiff } from "./planDiff";
 import { checkPlan, loadPolicyConfig, policyConfigFileFor, Violation } from "./policyCheck";
 import { hostFacts } from "../fleet/hostLookup";
+import { preStackRef, VALIDATED_IMAGES_OUTPUT, validatedImages } from "../fleet/validatedImages";
 import type { MockOptions } from "./mocks";
 import { Plan, PlannedResource, redact, runOffline } from "./runtime";
 import { EngineConfig, listStacks, loadEngineConfig, PROJECT_DIR, readProjectName, readStackFile, stackFilePath } from "../config/stackFiles";
@@ -85,6 +86,17 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
         throw e;
       }
       stackOutputs[ref] = { outputs: member.plan.rawOutputs, secretOutputNames: member.plan.secretOutputs };
+    }
+  }
+  // A prod stack reads the images pre validated from pre's output (StackReference prod -> pre, T21). Offline
+  // that reference is answered from pre's stack file through the function pre's program exports it with
+  // (components/fleet/validatedImages.ts): cheap, pre is not planned. A caller's own answer for it wins
+  // (tests give pre's recorded output).
+  if (settings.isProd && Object.keys(settings.apps ?? {}).length > 0) {
+    const preRef = preStackRef(settings.hostStack, dir);
+    if (!stackOutputs?.[preRef]) {
+      const preApps = readStackFile(preRef.split("/").pop()!, dir).values[`${project}:apps`] as Parameters<typeof validatedImages>[0];
+      stackOutputs = { ...stackOutputs, [preRef]: { outputs: { [VALIDATED_IMAGES_OUTPUT]: validatedImages(preApps) }, secretOutputNames: [] } };
     }
   }
   const plan = await runOffline({

@@ -116,11 +116,13 @@ interface Plan {
 }
 const preview = (stack: string) => node(["--stack-size=4000", "-r", "ts-node/register/transpile-only", "components/preview/cli.ts", stack, "--json"]);
 
-test("the offline preview, run in the copy, plans prod3 cleanly: prod2's 286 resources on prod3's own ranges, its apps on Apollo's PRO", () => {
+test("the offline preview, run in the copy, plans prod3 cleanly: prod2's 287 resources on prod3's own ranges, its apps on Apollo's PRO", () => {
   const r = preview("prod3");
   expect([r.status, r.stderr]).toEqual([0, ""]);
   const plan = JSON.parse(r.stdout) as Plan;
-  expect(plan.resources).toHaveLength(286);
+  expect(plan.resources).toHaveLength(287);
+  // Like prod1 and prod2, it reads the images pre validated from pre's output (T21), nothing else.
+  expect(plan.resources.filter((x) => x.type === "pulumi:pulumi:StackReference").map((x) => x.inputs.name)).toEqual(["livemall/platform/pre"]);
   const vpc = plan.resources.find((x) => x.type === "alicloud:vpc/network:Network")!;
   expect(vpc.urn).toBe("urn:pulumi:prod3::platform::platform:network:Network$alicloud:vpc/network:Network::prod3-vpc");
   expect(vpc.inputs.cidrBlock).toBe("10.60.0.0/16");
@@ -141,7 +143,8 @@ test("the host's preview, run in the copy, registers prod3 and places both works
   expect([r.status, r.stderr]).toEqual([0, ""]);
   const plan = JSON.parse(r.stdout) as Plan;
   const clusters = plan.resources.filter((x) => x.type === "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster");
-  expect(clusters.map((c) => (c.inputs.metadata as { name: string }).name)).toEqual(["dev", "test", "pre", "prod1", "prod2", "prod3"]);
+  // Sorted: the plan lists each Cluster as its member's outputs resolve (pre's, which carry validatedImages, come last).
+  expect(clusters.map((c) => (c.inputs.metadata as { name: string }).name).sort()).toEqual(["dev", "pre", "prod1", "prod2", "prod3", "test"]);
   const templates = plan.resources.filter((x) => x.type === "kubernetes:tenant.kubesphere.io/v1beta1:WorkspaceTemplate");
   expect(
     templates.map((t) => [

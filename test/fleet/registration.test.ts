@@ -1,5 +1,5 @@
 // Least privilege across stacks: a member reads nothing from the host's state
-// (no StackReference, no host credential anywhere in its plan); the host pulls
+// (no StackReference to it, no host credential anywhere in its plan); the host pulls
 // the registration of the KubeSphere members it lists, with each member's own
 // `kubesphere-host` credential, never an admin kubeconfig.
 import { execFileSync } from "child_process";
@@ -26,14 +26,15 @@ const rawText = (p: { rawInputs: Record<string, unknown> }) => JSON.stringify(p.
 const unwrap = (v: unknown): unknown => (v && typeof v === "object" && "value" in (v as object) ? (v as { value: unknown }).value : v);
 
 describe.each(["dev", "prod1"])("member %s reads nothing from the host's state", (stack) => {
-  test("no StackReference, and the host's admin kubeconfig (a sentinel) is in none of its resources' inputs", async () => {
+  test("no StackReference to the host, and the host's admin kubeconfig (a sentinel) is in none of its resources' inputs", async () => {
     // Whatever the host's state would hand out, with its admin kubeconfig replaced by a sentinel.
     const host = await plan("host");
     const stackOutputs = {
       "livemall/platform/host": { outputs: { ...host.rawOutputs, kubeconfig: HOST_ADMIN }, secretOutputNames: host.secretOutputs },
     };
     const { plan: p } = await previewStack({ stack, stackOutputs });
-    expect(ofType(p, STACK_REF)).toEqual([]);
+    // A prod stack reads pre's validated images (T21, components/fleet/validatedImages.ts), nothing else.
+    expect(ofType(p, STACK_REF).map((r) => r.inputs.name)).toEqual(stack === "prod1" ? ["livemall/platform/pre"] : []);
     expect(p.resources.length).toBeGreaterThan(100);
     expect(Object.keys(p.rawInputs)).toHaveLength(p.resources.filter((r) => r.operation !== "read").length);
     expect(rawText(p)).not.toContain(HOST_ADMIN);
@@ -176,14 +177,17 @@ describe("the host registers exactly the members it lists", () => {
   test("the default host preview plans its members and registers them with what they issued", async () => {
     const host = await plan("host");
     // One offline run at a time.
-    const members = [await plan("dev"), await plan("test"), await plan("pre"), await plan("prod1"), await plan("prod2")];
+    const members = { dev: await plan("dev"), test: await plan("test"), pre: await plan("pre"), prod1: await plan("prod1"), prod2: await plan("prod2") };
+    // By the Cluster's name: the plan lists resources as their inputs resolve, and each Cluster waits on its member's outputs
+    // (pre's, which carry validatedImages, resolve later than prod1's).
     const clusters = ofType(host, CLUSTER);
-    expect(clusters).toHaveLength(5);
-    clusters.forEach((c, i) => {
+    expect(clusters.map((c) => (c.inputs.metadata as { name: string }).name).sort()).toEqual(["dev", "pre", "prod1", "prod2", "test"]);
+    for (const c of clusters) {
+      const member = members[(c.inputs.metadata as { name: keyof typeof members }).name];
       const spec = unwrap(host.rawInputs[c.urn].spec) as { connection: { kubernetesAPIEndpoint: string; kubeconfig: string } };
-      expect(Buffer.from(String(unwrap(spec.connection.kubeconfig)), "base64").toString()).toBe(members[i].rawOutputs.kubesphereHostKubeconfig);
-      expect(spec.connection.kubernetesAPIEndpoint).toBe(members[i].rawOutputs.apiServer);
-    });
+      expect(Buffer.from(String(unwrap(spec.connection.kubeconfig)), "base64").toString()).toBe(member.rawOutputs.kubesphereHostKubeconfig);
+      expect(spec.connection.kubernetesAPIEndpoint).toBe(member.rawOutputs.apiServer);
+    }
   });
 });
 

@@ -1219,7 +1219,7 @@ describe("validated-in-pre (T21): the real preview refuses a prod tag pre never 
   const p = () => validatedInPre("mandatory", cfg("validated-in-pre"));
   const PRE_ORDER_TAGS = ["order-service-v2.3.1", "order-service-v2.3.0", "order-service-v2.2.4", "order-service-v2.2.3"];
 
-  test("prod1 passes; each JavaApp component carries the tags pre validated for it, read from Pulumi.pre.yaml", () => {
+  test("prod1 passes; each JavaApp component carries the tags pre validated for it, read from pre's output (offline: from Pulumi.pre.yaml)", () => {
     expect(messages(prod1, p())).toEqual([]);
     // Its registered outputs, which is what CrossGuard's stack policies see.
     expect(one(prod1, "prod1-order-service").props).toEqual({

@@ -1,0 +1,148 @@
+// T21 (docs/threat-model.md): prod runs only what pre validated, and "what pre
+// validated" is pre's deployed output, read through a StackReference prod -> pre,
+// not pre's stack file in the PR's checkout. Offline the mocks answer that
+// reference from pre's stack file (the same function pre exports it with); a test
+// gives the reference pre's recorded output instead, as the real preview would.
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PROJECT_DIR } from "../../components/config/stackFiles";
+import { preStackRef, validatedImages, validatedTagsFor } from "../../components/fleet/validatedImages";
+import { byName, ofType, plan, previewStack } from "../support/offline";
+
+const STACK_REF = "pulumi:pulumi:StackReference";
+const JAVA_APP = "platform:k8s:JavaApp";
+const PRE_REF = "livemall/platform/pre";
+
+/** What pre exports today (Pulumi.pre.yaml's apps: tag, then history), written out by hand. */
+const PRE_OUTPUT = {
+  "order-service": {
+    repository: "harbor.livemall.internal/commerce/order-service",
+    tags: ["order-service-v2.3.1", "order-service-v2.3.0", "order-service-v2.2.4", "order-service-v2.2.3"],
+  },
+  "distribution-center": {
+    repository: "harbor.livemall.internal/commerce/distribution-center",
+    tags: ["distribution-center-v1.8.0", "distribution-center-v1.7.5"],
+  },
+  "supply-chain": { repository: "harbor.livemall.internal/scm/supply-chain", tags: ["supply-chain-v3.1.2", "supply-chain-v3.1.1"] },
+};
+/** pre's output as its last `pulumi up` recorded it: the answer the real preview gets. */
+const recorded = (outputs: Record<string, unknown>) => ({ [PRE_REF]: { outputs, secretOutputNames: [] } });
+
+describe("pre exports the images it validated; prod reads them through a StackReference", () => {
+  test("pre's plan outputs validatedImages: each app's repository and its tag plus history", async () => {
+    const pre = await plan("pre");
+    expect(pre.outputs.validatedImages).toEqual(PRE_OUTPUT);
+    expect(ofType(pre, STACK_REF)).toEqual([]);
+    // No other stack exports it.
+    expect((await plan("prod1")).outputs.validatedImages).toBeUndefined();
+  });
+
+  test.each(["prod1", "prod2"])("%s reads pre (one StackReference, a read) and its JavaApps carry pre's lists", async (stack) => {
+    const p = await plan(stack);
+    const refs = ofType(p, STACK_REF);
+    expect(refs.map((r) => [r.name, r.inputs.name, r.operation])).toEqual([["validated-in-pre", PRE_REF, "read"]]);
+    expect(Object.fromEntries(ofType(p, JAVA_APP).map((a) => [a.inputs.app, a.inputs.validatedInPre]))).toEqual({
+      "order-service": PRE_OUTPUT["order-service"].tags,
+      "distribution-center": PRE_OUTPUT["distribution-center"].tags,
+      "supply-chain": PRE_OUTPUT["supply-chain"].tags,
+    });
+  });
+
+  test("non-prod stacks read nothing from pre", async () => {
+    for (const stack of ["dev", "test", "pre"]) {
+      expect(ofType(await plan(stack), STACK_REF)).toEqual([]);
+      expect(ofType(await plan(stack), JAVA_APP).map((a) => a.inputs.validatedInPre)).toEqual([undefined, undefined, undefined]);
+    }
+  });
+
+  test("the reference: the org and project of platform:hostStack, the fleet's one pre-tier stack", () => {
+    expect(preStackRef("livemall/platform/host", PROJECT_DIR)).toBe("livemall/platform/pre");
+    expect(preStackRef("acme/platform/host", PROJECT_DIR)).toBe("acme/platform/pre");
+    expect(preStackRef("host", PROJECT_DIR)).toBe("pre");
+    expect(preStackRef(undefined, PROJECT_DIR)).toBe("pre");
+    // A fleet whose pre stack was re-tiered as a second test stack has no pre to read.
+    const noPre = fs.mkdtempSync(path.join(os.tmpdir(), "no-pre-"));
+    for (const f of fs.readdirSync(PROJECT_DIR)) if (/^Pulumi\..*yaml$/.test(f)) fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(noPre, f));
+    const preFile = path.join(noPre, "Pulumi.pre.yaml");
+    fs.writeFileSync(preFile, fs.readFileSync(preFile, "utf8").replace("  platform:env: pre\n", "  platform:env: pre\n  platform:tier: test\n"));
+    expect(() => preStackRef("livemall/platform/host", noPre)).toThrow(
+      "platform:tier: prod reads the images pre validated from the fleet's one pre-tier stack; the fleet has none",
+    );
+  });
+
+  test("validatedImages and validatedTagsFor: another repository of the same app name validates nothing", () => {
+    expect(validatedImages({ a: { image: "h.example/p/a", tag: "a-v2", history: ["a-v1"] }, b: { tag: "b-v1" } })).toEqual({
+      a: { repository: "h.example/p/a", tags: ["a-v2", "a-v1"] },
+    });
+    expect(validatedTagsFor(PRE_OUTPUT, "supply-chain", "harbor.livemall.internal/scm/supply-chain")).toEqual(["supply-chain-v3.1.2", "supply-chain-v3.1.1"]);
+    expect(validatedTagsFor(PRE_OUTPUT, "supply-chain", "harbor.livemall.internal/sandbox/supply-chain")).toEqual([]);
+    expect(validatedTagsFor(PRE_OUTPUT, "payment-gateway", "harbor.livemall.internal/commerce/payment-gateway")).toEqual([]);
+  });
+});
+
+describe("a PR that edits pre's stack file and prod's together no longer forges the list", () => {
+  let dir: string;
+  /** A checkout where one PR moved pre's order-service to v2.4.0 (history grows) and prod1's with it. */
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "forged-pre-"));
+    for (const f of fs.readdirSync(PROJECT_DIR)) if (/^Pulumi\..*yaml$/.test(f)) fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(dir, f));
+    for (const d of ["esc", "policies/config"]) fs.cpSync(path.join(PROJECT_DIR, d), path.join(dir, d), { recursive: true });
+    const edit = (file: string, from: string, to: string) => {
+      const text = fs.readFileSync(path.join(dir, file), "utf8");
+      expect(text).toContain(from);
+      fs.writeFileSync(path.join(dir, file), text.replace(from, to));
+    };
+    edit(
+      "Pulumi.pre.yaml",
+      "      tag: order-service-v2.3.1\n      history:\n",
+      "      tag: order-service-v2.4.0\n      history:\n        - order-service-v2.3.1\n",
+    );
+    edit("Pulumi.prod1.yaml", "      tag: order-service-v2.3.0\n", "      tag: order-service-v2.4.0\n");
+  });
+
+  const validatedInPreFindings = (v: { policy: string; message: string }[]) => v.filter((x) => x.policy === "validated-in-pre").map((x) => x.message);
+
+  test("offline, the mocks answer from the PR's pre file: the two agree and the plan passes", async () => {
+    const { plan: p, violations } = await previewStack({ stack: "prod1", dir });
+    expect(byName(p, "prod1-order-service", JAVA_APP).inputs.validatedInPre).toEqual([
+      "order-service-v2.4.0",
+      "order-service-v2.3.1",
+      "order-service-v2.3.0",
+      "order-service-v2.2.4",
+      "order-service-v2.2.3",
+    ]);
+    expect(validatedInPreFindings(violations)).toEqual([]);
+  });
+
+  test("answered with pre's deployed output (no v2.4.0), the pack refuses prod1's order-service, naming the app, the tag and pre", async () => {
+    const { plan: p, violations } = await previewStack({ stack: "prod1", dir, stackOutputs: recorded({ validatedImages: PRE_OUTPUT }) });
+    expect(byName(p, "prod1-order-service", JAVA_APP).inputs.validatedInPre).toEqual(PRE_OUTPUT["order-service"].tags);
+    expect(validatedInPreFindings(violations)).toEqual([
+      "prod1-order-service-deployment-order-service: commerce/order-service container app runs harbor.livemall.internal/commerce/order-service:order-service-v2.4.0, a tag pre never validated (pre ran order-service-v2.3.1, order-service-v2.3.0, order-service-v2.2.4, order-service-v2.2.3); release it into pre, then `npm run promote -- pre <prod stack> order-service`",
+    ]);
+    expect(violations.find((v) => v.policy === "validated-in-pre")!.level).toBe("mandatory");
+  });
+});
+
+describe("pre's output missing (pre never deployed): prod refuses in one line", () => {
+  test("the run fails naming the reference and what to do", () => {
+    // In a child process: the SDK's rejected promises after a failed run must reach its own handlers (as runInvalid.ts).
+    const out = execFileSync(
+      process.execPath,
+      [
+        "-r",
+        "ts-node/register/transpile-only",
+        "test/support/runWithStackOutputs.ts",
+        "prod1",
+        JSON.stringify(recorded({ apiServer: "https://pre.example:6443" })),
+      ],
+      { cwd: PROJECT_DIR, encoding: "utf8" },
+    );
+    expect(out).toBe(
+      "failed: prod1 runs only images pre validated, read from livemall/platform/pre's output validatedImages, which that stack does not have: " +
+        "run `pulumi up` on livemall/platform/pre from main first, then preview prod1 again",
+    );
+  });
+});
