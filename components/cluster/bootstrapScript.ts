@@ -76,7 +76,9 @@ export function bootstrapScript(c: ClusterBootstrap, n: NodeBootstrap, s: Bootst
     UNIT_DIR: underRoot(PACKAGE_UNIT_DIR),
     METADATA_SLICE,
     METADATA_DROPINS: METADATA_SLICE_DROPINS.join(" "),
-    NODE_NAME: n.hostname,
+    // Only a master's part reads its name (its client certificates, its etcd member): a worker's script
+    // names no node, so a cluster's workers share one compressed script (cloudInit.ts).
+    ...(cp && { NODE_NAME: n.hostname }),
     JOIN_TRIES: n.role === "worker" ? 60 : 10,
     ...(n.joinTokenStore && {
       METADATA_URL: `http://${METADATA_ADDRESS}`,

@@ -103,9 +103,14 @@ function file(path: string, content: string, permissions: string): WriteFile {
   return { path, content, owner: "root:root", permissions };
 }
 
-/** gzip+base64 (cloud-init write_files `encoding: gz+b64`): the bootstrap text would not fit the budget as is. */
-function gzFile(path: string, content: string, permissions: string): WriteFile {
-  return { path, content: gzB64(content), owner: "root:root", permissions, encoding: "gz+b64" };
+/**
+ * gzip+base64 (cloud-init write_files `encoding: gz+b64`): the bootstrap text would not fit the budget as is.
+ * A text that names its node (a master's bootstrap script) is compressed without the cache: kept, such
+ * texts would push out the ones every node shares.
+ */
+function gzFile(path: string, content: string, permissions: string, perNode = false): WriteFile {
+  const b64 = perNode ? gzipSync(Buffer.from(content), { level: 9 }).toString("base64") : gzB64(content);
+  return { path, content: b64, owner: "root:root", permissions, encoding: "gz+b64" };
 }
 
 /** Compressed texts by source text: most files are the same on every node of a cluster (see gzB64). */
@@ -153,6 +158,60 @@ export interface NodeSettings {
   containerdVersion?: string;
 }
 
+/** A worker's bootstrap script without comments, by its text: a cluster's workers share one (it names no node). */
+const uncommentedScripts = new Map<string, string>();
+
+function uncommented(script: string, perNode: boolean): string {
+  if (perNode) return withoutComments(script);
+  let text = uncommentedScripts.get(script);
+  if (text === undefined) {
+    text = withoutComments(script);
+    if (uncommentedScripts.size >= 16) uncommentedScripts.clear();
+    uncommentedScripts.set(script, text);
+  }
+  return text;
+}
+
+const YAML_OPTIONS = { lineWidth: 0 } as const;
+
+/** YAML of the parts every node of a role and cluster shares (a top-level pair, a write_files entry), by their JSON. */
+const sharedYaml = new Map<string, string>();
+
+function rendered(id: string, render: () => string): string {
+  let text = sharedYaml.get(id);
+  if (text === undefined) {
+    text = render();
+    if (sharedYaml.size >= 256) sharedYaml.clear();
+    sharedYaml.set(id, text);
+  }
+  return text;
+}
+
+/**
+ * `#cloud-config` and the document's YAML: byte for byte `YAML.stringify(doc, { lineWidth: 0 })`
+ * (test/cluster/cluster.test.ts round-trips every node's user data of the six stacks through the library),
+ * put together from the rendering of each top-level pair and of each write_files entry, since a block mapping
+ * is its pairs' texts in order and a block sequence its items'. What is not in `perNode` (the hostname, the
+ * entries that name the node) is rendered once per run: at 1000 workers rendering the same parts again was
+ * most of the YAML time (BENCHMARKS.md).
+ */
+function cloudConfig(doc: Record<string, unknown>, perNode: Set<unknown>): string {
+  let out = "#cloud-config\n";
+  for (const [key, value] of Object.entries(doc)) {
+    if (key !== "write_files") {
+      const render = () => YAML.stringify({ [key]: value }, YAML_OPTIONS);
+      out += perNode.has(key) ? render() : rendered(JSON.stringify([key, value]), render);
+      continue;
+    }
+    out += "write_files:\n";
+    for (const entry of value as object[]) {
+      const render = () => YAML.stringify({ write_files: [entry] }, YAML_OPTIONS).slice("write_files:\n".length);
+      out += perNode.has(entry) ? render() : rendered(JSON.stringify(["write_files", entry]), render);
+    }
+  }
+  return out;
+}
+
 /** The node's complete user data: "#cloud-config" followed by YAML. */
 export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap, extras?: UserDataExtras, settings: NodeSettings = {}): string {
   validateClusterBootstrap(c);
@@ -161,12 +220,15 @@ export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap, extras?: U
   const containerdVersion = settings.containerdVersion ?? DEFAULT_CONTAINERD_VERSION;
   if (!/^\d+\.\d+(\.\d+)?[.-]?$/.test(containerdVersion))
     throw new Error(`containerdVersion: ${JSON.stringify(containerdVersion)} is not a version prefix like "1.7." or "1.7.28"`);
+  // The join configuration names the node, and so does a master's bootstrap script: rendered per node. Every
+  // other entry is the same on each node of a role and cluster (see cloudConfig).
+  const join = file(KUBEADM_CONFIG_PATH, renderJoinConfiguration(c, n), "0600");
   const files: WriteFile[] = [
     file("/etc/modules-load.d/k8s.conf", `${MODULES.join("\n")}\n`, "0644"),
     file("/etc/sysctl.d/99-kubernetes.conf", `${SYSCTLS.join("\n")}\n`, "0644"),
     gzFile("/etc/containerd/config.toml", containerdConfig(c), "0644"),
     // No token in it: the placeholder is replaced at boot (a master mints one, a worker reads the masters' from KMS).
-    file(KUBEADM_CONFIG_PATH, renderJoinConfiguration(c, n), "0600"),
+    join,
   ];
   if (master) {
     files.push(gzFile(KUBEADM_INIT_CONFIG_PATH, renderInitConfiguration(c, n), "0600"));
@@ -177,8 +239,9 @@ export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap, extras?: U
   files.push(gzFile(`/etc/systemd/system/${METADATA_GUARD_UNIT}`, metadataGuardUnit(), "0644"));
   files.push(gzFile(`/etc/systemd/system/${BOOTSTRAP_UNIT}`, bootstrapUnit(), "0644"));
   // Without its comments: the commented source is bootstrapScript.ts, and the budget is tight.
-  files.push(gzFile(BOOTSTRAP_SCRIPT_PATH, withoutComments(bootstrapScript(c, n, { containerdVersion })), "0700"));
-  const files_ = [...files, ...(extras?.files ?? [])];
+  const script = gzFile(BOOTSTRAP_SCRIPT_PATH, uncommented(bootstrapScript(c, n, { containerdVersion }), master), "0700", master);
+  files.push(script);
+  const perNode = new Set<unknown>(["hostname", join, ...(master ? [script] : []), ...(extras?.files ?? [])]);
 
   const doc = {
     hostname: n.hostname,
@@ -186,7 +249,7 @@ export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap, extras?: U
     // name must be the stable pool name (prod1-general-3).
     preserve_hostname: false,
     manage_etc_hosts: true,
-    write_files: files_,
+    write_files: [...files, ...(extras?.files ?? [])],
     // The unit, not runcmd, runs the bootstrap: it reruns after a reboot until done.
     runcmd: [
       ["systemctl", "daemon-reload"],
@@ -195,7 +258,7 @@ export function renderUserData(c: ClusterBootstrap, n: NodeBootstrap, extras?: U
       ...(extras?.runcmd ?? []),
     ],
   };
-  const text = `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}`;
+  const text = cloudConfig(doc, perNode);
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > USER_DATA_LIMIT_BYTES) {
     throw new Error(`user data for ${n.hostname} is ${bytes} bytes, over the ${USER_DATA_LIMIT_BYTES}-byte budget (ECS takes at most 32 KB before Base64)`);

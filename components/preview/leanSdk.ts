@@ -3,7 +3,7 @@
 // large plan (about 500k promises and 3k resources at 1000 workers) spends
 // seconds producing them. runOffline installs these equivalents for the run and
 // undoes them after; PREVIEW_STACK_TRACES=1 leaves the SDK as it is.
-import { closures, debuggable, resourceClass, state, v8Session } from "./sdkInternals";
+import { closures, debuggable, resourceClass, state } from "./sdkInternals";
 
 /**
  * Call after the mock options are set and before the program runs. Three SDK
@@ -12,12 +12,13 @@ import { closures, debuggable, resourceClass, state, v8Session } from "./sdkInte
  * PULUMI_DEBUG_PROMISE_LEAKS reads; every resource captures a full
  * source-mapped stack trace (`Resource.callsites` lifts the limit) for the
  * engine's source positions, which the mock monitor drops; and serializing the
- * dynamic provider (the readiness gate) turns the V8 debugger on for good,
- * which slows every promise after it. This swaps in equivalents and returns
- * the undo: the same leak tracking (the SDK's exit-time leak report still
- * works), no source positions, and the debugger on only while a function is
- * being serialized (re-enabling it replays every script to the SDK, so nothing
- * is missed). Error messages are untouched.
+ * dynamic providers (the readiness gates) turns the V8 debugger on, which
+ * replays every loaded script to the SDK and slows every promise after it,
+ * for code the mock monitor replaces by a placeholder. This swaps in
+ * equivalents and returns the undo: the same leak tracking (the SDK's
+ * exit-time leak report still works), no source positions, and a fixed text
+ * for each provider's code (NOT_SERIALIZED_OFFLINE). Error messages are
+ * untouched.
  */
 export function leanSdkDuringRun(): () => void {
   const original = debuggable.debuggablePromise;
@@ -43,22 +44,12 @@ export function leanSdkDuringRun(): () => void {
     };
   }
   resource.callsites = () => [];
+  // The dynamic providers' code: the plan shows a placeholder for it (runtime.ts), nothing offline runs it, and
+  // serializing it turns the V8 debugger on, which replays every loaded script (TypeScript's 9 MB among them)
+  // to the SDK. test/cluster/dynamicProviders.test.ts serializes each provider with the SDK's own function and
+  // loads the text as the engine's dynamic-provider host does, so a provider that stops serializing fails there.
   const serialize = closures.serializeFunction;
-  closures.serializeFunction = async (...args: unknown[]) => {
-    if (debuggerOff) await debuggerPost("Debugger.enable");
-    debuggerOff = false;
-    serializing++;
-    try {
-      return await serialize(...args);
-    } finally {
-      // Best effort: a debugger left on only costs time, and must not mask the serializer's own error.
-      if (--serializing === 0)
-        debuggerOff = await debuggerPost("Debugger.disable").then(
-          () => true,
-          () => false,
-        );
-    }
-  };
+  closures.serializeFunction = async () => ({ text: NOT_SERIALIZED_OFFLINE, containsSecrets: false });
   return () => {
     debuggable.debuggablePromise = original;
     resource.callsites = callsites;
@@ -66,11 +57,5 @@ export function leanSdkDuringRun(): () => void {
   };
 }
 
-let serializing = 0;
-let debuggerOff = false;
-
-/** A command on the SDK's own inspector session (the one that maps script ids to files). */
-async function debuggerPost(method: string): Promise<void> {
-  const session = await v8Session();
-  await new Promise<void>((resolve, reject) => session.post(method, (err) => (err ? reject(err) : resolve())));
-}
+/** What a dynamic resource's `__provider` input holds in an offline run. */
+export const NOT_SERIALIZED_OFFLINE = "[dynamic provider: not serialized offline]";

@@ -6,8 +6,8 @@
 // installed SDK differs, listing what to re-check, and when any other file
 // imports an SDK module by its path. Loading this module on the `pulumi up`
 // path costs nothing the SDK does not load anyway: every module required at the
-// top is one `@pulumi/pulumi` loads itself; the inspector session and the
-// protobuf pieces load only when the preview first uses them.
+// top is one `@pulumi/pulumi` loads itself; the protobuf pieces load only
+// when the preview first uses them.
 //
 // Checked against @pulumi/pulumi 3.276.0 (node_modules/@pulumi/pulumi/...):
 // - runtime/config.js         isConfigSecret(key): whether the engine passed the key in
@@ -23,9 +23,9 @@
 //                             debugPromiseLeaks mirrors PULUMI_DEBUG_PROMISE_LEAKS.
 // - resource.js               static Resource.callsites(), called per resource for the
 //                             engine's source positions.
-// - runtime/closure/serializeClosure.js   exports.serializeFunction(func, args).
-// - runtime/closure/v8Hooks.js            getSessionAsync(): the inspector session
-//                             that maps script ids to files.
+// - runtime/closure/serializeClosure.js   exports.serializeFunction(func, args), looked up
+//                             on the module's exports by dynamic/index.js (the offline run
+//                             swaps it; the dynamic-provider test calls the SDK's own).
 // - runtime/mocks.js          class MockMonitor: resources (a Map by URN), newUrn(parent,
 //                             type, name), registerResource / readResource /
 //                             registerResourceOutputs(req, callback).
@@ -37,7 +37,6 @@
 // - google-protobuf           Struct.fromJavaScript (a dependency of the SDK, declared
 //                             in package.json at the version the SDK asks for).
 /* eslint-disable @typescript-eslint/no-require-imports */
-import type { Session } from "inspector";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
@@ -52,7 +51,7 @@ export const RECHECK = [
   "runtime/settings.js: setMockOptions(monitor, project, stack, preview) and waitForRPCs()",
   "runtime/debuggable.js: debuggablePromise still called through exports, still only leak tracking besides the debug fields",
   "resource.js: Resource.callsites() still a static called per resource, only for source positions",
-  "runtime/closure/serializeClosure.js and v8Hooks.js: serializeFunction and getSessionAsync, the debugger session",
+  "runtime/closure/serializeClosure.js and dynamic/index.js: serializeFunction still looked up through the module (sc.serializeFunction) and returning { text, containsSecrets }",
   "runtime/mocks.js: MockMonitor's resources map, newUrn and the request getters RecordingMonitor reads",
   "runtime/resource.js: registerResource's argument order (the bench)",
   "proto/resource_pb.js and google-protobuf's Struct: the register response",
@@ -79,12 +78,6 @@ export const resourceClass = pulumi.Resource as unknown as { callsites(): unknow
 export const closures = require("@pulumi/pulumi/runtime/closure/serializeClosure") as {
   serializeFunction(...args: unknown[]): Promise<unknown>;
 };
-
-/** The SDK's own inspector session, loaded when first needed (as the SDK does). */
-export function v8Session(): Promise<Session> {
-  const hooks = require("@pulumi/pulumi/runtime/closure/v8Hooks") as { getSessionAsync(): Promise<Session> };
-  return hooks.getSessionAsync();
-}
 
 export const sdkResource = require("@pulumi/pulumi/runtime/resource") as { registerResource: (...a: unknown[]) => unknown };
 

@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import fc from "fast-check";
 import * as zlib from "zlib";
+import YAML from "yaml";
 import { diffPlans } from "../../components/preview/planDiff";
 import { planJson } from "../../components/preview/preview";
 import { redact } from "../../components/preview/runtime";
@@ -255,4 +256,19 @@ describe("generated documents pass the real tools", () => {
     expect(order).toContain("value: node.kubernetes.io/pool=order");
     expect(order).toMatch(/taints:\n\s+- key: dedicated\n\s+value: order\n\s+effect: NoSchedule/);
   });
+
+  test.each(["host", "dev", "test", "pre", "prod1", "prod2"])(
+    "%s: every node's user data is exactly what the yaml library writes for it (cloudInit.ts assembles it entry by entry)",
+    async (stack) => {
+      const p = await plan(stack);
+      const docs = p.artifacts.filter((a) => a.kind === "cloud-init");
+      expect(docs.length).toBeGreaterThanOrEqual(6);
+      for (const d of docs) {
+        expect(d.text.startsWith("#cloud-config\n")).toBe(true);
+        const body = d.text.slice("#cloud-config\n".length);
+        // Parse, write again with the options the program uses: the same bytes, or the assembly drifted from the library.
+        expect({ file: d.file, text: YAML.stringify(YAML.parse(body), { lineWidth: 0 }) }).toEqual({ file: d.file, text: body });
+      }
+    },
+  );
 });

@@ -49,7 +49,7 @@ describe("the SDK internals the preview uses", () => {
     expect([response.getUrn(), response.getId(), response.getObject().toJavaScript()]).toEqual(["urn:pulumi:s::p::t::n", "id-1", { a: "b" }]);
   });
 
-  it("the SDK still calls debuggablePromise through its exports (what the lean patch replaces)", () => {
+  it("the SDK still calls debuggablePromise and serializeFunction through their modules' exports (what the lean patch replaces)", () => {
     // The patch swaps the module's export; a direct local call would bypass it silently.
     const dir = path.join(ROOT, "node_modules/@pulumi/pulumi");
     const registration = fs.readFileSync(path.join(dir, "runtime/resource.js"), "utf8");
@@ -57,6 +57,10 @@ describe("the SDK internals the preview uses", () => {
     expect(registration).not.toMatch(/[^.\w]debuggablePromise\(/);
     const resource = fs.readFileSync(path.join(dir, "resource.js"), "utf8");
     expect(resource).toMatch(/Resource\.callsites\(\)/);
+    // The offline run swaps serializeFunction on the closure module: a dynamic resource must still reach it there.
+    const dynamic = fs.readFileSync(path.join(dir, "dynamic/index.js"), "utf8");
+    expect(dynamic).toMatch(/require\("\.\.\/runtime\/closure\/serializeClosure"\)/);
+    expect(dynamic).toMatch(/sc\.serializeFunction\(\(\) => provider/);
   });
 
   it("isConfigSecret tells the keys set as secrets from plain ones (pulumi up reads secrets through it)", () => {
