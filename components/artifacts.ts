@@ -21,7 +21,8 @@ export function resetArtifacts(): void {
 }
 
 export function recordArtifact(kind: ArtifactKind, file: string, text: pulumi.Input<string>): void {
-  pending?.push({ kind, file, text: pulumi.output(text) });
+  // An Output as it is: pulumi.output() would wrap it in one more apply (a thousand workers, a thousand applies).
+  pending?.push({ kind, file, text: pulumi.Output.isInstance(text) ? (text as pulumi.Output<string>) : pulumi.output(text) });
 }
 
 export async function collectArtifacts(): Promise<Artifact[]> {

@@ -245,10 +245,10 @@ export class Cluster extends pulumi.ComponentResource {
   private userData(
     bootstrap: pulumi.Output<ClusterBootstrap>,
     hostname: string,
-    node: pulumi.Input<NodeBootstrap>,
+    node: NodeBootstrap,
     extras?: Parameters<typeof renderUserData>[2],
   ): pulumi.Output<string> {
-    const text = pulumi.all([bootstrap, node]).apply(([c, n]) => renderUserData(c, n, extras, { containerdVersion: this.args.containerdVersion }));
+    const text = bootstrap.apply((c) => renderUserData(c, node, extras, { containerdVersion: this.args.containerdVersion }));
     recordArtifact("cloud-init", `${hostname}.yaml`, text);
     return text;
   }
