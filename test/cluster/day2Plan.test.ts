@@ -15,7 +15,7 @@ import { DAY2_INSTALLER_PATH } from "../../components/cluster/masterDay2";
 import { planToPolicyStack } from "../../components/preview/policyCheck";
 import { kubernetesVersionSkew } from "../../policies/rules/nodes";
 import { runPolicies } from "../../policies/pack";
-import { ofType, plan } from "../support/offline";
+import { alertRules, ofType, plan } from "../support/offline";
 
 jest.setTimeout(120_000);
 
@@ -145,10 +145,7 @@ test("a master's user data passes cloud-init schema", async () => {
 
 test("the PrometheusRule carries the backup and certificate alerts", async () => {
   const p = await plan("prod1");
-  // Every PrometheusRule of the plan (the platform's and tracing's), whatever order the plan registers them in.
-  const alerts = ofType(p, "kubernetes:monitoring.coreos.com/v1:PrometheusRule").flatMap((rule) =>
-    (rule.inputs.spec as { groups: { rules: { alert: string }[] }[] }).groups.flatMap((g) => g.rules.map((r) => r.alert)),
-  );
+  const alerts = alertRules(p).map((r) => r.alert);
   expect(alerts).toEqual(expect.arrayContaining(["EtcdBackupStale", "EtcdBackupNeverSucceeded", "KubeadmCertificateExpiresSoon"]));
 });
 

@@ -18,7 +18,7 @@ import {
   kubePrometheusStackValues,
   retentionSizeFor,
 } from "../../components/k8s/monitoringValues";
-import { byName, ofType, plan, STACK_NAMES } from "../support/offline";
+import { alertRules, byName, ofType, plan, STACK_NAMES } from "../support/offline";
 import { validateK8sObject } from "../support/k8sSchema";
 import { MOCK_CERT_PEM } from "../../components/preview/fixtures";
 
@@ -289,9 +289,7 @@ describe("the PrometheusRule from the plan", () => {
 
   test("thresholds from -c platform:monitoring.thresholds reach the rules; unset ones keep their default", async () => {
     const p = await plan("prod1", OVERRIDES);
-    // Every PrometheusRule of the plan (the platform's and tracing's), whatever order the plan registers them in.
-    const groups = ofType(p, RULE).flatMap((r) => (r.inputs.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups);
-    const rules = groups.flatMap((g) => g.rules);
+    const rules = alertRules(p);
     expect(rules.find((r) => r.alert === "IngressHigh5xxRate")!.expr).toContain("> 0.02\n");
     expect(rules.find((r) => r.alert === "IngressHigh4xxRate")!.expr).toContain("> 0.2\n");
     expect(rules.find((r) => r.alert === "PodRestartLoop")!.expr).toContain(">= 3");

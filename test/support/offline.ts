@@ -44,6 +44,15 @@ export function byName(p: Plan, name: string, type?: string): PlannedResource {
   return found[0];
 }
 
+/** Every alerting rule of every PrometheusRule in the plan (the platform's, tracing's, the SLOs'), whatever order the plan registers them in. */
+export function alertRules(p: Plan): { alert: string; expr: string }[] {
+  return ofType(p, "kubernetes:monitoring.coreos.com/v1:PrometheusRule").flatMap((rule) =>
+    (rule.inputs.spec as { groups: { rules: { alert?: string; expr: string }[] }[] }).groups.flatMap((g) =>
+      g.rules.filter((r): r is { alert: string; expr: string } => r.alert !== undefined),
+    ),
+  );
+}
+
 /** Runs `npm run preview -- ...` as a user would; never throws, returns the exit code and output. */
 export async function previewCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
