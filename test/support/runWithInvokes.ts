@@ -1,15 +1,18 @@
-// Child-process helper for test/fleet/registration.test.ts: previews a stack with
-// some invokes answered by fixed results (a look-up that finds nothing, or too
-// much) and prints how the run ended. A separate process for the reason
-// runInvalid.ts gives: the SDK's rejected promises after a failed run must reach
-// this process's handlers, not jest's.
+// Child-process helper: previews a stack with some invokes answered by fixed results
+// (a look-up that finds nothing, or too much; test/fleet/registration.test.ts) and,
+// optionally, other stacks' outputs given as StackReference answers by reference name
+// (test/fleet/validatedInPre.test.ts), and prints how the run ended. A separate process
+// for the reason runInvalid.ts gives: the SDK's rejected promises after a failed run
+// must reach this process's handlers, not jest's.
+// Usage: runWithInvokes.ts <stack> <invoke answers JSON> [<stack outputs JSON>]
 import { previewStack } from "../../components/preview/preview";
 
 async function main(): Promise<void> {
-  const [stack, json] = process.argv.slice(2);
-  const answers = JSON.parse(json) as Record<string, Record<string, unknown>>;
+  const [stack, invokesJson, outputsJson] = process.argv.slice(2);
+  const answers = JSON.parse(invokesJson) as Record<string, Record<string, unknown>>;
   const invokes = Object.fromEntries(Object.entries(answers).map(([token, answer]) => [token, () => answer]));
-  const outcome = await previewStack({ stack, invokes }).then(
+  const stackOutputs = outputsJson ? (JSON.parse(outputsJson) as Record<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>) : undefined;
+  const outcome = await previewStack({ stack, invokes, stackOutputs }).then(
     () => "succeeded",
     (e: unknown) => `failed: ${(e as Error).message}`,
   );
