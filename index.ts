@@ -2,6 +2,7 @@
 // validates the stack's config (throwing before any resource is registered),
 // composes the components and returns the stack outputs. The offline preview
 // calls the very same function under the SDK's mock runtime.
+import * as pulumi from "@pulumi/pulumi";
 import { BackupBucket } from "./components/cluster/backupBucket";
 import { etcdBackupBucket } from "./components/cluster/backupBucketName";
 import { Cluster } from "./components/cluster/cluster";
@@ -13,7 +14,15 @@ import { DiskCsi, diskCsiScopeTag, diskStatements, ESSD_STORAGE_CLASS } from "./
 import { MetricsServer } from "./components/k8s/metricsServer";
 import { loadStackConfig } from "./components/config/stackConfig";
 import { PROJECT_DIR } from "./components/config/stackFiles";
-import { preStackRef, readValidatedImages, validatedImages, validatedTagsFor } from "./components/fleet/validatedImages";
+import {
+  historyProblems,
+  preStackRef,
+  readOwnValidatedImages,
+  readValidatedImages,
+  unvalidatedTags,
+  validatedImages,
+  validatedTagsFor,
+} from "./components/fleet/validatedImages";
 import { tierOf } from "./policies/fleet";
 import { FleetLinks } from "./components/fleet/fleet";
 import { hostFacts } from "./components/fleet/hostLookup";
@@ -46,10 +55,20 @@ export = async () => {
   const host = config.hostStack ? hostFacts(config.hostStack, config.stack) : undefined;
   const members = config.kubesphere?.enabled && !host ? memberRegistrations(config.kubesphere.members ?? []) : [];
   // Prod runs only what pre validated (T21): pre's deployed list, read from its output through a StackReference
-  // prod -> pre (components/fleet/validatedImages.ts). The reference is worked out (and a fleet without one pre
-  // stack refused) before any resource is registered; the read itself is awaited where the apps need it.
-  const preRef = config.isProd && Object.keys(config.apps ?? {}).length > 0 ? preStackRef(config.hostStack, PROJECT_DIR) : undefined;
-  const preImages = preRef ? readValidatedImages(preRef, config.stack) : undefined;
+  // prod -> pre, and pre's history only grows by tags its last deploy listed (components/fleet/validatedImages.ts).
+  // Both are read and checked before any other resource is registered: `pulumi up --skip-preview` applies every
+  // change before CrossGuard's stack policies run.
+  const hasApps = Object.keys(config.apps ?? {}).length > 0;
+  const preRef =
+    hasApps && (config.isProd || tierOf(config.stack, PROJECT_DIR) === "pre")
+      ? preStackRef(pulumi.getOrganization(), pulumi.getProject(), PROJECT_DIR)
+      : undefined;
+  const preTags = preRef && config.isProd ? await readValidatedImages(preRef, config.stack) : undefined;
+  const notValidated = [
+    ...(preTags ? unvalidatedTags(config.apps, preTags, preRef!, config.stack) : []),
+    ...(preRef && !config.isProd ? historyProblems(config.apps, await readOwnValidatedImages(preRef), preRef) : []),
+  ];
+  if (notValidated.length > 0) throw new pulumi.RunError(`${config.stack} runs only what pre validated (T21):\n- ${notValidated.join("\n- ")}`);
 
   const network = new Network(config.stack, {
     clusterName: config.stack,
@@ -288,8 +307,7 @@ export = async () => {
         })
       : undefined;
     const agent = tracing && { image: mirrored(AGENT_IMAGE, imageMirror), oapAddress: tracing.oapAddress, sampleNPer3Secs: config.tracing?.sampleNPer3Secs };
-    // Prod runs only what pre validated: the pack checks the Deployments' tags against this (T21).
-    const preTags = preImages ? await preImages : undefined;
+    // Prod runs only what pre validated: the pack checks every container of the apps' workloads against this (T21).
     for (const [app, appConfig] of Object.entries(config.apps)) {
       new JavaApp(`${config.stack}-${app}`, {
         cluster: access,

@@ -1,19 +1,25 @@
 // Prod runs only what pre validated (docs/threat-model.md, T21), and "what pre
-// validated" is what pre's last `pulumi up` deployed, not what a PR says:
+// validated" is what pre's `pulumi up` deployed, not what a PR says:
 // - pre exports, as its stack output `validatedImages`, each app's image
-//   repository and the tags it validated (its current tag and its history),
-//   computed by validatedImages() from pre's settings;
+//   repository and the tags it validated (its current tag and its history; a
+//   canary it still runs is not validated yet), computed by validatedImages() from pre's settings; before that,
+//   pre reads its own last output (a StackReference to itself) and refuses a
+//   history that names a tag its last deploy did not list (historyProblems), so
+//   the list grows only by tags pre ran;
 // - every prod-tier stack reads that output through a StackReference prod -> pre
-//   (named `org/project/stack` as the host names its members: the org and project
-//   of `platform:hostStack`, the fleet's one pre-tier stack) and records the tags
-//   on each JavaApp, where the pack's validated-in-pre rule holds the app's
-//   workloads against them;
-// - offline (`npm run preview`, tests, bench) the mocks answer that reference with
-//   validatedImages() of pre's stack file (components/preview/preview.ts), so
+//   (`<org>/<project>/<pre>`: the running stack's own org and project, the
+//   fleet's one pre-tier stack), refuses before registering anything an app whose
+//   tag or canary tag is not on it (unvalidatedTags: `pulumi up --skip-preview`
+//   runs no stack policy before it changes things), and records the list on each
+//   JavaApp, where the pack's validated-in-pre rule holds every container of the
+//   app's workloads against it;
+// - offline (`npm run preview`, tests, bench) the mocks answer both references
+//   with validatedImages() of pre's stack file (components/preview/preview.ts), so
 //   offline the list is still the checkout's.
 // A StackReference reads every output of pre, secrets included (pre's admin
-// kubeconfig): whoever runs prod can read pre's state. Prod is the more trusted
-// stack, so the read goes from the more trusted to the less (as host -> member).
+// kubeconfig), and keeps them in prod's state: whoever runs prod can read pre's
+// state. Prod is the more trusted stack, so the read goes from the more trusted to
+// the less (as host -> member).
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../config/errors";
 import { PROJECT } from "../config/keys";
@@ -32,39 +38,41 @@ export interface ValidatedImage {
 interface AppImage {
   image?: unknown;
   tag?: unknown;
+  canary?: unknown;
   history?: unknown;
 }
 
+/** Its current tag and its history: a canary pre still runs beside the current tag is not validated yet. */
+const tagsOf = (a: AppImage): string[] => [a.tag, ...(Array.isArray(a.history) ? a.history : [])].filter((t): t is string => typeof t === "string");
+
 /**
- * The images pre validated, per app: the repository it runs and its current tag plus its `history`. The one
- * home for the fact: pre's program exports it, and the offline mocks answer prod's reference with it from
+ * The images pre validated, per app: the repository it runs and its current tag and its `history`.
+ * The one home for the fact: pre's program exports it, and the offline mocks answer the references with it from
  * pre's stack file. An app without a string `image` is left out (config validation refuses it anyway).
  */
 export function validatedImages(apps: Record<string, AppImage> | undefined): Record<string, ValidatedImage> {
   const out: Record<string, ValidatedImage> = {};
   for (const [app, a] of Object.entries(apps ?? {})) {
     if (typeof a?.image !== "string") continue;
-    const history = Array.isArray(a.history) ? a.history : [];
-    out[app] = { repository: a.image, tags: [a.tag, ...history].filter((t): t is string => typeof t === "string") };
+    out[app] = { repository: a.image, tags: tagsOf(a) };
   }
   return out;
 }
 
 /**
- * The reference prod reads pre through: `org/project/<pre>`, the org and project of `platform:hostStack` (the
- * form the host lists its members in, e.g. `livemall/platform/pre`), or `<pre>` alone (the current org and
- * project) when the stack names no host or names it without an org. A fleet without exactly one pre-tier stack
- * is a ConfigError naming the key that sets tiers.
+ * The reference prod reads pre through: `<org>/<project>/<pre>`, the running stack's own org and project
+ * (pulumi.getOrganization(), pulumi.getProject(): a name without an org would resolve to the CLI's default org,
+ * not the stack's) and the fleet's one pre-tier stack. A fleet without exactly one pre-tier stack is a
+ * ConfigError naming the key that sets tiers.
  */
-export function preStackRef(hostStack: string | undefined, dir?: string): string {
+export function preStackRef(org: string, project: string, dir?: string): string {
   const pres = stacksOfTier("pre", dir);
   if (pres.length !== 1) {
     throw new ConfigError([
       `${PROJECT}:tier: prod reads the images pre validated from the fleet's one pre-tier stack; the fleet has ${pres.length ? pres.join(", ") : "none"}`,
     ]);
   }
-  const parts = (hostStack ?? "").split("/");
-  return parts.length === 3 ? `${parts[0]}/${parts[1]}/${pres[0]}` : pres[0];
+  return `${org}/${project}/${pres[0]}`;
 }
 
 /** The one line prod refuses with when pre's output is not there (pre never deployed, or deployed before it exported it). */
@@ -75,25 +83,79 @@ export function missingOutputMessage(ref: string, stack: string): string {
   );
 }
 
-/**
- * Reads pre's validated images through a StackReference (a read in the plan, `validated-in-<pre>`). Resolves once
- * the output is read, so the JavaApps take plain lists; a missing or malformed output rejects with a RunError (the
- * CLI prints its one line, no stack trace: @pulumi/pulumi errors.ts RunError).
- */
-export async function readValidatedImages(ref: string, stack: string): Promise<Record<string, ValidatedImage>> {
-  const pre = new pulumi.StackReference(`validated-in-${ref.split("/").pop()}`, { name: ref });
-  const value: unknown = await pre.getOutputValue(VALIDATED_IMAGES_OUTPUT);
-  if (value === undefined || value === null) throw new pulumi.RunError(missingOutputMessage(ref, stack));
-  const wellFormed = (v: unknown): v is ValidatedImage =>
-    typeof v === "object" &&
-    v !== null &&
-    typeof (v as ValidatedImage).repository === "string" &&
-    Array.isArray((v as ValidatedImage).tags) &&
-    (v as ValidatedImage).tags.every((t) => typeof t === "string");
-  if (typeof value !== "object" || !Object.values(value).every(wellFormed)) {
+const wellFormed = (v: unknown): v is ValidatedImage =>
+  typeof v === "object" &&
+  v !== null &&
+  typeof (v as ValidatedImage).repository === "string" &&
+  Array.isArray((v as ValidatedImage).tags) &&
+  (v as ValidatedImage).tags.every((t) => typeof t === "string");
+
+/** A `validatedImages` output as read: undefined when the stack has none; a RunError when it is not app -> { repository, tags }. */
+async function readOutput(resourceName: string, ref: string): Promise<Record<string, ValidatedImage> | undefined> {
+  const value: unknown = await new pulumi.StackReference(resourceName, { name: ref }).getOutputValue(VALIDATED_IMAGES_OUTPUT);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "object" || Array.isArray(value) || !Object.values(value).every(wellFormed)) {
     throw new pulumi.RunError(`${ref}'s output ${VALIDATED_IMAGES_OUTPUT} is not a map of app -> { repository, tags }; run \`pulumi up\` on ${ref} from main`);
   }
   return value as Record<string, ValidatedImage>;
+}
+
+/**
+ * Reads pre's validated images through a StackReference (a read in the plan, `validated-in-<pre>`). Resolves once
+ * the output is read, so the JavaApps take plain lists; a missing or malformed output rejects with a RunError (the
+ * CLI prints its one line, no stack trace: @pulumi/pulumi 3.276.0 cmd/run/run.js prints a RunError's message alone).
+ */
+export async function readValidatedImages(ref: string, stack: string): Promise<Record<string, ValidatedImage>> {
+  const images = await readOutput(`validated-in-${ref.split("/").pop()}`, ref);
+  if (images === undefined) throw new pulumi.RunError(missingOutputMessage(ref, stack));
+  return images;
+}
+
+/** pre's own last `validatedImages` (a StackReference to itself, `previously-validated`); undefined before its first deploy with it. */
+export function readOwnValidatedImages(ref: string): Promise<Record<string, ValidatedImage> | undefined> {
+  return readOutput("previously-validated", ref);
+}
+
+/**
+ * What is wrong with pre's `history` against what its last deploy listed (`previous`, its own last output): each
+ * history entry must be a tag that output lists for the same repository, so a PR cannot add a tag pre never ran
+ * (a new app, or an app whose repository changed, starts with no history). Before pre's first deploy with the
+ * output there is nothing to hold it against (`previous` undefined): the stack file's history is taken as it is.
+ */
+export function historyProblems(apps: Record<string, AppImage> | undefined, previous: Record<string, ValidatedImage> | undefined, ref: string): string[] {
+  if (previous === undefined) return [];
+  const problems: string[] = [];
+  for (const [app, a] of Object.entries(apps ?? {})) {
+    const ran = previous[app] && previous[app].repository === a.image ? previous[app].tags : [];
+    const invented = (Array.isArray(a.history) ? a.history : []).filter((t) => !ran.includes(t as string));
+    if (invented.length > 0)
+      problems.push(
+        `${PROJECT}:apps.${app}.history lists ${invented.join(", ")}, which ${ref}'s last deploy did not run (its ${VALIDATED_IMAGES_OUTPUT} for ${app}: ${ran.join(", ") || "none"}); history holds only tags pre ran`,
+      );
+  }
+  return problems;
+}
+
+/**
+ * What prod's apps would run that pre did not validate: each app's tag and canary tag must be on pre's list for
+ * the same repository. Checked by the program before it registers anything, because `pulumi up --skip-preview`
+ * (how the deploy job runs) applies every change before CrossGuard's stack policies run.
+ */
+export function unvalidatedTags(apps: Record<string, AppImage> | undefined, images: Record<string, ValidatedImage>, ref: string, stack: string): string[] {
+  const problems: string[] = [];
+  for (const [app, a] of Object.entries(apps ?? {})) {
+    const list = validatedTagsFor(images, app, String(a.image));
+    for (const [key, tag] of [
+      ["tag", a.tag],
+      ["canary.tag", typeof a.canary === "object" && a.canary !== null ? (a.canary as { tag?: unknown }).tag : undefined],
+    ] as const) {
+      if (typeof tag !== "string" || list.includes(tag)) continue;
+      problems.push(
+        `${PROJECT}:apps.${app}.${key} ${tag} is not a tag pre validated (${ref}'s ${VALIDATED_IMAGES_OUTPUT} for ${app}: ${list.join(", ") || "none"}); release it into pre, deploy pre, then \`npm run promote -- pre ${stack} ${app}\``,
+      );
+    }
+  }
+  return problems;
 }
 
 /**

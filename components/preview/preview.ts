@@ -9,6 +9,7 @@ import { DiffableResource, PlanDiff } from "./planDiff";
 import { checkPlan, loadPolicyConfig, policyConfigFileFor, Violation } from "./policyCheck";
 import { hostFacts } from "../fleet/hostLookup";
 import { preStackRef, VALIDATED_IMAGES_OUTPUT, validatedImages } from "../fleet/validatedImages";
+import { tierOf } from "../../policies/fleet";
 import type { MockOptions } from "./mocks";
 import { Plan, PlannedResource, redact, runOffline } from "./runtime";
 import { EngineConfig, listStacks, loadEngineConfig, PROJECT_DIR, readProjectName, readStackFile, stackFilePath } from "../config/stackFiles";
@@ -24,6 +25,8 @@ export interface PreviewOptions {
    */
   stackOutputs?: Record<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>;
   /** Invoke answers in place of the mocks' (tests). */
+  /** The Pulumi organization the run is in (pulumi.getOrganization()). Default: the org of `platform:hostStack`, else "organization". */
+  organization?: string;
   invokes?: MockOptions["invokes"];
   /**
    * The policy pack config the plan is checked with. Default: policies/config/prod.json
@@ -88,12 +91,14 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
       stackOutputs[ref] = { outputs: member.plan.rawOutputs, secretOutputNames: member.plan.secretOutputs };
     }
   }
-  // A prod stack reads the images pre validated from pre's output (StackReference prod -> pre, T21). Offline
-  // that reference is answered from pre's stack file through the function pre's program exports it with
-  // (components/fleet/validatedImages.ts): cheap, pre is not planned. A caller's own answer for it wins
-  // (tests give pre's recorded output).
-  if (settings.isProd && Object.keys(settings.apps ?? {}).length > 0) {
-    const preRef = preStackRef(settings.hostStack, dir);
+  // A prod stack reads the images pre validated from pre's output (StackReference prod -> pre, T21), and pre reads
+  // its own last output. Offline both references are answered from pre's stack file through the function pre's
+  // program exports it with (components/fleet/validatedImages.ts): cheap, pre is not planned. A caller's own
+  // answer wins (tests give pre's recorded output). The org is the host's (`platform:hostStack`), as a real run's
+  // would be.
+  const organization = opts.organization ?? (settings.hostStack?.split("/").length === 3 ? settings.hostStack.split("/")[0] : "organization");
+  if ((settings.isProd || tierOf(opts.stack, dir) === "pre") && Object.keys(settings.apps ?? {}).length > 0) {
+    const preRef = preStackRef(organization, project, dir);
     if (!stackOutputs?.[preRef]) {
       const preApps = readStackFile(preRef.split("/").pop()!, dir).values[`${project}:apps`] as Parameters<typeof validatedImages>[0];
       stackOutputs = { ...stackOutputs, [preRef]: { outputs: { [VALIDATED_IMAGES_OUTPUT]: validatedImages(preApps) }, secretOutputNames: [] } };
@@ -101,6 +106,7 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
   }
   const plan = await runOffline({
     stack: opts.stack,
+    organization,
     config: config.values,
     secretKeys: config.secretKeys,
     stackOutputs,

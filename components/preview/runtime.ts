@@ -219,6 +219,8 @@ class RecordingMonitor extends MockMonitor {
 
 export interface RunOptions extends MockOptions {
   stack: string;
+  /** pulumi.getOrganization() for the run. Default "organization", as the SDK's own mocks. */
+  organization?: string;
   /** Flat config as the engine passes it: `project:key` -> string (objects JSON-encoded). */
   config: Record<string, string>;
   /** Keys of `config` that are secrets. */
@@ -237,7 +239,7 @@ export async function runOffline(opts: RunOptions): Promise<Plan> {
   const mocks = new PlatformMocks(opts);
   const monitor = new RecordingMonitor(mocks);
   pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ?? []);
-  settings.setMockOptions(monitor, "platform", opts.stack, true);
+  settings.setMockOptions(monitor, "platform", opts.stack, true, opts.organization ?? "organization");
   const store = state.getStore();
   Object.assign(store, {
     supportsSecrets: true,

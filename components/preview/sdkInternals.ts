@@ -48,7 +48,7 @@ export const SDK_VERSION_CHECKED = "3.276.0";
 export const RECHECK = [
   "runtime/config.js: isConfigSecret(key) still exported, true exactly for the keys setAllConfig was given as secret (pulumi up reads secrets through it)",
   "runtime/state.js: getStore() and the LocalStore fields set in runOffline (supportsSecrets, ...) and leakCandidates",
-  "runtime/settings.js: setMockOptions(monitor, project, stack, preview) and waitForRPCs()",
+  "runtime/settings.js: setMockOptions(monitor, project, stack, preview, organization) and waitForRPCs()",
   "runtime/debuggable.js: debuggablePromise still called through exports, still only leak tracking besides the debug fields",
   "resource.js: Resource.callsites() still a static called per resource, only for source positions",
   "runtime/closure/serializeClosure.js and dynamic/index.js: serializeFunction still looked up through the module (sc.serializeFunction) and returning { text, containsSecrets }",
@@ -63,7 +63,7 @@ export const isConfigSecret: (key: string) => boolean = (require("@pulumi/pulumi
 export const state = require("@pulumi/pulumi/runtime/state") as { getStore(): Record<string, unknown> };
 
 export const settings = require("@pulumi/pulumi/runtime/settings") as {
-  setMockOptions(monitor: unknown, project: string, stack: string, preview: boolean): void;
+  setMockOptions(monitor: unknown, project: string, stack: string, preview: boolean, organization?: string): void;
   waitForRPCs(): Promise<void>;
 };
 

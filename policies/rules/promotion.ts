@@ -4,8 +4,8 @@
 // components/fleet/validatedImages.ts), so the real
 // `pulumi preview --policy-pack` holds every app workload's image tag (Deployments, canaries, Jobs, patches)
 // against that list, not only `npm run check:fleet` in CI.
-import { arr, ConfigProperty, EnforcementLevel, isObj, obj, PolicyStack, ReportViolation, StackPolicy, str, withDefaults } from "./policy";
-import { carriesPods, podSpecsIn } from "./threats";
+import { ConfigProperty, EnforcementLevel, obj, PolicyStack, ReportViolation, StackPolicy, str, withDefaults } from "./policy";
+import { carriesPodLike, containersIn } from "./threats";
 import { imageRepositoryOf } from "./sources";
 import { parseImage } from "./workloads";
 
@@ -47,8 +47,8 @@ export function validatedInPre(enforcementLevel: EnforcementLevel, config: Parti
           if (own !== undefined) repositories.set(str(r.props.app)!, imageRepositoryOf(own));
         }
       for (const r of s.resources) {
-        // Every object under a JavaApp that carries pods (a Deployment, a Job, a StatefulSet, a patch, a custom resource's template).
-        if (!(r.urn.split("::")[2] ?? "").split("$").includes(JAVA_APP_TYPE) || !carriesPods(r)) continue;
+        // Every object under a JavaApp that carries containers (a Deployment, a Job, a StatefulSet, a patch, a custom resource's template or steps).
+        if (!(r.urn.split("::")[2] ?? "").split("$").includes(JAVA_APP_TYPE) || !carriesPodLike(r)) continue;
         const kind = r.type.split(":").pop() ?? r.type;
         const meta = obj(r.props.metadata);
         const app = str(obj(meta.labels)[APP_NAME_LABEL]);
@@ -62,12 +62,9 @@ export function validatedInPre(enforcementLevel: EnforcementLevel, config: Parti
         }
         // Every container, init and ephemeral ones included, whatever it is called: the app's own image
         // must carry a tag pre validated; anything else must be one of the platform's pinned sidecars.
-        const containers = podSpecsIn({ ...r.props, metadata: undefined })
-          .flatMap((pod) => [...arr(pod.initContainers), ...arr(pod.containers), ...arr(pod.ephemeralContainers)])
-          .filter(isObj);
-        for (const ctr of containers) {
+        for (const { path, container: ctr } of containersIn({ ...r.props, metadata: undefined })) {
           const image = str(ctr.image);
-          const name = str(ctr.name) ?? "(unnamed)";
+          const name = str(ctr.name) ?? path;
           if (image === undefined) {
             report(`${r.name}: ${id} container ${name} names no image, so the plan cannot show it is one pre validated`);
             continue;

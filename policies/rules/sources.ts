@@ -5,7 +5,7 @@
 // moving platform:harbor.registry, an image or platform:kubernetes.* to another
 // host in a stack file alone is a violation.
 import { arr, ConfigProperty, EnforcementLevel, isObj, MASK, obj, PolicyResource, StackPolicy, str, tags, TYPES, withDefaults } from "./policy";
-import { ABSOLUTE_URL, carriesPods, podSpecsIn } from "./threats";
+import { ABSOLUTE_URL, carriesPodLike, containersIn, podSpecsIn } from "./threats";
 
 /** Tags the cluster component puts on every master and worker (components/cluster/cluster.ts). */
 export const PACKAGE_REPOSITORY_TAG = "platform:package-repository";
@@ -144,18 +144,19 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
             report(`${r.name}: pull Secret holds credentials for ${h}, which is not a trusted registry (${c.pullSecretRegistries.join(", ")}); ${fix}`, r.urn);
       }
       for (const r of s.resources) {
-        // Every object that carries a pod spec, found the way pod-privileges finds them: the workload kinds,
-        // ReplicationController, PodTemplate, every patch, a custom resource's template.
-        if (carriesPods(r)) {
+        // Every object that carries containers, found the way pod-privileges finds them: the workload kinds,
+        // ReplicationController, PodTemplate, every patch, a custom resource's template or containers of another shape.
+        if (carriesPodLike(r)) {
           const ns = str(obj(r.props.metadata).namespace) ?? "default";
           const pods = podSpecsIn({ ...r.props, metadata: undefined });
-          for (const ctr of pods.flatMap((pod) => [...arr(pod.initContainers), ...arr(pod.containers), ...arr(pod.ephemeralContainers)]).map(obj)) {
+          // Containers of any shape (a Tekton step, an Argo template's container), found as pod-privileges finds them.
+          for (const { path, container: ctr } of containersIn({ ...r.props, metadata: undefined })) {
             const image = str(ctr.image);
             if (image === undefined) continue;
             const repo = imageRepositoryOf(image);
             if (!imageOk(repo))
               report(
-                `${r.name}: container ${str(ctr.name)} pulls ${image} (${repo}), not from a trusted registry (${c.imageRegistries.join(", ")}); ${fix}`,
+                `${r.name}: container ${str(ctr.name) ?? path} pulls ${image} (${repo}), not from a trusted registry (${c.imageRegistries.join(", ")}); ${fix}`,
                 r.urn,
               );
           }

@@ -228,6 +228,34 @@ export function podLikeIn(v: unknown, path = ""): string[] {
   return [...here, ...unknown, ...Object.entries(v).flatMap(([k, x]) => podLikeIn(x, path === "" ? k : `${path}.${k}`))];
 }
 
+/**
+ * Every container in an object, with its JSON path: each member of a pod spec's containers,
+ * initContainers and ephemeralContainers lists, and every other map that reads as a container
+ * (isContainerLike: Tekton steps and sidecars, Argo templates' container and script), so the rules
+ * that read images and env (trusted-sources, credential-endpoints, validated-in-pre) see the same
+ * containers pod-privileges judges. Each map once, however it was found.
+ */
+export function containersIn(v: unknown): { path: string; container: Record<string, unknown> }[] {
+  const seen = new Set<object>();
+  const found: { path: string; container: Record<string, unknown> }[] = [];
+  const add = (container: Record<string, unknown>, path: string) => {
+    if (seen.has(container)) return;
+    seen.add(container);
+    found.push({ path, container });
+  };
+  const walk = (x: unknown, path: string): void => {
+    if (Array.isArray(x)) return x.forEach((y, i) => walk(y, `${path}[${i}]`));
+    if (!isObj(x)) return;
+    // Init containers first: they run first, and the rules' reports follow that order.
+    for (const k of ["initContainers", "containers", "ephemeralContainers"])
+      arr(x[k]).forEach((c, i) => isObj(c) && add(c, `${path === "" ? k : `${path}.${k}`}[${i}]`));
+    if (isContainerLike(x)) add(x, path);
+    for (const [k, y] of Object.entries(x)) walk(y, path === "" ? k : `${path}.${k}`);
+  };
+  walk(v, "");
+  return found;
+}
+
 /** Each `podSpecPatch` set in an object: the patch is a string the pack does not read, so it can carry any privilege. */
 export function podSpecPatchesIn(v: unknown, path = ""): string[] {
   if (Array.isArray(v)) return v.flatMap((x, i) => podSpecPatchesIn(x, `${path}[${i}]`));
@@ -264,8 +292,6 @@ export function carriesPodLike(r: PolicyResource): boolean {
   return podLikeIn({ ...r.props, metadata: undefined }).length > 0;
 }
 
-const containersOf = (pod: Record<string, unknown>) => POD_LISTS.flatMap((k) => arr(pod[k])).map(obj);
-
 export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: Partial<CredentialEndpointsConfig> = {}): StackPolicy {
   const c = withDefaults(CREDENTIAL_ENDPOINTS_SCHEMA, config);
   return {
@@ -275,15 +301,15 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
     enforcementLevel,
     validateStack(s, report) {
       for (const r of s.resources) {
-        if (carriesPods(r)) {
-          for (const ctr of podSpecsIn({ ...r.props, metadata: undefined }).flatMap(containersOf)) {
+        if (carriesPodLike(r)) {
+          for (const { path, container: ctr } of containersIn({ ...r.props, metadata: undefined })) {
             for (const e of arr(ctr.env).map(obj)) {
               const name = str(e.name) ?? "";
               const list = ENDPOINT_ENV[name];
               const value = str(e.value);
               if (list !== undefined && e.valueFrom !== undefined) {
                 report(
-                  `${r.name}: container ${str(ctr.name)} env ${name} takes its value from valueFrom, which the plan cannot check; an endpoint variable must be a literal value on the pack's list (credential-endpoints.${list})`,
+                  `${r.name}: container ${str(ctr.name) ?? path} env ${name} takes its value from valueFrom, which the plan cannot check; an endpoint variable must be a literal value on the pack's list (credential-endpoints.${list})`,
                   r.urn,
                 );
                 continue;
@@ -291,13 +317,14 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
               if (value === undefined) continue;
               if (list !== undefined) {
                 const problem = urlProblem(value, c[list], list === "apolloMeta");
-                if (problem) report(`${r.name}: container ${str(ctr.name)} env ${name} ${value} ${problem}; ${FIX} (credential-endpoints.${list})`, r.urn);
+                if (problem)
+                  report(`${r.name}: container ${str(ctr.name) ?? path} env ${name} ${value} ${problem}; ${FIX} (credential-endpoints.${list})`, r.urn);
               } else if (JVM_OPTION_ENV.includes(name)) {
                 for (const [prop, url] of apolloEndpointFlags(value)) {
                   const problem = urlProblem(url, c.apolloMeta, true);
                   if (problem)
                     report(
-                      `${r.name}: container ${str(ctr.name)} env ${name} sets -D${prop}=${url}, which ${problem}; ${FIX} (credential-endpoints.apolloMeta)`,
+                      `${r.name}: container ${str(ctr.name) ?? path} env ${name} sets -D${prop}=${url}, which ${problem}; ${FIX} (credential-endpoints.apolloMeta)`,
                       r.urn,
                     );
                 }

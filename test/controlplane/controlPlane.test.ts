@@ -817,6 +817,10 @@ describe.each([
       const patch = (client: KubeClient, name: string, body: unknown) =>
         client.request("PATCH", `/api/v1/persistentvolumes/${name}`, body, "application/merge-patch+json");
 
+      // The policy applied with the plan reaches admission through the api-server's informer: when this test runs
+      // right after the start (a filtered run), wait until it answers, at most 20 s.
+      for (let i = 0; i < 100 && (await eve.create(pv("probe", { hostPath: { path: "/probe" } }), { dryRun: true })).status !== 422; i++)
+        await new Promise((res) => setTimeout(res, 200));
       // The control: RBAC lets eve create PersistentVolumes (a CSI one is admitted, for real).
       const disk = pv("test-disk", { csi: { driver: "diskplugin.csi.alibabacloud.com", volumeHandle: "d-test0000000000000001", fsType: "ext4" } });
       expect(await verdict(eve, disk, false)).toEqual([201, ""]);
@@ -861,6 +865,9 @@ describe.each([
         expect(await verdict(eve, pv("scratch-2", { hostPath: { path: "/var/lib/scratch" } }))).toEqual(
           refused("scratch-2", "hostPath /var/lib/scratch", "eve"),
         );
+        // The granted path exactly: not below it, not another spelling of it, not a sibling sharing its prefix.
+        for (const path of ["/var/lib/scratch/", "/var/lib/scratch/sub", "/var/lib/scratch-2", "//var/lib/scratch"])
+          expect(await verdict(eve, pv("scratch", { hostPath: { path } }))).toEqual(refused("scratch", `hostPath ${path}`, "eve"));
       } finally {
         expect(status(await admin.apply(planned_))).toBe(200);
       }

@@ -3,7 +3,7 @@
 // not pre's stack file in the PR's checkout. Offline the mocks answer that
 // reference from pre's stack file (the same function pre exports it with); a test
 // gives the reference pre's recorded output instead, as the real preview would.
-import { execFileSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -31,10 +31,11 @@ const PRE_OUTPUT = {
 const recorded = (outputs: Record<string, unknown>) => ({ [PRE_REF]: { outputs, secretOutputNames: [] } });
 
 describe("pre exports the images it validated; prod reads them through a StackReference", () => {
-  test("pre's plan outputs validatedImages: each app's repository and its tag plus history", async () => {
+  test("pre's plan outputs validatedImages (each app's repository, its tag then history) and reads its own last one", async () => {
     const pre = await plan("pre");
     expect(pre.outputs.validatedImages).toEqual(PRE_OUTPUT);
-    expect(ofType(pre, STACK_REF)).toEqual([]);
+    // Its own last output, to hold the history against (a read of itself).
+    expect(ofType(pre, STACK_REF).map((r) => [r.name, r.inputs.name, r.operation])).toEqual([["previously-validated", PRE_REF, "read"]]);
     // No other stack exports it.
     expect((await plan("prod1")).outputs.validatedImages).toBeUndefined();
   });
@@ -50,24 +51,25 @@ describe("pre exports the images it validated; prod reads them through a StackRe
     });
   });
 
-  test("non-prod stacks read nothing from pre", async () => {
-    for (const stack of ["dev", "test", "pre"]) {
+  test("dev and test read nothing from pre", async () => {
+    for (const stack of ["dev", "test"]) {
       expect(ofType(await plan(stack), STACK_REF)).toEqual([]);
       expect(ofType(await plan(stack), JAVA_APP).map((a) => a.inputs.validatedInPre)).toEqual([undefined, undefined, undefined]);
     }
   });
 
-  test("the reference: the org and project of platform:hostStack, the fleet's one pre-tier stack", () => {
-    expect(preStackRef("livemall/platform/host", PROJECT_DIR)).toBe("livemall/platform/pre");
-    expect(preStackRef("acme/platform/host", PROJECT_DIR)).toBe("acme/platform/pre");
-    expect(preStackRef("host", PROJECT_DIR)).toBe("pre");
-    expect(preStackRef(undefined, PROJECT_DIR)).toBe("pre");
+  test("the reference is the run's own org and project with the fleet's one pre-tier stack, whatever platform:hostStack says", async () => {
+    expect(preStackRef("livemall", "platform", PROJECT_DIR)).toBe("livemall/platform/pre");
+    expect(preStackRef("acme", "platform", PROJECT_DIR)).toBe("acme/platform/pre");
+    // hostStack naming another org does not move the reference: it is the running stack's org.
+    const { plan: p } = await previewStack({ stack: "prod1", organization: "livemall", overrides: ["platform:hostStack=evil/platform/host"] });
+    expect(ofType(p, STACK_REF).map((r) => r.inputs.name)).toEqual(["livemall/platform/pre"]);
     // A fleet whose pre stack was re-tiered as a second test stack has no pre to read.
     const noPre = fs.mkdtempSync(path.join(os.tmpdir(), "no-pre-"));
     for (const f of fs.readdirSync(PROJECT_DIR)) if (/^Pulumi\..*yaml$/.test(f)) fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(noPre, f));
     const preFile = path.join(noPre, "Pulumi.pre.yaml");
     fs.writeFileSync(preFile, fs.readFileSync(preFile, "utf8").replace("  platform:env: pre\n", "  platform:env: pre\n  platform:tier: test\n"));
-    expect(() => preStackRef("livemall/platform/host", noPre)).toThrow(
+    expect(() => preStackRef("livemall", "platform", noPre)).toThrow(
       "platform:tier: prod reads the images pre validated from the fleet's one pre-tier stack; the fleet has none",
     );
   });
@@ -82,27 +84,44 @@ describe("pre exports the images it validated; prod reads them through a StackRe
   });
 });
 
+/** A preview in a child process (a failed run's rejected promises stay there): stdout's outcome and the error's kind. */
+function runChild(stack: string, outputs: Record<string, unknown>, dir = PROJECT_DIR): { outcome: string; kind: string } {
+  const r = spawnSync(
+    process.execPath,
+    ["-r", "ts-node/register/transpile-only", "test/support/runWithInvokes.ts", stack, "{}", JSON.stringify(outputs), dir],
+    {
+      cwd: PROJECT_DIR,
+      encoding: "utf8",
+    },
+  );
+  expect(r.status).toBe(0);
+  return { outcome: r.stdout, kind: (/error kind: (\S+)/.exec(r.stderr) ?? [])[1] ?? "" };
+}
+
+/** A copy of the stack files (and what the preview reads beside them) to edit. */
+function checkout(prefix: string, edits: [file: string, from: string, to: string][]): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  for (const f of fs.readdirSync(PROJECT_DIR)) if (/^Pulumi\..*yaml$/.test(f)) fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(dir, f));
+  for (const d of ["esc", "policies/config"]) fs.cpSync(path.join(PROJECT_DIR, d), path.join(dir, d), { recursive: true });
+  for (const [file, from, to] of edits) {
+    const text = fs.readFileSync(path.join(dir, file), "utf8");
+    expect(text).toContain(from);
+    fs.writeFileSync(path.join(dir, file), text.replace(from, to));
+  }
+  return dir;
+}
+
+/** One PR that moves pre's order-service to v2.4.0 (its history grows by the tag pre ran) and prod1's with it. */
+const RELEASE_AND_PROMOTE: [string, string, string][] = [
+  ["Pulumi.pre.yaml", "      tag: order-service-v2.3.1\n      history:\n", "      tag: order-service-v2.4.0\n      history:\n        - order-service-v2.3.1\n"],
+  ["Pulumi.prod1.yaml", "      tag: order-service-v2.3.0\n", "      tag: order-service-v2.4.0\n"],
+];
+
 describe("a PR that edits pre's stack file and prod's together no longer forges the list", () => {
   let dir: string;
-  /** A checkout where one PR moved pre's order-service to v2.4.0 (history grows) and prod1's with it. */
   beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "forged-pre-"));
-    for (const f of fs.readdirSync(PROJECT_DIR)) if (/^Pulumi\..*yaml$/.test(f)) fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(dir, f));
-    for (const d of ["esc", "policies/config"]) fs.cpSync(path.join(PROJECT_DIR, d), path.join(dir, d), { recursive: true });
-    const edit = (file: string, from: string, to: string) => {
-      const text = fs.readFileSync(path.join(dir, file), "utf8");
-      expect(text).toContain(from);
-      fs.writeFileSync(path.join(dir, file), text.replace(from, to));
-    };
-    edit(
-      "Pulumi.pre.yaml",
-      "      tag: order-service-v2.3.1\n      history:\n",
-      "      tag: order-service-v2.4.0\n      history:\n        - order-service-v2.3.1\n",
-    );
-    edit("Pulumi.prod1.yaml", "      tag: order-service-v2.3.0\n", "      tag: order-service-v2.4.0\n");
+    dir = checkout("forged-pre-", RELEASE_AND_PROMOTE);
   });
-
-  const validatedInPreFindings = (v: { policy: string; message: string }[]) => v.filter((x) => x.policy === "validated-in-pre").map((x) => x.message);
 
   test("offline, the mocks answer from the PR's pre file: the two agree and the plan passes", async () => {
     const { plan: p, violations } = await previewStack({ stack: "prod1", dir });
@@ -113,37 +132,45 @@ describe("a PR that edits pre's stack file and prod's together no longer forges 
       "order-service-v2.2.4",
       "order-service-v2.2.3",
     ]);
-    expect(validatedInPreFindings(violations)).toEqual([]);
+    expect(violations.filter((v) => v.policy === "validated-in-pre")).toEqual([]);
   });
 
-  test("answered with pre's deployed output (no v2.4.0), the pack refuses prod1's order-service, naming the app, the tag and pre", async () => {
-    const { plan: p, violations } = await previewStack({ stack: "prod1", dir, stackOutputs: recorded({ validatedImages: PRE_OUTPUT }) });
-    expect(byName(p, "prod1-order-service", JAVA_APP).inputs.validatedInPre).toEqual(PRE_OUTPUT["order-service"].tags);
-    expect(validatedInPreFindings(violations)).toEqual([
-      "prod1-order-service-deployment-order-service: commerce/order-service container app runs harbor.livemall.internal/commerce/order-service:order-service-v2.4.0, a tag pre never validated (pre ran order-service-v2.3.1, order-service-v2.3.0, order-service-v2.2.4, order-service-v2.2.3); release it into pre, then `npm run promote -- pre <prod stack> order-service`",
-    ]);
-    expect(violations.find((v) => v.policy === "validated-in-pre")!.level).toBe("mandatory");
+  test("answered with pre's deployed output (no v2.4.0), prod1 refuses before registering anything, in one RunError line per tag", () => {
+    expect(runChild("prod1", recorded({ validatedImages: PRE_OUTPUT }), dir)).toEqual({
+      outcome:
+        "failed: prod1 runs only what pre validated (T21):\n" +
+        "- platform:apps.order-service.tag order-service-v2.4.0 is not a tag pre validated (livemall/platform/pre's validatedImages for order-service: " +
+        "order-service-v2.3.1, order-service-v2.3.0, order-service-v2.2.4, order-service-v2.2.3); release it into pre, deploy pre, then `npm run promote -- pre prod1 order-service`",
+      kind: "RunError",
+    });
+  });
+});
+
+describe("pre's history grows only by tags pre ran", () => {
+  test("the ordinary release (the old tag moves into history) passes against pre's last output", () => {
+    const dir = checkout("release-pre-", [RELEASE_AND_PROMOTE[0]]);
+    expect(runChild("pre", recorded({ validatedImages: PRE_OUTPUT }), dir)).toEqual({ outcome: "succeeded", kind: "" });
+  });
+
+  test("a tag added to history that pre's last deploy did not list is refused (the list pre exports cannot be forged either)", () => {
+    const dir = checkout("forged-history-", [["Pulumi.pre.yaml", "      history:\n", "      history:\n        - order-service-v9.9.9\n"]]);
+    expect(runChild("pre", recorded({ validatedImages: PRE_OUTPUT }), dir)).toEqual({
+      outcome:
+        "failed: pre runs only what pre validated (T21):\n" +
+        "- platform:apps.order-service.history lists order-service-v9.9.9, which livemall/platform/pre's last deploy did not run " +
+        "(its validatedImages for order-service: order-service-v2.3.1, order-service-v2.3.0, order-service-v2.2.4, order-service-v2.2.3); history holds only tags pre ran",
+      kind: "RunError",
+    });
   });
 });
 
 describe("pre's output missing (pre never deployed): prod refuses in one line", () => {
-  test("the run fails naming the reference and what to do", () => {
-    // In a child process: the SDK's rejected promises after a failed run must reach its own handlers (as runInvalid.ts).
-    const out = execFileSync(
-      process.execPath,
-      [
-        "-r",
-        "ts-node/register/transpile-only",
-        "test/support/runWithInvokes.ts",
-        "prod1",
-        "{}",
-        JSON.stringify(recorded({ apiServer: "https://pre.example:6443" })),
-      ],
-      { cwd: PROJECT_DIR, encoding: "utf8" },
-    );
-    expect(out).toBe(
-      "failed: prod1 runs only images pre validated, read from livemall/platform/pre's output validatedImages, which that stack does not have: " +
+  test("the run fails naming the reference and what to do, as a RunError (the CLI prints no stack trace for one)", () => {
+    expect(runChild("prod1", recorded({ apiServer: "https://pre.example:6443" }))).toEqual({
+      outcome:
+        "failed: prod1 runs only images pre validated, read from livemall/platform/pre's output validatedImages, which that stack does not have: " +
         "run `pulumi up` on livemall/platform/pre from main first, then preview prod1 again",
-    );
+      kind: "RunError",
+    });
   });
 });
