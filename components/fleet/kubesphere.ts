@@ -152,7 +152,9 @@ export class Kubesphere extends pulumi.ComponentResource {
           version: args.version,
           createNamespace: false,
           timeout: 900,
-          values: pulumi.secret(jwt.apply((jwtSecret) => ({ ...kubesphereValues("host", args.imageMirror), authentication: { issuer: { jwtSecret } } }))),
+          // Only the JWT secret is an Output: before the password exists (a fresh host, a rebuild) a preview
+          // sees the rest of the values, so the pack judges them instead of one unknown map (pod-privileges).
+          values: { ...kubesphereValues("host", args.imageMirror), authentication: { issuer: { jwtSecret: pulumi.secret(jwt) } } },
         },
         inCluster(this, args.cluster, { dependsOn: [ns, telemetryOff] }),
       );

@@ -7,7 +7,13 @@ import { checkFleetAddressPlan } from "../../components/fleet/fleetAddressPlan";
 import { DEFAULT_PROPOSAL } from "../../components/fleet/ipsec";
 import { dualTunnelOptions } from "../../components/fleet/ipsecLink";
 import { byName, ofType, plan } from "../support/offline";
+import { kubesphereValues } from "../../components/fleet/kubesphere";
 import { loadEngineConfig } from "../../components/config/stackFiles";
+import { loadPolicyConfig, planToPolicyStack, policyConfigFileFor } from "../../components/preview/policyCheck";
+import { runPolicies } from "../../policies/pack";
+import { UNKNOWN } from "../../policies/rules/policy";
+import { rpc } from "../../components/preview/sdkInternals";
+import { podPrivileges } from "../../policies/rules/threats";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -157,7 +163,8 @@ describe("a member's IPsec link to the host", () => {
     expect(p.resources.filter((r) => r.name === "prod1-kubesphere-core")).toEqual([]);
     expect(p.resources.filter((r) => r.type === "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster")).toEqual([]);
     const host = await plan("host");
-    expect(byName(host, "host-kubesphere-core").secretInputs).toContain("values");
+    // The JWT secret makes the whole values secret (the SDK marks the top-level property), but only it is an Output.
+    expect(byName(host, "host-kubesphere-core").secretInputs).toEqual(["values"]);
     const reg = byName(host, "host-kubesphere-member-prod1");
     expect(reg.inputs).toMatchObject({ apiVersion: "cluster.kubesphere.io/v1alpha1", kind: "Cluster", metadata: { name: "prod1" } });
     // secretness covers the whole top-level property that holds the kubeconfig
@@ -191,5 +198,30 @@ describe("fixed control-plane addresses", () => {
       return r?.parent ? [urn, ...ancestors(r.parent)] : [urn];
     };
     for (const f of fixed) expect([f.name, ancestors(f.urn).some((u) => waitsFor.has(u))]).toEqual([f.name, true]);
+  });
+});
+
+describe("a fresh host (its JWT secret not created yet) passes the pack's pod-privileges under prod.json", () => {
+  test("ks-core's values hold the JWT secret as one leaf: that leaf unknown is no privilege; the whole values unknown would be", async () => {
+    const hostPlan = await plan("host");
+    const core = hostPlan.resources.find((r) => r.name === "host-kubesphere-core")!;
+    const raw = hostPlan.rawInputs[core.urn].values as { [k: string]: unknown; value: Record<string, unknown> };
+    // Secret as a whole (the SDK marks the top-level property); the program passes a map with one Output leaf
+    // (components/fleet/kubesphere.ts), so before the RandomPassword exists only that leaf is unknown.
+    expect(raw[rpc.specialSigKey]).toBe(rpc.specialSecretSig);
+    expect(Object.keys(raw.value).sort()).toEqual(Object.keys(kubesphereValues("host", "mirror.livemall.internal")).concat("authentication").sort());
+    // CrossGuard hands the policy the values in plain, the leaf unknown: nothing to refuse.
+    const host = planToPolicyStack(hostPlan, "resource");
+    const rule = podPrivileges("mandatory", loadPolicyConfig(policyConfigFileFor("host")).get("pod-privileges")!.config);
+    const judged = host.resources.find((r) => r.name === "host-kubesphere-core")!;
+    judged.props = { ...judged.props, values: { ...raw.value, authentication: { issuer: { jwtSecret: UNKNOWN } } } };
+    expect(runPolicies(host, [rule])).toEqual([]);
+    // Values made as one apply of the secret would be unknown as a whole: refused (a fresh host could not pass).
+    judged.props = { ...judged.props, values: UNKNOWN };
+    expect(runPolicies(host, [rule]).map((v) => v.message)).toEqual([
+      "host-kubesphere-core: kubesphere-system/ks-core asks for the node (values (unknown during preview)) but is not one of the privileged platform workloads " +
+        "(DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); allowed values live in the pack config " +
+        "(policies/config/prod.json or nonprod.json), not in the stack file (pod-privileges.privilegedWorkloads)",
+    ]);
   });
 });
