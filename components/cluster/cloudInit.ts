@@ -172,10 +172,19 @@ function uncommented(script: string, perNode: boolean): string {
   return text;
 }
 
-const YAML_OPTIONS = { lineWidth: 0 } as const;
+// No anchors: assembled entry by entry, an object two entries share would carry the same anchor twice,
+// which PyYAML (cloud-init's parser) refuses. The program shares none today, so the bytes are the library's.
+const YAML_OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false } as const;
 
 /** YAML of the parts every node of a role and cluster shares (a top-level pair, a write_files entry), by their JSON. */
 const sharedYaml = new Map<string, string>();
+
+/** Empties the render caches (tests render the same nodes cold and warm). */
+export function resetRenderCaches(): void {
+  sharedYaml.clear();
+  uncommentedScripts.clear();
+  compressed.clear();
+}
 
 function rendered(id: string, render: () => string): string {
   let text = sharedYaml.get(id);
@@ -188,7 +197,7 @@ function rendered(id: string, render: () => string): string {
 }
 
 /**
- * `#cloud-config` and the document's YAML: byte for byte `YAML.stringify(doc, { lineWidth: 0 })`
+ * `#cloud-config` and the document's YAML: byte for byte `YAML.stringify(doc, YAML_OPTIONS)`
  * (test/cluster/cluster.test.ts round-trips every node's user data of the six stacks through the library),
  * put together from the rendering of each top-level pair and of each write_files entry, since a block mapping
  * is its pairs' texts in order and a block sequence its items'. What is not in `perNode` (the hostname, the

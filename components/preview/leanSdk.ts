@@ -48,12 +48,18 @@ export function leanSdkDuringRun(): () => void {
   // serializing it turns the V8 debugger on, which replays every loaded script (TypeScript's 9 MB among them)
   // to the SDK. test/cluster/dynamicProviders.test.ts serializes each provider with the SDK's own function and
   // loads the text as the engine's dynamic-provider host does, so a provider that stops serializing fails there.
+  // The SDK caches each provider's text per provider object (dynamic/index.js providerCache); off for the run, so
+  // the placeholder never outlives it (a later run with PREVIEW_STACK_TRACES=1 in the same process serializes).
   const serialize = closures.serializeFunction;
   closures.serializeFunction = async () => ({ text: NOT_SERIALIZED_OFFLINE, containsSecrets: false });
+  const options = (state.getStore() as { settings: { options: { cacheDynamicProviders?: boolean } } }).settings.options;
+  const cacheProviders = options.cacheDynamicProviders;
+  options.cacheDynamicProviders = false;
   return () => {
     debuggable.debuggablePromise = original;
     resource.callsites = callsites;
     closures.serializeFunction = serialize;
+    options.cacheDynamicProviders = cacheProviders;
   };
 }
 

@@ -1,10 +1,9 @@
 // `node -r ./components/preview/transpileCache.js`: ts-node's transpile-only
 // compile with an on-disk cache in front of it, for the offline preview and the
-// bench's child processes. Loading TypeScript and transpiling the program's
-// ~100 files costs every run about a second, and a loaded compiler makes the
-// SDK's debugger session (serializing the dynamic providers) replay a 9 MB
-// script; a cache hit loads neither. Plain JavaScript: it runs before anything
-// can compile TypeScript.
+// bench's child processes. Loading ts-node and transpiling the program's ~100
+// files costs every run about a second; a cache hit does neither (the SDK still
+// loads TypeScript itself, to parse functions it serializes). Plain JavaScript:
+// it runs before anything can compile TypeScript.
 //
 // What is cached is ts-node's own output (the JavaScript and its inline source
 // map), so a hit runs the same bytes a miss would; the key covers everything

@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { readinessProvider } from "../../components/cluster/readiness";
 import { agentReadyProvider } from "../../components/cluster/cloudAssistant";
 import { NOT_SERIALIZED_OFFLINE } from "../../components/preview/leanSdk";
-import { plan } from "../support/offline";
+import { plan, previewStack } from "../support/offline";
 
 // The host's own loader, resolved from the SDK (it is the SDK's dependency, not ours).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -88,5 +88,19 @@ describe("dynamic providers as the engine runs them", () => {
       "pulumi-nodejs:dynamic/cluster:CloudAssistantReady",
     ]);
     for (const r of dynamic) expect(p.rawInputs[r.urn].__provider).toBe(NOT_SERIALIZED_OFFLINE);
+  });
+
+  it("the offline run undoes its swap: a later run with PREVIEW_STACK_TRACES=1 in the same process serializes for real", async () => {
+    const dynamicInputs = (p: Awaited<ReturnType<typeof previewStack>>["plan"]) =>
+      p.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic")).map((r) => p.rawInputs[r.urn].__provider as string);
+    expect(new Set(dynamicInputs((await previewStack({ stack: "dev" })).plan))).toEqual(new Set([NOT_SERIALIZED_OFFLINE]));
+    process.env.PREVIEW_STACK_TRACES = "1";
+    try {
+      const texts = dynamicInputs((await previewStack({ stack: "dev" })).plan);
+      expect(texts).toHaveLength(4);
+      for (const t of texts) expect(t).toMatch(/^exports\.handler = /m);
+    } finally {
+      delete process.env.PREVIEW_STACK_TRACES;
+    }
   });
 });

@@ -61,6 +61,10 @@ describe("the SDK internals the preview uses", () => {
     const dynamic = fs.readFileSync(path.join(dir, "dynamic/index.js"), "utf8");
     expect(dynamic).toMatch(/require\("\.\.\/runtime\/closure\/serializeClosure"\)/);
     expect(dynamic).toMatch(/sc\.serializeFunction\(\(\) => provider/);
+    expect(dynamic).toMatch(/if \(settings\.cacheDynamicProviders\(\)\)/);
+    expect(fs.readFileSync(path.join(dir, "runtime/settings.js"), "utf8")).toMatch(/return options\(\)\.cacheDynamicProviders === true;/);
+    // The engine's dynamic-provider host loads the text as test/cluster/dynamicProviders.test.ts does.
+    expect(fs.readFileSync(path.join(dir, "cmd/dynamic-provider/index.js"), "utf8")).toMatch(/requireFromString\(providerString\)\.handler\(\)/);
   });
 
   it("isConfigSecret tells the keys set as secrets from plain ones (pulumi up reads secrets through it)", () => {
