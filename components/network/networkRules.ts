@@ -68,8 +68,8 @@ export const KNOWN_ZONES: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
- * Zones of the configured region, from KNOWN_ZONES: one line per unknown zone naming the key, the zone and
- * the region's known zones; a region without a list gets one line naming alicloud:region.
+ * Zones of the configured region, from KNOWN_ZONES: one line per zone not on it naming the key, the zone and
+ * the zones the list has (a true line also for a zone that exists but no table this list draws on offers); a region without a list gets one line naming alicloud:region.
  */
 export function zoneProblems(region: string, zones: string[]): string[] {
   const known = Object.hasOwn(KNOWN_ZONES, region) ? KNOWN_ZONES[region] : undefined;
@@ -81,7 +81,7 @@ export function zoneProblems(region: string, zones: string[]): string[] {
     known.includes(z)
       ? []
       : [
-          `${PROJECT}:network.zones[${i}]: ${z} is not a zone of alicloud:region ${region} (its zones: ${known.join(", ")}); a zone missing from this list is added to KNOWN_ZONES in components/network/networkRules.ts (docs/runbooks/add-a-cluster.md)`,
+          `${PROJECT}:network.zones[${i}]: ${z} is not among the zones the platform takes in alicloud:region ${region} (those Alibaba Cloud's ECI and KMS zone tables list, read 2026-12-07: ${known.join(", ")}); a zone missing from this list is added to KNOWN_ZONES in components/network/networkRules.ts (docs/runbooks/add-a-cluster.md)`,
         ],
   );
 }

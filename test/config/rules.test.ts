@@ -170,22 +170,22 @@ describe("network rules (network/networkRules.ts)", () => {
     // cn-shenzhen-f: in the KMS zone table (Aug 02, 2025), not in the ECI one; the list is the union.
     expect(zoneProblems("cn-shenzhen", ["cn-shenzhen-e", "cn-shenzhen-f"])).toEqual([]);
     expect(zoneProblems("cn-hangzhou", ["cn-shanghai-a"])).toEqual([
-      "platform:network.zones[0]: cn-shanghai-a is not a zone of alicloud:region cn-hangzhou (its zones: cn-hangzhou-b, cn-hangzhou-e, cn-hangzhou-f, cn-hangzhou-g, cn-hangzhou-h, cn-hangzhou-i, cn-hangzhou-j, cn-hangzhou-k); a zone missing from this list is added to KNOWN_ZONES in components/network/networkRules.ts (docs/runbooks/add-a-cluster.md)",
+      "platform:network.zones[0]: cn-shanghai-a is not among the zones the platform takes in alicloud:region cn-hangzhou (those Alibaba Cloud's ECI and KMS zone tables list, read 2026-12-07: cn-hangzhou-b, cn-hangzhou-e, cn-hangzhou-f, cn-hangzhou-g, cn-hangzhou-h, cn-hangzhou-i, cn-hangzhou-j, cn-hangzhou-k); a zone missing from this list is added to KNOWN_ZONES in components/network/networkRules.ts (docs/runbooks/add-a-cluster.md)",
     ]);
     // The region prefix alone no longer passes: the list has no cn-shanghai-z and no cn-beijing-a.
     expect(zoneProblems("cn-shanghai", ["cn-shanghai-e", "cn-shanghai-z"])).toEqual([
-      "platform:network.zones[1]: cn-shanghai-z is not a zone of alicloud:region cn-shanghai (its zones: cn-shanghai-a, cn-shanghai-b, cn-shanghai-c, cn-shanghai-d, cn-shanghai-e, cn-shanghai-f, cn-shanghai-g, cn-shanghai-k, cn-shanghai-l, cn-shanghai-m, cn-shanghai-n); a zone missing from this list is added to KNOWN_ZONES in components/network/networkRules.ts (docs/runbooks/add-a-cluster.md)",
+      "platform:network.zones[1]: cn-shanghai-z is not among the zones the platform takes in alicloud:region cn-shanghai (those Alibaba Cloud's ECI and KMS zone tables list, read 2026-12-07: cn-shanghai-a, cn-shanghai-b, cn-shanghai-c, cn-shanghai-d, cn-shanghai-e, cn-shanghai-f, cn-shanghai-g, cn-shanghai-k, cn-shanghai-l, cn-shanghai-m, cn-shanghai-n); a zone missing from this list is added to KNOWN_ZONES in components/network/networkRules.ts (docs/runbooks/add-a-cluster.md)",
     ]);
     // cn-beijing-a/-b exist, but the ECI, KMS and NAT Gateway zone tables (read 2026-12-07) offer C to L only.
     expect(zoneProblems("cn-beijing", ["cn-beijing-a", "cn-beijing-b", "cn-beijing-c", "cn-beijing-l"])).toEqual([
-      "platform:network.zones[0]: cn-beijing-a is not a zone of alicloud:region cn-beijing (its zones: cn-beijing-c, cn-beijing-d, cn-beijing-e, cn-beijing-f, cn-beijing-g, cn-beijing-h, cn-beijing-i, cn-beijing-j, cn-beijing-k, cn-beijing-l); a zone missing from this list is added to KNOWN_ZONES in components/network/networkRules.ts (docs/runbooks/add-a-cluster.md)",
-      "platform:network.zones[1]: cn-beijing-b is not a zone of alicloud:region cn-beijing (its zones: cn-beijing-c, cn-beijing-d, cn-beijing-e, cn-beijing-f, cn-beijing-g, cn-beijing-h, cn-beijing-i, cn-beijing-j, cn-beijing-k, cn-beijing-l); a zone missing from this list is added to KNOWN_ZONES in components/network/networkRules.ts (docs/runbooks/add-a-cluster.md)",
+      "platform:network.zones[0]: cn-beijing-a is not among the zones the platform takes in alicloud:region cn-beijing (those Alibaba Cloud's ECI and KMS zone tables list, read 2026-12-07: cn-beijing-c, cn-beijing-d, cn-beijing-e, cn-beijing-f, cn-beijing-g, cn-beijing-h, cn-beijing-i, cn-beijing-j, cn-beijing-k, cn-beijing-l); a zone missing from this list is added to KNOWN_ZONES in components/network/networkRules.ts (docs/runbooks/add-a-cluster.md)",
+      "platform:network.zones[1]: cn-beijing-b is not among the zones the platform takes in alicloud:region cn-beijing (those Alibaba Cloud's ECI and KMS zone tables list, read 2026-12-07: cn-beijing-c, cn-beijing-d, cn-beijing-e, cn-beijing-f, cn-beijing-g, cn-beijing-h, cn-beijing-i, cn-beijing-j, cn-beijing-k, cn-beijing-l); a zone missing from this list is added to KNOWN_ZONES in components/network/networkRules.ts (docs/runbooks/add-a-cluster.md)",
     ]);
     expect(zoneProblems("mars-north-1", ["mars-north-1a"])).toEqual([
       'alicloud:region: mars-north-1 is not a region with a known zone list (cn-hangzhou, cn-shanghai, cn-beijing, cn-qingdao, cn-zhangjiakou, cn-huhehaote, cn-wulanchabu, cn-shenzhen, cn-heyuan, cn-guangzhou, cn-chengdu, cn-hongkong, ap-northeast-1, ap-southeast-1); add its zones to KNOWN_ZONES (components/network/networkRules.ts) from Alibaba Cloud\'s "Regions and zones" (docs/runbooks/add-a-cluster.md)',
     ]);
     expect(problems("dev", 'platform:network.zones=["cn-shanghai-a","cn-hangzhou-h"]')).toEqual([
-      expect.stringMatching(/^platform:network.zones\[0\]: cn-shanghai-a is not a zone/),
+      expect.stringMatching(/^platform:network.zones\[0\]: cn-shanghai-a is not among the zones the platform takes in alicloud:region cn-hangzhou /),
     ]);
   });
 
