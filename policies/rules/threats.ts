@@ -1148,17 +1148,57 @@ export const LB_TYPES = {
 const SERVICE = "kubernetes:core/v1:Service";
 const SERVICE_PATCH = "kubernetes:core/v1:ServicePatch";
 
-export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config: Partial<NoPublicLoadBalancersConfig> = {}): StackPolicy {
+/**
+ * alb-config-references (T15): an ALB IngressClass's `spec.parameters.name` and an Ingress's
+ * `alb.ingress.kubernetes.io/albconfig.name` must name an AlbConfig the plan declares (which
+ * no-public-load-balancers then judges) or one the pack config lists as `AlbConfig/<name>`. A stack
+ * policy, because it needs the whole plan; no-public-load-balancers stays a resource policy, so it runs
+ * before each resource is created even under `pulumi up --skip-preview`.
+ */
+export function albConfigReferences(enforcementLevel: EnforcementLevel, config: Partial<NoPublicLoadBalancersConfig> = {}): StackPolicy {
   const c = withDefaults(NO_PUBLIC_LOAD_BALANCERS_SCHEMA, config);
   const allowed = (name: string) => c.publicLoadBalancers.includes(name);
-  const where = `${FIX} (no-public-load-balancers.publicLoadBalancers)`;
+  const where = `${FIX} (alb-config-references.publicLoadBalancers)`;
   /** Why a reference to an AlbConfig by `name` is not judged by the plan, or undefined: the plan declares it, or the pack config names it. */
   const albConfigRef = (name: unknown, declared: Set<string>): string | undefined => {
     if (name === UNKNOWN) return `an AlbConfig whose name is ${UNKNOWN}, so which ALB, internet or intranet, is not shown`;
     if (typeof name === "string" && (declared.has(name) || allowed(`AlbConfig/${name}`))) return undefined;
     return `AlbConfig ${JSON.stringify(name)}, which the plan does not declare, so whether its ALB is internet-facing is not shown; declare the AlbConfig in the plan (then it is judged), or name it as AlbConfig/<name> in the pack config`;
   };
-  const judge = (r: PolicyResource, report: (message: string) => void, declared: Set<string>) => {
+  return {
+    name: "alb-config-references",
+    description:
+      "An IngressClass of the ALB Ingress controller (spec.parameters of kind AlbConfig, patches too) and an Ingress annotated alb.ingress.kubernetes.io/albconfig.name (which bypasses the IngressClass) name an AlbConfig the plan declares, judged by no-public-load-balancers, or one the pack config's publicLoadBalancers lists as AlbConfig/<name>, so no Ingress is served by an ALB the plan does not show (T15).",
+    enforcementLevel,
+    validateStack(s, report) {
+      const declared = new Set(s.resources.filter((r) => ALB_INGRESS.albConfig.test(r.type)).flatMap((r) => str(obj(r.props.metadata).name) ?? []));
+      for (const r of s.resources) {
+        if (ALB_INGRESS.ingressClass.test(r.type)) {
+          const spec = obj(r.props.spec);
+          const params = obj(spec.parameters);
+          const ok = params.kind === "AlbConfig" && String(params.apiGroup ?? "").replace(/\/.*$/, "") === "alibabacloud.com" && goTrue(params.name);
+          const name = str(obj(r.props.metadata).name) ?? r.name;
+          const problem = ok && !allowed(`IngressClass/${name}`) ? albConfigRef(params.name, declared) : undefined;
+          if (problem) report(`${r.name}: IngressClass ${name} of the ALB Ingress controller takes its ALB from ${problem}; ${where}`, r.urn);
+        } else if (ALB_INGRESS.ingress.test(r.type)) {
+          const meta = obj(r.props.metadata);
+          const annotations = obj(meta.annotations);
+          const id = `Ingress/${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
+          if (!(ALB_INGRESS.albConfigAnnotation in annotations) || allowed(id)) continue;
+          const problem = albConfigRef(annotations[ALB_INGRESS.albConfigAnnotation], declared);
+          if (problem)
+            report(`${r.name}: ${id} selects its ALB by ${ALB_INGRESS.albConfigAnnotation} (bypassing its IngressClass) from ${problem}; ${where}`, r.urn);
+        }
+      }
+    },
+  };
+}
+
+export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config: Partial<NoPublicLoadBalancersConfig> = {}): ResourcePolicy {
+  const c = withDefaults(NO_PUBLIC_LOAD_BALANCERS_SCHEMA, config);
+  const allowed = (name: string) => c.publicLoadBalancers.includes(name);
+  const where = `${FIX} (no-public-load-balancers.publicLoadBalancers)`;
+  const judge = (r: PolicyResource, report: (message: string) => void) => {
     if (isSlb(r)) {
       const name = str(r.props.loadBalancerName) ?? r.name;
       if (r.props.addressType !== "intranet" && !allowed(name))
@@ -1295,26 +1335,16 @@ export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config
         report(
           `${r.name}: IngressClass ${name} of the ALB Ingress controller (${ALB_INGRESS.controller}) names no AlbConfig in spec.parameters (apiGroup alibabacloud.com, kind AlbConfig), so the plan does not show which ALB, internet or intranet, serves its Ingresses; ${where}`,
         );
-      const problem = ok ? albConfigRef(params.name, declared) : undefined;
-      if (problem) report(`${r.name}: IngressClass ${name} of the ALB Ingress controller takes its ALB from ${problem}; ${where}`);
-    } else if (ALB_INGRESS.ingress.test(r.type)) {
-      const meta = obj(r.props.metadata);
-      const annotations = obj(meta.annotations);
-      const id = `Ingress/${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
-      if (!(ALB_INGRESS.albConfigAnnotation in annotations) || allowed(id)) return;
-      const problem = albConfigRef(annotations[ALB_INGRESS.albConfigAnnotation], declared);
-      if (problem) report(`${r.name}: ${id} selects its ALB by ${ALB_INGRESS.albConfigAnnotation} (bypassing its IngressClass) from ${problem}; ${where}`);
     }
+    // An Ingress's albconfig.name and an IngressClass's AlbConfig are judged against the plan by alb-config-references.
   };
   return {
     name: "no-public-load-balancers",
     description:
-      "Nothing faces the internet unless named in the pack config's publicLoadBalancers: every SLB is intranet (addressType intranet), every ALB and NLB is Intranet (IPv6 too), an EIP is bound only to the NAT gateway (not to an instance, ENI, SLB, HaVip or IP; no Anycast EIP attachment), no NAT DNAT forward entry, a LoadBalancer Service or ServicePatch (or one a chart's values render: the Service values CHART_SERVICE_VALUES reads with the chart's defaults at its pinned version, such as ingress-nginx's controller Service and kube-prometheus-stack's thanosServiceExternal; any value map with type LoadBalancer; a Service type unknown during preview is named; a chart's extraObjects, extraManifests, extraDeploy or {{ template values are refused, unread) carries the CCM's intranet address-type annotation and no reused load balancer or other loadBalancerClass, a ServicePatch does not set the address type to internet, a chart of that table at another version is refused, and the ALB Ingress controller's objects ask for an intranet ALB: an AlbConfig's spec.config.addressType Intranet (unset is Internet), no internet IPv6, no reused ALB id; an ALB IngressClass names an AlbConfig, and it and an Ingress's albconfig.name annotation name one the plan declares (T15).",
+      "Nothing faces the internet unless named in the pack config's publicLoadBalancers: every SLB is intranet (addressType intranet), every ALB and NLB is Intranet (IPv6 too), an EIP is bound only to the NAT gateway (not to an instance, ENI, SLB, HaVip or IP; no Anycast EIP attachment), no NAT DNAT forward entry, a LoadBalancer Service or ServicePatch (or one a chart's values render: the Service values CHART_SERVICE_VALUES reads with the chart's defaults at its pinned version, such as ingress-nginx's controller Service and kube-prometheus-stack's thanosServiceExternal; any value map with type LoadBalancer; a Service type unknown during preview is named; a chart's extraObjects, extraManifests, extraDeploy or {{ template values are refused, unread) carries the CCM's intranet address-type annotation and no reused load balancer or other loadBalancerClass, a ServicePatch does not set the address type to internet, a chart of that table at another version is refused, and the ALB Ingress controller's objects ask for an intranet ALB: an AlbConfig's (or AlbConfigPatch's) spec.config.addressType Intranet (unset is Internet), no internet IPv6, no reused ALB id; an ALB IngressClass names an AlbConfig (alb-config-references checks the plan declares it) (T15).",
     enforcementLevel,
-    validateStack(s, report) {
-      // The AlbConfigs the plan declares: an IngressClass or Ingress naming one of them is judged through it.
-      const declared = new Set(s.resources.filter((r) => ALB_INGRESS.albConfig.test(r.type)).flatMap((r) => str(obj(r.props.metadata).name) ?? []));
-      for (const r of s.resources) judge(r, (message) => report(message, r.urn), declared);
+    validateResource(r, report) {
+      judge(r, (message) => report(message));
     },
   };
 }

@@ -12,6 +12,7 @@ import {
   hostPortProblem,
   parentChainEndsWith,
   noPublicLoadBalancers,
+  albConfigReferences,
   platformNamespaces,
   podPrivileges,
   turnsOn,
@@ -80,7 +81,7 @@ describe("docs/policy-pack.md: one row per rule, each naming threat rows that ex
 
   test("every rule of the pack has exactly one row, and the table lists nothing else", () => {
     const names = table.map((l) => /^\| `([a-z-]+)`/.exec(l)![1]);
-    expect(names).toHaveLength(20);
+    expect(names).toHaveLength(21);
     expect([...names].sort()).toEqual([...POLICY_DEFINITIONS.map((d) => d.name)].sort());
     expect(new Set(names).size).toBe(names.length);
   });
@@ -1130,6 +1131,10 @@ describe("no-public-load-balancers (T15)", () => {
     expect(messages(internet, noPublicLoadBalancers("mandatory", { publicLoadBalancers: ["shop"] }))).toHaveLength(1);
   });
 
+  const refs = () => albConfigReferences("mandatory", cfg("alb-config-references"));
+  // no-public-load-balancers judges each object; alb-config-references, a stack policy, the AlbConfig names against the plan.
+  const both = (s: PolicyStack) => [...messages(s, p()), ...messages(s, refs())];
+
   test("an ALB IngressClass must name an AlbConfig (apiGroup alibabacloud.com, kind AlbConfig) that the plan declares or the pack config names", () => {
     const cls = (parameters?: Record<string, unknown>, declare = true) =>
       mutated((s) => {
@@ -1146,17 +1151,17 @@ describe("no-public-load-balancers (T15)", () => {
         });
       });
     const NAMES_NONE = `alb-class: IngressClass alb of the ALB Ingress controller (ingress.k8s.alibabacloud/alb) names no AlbConfig in spec.parameters (apiGroup alibabacloud.com, kind AlbConfig), so the plan does not show which ALB, internet or intranet, serves its Ingresses; ${FIX} (no-public-load-balancers.publicLoadBalancers)`;
-    expect(messages(cls({ apiGroup: "alibabacloud.com", kind: "AlbConfig", name: "inner" }), p())).toEqual([]);
-    expect(messages(cls(), p())).toEqual([NAMES_NONE]);
+    expect(both(cls({ apiGroup: "alibabacloud.com", kind: "AlbConfig", name: "inner" }))).toEqual([]);
+    expect(both(cls())).toEqual([NAMES_NONE]);
     // The controller reads kind and apiGroup too: another kind or group is not an AlbConfig.
-    expect(messages(cls({ apiGroup: "alibabacloud.com", kind: "ConfigMap", name: "inner" }), p())).toEqual([NAMES_NONE]);
-    expect(messages(cls({ apiGroup: "example.com", kind: "AlbConfig", name: "inner" }), p())).toEqual([NAMES_NONE]);
+    expect(both(cls({ apiGroup: "alibabacloud.com", kind: "ConfigMap", name: "inner" }))).toEqual([NAMES_NONE]);
+    expect(both(cls({ apiGroup: "example.com", kind: "AlbConfig", name: "inner" }))).toEqual([NAMES_NONE]);
     // An AlbConfig the plan does not declare: its address type is not shown.
     const undeclared = cls({ apiGroup: "alibabacloud.com", kind: "AlbConfig", name: "inner" }, false);
-    expect(messages(undeclared, p())).toEqual([
-      `alb-class: IngressClass alb of the ALB Ingress controller takes its ALB from AlbConfig "inner", which the plan does not declare, so whether its ALB is internet-facing is not shown; declare the AlbConfig in the plan (then it is judged), or name it as AlbConfig/<name> in the pack config; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    expect(both(undeclared)).toEqual([
+      `alb-class: IngressClass alb of the ALB Ingress controller takes its ALB from AlbConfig "inner", which the plan does not declare, so whether its ALB is internet-facing is not shown; declare the AlbConfig in the plan (then it is judged), or name it as AlbConfig/<name> in the pack config; ${FIX} (alb-config-references.publicLoadBalancers)`,
     ]);
-    expect(messages(undeclared, noPublicLoadBalancers("mandatory", { publicLoadBalancers: ["AlbConfig/inner"] }))).toEqual([]);
+    expect(messages(undeclared, albConfigReferences("mandatory", { publicLoadBalancers: ["AlbConfig/inner"] }))).toEqual([]);
   });
 
   test("an Ingress's albconfig.name annotation (group_loader.go:174-185, bypassing the IngressClass) must name a declared AlbConfig; the address-type annotation decides nothing", () => {
@@ -1171,15 +1176,12 @@ describe("no-public-load-balancers (T15)", () => {
         add(s, type, "shop-ingress", { metadata: { name: "shop", namespace: "commerce", annotations }, spec: { ingressClassName: "alb" } });
       });
     const SHOP_INTERNET = `shop-albconfig: AlbConfig shop spec.config.addressType is "Internet", an internet-facing ALB; must be "Intranet"; ${FIX} (no-public-load-balancers.publicLoadBalancers)`;
-    expect(messages(ing({ "alb.ingress.kubernetes.io/albconfig.name": "shop" }), p())).toEqual([SHOP_INTERNET]);
-    const ghost = `shop-ingress: Ingress/commerce/shop selects its ALB by alb.ingress.kubernetes.io/albconfig.name (bypassing its IngressClass) from AlbConfig "ghost", which the plan does not declare, so whether its ALB is internet-facing is not shown; declare the AlbConfig in the plan (then it is judged), or name it as AlbConfig/<name> in the pack config; ${FIX} (no-public-load-balancers.publicLoadBalancers)`;
-    expect(messages(ing({ "alb.ingress.kubernetes.io/albconfig.name": "ghost" }), p())).toEqual([SHOP_INTERNET, ghost]);
-    expect(messages(ing({ "alb.ingress.kubernetes.io/albconfig.name": "ghost" }, "kubernetes:networking.k8s.io/v1:IngressPatch"), p())).toEqual([
-      SHOP_INTERNET,
-      ghost,
-    ]);
+    expect(both(ing({ "alb.ingress.kubernetes.io/albconfig.name": "shop" }))).toEqual([SHOP_INTERNET]);
+    const ghost = `shop-ingress: Ingress/commerce/shop selects its ALB by alb.ingress.kubernetes.io/albconfig.name (bypassing its IngressClass) from AlbConfig "ghost", which the plan does not declare, so whether its ALB is internet-facing is not shown; declare the AlbConfig in the plan (then it is judged), or name it as AlbConfig/<name> in the pack config; ${FIX} (alb-config-references.publicLoadBalancers)`;
+    expect(both(ing({ "alb.ingress.kubernetes.io/albconfig.name": "ghost" }))).toEqual([SHOP_INTERNET, ghost]);
+    expect(both(ing({ "alb.ingress.kubernetes.io/albconfig.name": "ghost" }, "kubernetes:networking.k8s.io/v1:IngressPatch"))).toEqual([SHOP_INTERNET, ghost]);
     // alibaba-load-balancer-controller c2771084 reads address-type only in makeAlbConfig, which nothing calls.
-    expect(messages(ing({ "alb.ingress.kubernetes.io/address-type": "internet" }), p())).toEqual([SHOP_INTERNET]);
+    expect(both(ing({ "alb.ingress.kubernetes.io/address-type": "internet" }))).toEqual([SHOP_INTERNET]);
   });
 
   test("AlbConfig of any version of alibabacloud.com, an AlbConfigPatch setting an internet address, an IngressClassPatch naming an undeclared AlbConfig", () => {
@@ -1195,10 +1197,10 @@ describe("no-public-load-balancers (T15)", () => {
         spec: { parameters: { apiGroup: "alibabacloud.com", kind: "AlbConfig", name: "ghost" } },
       });
     });
-    expect(messages(bad, p())).toEqual([
+    expect(both(bad)).toEqual([
       `next-albconfig: AlbConfig next spec.config.addressType is "Internet", an internet-facing ALB; must be "Intranet"; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
       `flip-albconfig: AlbConfigPatch of inner spec.config.addressType is "Internet", an internet-facing ALB; must be "Intranet"; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
-      `alb-class-patch: IngressClass alb of the ALB Ingress controller takes its ALB from AlbConfig "ghost", which the plan does not declare, so whether its ALB is internet-facing is not shown; declare the AlbConfig in the plan (then it is judged), or name it as AlbConfig/<name> in the pack config; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+      `alb-class-patch: IngressClass alb of the ALB Ingress controller takes its ALB from AlbConfig "ghost", which the plan does not declare, so whether its ALB is internet-facing is not shown; declare the AlbConfig in the plan (then it is judged), or name it as AlbConfig/<name> in the pack config; ${FIX} (alb-config-references.publicLoadBalancers)`,
     ]);
   });
 
