@@ -34,6 +34,7 @@ import {
   metadataGuard,
   METADATA_GUARD_SCHEMA,
   noPublicLoadBalancers,
+  albConfigReferences,
   NO_PUBLIC_LOAD_BALANCERS_SCHEMA,
   platformNamespaces,
   PLATFORM_NAMESPACES_SCHEMA,
@@ -83,6 +84,7 @@ export const POLICY_DEFINITIONS: PolicyDefinition[] = [
   define("stack", CREDENTIAL_ENDPOINTS_SCHEMA, credentialEndpoints),
   define("resource", POD_PRIVILEGES_SCHEMA, podPrivileges),
   define("resource", NO_PUBLIC_LOAD_BALANCERS_SCHEMA, noPublicLoadBalancers),
+  define("stack", NO_PUBLIC_LOAD_BALANCERS_SCHEMA, albConfigReferences),
   define("resource", PLATFORM_NAMESPACES_SCHEMA, platformNamespaces),
   define("resource", METADATA_GUARD_SCHEMA, metadataGuard),
   // The plan's pools against its pinned apps; on --diff-from also the running nodes' labels and taints.

@@ -202,9 +202,23 @@ const POD_FIELDS = ["hostNetwork", "hostPID", "hostIPC", "volumes", "podSpecPatc
  * preview could hold any privilege, so it makes the object a workload and is named.
  */
 const CONTAINER_HOLDERS = [
+  ...["containers", "initContainers", "ephemeralContainers", "template"],
   ...["steps", "sidecars", "stepTemplate", "taskSpec", "pipelineSpec", "podTemplate"],
   ...["templates", "templateDefaults", "container", "script", "containerSet", "workflowSpec"],
 ];
+
+/**
+ * Keys only a pod's securityContext has, or shares with a container's (core/v1 PodSecurityContext:
+ * sysctls, seccompProfile, seLinuxOptions, windowsOptions, appArmorProfile): a map whose
+ * `securityContext` holds one is read as a pod spec, so a custom resource's pod-level context (Tekton's
+ * TaskRun `podTemplate.securityContext.sysctls`, pkg/apis/pipeline/pod/template.go at v1.15.0
+ * Template.SecurityContext; a Prometheus CR's `spec.securityContext`) is walked.
+ */
+const POD_SECURITY_KEYS = ["sysctls", "seccompProfile", "seLinuxOptions", "windowsOptions", "appArmorProfile"];
+
+/** Whether a map is an Argo Workflows resource template with a manifest (workflow_types.go at v4.1.2: ResourceTemplate.Manifest, a YAML string Argo applies). */
+const hasArgoManifest = (v: Record<string, unknown>) =>
+  isObj(v.resource) && v.resource.manifest !== undefined && v.resource.manifest !== null && v.resource.manifest !== "";
 
 /** Whether a map is a container: a string `image` with a container-only field, or a securityContext holding a container-only key. */
 function isContainerLike(v: Record<string, unknown>): boolean {
@@ -221,10 +235,16 @@ function isContainerLike(v: Record<string, unknown>): boolean {
 export function podLikeIn(v: unknown, path = ""): string[] {
   if (Array.isArray(v)) return v.flatMap((x, i) => podLikeIn(x, `${path}[${i}]`));
   if (!isObj(v)) return [];
-  const here = isContainerLike(v) || POD_FIELDS.some((k) => v[k] !== undefined && v[k] !== null) ? [path] : [];
-  const unknown = Object.entries(v)
-    .filter(([k, x]) => x === UNKNOWN && (CONTAINER_HOLDERS.includes(k) || POD_FIELDS.includes(k)))
-    .map(([k]) => (path === "" ? k : `${path}.${k}`));
+  const sc = v.securityContext;
+  const podContext = isObj(sc) && POD_SECURITY_KEYS.some((k) => k in sc);
+  const here = isContainerLike(v) || podContext || hasArgoManifest(v) || POD_FIELDS.some((k) => v[k] !== undefined && v[k] !== null) ? [path] : [];
+  const at = (k: string) => (path === "" ? k : `${path}.${k}`);
+  const unknown = Object.entries(v).flatMap(([k, x]) => {
+    if (!CONTAINER_HOLDERS.includes(k) && !POD_FIELDS.includes(k)) return [];
+    if (x === UNKNOWN) return [at(k)];
+    // An element unknown during preview in a holder's list (`steps[0]`, `templates[0]`) could be any container.
+    return Array.isArray(x) ? x.flatMap((e, i) => (e === UNKNOWN ? [`${at(k)}[${i}]`] : [])) : [];
+  });
   return [...here, ...unknown, ...Object.entries(v).flatMap(([k, x]) => podLikeIn(x, path === "" ? k : `${path}.${k}`))];
 }
 
@@ -266,6 +286,23 @@ export function podSpecPatchesIn(v: unknown, path = ""): string[] {
       return [`${at} (a pod spec patch${x === UNKNOWN ? ` ${UNKNOWN}` : ""}, which can set any privilege and the pack does not read)`];
     return podSpecPatchesIn(x, at);
   });
+}
+
+/**
+ * Each Argo Workflows `resource.manifest` in an object (argoproj/argo-workflows v4.1.2 16a52d67,
+ * pkg/apis/workflow/v1alpha1/workflow_types.go: Template.Resource, ResourceTemplate.Manifest): a YAML
+ * string Argo applies as given, so it can create any object (a privileged Pod, a LoadBalancer Service)
+ * the pack does not read. Refused like a podSpecPatch unless the workload is granted.
+ */
+export function argoManifestsIn(v: unknown, path = ""): string[] {
+  if (Array.isArray(v)) return v.flatMap((x, i) => argoManifestsIn(x, `${path}[${i}]`));
+  if (!isObj(v)) return [];
+  const here = hasArgoManifest(v)
+    ? [
+        `${path === "" ? "" : `${path}.`}resource.manifest (a manifest Argo applies${obj(v.resource).manifest === UNKNOWN ? ` ${UNKNOWN}` : ""}, which can create any object and the pack does not read)`,
+      ]
+    : [];
+  return [...here, ...Object.entries(v).flatMap(([k, x]) => argoManifestsIn(x, path === "" ? k : `${path}.${k}`))];
 }
 
 /** Whether a resource carries pods: a workload type, or a `kubernetes:` object with a pod spec anywhere (a custom resource's template). */
@@ -473,7 +510,7 @@ const HOST_KEYS = ["privileged", "hostNetwork", "hostPID", "hostIPC", "allowPriv
  */
 const UNKNOWN_MATTERS = [
   ...HOST_KEYS,
-  ...["hostPath", "capabilities", "seccompProfile", "appArmorProfile", "procMount", "sysctls", "seLinuxOptions", "windowsOptions", "ports"],
+  ...["hostPath", "hostDisk", "capabilities", "seccompProfile", "appArmorProfile", "procMount", "sysctls", "seLinuxOptions", "windowsOptions", "ports"],
   ...["securityContext", "containers", "initContainers", "ephemeralContainers", "volumes", "spec", "template", "jobTemplate", "annotations", "podAnnotations"],
   ...CONTAINER_HOLDERS,
 ];
@@ -507,7 +544,9 @@ const UNCONFINED_ANNOTATION =
 
 /**
  * Where a pod spec (or a chart's values) asks for the node: `privileged`, `hostNetwork`, `hostPID`,
- * `hostIPC`, `allowPrivilegeEscalation` or `hostPort` on (see turnsOn), a `hostPath`, a capability
+ * `hostIPC`, `allowPrivilegeEscalation` or `hostPort` on (see turnsOn), a `hostPath` or a KubeVirt `hostDisk`
+ * (a disk image at a path on the node: kubevirt/kubevirt 5fd32e6d, staging/src/kubevirt.io/api/core/v1/schema.go
+ * VolumeSource.HostDisk, API v1), a capability
  * added beyond baseline's list, a `seccompProfile` or `appArmorProfile` of type `Unconfined` (pod or
  * container level: the walk goes through containers, initContainers and ephemeralContainers alike),
  * or an `unconfined` AppArmor/seccomp annotation (in `annotations`, or a chart's `podAnnotations`);
@@ -532,7 +571,7 @@ export function privilegesIn(v: unknown, path = ""): string[] {
     } else if (HOST_KEYS.includes(k)) {
       if (turnsOn(x)) out.push(`${at}.enabled`);
       out.push(...privilegesIn(x, at));
-    } else if (k === "hostPath" && x !== undefined && x !== null) out.push(at);
+    } else if ((k === "hostPath" || k === "hostDisk") && x !== undefined && x !== null) out.push(at);
     else if (k === "capabilities" && isObj(x)) {
       if (x.add === UNKNOWN) out.push(unknownAt(`${at}.add`));
       arr(x.add).forEach((cap, i) => {
@@ -739,6 +778,28 @@ export function unreadValues(r: PolicyResource): string[] {
   return out;
 }
 
+/**
+ * Values a chart renders into objects or templates: `extraObjects` (postfinance/kubelet-csr-approver
+ * v1.2.14, charts/kubelet-csr-approver/templates/extra-objects.yaml: each entry through
+ * tplvalues.render, which runs `tpl` on a string) and `extraDeploy` (the same chart's
+ * templates/extra-list.yaml at 302ad582, bitnami's convention), `extraManifests`
+ * (prometheus-community/helm-charts 5bb2d9f8, charts/kube-prometheus-stack/templates/extra-objects.yaml:
+ * a list or map, each entry through `tpl`), set and non-empty at any depth (a subchart's too), and any
+ * string holding `{{`, a template a chart may run through `tpl`. Each is named at its path; the pack
+ * reads none of them, so a LoadBalancer Service or a hostPID Pod there would pass unseen.
+ */
+export const RENDERED_OBJECT_VALUES = ["extraObjects", "extraManifests", "extraDeploy"];
+export function renderedValues(v: unknown, path = ""): string[] {
+  if (Array.isArray(v)) return v.flatMap((x, i) => renderedValues(x, `${path}[${i}]`));
+  if (typeof v === "string") return v.includes("{{") ? [`${path || "values"} (a {{ template)`] : [];
+  if (!isObj(v)) return [];
+  return Object.entries(v).flatMap(([k, x]) => {
+    const at = path === "" ? k : `${path}.${k}`;
+    if (RENDERED_OBJECT_VALUES.includes(k) && goTrue(x)) return [`${at}${x === UNKNOWN ? ` ${UNKNOWN}` : ""}`];
+    return renderedValues(x, at);
+  });
+}
+
 export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partial<PodPrivilegesConfig> = {}): ResourcePolicy {
   const c = withDefaults(POD_PRIVILEGES_SCHEMA, config);
   return {
@@ -792,7 +853,11 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
         const isPod = r.type === "kubernetes:core/v1:Pod" || r.type === "kubernetes:core/v1:PodPatch";
         // A custom resource is walked whole (a privilege next to a container: Tekton's stepTemplate, Argo's
         // templateDefaults), a podSpecPatch anywhere refused unless the workload is granted.
-        found = [...privilegesIn(isPod ? { metadata: { annotations: meta.annotations }, spec: r.props.spec } : walked), ...podSpecPatchesIn(walked)];
+        found = [
+          ...privilegesIn(isPod ? { metadata: { annotations: meta.annotations }, spec: r.props.spec } : walked),
+          ...podSpecPatchesIn(walked),
+          ...argoManifestsIn(walked),
+        ];
       } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
         id = `${str(r.props.namespace) ?? "default"}/${str(r.props.name) ?? r.name}`;
         // All of a release's values unknown during preview: any privilege could be there.
@@ -801,6 +866,11 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
         if (unread.length > 0 && !c.unreadValuesReleases.includes(id))
           report(
             `${r.name}: ${id} sets ${unread.join(" and ")}, which hand the chart values or objects the plan does not show, so neither its privileges nor its Services can be judged; put them in values, or ${FIX} (pod-privileges.unreadValuesReleases)`,
+          );
+        const rendered = renderedValues(r.props.values);
+        if (rendered.length > 0 && !c.unreadValuesReleases.includes(id))
+          report(
+            `${r.name}: ${id} values ${rendered.join(", ")}, which the chart renders as objects or templates the pack does not read, so neither its privileges nor its Services can be judged; declare those objects as resources of the plan, or ${FIX} (pod-privileges.unreadValuesReleases)`,
           );
         const ref = chartRef(str(r.props.chart) ?? "", str(r.props.version));
         grant = `${id}@${ref.name}`;
@@ -990,22 +1060,33 @@ function goTrue(x: unknown): boolean {
   return x !== undefined && x !== null && x !== false && x !== 0 && x !== "";
 }
 
+/** A Service a chart renders, as the pack reads it: `unknown` when its type is unknown during preview. */
+export interface RenderedService {
+  which: string;
+  annotations: Record<string, unknown>;
+  loadBalancerClass?: unknown;
+  unknown?: boolean;
+}
+
 /**
  * The LoadBalancer Services a release of `chart` renders from the value maps CHART_SERVICE_VALUES
  * judges (`services`), with the release's values over the chart's defaults, and the paths of those
  * maps (which the generic walk then skips). Undefined when the chart is not in the table.
  */
-export function chartLoadBalancers(
-  chart: string,
-  values: unknown,
-): { services: { which: string; annotations: Record<string, unknown>; loadBalancerClass?: unknown }[]; judged: string[] } | undefined {
+export function chartLoadBalancers(chart: string, values: unknown): { services: RenderedService[]; judged: string[] } | undefined {
   const known = Object.hasOwn(CHART_SERVICE_VALUES, chart) ? CHART_SERVICE_VALUES[chart] : undefined;
   if (known === undefined) return undefined;
-  const services: { which: string; annotations: Record<string, unknown>; loadBalancerClass?: unknown }[] = [];
+  const services: RenderedService[] = [];
   for (const s of known.services) {
     if (!s.when.every((w) => goTrue(valueAt(values, w.path) ?? w.default))) continue;
     const own = valueAt(values, `${s.path}.${s.typeKey}`);
     const from = s.typeFrom === undefined ? undefined : valueAt(values, s.typeFrom);
+    const map = obj(valueAt(values, s.path));
+    // A type unknown during preview (its own, or the one it falls back to) could be LoadBalancer: named.
+    if (own === UNKNOWN || (!goTrue(own) && s.typeFrom !== undefined && from === UNKNOWN)) {
+      services.push({ which: `${own === UNKNOWN ? s.path : s.typeFrom}.${own === UNKNOWN ? s.typeKey : "type"}`, annotations: {}, unknown: true });
+      continue;
+    }
     const type = goTrue(own)
       ? String(own)
       : s.typeFrom !== undefined
@@ -1016,33 +1097,44 @@ export function chartLoadBalancers(
           ? s.default
           : "";
     if (type !== "LoadBalancer") continue;
-    const map = obj(valueAt(values, s.path));
     services.push({ which: s.path, annotations: obj(map.annotations), loadBalancerClass: map.loadBalancerClass ?? undefined });
   }
   return { services, judged: known.services.map((s) => s.path) };
 }
 
-/** Maps anywhere in a chart's values that read as a Service of type LoadBalancer (`type: LoadBalancer` with its `annotations`). */
-function loadBalancerValues(v: unknown, path = ""): { which: string; annotations: Record<string, unknown>; loadBalancerClass?: unknown }[] {
+/**
+ * Maps anywhere in a chart's values that read as a Service of type LoadBalancer (`type: LoadBalancer` with its
+ * `annotations`), and those under a key ending in `service` (any case) whose `type` is unknown during preview.
+ */
+function loadBalancerValues(v: unknown, path = ""): RenderedService[] {
   if (Array.isArray(v)) return v.flatMap((x, i) => loadBalancerValues(x, `${path}[${i}]`));
   if (!isObj(v)) return [];
-  const here = v.type === "LoadBalancer" ? [{ which: path, annotations: obj(v.annotations), loadBalancerClass: v.loadBalancerClass ?? undefined }] : [];
+  const here: RenderedService[] =
+    v.type === "LoadBalancer"
+      ? [{ which: path, annotations: obj(v.annotations), loadBalancerClass: v.loadBalancerClass ?? undefined }]
+      : v.type === UNKNOWN && /service$/i.test(path.split(".").pop() ?? "")
+        ? [{ which: `${path}.type`, annotations: {}, unknown: true }]
+        : [];
   return [...here, ...Object.entries(v).flatMap(([k, x]) => loadBalancerValues(x, path === "" ? k : `${path}.${k}`))];
 }
 
 /**
  * Alibaba Cloud's ALB Ingress controller (alibaba/alibaba-load-balancer-controller c2771084, 2024-09-13): the
  * AlbConfig custom resource (apiVersion alibabacloud.com/v1, pkg/controller/ingress/register.go:82-84; Pulumi's
- * token for a CustomResource is `kubernetes:<apiVersion>:<kind>`), the IngressClass controller name
- * (pkg/controller/ingress/reconcile/store/common.go:25) and the Ingress annotation for the address type
- * (reconcile/annotations/annotations.go:22, 30).
+ * token for a CustomResource is `kubernetes:<apiVersion>:<kind>`; any version of the group is read, and the
+ * patch kinds), the IngressClass controller name (pkg/controller/ingress/reconcile/store/common.go:25), and the
+ * Ingress annotation `alb.ingress.kubernetes.io/albconfig.name`, which selects the AlbConfig by name and
+ * bypasses the IngressClass's parameters (pkg/controller/ingress/group_loader.go:174-185). The Ingress
+ * annotation `alb.ingress.kubernetes.io/address-type` is read only in makeAlbConfig, which nothing calls at
+ * that commit, so it decides no address and is not judged.
  */
 export const ALB_INGRESS = {
-  albConfig: "kubernetes:alibabacloud.com/v1:AlbConfig",
-  ingressClass: "kubernetes:networking.k8s.io/v1:IngressClass",
-  ingress: /^kubernetes:(networking\.k8s\.io|extensions)\/v1(beta1)?:Ingress$/,
+  albConfig: /^kubernetes:alibabacloud\.com\/[^:]+:AlbConfig$/,
+  albConfigPatch: /^kubernetes:alibabacloud\.com\/[^:]+:AlbConfigPatch$/,
+  ingressClass: /^kubernetes:networking\.k8s\.io\/[^:]+:IngressClass(Patch)?$/,
+  ingress: /^kubernetes:(networking\.k8s\.io|extensions)\/v1(beta1)?:Ingress(Patch)?$/,
   controller: "ingress.k8s.alibabacloud/alb",
-  addressTypeAnnotation: "alb.ingress.kubernetes.io/address-type",
+  albConfigAnnotation: "alb.ingress.kubernetes.io/albconfig.name",
 } as const;
 
 /** Provider type tokens of @pulumi/alicloud 3.108.0 (node_modules/@pulumi/alicloud/{alb,nlb}/loadBalancer.js, vpc/forwardEntry.js, eipanycast/anycastEipAddressAttachment.js). */
@@ -1053,123 +1145,206 @@ export const LB_TYPES = {
   anycastEipAttachment: "alicloud:eipanycast/anycastEipAddressAttachment:AnycastEipAddressAttachment",
 } as const;
 
+const SERVICE = "kubernetes:core/v1:Service";
+const SERVICE_PATCH = "kubernetes:core/v1:ServicePatch";
+
+/**
+ * alb-config-references (T15): an ALB IngressClass's `spec.parameters.name` and an Ingress's
+ * `alb.ingress.kubernetes.io/albconfig.name` must name an AlbConfig the plan declares (which
+ * no-public-load-balancers then judges) or one the pack config lists as `AlbConfig/<name>`. A stack
+ * policy, because it needs the whole plan; no-public-load-balancers stays a resource policy, so it runs
+ * before each resource is created even under `pulumi up --skip-preview`.
+ */
+export function albConfigReferences(enforcementLevel: EnforcementLevel, config: Partial<NoPublicLoadBalancersConfig> = {}): StackPolicy {
+  const c = withDefaults(NO_PUBLIC_LOAD_BALANCERS_SCHEMA, config);
+  const allowed = (name: string) => c.publicLoadBalancers.includes(name);
+  const where = `${FIX} (alb-config-references.publicLoadBalancers)`;
+  /** Why a reference to an AlbConfig by `name` is not judged by the plan, or undefined: the plan declares it, or the pack config names it. */
+  const albConfigRef = (name: unknown, declared: Set<string>): string | undefined => {
+    if (name === UNKNOWN) return `an AlbConfig whose name is ${UNKNOWN}, so which ALB, internet or intranet, is not shown`;
+    if (typeof name === "string" && (declared.has(name) || allowed(`AlbConfig/${name}`))) return undefined;
+    return `AlbConfig ${JSON.stringify(name)}, which the plan does not declare, so whether its ALB is internet-facing is not shown; declare the AlbConfig in the plan (then it is judged), or name it as AlbConfig/<name> in the pack config`;
+  };
+  return {
+    name: "alb-config-references",
+    description:
+      "An IngressClass of the ALB Ingress controller (spec.parameters of kind AlbConfig, patches too) and an Ingress annotated alb.ingress.kubernetes.io/albconfig.name (which bypasses the IngressClass) name an AlbConfig the plan declares, judged by no-public-load-balancers, or one the pack config's publicLoadBalancers lists as AlbConfig/<name>, so no Ingress is served by an ALB the plan does not show (T15).",
+    enforcementLevel,
+    validateStack(s, report) {
+      const declared = new Set(s.resources.filter((r) => ALB_INGRESS.albConfig.test(r.type)).flatMap((r) => str(obj(r.props.metadata).name) ?? []));
+      for (const r of s.resources) {
+        if (ALB_INGRESS.ingressClass.test(r.type)) {
+          const spec = obj(r.props.spec);
+          const params = obj(spec.parameters);
+          const ok = params.kind === "AlbConfig" && String(params.apiGroup ?? "").replace(/\/.*$/, "") === "alibabacloud.com" && goTrue(params.name);
+          const name = str(obj(r.props.metadata).name) ?? r.name;
+          const problem = ok && !allowed(`IngressClass/${name}`) ? albConfigRef(params.name, declared) : undefined;
+          if (problem) report(`${r.name}: IngressClass ${name} of the ALB Ingress controller takes its ALB from ${problem}; ${where}`, r.urn);
+        } else if (ALB_INGRESS.ingress.test(r.type)) {
+          const meta = obj(r.props.metadata);
+          const annotations = obj(meta.annotations);
+          const id = `Ingress/${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
+          if (!(ALB_INGRESS.albConfigAnnotation in annotations) || allowed(id)) continue;
+          const problem = albConfigRef(annotations[ALB_INGRESS.albConfigAnnotation], declared);
+          if (problem)
+            report(`${r.name}: ${id} selects its ALB by ${ALB_INGRESS.albConfigAnnotation} (bypassing its IngressClass) from ${problem}; ${where}`, r.urn);
+        }
+      }
+    },
+  };
+}
+
 export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config: Partial<NoPublicLoadBalancersConfig> = {}): ResourcePolicy {
   const c = withDefaults(NO_PUBLIC_LOAD_BALANCERS_SCHEMA, config);
   const allowed = (name: string) => c.publicLoadBalancers.includes(name);
   const where = `${FIX} (no-public-load-balancers.publicLoadBalancers)`;
+  const judge = (r: PolicyResource, report: (message: string) => void) => {
+    if (isSlb(r)) {
+      const name = str(r.props.loadBalancerName) ?? r.name;
+      if (r.props.addressType !== "intranet" && !allowed(name))
+        report(
+          `${r.name}: SLB ${name} addressType is ${r.props.addressType === undefined ? "unset" : JSON.stringify(r.props.addressType)}; must be "intranet"; ${where}`,
+        );
+    } else if (r.type === LB_TYPES.alb || r.type === LB_TYPES.nlb) {
+      // ALB's provider validates address_type in {Internet, Intranet}; NLB's does not (case unchecked):
+      // aliyun/terraform-provider-alicloud 81c43b67 (2026-08-21) alicloud/resource_alicloud_alb_load_balancer.go:62-66,
+      // resource_alicloud_nlb_load_balancer.go:36-39; both also take ipv6_address_type.
+      const kind = r.type === LB_TYPES.alb ? "ALB" : "NLB";
+      const name = str(r.props.loadBalancerName) ?? r.name;
+      if (allowed(name)) return;
+      const type = r.props.addressType;
+      if (String(type).toLowerCase() !== "intranet")
+        report(`${r.name}: ${kind} ${name} addressType is ${type === undefined ? "unset" : JSON.stringify(type)}; must be "Intranet"; ${where}`);
+      const v6 = r.props.ipv6AddressType;
+      if (v6 !== undefined && v6 !== null && String(v6).toLowerCase() !== "intranet")
+        report(`${r.name}: ${kind} ${name} ipv6AddressType is ${JSON.stringify(v6)}, a public IPv6 address; must be "Intranet" or unset; ${where}`);
+    } else if (r.type === TYPES.eipAssociation) {
+      // instanceType defaults to EcsInstance (@pulumi/alicloud ecs/eipAssociation.d.ts, instanceType).
+      const target = str(r.props.instanceType) ?? "EcsInstance";
+      const what = r.props.instanceType === undefined ? "an EcsInstance (instanceType unset: the provider's default)" : `a ${target}`;
+      if (target !== "Nat")
+        report(
+          `${r.name}: binds an EIP to ${what}${r.props.instanceId === undefined ? "" : ` ${String(r.props.instanceId)}`}, which puts it on the internet; an EIP goes only to the NAT gateway (instanceType Nat), and egress goes through it`,
+        );
+    } else if (r.type === LB_TYPES.anycastEipAttachment) {
+      report(
+        `${r.name}: binds an Anycast EIP to ${String(r.props.bindInstanceType)} ${String(r.props.bindInstanceId)}, which puts it on the internet; an EIP goes only to the NAT gateway`,
+      );
+    } else if (r.type === LB_TYPES.forwardEntry) {
+      const name = str(r.props.forwardEntryName) ?? str(r.props.name) ?? r.name;
+      if (!allowed(name))
+        report(
+          `${r.name}: NAT forward entry ${name} (DNAT) exposes ${String(r.props.internalIp)}:${String(r.props.internalPort)} on ${String(r.props.externalIp)}:${String(r.props.externalPort)} to the internet; ${where}`,
+        );
+    } else if (r.type === SERVICE || r.type === SERVICE_PATCH) {
+      const meta = obj(r.props.metadata);
+      const id = `${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
+      if (allowed(id)) return;
+      const what = r.type === SERVICE ? "LoadBalancer Service" : "ServicePatch making a LoadBalancer Service of";
+      const spec = obj(r.props.spec);
+      const annotations = obj(meta.annotations);
+      if (spec.type === UNKNOWN) {
+        report(
+          `${r.name}: ${r.type === SERVICE ? "Service" : "ServicePatch of"} ${id} spec.type ${UNKNOWN}: whether it is a LoadBalancer, and with which address, is unknown; ${where}`,
+        );
+      } else if (spec.type === "LoadBalancer") {
+        // A patch must carry the intranet annotation itself: the object's own annotations are not in the plan.
+        const problem = serviceExposure(annotations, spec.loadBalancerClass);
+        if (problem) report(`${r.name}: ${what} ${id} ${problem}; ${where}`);
+      } else if (r.type === SERVICE_PATCH) {
+        // Without spec.type, a patch that sets the address type to anything but intranet (or removes it: null, "")
+        // turns the Service's SLB internet-facing if the Service is a LoadBalancer.
+        for (const p of CCM_PREFIXES)
+          for (const key of ["address-type", "ipv6-address-type"])
+            if (`${p}${key}` in annotations && String(annotations[`${p}${key}`]).toLowerCase() !== "intranet")
+              report(
+                `${r.name}: ServicePatch of ${id} sets ${p}${key} to ${JSON.stringify(annotations[`${p}${key}`])}, which makes its load balancer internet-facing (or drops intranet); must be intranet; ${where}`,
+              );
+      }
+    } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
+      const id = `${str(r.props.namespace) ?? "default"}/${str(r.props.name) ?? r.name}`;
+      if (allowed(id)) return;
+      // Objects or templates a chart renders from its values (renderedValues): pod-privileges refuses them too
+      // (unless pod-privileges.unreadValuesReleases grants the release); here they may be LoadBalancer Services.
+      const rendered = renderedValues(r.props.values);
+      if (rendered.length > 0)
+        report(
+          `${r.name}: ${id} values ${rendered.join(", ")}, which the chart renders as objects or templates the pack does not read, so a LoadBalancer Service there is not seen; ${where}`,
+        );
+      const ref = chartRef(str(r.props.chart) ?? "", str(r.props.version));
+      const known = Object.hasOwn(CHART_SERVICE_VALUES, ref.name) ? CHART_SERVICE_VALUES[ref.name] : undefined;
+      // A chart read at another version: its Service defaults may have changed (pod-privileges.reviewedCharts
+      // vouches for a chart outside the table; one in it is re-read).
+      if (known !== undefined && !ref.local && ref.version !== known.version)
+        report(
+          `${r.name}: ${id} installs chart ${ref.name} ${ref.version ?? "(no version)"}, whose Service defaults the pack read at ${known.version} only (CHART_SERVICE_VALUES), so whether it renders a LoadBalancer by default is unknown; ${where}`,
+        );
+      const modelled = known !== undefined && ref.version === known.version ? chartLoadBalancers(ref.name, r.props.values) : undefined;
+      const skip = modelled?.judged ?? [];
+      const services = [
+        ...(modelled?.services ?? []),
+        ...loadBalancerValues(r.props.values).filter((s) => !skip.includes(s.which) && !skip.some((p) => s.which === `${p}.type`)),
+      ];
+      for (const svc of services) {
+        if (svc.unknown) {
+          report(
+            `${r.name}: ${id} values ${svc.which} ${UNKNOWN}: whether the chart renders a LoadBalancer Service, and with which address, is unknown; ${where}`,
+          );
+          continue;
+        }
+        const problem = serviceExposure(svc.annotations, svc.loadBalancerClass);
+        if (problem) report(`${r.name}: ${id} values ${svc.which || "(top level)"} render a LoadBalancer Service that ${problem}; ${where}`);
+      }
+    } else if (ALB_INGRESS.albConfig.test(r.type) || ALB_INGRESS.albConfigPatch.test(r.type)) {
+      // spec.config (LoadBalancerSpec): addressType unset is Internet, ipv6AddressType unset is Intranet, id reuses
+      // an existing ALB (alibaba/alibaba-load-balancer-controller c2771084 (2024-09-13)
+      // pkg/apis/alibabacloud/v1/albconfig_types.go:69-87, pkg/controller/ingress/reconcile/builder/albconfig_manager/
+      // model_build_load_balancer.go:36, 110-117; Alibaba Cloud "Configure ALB instances with AlbConfig",
+      // /help/en/ack/distributed-cloud-container-platform-for-kubernetes/user-guide/configure-albconfig-objects,
+      // updated Mar 26, 2026, read 2026-12-07: spec.config.addressType default Internet, set at creation only).
+      // A patch is judged by what it sets: it cannot leave an unset addressType to the default.
+      const patch = ALB_INGRESS.albConfigPatch.test(r.type);
+      const name = str(obj(r.props.metadata).name) ?? r.name;
+      if (allowed(`AlbConfig/${name}`)) return;
+      const what = patch ? `AlbConfigPatch of ${name}` : `AlbConfig ${name}`;
+      const config = obj(obj(r.props.spec).config);
+      const type = config.addressType;
+      const unset = type === undefined || type === null || type === "";
+      if (!(patch && type === undefined) && String(type).toLowerCase() !== "intranet")
+        report(
+          `${r.name}: ${what} spec.config.addressType is ${unset ? "unset, which the ALB Ingress controller makes Internet" : JSON.stringify(type)}, an internet-facing ALB; must be "Intranet"; ${where}`,
+        );
+      const v6 = config.ipv6AddressType;
+      if (v6 !== undefined && v6 !== null && v6 !== "" && String(v6).toLowerCase() !== "intranet")
+        report(`${r.name}: ${what} spec.config.ipv6AddressType is ${JSON.stringify(v6)}, a public IPv6 address; must be "Intranet" or unset; ${where}`);
+      if (goTrue(config.id))
+        report(`${r.name}: ${what} spec.config.id reuses the existing ALB ${JSON.stringify(config.id)}, whose address type the plan does not show; ${where}`);
+    } else if (ALB_INGRESS.ingressClass.test(r.type)) {
+      // An IngressClass of the ALB Ingress controller takes its ALB from the AlbConfig its parameters name
+      // (same doc, "Associate the AlbConfig with an IngressClass"; store/common.go:25 the controller name).
+      // A patch that sets the ALB controller, or parameters of kind AlbConfig, is judged the same way.
+      const patch = r.type.endsWith("Patch");
+      const spec = obj(r.props.spec);
+      const params = obj(spec.parameters);
+      const albParams = params.kind === "AlbConfig" || String(params.apiGroup ?? "").replace(/\/.*$/, "") === "alibabacloud.com";
+      if (spec.controller !== ALB_INGRESS.controller && !(patch && albParams)) return;
+      const name = str(obj(r.props.metadata).name) ?? r.name;
+      if (allowed(`IngressClass/${name}`)) return;
+      const ok = params.kind === "AlbConfig" && String(params.apiGroup ?? "").replace(/\/.*$/, "") === "alibabacloud.com" && goTrue(params.name);
+      if (!ok && !(patch && spec.parameters === undefined))
+        report(
+          `${r.name}: IngressClass ${name} of the ALB Ingress controller (${ALB_INGRESS.controller}) names no AlbConfig in spec.parameters (apiGroup alibabacloud.com, kind AlbConfig), so the plan does not show which ALB, internet or intranet, serves its Ingresses; ${where}`,
+        );
+    }
+    // An Ingress's albconfig.name and an IngressClass's AlbConfig are judged against the plan by alb-config-references.
+  };
   return {
     name: "no-public-load-balancers",
     description:
-      "Nothing faces the internet unless named in the pack config's publicLoadBalancers: every SLB is intranet (addressType intranet), every ALB and NLB is Intranet (IPv6 too), an EIP is bound only to the NAT gateway (not to an instance, ENI, SLB, HaVip or IP; no Anycast EIP attachment), no NAT DNAT forward entry, a LoadBalancer Service (or one a chart's values render: the Service values CHART_SERVICE_VALUES reads with the chart's defaults at its pinned version, such as ingress-nginx's controller Service and kube-prometheus-stack's thanosServiceExternal; any value map with type LoadBalancer) carries the CCM's intranet address-type annotation and no reused load balancer or other loadBalancerClass, a chart of that table at another version is refused, and the ALB Ingress controller's objects ask for an intranet ALB: an AlbConfig's spec.config.addressType Intranet (unset is Internet), no internet IPv6, no reused ALB id; an ALB IngressClass names its AlbConfig; no Ingress annotated for an internet ALB (T15).",
+      "Nothing faces the internet unless named in the pack config's publicLoadBalancers: every SLB is intranet (addressType intranet), every ALB and NLB is Intranet (IPv6 too), an EIP is bound only to the NAT gateway (not to an instance, ENI, SLB, HaVip or IP; no Anycast EIP attachment), no NAT DNAT forward entry, a LoadBalancer Service or ServicePatch (or one a chart's values render: the Service values CHART_SERVICE_VALUES reads with the chart's defaults at its pinned version, such as ingress-nginx's controller Service and kube-prometheus-stack's thanosServiceExternal; any value map with type LoadBalancer; a Service type unknown during preview is named; a chart's extraObjects, extraManifests, extraDeploy or {{ template values are refused, unread) carries the CCM's intranet address-type annotation and no reused load balancer or other loadBalancerClass, a ServicePatch does not set the address type to internet, a chart of that table at another version is refused, and the ALB Ingress controller's objects ask for an intranet ALB: an AlbConfig's (or AlbConfigPatch's) spec.config.addressType Intranet (unset is Internet), no internet IPv6, no reused ALB id; an ALB IngressClass names an AlbConfig (alb-config-references checks the plan declares it) (T15).",
     enforcementLevel,
     validateResource(r, report) {
-      if (isSlb(r)) {
-        const name = str(r.props.loadBalancerName) ?? r.name;
-        if (r.props.addressType !== "intranet" && !allowed(name))
-          report(
-            `${r.name}: SLB ${name} addressType is ${r.props.addressType === undefined ? "unset" : JSON.stringify(r.props.addressType)}; must be "intranet"; ${where}`,
-          );
-      } else if (r.type === LB_TYPES.alb || r.type === LB_TYPES.nlb) {
-        // ALB's provider validates address_type in {Internet, Intranet}; NLB's does not (case unchecked):
-        // aliyun/terraform-provider-alicloud 81c43b67 (2026-08-21) alicloud/resource_alicloud_alb_load_balancer.go:62-66,
-        // resource_alicloud_nlb_load_balancer.go:36-39; both also take ipv6_address_type.
-        const kind = r.type === LB_TYPES.alb ? "ALB" : "NLB";
-        const name = str(r.props.loadBalancerName) ?? r.name;
-        if (allowed(name)) return;
-        const type = r.props.addressType;
-        if (String(type).toLowerCase() !== "intranet")
-          report(`${r.name}: ${kind} ${name} addressType is ${type === undefined ? "unset" : JSON.stringify(type)}; must be "Intranet"; ${where}`);
-        const v6 = r.props.ipv6AddressType;
-        if (v6 !== undefined && v6 !== null && String(v6).toLowerCase() !== "intranet")
-          report(`${r.name}: ${kind} ${name} ipv6AddressType is ${JSON.stringify(v6)}, a public IPv6 address; must be "Intranet" or unset; ${where}`);
-      } else if (r.type === TYPES.eipAssociation) {
-        // instanceType defaults to EcsInstance (@pulumi/alicloud ecs/eipAssociation.d.ts, instanceType).
-        const target = str(r.props.instanceType) ?? "EcsInstance";
-        const what = r.props.instanceType === undefined ? "an EcsInstance (instanceType unset: the provider's default)" : `a ${target}`;
-        if (target !== "Nat")
-          report(
-            `${r.name}: binds an EIP to ${what}${r.props.instanceId === undefined ? "" : ` ${String(r.props.instanceId)}`}, which puts it on the internet; an EIP goes only to the NAT gateway (instanceType Nat), and egress goes through it`,
-          );
-      } else if (r.type === LB_TYPES.anycastEipAttachment) {
-        report(
-          `${r.name}: binds an Anycast EIP to ${String(r.props.bindInstanceType)} ${String(r.props.bindInstanceId)}, which puts it on the internet; an EIP goes only to the NAT gateway`,
-        );
-      } else if (r.type === LB_TYPES.forwardEntry) {
-        const name = str(r.props.forwardEntryName) ?? str(r.props.name) ?? r.name;
-        if (!allowed(name))
-          report(
-            `${r.name}: NAT forward entry ${name} (DNAT) exposes ${String(r.props.internalIp)}:${String(r.props.internalPort)} on ${String(r.props.externalIp)}:${String(r.props.externalPort)} to the internet; ${where}`,
-          );
-      } else if (r.type === "kubernetes:core/v1:Service" && obj(r.props.spec).type === "LoadBalancer") {
-        const meta = obj(r.props.metadata);
-        const id = `${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
-        const problem = serviceExposure(obj(meta.annotations), obj(r.props.spec).loadBalancerClass);
-        if (problem && !allowed(id)) report(`${r.name}: LoadBalancer Service ${id} ${problem}; ${where}`);
-      } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
-        const id = `${str(r.props.namespace) ?? "default"}/${str(r.props.name) ?? r.name}`;
-        if (allowed(id)) return;
-        const ref = chartRef(str(r.props.chart) ?? "", str(r.props.version));
-        const known = Object.hasOwn(CHART_SERVICE_VALUES, ref.name) ? CHART_SERVICE_VALUES[ref.name] : undefined;
-        // A chart read at another version: its Service defaults may have changed (pod-privileges.reviewedCharts
-        // vouches for a chart outside the table; one in it is re-read).
-        if (known !== undefined && !ref.local && ref.version !== known.version)
-          report(
-            `${r.name}: ${id} installs chart ${ref.name} ${ref.version ?? "(no version)"}, whose Service defaults the pack read at ${known.version} only (CHART_SERVICE_VALUES), so whether it renders a LoadBalancer by default is unknown; ${where}`,
-          );
-        const modelled = known !== undefined && ref.version === known.version ? chartLoadBalancers(ref.name, r.props.values) : undefined;
-        const skip = modelled?.judged ?? [];
-        const services = [...(modelled?.services ?? []), ...loadBalancerValues(r.props.values).filter((s) => !skip.includes(s.which))];
-        for (const svc of services) {
-          const problem = serviceExposure(svc.annotations, svc.loadBalancerClass);
-          if (problem) report(`${r.name}: ${id} values ${svc.which || "(top level)"} render a LoadBalancer Service that ${problem}; ${where}`);
-        }
-      } else if (r.type === ALB_INGRESS.albConfig) {
-        // spec.config (LoadBalancerSpec): addressType unset is Internet, ipv6AddressType unset is Intranet, id reuses
-        // an existing ALB (alibaba/alibaba-load-balancer-controller c2771084 (2024-09-13)
-        // pkg/apis/alibabacloud/v1/albconfig_types.go:69-87, pkg/controller/ingress/reconcile/builder/albconfig_manager/
-        // model_build_load_balancer.go:36, 110-117; Alibaba Cloud "Configure ALB instances with AlbConfig",
-        // /help/en/ack/distributed-cloud-container-platform-for-kubernetes/user-guide/configure-albconfig-objects,
-        // updated Mar 26, 2026, read 2026-12-07: spec.config.addressType default Internet, set at creation only).
-        const name = str(obj(r.props.metadata).name) ?? r.name;
-        if (allowed(`AlbConfig/${name}`)) return;
-        const config = obj(obj(r.props.spec).config);
-        const type = config.addressType;
-        if (String(type).toLowerCase() !== "intranet")
-          report(
-            `${r.name}: AlbConfig ${name} spec.config.addressType is ${type === undefined || type === null || type === "" ? "unset, which the ALB Ingress controller makes Internet" : JSON.stringify(type)}, an internet-facing ALB; must be "Intranet"; ${where}`,
-          );
-        const v6 = config.ipv6AddressType;
-        if (v6 !== undefined && v6 !== null && v6 !== "" && String(v6).toLowerCase() !== "intranet")
-          report(
-            `${r.name}: AlbConfig ${name} spec.config.ipv6AddressType is ${JSON.stringify(v6)}, a public IPv6 address; must be "Intranet" or unset; ${where}`,
-          );
-        if (goTrue(config.id))
-          report(
-            `${r.name}: AlbConfig ${name} spec.config.id reuses the existing ALB ${JSON.stringify(config.id)}, whose address type the plan does not show; ${where}`,
-          );
-      } else if (r.type === ALB_INGRESS.ingressClass) {
-        // An IngressClass of the ALB Ingress controller takes its ALB from the AlbConfig its parameters name
-        // (same doc, "Associate the AlbConfig with an IngressClass"; store/common.go:25 the controller name).
-        const spec = obj(r.props.spec);
-        if (spec.controller !== ALB_INGRESS.controller) return;
-        const name = str(obj(r.props.metadata).name) ?? r.name;
-        const params = obj(spec.parameters);
-        const ok = params.kind === "AlbConfig" && String(params.apiGroup ?? "").replace(/\/.*$/, "") === "alibabacloud.com" && goTrue(params.name);
-        if (!ok && !allowed(`IngressClass/${name}`))
-          report(
-            `${r.name}: IngressClass ${name} of the ALB Ingress controller (${ALB_INGRESS.controller}) names no AlbConfig in spec.parameters (apiGroup alibabacloud.com, kind AlbConfig), so the plan does not show which ALB, internet or intranet, serves its Ingresses; ${where}`,
-          );
-      } else if (ALB_INGRESS.ingress.test(r.type)) {
-        // The controller's Ingress annotation for the ALB it creates, Internet unless intranet
-        // (alibaba-load-balancer-controller c2771084 docs/usage-alb.md:291, reconcile/annotations/annotations.go:30).
-        const meta = obj(r.props.metadata);
-        const type = obj(meta.annotations)[ALB_INGRESS.addressTypeAnnotation];
-        const id = `Ingress/${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
-        if (type !== undefined && String(type).toLowerCase() !== "intranet" && !allowed(id))
-          report(
-            `${r.name}: ${id} asks the ALB Ingress controller for an ${String(type)} ALB (${ALB_INGRESS.addressTypeAnnotation}); must be intranet; ${where}`,
-          );
-      }
+      judge(r, (message) => report(message));
     },
   };
 }

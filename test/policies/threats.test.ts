@@ -12,6 +12,7 @@ import {
   hostPortProblem,
   parentChainEndsWith,
   noPublicLoadBalancers,
+  albConfigReferences,
   platformNamespaces,
   podPrivileges,
   turnsOn,
@@ -80,7 +81,7 @@ describe("docs/policy-pack.md: one row per rule, each naming threat rows that ex
 
   test("every rule of the pack has exactly one row, and the table lists nothing else", () => {
     const names = table.map((l) => /^\| `([a-z-]+)`/.exec(l)![1]);
-    expect(names).toHaveLength(20);
+    expect(names).toHaveLength(21);
     expect([...names].sort()).toEqual([...POLICY_DEFINITIONS.map((d) => d.name)].sort());
     expect(new Set(names).size).toBe(names.length);
   });
@@ -771,6 +772,134 @@ describe("pod-privileges (T11): a value unknown during preview inside a list or 
   });
 });
 
+describe("pod-privileges (T11): review of issue #30, custom resources by shape", () => {
+  const p = () => podPrivileges("mandatory", cfg("pod-privileges"));
+  const add = (s: PolicyStack, type: string, name: string, spec: Record<string, unknown>) =>
+    s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props: { metadata: { name, namespace: "commerce" }, spec } });
+  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+  const U = "(unknown during preview)";
+
+  test("a pod-level securityContext in a custom resource is a pod spec: a TaskRun podTemplate's sysctl, a Prometheus CR's sysctl", () => {
+    const bad = mutated((s) => {
+      add(s, "kubernetes:tekton.dev/v1:TaskRun", "run", {
+        taskRef: { name: "build" },
+        podTemplate: { securityContext: { sysctls: [{ name: "kernel.msgmax", value: "65536" }] } },
+      });
+      add(s, "kubernetes:monitoring.coreos.com/v1:Prometheus", "prom", {
+        replicas: 1,
+        securityContext: { runAsUser: 1000, sysctls: [{ name: "net.core.somaxconn", value: "4096" }] },
+      });
+      // A pod-level context with only baseline values is walked and passes.
+      add(s, "kubernetes:monitoring.coreos.com/v1:Alertmanager", "am", { securityContext: { seccompProfile: { type: "RuntimeDefault" } } });
+    });
+    expect(messages(bad, p())).toEqual([
+      `run: TaskRun/commerce/run asks for the node (podTemplate.securityContext.sysctls[0]=kernel.msgmax) ${NOT_LISTED}`,
+      `prom: Prometheus/commerce/prom asks for the node (securityContext.sysctls[0]=net.core.somaxconn) ${NOT_LISTED}`,
+    ]);
+  });
+
+  test("kube-prometheus-stack's Prometheus CR sysctls come from the release's values: prod1 sets none, and setting one is refused", () => {
+    const KPS = "prod1-monitoring-kube-prometheus-stack";
+    expect(JSON.stringify(one(prod1, KPS).props.values)).not.toContain("sysctls");
+    const bad = mutated((s) => {
+      const v = any(one(s, KPS).props).values;
+      v.prometheus.prometheusSpec = { ...v.prometheus.prometheusSpec, securityContext: { sysctls: [{ name: "kernel.msgmax", value: "65536" }] } };
+    });
+    expect(messages(bad, p())).toEqual([
+      `${KPS}: monitoring/kube-prometheus-stack asks for the node (prometheus.prometheusSpec.securityContext.sysctls[0]=kernel.msgmax) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+    ]);
+  });
+
+  test("a holder unknown during preview (containers, template) or an unknown element of a holder's list (steps[0], templates[0]) makes a workload and is named", () => {
+    const bad = mutated((s) => {
+      add(s, "kubernetes:tekton.dev/v1:Task", "later", { steps: [U] });
+      add(s, "kubernetes:argoproj.io/v1alpha1:WorkflowTemplate", "tpl", { entrypoint: "main", templates: [U] });
+      add(s, "kubernetes:example.com/v1:Runner", "runner", { containers: U });
+      add(s, "kubernetes:example.com/v1:Pool", "pool", { template: U });
+    });
+    expect(messages(bad, p())).toEqual([
+      `later: Task/commerce/later asks for the node (steps[0] ${U}) ${NOT_LISTED}`,
+      `tpl: WorkflowTemplate/commerce/tpl asks for the node (templates[0] ${U}) ${NOT_LISTED}`,
+      `runner: Runner/commerce/runner asks for the node (containers ${U}) ${NOT_LISTED}`,
+      `pool: Pool/commerce/pool asks for the node (template ${U}) ${NOT_LISTED}`,
+    ]);
+  });
+
+  test("a map with no image whose securityContext holds a container-only key is a container (a stepTemplate alone)", () => {
+    const bad = mutated((s) => add(s, "kubernetes:example.com/v1:Runner", "runner", { stepTemplate: { securityContext: { privileged: true } } }));
+    expect(messages(bad, p())).toEqual([`runner: Runner/commerce/runner asks for the node (stepTemplate.securityContext.privileged) ${NOT_LISTED}`]);
+  });
+
+  test("an Argo resource template's manifest (a YAML string Argo applies) is refused unless the workload is granted; a KubeVirt hostDisk is a host path", () => {
+    const POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  hostPID: true\n  containers:\n  - name: x\n    image: busybox\n";
+    const bad = mutated((s) => {
+      add(s, "kubernetes:argoproj.io/v1alpha1:Workflow", "apply", {
+        entrypoint: "make",
+        templates: [{ name: "make", resource: { action: "create", manifest: POD } }],
+      });
+      add(s, "kubernetes:kubevirt.io/v1:VirtualMachine", "vm", {
+        runStrategy: "Always",
+        template: { spec: { domain: { devices: {} }, volumes: [{ name: "disk", hostDisk: { path: "/var/lib/vm/disk.img", type: "DiskOrCreate" } }] } },
+      });
+    });
+    expect(messages(bad, p())).toEqual([
+      `apply: Workflow/commerce/apply asks for the node (templates[0].resource.manifest (a manifest Argo applies, which can create any object and the pack does not read)) ${NOT_LISTED}`,
+      `vm: VirtualMachine/commerce/vm asks for the node (template.spec.volumes[0].hostDisk) ${NOT_LISTED}`,
+    ]);
+    const granted = podPrivileges("mandatory", { ...cfg("pod-privileges"), privilegedWorkloads: ["Workflow/commerce/apply"] });
+    expect(messages(bad, granted).filter((m) => m.startsWith("apply:"))).toEqual([]);
+  });
+});
+
+describe("pod-privileges and no-public-load-balancers (T11, T15): values a chart renders as objects or templates", () => {
+  const pp = (extra: Record<string, unknown> = {}) => podPrivileges("mandatory", { ...cfg("pod-privileges"), ...extra });
+  const lb = (extra: Record<string, unknown> = {}) => noPublicLoadBalancers("mandatory", { ...cfg("no-public-load-balancers"), ...extra });
+  const CSR = "prod1-metrics-csr-approver";
+  const KPS = "prod1-monitoring-kube-prometheus-stack";
+  const LB_YAML = "apiVersion: v1\nkind: Service\nmetadata:\n  name: open\nspec:\n  type: LoadBalancer\n  ports:\n  - port: 80\n";
+  const POD_YAML = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  hostPID: true\n";
+  const UNREAD = "which the chart renders as objects or templates the pack does not read";
+
+  test("kubelet-csr-approver extraObjects/extraDeploy strings, kube-prometheus-stack extraManifests and a subchart's extraObjects, a {{ }} template: refused by both rules", () => {
+    const bad = mutated((s) => {
+      const csr = any(one(s, CSR).props).values;
+      csr.extraObjects = [LB_YAML];
+      csr.extraDeploy = [POD_YAML];
+      const kps = any(one(s, KPS).props).values;
+      kps.extraManifests = { open: { apiVersion: "v1", kind: "Service", metadata: { name: "open" }, spec: { type: "{{ .Values.svcType }}" } } };
+      kps.grafana = { ...kps.grafana, extraObjects: [POD_YAML] };
+    });
+    expect(messages(bad, pp())).toEqual([
+      `${CSR}: kube-system/kubelet-csr-approver values extraObjects, extraDeploy, ${UNREAD}, so neither its privileges nor its Services can be judged; declare those objects as resources of the plan, or ${FIX} (pod-privileges.unreadValuesReleases)`,
+      `${KPS}: monitoring/kube-prometheus-stack values grafana.extraObjects, extraManifests, ${UNREAD}, so neither its privileges nor its Services can be judged; declare those objects as resources of the plan, or ${FIX} (pod-privileges.unreadValuesReleases)`,
+    ]);
+    expect(messages(bad, lb())).toEqual([
+      `${CSR}: kube-system/kubelet-csr-approver values extraObjects, extraDeploy, ${UNREAD}, so a LoadBalancer Service there is not seen; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+      `${KPS}: monitoring/kube-prometheus-stack values grafana.extraObjects, extraManifests, ${UNREAD}, so a LoadBalancer Service there is not seen; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    const template = mutated((s) => {
+      any(one(s, CSR).props).values.podAnnotations = { note: "{{ .Release.Name }}" };
+    });
+    expect(messages(template, pp())).toEqual([
+      `${CSR}: kube-system/kubelet-csr-approver values podAnnotations.note (a {{ template), ${UNREAD}, so neither its privileges nor its Services can be judged; declare those objects as resources of the plan, or ${FIX} (pod-privileges.unreadValuesReleases)`,
+    ]);
+  });
+
+  test("granted in unreadValuesReleases, pod-privileges passes the release; no-public-load-balancers still needs it in publicLoadBalancers; empty lists pass", () => {
+    const bad = mutated((s) => {
+      any(one(s, CSR).props).values.extraObjects = [LB_YAML];
+    });
+    expect(messages(bad, pp({ unreadValuesReleases: ["kube-system/kubelet-csr-approver"] }))).toEqual([]);
+    expect(messages(bad, lb())).toHaveLength(1);
+    expect(messages(bad, lb({ publicLoadBalancers: ["kube-system/kubelet-csr-approver"] }))).toEqual([]);
+    const empty = mutated((s) => {
+      Object.assign(any(one(s, CSR).props).values, { extraObjects: [], extraDeploy: [], extraManifests: {} });
+    });
+    expect(messages(empty, pp())).toEqual([]);
+    expect(messages(empty, lb())).toEqual([]);
+  });
+});
+
 describe("no-public-load-balancers (T15)", () => {
   const p = () => noPublicLoadBalancers("mandatory", cfg("no-public-load-balancers"));
 
@@ -1002,29 +1131,133 @@ describe("no-public-load-balancers (T15)", () => {
     expect(messages(internet, noPublicLoadBalancers("mandatory", { publicLoadBalancers: ["shop"] }))).toHaveLength(1);
   });
 
-  test("an ALB IngressClass must name its AlbConfig; an Ingress annotated for an internet ALB is refused", () => {
-    const cls = (parameters?: Record<string, unknown>) =>
-      mutated((s) =>
+  const refs = () => albConfigReferences("mandatory", cfg("alb-config-references"));
+  // no-public-load-balancers judges each object; alb-config-references, a stack policy, the AlbConfig names against the plan.
+  const both = (s: PolicyStack) => [...messages(s, p()), ...messages(s, refs())];
+
+  test("an ALB IngressClass must name an AlbConfig (apiGroup alibabacloud.com, kind AlbConfig) that the plan declares or the pack config names", () => {
+    const cls = (parameters?: Record<string, unknown>, declare = true) =>
+      mutated((s) => {
+        if (declare)
+          add(s, ALB_CONFIG, "inner-albconfig", {
+            apiVersion: "alibabacloud.com/v1",
+            kind: "AlbConfig",
+            metadata: { name: "inner" },
+            spec: { config: { addressType: "Intranet" } },
+          });
         add(s, "kubernetes:networking.k8s.io/v1:IngressClass", "alb-class", {
           metadata: { name: "alb" },
           spec: { controller: "ingress.k8s.alibabacloud/alb", ...(parameters ? { parameters } : {}) },
-        }),
-      );
-    expect(messages(cls({ apiGroup: "alibabacloud.com", kind: "AlbConfig", name: "inner" }), p())).toEqual([]);
-    expect(messages(cls(), p())).toEqual([
-      `alb-class: IngressClass alb of the ALB Ingress controller (ingress.k8s.alibabacloud/alb) names no AlbConfig in spec.parameters (apiGroup alibabacloud.com, kind AlbConfig), so the plan does not show which ALB, internet or intranet, serves its Ingresses; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+        });
+      });
+    const NAMES_NONE = `alb-class: IngressClass alb of the ALB Ingress controller (ingress.k8s.alibabacloud/alb) names no AlbConfig in spec.parameters (apiGroup alibabacloud.com, kind AlbConfig), so the plan does not show which ALB, internet or intranet, serves its Ingresses; ${FIX} (no-public-load-balancers.publicLoadBalancers)`;
+    expect(both(cls({ apiGroup: "alibabacloud.com", kind: "AlbConfig", name: "inner" }))).toEqual([]);
+    expect(both(cls())).toEqual([NAMES_NONE]);
+    // The controller reads kind and apiGroup too: another kind or group is not an AlbConfig.
+    expect(both(cls({ apiGroup: "alibabacloud.com", kind: "ConfigMap", name: "inner" }))).toEqual([NAMES_NONE]);
+    expect(both(cls({ apiGroup: "example.com", kind: "AlbConfig", name: "inner" }))).toEqual([NAMES_NONE]);
+    // An AlbConfig the plan does not declare: its address type is not shown.
+    const undeclared = cls({ apiGroup: "alibabacloud.com", kind: "AlbConfig", name: "inner" }, false);
+    expect(both(undeclared)).toEqual([
+      `alb-class: IngressClass alb of the ALB Ingress controller takes its ALB from AlbConfig "inner", which the plan does not declare, so whether its ALB is internet-facing is not shown; declare the AlbConfig in the plan (then it is judged), or name it as AlbConfig/<name> in the pack config; ${FIX} (alb-config-references.publicLoadBalancers)`,
     ]);
-    const ing = (annotations: Record<string, string>) =>
+    expect(messages(undeclared, albConfigReferences("mandatory", { publicLoadBalancers: ["AlbConfig/inner"] }))).toEqual([]);
+  });
+
+  test("an Ingress's albconfig.name annotation (group_loader.go:174-185, bypassing the IngressClass) must name a declared AlbConfig; the address-type annotation decides nothing", () => {
+    const ing = (annotations: Record<string, string>, type = "kubernetes:networking.k8s.io/v1:Ingress") =>
+      mutated((s) => {
+        add(s, ALB_CONFIG, "shop-albconfig", {
+          apiVersion: "alibabacloud.com/v1",
+          kind: "AlbConfig",
+          metadata: { name: "shop" },
+          spec: { config: { addressType: "Internet" } },
+        });
+        add(s, type, "shop-ingress", { metadata: { name: "shop", namespace: "commerce", annotations }, spec: { ingressClassName: "alb" } });
+      });
+    const SHOP_INTERNET = `shop-albconfig: AlbConfig shop spec.config.addressType is "Internet", an internet-facing ALB; must be "Intranet"; ${FIX} (no-public-load-balancers.publicLoadBalancers)`;
+    expect(both(ing({ "alb.ingress.kubernetes.io/albconfig.name": "shop" }))).toEqual([SHOP_INTERNET]);
+    const ghost = `shop-ingress: Ingress/commerce/shop selects its ALB by alb.ingress.kubernetes.io/albconfig.name (bypassing its IngressClass) from AlbConfig "ghost", which the plan does not declare, so whether its ALB is internet-facing is not shown; declare the AlbConfig in the plan (then it is judged), or name it as AlbConfig/<name> in the pack config; ${FIX} (alb-config-references.publicLoadBalancers)`;
+    expect(both(ing({ "alb.ingress.kubernetes.io/albconfig.name": "ghost" }))).toEqual([SHOP_INTERNET, ghost]);
+    expect(both(ing({ "alb.ingress.kubernetes.io/albconfig.name": "ghost" }, "kubernetes:networking.k8s.io/v1:IngressPatch"))).toEqual([SHOP_INTERNET, ghost]);
+    // alibaba-load-balancer-controller c2771084 reads address-type only in makeAlbConfig, which nothing calls.
+    expect(both(ing({ "alb.ingress.kubernetes.io/address-type": "internet" }))).toEqual([SHOP_INTERNET]);
+  });
+
+  test("AlbConfig of any version of alibabacloud.com, an AlbConfigPatch setting an internet address, an IngressClassPatch naming an undeclared AlbConfig", () => {
+    const bad = mutated((s) => {
+      add(s, "kubernetes:alibabacloud.com/v2beta1:AlbConfig", "next-albconfig", { metadata: { name: "next" }, spec: { config: { addressType: "Internet" } } });
+      add(s, "kubernetes:alibabacloud.com/v1:AlbConfigPatch", "flip-albconfig", { metadata: { name: "inner" }, spec: { config: { addressType: "Internet" } } });
+      add(s, "kubernetes:alibabacloud.com/v1:AlbConfigPatch", "listeners-albconfig", {
+        metadata: { name: "inner" },
+        spec: { listeners: [{ port: 80, protocol: "HTTP" }] },
+      });
+      add(s, "kubernetes:networking.k8s.io/v1:IngressClassPatch", "alb-class-patch", {
+        metadata: { name: "alb" },
+        spec: { parameters: { apiGroup: "alibabacloud.com", kind: "AlbConfig", name: "ghost" } },
+      });
+    });
+    expect(both(bad)).toEqual([
+      `next-albconfig: AlbConfig next spec.config.addressType is "Internet", an internet-facing ALB; must be "Intranet"; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+      `flip-albconfig: AlbConfigPatch of inner spec.config.addressType is "Internet", an internet-facing ALB; must be "Intranet"; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+      `alb-class-patch: IngressClass alb of the ALB Ingress controller takes its ALB from AlbConfig "ghost", which the plan does not declare, so whether its ALB is internet-facing is not shown; declare the AlbConfig in the plan (then it is judged), or name it as AlbConfig/<name> in the pack config; ${FIX} (alb-config-references.publicLoadBalancers)`,
+    ]);
+  });
+
+  test("a ServicePatch: spec.type LoadBalancer needs the intranet annotation in the patch; an address-type set to internet or removed is refused without spec.type", () => {
+    const NEW = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type";
+    const patch = (props: Record<string, unknown>) =>
       mutated((s) =>
-        add(s, "kubernetes:networking.k8s.io/v1:Ingress", "shop-ingress", {
-          metadata: { name: "shop", namespace: "commerce", annotations },
-          spec: { ingressClassName: "alb" },
+        add(s, "kubernetes:core/v1:ServicePatch", "order-patch", {
+          ...props,
+          metadata: { name: "order-service", namespace: "commerce", ...(props.metadata as object) },
         }),
       );
-    expect(messages(ing({ "alb.ingress.kubernetes.io/address-type": "internet" }), p())).toEqual([
-      `shop-ingress: Ingress/commerce/shop asks the ALB Ingress controller for an internet ALB (alb.ingress.kubernetes.io/address-type); must be intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    expect(messages(patch({ spec: { type: "LoadBalancer" } }), p())).toEqual([
+      `order-patch: ServicePatch making a LoadBalancer Service of commerce/order-service gets an internet-facing SLB (address-type unset, so internet); annotate ${NEW}: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
     ]);
-    expect(messages(ing({ "alb.ingress.kubernetes.io/address-type": "intranet" }), p())).toEqual([]);
+    expect(messages(patch({ metadata: { annotations: { [NEW]: "intranet" } }, spec: { type: "LoadBalancer" } }), p())).toEqual([]);
+    expect(messages(patch({ metadata: { annotations: { [NEW]: "internet" } } }), p())).toEqual([
+      `order-patch: ServicePatch of commerce/order-service sets ${NEW} to "internet", which makes its load balancer internet-facing (or drops intranet); must be intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    expect(messages(patch({ metadata: { annotations: { [NEW]: null } } }), p())).toEqual([
+      `order-patch: ServicePatch of commerce/order-service sets ${NEW} to null, which makes its load balancer internet-facing (or drops intranet); must be intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    expect(messages(patch({ metadata: { annotations: { [NEW]: "intranet" } } }), p())).toEqual([]);
+    expect(messages(patch({ metadata: { labels: { tier: "web" } } }), p())).toEqual([]);
+  });
+
+  test("a Service type unknown during preview is named: a Service, a ServicePatch, a chart's modelled and generic Service values", () => {
+    const U = "(unknown during preview)";
+    const bad = mutated((s) => {
+      any(one(s, "prod1-order-service-service-order-service").props).spec.type = U;
+      add(s, "kubernetes:core/v1:ServicePatch", "order-patch", { metadata: { name: "web", namespace: "commerce" }, spec: { type: U } });
+      any(one(s, "prod1-ingress-controller").props).values.controller.service.type = U;
+      any(one(s, "prod1-tracing-skywalking").props).values.ui.service = { type: U };
+    });
+    const WHY = `whether it is a LoadBalancer, and with which address, is unknown; ${FIX} (no-public-load-balancers.publicLoadBalancers)`;
+    const CHART = `whether the chart renders a LoadBalancer Service, and with which address, is unknown; ${FIX} (no-public-load-balancers.publicLoadBalancers)`;
+    expect(messages(bad, p()).sort()).toEqual([
+      `order-patch: ServicePatch of commerce/web spec.type ${U}: ${WHY}`,
+      `prod1-ingress-controller: ingress-nginx/ingress-nginx values controller.service.type ${U}: ${CHART}`,
+      `prod1-order-service-service-order-service: Service commerce/order-service spec.type ${U}: ${WHY}`,
+      `prod1-tracing-skywalking: tracing/skywalking values ui.service.type ${U}: ${CHART}`,
+    ]);
+  });
+
+  test("ingress-nginx's internal Service takes its type from controller.service.type when its own is empty (typeFrom)", () => {
+    const internal = (serviceType: string) =>
+      mutated((s) => {
+        any(one(s, "prod1-ingress-controller").props).values.controller.service = {
+          type: serviceType,
+          annotations: { "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type": "intranet" },
+          internal: { enabled: true, annotations: { "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-spec": "slb.s1.small" } },
+        };
+      });
+    expect(messages(internal("NodePort"), p())).toEqual([]);
+    expect(messages(internal("LoadBalancer"), p())).toEqual([
+      `prod1-ingress-controller: ingress-nginx/ingress-nginx values controller.service.internal render a LoadBalancer Service that gets an internet-facing SLB (address-type unset, so internet); annotate service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
   });
 
   test("a chart whose default Service type is LoadBalancer, with no type key in the release's values, is refused; type: ClusterIP passes", () => {
