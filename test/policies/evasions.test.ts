@@ -10,11 +10,11 @@ import { secretsNotPlain } from "../../policies/rules/secrets";
 import type { PolicyResource, PolicyStack } from "../../policies/rules/policy";
 import { PlatformPolicy, runPolicies } from "../../policies/pack";
 import { checkPlan, loadPolicyConfig, planToPolicyStack, policyConfigFileFor } from "../../components/preview/policyCheck";
-import { plan } from "../support/offline";
+import { plan, preValidating } from "../support/offline";
 
 const prodConfig = loadPolicyConfig(policyConfigFileFor("prod1"));
 const cfg = (name: string) => prodConfig.get(name)!.config;
-const prodPlan = (overrides: string[] = []) => plan("prod1", overrides);
+const prodPlan = (overrides: string[] = [], extra: Parameters<typeof plan>[2] = {}) => plan("prod1", overrides, extra);
 
 let prod1: PolicyStack;
 beforeAll(async () => {
@@ -101,12 +101,22 @@ describe("trusted-sources: registries and node repositories come from the pack c
 
   test("moving platform:harbor.registry and the images to another host in the stack file is caught (images and the pull Secret)", async () => {
     const moved = planToPolicyStack(
-      await prodPlan([
-        "platform:harbor.registry=harbor.evil.example",
-        "platform:apps.order-service.image=harbor.evil.example/commerce/order-service",
-        "platform:apps.distribution-center.image=harbor.evil.example/commerce/distribution-center",
-        "platform:apps.supply-chain.image=harbor.evil.example/scm/supply-chain",
-      ]),
+      await prodPlan(
+        [
+          "platform:harbor.registry=harbor.evil.example",
+          "platform:apps.order-service.image=harbor.evil.example/commerce/order-service",
+          "platform:apps.distribution-center.image=harbor.evil.example/commerce/distribution-center",
+          "platform:apps.supply-chain.image=harbor.evil.example/scm/supply-chain",
+        ],
+        {
+          // pre's output answered as if pre ran the moved images: the program lets them through, the pack is tested.
+          stackOutputs: preValidating({
+            "order-service": { repository: "harbor.evil.example/commerce/order-service", tags: ["order-service-v2.3.0"] },
+            "distribution-center": { repository: "harbor.evil.example/commerce/distribution-center", tags: ["distribution-center-v1.7.5"] },
+            "supply-chain": { repository: "harbor.evil.example/scm/supply-chain", tags: ["supply-chain-v3.1.1"] },
+          }),
+        },
+      ),
     );
     const found = messages(moved, p());
     expect(found).toEqual(

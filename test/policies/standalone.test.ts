@@ -156,7 +156,7 @@ describe("policies/ copied alone to a temp dir", () => {
 
       const names = info.getPoliciesList().map((p: any) => p.getName());
       expect(names).toEqual(POLICY_NAMES);
-      expect(names).toHaveLength(20);
+      expect(names).toHaveLength(21);
     },
     START_TIMEOUT_MS + 30_000,
   );

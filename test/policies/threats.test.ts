@@ -26,7 +26,7 @@ import { deletionProtection } from "../../policies/rules/nodes";
 import type { PolicyResource, PolicyStack } from "../../policies/rules/policy";
 import { PlatformPolicy, POLICY_DEFINITIONS, runPolicies } from "../../policies/pack";
 import { checkPlan, loadPolicyConfig, planToPolicyStack, policyConfigFileFor } from "../../components/preview/policyCheck";
-import { plan } from "../support/offline";
+import { plan, preValidating } from "../support/offline";
 import { RESERVED_NAMESPACES } from "../../components/apps/javaAppRules";
 
 const prodConfig = loadPolicyConfig(policyConfigFileFor("prod1"));
@@ -216,7 +216,11 @@ describe("trusted-sources at the Harbor project level (T7)", () => {
   test("an app image from another project of the company Harbor is refused; commerce and scm pass", async () => {
     const p = trustedSources("mandatory", cfg("trusted-sources"));
     expect(messages(prod1, p)).toEqual([]);
-    const moved = planToPolicyStack(await plan("prod1", ["platform:apps.supply-chain.image=harbor.livemall.internal/sandbox/supply-chain"]));
+    // pre's output answered as if pre ran the sandbox image too: the program lets it through, so the pack's rule is what is tested.
+    const sandbox = { "supply-chain": { repository: "harbor.livemall.internal/sandbox/supply-chain", tags: ["supply-chain-v3.1.1"] } };
+    const moved = planToPolicyStack(
+      await plan("prod1", ["platform:apps.supply-chain.image=harbor.livemall.internal/sandbox/supply-chain"], { stackOutputs: preValidating(sandbox) }),
+    );
     const found = messages(moved, p);
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(
@@ -1466,7 +1470,14 @@ describe("validated-in-pre (T21): the real preview refuses a prod tag pre never 
   });
 
   test("a canary of a build pre never ran, and a stable tag pre never ran, are mandatory violations of the whole plan", async () => {
-    const canary = await plan("prod1", ['platform:apps.order-service.canary={"tag":"order-service-v2.9.0","header":"X-Canary"}']);
+    // The program refuses these before registering anything (test/fleet/validatedInPre.test.ts); here pre's output is
+    // answered as if pre ran them, and each JavaApp's list is then put back to what pre validated: the pack's own check.
+    const ran = (app: string, repository: string, tags: string[]) => ({ [app]: { repository, tags } });
+    const canary = await plan("prod1", ['platform:apps.order-service.canary={"tag":"order-service-v2.9.0","header":"X-Canary"}'], {
+      stackOutputs: preValidating(ran("order-service", "harbor.livemall.internal/commerce/order-service", [...PRE_ORDER_TAGS, "order-service-v2.9.0"])),
+    });
+    const app = canary.resources.find((r) => r.name === "prod1-order-service")!;
+    (app.outputs as { validatedInPre: string[] }).validatedInPre = PRE_ORDER_TAGS;
     const found = checkPlan(canary, prodConfig).filter((v) => v.policy === "validated-in-pre");
     expect(found.map((v) => [v.level, v.message])).toEqual([
       [
@@ -1474,7 +1485,12 @@ describe("validated-in-pre (T21): the real preview refuses a prod tag pre never 
         `prod1-order-service-deployment-order-service-canary: commerce/order-service-canary container app runs harbor.livemall.internal/commerce/order-service:order-service-v2.9.0, a tag pre never validated (pre ran ${PRE_ORDER_TAGS.join(", ")}); release it into pre, then \`npm run promote -- pre <prod stack> order-service\``,
       ],
     ]);
-    const stable = planToPolicyStack(await plan("prod1", ["platform:apps.supply-chain.tag=supply-chain-v9.0.0"]));
+    const stable = planToPolicyStack(
+      await plan("prod1", ["platform:apps.supply-chain.tag=supply-chain-v9.0.0"], {
+        stackOutputs: preValidating(ran("supply-chain", "harbor.livemall.internal/scm/supply-chain", ["supply-chain-v9.0.0"])),
+      }),
+    );
+    one(stable, "prod1-supply-chain").props.validatedInPre = ["supply-chain-v3.1.2", "supply-chain-v3.1.1"];
     expect(messages(stable, p())).toEqual([
       expect.stringMatching(
         /^prod1-supply-chain-deployment-supply-chain: scm\/supply-chain container app runs \S+:supply-chain-v9\.0\.0, a tag pre never validated \(pre ran /,

@@ -53,6 +53,20 @@ export function alertRules(p: Plan): { alert: string; expr: string }[] {
   );
 }
 
+/**
+ * The answer to prod's StackReference to pre (T21) as pre's output would give it: pre's stack file's
+ * images, with `images` added, so a test can make prod run an image the pack then judges on other grounds.
+ */
+export function preValidating(images: Record<string, { repository: string; tags: string[] }>): NonNullable<PreviewOptions["stackOutputs"]> {
+  // Loaded here: a test file that only reads stored plans never loads the program and the SDK.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { validatedImages } = require("../../components/fleet/validatedImages") as typeof import("../../components/fleet/validatedImages");
+  const { readStackFile } = require("../../components/config/stackFiles") as typeof import("../../components/config/stackFiles");
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const fromFile = validatedImages(readStackFile("pre").values["platform:apps"] as Parameters<typeof validatedImages>[0]);
+  return { "livemall/platform/pre": { outputs: { validatedImages: { ...fromFile, ...images } }, secretOutputNames: [] } };
+}
+
 /** Runs `npm run preview -- ...` as a user would; never throws, returns the exit code and output. */
 export async function previewCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
