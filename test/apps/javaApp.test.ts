@@ -12,11 +12,20 @@ import { javaAppProblems, JavaAppSettings, maxHeapBytes, parseQuantity } from ".
 import type { Plan, PlannedResource } from "../../components/preview/runtime";
 import { canaryReplicas, javaAppObjects, logTailCommand, logVolumes } from "../../components/apps/javaAppObjects";
 import { dockerConfigJson } from "../../components/apps/namespaceObjects";
-import { plan } from "../support/offline";
+import { plan, preValidating } from "../support/offline";
 import { validateK8sObject, validateK8sObjects } from "../support/k8sSchema";
 
 const ENV_STACKS = ["dev", "test", "pre", "prod1", "prod2"] as const;
 const WEIGHT_CANARY = ['platform:apps.order-service.canary={"tag":"order-service-v2.4.0","weight":10}'];
+/** pre's answer to prod's reference (T21) as if pre had validated v2.4.0: the canary is then the program's to build. */
+const PRE_RAN_CANARY = () => ({
+  stackOutputs: preValidating({
+    "order-service": {
+      repository: "harbor.livemall.internal/commerce/order-service",
+      tags: ["order-service-v2.4.0", "order-service-v2.3.1", "order-service-v2.3.0", "order-service-v2.2.4", "order-service-v2.2.3"],
+    },
+  }),
+});
 
 // ------------------------------------------------------------------ plan helpers
 
@@ -266,7 +275,7 @@ describe("canary objects only when configured", () => {
   });
 
   it("a -c override adding a weight canary to prod1 creates it with the weight annotation", async () => {
-    const p = await plan("prod1", WEIGHT_CANARY);
+    const p = await plan("prod1", WEIGHT_CANARY, PRE_RAN_CANARY());
     const d = find(p, "Deployment", "order-service-canary", "commerce");
     expect(appContainer(d).image).toBe("harbor.livemall.internal/commerce/order-service:order-service-v2.4.0");
     expect(d.spec.replicas).toBe(3); // 10% of 24
@@ -345,7 +354,7 @@ describe("supply-chain's log files", () => {
 
 describe("every object the apps create validates against the Kubernetes schema", () => {
   it.each([...ENV_STACKS.map((s) => [s, [] as string[]] as const), ["prod1 + weight canary", WEIGHT_CANARY] as const])("%s", async (label, overrides) => {
-    const p = await plan(label.split(" ")[0], [...overrides]);
+    const p = await plan(label.split(" ")[0], [...overrides], overrides.length ? PRE_RAN_CANARY() : {});
     const objects = appResources(p).map((r) => {
       const o = structuredClone(obj(r));
       // Masked secret data is a string in the plan; the real value is a map.
