@@ -15,7 +15,6 @@ import { MetricsServer } from "./components/k8s/metricsServer";
 import { loadStackConfig } from "./components/config/stackConfig";
 import { PROJECT_DIR } from "./components/config/stackFiles";
 import {
-  historyProblems,
   preStackRef,
   readOwnValidatedImages,
   readValidatedImages,
@@ -55,7 +54,7 @@ export = async () => {
   const host = config.hostStack ? hostFacts(config.hostStack, config.stack) : undefined;
   const members = config.kubesphere?.enabled && !host ? memberRegistrations(config.kubesphere.members ?? []) : [];
   // Prod runs only what pre validated (T21): pre's deployed list, read from its output through a StackReference
-  // prod -> pre, and pre's history only grows by tags its last deploy listed (components/fleet/validatedImages.ts).
+  // prod -> pre; pre's list grows only by tags it deployed (components/fleet/validatedImages.ts).
   // Both are read and checked before any other resource is registered: `pulumi up --skip-preview` applies every
   // change before CrossGuard's stack policies run.
   const hasApps = Object.keys(config.apps ?? {}).length > 0;
@@ -64,10 +63,11 @@ export = async () => {
       ? preStackRef(pulumi.getOrganization(), pulumi.getProject(), PROJECT_DIR)
       : undefined;
   const preTags = preRef && config.isProd ? await readValidatedImages(preRef, config.stack) : undefined;
-  const notValidated = [
-    ...(preTags ? unvalidatedTags(config.apps, preTags, preRef!, config.stack) : []),
-    ...(preRef && !config.isProd ? historyProblems(config.apps, await readOwnValidatedImages(preRef), preRef) : []),
-  ];
+  const notValidated = preTags ? unvalidatedTags(config.apps, preTags, preRef!, config.stack) : [];
+  // pre: what its last deploy listed (undefined only for a pre never deployed), the base of the list it exports.
+  const previouslyValidated = preRef && !config.isProd ? await readOwnValidatedImages(preRef) : undefined;
+  /** The apps' Deployments' ids: pre's list waits for them, so a rollout that fails adds no tag to it. */
+  const rollouts: pulumi.Output<string>[] = [];
   if (notValidated.length > 0) throw new pulumi.RunError(`${config.stack} runs only what pre validated (T21):\n- ${notValidated.join("\n- ")}`);
 
   const network = new Network(config.stack, {
@@ -309,7 +309,7 @@ export = async () => {
     const agent = tracing && { image: mirrored(AGENT_IMAGE, imageMirror), oapAddress: tracing.oapAddress, sampleNPer3Secs: config.tracing?.sampleNPer3Secs };
     // Prod runs only what pre validated: the pack checks every container of the apps' workloads against this (T21).
     for (const [app, appConfig] of Object.entries(config.apps)) {
-      new JavaApp(`${config.stack}-${app}`, {
+      const javaApp = new JavaApp(`${config.stack}-${app}`, {
         cluster: access,
         // Ingresses pass ingress-nginx's admission webhook: only they wait for the controller.
         ingressController: ingress.release,
@@ -325,6 +325,7 @@ export = async () => {
         agentToken: config.secrets.tracingAgentToken,
         ...(preTags ? { validatedInPre: validatedTagsFor(preTags, app, appConfig.image) } : {}),
       });
+      rollouts.push(...javaApp.rollouts);
     }
   }
 
@@ -352,7 +353,9 @@ export = async () => {
     },
     kubeconfig: cluster.kubeconfig,
     // What prod reads from pre through its StackReference (components/fleet/validatedImages.ts, T21).
-    ...(tierOf(config.stack, PROJECT_DIR) === "pre" ? { validatedImages: validatedImages(config.apps) } : {}),
+    ...(tierOf(config.stack, PROJECT_DIR) === "pre"
+      ? { validatedImages: pulumi.all(rollouts).apply(() => validatedImages(config.apps, previouslyValidated)) }
+      : {}),
     ingressAddress: ingress.slbAddress,
     vpcId: network.vpcId,
     egressIp: network.egressIp,

@@ -155,6 +155,8 @@ export class JavaApp extends pulumi.ComponentResource {
   /** The stable Deployment's and Service's name. */
   readonly serviceName: string;
   readonly namespace: string;
+  /** Each Deployment's id: known once the provider saw it roll out (a failed rollout fails the update first). */
+  readonly rollouts: pulumi.Output<string>[] = [];
 
   constructor(name: string, args: JavaAppArgs, opts?: pulumi.ComponentResourceOptions) {
     // The app's image is an input too (beside its output): validated-in-pre compares every container's whole repository with it.
@@ -200,7 +202,8 @@ export class JavaApp extends pulumi.ComponentResource {
         dependsOn: obj.kind === "Ingress" && args.ingressController ? [...dependsOn, args.ingressController] : dependsOn,
       };
       if (obj.kind === "Deployment") extra.customTimeouts = { create: ROLLOUT_TIMEOUT, update: ROLLOUT_TIMEOUT };
-      createObject(name, obj as PlainObject, inCluster(this, args.cluster, extra));
+      const made = createObject(name, obj as PlainObject, inCluster(this, args.cluster, extra));
+      if (obj.kind === "Deployment") this.rollouts.push(made.id);
     }
     this.serviceName = settings.name;
     this.namespace = settings.namespace;

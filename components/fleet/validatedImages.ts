@@ -1,11 +1,11 @@
 // Prod runs only what pre validated (docs/threat-model.md, T21), and "what pre
 // validated" is what pre's `pulumi up` deployed, not what a PR says:
 // - pre exports, as its stack output `validatedImages`, each app's image
-//   repository and the tags it validated (its current tag and its history; a
-//   canary it still runs is not validated yet), computed by validatedImages() from pre's settings; before that,
-//   pre reads its own last output (a StackReference to itself) and refuses a
-//   history that names a tag its last deploy did not list (historyProblems), so
-//   the list grows only by tags pre ran;
+//   repository and the tags it ran, computed by validatedImages(): its current
+//   tag and the tags its own last output listed (a StackReference to itself),
+//   never the stack file's history once pre was deployed, so the list grows only
+//   by tags pre deployed; the output waits for the apps' rollouts, so a failed
+//   deploy lists nothing new (a canary pre still runs is not validated yet);
 // - every prod-tier stack reads that output through a StackReference prod -> pre
 //   (`<org>/<project>/<pre>`: the running stack's own org and project, the
 //   fleet's one pre-tier stack), refuses before registering anything an app whose
@@ -42,19 +42,26 @@ interface AppImage {
   history?: unknown;
 }
 
-/** Its current tag and its history: a canary pre still runs beside the current tag is not validated yet. */
-const tagsOf = (a: AppImage): string[] => [a.tag, ...(Array.isArray(a.history) ? a.history : [])].filter((t): t is string => typeof t === "string");
+/** How many tags pre's list keeps per app, newest first: prod's tag and its rollback targets stay on it for months of releases. */
+export const VALIDATED_TAGS_KEPT = 20;
+
+/** The tags of an app pre lists: its current tag first, then what it listed before (a canary it still runs is not validated yet). */
+const keep = (tags: unknown[]): string[] => [...new Set(tags.filter((t): t is string => typeof t === "string"))].slice(0, VALIDATED_TAGS_KEPT);
 
 /**
- * The images pre validated, per app: the repository it runs and its current tag and its `history`.
- * The one home for the fact: pre's program exports it, and the offline mocks answer the references with it from
- * pre's stack file. An app without a string `image` is left out (config validation refuses it anyway).
+ * The images pre validated, per app: the repository it runs and the tags it ran, current first. With pre's last
+ * output (`previous`: what its last deploy listed), an app's tags are its current tag and the ones that output
+ * listed for the same repository: the stack file's `history` adds nothing, so a PR cannot put a tag on the list
+ * that pre never deployed, and a tag stays on it when pre moves on. Only for a pre never deployed (`previous`
+ * undefined) is the file's `history` the seed. The one home for the fact: pre's program exports it, and the
+ * offline mocks answer the references with it from pre's stack file. An app without a string `image` is left out.
  */
-export function validatedImages(apps: Record<string, AppImage> | undefined): Record<string, ValidatedImage> {
+export function validatedImages(apps: Record<string, AppImage> | undefined, previous?: Record<string, ValidatedImage>): Record<string, ValidatedImage> {
   const out: Record<string, ValidatedImage> = {};
   for (const [app, a] of Object.entries(apps ?? {})) {
     if (typeof a?.image !== "string") continue;
-    out[app] = { repository: a.image, tags: tagsOf(a) };
+    const before = previous === undefined ? (Array.isArray(a.history) ? a.history : []) : previous[app]?.repository === a.image ? previous[app].tags : [];
+    out[app] = { repository: a.image, tags: keep([a.tag, ...before]) };
   }
   return out;
 }
@@ -111,29 +118,22 @@ export async function readValidatedImages(ref: string, stack: string): Promise<R
   return images;
 }
 
-/** pre's own last `validatedImages` (a StackReference to itself, `previously-validated`); undefined before its first deploy with it. */
-export function readOwnValidatedImages(ref: string): Promise<Record<string, ValidatedImage> | undefined> {
-  return readOutput("previously-validated", ref);
-}
+/** An output every stack exports: its presence tells a stack that was deployed from one that never was. */
+const DEPLOYED_MARK = "vpcId";
 
 /**
- * What is wrong with pre's `history` against what its last deploy listed (`previous`, its own last output): each
- * history entry must be a tag that output lists for the same repository, so a PR cannot add a tag pre never ran
- * (a new app, or an app whose repository changed, starts with no history). Before pre's first deploy with the
- * output there is nothing to hold it against (`previous` undefined): the stack file's history is taken as it is.
+ * pre's own last `validatedImages` (a StackReference to itself, `previously-validated`): undefined only when pre
+ * was never deployed (no outputs at all), so only then does the stack file's history seed the list; deployed
+ * without the output (an older program, or another tier) it is an empty list, not the file's word.
  */
-export function historyProblems(apps: Record<string, AppImage> | undefined, previous: Record<string, ValidatedImage> | undefined, ref: string): string[] {
-  if (previous === undefined) return [];
-  const problems: string[] = [];
-  for (const [app, a] of Object.entries(apps ?? {})) {
-    const ran = previous[app] && previous[app].repository === a.image ? previous[app].tags : [];
-    const invented = (Array.isArray(a.history) ? a.history : []).filter((t) => !ran.includes(t as string));
-    if (invented.length > 0)
-      problems.push(
-        `${PROJECT}:apps.${app}.history lists ${invented.join(", ")}, which ${ref}'s last deploy did not run (its ${VALIDATED_IMAGES_OUTPUT} for ${app}: ${ran.join(", ") || "none"}); history holds only tags pre ran`,
-      );
+export async function readOwnValidatedImages(ref: string): Promise<Record<string, ValidatedImage> | undefined> {
+  const self = new pulumi.StackReference("previously-validated", { name: ref });
+  const value: unknown = await self.getOutputValue(VALIDATED_IMAGES_OUTPUT);
+  if (value === undefined || value === null) return (await self.getOutputValue(DEPLOYED_MARK)) === undefined ? undefined : {};
+  if (typeof value !== "object" || Array.isArray(value) || !Object.values(value).every(wellFormed)) {
+    throw new pulumi.RunError(`${ref}'s output ${VALIDATED_IMAGES_OUTPUT} is not a map of app -> { repository, tags }; run \`pulumi up\` on ${ref} from main`);
   }
-  return problems;
+  return value as Record<string, ValidatedImage>;
 }
 
 /**

@@ -16,7 +16,8 @@ import {
   runPolicies,
   Violation,
 } from "../../policies/pack";
-import type { Plan } from "./runtime";
+import { type Plan, redact } from "./runtime";
+import { rpc } from "./sdkInternals";
 import { PROJECT_DIR } from "../config/stackFiles";
 
 export type { Violation };
@@ -61,6 +62,16 @@ export function loadPolicyConfig(file: string): Map<string, ResolvedPolicyConfig
  * planned inputs: in a preview the engine's outputs of a create are the checked inputs plus
  * unknowns, so the inputs are what it shows, never more.
  */
+/** A registered value with each secret replaced by what it holds (resource references and other special values kept). */
+function unwrapSecrets(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(unwrapSecrets);
+  if (v === null || typeof v !== "object") return v;
+  const o = v as Record<string, unknown>;
+  if (o[rpc.specialSigKey] === rpc.specialSecretSig) return unwrapSecrets(o.value);
+  if (rpc.specialSigKey in o) return v;
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
+}
+
 export function planToPolicyStack(plan: Plan, view: "resource" | "stack" = "stack"): PolicyStack {
   return {
     stack: plan.stack,
@@ -70,7 +81,13 @@ export function planToPolicyStack(plan: Plan, view: "resource" | "stack" = "stac
         type: r.type,
         urn: r.urn,
         name: r.name,
-        props: asOutputs ? (r.outputs ?? {}) : r.inputs,
+        // Resource policies see secret inputs in plain, as CrossGuard hands them over (@pulumi/policy's
+        // secrets-preserving proxy), so a privilege inside a secret chart value is judged offline too.
+        props: asOutputs
+          ? (r.outputs ?? {})
+          : view === "resource" && plan.rawInputs[r.urn]
+            ? (unwrapSecrets(plan.rawInputs[r.urn]) as Record<string, unknown>)
+            : r.inputs,
         dependencies: r.dependsOn,
         parent: r.parent,
         secretPaths: asOutputs ? (r.secretOutputPaths ?? []) : r.secretInputs,
@@ -85,13 +102,18 @@ export function planToPolicyStack(plan: Plan, view: "resource" | "stack" = "stac
 export function checkPlan(plan: Plan, config: Map<string, ResolvedPolicyConfig> | PlatformPolicy[]): Violation[] {
   const policies = Array.isArray(config) ? config : policiesFromConfig(config);
   const order = (v: Violation) => POLICY_NAMES.indexOf(v.policy);
-  return [
-    ...runPolicies(planToPolicyStack(plan, "resource"), policies.filter(isResourcePolicy)),
-    ...runPolicies(
-      planToPolicyStack(plan, "stack"),
-      policies.filter((p) => !isResourcePolicy(p)),
-    ),
-  ].sort((a, b) => (a.level === b.level ? 0 : a.level === "mandatory" ? -1 : 1) || order(a) - order(b) || a.urn.localeCompare(b.urn));
+  return (
+    [
+      ...runPolicies(planToPolicyStack(plan, "resource"), policies.filter(isResourcePolicy)),
+      ...runPolicies(
+        planToPolicyStack(plan, "stack"),
+        policies.filter((p) => !isResourcePolicy(p)),
+      ),
+    ]
+      // The resource rules read secrets in plain: a message never prints one.
+      .map((v) => ({ ...v, message: redact(v.message, plan.secretValues) }))
+      .sort((a, b) => (a.level === b.level ? 0 : a.level === "mandatory" ? -1 : 1) || order(a) - order(b) || a.urn.localeCompare(b.urn))
+  );
 }
 
 export function countViolations(violations: Violation[]): { mandatory: number; advisory: number } {

@@ -27,6 +27,8 @@ export interface PreviewOptions {
   /** Invoke answers in place of the mocks' (tests). */
   /** The Pulumi organization the run is in (pulumi.getOrganization()). Default: the org of `platform:hostStack`, else "organization". */
   organization?: string;
+  /** Receives what was registered when the run fails (a refusal before any resource, for one). */
+  onFailure?: (registered: PlannedResource[]) => void;
   invokes?: MockOptions["invokes"];
   /**
    * The policy pack config the plan is checked with. Default: policies/config/prod.json
@@ -111,6 +113,7 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
     secretKeys: config.secretKeys,
     stackOutputs,
     invokes: opts.invokes,
+    onFailure: opts.onFailure,
     program,
   });
   return { plan, config, violations: checkPlan(plan, policies), policyConfig };

@@ -9,7 +9,7 @@ import { dualTunnelOptions } from "../../components/fleet/ipsecLink";
 import { byName, ofType, plan } from "../support/offline";
 import { kubesphereValues } from "../../components/fleet/kubesphere";
 import { loadEngineConfig } from "../../components/config/stackFiles";
-import { loadPolicyConfig, planToPolicyStack, policyConfigFileFor } from "../../components/preview/policyCheck";
+import { checkPlan, loadPolicyConfig, planToPolicyStack, policyConfigFileFor } from "../../components/preview/policyCheck";
 import { runPolicies } from "../../policies/pack";
 import { UNKNOWN } from "../../policies/rules/policy";
 import { rpc } from "../../components/preview/sdkInternals";
@@ -201,8 +201,23 @@ describe("fixed control-plane addresses", () => {
   });
 });
 
-describe("a fresh host (its JWT secret not created yet) passes the pack's pod-privileges under prod.json", () => {
-  test("ks-core's values hold the JWT secret as one leaf: that leaf unknown is no privilege; the whole values unknown would be", async () => {
+describe("ks-core's values, secret as a whole, are judged offline as CrossGuard judges them (in plain)", () => {
+  test("the host passes; a privilege or a LoadBalancer added inside the secret values is refused by the offline check", async () => {
+    const hostPlan = await plan("host");
+    const prodRules = loadPolicyConfig(policyConfigFileFor("host"));
+    expect(checkPlan(hostPlan, prodRules)).toEqual([]);
+    const core = hostPlan.resources.find((r) => r.name === "host-kubesphere-core")!;
+    expect(core.secretInputs).toEqual(["values"]);
+    const tampered = structuredClone(hostPlan);
+    const wrapped = tampered.rawInputs[core.urn].values as { value: Record<string, unknown> };
+    wrapped.value.extraObjects = [{ apiVersion: "v1", kind: "Service", metadata: { name: "open" }, spec: { type: "LoadBalancer" } }];
+    expect([...new Set(checkPlan(tampered, prodRules).map((v) => `${v.level} ${v.policy}`))].sort()).toEqual([
+      "mandatory no-public-load-balancers",
+      "mandatory pod-privileges",
+    ]);
+  });
+
+  test("before the JWT secret exists only that leaf is unknown, which is no privilege; the whole values unknown would be refused", async () => {
     const hostPlan = await plan("host");
     const core = hostPlan.resources.find((r) => r.name === "host-kubesphere-core")!;
     const raw = hostPlan.rawInputs[core.urn].values as { [k: string]: unknown; value: Record<string, unknown> };
@@ -210,13 +225,11 @@ describe("a fresh host (its JWT secret not created yet) passes the pack's pod-pr
     // (components/fleet/kubesphere.ts), so before the RandomPassword exists only that leaf is unknown.
     expect(raw[rpc.specialSigKey]).toBe(rpc.specialSecretSig);
     expect(Object.keys(raw.value).sort()).toEqual(Object.keys(kubesphereValues("host", "mirror.livemall.internal")).concat("authentication").sort());
-    // CrossGuard hands the policy the values in plain, the leaf unknown: nothing to refuse.
     const host = planToPolicyStack(hostPlan, "resource");
     const rule = podPrivileges("mandatory", loadPolicyConfig(policyConfigFileFor("host")).get("pod-privileges")!.config);
     const judged = host.resources.find((r) => r.name === "host-kubesphere-core")!;
     judged.props = { ...judged.props, values: { ...raw.value, authentication: { issuer: { jwtSecret: UNKNOWN } } } };
     expect(runPolicies(host, [rule])).toEqual([]);
-    // Values made as one apply of the secret would be unknown as a whole: refused (a fresh host could not pass).
     judged.props = { ...judged.props, values: UNKNOWN };
     expect(runPolicies(host, [rule]).map((v) => v.message)).toEqual([
       "host-kubesphere-core: kubesphere-system/ks-core asks for the node (values (unknown during preview)) but is not one of the privileged platform workloads " +

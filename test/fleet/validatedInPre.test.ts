@@ -98,6 +98,19 @@ function runChild(stack: string, outputs: Record<string, unknown>, dir = PROJECT
   return { outcome: r.stdout, kind: (/error kind: (\S+)/.exec(r.stderr) ?? [])[1] ?? "" };
 }
 
+/** What a failed child run had registered when it stopped. */
+function registeredBy(stack: string, outputs: Record<string, unknown>, dir = PROJECT_DIR): string[] {
+  const r = spawnSync(
+    process.execPath,
+    ["-r", "ts-node/register/transpile-only", "test/support/runWithInvokes.ts", stack, "{}", JSON.stringify(outputs), dir],
+    {
+      cwd: PROJECT_DIR,
+      encoding: "utf8",
+    },
+  );
+  return JSON.parse((/registered: (.*)/.exec(r.stderr) ?? [])[1] ?? "null") as string[];
+}
+
 /** A copy of the stack files (and what the preview reads beside them) to edit. */
 function checkout(prefix: string, edits: [file: string, from: string, to: string][]): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -143,24 +156,72 @@ describe("a PR that edits pre's stack file and prod's together no longer forges 
         "order-service-v2.3.1, order-service-v2.3.0, order-service-v2.2.4, order-service-v2.2.3); release it into pre, deploy pre, then `npm run promote -- pre prod1 order-service`",
       kind: "RunError",
     });
+    // Nothing but the stack and the read of pre: `pulumi up --skip-preview` changes nothing.
+    expect(registeredBy("prod1", recorded({ validatedImages: PRE_OUTPUT }), dir)).toEqual([
+      "pulumi:pulumi:Stack::platform-prod1",
+      "pulumi:pulumi:StackReference::validated-in-pre",
+    ]);
+  });
+
+  test("a canary of a tag pre never ran is refused the same way", () => {
+    const canary = checkout("canary-", [
+      ["Pulumi.prod1.yaml", "      tag: order-service-v2.3.0\n", "      tag: order-service-v2.3.0\n      canary: {tag: order-service-v2.9.0, weight: 10}\n"],
+    ]);
+    expect(runChild("prod1", recorded({ validatedImages: PRE_OUTPUT }), canary)).toEqual({
+      outcome:
+        "failed: prod1 runs only what pre validated (T21):\n" +
+        "- platform:apps.order-service.canary.tag order-service-v2.9.0 is not a tag pre validated (livemall/platform/pre's validatedImages for order-service: " +
+        "order-service-v2.3.1, order-service-v2.3.0, order-service-v2.2.4, order-service-v2.2.3); release it into pre, deploy pre, then `npm run promote -- pre prod1 order-service`",
+      kind: "RunError",
+    });
+  });
+
+  test("pre running another repository of the same name validates none of prod's tags", () => {
+    const rehomed = { ...PRE_OUTPUT, "order-service": { ...PRE_OUTPUT["order-service"], repository: "harbor.livemall.internal/sandbox/order-service" } };
+    expect(runChild("prod1", recorded({ validatedImages: rehomed })).outcome).toBe(
+      "failed: prod1 runs only what pre validated (T21):\n" +
+        "- platform:apps.order-service.tag order-service-v2.3.0 is not a tag pre validated (livemall/platform/pre's validatedImages for order-service: none); release it into pre, deploy pre, then `npm run promote -- pre prod1 order-service`",
+    );
   });
 });
 
-describe("pre's history grows only by tags pre ran", () => {
-  test("the ordinary release (the old tag moves into history) passes against pre's last output", () => {
+describe("pre's list grows only by tags pre deployed", () => {
+  const exported = async (dir: string, outputs: Record<string, unknown>) =>
+    ((await previewStack({ stack: "pre", dir, stackOutputs: recorded(outputs) })).plan.outputs.validatedImages as typeof PRE_OUTPUT)["order-service"].tags;
+
+  test("a release: the new tag first, then what pre's last deploy listed", async () => {
     const dir = checkout("release-pre-", [RELEASE_AND_PROMOTE[0]]);
-    expect(runChild("pre", recorded({ validatedImages: PRE_OUTPUT }), dir)).toEqual({ outcome: "succeeded", kind: "" });
+    expect(await exported(dir, { validatedImages: PRE_OUTPUT, vpcId: "vpc-1" })).toEqual([
+      "order-service-v2.4.0",
+      "order-service-v2.3.1",
+      "order-service-v2.3.0",
+      "order-service-v2.2.4",
+      "order-service-v2.2.3",
+    ]);
   });
 
-  test("a tag added to history that pre's last deploy did not list is refused (the list pre exports cannot be forged either)", () => {
+  test("a tag typed into history that pre never deployed is not listed: the file's history adds nothing once pre was deployed", async () => {
     const dir = checkout("forged-history-", [["Pulumi.pre.yaml", "      history:\n", "      history:\n        - order-service-v9.9.9\n"]]);
-    expect(runChild("pre", recorded({ validatedImages: PRE_OUTPUT }), dir)).toEqual({
-      outcome:
-        "failed: pre runs only what pre validated (T21):\n" +
-        "- platform:apps.order-service.history lists order-service-v9.9.9, which livemall/platform/pre's last deploy did not run " +
-        "(its validatedImages for order-service: order-service-v2.3.1, order-service-v2.3.0, order-service-v2.2.4, order-service-v2.2.3); history holds only tags pre ran",
-      kind: "RunError",
-    });
+    expect(await exported(dir, { validatedImages: PRE_OUTPUT, vpcId: "vpc-1" })).toEqual(PRE_OUTPUT["order-service"].tags);
+    // Deployed before without the list (an older program, another tier): the current tag alone, not the file's history.
+    expect(await exported(dir, { vpcId: "vpc-1" })).toEqual(["order-service-v2.3.1"]);
+    // Never deployed (no outputs at all): the stack file's history is the seed.
+    expect(await exported(dir, {})).toEqual([
+      "order-service-v2.3.1",
+      "order-service-v9.9.9",
+      "order-service-v2.3.0",
+      "order-service-v2.2.4",
+      "order-service-v2.2.3",
+    ]);
+  });
+
+  test("the list keeps the last 20 tags, so prod's tag and its rollback targets stay on it as pre moves on", async () => {
+    const many = Array.from({ length: 25 }, (_, i) => `order-service-v1.${24 - i}.0`);
+    const dir = checkout("many-", [RELEASE_AND_PROMOTE[0]]);
+    const tags = await exported(dir, { validatedImages: { ...PRE_OUTPUT, "order-service": { ...PRE_OUTPUT["order-service"], tags: many } }, vpcId: "vpc-1" });
+    expect(tags).toHaveLength(20);
+    expect(tags.slice(0, 3)).toEqual(["order-service-v2.4.0", "order-service-v1.24.0", "order-service-v1.23.0"]);
+    expect(tags[19]).toBe("order-service-v1.6.0");
   });
 });
 
