@@ -305,6 +305,15 @@ export function argoManifestsIn(v: unknown, path = ""): string[] {
   return [...here, ...Object.entries(v).flatMap(([k, x]) => argoManifestsIn(x, path === "" ? k : `${path}.${k}`))];
 }
 
+/** Objects whose controller installs a chart or manifests the plan does not hold: [API group, Kind]. */
+export const DELEGATED_INSTALLERS: readonly (readonly [string, string])[] = [
+  ["helm.toolkit.fluxcd.io", "HelmRelease"],
+  ["kustomize.toolkit.fluxcd.io", "Kustomization"],
+  ["argoproj.io", "Application"],
+  ["argoproj.io", "ApplicationSet"],
+  ["kubesphere.io", "InstallPlan"],
+];
+
 /** Whether a resource carries pods: a workload type, or a `kubernetes:` object with a pod spec anywhere (a custom resource's template). */
 export function carriesPods(r: PolicyResource): boolean {
   if (WORKLOAD_TYPES.has(r.type)) return true;
@@ -817,6 +826,23 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
         report(
           `${r.name}: ${r.type} declares objects as a list${r.props.items === UNKNOWN ? ` (items ${UNKNOWN})` : ""}, whose items the pack does not judge one by one (privileges, hostPath volumes, grants); declare each item as its own resource`,
         );
+        return;
+      }
+      // An object another controller turns into workloads the plan does not show: Flux's helm-controller
+      // installs the chart a HelmRelease names (fluxcd/helm-controller api/v2 HelmRelease), its
+      // kustomize-controller applies a Kustomization's manifests (fluxcd/kustomize-controller api/v1), Argo CD
+      // applies an Application's or ApplicationSet's source (argo-cd pkg/apis/application/v1alpha1), and
+      // KubeSphere 4 installs an extension's charts for an InstallPlan (kubesphere v4.1.3 ks-core CRD
+      // installplans.kubesphere.io). Their charts' defaults and manifests are not read, so they are refused
+      // unless granted as Kind/namespace/name.
+      const installer = DELEGATED_INSTALLERS.find(([group, kind]) => r.type.startsWith(`kubernetes:${group}/`) && kindOf(r.type) === kind);
+      if (installer) {
+        const meta = obj(r.props.metadata);
+        const id = `${installer[1]}/${str(meta.namespace) ?? "default"}/${str(meta.name) ?? r.name}`;
+        if (!c.privilegedWorkloads.includes(id))
+          report(
+            `${r.name}: ${id} has ${installer[0]}'s controller install what it names (a chart or manifests the plan does not hold), so the pack cannot judge its pods; declare them in the plan instead, or grant it: ${FIX} (pod-privileges.privilegedWorkloads)`,
+          );
         return;
       }
       if (NAMESPACE_TYPES.has(r.type)) {

@@ -701,6 +701,37 @@ describe("pod-privileges (T11): containers and pod specs of any shape in a custo
     });
     expect(messages(ok, p())).toEqual([]);
   });
+
+  test("objects another controller installs from (Flux HelmRelease and Kustomization, Argo CD Application, KubeSphere InstallPlan) are refused unless granted", () => {
+    const bad = mutated((s) => {
+      add(s, "kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease", "node-exporter", {
+        chart: { spec: { chart: "prometheus-node-exporter", sourceRef: { kind: "HelmRepository", name: "prometheus-community" } } },
+      });
+      add(s, "kubernetes:argoproj.io/v1alpha1:Application", "shop", { source: { repoURL: "https://git.example/shop.git", path: "k8s" } });
+      add(s, "kubernetes:kubesphere.io/v1alpha1:InstallPlan", "devops", { extension: { name: "devops", version: "1.1.1" } });
+      add(s, "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization", "apps", { path: "./apps", sourceRef: { kind: "GitRepository", name: "apps" } });
+    });
+    const installs = (id: string, group: string) =>
+      `${id.split("/").pop()}: ${id} has ${group}'s controller install what it names (a chart or manifests the plan does not hold), so the pack cannot judge its pods; declare them in the plan instead, or grant it: ${FIX} (pod-privileges.privilegedWorkloads)`;
+    expect(messages(bad, p()).sort()).toEqual(
+      [
+        installs("HelmRelease/commerce/node-exporter", "helm.toolkit.fluxcd.io"),
+        installs("Application/commerce/shop", "argoproj.io"),
+        installs("InstallPlan/commerce/devops", "kubesphere.io"),
+        installs("Kustomization/commerce/apps", "kustomize.toolkit.fluxcd.io"),
+      ].sort(),
+    );
+    // Granted by Kind/namespace/name; another group's Application (app.k8s.io) is an ordinary object.
+    const granted = podPrivileges("mandatory", {
+      ...cfg("pod-privileges"),
+      privilegedWorkloads: [...(cfg("pod-privileges").privilegedWorkloads as string[]), "Application/commerce/shop"],
+    });
+    const ok = mutated((s) => {
+      add(s, "kubernetes:argoproj.io/v1alpha1:Application", "shop", { source: { repoURL: "https://git.example/shop.git", path: "k8s" } });
+      add(s, "kubernetes:app.k8s.io/v1beta1:Application", "catalog", { selector: { matchLabels: { app: "catalog" } } });
+    });
+    expect(messages(ok, granted)).toEqual([]);
+  });
 });
 
 describe("pod-privileges (T11): a value unknown during preview inside a list or under a chart's privilege value, issue #30", () => {
