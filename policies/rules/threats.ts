@@ -1278,14 +1278,25 @@ export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config
         const problem = serviceExposure(annotations, spec.loadBalancerClass);
         if (problem) report(`${r.name}: ${what} ${id} ${problem}; ${where}`);
       } else if (r.type === SERVICE_PATCH) {
-        // Without spec.type, a patch that sets the address type to anything but intranet (or removes it: null, "")
-        // turns the Service's SLB internet-facing if the Service is a LoadBalancer.
+        // Without spec.type the patched Service may already be a LoadBalancer: a patch must not move its address
+        // (address type other than intranet, or removed: null, ""), its load balancer (a reused loadbalancer-id) or
+        // its controller (loadBalancerClass); annotations unknown during preview are named. The address type is
+        // compared exactly, as serviceExposure does for a Service (the CCM's values are case-sensitive).
+        const says = (p: string) => `${r.name}: ServicePatch of ${id} ${p}; ${where}`;
+        if (meta.annotations === UNKNOWN) report(says(`metadata.annotations ${UNKNOWN}: whether it moves its load balancer is unknown`));
+        if (spec.loadBalancerClass !== undefined && spec.loadBalancerClass !== null)
+          report(
+            says(`sets loadBalancerClass ${JSON.stringify(spec.loadBalancerClass)}, so another controller decides its address, which the plan does not show`),
+          );
+        const reused = ccmAnnotation(annotations, "id");
+        if (reused !== undefined)
+          report(says(`reuses the existing load balancer ${JSON.stringify(reused)} (loadbalancer-id), whose address type the plan does not show`));
         for (const p of CCM_PREFIXES)
-          for (const key of ["address-type", "ipv6-address-type"])
-            if (`${p}${key}` in annotations && String(annotations[`${p}${key}`]).toLowerCase() !== "intranet")
-              report(
-                `${r.name}: ServicePatch of ${id} sets ${p}${key} to ${JSON.stringify(annotations[`${p}${key}`])}, which makes its load balancer internet-facing (or drops intranet); must be intranet; ${where}`,
-              );
+          for (const key of ["address-type", "ipv6-address-type"]) {
+            const v = annotations[`${p}${key}`];
+            if (`${p}${key}` in annotations && (key === "address-type" ? v !== "intranet" : String(v).toLowerCase() !== "intranet"))
+              report(says(`sets ${p}${key} to ${JSON.stringify(v)}, which makes its load balancer internet-facing (or drops intranet); must be intranet`));
+          }
       }
     } else if (r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) {
       const id = `${str(r.props.namespace) ?? "default"}/${str(r.props.name) ?? r.name}`;

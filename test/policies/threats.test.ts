@@ -1237,6 +1237,11 @@ describe("no-public-load-balancers (T15)", () => {
       `flip-albconfig: AlbConfigPatch of inner spec.config.addressType is "Internet", an internet-facing ALB; must be "Intranet"; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
       `alb-class-patch: IngressClass alb of the ALB Ingress controller takes its ALB from AlbConfig "ghost", which the plan does not declare, so whether its ALB is internet-facing is not shown; declare the AlbConfig in the plan (then it is judged), or name it as AlbConfig/<name> in the pack config; ${FIX} (alb-config-references.publicLoadBalancers)`,
     ]);
+    // A patch that only labels an IngressClass (no parameters) is no ALB reference.
+    const labelled = mutated((s) =>
+      add(s, "kubernetes:networking.k8s.io/v1:IngressClassPatch", "nginx-class-labels", { metadata: { name: "nginx", labels: { team: "platform" } } }),
+    );
+    expect(both(labelled)).toEqual([]);
   });
 
   test("a ServicePatch: spec.type LoadBalancer needs the intranet annotation in the patch; an address-type set to internet or removed is refused without spec.type", () => {
@@ -1260,6 +1265,25 @@ describe("no-public-load-balancers (T15)", () => {
     ]);
     expect(messages(patch({ metadata: { annotations: { [NEW]: "intranet" } } }), p())).toEqual([]);
     expect(messages(patch({ metadata: { labels: { tier: "web" } } }), p())).toEqual([]);
+    // Without spec.type too: a reused load balancer, another controller, the address type in another case (the
+    // CCM's values are case-sensitive), an IPv6 address type, annotations unknown during preview.
+    const ID = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-id";
+    const V6 = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-ipv6-address-type";
+    expect(messages(patch({ metadata: { annotations: { [ID]: "lb-public" } } }), p())).toEqual([
+      `order-patch: ServicePatch of commerce/order-service reuses the existing load balancer "lb-public" (loadbalancer-id), whose address type the plan does not show; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    expect(messages(patch({ spec: { loadBalancerClass: "example.com/lb" } }), p())).toEqual([
+      `order-patch: ServicePatch of commerce/order-service sets loadBalancerClass "example.com/lb", so another controller decides its address, which the plan does not show; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    expect(messages(patch({ metadata: { annotations: { [NEW]: "INTRANET" } } }), p())).toEqual([
+      `order-patch: ServicePatch of commerce/order-service sets ${NEW} to "INTRANET", which makes its load balancer internet-facing (or drops intranet); must be intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    expect(messages(patch({ metadata: { annotations: { [V6]: "internet" } } }), p())).toEqual([
+      `order-patch: ServicePatch of commerce/order-service sets ${V6} to "internet", which makes its load balancer internet-facing (or drops intranet); must be intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
+    expect(messages(patch({ metadata: { annotations: "(unknown during preview)" } }), p())).toEqual([
+      `order-patch: ServicePatch of commerce/order-service metadata.annotations (unknown during preview): whether it moves its load balancer is unknown; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+    ]);
   });
 
   test("a Service type unknown during preview is named: a Service, a ServicePatch, a chart's modelled and generic Service values", () => {
