@@ -24,6 +24,8 @@ export interface TrustedSourcesConfig {
   imageRepositories: string[];
   /** Helm chart repository URLs (prefixes). */
   chartRepositories: string[];
+  /** Prefixes (host or host/path) a Helm release's image values may name: the charts' own images, through the mirror. */
+  chartImageRegistries: string[];
 }
 
 export const TRUSTED_SOURCES_SCHEMA: Record<keyof TrustedSourcesConfig, ConfigProperty> = {
@@ -47,7 +49,35 @@ export const TRUSTED_SOURCES_SCHEMA: Record<keyof TrustedSourcesConfig, ConfigPr
   },
   imageRepositories: { type: "array", items: { type: "string" }, description: "kubeadm imageRepository prefixes", default: ["registry.k8s.io"] },
   chartRepositories: { type: "array", items: { type: "string" }, description: "Helm chart repository URL prefixes", default: [] },
+  chartImageRegistries: {
+    type: "array",
+    items: { type: "string" },
+    description: "Prefixes a Helm release's image values (registry, repository, image) may name",
+    default: [],
+  },
 };
+
+/**
+ * The image sources a Helm release's values name, with their paths: a string `registry` (the host, or
+ * host/path, the chart puts before its repository), and a string `repository` or `image` whose first
+ * component is a host (has a '.' or ':' or is localhost, as distribution/reference reads it); a repository
+ * relative to a registry value is that registry's business. Charts' defaults are not read: a release that
+ * leaves an image at its chart's default pulls from the chart's registry, which review of the chart
+ * (reviewedCharts) stands for.
+ */
+export function chartImageSources(values: unknown, path = "values"): { path: string; source: string }[] {
+  if (Array.isArray(values)) return values.flatMap((x, i) => chartImageSources(x, `${path}[${i}]`));
+  if (typeof values !== "object" || values === null) return [];
+  return Object.entries(values as Record<string, unknown>).flatMap(([k, x]) => {
+    const at = `${path}.${k}`;
+    if (typeof x !== "string") return chartImageSources(x, at);
+    const first = x.split("/")[0];
+    const isHost = first.includes(".") || first.includes(":") || first === "localhost";
+    if (k === "registry" && x !== "") return [{ path: at, source: x.toLowerCase() }];
+    if ((k === "repository" || k === "image") && x.includes("/") && isHost) return [{ path: at, source: x.toLowerCase() }];
+    return [];
+  });
+}
 
 /**
  * An image reference as `host/path` with Docker's defaults made explicit:
@@ -114,6 +144,7 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
   const pkgOk = trustedBy(c.packageRepositories);
   const mirrorOk = trustedBy(c.imageRepositories);
   const chartOk = trustedBy(c.chartRepositories);
+  const chartImageOk = trustedBy(c.chartImageRegistries);
   const fix = "trusted sources live in the pack config (policies/config/prod.json or nonprod.json, trusted-sources), not in the stack file";
   return {
     name: "trusted-sources",
@@ -183,6 +214,13 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
           for (const repo of fetched)
             if (repo !== undefined && !chartOk(normalUrl(repo).replace(/\/+$/, "")))
               report(`${r.name}: chart repository ${repo} is not trusted (${c.chartRepositories.join(", ") || "none listed"}); ${fix}`, r.urn);
+          // The charts' own images, where the release's values name them (the platform's mirror).
+          for (const { path, source } of chartImageSources(r.props.values))
+            if (!chartImageOk(source))
+              report(
+                `${r.name}: ${path} ${source} is not a trusted source of chart images (${c.chartImageRegistries.join(", ") || "none listed"}); ${fix}`,
+                r.urn,
+              );
         }
       }
     },

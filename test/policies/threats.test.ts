@@ -229,6 +229,22 @@ describe("trusted-sources at the Harbor project level (T7)", () => {
   });
 });
 
+describe("trusted-sources: a Helm release's own image values (T7), second review of issue #30", () => {
+  test("the charts' images moved off the mirror are refused, each value named; the six stacks' releases pass", async () => {
+    const p = trustedSources("mandatory", cfg("trusted-sources"));
+    expect(messages(prod1, p)).toEqual([]);
+    const moved = planToPolicyStack(await plan("prod1", ["platform:images.registry=evil.example.com"]));
+    const charts = messages(moved, p).filter((m) => m.includes("chart images"));
+    expect(charts).toHaveLength(21);
+    expect(charts).toContain(
+      `prod1-logging-fluent-bit: values.image.repository evil.example.com/cr.fluentbit.io/fluent/fluent-bit is not a trusted source of chart images (mirror.livemall.internal); trusted sources live in the pack config (policies/config/prod.json or nonprod.json, trusted-sources), not in the stack file`,
+    );
+    expect(charts).toContain(
+      `prod1-monitoring-kube-prometheus-stack: values.prometheus-node-exporter.image.registry evil.example.com/quay.io is not a trusted source of chart images (mirror.livemall.internal); trusted sources live in the pack config (policies/config/prod.json or nonprod.json, trusted-sources), not in the stack file`,
+    );
+  });
+});
+
 describe("pod-privileges (T11)", () => {
   const p = () => podPrivileges("mandatory", cfg("pod-privileges"));
 
