@@ -16,8 +16,10 @@ import { loadStackConfig } from "./components/config/stackConfig";
 import { PROJECT_DIR } from "./components/config/stackFiles";
 import {
   preStackRef,
+  readOwnRunningImages,
   readOwnValidatedImages,
   readValidatedImages,
+  runningImages,
   unvalidatedTags,
   validatedImages,
   validatedTagsFor,
@@ -63,7 +65,9 @@ export = async () => {
       ? preStackRef(pulumi.getOrganization(), pulumi.getProject(), PROJECT_DIR)
       : undefined;
   const preTags = preRef && config.isProd ? await readValidatedImages(preRef, config.stack) : undefined;
-  const notValidated = preTags ? unvalidatedTags(config.apps, preTags, preRef!, config.stack) : [];
+  const ownRef = `${pulumi.getOrganization()}/${pulumi.getProject()}/${config.stack}`;
+  const running = preTags ? await readOwnRunningImages(ownRef) : undefined;
+  const notValidated = preTags ? unvalidatedTags(config.apps, preTags, preRef!, config.stack, running) : [];
   // pre: what its last deploy listed (undefined only for a pre never deployed), the base of the list it exports.
   const previouslyValidated = preRef && !config.isProd ? await readOwnValidatedImages(preRef) : undefined;
   /** The apps' Deployments' ids: pre's list waits for them, so a rollout that fails adds no tag to it. */
@@ -356,6 +360,8 @@ export = async () => {
     ...(tierOf(config.stack, PROJECT_DIR) === "pre"
       ? { validatedImages: pulumi.all(rollouts).apply(() => validatedImages(config.apps, previouslyValidated)) }
       : {}),
+    // What a prod stack runs, once rolled out: its next run needs pre's word only for a changed tag (T21).
+    ...(preTags ? { runningImages: pulumi.all(rollouts).apply(() => runningImages(config.apps)) } : {}),
     ingressAddress: ingress.slbAddress,
     vpcId: network.vpcId,
     egressIp: network.egressIp,

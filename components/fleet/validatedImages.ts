@@ -118,22 +118,44 @@ export async function readValidatedImages(ref: string, stack: string): Promise<R
   return images;
 }
 
-/** An output every stack exports: its presence tells a stack that was deployed from one that never was. */
-const DEPLOYED_MARK = "vpcId";
-
 /**
- * pre's own last `validatedImages` (a StackReference to itself, `previously-validated`): undefined only when pre
- * was never deployed (no outputs at all), so only then does the stack file's history seed the list; deployed
- * without the output (an older program, or another tier) it is an empty list, not the file's word.
+ * pre's own last `validatedImages` (a StackReference to itself, `previously-validated`): undefined when pre has
+ * none (never deployed, or deployed by a program before this one), and only then does the stack file's history
+ * seed the list: the switch-over keeps the tags prod runs on it.
  */
 export async function readOwnValidatedImages(ref: string): Promise<Record<string, ValidatedImage> | undefined> {
   const self = new pulumi.StackReference("previously-validated", { name: ref });
   const value: unknown = await self.getOutputValue(VALIDATED_IMAGES_OUTPUT);
-  if (value === undefined || value === null) return (await self.getOutputValue(DEPLOYED_MARK)) === undefined ? undefined : {};
+  if (value === undefined || value === null) return undefined;
   if (typeof value !== "object" || Array.isArray(value) || !Object.values(value).every(wellFormed)) {
     throw new pulumi.RunError(`${ref}'s output ${VALIDATED_IMAGES_OUTPUT} is not a map of app -> { repository, tags }; run \`pulumi up\` on ${ref} from main`);
   }
   return value as Record<string, ValidatedImage>;
+}
+
+/** The stack output a prod stack records what it runs in, after its rollouts, and reads back at its next run. */
+export const RUNNING_IMAGES_OUTPUT = "runningImages";
+
+/** What a stack's apps run: per app its repository and its tag (and its canary's). */
+export function runningImages(apps: Record<string, AppImage> | undefined): Record<string, ValidatedImage> {
+  const out: Record<string, ValidatedImage> = {};
+  for (const [app, a] of Object.entries(apps ?? {})) {
+    if (typeof a?.image !== "string") continue;
+    const canary = typeof a.canary === "object" && a.canary !== null ? (a.canary as { tag?: unknown }).tag : undefined;
+    out[app] = { repository: a.image, tags: [a.tag, canary].filter((t): t is string => typeof t === "string") };
+  }
+  return out;
+}
+
+/**
+ * A prod stack's own last `runningImages` (a StackReference to itself, `previously-running`): what it already
+ * runs needs no new word from pre, so a tag that left pre's list (pre released 20 times since) does not block
+ * prod's other changes. Undefined when the stack has none (every tag must then be on pre's list).
+ */
+export async function readOwnRunningImages(ref: string): Promise<Record<string, ValidatedImage> | undefined> {
+  const value: unknown = await new pulumi.StackReference("previously-running", { name: ref }).getOutputValue(RUNNING_IMAGES_OUTPUT);
+  if (value === undefined || value === null) return undefined;
+  return typeof value === "object" && !Array.isArray(value) && Object.values(value).every(wellFormed) ? (value as Record<string, ValidatedImage>) : undefined;
 }
 
 /**
@@ -141,10 +163,17 @@ export async function readOwnValidatedImages(ref: string): Promise<Record<string
  * the same repository. Checked by the program before it registers anything, because `pulumi up --skip-preview`
  * (how the deploy job runs) applies every change before CrossGuard's stack policies run.
  */
-export function unvalidatedTags(apps: Record<string, AppImage> | undefined, images: Record<string, ValidatedImage>, ref: string, stack: string): string[] {
+export function unvalidatedTags(
+  apps: Record<string, AppImage> | undefined,
+  images: Record<string, ValidatedImage>,
+  ref: string,
+  stack: string,
+  running: Record<string, ValidatedImage> = {},
+): string[] {
   const problems: string[] = [];
   for (const [app, a] of Object.entries(apps ?? {})) {
-    const list = validatedTagsFor(images, app, String(a.image));
+    // What the stack already runs (its own last output) stays allowed; a new tag needs pre's list.
+    const list = [...validatedTagsFor(images, app, String(a.image)), ...validatedTagsFor(running, app, String(a.image))];
     for (const [key, tag] of [
       ["tag", a.tag],
       ["canary.tag", typeof a.canary === "object" && a.canary !== null ? (a.canary as { tag?: unknown }).tag : undefined],

@@ -105,6 +105,9 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
       const preApps = readStackFile(preRef.split("/").pop()!, dir).values[`${project}:apps`] as Parameters<typeof validatedImages>[0];
       stackOutputs = { ...stackOutputs, [preRef]: { outputs: { [VALIDATED_IMAGES_OUTPUT]: validatedImages(preApps) }, secretOutputNames: [] } };
     }
+    // A prod stack's own last output (what it runs): offline none, so every tag must be on pre's list.
+    const ownRef = `${organization}/${project}/${opts.stack}`;
+    if (settings.isProd && !stackOutputs?.[ownRef]) stackOutputs = { ...stackOutputs, [ownRef]: { outputs: {}, secretOutputNames: [] } };
   }
   const plan = await runOffline({
     stack: opts.stack,

@@ -116,13 +116,18 @@ interface Plan {
 }
 const preview = (stack: string) => node(["--stack-size=4000", "-r", "ts-node/register/transpile-only", "components/preview/cli.ts", stack, "--json"]);
 
-test("the offline preview, run in the copy, plans prod3 cleanly: prod2's 287 resources on prod3's own ranges, its apps on Apollo's PRO", () => {
+test("the offline preview, run in the copy, plans prod3 cleanly: prod2's 288 resources on prod3's own ranges, its apps on Apollo's PRO", () => {
   const r = preview("prod3");
   expect([r.status, r.stderr]).toEqual([0, ""]);
   const plan = JSON.parse(r.stdout) as Plan;
-  expect(plan.resources).toHaveLength(287);
-  // Like prod1 and prod2, it reads the images pre validated from pre's output (T21), nothing else.
-  expect(plan.resources.filter((x) => x.type === "pulumi:pulumi:StackReference").map((x) => x.inputs.name)).toEqual(["livemall/platform/pre"]);
+  expect(plan.resources).toHaveLength(288);
+  // Like prod1 and prod2, it reads the images pre validated from pre's output and what it runs from its own (T21), nothing else.
+  expect(
+    plan.resources
+      .filter((x) => x.type === "pulumi:pulumi:StackReference")
+      .map((x) => x.inputs.name)
+      .sort(),
+  ).toEqual(["livemall/platform/pre", "livemall/platform/prod3"]);
   const vpc = plan.resources.find((x) => x.type === "alicloud:vpc/network:Network")!;
   expect(vpc.urn).toBe("urn:pulumi:prod3::platform::platform:network:Network$alicloud:vpc/network:Network::prod3-vpc");
   expect(vpc.inputs.cidrBlock).toBe("10.60.0.0/16");

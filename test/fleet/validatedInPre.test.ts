@@ -43,7 +43,10 @@ describe("pre exports the images it validated; prod reads them through a StackRe
   test.each(["prod1", "prod2"])("%s reads pre (one StackReference, a read) and its JavaApps carry pre's lists", async (stack) => {
     const p = await plan(stack);
     const refs = ofType(p, STACK_REF);
-    expect(refs.map((r) => [r.name, r.inputs.name, r.operation])).toEqual([["validated-in-pre", PRE_REF, "read"]]);
+    expect(refs.map((r) => [r.name, r.inputs.name, r.operation]).sort()).toEqual([
+      ["previously-running", `livemall/platform/${stack}`, "read"],
+      ["validated-in-pre", PRE_REF, "read"],
+    ]);
     expect(Object.fromEntries(ofType(p, JAVA_APP).map((a) => [a.inputs.app, a.inputs.validatedInPre]))).toEqual({
       "order-service": PRE_OUTPUT["order-service"].tags,
       "distribution-center": PRE_OUTPUT["distribution-center"].tags,
@@ -63,7 +66,11 @@ describe("pre exports the images it validated; prod reads them through a StackRe
     expect(preStackRef("acme", "platform", PROJECT_DIR)).toBe("acme/platform/pre");
     // hostStack naming another org does not move the reference: it is the running stack's org.
     const { plan: p } = await previewStack({ stack: "prod1", organization: "livemall", overrides: ["platform:hostStack=evil/platform/host"] });
-    expect(ofType(p, STACK_REF).map((r) => r.inputs.name)).toEqual(["livemall/platform/pre"]);
+    expect(
+      ofType(p, STACK_REF)
+        .map((r) => r.inputs.name)
+        .sort(),
+    ).toEqual(["livemall/platform/pre", "livemall/platform/prod1"]);
     // A fleet whose pre stack was re-tiered as a second test stack has no pre to read.
     const noPre = fs.mkdtempSync(path.join(os.tmpdir(), "no-pre-"));
     for (const f of fs.readdirSync(PROJECT_DIR)) if (/^Pulumi\..*yaml$/.test(f)) fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(noPre, f));
@@ -160,6 +167,7 @@ describe("a PR that edits pre's stack file and prod's together no longer forges 
     expect(registeredBy("prod1", recorded({ validatedImages: PRE_OUTPUT }), dir)).toEqual([
       "pulumi:pulumi:Stack::platform-prod1",
       "pulumi:pulumi:StackReference::validated-in-pre",
+      "pulumi:pulumi:StackReference::previously-running",
     ]);
   });
 
@@ -174,6 +182,19 @@ describe("a PR that edits pre's stack file and prod's together no longer forges 
         "order-service-v2.3.1, order-service-v2.3.0, order-service-v2.2.4, order-service-v2.2.3); release it into pre, deploy pre, then `npm run promote -- pre prod1 order-service`",
       kind: "RunError",
     });
+  });
+
+  test("a tag prod already runs (its own last output) needs no new word from pre; a changed one does", () => {
+    // pre has moved on 20 releases: prod1's order-service-v2.3.0 is no longer on its list.
+    const movedOn = { ...PRE_OUTPUT, "order-service": { ...PRE_OUTPUT["order-service"], tags: ["order-service-v3.0.0"] } };
+    const running = { "order-service": { repository: "harbor.livemall.internal/commerce/order-service", tags: ["order-service-v2.3.0"] } };
+    const outputs = { ...recorded({ validatedImages: movedOn }), "livemall/platform/prod1": { outputs: { runningImages: running }, secretOutputNames: [] } };
+    expect(runChild("prod1", outputs)).toEqual({ outcome: "succeeded", kind: "" });
+    // Without prod's own output every tag must be on pre's list.
+    expect(runChild("prod1", recorded({ validatedImages: movedOn })).outcome).toBe(
+      "failed: prod1 runs only what pre validated (T21):\n" +
+        "- platform:apps.order-service.tag order-service-v2.3.0 is not a tag pre validated (livemall/platform/pre's validatedImages for order-service: order-service-v3.0.0); release it into pre, deploy pre, then `npm run promote -- pre prod1 order-service`",
+    );
   });
 
   test("pre running another repository of the same name validates none of prod's tags", () => {
@@ -203,10 +224,9 @@ describe("pre's list grows only by tags pre deployed", () => {
   test("a tag typed into history that pre never deployed is not listed: the file's history adds nothing once pre was deployed", async () => {
     const dir = checkout("forged-history-", [["Pulumi.pre.yaml", "      history:\n", "      history:\n        - order-service-v9.9.9\n"]]);
     expect(await exported(dir, { validatedImages: PRE_OUTPUT, vpcId: "vpc-1" })).toEqual(PRE_OUTPUT["order-service"].tags);
-    // Deployed before without the list (an older program, another tier): the current tag alone, not the file's history.
-    expect(await exported(dir, { vpcId: "vpc-1" })).toEqual(["order-service-v2.3.1"]);
-    // Never deployed (no outputs at all): the stack file's history is the seed.
-    expect(await exported(dir, {})).toEqual([
+    // Without the output (never deployed, or deployed by an older program: the switch-over), the stack file's
+    // history is the seed, so the tags prod runs stay on the list.
+    expect(await exported(dir, { vpcId: "vpc-1" })).toEqual([
       "order-service-v2.3.1",
       "order-service-v9.9.9",
       "order-service-v2.3.0",
