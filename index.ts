@@ -68,7 +68,7 @@ export = async () => {
   const ownRef = `${pulumi.getOrganization()}/${pulumi.getProject()}/${config.stack}`;
   const running = preTags ? await readOwnRunningImages(ownRef) : undefined;
   const notValidated = preTags ? unvalidatedTags(config.apps, preTags, preRef!, config.stack, running) : [];
-  // pre: what its last deploy listed (undefined only for a pre never deployed), the base of the list it exports.
+  // pre: what its last deploy listed (undefined when it has no such output: its stack file's history seeds the list).
   const previouslyValidated = preRef && !config.isProd ? await readOwnValidatedImages(preRef) : undefined;
   /** The apps' Deployments' ids: pre's list waits for them, so a rollout that fails adds no tag to it. */
   const rollouts: pulumi.Output<string>[] = [];

@@ -52,8 +52,8 @@ const keep = (tags: unknown[]): string[] => [...new Set(tags.filter((t): t is st
  * The images pre validated, per app: the repository it runs and the tags it ran, current first. With pre's last
  * output (`previous`: what its last deploy listed), an app's tags are its current tag and the ones that output
  * listed for the same repository: the stack file's `history` adds nothing, so a PR cannot put a tag on the list
- * that pre never deployed, and a tag stays on it when pre moves on. Only for a pre never deployed (`previous`
- * undefined) is the file's `history` the seed. The one home for the fact: pre's program exports it, and the
+ * that pre never deployed, and a tag stays on it when pre moves on. Only for a pre without that output (`previous`
+ * undefined: never deployed, or deployed by an older program) is the file's `history` the seed. The one home for the fact: pre's program exports it, and the
  * offline mocks answer the references with it from pre's stack file. An app without a string `image` is left out.
  */
 export function validatedImages(apps: Record<string, AppImage> | undefined, previous?: Record<string, ValidatedImage>): Record<string, ValidatedImage> {
