@@ -16,8 +16,7 @@ import {
   runPolicies,
   Violation,
 } from "../../policies/pack";
-import { type Plan, redact } from "./runtime";
-import { rpc } from "./sdkInternals";
+import { type Plan, redact, unwrapSecrets } from "./runtime";
 import { PROJECT_DIR } from "../config/stackFiles";
 
 export type { Violation };
@@ -62,16 +61,6 @@ export function loadPolicyConfig(file: string): Map<string, ResolvedPolicyConfig
  * planned inputs: in a preview the engine's outputs of a create are the checked inputs plus
  * unknowns, so the inputs are what it shows, never more.
  */
-/** A registered value with each secret replaced by what it holds (resource references and other special values kept). */
-function unwrapSecrets(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(unwrapSecrets);
-  if (v === null || typeof v !== "object") return v;
-  const o = v as Record<string, unknown>;
-  if (o[rpc.specialSigKey] === rpc.specialSecretSig) return unwrapSecrets(o.value);
-  if (rpc.specialSigKey in o) return v;
-  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
-}
-
 export function planToPolicyStack(plan: Plan, view: "resource" | "stack" = "stack"): PolicyStack {
   return {
     stack: plan.stack,

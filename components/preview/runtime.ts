@@ -75,6 +75,16 @@ function isSecretValue(v: unknown): v is { value: unknown } {
   return typeof v === "object" && v !== null && (v as Record<string, unknown>)[rpc.specialSigKey] === rpc.specialSecretSig;
 }
 
+/** A registered value with each secret replaced by what it holds (resource references and other special values kept). */
+export function unwrapSecrets(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(unwrapSecrets);
+  if (v === null || typeof v !== "object") return v;
+  const o = v as Record<string, unknown>;
+  if (o[rpc.specialSigKey] === rpc.specialSecretSig) return unwrapSecrets(o.value);
+  if (rpc.specialSigKey in o) return v;
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
+}
+
 /** Replaces secrets by the mask; records the paths that were secret (and their digests). */
 export function maskSecrets(v: unknown, path: string, found: string[], digests?: Record<string, string>): unknown {
   if (isSecretValue(v)) {

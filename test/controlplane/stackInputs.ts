@@ -6,8 +6,7 @@ import { gunzipSync } from "zlib";
 import YAML from "yaml";
 import { KUBEADM_CONFIG_PATH, KUBEADM_INIT_CONFIG_PATH } from "../../components/cluster/kubeadm";
 import { previewStack } from "../../components/preview/preview";
-import type { Plan, PlannedResource } from "../../components/preview/runtime";
-import { rpc } from "../../components/preview/sdkInternals";
+import { type Plan, type PlannedResource, unwrapSecrets } from "../../components/preview/runtime";
 
 export interface PlannedObject {
   /** The Pulumi resource name and type token (what a refusal names besides the object). */
@@ -68,14 +67,6 @@ export function decodeWriteFile(f: WriteFile): string {
 export function cloudInitFiles(text: string): Map<string, string> {
   const doc = YAML.parse(text) as { write_files?: WriteFile[] } | null;
   return new Map((doc?.write_files ?? []).map((f) => [f.path, decodeWriteFile(f)]));
-}
-
-function unwrapSecrets(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(unwrapSecrets);
-  if (typeof v !== "object" || v === null) return v;
-  const o = v as Record<string, unknown>;
-  if (o[rpc.specialSigKey] === rpc.specialSecretSig) return unwrapSecrets(o.value);
-  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
 }
 
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
