@@ -123,12 +123,18 @@ const compressed = new Map<string, string>();
  * workers these repeats were most of the rendering's time, BENCHMARKS.md).
  */
 function gzB64(content: string): string {
-  const known = compressed.get(content);
-  if (known !== undefined) return known;
-  const b64 = gzipSync(Buffer.from(content), { level: 9 }).toString("base64");
-  if (compressed.size >= 256) compressed.clear();
-  compressed.set(content, b64);
-  return b64;
+  return cached(compressed, content, 256, () => gzipSync(Buffer.from(content), { level: 9 }).toString("base64"));
+}
+
+/** The value under `key`, computed once; a cache at `limit` entries is emptied first (the next node refills what it shares). */
+function cached(cache: Map<string, string>, key: string, limit: number, compute: () => string): string {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = compute();
+    if (cache.size >= limit) cache.clear();
+    cache.set(key, value);
+  }
+  return value;
 }
 
 /** A write_files entry's text, decoded when it is gz+b64 (tests and the preview read it). */
@@ -162,14 +168,7 @@ export interface NodeSettings {
 const uncommentedScripts = new Map<string, string>();
 
 function uncommented(script: string, perNode: boolean): string {
-  if (perNode) return withoutComments(script);
-  let text = uncommentedScripts.get(script);
-  if (text === undefined) {
-    text = withoutComments(script);
-    if (uncommentedScripts.size >= 16) uncommentedScripts.clear();
-    uncommentedScripts.set(script, text);
-  }
-  return text;
+  return perNode ? withoutComments(script) : cached(uncommentedScripts, script, 16, () => withoutComments(script));
 }
 
 // No anchors: assembled entry by entry, an object two entries share would carry the same anchor twice,
@@ -187,13 +186,7 @@ export function resetRenderCaches(): void {
 }
 
 function rendered(id: string, render: () => string): string {
-  let text = sharedYaml.get(id);
-  if (text === undefined) {
-    text = render();
-    if (sharedYaml.size >= 256) sharedYaml.clear();
-    sharedYaml.set(id, text);
-  }
-  return text;
+  return cached(sharedYaml, id, 256, render);
 }
 
 /**
