@@ -1,7 +1,7 @@
 // validated-in-pre (docs/threat-model.md, T21): prod runs only builds pre validated. The
 // program records on each prod app's JavaApp component the tags pre validated for it (pre's
-// tag and history, read from pre's deployed stack output through a StackReference:
-// components/fleet/validatedImages.ts), so the real
+// current tag and the tags its earlier deploys listed, read from pre's deployed stack output
+// through a StackReference: components/fleet/validatedImages.ts), so the real
 // `pulumi preview --policy-pack` holds every app workload's image tag (Deployments, canaries, Jobs, patches)
 // against that list, not only `npm run check:fleet` in CI.
 import { ConfigProperty, EnforcementLevel, obj, PolicyStack, ReportViolation, StackPolicy, str, withDefaults } from "./policy";
@@ -33,7 +33,7 @@ export function validatedInPre(enforcementLevel: EnforcementLevel, config: Parti
   return {
     name: "validated-in-pre",
     description:
-      "In prod, every container of every app workload (any object under a JavaApp carrying a pod spec: Deployments, canaries, Jobs, patches; init, sidecar and ephemeral containers included, whatever their names) runs the app's image at a tag pre validated, never pinned by a digest, (one of the tags the program recorded on its JavaApp component from pre's deployed output: pre's tag and history) or one of the platform's pinned sidecar images in the pack config (T21).",
+      "In prod, every container of every app workload (any object under a JavaApp carrying a pod spec: Deployments, canaries, Jobs, patches; init, sidecar and ephemeral containers included, whatever their names) runs the app's image at a tag pre validated, never pinned by a digest, (one of the tags the program recorded on its JavaApp component from pre's deployed output: its current tag and the tags its earlier deploys listed) or one of the platform's pinned sidecar images in the pack config (T21).",
     enforcementLevel,
     validateStack(s: PolicyStack, report: ReportViolation) {
       if (!c.required) return;
