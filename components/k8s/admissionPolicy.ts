@@ -27,6 +27,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterAccess, createObject, inCluster, K8sObject } from "./k8sObjects";
 import { POD_SECURITY_EXEMPT_NAMESPACES, RELAXED_NAMESPACES } from "../cluster/podSecurity";
+// The capabilities Pod Security baseline allows: one list, the pack's (the program may import the pack, not the reverse).
+import { BASELINE_CAPABILITIES } from "../../policies/rules/threats";
 
 /** What one host-access workload may use, who creates its pods, and why. */
 export interface HostAccessGrant {
@@ -159,26 +161,6 @@ export const LOCALTIME_PATH = "/etc/localtime";
 export const BASELINE_BY_POLICY_NAMESPACES = [...Object.keys(POD_SECURITY_EXEMPT_NAMESPACES), ...Object.keys(RELAXED_NAMESPACES), "kube-flannel"];
 /** SELinux types baseline allows (Pod Security Standards, Baseline, "SELinux"; the same page, read 2026-12-07). */
 export const BASELINE_SELINUX_TYPES = ["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"];
-/**
- * The capabilities Pod Security `baseline` lets a container add (Kubernetes "Pod Security Standards",
- * Baseline, "Capabilities": AUDIT_WRITE ... SYS_CHROOT; kubernetes.io/docs/concepts/security/pod-security-standards/, read 2026-12-07).
- */
-export const BASELINE_CAPABILITIES = [
-  "AUDIT_WRITE",
-  "CHOWN",
-  "DAC_OVERRIDE",
-  "FOWNER",
-  "FSETID",
-  "KILL",
-  "MKNOD",
-  "NET_BIND_SERVICE",
-  "SETFCAP",
-  "SETGID",
-  "SETPCAP",
-  "SETUID",
-  "SYS_CHROOT",
-];
-
 /** A PersistentVolume that may take a directory of the node: which source, the one path, and why. */
 export interface NodeVolumeGrant {
   why: string;

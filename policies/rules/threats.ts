@@ -478,7 +478,7 @@ export const PSA_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 /**
  * The capabilities Pod Security `baseline` lets a container add (Kubernetes "Pod Security Standards",
  * Baseline, "Capabilities"; kubernetes.io/docs/concepts/security/pod-security-standards/, read
- * 2026-12-07; the admission policy's BASELINE_CAPABILITIES, components/k8s/admissionPolicy.ts).
+ * 2026-12-07). The admission policy (components/k8s/admissionPolicy.ts) imports this list too.
  */
 export const BASELINE_CAPABILITIES = [
   "AUDIT_WRITE",
