@@ -71,7 +71,10 @@ export function runCli(spec: CliSpec, body: () => number | Promise<number>, io: 
       io.err(e.showUsage ? `${e.message}\n${spec.usage}` : e.message);
       return 2;
     }
-    if (e instanceof ConfigError || (spec.otherErrors === "refusal" && e instanceof Error)) {
+    // A Pulumi RunError is the program refusing in one line: the Pulumi CLI prints its message alone
+    // (@pulumi/pulumi 3.276.0 cmd/run/run.js; errors.js marks one with __pulumiRunError), and so does this.
+    const runError = e instanceof Error && (e as { __pulumiRunError?: unknown }).__pulumiRunError === true;
+    if (e instanceof ConfigError || runError || (spec.otherErrors === "refusal" && e instanceof Error)) {
       io.err(e.message);
       return 1;
     }

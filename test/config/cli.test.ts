@@ -90,6 +90,22 @@ describe("runCli", () => {
     const bug = io();
     expect(runCli({ usage: "u", otherErrors: { bug: "offline preview" } }, refuse, bug.io)).toBe(1);
     expect(bug.err[0]).toMatch(/^offline preview failed: Error: Pulumi.prod1.yaml: prod1 takes tags only through promote\n {4}at /);
+
+    // The program's own refusal (a Pulumi RunError) is printed as the Pulumi CLI prints it: the message alone.
+    const refusedRun = io();
+    const runError = Object.assign(new Error("prod1 runs only what pre validated (T21):\n- platform:apps.a.tag a-v9 is not a tag pre validated"), {
+      __pulumiRunError: true,
+    });
+    expect(
+      runCli(
+        { usage: "u", otherErrors: { bug: "offline preview" } },
+        () => {
+          throw runError;
+        },
+        refusedRun.io,
+      ),
+    ).toBe(1);
+    expect(refusedRun.err).toEqual(["prod1 runs only what pre validated (T21):\n- platform:apps.a.tag a-v9 is not a tag pre validated"]);
   });
 
   test("a body's own exit code passes through, synchronously for a synchronous body", () => {
