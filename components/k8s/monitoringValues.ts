@@ -72,7 +72,7 @@ export interface MonitoringSettings {
  * values.yaml (prometheus-community/helm-charts 240842e1) and its subcharts kube-state-metrics 7.5.3,
  * prometheus-node-exporter 4.55.1 (same commit) and grafana 12.7.2 (grafana-community/helm-charts b836dd8e).
  * Each is read by a template: alertmanager/alertmanager.yaml:19, prometheus/prometheus.yaml:53,
- * prometheus-operator/deployment.yaml:50-51 (operator, config-reloader), admission-webhooks/job-patch/*.yaml
+ * prometheus-operator/deployment.yaml:50-52 (operator, config-reloader, thanosImage), admission-webhooks/job-patch/*.yaml
  * (certgen Jobs, ghcr.io); kube-state-metrics and node-exporter `_helpers.tpl` image printf. The chart's
  * `global.imageRegistry` would collapse every upstream host into one, so each image says its own.
  */
@@ -84,10 +84,13 @@ export function kubePrometheusStackImages(mirror?: string): Record<string, unkno
     prometheusOperator: {
       ...reg("quay.io"),
       prometheusConfigReloader: reg("quay.io"),
+      // Handed to the operator (deployment.yaml:52) as the image of every Prometheus's Thanos sidecar.
+      thanosImage: { registry: mirroredRegistry("quay.io", mirror) },
       admissionWebhooks: { deployment: reg("quay.io"), patch: reg("ghcr.io") },
     },
     "kube-state-metrics": reg("registry.k8s.io"),
-    "prometheus-node-exporter": reg("quay.io"),
+    // node-exporter's permission-fix init container (daemonset.yaml:41-57), off until a fix is turned on.
+    "prometheus-node-exporter": { ...reg("quay.io"), permissionInitContainer: reg("quay.io") },
     grafana: {
       ...reg("docker.io"),
       sidecar: reg("quay.io"),

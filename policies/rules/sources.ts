@@ -4,8 +4,9 @@
 // the pack config (policies/config/*.json), which a stack PR does not edit:
 // moving platform:harbor.registry, an image or platform:kubernetes.* to another
 // host in a stack file alone is a violation.
-import { arr, ConfigProperty, EnforcementLevel, isObj, MASK, obj, PolicyResource, StackPolicy, str, tags, TYPES, withDefaults } from "./policy";
-import { ABSOLUTE_URL, carriesPodLike, containersIn, podSpecsIn } from "./threats";
+import { arr, ConfigProperty, EnforcementLevel, isObj, MASK, obj, PolicyResource, StackPolicy, str, tags, TYPES, UNKNOWN, withDefaults } from "./policy";
+import { ABSOLUTE_URL, carriesPodLike, chartRef, containersIn, podSpecsIn } from "./threats";
+import { CHART_IMAGE_VALUES, chartImagePulls, customResourceImages } from "./imageFields";
 
 /** Tags the cluster component puts on every master and worker (components/cluster/cluster.ts). */
 export const PACKAGE_REPOSITORY_TAG = "platform:package-repository";
@@ -61,9 +62,8 @@ export const TRUSTED_SOURCES_SCHEMA: Record<keyof TrustedSourcesConfig, ConfigPr
  * The image sources a Helm release's values name, with their paths: a string `registry` (the host, or
  * host/path, the chart puts before its repository), and a string `repository` or `image` whose first
  * component is a host (has a '.' or ':' or is localhost, as distribution/reference reads it); a repository
- * relative to a registry value is that registry's business. Charts' defaults are not read: a release that
- * leaves an image at its chart's default pulls from the chart's registry, which review of the chart
- * (reviewedCharts) stands for.
+ * relative to a registry value is that registry's business. The images the chart composes from these and
+ * its own defaults are judged whole by chartImagePulls (CHART_IMAGE_VALUES, imageFields.ts).
  */
 export function chartImageSources(values: unknown, path = "values"): { path: string; source: string }[] {
   if (Array.isArray(values)) return values.flatMap((x, i) => chartImageSources(x, `${path}[${i}]`));
@@ -149,7 +149,7 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
   return {
     name: "trusted-sources",
     description:
-      "Images, pull-secret registries, the nodes' package repository and control-plane image mirror, and Helm chart repositories are on the pack config's trusted lists.",
+      "Images (containers of any shape, custom resources' image fields, every image a Helm chart pulls with its defaults), pull-secret registries, the nodes' package repository and control-plane image mirror, and Helm chart repositories are on the pack config's trusted lists.",
     enforcementLevel,
     validateStack(s, report) {
       const secrets = new Map<string, PolicyResource>();
@@ -175,6 +175,21 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
             report(`${r.name}: pull Secret holds credentials for ${h}, which is not a trusted registry (${c.pullSecretRegistries.join(", ")}); ${fix}`, r.urn);
       }
       for (const r of s.resources) {
+        // A custom resource's own image fields (CUSTOM_RESOURCE_IMAGE_FIELDS: prometheus-operator, KubeVirt, CDI), which its
+        // operator pulls outside any container shape; a field a container walk below already judges is not judged twice.
+        if (r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/")) {
+          const judged = carriesPodLike(r) ? new Set(containersIn({ ...r.props, metadata: undefined }).map(({ path }) => `${path}.image`)) : new Set<string>();
+          for (const { path, image } of customResourceImages(r.type, { ...r.props, metadata: undefined })) {
+            if (judged.has(path)) continue;
+            if (image === UNKNOWN) {
+              report(`${r.name}: ${path} ${UNKNOWN}, an image its operator pulls, so its registry cannot be checked (${c.imageRegistries.join(", ")})`, r.urn);
+              continue;
+            }
+            const repo = imageRepositoryOf(image);
+            if (!imageOk(repo))
+              report(`${r.name}: ${path} pulls ${image} (${repo}), not from a trusted registry (${c.imageRegistries.join(", ")}); ${fix}`, r.urn);
+          }
+        }
         // Every object that carries containers, found the way pod-privileges finds them: the workload kinds,
         // ReplicationController, PodTemplate, every patch, a custom resource's template or containers of another shape.
         if (carriesPodLike(r)) {
@@ -215,12 +230,48 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
             if (repo !== undefined && !chartOk(normalUrl(repo).replace(/\/+$/, "")))
               report(`${r.name}: chart repository ${repo} is not trusted (${c.chartRepositories.join(", ") || "none listed"}); ${fix}`, r.urn);
           // The charts' own images, where the release's values name them (the platform's mirror).
+          const refused = new Set<string>();
           for (const { path, source } of chartImageSources(r.props.values))
-            if (!chartImageOk(source))
+            if (!chartImageOk(source)) {
+              refused.add(path);
               report(
                 `${r.name}: ${path} ${source} is not a trusted source of chart images (${c.chartImageRegistries.join(", ") || "none listed"}); ${fix}`,
                 r.urn,
               );
+            }
+          // Every image the chart pulls, as its templates compose it from the release's values and the chart's defaults
+          // (CHART_IMAGE_VALUES), so an image left at the chart's default registry is refused too.
+          const ref = chartRef(chart, str(r.props.version));
+          if (ref.local || chart === "") continue; // pod-privileges refuses a local or unnamed chart
+          // A stack rule sees a release's values masked when any of them is secret (the host's ks-core, for its JWT
+          // secret): then the chart's version is still checked against the table, its values cannot be.
+          const pulls = chartImagePulls(ref.name, ref.version, r.props.values === MASK ? {} : r.props.values);
+          const at = `${ref.name} ${ref.version ?? "(no version)"}`;
+          if (pulls === undefined) {
+            const known = CHART_IMAGE_VALUES[ref.name];
+            report(
+              known === undefined
+                ? `${r.name}: chart ${at}, whose default images the pack has not read (no CHART_IMAGE_VALUES entry), so what it pulls cannot be checked against the chart image sources`
+                : `${r.name}: chart ${at}, whose default images the pack read at ${known.version} only (CHART_IMAGE_VALUES)`,
+              r.urn,
+            );
+            continue;
+          }
+          if (r.props.values === MASK) continue;
+          for (const p of pulls) {
+            if (p.unknown !== undefined) report(`${r.name}: chart ${at} image ${p.path}: ${p.unknown} ${UNKNOWN}, so its registry cannot be checked`, r.urn);
+            else if (p.unlisted)
+              report(`${r.name}: chart ${at} turns on ${p.path}, a subchart whose images the pack has not read (CHART_IMAGE_VALUES); keep it off`, r.urn);
+            else if (p.reference !== undefined && !chartImageOk(imageRepositoryOf(p.reference))) {
+              // A value the release set that the check above already refused is not named twice.
+              if (p.set.some((k) => refused.has(`values.${k}`))) continue;
+              const how = p.defaults.length > 0 ? `left at the chart's default ${p.defaults.join(", ")}` : `set by the release (${p.set.join(", ")})`;
+              report(
+                `${r.name}: chart ${at} pulls ${p.path} from ${p.reference}, ${how}, not under a trusted source of chart images (${c.chartImageRegistries.join(", ") || "none listed"}); the program overrides each chart image through the mirror (components/k8s/images.ts), and ${fix}`,
+                r.urn,
+              );
+            }
+          }
         }
       }
     },
