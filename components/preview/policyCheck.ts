@@ -70,11 +70,13 @@ export function planToPolicyStack(plan: Plan, view: "resource" | "stack" = "stac
         type: r.type,
         urn: r.urn,
         name: r.name,
-        // Resource policies see secret inputs in plain, as CrossGuard hands them over (@pulumi/policy's
-        // secrets-preserving proxy), so a privilege inside a secret chart value is judged offline too.
+        // Secret inputs in plain, as CrossGuard hands them to resource and stack policies alike
+        // (@pulumi/policy server.js: analyze and analyzeStack both call deserializeProperties(props,
+        // false), which unwraps secrets), so a privilege or an image inside a secret chart value is
+        // judged offline too; violation messages are redacted (checkPlan).
         props: asOutputs
           ? (r.outputs ?? {})
-          : view === "resource" && plan.rawInputs[r.urn]
+          : plan.rawInputs[r.urn]
             ? (unwrapSecrets(plan.rawInputs[r.urn]) as Record<string, unknown>)
             : r.inputs,
         dependencies: r.dependsOn,

@@ -57,6 +57,18 @@ describe("trusted-sources: every image a chart pulls, defaults included (T7)", (
     ]);
   });
 
+  test("the host's ks-core release is judged with its secret values read in plain, as CrossGuard's stack policies read them", () => {
+    // The release's values hold the JWT secret, so the whole values input is a secret; @pulumi/policy's
+    // analyzeStack deserializes properties with secrets unwrapped (server.js, deserializeProperties(props, false)).
+    const s = structuredClone(stacks.get("host")!);
+    const ks = release(s, "host-kubesphere-core");
+    expect(ks.props.values.global).toEqual({ imageRegistry: "mirror.livemall.internal/docker.io" });
+    delete ks.props.values.global;
+    expect(messages(s, "host").map((m) => m.split(", not under")[0])).toContain(
+      "host-kubesphere-core: chart ks-core 1.1.4 pulls apiserver.image from docker.io/kubesphere/ks-apiserver, left at the chart's default global.imageRegistry=docker.io, apiserver.image.repository=kubesphere/ks-apiserver",
+    );
+  });
+
   test("composed as the chart composes it: a global registry, a registry-relative repository, a switched-on image, a subchart, a new version", () => {
     const s = structuredClone(stacks.get("prod1")!);
     const kps = release(s, "prod1-monitoring-kube-prometheus-stack").props;
