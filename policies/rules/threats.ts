@@ -17,11 +17,19 @@ import {
   UNKNOWN,
   withDefaults,
 } from "./policy";
+import { masterInstances } from "./nodes";
 
 const FIX = "allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file";
 
 // ---------------------------------------------------------------------------
-// credential-endpoints (T2-T6)
+// credential-endpoints (T1-T6)
+
+/**
+ * The tag a master carries with the host its user data fetches the cluster's PKI from
+ * (components/cluster/cluster.ts kmsEndpointTag, from the same `secretStore.kmsUrl`): the user
+ * data is a secret the pack cannot read, the tag is not (T1).
+ */
+export const KMS_ENDPOINT_TAG = "platform:kms-endpoint";
 
 export interface CredentialEndpointsConfig {
   /** Elasticsearch/Kibana URLs the log-search Job may send its `manage_security` API key to (T3). */
@@ -34,6 +42,8 @@ export interface CredentialEndpointsConfig {
   apolloMeta: string[];
   /** ECS image ids nodes may boot (T6). */
   osImages: string[];
+  /** Hosts of the KMS endpoints masters may fetch the cluster's PKI from, as their `platform:kms-endpoint` tag names them (T1). */
+  kmsEndpoints: string[];
 }
 
 export const CREDENTIAL_ENDPOINTS_SCHEMA: Record<keyof CredentialEndpointsConfig, ConfigProperty> = {
@@ -42,6 +52,13 @@ export const CREDENTIAL_ENDPOINTS_SCHEMA: Record<keyof CredentialEndpointsConfig
   tracingStores: { type: "array", items: { type: "string" }, description: "Elasticsearch of SkyWalking's OAP (host:port)", default: [] },
   apolloMeta: { type: "array", items: { type: "string" }, description: "Apollo meta server URLs", default: [] },
   osImages: { type: "array", items: { type: "string" }, description: "ECS image ids of the nodes", default: [] },
+  kmsEndpoints: {
+    type: "array",
+    items: { type: "string" },
+    description:
+      "KMS endpoint hosts the masters may fetch the PKI from (kms.<region>.aliyuncs.com, kms-vpc.<region>.aliyuncs.com, <kst-id>.cryptoservice.kms.aliyuncs.com)",
+    default: [],
+  },
 };
 
 /** Container env variables that name a credential sink, and the list of the pack config that holds their allowed values. */
@@ -343,9 +360,10 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
   return {
     name: "credential-endpoints",
     description:
-      "Endpoints that receive credentials or deliver code are on the pack config's lists: the log-search Job's Elasticsearch/Kibana (T3), fluent-bit's Kafka brokers or Elasticsearch (T4), SkyWalking OAP's Elasticsearch (T33), the apps' Apollo meta (T5), the nodes' OS image (T6); a URL with userinfo is refused (T2).",
+      "Endpoints that receive credentials or deliver code are on the pack config's lists: the masters' KMS, by their platform:kms-endpoint tag (T1), the log-search Job's Elasticsearch/Kibana (T3), fluent-bit's Kafka brokers or Elasticsearch (T4), SkyWalking OAP's Elasticsearch (T33), the apps' Apollo meta (T5), the nodes' OS image (T6); a URL with userinfo is refused (T2).",
     enforcementLevel,
     validateStack(s, report) {
+      const masters = new Set(masterInstances(s));
       for (const r of s.resources) {
         if (carriesPodLike(r)) {
           for (const { path, container: ctr } of containersIn({ ...r.props, metadata: undefined })) {
@@ -399,6 +417,21 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
               `${r.name}: boots image ${image}, not an allowed OS image (${c.osImages.join(", ") || "none listed"}); ${FIX} (credential-endpoints.osImages)`,
               r.urn,
             );
+          // T1: a master sends role-signed requests to its KMS and installs the PKI it returns.
+          if (masters.has(r)) {
+            const host = obj(r.props.tags)[KMS_ENDPOINT_TAG];
+            const listed = `(${c.kmsEndpoints.join(", ") || "none listed"})`;
+            if (host === undefined || host === null || host === "")
+              report(
+                `${r.name}: a master without the ${KMS_ENDPOINT_TAG} tag, so the pack cannot tell which KMS it fetches the cluster's PKI from; the program sets it from platform:secretStore.endpoint, allowed ${listed} (credential-endpoints.kmsEndpoints)`,
+                r.urn,
+              );
+            else if (typeof host !== "string" || !c.kmsEndpoints.map((e) => e.toLowerCase()).includes(host.toLowerCase()))
+              report(
+                `${r.name}: ${KMS_ENDPOINT_TAG} ${String(host)} is not an allowed KMS endpoint ${listed}: the master would send role-signed requests there and install the PKI it returns; ${FIX} (credential-endpoints.kmsEndpoints)`,
+                r.urn,
+              );
+          }
         }
       }
     },

@@ -28,6 +28,8 @@ import { PlatformPolicy, POLICY_DEFINITIONS, runPolicies } from "../../policies/
 import { checkPlan, loadPolicyConfig, planToPolicyStack, policyConfigFileFor } from "../../components/preview/policyCheck";
 import { plan, preValidating } from "../support/offline";
 import { RESERVED_NAMESPACES } from "../../components/apps/javaAppRules";
+import { kmsEndpointProblems } from "../../components/config/kinds";
+import { readStackFile } from "../../components/config/stackFiles";
 
 const prodConfig = loadPolicyConfig(policyConfigFileFor("prod1"));
 const cfg = (name: string) => prodConfig.get(name)!.config;
@@ -55,7 +57,7 @@ const FIX = "allowed values live in the pack config (policies/config/prod.json o
 
 describe("each new rule cites the threat rows it stops", () => {
   test.each([
-    ["credential-endpoints", ["T2", "T3", "T4", "T5", "T6"]],
+    ["credential-endpoints", ["T1", "T2", "T3", "T4", "T5", "T6"]],
     ["pod-privileges", ["T11"]],
     ["no-public-load-balancers", ["T15"]],
     ["platform-namespaces", ["T17"]],
@@ -109,6 +111,73 @@ describe("credential-endpoints (T2-T6): stack-file changes that send credentials
 
   test("prod1 passes", () => {
     expect(messages(prod1, p())).toEqual([]);
+  });
+
+  // T1: the masters' KMS is in their user data (a secret); the pack reads the platform:kms-endpoint tag
+  // the program sets from the same URL (components/cluster/cluster.ts kmsEndpointTag).
+  const PROD_KMS =
+    "kms.cn-hangzhou.aliyuncs.com, kms-vpc.cn-hangzhou.aliyuncs.com, kst-hzzplaceholderhost.cryptoservice.kms.aliyuncs.com, kms.cn-shanghai.aliyuncs.com, kms-vpc.cn-shanghai.aliyuncs.com, kst-shhplaceholderprod1.cryptoservice.kms.aliyuncs.com, kms.cn-beijing.aliyuncs.com, kms-vpc.cn-beijing.aliyuncs.com, kst-bjjplaceholderprod2.cryptoservice.kms.aliyuncs.com";
+  const tagsOf = (s: PolicyStack, name: string) => any(one(s, name).props).tags as Record<string, string>;
+
+  test("T1: a master whose platform:kms-endpoint tag names another host (forged in the plan) is refused, naming the tag, the host and the list", () => {
+    const forged = mutated((s) => {
+      tagsOf(s, "prod1-master-1")["platform:kms-endpoint"] = "kms.evil.example";
+      // A look-alike under the real name, and a master found by its name alone (its role tag dropped).
+      tagsOf(s, "prod1-master-2")["platform:kms-endpoint"] = "kms-vpc.cn-shanghai.aliyuncs.com.evil.example";
+      delete tagsOf(s, "prod1-master-2")["platform:role"];
+    });
+    expect(messages(forged, p())).toEqual([
+      `prod1-master-1: platform:kms-endpoint kms.evil.example is not an allowed KMS endpoint (${PROD_KMS}): the master would send role-signed requests there and install the PKI it returns; ${FIX} (credential-endpoints.kmsEndpoints)`,
+      `prod1-master-2: platform:kms-endpoint kms-vpc.cn-shanghai.aliyuncs.com.evil.example is not an allowed KMS endpoint (${PROD_KMS}): the master would send role-signed requests there and install the PKI it returns; ${FIX} (credential-endpoints.kmsEndpoints)`,
+    ]);
+    // A worker's tags are not the masters' concern here (it fetches only its join token).
+    expect(
+      messages(
+        mutated((s) => (tagsOf(s, "prod1-general-0")["platform:kms-endpoint"] = "kms.evil.example")),
+        p(),
+      ),
+    ).toEqual([]);
+  });
+
+  test("T1: a master without the tag is refused: the pack cannot tell where it fetches the PKI", () => {
+    const untagged = mutated((s) => delete tagsOf(s, "prod1-master-0")["platform:kms-endpoint"]);
+    expect(messages(untagged, p())).toEqual([
+      `prod1-master-0: a master without the platform:kms-endpoint tag, so the pack cannot tell which KMS it fetches the cluster's PKI from; the program sets it from platform:secretStore.endpoint, allowed (${PROD_KMS}) (credential-endpoints.kmsEndpoints)`,
+    ]);
+    const empty = mutated((s) => (tagsOf(s, "prod1-master-0")["platform:kms-endpoint"] = ""));
+    expect(messages(empty, p())).toHaveLength(1);
+  });
+
+  test.each([
+    ["host", "kms-vpc.cn-hangzhou.aliyuncs.com", 3],
+    ["dev", "kms-vpc.cn-hangzhou.aliyuncs.com", 1],
+    ["test", "kms-vpc.cn-hangzhou.aliyuncs.com", 1],
+    ["pre", "kms-vpc.cn-shanghai.aliyuncs.com", 3],
+    ["prod1", "kms-vpc.cn-shanghai.aliyuncs.com", 3],
+    ["prod2", "kms-vpc.cn-beijing.aliyuncs.com", 3],
+  ])("T1: %s's masters carry its region's VPC endpoint %s and pass under the stack's pack config", async (stack, host, count) => {
+    const s = planToPolicyStack(await plan(stack));
+    const masters = s.resources.filter((r) => r.type === "alicloud:ecs/instance:Instance" && any(r.props).tags["platform:role"] === "master");
+    expect(masters.map((m) => any(m.props).tags["platform:kms-endpoint"])).toEqual(Array(count).fill(host));
+    const own = loadPolicyConfig(policyConfigFileFor(stack)).get("credential-endpoints")!.config;
+    expect(messages(s, credentialEndpoints("mandatory", own))).toEqual([]);
+  });
+
+  test.each([
+    ["host", "cn-hangzhou", "kst-hzzplaceholderhost"],
+    ["dev", "cn-hangzhou", "kst-hzzplaceholderdev"],
+    ["test", "cn-hangzhou", "kst-hzzplaceholdertest"],
+    ["pre", "cn-shanghai", "kst-shhplaceholderpre"],
+    ["prod1", "cn-shanghai", "kst-shhplaceholderprod1"],
+    ["prod2", "cn-beijing", "kst-bjjplaceholderprod2"],
+  ])("T1: each KMS endpoint config accepts for %s (%s, %s) is on its pack config's kmsEndpoints", (stack, region, instance) => {
+    const file = readStackFile(stack).values;
+    expect([file["alicloud:region"], (file["platform:secretStore"] as { kmsInstanceId: string }).kmsInstanceId]).toEqual([region, instance]);
+    // The three forms of "Sample code for obtaining a secret value" (KMS docs, get-secret-value-example-of-java, Jan 24, 2025).
+    const hosts = [`kms.${region}.aliyuncs.com`, `kms-vpc.${region}.aliyuncs.com`, `${instance}.cryptoservice.kms.aliyuncs.com`];
+    for (const h of hosts) expect(kmsEndpointProblems(`https://${h}`, region, instance)).toEqual([]);
+    const listed = (loadPolicyConfig(policyConfigFileFor(stack)).get("credential-endpoints")!.config as { kmsEndpoints: string[] }).kmsEndpoints;
+    expect(hosts.filter((h) => !listed.includes(h))).toEqual([]);
   });
 
   test("another Apollo meta (T5), another Elasticsearch (T3), another broker (T4), another OS image (T6); userinfo from code (T2)", async () => {
