@@ -1137,13 +1137,19 @@ export function chartLoadBalancers(chart: string, values: unknown): { services: 
   if (known === undefined) return undefined;
   const services: RenderedService[] = [];
   for (const s of known.services) {
-    if (!s.when.every((w) => goTrue(valueAt(values, w.path) ?? w.default))) continue;
+    // A switch known to be off renders nothing; one unknown during preview (itself, its map or all values) may be on.
+    if (!s.when.every((w) => unknownOnPath(values, w.path) !== undefined || goTrue(valueAt(values, w.path) ?? w.default))) continue;
     const own = valueAt(values, `${s.path}.${s.typeKey}`);
     const from = s.typeFrom === undefined ? undefined : valueAt(values, s.typeFrom);
     const map = obj(valueAt(values, s.path));
-    // A type unknown during preview (its own, or the one it falls back to) could be LoadBalancer: named.
-    if (own === UNKNOWN || (!goTrue(own) && s.typeFrom !== undefined && from === UNKNOWN)) {
-      services.push({ which: `${own === UNKNOWN ? s.path : s.typeFrom}.${own === UNKNOWN ? s.typeKey : "type"}`, annotations: {}, unknown: true });
+    // A type unknown during preview (its own, or the one it falls back to) could be LoadBalancer: named at the
+    // first unknown value on its path, so an unknown map (`metrics` of kubelet-csr-approver) or all values
+    // unknown is not read as the chart's default.
+    const ownUnknown = unknownOnPath(values, `${s.path}.${s.typeKey}`);
+    const fromUnknown = s.typeFrom === undefined ? undefined : unknownOnPath(values, s.typeFrom);
+    if (ownUnknown !== undefined || (!goTrue(own) && fromUnknown !== undefined)) {
+      const which = ownUnknown ?? fromUnknown ?? s.path;
+      if (!services.some((x) => x.which === which)) services.push({ which, annotations: {}, unknown: true });
       continue;
     }
     const type = goTrue(own)
@@ -1355,10 +1361,12 @@ export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config
         ...(modelled?.services ?? []),
         ...loadBalancerValues(r.props.values).filter((s) => !skip.includes(s.which) && !skip.some((p) => s.which === `${p}.type`)),
       ];
+      // All values unknown during preview: any chart could render a LoadBalancer from them (named once).
+      if (r.props.values === UNKNOWN && !services.some((s) => s.which === "values")) services.push({ which: "values", annotations: {}, unknown: true });
       for (const svc of services) {
         if (svc.unknown) {
           report(
-            `${r.name}: ${id} values ${svc.which} ${UNKNOWN}: whether the chart renders a LoadBalancer Service, and with which address, is unknown; ${where}`,
+            `${r.name}: ${id} values${svc.which === "values" ? "" : ` ${svc.which}`} ${UNKNOWN}: whether the chart renders a LoadBalancer Service, and with which address, is unknown; ${where}`,
           );
           continue;
         }

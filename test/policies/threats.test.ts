@@ -1389,6 +1389,36 @@ describe("no-public-load-balancers (T15)", () => {
     ]);
   });
 
+  test("kubelet-csr-approver's metrics.serviceType unknown during preview is named, whether the value, its map or all values are unknown", () => {
+    const U = "(unknown during preview)";
+    const CSR = "prod1-metrics-csr-approver";
+    const CHART = `whether the chart renders a LoadBalancer Service, and with which address, is unknown; ${FIX} (no-public-load-balancers.publicLoadBalancers)`;
+    const csr = (values: (v: Record<string, any>) => unknown) =>
+      messages(
+        mutated((s) => (any(one(s, CSR).props).values = values(any(one(s, CSR).props).values))),
+        p(),
+      );
+    expect(csr((v) => ({ ...v, metrics: { serviceType: U } }))).toEqual([`${CSR}: kube-system/kubelet-csr-approver values metrics.serviceType ${U}: ${CHART}`]);
+    expect(csr((v) => ({ ...v, metrics: U }))).toEqual([`${CSR}: kube-system/kubelet-csr-approver values metrics ${U}: ${CHART}`]);
+    expect(csr(() => U)).toEqual([`${CSR}: kube-system/kubelet-csr-approver values ${U}: ${CHART}`]);
+    // Known and not LoadBalancer passes; switched off (known) passes whatever the type.
+    expect(csr((v) => ({ ...v, metrics: { serviceType: "ClusterIP" } }))).toEqual([]);
+    expect(csr((v) => ({ ...v, metrics: { enable: false, serviceType: U } }))).toEqual([]);
+    // The same for the other modelled maps: ingress-nginx's controller.service unknown is named once (not read as its
+    // default LoadBalancer with no annotation), all of a release's values unknown once, whatever the chart.
+    const NGINX = "prod1-ingress-controller";
+    const nginx = mutated((s) => (any(one(s, NGINX).props).values.controller.service = U));
+    expect(messages(nginx, p())).toEqual([`${NGINX}: ingress-nginx/ingress-nginx values controller.service ${U}: ${CHART}`]);
+    const all = mutated((s) => {
+      any(one(s, NGINX).props).values = U;
+      any(one(s, "prod1-logging-fluent-bit").props).values = U;
+    });
+    expect(messages(all, p())).toEqual([
+      `prod1-logging-fluent-bit: logging/fluent-bit values ${U}: ${CHART}`,
+      `${NGINX}: ingress-nginx/ingress-nginx values ${U}: ${CHART}`,
+    ]);
+  });
+
   test("ingress-nginx's internal Service takes its type from controller.service.type when its own is empty (typeFrom)", () => {
     const internal = (serviceType: string) =>
       mutated((s) => {
