@@ -1259,6 +1259,71 @@ export function albConfigReferences(enforcementLevel: EnforcementLevel, config: 
   };
 }
 
+/**
+ * A Service the plan declares, with every ServicePatch of it the plan declares laid over it in plan order, as the
+ * api-server's server-side apply leaves it: a patch's annotation replaces the Service's (null removes it), a
+ * spec field it sets replaces the Service's. Keyed `namespace/name`.
+ */
+export function patchedServices(
+  resources: PolicyResource[],
+): Map<string, { service: PolicyResource; patches: PolicyResource[]; merged: Record<string, unknown> }> {
+  const key = (r: PolicyResource) => `${str(obj(r.props.metadata).namespace) ?? "default"}/${str(obj(r.props.metadata).name) ?? r.name}`;
+  const out = new Map<string, { service: PolicyResource; patches: PolicyResource[]; merged: Record<string, unknown> }>();
+  for (const r of resources) if (r.type === SERVICE) out.set(key(r), { service: r, patches: [], merged: {} });
+  for (const r of resources) if (r.type === SERVICE_PATCH) out.get(key(r))?.patches.push(r);
+  for (const entry of [...out.values()]) {
+    const layers = [entry.service, ...entry.patches].map((r) => ({ meta: obj(r.props.metadata), spec: obj(r.props.spec) }));
+    let annotations: unknown = {};
+    const spec: Record<string, unknown> = {};
+    for (const { meta, spec: s } of layers) {
+      // Unknown during preview at any layer: the merged annotations are unknown too.
+      if (meta.annotations === UNKNOWN || annotations === UNKNOWN) annotations = UNKNOWN;
+      else
+        for (const [k, v] of Object.entries(obj(meta.annotations))) {
+          if (v === null) delete (annotations as Record<string, unknown>)[k];
+          else (annotations as Record<string, unknown>)[k] = v;
+        }
+      for (const [k, v] of Object.entries(s)) if (v !== undefined) spec[k] = v;
+    }
+    entry.merged = { annotations, spec };
+  }
+  return out;
+}
+
+/**
+ * T15 across resources: a ServicePatch of a Service the plan also declares is judged merged with it (the type after
+ * the patch, the annotations of both), which no-public-load-balancers, judging each resource alone, cannot see: a
+ * patch that makes a Service with an internet address annotation a LoadBalancer, or one that adds a legacy
+ * `alicloud-` intranet annotation the Service's `alibaba-cloud-` one outranks.
+ */
+export function patchedServicesExposure(enforcementLevel: EnforcementLevel, config: Partial<NoPublicLoadBalancersConfig> = {}): StackPolicy {
+  const c = withDefaults(NO_PUBLIC_LOAD_BALANCERS_SCHEMA, config);
+  const where = `${FIX} (patched-services.publicLoadBalancers)`;
+  return {
+    name: "patched-services",
+    description:
+      "A ServicePatch of a Service the plan declares is judged merged with it, as the api-server leaves it (the patch's spec fields and annotations over the Service's, null removing one): a LoadBalancer after the merge carries the CCM's intranet address type and no reused load balancer or other loadBalancerClass; a type or annotations unknown during preview are named (T15).",
+    enforcementLevel,
+    validateStack(s, report) {
+      for (const [id, { patches, merged }] of patchedServices(s.resources)) {
+        if (patches.length === 0 || c.publicLoadBalancers.includes(id)) continue;
+        const names = patches.map((r) => r.name).join(", ");
+        const spec = obj(merged.spec);
+        const what = `Service ${id} with its ServicePatch${patches.length > 1 ? "es" : ""} ${names} applied`;
+        if (spec.type === UNKNOWN)
+          report(`${what}: spec.type ${UNKNOWN}: whether it is a LoadBalancer, and with which address, is unknown; ${where}`, patches[0].urn);
+        else if (spec.type !== "LoadBalancer") continue;
+        else if (merged.annotations === UNKNOWN)
+          report(`${what} is a LoadBalancer whose metadata.annotations are ${UNKNOWN}: whether it is intranet is unknown; ${where}`, patches[0].urn);
+        else {
+          const problem = serviceExposure(obj(merged.annotations), spec.loadBalancerClass);
+          if (problem) report(`${what} is a LoadBalancer Service that ${problem}; ${where}`, patches[0].urn);
+        }
+      }
+    },
+  };
+}
+
 export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config: Partial<NoPublicLoadBalancersConfig> = {}): ResourcePolicy {
   const c = withDefaults(NO_PUBLIC_LOAD_BALANCERS_SCHEMA, config);
   const allowed = (name: string) => c.publicLoadBalancers.includes(name);

@@ -13,6 +13,7 @@ import {
   parentChainEndsWith,
   noPublicLoadBalancers,
   albConfigReferences,
+  patchedServicesExposure,
   platformNamespaces,
   podPrivileges,
   turnsOn,
@@ -60,6 +61,7 @@ describe("each new rule cites the threat rows it stops", () => {
     ["credential-endpoints", ["T1", "T2", "T3", "T4", "T5", "T6"]],
     ["pod-privileges", ["T11"]],
     ["no-public-load-balancers", ["T15"]],
+    ["patched-services", ["T15"]],
     ["platform-namespaces", ["T17"]],
     ["metadata-guard", ["T12"]],
     ["pinned-capacity", ["T18"]],
@@ -83,7 +85,7 @@ describe("docs/policy-pack.md: one row per rule, each naming threat rows that ex
 
   test("every rule of the pack has exactly one row, and the table lists nothing else", () => {
     const names = table.map((l) => /^\| `([a-z-]+)`/.exec(l)![1]);
-    expect(names).toHaveLength(21);
+    expect(names).toHaveLength(22);
     expect([...names].sort()).toEqual([...POLICY_DEFINITIONS.map((d) => d.name)].sort());
     expect(new Set(names).size).toBe(names.length);
   });
@@ -1327,6 +1329,67 @@ describe("no-public-load-balancers (T15)", () => {
       add(s, "kubernetes:networking.k8s.io/v1:IngressClassPatch", "nginx-class-labels", { metadata: { name: "nginx", labels: { team: "platform" } } }),
     );
     expect(both(labelled)).toEqual([]);
+  });
+
+  describe("patched-services (T15): a ServicePatch of a Service the plan declares is judged merged with it", () => {
+    const NEW = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type";
+    const LEGACY = "service.beta.kubernetes.io/alicloud-loadbalancer-address-type";
+    const ORDER_SVC = "prod1-order-service-service-order-service";
+    const merge = () => patchedServicesExposure("mandatory", cfg("patched-services"));
+    /** prod1's order-service Service with these annotations (and type), and a ServicePatch of it. */
+    const planWith = (service: { annotations?: Record<string, unknown>; type?: string }, patch: Record<string, unknown>) =>
+      mutated((s) => {
+        const svc = any(one(s, ORDER_SVC).props);
+        svc.metadata.annotations = service.annotations;
+        if (service.type) svc.spec.type = service.type;
+        add(s, "kubernetes:core/v1:ServicePatch", "order-patch", {
+          ...patch,
+          metadata: { name: "order-service", namespace: "commerce", ...(patch.metadata as object) },
+        });
+      });
+
+    test("prod1 passes; the pack config has the rule's own key", () => {
+      expect(messages(prod1, merge())).toEqual([]);
+      expect(cfg("patched-services")).toEqual({ publicLoadBalancers: [] });
+    });
+
+    test("neither alone is public, the merge is: the CCM reads the Service's alibaba-cloud- internet before the patch's legacy alicloud- intranet", () => {
+      // The Service is ClusterIP (its annotation decides nothing alone); the patch makes it a LoadBalancer with the legacy intranet annotation.
+      const s = planWith({ annotations: { [NEW]: "internet" } }, { metadata: { annotations: { [LEGACY]: "intranet" } }, spec: { type: "LoadBalancer" } });
+      expect(messages(s, p())).toEqual([]);
+      expect(messages(s, merge())).toEqual([
+        `Service commerce/order-service with its ServicePatch order-patch applied is a LoadBalancer Service that gets an internet-facing SLB (address-type "internet"); annotate ${NEW}: intranet; ${FIX} (patched-services.publicLoadBalancers)`,
+      ]);
+      // Likewise a ClusterIP Service naming an existing load balancer, made a LoadBalancer by an intranet patch.
+      const reused = planWith(
+        { annotations: { "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-id": "lb-internet0001" } },
+        { metadata: { annotations: { [NEW]: "intranet" } }, spec: { type: "LoadBalancer" } },
+      );
+      expect(messages(reused, p())).toEqual([]);
+      expect(messages(reused, merge())).toEqual([
+        `Service commerce/order-service with its ServicePatch order-patch applied is a LoadBalancer Service that reuses the existing load balancer "lb-internet0001" (loadbalancer-id), whose address type the plan does not show; ${FIX} (patched-services.publicLoadBalancers)`,
+      ]);
+      // The pack config's publicLoadBalancers names it: allowed.
+      const allowedMerge = patchedServicesExposure("mandatory", { publicLoadBalancers: ["commerce/order-service"] });
+      expect(messages(s, allowedMerge)).toEqual([]);
+    });
+
+    test("the merge is private: the patch's type over the Service's intranet annotation, or the patch's annotation over an intranet LoadBalancer", () => {
+      // Alone the patch is refused (its own annotations are all no-public-load-balancers sees); merged it is intranet.
+      const typed = planWith({ annotations: { [NEW]: "intranet" } }, { spec: { type: "LoadBalancer" } });
+      expect(messages(typed, merge())).toEqual([]);
+      expect(messages(typed, p())).toHaveLength(1);
+      const sized = planWith(
+        { annotations: { [NEW]: "intranet" }, type: "LoadBalancer" },
+        { metadata: { annotations: { "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-spec": "slb.s2.small" } } },
+      );
+      expect([messages(sized, p()), messages(sized, merge())]).toEqual([[], []]);
+      // A patch removing the Service's intranet annotation (null) leaves a LoadBalancer with none: refused merged too.
+      const removed = planWith({ annotations: { [NEW]: "intranet" }, type: "LoadBalancer" }, { metadata: { annotations: { [NEW]: null } } });
+      expect(messages(removed, merge())).toEqual([
+        `Service commerce/order-service with its ServicePatch order-patch applied is a LoadBalancer Service that gets an internet-facing SLB (address-type unset, so internet); annotate ${NEW}: intranet; ${FIX} (patched-services.publicLoadBalancers)`,
+      ]);
+    });
   });
 
   test("a ServicePatch: spec.type LoadBalancer needs the intranet annotation in the patch; an address-type set to internet or removed is refused without spec.type", () => {
