@@ -8,6 +8,7 @@ import { loadEngineConfig } from "../../components/config/stackFiles";
 import { KmsStub, startKmsStub } from "../support/alibaba/kmsStub";
 import { ofType, plan, STACK_NAMES } from "../support/offline";
 import * as zlib from "zlib";
+import { diffPlans } from "../../components/preview/planDiff";
 import { checkPlan, loadPolicyConfig, policyConfigFileFor } from "../../components/preview/policyCheck";
 
 const SECRET = "alicloud:kms/secret:Secret";
@@ -91,6 +92,14 @@ describe("the KMS secret in the plan", () => {
       const urls = scripts.flatMap((t) => [...t.matchAll(/KMS_URL:=([^}"]+)\}/g)].map((x) => x[1]));
       expect([m.name, urls]).toEqual([m.name, [ENDPOINT, ENDPOINT]]);
     }
+    // A tag change updates an existing instance in place (terraform-provider-alicloud 81c43b67
+    // resource_alicloud_instance.go:500 `tags` not ForceNew; the update calls setTags, :1702-1707), and the
+    // user data that moves with it is ignoreChanges: the masters are updated, nothing is replaced or stopped.
+    const d = diffPlans((await plan("prod1")).resources, p.resources);
+    expect(d.changed.map((c) => [c.urn.split("::").pop(), c.op, c.paths])).toEqual(
+      ["prod1-master-0", "prod1-master-1", "prod1-master-2"].map((n) => [n, "update", ["tags.platform:kms-endpoint"]]),
+    );
+    expect([d.added, d.removed]).toEqual([[], []]);
     // The stack's own instance endpoint is on prod.json's list: the pack passes it.
     const v = checkPlan(p, loadPolicyConfig(policyConfigFileFor("prod1"))).filter((x) => x.policy === "credential-endpoints");
     expect(v).toEqual([]);
