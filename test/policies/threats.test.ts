@@ -108,7 +108,7 @@ describe("docs/policy-pack.md: one row per rule, each naming threat rows that ex
   );
 });
 
-describe("credential-endpoints (T2-T6): stack-file changes that send credentials or take code elsewhere", () => {
+describe("credential-endpoints (T1-T6): stack-file changes that send credentials or take code elsewhere", () => {
   const p = () => credentialEndpoints("mandatory", cfg("credential-endpoints"));
 
   test("prod1 passes", () => {
