@@ -35,6 +35,7 @@ import {
   METADATA_GUARD_SCHEMA,
   noPublicLoadBalancers,
   albConfigReferences,
+  patchedServicesExposure,
   NO_PUBLIC_LOAD_BALANCERS_SCHEMA,
   platformNamespaces,
   PLATFORM_NAMESPACES_SCHEMA,
@@ -85,6 +86,7 @@ export const POLICY_DEFINITIONS: PolicyDefinition[] = [
   define("resource", POD_PRIVILEGES_SCHEMA, podPrivileges),
   define("resource", NO_PUBLIC_LOAD_BALANCERS_SCHEMA, noPublicLoadBalancers),
   define("stack", NO_PUBLIC_LOAD_BALANCERS_SCHEMA, albConfigReferences),
+  define("stack", NO_PUBLIC_LOAD_BALANCERS_SCHEMA, patchedServicesExposure),
   define("resource", PLATFORM_NAMESPACES_SCHEMA, platformNamespaces),
   define("resource", METADATA_GUARD_SCHEMA, metadataGuard),
   // The plan's pools against its pinned apps; on --diff-from also the running nodes' labels and taints.

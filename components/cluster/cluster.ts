@@ -10,6 +10,7 @@ import { NodePool, nodeName } from "./nodePool";
 import { adminKubeconfig, ClusterPki } from "./pki";
 import { ApiServerReadiness } from "./readiness";
 import { metadataGuardTags, renderUserData } from "./cloudInit";
+import { KMS_ENDPOINT_TAG } from "../../policies/rules/threats";
 import type { ClusterBootstrap, NodeBootstrap } from "./kubeadm";
 import type { EtcdBackupSettings } from "./etcdBackup";
 import { masterDay2 } from "./masterDay2";
@@ -67,6 +68,18 @@ export interface ClusterArgs {
   masterRoleName: string;
   /** containerd version prefix pinned on every node (default cloudInit.ts DEFAULT_CONTAINERD_VERSION). */
   containerdVersion?: string;
+}
+
+/**
+ * Where the masters fetch the PKI from, where credential-endpoints can read it (T1): the host of the
+ * same `secretStore.kmsUrl` their user data's KMS_URL is (masterBootstrap, masterDay2), since the user
+ * data is a secret the pack cannot read. Host only: ECS tag values may not hold "http://" or "https://"
+ * (terraform-provider-alicloud 81c43b67 alicloud/tags.go:53-62 tagsSchemaWithIgnore). A tag is updated
+ * in place on an existing instance (resource_alicloud_instance.go:500 `tags` is Optional, not ForceNew;
+ * resourceAliCloudInstanceUpdate :1702-1707 calls setTags, tags.go:170-177).
+ */
+export function kmsEndpointTag(kmsUrl: string): Record<string, string> {
+  return { [KMS_ENDPOINT_TAG]: new URL(kmsUrl).host };
 }
 
 /** How long the workers' report waits for every expected worker once the masters are Ready. */
@@ -294,7 +307,7 @@ export class Cluster extends pulumi.ComponentResource {
         systemDiskGb: args.masters.systemDiskGb ?? MASTER_SYSTEM_DISK_GB,
         deletionProtection: args.deletionProtection,
         userData: (i, hostname) => this.userData(bootstrap, hostname, this.masterBootstrap(addresses, i, hostname), this.masterDay2(addresses, i)),
-        tags: { ...args.tags, ...this.versionTag, ...metadataGuardTags(), "platform:role": "master" },
+        tags: { ...args.tags, ...this.versionTag, ...metadataGuardTags(), ...kmsEndpointTag(args.secretStore.kmsUrl), "platform:role": "master" },
       },
       { parent: this, dependsOn: [this.front] },
     );

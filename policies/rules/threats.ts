@@ -17,11 +17,19 @@ import {
   UNKNOWN,
   withDefaults,
 } from "./policy";
+import { masterInstances } from "./nodes";
 
 const FIX = "allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file";
 
 // ---------------------------------------------------------------------------
-// credential-endpoints (T2-T6)
+// credential-endpoints (T1-T6)
+
+/**
+ * The tag a master carries with the host its user data fetches the cluster's PKI from
+ * (components/cluster/cluster.ts kmsEndpointTag, from the same `secretStore.kmsUrl`): the user
+ * data is a secret the pack cannot read, the tag is not (T1).
+ */
+export const KMS_ENDPOINT_TAG = "platform:kms-endpoint";
 
 export interface CredentialEndpointsConfig {
   /** Elasticsearch/Kibana URLs the log-search Job may send its `manage_security` API key to (T3). */
@@ -34,6 +42,8 @@ export interface CredentialEndpointsConfig {
   apolloMeta: string[];
   /** ECS image ids nodes may boot (T6). */
   osImages: string[];
+  /** Hosts of the KMS endpoints masters may fetch the cluster's PKI from, as their `platform:kms-endpoint` tag names them (T1). */
+  kmsEndpoints: string[];
 }
 
 export const CREDENTIAL_ENDPOINTS_SCHEMA: Record<keyof CredentialEndpointsConfig, ConfigProperty> = {
@@ -42,6 +52,13 @@ export const CREDENTIAL_ENDPOINTS_SCHEMA: Record<keyof CredentialEndpointsConfig
   tracingStores: { type: "array", items: { type: "string" }, description: "Elasticsearch of SkyWalking's OAP (host:port)", default: [] },
   apolloMeta: { type: "array", items: { type: "string" }, description: "Apollo meta server URLs", default: [] },
   osImages: { type: "array", items: { type: "string" }, description: "ECS image ids of the nodes", default: [] },
+  kmsEndpoints: {
+    type: "array",
+    items: { type: "string" },
+    description:
+      "KMS endpoint hosts the masters may fetch the PKI from (kms.<region>.aliyuncs.com, kms-vpc.<region>.aliyuncs.com, <kst-id>.cryptoservice.kms.aliyuncs.com)",
+    default: [],
+  },
 };
 
 /** Container env variables that name a credential sink, and the list of the pack config that holds their allowed values. */
@@ -343,9 +360,10 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
   return {
     name: "credential-endpoints",
     description:
-      "Endpoints that receive credentials or deliver code are on the pack config's lists: the log-search Job's Elasticsearch/Kibana (T3), fluent-bit's Kafka brokers or Elasticsearch (T4), SkyWalking OAP's Elasticsearch (T33), the apps' Apollo meta (T5), the nodes' OS image (T6); a URL with userinfo is refused (T2).",
+      "Endpoints that receive credentials or deliver code are on the pack config's lists: the masters' KMS, by their platform:kms-endpoint tag (T1), the log-search Job's Elasticsearch/Kibana (T3), fluent-bit's Kafka brokers or Elasticsearch (T4), SkyWalking OAP's Elasticsearch (T33), the apps' Apollo meta (T5), the nodes' OS image (T6); a URL with userinfo is refused (T2).",
     enforcementLevel,
     validateStack(s, report) {
+      const masters = new Set(masterInstances(s));
       for (const r of s.resources) {
         if (carriesPodLike(r)) {
           for (const { path, container: ctr } of containersIn({ ...r.props, metadata: undefined })) {
@@ -399,6 +417,21 @@ export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: 
               `${r.name}: boots image ${image}, not an allowed OS image (${c.osImages.join(", ") || "none listed"}); ${FIX} (credential-endpoints.osImages)`,
               r.urn,
             );
+          // T1: a master sends role-signed requests to its KMS and installs the PKI it returns.
+          if (masters.has(r)) {
+            const host = obj(r.props.tags)[KMS_ENDPOINT_TAG];
+            const listed = `(${c.kmsEndpoints.join(", ") || "none listed"})`;
+            if (host === undefined || host === null || host === "")
+              report(
+                `${r.name}: a master without the ${KMS_ENDPOINT_TAG} tag, so the pack cannot tell which KMS it fetches the cluster's PKI from; the program sets it from platform:secretStore.endpoint, allowed ${listed} (credential-endpoints.kmsEndpoints)`,
+                r.urn,
+              );
+            else if (typeof host !== "string" || !c.kmsEndpoints.map((e) => e.toLowerCase()).includes(host.toLowerCase()))
+              report(
+                `${r.name}: ${KMS_ENDPOINT_TAG} ${String(host)} is not an allowed KMS endpoint ${listed}: the master would send role-signed requests there and install the PKI it returns; ${FIX} (credential-endpoints.kmsEndpoints)`,
+                r.urn,
+              );
+          }
         }
       }
     },
@@ -1104,13 +1137,19 @@ export function chartLoadBalancers(chart: string, values: unknown): { services: 
   if (known === undefined) return undefined;
   const services: RenderedService[] = [];
   for (const s of known.services) {
-    if (!s.when.every((w) => goTrue(valueAt(values, w.path) ?? w.default))) continue;
+    // A switch known to be off renders nothing; one unknown during preview (itself, its map or all values) may be on.
+    if (!s.when.every((w) => unknownOnPath(values, w.path) !== undefined || goTrue(valueAt(values, w.path) ?? w.default))) continue;
     const own = valueAt(values, `${s.path}.${s.typeKey}`);
     const from = s.typeFrom === undefined ? undefined : valueAt(values, s.typeFrom);
     const map = obj(valueAt(values, s.path));
-    // A type unknown during preview (its own, or the one it falls back to) could be LoadBalancer: named.
-    if (own === UNKNOWN || (!goTrue(own) && s.typeFrom !== undefined && from === UNKNOWN)) {
-      services.push({ which: `${own === UNKNOWN ? s.path : s.typeFrom}.${own === UNKNOWN ? s.typeKey : "type"}`, annotations: {}, unknown: true });
+    // A type unknown during preview (its own, or the one it falls back to) could be LoadBalancer: named at the
+    // first unknown value on its path, so an unknown map (`metrics` of kubelet-csr-approver) or all values
+    // unknown is not read as the chart's default.
+    const ownUnknown = unknownOnPath(values, `${s.path}.${s.typeKey}`);
+    const fromUnknown = s.typeFrom === undefined ? undefined : unknownOnPath(values, s.typeFrom);
+    if (ownUnknown !== undefined || (!goTrue(own) && fromUnknown !== undefined)) {
+      const which = ownUnknown ?? fromUnknown ?? s.path;
+      if (!services.some((x) => x.which === which)) services.push({ which, annotations: {}, unknown: true });
       continue;
     }
     const type = goTrue(own)
@@ -1220,6 +1259,71 @@ export function albConfigReferences(enforcementLevel: EnforcementLevel, config: 
   };
 }
 
+/**
+ * A Service the plan declares, with every ServicePatch of it the plan declares laid over it in plan order, as the
+ * api-server's server-side apply leaves it: a patch's annotation replaces the Service's (null removes it), a
+ * spec field it sets replaces the Service's. Keyed `namespace/name`.
+ */
+export function patchedServices(
+  resources: PolicyResource[],
+): Map<string, { service: PolicyResource; patches: PolicyResource[]; merged: Record<string, unknown> }> {
+  const key = (r: PolicyResource) => `${str(obj(r.props.metadata).namespace) ?? "default"}/${str(obj(r.props.metadata).name) ?? r.name}`;
+  const out = new Map<string, { service: PolicyResource; patches: PolicyResource[]; merged: Record<string, unknown> }>();
+  for (const r of resources) if (r.type === SERVICE) out.set(key(r), { service: r, patches: [], merged: {} });
+  for (const r of resources) if (r.type === SERVICE_PATCH) out.get(key(r))?.patches.push(r);
+  for (const entry of [...out.values()]) {
+    const layers = [entry.service, ...entry.patches].map((r) => ({ meta: obj(r.props.metadata), spec: obj(r.props.spec) }));
+    let annotations: unknown = {};
+    const spec: Record<string, unknown> = {};
+    for (const { meta, spec: s } of layers) {
+      // Unknown during preview at any layer: the merged annotations are unknown too.
+      if (meta.annotations === UNKNOWN || annotations === UNKNOWN) annotations = UNKNOWN;
+      else
+        for (const [k, v] of Object.entries(obj(meta.annotations))) {
+          if (v === null) delete (annotations as Record<string, unknown>)[k];
+          else (annotations as Record<string, unknown>)[k] = v;
+        }
+      for (const [k, v] of Object.entries(s)) if (v !== undefined) spec[k] = v;
+    }
+    entry.merged = { annotations, spec };
+  }
+  return out;
+}
+
+/**
+ * T15 across resources: a ServicePatch of a Service the plan also declares is judged merged with it (the type after
+ * the patch, the annotations of both), which no-public-load-balancers, judging each resource alone, cannot see: a
+ * patch that makes a Service with an internet address annotation a LoadBalancer, or one that adds a legacy
+ * `alicloud-` intranet annotation the Service's `alibaba-cloud-` one outranks.
+ */
+export function patchedServicesExposure(enforcementLevel: EnforcementLevel, config: Partial<NoPublicLoadBalancersConfig> = {}): StackPolicy {
+  const c = withDefaults(NO_PUBLIC_LOAD_BALANCERS_SCHEMA, config);
+  const where = `${FIX} (patched-services.publicLoadBalancers)`;
+  return {
+    name: "patched-services",
+    description:
+      "A ServicePatch of a Service the plan declares is judged merged with it, as the api-server leaves it (the patch's spec fields and annotations over the Service's, null removing one): a LoadBalancer after the merge carries the CCM's intranet address type and no reused load balancer or other loadBalancerClass; a type or annotations unknown during preview are named (T15).",
+    enforcementLevel,
+    validateStack(s, report) {
+      for (const [id, { patches, merged }] of patchedServices(s.resources)) {
+        if (patches.length === 0 || c.publicLoadBalancers.includes(id)) continue;
+        const names = patches.map((r) => r.name).join(", ");
+        const spec = obj(merged.spec);
+        const what = `Service ${id} with its ServicePatch${patches.length > 1 ? "es" : ""} ${names} applied`;
+        if (spec.type === UNKNOWN)
+          report(`${what}: spec.type ${UNKNOWN}: whether it is a LoadBalancer, and with which address, is unknown; ${where}`, patches[0].urn);
+        else if (spec.type !== "LoadBalancer") continue;
+        else if (merged.annotations === UNKNOWN)
+          report(`${what} is a LoadBalancer whose metadata.annotations are ${UNKNOWN}: whether it is intranet is unknown; ${where}`, patches[0].urn);
+        else {
+          const problem = serviceExposure(obj(merged.annotations), spec.loadBalancerClass);
+          if (problem) report(`${what} is a LoadBalancer Service that ${problem}; ${where}`, patches[0].urn);
+        }
+      }
+    },
+  };
+}
+
 export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config: Partial<NoPublicLoadBalancersConfig> = {}): ResourcePolicy {
   const c = withDefaults(NO_PUBLIC_LOAD_BALANCERS_SCHEMA, config);
   const allowed = (name: string) => c.publicLoadBalancers.includes(name);
@@ -1322,10 +1426,12 @@ export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config
         ...(modelled?.services ?? []),
         ...loadBalancerValues(r.props.values).filter((s) => !skip.includes(s.which) && !skip.some((p) => s.which === `${p}.type`)),
       ];
+      // All values unknown during preview: any chart could render a LoadBalancer from them (named once).
+      if (r.props.values === UNKNOWN && !services.some((s) => s.which === "values")) services.push({ which: "values", annotations: {}, unknown: true });
       for (const svc of services) {
         if (svc.unknown) {
           report(
-            `${r.name}: ${id} values ${svc.which} ${UNKNOWN}: whether the chart renders a LoadBalancer Service, and with which address, is unknown; ${where}`,
+            `${r.name}: ${id} values${svc.which === "values" ? "" : ` ${svc.which}`} ${UNKNOWN}: whether the chart renders a LoadBalancer Service, and with which address, is unknown; ${where}`,
           );
           continue;
         }

@@ -7,6 +7,9 @@ import { ConfigError, parseStackConfig } from "../../components/config/stackConf
 import { loadEngineConfig } from "../../components/config/stackFiles";
 import { KmsStub, startKmsStub } from "../support/alibaba/kmsStub";
 import { ofType, plan, STACK_NAMES } from "../support/offline";
+import * as zlib from "zlib";
+import { diffPlans } from "../../components/preview/planDiff";
+import { checkPlan, loadPolicyConfig, policyConfigFileFor } from "../../components/preview/policyCheck";
 
 const SECRET = "alicloud:kms/secret:Secret";
 
@@ -73,6 +76,33 @@ describe("the KMS secret in the plan", () => {
       const [s] = ofType(await plan(stack), SECRET);
       expect([stack, s.inputs.forceDeleteWithoutRecovery, s.inputs.recoveryWindowInDays, s.protect]).toEqual([stack, false, 30, true]);
     }
+  });
+
+  test("T1: the masters' platform:kms-endpoint tag is the host of every KMS_URL their user data holds, and moves with platform:secretStore.endpoint", async () => {
+    const ENDPOINT = "https://kst-shhplaceholderprod1.cryptoservice.kms.aliyuncs.com";
+    const p = await plan("prod1", [`platform:secretStore.endpoint=${ENDPOINT}`]);
+    const masters = ofType(p, "alicloud:ecs/instance:Instance").filter((i) => /^prod1-master-\d$/.test(i.name));
+    expect(masters.map((m) => (m.inputs.tags as Record<string, string>)["platform:kms-endpoint"])).toEqual(
+      Array(3).fill("kst-shhplaceholderprod1.cryptoservice.kms.aliyuncs.com"),
+    );
+    for (const m of masters) {
+      // The user data's scripts are gzip+base64 files (cloudInit.ts); each sets KMS_URL for the PKI fetch and the join-token timer.
+      const doc = p.artifacts.find((a) => a.kind === "cloud-init" && a.file === `${m.name}.yaml`)!.text;
+      const scripts = (doc.match(/H4sI[A-Za-z0-9+/]+={0,2}/g) ?? []).map((b) => zlib.gunzipSync(Buffer.from(b, "base64")).toString("utf8"));
+      const urls = scripts.flatMap((t) => [...t.matchAll(/KMS_URL:=([^}"]+)\}/g)].map((x) => x[1]));
+      expect([m.name, urls]).toEqual([m.name, [ENDPOINT, ENDPOINT]]);
+    }
+    // A tag change updates an existing instance in place (terraform-provider-alicloud 81c43b67
+    // resource_alicloud_instance.go:500 `tags` not ForceNew; the update calls setTags, :1702-1707), and the
+    // user data that moves with it is ignoreChanges: the masters are updated, nothing is replaced or stopped.
+    const d = diffPlans((await plan("prod1")).resources, p.resources);
+    expect(d.changed.map((c) => [c.urn.split("::").pop(), c.op, c.paths])).toEqual(
+      ["prod1-master-0", "prod1-master-1", "prod1-master-2"].map((n) => [n, "update", ["tags.platform:kms-endpoint"]]),
+    );
+    expect([d.added, d.removed]).toEqual([[], []]);
+    // The stack's own instance endpoint is on prod.json's list: the pack passes it.
+    const v = checkPlan(p, loadPolicyConfig(policyConfigFileFor("prod1"))).filter((x) => x.policy === "credential-endpoints");
+    expect(v).toEqual([]);
   });
 
   test("a replacement deletes the old secret first: the name is fixed (it is in the masters' user data)", async () => {

@@ -816,80 +816,92 @@ describe.each([
       const remove = (name: string) => admin.request("DELETE", `/api/v1/persistentvolumes/${name}`);
       const patch = (client: KubeClient, name: string, body: unknown) =>
         client.request("PATCH", `/api/v1/persistentvolumes/${name}`, body, "application/merge-patch+json");
-
-      // The policy applied with the plan reaches admission through the api-server's informer: when this test runs
-      // right after the start (a filtered run), wait until it answers, at most 20 s.
-      for (let i = 0; i < 100 && (await eve.create(pv("probe", { hostPath: { path: "/probe" } }), { dryRun: true })).status !== 422; i++)
-        await new Promise((res) => setTimeout(res, 200));
-      // The control: RBAC lets eve create PersistentVolumes (a CSI one is admitted, for real).
-      const disk = pv("test-disk", { csi: { driver: "diskplugin.csi.alibabacloud.com", volumeHandle: "d-test0000000000000001", fsType: "ext4" } });
-      expect(await verdict(eve, disk, false)).toEqual([201, ""]);
-      // A harmless-looking directory, the whole node as a local volume, and the same from the admin identity: refused.
-      expect(await verdict(eve, pv("app-cache", { hostPath: { path: "/var/cache/app" } }))).toEqual(refused("app-cache", "hostPath /var/cache/app", "eve"));
-      expect(await verdict(eve, pv("node-root", { local: { path: "/" }, ...onNode }))).toEqual(refused("node-root", "local /", "eve"));
-      expect(await verdict(admin, pv("pki", { hostPath: { path: "/etc/kubernetes", type: "Directory" } }))).toEqual(
-        refused("pki", "hostPath /etc/kubernetes", "kubernetes-admin"),
-      );
-      // An update cannot add a hostPath to an admitted volume: the api-server's own validation refuses it before admission
-      // (ValidatePersistentVolumeUpdate, k8s.io/kubernetes pkg/apis/core/validation/validation.go, v1.35.4).
-      const swapped = await patch(eve, "test-disk", { spec: { csi: null, hostPath: { path: "/" } } });
-      expect([swapped.status, serverMessage(swapped)]).toEqual([
-        422,
-        expect.stringMatching(
-          /^PersistentVolume "test-disk" is invalid: spec\.persistentvolumesource: Forbidden: spec\.persistentvolumesource is immutable after creation\n/,
-        ),
-      ]);
-      expect(status(await remove("test-disk"))).toBe(200);
-
-      // A grant (a test one: the program has none) admits its name at its path, and nothing else.
-      const planned_ = planned(h, "ValidatingAdmissionPolicy").find((p) => p.metadata.name === "platform-node-volumes")!;
-      expect(planned_).toEqual(nodeVolumesPolicy(NODE_VOLUME_GRANTS));
-      const granted = pv("scratch", { hostPath: { path: "/var/lib/scratch", type: "DirectoryOrCreate" } }, { finalizers: ["test.platform/hold"] });
-      const until = async (want: number, o: K8sObject) => {
-        // A policy's change reaches the api-server's admission through its informer: a moment.
-        let r = await eve.create(o, { dryRun: true });
-        for (let i = 0; i < 100 && r.status !== want; i++) {
-          await new Promise((res) => setTimeout(res, 200));
-          r = await eve.create(o, { dryRun: true });
-        }
-        return r.status;
-      };
-      expect(status(await admin.apply(nodeVolumesPolicy({ scratch: { why: "test", source: "hostPath", path: "/var/lib/scratch" } })))).toBe(200);
+      // Cleanup runs whatever fails midway: a binding making eve cluster-admin, or a test volume, left behind would
+      // change what the later tests on this api-server see. Its verdict is checked after it, so a failure above is
+      // reported as itself.
+      let unbound: number | undefined;
       try {
-        expect(await until(201, granted)).toBe(201);
-        expect(await verdict(eve, granted, false)).toEqual([201, ""]);
-        expect(await verdict(eve, pv("scratch", { hostPath: { path: "/" } }))).toEqual(refused("scratch", "hostPath /", "eve"));
-        expect(await verdict(eve, pv("scratch", { local: { path: "/var/lib/scratch" }, ...onNode }))).toEqual(
-          refused("scratch", "local /var/lib/scratch", "eve"),
+        // The policy applied with the plan reaches admission through the api-server's informer: when this test runs
+        // right after the start (a filtered run), wait until it answers, at most 20 s.
+        for (let i = 0; i < 100 && (await eve.create(pv("probe", { hostPath: { path: "/probe" } }), { dryRun: true })).status !== 422; i++)
+          await new Promise((res) => setTimeout(res, 200));
+        // The control: RBAC lets eve create PersistentVolumes (a CSI one is admitted, for real).
+        const disk = pv("test-disk", { csi: { driver: "diskplugin.csi.alibabacloud.com", volumeHandle: "d-test0000000000000001", fsType: "ext4" } });
+        expect(await verdict(eve, disk, false)).toEqual([201, ""]);
+        // A harmless-looking directory, the whole node as a local volume, and the same from the admin identity: refused.
+        expect(await verdict(eve, pv("app-cache", { hostPath: { path: "/var/cache/app" } }))).toEqual(refused("app-cache", "hostPath /var/cache/app", "eve"));
+        expect(await verdict(eve, pv("node-root", { local: { path: "/" }, ...onNode }))).toEqual(refused("node-root", "local /", "eve"));
+        expect(await verdict(admin, pv("pki", { hostPath: { path: "/etc/kubernetes", type: "Directory" } }))).toEqual(
+          refused("pki", "hostPath /etc/kubernetes", "kubernetes-admin"),
         );
-        expect(await verdict(eve, pv("scratch-2", { hostPath: { path: "/var/lib/scratch" } }))).toEqual(
-          refused("scratch-2", "hostPath /var/lib/scratch", "eve"),
-        );
-        // The granted path exactly: not below it, not another spelling of it, not a sibling sharing its prefix.
-        for (const path of ["/var/lib/scratch/", "/var/lib/scratch/sub", "/var/lib/scratch-2", "//var/lib/scratch"])
-          expect(await verdict(eve, pv("scratch", { hostPath: { path } }))).toEqual(refused("scratch", `hostPath ${path}`, "eve"));
+        // An update cannot add a hostPath to an admitted volume: the api-server's own validation refuses it before admission
+        // (ValidatePersistentVolumeUpdate, k8s.io/kubernetes pkg/apis/core/validation/validation.go, v1.35.4).
+        const swapped = await patch(eve, "test-disk", { spec: { csi: null, hostPath: { path: "/" } } });
+        expect([swapped.status, serverMessage(swapped)]).toEqual([
+          422,
+          expect.stringMatching(
+            /^PersistentVolume "test-disk" is invalid: spec\.persistentvolumesource: Forbidden: spec\.persistentvolumesource is immutable after creation\n/,
+          ),
+        ]);
+        expect(status(await remove("test-disk"))).toBe(200);
+
+        // A grant (a test one: the program has none) admits its name at its path, and nothing else.
+        const planned_ = planned(h, "ValidatingAdmissionPolicy").find((p) => p.metadata.name === "platform-node-volumes")!;
+        expect(planned_).toEqual(nodeVolumesPolicy(NODE_VOLUME_GRANTS));
+        const granted = pv("scratch", { hostPath: { path: "/var/lib/scratch", type: "DirectoryOrCreate" } }, { finalizers: ["test.platform/hold"] });
+        const until = async (want: number, o: K8sObject) => {
+          // A policy's change reaches the api-server's admission through its informer: a moment.
+          let r = await eve.create(o, { dryRun: true });
+          for (let i = 0; i < 100 && r.status !== want; i++) {
+            await new Promise((res) => setTimeout(res, 200));
+            r = await eve.create(o, { dryRun: true });
+          }
+          return r.status;
+        };
+        expect(status(await admin.apply(nodeVolumesPolicy({ scratch: { why: "test", source: "hostPath", path: "/var/lib/scratch" } })))).toBe(200);
+        try {
+          expect(await until(201, granted)).toBe(201);
+          expect(await verdict(eve, granted, false)).toEqual([201, ""]);
+          expect(await verdict(eve, pv("scratch", { hostPath: { path: "/" } }))).toEqual(refused("scratch", "hostPath /", "eve"));
+          expect(await verdict(eve, pv("scratch", { local: { path: "/var/lib/scratch" }, ...onNode }))).toEqual(
+            refused("scratch", "local /var/lib/scratch", "eve"),
+          );
+          expect(await verdict(eve, pv("scratch-2", { hostPath: { path: "/var/lib/scratch" } }))).toEqual(
+            refused("scratch-2", "hostPath /var/lib/scratch", "eve"),
+          );
+          // The granted path exactly: not below it, not another spelling of it, not a sibling sharing its prefix.
+          for (const path of ["/var/lib/scratch/", "/var/lib/scratch/sub", "/var/lib/scratch-2", "//var/lib/scratch"])
+            expect(await verdict(eve, pv("scratch", { hostPath: { path } }))).toEqual(refused("scratch", `hostPath ${path}`, "eve"));
+        } finally {
+          expect(status(await admin.apply(planned_))).toBe(200);
+        }
+        expect(await until(422, granted)).toBe(422);
+        // The grant withdrawn (as for a volume made before the policy): nobody may bind it to a claim or relabel it ...
+        const bind = await patch(eve, "scratch", { spec: { claimRef: { namespace: "attacker", name: "grab" } } });
+        expect([bind.status, serverMessage(bind)]).toEqual(refused("scratch", "hostPath /var/lib/scratch", "eve"));
+        const relabel = await patch(admin, "scratch", { metadata: { labels: { a: "b" } } });
+        expect([relabel.status, serverMessage(relabel)]).toEqual(refused("scratch", "hostPath /var/lib/scratch", "kubernetes-admin"));
+        // ... and once deleted it may lose its finalizers (the pv-protection controller's update), nothing else.
+        expect(status(await remove("scratch"))).toBe(200);
+        const whileDeleting = await patch(eve, "scratch", { spec: { claimRef: { namespace: "attacker", name: "grab" } } });
+        expect([whileDeleting.status, serverMessage(whileDeleting)]).toEqual(refused("scratch", "hostPath /var/lib/scratch", "eve"));
+        const release = await patch(eve, "scratch", { metadata: { finalizers: null } });
+        expect(release.status).toBe(200);
+        let gone = 200;
+        for (let i = 0; i < 100 && gone !== 404; i++) {
+          await new Promise((res) => setTimeout(res, 200));
+          gone = (await admin.request("GET", "/api/v1/persistentvolumes/scratch")).status;
+        }
+        expect(gone).toBe(404);
       } finally {
-        expect(status(await admin.apply(planned_))).toBe(200);
+        // A volume still there (404 once gone): deleted, then its test finalizer dropped, which the policy allows while deleting.
+        for (const name of ["test-disk", "scratch"]) {
+          await remove(name);
+          await patch(admin, name, { metadata: { finalizers: null } });
+        }
+        unbound = status(await admin.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/test-eve-cluster-admin"));
       }
-      expect(await until(422, granted)).toBe(422);
-      // The grant withdrawn (as for a volume made before the policy): nobody may bind it to a claim or relabel it ...
-      const bind = await patch(eve, "scratch", { spec: { claimRef: { namespace: "attacker", name: "grab" } } });
-      expect([bind.status, serverMessage(bind)]).toEqual(refused("scratch", "hostPath /var/lib/scratch", "eve"));
-      const relabel = await patch(admin, "scratch", { metadata: { labels: { a: "b" } } });
-      expect([relabel.status, serverMessage(relabel)]).toEqual(refused("scratch", "hostPath /var/lib/scratch", "kubernetes-admin"));
-      // ... and once deleted it may lose its finalizers (the pv-protection controller's update), nothing else.
-      expect(status(await remove("scratch"))).toBe(200);
-      const whileDeleting = await patch(eve, "scratch", { spec: { claimRef: { namespace: "attacker", name: "grab" } } });
-      expect([whileDeleting.status, serverMessage(whileDeleting)]).toEqual(refused("scratch", "hostPath /var/lib/scratch", "eve"));
-      const release = await patch(eve, "scratch", { metadata: { finalizers: null } });
-      expect(release.status).toBe(200);
-      let gone = 200;
-      for (let i = 0; i < 100 && gone !== 404; i++) {
-        await new Promise((res) => setTimeout(res, 200));
-        gone = (await admin.request("GET", "/api/v1/persistentvolumes/scratch")).status;
-      }
-      expect(gone).toBe(404);
-      expect(status(await admin.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/test-eve-cluster-admin"))).toBe(200);
+      expect(unbound).toBe(200);
     },
   );
 

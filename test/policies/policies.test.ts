@@ -346,7 +346,7 @@ describe("policy config files", () => {
     const prod = loadPolicyConfig(PROD);
     const nonprod = loadPolicyConfig(NONPROD);
     expect([...prod.keys()]).toEqual(POLICY_NAMES);
-    expect(POLICY_NAMES).toHaveLength(21);
+    expect(POLICY_NAMES).toHaveLength(22);
     for (const name of POLICY_NAMES) expect(prod.get(name)!.level).toBe("mandatory");
     for (const name of POLICY_NAMES) expect(nonprod.get(name)!.level).toBe(name === "deletion-protection" ? "disabled" : "advisory");
     expect(policiesFromConfig(nonprod).map((p) => p.name)).not.toContain("deletion-protection");

@@ -147,7 +147,7 @@ describe("policies/ copied alone to a temp dir", () => {
   });
 
   test(
-    "starts as the Pulumi CLI starts it and lists the platform pack's seventeen policies",
+    "starts as the Pulumi CLI starts it and lists the platform pack's twenty-two policies",
     async () => {
       pack = await startPack(dir);
 
@@ -156,7 +156,7 @@ describe("policies/ copied alone to a temp dir", () => {
 
       const names = info.getPoliciesList().map((p: any) => p.getName());
       expect(names).toEqual(POLICY_NAMES);
-      expect(names).toHaveLength(21);
+      expect(names).toHaveLength(22);
     },
     START_TIMEOUT_MS + 30_000,
   );

@@ -13,6 +13,7 @@ import {
   parentChainEndsWith,
   noPublicLoadBalancers,
   albConfigReferences,
+  patchedServicesExposure,
   platformNamespaces,
   podPrivileges,
   turnsOn,
@@ -28,6 +29,8 @@ import { PlatformPolicy, POLICY_DEFINITIONS, runPolicies } from "../../policies/
 import { checkPlan, loadPolicyConfig, planToPolicyStack, policyConfigFileFor } from "../../components/preview/policyCheck";
 import { plan, preValidating } from "../support/offline";
 import { RESERVED_NAMESPACES } from "../../components/apps/javaAppRules";
+import { kmsEndpointProblems } from "../../components/config/kinds";
+import { readStackFile } from "../../components/config/stackFiles";
 
 const prodConfig = loadPolicyConfig(policyConfigFileFor("prod1"));
 const cfg = (name: string) => prodConfig.get(name)!.config;
@@ -55,9 +58,10 @@ const FIX = "allowed values live in the pack config (policies/config/prod.json o
 
 describe("each new rule cites the threat rows it stops", () => {
   test.each([
-    ["credential-endpoints", ["T2", "T3", "T4", "T5", "T6"]],
+    ["credential-endpoints", ["T1", "T2", "T3", "T4", "T5", "T6"]],
     ["pod-privileges", ["T11"]],
     ["no-public-load-balancers", ["T15"]],
+    ["patched-services", ["T15"]],
     ["platform-namespaces", ["T17"]],
     ["metadata-guard", ["T12"]],
     ["pinned-capacity", ["T18"]],
@@ -81,7 +85,7 @@ describe("docs/policy-pack.md: one row per rule, each naming threat rows that ex
 
   test("every rule of the pack has exactly one row, and the table lists nothing else", () => {
     const names = table.map((l) => /^\| `([a-z-]+)`/.exec(l)![1]);
-    expect(names).toHaveLength(21);
+    expect(names).toHaveLength(22);
     expect([...names].sort()).toEqual([...POLICY_DEFINITIONS.map((d) => d.name)].sort());
     expect(new Set(names).size).toBe(names.length);
   });
@@ -104,11 +108,78 @@ describe("docs/policy-pack.md: one row per rule, each naming threat rows that ex
   );
 });
 
-describe("credential-endpoints (T2-T6): stack-file changes that send credentials or take code elsewhere", () => {
+describe("credential-endpoints (T1-T6): stack-file changes that send credentials or take code elsewhere", () => {
   const p = () => credentialEndpoints("mandatory", cfg("credential-endpoints"));
 
   test("prod1 passes", () => {
     expect(messages(prod1, p())).toEqual([]);
+  });
+
+  // T1: the masters' KMS is in their user data (a secret); the pack reads the platform:kms-endpoint tag
+  // the program sets from the same URL (components/cluster/cluster.ts kmsEndpointTag).
+  const PROD_KMS =
+    "kms.cn-hangzhou.aliyuncs.com, kms-vpc.cn-hangzhou.aliyuncs.com, kst-hzzplaceholderhost.cryptoservice.kms.aliyuncs.com, kms.cn-shanghai.aliyuncs.com, kms-vpc.cn-shanghai.aliyuncs.com, kst-shhplaceholderprod1.cryptoservice.kms.aliyuncs.com, kms.cn-beijing.aliyuncs.com, kms-vpc.cn-beijing.aliyuncs.com, kst-bjjplaceholderprod2.cryptoservice.kms.aliyuncs.com";
+  const tagsOf = (s: PolicyStack, name: string) => any(one(s, name).props).tags as Record<string, string>;
+
+  test("T1: a master whose platform:kms-endpoint tag names another host (forged in the plan) is refused, naming the tag, the host and the list", () => {
+    const forged = mutated((s) => {
+      tagsOf(s, "prod1-master-1")["platform:kms-endpoint"] = "kms.evil.example";
+      // A look-alike under the real name, and a master found by its name alone (its role tag dropped).
+      tagsOf(s, "prod1-master-2")["platform:kms-endpoint"] = "kms-vpc.cn-shanghai.aliyuncs.com.evil.example";
+      delete tagsOf(s, "prod1-master-2")["platform:role"];
+    });
+    expect(messages(forged, p())).toEqual([
+      `prod1-master-1: platform:kms-endpoint kms.evil.example is not an allowed KMS endpoint (${PROD_KMS}): the master would send role-signed requests there and install the PKI it returns; ${FIX} (credential-endpoints.kmsEndpoints)`,
+      `prod1-master-2: platform:kms-endpoint kms-vpc.cn-shanghai.aliyuncs.com.evil.example is not an allowed KMS endpoint (${PROD_KMS}): the master would send role-signed requests there and install the PKI it returns; ${FIX} (credential-endpoints.kmsEndpoints)`,
+    ]);
+    // A worker's tags are not the masters' concern here (it fetches only its join token).
+    expect(
+      messages(
+        mutated((s) => (tagsOf(s, "prod1-general-0")["platform:kms-endpoint"] = "kms.evil.example")),
+        p(),
+      ),
+    ).toEqual([]);
+  });
+
+  test("T1: a master without the tag is refused: the pack cannot tell where it fetches the PKI", () => {
+    const untagged = mutated((s) => delete tagsOf(s, "prod1-master-0")["platform:kms-endpoint"]);
+    expect(messages(untagged, p())).toEqual([
+      `prod1-master-0: a master without the platform:kms-endpoint tag, so the pack cannot tell which KMS it fetches the cluster's PKI from; the program sets it from platform:secretStore.endpoint, allowed (${PROD_KMS}) (credential-endpoints.kmsEndpoints)`,
+    ]);
+    const empty = mutated((s) => (tagsOf(s, "prod1-master-0")["platform:kms-endpoint"] = ""));
+    expect(messages(empty, p())).toHaveLength(1);
+  });
+
+  test.each([
+    ["host", "kms-vpc.cn-hangzhou.aliyuncs.com", 3],
+    ["dev", "kms-vpc.cn-hangzhou.aliyuncs.com", 1],
+    ["test", "kms-vpc.cn-hangzhou.aliyuncs.com", 1],
+    ["pre", "kms-vpc.cn-shanghai.aliyuncs.com", 3],
+    ["prod1", "kms-vpc.cn-shanghai.aliyuncs.com", 3],
+    ["prod2", "kms-vpc.cn-beijing.aliyuncs.com", 3],
+  ])("T1: %s's masters carry its region's VPC endpoint %s and pass under the stack's pack config", async (stack, host, count) => {
+    const s = planToPolicyStack(await plan(stack));
+    const masters = s.resources.filter((r) => r.type === "alicloud:ecs/instance:Instance" && any(r.props).tags["platform:role"] === "master");
+    expect(masters.map((m) => any(m.props).tags["platform:kms-endpoint"])).toEqual(Array(count).fill(host));
+    const own = loadPolicyConfig(policyConfigFileFor(stack)).get("credential-endpoints")!.config;
+    expect(messages(s, credentialEndpoints("mandatory", own))).toEqual([]);
+  });
+
+  test.each([
+    ["host", "cn-hangzhou", "kst-hzzplaceholderhost"],
+    ["dev", "cn-hangzhou", "kst-hzzplaceholderdev"],
+    ["test", "cn-hangzhou", "kst-hzzplaceholdertest"],
+    ["pre", "cn-shanghai", "kst-shhplaceholderpre"],
+    ["prod1", "cn-shanghai", "kst-shhplaceholderprod1"],
+    ["prod2", "cn-beijing", "kst-bjjplaceholderprod2"],
+  ])("T1: each KMS endpoint config accepts for %s (%s, %s) is on its pack config's kmsEndpoints", (stack, region, instance) => {
+    const file = readStackFile(stack).values;
+    expect([file["alicloud:region"], (file["platform:secretStore"] as { kmsInstanceId: string }).kmsInstanceId]).toEqual([region, instance]);
+    // The three forms of "Sample code for obtaining a secret value" (KMS docs, get-secret-value-example-of-java, Jan 24, 2025).
+    const hosts = [`kms.${region}.aliyuncs.com`, `kms-vpc.${region}.aliyuncs.com`, `${instance}.cryptoservice.kms.aliyuncs.com`];
+    for (const h of hosts) expect(kmsEndpointProblems(`https://${h}`, region, instance)).toEqual([]);
+    const listed = (loadPolicyConfig(policyConfigFileFor(stack)).get("credential-endpoints")!.config as { kmsEndpoints: string[] }).kmsEndpoints;
+    expect(hosts.filter((h) => !listed.includes(h))).toEqual([]);
   });
 
   test("another Apollo meta (T5), another Elasticsearch (T3), another broker (T4), another OS image (T6); userinfo from code (T2)", async () => {
@@ -1262,6 +1333,67 @@ describe("no-public-load-balancers (T15)", () => {
     expect(both(labelled)).toEqual([]);
   });
 
+  describe("patched-services (T15): a ServicePatch of a Service the plan declares is judged merged with it", () => {
+    const NEW = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type";
+    const LEGACY = "service.beta.kubernetes.io/alicloud-loadbalancer-address-type";
+    const ORDER_SVC = "prod1-order-service-service-order-service";
+    const merge = () => patchedServicesExposure("mandatory", cfg("patched-services"));
+    /** prod1's order-service Service with these annotations (and type), and a ServicePatch of it. */
+    const planWith = (service: { annotations?: Record<string, unknown>; type?: string }, patch: Record<string, unknown>) =>
+      mutated((s) => {
+        const svc = any(one(s, ORDER_SVC).props);
+        svc.metadata.annotations = service.annotations;
+        if (service.type) svc.spec.type = service.type;
+        add(s, "kubernetes:core/v1:ServicePatch", "order-patch", {
+          ...patch,
+          metadata: { name: "order-service", namespace: "commerce", ...(patch.metadata as object) },
+        });
+      });
+
+    test("prod1 passes; the pack config has the rule's own key", () => {
+      expect(messages(prod1, merge())).toEqual([]);
+      expect(cfg("patched-services")).toEqual({ publicLoadBalancers: [] });
+    });
+
+    test("neither alone is public, the merge is: the CCM reads the Service's alibaba-cloud- internet before the patch's legacy alicloud- intranet", () => {
+      // The Service is ClusterIP (its annotation decides nothing alone); the patch makes it a LoadBalancer with the legacy intranet annotation.
+      const s = planWith({ annotations: { [NEW]: "internet" } }, { metadata: { annotations: { [LEGACY]: "intranet" } }, spec: { type: "LoadBalancer" } });
+      expect(messages(s, p())).toEqual([]);
+      expect(messages(s, merge())).toEqual([
+        `Service commerce/order-service with its ServicePatch order-patch applied is a LoadBalancer Service that gets an internet-facing SLB (address-type "internet"); annotate ${NEW}: intranet; ${FIX} (patched-services.publicLoadBalancers)`,
+      ]);
+      // Likewise a ClusterIP Service naming an existing load balancer, made a LoadBalancer by an intranet patch.
+      const reused = planWith(
+        { annotations: { "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-id": "lb-internet0001" } },
+        { metadata: { annotations: { [NEW]: "intranet" } }, spec: { type: "LoadBalancer" } },
+      );
+      expect(messages(reused, p())).toEqual([]);
+      expect(messages(reused, merge())).toEqual([
+        `Service commerce/order-service with its ServicePatch order-patch applied is a LoadBalancer Service that reuses the existing load balancer "lb-internet0001" (loadbalancer-id), whose address type the plan does not show; ${FIX} (patched-services.publicLoadBalancers)`,
+      ]);
+      // The pack config's publicLoadBalancers names it: allowed.
+      const allowedMerge = patchedServicesExposure("mandatory", { publicLoadBalancers: ["commerce/order-service"] });
+      expect(messages(s, allowedMerge)).toEqual([]);
+    });
+
+    test("the merge is private: the patch's type over the Service's intranet annotation, or the patch's annotation over an intranet LoadBalancer", () => {
+      // Alone the patch is refused (its own annotations are all no-public-load-balancers sees); merged it is intranet.
+      const typed = planWith({ annotations: { [NEW]: "intranet" } }, { spec: { type: "LoadBalancer" } });
+      expect(messages(typed, merge())).toEqual([]);
+      expect(messages(typed, p())).toHaveLength(1);
+      const sized = planWith(
+        { annotations: { [NEW]: "intranet" }, type: "LoadBalancer" },
+        { metadata: { annotations: { "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-spec": "slb.s2.small" } } },
+      );
+      expect([messages(sized, p()), messages(sized, merge())]).toEqual([[], []]);
+      // A patch removing the Service's intranet annotation (null) leaves a LoadBalancer with none: refused merged too.
+      const removed = planWith({ annotations: { [NEW]: "intranet" }, type: "LoadBalancer" }, { metadata: { annotations: { [NEW]: null } } });
+      expect(messages(removed, merge())).toEqual([
+        `Service commerce/order-service with its ServicePatch order-patch applied is a LoadBalancer Service that gets an internet-facing SLB (address-type unset, so internet); annotate ${NEW}: intranet; ${FIX} (patched-services.publicLoadBalancers)`,
+      ]);
+    });
+  });
+
   test("a ServicePatch: spec.type LoadBalancer needs the intranet annotation in the patch; an address-type set to internet or removed is refused without spec.type", () => {
     const NEW = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type";
     const patch = (props: Record<string, unknown>) =>
@@ -1319,6 +1451,36 @@ describe("no-public-load-balancers (T15)", () => {
       `prod1-ingress-controller: ingress-nginx/ingress-nginx values controller.service.type ${U}: ${CHART}`,
       `prod1-order-service-service-order-service: Service commerce/order-service spec.type ${U}: ${WHY}`,
       `prod1-tracing-skywalking: tracing/skywalking values ui.service.type ${U}: ${CHART}`,
+    ]);
+  });
+
+  test("kubelet-csr-approver's metrics.serviceType unknown during preview is named, whether the value, its map or all values are unknown", () => {
+    const U = "(unknown during preview)";
+    const CSR = "prod1-metrics-csr-approver";
+    const CHART = `whether the chart renders a LoadBalancer Service, and with which address, is unknown; ${FIX} (no-public-load-balancers.publicLoadBalancers)`;
+    const csr = (values: (v: Record<string, any>) => unknown) =>
+      messages(
+        mutated((s) => (any(one(s, CSR).props).values = values(any(one(s, CSR).props).values))),
+        p(),
+      );
+    expect(csr((v) => ({ ...v, metrics: { serviceType: U } }))).toEqual([`${CSR}: kube-system/kubelet-csr-approver values metrics.serviceType ${U}: ${CHART}`]);
+    expect(csr((v) => ({ ...v, metrics: U }))).toEqual([`${CSR}: kube-system/kubelet-csr-approver values metrics ${U}: ${CHART}`]);
+    expect(csr(() => U)).toEqual([`${CSR}: kube-system/kubelet-csr-approver values ${U}: ${CHART}`]);
+    // Known and not LoadBalancer passes; switched off (known) passes whatever the type.
+    expect(csr((v) => ({ ...v, metrics: { serviceType: "ClusterIP" } }))).toEqual([]);
+    expect(csr((v) => ({ ...v, metrics: { enable: false, serviceType: U } }))).toEqual([]);
+    // The same for the other modelled maps: ingress-nginx's controller.service unknown is named once (not read as its
+    // default LoadBalancer with no annotation), all of a release's values unknown once, whatever the chart.
+    const NGINX = "prod1-ingress-controller";
+    const nginx = mutated((s) => (any(one(s, NGINX).props).values.controller.service = U));
+    expect(messages(nginx, p())).toEqual([`${NGINX}: ingress-nginx/ingress-nginx values controller.service ${U}: ${CHART}`]);
+    const all = mutated((s) => {
+      any(one(s, NGINX).props).values = U;
+      any(one(s, "prod1-logging-fluent-bit").props).values = U;
+    });
+    expect(messages(all, p())).toEqual([
+      `prod1-logging-fluent-bit: logging/fluent-bit values ${U}: ${CHART}`,
+      `${NGINX}: ingress-nginx/ingress-nginx values ${U}: ${CHART}`,
     ]);
   });
 
