@@ -4,8 +4,14 @@
 //   repository and the tags it ran, computed by validatedImages(): its current
 //   tag and the tags its own last output listed (a StackReference to itself),
 //   never the stack file's history once pre was deployed, so the list grows only
-//   by tags pre deployed; the output waits for the apps' rollouts, so a failed
-//   deploy lists nothing new (a canary pre still runs is not validated yet);
+//   by tags pre deployed; the current tag is the one the stable Deployment's
+//   outputs run (a targeted update that skipped it lists nothing new); the output
+//   waits for every Deployment, so a failed rollout lists nothing new (a canary pre
+//   still runs is not validated yet); each tag keeps the CI run that first listed
+//   it, and prod refuses a tag first listed in its own run;
+// - every stack exports its tier and refuses another one at its next run (read
+//   through its one StackReference to itself), and prod refuses a pre whose tier
+//   output is not pre: which stack is pre and which are prod is sticky;
 // - every prod-tier stack reads that output through a StackReference prod -> pre
 //   (`<org>/<project>/<pre>`: the running stack's own org and project, the
 //   fleet's one pre-tier stack), refuses before registering anything an app whose
