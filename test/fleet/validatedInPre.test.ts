@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PROJECT_DIR } from "../../components/config/stackFiles";
-import { preStackRef, validatedImages, validatedTagsFor } from "../../components/fleet/validatedImages";
+import { deployedTag, preStackRef, validatedImages, validatedTagsFor } from "../../components/fleet/validatedImages";
 import { byName, ofType, plan, previewStack } from "../support/offline";
 import { checkout, PRE_REF, recorded, runChild } from "../support/stackRuns";
 
@@ -87,6 +87,14 @@ describe("pre exports the images it validated; prod reads them through a StackRe
     expect(validatedTagsFor(PRE_OUTPUT, "supply-chain", "harbor.livemall.internal/scm/supply-chain")).toEqual(["supply-chain-v3.1.2", "supply-chain-v3.1.1"]);
     expect(validatedTagsFor(PRE_OUTPUT, "supply-chain", "harbor.livemall.internal/sandbox/supply-chain")).toEqual([]);
     expect(validatedTagsFor(PRE_OUTPUT, "payment-gateway", "harbor.livemall.internal/commerce/payment-gateway")).toEqual([]);
+  });
+
+  test("deployedTag: the tag a Deployment's containers run of the app's repository; a sidecar, another project or a digest is none", () => {
+    const repo = "harbor.livemall.internal/commerce/order-service";
+    expect(deployedTag(["harbor.livemall.internal/library/busybox:1.37.0", `${repo}:order-service-v2.3.1`], repo)).toBe("order-service-v2.3.1");
+    expect(deployedTag(["harbor.livemall.internal/sandbox/order-service:order-service-v9.0.0"], repo)).toBeUndefined();
+    expect(deployedTag([`${repo}:order-service-v2.3.1@sha256:${"a".repeat(64)}`], repo)).toBeUndefined();
+    expect(deployedTag([`${repo}-canary:x`, undefined], repo)).toBeUndefined();
   });
 });
 
