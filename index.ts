@@ -15,10 +15,12 @@ import { MetricsServer } from "./components/k8s/metricsServer";
 import { loadStackConfig } from "./components/config/stackConfig";
 import { PROJECT_DIR } from "./components/config/stackFiles";
 import {
+  deployedTag,
+  ownReferenceName,
   preStackRef,
-  readOwnRunningImages,
-  readOwnValidatedImages,
+  readOwnOutputs,
   readValidatedImages,
+  retierProblem,
   runningImages,
   unvalidatedTags,
   validatedImages,
@@ -60,18 +62,25 @@ export = async () => {
   // Both are read and checked before any other resource is registered: `pulumi up --skip-preview` applies every
   // change before CrossGuard's stack policies run.
   const hasApps = Object.keys(config.apps ?? {}).length > 0;
-  const preRef =
-    hasApps && (config.isProd || tierOf(config.stack, PROJECT_DIR) === "pre")
-      ? preStackRef(pulumi.getOrganization(), pulumi.getProject(), PROJECT_DIR)
-      : undefined;
+  const tier = tierOf(config.stack, PROJECT_DIR);
+  // The CI run (GITHUB_RUN_ID): pre records it on the tags it first lists, prod refuses a tag pre first listed in its own run.
+  const runId = process.env.GITHUB_RUN_ID || undefined;
+  const preRef = hasApps && (config.isProd || tier === "pre") ? preStackRef(pulumi.getOrganization(), pulumi.getProject(), PROJECT_DIR) : undefined;
   const preTags = preRef && config.isProd ? await readValidatedImages(preRef, config.stack) : undefined;
+  // Every stack reads its own last outputs (one StackReference to itself): the tier it was deployed with (a stack
+  // keeps it: T21), pre what it listed, prod what it runs.
   const ownRef = `${pulumi.getOrganization()}/${pulumi.getProject()}/${config.stack}`;
-  const running = preTags ? await readOwnRunningImages(ownRef) : undefined;
-  const notValidated = preTags ? unvalidatedTags(config.apps, preTags, preRef!, config.stack, running) : [];
+  const own = await readOwnOutputs(ownReferenceName(tier, hasApps), ownRef);
+  const retiered = retierProblem(config.stack, own.tier, tier);
+  if (retiered) throw new pulumi.RunError(retiered);
+  const running = preTags ? own.running : undefined;
+  const notValidated = preTags ? unvalidatedTags(config.apps, preTags, preRef!, config.stack, running, runId) : [];
   // pre: what its last deploy listed (undefined when it has no such output: its stack file's history seeds the list).
-  const previouslyValidated = preRef && !config.isProd ? await readOwnValidatedImages(preRef) : undefined;
+  const previouslyValidated = preRef && !config.isProd ? own.validated : undefined;
   /** The apps' Deployments' ids: pre's list waits for them, so a rollout that fails adds no tag to it. */
   const rollouts: pulumi.Output<string>[] = [];
+  /** Per app, its Deployments' images as deployed (stable and canary): pre lists the stable one's tag. */
+  const deployed: Record<string, pulumi.Output<string | undefined>> = {};
   if (notValidated.length > 0) throw new pulumi.RunError(`${config.stack} runs only what pre validated (T21):\n- ${notValidated.join("\n- ")}`);
 
   const network = new Network(config.stack, {
@@ -330,6 +339,10 @@ export = async () => {
         ...(preTags ? { validatedInPre: validatedTagsFor(preTags, app, appConfig.image) } : {}),
       });
       rollouts.push(...javaApp.rollouts);
+      // Every Deployment's images are waited for (the canary's too); the stable one's tag of the app's repository is pre's current one.
+      deployed[app] = pulumi
+        .all(javaApp.deployedImages.map((d) => d.images))
+        .apply((all) => deployedTag(all[javaApp.deployedImages.findIndex((d) => d.track === "stable")] ?? [], appConfig.image));
     }
   }
 
@@ -357,9 +370,15 @@ export = async () => {
     },
     kubeconfig: cluster.kubeconfig,
     // What prod reads from pre through its StackReference (components/fleet/validatedImages.ts, T21).
-    ...(tierOf(config.stack, PROJECT_DIR) === "pre"
-      ? { validatedImages: pulumi.all(rollouts).apply(() => validatedImages(config.apps, previouslyValidated)) }
+    ...(tier === "pre"
+      ? {
+          validatedImages: pulumi
+            .all([pulumi.all(rollouts), pulumi.all(deployed)])
+            .apply(([, d]) => validatedImages(config.apps, previouslyValidated, d, runId)),
+        }
       : {}),
+    // The tier this stack was deployed with: its next run refuses another one, and prod reads pre's (T21).
+    tier,
     // What a prod stack runs, once rolled out: its next run needs pre's word only for a changed tag (T21).
     ...(preTags ? { runningImages: pulumi.all(rollouts).apply(() => runningImages(config.apps)) } : {}),
     ingressAddress: ingress.slbAddress,

@@ -5,6 +5,7 @@
 #   changed-stacks.sh [--tier nonprod|prod] FILE...
 #   changed-stacks.sh --policy-config STACK   # the CrossGuard config for STACK
 #   changed-stacks.sh --list [--tier nonprod|prod]   # every stack (drift's matrix)
+#   changed-stacks.sh --tier-changes BEFORE AFTER    # refuse a stack file whose tier changed
 #
 # The stacks are the stack files: every Pulumi.<stack>.yaml at the repository
 # root, with its tier from its `  platform:tier: <tier>` line (default: the
@@ -19,18 +20,30 @@
 # clusters for a README typo only makes reviewers stop reading previews.
 #
 # Output is one line of JSON, e.g. ["host","prod1"], read by fromJSON() in a job matrix.
+#
+# --tier-changes: a stack keeps the tier it was deployed with (docs/threat-model.md, T21): re-tiering
+# prod1 as test would deploy it without prod's checks and approvals, swapping pre's tier would make
+# another stack's tags the list prod trusts. Every stack file present at both commits is read at each
+# with the same parse as above; one line per file whose tier differs, exit 1. An added or deleted
+# file is no change of tier (docs/runbooks/add-a-cluster.md, "Re-tiering a stack").
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 TIERS=(host dev test pre prod)
 
+# tier of the stack file text on stdin, of the stack $1: its top-level platform:tier, else its name.
+tier_in() {
+  local t
+  t=$(sed -n 's/^  platform:tier:[[:space:]]*"\{0,1\}\([a-z]*\)"\{0,1\}[[:space:]]*\(#.*\)\{0,1\}$/\1/p' | head -n 1)
+  echo "${t:-$1}"
+}
+
 # tier of the stack file $1: its top-level platform:tier, else its name when that is a tier.
 file_tier() {
-  local f=$1 name t
+  local f=$1 name
   name=${f##*/Pulumi.}
   name=${name%.yaml}
-  t=$(sed -n 's/^  platform:tier:[[:space:]]*"\{0,1\}\([a-z]*\)"\{0,1\}[[:space:]]*\(#.*\)\{0,1\}$/\1/p' "$f" | head -n 1)
-  echo "${t:-$name}"
+  tier_in "$name" <"$f"
 }
 
 # Deploy order: host first, because it manages the member clusters; then dev, test, pre; prod last.
@@ -54,7 +67,7 @@ for t in "${TIERS[@]}"; do
 done
 
 usage() {
-  sed -n '2,7s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,8s/^# \{0,1\}//p' "$0" >&2
 }
 
 die() {
@@ -77,6 +90,7 @@ tier_of() {
 tier=all
 policy_stack=
 list=false
+tier_changes=()
 files=()
 while (($#)); do
   case $1 in
@@ -93,6 +107,11 @@ while (($#)); do
     --list)
       list=true
       shift
+      ;;
+    --tier-changes)
+      (($# >= 3)) || die "--tier-changes needs the commits BEFORE and AFTER"
+      tier_changes=("$2" "$3")
+      shift 3
       ;;
     -h | --help)
       usage
@@ -123,6 +142,27 @@ if [[ -n $policy_stack ]]; then
   # (docs/threat-model.md, T20) though it deploys with the non-prod tier.
   if [[ $policy_stack == host ]]; then echo "policies/config/prod.json"; else echo "policies/config/$(tier_of "$policy_stack").json"; fi
   exit 0
+fi
+
+if ((${#tier_changes[@]} > 0)); then
+  for c in "${tier_changes[@]}"; do
+    git -C "$root" rev-parse -q --verify "$c^{commit}" >/dev/null || die "--tier-changes: '$c' is not a commit of this repository"
+  done
+  rc=0
+  while IFS= read -r f; do
+    [[ $f =~ ^Pulumi\.[^./]+\.yaml$ ]] || continue
+    git -C "$root" cat-file -e "${tier_changes[0]}:$f" 2>/dev/null || continue
+    git -C "$root" cat-file -e "${tier_changes[1]}:$f" 2>/dev/null || continue
+    s=${f#Pulumi.}
+    s=${s%.yaml}
+    was=$(git -C "$root" show "${tier_changes[0]}:$f" | tier_in "$s")
+    now=$(git -C "$root" show "${tier_changes[1]}:$f" | tier_in "$s")
+    if [[ $was != "$now" ]]; then
+      echo "changed-stacks: $f: platform:tier changes from $was to $now; a stack keeps the tier it was deployed with (T21): set it back to $was, or re-tier by destroying the stack and creating it again (docs/runbooks/add-a-cluster.md, \"Re-tiering a stack\")" >&2
+      rc=1
+    fi
+  done < <(git -C "$root" diff --name-only --no-renames "${tier_changes[0]}" "${tier_changes[1]}" -- 'Pulumi.*.yaml')
+  exit "$rc"
 fi
 
 if [[ $list == true ]]; then

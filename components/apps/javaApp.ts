@@ -5,6 +5,7 @@
 // in javaAppObjects.ts and namespaceObjects.ts, checked by javaAppRules.ts;
 // this file only wires them to the cluster.
 import * as pulumi from "@pulumi/pulumi";
+import type * as k8s from "@pulumi/kubernetes";
 import type { NodePoolConfig } from "../config/schema";
 import { mirrored } from "../k8s/images";
 import { ClusterAccess, createObject, inCluster, PlainObject } from "../k8s/k8sObjects";
@@ -157,6 +158,11 @@ export class JavaApp extends pulumi.ComponentResource {
   readonly namespace: string;
   /** Each Deployment's id: known once the provider saw it roll out (a failed rollout fails the update first). */
   readonly rollouts: pulumi.Output<string>[] = [];
+  /**
+   * Each Deployment's container images as the provider reports them after the update (its outputs'
+   * spec.template.spec.containers[*].image), by track: what pre's list records (components/fleet/validatedImages.ts).
+   */
+  readonly deployedImages: { track: "stable" | "canary"; images: pulumi.Output<string[]> }[] = [];
 
   constructor(name: string, args: JavaAppArgs, opts?: pulumi.ComponentResourceOptions) {
     // The app's image is an input too (beside its output): validated-in-pre compares every container's whole repository with it.
@@ -203,7 +209,14 @@ export class JavaApp extends pulumi.ComponentResource {
       };
       if (obj.kind === "Deployment") extra.customTimeouts = { create: ROLLOUT_TIMEOUT, update: ROLLOUT_TIMEOUT };
       const made = createObject(name, obj as PlainObject, inCluster(this, args.cluster, extra));
-      if (obj.kind === "Deployment") this.rollouts.push(made.id);
+      if (obj.kind === "Deployment") {
+        this.rollouts.push(made.id);
+        const spec = (made as k8s.apps.v1.Deployment).spec;
+        this.deployedImages.push({
+          track: obj.metadata.name === settings.name ? "stable" : "canary",
+          images: spec.apply((d) => (d?.template?.spec?.containers ?? []).map((c) => c.image)),
+        });
+      }
     }
     this.serviceName = settings.name;
     this.namespace = settings.namespace;

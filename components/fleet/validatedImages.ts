@@ -4,8 +4,14 @@
 //   repository and the tags it ran, computed by validatedImages(): its current
 //   tag and the tags its own last output listed (a StackReference to itself),
 //   never the stack file's history once pre was deployed, so the list grows only
-//   by tags pre deployed; the output waits for the apps' rollouts, so a failed
-//   deploy lists nothing new (a canary pre still runs is not validated yet);
+//   by tags pre deployed; the current tag is the one the stable Deployment's
+//   outputs run (a targeted update that skipped it lists nothing new); the output
+//   waits for every Deployment, so a failed rollout lists nothing new (a canary pre
+//   still runs is not validated yet); each tag keeps the CI run that first listed
+//   it, and prod refuses a tag first listed in its own run;
+// - every stack exports its tier and refuses another one at its next run (read
+//   through its one StackReference to itself), and prod refuses a pre whose tier
+//   output is not pre: which stack is pre and which are prod is sticky;
 // - every prod-tier stack reads that output through a StackReference prod -> pre
 //   (`<org>/<project>/<pre>`: the running stack's own org and project, the
 //   fleet's one pre-tier stack), refuses before registering anything an app whose
@@ -32,6 +38,11 @@ export const VALIDATED_IMAGES_OUTPUT = "validatedImages";
 export interface ValidatedImage {
   repository: string;
   tags: string[];
+  /**
+   * Per tag, the CI run (GITHUB_RUN_ID) whose deploy of pre first listed it; a tag listed by a local run, by the
+   * seed, or by a program before this field has none. Prod refuses a tag pre first listed in prod's own run.
+   */
+  firstListedIn?: Record<string, string>;
 }
 
 /** What pre's settings say of an app (its `platform:apps.<app>` entry; raw stack-file values are accepted as they are). */
@@ -55,15 +66,48 @@ const keep = (tags: unknown[]): string[] => [...new Set(tags.filter((t): t is st
  * that pre never deployed, and a tag stays on it when pre moves on. Only for a pre without that output (`previous`
  * undefined: never deployed, or deployed by an older program) is the file's `history` the seed. The one home for the fact: pre's program exports it, and the
  * offline mocks answer the references with it from pre's stack file. An app without a string `image` is left out.
+ *
+ * `deployed` (pre's program): per app, the tag its stable Deployment's app container has after the update, read
+ * from the Deployment's outputs (deployedTag): that tag is the current one, not the stack file's, so a
+ * `pulumi up --target` that skipped the Deployment lists nothing new; an app whose Deployment runs no container of
+ * its repository lists only what it listed before. Without `deployed` (the offline answer) the file's tag is current.
+ *
+ * `runId` (GITHUB_RUN_ID, when set): recorded in `firstListedIn` for each tag this run adds; a tag already listed
+ * keeps the run its last output recorded. The seed attributes no run (it is the switch-over, not a deploy).
  */
-export function validatedImages(apps: Record<string, AppImage> | undefined, previous?: Record<string, ValidatedImage>): Record<string, ValidatedImage> {
+export function validatedImages(
+  apps: Record<string, AppImage> | undefined,
+  previous?: Record<string, ValidatedImage>,
+  deployed?: Record<string, string | undefined>,
+  runId?: string,
+): Record<string, ValidatedImage> {
   const out: Record<string, ValidatedImage> = {};
   for (const [app, a] of Object.entries(apps ?? {})) {
     if (typeof a?.image !== "string") continue;
-    const before = previous === undefined ? (Array.isArray(a.history) ? a.history : []) : previous[app]?.repository === a.image ? previous[app].tags : [];
-    out[app] = { repository: a.image, tags: keep([a.tag, ...before]) };
+    const last = previous?.[app]?.repository === a.image ? previous[app] : undefined;
+    const before = previous === undefined ? (Array.isArray(a.history) ? a.history : []) : (last?.tags ?? []);
+    const tags = keep([deployed ? deployed[app] : a.tag, ...before]);
+    const firstListedIn: Record<string, string> = {};
+    for (const t of tags) {
+      const run = last?.tags.includes(t) ? last.firstListedIn?.[t] : previous !== undefined && runId ? runId : undefined;
+      if (run !== undefined) firstListedIn[t] = run;
+    }
+    out[app] = { repository: a.image, tags, ...(Object.keys(firstListedIn).length > 0 ? { firstListedIn } : {}) };
   }
   return out;
+}
+
+/**
+ * The tag a Deployment's containers run of `repository` (registry/project/name): the first container image
+ * `<repository>:<tag>`; undefined when none runs it (a digest or another repository is no tag of it).
+ */
+export function deployedTag(images: readonly (string | undefined)[], repository: string): string | undefined {
+  for (const image of images) {
+    if (typeof image !== "string" || !image.startsWith(`${repository}:`)) continue;
+    const tag = image.slice(repository.length + 1);
+    if (/^[\w][\w.-]{0,127}$/.test(tag)) return tag;
+  }
+  return undefined;
 }
 
 /**
@@ -95,11 +139,14 @@ const wellFormed = (v: unknown): v is ValidatedImage =>
   v !== null &&
   typeof (v as ValidatedImage).repository === "string" &&
   Array.isArray((v as ValidatedImage).tags) &&
-  (v as ValidatedImage).tags.every((t) => typeof t === "string");
+  (v as ValidatedImage).tags.every((t) => typeof t === "string") &&
+  ((v as ValidatedImage).firstListedIn === undefined ||
+    (typeof (v as ValidatedImage).firstListedIn === "object" &&
+      (v as ValidatedImage).firstListedIn !== null &&
+      Object.values((v as ValidatedImage).firstListedIn!).every((r) => typeof r === "string")));
 
 /** A `validatedImages` output as read: undefined when the stack has none; a RunError when it is not app -> { repository, tags }. */
-async function readOutput(resourceName: string, ref: string): Promise<Record<string, ValidatedImage> | undefined> {
-  const value: unknown = await new pulumi.StackReference(resourceName, { name: ref }).getOutputValue(VALIDATED_IMAGES_OUTPUT);
+function parseValidated(value: unknown, ref: string): Record<string, ValidatedImage> | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "object" || Array.isArray(value) || !Object.values(value).every(wellFormed)) {
     throw new pulumi.RunError(`${ref}'s output ${VALIDATED_IMAGES_OUTPUT} is not a map of app -> { repository, tags }; run \`pulumi up\` on ${ref} from main`);
@@ -111,26 +158,79 @@ async function readOutput(resourceName: string, ref: string): Promise<Record<str
  * Reads pre's validated images through a StackReference (a read in the plan, `validated-in-<pre>`). Resolves once
  * the output is read, so the JavaApps take plain lists; a missing or malformed output rejects with a RunError (the
  * CLI prints its one line, no stack trace: @pulumi/pulumi 3.276.0 cmd/run/run.js prints a RunError's message alone).
+ * So does a stack whose own `tier` output is not `pre`: the stack files name it pre now, but it was deployed as
+ * another tier (a swapped tier), so its tags are not what pre validated. A pre deployed before the `tier` output
+ * is taken as pre: only a pre-tier stack exports `validatedImages`.
  */
 export async function readValidatedImages(ref: string, stack: string): Promise<Record<string, ValidatedImage>> {
-  const images = await readOutput(`validated-in-${ref.split("/").pop()}`, ref);
+  const pre = new pulumi.StackReference(`validated-in-${ref.split("/").pop()}`, { name: ref });
+  const [value, tier] = await Promise.all([pre.getOutputValue(VALIDATED_IMAGES_OUTPUT), pre.getOutputValue(TIER_OUTPUT)]);
+  if (tier !== undefined && tier !== null && tier !== "pre") {
+    throw new pulumi.RunError(
+      `${PROJECT}:tier: ${stack} reads the images pre validated from ${ref}, whose output ${TIER_OUTPUT} is ${String(tier)}, not pre: ` +
+        `that stack was deployed as ${String(tier)}, so its tags are not what pre validated (a swapped tier, T21); restore the stack files' tiers`,
+    );
+  }
+  const images = parseValidated(value, ref);
   if (images === undefined) throw new pulumi.RunError(missingOutputMessage(ref, stack));
   return images;
 }
 
+/** The stack output every stack records its tier in (its stack file's `platform:tier`), read back at its next run. */
+export const TIER_OUTPUT = "tier";
+
 /**
- * pre's own last `validatedImages` (a StackReference to itself, `previously-validated`): undefined when pre has
- * none (never deployed, or deployed by a program before this one), and only then does the stack file's history
- * seed the list: the switch-over keeps the tags prod runs on it.
+ * The name of a stack's read of its own last outputs (a StackReference to itself): pre's and prod's reads were
+ * named before they also read the tier, and keep their names (a read's name is its URN); any other stack's is
+ * `previously-deployed`. One read per stack.
  */
-export async function readOwnValidatedImages(ref: string): Promise<Record<string, ValidatedImage> | undefined> {
-  const self = new pulumi.StackReference("previously-validated", { name: ref });
-  const value: unknown = await self.getOutputValue(VALIDATED_IMAGES_OUTPUT);
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "object" || Array.isArray(value) || !Object.values(value).every(wellFormed)) {
-    throw new pulumi.RunError(`${ref}'s output ${VALIDATED_IMAGES_OUTPUT} is not a map of app -> { repository, tags }; run \`pulumi up\` on ${ref} from main`);
-  }
-  return value as Record<string, ValidatedImage>;
+export function ownReferenceName(tier: string | undefined, hasApps: boolean): string {
+  if (hasApps && tier === "pre") return "previously-validated";
+  if (hasApps && tier === "prod") return "previously-running";
+  return "previously-deployed";
+}
+
+/** What a stack's last deploy left in its own outputs, as read through ownReferenceName. */
+export interface OwnOutputs {
+  /** The tier it was last deployed with; undefined when it has no outputs (never deployed) that say it. */
+  tier?: string;
+  /** pre: its last `validatedImages` (undefined: none, the stack file's history seeds the list). */
+  validated?: Record<string, ValidatedImage>;
+  /** prod: its last `runningImages` (undefined: none, every tag must be on pre's list). */
+  running?: Record<string, ValidatedImage>;
+}
+
+/**
+ * A stack's own last outputs, through one StackReference to itself (`name`, ownReferenceName). Its tier is its
+ * `tier` output; a stack deployed before that output was pre if it exported `validatedImages`, prod if it
+ * exported `runningImages` (only those tiers do), unknown otherwise. A malformed `validatedImages` is a RunError
+ * (pre's list must not silently restart from the seed); a malformed `runningImages` is taken as none.
+ */
+export async function readOwnOutputs(name: string, ref: string): Promise<OwnOutputs> {
+  const self = new pulumi.StackReference(name, { name: ref });
+  const [tier, validated, running] = await Promise.all([TIER_OUTPUT, VALIDATED_IMAGES_OUTPUT, RUNNING_IMAGES_OUTPUT].map((k) => self.getOutputValue(k)));
+  const out: OwnOutputs = {
+    validated: parseValidated(validated, ref),
+    running:
+      typeof running === "object" && running !== null && !Array.isArray(running) && Object.values(running).every(wellFormed)
+        ? (running as Record<string, ValidatedImage>)
+        : undefined,
+  };
+  out.tier = typeof tier === "string" ? tier : validated != null ? "pre" : running != null ? "prod" : undefined;
+  return out;
+}
+
+/**
+ * The one line a stack refuses with when its stack file's tier is not the one it was last deployed with (T21):
+ * a PR re-tiering prod1 as test would skip prod's checks, one swapping pre's tier would make another stack's tags
+ * pre's list. Undefined when the tier is the same, or the stack has never said (never deployed).
+ */
+export function retierProblem(stack: string, last: string | undefined, now: string | undefined): string | undefined {
+  if (last === undefined || last === now) return undefined;
+  return (
+    `${PROJECT}:tier: ${stack} was last deployed as ${last} and its stack file now says ${now ?? "none"}; a stack keeps the tier it was deployed with (T21): ` +
+    `set it back to ${last}, or re-tier by destroying the stack and creating it again (docs/runbooks/add-a-cluster.md, "Re-tiering a stack")`
+  );
 }
 
 /** The stack output a prod stack records what it runs in, after its rollouts, and reads back at its next run. */
@@ -148,20 +248,12 @@ export function runningImages(apps: Record<string, AppImage> | undefined): Recor
 }
 
 /**
- * A prod stack's own last `runningImages` (a StackReference to itself, `previously-running`): what it already
- * runs needs no new word from pre, so a tag that left pre's list (pre released 20 times since) does not block
- * prod's other changes. Undefined when the stack has none (every tag must then be on pre's list).
- */
-export async function readOwnRunningImages(ref: string): Promise<Record<string, ValidatedImage> | undefined> {
-  const value: unknown = await new pulumi.StackReference("previously-running", { name: ref }).getOutputValue(RUNNING_IMAGES_OUTPUT);
-  if (value === undefined || value === null) return undefined;
-  return typeof value === "object" && !Array.isArray(value) && Object.values(value).every(wellFormed) ? (value as Record<string, ValidatedImage>) : undefined;
-}
-
-/**
  * What prod's apps would run that pre did not validate: each app's tag and canary tag must be on pre's list for
  * the same repository. Checked by the program before it registers anything, because `pulumi up --skip-preview`
- * (how the deploy job runs) applies every change before CrossGuard's stack policies run.
+ * (how the deploy job runs) applies every change before CrossGuard's stack policies run. With `runId` (the CI
+ * run's GITHUB_RUN_ID), a new tag pre first listed in this very run is refused too: one push that releases a tag
+ * into pre and promotes it deploys pre first and prod next, and pre has then deployed it but not run it. A local
+ * run (no GITHUB_RUN_ID) has no such check.
  */
 export function unvalidatedTags(
   apps: Record<string, AppImage> | undefined,
@@ -169,19 +261,29 @@ export function unvalidatedTags(
   ref: string,
   stack: string,
   running: Record<string, ValidatedImage> = {},
+  runId?: string,
 ): string[] {
   const problems: string[] = [];
   for (const [app, a] of Object.entries(apps ?? {})) {
     // What the stack already runs (its own last output) stays allowed; a new tag needs pre's list.
-    const list = [...validatedTagsFor(images, app, String(a.image)), ...validatedTagsFor(running, app, String(a.image))];
+    const validated = validatedTagsFor(images, app, String(a.image));
+    const alreadyRunning = validatedTagsFor(running, app, String(a.image));
+    const list = [...validated, ...alreadyRunning];
     for (const [key, tag] of [
       ["tag", a.tag],
       ["canary.tag", typeof a.canary === "object" && a.canary !== null ? (a.canary as { tag?: unknown }).tag : undefined],
     ] as const) {
-      if (typeof tag !== "string" || list.includes(tag)) continue;
-      problems.push(
-        `${PROJECT}:apps.${app}.${key} ${tag} is not a tag pre validated (${ref}'s ${VALIDATED_IMAGES_OUTPUT} for ${app}: ${list.join(", ") || "none"}); release it into pre, deploy pre, then \`npm run promote -- pre ${stack} ${app}\``,
-      );
+      if (typeof tag !== "string") continue;
+      if (!list.includes(tag)) {
+        problems.push(
+          `${PROJECT}:apps.${app}.${key} ${tag} is not a tag pre validated (${ref}'s ${VALIDATED_IMAGES_OUTPUT} for ${app}: ${list.join(", ") || "none"}); release it into pre, deploy pre, then \`npm run promote -- pre ${stack} ${app}\``,
+        );
+      } else if (runId && !alreadyRunning.includes(tag) && images[app]?.firstListedIn?.[tag] === runId) {
+        problems.push(
+          `${PROJECT}:apps.${app}.${key} ${tag} was first listed by pre in this CI run (GITHUB_RUN_ID ${runId}: ${ref}'s ${VALIDATED_IMAGES_OUTPUT} for ${app}); ` +
+            `promote it in a later run, after pre has run it`,
+        );
+      }
     }
   }
   return problems;

@@ -234,6 +234,11 @@ export interface MockOptions {
   stackOutputs?: Record<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>;
   /** Invoke answers by token, in place of the fakers (tests: a look-up with no or several matches). */
   invokes?: Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>;
+  /**
+   * Resource answers by resource name, in place of the fakers (tests: a Deployment whose outputs differ from its
+   * inputs, as after a `pulumi up --target` that skipped it, or one whose update fails: the function throws).
+   */
+  resources?: Record<string, (args: pulumi.runtime.MockResourceArgs) => { id: string; state: State }>;
 }
 
 export class PlatformMocks implements pulumi.runtime.Mocks {
@@ -286,6 +291,8 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
       for (const k of known.secretOutputNames) if (typeof known.outputs[k] === "string") this.secretValue(known.outputs[k] as string);
       return { id: name, state: { name, outputs: known.outputs, secretOutputNames: known.secretOutputNames } };
     }
+    const answer = this.options.resources?.[args.name];
+    if (answer) return answer(args);
     const faker = FAKERS[args.type];
     if (faker) {
       const { id, state } = faker(args, this);

@@ -8,7 +8,7 @@ import { ConfigError, parseStackConfig } from "../config/stackConfig";
 import { DiffableResource, PlanDiff } from "./planDiff";
 import { checkPlan, loadPolicyConfig, policyConfigFileFor, Violation } from "./policyCheck";
 import { hostFacts } from "../fleet/hostLookup";
-import { preStackRef, VALIDATED_IMAGES_OUTPUT, validatedImages } from "../fleet/validatedImages";
+import { preStackRef, TIER_OUTPUT, VALIDATED_IMAGES_OUTPUT, validatedImages } from "../fleet/validatedImages";
 import { tierOf } from "../../policies/fleet";
 import type { MockOptions } from "./mocks";
 import { Plan, PlannedResource, redact, runOffline } from "./runtime";
@@ -28,8 +28,10 @@ export interface PreviewOptions {
   /** The Pulumi organization the run is in (pulumi.getOrganization()). Default: the org of `platform:hostStack`, else "organization". */
   organization?: string;
   /** Receives what was registered when the run fails (a refusal before any resource, for one). */
-  onFailure?: (registered: PlannedResource[]) => void;
+  onFailure?: (registered: PlannedResource[], stackOutputs: Record<string, unknown>) => void;
   invokes?: MockOptions["invokes"];
+  /** Resource answers by resource name in place of the mocks' (tests). */
+  resources?: MockOptions["resources"];
   /**
    * The policy pack config the plan is checked with. Default: policies/config/prod.json
    * for the host and every prod-tier stack, nonprod.json otherwise (what the workflows pass to `pulumi preview`).
@@ -93,22 +95,24 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
       stackOutputs[ref] = { outputs: member.plan.rawOutputs, secretOutputNames: member.plan.secretOutputs };
     }
   }
-  // A prod stack reads the images pre validated from pre's output (StackReference prod -> pre, T21), and pre reads
-  // its own last output. Offline both references are answered from pre's stack file through the function pre's
-  // program exports it with (components/fleet/validatedImages.ts): cheap, pre is not planned. A caller's own
-  // answer wins (tests give pre's recorded output). The org is the host's (`platform:hostStack`), as a real run's
-  // would be.
+  // A prod stack reads the images pre validated from pre's output (StackReference prod -> pre, T21), and every stack
+  // reads its own last outputs (its tier; pre its list, prod what it runs). Offline pre's list is answered from pre's
+  // stack file through the function pre's program exports it with (components/fleet/validatedImages.ts): cheap, pre
+  // is not planned; any other stack's own read finds no outputs (never deployed). A caller's own answer wins (tests
+  // give recorded outputs). The org is the host's (`platform:hostStack`), as a real run's would be.
   const organization = opts.organization ?? (settings.hostStack?.split("/").length === 3 ? settings.hostStack.split("/")[0] : "organization");
   if ((settings.isProd || tierOf(opts.stack, dir) === "pre") && Object.keys(settings.apps ?? {}).length > 0) {
     const preRef = preStackRef(organization, project, dir);
     if (!stackOutputs?.[preRef]) {
       const preApps = readStackFile(preRef.split("/").pop()!, dir).values[`${project}:apps`] as Parameters<typeof validatedImages>[0];
-      stackOutputs = { ...stackOutputs, [preRef]: { outputs: { [VALIDATED_IMAGES_OUTPUT]: validatedImages(preApps) }, secretOutputNames: [] } };
+      stackOutputs = {
+        ...stackOutputs,
+        [preRef]: { outputs: { [VALIDATED_IMAGES_OUTPUT]: validatedImages(preApps), [TIER_OUTPUT]: "pre" }, secretOutputNames: [] },
+      };
     }
-    // A prod stack's own last output (what it runs): offline none, so every tag must be on pre's list.
-    const ownRef = `${organization}/${project}/${opts.stack}`;
-    if (settings.isProd && !stackOutputs?.[ownRef]) stackOutputs = { ...stackOutputs, [ownRef]: { outputs: {}, secretOutputNames: [] } };
   }
+  const ownRef = `${organization}/${project}/${opts.stack}`;
+  if (!stackOutputs?.[ownRef]) stackOutputs = { ...stackOutputs, [ownRef]: { outputs: {}, secretOutputNames: [] } };
   const plan = await runOffline({
     stack: opts.stack,
     organization,
@@ -116,6 +120,7 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
     secretKeys: config.secretKeys,
     stackOutputs,
     invokes: opts.invokes,
+    resources: opts.resources,
     onFailure: opts.onFailure,
     program,
   });

@@ -241,7 +241,7 @@ export interface RunOptions extends MockOptions {
    * Receives what was registered when the run fails (tests assert that invalid
    * config registers nothing); a successful run returns it in the plan.
    */
-  onFailure?: (registered: PlannedResource[]) => void;
+  onFailure?: (registered: PlannedResource[], stackOutputs: Record<string, unknown>) => void;
 }
 
 /** Runs the program once under mocks and returns the recorded plan. Runs must not overlap. */
@@ -285,7 +285,8 @@ export async function runOffline(opts: RunOptions): Promise<Plan> {
     await new Promise((r) => setImmediate(r));
     process.off("unhandledRejection", onRejection);
   }
-  if (failures.length > 0) opts.onFailure?.(monitor.records);
+  // The stack's outputs as registered before the failure ({} when the stack never registered them).
+  if (failures.length > 0) opts.onFailure?.(monitor.records, monitor.stackOutputs);
   if (failures.length > 0) throw failures[0] instanceof Error ? failures[0] : new Error(String(failures[0]));
   const artifacts = await collectArtifacts();
   return {

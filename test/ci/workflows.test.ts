@@ -289,6 +289,37 @@ describe("changed-stacks.sh", () => {
     );
   });
 
+  it("--tier-changes: refuses a stack file whose platform:tier differs between two commits, read with the same parse (T21)", () => {
+    const { repo, first } = repoWithScript("tier-changes");
+    const script = path.join(repo, ".github/scripts/changed-stacks.sh");
+    // prod1 re-tiered as test, pre given an explicit tier of test: two lines, exit 1.
+    const retier = commit(repo, { "Pulumi.prod1.yaml": "config:\n  platform:tier: test\n", "Pulumi.pre.yaml": 'config:\n  platform:tier: "test"\n' }, "retier");
+    const r = run(script, ["--tier-changes", first, retier]);
+    expect([r.status, r.stdout, r.stderr]).toEqual([
+      1,
+      "",
+      "changed-stacks: Pulumi.pre.yaml: platform:tier changes from pre to test; a stack keeps the tier it was deployed with (T21): set it back to pre, " +
+        'or re-tier by destroying the stack and creating it again (docs/runbooks/add-a-cluster.md, "Re-tiering a stack")\n' +
+        "changed-stacks: Pulumi.prod1.yaml: platform:tier changes from prod to test; a stack keeps the tier it was deployed with (T21): set it back to prod, " +
+        'or re-tier by destroying the stack and creating it again (docs/runbooks/add-a-cluster.md, "Re-tiering a stack")\n',
+    ]);
+    // Other edits, a tier written out that equals the name's, an added and a deleted stack file: no change of tier.
+    const same = commit(
+      repo,
+      { "Pulumi.prod1.yaml": `${PROD_FILE}  a: 1\n`, "Pulumi.pre.yaml": "config: {}\n", "Pulumi.dev.yaml": "config:\n  platform:tier: dev\n" },
+      "same",
+    );
+    fs.rmSync(path.join(repo, "Pulumi.test.yaml"));
+    const moved = commit(repo, { "Pulumi.prod3.yaml": "config:\n  platform:tier: prod\n" }, "add prod3, remove test");
+    expect(run(script, ["--tier-changes", first, same])).toMatchObject({ status: 0, stdout: "", stderr: "" });
+    expect(run(script, ["--tier-changes", same, moved])).toMatchObject({ status: 0, stdout: "", stderr: "" });
+    // A commit that is not one: a usage error.
+    expect(run(script, ["--tier-changes", "nope", same])).toMatchObject({
+      status: 2,
+      stderr: "changed-stacks: --tier-changes: 'nope' is not a commit of this repository\n",
+    });
+  });
+
   it("is executable (the workflows call it directly) and passes shellcheck", () => {
     expect(fs.statSync(SCRIPT).mode & 0o111).toBe(0o111);
     const r = run("shellcheck", ["-s", "bash", SCRIPT]);
@@ -1087,6 +1118,18 @@ describe("deploy.yml", () => {
       const { r, outputs } = runBlock(block, { ...main(), EVENT: "push", BEFORE: first, AFTER: after }, repo);
       expect(r.stderr).toBe("");
       expect(outputs).toEqual({ nonprod: '["host"]', prod: '["prod1"]' });
+    });
+
+    it("refuses a push that changes a stack file's platform:tier, before any deploy job gets a list (T21)", () => {
+      const { repo, first } = repoWithScript("push-retier");
+      const after = commit(repo, { "Pulumi.prod1.yaml": "config:\n  platform:tier: test\n" }, "prod1 as test");
+      const { r, outputs } = runBlock(block, { ...main(), EVENT: "push", BEFORE: first, AFTER: after }, repo);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(
+        "changed-stacks: Pulumi.prod1.yaml: platform:tier changes from prod to test; a stack keeps the tier it was deployed with (T21): set it back to prod, " +
+          'or re-tier by destroying the stack and creating it again (docs/runbooks/add-a-cluster.md, "Re-tiering a stack")\n',
+      );
+      expect(outputs).toEqual({});
     });
 
     it("deploys everything when the push has no usable BEFORE (new branch, force push)", () => {

@@ -33,12 +33,13 @@ describe.each(["dev", "prod1"])("member %s reads nothing from the host's state",
       "livemall/platform/host": { outputs: { ...host.rawOutputs, kubeconfig: HOST_ADMIN }, secretOutputNames: host.secretOutputs },
     };
     const { plan: p } = await previewStack({ stack, stackOutputs });
-    // A prod stack reads pre's validated images and its own last output (T21, components/fleet/validatedImages.ts), nothing else.
+    // A prod stack reads pre's validated images and its own last output, any other stack its own last output (its tier):
+    // T21, components/fleet/validatedImages.ts; nothing else.
     expect(
       ofType(p, STACK_REF)
         .map((r) => r.inputs.name)
         .sort(),
-    ).toEqual(stack === "prod1" ? ["livemall/platform/pre", "livemall/platform/prod1"] : []);
+    ).toEqual(stack === "prod1" ? ["livemall/platform/pre", "livemall/platform/prod1"] : ["livemall/platform/dev"]);
     expect(p.resources.length).toBeGreaterThan(100);
     expect(Object.keys(p.rawInputs)).toHaveLength(p.resources.filter((r) => r.operation !== "read").length);
     expect(rawText(p)).not.toContain(HOST_ADMIN);
@@ -116,7 +117,8 @@ describe("the host registers exactly the members it lists", () => {
   test("one StackReference and one Cluster per listed member, with the member's kubesphere-host credential, never its admin kubeconfig", async () => {
     const stackOutputs = Object.fromEntries(MEMBERS.map((m) => [m, fakeMember(m.split("/")[2])]));
     const { plan: p } = await previewStack({ stack: "host", stackOutputs });
-    expect(ofType(p, STACK_REF).map((r) => r.inputs.name)).toEqual(MEMBERS);
+    // Beside its own last outputs (its tier, T21; the host's org offline is the mocks' default).
+    expect(ofType(p, STACK_REF).map((r) => r.inputs.name)).toEqual([...MEMBERS, "organization/platform/host"]);
     const clusters = ofType(p, CLUSTER);
     expect(clusters.map((c) => (c.inputs.metadata as { name: string }).name)).toEqual(["dev", "test", "pre", "prod1", "prod2"]);
     const registrar = byName(p, "host-kubesphere-registrar", "pulumi:providers:kubernetes");

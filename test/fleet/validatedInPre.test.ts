@@ -3,17 +3,16 @@
 // not pre's stack file in the PR's checkout. Offline the mocks answer that
 // reference from pre's stack file (the same function pre exports it with); a test
 // gives the reference pre's recorded output instead, as the real preview would.
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PROJECT_DIR } from "../../components/config/stackFiles";
-import { preStackRef, validatedImages, validatedTagsFor } from "../../components/fleet/validatedImages";
+import { deployedTag, preStackRef, validatedImages, validatedTagsFor } from "../../components/fleet/validatedImages";
 import { byName, ofType, plan, previewStack } from "../support/offline";
+import { checkout, PRE_REF, recorded, runChild } from "../support/stackRuns";
 
 const STACK_REF = "pulumi:pulumi:StackReference";
 const JAVA_APP = "platform:k8s:JavaApp";
-const PRE_REF = "livemall/platform/pre";
 
 /** What pre exports today (Pulumi.pre.yaml's apps: tag, then history), written out by hand. */
 const PRE_OUTPUT = {
@@ -27,8 +26,6 @@ const PRE_OUTPUT = {
   },
   "supply-chain": { repository: "harbor.livemall.internal/scm/supply-chain", tags: ["supply-chain-v3.1.2", "supply-chain-v3.1.1"] },
 };
-/** pre's output as its last `pulumi up` recorded it: the answer the real preview gets. */
-const recorded = (outputs: Record<string, unknown>) => ({ [PRE_REF]: { outputs, secretOutputNames: [] } });
 
 describe("pre exports the images it validated; prod reads them through a StackReference", () => {
   test("pre's plan outputs validatedImages (each app's repository, its tag then history) and reads its own last one", async () => {
@@ -54,9 +51,11 @@ describe("pre exports the images it validated; prod reads them through a StackRe
     });
   });
 
-  test("dev and test read nothing from pre", async () => {
+  test("dev and test read nothing from pre, only their own last outputs (their tier)", async () => {
     for (const stack of ["dev", "test"]) {
-      expect(ofType(await plan(stack), STACK_REF)).toEqual([]);
+      expect(ofType(await plan(stack), STACK_REF).map((r) => [r.name, r.inputs.name, r.operation])).toEqual([
+        ["previously-deployed", `livemall/platform/${stack}`, "read"],
+      ]);
       expect(ofType(await plan(stack), JAVA_APP).map((a) => a.inputs.validatedInPre)).toEqual([undefined, undefined, undefined]);
     }
   });
@@ -89,46 +88,20 @@ describe("pre exports the images it validated; prod reads them through a StackRe
     expect(validatedTagsFor(PRE_OUTPUT, "supply-chain", "harbor.livemall.internal/sandbox/supply-chain")).toEqual([]);
     expect(validatedTagsFor(PRE_OUTPUT, "payment-gateway", "harbor.livemall.internal/commerce/payment-gateway")).toEqual([]);
   });
+
+  test("deployedTag: the tag a Deployment's containers run of the app's repository; a sidecar, another project or a digest is none", () => {
+    const repo = "harbor.livemall.internal/commerce/order-service";
+    expect(deployedTag(["harbor.livemall.internal/library/busybox:1.37.0", `${repo}:order-service-v2.3.1`], repo)).toBe("order-service-v2.3.1");
+    expect(deployedTag(["harbor.livemall.internal/sandbox/order-service:order-service-v9.0.0"], repo)).toBeUndefined();
+    expect(deployedTag([`${repo}:order-service-v2.3.1@sha256:${"a".repeat(64)}`], repo)).toBeUndefined();
+    expect(deployedTag([`${repo}-canary:x`, undefined], repo)).toBeUndefined();
+  });
 });
 
-/** A preview in a child process (a failed run's rejected promises stay there): stdout's outcome and the error's kind. */
-function runChild(stack: string, outputs: Record<string, unknown>, dir = PROJECT_DIR): { outcome: string; kind: string } {
-  const r = spawnSync(
-    process.execPath,
-    ["-r", "ts-node/register/transpile-only", "test/support/runWithInvokes.ts", stack, "{}", JSON.stringify(outputs), dir],
-    {
-      cwd: PROJECT_DIR,
-      encoding: "utf8",
-    },
-  );
-  expect(r.status).toBe(0);
-  return { outcome: r.stdout, kind: (/error kind: (\S+)/.exec(r.stderr) ?? [])[1] ?? "" };
-}
-
-/** What a failed child run had registered when it stopped. */
-function registeredBy(stack: string, outputs: Record<string, unknown>, dir = PROJECT_DIR): string[] {
-  const r = spawnSync(
-    process.execPath,
-    ["-r", "ts-node/register/transpile-only", "test/support/runWithInvokes.ts", stack, "{}", JSON.stringify(outputs), dir],
-    {
-      cwd: PROJECT_DIR,
-      encoding: "utf8",
-    },
-  );
-  return JSON.parse((/registered: (.*)/.exec(r.stderr) ?? [])[1] ?? "null") as string[];
-}
-
-/** A copy of the stack files (and what the preview reads beside them) to edit. */
-function checkout(prefix: string, edits: [file: string, from: string, to: string][]): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  for (const f of fs.readdirSync(PROJECT_DIR)) if (/^Pulumi\..*yaml$/.test(f)) fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(dir, f));
-  for (const d of ["esc", "policies/config"]) fs.cpSync(path.join(PROJECT_DIR, d), path.join(dir, d), { recursive: true });
-  for (const [file, from, to] of edits) {
-    const text = fs.readFileSync(path.join(dir, file), "utf8");
-    expect(text).toContain(from);
-    fs.writeFileSync(path.join(dir, file), text.replace(from, to));
-  }
-  return dir;
+/** A preview in a child process: stdout's outcome and the error's kind. */
+function outcomeOf(stack: string, outputs: Record<string, unknown>, dir = PROJECT_DIR): { outcome: string; kind: string } {
+  const { outcome, kind } = runChild(stack, outputs, { dir });
+  return { outcome, kind };
 }
 
 /** One PR that moves pre's order-service to v2.4.0 (its history grows by the tag pre ran) and prod1's with it. */
@@ -156,7 +129,7 @@ describe("a PR that edits pre's stack file and prod's together no longer forges 
   });
 
   test("answered with pre's deployed output (no v2.4.0), prod1 refuses before registering anything, in one RunError line per tag", () => {
-    expect(runChild("prod1", recorded({ validatedImages: PRE_OUTPUT }), dir)).toEqual({
+    expect(outcomeOf("prod1", recorded({ validatedImages: PRE_OUTPUT }), dir)).toEqual({
       outcome:
         "failed: prod1 runs only what pre validated (T21):\n" +
         "- platform:apps.order-service.tag order-service-v2.4.0 is not a tag pre validated (livemall/platform/pre's validatedImages for order-service: " +
@@ -164,7 +137,7 @@ describe("a PR that edits pre's stack file and prod's together no longer forges 
       kind: "RunError",
     });
     // Nothing but the stack and the read of pre: `pulumi up --skip-preview` changes nothing.
-    expect(registeredBy("prod1", recorded({ validatedImages: PRE_OUTPUT }), dir)).toEqual([
+    expect(runChild("prod1", recorded({ validatedImages: PRE_OUTPUT }), { dir }).registered).toEqual([
       "pulumi:pulumi:Stack::platform-prod1",
       "pulumi:pulumi:StackReference::validated-in-pre",
       "pulumi:pulumi:StackReference::previously-running",
@@ -175,7 +148,7 @@ describe("a PR that edits pre's stack file and prod's together no longer forges 
     const canary = checkout("canary-", [
       ["Pulumi.prod1.yaml", "      tag: order-service-v2.3.0\n", "      tag: order-service-v2.3.0\n      canary: {tag: order-service-v2.9.0, weight: 10}\n"],
     ]);
-    expect(runChild("prod1", recorded({ validatedImages: PRE_OUTPUT }), canary)).toEqual({
+    expect(outcomeOf("prod1", recorded({ validatedImages: PRE_OUTPUT }), canary)).toEqual({
       outcome:
         "failed: prod1 runs only what pre validated (T21):\n" +
         "- platform:apps.order-service.canary.tag order-service-v2.9.0 is not a tag pre validated (livemall/platform/pre's validatedImages for order-service: " +
@@ -189,9 +162,9 @@ describe("a PR that edits pre's stack file and prod's together no longer forges 
     const movedOn = { ...PRE_OUTPUT, "order-service": { ...PRE_OUTPUT["order-service"], tags: ["order-service-v3.0.0"] } };
     const running = { "order-service": { repository: "harbor.livemall.internal/commerce/order-service", tags: ["order-service-v2.3.0"] } };
     const outputs = { ...recorded({ validatedImages: movedOn }), "livemall/platform/prod1": { outputs: { runningImages: running }, secretOutputNames: [] } };
-    expect(runChild("prod1", outputs)).toEqual({ outcome: "succeeded", kind: "" });
+    expect(outcomeOf("prod1", outputs)).toEqual({ outcome: "succeeded", kind: "" });
     // Without prod's own output every tag must be on pre's list.
-    expect(runChild("prod1", recorded({ validatedImages: movedOn })).outcome).toBe(
+    expect(outcomeOf("prod1", recorded({ validatedImages: movedOn })).outcome).toBe(
       "failed: prod1 runs only what pre validated (T21):\n" +
         "- platform:apps.order-service.tag order-service-v2.3.0 is not a tag pre validated (livemall/platform/pre's validatedImages for order-service: order-service-v3.0.0); release it into pre, deploy pre, then `npm run promote -- pre prod1 order-service`",
     );
@@ -199,7 +172,7 @@ describe("a PR that edits pre's stack file and prod's together no longer forges 
 
   test("pre running another repository of the same name validates none of prod's tags", () => {
     const rehomed = { ...PRE_OUTPUT, "order-service": { ...PRE_OUTPUT["order-service"], repository: "harbor.livemall.internal/sandbox/order-service" } };
-    expect(runChild("prod1", recorded({ validatedImages: rehomed })).outcome).toBe(
+    expect(outcomeOf("prod1", recorded({ validatedImages: rehomed })).outcome).toBe(
       "failed: prod1 runs only what pre validated (T21):\n" +
         "- platform:apps.order-service.tag order-service-v2.3.0 is not a tag pre validated (livemall/platform/pre's validatedImages for order-service: none); release it into pre, deploy pre, then `npm run promote -- pre prod1 order-service`",
     );
@@ -247,11 +220,110 @@ describe("pre's list grows only by tags pre deployed", () => {
 
 describe("pre's output missing (pre never deployed): prod refuses in one line", () => {
   test("the run fails naming the reference and what to do, as a RunError (the CLI prints no stack trace for one)", () => {
-    expect(runChild("prod1", recorded({ apiServer: "https://pre.example:6443" }))).toEqual({
+    expect(outcomeOf("prod1", recorded({ apiServer: "https://pre.example:6443" }))).toEqual({
       outcome:
         "failed: prod1 runs only images pre validated, read from livemall/platform/pre's output validatedImages, which that stack does not have: " +
         "run `pulumi up` on livemall/platform/pre from main first, then preview prod1 again",
       kind: "RunError",
     });
+  });
+});
+
+describe("pre lists what its Deployments run after the update, not its stack file's tag", () => {
+  const DEPLOYMENT = "pre-order-service-deployment-order-service";
+
+  test("a `pulumi up --target` that skipped order-service's Deployment (its output still runs v2.3.1) lists no v2.4.0", async () => {
+    const dir = checkout("targeted-", [RELEASE_AND_PROMOTE[0]]);
+    // The provider's answer for the Deployment: what the cluster runs, the tag before the release.
+    const skipped = (args: { inputs: Record<string, unknown> }) => {
+      const state = JSON.parse(JSON.stringify(args.inputs)) as { spec: { template: { spec: { containers: { image: string }[] } } } };
+      for (const c of state.spec.template.spec.containers) c.image = c.image.replace(":order-service-v2.4.0", ":order-service-v2.3.1");
+      return { id: "commerce/order-service", state };
+    };
+    const { plan: p } = await previewStack({
+      stack: "pre",
+      dir,
+      stackOutputs: recorded({ validatedImages: PRE_OUTPUT }),
+      resources: { [DEPLOYMENT]: skipped },
+    });
+    // The stack file (and so the Deployment's input) says v2.4.0 ...
+    expect(
+      (byName(p, DEPLOYMENT).inputs.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers.map((c) => c.image)[0],
+    ).toBe("harbor.livemall.internal/commerce/order-service:order-service-v2.4.0");
+    // ... the list has the tag the Deployment's output runs.
+    expect((p.outputs.validatedImages as typeof PRE_OUTPUT)["order-service"]).toEqual({
+      repository: "harbor.livemall.internal/commerce/order-service",
+      tags: ["order-service-v2.3.1", "order-service-v2.3.0", "order-service-v2.2.4", "order-service-v2.2.3"],
+    });
+    // Updated, it lists v2.4.0 first.
+    const updated = await previewStack({ stack: "pre", dir, stackOutputs: recorded({ validatedImages: PRE_OUTPUT }) });
+    expect((updated.plan.outputs.validatedImages as typeof PRE_OUTPUT)["order-service"].tags[0]).toBe("order-service-v2.4.0");
+  });
+
+  test("the canary pre runs (order-service-v2.4.0-rc.1, its own Deployment) is not listed: not validated yet", async () => {
+    const pre = await plan("pre");
+    expect(
+      (byName(pre, "pre-order-service-deployment-order-service-canary").inputs.spec as { template: { spec: { containers: { image: string }[] } } }).template
+        .spec.containers[0].image,
+    ).toBe("harbor.livemall.internal/commerce/order-service:order-service-v2.4.0-rc.1");
+    expect((pre.outputs.validatedImages as typeof PRE_OUTPUT)["order-service"].tags).not.toContain("order-service-v2.4.0-rc.1");
+  });
+});
+
+describe("a rollout that fails lists nothing new", () => {
+  const dir = () => checkout("failed-rollout-", [RELEASE_AND_PROMOTE[0]]);
+
+  test.each([
+    ["order-service's Deployment", "pre-order-service-deployment-order-service"],
+    ["its canary Deployment", "pre-order-service-deployment-order-service-canary"],
+  ])("%s fails: the update fails and the stack's outputs are never registered, so the last validatedImages stays pre's list", (_what, deployment) => {
+    const r = runChild("pre", recorded({ validatedImages: PRE_OUTPUT }), {
+      dir: dir(),
+      failing: { [deployment]: "0 of 3 updated replicas are available after 30m" },
+    });
+    expect([r.outcome, r.kind, r.outputs]).toEqual([
+      `failed: failed to register new resource ${deployment} [kubernetes:apps/v1:Deployment]: 0 of 3 updated replicas are available after 30m`,
+      "Error",
+      {},
+    ]);
+  });
+});
+
+describe("a push that releases a tag into pre and promotes it to prod: prod waits for a later run", () => {
+  test("pre records per tag the CI run that first listed it, carrying earlier runs forward; a local run records none", () => {
+    const dir = checkout("run-id-", [RELEASE_AND_PROMOTE[0]]);
+    const before = { ...PRE_OUTPUT, "order-service": { ...PRE_OUTPUT["order-service"], firstListedIn: { "order-service-v2.3.1": "7000" } } };
+    expect(runChild("pre", recorded({ validatedImages: before }), { dir, env: { GITHUB_RUN_ID: "7001" } }).outputs.validatedImages).toMatchObject({
+      "order-service": {
+        tags: ["order-service-v2.4.0", "order-service-v2.3.1", "order-service-v2.3.0", "order-service-v2.2.4", "order-service-v2.2.3"],
+        firstListedIn: { "order-service-v2.4.0": "7001", "order-service-v2.3.1": "7000" },
+      },
+      "supply-chain": { tags: ["supply-chain-v3.1.2", "supply-chain-v3.1.1"] },
+    });
+    expect((runChild("pre", recorded({ validatedImages: before }), { dir }).outputs.validatedImages as typeof before)["order-service"].firstListedIn).toEqual({
+      "order-service-v2.3.1": "7000",
+    });
+  });
+
+  test("prod refuses a tag pre first listed in its own run (GITHUB_RUN_ID); a later run, or a local one, passes", () => {
+    const dir = checkout("same-run-", RELEASE_AND_PROMOTE);
+    const fresh = {
+      ...PRE_OUTPUT,
+      "order-service": {
+        ...PRE_OUTPUT["order-service"],
+        tags: ["order-service-v2.4.0", ...PRE_OUTPUT["order-service"].tags],
+        firstListedIn: { "order-service-v2.4.0": "7001" },
+      },
+    };
+    expect(runChild("prod1", recorded({ validatedImages: fresh }), { dir, env: { GITHUB_RUN_ID: "7001" } })).toMatchObject({
+      outcome:
+        "failed: prod1 runs only what pre validated (T21):\n" +
+        "- platform:apps.order-service.tag order-service-v2.4.0 was first listed by pre in this CI run (GITHUB_RUN_ID 7001: livemall/platform/pre's validatedImages for order-service); " +
+        "promote it in a later run, after pre has run it",
+      kind: "RunError",
+      registered: ["pulumi:pulumi:Stack::platform-prod1", "pulumi:pulumi:StackReference::validated-in-pre", "pulumi:pulumi:StackReference::previously-running"],
+    });
+    expect(runChild("prod1", recorded({ validatedImages: fresh }), { dir, env: { GITHUB_RUN_ID: "7002" } }).outcome).toBe("succeeded");
+    expect(runChild("prod1", recorded({ validatedImages: fresh }), { dir }).outcome).toBe("succeeded");
   });
 });

@@ -64,7 +64,8 @@ export function preValidating(images: Record<string, { repository: string; tags:
   const { readStackFile } = require("../../components/config/stackFiles") as typeof import("../../components/config/stackFiles");
   /* eslint-enable @typescript-eslint/no-require-imports */
   const fromFile = validatedImages(readStackFile("pre").values["platform:apps"] as Parameters<typeof validatedImages>[0]);
-  return { "livemall/platform/pre": { outputs: { validatedImages: { ...fromFile, ...images } }, secretOutputNames: [] } };
+  // With the tier pre's output records (T21: prod refuses a pre whose tier output is another).
+  return { "livemall/platform/pre": { outputs: { validatedImages: { ...fromFile, ...images }, tier: "pre" }, secretOutputNames: [] } };
 }
 
 /** Runs `npm run preview -- ...` as a user would; never throws, returns the exit code and output. */
