@@ -18,7 +18,12 @@ test("the objects pass the Kubernetes schema", () => {
 });
 
 test("its health port clashes with nothing else on a node's host network", () => {
-  const taken = { ...NODE_HOST_PORTS, ...DISK_NODE_PLUGIN_HOST_PORTS, ...DISK_CONTROLLER_HOST_PORTS, [FLANNEL_HEALTHZ_PORT]: "flannel healthz" };
+  const taken: Record<number, string> = {
+    ...NODE_HOST_PORTS,
+    ...DISK_NODE_PLUGIN_HOST_PORTS,
+    ...DISK_CONTROLLER_HOST_PORTS,
+    [FLANNEL_HEALTHZ_PORT]: "flannel healthz",
+  };
   expect(KUBE_ROUTER_HEALTH_PORT).toBe(20244);
   expect(taken[KUBE_ROUTER_HEALTH_PORT]).toBeUndefined();
 });
