@@ -265,8 +265,9 @@ export function oapServiceMonitor(clusterName: string): K8sObject {
 export const OAP_POD_LABELS = { app: SKYWALKING_CHART.name, component: "oap", release: SKYWALKING_CHART.name };
 export const UI_POD_LABELS = { app: SKYWALKING_CHART.name, component: "ui", release: SKYWALKING_CHART.name };
 /**
- * The Prometheus pods: the operator labels them `app.kubernetes.io/name: prometheus` (prometheus-operator
- * pkg/prometheus/server/operator.go, applicationNameLabelValue), in the monitoring release's namespace.
+ * The Prometheus pods: the operator labels them `app.kubernetes.io/name: prometheus` (prometheus-operator's Prometheus
+ * controller, `applicationNameLabelValue = "prometheus"`, read 2026-12-07; kube-prometheus-stack 87.12.5 ships
+ * operator v0.92.1), in the monitoring release's namespace.
  */
 export const PROMETHEUS_POD_LABELS = { "app.kubernetes.io/name": "prometheus" };
 
