@@ -65,12 +65,13 @@ const TOOLS = [
   "scriptFiles",
 ];
 const SLOW = [
-  // real processes: a control plane with kube-bench, netns with kube-proxy or strongSwan, etcd clusters
+  // real processes: a control plane with kube-bench, netns with kube-proxy, kube-router or strongSwan, etcd clusters
   "controlplane/controlPlane",
   "cluster/bootstrapTrust",
   "cluster/etcdBackup",
   "cluster/masterRejoin",
   "fleet/ipsec",
+  "k8s/networkPolicyEnforcement",
   // over 10 s on the quiet machine (2026-12-07 run, 2 workers)
   "ci/workflows",
   "preview/diff",

@@ -4,13 +4,15 @@
 #   kubeadm kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl  (harness/kubernetes*/go.mod)
 #   etcd etcdutl etcdctl at the etcd version kubeadm pins for that Kubernetes       (harness/etcd*/go.mod)
 #   kube-bench, with its cfg/ benchmark definitions (built once, copied into each set) (harness/kube-bench/go.mod)
+# and, once for all sets, kube-router (harness/build-kube-router.sh: its own cache directory, kube-router-<version>/bin).
 # SETS below pairs each Kubernetes module with its etcd module; the versions are the ones their go.mod files
 # require (the require lines are the single source of truth). Each set's binaries go to a cache outside the
 # repository keyed on its versions (<k8s>-<etcd>-<kube-bench>/bin), and a group is only built when one of its
 # binaries is missing, so a second run costs seconds.
 #
 #   harness/build.sh                     build what is missing in every set, print their bin directories last
-#   harness/build.sh v1.36.2 etcd ...    only these sets (Kubernetes versions) and groups (kubernetes, etcd, kube-bench)
+#   harness/build.sh v1.36.2 etcd ...    only these sets (Kubernetes versions) and groups (kubernetes, etcd, kube-bench,
+#                                        kube-router)
 #   harness/build.sh --bin-dir [<k8s>]   only print the bin directory of that Kubernetes version (default: the first
 #                                        set's, the prod stacks'); nothing is built
 #   harness/build.sh --versions          print "<k8s version> <bin directory>" for each set; nothing is built
@@ -83,16 +85,16 @@ while (($# > 0)); do
       for i in "${!k8s_v[@]}"; do echo "${k8s_v[$i]} $(cache_of "$i")/bin"; done
       exit 0 ;;
     --check) mode=check ;;
-    kubernetes | etcd | kube-bench) [[ "$mode" == build ]] || die "$usage"; groups+=("$1") ;;
+    kubernetes | etcd | kube-bench | kube-router) [[ "$mode" == build ]] || die "$usage"; groups+=("$1") ;;
     v[0-9]* | [0-9]*) i="$(set_of "$1")" || exit 2; sel+=("$i") ;;
     -h | --help) echo "$usage"; exit 0 ;;
-    *) die "unknown argument $1 (groups: kubernetes, etcd, kube-bench; Kubernetes versions: ${versions})
+    *) die "unknown argument $1 (groups: kubernetes, etcd, kube-bench, kube-router; Kubernetes versions: ${versions})
 $usage" ;;
   esac
   shift
 done
 ((${#sel[@]} > 0)) || sel=("${!k8s_v[@]}")
-((${#groups[@]} > 0)) || groups=(kubernetes etcd kube-bench)
+((${#groups[@]} > 0)) || groups=(kubernetes etcd kube-bench kube-router)
 wanted() { [[ " ${groups[*]} " == *" $1 "* ]]; }
 
 if [[ "$mode" == check ]]; then
@@ -193,5 +195,8 @@ for i in "${sel[@]}"; do
     chmod -R u+w "$cache/kube-bench-cfg.tmp" && rm -rf "$cache/kube-bench-cfg" && mv "$cache/kube-bench-cfg.tmp" "$cache/kube-bench-cfg"
   fi
 done
+
+# kube-router is one binary for every set (test/k8s/networkPolicyEnforcement.test.ts); its script builds it only when missing.
+if wanted kube-router; then bash "$here/build-kube-router.sh" >&2; fi
 
 for i in "${sel[@]}"; do echo "$(cache_of "$i")/bin"; done

@@ -66,6 +66,14 @@ export const HOST_ACCESS_WORKLOADS: Readonly<Record<string, HostAccessGrant>> = 
     // components/k8s/flannelObjects.ts
     hostPaths: ["/run/flannel", "/opt/cni/bin", "/etc/cni/net.d", "/run/xtables.lock"],
   },
+  "kube-system/kube-router": {
+    why: "kube-router's network-policy controller: host network (the node's iptables and ipsets), NET_ADMIN/NET_RAW, the xtables lock",
+    controller: "daemon-set-controller",
+    hostNamespaces: ["hostNetwork"],
+    privileged: false,
+    // components/k8s/networkPolicy.ts
+    hostPaths: ["/run/xtables.lock"],
+  },
   "kube-system/alicloud-csi-node": {
     why: "the disk CSI node plugin (templates/plugin.yaml): host network/PID/IPC, privileged, hostPath /var/lib/kubelet, /dev and the others of the chart",
     controller: "daemon-set-controller",

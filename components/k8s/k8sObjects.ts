@@ -103,6 +103,7 @@ const KINDS: Record<string, Ctor> = {
   "apps/v1/DaemonSet": k8s.apps.v1.DaemonSet,
   "apps/v1/Deployment": k8s.apps.v1.Deployment,
   "networking.k8s.io/v1/Ingress": k8s.networking.v1.Ingress,
+  "networking.k8s.io/v1/NetworkPolicy": k8s.networking.v1.NetworkPolicy,
   "policy/v1/PodDisruptionBudget": k8s.policy.v1.PodDisruptionBudget,
   "autoscaling/v2/HorizontalPodAutoscaler": k8s.autoscaling.v2.HorizontalPodAutoscaler,
   "rbac.authorization.k8s.io/v1/ClusterRole": k8s.rbac.v1.ClusterRole,

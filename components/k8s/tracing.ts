@@ -41,7 +41,7 @@
 //   level, status or remote address, never by service: OAP exports no per-service ingest series.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterAccess, HelmChart, helmRelease, inCluster, K8sObject } from "./k8sObjects";
+import { ClusterAccess, createObject, HelmChart, helmRelease, inCluster, K8sObject } from "./k8sObjects";
 import { mirrored } from "./images";
 import type { RuleGroup } from "./alertRules";
 import { KUBE_PROMETHEUS_STACK } from "./monitoringValues";
@@ -257,6 +257,54 @@ export function oapServiceMonitor(clusterName: string): K8sObject {
   };
 }
 
+/**
+ * The OAP pods' labels in chart apache/skywalking-helm 4.7.0 (templates/oap-deployment.yaml pod template: app =
+ * `skywalking.name`, the release name; component = oap.name, "oap" in values.yaml; release = the release name), and
+ * the UI pods' (templates/ui-deployment.yaml, component = ui.name, "ui").
+ */
+export const OAP_POD_LABELS = { app: SKYWALKING_CHART.name, component: "oap", release: SKYWALKING_CHART.name };
+export const UI_POD_LABELS = { app: SKYWALKING_CHART.name, component: "ui", release: SKYWALKING_CHART.name };
+/**
+ * The Prometheus pods: the operator labels them `app.kubernetes.io/name: prometheus` (prometheus-operator's Prometheus
+ * controller, `applicationNameLabelValue = "prometheus"`, read 2026-12-07; kube-prometheus-stack 87.12.5 ships
+ * operator v0.92.1), in the monitoring release's namespace.
+ */
+export const PROMETHEUS_POD_LABELS = { "app.kubernetes.io/name": "prometheus" };
+
+/**
+ * Who may open a connection to OAP (T29): its GraphQL/REST port answers every query without authentication, so only
+ * the chart's UI may reach it; the agents' gRPC port stays open to every namespace (OAP checks their token,
+ * platform:tracingAgentToken), which also carries OAP's own cluster traffic: chart 4.7.0 sets SW_CLUSTER=kubernetes
+ * (templates/oap-deployment.yaml), and OAP 10.1.0's Kubernetes coordinator addresses each peer as its pod IP and
+ * the core gRPC port (apache/skywalking v10.1.0 cluster-kubernetes-plugin KubernetesCoordinator.java), 11800.
+ * The telemetry port only from the monitoring namespace's Prometheus. Enforced by kube-router (networkPolicy.ts). Ingress only: OAP's egress (Elasticsearch, the
+ * api-server for its coordinator) is not restricted.
+ */
+export function oapNetworkPolicy(): K8sObject {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name: "skywalking-oap", namespace: SKYWALKING_CHART.namespace },
+    spec: {
+      podSelector: { matchLabels: OAP_POD_LABELS },
+      policyTypes: ["Ingress"],
+      ingress: [
+        { from: [{ podSelector: { matchLabels: UI_POD_LABELS } }], ports: [{ protocol: "TCP", port: OAP_REST_PORT }] },
+        { from: [{ namespaceSelector: {} }], ports: [{ protocol: "TCP", port: OAP_GRPC_PORT }] },
+        {
+          from: [
+            {
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": KUBE_PROMETHEUS_STACK.namespace } },
+              podSelector: { matchLabels: PROMETHEUS_POD_LABELS },
+            },
+          ],
+          ports: [{ protocol: "TCP", port: OAP_TELEMETRY_PORT }],
+        },
+      ],
+    },
+  };
+}
+
 /** The Prometheus job of OAP's telemetry: the operator names a ServiceMonitor's job after the Service it scrapes. */
 export const OAP_JOB = OAP_SERVICE;
 /** How long the web layer must take requests while OAP receives no segment before the alert fires. */
@@ -444,6 +492,8 @@ export class Tracing extends pulumi.ComponentResource {
       { chart: SKYWALKING_CHART, createNamespace: false, skipAwait: true, timeout: 900, values: skywalkingValues(s) },
       inCluster(this, args.cluster, { dependsOn: s.ui && args.ingressController ? [...deps, args.ingressController] : deps }),
     );
+    // Only the UI reaches OAP's unauthenticated query port (T29); kube-router (networkPolicy.ts) enforces it.
+    createObject(name, oapNetworkPolicy(), inCluster(this, args.cluster, { dependsOn: [ns] }));
     if (args.monitoringRelease) {
       // A ServiceMonitor selects Services by label: it needs the operator's CRD and its namespace, not OAP's Service.
       const { apiVersion, kind, metadata, ...rest } = oapServiceMonitor(args.clusterName);

@@ -61,6 +61,11 @@ export const FLANNEL_VXLAN_PORT = 8472;
  * (10248/10250), kube-proxy (10249/10256) and vxlan (8472/udp).
  */
 export const FLANNEL_HEALTHZ_PORT = 8471;
+/**
+ * kube-router's /healthz on the host network, 127.0.0.1 only (components/k8s/networkPolicy.ts): its default
+ * (--health-port, pkg/options/options.go at v2.11.1), clear of every other port on the node.
+ */
+export const KUBE_ROUTER_HEALTH_PORT = 20244;
 
 /** node-exporter on every node's host network (kube-prometheus-stack's prometheus-node-exporter default). */
 export const NODE_EXPORTER_PORT = 9100;

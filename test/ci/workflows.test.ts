@@ -1499,6 +1499,8 @@ describe("one list of system tools, one test command", () => {
       "util-linux",
       "iptables",
       "nftables",
+      // kube-router programs ipsets (test/k8s/networkPolicyEnforcement.test.ts)
+      "ipset",
       "systemd",
     ];
     expect([...tools].sort()).toEqual([...needed].sort());

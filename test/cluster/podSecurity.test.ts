@@ -83,6 +83,7 @@ test("prod1: four ValidatingAdmissionPolicies, each bound with Deny; routes may 
   expect(grants.map((m) => `${m[1]} by ${m[2]}`)).toEqual([
     "kube-system/kube-proxy by daemon-set-controller",
     "kube-flannel/flannel by daemon-set-controller",
+    "kube-system/kube-router by daemon-set-controller",
     "kube-system/alicloud-csi-node by daemon-set-controller",
     "kube-system/alicloud-csi-provisioner by replicaset-controller",
     "monitoring/kube-prometheus-stack-prometheus-node-exporter by daemon-set-controller",

@@ -513,6 +513,32 @@ describe.each([
     expect([nodeExporter.status, serverMessage(nodeExporter).slice(0, 300)]).toEqual([201, expect.any(String)]);
   });
 
+  ifReady("admission: kube-router's planned pod is admitted from its DaemonSet's controller, with nothing beyond it (T29)", async () => {
+    const ds = planned(h, "DaemonSet").find((d) => d.metadata.name === "kube-router" && d.metadata.namespace === "kube-system")!;
+    const template = (ds.spec as { template: { spec: Record<string, any> } }).template.spec;
+    const controller = new KubeClient(h.cp.kubeconfig, controllerIdentity("daemon-set-controller"));
+    const submit = (name: string, edit: (spec: Record<string, any>) => void = () => {}) => {
+      const spec = structuredClone(template);
+      edit(spec);
+      return controller.create({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "kube-system" }, spec } as K8sObject, { dryRun: true });
+    };
+    const planned_ = await submit("kube-router-planned");
+    expect([planned_.status, serverMessage(planned_).slice(0, 300)]).toEqual([201, expect.any(String)]);
+    const refused = {
+      "kube-router-modules": (s: Record<string, any>) => s.volumes.push({ name: "lib-modules", hostPath: { path: "/lib/modules" } }),
+      "kube-router-privileged": (s: Record<string, any>) => (s.containers[0].securityContext.privileged = true),
+      "kube-router-hostpid": (s: Record<string, any>) => (s.hostPID = true),
+    };
+    // Refused by the host-access policy (the grant's hostPaths, privileged and host namespaces), though the controller is right.
+    const answers: Record<string, [number, string]> = {};
+    for (const [name, edit] of Object.entries(refused)) {
+      const r = await submit(name, edit);
+      answers[name] = [r.status, serverMessage(r)];
+    }
+    const byHostAccess = [422, expect.stringContaining("ValidatingAdmissionPolicy 'platform-host-access' with binding 'platform-host-access' denied request")];
+    expect(answers).toEqual({ "kube-router-modules": byHostAccess, "kube-router-privileged": byHostAccess, "kube-router-hostpid": byHostAccess });
+  });
+
   // Issue 27, the attacker review of 2026-12-07 (B1, M1-M3, m1): a user with write rights in the platform's namespaces
   // names an allow-listed service account, deploys a DaemonSet, adds an ephemeral container, writes non-canonical
   // addresses; a kube-system service account that is not an endpoint controller writes a route. All refused; the

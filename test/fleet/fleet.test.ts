@@ -233,7 +233,7 @@ describe("ks-core's values, secret as a whole, are judged offline as CrossGuard 
     judged.props = { ...judged.props, values: UNKNOWN };
     expect(runPolicies(host, [rule]).map((v) => v.message)).toEqual([
       "host-kubesphere-core: kubesphere-system/ks-core asks for the node (values (unknown during preview)) but is not one of the privileged platform workloads " +
-        "(DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); allowed values live in the pack config " +
+        "(DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner, DaemonSet/kube-system/kube-router); allowed values live in the pack config " +
         "(policies/config/prod.json or nonprod.json), not in the stack file (pod-privileges.privilegedWorkloads)",
     ]);
   });

@@ -321,12 +321,13 @@ describe("trusted-sources: a Helm release's own image values (T7), second review
 describe("pod-privileges (T11)", () => {
   const p = () => podPrivileges("mandatory", cfg("pod-privileges"));
 
-  test("prod1 passes: flannel, fluent-bit and the CSI controller are the allowed platform workloads", () => {
+  test("prod1 passes: flannel, fluent-bit, the CSI controller and kube-router are the allowed platform workloads", () => {
     expect(messages(prod1, p())).toEqual([]);
     expect(cfg("pod-privileges").privilegedWorkloads).toEqual([
       "DaemonSet/kube-flannel/kube-flannel-ds",
       "logging/fluent-bit@fluent-bit",
       "Deployment/kube-system/csi-provisioner",
+      "DaemonSet/kube-system/kube-router",
     ]);
     // Node-exporter's host access is on by default in kube-prometheus-stack 87.12.5 (prometheus-node-exporter
     // 4.55.1 values.yaml:382-397), the CSI node plugin's whatever the values: granted path by path.
@@ -342,8 +343,8 @@ describe("pod-privileges (T11)", () => {
     const found = messages(prod1, podPrivileges("mandatory", { ...cfg("pod-privileges"), privilegedChartValues: [] }));
     expect(found).toEqual(
       [
-        "prod1-disk-csi-driver: kube-system/alibaba-cloud-csi-driver asks for the node (plugin.enabled (chart default): a privileged node plugin with hostNetwork, hostPID, hostIPC) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
-        "prod1-monitoring-kube-prometheus-stack: monitoring/kube-prometheus-stack asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); FIX (pod-privileges.privilegedWorkloads)",
+        "prod1-disk-csi-driver: kube-system/alibaba-cloud-csi-driver asks for the node (plugin.enabled (chart default): a privileged node plugin with hostNetwork, hostPID, hostIPC) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner, DaemonSet/kube-system/kube-router); FIX (pod-privileges.privilegedWorkloads)",
+        "prod1-monitoring-kube-prometheus-stack: monitoring/kube-prometheus-stack asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner, DaemonSet/kube-system/kube-router); FIX (pod-privileges.privilegedWorkloads)",
       ].map((m) => m.replace("FIX", FIX)),
     );
   });
@@ -373,7 +374,7 @@ describe("pod-privileges (T11)", () => {
           "template.spec.initContainers[0].securityContext.appArmorProfile.type=Unconfined",
           "template.spec.securityContext.seccompProfile.type=Unconfined",
         ].join(", ") +
-        `) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+        `) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner, DaemonSet/kube-system/kube-router); ${FIX} (pod-privileges.privilegedWorkloads)`,
     ]);
   });
 
@@ -399,7 +400,7 @@ describe("pod-privileges (T11)", () => {
           "template.spec.securityContext.seLinuxOptions.type=spc_t",
           "template.spec.securityContext.sysctls[1]=kernel.core_pattern",
         ].join(", ") +
-        `) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+        `) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner, DaemonSet/kube-system/kube-router); ${FIX} (pod-privileges.privilegedWorkloads)`,
     ]);
   });
 
@@ -454,7 +455,7 @@ describe("pod-privileges (T11)", () => {
     expect(found).toHaveLength(2);
     const volumeIndex = podSpec(bad, ORDER).volumes.length - 1;
     expect(found[1]).toBe(
-      `${ORDER}: Deployment/commerce/order-service asks for the node (template.spec.containers[0].securityContext.privileged, template.spec.hostNetwork, template.spec.volumes[${volumeIndex}].hostPath) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (pod-privileges.privilegedWorkloads)`,
+      `${ORDER}: Deployment/commerce/order-service asks for the node (template.spec.containers[0].securityContext.privileged, template.spec.hostNetwork, template.spec.volumes[${volumeIndex}].hostPath) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner, DaemonSet/kube-system/kube-router); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (pod-privileges.privilegedWorkloads)`,
     );
     expect(found[0]).toMatch(
       /^prod1-monitoring-kube-prometheus-stack: monitoring\/kube-prometheus-stack asks for the node \(prometheus\.prometheusSpec\.hostPID\)/,
@@ -496,7 +497,7 @@ describe("pod-privileges (T11): charts by URL, charts never reviewed, values the
       urn: `urn:pulumi:prod1::platform::kubernetes:helm.sh/v3:Release::${name}`,
       props: { namespace: "commerce", name, values: {}, ...props },
     });
-  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner, DaemonSet/kube-system/kube-router); ${FIX} (pod-privileges.privilegedWorkloads)`;
 
   test("the charts outside CHART_PRIVILEGE_VALUES that prod1 installs are reviewed by name@version in the pack config", () => {
     expect(cfg("pod-privileges").reviewedCharts).toEqual(["kubelet-csr-approver@1.2.14", "ks-core@1.1.4", "skywalking-helm@4.7.0"]);
@@ -615,7 +616,7 @@ describe("pod-privileges (T11): every kind that carries pods, and PersistentVolu
   const p = () => podPrivileges("mandatory", cfg("pod-privileges"));
   const add = (s: PolicyStack, type: string, name: string, props: Record<string, unknown>) =>
     s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props: { metadata: { name, namespace: "commerce" }, ...props } });
-  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner, DaemonSet/kube-system/kube-router); ${FIX} (pod-privileges.privilegedWorkloads)`;
   const pod = (extra: Record<string, unknown>) => ({ containers: [{ name: "c", image: "busybox" }], ...extra });
 
   test("a hostPath or local PersistentVolume is refused (a claim in any namespace mounts it); a CSI one passes; granted by PersistentVolume/<name>", () => {
@@ -682,7 +683,7 @@ describe("pod-privileges (T11): containers and pod specs of any shape in a custo
   const p = () => podPrivileges("mandatory", cfg("pod-privileges"));
   const add = (s: PolicyStack, type: string, name: string, spec: Record<string, unknown>) =>
     s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props: { metadata: { name, namespace: "commerce" }, spec } });
-  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner, DaemonSet/kube-system/kube-router); ${FIX} (pod-privileges.privilegedWorkloads)`;
   const IMG = "harbor.livemall.internal/commerce/build:1.0.0";
 
   // Shapes: Tekton Pipelines v1.15.0 pkg/apis/pipeline/v1/{task_types,container_types,taskrun_types,pipelinerun_types}.go,
@@ -827,7 +828,7 @@ describe("pod-privileges (T11): a value unknown during preview inside a list or 
   const p = () => podPrivileges("mandatory", cfg("pod-privileges"));
   // What knownCopy (policies/rules/policy.ts) turns a value CrossGuard cannot read during preview into.
   const U = "(unknown during preview)";
-  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner, DaemonSet/kube-system/kube-router); ${FIX} (pod-privileges.privilegedWorkloads)`;
 
   test("an unknown volumes[0], capabilities.add[0], sysctls[0], container, port, hostPath under a volume, seccomp type: each named at its path", () => {
     const bad = mutated((s) => {
@@ -900,7 +901,7 @@ describe("pod-privileges (T11): review of issue #30, custom resources by shape",
   const p = () => podPrivileges("mandatory", cfg("pod-privileges"));
   const add = (s: PolicyStack, type: string, name: string, spec: Record<string, unknown>) =>
     s.resources.push({ type, name, urn: `urn:pulumi:prod1::platform::${type}::${name}`, props: { metadata: { name, namespace: "commerce" }, spec } });
-  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`;
+  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner, DaemonSet/kube-system/kube-router); ${FIX} (pod-privileges.privilegedWorkloads)`;
   const U = "(unknown during preview)";
 
   test("a pod-level securityContext in a custom resource is a pod spec: a TaskRun podTemplate's sysctl, a Prometheus CR's sysctl", () => {
@@ -930,7 +931,7 @@ describe("pod-privileges (T11): review of issue #30, custom resources by shape",
       v.prometheus.prometheusSpec = { ...v.prometheus.prometheusSpec, securityContext: { sysctls: [{ name: "kernel.msgmax", value: "65536" }] } };
     });
     expect(messages(bad, p())).toEqual([
-      `${KPS}: monitoring/kube-prometheus-stack asks for the node (prometheus.prometheusSpec.securityContext.sysctls[0]=kernel.msgmax) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+      `${KPS}: monitoring/kube-prometheus-stack asks for the node (prometheus.prometheusSpec.securityContext.sysctls[0]=kernel.msgmax) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner, DaemonSet/kube-system/kube-router); ${FIX} (pod-privileges.privilegedWorkloads)`,
     ]);
   });
 
@@ -1884,7 +1885,41 @@ describe("issue #30 M1: a workload grant names its Kind", () => {
       }),
     );
     expect(messages(bad, p)).toEqual([
-      `fake-flannel: CronJob/kube-flannel/kube-flannel-ds asks for the node (jobTemplate.spec.template.spec.containers[0].securityContext.privileged, jobTemplate.spec.template.spec.hostPID) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+      `fake-flannel: CronJob/kube-flannel/kube-flannel-ds asks for the node (jobTemplate.spec.template.spec.containers[0].securityContext.privileged, jobTemplate.spec.template.spec.hostPID) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner, DaemonSet/kube-system/kube-router); ${FIX} (pod-privileges.privilegedWorkloads)`,
+    ]);
+  });
+});
+
+describe("T29: kube-router's grant is its DaemonSet in kube-system, nothing else", () => {
+  const NOT_LISTED = `but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner, DaemonSet/kube-system/kube-router); ${FIX} (pod-privileges.privilegedWorkloads)`;
+  const KR = "prod1-flannel-daemonset-kube-router";
+  // The planned DaemonSet's privileges, as the pack reports them when no grant covers it.
+  const ASKS =
+    "template.spec.containers[0].securityContext.capabilities.add[0]=NET_ADMIN, template.spec.containers[0].securityContext.capabilities.add[1]=NET_RAW, template.spec.hostNetwork, template.spec.volumes[0].hostPath";
+  const copied = (namespace: string, name: string) =>
+    mutated((s) => {
+      const kr = one(s, KR);
+      s.resources.push({
+        ...structuredClone(kr),
+        name: "copy",
+        urn: kr.urn.replace(/::[^:]+$/, "::copy"),
+        props: { ...structuredClone(kr.props), metadata: { ...any(kr.props).metadata, namespace, name } },
+      });
+    });
+  test("prod1 plans it with exactly hostNetwork, NET_ADMIN, NET_RAW and the xtables lock, and passes under the grant", () => {
+    expect(messages(prod1, podPrivileges("mandatory", cfg("pod-privileges")))).toEqual([]);
+    const without = (cfg("pod-privileges").privilegedWorkloads as string[]).filter((w) => w !== "DaemonSet/kube-system/kube-router");
+    expect(messages(prod1, podPrivileges("mandatory", { ...cfg("pod-privileges"), privilegedWorkloads: without }))).toEqual([
+      `${KR}: DaemonSet/kube-system/kube-router asks for the node (${ASKS}) but is not one of the privileged platform workloads (DaemonSet/kube-flannel/kube-flannel-ds, logging/fluent-bit@fluent-bit, Deployment/kube-system/csi-provisioner); ${FIX} (pod-privileges.privilegedWorkloads)`,
+    ]);
+    expect(podSpec(prod1, KR).volumes).toEqual([{ name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } }]);
+  });
+  test.each([
+    ["another namespace", "commerce", "kube-router"],
+    ["another name", "kube-system", "kube-router-2"],
+  ])("a copy of its DaemonSet under %s is refused", (_what, namespace, name) => {
+    expect(messages(copied(namespace, name), podPrivileges("mandatory", cfg("pod-privileges")))).toEqual([
+      `copy: DaemonSet/${namespace}/${name} asks for the node (${ASKS}) ${NOT_LISTED}`,
     ]);
   });
 });
