@@ -2,7 +2,7 @@
 // field (prometheus-operator, KubeVirt, CDI), and an image a Helm release leaves at its chart's default,
 // each judged by trusted-sources against the pack config, tried on the real planned stacks.
 import { trustedSources } from "../../policies/rules/sources";
-import { CHART_IMAGE_VALUES } from "../../policies/rules/imageFields";
+import { CHART_IMAGE_VALUES, chartImagePulls, customResourceImages } from "../../policies/rules/imageFields";
 import { chartRef } from "../../policies/rules/threats";
 import { TYPES, UNKNOWN, type PolicyStack } from "../../policies/rules/policy";
 import { runPolicies } from "../../policies/pack";
@@ -266,5 +266,80 @@ describe("trusted-sources: the bypasses of the #30 review are refused (T7)", () 
     expect(messages(s, "host")).toEqual([
       "host-kubesphere-core: chart ks-core 1.1.4 image redisHA.exporter.image: values.redisHA.exporter.image is a map where the chart reads a string, so its reference cannot be checked",
     ]);
+  });
+});
+
+// Finding 6 of the #30 review: a mistake in either table (a reversed registry order, a form ignored, a row dropped
+// or mistyped) must fail a test. Each case is the chart's or the type's upstream rule, given as a literal.
+describe("the image tables, one case per form and row (#30 review, finding 6)", () => {
+  const pulls = (chart: string, version: string, values: unknown) =>
+    Object.fromEntries((chartImagePulls(chart, version, values) ?? []).map((p) => [p.path, p.unlisted ? "unlisted" : p.reference]));
+
+  test("kube-prometheus-stack: global.imageRegistry wins over the image's own registry (`global.imageRegistry | default .registry`)", () => {
+    const v = { global: { imageRegistry: "g.example" }, prometheusOperator: { thanosImage: { registry: "own.example" } } };
+    expect(pulls("kube-prometheus-stack", "87.12.5", v)["prometheusOperator.thanosImage"]).toBe("g.example/thanos/thanos");
+    expect(
+      pulls("kube-prometheus-stack", "87.12.5", { prometheusOperator: { thanosImage: { registry: "own.example" } } })["prometheusOperator.thanosImage"],
+    ).toBe("own.example/thanos/thanos");
+  });
+
+  test("kube-prometheus-stack: windowsMonitoring.enabled turns on prometheus-windows-exporter, a subchart the table does not read", () => {
+    expect(pulls("kube-prometheus-stack", "87.12.5", {})["prometheus-windows-exporter"]).toBeUndefined();
+    expect(pulls("kube-prometheus-stack", "87.12.5", { windowsMonitoring: { enabled: true } })["prometheus-windows-exporter"]).toBe("unlisted");
+  });
+
+  test("ingress-nginx: a whole repository (the image's, else global.image's) replaces registry/image", () => {
+    expect(pulls("ingress-nginx", "4.15.1", {})["controller.image"]).toBe("registry.k8s.io/ingress-nginx/controller");
+    expect(pulls("ingress-nginx", "4.15.1", { global: { image: { registry: "r.example" } } })["controller.image"]).toBe("r.example/ingress-nginx/controller");
+    expect(
+      pulls("ingress-nginx", "4.15.1", { controller: { image: { repository: "w.example/ctrl" } }, global: { image: { registry: "r.example" } } })[
+        "controller.image"
+      ],
+    ).toBe("w.example/ctrl");
+    expect(pulls("ingress-nginx", "4.15.1", { global: { image: { repository: "g.example/any" } } })["controller.admissionWebhooks.patch.image"]).toBe(
+      "g.example/any",
+    );
+  });
+
+  test("alibaba-cloud-csi-driver: no registry set falls back to the region's ACK registry (templates/_utils.tpl)", () => {
+    expect(pulls("alibaba-cloud-csi-driver", "1.36.2", {})).toEqual({
+      "images.registryVPC": "registry-<deploy.regionID>-vpc.ack.aliyuncs.com/acs/csi-plugin",
+      "images.registry": "registry-<deploy.regionID>.ack.aliyuncs.com/acs/csi-plugin",
+    });
+  });
+
+  test("ks-core: the image's own registry wins over global.imageRegistry (templates/_images.tpl:40-55)", () => {
+    const v = { apiserver: { image: { registry: "own.example" } }, global: { imageRegistry: "g.example" } };
+    expect(pulls("ks-core", "1.1.4", v)["apiserver.image"]).toBe("own.example/kubesphere/ks-apiserver");
+    expect(pulls("ks-core", "1.1.4", v)["console.image"]).toBe("g.example/kubesphere/ks-console");
+  });
+
+  test("every custom-resource row, a *Patch read as the kind it patches", () => {
+    const props = (spec: Record<string, unknown>) => ({ spec });
+    const vmiSpec = {
+      volumes: [{ containerDisk: { image: "a.example/disk" } }],
+      domain: { firmware: { kernelBoot: { container: { image: "b.example/kernel" } } } },
+    };
+    expect(customResourceImages("kubernetes:kubevirt.io/v1:VirtualMachineInstance", props(vmiSpec))).toEqual([
+      { path: "spec.volumes[0].containerDisk.image", image: "a.example/disk" },
+      { path: "spec.domain.firmware.kernelBoot.container.image", image: "b.example/kernel" },
+    ]);
+    for (const kind of ["VirtualMachine", "VirtualMachineInstanceReplicaSet"])
+      expect(customResourceImages(`kubernetes:kubevirt.io/v1:${kind}`, props({ template: { spec: vmiSpec } }))).toEqual([
+        { path: "spec.template.spec.volumes[0].containerDisk.image", image: "a.example/disk" },
+        { path: "spec.template.spec.domain.firmware.kernelBoot.container.image", image: "b.example/kernel" },
+      ]);
+    const thanos = props({ thanos: { image: "t.example/thanos", baseImage: "u.example/thanos" }, baseImage: "v.example/prom" });
+    expect(customResourceImages("kubernetes:monitoring.coreos.com/v1:Prometheus", thanos)).toEqual([
+      { path: "spec.baseImage", image: "v.example/prom" },
+      { path: "spec.thanos.image", image: "t.example/thanos" },
+      { path: "spec.thanos.baseImage", image: "u.example/thanos" },
+    ]);
+    expect(customResourceImages("kubernetes:monitoring.coreos.com/v1:PrometheusPatch", thanos)).toEqual(
+      customResourceImages("kubernetes:monitoring.coreos.com/v1:Prometheus", thanos),
+    );
+    expect(
+      customResourceImages("kubernetes:cdi.kubevirt.io/v1beta1:VolumeImportSourcePatch", props({ source: { registry: { url: "docker://c.example/img" } } })),
+    ).toEqual([{ path: "spec.source.registry.url", image: "c.example/img" }]);
   });
 });
