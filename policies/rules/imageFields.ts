@@ -14,6 +14,8 @@ export interface CustomResourceImageField {
   source: string;
   /** A URL whose `docker://` scheme names a registry image (CDI's registry source). */
   url?: true;
+  /** A registry (host or host/path) the operator puts before its own images, judged as a prefix (KubeVirt's imageRegistry). */
+  registry?: true;
 }
 
 const PO = "prometheus-operator v0.92.1 (5d9ff4a3, the appVersion of kube-prometheus-stack 87.12.5)";
@@ -31,7 +33,12 @@ const VMI_SPEC_IMAGES = ["volumes[].containerDisk.image", "domain.firmware.kerne
  *   `domain.firmware.kernelBoot.container.image` (schema.go:231, 516, KernelBootContainer.Image :307), in a VirtualMachine's and a
  *   VirtualMachineInstanceReplicaSet's `spec.template.spec` (types.go:2030, 1675); a VirtualMachine's
  *   `spec.dataVolumeTemplates[].spec.source.registry.url` (types.go:2034).
- * - cdi.kubevirt.io (CDI): DataVolume spec.source.registry.url (DataVolumeSource.Registry :137, DataVolumeSourceRegistry.URL :202,
+ * - kubevirt.io (KV): the KubeVirt CR's `spec.imageRegistry` (KubeVirtSpec.ImageRegistry, types.go:2551: the registry virt-operator pulls
+ *   every KubeVirt component image from), a registry, judged as a prefix.
+ * - pool.kubevirt.io (KV pool/v1alpha1/types.go: VirtualMachinePoolSpec.VirtualMachineTemplate `virtualMachineTemplate`, whose `spec`
+ *   is a core/v1 VirtualMachineSpec): a VirtualMachinePool's VM template, read as a VirtualMachine's.
+ * - cdi.kubevirt.io (CDI): a DataImportCron's `spec.template` is a DataVolume (DataImportCronSpec.Template, types.go:611-613), so its
+ *   `spec.template.spec.source.registry.url` is read as a DataVolume's; DataVolume spec.source.registry.url (DataVolumeSource.Registry :137, DataVolumeSourceRegistry.URL :202,
  *   "starting with the scheme: docker, oci-archive"); VolumeImportSource spec.source.registry.url (ImportSourceType.Registry :740).
  * Tekton and Argo Workflows keep their images in containers (steps, templates), which containersIn reads already; Argo CD's
  * Application names a chart or manifests, not an image, and is refused as a delegated installer (pod-privileges).
@@ -59,6 +66,21 @@ export const CUSTOM_RESOURCE_IMAGE_FIELDS: CustomResourceImageField[] = [
     url: true,
   },
   { group: "cdi.kubevirt.io", kinds: ["DataVolume"], path: "spec.source.registry.url", source: `${CDI}:137, 202`, url: true },
+  { group: "cdi.kubevirt.io", kinds: ["DataImportCron"], path: "spec.template.spec.source.registry.url", source: `${CDI}:611-613, 202`, url: true },
+  { group: "kubevirt.io", kinds: ["KubeVirt"], path: "spec.imageRegistry", source: `${KV}/types.go:2551`, registry: true },
+  ...VMI_SPEC_IMAGES.map((p) => ({
+    group: "pool.kubevirt.io",
+    kinds: ["VirtualMachinePool"],
+    path: `spec.virtualMachineTemplate.spec.template.spec.${p}`,
+    source: "kubevirt staging/src/kubevirt.io/api/pool/v1alpha1/types.go VirtualMachinePoolSpec, VirtualMachineTemplateSpec",
+  })),
+  {
+    group: "pool.kubevirt.io",
+    kinds: ["VirtualMachinePool"],
+    path: "spec.virtualMachineTemplate.spec.dataVolumeTemplates[].spec.source.registry.url",
+    source: `kubevirt pool/v1alpha1/types.go; ${CDI}:202`,
+    url: true,
+  },
   { group: "cdi.kubevirt.io", kinds: ["VolumeImportSource"], path: "spec.source.registry.url", source: `${CDI}:740, 202`, url: true },
 ];
 
@@ -87,14 +109,14 @@ export function valuesAtPath(v: unknown, path: string): { path: string; value: u
 }
 
 /** The images a custom resource names at the known fields, with their paths; a value unknown during preview is returned as UNKNOWN. */
-export function customResourceImages(type: string, props: Record<string, unknown>): { path: string; image: string }[] {
+export function customResourceImages(type: string, props: Record<string, unknown>): { path: string; image: string; registry?: true }[] {
   const gk = groupKindOf(type);
   if (gk === undefined) return [];
   return CUSTOM_RESOURCE_IMAGE_FIELDS.filter((f) => f.group === gk.group && f.kinds.includes(gk.kind)).flatMap((f) =>
     valuesAtPath(props, f.path).flatMap(({ path, value }) => {
       if (value === UNKNOWN) return [{ path, image: UNKNOWN }];
       if (typeof value !== "string" || value === "") return [];
-      return [{ path, image: f.url ? value.replace(/^docker:\/\//i, "") : value }];
+      return [{ path, image: f.url ? value.replace(/^docker:\/\//i, "") : value, ...(f.registry ? { registry: f.registry } : {}) }];
     }),
   );
 }

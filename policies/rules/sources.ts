@@ -211,13 +211,13 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
         // operator pulls outside any container shape; a field a container walk below already judges is not judged twice.
         if (r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/")) {
           const judged = carriesPodLike(r) ? new Set(containersIn({ ...r.props, metadata: undefined }).map(({ path }) => `${path}.image`)) : new Set<string>();
-          for (const { path, image } of customResourceImages(r.type, { ...r.props, metadata: undefined })) {
+          for (const { path, image, registry } of customResourceImages(r.type, { ...r.props, metadata: undefined })) {
             if (judged.has(path)) continue;
             if (image === UNKNOWN) {
               report(`${r.name}: ${path} ${UNKNOWN}, an image its operator pulls, so its registry cannot be checked (${c.imageRegistries.join(", ")})`, r.urn);
               continue;
             }
-            const repo = imageRepositoryOf(image);
+            const repo = registry ? image.toLowerCase().replace(/\/+$/, "") : imageRepositoryOf(image);
             if (!imageOk(repo))
               report(`${r.name}: ${path} pulls ${image} (${repo}), not from a trusted registry (${c.imageRegistries.join(", ")}); ${fix}`, r.urn);
           }

@@ -343,3 +343,36 @@ describe("the image tables, one case per form and row (#30 review, finding 6)", 
     ).toEqual([{ path: "spec.source.registry.url", image: "c.example/img" }]);
   });
 });
+
+describe("trusted-sources: the custom resources the #30 review found unread (T7, minor 8)", () => {
+  test("KubeVirt's imageRegistry, a VirtualMachinePool's VM template and a DataImportCron's DataVolume template are read", () => {
+    const s = structuredClone(stacks.get("prod1")!);
+    const cr = (type: string, name: string, spec: Record<string, unknown>) => ({
+      type,
+      name,
+      urn: `urn:pulumi:prod1::platform::${type}::${name}`,
+      props: { spec },
+    });
+    s.resources.push(
+      cr("kubernetes:kubevirt.io/v1:KubeVirt", "kv", { imageRegistry: "evil.example.com/kubevirt" }),
+      cr("kubernetes:kubevirt.io/v1:KubeVirt", "kv-ok", { imageRegistry: "harbor.livemall.internal/commerce" }),
+      cr("kubernetes:pool.kubevirt.io/v1alpha1:VirtualMachinePool", "pool", {
+        virtualMachineTemplate: {
+          spec: {
+            template: { spec: { volumes: [{ containerDisk: { image: "evil.example.com/disk:1" } }] } },
+            dataVolumeTemplates: [{ spec: { source: { registry: { url: "docker://evil.example.com/dv:1" } } } }],
+          },
+        },
+      }),
+      cr("kubernetes:cdi.kubevirt.io/v1beta1:DataImportCron", "cron", {
+        template: { spec: { source: { registry: { url: "docker://evil.example.com/cron:1" } } } },
+      }),
+    );
+    expect(messages(s).map((m) => m.split(", not from")[0])).toEqual([
+      "kv: spec.imageRegistry pulls evil.example.com/kubevirt (evil.example.com/kubevirt)",
+      "pool: spec.virtualMachineTemplate.spec.template.spec.volumes[0].containerDisk.image pulls evil.example.com/disk:1 (evil.example.com/disk)",
+      "pool: spec.virtualMachineTemplate.spec.dataVolumeTemplates[0].spec.source.registry.url pulls evil.example.com/dv:1 (evil.example.com/dv)",
+      "cron: spec.template.spec.source.registry.url pulls evil.example.com/cron:1 (evil.example.com/cron)",
+    ]);
+  });
+});
