@@ -90,12 +90,14 @@ export function chartImageSources(values: unknown, composed: Set<string> = new S
   return Object.entries(values as Record<string, unknown>).flatMap(([k, x]) => {
     const at = `${path}.${k}`;
     if (typeof x !== "string") return chartImageSources(x, composed, at);
-    if (x === "" || x === UNKNOWN) return [];
+    if (x === "") return [];
     const first = x.split("/")[0];
     const isHost = first.includes(".") || first.includes(":") || first === "localhost";
-    if (REGISTRY_KEY.test(k)) return [{ path: at, source: x.toLowerCase() }];
+    if (REGISTRY_KEY.test(k)) return [{ path: at, source: x === UNKNOWN ? x : x.toLowerCase() }];
     if (k === "repository" && x.includes("/") && isHost) return [{ path: at, source: x.toLowerCase() }];
-    if (IMAGE_KEY.test(k) && !composed.has(at)) return [{ path: at, source: imageRepositoryOf(x) }];
+    // A value unknown during preview where the table composes (`image` of `image.repository`) is named by chartImagePulls.
+    const composedHere = composed.has(at) || [...composed].some((c) => c.startsWith(`${at}.`));
+    if (IMAGE_KEY.test(k) && !composedHere) return [{ path: at, source: x === UNKNOWN ? x : imageRepositoryOf(x) }];
     return [];
   });
 }

@@ -376,3 +376,14 @@ describe("trusted-sources: the custom resources the #30 review found unread (T7,
     ]);
   });
 });
+
+test("trusted-sources: a registry or image value the table does not compose, unknown during preview, is refused (fails closed)", () => {
+  const s = structuredClone(stacks.get("prod1")!);
+  const v = release(s, "prod1-monitoring-kube-prometheus-stack").props.values;
+  v.prometheusOperator.prometheusDefaultBaseImageRegistry = UNKNOWN;
+  v.prometheus.prometheusSpec.thanos = { image: UNKNOWN };
+  expect(messages(s).map((m) => m.split("; trusted sources live")[0])).toEqual([
+    `prod1-monitoring-kube-prometheus-stack: values.prometheus.prometheusSpec.thanos.image ${UNKNOWN} is not a trusted source of chart images (mirror.livemall.internal)`,
+    `prod1-monitoring-kube-prometheus-stack: values.prometheusOperator.prometheusDefaultBaseImageRegistry ${UNKNOWN} is not a trusted source of chart images (mirror.livemall.internal)`,
+  ]);
+});
