@@ -149,6 +149,8 @@ export interface ChartImage {
   when?: { key: string; default: unknown; equals?: string; subchart?: true }[];
   /** A subchart whose images this table does not list: refused when on. */
   unlisted?: true;
+  /** Only the repository is judged here (the registry is another row's): the CSI chart's other images. */
+  repositoryOnly?: true;
 }
 
 const img = (path: string, registry: ChartValueSource[], repository: string, when?: ChartImage["when"]): ChartImage => ({
@@ -197,6 +199,22 @@ const csiImg = (registry: "registry" | "registryVPC", fallback: string): ChartIm
   fallback,
   repository: { key: "images.plugin.repo", default: "acs/csi-plugin" },
 });
+
+/** alibaba-cloud-csi-driver 1.36.2 values.yaml:118-155: each image's `repo` besides `plugin`'s. */
+const CSI_REPOS: Record<string, string> = {
+  controller: "acs/csi-plugin",
+  pluginInit: "acs/csi-plugin",
+  localController: "acs/local-csi-driver",
+  localPlugin: "acs/local-csi-driver",
+  externalAttacher: "acs/csi-attacher",
+  externalProvisioner: "acs/csi-provisioner",
+  externalResizer: "acs/csi-resizer",
+  externalSnapshotter: "acs/csi-snapshotter",
+  externalSnapshotController: "acs/snapshot-controller",
+  pluginRegistrar: "acs/csi-node-driver-registrar",
+  ossfs: "acs/csi-ossfs",
+  ossfs2: "acs/csi-ossfs2",
+};
 
 /**
  * Every image each chart the program installs pulls, read from the chart's source at the pinned version:
@@ -300,7 +318,17 @@ export const CHART_IMAGE_VALUES: Record<string, { version: string; images: Chart
   },
   "alibaba-cloud-csi-driver": {
     version: "1.36.2",
-    images: [csiImg("registryVPC", "registry-<deploy.regionID>-vpc.ack.aliyuncs.com"), csiImg("registry", "registry-<deploy.regionID>.ack.aliyuncs.com")],
+    images: [
+      csiImg("registryVPC", "registry-<deploy.regionID>-vpc.ack.aliyuncs.com"),
+      csiImg("registry", "registry-<deploy.regionID>.ack.aliyuncs.com"),
+      // The other images share that registry (values.yaml:115-155, templates/_utils.tpl:30): their repositories are judged.
+      ...Object.entries(CSI_REPOS).map(([name, repo]) => ({
+        ...csiImg("registryVPC", "registry-<deploy.regionID>-vpc.ack.aliyuncs.com"),
+        path: `images.${name}`,
+        repository: { key: `images.${name}.repo`, default: repo },
+        repositoryOnly: true as const,
+      })),
+    ],
   },
   "skywalking-helm": {
     version: "4.7.0",
@@ -383,6 +411,8 @@ export interface ChartImagePull {
    * the chart's default or a granted one, only the registry before it moved). Absent for a fixed reference.
    */
   repository?: { form: "split" | "whole"; key: string; value: string; default: string };
+  /** Only the repository is judged (ChartImage.repositoryOnly). */
+  repositoryOnly?: true;
   /** A value at an image key that is not a string (a map where the chart reads a string): named, not composed. */
   notString?: string;
   /** A value the chart renders as raw YAML through `tpl`, given as a string: refused (see RAW_YAML_VALUES). */
@@ -461,7 +491,8 @@ function composeAll(images: ChartImage[], values: unknown, entry: string): Chart
   const out: ChartImagePull[] = [];
   const label = (k: string) => (entry === "" ? k : `${entry} merged over the values: ${k}`);
   for (const im of images) {
-    const keys = [...(im.when ?? []).map((w) => w.key), ...(im.whole ?? []), ...(im.registry ?? []).map((r) => r.key)];
+    // A repository-only row names only its repository unknown (its registry is the other rows').
+    const keys = [...(im.when ?? []).map((w) => w.key), ...(im.whole ?? []), ...(im.repositoryOnly ? [] : (im.registry ?? []).map((r) => r.key))];
     if (im.repository) keys.push(im.repository.key);
     const unknown = values === UNKNOWN ? "values" : keys.find((k) => valueAt(values, k) === UNKNOWN);
     const path = label(im.path);
@@ -541,7 +572,7 @@ function composeAll(images: ChartImage[], values: unknown, entry: string): Chart
             value: repo ?? "",
             default: im.repository.default ?? "",
           };
-    out.push({ path, reference, defaults, set, ...(repository ? { repository } : {}) });
+    out.push({ path, reference, defaults, set, ...(repository ? { repository } : {}), ...(im.repositoryOnly ? { repositoryOnly: true as const } : {}) });
   }
   return out;
 }

@@ -308,7 +308,7 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
               report(`${r.name}: chart ${at} image ${p.path}: ${p.notString} where the chart reads a string, so its reference cannot be checked`, r.urn);
             else if (p.unlisted)
               report(`${r.name}: chart ${at} turns on ${p.path}, a subchart whose images the pack has not read (CHART_IMAGE_VALUES); keep it off`, r.urn);
-            else if (p.reference !== undefined && !chartImageOk(imageRepositoryOf(p.reference))) {
+            else if (p.reference !== undefined && !p.repositoryOnly && !chartImageOk(imageRepositoryOf(p.reference))) {
               // A value the release set that the check above already refused is not named twice.
               if (p.set.some((k) => refused.has(`values.${k}`))) continue;
               const how = [

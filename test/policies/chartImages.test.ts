@@ -302,10 +302,12 @@ describe("the image tables, one case per form and row (#30 review, finding 6)", 
   });
 
   test("alibaba-cloud-csi-driver: no registry set falls back to the region's ACK registry (templates/_utils.tpl)", () => {
-    expect(pulls("alibaba-cloud-csi-driver", "1.36.2", {})).toEqual({
-      "images.registryVPC": "registry-<deploy.regionID>-vpc.ack.aliyuncs.com/acs/csi-plugin",
-      "images.registry": "registry-<deploy.regionID>.ack.aliyuncs.com/acs/csi-plugin",
-    });
+    const csi = pulls("alibaba-cloud-csi-driver", "1.36.2", {});
+    expect([csi["images.registryVPC"], csi["images.registry"], csi["images.externalProvisioner"]]).toEqual([
+      "registry-<deploy.regionID>-vpc.ack.aliyuncs.com/acs/csi-plugin",
+      "registry-<deploy.regionID>.ack.aliyuncs.com/acs/csi-plugin",
+      "registry-<deploy.regionID>-vpc.ack.aliyuncs.com/acs/csi-provisioner",
+    ]);
   });
 
   test("ks-core: the image's own registry wins over global.imageRegistry (templates/_images.tpl:40-55)", () => {
@@ -385,5 +387,15 @@ test("trusted-sources: a registry or image value the table does not compose, unk
   expect(messages(s).map((m) => m.split("; trusted sources live")[0])).toEqual([
     `prod1-monitoring-kube-prometheus-stack: values.prometheus.prometheusSpec.thanos.image ${UNKNOWN} is not a trusted source of chart images (mirror.livemall.internal)`,
     `prod1-monitoring-kube-prometheus-stack: values.prometheusOperator.prometheusDefaultBaseImageRegistry ${UNKNOWN} is not a trusted source of chart images (mirror.livemall.internal)`,
+  ]);
+});
+
+test("trusted-sources: the CSI chart's other images keep their repositories (only the shared registry moves)", () => {
+  const s = structuredClone(stacks.get("prod1")!);
+  release(s, "prod1-disk-csi-driver").props.values.images.externalProvisioner = { repo: "evilorg/csi-provisioner" };
+  expect(messages(s).map((m) => m.split("; only the registry")[0])).toEqual([
+    "prod1-disk-csi-driver: chart alibaba-cloud-csi-driver 1.36.2 pulls images.externalProvisioner from mirror.livemall.internal/registry-cn-shanghai-vpc.ack.aliyuncs.com/evilorg/csi-provisioner: images.externalProvisioner.repo=evilorg/csi-provisioner is not the chart's repository acs/csi-provisioner, nor listed in chartImageRepositories (docker.io/apache/skywalking-oap-server, docker.io/apache/skywalking-ui)",
+    // The pool's node-plugin DaemonSet is composed from the values merged with nodePools.default, so it is named too.
+    "prod1-disk-csi-driver: chart alibaba-cloud-csi-driver 1.36.2 pulls nodePools.default merged over the values: images.externalProvisioner from mirror.livemall.internal/registry-cn-shanghai-vpc.ack.aliyuncs.com/evilorg/csi-provisioner: images.externalProvisioner.repo=evilorg/csi-provisioner is not the chart's repository acs/csi-provisioner, nor listed in chartImageRepositories (docker.io/apache/skywalking-oap-server, docker.io/apache/skywalking-ui)",
   ]);
 });
