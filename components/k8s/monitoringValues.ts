@@ -70,7 +70,7 @@ export interface MonitoringSettings {
 /**
  * The chart's image `registry` values, by upstream host. Paths and defaults: kube-prometheus-stack 87.12.5
  * values.yaml (prometheus-community/helm-charts 240842e1) and its subcharts kube-state-metrics 7.5.3,
- * prometheus-node-exporter 4.55.1 (same commit) and grafana 12.7.2 (grafana-community/helm-charts b836dd8e).
+ * prometheus-node-exporter 4.55.1 (same commit) and grafana 12.7.2 (grafana-community/helm-charts grafana-12.7.2 b47a6109).
  * Each is read by a template: alertmanager/alertmanager.yaml:19, prometheus/prometheus.yaml:53,
  * prometheus-operator/deployment.yaml:50-52 (operator, config-reloader, thanosImage), admission-webhooks/job-patch/*.yaml
  * (certgen Jobs, ghcr.io); kube-state-metrics and node-exporter `_helpers.tpl` image printf. The chart's

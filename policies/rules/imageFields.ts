@@ -2,7 +2,7 @@
 // pulls them), and the images a Helm chart pulls by default. Both tables are read from upstream source
 // at a pinned version; trusted-sources (sources.ts) judges each against the pack config's lists.
 import { arr, isObj, UNKNOWN } from "./policy";
-import { turnsOn } from "./threats";
+import { subchartOn, turnsOn } from "./threats";
 
 /** A custom resource's field holding an image (or registry URL) its controller pulls, outside any container shape. */
 export interface CustomResourceImageField {
@@ -14,6 +14,8 @@ export interface CustomResourceImageField {
   source: string;
   /** A URL whose `docker://` scheme names a registry image (CDI's registry source). */
   url?: true;
+  /** A registry (host or host/path) the operator puts before its own images, judged as a prefix (KubeVirt's imageRegistry). */
+  registry?: true;
 }
 
 const PO = "prometheus-operator v0.92.1 (5d9ff4a3, the appVersion of kube-prometheus-stack 87.12.5)";
@@ -31,7 +33,12 @@ const VMI_SPEC_IMAGES = ["volumes[].containerDisk.image", "domain.firmware.kerne
  *   `domain.firmware.kernelBoot.container.image` (schema.go:231, 516, KernelBootContainer.Image :307), in a VirtualMachine's and a
  *   VirtualMachineInstanceReplicaSet's `spec.template.spec` (types.go:2030, 1675); a VirtualMachine's
  *   `spec.dataVolumeTemplates[].spec.source.registry.url` (types.go:2034).
- * - cdi.kubevirt.io (CDI): DataVolume spec.source.registry.url (DataVolumeSource.Registry :137, DataVolumeSourceRegistry.URL :202,
+ * - kubevirt.io (KV): the KubeVirt CR's `spec.imageRegistry` (KubeVirtSpec.ImageRegistry, types.go:2551: the registry virt-operator pulls
+ *   every KubeVirt component image from), a registry, judged as a prefix.
+ * - pool.kubevirt.io (KV pool/v1alpha1/types.go: VirtualMachinePoolSpec.VirtualMachineTemplate `virtualMachineTemplate`, whose `spec`
+ *   is a core/v1 VirtualMachineSpec): a VirtualMachinePool's VM template, read as a VirtualMachine's.
+ * - cdi.kubevirt.io (CDI): a DataImportCron's `spec.template` is a DataVolume (DataImportCronSpec.Template, types.go:611-613), so its
+ *   `spec.template.spec.source.registry.url` is read as a DataVolume's; DataVolume spec.source.registry.url (DataVolumeSource.Registry :137, DataVolumeSourceRegistry.URL :202,
  *   "starting with the scheme: docker, oci-archive"); VolumeImportSource spec.source.registry.url (ImportSourceType.Registry :740).
  * Tekton and Argo Workflows keep their images in containers (steps, templates), which containersIn reads already; Argo CD's
  * Application names a chart or manifests, not an image, and is refused as a delegated installer (pod-privileges).
@@ -59,6 +66,21 @@ export const CUSTOM_RESOURCE_IMAGE_FIELDS: CustomResourceImageField[] = [
     url: true,
   },
   { group: "cdi.kubevirt.io", kinds: ["DataVolume"], path: "spec.source.registry.url", source: `${CDI}:137, 202`, url: true },
+  { group: "cdi.kubevirt.io", kinds: ["DataImportCron"], path: "spec.template.spec.source.registry.url", source: `${CDI}:611-613, 202`, url: true },
+  { group: "kubevirt.io", kinds: ["KubeVirt"], path: "spec.imageRegistry", source: `${KV}/types.go:2551`, registry: true },
+  ...VMI_SPEC_IMAGES.map((p) => ({
+    group: "pool.kubevirt.io",
+    kinds: ["VirtualMachinePool"],
+    path: `spec.virtualMachineTemplate.spec.template.spec.${p}`,
+    source: "kubevirt staging/src/kubevirt.io/api/pool/v1alpha1/types.go VirtualMachinePoolSpec, VirtualMachineTemplateSpec",
+  })),
+  {
+    group: "pool.kubevirt.io",
+    kinds: ["VirtualMachinePool"],
+    path: "spec.virtualMachineTemplate.spec.dataVolumeTemplates[].spec.source.registry.url",
+    source: `kubevirt pool/v1alpha1/types.go; ${CDI}:202`,
+    url: true,
+  },
   { group: "cdi.kubevirt.io", kinds: ["VolumeImportSource"], path: "spec.source.registry.url", source: `${CDI}:740, 202`, url: true },
 ];
 
@@ -87,14 +109,14 @@ export function valuesAtPath(v: unknown, path: string): { path: string; value: u
 }
 
 /** The images a custom resource names at the known fields, with their paths; a value unknown during preview is returned as UNKNOWN. */
-export function customResourceImages(type: string, props: Record<string, unknown>): { path: string; image: string }[] {
+export function customResourceImages(type: string, props: Record<string, unknown>): { path: string; image: string; registry?: true }[] {
   const gk = groupKindOf(type);
   if (gk === undefined) return [];
   return CUSTOM_RESOURCE_IMAGE_FIELDS.filter((f) => f.group === gk.group && f.kinds.includes(gk.kind)).flatMap((f) =>
     valuesAtPath(props, f.path).flatMap(({ path, value }) => {
       if (value === UNKNOWN) return [{ path, image: UNKNOWN }];
       if (typeof value !== "string" || value === "") return [];
-      return [{ path, image: f.url ? value.replace(/^docker:\/\//i, "") : value }];
+      return [{ path, image: f.url ? value.replace(/^docker:\/\//i, "") : value, ...(f.registry ? { registry: f.registry } : {}) }];
     }),
   );
 }
@@ -118,11 +140,17 @@ export interface ChartImage {
   /** The registry when every `registry` source is empty (the CSI chart's region-derived host). */
   fallback?: string;
   repository?: ChartValueSource;
-  whole?: string;
+  /** Keys whose first non-empty string replaces the composition (ingress-nginx: `<path>.repository`, else `global.image.repository`). */
+  whole?: string[];
+  /** The whole reference the chart pulls when nothing is set, for the per-repository rule (ingress-nginx). */
+  wholeDefault?: string;
   fixed?: string;
-  when?: { key: string; default: unknown; equals?: string }[];
+  /** `subchart`: a Chart.yaml dependency condition, on unless false (subchartOn); otherwise Go template truth or `equals`. */
+  when?: { key: string; default: unknown; equals?: string; subchart?: true }[];
   /** A subchart whose images this table does not list: refused when on. */
   unlisted?: true;
+  /** Only the repository is judged here (the registry is another row's): the CSI chart's other images. */
+  repositoryOnly?: true;
 }
 
 const img = (path: string, registry: ChartValueSource[], repository: string, when?: ChartImage["when"]): ChartImage => ({
@@ -132,6 +160,8 @@ const img = (path: string, registry: ChartValueSource[], repository: string, whe
   ...(when ? { when } : {}),
 });
 const on = (key: string, def: unknown) => ({ key, default: def });
+/** A subchart's Chart.yaml `condition`: Helm keeps the subchart unless the value is the bool false (subchartOn). */
+const sub = (key: string, def: unknown) => ({ key, default: def, subchart: true as const });
 /** kube-prometheus-stack's `global.imageRegistry` (default ""), which its templates and subcharts put before an image's own registry. */
 const KPS_GLOBAL = { key: "global.imageRegistry", default: "" };
 const kpsImg = (path: string, registry: string, repository: string, when?: ChartImage["when"]) =>
@@ -146,10 +176,15 @@ const repoImg = (path: string, repository: string, when?: ChartImage["when"]): C
   repository: { key: `${path}.repository`, default: repository },
   ...(when ? { when } : {}),
 });
-/** ingress-nginx (templates/_helpers.tpl:244, controller-deployment.yaml:87): `merge <image> global.image`, `repository` whole or `registry/image`. */
+/**
+ * ingress-nginx (templates/_helpers.tpl:244, controller-deployment.yaml:87-88, job-patch/job-createSecret.yaml:48):
+ * `merge <image> global.image` (the image's own keys win, global.image fills the missing ones), then `repository`
+ * whole or `registry/image`; so `global.image.repository` is a whole reference too when the image sets none.
+ */
 const nginxImg = (path: string, image: string, when?: ChartImage["when"]): ChartImage => ({
   path,
-  whole: `${path}.repository`,
+  whole: [`${path}.repository`, "global.image.repository"],
+  wholeDefault: `registry.k8s.io/${image}`,
   registry: [
     { key: `${path}.registry`, default: "" },
     { key: "global.image.registry", default: "registry.k8s.io" },
@@ -164,6 +199,22 @@ const csiImg = (registry: "registry" | "registryVPC", fallback: string): ChartIm
   fallback,
   repository: { key: "images.plugin.repo", default: "acs/csi-plugin" },
 });
+
+/** alibaba-cloud-csi-driver 1.36.2 values.yaml:118-155: each image's `repo` besides `plugin`'s. */
+const CSI_REPOS: Record<string, string> = {
+  controller: "acs/csi-plugin",
+  pluginInit: "acs/csi-plugin",
+  localController: "acs/local-csi-driver",
+  localPlugin: "acs/local-csi-driver",
+  externalAttacher: "acs/csi-attacher",
+  externalProvisioner: "acs/csi-provisioner",
+  externalResizer: "acs/csi-resizer",
+  externalSnapshotter: "acs/csi-snapshotter",
+  externalSnapshotController: "acs/snapshot-controller",
+  pluginRegistrar: "acs/csi-node-driver-registrar",
+  ossfs: "acs/csi-ossfs",
+  ossfs2: "acs/csi-ossfs2",
+};
 
 /**
  * Every image each chart the program installs pulls, read from the chart's source at the pinned version:
@@ -212,30 +263,30 @@ export const CHART_IMAGE_VALUES: Record<string, { version: string; images: Chart
       ]),
       kpsImg("prometheus.prometheusSpec.image", "quay.io", "prometheus/prometheus", [on("prometheus.enabled", true)]),
       kpsImg("thanosRuler.thanosRulerSpec.image", "quay.io", "thanos/thanos", [on("thanosRuler.enabled", false)]),
-      kpsImg("kube-state-metrics.image", "registry.k8s.io", "kube-state-metrics/kube-state-metrics", [on("kubeStateMetrics.enabled", true)]),
+      kpsImg("kube-state-metrics.image", "registry.k8s.io", "kube-state-metrics/kube-state-metrics", [sub("kubeStateMetrics.enabled", true)]),
       kpsImg("kube-state-metrics.kubeRBACProxy.image", "quay.io", "brancz/kube-rbac-proxy", [
-        on("kubeStateMetrics.enabled", true),
+        sub("kubeStateMetrics.enabled", true),
         on("kube-state-metrics.kubeRBACProxy.enabled", false),
       ]),
-      kpsImg("prometheus-node-exporter.image", "quay.io", "prometheus/node-exporter", [on("nodeExporter.enabled", true)]),
+      kpsImg("prometheus-node-exporter.image", "quay.io", "prometheus/node-exporter", [sub("nodeExporter.enabled", true)]),
       kpsImg("prometheus-node-exporter.kubeRBACProxy.image", "quay.io", "brancz/kube-rbac-proxy", [
-        on("nodeExporter.enabled", true),
+        sub("nodeExporter.enabled", true),
         on("prometheus-node-exporter.kubeRBACProxy.enabled", false),
       ]),
       // Rendered when any of its fixes is on (daemonset.yaml:41-42): judged whatever they say.
-      kpsImg("prometheus-node-exporter.permissionInitContainer.image", "quay.io", "prometheus/busybox", [on("nodeExporter.enabled", true)]),
-      kpsImg("grafana.image", "docker.io", "grafana/grafana", [on("grafana.enabled", true)]),
-      kpsImg("grafana.sidecar.image", "quay.io", "kiwigrid/k8s-sidecar", [on("grafana.enabled", true)]),
-      kpsImg("grafana.initChownData.image", "docker.io", "library/busybox", [on("grafana.enabled", true), on("grafana.initChownData.enabled", true)]),
+      kpsImg("prometheus-node-exporter.permissionInitContainer.image", "quay.io", "prometheus/busybox", [sub("nodeExporter.enabled", true)]),
+      kpsImg("grafana.image", "docker.io", "grafana/grafana", [sub("grafana.enabled", true)]),
+      kpsImg("grafana.sidecar.image", "quay.io", "kiwigrid/k8s-sidecar", [sub("grafana.enabled", true)]),
+      kpsImg("grafana.initChownData.image", "docker.io", "library/busybox", [sub("grafana.enabled", true), on("grafana.initChownData.enabled", true)]),
       img("grafana.downloadDashboardsImage", [KPS_GLOBAL, { key: "grafana.downloadDashboardsImage.registry", default: "docker.io" }], "curlimages/curl", [
-        on("grafana.enabled", true),
+        sub("grafana.enabled", true),
       ]),
-      kpsImg("grafana.testFramework.image", "docker.io", "bats/bats", [on("grafana.enabled", true), on("grafana.testFramework.enabled", true)]),
+      kpsImg("grafana.testFramework.image", "docker.io", "bats/bats", [sub("grafana.enabled", true), on("grafana.testFramework.enabled", true)]),
       kpsImg("grafana.imageRenderer.image", "docker.io", "grafana/grafana-image-renderer", [
-        on("grafana.enabled", true),
+        sub("grafana.enabled", true),
         on("grafana.imageRenderer.enabled", false),
       ]),
-      { path: "prometheus-windows-exporter", unlisted: true, when: [on("windowsMonitoring.enabled", false)] },
+      { path: "prometheus-windows-exporter", unlisted: true, when: [sub("windowsMonitoring.enabled", false)] },
     ],
   },
   "ingress-nginx": {
@@ -267,7 +318,17 @@ export const CHART_IMAGE_VALUES: Record<string, { version: string; images: Chart
   },
   "alibaba-cloud-csi-driver": {
     version: "1.36.2",
-    images: [csiImg("registryVPC", "registry-<deploy.regionID>-vpc.ack.aliyuncs.com"), csiImg("registry", "registry-<deploy.regionID>.ack.aliyuncs.com")],
+    images: [
+      csiImg("registryVPC", "registry-<deploy.regionID>-vpc.ack.aliyuncs.com"),
+      csiImg("registry", "registry-<deploy.regionID>.ack.aliyuncs.com"),
+      // The other images share that registry (values.yaml:115-155, templates/_utils.tpl:30): their repositories are judged.
+      ...Object.entries(CSI_REPOS).map(([name, repo]) => ({
+        ...csiImg("registryVPC", "registry-<deploy.regionID>-vpc.ack.aliyuncs.com"),
+        path: `images.${name}`,
+        repository: { key: `images.${name}.repo`, default: repo },
+        repositoryOnly: true as const,
+      })),
+    ],
   },
   "skywalking-helm": {
     version: "4.7.0",
@@ -282,9 +343,9 @@ export const CHART_IMAGE_VALUES: Record<string, { version: string; images: Chart
       repoImg("oap.image", "skywalking.docker.scarf.sh/apache/skywalking-oap-server"),
       repoImg("ui.image", "skywalking.docker.scarf.sh/apache/skywalking-ui"),
       repoImg("satellite.image", "skywalking.docker.scarf.sh/apache/skywalking-satellite", [on("satellite.enabled", false)]),
-      { path: "elasticsearch", unlisted: true, when: [on("elasticsearch.enabled", true)] },
-      { path: "postgresql", unlisted: true, when: [on("postgresql.enabled", false)] },
-      { path: "banyandb", unlisted: true, when: [on("banyandb.enabled", false)] },
+      { path: "elasticsearch", unlisted: true, when: [sub("elasticsearch.enabled", true)] },
+      { path: "postgresql", unlisted: true, when: [sub("postgresql.enabled", false)] },
+      { path: "banyandb", unlisted: true, when: [sub("banyandb.enabled", false)] },
     ],
   },
   "ks-core": {
@@ -301,23 +362,23 @@ export const CHART_IMAGE_VALUES: Record<string, { version: string; images: Chart
       ksImg("redis.image", "kubesphere/redis"),
       ksImg("ksExtensionRepository.image", "kubesphere/ks-extensions-museum", [on("ksExtensionRepository.enabled", true)]),
       ksImg("ksCRDs.kubectl.image", "kubesphere/kubectl"),
-      ksImg("redisHA.image", "kubesphere/redis", [on("redisHA.enabled", false)]),
-      ksImg("redisHA.haproxy.image", "kubesphere/haproxy", [on("redisHA.enabled", false), on("redisHA.haproxy.enabled", true)]),
+      ksImg("redisHA.image", "kubesphere/redis", [sub("redisHA.enabled", false)]),
+      ksImg("redisHA.haproxy.image", "kubesphere/haproxy", [sub("redisHA.enabled", false), on("redisHA.haproxy.enabled", true)]),
       img("redisHA.sysctlImage", [{ key: "redisHA.sysctlImage.registry", default: "docker.io" }, KS_GLOBAL], "busybox", [
-        on("redisHA.enabled", false),
+        sub("redisHA.enabled", false),
         on("redisHA.sysctlImage.enabled", false),
       ]),
       {
         path: "redisHA.exporter.image",
         repository: { key: "redisHA.exporter.image", default: "oliver006/redis_exporter" },
         registry: [KS_GLOBAL],
-        when: [on("redisHA.enabled", false), on("redisHA.exporter.enabled", false)],
+        when: [sub("redisHA.enabled", false), on("redisHA.exporter.enabled", false)],
       },
-      { path: "redisHA.restore.s3.source", fixed: "s3cmd/s3cmd:latest", when: [on("redisHA.enabled", false), on("redisHA.restore.s3.source", "")] },
+      { path: "redisHA.restore.s3.source", fixed: "s3cmd/s3cmd:latest", when: [sub("redisHA.enabled", false), on("redisHA.restore.s3.source", "")] },
       {
         path: "redisHA.restore.ssh.source",
         fixed: "lgatica/openssh-client:latest",
-        when: [on("redisHA.enabled", false), on("redisHA.restore.ssh.source", "")],
+        when: [sub("redisHA.enabled", false), on("redisHA.restore.ssh.source", "")],
       },
     ],
   },
@@ -344,7 +405,58 @@ export interface ChartImagePull {
   /** The value keys the release set that the reference took. */
   set: string[];
   unlisted?: true;
+  /**
+   * The repository the reference names, for the per-repository rule: `split` (a registry value, then this repository
+   * value, which must be the chart's default or granted) or `whole` (a whole reference, whose repository must end with
+   * the chart's default or a granted one, only the registry before it moved). Absent for a fixed reference.
+   */
+  repository?: { form: "split" | "whole"; key: string; value: string; default: string };
+  /** Only the repository is judged (ChartImage.repositoryOnly). */
+  repositoryOnly?: true;
+  /** A value at an image key that is not a string (a map where the chart reads a string): named, not composed. */
+  notString?: string;
+  /** A value the chart renders as raw YAML through `tpl`, given as a string: refused (see RAW_YAML_VALUES). */
+  rawString?: string;
 }
+
+/**
+ * Values a chart renders as raw YAML into a pod or a custom resource's spec, through `tpl` on the value itself (a string is
+ * parsed as YAML there, so it can carry containers and images the pack cannot read) or `tpl (toYaml ...)` (a list or map,
+ * whose containers trusted-sources judges; a string there is never a valid container list). A string at one is refused.
+ * Read from the pinned chart sources (the same commits CHART_IMAGE_VALUES cites).
+ */
+export const RAW_YAML_VALUES: Record<string, { path: string; source: string }[]> = {
+  "fluent-bit": [{ path: "extraContainers", source: "templates/_pod.tpl:135-140 (tpl on a string, toYaml on a list)" }],
+  "ingress-nginx": [
+    { path: "controller.extraInitContainers", source: "templates/controller-deployment.yaml:194, controller-daemonset.yaml:188" },
+    { path: "defaultBackend.extraVolumes", source: "templates/default-backend-deployment.yaml:121" },
+  ],
+  "kube-prometheus-stack": [
+    { path: "prometheus.prometheusSpec.containers", source: "templates/prometheus/prometheus.yaml:389-391" },
+    { path: "prometheus.prometheusSpec.initContainers", source: "templates/prometheus/prometheus.yaml:393-395" },
+    { path: "prometheus.prometheusSpec.additionalConfigString", source: "templates/prometheus/prometheus.yaml:589-590 (into the Prometheus spec)" },
+    { path: "alertmanager.alertmanagerSpec.additionalConfigString", source: "templates/alertmanager/alertmanager.yaml:239-240" },
+    { path: "thanosRuler.thanosRulerSpec.additionalConfigString", source: "templates/thanos-ruler/ruler.yaml:319-320" },
+    { path: "grafana.extraContainers", source: "charts/grafana templates/_pod.tpl:1541-1542 (tpl on the value)" },
+    { path: "grafana.extraInitContainers", source: "charts/grafana templates/_pod.tpl:595-596" },
+    { path: "kube-state-metrics.affinity", source: "charts/kube-state-metrics templates/deployment.yaml:342" },
+  ],
+};
+
+/** sprig's mergeOverwrite: `over`'s keys win, maps merged key by key (a copy; neither input changes). */
+function mergeOverwrite(base: unknown, over: unknown): unknown {
+  if (!isObj(base) || !isObj(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = k in out ? mergeOverwrite(out[k], v) : v;
+  return out;
+}
+
+/**
+ * Charts that render a set of their objects once per entry of a map, each from the values merged with that entry:
+ * alibaba-cloud-csi-driver 1.36.2 (68d4c40e) templates/plugin.yaml:1-5 renders one node-plugin DaemonSet per non-nil
+ * `nodePools.<pool>` from `mergeOverwrite (deepCopy .Values) <pool>`, so a pool's `images` or `deploy` moves its images.
+ */
+const PER_ENTRY: Record<string, string> = { "alibaba-cloud-csi-driver": "nodePools" };
 
 /**
  * The images a release of `chart` pulls with `values`, each composed as CHART_IMAGE_VALUES says the chart does, or
@@ -354,33 +466,62 @@ export function chartImagePulls(chart: string, version: string | undefined, valu
   const known = CHART_IMAGE_VALUES[chart];
   if (known === undefined || version !== known.version) return undefined;
   const out: ChartImagePull[] = [];
-  for (const im of known.images) {
-    const keys = [...(im.when ?? []).map((w) => w.key), ...(im.whole ? [im.whole] : []), ...(im.registry ?? []).map((r) => r.key)];
+  for (const { path, source } of RAW_YAML_VALUES[chart] ?? []) {
+    const v = valueAt(values, path);
+    if (typeof v === "string" && v !== "" && v !== UNKNOWN) out.push({ path, rawString: source, defaults: [], set: [path] });
+  }
+  out.push(...composeAll(known.images, values, ""));
+  const per = PER_ENTRY[chart];
+  const entries = per === undefined ? undefined : valueAt(values, per);
+  if (per !== undefined && entries === UNKNOWN) out.push({ path: per, unknown: `values.${per}`, defaults: [], set: [] });
+  else if (per !== undefined && isObj(entries))
+    for (const [k, entry] of Object.entries(entries)) {
+      if (entry === null || entry === undefined) continue;
+      if (entry === UNKNOWN) {
+        out.push({ path: `${per}.${k}`, unknown: `values.${per}.${k}`, defaults: [], set: [] });
+        continue;
+      }
+      out.push(...composeAll(known.images, mergeOverwrite(values, entry), `${per}.${k}`));
+    }
+  return out;
+}
+
+/** Each image composed from `values`; `entry` (`nodePools.default`) names a per-entry composition, whose own keys are named under it. */
+function composeAll(images: ChartImage[], values: unknown, entry: string): ChartImagePull[] {
+  const out: ChartImagePull[] = [];
+  const label = (k: string) => (entry === "" ? k : `${entry} merged over the values: ${k}`);
+  for (const im of images) {
+    // A repository-only row names only its repository unknown (its registry is the other rows').
+    const keys = [...(im.when ?? []).map((w) => w.key), ...(im.whole ?? []), ...(im.repositoryOnly ? [] : (im.registry ?? []).map((r) => r.key))];
     if (im.repository) keys.push(im.repository.key);
     const unknown = values === UNKNOWN ? "values" : keys.find((k) => valueAt(values, k) === UNKNOWN);
+    const path = label(im.path);
     if (unknown !== undefined) {
-      out.push({ path: im.path, unknown: unknown === "values" ? unknown : `values.${unknown}`, defaults: [], set: [] });
+      out.push({ path, unknown: unknown === "values" ? unknown : `values.${unknown}`, defaults: [], set: [] });
       continue;
     }
     const switchedOn = (im.when ?? []).every((w) => {
       const v = valueAt(values, w.key) ?? w.default;
+      if (w.subchart) return subchartOn(v);
       return w.equals === undefined ? turnsOn(v) : v === w.equals;
     });
     if (!switchedOn) continue;
     if (im.unlisted) {
-      out.push({ path: im.path, defaults: [], set: [], unlisted: true });
+      out.push({ path, defaults: [], set: [], unlisted: true });
       continue;
     }
     if (im.fixed !== undefined) {
-      out.push({ path: im.path, reference: im.fixed, defaults: [`${im.path} (fixed in the chart's templates)=${im.fixed}`], set: [] });
+      out.push({ path, reference: im.fixed, defaults: [`${im.path} (fixed in the chart's templates)=${im.fixed}`], set: [] });
       continue;
     }
     const defaults: string[] = [];
     const set: string[] = [];
+    let notString: string | undefined;
     // Effective value: the release's (when it sets one) or the chart's default.
     const take = (src: ChartValueSource): string | null => {
       const v = valueAt(values, src.key);
       if (v === undefined || v === null) return src.default;
+      if (typeof v !== "string") notString ??= `values.${src.key} is ${Array.isArray(v) ? "a list" : typeof v === "object" ? "a map" : `a ${typeof v}`}`;
       return typeof v === "string" ? v : String(v);
     };
     const note = (src: ChartValueSource, v: string | null) => {
@@ -388,9 +529,18 @@ export function chartImagePulls(chart: string, version: string | undefined, valu
       if (given === undefined || given === null) defaults.push(`${src.key}=${v ?? "null"}`);
       else set.push(src.key);
     };
-    const whole = im.whole === undefined ? undefined : valueAt(values, im.whole);
-    if (typeof whole === "string" && whole !== "") {
-      out.push({ path: im.path, reference: whole, defaults, set: [im.whole!] });
+    const wholeKey = (im.whole ?? []).find((k) => {
+      const w = valueAt(values, k);
+      return typeof w === "string" && w !== "";
+    });
+    if (wholeKey !== undefined) {
+      out.push({
+        path,
+        reference: valueAt(values, wholeKey) as string,
+        defaults,
+        set: [wholeKey],
+        repository: { form: "whole", key: wholeKey, value: valueAt(values, wholeKey) as string, default: im.wholeDefault ?? "" },
+      });
       continue;
     }
     let registry: string | undefined;
@@ -408,8 +558,21 @@ export function chartImagePulls(chart: string, version: string | undefined, valu
     }
     const repo = im.repository ? take(im.repository) : null;
     if (im.repository) note(im.repository, repo);
+    if (notString !== undefined) {
+      out.push({ path, notString, defaults, set });
+      continue;
+    }
     const reference = registry === undefined ? (repo ?? "") : `${registry.replace(/\/+$/, "")}/${repo ?? ""}`;
-    out.push({ path: im.path, reference, defaults, set });
+    const repository =
+      im.repository === undefined
+        ? undefined
+        : {
+            form: registry === undefined ? ("whole" as const) : ("split" as const),
+            key: im.repository.key,
+            value: repo ?? "",
+            default: im.repository.default ?? "",
+          };
+    out.push({ path, reference, defaults, set, ...(repository ? { repository } : {}), ...(im.repositoryOnly ? { repositoryOnly: true as const } : {}) });
   }
   return out;
 }

@@ -6,7 +6,7 @@
 // host in a stack file alone is a violation.
 import { arr, ConfigProperty, EnforcementLevel, isObj, MASK, obj, PolicyResource, StackPolicy, str, tags, TYPES, UNKNOWN, withDefaults } from "./policy";
 import { ABSOLUTE_URL, carriesPodLike, chartRef, containersIn, podSpecsIn } from "./threats";
-import { CHART_IMAGE_VALUES, chartImagePulls, customResourceImages } from "./imageFields";
+import { CHART_IMAGE_VALUES, type ChartImagePull, chartImagePulls, customResourceImages } from "./imageFields";
 
 /** Tags the cluster component puts on every master and worker (components/cluster/cluster.ts). */
 export const PACKAGE_REPOSITORY_TAG = "platform:package-repository";
@@ -27,6 +27,12 @@ export interface TrustedSourcesConfig {
   chartRepositories: string[];
   /** Prefixes (host or host/path) a Helm release's image values may name: the charts' own images, through the mirror. */
   chartImageRegistries: string[];
+  /**
+   * Repositories a chart image may name besides the chart's default (CHART_IMAGE_VALUES): a registry-relative one
+   * (`prometheus/prometheus-fork`, where the chart puts a registry value before it) or a whole one (`docker.io/apache/skywalking-ui`,
+   * which a whole reference must end with, behind a trusted chart image registry).
+   */
+  chartImageRepositories: string[];
 }
 
 export const TRUSTED_SOURCES_SCHEMA: Record<keyof TrustedSourcesConfig, ConfigProperty> = {
@@ -56,25 +62,42 @@ export const TRUSTED_SOURCES_SCHEMA: Record<keyof TrustedSourcesConfig, ConfigPr
     description: "Prefixes a Helm release's image values (registry, repository, image) may name",
     default: [],
   },
+  chartImageRepositories: {
+    type: "array",
+    items: { type: "string" },
+    description: "Repositories a chart image may name besides the chart's default (registry-relative, or whole host/path)",
+    default: [],
+  },
 };
 
+/** Keys whose string value is a registry a chart puts before a repository: `registry`, `registryVPC` (the CSI driver), `*Registry` (`imageRegistry`, `prometheusDefaultBaseImageRegistry`). */
+const REGISTRY_KEY = /^(registry|registryVPC|.+Registry)$/;
+/** Keys whose string value is a whole image reference (a container's `image`, a Thanos `baseImage`, `prometheusDefaultBaseImage`). */
+const IMAGE_KEY = /^(image|baseImage|.+Image)$/;
+
 /**
- * The image sources a Helm release's values name, with their paths: a string `registry` (the host, or
- * host/path, the chart puts before its repository), and a string `repository` or `image` whose first
- * component is a host (has a '.' or ':' or is localhost, as distribution/reference reads it); a repository
- * relative to a registry value is that registry's business. The images the chart composes from these and
- * its own defaults are judged whole by chartImagePulls (CHART_IMAGE_VALUES, imageFields.ts).
+ * The image sources a Helm release's values name, with their paths: a string at a registry key (REGISTRY_KEY: the
+ * host, or host/path, the chart puts before its repository), a `repository` whose first component is a host (has a
+ * '.' or ':' or is localhost, as distribution/reference reads it), and a string at an image key (IMAGE_KEY: a
+ * container's `image` in extraContainers or prometheusSpec.containers, thanos.image, baseImage) read as a whole
+ * reference (no host: docker.io). `composed` holds the keys CHART_IMAGE_VALUES composes (`controller.image.image`,
+ * a registry-relative repository), judged there instead. The images the chart composes from these and its own
+ * defaults are judged whole by chartImagePulls (CHART_IMAGE_VALUES, imageFields.ts).
  */
-export function chartImageSources(values: unknown, path = "values"): { path: string; source: string }[] {
-  if (Array.isArray(values)) return values.flatMap((x, i) => chartImageSources(x, `${path}[${i}]`));
+export function chartImageSources(values: unknown, composed: Set<string> = new Set(), path = "values"): { path: string; source: string }[] {
+  if (Array.isArray(values)) return values.flatMap((x, i) => chartImageSources(x, composed, `${path}[${i}]`));
   if (typeof values !== "object" || values === null) return [];
   return Object.entries(values as Record<string, unknown>).flatMap(([k, x]) => {
     const at = `${path}.${k}`;
-    if (typeof x !== "string") return chartImageSources(x, at);
+    if (typeof x !== "string") return chartImageSources(x, composed, at);
+    if (x === "") return [];
     const first = x.split("/")[0];
     const isHost = first.includes(".") || first.includes(":") || first === "localhost";
-    if (k === "registry" && x !== "") return [{ path: at, source: x.toLowerCase() }];
-    if ((k === "repository" || k === "image") && x.includes("/") && isHost) return [{ path: at, source: x.toLowerCase() }];
+    if (REGISTRY_KEY.test(k)) return [{ path: at, source: x === UNKNOWN ? x : x.toLowerCase() }];
+    if (k === "repository" && x.includes("/") && isHost) return [{ path: at, source: x.toLowerCase() }];
+    // A value unknown during preview where the table composes (`image` of `image.repository`) is named by chartImagePulls.
+    const composedHere = composed.has(at) || [...composed].some((c) => c.startsWith(`${at}.`));
+    if (IMAGE_KEY.test(k) && !composedHere) return [{ path: at, source: x === UNKNOWN ? x : imageRepositoryOf(x) }];
     return [];
   });
 }
@@ -145,6 +168,17 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
   const mirrorOk = trustedBy(c.imageRepositories);
   const chartOk = trustedBy(c.chartRepositories);
   const chartImageOk = trustedBy(c.chartImageRegistries);
+  // The per-repository rule: only the registry of a chart image may move (to a trusted chart image registry); its
+  // repository stays the chart's default unless chartImageRepositories grants another.
+  const repositoryOk = (r: NonNullable<ChartImagePull["repository"]>, reference: string) => {
+    const allowed = [r.default, ...c.chartImageRepositories];
+    if (r.form === "split") return allowed.includes(r.value);
+    const repo = imageRepositoryOf(reference);
+    return allowed.some((a) => {
+      const want = imageRepositoryOf(a);
+      return repo === want || repo.endsWith(`/${want}`);
+    });
+  };
   const fix = "trusted sources live in the pack config (policies/config/prod.json or nonprod.json, trusted-sources), not in the stack file";
   return {
     name: "trusted-sources",
@@ -179,13 +213,13 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
         // operator pulls outside any container shape; a field a container walk below already judges is not judged twice.
         if (r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/")) {
           const judged = carriesPodLike(r) ? new Set(containersIn({ ...r.props, metadata: undefined }).map(({ path }) => `${path}.image`)) : new Set<string>();
-          for (const { path, image } of customResourceImages(r.type, { ...r.props, metadata: undefined })) {
+          for (const { path, image, registry } of customResourceImages(r.type, { ...r.props, metadata: undefined })) {
             if (judged.has(path)) continue;
             if (image === UNKNOWN) {
               report(`${r.name}: ${path} ${UNKNOWN}, an image its operator pulls, so its registry cannot be checked (${c.imageRegistries.join(", ")})`, r.urn);
               continue;
             }
-            const repo = imageRepositoryOf(image);
+            const repo = registry ? image.toLowerCase().replace(/\/+$/, "") : imageRepositoryOf(image);
             if (!imageOk(repo))
               report(`${r.name}: ${path} pulls ${image} (${repo}), not from a trusted registry (${c.imageRegistries.join(", ")}); ${fix}`, r.urn);
           }
@@ -231,7 +265,13 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
               report(`${r.name}: chart repository ${repo} is not trusted (${c.chartRepositories.join(", ") || "none listed"}); ${fix}`, r.urn);
           // The charts' own images, where the release's values name them (the platform's mirror).
           const refused = new Set<string>();
-          for (const { path, source } of chartImageSources(r.props.values))
+          const ref = chartRef(chart, str(r.props.version));
+          const composed = new Set(
+            (CHART_IMAGE_VALUES[ref.name]?.images ?? []).flatMap((im) =>
+              [...(im.whole ?? []), ...(im.repository ? [im.repository.key] : [])].map((k) => `values.${k}`),
+            ),
+          );
+          for (const { path, source } of chartImageSources(r.props.values, composed))
             if (!chartImageOk(source)) {
               refused.add(path);
               report(
@@ -241,7 +281,6 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
             }
           // Every image the chart pulls, as its templates compose it from the release's values and the chart's defaults
           // (CHART_IMAGE_VALUES), so an image left at the chart's default registry is refused too.
-          const ref = chartRef(chart, str(r.props.version));
           if (ref.local || chart === "") continue; // pod-privileges refuses a local or unnamed chart
           // A stack rule sees a release's values masked when any of them is secret (the host's ks-core, for its JWT
           // secret): then the chart's version is still checked against the table, its values cannot be.
@@ -260,14 +299,29 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
           if (r.props.values === MASK) continue;
           for (const p of pulls) {
             if (p.unknown !== undefined) report(`${r.name}: chart ${at} image ${p.path}: ${p.unknown} ${UNKNOWN}, so its registry cannot be checked`, r.urn);
+            else if (p.rawString !== undefined)
+              report(
+                `${r.name}: chart ${at} values.${p.path} is a string, which the chart renders as raw YAML (${p.rawString}), so the containers and images in it cannot be checked; give it as a list or map`,
+                r.urn,
+              );
+            else if (p.notString !== undefined)
+              report(`${r.name}: chart ${at} image ${p.path}: ${p.notString} where the chart reads a string, so its reference cannot be checked`, r.urn);
             else if (p.unlisted)
               report(`${r.name}: chart ${at} turns on ${p.path}, a subchart whose images the pack has not read (CHART_IMAGE_VALUES); keep it off`, r.urn);
-            else if (p.reference !== undefined && !chartImageOk(imageRepositoryOf(p.reference))) {
+            else if (p.reference !== undefined && !p.repositoryOnly && !chartImageOk(imageRepositoryOf(p.reference))) {
               // A value the release set that the check above already refused is not named twice.
               if (p.set.some((k) => refused.has(`values.${k}`))) continue;
-              const how = p.defaults.length > 0 ? `left at the chart's default ${p.defaults.join(", ")}` : `set by the release (${p.set.join(", ")})`;
+              const how = [
+                ...(p.set.length > 0 ? [`set by the release (${p.set.join(", ")})`] : []),
+                ...(p.defaults.length > 0 ? [`left at the chart's default ${p.defaults.join(", ")}`] : []),
+              ].join(" and ");
               report(
                 `${r.name}: chart ${at} pulls ${p.path} from ${p.reference}, ${how}, not under a trusted source of chart images (${c.chartImageRegistries.join(", ") || "none listed"}); the program overrides each chart image through the mirror (components/k8s/images.ts), and ${fix}`,
+                r.urn,
+              );
+            } else if (p.reference !== undefined && p.repository !== undefined && !repositoryOk(p.repository, p.reference)) {
+              report(
+                `${r.name}: chart ${at} pulls ${p.path} from ${p.reference}: ${p.repository.key}=${p.repository.value} is not the chart's repository ${p.repository.default}${p.repository.form === "whole" ? " behind a trusted chart image registry" : ""}, nor listed in chartImageRepositories (${c.chartImageRepositories.join(", ") || "none listed"}); only the registry may move, to the mirror, and ${fix}`,
                 r.urn,
               );
             }

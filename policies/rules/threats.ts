@@ -542,6 +542,16 @@ export function turnsOn(x: unknown): boolean {
   return x !== undefined && x !== null && x !== false && x !== 0 && x !== "";
 }
 
+/**
+ * Whether a subchart whose Chart.yaml `condition` reads `v` (the release's value, else the parent chart's default) is
+ * installed. Helm (helm.sh/helm/v3 v3.21.4 pkg/chartutil/dependencies.go:48-70, processDependencyConditions, after
+ * :166-169 sets every dependency enabled) takes the first condition path holding a bool and only a bool: a non-bool
+ * value (0, "", "false", a map) is ignored with a warning and the subchart stays on. So it is off only for `false`.
+ */
+export function subchartOn(v: unknown): boolean {
+  return v !== false;
+}
+
 /** Keys that hand a pod the node when on (pod spec, container securityContext, or a chart value of that name); `hostProcess` is windowsOptions'. */
 const HOST_KEYS = ["privileged", "hostNetwork", "hostPID", "hostIPC", "allowPrivilegeEscalation", "hostPort", "hostProcess"];
 
@@ -654,7 +664,7 @@ export interface ChartPrivilegeValue {
   default: unknown;
   /** What the chart renders from it. */
   renders: string;
-  /** Only when this path is on (its default in `conditionDefault`): a subchart's switch. */
+  /** Only when this subchart condition (Chart.yaml `condition`, judged by subchartOn) is on (its default in `conditionDefault`). */
   condition?: string;
   conditionDefault?: unknown;
 }
@@ -803,7 +813,12 @@ export function chartPrivileges(chart: string, version: string | undefined, valu
     const v = set === undefined ? p.default : set;
     // A list (daemonSetVolumes) is judged by what it holds, anything else by Go template truth.
     const on = Array.isArray(v) ? privilegesIn(v).length > 0 : turnsOn(v);
-    if (!turnsOn(cond) || !on || named.some((n) => n === p.path || n.startsWith(`${p.path}.`) || n.startsWith(`${p.path}[`))) continue;
+    if (
+      !(p.condition === undefined ? turnsOn(cond) : subchartOn(cond)) ||
+      !on ||
+      named.some((n) => n === p.path || n.startsWith(`${p.path}.`) || n.startsWith(`${p.path}[`))
+    )
+      continue;
     out.push(`${p.path}${set === undefined ? " (chart default)" : ""}: ${p.renders}`);
   }
   return out;

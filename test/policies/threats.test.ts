@@ -548,6 +548,17 @@ describe("pod-privileges (T11): charts by URL, charts never reviewed, values the
     expect(messages(on, p())).toHaveLength(1);
   });
 
+  test('a nodeExporter.enabled that is not the bool false keeps node-exporter on, as Helm does (0, "", "false")', () => {
+    // helm v3.21.4 pkg/chartutil/dependencies.go:58-64: a non-bool condition value is ignored and the subchart stays enabled;
+    // helm template of kube-prometheus-stack 87.12.5 with nodeExporter.enabled "" renders the node-exporter DaemonSet.
+    for (const enabled of [0, "", "false"]) {
+      const v = mutated((s) => release(s, "metrics", { chart: "kube-prometheus-stack", version: "87.12.5", values: { nodeExporter: { enabled } } }));
+      expect(messages(v, p())).toEqual([
+        `metrics: commerce/metrics asks for the node (prometheus-node-exporter.hostNetwork (chart default): hostNetwork, prometheus-node-exporter.hostPID (chart default): hostPID, prometheus-node-exporter.hostRootFsMount.enabled (chart default): hostPath /) ${NOT_LISTED}`,
+      ]);
+    }
+  });
+
   test("the CSI chart renders its privileged node plugin whenever plugin.enabled, whichever driver is on: a second release with csi.disk.enabled false is refused", () => {
     const second = (values: Record<string, unknown>) =>
       mutated((s) =>
