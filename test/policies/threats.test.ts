@@ -90,6 +90,27 @@ describe("docs/policy-pack.md: one row per rule, each naming threat rows that ex
     expect(new Set(names).size).toBe(names.length);
   });
 
+  test("the resource rules the doc names are the pack's (credential-endpoints among them: it runs before a master is created, M-2)", () => {
+    const text = read("policy-pack.md").join(" ");
+    const sentence = /Nine are resource rules \(([^)]*)\)/.exec(text)![1];
+    const named = [...sentence.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]);
+    const resourceRules = [
+      "no-public-ip-on-nodes",
+      "no-open-admin-ports",
+      "deletion-protection",
+      "approved-instance-types",
+      "credential-endpoints",
+      "pod-privileges",
+      "no-public-load-balancers",
+      "platform-namespaces",
+      "metadata-guard",
+    ];
+    expect(named).toEqual(resourceRules);
+    expect(POLICY_DEFINITIONS.filter((d) => d.scope === "resource").map((d) => d.name)).toEqual(resourceRules);
+    expect(text).toContain("the other thirteen are stack rules");
+    expect(POLICY_DEFINITIONS.filter((d) => d.scope === "stack")).toHaveLength(13);
+  });
+
   test.each(POLICY_DEFINITIONS.map((d) => d.name))(
     "%s: its rows exist in threat-model.md, each names it as a guard, and the rows its description cites are in its cell",
     (name) => {
