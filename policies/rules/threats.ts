@@ -25,9 +25,10 @@ const FIX = "allowed values live in the pack config (policies/config/prod.json o
 // credential-endpoints (T1-T6)
 
 /**
- * The tag a master carries with the host its user data fetches the cluster's PKI from
+ * The tag a master carries with the host a new master's user data fetches the cluster's PKI from
  * (components/cluster/cluster.ts kmsEndpointTag, from the same `secretStore.kmsUrl`): the user
- * data is a secret the pack cannot read, the tag is not (T1).
+ * data is a secret the pack cannot read, the tag is not (T1). The user data is ignoreChanges, so
+ * after an endpoint move a running master keeps the old one until it is replaced.
  */
 export const KMS_ENDPOINT_TAG = "platform:kms-endpoint";
 
