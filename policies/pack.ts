@@ -82,7 +82,7 @@ export const POLICY_DEFINITIONS: PolicyDefinition[] = [
   define("stack", SECRETS_NOT_PLAIN_SCHEMA, secretsNotPlain),
   define("stack", TRUSTED_SOURCES_SCHEMA, trustedSources),
   // From the threat model (docs/threat-model.md); each description cites its rows.
-  define("stack", CREDENTIAL_ENDPOINTS_SCHEMA, credentialEndpoints),
+  define("resource", CREDENTIAL_ENDPOINTS_SCHEMA, credentialEndpoints),
   define("resource", POD_PRIVILEGES_SCHEMA, podPrivileges),
   define("resource", NO_PUBLIC_LOAD_BALANCERS_SCHEMA, noPublicLoadBalancers),
   define("stack", NO_PUBLIC_LOAD_BALANCERS_SCHEMA, albConfigReferences),

@@ -71,12 +71,14 @@ export interface ClusterArgs {
 }
 
 /**
- * Where the masters fetch the PKI from, where credential-endpoints can read it (T1): the host of the
- * same `secretStore.kmsUrl` their user data's KMS_URL is (masterBootstrap, masterDay2), since the user
- * data is a secret the pack cannot read. Host only: ECS tag values may not hold "http://" or "https://"
- * (terraform-provider-alicloud 81c43b67 alicloud/tags.go:53-62 tagsSchemaWithIgnore). A tag is updated
- * in place on an existing instance (resource_alicloud_instance.go:500 `tags` is Optional, not ForceNew;
- * resourceAliCloudInstanceUpdate :1702-1707 calls setTags, tags.go:170-177).
+ * The KMS endpoint a new master's user data fetches the PKI from, where credential-endpoints can read it
+ * (T1): the host of the same `secretStore.kmsUrl` its user data's KMS_URL is (masterBootstrap,
+ * masterDay2), since the user data is a secret the pack cannot read. Host only: ECS tag values may not
+ * hold "http://" or "https://" (terraform-provider-alicloud 81c43b67 alicloud/tags.go:53-62
+ * tagsSchemaWithIgnore). A tag is updated in place on an existing instance (resource_alicloud_instance.go:500
+ * `tags` is Optional, not ForceNew; resourceAliCloudInstanceUpdate :1702-1707 calls setTags,
+ * tags.go:170-177) while its user data is ignoreChanges (nodePool.ts), so after an endpoint move a running
+ * master's tag names the new endpoint and it keeps using the old KMS_URL until it is replaced.
  */
 export function kmsEndpointTag(kmsUrl: string): Record<string, string> {
   return { [KMS_ENDPOINT_TAG]: new URL(kmsUrl).host };

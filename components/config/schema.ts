@@ -631,7 +631,11 @@ const secretStore = z
       .describe(
         'Delete the secret without KMS\'s 30-day recovery window (secretStore.ts). Default false in prod, true elsewhere. Set it (and `pulumi up`) before moving a prod stack to another instance or key: the provider reads it from state when it deletes (docs/runbooks/first-bring-up.md, "Moving a prod secret store").',
       ),
-    endpoint: urlKind(["https:"]).optional().describe("Default https://kms-vpc.<region>.aliyuncs.com (the VPC endpoint: no NAT traffic)."),
+    endpoint: urlKind(["https:"])
+      .optional()
+      .describe(
+        "Default https://kms-vpc.<region>.aliyuncs.com (the VPC endpoint: no NAT traffic). Its host is on every master as the `platform:kms-endpoint` tag, which `credential-endpoints` checks against the pack config (T1): the endpoint a new master gets. The masters' user data is `ignoreChanges`, so moving the endpoint updates the tag on running masters at once while they keep the old endpoint until each is replaced.",
+      ),
   })
   .strict()
   .superRefine((v, ctx) => {

@@ -8,6 +8,7 @@ import {
   PolicyStack,
   ResourcePolicy,
   StackPolicy,
+  stackOfUrn,
   str,
   tags,
   TYPES,
@@ -72,8 +73,16 @@ export const ODD_MASTERS_SCHEMA: Record<keyof OddMastersConfig, ConfigProperty> 
 
 /** Masters: instances tagged platform:role=master, or named <stack>-master-N. */
 export function masterInstances(s: PolicyStack): PolicyResource[] {
-  const named = new RegExp(`^${s.stack.replace(/[^A-Za-z0-9]/g, "\\$&")}-master-\\d+$`);
-  return s.resources.filter((r) => r.type === TYPES.instance && (tags(r)["platform:role"] === "master" || named.test(r.name)));
+  return s.resources.filter((r) => isMasterInstance(r, s.stack));
+}
+
+/**
+ * Whether one ECS instance is a master: tagged `platform:role: master`, or named `<stack>-master-<n>`
+ * (`stack` defaults to the one in its URN), so a resource policy can tell it alone, before it is created.
+ */
+export function isMasterInstance(r: PolicyResource, stack = stackOfUrn(r.urn)): boolean {
+  const named = new RegExp(`^${stack.replace(/[^A-Za-z0-9]/g, "\\$&")}-master-\\d+$`);
+  return r.type === TYPES.instance && (tags(r)["platform:role"] === "master" || named.test(r.name));
 }
 
 export function oddMasters(enforcementLevel: EnforcementLevel, config: Partial<OddMastersConfig> = {}): StackPolicy {

@@ -17,7 +17,7 @@ import {
   UNKNOWN,
   withDefaults,
 } from "./policy";
-import { masterInstances } from "./nodes";
+import { isMasterInstance } from "./nodes";
 
 const FIX = "allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file";
 
@@ -25,9 +25,10 @@ const FIX = "allowed values live in the pack config (policies/config/prod.json o
 // credential-endpoints (T1-T6)
 
 /**
- * The tag a master carries with the host its user data fetches the cluster's PKI from
+ * The tag a master carries with the host a new master's user data fetches the cluster's PKI from
  * (components/cluster/cluster.ts kmsEndpointTag, from the same `secretStore.kmsUrl`): the user
- * data is a secret the pack cannot read, the tag is not (T1).
+ * data is a secret the pack cannot read, the tag is not (T1). The user data is ignoreChanges, so
+ * after an endpoint move a running master keeps the old one until it is replaced.
  */
 export const KMS_ENDPOINT_TAG = "platform:kms-endpoint";
 
@@ -355,83 +356,115 @@ export function carriesPodLike(r: PolicyResource): boolean {
   return podLikeIn({ ...r.props, metadata: undefined }).length > 0;
 }
 
-export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: Partial<CredentialEndpointsConfig> = {}): StackPolicy {
+/**
+ * How a message shows an endpoint value: its scheme and host (`https://es.example:9200`), never its userinfo, path or
+ * query, which may hold a credential (CrossGuard prints messages as they are; only the offline preview redacts).
+ */
+export function shownEndpoint(value: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return "a value that is not a URL";
+  }
+  const hidden = [
+    u.username !== "" || u.password !== "" ? "userinfo" : "",
+    u.pathname.replace(/^\/$/, "") !== "" ? "path" : "",
+    u.search !== "" ? "query" : "",
+    u.hash !== "" ? "fragment" : "",
+  ].filter((x) => x !== "");
+  return `${u.protocol}//${u.host}${hidden.length > 0 ? ` (${hidden.join(", ")} not shown)` : ""}`;
+}
+
+/** How a message shows a `host:port` value: the host and port the URL parser reads, never userinfo. */
+export function shownHostPort(hostPort: string): string {
+  try {
+    return new URL(`tcp://${hostPort}`).host || "a value that is not host:port";
+  } catch {
+    return "a value that is not host:port";
+  }
+}
+
+export function credentialEndpoints(enforcementLevel: EnforcementLevel, config: Partial<CredentialEndpointsConfig> = {}): ResourcePolicy {
   const c = withDefaults(CREDENTIAL_ENDPOINTS_SCHEMA, config);
   return {
     name: "credential-endpoints",
     description:
       "Endpoints that receive credentials or deliver code are on the pack config's lists: the masters' KMS, by their platform:kms-endpoint tag (T1), the log-search Job's Elasticsearch/Kibana (T3), fluent-bit's Kafka brokers or Elasticsearch (T4), SkyWalking OAP's Elasticsearch (T33), the apps' Apollo meta (T5), the nodes' OS image (T6); a URL with userinfo is refused (T2).",
     enforcementLevel,
-    validateStack(s, report) {
-      const masters = new Set(masterInstances(s));
-      for (const r of s.resources) {
-        if (carriesPodLike(r)) {
-          for (const { path, container: ctr } of containersIn({ ...r.props, metadata: undefined })) {
-            for (const e of arr(ctr.env).map(obj)) {
-              const name = str(e.name) ?? "";
-              const list = ENDPOINT_ENV[name];
-              const value = str(e.value);
-              if (list !== undefined && e.valueFrom !== undefined) {
+    // A resource policy, so it runs before each resource is created, even under `pulumi up --skip-preview`
+    // (deploy.yml's path), where CrossGuard runs stack policies only after every change is applied (T1: a
+    // master with another KMS would already have fetched the PKI). Every check here reads one resource.
+    validateResource(r, report) {
+      if (carriesPodLike(r)) {
+        for (const { path, container: ctr } of containersIn({ ...r.props, metadata: undefined })) {
+          for (const e of arr(ctr.env).map(obj)) {
+            const name = str(e.name) ?? "";
+            const list = ENDPOINT_ENV[name];
+            const value = str(e.value);
+            if (list !== undefined && e.valueFrom !== undefined) {
+              report(
+                `${r.name}: container ${str(ctr.name) ?? path} env ${name} takes its value from valueFrom, which the plan cannot check; an endpoint variable must be a literal value on the pack's list (credential-endpoints.${list})`,
+                r.urn,
+              );
+              continue;
+            }
+            if (value === undefined) continue;
+            if (list !== undefined) {
+              const problem = urlProblem(value, c[list], list === "apolloMeta");
+              if (problem)
                 report(
-                  `${r.name}: container ${str(ctr.name) ?? path} env ${name} takes its value from valueFrom, which the plan cannot check; an endpoint variable must be a literal value on the pack's list (credential-endpoints.${list})`,
+                  `${r.name}: container ${str(ctr.name) ?? path} env ${name} ${shownEndpoint(value)} ${problem}; ${FIX} (credential-endpoints.${list})`,
                   r.urn,
                 );
-                continue;
-              }
-              if (value === undefined) continue;
-              if (list !== undefined) {
-                const problem = urlProblem(value, c[list], list === "apolloMeta");
+            } else if (JVM_OPTION_ENV.includes(name)) {
+              for (const [prop, url] of apolloEndpointFlags(value)) {
+                const problem = urlProblem(url, c.apolloMeta, true);
                 if (problem)
-                  report(`${r.name}: container ${str(ctr.name) ?? path} env ${name} ${value} ${problem}; ${FIX} (credential-endpoints.${list})`, r.urn);
-              } else if (JVM_OPTION_ENV.includes(name)) {
-                for (const [prop, url] of apolloEndpointFlags(value)) {
-                  const problem = urlProblem(url, c.apolloMeta, true);
-                  if (problem)
-                    report(
-                      `${r.name}: container ${str(ctr.name) ?? path} env ${name} sets -D${prop}=${url}, which ${problem}; ${FIX} (credential-endpoints.apolloMeta)`,
-                      r.urn,
-                    );
-                }
+                  report(
+                    `${r.name}: container ${str(ctr.name) ?? path} env ${name} sets -D${prop} to ${shownEndpoint(url)}, which ${problem}; ${FIX} (credential-endpoints.apolloMeta)`,
+                    r.urn,
+                  );
               }
             }
           }
-        } else if ((r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) && chartRef(str(r.props.chart) ?? "", undefined).name === "fluent-bit") {
-          const outputs = str(obj(obj(r.props.values).config).outputs);
-          if (outputs === undefined) continue;
-          for (const hp of fluentBitOutputs(outputs)) {
-            const problem = hostPortProblem(hp, c.logStores);
-            if (problem) report(`${r.name}: fluent-bit output ${hp} ${problem}; ${FIX} (credential-endpoints.logStores)`, r.urn);
-          }
-        } else if (r.type === TYPES.helmRelease && /(^|\/)skywalking-helm$/.test(str(r.props.chart) ?? "")) {
-          // OAP stores every trace there and logs in with platform:tracingElasticsearchPassword (T33)
-          const es = obj(obj(obj(r.props.values).elasticsearch).config);
-          const host = str(es.host);
-          if (host === undefined || host === "") continue;
-          const hp = `${host}:${String(obj(es.port).http ?? "")}`;
-          const problem = hostPortProblem(hp, c.tracingStores, "tracing store");
-          if (problem) report(`${r.name}: SkyWalking OAP's Elasticsearch ${hp} ${problem}; ${FIX} (credential-endpoints.tracingStores)`, r.urn);
-        } else if (r.type === TYPES.instance) {
-          const image = str(r.props.imageId);
-          if (image !== undefined && !c.osImages.includes(image))
+        }
+      } else if ((r.type === TYPES.helmRelease || r.type === TYPES.helmChartV4) && chartRef(str(r.props.chart) ?? "", undefined).name === "fluent-bit") {
+        const outputs = str(obj(obj(r.props.values).config).outputs);
+        if (outputs === undefined) return;
+        for (const hp of fluentBitOutputs(outputs)) {
+          const problem = hostPortProblem(hp, c.logStores);
+          if (problem) report(`${r.name}: fluent-bit output ${shownHostPort(hp)} ${problem}; ${FIX} (credential-endpoints.logStores)`, r.urn);
+        }
+      } else if (r.type === TYPES.helmRelease && /(^|\/)skywalking-helm$/.test(str(r.props.chart) ?? "")) {
+        // OAP stores every trace there and logs in with platform:tracingElasticsearchPassword (T33)
+        const es = obj(obj(obj(r.props.values).elasticsearch).config);
+        const host = str(es.host);
+        if (host === undefined || host === "") return;
+        const hp = `${host}:${String(obj(es.port).http ?? "")}`;
+        const problem = hostPortProblem(hp, c.tracingStores, "tracing store");
+        if (problem) report(`${r.name}: SkyWalking OAP's Elasticsearch ${shownHostPort(hp)} ${problem}; ${FIX} (credential-endpoints.tracingStores)`, r.urn);
+      } else if (r.type === TYPES.instance) {
+        const image = str(r.props.imageId);
+        if (image !== undefined && !c.osImages.includes(image))
+          report(
+            `${r.name}: boots image ${image}, not an allowed OS image (${c.osImages.join(", ") || "none listed"}); ${FIX} (credential-endpoints.osImages)`,
+            r.urn,
+          );
+        // T1: a master sends role-signed requests to its KMS and installs the PKI it returns.
+        if (isMasterInstance(r)) {
+          const host = obj(r.props.tags)[KMS_ENDPOINT_TAG];
+          const listed = `(${c.kmsEndpoints.join(", ") || "none listed"})`;
+          if (host === undefined || host === null || host === "")
             report(
-              `${r.name}: boots image ${image}, not an allowed OS image (${c.osImages.join(", ") || "none listed"}); ${FIX} (credential-endpoints.osImages)`,
+              `${r.name}: a master without the ${KMS_ENDPOINT_TAG} tag, so the pack cannot tell which KMS it fetches the cluster's PKI from; the program sets it from platform:secretStore.endpoint, allowed ${listed} (credential-endpoints.kmsEndpoints)`,
               r.urn,
             );
-          // T1: a master sends role-signed requests to its KMS and installs the PKI it returns.
-          if (masters.has(r)) {
-            const host = obj(r.props.tags)[KMS_ENDPOINT_TAG];
-            const listed = `(${c.kmsEndpoints.join(", ") || "none listed"})`;
-            if (host === undefined || host === null || host === "")
-              report(
-                `${r.name}: a master without the ${KMS_ENDPOINT_TAG} tag, so the pack cannot tell which KMS it fetches the cluster's PKI from; the program sets it from platform:secretStore.endpoint, allowed ${listed} (credential-endpoints.kmsEndpoints)`,
-                r.urn,
-              );
-            else if (typeof host !== "string" || !c.kmsEndpoints.map((e) => e.toLowerCase()).includes(host.toLowerCase()))
-              report(
-                `${r.name}: ${KMS_ENDPOINT_TAG} ${String(host)} is not an allowed KMS endpoint ${listed}: the master would send role-signed requests there and install the PKI it returns; ${FIX} (credential-endpoints.kmsEndpoints)`,
-                r.urn,
-              );
-          }
+          else if (typeof host !== "string" || !c.kmsEndpoints.map((e) => e.toLowerCase()).includes(host.toLowerCase()))
+            report(
+              `${r.name}: ${KMS_ENDPOINT_TAG} ${String(host)} is not an allowed KMS endpoint ${listed}: the master would send role-signed requests there and install the PKI it returns; ${FIX} (credential-endpoints.kmsEndpoints)`,
+              r.urn,
+            );
         }
       }
     },
@@ -782,6 +815,22 @@ export function chartRef(chart: string, version: string | undefined): { name: st
 }
 
 /**
+ * How a message shows a release's `chart`: a path as it is; an absolute URL by its scheme, host and last path
+ * segment, never its userinfo or query (a token there would reach the CrossGuard log, which does not redact).
+ */
+export function shownChart(chart: string): string {
+  if (!ABSOLUTE_URL.test(chart)) return chart;
+  try {
+    const u = new URL(chart);
+    const last = u.pathname.replace(/\/+$/, "").split("/").pop() ?? "";
+    const hidden = u.username !== "" || u.password !== "" || u.search !== "" || u.hash !== "";
+    return `${u.protocol}//${u.host}/…/${last}${hidden ? " (userinfo, query or fragment not shown)" : ""}`;
+  } catch {
+    return "a chart URL the URL parser does not read";
+  }
+}
+
+/**
  * What a release's chart turns into node privileges from its values and the chart's defaults
  * (CHART_PRIVILEGE_VALUES). A chart not in that table is refused unless `reviewed` lists it as
  * `name@version` (its templates read for privileges and LoadBalancer Services it renders by default).
@@ -953,7 +1002,7 @@ export function podPrivileges(enforcementLevel: EnforcementLevel, config: Partia
             ...valuesUnknown,
             ...privilegesIn(r.props.values),
             ...(ref.local
-              ? [`local chart ${str(r.props.chart)}, whose templates are whatever the checkout holds`]
+              ? [`local chart ${shownChart(str(r.props.chart) ?? "")}, whose templates are whatever the checkout holds`]
               : chartPrivileges(ref.name, ref.version, r.props.values, c.reviewedCharts)),
           ]),
         ];
@@ -1274,33 +1323,55 @@ export function albConfigReferences(enforcementLevel: EnforcementLevel, config: 
   };
 }
 
+/** Every order of `items` (a plan's patches of one Service); past six, each item last once (the one whose values win). */
+function orders<T>(items: T[]): T[][] {
+  if (items.length <= 1) return [items];
+  if (items.length > 6) return items.map((x, i) => [...items.slice(0, i), ...items.slice(i + 1), x]);
+  return items.flatMap((x, i) => orders([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [x, ...rest]));
+}
+
+/** Why a ServicePatch's target is not a known `namespace/name` (so it is matched to no Service), or undefined. */
+function patchTargetProblem(r: PolicyResource): string | undefined {
+  const meta = obj(r.props.metadata);
+  if (typeof meta.name !== "string" || meta.name === "" || meta.name === UNKNOWN)
+    return `metadata.name is ${meta.name === UNKNOWN ? UNKNOWN : JSON.stringify(meta.name ?? null)}`;
+  if (meta.namespace !== undefined && (typeof meta.namespace !== "string" || meta.namespace === UNKNOWN))
+    return `metadata.namespace is ${meta.namespace === UNKNOWN ? UNKNOWN : JSON.stringify(meta.namespace)}`;
+  return undefined;
+}
+
 /**
- * A Service the plan declares, with every ServicePatch of it the plan declares laid over it in plan order, as the
- * api-server's server-side apply leaves it: a patch's annotation replaces the Service's (null removes it), a
- * spec field it sets replaces the Service's. Keyed `namespace/name`.
+ * A Service the plan declares (by its literal metadata.name: an autonamed one matches no patch), with every
+ * ServicePatch of it the plan declares laid over it, as the api-server's server-side apply may leave it: a
+ * patch's annotation or spec field replaces the Service's (it does under pulumi.com/patchForce; without it a
+ * different value the Service's manager owns is a conflict and the patch fails), and a patch's null keeps the
+ * Service's value (server-side apply drops an explicit null from the applied object and removes a field only
+ * when the applier owned it: kubernetes-sigs/structured-merge-diff#330, 2026-07-01, "During the Merge phase, the
+ * explicit null from the patch is dropped"). Plan order is not apply order, so `merged` holds one merge per order
+ * of the patches. Keyed `namespace/name`.
  */
 export function patchedServices(
   resources: PolicyResource[],
-): Map<string, { service: PolicyResource; patches: PolicyResource[]; merged: Record<string, unknown> }> {
-  const key = (r: PolicyResource) => `${str(obj(r.props.metadata).namespace) ?? "default"}/${str(obj(r.props.metadata).name) ?? r.name}`;
-  const out = new Map<string, { service: PolicyResource; patches: PolicyResource[]; merged: Record<string, unknown> }>();
-  for (const r of resources) if (r.type === SERVICE) out.set(key(r), { service: r, patches: [], merged: {} });
-  for (const r of resources) if (r.type === SERVICE_PATCH) out.get(key(r))?.patches.push(r);
-  for (const entry of [...out.values()]) {
-    const layers = [entry.service, ...entry.patches].map((r) => ({ meta: obj(r.props.metadata), spec: obj(r.props.spec) }));
-    let annotations: unknown = {};
-    const spec: Record<string, unknown> = {};
-    for (const { meta, spec: s } of layers) {
-      // Unknown during preview at any layer: the merged annotations are unknown too.
-      if (meta.annotations === UNKNOWN || annotations === UNKNOWN) annotations = UNKNOWN;
-      else
-        for (const [k, v] of Object.entries(obj(meta.annotations))) {
-          if (v === null) delete (annotations as Record<string, unknown>)[k];
-          else (annotations as Record<string, unknown>)[k] = v;
-        }
-      for (const [k, v] of Object.entries(s)) if (v !== undefined) spec[k] = v;
-    }
-    entry.merged = { annotations, spec };
+): Map<string, { service: PolicyResource; patches: PolicyResource[]; merged: Record<string, unknown>[] }> {
+  const key = (r: PolicyResource) => `${str(obj(r.props.metadata).namespace) ?? "default"}/${str(obj(r.props.metadata).name)}`;
+  const out = new Map<string, { service: PolicyResource; patches: PolicyResource[]; merged: Record<string, unknown>[] }>();
+  for (const r of resources)
+    if (r.type === SERVICE && typeof obj(r.props.metadata).name === "string" && obj(r.props.metadata).name !== UNKNOWN)
+      out.set(key(r), { service: r, patches: [], merged: [] });
+  for (const r of resources) if (r.type === SERVICE_PATCH && patchTargetProblem(r) === undefined) out.get(key(r))?.patches.push(r);
+  for (const entry of out.values()) {
+    entry.merged = orders(entry.patches).map((patches) => {
+      let annotations: unknown = {};
+      const spec: Record<string, unknown> = {};
+      for (const r of [entry.service, ...patches]) {
+        const meta = obj(r.props.metadata);
+        // Unknown during preview at any layer: the merged annotations are unknown too.
+        if (meta.annotations === UNKNOWN || annotations === UNKNOWN) annotations = UNKNOWN;
+        else for (const [k, v] of Object.entries(obj(meta.annotations))) if (v !== null && v !== undefined) (annotations as Record<string, unknown>)[k] = v;
+        for (const [k, v] of Object.entries(obj(r.props.spec))) if (v !== null && v !== undefined) spec[k] = v;
+      }
+      return { annotations, spec };
+    });
   }
   return out;
 }
@@ -1309,7 +1380,8 @@ export function patchedServices(
  * T15 across resources: a ServicePatch of a Service the plan also declares is judged merged with it (the type after
  * the patch, the annotations of both), which no-public-load-balancers, judging each resource alone, cannot see: a
  * patch that makes a Service with an internet address annotation a LoadBalancer, or one that adds a legacy
- * `alicloud-` intranet annotation the Service's `alibaba-cloud-` one outranks.
+ * `alicloud-` intranet annotation the Service's `alibaba-cloud-` one outranks. A patch whose target is not a known
+ * name is named: it would be matched to no Service.
  */
 export function patchedServicesExposure(enforcementLevel: EnforcementLevel, config: Partial<NoPublicLoadBalancersConfig> = {}): StackPolicy {
   const c = withDefaults(NO_PUBLIC_LOAD_BALANCERS_SCHEMA, config);
@@ -1317,23 +1389,32 @@ export function patchedServicesExposure(enforcementLevel: EnforcementLevel, conf
   return {
     name: "patched-services",
     description:
-      "A ServicePatch of a Service the plan declares is judged merged with it, as the api-server leaves it (the patch's spec fields and annotations over the Service's, null removing one): a LoadBalancer after the merge carries the CCM's intranet address type and no reused load balancer or other loadBalancerClass; a type or annotations unknown during preview are named (T15).",
+      "A ServicePatch of a Service the plan declares is judged merged with it, as the api-server may leave it in any order of its patches (the patch's spec fields and annotations over the Service's, null keeping the Service's value): a LoadBalancer after the merge carries the CCM's intranet address type and no reused load balancer or other loadBalancerClass; a type or annotations unknown during preview, and a patch whose target name or namespace is not known, are named (T15).",
     enforcementLevel,
     validateStack(s, report) {
+      for (const r of s.resources) {
+        const problem = r.type === SERVICE_PATCH ? patchTargetProblem(r) : undefined;
+        if (problem)
+          report(
+            `${r.name}: ServicePatch whose ${problem}, so which Service it patches, and whether that becomes an internet-facing LoadBalancer, is not shown; give it a literal name and namespace; ${where}`,
+            r.urn,
+          );
+      }
       for (const [id, { patches, merged }] of patchedServices(s.resources)) {
         if (patches.length === 0 || c.publicLoadBalancers.includes(id)) continue;
         const names = patches.map((r) => r.name).join(", ");
-        const spec = obj(merged.spec);
-        const what = `Service ${id} with its ServicePatch${patches.length > 1 ? "es" : ""} ${names} applied`;
-        if (spec.type === UNKNOWN)
-          report(`${what}: spec.type ${UNKNOWN}: whether it is a LoadBalancer, and with which address, is unknown; ${where}`, patches[0].urn);
-        else if (spec.type !== "LoadBalancer") continue;
-        else if (merged.annotations === UNKNOWN)
-          report(`${what} is a LoadBalancer whose metadata.annotations are ${UNKNOWN}: whether it is intranet is unknown; ${where}`, patches[0].urn);
-        else {
-          const problem = serviceExposure(obj(merged.annotations), spec.loadBalancerClass);
-          if (problem) report(`${what} is a LoadBalancer Service that ${problem}; ${where}`, patches[0].urn);
-        }
+        const what = `Service ${id} with its ServicePatch${patches.length > 1 ? "es" : ""} ${names} applied${patches.length > 1 ? " (in some order)" : ""}`;
+        const problems = merged.map((m) => {
+          const spec = obj(m.spec);
+          if (spec.type === UNKNOWN) return `${what}: spec.type ${UNKNOWN}: whether it is a LoadBalancer, and with which address, is unknown; ${where}`;
+          if (spec.type !== "LoadBalancer") return undefined;
+          if (m.annotations === UNKNOWN)
+            return `${what} is a LoadBalancer whose metadata.annotations are ${UNKNOWN}: whether it is intranet is unknown; ${where}`;
+          const exposure = serviceExposure(obj(m.annotations), spec.loadBalancerClass);
+          return exposure === undefined ? undefined : `${what} is a LoadBalancer Service that ${exposure}; ${where}`;
+        });
+        const first = problems.find((p) => p !== undefined);
+        if (first !== undefined) report(first, patches[0].urn);
       }
     },
   };
@@ -1394,8 +1475,14 @@ export function noPublicLoadBalancers(enforcementLevel: EnforcementLevel, config
         );
       } else if (spec.type === "LoadBalancer") {
         // A patch must carry the intranet annotation itself: the object's own annotations are not in the plan.
+        // And the alibaba-cloud- one: the object's own alibaba-cloud- address type (internet, say), which the plan
+        // does not show, outranks a patch's legacy alicloud- one (ccmAnnotation reads them in that order).
         const problem = serviceExposure(annotations, spec.loadBalancerClass);
         if (problem) report(`${r.name}: ${what} ${id} ${problem}; ${where}`);
+        else if (r.type === SERVICE_PATCH && annotations[CCM_ADDRESS_TYPE] !== "intranet")
+          report(
+            `${r.name}: ${what} ${id} sets only the legacy ${CCM_PREFIXES[1]}address-type intranet, which the Service's own ${CCM_ADDRESS_TYPE} (not in the plan) outranks; annotate ${CCM_ADDRESS_TYPE}: intranet in the patch; ${where}`,
+          );
       } else if (r.type === SERVICE_PATCH) {
         // Without spec.type the patched Service may already be a LoadBalancer: a patch must not move its address
         // (address type other than intranet, or removed: null, ""), its load balancer (a reused loadbalancer-id) or

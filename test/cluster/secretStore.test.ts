@@ -78,7 +78,7 @@ describe("the KMS secret in the plan", () => {
     }
   });
 
-  test("T1: the masters' platform:kms-endpoint tag is the host of every KMS_URL their user data holds, and moves with platform:secretStore.endpoint", async () => {
+  test("T1: the masters' platform:kms-endpoint tag is the host of every KMS_URL a new master's user data holds; an endpoint move updates the tag in place, while running masters keep their old user data", async () => {
     const ENDPOINT = "https://kst-shhplaceholderprod1.cryptoservice.kms.aliyuncs.com";
     const p = await plan("prod1", [`platform:secretStore.endpoint=${ENDPOINT}`]);
     const masters = ofType(p, "alicloud:ecs/instance:Instance").filter((i) => /^prod1-master-\d$/.test(i.name));
@@ -100,6 +100,14 @@ describe("the KMS secret in the plan", () => {
       ["prod1-master-0", "prod1-master-1", "prod1-master-2"].map((n) => [n, "update", ["tags.platform:kms-endpoint"]]),
     );
     expect([d.added, d.removed]).toEqual([[], []]);
+    // So a running master keeps the KMS_URL it was created with (prod1's default VPC endpoint): the user data's
+    // change is in the plan's artifacts only, and reaches a master when it is replaced.
+    const before = await plan("prod1");
+    const doc0 = before.artifacts.find((a) => a.kind === "cloud-init" && a.file === "prod1-master-0.yaml")!.text;
+    const urls0 = (doc0.match(/H4sI[A-Za-z0-9+/]+={0,2}/g) ?? [])
+      .map((b) => zlib.gunzipSync(Buffer.from(b, "base64")).toString("utf8"))
+      .flatMap((t) => [...t.matchAll(/KMS_URL:=([^}"]+)\}/g)].map((x) => x[1]));
+    expect(urls0).toEqual(["https://kms-vpc.cn-shanghai.aliyuncs.com", "https://kms-vpc.cn-shanghai.aliyuncs.com"]);
     // The stack's own instance endpoint is on prod.json's list: the pack passes it.
     const v = checkPlan(p, loadPolicyConfig(policyConfigFileFor("prod1"))).filter((x) => x.policy === "credential-endpoints");
     expect(v).toEqual([]);

@@ -842,10 +842,11 @@ describe.each([
       const remove = (name: string) => admin.request("DELETE", `/api/v1/persistentvolumes/${name}`);
       const patch = (client: KubeClient, name: string, body: unknown) =>
         client.request("PATCH", `/api/v1/persistentvolumes/${name}`, body, "application/merge-patch+json");
-      // Cleanup runs whatever fails midway: a binding making eve cluster-admin, or a test volume, left behind would
-      // change what the later tests on this api-server see. Its verdict is checked after it, so a failure above is
-      // reported as itself.
-      let unbound: number | undefined;
+      // Cleanup runs whatever fails midway: a binding making eve cluster-admin, a test grant, or a test volume, left
+      // behind would change what the later tests on this api-server see. Every step runs (Promise.allSettled) and every
+      // result is asserted after it; a failure above is reported as itself, with the cleanup's results appended.
+      const plannedPolicy = planned(h, "ValidatingAdmissionPolicy").find((p) => p.metadata.name === "platform-node-volumes")!;
+      let failure: unknown;
       try {
         // The policy applied with the plan reaches admission through the api-server's informer: when this test runs
         // right after the start (a filtered run), wait until it answers, at most 20 s.
@@ -872,8 +873,7 @@ describe.each([
         expect(status(await remove("test-disk"))).toBe(200);
 
         // A grant (a test one: the program has none) admits its name at its path, and nothing else.
-        const planned_ = planned(h, "ValidatingAdmissionPolicy").find((p) => p.metadata.name === "platform-node-volumes")!;
-        expect(planned_).toEqual(nodeVolumesPolicy(NODE_VOLUME_GRANTS));
+        expect(plannedPolicy).toEqual(nodeVolumesPolicy(NODE_VOLUME_GRANTS));
         const granted = pv("scratch", { hostPath: { path: "/var/lib/scratch", type: "DirectoryOrCreate" } }, { finalizers: ["test.platform/hold"] });
         const until = async (want: number, o: K8sObject) => {
           // A policy's change reaches the api-server's admission through its informer: a moment.
@@ -899,7 +899,8 @@ describe.each([
           for (const path of ["/var/lib/scratch/", "/var/lib/scratch/sub", "/var/lib/scratch-2", "//var/lib/scratch"])
             expect(await verdict(eve, pv("scratch", { hostPath: { path } }))).toEqual(refused("scratch", `hostPath ${path}`, "eve"));
         } finally {
-          expect(status(await admin.apply(planned_))).toBe(200);
+          // Restored here for the steps below; the cleanup applies it again and asserts that.
+          await admin.apply(plannedPolicy).catch(() => undefined);
         }
         expect(await until(422, granted)).toBe(422);
         // The grant withdrawn (as for a volume made before the policy): nobody may bind it to a claim or relabel it ...
@@ -919,15 +920,32 @@ describe.each([
           gone = (await admin.request("GET", "/api/v1/persistentvolumes/scratch")).status;
         }
         expect(gone).toBe(404);
-      } finally {
-        // A volume still there (404 once gone): deleted, then its test finalizer dropped, which the policy allows while deleting.
-        for (const name of ["test-disk", "scratch"]) {
-          await remove(name);
-          await patch(admin, name, { metadata: { finalizers: null } });
-        }
-        unbound = status(await admin.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/test-eve-cluster-admin"));
+      } catch (e) {
+        failure = e;
       }
-      expect(unbound).toBe(200);
+      // A volume still there: deleted, then its test finalizer dropped, which the policy allows while deleting (404
+      // for either once it is gone); then waited for until it is gone.
+      const volume = async (name: string) => {
+        const steps = [status(await remove(name)), status(await patch(admin, name, { metadata: { finalizers: null } }))];
+        let gone = 0;
+        for (let i = 0; i < 100 && gone !== 404; i++) {
+          gone = status(await admin.request("GET", `/api/v1/persistentvolumes/${name}`));
+          if (gone !== 404) await new Promise((res) => setTimeout(res, 200));
+        }
+        return `${name}: ${steps.every((x) => x === 200 || x === 404) ? "deleted" : `delete, release ${steps.join(", ")}`}, GET ${gone}`;
+      };
+      const cleanup = await Promise.allSettled([
+        volume("test-disk"),
+        volume("scratch"),
+        admin.apply(plannedPolicy).then((r) => `policy applied ${status(r)}`),
+        admin.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/test-eve-cluster-admin").then((r) => `binding deleted ${status(r)}`),
+      ]);
+      const outcomes = cleanup.map((r) => (r.status === "fulfilled" ? r.value : `rejected: ${String(r.reason)}`));
+      if (failure !== undefined) {
+        if (failure instanceof Error) failure.message += `\ncleanup after this failure: ${JSON.stringify(outcomes)}`;
+        throw failure;
+      }
+      expect(outcomes).toEqual(["test-disk: deleted, GET 404", "scratch: deleted, GET 404", "policy applied 200", "binding deleted 200"]);
     },
   );
 

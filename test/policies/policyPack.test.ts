@@ -199,6 +199,56 @@ describe("the CrossGuard pack, loaded as the Pulumi CLI loads it", () => {
     ]);
   });
 
+  test("M-2: credential-endpoints judges a master's platform:kms-endpoint tag in Analyze, which the engine calls before it creates the master, even under `up --skip-preview`", async () => {
+    await configure("prod.json");
+    const master = byName("prod1-master-0");
+    expect(diagnostics(await call("analyze", analyzeRequest(master)))).toEqual([]);
+    (master.inputs.tags as Record<string, string>)["platform:kms-endpoint"] = "kms.evil.example";
+    expect(diagnostics(await call("analyze", analyzeRequest(master)))).toEqual([
+      {
+        policy: "credential-endpoints",
+        level: "mandatory",
+        message: expect.stringContaining(
+          "\nprod1-master-0: platform:kms-endpoint kms.evil.example is not an allowed KMS endpoint (kms.cn-hangzhou.aliyuncs.com, kms-vpc.cn-hangzhou.aliyuncs.com, kst-hzzplaceholderhost.cryptoservice.kms.aliyuncs.com, kms.cn-shanghai.aliyuncs.com, kms-vpc.cn-shanghai.aliyuncs.com, kst-shhplaceholderprod1.cryptoservice.kms.aliyuncs.com, kms.cn-beijing.aliyuncs.com, kms-vpc.cn-beijing.aliyuncs.com, kst-bjjplaceholderprod2.cryptoservice.kms.aliyuncs.com): the master would send role-signed requests there and install the PKI it returns;",
+        ),
+      },
+    ]);
+    // The master found by its name alone (no role tag), as the engine sends it: stack prod1 from its URN.
+    delete (master.inputs.tags as Record<string, string>)["platform:role"];
+    expect(diagnostics(await call("analyze", analyzeRequest(master))).map((d) => d.policy)).toEqual(["credential-endpoints"]);
+  });
+
+  test("m-4: a secret-looking env URL reaches no message of the pack (index.ts passes messages through unredacted), in Analyze or AnalyzeStack", async () => {
+    await configure("prod.json");
+    const SECRET_URL = "https://user:s3cret@evil.example/x?token=abc";
+    const deployment = byName("prod1-order-service-deployment-order-service", "kubernetes:apps/v1:Deployment");
+    const ctr = (deployment.inputs as any).spec.template.spec.containers[0];
+    ctr.env = [...ctr.env.filter((e: { name: string }) => e.name !== "APOLLO_META"), { name: "APOLLO_META", value: SECRET_URL }];
+    const resourceFindings = diagnostics(await call("analyze", analyzeRequest(deployment)));
+    expect(resourceFindings).toEqual([
+      {
+        policy: "credential-endpoints",
+        level: "mandatory",
+        message: expect.stringContaining(
+          "\nprod1-order-service-deployment-order-service: container app env APOLLO_META https://evil.example (userinfo, path, query not shown) has userinfo, so it connects to evil.example, not to the host before '@';",
+        ),
+      },
+    ]);
+    const stackFindings = diagnostics(
+      await call("analyzeStack", stackRequest(resources.map((r) => (r.name === deployment.name && r.type === deployment.type ? deployment : r)))),
+    );
+    expect(stackFindings).toEqual([
+      {
+        policy: "secrets-not-plain",
+        level: "mandatory",
+        message: expect.stringContaining(
+          "\nprod1-order-service-deployment-order-service: container app env APOLLO_META holds a URL with credentials in its userinfo;",
+        ),
+      },
+    ]);
+    for (const { message } of [...resourceFindings, ...stackFindings]) expect([message.includes("s3cret"), message.includes("abc")]).toEqual([false, false]);
+  });
+
   test("nonprod.json: deletion protection is disabled, the rest advisory", async () => {
     await configure("nonprod.json");
     const master = byName("prod1-master-0");

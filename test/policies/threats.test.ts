@@ -90,6 +90,27 @@ describe("docs/policy-pack.md: one row per rule, each naming threat rows that ex
     expect(new Set(names).size).toBe(names.length);
   });
 
+  test("the resource rules the doc names are the pack's (credential-endpoints among them: it runs before a master is created, M-2)", () => {
+    const text = read("policy-pack.md").join(" ");
+    const sentence = /Nine are resource rules \(([^)]*)\)/.exec(text)![1];
+    const named = [...sentence.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]);
+    const resourceRules = [
+      "no-public-ip-on-nodes",
+      "no-open-admin-ports",
+      "deletion-protection",
+      "approved-instance-types",
+      "credential-endpoints",
+      "pod-privileges",
+      "no-public-load-balancers",
+      "platform-namespaces",
+      "metadata-guard",
+    ];
+    expect(named).toEqual(resourceRules);
+    expect(POLICY_DEFINITIONS.filter((d) => d.scope === "resource").map((d) => d.name)).toEqual(resourceRules);
+    expect(text).toContain("the other thirteen are stack rules");
+    expect(POLICY_DEFINITIONS.filter((d) => d.scope === "stack")).toHaveLength(13);
+  });
+
   test.each(POLICY_DEFINITIONS.map((d) => d.name))(
     "%s: its rows exist in threat-model.md, each names it as a guard, and the rows its description cites are in its cell",
     (name) => {
@@ -205,7 +226,7 @@ describe("credential-endpoints (T1-T6): stack-file changes that send credentials
         if (e.name === "APOLLO_META") e.value = "http://apollo-meta.pro.livemall.internal:8080@apollo.evil.example";
     });
     expect(messages(smuggled, p())).toEqual([
-      `${ORDER}: container app env APOLLO_META http://apollo-meta.pro.livemall.internal:8080@apollo.evil.example has userinfo, so it connects to apollo.evil.example, not to the host before '@'; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+      `${ORDER}: container app env APOLLO_META http://apollo.evil.example (userinfo not shown) has userinfo, so it connects to apollo.evil.example, not to the host before '@'; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
     ]);
     // T5: a comma list (Apollo load-balances over it) and a path are not the allowed origin.
     const listed = mutated((s) => {
@@ -213,13 +234,13 @@ describe("credential-endpoints (T1-T6): stack-file changes that send credentials
         if (e.name === "APOLLO_META") e.value = "http://apollo-meta.pro.livemall.internal:8080/,http://evil.example:8080";
     });
     expect(messages(listed, p())).toEqual([
-      `${ORDER}: container app env APOLLO_META http://apollo-meta.pro.livemall.internal:8080/,http://evil.example:8080 holds a comma, which a client reads as a list of servers; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+      `${ORDER}: container app env APOLLO_META http://apollo-meta.pro.livemall.internal:8080 (path not shown) holds a comma, which a client reads as a list of servers; allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
     ]);
     const pathed = mutated((s) => {
       for (const e of podSpec(s, ORDER).containers[0].env) if (e.name === "APOLLO_META") e.value = "http://apollo-meta.pro.livemall.internal:8080/x";
     });
     expect(messages(pathed, p())).toEqual([
-      `${ORDER}: container app env APOLLO_META http://apollo-meta.pro.livemall.internal:8080/x is not an allowed endpoint (http://apollo-meta.pro.livemall.internal:8080; exactly, no path, query or fragment); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+      `${ORDER}: container app env APOLLO_META http://apollo-meta.pro.livemall.internal:8080 (path not shown) is not an allowed endpoint (http://apollo-meta.pro.livemall.internal:8080; exactly, no path, query or fragment); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
     ]);
     // T5: JVM flags outrank APOLLO_META; an endpoint variable from valueFrom cannot be checked.
     const flagged = mutated((s) => {
@@ -236,7 +257,7 @@ describe("credential-endpoints (T1-T6): stack-file changes that send credentials
     });
     expect(messages(flagged, p())).toEqual([
       `${ORDER}: container app env APOLLO_META takes its value from valueFrom, which the plan cannot check; an endpoint variable must be a literal value on the pack's list (credential-endpoints.apolloMeta)`,
-      `${ORDER}: container app env JAVA_TOOL_OPTIONS sets -Dapollo.config-service=http://evil.example:8080, which is not an allowed endpoint (http://apollo-meta.pro.livemall.internal:8080; exactly, no path, query or fragment); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
+      `${ORDER}: container app env JAVA_TOOL_OPTIONS sets -Dapollo.config-service to http://evil.example:8080, which is not an allowed endpoint (http://apollo-meta.pro.livemall.internal:8080; exactly, no path, query or fragment); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.apolloMeta)`,
     ]);
     expect(texts).toContain(
       "prod1-log-search-sync: container sync env ES_URL https://es-api.log.livemall.internal.evil.example is not an allowed endpoint (https://es-api.log.livemall.internal, https://kibana.log.livemall.internal); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.logSearch)",
@@ -252,6 +273,35 @@ describe("credential-endpoints (T1-T6): stack-file changes that send credentials
     expect(messages(moved, p())).toEqual([
       "prod1-tracing-skywalking: SkyWalking OAP's Elasticsearch es-apm.evil.example:9200 is not an allowed tracing store (es-apm.prod.livemall.internal:9200); allowed values live in the pack config (policies/config/prod.json or nonprod.json), not in the stack file (credential-endpoints.tracingStores)",
     ]);
+  });
+
+  test("m-4: a value that may hold a credential is shown by its scheme and host only, never its userinfo, path or query (CrossGuard does not redact)", () => {
+    const SECRET_URL = "https://user:s3cret@evil.example/x?token=abc";
+    const leaky = mutated((s) => {
+      const ctr = podSpec(s, ORDER).containers[0];
+      ctr.env = [
+        ...ctr.env.filter((e: { name: string }) => e.name !== "APOLLO_META"),
+        { name: "APOLLO_META", value: SECRET_URL },
+        { name: "JAVA_TOOL_OPTIONS", value: `-Xmx1g -Dapollo.meta=${SECRET_URL}` },
+      ];
+      const job = any(one(s, "prod1-log-search-sync").props).spec.template.spec.containers[0];
+      job.env = job.env.map((e: { name: string; value?: string }) =>
+        e.name === "ES_URL" ? { name: "ES_URL", value: "https://es-api.log.livemall.internal.evil.example/_search?token=abc" } : e,
+      );
+      any(one(s, "prod1-logging-fluent-bit").props).values.config.outputs = "[OUTPUT]\n    Name kafka\n    Brokers user:s3cret@kafka-3.evil.example:9093\n";
+    });
+    expect(messages(leaky, p())).toEqual([
+      `prod1-logging-fluent-bit: fluent-bit output kafka-3.evil.example:9093 has userinfo, so it connects to kafka-3.evil.example:9093; ${FIX} (credential-endpoints.logStores)`,
+      `${ORDER}: container app env APOLLO_META https://evil.example (userinfo, path, query not shown) has userinfo, so it connects to evil.example, not to the host before '@'; ${FIX} (credential-endpoints.apolloMeta)`,
+      `${ORDER}: container app env JAVA_TOOL_OPTIONS sets -Dapollo.meta to https://evil.example (userinfo, path, query not shown), which has userinfo, so it connects to evil.example, not to the host before '@'; ${FIX} (credential-endpoints.apolloMeta)`,
+      `prod1-log-search-sync: container sync env ES_URL https://es-api.log.livemall.internal.evil.example (path, query not shown) is not an allowed endpoint (https://es-api.log.livemall.internal, https://kibana.log.livemall.internal); ${FIX} (credential-endpoints.logSearch)`,
+    ]);
+    for (const m of runPolicies(
+      leaky,
+      POLICY_DEFINITIONS.map((d) => d.create("mandatory", cfg(d.name))),
+    ).map((v) => v.message)) {
+      expect([m, m.includes("s3cret") || m.includes("token=abc")]).toEqual([m, false]);
+    }
   });
 
   test("urlProblem: the URL parser decides the host; scheme, port and path boundary count", () => {
@@ -526,11 +576,14 @@ describe("pod-privileges (T11): charts by URL, charts never reviewed, values the
       });
       release(s, "edge", { chart: "oci://ghcr.io/traefik/helm/traefik", version: "37.1.1" });
       release(s, "mine", { chart: "./charts/mine" });
+      // An archive URL with a credential in it: named by scheme, host and file only (m-4).
+      release(s, "leaky", { chart: "https://user:s3cret@evil.example/charts/leaky.tgz?token=abc" });
     });
     expect(messages(bad, p())).toEqual([
       `node-exporter: commerce/node-exporter asks for the node (chart prometheus-node-exporter 4.55.1, which the pack has not reviewed (neither CHART_PRIVILEGE_VALUES nor pod-privileges.reviewedCharts "prometheus-node-exporter@4.55.1"), so what its defaults render is unknown) ${NOT_LISTED}`,
       `edge: commerce/edge asks for the node (chart traefik 37.1.1, which the pack has not reviewed (neither CHART_PRIVILEGE_VALUES nor pod-privileges.reviewedCharts "traefik@37.1.1"), so what its defaults render is unknown) ${NOT_LISTED}`,
       `mine: commerce/mine asks for the node (local chart ./charts/mine, whose templates are whatever the checkout holds) ${NOT_LISTED}`,
+      `leaky: commerce/leaky asks for the node (local chart https://evil.example/…/leaky.tgz (userinfo, query or fragment not shown), whose templates are whatever the checkout holds) ${NOT_LISTED}`,
     ]);
     const reviewed = podPrivileges("mandatory", {
       ...cfg("pod-privileges"),
@@ -1367,10 +1420,14 @@ describe("no-public-load-balancers (T15)", () => {
       expect(cfg("patched-services")).toEqual({ publicLoadBalancers: [] });
     });
 
-    test("neither alone is public, the merge is: the CCM reads the Service's alibaba-cloud- internet before the patch's legacy alicloud- intranet", () => {
+    /** What no-public-load-balancers says of a patch making a LoadBalancer with only the legacy intranet annotation. */
+    const legacyOnly = (id: string) =>
+      `order-patch: ServicePatch making a LoadBalancer Service of ${id} sets only the legacy ${LEGACY} intranet, which the Service's own ${NEW} (not in the plan) outranks; annotate ${NEW}: intranet in the patch; ${FIX} (no-public-load-balancers.publicLoadBalancers)`;
+
+    test("the Service's alibaba-cloud- internet outranks the patch's legacy alicloud- intranet: the merge is refused, and the patch alone too (only the legacy annotation)", () => {
       // The Service is ClusterIP (its annotation decides nothing alone); the patch makes it a LoadBalancer with the legacy intranet annotation.
       const s = planWith({ annotations: { [NEW]: "internet" } }, { metadata: { annotations: { [LEGACY]: "intranet" } }, spec: { type: "LoadBalancer" } });
-      expect(messages(s, p())).toEqual([]);
+      expect(messages(s, p())).toEqual([legacyOnly("commerce/order-service")]);
       expect(messages(s, merge())).toEqual([
         `Service commerce/order-service with its ServicePatch order-patch applied is a LoadBalancer Service that gets an internet-facing SLB (address-type "internet"); annotate ${NEW}: intranet; ${FIX} (patched-services.publicLoadBalancers)`,
       ]);
@@ -1398,10 +1455,92 @@ describe("no-public-load-balancers (T15)", () => {
         { metadata: { annotations: { "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-spec": "slb.s2.small" } } },
       );
       expect([messages(sized, p()), messages(sized, merge())]).toEqual([[], []]);
-      // A patch removing the Service's intranet annotation (null) leaves a LoadBalancer with none: refused merged too.
-      const removed = planWith({ annotations: { [NEW]: "intranet" }, type: "LoadBalancer" }, { metadata: { annotations: { [NEW]: null } } });
-      expect(messages(removed, merge())).toEqual([
-        `Service commerce/order-service with its ServicePatch order-patch applied is a LoadBalancer Service that gets an internet-facing SLB (address-type unset, so internet); annotate ${NEW}: intranet; ${FIX} (patched-services.publicLoadBalancers)`,
+      // A patch's null keeps the Service's value: server-side apply drops an explicit null and removes a field only
+      // when the applier owned it (kubernetes-sigs/structured-merge-diff#330). The merge stays intranet; the patch
+      // alone is still refused by no-public-load-balancers.
+      const removed = planWith(
+        { annotations: { [NEW]: "intranet" }, type: "LoadBalancer" },
+        { metadata: { annotations: { [NEW]: null } }, spec: { loadBalancerClass: null } },
+      );
+      expect(messages(removed, merge())).toEqual([]);
+      expect(messages(removed, p())).toEqual([
+        `order-patch: ServicePatch of commerce/order-service sets ${NEW} to null, which makes its load balancer internet-facing (or drops intranet); must be intranet; ${FIX} (no-public-load-balancers.publicLoadBalancers)`,
+      ]);
+    });
+
+    test("M-1: a patch whose target name or namespace is unknown during preview is named, and judged alone needs the alibaba-cloud- annotation", () => {
+      const U = "(unknown during preview)";
+      const lb = { metadata: { annotations: { [LEGACY]: "intranet" } }, spec: { type: "LoadBalancer" } };
+      const byName = planWith({ annotations: { [NEW]: "internet" } }, { ...lb, metadata: { ...lb.metadata, name: U } });
+      expect(messages(byName, merge())).toEqual([
+        `order-patch: ServicePatch whose metadata.name is ${U}, so which Service it patches, and whether that becomes an internet-facing LoadBalancer, is not shown; give it a literal name and namespace; ${FIX} (patched-services.publicLoadBalancers)`,
+      ]);
+      expect(messages(byName, p())).toEqual([legacyOnly(`commerce/${U}`)]);
+      const byNamespace = planWith({ annotations: { [NEW]: "internet" } }, { ...lb, metadata: { ...lb.metadata, namespace: U } });
+      expect(messages(byNamespace, merge())).toEqual([
+        `order-patch: ServicePatch whose metadata.namespace is ${U}, so which Service it patches, and whether that becomes an internet-facing LoadBalancer, is not shown; give it a literal name and namespace; ${FIX} (patched-services.publicLoadBalancers)`,
+      ]);
+      // The patch with the alibaba-cloud- intranet annotation as well: alone it passes; its unknown target is still named.
+      const both = planWith({}, { metadata: { name: U, annotations: { [NEW]: "intranet", [LEGACY]: "intranet" } }, spec: { type: "LoadBalancer" } });
+      expect(messages(both, p())).toEqual([]);
+      expect(messages(both, merge())).toHaveLength(1);
+    });
+
+    test("M-1: an autonamed Service (no metadata.name) matches no patch; the patch naming its real name is judged alone and needs the alibaba-cloud- annotation", () => {
+      const s = planWith(
+        { annotations: { [NEW]: "internet" } },
+        { metadata: { name: "order-service-x1y2z3", annotations: { [LEGACY]: "intranet" } }, spec: { type: "LoadBalancer" } },
+      );
+      delete any(one(s, ORDER_SVC).props).metadata.name;
+      expect(messages(s, p())).toEqual([legacyOnly("commerce/order-service-x1y2z3")]);
+      expect(messages(s, merge())).toEqual([]);
+      // Nor is the autonamed Service matched by its Pulumi name (the old fallback): a patch naming that is judged alone.
+      const byPulumiName = planWith({ annotations: { [NEW]: "intranet" } }, { metadata: { name: ORDER_SVC }, spec: { type: "LoadBalancer" } });
+      delete any(one(byPulumiName, ORDER_SVC).props).metadata.name;
+      const svc = any(one(byPulumiName, ORDER_SVC).props);
+      svc.spec.type = "ClusterIP";
+      svc.metadata.annotations = { "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-id": "lb-internet0001" };
+      expect(messages(byPulumiName, merge())).toEqual([]);
+    });
+
+    test("two patches of one Service are merged together, in every order (plan order is not apply order)", () => {
+      const ID = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-id";
+      /** The Service (ClusterIP, no annotations), order-patch with `first`, order-patch-2 making it an intranet LoadBalancer. */
+      const twoPatches = (first: Record<string, unknown>) => {
+        const s = planWith({}, { metadata: { annotations: first } });
+        s.resources.push({
+          type: "kubernetes:core/v1:ServicePatch",
+          name: "order-patch-2",
+          urn: "urn:pulumi:prod1::platform::kubernetes:core/v1:ServicePatch::order-patch-2",
+          props: { metadata: { name: "order-service", namespace: "commerce", annotations: { [NEW]: "intranet" } }, spec: { type: "LoadBalancer" } },
+        });
+        return s;
+      };
+      // Only both together are a LoadBalancer reusing an existing load balancer: neither patch over the Service alone shows it.
+      expect(messages(twoPatches({ [ID]: "lb-internet0001" }), merge())).toEqual([
+        `Service commerce/order-service with its ServicePatches order-patch, order-patch-2 applied (in some order) is a LoadBalancer Service that reuses the existing load balancer "lb-internet0001" (loadbalancer-id), whose address type the plan does not show; ${FIX} (patched-services.publicLoadBalancers)`,
+      ]);
+      // In plan order order-patch-2's intranet wins; applied the other way round (its update first), order-patch's internet does.
+      expect(messages(twoPatches({ [NEW]: "internet" }), merge())).toEqual([
+        `Service commerce/order-service with its ServicePatches order-patch, order-patch-2 applied (in some order) is a LoadBalancer Service that gets an internet-facing SLB (address-type "internet"); annotate ${NEW}: intranet; ${FIX} (patched-services.publicLoadBalancers)`,
+      ]);
+      // order-patch sizing the load balancer: private in every order; each patch alone passes no-public-load-balancers.
+      const sized = twoPatches({ "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-spec": "slb.s2.small" });
+      expect([messages(sized, merge()), messages(sized, p())]).toEqual([[], []]);
+    });
+
+    test("a type or annotations unknown during preview in the merge are named", () => {
+      const U = "(unknown during preview)";
+      const type = planWith({ annotations: { [NEW]: "intranet" } }, { spec: { type: U } });
+      expect(messages(type, merge())).toEqual([
+        `Service commerce/order-service with its ServicePatch order-patch applied: spec.type ${U}: whether it is a LoadBalancer, and with which address, is unknown; ${FIX} (patched-services.publicLoadBalancers)`,
+      ]);
+      // The Service's annotations unknown (it is ClusterIP, so alone it decides nothing); the patch makes it a LoadBalancer.
+      const annotations = planWith({}, { metadata: { annotations: { [NEW]: "intranet" } }, spec: { type: "LoadBalancer" } });
+      any(one(annotations, ORDER_SVC).props).metadata.annotations = U;
+      expect(messages(annotations, p())).toEqual([]);
+      expect(messages(annotations, merge())).toEqual([
+        `Service commerce/order-service with its ServicePatch order-patch applied is a LoadBalancer whose metadata.annotations are ${U}: whether it is intranet is unknown; ${FIX} (patched-services.publicLoadBalancers)`,
       ]);
     });
   });
