@@ -1,4 +1,4 @@
-// T29 for real: the OAP NetworkPolicy prod1 plans, enforced by the real kube-router v2.11.1 (built from source by
+// T29 for real: the OAP NetworkPolicy prod1 plans, enforced by the real kube-router v2.10.0 (built from source by
 // harness/build-kube-router.sh) run with the planned DaemonSet's arguments and a token of the planned ServiceAccount
 // (so the planned ClusterRole is all it may read), against the stack's own control plane
 // (test/controlplane/controlPlane.ts), inside a "node" network namespace the test makes: a bridge like flannel's cni0
