@@ -10,10 +10,6 @@
 #   harness/build-kube-router.sh --check    exit 1 when the binary is missing, build nothing
 #
 # Environment: HARNESS_CACHE (as harness/build.sh), GOFLAGS (default -p=2). No prebuilt binary is ever downloaded.
-# KUBE_ROUTER_GIT_SOURCES="<module path>=<git directory> ...": for a module version the module proxy does not serve
-# here (a filtering proxy), build it from that git repository instead: the commit of its version (the tag, or a
-# pseudo-version's commit) is exported and must hash, as a module zip (harness/modhash), to go.sum's line for that
-# version, so the source built is byte for byte the module go.sum pins; anything else stops the build.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -39,25 +35,8 @@ command -v go >/dev/null || die "no Go toolchain: install Go >= 1.21 or put it o
 export GOFLAGS="${GOFLAGS:--p=2}" CGO_ENABLED=0 GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 mkdir -p "$bin"
 stage="$(mktemp -d "$cache/.build.XXXXXX")"
-trap 'chmod -R u+w "$stage" 2>/dev/null; rm -rf "$stage"' EXIT
+trap 'rm -rf "$stage"' EXIT
 cp "$here/kube-router/go.mod" "$here/kube-router/go.sum" "$here/kube-router/tools.go" "$stage/"
-
-for spec in ${KUBE_ROUTER_GIT_SOURCES:-}; do
-  mod="${spec%%=*}" git_dir="${spec#*=}"
-  [[ "$mod" != "$spec" && -n "$git_dir" ]] || die "KUBE_ROUTER_GIT_SOURCES: $spec is not <module path>=<git directory>"
-  v="$(awk -v m="$mod" '($1 == m || ($1 == "require" && $2 == m)) { print ($1 == "require") ? $3 : $2; exit }' "$stage/go.mod")"
-  [[ -n "$v" ]] || die "KUBE_ROUTER_GIT_SOURCES: harness/kube-router/go.mod does not require $mod"
-  if [[ "$v" =~ -([0-9a-f]{12})$ ]]; then rev="${BASH_REMATCH[1]}"; else rev="$v"; fi
-  commit="$(git -C "$git_dir" rev-parse --verify "$rev^{commit}")" || die "$git_dir has no commit for $mod $v"
-  want="$(awk -v m="$mod" -v v="$v" '$1 == m && $2 == v { print $3 }' "$stage/go.sum")"
-  [[ -n "$want" ]] || die "go.sum has no hash for $mod $v"
-  src="$stage/src/${mod//\//_}"
-  mkdir -p "$src" && git -C "$git_dir" archive "$commit" | tar -x -C "$src"
-  got="$(cd "$here/modhash" && go run . "$mod" "$v" "$src")"
-  [[ "$got" == "$want" ]] || die "$mod $v from $git_dir (commit $commit) hashes to $got, go.sum pins $want: not the same source"
-  echo "building $mod $v from $git_dir (commit $commit, $got as go.sum pins)" >&2
-  (cd "$stage" && go mod edit -replace "$mod=$src")
-done
 
 start=$(date +%s)
 echo "building kube-router $version (harness/kube-router) ..." >&2

@@ -1,11 +1,13 @@
 // NetworkPolicy enforcement on flannel (issue #30, threat row T29): flannel (vxlan) moves packets and enforces no
 // NetworkPolicy, so each cluster also runs kube-router with only its network-policy controller, the design k3s ships
 // (flannel for the pod network, kube-router's policy controller for NetworkPolicy). Pure: the flannel component turns
-// these objects into resources, and test/k8s/networkPolicyEnforcement.test.ts runs the real kube-router v2.11.1 with
+// these objects into resources, and test/k8s/networkPolicyEnforcement.test.ts runs the real kube-router v2.10.0 with
 // this DaemonSet's arguments and RBAC against a real api-server, in network namespaces.
 //
-// Upstream facts, cited once here and used below (github.com/cloudnativelabs/kube-router tag v2.11.1, commit
-// 61066dc66a535f94761f447a90874d0a6839d0d3):
+// Upstream facts, cited once here and used below (github.com/cloudnativelabs/kube-router tag v2.10.0, commit
+// 50354a16b0179c3d72098a55b9cd966b6c9bfad4). v2.10.0, not v2.11.x: the Go module proxy CI builds the test's binary
+// through refuses v2.11.x's source; v2.10.0..v2.11.1 changes nothing this mode runs that matters (docs/threat-model.md
+// T29), and v2.1.0 has reported security flaws.
 // - Flags (pkg/options/options.go): --run-firewall (the policy controller), --run-router and --run-service-proxy both
 //   default true, so they are turned off: flannel routes and kube-proxy proxies; --health-addr/--health-port serve
 //   /healthz (default port 20244, all addresses); --metrics-port 0 = no metrics; the node is found by the NODE_NAME
@@ -15,10 +17,9 @@
 //   Node (network_policy_controller.go NewNetworkPolicyController); it writes no API object (leases and
 //   services/status in upstream's daemonset/generic-kuberouter.yaml ClusterRole are the load-balancer allocator's).
 //   So the ClusterRole below is get/list/watch on exactly those.
-// - Backend: without --use-nftables-for-netpol (default false) the controller programs iptables chains and ipsets
-//   (pkg/controllers/netpol/network_policy_controller.go, NewIPTablesHandlers); docs/nftables.md at that tag calls the
-//   nftables implementation experimental, "unsuitable for production use", so it stays off. Which iptables backend
-//   (legacy or nft) kube-router's image uses is decided at start by kubernetes-sigs/iptables-wrappers (Dockerfile:
+// - Backend: the controller programs iptables chains and ipsets (pkg/cmd/kube-router.go, NewIPTablesHandlers);
+//   v2.10.0 has no other (v2.11.0 adds an experimental nftables mode, --use-nftables-for-netpol). Which iptables
+//   backend (legacy or nft) its image uses is picked at start by kubernetes-sigs/iptables-wrappers (Dockerfile:
 //   `/iptables-wrapper install`), the same wrapper kubeadm's kube-proxy image uses, which picks the backend the
 //   node's existing rules are in: the nodes' kube-proxy runs in iptables mode (kubeadm's ConfigMap sets no mode,
 //   test/cluster/bootstrapTrust.test.ts), so both end on the one backend kube-proxy and the kubelet use (nft on
@@ -33,7 +34,7 @@
 import type { K8sObject } from "./k8sObjects";
 import { KUBE_ROUTER_HEALTH_PORT } from "../network/ports";
 
-export const KUBE_ROUTER_VERSION = "v2.11.1";
+export const KUBE_ROUTER_VERSION = "v2.10.0";
 /** Upstream's image of that tag; through the mirror like every image (images.ts `mirrored`, in flannel.ts). */
 export const KUBE_ROUTER_IMAGE = `docker.io/cloudnativelabs/kube-router:${KUBE_ROUTER_VERSION}`;
 export const KUBE_ROUTER_NAME = "kube-router";

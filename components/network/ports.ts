@@ -63,7 +63,7 @@ export const FLANNEL_VXLAN_PORT = 8472;
 export const FLANNEL_HEALTHZ_PORT = 8471;
 /**
  * kube-router's /healthz on the host network, 127.0.0.1 only (components/k8s/networkPolicy.ts): its default
- * (--health-port, pkg/options/options.go at v2.11.1), clear of every other port on the node.
+ * (--health-port, pkg/options/options.go at v2.10.0), clear of every other port on the node.
  */
 export const KUBE_ROUTER_HEALTH_PORT = 20244;
 

@@ -343,7 +343,9 @@ describe("every workflow", () => {
     expect(job.env).toEqual(tests.env);
     const restore = byId(job, "harness");
     expect(restore.with).toEqual(byId(tests, "harness").with);
-    expect(restore.with!.key).toBe("harness-${{ runner.os }}-${{ hashFiles('harness/**/go.mod', 'harness/**/go.sum', 'harness/build.sh') }}");
+    expect(restore.with!.key).toBe(
+      "harness-${{ runner.os }}-${{ hashFiles('harness/**/go.mod', 'harness/**/go.sum', 'harness/**/tools.go', 'harness/build.sh', 'harness/build-kube-router.sh') }}",
+    );
     const save = step(job, (s) => !!s.uses?.startsWith("actions/cache/save@") && s.with?.path === restore.with!.path, "saving the binaries");
     expect(save.with!.key).toBe("${{ steps.harness.outputs.cache-primary-key }}");
     expect(job.steps.indexOf(save)).toBeGreaterThan(job.steps.indexOf(step(job, (s) => s.run === "bash harness/build.sh", "the build")));
@@ -563,12 +565,34 @@ describe("pull-request.yml", () => {
       const r = run("bash", [path.join(ROOT, "harness/build.sh"), "--bin-dir"], { env: { ...job.env, PATH: process.env.PATH, HOME: "/github/home" } });
       expect(r.status).toBe(0);
       expect(r.stdout.startsWith(`${restore.with!.path}/`)).toBe(true);
-      expect(restore.with!.key).toBe("harness-${{ runner.os }}-${{ hashFiles('harness/**/go.mod', 'harness/**/go.sum', 'harness/build.sh') }}");
+      expect(restore.with!.key).toBe(
+        "harness-${{ runner.os }}-${{ hashFiles('harness/**/go.mod', 'harness/**/go.sum', 'harness/**/tools.go', 'harness/build.sh', 'harness/build-kube-router.sh') }}",
+      );
       const save = step(job, (s) => !!s.uses?.startsWith("actions/cache/save@") && s.with?.path === restore.with!.path, "saving the binaries");
       expect(save.with!.key).toBe("${{ steps.harness.outputs.cache-primary-key }}");
       // Saved before the tests run: a red test keeps the build.
       expect(job.steps.indexOf(save)).toBeGreaterThan(job.steps.indexOf(build));
       expect(job.steps.indexOf(save)).toBeLessThan(tests);
+    });
+
+    it("keys the binaries on every file under harness/ (each module's go.mod, go.sum, tools.go and both build scripts), kube-router's included", () => {
+      // kube-router's directory is in the cached path too, so a hit brings it along.
+      const kr = run("bash", [path.join(ROOT, "harness/build-kube-router.sh"), "--bin-dir"], {
+        env: { ...job.env, PATH: process.env.PATH, HOME: "/github/home" },
+      });
+      expect(kr.status).toBe(0);
+      expect(kr.stdout.trim()).toMatch(new RegExp(`^${restore.with!.path}/kube-router-v\\d+\\.\\d+\\.\\d+/bin$`));
+      // A change to any input of a build changes the key, so no stale binary is restored.
+      const patterns = [...String(restore.with!.key).matchAll(/'([^']+)'/g)].map((m) => m[1]);
+      const files = (fs.readdirSync(path.join(ROOT, "harness"), { recursive: true }) as string[])
+        .map((f) => `harness/${f.split(path.sep).join("/")}`)
+        .filter((f) => fs.statSync(path.join(ROOT, f)).isFile());
+      expect(files).toEqual(
+        expect.arrayContaining(["harness/build-kube-router.sh", "harness/kube-router/go.mod", "harness/kube-router/go.sum", "harness/kube-router/tools.go"]),
+      );
+      expect(files.filter((f) => !patterns.some((p) => path.matchesGlob(f, p)))).toEqual([]);
+      // And no pattern is a misspelling that matches nothing.
+      expect(patterns.every((p) => files.some((f) => path.matchesGlob(f, p)))).toBe(true);
     });
 
     it("sets up Go only for a cold cache, from the harness go.mod with the newest go line (so GOTOOLCHAIN fetches none)", () => {

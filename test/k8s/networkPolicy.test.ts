@@ -53,8 +53,8 @@ test.each(STACK_NAMES)("%s: one kube-router DaemonSet, the policy controller alo
   ]);
   expect(c.securityContext).toEqual({ privileged: false, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } });
   expect(pod.volumes).toEqual([{ name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } }]);
-  // Pinned to v2.11.1 (not v2.1.0, which has reported security flaws), through the stack's mirror when it has one.
-  expect(c.image).toMatch(/^(mirror\.livemall\.internal\/)?docker\.io\/cloudnativelabs\/kube-router:v2\.11\.1$/);
+  // Pinned to v2.10.0 (not v2.1.0, which has reported security flaws), through the stack's mirror when it has one.
+  expect(c.image).toMatch(/^(mirror\.livemall\.internal\/)?docker\.io\/cloudnativelabs\/kube-router:v2\.10\.0$/);
   const [role] = await named(stack, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "kube-router")();
   expect(role.inputs.rules).toEqual([
     { apiGroups: [""], resources: ["namespaces", "nodes", "pods", "services"], verbs: ["get", "list", "watch"] },
@@ -67,7 +67,7 @@ test.each(STACK_NAMES)("%s: one kube-router DaemonSet, the policy controller alo
 
 test("prod1 pulls kube-router through its mirror", async () => {
   const [ds] = await named("prod1", DS, "kube-router")();
-  expect((ds.inputs.spec as any).template.spec.containers[0].image).toBe("mirror.livemall.internal/docker.io/cloudnativelabs/kube-router:v2.11.1");
+  expect((ds.inputs.spec as any).template.spec.containers[0].image).toBe("mirror.livemall.internal/docker.io/cloudnativelabs/kube-router:v2.10.0");
 });
 
 test.each(STACK_NAMES)("%s: the OAP NetworkPolicy exactly where tracing is on", async (stack) => {
