@@ -18,7 +18,8 @@ import YAML from "yaml";
 import { binDir } from "../controlplane/binaries";
 import { ControlPlane, startControlPlane } from "../controlplane/controlPlane";
 import type { Response as KubeResponse } from "../controlplane/kubeClient";
-import { stackInputsFromPlan } from "../controlplane/stackInputs";
+import { cloudInitFiles, stackInputsFromPlan } from "../controlplane/stackInputs";
+import { METADATA_GUARD_PATH } from "../../components/cluster/bootstrapUnits";
 import { ofType, plan } from "../support/offline";
 
 const STACK = "prod1";
@@ -106,6 +107,7 @@ suite("the OAP NetworkPolicy, enforced by the real kube-router in network namesp
   let dir = "";
   let policy: Record<string, any> = {};
   let uiPolicy: Record<string, any> = {};
+  let plannedPlan: Awaited<ReturnType<typeof plan>> | undefined;
   let kubeRouter: ChildProcess | undefined;
   let daemonSet: Record<string, any> = {};
   let clusterRole: Record<string, any> = {};
@@ -128,9 +130,9 @@ suite("the OAP NetworkPolicy, enforced by the real kube-router in network namesp
     throw new Error(`${what}: not after ${seconds}s${log ? `; ${log} ends:\n${logTail(log)}` : ""}`);
   };
   /** The outcome of a TCP connection from pod `from` (or the node) to `to`'s `port` (asynchronous: the api relay lives in this process). */
-  const probe = (from: PodKey | "node", port: number, to: PodKey = "oap"): Promise<Outcome | string> =>
+  const probe = (from: PodKey | "node", port: number, to: PodKey = "oap", host: string = PODS[to].ip): Promise<Outcome | string> =>
     new Promise((resolve) => {
-      const c = spawn("ip", ["netns", "exec", from === "node" ? nodeNs : podNs(from), process.execPath, "-e", PROBE, PODS[to].ip, String(port), "10000"], {
+      const c = spawn("ip", ["netns", "exec", from === "node" ? nodeNs : podNs(from), process.execPath, "-e", PROBE, host, String(port), "10000"], {
         stdio: ["ignore", "pipe", "pipe"],
       });
       let out = "";
@@ -152,6 +154,7 @@ suite("the OAP NetworkPolicy, enforced by the real kube-router in network namesp
 
   beforeAll(async () => {
     const p = await plan(STACK);
+    plannedPlan = p;
     // The objects as prod1 plans them, not retyped.
     const one = (type: string, name: string) => {
       const found = ofType(p, type).filter((r) => (r.inputs.metadata as { name: string }).name === name);
@@ -189,8 +192,9 @@ suite("the OAP NetworkPolicy, enforced by the real kube-router in network namesp
       ipn(n, "link", "set", "lo", "up");
       ipn(n, "route", "add", "default", "via", GATEWAY);
     }
-    // OAP's ports, answered in the OAP pod, and the UI's in the UI pod.
-    const listen = `const net=require("net");for(const p of process.argv.slice(1))net.createServer((c)=>{c.on("error",()=>{});c.end("up\\n");}).listen(Number(p),"0.0.0.0");`;
+    // OAP's ports, answered in the OAP pod, and the UI's in the UI pod; dual-stack, as OAP's Netty binds 0.0.0.0
+    // (in6addr_any with IPV6_V6ONLY off).
+    const listen = `const net=require("net");for(const p of process.argv.slice(1))net.createServer((c)=>{c.on("error",()=>{});c.end("up\\n");}).listen(Number(p),"::");`;
     started("ip", ["netns", "exec", podNs("oap"), process.execPath, "-e", listen, ...OAP_PORTS.map(String)], "oap.log");
     started("ip", ["netns", "exec", podNs("ui"), process.execPath, "-e", listen, String(UI_PORT)], "ui.log");
     await until(
@@ -415,6 +419,31 @@ suite("the OAP NetworkPolicy, enforced by the real kube-router in network namesp
     expect(spawnSync("ip", ["netns", "exec", nodeNs, "ipset", "list", "-n"], { encoding: "utf8" }).stdout).toMatch(/^KUBE-/m);
     expect(spawnSync("ipset", ["list", "-n"], { encoding: "utf8" }).stdout).not.toMatch(/^KUBE-/m);
   }, 600_000);
+
+  test("over IPv6 the policy is no guard (kube-router programs IPv4 only); the node's pod IPv6 guard, as prod1's user data installs it, is", async () => {
+    const line = ipn(podNs("oap"), "-6", "addr", "show", "dev", "eth0", "scope", "link");
+    const linkLocal = `${line.match(/inet6 (fe80::[0-9a-f:]+)\/64/)![1]}%eth0`;
+    // Before the guard: another namespace's pod reaches OAP's 12800 at its link-local address, policy or not.
+    expect(await probe("other", 12800, "oap", linkLocal)).toBe("connected");
+    const doc = plannedPlan!.artifacts.find((a) => a.kind === "cloud-init" && a.file === `${STACK}-general-0.yaml`);
+    const file = path.join(dir, "guard.nft");
+    fs.writeFileSync(file, cloudInitFiles(doc!.text).get(METADATA_GUARD_PATH)!);
+    sh("ip", ["netns", "exec", nodeNs, "nft", "-f", file]);
+    ipn(podNs("other"), "-6", "neigh", "flush", "dev", "eth0");
+    // Dropped on the bridge: no answer (a timeout, or EHOSTUNREACH once neighbour discovery gives up).
+    expect(["timeout", "EHOSTUNREACH"]).toContain(await probe("other", 12800, "oap", linkLocal));
+    expect(["timeout", "EHOSTUNREACH"]).toContain(
+      await probe(
+        "uiother",
+        8080,
+        "ui",
+        `${ipn(podNs("ui"), "-6", "addr", "show", "dev", "eth0", "scope", "link").match(/inet6 (fe80::[0-9a-f:]+)\/64/)![1]}%eth0`,
+      ),
+    );
+    // IPv4 as before.
+    expect(await probe("ui", 12800)).toBe("connected");
+    expect(await probe("other", 12800)).toBe("refused");
+  }, 300_000);
 
   test("deleting the policy opens 12800 to the other namespace again", async () => {
     ok("delete NetworkPolicy", await cp!.client.request("DELETE", `/apis/networking.k8s.io/v1/namespaces/tracing/networkpolicies/${policy.metadata.name}`));
