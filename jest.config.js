@@ -46,6 +46,7 @@ const TOOLS = [
   "cluster/haproxyLoopback",
   "cluster/haproxyRollout",
   "cluster/kmsClient",
+  "cluster/podIpv6Guard",
   "cluster/readiness",
   "fleet/fleet",
   "fleet/fleetList",

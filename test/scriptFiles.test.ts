@@ -159,10 +159,18 @@ describe("the metadata guard's nft files pass `nft -c`, as a worker and a master
   const worker = metadataGuardRules({ controlPlane: false });
   const master = metadataGuardRules({ controlPlane: true });
 
-  test("a worker gets the forward chain only, a master the output chain too; no include line is left", () => {
-    expect(worker.match(/^ {2}chain /gm)).toEqual(["  chain "]);
+  test("a worker gets the forward chain only, a master the output chain too; both the pod IPv6 table; no include line is left", () => {
+    const tables = (t: string) => t.match(/^table \w+ \w+ \{$|^ {2}chain \w+/gm);
+    expect(tables(worker)).toEqual(["table inet k8s_metadata_guard {", "  chain forward", "table bridge k8s_pod_ipv6_guard {", "  chain forward"]);
     expect(worker).toContain("  chain forward {\n");
-    expect(master.match(/^ {2}chain (\w+)/gm)).toEqual(["  chain forward", "  chain output"]);
+    expect(tables(master)).toEqual([
+      "table inet k8s_metadata_guard {",
+      "  chain forward",
+      "  chain output",
+      "table bridge k8s_pod_ipv6_guard {",
+      "  chain forward",
+    ]);
+    for (const t of [worker, master]) expect(t).toContain('\n    iifname "veth*" ether type ip6 counter drop\n');
     for (const t of [worker, master]) expect(t).not.toContain("@include");
   });
 

@@ -21,6 +21,18 @@
 //   slice first; a slice stays active, its cgroup with it, until stopped.
 // A table of its own, so kube-proxy and flannel rules cannot reorder it: a drop in any base
 // chain at a hook is final (nft(8), "base chains").
+// The same file loads a second table, k8s_pod_ipv6_guard (threat model T29): a bridge-family
+// forward chain that drops every IPv6 frame one port of flannel's bridge cni0 forwards to
+// another. The clusters are IPv4 only, yet every pod keeps a link-local IPv6 address on eth0,
+// and kube-router without --enable-ipv6 programs no ip6tables rule (npc_iptables.go, v2.11.1),
+// so a pod on the same node reached another's dual-stack listener (OAP's Netty binds
+// in6addr_any) at fe80::...%eth0 past every NetworkPolicy. The bridge family sees frames
+// between bridge ports without br_netfilter (nftables wiki "Nftables families", bridge); it
+// matches frames entering from a pod's port: flannel delegates to the CNI bridge plugin, which
+// names a pod's host-side veth "veth%x" (containernetworking/plugins pkg/ip/link_linux.go
+// RandomVethName, read 2026-12-07); `meta ibrname "cni0"` would be narrower but needs the
+// nft_meta_bridge module, which not every kernel carries. cni0 is a node's only bridge. IPv4
+// and ARP pass, and a pod's own loopback ::1 never crosses the bridge.
 import * as path from "path";
 import { renderScript, scriptFile } from "../scriptFiles";
 

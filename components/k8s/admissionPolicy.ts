@@ -120,10 +120,11 @@ export const HOST_ACCESS_WORKLOADS: Readonly<Record<string, HostAccessGrant>> = 
 
 /**
  * The namespaces whose Deployments, DaemonSets, ReplicaSets, StatefulSets, Jobs, CronJobs and pods only
- * SYSTEM_DEPLOYERS may create or update: where the host-access workloads run, and the namespaces whose
- * Pod Security is exempt or relaxed.
+ * SYSTEM_DEPLOYERS may create or update: where the host-access workloads run, the namespaces whose
+ * Pod Security is exempt or relaxed, and tracing (a pod there with the SkyWalking UI's labels would pass OAP's
+ * NetworkPolicy, T29).
  */
-export const PLATFORM_NAMESPACES = ["kube-system", "monitoring", "logging", "kube-flannel", "kubesphere-system"];
+export const PLATFORM_NAMESPACES = ["kube-system", "monitoring", "logging", "kube-flannel", "kubesphere-system", "tracing"];
 
 /** Who may write workloads in PLATFORM_NAMESPACES, besides the control plane's own users (`system:*`, not service accounts). */
 export const SYSTEM_DEPLOYERS = {

@@ -45,6 +45,14 @@ export interface IngressControllerSettings {
   imageMirror?: string;
 }
 
+/**
+ * The controller pods' labels as the chart sets them: ingress-nginx 4.15.1 templates/controller-deployment.yaml pod
+ * template = `ingress-nginx.selectorLabels` (templates/_helpers.tpl: app.kubernetes.io/name = the chart name
+ * "ingress-nginx", app.kubernetes.io/instance = the release name, which Pulumi suffixes) plus
+ * app.kubernetes.io/component "controller". In INGRESS_CONTROLLER.namespace. The UI's NetworkPolicy admits these (T29).
+ */
+export const INGRESS_CONTROLLER_POD_LABELS = { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" };
+
 /** Helm values of the global controller. Pure, so tests and policies read it directly. */
 export function ingressControllerValues(s: IngressControllerSettings): Record<string, unknown> {
   return {
@@ -88,7 +96,7 @@ export function ingressControllerValues(s: IngressControllerSettings): Record<st
           maxSkew: 1,
           topologyKey: "topology.kubernetes.io/zone",
           whenUnsatisfiable: "ScheduleAnyway",
-          labelSelector: { matchLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" } },
+          labelSelector: { matchLabels: INGRESS_CONTROLLER_POD_LABELS },
         },
       ],
       autoscaling: { enabled: false },

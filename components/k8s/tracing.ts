@@ -45,6 +45,7 @@ import { ClusterAccess, createObject, HelmChart, helmRelease, inCluster, K8sObje
 import { mirrored } from "./images";
 import type { RuleGroup } from "./alertRules";
 import { KUBE_PROMETHEUS_STACK } from "./monitoringValues";
+import { INGRESS_CONTROLLER, INGRESS_CONTROLLER_POD_LABELS } from "./ingress";
 
 export const SKYWALKING_CHART: HelmChart = {
   chart: "oci://registry-1.docker.io/apache/skywalking-helm",
@@ -70,6 +71,8 @@ export const OAP_REST_PORT = 12800;
 export const OAP_TELEMETRY_PORT = 1234;
 /** The chart's ui.service.externalPort. */
 export const UI_PORT = 80;
+/** The UI container's port: chart 4.7.0 templates/ui-deployment.yaml containerPort = ui.service.internalPort, 8080 in values.yaml. */
+export const UI_CONTAINER_PORT = 8080;
 /** The Secret with OAP's Elasticsearch credentials file, the directory it is mounted as, and the file OAP reads. */
 export const ES_CREDENTIALS_SECRET = "skywalking-es-credentials";
 export const ES_CREDENTIALS_DIR = "/skywalking/es-credentials";
@@ -305,6 +308,35 @@ export function oapNetworkPolicy(): K8sObject {
   };
 }
 
+/**
+ * Who may open a connection to the UI (T29): the UI's server forwards /graphql to OAP's 12800 for any caller without
+ * authentication, so its port answers only the cluster's global ingress-nginx controller pods, the way in that checks
+ * the SSO group (the Ingress's auth-url). Scripts use `kubectl port-forward` (docs/tracing.md "Access"): it and the
+ * kubelet's probes come from the node, which kube-router accepts.
+ */
+export function uiNetworkPolicy(): K8sObject {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name: "skywalking-ui", namespace: SKYWALKING_CHART.namespace },
+    spec: {
+      podSelector: { matchLabels: UI_POD_LABELS },
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          from: [
+            {
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": INGRESS_CONTROLLER.namespace } },
+              podSelector: { matchLabels: INGRESS_CONTROLLER_POD_LABELS },
+            },
+          ],
+          ports: [{ protocol: "TCP", port: UI_CONTAINER_PORT }],
+        },
+      ],
+    },
+  };
+}
+
 /** The Prometheus job of OAP's telemetry: the operator names a ServiceMonitor's job after the Service it scrapes. */
 export const OAP_JOB = OAP_SERVICE;
 /** How long the web layer must take requests while OAP receives no segment before the alert fires. */
@@ -494,6 +526,8 @@ export class Tracing extends pulumi.ComponentResource {
     );
     // Only the UI reaches OAP's unauthenticated query port (T29); kube-router (networkPolicy.ts) enforces it.
     createObject(name, oapNetworkPolicy(), inCluster(this, args.cluster, { dependsOn: [ns] }));
+    // Nor through the UI's /graphql proxy: only the ingress controller reaches the UI (T29).
+    createObject(name, uiNetworkPolicy(), inCluster(this, args.cluster, { dependsOn: [ns] }));
     if (args.monitoringRelease) {
       // A ServiceMonitor selects Services by label: it needs the operator's CRD and its namespace, not OAP's Service.
       const { apiVersion, kind, metadata, ...rest } = oapServiceMonitor(args.clusterName);

@@ -394,7 +394,7 @@ describe.each([
     };
     const ns = "attacker";
     // monitoring is planned where monitoring is on; the test needs it either way (409: already there).
-    for (const n of [ns, "monitoring"]) await must(admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: n } }));
+    for (const n of [ns, "monitoring", "tracing"]) await must(admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: n } }));
     await must(
       admin.create({
         apiVersion: "rbac.authorization.k8s.io/v1",
@@ -406,7 +406,7 @@ describe.each([
         ],
       }),
     );
-    for (const n of [ns, "monitoring", "kube-system", "default"]) {
+    for (const n of [ns, "monitoring", "kube-system", "default", "tracing"]) {
       await must(
         admin.create({
           apiVersion: "rbac.authorization.k8s.io/v1",
@@ -470,8 +470,21 @@ describe.each([
     expect(serverMessage(externalIp)).toMatch(/external IPs is denied by admission control/);
 
     // The pods' namespaces' default service account (the controller-manager's, or made here first).
-    for (const n of ["monitoring", "kube-system"])
+    for (const n of ["monitoring", "kube-system", "tracing"])
       await must(admin.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: n } }));
+    // T29: a pod of mallory's in tracing copying the SkyWalking UI's labels would pass OAP's NetworkPolicy (12800): tracing
+    // takes workloads from the deployers only.
+    const fakeUi = await mallory.create(
+      {
+        ...pod("fake-ui", "tracing", {}),
+        metadata: { name: "fake-ui", namespace: "tracing", labels: { app: "skywalking", component: "ui", release: "skywalking" } },
+      },
+      { dryRun: true },
+    );
+    expect([fakeUi.status, serverMessage(fakeUi)]).toEqual([
+      422,
+      `pods "fake-ui" is forbidden: ValidatingAdmissionPolicy 'platform-system-deployers' with binding 'platform-system-deployers' denied request: only the platform deployers (groups kubeadm:cluster-admins, system:masters) and the workload controllers may create or update pods in tracing, not mallory`,
+    ]);
     // mallory may create pods there by RBAC; the platform's namespaces take workloads from the deployers only, and
     // host access from a grant only (both policies refuse; the api-server reports this one).
     const hostNetMonitoring = await mallory.create(pod("host-net", "monitoring", { hostNetwork: true }), { dryRun: true });

@@ -70,11 +70,13 @@ test("prod1 pulls kube-router through its mirror", async () => {
   expect((ds.inputs.spec as any).template.spec.containers[0].image).toBe("mirror.livemall.internal/docker.io/cloudnativelabs/kube-router:v2.10.0");
 });
 
-test.each(STACK_NAMES)("%s: the OAP NetworkPolicy exactly where tracing is on", async (stack) => {
+test.each(STACK_NAMES)("%s: the OAP and UI NetworkPolicies exactly where tracing is on", async (stack) => {
   const p = await plan(stack);
   const tracing = ofType(p, "kubernetes:helm.sh/v3:Release").some((r) => r.name === `${stack}-tracing-skywalking`);
   const policies = ofType(p, NP);
-  expect(policies.map((r) => r.name)).toEqual(tracing ? [`${stack}-tracing-networkpolicy-skywalking-oap`] : []);
+  expect(policies.map((r) => r.name).sort()).toEqual(
+    tracing ? [`${stack}-tracing-networkpolicy-skywalking-oap`, `${stack}-tracing-networkpolicy-skywalking-ui`] : [],
+  );
 });
 
 test("prod1's OAP NetworkPolicy: 12800 from the UI pods only, 11800 from every namespace, 1234 from monitoring's Prometheus, ingress only", async () => {
@@ -98,4 +100,31 @@ test("prod1's OAP NetworkPolicy: 12800 from the UI pods only, 11800 from every n
     ],
   });
   expect(validateK8sObjects([{ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", ...(np.inputs as object) }])).toEqual([]);
+});
+
+test("prod1's UI NetworkPolicy: the UI's port 8080 only from the global ingress-nginx controller pods, ingress only", async () => {
+  const [np] = await named("prod1", NP, "skywalking-ui")();
+  expect(np.inputs.metadata).toEqual({ name: "skywalking-ui", namespace: "tracing" });
+  expect(np.inputs.spec).toEqual({
+    podSelector: { matchLabels: { app: "skywalking", component: "ui", release: "skywalking" } },
+    policyTypes: ["Ingress"],
+    ingress: [
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } },
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" } },
+          },
+        ],
+        ports: [{ protocol: "TCP", port: 8080 }],
+      },
+    ],
+  });
+  expect(validateK8sObjects([{ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", ...(np.inputs as object) }])).toEqual([]);
+  // The same labels select the controller pods prod1 plans (its topology spread), in the namespace its release installs to.
+  const release = ofType(await plan("prod1"), "kubernetes:helm.sh/v3:Release").find((r) => r.name === "prod1-ingress-controller")!;
+  expect(release.inputs.namespace).toBe("ingress-nginx");
+  expect((release.inputs.values as any).controller.topologySpreadConstraints[0].labelSelector).toEqual({
+    matchLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
+  });
 });
