@@ -110,6 +110,42 @@ export function deployedTag(images: readonly (string | undefined)[], repository:
   return undefined;
 }
 
+/** What rolloutFinished reads of a Deployment's outputs (the live object the provider returned). */
+export interface DeploymentState {
+  metadata?: { generation?: number; annotations?: Record<string, string> };
+  spec?: { replicas?: number };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    conditions?: { type?: string; status?: string; reason?: string }[];
+  };
+}
+
+/**
+ * Whether a Deployment's outputs show a finished rollout, the state pulumi-kubernetes' Deployment await waits for
+ * before it calls an update done (provider/pkg/await/deployment.go at v4.32.0, a03ff6b, deploymentInitAwaiter:
+ * status.observedGeneration equals metadata.generation; the `Available` condition is True; the `Progressing`
+ * condition is True with reason `NewReplicaSetAvailable`, which the awaiter does not ask of a Deployment whose
+ * revision annotation is still 1; the new ReplicaSet's ready replicas reach spec.replicas). From the Deployment
+ * alone the last is: status.updatedReplicas and status.availableReplicas both spec.replicas (1 when unset), and
+ * status.replicas no more (no old pod left). A failed rollout's outputs (the provider returns the live object
+ * with the error, so the engine keeps it, and a later targeted run hands it back unchanged) fail this.
+ */
+export function rolloutFinished(d: DeploymentState | undefined): boolean {
+  const status = d?.status;
+  if (!status || typeof d?.metadata?.generation !== "number") return false;
+  if (typeof status.observedGeneration !== "number" || status.observedGeneration < d.metadata.generation) return false;
+  const want = d.spec?.replicas ?? 1;
+  if ((status.updatedReplicas ?? 0) !== want || (status.availableReplicas ?? 0) !== want || (status.replicas ?? 0) !== want) return false;
+  const condition = (type: string) => (status.conditions ?? []).find((c) => c?.type === type);
+  if (condition("Available")?.status !== "True") return false;
+  const progressing = condition("Progressing");
+  const firstRevision = d.metadata.annotations?.["deployment.kubernetes.io/revision"] === "1";
+  return firstRevision ? progressing?.status !== "False" : progressing?.status === "True" && progressing.reason === "NewReplicaSetAvailable";
+}
+
 /**
  * The reference prod reads pre through: `<org>/<project>/<pre>`, the running stack's own org and project
  * (pulumi.getOrganization(), pulumi.getProject(): a name without an org would resolve to the CLI's default org,
