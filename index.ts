@@ -17,12 +17,14 @@ import { PROJECT_DIR } from "./components/config/stackFiles";
 import {
   deployedTag,
   ownReferenceName,
+  prePinProblem,
   preStackRef,
   readOwnOutputs,
-  readValidatedImages,
+  readPreOutputs,
   retierProblem,
   runningImages,
   unvalidatedTags,
+  validatedFrom,
   validatedImages,
   validatedTagsFor,
 } from "./components/fleet/validatedImages";
@@ -66,13 +68,19 @@ export = async () => {
   // The CI run (GITHUB_RUN_ID): pre records it on the tags it first lists, prod refuses a tag pre first listed in its own run.
   const runId = process.env.GITHUB_RUN_ID || undefined;
   const preRef = hasApps && (config.isProd || tier === "pre") ? preStackRef(pulumi.getOrganization(), pulumi.getProject(), PROJECT_DIR) : undefined;
-  const preTags = preRef && config.isProd ? await readValidatedImages(preRef, config.stack) : undefined;
   // Every stack reads its own last outputs (one StackReference to itself): the tier it was deployed with (a stack
-  // keeps it: T21), pre what it listed, prod what it runs.
+  // keeps it: T21), pre what it listed, prod what it runs and which pre it read. Prod's read of pre comes first.
   const ownRef = `${pulumi.getOrganization()}/${pulumi.getProject()}/${config.stack}`;
-  const own = await readOwnOutputs(ownReferenceName(tier, hasApps), ownRef);
+  const [preOutputs, own] = await Promise.all([
+    preRef && config.isProd ? readPreOutputs(preRef) : undefined,
+    readOwnOutputs(ownReferenceName(tier, hasApps), ownRef),
+  ]);
   const retiered = retierProblem(config.stack, own.tier, tier);
   if (retiered) throw new pulumi.RunError(retiered);
+  // Which stack is pre is pinned: prod refuses another pre than the one its last deploy read (T21).
+  const repinned = preOutputs ? prePinProblem(config.stack, own.validatedIn, preRef!) : undefined;
+  if (repinned) throw new pulumi.RunError(repinned);
+  const preTags = preOutputs ? validatedFrom(preOutputs, preRef!, config.stack) : undefined;
   const running = preTags ? own.running : undefined;
   const notValidated = preTags ? unvalidatedTags(config.apps, preTags, preRef!, config.stack, running, runId) : [];
   // pre: what its last deploy listed (undefined when it has no such output: its stack file's history seeds the list).
@@ -381,6 +389,8 @@ export = async () => {
     tier,
     // What a prod stack runs, once rolled out: its next run needs pre's word only for a changed tag (T21).
     ...(preTags ? { runningImages: pulumi.all(rollouts).apply(() => runningImages(config.apps)) } : {}),
+    // The pre a prod stack read: its next run refuses another one (T21).
+    ...(preTags ? { validatedIn: preRef } : {}),
     ingressAddress: ingress.slbAddress,
     vpcId: network.vpcId,
     egressIp: network.egressIp,

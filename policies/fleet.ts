@@ -54,6 +54,21 @@ function isTier(s: unknown): s is Tier {
   return typeof s === "string" && (TIERS as readonly string[]).includes(s);
 }
 
+/**
+ * The tier CI's shell reads from a stack file's text (.github/scripts/changed-stacks.sh, tier_in: its sed takes the
+ * first line `  platform:tier: <tier>` at a 2-space indent, quoted or not, a comment after it allowed; none, or an
+ * empty value, is the stack's name). The deploy workflow picks the prod job and prod's policies by it, the program
+ * by the YAML: readFleet refuses a file the two read differently, and deploy.yml's `changes` job runs check:fleet
+ * (which reads the fleet) before it takes the shell's answer (T21).
+ */
+export function lineTier(text: string, name: string): string {
+  for (const l of text.split("\n")) {
+    const m = /^ {2}platform:tier:[ \t\r\f\v]*"?([a-z]*)"?[ \t\r\f\v]*(#[^\n]*)?$/.exec(l);
+    if (m) return m[1] || name;
+  }
+  return name;
+}
+
 const cache = new Map<string, { key: string; fleet: Fleet }>();
 
 /** Reads the fleet from the stack files in `dir` (cached per directory while the files are unchanged). */
@@ -81,8 +96,10 @@ export function readFleet(dir = FLEET_DIR): Fleet {
   for (const f of files) {
     const name = f.slice("Pulumi.".length, -".yaml".length);
     let config: Record<string, unknown>;
+    let text: string;
     try {
-      const doc = YAML.parse(fs.readFileSync(path.join(dir, f), "utf8")) as { config?: Record<string, unknown> } | null;
+      text = fs.readFileSync(path.join(dir, f), "utf8");
+      const doc = YAML.parse(text) as { config?: Record<string, unknown> } | null;
       config = doc?.config ?? {};
     } catch (e) {
       problems.push(`${f}: not valid YAML: ${(e as Error).message.split("\n")[0]}`);
@@ -98,6 +115,15 @@ export function readFleet(dir = FLEET_DIR): Fleet {
     const tier = declared ?? (isTier(name) ? name : undefined);
     if (tier === undefined) {
       problems.push(`${f}: platform:tier is required (the stack name "${name}" is not a tier): one of ${TIERS.join(", ")}`);
+      unread.add(name);
+      continue;
+    }
+    const line = lineTier(text, name);
+    if (line !== tier) {
+      problems.push(
+        `${f}: platform:tier reads as ${tier} in the YAML but as ${line} to CI's line parse (.github/scripts/changed-stacks.sh: the first line "  platform:tier: <tier>", else the stack's name); ` +
+          `write it once, as the line "  platform:tier: ${tier}" under config:, and no other line of that form`,
+      );
       unread.add(name);
       continue;
     }

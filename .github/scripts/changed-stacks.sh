@@ -10,8 +10,10 @@
 # The stacks are the stack files: every Pulumi.<stack>.yaml at the repository
 # root, with its tier from its `  platform:tier: <tier>` line (default: the
 # stack's name, for host/dev/test/pre), the rule policies/fleet.ts reads the same
-# files by (test/ci/workflows.test.ts holds the two to the same list). Adding a
-# cluster adds its stack file; nothing here changes.
+# files by (test/ci/workflows.test.ts holds the two to the same list). The program
+# reads the YAML; policies/fleet.ts (lineTier) refuses a file the two read
+# differently, and deploy.yml's changes job runs check:fleet before this script.
+# Adding a cluster adds its stack file; nothing here changes.
 #
 # A stack file Pulumi.<stack>.yaml affects its stack. The program (index.ts,
 # components/**), what it is built with (package.json, package-lock.json,

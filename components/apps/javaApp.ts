@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as k8s from "@pulumi/kubernetes";
 import type { NodePoolConfig } from "../config/schema";
 import { mirrored } from "../k8s/images";
+import { DeploymentState, rolloutFinished } from "../fleet/validatedImages";
 import { ClusterAccess, createObject, inCluster, PlainObject } from "../k8s/k8sObjects";
 import { Env } from "../../policies/imageTags";
 import { AGENT_TOKEN_KEY, agentOf, agentTokenSecret, javaAppObjects, LOG_TAIL_IMAGE } from "./javaAppObjects";
@@ -161,6 +162,8 @@ export class JavaApp extends pulumi.ComponentResource {
   /**
    * Each Deployment's container images as the provider reports them after the update (its outputs'
    * spec.template.spec.containers[*].image), by track: what pre's list records (components/fleet/validatedImages.ts).
+   * None while its outputs show no finished rollout (rolloutFinished): a failed rollout's stored outputs run the
+   * new tag too, and a later `pulumi up --target` that skips the Deployment hands them back unchanged.
    */
   readonly deployedImages: { track: "stable" | "canary"; images: pulumi.Output<string[]> }[] = [];
 
@@ -211,10 +214,14 @@ export class JavaApp extends pulumi.ComponentResource {
       const made = createObject(name, obj as PlainObject, inCluster(this, args.cluster, extra));
       if (obj.kind === "Deployment") {
         this.rollouts.push(made.id);
-        const spec = (made as k8s.apps.v1.Deployment).spec;
+        const d = made as k8s.apps.v1.Deployment;
         this.deployedImages.push({
           track: obj.metadata.name === settings.name ? "stable" : "canary",
-          images: spec.apply((d) => (d?.template?.spec?.containers ?? []).map((c) => c.image)),
+          images: pulumi
+            .all([d.metadata, d.spec, d.status])
+            .apply(([metadata, spec, status]) =>
+              rolloutFinished({ metadata, spec, status } as DeploymentState) ? (spec?.template?.spec?.containers ?? []).map((c) => c.image) : [],
+            ),
         });
       }
     }

@@ -39,8 +39,8 @@ export interface ValidatedImage {
   repository: string;
   tags: string[];
   /**
-   * Per tag, the CI run (GITHUB_RUN_ID) whose deploy of pre first listed it; a tag listed by a local run, by the
-   * seed, or by a program before this field has none. Prod refuses a tag pre first listed in prod's own run.
+   * Per tag, the CI run (GITHUB_RUN_ID) whose deploy of pre first listed it (the seed's tags included); a tag listed
+   * by a local run or by a program before this field has none. Prod refuses a tag pre first listed in prod's own run.
    */
   firstListedIn?: Record<string, string>;
 }
@@ -73,7 +73,8 @@ const keep = (tags: unknown[]): string[] => [...new Set(tags.filter((t): t is st
  * its repository lists only what it listed before. Without `deployed` (the offline answer) the file's tag is current.
  *
  * `runId` (GITHUB_RUN_ID, when set): recorded in `firstListedIn` for each tag this run adds; a tag already listed
- * keeps the run its last output recorded. The seed attributes no run (it is the switch-over, not a deploy).
+ * keeps the run its last output recorded. The seed's tags and a fresh pre's current tag are added by this run too
+ * (a new or re-created pre, T21), so prod refuses them in the run that deployed pre.
  */
 export function validatedImages(
   apps: Record<string, AppImage> | undefined,
@@ -89,7 +90,7 @@ export function validatedImages(
     const tags = keep([deployed ? deployed[app] : a.tag, ...before]);
     const firstListedIn: Record<string, string> = {};
     for (const t of tags) {
-      const run = last?.tags.includes(t) ? last.firstListedIn?.[t] : previous !== undefined && runId ? runId : undefined;
+      const run = last?.tags.includes(t) ? last.firstListedIn?.[t] : runId;
       if (run !== undefined) firstListedIn[t] = run;
     }
     out[app] = { repository: a.image, tags, ...(Object.keys(firstListedIn).length > 0 ? { firstListedIn } : {}) };
@@ -108,6 +109,42 @@ export function deployedTag(images: readonly (string | undefined)[], repository:
     if (/^[\w][\w.-]{0,127}$/.test(tag)) return tag;
   }
   return undefined;
+}
+
+/** What rolloutFinished reads of a Deployment's outputs (the live object the provider returned). */
+export interface DeploymentState {
+  metadata?: { generation?: number; annotations?: Record<string, string> };
+  spec?: { replicas?: number };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    conditions?: { type?: string; status?: string; reason?: string }[];
+  };
+}
+
+/**
+ * Whether a Deployment's outputs show a finished rollout, the state pulumi-kubernetes' Deployment await waits for
+ * before it calls an update done (provider/pkg/await/deployment.go at v4.32.0, a03ff6b, deploymentInitAwaiter:
+ * status.observedGeneration equals metadata.generation; the `Available` condition is True; the `Progressing`
+ * condition is True with reason `NewReplicaSetAvailable`, which the awaiter does not ask of a Deployment whose
+ * revision annotation is still 1; the new ReplicaSet's ready replicas reach spec.replicas). From the Deployment
+ * alone the last is: status.updatedReplicas and status.availableReplicas both spec.replicas (1 when unset), and
+ * status.replicas no more (no old pod left). A failed rollout's outputs (the provider returns the live object
+ * with the error, so the engine keeps it, and a later targeted run hands it back unchanged) fail this.
+ */
+export function rolloutFinished(d: DeploymentState | undefined): boolean {
+  const status = d?.status;
+  if (!status || typeof d?.metadata?.generation !== "number") return false;
+  if (typeof status.observedGeneration !== "number" || status.observedGeneration < d.metadata.generation) return false;
+  const want = d.spec?.replicas ?? 1;
+  if ((status.updatedReplicas ?? 0) !== want || (status.availableReplicas ?? 0) !== want || (status.replicas ?? 0) !== want) return false;
+  const condition = (type: string) => (status.conditions ?? []).find((c) => c?.type === type);
+  if (condition("Available")?.status !== "True") return false;
+  const progressing = condition("Progressing");
+  const firstRevision = d.metadata.annotations?.["deployment.kubernetes.io/revision"] === "1";
+  return firstRevision ? progressing?.status !== "False" : progressing?.status === "True" && progressing.reason === "NewReplicaSetAvailable";
 }
 
 /**
@@ -154,17 +191,30 @@ function parseValidated(value: unknown, ref: string): Record<string, ValidatedIm
   return value as Record<string, ValidatedImage>;
 }
 
+/** What prod reads of pre: its `validatedImages` and `tier` outputs, as they are (checked by validatedFrom). */
+export interface PreOutputs {
+  value: unknown;
+  tier: unknown;
+}
+
 /**
- * Reads pre's validated images through a StackReference (a read in the plan, `validated-in-<pre>`). Resolves once
- * the output is read, so the JavaApps take plain lists; a missing or malformed output rejects with a RunError (the
- * CLI prints its one line, no stack trace: @pulumi/pulumi 3.276.0 cmd/run/run.js prints a RunError's message alone).
- * So does a stack whose own `tier` output is not `pre`: the stack files name it pre now, but it was deployed as
- * another tier (a swapped tier), so its tags are not what pre validated. A pre deployed before the `tier` output
- * is taken as pre: only a pre-tier stack exports `validatedImages`.
+ * Reads pre's outputs through a StackReference (a read in the plan, `validated-in-<pre>`), registered when called:
+ * prod calls it before its read of itself, so the plan keeps both reads in that order.
  */
-export async function readValidatedImages(ref: string, stack: string): Promise<Record<string, ValidatedImage>> {
+export async function readPreOutputs(ref: string): Promise<PreOutputs> {
   const pre = new pulumi.StackReference(`validated-in-${ref.split("/").pop()}`, { name: ref });
   const [value, tier] = await Promise.all([pre.getOutputValue(VALIDATED_IMAGES_OUTPUT), pre.getOutputValue(TIER_OUTPUT)]);
+  return { value, tier };
+}
+
+/**
+ * Pre's validated images from its outputs (readPreOutputs), as plain lists for the JavaApps; a missing or malformed
+ * output is a RunError (the CLI prints its one line, no stack trace: @pulumi/pulumi 3.276.0 cmd/run/run.js prints a
+ * RunError's message alone). So is a stack whose own `tier` output is not `pre`: the stack files name it pre now,
+ * but it was deployed as another tier (a swapped tier), so its tags are not what pre validated. A pre deployed
+ * before the `tier` output is taken as pre: only a pre-tier stack exports `validatedImages`.
+ */
+export function validatedFrom({ value, tier }: PreOutputs, ref: string, stack: string): Record<string, ValidatedImage> {
   if (tier !== undefined && tier !== null && tier !== "pre") {
     throw new pulumi.RunError(
       `${PROJECT}:tier: ${stack} reads the images pre validated from ${ref}, whose output ${TIER_OUTPUT} is ${String(tier)}, not pre: ` +
@@ -174,6 +224,30 @@ export async function readValidatedImages(ref: string, stack: string): Promise<R
   const images = parseValidated(value, ref);
   if (images === undefined) throw new pulumi.RunError(missingOutputMessage(ref, stack));
   return images;
+}
+
+/** Reads and checks pre's validated images (readPreOutputs, then validatedFrom). */
+export async function readValidatedImages(ref: string, stack: string): Promise<Record<string, ValidatedImage>> {
+  return validatedFrom(await readPreOutputs(ref), ref, stack);
+}
+
+/** The stack output a prod stack records the pre it read in (`<org>/<project>/<pre>`), read back at its next run. */
+export const VALIDATED_IN_OUTPUT = "validatedIn";
+
+/**
+ * The one line prod refuses with when the fleet's pre-tier stack is not the one its last deploy read (its output
+ * `validatedIn`, T21): a PR that deletes pre's stack file and adds another pre-tier one would have prod trust a
+ * stack whose list was seeded from a history the PR wrote. Undefined when it is the same, or prod has no such
+ * output (never deployed, or deployed by a program before it).
+ */
+export function prePinProblem(stack: string, last: string | undefined, now: string): string | undefined {
+  if (last === undefined || last === now) return undefined;
+  const name = (ref: string) => ref.split("/").pop();
+  return (
+    `${PROJECT}:tier: ${stack} reads the images pre validated from ${now}, but its last deploy read them from ${last} (its output ${VALIDATED_IN_OUTPUT}); ` +
+    `which stack is pre is pinned (T21): give Pulumi.${name(last)}.yaml back platform:tier: pre, and rebuild pre under that name rather than another ` +
+    `(docs/runbooks/add-a-cluster.md, "Re-tiering a stack")`
+  );
 }
 
 /** The stack output every stack records its tier in (its stack file's `platform:tier`), read back at its next run. */
@@ -198,6 +272,8 @@ export interface OwnOutputs {
   validated?: Record<string, ValidatedImage>;
   /** prod: its last `runningImages` (undefined: none, every tag must be on pre's list). */
   running?: Record<string, ValidatedImage>;
+  /** prod: the pre it last read (its `validatedIn` output; undefined: none, never deployed or by an older program). */
+  validatedIn?: string;
 }
 
 /**
@@ -208,13 +284,16 @@ export interface OwnOutputs {
  */
 export async function readOwnOutputs(name: string, ref: string): Promise<OwnOutputs> {
   const self = new pulumi.StackReference(name, { name: ref });
-  const [tier, validated, running] = await Promise.all([TIER_OUTPUT, VALIDATED_IMAGES_OUTPUT, RUNNING_IMAGES_OUTPUT].map((k) => self.getOutputValue(k)));
+  const [tier, validated, running, validatedIn] = await Promise.all(
+    [TIER_OUTPUT, VALIDATED_IMAGES_OUTPUT, RUNNING_IMAGES_OUTPUT, VALIDATED_IN_OUTPUT].map((k) => self.getOutputValue(k)),
+  );
   const out: OwnOutputs = {
     validated: parseValidated(validated, ref),
     running:
       typeof running === "object" && running !== null && !Array.isArray(running) && Object.values(running).every(wellFormed)
         ? (running as Record<string, ValidatedImage>)
         : undefined,
+    ...(typeof validatedIn === "string" ? { validatedIn } : {}),
   };
   out.tier = typeof tier === "string" ? tier : validated != null ? "pre" : running != null ? "prod" : undefined;
   return out;

@@ -167,6 +167,8 @@ const FAKERS: Record<string, Faker> = {
   // ---- providers
   "pulumi:providers:kubernetes": (a) => ({ id: `${a.name}-provider`, state: a.inputs }),
   "pulumi:providers:alicloud": (a) => ({ id: `${a.name}-provider`, state: a.inputs }),
+  // ---- Deployments: the live object after a finished rollout (pre lists only what finished, components/fleet/validatedImages.ts).
+  "kubernetes:apps/v1:Deployment": (a) => ({ id: kubernetesId(a), state: finishedRollout(a.inputs) }),
   // ---- Helm releases render nothing offline: their values are the plan.
   "kubernetes:helm.sh/v3:Release": (a) => ({
     id: `${a.inputs.namespace ?? "default"}/${a.inputs.name ?? a.name}`,
@@ -220,6 +222,31 @@ const INVOKES: Record<string, (inputs: Record<string, unknown>) => Record<string
 function publicIp(seed: string): string {
   const h = hash("public", seed);
   return `47.${(parseInt(h.slice(0, 2), 16) % 120) + 90}.${parseInt(h.slice(2, 4), 16)}.${(parseInt(h.slice(4, 6), 16) % 250) + 2}`;
+}
+
+/**
+ * A Deployment's outputs once its rollout finished, as the provider returns the live object: its inputs, generation 1,
+ * and a status every replica of which is updated and available, with the conditions a completed rollout has
+ * (`Available` True, `Progressing` True for `NewReplicaSetAvailable`). Tests derive an unfinished one from it.
+ */
+export function finishedRollout(inputs: State): State {
+  const metadata = (inputs.metadata ?? {}) as State;
+  const replicas = ((inputs.spec ?? {}) as { replicas?: number }).replicas ?? 1;
+  return {
+    ...inputs,
+    metadata: { ...metadata, generation: 1 },
+    status: {
+      observedGeneration: 1,
+      replicas,
+      updatedReplicas: replicas,
+      readyReplicas: replicas,
+      availableReplicas: replicas,
+      conditions: [
+        { type: "Available", status: "True", reason: "MinimumReplicasAvailable" },
+        { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable" },
+      ],
+    },
+  };
 }
 
 /** How a Kubernetes object id looks: `namespace/name`, or `name` when cluster-scoped. */

@@ -16,7 +16,7 @@ import * as path from "node:path";
 import fc from "fast-check";
 import YAML from "yaml";
 import { STACKS } from "../../components/config/keys";
-import { readFleet, stacksOfTier } from "../../policies/fleet";
+import { lineTier, readFleet, stacksOfTier } from "../../policies/fleet";
 import { readRunnerPlan, runsOnLabels, workflowNeeds } from "../../components/ops/ciRunners";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -187,6 +187,13 @@ function commit(repo: string, files: Record<string, string>, message: string): s
   git(repo, "commit", "-q", "-m", message);
   return git(repo, "rev-parse", "HEAD");
 }
+/** The tier changed-stacks.sh reads from a stack file's text: its own sed (tier_in), run by sed; none is the name. */
+function tierIn(text: string, name: string): string {
+  const sed = /t=\$\(sed -n '([^']+)'/.exec(fs.readFileSync(SCRIPT, "utf8"))![1];
+  const r = run("sed", ["-n", sed], { input: text });
+  expect(r.status).toBe(0);
+  return r.stdout.split("\n")[0] || name;
+}
 /** A git repository with the deploy scripts and one commit of every stack file. */
 function repoWithScript(name: string): { repo: string; first: string } {
   const repo = path.join(tmp, name);
@@ -318,6 +325,57 @@ describe("changed-stacks.sh", () => {
       status: 2,
       stderr: "changed-stacks: --tier-changes: 'nope' is not a commit of this repository\n",
     });
+  });
+
+  it("one tier parse: a file the shell's line parse and the YAML read differently is refused by readFleet, so by check:fleet (T21)", () => {
+    // The reviewer's file: config indented by 4 spaces says test; a top-level block scalar holds a 2-space line saying prod.
+    const tricky = "config:\n    platform:tier: test\n    platform:env: prod1\nreviewNote: |\n  platform:tier: prod\n";
+    const { repo, first } = repoWithScript("tier-parse");
+    const after = commit(repo, { "Pulumi.prod1.yaml": tricky }, "prod1 reads as test");
+    const script = path.join(repo, ".github/scripts/changed-stacks.sh");
+    // The shell still reads prod: no tier change, and prod1 is in the prod list.
+    expect(run(script, ["--tier-changes", first, after])).toMatchObject({ status: 0, stderr: "" });
+    expect(run(script, ["--tier", "prod", "Pulumi.prod1.yaml"])).toMatchObject({ status: 0, stdout: '["prod1"]\n' });
+    expect(lineTier(tricky, "prod1")).toBe("prod");
+    // The program's read of the same files refuses it, naming both reads.
+    expect(() => readFleet(repo)).toThrow(
+      "Pulumi.prod1.yaml: platform:tier reads as test in the YAML but as prod to CI's line parse (.github/scripts/changed-stacks.sh: the first line \"  platform:tier: <tier>\", else the stack's name); " +
+        'write it once, as the line "  platform:tier: test" under config:, and no other line of that form',
+    );
+    // The opposite trick (the YAML says prod, the line parse the name): refused too.
+    const opposite = repoWithScript("tier-parse-opposite").repo;
+    fs.writeFileSync(path.join(opposite, "Pulumi.prod1.yaml"), "config:\n    platform:tier: prod\n");
+    expect(() => readFleet(opposite)).toThrow(
+      "Pulumi.prod1.yaml: platform:tier reads as prod in the YAML but as prod1 to CI's line parse (.github/scripts/changed-stacks.sh: the first line \"  platform:tier: <tier>\", else the stack's name); " +
+        'write it once, as the line "  platform:tier: prod" under config:, and no other line of that form',
+    );
+    // What the shell reads, the program reads: quoted, commented, CRLF and the name's default agree.
+    for (const [text, tier] of [
+      ['config:\n  platform:tier: "prod" # its tier\r\n', "prod"],
+      ["config:\n  platform:tier:   test\n", "test"],
+      ["config: {}\n", "prod1"],
+    ]) {
+      expect(lineTier(text, "prod1")).toBe(tier);
+      expect(tierIn(text, "prod1")).toBe(tier);
+    }
+  });
+
+  it("check:fleet runs on the reviewer's file in the real fleet and exits 1 naming it", () => {
+    const dir = fs.mkdtempSync(path.join(tmp, "tier-parse-fleet-"));
+    for (const f of fs.readdirSync(ROOT)) if (/^Pulumi\..*yaml$/.test(f)) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+    for (const d of ["esc", ".github"]) fs.cpSync(path.join(ROOT, d), path.join(dir, d), { recursive: true });
+    const prod1 = fs.readFileSync(path.join(dir, "Pulumi.prod1.yaml"), "utf8");
+    expect(prod1).toContain("\n  platform:tier: prod\n");
+    // Config indented by 4 (every indented line 2 more), its tier test, and the block scalar.
+    const reindented = prod1.replace(/^( +)/gm, "  $1").replace("\n    platform:tier: prod\n", "\n    platform:tier: test\n");
+    fs.writeFileSync(path.join(dir, "Pulumi.prod1.yaml"), `${reindented}reviewNote: |\n  platform:tier: prod\n`);
+    const r = run(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "components/ops/checkFleet.ts"), "--dir", dir], { cwd: ROOT });
+    expect([r.status, r.stdout]).toEqual([1, ""]);
+    expect(r.stderr).toBe(
+      "fleet address plan: cannot read the stack files:\n" +
+        "  - Pulumi.prod1.yaml: platform:tier reads as test in the YAML but as prod to CI's line parse (.github/scripts/changed-stacks.sh: the first line \"  platform:tier: <tier>\", else the stack's name); " +
+        'write it once, as the line "  platform:tier: test" under config:, and no other line of that form\n',
+    );
   });
 
   it("is executable (the workflows call it directly) and passes shellcheck", () => {
@@ -1133,6 +1191,14 @@ describe("deploy.yml", () => {
       GITHUB_REPOSITORY: "shop/platform",
       GH_TOKEN: "ghs_x",
       PATH: `${gh.dir}:${path.dirname(process.execPath)}:${process.env.PATH}`,
+    });
+
+    it("comes after check:fleet, which refuses a stack file whose tier the shell and the YAML read differently (T21)", () => {
+      const job = deploy.jobs.changes;
+      const tiers = byId(job, "tiers");
+      expect(tiers.run).toBe("npm run -s check:fleet");
+      const install = job.steps.findIndex((s) => s.run === "npm ci --no-audit --no-fund");
+      expect([install >= 0, install < job.steps.indexOf(tiers), job.steps.indexOf(tiers) < job.steps.indexOf(byId(job, "stacks"))]).toEqual([true, true, true]);
     });
 
     it("splits every commit of the push into non-prod and prod", () => {

@@ -7,7 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PROJECT_DIR } from "../../components/config/stackFiles";
-import { deployedTag, preStackRef, validatedImages, validatedTagsFor } from "../../components/fleet/validatedImages";
+import { deployedTag, preStackRef, rolloutFinished, validatedImages, validatedTagsFor } from "../../components/fleet/validatedImages";
+import { finishedRollout } from "../../components/preview/mocks";
 import { byName, ofType, plan, previewStack } from "../support/offline";
 import { checkout, PRE_REF, recorded, runChild } from "../support/stackRuns";
 
@@ -236,7 +237,7 @@ describe("pre lists what its Deployments run after the update, not its stack fil
     const dir = checkout("targeted-", [RELEASE_AND_PROMOTE[0]]);
     // The provider's answer for the Deployment: what the cluster runs, the tag before the release.
     const skipped = (args: { inputs: Record<string, unknown> }) => {
-      const state = JSON.parse(JSON.stringify(args.inputs)) as { spec: { template: { spec: { containers: { image: string }[] } } } };
+      const state = JSON.parse(JSON.stringify(finishedRollout(args.inputs))) as { spec: { template: { spec: { containers: { image: string }[] } } } };
       for (const c of state.spec.template.spec.containers) c.image = c.image.replace(":order-service-v2.4.0", ":order-service-v2.3.1");
       return { id: "commerce/order-service", state };
     };
@@ -267,6 +268,82 @@ describe("pre lists what its Deployments run after the update, not its stack fil
         .spec.containers[0].image,
     ).toBe("harbor.livemall.internal/commerce/order-service:order-service-v2.4.0-rc.1");
     expect((pre.outputs.validatedImages as typeof PRE_OUTPUT)["order-service"].tags).not.toContain("order-service-v2.4.0-rc.1");
+  });
+});
+
+describe("a Deployment whose outputs show an unfinished rollout lists nothing new", () => {
+  // A rollout that failed: the provider returns the live object with the error (the engine keeps it), and a later
+  // `pulumi up --target <anything else>` hands the program those stored outputs back: they run the new tag.
+  const DEPLOYMENT = "pre-order-service-deployment-order-service";
+  const stuck = (status: Record<string, unknown>) => (args: { inputs: Record<string, unknown> }) => {
+    const state = finishedRollout(args.inputs);
+    return { id: "commerce/order-service", state: { ...state, status: { ...(state.status as Record<string, unknown>), ...status } } };
+  };
+
+  test("its output runs order-service-v2.4.0 with 0 of 3 replicas updated: v2.4.0 is not listed; finished, it is", async () => {
+    const dir = checkout("unfinished-", [RELEASE_AND_PROMOTE[0]]);
+    const listed = async (resources?: Record<string, ReturnType<typeof stuck>>) =>
+      (await previewStack({ stack: "pre", dir, stackOutputs: recorded({ validatedImages: PRE_OUTPUT }), resources })).plan.outputs
+        .validatedImages as typeof PRE_OUTPUT;
+    const unfinished = await listed({
+      [DEPLOYMENT]: stuck({
+        updatedReplicas: 0,
+        availableReplicas: 3,
+        conditions: [
+          { type: "Available", status: "True", reason: "MinimumReplicasAvailable" },
+          { type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded" },
+        ],
+      }),
+    });
+    expect(unfinished["order-service"]).toEqual({
+      repository: "harbor.livemall.internal/commerce/order-service",
+      tags: ["order-service-v2.3.1", "order-service-v2.3.0", "order-service-v2.2.4", "order-service-v2.2.3"],
+    });
+    expect((await listed())["order-service"].tags).toEqual([
+      "order-service-v2.4.0",
+      "order-service-v2.3.1",
+      "order-service-v2.3.0",
+      "order-service-v2.2.4",
+      "order-service-v2.2.3",
+    ]);
+  });
+
+  // pulumi-kubernetes v4.32.0 provider/pkg/await/deployment.go (a03ff6b): what its Deployment await waits for.
+  const finished = {
+    metadata: { generation: 4, annotations: { "deployment.kubernetes.io/revision": "3" } },
+    spec: { replicas: 3 },
+    status: {
+      observedGeneration: 4,
+      replicas: 3,
+      updatedReplicas: 3,
+      availableReplicas: 3,
+      conditions: [
+        { type: "Available", status: "True", reason: "MinimumReplicasAvailable" },
+        { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable" },
+      ],
+    },
+  };
+  test.each([
+    ["the controller has not seen generation 4", { status: { ...finished.status, observedGeneration: 3 } }],
+    ["1 of 3 replicas updated", { status: { ...finished.status, updatedReplicas: 1 } }],
+    ["2 of 3 updated replicas available", { status: { ...finished.status, availableReplicas: 2 } }],
+    ["an old pod still runs (4 replicas)", { status: { ...finished.status, replicas: 4 } }],
+    ["Available False", { status: { ...finished.status, conditions: [{ type: "Available", status: "False" }, finished.status.conditions[1]] } }],
+    [
+      "Progressing for ReplicaSetUpdated",
+      { status: { ...finished.status, conditions: [finished.status.conditions[0], { type: "Progressing", status: "True", reason: "ReplicaSetUpdated" }] } },
+    ],
+    ["no status at all", { status: undefined }],
+  ])("rolloutFinished: %s is unfinished", (_what, change) => {
+    expect(rolloutFinished({ ...finished, ...change })).toBe(false);
+  });
+
+  test("rolloutFinished: every replica updated and available, Progressing for NewReplicaSetAvailable; a first revision needs no Progressing", () => {
+    expect(rolloutFinished(finished)).toBe(true);
+    expect(rolloutFinished({ ...finished, spec: {}, status: { ...finished.status, replicas: 1, updatedReplicas: 1, availableReplicas: 1 } })).toBe(true);
+    const first = { metadata: { generation: 1, annotations: { "deployment.kubernetes.io/revision": "1" } }, spec: { replicas: 3 } };
+    expect(rolloutFinished({ ...first, status: { ...finished.status, observedGeneration: 1, conditions: [finished.status.conditions[0]] } })).toBe(true);
+    expect(rolloutFinished({ ...finished, status: { ...finished.status, conditions: [finished.status.conditions[0]] } })).toBe(false);
   });
 });
 

@@ -8,7 +8,7 @@
 // (failing resources: resource name -> the message its create or update fails with, as a provider's error would).
 // Prints the outcome on stdout and, for a failure, whether the error is a RunError (the one
 // kind the Pulumi CLI prints without a stack trace) and what was registered before it, on stderr;
-// for a success, the stack outputs T21 is about (validatedImages, runningImages, tier) on stderr.
+// for a success, the stack outputs T21 is about (validatedImages, runningImages, validatedIn, tier) on stderr.
 import * as pulumi from "@pulumi/pulumi";
 import { previewStack } from "../../components/preview/preview";
 
@@ -34,8 +34,8 @@ async function main(): Promise<void> {
   };
   const outcome = await previewStack({ stack, invokes, stackOutputs, onFailure, resources, ...(dir ? { dir } : {}) }).then(
     ({ plan }) => {
-      const { validatedImages, runningImages, tier } = plan.outputs;
-      process.stderr.write(`outputs: ${JSON.stringify({ validatedImages, runningImages, tier })}\n`);
+      const { validatedImages, runningImages, validatedIn, tier } = plan.outputs;
+      process.stderr.write(`outputs: ${JSON.stringify({ validatedImages, runningImages, validatedIn, tier })}\n`);
       return "succeeded";
     },
     (e: unknown) => {

@@ -19,7 +19,7 @@ export interface ChildRun {
   kind: string;
   /** On failure, what was registered when it stopped (type::name). */
   registered: string[] | null;
-  /** The stack's validatedImages, runningImages and tier on success; on failure, every output registered before it ({} if none). */
+  /** The stack's validatedImages, runningImages, validatedIn and tier on success; on failure, every output registered before it ({} if none). */
   outputs: Record<string, unknown>;
 }
 
