@@ -116,11 +116,11 @@ interface Plan {
 }
 const preview = (stack: string) => node(["--stack-size=4000", "-r", "ts-node/register/transpile-only", "components/preview/cli.ts", stack, "--json"]);
 
-test("the offline preview, run in the copy, plans prod3 cleanly: prod2's 288 resources on prod3's own ranges, its apps on Apollo's PRO", () => {
+test("the offline preview, run in the copy, plans prod3 cleanly: prod2's 294 resources on prod3's own ranges, its apps on Apollo's PRO", () => {
   const r = preview("prod3");
   expect([r.status, r.stderr]).toEqual([0, ""]);
   const plan = JSON.parse(r.stdout) as Plan;
-  expect(plan.resources).toHaveLength(288);
+  expect(plan.resources).toHaveLength(294);
   // Like prod1 and prod2, it reads the images pre validated from pre's output and what it runs from its own (T21), nothing else.
   expect(
     plan.resources
