@@ -74,11 +74,7 @@ export function planToPolicyStack(plan: Plan, view: "resource" | "stack" = "stac
         // (@pulumi/policy server.js: analyze and analyzeStack both call deserializeProperties(props,
         // false), which unwraps secrets), so a privilege or an image inside a secret chart value is
         // judged offline too; violation messages are redacted (checkPlan).
-        props: asOutputs
-          ? (r.outputs ?? {})
-          : plan.rawInputs[r.urn]
-            ? (unwrapSecrets(plan.rawInputs[r.urn]) as Record<string, unknown>)
-            : r.inputs,
+        props: asOutputs ? (r.outputs ?? {}) : plan.rawInputs[r.urn] ? (unwrapSecrets(plan.rawInputs[r.urn]) as Record<string, unknown>) : r.inputs,
         dependencies: r.dependsOn,
         parent: r.parent,
         secretPaths: asOutputs ? (r.secretOutputPaths ?? []) : r.secretInputs,
