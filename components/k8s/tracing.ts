@@ -284,28 +284,11 @@ export const PROMETHEUS_POD_LABELS = { "app.kubernetes.io/name": "prometheus" };
  * api-server for its coordinator) is not restricted.
  */
 export function oapNetworkPolicy(): K8sObject {
-  return {
-    apiVersion: "networking.k8s.io/v1",
-    kind: "NetworkPolicy",
-    metadata: { name: "skywalking-oap", namespace: SKYWALKING_CHART.namespace },
-    spec: {
-      podSelector: { matchLabels: OAP_POD_LABELS },
-      policyTypes: ["Ingress"],
-      ingress: [
-        { from: [{ podSelector: { matchLabels: UI_POD_LABELS } }], ports: [{ protocol: "TCP", port: OAP_REST_PORT }] },
-        { from: [{ namespaceSelector: {} }], ports: [{ protocol: "TCP", port: OAP_GRPC_PORT }] },
-        {
-          from: [
-            {
-              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": KUBE_PROMETHEUS_STACK.namespace } },
-              podSelector: { matchLabels: PROMETHEUS_POD_LABELS },
-            },
-          ],
-          ports: [{ protocol: "TCP", port: OAP_TELEMETRY_PORT }],
-        },
-      ],
-    },
-  };
+  return ingressPolicy("skywalking-oap", OAP_POD_LABELS, [
+    { from: [{ podSelector: { matchLabels: UI_POD_LABELS } }], ports: [{ protocol: "TCP", port: OAP_REST_PORT }] },
+    { from: [{ namespaceSelector: {} }], ports: [{ protocol: "TCP", port: OAP_GRPC_PORT }] },
+    { from: [podsIn(KUBE_PROMETHEUS_STACK.namespace, PROMETHEUS_POD_LABELS)], ports: [{ protocol: "TCP", port: OAP_TELEMETRY_PORT }] },
+  ]);
 }
 
 /**
@@ -315,25 +298,23 @@ export function oapNetworkPolicy(): K8sObject {
  * kubelet's probes come from the node, which kube-router accepts.
  */
 export function uiNetworkPolicy(): K8sObject {
+  return ingressPolicy("skywalking-ui", UI_POD_LABELS, [
+    { from: [podsIn(INGRESS_CONTROLLER.namespace, INGRESS_CONTROLLER_POD_LABELS)], ports: [{ protocol: "TCP", port: UI_CONTAINER_PORT }] },
+  ]);
+}
+
+/** The pods of `namespace` carrying `labels`, as a NetworkPolicy peer (the namespace by its immutable name label). */
+function podsIn(namespace: string, labels: Record<string, string>) {
+  return { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } }, podSelector: { matchLabels: labels } };
+}
+
+/** A NetworkPolicy in tracing that admits only `ingress` to the pods with `podLabels` (egress left open). */
+function ingressPolicy(name: string, podLabels: Record<string, string>, ingress: unknown[]): K8sObject {
   return {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
-    metadata: { name: "skywalking-ui", namespace: SKYWALKING_CHART.namespace },
-    spec: {
-      podSelector: { matchLabels: UI_POD_LABELS },
-      policyTypes: ["Ingress"],
-      ingress: [
-        {
-          from: [
-            {
-              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": INGRESS_CONTROLLER.namespace } },
-              podSelector: { matchLabels: INGRESS_CONTROLLER_POD_LABELS },
-            },
-          ],
-          ports: [{ protocol: "TCP", port: UI_CONTAINER_PORT }],
-        },
-      ],
-    },
+    metadata: { name, namespace: SKYWALKING_CHART.namespace },
+    spec: { podSelector: { matchLabels: podLabels }, policyTypes: ["Ingress"], ingress },
   };
 }
 
