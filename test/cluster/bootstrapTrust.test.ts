@@ -29,7 +29,7 @@ import {
 } from "../../components/cluster/kubeadm";
 import { byName, ofType, plan, STACK_NAMES } from "../support/offline";
 import { bin, binDir } from "../controlplane/binaries";
-import { ControlPlane, startControlPlane } from "../controlplane/controlPlane";
+import { ControlPlane, serviceAccountKubeconfig, startControlPlane } from "../controlplane/controlPlane";
 import type { Response as KubeResponse } from "../controlplane/kubeClient";
 import { cloudInitFiles, stackInputsFromPlan } from "../controlplane/stackInputs";
 
@@ -309,37 +309,7 @@ netnsSuite("metadata guard in network namespaces (real nft, the real kube-proxy'
     const cm = ok("kube-proxy ConfigMap", await admin.request("GET", "/api/v1/namespaces/kube-system/configmaps/kube-proxy"));
     proxyConfig = YAML.parse((cm.json!.data as Record<string, string>)["config.conf"]);
     proxyMode = String(proxyConfig.mode ?? "");
-    const token = ok(
-      "kube-proxy token",
-      await admin.request("POST", "/api/v1/namespaces/kube-system/serviceaccounts/kube-proxy/token", {
-        apiVersion: "authentication.k8s.io/v1",
-        kind: "TokenRequest",
-        spec: { expirationSeconds: 3600 },
-      }),
-    );
-    const adminConf = YAML.parse(fs.readFileSync(cp.kubeconfig, "utf8")) as { clusters: { cluster: Record<string, string> }[] };
-    const kubeconfig = path.join(dir, "kube-proxy.kubeconfig");
-    fs.writeFileSync(
-      kubeconfig,
-      YAML.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [
-          {
-            name: STACK,
-            cluster: {
-              server: "https://127.0.0.1:6443",
-              "certificate-authority-data": adminConf.clusters[0].cluster["certificate-authority-data"],
-              "tls-server-name": "kubernetes",
-            },
-          },
-        ],
-        users: [{ name: "kube-proxy", user: { token: (token.json!.status as { token: string }).token } }],
-        contexts: [{ name: "kube-proxy", context: { cluster: STACK, user: "kube-proxy" } }],
-        "current-context": "kube-proxy",
-      }),
-      { mode: 0o600 },
-    );
+    const kubeconfig = await serviceAccountKubeconfig(cp, "kube-system", "kube-proxy", path.join(dir, "kube-proxy.kubeconfig"));
     proxyConfigRun = {
       ...proxyConfig,
       clientConnection: { ...(proxyConfig.clientConnection as object), kubeconfig },

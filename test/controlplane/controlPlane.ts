@@ -357,3 +357,36 @@ export async function startControlPlane(inputs: StackInputs, opts: StartOptions)
     signal?.removeEventListener("abort", onAbort);
   }
 }
+
+/**
+ * Writes a kubeconfig (mode 0600) that authenticates as ServiceAccount `namespace/name` with a one-hour token from the
+ * TokenRequest API, what a pod of that account gets through its token mount, for a node component the test runs
+ * outside a pod (kube-proxy, kube-router); the server and CA are the control plane's own.
+ */
+export async function serviceAccountKubeconfig(cp: ControlPlane, namespace: string, name: string, file: string): Promise<string> {
+  const r = await cp.client.request("POST", `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+    apiVersion: "authentication.k8s.io/v1",
+    kind: "TokenRequest",
+    spec: { expirationSeconds: 3600 },
+  });
+  if (r.status >= 300) throw new Error(`${name} token: ${r.status} ${r.text.slice(0, 500)}`);
+  const adminConf = YAML.parse(fs.readFileSync(cp.kubeconfig, "utf8")) as { clusters: { cluster: Record<string, string> }[] };
+  const cluster = {
+    server: "https://127.0.0.1:6443",
+    "certificate-authority-data": adminConf.clusters[0].cluster["certificate-authority-data"],
+    "tls-server-name": "kubernetes",
+  };
+  fs.writeFileSync(
+    file,
+    YAML.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: cp.stack, cluster }],
+      users: [{ name, user: { token: (r.json!.status as { token: string }).token } }],
+      contexts: [{ name, context: { cluster: cp.stack, user: name } }],
+      "current-context": name,
+    }),
+    { mode: 0o600 },
+  );
+  return file;
+}

@@ -14,9 +14,8 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import YAML from "yaml";
 import { binDir } from "../controlplane/binaries";
-import { ControlPlane, startControlPlane } from "../controlplane/controlPlane";
+import { ControlPlane, serviceAccountKubeconfig, startControlPlane } from "../controlplane/controlPlane";
 import type { Response as KubeResponse } from "../controlplane/kubeClient";
 import { cloudInitFiles, stackInputsFromPlan } from "../controlplane/stackInputs";
 import { METADATA_GUARD_PATH } from "../../components/cluster/bootstrapUnits";
@@ -272,37 +271,7 @@ suite("the OAP NetworkPolicy, enforced by the real kube-router in network namesp
 
     // kube-router: the planned container's args and env (NODE_NAME as the DaemonSet's fieldRef resolves it on this
     // node), plus the one thing a pod gets from its ServiceAccount mount instead: a kubeconfig with that account's token.
-    const token = ok(
-      "kube-router token",
-      await admin.request("POST", "/api/v1/namespaces/kube-system/serviceaccounts/kube-router/token", {
-        apiVersion: "authentication.k8s.io/v1",
-        kind: "TokenRequest",
-        spec: { expirationSeconds: 3600 },
-      }),
-    );
-    const adminConf = YAML.parse(fs.readFileSync(cp.kubeconfig, "utf8")) as { clusters: { cluster: Record<string, string> }[] };
-    const kubeconfig = path.join(dir, "kube-router.kubeconfig");
-    fs.writeFileSync(
-      kubeconfig,
-      YAML.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [
-          {
-            name: STACK,
-            cluster: {
-              server: "https://127.0.0.1:6443",
-              "certificate-authority-data": adminConf.clusters[0].cluster["certificate-authority-data"],
-              "tls-server-name": "kubernetes",
-            },
-          },
-        ],
-        users: [{ name: "kube-router", user: { token: (token.json!.status as { token: string }).token } }],
-        contexts: [{ name: "kube-router", context: { cluster: STACK, user: "kube-router" } }],
-        "current-context": "kube-router",
-      }),
-      { mode: 0o600 },
-    );
+    const kubeconfig = await serviceAccountKubeconfig(cp, "kube-system", "kube-router", path.join(dir, "kube-router.kubeconfig"));
     const container = daemonSet.spec.template.spec.containers[0];
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
     for (const e of container.env as { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[]) {
