@@ -173,10 +173,13 @@ export function trustedSources(enforcementLevel: EnforcementLevel, config: Parti
   const repositoryOk = (r: NonNullable<ChartImagePull["repository"]>, reference: string) => {
     const allowed = [r.default, ...c.chartImageRepositories];
     if (r.form === "split") return allowed.includes(r.value);
+    // A whole reference keeps the repository exactly: the default itself, or the default (host included) under one
+    // trusted chart image registry, as the mirror's per-upstream proxy caches serve it; not any path ending in it,
+    // which another project on the mirror could hold (`mirror/teamx/registry.k8s.io/...`).
     const repo = imageRepositoryOf(reference);
     return allowed.some((a) => {
       const want = imageRepositoryOf(a);
-      return repo === want || repo.endsWith(`/${want}`);
+      return repo === want || c.chartImageRegistries.some((e) => repo === `${e.toLowerCase().replace(/\/+$/, "")}/${want}`);
     });
   };
   const fix = "trusted sources live in the pack config (policies/config/prod.json or nonprod.json, trusted-sources), not in the stack file";

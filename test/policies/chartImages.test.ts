@@ -134,7 +134,7 @@ describe("trusted-sources: a custom resource's own image fields (T7)", () => {
     );
     expect(messages(s).map((m) => m.split(", not from")[0])).toEqual([
       "p: spec.image pulls evil.example/prometheus:v3 (evil.example/prometheus)",
-      `p: spec.thanos.image ${UNKNOWN}, an image its operator pulls, so its registry cannot be checked (harbor.livemall.internal/commerce, harbor.livemall.internal/scm, mirror.livemall.internal/ghcr.io/flannel-io, mirror.livemall.internal/docker.io/timonwong/prometheus-webhook-dingtalk, mirror.livemall.internal/docker.io/library/busybox, mirror.livemall.internal/docker.io/curlimages/curl, mirror.livemall.internal/docker.io/apache/skywalking-java-agent)`,
+      `p: spec.thanos.image ${UNKNOWN}, an image its operator pulls, so its registry cannot be checked (harbor.livemall.internal/commerce, harbor.livemall.internal/scm, mirror.livemall.internal/ghcr.io/flannel-io, mirror.livemall.internal/docker.io/cloudnativelabs/kube-router, mirror.livemall.internal/docker.io/timonwong/prometheus-webhook-dingtalk, mirror.livemall.internal/docker.io/library/busybox, mirror.livemall.internal/docker.io/curlimages/curl, mirror.livemall.internal/docker.io/apache/skywalking-java-agent)`,
       "am: spec.baseImage pulls quay.io/prometheus/alertmanager (quay.io/prometheus/alertmanager)",
       "tr: spec.image pulls thanos/thanos:v0.39 (docker.io/thanos/thanos)",
       "vm: spec.template.spec.volumes[1].containerDisk.image pulls evil.example/disk:1 (evil.example/disk)",
@@ -257,6 +257,18 @@ describe("trusted-sources: the bypasses of the #30 review are refused (T7)", () 
     const granted = { ...loadPolicyConfig(policyConfigFileFor("prod1")).get("trusted-sources")!.config } as Record<string, unknown>;
     granted.chartImageRepositories = [...(granted.chartImageRepositories as string[]), "evilorg/prometheus", "docker.io/evilorg/metrics-server"];
     expect(runPolicies(s, [trustedSources("mandatory", granted)])).toEqual([]);
+  });
+
+  test("only the registry may move: a whole-reference repository is the default under one trusted registry, not any path ending in it (second review)", () => {
+    const edit = (s: PolicyStack) => {
+      const controller = release(s, "prod1-ingress-controller").props.values.controller;
+      controller.image = { ...controller.image, repository: "mirror.livemall.internal/teamx/registry.k8s.io/ingress-nginx/controller" };
+      release(s, "prod1-metrics-metrics-server").props.values.image.repository = "mirror.livemall.internal/teamx/registry.k8s.io/metrics-server/metrics-server";
+    };
+    expect(tried(edit).map((m) => m.split(": ")[0] + ": " + m.split(": ")[1].split(" is not")[0])).toEqual([
+      "prod1-metrics-metrics-server: chart metrics-server 3.13.1 pulls image from mirror.livemall.internal/teamx/registry.k8s.io/metrics-server/metrics-server",
+      "prod1-ingress-controller: chart ingress-nginx 4.15.1 pulls controller.image from mirror.livemall.internal/teamx/registry.k8s.io/ingress-nginx/controller",
+    ]);
   });
 
   test("minor 10: a map where the chart reads an image string is named, not composed to [object Object]", () => {
