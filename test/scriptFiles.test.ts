@@ -170,7 +170,7 @@ describe("the metadata guard's nft files pass `nft -c`, as a worker and a master
       "table bridge k8s_pod_ipv6_guard {",
       "  chain forward",
     ]);
-    for (const t of [worker, master]) expect(t).toContain('\n    iifname "veth*" ether type ip6 counter drop\n');
+    for (const t of [worker, master]) expect(t).toContain('\n    iifname "veth*" ether type != { ip, arp } counter drop\n');
     for (const t of [worker, master]) expect(t).not.toContain("@include");
   });
 

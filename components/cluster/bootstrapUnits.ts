@@ -22,8 +22,9 @@
 // A table of its own, so kube-proxy and flannel rules cannot reorder it: a drop in any base
 // chain at a hook is final (nft(8), "base chains").
 // The same file loads a second table, k8s_pod_ipv6_guard (threat model T29): a bridge-family
-// forward chain that drops every IPv6 frame one port of flannel's bridge cni0 forwards to
-// another. The clusters are IPv4 only, yet every pod keeps a link-local IPv6 address on eth0,
+// forward chain that drops every frame but IPv4 and ARP one port of flannel's bridge cni0
+// forwards to another (IPv6 and anything wrapped, such as an 802.1Q VLAN-0 tag around IPv6,
+// which the receiving kernel reads as untagged). The clusters are IPv4 only, yet every pod keeps a link-local IPv6 address on eth0,
 // and kube-router without --enable-ipv6 programs no ip6tables rule (npc_iptables.go, v2.11.1),
 // so a pod on the same node reached another's dual-stack listener (OAP's Netty binds
 // in6addr_any) at fe80::...%eth0 past every NetworkPolicy. The bridge family sees frames

@@ -106,7 +106,7 @@ function sh(cmd: string, args: string[]): string {
     const doc = (await plan(STACK)).artifacts.find((a) => a.kind === "cloud-init" && a.file === `${WORKER}.yaml`);
     const rules = cloudInitFiles(doc!.text).get(METADATA_GUARD_PATH)!;
     expect(rules).toContain(
-      'table bridge k8s_pod_ipv6_guard {\n  chain forward {\n    type filter hook forward priority 0; policy accept;\n    iifname "veth*" ether type ip6 counter drop\n  }\n}\n',
+      'table bridge k8s_pod_ipv6_guard {\n  chain forward {\n    type filter hook forward priority 0; policy accept;\n    iifname "veth*" ether type != { ip, arp } counter drop\n  }\n}\n',
     );
     const file = path.join(dir, "guard.nft");
     fs.writeFileSync(file, rules);
