@@ -29,6 +29,9 @@
 # with the same parse as above; one line per file whose tier differs, exit 1. An added or deleted
 # file is no change of tier (docs/runbooks/add-a-cluster.md, "Re-tiering a stack").
 set -euo pipefail
+# The C locale: sed's [[:space:]] is then the space, tab and \r\f\v that policies/fleet.ts lineTier reads, not also
+# Unicode spaces (U+3000 and the like) a UTF-8 locale adds, which would let the two parses read a file differently.
+export LC_ALL=C
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 TIERS=(host dev test pre prod)

@@ -360,6 +360,20 @@ describe("changed-stacks.sh", () => {
     }
   });
 
+  it("the script reads in the C locale, as lineTier does: a Unicode space a UTF-8 locale's [[:space:]] matches hides no decoy tier (second review)", () => {
+    const { repo } = repoWithScript("tier-unicode");
+    // A new stack Pulumi.prod.yaml (the name is its tier) with no tier line under config, and a block scalar whose
+    // line ends in U+3000: the sed of a UTF-8 locale read it as "dev", so the prod stack went to the non-prod job.
+    const text = "config:\n  platform:env: prod\nnotes: |\n  platform:tier: dev\u3000\n";
+    fs.writeFileSync(path.join(repo, "Pulumi.prod.yaml"), text);
+    expect(lineTier(text, "prod")).toBe("prod");
+    const script = path.join(repo, ".github/scripts/changed-stacks.sh");
+    expect(run(script, ["--tier", "prod", "Pulumi.prod.yaml"], { env: { ...process.env, LC_ALL: "C.UTF-8", LANG: "C.UTF-8" } })).toMatchObject({
+      status: 0,
+      stdout: '["prod"]\n',
+    });
+  });
+
   it("check:fleet runs on the reviewer's file in the real fleet and exits 1 naming it", () => {
     const dir = fs.mkdtempSync(path.join(tmp, "tier-parse-fleet-"));
     for (const f of fs.readdirSync(ROOT)) if (/^Pulumi\..*yaml$/.test(f)) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
