@@ -179,6 +179,10 @@ export const PROVIDER_SEMANTICS: Record<string, TypeSemantics> = {
   "kubernetes:policy/v1:PodDisruptionBudget": { replaceOn: META, source: `${K8S}: policy/v1 PodDisruptionBudget updates .spec in place` },
   "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": { replaceOn: META, source: K8S },
   "kubernetes:networking.k8s.io/v1:Ingress": { replaceOn: META, source: K8S },
+  "kubernetes:networking.k8s.io/v1:NetworkPolicy": {
+    replaceOn: META,
+    source: `${K8S}: networking/v1 NetworkPolicy updates .spec in place (kubernetes v1.35.4 pkg/apis/networking/validation ValidateNetworkPolicyUpdate checks the new spec, no immutable field)`,
+  },
   "kubernetes:monitoring.coreos.com/v1:PrometheusRule": { replaceOn: META, source: K8S },
   "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": { replaceOn: META, source: K8S },
   "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster": { replaceOn: META, source: K8S },
