@@ -71,13 +71,14 @@ function sh(cmd: string, args: string[]): string {
       ipn(ns[k], "link", "set", "eth0", "up");
       ipn(ns[k], "link", "set", "lo", "up");
     }
-    // The pod's link-local address, once duplicate address detection let it go (no longer tentative).
+    // Both pods' link-local addresses, once duplicate address detection let them go (no longer tentative): a
+    // tentative source address fails the client's connect with EADDRNOTAVAIL.
     await until(
-      "the server pod's link-local address",
+      "the pods' link-local addresses",
       async () => {
-        const line = ipn(ns.server, "-6", "addr", "show", "dev", "eth0", "scope", "link");
-        const m = line.match(/inet6 (fe80::[0-9a-f:]+)\/64/);
-        if (!m || line.includes("tentative")) return false;
+        const [server, client] = [ns.server, ns.client].map((n) => ipn(n, "-6", "addr", "show", "dev", "eth0", "scope", "link"));
+        const m = server.match(/inet6 (fe80::[0-9a-f:]+)\/64/);
+        if (!m || !/inet6 fe80::/.test(client) || server.includes("tentative") || client.includes("tentative")) return false;
         serverLinkLocal = m[1];
         return true;
       },
