@@ -11,13 +11,11 @@ import * as path from "node:path";
 import { METADATA_GUARD_PATH } from "../../components/cluster/bootstrapUnits";
 import { cloudInitFiles } from "../controlplane/stackInputs";
 import { plan } from "../support/offline";
+import { sh, tcpProbe } from "../support/netns";
 
 const STACK = "prod1";
 const WORKER = `${STACK}-general-0`;
 const PORT = 12800;
-// One node process per probe inside a pod's namespace: connect, print the outcome (connected, refused, timeout or the
-// error code), exit; its own connect timeout, so a slow start under load changes nothing.
-const PROBE = `const [h,p,ms]=process.argv.slice(1);const s=require("net").connect({host:h,port:Number(p)});const done=(o)=>{process.stdout.write(o);process.exit(0);};setTimeout(()=>done("timeout"),Number(ms));s.on("connect",()=>done("connected"));s.on("error",(e)=>done(e.code==="ECONNREFUSED"?"refused":String(e.code)));`;
 
 const missing = ["nft", "ip"].filter((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0);
 if (process.getuid?.() !== 0) missing.push("root (network namespaces)");
@@ -25,12 +23,6 @@ if (missing.length > 0 && process.env.CI !== "true") console.log(`test/cluster/p
 (process.env.CI === "true" ? test : test.skip)("CI has what the pod IPv6 guard test runs (root, nft, ip)", () => {
   expect(missing).toEqual([]);
 });
-
-function sh(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: exit ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
 
 (missing.length === 0 ? describe : describe.skip)("pod-to-pod IPv6 on cni0, with the node guard as prod1 installs it", () => {
   const id = `${process.pid % 10000}`;
@@ -40,14 +32,7 @@ function sh(cmd: string, args: string[]): string {
   let serverLinkLocal = "";
   const children: ReturnType<typeof spawn>[] = [];
   const ipn = (n: string, ...args: string[]) => sh("ip", ["-n", n, ...args]);
-  const probe = (host: string): Promise<string> =>
-    new Promise((resolve) => {
-      const c = spawn("ip", ["netns", "exec", ns.client, process.execPath, "-e", PROBE, host, String(PORT), "10000"], { stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      c.stdout!.on("data", (d) => (out += d));
-      c.stderr!.on("data", (d) => (out += d));
-      c.on("close", () => resolve(out.trim() || "no answer"));
-    });
+  const probe = (host: string): Promise<string> => tcpProbe(ns.client, host, PORT);
   const until = async (what: string, ok: () => Promise<boolean>, seconds: number) => {
     const deadline = Date.now() + seconds * 1000;
     while (Date.now() < deadline) {

@@ -20,6 +20,7 @@ import type { Response as KubeResponse } from "../controlplane/kubeClient";
 import { cloudInitFiles, stackInputsFromPlan } from "../controlplane/stackInputs";
 import { METADATA_GUARD_PATH } from "../../components/cluster/bootstrapUnits";
 import { ofType, plan } from "../support/offline";
+import { sh, tcpProbe } from "../support/netns";
 
 const STACK = "prod1";
 const REPO = path.resolve(__dirname, "..", "..");
@@ -55,9 +56,6 @@ const OAP_PORTS = [12800, 11800, 1234];
 const UI_PORT = 8080;
 // A connection's outcome, as the kernel tells the connecting socket: REJECT (ICMP port unreachable) is ECONNREFUSED.
 type Outcome = "connected" | "refused" | "timeout";
-// One node process per probe, inside the pod's namespace: connect, print the outcome, exit. Its own connect timeout
-// (10 s: a dropped SYN is retried at 1 s and 3 s) starts once node runs, so a slow start under load changes nothing.
-const PROBE = `const [h,p,ms]=process.argv.slice(1);const s=require("net").connect({host:h,port:Number(p)});const done=(o)=>{process.stdout.write(o);process.exit(0);};setTimeout(()=>done("timeout"),Number(ms));s.on("connect",()=>done("connected"));s.on("error",(e)=>done(e.code==="ECONNREFUSED"?"refused":String(e.code)));`;
 // NET_ADMIN (bit 12) and NET_RAW (bit 13): the capabilities kube-router's DaemonSet adds.
 const NET_ADMIN_AND_RAW = "0000000000003000";
 
@@ -88,12 +86,6 @@ if (missing.length > 0 && process.env.CI !== "true") {
 (process.env.CI === "true" ? test : test.skip)("CI has what the enforcement test runs (.ci/setup --tests builds kube-router and installs ipset)", () => {
   expect(missing).toEqual([]);
 });
-
-function sh(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: exit ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
 
 const suite = missing.length === 0 ? describe : describe.skip;
 suite("the OAP NetworkPolicy, enforced by the real kube-router in network namespaces", () => {
@@ -128,22 +120,9 @@ suite("the OAP NetworkPolicy, enforced by the real kube-router in network namesp
     }
     throw new Error(`${what}: not after ${seconds}s${log ? `; ${log} ends:\n${logTail(log)}` : ""}`);
   };
-  /** The outcome of a TCP connection from pod `from` (or the node) to `to`'s `port` (asynchronous: the api relay lives in this process). */
+  /** The outcome of a TCP connection from pod `from` (or the node) to `to`'s `port`. */
   const probe = (from: PodKey | "node", port: number, to: PodKey = "oap", host: string = PODS[to].ip): Promise<Outcome | string> =>
-    new Promise((resolve) => {
-      const c = spawn("ip", ["netns", "exec", from === "node" ? nodeNs : podNs(from), process.execPath, "-e", PROBE, host, String(port), "10000"], {
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let out = "";
-      c.stdout!.on("data", (d) => (out += d));
-      c.stderr!.on("data", (d) => (out += d));
-      // Only a backstop: the probe's own timeout answers long before.
-      const backstop = setTimeout(() => c.kill("SIGKILL"), 120_000);
-      c.on("close", () => {
-        clearTimeout(backstop);
-        resolve(out.trim() || "no answer");
-      });
-    });
+    tcpProbe(from === "node" ? nodeNs : podNs(from), host, port);
   const connects = async (from: PodKey | "node", port: number, to: PodKey = "oap") => (await probe(from, port, to)) === "connected";
   const ok = (what: string, r: KubeResponse): KubeResponse => {
     if (r.status >= 300) throw new Error(`${what}: ${r.status} ${r.text.slice(0, 500)}`);
